@@ -1,0 +1,137 @@
+// The engine's integration suite, run once per server major by the engine.pgNN test files.
+
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { existsSync } from 'node:fs'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import os from 'node:os'
+import path from 'node:path'
+import { loadSettings } from '../../src/config/inputs.js'
+import { verifyBackup } from '../../src/verify.js'
+import { MemoryLedger, recordingReporter } from './reporter.js'
+import { createSampleDatabase, startServer, temporaryDatabases, unavailableReason, type TestServer } from './server.js'
+
+function settingsFor(inputs: Record<string, string>, env: NodeJS.ProcessEnv, cwd: string) {
+  return loadSettings({ get: (name) => inputs[name] ?? '', environment: env, workingDirectory: cwd })
+}
+
+export function engineSuite(major: number): void {
+  const reason = unavailableReason(major)
+  if (reason) {
+    test.skip(`PostgreSQL ${major}: ${reason}`, () => {})
+    console.warn(`Skipping the PostgreSQL ${major} engine suite: ${reason}`)
+    return
+  }
+
+  describe(`engine against PostgreSQL ${major}`, () => {
+    let server: TestServer
+    let tempRoot: string
+    const env = { PATH: process.env.PATH } as NodeJS.ProcessEnv
+
+    beforeAll(async () => {
+      server = await startServer(major)
+      await createSampleDatabase(server, 'shop')
+      tempRoot = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-engine-'))
+    })
+
+    afterAll(async () => {
+      await server?.stop()
+      if (tempRoot) await rm(tempRoot, { recursive: true, force: true })
+    })
+
+    const run = (inputs: Record<string, string>) => {
+      const settings = { ...settingsFor(inputs, env, tempRoot), tempRoot }
+      const reporter = recordingReporter()
+      const ledger = new MemoryLedger()
+      return verifyBackup({ settings, reporter, ledger, env }).then((result) => ({ result, reporter, ledger }))
+    }
+
+    test('a database with schemas, quoted names, an enum, a view and a sequence passes all three phases', async () => {
+      const { result, reporter, ledger } = await run({ 'database-url': server.url('shop'), 'keep-backup': 'true' })
+      expect(result.error).toBeUndefined()
+      expect(result.status).toBe('passed')
+      expect(result.phases.map((phase) => [phase.name, phase.status])).toEqual([
+        ['Create', 'passed'],
+        ['Validate', 'passed'],
+        ['Restore', 'passed']
+      ])
+      expect(result.serverVersion).toMatch(new RegExp(`^${major}\\.`))
+      expect(result.tables?.source).toEqual([
+        '"Reporting Data"."Daily Totals"',
+        'public.customers',
+        'sales."Order Items"',
+        'sales.orders'
+      ])
+      expect(result.tables?.restored).toEqual(result.tables?.source)
+      expect(reporter.groups).toHaveLength(3)
+      // The kept backup is the file the checksum and size describe.
+      const backup = result.backup!
+      expect(backup.kept).toBe(true)
+      const bytes = await readFile(backup.path)
+      expect(bytes.length).toBe(backup.sizeBytes)
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(backup.sha256)
+      expect(bytes.toString('utf8')).toContain('«ünïcødé»')
+      // Nothing else is left: the temporary database is gone, the password file too.
+      expect(await temporaryDatabases(server)).toEqual([])
+      expect(ledger.live.database.size).toBe(0)
+      expect(existsSync(path.join(path.dirname(backup.path), '.pgpass'))).toBe(false)
+      expect(reporter.lines.join('\n')).not.toContain(server.password)
+    })
+
+    test('without keep-backup the temporary folder is removed', async () => {
+      const { result, ledger } = await run({ 'database-url': server.url('shop') })
+      expect(result.status).toBe('passed')
+      expect(result.backup?.kept).toBe(false)
+      expect(existsSync(path.dirname(result.backup!.path))).toBe(false)
+      expect(ledger.live.folder.size).toBe(0)
+      expect(ledger.everCreated.map(([kind]) => kind).sort()).toEqual(['database', 'folder'])
+    })
+
+    test('a backup below min-size fails the Create phase with the size and the minimum', async () => {
+      const { result } = await run({ 'database-url': server.url('shop'), 'min-size': '100MB' })
+      expect(result.status).toBe('failed')
+      expect(result.error?.problem).toBe('backup-too-small')
+      expect(result.error?.message).toMatch(/^Backup file is suspiciously small: \d+ bytes \(minimum 100000000\)$/)
+      expect(result.phases.map((phase) => phase.status)).toEqual(['failed', 'not run', 'not run'])
+      expect(await temporaryDatabases(server)).toEqual([])
+    })
+
+    test('a restore that fails is reported with psql\'s first error, and the temporary database is dropped', async () => {
+      await server.query('CREATE ROLE doomed_owner')
+      await server.query('CREATE DATABASE owned')
+      await server.query('CREATE TABLE t (id int); ALTER TABLE t OWNER TO doomed_owner; INSERT INTO t SELECT generate_series(1, 500)', 'owned')
+      // The owner disappears between the dump and the restore, as when restoring onto another server.
+      const hooks = {
+        beforeRestore: async () => {
+          await server.query('ALTER TABLE t OWNER TO postgres', 'owned')
+          await server.query('DROP ROLE doomed_owner')
+        }
+      }
+      const settings = { ...settingsFor({ 'database-url': server.url('owned'), 'min-size': '0' }, env, tempRoot), tempRoot }
+      const ledger = new MemoryLedger()
+      const result = await verifyBackup({ settings, reporter: recordingReporter(), ledger, env, hooks })
+      expect(result.status).toBe('failed')
+      expect(result.error?.problem).toBe('restore-failed')
+      expect(result.error?.message).toMatch(/^Restore failed: psql stopped at the first error \(exit code 3\): .*role "doomed_owner" does not exist/)
+      expect(result.phases.map((phase) => phase.status)).toEqual(['passed', 'passed', 'failed'])
+      expect(await temporaryDatabases(server)).toEqual([])
+      expect(ledger.live.database.size).toBe(0)
+      expect(ledger.live.folder.size).toBe(0)
+    })
+
+    test('wrong password: authentication failed, and the password is in no message', async () => {
+      const url = server.url('shop').replace(encodeURIComponent(server.password), 'not-the-password')
+      const { result } = await run({ 'database-url': url })
+      expect(result.status).toBe('failed')
+      expect(result.error?.problem).toBe('authentication-failed')
+      expect(result.error?.message).toContain('Authentication failed for user "postgres"')
+      expect(JSON.stringify(result)).not.toContain('not-the-password')
+    })
+
+    test('a database that does not exist is named', async () => {
+      const { result } = await run({ 'database-url': server.url('no_such_db') })
+      expect(result.error?.problem).toBe('database-missing')
+      expect(result.error?.message).toContain('Database "no_such_db" does not exist')
+    })
+  })
+}

@@ -1,0 +1,39 @@
+// A Reporter that records what the engine says, for assertions.
+
+import type { Reporter, ResourceKind, ResourceLedger } from '../../src/reporter.js'
+
+export interface RecordingReporter extends Reporter {
+  lines: string[]
+  warnings: string[]
+  groups: string[]
+  masked: string[]
+}
+
+export function recordingReporter(): RecordingReporter {
+  const reporter: RecordingReporter = {
+    lines: [],
+    warnings: [],
+    groups: [],
+    masked: [],
+    info: (message) => void reporter.lines.push(message),
+    warning: (message) => void reporter.warnings.push(message),
+    async group(name, fn) {
+      reporter.groups.push(name)
+      return fn()
+    },
+    mask: (secret) => void reporter.masked.push(secret)
+  }
+  return reporter
+}
+
+export class MemoryLedger implements ResourceLedger {
+  readonly live: Record<ResourceKind, Set<string>> = { database: new Set(), folder: new Set() }
+  readonly everCreated: Array<[ResourceKind, string]> = []
+  created(kind: ResourceKind, id: string): void {
+    this.live[kind].add(id)
+    this.everCreated.push([kind, id])
+  }
+  removed(kind: ResourceKind, id: string): void {
+    this.live[kind].delete(id)
+  }
+}

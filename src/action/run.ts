@@ -1,0 +1,36 @@
+// The action's main step: inputs from INPUT_*, secrets masked first, then the engine, outputs and summary.
+
+import * as core from '@actions/core'
+import { loadSettings, rawSecrets, type RawInputs } from '../config/inputs.js'
+import { Redactor } from '../secrets.js'
+import { buildSummary, outputsOf } from '../summary.js'
+import { verifyBackup } from '../verify.js'
+import { writeJobSummary } from './job-summary.js'
+import { actionReporter, StateLedger } from './reporter.js'
+
+export function runnerInputs(): RawInputs {
+  return { get: (name) => core.getInput(name), environment: process.env, workingDirectory: process.cwd() }
+}
+
+export async function runAction(): Promise<void> {
+  const raw = runnerInputs()
+  const redactor = new Redactor(rawSecrets(raw))
+  for (const secret of redactor.known) core.setSecret(secret)
+  try {
+    const settings = loadSettings(raw)
+    for (const secret of settings.secrets) core.setSecret(secret)
+    const result = await verifyBackup({ settings, reporter: actionReporter, ledger: new StateLedger() })
+    for (const [name, value] of Object.entries(outputsOf(result))) core.setOutput(name, value)
+    await writeJobSummary(buildSummary(result))
+    if (result.status === 'failed') {
+      const { message, hint } = result.error ?? { message: 'verification failed' }
+      core.setFailed(hint ? `${message}\nHint: ${hint}` : message)
+    } else if (result.status === 'passed') {
+      core.info(`Backup verified: ${result.backup?.sizeBytes} bytes, SHA-256 ${result.backup?.sha256}`)
+    }
+  } catch (error) {
+    const hint = (error as { hint?: string }).hint
+    const message = redactor.redactError(error)
+    core.setFailed(hint ? `${message}\nHint: ${redactor.redact(hint)}` : message)
+  }
+}

@@ -1,0 +1,6 @@
+#!/usr/bin/env node
+// Entry point for the terminal: backup-verify --database-url URL [--verbose].
+
+import { runCommandLine } from './terminal/run.js'
+
+process.exitCode = await runCommandLine(process.argv.slice(2))

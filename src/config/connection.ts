@@ -1,0 +1,145 @@
+// Where the database is: the database-url input, else DATABASE_URL, else Django-style DB_* variables, else a .env file.
+
+import type { ClientConfig } from 'pg'
+import { parse } from 'pg-connection-string'
+import { InputError } from '../errors.js'
+import { Input } from '../constants.js'
+
+export interface ConnectionTarget {
+  host: string
+  port: number
+  user: string
+  password?: string
+  database: string
+  /** libpq settings passed on as they were given (sslmode, sslrootcert, application_name, ...). */
+  parameters: Record<string, string>
+  /** TLS settings for the pg driver, from sslmode and the certificate parameters (libpq semantics). */
+  ssl?: ClientConfig['ssl']
+}
+
+export type ConnectionChoice =
+  | { kind: 'postgres'; target: ConnectionTarget; origin: string; rawUrl?: string }
+  | { kind: 'unsupported'; engine: string; origin: string }
+
+/** Variables that may describe the connection: from the environment, or from a .env file. */
+export type Variables = Record<string, string | undefined>
+
+const DB_NAMES = ['DB_ENGINE', 'DB_NAME', 'DB_USER', 'DB_PASSWORD', 'DB_HOST', 'DB_PORT'] as const
+const POSTGRES_SCHEMES = new Set(['postgres', 'postgresql', 'postgis', 'pgsql'])
+/** Query parameters libpq understands that the client tools should see too (as PG* variables). */
+export const LIBPQ_PARAMETERS: Record<string, string> = {
+  sslmode: 'PGSSLMODE',
+  sslrootcert: 'PGSSLROOTCERT',
+  sslcert: 'PGSSLCERT',
+  sslkey: 'PGSSLKEY',
+  sslcrl: 'PGSSLCRL',
+  application_name: 'PGAPPNAME',
+  options: 'PGOPTIONS',
+  connect_timeout: 'PGCONNECT_TIMEOUT',
+  target_session_attrs: 'PGTARGETSESSIONATTRS'
+}
+const URL_FORMS = 'a URL such as postgresql://user:password@host:5432/dbname (percent-encode special characters in the password)'
+
+function present(value: string | undefined): value is string {
+  return value !== undefined && value.trim() !== ''
+}
+
+/**
+ * Picks the connection from the first place that names one.
+ * `environment` wins over `dotenv` (the parsed .env file), as the README documents.
+ */
+export function chooseConnection(input: string, environment: Variables, dotenv: Variables | undefined): ConnectionChoice | undefined {
+  if (present(input)) return fromUrl(input.trim(), `input ${Input.DatabaseUrl}`, Input.DatabaseUrl)
+  if (present(environment.DATABASE_URL)) return fromUrl(environment.DATABASE_URL.trim(), 'DATABASE_URL variable', 'DATABASE_URL')
+  const envHasDb = present(environment.DB_NAME) || present(environment.DB_ENGINE)
+  if (envHasDb) return fromDjangoVariables({ ...pickDb(dotenv), ...pickDb(environment) }, 'DB_* variables')
+  if (dotenv && present(dotenv.DATABASE_URL)) return fromUrl(dotenv.DATABASE_URL.trim(), '.env file (DATABASE_URL)', 'DATABASE_URL in .env')
+  if (dotenv && (present(dotenv.DB_NAME) || present(dotenv.DB_ENGINE))) {
+    return fromDjangoVariables({ ...pickDb(dotenv), ...pickDb(environment) }, '.env file (DB_* variables)')
+  }
+  return undefined
+}
+
+function pickDb(variables: Variables | undefined): Variables {
+  const picked: Variables = {}
+  for (const name of DB_NAMES) if (variables && present(variables[name])) picked[name] = variables[name]
+  return picked
+}
+
+export function fromUrl(url: string, origin: string, inputName: string): ConnectionChoice {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase()
+  const shown = redactUrl(url)
+  if (!scheme) throw new InputError(inputName, shown, URL_FORMS)
+  if (scheme.startsWith('sqlite') || scheme === 'spatialite') return { kind: 'unsupported', engine: 'sqlite', origin }
+  if (!POSTGRES_SCHEMES.has(scheme)) {
+    if (/^(mysql|mysql2|mariadb|mssql|oracle|redshift|cockroach)/.test(scheme)) return { kind: 'unsupported', engine: scheme, origin }
+    throw new InputError(inputName, shown, URL_FORMS)
+  }
+  let parsed: ReturnType<typeof parse>
+  try {
+    parsed = parse(url, { useLibpqCompat: true })
+  } catch {
+    throw new InputError(inputName, shown, URL_FORMS)
+  }
+  if (!present(parsed.database ?? undefined)) {
+    throw new InputError(inputName, shown, `${URL_FORMS}; the URL names no database (add /dbname after the host)`)
+  }
+  const parameters: Record<string, string> = {}
+  for (const key of Object.keys(LIBPQ_PARAMETERS)) {
+    const value = parsed[key]
+    if (typeof value === 'string' && value !== '') parameters[key] = value
+  }
+  return {
+    kind: 'postgres',
+    origin,
+    rawUrl: url,
+    target: {
+      host: present(parsed.host ?? undefined) ? (parsed.host as string) : 'localhost',
+      port: parsePort(parsed.port ?? '', inputName, shown),
+      user: present(parsed.user) ? parsed.user : 'postgres',
+      password: present(parsed.password) ? parsed.password : undefined,
+      database: parsed.database as string,
+      parameters,
+      ssl: parsed.ssl as ClientConfig['ssl']
+    }
+  }
+}
+
+function fromDjangoVariables(variables: Variables, origin: string): ConnectionChoice {
+  const engine = variables.DB_ENGINE?.trim() ?? ''
+  if (engine && !/postg|postgis/i.test(engine)) return { kind: 'unsupported', engine, origin }
+  if (!present(variables.DB_NAME)) {
+    throw new InputError('DB_NAME', variables.DB_NAME ?? '', 'the name of the PostgreSQL database (DB_ENGINE is set but DB_NAME is empty)')
+  }
+  return {
+    kind: 'postgres',
+    origin,
+    target: {
+      host: present(variables.DB_HOST) ? variables.DB_HOST.trim() : 'localhost',
+      port: parsePort(variables.DB_PORT ?? '', 'DB_PORT', variables.DB_PORT ?? ''),
+      user: present(variables.DB_USER) ? variables.DB_USER.trim() : 'postgres',
+      password: present(variables.DB_PASSWORD) ? variables.DB_PASSWORD : undefined,
+      database: variables.DB_NAME.trim(),
+      parameters: {}
+    }
+  }
+}
+
+function parsePort(text: string, inputName: string, shown: string): number {
+  if (text.trim() === '') return 5432
+  const port = Number(text)
+  if (!/^\d+$/.test(text.trim()) || port < 1 || port > 65535) throw new InputError(inputName, shown, 'a port number from 1 to 65535')
+  return port
+}
+
+/** The URL with its password replaced, for messages. */
+export function redactUrl(url: string): string {
+  // Greedy up to the last "@": an unencoded "@" in a password must not leave its tail visible.
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*:).*@/i, '$1***@').replace(/([?&]password=)[^&]*/i, '$1***')
+}
+
+/** "postgres@localhost:5432/app" — never includes the password. */
+export function describeTarget(target: ConnectionTarget): string {
+  const host = target.host.includes(':') ? `[${target.host}]` : target.host
+  return `${target.user}@${host}:${target.port}/${target.database}`
+}

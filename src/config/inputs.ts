@@ -1,0 +1,98 @@
+// Reads every input once into a typed, validated Settings object, before any connection is made.
+
+import { existsSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { parseEnv } from 'node:util'
+import { DEFAULT_MIN_SIZE, Input } from '../constants.js'
+import { InputError } from '../errors.js'
+import { secretForms } from '../secrets.js'
+import { chooseConnection, type ConnectionChoice, type Variables } from './connection.js'
+import { parseSize, SIZE_FORMS } from './size.js'
+
+export interface Settings {
+  connection: ConnectionChoice
+  verbose: boolean
+  minSizeBytes: number
+  keepBackup: boolean
+  /** Every spelling of every secret in the settings, to mask and redact. */
+  secrets: string[]
+  /** Where temporary folders go (RUNNER_TEMP on a runner). */
+  tempRoot?: string
+}
+
+/** How the caller hands over raw values: the action reads INPUT_*, the CLI its flags. */
+export interface RawInputs {
+  get(name: string): string
+  environment: Variables
+  workingDirectory: string
+}
+
+const BOOLEAN_TRUE = ['true', 'True', 'TRUE', 'yes', '1']
+const BOOLEAN_FALSE = ['false', 'False', 'FALSE', 'no', '0', '']
+
+export function parseBooleanInput(name: string, value: string): boolean {
+  const text = value.trim()
+  if (BOOLEAN_TRUE.includes(text)) return true
+  if (BOOLEAN_FALSE.includes(text)) return false
+  throw new InputError(name, value, 'true or false')
+}
+
+/** Reads a .env file in the working directory, if there is one. */
+export function readDotenv(workingDirectory: string): Variables | undefined {
+  const file = path.join(workingDirectory, '.env')
+  if (!existsSync(file)) return undefined
+  return parseEnv(readFileSync(file, 'utf8')) as Variables
+}
+
+/**
+ * Secrets as the user wrote them, known before anything is parsed, so that they can be masked
+ * even when parsing fails.
+ */
+export function rawSecrets(raw: RawInputs): string[] {
+  const dotenv = safely(() => readDotenv(raw.workingDirectory))
+  const values = [raw.get(Input.DatabaseUrl), raw.environment.DATABASE_URL, dotenv?.DATABASE_URL]
+  const passwords = [raw.environment.DB_PASSWORD, raw.environment.PGPASSWORD, dotenv?.DB_PASSWORD]
+  return [
+    ...values.flatMap((url) => (url?.trim() ? secretForms(undefined, url.trim()) : [])),
+    ...passwords.flatMap((password) => secretForms(password))
+  ]
+}
+
+function safely<T>(read: () => T): T | undefined {
+  try {
+    return read()
+  } catch {
+    return undefined
+  }
+}
+
+export function loadSettings(raw: RawInputs): Settings {
+  const minSizeText = raw.get(Input.MinSize).trim() || DEFAULT_MIN_SIZE
+  const minSizeBytes = parseSize(minSizeText)
+  if (minSizeBytes === undefined) throw new InputError(Input.MinSize, minSizeText, SIZE_FORMS)
+  const verbose = parseBooleanInput(Input.Verbose, raw.get(Input.Verbose))
+  const keepBackup = parseBooleanInput(Input.KeepBackup, raw.get(Input.KeepBackup))
+
+  const dotenv = readDotenv(raw.workingDirectory)
+  const choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, dotenv)
+  if (!choice) {
+    throw new InputError(
+      Input.DatabaseUrl,
+      '',
+      'a PostgreSQL URL; none was given, and neither DATABASE_URL nor DB_NAME is set in the environment or in a .env file'
+    )
+  }
+  if (choice.kind === 'postgres' && choice.target.password === undefined && raw.environment.PGPASSWORD) {
+    choice.target.password = raw.environment.PGPASSWORD
+  }
+  const secrets =
+    choice.kind === 'postgres' ? secretForms(choice.target.password, choice.rawUrl) : []
+  return {
+    connection: choice,
+    verbose,
+    minSizeBytes,
+    keepBackup,
+    secrets,
+    tempRoot: raw.environment.RUNNER_TEMP || undefined
+  }
+}

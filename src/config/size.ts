@@ -1,0 +1,49 @@
+// Byte sizes as users write them ("10240", "10KB", "10 KiB", "5MB") and as we print them.
+
+const UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  byte: 1,
+  bytes: 1,
+  kb: 1000,
+  mb: 1000 ** 2,
+  gb: 1000 ** 3,
+  tb: 1000 ** 4,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  tib: 1024 ** 4,
+  k: 1024,
+  m: 1024 ** 2,
+  g: 1024 ** 3
+}
+
+export const SIZE_FORMS =
+  'a whole number of bytes or a number with a unit: B, KB/MB/GB/TB (powers of 1000) or KiB/MiB/GiB/TiB (powers of 1024), e.g. 1024, 10KB, 10 KiB, 5MB'
+
+/** Parses a size; returns undefined when the text is not one (the caller names the input in its error). */
+export function parseSize(text: string): number | undefined {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text)
+  if (!match) return undefined
+  const factor = UNITS[match[2].toLowerCase()]
+  if (factor === undefined) return undefined
+  const bytes = Math.round(Number(match[1]) * factor)
+  return Number.isSafeInteger(bytes) ? bytes : undefined
+}
+
+/** "45,678 bytes (44.6 KiB)" */
+export function describeBytes(bytes: number): string {
+  const exact = `${bytes.toLocaleString('en-US')} ${bytes === 1 ? 'byte' : 'bytes'}`
+  return bytes < 1024 ? exact : `${exact} (${humanBytes(bytes)})`
+}
+
+export function humanBytes(bytes: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB']
+  let value = bytes
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`
+}

@@ -1,0 +1,30 @@
+// Names of the action's inputs, outputs and saved state, defined once and used by these names everywhere.
+
+export const Input = {
+  DatabaseUrl: 'database-url',
+  Verbose: 'verbose',
+  MinSize: 'min-size',
+  KeepBackup: 'keep-backup'
+} as const
+
+export const Output = {
+  Result: 'result',
+  Checksum: 'checksum',
+  Size: 'size',
+  Skipped: 'skipped',
+  BackupPath: 'backup-path',
+  Tables: 'tables',
+  RestoredTables: 'restored-tables',
+  ServerVersion: 'server-version',
+  ClientVersion: 'client-version',
+  DurationMs: 'duration-ms'
+} as const
+
+/** Keys under which the main step records what it created, so the post step can remove leftovers. */
+export const State = {
+  TemporaryDatabases: 'temporary-databases',
+  TemporaryFolders: 'temporary-folders'
+} as const
+
+export const DEFAULT_MIN_SIZE = '1KiB'
+export const TEMPORARY_DATABASE_PREFIX = 'backup_verify'

@@ -1,0 +1,133 @@
+// Failures in the user's terms: what went wrong, and a hint on what to do about it.
+
+export type Problem =
+  | 'bad-input'
+  | 'connection-refused'
+  | 'host-not-found'
+  | 'connection-timeout'
+  | 'authentication-failed'
+  | 'database-missing'
+  | 'connection-failed'
+  | 'permission-denied'
+  | 'create-database-denied'
+  | 'tools-missing'
+  | 'client-too-old'
+  | 'dump-failed'
+  | 'backup-too-small'
+  | 'backup-invalid'
+  | 'restore-failed'
+  | 'restore-mismatch'
+  | 'same-database'
+
+export class VerificationError extends Error {
+  constructor(
+    readonly problem: Problem,
+    message: string,
+    readonly hint?: string
+  ) {
+    super(message)
+    this.name = 'VerificationError'
+  }
+}
+
+/** A bad input value: names the input, the value as given (secrets already removed) and what is accepted. */
+export class InputError extends VerificationError {
+  constructor(input: string, value: string, accepted: string) {
+    super('bad-input', `Input "${input}" has an invalid value ${JSON.stringify(value)}: expected ${accepted}.`)
+    this.name = 'InputError'
+  }
+}
+
+export interface ServerAddress {
+  host: string
+  port: number
+  user: string
+  database: string
+}
+
+function where(address: ServerAddress): string {
+  return address.host.startsWith('/') ? `socket ${address.host} (port ${address.port})` : `${address.host}:${address.port}`
+}
+
+/** Turns an error from the pg driver (or a socket) into a VerificationError a user can act on. */
+export function describeConnectionError(error: unknown, address: ServerAddress): VerificationError {
+  if (error instanceof VerificationError) return error
+  const err = error as { code?: string; message?: string }
+  const code = err?.code ?? ''
+  const message = err?.message ?? String(error)
+  const at = where(address)
+  switch (code) {
+    case 'ECONNREFUSED':
+      return new VerificationError(
+        'connection-refused',
+        `Connection refused: nothing accepts connections at ${at}.`,
+        `Is PostgreSQL running? Check with "pg_isready -h ${address.host} -p ${address.port}"; in a workflow, give the postgres service a health check and map its port (ports: ["${address.port}:5432"]).`
+      )
+    case 'ENOENT':
+      if (address.host.startsWith('/')) {
+        return new VerificationError(
+          'connection-refused',
+          `No PostgreSQL socket in ${address.host} for port ${address.port}.`,
+          'Is the server running, and is that its socket directory (unix_socket_directories)?'
+        )
+      }
+      break
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new VerificationError(
+        'host-not-found',
+        `Host not found: "${address.host}" does not resolve.`,
+        'Check the host name in the connection settings; a service container is reached as localhost from a job that runs on the runner.'
+      )
+    case 'ETIMEDOUT':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return new VerificationError('connection-timeout', `Could not reach ${at}: ${message}.`, 'Check the address and any firewall between the runner and the server.')
+    case '28P01':
+      return new VerificationError(
+        'authentication-failed',
+        `Authentication failed for user "${address.user}" at ${at}.`,
+        'Check the password (a URL needs special characters percent-encoded, e.g. @ as %40) and the user name.'
+      )
+    case '28000':
+      return new VerificationError(
+        'authentication-failed',
+        `The server refused user "${address.user}" for database "${address.database}": ${message}.`,
+        'Check that the role exists and that pg_hba.conf allows it from this host.'
+      )
+    case '3D000':
+      return new VerificationError(
+        'database-missing',
+        `Database "${address.database}" does not exist at ${at}.`,
+        'Check the database name; with a postgres service container, POSTGRES_DB creates it.'
+      )
+  }
+  if (/timeout/i.test(message)) {
+    return new VerificationError(
+      'connection-timeout',
+      `Timed out connecting to ${at}.`,
+      'The server accepted no session in time: check the host, port and that the server is ready.'
+    )
+  }
+  return new VerificationError('connection-failed', `Could not connect to ${at}: ${message}`)
+}
+
+/** Hints for errors that PostgreSQL tools print on stderr, recognised by their text. */
+export function classifyToolError(stderr: string): { problem: Problem; hint?: string } | undefined {
+  if (/server version mismatch/i.test(stderr)) {
+    return { problem: 'client-too-old', hint: 'Install a PostgreSQL client whose major version is at least the server\'s.' }
+  }
+  if (/password authentication failed|no password supplied/i.test(stderr)) {
+    return { problem: 'authentication-failed', hint: 'Check the password given to the action.' }
+  }
+  if (/connection refused/i.test(stderr)) {
+    return { problem: 'connection-refused', hint: 'Is PostgreSQL running and reachable from the runner?' }
+  }
+  if (/permission denied/i.test(stderr)) {
+    return {
+      problem: 'permission-denied',
+      hint: 'The user needs read access to every object it dumps; a superuser or the owner of the database is simplest.'
+    }
+  }
+  return undefined
+}

@@ -1,0 +1,7 @@
+// Entry point of the action's main step.
+
+import * as core from '@actions/core'
+import { runAction } from './action/run.js'
+
+process.on('unhandledRejection', (reason) => core.setFailed(`Unexpected error: ${reason instanceof Error ? reason.message : String(reason)}`))
+await runAction()

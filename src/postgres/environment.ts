@@ -1,0 +1,46 @@
+// How client tools are told where to connect: PG* variables and a private password file, never argv.
+
+import { writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { LIBPQ_PARAMETERS, type ConnectionTarget } from '../config/connection.js'
+
+/** Variables a child must not inherit: they would redirect it elsewhere or carry a secret it does not need. */
+const INHERITED_CONNECTION = /^(PG(HOST|HOSTADDR|PORT|DATABASE|USER|PASSWORD|PASSFILE|SERVICE|SERVICEFILE|SSL\w*|OPTIONS|APPNAME|CONNECT_TIMEOUT|TARGETSESSIONATTRS|REQUIRESSL|GSSENCMODE|CHANNELBINDING)|DATABASE_URL|DB_PASSWORD|INPUT_.*)$/i
+
+export const CONNECT_TIMEOUT_SECONDS = 10
+
+/** libpq's password file syntax: backslash escapes ":" and "\". */
+export function passwordFileLine(password: string): string {
+  return `*:*:*:*:${password.replace(/\\/g, '\\\\').replace(/:/g, '\\:')}\n`
+}
+
+/**
+ * Writes the password to a 0600 file in `folder` for PGPASSFILE. A password with a line break
+ * cannot be written there; then the caller falls back to PGPASSWORD.
+ */
+export async function writePasswordFile(folder: string, password: string | undefined): Promise<string | undefined> {
+  if (!password || /[\r\n]/.test(password)) return undefined
+  const file = path.join(folder, '.pgpass')
+  await writeFile(file, passwordFileLine(password), { mode: 0o600 })
+  return file
+}
+
+export function clientEnvironment(
+  target: ConnectionTarget,
+  database: string,
+  passwordFile: string | undefined,
+  base: NodeJS.ProcessEnv = process.env
+): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [name, value] of Object.entries(base)) if (!INHERITED_CONNECTION.test(name)) env[name] = value
+  env.PGHOST = target.host
+  env.PGPORT = String(target.port)
+  env.PGUSER = target.user
+  env.PGDATABASE = database
+  env.PGCONNECT_TIMEOUT = String(CONNECT_TIMEOUT_SECONDS)
+  env.PGAPPNAME = 'backup-verify'
+  for (const [parameter, value] of Object.entries(target.parameters)) env[LIBPQ_PARAMETERS[parameter]] = value
+  if (passwordFile) env.PGPASSFILE = passwordFile
+  else if (target.password) env.PGPASSWORD = target.password
+  return env
+}

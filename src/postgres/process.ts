@@ -1,0 +1,91 @@
+// Runs a PostgreSQL client tool: arguments never carry a secret, stderr is kept (bounded) for error
+// messages, and in verbose mode every output line is passed on as it arrives.
+
+import { spawn } from 'node:child_process'
+import type { Readable } from 'node:stream'
+
+export interface ToolRun {
+  exitCode: number | null
+  signal: NodeJS.Signals | null
+  /** The first part of stderr, enough to explain a failure. */
+  stderr: string
+  /** Captured stdout, when no stream consumer was given. */
+  stdout: string
+}
+
+export interface ToolOptions {
+  env: NodeJS.ProcessEnv
+  /** Consumes stdout as a stream (e.g. pg_dump into a file); otherwise stdout is captured. */
+  consumeStdout?: (stdout: Readable) => Promise<void>
+  /** Called with each line of output, for verbose logs. */
+  onLine?: (line: string) => void
+  timeoutMs?: number
+}
+
+const STDERR_LIMIT = 64 * 1024
+const STDOUT_LIMIT = 1024 * 1024
+
+export async function runTool(file: string, args: string[], options: ToolOptions): Promise<ToolRun> {
+  const child = spawn(file, args, { env: options.env, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true })
+  let stderr = ''
+  let stdout = ''
+  const forward = lineSplitter(options.onLine)
+  child.stderr.setEncoding('utf8')
+  child.stderr.on('data', (text: string) => {
+    if (stderr.length < STDERR_LIMIT) stderr += text.slice(0, STDERR_LIMIT - stderr.length)
+    forward.push(text)
+  })
+  let consumed: Promise<void>
+  if (options.consumeStdout) {
+    consumed = options.consumeStdout(child.stdout)
+  } else {
+    child.stdout.setEncoding('utf8')
+    child.stdout.on('data', (text: string) => {
+      if (stdout.length < STDOUT_LIMIT) stdout += text.slice(0, STDOUT_LIMIT - stdout.length)
+      forward.push(text)
+    })
+    consumed = Promise.resolve()
+  }
+  const timer = options.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs) : undefined
+  try {
+    const [exit] = await Promise.all([
+      new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+        child.once('error', reject)
+        child.once('close', (code, signal) => resolve({ code, signal }))
+      }),
+      consumed.catch((error: unknown) => {
+        // A consumer that fails (disk full, say) must not leave the tool blocked on a full pipe.
+        child.kill('SIGTERM')
+        throw error
+      })
+    ])
+    forward.flush()
+    return { exitCode: exit.code, signal: exit.signal, stderr, stdout }
+  } finally {
+    if (timer) clearTimeout(timer)
+  }
+}
+
+function lineSplitter(onLine?: (line: string) => void): { push(text: string): void; flush(): void } {
+  let pending = ''
+  return {
+    push(text) {
+      if (!onLine) return
+      pending += text
+      const lines = pending.split(/\r?\n/)
+      pending = lines.pop() ?? ''
+      for (const line of lines) onLine(line)
+    },
+    flush() {
+      if (onLine && pending) onLine(pending)
+      pending = ''
+    }
+  }
+}
+
+/** The lines of a tool's stderr that say what went wrong, for an error message. */
+export function errorLines(stderr: string, max = 5): string[] {
+  const lines = stderr.split(/\r?\n/).filter((line) => line.trim() !== '')
+  const errors = lines.filter((line) => /\b(ERROR|FATAL|error|fatal|PANIC)\b/.test(line))
+  return (errors.length > 0 ? errors : lines).slice(0, max)
+}

@@ -1,0 +1,104 @@
+// Conversations with the server over the pg driver: its version, its tables, and the temporary database.
+
+import pg from 'pg'
+import type { ConnectionTarget } from '../config/connection.js'
+import { describeConnectionError, VerificationError } from '../errors.js'
+import { CONNECT_TIMEOUT_SECONDS } from './environment.js'
+
+export interface ServerVersion {
+  /** As the server reports it, e.g. "15.18 (Debian 15.18-1.pgdg120+1)". */
+  text: string
+  /** server_version_num, e.g. 150018. */
+  number: number
+  /** 15 for 15.18; 9.6 for 9.6.24. */
+  major: number
+}
+
+export async function openSession(target: ConnectionTarget, database = target.database): Promise<pg.Client> {
+  const client = new pg.Client({
+    host: target.host,
+    port: target.port,
+    user: target.user,
+    password: target.password,
+    database,
+    ssl: target.ssl,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_SECONDS * 1000,
+    application_name: 'backup-verify'
+  })
+  // An error after connecting (server shut down, say) must not crash the process; the next query reports it.
+  client.on('error', () => {})
+  try {
+    await client.connect()
+  } catch (error) {
+    await client.end().catch(() => {})
+    throw describeConnectionError(error, { ...target, database })
+  }
+  return client
+}
+
+export function majorOf(versionNumber: number): number {
+  return versionNumber >= 100000 ? Math.floor(versionNumber / 10000) : Math.floor(versionNumber / 100) / 10
+}
+
+export async function readServerVersion(client: pg.Client): Promise<ServerVersion> {
+  const { rows } = await client.query<{ text: string; number: string }>(
+    "SELECT current_setting('server_version') AS text, current_setting('server_version_num') AS number"
+  )
+  const number = Number(rows[0].number)
+  return { text: rows[0].text, number, major: majorOf(number) }
+}
+
+/** Ordinary and partitioned tables outside the system schemas, as quoted qualified names, sorted. */
+export async function listTables(client: pg.Client): Promise<string[]> {
+  const { rows } = await client.query<{ name: string }>(
+    `SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name
+       FROM pg_catalog.pg_class c
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p')
+        AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+        AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+      ORDER BY n.nspname, c.relname`
+  )
+  return rows.map((row) => row.name)
+}
+
+/**
+ * Creates an empty database with the source's encoding and locale, from template0 so that nothing
+ * added to template1 collides with the restore.
+ */
+export async function createDatabaseLike(client: pg.Client, name: string): Promise<void> {
+  const { rows } = await client.query<{ db: Record<string, unknown> }>(
+    `SELECT to_jsonb(d) || jsonb_build_object('encoding_name', pg_encoding_to_char(d.encoding)) AS db
+       FROM pg_catalog.pg_database d WHERE d.datname = current_database()`
+  )
+  const db = rows[0].db
+  const literal = (value: unknown) => client.escapeLiteral(String(value))
+  const clauses = [`TEMPLATE template0`, `ENCODING ${literal(db.encoding_name)}`]
+  clauses.push(`LC_COLLATE ${literal(db.datcollate)}`, `LC_CTYPE ${literal(db.datctype)}`)
+  if (db.datlocprovider === 'i') {
+    clauses.push(`LOCALE_PROVIDER icu`, `ICU_LOCALE ${literal(db.datlocale ?? db.daticulocale)}`)
+  } else if (db.datlocprovider === 'b') {
+    clauses.push(`LOCALE_PROVIDER builtin`, `BUILTIN_LOCALE ${literal(db.datlocale)}`)
+  }
+  try {
+    await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)} ${clauses.join(' ')}`)
+  } catch (error) {
+    const err = error as { code?: string; message?: string }
+    if (err.code === '42501') {
+      const user = (client as unknown as { user: string }).user
+      throw new VerificationError(
+        'create-database-denied',
+        `Permission denied to create database: user "${user}" cannot create the temporary restore database.`,
+        `Grant it with: ALTER USER ${client.escapeIdentifier(user)} CREATEDB; (or run the verification as a superuser)`
+      )
+    }
+    throw error
+  }
+}
+
+/** Ends every other session in the database, then drops it; "IF EXISTS" makes a repeated cleanup harmless. */
+export async function dropDatabase(client: pg.Client, name: string, serverMajor: number): Promise<void> {
+  await client.query('SELECT pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name])
+  const force = serverMajor >= 13 ? ' WITH (FORCE)' : ''
+  await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)}${force}`)
+}

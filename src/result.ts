@@ -1,0 +1,46 @@
+// What one verification found: the single value the outputs, the summary and the exit code are made from.
+
+import type { Problem } from './errors.js'
+import type { ValidationCheck } from './backup/plain-scanner.js'
+
+export type PhaseName = 'Create' | 'Validate' | 'Restore'
+export type PhaseStatus = 'passed' | 'failed' | 'not run'
+
+export interface PhaseResult {
+  name: PhaseName
+  status: PhaseStatus
+  durationMs: number
+  detail: string
+}
+
+export interface BackupFacts {
+  path: string
+  sizeBytes: number
+  sha256: string
+  format: 'plain'
+  kept: boolean
+}
+
+export interface TableComparison {
+  source: string[]
+  restored: string[]
+  missing: string[]
+  extra: string[]
+}
+
+export interface VerificationResult {
+  status: 'passed' | 'failed' | 'skipped'
+  /** Set when status is skipped: the database engine that is not PostgreSQL. */
+  skippedEngine?: string
+  target?: string
+  serverVersion?: string
+  client?: { version: string; directory: string }
+  phases: PhaseResult[]
+  backup?: BackupFacts
+  checks?: ValidationCheck[]
+  tables?: TableComparison
+  restoreDatabase?: string
+  error?: { problem: Problem | 'unexpected'; message: string; hint?: string }
+  startedAt: string
+  durationMs: number
+}

@@ -1,0 +1,123 @@
+// The job summary and the outputs, as pure functions of a VerificationResult.
+
+import { humanBytes } from './config/size.js'
+import { Output } from './constants.js'
+import type { VerificationResult } from './result.js'
+
+export interface SummaryTable {
+  heading: string
+  header: string[]
+  rows: string[][]
+}
+
+export interface SummaryModel {
+  title: string
+  /** One line: the verdict, then the reason when there is one. Already HTML-escaped. */
+  verdict: string
+  hint?: string
+  tables: SummaryTable[]
+}
+
+/** Lists from the database are capped so the summary stays far below the runner's 1 MiB limit. */
+const MAX_LISTED = 50
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string)
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`
+}
+
+function listed(names: string[]): string {
+  const shown = names.slice(0, MAX_LISTED).join(', ')
+  return names.length > MAX_LISTED ? `${shown} and ${names.length - MAX_LISTED} more` : shown
+}
+
+const STATUS_ICON: Record<string, string> = { passed: '✅ passed', failed: '❌ failed', 'not run': '⏭️ not run' }
+
+export function buildSummary(result: VerificationResult): SummaryModel {
+  const title = 'Backup verification'
+  if (result.status === 'skipped') {
+    return {
+      title,
+      verdict: `⏭️ Skipped: Backup tests require PostgreSQL, found: ${escapeHtml(result.skippedEngine ?? 'unknown')}`,
+      tables: []
+    }
+  }
+  const failedPhase = result.phases.find((phase) => phase.status === 'failed')
+  const verdict =
+    result.status === 'passed'
+      ? `✅ The backup restores: ${result.tables?.restored.length ?? 0} of ${result.tables?.source.length ?? 0} tables came back in a temporary database.`
+      : `❌ Verification failed${failedPhase ? ` in ${failedPhase.name}` : ''}: ${escapeHtml(result.error?.message ?? 'unknown error')}`
+  const tables: SummaryTable[] = [
+    {
+      heading: 'Phases',
+      header: ['Phase', 'Status', 'Duration', 'Detail'],
+      rows: result.phases.map((phase) => [
+        phase.name,
+        STATUS_ICON[phase.status],
+        phase.status === 'not run' ? '' : seconds(phase.durationMs),
+        escapeHtml(phase.detail)
+      ])
+    }
+  ]
+  const facts: string[][] = []
+  if (result.target) facts.push(['Database', escapeHtml(result.target)])
+  if (result.serverVersion) facts.push(['Server version', escapeHtml(result.serverVersion)])
+  if (result.client) facts.push(['Client tools', `${escapeHtml(result.client.version)} (${escapeHtml(result.client.directory)})`])
+  if (result.backup) {
+    facts.push(['Backup size', `${result.backup.sizeBytes} bytes (${humanBytes(result.backup.sizeBytes)})`])
+    facts.push(['SHA-256', `<code>${result.backup.sha256}</code>`])
+    facts.push(['Format', result.backup.format])
+    if (result.backup.kept) facts.push(['Backup kept at', `<code>${escapeHtml(result.backup.path)}</code>`])
+  }
+  if (result.tables) {
+    facts.push(['Tables (source / restored)', `${result.tables.source.length} / ${result.tables.restored.length}`])
+    if (result.tables.missing.length) facts.push(['Missing after restore', escapeHtml(listed(result.tables.missing))])
+    if (result.tables.extra.length) facts.push(['Unexpected after restore', escapeHtml(listed(result.tables.extra))])
+  }
+  if (result.restoreDatabase) facts.push(['Temporary database', `${escapeHtml(result.restoreDatabase)} (dropped)`])
+  facts.push(['Duration', seconds(result.durationMs)])
+  tables.push({ heading: 'Facts', header: ['Fact', 'Value'], rows: facts })
+  if (result.checks) {
+    tables.push({
+      heading: 'Validation checks',
+      header: ['Check', 'Result', 'Detail'],
+      rows: result.checks.map((check) => [escapeHtml(check.name), check.passed ? '✅' : '❌', escapeHtml(check.detail)])
+    })
+  }
+  return { title, verdict, hint: result.error?.hint && escapeHtml(result.error.hint), tables }
+}
+
+/** Every output, as the strings GITHUB_OUTPUT receives; empty where the run did not get that far. */
+export function outputsOf(result: VerificationResult): Record<string, string> {
+  return {
+    [Output.Result]: result.status,
+    [Output.Skipped]: String(result.status === 'skipped'),
+    [Output.Checksum]: result.backup?.sha256 ?? '',
+    [Output.Size]: result.backup ? String(result.backup.sizeBytes) : '',
+    [Output.BackupPath]: result.backup?.kept ? result.backup.path : '',
+    [Output.Tables]: result.tables ? String(result.tables.source.length) : '',
+    [Output.RestoredTables]: result.tables ? String(result.tables.restored.length) : '',
+    [Output.ServerVersion]: result.serverVersion ?? '',
+    [Output.ClientVersion]: result.client?.version ?? '',
+    [Output.DurationMs]: String(result.durationMs)
+  }
+}
+
+/** The verdict and phases as plain lines, for the terminal. */
+export function summaryLines(result: VerificationResult): string[] {
+  if (result.status === 'skipped') return [`SKIPPED: Backup tests require PostgreSQL, found: ${result.skippedEngine}`]
+  const lines = result.phases.map(
+    (phase) => `  ${phase.name.padEnd(9)} ${phase.status.padEnd(8)} ${phase.status === 'not run' ? '' : seconds(phase.durationMs).padStart(8)}  ${phase.detail}`
+  )
+  if (result.backup) lines.push(`  checksum  ${result.backup.sha256}`, `  size      ${result.backup.sizeBytes} bytes (${humanBytes(result.backup.sizeBytes)})`)
+  if (result.backup?.kept) lines.push(`  kept at   ${result.backup.path}`)
+  const head =
+    result.status === 'passed'
+      ? `PASSED: the backup of ${result.target} restores (${result.tables?.restored.length} of ${result.tables?.source.length} tables) in ${seconds(result.durationMs)}`
+      : `FAILED: ${result.error?.message}`
+  const tail = result.status === 'failed' && result.error?.hint ? [`Hint: ${result.error.hint}`] : []
+  return [head, ...lines, ...tail]
+}

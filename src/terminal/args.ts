@@ -1,0 +1,55 @@
+// The command line: the action's inputs as --flags, with the same names and defaults.
+
+import { parseArgs } from 'node:util'
+import { DEFAULT_MIN_SIZE, Input } from '../constants.js'
+import type { RawInputs } from '../config/inputs.js'
+
+export const USAGE = `Usage: backup-verify [options]
+
+Proves that a PostgreSQL backup restores: pg_dump creates it, it is validated,
+restored into a temporary database and compared with the source, then removed.
+
+Options:
+  --database-url URL   PostgreSQL URL, e.g. postgresql://user:pass@localhost:5432/app
+                       (default: DATABASE_URL, then DB_ENGINE/DB_NAME/DB_USER/DB_PASSWORD/
+                       DB_HOST/DB_PORT, from the environment or a .env file here)
+  --min-size SIZE      smallest acceptable backup (default ${DEFAULT_MIN_SIZE}); 10240, 10KB, 10KiB, 5MB
+  --keep-backup        keep the backup file and print its path
+  --verbose            show the output of pg_dump and psql
+  -h, --help           show this help
+
+Exit code: 0 when the backup verified (or was skipped: not PostgreSQL), 1 otherwise.
+A password is best given through the URL in DATABASE_URL or through PGPASSWORD,
+so that it does not show in the process list.`
+
+export interface CommandLine {
+  help: boolean
+  raw: RawInputs
+}
+
+export function parseCommandLine(argv: string[], environment: NodeJS.ProcessEnv, workingDirectory: string): CommandLine {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      [Input.DatabaseUrl]: { type: 'string' },
+      [Input.MinSize]: { type: 'string' },
+      [Input.KeepBackup]: { type: 'boolean' },
+      [Input.Verbose]: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' }
+    },
+    strict: true,
+    allowPositionals: false
+  })
+  const given = values as Record<string, string | boolean | undefined>
+  return {
+    help: Boolean(given.help),
+    raw: {
+      get: (name) => {
+        const value = given[name]
+        return value === undefined ? '' : String(value)
+      },
+      environment,
+      workingDirectory
+    }
+  }
+}

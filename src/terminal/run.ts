@@ -1,0 +1,33 @@
+// The terminal's main: parses flags, runs the engine, prints the verdict, returns the exit code.
+
+import { loadSettings, rawSecrets } from '../config/inputs.js'
+import { Redactor } from '../secrets.js'
+import { summaryLines } from '../summary.js'
+import { verifyBackup } from '../verify.js'
+import { parseCommandLine, USAGE } from './args.js'
+import { consoleReporter } from './console-reporter.js'
+
+export async function runCommandLine(argv: string[], env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Promise<number> {
+  const redactor = new Redactor()
+  const reporter = consoleReporter(redactor)
+  try {
+    const commandLine = parseCommandLine(argv, env, cwd)
+    if (commandLine.help) {
+      process.stdout.write(`${USAGE}\n`)
+      return 0
+    }
+    for (const secret of rawSecrets(commandLine.raw)) reporter.mask(secret)
+    const settings = loadSettings(commandLine.raw)
+    for (const secret of settings.secrets) reporter.mask(secret)
+    const result = await verifyBackup({ settings, reporter })
+    process.stdout.write('\n')
+    const stream = result.status === 'failed' ? process.stderr : process.stdout
+    for (const line of summaryLines(result)) stream.write(`${redactor.redact(line)}\n`)
+    return result.status === 'failed' ? 1 : 0
+  } catch (error) {
+    const hint = (error as { hint?: string }).hint
+    process.stderr.write(`error: ${redactor.redactError(error)}\n${hint ? `Hint: ${redactor.redact(hint)}\n` : ''}`)
+    if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) process.stderr.write(`\n${USAGE}\n`)
+    return 1
+  }
+}

@@ -1,0 +1,180 @@
+// The engine: Create, Validate and Restore against one database, returning what it found.
+// It never touches @actions/core; whoever calls it supplies a Reporter.
+
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import type pg from 'pg'
+import type { Inspection } from './backup/inspect.js'
+import type { Settings } from './config/inputs.js'
+import { describeTarget } from './config/connection.js'
+import { VerificationError } from './errors.js'
+import { clientEnvironment, writePasswordFile } from './postgres/environment.js'
+import { listTables, openSession, readServerVersion } from './postgres/session.js'
+import { createBackup } from './phases/create.js'
+import { restoreBackup, temporaryDatabaseName } from './phases/restore.js'
+import { requirePassed, validateBackup } from './phases/validate.js'
+import { noLedger, type Reporter, type ResourceLedger } from './reporter.js'
+import type { PhaseName, PhaseResult, VerificationResult } from './result.js'
+import { Redactor } from './secrets.js'
+import { chooseClientTools, findClientTools } from './tools/locate.js'
+
+export interface EngineOptions {
+  settings: Settings
+  reporter: Reporter
+  ledger?: ResourceLedger
+  /** The environment the client tools are looked up in and inherit; process.env by default. */
+  env?: NodeJS.ProcessEnv
+  /** Test seams: run between phases, to change the world the way a real fault would. */
+  hooks?: { beforeRestore?: (backupFile: string) => Promise<void> }
+}
+
+const PHASE_TITLES: Record<PhaseName, string> = {
+  Create: 'Create: pg_dump writes the backup',
+  Validate: 'Validate: signature, checksum, readability, completeness',
+  Restore: 'Restore: into a temporary database, then compare'
+}
+
+export async function verifyBackup(options: EngineOptions): Promise<VerificationResult> {
+  const { settings, reporter } = options
+  const ledger = options.ledger ?? noLedger
+  const env = options.env ?? process.env
+  const redactor = new Redactor(settings.secrets)
+  const started = new Date()
+  const result: VerificationResult = {
+    status: 'passed',
+    phases: (['Create', 'Validate', 'Restore'] as PhaseName[]).map((name) => ({ name, status: 'not run', durationMs: 0, detail: '' })),
+    startedAt: started.toISOString(),
+    durationMs: 0
+  }
+  const finish = () => {
+    result.durationMs = Date.now() - started.getTime()
+    return result
+  }
+
+  if (settings.connection.kind === 'unsupported') {
+    reporter.info(`Backup tests require PostgreSQL, found: ${settings.connection.engine} (from ${settings.connection.origin}); skipping.`)
+    result.status = 'skipped'
+    result.skippedEngine = settings.connection.engine
+    return finish()
+  }
+  const { target, origin } = settings.connection
+  result.target = describeTarget(target)
+  const log = (line: string) => reporter.info(line)
+
+  const phase = async <T>(name: PhaseName, run: (done: (detail: string) => void) => Promise<T>): Promise<T> => {
+    const entry = result.phases.find((p) => p.name === name) as PhaseResult
+    const phaseStart = Date.now()
+    return reporter.group(PHASE_TITLES[name], async () => {
+      try {
+        const value = await run((detail) => (entry.detail = detail))
+        entry.status = 'passed'
+        return value
+      } catch (error) {
+        entry.status = 'failed'
+        entry.detail = redactor.redactError(error)
+        throw error
+      } finally {
+        entry.durationMs = Date.now() - phaseStart
+      }
+    })
+  }
+
+  const folder = await mkdtemp(path.join(settings.tempRoot ?? os.tmpdir(), 'backup-verify-'))
+  ledger.created('folder', folder)
+  const backupFile = path.join(folder, `${target.database.replace(/[^A-Za-z0-9_.-]/g, '_')}-${started.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.sql`)
+  let session: pg.Client | undefined
+  let passwordFile: string | undefined
+  try {
+    const { tools, serverMajor, sourceTables, inspection } = await phase('Create', async (done) => {
+      log(`Connecting to ${result.target} (from ${origin})`)
+      session = await openSession(target)
+      const server = await readServerVersion(session)
+      result.serverVersion = server.text
+      log(`Server: PostgreSQL ${server.text}`)
+      const sourceTables = await listTables(session)
+      const tools = chooseClientTools(await findClientTools(env), server.major, server.text)
+      result.client = { version: tools.version.text, directory: tools.directory }
+      log(`Client tools: ${tools.version.text} in ${tools.directory} (${tools.origin}); server major ${server.major}`)
+      passwordFile = await writePasswordFile(folder, target.password)
+      log(`Backup file: ${backupFile}`)
+      const inspection: Inspection = await createBackup({
+        tools,
+        env: clientEnvironment(target, target.database, passwordFile, env),
+        backupFile,
+        minSizeBytes: settings.minSizeBytes,
+        verbose: settings.verbose,
+        log,
+        redactor
+      })
+      result.backup = { path: backupFile, sizeBytes: inspection.sizeBytes, sha256: inspection.sha256, format: 'plain', kept: false }
+      done(`pg_dump ${tools.version.text}, plain SQL, ${inspection.sizeBytes} bytes`)
+      return { tools, serverMajor: server.major, sourceTables, inspection }
+    })
+
+    await phase('Validate', async (done) => {
+      const checks = await validateBackup(backupFile, inspection)
+      result.checks = checks
+      for (const check of checks) log(`${check.passed ? '✓' : '✗'} ${check.name}: ${check.detail}`)
+      requirePassed(checks)
+      done(`${checks.length} checks passed; SHA-256 ${inspection.sha256.slice(0, 12)}…`)
+    })
+
+    await options.hooks?.beforeRestore?.(backupFile)
+    await phase('Restore', async (done) => {
+      const databaseName = temporaryDatabaseName(new Date())
+      result.restoreDatabase = databaseName
+      const comparison = await restoreBackup({
+        target,
+        session: session as pg.Client,
+        serverMajor,
+        sourceTables,
+        tools,
+        passwordFile,
+        backupFile,
+        databaseName,
+        verbose: settings.verbose,
+        log,
+        warn: (line) => reporter.warning(line),
+        redactor,
+        ledger
+      })
+      result.tables = comparison
+      done(`restored into ${databaseName}; ${comparison.restored.length} of ${comparison.source.length} tables`)
+    })
+  } catch (error) {
+    result.status = 'failed'
+    result.error =
+      error instanceof VerificationError
+        ? { problem: error.problem, message: redactor.redact(error.message), hint: error.hint && redactor.redact(error.hint) }
+        : { problem: 'unexpected', message: redactor.redactError(error) }
+  } finally {
+    await (session as pg.Client | undefined)?.end().catch(() => {})
+    await cleanUpFolder(folder, backupFile, settings.keepBackup && result.backup !== undefined, passwordFile, ledger, reporter, redactor)
+    if (result.backup) result.backup.kept = settings.keepBackup
+  }
+  return finish()
+}
+
+/** Removes the folder, or with keep-backup only everything in it but the backup (the password file first of all). */
+async function cleanUpFolder(
+  folder: string,
+  backupFile: string,
+  keep: boolean,
+  passwordFile: string | undefined,
+  ledger: ResourceLedger,
+  reporter: Reporter,
+  redactor: Redactor
+): Promise<void> {
+  try {
+    if (keep) {
+      if (passwordFile) await rm(passwordFile, { force: true })
+      reporter.info(`Kept the backup at ${backupFile}`)
+    } else {
+      await rm(folder, { recursive: true, force: true })
+    }
+    ledger.removed('folder', folder)
+  } catch (error) {
+    reporter.warning(`Could not remove temporary files in ${folder}: ${redactor.redactError(error)}`)
+  }
+}
