@@ -1,0 +1,191 @@
+// The bundle in dist/ run as the runner runs it, against a real PostgreSQL: outputs, summary, exit code.
+
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { createHash } from 'node:crypto'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { freePort, createSampleDatabase, startServer, temporaryDatabases, type TestServer } from './support/server.js'
+import { runBundle } from './support/runner.js'
+import { findClientTools } from '../src/tools/locate.js'
+
+let server: TestServer
+let keepRoot: string
+
+beforeAll(async () => {
+  server = await startServer()
+  await createSampleDatabase(server, 'shop')
+  keepRoot = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-kept-'))
+})
+
+afterAll(async () => {
+  await server?.stop()
+  if (keepRoot) await rm(keepRoot, { recursive: true, force: true })
+})
+
+describe('dist/index.js as the runner runs it', () => {
+  test('passes all three phases; checksum and size describe the backup it made; the summary has the tables', async () => {
+    const run = await runBundle('dist/index.js', {
+      inputs: { 'database-url': server.url('shop'), 'keep-backup': 'true', verbose: 'false', 'min-size': '10 KiB' },
+      env: { RUNNER_TEMP: keepRoot }
+    })
+    expect(run.stderr).toBe('')
+    expect(run.code).toBe(0)
+    const { outputs } = run
+    expect(outputs.result).toBe('passed')
+    expect(outputs.skipped).toBe('false')
+    expect(outputs.tables).toBe('4')
+    expect(outputs['restored-tables']).toBe('4')
+    expect(outputs['server-version']).toMatch(/^15\./)
+    expect(outputs['client-version']).toMatch(/^\d+\.\d+/)
+    expect(Number(outputs['duration-ms'])).toBeGreaterThan(0)
+    const backup = await readFile(outputs['backup-path'])
+    expect(outputs.size).toBe(String(backup.length))
+    expect(outputs.checksum).toBe(createHash('sha256').update(backup).digest('hex'))
+    // Log sections, one per phase.
+    expect(run.stdout.match(/^::group::/gm)).toHaveLength(3)
+    // The summary: verdict, phases table, facts table with size and checksum, checks table.
+    expect(run.summary).toContain('✅ The backup restores: 4 of 4 tables')
+    expect(run.summary).toMatch(/<th>Phase<\/th><th>Status<\/th><th>Duration<\/th><th>Detail<\/th>/)
+    for (const phase of ['Create', 'Validate', 'Restore']) expect(run.summary).toMatch(new RegExp(`<td>${phase}</td><td>✅ passed</td>`))
+    expect(run.summary).toContain(`<td>Backup size</td><td>${backup.length} bytes (`)
+    expect(run.summary).toContain(outputs.checksum)
+    expect(run.summary).toContain('<td>Tables (source / restored)</td><td>4 / 4</td>')
+    expect(run.summary).toContain('<td>Completion trailer</td><td>✅</td>')
+    // The state holds no temporary database any more: the post step has nothing to do.
+    expect(JSON.parse(run.state['temporary-databases'])).toEqual([])
+    expect(await temporaryDatabases(server)).toEqual([])
+    expect(run.everything).not.toContain(server.password)
+    expect(run.everything).not.toContain(encodeURIComponent(server.password))
+  })
+
+  test('a wrong password fails, and the password appears in no output or file', async () => {
+    const wrong = 'Wr0ng:p@ss/word?#%'
+    const url = `postgresql://postgres:${encodeURIComponent(wrong)}@127.0.0.1:${server.port}/shop`
+    const run = await runBundle('dist/index.js', { inputs: { 'database-url': url } })
+    expect(run.code).toBe(1)
+    expect(run.stdout).toContain('::error::Authentication failed for user "postgres" at 127.0.0.1:')
+    expect(run.outputs.result).toBe('failed')
+    expect(run.summary).toContain('❌ Verification failed in Create: Authentication failed')
+    for (const form of [wrong, encodeURIComponent(wrong), url]) expect(run.everything).not.toContain(form)
+    // The runner is told to mask it before anything else is printed.
+    expect(run.stdout.split('\n')[0]).toMatch(/^::add-mask::/)
+    expect(run.masks).toContain(wrong)
+  })
+
+  test('a closed port fails with "connection refused" within 15 s', async () => {
+    const port = await freePort()
+    const run = await runBundle('dist/index.js', { inputs: { 'database-url': `postgresql://postgres:x@127.0.0.1:${port}/shop` } })
+    expect(run.code).toBe(1)
+    expect(run.elapsedMs).toBeLessThan(15_000)
+    expect(run.stdout).toContain(`::error::Connection refused: nothing accepts connections at 127.0.0.1:${port}.`)
+    expect(run.stdout).toContain('Hint: Is PostgreSQL running?')
+  })
+
+  test('min-size above the size of the dump fails the Create phase', async () => {
+    const run = await runBundle('dist/index.js', { inputs: { 'database-url': server.url('shop'), 'min-size': '5MB' } })
+    expect(run.code).toBe(1)
+    expect(run.stdout).toMatch(/::error::Backup file is suspiciously small: \d+ bytes \(minimum 5000000\)/)
+    expect(run.outputs.checksum).toBe('')
+    expect(run.summary).toMatch(/<td>Validate<\/td><td>⏭️ not run<\/td>/)
+  })
+
+  test('a bad input fails before any connection, naming the input and the value', async () => {
+    const run = await runBundle('dist/index.js', { inputs: { 'database-url': server.url('shop'), 'min-size': 'abc' } })
+    expect(run.code).toBe(1)
+    expect(run.stdout).toContain('::error::Input "min-size" has an invalid value "abc": expected a whole number of bytes')
+    expect(run.stdout).not.toContain('::group::')
+  })
+
+  test('SQLite is skipped with a notice: output skipped=true, exit code 0', async () => {
+    const run = await runBundle('dist/index.js', { env: { DB_ENGINE: 'django.db.backends.sqlite3', DB_NAME: 'db.sqlite3' } })
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain('Backup tests require PostgreSQL, found: django.db.backends.sqlite3')
+    expect(run.outputs.skipped).toBe('true')
+    expect(run.outputs.result).toBe('skipped')
+    expect(run.summary).toContain('Skipped: Backup tests require PostgreSQL, found: django.db.backends.sqlite3')
+  })
+
+  test('DB_* variables from a .env file in the working directory are used', async () => {
+    const cwd = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-dotenv-'))
+    try {
+      const lines = [
+        'DB_ENGINE=django.db.backends.postgresql',
+        'DB_NAME=shop',
+        'DB_USER=postgres',
+        `DB_PASSWORD=\`${server.password}\``, // backticks: the password holds both kinds of quote
+        'DB_HOST=127.0.0.1',
+        `DB_PORT=${server.port}`
+      ]
+      await writeFile(path.join(cwd, '.env'), `${lines.join('\n')}\n`)
+      const run = await runBundle('dist/index.js', { cwd })
+      expect(run.stderr).toBe('')
+      expect(run.stdout).toContain('(from .env file (DB_* variables))')
+      expect(run.code).toBe(0)
+      expect(run.everything).not.toContain(server.password)
+    } finally {
+      await rm(cwd, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('dist/post/index.js', () => {
+  test('drops a temporary database and folder that the main step recorded but did not remove', async () => {
+    const leftover = 'backup_verify_20260101t000000_abcdef'
+    await server.query(`CREATE DATABASE ${leftover}`)
+    const folder = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-leftover-'))
+    const run = await runBundle('dist/post/index.js', {
+      inputs: { 'database-url': server.url('shop') },
+      state: { 'temporary-databases': JSON.stringify([leftover]), 'temporary-folders': JSON.stringify([folder]) }
+    })
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain(`Dropped leftover temporary database ${leftover}`)
+    expect(await temporaryDatabases(server)).toEqual([])
+    await expect(readFile(folder)).rejects.toThrow()
+  })
+})
+
+describe('dist/cli/index.js', () => {
+  test('--help prints the usage and exits 0', async () => {
+    const run = await runBundle('dist/cli/index.js', { args: ['--help'] })
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain('Usage: backup-verify [options]')
+    expect(run.stdout).toContain('--database-url URL')
+  })
+
+  test('an unknown flag or a bad value exits 1 with the reason', async () => {
+    const unknown = await runBundle('dist/cli/index.js', { args: ['--nope'] })
+    expect(unknown.code).toBe(1)
+    expect(unknown.stderr).toContain("Unknown option '--nope'")
+    const bad = await runBundle('dist/cli/index.js', { args: ['--min-size=-5'], env: { DATABASE_URL: server.url('shop') } })
+    expect(bad.code).toBe(1)
+    expect(bad.stderr).toContain('error: Input "min-size" has an invalid value "-5"')
+  })
+
+  test('verifies from DATABASE_URL with plain log lines; no child process sees the password in its argv', async () => {
+    // Wrappers in PGBIN record each tool's arguments, then run the real tool.
+    const pgbin = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-pgbin-'))
+    const argvLog = path.join(pgbin, 'argv.log')
+    const real = (await findClientTools())[0].directory
+    for (const tool of ['pg_dump', 'pg_restore', 'psql']) {
+      const wrapper = path.join(pgbin, tool)
+      await writeFile(wrapper, `#!/bin/sh\nprintf '%s ' "${tool}" "$@" >> "${argvLog}"; echo >> "${argvLog}"\nexec "${real}/${tool}" "$@"\n`, { mode: 0o755 })
+    }
+    try {
+      const run = await runBundle('dist/cli/index.js', { args: ['--verbose'], env: { DATABASE_URL: server.url('shop'), PGBIN: pgbin } })
+      expect(run.stderr).toBe('')
+      expect(run.code).toBe(0)
+      expect(run.stdout).toContain(`in ${pgbin} (PGBIN)`)
+      expect(run.stdout).toMatch(/^PASSED: the backup of postgres@127\.0\.0\.1:\d+\/shop restores \(4 of 4 tables\)/m)
+      expect(run.stdout).not.toContain('::')
+      const argv = await readFile(argvLog, 'utf8')
+      expect(argv).toMatch(/^pg_dump --format=plain --no-password --verbose $/m)
+      expect(argv).toMatch(/^psql -X --no-password -v ON_ERROR_STOP=1 -f \S+shop-\d+T\d+Z\.sql $/m)
+      expect(argv).not.toContain(server.password)
+      expect(argv).not.toContain(encodeURIComponent(server.password))
+      expect(run.everything).not.toContain(server.password)
+    } finally {
+      await rm(pgbin, { recursive: true, force: true })
+    }
+  })
+})
