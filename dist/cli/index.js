@@ -7272,7 +7272,9 @@ async function openSession(target, database = target.database) {
     return client;
 }
 function majorOf(versionNumber) {
-    return versionNumber >= 100000 ? Math.floor(versionNumber / 10000) : Math.floor(versionNumber / 100) / 10;
+    return versionNumber >= 100000
+        ? Math.floor(versionNumber / 10000)
+        : Math.floor(versionNumber / 10000) + Math.floor((versionNumber % 10000) / 100) / 10;
 }
 async function readServerVersion(client) {
     const { rows } = await client.query("SELECT current_setting('server_version') AS text, current_setting('server_version_num') AS number");

@@ -37,7 +37,9 @@ export async function openSession(target: ConnectionTarget, database = target.da
 }
 
 export function majorOf(versionNumber: number): number {
-  return versionNumber >= 100000 ? Math.floor(versionNumber / 10000) : Math.floor(versionNumber / 100) / 10
+  return versionNumber >= 100000
+    ? Math.floor(versionNumber / 10000)
+    : Math.floor(versionNumber / 10000) + Math.floor((versionNumber % 10000) / 100) / 10
 }
 
 export async function readServerVersion(client: pg.Client): Promise<ServerVersion> {

@@ -1,0 +1,130 @@
+// The job summary and outputs, built from a result value; and the other pure pieces of a run.
+
+import { describe, expect, test } from '@jest/globals'
+import { buildSummary, outputsOf, summaryLines } from '../src/summary.js'
+import type { VerificationResult } from '../src/result.js'
+import { assertNotSource, compareTables, temporaryDatabaseName } from '../src/phases/restore.js'
+import { describeConnectionError } from '../src/errors.js'
+
+const passed: VerificationResult = {
+  status: 'passed',
+  target: 'app@localhost:5432/shop',
+  serverVersion: '16.4',
+  client: { version: '16.4', directory: '/usr/lib/postgresql/16/bin' },
+  phases: [
+    { name: 'Create', status: 'passed', durationMs: 1200, detail: 'pg_dump 16.4, plain SQL, 45678 bytes' },
+    { name: 'Validate', status: 'passed', durationMs: 3, detail: '8 checks passed' },
+    { name: 'Restore', status: 'passed', durationMs: 2500, detail: 'restored' }
+  ],
+  backup: { path: '/tmp/x/shop.sql', sizeBytes: 45678, sha256: 'ab'.repeat(32), format: 'plain', kept: true },
+  checks: [{ name: 'Format signature', passed: true, detail: 'plain SQL dump' }],
+  tables: { source: ['public.a', 'public."<b>"'], restored: ['public.a', 'public."<b>"'], missing: [], extra: [] },
+  restoreDatabase: 'backup_verify_20261124t000000_abcdef',
+  startedAt: '2026-11-24T00:00:00.000Z',
+  durationMs: 3800
+}
+
+describe('buildSummary', () => {
+  test('a pass: verdict, phases, facts with size in bytes and binary units, checksum, tables', () => {
+    const model = buildSummary(passed)
+    expect(model.verdict).toBe('✅ The backup restores: 2 of 2 tables came back in a temporary database.')
+    expect(model.tables.map((table) => table.heading)).toEqual(['Phases', 'Facts', 'Validation checks'])
+    expect(model.tables[0].rows[0]).toEqual(['Create', '✅ passed', '1.20 s', 'pg_dump 16.4, plain SQL, 45678 bytes'])
+    const facts = Object.fromEntries(model.tables[1].rows)
+    expect(facts['Backup size']).toBe('45678 bytes (44.6 KiB)')
+    expect(facts['SHA-256']).toBe(`<code>${'ab'.repeat(32)}</code>`)
+    expect(facts['Tables (source / restored)']).toBe('2 / 2')
+    expect(facts['Server version']).toBe('16.4')
+    expect(facts['Client tools']).toBe('16.4 (/usr/lib/postgresql/16/bin)')
+  })
+
+  test('values from the database are escaped', () => {
+    const result = { ...passed, status: 'failed' as const, tables: { ...passed.tables!, missing: ['public."<script>"'] } }
+    result.error = { problem: 'restore-mismatch', message: 'missing public."<script>"' }
+    const html = JSON.stringify(buildSummary(result))
+    expect(html).not.toContain('<script>')
+    expect(html).toContain('&lt;script&gt;')
+  })
+
+  test('a failure names the phase, the message and the hint; later phases show as not run', () => {
+    const failed: VerificationResult = {
+      ...passed,
+      status: 'failed',
+      phases: [
+        { name: 'Create', status: 'failed', durationMs: 10, detail: 'Connection refused' },
+        { name: 'Validate', status: 'not run', durationMs: 0, detail: '' },
+        { name: 'Restore', status: 'not run', durationMs: 0, detail: '' }
+      ],
+      backup: undefined,
+      tables: undefined,
+      checks: undefined,
+      error: { problem: 'connection-refused', message: 'Connection refused: nothing accepts connections at localhost:5432.', hint: 'Is PostgreSQL running?' }
+    }
+    const model = buildSummary(failed)
+    expect(model.verdict).toBe('❌ Verification failed in Create: Connection refused: nothing accepts connections at localhost:5432.')
+    expect(model.hint).toBe('Is PostgreSQL running?')
+    expect(model.tables[0].rows[1]).toEqual(['Validate', '⏭️ not run', '', ''])
+    expect(outputsOf(failed)).toMatchObject({ result: 'failed', checksum: '', size: '', skipped: 'false' })
+    expect(summaryLines(failed)[0]).toBe('FAILED: Connection refused: nothing accepts connections at localhost:5432.')
+  })
+
+  test('long table lists are capped', () => {
+    const many = Array.from({ length: 500 }, (_, i) => `public.t${i}`)
+    const result = { ...passed, status: 'failed' as const, tables: { source: many, restored: [], missing: many, extra: [] } }
+    const facts = Object.fromEntries(buildSummary(result).tables[1].rows)
+    expect(facts['Missing after restore']).toMatch(/public\.t49 and 450 more$/)
+  })
+})
+
+describe('outputsOf', () => {
+  test('every output the action declares, as strings', () => {
+    expect(outputsOf(passed)).toEqual({
+      result: 'passed',
+      skipped: 'false',
+      checksum: 'ab'.repeat(32),
+      size: '45678',
+      'backup-path': '/tmp/x/shop.sql',
+      tables: '2',
+      'restored-tables': '2',
+      'server-version': '16.4',
+      'client-version': '16.4',
+      'duration-ms': '3800'
+    })
+  })
+})
+
+describe('the restore target', () => {
+  test('temporary database names: prefix, timestamp, random part; a plain identifier within 63 bytes', () => {
+    const name = temporaryDatabaseName(new Date('2026-11-24T02:03:16.789Z'), '9f3a1c')
+    expect(name).toBe('backup_verify_20261124t020316_9f3a1c')
+    expect(name).toMatch(/^[a-z_][a-z0-9_]*$/)
+    expect(name.length).toBeLessThanOrEqual(63)
+    expect(temporaryDatabaseName(new Date())).not.toBe(temporaryDatabaseName(new Date()))
+  })
+
+  test('a plan that restores into the source database is refused', () => {
+    const source = { host: 'db', port: 5432, database: 'shop' }
+    expect(() => assertNotSource(source, { ...source })).toThrow('Refusing to restore into the source database "shop"')
+    expect(() => assertNotSource(source, { ...source, database: 'backup_verify_x' })).not.toThrow()
+  })
+
+  test('table comparison names what is missing and what is extra', () => {
+    expect(compareTables(['a', 'b', 'c'], ['a', 'c', 'd'])).toEqual({ source: ['a', 'b', 'c'], restored: ['a', 'c', 'd'], missing: ['b'], extra: ['d'] })
+  })
+})
+
+describe('connection errors in the user\'s terms', () => {
+  const at = { host: 'db', port: 5432, user: 'app', database: 'shop' }
+  test.each([
+    [{ code: 'ECONNREFUSED' }, 'connection-refused', 'Connection refused: nothing accepts connections at db:5432.'],
+    [{ code: 'ENOTFOUND' }, 'host-not-found', 'Host not found: "db" does not resolve.'],
+    [{ code: '28P01', message: 'password authentication failed for user "app"' }, 'authentication-failed', 'Authentication failed for user "app" at db:5432.'],
+    [{ code: '3D000' }, 'database-missing', 'Database "shop" does not exist at db:5432.'],
+    [new Error('Connection terminated due to connection timeout'), 'connection-timeout', 'Timed out connecting to db:5432.']
+  ])('%j', (error, problem, message) => {
+    const described = describeConnectionError(error, at)
+    expect(described.problem).toBe(problem)
+    expect(described.message).toBe(message)
+    expect(described.hint).toBeTruthy()
+  })
+})
