@@ -17,5 +17,5 @@ if ! command -v pg_dump >/dev/null 2>&1; then
     exit 1
   fi
 fi
-pg_dump --version
+command -v pg_dump >/dev/null && pg_dump --version || echo "pg_dump is not on PATH; the verifier also looks in the usual install folders and PGBIN."
 npm ci --no-audit --no-fund
