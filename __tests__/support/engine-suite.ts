@@ -119,6 +119,34 @@ export function engineSuite(major: number): void {
       expect(ledger.live.folder.size).toBe(0)
     })
 
+    test('over the Unix socket and over IPv6 loopback, the URL forms pass too', async () => {
+      const password = encodeURIComponent(server.password)
+      const socket = await run({ 'database-url': `postgresql://postgres:${password}@${encodeURIComponent(server.socketDirectory)}:${server.port}/shop` })
+      expect(socket.result.error).toBeUndefined()
+      expect(socket.result.target).toBe(`postgres@${server.socketDirectory}:${server.port}/shop`)
+      if (!server.ipv6) {
+        console.warn('No IPv6 loopback on this machine: the [::1] case is not run')
+        return
+      }
+      const ipv6 = await run({ 'database-url': `postgresql://postgres:${password}@[::1]:${server.port}/shop?sslmode=disable` })
+      expect(ipv6.result.error).toBeUndefined()
+      expect(ipv6.result.status).toBe('passed')
+    })
+
+    test('a user who may not create databases is told so, with the GRANT that fixes it', async () => {
+      await server.query("CREATE ROLE limited LOGIN PASSWORD 'limited-pw' NOCREATEDB")
+      await server.query('CREATE DATABASE limited_db OWNER limited')
+      await server.query('GRANT ALL ON SCHEMA public TO limited', 'limited_db')
+      const url = `postgresql://limited:limited-pw@127.0.0.1:${server.port}/limited_db`
+      const { result } = await run({ 'database-url': url, 'min-size': '0' })
+      expect(result.status).toBe('failed')
+      expect(result.error?.problem).toBe('create-database-denied')
+      expect(result.error?.message).toBe('Permission denied to create database: user "limited" cannot create the temporary restore database.')
+      expect(result.error?.hint).toBe('Grant it with: ALTER USER "limited" CREATEDB; (or run the verification as a superuser)')
+      expect(result.phases.map((phase) => phase.status)).toEqual(['passed', 'passed', 'failed'])
+      expect(JSON.stringify(result)).not.toContain('limited-pw')
+    })
+
     test('wrong password: authentication failed, and the password is in no message', async () => {
       const url = server.url('shop').replace(encodeURIComponent(server.password), 'not-the-password')
       const { result } = await run({ 'database-url': url })

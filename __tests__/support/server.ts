@@ -24,6 +24,10 @@ export interface TestServer {
   port: number
   user: string
   password: string
+  /** The folder holding the server's Unix socket. */
+  socketDirectory: string
+  /** Whether the server also listens on ::1. */
+  ipv6: boolean
   url(database?: string): string
   query<T extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, database?: string): Promise<T[]>
   stop(): Promise<void>
@@ -37,6 +41,14 @@ export async function freePort(): Promise<number> {
       const { port } = server.address() as net.AddressInfo
       server.close(() => resolve(port))
     })
+  })
+}
+
+async function loopbackIpv6(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer()
+    probe.once('error', () => resolve(false))
+    probe.listen(0, '::1', () => probe.close(() => resolve(true)))
   })
 }
 
@@ -65,6 +77,7 @@ export async function startServer(major = DEFAULT_MAJOR, password = TEST_PASSWOR
   const port = await freePort()
   const databaseDir = await mkdtemp(path.join(os.tmpdir(), `backup-verify-test-pg${major}-`))
   const user = 'postgres'
+  const ipv6 = await loopbackIpv6()
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
@@ -73,7 +86,7 @@ export async function startServer(major = DEFAULT_MAJOR, password = TEST_PASSWOR
     authMethod: 'scram-sha-256',
     persistent: false,
     createPostgresUser: true,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${databaseDir}`],
+    postgresFlags: ['-c', `listen_addresses=127.0.0.1${ipv6 ? ',::1' : ''}`, '-c', `unix_socket_directories=${databaseDir}`],
     onLog: () => {},
     onError: () => {}
   })
@@ -89,6 +102,8 @@ export async function startServer(major = DEFAULT_MAJOR, password = TEST_PASSWOR
     port,
     user,
     password,
+    socketDirectory: databaseDir,
+    ipv6,
     url: (database = 'postgres') => `postgresql://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`,
     async query(sql, database) {
       const client = await connect(database)
