@@ -7418,6 +7418,10 @@ class PlainDumpScanner {
             this.prefix.set(chunk.subarray(start, start + take), this.prefixLength);
             this.prefixLength += take;
         }
+        this.lineBytes += length;
+        // Inside COPY data only the "\." terminator matters; rows are skipped without copying them.
+        if (this.inCopy !== undefined)
+            return;
         // Keep the last bytes of the line: "COPY ... FROM stdin;" is recognised by its end.
         if (length >= SUFFIX_BYTES) {
             this.suffix.set(chunk.subarray(end - SUFFIX_BYTES, end), 0);
@@ -7429,23 +7433,25 @@ class PlainDumpScanner {
             this.suffix.set(chunk.subarray(start, end), keep);
             this.suffixLength = keep + length;
         }
-        this.lineBytes += length;
     }
     endLine() {
         this.lines++;
-        const line = this.prefix.toString('utf8', 0, this.prefixLength).replace(/\r$/, '');
-        const ending = this.suffix.toString('latin1', 0, this.suffixLength).replace(/\r$/, '');
+        const prefixLength = this.prefixLength;
         this.prefixLength = 0;
-        this.suffixLength = 0;
         this.lineBytes = 0;
-        this.onLine(line, ending);
-    }
-    onLine(line, ending) {
         if (this.inCopy !== undefined) {
-            if (line === '\\.')
+            // Rows are the bulk of a dump: compare bytes instead of building a string for each.
+            const length = prefixLength > 0 && this.prefix[prefixLength - 1] === 13 ? prefixLength - 1 : prefixLength;
+            if (length === 2 && this.prefix[0] === 0x5c && this.prefix[1] === 0x2e)
                 this.inCopy = undefined;
             return;
         }
+        const line = this.prefix.toString('utf8', 0, prefixLength).replace(/\r$/, '');
+        const ending = this.suffix.toString('latin1', 0, this.suffixLength).replace(/\r$/, '');
+        this.suffixLength = 0;
+        this.onLine(line, ending);
+    }
+    onLine(line, ending) {
         if (this.lines <= HEADER_WITHIN_LINES && line === HEADER)
             this.hasHeader = true;
         if (line === TRAILER) {
