@@ -1,7 +1,10 @@
 // Client tool versions, the folders searched for them, and the choice among several installations.
 
 import { describe, expect, test } from '@jest/globals'
-import { candidateDirectories, chooseClientTools, type ClientTools } from '../src/tools/locate.js'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { candidateDirectories, chooseClientTools, findClientTools, type ClientTools } from '../src/tools/locate.js'
 import { parseToolVersion } from '../src/tools/version.js'
 import { majorOf } from '../src/postgres/session.js'
 
@@ -101,6 +104,31 @@ describe('chooseClientTools', () => {
         expect((error as Error).message).toBe('PostgreSQL client tools (pg_dump, pg_restore, psql) not found on PATH, in PGBIN or in the usual install folders.')
         expect((error as { hint: string }).hint).toContain(hint)
       }
+    }
+  })
+})
+
+describe('findClientTools on real files', () => {
+  const fakeTools = async (versions: Record<string, string>) => {
+    const directory = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-fakebin-'))
+    for (const [tool, version] of Object.entries(versions)) {
+      await writeFile(path.join(directory, tool), `#!/bin/sh\necho "${tool} (PostgreSQL) ${version}"\n`, { mode: 0o755 })
+    }
+    return directory
+  }
+
+  test('reads each tool\'s version; a folder whose tools disagree is passed over', async () => {
+    const consistent = await fakeTools({ pg_dump: '18beta1', pg_restore: '18beta1', psql: '18beta1' })
+    const mixed = await fakeTools({ pg_dump: '19.1', pg_restore: '19.1', psql: '14.2' })
+    const incomplete = await fakeTools({ pg_dump: '20.0' })
+    try {
+      const found = await findClientTools({ PATH: [mixed, incomplete, consistent].join(':') }, 'linux')
+      const fromPath = found.filter((tools) => tools.origin === 'PATH')
+      expect(fromPath.map((tools) => [tools.directory, tools.version.text])).toEqual([[consistent, '18beta1']])
+      expect(fromPath[0].psql).toBe(path.join(consistent, 'psql'))
+      expect(chooseClientTools(found, 17, '17.0').directory).toBe(consistent)
+    } finally {
+      await Promise.all([consistent, mixed, incomplete].map((directory) => rm(directory, { recursive: true, force: true })))
     }
   })
 })

@@ -36253,12 +36253,19 @@ async function findClientTools(env = process.env, platform = process.platform) {
         const pgRestore = executable(directory, 'pg_restore', platform);
         if (!(0,external_node_fs_namespaceObject.existsSync)(psql) || !(0,external_node_fs_namespaceObject.existsSync)(pgRestore))
             continue;
-        const run = await runTool(pgDump, ['--version'], { env, timeoutMs: 10_000 }).catch(() => undefined);
-        const version = run?.exitCode === 0 ? parseToolVersion(run.stdout) : undefined;
-        if (version)
+        // All three must answer with the same version: a folder mixing installs would dump with one
+        // major and restore with another.
+        const versions = await Promise.all([pgDump, pgRestore, psql].map((tool) => readToolVersion(tool, env)));
+        const [version] = versions;
+        if (version && versions.every((other) => other && compareVersions(other, version) === 0)) {
             found.push({ directory, version, pgDump, pgRestore, psql, origin });
+        }
     }
     return found;
+}
+async function readToolVersion(tool, env) {
+    const run = await runTool(tool, ['--version'], { env, timeoutMs: 10_000 }).catch(() => undefined);
+    return run?.exitCode === 0 ? parseToolVersion(run.stdout) : undefined;
 }
 function installHint(serverMajor, platform = process.platform) {
     switch (platform) {

@@ -101,11 +101,20 @@ export async function findClientTools(
     const psql = executable(directory, 'psql', platform)
     const pgRestore = executable(directory, 'pg_restore', platform)
     if (!existsSync(psql) || !existsSync(pgRestore)) continue
-    const run = await runTool(pgDump, ['--version'], { env, timeoutMs: 10_000 }).catch(() => undefined)
-    const version = run?.exitCode === 0 ? parseToolVersion(run.stdout) : undefined
-    if (version) found.push({ directory, version, pgDump, pgRestore, psql, origin })
+    // All three must answer with the same version: a folder mixing installs would dump with one
+    // major and restore with another.
+    const versions = await Promise.all([pgDump, pgRestore, psql].map((tool) => readToolVersion(tool, env)))
+    const [version] = versions
+    if (version && versions.every((other) => other && compareVersions(other, version) === 0)) {
+      found.push({ directory, version, pgDump, pgRestore, psql, origin })
+    }
   }
   return found
+}
+
+async function readToolVersion(tool: string, env: NodeJS.ProcessEnv): Promise<ToolVersion | undefined> {
+  const run = await runTool(tool, ['--version'], { env, timeoutMs: 10_000 }).catch(() => undefined)
+  return run?.exitCode === 0 ? parseToolVersion(run.stdout) : undefined
 }
 
 export function installHint(serverMajor: number, platform: NodeJS.Platform = process.platform): string {
