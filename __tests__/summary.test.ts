@@ -19,7 +19,7 @@ const passed: VerificationResult = {
   backup: { path: '/tmp/x/shop.sql', sizeBytes: 45678, sha256: 'ab'.repeat(32), format: 'plain', kept: true },
   checks: [{ name: 'Format signature', passed: true, detail: 'plain SQL dump' }],
   tables: { source: ['public.a', 'public."<b>"'], restored: ['public.a', 'public."<b>"'], missing: [], extra: [] },
-  restoreDatabase: 'backup_verify_20261124t000000_abcdef',
+  restoreDatabase: { name: 'backup_verify_20261124t000000_abcdef', dropped: true },
   startedAt: '2026-11-24T00:00:00.000Z',
   durationMs: 3800
 }
@@ -36,6 +36,7 @@ describe('buildSummary', () => {
     expect(facts['Tables (source / restored)']).toBe('2 / 2')
     expect(facts['Server version']).toBe('16.4')
     expect(facts['Client tools']).toBe('16.4 (/usr/lib/postgresql/16/bin)')
+    expect(facts['Temporary database']).toBe('backup_verify_20261124t000000_abcdef (dropped)')
   })
 
   test('values from the database are escaped', () => {

@@ -39,7 +39,7 @@ export interface VerificationResult {
   backup?: BackupFacts
   checks?: ValidationCheck[]
   tables?: TableComparison
-  restoreDatabase?: string
+  restoreDatabase?: { name: string; dropped: boolean }
   error?: { problem: Problem | 'unexpected'; message: string; hint?: string }
   startedAt: string
   durationMs: number

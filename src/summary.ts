@@ -77,7 +77,10 @@ export function buildSummary(result: VerificationResult): SummaryModel {
     if (result.tables.missing.length) facts.push(['Missing after restore', escapeHtml(listed(result.tables.missing))])
     if (result.tables.extra.length) facts.push(['Unexpected after restore', escapeHtml(listed(result.tables.extra))])
   }
-  if (result.restoreDatabase) facts.push(['Temporary database', `${escapeHtml(result.restoreDatabase)} (dropped)`])
+  if (result.restoreDatabase) {
+    const { name, dropped } = result.restoreDatabase
+    facts.push(['Temporary database', `${escapeHtml(name)} (${dropped ? 'dropped' : 'could not be dropped; the post step tries again'})`])
+  }
   facts.push(['Duration', seconds(result.durationMs)])
   tables.push({ heading: 'Facts', header: ['Fact', 'Value'], rows: facts })
   if (result.checks) {

@@ -123,7 +123,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
     await options.hooks?.beforeRestore?.(backupFile)
     await phase('Restore', async (done) => {
       const databaseName = temporaryDatabaseName(new Date())
-      result.restoreDatabase = databaseName
+      result.restoreDatabase = { name: databaseName, dropped: false }
       const comparison = await restoreBackup({
         target,
         session: session as pg.Client,
@@ -136,6 +136,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
         verbose: settings.verbose,
         log,
         warn: (line) => reporter.warning(line),
+        onDropped: () => (result.restoreDatabase = { name: databaseName, dropped: true }),
         redactor,
         ledger
       })

@@ -60,6 +60,7 @@ export interface RestoreOptions {
   verbose: boolean
   log: (line: string) => void
   warn: (line: string) => void
+  onDropped?: () => void
   redactor: Redactor
   ledger: ResourceLedger
 }
@@ -109,6 +110,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<TableCompa
     try {
       await dropDatabase(session, databaseName, options.serverMajor)
       options.ledger.removed('database', databaseName)
+      options.onDropped?.()
       options.log(`Dropped temporary database ${databaseName}`)
     } catch (error) {
       // Still recorded in the ledger: the post step tries again. The restore's own error matters more.
