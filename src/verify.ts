@@ -12,7 +12,7 @@ import { VerificationError } from './errors.js'
 import { clientEnvironment, writePasswordFile } from './postgres/environment.js'
 import { listTables, openSession, readServerVersion } from './postgres/session.js'
 import { createBackup } from './phases/create.js'
-import { restoreBackup, temporaryDatabaseName } from './phases/restore.js'
+import { requireSameTables, restoreBackup, temporaryDatabaseName } from './phases/restore.js'
 import { requirePassed, validateBackup } from './phases/validate.js'
 import { noLedger, type Reporter, type ResourceLedger } from './reporter.js'
 import type { PhaseName, PhaseResult, VerificationResult } from './result.js'
@@ -26,7 +26,10 @@ export interface EngineOptions {
   /** The environment the client tools are looked up in and inherit; process.env by default. */
   env?: NodeJS.ProcessEnv
   /** Test seams: run between phases, to change the world the way a real fault would. */
-  hooks?: { beforeRestore?: (backupFile: string) => Promise<void> }
+  hooks?: {
+    beforeRestore?: (backupFile: string) => Promise<void>
+    afterRestore?: (databaseName: string) => Promise<void>
+  }
 }
 
 const PHASE_TITLES: Record<PhaseName, string> = {
@@ -132,15 +135,18 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
         tools,
         passwordFile,
         backupFile,
+        expectedChecksum: inspection.sha256,
         databaseName,
         verbose: settings.verbose,
         log,
         warn: (line) => reporter.warning(line),
         onDropped: () => (result.restoreDatabase = { name: databaseName, dropped: true }),
+        afterRestore: options.hooks?.afterRestore,
         redactor,
         ledger
       })
       result.tables = comparison
+      requireSameTables(comparison)
       done(`restored into ${databaseName}; ${comparison.restored.length} of ${comparison.source.length} tables`)
     })
   } catch (error) {

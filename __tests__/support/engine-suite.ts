@@ -2,7 +2,7 @@
 
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { existsSync } from 'node:fs'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
 import os from 'node:os'
 import path from 'node:path'
@@ -117,6 +117,37 @@ export function engineSuite(major: number): void {
       expect(await temporaryDatabases(server)).toEqual([])
       expect(ledger.live.database.size).toBe(0)
       expect(ledger.live.folder.size).toBe(0)
+    })
+
+    test('a backup changed between validation and restore is caught by the checksum of what psql read', async () => {
+      const hooks = {
+        beforeRestore: async (backupFile: string) => {
+          const text = await readFile(backupFile, 'utf8')
+          // Same length, still valid SQL, still restores: only the checksum can tell.
+          await writeFile(backupFile, text.replace('Customer 1\t', 'Customer X\t'))
+        }
+      }
+      const settings = { ...settingsFor({ 'database-url': server.url('shop') }, env, tempRoot), tempRoot }
+      const result = await verifyBackup({ settings, reporter: recordingReporter(), env, hooks })
+      expect(result.status).toBe('failed')
+      expect(result.error?.problem).toBe('backup-invalid')
+      expect(result.error?.message).toMatch(/^The backup changed after it was validated: psql restored bytes with SHA-256 [0-9a-f]{64}, the backup had [0-9a-f]{64}\.$/)
+      expect(await temporaryDatabases(server)).toEqual([])
+    })
+
+    test('a table missing from the restored database is named', async () => {
+      const hooks = {
+        afterRestore: async (databaseName: string) => {
+          await server.query('DROP TABLE "Reporting Data"."Daily Totals"', databaseName)
+        }
+      }
+      const settings = { ...settingsFor({ 'database-url': server.url('shop') }, env, tempRoot), tempRoot }
+      const result = await verifyBackup({ settings, reporter: recordingReporter(), env, hooks })
+      expect(result.status).toBe('failed')
+      expect(result.error?.problem).toBe('restore-mismatch')
+      expect(result.error?.message).toBe('Restored database has 3 tables, the source has 4: missing "Reporting Data"."Daily Totals"')
+      expect(result.tables?.missing).toEqual(['"Reporting Data"."Daily Totals"'])
+      expect(await temporaryDatabases(server)).toEqual([])
     })
 
     test('over the Unix socket and over IPv6 loopback, the URL forms pass too', async () => {

@@ -7128,8 +7128,10 @@ function buildSummary(result) {
         if (result.tables.extra.length)
             facts.push(['Unexpected after restore', escapeHtml(listed(result.tables.extra))]);
     }
-    if (result.restoreDatabase)
-        facts.push(['Temporary database', `${escapeHtml(result.restoreDatabase)} (dropped)`]);
+    if (result.restoreDatabase) {
+        const { name, dropped } = result.restoreDatabase;
+        facts.push(['Temporary database', `${escapeHtml(name)} (${dropped ? 'dropped' : 'could not be dropped; the post step tries again'})`]);
+    }
     facts.push(['Duration', seconds(result.durationMs)]);
     tables.push({ heading: 'Facts', header: ['Fact', 'Value'], rows: facts });
     if (result.checks) {
@@ -7570,6 +7572,18 @@ class InspectingStream extends external_node_stream_namespaceObject.Transform {
         return this.inspection;
     }
 }
+/** A pass-through stream that only hashes: the restore proves it fed psql the validated bytes. */
+class HashingStream extends external_node_stream_namespaceObject.Transform {
+    hash = (0,external_node_crypto_namespaceObject.createHash)('sha256');
+    _transform(chunk, _encoding, callback) {
+        this.hash.update(chunk);
+        callback(null, chunk);
+    }
+    /** The hex SHA-256 of everything that passed; call once, after the stream ended. */
+    digest() {
+        return this.hash.digest('hex');
+    }
+}
 
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
@@ -7577,10 +7591,20 @@ const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createReq
 // Runs a PostgreSQL client tool: arguments never carry a secret, stderr is kept (bounded) for error
 // messages, and in verbose mode every output line is passed on as it arrives.
 
+
 const STDERR_LIMIT = 64 * 1024;
 const STDOUT_LIMIT = 1024 * 1024;
 async function runTool(file, args, options) {
-    const child = (0,external_node_child_process_namespaceObject.spawn)(file, args, { env: options.env, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+    const child = (0,external_node_child_process_namespaceObject.spawn)(file, args, { env: options.env, stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], windowsHide: true });
+    let fed = Promise.resolve();
+    if (options.stdin && child.stdin) {
+        // A tool that stops reading early (psql at its first error) closes the pipe: that is its
+        // exit code's story to tell, not an error of ours.
+        fed = (0,external_node_stream_promises_namespaceObject.pipeline)(options.stdin, child.stdin).catch((error) => {
+            if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_PREMATURE_CLOSE')
+                throw error;
+        });
+    }
     let stderr = '';
     let stdout = '';
     const forward = lineSplitter(options.onLine);
@@ -7614,7 +7638,8 @@ async function runTool(file, args, options) {
                 // A consumer that fails (disk full, say) must not leave the tool blocked on a full pipe.
                 child.kill('SIGTERM');
                 throw error;
-            })
+            }),
+            fed
         ]);
         forward.flush();
         return { exitCode: exit.code, signal: exit.signal, stderr, stdout };
@@ -7688,6 +7713,8 @@ async function createBackup(options) {
 
 
 
+
+
 /** "backup_verify_20261124T020316_9f3a1c": sortable, unique across parallel runs, a plain identifier. */
 function temporaryDatabaseName(now, random = (0,external_node_crypto_namespaceObject.randomBytes)(3).toString('hex')) {
     const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
@@ -7709,6 +7736,16 @@ function compareTables(source, restored) {
         extra: restored.filter((table) => !sourceSet.has(table))
     };
 }
+/** Throws when the restored database lacks a table of the source, or has one the source lacks. */
+function requireSameTables(comparison) {
+    if (comparison.missing.length === 0 && comparison.extra.length === 0)
+        return;
+    const parts = [
+        comparison.missing.length ? `missing ${comparison.missing.join(', ')}` : '',
+        comparison.extra.length ? `unexpected ${comparison.extra.join(', ')}` : ''
+    ].filter(Boolean);
+    throw new VerificationError('restore-mismatch', `Restored database has ${comparison.restored.length} tables, the source has ${comparison.source.length}: ${parts.join('; ')}`);
+}
 async function restoreBackup(options) {
     const { target, session, databaseName } = options;
     assertNotSource(target, { ...target, database: databaseName });
@@ -7717,15 +7754,24 @@ async function restoreBackup(options) {
     options.log(`Created temporary database ${databaseName}`);
     try {
         const env = clientEnvironment(target, databaseName, options.passwordFile);
-        const args = ['-X', '--no-password', '-v', 'ON_ERROR_STOP=1', ...(options.verbose ? [] : ['--quiet']), '-f', options.backupFile];
+        // psql reads the backup from stdin through a hash: what was restored is proven to be the
+        // file that was validated, without reading it a second time.
+        const args = ['-X', '--no-password', '-v', 'ON_ERROR_STOP=1', ...(options.verbose ? [] : ['--quiet']), '-f', '-'];
+        const fed = new HashingStream();
         const run = await runTool(options.tools.psql, args, {
             env,
+            stdin: (0,external_node_fs_namespaceObject.createReadStream)(options.backupFile).pipe(fed),
             onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined
         });
         if (run.exitCode !== 0) {
             const lines = errorLines(options.redactor.redact(run.stderr));
             throw new VerificationError('restore-failed', `Restore failed: psql stopped at the first error (exit code ${run.exitCode}): ${lines.join(' | ') || 'no error message'}`, 'The backup does not restore as it is. If an object already exists, a template database may carry it; roles the dump names must exist on the server.');
         }
+        const restoredChecksum = fed.digest();
+        if (restoredChecksum !== options.expectedChecksum) {
+            throw new VerificationError('backup-invalid', `The backup changed after it was validated: psql restored bytes with SHA-256 ${restoredChecksum}, the backup had ${options.expectedChecksum}.`, 'Something wrote to the backup file during the verification.');
+        }
+        await options.afterRestore?.(databaseName);
         const restoredSession = await openSession(target, databaseName);
         let restored;
         try {
@@ -7736,19 +7782,13 @@ async function restoreBackup(options) {
         }
         const comparison = compareTables(options.sourceTables, restored);
         options.log(`Tables: ${comparison.source.length} in the source, ${comparison.restored.length} restored`);
-        if (comparison.missing.length > 0 || comparison.extra.length > 0) {
-            const parts = [
-                comparison.missing.length ? `missing ${comparison.missing.join(', ')}` : '',
-                comparison.extra.length ? `unexpected ${comparison.extra.join(', ')}` : ''
-            ].filter(Boolean);
-            throw new VerificationError('restore-mismatch', `Restored database has ${comparison.restored.length} tables, the source has ${comparison.source.length}: ${parts.join('; ')}`);
-        }
         return comparison;
     }
     finally {
         try {
             await dropDatabase(session, databaseName, options.serverMajor);
             options.ledger.removed('database', databaseName);
+            options.onDropped?.();
             options.log(`Dropped temporary database ${databaseName}`);
         }
         catch (error) {
@@ -8039,7 +8079,7 @@ async function verifyBackup(options) {
         await options.hooks?.beforeRestore?.(backupFile);
         await phase('Restore', async (done) => {
             const databaseName = temporaryDatabaseName(new Date());
-            result.restoreDatabase = databaseName;
+            result.restoreDatabase = { name: databaseName, dropped: false };
             const comparison = await restoreBackup({
                 target,
                 session: session,
@@ -8048,14 +8088,18 @@ async function verifyBackup(options) {
                 tools,
                 passwordFile,
                 backupFile,
+                expectedChecksum: inspection.sha256,
                 databaseName,
                 verbose: settings.verbose,
                 log,
                 warn: (line) => reporter.warning(line),
+                onDropped: () => (result.restoreDatabase = { name: databaseName, dropped: true }),
+                afterRestore: options.hooks?.afterRestore,
                 redactor,
                 ledger
             });
             result.tables = comparison;
+            requireSameTables(comparison);
             done(`restored into ${databaseName}; ${comparison.restored.length} of ${comparison.source.length} tables`);
         });
     }

@@ -39,3 +39,18 @@ export class InspectingStream extends Transform {
     return this.inspection
   }
 }
+
+/** A pass-through stream that only hashes: the restore proves it fed psql the validated bytes. */
+export class HashingStream extends Transform {
+  private readonly hash: Hash = createHash('sha256')
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.hash.update(chunk)
+    callback(null, chunk)
+  }
+
+  /** The hex SHA-256 of everything that passed; call once, after the stream ended. */
+  digest(): string {
+    return this.hash.digest('hex')
+  }
+}

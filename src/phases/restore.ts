@@ -1,6 +1,8 @@
 // Phase 3: restores into a new temporary database, compares it with the source, and always drops it.
 
 import { randomBytes } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { HashingStream } from '../backup/inspect.js'
 import type pg from 'pg'
 import type { ConnectionTarget } from '../config/connection.js'
 import { TEMPORARY_DATABASE_PREFIX } from '../constants.js'
@@ -47,6 +49,19 @@ export function compareTables(source: string[], restored: string[]): TableCompar
   }
 }
 
+/** Throws when the restored database lacks a table of the source, or has one the source lacks. */
+export function requireSameTables(comparison: TableComparison): void {
+  if (comparison.missing.length === 0 && comparison.extra.length === 0) return
+  const parts = [
+    comparison.missing.length ? `missing ${comparison.missing.join(', ')}` : '',
+    comparison.extra.length ? `unexpected ${comparison.extra.join(', ')}` : ''
+  ].filter(Boolean)
+  throw new VerificationError(
+    'restore-mismatch',
+    `Restored database has ${comparison.restored.length} tables, the source has ${comparison.source.length}: ${parts.join('; ')}`
+  )
+}
+
 export interface RestoreOptions {
   target: ConnectionTarget
   /** An open session on the source database, used to create and drop the temporary one. */
@@ -56,11 +71,15 @@ export interface RestoreOptions {
   tools: ClientTools
   passwordFile?: string
   backupFile: string
+  /** The SHA-256 computed when the backup was written; the restored bytes must have it too. */
+  expectedChecksum: string
   databaseName: string
   verbose: boolean
   log: (line: string) => void
   warn: (line: string) => void
   onDropped?: () => void
+  /** Test seam: runs after a successful restore, before the comparison. */
+  afterRestore?: (databaseName: string) => Promise<void>
   redactor: Redactor
   ledger: ResourceLedger
 }
@@ -73,9 +92,13 @@ export async function restoreBackup(options: RestoreOptions): Promise<TableCompa
   options.log(`Created temporary database ${databaseName}`)
   try {
     const env = clientEnvironment(target, databaseName, options.passwordFile)
-    const args = ['-X', '--no-password', '-v', 'ON_ERROR_STOP=1', ...(options.verbose ? [] : ['--quiet']), '-f', options.backupFile]
+    // psql reads the backup from stdin through a hash: what was restored is proven to be the
+    // file that was validated, without reading it a second time.
+    const args = ['-X', '--no-password', '-v', 'ON_ERROR_STOP=1', ...(options.verbose ? [] : ['--quiet']), '-f', '-']
+    const fed = new HashingStream()
     const run = await runTool(options.tools.psql, args, {
       env,
+      stdin: createReadStream(options.backupFile).pipe(fed),
       onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined
     })
     if (run.exitCode !== 0) {
@@ -86,6 +109,15 @@ export async function restoreBackup(options: RestoreOptions): Promise<TableCompa
         'The backup does not restore as it is. If an object already exists, a template database may carry it; roles the dump names must exist on the server.'
       )
     }
+    const restoredChecksum = fed.digest()
+    if (restoredChecksum !== options.expectedChecksum) {
+      throw new VerificationError(
+        'backup-invalid',
+        `The backup changed after it was validated: psql restored bytes with SHA-256 ${restoredChecksum}, the backup had ${options.expectedChecksum}.`,
+        'Something wrote to the backup file during the verification.'
+      )
+    }
+    await options.afterRestore?.(databaseName)
     const restoredSession = await openSession(target, databaseName)
     let restored: string[]
     try {
@@ -95,16 +127,6 @@ export async function restoreBackup(options: RestoreOptions): Promise<TableCompa
     }
     const comparison = compareTables(options.sourceTables, restored)
     options.log(`Tables: ${comparison.source.length} in the source, ${comparison.restored.length} restored`)
-    if (comparison.missing.length > 0 || comparison.extra.length > 0) {
-      const parts = [
-        comparison.missing.length ? `missing ${comparison.missing.join(', ')}` : '',
-        comparison.extra.length ? `unexpected ${comparison.extra.join(', ')}` : ''
-      ].filter(Boolean)
-      throw new VerificationError(
-        'restore-mismatch',
-        `Restored database has ${comparison.restored.length} tables, the source has ${comparison.source.length}: ${parts.join('; ')}`
-      )
-    }
     return comparison
   } finally {
     try {

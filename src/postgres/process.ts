@@ -1,8 +1,9 @@
 // Runs a PostgreSQL client tool: arguments never carry a secret, stderr is kept (bounded) for error
 // messages, and in verbose mode every output line is passed on as it arrives.
 
-import { spawn } from 'node:child_process'
-import type { Readable } from 'node:stream'
+import { spawn, type ChildProcessByStdio } from 'node:child_process'
+import type { Readable, Writable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 
 export interface ToolRun {
   exitCode: number | null
@@ -17,6 +18,8 @@ export interface ToolOptions {
   env: NodeJS.ProcessEnv
   /** Consumes stdout as a stream (e.g. pg_dump into a file); otherwise stdout is captured. */
   consumeStdout?: (stdout: Readable) => Promise<void>
+  /** Fed to the tool's stdin (e.g. a backup into psql). */
+  stdin?: Readable
   /** Called with each line of output, for verbose logs. */
   onLine?: (line: string) => void
   timeoutMs?: number
@@ -26,7 +29,15 @@ const STDERR_LIMIT = 64 * 1024
 const STDOUT_LIMIT = 1024 * 1024
 
 export async function runTool(file: string, args: string[], options: ToolOptions): Promise<ToolRun> {
-  const child = spawn(file, args, { env: options.env, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true })
+  const child = spawn(file, args, { env: options.env, stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], windowsHide: true }) as ChildProcessByStdio<Writable | null, Readable, Readable>
+  let fed: Promise<void> = Promise.resolve()
+  if (options.stdin && child.stdin) {
+    // A tool that stops reading early (psql at its first error) closes the pipe: that is its
+    // exit code's story to tell, not an error of ours.
+    fed = pipeline(options.stdin, child.stdin).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_PREMATURE_CLOSE') throw error
+    })
+  }
   let stderr = ''
   let stdout = ''
   const forward = lineSplitter(options.onLine)
@@ -57,7 +68,8 @@ export async function runTool(file: string, args: string[], options: ToolOptions
         // A consumer that fails (disk full, say) must not leave the tool blocked on a full pipe.
         child.kill('SIGTERM')
         throw error
-      })
+      }),
+      fed
     ])
     forward.flush()
     return { exitCode: exit.code, signal: exit.signal, stderr, stdout }
