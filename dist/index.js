@@ -36073,6 +36073,7 @@ async function createBackup(options) {
 
 
 
+
 /** "backup_verify_20261124T020316_9f3a1c": sortable, unique across parallel runs, a plain identifier. */
 function temporaryDatabaseName(now, random = (0,external_node_crypto_.randomBytes)(3).toString('hex')) {
     const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
@@ -36116,9 +36117,11 @@ async function restoreBackup(options) {
         // file that was validated, without reading it a second time.
         const args = ['-X', '--no-password', '-v', 'ON_ERROR_STOP=1', ...(options.verbose ? [] : ['--quiet']), '-f', '-'];
         const fed = new HashingStream();
+        // Errors reading the file reach runTool through `fed`; this promise only must not go unhandled.
+        (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(options.backupFile), fed).catch(() => { });
         const run = await runTool(options.tools.psql, args, {
             env,
-            stdin: (0,external_node_fs_namespaceObject.createReadStream)(options.backupFile).pipe(fed),
+            stdin: fed,
             onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined
         });
         if (run.exitCode !== 0) {

@@ -135,6 +135,17 @@ export function engineSuite(major: number): void {
       expect(await temporaryDatabases(server)).toEqual([])
     })
 
+    test('a backup that vanished before the restore fails cleanly, and the temporary database is dropped', async () => {
+      const hooks = { beforeRestore: (backupFile: string) => rm(backupFile) }
+      const settings = { ...settingsFor({ 'database-url': server.url('shop') }, env, tempRoot), tempRoot }
+      const result = await verifyBackup({ settings, reporter: recordingReporter(), env, hooks })
+      expect(result.status).toBe('failed')
+      expect(result.error?.message).toContain('ENOENT')
+      expect(result.phases.map((phase) => phase.status)).toEqual(['passed', 'passed', 'failed'])
+      expect(result.restoreDatabase?.dropped).toBe(true)
+      expect(await temporaryDatabases(server)).toEqual([])
+    })
+
     test('a table missing from the restored database is named', async () => {
       const hooks = {
         afterRestore: async (databaseName: string) => {

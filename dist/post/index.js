@@ -36106,6 +36106,7 @@ async function create_createBackup(options) {
 
 
 
+
 /** "backup_verify_20261124T020316_9f3a1c": sortable, unique across parallel runs, a plain identifier. */
 function restore_temporaryDatabaseName(now, random = randomBytes(3).toString('hex')) {
     const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
@@ -36149,9 +36150,11 @@ async function restore_restoreBackup(options) {
         // file that was validated, without reading it a second time.
         const args = ['-X', '--no-password', '-v', 'ON_ERROR_STOP=1', ...(options.verbose ? [] : ['--quiet']), '-f', '-'];
         const fed = new HashingStream();
+        // Errors reading the file reach runTool through `fed`; this promise only must not go unhandled.
+        pipeline(createReadStream(options.backupFile), fed).catch(() => { });
         const run = await runTool(options.tools.psql, args, {
             env,
-            stdin: createReadStream(options.backupFile).pipe(fed),
+            stdin: fed,
             onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined
         });
         if (run.exitCode !== 0) {

@@ -2,6 +2,7 @@
 
 import { randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
+import { pipeline } from 'node:stream/promises'
 import { HashingStream } from '../backup/inspect.js'
 import type pg from 'pg'
 import type { ConnectionTarget } from '../config/connection.js'
@@ -96,9 +97,11 @@ export async function restoreBackup(options: RestoreOptions): Promise<TableCompa
     // file that was validated, without reading it a second time.
     const args = ['-X', '--no-password', '-v', 'ON_ERROR_STOP=1', ...(options.verbose ? [] : ['--quiet']), '-f', '-']
     const fed = new HashingStream()
+    // Errors reading the file reach runTool through `fed`; this promise only must not go unhandled.
+    pipeline(createReadStream(options.backupFile), fed).catch(() => {})
     const run = await runTool(options.tools.psql, args, {
       env,
-      stdin: createReadStream(options.backupFile).pipe(fed),
+      stdin: fed,
       onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined
     })
     if (run.exitCode !== 0) {
