@@ -5,6 +5,7 @@ import { buildSummary, outputsOf, summaryLines } from '../src/summary.js'
 import type { VerificationResult } from '../src/result.js'
 import { assertNotSource, compareTables, temporaryDatabaseName } from '../src/phases/restore.js'
 import { describeConnectionError } from '../src/errors.js'
+import { backupFileName } from '../src/phases/create.js'
 
 const passed: VerificationResult = {
   status: 'passed',
@@ -101,6 +102,12 @@ describe('the restore target', () => {
     expect(name).toMatch(/^[a-z_][a-z0-9_]*$/)
     expect(name.length).toBeLessThanOrEqual(63)
     expect(temporaryDatabaseName(new Date())).not.toBe(temporaryDatabaseName(new Date()))
+  })
+
+  test('backup file names are safe whatever the database is called', () => {
+    const when = new Date('2026-11-24T02:03:16.789Z')
+    expect(backupFileName('shop', when)).toBe('shop-20261124T020316Z.sql')
+    expect(backupFileName('../My DB/ünï', when)).toBe('__My_DB__n_-20261124T020316Z.sql')
   })
 
   test('a plan that restores into the source database is refused', () => {

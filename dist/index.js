@@ -36041,6 +36041,11 @@ function errorLines(stderr, max = 5) {
 
 
 
+/** "shop-20261124T020316Z.sql": the database name made safe for any file system, and when. */
+function backupFileName(database, when) {
+    const stamp = when.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    return `${database.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_')}-${stamp}.sql`;
+}
 async function createBackup(options) {
     const inspector = new InspectingStream();
     const args = ['--format=plain', '--no-password', ...(options.verbose ? ['--verbose'] : [])];
@@ -36400,7 +36405,7 @@ async function verifyBackup(options) {
     };
     const folder = await (0,promises_namespaceObject.mkdtemp)(external_node_path_default().join(settings.tempRoot ?? external_node_os_default().tmpdir(), 'backup-verify-'));
     ledger.created('folder', folder);
-    const backupFile = external_node_path_default().join(folder, `${target.database.replace(/[^A-Za-z0-9_.-]/g, '_')}-${started.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.sql`);
+    const backupFile = external_node_path_default().join(folder, backupFileName(target.database, started));
     let session;
     let passwordFile;
     try {

@@ -11,7 +11,7 @@ import { describeTarget } from './config/connection.js'
 import { VerificationError } from './errors.js'
 import { clientEnvironment, writePasswordFile } from './postgres/environment.js'
 import { listTables, openSession, readServerVersion } from './postgres/session.js'
-import { createBackup } from './phases/create.js'
+import { backupFileName, createBackup } from './phases/create.js'
 import { requireSameTables, restoreBackup, temporaryDatabaseName } from './phases/restore.js'
 import { requirePassed, validateBackup } from './phases/validate.js'
 import { noLedger, type Reporter, type ResourceLedger } from './reporter.js'
@@ -85,7 +85,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
 
   const folder = await mkdtemp(path.join(settings.tempRoot ?? os.tmpdir(), 'backup-verify-'))
   ledger.created('folder', folder)
-  const backupFile = path.join(folder, `${target.database.replace(/[^A-Za-z0-9_.-]/g, '_')}-${started.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.sql`)
+  const backupFile = path.join(folder, backupFileName(target.database, started))
   let session: pg.Client | undefined
   let passwordFile: string | undefined
   try {

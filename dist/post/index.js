@@ -36074,6 +36074,11 @@ function process_errorLines(stderr, max = 5) {
 
 
 
+/** "shop-20261124T020316Z.sql": the database name made safe for any file system, and when. */
+function create_backupFileName(database, when) {
+    const stamp = when.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    return `${database.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_')}-${stamp}.sql`;
+}
 async function create_createBackup(options) {
     const inspector = new InspectingStream();
     const args = ['--format=plain', '--no-password', ...(options.verbose ? ['--verbose'] : [])];
@@ -36411,7 +36416,7 @@ async function verify_verifyBackup(options) {
     };
     const folder = await mkdtemp(path.join(settings.tempRoot ?? os.tmpdir(), 'backup-verify-'));
     ledger.created('folder', folder);
-    const backupFile = path.join(folder, `${target.database.replace(/[^A-Za-z0-9_.-]/g, '_')}-${started.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.sql`);
+    const backupFile = path.join(folder, backupFileName(target.database, started));
     let session;
     let passwordFile;
     try {

@@ -20,6 +20,12 @@ export interface CreateOptions {
   redactor: Redactor
 }
 
+/** "shop-20261124T020316Z.sql": the database name made safe for any file system, and when. */
+export function backupFileName(database: string, when: Date): string {
+  const stamp = when.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
+  return `${database.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_')}-${stamp}.sql`
+}
+
 export async function createBackup(options: CreateOptions): Promise<Inspection> {
   const inspector = new InspectingStream()
   const args = ['--format=plain', '--no-password', ...(options.verbose ? ['--verbose'] : [])]
