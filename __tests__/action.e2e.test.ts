@@ -176,7 +176,7 @@ describe('dist/cli/index.js', () => {
       const run = await runBundle('dist/cli/index.js', { args: ['--verbose'], env: { DATABASE_URL: server.url('shop'), PGBIN: pgbin } })
       expect(run.stderr).toBe('')
       expect(run.code).toBe(0)
-      expect(run.stdout).toContain(`in ${pgbin} (PGBIN)`)
+      expect(run.stdout).toContain(`in ${pgbin} (found: PGBIN; server major 15)`)
       expect(run.stdout).toMatch(/^PASSED: the backup of postgres@127\.0\.0\.1:\d+\/shop restores \(4 of 4 tables\)/m)
       expect(run.stdout).not.toContain('::')
       // Verbose: the tools' own output streams into the log.

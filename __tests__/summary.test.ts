@@ -11,7 +11,7 @@ const passed: VerificationResult = {
   status: 'passed',
   target: 'app@localhost:5432/shop',
   serverVersion: '16.4',
-  client: { version: '16.4', directory: '/usr/lib/postgresql/16/bin' },
+  client: { version: '16.4', directory: '/usr/lib/postgresql/16/bin', origin: 'found', reason: 'server major 16' },
   phases: [
     { name: 'Create', status: 'passed', durationMs: 1200, detail: 'pg_dump 16.4, plain SQL, 45678 bytes' },
     { name: 'Validate', status: 'passed', durationMs: 3, detail: '8 checks passed' },
@@ -36,7 +36,7 @@ describe('buildSummary', () => {
     expect(facts['SHA-256']).toBe(`<code>${'ab'.repeat(32)}</code>`)
     expect(facts['Tables (source / restored)']).toBe('2 / 2')
     expect(facts['Server version']).toBe('16.4')
-    expect(facts['Client tools']).toBe('16.4 (/usr/lib/postgresql/16/bin)')
+    expect(facts['Client tools']).toBe('16.4, found (server major 16): <code>/usr/lib/postgresql/16/bin</code>')
     expect(facts['Temporary database']).toBe('backup_verify_20261124t000000_abcdef (dropped)')
   })
 
@@ -90,6 +90,7 @@ describe('outputsOf', () => {
       'restored-tables': '2',
       'server-version': '16.4',
       'client-version': '16.4',
+      'client-source': 'found',
       'duration-ms': '3800'
     })
   })

@@ -4,7 +4,18 @@ import { describe, expect, test } from '@jest/globals'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { candidateDirectories, chooseClientTools, findClientTools, type ClientTools } from '../src/tools/locate.js'
+import { candidateDirectories, findClientTools } from '../src/tools/locate.js'
+import { choosePresent, type Present } from '../src/tools/provision.js'
+import {
+  checksumUrlFor,
+  DEFAULT_TOOLS_URL,
+  expandToolsUrl,
+  newestOfMajor,
+  parseChecksumFile,
+  parseVersionRequest,
+  validateToolsUrl
+} from '../src/tools/source.js'
+import { detectLibc, targetTriple } from '../src/tools/target.js'
 import { parseToolVersion } from '../src/tools/version.js'
 import { majorOf } from '../src/postgres/session.js'
 
@@ -65,46 +76,122 @@ describe('candidateDirectories', () => {
   })
 })
 
-describe('chooseClientTools', () => {
-  const tools = (major: number, minor = 0): ClientTools => ({
-    directory: `/pg/${major}/bin`,
-    version: { major, minor, text: `${major}.${minor}` },
-    pgDump: `/pg/${major}/bin/pg_dump`,
-    pgRestore: `/pg/${major}/bin/pg_restore`,
-    psql: `/pg/${major}/bin/psql`,
-    origin: 'standard location'
+describe('choosePresent', () => {
+  const tools = (major: number, minor = 0, origin: Present['origin'] = 'found'): Present => ({
+    origin,
+    tools: {
+      directory: `/pg/${major}.${minor}/bin`,
+      version: { major, minor, text: `${major}.${minor}` },
+      pgDump: `/pg/${major}/bin/pg_dump`,
+      pgRestore: `/pg/${major}/bin/pg_restore`,
+      psql: `/pg/${major}/bin/psql`,
+      origin: 'standard location'
+    }
+  })
+  const server = { major: 15, text: '15.8' }
+
+  test('auto prefers the server\'s own major, newest minor, installed or cached', () => {
+    const chosen = choosePresent([tools(14), tools(17, 2), tools(15, 3), tools(15, 10, 'cache')], server, { kind: 'auto' })
+    expect(chosen).toMatchObject({ origin: 'cache', reason: 'server major 15', tools: { version: { text: '15.10' } } })
   })
 
-  test('the newest major that is at least the server\'s', () => {
-    expect(chooseClientTools([tools(14), tools(17, 2), tools(16)], 15, '15.8').directory).toBe('/pg/17/bin')
-    expect(chooseClientTools([tools(15, 3), tools(15, 10)], 15, '15.8').version.text).toBe('15.10')
+  test('auto takes a newer major when the server\'s is not here, and says why', () => {
+    const chosen = choosePresent([tools(14), tools(16, 4), tools(17, 2)], server, { kind: 'auto' })
+    expect(chosen?.tools.version.text).toBe('17.2')
+    expect(chosen?.reason).toContain('no client of major 15 here; 17 is newer than the server')
   })
 
-  test('a server newer than every client names both versions and the fix', () => {
-    expect(() => chooseClientTools([tools(14), tools(15, 18)], 17, '17.2', 'linux')).toThrow(
-      'Server newer than client: the server runs PostgreSQL 17.2, but the newest client tools found are 15.18 (/pg/15/bin)'
+  test('nothing acceptable: undefined, so a download follows', () => {
+    expect(choosePresent([tools(14)], server, { kind: 'auto' })).toBeUndefined()
+    expect(choosePresent([], server, { kind: 'auto' })).toBeUndefined()
+  })
+
+  test('an explicit major or exact version takes only that', () => {
+    expect(choosePresent([tools(17, 2), tools(16, 4)], server, { kind: 'major', major: 16 })?.tools.version.text).toBe('16.4')
+    expect(choosePresent([tools(17, 2)], server, { kind: 'major', major: 16 })).toBeUndefined()
+    expect(choosePresent([tools(17, 2), tools(17, 4)], server, { kind: 'exact', major: 17, minor: 2, release: 0 })?.tools.version.text).toBe('17.2')
+    expect(choosePresent([tools(17, 4)], server, { kind: 'exact', major: 17, minor: 2, release: 0 })).toBeUndefined()
+  })
+})
+
+describe('targetTriple', () => {
+  test.each([
+    ['linux', 'x64', 'gnu', 'x86_64-unknown-linux-gnu'],
+    ['linux', 'x64', 'musl', 'x86_64-unknown-linux-musl'],
+    ['linux', 'arm64', 'gnu', 'aarch64-unknown-linux-gnu'],
+    ['linux', 'arm64', 'musl', 'aarch64-unknown-linux-musl'],
+    ['linux', 'arm', 'gnu', 'armv7-unknown-linux-gnueabihf'],
+    ['linux', 'ppc64', 'gnu', 'powerpc64le-unknown-linux-gnu'],
+    ['linux', 's390x', 'gnu', 's390x-unknown-linux-gnu'],
+    ['darwin', 'x64', 'gnu', 'x86_64-apple-darwin'],
+    ['darwin', 'arm64', 'gnu', 'aarch64-apple-darwin'],
+    ['win32', 'x64', 'gnu', 'x86_64-pc-windows-msvc'],
+    ['win32', 'arm64', 'gnu', 'aarch64-pc-windows-msvc']
+  ] as const)('%s %s %s', (platform, arch, libc, triple) => {
+    expect(targetTriple(platform, arch, libc)).toBe(triple)
+  })
+
+  test('an unknown platform is a clear error', () => {
+    expect(() => targetTriple('aix', 'ppc64')).toThrow('No prebuilt PostgreSQL client is known for aix/ppc64.')
+  })
+
+  test('this machine is detected as glibc or musl', () => {
+    expect(['gnu', 'musl']).toContain(detectLibc())
+  })
+})
+
+describe('postgres-version and tools-url', () => {
+  test.each([
+    ['', { kind: 'auto' }],
+    ['auto', { kind: 'auto' }],
+    ['17', { kind: 'major', major: 17 }],
+    ['17.2', { kind: 'exact', major: 17, minor: 2, release: 0 }],
+    ['16.4.1', { kind: 'exact', major: 16, minor: 4, release: 1 }],
+    ['25', { kind: 'major', major: 25 }]
+  ])('%j', (text, request) => {
+    expect(parseVersionRequest('postgres-version', text)).toEqual(request)
+  })
+
+  test.each(['latest', '9.6', '17.x', '-1', '17.2.0.1'])('%j is refused, naming the input', (text) => {
+    expect(() => parseVersionRequest('postgres-version', text)).toThrow(`Input "postgres-version" has an invalid value ${JSON.stringify(text)}`)
+  })
+
+  test('the default source expands to its release asset and checksum', () => {
+    const url = expandToolsUrl(DEFAULT_TOOLS_URL, { major: 17, minor: 2, release: 0 }, 'x86_64-unknown-linux-gnu', 'linux', 'x64')
+    expect(url).toBe(
+      'https://github.com/theseus-rs/postgresql-binaries/releases/download/17.2.0/postgresql-17.2.0-x86_64-unknown-linux-gnu.tar.gz'
     )
-    try {
-      chooseClientTools([tools(15)], 17, '17.2', 'linux')
-    } catch (error) {
-      expect((error as { hint: string }).hint).toContain('postgresql-client-17')
-    }
+    expect(checksumUrlFor(url)).toBe(`${url}.sha256`)
+    expect(checksumUrlFor('https://mirror.test/pg/a.tar.gz?token=x')).toBe('https://mirror.test/pg/a.tar.gz.sha256?token=x')
   })
 
-  test('no tools at all gives an install hint for the operating system', () => {
-    for (const [platform, hint] of [
-      ['linux', 'apt-get install postgresql-client-16'],
-      ['darwin', 'brew install postgresql@16'],
-      ['win32', 'choco install postgresql16']
-    ] as const) {
-      try {
-        chooseClientTools([], 16, '16.1', platform)
-        throw new Error('expected a failure')
-      } catch (error) {
-        expect((error as Error).message).toBe('PostgreSQL client tools (pg_dump, pg_restore, psql) not found on PATH, in PGBIN or in the usual install folders.')
-        expect((error as { hint: string }).hint).toContain(hint)
-      }
+  test('every placeholder of a mirror template is filled', () => {
+    const template = 'https://mirror.test/{platform}/{arch}/pg-{major}.{minor}/{version}/{target}.tgz'
+    expect(validateToolsUrl('tools-url', template)).toBe(template)
+    expect(expandToolsUrl(template, { major: 16, minor: 4, release: 1 }, 'aarch64-apple-darwin', 'darwin', 'arm64')).toBe(
+      'https://mirror.test/darwin/arm64/pg-16.4/16.4.1/aarch64-apple-darwin.tgz'
+    )
+  })
+
+  test.each(['not a url', 'ftp://mirror.test/{version}.tgz', 'https://mirror.test/fixed.tgz', 'https://mirror.test/{version}/{nope}.tgz'])(
+    'tools-url %j is refused',
+    (template) => {
+      expect(() => validateToolsUrl('tools-url', template)).toThrow('Input "tools-url" has an invalid value')
     }
+  )
+
+  test('checksum files: sha256sum/shasum style and certutil style', () => {
+    const hex = 'ab'.repeat(32)
+    expect(parseChecksumFile(`${hex}  postgresql-17.2.0-x86_64-unknown-linux-gnu.tar.gz\n`)).toBe(hex)
+    expect(parseChecksumFile(`${hex.toUpperCase()} *file.tar.gz`)).toBe(hex)
+    const certutil = `SHA256 hash of postgresql.tar.gz:\r\n${hex.match(/../g)!.join(' ')}\r\nCertUtil: -hashfile command completed successfully.\r\n`
+    expect(parseChecksumFile(certutil)).toBe(hex)
+    expect(parseChecksumFile('<html>Not Found</html>')).toBeUndefined()
+  })
+
+  test('the newest build of a major among release tags', () => {
+    expect(newestOfMajor(['17.2.0', '17.10.0', '17.9.1', '16.99.0', 'v17.10.1', 'latest'], 17)).toEqual({ major: 17, minor: 10, release: 1 })
+    expect(newestOfMajor(['16.1.0'], 17)).toBeUndefined()
   })
 })
 
@@ -126,7 +213,7 @@ describe('findClientTools on real files', () => {
       const fromPath = found.filter((tools) => tools.origin === 'PATH')
       expect(fromPath.map((tools) => [tools.directory, tools.version.text])).toEqual([[consistent, '18beta1']])
       expect(fromPath[0].psql).toBe(path.join(consistent, 'psql'))
-      expect(chooseClientTools(found, 17, '17.0').directory).toBe(consistent)
+      expect(choosePresent(found.map((tools) => ({ tools, origin: 'found' as const })), { major: 17, text: '17.0' }, { kind: 'auto' })?.tools.directory).toBe(consistent)
     } finally {
       await Promise.all([consistent, mixed, incomplete].map((directory) => rm(directory, { recursive: true, force: true })))
     }

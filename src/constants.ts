@@ -4,7 +4,10 @@ export const Input = {
   DatabaseUrl: 'database-url',
   Verbose: 'verbose',
   MinSize: 'min-size',
-  KeepBackup: 'keep-backup'
+  KeepBackup: 'keep-backup',
+  PostgresVersion: 'postgres-version',
+  ToolsUrl: 'tools-url',
+  ToolsSource: 'tools-source'
 } as const
 
 export const Output = {
@@ -17,6 +20,7 @@ export const Output = {
   RestoredTables: 'restored-tables',
   ServerVersion: 'server-version',
   ClientVersion: 'client-version',
+  ClientSource: 'client-source',
   DurationMs: 'duration-ms'
 } as const
 

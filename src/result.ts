@@ -2,6 +2,7 @@
 
 import type { Problem } from './errors.js'
 import type { ValidationCheck } from './backup/plain-scanner.js'
+import type { ToolsOrigin } from './tools/provision.js'
 
 export type PhaseName = 'Create' | 'Validate' | 'Restore'
 export type PhaseStatus = 'passed' | 'failed' | 'not run'
@@ -34,7 +35,7 @@ export interface VerificationResult {
   skippedEngine?: string
   target?: string
   serverVersion?: string
-  client?: { version: string; directory: string }
+  client?: { version: string; directory: string; origin: ToolsOrigin; reason: string }
   phases: PhaseResult[]
   backup?: BackupFacts
   checks?: ValidationCheck[]

@@ -65,7 +65,10 @@ export function buildSummary(result: VerificationResult): SummaryModel {
   const facts: string[][] = []
   if (result.target) facts.push(['Database', escapeHtml(result.target)])
   if (result.serverVersion) facts.push(['Server version', escapeHtml(result.serverVersion)])
-  if (result.client) facts.push(['Client tools', `${escapeHtml(result.client.version)} (${escapeHtml(result.client.directory)})`])
+  if (result.client) {
+    const { version, directory, origin, reason } = result.client
+    facts.push(['Client tools', `${escapeHtml(version)}, ${origin} (${escapeHtml(reason)}): <code>${escapeHtml(directory)}</code>`])
+  }
   if (result.backup) {
     facts.push(['Backup size', `${result.backup.sizeBytes} bytes (${humanBytes(result.backup.sizeBytes)})`])
     facts.push(['SHA-256', `<code>${result.backup.sha256}</code>`])
@@ -105,6 +108,7 @@ export function outputsOf(result: VerificationResult): Record<string, string> {
     [Output.RestoredTables]: result.tables ? String(result.tables.restored.length) : '',
     [Output.ServerVersion]: result.serverVersion ?? '',
     [Output.ClientVersion]: result.client?.version ?? '',
+    [Output.ClientSource]: result.client?.origin ?? '',
     [Output.DurationMs]: String(result.durationMs)
   }
 }

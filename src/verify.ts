@@ -17,7 +17,9 @@ import { requirePassed, validateBackup } from './phases/validate.js'
 import { noLedger, type Reporter, type ResourceLedger } from './reporter.js'
 import type { PhaseName, PhaseResult, VerificationResult } from './result.js'
 import { Redactor } from './secrets.js'
-import { chooseClientTools, findClientTools } from './tools/locate.js'
+import { defaultCacheRoot, FolderToolCache, type ToolCache } from './tools/cache.js'
+import { DEFAULT_RETRY, type RetryPolicy } from './tools/download.js'
+import { provideClientTools } from './tools/provision.js'
 
 export interface EngineOptions {
   settings: Settings
@@ -25,6 +27,9 @@ export interface EngineOptions {
   ledger?: ResourceLedger
   /** The environment the client tools are looked up in and inherit; process.env by default. */
   env?: NodeJS.ProcessEnv
+  /** Where downloaded client tools are kept; a folder in the user's cache directory by default. */
+  toolCache?: ToolCache
+  retry?: RetryPolicy
   /** Test seams: run between phases, to change the world the way a real fault would. */
   hooks?: {
     beforeRestore?: (backupFile: string) => Promise<void>
@@ -96,9 +101,21 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
       result.serverVersion = server.text
       log(`Server: PostgreSQL ${server.text}`)
       const sourceTables = await listTables(session)
-      const tools = chooseClientTools(await findClientTools(env), server.major, server.text)
-      result.client = { version: tools.version.text, directory: tools.directory }
-      log(`Client tools: ${tools.version.text} in ${tools.directory} (${tools.origin}); server major ${server.major}`)
+      const provided = await provideClientTools(server, {
+        request: settings.postgresVersion,
+        source: settings.toolsSource,
+        toolsUrl: settings.toolsUrl,
+        cache: options.toolCache ?? new FolderToolCache(defaultCacheRoot(env)),
+        workFolder: path.join(folder, 'tools'),
+        retry: options.retry ?? DEFAULT_RETRY,
+        env,
+        platform: process.platform,
+        arch: process.arch,
+        log
+      })
+      const { tools } = provided
+      result.client = { version: tools.version.text, directory: tools.directory, origin: provided.origin, reason: provided.reason }
+      log(`Client tools: ${tools.version.text} in ${tools.directory} (${provided.origin === 'found' ? `found: ${tools.origin}` : provided.origin}; ${provided.reason})`)
       passwordFile = await writePasswordFile(folder, target.password)
       log(`Backup file: ${backupFile}`)
       const inspection: Inspection = await createBackup({

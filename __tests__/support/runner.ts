@@ -64,6 +64,7 @@ export async function runBundle(entry: string, options: RunOptions = {}): Promis
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     RUNNER_TEMP: files,
+    RUNNER_TOOL_CACHE: path.join(files, 'tool-cache'),
     GITHUB_OUTPUT: outputFile,
     GITHUB_STEP_SUMMARY: summaryFile,
     GITHUB_STATE: stateFile,

@@ -7,6 +7,7 @@ import { buildSummary, outputsOf } from '../summary.js'
 import { verifyBackup } from '../verify.js'
 import { writeJobSummary } from './job-summary.js'
 import { actionReporter, StateLedger } from './reporter.js'
+import { runnerToolCache } from './tool-cache.js'
 
 export function runnerInputs(): RawInputs {
   return { get: (name) => core.getInput(name), environment: process.env, workingDirectory: process.cwd() }
@@ -19,7 +20,9 @@ export async function runAction(): Promise<void> {
   try {
     const settings = loadSettings(raw)
     for (const secret of settings.secrets) core.setSecret(secret)
-    const result = await verifyBackup({ settings, reporter: actionReporter, ledger: new StateLedger() })
+    // The runner always names its tool cache; elsewhere (a local runner emulation) the engine's own folder serves.
+    const toolCache = process.env.RUNNER_TOOL_CACHE ? runnerToolCache : undefined
+    const result = await verifyBackup({ settings, reporter: actionReporter, ledger: new StateLedger(), toolCache })
     for (const [name, value] of Object.entries(outputsOf(result))) core.setOutput(name, value)
     await writeJobSummary(buildSummary(result))
     if (result.status === 'failed') {

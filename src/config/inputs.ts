@@ -8,6 +8,8 @@ import { InputError } from '../errors.js'
 import { secretForms } from '../secrets.js'
 import { chooseConnection, type ConnectionChoice, type Variables } from './connection.js'
 import { parseSize, SIZE_FORMS } from './size.js'
+import { DEFAULT_TOOLS_URL, parseVersionRequest, validateToolsUrl, type VersionRequest } from '../tools/source.js'
+import type { ToolsSource } from '../tools/provision.js'
 
 export interface Settings {
   connection: ConnectionChoice
@@ -18,6 +20,9 @@ export interface Settings {
   secrets: string[]
   /** Where temporary folders go (RUNNER_TEMP on a runner). */
   tempRoot?: string
+  postgresVersion: VersionRequest
+  toolsUrl: string
+  toolsSource: ToolsSource
 }
 
 /** How the caller hands over raw values: the action reads INPUT_*, the CLI its flags. */
@@ -35,6 +40,14 @@ export function parseBooleanInput(name: string, value: string): boolean {
   if (BOOLEAN_TRUE.includes(text)) return true
   if (BOOLEAN_FALSE.includes(text)) return false
   throw new InputError(name, value, 'true or false')
+}
+
+const TOOLS_SOURCES: ToolsSource[] = ['any', 'tool-cache']
+
+export function parseToolsSource(text: string): ToolsSource {
+  const value = text.trim() || 'any'
+  if ((TOOLS_SOURCES as string[]).includes(value)) return value as ToolsSource
+  throw new InputError(Input.ToolsSource, text, `${TOOLS_SOURCES.join(' or ')}`)
 }
 
 /** Reads a .env file in the working directory, if there is one. */
@@ -72,6 +85,9 @@ export function loadSettings(raw: RawInputs): Settings {
   if (minSizeBytes === undefined) throw new InputError(Input.MinSize, minSizeText, SIZE_FORMS)
   const verbose = parseBooleanInput(Input.Verbose, raw.get(Input.Verbose))
   const keepBackup = parseBooleanInput(Input.KeepBackup, raw.get(Input.KeepBackup))
+  const postgresVersion = parseVersionRequest(Input.PostgresVersion, raw.get(Input.PostgresVersion))
+  const toolsUrl = validateToolsUrl(Input.ToolsUrl, raw.get(Input.ToolsUrl).trim() || DEFAULT_TOOLS_URL)
+  const toolsSource = parseToolsSource(raw.get(Input.ToolsSource))
 
   const dotenv = readDotenv(raw.workingDirectory)
   const choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, dotenv)
@@ -93,6 +109,9 @@ export function loadSettings(raw: RawInputs): Settings {
     minSizeBytes,
     keepBackup,
     secrets,
-    tempRoot: raw.environment.RUNNER_TEMP || undefined
+    tempRoot: raw.environment.RUNNER_TEMP || undefined,
+    postgresVersion,
+    toolsUrl,
+    toolsSource
   }
 }

@@ -4,6 +4,8 @@ import { randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { pipeline } from 'node:stream/promises'
 import { HashingStream } from '../backup/inspect.js'
+import { SettingsFilter, unknownSettings } from '../backup/compat.js'
+import type { Readable } from 'node:stream'
 import type pg from 'pg'
 import type { ConnectionTarget } from '../config/connection.js'
 import { TEMPORARY_DATABASE_PREFIX } from '../constants.js'
@@ -97,13 +99,26 @@ export async function restoreBackup(options: RestoreOptions): Promise<TableCompa
     // file that was validated, without reading it a second time.
     const args = ['-X', '--no-password', '-v', 'ON_ERROR_STOP=1', ...(options.verbose ? [] : ['--quiet']), '-f', '-']
     const fed = new HashingStream()
-    // Errors reading the file reach runTool through `fed`; this promise only must not go unhandled.
+    // Errors reading the file reach runTool through the stream it reads; these promises only must not go unhandled.
     pipeline(createReadStream(options.backupFile), fed).catch(() => {})
+    const unknown = options.tools.version.major > options.serverMajor ? unknownSettings(options.serverMajor) : []
+    let feed: Readable = fed
+    let filter: SettingsFilter | undefined
+    if (unknown.length > 0) {
+      filter = new SettingsFilter(unknown)
+      pipeline(fed, filter).catch(() => {})
+      feed = filter
+    }
     const run = await runTool(options.tools.psql, args, {
       env,
-      stdin: fed,
+      stdin: feed,
       onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined
     })
+    if (filter && filter.removed.length > 0) {
+      options.log(
+        `The client (${options.tools.version.text}) is newer than the server (major ${options.serverMajor}): left out ${filter.removed.join(' ')} while restoring`
+      )
+    }
     if (run.exitCode !== 0) {
       const lines = errorLines(options.redactor.redact(run.stderr))
       throw new VerificationError(

@@ -15,6 +15,10 @@ Options:
                        DB_HOST/DB_PORT, from the environment or a .env file here)
   --min-size SIZE      smallest acceptable backup (default ${DEFAULT_MIN_SIZE}); 10240, 10KB, 10KiB, 5MB
   --keep-backup        keep the backup file and print its path
+  --postgres-version V client tools to use: auto (the server's major), 17, or 17.2
+  --tools-url URL      where to download client tools from ({version}, {target}, ...)
+  --tools-source S     any (installed, cached or downloaded) or tool-cache (cached or
+                       downloaded only; cache in RUNNER_TOOL_CACHE or ~/.cache/backup-verify)
   --verbose            show the output of pg_dump and psql
   -h, --help           show this help
 
@@ -34,6 +38,9 @@ export function parseCommandLine(argv: string[], environment: NodeJS.ProcessEnv,
       [Input.DatabaseUrl]: { type: 'string' },
       [Input.MinSize]: { type: 'string' },
       [Input.KeepBackup]: { type: 'boolean' },
+      [Input.PostgresVersion]: { type: 'string' },
+      [Input.ToolsUrl]: { type: 'string' },
+      [Input.ToolsSource]: { type: 'string' },
       [Input.Verbose]: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' }
     },

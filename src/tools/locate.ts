@@ -2,7 +2,6 @@
 
 import { existsSync, readdirSync, realpathSync } from 'node:fs'
 import path from 'node:path'
-import { VerificationError } from '../errors.js'
 import { runTool } from '../postgres/process.js'
 import { compareVersions, parseToolVersion, type ToolVersion } from './version.js'
 
@@ -79,7 +78,25 @@ function executable(directory: string, tool: string, platform: NodeJS.Platform):
   return path.join(directory, platform === 'win32' ? `${tool}.exe` : tool)
 }
 
-/** Looks in every candidate folder, reads each pg_dump's version, and returns one entry per real folder. */
+/**
+ * The client tools in one folder, when pg_dump, pg_restore and psql are all there and all report
+ * the same version: a folder mixing installs would dump with one major and restore with another.
+ */
+export async function inspectDirectory(
+  directory: string,
+  origin: string,
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform
+): Promise<ClientTools | undefined> {
+  const [pgDump, pgRestore, psql] = ['pg_dump', 'pg_restore', 'psql'].map((tool) => executable(directory, tool, platform))
+  if (![pgDump, pgRestore, psql].every((tool) => existsSync(tool))) return undefined
+  const versions = await Promise.all([pgDump, pgRestore, psql].map((tool) => readToolVersion(tool, env)))
+  const [version] = versions
+  if (!version || !versions.every((other) => other && compareVersions(other, version) === 0)) return undefined
+  return { directory, version, pgDump, pgRestore, psql, origin }
+}
+
+/** Looks in every candidate folder and returns one entry per real folder with a complete set of tools. */
 export async function findClientTools(
   env: NodeJS.ProcessEnv = process.env,
   platform: NodeJS.Platform = process.platform
@@ -98,16 +115,8 @@ export async function findClientTools(
     // Debian's /usr/bin/pg_dump is pg_wrapper, which picks a major by itself; the real folders are listed anyway.
     if (path.basename(real).startsWith('pg_wrapper') || seen.has(real)) continue
     seen.add(real)
-    const psql = executable(directory, 'psql', platform)
-    const pgRestore = executable(directory, 'pg_restore', platform)
-    if (!existsSync(psql) || !existsSync(pgRestore)) continue
-    // All three must answer with the same version: a folder mixing installs would dump with one
-    // major and restore with another.
-    const versions = await Promise.all([pgDump, pgRestore, psql].map((tool) => readToolVersion(tool, env)))
-    const [version] = versions
-    if (version && versions.every((other) => other && compareVersions(other, version) === 0)) {
-      found.push({ directory, version, pgDump, pgRestore, psql, origin })
-    }
+    const tools = await inspectDirectory(directory, origin, env, platform)
+    if (tools) found.push(tools)
   }
   return found
 }
@@ -126,25 +135,4 @@ export function installHint(serverMajor: number, platform: NodeJS.Platform = pro
     default:
       return `Install them with "sudo apt-get install postgresql-client-${serverMajor}" (from apt.postgresql.org when your distribution lacks that major), or set PGBIN to their folder.`
   }
-}
-
-/** The newest installation whose major is at least the server's: pg_dump refuses to dump a newer server. */
-export function chooseClientTools(installed: ClientTools[], serverMajor: number, serverText: string, platform: NodeJS.Platform = process.platform): ClientTools {
-  if (installed.length === 0) {
-    throw new VerificationError(
-      'tools-missing',
-      'PostgreSQL client tools (pg_dump, pg_restore, psql) not found on PATH, in PGBIN or in the usual install folders.',
-      installHint(serverMajor, platform)
-    )
-  }
-  const suitable = installed.filter((tools) => tools.version.major >= serverMajor).sort((a, b) => compareVersions(b.version, a.version))
-  if (suitable.length === 0) {
-    const newest = [...installed].sort((a, b) => compareVersions(b.version, a.version))[0]
-    throw new VerificationError(
-      'client-too-old',
-      `Server newer than client: the server runs PostgreSQL ${serverText}, but the newest client tools found are ${newest.version.text} (${newest.directory}); pg_dump cannot dump a server of a newer major.`,
-      installHint(serverMajor, platform)
-    )
-  }
-  return suitable[0]
 }

@@ -1,0 +1,57 @@
+// Where downloaded client tools are kept between runs: the runner's tool cache, or a folder in the
+// user's cache directory for the terminal. Both use the same layout:
+// <root>/postgresql-client/<version>/<arch>/ with an "<arch>.complete" marker beside it.
+
+import { cp, mkdir, rm, writeFile } from 'node:fs/promises'
+import { existsSync, readdirSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+
+export const TOOL_NAME = 'postgresql-client'
+
+export interface ToolCache {
+  /** The cached folder of that exact version, or undefined. */
+  find(version: string, arch: string): string | undefined
+  /** Every cached version for this architecture. */
+  versions(arch: string): string[]
+  /** Copies a folder into the cache and returns where it now is. */
+  add(sourceDirectory: string, version: string, arch: string): Promise<string>
+}
+
+export function defaultCacheRoot(env: NodeJS.ProcessEnv): string {
+  if (env.RUNNER_TOOL_CACHE) return env.RUNNER_TOOL_CACHE
+  const base = env.XDG_CACHE_HOME || (process.platform === 'win32' ? env.LOCALAPPDATA : undefined) || path.join(os.homedir(), '.cache')
+  return path.join(base ?? os.tmpdir(), 'backup-verify')
+}
+
+export class FolderToolCache implements ToolCache {
+  constructor(private readonly root: string) {}
+
+  private folder(version: string, arch: string): string {
+    return path.join(this.root, TOOL_NAME, version, arch)
+  }
+
+  find(version: string, arch: string): string | undefined {
+    const folder = this.folder(version, arch)
+    return existsSync(`${folder}.complete`) ? folder : undefined
+  }
+
+  versions(arch: string): string[] {
+    try {
+      return readdirSync(path.join(this.root, TOOL_NAME)).filter((version) => this.find(version, arch) !== undefined)
+    } catch {
+      return []
+    }
+  }
+
+  async add(sourceDirectory: string, version: string, arch: string): Promise<string> {
+    const folder = this.folder(version, arch)
+    await rm(folder, { recursive: true, force: true })
+    await rm(`${folder}.complete`, { force: true })
+    await mkdir(folder, { recursive: true })
+    await cp(sourceDirectory, folder, { recursive: true, verbatimSymlinks: true })
+    // The marker last: a half-copied folder is never found.
+    await writeFile(`${folder}.complete`, '')
+    return folder
+  }
+}
