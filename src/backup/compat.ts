@@ -6,6 +6,8 @@ import { Transform, type TransformCallback } from 'node:stream'
 /** Settings pg_dump writes, with the first server major that knows them. */
 export const SETTINGS_SINCE: Record<string, number> = { transaction_timeout: 17 }
 
+const PREAMBLE = /^(--[^\n]*|\s*|SET [^\n]*;\s*|SELECT pg_catalog\.set_config\([^\n]*;\s*|\\restrict [^\n]*)\n$/
+
 /** pg_dump writes its SET lines in the first lines of a plain dump; only that much is examined. */
 const HEAD_BYTES = 64 * 1024
 
@@ -21,11 +23,9 @@ export class SettingsFilter extends Transform {
   private headLength = 0
   private passing = false
   readonly removed: string[] = []
-  private readonly pattern: RegExp
 
-  constructor(settings: string[]) {
+  constructor(private readonly settings: string[]) {
     super()
-    this.pattern = new RegExp(`^SET (${settings.map((s) => s.replace(/\W/g, '')).join('|')}) = [^\\n]*;\\r?\\n`, 'gm')
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -44,15 +44,21 @@ export class SettingsFilter extends Transform {
     this.passing = true
     const whole = Buffer.concat(this.head)
     this.head = []
-    // Cut at the last complete line of the head, so a SET line is never split between the parts.
-    const cut = Math.min(whole.length, HEAD_BYTES)
-    const lastNewline = whole.lastIndexOf(10, cut - 1)
-    const end = lastNewline === -1 ? 0 : lastNewline + 1
-    const text = whole.subarray(0, end).toString('latin1')
-    const kept = text.replace(this.pattern, (line) => {
-      this.removed.push(line.trim())
-      return ''
-    })
-    return Buffer.concat([Buffer.from(kept, 'latin1'), whole.subarray(end)])
+    // Only the preamble is edited: comments, \restrict, SET and set_config lines before the first
+    // statement. Table data further down may hold the same text and is never touched.
+    const kept: Buffer[] = []
+    let position = 0
+    while (position < whole.length) {
+      const newline = whole.indexOf(10, position)
+      if (newline === -1) break
+      const line = whole.subarray(position, newline + 1).toString('latin1')
+      if (!PREAMBLE.test(line)) break
+      const setting = /^SET (\w+) = /.exec(line)?.[1]
+      if (setting && this.settings.includes(setting)) this.removed.push(line.trim())
+      else kept.push(whole.subarray(position, newline + 1))
+      position = newline + 1
+    }
+    kept.push(whole.subarray(position))
+    return Buffer.concat(kept)
   }
 }
