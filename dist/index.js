@@ -39951,7 +39951,7 @@ async function installClientTools(version, options) {
     options.log(`SHA-256 verified: ${actual}`);
     const extracted = external_node_path_default().join(options.workFolder, 'extracted');
     await (0,promises_namespaceObject.mkdir)(extracted, { recursive: true });
-    const untar = await runTool('tar', ['-xzf', archive, '-C', extracted], { env, timeoutMs: 5 * 60_000 });
+    const untar = await runTool(tarCommand(platform, env), ['-xzf', archive, '-C', extracted], { env, timeoutMs: 5 * 60_000 });
     if (untar.exitCode !== 0) {
         throw new VerificationError('tools-download-failed', `Could not extract ${external_node_path_default().basename(archive)}: ${untar.stderr.trim() || `tar exited with ${untar.exitCode}`}`);
     }
@@ -39969,6 +39969,13 @@ async function installClientTools(version, options) {
     if (!tools)
         throw new VerificationError('tools-download-failed', `The client tools copied into the tool cache at ${cachedFolder} do not run.`);
     return { tools, origin: 'downloaded', url };
+}
+/**
+ * Windows' own bsdtar: a GNU tar from Git for Windows, if first on PATH, would read "C:\..." as a
+ * remote host.
+ */
+function tarCommand(platform, env) {
+    return platform === 'win32' ? external_node_path_default().win32.join(env.SystemRoot ?? 'C:\\Windows', 'System32', 'tar.exe') : 'tar';
 }
 /** The folder holding bin/: the extraction folder itself, or its single top-level folder. */
 async function installRoot(extracted, platform) {

@@ -39962,7 +39962,7 @@ async function install_installClientTools(version, options) {
     options.log(`SHA-256 verified: ${actual}`);
     const extracted = path.join(options.workFolder, 'extracted');
     await mkdir(extracted, { recursive: true });
-    const untar = await runTool('tar', ['-xzf', archive, '-C', extracted], { env, timeoutMs: 5 * 60_000 });
+    const untar = await runTool(tarCommand(platform, env), ['-xzf', archive, '-C', extracted], { env, timeoutMs: 5 * 60_000 });
     if (untar.exitCode !== 0) {
         throw new VerificationError('tools-download-failed', `Could not extract ${path.basename(archive)}: ${untar.stderr.trim() || `tar exited with ${untar.exitCode}`}`);
     }
@@ -39980,6 +39980,13 @@ async function install_installClientTools(version, options) {
     if (!tools)
         throw new VerificationError('tools-download-failed', `The client tools copied into the tool cache at ${cachedFolder} do not run.`);
     return { tools, origin: 'downloaded', url };
+}
+/**
+ * Windows' own bsdtar: a GNU tar from Git for Windows, if first on PATH, would read "C:\..." as a
+ * remote host.
+ */
+function tarCommand(platform, env) {
+    return platform === 'win32' ? path.win32.join(env.SystemRoot ?? 'C:\\Windows', 'System32', 'tar.exe') : 'tar';
 }
 /** The folder holding bin/: the extraction folder itself, or its single top-level folder. */
 async function installRoot(extracted, platform) {

@@ -84,7 +84,7 @@ export async function installClientTools(version: ArchiveVersion, options: Insta
   options.log(`SHA-256 verified: ${actual}`)
   const extracted = path.join(options.workFolder, 'extracted')
   await mkdir(extracted, { recursive: true })
-  const untar = await runTool('tar', ['-xzf', archive, '-C', extracted], { env, timeoutMs: 5 * 60_000 })
+  const untar = await runTool(tarCommand(platform, env), ['-xzf', archive, '-C', extracted], { env, timeoutMs: 5 * 60_000 })
   if (untar.exitCode !== 0) {
     throw new VerificationError('tools-download-failed', `Could not extract ${path.basename(archive)}: ${untar.stderr.trim() || `tar exited with ${untar.exitCode}`}`)
   }
@@ -104,6 +104,14 @@ export async function installClientTools(version: ArchiveVersion, options: Insta
   const tools = await inspectDirectory(path.join(cachedFolder, 'bin'), 'downloaded', env, platform)
   if (!tools) throw new VerificationError('tools-download-failed', `The client tools copied into the tool cache at ${cachedFolder} do not run.`)
   return { tools, origin: 'downloaded', url }
+}
+
+/**
+ * Windows' own bsdtar: a GNU tar from Git for Windows, if first on PATH, would read "C:\..." as a
+ * remote host.
+ */
+function tarCommand(platform: NodeJS.Platform, env: NodeJS.ProcessEnv): string {
+  return platform === 'win32' ? path.win32.join(env.SystemRoot ?? 'C:\\Windows', 'System32', 'tar.exe') : 'tar'
 }
 
 /** The folder holding bin/: the extraction folder itself, or its single top-level folder. */
