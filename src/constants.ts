@@ -7,7 +7,10 @@ export const Input = {
   KeepBackup: 'keep-backup',
   PostgresVersion: 'postgres-version',
   ToolsUrl: 'tools-url',
-  ToolsSource: 'tools-source'
+  ToolsSource: 'tools-source',
+  Format: 'format',
+  Compression: 'compression',
+  Jobs: 'jobs'
 } as const
 
 export const Output = {
@@ -21,6 +24,7 @@ export const Output = {
   ServerVersion: 'server-version',
   ClientVersion: 'client-version',
   ClientSource: 'client-source',
+  Format: 'format',
   DurationMs: 'duration-ms'
 } as const
 

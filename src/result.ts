@@ -1,6 +1,7 @@
 // What one verification found: the single value the outputs, the summary and the exit code are made from.
 
 import type { Problem } from './errors.js'
+import type { BackupFormat } from './backup/formats.js'
 import type { ValidationCheck } from './backup/plain-scanner.js'
 import type { ToolsOrigin } from './tools/provision.js'
 
@@ -18,7 +19,13 @@ export interface BackupFacts {
   path: string
   sizeBytes: number
   sha256: string
-  format: 'plain'
+  format: BackupFormat
+  /** As the summary shows it: "none", "gzip level 6", "zstd", "gzip (pg_dump default)". */
+  compression: string
+  /** Parallel jobs of pg_dump (directory) and pg_restore (custom, directory); 1 otherwise. */
+  jobs: number
+  /** Number of files of a directory-format backup. */
+  files?: number
   kept: boolean
 }
 

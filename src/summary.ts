@@ -72,7 +72,9 @@ export function buildSummary(result: VerificationResult): SummaryModel {
   if (result.backup) {
     facts.push(['Backup size', `${result.backup.sizeBytes} bytes (${humanBytes(result.backup.sizeBytes)})`])
     facts.push(['SHA-256', `<code>${result.backup.sha256}</code>`])
-    facts.push(['Format', result.backup.format])
+    facts.push(['Format', `${result.backup.format}${result.backup.files ? ` (${result.backup.files} files)` : ''}`])
+    facts.push(['Compression', escapeHtml(result.backup.compression)])
+    facts.push(['Parallel jobs', String(result.backup.jobs)])
     if (result.backup.kept) facts.push(['Backup kept at', `<code>${escapeHtml(result.backup.path)}</code>`])
   }
   if (result.tables) {
@@ -109,6 +111,7 @@ export function outputsOf(result: VerificationResult): Record<string, string> {
     [Output.ServerVersion]: result.serverVersion ?? '',
     [Output.ClientVersion]: result.client?.version ?? '',
     [Output.ClientSource]: result.client?.origin ?? '',
+    [Output.Format]: result.backup?.format ?? '',
     [Output.DurationMs]: String(result.durationMs)
   }
 }

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import type pg from 'pg'
-import type { Inspection } from './backup/inspect.js'
+import { backupExtension, describeCompression } from './backup/formats.js'
 import type { Settings } from './config/inputs.js'
 import { describeTarget } from './config/connection.js'
 import { VerificationError } from './errors.js'
@@ -32,6 +32,7 @@ export interface EngineOptions {
   retry?: RetryPolicy
   /** Test seams: run between phases, to change the world the way a real fault would. */
   hooks?: {
+    afterCreate?: (backupPath: string) => Promise<void>
     beforeRestore?: (backupFile: string) => Promise<void>
     afterRestore?: (databaseName: string) => Promise<void>
   }
@@ -90,11 +91,11 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
 
   const folder = await mkdtemp(path.join(settings.tempRoot ?? os.tmpdir(), 'backup-verify-'))
   ledger.created('folder', folder)
-  const backupFile = path.join(folder, backupFileName(target.database, started))
+  const backupFile = path.join(folder, backupFileName(target.database, started, backupExtension(settings.format, settings.compression)))
   let session: pg.Client | undefined
   let passwordFile: string | undefined
   try {
-    const { tools, serverMajor, sourceTables, inspection } = await phase('Create', async (done) => {
+    const { tools, serverMajor, sourceTables, created } = await phase('Create', async (done) => {
       log(`Connecting to ${result.target} (from ${origin})`)
       session = await openSession(target)
       const server = await readServerVersion(session)
@@ -117,27 +118,42 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
       result.client = { version: tools.version.text, directory: tools.directory, origin: provided.origin, reason: provided.reason }
       log(`Client tools: ${tools.version.text} in ${tools.directory} (${provided.origin === 'found' ? `found: ${tools.origin}` : provided.origin}; ${provided.reason})`)
       passwordFile = await writePasswordFile(folder, target.password)
-      log(`Backup file: ${backupFile}`)
-      const inspection: Inspection = await createBackup({
+      const compression = describeCompression(settings.compression, settings.format)
+      const jobs = settings.format === 'directory' ? settings.jobs : 1
+      log(`Backup: ${backupFile} (${settings.format} format, compression ${compression}${jobs > 1 ? `, ${jobs} parallel jobs` : ''})`)
+      const created = await createBackup({
         tools,
         env: clientEnvironment(target, target.database, passwordFile, env),
-        backupFile,
+        backupPath: backupFile,
+        format: settings.format,
+        compression: settings.compression,
+        jobs: settings.jobs,
         minSizeBytes: settings.minSizeBytes,
         verbose: settings.verbose,
         log,
         redactor
       })
-      result.backup = { path: backupFile, sizeBytes: inspection.sizeBytes, sha256: inspection.sha256, format: 'plain', kept: false }
-      done(`pg_dump ${tools.version.text}, plain SQL, ${inspection.sizeBytes} bytes`)
-      return { tools, serverMajor: server.major, sourceTables, inspection }
+      result.backup = {
+        path: backupFile,
+        sizeBytes: created.sizeBytes,
+        sha256: created.sha256,
+        format: settings.format,
+        compression,
+        jobs: settings.format === 'custom' || settings.format === 'directory' ? settings.jobs : 1,
+        files: created.manifest?.entries.length,
+        kept: false
+      }
+      done(`pg_dump ${tools.version.text}, ${settings.format} format, ${created.sizeBytes} bytes`)
+      return { tools, serverMajor: server.major, sourceTables, created }
     })
 
+    await options.hooks?.afterCreate?.(backupFile)
     await phase('Validate', async (done) => {
-      const checks = await validateBackup(backupFile, inspection)
+      const checks = await validateBackup(created, { tools, env: clientEnvironment(target, target.database, passwordFile, env), redactor })
       result.checks = checks
       for (const check of checks) log(`${check.passed ? '✓' : '✗'} ${check.name}: ${check.detail}`)
-      requirePassed(checks)
-      done(`${checks.length} checks passed; SHA-256 ${inspection.sha256.slice(0, 12)}…`)
+      requirePassed(checks, settings.format)
+      done(`${checks.length} checks passed; SHA-256 ${created.sha256.slice(0, 12)}…`)
     })
 
     await options.hooks?.beforeRestore?.(backupFile)
@@ -151,8 +167,8 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
         sourceTables,
         tools,
         passwordFile,
-        backupFile,
-        expectedChecksum: inspection.sha256,
+        backup: created,
+        jobs: settings.jobs,
         databaseName,
         verbose: settings.verbose,
         log,

@@ -131,7 +131,7 @@ export function engineSuite(major: number): void {
       const result = await verifyBackup({ settings, reporter: recordingReporter(), env, hooks })
       expect(result.status).toBe('failed')
       expect(result.error?.problem).toBe('backup-invalid')
-      expect(result.error?.message).toMatch(/^The backup changed after it was validated: psql restored bytes with SHA-256 [0-9a-f]{64}, the backup had [0-9a-f]{64}\.$/)
+      expect(result.error?.message).toMatch(/^The backup changed after it was validated: the restore read bytes with SHA-256 [0-9a-f]{64}, the backup had [0-9a-f]{64}\.$/)
       expect(await temporaryDatabases(server)).toEqual([])
     })
 

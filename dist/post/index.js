@@ -38221,7 +38221,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 4287:
+/***/ 9749:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38241,38 +38241,8 @@ const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
 // EXTERNAL MODULE: external "node:util"
 var external_node_util_ = __nccwpck_require__(7975);
-;// CONCATENATED MODULE: ./src/constants.ts
-// Names of the action's inputs, outputs and saved state, defined once and used by these names everywhere.
-const Input = {
-    DatabaseUrl: 'database-url',
-    Verbose: 'verbose',
-    MinSize: 'min-size',
-    KeepBackup: 'keep-backup',
-    PostgresVersion: 'postgres-version',
-    ToolsUrl: 'tools-url',
-    ToolsSource: 'tools-source'
-};
-const constants_Output = {
-    Result: 'result',
-    Checksum: 'checksum',
-    Size: 'size',
-    Skipped: 'skipped',
-    BackupPath: 'backup-path',
-    Tables: 'tables',
-    RestoredTables: 'restored-tables',
-    ServerVersion: 'server-version',
-    ClientVersion: 'client-version',
-    ClientSource: 'client-source',
-    DurationMs: 'duration-ms'
-};
-/** Keys under which the main step records what it created, so the post step can remove leftovers. */
-const State = {
-    TemporaryDatabases: 'temporary-databases',
-    TemporaryFolders: 'temporary-folders'
-};
-const DEFAULT_MIN_SIZE = '1KiB';
-const constants_TEMPORARY_DATABASE_PREFIX = 'backup_verify';
-
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: ./src/errors.ts
 // Failures in the user's terms: what went wrong, and a hint on what to do about it.
 class errors_VerificationError extends Error {
@@ -38286,7 +38256,7 @@ class errors_VerificationError extends Error {
     }
 }
 /** A bad input value: names the input, the value as given (secrets already removed) and what is accepted. */
-class InputError extends errors_VerificationError {
+class errors_InputError extends errors_VerificationError {
     constructor(input, value, accepted) {
         super('bad-input', `Input "${input}" has an invalid value ${JSON.stringify(value)}: expected ${accepted}.`);
         this.name = 'InputError';
@@ -38349,6 +38319,118 @@ function errors_classifyToolError(stderr) {
     }
     return undefined;
 }
+
+;// CONCATENATED MODULE: ./src/backup/formats.ts
+// The backup formats pg_dump writes, their compression, and how each is named on disk.
+
+const FORMATS = ['plain', 'custom', 'directory', 'tar'];
+const COMPRESSION_FORMS = 'a level 0-9 (gzip), or gzip, lz4 or zstd with an optional level (gzip:9, zstd:3), or none; lz4 and zstd need pg_dump 16 or newer';
+function parseFormat(input, text) {
+    const value = text.trim().toLowerCase() || 'plain';
+    const aliases = { p: 'plain', c: 'custom', d: 'directory', t: 'tar' };
+    const format = aliases[value] ?? value;
+    if (FORMATS.includes(format))
+        return format;
+    throw new errors_InputError(input, text, FORMATS.join(', '));
+}
+/** Undefined when no compression was asked for: then each format keeps pg_dump's default. */
+function parseCompression(input, text, format) {
+    const value = text.trim().toLowerCase();
+    if (value === '')
+        return undefined;
+    let compression;
+    if (/^\d$/.test(value))
+        compression = Number(value) === 0 ? { method: 'none' } : { method: 'gzip', level: Number(value) };
+    else {
+        const match = /^(none|gzip|lz4|zstd)(?::(\d{1,2}))?$/.exec(value);
+        if (match)
+            compression = { method: match[1], level: match[2] === undefined ? undefined : Number(match[2]) };
+    }
+    if (!compression)
+        throw new errors_InputError(input, text, COMPRESSION_FORMS);
+    const max = { none: 0, gzip: 9, lz4: 12, zstd: 22 }[compression.method];
+    const min = compression.method === 'none' ? 0 : 1;
+    if (compression.level !== undefined && (compression.level < min || compression.level > max)) {
+        throw new errors_InputError(input, text, COMPRESSION_FORMS);
+    }
+    if (format === 'tar' && compression.method !== 'none') {
+        throw new errors_InputError(input, text, 'none: pg_dump cannot compress the tar format (use custom or directory)');
+    }
+    if (format === 'plain' && (compression.method === 'lz4' || compression.method === 'zstd')) {
+        throw new errors_InputError(input, text, 'gzip or a level 0-9 for a plain backup, which is validated as it streams (use custom or directory for lz4 and zstd)');
+    }
+    return compression;
+}
+/** The -Z argument for a pg_dump of the given major, or an error naming what that client lacks. */
+function formats_compressionArgument(compression, clientMajor) {
+    if (clientMajor >= 16) {
+        return compression.level === undefined ? compression.method : `${compression.method}:${compression.level}`;
+    }
+    if (compression.method === 'none')
+        return '0';
+    if (compression.method === 'gzip')
+        return String(compression.level ?? 6);
+    throw new InputError('compression', `${compression.method}${compression.level === undefined ? '' : `:${compression.level}`}`, `gzip or a level 0-9: pg_dump ${clientMajor} knows no ${compression.method} (it needs 16 or newer)`);
+}
+function formats_describeCompression(compression, format) {
+    if (!compression)
+        return format === 'custom' || format === 'directory' ? 'gzip (pg_dump default)' : 'none';
+    if (compression.method === 'none')
+        return 'none';
+    return compression.level === undefined ? compression.method : `${compression.method} level ${compression.level}`;
+}
+/** Whether a plain backup's bytes are gzip: a plain dump with any level but 0. */
+function formats_plainIsGzipped(compression) {
+    return compression !== undefined && compression.method === 'gzip';
+}
+function formats_backupExtension(format, compression) {
+    switch (format) {
+        case 'plain':
+            return formats_plainIsGzipped(compression) ? '.sql.gz' : '.sql';
+        case 'custom':
+            return '.dump';
+        case 'tar':
+            return '.tar';
+        case 'directory':
+            return '.dir';
+    }
+}
+
+;// CONCATENATED MODULE: ./src/constants.ts
+// Names of the action's inputs, outputs and saved state, defined once and used by these names everywhere.
+const Input = {
+    DatabaseUrl: 'database-url',
+    Verbose: 'verbose',
+    MinSize: 'min-size',
+    KeepBackup: 'keep-backup',
+    PostgresVersion: 'postgres-version',
+    ToolsUrl: 'tools-url',
+    ToolsSource: 'tools-source',
+    Format: 'format',
+    Compression: 'compression',
+    Jobs: 'jobs'
+};
+const constants_Output = {
+    Result: 'result',
+    Checksum: 'checksum',
+    Size: 'size',
+    Skipped: 'skipped',
+    BackupPath: 'backup-path',
+    Tables: 'tables',
+    RestoredTables: 'restored-tables',
+    ServerVersion: 'server-version',
+    ClientVersion: 'client-version',
+    ClientSource: 'client-source',
+    Format: 'format',
+    DurationMs: 'duration-ms'
+};
+/** Keys under which the main step records what it created, so the post step can remove leftovers. */
+const State = {
+    TemporaryDatabases: 'temporary-databases',
+    TemporaryFolders: 'temporary-folders'
+};
+const DEFAULT_MIN_SIZE = '1KiB';
+const constants_TEMPORARY_DATABASE_PREFIX = 'backup_verify';
 
 ;// CONCATENATED MODULE: ./src/secrets.ts
 // Every text that leaves the engine (errors, tool output, log lines) passes through one Redactor.
@@ -38467,23 +38549,23 @@ function fromUrl(url, origin, inputName) {
     const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
     const shown = redactUrl(url);
     if (!scheme)
-        throw new InputError(inputName, shown, URL_FORMS);
+        throw new errors_InputError(inputName, shown, URL_FORMS);
     if (scheme.startsWith('sqlite') || scheme === 'spatialite')
         return { kind: 'unsupported', engine: 'sqlite', origin };
     if (!POSTGRES_SCHEMES.has(scheme)) {
         if (/^(mysql|mysql2|mariadb|mssql|oracle|redshift|cockroach)/.test(scheme))
             return { kind: 'unsupported', engine: scheme, origin };
-        throw new InputError(inputName, shown, URL_FORMS);
+        throw new errors_InputError(inputName, shown, URL_FORMS);
     }
     let parsed;
     try {
         parsed = parse(url, { useLibpqCompat: true });
     }
     catch {
-        throw new InputError(inputName, shown, URL_FORMS);
+        throw new errors_InputError(inputName, shown, URL_FORMS);
     }
     if (!present(parsed.database ?? undefined)) {
-        throw new InputError(inputName, shown, `${URL_FORMS}; the URL names no database (add /dbname after the host)`);
+        throw new errors_InputError(inputName, shown, `${URL_FORMS}; the URL names no database (add /dbname after the host)`);
     }
     const parameters = {};
     for (const key of Object.keys(connection_LIBPQ_PARAMETERS)) {
@@ -38511,7 +38593,7 @@ function fromDjangoVariables(variables, origin) {
     if (engine && !/postg|postgis/i.test(engine))
         return { kind: 'unsupported', engine, origin };
     if (!present(variables.DB_NAME)) {
-        throw new InputError('DB_NAME', variables.DB_NAME ?? '', 'the name of the PostgreSQL database (DB_ENGINE is set but DB_NAME is empty)');
+        throw new errors_InputError('DB_NAME', variables.DB_NAME ?? '', 'the name of the PostgreSQL database (DB_ENGINE is set but DB_NAME is empty)');
     }
     return {
         kind: 'postgres',
@@ -38531,7 +38613,7 @@ function parsePort(text, inputName, shown) {
         return 5432;
     const port = Number(text);
     if (!/^\d+$/.test(text.trim()) || port < 1 || port > 65535)
-        throw new InputError(inputName, shown, 'a port number from 1 to 65535');
+        throw new errors_InputError(inputName, shown, 'a port number from 1 to 65535');
     return port;
 }
 /** The URL with its password replaced, for messages. */
@@ -38606,7 +38688,7 @@ function parseVersionRequest(input, text) {
         return { kind: 'auto' };
     const match = /^(\d{1,3})(?:\.(\d{1,3})(?:\.(\d{1,3}))?)?$/.exec(value);
     if (!match || Number(match[1]) < 10)
-        throw new InputError(input, text, `${VERSION_FORMS} (10 or newer)`);
+        throw new errors_InputError(input, text, `${VERSION_FORMS} (10 or newer)`);
     const major = Number(match[1]);
     if (match[2] === undefined)
         return { kind: 'major', major };
@@ -38624,15 +38706,15 @@ function validateToolsUrl(input, template) {
         parsed = new URL(value.replace(/\{(\w+)\}/g, 'x'));
     }
     catch {
-        throw new InputError(input, template, accepted);
+        throw new errors_InputError(input, template, accepted);
     }
     if (!['http:', 'https:', 'file:'].includes(parsed.protocol))
-        throw new InputError(input, template, accepted);
+        throw new errors_InputError(input, template, accepted);
     const used = [...value.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
     if (used.some((name) => !PLACEHOLDERS.includes(name)))
-        throw new InputError(input, template, accepted);
+        throw new errors_InputError(input, template, accepted);
     if (!used.includes('version') && !(used.includes('major') && used.includes('minor')))
-        throw new InputError(input, template, accepted);
+        throw new errors_InputError(input, template, accepted);
     return value;
 }
 function source_expandToolsUrl(template, version, target, platform, arch) {
@@ -38687,6 +38769,8 @@ function source_newestOfMajor(tags, major) {
 
 
 
+
+
 const BOOLEAN_TRUE = ['true', 'True', 'TRUE', 'yes', '1'];
 const BOOLEAN_FALSE = ['false', 'False', 'FALSE', 'no', '0', ''];
 function parseBooleanInput(name, value) {
@@ -38695,14 +38779,25 @@ function parseBooleanInput(name, value) {
         return true;
     if (BOOLEAN_FALSE.includes(text))
         return false;
-    throw new InputError(name, value, 'true or false');
+    throw new errors_InputError(name, value, 'true or false');
 }
 const TOOLS_SOURCES = ['any', 'tool-cache'];
 function parseToolsSource(text) {
     const value = text.trim() || 'any';
     if (TOOLS_SOURCES.includes(value))
         return value;
-    throw new InputError(Input.ToolsSource, text, `${TOOLS_SOURCES.join(' or ')}`);
+    throw new errors_InputError(Input.ToolsSource, text, `${TOOLS_SOURCES.join(' or ')}`);
+}
+const MAX_JOBS = 64;
+/** Parallel jobs: a whole number from 1 to 64; empty means one per CPU. */
+function parseJobs(text) {
+    const value = text.trim();
+    if (value === '')
+        return Math.min(MAX_JOBS, Math.max(1, (0,external_node_os_namespaceObject.availableParallelism)()));
+    if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > MAX_JOBS) {
+        throw new errors_InputError(Input.Jobs, text, `a whole number from 1 to ${MAX_JOBS} (empty: one per CPU, here ${(0,external_node_os_namespaceObject.availableParallelism)()})`);
+    }
+    return Number(value);
 }
 /** Reads a .env file in the working directory, if there is one. */
 function readDotenv(workingDirectory) {
@@ -38736,16 +38831,19 @@ function inputs_loadSettings(raw) {
     const minSizeText = raw.get(Input.MinSize).trim() || DEFAULT_MIN_SIZE;
     const minSizeBytes = parseSize(minSizeText);
     if (minSizeBytes === undefined)
-        throw new InputError(Input.MinSize, minSizeText, SIZE_FORMS);
+        throw new errors_InputError(Input.MinSize, minSizeText, SIZE_FORMS);
     const verbose = parseBooleanInput(Input.Verbose, raw.get(Input.Verbose));
     const keepBackup = parseBooleanInput(Input.KeepBackup, raw.get(Input.KeepBackup));
     const postgresVersion = parseVersionRequest(Input.PostgresVersion, raw.get(Input.PostgresVersion));
     const toolsUrl = validateToolsUrl(Input.ToolsUrl, raw.get(Input.ToolsUrl).trim() || source_DEFAULT_TOOLS_URL);
     const toolsSource = parseToolsSource(raw.get(Input.ToolsSource));
+    const format = parseFormat(Input.Format, raw.get(Input.Format));
+    const compression = parseCompression(Input.Compression, raw.get(Input.Compression), format);
+    const jobs = parseJobs(raw.get(Input.Jobs));
     const dotenv = readDotenv(raw.workingDirectory);
     const choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, dotenv);
     if (!choice) {
-        throw new InputError(Input.DatabaseUrl, '', 'a PostgreSQL URL; none was given, and neither DATABASE_URL nor DB_NAME is set in the environment or in a .env file');
+        throw new errors_InputError(Input.DatabaseUrl, '', 'a PostgreSQL URL; none was given, and neither DATABASE_URL nor DB_NAME is set in the environment or in a .env file');
     }
     if (choice.kind === 'postgres' && choice.target.password === undefined && raw.environment.PGPASSWORD) {
         choice.target.password = raw.environment.PGPASSWORD;
@@ -38760,7 +38858,10 @@ function inputs_loadSettings(raw) {
         tempRoot: raw.environment.RUNNER_TEMP || undefined,
         postgresVersion,
         toolsUrl,
-        toolsSource
+        toolsSource,
+        format,
+        compression,
+        jobs
     };
 }
 
@@ -39005,7 +39106,9 @@ function summary_buildSummary(result) {
     if (result.backup) {
         facts.push(['Backup size', `${result.backup.sizeBytes} bytes (${humanBytes(result.backup.sizeBytes)})`]);
         facts.push(['SHA-256', `<code>${result.backup.sha256}</code>`]);
-        facts.push(['Format', result.backup.format]);
+        facts.push(['Format', `${result.backup.format}${result.backup.files ? ` (${result.backup.files} files)` : ''}`]);
+        facts.push(['Compression', escapeHtml(result.backup.compression)]);
+        facts.push(['Parallel jobs', String(result.backup.jobs)]);
         if (result.backup.kept)
             facts.push(['Backup kept at', `<code>${escapeHtml(result.backup.path)}</code>`]);
     }
@@ -39044,6 +39147,7 @@ function summary_outputsOf(result) {
         [Output.ServerVersion]: result.serverVersion ?? '',
         [Output.ClientVersion]: result.client?.version ?? '',
         [Output.ClientSource]: result.client?.origin ?? '',
+        [Output.Format]: result.backup?.format ?? '',
         [Output.DurationMs]: String(result.durationMs)
     };
 }
@@ -39063,14 +39167,88 @@ function summaryLines(result) {
     return [head, ...lines, ...tail];
 }
 
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(7075);
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+;// CONCATENATED MODULE: ./src/backup/archive-header.ts
+// Reads the "PGDMP" header that custom archives, and the toc.dat of directory and tar archives,
+// begin with: archive version, integer and offset sizes, format, compression, and who wrote it.
+const FORMAT_CODES = { 1: 'custom', 3: 'tar', 5: 'directory' };
+const ALGORITHMS = { 0: 'none', 1: 'gzip', 2: 'lz4', 3: 'zstd' };
+/** Explains why the bytes are not a readable archive header, or returns the header. */
+function archive_header_parseArchiveHeader(bytes) {
+    if (bytes.length < 5 || bytes.toString('latin1', 0, 5) !== 'PGDMP') {
+        return { problem: bytes.length === 0 ? 'the file is empty' : 'no "PGDMP" signature at the start: not a pg_dump archive' };
+    }
+    let at = 5;
+    const byte = () => {
+        if (at >= bytes.length)
+            throw new RangeError('header cut short');
+        return bytes[at++];
+    };
+    try {
+        const [major, minor, revision] = [byte(), byte(), byte()];
+        const versionNumber = major * 10000 + minor * 100 + revision;
+        const intSize = byte();
+        const offSize = byte();
+        if (major !== 1 || minor < 10 || minor > 30)
+            return { problem: `unknown archive version ${major}.${minor}.${revision}` };
+        if (![4, 8].includes(intSize) || ![4, 8].includes(offSize))
+            return { problem: `implausible integer/offset sizes ${intSize}/${offSize}: the header is damaged` };
+        const readInt = () => {
+            const negative = byte() !== 0;
+            let value = 0;
+            for (let i = 0; i < intSize; i++)
+                value += byte() * 2 ** (8 * i);
+            return negative ? -value : value;
+        };
+        const readString = () => {
+            const length = readInt();
+            if (length < 0)
+                return undefined;
+            if (length > 1024 || at + length > bytes.length)
+                throw new RangeError('string out of range');
+            const text = bytes.toString('utf8', at, at + length);
+            at += length;
+            return text;
+        };
+        const formatCode = byte();
+        let compression;
+        if (versionNumber >= 11500)
+            compression = ALGORITHMS[byte()] ?? 'unknown';
+        else {
+            const level = readInt();
+            compression = level === 0 ? 'none' : level === -1 ? 'gzip (default level)' : `gzip level ${level}`;
+        }
+        const [second, minute, hour, day, month, year] = [readInt(), readInt(), readInt(), readInt(), readInt(), readInt()];
+        readInt(); // daylight saving flag
+        const pad = (n) => String(n).padStart(2, '0');
+        const created = `${year + 1900}-${pad(month + 1)}-${pad(day)} ${pad(hour)}:${pad(minute)}:${pad(second)}`;
+        const database = readString();
+        const serverVersion = readString();
+        const dumpVersion = readString();
+        return {
+            archiveVersion: `${major}.${minor}.${revision}`,
+            intSize,
+            offSize,
+            format: FORMAT_CODES[formatCode] ?? 'unknown',
+            compression,
+            created,
+            database,
+            serverVersion,
+            dumpVersion
+        };
+    }
+    catch {
+        return { problem: 'the header is cut short or damaged' };
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/backup/plain-scanner.ts
 // Recognises a plain-format pg_dump file while its bytes stream past, in constant memory:
 // the signature, the completion trailer, readability and the signs of corruption or truncation.
@@ -39277,35 +39455,107 @@ function plain_scanner_plainDumpChecks(report) {
 }
 
 ;// CONCATENATED MODULE: ./src/backup/inspect.ts
-// One pass over the backup's bytes as they stream to disk: size, SHA-256 and the format scan together.
+// One pass over a backup's bytes: size, SHA-256 and a format-specific observer (the plain-dump scan,
+// the tar structure check, the archive header), while they stream to disk or from it.
 
 
 
-/** A pass-through stream that inspects every byte it forwards. */
-class inspect_InspectingStream extends (/* unused pure expression or super */ null && (Transform)) {
-    hash = createHash('sha256');
-    scanner = new PlainDumpScanner();
+
+
+
+
+
+/** A pass-through stream that hashes and observes every byte it forwards. */
+class inspect_InspectingStream extends external_node_stream_.Transform {
+    observer;
+    hash = (0,external_node_crypto_.createHash)('sha256');
     size = 0;
-    inspection;
+    outcome;
+    constructor(observer) {
+        super();
+        this.observer = observer;
+    }
     _transform(chunk, _encoding, callback) {
         this.hash.update(chunk);
-        this.scanner.update(chunk);
         this.size += chunk.length;
-        callback(null, chunk);
+        const waiting = this.observer.update(chunk);
+        if (waiting)
+            waiting.then(() => callback(null, chunk), callback);
+        else
+            callback(null, chunk);
     }
     _flush(callback) {
-        this.inspection = { sizeBytes: this.size, sha256: this.hash.digest('hex'), scan: this.scanner.finish() };
-        callback();
+        Promise.resolve(this.observer.finish()).then((observed) => {
+            this.outcome = { sizeBytes: this.size, sha256: this.hash.digest('hex'), observed };
+            callback();
+        }, (error) => callback(error));
     }
     get bytesSoFar() {
         return this.size;
     }
     /** Available once the stream has ended. */
     result() {
-        if (!this.inspection)
+        if (!this.outcome)
             throw new Error('the backup stream has not ended');
-        return this.inspection;
+        return this.outcome;
     }
+}
+/** Reads a file once, hashing and observing it. */
+async function inspect_inspectFile(file, observer) {
+    const inspector = new inspect_InspectingStream(observer);
+    await pipeline(createReadStream(file), inspector, new Writable({ write: (_chunk, _encoding, done) => done() }));
+    return inspector.result();
+}
+/** The plain-dump scan; for a gzip-compressed plain dump, of the decompressed text, still as a stream. */
+function inspect_plainObserver(gzipped) {
+    const scanner = new PlainDumpScanner();
+    if (!gzipped)
+        return { update: (chunk) => scanner.update(chunk), finish: () => scanner.finish() };
+    const gunzip = createGunzip();
+    let decompressError;
+    gunzip.on('data', (chunk) => scanner.update(chunk));
+    const ended = new Promise((resolve) => {
+        gunzip.on('end', resolve);
+        gunzip.on('error', (error) => {
+            decompressError = error.message;
+            resolve();
+        });
+    });
+    return {
+        update: (chunk) => {
+            // Waiting for "drain" keeps memory flat when the file is read faster than it decompresses.
+            if (decompressError === undefined && !gunzip.write(chunk)) {
+                return new Promise((resolve) => {
+                    gunzip.once('drain', resolve);
+                    gunzip.once('error', () => resolve());
+                });
+            }
+        },
+        finish: async () => {
+            gunzip.end();
+            await ended;
+            return { ...scanner.finish(), decompressError };
+        }
+    };
+}
+function inspect_tarObserver() {
+    const checker = new TarChecker();
+    return { update: (chunk) => checker.update(chunk), finish: () => checker.finish() };
+}
+const HEADER_BYTES = 8192;
+/** Keeps the first bytes, enough for the PGDMP header of a custom archive or a toc.dat. */
+function inspect_headerObserver() {
+    const head = [];
+    let kept = 0;
+    return {
+        update: (chunk) => {
+            if (kept >= HEADER_BYTES)
+                return;
+            head.push(chunk.subarray(0, HEADER_BYTES - kept));
+            kept += Math.min(chunk.length, HEADER_BYTES - kept);
+        },
+        finish: () => parseArchiveHeader(Buffer.concat(head))
+    };
 }
 /** A pass-through stream that only hashes: the restore proves it fed psql the validated bytes. */
 class inspect_HashingStream extends (/* unused pure expression or super */ null && (Transform)) {
@@ -39318,6 +39568,33 @@ class inspect_HashingStream extends (/* unused pure expression or super */ null 
     digest() {
         return this.hash.digest('hex');
     }
+}
+
+;// CONCATENATED MODULE: ./src/backup/manifest.ts
+// A directory-format backup is many files: a manifest lists each with its size and SHA-256, and the
+// backup's checksum is the SHA-256 of that manifest.
+
+
+
+
+const nothing = { update() { }, finish: () => undefined };
+function manifestText(entries) {
+    return entries.map((entry) => `${entry.sha256}  ${entry.name}\n`).join('');
+}
+async function manifest_buildManifest(directory) {
+    const names = (await readdir(directory, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort();
+    const entries = [];
+    for (const name of names) {
+        const { sizeBytes, sha256 } = await inspectFile(path.join(directory, name), nothing);
+        entries.push({ name, sizeBytes, sha256 });
+    }
+    const text = manifestText(entries);
+    return {
+        entries,
+        text,
+        sha256: createHash('sha256').update(text).digest('hex'),
+        sizeBytes: entries.reduce((sum, entry) => sum + entry.sizeBytes, 0)
+    };
 }
 
 ;// CONCATENATED MODULE: external "node:child_process"
@@ -39411,7 +39688,12 @@ function process_errorLines(stderr, max = 5) {
 }
 
 ;// CONCATENATED MODULE: ./src/phases/create.ts
-// Phase 1: pg_dump writes a plain SQL backup; its bytes are hashed and scanned on their way to disk.
+// Phase 1: pg_dump writes the backup. Formats written to a stream (plain, tar) are hashed and
+// checked on their way to disk; custom and directory archives need a seekable file or a folder, so
+// they are read once after pg_dump is done.
+
+
+
 
 
 
@@ -39419,16 +39701,34 @@ function process_errorLines(stderr, max = 5) {
 
 
 /** "shop-20261124T020316Z.sql": the database name made safe for any file system, and when. */
-function create_backupFileName(database, when) {
+function create_backupFileName(database, when, extension = '.sql') {
     const stamp = when.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-    return `${database.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_')}-${stamp}.sql`;
+    return `${database.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_')}-${stamp}${extension}`;
+}
+/** The pg_dump command line: never a secret in it, only the format, its options and where to write. */
+function dumpArguments(options, clientMajor) {
+    const args = ['--no-password', `--format=${options.format}`];
+    if (options.compression)
+        args.push(`--compress=${compressionArgument(options.compression, clientMajor)}`);
+    if (options.format === 'directory' && options.jobs > 1)
+        args.push(`--jobs=${options.jobs}`);
+    if (options.format === 'custom' || options.format === 'directory')
+        args.push(`--file=${options.backupPath}`);
+    if (options.verbose)
+        args.push('--verbose');
+    return args;
 }
 async function create_createBackup(options) {
-    const inspector = new InspectingStream();
-    const args = ['--format=plain', '--no-password', ...(options.verbose ? ['--verbose'] : [])];
-    const run = await runTool(options.tools.pgDump, args, {
+    const { format, tools } = options;
+    const args = dumpArguments(options, tools.version.major);
+    const streamed = format === 'plain'
+        ? new InspectingStream(plainObserver(plainIsGzipped(options.compression)))
+        : format === 'tar'
+            ? new InspectingStream(tarObserver())
+            : undefined;
+    const run = await runTool(tools.pgDump, args, {
         env: options.env,
-        consumeStdout: (stdout) => pipeline(stdout, inspector, createWriteStream(options.backupFile, { mode: 0o600 })),
+        consumeStdout: streamed && ((stdout) => pipeline(stdout, streamed, createWriteStream(options.backupPath, { mode: 0o600 }))),
         onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined
     });
     if (run.exitCode !== 0) {
@@ -39437,12 +39737,57 @@ async function create_createBackup(options) {
         const how = run.signal ? `was stopped by ${run.signal}` : `exited with code ${run.exitCode}`;
         throw new VerificationError(known?.problem ?? 'dump-failed', `pg_dump ${how}: ${lines.join(' | ') || 'no error message'}`, known?.hint);
     }
-    const inspection = inspector.result();
-    if (inspection.sizeBytes < options.minSizeBytes) {
-        throw new VerificationError('backup-too-small', `Backup file is suspiciously small: ${inspection.sizeBytes} bytes (minimum ${options.minSizeBytes})`, 'Is the database empty, or have the migrations not run yet? Lower min-size if a small database is expected.');
+    const created = await describeCreated(options, streamed);
+    if (created.sizeBytes < options.minSizeBytes) {
+        throw new VerificationError('backup-too-small', `Backup file is suspiciously small: ${created.sizeBytes} bytes (minimum ${options.minSizeBytes})`, 'Is the database empty, or have the migrations not run yet? Lower min-size if a small database is expected.');
     }
-    options.log(`Backup written: ${describeBytes(inspection.sizeBytes)}, SHA-256 ${inspection.sha256}`);
-    return inspection;
+    const what = format === 'directory' ? `${created.manifest?.entries.length} files, ` : '';
+    options.log(`Backup written: ${what}${describeBytes(created.sizeBytes)}, SHA-256 ${created.sha256}${format === 'directory' ? ' (of the manifest)' : ''}`);
+    return created;
+}
+async function describeCreated(options, streamed) {
+    const base = { format: options.format, compression: options.compression, path: options.backupPath };
+    if (options.format === 'plain') {
+        const { sizeBytes, sha256, observed } = streamed.result();
+        return { ...base, sizeBytes, sha256, plain: observed };
+    }
+    if (options.format === 'tar') {
+        const { sizeBytes, sha256, observed } = streamed.result();
+        return { ...base, sizeBytes, sha256, tar: observed };
+    }
+    return describeBackupOnDisk(options.backupPath, options.format, options.compression);
+}
+/**
+ * Reads a backup that is on disk once: its checksum (of the manifest, for a folder) and what its
+ * format's observer sees. The Validate phase judges the result.
+ */
+async function describeBackupOnDisk(backupPath, format, compression) {
+    const base = { format, compression, path: backupPath };
+    switch (format) {
+        case 'plain': {
+            const { sizeBytes, sha256, observed } = await inspectFile(backupPath, plainObserver(plainIsGzipped(compression)));
+            return { ...base, sizeBytes, sha256, plain: observed };
+        }
+        case 'tar': {
+            const { sizeBytes, sha256, observed } = await inspectFile(backupPath, tarObserver());
+            return { ...base, sizeBytes, sha256, tar: observed };
+        }
+        case 'custom': {
+            const { sizeBytes, sha256, observed } = await inspectFile(backupPath, headerObserver());
+            return { ...base, sizeBytes, sha256, header: observed };
+        }
+        case 'directory': {
+            const manifest = await buildManifest(backupPath);
+            const toc = await inspectFile(path.join(backupPath, 'toc.dat'), headerObserver()).catch(() => undefined);
+            return {
+                ...base,
+                sizeBytes: manifest.sizeBytes,
+                sha256: manifest.sha256,
+                manifest,
+                header: toc?.observed ?? { problem: 'toc.dat is missing' }
+            };
+        }
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/backup/compat.ts
@@ -39521,6 +39866,9 @@ class compat_SettingsFilter extends external_node_stream_.Transform {
 
 
 
+
+
+
 /** "backup_verify_20261124T020316_9f3a1c": sortable, unique across parallel runs, a plain identifier. */
 function restore_temporaryDatabaseName(now, random = randomBytes(3).toString('hex')) {
     const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
@@ -39552,6 +39900,96 @@ function restore_requireSameTables(comparison) {
     ].filter(Boolean);
     throw new VerificationError('restore-mismatch', `Restored database has ${comparison.restored.length} tables, the source has ${comparison.source.length}: ${parts.join('; ')}`);
 }
+const RESTORE_HINT = 'The backup does not restore as it is. If an object already exists, a template database may carry it; roles the dump names must exist on the server.';
+function changedAfterValidation(found, expected) {
+    return new VerificationError('backup-invalid', `The backup changed after it was validated: the restore read bytes with SHA-256 ${found}, the backup had ${expected}.`, 'Something wrote to the backup during the verification.');
+}
+/** pg_restore -j works for custom and directory archives; plain and tar restore in one session. */
+function restoreArguments(format, jobs, databaseName, archive, verbose) {
+    const args = ['--no-password', '--exit-on-error', `--dbname=${databaseName}`];
+    if ((format === 'custom' || format === 'directory') && jobs > 1)
+        args.push(`--jobs=${jobs}`);
+    if (verbose)
+        args.push('--verbose');
+    args.push(archive);
+    return args;
+}
+/**
+ * psql reads the backup from stdin through a hash: what was restored is proven to be the file that
+ * was validated, without reading it a second time. A gzip-compressed dump is decompressed on the
+ * way; settings an older server does not know are left out of the preamble.
+ */
+async function replayPlain(options, env, unknown) {
+    const fed = new HashingStream();
+    // Errors reading the file reach runTool through the stream it reads; these promises only must not go unhandled.
+    pipeline(createReadStream(options.backup.path), fed).catch(() => { });
+    let feed = fed;
+    if (plainIsGzipped(options.backup.compression)) {
+        const gunzip = createGunzip();
+        pipeline(feed, gunzip).catch(() => { });
+        feed = gunzip;
+    }
+    const filter = unknown.length > 0 ? new SettingsFilter(unknown) : undefined;
+    if (filter) {
+        pipeline(feed, filter).catch(() => { });
+        feed = filter;
+    }
+    await runPsql(options, env, feed, 'psql');
+    reportFiltered(options, filter);
+    const found = fed.digest();
+    if (found !== options.backup.sha256)
+        throw changedAfterValidation(found, options.backup.sha256);
+}
+async function runPsql(options, env, script, what) {
+    const args = ['-X', '--no-password', '-v', 'ON_ERROR_STOP=1', ...(options.verbose ? [] : ['--quiet']), '-f', '-'];
+    const run = await runTool(options.tools.psql, args, {
+        env,
+        stdin: script,
+        onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined
+    });
+    if (run.exitCode !== 0) {
+        const lines = errorLines(options.redactor.redact(run.stderr));
+        throw new VerificationError('restore-failed', `Restore failed: ${what} stopped at the first error (exit code ${run.exitCode}): ${lines.join(' | ') || 'no error message'}`, RESTORE_HINT);
+    }
+}
+function reportFiltered(options, filter) {
+    if (filter && filter.removed.length > 0) {
+        options.log(`The client (${options.tools.version.text}) is newer than the server (major ${options.serverMajor}): left out ${filter.removed.join(' ')} while restoring`);
+    }
+}
+/**
+ * pg_restore into the temporary database, in parallel where the format allows. When the client is
+ * newer than the server, pg_restore writes a script instead, which psql replays without the
+ * settings the server does not know. Afterwards the archive must still have its checksum.
+ */
+async function restoreArchive(options, env, unknown) {
+    const { backup } = options;
+    if (unknown.length > 0) {
+        const filter = new SettingsFilter(unknown);
+        const [script] = await Promise.all([
+            runTool(options.tools.pgRestore, ['--file=-', backup.path], { env, consumeStdout: (stdout) => pipeline(stdout, filter) }),
+            runPsql(options, env, filter, 'psql (replaying pg_restore\'s script)')
+        ]);
+        if (script.exitCode !== 0) {
+            throw new VerificationError('restore-failed', `Restore failed: pg_restore exited with code ${script.exitCode}: ${errorLines(options.redactor.redact(script.stderr)).join(' | ')}`, RESTORE_HINT);
+        }
+        reportFiltered(options, filter);
+    }
+    else {
+        const args = restoreArguments(backup.format, options.jobs, options.databaseName, backup.path, options.verbose);
+        const run = await runTool(options.tools.pgRestore, args, {
+            env,
+            onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined
+        });
+        if (run.exitCode !== 0) {
+            const lines = errorLines(options.redactor.redact(run.stderr));
+            throw new VerificationError('restore-failed', `Restore failed: pg_restore stopped at the first error (exit code ${run.exitCode}): ${lines.join(' | ') || 'no error message'}`, RESTORE_HINT);
+        }
+    }
+    const found = backup.format === 'directory' ? (await buildManifest(backup.path)).sha256 : (await inspectFile(backup.path, { update() { }, finish: () => undefined })).sha256;
+    if (found !== backup.sha256)
+        throw changedAfterValidation(found, backup.sha256);
+}
 async function restore_restoreBackup(options) {
     const { target, session, databaseName } = options;
     assertNotSource(target, { ...target, database: databaseName });
@@ -39560,36 +39998,11 @@ async function restore_restoreBackup(options) {
     options.log(`Created temporary database ${databaseName}`);
     try {
         const env = clientEnvironment(target, databaseName, options.passwordFile);
-        // psql reads the backup from stdin through a hash: what was restored is proven to be the
-        // file that was validated, without reading it a second time.
-        const args = ['-X', '--no-password', '-v', 'ON_ERROR_STOP=1', ...(options.verbose ? [] : ['--quiet']), '-f', '-'];
-        const fed = new HashingStream();
-        // Errors reading the file reach runTool through the stream it reads; these promises only must not go unhandled.
-        pipeline(createReadStream(options.backupFile), fed).catch(() => { });
         const unknown = options.tools.version.major > options.serverMajor ? unknownSettings(options.serverMajor) : [];
-        let feed = fed;
-        let filter;
-        if (unknown.length > 0) {
-            filter = new SettingsFilter(unknown);
-            pipeline(fed, filter).catch(() => { });
-            feed = filter;
-        }
-        const run = await runTool(options.tools.psql, args, {
-            env,
-            stdin: feed,
-            onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined
-        });
-        if (filter && filter.removed.length > 0) {
-            options.log(`The client (${options.tools.version.text}) is newer than the server (major ${options.serverMajor}): left out ${filter.removed.join(' ')} while restoring`);
-        }
-        if (run.exitCode !== 0) {
-            const lines = errorLines(options.redactor.redact(run.stderr));
-            throw new VerificationError('restore-failed', `Restore failed: psql stopped at the first error (exit code ${run.exitCode}): ${lines.join(' | ') || 'no error message'}`, 'The backup does not restore as it is. If an object already exists, a template database may carry it; roles the dump names must exist on the server.');
-        }
-        const restoredChecksum = fed.digest();
-        if (restoredChecksum !== options.expectedChecksum) {
-            throw new VerificationError('backup-invalid', `The backup changed after it was validated: psql restored bytes with SHA-256 ${restoredChecksum}, the backup had ${options.expectedChecksum}.`, 'Something wrote to the backup file during the verification.');
-        }
+        if (options.backup.format === 'plain')
+            await replayPlain(options, env, unknown);
+        else
+            await restoreArchive(options, env, unknown);
         await options.afterRestore?.(databaseName);
         const restoredSession = await openSession(target, databaseName);
         let restored;
@@ -39618,29 +40031,144 @@ async function restore_restoreBackup(options) {
 }
 
 ;// CONCATENATED MODULE: ./src/phases/validate.ts
-// Phase 2: judges the backup from what the Create phase saw in its bytes, and checks the file on disk still matches.
+// Phase 2: judges the backup without restoring it. Plain dumps were scanned as they were written;
+// archives are checked for their header and structure, then pg_restore reads every data block into
+// a script that must come out complete. Every child process has a time limit.
 
 
 
-async function validate_validateBackup(backupFile, inspection) {
-    const onDisk = (await stat(backupFile)).size;
-    return [
-        ...plainDumpChecks(inspection.scan),
-        {
-            name: 'Size on disk',
-            passed: onDisk === inspection.sizeBytes,
-            detail: onDisk === inspection.sizeBytes
-                ? `${onDisk} bytes, as written`
-                : `${onDisk} bytes on disk, but ${inspection.sizeBytes} were written: the file changed after the dump`
-        }
-    ];
+
+
+
+
+
+
+
+/** Enough for any sane disk: two minutes, plus a second for every 2 MB. */
+function readTimeoutMs(sizeBytes) {
+    return 120_000 + Math.ceil(sizeBytes / 2_000_000) * 1000;
 }
-/** Throws when any check failed, naming every failed check. */
-function validate_requirePassed(checks) {
+async function validate_validateBackup(backup, options) {
+    if (backup.format === 'plain')
+        return validatePlain(backup);
+    const checks = [];
+    checks.push(headerCheck(backup));
+    if (backup.format === 'tar' && backup.tar) {
+        checks.push({
+            name: 'Tar structure',
+            passed: backup.tar.problem === undefined,
+            detail: backup.tar.problem ?? `${backup.tar.members.length} members, checksums valid, properly ended`
+        });
+    }
+    // pg_restore can loop forever on a broken tar archive, and has nothing to say about a bad header.
+    if (checks.some((check) => !check.passed))
+        return checks;
+    const listing = await listArchive(backup.path, options);
+    checks.push(listing.check);
+    if (!listing.check.passed)
+        return checks;
+    if (backup.format === 'directory')
+        checks.push(dataFilesCheck(backup, listing.dataIds));
+    checks.push(await fullReadCheck(backup, options));
+    checks.push(await sizeOnDiskCheck(backup));
+    return checks;
+}
+async function validatePlain(backup) {
+    const scan = backup.plain;
+    const checks = [];
+    if (plainIsGzipped(backup.compression)) {
+        checks.push({
+            name: 'Compressed stream',
+            passed: scan.decompressError === undefined,
+            detail: scan.decompressError === undefined ? `gzip, ${scan.bytes} bytes of SQL inside` : `the gzip stream is corrupt: ${scan.decompressError}`
+        });
+    }
+    checks.push(...plainDumpChecks(scan), await sizeOnDiskCheck(backup));
+    return checks;
+}
+function headerCheck(backup) {
+    const header = backup.header;
+    const name = backup.format === 'custom' ? 'Format signature' : 'Archive header (toc.dat)';
+    if (backup.format === 'tar') {
+        // The tar's toc.dat is inside the archive: the listing reads it.
+        return { name: 'Format signature', passed: backup.tar?.members[0] === 'toc.dat', detail: backup.tar?.members[0] === 'toc.dat' ? 'tar archive whose first member is toc.dat' : 'not a pg_dump tar archive (its first member is not toc.dat)' };
+    }
+    if (!header || 'problem' in header)
+        return { name, passed: false, detail: header?.problem ?? 'no header read' };
+    // pg_dump writes the code of the tar format into a directory archive's toc.dat too.
+    const accepted = backup.format === 'custom' ? ['custom'] : ['tar', 'directory'];
+    const ok = accepted.includes(header.format);
+    return {
+        name,
+        passed: ok,
+        detail: ok
+            ? describeHeader(header, backup.format)
+            : `the header says ${header.format} format, but this is a ${backup.format} backup: the header is damaged`
+    };
+}
+function describeHeader(header, format) {
+    const by = header.dumpVersion ? `, pg_dump ${header.dumpVersion}` : '';
+    const from = header.serverVersion ? ` of server ${header.serverVersion}` : '';
+    return `PGDMP archive ${header.archiveVersion} (${format}, compression ${header.compression}${by}${from})`;
+}
+async function listArchive(archive, options) {
+    const run = await runTool(options.tools.pgRestore, ['--list', archive], { env: options.env, timeoutMs: 120_000 });
+    if (run.exitCode !== 0) {
+        const why = errorLines(options.redactor.redact(run.stderr)).join(' | ') || (run.signal ? `stopped by ${run.signal} (time limit)` : `exit code ${run.exitCode}`);
+        return { check: { name: 'Table of contents', passed: false, detail: `pg_restore --list cannot read it: ${why}` }, dataIds: [] };
+    }
+    const entries = run.stdout.split('\n').filter((line) => /^\d+;/.test(line));
+    const dataIds = entries.filter((line) => /^\d+;\s*\d+\s+\d+\s+(TABLE DATA|BLOBS|BLOB|LARGE OBJECTS?)\b/.test(line)).map((line) => Number(line.split(';')[0]));
+    return { check: { name: 'Table of contents', passed: entries.length > 0, detail: `${entries.length} entries, ${dataIds.length} with data` }, dataIds };
+}
+/** Directory format: every data entry of the table of contents has its file. */
+function dataFilesCheck(backup, dataIds) {
+    const names = new Set(backup.manifest?.entries.map((entry) => entry.name));
+    const missing = dataIds.filter((id) => ![`${id}.dat`, `${id}.dat.gz`, `${id}.dat.lz4`, `${id}.dat.zst`].some((name) => names.has(name)));
+    return {
+        name: 'Data files',
+        passed: missing.length === 0,
+        detail: missing.length === 0 ? `${dataIds.length} data files, all present` : `missing data file(s) for entries ${missing.slice(0, 10).join(', ')}: ${missing.map((id) => `${id}.dat`).slice(0, 10).join(', ')}`
+    };
+}
+/**
+ * pg_restore turns the whole archive into a script: it must read (and decompress) every block, so
+ * truncation and corrupt blocks surface here, and the script must come out complete.
+ */
+async function fullReadCheck(backup, options) {
+    const reader = new InspectingStream(plainObserver(false));
+    const run = await runTool(options.tools.pgRestore, ['--file=-', backup.path], {
+        env: options.env,
+        timeoutMs: readTimeoutMs(backup.sizeBytes),
+        consumeStdout: (stdout) => pipeline(stdout, reader, new Writable({ write: (_chunk, _encoding, done) => done() }))
+    });
+    const scan = run.exitCode === 0 ? reader.result().observed : undefined;
+    const complete = scan !== undefined && scan.hasHeader && scan.hasTrailer && scan.unterminatedCopy === undefined;
+    if (run.exitCode === 0 && complete) {
+        return { name: 'Every block reads', passed: true, detail: `pg_restore read all data: a complete ${scan.bytes}-byte script, ${scan.copyBlocks} data blocks` };
+    }
+    const why = run.exitCode !== 0
+        ? errorLines(options.redactor.redact(run.stderr)).join(' | ') || (run.signal ? `stopped by ${run.signal} (time limit)` : `exit code ${run.exitCode}`)
+        : 'the script it produced is incomplete';
+    return { name: 'Every block reads', passed: false, detail: `pg_restore cannot read the whole ${backup.format} archive: ${why}` };
+}
+async function sizeOnDiskCheck(backup) {
+    const onDisk = backup.format === 'directory'
+        ? (await Promise.all((backup.manifest?.entries ?? []).map((entry) => stat(path.join(backup.path, entry.name)).then((s) => s.size, () => -1)))).reduce((a, b) => a + b, 0)
+        : await stat(backup.path).then((s) => s.size, () => -1);
+    const ok = onDisk === backup.sizeBytes && (backup.format !== 'directory' || existsSync(path.join(backup.path, 'toc.dat')));
+    return {
+        name: 'Size on disk',
+        passed: ok,
+        detail: ok ? `${onDisk} bytes, as written` : `${onDisk} bytes on disk, but ${backup.sizeBytes} were written: the backup changed after the dump`
+    };
+}
+/** Throws when any check failed, naming the format and every failed check. */
+function validate_requirePassed(checks, format = 'plain') {
     const failed = checks.filter((check) => !check.passed);
     if (failed.length === 0)
         return;
-    throw new VerificationError('backup-invalid', `Backup failed validation: ${failed.map((check) => `${check.name}: ${check.detail}`).join('; ')}`, 'A truncated or corrupted dump usually means pg_dump was interrupted or the disk filled up; run with verbose: true to see its output.');
+    throw new VerificationError('backup-invalid', `Backup (${format} format) failed validation: ${failed.map((check) => `${check.name}: ${check.detail}`).join('; ')}`, 'A truncated or corrupted dump usually means pg_dump was interrupted or the disk filled up; run with verbose: true to see its output.');
 }
 
 ;// CONCATENATED MODULE: ./src/reporter.ts
@@ -40159,6 +40687,7 @@ async function installWithFallback(version, request, options, target) {
 
 
 
+
 const PHASE_TITLES = {
     Create: 'Create: pg_dump writes the backup',
     Validate: 'Validate: signature, checksum, readability, completeness',
@@ -40210,11 +40739,11 @@ async function verify_verifyBackup(options) {
     };
     const folder = await mkdtemp(path.join(settings.tempRoot ?? os.tmpdir(), 'backup-verify-'));
     ledger.created('folder', folder);
-    const backupFile = path.join(folder, backupFileName(target.database, started));
+    const backupFile = path.join(folder, backupFileName(target.database, started, backupExtension(settings.format, settings.compression)));
     let session;
     let passwordFile;
     try {
-        const { tools, serverMajor, sourceTables, inspection } = await phase('Create', async (done) => {
+        const { tools, serverMajor, sourceTables, created } = await phase('Create', async (done) => {
             log(`Connecting to ${result.target} (from ${origin})`);
             session = await openSession(target);
             const server = await readServerVersion(session);
@@ -40237,27 +40766,42 @@ async function verify_verifyBackup(options) {
             result.client = { version: tools.version.text, directory: tools.directory, origin: provided.origin, reason: provided.reason };
             log(`Client tools: ${tools.version.text} in ${tools.directory} (${provided.origin === 'found' ? `found: ${tools.origin}` : provided.origin}; ${provided.reason})`);
             passwordFile = await writePasswordFile(folder, target.password);
-            log(`Backup file: ${backupFile}`);
-            const inspection = await createBackup({
+            const compression = describeCompression(settings.compression, settings.format);
+            const jobs = settings.format === 'directory' ? settings.jobs : 1;
+            log(`Backup: ${backupFile} (${settings.format} format, compression ${compression}${jobs > 1 ? `, ${jobs} parallel jobs` : ''})`);
+            const created = await createBackup({
                 tools,
                 env: clientEnvironment(target, target.database, passwordFile, env),
-                backupFile,
+                backupPath: backupFile,
+                format: settings.format,
+                compression: settings.compression,
+                jobs: settings.jobs,
                 minSizeBytes: settings.minSizeBytes,
                 verbose: settings.verbose,
                 log,
                 redactor
             });
-            result.backup = { path: backupFile, sizeBytes: inspection.sizeBytes, sha256: inspection.sha256, format: 'plain', kept: false };
-            done(`pg_dump ${tools.version.text}, plain SQL, ${inspection.sizeBytes} bytes`);
-            return { tools, serverMajor: server.major, sourceTables, inspection };
+            result.backup = {
+                path: backupFile,
+                sizeBytes: created.sizeBytes,
+                sha256: created.sha256,
+                format: settings.format,
+                compression,
+                jobs: settings.format === 'custom' || settings.format === 'directory' ? settings.jobs : 1,
+                files: created.manifest?.entries.length,
+                kept: false
+            };
+            done(`pg_dump ${tools.version.text}, ${settings.format} format, ${created.sizeBytes} bytes`);
+            return { tools, serverMajor: server.major, sourceTables, created };
         });
+        await options.hooks?.afterCreate?.(backupFile);
         await phase('Validate', async (done) => {
-            const checks = await validateBackup(backupFile, inspection);
+            const checks = await validateBackup(created, { tools, env: clientEnvironment(target, target.database, passwordFile, env), redactor });
             result.checks = checks;
             for (const check of checks)
                 log(`${check.passed ? '✓' : '✗'} ${check.name}: ${check.detail}`);
-            requirePassed(checks);
-            done(`${checks.length} checks passed; SHA-256 ${inspection.sha256.slice(0, 12)}…`);
+            requirePassed(checks, settings.format);
+            done(`${checks.length} checks passed; SHA-256 ${created.sha256.slice(0, 12)}…`);
         });
         await options.hooks?.beforeRestore?.(backupFile);
         await phase('Restore', async (done) => {
@@ -40270,8 +40814,8 @@ async function verify_verifyBackup(options) {
                 sourceTables,
                 tools,
                 passwordFile,
-                backupFile,
-                expectedChecksum: inspection.sha256,
+                backup: created,
+                jobs: settings.jobs,
                 databaseName,
                 verbose: settings.verbose,
                 log,
@@ -41267,7 +41811,7 @@ async function runCleanup() {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
-/* harmony import */ var _action_cleanup_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4287);
+/* harmony import */ var _action_cleanup_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9749);
 // Entry point of the action's post step: it only cleans up, and only warns.
 
 

@@ -1,32 +1,54 @@
-// One pass over the backup's bytes as they stream to disk: size, SHA-256 and the format scan together.
+// One pass over a backup's bytes: size, SHA-256 and a format-specific observer (the plain-dump scan,
+// the tar structure check, the archive header), while they stream to disk or from it.
 
 import { createHash, type Hash } from 'node:crypto'
-import { Transform, type TransformCallback } from 'node:stream'
+import { createReadStream } from 'node:fs'
+import { Transform, Writable, type TransformCallback } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { createGunzip } from 'node:zlib'
+import { parseArchiveHeader, type ArchiveHeader } from './archive-header.js'
 import { PlainDumpScanner, type PlainScanReport } from './plain-scanner.js'
+import { TarChecker, type TarReport } from './tar-check.js'
 
-export interface Inspection {
-  sizeBytes: number
-  sha256: string
-  scan: PlainScanReport
+/** Watches bytes go by and reports on them once they have all passed. */
+export interface ByteObserver<R> {
+  /** May return a promise to slow the stream down until the observer has caught up. */
+  update(chunk: Buffer): void | Promise<void>
+  finish(): Promise<R> | R
 }
 
-/** A pass-through stream that inspects every byte it forwards. */
-export class InspectingStream extends Transform {
+export interface Hashed<R> {
+  sizeBytes: number
+  sha256: string
+  observed: R
+}
+
+/** A pass-through stream that hashes and observes every byte it forwards. */
+export class InspectingStream<R> extends Transform {
   private readonly hash: Hash = createHash('sha256')
-  private readonly scanner = new PlainDumpScanner()
   private size = 0
-  private inspection?: Inspection
+  private outcome?: Hashed<R>
+
+  constructor(private readonly observer: ByteObserver<R>) {
+    super()
+  }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.hash.update(chunk)
-    this.scanner.update(chunk)
     this.size += chunk.length
-    callback(null, chunk)
+    const waiting = this.observer.update(chunk)
+    if (waiting) waiting.then(() => callback(null, chunk), callback)
+    else callback(null, chunk)
   }
 
   override _flush(callback: TransformCallback): void {
-    this.inspection = { sizeBytes: this.size, sha256: this.hash.digest('hex'), scan: this.scanner.finish() }
-    callback()
+    Promise.resolve(this.observer.finish()).then(
+      (observed) => {
+        this.outcome = { sizeBytes: this.size, sha256: this.hash.digest('hex'), observed }
+        callback()
+      },
+      (error: Error) => callback(error)
+    )
   }
 
   get bytesSoFar(): number {
@@ -34,9 +56,71 @@ export class InspectingStream extends Transform {
   }
 
   /** Available once the stream has ended. */
-  result(): Inspection {
-    if (!this.inspection) throw new Error('the backup stream has not ended')
-    return this.inspection
+  result(): Hashed<R> {
+    if (!this.outcome) throw new Error('the backup stream has not ended')
+    return this.outcome
+  }
+}
+
+/** Reads a file once, hashing and observing it. */
+export async function inspectFile<R>(file: string, observer: ByteObserver<R>): Promise<Hashed<R>> {
+  const inspector = new InspectingStream(observer)
+  await pipeline(createReadStream(file), inspector, new Writable({ write: (_chunk, _encoding, done) => done() }))
+  return inspector.result()
+}
+
+export type PlainObservation = PlainScanReport & { decompressError?: string }
+
+/** The plain-dump scan; for a gzip-compressed plain dump, of the decompressed text, still as a stream. */
+export function plainObserver(gzipped: boolean): ByteObserver<PlainObservation> {
+  const scanner = new PlainDumpScanner()
+  if (!gzipped) return { update: (chunk) => scanner.update(chunk), finish: () => scanner.finish() }
+  const gunzip = createGunzip()
+  let decompressError: string | undefined
+  gunzip.on('data', (chunk: Buffer) => scanner.update(chunk))
+  const ended = new Promise<void>((resolve) => {
+    gunzip.on('end', resolve)
+    gunzip.on('error', (error) => {
+      decompressError = error.message
+      resolve()
+    })
+  })
+  return {
+    update: (chunk) => {
+      // Waiting for "drain" keeps memory flat when the file is read faster than it decompresses.
+      if (decompressError === undefined && !gunzip.write(chunk)) {
+        return new Promise<void>((resolve) => {
+          gunzip.once('drain', resolve)
+          gunzip.once('error', () => resolve())
+        })
+      }
+    },
+    finish: async () => {
+      gunzip.end()
+      await ended
+      return { ...scanner.finish(), decompressError }
+    }
+  }
+}
+
+export function tarObserver(): ByteObserver<TarReport> {
+  const checker = new TarChecker()
+  return { update: (chunk) => checker.update(chunk), finish: () => checker.finish() }
+}
+
+const HEADER_BYTES = 8192
+
+/** Keeps the first bytes, enough for the PGDMP header of a custom archive or a toc.dat. */
+export function headerObserver(): ByteObserver<ArchiveHeader | { problem: string }> {
+  const head: Buffer[] = []
+  let kept = 0
+  return {
+    update: (chunk) => {
+      if (kept >= HEADER_BYTES) return
+      head.push(chunk.subarray(0, HEADER_BYTES - kept))
+      kept += Math.min(chunk.length, HEADER_BYTES - kept)
+    },
+    finish: () => parseArchiveHeader(Buffer.concat(head))
   }
 }
 

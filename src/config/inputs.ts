@@ -3,6 +3,8 @@
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { parseEnv } from 'node:util'
+import { availableParallelism } from 'node:os'
+import { parseCompression, parseFormat, type BackupFormat, type Compression } from '../backup/formats.js'
 import { DEFAULT_MIN_SIZE, Input } from '../constants.js'
 import { InputError } from '../errors.js'
 import { secretForms } from '../secrets.js'
@@ -23,6 +25,11 @@ export interface Settings {
   postgresVersion: VersionRequest
   toolsUrl: string
   toolsSource: ToolsSource
+  format: BackupFormat
+  /** Undefined: each format's pg_dump default. */
+  compression?: Compression
+  /** Parallel jobs for pg_dump (directory) and pg_restore (custom, directory). */
+  jobs: number
 }
 
 /** How the caller hands over raw values: the action reads INPUT_*, the CLI its flags. */
@@ -48,6 +55,18 @@ export function parseToolsSource(text: string): ToolsSource {
   const value = text.trim() || 'any'
   if ((TOOLS_SOURCES as string[]).includes(value)) return value as ToolsSource
   throw new InputError(Input.ToolsSource, text, `${TOOLS_SOURCES.join(' or ')}`)
+}
+
+export const MAX_JOBS = 64
+
+/** Parallel jobs: a whole number from 1 to 64; empty means one per CPU. */
+export function parseJobs(text: string): number {
+  const value = text.trim()
+  if (value === '') return Math.min(MAX_JOBS, Math.max(1, availableParallelism()))
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > MAX_JOBS) {
+    throw new InputError(Input.Jobs, text, `a whole number from 1 to ${MAX_JOBS} (empty: one per CPU, here ${availableParallelism()})`)
+  }
+  return Number(value)
 }
 
 /** Reads a .env file in the working directory, if there is one. */
@@ -88,6 +107,9 @@ export function loadSettings(raw: RawInputs): Settings {
   const postgresVersion = parseVersionRequest(Input.PostgresVersion, raw.get(Input.PostgresVersion))
   const toolsUrl = validateToolsUrl(Input.ToolsUrl, raw.get(Input.ToolsUrl).trim() || DEFAULT_TOOLS_URL)
   const toolsSource = parseToolsSource(raw.get(Input.ToolsSource))
+  const format = parseFormat(Input.Format, raw.get(Input.Format))
+  const compression = parseCompression(Input.Compression, raw.get(Input.Compression), format)
+  const jobs = parseJobs(raw.get(Input.Jobs))
 
   const dotenv = readDotenv(raw.workingDirectory)
   const choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, dotenv)
@@ -112,6 +134,9 @@ export function loadSettings(raw: RawInputs): Settings {
     tempRoot: raw.environment.RUNNER_TEMP || undefined,
     postgresVersion,
     toolsUrl,
-    toolsSource
+    toolsSource,
+    format,
+    compression,
+    jobs
   }
 }

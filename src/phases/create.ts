@@ -1,19 +1,48 @@
-// Phase 1: pg_dump writes a plain SQL backup; its bytes are hashed and scanned on their way to disk.
+// Phase 1: pg_dump writes the backup. Formats written to a stream (plain, tar) are hashed and
+// checked on their way to disk; custom and directory archives need a seekable file or a folder, so
+// they are read once after pg_dump is done.
 
 import { createWriteStream } from 'node:fs'
+import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
-import { InspectingStream, type Inspection } from '../backup/inspect.js'
+import type { ArchiveHeader } from '../backup/archive-header.js'
+import {
+  compressionArgument,
+  plainIsGzipped,
+  type BackupFormat,
+  type Compression
+} from '../backup/formats.js'
+import { headerObserver, inspectFile, InspectingStream, plainObserver, tarObserver, type PlainObservation } from '../backup/inspect.js'
+import { buildManifest, type Manifest } from '../backup/manifest.js'
+import type { TarReport } from '../backup/tar-check.js'
 import { describeBytes } from '../config/size.js'
 import { classifyToolError, VerificationError } from '../errors.js'
 import { errorLines, runTool } from '../postgres/process.js'
 import type { Redactor } from '../secrets.js'
 import type { ClientTools } from '../tools/locate.js'
 
+export interface CreatedBackup {
+  format: BackupFormat
+  compression?: Compression
+  /** The file, or the folder of a directory-format backup. */
+  path: string
+  sizeBytes: number
+  /** SHA-256 of the file; of the manifest for a directory-format backup. */
+  sha256: string
+  plain?: PlainObservation
+  tar?: TarReport
+  header?: ArchiveHeader | { problem: string }
+  manifest?: Manifest
+}
+
 export interface CreateOptions {
   tools: ClientTools
   /** Environment for the client tools (connection via PG* variables and PGPASSFILE). */
   env: NodeJS.ProcessEnv
-  backupFile: string
+  backupPath: string
+  format: BackupFormat
+  compression?: Compression
+  jobs: number
   minSizeBytes: number
   verbose: boolean
   log: (line: string) => void
@@ -21,17 +50,33 @@ export interface CreateOptions {
 }
 
 /** "shop-20261124T020316Z.sql": the database name made safe for any file system, and when. */
-export function backupFileName(database: string, when: Date): string {
+export function backupFileName(database: string, when: Date, extension = '.sql'): string {
   const stamp = when.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
-  return `${database.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_')}-${stamp}.sql`
+  return `${database.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_')}-${stamp}${extension}`
 }
 
-export async function createBackup(options: CreateOptions): Promise<Inspection> {
-  const inspector = new InspectingStream()
-  const args = ['--format=plain', '--no-password', ...(options.verbose ? ['--verbose'] : [])]
-  const run = await runTool(options.tools.pgDump, args, {
+/** The pg_dump command line: never a secret in it, only the format, its options and where to write. */
+export function dumpArguments(options: Pick<CreateOptions, 'format' | 'compression' | 'jobs' | 'verbose' | 'backupPath'>, clientMajor: number): string[] {
+  const args = ['--no-password', `--format=${options.format}`]
+  if (options.compression) args.push(`--compress=${compressionArgument(options.compression, clientMajor)}`)
+  if (options.format === 'directory' && options.jobs > 1) args.push(`--jobs=${options.jobs}`)
+  if (options.format === 'custom' || options.format === 'directory') args.push(`--file=${options.backupPath}`)
+  if (options.verbose) args.push('--verbose')
+  return args
+}
+
+export async function createBackup(options: CreateOptions): Promise<CreatedBackup> {
+  const { format, tools } = options
+  const args = dumpArguments(options, tools.version.major)
+  const streamed =
+    format === 'plain'
+      ? new InspectingStream<unknown>(plainObserver(plainIsGzipped(options.compression)))
+      : format === 'tar'
+        ? new InspectingStream<unknown>(tarObserver())
+        : undefined
+  const run = await runTool(tools.pgDump, args, {
     env: options.env,
-    consumeStdout: (stdout) => pipeline(stdout, inspector, createWriteStream(options.backupFile, { mode: 0o600 })),
+    consumeStdout: streamed && ((stdout) => pipeline(stdout, streamed, createWriteStream(options.backupPath, { mode: 0o600 }))),
     onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined
   })
   if (run.exitCode !== 0) {
@@ -40,14 +85,61 @@ export async function createBackup(options: CreateOptions): Promise<Inspection> 
     const how = run.signal ? `was stopped by ${run.signal}` : `exited with code ${run.exitCode}`
     throw new VerificationError(known?.problem ?? 'dump-failed', `pg_dump ${how}: ${lines.join(' | ') || 'no error message'}`, known?.hint)
   }
-  const inspection = inspector.result()
-  if (inspection.sizeBytes < options.minSizeBytes) {
+  const created = await describeCreated(options, streamed)
+  if (created.sizeBytes < options.minSizeBytes) {
     throw new VerificationError(
       'backup-too-small',
-      `Backup file is suspiciously small: ${inspection.sizeBytes} bytes (minimum ${options.minSizeBytes})`,
+      `Backup file is suspiciously small: ${created.sizeBytes} bytes (minimum ${options.minSizeBytes})`,
       'Is the database empty, or have the migrations not run yet? Lower min-size if a small database is expected.'
     )
   }
-  options.log(`Backup written: ${describeBytes(inspection.sizeBytes)}, SHA-256 ${inspection.sha256}`)
-  return inspection
+  const what = format === 'directory' ? `${created.manifest?.entries.length} files, ` : ''
+  options.log(`Backup written: ${what}${describeBytes(created.sizeBytes)}, SHA-256 ${created.sha256}${format === 'directory' ? ' (of the manifest)' : ''}`)
+  return created
+}
+
+async function describeCreated(options: CreateOptions, streamed: InspectingStream<unknown> | undefined): Promise<CreatedBackup> {
+  const base = { format: options.format, compression: options.compression, path: options.backupPath }
+  if (options.format === 'plain') {
+    const { sizeBytes, sha256, observed } = (streamed as InspectingStream<PlainObservation>).result()
+    return { ...base, sizeBytes, sha256, plain: observed }
+  }
+  if (options.format === 'tar') {
+    const { sizeBytes, sha256, observed } = (streamed as InspectingStream<TarReport>).result()
+    return { ...base, sizeBytes, sha256, tar: observed }
+  }
+  return describeBackupOnDisk(options.backupPath, options.format, options.compression)
+}
+
+/**
+ * Reads a backup that is on disk once: its checksum (of the manifest, for a folder) and what its
+ * format's observer sees. The Validate phase judges the result.
+ */
+export async function describeBackupOnDisk(backupPath: string, format: BackupFormat, compression?: Compression): Promise<CreatedBackup> {
+  const base = { format, compression, path: backupPath }
+  switch (format) {
+    case 'plain': {
+      const { sizeBytes, sha256, observed } = await inspectFile(backupPath, plainObserver(plainIsGzipped(compression)))
+      return { ...base, sizeBytes, sha256, plain: observed }
+    }
+    case 'tar': {
+      const { sizeBytes, sha256, observed } = await inspectFile(backupPath, tarObserver())
+      return { ...base, sizeBytes, sha256, tar: observed }
+    }
+    case 'custom': {
+      const { sizeBytes, sha256, observed } = await inspectFile(backupPath, headerObserver())
+      return { ...base, sizeBytes, sha256, header: observed }
+    }
+    case 'directory': {
+      const manifest = await buildManifest(backupPath)
+      const toc = await inspectFile(path.join(backupPath, 'toc.dat'), headerObserver()).catch(() => undefined)
+      return {
+        ...base,
+        sizeBytes: manifest.sizeBytes,
+        sha256: manifest.sha256,
+        manifest,
+        header: toc?.observed ?? { problem: 'toc.dat is missing' }
+      }
+    }
+  }
 }

@@ -3,7 +3,11 @@
 import { randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { pipeline } from 'node:stream/promises'
-import { HashingStream } from '../backup/inspect.js'
+import { HashingStream, inspectFile } from '../backup/inspect.js'
+import { plainIsGzipped, type BackupFormat } from '../backup/formats.js'
+import { buildManifest } from '../backup/manifest.js'
+import type { CreatedBackup } from './create.js'
+import { createGunzip } from 'node:zlib'
 import { SettingsFilter, unknownSettings } from '../backup/compat.js'
 import type { Readable } from 'node:stream'
 import type pg from 'pg'
@@ -73,9 +77,9 @@ export interface RestoreOptions {
   sourceTables: string[]
   tools: ClientTools
   passwordFile?: string
-  backupFile: string
-  /** The SHA-256 computed when the backup was written; the restored bytes must have it too. */
-  expectedChecksum: string
+  /** The validated backup; what is restored must still have its checksum. */
+  backup: Pick<CreatedBackup, 'path' | 'format' | 'compression' | 'sha256'>
+  jobs: number
   databaseName: string
   verbose: boolean
   log: (line: string) => void
@@ -87,6 +91,111 @@ export interface RestoreOptions {
   ledger: ResourceLedger
 }
 
+const RESTORE_HINT =
+  'The backup does not restore as it is. If an object already exists, a template database may carry it; roles the dump names must exist on the server.'
+
+function changedAfterValidation(found: string, expected: string): VerificationError {
+  return new VerificationError(
+    'backup-invalid',
+    `The backup changed after it was validated: the restore read bytes with SHA-256 ${found}, the backup had ${expected}.`,
+    'Something wrote to the backup during the verification.'
+  )
+}
+
+/** pg_restore -j works for custom and directory archives; plain and tar restore in one session. */
+export function restoreArguments(format: BackupFormat, jobs: number, databaseName: string, archive: string, verbose: boolean): string[] {
+  const args = ['--no-password', '--exit-on-error', `--dbname=${databaseName}`]
+  if ((format === 'custom' || format === 'directory') && jobs > 1) args.push(`--jobs=${jobs}`)
+  if (verbose) args.push('--verbose')
+  args.push(archive)
+  return args
+}
+
+/**
+ * psql reads the backup from stdin through a hash: what was restored is proven to be the file that
+ * was validated, without reading it a second time. A gzip-compressed dump is decompressed on the
+ * way; settings an older server does not know are left out of the preamble.
+ */
+async function replayPlain(options: RestoreOptions, env: NodeJS.ProcessEnv, unknown: string[]): Promise<void> {
+  const fed = new HashingStream()
+  // Errors reading the file reach runTool through the stream it reads; these promises only must not go unhandled.
+  pipeline(createReadStream(options.backup.path), fed).catch(() => {})
+  let feed: Readable = fed
+  if (plainIsGzipped(options.backup.compression)) {
+    const gunzip = createGunzip()
+    pipeline(feed, gunzip).catch(() => {})
+    feed = gunzip
+  }
+  const filter = unknown.length > 0 ? new SettingsFilter(unknown) : undefined
+  if (filter) {
+    pipeline(feed, filter).catch(() => {})
+    feed = filter
+  }
+  await runPsql(options, env, feed, 'psql')
+  reportFiltered(options, filter)
+  const found = fed.digest()
+  if (found !== options.backup.sha256) throw changedAfterValidation(found, options.backup.sha256)
+}
+
+async function runPsql(options: RestoreOptions, env: NodeJS.ProcessEnv, script: Readable, what: string): Promise<void> {
+  const args = ['-X', '--no-password', '-v', 'ON_ERROR_STOP=1', ...(options.verbose ? [] : ['--quiet']), '-f', '-']
+  const run = await runTool(options.tools.psql, args, {
+    env,
+    stdin: script,
+    onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined
+  })
+  if (run.exitCode !== 0) {
+    const lines = errorLines(options.redactor.redact(run.stderr))
+    throw new VerificationError(
+      'restore-failed',
+      `Restore failed: ${what} stopped at the first error (exit code ${run.exitCode}): ${lines.join(' | ') || 'no error message'}`,
+      RESTORE_HINT
+    )
+  }
+}
+
+function reportFiltered(options: RestoreOptions, filter: SettingsFilter | undefined): void {
+  if (filter && filter.removed.length > 0) {
+    options.log(`The client (${options.tools.version.text}) is newer than the server (major ${options.serverMajor}): left out ${filter.removed.join(' ')} while restoring`)
+  }
+}
+
+/**
+ * pg_restore into the temporary database, in parallel where the format allows. When the client is
+ * newer than the server, pg_restore writes a script instead, which psql replays without the
+ * settings the server does not know. Afterwards the archive must still have its checksum.
+ */
+async function restoreArchive(options: RestoreOptions, env: NodeJS.ProcessEnv, unknown: string[]): Promise<void> {
+  const { backup } = options
+  if (unknown.length > 0) {
+    const filter = new SettingsFilter(unknown)
+    const [script] = await Promise.all([
+      runTool(options.tools.pgRestore, ['--file=-', backup.path], { env, consumeStdout: (stdout) => pipeline(stdout, filter) }),
+      runPsql(options, env, filter, 'psql (replaying pg_restore\'s script)')
+    ])
+    if (script.exitCode !== 0) {
+      throw new VerificationError('restore-failed', `Restore failed: pg_restore exited with code ${script.exitCode}: ${errorLines(options.redactor.redact(script.stderr)).join(' | ')}`, RESTORE_HINT)
+    }
+    reportFiltered(options, filter)
+  } else {
+    const args = restoreArguments(backup.format, options.jobs, options.databaseName, backup.path, options.verbose)
+    const run = await runTool(options.tools.pgRestore, args, {
+      env,
+      onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined
+    })
+    if (run.exitCode !== 0) {
+      const lines = errorLines(options.redactor.redact(run.stderr))
+      throw new VerificationError(
+        'restore-failed',
+        `Restore failed: pg_restore stopped at the first error (exit code ${run.exitCode}): ${lines.join(' | ') || 'no error message'}`,
+        RESTORE_HINT
+      )
+    }
+  }
+  const found = backup.format === 'directory' ? (await buildManifest(backup.path)).sha256 : (await inspectFile(backup.path, { update() {}, finish: () => undefined })).sha256
+  if (found !== backup.sha256) throw changedAfterValidation(found, backup.sha256)
+}
+
 export async function restoreBackup(options: RestoreOptions): Promise<TableComparison> {
   const { target, session, databaseName } = options
   assertNotSource(target, { ...target, database: databaseName })
@@ -95,46 +204,9 @@ export async function restoreBackup(options: RestoreOptions): Promise<TableCompa
   options.log(`Created temporary database ${databaseName}`)
   try {
     const env = clientEnvironment(target, databaseName, options.passwordFile)
-    // psql reads the backup from stdin through a hash: what was restored is proven to be the
-    // file that was validated, without reading it a second time.
-    const args = ['-X', '--no-password', '-v', 'ON_ERROR_STOP=1', ...(options.verbose ? [] : ['--quiet']), '-f', '-']
-    const fed = new HashingStream()
-    // Errors reading the file reach runTool through the stream it reads; these promises only must not go unhandled.
-    pipeline(createReadStream(options.backupFile), fed).catch(() => {})
     const unknown = options.tools.version.major > options.serverMajor ? unknownSettings(options.serverMajor) : []
-    let feed: Readable = fed
-    let filter: SettingsFilter | undefined
-    if (unknown.length > 0) {
-      filter = new SettingsFilter(unknown)
-      pipeline(fed, filter).catch(() => {})
-      feed = filter
-    }
-    const run = await runTool(options.tools.psql, args, {
-      env,
-      stdin: feed,
-      onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined
-    })
-    if (filter && filter.removed.length > 0) {
-      options.log(
-        `The client (${options.tools.version.text}) is newer than the server (major ${options.serverMajor}): left out ${filter.removed.join(' ')} while restoring`
-      )
-    }
-    if (run.exitCode !== 0) {
-      const lines = errorLines(options.redactor.redact(run.stderr))
-      throw new VerificationError(
-        'restore-failed',
-        `Restore failed: psql stopped at the first error (exit code ${run.exitCode}): ${lines.join(' | ') || 'no error message'}`,
-        'The backup does not restore as it is. If an object already exists, a template database may carry it; roles the dump names must exist on the server.'
-      )
-    }
-    const restoredChecksum = fed.digest()
-    if (restoredChecksum !== options.expectedChecksum) {
-      throw new VerificationError(
-        'backup-invalid',
-        `The backup changed after it was validated: psql restored bytes with SHA-256 ${restoredChecksum}, the backup had ${options.expectedChecksum}.`,
-        'Something wrote to the backup file during the verification.'
-      )
-    }
+    if (options.backup.format === 'plain') await replayPlain(options, env, unknown)
+    else await restoreArchive(options, env, unknown)
     await options.afterRestore?.(databaseName)
     const restoredSession = await openSession(target, databaseName)
     let restored: string[]

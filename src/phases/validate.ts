@@ -1,32 +1,166 @@
-// Phase 2: judges the backup from what the Create phase saw in its bytes, and checks the file on disk still matches.
+// Phase 2: judges the backup without restoring it. Plain dumps were scanned as they were written;
+// archives are checked for their header and structure, then pg_restore reads every data block into
+// a script that must come out complete. Every child process has a time limit.
 
+import { existsSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
-import type { Inspection } from '../backup/inspect.js'
+import path from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import { Writable } from 'node:stream'
+import type { ArchiveHeader } from '../backup/archive-header.js'
+import { plainIsGzipped } from '../backup/formats.js'
+import { InspectingStream, plainObserver, type PlainObservation } from '../backup/inspect.js'
 import { plainDumpChecks, type ValidationCheck } from '../backup/plain-scanner.js'
 import { VerificationError } from '../errors.js'
+import { errorLines, runTool } from '../postgres/process.js'
+import type { Redactor } from '../secrets.js'
+import type { ClientTools } from '../tools/locate.js'
+import type { CreatedBackup } from './create.js'
 
-export async function validateBackup(backupFile: string, inspection: Inspection): Promise<ValidationCheck[]> {
-  const onDisk = (await stat(backupFile)).size
-  return [
-    ...plainDumpChecks(inspection.scan),
-    {
-      name: 'Size on disk',
-      passed: onDisk === inspection.sizeBytes,
-      detail:
-        onDisk === inspection.sizeBytes
-          ? `${onDisk} bytes, as written`
-          : `${onDisk} bytes on disk, but ${inspection.sizeBytes} were written: the file changed after the dump`
-    }
-  ]
+export interface ValidateOptions {
+  tools: ClientTools
+  env: NodeJS.ProcessEnv
+  redactor: Redactor
 }
 
-/** Throws when any check failed, naming every failed check. */
-export function requirePassed(checks: ValidationCheck[]): void {
+/** Enough for any sane disk: two minutes, plus a second for every 2 MB. */
+export function readTimeoutMs(sizeBytes: number): number {
+  return 120_000 + Math.ceil(sizeBytes / 2_000_000) * 1000
+}
+
+export async function validateBackup(backup: CreatedBackup, options: ValidateOptions): Promise<ValidationCheck[]> {
+  if (backup.format === 'plain') return validatePlain(backup)
+  const checks: ValidationCheck[] = []
+  checks.push(headerCheck(backup))
+  if (backup.format === 'tar' && backup.tar) {
+    checks.push({
+      name: 'Tar structure',
+      passed: backup.tar.problem === undefined,
+      detail: backup.tar.problem ?? `${backup.tar.members.length} members, checksums valid, properly ended`
+    })
+  }
+  // pg_restore can loop forever on a broken tar archive, and has nothing to say about a bad header.
+  if (checks.some((check) => !check.passed)) return checks
+  const listing = await listArchive(backup.path, options)
+  checks.push(listing.check)
+  if (!listing.check.passed) return checks
+  if (backup.format === 'directory') checks.push(dataFilesCheck(backup, listing.dataIds))
+  checks.push(await fullReadCheck(backup, options))
+  checks.push(await sizeOnDiskCheck(backup))
+  return checks
+}
+
+async function validatePlain(backup: CreatedBackup): Promise<ValidationCheck[]> {
+  const scan = backup.plain as PlainObservation
+  const checks: ValidationCheck[] = []
+  if (plainIsGzipped(backup.compression)) {
+    checks.push({
+      name: 'Compressed stream',
+      passed: scan.decompressError === undefined,
+      detail: scan.decompressError === undefined ? `gzip, ${scan.bytes} bytes of SQL inside` : `the gzip stream is corrupt: ${scan.decompressError}`
+    })
+  }
+  checks.push(...plainDumpChecks(scan), await sizeOnDiskCheck(backup))
+  return checks
+}
+
+function headerCheck(backup: CreatedBackup): ValidationCheck {
+  const header = backup.header
+  const name = backup.format === 'custom' ? 'Format signature' : 'Archive header (toc.dat)'
+  if (backup.format === 'tar') {
+    // The tar's toc.dat is inside the archive: the listing reads it.
+    return { name: 'Format signature', passed: backup.tar?.members[0] === 'toc.dat', detail: backup.tar?.members[0] === 'toc.dat' ? 'tar archive whose first member is toc.dat' : 'not a pg_dump tar archive (its first member is not toc.dat)' }
+  }
+  if (!header || 'problem' in header) return { name, passed: false, detail: header?.problem ?? 'no header read' }
+  // pg_dump writes the code of the tar format into a directory archive's toc.dat too.
+  const accepted = backup.format === 'custom' ? ['custom'] : ['tar', 'directory']
+  const ok = accepted.includes(header.format)
+  return {
+    name,
+    passed: ok,
+    detail: ok
+      ? describeHeader(header, backup.format)
+      : `the header says ${header.format} format, but this is a ${backup.format} backup: the header is damaged`
+  }
+}
+
+export function describeHeader(header: ArchiveHeader, format: string): string {
+  const by = header.dumpVersion ? `, pg_dump ${header.dumpVersion}` : ''
+  const from = header.serverVersion ? ` of server ${header.serverVersion}` : ''
+  return `PGDMP archive ${header.archiveVersion} (${format}, compression ${header.compression}${by}${from})`
+}
+
+interface Listing {
+  check: ValidationCheck
+  /** Dump ids of the entries that carry data (table data, large objects). */
+  dataIds: number[]
+}
+
+async function listArchive(archive: string, options: ValidateOptions): Promise<Listing> {
+  const run = await runTool(options.tools.pgRestore, ['--list', archive], { env: options.env, timeoutMs: 120_000 })
+  if (run.exitCode !== 0) {
+    const why = errorLines(options.redactor.redact(run.stderr)).join(' | ') || (run.signal ? `stopped by ${run.signal} (time limit)` : `exit code ${run.exitCode}`)
+    return { check: { name: 'Table of contents', passed: false, detail: `pg_restore --list cannot read it: ${why}` }, dataIds: [] }
+  }
+  const entries = run.stdout.split('\n').filter((line) => /^\d+;/.test(line))
+  const dataIds = entries.filter((line) => /^\d+;\s*\d+\s+\d+\s+(TABLE DATA|BLOBS|BLOB|LARGE OBJECTS?)\b/.test(line)).map((line) => Number(line.split(';')[0]))
+  return { check: { name: 'Table of contents', passed: entries.length > 0, detail: `${entries.length} entries, ${dataIds.length} with data` }, dataIds }
+}
+
+/** Directory format: every data entry of the table of contents has its file. */
+function dataFilesCheck(backup: CreatedBackup, dataIds: number[]): ValidationCheck {
+  const names = new Set(backup.manifest?.entries.map((entry) => entry.name))
+  const missing = dataIds.filter((id) => ![`${id}.dat`, `${id}.dat.gz`, `${id}.dat.lz4`, `${id}.dat.zst`].some((name) => names.has(name)))
+  return {
+    name: 'Data files',
+    passed: missing.length === 0,
+    detail: missing.length === 0 ? `${dataIds.length} data files, all present` : `missing data file(s) for entries ${missing.slice(0, 10).join(', ')}: ${missing.map((id) => `${id}.dat`).slice(0, 10).join(', ')}`
+  }
+}
+
+/**
+ * pg_restore turns the whole archive into a script: it must read (and decompress) every block, so
+ * truncation and corrupt blocks surface here, and the script must come out complete.
+ */
+async function fullReadCheck(backup: CreatedBackup, options: ValidateOptions): Promise<ValidationCheck> {
+  const reader = new InspectingStream(plainObserver(false))
+  const run = await runTool(options.tools.pgRestore, ['--file=-', backup.path], {
+    env: options.env,
+    timeoutMs: readTimeoutMs(backup.sizeBytes),
+    consumeStdout: (stdout) => pipeline(stdout, reader, new Writable({ write: (_chunk, _encoding, done) => done() }))
+  })
+  const scan = run.exitCode === 0 ? reader.result().observed : undefined
+  const complete = scan !== undefined && scan.hasHeader && scan.hasTrailer && scan.unterminatedCopy === undefined
+  if (run.exitCode === 0 && complete) {
+    return { name: 'Every block reads', passed: true, detail: `pg_restore read all data: a complete ${scan.bytes}-byte script, ${scan.copyBlocks} data blocks` }
+  }
+  const why =
+    run.exitCode !== 0
+      ? errorLines(options.redactor.redact(run.stderr)).join(' | ') || (run.signal ? `stopped by ${run.signal} (time limit)` : `exit code ${run.exitCode}`)
+      : 'the script it produced is incomplete'
+  return { name: 'Every block reads', passed: false, detail: `pg_restore cannot read the whole ${backup.format} archive: ${why}` }
+}
+
+async function sizeOnDiskCheck(backup: CreatedBackup): Promise<ValidationCheck> {
+  const onDisk =
+    backup.format === 'directory'
+      ? (await Promise.all((backup.manifest?.entries ?? []).map((entry) => stat(path.join(backup.path, entry.name)).then((s) => s.size, () => -1)))).reduce((a, b) => a + b, 0)
+      : await stat(backup.path).then((s) => s.size, () => -1)
+  const ok = onDisk === backup.sizeBytes && (backup.format !== 'directory' || existsSync(path.join(backup.path, 'toc.dat')))
+  return {
+    name: 'Size on disk',
+    passed: ok,
+    detail: ok ? `${onDisk} bytes, as written` : `${onDisk} bytes on disk, but ${backup.sizeBytes} were written: the backup changed after the dump`
+  }
+}
+
+/** Throws when any check failed, naming the format and every failed check. */
+export function requirePassed(checks: ValidationCheck[], format: string = 'plain'): void {
   const failed = checks.filter((check) => !check.passed)
   if (failed.length === 0) return
   throw new VerificationError(
     'backup-invalid',
-    `Backup failed validation: ${failed.map((check) => `${check.name}: ${check.detail}`).join('; ')}`,
+    `Backup (${format} format) failed validation: ${failed.map((check) => `${check.name}: ${check.detail}`).join('; ')}`,
     'A truncated or corrupted dump usually means pg_dump was interrupted or the disk filled up; run with verbose: true to see its output.'
   )
 }
