@@ -14,6 +14,10 @@ Options:
                        (default: DATABASE_URL, then DB_ENGINE/DB_NAME/DB_USER/DB_PASSWORD/
                        DB_HOST/DB_PORT, from the environment or a .env file here)
   --min-size SIZE      smallest acceptable backup (default ${DEFAULT_MIN_SIZE}); 10240, 10KB, 10KiB, 5MB
+  --format F           plain (default), custom, directory or tar
+  --compression C      pg_dump -Z: 0-9, gzip[:N], lz4[:N], zstd[:N] (lz4, zstd: pg_dump 16+)
+  --jobs N             parallel jobs (directory dump; custom/directory restore);
+                       default: one per CPU
   --keep-backup        keep the backup file and print its path
   --postgres-version V client tools to use: auto (the server's major), 17, or 17.2
   --tools-url URL      where to download client tools from ({version}, {target}, ...)
@@ -38,6 +42,9 @@ export function parseCommandLine(argv: string[], environment: NodeJS.ProcessEnv,
       [Input.DatabaseUrl]: { type: 'string' },
       [Input.MinSize]: { type: 'string' },
       [Input.KeepBackup]: { type: 'boolean' },
+      [Input.Format]: { type: 'string' },
+      [Input.Compression]: { type: 'string' },
+      [Input.Jobs]: { type: 'string' },
       [Input.PostgresVersion]: { type: 'string' },
       [Input.ToolsUrl]: { type: 'string' },
       [Input.ToolsSource]: { type: 'string' },
