@@ -102,6 +102,22 @@ describe('every format, compressed or not, passes all three phases', () => {
     expect(ledger.everCreated.map(([kind]) => kind)).toEqual(['folder'])
   })
 
+  test('long phases say they are alive, with the bytes so far and the time elapsed', async () => {
+    const lines: string[] = []
+    for (const format of ['plain', 'directory']) {
+      const all: Record<string, string> = { 'database-url': server.url('shop'), format }
+      const settings = { ...loadSettings({ get: (name) => all[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+      const reporter = recordingReporter()
+      const result = await verifyBackup({ settings, reporter, heartbeatMs: 2 })
+      expect(result.status).toBe('passed')
+      lines.push(...reporter.lines)
+    }
+    const beats = lines.filter((line) => line.includes(': still running, '))
+    expect(beats.some((line) => /^pg_dump: still running, .+ so far, \d+ s elapsed$/.test(line))).toBe(true)
+    expect(beats.some((line) => /^psql restoring: still running, .+ so far, \d+ s elapsed$/.test(line))).toBe(true)
+    expect(beats.some((line) => /^pg_restore restoring: still running, \d+ s elapsed$/.test(line))).toBe(true)
+  })
+
   test('bad values are refused before any connection, naming the input', () => {
     const load = (inputs: Record<string, string>) => () =>
       loadSettings({ get: (name) => ({ 'database-url': 'postgresql://u@h/d', ...inputs } as Record<string, string>)[name] ?? '', environment: {}, workingDirectory: work })

@@ -30,6 +30,8 @@ export interface EngineOptions {
   /** Where downloaded client tools are kept; a folder in the user's cache directory by default. */
   toolCache?: ToolCache
   retry?: RetryPolicy
+  /** How often long phases say they are alive; 30 s by default. */
+  heartbeatMs?: number
   /** Test seams: run between phases, to change the world the way a real fault would. */
   hooks?: {
     afterCreate?: (backupPath: string) => Promise<void>
@@ -131,7 +133,8 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
         minSizeBytes: settings.minSizeBytes,
         verbose: settings.verbose,
         log,
-        redactor
+        redactor,
+        heartbeatMs: options.heartbeatMs
       })
       result.backup = {
         path: backupFile,
@@ -149,7 +152,13 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
 
     await options.hooks?.afterCreate?.(backupFile)
     await phase('Validate', async (done) => {
-      const checks = await validateBackup(created, { tools, env: clientEnvironment(target, target.database, passwordFile, env), redactor })
+      const checks = await validateBackup(created, {
+        tools,
+        env: clientEnvironment(target, target.database, passwordFile, env),
+        redactor,
+        log,
+        heartbeatMs: options.heartbeatMs
+      })
       result.checks = checks
       for (const check of checks) log(`${check.passed ? '✓' : '✗'} ${check.name}: ${check.detail}`)
       requirePassed(checks, settings.format)
@@ -176,7 +185,8 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
         onDropped: () => (result.restoreDatabase = { name: databaseName, dropped: true }),
         afterRestore: options.hooks?.afterRestore,
         redactor,
-        ledger
+        ledger,
+        heartbeatMs: options.heartbeatMs
       })
       result.tables = comparison
       requireSameTables(comparison)

@@ -127,9 +127,11 @@ export function headerObserver(): ByteObserver<ArchiveHeader | { problem: string
 /** A pass-through stream that only hashes: the restore proves it fed psql the validated bytes. */
 export class HashingStream extends Transform {
   private readonly hash: Hash = createHash('sha256')
+  bytes = 0
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.hash.update(chunk)
+    this.bytes += chunk.length
     callback(null, chunk)
   }
 

@@ -2,7 +2,8 @@
 // checked on their way to disk; custom and directory archives need a seekable file or a folder, so
 // they are read once after pg_dump is done.
 
-import { createWriteStream } from 'node:fs'
+import { createWriteStream, readdirSync, statSync } from 'node:fs'
+import { startHeartbeat } from '../heartbeat.js'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import type { ArchiveHeader } from '../backup/archive-header.js'
@@ -47,6 +48,7 @@ export interface CreateOptions {
   verbose: boolean
   log: (line: string) => void
   redactor: Redactor
+  heartbeatMs?: number
 }
 
 /** "shop-20261124T020316Z.sql": the database name made safe for any file system, and when. */
@@ -74,11 +76,12 @@ export async function createBackup(options: CreateOptions): Promise<CreatedBacku
       : format === 'tar'
         ? new InspectingStream<unknown>(tarObserver())
         : undefined
+  const stopHeartbeat = startHeartbeat('pg_dump', options.log, () => (streamed ? streamed.bytesSoFar : sizeOnDisk(options.backupPath)), options.heartbeatMs)
   const run = await runTool(tools.pgDump, args, {
     env: options.env,
     consumeStdout: streamed && ((stdout) => pipeline(stdout, streamed, createWriteStream(options.backupPath, { mode: 0o600 }))),
     onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined
-  })
+  }).finally(stopHeartbeat)
   if (run.exitCode !== 0) {
     const lines = errorLines(options.redactor.redact(run.stderr))
     const known = classifyToolError(run.stderr)
@@ -96,6 +99,17 @@ export async function createBackup(options: CreateOptions): Promise<CreatedBacku
   const what = format === 'directory' ? `${created.manifest?.entries.length} files, ` : ''
   options.log(`Backup written: ${what}${describeBytes(created.sizeBytes)}, SHA-256 ${created.sha256}${format === 'directory' ? ' (of the manifest)' : ''}`)
   return created
+}
+
+/** Bytes of a file, or of the files in a folder, so far; 0 when there is nothing yet. */
+function sizeOnDisk(backupPath: string): number {
+  try {
+    const info = statSync(backupPath)
+    if (!info.isDirectory()) return info.size
+    return readdirSync(backupPath).reduce((sum, name) => sum + statSync(path.join(backupPath, name)).size, 0)
+  } catch {
+    return 0
+  }
 }
 
 async function describeCreated(options: CreateOptions, streamed: InspectingStream<unknown> | undefined): Promise<CreatedBackup> {

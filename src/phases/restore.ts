@@ -14,6 +14,7 @@ import type pg from 'pg'
 import type { ConnectionTarget } from '../config/connection.js'
 import { TEMPORARY_DATABASE_PREFIX } from '../constants.js'
 import { VerificationError } from '../errors.js'
+import { startHeartbeat } from '../heartbeat.js'
 import { clientEnvironment } from '../postgres/environment.js'
 import { errorLines, runTool } from '../postgres/process.js'
 import { createDatabaseLike, dropDatabase, listTables, openSession } from '../postgres/session.js'
@@ -89,6 +90,7 @@ export interface RestoreOptions {
   afterRestore?: (databaseName: string) => Promise<void>
   redactor: Redactor
   ledger: ResourceLedger
+  heartbeatMs?: number
 }
 
 const RESTORE_HINT =
@@ -131,7 +133,8 @@ async function replayPlain(options: RestoreOptions, env: NodeJS.ProcessEnv, unkn
     pipeline(feed, filter).catch(() => {})
     feed = filter
   }
-  await runPsql(options, env, feed, 'psql')
+  const stopHeartbeat = startHeartbeat('psql restoring', options.log, () => fed.bytes, options.heartbeatMs)
+  await runPsql(options, env, feed, 'psql').finally(stopHeartbeat)
   reportFiltered(options, filter)
   const found = fed.digest()
   if (found !== options.backup.sha256) throw changedAfterValidation(found, options.backup.sha256)
@@ -179,10 +182,11 @@ async function restoreArchive(options: RestoreOptions, env: NodeJS.ProcessEnv, u
     reportFiltered(options, filter)
   } else {
     const args = restoreArguments(backup.format, options.jobs, options.databaseName, backup.path, options.verbose)
+    const stopHeartbeat = startHeartbeat('pg_restore restoring', options.log, undefined, options.heartbeatMs)
     const run = await runTool(options.tools.pgRestore, args, {
       env,
       onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined
-    })
+    }).finally(stopHeartbeat)
     if (run.exitCode !== 0) {
       const lines = errorLines(options.redactor.redact(run.stderr))
       throw new VerificationError(

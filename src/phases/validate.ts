@@ -12,6 +12,7 @@ import { plainIsGzipped } from '../backup/formats.js'
 import { InspectingStream, plainObserver, type PlainObservation } from '../backup/inspect.js'
 import { plainDumpChecks, type ValidationCheck } from '../backup/plain-scanner.js'
 import { VerificationError } from '../errors.js'
+import { startHeartbeat } from '../heartbeat.js'
 import { errorLines, runTool } from '../postgres/process.js'
 import type { Redactor } from '../secrets.js'
 import type { ClientTools } from '../tools/locate.js'
@@ -21,6 +22,8 @@ export interface ValidateOptions {
   tools: ClientTools
   env: NodeJS.ProcessEnv
   redactor: Redactor
+  log?: (line: string) => void
+  heartbeatMs?: number
 }
 
 /** Enough for any sane disk: two minutes, plus a second for every 2 MB. */
@@ -124,11 +127,12 @@ function dataFilesCheck(backup: CreatedBackup, dataIds: number[]): ValidationChe
  */
 async function fullReadCheck(backup: CreatedBackup, options: ValidateOptions): Promise<ValidationCheck> {
   const reader = new InspectingStream(plainObserver(false))
+  const stopHeartbeat = startHeartbeat('pg_restore reading the archive', options.log ?? (() => {}), () => reader.bytesSoFar, options.heartbeatMs)
   const run = await runTool(options.tools.pgRestore, ['--file=-', backup.path], {
     env: options.env,
     timeoutMs: readTimeoutMs(backup.sizeBytes),
     consumeStdout: (stdout) => pipeline(stdout, reader, new Writable({ write: (_chunk, _encoding, done) => done() }))
-  })
+  }).finally(stopHeartbeat)
   const scan = run.exitCode === 0 ? reader.result().observed : undefined
   const complete = scan !== undefined && scan.hasHeader && scan.hasTrailer && scan.unterminatedCopy === undefined
   if (run.exitCode === 0 && complete) {
