@@ -5,7 +5,7 @@ import { buildSummary, outputsOf, summaryLines } from '../src/summary.js'
 import type { VerificationResult } from '../src/result.js'
 import { assertNotSource, compareTables, temporaryDatabaseName } from '../src/phases/restore.js'
 import { describeConnectionError } from '../src/errors.js'
-import { backupFileName } from '../src/phases/create.js'
+import { backupFileName, checkFreeSpace } from '../src/phases/create.js'
 
 const passed: VerificationResult = {
   status: 'passed',
@@ -120,6 +120,20 @@ describe('the restore target', () => {
 
   test('table comparison names what is missing and what is extra', () => {
     expect(compareTables(['a', 'b', 'c'], ['a', 'c', 'd'])).toEqual({ source: ['a', 'b', 'c'], restored: ['a', 'c', 'd'], missing: ['b'], extra: ['d'] })
+  })
+})
+
+describe('free space before dumping', () => {
+  test('fails early, with both numbers, only when the backup clearly cannot fit', () => {
+    const GiB = 1024 ** 3
+    expect(checkFreeSpace(10 * GiB, 6 * GiB, false, '/tmp/x')).toBeUndefined()
+    expect(checkFreeSpace(10 * GiB, 2 * GiB, true, '/tmp/x')).toBeUndefined()
+    const error = checkFreeSpace(10 * GiB, 2 * GiB, false, '/tmp/x')
+    expect(error?.problem).toBe('no-space')
+    expect(error?.message).toBe(
+      'Not enough free space for the backup: the database holds 10,737,418,240 bytes (10.0 GiB) of table data, so the backup needs at least 5,368,709,120 bytes (5.00 GiB), but /tmp/x has 2,147,483,648 bytes (2.00 GiB) free.'
+    )
+    expect(checkFreeSpace(10 * GiB, 0.5 * GiB, true, '/tmp/x')?.problem).toBe('no-space')
   })
 })
 

@@ -38221,7 +38221,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 341:
+/***/ 9385:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39133,6 +39133,32 @@ async function dropDatabase(client, name, serverMajor) {
     const force = serverMajor >= 13 ? ' WITH (FORCE)' : '';
     await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)}${force}`);
 }
+async function readDatabaseSize(client) {
+    const { rows } = await client.query(`SELECT pg_database_size(current_database()) AS total,
+            coalesce(sum(pg_table_size(c.oid)), 0) AS tables
+       FROM pg_catalog.pg_class c
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'm')
+        AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+        AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'`);
+    return { totalBytes: Number(rows[0].total), tableBytes: Number(rows[0].tables) };
+}
+
+;// CONCATENATED MODULE: ./src/heartbeat.ts
+// A line at a steady interval while a long phase runs, so that a long job shows it is alive.
+
+const HEARTBEAT_MS = 30_000;
+/** Starts the heartbeat; call the returned function to stop it. `bytes` says how far the phase is. */
+function startHeartbeat(what, log, bytes, intervalMs = HEARTBEAT_MS) {
+    const started = Date.now();
+    const timer = setInterval(() => {
+        const seconds = Math.round((Date.now() - started) / 1000);
+        const done = bytes ? `${size_humanBytes(bytes())} so far, ` : '';
+        log(`${what}: still running, ${done}${seconds} s elapsed`);
+    }, intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
+}
 
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
@@ -39619,8 +39645,10 @@ function headerObserver() {
 /** A pass-through stream that only hashes: the restore proves it fed psql the validated bytes. */
 class HashingStream extends external_node_stream_.Transform {
     hash = (0,external_node_crypto_.createHash)('sha256');
+    bytes = 0;
     _transform(chunk, _encoding, callback) {
         this.hash.update(chunk);
+        this.bytes += chunk.length;
         callback(null, chunk);
     }
     /** The hex SHA-256 of everything that passed; call once, after the stream ended. */
@@ -39759,6 +39787,20 @@ function errorLines(stderr, max = 5) {
 
 
 
+
+/**
+ * The smallest the backup can plausibly be: text dumps are rarely under half the table data, and
+ * compression rarely does better than a tenth. Below that much free space it clearly cannot fit.
+ */
+function minimumBackupBytes(tableBytes, compressed) {
+    return Math.floor(tableBytes * (compressed ? 0.1 : 0.5));
+}
+function checkFreeSpace(tableBytes, freeBytes, compressed, folder) {
+    const needed = minimumBackupBytes(tableBytes, compressed);
+    if (freeBytes >= needed)
+        return undefined;
+    return new VerificationError('no-space', `Not enough free space for the backup: the database holds ${describeBytes(tableBytes)} of table data, so the backup needs at least ${describeBytes(needed)}, but ${folder} has ${describeBytes(freeBytes)} free.`, 'Free some space, point RUNNER_TEMP at a larger disk, or compress the backup (compression: 6, or the custom format).');
+}
 /** "shop-20261124T020316Z.sql": the database name made safe for any file system, and when. */
 function backupFileName(database, when, extension = '.sql') {
     const stamp = when.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -39785,11 +39827,12 @@ async function createBackup(options) {
         : format === 'tar'
             ? new InspectingStream(tarObserver())
             : undefined;
+    const stopHeartbeat = startHeartbeat('pg_dump', options.log, () => (streamed ? streamed.bytesSoFar : sizeOnDisk(options.backupPath)), options.heartbeatMs);
     const run = await runTool(tools.pgDump, args, {
         env: options.env,
         consumeStdout: streamed && ((stdout) => (0,external_node_stream_promises_namespaceObject.pipeline)(stdout, streamed, (0,external_node_fs_namespaceObject.createWriteStream)(options.backupPath, { mode: 0o600 }))),
         onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined
-    });
+    }).finally(stopHeartbeat);
     if (run.exitCode !== 0) {
         const lines = errorLines(options.redactor.redact(run.stderr));
         const known = classifyToolError(run.stderr);
@@ -39803,6 +39846,18 @@ async function createBackup(options) {
     const what = format === 'directory' ? `${created.manifest?.entries.length} files, ` : '';
     options.log(`Backup written: ${what}${describeBytes(created.sizeBytes)}, SHA-256 ${created.sha256}${format === 'directory' ? ' (of the manifest)' : ''}`);
     return created;
+}
+/** Bytes of a file, or of the files in a folder, so far; 0 when there is nothing yet. */
+function sizeOnDisk(backupPath) {
+    try {
+        const info = (0,external_node_fs_namespaceObject.statSync)(backupPath);
+        if (!info.isDirectory())
+            return info.size;
+        return (0,external_node_fs_namespaceObject.readdirSync)(backupPath).reduce((sum, name) => sum + (0,external_node_fs_namespaceObject.statSync)(external_node_path_default().join(backupPath, name)).size, 0);
+    }
+    catch {
+        return 0;
+    }
 }
 async function describeCreated(options, streamed) {
     const base = { format: options.format, compression: options.compression, path: options.backupPath };
@@ -39928,6 +39983,7 @@ class SettingsFilter extends external_node_stream_.Transform {
 
 
 
+
 /** "backup_verify_20261124T020316_9f3a1c": sortable, unique across parallel runs, a plain identifier. */
 function temporaryDatabaseName(now, random = (0,external_node_crypto_.randomBytes)(3).toString('hex')) {
     const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
@@ -39993,7 +40049,8 @@ async function replayPlain(options, env, unknown) {
         (0,external_node_stream_promises_namespaceObject.pipeline)(feed, filter).catch(() => { });
         feed = filter;
     }
-    await runPsql(options, env, feed, 'psql');
+    const stopHeartbeat = startHeartbeat('psql restoring', options.log, () => fed.bytes, options.heartbeatMs);
+    await runPsql(options, env, feed, 'psql').finally(stopHeartbeat);
     reportFiltered(options, filter);
     const found = fed.digest();
     if (found !== options.backup.sha256)
@@ -40036,10 +40093,11 @@ async function restoreArchive(options, env, unknown) {
     }
     else {
         const args = restoreArguments(backup.format, options.jobs, options.databaseName, backup.path, options.verbose);
+        const stopHeartbeat = startHeartbeat('pg_restore restoring', options.log, undefined, options.heartbeatMs);
         const run = await runTool(options.tools.pgRestore, args, {
             env,
             onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined
-        });
+        }).finally(stopHeartbeat);
         if (run.exitCode !== 0) {
             const lines = errorLines(options.redactor.redact(run.stderr));
             throw new VerificationError('restore-failed', `Restore failed: pg_restore stopped at the first error (exit code ${run.exitCode}): ${lines.join(' | ') || 'no error message'}`, RESTORE_HINT);
@@ -40093,6 +40151,7 @@ async function restoreBackup(options) {
 // Phase 2: judges the backup without restoring it. Plain dumps were scanned as they were written;
 // archives are checked for their header and structure, then pg_restore reads every data block into
 // a script that must come out complete. Every child process has a time limit.
+
 
 
 
@@ -40196,11 +40255,12 @@ function dataFilesCheck(backup, dataIds) {
  */
 async function fullReadCheck(backup, options) {
     const reader = new InspectingStream(plainObserver(false));
+    const stopHeartbeat = startHeartbeat('pg_restore reading the archive', options.log ?? (() => { }), () => reader.bytesSoFar, options.heartbeatMs);
     const run = await runTool(options.tools.pgRestore, ['--file=-', backup.path], {
         env: options.env,
         timeoutMs: readTimeoutMs(backup.sizeBytes),
         consumeStdout: (stdout) => (0,external_node_stream_promises_namespaceObject.pipeline)(stdout, reader, new external_node_stream_.Writable({ write: (_chunk, _encoding, done) => done() }))
-    });
+    }).finally(stopHeartbeat);
     const scan = run.exitCode === 0 ? reader.result().observed : undefined;
     const complete = scan !== undefined && scan.hasHeader && scan.hasTrailer && scan.unterminatedCopy === undefined;
     if (run.exitCode === 0 && complete) {
@@ -40769,6 +40829,7 @@ async function installWithFallback(version, request, options, target) {
 
 
 
+
 const PHASE_TITLES = {
     Create: 'Create: pg_dump writes the backup',
     Validate: 'Validate: signature, checksum, readability, completeness',
@@ -40847,6 +40908,13 @@ async function verifyBackup(options) {
             result.client = { version: tools.version.text, directory: tools.directory, origin: provided.origin, reason: provided.reason };
             log(`Client tools: ${tools.version.text} in ${tools.directory} (${provided.origin === 'found' ? `found: ${tools.origin}` : provided.origin}; ${provided.reason})`);
             passwordFile = await writePasswordFile(folder, target.password);
+            const size = await readDatabaseSize(session);
+            const free = await (0,promises_namespaceObject.statfs)(folder).then((info) => info.bavail * info.bsize);
+            const compressed = settings.format === 'custom' || settings.format === 'directory' ? settings.compression?.method !== 'none' : settings.compression?.method === 'gzip';
+            log(`Database: ${describeBytes(size.totalBytes)} (table data ${describeBytes(size.tableBytes)}); free where the backup goes: ${describeBytes(free)}`);
+            const tooLittle = checkFreeSpace(size.tableBytes, free, compressed, folder);
+            if (tooLittle)
+                throw tooLittle;
             const compression = describeCompression(settings.compression, settings.format);
             const jobs = settings.format === 'directory' ? settings.jobs : 1;
             log(`Backup: ${backupFile} (${settings.format} format, compression ${compression}${jobs > 1 ? `, ${jobs} parallel jobs` : ''})`);
@@ -40860,7 +40928,8 @@ async function verifyBackup(options) {
                 minSizeBytes: settings.minSizeBytes,
                 verbose: settings.verbose,
                 log,
-                redactor
+                redactor,
+                heartbeatMs: options.heartbeatMs
             });
             result.backup = {
                 path: backupFile,
@@ -40877,7 +40946,13 @@ async function verifyBackup(options) {
         });
         await options.hooks?.afterCreate?.(backupFile);
         await phase('Validate', async (done) => {
-            const checks = await validateBackup(created, { tools, env: clientEnvironment(target, target.database, passwordFile, env), redactor });
+            const checks = await validateBackup(created, {
+                tools,
+                env: clientEnvironment(target, target.database, passwordFile, env),
+                redactor,
+                log,
+                heartbeatMs: options.heartbeatMs
+            });
             result.checks = checks;
             for (const check of checks)
                 log(`${check.passed ? '✓' : '✗'} ${check.name}: ${check.detail}`);
@@ -40904,7 +40979,8 @@ async function verifyBackup(options) {
                 onDropped: () => (result.restoreDatabase = { name: databaseName, dropped: true }),
                 afterRestore: options.hooks?.afterRestore,
                 redactor,
-                ledger
+                ledger,
+                heartbeatMs: options.heartbeatMs
             });
             result.tables = comparison;
             requireSameTables(comparison);
@@ -41879,7 +41955,7 @@ async function runAction() {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
-/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(341);
+/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9385);
 // Entry point of the action's main step.
 
 

@@ -17,6 +17,7 @@ export type Problem =
   | 'tools-checksum-mismatch'
   | 'dump-failed'
   | 'backup-too-small'
+  | 'no-space'
   | 'backup-invalid'
   | 'restore-failed'
   | 'restore-mismatch'

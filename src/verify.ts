@@ -1,7 +1,7 @@
 // The engine: Create, Validate and Restore against one database, returning what it found.
 // It never touches @actions/core; whoever calls it supplies a Reporter.
 
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, statfs } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import type pg from 'pg'
@@ -10,8 +10,9 @@ import type { Settings } from './config/inputs.js'
 import { describeTarget } from './config/connection.js'
 import { VerificationError } from './errors.js'
 import { clientEnvironment, writePasswordFile } from './postgres/environment.js'
-import { listTables, openSession, readServerVersion } from './postgres/session.js'
-import { backupFileName, createBackup } from './phases/create.js'
+import { listTables, openSession, readDatabaseSize, readServerVersion } from './postgres/session.js'
+import { backupFileName, checkFreeSpace, createBackup } from './phases/create.js'
+import { describeBytes } from './config/size.js'
 import { requireSameTables, restoreBackup, temporaryDatabaseName } from './phases/restore.js'
 import { requirePassed, validateBackup } from './phases/validate.js'
 import { noLedger, type Reporter, type ResourceLedger } from './reporter.js'
@@ -120,6 +121,12 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
       result.client = { version: tools.version.text, directory: tools.directory, origin: provided.origin, reason: provided.reason }
       log(`Client tools: ${tools.version.text} in ${tools.directory} (${provided.origin === 'found' ? `found: ${tools.origin}` : provided.origin}; ${provided.reason})`)
       passwordFile = await writePasswordFile(folder, target.password)
+      const size = await readDatabaseSize(session)
+      const free = await statfs(folder).then((info) => info.bavail * info.bsize)
+      const compressed = settings.format === 'custom' || settings.format === 'directory' ? settings.compression?.method !== 'none' : settings.compression?.method === 'gzip'
+      log(`Database: ${describeBytes(size.totalBytes)} (table data ${describeBytes(size.tableBytes)}); free where the backup goes: ${describeBytes(free)}`)
+      const tooLittle = checkFreeSpace(size.tableBytes, free, compressed, folder)
+      if (tooLittle) throw tooLittle
       const compression = describeCompression(settings.compression, settings.format)
       const jobs = settings.format === 'directory' ? settings.jobs : 1
       log(`Backup: ${backupFile} (${settings.format} format, compression ${compression}${jobs > 1 ? `, ${jobs} parallel jobs` : ''})`)

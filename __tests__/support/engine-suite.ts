@@ -64,6 +64,7 @@ export function engineSuite(major: number): void {
       ])
       expect(result.tables?.restored).toEqual(result.tables?.source)
       expect(reporter.groups).toHaveLength(3)
+      expect(reporter.lines.some((line) => /^Database: .+ \(table data .+\); free where the backup goes: .+$/.test(line))).toBe(true)
       // The kept backup is the file the checksum and size describe.
       const backup = result.backup!
       expect(backup.kept).toBe(true)

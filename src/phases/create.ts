@@ -51,6 +51,24 @@ export interface CreateOptions {
   heartbeatMs?: number
 }
 
+/**
+ * The smallest the backup can plausibly be: text dumps are rarely under half the table data, and
+ * compression rarely does better than a tenth. Below that much free space it clearly cannot fit.
+ */
+export function minimumBackupBytes(tableBytes: number, compressed: boolean): number {
+  return Math.floor(tableBytes * (compressed ? 0.1 : 0.5))
+}
+
+export function checkFreeSpace(tableBytes: number, freeBytes: number, compressed: boolean, folder: string): VerificationError | undefined {
+  const needed = minimumBackupBytes(tableBytes, compressed)
+  if (freeBytes >= needed) return undefined
+  return new VerificationError(
+    'no-space',
+    `Not enough free space for the backup: the database holds ${describeBytes(tableBytes)} of table data, so the backup needs at least ${describeBytes(needed)}, but ${folder} has ${describeBytes(freeBytes)} free.`,
+    'Free some space, point RUNNER_TEMP at a larger disk, or compress the backup (compression: 6, or the custom format).'
+  )
+}
+
 /** "shop-20261124T020316Z.sql": the database name made safe for any file system, and when. */
 export function backupFileName(database: string, when: Date, extension = '.sql'): string {
   const stamp = when.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')

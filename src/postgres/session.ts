@@ -104,3 +104,23 @@ export async function dropDatabase(client: pg.Client, name: string, serverMajor:
   const force = serverMajor >= 13 ? ' WITH (FORCE)' : ''
   await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)}${force}`)
 }
+
+export interface DatabaseSize {
+  /** pg_database_size: everything, indexes included. */
+  totalBytes: number
+  /** Table data with TOAST, no indexes: what a dump carries. */
+  tableBytes: number
+}
+
+export async function readDatabaseSize(client: pg.Client): Promise<DatabaseSize> {
+  const { rows } = await client.query<{ total: string; tables: string }>(
+    `SELECT pg_database_size(current_database()) AS total,
+            coalesce(sum(pg_table_size(c.oid)), 0) AS tables
+       FROM pg_catalog.pg_class c
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'm')
+        AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+        AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'`
+  )
+  return { totalBytes: Number(rows[0].total), tableBytes: Number(rows[0].tables) }
+}
