@@ -142,6 +142,78 @@ describe('every format, compressed or not, passes all three phases', () => {
   })
 })
 
+describe('the streamed restore of a plain backup', () => {
+  const run = async (inputs: Record<string, string>, hooks?: Parameters<typeof verifyBackup>[0]['hooks']) => {
+    const all: Record<string, string> = { 'database-url': server.url('shop'), ...inputs }
+    const settings = { ...loadSettings({ get: (name) => all[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+    const reporter = recordingReporter()
+    const ledger = new MemoryLedger()
+    const result = await verifyBackup({ settings, reporter, ledger, hooks })
+    return { result, reporter, ledger }
+  }
+
+  test('by default psql restores while pg_dump writes; the file is read back and must match', async () => {
+    const { result, reporter } = await run({})
+    expect(result.error).toBeUndefined()
+    expect(result.backup?.streamed).toBe(true)
+    expect(reporter.lines.some((line) => /^Streaming: psql restores into backup_verify_\w+ while pg_dump writes$/.test(line))).toBe(true)
+    expect(result.checks?.find((check) => check.name === 'File on disk')).toMatchObject({ passed: true })
+    expect(result.tables?.restored).toHaveLength(4)
+    expect(await temporaryDatabases(server)).toEqual([])
+  })
+
+  test('pipeline: false runs the phases one after the other', async () => {
+    const { result, reporter } = await run({ pipeline: 'false' })
+    expect(result.status).toBe('passed')
+    expect(result.backup?.streamed).toBe(false)
+    expect(reporter.lines.some((line) => line.startsWith('Streaming:'))).toBe(false)
+    expect(result.checks?.find((check) => check.name === 'Size on disk')).toMatchObject({ passed: true })
+  })
+
+  test('a file that differs from what was streamed fails Validate; the restore is stopped and its database dropped', async () => {
+    const hooks = {
+      afterCreate: async (file: string) => {
+        const text = await readFile(file, 'utf8')
+        await writeFile(file, text.replace('Customer 1\t', 'Customer X\t'))
+      }
+    }
+    const { result } = await run({}, hooks)
+    expect(result.status).toBe('failed')
+    expect(result.error?.message).toMatch(/^Backup \(plain format\) failed validation: File on disk: the file on disk has SHA-256 [0-9a-f]{64}, but pg_dump streamed [0-9a-f]{64}/)
+    expect(result.phases.map((phase) => phase.status)).toEqual(['passed', 'failed', 'not run'])
+    expect(result.restoreDatabase?.dropped).toBe(true)
+    expect(await temporaryDatabases(server)).toEqual([])
+  })
+
+  test('a restore that cannot start does not hold pg_dump back: the dump completes, the failure is named', async () => {
+    await server.query("CREATE ROLE nocreate LOGIN PASSWORD 'nocreate-pw' NOCREATEDB")
+    await server.query('CREATE DATABASE bulky OWNER nocreate')
+    await server.query(
+      "GRANT ALL ON SCHEMA public TO nocreate; SET ROLE nocreate; CREATE TABLE filler AS SELECT g AS id, repeat('x', 200) AS padding FROM generate_series(1, 20000) g",
+      'bulky'
+    )
+    const url = `postgresql://nocreate:nocreate-pw@127.0.0.1:${server.port}/bulky`
+    const { result } = await run({ 'database-url': url })
+    expect(result.error?.problem).toBe('create-database-denied')
+    expect(result.backup?.sizeBytes).toBeGreaterThan(4_000_000)
+    expect(result.phases.map((phase) => phase.status)).toEqual(['passed', 'passed', 'failed'])
+  })
+
+  test('a pg_dump that fails while streaming stops the restore and drops its database', async () => {
+    await server.query("CREATE ROLE streamer LOGIN PASSWORD 'streamer-pw'")
+    await server.query('CREATE DATABASE streamed OWNER streamer')
+    await server.query('CREATE TABLE secret (id int); INSERT INTO secret SELECT generate_series(1, 100); REVOKE ALL ON secret FROM PUBLIC', 'streamed')
+    const url = `postgresql://streamer:streamer-pw@127.0.0.1:${server.port}/streamed`
+    await server.query('ALTER ROLE streamer CREATEDB')
+    const { result, ledger } = await run({ 'database-url': url, 'min-size': '0' })
+    expect(result.status).toBe('failed')
+    expect(result.error?.problem).toBe('permission-denied')
+    expect(result.error?.message).toMatch(/^pg_dump exited with code 1: .*permission denied for table secret/)
+    expect(ledger.live.database.size).toBe(0)
+    expect(await temporaryDatabases(server)).toEqual([])
+  })
+})
+
 describe('damage is caught by validation, naming the format and what is wrong', () => {
   const kept = new Map<BackupFormat | 'plain-gz', string>()
 

@@ -17,7 +17,7 @@ const passed: VerificationResult = {
     { name: 'Validate', status: 'passed', durationMs: 3, detail: '8 checks passed' },
     { name: 'Restore', status: 'passed', durationMs: 2500, detail: 'restored' }
   ],
-  backup: { path: '/tmp/x/shop.sql', sizeBytes: 45678, sha256: 'ab'.repeat(32), format: 'plain', compression: 'none', jobs: 1, kept: true },
+  backup: { path: '/tmp/x/shop.sql', sizeBytes: 45678, sha256: 'ab'.repeat(32), format: 'plain', compression: 'none', jobs: 1, streamed: false, kept: true },
   checks: [{ name: 'Format signature', passed: true, detail: 'plain SQL dump' }],
   tables: { source: ['public.a', 'public."<b>"'], restored: ['public.a', 'public."<b>"'], missing: [], extra: [] },
   restoreDatabase: { name: 'backup_verify_20261124t000000_abcdef', dropped: true },

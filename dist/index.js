@@ -38409,7 +38409,8 @@ const Input = {
     ToolsSource: 'tools-source',
     Format: 'format',
     Compression: 'compression',
-    Jobs: 'jobs'
+    Jobs: 'jobs',
+    Pipeline: 'pipeline'
 };
 const Output = {
     Result: 'result',
@@ -38841,6 +38842,7 @@ function loadSettings(raw) {
     const format = parseFormat(Input.Format, raw.get(Input.Format));
     const compression = parseCompression(Input.Compression, raw.get(Input.Compression), format);
     const jobs = parseJobs(raw.get(Input.Jobs));
+    const pipeline = parseBooleanInput(Input.Pipeline, raw.get(Input.Pipeline) || 'true');
     const dotenv = readDotenv(raw.workingDirectory);
     const choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, dotenv);
     if (!choice) {
@@ -38862,7 +38864,8 @@ function loadSettings(raw) {
         toolsSource,
         format,
         compression,
-        jobs
+        jobs,
+        pipeline
     };
 }
 
@@ -39162,10 +39165,10 @@ function startHeartbeat(what, log, bytes, intervalMs = HEARTBEAT_MS) {
 
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(7075);
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: external "node:zlib"
 var external_node_zlib_ = __nccwpck_require__(8522);
 ;// CONCATENATED MODULE: ./src/backup/archive-header.ts
@@ -39727,6 +39730,11 @@ async function runTool(file, args, options) {
         consumed = Promise.resolve();
     }
     const timer = options.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs) : undefined;
+    const abort = () => child.kill('SIGTERM');
+    if (options.signal?.aborted)
+        abort();
+    else
+        options.signal?.addEventListener('abort', abort, { once: true });
     try {
         const [exit] = await Promise.all([
             new Promise((resolve, reject) => {
@@ -39746,6 +39754,7 @@ async function runTool(file, args, options) {
     finally {
         if (timer)
             clearTimeout(timer);
+        options.signal?.removeEventListener('abort', abort);
     }
 }
 function lineSplitter(onLine) {
@@ -39778,6 +39787,7 @@ function errorLines(stderr, max = 5) {
 // Phase 1: pg_dump writes the backup. Formats written to a stream (plain, tar) are hashed and
 // checked on their way to disk; custom and directory archives need a seekable file or a folder, so
 // they are read once after pg_dump is done.
+
 
 
 
@@ -39830,7 +39840,11 @@ async function createBackup(options) {
     const stopHeartbeat = startHeartbeat('pg_dump', options.log, () => (streamed ? streamed.bytesSoFar : sizeOnDisk(options.backupPath)), options.heartbeatMs);
     const run = await runTool(tools.pgDump, args, {
         env: options.env,
-        consumeStdout: streamed && ((stdout) => (0,external_node_stream_promises_namespaceObject.pipeline)(stdout, streamed, (0,external_node_fs_namespaceObject.createWriteStream)(options.backupPath, { mode: 0o600 }))),
+        consumeStdout: streamed &&
+            ((stdout) => {
+                const file = (0,external_node_fs_namespaceObject.createWriteStream)(options.backupPath, { mode: 0o600 });
+                return (0,external_node_stream_promises_namespaceObject.pipeline)(stdout, streamed, options.alsoTo ? new Tee(file, options.alsoTo) : file);
+            }),
         onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined
     }).finally(stopHeartbeat);
     if (run.exitCode !== 0) {
@@ -39846,6 +39860,50 @@ async function createBackup(options) {
     const what = format === 'directory' ? `${created.manifest?.entries.length} files, ` : '';
     options.log(`Backup written: ${what}${describeBytes(created.sizeBytes)}, SHA-256 ${created.sha256}${format === 'directory' ? ' (of the manifest)' : ''}`);
     return created;
+}
+/**
+ * Writes every chunk to the backup file and to a second stream, at the pace of the slower one.
+ * The second is a consumer that may give up (psql stopping at an error): then only the file goes on.
+ */
+class Tee extends external_node_stream_.Writable {
+    file;
+    second;
+    secondFailed = false;
+    constructor(file, second) {
+        super();
+        this.file = file;
+        this.second = second;
+        second.on('error', () => (this.secondFailed = true));
+        file.on('error', (error) => this.destroy(error));
+    }
+    _write(chunk, _encoding, callback) {
+        const waits = [];
+        if (!this.file.write(chunk))
+            waits.push(drained(this.file));
+        if (!this.secondFailed && !this.second.destroyed && !this.second.write(chunk))
+            waits.push(drained(this.second));
+        if (waits.length === 0)
+            return callback();
+        Promise.all(waits).then(() => callback(), callback);
+    }
+    _final(callback) {
+        if (!this.secondFailed && !this.second.destroyed)
+            this.second.end();
+        this.file.end(() => callback());
+    }
+}
+function drained(stream) {
+    return new Promise((resolve) => {
+        const done = () => {
+            stream.off('drain', done);
+            stream.off('close', done);
+            stream.off('error', done);
+            resolve();
+        };
+        stream.on('drain', done);
+        stream.on('close', done);
+        stream.on('error', done);
+    });
 }
 /** Bytes of a file, or of the files in a folder, so far; 0 when there is nothing yet. */
 function sizeOnDisk(backupPath) {
@@ -40037,7 +40095,7 @@ function restoreArguments(format, jobs, databaseName, archive, verbose) {
 async function replayPlain(options, env, unknown) {
     const fed = new HashingStream();
     // Errors reading the file reach runTool through the stream it reads; these promises only must not go unhandled.
-    (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(options.backup.path), fed).catch(() => { });
+    (0,external_node_stream_promises_namespaceObject.pipeline)(options.source ?? (0,external_node_fs_namespaceObject.createReadStream)(options.backup.path), fed).catch(() => { });
     let feed = fed;
     if (plainIsGzipped(options.backup.compression)) {
         const gunzip = (0,external_node_zlib_.createGunzip)();
@@ -40052,15 +40110,14 @@ async function replayPlain(options, env, unknown) {
     const stopHeartbeat = startHeartbeat('psql restoring', options.log, () => fed.bytes, options.heartbeatMs);
     await runPsql(options, env, feed, 'psql').finally(stopHeartbeat);
     reportFiltered(options, filter);
-    const found = fed.digest();
-    if (found !== options.backup.sha256)
-        throw changedAfterValidation(found, options.backup.sha256);
+    return fed.digest();
 }
 async function runPsql(options, env, script, what) {
     const args = ['-X', '--no-password', '-v', 'ON_ERROR_STOP=1', ...(options.verbose ? [] : ['--quiet']), '-f', '-'];
     const run = await runTool(options.tools.psql, args, {
         env,
         stdin: script,
+        signal: options.signal,
         onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined
     });
     if (run.exitCode !== 0) {
@@ -40103,9 +40160,7 @@ async function restoreArchive(options, env, unknown) {
             throw new VerificationError('restore-failed', `Restore failed: pg_restore stopped at the first error (exit code ${run.exitCode}): ${lines.join(' | ') || 'no error message'}`, RESTORE_HINT);
         }
     }
-    const found = backup.format === 'directory' ? (await buildManifest(backup.path)).sha256 : (await inspectFile(backup.path, { update() { }, finish: () => undefined })).sha256;
-    if (found !== backup.sha256)
-        throw changedAfterValidation(found, backup.sha256);
+    return backup.format === 'directory' ? (await buildManifest(backup.path)).sha256 : (await inspectFile(backup.path, { update() { }, finish: () => undefined })).sha256;
 }
 async function restoreBackup(options) {
     const { target, session, databaseName } = options;
@@ -40116,10 +40171,7 @@ async function restoreBackup(options) {
     try {
         const env = clientEnvironment(target, databaseName, options.passwordFile);
         const unknown = options.tools.version.major > options.serverMajor ? unknownSettings(options.serverMajor) : [];
-        if (options.backup.format === 'plain')
-            await replayPlain(options, env, unknown);
-        else
-            await restoreArchive(options, env, unknown);
+        const restoredChecksum = options.backup.format === 'plain' ? await replayPlain(options, env, unknown) : await restoreArchive(options, env, unknown);
         await options.afterRestore?.(databaseName);
         const restoredSession = await openSession(target, databaseName);
         let restored;
@@ -40131,7 +40183,7 @@ async function restoreBackup(options) {
         }
         const comparison = compareTables(options.sourceTables, restored);
         options.log(`Tables: ${comparison.source.length} in the source, ${comparison.restored.length} restored`);
-        return comparison;
+        return { comparison, restoredChecksum };
     }
     finally {
         try {
@@ -40168,7 +40220,7 @@ function readTimeoutMs(sizeBytes) {
 }
 async function validateBackup(backup, options) {
     if (backup.format === 'plain')
-        return validatePlain(backup);
+        return validatePlain(backup, options.rehash === true);
     const checks = [];
     checks.push(headerCheck(backup));
     if (backup.format === 'tar' && backup.tar) {
@@ -40191,7 +40243,7 @@ async function validateBackup(backup, options) {
     checks.push(await sizeOnDiskCheck(backup));
     return checks;
 }
-async function validatePlain(backup) {
+async function validatePlain(backup, rehash) {
     const scan = backup.plain;
     const checks = [];
     if (plainIsGzipped(backup.compression)) {
@@ -40201,7 +40253,7 @@ async function validatePlain(backup) {
             detail: scan.decompressError === undefined ? `gzip, ${scan.bytes} bytes of SQL inside` : `the gzip stream is corrupt: ${scan.decompressError}`
         });
     }
-    checks.push(...plainDumpChecks(scan), await sizeOnDiskCheck(backup));
+    checks.push(...plainDumpChecks(scan), rehash ? await fileOnDiskCheck(backup) : await sizeOnDiskCheck(backup));
     return checks;
 }
 function headerCheck(backup) {
@@ -40270,6 +40322,18 @@ async function fullReadCheck(backup, options) {
         ? errorLines(options.redactor.redact(run.stderr)).join(' | ') || (run.signal ? `stopped by ${run.signal} (time limit)` : `exit code ${run.exitCode}`)
         : 'the script it produced is incomplete';
     return { name: 'Every block reads', passed: false, detail: `pg_restore cannot read the whole ${backup.format} archive: ${why}` };
+}
+/** The file read back whole: what a streamed restore consumed must be exactly what is on disk. */
+async function fileOnDiskCheck(backup) {
+    const onDisk = await inspectFile(backup.path, { update() { }, finish: () => undefined }).catch(() => undefined);
+    const ok = onDisk?.sha256 === backup.sha256;
+    return {
+        name: 'File on disk',
+        passed: ok,
+        detail: ok
+            ? 'read back: the same SHA-256 as the bytes pg_dump streamed into psql'
+            : `the file on disk ${onDisk ? `has SHA-256 ${onDisk.sha256}` : 'cannot be read'}, but pg_dump streamed ${backup.sha256}: the backup changed after the dump`
+    };
 }
 async function sizeOnDiskCheck(backup) {
     const onDisk = backup.format === 'directory'
@@ -40830,6 +40894,7 @@ async function installWithFallback(version, request, options, target) {
 
 
 
+
 const PHASE_TITLES = {
     Create: 'Create: pg_dump writes the backup',
     Validate: 'Validate: signature, checksum, readability, completeness',
@@ -40884,8 +40949,21 @@ async function verifyBackup(options) {
     const backupFile = external_node_path_default().join(folder, backupFileName(target.database, started, backupExtension(settings.format, settings.compression)));
     let session;
     let passwordFile;
+    let validateWith;
+    // A streamed restore runs beside the phases; whatever happens, it ends (and drops its database) before the session closes.
+    let streamedRestore;
     try {
-        const { tools, serverMajor, sourceTables, created } = await phase('Create', async (done) => {
+        const streamed = settings.pipeline && settings.format === 'plain';
+        // The restore's settings; in streamed mode it starts while pg_dump is still writing.
+        let restoreWith = () => {
+            throw new Error('the restore cannot start before the client tools are known');
+        };
+        const startRestore = (extra) => {
+            const databaseName = temporaryDatabaseName(new Date());
+            result.restoreDatabase = { name: databaseName, dropped: false };
+            return restoreWith(databaseName, extra);
+        };
+        const { created, restoring, stopRestore } = await phase('Create', async (done) => {
             log(`Connecting to ${result.target} (from ${origin})`);
             session = await openSession(target);
             const server = await readServerVersion(session);
@@ -40908,6 +40986,28 @@ async function verifyBackup(options) {
             result.client = { version: tools.version.text, directory: tools.directory, origin: provided.origin, reason: provided.reason };
             log(`Client tools: ${tools.version.text} in ${tools.directory} (${provided.origin === 'found' ? `found: ${tools.origin}` : provided.origin}; ${provided.reason})`);
             passwordFile = await writePasswordFile(folder, target.password);
+            const clientEnv = clientEnvironment(target, target.database, passwordFile, env);
+            validateWith = { tools, env: clientEnv, redactor, log, heartbeatMs: options.heartbeatMs, rehash: streamed };
+            restoreWith = (databaseName, extra) => restoreBackup({
+                target,
+                session: session,
+                serverMajor: server.major,
+                sourceTables,
+                tools,
+                passwordFile,
+                backup: { path: backupFile, format: settings.format, compression: settings.compression },
+                jobs: settings.jobs,
+                databaseName,
+                verbose: settings.verbose,
+                log,
+                warn: (line) => reporter.warning(line),
+                onDropped: () => (result.restoreDatabase = { name: databaseName, dropped: true }),
+                afterRestore: options.hooks?.afterRestore,
+                redactor,
+                ledger,
+                heartbeatMs: options.heartbeatMs,
+                ...extra
+            });
             const size = await readDatabaseSize(session);
             const free = await (0,promises_namespaceObject.statfs)(folder).then((info) => info.bavail * info.bsize);
             const compressed = settings.format === 'custom' || settings.format === 'directory' ? settings.compression?.method !== 'none' : settings.compression?.method === 'gzip';
@@ -40918,19 +41018,39 @@ async function verifyBackup(options) {
             const compression = describeCompression(settings.compression, settings.format);
             const jobs = settings.format === 'directory' ? settings.jobs : 1;
             log(`Backup: ${backupFile} (${settings.format} format, compression ${compression}${jobs > 1 ? `, ${jobs} parallel jobs` : ''})`);
-            const created = await createBackup({
-                tools,
-                env: clientEnvironment(target, target.database, passwordFile, env),
-                backupPath: backupFile,
-                format: settings.format,
-                compression: settings.compression,
-                jobs: settings.jobs,
-                minSizeBytes: settings.minSizeBytes,
-                verbose: settings.verbose,
-                log,
-                redactor,
-                heartbeatMs: options.heartbeatMs
-            });
+            // Streamed: psql restores the very bytes pg_dump writes, while it writes them.
+            const feed = streamed ? new external_node_stream_.PassThrough() : undefined;
+            const stopRestore = new AbortController();
+            const restoring = feed ? startRestore({ source: feed, signal: stopRestore.signal }) : undefined;
+            // A restore that gives up (no permission to create its database, psql stopping at an error)
+            // must not hold pg_dump back: the backup file is still written to the end.
+            restoring?.catch(() => feed?.destroy());
+            streamedRestore = restoring;
+            if (restoring)
+                log(`Streaming: psql restores into ${result.restoreDatabase?.name} while pg_dump writes`);
+            let created;
+            try {
+                created = await createBackup({
+                    tools,
+                    env: clientEnv,
+                    backupPath: backupFile,
+                    format: settings.format,
+                    compression: settings.compression,
+                    jobs: settings.jobs,
+                    minSizeBytes: settings.minSizeBytes,
+                    verbose: settings.verbose,
+                    log,
+                    redactor,
+                    heartbeatMs: options.heartbeatMs,
+                    alsoTo: feed
+                });
+            }
+            catch (error) {
+                feed?.destroy();
+                stopRestore.abort();
+                await restoring?.catch(() => { });
+                throw error;
+            }
             result.backup = {
                 path: backupFile,
                 sizeBytes: created.sizeBytes,
@@ -40939,52 +41059,38 @@ async function verifyBackup(options) {
                 compression,
                 jobs: settings.format === 'custom' || settings.format === 'directory' ? settings.jobs : 1,
                 files: created.manifest?.entries.length,
+                streamed,
                 kept: false
             };
-            done(`pg_dump ${tools.version.text}, ${settings.format} format, ${created.sizeBytes} bytes`);
-            return { tools, serverMajor: server.major, sourceTables, created };
+            done(`pg_dump ${tools.version.text}, ${settings.format} format, ${created.sizeBytes} bytes${streamed ? ', streamed into psql' : ''}`);
+            return { created, restoring, stopRestore };
         });
         await options.hooks?.afterCreate?.(backupFile);
-        await phase('Validate', async (done) => {
-            const checks = await validateBackup(created, {
-                tools,
-                env: clientEnvironment(target, target.database, passwordFile, env),
-                redactor,
-                log,
-                heartbeatMs: options.heartbeatMs
+        try {
+            await phase('Validate', async (done) => {
+                const checks = await validateBackup(created, validateWith);
+                result.checks = checks;
+                for (const check of checks)
+                    log(`${check.passed ? '✓' : '✗'} ${check.name}: ${check.detail}`);
+                requirePassed(checks, settings.format);
+                done(`${checks.length} checks passed; SHA-256 ${created.sha256.slice(0, 12)}…`);
             });
-            result.checks = checks;
-            for (const check of checks)
-                log(`${check.passed ? '✓' : '✗'} ${check.name}: ${check.detail}`);
-            requirePassed(checks, settings.format);
-            done(`${checks.length} checks passed; SHA-256 ${created.sha256.slice(0, 12)}…`);
-        });
+        }
+        catch (error) {
+            // A backup that is not valid is not worth restoring: stop the streamed restore.
+            stopRestore.abort();
+            await restoring?.catch(() => { });
+            throw error;
+        }
         await options.hooks?.beforeRestore?.(backupFile);
         await phase('Restore', async (done) => {
-            const databaseName = temporaryDatabaseName(new Date());
-            result.restoreDatabase = { name: databaseName, dropped: false };
-            const comparison = await restoreBackup({
-                target,
-                session: session,
-                serverMajor,
-                sourceTables,
-                tools,
-                passwordFile,
-                backup: created,
-                jobs: settings.jobs,
-                databaseName,
-                verbose: settings.verbose,
-                log,
-                warn: (line) => reporter.warning(line),
-                onDropped: () => (result.restoreDatabase = { name: databaseName, dropped: true }),
-                afterRestore: options.hooks?.afterRestore,
-                redactor,
-                ledger,
-                heartbeatMs: options.heartbeatMs
-            });
-            result.tables = comparison;
-            requireSameTables(comparison);
-            done(`restored into ${databaseName}; ${comparison.restored.length} of ${comparison.source.length} tables`);
+            const restored = await (restoring ?? startRestore());
+            if (restored.restoredChecksum !== created.sha256)
+                throw changedAfterValidation(restored.restoredChecksum, created.sha256);
+            result.tables = restored.comparison;
+            requireSameTables(restored.comparison);
+            const { comparison } = restored;
+            done(`restored into ${result.restoreDatabase?.name}${streamed ? ' while pg_dump wrote' : ''}; ${comparison.restored.length} of ${comparison.source.length} tables`);
         });
     }
     catch (error) {
@@ -40995,6 +41101,7 @@ async function verifyBackup(options) {
                 : { problem: 'unexpected', message: redactor.redactError(error) };
     }
     finally {
+        await streamedRestore?.catch(() => { });
         await session?.end().catch(() => { });
         await cleanUpFolder(folder, backupFile, settings.keepBackup && result.backup !== undefined, passwordFile, ledger, reporter, redactor);
         if (result.backup)

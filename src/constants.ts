@@ -10,7 +10,8 @@ export const Input = {
   ToolsSource: 'tools-source',
   Format: 'format',
   Compression: 'compression',
-  Jobs: 'jobs'
+  Jobs: 'jobs',
+  Pipeline: 'pipeline'
 } as const
 
 export const Output = {

@@ -26,6 +26,8 @@ export interface BackupFacts {
   jobs: number
   /** Number of files of a directory-format backup. */
   files?: number
+  /** Restored by psql while pg_dump wrote it. */
+  streamed: boolean
   kept: boolean
 }
 

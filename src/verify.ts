@@ -13,8 +13,10 @@ import { clientEnvironment, writePasswordFile } from './postgres/environment.js'
 import { listTables, openSession, readDatabaseSize, readServerVersion } from './postgres/session.js'
 import { backupFileName, checkFreeSpace, createBackup } from './phases/create.js'
 import { describeBytes } from './config/size.js'
-import { requireSameTables, restoreBackup, temporaryDatabaseName } from './phases/restore.js'
-import { requirePassed, validateBackup } from './phases/validate.js'
+import { changedAfterValidation, requireSameTables, restoreBackup, temporaryDatabaseName, type Restored, type RestoreOptions } from './phases/restore.js'
+import type { CreatedBackup } from './phases/create.js'
+import { PassThrough } from 'node:stream'
+import { requirePassed, validateBackup, type ValidateOptions } from './phases/validate.js'
 import { noLedger, type Reporter, type ResourceLedger } from './reporter.js'
 import type { PhaseName, PhaseResult, VerificationResult } from './result.js'
 import { Redactor } from './secrets.js'
@@ -97,8 +99,22 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
   const backupFile = path.join(folder, backupFileName(target.database, started, backupExtension(settings.format, settings.compression)))
   let session: pg.Client | undefined
   let passwordFile: string | undefined
+  let validateWith: ValidateOptions | undefined
+  // A streamed restore runs beside the phases; whatever happens, it ends (and drops its database) before the session closes.
+  let streamedRestore: Promise<Restored> | undefined
   try {
-    const { tools, serverMajor, sourceTables, created } = await phase('Create', async (done) => {
+    const streamed = settings.pipeline && settings.format === 'plain'
+    // The restore's settings; in streamed mode it starts while pg_dump is still writing.
+    let restoreWith: (databaseName: string, extra?: Partial<RestoreOptions>) => Promise<Restored> = () => {
+      throw new Error('the restore cannot start before the client tools are known')
+    }
+    const startRestore = (extra?: Partial<RestoreOptions>) => {
+      const databaseName = temporaryDatabaseName(new Date())
+      result.restoreDatabase = { name: databaseName, dropped: false }
+      return restoreWith(databaseName, extra)
+    }
+
+    const { created, restoring, stopRestore } = await phase('Create', async (done) => {
       log(`Connecting to ${result.target} (from ${origin})`)
       session = await openSession(target)
       const server = await readServerVersion(session)
@@ -121,6 +137,30 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
       result.client = { version: tools.version.text, directory: tools.directory, origin: provided.origin, reason: provided.reason }
       log(`Client tools: ${tools.version.text} in ${tools.directory} (${provided.origin === 'found' ? `found: ${tools.origin}` : provided.origin}; ${provided.reason})`)
       passwordFile = await writePasswordFile(folder, target.password)
+      const clientEnv = clientEnvironment(target, target.database, passwordFile, env)
+      validateWith = { tools, env: clientEnv, redactor, log, heartbeatMs: options.heartbeatMs, rehash: streamed }
+      restoreWith = (databaseName, extra) =>
+        restoreBackup({
+          target,
+          session: session as pg.Client,
+          serverMajor: server.major,
+          sourceTables,
+          tools,
+          passwordFile,
+          backup: { path: backupFile, format: settings.format, compression: settings.compression },
+          jobs: settings.jobs,
+          databaseName,
+          verbose: settings.verbose,
+          log,
+          warn: (line) => reporter.warning(line),
+          onDropped: () => (result.restoreDatabase = { name: databaseName, dropped: true }),
+          afterRestore: options.hooks?.afterRestore,
+          redactor,
+          ledger,
+          heartbeatMs: options.heartbeatMs,
+          ...extra
+        })
+
       const size = await readDatabaseSize(session)
       const free = await statfs(folder).then((info) => info.bavail * info.bsize)
       const compressed = settings.format === 'custom' || settings.format === 'directory' ? settings.compression?.method !== 'none' : settings.compression?.method === 'gzip'
@@ -130,19 +170,38 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
       const compression = describeCompression(settings.compression, settings.format)
       const jobs = settings.format === 'directory' ? settings.jobs : 1
       log(`Backup: ${backupFile} (${settings.format} format, compression ${compression}${jobs > 1 ? `, ${jobs} parallel jobs` : ''})`)
-      const created = await createBackup({
-        tools,
-        env: clientEnvironment(target, target.database, passwordFile, env),
-        backupPath: backupFile,
-        format: settings.format,
-        compression: settings.compression,
-        jobs: settings.jobs,
-        minSizeBytes: settings.minSizeBytes,
-        verbose: settings.verbose,
-        log,
-        redactor,
-        heartbeatMs: options.heartbeatMs
-      })
+
+      // Streamed: psql restores the very bytes pg_dump writes, while it writes them.
+      const feed = streamed ? new PassThrough() : undefined
+      const stopRestore = new AbortController()
+      const restoring = feed ? startRestore({ source: feed, signal: stopRestore.signal }) : undefined
+      // A restore that gives up (no permission to create its database, psql stopping at an error)
+      // must not hold pg_dump back: the backup file is still written to the end.
+      restoring?.catch(() => feed?.destroy())
+      streamedRestore = restoring
+      if (restoring) log(`Streaming: psql restores into ${result.restoreDatabase?.name} while pg_dump writes`)
+      let created: CreatedBackup
+      try {
+        created = await createBackup({
+          tools,
+          env: clientEnv,
+          backupPath: backupFile,
+          format: settings.format,
+          compression: settings.compression,
+          jobs: settings.jobs,
+          minSizeBytes: settings.minSizeBytes,
+          verbose: settings.verbose,
+          log,
+          redactor,
+          heartbeatMs: options.heartbeatMs,
+          alsoTo: feed
+        })
+      } catch (error) {
+        feed?.destroy()
+        stopRestore.abort()
+        await restoring?.catch(() => {})
+        throw error
+      }
       result.backup = {
         path: backupFile,
         sizeBytes: created.sizeBytes,
@@ -151,53 +210,37 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
         compression,
         jobs: settings.format === 'custom' || settings.format === 'directory' ? settings.jobs : 1,
         files: created.manifest?.entries.length,
+        streamed,
         kept: false
       }
-      done(`pg_dump ${tools.version.text}, ${settings.format} format, ${created.sizeBytes} bytes`)
-      return { tools, serverMajor: server.major, sourceTables, created }
+      done(`pg_dump ${tools.version.text}, ${settings.format} format, ${created.sizeBytes} bytes${streamed ? ', streamed into psql' : ''}`)
+      return { created, restoring, stopRestore }
     })
 
     await options.hooks?.afterCreate?.(backupFile)
-    await phase('Validate', async (done) => {
-      const checks = await validateBackup(created, {
-        tools,
-        env: clientEnvironment(target, target.database, passwordFile, env),
-        redactor,
-        log,
-        heartbeatMs: options.heartbeatMs
+    try {
+      await phase('Validate', async (done) => {
+        const checks = await validateBackup(created, validateWith as ValidateOptions)
+        result.checks = checks
+        for (const check of checks) log(`${check.passed ? '✓' : '✗'} ${check.name}: ${check.detail}`)
+        requirePassed(checks, settings.format)
+        done(`${checks.length} checks passed; SHA-256 ${created.sha256.slice(0, 12)}…`)
       })
-      result.checks = checks
-      for (const check of checks) log(`${check.passed ? '✓' : '✗'} ${check.name}: ${check.detail}`)
-      requirePassed(checks, settings.format)
-      done(`${checks.length} checks passed; SHA-256 ${created.sha256.slice(0, 12)}…`)
-    })
+    } catch (error) {
+      // A backup that is not valid is not worth restoring: stop the streamed restore.
+      stopRestore.abort()
+      await restoring?.catch(() => {})
+      throw error
+    }
 
     await options.hooks?.beforeRestore?.(backupFile)
     await phase('Restore', async (done) => {
-      const databaseName = temporaryDatabaseName(new Date())
-      result.restoreDatabase = { name: databaseName, dropped: false }
-      const comparison = await restoreBackup({
-        target,
-        session: session as pg.Client,
-        serverMajor,
-        sourceTables,
-        tools,
-        passwordFile,
-        backup: created,
-        jobs: settings.jobs,
-        databaseName,
-        verbose: settings.verbose,
-        log,
-        warn: (line) => reporter.warning(line),
-        onDropped: () => (result.restoreDatabase = { name: databaseName, dropped: true }),
-        afterRestore: options.hooks?.afterRestore,
-        redactor,
-        ledger,
-        heartbeatMs: options.heartbeatMs
-      })
-      result.tables = comparison
-      requireSameTables(comparison)
-      done(`restored into ${databaseName}; ${comparison.restored.length} of ${comparison.source.length} tables`)
+      const restored = await (restoring ?? startRestore())
+      if (restored.restoredChecksum !== created.sha256) throw changedAfterValidation(restored.restoredChecksum, created.sha256)
+      result.tables = restored.comparison
+      requireSameTables(restored.comparison)
+      const { comparison } = restored
+      done(`restored into ${result.restoreDatabase?.name}${streamed ? ' while pg_dump wrote' : ''}; ${comparison.restored.length} of ${comparison.source.length} tables`)
     })
   } catch (error) {
     result.status = 'failed'
@@ -206,6 +249,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
         ? { problem: error.problem, message: redactor.redact(error.message), hint: error.hint && redactor.redact(error.hint) }
         : { problem: 'unexpected', message: redactor.redactError(error) }
   } finally {
+    await streamedRestore?.catch(() => {})
     await (session as pg.Client | undefined)?.end().catch(() => {})
     await cleanUpFolder(folder, backupFile, settings.keepBackup && result.backup !== undefined, passwordFile, ledger, reporter, redactor)
     if (result.backup) result.backup.kept = settings.keepBackup

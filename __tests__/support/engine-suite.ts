@@ -108,7 +108,8 @@ export function engineSuite(major: number): void {
           await server.query('DROP ROLE doomed_owner')
         }
       }
-      const settings = { ...settingsFor({ 'database-url': server.url('owned'), 'min-size': '0' }, env, tempRoot), tempRoot }
+      // Sequential: the role goes away after the dump and before the restore starts.
+      const settings = { ...settingsFor({ 'database-url': server.url('owned'), 'min-size': '0', pipeline: 'false' }, env, tempRoot), tempRoot }
       const ledger = new MemoryLedger()
       const result = await verifyBackup({ settings, reporter: recordingReporter(), ledger, env, hooks })
       expect(result.status).toBe('failed')
@@ -128,7 +129,7 @@ export function engineSuite(major: number): void {
           await writeFile(backupFile, text.replace('Customer 1\t', 'Customer X\t'))
         }
       }
-      const settings = { ...settingsFor({ 'database-url': server.url('shop') }, env, tempRoot), tempRoot }
+      const settings = { ...settingsFor({ 'database-url': server.url('shop'), pipeline: 'false' }, env, tempRoot), tempRoot }
       const result = await verifyBackup({ settings, reporter: recordingReporter(), env, hooks })
       expect(result.status).toBe('failed')
       expect(result.error?.problem).toBe('backup-invalid')
@@ -138,7 +139,7 @@ export function engineSuite(major: number): void {
 
     test('a backup that vanished before the restore fails cleanly, and the temporary database is dropped', async () => {
       const hooks = { beforeRestore: (backupFile: string) => rm(backupFile) }
-      const settings = { ...settingsFor({ 'database-url': server.url('shop') }, env, tempRoot), tempRoot }
+      const settings = { ...settingsFor({ 'database-url': server.url('shop'), pipeline: 'false' }, env, tempRoot), tempRoot }
       const result = await verifyBackup({ settings, reporter: recordingReporter(), env, hooks })
       expect(result.status).toBe('failed')
       expect(result.error?.message).toContain('ENOENT')

@@ -30,6 +30,8 @@ export interface Settings {
   compression?: Compression
   /** Parallel jobs for pg_dump (directory) and pg_restore (custom, directory). */
   jobs: number
+  /** Plain format: restore while pg_dump writes, in one stream. */
+  pipeline: boolean
 }
 
 /** How the caller hands over raw values: the action reads INPUT_*, the CLI its flags. */
@@ -110,6 +112,7 @@ export function loadSettings(raw: RawInputs): Settings {
   const format = parseFormat(Input.Format, raw.get(Input.Format))
   const compression = parseCompression(Input.Compression, raw.get(Input.Compression), format)
   const jobs = parseJobs(raw.get(Input.Jobs))
+  const pipeline = parseBooleanInput(Input.Pipeline, raw.get(Input.Pipeline) || 'true')
 
   const dotenv = readDotenv(raw.workingDirectory)
   const choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, dotenv)
@@ -137,6 +140,7 @@ export function loadSettings(raw: RawInputs): Settings {
     toolsSource,
     format,
     compression,
-    jobs
+    jobs,
+    pipeline
   }
 }

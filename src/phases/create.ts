@@ -6,6 +6,7 @@ import { createWriteStream, readdirSync, statSync } from 'node:fs'
 import { startHeartbeat } from '../heartbeat.js'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
+import { Writable } from 'node:stream'
 import type { ArchiveHeader } from '../backup/archive-header.js'
 import {
   compressionArgument,
@@ -49,6 +50,8 @@ export interface CreateOptions {
   log: (line: string) => void
   redactor: Redactor
   heartbeatMs?: number
+  /** Plain and tar only: a second destination for the bytes, e.g. psql restoring while pg_dump writes. */
+  alsoTo?: Writable
 }
 
 /**
@@ -97,7 +100,12 @@ export async function createBackup(options: CreateOptions): Promise<CreatedBacku
   const stopHeartbeat = startHeartbeat('pg_dump', options.log, () => (streamed ? streamed.bytesSoFar : sizeOnDisk(options.backupPath)), options.heartbeatMs)
   const run = await runTool(tools.pgDump, args, {
     env: options.env,
-    consumeStdout: streamed && ((stdout) => pipeline(stdout, streamed, createWriteStream(options.backupPath, { mode: 0o600 }))),
+    consumeStdout:
+      streamed &&
+      ((stdout) => {
+        const file = createWriteStream(options.backupPath, { mode: 0o600 })
+        return pipeline(stdout, streamed, options.alsoTo ? new Tee(file, options.alsoTo) : file)
+      }),
     onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined
   }).finally(stopHeartbeat)
   if (run.exitCode !== 0) {
@@ -117,6 +125,50 @@ export async function createBackup(options: CreateOptions): Promise<CreatedBacku
   const what = format === 'directory' ? `${created.manifest?.entries.length} files, ` : ''
   options.log(`Backup written: ${what}${describeBytes(created.sizeBytes)}, SHA-256 ${created.sha256}${format === 'directory' ? ' (of the manifest)' : ''}`)
   return created
+}
+
+/**
+ * Writes every chunk to the backup file and to a second stream, at the pace of the slower one.
+ * The second is a consumer that may give up (psql stopping at an error): then only the file goes on.
+ */
+export class Tee extends Writable {
+  private secondFailed = false
+
+  constructor(
+    private readonly file: Writable,
+    private readonly second: Writable
+  ) {
+    super()
+    second.on('error', () => (this.secondFailed = true))
+    file.on('error', (error) => this.destroy(error))
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    const waits: Promise<void>[] = []
+    if (!this.file.write(chunk)) waits.push(drained(this.file))
+    if (!this.secondFailed && !this.second.destroyed && !this.second.write(chunk)) waits.push(drained(this.second))
+    if (waits.length === 0) return callback()
+    Promise.all(waits).then(() => callback(), callback)
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    if (!this.secondFailed && !this.second.destroyed) this.second.end()
+    this.file.end(() => callback())
+  }
+}
+
+function drained(stream: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done)
+      stream.off('close', done)
+      stream.off('error', done)
+      resolve()
+    }
+    stream.on('drain', done)
+    stream.on('close', done)
+    stream.on('error', done)
+  })
 }
 
 /** Bytes of a file, or of the files in a folder, so far; 0 when there is nothing yet. */

@@ -79,7 +79,11 @@ export interface RestoreOptions {
   tools: ClientTools
   passwordFile?: string
   /** The validated backup; what is restored must still have its checksum. */
-  backup: Pick<CreatedBackup, 'path' | 'format' | 'compression' | 'sha256'>
+  backup: Pick<CreatedBackup, 'path' | 'format' | 'compression'>
+  /** A plain backup streamed straight from pg_dump, instead of read from its file. */
+  source?: Readable
+  /** Stops the restore (the streamed backup failed validation). */
+  signal?: AbortSignal
   jobs: number
   databaseName: string
   verbose: boolean
@@ -96,7 +100,13 @@ export interface RestoreOptions {
 const RESTORE_HINT =
   'The backup does not restore as it is. If an object already exists, a template database may carry it; roles the dump names must exist on the server.'
 
-function changedAfterValidation(found: string, expected: string): VerificationError {
+export interface Restored {
+  comparison: TableComparison
+  /** SHA-256 of the bytes the restore read: psql's input, or the archive as it was after pg_restore. */
+  restoredChecksum: string
+}
+
+export function changedAfterValidation(found: string, expected: string): VerificationError {
   return new VerificationError(
     'backup-invalid',
     `The backup changed after it was validated: the restore read bytes with SHA-256 ${found}, the backup had ${expected}.`,
@@ -118,10 +128,10 @@ export function restoreArguments(format: BackupFormat, jobs: number, databaseNam
  * was validated, without reading it a second time. A gzip-compressed dump is decompressed on the
  * way; settings an older server does not know are left out of the preamble.
  */
-async function replayPlain(options: RestoreOptions, env: NodeJS.ProcessEnv, unknown: string[]): Promise<void> {
+async function replayPlain(options: RestoreOptions, env: NodeJS.ProcessEnv, unknown: string[]): Promise<string> {
   const fed = new HashingStream()
   // Errors reading the file reach runTool through the stream it reads; these promises only must not go unhandled.
-  pipeline(createReadStream(options.backup.path), fed).catch(() => {})
+  pipeline(options.source ?? createReadStream(options.backup.path), fed).catch(() => {})
   let feed: Readable = fed
   if (plainIsGzipped(options.backup.compression)) {
     const gunzip = createGunzip()
@@ -136,8 +146,7 @@ async function replayPlain(options: RestoreOptions, env: NodeJS.ProcessEnv, unkn
   const stopHeartbeat = startHeartbeat('psql restoring', options.log, () => fed.bytes, options.heartbeatMs)
   await runPsql(options, env, feed, 'psql').finally(stopHeartbeat)
   reportFiltered(options, filter)
-  const found = fed.digest()
-  if (found !== options.backup.sha256) throw changedAfterValidation(found, options.backup.sha256)
+  return fed.digest()
 }
 
 async function runPsql(options: RestoreOptions, env: NodeJS.ProcessEnv, script: Readable, what: string): Promise<void> {
@@ -145,6 +154,7 @@ async function runPsql(options: RestoreOptions, env: NodeJS.ProcessEnv, script: 
   const run = await runTool(options.tools.psql, args, {
     env,
     stdin: script,
+    signal: options.signal,
     onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined
   })
   if (run.exitCode !== 0) {
@@ -168,7 +178,7 @@ function reportFiltered(options: RestoreOptions, filter: SettingsFilter | undefi
  * newer than the server, pg_restore writes a script instead, which psql replays without the
  * settings the server does not know. Afterwards the archive must still have its checksum.
  */
-async function restoreArchive(options: RestoreOptions, env: NodeJS.ProcessEnv, unknown: string[]): Promise<void> {
+async function restoreArchive(options: RestoreOptions, env: NodeJS.ProcessEnv, unknown: string[]): Promise<string> {
   const { backup } = options
   if (unknown.length > 0) {
     const filter = new SettingsFilter(unknown)
@@ -196,11 +206,10 @@ async function restoreArchive(options: RestoreOptions, env: NodeJS.ProcessEnv, u
       )
     }
   }
-  const found = backup.format === 'directory' ? (await buildManifest(backup.path)).sha256 : (await inspectFile(backup.path, { update() {}, finish: () => undefined })).sha256
-  if (found !== backup.sha256) throw changedAfterValidation(found, backup.sha256)
+  return backup.format === 'directory' ? (await buildManifest(backup.path)).sha256 : (await inspectFile(backup.path, { update() {}, finish: () => undefined })).sha256
 }
 
-export async function restoreBackup(options: RestoreOptions): Promise<TableComparison> {
+export async function restoreBackup(options: RestoreOptions): Promise<Restored> {
   const { target, session, databaseName } = options
   assertNotSource(target, { ...target, database: databaseName })
   await createDatabaseLike(session, databaseName)
@@ -209,8 +218,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<TableCompa
   try {
     const env = clientEnvironment(target, databaseName, options.passwordFile)
     const unknown = options.tools.version.major > options.serverMajor ? unknownSettings(options.serverMajor) : []
-    if (options.backup.format === 'plain') await replayPlain(options, env, unknown)
-    else await restoreArchive(options, env, unknown)
+    const restoredChecksum = options.backup.format === 'plain' ? await replayPlain(options, env, unknown) : await restoreArchive(options, env, unknown)
     await options.afterRestore?.(databaseName)
     const restoredSession = await openSession(target, databaseName)
     let restored: string[]
@@ -221,7 +229,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<TableCompa
     }
     const comparison = compareTables(options.sourceTables, restored)
     options.log(`Tables: ${comparison.source.length} in the source, ${comparison.restored.length} restored`)
-    return comparison
+    return { comparison, restoredChecksum }
   } finally {
     try {
       await dropDatabase(session, databaseName, options.serverMajor)

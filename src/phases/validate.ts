@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises'
 import { Writable } from 'node:stream'
 import type { ArchiveHeader } from '../backup/archive-header.js'
 import { plainIsGzipped } from '../backup/formats.js'
-import { InspectingStream, plainObserver, type PlainObservation } from '../backup/inspect.js'
+import { inspectFile, InspectingStream, plainObserver, type PlainObservation } from '../backup/inspect.js'
 import { plainDumpChecks, type ValidationCheck } from '../backup/plain-scanner.js'
 import { VerificationError } from '../errors.js'
 import { startHeartbeat } from '../heartbeat.js'
@@ -24,6 +24,8 @@ export interface ValidateOptions {
   redactor: Redactor
   log?: (line: string) => void
   heartbeatMs?: number
+  /** Read the file again and compare its SHA-256 (a streamed restore did not read the file). */
+  rehash?: boolean
 }
 
 /** Enough for any sane disk: two minutes, plus a second for every 2 MB. */
@@ -32,7 +34,7 @@ export function readTimeoutMs(sizeBytes: number): number {
 }
 
 export async function validateBackup(backup: CreatedBackup, options: ValidateOptions): Promise<ValidationCheck[]> {
-  if (backup.format === 'plain') return validatePlain(backup)
+  if (backup.format === 'plain') return validatePlain(backup, options.rehash === true)
   const checks: ValidationCheck[] = []
   checks.push(headerCheck(backup))
   if (backup.format === 'tar' && backup.tar) {
@@ -53,7 +55,7 @@ export async function validateBackup(backup: CreatedBackup, options: ValidateOpt
   return checks
 }
 
-async function validatePlain(backup: CreatedBackup): Promise<ValidationCheck[]> {
+async function validatePlain(backup: CreatedBackup, rehash: boolean): Promise<ValidationCheck[]> {
   const scan = backup.plain as PlainObservation
   const checks: ValidationCheck[] = []
   if (plainIsGzipped(backup.compression)) {
@@ -63,7 +65,7 @@ async function validatePlain(backup: CreatedBackup): Promise<ValidationCheck[]> 
       detail: scan.decompressError === undefined ? `gzip, ${scan.bytes} bytes of SQL inside` : `the gzip stream is corrupt: ${scan.decompressError}`
     })
   }
-  checks.push(...plainDumpChecks(scan), await sizeOnDiskCheck(backup))
+  checks.push(...plainDumpChecks(scan), rehash ? await fileOnDiskCheck(backup) : await sizeOnDiskCheck(backup))
   return checks
 }
 
@@ -143,6 +145,19 @@ async function fullReadCheck(backup: CreatedBackup, options: ValidateOptions): P
       ? errorLines(options.redactor.redact(run.stderr)).join(' | ') || (run.signal ? `stopped by ${run.signal} (time limit)` : `exit code ${run.exitCode}`)
       : 'the script it produced is incomplete'
   return { name: 'Every block reads', passed: false, detail: `pg_restore cannot read the whole ${backup.format} archive: ${why}` }
+}
+
+/** The file read back whole: what a streamed restore consumed must be exactly what is on disk. */
+async function fileOnDiskCheck(backup: CreatedBackup): Promise<ValidationCheck> {
+  const onDisk = await inspectFile(backup.path, { update() {}, finish: () => undefined }).catch(() => undefined)
+  const ok = onDisk?.sha256 === backup.sha256
+  return {
+    name: 'File on disk',
+    passed: ok,
+    detail: ok
+      ? 'read back: the same SHA-256 as the bytes pg_dump streamed into psql'
+      : `the file on disk ${onDisk ? `has SHA-256 ${onDisk.sha256}` : 'cannot be read'}, but pg_dump streamed ${backup.sha256}: the backup changed after the dump`
+  }
 }
 
 async function sizeOnDiskCheck(backup: CreatedBackup): Promise<ValidationCheck> {

@@ -23,6 +23,8 @@ export interface ToolOptions {
   /** Called with each line of output, for verbose logs. */
   onLine?: (line: string) => void
   timeoutMs?: number
+  /** Stops the tool (SIGTERM) when aborted. */
+  signal?: AbortSignal
 }
 
 const STDERR_LIMIT = 64 * 1024
@@ -58,6 +60,9 @@ export async function runTool(file: string, args: string[], options: ToolOptions
     consumed = Promise.resolve()
   }
   const timer = options.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs) : undefined
+  const abort = () => child.kill('SIGTERM')
+  if (options.signal?.aborted) abort()
+  else options.signal?.addEventListener('abort', abort, { once: true })
   try {
     const [exit] = await Promise.all([
       new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
@@ -75,6 +80,7 @@ export async function runTool(file: string, args: string[], options: ToolOptions
     return { exitCode: exit.code, signal: exit.signal, stderr, stdout }
   } finally {
     if (timer) clearTimeout(timer)
+    options.signal?.removeEventListener('abort', abort)
   }
 }
 
