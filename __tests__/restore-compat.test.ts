@@ -89,6 +89,7 @@ maybe('restoring a newer client\'s plain dump into PostgreSQL 14', () => {
         session,
         serverMajor: 14,
         sourceTables: [],
+        sourceRows: Promise.resolve([]),
         tools: { ...local, version: { ...local.version, major: clientMajor } },
         backup: { path: dumpFile, format: 'plain' },
         jobs: 1,

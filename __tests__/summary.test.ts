@@ -19,7 +19,17 @@ const passed: VerificationResult = {
   ],
   backup: { path: '/tmp/x/shop.sql', sizeBytes: 45678, sha256: 'ab'.repeat(32), format: 'plain', compression: 'none', jobs: 1, streamed: false, kept: true },
   checks: [{ name: 'Format signature', passed: true, detail: 'plain SQL dump' }],
-  tables: { source: ['public.a', 'public."<b>"'], restored: ['public.a', 'public."<b>"'], missing: [], extra: [] },
+  tables: {
+    source: ['public.a', 'public."<b>"'],
+    restored: ['public.a', 'public."<b>"'],
+    missing: [],
+    extra: [],
+    rows: [
+      { table: 'public.a', source: 10, restored: 10 },
+      { table: 'public."<b>"', source: 5, restored: 5 }
+    ],
+    rowMismatches: []
+  },
   restoreDatabase: { name: 'backup_verify_20261124t000000_abcdef', dropped: true },
   startedAt: '2026-11-24T00:00:00.000Z',
   durationMs: 3800
@@ -29,12 +39,14 @@ describe('buildSummary', () => {
   test('a pass: verdict, phases, facts with size in bytes and binary units, checksum, tables', () => {
     const model = buildSummary(passed)
     expect(model.verdict).toBe('✅ The backup restores: 2 of 2 tables came back in a temporary database.')
-    expect(model.tables.map((table) => table.heading)).toEqual(['Phases', 'Facts', 'Validation checks'])
+    expect(model.tables.map((table) => table.heading)).toEqual(['Phases', 'Facts', 'Tables', 'Validation checks'])
+    expect(model.tables[2].rows[0]).toEqual(['<code>public.a</code>', '10', '10', '✅'])
     expect(model.tables[0].rows[0]).toEqual(['Create', '✅ passed', '1.20 s', 'pg_dump 16.4, plain SQL, 45678 bytes'])
     const facts = Object.fromEntries(model.tables[1].rows)
     expect(facts['Backup size']).toBe('45678 bytes (44.6 KiB)')
     expect(facts['SHA-256']).toBe(`<code>${'ab'.repeat(32)}</code>`)
     expect(facts['Tables (source / restored)']).toBe('2 / 2')
+    expect(facts['Rows (dumped / restored)']).toBe('15 / 15')
     expect(facts['Server version']).toBe('16.4')
     expect(facts['Client tools']).toBe('16.4, found (server major 16): <code>/usr/lib/postgresql/16/bin</code>')
     expect(facts['Temporary database']).toBe('backup_verify_20261124t000000_abcdef (dropped)')
@@ -72,7 +84,7 @@ describe('buildSummary', () => {
 
   test('long table lists are capped', () => {
     const many = Array.from({ length: 500 }, (_, i) => `public.t${i}`)
-    const result = { ...passed, status: 'failed' as const, tables: { source: many, restored: [], missing: many, extra: [] } }
+    const result = { ...passed, status: 'failed' as const, tables: { source: many, restored: [], missing: many, extra: [], rows: [], rowMismatches: [] } }
     const facts = Object.fromEntries(buildSummary(result).tables[1].rows)
     expect(facts['Missing after restore']).toMatch(/public\.t49 and 450 more$/)
   })
@@ -88,6 +100,7 @@ describe('outputsOf', () => {
       'backup-path': '/tmp/x/shop.sql',
       tables: '2',
       'restored-tables': '2',
+      rows: '15',
       'server-version': '16.4',
       'client-version': '16.4',
       'client-source': 'found',
@@ -118,8 +131,16 @@ describe('the restore target', () => {
     expect(() => assertNotSource(source, { ...source, database: 'backup_verify_x' })).not.toThrow()
   })
 
-  test('table comparison names what is missing and what is extra', () => {
-    expect(compareTables(['a', 'b', 'c'], ['a', 'c', 'd'])).toEqual({ source: ['a', 'b', 'c'], restored: ['a', 'c', 'd'], missing: ['b'], extra: ['d'] })
+  test('table comparison names what is missing and what is extra, and rows that differ', () => {
+    const comparison = compareTables(['a', 'b', 'c'], ['a', 'c', 'd'], [{ table: 'a', rows: 3 }, { table: 'b', rows: 1 }, { table: 'c', rows: 7 }], [{ table: 'a', rows: 3 }, { table: 'c', rows: 6 }, { table: 'd', rows: 0 }])
+    expect(comparison).toMatchObject({ missing: ['b'], extra: ['d'], rowMismatches: [{ table: 'c', source: 7, restored: 6 }] })
+    expect(comparison.rows).toHaveLength(4)
+  })
+
+  test('mismatched rows sort first in the summary\'s table of tables', () => {
+    const tables = compareTables(['x', 'y'], ['x', 'y'], [{ table: 'x', rows: 100 }, { table: 'y', rows: 2 }], [{ table: 'x', rows: 100 }, { table: 'y', rows: 1 }])
+    const model = buildSummary({ ...passed, status: 'failed', tables, error: { problem: 'restore-mismatch', message: 'Row counts differ' } })
+    expect(model.tables.find((table) => table.heading === 'Tables')?.rows[0]).toEqual(['<code>y</code>', '2', '1', '❌'])
   })
 })
 

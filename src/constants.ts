@@ -22,6 +22,7 @@ export const Output = {
   BackupPath: 'backup-path',
   Tables: 'tables',
   RestoredTables: 'restored-tables',
+  Rows: 'rows',
   ServerVersion: 'server-version',
   ClientVersion: 'client-version',
   ClientSource: 'client-source',

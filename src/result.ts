@@ -31,11 +31,23 @@ export interface BackupFacts {
   kept: boolean
 }
 
+export interface TableRowCount {
+  table: string
+  /** Rows in the source, in the snapshot that was dumped. */
+  source?: number
+  /** Rows found in the restored database. */
+  restored?: number
+}
+
 export interface TableComparison {
   source: string[]
   restored: string[]
   missing: string[]
   extra: string[]
+  /** Exact row counts, per table, on both sides. */
+  rows: TableRowCount[]
+  /** Tables present on both sides whose row counts differ. */
+  rowMismatches: TableRowCount[]
 }
 
 export interface VerificationResult {

@@ -2,7 +2,7 @@
 
 import { humanBytes } from './config/size.js'
 import { Output } from './constants.js'
-import type { VerificationResult } from './result.js'
+import type { TableRowCount, VerificationResult } from './result.js'
 
 export interface SummaryTable {
   heading: string
@@ -32,6 +32,10 @@ function seconds(ms: number): string {
 function listed(names: string[]): string {
   const shown = names.slice(0, MAX_LISTED).join(', ')
   return names.length > MAX_LISTED ? `${shown} and ${names.length - MAX_LISTED} more` : shown
+}
+
+function rowsMatch(entry: TableRowCount): boolean {
+  return entry.source !== undefined && entry.source === entry.restored
 }
 
 const STATUS_ICON: Record<string, string> = { passed: '✅ passed', failed: '❌ failed', 'not run': '⏭️ not run' }
@@ -79,6 +83,8 @@ export function buildSummary(result: VerificationResult): SummaryModel {
   }
   if (result.tables) {
     facts.push(['Tables (source / restored)', `${result.tables.source.length} / ${result.tables.restored.length}`])
+    const sum = (pick: (entry: TableRowCount) => number | undefined) => result.tables!.rows.reduce((total, entry) => total + (pick(entry) ?? 0), 0)
+    facts.push(['Rows (dumped / restored)', `${sum((entry) => entry.source)} / ${sum((entry) => entry.restored)}`])
     if (result.tables.missing.length) facts.push(['Missing after restore', escapeHtml(listed(result.tables.missing))])
     if (result.tables.extra.length) facts.push(['Unexpected after restore', escapeHtml(listed(result.tables.extra))])
   }
@@ -88,6 +94,23 @@ export function buildSummary(result: VerificationResult): SummaryModel {
   }
   facts.push(['Duration', seconds(result.durationMs)])
   tables.push({ heading: 'Facts', header: ['Fact', 'Value'], rows: facts })
+  if (result.tables && result.tables.rows.length > 0) {
+    // Mismatches first, then the largest tables; capped for databases with many tables.
+    const sorted = [...result.tables.rows].sort(
+      (a, b) => Number(rowsMatch(a)) - Number(rowsMatch(b)) || (b.source ?? b.restored ?? 0) - (a.source ?? a.restored ?? 0) || a.table.localeCompare(b.table)
+    )
+    const shown = sorted.slice(0, MAX_LISTED)
+    tables.push({
+      heading: sorted.length > MAX_LISTED ? `Tables (${MAX_LISTED} of ${sorted.length}, mismatches first)` : 'Tables',
+      header: ['Table', 'Rows in the dump', 'Rows restored', 'Match'],
+      rows: shown.map((entry) => [
+        `<code>${escapeHtml(entry.table)}</code>`,
+        entry.source === undefined ? '—' : String(entry.source),
+        entry.restored === undefined ? '—' : String(entry.restored),
+        rowsMatch(entry) ? '✅' : '❌'
+      ])
+    })
+  }
   if (result.checks) {
     tables.push({
       heading: 'Validation checks',
@@ -108,6 +131,7 @@ export function outputsOf(result: VerificationResult): Record<string, string> {
     [Output.BackupPath]: result.backup?.kept ? result.backup.path : '',
     [Output.Tables]: result.tables ? String(result.tables.source.length) : '',
     [Output.RestoredTables]: result.tables ? String(result.tables.restored.length) : '',
+    [Output.Rows]: result.tables ? String(result.tables.rows.reduce((total, entry) => total + (entry.source ?? 0), 0)) : '',
     [Output.ServerVersion]: result.serverVersion ?? '',
     [Output.ClientVersion]: result.client?.version ?? '',
     [Output.ClientSource]: result.client?.origin ?? '',

@@ -10,7 +10,8 @@ import type { Settings } from './config/inputs.js'
 import { describeTarget } from './config/connection.js'
 import { VerificationError } from './errors.js'
 import { clientEnvironment, writePasswordFile } from './postgres/environment.js'
-import { listTables, openSession, readDatabaseSize, readServerVersion } from './postgres/session.js'
+import { openSession, readDatabaseSize, readServerVersion } from './postgres/session.js'
+import { SourceSnapshot } from './postgres/inventory.js'
 import { backupFileName, checkFreeSpace, createBackup } from './phases/create.js'
 import { describeBytes } from './config/size.js'
 import { changedAfterValidation, requireSameTables, restoreBackup, temporaryDatabaseName, type Restored, type RestoreOptions } from './phases/restore.js'
@@ -102,6 +103,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
   let validateWith: ValidateOptions | undefined
   // A streamed restore runs beside the phases; whatever happens, it ends (and drops its database) before the session closes.
   let streamedRestore: Promise<Restored> | undefined
+  let snapshot: SourceSnapshot | undefined
   try {
     const streamed = settings.pipeline && settings.format === 'plain'
     // The restore's settings; in streamed mode it starts while pg_dump is still writing.
@@ -120,7 +122,9 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
       const server = await readServerVersion(session)
       result.serverVersion = server.text
       log(`Server: PostgreSQL ${server.text}`)
-      const sourceTables = await listTables(session)
+      // Tables and row counts are read in the snapshot pg_dump dumps: writes during the dump change neither.
+      snapshot = await SourceSnapshot.open(await openSession(target))
+      const sourceTables = await snapshot.tables()
       const provided = await provideClientTools(server, {
         request: settings.postgresVersion,
         source: settings.toolsSource,
@@ -145,6 +149,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
           session: session as pg.Client,
           serverMajor: server.major,
           sourceTables,
+          sourceRows,
           tools,
           passwordFile,
           backup: { path: backupFile, format: settings.format, compression: settings.compression },
@@ -171,6 +176,9 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
       const jobs = settings.format === 'directory' ? settings.jobs : 1
       log(`Backup: ${backupFile} (${settings.format} format, compression ${compression}${jobs > 1 ? `, ${jobs} parallel jobs` : ''})`)
 
+      // Counted on the snapshot's own connection while pg_dump runs.
+      const sourceRows = (snapshot as SourceSnapshot).rows(sourceTables)
+      sourceRows.catch(() => {})
       // Streamed: psql restores the very bytes pg_dump writes, while it writes them.
       const feed = streamed ? new PassThrough() : undefined
       const stopRestore = new AbortController()
@@ -194,8 +202,13 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
           log,
           redactor,
           heartbeatMs: options.heartbeatMs,
-          alsoTo: feed
+          alsoTo: feed,
+          snapshot: snapshot?.id
         })
+        await sourceRows
+        // Only as long as needed: pg_dump has finished with the snapshot, and its locks would block writers.
+        await snapshot?.close()
+        snapshot = undefined
       } catch (error) {
         feed?.destroy()
         stopRestore.abort()
@@ -249,6 +262,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
         ? { problem: error.problem, message: redactor.redact(error.message), hint: error.hint && redactor.redact(error.hint) }
         : { problem: 'unexpected', message: redactor.redactError(error) }
   } finally {
+    await snapshot?.close()
     await streamedRestore?.catch(() => {})
     await (session as pg.Client | undefined)?.end().catch(() => {})
     await cleanUpFolder(folder, backupFile, settings.keepBackup && result.backup !== undefined, passwordFile, ledger, reporter, redactor)

@@ -63,6 +63,13 @@ export function engineSuite(major: number): void {
         'sales.orders'
       ])
       expect(result.tables?.restored).toEqual(result.tables?.source)
+      // Exact row counts, from the dumped snapshot and from the restored database.
+      expect(result.tables?.rows).toEqual([
+        { table: '"Reporting Data"."Daily Totals"', source: 365, restored: 365 },
+        { table: 'public.customers', source: 1000, restored: 1000 },
+        { table: 'sales."Order Items"', source: 6000, restored: 6000 },
+        { table: 'sales.orders', source: 3000, restored: 3000 }
+      ])
       expect(reporter.groups).toHaveLength(3)
       expect(reporter.lines.some((line) => /^Database: .+ \(table data .+\); free where the backup goes: .+$/.test(line))).toBe(true)
       // The kept backup is the file the checksum and size describe.
@@ -161,6 +168,40 @@ export function engineSuite(major: number): void {
       expect(result.error?.message).toBe('Restored database has 3 tables, the source has 4: missing "Reporting Data"."Daily Totals"')
       expect(result.tables?.missing).toEqual(['"Reporting Data"."Daily Totals"'])
       expect(await temporaryDatabases(server)).toEqual([])
+    })
+
+    test('a row deleted from the restored database is named, with both counts', async () => {
+      const hooks = { afterRestore: (databaseName: string) => server.query('DELETE FROM sales."Order Items" WHERE order_id = 1 AND line = 1', databaseName).then(() => {}) }
+      const settings = { ...settingsFor({ 'database-url': server.url('shop') }, env, tempRoot), tempRoot }
+      const result = await verifyBackup({ settings, reporter: recordingReporter(), env, hooks })
+      expect(result.status).toBe('failed')
+      expect(result.error?.message).toBe('Row counts differ in 1 table(s): sales."Order Items" 6000 in the dump, 5999 restored')
+      expect(await temporaryDatabases(server)).toEqual([])
+    })
+
+    test('writes to the source while it is dumped never cause a mismatch: the counts come from the dumped snapshot', async () => {
+      await server.query('CREATE DATABASE busy')
+      await server.query('CREATE TABLE events (id bigserial PRIMARY KEY, payload text); INSERT INTO events (payload) SELECT repeat(md5(g::text), 20) FROM generate_series(1, 50000) g', 'busy')
+      let writing = true
+      const writer = (async () => {
+        let rounds = 0
+        while (writing && rounds < 2000) {
+          await server.query("INSERT INTO events (payload) SELECT 'new' FROM generate_series(1, 50); DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY random() LIMIT 20)", 'busy')
+          rounds++
+        }
+        return rounds
+      })()
+      try {
+        for (const pipeline of ['true', 'false']) {
+          const settings = { ...settingsFor({ 'database-url': server.url('busy'), pipeline }, env, tempRoot), tempRoot }
+          const result = await verifyBackup({ settings, reporter: recordingReporter(), env })
+          expect(result.error).toBeUndefined()
+          expect(result.tables?.rowMismatches).toEqual([])
+        }
+      } finally {
+        writing = false
+        expect(await writer).toBeGreaterThan(0)
+      }
     })
 
     test('over the Unix socket and over IPv6 loopback, the URL forms pass too', async () => {

@@ -38221,7 +38221,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 1936:
+/***/ 6588:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38419,6 +38419,7 @@ const constants_Output = {
     BackupPath: 'backup-path',
     Tables: 'tables',
     RestoredTables: 'restored-tables',
+    Rows: 'rows',
     ServerVersion: 'server-version',
     ClientVersion: 'client-version',
     ClientSource: 'client-source',
@@ -39081,6 +39082,9 @@ function listed(names) {
     const shown = names.slice(0, MAX_LISTED).join(', ');
     return names.length > MAX_LISTED ? `${shown} and ${names.length - MAX_LISTED} more` : shown;
 }
+function rowsMatch(entry) {
+    return entry.source !== undefined && entry.source === entry.restored;
+}
 const STATUS_ICON = { passed: '✅ passed', failed: '❌ failed', 'not run': '⏭️ not run' };
 function summary_buildSummary(result) {
     const title = 'Backup verification';
@@ -39127,6 +39131,8 @@ function summary_buildSummary(result) {
     }
     if (result.tables) {
         facts.push(['Tables (source / restored)', `${result.tables.source.length} / ${result.tables.restored.length}`]);
+        const sum = (pick) => result.tables.rows.reduce((total, entry) => total + (pick(entry) ?? 0), 0);
+        facts.push(['Rows (dumped / restored)', `${sum((entry) => entry.source)} / ${sum((entry) => entry.restored)}`]);
         if (result.tables.missing.length)
             facts.push(['Missing after restore', escapeHtml(listed(result.tables.missing))]);
         if (result.tables.extra.length)
@@ -39138,6 +39144,21 @@ function summary_buildSummary(result) {
     }
     facts.push(['Duration', seconds(result.durationMs)]);
     tables.push({ heading: 'Facts', header: ['Fact', 'Value'], rows: facts });
+    if (result.tables && result.tables.rows.length > 0) {
+        // Mismatches first, then the largest tables; capped for databases with many tables.
+        const sorted = [...result.tables.rows].sort((a, b) => Number(rowsMatch(a)) - Number(rowsMatch(b)) || (b.source ?? b.restored ?? 0) - (a.source ?? a.restored ?? 0) || a.table.localeCompare(b.table));
+        const shown = sorted.slice(0, MAX_LISTED);
+        tables.push({
+            heading: sorted.length > MAX_LISTED ? `Tables (${MAX_LISTED} of ${sorted.length}, mismatches first)` : 'Tables',
+            header: ['Table', 'Rows in the dump', 'Rows restored', 'Match'],
+            rows: shown.map((entry) => [
+                `<code>${escapeHtml(entry.table)}</code>`,
+                entry.source === undefined ? '—' : String(entry.source),
+                entry.restored === undefined ? '—' : String(entry.restored),
+                rowsMatch(entry) ? '✅' : '❌'
+            ])
+        });
+    }
     if (result.checks) {
         tables.push({
             heading: 'Validation checks',
@@ -39157,6 +39178,7 @@ function summary_outputsOf(result) {
         [Output.BackupPath]: result.backup?.kept ? result.backup.path : '',
         [Output.Tables]: result.tables ? String(result.tables.source.length) : '',
         [Output.RestoredTables]: result.tables ? String(result.tables.restored.length) : '',
+        [Output.Rows]: result.tables ? String(result.tables.rows.reduce((total, entry) => total + (entry.source ?? 0), 0)) : '',
         [Output.ServerVersion]: result.serverVersion ?? '',
         [Output.ClientVersion]: result.client?.version ?? '',
         [Output.ClientSource]: result.client?.origin ?? '',
@@ -39178,6 +39200,48 @@ function summaryLines(result) {
         : `FAILED: ${result.error?.message}`;
     const tail = result.status === 'failed' && result.error?.hint ? [`Hint: ${result.error.hint}`] : [];
     return [head, ...lines, ...tail];
+}
+
+;// CONCATENATED MODULE: ./src/postgres/inventory.ts
+// What the source held when it was dumped, and what the restore holds: tables and exact row counts,
+// read inside the snapshot that pg_dump dumps, so that writes during the dump never cause a mismatch.
+
+/** Exact row counts, one count(*) per table (names come quoted from listTables). */
+async function inventory_countRows(client, tables) {
+    const counted = [];
+    for (const table of tables) {
+        const { rows } = await client.query(`SELECT count(*) AS n FROM ONLY ${table}`);
+        counted.push({ table, rows: Number(rows[0].n) });
+    }
+    return counted;
+}
+/**
+ * A read-only REPEATABLE READ transaction whose snapshot is exported for pg_dump --snapshot.
+ * Everything asked of it sees exactly the data pg_dump dumps.
+ */
+class inventory_SourceSnapshot {
+    client;
+    id;
+    constructor(client, id) {
+        this.client = client;
+        this.id = id;
+    }
+    static async open(client) {
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+        const { rows } = await client.query('SELECT pg_catalog.pg_export_snapshot() AS id');
+        return new inventory_SourceSnapshot(client, rows[0].id);
+    }
+    tables() {
+        return listTables(this.client);
+    }
+    rows(tables) {
+        return inventory_countRows(this.client, tables);
+    }
+    /** Ends the transaction; pg_dump must have imported the snapshot by then (it has, once it has finished). */
+    async close() {
+        await this.client.query('COMMIT').catch(() => { });
+        await this.client.end().catch(() => { });
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/heartbeat.ts
@@ -39760,6 +39824,8 @@ function create_backupFileName(database, when, extension = '.sql') {
 /** The pg_dump command line: never a secret in it, only the format, its options and where to write. */
 function dumpArguments(options, clientMajor) {
     const args = ['--no-password', `--format=${options.format}`];
+    if (options.snapshot)
+        args.push(`--snapshot=${options.snapshot}`);
     if (options.compression)
         args.push(`--compress=${compressionArgument(options.compression, clientMajor)}`);
     if (options.format === 'directory' && options.jobs > 1)
@@ -39983,6 +40049,7 @@ class compat_SettingsFilter extends external_node_stream_.Transform {
 
 
 
+
 /** "backup_verify_20261124T020316_9f3a1c": sortable, unique across parallel runs, a plain identifier. */
 function restore_temporaryDatabaseName(now, random = randomBytes(3).toString('hex')) {
     const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
@@ -39994,25 +40061,35 @@ function assertNotSource(source, restore) {
         throw new VerificationError('same-database', `Refusing to restore into the source database "${source.database}" at ${source.host}:${source.port}.`, 'The restore always goes into a new temporary database; this is a bug if you see it.');
     }
 }
-function compareTables(source, restored) {
+function compareTables(source, restored, sourceRows = [], restoredRows = []) {
     const restoredSet = new Set(restored);
     const sourceSet = new Set(source);
+    const before = new Map(sourceRows.map((entry) => [entry.table, entry.rows]));
+    const after = new Map(restoredRows.map((entry) => [entry.table, entry.rows]));
+    const rows = [...new Set([...source, ...restored])].map((table) => ({ table, source: before.get(table), restored: after.get(table) }));
     return {
         source,
         restored,
         missing: source.filter((table) => !restoredSet.has(table)),
-        extra: restored.filter((table) => !sourceSet.has(table))
+        extra: restored.filter((table) => !sourceSet.has(table)),
+        rows,
+        rowMismatches: rows.filter((entry) => entry.source !== undefined && entry.restored !== undefined && entry.source !== entry.restored)
     };
 }
 /** Throws when the restored database lacks a table of the source, or has one the source lacks. */
 function restore_requireSameTables(comparison) {
-    if (comparison.missing.length === 0 && comparison.extra.length === 0)
-        return;
-    const parts = [
-        comparison.missing.length ? `missing ${comparison.missing.join(', ')}` : '',
-        comparison.extra.length ? `unexpected ${comparison.extra.join(', ')}` : ''
-    ].filter(Boolean);
-    throw new VerificationError('restore-mismatch', `Restored database has ${comparison.restored.length} tables, the source has ${comparison.source.length}: ${parts.join('; ')}`);
+    if (comparison.missing.length > 0 || comparison.extra.length > 0) {
+        const parts = [
+            comparison.missing.length ? `missing ${comparison.missing.join(', ')}` : '',
+            comparison.extra.length ? `unexpected ${comparison.extra.join(', ')}` : ''
+        ].filter(Boolean);
+        throw new VerificationError('restore-mismatch', `Restored database has ${comparison.restored.length} tables, the source has ${comparison.source.length}: ${parts.join('; ')}`);
+    }
+    const differing = comparison.rowMismatches;
+    if (differing.length > 0) {
+        const listed = differing.slice(0, 10).map((entry) => `${entry.table} ${entry.source} in the dump, ${entry.restored} restored`);
+        throw new VerificationError('restore-mismatch', `Row counts differ in ${differing.length} table(s): ${listed.join('; ')}${differing.length > 10 ? '; …' : ''}`);
+    }
 }
 const RESTORE_HINT = 'The backup does not restore as it is. If an object already exists, a template database may carry it; roles the dump names must exist on the server.';
 function restore_changedAfterValidation(found, expected) {
@@ -40116,14 +40193,17 @@ async function restore_restoreBackup(options) {
         await options.afterRestore?.(databaseName);
         const restoredSession = await openSession(target, databaseName);
         let restored;
+        let restoredRows;
         try {
             restored = await listTables(restoredSession);
+            restoredRows = await countRows(restoredSession, restored);
         }
         finally {
             await restoredSession.end().catch(() => { });
         }
-        const comparison = compareTables(options.sourceTables, restored);
-        options.log(`Tables: ${comparison.source.length} in the source, ${comparison.restored.length} restored`);
+        const comparison = compareTables(options.sourceTables, restored, await options.sourceRows, restoredRows);
+        const total = (entries) => entries.reduce((sum, entry) => sum + entry.rows, 0);
+        options.log(`Tables: ${comparison.source.length} in the source, ${comparison.restored.length} restored; rows: ${total(await options.sourceRows)} in the dump, ${total(restoredRows)} restored`);
         return { comparison, restoredChecksum };
     }
     finally {
@@ -40814,6 +40894,7 @@ async function installWithFallback(version, request, options, target) {
 
 
 
+
 const PHASE_TITLES = {
     Create: 'Create: pg_dump writes the backup',
     Validate: 'Validate: signature, checksum, readability, completeness',
@@ -40871,6 +40952,7 @@ async function verify_verifyBackup(options) {
     let validateWith;
     // A streamed restore runs beside the phases; whatever happens, it ends (and drops its database) before the session closes.
     let streamedRestore;
+    let snapshot;
     try {
         const streamed = settings.pipeline && settings.format === 'plain';
         // The restore's settings; in streamed mode it starts while pg_dump is still writing.
@@ -40888,7 +40970,9 @@ async function verify_verifyBackup(options) {
             const server = await readServerVersion(session);
             result.serverVersion = server.text;
             log(`Server: PostgreSQL ${server.text}`);
-            const sourceTables = await listTables(session);
+            // Tables and row counts are read in the snapshot pg_dump dumps: writes during the dump change neither.
+            snapshot = await SourceSnapshot.open(await openSession(target));
+            const sourceTables = await snapshot.tables();
             const provided = await provideClientTools(server, {
                 request: settings.postgresVersion,
                 source: settings.toolsSource,
@@ -40912,6 +40996,7 @@ async function verify_verifyBackup(options) {
                 session: session,
                 serverMajor: server.major,
                 sourceTables,
+                sourceRows,
                 tools,
                 passwordFile,
                 backup: { path: backupFile, format: settings.format, compression: settings.compression },
@@ -40937,6 +41022,9 @@ async function verify_verifyBackup(options) {
             const compression = describeCompression(settings.compression, settings.format);
             const jobs = settings.format === 'directory' ? settings.jobs : 1;
             log(`Backup: ${backupFile} (${settings.format} format, compression ${compression}${jobs > 1 ? `, ${jobs} parallel jobs` : ''})`);
+            // Counted on the snapshot's own connection while pg_dump runs.
+            const sourceRows = snapshot.rows(sourceTables);
+            sourceRows.catch(() => { });
             // Streamed: psql restores the very bytes pg_dump writes, while it writes them.
             const feed = streamed ? new PassThrough() : undefined;
             const stopRestore = new AbortController();
@@ -40961,8 +41049,13 @@ async function verify_verifyBackup(options) {
                     log,
                     redactor,
                     heartbeatMs: options.heartbeatMs,
-                    alsoTo: feed
+                    alsoTo: feed,
+                    snapshot: snapshot?.id
                 });
+                await sourceRows;
+                // Only as long as needed: pg_dump has finished with the snapshot, and its locks would block writers.
+                await snapshot?.close();
+                snapshot = undefined;
             }
             catch (error) {
                 feed?.destroy();
@@ -41020,6 +41113,7 @@ async function verify_verifyBackup(options) {
                 : { problem: 'unexpected', message: redactor.redactError(error) };
     }
     finally {
+        await snapshot?.close();
         await streamedRestore?.catch(() => { });
         await session?.end().catch(() => { });
         await cleanUpFolder(folder, backupFile, settings.keepBackup && result.backup !== undefined, passwordFile, ledger, reporter, redactor);
@@ -41994,7 +42088,7 @@ async function runCleanup() {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
-/* harmony import */ var _action_cleanup_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1936);
+/* harmony import */ var _action_cleanup_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6588);
 // Entry point of the action's post step: it only cleans up, and only warns.
 
 

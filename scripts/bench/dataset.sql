@@ -9,7 +9,7 @@ INSERT INTO pgbench_branches SELECT b, 0, '' FROM generate_series(1, :scale) b;
 INSERT INTO pgbench_tellers SELECT t, (t - 1) / 10 + 1, 0, '' FROM generate_series(1, :scale * 10) t;
 INSERT INTO pgbench_accounts SELECT a, (a - 1) / 100000 + 1, 0, '' FROM generate_series(1, :scale * 100000) a;
 INSERT INTO pgbench_history
-SELECT (g % (:scale * 10)) + 1, (g % :scale) + 1, (g * 7919) % (:scale * 100000) + 1, g % 1000 - 500,
+SELECT (g % (:scale * 10)) + 1, (g % :scale) + 1, ((g::bigint * 7919) % (:scale * 100000))::int + 1, g % 1000 - 500,
        timestamp '2026-01-01' + g * interval '1 second', 'history'
   FROM generate_series(1, :scale * 20000) g;
 

@@ -50,6 +50,8 @@ export interface CreateOptions {
   log: (line: string) => void
   redactor: Redactor
   heartbeatMs?: number
+  /** An exported snapshot: pg_dump dumps exactly the data the inventory counted. */
+  snapshot?: string
   /** Plain and tar only: a second destination for the bytes, e.g. psql restoring while pg_dump writes. */
   alsoTo?: Writable
 }
@@ -79,8 +81,12 @@ export function backupFileName(database: string, when: Date, extension = '.sql')
 }
 
 /** The pg_dump command line: never a secret in it, only the format, its options and where to write. */
-export function dumpArguments(options: Pick<CreateOptions, 'format' | 'compression' | 'jobs' | 'verbose' | 'backupPath'>, clientMajor: number): string[] {
+export function dumpArguments(
+  options: Pick<CreateOptions, 'format' | 'compression' | 'jobs' | 'verbose' | 'backupPath' | 'snapshot'>,
+  clientMajor: number
+): string[] {
   const args = ['--no-password', `--format=${options.format}`]
+  if (options.snapshot) args.push(`--snapshot=${options.snapshot}`)
   if (options.compression) args.push(`--compress=${compressionArgument(options.compression, clientMajor)}`)
   if (options.format === 'directory' && options.jobs > 1) args.push(`--jobs=${options.jobs}`)
   if (options.format === 'custom' || options.format === 'directory') args.push(`--file=${options.backupPath}`)

@@ -18,6 +18,7 @@ import { startHeartbeat } from '../heartbeat.js'
 import { clientEnvironment } from '../postgres/environment.js'
 import { errorLines, runTool } from '../postgres/process.js'
 import { createDatabaseLike, dropDatabase, listTables, openSession } from '../postgres/session.js'
+import { countRows, type TableRows } from '../postgres/inventory.js'
 import type { ResourceLedger } from '../reporter.js'
 import type { TableComparison } from '../result.js'
 import type { Redactor } from '../secrets.js'
@@ -46,28 +47,42 @@ export function assertNotSource(source: Place, restore: Place): void {
   }
 }
 
-export function compareTables(source: string[], restored: string[]): TableComparison {
+export function compareTables(source: string[], restored: string[], sourceRows: TableRows[] = [], restoredRows: TableRows[] = []): TableComparison {
   const restoredSet = new Set(restored)
   const sourceSet = new Set(source)
+  const before = new Map(sourceRows.map((entry) => [entry.table, entry.rows]))
+  const after = new Map(restoredRows.map((entry) => [entry.table, entry.rows]))
+  const rows = [...new Set([...source, ...restored])].map((table) => ({ table, source: before.get(table), restored: after.get(table) }))
   return {
     source,
     restored,
     missing: source.filter((table) => !restoredSet.has(table)),
-    extra: restored.filter((table) => !sourceSet.has(table))
+    extra: restored.filter((table) => !sourceSet.has(table)),
+    rows,
+    rowMismatches: rows.filter((entry) => entry.source !== undefined && entry.restored !== undefined && entry.source !== entry.restored)
   }
 }
 
 /** Throws when the restored database lacks a table of the source, or has one the source lacks. */
 export function requireSameTables(comparison: TableComparison): void {
-  if (comparison.missing.length === 0 && comparison.extra.length === 0) return
-  const parts = [
-    comparison.missing.length ? `missing ${comparison.missing.join(', ')}` : '',
-    comparison.extra.length ? `unexpected ${comparison.extra.join(', ')}` : ''
-  ].filter(Boolean)
-  throw new VerificationError(
-    'restore-mismatch',
-    `Restored database has ${comparison.restored.length} tables, the source has ${comparison.source.length}: ${parts.join('; ')}`
-  )
+  if (comparison.missing.length > 0 || comparison.extra.length > 0) {
+    const parts = [
+      comparison.missing.length ? `missing ${comparison.missing.join(', ')}` : '',
+      comparison.extra.length ? `unexpected ${comparison.extra.join(', ')}` : ''
+    ].filter(Boolean)
+    throw new VerificationError(
+      'restore-mismatch',
+      `Restored database has ${comparison.restored.length} tables, the source has ${comparison.source.length}: ${parts.join('; ')}`
+    )
+  }
+  const differing = comparison.rowMismatches
+  if (differing.length > 0) {
+    const listed = differing.slice(0, 10).map((entry) => `${entry.table} ${entry.source} in the dump, ${entry.restored} restored`)
+    throw new VerificationError(
+      'restore-mismatch',
+      `Row counts differ in ${differing.length} table(s): ${listed.join('; ')}${differing.length > 10 ? '; …' : ''}`
+    )
+  }
 }
 
 export interface RestoreOptions {
@@ -76,6 +91,8 @@ export interface RestoreOptions {
   session: pg.Client
   serverMajor: number
   sourceTables: string[]
+  /** Exact row counts of the source tables, in the dumped snapshot (still being counted while the dump runs). */
+  sourceRows: Promise<TableRows[]>
   tools: ClientTools
   passwordFile?: string
   /** The validated backup; what is restored must still have its checksum. */
@@ -222,13 +239,18 @@ export async function restoreBackup(options: RestoreOptions): Promise<Restored> 
     await options.afterRestore?.(databaseName)
     const restoredSession = await openSession(target, databaseName)
     let restored: string[]
+    let restoredRows: TableRows[]
     try {
       restored = await listTables(restoredSession)
+      restoredRows = await countRows(restoredSession, restored)
     } finally {
       await restoredSession.end().catch(() => {})
     }
-    const comparison = compareTables(options.sourceTables, restored)
-    options.log(`Tables: ${comparison.source.length} in the source, ${comparison.restored.length} restored`)
+    const comparison = compareTables(options.sourceTables, restored, await options.sourceRows, restoredRows)
+    const total = (entries: TableRows[]) => entries.reduce((sum, entry) => sum + entry.rows, 0)
+    options.log(
+      `Tables: ${comparison.source.length} in the source, ${comparison.restored.length} restored; rows: ${total(await options.sourceRows)} in the dump, ${total(restoredRows)} restored`
+    )
     return { comparison, restoredChecksum }
   } finally {
     try {
