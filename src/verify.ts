@@ -213,7 +213,10 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
         feed?.destroy()
         stopRestore.abort()
         await restoring?.catch(() => {})
-        throw error
+        // A count that failed ends the snapshot's transaction, and pg_dump then fails to import the
+        // snapshot: the count's error is the cause to report.
+        const countFailure = await sourceRows.then(() => undefined, (failure: unknown) => failure)
+        throw countFailure ? describeReadError(countFailure) : error
       }
       result.backup = {
         path: backupFile,
@@ -269,6 +272,19 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
     if (result.backup) result.backup.kept = settings.keepBackup
   }
   return finish()
+}
+
+/** An error reading the source (counting rows) in the user's terms. */
+function describeReadError(error: unknown): unknown {
+  const err = error as { code?: string; message?: string }
+  if (err.code === '42501') {
+    return new VerificationError(
+      'permission-denied',
+      `Cannot read the source: ${err.message}.`,
+      'The user needs read access to every table it dumps; a superuser or the owner of the database is simplest.'
+    )
+  }
+  return error
 }
 
 /** Removes the folder, or with keep-backup only everything in it but the backup (the password file first of all). */

@@ -38710,7 +38710,10 @@ async function verifyBackup(options) {
                 feed?.destroy();
                 stopRestore.abort();
                 await restoring?.catch(() => { });
-                throw error;
+                // A count that failed ends the snapshot's transaction, and pg_dump then fails to import the
+                // snapshot: the count's error is the cause to report.
+                const countFailure = await sourceRows.then(() => undefined, (failure) => failure);
+                throw countFailure ? describeReadError(countFailure) : error;
             }
             result.backup = {
                 path: backupFile,
@@ -38770,6 +38773,14 @@ async function verifyBackup(options) {
             result.backup.kept = settings.keepBackup;
     }
     return finish();
+}
+/** An error reading the source (counting rows) in the user's terms. */
+function describeReadError(error) {
+    const err = error;
+    if (err.code === '42501') {
+        return new VerificationError('permission-denied', `Cannot read the source: ${err.message}.`, 'The user needs read access to every table it dumps; a superuser or the owner of the database is simplest.');
+    }
+    return error;
 }
 /** Removes the folder, or with keep-backup only everything in it but the backup (the password file first of all). */
 async function cleanUpFolder(folder, backupFile, keep, passwordFile, ledger, reporter, redactor) {
