@@ -49,7 +49,7 @@ describe('dist/index.js as the runner runs it', () => {
     expect(run.stdout.match(/^::group::/gm)).toHaveLength(3)
     expect(run.stdout).not.toContain('pg_dump: dumping contents')
     // The summary: verdict, phases table, facts table with size and checksum, checks table.
-    expect(run.summary).toContain('✅ The backup restores: 4 of 4 tables')
+    expect(run.summary).toContain('✅ The backup restores: 4 of 4 tables and all 10365 rows came back')
     expect(run.summary).toMatch(/<th>Phase<\/th><th>Status<\/th><th>Duration<\/th><th>Detail<\/th>/)
     for (const phase of ['Create', 'Validate', 'Restore']) expect(run.summary).toMatch(new RegExp(`<td>${phase}</td><td>✅ passed</td>`))
     expect(run.summary).toContain(`<td>Backup size</td><td>${backup.length} bytes (`)
@@ -216,7 +216,7 @@ describe('dist/cli/index.js', () => {
       expect(run.stderr).toBe('')
       expect(run.code).toBe(0)
       expect(run.stdout).toContain(`in ${pgbin} (found: PGBIN; server major 15)`)
-      expect(run.stdout).toMatch(/^PASSED: the backup of postgres@127\.0\.0\.1:\d+\/shop restores \(4 of 4 tables\)/m)
+      expect(run.stdout).toMatch(/^PASSED: the backup of postgres@127\.0\.0\.1:\d+\/shop restores \(4 of 4 tables, 10365 rows\)/m)
       expect(run.stdout).not.toContain('::')
       // Verbose: the tools' own output streams into the log.
       expect(run.stdout).toMatch(/pg_dump: dumping contents of table "sales\."?Order Items"?/)

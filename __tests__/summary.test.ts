@@ -38,7 +38,7 @@ const passed: VerificationResult = {
 describe('buildSummary', () => {
   test('a pass: verdict, phases, facts with size in bytes and binary units, checksum, tables', () => {
     const model = buildSummary(passed)
-    expect(model.verdict).toBe('✅ The backup restores: 2 of 2 tables came back in a temporary database.')
+    expect(model.verdict).toBe('✅ The backup restores: 2 of 2 tables and all 15 rows came back in a temporary database.')
     expect(model.tables.map((table) => table.heading)).toEqual(['Phases', 'Facts', 'Tables', 'Validation checks'])
     expect(model.tables[2].rows[0]).toEqual(['<code>public.a</code>', '10', '10', '✅'])
     expect(model.tables[0].rows[0]).toEqual(['Create', '✅ passed', '1.20 s', 'pg_dump 16.4, plain SQL, 45678 bytes'])

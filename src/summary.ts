@@ -34,6 +34,10 @@ function listed(names: string[]): string {
   return names.length > MAX_LISTED ? `${shown} and ${names.length - MAX_LISTED} more` : shown
 }
 
+function restoredRows(result: VerificationResult): number {
+  return (result.tables?.rows ?? []).reduce((total, entry) => total + (entry.restored ?? 0), 0)
+}
+
 function rowsMatch(entry: TableRowCount): boolean {
   return entry.source !== undefined && entry.source === entry.restored
 }
@@ -52,7 +56,7 @@ export function buildSummary(result: VerificationResult): SummaryModel {
   const failedPhase = result.phases.find((phase) => phase.status === 'failed')
   const verdict =
     result.status === 'passed'
-      ? `✅ The backup restores: ${result.tables?.restored.length ?? 0} of ${result.tables?.source.length ?? 0} tables came back in a temporary database.`
+      ? `✅ The backup restores: ${result.tables?.restored.length ?? 0} of ${result.tables?.source.length ?? 0} tables and all ${restoredRows(result)} rows came back in a temporary database.`
       : `❌ Verification failed${failedPhase ? ` in ${failedPhase.name}` : ''}: ${escapeHtml(result.error?.message ?? 'unknown error')}`
   const tables: SummaryTable[] = [
     {
@@ -150,7 +154,7 @@ export function summaryLines(result: VerificationResult): string[] {
   if (result.backup?.kept) lines.push(`  kept at   ${result.backup.path}`)
   const head =
     result.status === 'passed'
-      ? `PASSED: the backup of ${result.target} restores (${result.tables?.restored.length} of ${result.tables?.source.length} tables) in ${seconds(result.durationMs)}`
+      ? `PASSED: the backup of ${result.target} restores (${result.tables?.restored.length} of ${result.tables?.source.length} tables, ${restoredRows(result)} rows) in ${seconds(result.durationMs)}`
       : `FAILED: ${result.error?.message}`
   const tail = result.status === 'failed' && result.error?.hint ? [`Hint: ${result.error.hint}`] : []
   return [head, ...lines, ...tail]

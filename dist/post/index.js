@@ -39082,6 +39082,9 @@ function listed(names) {
     const shown = names.slice(0, MAX_LISTED).join(', ');
     return names.length > MAX_LISTED ? `${shown} and ${names.length - MAX_LISTED} more` : shown;
 }
+function restoredRows(result) {
+    return (result.tables?.rows ?? []).reduce((total, entry) => total + (entry.restored ?? 0), 0);
+}
 function rowsMatch(entry) {
     return entry.source !== undefined && entry.source === entry.restored;
 }
@@ -39097,7 +39100,7 @@ function summary_buildSummary(result) {
     }
     const failedPhase = result.phases.find((phase) => phase.status === 'failed');
     const verdict = result.status === 'passed'
-        ? `✅ The backup restores: ${result.tables?.restored.length ?? 0} of ${result.tables?.source.length ?? 0} tables came back in a temporary database.`
+        ? `✅ The backup restores: ${result.tables?.restored.length ?? 0} of ${result.tables?.source.length ?? 0} tables and all ${restoredRows(result)} rows came back in a temporary database.`
         : `❌ Verification failed${failedPhase ? ` in ${failedPhase.name}` : ''}: ${escapeHtml(result.error?.message ?? 'unknown error')}`;
     const tables = [
         {
@@ -39196,7 +39199,7 @@ function summaryLines(result) {
     if (result.backup?.kept)
         lines.push(`  kept at   ${result.backup.path}`);
     const head = result.status === 'passed'
-        ? `PASSED: the backup of ${result.target} restores (${result.tables?.restored.length} of ${result.tables?.source.length} tables) in ${seconds(result.durationMs)}`
+        ? `PASSED: the backup of ${result.target} restores (${result.tables?.restored.length} of ${result.tables?.source.length} tables, ${restoredRows(result)} rows) in ${seconds(result.durationMs)}`
         : `FAILED: ${result.error?.message}`;
     const tail = result.status === 'failed' && result.error?.hint ? [`Hint: ${result.error.hint}`] : [];
     return [head, ...lines, ...tail];
