@@ -39,6 +39,8 @@ describe('dist/index.js as the runner runs it', () => {
     expect(outputs.skipped).toBe('false')
     expect(outputs.tables).toBe('4')
     expect(outputs['restored-tables']).toBe('4')
+    expect(outputs.rows).toBe('10365')
+    expect(outputs.format).toBe('plain')
     expect(outputs['server-version']).toMatch(/^15\./)
     expect(outputs['client-version']).toMatch(/^\d+\.\d+/)
     expect(Number(outputs['duration-ms'])).toBeGreaterThan(0)
