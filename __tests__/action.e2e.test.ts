@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { createHash } from 'node:crypto'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { freePort, createSampleDatabase, startServer, temporaryDatabases, type TestServer } from './support/server.js'
@@ -86,6 +87,22 @@ describe('dist/index.js as the runner runs it', () => {
     expect(run.elapsedMs).toBeLessThan(15_000)
     expect(run.stdout).toContain(`::error::Connection refused: nothing accepts connections at 127.0.0.1:${port}.`)
     expect(run.stdout).toContain('Hint: Is PostgreSQL running?')
+  })
+
+  test('a server that accepts the connection and never answers fails within connect-timeout', async () => {
+    const silent = net.createServer(() => {})
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const { port } = silent.address() as net.AddressInfo
+    try {
+      const run = await runBundle('dist/index.js', {
+        inputs: { 'database-url': `postgresql://postgres:x@127.0.0.1:${port}/shop`, 'connect-timeout': '2' }
+      })
+      expect(run.code).toBe(1)
+      expect(run.elapsedMs).toBeLessThan(6_000)
+      expect(run.stdout).toContain(`::error::Timed out connecting to 127.0.0.1:${port}.`)
+    } finally {
+      silent.close()
+    }
   })
 
   test('min-size above the size of the dump fails the Create phase', async () => {

@@ -187,6 +187,19 @@ describe('where the connection comes from', () => {
     }
   })
 
+  test('connect-timeout: the input, else the URL\'s connect_timeout, else 10 seconds', () => {
+    const target = (inputs: Record<string, string>) => {
+      const loaded = settings(inputs)
+      return loaded.connection.kind === 'postgres' ? loaded.connection.target : undefined
+    }
+    expect(target({ 'database-url': 'postgresql://u@h/d' })?.connectTimeoutSeconds).toBe(10)
+    expect(target({ 'database-url': 'postgresql://u@h/d?connect_timeout=4' })?.connectTimeoutSeconds).toBe(4)
+    expect(target({ 'database-url': 'postgresql://u@h/d?connect_timeout=4', 'connect-timeout': '30' })?.connectTimeoutSeconds).toBe(30)
+    expect(() => settings({ 'database-url': 'postgresql://u@h/d', 'connect-timeout': '0' })).toThrow(
+      'Input "connect-timeout" has an invalid value "0": expected a whole number of seconds from 1 to 600.'
+    )
+  })
+
   test('PGPASSWORD supplies a password the URL lacks, and is a secret', () => {
     const loaded = settings({ 'database-url': 'postgresql://app@h/d' }, { PGPASSWORD: 'pg-env-secret' })
     expect(loaded.connection).toMatchObject({ target: { password: 'pg-env-secret' } })

@@ -38410,7 +38410,8 @@ const Input = {
     Format: 'format',
     Compression: 'compression',
     Jobs: 'jobs',
-    Pipeline: 'pipeline'
+    Pipeline: 'pipeline',
+    ConnectTimeout: 'connect-timeout'
 };
 const Output = {
     Result: 'result',
@@ -38504,6 +38505,7 @@ const parseIntoClientConfig = pg_connection_string.parseIntoClientConfig
 
 
 
+const DEFAULT_CONNECT_TIMEOUT_SECONDS = 10;
 const DB_NAMES = ['DB_ENGINE', 'DB_NAME', 'DB_USER', 'DB_PASSWORD', 'DB_HOST', 'DB_PORT'];
 const POSTGRES_SCHEMES = new Set(['postgres', 'postgresql', 'postgis', 'pgsql']);
 /** Query parameters libpq understands that the client tools should see too (as PG* variables). */
@@ -38587,7 +38589,8 @@ function fromUrl(url, origin, inputName) {
             password: present(parsed.password) ? parsed.password : undefined,
             database: parsed.database,
             parameters,
-            ssl: parsed.ssl
+            ssl: parsed.ssl,
+            connectTimeoutSeconds: /^\d+$/.test(parameters.connect_timeout ?? '') && Number(parameters.connect_timeout) > 0 ? Number(parameters.connect_timeout) : DEFAULT_CONNECT_TIMEOUT_SECONDS
         }
     };
 }
@@ -38607,7 +38610,8 @@ function fromDjangoVariables(variables, origin) {
             user: present(variables.DB_USER) ? variables.DB_USER.trim() : 'postgres',
             password: present(variables.DB_PASSWORD) ? variables.DB_PASSWORD : undefined,
             database: variables.DB_NAME.trim(),
-            parameters: {}
+            parameters: {},
+            connectTimeoutSeconds: DEFAULT_CONNECT_TIMEOUT_SECONDS
         }
     };
 }
@@ -38849,6 +38853,14 @@ function loadSettings(raw) {
     if (!choice) {
         throw new InputError(Input.DatabaseUrl, '', 'a PostgreSQL URL; none was given, and neither DATABASE_URL nor DB_NAME is set in the environment or in a .env file');
     }
+    const connectTimeout = raw.get(Input.ConnectTimeout).trim();
+    if (connectTimeout !== '') {
+        if (!/^\d+$/.test(connectTimeout) || Number(connectTimeout) < 1 || Number(connectTimeout) > 600) {
+            throw new InputError(Input.ConnectTimeout, connectTimeout, 'a whole number of seconds from 1 to 600');
+        }
+        if (choice.kind === 'postgres')
+            choice.target.connectTimeoutSeconds = Number(connectTimeout);
+    }
     if (choice.kind === 'postgres' && choice.target.password === undefined && raw.environment.PGPASSWORD) {
         choice.target.password = raw.environment.PGPASSWORD;
     }
@@ -39018,7 +39030,6 @@ const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.ur
 
 /** Variables a child must not inherit: they would redirect it elsewhere or carry a secret it does not need. */
 const INHERITED_CONNECTION = /^(PG(HOST|HOSTADDR|PORT|DATABASE|USER|PASSWORD|PASSFILE|SERVICE|SERVICEFILE|SSL\w*|OPTIONS|APPNAME|CONNECT_TIMEOUT|TARGETSESSIONATTRS|REQUIRESSL|GSSENCMODE|CHANNELBINDING)|DATABASE_URL|DB_PASSWORD|INPUT_.*)$/i;
-const CONNECT_TIMEOUT_SECONDS = 10;
 /** libpq's password file syntax: backslash escapes ":" and "\". */
 function passwordFileLine(password) {
     return `*:*:*:*:${password.replace(/\\/g, '\\\\').replace(/:/g, '\\:')}\n`;
@@ -39043,10 +39054,10 @@ function clientEnvironment(target, database, passwordFile, base = process.env) {
     env.PGPORT = String(target.port);
     env.PGUSER = target.user;
     env.PGDATABASE = database;
-    env.PGCONNECT_TIMEOUT = String(CONNECT_TIMEOUT_SECONDS);
     env.PGAPPNAME = 'backup-verify';
     for (const [parameter, value] of Object.entries(target.parameters))
         env[LIBPQ_PARAMETERS[parameter]] = value;
+    env.PGCONNECT_TIMEOUT = String(target.connectTimeoutSeconds);
     if (passwordFile)
         env.PGPASSFILE = passwordFile;
     else if (target.password)
@@ -39082,7 +39093,6 @@ const defaults = lib.defaults
 // Conversations with the server over the pg driver: its version, its tables, and the temporary database.
 
 
-
 async function openSession(target, database = target.database) {
     const client = new pg_esm.Client({
         host: target.host,
@@ -39091,7 +39101,7 @@ async function openSession(target, database = target.database) {
         password: target.password,
         database,
         ssl: target.ssl,
-        connectionTimeoutMillis: CONNECT_TIMEOUT_SECONDS * 1000,
+        connectionTimeoutMillis: target.connectTimeoutSeconds * 1000,
         application_name: 'backup-verify'
     });
     // An error after connecting (server shut down, say) must not crash the process; the next query reports it.

@@ -11,7 +11,8 @@ export const Input = {
   Format: 'format',
   Compression: 'compression',
   Jobs: 'jobs',
-  Pipeline: 'pipeline'
+  Pipeline: 'pipeline',
+  ConnectTimeout: 'connect-timeout'
 } as const
 
 export const Output = {

@@ -38409,7 +38409,8 @@ const Input = {
     Format: 'format',
     Compression: 'compression',
     Jobs: 'jobs',
-    Pipeline: 'pipeline'
+    Pipeline: 'pipeline',
+    ConnectTimeout: 'connect-timeout'
 };
 const constants_Output = {
     Result: 'result',
@@ -38503,6 +38504,7 @@ const parseIntoClientConfig = pg_connection_string.parseIntoClientConfig
 
 
 
+const DEFAULT_CONNECT_TIMEOUT_SECONDS = 10;
 const DB_NAMES = ['DB_ENGINE', 'DB_NAME', 'DB_USER', 'DB_PASSWORD', 'DB_HOST', 'DB_PORT'];
 const POSTGRES_SCHEMES = new Set(['postgres', 'postgresql', 'postgis', 'pgsql']);
 /** Query parameters libpq understands that the client tools should see too (as PG* variables). */
@@ -38586,7 +38588,8 @@ function fromUrl(url, origin, inputName) {
             password: present(parsed.password) ? parsed.password : undefined,
             database: parsed.database,
             parameters,
-            ssl: parsed.ssl
+            ssl: parsed.ssl,
+            connectTimeoutSeconds: /^\d+$/.test(parameters.connect_timeout ?? '') && Number(parameters.connect_timeout) > 0 ? Number(parameters.connect_timeout) : DEFAULT_CONNECT_TIMEOUT_SECONDS
         }
     };
 }
@@ -38606,7 +38609,8 @@ function fromDjangoVariables(variables, origin) {
             user: present(variables.DB_USER) ? variables.DB_USER.trim() : 'postgres',
             password: present(variables.DB_PASSWORD) ? variables.DB_PASSWORD : undefined,
             database: variables.DB_NAME.trim(),
-            parameters: {}
+            parameters: {},
+            connectTimeoutSeconds: DEFAULT_CONNECT_TIMEOUT_SECONDS
         }
     };
 }
@@ -38848,6 +38852,14 @@ function inputs_loadSettings(raw) {
     if (!choice) {
         throw new errors_InputError(Input.DatabaseUrl, '', 'a PostgreSQL URL; none was given, and neither DATABASE_URL nor DB_NAME is set in the environment or in a .env file');
     }
+    const connectTimeout = raw.get(Input.ConnectTimeout).trim();
+    if (connectTimeout !== '') {
+        if (!/^\d+$/.test(connectTimeout) || Number(connectTimeout) < 1 || Number(connectTimeout) > 600) {
+            throw new errors_InputError(Input.ConnectTimeout, connectTimeout, 'a whole number of seconds from 1 to 600');
+        }
+        if (choice.kind === 'postgres')
+            choice.target.connectTimeoutSeconds = Number(connectTimeout);
+    }
     if (choice.kind === 'postgres' && choice.target.password === undefined && raw.environment.PGPASSWORD) {
         choice.target.password = raw.environment.PGPASSWORD;
     }
@@ -38893,52 +38905,8 @@ const defaults = lib.defaults
 // Re-export the default
 /* harmony default export */ const pg_esm = (lib);
 
-;// CONCATENATED MODULE: ./src/postgres/environment.ts
-// How client tools are told where to connect: PG* variables and a private password file, never argv.
-
-
-
-/** Variables a child must not inherit: they would redirect it elsewhere or carry a secret it does not need. */
-const INHERITED_CONNECTION = /^(PG(HOST|HOSTADDR|PORT|DATABASE|USER|PASSWORD|PASSFILE|SERVICE|SERVICEFILE|SSL\w*|OPTIONS|APPNAME|CONNECT_TIMEOUT|TARGETSESSIONATTRS|REQUIRESSL|GSSENCMODE|CHANNELBINDING)|DATABASE_URL|DB_PASSWORD|INPUT_.*)$/i;
-const CONNECT_TIMEOUT_SECONDS = 10;
-/** libpq's password file syntax: backslash escapes ":" and "\". */
-function passwordFileLine(password) {
-    return `*:*:*:*:${password.replace(/\\/g, '\\\\').replace(/:/g, '\\:')}\n`;
-}
-/**
- * Writes the password to a 0600 file in `folder` for PGPASSFILE. A password with a line break
- * cannot be written there; then the caller falls back to PGPASSWORD.
- */
-async function environment_writePasswordFile(folder, password) {
-    if (!password || /[\r\n]/.test(password))
-        return undefined;
-    const file = path.join(folder, '.pgpass');
-    await writeFile(file, passwordFileLine(password), { mode: 0o600 });
-    return file;
-}
-function environment_clientEnvironment(target, database, passwordFile, base = process.env) {
-    const env = {};
-    for (const [name, value] of Object.entries(base))
-        if (!INHERITED_CONNECTION.test(name))
-            env[name] = value;
-    env.PGHOST = target.host;
-    env.PGPORT = String(target.port);
-    env.PGUSER = target.user;
-    env.PGDATABASE = database;
-    env.PGCONNECT_TIMEOUT = String(CONNECT_TIMEOUT_SECONDS);
-    env.PGAPPNAME = 'backup-verify';
-    for (const [parameter, value] of Object.entries(target.parameters))
-        env[LIBPQ_PARAMETERS[parameter]] = value;
-    if (passwordFile)
-        env.PGPASSFILE = passwordFile;
-    else if (target.password)
-        env.PGPASSWORD = target.password;
-    return env;
-}
-
 ;// CONCATENATED MODULE: ./src/postgres/session.ts
 // Conversations with the server over the pg driver: its version, its tables, and the temporary database.
-
 
 
 async function session_openSession(target, database = target.database) {
@@ -38949,7 +38917,7 @@ async function session_openSession(target, database = target.database) {
         password: target.password,
         database,
         ssl: target.ssl,
-        connectionTimeoutMillis: CONNECT_TIMEOUT_SECONDS * 1000,
+        connectionTimeoutMillis: target.connectTimeoutSeconds * 1000,
         application_name: 'backup-verify'
     });
     // An error after connecting (server shut down, say) must not crash the process; the next query reports it.
@@ -39203,6 +39171,48 @@ function summaryLines(result) {
         : `FAILED: ${result.error?.message}`;
     const tail = result.status === 'failed' && result.error?.hint ? [`Hint: ${result.error.hint}`] : [];
     return [head, ...lines, ...tail];
+}
+
+;// CONCATENATED MODULE: ./src/postgres/environment.ts
+// How client tools are told where to connect: PG* variables and a private password file, never argv.
+
+
+
+/** Variables a child must not inherit: they would redirect it elsewhere or carry a secret it does not need. */
+const INHERITED_CONNECTION = /^(PG(HOST|HOSTADDR|PORT|DATABASE|USER|PASSWORD|PASSFILE|SERVICE|SERVICEFILE|SSL\w*|OPTIONS|APPNAME|CONNECT_TIMEOUT|TARGETSESSIONATTRS|REQUIRESSL|GSSENCMODE|CHANNELBINDING)|DATABASE_URL|DB_PASSWORD|INPUT_.*)$/i;
+/** libpq's password file syntax: backslash escapes ":" and "\". */
+function passwordFileLine(password) {
+    return `*:*:*:*:${password.replace(/\\/g, '\\\\').replace(/:/g, '\\:')}\n`;
+}
+/**
+ * Writes the password to a 0600 file in `folder` for PGPASSFILE. A password with a line break
+ * cannot be written there; then the caller falls back to PGPASSWORD.
+ */
+async function environment_writePasswordFile(folder, password) {
+    if (!password || /[\r\n]/.test(password))
+        return undefined;
+    const file = path.join(folder, '.pgpass');
+    await writeFile(file, passwordFileLine(password), { mode: 0o600 });
+    return file;
+}
+function environment_clientEnvironment(target, database, passwordFile, base = process.env) {
+    const env = {};
+    for (const [name, value] of Object.entries(base))
+        if (!INHERITED_CONNECTION.test(name))
+            env[name] = value;
+    env.PGHOST = target.host;
+    env.PGPORT = String(target.port);
+    env.PGUSER = target.user;
+    env.PGDATABASE = database;
+    env.PGAPPNAME = 'backup-verify';
+    for (const [parameter, value] of Object.entries(target.parameters))
+        env[LIBPQ_PARAMETERS[parameter]] = value;
+    env.PGCONNECT_TIMEOUT = String(target.connectTimeoutSeconds);
+    if (passwordFile)
+        env.PGPASSFILE = passwordFile;
+    else if (target.password)
+        env.PGPASSWORD = target.password;
+    return env;
 }
 
 ;// CONCATENATED MODULE: ./src/postgres/inventory.ts

@@ -15,7 +15,11 @@ export interface ConnectionTarget {
   parameters: Record<string, string>
   /** TLS settings for the pg driver, from sslmode and the certificate parameters (libpq semantics). */
   ssl?: ClientConfig['ssl']
+  /** How long to wait for the server to accept a session, for the driver and the tools alike. */
+  connectTimeoutSeconds: number
 }
+
+export const DEFAULT_CONNECT_TIMEOUT_SECONDS = 10
 
 export type ConnectionChoice =
   | { kind: 'postgres'; target: ConnectionTarget; origin: string; rawUrl?: string }
@@ -100,7 +104,8 @@ export function fromUrl(url: string, origin: string, inputName: string): Connect
       password: present(parsed.password) ? parsed.password : undefined,
       database: parsed.database as string,
       parameters,
-      ssl: parsed.ssl as ClientConfig['ssl']
+      ssl: parsed.ssl as ClientConfig['ssl'],
+      connectTimeoutSeconds: /^\d+$/.test(parameters.connect_timeout ?? '') && Number(parameters.connect_timeout) > 0 ? Number(parameters.connect_timeout) : DEFAULT_CONNECT_TIMEOUT_SECONDS
     }
   }
 }
@@ -120,7 +125,8 @@ function fromDjangoVariables(variables: Variables, origin: string): ConnectionCh
       user: present(variables.DB_USER) ? variables.DB_USER.trim() : 'postgres',
       password: present(variables.DB_PASSWORD) ? variables.DB_PASSWORD : undefined,
       database: variables.DB_NAME.trim(),
-      parameters: {}
+      parameters: {},
+      connectTimeoutSeconds: DEFAULT_CONNECT_TIMEOUT_SECONDS
     }
   }
 }

@@ -123,6 +123,13 @@ export function loadSettings(raw: RawInputs): Settings {
       'a PostgreSQL URL; none was given, and neither DATABASE_URL nor DB_NAME is set in the environment or in a .env file'
     )
   }
+  const connectTimeout = raw.get(Input.ConnectTimeout).trim()
+  if (connectTimeout !== '') {
+    if (!/^\d+$/.test(connectTimeout) || Number(connectTimeout) < 1 || Number(connectTimeout) > 600) {
+      throw new InputError(Input.ConnectTimeout, connectTimeout, 'a whole number of seconds from 1 to 600')
+    }
+    if (choice.kind === 'postgres') choice.target.connectTimeoutSeconds = Number(connectTimeout)
+  }
   if (choice.kind === 'postgres' && choice.target.password === undefined && raw.environment.PGPASSWORD) {
     choice.target.password = raw.environment.PGPASSWORD
   }

@@ -7,8 +7,6 @@ import { LIBPQ_PARAMETERS, type ConnectionTarget } from '../config/connection.js
 /** Variables a child must not inherit: they would redirect it elsewhere or carry a secret it does not need. */
 const INHERITED_CONNECTION = /^(PG(HOST|HOSTADDR|PORT|DATABASE|USER|PASSWORD|PASSFILE|SERVICE|SERVICEFILE|SSL\w*|OPTIONS|APPNAME|CONNECT_TIMEOUT|TARGETSESSIONATTRS|REQUIRESSL|GSSENCMODE|CHANNELBINDING)|DATABASE_URL|DB_PASSWORD|INPUT_.*)$/i
 
-export const CONNECT_TIMEOUT_SECONDS = 10
-
 /** libpq's password file syntax: backslash escapes ":" and "\". */
 export function passwordFileLine(password: string): string {
   return `*:*:*:*:${password.replace(/\\/g, '\\\\').replace(/:/g, '\\:')}\n`
@@ -37,9 +35,9 @@ export function clientEnvironment(
   env.PGPORT = String(target.port)
   env.PGUSER = target.user
   env.PGDATABASE = database
-  env.PGCONNECT_TIMEOUT = String(CONNECT_TIMEOUT_SECONDS)
   env.PGAPPNAME = 'backup-verify'
   for (const [parameter, value] of Object.entries(target.parameters)) env[LIBPQ_PARAMETERS[parameter]] = value
+  env.PGCONNECT_TIMEOUT = String(target.connectTimeoutSeconds)
   if (passwordFile) env.PGPASSFILE = passwordFile
   else if (target.password) env.PGPASSWORD = target.password
   return env

@@ -3,7 +3,6 @@
 import pg from 'pg'
 import type { ConnectionTarget } from '../config/connection.js'
 import { describeConnectionError, VerificationError } from '../errors.js'
-import { CONNECT_TIMEOUT_SECONDS } from './environment.js'
 
 export interface ServerVersion {
   /** As the server reports it, e.g. "15.18 (Debian 15.18-1.pgdg120+1)". */
@@ -22,7 +21,7 @@ export async function openSession(target: ConnectionTarget, database = target.da
     password: target.password,
     database,
     ssl: target.ssl,
-    connectionTimeoutMillis: CONNECT_TIMEOUT_SECONDS * 1000,
+    connectionTimeoutMillis: target.connectTimeoutSeconds * 1000,
     application_name: 'backup-verify'
   })
   // An error after connecting (server shut down, say) must not crash the process; the next query reports it.
