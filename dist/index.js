@@ -38320,6 +38320,14 @@ function classifyToolError(stderr) {
     }
     return undefined;
 }
+/** An error reading the source (counting rows, say) in the user's terms. */
+function describeReadError(error) {
+    const err = error;
+    if (err.code === '42501') {
+        return new VerificationError('permission-denied', `Cannot read the source: ${err.message}.`, 'The user needs read access to every table it dumps; a superuser or the owner of the database is simplest.');
+    }
+    return error;
+}
 
 ;// CONCATENATED MODULE: ./src/backup/formats.ts
 // The backup formats pg_dump writes, their compression, and how each is named on disk.
@@ -39875,6 +39883,8 @@ function errorLines(stderr, max = 5) {
 
 
 
+
+
 /**
  * The smallest the backup can plausibly be: text dumps are rarely under half the table data, and
  * compression rarely does better than a tenth. Below that much free space it clearly cannot fit.
@@ -39887,6 +39897,16 @@ function checkFreeSpace(tableBytes, freeBytes, compressed, folder) {
     if (freeBytes >= needed)
         return undefined;
     return new VerificationError('no-space', `Not enough free space for the backup: the database holds ${describeBytes(tableBytes)} of table data, so the backup needs at least ${describeBytes(needed)}, but ${folder} has ${describeBytes(freeBytes)} free.`, 'Free some space, point RUNNER_TEMP at a larger disk, or compress the backup (compression: 6, or the custom format).');
+}
+/** Reads the database's size and the free space where the backup goes, logs both, and fails early when it clearly cannot fit. */
+async function checkRoomForBackup(session, folder, format, compression, log) {
+    const size = await readDatabaseSize(session);
+    const free = await (0,promises_namespaceObject.statfs)(folder).then((info) => info.bavail * info.bsize);
+    const compressed = format === 'custom' || format === 'directory' ? compression?.method !== 'none' : compression?.method === 'gzip';
+    log(`Database: ${describeBytes(size.totalBytes)} (table data ${describeBytes(size.tableBytes)}); free where the backup goes: ${describeBytes(free)}`);
+    const tooLittle = checkFreeSpace(size.tableBytes, free, compressed, folder);
+    if (tooLittle)
+        throw tooLittle;
 }
 /** "shop-20261124T020316Z.sql": the database name made safe for any file system, and when. */
 function backupFileName(database, when, extension = '.sql') {
@@ -40988,7 +41008,6 @@ async function installWithFallback(version, request, options, target) {
 
 
 
-
 const PHASE_TITLES = {
     Create: 'Create: pg_dump writes the backup',
     Validate: 'Validate: signature, checksum, readability, completeness',
@@ -41106,13 +41125,7 @@ async function verifyBackup(options) {
                 heartbeatMs: options.heartbeatMs,
                 ...extra
             });
-            const size = await readDatabaseSize(session);
-            const free = await (0,promises_namespaceObject.statfs)(folder).then((info) => info.bavail * info.bsize);
-            const compressed = settings.format === 'custom' || settings.format === 'directory' ? settings.compression?.method !== 'none' : settings.compression?.method === 'gzip';
-            log(`Database: ${describeBytes(size.totalBytes)} (table data ${describeBytes(size.tableBytes)}); free where the backup goes: ${describeBytes(free)}`);
-            const tooLittle = checkFreeSpace(size.tableBytes, free, compressed, folder);
-            if (tooLittle)
-                throw tooLittle;
+            await checkRoomForBackup(session, folder, settings.format, settings.compression, log);
             const compression = describeCompression(settings.compression, settings.format);
             const jobs = settings.format === 'directory' ? settings.jobs : 1;
             log(`Backup: ${backupFile} (${settings.format} format, compression ${compression}${jobs > 1 ? `, ${jobs} parallel jobs` : ''})`);
@@ -41218,14 +41231,6 @@ async function verifyBackup(options) {
             result.backup.kept = settings.keepBackup;
     }
     return finish();
-}
-/** An error reading the source (counting rows) in the user's terms. */
-function describeReadError(error) {
-    const err = error;
-    if (err.code === '42501') {
-        return new VerificationError('permission-denied', `Cannot read the source: ${err.message}.`, 'The user needs read access to every table it dumps; a superuser or the owner of the database is simplest.');
-    }
-    return error;
 }
 /** Removes the folder, or with keep-backup only everything in it but the backup (the password file first of all). */
 async function cleanUpFolder(folder, backupFile, keep, passwordFile, ledger, reporter, redactor) {

@@ -135,3 +135,16 @@ export function classifyToolError(stderr: string): { problem: Problem; hint?: st
   }
   return undefined
 }
+
+/** An error reading the source (counting rows, say) in the user's terms. */
+export function describeReadError(error: unknown): unknown {
+  const err = error as { code?: string; message?: string }
+  if (err.code === '42501') {
+    return new VerificationError(
+      'permission-denied',
+      `Cannot read the source: ${err.message}.`,
+      'The user needs read access to every table it dumps; a superuser or the owner of the database is simplest.'
+    )
+  }
+  return error
+}

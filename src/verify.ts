@@ -1,19 +1,18 @@
 // The engine: Create, Validate and Restore against one database, returning what it found.
 // It never touches @actions/core; whoever calls it supplies a Reporter.
 
-import { mkdtemp, rm, statfs } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import type pg from 'pg'
 import { backupExtension, describeCompression } from './backup/formats.js'
 import type { Settings } from './config/inputs.js'
 import { describeTarget } from './config/connection.js'
-import { VerificationError } from './errors.js'
+import { describeReadError, VerificationError } from './errors.js'
 import { clientEnvironment, writePasswordFile } from './postgres/environment.js'
-import { openSession, readDatabaseSize, readServerVersion } from './postgres/session.js'
+import { openSession, readServerVersion } from './postgres/session.js'
 import { SourceSnapshot } from './postgres/inventory.js'
-import { backupFileName, checkFreeSpace, createBackup } from './phases/create.js'
-import { describeBytes } from './config/size.js'
+import { backupFileName, checkRoomForBackup, createBackup } from './phases/create.js'
 import { changedAfterValidation, requireSameTables, restoreBackup, temporaryDatabaseName, type Restored, type RestoreOptions } from './phases/restore.js'
 import type { CreatedBackup } from './phases/create.js'
 import { PassThrough } from 'node:stream'
@@ -166,12 +165,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
           ...extra
         })
 
-      const size = await readDatabaseSize(session)
-      const free = await statfs(folder).then((info) => info.bavail * info.bsize)
-      const compressed = settings.format === 'custom' || settings.format === 'directory' ? settings.compression?.method !== 'none' : settings.compression?.method === 'gzip'
-      log(`Database: ${describeBytes(size.totalBytes)} (table data ${describeBytes(size.tableBytes)}); free where the backup goes: ${describeBytes(free)}`)
-      const tooLittle = checkFreeSpace(size.tableBytes, free, compressed, folder)
-      if (tooLittle) throw tooLittle
+      await checkRoomForBackup(session, folder, settings.format, settings.compression, log)
       const compression = describeCompression(settings.compression, settings.format)
       const jobs = settings.format === 'directory' ? settings.jobs : 1
       log(`Backup: ${backupFile} (${settings.format} format, compression ${compression}${jobs > 1 ? `, ${jobs} parallel jobs` : ''})`)
@@ -272,19 +266,6 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
     if (result.backup) result.backup.kept = settings.keepBackup
   }
   return finish()
-}
-
-/** An error reading the source (counting rows) in the user's terms. */
-function describeReadError(error: unknown): unknown {
-  const err = error as { code?: string; message?: string }
-  if (err.code === '42501') {
-    return new VerificationError(
-      'permission-denied',
-      `Cannot read the source: ${err.message}.`,
-      'The user needs read access to every table it dumps; a superuser or the owner of the database is simplest.'
-    )
-  }
-  return error
 }
 
 /** Removes the folder, or with keep-backup only everything in it but the backup (the password file first of all). */

@@ -3,6 +3,9 @@
 // they are read once after pg_dump is done.
 
 import { createWriteStream, readdirSync, statSync } from 'node:fs'
+import { statfs } from 'node:fs/promises'
+import type pg from 'pg'
+import { readDatabaseSize } from '../postgres/session.js'
 import { startHeartbeat } from '../heartbeat.js'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
@@ -72,6 +75,22 @@ export function checkFreeSpace(tableBytes: number, freeBytes: number, compressed
     `Not enough free space for the backup: the database holds ${describeBytes(tableBytes)} of table data, so the backup needs at least ${describeBytes(needed)}, but ${folder} has ${describeBytes(freeBytes)} free.`,
     'Free some space, point RUNNER_TEMP at a larger disk, or compress the backup (compression: 6, or the custom format).'
   )
+}
+
+/** Reads the database's size and the free space where the backup goes, logs both, and fails early when it clearly cannot fit. */
+export async function checkRoomForBackup(
+  session: pg.Client,
+  folder: string,
+  format: BackupFormat,
+  compression: Compression | undefined,
+  log: (line: string) => void
+): Promise<void> {
+  const size = await readDatabaseSize(session)
+  const free = await statfs(folder).then((info) => info.bavail * info.bsize)
+  const compressed = format === 'custom' || format === 'directory' ? compression?.method !== 'none' : compression?.method === 'gzip'
+  log(`Database: ${describeBytes(size.totalBytes)} (table data ${describeBytes(size.tableBytes)}); free where the backup goes: ${describeBytes(free)}`)
+  const tooLittle = checkFreeSpace(size.tableBytes, free, compressed, folder)
+  if (tooLittle) throw tooLittle
 }
 
 /** "shop-20261124T020316Z.sql": the database name made safe for any file system, and when. */
