@@ -3,7 +3,19 @@
 import { describe, expect, test } from '@jest/globals'
 import { buildSummary, outputsOf, summaryLines } from '../src/summary.js'
 import type { VerificationResult } from '../src/result.js'
-import { assertNotSource, compareTables, temporaryDatabaseName } from '../src/phases/restore.js'
+import { assertNotSource, compareInventories, requireSameInventory, temporaryDatabaseName } from '../src/phases/restore.js'
+import { OBJECT_KINDS, type Inventory } from '../src/postgres/inventory.js'
+
+/** An inventory with the given row counts (and fingerprints, at the data level). */
+function inventory(rows: Record<string, number>, fingerprints?: Record<string, string>): Inventory {
+  return {
+    level: fingerprints ? 'data' : 'rows',
+    tables: Object.keys(rows),
+    objects: Object.fromEntries(OBJECT_KINDS.map((kind) => [kind, 2])) as Inventory['objects'],
+    content: Object.entries(rows).map(([table, count]) => ({ table, rows: count, fingerprint: fingerprints?.[table] })),
+    sequences: []
+  }
+}
 import { describeConnectionError } from '../src/errors.js'
 import { backupFileName, checkFreeSpace } from '../src/phases/create.js'
 
@@ -19,17 +31,7 @@ const passed: VerificationResult = {
   ],
   backup: { path: '/tmp/x/shop.sql', sizeBytes: 45678, sha256: 'ab'.repeat(32), format: 'plain', compression: 'none', jobs: 1, streamed: false, kept: true },
   checks: [{ name: 'Format signature', passed: true, detail: 'plain SQL dump' }],
-  tables: {
-    source: ['public.a', 'public."<b>"'],
-    restored: ['public.a', 'public."<b>"'],
-    missing: [],
-    extra: [],
-    rows: [
-      { table: 'public.a', source: 10, restored: 10 },
-      { table: 'public."<b>"', source: 5, restored: 5 }
-    ],
-    rowMismatches: []
-  },
+  tables: compareInventories(inventory({ 'public.a': 10, 'public."<b>"': 5 }), inventory({ 'public.a': 10, 'public."<b>"': 5 })),
   restoreDatabase: { name: 'backup_verify_20261124t000000_abcdef', dropped: true },
   startedAt: '2026-11-24T00:00:00.000Z',
   durationMs: 3800
@@ -39,7 +41,7 @@ describe('buildSummary', () => {
   test('a pass: verdict, phases, facts with size in bytes and binary units, checksum, tables', () => {
     const model = buildSummary(passed)
     expect(model.verdict).toBe('✅ The backup restores: 2 of 2 tables and all 15 rows came back in a temporary database.')
-    expect(model.tables.map((table) => table.heading)).toEqual(['Phases', 'Facts', 'Tables', 'Validation checks'])
+    expect(model.tables.map((table) => table.heading)).toEqual(['Phases', 'Facts', 'Tables', 'Objects by kind', 'Validation checks'])
     expect(model.tables[2].rows[0]).toEqual(['<code>public.a</code>', '10', '10', '✅'])
     expect(model.tables[0].rows[0]).toEqual(['Create', '✅ passed', '1.20 s', 'pg_dump 16.4, plain SQL, 45678 bytes'])
     const facts = Object.fromEntries(model.tables[1].rows)
@@ -84,7 +86,7 @@ describe('buildSummary', () => {
 
   test('long table lists are capped', () => {
     const many = Array.from({ length: 500 }, (_, i) => `public.t${i}`)
-    const result = { ...passed, status: 'failed' as const, tables: { source: many, restored: [], missing: many, extra: [], rows: [], rowMismatches: [] } }
+    const result = { ...passed, status: 'failed' as const, tables: compareInventories(inventory(Object.fromEntries(many.map((t) => [t, 1]))), inventory({})) }
     const facts = Object.fromEntries(buildSummary(result).tables[1].rows)
     expect(facts['Missing after restore']).toMatch(/public\.t49 and 450 more$/)
   })
@@ -101,6 +103,7 @@ describe('outputsOf', () => {
       tables: '2',
       'restored-tables': '2',
       rows: '15',
+      'verify-level': 'rows',
       'server-version': '16.4',
       'client-version': '16.4',
       'client-source': 'found',
@@ -131,14 +134,25 @@ describe('the restore target', () => {
     expect(() => assertNotSource(source, { ...source, database: 'backup_verify_x' })).not.toThrow()
   })
 
-  test('table comparison names what is missing and what is extra, and rows that differ', () => {
-    const comparison = compareTables(['a', 'b', 'c'], ['a', 'c', 'd'], [{ table: 'a', rows: 3 }, { table: 'b', rows: 1 }, { table: 'c', rows: 7 }], [{ table: 'a', rows: 3 }, { table: 'c', rows: 6 }, { table: 'd', rows: 0 }])
+  test('inventory comparison names what is missing and what is extra, and rows that differ', () => {
+    const comparison = compareInventories(inventory({ a: 3, b: 1, c: 7 }), inventory({ a: 3, c: 6, d: 0 }))
     expect(comparison).toMatchObject({ missing: ['b'], extra: ['d'], rowMismatches: [{ table: 'c', source: 7, restored: 6 }] })
     expect(comparison.rows).toHaveLength(4)
+    expect(() => requireSameInventory(comparison)).toThrow('Restored database has 3 tables, the source has 3: missing b; unexpected d. Row counts differ in 1 table(s): c 7 in the dump, 6 restored')
+  })
+
+  test('content, object counts and sequences are compared too, each named', () => {
+    const source = inventory({ t: 2 }, { t: '111' })
+    const restored = inventory({ t: 2 }, { t: '112' })
+    restored.objects.indexes = 1
+    restored.sequences = [{ sequence: 'public.s', value: '41' }]
+    expect(() => requireSameInventory(compareInventories(source, restored, [{ sequence: 'public.s', value: '42' }]))).toThrow(
+      'Content differs in 1 table(s) with the same row count: t (fingerprint 111 in the dump, 112 restored). Object counts differ: indexes 2 in the source, 1 restored. Sequence values differ: public.s 42 in the dump, 41 restored'
+    )
   })
 
   test('mismatched rows sort first in the summary\'s table of tables', () => {
-    const tables = compareTables(['x', 'y'], ['x', 'y'], [{ table: 'x', rows: 100 }, { table: 'y', rows: 2 }], [{ table: 'x', rows: 100 }, { table: 'y', rows: 1 }])
+    const tables = compareInventories(inventory({ x: 100, y: 2 }), inventory({ x: 100, y: 1 }))
     const model = buildSummary({ ...passed, status: 'failed', tables, error: { problem: 'restore-mismatch', message: 'Row counts differ' } })
     expect(model.tables.find((table) => table.heading === 'Tables')?.rows[0]).toEqual(['<code>y</code>', '2', '1', '❌'])
   })

@@ -21,6 +21,7 @@ export type Problem =
   | 'backup-invalid'
   | 'restore-failed'
   | 'restore-mismatch'
+  | 'extensions-missing'
   | 'same-database'
 
 export class VerificationError extends Error {

@@ -4,6 +4,7 @@ import type { Problem } from './errors.js'
 import type { BackupFormat } from './backup/formats.js'
 import type { ValidationCheck } from './backup/plain-scanner.js'
 import type { ToolsOrigin } from './tools/provision.js'
+import type { ObjectKind, VerifyLevel } from './postgres/inventory.js'
 
 export type PhaseName = 'Create' | 'Validate' | 'Restore'
 export type PhaseStatus = 'passed' | 'failed' | 'not run'
@@ -37,17 +38,26 @@ export interface TableRowCount {
   source?: number
   /** Rows found in the restored database. */
   restored?: number
+  /** Content fingerprints (verify level data). */
+  sourceFingerprint?: string
+  restoredFingerprint?: string
 }
 
 export interface TableComparison {
+  level: VerifyLevel
   source: string[]
   restored: string[]
   missing: string[]
   extra: string[]
-  /** Exact row counts, per table, on both sides. */
+  /** Per table, on both sides: row counts, and content fingerprints at the data level. */
   rows: TableRowCount[]
   /** Tables present on both sides whose row counts differ. */
   rowMismatches: TableRowCount[]
+  /** Tables with the same row count whose content differs. */
+  contentMismatches: TableRowCount[]
+  objects: Array<{ kind: ObjectKind; source: number; restored: number }>
+  objectMismatches: Array<{ kind: ObjectKind; source: number; restored: number }>
+  sequenceMismatches: Array<{ sequence: string; source?: string; restored?: string }>
 }
 
 export interface VerificationResult {

@@ -34,12 +34,24 @@ function listed(names: string[]): string {
   return names.length > MAX_LISTED ? `${shown} and ${names.length - MAX_LISTED} more` : shown
 }
 
+/** What else came back, as strongly as the verify level proves it. */
+function cameBack(result: VerificationResult): string {
+  switch (result.tables?.level) {
+    case 'data':
+      return ` and all ${restoredRows(result)} rows, with the same content,`
+    case 'rows':
+      return ` and all ${restoredRows(result)} rows`
+    default:
+      return ', with the same objects,'
+  }
+}
+
 function restoredRows(result: VerificationResult): number {
   return (result.tables?.rows ?? []).reduce((total, entry) => total + (entry.restored ?? 0), 0)
 }
 
 function rowsMatch(entry: TableRowCount): boolean {
-  return entry.source !== undefined && entry.source === entry.restored
+  return entry.source !== undefined && entry.source === entry.restored && entry.sourceFingerprint === entry.restoredFingerprint
 }
 
 const STATUS_ICON: Record<string, string> = { passed: '✅ passed', failed: '❌ failed', 'not run': '⏭️ not run' }
@@ -56,7 +68,7 @@ export function buildSummary(result: VerificationResult): SummaryModel {
   const failedPhase = result.phases.find((phase) => phase.status === 'failed')
   const verdict =
     result.status === 'passed'
-      ? `✅ The backup restores: ${result.tables?.restored.length ?? 0} of ${result.tables?.source.length ?? 0} tables and all ${restoredRows(result)} rows came back in a temporary database.`
+      ? `✅ The backup restores: ${result.tables?.restored.length ?? 0} of ${result.tables?.source.length ?? 0} tables${cameBack(result)} came back in a temporary database.`
       : `❌ Verification failed${failedPhase ? ` in ${failedPhase.name}` : ''}: ${escapeHtml(result.error?.message ?? 'unknown error')}`
   const tables: SummaryTable[] = [
     {
@@ -86,9 +98,10 @@ export function buildSummary(result: VerificationResult): SummaryModel {
     if (result.backup.kept) facts.push(['Backup kept at', `<code>${escapeHtml(result.backup.path)}</code>`])
   }
   if (result.tables) {
+    facts.push(['Verify level', result.tables.level])
     facts.push(['Tables (source / restored)', `${result.tables.source.length} / ${result.tables.restored.length}`])
     const sum = (pick: (entry: TableRowCount) => number | undefined) => result.tables!.rows.reduce((total, entry) => total + (pick(entry) ?? 0), 0)
-    facts.push(['Rows (dumped / restored)', `${sum((entry) => entry.source)} / ${sum((entry) => entry.restored)}`])
+    if (result.tables.level !== 'schema') facts.push(['Rows (dumped / restored)', `${sum((entry) => entry.source)} / ${sum((entry) => entry.restored)}`])
     if (result.tables.missing.length) facts.push(['Missing after restore', escapeHtml(listed(result.tables.missing))])
     if (result.tables.extra.length) facts.push(['Unexpected after restore', escapeHtml(listed(result.tables.extra))])
   }
@@ -104,15 +117,24 @@ export function buildSummary(result: VerificationResult): SummaryModel {
       (a, b) => Number(rowsMatch(a)) - Number(rowsMatch(b)) || (b.source ?? b.restored ?? 0) - (a.source ?? a.restored ?? 0) || a.table.localeCompare(b.table)
     )
     const shown = sorted.slice(0, MAX_LISTED)
+    const content = result.tables.level === 'data'
     tables.push({
       heading: sorted.length > MAX_LISTED ? `Tables (${MAX_LISTED} of ${sorted.length}, mismatches first)` : 'Tables',
-      header: ['Table', 'Rows in the dump', 'Rows restored', 'Match'],
+      header: ['Table', 'Rows in the dump', 'Rows restored', ...(content ? ['Content'] : []), 'Match'],
       rows: shown.map((entry) => [
         `<code>${escapeHtml(entry.table)}</code>`,
         entry.source === undefined ? '—' : String(entry.source),
         entry.restored === undefined ? '—' : String(entry.restored),
+        ...(content ? [entry.sourceFingerprint !== undefined && entry.sourceFingerprint === entry.restoredFingerprint ? 'same fingerprint' : 'differs'] : []),
         rowsMatch(entry) ? '✅' : '❌'
       ])
+    })
+  }
+  if (result.tables && result.tables.objects.length > 0) {
+    tables.push({
+      heading: 'Objects by kind',
+      header: ['Kind', 'Source', 'Restored', 'Match'],
+      rows: result.tables.objects.map((entry) => [entry.kind, String(entry.source), String(entry.restored), entry.source === entry.restored ? '✅' : '❌'])
     })
   }
   if (result.checks) {
@@ -135,7 +157,8 @@ export function outputsOf(result: VerificationResult): Record<string, string> {
     [Output.BackupPath]: result.backup?.kept ? result.backup.path : '',
     [Output.Tables]: result.tables ? String(result.tables.source.length) : '',
     [Output.RestoredTables]: result.tables ? String(result.tables.restored.length) : '',
-    [Output.Rows]: result.tables ? String(result.tables.rows.reduce((total, entry) => total + (entry.source ?? 0), 0)) : '',
+    [Output.Rows]: result.tables && result.tables.level !== 'schema' ? String(result.tables.rows.reduce((total, entry) => total + (entry.source ?? 0), 0)) : '',
+    [Output.VerifyLevel]: result.tables?.level ?? '',
     [Output.ServerVersion]: result.serverVersion ?? '',
     [Output.ClientVersion]: result.client?.version ?? '',
     [Output.ClientSource]: result.client?.origin ?? '',
@@ -154,7 +177,7 @@ export function summaryLines(result: VerificationResult): string[] {
   if (result.backup?.kept) lines.push(`  kept at   ${result.backup.path}`)
   const head =
     result.status === 'passed'
-      ? `PASSED: the backup of ${result.target} restores (${result.tables?.restored.length} of ${result.tables?.source.length} tables, ${restoredRows(result)} rows) in ${seconds(result.durationMs)}`
+      ? `PASSED: the backup of ${result.target} restores (${result.tables?.restored.length} of ${result.tables?.source.length} tables${result.tables?.level === 'schema' ? '' : `, ${restoredRows(result)} rows`}) in ${seconds(result.durationMs)}`
       : `FAILED: ${result.error?.message}`
   const tail = result.status === 'failed' && result.error?.hint ? [`Hint: ${result.error.hint}`] : []
   return [head, ...lines, ...tail]

@@ -11,9 +11,9 @@ import { describeTarget } from './config/connection.js'
 import { describeReadError, VerificationError } from './errors.js'
 import { clientEnvironment, writePasswordFile } from './postgres/environment.js'
 import { openSession, readServerVersion } from './postgres/session.js'
-import { SourceSnapshot } from './postgres/inventory.js'
+import { missingExtensions, SourceSnapshot } from './postgres/inventory.js'
 import { backupFileName, checkRoomForBackup, createBackup } from './phases/create.js'
-import { changedAfterValidation, requireSameTables, restoreBackup, temporaryDatabaseName, type Restored, type RestoreOptions } from './phases/restore.js'
+import { changedAfterValidation, requireSameInventory, restoreBackup, temporaryDatabaseName, type Restored, type RestoreOptions } from './phases/restore.js'
 import type { CreatedBackup } from './phases/create.js'
 import { PassThrough } from 'node:stream'
 import { requirePassed, validateBackup, type ValidateOptions } from './phases/validate.js'
@@ -103,6 +103,9 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
   // A streamed restore runs beside the phases; whatever happens, it ends (and drops its database) before the session closes.
   let streamedRestore: Promise<Restored> | undefined
   let snapshot: SourceSnapshot | undefined
+  // The sequence values the dump sets are known once the backup has been read whole (after Validate).
+  let sequencesRead: (sequences: Array<{ sequence: string; value: string }>) => void = () => {}
+  const sequencesKnown = new Promise<Array<{ sequence: string; value: string }>>((resolve) => (sequencesRead = resolve))
   try {
     const streamed = settings.pipeline && settings.format === 'plain'
     // The restore's settings; in streamed mode it starts while pg_dump is still writing.
@@ -121,9 +124,16 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
       const server = await readServerVersion(session)
       result.serverVersion = server.text
       log(`Server: PostgreSQL ${server.text}`)
-      // Tables and row counts are read in the snapshot pg_dump dumps: writes during the dump change neither.
+      // The inventory is read in the snapshot pg_dump dumps: writes during the dump change neither.
       snapshot = await SourceSnapshot.open(await openSession(target))
-      const sourceTables = await snapshot.tables()
+      const missing = await missingExtensions(snapshot.client, session)
+      if (missing.length > 0) {
+        throw new VerificationError(
+          'extensions-missing',
+          `The restore server lacks extension(s) the source uses: ${missing.join(', ')}.`,
+          'Install them on the server that receives the restore (its packages, or a postgres image that has them).'
+        )
+      }
       const provided = await provideClientTools(server, {
         request: settings.postgresVersion,
         source: settings.toolsSource,
@@ -147,8 +157,8 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
           target,
           session: session as pg.Client,
           serverMajor: server.major,
-          sourceTables,
-          sourceRows,
+          sourceInventory,
+          dumpedSequences: sequencesKnown,
           tools,
           passwordFile,
           backup: { path: backupFile, format: settings.format, compression: settings.compression },
@@ -170,9 +180,9 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
       const jobs = settings.format === 'directory' ? settings.jobs : 1
       log(`Backup: ${backupFile} (${settings.format} format, compression ${compression}${jobs > 1 ? `, ${jobs} parallel jobs` : ''})`)
 
-      // Counted on the snapshot's own connection while pg_dump runs.
-      const sourceRows = (snapshot as SourceSnapshot).rows(sourceTables)
-      sourceRows.catch(() => {})
+      // Taken on the snapshot's own connection while pg_dump runs.
+      const sourceInventory = (snapshot as SourceSnapshot).inventory(settings.verifyLevel)
+      sourceInventory.catch(() => {})
       // Streamed: psql restores the very bytes pg_dump writes, while it writes them.
       const feed = streamed ? new PassThrough() : undefined
       const stopRestore = new AbortController()
@@ -199,7 +209,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
           alsoTo: feed,
           snapshot: snapshot?.id
         })
-        await sourceRows
+        await sourceInventory
         // Only as long as needed: pg_dump has finished with the snapshot, and its locks would block writers.
         await snapshot?.close()
         snapshot = undefined
@@ -209,7 +219,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
         await restoring?.catch(() => {})
         // A count that failed ends the snapshot's transaction, and pg_dump then fails to import the
         // snapshot: the count's error is the cause to report.
-        const countFailure = await sourceRows.then(() => undefined, (failure: unknown) => failure)
+        const countFailure = await sourceInventory.then(() => undefined, (failure: unknown) => failure)
         throw countFailure ? describeReadError(countFailure) : error
       }
       result.backup = {
@@ -234,9 +244,11 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
         result.checks = checks
         for (const check of checks) log(`${check.passed ? '✓' : '✗'} ${check.name}: ${check.detail}`)
         requirePassed(checks, settings.format)
+        sequencesRead(created.sequences ?? [])
         done(`${checks.length} checks passed; SHA-256 ${created.sha256.slice(0, 12)}…`)
       })
     } catch (error) {
+      sequencesRead([])
       // A backup that is not valid is not worth restoring: stop the streamed restore.
       stopRestore.abort()
       await restoring?.catch(() => {})
@@ -248,7 +260,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
       const restored = await (restoring ?? startRestore())
       if (restored.restoredChecksum !== created.sha256) throw changedAfterValidation(restored.restoredChecksum, created.sha256)
       result.tables = restored.comparison
-      requireSameTables(restored.comparison)
+      requireSameInventory(restored.comparison)
       const { comparison } = restored
       done(`restored into ${result.restoreDatabase?.name}${streamed ? ' while pg_dump wrote' : ''}; ${comparison.restored.length} of ${comparison.source.length} tables`)
     })
@@ -259,6 +271,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
         ? { problem: error.problem, message: redactor.redact(error.message), hint: error.hint && redactor.redact(error.hint) }
         : { problem: 'unexpected', message: redactor.redactError(error) }
   } finally {
+    sequencesRead([])
     await snapshot?.close()
     await streamedRestore?.catch(() => {})
     await (session as pg.Client | undefined)?.end().catch(() => {})

@@ -165,7 +165,7 @@ export function engineSuite(major: number): void {
       const result = await verifyBackup({ settings, reporter: recordingReporter(), env, hooks })
       expect(result.status).toBe('failed')
       expect(result.error?.problem).toBe('restore-mismatch')
-      expect(result.error?.message).toBe('Restored database has 3 tables, the source has 4: missing "Reporting Data"."Daily Totals"')
+      expect(result.error?.message).toMatch(/^Restored database has 3 tables, the source has 4: missing "Reporting Data"\."Daily Totals"\. Object counts differ: columns 21 in the source, 18 restored/)
       expect(result.tables?.missing).toEqual(['"Reporting Data"."Daily Totals"'])
       expect(await temporaryDatabases(server)).toEqual([])
     })
@@ -177,6 +177,31 @@ export function engineSuite(major: number): void {
       expect(result.status).toBe('failed')
       expect(result.error?.message).toBe('Row counts differ in 1 table(s): sales."Order Items" 6000 in the dump, 5999 restored')
       expect(await temporaryDatabases(server)).toEqual([])
+    })
+
+    test.each([
+      ['data', 'UPDATE sales.orders SET total = total + 0.01 WHERE id = 42', /^Content differs in 1 table\(s\) with the same row count: sales\.orders \(fingerprint \d+ in the dump, \d+ restored\)$/],
+      ['schema', 'DROP INDEX sales.orders_customer_idx', /^Object counts differ: indexes 6 in the source, 5 restored$/],
+      ['rows', "SELECT setval('public.invoice_number_seq', 7)", /^Sequence values differ: public\.invoice_number_seq 5000 in the dump, 7 restored$/]
+    ])('verify %s: tampering with the restored database (%s) is caught and named', async (level, tamper, message) => {
+      const hooks = { afterRestore: (databaseName: string) => server.query(tamper, databaseName).then(() => {}) }
+      const settings = { ...settingsFor({ 'database-url': server.url('shop'), verify: level }, env, tempRoot), tempRoot }
+      const result = await verifyBackup({ settings, reporter: recordingReporter(), env, hooks })
+      expect(result.status).toBe('failed')
+      expect(result.tables?.level).toBe(level)
+      expect(result.error?.message).toMatch(message)
+    })
+
+    test('each verify level passes on an untouched restore, and a value change passes unnoticed below data', async () => {
+      for (const level of ['schema', 'rows', 'data']) {
+        const settings = { ...settingsFor({ 'database-url': server.url('shop'), verify: level }, env, tempRoot), tempRoot }
+        const result = await verifyBackup({ settings, reporter: recordingReporter(), env })
+        expect(result.error).toBeUndefined()
+        expect(result.tables?.objects.find((entry) => entry.kind === 'tables')).toEqual({ kind: 'tables', source: 4, restored: 4 })
+      }
+      const hooks = { afterRestore: (databaseName: string) => server.query('UPDATE sales.orders SET total = total + 0.01 WHERE id = 42', databaseName).then(() => {}) }
+      const settings = { ...settingsFor({ 'database-url': server.url('shop'), verify: 'rows' }, env, tempRoot), tempRoot }
+      expect((await verifyBackup({ settings, reporter: recordingReporter(), env, hooks })).status).toBe('passed')
     })
 
     test('writes to the source while it is dumped never cause a mismatch: the counts come from the dumped snapshot', async () => {

@@ -38418,7 +38418,8 @@ const Input = {
     Compression: 'compression',
     Jobs: 'jobs',
     Pipeline: 'pipeline',
-    ConnectTimeout: 'connect-timeout'
+    ConnectTimeout: 'connect-timeout',
+    Verify: 'verify'
 };
 const constants_Output = {
     Result: 'result',
@@ -38429,6 +38430,7 @@ const constants_Output = {
     Tables: 'tables',
     RestoredTables: 'restored-tables',
     Rows: 'rows',
+    VerifyLevel: 'verify-level',
     ServerVersion: 'server-version',
     ClientVersion: 'client-version',
     ClientSource: 'client-source',
@@ -38441,7 +38443,244 @@ const State = {
     TemporaryFolders: 'temporary-folders'
 };
 const DEFAULT_MIN_SIZE = '1KiB';
+/** Chosen by measurement: see the README's Performance section. */
+const DEFAULT_VERIFY_LEVEL = 'rows';
 const constants_TEMPORARY_DATABASE_PREFIX = 'backup_verify';
+
+// EXTERNAL MODULE: ./node_modules/pg/lib/index.js
+var lib = __nccwpck_require__(3273);
+;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
+// ESM wrapper for pg
+
+
+// Re-export all the properties
+const Client = lib.Client
+const Pool = lib.Pool
+const Connection = lib.Connection
+const types = lib.types
+const Query = lib.Query
+const DatabaseError = lib.DatabaseError
+const escapeIdentifier = lib.escapeIdentifier
+const escapeLiteral = lib.escapeLiteral
+const Result = lib.Result
+const TypeOverrides = lib.TypeOverrides
+
+// Also export the defaults
+const defaults = lib.defaults
+
+// Re-export the default
+/* harmony default export */ const esm = (lib);
+
+;// CONCATENATED MODULE: ./src/postgres/session.ts
+// Conversations with the server over the pg driver: its version, its tables, and the temporary database.
+
+
+async function session_openSession(target, database = target.database) {
+    const client = new esm.Client({
+        host: target.host,
+        port: target.port,
+        user: target.user,
+        password: target.password,
+        database,
+        ssl: target.ssl,
+        connectionTimeoutMillis: target.connectTimeoutSeconds * 1000,
+        application_name: 'backup-verify'
+    });
+    // An error after connecting (server shut down, say) must not crash the process; the next query reports it.
+    client.on('error', () => { });
+    try {
+        await client.connect();
+    }
+    catch (error) {
+        await client.end().catch(() => { });
+        throw describeConnectionError(error, { ...target, database });
+    }
+    return client;
+}
+function majorOf(versionNumber) {
+    return versionNumber >= 100000
+        ? Math.floor(versionNumber / 10000)
+        : Math.floor(versionNumber / 10000) + Math.floor((versionNumber % 10000) / 100) / 10;
+}
+async function session_readServerVersion(client) {
+    const { rows } = await client.query("SELECT current_setting('server_version') AS text, current_setting('server_version_num') AS number");
+    const number = Number(rows[0].number);
+    return { text: rows[0].text, number, major: majorOf(number) };
+}
+/** Ordinary and partitioned tables outside the system schemas, as quoted qualified names, sorted. */
+async function session_listTables(client) {
+    const { rows } = await client.query(`SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name
+       FROM pg_catalog.pg_class c
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p')
+        AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+        AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+      ORDER BY n.nspname, c.relname`);
+    return rows.map((row) => row.name);
+}
+/**
+ * Creates an empty database with the source's encoding and locale, from template0 so that nothing
+ * added to template1 collides with the restore.
+ */
+async function session_createDatabaseLike(client, name) {
+    const { rows } = await client.query(`SELECT to_jsonb(d) || jsonb_build_object('encoding_name', pg_encoding_to_char(d.encoding)) AS db
+       FROM pg_catalog.pg_database d WHERE d.datname = current_database()`);
+    const db = rows[0].db;
+    const literal = (value) => client.escapeLiteral(String(value));
+    const clauses = [`TEMPLATE template0`, `ENCODING ${literal(db.encoding_name)}`];
+    clauses.push(`LC_COLLATE ${literal(db.datcollate)}`, `LC_CTYPE ${literal(db.datctype)}`);
+    if (db.datlocprovider === 'i') {
+        clauses.push(`LOCALE_PROVIDER icu`, `ICU_LOCALE ${literal(db.datlocale ?? db.daticulocale)}`);
+    }
+    else if (db.datlocprovider === 'b') {
+        clauses.push(`LOCALE_PROVIDER builtin`, `BUILTIN_LOCALE ${literal(db.datlocale)}`);
+    }
+    try {
+        await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)} ${clauses.join(' ')}`);
+    }
+    catch (error) {
+        const err = error;
+        if (err.code === '42501') {
+            const user = client.user;
+            throw new VerificationError('create-database-denied', `Permission denied to create database: user "${user}" cannot create the temporary restore database.`, `Grant it with: ALTER USER ${client.escapeIdentifier(user)} CREATEDB; (or run the verification as a superuser)`);
+        }
+        throw error;
+    }
+}
+/** Ends every other session in the database, then drops it; "IF EXISTS" makes a repeated cleanup harmless. */
+async function session_dropDatabase(client, name, serverMajor) {
+    await client.query('SELECT pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
+    const force = serverMajor >= 13 ? ' WITH (FORCE)' : '';
+    await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)}${force}`);
+}
+async function session_readDatabaseSize(client) {
+    const { rows } = await client.query(`SELECT pg_database_size(current_database()) AS total,
+            coalesce(sum(pg_table_size(c.oid)), 0) AS tables
+       FROM pg_catalog.pg_class c
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'm')
+        AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+        AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'`);
+    return { totalBytes: Number(rows[0].total), tableBytes: Number(rows[0].tables) };
+}
+
+;// CONCATENATED MODULE: ./src/postgres/inventory.ts
+// What the source held when it was dumped, and what the restore holds: object counts by kind,
+// tables with exact row counts and content fingerprints, sequence values. The source's is read in
+// the snapshot that pg_dump dumps, so that writes during the dump never cause a mismatch.
+
+const VERIFY_LEVELS = ['schema', 'rows', 'data'];
+const inventory_OBJECT_KINDS = (/* unused pure expression or super */ null && ([
+    'schemas',
+    'tables',
+    'columns',
+    'indexes',
+    'constraints',
+    'views',
+    'materialized views',
+    'sequences',
+    'functions',
+    'triggers',
+    'types',
+    'extensions',
+    'policies',
+    'large objects'
+]));
+const USER_SCHEMA = (column) => `${column} NOT IN ('pg_catalog', 'information_schema') AND ${column} !~ '^pg_(toast|temp_|toast_temp_)'`;
+const OBJECT_COUNTS = (/* unused pure expression or super */ null && (`
+SELECT
+  (SELECT count(*) FROM pg_namespace n WHERE ${USER_SCHEMA('n.nspname')}) AS "schemas",
+  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND ${USER_SCHEMA('n.nspname')}) AS "tables",
+  (SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND a.attnum > 0 AND NOT a.attisdropped AND ${USER_SCHEMA('n.nspname')}) AS "columns",
+  (SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ${USER_SCHEMA('n.nspname')}) AS "indexes",
+  (SELECT count(*) FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace WHERE ${USER_SCHEMA('n.nspname')}) AS "constraints",
+  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'v' AND ${USER_SCHEMA('n.nspname')}) AS "views",
+  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'm' AND ${USER_SCHEMA('n.nspname')}) AS "materialized views",
+  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND ${USER_SCHEMA('n.nspname')}) AS "sequences",
+  (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ${USER_SCHEMA('n.nspname')}) AS "functions",
+  (SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal AND ${USER_SCHEMA('n.nspname')}) AS "triggers",
+  (SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+    WHERE (t.typtype IN ('e', 'd', 'r', 'm') OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'c'))) AND ${USER_SCHEMA('n.nspname')}) AS "types",
+  (SELECT count(*) FROM pg_extension) AS "extensions",
+  (SELECT count(*) FROM pg_policy) AS "policies",
+  (SELECT count(*) FROM pg_largeobject_metadata) AS "large objects"`));
+async function countObjects(client) {
+    const { rows } = await client.query(OBJECT_COUNTS);
+    return Object.fromEntries(inventory_OBJECT_KINDS.map((kind) => [kind, Number(rows[0][kind])]));
+}
+/** Exact row counts, and at the data level a fingerprint of the content that ignores row order. */
+async function readContent(client, tables, level) {
+    if (level === 'schema')
+        return [];
+    const content = [];
+    for (const table of tables) {
+        if (level === 'rows') {
+            const { rows } = await client.query(`SELECT count(*) AS n FROM ONLY ${table}`);
+            content.push({ table, rows: Number(rows[0].n) });
+        }
+        else {
+            // 60 bits of each row's md5, summed as numeric: duplicates count, order does not.
+            const { rows } = await client.query(`SELECT count(*) AS n, coalesce(sum(('x' || substr(md5(r::text), 1, 15))::bit(60)::bigint::numeric), 0)::text AS fp FROM ONLY ${table} AS r`);
+            content.push({ table, rows: Number(rows[0].n), fingerprint: rows[0].fp });
+        }
+    }
+    return content;
+}
+/**
+ * Each sequence's state, written as the dump's setval lines are read: "42", or "next 1" when it was
+ * never called. Sequences are not transactional, so the source's are not read: the restore is
+ * compared with the values the dump itself sets.
+ */
+async function readSequences(client) {
+    const { rows: names } = await client.query(`SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) AS sequence FROM pg_catalog.pg_sequences WHERE ${USER_SCHEMA('schemaname')} ORDER BY 1`);
+    const states = [];
+    for (const { sequence } of names) {
+        const { rows } = await client.query(`SELECT last_value, is_called FROM ${sequence}`);
+        states.push({ sequence, value: rows[0].is_called ? rows[0].last_value : `next ${rows[0].last_value}` });
+    }
+    return states;
+}
+/** The inventory of a database; sequences only where asked (the restored side, at the rows level and up). */
+async function inventory_takeInventory(client, level, withSequences = false) {
+    const tables = await listTables(client);
+    const objects = await countObjects(client);
+    const content = await readContent(client, tables, level);
+    const sequences = withSequences && level !== 'schema' ? await readSequences(client) : [];
+    return { level, tables, objects, content, sequences };
+}
+/** The extensions the source uses that the restore server cannot create. */
+async function inventory_missingExtensions(source, restoreServer) {
+    const used = await source.query("SELECT extname AS name FROM pg_extension WHERE extname <> 'plpgsql'");
+    const available = await restoreServer.query('SELECT name FROM pg_available_extensions');
+    const there = new Set(available.rows.map((row) => row.name));
+    return used.rows.map((row) => row.name).filter((name) => !there.has(name));
+}
+/**
+ * A read-only REPEATABLE READ transaction whose snapshot is exported for pg_dump --snapshot.
+ * Everything asked of it sees exactly the data pg_dump dumps.
+ */
+class inventory_SourceSnapshot {
+    client;
+    id;
+    constructor(client, id) {
+        this.client = client;
+        this.id = id;
+    }
+    static async open(client) {
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+        const { rows } = await client.query('SELECT pg_catalog.pg_export_snapshot() AS id');
+        return new inventory_SourceSnapshot(client, rows[0].id);
+    }
+    inventory(level) {
+        return inventory_takeInventory(this.client, level);
+    }
+    /** Ends the transaction; pg_dump must have imported the snapshot by then (it has, once it has finished). */
+    async close() {
+        await this.client.query('COMMIT').catch(() => { });
+        await this.client.end().catch(() => { });
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/secrets.ts
 // Every text that leaves the engine (errors, tool output, log lines) passes through one Redactor.
@@ -38502,7 +38741,7 @@ var pg_connection_string = __nccwpck_require__(6122);
 
 
 // Re-export the parse function
-/* harmony default export */ const esm = (pg_connection_string.parse);
+/* harmony default export */ const pg_connection_string_esm = (pg_connection_string.parse);
 const parse = pg_connection_string.parse
 const toClientConfig = pg_connection_string.toClientConfig
 const parseIntoClientConfig = pg_connection_string.parseIntoClientConfig
@@ -38785,6 +39024,7 @@ function source_newestOfMajor(tags, major) {
 
 
 
+
 const BOOLEAN_TRUE = ['true', 'True', 'TRUE', 'yes', '1'];
 const BOOLEAN_FALSE = ['false', 'False', 'FALSE', 'no', '0', ''];
 function parseBooleanInput(name, value) {
@@ -38855,6 +39095,11 @@ function inputs_loadSettings(raw) {
     const compression = parseCompression(Input.Compression, raw.get(Input.Compression), format);
     const jobs = parseJobs(raw.get(Input.Jobs));
     const pipeline = parseBooleanInput(Input.Pipeline, raw.get(Input.Pipeline) || 'true');
+    const verifyText = raw.get(Input.Verify).trim().toLowerCase() || DEFAULT_VERIFY_LEVEL;
+    if (!VERIFY_LEVELS.includes(verifyText)) {
+        throw new errors_InputError(Input.Verify, raw.get(Input.Verify), 'schema (object counts), rows (and exact row counts) or data (and content fingerprints)');
+    }
+    const verifyLevel = verifyText;
     const dotenv = readDotenv(raw.workingDirectory);
     const choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, dotenv);
     if (!choice) {
@@ -38885,125 +39130,9 @@ function inputs_loadSettings(raw) {
         format,
         compression,
         jobs,
-        pipeline
+        pipeline,
+        verifyLevel
     };
-}
-
-// EXTERNAL MODULE: ./node_modules/pg/lib/index.js
-var lib = __nccwpck_require__(3273);
-;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
-// ESM wrapper for pg
-
-
-// Re-export all the properties
-const Client = lib.Client
-const Pool = lib.Pool
-const Connection = lib.Connection
-const types = lib.types
-const Query = lib.Query
-const DatabaseError = lib.DatabaseError
-const escapeIdentifier = lib.escapeIdentifier
-const escapeLiteral = lib.escapeLiteral
-const Result = lib.Result
-const TypeOverrides = lib.TypeOverrides
-
-// Also export the defaults
-const defaults = lib.defaults
-
-// Re-export the default
-/* harmony default export */ const pg_esm = (lib);
-
-;// CONCATENATED MODULE: ./src/postgres/session.ts
-// Conversations with the server over the pg driver: its version, its tables, and the temporary database.
-
-
-async function session_openSession(target, database = target.database) {
-    const client = new pg_esm.Client({
-        host: target.host,
-        port: target.port,
-        user: target.user,
-        password: target.password,
-        database,
-        ssl: target.ssl,
-        connectionTimeoutMillis: target.connectTimeoutSeconds * 1000,
-        application_name: 'backup-verify'
-    });
-    // An error after connecting (server shut down, say) must not crash the process; the next query reports it.
-    client.on('error', () => { });
-    try {
-        await client.connect();
-    }
-    catch (error) {
-        await client.end().catch(() => { });
-        throw describeConnectionError(error, { ...target, database });
-    }
-    return client;
-}
-function majorOf(versionNumber) {
-    return versionNumber >= 100000
-        ? Math.floor(versionNumber / 10000)
-        : Math.floor(versionNumber / 10000) + Math.floor((versionNumber % 10000) / 100) / 10;
-}
-async function session_readServerVersion(client) {
-    const { rows } = await client.query("SELECT current_setting('server_version') AS text, current_setting('server_version_num') AS number");
-    const number = Number(rows[0].number);
-    return { text: rows[0].text, number, major: majorOf(number) };
-}
-/** Ordinary and partitioned tables outside the system schemas, as quoted qualified names, sorted. */
-async function session_listTables(client) {
-    const { rows } = await client.query(`SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name
-       FROM pg_catalog.pg_class c
-       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind IN ('r', 'p')
-        AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-        AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
-      ORDER BY n.nspname, c.relname`);
-    return rows.map((row) => row.name);
-}
-/**
- * Creates an empty database with the source's encoding and locale, from template0 so that nothing
- * added to template1 collides with the restore.
- */
-async function session_createDatabaseLike(client, name) {
-    const { rows } = await client.query(`SELECT to_jsonb(d) || jsonb_build_object('encoding_name', pg_encoding_to_char(d.encoding)) AS db
-       FROM pg_catalog.pg_database d WHERE d.datname = current_database()`);
-    const db = rows[0].db;
-    const literal = (value) => client.escapeLiteral(String(value));
-    const clauses = [`TEMPLATE template0`, `ENCODING ${literal(db.encoding_name)}`];
-    clauses.push(`LC_COLLATE ${literal(db.datcollate)}`, `LC_CTYPE ${literal(db.datctype)}`);
-    if (db.datlocprovider === 'i') {
-        clauses.push(`LOCALE_PROVIDER icu`, `ICU_LOCALE ${literal(db.datlocale ?? db.daticulocale)}`);
-    }
-    else if (db.datlocprovider === 'b') {
-        clauses.push(`LOCALE_PROVIDER builtin`, `BUILTIN_LOCALE ${literal(db.datlocale)}`);
-    }
-    try {
-        await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)} ${clauses.join(' ')}`);
-    }
-    catch (error) {
-        const err = error;
-        if (err.code === '42501') {
-            const user = client.user;
-            throw new VerificationError('create-database-denied', `Permission denied to create database: user "${user}" cannot create the temporary restore database.`, `Grant it with: ALTER USER ${client.escapeIdentifier(user)} CREATEDB; (or run the verification as a superuser)`);
-        }
-        throw error;
-    }
-}
-/** Ends every other session in the database, then drops it; "IF EXISTS" makes a repeated cleanup harmless. */
-async function session_dropDatabase(client, name, serverMajor) {
-    await client.query('SELECT pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
-    const force = serverMajor >= 13 ? ' WITH (FORCE)' : '';
-    await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)}${force}`);
-}
-async function session_readDatabaseSize(client) {
-    const { rows } = await client.query(`SELECT pg_database_size(current_database()) AS total,
-            coalesce(sum(pg_table_size(c.oid)), 0) AS tables
-       FROM pg_catalog.pg_class c
-       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind IN ('r', 'm')
-        AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-        AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'`);
-    return { totalBytes: Number(rows[0].total), tableBytes: Number(rows[0].tables) };
 }
 
 ;// CONCATENATED MODULE: ./src/action/reporter.ts
@@ -39058,11 +39187,22 @@ function listed(names) {
     const shown = names.slice(0, MAX_LISTED).join(', ');
     return names.length > MAX_LISTED ? `${shown} and ${names.length - MAX_LISTED} more` : shown;
 }
+/** What else came back, as strongly as the verify level proves it. */
+function cameBack(result) {
+    switch (result.tables?.level) {
+        case 'data':
+            return ` and all ${restoredRows(result)} rows, with the same content,`;
+        case 'rows':
+            return ` and all ${restoredRows(result)} rows`;
+        default:
+            return ', with the same objects,';
+    }
+}
 function restoredRows(result) {
     return (result.tables?.rows ?? []).reduce((total, entry) => total + (entry.restored ?? 0), 0);
 }
 function rowsMatch(entry) {
-    return entry.source !== undefined && entry.source === entry.restored;
+    return entry.source !== undefined && entry.source === entry.restored && entry.sourceFingerprint === entry.restoredFingerprint;
 }
 const STATUS_ICON = { passed: '✅ passed', failed: '❌ failed', 'not run': '⏭️ not run' };
 function summary_buildSummary(result) {
@@ -39076,7 +39216,7 @@ function summary_buildSummary(result) {
     }
     const failedPhase = result.phases.find((phase) => phase.status === 'failed');
     const verdict = result.status === 'passed'
-        ? `✅ The backup restores: ${result.tables?.restored.length ?? 0} of ${result.tables?.source.length ?? 0} tables and all ${restoredRows(result)} rows came back in a temporary database.`
+        ? `✅ The backup restores: ${result.tables?.restored.length ?? 0} of ${result.tables?.source.length ?? 0} tables${cameBack(result)} came back in a temporary database.`
         : `❌ Verification failed${failedPhase ? ` in ${failedPhase.name}` : ''}: ${escapeHtml(result.error?.message ?? 'unknown error')}`;
     const tables = [
         {
@@ -39109,9 +39249,11 @@ function summary_buildSummary(result) {
             facts.push(['Backup kept at', `<code>${escapeHtml(result.backup.path)}</code>`]);
     }
     if (result.tables) {
+        facts.push(['Verify level', result.tables.level]);
         facts.push(['Tables (source / restored)', `${result.tables.source.length} / ${result.tables.restored.length}`]);
         const sum = (pick) => result.tables.rows.reduce((total, entry) => total + (pick(entry) ?? 0), 0);
-        facts.push(['Rows (dumped / restored)', `${sum((entry) => entry.source)} / ${sum((entry) => entry.restored)}`]);
+        if (result.tables.level !== 'schema')
+            facts.push(['Rows (dumped / restored)', `${sum((entry) => entry.source)} / ${sum((entry) => entry.restored)}`]);
         if (result.tables.missing.length)
             facts.push(['Missing after restore', escapeHtml(listed(result.tables.missing))]);
         if (result.tables.extra.length)
@@ -39127,15 +39269,24 @@ function summary_buildSummary(result) {
         // Mismatches first, then the largest tables; capped for databases with many tables.
         const sorted = [...result.tables.rows].sort((a, b) => Number(rowsMatch(a)) - Number(rowsMatch(b)) || (b.source ?? b.restored ?? 0) - (a.source ?? a.restored ?? 0) || a.table.localeCompare(b.table));
         const shown = sorted.slice(0, MAX_LISTED);
+        const content = result.tables.level === 'data';
         tables.push({
             heading: sorted.length > MAX_LISTED ? `Tables (${MAX_LISTED} of ${sorted.length}, mismatches first)` : 'Tables',
-            header: ['Table', 'Rows in the dump', 'Rows restored', 'Match'],
+            header: ['Table', 'Rows in the dump', 'Rows restored', ...(content ? ['Content'] : []), 'Match'],
             rows: shown.map((entry) => [
                 `<code>${escapeHtml(entry.table)}</code>`,
                 entry.source === undefined ? '—' : String(entry.source),
                 entry.restored === undefined ? '—' : String(entry.restored),
+                ...(content ? [entry.sourceFingerprint !== undefined && entry.sourceFingerprint === entry.restoredFingerprint ? 'same fingerprint' : 'differs'] : []),
                 rowsMatch(entry) ? '✅' : '❌'
             ])
+        });
+    }
+    if (result.tables && result.tables.objects.length > 0) {
+        tables.push({
+            heading: 'Objects by kind',
+            header: ['Kind', 'Source', 'Restored', 'Match'],
+            rows: result.tables.objects.map((entry) => [entry.kind, String(entry.source), String(entry.restored), entry.source === entry.restored ? '✅' : '❌'])
         });
     }
     if (result.checks) {
@@ -39157,7 +39308,8 @@ function summary_outputsOf(result) {
         [Output.BackupPath]: result.backup?.kept ? result.backup.path : '',
         [Output.Tables]: result.tables ? String(result.tables.source.length) : '',
         [Output.RestoredTables]: result.tables ? String(result.tables.restored.length) : '',
-        [Output.Rows]: result.tables ? String(result.tables.rows.reduce((total, entry) => total + (entry.source ?? 0), 0)) : '',
+        [Output.Rows]: result.tables && result.tables.level !== 'schema' ? String(result.tables.rows.reduce((total, entry) => total + (entry.source ?? 0), 0)) : '',
+        [Output.VerifyLevel]: result.tables?.level ?? '',
         [Output.ServerVersion]: result.serverVersion ?? '',
         [Output.ClientVersion]: result.client?.version ?? '',
         [Output.ClientSource]: result.client?.origin ?? '',
@@ -39175,7 +39327,7 @@ function summaryLines(result) {
     if (result.backup?.kept)
         lines.push(`  kept at   ${result.backup.path}`);
     const head = result.status === 'passed'
-        ? `PASSED: the backup of ${result.target} restores (${result.tables?.restored.length} of ${result.tables?.source.length} tables, ${restoredRows(result)} rows) in ${seconds(result.durationMs)}`
+        ? `PASSED: the backup of ${result.target} restores (${result.tables?.restored.length} of ${result.tables?.source.length} tables${result.tables?.level === 'schema' ? '' : `, ${restoredRows(result)} rows`}) in ${seconds(result.durationMs)}`
         : `FAILED: ${result.error?.message}`;
     const tail = result.status === 'failed' && result.error?.hint ? [`Hint: ${result.error.hint}`] : [];
     return [head, ...lines, ...tail];
@@ -39221,48 +39373,6 @@ function environment_clientEnvironment(target, database, passwordFile, base = pr
     else if (target.password)
         env.PGPASSWORD = target.password;
     return env;
-}
-
-;// CONCATENATED MODULE: ./src/postgres/inventory.ts
-// What the source held when it was dumped, and what the restore holds: tables and exact row counts,
-// read inside the snapshot that pg_dump dumps, so that writes during the dump never cause a mismatch.
-
-/** Exact row counts, one count(*) per table (names come quoted from listTables). */
-async function inventory_countRows(client, tables) {
-    const counted = [];
-    for (const table of tables) {
-        const { rows } = await client.query(`SELECT count(*) AS n FROM ONLY ${table}`);
-        counted.push({ table, rows: Number(rows[0].n) });
-    }
-    return counted;
-}
-/**
- * A read-only REPEATABLE READ transaction whose snapshot is exported for pg_dump --snapshot.
- * Everything asked of it sees exactly the data pg_dump dumps.
- */
-class inventory_SourceSnapshot {
-    client;
-    id;
-    constructor(client, id) {
-        this.client = client;
-        this.id = id;
-    }
-    static async open(client) {
-        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-        const { rows } = await client.query('SELECT pg_catalog.pg_export_snapshot() AS id');
-        return new inventory_SourceSnapshot(client, rows[0].id);
-    }
-    tables() {
-        return listTables(this.client);
-    }
-    rows(tables) {
-        return inventory_countRows(this.client, tables);
-    }
-    /** Ends the transaction; pg_dump must have imported the snapshot by then (it has, once it has finished). */
-    async close() {
-        await this.client.query('COMMIT').catch(() => { });
-        await this.client.end().catch(() => { });
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/heartbeat.ts
@@ -39370,10 +39480,12 @@ const MIN_PRINTABLE_RATIO = 0.9;
 const HEADER = '-- PostgreSQL database dump';
 const TRAILER = '-- PostgreSQL database dump complete';
 /** The first bytes of each line are all the checks need; long lines (COPY rows) are only counted. */
-const PREFIX_BYTES = 160;
+const PREFIX_BYTES = 320;
 const SUFFIX_BYTES = 16;
 const HEADER_WITHIN_LINES = 5;
 const MAX_REPORTED = 3;
+const MAX_SEQUENCES = 100_000;
+const SETVAL = /^SELECT pg_catalog\.setval\('((?:[^']|'')+)', (-?\d+), (true|false)\);$/;
 // Tab, LF, CR, printable ASCII, and bytes of multi-byte (UTF-8 and other server encodings) characters.
 const PRINTABLE = new Uint8Array(256);
 for (let b = 0; b < 256; b++)
@@ -39397,6 +39509,7 @@ class plain_scanner_PlainDumpScanner {
     toolErrors = [];
     restrictKeys = [];
     unrestrictKeys = [];
+    sequences = [];
     update(chunk) {
         let printable = 0;
         for (let i = 0; i < chunk.length; i++) {
@@ -39437,7 +39550,8 @@ class plain_scanner_PlainDumpScanner {
             copyBlocks: this.copyBlocks,
             toolErrors: this.toolErrors,
             restrictKeys: this.restrictKeys,
-            unrestrictKeys: this.unrestrictKeys
+            unrestrictKeys: this.unrestrictKeys,
+            sequences: this.sequences
         };
     }
     appendToLine(chunk, start, end) {
@@ -39506,6 +39620,11 @@ class plain_scanner_PlainDumpScanner {
         }
         else if (line.startsWith('\\unrestrict ')) {
             this.unrestrictKeys.push(line.slice('\\unrestrict '.length).trim());
+        }
+        else if (line.startsWith('SELECT pg_catalog.setval(') && this.sequences.length < MAX_SEQUENCES) {
+            const set = SETVAL.exec(line);
+            if (set)
+                this.sequences.push({ sequence: set[1].replace(/''/g, "'"), value: set[3] === 'true' ? set[2] : `next ${set[2]}` });
         }
     }
 }
@@ -39961,7 +40080,7 @@ async function describeCreated(options, streamed) {
     const base = { format: options.format, compression: options.compression, path: options.backupPath };
     if (options.format === 'plain') {
         const { sizeBytes, sha256, observed } = streamed.result();
-        return { ...base, sizeBytes, sha256, plain: observed };
+        return { ...base, sizeBytes, sha256, plain: observed, sequences: observed.sequences };
     }
     if (options.format === 'tar') {
         const { sizeBytes, sha256, observed } = streamed.result();
@@ -39978,7 +40097,7 @@ async function describeBackupOnDisk(backupPath, format, compression) {
     switch (format) {
         case 'plain': {
             const { sizeBytes, sha256, observed } = await inspectFile(backupPath, plainObserver(plainIsGzipped(compression)));
-            return { ...base, sizeBytes, sha256, plain: observed };
+            return { ...base, sizeBytes, sha256, plain: observed, sequences: observed.sequences };
         }
         case 'tar': {
             const { sizeBytes, sha256, observed } = await inspectFile(backupPath, tarObserver());
@@ -40094,35 +40213,67 @@ function assertNotSource(source, restore) {
         throw new VerificationError('same-database', `Refusing to restore into the source database "${source.database}" at ${source.host}:${source.port}.`, 'The restore always goes into a new temporary database; this is a bug if you see it.');
     }
 }
-function compareTables(source, restored, sourceRows = [], restoredRows = []) {
-    const restoredSet = new Set(restored);
-    const sourceSet = new Set(source);
-    const before = new Map(sourceRows.map((entry) => [entry.table, entry.rows]));
-    const after = new Map(restoredRows.map((entry) => [entry.table, entry.rows]));
-    const rows = [...new Set([...source, ...restored])].map((table) => ({ table, source: before.get(table), restored: after.get(table) }));
+/** The restored database against the source's inventory: what is missing, extra, or different. */
+function compareInventories(source, restored, dumpedSequences = []) {
+    const restoredSet = new Set(restored.tables);
+    const sourceSet = new Set(source.tables);
+    const before = new Map(source.content.map((entry) => [entry.table, entry]));
+    const after = new Map(restored.content.map((entry) => [entry.table, entry]));
+    const rows = [...new Set([...source.tables, ...restored.tables])].map((table) => ({
+        table,
+        source: before.get(table)?.rows,
+        restored: after.get(table)?.rows,
+        sourceFingerprint: before.get(table)?.fingerprint,
+        restoredFingerprint: after.get(table)?.fingerprint
+    }));
+    const both = (entry) => entry.source !== undefined && entry.restored !== undefined;
+    const objects = OBJECT_KINDS.map((kind) => ({ kind, source: source.objects[kind], restored: restored.objects[kind] }));
+    // The values the dump sets, against the restored sequences: the only race-free comparison.
+    const sequencesBefore = new Map(dumpedSequences.map((entry) => [entry.sequence, entry.value]));
+    const sequencesAfter = new Map(restored.sequences.map((entry) => [entry.sequence, entry.value]));
     return {
-        source,
-        restored,
-        missing: source.filter((table) => !restoredSet.has(table)),
-        extra: restored.filter((table) => !sourceSet.has(table)),
+        level: source.level,
+        source: source.tables,
+        restored: restored.tables,
+        missing: source.tables.filter((table) => !restoredSet.has(table)),
+        extra: restored.tables.filter((table) => !sourceSet.has(table)),
         rows,
-        rowMismatches: rows.filter((entry) => entry.source !== undefined && entry.restored !== undefined && entry.source !== entry.restored)
+        rowMismatches: rows.filter((entry) => both(entry) && entry.source !== entry.restored),
+        contentMismatches: rows.filter((entry) => both(entry) && entry.source === entry.restored && entry.sourceFingerprint !== undefined && entry.sourceFingerprint !== entry.restoredFingerprint),
+        objects,
+        objectMismatches: objects.filter((entry) => entry.source !== entry.restored),
+        sequenceMismatches: [...sequencesBefore.keys()]
+            .filter(() => source.level !== 'schema')
+            .map((sequence) => ({ sequence, source: sequencesBefore.get(sequence), restored: sequencesAfter.get(sequence) }))
+            .filter((entry) => entry.source !== entry.restored)
     };
 }
-/** Throws when the restored database lacks a table of the source, or has one the source lacks. */
-function restore_requireSameTables(comparison) {
+/** Throws when the restored database differs from the dumped snapshot, naming every difference found. */
+function restore_requireSameInventory(comparison) {
+    const problems = [];
     if (comparison.missing.length > 0 || comparison.extra.length > 0) {
         const parts = [
             comparison.missing.length ? `missing ${comparison.missing.join(', ')}` : '',
             comparison.extra.length ? `unexpected ${comparison.extra.join(', ')}` : ''
         ].filter(Boolean);
-        throw new VerificationError('restore-mismatch', `Restored database has ${comparison.restored.length} tables, the source has ${comparison.source.length}: ${parts.join('; ')}`);
+        problems.push(`Restored database has ${comparison.restored.length} tables, the source has ${comparison.source.length}: ${parts.join('; ')}`);
     }
-    const differing = comparison.rowMismatches;
-    if (differing.length > 0) {
-        const listed = differing.slice(0, 10).map((entry) => `${entry.table} ${entry.source} in the dump, ${entry.restored} restored`);
-        throw new VerificationError('restore-mismatch', `Row counts differ in ${differing.length} table(s): ${listed.join('; ')}${differing.length > 10 ? '; …' : ''}`);
+    const listed = (entries, show) => `${entries.slice(0, 10).map(show).join('; ')}${entries.length > 10 ? '; …' : ''}`;
+    if (comparison.rowMismatches.length > 0) {
+        problems.push(`Row counts differ in ${comparison.rowMismatches.length} table(s): ${listed(comparison.rowMismatches, (e) => `${e.table} ${e.source} in the dump, ${e.restored} restored`)}`);
     }
+    if (comparison.contentMismatches.length > 0) {
+        problems.push(`Content differs in ${comparison.contentMismatches.length} table(s) with the same row count: ${listed(comparison.contentMismatches, (e) => `${e.table} (fingerprint ${e.sourceFingerprint} in the dump, ${e.restoredFingerprint} restored)`)}`);
+    }
+    const objectsDiffer = comparison.objectMismatches.filter((entry) => entry.kind !== 'tables' || problems.length === 0);
+    if (objectsDiffer.length > 0) {
+        problems.push(`Object counts differ: ${listed(objectsDiffer, (e) => `${e.kind} ${e.source} in the source, ${e.restored} restored`)}`);
+    }
+    if (comparison.sequenceMismatches.length > 0) {
+        problems.push(`Sequence values differ: ${listed(comparison.sequenceMismatches, (e) => `${e.sequence} ${e.source ?? 'absent'} in the dump, ${e.restored ?? 'absent'} restored`)}`);
+    }
+    if (problems.length > 0)
+        throw new VerificationError('restore-mismatch', problems.join('. '));
 }
 const RESTORE_HINT = 'The backup does not restore as it is. If an object already exists, a template database may carry it; roles the dump names must exist on the server.';
 function restore_changedAfterValidation(found, expected) {
@@ -40225,18 +40376,19 @@ async function restore_restoreBackup(options) {
         const restoredChecksum = options.backup.format === 'plain' ? await replayPlain(options, env, unknown) : await restoreArchive(options, env, unknown);
         await options.afterRestore?.(databaseName);
         const restoredSession = await openSession(target, databaseName);
+        const source = await options.sourceInventory;
         let restored;
-        let restoredRows;
         try {
-            restored = await listTables(restoredSession);
-            restoredRows = await countRows(restoredSession, restored);
+            restored = await takeInventory(restoredSession, source.level, true);
         }
         finally {
             await restoredSession.end().catch(() => { });
         }
-        const comparison = compareTables(options.sourceTables, restored, await options.sourceRows, restoredRows);
-        const total = (entries) => entries.reduce((sum, entry) => sum + entry.rows, 0);
-        options.log(`Tables: ${comparison.source.length} in the source, ${comparison.restored.length} restored; rows: ${total(await options.sourceRows)} in the dump, ${total(restoredRows)} restored`);
+        const comparison = compareInventories(source, restored, await options.dumpedSequences);
+        const total = (inventory) => inventory.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
+        options.log(`Tables: ${comparison.source.length} in the source, ${comparison.restored.length} restored` +
+            (source.level === 'schema' ? '' : `; rows: ${total(source)} in the dump, ${total(restored)} restored`) +
+            ` (verify level ${source.level})`);
         return { comparison, restoredChecksum };
     }
     finally {
@@ -40370,6 +40522,7 @@ async function fullReadCheck(backup, options) {
     const scan = run.exitCode === 0 ? reader.result().observed : undefined;
     const complete = scan !== undefined && scan.hasHeader && scan.hasTrailer && scan.unterminatedCopy === undefined;
     if (run.exitCode === 0 && complete) {
+        backup.sequences = scan.sequences;
         return { name: 'Every block reads', passed: true, detail: `pg_restore read all data: a complete ${scan.bytes}-byte script, ${scan.copyBlocks} data blocks` };
     }
     const why = run.exitCode !== 0
@@ -40985,6 +41138,9 @@ async function verify_verifyBackup(options) {
     // A streamed restore runs beside the phases; whatever happens, it ends (and drops its database) before the session closes.
     let streamedRestore;
     let snapshot;
+    // The sequence values the dump sets are known once the backup has been read whole (after Validate).
+    let sequencesRead = () => { };
+    const sequencesKnown = new Promise((resolve) => (sequencesRead = resolve));
     try {
         const streamed = settings.pipeline && settings.format === 'plain';
         // The restore's settings; in streamed mode it starts while pg_dump is still writing.
@@ -41002,9 +41158,12 @@ async function verify_verifyBackup(options) {
             const server = await readServerVersion(session);
             result.serverVersion = server.text;
             log(`Server: PostgreSQL ${server.text}`);
-            // Tables and row counts are read in the snapshot pg_dump dumps: writes during the dump change neither.
+            // The inventory is read in the snapshot pg_dump dumps: writes during the dump change neither.
             snapshot = await SourceSnapshot.open(await openSession(target));
-            const sourceTables = await snapshot.tables();
+            const missing = await missingExtensions(snapshot.client, session);
+            if (missing.length > 0) {
+                throw new VerificationError('extensions-missing', `The restore server lacks extension(s) the source uses: ${missing.join(', ')}.`, 'Install them on the server that receives the restore (its packages, or a postgres image that has them).');
+            }
             const provided = await provideClientTools(server, {
                 request: settings.postgresVersion,
                 source: settings.toolsSource,
@@ -41027,8 +41186,8 @@ async function verify_verifyBackup(options) {
                 target,
                 session: session,
                 serverMajor: server.major,
-                sourceTables,
-                sourceRows,
+                sourceInventory,
+                dumpedSequences: sequencesKnown,
                 tools,
                 passwordFile,
                 backup: { path: backupFile, format: settings.format, compression: settings.compression },
@@ -41048,9 +41207,9 @@ async function verify_verifyBackup(options) {
             const compression = describeCompression(settings.compression, settings.format);
             const jobs = settings.format === 'directory' ? settings.jobs : 1;
             log(`Backup: ${backupFile} (${settings.format} format, compression ${compression}${jobs > 1 ? `, ${jobs} parallel jobs` : ''})`);
-            // Counted on the snapshot's own connection while pg_dump runs.
-            const sourceRows = snapshot.rows(sourceTables);
-            sourceRows.catch(() => { });
+            // Taken on the snapshot's own connection while pg_dump runs.
+            const sourceInventory = snapshot.inventory(settings.verifyLevel);
+            sourceInventory.catch(() => { });
             // Streamed: psql restores the very bytes pg_dump writes, while it writes them.
             const feed = streamed ? new PassThrough() : undefined;
             const stopRestore = new AbortController();
@@ -41078,7 +41237,7 @@ async function verify_verifyBackup(options) {
                     alsoTo: feed,
                     snapshot: snapshot?.id
                 });
-                await sourceRows;
+                await sourceInventory;
                 // Only as long as needed: pg_dump has finished with the snapshot, and its locks would block writers.
                 await snapshot?.close();
                 snapshot = undefined;
@@ -41089,7 +41248,7 @@ async function verify_verifyBackup(options) {
                 await restoring?.catch(() => { });
                 // A count that failed ends the snapshot's transaction, and pg_dump then fails to import the
                 // snapshot: the count's error is the cause to report.
-                const countFailure = await sourceRows.then(() => undefined, (failure) => failure);
+                const countFailure = await sourceInventory.then(() => undefined, (failure) => failure);
                 throw countFailure ? describeReadError(countFailure) : error;
             }
             result.backup = {
@@ -41114,10 +41273,12 @@ async function verify_verifyBackup(options) {
                 for (const check of checks)
                     log(`${check.passed ? '✓' : '✗'} ${check.name}: ${check.detail}`);
                 requirePassed(checks, settings.format);
+                sequencesRead(created.sequences ?? []);
                 done(`${checks.length} checks passed; SHA-256 ${created.sha256.slice(0, 12)}…`);
             });
         }
         catch (error) {
+            sequencesRead([]);
             // A backup that is not valid is not worth restoring: stop the streamed restore.
             stopRestore.abort();
             await restoring?.catch(() => { });
@@ -41129,7 +41290,7 @@ async function verify_verifyBackup(options) {
             if (restored.restoredChecksum !== created.sha256)
                 throw changedAfterValidation(restored.restoredChecksum, created.sha256);
             result.tables = restored.comparison;
-            requireSameTables(restored.comparison);
+            requireSameInventory(restored.comparison);
             const { comparison } = restored;
             done(`restored into ${result.restoreDatabase?.name}${streamed ? ' while pg_dump wrote' : ''}; ${comparison.restored.length} of ${comparison.source.length} tables`);
         });
@@ -41142,6 +41303,7 @@ async function verify_verifyBackup(options) {
                 : { problem: 'unexpected', message: redactor.redactError(error) };
     }
     finally {
+        sequencesRead([]);
         await snapshot?.close();
         await streamedRestore?.catch(() => { });
         await session?.end().catch(() => { });

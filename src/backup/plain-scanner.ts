@@ -23,16 +23,20 @@ export interface PlainScanReport {
   toolErrors: string[]
   restrictKeys: string[]
   unrestrictKeys: string[]
+  /** The sequence values the dump sets (pg_catalog.setval lines): "42", or "next 1" when not yet called. */
+  sequences: Array<{ sequence: string; value: string }>
 }
 
 export const MIN_PRINTABLE_RATIO = 0.9
 const HEADER = '-- PostgreSQL database dump'
 const TRAILER = '-- PostgreSQL database dump complete'
 /** The first bytes of each line are all the checks need; long lines (COPY rows) are only counted. */
-const PREFIX_BYTES = 160
+const PREFIX_BYTES = 320
 const SUFFIX_BYTES = 16
 const HEADER_WITHIN_LINES = 5
 const MAX_REPORTED = 3
+const MAX_SEQUENCES = 100_000
+const SETVAL = /^SELECT pg_catalog\.setval\('((?:[^']|'')+)', (-?\d+), (true|false)\);$/
 
 // Tab, LF, CR, printable ASCII, and bytes of multi-byte (UTF-8 and other server encodings) characters.
 const PRINTABLE = new Uint8Array(256)
@@ -57,6 +61,7 @@ export class PlainDumpScanner {
   private toolErrors: string[] = []
   private restrictKeys: string[] = []
   private unrestrictKeys: string[] = []
+  private sequences: Array<{ sequence: string; value: string }> = []
 
   update(chunk: Uint8Array): void {
     let printable = 0
@@ -96,7 +101,8 @@ export class PlainDumpScanner {
       copyBlocks: this.copyBlocks,
       toolErrors: this.toolErrors,
       restrictKeys: this.restrictKeys,
-      unrestrictKeys: this.unrestrictKeys
+      unrestrictKeys: this.unrestrictKeys,
+      sequences: this.sequences
     }
   }
 
@@ -159,6 +165,9 @@ export class PlainDumpScanner {
       this.restrictKeys.push(line.slice('\\restrict '.length).trim())
     } else if (line.startsWith('\\unrestrict ')) {
       this.unrestrictKeys.push(line.slice('\\unrestrict '.length).trim())
+    } else if (line.startsWith('SELECT pg_catalog.setval(') && this.sequences.length < MAX_SEQUENCES) {
+      const set = SETVAL.exec(line)
+      if (set) this.sequences.push({ sequence: set[1].replace(/''/g, "'"), value: set[3] === 'true' ? set[2] : `next ${set[2]}` })
     }
   }
 }

@@ -5,7 +5,8 @@ import path from 'node:path'
 import { parseEnv } from 'node:util'
 import { availableParallelism } from 'node:os'
 import { parseCompression, parseFormat, type BackupFormat, type Compression } from '../backup/formats.js'
-import { DEFAULT_MIN_SIZE, Input } from '../constants.js'
+import { DEFAULT_MIN_SIZE, DEFAULT_VERIFY_LEVEL, Input } from '../constants.js'
+import { VERIFY_LEVELS, type VerifyLevel } from '../postgres/inventory.js'
 import { InputError } from '../errors.js'
 import { secretForms } from '../secrets.js'
 import { chooseConnection, type ConnectionChoice, type Variables } from './connection.js'
@@ -32,6 +33,7 @@ export interface Settings {
   jobs: number
   /** Plain format: restore while pg_dump writes, in one stream. */
   pipeline: boolean
+  verifyLevel: VerifyLevel
 }
 
 /** How the caller hands over raw values: the action reads INPUT_*, the CLI its flags. */
@@ -113,6 +115,11 @@ export function loadSettings(raw: RawInputs): Settings {
   const compression = parseCompression(Input.Compression, raw.get(Input.Compression), format)
   const jobs = parseJobs(raw.get(Input.Jobs))
   const pipeline = parseBooleanInput(Input.Pipeline, raw.get(Input.Pipeline) || 'true')
+  const verifyText = raw.get(Input.Verify).trim().toLowerCase() || DEFAULT_VERIFY_LEVEL
+  if (!(VERIFY_LEVELS as string[]).includes(verifyText)) {
+    throw new InputError(Input.Verify, raw.get(Input.Verify), 'schema (object counts), rows (and exact row counts) or data (and content fingerprints)')
+  }
+  const verifyLevel = verifyText as VerifyLevel
 
   const dotenv = readDotenv(raw.workingDirectory)
   const choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, dotenv)
@@ -148,6 +155,7 @@ export function loadSettings(raw: RawInputs): Settings {
     format,
     compression,
     jobs,
-    pipeline
+    pipeline,
+    verifyLevel
   }
 }

@@ -38,6 +38,8 @@ export interface CreatedBackup {
   tar?: TarReport
   header?: ArchiveHeader | { problem: string }
   manifest?: Manifest
+  /** The sequence values the dump sets: from the scan of a plain dump, or of the script pg_restore reads out of an archive. */
+  sequences?: Array<{ sequence: string; value: string }>
 }
 
 export interface CreateOptions {
@@ -211,7 +213,7 @@ async function describeCreated(options: CreateOptions, streamed: InspectingStrea
   const base = { format: options.format, compression: options.compression, path: options.backupPath }
   if (options.format === 'plain') {
     const { sizeBytes, sha256, observed } = (streamed as InspectingStream<PlainObservation>).result()
-    return { ...base, sizeBytes, sha256, plain: observed }
+    return { ...base, sizeBytes, sha256, plain: observed, sequences: observed.sequences }
   }
   if (options.format === 'tar') {
     const { sizeBytes, sha256, observed } = (streamed as InspectingStream<TarReport>).result()
@@ -229,7 +231,7 @@ export async function describeBackupOnDisk(backupPath: string, format: BackupFor
   switch (format) {
     case 'plain': {
       const { sizeBytes, sha256, observed } = await inspectFile(backupPath, plainObserver(plainIsGzipped(compression)))
-      return { ...base, sizeBytes, sha256, plain: observed }
+      return { ...base, sizeBytes, sha256, plain: observed, sequences: observed.sequences }
     }
     case 'tar': {
       const { sizeBytes, sha256, observed } = await inspectFile(backupPath, tarObserver())

@@ -17,10 +17,10 @@ import { VerificationError } from '../errors.js'
 import { startHeartbeat } from '../heartbeat.js'
 import { clientEnvironment } from '../postgres/environment.js'
 import { errorLines, runTool } from '../postgres/process.js'
-import { createDatabaseLike, dropDatabase, listTables, openSession } from '../postgres/session.js'
-import { countRows, type TableRows } from '../postgres/inventory.js'
+import { createDatabaseLike, dropDatabase, openSession } from '../postgres/session.js'
+import { OBJECT_KINDS, takeInventory, type Inventory } from '../postgres/inventory.js'
 import type { ResourceLedger } from '../reporter.js'
-import type { TableComparison } from '../result.js'
+import type { TableComparison, TableRowCount } from '../result.js'
 import type { Redactor } from '../secrets.js'
 import type { ClientTools } from '../tools/locate.js'
 
@@ -47,42 +47,80 @@ export function assertNotSource(source: Place, restore: Place): void {
   }
 }
 
-export function compareTables(source: string[], restored: string[], sourceRows: TableRows[] = [], restoredRows: TableRows[] = []): TableComparison {
-  const restoredSet = new Set(restored)
-  const sourceSet = new Set(source)
-  const before = new Map(sourceRows.map((entry) => [entry.table, entry.rows]))
-  const after = new Map(restoredRows.map((entry) => [entry.table, entry.rows]))
-  const rows = [...new Set([...source, ...restored])].map((table) => ({ table, source: before.get(table), restored: after.get(table) }))
+/** The restored database against the source's inventory: what is missing, extra, or different. */
+export function compareInventories(
+  source: Inventory,
+  restored: Inventory,
+  dumpedSequences: Array<{ sequence: string; value: string }> = []
+): TableComparison {
+  const restoredSet = new Set(restored.tables)
+  const sourceSet = new Set(source.tables)
+  const before = new Map(source.content.map((entry) => [entry.table, entry]))
+  const after = new Map(restored.content.map((entry) => [entry.table, entry]))
+  const rows: TableRowCount[] = [...new Set([...source.tables, ...restored.tables])].map((table) => ({
+    table,
+    source: before.get(table)?.rows,
+    restored: after.get(table)?.rows,
+    sourceFingerprint: before.get(table)?.fingerprint,
+    restoredFingerprint: after.get(table)?.fingerprint
+  }))
+  const both = (entry: TableRowCount) => entry.source !== undefined && entry.restored !== undefined
+  const objects = OBJECT_KINDS.map((kind) => ({ kind, source: source.objects[kind], restored: restored.objects[kind] }))
+  // The values the dump sets, against the restored sequences: the only race-free comparison.
+  const sequencesBefore = new Map(dumpedSequences.map((entry) => [entry.sequence, entry.value]))
+  const sequencesAfter = new Map(restored.sequences.map((entry) => [entry.sequence, entry.value]))
   return {
-    source,
-    restored,
-    missing: source.filter((table) => !restoredSet.has(table)),
-    extra: restored.filter((table) => !sourceSet.has(table)),
+    level: source.level,
+    source: source.tables,
+    restored: restored.tables,
+    missing: source.tables.filter((table) => !restoredSet.has(table)),
+    extra: restored.tables.filter((table) => !sourceSet.has(table)),
     rows,
-    rowMismatches: rows.filter((entry) => entry.source !== undefined && entry.restored !== undefined && entry.source !== entry.restored)
+    rowMismatches: rows.filter((entry) => both(entry) && entry.source !== entry.restored),
+    contentMismatches: rows.filter(
+      (entry) => both(entry) && entry.source === entry.restored && entry.sourceFingerprint !== undefined && entry.sourceFingerprint !== entry.restoredFingerprint
+    ),
+    objects,
+    objectMismatches: objects.filter((entry) => entry.source !== entry.restored),
+    sequenceMismatches: [...sequencesBefore.keys()]
+      .filter(() => source.level !== 'schema')
+      .map((sequence) => ({ sequence, source: sequencesBefore.get(sequence), restored: sequencesAfter.get(sequence) }))
+      .filter((entry) => entry.source !== entry.restored)
   }
 }
 
-/** Throws when the restored database lacks a table of the source, or has one the source lacks. */
-export function requireSameTables(comparison: TableComparison): void {
+/** Throws when the restored database differs from the dumped snapshot, naming every difference found. */
+export function requireSameInventory(comparison: TableComparison): void {
+  const problems: string[] = []
   if (comparison.missing.length > 0 || comparison.extra.length > 0) {
     const parts = [
       comparison.missing.length ? `missing ${comparison.missing.join(', ')}` : '',
       comparison.extra.length ? `unexpected ${comparison.extra.join(', ')}` : ''
     ].filter(Boolean)
-    throw new VerificationError(
-      'restore-mismatch',
-      `Restored database has ${comparison.restored.length} tables, the source has ${comparison.source.length}: ${parts.join('; ')}`
+    problems.push(`Restored database has ${comparison.restored.length} tables, the source has ${comparison.source.length}: ${parts.join('; ')}`)
+  }
+  const listed = <T>(entries: T[], show: (entry: T) => string) =>
+    `${entries.slice(0, 10).map(show).join('; ')}${entries.length > 10 ? '; …' : ''}`
+  if (comparison.rowMismatches.length > 0) {
+    problems.push(
+      `Row counts differ in ${comparison.rowMismatches.length} table(s): ${listed(comparison.rowMismatches, (e) => `${e.table} ${e.source} in the dump, ${e.restored} restored`)}`
     )
   }
-  const differing = comparison.rowMismatches
-  if (differing.length > 0) {
-    const listed = differing.slice(0, 10).map((entry) => `${entry.table} ${entry.source} in the dump, ${entry.restored} restored`)
-    throw new VerificationError(
-      'restore-mismatch',
-      `Row counts differ in ${differing.length} table(s): ${listed.join('; ')}${differing.length > 10 ? '; …' : ''}`
+  if (comparison.contentMismatches.length > 0) {
+    problems.push(
+      `Content differs in ${comparison.contentMismatches.length} table(s) with the same row count: ${listed(comparison.contentMismatches, (e) => `${e.table} (fingerprint ${e.sourceFingerprint} in the dump, ${e.restoredFingerprint} restored)`)}`
     )
   }
+  const objectsDiffer = comparison.objectMismatches.filter((entry) => entry.kind !== 'tables' || problems.length === 0)
+  if (objectsDiffer.length > 0) {
+    problems.push(`Object counts differ: ${listed(objectsDiffer, (e) => `${e.kind} ${e.source} in the source, ${e.restored} restored`)}`)
+  }
+  if (comparison.sequenceMismatches.length > 0) {
+    problems.push(
+      `Sequence values differ: ${listed(comparison.sequenceMismatches, (e) => `${e.sequence} ${e.source ?? 'absent'} in the dump, ${e.restored ?? 'absent'} restored`)}`
+    )
+  }
+  if (problems.length > 0) throw new VerificationError('restore-mismatch', problems.join('. '))
 }
 
 export interface RestoreOptions {
@@ -90,9 +128,10 @@ export interface RestoreOptions {
   /** An open session on the source database, used to create and drop the temporary one. */
   session: pg.Client
   serverMajor: number
-  sourceTables: string[]
-  /** Exact row counts of the source tables, in the dumped snapshot (still being counted while the dump runs). */
-  sourceRows: Promise<TableRows[]>
+  /** The source's inventory, from the dumped snapshot (still being taken while the dump runs). */
+  sourceInventory: Promise<Inventory>
+  /** The sequence values the dump sets, read from its script (known once it has been read whole). */
+  dumpedSequences: Promise<Array<{ sequence: string; value: string }>>
   tools: ClientTools
   passwordFile?: string
   /** The validated backup; what is restored must still have its checksum. */
@@ -238,18 +277,19 @@ export async function restoreBackup(options: RestoreOptions): Promise<Restored> 
     const restoredChecksum = options.backup.format === 'plain' ? await replayPlain(options, env, unknown) : await restoreArchive(options, env, unknown)
     await options.afterRestore?.(databaseName)
     const restoredSession = await openSession(target, databaseName)
-    let restored: string[]
-    let restoredRows: TableRows[]
+    const source = await options.sourceInventory
+    let restored: Inventory
     try {
-      restored = await listTables(restoredSession)
-      restoredRows = await countRows(restoredSession, restored)
+      restored = await takeInventory(restoredSession, source.level, true)
     } finally {
       await restoredSession.end().catch(() => {})
     }
-    const comparison = compareTables(options.sourceTables, restored, await options.sourceRows, restoredRows)
-    const total = (entries: TableRows[]) => entries.reduce((sum, entry) => sum + entry.rows, 0)
+    const comparison = compareInventories(source, restored, await options.dumpedSequences)
+    const total = (inventory: Inventory) => inventory.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0)
     options.log(
-      `Tables: ${comparison.source.length} in the source, ${comparison.restored.length} restored; rows: ${total(await options.sourceRows)} in the dump, ${total(restoredRows)} restored`
+      `Tables: ${comparison.source.length} in the source, ${comparison.restored.length} restored` +
+        (source.level === 'schema' ? '' : `; rows: ${total(source)} in the dump, ${total(restored)} restored`) +
+        ` (verify level ${source.level})`
     )
     return { comparison, restoredChecksum }
   } finally {

@@ -138,6 +138,7 @@ async function fullReadCheck(backup: CreatedBackup, options: ValidateOptions): P
   const scan = run.exitCode === 0 ? reader.result().observed : undefined
   const complete = scan !== undefined && scan.hasHeader && scan.hasTrailer && scan.unterminatedCopy === undefined
   if (run.exitCode === 0 && complete) {
+    backup.sequences = scan.sequences
     return { name: 'Every block reads', passed: true, detail: `pg_restore read all data: a complete ${scan.bytes}-byte script, ${scan.copyBlocks} data blocks` }
   }
   const why =

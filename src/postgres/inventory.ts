@@ -1,23 +1,126 @@
-// What the source held when it was dumped, and what the restore holds: tables and exact row counts,
-// read inside the snapshot that pg_dump dumps, so that writes during the dump never cause a mismatch.
+// What the source held when it was dumped, and what the restore holds: object counts by kind,
+// tables with exact row counts and content fingerprints, sequence values. The source's is read in
+// the snapshot that pg_dump dumps, so that writes during the dump never cause a mismatch.
 
 import type pg from 'pg'
 import { listTables } from './session.js'
 
-export interface TableRows {
+/** schema: object counts; rows: and exact row counts and sequence values; data: and content fingerprints. */
+export type VerifyLevel = 'schema' | 'rows' | 'data'
+export const VERIFY_LEVELS: VerifyLevel[] = ['schema', 'rows', 'data']
+
+export const OBJECT_KINDS = [
+  'schemas',
+  'tables',
+  'columns',
+  'indexes',
+  'constraints',
+  'views',
+  'materialized views',
+  'sequences',
+  'functions',
+  'triggers',
+  'types',
+  'extensions',
+  'policies',
+  'large objects'
+] as const
+export type ObjectKind = (typeof OBJECT_KINDS)[number]
+
+export interface TableContent {
   /** Quoted, qualified: sales."Order Items" */
   table: string
-  rows: number
+  rows?: number
+  /** Order-independent: the sum of a hash of every row's text form. */
+  fingerprint?: string
 }
 
-/** Exact row counts, one count(*) per table (names come quoted from listTables). */
-export async function countRows(client: pg.Client, tables: string[]): Promise<TableRows[]> {
-  const counted: TableRows[] = []
+export interface Inventory {
+  level: VerifyLevel
+  tables: string[]
+  objects: Record<ObjectKind, number>
+  content: TableContent[]
+  sequences: Array<{ sequence: string; value: string }>
+}
+
+const USER_SCHEMA = (column: string) =>
+  `${column} NOT IN ('pg_catalog', 'information_schema') AND ${column} !~ '^pg_(toast|temp_|toast_temp_)'`
+
+const OBJECT_COUNTS = `
+SELECT
+  (SELECT count(*) FROM pg_namespace n WHERE ${USER_SCHEMA('n.nspname')}) AS "schemas",
+  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND ${USER_SCHEMA('n.nspname')}) AS "tables",
+  (SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND a.attnum > 0 AND NOT a.attisdropped AND ${USER_SCHEMA('n.nspname')}) AS "columns",
+  (SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ${USER_SCHEMA('n.nspname')}) AS "indexes",
+  (SELECT count(*) FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace WHERE ${USER_SCHEMA('n.nspname')}) AS "constraints",
+  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'v' AND ${USER_SCHEMA('n.nspname')}) AS "views",
+  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'm' AND ${USER_SCHEMA('n.nspname')}) AS "materialized views",
+  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND ${USER_SCHEMA('n.nspname')}) AS "sequences",
+  (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ${USER_SCHEMA('n.nspname')}) AS "functions",
+  (SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal AND ${USER_SCHEMA('n.nspname')}) AS "triggers",
+  (SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+    WHERE (t.typtype IN ('e', 'd', 'r', 'm') OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'c'))) AND ${USER_SCHEMA('n.nspname')}) AS "types",
+  (SELECT count(*) FROM pg_extension) AS "extensions",
+  (SELECT count(*) FROM pg_policy) AS "policies",
+  (SELECT count(*) FROM pg_largeobject_metadata) AS "large objects"`
+
+export async function countObjects(client: pg.Client): Promise<Record<ObjectKind, number>> {
+  const { rows } = await client.query<Record<string, string>>(OBJECT_COUNTS)
+  return Object.fromEntries(OBJECT_KINDS.map((kind) => [kind, Number(rows[0][kind])])) as Record<ObjectKind, number>
+}
+
+/** Exact row counts, and at the data level a fingerprint of the content that ignores row order. */
+export async function readContent(client: pg.Client, tables: string[], level: VerifyLevel): Promise<TableContent[]> {
+  if (level === 'schema') return []
+  const content: TableContent[] = []
   for (const table of tables) {
-    const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ONLY ${table}`)
-    counted.push({ table, rows: Number(rows[0].n) })
+    if (level === 'rows') {
+      const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ONLY ${table}`)
+      content.push({ table, rows: Number(rows[0].n) })
+    } else {
+      // 60 bits of each row's md5, summed as numeric: duplicates count, order does not.
+      const { rows } = await client.query<{ n: string; fp: string }>(
+        `SELECT count(*) AS n, coalesce(sum(('x' || substr(md5(r::text), 1, 15))::bit(60)::bigint::numeric), 0)::text AS fp FROM ONLY ${table} AS r`
+      )
+      content.push({ table, rows: Number(rows[0].n), fingerprint: rows[0].fp })
+    }
   }
-  return counted
+  return content
+}
+
+/**
+ * Each sequence's state, written as the dump's setval lines are read: "42", or "next 1" when it was
+ * never called. Sequences are not transactional, so the source's are not read: the restore is
+ * compared with the values the dump itself sets.
+ */
+export async function readSequences(client: pg.Client): Promise<Array<{ sequence: string; value: string }>> {
+  const { rows: names } = await client.query<{ sequence: string }>(
+    `SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) AS sequence FROM pg_catalog.pg_sequences WHERE ${USER_SCHEMA('schemaname')} ORDER BY 1`
+  )
+  const states: Array<{ sequence: string; value: string }> = []
+  for (const { sequence } of names) {
+    const { rows } = await client.query<{ last_value: string; is_called: boolean }>(`SELECT last_value, is_called FROM ${sequence}`)
+    states.push({ sequence, value: rows[0].is_called ? rows[0].last_value : `next ${rows[0].last_value}` })
+  }
+  return states
+}
+
+/** The inventory of a database; sequences only where asked (the restored side, at the rows level and up). */
+export async function takeInventory(client: pg.Client, level: VerifyLevel, withSequences = false): Promise<Inventory> {
+  const tables = await listTables(client)
+  const objects = await countObjects(client)
+  const content = await readContent(client, tables, level)
+  const sequences = withSequences && level !== 'schema' ? await readSequences(client) : []
+  return { level, tables, objects, content, sequences }
+}
+
+/** The extensions the source uses that the restore server cannot create. */
+export async function missingExtensions(source: pg.Client, restoreServer: pg.Client): Promise<string[]> {
+  const used = await source.query<{ name: string }>("SELECT extname AS name FROM pg_extension WHERE extname <> 'plpgsql'")
+  const available = await restoreServer.query<{ name: string }>('SELECT name FROM pg_available_extensions')
+  const there = new Set(available.rows.map((row) => row.name))
+  return used.rows.map((row) => row.name).filter((name) => !there.has(name))
 }
 
 /**
@@ -26,7 +129,7 @@ export async function countRows(client: pg.Client, tables: string[]): Promise<Ta
  */
 export class SourceSnapshot {
   private constructor(
-    private readonly client: pg.Client,
+    readonly client: pg.Client,
     readonly id: string
   ) {}
 
@@ -36,12 +139,8 @@ export class SourceSnapshot {
     return new SourceSnapshot(client, rows[0].id)
   }
 
-  tables(): Promise<string[]> {
-    return listTables(this.client)
-  }
-
-  rows(tables: string[]): Promise<TableRows[]> {
-    return countRows(this.client, tables)
+  inventory(level: VerifyLevel): Promise<Inventory> {
+    return takeInventory(this.client, level)
   }
 
   /** Ends the transaction; pg_dump must have imported the snapshot by then (it has, once it has finished). */

@@ -20,6 +20,7 @@ Options:
   --jobs N             parallel jobs (directory dump; custom/directory restore);
                        default: one per CPU
   --pipeline BOOL      plain format: restore while pg_dump writes (default true)
+  --verify LEVEL       schema, rows (default) or data: how closely the restore is compared
   --keep-backup        keep the backup file and print its path
   --postgres-version V client tools to use: auto (the server's major), 17, or 17.2
   --tools-url URL      where to download client tools from ({version}, {target}, ...)
@@ -49,6 +50,7 @@ export function parseCommandLine(argv: string[], environment: NodeJS.ProcessEnv,
       [Input.Compression]: { type: 'string' },
       [Input.Jobs]: { type: 'string' },
       [Input.Pipeline]: { type: 'string' },
+      [Input.Verify]: { type: 'string' },
       [Input.PostgresVersion]: { type: 'string' },
       [Input.ToolsUrl]: { type: 'string' },
       [Input.ToolsSource]: { type: 'string' },
