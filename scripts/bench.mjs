@@ -73,9 +73,11 @@ try {
   const modes = [
     ['a', 'raw tools: pg_dump plain, sha256sum, createdb, psql, dropdb', (i) => rawProcedure(i)],
     ['b', 'engine: plain, pipeline false', () => engine({ format: 'plain', pipeline: 'false' })],
-    ['c1', 'engine: plain, streamed (pipeline true)', () => engine({ format: 'plain', pipeline: 'true' })],
+    ['c1', 'engine: plain, streamed (pipeline true), verify rows', () => engine({ format: 'plain', pipeline: 'true' })],
     ['c2', 'engine: custom, no compression, jobs 2', () => engine({ format: 'custom', compression: '0', jobs: '2' })],
-    ['c3', 'engine: directory, no compression, jobs 2', () => engine({ format: 'directory', compression: '0', jobs: '2' })]
+    ['c3', 'engine: directory, no compression, jobs 2', () => engine({ format: 'directory', compression: '0', jobs: '2' })],
+    ['vs', 'engine: plain, streamed, verify schema', () => engine({ format: 'plain', verify: 'schema' })],
+    ['vd', 'engine: plain, streamed, verify data', () => engine({ format: 'plain', verify: 'data' })]
   ]
   const times = {}
   const memory = {}
@@ -96,6 +98,11 @@ try {
   }
   console.log(`\nb/a = ${(median(times.b) / a).toFixed(2)}   c/a = ${(median(times[fastest]) / a).toFixed(2)} (c = ${fastest}, the fastest mode)`)
   console.log(`engine peak memory: ${Math.max(...Object.values(memory).flat()).toFixed(0)} MiB`)
+  // What each verify level costs over the bare schema comparison (c1 runs at the default level, rows).
+  const base = median(times.vs)
+  for (const [key, level] of [['c1', 'rows'], ['vd', 'data']]) {
+    console.log(`verify ${level}: +${((median(times[key]) - base) / 1000).toFixed(1)} s over schema, ${(((median(times[key]) - base) / base) * 100).toFixed(0)}% of the verification at level schema`)
+  }
 } finally {
   await stop()
   await rm(work, { recursive: true, force: true })
