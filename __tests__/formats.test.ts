@@ -3,7 +3,9 @@
 
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { cp, mkdtemp, readdir, readFile, rm, truncate, unlink, writeFile } from 'node:fs/promises'
+import { ROOT } from './support/runner.js'
 import os from 'node:os'
 import path from 'node:path'
 import type { BackupFormat } from '../src/backup/formats.js'
@@ -139,6 +141,35 @@ describe('every format, compressed or not, passes all three phases', () => {
         `Input "compression" has an invalid value "zstd:3": expected gzip or a level 0-9: pg_dump ${local.version.major} knows no zstd (it needs 16 or newer).`
       )
     }
+  })
+})
+
+describe('a database rich in what dumps get wrong', () => {
+  test.each([
+    ['plain', 'data'],
+    ['plain', 'schema'],
+    ['custom', 'data'],
+    ['directory', 'rows'],
+    ['tar', 'data']
+  ])('%s format, verify %s: passes, every object kind and table accounted for', async (format, level) => {
+    if (!(await server.query("SELECT 1 FROM pg_database WHERE datname = 'rich'")).length) {
+      await server.query('CREATE DATABASE rich')
+      await server.query(readFileSync(path.join(ROOT, '__tests__', 'fixtures', 'rich-database.sql'), 'utf8'), 'rich')
+    }
+    const all: Record<string, string> = { 'database-url': server.url('rich'), format, verify: level, 'min-size': '0' }
+    const settings = { ...loadSettings({ get: (name) => all[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+    const result = await verifyBackup({ settings, reporter: recordingReporter() })
+    expect(result.error).toBeUndefined()
+    expect(result.status).toBe('passed')
+    const objects = Object.fromEntries((result.tables?.objects ?? []).map((entry) => [entry.kind, entry.source]))
+    expect(objects).toMatchObject({ 'materialized views': 1, views: 1, policies: 1, 'large objects': 1, triggers: 1 })
+    expect(objects.types).toBeGreaterThanOrEqual(3)
+    expect(result.tables?.source).toContain('"Odd ""Schema"" ünï"."Table With Spaces"')
+    if (level !== 'schema') {
+      const rows = Object.fromEntries((result.tables?.rows ?? []).map((entry) => [entry.table, entry.source]))
+      expect(rows).toMatchObject({ 'inventory.items': 501, 'inventory.empty_table': 0, 'inventory.measurements': 0, 'inventory.measurements_2025': 214, 'inventory.animals': 2, 'inventory.dogs': 2 })
+    }
+    expect(await temporaryDatabases(server)).toEqual([])
   })
 })
 
@@ -307,7 +338,7 @@ describe('damage is caught by validation, naming the format and what is wrong', 
       await unlink(path.join(folder, data[data.length - 1]))
     })
     expect(failed).toContain('Data files')
-    expect(checks.find((check) => check.name === 'Data files')?.detail).toMatch(/^missing data file\(s\) for entries \d+/)
+    expect(checks.find((check) => check.name === 'Data files')?.detail).toMatch(/^missing data file\(s\): \d+\.dat$/)
   })
 
   test('directory, a truncated data file and a damaged toc.dat', async () => {

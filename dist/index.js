@@ -40503,7 +40503,7 @@ async function validateBackup(backup, options) {
     if (!listing.check.passed)
         return checks;
     if (backup.format === 'directory')
-        checks.push(dataFilesCheck(backup, listing.dataIds));
+        checks.push(dataFilesCheck(backup, listing.dataIds, listing.blobIds));
     checks.push(await fullReadCheck(backup, options));
     checks.push(await sizeOnDiskCheck(backup));
     return checks;
@@ -40550,20 +40550,30 @@ async function listArchive(archive, options) {
     const run = await runTool(options.tools.pgRestore, ['--list', archive], { env: options.env, timeoutMs: 120_000 });
     if (run.exitCode !== 0) {
         const why = errorLines(options.redactor.redact(run.stderr)).join(' | ') || (run.signal ? `stopped by ${run.signal} (time limit)` : `exit code ${run.exitCode}`);
-        return { check: { name: 'Table of contents', passed: false, detail: `pg_restore --list cannot read it: ${why}` }, dataIds: [] };
+        return { check: { name: 'Table of contents', passed: false, detail: `pg_restore --list cannot read it: ${why}` }, dataIds: [], blobIds: [] };
     }
     const entries = run.stdout.split('\n').filter((line) => /^\d+;/.test(line));
-    const dataIds = entries.filter((line) => /^\d+;\s*\d+\s+\d+\s+(TABLE DATA|BLOBS|BLOB|LARGE OBJECTS?)\b/.test(line)).map((line) => Number(line.split(';')[0]));
-    return { check: { name: 'Table of contents', passed: entries.length > 0, detail: `${entries.length} entries, ${dataIds.length} with data` }, dataIds };
+    const idsOf = (pattern) => entries.filter((line) => pattern.test(line)).map((line) => Number(line.split(';')[0]));
+    const dataIds = idsOf(/^\d+;\s*\d+\s+\d+\s+TABLE DATA\b/);
+    const blobIds = idsOf(/^\d+;\s*\d+\s+\d+\s+BLOBS\b/);
+    return {
+        check: { name: 'Table of contents', passed: entries.length > 0, detail: `${entries.length} entries, ${dataIds.length + blobIds.length} with data` },
+        dataIds,
+        blobIds
+    };
 }
 /** Directory format: every data entry of the table of contents has its file. */
-function dataFilesCheck(backup, dataIds) {
+function dataFilesCheck(backup, dataIds, blobIds) {
     const names = new Set(backup.manifest?.entries.map((entry) => entry.name));
-    const missing = dataIds.filter((id) => ![`${id}.dat`, `${id}.dat.gz`, `${id}.dat.lz4`, `${id}.dat.zst`].some((name) => names.has(name)));
+    const missing = [
+        ...dataIds.filter((id) => ![`${id}.dat`, `${id}.dat.gz`, `${id}.dat.lz4`, `${id}.dat.zst`].some((name) => names.has(name))).map((id) => `${id}.dat`),
+        ...blobIds.filter((id) => !names.has('blobs.toc') && !names.has(`blobs_${id}.toc`)).map(() => 'blobs.toc')
+    ];
+    const total = dataIds.length + blobIds.length;
     return {
         name: 'Data files',
         passed: missing.length === 0,
-        detail: missing.length === 0 ? `${dataIds.length} data files, all present` : `missing data file(s) for entries ${missing.slice(0, 10).join(', ')}: ${missing.map((id) => `${id}.dat`).slice(0, 10).join(', ')}`
+        detail: missing.length === 0 ? `${total} data files, all present` : `missing data file(s): ${missing.slice(0, 10).join(', ')}`
     };
 }
 /**
