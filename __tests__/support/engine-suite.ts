@@ -8,6 +8,15 @@ import os from 'node:os'
 import path from 'node:path'
 import { loadSettings } from '../../src/config/inputs.js'
 import { verifyBackup } from '../../src/verify.js'
+import { chooseConnection } from '../../src/config/connection.js'
+import { takeInventory } from '../../src/postgres/inventory.js'
+import { openSession } from '../../src/postgres/session.js'
+
+function chooseTarget(url: string) {
+  const choice = chooseConnection(url, {}, undefined)
+  if (choice?.kind !== 'postgres') throw new Error('expected a PostgreSQL URL')
+  return choice.target
+}
 import { MemoryLedger, recordingReporter } from './reporter.js'
 import { createSampleDatabase, startServer, temporaryDatabases, unavailableReason, type TestServer } from './server.js'
 
@@ -227,6 +236,31 @@ export function engineSuite(major: number): void {
         writing = false
         expect(await writer).toBeGreaterThan(0)
       }
+    })
+
+    test('ten runs at once against one server all pass, each with its own temporary database, and leave nothing behind', async () => {
+      const runs = await Promise.all(Array.from({ length: 10 }, () => run({ 'database-url': server.url('shop') })))
+      expect(runs.map(({ result }) => result.error?.message ?? result.status)).toEqual(Array(10).fill('passed'))
+      expect(new Set(runs.map(({ result }) => result.restoreDatabase?.name)).size).toBe(10)
+      expect(await temporaryDatabases(server)).toEqual([])
+    })
+
+    test('the source is only read: its inventory, content included, is the same after passing and failing runs', async () => {
+      const fingerprint = async () => {
+        const client = await openSession(chooseTarget(server.url('shop')))
+        try {
+          return await takeInventory(client, 'data', true)
+        } finally {
+          await client.end()
+        }
+      }
+      const before = await fingerprint()
+      await run({ 'database-url': server.url('shop'), format: 'custom' })
+      await run({ 'database-url': server.url('shop'), 'min-size': '1GB' })
+      const hooks = { afterRestore: async () => Promise.reject(new Error('a fault in the middle of the restore')) }
+      const settings = { ...settingsFor({ 'database-url': server.url('shop') }, env, tempRoot), tempRoot }
+      expect((await verifyBackup({ settings, reporter: recordingReporter(), env, hooks })).status).toBe('failed')
+      expect(await fingerprint()).toEqual(before)
     })
 
     test('over the Unix socket and over IPv6 loopback, the URL forms pass too', async () => {
