@@ -2,12 +2,13 @@
 
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { createHash } from 'node:crypto'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { spawn } from 'node:child_process'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { freePort, createSampleDatabase, startServer, temporaryDatabases, type TestServer } from './support/server.js'
-import { runBundle } from './support/runner.js'
+import { ROOT, runBundle } from './support/runner.js'
 import { findClientTools } from '../src/tools/locate.js'
 import { detectLibc, targetTriple } from '../src/tools/target.js'
 import { archiveFiles, buildClientArchive, startArchiveServer } from './support/archive-server.js'
@@ -184,6 +185,55 @@ describe('dist/index.js with client tools from a download', () => {
     } finally {
       await downloads.close()
       await rm(toolCache, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('interrupted runs clean up after themselves', () => {
+  beforeAll(async () => {
+    await server.query('CREATE DATABASE large')
+    await server.query("CREATE TABLE filler AS SELECT g AS id, repeat(md5(g::text), 4) AS padding FROM generate_series(1, 800000) g", 'large')
+  })
+
+  test.each([
+    ['dist/cli/index.js', 'SIGTERM'],
+    ['dist/index.js', 'SIGINT']
+  ] as const)('%s stopped by %s during the restore: exits 1 within the runner\'s grace period, nothing left', async (entry, signal) => {
+    const temp = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-interrupted-'))
+    const files = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-interrupted-files-'))
+    await Promise.all(['output', 'summary', 'state'].map((name) => writeFile(path.join(files, name), '')))
+    const child = spawn(process.execPath, [path.join(ROOT, entry)], {
+      env: {
+        PATH: process.env.PATH,
+        RUNNER_TEMP: temp,
+        DATABASE_URL: server.url('large'),
+        GITHUB_OUTPUT: path.join(files, 'output'),
+        GITHUB_STEP_SUMMARY: path.join(files, 'summary'),
+        GITHUB_STATE: path.join(files, 'state')
+      }
+    })
+    let stdout = ''
+    let stderr = ''
+    let signalledAt = 0
+    child.stderr.on('data', (chunk) => (stderr += chunk))
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk
+      if (!signalledAt && /Streaming: psql restores into/.test(stdout)) {
+        signalledAt = Date.now()
+        setTimeout(() => child.kill(signal), 300)
+      }
+    })
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    try {
+      expect(signalledAt).toBeGreaterThan(0)
+      expect(code).toBe(1)
+      expect(Date.now() - signalledAt).toBeLessThan(7_500)
+      expect(`${stdout}${stderr}`).toContain(`Interrupted by ${signal}: the verification was stopped before it finished.`)
+      expect(await temporaryDatabases(server)).toEqual([])
+      expect(await readdir(temp)).toEqual([])
+    } finally {
+      await rm(temp, { recursive: true, force: true })
+      await rm(files, { recursive: true, force: true })
     }
   })
 })

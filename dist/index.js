@@ -38221,7 +38221,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 4736:
+/***/ 2615:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -40058,6 +40058,7 @@ async function createBackup(options) {
     const stopHeartbeat = startHeartbeat('pg_dump', options.log, () => (streamed ? streamed.bytesSoFar : sizeOnDisk(options.backupPath)), options.heartbeatMs);
     const run = await runTool(tools.pgDump, args, {
         env: options.env,
+        signal: options.signal,
         consumeStdout: streamed &&
             ((stdout) => {
                 const file = (0,external_node_fs_namespaceObject.createWriteStream)(options.backupPath, { mode: 0o600 });
@@ -40401,7 +40402,7 @@ async function restoreArchive(options, env, unknown) {
     if (unknown.length > 0) {
         const filter = new SettingsFilter(unknown);
         const [script] = await Promise.all([
-            runTool(options.tools.pgRestore, ['--file=-', backup.path], { env, consumeStdout: (stdout) => (0,external_node_stream_promises_namespaceObject.pipeline)(stdout, filter) }),
+            runTool(options.tools.pgRestore, ['--file=-', backup.path], { env, signal: options.signal, consumeStdout: (stdout) => (0,external_node_stream_promises_namespaceObject.pipeline)(stdout, filter) }),
             runPsql(options, env, filter, 'psql (replaying pg_restore\'s script)')
         ]);
         if (script.exitCode !== 0) {
@@ -40414,6 +40415,7 @@ async function restoreArchive(options, env, unknown) {
         const stopHeartbeat = startHeartbeat('pg_restore restoring', options.log, undefined, options.heartbeatMs);
         const run = await runTool(options.tools.pgRestore, args, {
             env,
+            signal: options.signal,
             onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined
         }).finally(stopHeartbeat);
         if (run.exitCode !== 0) {
@@ -40547,7 +40549,7 @@ function describeHeader(header, format) {
     return `PGDMP archive ${header.archiveVersion} (${format}, compression ${header.compression}${by}${from})`;
 }
 async function listArchive(archive, options) {
-    const run = await runTool(options.tools.pgRestore, ['--list', archive], { env: options.env, timeoutMs: 120_000 });
+    const run = await runTool(options.tools.pgRestore, ['--list', archive], { env: options.env, timeoutMs: 120_000, signal: options.signal });
     if (run.exitCode !== 0) {
         const why = errorLines(options.redactor.redact(run.stderr)).join(' | ') || (run.signal ? `stopped by ${run.signal} (time limit)` : `exit code ${run.exitCode}`);
         return { check: { name: 'Table of contents', passed: false, detail: `pg_restore --list cannot read it: ${why}` }, dataIds: [], blobIds: [] };
@@ -40585,6 +40587,7 @@ async function fullReadCheck(backup, options) {
     const stopHeartbeat = startHeartbeat('pg_restore reading the archive', options.log ?? (() => { }), () => reader.bytesSoFar, options.heartbeatMs);
     const run = await runTool(options.tools.pgRestore, ['--file=-', backup.path], {
         env: options.env,
+        signal: options.signal,
         timeoutMs: readTimeoutMs(backup.sizeBytes),
         consumeStdout: (stdout) => (0,external_node_stream_promises_namespaceObject.pipeline)(stdout, reader, new external_node_stream_.Writable({ write: (_chunk, _encoding, done) => done() }))
     }).finally(stopHeartbeat);
@@ -41201,7 +41204,9 @@ async function verifyBackup(options) {
     const { target, origin } = settings.connection;
     result.target = describeTarget(target);
     const log = (line) => reporter.info(line);
+    const interrupt = options.signal ?? new AbortController().signal;
     const phase = async (name, run) => {
+        interrupt.throwIfAborted();
         const entry = result.phases.find((p) => p.name === name);
         const phaseStart = Date.now();
         return reporter.group(PHASE_TITLES[name], async () => {
@@ -41272,7 +41277,7 @@ async function verifyBackup(options) {
             log(`Client tools: ${tools.version.text} in ${tools.directory} (${provided.origin === 'found' ? `found: ${tools.origin}` : provided.origin}; ${provided.reason})`);
             passwordFile = await writePasswordFile(folder, target.password);
             const clientEnv = clientEnvironment(target, target.database, passwordFile, env);
-            validateWith = { tools, env: clientEnv, redactor, log, heartbeatMs: options.heartbeatMs, rehash: streamed };
+            validateWith = { tools, env: clientEnv, redactor, log, heartbeatMs: options.heartbeatMs, rehash: streamed, signal: interrupt };
             restoreWith = (databaseName, extra) => restoreBackup({
                 target,
                 session: session,
@@ -41292,6 +41297,7 @@ async function verifyBackup(options) {
                 redactor,
                 ledger,
                 heartbeatMs: options.heartbeatMs,
+                signal: interrupt,
                 ...extra
             });
             await checkRoomForBackup(session, folder, settings.format, settings.compression, log);
@@ -41304,7 +41310,7 @@ async function verifyBackup(options) {
             // Streamed: psql restores the very bytes pg_dump writes, while it writes them.
             const feed = streamed ? new external_node_stream_.PassThrough() : undefined;
             const stopRestore = new AbortController();
-            const restoring = feed ? startRestore({ source: feed, signal: stopRestore.signal }) : undefined;
+            const restoring = feed ? startRestore({ source: feed, signal: AbortSignal.any([stopRestore.signal, interrupt]) }) : undefined;
             // A restore that gives up (no permission to create its database, psql stopping at an error)
             // must not hold pg_dump back: the backup file is still written to the end.
             restoring?.catch(() => feed?.destroy());
@@ -41326,7 +41332,8 @@ async function verifyBackup(options) {
                     redactor,
                     heartbeatMs: options.heartbeatMs,
                     alsoTo: feed,
-                    snapshot: snapshot?.id
+                    snapshot: snapshot?.id,
+                    signal: interrupt
                 });
                 await sourceInventory;
                 // Only as long as needed: pg_dump has finished with the snapshot, and its locks would block writers.
@@ -41388,8 +41395,12 @@ async function verifyBackup(options) {
     }
     catch (error) {
         result.status = 'failed';
-        result.error =
-            error instanceof VerificationError
+        result.error = interrupt.aborted
+            ? {
+                problem: 'interrupted',
+                message: `Interrupted${typeof interrupt.reason === 'string' ? ` by ${interrupt.reason}` : ''}: the verification was stopped before it finished.`
+            }
+            : error instanceof VerificationError
                 ? { problem: error.problem, message: redactor.redact(error.message), hint: error.hint && redactor.redact(error.hint) }
                 : { problem: 'unexpected', message: redactor.redactError(error) };
     }
@@ -41420,6 +41431,20 @@ async function cleanUpFolder(folder, backupFile, keep, passwordFile, ledger, rep
     catch (error) {
         reporter.warning(`Could not remove temporary files in ${folder}: ${redactor.redactError(error)}`);
     }
+}
+
+;// CONCATENATED MODULE: ./src/interruption.ts
+// Turns SIGINT, SIGTERM and SIGHUP into an AbortSignal for the engine. A cancelled job gets SIGINT,
+// then SIGTERM, then is killed: the first signal starts the cleanup, later ones must not cut it short.
+function interruptionSignal() {
+    const controller = new AbortController();
+    for (const name of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+        process.on(name, () => {
+            if (!controller.signal.aborted)
+                controller.abort(name);
+        });
+    }
+    return controller.signal;
 }
 
 ;// CONCATENATED MODULE: ./src/action/job-summary.ts
@@ -42316,6 +42341,7 @@ const runnerToolCache = {
 
 
 
+
 function runnerInputs() {
     return { get: (name) => lib_core/* getInput */.V4(name), environment: process.env, workingDirectory: process.cwd() };
 }
@@ -42330,7 +42356,7 @@ async function runAction() {
             lib_core/* setSecret */.Pq(secret);
         // The runner always names its tool cache; elsewhere (a local runner emulation) the engine's own folder serves.
         const toolCache = process.env.RUNNER_TOOL_CACHE ? runnerToolCache : undefined;
-        const result = await verifyBackup({ settings, reporter: actionReporter, ledger: new StateLedger(), toolCache });
+        const result = await verifyBackup({ settings, reporter: actionReporter, ledger: new StateLedger(), toolCache, signal: interruptionSignal() });
         for (const [name, value] of Object.entries(outputsOf(result)))
             lib_core/* setOutput */.uH(name, value);
         await writeJobSummary(buildSummary(result));
@@ -42357,7 +42383,7 @@ async function runAction() {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
-/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4736);
+/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2615);
 // Entry point of the action's main step.
 
 

@@ -23,6 +23,7 @@ export type Problem =
   | 'restore-mismatch'
   | 'extensions-missing'
   | 'same-database'
+  | 'interrupted'
 
 export class VerificationError extends Error {
   constructor(

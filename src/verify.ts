@@ -35,6 +35,8 @@ export interface EngineOptions {
   retry?: RetryPolicy
   /** How often long phases say they are alive; 30 s by default. */
   heartbeatMs?: number
+  /** Aborted when the run is interrupted (SIGINT, SIGTERM): the tools stop, everything is cleaned up. */
+  signal?: AbortSignal
   /** Test seams: run between phases, to change the world the way a real fault would. */
   hooks?: {
     afterCreate?: (backupPath: string) => Promise<void>
@@ -76,7 +78,9 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
   result.target = describeTarget(target)
   const log = (line: string) => reporter.info(line)
 
+  const interrupt = options.signal ?? new AbortController().signal
   const phase = async <T>(name: PhaseName, run: (done: (detail: string) => void) => Promise<T>): Promise<T> => {
+    interrupt.throwIfAborted()
     const entry = result.phases.find((p) => p.name === name) as PhaseResult
     const phaseStart = Date.now()
     return reporter.group(PHASE_TITLES[name], async () => {
@@ -151,7 +155,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
       log(`Client tools: ${tools.version.text} in ${tools.directory} (${provided.origin === 'found' ? `found: ${tools.origin}` : provided.origin}; ${provided.reason})`)
       passwordFile = await writePasswordFile(folder, target.password)
       const clientEnv = clientEnvironment(target, target.database, passwordFile, env)
-      validateWith = { tools, env: clientEnv, redactor, log, heartbeatMs: options.heartbeatMs, rehash: streamed }
+      validateWith = { tools, env: clientEnv, redactor, log, heartbeatMs: options.heartbeatMs, rehash: streamed, signal: interrupt }
       restoreWith = (databaseName, extra) =>
         restoreBackup({
           target,
@@ -172,6 +176,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
           redactor,
           ledger,
           heartbeatMs: options.heartbeatMs,
+          signal: interrupt,
           ...extra
         })
 
@@ -186,7 +191,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
       // Streamed: psql restores the very bytes pg_dump writes, while it writes them.
       const feed = streamed ? new PassThrough() : undefined
       const stopRestore = new AbortController()
-      const restoring = feed ? startRestore({ source: feed, signal: stopRestore.signal }) : undefined
+      const restoring = feed ? startRestore({ source: feed, signal: AbortSignal.any([stopRestore.signal, interrupt]) }) : undefined
       // A restore that gives up (no permission to create its database, psql stopping at an error)
       // must not hold pg_dump back: the backup file is still written to the end.
       restoring?.catch(() => feed?.destroy())
@@ -207,7 +212,8 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
           redactor,
           heartbeatMs: options.heartbeatMs,
           alsoTo: feed,
-          snapshot: snapshot?.id
+          snapshot: snapshot?.id,
+          signal: interrupt
         })
         await sourceInventory
         // Only as long as needed: pg_dump has finished with the snapshot, and its locks would block writers.
@@ -266,8 +272,12 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
     })
   } catch (error) {
     result.status = 'failed'
-    result.error =
-      error instanceof VerificationError
+    result.error = interrupt.aborted
+      ? {
+          problem: 'interrupted',
+          message: `Interrupted${typeof interrupt.reason === 'string' ? ` by ${interrupt.reason}` : ''}: the verification was stopped before it finished.`
+        }
+      : error instanceof VerificationError
         ? { problem: error.problem, message: redactor.redact(error.message), hint: error.hint && redactor.redact(error.hint) }
         : { problem: 'unexpected', message: redactor.redactError(error) }
   } finally {

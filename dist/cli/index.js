@@ -34987,7 +34987,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _terminal_run_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7249);
+/* harmony import */ var _terminal_run_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4020);
 // Entry point for the terminal: backup-verify --database-url URL [--verbose].
 
 process.exitCode = await (0,_terminal_run_js__WEBPACK_IMPORTED_MODULE_0__/* .runCommandLine */ .r)(process.argv.slice(2));
@@ -34997,7 +34997,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7249:
+/***/ 4020:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -36830,6 +36830,7 @@ async function createBackup(options) {
     const stopHeartbeat = startHeartbeat('pg_dump', options.log, () => (streamed ? streamed.bytesSoFar : sizeOnDisk(options.backupPath)), options.heartbeatMs);
     const run = await runTool(tools.pgDump, args, {
         env: options.env,
+        signal: options.signal,
         consumeStdout: streamed &&
             ((stdout) => {
                 const file = (0,external_node_fs_namespaceObject.createWriteStream)(options.backupPath, { mode: 0o600 });
@@ -37173,7 +37174,7 @@ async function restoreArchive(options, env, unknown) {
     if (unknown.length > 0) {
         const filter = new SettingsFilter(unknown);
         const [script] = await Promise.all([
-            runTool(options.tools.pgRestore, ['--file=-', backup.path], { env, consumeStdout: (stdout) => (0,external_node_stream_promises_namespaceObject.pipeline)(stdout, filter) }),
+            runTool(options.tools.pgRestore, ['--file=-', backup.path], { env, signal: options.signal, consumeStdout: (stdout) => (0,external_node_stream_promises_namespaceObject.pipeline)(stdout, filter) }),
             runPsql(options, env, filter, 'psql (replaying pg_restore\'s script)')
         ]);
         if (script.exitCode !== 0) {
@@ -37186,6 +37187,7 @@ async function restoreArchive(options, env, unknown) {
         const stopHeartbeat = startHeartbeat('pg_restore restoring', options.log, undefined, options.heartbeatMs);
         const run = await runTool(options.tools.pgRestore, args, {
             env,
+            signal: options.signal,
             onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined
         }).finally(stopHeartbeat);
         if (run.exitCode !== 0) {
@@ -37319,7 +37321,7 @@ function describeHeader(header, format) {
     return `PGDMP archive ${header.archiveVersion} (${format}, compression ${header.compression}${by}${from})`;
 }
 async function listArchive(archive, options) {
-    const run = await runTool(options.tools.pgRestore, ['--list', archive], { env: options.env, timeoutMs: 120_000 });
+    const run = await runTool(options.tools.pgRestore, ['--list', archive], { env: options.env, timeoutMs: 120_000, signal: options.signal });
     if (run.exitCode !== 0) {
         const why = errorLines(options.redactor.redact(run.stderr)).join(' | ') || (run.signal ? `stopped by ${run.signal} (time limit)` : `exit code ${run.exitCode}`);
         return { check: { name: 'Table of contents', passed: false, detail: `pg_restore --list cannot read it: ${why}` }, dataIds: [], blobIds: [] };
@@ -37357,6 +37359,7 @@ async function fullReadCheck(backup, options) {
     const stopHeartbeat = startHeartbeat('pg_restore reading the archive', options.log ?? (() => { }), () => reader.bytesSoFar, options.heartbeatMs);
     const run = await runTool(options.tools.pgRestore, ['--file=-', backup.path], {
         env: options.env,
+        signal: options.signal,
         timeoutMs: readTimeoutMs(backup.sizeBytes),
         consumeStdout: (stdout) => (0,external_node_stream_promises_namespaceObject.pipeline)(stdout, reader, new external_node_stream_.Writable({ write: (_chunk, _encoding, done) => done() }))
     }).finally(stopHeartbeat);
@@ -38769,7 +38772,9 @@ async function verifyBackup(options) {
     const { target, origin } = settings.connection;
     result.target = describeTarget(target);
     const log = (line) => reporter.info(line);
+    const interrupt = options.signal ?? new AbortController().signal;
     const phase = async (name, run) => {
+        interrupt.throwIfAborted();
         const entry = result.phases.find((p) => p.name === name);
         const phaseStart = Date.now();
         return reporter.group(PHASE_TITLES[name], async () => {
@@ -38840,7 +38845,7 @@ async function verifyBackup(options) {
             log(`Client tools: ${tools.version.text} in ${tools.directory} (${provided.origin === 'found' ? `found: ${tools.origin}` : provided.origin}; ${provided.reason})`);
             passwordFile = await writePasswordFile(folder, target.password);
             const clientEnv = clientEnvironment(target, target.database, passwordFile, env);
-            validateWith = { tools, env: clientEnv, redactor, log, heartbeatMs: options.heartbeatMs, rehash: streamed };
+            validateWith = { tools, env: clientEnv, redactor, log, heartbeatMs: options.heartbeatMs, rehash: streamed, signal: interrupt };
             restoreWith = (databaseName, extra) => restoreBackup({
                 target,
                 session: session,
@@ -38860,6 +38865,7 @@ async function verifyBackup(options) {
                 redactor,
                 ledger,
                 heartbeatMs: options.heartbeatMs,
+                signal: interrupt,
                 ...extra
             });
             await checkRoomForBackup(session, folder, settings.format, settings.compression, log);
@@ -38872,7 +38878,7 @@ async function verifyBackup(options) {
             // Streamed: psql restores the very bytes pg_dump writes, while it writes them.
             const feed = streamed ? new external_node_stream_.PassThrough() : undefined;
             const stopRestore = new AbortController();
-            const restoring = feed ? startRestore({ source: feed, signal: stopRestore.signal }) : undefined;
+            const restoring = feed ? startRestore({ source: feed, signal: AbortSignal.any([stopRestore.signal, interrupt]) }) : undefined;
             // A restore that gives up (no permission to create its database, psql stopping at an error)
             // must not hold pg_dump back: the backup file is still written to the end.
             restoring?.catch(() => feed?.destroy());
@@ -38894,7 +38900,8 @@ async function verifyBackup(options) {
                     redactor,
                     heartbeatMs: options.heartbeatMs,
                     alsoTo: feed,
-                    snapshot: snapshot?.id
+                    snapshot: snapshot?.id,
+                    signal: interrupt
                 });
                 await sourceInventory;
                 // Only as long as needed: pg_dump has finished with the snapshot, and its locks would block writers.
@@ -38956,8 +38963,12 @@ async function verifyBackup(options) {
     }
     catch (error) {
         result.status = 'failed';
-        result.error =
-            error instanceof VerificationError
+        result.error = interrupt.aborted
+            ? {
+                problem: 'interrupted',
+                message: `Interrupted${typeof interrupt.reason === 'string' ? ` by ${interrupt.reason}` : ''}: the verification was stopped before it finished.`
+            }
+            : error instanceof VerificationError
                 ? { problem: error.problem, message: redactor.redact(error.message), hint: error.hint && redactor.redact(error.hint) }
                 : { problem: 'unexpected', message: redactor.redactError(error) };
     }
@@ -38988,6 +38999,20 @@ async function cleanUpFolder(folder, backupFile, keep, passwordFile, ledger, rep
     catch (error) {
         reporter.warning(`Could not remove temporary files in ${folder}: ${redactor.redactError(error)}`);
     }
+}
+
+;// CONCATENATED MODULE: ./src/interruption.ts
+// Turns SIGINT, SIGTERM and SIGHUP into an AbortSignal for the engine. A cancelled job gets SIGINT,
+// then SIGTERM, then is killed: the first signal starts the cleanup, later ones must not cut it short.
+function interruptionSignal() {
+    const controller = new AbortController();
+    for (const name of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+        process.on(name, () => {
+            if (!controller.signal.aborted)
+                controller.abort(name);
+        });
+    }
+    return controller.signal;
 }
 
 ;// CONCATENATED MODULE: ./src/terminal/args.ts
@@ -39080,6 +39105,7 @@ function consoleReporter(redactor, out = process.stdout, err = process.stderr) {
 
 
 
+
 async function runCommandLine(argv, env = process.env, cwd = process.cwd()) {
     const redactor = new Redactor();
     const reporter = consoleReporter(redactor);
@@ -39094,7 +39120,7 @@ async function runCommandLine(argv, env = process.env, cwd = process.cwd()) {
         const settings = loadSettings(commandLine.raw);
         for (const secret of settings.secrets)
             reporter.mask(secret);
-        const result = await verifyBackup({ settings, reporter });
+        const result = await verifyBackup({ settings, reporter, signal: interruptionSignal() });
         process.stdout.write('\n');
         const stream = result.status === 'failed' ? process.stderr : process.stdout;
         for (const line of summaryLines(result))

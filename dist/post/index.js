@@ -39999,6 +39999,7 @@ async function create_createBackup(options) {
     const stopHeartbeat = startHeartbeat('pg_dump', options.log, () => (streamed ? streamed.bytesSoFar : sizeOnDisk(options.backupPath)), options.heartbeatMs);
     const run = await runTool(tools.pgDump, args, {
         env: options.env,
+        signal: options.signal,
         consumeStdout: streamed &&
             ((stdout) => {
                 const file = createWriteStream(options.backupPath, { mode: 0o600 });
@@ -40342,7 +40343,7 @@ async function restoreArchive(options, env, unknown) {
     if (unknown.length > 0) {
         const filter = new SettingsFilter(unknown);
         const [script] = await Promise.all([
-            runTool(options.tools.pgRestore, ['--file=-', backup.path], { env, consumeStdout: (stdout) => pipeline(stdout, filter) }),
+            runTool(options.tools.pgRestore, ['--file=-', backup.path], { env, signal: options.signal, consumeStdout: (stdout) => pipeline(stdout, filter) }),
             runPsql(options, env, filter, 'psql (replaying pg_restore\'s script)')
         ]);
         if (script.exitCode !== 0) {
@@ -40355,6 +40356,7 @@ async function restoreArchive(options, env, unknown) {
         const stopHeartbeat = startHeartbeat('pg_restore restoring', options.log, undefined, options.heartbeatMs);
         const run = await runTool(options.tools.pgRestore, args, {
             env,
+            signal: options.signal,
             onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined
         }).finally(stopHeartbeat);
         if (run.exitCode !== 0) {
@@ -40488,7 +40490,7 @@ function describeHeader(header, format) {
     return `PGDMP archive ${header.archiveVersion} (${format}, compression ${header.compression}${by}${from})`;
 }
 async function listArchive(archive, options) {
-    const run = await runTool(options.tools.pgRestore, ['--list', archive], { env: options.env, timeoutMs: 120_000 });
+    const run = await runTool(options.tools.pgRestore, ['--list', archive], { env: options.env, timeoutMs: 120_000, signal: options.signal });
     if (run.exitCode !== 0) {
         const why = errorLines(options.redactor.redact(run.stderr)).join(' | ') || (run.signal ? `stopped by ${run.signal} (time limit)` : `exit code ${run.exitCode}`);
         return { check: { name: 'Table of contents', passed: false, detail: `pg_restore --list cannot read it: ${why}` }, dataIds: [], blobIds: [] };
@@ -40526,6 +40528,7 @@ async function fullReadCheck(backup, options) {
     const stopHeartbeat = startHeartbeat('pg_restore reading the archive', options.log ?? (() => { }), () => reader.bytesSoFar, options.heartbeatMs);
     const run = await runTool(options.tools.pgRestore, ['--file=-', backup.path], {
         env: options.env,
+        signal: options.signal,
         timeoutMs: readTimeoutMs(backup.sizeBytes),
         consumeStdout: (stdout) => pipeline(stdout, reader, new Writable({ write: (_chunk, _encoding, done) => done() }))
     }).finally(stopHeartbeat);
@@ -41120,7 +41123,9 @@ async function verify_verifyBackup(options) {
     const { target, origin } = settings.connection;
     result.target = describeTarget(target);
     const log = (line) => reporter.info(line);
+    const interrupt = options.signal ?? new AbortController().signal;
     const phase = async (name, run) => {
+        interrupt.throwIfAborted();
         const entry = result.phases.find((p) => p.name === name);
         const phaseStart = Date.now();
         return reporter.group(PHASE_TITLES[name], async () => {
@@ -41191,7 +41196,7 @@ async function verify_verifyBackup(options) {
             log(`Client tools: ${tools.version.text} in ${tools.directory} (${provided.origin === 'found' ? `found: ${tools.origin}` : provided.origin}; ${provided.reason})`);
             passwordFile = await writePasswordFile(folder, target.password);
             const clientEnv = clientEnvironment(target, target.database, passwordFile, env);
-            validateWith = { tools, env: clientEnv, redactor, log, heartbeatMs: options.heartbeatMs, rehash: streamed };
+            validateWith = { tools, env: clientEnv, redactor, log, heartbeatMs: options.heartbeatMs, rehash: streamed, signal: interrupt };
             restoreWith = (databaseName, extra) => restoreBackup({
                 target,
                 session: session,
@@ -41211,6 +41216,7 @@ async function verify_verifyBackup(options) {
                 redactor,
                 ledger,
                 heartbeatMs: options.heartbeatMs,
+                signal: interrupt,
                 ...extra
             });
             await checkRoomForBackup(session, folder, settings.format, settings.compression, log);
@@ -41223,7 +41229,7 @@ async function verify_verifyBackup(options) {
             // Streamed: psql restores the very bytes pg_dump writes, while it writes them.
             const feed = streamed ? new PassThrough() : undefined;
             const stopRestore = new AbortController();
-            const restoring = feed ? startRestore({ source: feed, signal: stopRestore.signal }) : undefined;
+            const restoring = feed ? startRestore({ source: feed, signal: AbortSignal.any([stopRestore.signal, interrupt]) }) : undefined;
             // A restore that gives up (no permission to create its database, psql stopping at an error)
             // must not hold pg_dump back: the backup file is still written to the end.
             restoring?.catch(() => feed?.destroy());
@@ -41245,7 +41251,8 @@ async function verify_verifyBackup(options) {
                     redactor,
                     heartbeatMs: options.heartbeatMs,
                     alsoTo: feed,
-                    snapshot: snapshot?.id
+                    snapshot: snapshot?.id,
+                    signal: interrupt
                 });
                 await sourceInventory;
                 // Only as long as needed: pg_dump has finished with the snapshot, and its locks would block writers.
@@ -41307,8 +41314,12 @@ async function verify_verifyBackup(options) {
     }
     catch (error) {
         result.status = 'failed';
-        result.error =
-            error instanceof VerificationError
+        result.error = interrupt.aborted
+            ? {
+                problem: 'interrupted',
+                message: `Interrupted${typeof interrupt.reason === 'string' ? ` by ${interrupt.reason}` : ''}: the verification was stopped before it finished.`
+            }
+            : error instanceof VerificationError
                 ? { problem: error.problem, message: redactor.redact(error.message), hint: error.hint && redactor.redact(error.hint) }
                 : { problem: 'unexpected', message: redactor.redactError(error) };
     }
@@ -42199,6 +42210,7 @@ const tool_cache_runnerToolCache = {
 
 
 
+
 function runnerInputs() {
     return { get: (name) => lib_core/* getInput */.V4(name), environment: process.env, workingDirectory: process.cwd() };
 }
@@ -42213,7 +42225,7 @@ async function runAction() {
             core.setSecret(secret);
         // The runner always names its tool cache; elsewhere (a local runner emulation) the engine's own folder serves.
         const toolCache = process.env.RUNNER_TOOL_CACHE ? runnerToolCache : undefined;
-        const result = await verifyBackup({ settings, reporter: actionReporter, ledger: new StateLedger(), toolCache });
+        const result = await verifyBackup({ settings, reporter: actionReporter, ledger: new StateLedger(), toolCache, signal: interruptionSignal() });
         for (const [name, value] of Object.entries(outputsOf(result)))
             core.setOutput(name, value);
         await writeJobSummary(buildSummary(result));

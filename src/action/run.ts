@@ -5,6 +5,7 @@ import { loadSettings, rawSecrets, type RawInputs } from '../config/inputs.js'
 import { Redactor } from '../secrets.js'
 import { buildSummary, outputsOf } from '../summary.js'
 import { verifyBackup } from '../verify.js'
+import { interruptionSignal } from '../interruption.js'
 import { writeJobSummary } from './job-summary.js'
 import { actionReporter, StateLedger } from './reporter.js'
 import { runnerToolCache } from './tool-cache.js'
@@ -22,7 +23,7 @@ export async function runAction(): Promise<void> {
     for (const secret of settings.secrets) core.setSecret(secret)
     // The runner always names its tool cache; elsewhere (a local runner emulation) the engine's own folder serves.
     const toolCache = process.env.RUNNER_TOOL_CACHE ? runnerToolCache : undefined
-    const result = await verifyBackup({ settings, reporter: actionReporter, ledger: new StateLedger(), toolCache })
+    const result = await verifyBackup({ settings, reporter: actionReporter, ledger: new StateLedger(), toolCache, signal: interruptionSignal() })
     for (const [name, value] of Object.entries(outputsOf(result))) core.setOutput(name, value)
     await writeJobSummary(buildSummary(result))
     if (result.status === 'failed') {

@@ -57,6 +57,8 @@ export interface CreateOptions {
   heartbeatMs?: number
   /** An exported snapshot: pg_dump dumps exactly the data the inventory counted. */
   snapshot?: string
+  /** Stops pg_dump (the run was interrupted). */
+  signal?: AbortSignal
   /** Plain and tar only: a second destination for the bytes, e.g. psql restoring while pg_dump writes. */
   alsoTo?: Writable
 }
@@ -127,6 +129,7 @@ export async function createBackup(options: CreateOptions): Promise<CreatedBacku
   const stopHeartbeat = startHeartbeat('pg_dump', options.log, () => (streamed ? streamed.bytesSoFar : sizeOnDisk(options.backupPath)), options.heartbeatMs)
   const run = await runTool(tools.pgDump, args, {
     env: options.env,
+    signal: options.signal,
     consumeStdout:
       streamed &&
       ((stdout) => {

@@ -138,7 +138,7 @@ export interface RestoreOptions {
   backup: Pick<CreatedBackup, 'path' | 'format' | 'compression'>
   /** A plain backup streamed straight from pg_dump, instead of read from its file. */
   source?: Readable
-  /** Stops the restore (the streamed backup failed validation). */
+  /** Stops the restore (the run was interrupted, or the streamed backup failed validation). */
   signal?: AbortSignal
   jobs: number
   databaseName: string
@@ -239,7 +239,7 @@ async function restoreArchive(options: RestoreOptions, env: NodeJS.ProcessEnv, u
   if (unknown.length > 0) {
     const filter = new SettingsFilter(unknown)
     const [script] = await Promise.all([
-      runTool(options.tools.pgRestore, ['--file=-', backup.path], { env, consumeStdout: (stdout) => pipeline(stdout, filter) }),
+      runTool(options.tools.pgRestore, ['--file=-', backup.path], { env, signal: options.signal, consumeStdout: (stdout) => pipeline(stdout, filter) }),
       runPsql(options, env, filter, 'psql (replaying pg_restore\'s script)')
     ])
     if (script.exitCode !== 0) {
@@ -251,6 +251,7 @@ async function restoreArchive(options: RestoreOptions, env: NodeJS.ProcessEnv, u
     const stopHeartbeat = startHeartbeat('pg_restore restoring', options.log, undefined, options.heartbeatMs)
     const run = await runTool(options.tools.pgRestore, args, {
       env,
+      signal: options.signal,
       onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined
     }).finally(stopHeartbeat)
     if (run.exitCode !== 0) {

@@ -26,6 +26,8 @@ export interface ValidateOptions {
   heartbeatMs?: number
   /** Read the file again and compare its SHA-256 (a streamed restore did not read the file). */
   rehash?: boolean
+  /** Stops the tools (the run was interrupted). */
+  signal?: AbortSignal
 }
 
 /** Enough for any sane disk: two minutes, plus a second for every 2 MB. */
@@ -104,7 +106,7 @@ interface Listing {
 }
 
 async function listArchive(archive: string, options: ValidateOptions): Promise<Listing> {
-  const run = await runTool(options.tools.pgRestore, ['--list', archive], { env: options.env, timeoutMs: 120_000 })
+  const run = await runTool(options.tools.pgRestore, ['--list', archive], { env: options.env, timeoutMs: 120_000, signal: options.signal })
   if (run.exitCode !== 0) {
     const why = errorLines(options.redactor.redact(run.stderr)).join(' | ') || (run.signal ? `stopped by ${run.signal} (time limit)` : `exit code ${run.exitCode}`)
     return { check: { name: 'Table of contents', passed: false, detail: `pg_restore --list cannot read it: ${why}` }, dataIds: [], blobIds: [] }
@@ -144,6 +146,7 @@ async function fullReadCheck(backup: CreatedBackup, options: ValidateOptions): P
   const stopHeartbeat = startHeartbeat('pg_restore reading the archive', options.log ?? (() => {}), () => reader.bytesSoFar, options.heartbeatMs)
   const run = await runTool(options.tools.pgRestore, ['--file=-', backup.path], {
     env: options.env,
+    signal: options.signal,
     timeoutMs: readTimeoutMs(backup.sizeBytes),
     consumeStdout: (stdout) => pipeline(stdout, reader, new Writable({ write: (_chunk, _encoding, done) => done() }))
   }).finally(stopHeartbeat)

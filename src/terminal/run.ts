@@ -4,6 +4,7 @@ import { loadSettings, rawSecrets } from '../config/inputs.js'
 import { Redactor } from '../secrets.js'
 import { summaryLines } from '../summary.js'
 import { verifyBackup } from '../verify.js'
+import { interruptionSignal } from '../interruption.js'
 import { parseCommandLine, USAGE } from './args.js'
 import { consoleReporter } from './console-reporter.js'
 
@@ -19,7 +20,7 @@ export async function runCommandLine(argv: string[], env: NodeJS.ProcessEnv = pr
     for (const secret of rawSecrets(commandLine.raw)) reporter.mask(secret)
     const settings = loadSettings(commandLine.raw)
     for (const secret of settings.secrets) reporter.mask(secret)
-    const result = await verifyBackup({ settings, reporter })
+    const result = await verifyBackup({ settings, reporter, signal: interruptionSignal() })
     process.stdout.write('\n')
     const stream = result.status === 'failed' ? process.stderr : process.stdout
     for (const line of summaryLines(result)) stream.write(`${redactor.redact(line)}\n`)
