@@ -291,7 +291,7 @@ describe('dist/cli/index.js', () => {
       expect(run.stdout).toMatch(/pg_dump: dumping contents of table "sales\."?Order Items"?/)
       const argv = await readFile(argvLog, 'utf8')
       expect(argv).toMatch(/^pg_dump --no-password --format=plain --snapshot=[0-9A-F]+-[0-9A-F]+-\d+ --verbose $/m)
-      expect(argv).toMatch(/^psql -X --no-password -v ON_ERROR_STOP=1 -f - $/m)
+      expect(argv).toMatch(/^psql -X --no-password -v ON_ERROR_STOP=0 -f - $/m)
       expect(argv).not.toContain(server.password)
       expect(argv).not.toContain(encodeURIComponent(server.password))
       expect(run.everything).not.toContain(server.password)

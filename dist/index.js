@@ -38221,7 +38221,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 2615:
+/***/ 4657:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38420,7 +38420,8 @@ const Input = {
     Jobs: 'jobs',
     Pipeline: 'pipeline',
     ConnectTimeout: 'connect-timeout',
-    Verify: 'verify'
+    Verify: 'verify',
+    Strict: 'strict'
 };
 const Output = {
     Result: 'result',
@@ -39101,6 +39102,7 @@ function loadSettings(raw) {
         throw new InputError(Input.Verify, raw.get(Input.Verify), 'schema (object counts), rows (and exact row counts) or data (and content fingerprints)');
     }
     const verifyLevel = verifyText;
+    const strict = parseBooleanInput(Input.Strict, raw.get(Input.Strict));
     const dotenv = readDotenv(raw.workingDirectory);
     const choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, dotenv);
     if (!choice) {
@@ -39132,7 +39134,8 @@ function loadSettings(raw) {
         compression,
         jobs,
         pipeline,
-        verifyLevel
+        verifyLevel,
+        strict
     };
 }
 
@@ -39223,6 +39226,9 @@ function buildSummary(result) {
             facts.push(['Missing after restore', escapeHtml(listed(result.tables.missing))]);
         if (result.tables.extra.length)
             facts.push(['Unexpected after restore', escapeHtml(listed(result.tables.extra))]);
+    }
+    if (result.ignoredRestoreErrors) {
+        facts.push(['Restore errors ignored', `${result.ignoredRestoreErrors.total}: ${escapeHtml(result.ignoredRestoreErrors.detail)}`]);
     }
     if (result.restoreDatabase) {
         const { name, dropped } = result.restoreDatabase;
@@ -39340,6 +39346,42 @@ function clientEnvironment(target, database, passwordFile, base = process.env) {
     else if (target.password)
         env.PGPASSWORD = target.password;
     return env;
+}
+
+;// CONCATENATED MODULE: ./src/backup/restore-errors.ts
+// Sorts the errors a restore reports: some are expected when a backup is restored elsewhere or by
+// another user (a role that does not exist there, an object the template already has), and are
+// counted and shown; any other error fails the restore. With strict, every error does.
+/** Patterns of errors that leave the restored data and schema whole. */
+const HARMLESS = [
+    [/role "[^"]+" does not exist/, 'a role the dump names does not exist (ownership or privileges not restored)'],
+    [/schema "public" already exists/, 'schema "public" already exists'],
+    [/must be owner of extension/, 'comment on an extension owned by another role'],
+    [/must be owner of schema public/, 'ownership of schema public'],
+    [/extension "plpgsql" already exists/, 'extension plpgsql already exists']
+];
+const MAX_KEPT = 50;
+class RestoreErrorSorter {
+    errors = { harmless: new Map(), fatal: [], total: 0 };
+    /** Feed every line of psql's or pg_restore's stderr. */
+    line(text) {
+        const at = text.indexOf('ERROR:');
+        if (at === -1)
+            return;
+        const message = text.slice(at + 'ERROR:'.length).trim();
+        this.errors.total++;
+        const known = HARMLESS.find(([pattern]) => pattern.test(message));
+        if (known)
+            this.errors.harmless.set(known[1], (this.errors.harmless.get(known[1]) ?? 0) + 1);
+        else if (this.errors.fatal.length < MAX_KEPT)
+            this.errors.fatal.push(message);
+    }
+    result() {
+        return this.errors;
+    }
+}
+function describeHarmless(errors) {
+    return [...errors.harmless].map(([what, count]) => `${what} (${count}x)`).join('; ');
 }
 
 ;// CONCATENATED MODULE: ./src/heartbeat.ts
@@ -39914,11 +39956,13 @@ async function runTool(file, args, options) {
     let stderr = '';
     let stdout = '';
     const forward = lineSplitter(options.onLine);
+    const errors = lineSplitter(options.onErrorLine);
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (text) => {
         if (stderr.length < STDERR_LIMIT)
             stderr += text.slice(0, STDERR_LIMIT - stderr.length);
         forward.push(text);
+        errors.push(text);
     });
     let consumed;
     if (options.consumeStdout) {
@@ -39953,6 +39997,7 @@ async function runTool(file, args, options) {
             fed
         ]);
         forward.flush();
+        errors.flush();
         return { exitCode: exit.code, signal: exit.signal, stderr, stdout };
     }
     finally {
@@ -40262,6 +40307,7 @@ class SettingsFilter extends external_node_stream_.Transform {
 
 
 
+
 /** "backup_verify_20261124T020316_9f3a1c": sortable, unique across parallel runs, a plain identifier. */
 function temporaryDatabaseName(now, random = (0,external_node_crypto_.randomBytes)(3).toString('hex')) {
     const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
@@ -40340,8 +40386,8 @@ function changedAfterValidation(found, expected) {
     return new VerificationError('backup-invalid', `The backup changed after it was validated: the restore read bytes with SHA-256 ${found}, the backup had ${expected}.`, 'Something wrote to the backup during the verification.');
 }
 /** pg_restore -j works for custom and directory archives; plain and tar restore in one session. */
-function restoreArguments(format, jobs, databaseName, archive, verbose) {
-    const args = ['--no-password', '--exit-on-error', `--dbname=${databaseName}`];
+function restoreArguments(format, jobs, databaseName, archive, verbose, strict = false) {
+    const args = ['--no-password', ...(strict ? ['--exit-on-error'] : []), `--dbname=${databaseName}`];
     if ((format === 'custom' || format === 'directory') && jobs > 1)
         args.push(`--jobs=${jobs}`);
     if (verbose)
@@ -40354,7 +40400,7 @@ function restoreArguments(format, jobs, databaseName, archive, verbose) {
  * was validated, without reading it a second time. A gzip-compressed dump is decompressed on the
  * way; settings an older server does not know are left out of the preamble.
  */
-async function replayPlain(options, env, unknown) {
+async function replayPlain(options, env, unknown, sorter) {
     const fed = new HashingStream();
     // Errors reading the file reach runTool through the stream it reads; these promises only must not go unhandled.
     (0,external_node_stream_promises_namespaceObject.pipeline)(options.source ?? (0,external_node_fs_namespaceObject.createReadStream)(options.backup.path), fed).catch(() => { });
@@ -40370,17 +40416,19 @@ async function replayPlain(options, env, unknown) {
         feed = filter;
     }
     const stopHeartbeat = startHeartbeat('psql restoring', options.log, () => fed.bytes, options.heartbeatMs);
-    await runPsql(options, env, feed, 'psql').finally(stopHeartbeat);
+    await runPsql(options, env, feed, 'psql', sorter).finally(stopHeartbeat);
     reportFiltered(options, filter);
     return fed.digest();
 }
-async function runPsql(options, env, script, what) {
-    const args = ['-X', '--no-password', '-v', 'ON_ERROR_STOP=1', ...(options.verbose ? [] : ['--quiet']), '-f', '-'];
+/** strict: psql stops at the first error. Otherwise it goes on, and every error is sorted afterwards. */
+async function runPsql(options, env, script, what, sorter) {
+    const args = ['-X', '--no-password', '-v', `ON_ERROR_STOP=${options.strict ? 1 : 0}`, ...(options.verbose ? [] : ['--quiet']), '-f', '-'];
     const run = await runTool(options.tools.psql, args, {
         env,
         stdin: script,
         signal: options.signal,
-        onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined
+        onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined,
+        onErrorLine: (line) => sorter.line(options.redactor.redact(line))
     });
     if (run.exitCode !== 0) {
         const lines = errorLines(options.redactor.redact(run.stderr));
@@ -40397,13 +40445,13 @@ function reportFiltered(options, filter) {
  * newer than the server, pg_restore writes a script instead, which psql replays without the
  * settings the server does not know. Afterwards the archive must still have its checksum.
  */
-async function restoreArchive(options, env, unknown) {
+async function restoreArchive(options, env, unknown, sorter) {
     const { backup } = options;
     if (unknown.length > 0) {
         const filter = new SettingsFilter(unknown);
         const [script] = await Promise.all([
             runTool(options.tools.pgRestore, ['--file=-', backup.path], { env, signal: options.signal, consumeStdout: (stdout) => (0,external_node_stream_promises_namespaceObject.pipeline)(stdout, filter) }),
-            runPsql(options, env, filter, 'psql (replaying pg_restore\'s script)')
+            runPsql(options, env, filter, 'psql (replaying pg_restore\'s script)', sorter)
         ]);
         if (script.exitCode !== 0) {
             throw new VerificationError('restore-failed', `Restore failed: pg_restore exited with code ${script.exitCode}: ${errorLines(options.redactor.redact(script.stderr)).join(' | ')}`, RESTORE_HINT);
@@ -40411,19 +40459,32 @@ async function restoreArchive(options, env, unknown) {
         reportFiltered(options, filter);
     }
     else {
-        const args = restoreArguments(backup.format, options.jobs, options.databaseName, backup.path, options.verbose);
+        const args = restoreArguments(backup.format, options.jobs, options.databaseName, backup.path, options.verbose, options.strict);
         const stopHeartbeat = startHeartbeat('pg_restore restoring', options.log, undefined, options.heartbeatMs);
+        const before = sorter.result().total;
         const run = await runTool(options.tools.pgRestore, args, {
             env,
             signal: options.signal,
-            onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined
+            onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined,
+            onErrorLine: (line) => sorter.line(options.redactor.redact(line))
         }).finally(stopHeartbeat);
-        if (run.exitCode !== 0) {
+        // Without --exit-on-error pg_restore exits 1 when it ignored errors; those are sorted below.
+        const onlySortedErrors = !options.strict && run.exitCode === 1 && sorter.result().total > before;
+        if (run.exitCode !== 0 && !onlySortedErrors) {
             const lines = errorLines(options.redactor.redact(run.stderr));
             throw new VerificationError('restore-failed', `Restore failed: pg_restore stopped at the first error (exit code ${run.exitCode}): ${lines.join(' | ') || 'no error message'}`, RESTORE_HINT);
         }
     }
     return backup.format === 'directory' ? (await buildManifest(backup.path)).sha256 : (await inspectFile(backup.path, { update() { }, finish: () => undefined })).sha256;
+}
+/** Fails on any error that is not known to be harmless; logs and returns the harmless ones. */
+function requireHarmlessErrors(errors, options) {
+    if (errors.fatal.length > 0) {
+        throw new VerificationError('restore-failed', `Restore failed: ${errors.fatal.length === 1 ? 'an error' : `${errors.fatal.length} errors`} that leave the restore incomplete: ${errors.fatal.slice(0, 5).join(' | ')}`, RESTORE_HINT);
+    }
+    if (errors.total > 0)
+        options.warn(`The restore reported ${errors.total} harmless error(s), ignored (strict: true would fail on them): ${describeHarmless(errors)}`);
+    return errors;
 }
 async function restoreBackup(options) {
     const { target, session, databaseName } = options;
@@ -40434,7 +40495,9 @@ async function restoreBackup(options) {
     try {
         const env = clientEnvironment(target, databaseName, options.passwordFile);
         const unknown = options.tools.version.major > options.serverMajor ? unknownSettings(options.serverMajor) : [];
-        const restoredChecksum = options.backup.format === 'plain' ? await replayPlain(options, env, unknown) : await restoreArchive(options, env, unknown);
+        const sorter = new RestoreErrorSorter();
+        const restoredChecksum = options.backup.format === 'plain' ? await replayPlain(options, env, unknown, sorter) : await restoreArchive(options, env, unknown, sorter);
+        const ignoredErrors = requireHarmlessErrors(sorter.result(), options);
         await options.afterRestore?.(databaseName);
         const restoredSession = await openSession(target, databaseName);
         const source = await options.sourceInventory;
@@ -40450,7 +40513,7 @@ async function restoreBackup(options) {
         options.log(`Tables: ${comparison.source.length} in the source, ${comparison.restored.length} restored` +
             (source.level === 'schema' ? '' : `; rows: ${total(source)} in the dump, ${total(restored)} restored`) +
             ` (verify level ${source.level})`);
-        return { comparison, restoredChecksum };
+        return { comparison, restoredChecksum, ignoredErrors };
     }
     finally {
         try {
@@ -41174,6 +41237,7 @@ async function installWithFallback(version, request, options, target) {
 
 
 
+
 const PHASE_TITLES = {
     Create: 'Create: pg_dump writes the backup',
     Validate: 'Validate: signature, checksum, readability, completeness',
@@ -41298,6 +41362,7 @@ async function verifyBackup(options) {
                 ledger,
                 heartbeatMs: options.heartbeatMs,
                 signal: interrupt,
+                strict: settings.strict,
                 ...extra
             });
             await checkRoomForBackup(session, folder, settings.format, settings.compression, log);
@@ -41388,6 +41453,9 @@ async function verifyBackup(options) {
             if (restored.restoredChecksum !== created.sha256)
                 throw changedAfterValidation(restored.restoredChecksum, created.sha256);
             result.tables = restored.comparison;
+            if (restored.ignoredErrors.total > 0) {
+                result.ignoredRestoreErrors = { total: restored.ignoredErrors.total, detail: describeHarmless(restored.ignoredErrors) };
+            }
             requireSameInventory(restored.comparison);
             const { comparison } = restored;
             done(`restored into ${result.restoreDatabase?.name}${streamed ? ' while pg_dump wrote' : ''}; ${comparison.restored.length} of ${comparison.source.length} tables`);
@@ -42383,7 +42451,7 @@ async function runAction() {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
-/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2615);
+/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4657);
 // Entry point of the action's main step.
 
 

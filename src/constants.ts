@@ -13,7 +13,8 @@ export const Input = {
   Jobs: 'jobs',
   Pipeline: 'pipeline',
   ConnectTimeout: 'connect-timeout',
-  Verify: 'verify'
+  Verify: 'verify',
+  Strict: 'strict'
 } as const
 
 export const Output = {

@@ -72,6 +72,8 @@ export interface VerificationResult {
   checks?: ValidationCheck[]
   tables?: TableComparison
   restoreDatabase?: { name: string; dropped: boolean }
+  /** Errors the restore reported that were known to be harmless, and so not fatal (strict: false). */
+  ignoredRestoreErrors?: { total: number; detail: string }
   error?: { problem: Problem | 'unexpected'; message: string; hint?: string }
   startedAt: string
   durationMs: number

@@ -105,6 +105,9 @@ export function buildSummary(result: VerificationResult): SummaryModel {
     if (result.tables.missing.length) facts.push(['Missing after restore', escapeHtml(listed(result.tables.missing))])
     if (result.tables.extra.length) facts.push(['Unexpected after restore', escapeHtml(listed(result.tables.extra))])
   }
+  if (result.ignoredRestoreErrors) {
+    facts.push(['Restore errors ignored', `${result.ignoredRestoreErrors.total}: ${escapeHtml(result.ignoredRestoreErrors.detail)}`])
+  }
   if (result.restoreDatabase) {
     const { name, dropped } = result.restoreDatabase
     facts.push(['Temporary database', `${escapeHtml(name)} (${dropped ? 'dropped' : 'could not be dropped; the post step tries again'})`])

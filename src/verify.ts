@@ -12,6 +12,7 @@ import { describeReadError, VerificationError } from './errors.js'
 import { clientEnvironment, writePasswordFile } from './postgres/environment.js'
 import { openSession, readServerVersion } from './postgres/session.js'
 import { missingExtensions, SourceSnapshot } from './postgres/inventory.js'
+import { describeHarmless } from './backup/restore-errors.js'
 import { backupFileName, checkRoomForBackup, createBackup } from './phases/create.js'
 import { changedAfterValidation, requireSameInventory, restoreBackup, temporaryDatabaseName, type Restored, type RestoreOptions } from './phases/restore.js'
 import type { CreatedBackup } from './phases/create.js'
@@ -177,6 +178,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
           ledger,
           heartbeatMs: options.heartbeatMs,
           signal: interrupt,
+          strict: settings.strict,
           ...extra
         })
 
@@ -266,6 +268,9 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
       const restored = await (restoring ?? startRestore())
       if (restored.restoredChecksum !== created.sha256) throw changedAfterValidation(restored.restoredChecksum, created.sha256)
       result.tables = restored.comparison
+      if (restored.ignoredErrors.total > 0) {
+        result.ignoredRestoreErrors = { total: restored.ignoredErrors.total, detail: describeHarmless(restored.ignoredErrors) }
+      }
       requireSameInventory(restored.comparison)
       const { comparison } = restored
       done(`restored into ${result.restoreDatabase?.name}${streamed ? ' while pg_dump wrote' : ''}; ${comparison.restored.length} of ${comparison.source.length} tables`)

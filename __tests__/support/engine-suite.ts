@@ -113,7 +113,7 @@ export function engineSuite(major: number): void {
       expect(await temporaryDatabases(server)).toEqual([])
     })
 
-    test('a restore that fails is reported with psql\'s first error, and the temporary database is dropped', async () => {
+    test('a role missing at restore: harmless by default (counted and shown), fatal with strict', async () => {
       await server.query('CREATE ROLE doomed_owner')
       await server.query('CREATE DATABASE owned')
       await server.query('CREATE TABLE t (id int); ALTER TABLE t OWNER TO doomed_owner; INSERT INTO t SELECT generate_series(1, 500)', 'owned')
@@ -125,9 +125,17 @@ export function engineSuite(major: number): void {
         }
       }
       // Sequential: the role goes away after the dump and before the restore starts.
-      const settings = { ...settingsFor({ 'database-url': server.url('owned'), 'min-size': '0', pipeline: 'false' }, env, tempRoot), tempRoot }
+      const lenient = { ...settingsFor({ 'database-url': server.url('owned'), 'min-size': '0', pipeline: 'false' }, env, tempRoot), tempRoot }
+      const reporter = recordingReporter()
+      const passed = await verifyBackup({ settings: lenient, reporter, env, hooks })
+      expect(passed.error).toBeUndefined()
+      expect(passed.ignoredRestoreErrors).toEqual({ total: 1, detail: 'a role the dump names does not exist (ownership or privileges not restored) (1x)' })
+      expect(reporter.warnings.join('\n')).toContain('The restore reported 1 harmless error(s), ignored (strict: true would fail on them)')
+
+      await server.query('CREATE ROLE doomed_owner; ALTER TABLE t OWNER TO doomed_owner', 'owned')
+      const strict = { ...settingsFor({ 'database-url': server.url('owned'), 'min-size': '0', pipeline: 'false', strict: 'true' }, env, tempRoot), tempRoot }
       const ledger = new MemoryLedger()
-      const result = await verifyBackup({ settings, reporter: recordingReporter(), ledger, env, hooks })
+      const result = await verifyBackup({ settings: strict, reporter: recordingReporter(), ledger, env, hooks })
       expect(result.status).toBe('failed')
       expect(result.error?.problem).toBe('restore-failed')
       expect(result.error?.message).toMatch(/^Restore failed: psql stopped at the first error \(exit code 3\): .*role "doomed_owner" does not exist/)
@@ -135,6 +143,21 @@ export function engineSuite(major: number): void {
       expect(await temporaryDatabases(server)).toEqual([])
       expect(ledger.live.database.size).toBe(0)
       expect(ledger.live.folder.size).toBe(0)
+    })
+
+    test('any other restore error fails, even when not strict, naming the error', async () => {
+      const hooks = {
+        beforeRestore: async (backupFile: string) => {
+          const text = await readFile(backupFile, 'utf8')
+          await writeFile(backupFile, text.replace('CREATE TABLE public.customers (', 'CREATE TABLE public.customerz ('))
+        }
+      }
+      const settings = { ...settingsFor({ 'database-url': server.url('shop'), pipeline: 'false' }, env, tempRoot), tempRoot }
+      const result = await verifyBackup({ settings, reporter: recordingReporter(), env, hooks })
+      expect(result.status).toBe('failed')
+      expect(result.error?.problem).toBe('restore-failed')
+      expect(result.error?.message).toMatch(/^Restore failed: \d+ errors that leave the restore incomplete: .*relation "public\.customers" does not exist/)
+      expect(await temporaryDatabases(server)).toEqual([])
     })
 
     test('a backup changed between validation and restore is caught by the checksum of what psql read', async () => {

@@ -34,6 +34,8 @@ export interface Settings {
   /** Plain format: restore while pg_dump writes, in one stream. */
   pipeline: boolean
   verifyLevel: VerifyLevel
+  /** Every restore error fails, the known harmless ones too. */
+  strict: boolean
 }
 
 /** How the caller hands over raw values: the action reads INPUT_*, the CLI its flags. */
@@ -120,6 +122,7 @@ export function loadSettings(raw: RawInputs): Settings {
     throw new InputError(Input.Verify, raw.get(Input.Verify), 'schema (object counts), rows (and exact row counts) or data (and content fingerprints)')
   }
   const verifyLevel = verifyText as VerifyLevel
+  const strict = parseBooleanInput(Input.Strict, raw.get(Input.Strict))
 
   const dotenv = readDotenv(raw.workingDirectory)
   const choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, dotenv)
@@ -156,6 +159,7 @@ export function loadSettings(raw: RawInputs): Settings {
     compression,
     jobs,
     pipeline,
-    verifyLevel
+    verifyLevel,
+    strict
   }
 }

@@ -9,6 +9,7 @@ import { buildManifest } from '../backup/manifest.js'
 import type { CreatedBackup } from './create.js'
 import { createGunzip } from 'node:zlib'
 import { SettingsFilter, unknownSettings } from '../backup/compat.js'
+import { describeHarmless, RestoreErrorSorter, type RestoreErrors } from '../backup/restore-errors.js'
 import type { Readable } from 'node:stream'
 import type pg from 'pg'
 import type { ConnectionTarget } from '../config/connection.js'
@@ -140,6 +141,8 @@ export interface RestoreOptions {
   source?: Readable
   /** Stops the restore (the run was interrupted, or the streamed backup failed validation). */
   signal?: AbortSignal
+  /** Every restore error fails the restore, the harmless ones too. */
+  strict?: boolean
   jobs: number
   databaseName: string
   verbose: boolean
@@ -158,6 +161,8 @@ const RESTORE_HINT =
 
 export interface Restored {
   comparison: TableComparison
+  /** Errors the restore reported that leave data and schema whole (a missing role, ...), counted. */
+  ignoredErrors: RestoreErrors
   /** SHA-256 of the bytes the restore read: psql's input, or the archive as it was after pg_restore. */
   restoredChecksum: string
 }
@@ -171,8 +176,8 @@ export function changedAfterValidation(found: string, expected: string): Verific
 }
 
 /** pg_restore -j works for custom and directory archives; plain and tar restore in one session. */
-export function restoreArguments(format: BackupFormat, jobs: number, databaseName: string, archive: string, verbose: boolean): string[] {
-  const args = ['--no-password', '--exit-on-error', `--dbname=${databaseName}`]
+export function restoreArguments(format: BackupFormat, jobs: number, databaseName: string, archive: string, verbose: boolean, strict = false): string[] {
+  const args = ['--no-password', ...(strict ? ['--exit-on-error'] : []), `--dbname=${databaseName}`]
   if ((format === 'custom' || format === 'directory') && jobs > 1) args.push(`--jobs=${jobs}`)
   if (verbose) args.push('--verbose')
   args.push(archive)
@@ -184,7 +189,7 @@ export function restoreArguments(format: BackupFormat, jobs: number, databaseNam
  * was validated, without reading it a second time. A gzip-compressed dump is decompressed on the
  * way; settings an older server does not know are left out of the preamble.
  */
-async function replayPlain(options: RestoreOptions, env: NodeJS.ProcessEnv, unknown: string[]): Promise<string> {
+async function replayPlain(options: RestoreOptions, env: NodeJS.ProcessEnv, unknown: string[], sorter: RestoreErrorSorter): Promise<string> {
   const fed = new HashingStream()
   // Errors reading the file reach runTool through the stream it reads; these promises only must not go unhandled.
   pipeline(options.source ?? createReadStream(options.backup.path), fed).catch(() => {})
@@ -200,18 +205,20 @@ async function replayPlain(options: RestoreOptions, env: NodeJS.ProcessEnv, unkn
     feed = filter
   }
   const stopHeartbeat = startHeartbeat('psql restoring', options.log, () => fed.bytes, options.heartbeatMs)
-  await runPsql(options, env, feed, 'psql').finally(stopHeartbeat)
+  await runPsql(options, env, feed, 'psql', sorter).finally(stopHeartbeat)
   reportFiltered(options, filter)
   return fed.digest()
 }
 
-async function runPsql(options: RestoreOptions, env: NodeJS.ProcessEnv, script: Readable, what: string): Promise<void> {
-  const args = ['-X', '--no-password', '-v', 'ON_ERROR_STOP=1', ...(options.verbose ? [] : ['--quiet']), '-f', '-']
+/** strict: psql stops at the first error. Otherwise it goes on, and every error is sorted afterwards. */
+async function runPsql(options: RestoreOptions, env: NodeJS.ProcessEnv, script: Readable, what: string, sorter: RestoreErrorSorter): Promise<void> {
+  const args = ['-X', '--no-password', '-v', `ON_ERROR_STOP=${options.strict ? 1 : 0}`, ...(options.verbose ? [] : ['--quiet']), '-f', '-']
   const run = await runTool(options.tools.psql, args, {
     env,
     stdin: script,
     signal: options.signal,
-    onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined
+    onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined,
+    onErrorLine: (line) => sorter.line(options.redactor.redact(line))
   })
   if (run.exitCode !== 0) {
     const lines = errorLines(options.redactor.redact(run.stderr))
@@ -234,27 +241,31 @@ function reportFiltered(options: RestoreOptions, filter: SettingsFilter | undefi
  * newer than the server, pg_restore writes a script instead, which psql replays without the
  * settings the server does not know. Afterwards the archive must still have its checksum.
  */
-async function restoreArchive(options: RestoreOptions, env: NodeJS.ProcessEnv, unknown: string[]): Promise<string> {
+async function restoreArchive(options: RestoreOptions, env: NodeJS.ProcessEnv, unknown: string[], sorter: RestoreErrorSorter): Promise<string> {
   const { backup } = options
   if (unknown.length > 0) {
     const filter = new SettingsFilter(unknown)
     const [script] = await Promise.all([
       runTool(options.tools.pgRestore, ['--file=-', backup.path], { env, signal: options.signal, consumeStdout: (stdout) => pipeline(stdout, filter) }),
-      runPsql(options, env, filter, 'psql (replaying pg_restore\'s script)')
+      runPsql(options, env, filter, 'psql (replaying pg_restore\'s script)', sorter)
     ])
     if (script.exitCode !== 0) {
       throw new VerificationError('restore-failed', `Restore failed: pg_restore exited with code ${script.exitCode}: ${errorLines(options.redactor.redact(script.stderr)).join(' | ')}`, RESTORE_HINT)
     }
     reportFiltered(options, filter)
   } else {
-    const args = restoreArguments(backup.format, options.jobs, options.databaseName, backup.path, options.verbose)
+    const args = restoreArguments(backup.format, options.jobs, options.databaseName, backup.path, options.verbose, options.strict)
     const stopHeartbeat = startHeartbeat('pg_restore restoring', options.log, undefined, options.heartbeatMs)
+    const before = sorter.result().total
     const run = await runTool(options.tools.pgRestore, args, {
       env,
       signal: options.signal,
-      onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined
+      onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined,
+      onErrorLine: (line) => sorter.line(options.redactor.redact(line))
     }).finally(stopHeartbeat)
-    if (run.exitCode !== 0) {
+    // Without --exit-on-error pg_restore exits 1 when it ignored errors; those are sorted below.
+    const onlySortedErrors = !options.strict && run.exitCode === 1 && sorter.result().total > before
+    if (run.exitCode !== 0 && !onlySortedErrors) {
       const lines = errorLines(options.redactor.redact(run.stderr))
       throw new VerificationError(
         'restore-failed',
@@ -266,6 +277,19 @@ async function restoreArchive(options: RestoreOptions, env: NodeJS.ProcessEnv, u
   return backup.format === 'directory' ? (await buildManifest(backup.path)).sha256 : (await inspectFile(backup.path, { update() {}, finish: () => undefined })).sha256
 }
 
+/** Fails on any error that is not known to be harmless; logs and returns the harmless ones. */
+function requireHarmlessErrors(errors: RestoreErrors, options: RestoreOptions): RestoreErrors {
+  if (errors.fatal.length > 0) {
+    throw new VerificationError(
+      'restore-failed',
+      `Restore failed: ${errors.fatal.length === 1 ? 'an error' : `${errors.fatal.length} errors`} that leave the restore incomplete: ${errors.fatal.slice(0, 5).join(' | ')}`,
+      RESTORE_HINT
+    )
+  }
+  if (errors.total > 0) options.warn(`The restore reported ${errors.total} harmless error(s), ignored (strict: true would fail on them): ${describeHarmless(errors)}`)
+  return errors
+}
+
 export async function restoreBackup(options: RestoreOptions): Promise<Restored> {
   const { target, session, databaseName } = options
   assertNotSource(target, { ...target, database: databaseName })
@@ -275,7 +299,10 @@ export async function restoreBackup(options: RestoreOptions): Promise<Restored> 
   try {
     const env = clientEnvironment(target, databaseName, options.passwordFile)
     const unknown = options.tools.version.major > options.serverMajor ? unknownSettings(options.serverMajor) : []
-    const restoredChecksum = options.backup.format === 'plain' ? await replayPlain(options, env, unknown) : await restoreArchive(options, env, unknown)
+    const sorter = new RestoreErrorSorter()
+    const restoredChecksum =
+      options.backup.format === 'plain' ? await replayPlain(options, env, unknown, sorter) : await restoreArchive(options, env, unknown, sorter)
+    const ignoredErrors = requireHarmlessErrors(sorter.result(), options)
     await options.afterRestore?.(databaseName)
     const restoredSession = await openSession(target, databaseName)
     const source = await options.sourceInventory
@@ -292,7 +319,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<Restored> 
         (source.level === 'schema' ? '' : `; rows: ${total(source)} in the dump, ${total(restored)} restored`) +
         ` (verify level ${source.level})`
     )
-    return { comparison, restoredChecksum }
+    return { comparison, restoredChecksum, ignoredErrors }
   } finally {
     try {
       await dropDatabase(session, databaseName, options.serverMajor)

@@ -22,6 +22,8 @@ export interface ToolOptions {
   stdin?: Readable
   /** Called with each line of output, for verbose logs. */
   onLine?: (line: string) => void
+  /** Called with each line of stderr alone, whether or not onLine is given. */
+  onErrorLine?: (line: string) => void
   timeoutMs?: number
   /** Stops the tool (SIGTERM) when aborted. */
   signal?: AbortSignal
@@ -43,10 +45,12 @@ export async function runTool(file: string, args: string[], options: ToolOptions
   let stderr = ''
   let stdout = ''
   const forward = lineSplitter(options.onLine)
+  const errors = lineSplitter(options.onErrorLine)
   child.stderr.setEncoding('utf8')
   child.stderr.on('data', (text: string) => {
     if (stderr.length < STDERR_LIMIT) stderr += text.slice(0, STDERR_LIMIT - stderr.length)
     forward.push(text)
+    errors.push(text)
   })
   let consumed: Promise<void>
   if (options.consumeStdout) {
@@ -77,6 +81,7 @@ export async function runTool(file: string, args: string[], options: ToolOptions
       fed
     ])
     forward.flush()
+    errors.flush()
     return { exitCode: exit.code, signal: exit.signal, stderr, stdout }
   } finally {
     if (timer) clearTimeout(timer)
