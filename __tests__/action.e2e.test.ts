@@ -8,7 +8,7 @@ import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { freePort, createSampleDatabase, startServer, temporaryDatabases, type TestServer } from './support/server.js'
-import { ROOT, runBundle } from './support/runner.js'
+import { parseFileCommand, ROOT, runBundle } from './support/runner.js'
 import { findClientTools } from '../src/tools/locate.js'
 import { detectLibc, targetTriple } from '../src/tools/target.js'
 import { archiveFiles, buildClientArchive, startArchiveServer } from './support/archive-server.js'
@@ -20,6 +20,9 @@ let keepRoot: string
 beforeAll(async () => {
   server = await startServer()
   await createSampleDatabase(server, 'shop')
+  // Large enough that a restore takes a moment: the interruption tests stop runs in the middle of it.
+  await server.query('CREATE DATABASE large')
+  await server.query('CREATE TABLE filler AS SELECT g AS id, repeat(md5(g::text), 4) AS padding FROM generate_series(1, 800000) g', 'large')
   keepRoot = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-kept-'))
 })
 
@@ -190,11 +193,6 @@ describe('dist/index.js with client tools from a download', () => {
 })
 
 describe('interrupted runs clean up after themselves', () => {
-  beforeAll(async () => {
-    await server.query('CREATE DATABASE large')
-    await server.query("CREATE TABLE filler AS SELECT g AS id, repeat(md5(g::text), 4) AS padding FROM generate_series(1, 800000) g", 'large')
-  })
-
   test.each([
     ['dist/cli/index.js', 'SIGTERM'],
     ['dist/index.js', 'SIGINT']
@@ -234,6 +232,52 @@ describe('interrupted runs clean up after themselves', () => {
     } finally {
       await rm(temp, { recursive: true, force: true })
       await rm(files, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('time limits and a killed main step', () => {
+  test('the timeout input stops a run that takes too long, and it cleans up', async () => {
+    const temp = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-timeout-'))
+    try {
+      const run = await runBundle('dist/cli/index.js', { args: ['--timeout', '0.01'], env: { DATABASE_URL: server.url('large'), RUNNER_TEMP: temp } })
+      expect(run.code).toBe(1)
+      expect(run.stderr).toContain('FAILED: Timed out: the verification did not finish within timeout (0.01 minutes) and was stopped.')
+      expect(await temporaryDatabases(server)).toEqual([])
+      expect(await readdir(temp)).toEqual([])
+    } finally {
+      await rm(temp, { recursive: true, force: true })
+    }
+  })
+
+  test('SIGKILL in the middle of the restore: the post step removes the temporary database and folder it recorded', async () => {
+    const temp = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-killed-'))
+    const stateFile = path.join(temp, 'state')
+    await writeFile(stateFile, '')
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist/index.js')], {
+      env: { PATH: process.env.PATH, RUNNER_TEMP: temp, 'INPUT_DATABASE-URL': server.url('large'), GITHUB_STATE: stateFile }
+    })
+    let stdout = ''
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk
+      // Once the temporary database exists (and is recorded in the state), and psql restores into it.
+      if (/Created temporary database/.test(stdout)) child.kill('SIGKILL')
+    })
+    await new Promise((resolve) => child.on('close', resolve))
+    try {
+      const state = parseFileCommand(await readFile(stateFile, 'utf8'))
+      const left = JSON.parse(state['temporary-databases'])
+      expect(left).toHaveLength(1)
+      expect(await temporaryDatabases(server)).toEqual(left)
+      const post = await runBundle('dist/post/index.js', {
+        inputs: { 'database-url': server.url('large') },
+        state: { 'temporary-databases': state['temporary-databases'], 'temporary-folders': state['temporary-folders'] }
+      })
+      expect(post.code).toBe(0)
+      expect(await temporaryDatabases(server)).toEqual([])
+      expect((await readdir(temp)).filter((name) => name.startsWith('backup-verify-'))).toEqual([])
+    } finally {
+      await rm(temp, { recursive: true, force: true })
     }
   })
 })

@@ -38421,7 +38421,8 @@ const Input = {
     Pipeline: 'pipeline',
     ConnectTimeout: 'connect-timeout',
     Verify: 'verify',
-    Strict: 'strict'
+    Strict: 'strict',
+    Timeout: 'timeout'
 };
 const Output = {
     Result: 'result',
@@ -39103,6 +39104,11 @@ function loadSettings(raw) {
     }
     const verifyLevel = verifyText;
     const strict = parseBooleanInput(Input.Strict, raw.get(Input.Strict));
+    const timeoutText = raw.get(Input.Timeout).trim();
+    const timeoutMinutes = timeoutText === '' || timeoutText === '0' ? undefined : Number(timeoutText);
+    if (timeoutMinutes !== undefined && (!/^\d+(\.\d+)?$/.test(timeoutText) || timeoutMinutes > 24 * 60)) {
+        throw new InputError(Input.Timeout, timeoutText, 'a number of minutes up to 1440 (0 or empty: no limit), e.g. 30 or 0.5');
+    }
     const dotenv = readDotenv(raw.workingDirectory);
     const choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, dotenv);
     if (!choice) {
@@ -39135,7 +39141,8 @@ function loadSettings(raw) {
         jobs,
         pipeline,
         verifyLevel,
-        strict
+        strict,
+        timeoutMinutes
     };
 }
 
@@ -41268,7 +41275,9 @@ async function verifyBackup(options) {
     const { target, origin } = settings.connection;
     result.target = describeTarget(target);
     const log = (line) => reporter.info(line);
-    const interrupt = options.signal ?? new AbortController().signal;
+    // Interrupted by a signal, or out of time: the tools stop and everything is cleaned up either way.
+    const limits = [options.signal, settings.timeoutMinutes ? AbortSignal.timeout(settings.timeoutMinutes * 60_000) : undefined].filter((signal) => signal !== undefined);
+    const interrupt = limits.length > 0 ? AbortSignal.any(limits) : new AbortController().signal;
     const phase = async (name, run) => {
         interrupt.throwIfAborted();
         const entry = result.phases.find((p) => p.name === name);
@@ -41466,7 +41475,10 @@ async function verifyBackup(options) {
         result.error = interrupt.aborted
             ? {
                 problem: 'interrupted',
-                message: `Interrupted${typeof interrupt.reason === 'string' ? ` by ${interrupt.reason}` : ''}: the verification was stopped before it finished.`
+                message: typeof interrupt.reason === 'string'
+                    ? `Interrupted by ${interrupt.reason}: the verification was stopped before it finished.`
+                    : `Timed out: the verification did not finish within timeout (${settings.timeoutMinutes} minutes) and was stopped.`,
+                hint: typeof interrupt.reason === 'string' ? undefined : 'Raise the timeout input, or verify a smaller database or a faster format.'
             }
             : error instanceof VerificationError
                 ? { problem: error.problem, message: redactor.redact(error.message), hint: error.hint && redactor.redact(error.hint) }

@@ -14,7 +14,8 @@ export const Input = {
   Pipeline: 'pipeline',
   ConnectTimeout: 'connect-timeout',
   Verify: 'verify',
-  Strict: 'strict'
+  Strict: 'strict',
+  Timeout: 'timeout'
 } as const
 
 export const Output = {

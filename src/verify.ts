@@ -79,7 +79,11 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
   result.target = describeTarget(target)
   const log = (line: string) => reporter.info(line)
 
-  const interrupt = options.signal ?? new AbortController().signal
+  // Interrupted by a signal, or out of time: the tools stop and everything is cleaned up either way.
+  const limits = [options.signal, settings.timeoutMinutes ? AbortSignal.timeout(settings.timeoutMinutes * 60_000) : undefined].filter(
+    (signal): signal is AbortSignal => signal !== undefined
+  )
+  const interrupt = limits.length > 0 ? AbortSignal.any(limits) : new AbortController().signal
   const phase = async <T>(name: PhaseName, run: (done: (detail: string) => void) => Promise<T>): Promise<T> => {
     interrupt.throwIfAborted()
     const entry = result.phases.find((p) => p.name === name) as PhaseResult
@@ -280,7 +284,11 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
     result.error = interrupt.aborted
       ? {
           problem: 'interrupted',
-          message: `Interrupted${typeof interrupt.reason === 'string' ? ` by ${interrupt.reason}` : ''}: the verification was stopped before it finished.`
+          message:
+            typeof interrupt.reason === 'string'
+              ? `Interrupted by ${interrupt.reason}: the verification was stopped before it finished.`
+              : `Timed out: the verification did not finish within timeout (${settings.timeoutMinutes} minutes) and was stopped.`,
+          hint: typeof interrupt.reason === 'string' ? undefined : 'Raise the timeout input, or verify a smaller database or a faster format.'
         }
       : error instanceof VerificationError
         ? { problem: error.problem, message: redactor.redact(error.message), hint: error.hint && redactor.redact(error.hint) }

@@ -35193,7 +35193,8 @@ const Input = {
     Pipeline: 'pipeline',
     ConnectTimeout: 'connect-timeout',
     Verify: 'verify',
-    Strict: 'strict'
+    Strict: 'strict',
+    Timeout: 'timeout'
 };
 const constants_Output = {
     Result: 'result',
@@ -35875,6 +35876,11 @@ function loadSettings(raw) {
     }
     const verifyLevel = verifyText;
     const strict = parseBooleanInput(Input.Strict, raw.get(Input.Strict));
+    const timeoutText = raw.get(Input.Timeout).trim();
+    const timeoutMinutes = timeoutText === '' || timeoutText === '0' ? undefined : Number(timeoutText);
+    if (timeoutMinutes !== undefined && (!/^\d+(\.\d+)?$/.test(timeoutText) || timeoutMinutes > 24 * 60)) {
+        throw new InputError(Input.Timeout, timeoutText, 'a number of minutes up to 1440 (0 or empty: no limit), e.g. 30 or 0.5');
+    }
     const dotenv = readDotenv(raw.workingDirectory);
     const choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, dotenv);
     if (!choice) {
@@ -35907,7 +35913,8 @@ function loadSettings(raw) {
         jobs,
         pipeline,
         verifyLevel,
-        strict
+        strict,
+        timeoutMinutes
     };
 }
 
@@ -38836,7 +38843,9 @@ async function verifyBackup(options) {
     const { target, origin } = settings.connection;
     result.target = describeTarget(target);
     const log = (line) => reporter.info(line);
-    const interrupt = options.signal ?? new AbortController().signal;
+    // Interrupted by a signal, or out of time: the tools stop and everything is cleaned up either way.
+    const limits = [options.signal, settings.timeoutMinutes ? AbortSignal.timeout(settings.timeoutMinutes * 60_000) : undefined].filter((signal) => signal !== undefined);
+    const interrupt = limits.length > 0 ? AbortSignal.any(limits) : new AbortController().signal;
     const phase = async (name, run) => {
         interrupt.throwIfAborted();
         const entry = result.phases.find((p) => p.name === name);
@@ -39034,7 +39043,10 @@ async function verifyBackup(options) {
         result.error = interrupt.aborted
             ? {
                 problem: 'interrupted',
-                message: `Interrupted${typeof interrupt.reason === 'string' ? ` by ${interrupt.reason}` : ''}: the verification was stopped before it finished.`
+                message: typeof interrupt.reason === 'string'
+                    ? `Interrupted by ${interrupt.reason}: the verification was stopped before it finished.`
+                    : `Timed out: the verification did not finish within timeout (${settings.timeoutMinutes} minutes) and was stopped.`,
+                hint: typeof interrupt.reason === 'string' ? undefined : 'Raise the timeout input, or verify a smaller database or a faster format.'
             }
             : error instanceof VerificationError
                 ? { problem: error.problem, message: redactor.redact(error.message), hint: error.hint && redactor.redact(error.hint) }
@@ -39105,6 +39117,7 @@ Options:
   --pipeline BOOL      plain format: restore while pg_dump writes (default true)
   --verify LEVEL       schema, rows (default) or data: how closely the restore is compared
   --strict             fail on every restore error, the harmless ones too
+  --timeout MINUTES    stop (and clean up) after this long
   --keep-backup        keep the backup file and print its path
   --postgres-version V client tools to use: auto (the server's major), 17, or 17.2
   --tools-url URL      where to download client tools from ({version}, {target}, ...)
@@ -39125,6 +39138,7 @@ function parseCommandLine(argv, environment, workingDirectory) {
             [Input.ConnectTimeout]: { type: 'string' },
             [Input.KeepBackup]: { type: 'boolean' },
             [Input.Strict]: { type: 'boolean' },
+            [Input.Timeout]: { type: 'string' },
             [Input.Format]: { type: 'string' },
             [Input.Compression]: { type: 'string' },
             [Input.Jobs]: { type: 'string' },

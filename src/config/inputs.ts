@@ -36,6 +36,8 @@ export interface Settings {
   verifyLevel: VerifyLevel
   /** Every restore error fails, the known harmless ones too. */
   strict: boolean
+  /** The whole run stops (and cleans up) after this long; undefined: no limit. */
+  timeoutMinutes?: number
 }
 
 /** How the caller hands over raw values: the action reads INPUT_*, the CLI its flags. */
@@ -123,6 +125,11 @@ export function loadSettings(raw: RawInputs): Settings {
   }
   const verifyLevel = verifyText as VerifyLevel
   const strict = parseBooleanInput(Input.Strict, raw.get(Input.Strict))
+  const timeoutText = raw.get(Input.Timeout).trim()
+  const timeoutMinutes = timeoutText === '' || timeoutText === '0' ? undefined : Number(timeoutText)
+  if (timeoutMinutes !== undefined && (!/^\d+(\.\d+)?$/.test(timeoutText) || timeoutMinutes > 24 * 60)) {
+    throw new InputError(Input.Timeout, timeoutText, 'a number of minutes up to 1440 (0 or empty: no limit), e.g. 30 or 0.5')
+  }
 
   const dotenv = readDotenv(raw.workingDirectory)
   const choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, dotenv)
@@ -160,6 +167,7 @@ export function loadSettings(raw: RawInputs): Settings {
     jobs,
     pipeline,
     verifyLevel,
-    strict
+    strict,
+    timeoutMinutes
   }
 }

@@ -22,6 +22,7 @@ Options:
   --pipeline BOOL      plain format: restore while pg_dump writes (default true)
   --verify LEVEL       schema, rows (default) or data: how closely the restore is compared
   --strict             fail on every restore error, the harmless ones too
+  --timeout MINUTES    stop (and clean up) after this long
   --keep-backup        keep the backup file and print its path
   --postgres-version V client tools to use: auto (the server's major), 17, or 17.2
   --tools-url URL      where to download client tools from ({version}, {target}, ...)
@@ -48,6 +49,7 @@ export function parseCommandLine(argv: string[], environment: NodeJS.ProcessEnv,
       [Input.ConnectTimeout]: { type: 'string' },
       [Input.KeepBackup]: { type: 'boolean' },
       [Input.Strict]: { type: 'boolean' },
+      [Input.Timeout]: { type: 'string' },
       [Input.Format]: { type: 'string' },
       [Input.Compression]: { type: 'string' },
       [Input.Jobs]: { type: 'string' },
