@@ -236,6 +236,47 @@ describe('interrupted runs clean up after themselves', () => {
   })
 })
 
+describe('secret hygiene', () => {
+  const PASSWORD = `m@t:r/x?#%&=+'" \\ ünï`
+
+  beforeAll(async () => {
+    await server.query(`CREATE ROLE matrix LOGIN SUPERUSER PASSWORD '${PASSWORD.replace(/'/g, "''")}'`)
+  })
+
+  test.each(['url', 'DB_PASSWORD', '.env', 'PGPASSWORD'])(
+    'a password given by %s is in no output, state, summary, file left or child argv, passing or failing',
+    async (way) => {
+      const pgbin = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-argv-'))
+      const cwd = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-secret-cwd-'))
+      const keep = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-secret-keep-'))
+      const argvLog = path.join(pgbin, 'argv.log')
+      const real = (await findClientTools())[0].directory
+      for (const tool of ['pg_dump', 'pg_restore', 'psql']) {
+        await writeFile(path.join(pgbin, tool), `#!/bin/sh\nprintf '%s ' "${tool}" "$@" >> "${argvLog}"; echo >> "${argvLog}"\nexec "${real}/${tool}" "$@"\n`, { mode: 0o755 })
+      }
+      const host = { DB_ENGINE: 'django.db.backends.postgresql', DB_NAME: 'shop', DB_USER: 'matrix', DB_HOST: '127.0.0.1', DB_PORT: String(server.port) }
+      const env: Record<string, string> = { PGBIN: pgbin, RUNNER_TEMP: keep }
+      if (way === 'url') env.DATABASE_URL = `postgresql://matrix:${encodeURIComponent(PASSWORD)}@127.0.0.1:${server.port}/shop`
+      if (way === 'DB_PASSWORD') Object.assign(env, host, { DB_PASSWORD: PASSWORD })
+      if (way === '.env') await writeFile(path.join(cwd, '.env'), `${Object.entries(host).map(([k, v]) => `${k}=${v}`).join('\n')}\nDB_PASSWORD=\`${PASSWORD}\`\n`)
+      if (way === 'PGPASSWORD') Object.assign(env, { DATABASE_URL: `postgresql://matrix@127.0.0.1:${server.port}/shop`, PGPASSWORD: PASSWORD })
+      try {
+        const passing = await runBundle('dist/index.js', { env, cwd, inputs: { 'keep-backup': 'true', format: 'custom' } })
+        expect(passing.stderr).toBe('')
+        expect(passing.code).toBe(0)
+        const failing = await runBundle('dist/index.js', { env, cwd, inputs: { 'min-size': '1GB' } })
+        expect(failing.code).toBe(1)
+        const leftFiles = await readdir(keep, { recursive: true })
+        const leftText = (await Promise.all(leftFiles.map((name) => readFile(path.join(keep, String(name))).then((b) => b.toString('latin1'), () => '')))).join('\n')
+        const everything = [passing.everything, failing.everything, await readFile(argvLog, 'utf8'), leftText].join('\n')
+        for (const form of [PASSWORD, encodeURIComponent(PASSWORD), encodeURI(PASSWORD), 'm@t:r/x']) expect(everything).not.toContain(form)
+      } finally {
+        await Promise.all([pgbin, cwd, keep].map((folder) => rm(folder, { recursive: true, force: true })))
+      }
+    }
+  )
+})
+
 describe('time limits and a killed main step', () => {
   test('the timeout input stops a run that takes too long, and it cleans up', async () => {
     const temp = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-timeout-'))
