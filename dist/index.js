@@ -38303,6 +38303,12 @@ function describeConnectionError(error, address) {
 }
 /** Hints for errors that PostgreSQL tools print on stderr, recognised by their text. */
 function classifyToolError(stderr) {
+    if (/server closed the connection unexpectedly|terminating connection due to|connection to server .* (was )?lost|the database system is shutting down/i.test(stderr)) {
+        return {
+            problem: 'connection-lost',
+            hint: 'The server went away during the run (restarted, stopped, or out of memory). A temporary database it left is dropped by the post step, or by hand: DROP DATABASE backup_verify_… WITH (FORCE).'
+        };
+    }
     if (/server version mismatch/i.test(stderr)) {
         return { problem: 'client-too-old', hint: 'Install a PostgreSQL client whose major version is at least the server\'s.' };
     }
@@ -40122,7 +40128,8 @@ async function createBackup(options) {
         const lines = errorLines(options.redactor.redact(run.stderr));
         const known = classifyToolError(run.stderr);
         const how = run.signal ? `was stopped by ${run.signal}` : `exited with code ${run.exitCode}`;
-        throw new VerificationError(known?.problem ?? 'dump-failed', `pg_dump ${how}: ${lines.join(' | ') || 'no error message'}`, known?.hint);
+        const what = known?.problem === 'connection-lost' ? 'lost its connection to the server and' : '';
+        throw new VerificationError(known?.problem ?? 'dump-failed', `pg_dump ${what ? `${what} ` : ''}${how}: ${lines.join(' | ') || 'no error message'}`, known?.hint);
     }
     const created = await describeCreated(options, streamed);
     if (created.sizeBytes < options.minSizeBytes) {
@@ -40439,7 +40446,10 @@ async function runPsql(options, env, script, what, sorter) {
     });
     if (run.exitCode !== 0) {
         const lines = errorLines(options.redactor.redact(run.stderr));
-        throw new VerificationError('restore-failed', `Restore failed: ${what} stopped at the first error (exit code ${run.exitCode}): ${lines.join(' | ') || 'no error message'}`, RESTORE_HINT);
+        const lost = classifyToolError(run.stderr)?.problem === 'connection-lost' ? classifyToolError(run.stderr) : undefined;
+        throw new VerificationError(lost ? 'connection-lost' : 'restore-failed', lost
+            ? `Restore failed: the connection to the server was lost while ${what} restored: ${lines.join(' | ')}`
+            : `Restore failed: ${what} stopped at the first error (exit code ${run.exitCode}): ${lines.join(' | ') || 'no error message'}`, lost?.hint ?? RESTORE_HINT);
     }
 }
 function reportFiltered(options, filter) {
@@ -41421,7 +41431,8 @@ async function verifyBackup(options) {
                 // A count that failed ends the snapshot's transaction, and pg_dump then fails to import the
                 // snapshot: the count's error is the cause to report.
                 const countFailure = await sourceInventory.then(() => undefined, (failure) => failure);
-                throw countFailure ? describeReadError(countFailure) : error;
+                const described = countFailure === undefined ? undefined : describeReadError(countFailure);
+                throw described instanceof VerificationError ? described : error;
             }
             result.backup = {
                 path: backupFile,

@@ -24,6 +24,7 @@ export type Problem =
   | 'extensions-missing'
   | 'same-database'
   | 'interrupted'
+  | 'connection-lost'
 
 export class VerificationError extends Error {
   constructor(
@@ -120,6 +121,12 @@ export function describeConnectionError(error: unknown, address: ServerAddress):
 
 /** Hints for errors that PostgreSQL tools print on stderr, recognised by their text. */
 export function classifyToolError(stderr: string): { problem: Problem; hint?: string } | undefined {
+  if (/server closed the connection unexpectedly|terminating connection due to|connection to server .* (was )?lost|the database system is shutting down/i.test(stderr)) {
+    return {
+      problem: 'connection-lost',
+      hint: 'The server went away during the run (restarted, stopped, or out of memory). A temporary database it left is dropped by the post step, or by hand: DROP DATABASE backup_verify_… WITH (FORCE).'
+    }
+  }
   if (/server version mismatch/i.test(stderr)) {
     return { problem: 'client-too-old', hint: 'Install a PostgreSQL client whose major version is at least the server\'s.' }
   }

@@ -232,7 +232,8 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
         // A count that failed ends the snapshot's transaction, and pg_dump then fails to import the
         // snapshot: the count's error is the cause to report.
         const countFailure = await sourceInventory.then(() => undefined, (failure: unknown) => failure)
-        throw countFailure ? describeReadError(countFailure) : error
+        const described = countFailure === undefined ? undefined : describeReadError(countFailure)
+        throw described instanceof VerificationError ? described : error
       }
       result.backup = {
         path: backupFile,

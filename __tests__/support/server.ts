@@ -36,6 +36,8 @@ export interface TestServer {
   url(database?: string): string
   query<T extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, database?: string): Promise<T[]>
   stop(): Promise<void>
+  /** Starts it again after stop(); only a persistent server keeps its data. */
+  restart(): Promise<void>
 }
 
 export async function freePort(): Promise<number> {
@@ -71,7 +73,7 @@ export function unavailableReason(major: number): string | undefined {
  * Starts a server of the given major. Only one major per test file: the binaries of another major
  * are swapped in through jest's module registry, which each test file has to itself.
  */
-export async function startServer(major = DEFAULT_MAJOR, password = TEST_PASSWORD): Promise<TestServer> {
+export async function startServer(major = DEFAULT_MAJOR, password = TEST_PASSWORD, persistent = false): Promise<TestServer> {
   const reason = unavailableReason(major)
   if (reason) throw new Error(reason)
   if (major !== DEFAULT_MAJOR) {
@@ -89,7 +91,7 @@ export async function startServer(major = DEFAULT_MAJOR, password = TEST_PASSWOR
     user,
     password,
     authMethod: 'scram-sha-256',
-    persistent: false,
+    persistent,
     createPostgresUser: true,
     postgresFlags: ['-c', `listen_addresses=127.0.0.1${ipv6 ? ',::1' : ''}`, '-c', `unix_socket_directories=${databaseDir}`],
     onLog: () => {},
@@ -120,7 +122,8 @@ export async function startServer(major = DEFAULT_MAJOR, password = TEST_PASSWOR
         await client.end()
       }
     },
-    stop: () => server.stop()
+    stop: () => server.stop(),
+    restart: () => server.start()
   }
 }
 

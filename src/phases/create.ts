@@ -142,7 +142,8 @@ export async function createBackup(options: CreateOptions): Promise<CreatedBacku
     const lines = errorLines(options.redactor.redact(run.stderr))
     const known = classifyToolError(run.stderr)
     const how = run.signal ? `was stopped by ${run.signal}` : `exited with code ${run.exitCode}`
-    throw new VerificationError(known?.problem ?? 'dump-failed', `pg_dump ${how}: ${lines.join(' | ') || 'no error message'}`, known?.hint)
+    const what = known?.problem === 'connection-lost' ? 'lost its connection to the server and' : ''
+    throw new VerificationError(known?.problem ?? 'dump-failed', `pg_dump ${what ? `${what} ` : ''}${how}: ${lines.join(' | ') || 'no error message'}`, known?.hint)
   }
   const created = await describeCreated(options, streamed)
   if (created.sizeBytes < options.minSizeBytes) {

@@ -14,7 +14,7 @@ import type { Readable } from 'node:stream'
 import type pg from 'pg'
 import type { ConnectionTarget } from '../config/connection.js'
 import { TEMPORARY_DATABASE_PREFIX } from '../constants.js'
-import { VerificationError } from '../errors.js'
+import { classifyToolError, VerificationError } from '../errors.js'
 import { startHeartbeat } from '../heartbeat.js'
 import { clientEnvironment } from '../postgres/environment.js'
 import { errorLines, runTool } from '../postgres/process.js'
@@ -222,10 +222,13 @@ async function runPsql(options: RestoreOptions, env: NodeJS.ProcessEnv, script: 
   })
   if (run.exitCode !== 0) {
     const lines = errorLines(options.redactor.redact(run.stderr))
+    const lost = classifyToolError(run.stderr)?.problem === 'connection-lost' ? classifyToolError(run.stderr) : undefined
     throw new VerificationError(
-      'restore-failed',
-      `Restore failed: ${what} stopped at the first error (exit code ${run.exitCode}): ${lines.join(' | ') || 'no error message'}`,
-      RESTORE_HINT
+      lost ? 'connection-lost' : 'restore-failed',
+      lost
+        ? `Restore failed: the connection to the server was lost while ${what} restored: ${lines.join(' | ')}`
+        : `Restore failed: ${what} stopped at the first error (exit code ${run.exitCode}): ${lines.join(' | ') || 'no error message'}`,
+      lost?.hint ?? RESTORE_HINT
     )
   }
 }
