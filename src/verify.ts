@@ -133,9 +133,8 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
       const server = await readServerVersion(session)
       result.serverVersion = server.text
       log(`Server: PostgreSQL ${server.text}`)
-      // The inventory is read in the snapshot pg_dump dumps: writes during the dump change neither.
-      snapshot = await SourceSnapshot.open(await openSession(target))
-      const missing = await missingExtensions(snapshot.client, session)
+      // The restore happens on the source's server: its extensions must be available there.
+      const missing = await missingExtensions(session, session)
       if (missing.length > 0) {
         throw new VerificationError(
           'extensions-missing',
@@ -191,8 +190,10 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
       const jobs = settings.format === 'directory' ? settings.jobs : 1
       log(`Backup: ${backupFile} (${settings.format} format, compression ${compression}${jobs > 1 ? `, ${jobs} parallel jobs` : ''})`)
 
-      // Taken on the snapshot's own connection while pg_dump runs.
-      const sourceInventory = (snapshot as SourceSnapshot).inventory(settings.verifyLevel)
+      // The inventory is read in the snapshot pg_dump dumps, so writes during the dump change neither;
+      // the snapshot is opened only now, to hold the source's horizon back no longer than needed.
+      snapshot = await SourceSnapshot.open(await openSession(target))
+      const sourceInventory = snapshot.inventory(settings.verifyLevel)
       sourceInventory.catch(() => {})
       // Streamed: psql restores the very bytes pg_dump writes, while it writes them.
       const feed = streamed ? new PassThrough() : undefined

@@ -38905,9 +38905,8 @@ async function verifyBackup(options) {
             const server = await readServerVersion(session);
             result.serverVersion = server.text;
             log(`Server: PostgreSQL ${server.text}`);
-            // The inventory is read in the snapshot pg_dump dumps: writes during the dump change neither.
-            snapshot = await SourceSnapshot.open(await openSession(target));
-            const missing = await missingExtensions(snapshot.client, session);
+            // The restore happens on the source's server: its extensions must be available there.
+            const missing = await missingExtensions(session, session);
             if (missing.length > 0) {
                 throw new VerificationError('extensions-missing', `The restore server lacks extension(s) the source uses: ${missing.join(', ')}.`, 'Install them on the server that receives the restore (its packages, or a postgres image that has them).');
             }
@@ -38956,7 +38955,9 @@ async function verifyBackup(options) {
             const compression = describeCompression(settings.compression, settings.format);
             const jobs = settings.format === 'directory' ? settings.jobs : 1;
             log(`Backup: ${backupFile} (${settings.format} format, compression ${compression}${jobs > 1 ? `, ${jobs} parallel jobs` : ''})`);
-            // Taken on the snapshot's own connection while pg_dump runs.
+            // The inventory is read in the snapshot pg_dump dumps, so writes during the dump change neither;
+            // the snapshot is opened only now, to hold the source's horizon back no longer than needed.
+            snapshot = await SourceSnapshot.open(await openSession(target));
             const sourceInventory = snapshot.inventory(settings.verifyLevel);
             sourceInventory.catch(() => { });
             // Streamed: psql restores the very bytes pg_dump writes, while it writes them.
