@@ -15,7 +15,8 @@ export const Input = {
   ConnectTimeout: 'connect-timeout',
   Verify: 'verify',
   Strict: 'strict',
-  Timeout: 'timeout'
+  Timeout: 'timeout',
+  RestoreDatabaseUrl: 'restore-database-url'
 } as const
 
 export const Output = {

@@ -65,6 +65,8 @@ export interface VerificationResult {
   /** Set when status is skipped: the database engine that is not PostgreSQL. */
   skippedEngine?: string
   target?: string
+  /** Where the temporary database went, when apart from the source (restore-database-url). */
+  restoreTarget?: string
   serverVersion?: string
   client?: { version: string; directory: string; origin: ToolsOrigin; reason: string }
   phases: PhaseResult[]

@@ -84,6 +84,7 @@ export function buildSummary(result: VerificationResult): SummaryModel {
   ]
   const facts: string[][] = []
   if (result.target) facts.push(['Database', escapeHtml(result.target)])
+  if (result.restoreTarget) facts.push(['Restored on', escapeHtml(result.restoreTarget)])
   if (result.serverVersion) facts.push(['Server version', escapeHtml(result.serverVersion)])
   if (result.client) {
     const { version, directory, origin, reason } = result.client

@@ -108,6 +108,10 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
   const backupFile = path.join(folder, backupFileName(target.database, started, backupExtension(settings.format, settings.compression)))
   let session: pg.Client | undefined
   let passwordFile: string | undefined
+  // The server that receives the temporary database: the source's, or one apart (restore-database-url).
+  const restoreTarget = settings.restoreTarget ?? target
+  let restoreSession: pg.Client | undefined
+  let restorePasswordFile: string | undefined
   let validateWith: ValidateOptions | undefined
   // A streamed restore runs beside the phases; whatever happens, it ends (and drops its database) before the session closes.
   let streamedRestore: Promise<Restored> | undefined
@@ -133,8 +137,17 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
       const server = await readServerVersion(session)
       result.serverVersion = server.text
       log(`Server: PostgreSQL ${server.text}`)
-      // The restore happens on the source's server: its extensions must be available there.
-      const missing = await missingExtensions(session, session)
+      let restoreServer = server
+      if (settings.restoreTarget) {
+        log(`Restoring into ${describeTarget(restoreTarget)}, a server apart from the source`)
+        restoreSession = await openSession(restoreTarget)
+        restoreServer = await readServerVersion(restoreSession)
+        result.restoreTarget = describeTarget(restoreTarget)
+      } else {
+        restoreSession = session
+      }
+      // Every extension the source uses must be available where the restore happens.
+      const missing = await missingExtensions(session, restoreSession)
       if (missing.length > 0) {
         throw new VerificationError(
           'extensions-missing',
@@ -158,17 +171,18 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
       result.client = { version: tools.version.text, directory: tools.directory, origin: provided.origin, reason: provided.reason }
       log(`Client tools: ${tools.version.text} in ${tools.directory} (${provided.origin === 'found' ? `found: ${tools.origin}` : provided.origin}; ${provided.reason})`)
       passwordFile = await writePasswordFile(folder, target.password)
+      restorePasswordFile = settings.restoreTarget ? await writePasswordFile(folder, restoreTarget.password, '.pgpass-restore') : passwordFile
       const clientEnv = clientEnvironment(target, target.database, passwordFile, env)
       validateWith = { tools, env: clientEnv, redactor, log, heartbeatMs: options.heartbeatMs, rehash: streamed, signal: interrupt }
       restoreWith = (databaseName, extra) =>
         restoreBackup({
-          target,
-          session: session as pg.Client,
-          serverMajor: server.major,
+          target: restoreTarget,
+          session: restoreSession as pg.Client,
+          serverMajor: restoreServer.major,
           sourceInventory,
           dumpedSequences: sequencesKnown,
           tools,
-          passwordFile,
+          passwordFile: restorePasswordFile,
           backup: { path: backupFile, format: settings.format, compression: settings.compression },
           jobs: settings.jobs,
           databaseName,
@@ -299,8 +313,10 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
     sequencesRead([])
     await snapshot?.close()
     await streamedRestore?.catch(() => {})
+    if (restoreSession !== session) await restoreSession?.end().catch(() => {})
     await (session as pg.Client | undefined)?.end().catch(() => {})
-    await cleanUpFolder(folder, backupFile, settings.keepBackup && result.backup !== undefined, passwordFile, ledger, reporter, redactor)
+    const passwordFiles = [passwordFile, restorePasswordFile].filter((file): file is string => file !== undefined)
+    await cleanUpFolder(folder, backupFile, settings.keepBackup && result.backup !== undefined, passwordFiles, ledger, reporter, redactor)
     if (result.backup) result.backup.kept = settings.keepBackup
   }
   return finish()
@@ -311,14 +327,14 @@ async function cleanUpFolder(
   folder: string,
   backupFile: string,
   keep: boolean,
-  passwordFile: string | undefined,
+  passwordFiles: string[],
   ledger: ResourceLedger,
   reporter: Reporter,
   redactor: Redactor
 ): Promise<void> {
   try {
     if (keep) {
-      if (passwordFile) await rm(passwordFile, { force: true })
+      for (const file of passwordFiles) await rm(file, { force: true })
       reporter.info(`Kept the backup at ${backupFile}`)
     } else {
       await rm(folder, { recursive: true, force: true })

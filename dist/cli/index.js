@@ -35200,7 +35200,8 @@ const Input = {
     ConnectTimeout: 'connect-timeout',
     Verify: 'verify',
     Strict: 'strict',
-    Timeout: 'timeout'
+    Timeout: 'timeout',
+    RestoreDatabaseUrl: 'restore-database-url'
 };
 const constants_Output = {
     Result: 'result',
@@ -35847,7 +35848,7 @@ function readDotenv(workingDirectory) {
  */
 function rawSecrets(raw) {
     const dotenv = safely(() => readDotenv(raw.workingDirectory));
-    const values = [raw.get(Input.DatabaseUrl), raw.environment.DATABASE_URL, dotenv?.DATABASE_URL];
+    const values = [raw.get(Input.DatabaseUrl), raw.get(Input.RestoreDatabaseUrl), raw.environment.DATABASE_URL, dotenv?.DATABASE_URL];
     const passwords = [raw.environment.DB_PASSWORD, raw.environment.PGPASSWORD, dotenv?.DB_PASSWORD];
     return [
         ...values.flatMap((url) => (url?.trim() ? secretForms(undefined, url.trim()) : [])),
@@ -35903,7 +35904,20 @@ function loadSettings(raw) {
     if (choice.kind === 'postgres' && choice.target.password === undefined && raw.environment.PGPASSWORD) {
         choice.target.password = raw.environment.PGPASSWORD;
     }
-    const secrets = choice.kind === 'postgres' ? secretForms(choice.target.password, choice.rawUrl) : [];
+    const restoreUrl = raw.get(Input.RestoreDatabaseUrl).trim();
+    let restoreTarget;
+    if (restoreUrl !== '') {
+        const restore = fromUrl(restoreUrl, `input ${Input.RestoreDatabaseUrl}`, Input.RestoreDatabaseUrl);
+        if (restore.kind !== 'postgres')
+            throw new InputError(Input.RestoreDatabaseUrl, redactUrl(restoreUrl), 'a PostgreSQL URL: the restore needs a PostgreSQL server');
+        restoreTarget = restore.target;
+        if (connectTimeout !== '')
+            restoreTarget.connectTimeoutSeconds = Number(connectTimeout);
+    }
+    const secrets = [
+        ...(choice.kind === 'postgres' ? secretForms(choice.target.password, choice.rawUrl) : []),
+        ...(restoreTarget ? secretForms(restoreTarget.password, restoreUrl) : [])
+    ];
     return {
         connection: choice,
         verbose,
@@ -35920,7 +35934,8 @@ function loadSettings(raw) {
         pipeline,
         verifyLevel,
         strict,
-        timeoutMinutes
+        timeoutMinutes,
+        restoreTarget
     };
 }
 
@@ -35986,6 +36001,8 @@ function buildSummary(result) {
     const facts = [];
     if (result.target)
         facts.push(['Database', escapeHtml(result.target)]);
+    if (result.restoreTarget)
+        facts.push(['Restored on', escapeHtml(result.restoreTarget)]);
     if (result.serverVersion)
         facts.push(['Server version', escapeHtml(result.serverVersion)]);
     if (result.client) {
@@ -36106,10 +36123,10 @@ function passwordFileLine(password) {
  * Writes the password to a 0600 file in `folder` for PGPASSFILE. A password with a line break
  * cannot be written there; then the caller falls back to PGPASSWORD.
  */
-async function writePasswordFile(folder, password) {
+async function writePasswordFile(folder, password, name = '.pgpass') {
     if (!password || /[\r\n]/.test(password))
         return undefined;
-    const file = external_node_path_default().join(folder, '.pgpass');
+    const file = external_node_path_default().join(folder, name);
     await (0,promises_namespaceObject.writeFile)(file, passwordFileLine(password), { mode: 0o600 });
     return file;
 }
@@ -38881,6 +38898,10 @@ async function verifyBackup(options) {
     const backupFile = external_node_path_default().join(folder, backupFileName(target.database, started, backupExtension(settings.format, settings.compression)));
     let session;
     let passwordFile;
+    // The server that receives the temporary database: the source's, or one apart (restore-database-url).
+    const restoreTarget = settings.restoreTarget ?? target;
+    let restoreSession;
+    let restorePasswordFile;
     let validateWith;
     // A streamed restore runs beside the phases; whatever happens, it ends (and drops its database) before the session closes.
     let streamedRestore;
@@ -38905,8 +38926,18 @@ async function verifyBackup(options) {
             const server = await readServerVersion(session);
             result.serverVersion = server.text;
             log(`Server: PostgreSQL ${server.text}`);
-            // The restore happens on the source's server: its extensions must be available there.
-            const missing = await missingExtensions(session, session);
+            let restoreServer = server;
+            if (settings.restoreTarget) {
+                log(`Restoring into ${describeTarget(restoreTarget)}, a server apart from the source`);
+                restoreSession = await openSession(restoreTarget);
+                restoreServer = await readServerVersion(restoreSession);
+                result.restoreTarget = describeTarget(restoreTarget);
+            }
+            else {
+                restoreSession = session;
+            }
+            // Every extension the source uses must be available where the restore happens.
+            const missing = await missingExtensions(session, restoreSession);
             if (missing.length > 0) {
                 throw new VerificationError('extensions-missing', `The restore server lacks extension(s) the source uses: ${missing.join(', ')}.`, 'Install them on the server that receives the restore (its packages, or a postgres image that has them).');
             }
@@ -38926,16 +38957,17 @@ async function verifyBackup(options) {
             result.client = { version: tools.version.text, directory: tools.directory, origin: provided.origin, reason: provided.reason };
             log(`Client tools: ${tools.version.text} in ${tools.directory} (${provided.origin === 'found' ? `found: ${tools.origin}` : provided.origin}; ${provided.reason})`);
             passwordFile = await writePasswordFile(folder, target.password);
+            restorePasswordFile = settings.restoreTarget ? await writePasswordFile(folder, restoreTarget.password, '.pgpass-restore') : passwordFile;
             const clientEnv = clientEnvironment(target, target.database, passwordFile, env);
             validateWith = { tools, env: clientEnv, redactor, log, heartbeatMs: options.heartbeatMs, rehash: streamed, signal: interrupt };
             restoreWith = (databaseName, extra) => restoreBackup({
-                target,
-                session: session,
-                serverMajor: server.major,
+                target: restoreTarget,
+                session: restoreSession,
+                serverMajor: restoreServer.major,
                 sourceInventory,
                 dumpedSequences: sequencesKnown,
                 tools,
-                passwordFile,
+                passwordFile: restorePasswordFile,
                 backup: { path: backupFile, format: settings.format, compression: settings.compression },
                 jobs: settings.jobs,
                 databaseName,
@@ -39068,19 +39100,22 @@ async function verifyBackup(options) {
         sequencesRead([]);
         await snapshot?.close();
         await streamedRestore?.catch(() => { });
+        if (restoreSession !== session)
+            await restoreSession?.end().catch(() => { });
         await session?.end().catch(() => { });
-        await cleanUpFolder(folder, backupFile, settings.keepBackup && result.backup !== undefined, passwordFile, ledger, reporter, redactor);
+        const passwordFiles = [passwordFile, restorePasswordFile].filter((file) => file !== undefined);
+        await cleanUpFolder(folder, backupFile, settings.keepBackup && result.backup !== undefined, passwordFiles, ledger, reporter, redactor);
         if (result.backup)
             result.backup.kept = settings.keepBackup;
     }
     return finish();
 }
 /** Removes the folder, or with keep-backup only everything in it but the backup (the password file first of all). */
-async function cleanUpFolder(folder, backupFile, keep, passwordFile, ledger, reporter, redactor) {
+async function cleanUpFolder(folder, backupFile, keep, passwordFiles, ledger, reporter, redactor) {
     try {
         if (keep) {
-            if (passwordFile)
-                await (0,promises_namespaceObject.rm)(passwordFile, { force: true });
+            for (const file of passwordFiles)
+                await (0,promises_namespaceObject.rm)(file, { force: true });
             reporter.info(`Kept the backup at ${backupFile}`);
         }
         else {
@@ -39121,6 +39156,8 @@ Options:
                        (default: DATABASE_URL, then DB_ENGINE/DB_NAME/DB_USER/DB_PASSWORD/
                        DB_HOST/DB_PORT, from the environment or a .env file here)
   --connect-timeout S  seconds to wait for the server to accept a session (default 10)
+  --restore-database-url URL
+                       a server apart from the source that receives the temporary database
   --min-size SIZE      smallest acceptable backup (default ${DEFAULT_MIN_SIZE}); 10240, 10KB, 10KiB, 5MB
   --format F           plain (default), custom, directory or tar
   --compression C      pg_dump -Z: 0-9, gzip[:N], lz4[:N], zstd[:N] (lz4, zstd: pg_dump 16+)
@@ -39148,6 +39185,7 @@ function parseCommandLine(argv, environment, workingDirectory) {
             [Input.DatabaseUrl]: { type: 'string' },
             [Input.MinSize]: { type: 'string' },
             [Input.ConnectTimeout]: { type: 'string' },
+            [Input.RestoreDatabaseUrl]: { type: 'string' },
             [Input.KeepBackup]: { type: 'boolean' },
             [Input.Strict]: { type: 'boolean' },
             [Input.Timeout]: { type: 'string' },

@@ -27,7 +27,8 @@ export async function runCleanup(): Promise<void> {
   try {
     const settings = loadSettings(raw)
     if (settings.connection.kind !== 'postgres') return
-    const session = await openSession(settings.connection.target)
+    // Temporary databases live where the restore happened.
+    const session = await openSession(settings.restoreTarget ?? settings.connection.target)
     try {
       const { major } = await readServerVersion(session)
       for (const database of databases) {

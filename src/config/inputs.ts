@@ -9,7 +9,7 @@ import { DEFAULT_MIN_SIZE, DEFAULT_VERIFY_LEVEL, Input } from '../constants.js'
 import { VERIFY_LEVELS, type VerifyLevel } from '../postgres/inventory.js'
 import { InputError } from '../errors.js'
 import { secretForms } from '../secrets.js'
-import { chooseConnection, type ConnectionChoice, type Variables } from './connection.js'
+import { chooseConnection, fromUrl, redactUrl, type ConnectionChoice, type ConnectionTarget, type Variables } from './connection.js'
 import { parseSize, SIZE_FORMS } from './size.js'
 import { DEFAULT_TOOLS_URL, parseVersionRequest, validateToolsUrl, type VersionRequest } from '../tools/source.js'
 import type { ToolsSource } from '../tools/provision.js'
@@ -38,6 +38,8 @@ export interface Settings {
   strict: boolean
   /** The whole run stops (and cleans up) after this long; undefined: no limit. */
   timeoutMinutes?: number
+  /** A server apart from the source that receives the temporary database. */
+  restoreTarget?: ConnectionTarget
 }
 
 /** How the caller hands over raw values: the action reads INPUT_*, the CLI its flags. */
@@ -90,7 +92,7 @@ export function readDotenv(workingDirectory: string): Variables | undefined {
  */
 export function rawSecrets(raw: RawInputs): string[] {
   const dotenv = safely(() => readDotenv(raw.workingDirectory))
-  const values = [raw.get(Input.DatabaseUrl), raw.environment.DATABASE_URL, dotenv?.DATABASE_URL]
+  const values = [raw.get(Input.DatabaseUrl), raw.get(Input.RestoreDatabaseUrl), raw.environment.DATABASE_URL, dotenv?.DATABASE_URL]
   const passwords = [raw.environment.DB_PASSWORD, raw.environment.PGPASSWORD, dotenv?.DB_PASSWORD]
   return [
     ...values.flatMap((url) => (url?.trim() ? secretForms(undefined, url.trim()) : [])),
@@ -150,8 +152,18 @@ export function loadSettings(raw: RawInputs): Settings {
   if (choice.kind === 'postgres' && choice.target.password === undefined && raw.environment.PGPASSWORD) {
     choice.target.password = raw.environment.PGPASSWORD
   }
-  const secrets =
-    choice.kind === 'postgres' ? secretForms(choice.target.password, choice.rawUrl) : []
+  const restoreUrl = raw.get(Input.RestoreDatabaseUrl).trim()
+  let restoreTarget: ConnectionTarget | undefined
+  if (restoreUrl !== '') {
+    const restore = fromUrl(restoreUrl, `input ${Input.RestoreDatabaseUrl}`, Input.RestoreDatabaseUrl)
+    if (restore.kind !== 'postgres') throw new InputError(Input.RestoreDatabaseUrl, redactUrl(restoreUrl), 'a PostgreSQL URL: the restore needs a PostgreSQL server')
+    restoreTarget = restore.target
+    if (connectTimeout !== '') restoreTarget.connectTimeoutSeconds = Number(connectTimeout)
+  }
+  const secrets = [
+    ...(choice.kind === 'postgres' ? secretForms(choice.target.password, choice.rawUrl) : []),
+    ...(restoreTarget ? secretForms(restoreTarget.password, restoreUrl) : [])
+  ]
   return {
     connection: choice,
     verbose,
@@ -168,6 +180,7 @@ export function loadSettings(raw: RawInputs): Settings {
     pipeline,
     verifyLevel,
     strict,
-    timeoutMinutes
+    timeoutMinutes,
+    restoreTarget
   }
 }

@@ -16,9 +16,9 @@ export function passwordFileLine(password: string): string {
  * Writes the password to a 0600 file in `folder` for PGPASSFILE. A password with a line break
  * cannot be written there; then the caller falls back to PGPASSWORD.
  */
-export async function writePasswordFile(folder: string, password: string | undefined): Promise<string | undefined> {
+export async function writePasswordFile(folder: string, password: string | undefined, name = '.pgpass'): Promise<string | undefined> {
   if (!password || /[\r\n]/.test(password)) return undefined
-  const file = path.join(folder, '.pgpass')
+  const file = path.join(folder, name)
   await writeFile(file, passwordFileLine(password), { mode: 0o600 })
   return file
 }

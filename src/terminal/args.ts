@@ -14,6 +14,8 @@ Options:
                        (default: DATABASE_URL, then DB_ENGINE/DB_NAME/DB_USER/DB_PASSWORD/
                        DB_HOST/DB_PORT, from the environment or a .env file here)
   --connect-timeout S  seconds to wait for the server to accept a session (default 10)
+  --restore-database-url URL
+                       a server apart from the source that receives the temporary database
   --min-size SIZE      smallest acceptable backup (default ${DEFAULT_MIN_SIZE}); 10240, 10KB, 10KiB, 5MB
   --format F           plain (default), custom, directory or tar
   --compression C      pg_dump -Z: 0-9, gzip[:N], lz4[:N], zstd[:N] (lz4, zstd: pg_dump 16+)
@@ -47,6 +49,7 @@ export function parseCommandLine(argv: string[], environment: NodeJS.ProcessEnv,
       [Input.DatabaseUrl]: { type: 'string' },
       [Input.MinSize]: { type: 'string' },
       [Input.ConnectTimeout]: { type: 'string' },
+      [Input.RestoreDatabaseUrl]: { type: 'string' },
       [Input.KeepBackup]: { type: 'boolean' },
       [Input.Strict]: { type: 'boolean' },
       [Input.Timeout]: { type: 'string' },
