@@ -16,7 +16,9 @@ export const Input = {
   Verify: 'verify',
   Strict: 'strict',
   Timeout: 'timeout',
-  RestoreDatabaseUrl: 'restore-database-url'
+  RestoreDatabaseUrl: 'restore-database-url',
+  BackupFile: 'backup-file',
+  ExpectedChecksum: 'expected-checksum'
 } as const
 
 export const Output = {

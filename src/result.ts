@@ -45,6 +45,8 @@ export interface TableRowCount {
 
 export interface TableComparison {
   level: VerifyLevel
+  /** What the restore was compared with: the dumped snapshot, or nothing (an existing backup). */
+  reference: 'snapshot' | 'none'
   source: string[]
   restored: string[]
   missing: string[]

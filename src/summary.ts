@@ -36,6 +36,7 @@ function listed(names: string[]): string {
 
 /** What else came back, as strongly as the verify level proves it. */
 function cameBack(result: VerificationResult): string {
+  if (result.tables?.reference === 'none') return ` and ${restoredRows(result)} rows (an existing backup: there is no source to compare them with)`
   switch (result.tables?.level) {
     case 'data':
       return ` and all ${restoredRows(result)} rows, with the same content,`

@@ -11,9 +11,10 @@ import { describeTarget } from './config/connection.js'
 import { describeReadError, VerificationError } from './errors.js'
 import { clientEnvironment, writePasswordFile } from './postgres/environment.js'
 import { openSession, readServerVersion } from './postgres/session.js'
-import { missingExtensions, SourceSnapshot } from './postgres/inventory.js'
+import { missingExtensions, SourceSnapshot, type Inventory } from './postgres/inventory.js'
 import { describeHarmless } from './backup/restore-errors.js'
-import { backupFileName, checkRoomForBackup, createBackup } from './phases/create.js'
+import { backupFileName, checkRoomForBackup, createBackup, describeBackupOnDisk } from './phases/create.js'
+import { detectBackupFormat } from './backup/detect.js'
 import { changedAfterValidation, requireSameInventory, restoreBackup, temporaryDatabaseName, type Restored, type RestoreOptions } from './phases/restore.js'
 import type { CreatedBackup } from './phases/create.js'
 import { PassThrough } from 'node:stream'
@@ -122,6 +123,10 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
   try {
     const streamed = settings.pipeline && settings.format === 'plain'
     // The restore's settings; in streamed mode it starts while pg_dump is still writing.
+    // What the restore compares with (the dumped snapshot's inventory; none for an existing backup) and reads.
+    let sourceInventory: Promise<Inventory | undefined> = Promise.resolve(undefined)
+    let backupToRestore: RestoreOptions['backup'] = { path: backupFile, format: settings.format, compression: settings.compression }
+    let clientEnv: NodeJS.ProcessEnv = env
     let restoreWith: (databaseName: string, extra?: Partial<RestoreOptions>) => Promise<Restored> = () => {
       throw new Error('the restore cannot start before the client tools are known')
     }
@@ -131,7 +136,9 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
       return restoreWith(databaseName, extra)
     }
 
-    const { created, restoring, stopRestore } = await phase('Create', async (done) => {
+    // Connects, reads the versions, chooses the client tools and sets up the restore; the first
+    // phase that needs the server runs it (Create, or Validate for an existing backup).
+    const prepare = async () => {
       log(`Connecting to ${result.target} (from ${origin})`)
       session = await openSession(target)
       const server = await readServerVersion(session)
@@ -146,8 +153,9 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
       } else {
         restoreSession = session
       }
-      // Every extension the source uses must be available where the restore happens.
-      const missing = await missingExtensions(session, restoreSession)
+      // Every extension the source uses must be available where the restore happens (an existing
+      // backup's restore reports its own).
+      const missing = settings.backupFile ? [] : await missingExtensions(session, restoreSession)
       if (missing.length > 0) {
         throw new VerificationError(
           'extensions-missing',
@@ -155,7 +163,8 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
           'Install them on the server that receives the restore (its packages, or a postgres image that has them).'
         )
       }
-      const provided = await provideClientTools(server, {
+      // Dumping needs a client at least as new as the source; an existing backup only needs restoring.
+      const provided = await provideClientTools(settings.backupFile ? restoreServer : server, {
         request: settings.postgresVersion,
         source: settings.toolsSource,
         toolsUrl: settings.toolsUrl,
@@ -172,7 +181,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
       log(`Client tools: ${tools.version.text} in ${tools.directory} (${provided.origin === 'found' ? `found: ${tools.origin}` : provided.origin}; ${provided.reason})`)
       passwordFile = await writePasswordFile(folder, target.password)
       restorePasswordFile = settings.restoreTarget ? await writePasswordFile(folder, restoreTarget.password, '.pgpass-restore') : passwordFile
-      const clientEnv = clientEnvironment(target, target.database, passwordFile, env)
+      clientEnv = clientEnvironment(target, target.database, passwordFile, env)
       validateWith = { tools, env: clientEnv, redactor, log, heartbeatMs: options.heartbeatMs, rehash: streamed, signal: interrupt }
       restoreWith = (databaseName, extra) =>
         restoreBackup({
@@ -183,7 +192,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
           dumpedSequences: sequencesKnown,
           tools,
           passwordFile: restorePasswordFile,
-          backup: { path: backupFile, format: settings.format, compression: settings.compression },
+          backup: backupToRestore,
           jobs: settings.jobs,
           databaseName,
           verbose: settings.verbose,
@@ -199,7 +208,21 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
           ...extra
         })
 
-      await checkRoomForBackup(session, folder, settings.format, settings.compression, log)
+      return { server, tools }
+    }
+
+    const existing = settings.backupFile
+    const detected = existing ? await detectBackupFormat(existing) : undefined
+    if (existing && detected) {
+      const entry = result.phases.find((p) => p.name === 'Create') as PhaseResult
+      entry.detail = `skipped: verifying the existing backup ${existing}`
+      backupToRestore = { path: existing, ...detected }
+    }
+    const { created, restoring, stopRestore } = existing
+      ? { created: undefined, restoring: undefined, stopRestore: new AbortController() }
+      : await phase('Create', async (done) => {
+      const { server, tools } = await prepare()
+      await checkRoomForBackup(session as pg.Client, folder, settings.format, settings.compression, log)
       const compression = describeCompression(settings.compression, settings.format)
       const jobs = settings.format === 'directory' ? settings.jobs : 1
       log(`Backup: ${backupFile} (${settings.format} format, compression ${compression}${jobs > 1 ? `, ${jobs} parallel jobs` : ''})`)
@@ -207,8 +230,9 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
       // The inventory is read in the snapshot pg_dump dumps, so writes during the dump change neither;
       // the snapshot is opened only now, to hold the source's horizon back no longer than needed.
       snapshot = await SourceSnapshot.open(await openSession(target))
-      const sourceInventory = snapshot.inventory(settings.verifyLevel)
-      sourceInventory.catch(() => {})
+      const inventory = snapshot.inventory(settings.verifyLevel)
+      inventory.catch(() => {})
+      sourceInventory = inventory
       // Streamed: psql restores the very bytes pg_dump writes, while it writes them.
       const feed = streamed ? new PassThrough() : undefined
       const stopRestore = new AbortController()
@@ -236,7 +260,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
           snapshot: snapshot?.id,
           signal: interrupt
         })
-        await sourceInventory
+        await inventory
         // Only as long as needed: pg_dump has finished with the snapshot, and its locks would block writers.
         await snapshot?.close()
         snapshot = undefined
@@ -246,7 +270,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
         await restoring?.catch(() => {})
         // A count that failed ends the snapshot's transaction, and pg_dump then fails to import the
         // snapshot: the count's error is the cause to report.
-        const countFailure = await sourceInventory.then(() => undefined, (failure: unknown) => failure)
+        const countFailure = await inventory.then(() => undefined, (failure: unknown) => failure)
         const described = countFailure === undefined ? undefined : describeReadError(countFailure)
         throw described instanceof VerificationError ? described : error
       }
@@ -266,14 +290,40 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
     })
 
     await options.hooks?.afterCreate?.(backupFile)
+    let validated: CreatedBackup | undefined = created
     try {
       await phase('Validate', async (done) => {
-        const checks = await validateBackup(created, validateWith as ValidateOptions)
+        if (existing && detected) {
+          await prepare()
+          log(`Existing backup: ${existing} (${detected.format} format${detected.compression ? ', gzip' : ''}, recognised from its content)`)
+          validated = await describeBackupOnDisk(existing, detected.format, detected.compression)
+          result.backup = {
+            path: existing,
+            sizeBytes: validated.sizeBytes,
+            sha256: validated.sha256,
+            format: detected.format,
+            compression: detected.compression ? 'gzip' : 'as written',
+            jobs: detected.format === 'custom' || detected.format === 'directory' ? settings.jobs : 1,
+            files: validated.manifest?.entries.length,
+            streamed: false,
+            kept: true
+          }
+        }
+        const backup = validated as CreatedBackup
+        const checks = await validateBackup(backup, validateWith as ValidateOptions)
+        if (settings.expectedChecksum) {
+          const matches = backup.sha256 === settings.expectedChecksum
+          checks.unshift({
+            name: 'Expected checksum',
+            passed: matches,
+            detail: matches ? `SHA-256 ${backup.sha256}, as expected` : `SHA-256 ${backup.sha256}, but ${settings.expectedChecksum} was expected: this is not that backup, or it changed`
+          })
+        }
         result.checks = checks
         for (const check of checks) log(`${check.passed ? '✓' : '✗'} ${check.name}: ${check.detail}`)
-        requirePassed(checks, settings.format)
-        sequencesRead(created.sequences ?? [])
-        done(`${checks.length} checks passed; SHA-256 ${created.sha256.slice(0, 12)}…`)
+        requirePassed(checks, backup.format)
+        sequencesRead(backup.sequences ?? [])
+        done(`${checks.length} checks passed; SHA-256 ${backup.sha256.slice(0, 12)}…`)
       })
     } catch (error) {
       sequencesRead([])
@@ -286,7 +336,8 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
     await options.hooks?.beforeRestore?.(backupFile)
     await phase('Restore', async (done) => {
       const restored = await (restoring ?? startRestore())
-      if (restored.restoredChecksum !== created.sha256) throw changedAfterValidation(restored.restoredChecksum, created.sha256)
+      const expected = (validated as CreatedBackup).sha256
+      if (restored.restoredChecksum !== expected) throw changedAfterValidation(restored.restoredChecksum, expected)
       result.tables = restored.comparison
       if (restored.ignoredErrors.total > 0) {
         result.ignoredRestoreErrors = { total: restored.ignoredErrors.total, detail: describeHarmless(restored.ignoredErrors) }
@@ -316,8 +367,9 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
     if (restoreSession !== session) await restoreSession?.end().catch(() => {})
     await (session as pg.Client | undefined)?.end().catch(() => {})
     const passwordFiles = [passwordFile, restorePasswordFile].filter((file): file is string => file !== undefined)
-    await cleanUpFolder(folder, backupFile, settings.keepBackup && result.backup !== undefined, passwordFiles, ledger, reporter, redactor)
-    if (result.backup) result.backup.kept = settings.keepBackup
+    // An existing backup is never in the temporary folder: the folder goes whole.
+    await cleanUpFolder(folder, backupFile, settings.keepBackup && result.backup !== undefined && !settings.backupFile, passwordFiles, ledger, reporter, redactor)
+    if (result.backup && !settings.backupFile) result.backup.kept = settings.keepBackup
   }
   return finish()
 }

@@ -38221,7 +38221,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 6588:
+/***/ 678:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38428,7 +38428,9 @@ const Input = {
     Verify: 'verify',
     Strict: 'strict',
     Timeout: 'timeout',
-    RestoreDatabaseUrl: 'restore-database-url'
+    RestoreDatabaseUrl: 'restore-database-url',
+    BackupFile: 'backup-file',
+    ExpectedChecksum: 'expected-checksum'
 };
 const constants_Output = {
     Result: 'result',
@@ -39115,21 +39117,9 @@ function inputs_loadSettings(raw) {
     if (timeoutMinutes !== undefined && (!/^\d+(\.\d+)?$/.test(timeoutText) || timeoutMinutes > 24 * 60)) {
         throw new errors_InputError(Input.Timeout, timeoutText, 'a number of minutes up to 1440 (0 or empty: no limit), e.g. 30 or 0.5');
     }
-    const dotenv = readDotenv(raw.workingDirectory);
-    const choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, dotenv);
-    if (!choice) {
-        throw new errors_InputError(Input.DatabaseUrl, '', 'a PostgreSQL URL; none was given, and neither DATABASE_URL nor DB_NAME is set in the environment or in a .env file');
-    }
     const connectTimeout = raw.get(Input.ConnectTimeout).trim();
-    if (connectTimeout !== '') {
-        if (!/^\d+$/.test(connectTimeout) || Number(connectTimeout) < 1 || Number(connectTimeout) > 600) {
-            throw new errors_InputError(Input.ConnectTimeout, connectTimeout, 'a whole number of seconds from 1 to 600');
-        }
-        if (choice.kind === 'postgres')
-            choice.target.connectTimeoutSeconds = Number(connectTimeout);
-    }
-    if (choice.kind === 'postgres' && choice.target.password === undefined && raw.environment.PGPASSWORD) {
-        choice.target.password = raw.environment.PGPASSWORD;
+    if (connectTimeout !== '' && (!/^\d+$/.test(connectTimeout) || Number(connectTimeout) < 1 || Number(connectTimeout) > 600)) {
+        throw new errors_InputError(Input.ConnectTimeout, connectTimeout, 'a whole number of seconds from 1 to 600');
     }
     const restoreUrl = raw.get(Input.RestoreDatabaseUrl).trim();
     let restoreTarget;
@@ -39140,6 +39130,27 @@ function inputs_loadSettings(raw) {
         restoreTarget = restore.target;
         if (connectTimeout !== '')
             restoreTarget.connectTimeoutSeconds = Number(connectTimeout);
+    }
+    const backupFile = readBackupFile(raw);
+    const expectedChecksum = readExpectedChecksum(raw, backupFile);
+    const dotenv = readDotenv(raw.workingDirectory);
+    let choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, dotenv);
+    if (!choice && backupFile && restoreTarget) {
+        // An existing backup needs no source: the restore server is the only one.
+        choice = { kind: 'postgres', target: restoreTarget, origin: `input ${Input.RestoreDatabaseUrl}`, rawUrl: restoreUrl };
+        restoreTarget = undefined;
+    }
+    if (!choice) {
+        if (backupFile) {
+            throw new errors_InputError(Input.RestoreDatabaseUrl, '', 'a PostgreSQL URL of the server to restore into: with backup-file and no database-url the restore needs one');
+        }
+        throw new errors_InputError(Input.DatabaseUrl, '', 'a PostgreSQL URL; none was given, and neither DATABASE_URL nor DB_NAME is set in the environment or in a .env file');
+    }
+    if (choice.kind === 'postgres') {
+        if (connectTimeout !== '')
+            choice.target.connectTimeoutSeconds = Number(connectTimeout);
+        if (choice.target.password === undefined && raw.environment.PGPASSWORD)
+            choice.target.password = raw.environment.PGPASSWORD;
     }
     const secrets = [
         ...(choice.kind === 'postgres' ? secretForms(choice.target.password, choice.rawUrl) : []),
@@ -39162,8 +39173,43 @@ function inputs_loadSettings(raw) {
         verifyLevel,
         strict,
         timeoutMinutes,
-        restoreTarget
+        restoreTarget,
+        backupFile,
+        expectedChecksum
     };
+}
+/** backup-file: an existing backup (a file, or a directory-format folder) to verify instead of dumping. */
+function readBackupFile(raw) {
+    const text = raw.get(Input.BackupFile).trim();
+    if (text === '')
+        return undefined;
+    const file = external_node_path_default().resolve(raw.workingDirectory, text);
+    if (!(0,external_node_fs_namespaceObject.existsSync)(file))
+        throw new errors_InputError(Input.BackupFile, text, 'the path of an existing backup file or directory-format folder; nothing is there');
+    return file;
+}
+/** expected-checksum: a SHA-256 in hex, or the path of a sha256sum-style file (the line naming the backup, else the first). */
+function readExpectedChecksum(raw, backupFile) {
+    const text = raw.get(Input.ExpectedChecksum).trim();
+    if (text === '')
+        return undefined;
+    if (/^[0-9a-f]{64}$/i.test(text))
+        return text.toLowerCase();
+    const file = external_node_path_default().resolve(raw.workingDirectory, text);
+    const accepted = 'a SHA-256 of 64 hex digits, or the path of a sha256sum-style file';
+    let content;
+    try {
+        content = (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
+    }
+    catch {
+        throw new errors_InputError(Input.ExpectedChecksum, text, accepted);
+    }
+    const lines = content.split(/\r?\n/).filter((line) => line.trim() !== '');
+    const named = backupFile ? lines.find((line) => line.trim().endsWith(external_node_path_default().basename(backupFile))) : undefined;
+    const checksum = source_parseChecksumFile(named ?? lines[0] ?? '');
+    if (!checksum)
+        throw new errors_InputError(Input.ExpectedChecksum, text, `${accepted}; that file holds no SHA-256`);
+    return checksum;
 }
 
 ;// CONCATENATED MODULE: ./src/action/reporter.ts
@@ -39220,6 +39266,8 @@ function listed(names) {
 }
 /** What else came back, as strongly as the verify level proves it. */
 function cameBack(result) {
+    if (result.tables?.reference === 'none')
+        return ` and ${restoredRows(result)} rows (an existing backup: there is no source to compare them with)`;
     switch (result.tables?.level) {
         case 'data':
             return ` and all ${restoredRows(result)} rows, with the same content,`;
@@ -40127,13 +40175,13 @@ async function describeCreated(options, streamed) {
         const { sizeBytes, sha256, observed } = streamed.result();
         return { ...base, sizeBytes, sha256, tar: observed };
     }
-    return describeBackupOnDisk(options.backupPath, options.format, options.compression);
+    return create_describeBackupOnDisk(options.backupPath, options.format, options.compression);
 }
 /**
  * Reads a backup that is on disk once: its checksum (of the manifest, for a folder) and what its
  * format's observer sees. The Validate phase judges the result.
  */
-async function describeBackupOnDisk(backupPath, format, compression) {
+async function create_describeBackupOnDisk(backupPath, format, compression) {
     const base = { format, compression, path: backupPath };
     switch (format) {
         case 'plain': {
@@ -40160,6 +40208,36 @@ async function describeBackupOnDisk(backupPath, format, compression) {
             };
         }
     }
+}
+
+;// CONCATENATED MODULE: ./src/backup/detect.ts
+// Recognises an existing backup's format from its content, not its name.
+
+
+
+/** A folder with toc.dat is a directory archive; a file is told by its first bytes; anything else is taken as plain SQL, which validation then judges. */
+async function detect_detectBackupFormat(backupPath) {
+    if ((await stat(backupPath)).isDirectory())
+        return { format: 'directory' };
+    const handle = await open(backupPath, 'r');
+    try {
+        const head = Buffer.alloc(512);
+        const { bytesRead } = await handle.read(head, 0, 512, 0);
+        const bytes = head.subarray(0, bytesRead);
+        if (bytes.subarray(0, 5).toString('latin1') === 'PGDMP')
+            return { format: 'custom' };
+        if (bytes[0] === 0x1f && bytes[1] === 0x8b)
+            return { format: 'plain', compression: { method: 'gzip' } };
+        if (bytesRead >= 262 && bytes.subarray(257, 262).toString('latin1') === 'ustar')
+            return { format: 'tar' };
+        return { format: 'plain' };
+    }
+    finally {
+        await handle.close();
+    }
+}
+function isDirectoryArchive(backupPath) {
+    return existsSync(path.join(backupPath, 'toc.dat'));
 }
 
 ;// CONCATENATED MODULE: ./src/backup/compat.ts
@@ -40256,7 +40334,9 @@ function assertNotSource(source, restore) {
     }
 }
 /** The restored database against the source's inventory: what is missing, extra, or different. */
-function compareInventories(source, restored, dumpedSequences = []) {
+function compareInventories(sourceOrNone, restored, dumpedSequences = []) {
+    // Without a source (an existing backup), the restored database is described, not compared.
+    const source = sourceOrNone ?? restored;
     const restoredSet = new Set(restored.tables);
     const sourceSet = new Set(source.tables);
     const before = new Map(source.content.map((entry) => [entry.table, entry]));
@@ -40275,6 +40355,7 @@ function compareInventories(source, restored, dumpedSequences = []) {
     const sequencesAfter = new Map(restored.sequences.map((entry) => [entry.sequence, entry.value]));
     return {
         level: source.level,
+        reference: sourceOrNone ? 'snapshot' : 'none',
         source: source.tables,
         restored: restored.tables,
         missing: source.tables.filter((table) => !restoredSet.has(table)),
@@ -40442,16 +40523,18 @@ async function restore_restoreBackup(options) {
         const source = await options.sourceInventory;
         let restored;
         try {
-            restored = await takeInventory(restoredSession, source.level, true);
+            restored = await takeInventory(restoredSession, source?.level ?? 'rows', true);
         }
         finally {
             await restoredSession.end().catch(() => { });
         }
         const comparison = compareInventories(source, restored, await options.dumpedSequences);
         const total = (inventory) => inventory.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
-        options.log(`Tables: ${comparison.source.length} in the source, ${comparison.restored.length} restored` +
-            (source.level === 'schema' ? '' : `; rows: ${total(source)} in the dump, ${total(restored)} restored`) +
-            ` (verify level ${source.level})`);
+        options.log(source
+            ? `Tables: ${comparison.source.length} in the source, ${comparison.restored.length} restored` +
+                (source.level === 'schema' ? '' : `; rows: ${total(source)} in the dump, ${total(restored)} restored`) +
+                ` (verify level ${source.level})`
+            : `Restored: ${comparison.restored.length} tables, ${total(restored)} rows (an existing backup: no source to compare them with)`);
         return { comparison, restoredChecksum, ignoredErrors };
     }
     finally {
@@ -41155,6 +41238,7 @@ async function installWithFallback(version, request, options, target) {
 
 
 
+
 const PHASE_TITLES = {
     Create: 'Create: pg_dump writes the backup',
     Validate: 'Validate: signature, checksum, readability, completeness',
@@ -41227,6 +41311,10 @@ async function verify_verifyBackup(options) {
     try {
         const streamed = settings.pipeline && settings.format === 'plain';
         // The restore's settings; in streamed mode it starts while pg_dump is still writing.
+        // What the restore compares with (the dumped snapshot's inventory; none for an existing backup) and reads.
+        let sourceInventory = Promise.resolve(undefined);
+        let backupToRestore = { path: backupFile, format: settings.format, compression: settings.compression };
+        let clientEnv = env;
         let restoreWith = () => {
             throw new Error('the restore cannot start before the client tools are known');
         };
@@ -41235,7 +41323,9 @@ async function verify_verifyBackup(options) {
             result.restoreDatabase = { name: databaseName, dropped: false };
             return restoreWith(databaseName, extra);
         };
-        const { created, restoring, stopRestore } = await phase('Create', async (done) => {
+        // Connects, reads the versions, chooses the client tools and sets up the restore; the first
+        // phase that needs the server runs it (Create, or Validate for an existing backup).
+        const prepare = async () => {
             log(`Connecting to ${result.target} (from ${origin})`);
             session = await openSession(target);
             const server = await readServerVersion(session);
@@ -41251,12 +41341,14 @@ async function verify_verifyBackup(options) {
             else {
                 restoreSession = session;
             }
-            // Every extension the source uses must be available where the restore happens.
-            const missing = await missingExtensions(session, restoreSession);
+            // Every extension the source uses must be available where the restore happens (an existing
+            // backup's restore reports its own).
+            const missing = settings.backupFile ? [] : await missingExtensions(session, restoreSession);
             if (missing.length > 0) {
                 throw new VerificationError('extensions-missing', `The restore server lacks extension(s) the source uses: ${missing.join(', ')}.`, 'Install them on the server that receives the restore (its packages, or a postgres image that has them).');
             }
-            const provided = await provideClientTools(server, {
+            // Dumping needs a client at least as new as the source; an existing backup only needs restoring.
+            const provided = await provideClientTools(settings.backupFile ? restoreServer : server, {
                 request: settings.postgresVersion,
                 source: settings.toolsSource,
                 toolsUrl: settings.toolsUrl,
@@ -41273,7 +41365,7 @@ async function verify_verifyBackup(options) {
             log(`Client tools: ${tools.version.text} in ${tools.directory} (${provided.origin === 'found' ? `found: ${tools.origin}` : provided.origin}; ${provided.reason})`);
             passwordFile = await writePasswordFile(folder, target.password);
             restorePasswordFile = settings.restoreTarget ? await writePasswordFile(folder, restoreTarget.password, '.pgpass-restore') : passwordFile;
-            const clientEnv = clientEnvironment(target, target.database, passwordFile, env);
+            clientEnv = clientEnvironment(target, target.database, passwordFile, env);
             validateWith = { tools, env: clientEnv, redactor, log, heartbeatMs: options.heartbeatMs, rehash: streamed, signal: interrupt };
             restoreWith = (databaseName, extra) => restoreBackup({
                 target: restoreTarget,
@@ -41283,7 +41375,7 @@ async function verify_verifyBackup(options) {
                 dumpedSequences: sequencesKnown,
                 tools,
                 passwordFile: restorePasswordFile,
-                backup: { path: backupFile, format: settings.format, compression: settings.compression },
+                backup: backupToRestore,
                 jobs: settings.jobs,
                 databaseName,
                 verbose: settings.verbose,
@@ -41298,82 +41390,122 @@ async function verify_verifyBackup(options) {
                 strict: settings.strict,
                 ...extra
             });
-            await checkRoomForBackup(session, folder, settings.format, settings.compression, log);
-            const compression = describeCompression(settings.compression, settings.format);
-            const jobs = settings.format === 'directory' ? settings.jobs : 1;
-            log(`Backup: ${backupFile} (${settings.format} format, compression ${compression}${jobs > 1 ? `, ${jobs} parallel jobs` : ''})`);
-            // The inventory is read in the snapshot pg_dump dumps, so writes during the dump change neither;
-            // the snapshot is opened only now, to hold the source's horizon back no longer than needed.
-            snapshot = await SourceSnapshot.open(await openSession(target));
-            const sourceInventory = snapshot.inventory(settings.verifyLevel);
-            sourceInventory.catch(() => { });
-            // Streamed: psql restores the very bytes pg_dump writes, while it writes them.
-            const feed = streamed ? new PassThrough() : undefined;
-            const stopRestore = new AbortController();
-            const restoring = feed ? startRestore({ source: feed, signal: AbortSignal.any([stopRestore.signal, interrupt]) }) : undefined;
-            // A restore that gives up (no permission to create its database, psql stopping at an error)
-            // must not hold pg_dump back: the backup file is still written to the end.
-            restoring?.catch(() => feed?.destroy());
-            streamedRestore = restoring;
-            if (restoring)
-                log(`Streaming: psql restores into ${result.restoreDatabase?.name} while pg_dump writes`);
-            let created;
-            try {
-                created = await createBackup({
-                    tools,
-                    env: clientEnv,
-                    backupPath: backupFile,
+            return { server, tools };
+        };
+        const existing = settings.backupFile;
+        const detected = existing ? await detectBackupFormat(existing) : undefined;
+        if (existing && detected) {
+            const entry = result.phases.find((p) => p.name === 'Create');
+            entry.detail = `skipped: verifying the existing backup ${existing}`;
+            backupToRestore = { path: existing, ...detected };
+        }
+        const { created, restoring, stopRestore } = existing
+            ? { created: undefined, restoring: undefined, stopRestore: new AbortController() }
+            : await phase('Create', async (done) => {
+                const { server, tools } = await prepare();
+                await checkRoomForBackup(session, folder, settings.format, settings.compression, log);
+                const compression = describeCompression(settings.compression, settings.format);
+                const jobs = settings.format === 'directory' ? settings.jobs : 1;
+                log(`Backup: ${backupFile} (${settings.format} format, compression ${compression}${jobs > 1 ? `, ${jobs} parallel jobs` : ''})`);
+                // The inventory is read in the snapshot pg_dump dumps, so writes during the dump change neither;
+                // the snapshot is opened only now, to hold the source's horizon back no longer than needed.
+                snapshot = await SourceSnapshot.open(await openSession(target));
+                const inventory = snapshot.inventory(settings.verifyLevel);
+                inventory.catch(() => { });
+                sourceInventory = inventory;
+                // Streamed: psql restores the very bytes pg_dump writes, while it writes them.
+                const feed = streamed ? new PassThrough() : undefined;
+                const stopRestore = new AbortController();
+                const restoring = feed ? startRestore({ source: feed, signal: AbortSignal.any([stopRestore.signal, interrupt]) }) : undefined;
+                // A restore that gives up (no permission to create its database, psql stopping at an error)
+                // must not hold pg_dump back: the backup file is still written to the end.
+                restoring?.catch(() => feed?.destroy());
+                streamedRestore = restoring;
+                if (restoring)
+                    log(`Streaming: psql restores into ${result.restoreDatabase?.name} while pg_dump writes`);
+                let created;
+                try {
+                    created = await createBackup({
+                        tools,
+                        env: clientEnv,
+                        backupPath: backupFile,
+                        format: settings.format,
+                        compression: settings.compression,
+                        jobs: settings.jobs,
+                        minSizeBytes: settings.minSizeBytes,
+                        verbose: settings.verbose,
+                        log,
+                        redactor,
+                        heartbeatMs: options.heartbeatMs,
+                        alsoTo: feed,
+                        snapshot: snapshot?.id,
+                        signal: interrupt
+                    });
+                    await inventory;
+                    // Only as long as needed: pg_dump has finished with the snapshot, and its locks would block writers.
+                    await snapshot?.close();
+                    snapshot = undefined;
+                }
+                catch (error) {
+                    feed?.destroy();
+                    stopRestore.abort();
+                    await restoring?.catch(() => { });
+                    // A count that failed ends the snapshot's transaction, and pg_dump then fails to import the
+                    // snapshot: the count's error is the cause to report.
+                    const countFailure = await inventory.then(() => undefined, (failure) => failure);
+                    const described = countFailure === undefined ? undefined : describeReadError(countFailure);
+                    throw described instanceof VerificationError ? described : error;
+                }
+                result.backup = {
+                    path: backupFile,
+                    sizeBytes: created.sizeBytes,
+                    sha256: created.sha256,
                     format: settings.format,
-                    compression: settings.compression,
-                    jobs: settings.jobs,
-                    minSizeBytes: settings.minSizeBytes,
-                    verbose: settings.verbose,
-                    log,
-                    redactor,
-                    heartbeatMs: options.heartbeatMs,
-                    alsoTo: feed,
-                    snapshot: snapshot?.id,
-                    signal: interrupt
-                });
-                await sourceInventory;
-                // Only as long as needed: pg_dump has finished with the snapshot, and its locks would block writers.
-                await snapshot?.close();
-                snapshot = undefined;
-            }
-            catch (error) {
-                feed?.destroy();
-                stopRestore.abort();
-                await restoring?.catch(() => { });
-                // A count that failed ends the snapshot's transaction, and pg_dump then fails to import the
-                // snapshot: the count's error is the cause to report.
-                const countFailure = await sourceInventory.then(() => undefined, (failure) => failure);
-                const described = countFailure === undefined ? undefined : describeReadError(countFailure);
-                throw described instanceof VerificationError ? described : error;
-            }
-            result.backup = {
-                path: backupFile,
-                sizeBytes: created.sizeBytes,
-                sha256: created.sha256,
-                format: settings.format,
-                compression,
-                jobs: settings.format === 'custom' || settings.format === 'directory' ? settings.jobs : 1,
-                files: created.manifest?.entries.length,
-                streamed,
-                kept: false
-            };
-            done(`pg_dump ${tools.version.text}, ${settings.format} format, ${created.sizeBytes} bytes${streamed ? ', streamed into psql' : ''}`);
-            return { created, restoring, stopRestore };
-        });
+                    compression,
+                    jobs: settings.format === 'custom' || settings.format === 'directory' ? settings.jobs : 1,
+                    files: created.manifest?.entries.length,
+                    streamed,
+                    kept: false
+                };
+                done(`pg_dump ${tools.version.text}, ${settings.format} format, ${created.sizeBytes} bytes${streamed ? ', streamed into psql' : ''}`);
+                return { created, restoring, stopRestore };
+            });
         await options.hooks?.afterCreate?.(backupFile);
+        let validated = created;
         try {
             await phase('Validate', async (done) => {
-                const checks = await validateBackup(created, validateWith);
+                if (existing && detected) {
+                    await prepare();
+                    log(`Existing backup: ${existing} (${detected.format} format${detected.compression ? ', gzip' : ''}, recognised from its content)`);
+                    validated = await describeBackupOnDisk(existing, detected.format, detected.compression);
+                    result.backup = {
+                        path: existing,
+                        sizeBytes: validated.sizeBytes,
+                        sha256: validated.sha256,
+                        format: detected.format,
+                        compression: detected.compression ? 'gzip' : 'as written',
+                        jobs: detected.format === 'custom' || detected.format === 'directory' ? settings.jobs : 1,
+                        files: validated.manifest?.entries.length,
+                        streamed: false,
+                        kept: true
+                    };
+                }
+                const backup = validated;
+                const checks = await validateBackup(backup, validateWith);
+                if (settings.expectedChecksum) {
+                    const matches = backup.sha256 === settings.expectedChecksum;
+                    checks.unshift({
+                        name: 'Expected checksum',
+                        passed: matches,
+                        detail: matches ? `SHA-256 ${backup.sha256}, as expected` : `SHA-256 ${backup.sha256}, but ${settings.expectedChecksum} was expected: this is not that backup, or it changed`
+                    });
+                }
                 result.checks = checks;
                 for (const check of checks)
                     log(`${check.passed ? '✓' : '✗'} ${check.name}: ${check.detail}`);
-                requirePassed(checks, settings.format);
-                sequencesRead(created.sequences ?? []);
-                done(`${checks.length} checks passed; SHA-256 ${created.sha256.slice(0, 12)}…`);
+                requirePassed(checks, backup.format);
+                sequencesRead(backup.sequences ?? []);
+                done(`${checks.length} checks passed; SHA-256 ${backup.sha256.slice(0, 12)}…`);
             });
         }
         catch (error) {
@@ -41386,8 +41518,9 @@ async function verify_verifyBackup(options) {
         await options.hooks?.beforeRestore?.(backupFile);
         await phase('Restore', async (done) => {
             const restored = await (restoring ?? startRestore());
-            if (restored.restoredChecksum !== created.sha256)
-                throw changedAfterValidation(restored.restoredChecksum, created.sha256);
+            const expected = validated.sha256;
+            if (restored.restoredChecksum !== expected)
+                throw changedAfterValidation(restored.restoredChecksum, expected);
             result.tables = restored.comparison;
             if (restored.ignoredErrors.total > 0) {
                 result.ignoredRestoreErrors = { total: restored.ignoredErrors.total, detail: describeHarmless(restored.ignoredErrors) };
@@ -41419,8 +41552,9 @@ async function verify_verifyBackup(options) {
             await restoreSession?.end().catch(() => { });
         await session?.end().catch(() => { });
         const passwordFiles = [passwordFile, restorePasswordFile].filter((file) => file !== undefined);
-        await cleanUpFolder(folder, backupFile, settings.keepBackup && result.backup !== undefined, passwordFiles, ledger, reporter, redactor);
-        if (result.backup)
+        // An existing backup is never in the temporary folder: the folder goes whole.
+        await cleanUpFolder(folder, backupFile, settings.keepBackup && result.backup !== undefined && !settings.backupFile, passwordFiles, ledger, reporter, redactor);
+        if (result.backup && !settings.backupFile)
             result.backup.kept = settings.keepBackup;
     }
     return finish();
@@ -42393,7 +42527,7 @@ async function runCleanup() {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
-/* harmony import */ var _action_cleanup_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6588);
+/* harmony import */ var _action_cleanup_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(678);
 // Entry point of the action's post step: it only cleans up, and only warns.
 
 

@@ -11,7 +11,7 @@ import { InputError } from '../errors.js'
 import { secretForms } from '../secrets.js'
 import { chooseConnection, fromUrl, redactUrl, type ConnectionChoice, type ConnectionTarget, type Variables } from './connection.js'
 import { parseSize, SIZE_FORMS } from './size.js'
-import { DEFAULT_TOOLS_URL, parseVersionRequest, validateToolsUrl, type VersionRequest } from '../tools/source.js'
+import { DEFAULT_TOOLS_URL, parseChecksumFile, parseVersionRequest, validateToolsUrl, type VersionRequest } from '../tools/source.js'
 import type { ToolsSource } from '../tools/provision.js'
 
 export interface Settings {
@@ -40,6 +40,10 @@ export interface Settings {
   timeoutMinutes?: number
   /** A server apart from the source that receives the temporary database. */
   restoreTarget?: ConnectionTarget
+  /** An existing backup to verify: the Create phase is skipped. */
+  backupFile?: string
+  /** The SHA-256 the backup must have; a mismatch fails Validate before anything is restored. */
+  expectedChecksum?: string
 }
 
 /** How the caller hands over raw values: the action reads INPUT_*, the CLI its flags. */
@@ -133,24 +137,9 @@ export function loadSettings(raw: RawInputs): Settings {
     throw new InputError(Input.Timeout, timeoutText, 'a number of minutes up to 1440 (0 or empty: no limit), e.g. 30 or 0.5')
   }
 
-  const dotenv = readDotenv(raw.workingDirectory)
-  const choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, dotenv)
-  if (!choice) {
-    throw new InputError(
-      Input.DatabaseUrl,
-      '',
-      'a PostgreSQL URL; none was given, and neither DATABASE_URL nor DB_NAME is set in the environment or in a .env file'
-    )
-  }
   const connectTimeout = raw.get(Input.ConnectTimeout).trim()
-  if (connectTimeout !== '') {
-    if (!/^\d+$/.test(connectTimeout) || Number(connectTimeout) < 1 || Number(connectTimeout) > 600) {
-      throw new InputError(Input.ConnectTimeout, connectTimeout, 'a whole number of seconds from 1 to 600')
-    }
-    if (choice.kind === 'postgres') choice.target.connectTimeoutSeconds = Number(connectTimeout)
-  }
-  if (choice.kind === 'postgres' && choice.target.password === undefined && raw.environment.PGPASSWORD) {
-    choice.target.password = raw.environment.PGPASSWORD
+  if (connectTimeout !== '' && (!/^\d+$/.test(connectTimeout) || Number(connectTimeout) < 1 || Number(connectTimeout) > 600)) {
+    throw new InputError(Input.ConnectTimeout, connectTimeout, 'a whole number of seconds from 1 to 600')
   }
   const restoreUrl = raw.get(Input.RestoreDatabaseUrl).trim()
   let restoreTarget: ConnectionTarget | undefined
@@ -159,6 +148,30 @@ export function loadSettings(raw: RawInputs): Settings {
     if (restore.kind !== 'postgres') throw new InputError(Input.RestoreDatabaseUrl, redactUrl(restoreUrl), 'a PostgreSQL URL: the restore needs a PostgreSQL server')
     restoreTarget = restore.target
     if (connectTimeout !== '') restoreTarget.connectTimeoutSeconds = Number(connectTimeout)
+  }
+  const backupFile = readBackupFile(raw)
+  const expectedChecksum = readExpectedChecksum(raw, backupFile)
+
+  const dotenv = readDotenv(raw.workingDirectory)
+  let choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, dotenv)
+  if (!choice && backupFile && restoreTarget) {
+    // An existing backup needs no source: the restore server is the only one.
+    choice = { kind: 'postgres', target: restoreTarget, origin: `input ${Input.RestoreDatabaseUrl}`, rawUrl: restoreUrl }
+    restoreTarget = undefined
+  }
+  if (!choice) {
+    if (backupFile) {
+      throw new InputError(Input.RestoreDatabaseUrl, '', 'a PostgreSQL URL of the server to restore into: with backup-file and no database-url the restore needs one')
+    }
+    throw new InputError(
+      Input.DatabaseUrl,
+      '',
+      'a PostgreSQL URL; none was given, and neither DATABASE_URL nor DB_NAME is set in the environment or in a .env file'
+    )
+  }
+  if (choice.kind === 'postgres') {
+    if (connectTimeout !== '') choice.target.connectTimeoutSeconds = Number(connectTimeout)
+    if (choice.target.password === undefined && raw.environment.PGPASSWORD) choice.target.password = raw.environment.PGPASSWORD
   }
   const secrets = [
     ...(choice.kind === 'postgres' ? secretForms(choice.target.password, choice.rawUrl) : []),
@@ -181,6 +194,37 @@ export function loadSettings(raw: RawInputs): Settings {
     verifyLevel,
     strict,
     timeoutMinutes,
-    restoreTarget
+    restoreTarget,
+    backupFile,
+    expectedChecksum
   }
+}
+
+/** backup-file: an existing backup (a file, or a directory-format folder) to verify instead of dumping. */
+function readBackupFile(raw: RawInputs): string | undefined {
+  const text = raw.get(Input.BackupFile).trim()
+  if (text === '') return undefined
+  const file = path.resolve(raw.workingDirectory, text)
+  if (!existsSync(file)) throw new InputError(Input.BackupFile, text, 'the path of an existing backup file or directory-format folder; nothing is there')
+  return file
+}
+
+/** expected-checksum: a SHA-256 in hex, or the path of a sha256sum-style file (the line naming the backup, else the first). */
+function readExpectedChecksum(raw: RawInputs, backupFile: string | undefined): string | undefined {
+  const text = raw.get(Input.ExpectedChecksum).trim()
+  if (text === '') return undefined
+  if (/^[0-9a-f]{64}$/i.test(text)) return text.toLowerCase()
+  const file = path.resolve(raw.workingDirectory, text)
+  const accepted = 'a SHA-256 of 64 hex digits, or the path of a sha256sum-style file'
+  let content: string
+  try {
+    content = readFileSync(file, 'utf8')
+  } catch {
+    throw new InputError(Input.ExpectedChecksum, text, accepted)
+  }
+  const lines = content.split(/\r?\n/).filter((line) => line.trim() !== '')
+  const named = backupFile ? lines.find((line) => line.trim().endsWith(path.basename(backupFile))) : undefined
+  const checksum = parseChecksumFile(named ?? lines[0] ?? '')
+  if (!checksum) throw new InputError(Input.ExpectedChecksum, text, `${accepted}; that file holds no SHA-256`)
+  return checksum
 }

@@ -50,10 +50,12 @@ export function assertNotSource(source: Place, restore: Place): void {
 
 /** The restored database against the source's inventory: what is missing, extra, or different. */
 export function compareInventories(
-  source: Inventory,
+  sourceOrNone: Inventory | undefined,
   restored: Inventory,
   dumpedSequences: Array<{ sequence: string; value: string }> = []
 ): TableComparison {
+  // Without a source (an existing backup), the restored database is described, not compared.
+  const source = sourceOrNone ?? restored
   const restoredSet = new Set(restored.tables)
   const sourceSet = new Set(source.tables)
   const before = new Map(source.content.map((entry) => [entry.table, entry]))
@@ -72,6 +74,7 @@ export function compareInventories(
   const sequencesAfter = new Map(restored.sequences.map((entry) => [entry.sequence, entry.value]))
   return {
     level: source.level,
+    reference: sourceOrNone ? 'snapshot' : 'none',
     source: source.tables,
     restored: restored.tables,
     missing: source.tables.filter((table) => !restoredSet.has(table)),
@@ -129,8 +132,8 @@ export interface RestoreOptions {
   /** An open session on the source database, used to create and drop the temporary one. */
   session: pg.Client
   serverMajor: number
-  /** The source's inventory, from the dumped snapshot (still being taken while the dump runs). */
-  sourceInventory: Promise<Inventory>
+  /** The source's inventory, from the dumped snapshot (still being taken while the dump runs); none for an existing backup. */
+  sourceInventory: Promise<Inventory | undefined>
   /** The sequence values the dump sets, read from its script (known once it has been read whole). */
   dumpedSequences: Promise<Array<{ sequence: string; value: string }>>
   tools: ClientTools
@@ -311,16 +314,18 @@ export async function restoreBackup(options: RestoreOptions): Promise<Restored> 
     const source = await options.sourceInventory
     let restored: Inventory
     try {
-      restored = await takeInventory(restoredSession, source.level, true)
+      restored = await takeInventory(restoredSession, source?.level ?? 'rows', true)
     } finally {
       await restoredSession.end().catch(() => {})
     }
     const comparison = compareInventories(source, restored, await options.dumpedSequences)
     const total = (inventory: Inventory) => inventory.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0)
     options.log(
-      `Tables: ${comparison.source.length} in the source, ${comparison.restored.length} restored` +
-        (source.level === 'schema' ? '' : `; rows: ${total(source)} in the dump, ${total(restored)} restored`) +
-        ` (verify level ${source.level})`
+      source
+        ? `Tables: ${comparison.source.length} in the source, ${comparison.restored.length} restored` +
+            (source.level === 'schema' ? '' : `; rows: ${total(source)} in the dump, ${total(restored)} restored`) +
+            ` (verify level ${source.level})`
+        : `Restored: ${comparison.restored.length} tables, ${total(restored)} rows (an existing backup: no source to compare them with)`
     )
     return { comparison, restoredChecksum, ignoredErrors }
   } finally {

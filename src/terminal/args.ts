@@ -14,6 +14,9 @@ Options:
                        (default: DATABASE_URL, then DB_ENGINE/DB_NAME/DB_USER/DB_PASSWORD/
                        DB_HOST/DB_PORT, from the environment or a .env file here)
   --connect-timeout S  seconds to wait for the server to accept a session (default 10)
+  --backup-file PATH   verify this existing backup instead of dumping
+  --expected-checksum SHA256|FILE
+                       the SHA-256 the backup must have
   --restore-database-url URL
                        a server apart from the source that receives the temporary database
   --min-size SIZE      smallest acceptable backup (default ${DEFAULT_MIN_SIZE}); 10240, 10KB, 10KiB, 5MB
@@ -50,6 +53,8 @@ export function parseCommandLine(argv: string[], environment: NodeJS.ProcessEnv,
       [Input.MinSize]: { type: 'string' },
       [Input.ConnectTimeout]: { type: 'string' },
       [Input.RestoreDatabaseUrl]: { type: 'string' },
+      [Input.BackupFile]: { type: 'string' },
+      [Input.ExpectedChecksum]: { type: 'string' },
       [Input.KeepBackup]: { type: 'boolean' },
       [Input.Strict]: { type: 'boolean' },
       [Input.Timeout]: { type: 'string' },

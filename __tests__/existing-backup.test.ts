@@ -1,0 +1,128 @@
+// backup-file: a backup made elsewhere (last night's, downloaded by an earlier step) is recognised
+// from its content, validated and restored into a server of the user's choosing.
+
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { cp, mkdtemp, readFile, rm, truncate, unlink, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { loadSettings } from '../src/config/inputs.js'
+import { findClientTools } from '../src/tools/locate.js'
+import { verifyBackup } from '../src/verify.js'
+import { MemoryLedger, recordingReporter } from './support/reporter.js'
+import { createSampleDatabase, startServer, temporaryDatabases, type TestServer } from './support/server.js'
+
+let server: TestServer
+let work: string
+const backups: Record<string, string> = {}
+
+beforeAll(async () => {
+  server = await startServer()
+  await createSampleDatabase(server, 'shop')
+  work = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-existing-'))
+  const tools = (await findClientTools())[0]
+  const env = { ...process.env, PGHOST: '127.0.0.1', PGPORT: String(server.port), PGUSER: 'postgres', PGPASSWORD: server.password, PGDATABASE: 'shop' }
+  const dump = (name: string, args: string[]) => {
+    backups[name] = path.join(work, name)
+    execFileSync(tools.pgDump, [...args, `--file=${backups[name]}`], { env })
+  }
+  dump('nightly.sql', ['--format=plain'])
+  dump('nightly.dump', ['--format=custom'])
+  dump('nightly.tar', ['--format=tar'])
+  dump('nightly.dir', ['--format=directory', '--jobs=2'])
+  backups['nightly.sql.gz'] = path.join(work, 'nightly.sql.gz')
+  await writeFile(backups['nightly.sql.gz'], gzipSync(await readFile(backups['nightly.sql'])))
+})
+
+afterAll(async () => {
+  await server?.stop()
+  if (work) await rm(work, { recursive: true, force: true })
+})
+
+async function verifyExisting(file: string, extra: Record<string, string> = {}) {
+  const inputs: Record<string, string> = { 'backup-file': file, 'restore-database-url': server.url('postgres'), ...extra }
+  const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+  const ledger = new MemoryLedger()
+  const result = await verifyBackup({ settings, reporter: recordingReporter(), ledger })
+  return { result, ledger }
+}
+
+describe('existing backups', () => {
+  test.each([
+    ['nightly.sql', 'plain'],
+    ['nightly.sql.gz', 'plain'],
+    ['nightly.dump', 'custom'],
+    ['nightly.tar', 'tar'],
+    ['nightly.dir', 'directory']
+  ])('%s is recognised as %s from its content, validated and restored', async (name, format) => {
+    // A misleading name: the format comes from the bytes.
+    const renamed = path.join(work, `renamed-${name.replace(/\./g, '-')}.bin`)
+    await cp(backups[name], renamed, { recursive: true })
+    const { result, ledger } = await verifyExisting(renamed)
+    expect(result.error).toBeUndefined()
+    expect(result.status).toBe('passed')
+    expect(result.phases.map((phase) => phase.status)).toEqual(['not run', 'passed', 'passed'])
+    expect(result.phases[0].detail).toBe(`skipped: verifying the existing backup ${renamed}`)
+    expect(result.backup).toMatchObject({ format, path: renamed, kept: true })
+    expect(result.tables).toMatchObject({ reference: 'none', rowMismatches: [], sequenceMismatches: [] })
+    expect(result.tables?.restored).toHaveLength(4)
+    expect(result.tables?.rows.reduce((sum, entry) => sum + (entry.restored ?? 0), 0)).toBe(10365)
+    // The user's backup stays where it was; the temporary database is gone.
+    await expect(readFile(name === 'nightly.dir' ? path.join(renamed, 'toc.dat') : renamed)).resolves.toBeTruthy()
+    expect(ledger.live.database.size).toBe(0)
+    expect(await temporaryDatabases(server)).toEqual([])
+  })
+
+  test.each([
+    ['a truncated plain dump', 'nightly.sql', (file: string) => truncate(file, 20_000), 'Completion trailer'],
+    ['a truncated custom archive', 'nightly.dump', (file: string) => truncate(file, 20_000), 'Every block reads'],
+    ['a flipped byte in a custom header', 'nightly.dump', async (file: string) => {
+      const bytes = await readFile(file)
+      bytes[9] ^= 0xff
+      await writeFile(file, bytes)
+    }, 'Format signature'],
+    ['a corrupted gzip stream', 'nightly.sql.gz', async (file: string) => {
+      const bytes = await readFile(file)
+      for (let i = 200; i < 260; i++) bytes[i] ^= 0x5a
+      await writeFile(file, bytes)
+    }, 'Compressed stream'],
+    ['an empty file', 'nightly.sql', (file: string) => writeFile(file, ''), 'Format signature'],
+    ['a text file that is not a dump', 'nightly.sql', (file: string) => writeFile(file, 'just some notes\n'.repeat(200)), 'Format signature'],
+    ['a directory without toc.dat', 'nightly.dir', (folder: string) => unlink(path.join(folder, 'toc.dat')), 'Archive header (toc.dat)']
+  ])('%s fails Validate with the reason, and nothing is restored', async (_what, name, damage, check) => {
+    const copy = path.join(await mkdtemp(path.join(work, 'damaged-')), name)
+    await cp(backups[name], copy, { recursive: true })
+    await damage(copy)
+    const { result, ledger } = await verifyExisting(copy)
+    expect(result.status).toBe('failed')
+    expect(result.phases.map((phase) => phase.status)).toEqual(['not run', 'failed', 'not run'])
+    expect(result.error?.message).toContain(`${check}: `)
+    expect(ledger.everCreated.map(([kind]) => kind)).toEqual(['folder'])
+  })
+})
+
+describe('expected-checksum', () => {
+  test('a matching SHA-256, given as hex or as a sha256sum file, passes; a different one fails before any restore', async () => {
+    const file = backups['nightly.dump']
+    const sha256 = createHash('sha256').update(await readFile(file)).digest('hex')
+    expect((await verifyExisting(file, { 'expected-checksum': sha256 })).result.status).toBe('passed')
+    const sums = path.join(work, 'SHA256SUMS')
+    await writeFile(sums, `${'0'.repeat(64)}  other.dump\n${sha256}  nightly.dump\n`)
+    expect((await verifyExisting(file, { 'expected-checksum': sums })).result.status).toBe('passed')
+    const { result, ledger } = await verifyExisting(file, { 'expected-checksum': 'ab'.repeat(32) })
+    expect(result.status).toBe('failed')
+    expect(result.error?.message).toContain(`Expected checksum: SHA-256 ${sha256}, but ${'ab'.repeat(32)} was expected`)
+    expect(ledger.everCreated.map(([kind]) => kind)).toEqual(['folder'])
+  })
+
+  test('bad values are refused before any connection', () => {
+    const load = (inputs: Record<string, string>) => () => loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work })
+    expect(load({ 'backup-file': 'missing.dump', 'restore-database-url': 'postgresql://u@h/d' })).toThrow('Input "backup-file" has an invalid value "missing.dump"')
+    expect(load({ 'backup-file': backups['nightly.sql'] })).toThrow('Input "restore-database-url" has an invalid value ""')
+    expect(load({ 'backup-file': backups['nightly.sql'], 'restore-database-url': 'postgresql://u@h/d', 'expected-checksum': 'xyz' })).toThrow(
+      'Input "expected-checksum" has an invalid value "xyz"'
+    )
+  })
+})
