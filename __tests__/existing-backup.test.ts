@@ -8,6 +8,9 @@ import { cp, mkdtemp, readFile, rm, truncate, unlink, writeFile } from 'node:fs/
 import os from 'node:os'
 import path from 'node:path'
 import { gzipSync } from 'node:zlib'
+import { readFileSync } from 'node:fs'
+import { Ajv } from 'ajv'
+import { ROOT } from './support/runner.js'
 import { loadSettings } from '../src/config/inputs.js'
 import { findClientTools } from '../src/tools/locate.js'
 import { verifyBackup } from '../src/verify.js'
@@ -124,5 +127,65 @@ describe('expected-checksum', () => {
     expect(load({ 'backup-file': backups['nightly.sql'], 'restore-database-url': 'postgresql://u@h/d', 'expected-checksum': 'xyz' })).toThrow(
       'Input "expected-checksum" has an invalid value "xyz"'
     )
+  })
+})
+
+describe('the verification receipt', () => {
+  const schema = JSON.parse(readFileSync(path.join(ROOT, 'receipt.schema.json'), 'utf8'))
+  const validate = new Ajv({ allErrors: true, strict: false }).compile(schema)
+
+  async function dumpWithReceipt() {
+    const inputs: Record<string, string> = { 'database-url': server.url('shop'), format: 'custom', 'keep-backup': 'true', verify: 'data' }
+    const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+    return verifyBackup({ settings, reporter: recordingReporter() })
+  }
+
+  test('every run writes one, and it validates against receipt.schema.json', async () => {
+    const made = await dumpWithReceipt()
+    const receipt = JSON.parse(await readFile(made.receiptPath!, 'utf8'))
+    expect(validate(receipt)).toBe(true)
+    expect(receipt).toMatchObject({ schemaVersion: 1, verdict: 'passed', backup: { format: 'custom', sha256: made.backup?.sha256 }, comparison: { reference: 'snapshot' } })
+    expect(receipt.inventory.content).toEqual(expect.arrayContaining([expect.objectContaining({ table: 'sales.orders', rows: 3000 })]))
+    const broken = await verifyExisting(backups['nightly.sql'], { 'expected-checksum': 'cd'.repeat(32) })
+    const brokenReceipt = JSON.parse(await readFile(broken.result.receiptPath!, 'utf8'))
+    expect(validate(brokenReceipt)).toBe(true)
+    expect(brokenReceipt).toMatchObject({ verdict: 'failed', error: { problem: 'backup-invalid' } })
+  })
+
+  test('round trip: a kept backup verified later with its receipt passes; changed expectations or another backup fail, naming the tables', async () => {
+    const made = await dumpWithReceipt()
+    expect(made.status).toBe('passed')
+    const receiptPath = made.receiptPath!
+    const again = await verifyExisting(made.backup!.path, { receipt: receiptPath, verify: 'data' })
+    expect(again.result.error).toBeUndefined()
+    expect(again.result.tables).toMatchObject({ reference: 'receipt', rowMismatches: [], contentMismatches: [] })
+
+    // Expectations that say more rows were dumped than the backup holds.
+    const receipt = JSON.parse(await readFile(receiptPath, 'utf8'))
+    const orders = receipt.inventory.content.find((entry: { table: string }) => entry.table === 'sales.orders')
+    orders.rows += 5
+    const altered = path.join(work, 'altered-receipt.json')
+    await writeFile(altered, JSON.stringify(receipt))
+    const mismatch = await verifyExisting(made.backup!.path, { receipt: altered })
+    expect(mismatch.result.status).toBe('failed')
+    expect(mismatch.result.error?.message).toBe('Row counts differ in 1 table(s): sales.orders 3005 in the dump, 3000 restored')
+
+    // Another database's backup against this receipt.
+    await server.query('CREATE DATABASE other')
+    await server.query('CREATE TABLE notes (id int); INSERT INTO notes VALUES (1)', 'other')
+    const otherFile = path.join(work, 'other.dump')
+    const tools = (await findClientTools())[0]
+    execFileSync(tools.pgDump, ['--format=custom', `--file=${otherFile}`], {
+      env: { ...process.env, PGHOST: '127.0.0.1', PGPORT: String(server.port), PGUSER: 'postgres', PGPASSWORD: server.password, PGDATABASE: 'other' }
+    })
+    const wrong = await verifyExisting(otherFile, { receipt: receiptPath })
+    expect(wrong.result.status).toBe('failed')
+    expect(wrong.result.error?.message).toMatch(/^Restored database has 1 tables, the source has 4: missing .*sales\.orders.*; unexpected public\.notes/)
+  })
+
+  test('a file that is not a receipt is refused, naming the input', () => {
+    expect(() =>
+      loadSettings({ get: (name) => ({ 'database-url': 'postgresql://u@h/d', receipt: backups['nightly.sql'] } as Record<string, string>)[name] ?? '', environment: {}, workingDirectory: work })
+    ).toThrow('Input "receipt" has an invalid value')
   })
 })

@@ -104,6 +104,7 @@ describe('outputsOf', () => {
       'restored-tables': '2',
       rows: '15',
       'verify-level': 'rows',
+      'report-path': '',
       'server-version': '16.4',
       'client-version': '16.4',
       'client-source': 'found',

@@ -38221,7 +38221,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 3282:
+/***/ 4034:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38411,6 +38411,69 @@ function backupExtension(format, compression) {
     }
 }
 
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+;// CONCATENATED MODULE: ./src/receipt.ts
+// The verification receipt: a JSON record of what was verified, when, and with which result, for
+// auditors and for a later verification of the same backup (receipt.schema.json describes it).
+
+
+
+
+const RECEIPT_SCHEMA_VERSION = 1;
+function buildReceipt(result) {
+    const tables = result.tables;
+    return {
+        schemaVersion: RECEIPT_SCHEMA_VERSION,
+        tool: 'backup-verify',
+        verdict: result.status,
+        startedAt: result.startedAt,
+        durationMs: result.durationMs,
+        database: result.target,
+        restoredOn: result.restoreTarget,
+        serverVersion: result.serverVersion,
+        client: result.client && { version: result.client.version, source: result.client.origin },
+        backup: result.backup && {
+            path: result.backup.path,
+            format: result.backup.format,
+            compression: result.backup.compression,
+            sizeBytes: result.backup.sizeBytes,
+            sha256: result.backup.sha256
+        },
+        phases: result.phases.map(({ name, status, durationMs, detail }) => ({ name, status, durationMs, detail })),
+        inventory: result.inventory,
+        comparison: tables && {
+            reference: tables.reference,
+            missingTables: tables.missing,
+            extraTables: tables.extra,
+            rowMismatches: tables.rowMismatches,
+            contentMismatches: tables.contentMismatches,
+            objectMismatches: tables.objectMismatches,
+            sequenceMismatches: tables.sequenceMismatches
+        },
+        error: result.error && { ...result.error }
+    };
+}
+async function writeReceipt(folder, receipt) {
+    const file = external_node_path_default().join(folder, `backup-verify-receipt-${receipt.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.json`);
+    await (0,promises_namespaceObject.writeFile)(file, `${JSON.stringify(receipt, null, 2)}\n`);
+    return file;
+}
+/** A receipt given as input: made when the backup was created, it holds the inventory to compare with. */
+function readReceipt(input, file) {
+    let receipt;
+    try {
+        receipt = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
+    }
+    catch {
+        throw new InputError(input, file, 'the path of a receipt written by backup-verify (JSON)');
+    }
+    if (receipt?.schemaVersion !== RECEIPT_SCHEMA_VERSION || receipt.tool !== 'backup-verify' || !receipt.inventory) {
+        throw new InputError(input, file, `a backup-verify receipt of schemaVersion ${RECEIPT_SCHEMA_VERSION} with an inventory`);
+    }
+    return receipt;
+}
+
 ;// CONCATENATED MODULE: ./src/constants.ts
 // Names of the action's inputs, outputs and saved state, defined once and used by these names everywhere.
 const Input = {
@@ -38431,7 +38494,8 @@ const Input = {
     Timeout: 'timeout',
     RestoreDatabaseUrl: 'restore-database-url',
     BackupFile: 'backup-file',
-    ExpectedChecksum: 'expected-checksum'
+    ExpectedChecksum: 'expected-checksum',
+    Receipt: 'receipt'
 };
 const Output = {
     Result: 'result',
@@ -38443,6 +38507,7 @@ const Output = {
     RestoredTables: 'restored-tables',
     Rows: 'rows',
     VerifyLevel: 'verify-level',
+    ReportPath: 'report-path',
     ServerVersion: 'server-version',
     ClientVersion: 'client-version',
     ClientSource: 'client-source',
@@ -39037,6 +39102,7 @@ function newestOfMajor(tags, major) {
 
 
 
+
 const BOOLEAN_TRUE = ['true', 'True', 'TRUE', 'yes', '1'];
 const BOOLEAN_FALSE = ['false', 'False', 'FALSE', 'no', '0', ''];
 function parseBooleanInput(name, value) {
@@ -39134,6 +39200,8 @@ function loadSettings(raw) {
     }
     const backupFile = readBackupFile(raw);
     const expectedChecksum = readExpectedChecksum(raw, backupFile);
+    const receiptText = raw.get(Input.Receipt).trim();
+    const receipt = receiptText === '' ? undefined : readReceipt(Input.Receipt, external_node_path_default().resolve(raw.workingDirectory, receiptText));
     const dotenv = readDotenv(raw.workingDirectory);
     let choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, dotenv);
     if (!choice && backupFile && restoreTarget) {
@@ -39176,7 +39244,8 @@ function loadSettings(raw) {
         timeoutMinutes,
         restoreTarget,
         backupFile,
-        expectedChecksum
+        expectedChecksum,
+        receipt
     };
 }
 /** backup-file: an existing backup (a file, or a directory-format folder) to verify instead of dumping. */
@@ -39313,6 +39382,8 @@ function buildSummary(result) {
         facts.push(['Temporary database', `${escapeHtml(name)} (${dropped ? 'dropped' : 'could not be dropped; the post step tries again'})`]);
     }
     facts.push(['Duration', seconds(result.durationMs)]);
+    if (result.receiptPath)
+        facts.push(['Receipt', `<code>${escapeHtml(result.receiptPath)}</code>`]);
     tables.push({ heading: 'Facts', header: ['Fact', 'Value'], rows: facts });
     if (result.tables && result.tables.rows.length > 0) {
         // Mismatches first, then the largest tables; capped for databases with many tables.
@@ -39359,6 +39430,7 @@ function outputsOf(result) {
         [Output.RestoredTables]: result.tables ? String(result.tables.restored.length) : '',
         [Output.Rows]: result.tables && result.tables.level !== 'schema' ? String(result.tables.rows.reduce((total, entry) => total + (entry.source ?? 0), 0)) : '',
         [Output.VerifyLevel]: result.tables?.level ?? '',
+        [Output.ReportPath]: result.receiptPath ?? '',
         [Output.ServerVersion]: result.serverVersion ?? '',
         [Output.ClientVersion]: result.client?.version ?? '',
         [Output.ClientSource]: result.client?.origin ?? '',
@@ -39382,8 +39454,6 @@ function summaryLines(result) {
     return [head, ...lines, ...tail];
 }
 
-;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: ./src/postgres/environment.ts
 // How client tools are told where to connect: PG* variables and a private password file, never argv.
 
@@ -40429,7 +40499,7 @@ function assertNotSource(source, restore) {
     }
 }
 /** The restored database against the source's inventory: what is missing, extra, or different. */
-function compareInventories(sourceOrNone, restored, dumpedSequences = []) {
+function compareInventories(sourceOrNone, restored, dumpedSequences = [], reference = 'snapshot') {
     // Without a source (an existing backup), the restored database is described, not compared.
     const source = sourceOrNone ?? restored;
     const restoredSet = new Set(restored.tables);
@@ -40450,7 +40520,7 @@ function compareInventories(sourceOrNone, restored, dumpedSequences = []) {
     const sequencesAfter = new Map(restored.sequences.map((entry) => [entry.sequence, entry.value]));
     return {
         level: source.level,
-        reference: sourceOrNone ? 'snapshot' : 'none',
+        reference: sourceOrNone ? reference : 'none',
         source: source.tables,
         restored: restored.tables,
         missing: source.tables.filter((table) => !restoredSet.has(table)),
@@ -40623,14 +40693,14 @@ async function restoreBackup(options) {
         finally {
             await restoredSession.end().catch(() => { });
         }
-        const comparison = compareInventories(source, restored, await options.dumpedSequences);
+        const comparison = compareInventories(source, restored, await options.dumpedSequences, options.reference);
         const total = (inventory) => inventory.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
         options.log(source
             ? `Tables: ${comparison.source.length} in the source, ${comparison.restored.length} restored` +
                 (source.level === 'schema' ? '' : `; rows: ${total(source)} in the dump, ${total(restored)} restored`) +
                 ` (verify level ${source.level})`
             : `Restored: ${comparison.restored.length} tables, ${total(restored)} rows (an existing backup: no source to compare them with)`);
-        return { comparison, restoredChecksum, ignoredErrors };
+        return { comparison, restoredChecksum, ignoredErrors, restoredInventory: restored };
     }
     finally {
         try {
@@ -41356,6 +41426,7 @@ async function installWithFallback(version, request, options, target) {
 
 
 
+
 const PHASE_TITLES = {
     Create: 'Create: pg_dump writes the backup',
     Validate: 'Validate: signature, checksum, readability, completeness',
@@ -41373,8 +41444,14 @@ async function verifyBackup(options) {
         startedAt: started.toISOString(),
         durationMs: 0
     };
-    const finish = () => {
+    const finish = async () => {
         result.durationMs = Date.now() - started.getTime();
+        try {
+            result.receiptPath = await writeReceipt(settings.tempRoot ?? external_node_os_default().tmpdir(), buildReceipt(result));
+        }
+        catch (error) {
+            reporter.warning(`Could not write the receipt: ${redactor.redactError(error)}`);
+        }
         return result;
     };
     if (settings.connection.kind === 'unsupported') {
@@ -41505,6 +41582,7 @@ async function verifyBackup(options) {
                 heartbeatMs: options.heartbeatMs,
                 signal: interrupt,
                 strict: settings.strict,
+                reference: settings.backupFile ? 'receipt' : 'snapshot',
                 ...extra
             });
             return { server, tools };
@@ -41515,6 +41593,9 @@ async function verifyBackup(options) {
             const entry = result.phases.find((p) => p.name === 'Create');
             entry.detail = `skipped: verifying the existing backup ${existing}`;
             backupToRestore = { path: existing, ...detected };
+            // A receipt made when the backup was created holds the inventory to compare the restore with.
+            if (settings.receipt?.inventory)
+                sourceInventory = Promise.resolve(settings.receipt.inventory);
         }
         const { created, restoring, stopRestore } = existing
             ? { created: undefined, restoring: undefined, stopRestore: new AbortController() }
@@ -41639,6 +41720,7 @@ async function verifyBackup(options) {
             if (restored.restoredChecksum !== expected)
                 throw changedAfterValidation(restored.restoredChecksum, expected);
             result.tables = restored.comparison;
+            result.inventory = (await sourceInventory) ?? restored.restoredInventory;
             if (restored.ignoredErrors.total > 0) {
                 result.ignoredRestoreErrors = { total: restored.ignoredErrors.total, detail: describeHarmless(restored.ignoredErrors) };
             }
@@ -42644,7 +42726,7 @@ async function runAction() {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
-/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3282);
+/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4034);
 // Entry point of the action's main step.
 
 

@@ -18,7 +18,8 @@ export const Input = {
   Timeout: 'timeout',
   RestoreDatabaseUrl: 'restore-database-url',
   BackupFile: 'backup-file',
-  ExpectedChecksum: 'expected-checksum'
+  ExpectedChecksum: 'expected-checksum',
+  Receipt: 'receipt'
 } as const
 
 export const Output = {
@@ -31,6 +32,7 @@ export const Output = {
   RestoredTables: 'restored-tables',
   Rows: 'rows',
   VerifyLevel: 'verify-level',
+  ReportPath: 'report-path',
   ServerVersion: 'server-version',
   ClientVersion: 'client-version',
   ClientSource: 'client-source',

@@ -4,7 +4,7 @@ import type { Problem } from './errors.js'
 import type { BackupFormat } from './backup/formats.js'
 import type { ValidationCheck } from './backup/plain-scanner.js'
 import type { ToolsOrigin } from './tools/provision.js'
-import type { ObjectKind, VerifyLevel } from './postgres/inventory.js'
+import type { Inventory, ObjectKind, VerifyLevel } from './postgres/inventory.js'
 
 export type PhaseName = 'Create' | 'Validate' | 'Restore'
 export type PhaseStatus = 'passed' | 'failed' | 'not run'
@@ -45,8 +45,8 @@ export interface TableRowCount {
 
 export interface TableComparison {
   level: VerifyLevel
-  /** What the restore was compared with: the dumped snapshot, or nothing (an existing backup). */
-  reference: 'snapshot' | 'none'
+  /** What the restore was compared with: the dumped snapshot, a receipt's inventory, or nothing (an existing backup). */
+  reference: 'snapshot' | 'receipt' | 'none'
   source: string[]
   restored: string[]
   missing: string[]
@@ -76,6 +76,10 @@ export interface VerificationResult {
   checks?: ValidationCheck[]
   tables?: TableComparison
   restoreDatabase?: { name: string; dropped: boolean }
+  /** The inventory the receipt records: the source's at dump time, else the restored database's. */
+  inventory?: Inventory
+  /** Where the receipt was written. */
+  receiptPath?: string
   /** Errors the restore reported that were known to be harmless, and so not fatal (strict: false). */
   ignoredRestoreErrors?: { total: number; detail: string }
   error?: { problem: Problem | 'unexpected'; message: string; hint?: string }

@@ -115,6 +115,7 @@ export function buildSummary(result: VerificationResult): SummaryModel {
     facts.push(['Temporary database', `${escapeHtml(name)} (${dropped ? 'dropped' : 'could not be dropped; the post step tries again'})`])
   }
   facts.push(['Duration', seconds(result.durationMs)])
+  if (result.receiptPath) facts.push(['Receipt', `<code>${escapeHtml(result.receiptPath)}</code>`])
   tables.push({ heading: 'Facts', header: ['Fact', 'Value'], rows: facts })
   if (result.tables && result.tables.rows.length > 0) {
     // Mismatches first, then the largest tables; capped for databases with many tables.
@@ -164,6 +165,7 @@ export function outputsOf(result: VerificationResult): Record<string, string> {
     [Output.RestoredTables]: result.tables ? String(result.tables.restored.length) : '',
     [Output.Rows]: result.tables && result.tables.level !== 'schema' ? String(result.tables.rows.reduce((total, entry) => total + (entry.source ?? 0), 0)) : '',
     [Output.VerifyLevel]: result.tables?.level ?? '',
+    [Output.ReportPath]: result.receiptPath ?? '',
     [Output.ServerVersion]: result.serverVersion ?? '',
     [Output.ClientVersion]: result.client?.version ?? '',
     [Output.ClientSource]: result.client?.origin ?? '',

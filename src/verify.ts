@@ -22,6 +22,7 @@ import { requirePassed, validateBackup, type ValidateOptions } from './phases/va
 import { noLedger, type Reporter, type ResourceLedger } from './reporter.js'
 import type { PhaseName, PhaseResult, VerificationResult } from './result.js'
 import { Redactor } from './secrets.js'
+import { buildReceipt, writeReceipt } from './receipt.js'
 import { defaultCacheRoot, FolderToolCache, type ToolCache } from './tools/cache.js'
 import { DEFAULT_RETRY, type RetryPolicy } from './tools/download.js'
 import { provideClientTools } from './tools/provision.js'
@@ -65,8 +66,13 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
     startedAt: started.toISOString(),
     durationMs: 0
   }
-  const finish = () => {
+  const finish = async () => {
     result.durationMs = Date.now() - started.getTime()
+    try {
+      result.receiptPath = await writeReceipt(settings.tempRoot ?? os.tmpdir(), buildReceipt(result))
+    } catch (error) {
+      reporter.warning(`Could not write the receipt: ${redactor.redactError(error)}`)
+    }
     return result
   }
 
@@ -205,6 +211,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
           heartbeatMs: options.heartbeatMs,
           signal: interrupt,
           strict: settings.strict,
+          reference: settings.backupFile ? 'receipt' : 'snapshot',
           ...extra
         })
 
@@ -217,6 +224,8 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
       const entry = result.phases.find((p) => p.name === 'Create') as PhaseResult
       entry.detail = `skipped: verifying the existing backup ${existing}`
       backupToRestore = { path: existing, ...detected }
+      // A receipt made when the backup was created holds the inventory to compare the restore with.
+      if (settings.receipt?.inventory) sourceInventory = Promise.resolve(settings.receipt.inventory)
     }
     const { created, restoring, stopRestore } = existing
       ? { created: undefined, restoring: undefined, stopRestore: new AbortController() }
@@ -339,6 +348,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
       const expected = (validated as CreatedBackup).sha256
       if (restored.restoredChecksum !== expected) throw changedAfterValidation(restored.restoredChecksum, expected)
       result.tables = restored.comparison
+      result.inventory = (await sourceInventory) ?? restored.restoredInventory
       if (restored.ignoredErrors.total > 0) {
         result.ignoredRestoreErrors = { total: restored.ignoredErrors.total, detail: describeHarmless(restored.ignoredErrors) }
       }

@@ -38221,7 +38221,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 678:
+/***/ 9729:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38410,6 +38410,67 @@ function formats_backupExtension(format, compression) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/receipt.ts
+// The verification receipt: a JSON record of what was verified, when, and with which result, for
+// auditors and for a later verification of the same backup (receipt.schema.json describes it).
+
+
+
+
+const RECEIPT_SCHEMA_VERSION = 1;
+function receipt_buildReceipt(result) {
+    const tables = result.tables;
+    return {
+        schemaVersion: RECEIPT_SCHEMA_VERSION,
+        tool: 'backup-verify',
+        verdict: result.status,
+        startedAt: result.startedAt,
+        durationMs: result.durationMs,
+        database: result.target,
+        restoredOn: result.restoreTarget,
+        serverVersion: result.serverVersion,
+        client: result.client && { version: result.client.version, source: result.client.origin },
+        backup: result.backup && {
+            path: result.backup.path,
+            format: result.backup.format,
+            compression: result.backup.compression,
+            sizeBytes: result.backup.sizeBytes,
+            sha256: result.backup.sha256
+        },
+        phases: result.phases.map(({ name, status, durationMs, detail }) => ({ name, status, durationMs, detail })),
+        inventory: result.inventory,
+        comparison: tables && {
+            reference: tables.reference,
+            missingTables: tables.missing,
+            extraTables: tables.extra,
+            rowMismatches: tables.rowMismatches,
+            contentMismatches: tables.contentMismatches,
+            objectMismatches: tables.objectMismatches,
+            sequenceMismatches: tables.sequenceMismatches
+        },
+        error: result.error && { ...result.error }
+    };
+}
+async function receipt_writeReceipt(folder, receipt) {
+    const file = path.join(folder, `backup-verify-receipt-${receipt.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.json`);
+    await writeFile(file, `${JSON.stringify(receipt, null, 2)}\n`);
+    return file;
+}
+/** A receipt given as input: made when the backup was created, it holds the inventory to compare with. */
+function readReceipt(input, file) {
+    let receipt;
+    try {
+        receipt = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
+    }
+    catch {
+        throw new errors_InputError(input, file, 'the path of a receipt written by backup-verify (JSON)');
+    }
+    if (receipt?.schemaVersion !== RECEIPT_SCHEMA_VERSION || receipt.tool !== 'backup-verify' || !receipt.inventory) {
+        throw new errors_InputError(input, file, `a backup-verify receipt of schemaVersion ${RECEIPT_SCHEMA_VERSION} with an inventory`);
+    }
+    return receipt;
+}
+
 ;// CONCATENATED MODULE: ./src/constants.ts
 // Names of the action's inputs, outputs and saved state, defined once and used by these names everywhere.
 const Input = {
@@ -38430,7 +38491,8 @@ const Input = {
     Timeout: 'timeout',
     RestoreDatabaseUrl: 'restore-database-url',
     BackupFile: 'backup-file',
-    ExpectedChecksum: 'expected-checksum'
+    ExpectedChecksum: 'expected-checksum',
+    Receipt: 'receipt'
 };
 const constants_Output = {
     Result: 'result',
@@ -38442,6 +38504,7 @@ const constants_Output = {
     RestoredTables: 'restored-tables',
     Rows: 'rows',
     VerifyLevel: 'verify-level',
+    ReportPath: 'report-path',
     ServerVersion: 'server-version',
     ClientVersion: 'client-version',
     ClientSource: 'client-source',
@@ -39036,6 +39099,7 @@ function source_newestOfMajor(tags, major) {
 
 
 
+
 const BOOLEAN_TRUE = ['true', 'True', 'TRUE', 'yes', '1'];
 const BOOLEAN_FALSE = ['false', 'False', 'FALSE', 'no', '0', ''];
 function parseBooleanInput(name, value) {
@@ -39133,6 +39197,8 @@ function inputs_loadSettings(raw) {
     }
     const backupFile = readBackupFile(raw);
     const expectedChecksum = readExpectedChecksum(raw, backupFile);
+    const receiptText = raw.get(Input.Receipt).trim();
+    const receipt = receiptText === '' ? undefined : readReceipt(Input.Receipt, external_node_path_default().resolve(raw.workingDirectory, receiptText));
     const dotenv = readDotenv(raw.workingDirectory);
     let choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, dotenv);
     if (!choice && backupFile && restoreTarget) {
@@ -39175,7 +39241,8 @@ function inputs_loadSettings(raw) {
         timeoutMinutes,
         restoreTarget,
         backupFile,
-        expectedChecksum
+        expectedChecksum,
+        receipt
     };
 }
 /** backup-file: an existing backup (a file, or a directory-format folder) to verify instead of dumping. */
@@ -39348,6 +39415,8 @@ function summary_buildSummary(result) {
         facts.push(['Temporary database', `${escapeHtml(name)} (${dropped ? 'dropped' : 'could not be dropped; the post step tries again'})`]);
     }
     facts.push(['Duration', seconds(result.durationMs)]);
+    if (result.receiptPath)
+        facts.push(['Receipt', `<code>${escapeHtml(result.receiptPath)}</code>`]);
     tables.push({ heading: 'Facts', header: ['Fact', 'Value'], rows: facts });
     if (result.tables && result.tables.rows.length > 0) {
         // Mismatches first, then the largest tables; capped for databases with many tables.
@@ -39394,6 +39463,7 @@ function summary_outputsOf(result) {
         [Output.RestoredTables]: result.tables ? String(result.tables.restored.length) : '',
         [Output.Rows]: result.tables && result.tables.level !== 'schema' ? String(result.tables.rows.reduce((total, entry) => total + (entry.source ?? 0), 0)) : '',
         [Output.VerifyLevel]: result.tables?.level ?? '',
+        [Output.ReportPath]: result.receiptPath ?? '',
         [Output.ServerVersion]: result.serverVersion ?? '',
         [Output.ClientVersion]: result.client?.version ?? '',
         [Output.ClientSource]: result.client?.origin ?? '',
@@ -40334,7 +40404,7 @@ function assertNotSource(source, restore) {
     }
 }
 /** The restored database against the source's inventory: what is missing, extra, or different. */
-function compareInventories(sourceOrNone, restored, dumpedSequences = []) {
+function compareInventories(sourceOrNone, restored, dumpedSequences = [], reference = 'snapshot') {
     // Without a source (an existing backup), the restored database is described, not compared.
     const source = sourceOrNone ?? restored;
     const restoredSet = new Set(restored.tables);
@@ -40355,7 +40425,7 @@ function compareInventories(sourceOrNone, restored, dumpedSequences = []) {
     const sequencesAfter = new Map(restored.sequences.map((entry) => [entry.sequence, entry.value]));
     return {
         level: source.level,
-        reference: sourceOrNone ? 'snapshot' : 'none',
+        reference: sourceOrNone ? reference : 'none',
         source: source.tables,
         restored: restored.tables,
         missing: source.tables.filter((table) => !restoredSet.has(table)),
@@ -40528,14 +40598,14 @@ async function restore_restoreBackup(options) {
         finally {
             await restoredSession.end().catch(() => { });
         }
-        const comparison = compareInventories(source, restored, await options.dumpedSequences);
+        const comparison = compareInventories(source, restored, await options.dumpedSequences, options.reference);
         const total = (inventory) => inventory.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
         options.log(source
             ? `Tables: ${comparison.source.length} in the source, ${comparison.restored.length} restored` +
                 (source.level === 'schema' ? '' : `; rows: ${total(source)} in the dump, ${total(restored)} restored`) +
                 ` (verify level ${source.level})`
             : `Restored: ${comparison.restored.length} tables, ${total(restored)} rows (an existing backup: no source to compare them with)`);
-        return { comparison, restoredChecksum, ignoredErrors };
+        return { comparison, restoredChecksum, ignoredErrors, restoredInventory: restored };
     }
     finally {
         try {
@@ -41239,6 +41309,7 @@ async function installWithFallback(version, request, options, target) {
 
 
 
+
 const PHASE_TITLES = {
     Create: 'Create: pg_dump writes the backup',
     Validate: 'Validate: signature, checksum, readability, completeness',
@@ -41256,8 +41327,14 @@ async function verify_verifyBackup(options) {
         startedAt: started.toISOString(),
         durationMs: 0
     };
-    const finish = () => {
+    const finish = async () => {
         result.durationMs = Date.now() - started.getTime();
+        try {
+            result.receiptPath = await writeReceipt(settings.tempRoot ?? os.tmpdir(), buildReceipt(result));
+        }
+        catch (error) {
+            reporter.warning(`Could not write the receipt: ${redactor.redactError(error)}`);
+        }
         return result;
     };
     if (settings.connection.kind === 'unsupported') {
@@ -41388,6 +41465,7 @@ async function verify_verifyBackup(options) {
                 heartbeatMs: options.heartbeatMs,
                 signal: interrupt,
                 strict: settings.strict,
+                reference: settings.backupFile ? 'receipt' : 'snapshot',
                 ...extra
             });
             return { server, tools };
@@ -41398,6 +41476,9 @@ async function verify_verifyBackup(options) {
             const entry = result.phases.find((p) => p.name === 'Create');
             entry.detail = `skipped: verifying the existing backup ${existing}`;
             backupToRestore = { path: existing, ...detected };
+            // A receipt made when the backup was created holds the inventory to compare the restore with.
+            if (settings.receipt?.inventory)
+                sourceInventory = Promise.resolve(settings.receipt.inventory);
         }
         const { created, restoring, stopRestore } = existing
             ? { created: undefined, restoring: undefined, stopRestore: new AbortController() }
@@ -41522,6 +41603,7 @@ async function verify_verifyBackup(options) {
             if (restored.restoredChecksum !== expected)
                 throw changedAfterValidation(restored.restoredChecksum, expected);
             result.tables = restored.comparison;
+            result.inventory = (await sourceInventory) ?? restored.restoredInventory;
             if (restored.ignoredErrors.total > 0) {
                 result.ignoredRestoreErrors = { total: restored.ignoredErrors.total, detail: describeHarmless(restored.ignoredErrors) };
             }
@@ -42527,7 +42609,7 @@ async function runCleanup() {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
-/* harmony import */ var _action_cleanup_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(678);
+/* harmony import */ var _action_cleanup_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9729);
 // Entry point of the action's post step: it only cleans up, and only warns.
 
 

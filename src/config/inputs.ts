@@ -5,6 +5,7 @@ import path from 'node:path'
 import { parseEnv } from 'node:util'
 import { availableParallelism } from 'node:os'
 import { parseCompression, parseFormat, type BackupFormat, type Compression } from '../backup/formats.js'
+import { readReceipt, type Receipt } from '../receipt.js'
 import { DEFAULT_MIN_SIZE, DEFAULT_VERIFY_LEVEL, Input } from '../constants.js'
 import { VERIFY_LEVELS, type VerifyLevel } from '../postgres/inventory.js'
 import { InputError } from '../errors.js'
@@ -44,6 +45,8 @@ export interface Settings {
   backupFile?: string
   /** The SHA-256 the backup must have; a mismatch fails Validate before anything is restored. */
   expectedChecksum?: string
+  /** A receipt made when the backup was created: its inventory is what the restore must match. */
+  receipt?: Receipt
 }
 
 /** How the caller hands over raw values: the action reads INPUT_*, the CLI its flags. */
@@ -151,6 +154,8 @@ export function loadSettings(raw: RawInputs): Settings {
   }
   const backupFile = readBackupFile(raw)
   const expectedChecksum = readExpectedChecksum(raw, backupFile)
+  const receiptText = raw.get(Input.Receipt).trim()
+  const receipt = receiptText === '' ? undefined : readReceipt(Input.Receipt, path.resolve(raw.workingDirectory, receiptText))
 
   const dotenv = readDotenv(raw.workingDirectory)
   let choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, dotenv)
@@ -196,7 +201,8 @@ export function loadSettings(raw: RawInputs): Settings {
     timeoutMinutes,
     restoreTarget,
     backupFile,
-    expectedChecksum
+    expectedChecksum,
+    receipt
   }
 }
 

@@ -52,7 +52,8 @@ export function assertNotSource(source: Place, restore: Place): void {
 export function compareInventories(
   sourceOrNone: Inventory | undefined,
   restored: Inventory,
-  dumpedSequences: Array<{ sequence: string; value: string }> = []
+  dumpedSequences: Array<{ sequence: string; value: string }> = [],
+  reference: 'snapshot' | 'receipt' = 'snapshot'
 ): TableComparison {
   // Without a source (an existing backup), the restored database is described, not compared.
   const source = sourceOrNone ?? restored
@@ -74,7 +75,7 @@ export function compareInventories(
   const sequencesAfter = new Map(restored.sequences.map((entry) => [entry.sequence, entry.value]))
   return {
     level: source.level,
-    reference: sourceOrNone ? 'snapshot' : 'none',
+    reference: sourceOrNone ? reference : 'none',
     source: source.tables,
     restored: restored.tables,
     missing: source.tables.filter((table) => !restoredSet.has(table)),
@@ -134,6 +135,8 @@ export interface RestoreOptions {
   serverMajor: number
   /** The source's inventory, from the dumped snapshot (still being taken while the dump runs); none for an existing backup. */
   sourceInventory: Promise<Inventory | undefined>
+  /** Where that inventory comes from: the dumped snapshot, or a receipt made when the backup was. */
+  reference?: 'snapshot' | 'receipt'
   /** The sequence values the dump sets, read from its script (known once it has been read whole). */
   dumpedSequences: Promise<Array<{ sequence: string; value: string }>>
   tools: ClientTools
@@ -164,6 +167,8 @@ const RESTORE_HINT =
 
 export interface Restored {
   comparison: TableComparison
+  /** The restored database's inventory. */
+  restoredInventory: Inventory
   /** Errors the restore reported that leave data and schema whole (a missing role, ...), counted. */
   ignoredErrors: RestoreErrors
   /** SHA-256 of the bytes the restore read: psql's input, or the archive as it was after pg_restore. */
@@ -318,7 +323,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<Restored> 
     } finally {
       await restoredSession.end().catch(() => {})
     }
-    const comparison = compareInventories(source, restored, await options.dumpedSequences)
+    const comparison = compareInventories(source, restored, await options.dumpedSequences, options.reference)
     const total = (inventory: Inventory) => inventory.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0)
     options.log(
       source
@@ -327,7 +332,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<Restored> 
             ` (verify level ${source.level})`
         : `Restored: ${comparison.restored.length} tables, ${total(restored)} rows (an existing backup: no source to compare them with)`
     )
-    return { comparison, restoredChecksum, ignoredErrors }
+    return { comparison, restoredChecksum, ignoredErrors, restoredInventory: restored }
   } finally {
     try {
       await dropDatabase(session, databaseName, options.serverMajor)

@@ -1,0 +1,90 @@
+// The verification receipt: a JSON record of what was verified, when, and with which result, for
+// auditors and for a later verification of the same backup (receipt.schema.json describes it).
+
+import { readFileSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { InputError } from './errors.js'
+import type { Inventory } from './postgres/inventory.js'
+import type { VerificationResult } from './result.js'
+
+export const RECEIPT_SCHEMA_VERSION = 1
+
+export interface Receipt {
+  schemaVersion: typeof RECEIPT_SCHEMA_VERSION
+  tool: 'backup-verify'
+  verdict: VerificationResult['status']
+  startedAt: string
+  durationMs: number
+  database?: string
+  restoredOn?: string
+  serverVersion?: string
+  client?: { version: string; source: string }
+  backup?: { path: string; format: string; compression: string; sizeBytes: number; sha256: string }
+  phases: Array<{ name: string; status: string; durationMs: number; detail: string }>
+  inventory?: Inventory
+  comparison?: {
+    reference: string
+    missingTables: string[]
+    extraTables: string[]
+    rowMismatches: unknown[]
+    contentMismatches: unknown[]
+    objectMismatches: unknown[]
+    sequenceMismatches: unknown[]
+  }
+  error?: { problem: string; message: string; hint?: string }
+}
+
+export function buildReceipt(result: VerificationResult): Receipt {
+  const tables = result.tables
+  return {
+    schemaVersion: RECEIPT_SCHEMA_VERSION,
+    tool: 'backup-verify',
+    verdict: result.status,
+    startedAt: result.startedAt,
+    durationMs: result.durationMs,
+    database: result.target,
+    restoredOn: result.restoreTarget,
+    serverVersion: result.serverVersion,
+    client: result.client && { version: result.client.version, source: result.client.origin },
+    backup: result.backup && {
+      path: result.backup.path,
+      format: result.backup.format,
+      compression: result.backup.compression,
+      sizeBytes: result.backup.sizeBytes,
+      sha256: result.backup.sha256
+    },
+    phases: result.phases.map(({ name, status, durationMs, detail }) => ({ name, status, durationMs, detail })),
+    inventory: result.inventory,
+    comparison: tables && {
+      reference: tables.reference,
+      missingTables: tables.missing,
+      extraTables: tables.extra,
+      rowMismatches: tables.rowMismatches,
+      contentMismatches: tables.contentMismatches,
+      objectMismatches: tables.objectMismatches,
+      sequenceMismatches: tables.sequenceMismatches
+    },
+    error: result.error && { ...result.error }
+  }
+}
+
+export async function writeReceipt(folder: string, receipt: Receipt): Promise<string> {
+  const file = path.join(folder, `backup-verify-receipt-${receipt.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.json`)
+  await writeFile(file, `${JSON.stringify(receipt, null, 2)}\n`)
+  return file
+}
+
+/** A receipt given as input: made when the backup was created, it holds the inventory to compare with. */
+export function readReceipt(input: string, file: string): Receipt {
+  let receipt: Receipt
+  try {
+    receipt = JSON.parse(readFileSync(file, 'utf8')) as Receipt
+  } catch {
+    throw new InputError(input, file, 'the path of a receipt written by backup-verify (JSON)')
+  }
+  if (receipt?.schemaVersion !== RECEIPT_SCHEMA_VERSION || receipt.tool !== 'backup-verify' || !receipt.inventory) {
+    throw new InputError(input, file, `a backup-verify receipt of schemaVersion ${RECEIPT_SCHEMA_VERSION} with an inventory`)
+  }
+  return receipt
+}
