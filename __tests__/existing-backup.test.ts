@@ -183,6 +183,23 @@ describe('the verification receipt', () => {
     expect(wrong.result.error?.message).toMatch(/^Restored database has 1 tables, the source has 4: missing .*sales\.orders.*; unexpected public\.notes/)
   })
 
+  test('max-shrink: a backup much smaller than the one the receipt describes fails; within the limit it passes', async () => {
+    const made = await dumpWithReceipt()
+    const receipt = JSON.parse(await readFile(made.receiptPath!, 'utf8'))
+    receipt.backup.sizeBytes *= 2
+    const bigger = path.join(work, 'bigger-yesterday.json')
+    await writeFile(bigger, JSON.stringify(receipt))
+    const strictShrink = await verifyExisting(made.backup!.path, { receipt: bigger, 'max-shrink': '10' })
+    expect(strictShrink.result.status).toBe('failed')
+    expect(strictShrink.result.error?.message).toBe(
+      `More than max-shrink (10%) since the receipt: the backup shrank from ${made.backup!.sizeBytes * 2} to ${made.backup!.sizeBytes} bytes (50.0%)`
+    )
+    expect((await verifyExisting(made.backup!.path, { receipt: bigger, 'max-shrink': '60%' })).result.status).toBe('passed')
+    expect(() =>
+      loadSettings({ get: (name) => ({ 'database-url': 'postgresql://u@h/d', 'max-shrink': '10' } as Record<string, string>)[name] ?? '', environment: {}, workingDirectory: work })
+    ).toThrow('Input "max-shrink" has an invalid value "10": expected a percentage used together with receipt')
+  })
+
   test('a file that is not a receipt is refused, naming the input', () => {
     expect(() =>
       loadSettings({ get: (name) => ({ 'database-url': 'postgresql://u@h/d', receipt: backups['nightly.sql'] } as Record<string, string>)[name] ?? '', environment: {}, workingDirectory: work })

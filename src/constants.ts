@@ -19,7 +19,8 @@ export const Input = {
   RestoreDatabaseUrl: 'restore-database-url',
   BackupFile: 'backup-file',
   ExpectedChecksum: 'expected-checksum',
-  Receipt: 'receipt'
+  Receipt: 'receipt',
+  MaxShrink: 'max-shrink'
 } as const
 
 export const Output = {

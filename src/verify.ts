@@ -22,7 +22,7 @@ import { requirePassed, validateBackup, type ValidateOptions } from './phases/va
 import { noLedger, type Reporter, type ResourceLedger } from './reporter.js'
 import type { PhaseName, PhaseResult, VerificationResult } from './result.js'
 import { Redactor } from './secrets.js'
-import { buildReceipt, writeReceipt } from './receipt.js'
+import { buildReceipt, shrinkageProblems, writeReceipt } from './receipt.js'
 import { defaultCacheRoot, FolderToolCache, type ToolCache } from './tools/cache.js'
 import { DEFAULT_RETRY, type RetryPolicy } from './tools/download.js'
 import { provideClientTools } from './tools/provision.js'
@@ -351,6 +351,13 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
       result.inventory = (await sourceInventory) ?? restored.restoredInventory
       if (restored.ignoredErrors.total > 0) {
         result.ignoredRestoreErrors = { total: restored.ignoredErrors.total, detail: describeHarmless(restored.ignoredErrors) }
+      }
+      if (settings.receipt && settings.maxShrinkPercent !== undefined) {
+        const rows = restored.restoredInventory.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0)
+        const shrunk = shrinkageProblems(settings.receipt, (validated as CreatedBackup).sizeBytes, rows, settings.maxShrinkPercent)
+        if (shrunk.length > 0) {
+          throw new VerificationError('restore-mismatch', `More than max-shrink (${settings.maxShrinkPercent}%) since the receipt: ${shrunk.join('; ')}`)
+        }
       }
       requireSameInventory(restored.comparison)
       const { comparison } = restored

@@ -35245,6 +35245,19 @@ function readReceipt(input, file) {
     }
     return receipt;
 }
+/** Fails when the backup, or its total rows, shrank by more than the allowed percentage since the receipt. */
+function shrinkageProblems(receipt, sizeBytes, rows, maxPercent) {
+    const problems = [];
+    const shrank = (before, now) => (before > 0 ? ((before - now) / before) * 100 : 0);
+    if (receipt.backup && shrank(receipt.backup.sizeBytes, sizeBytes) > maxPercent) {
+        problems.push(`the backup shrank from ${receipt.backup.sizeBytes} to ${sizeBytes} bytes (${shrank(receipt.backup.sizeBytes, sizeBytes).toFixed(1)}%)`);
+    }
+    const rowsBefore = receipt.inventory?.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
+    if (rows !== undefined && rowsBefore !== undefined && shrank(rowsBefore, rows) > maxPercent) {
+        problems.push(`the rows shrank from ${rowsBefore} to ${rows} (${shrank(rowsBefore, rows).toFixed(1)}%)`);
+    }
+    return problems;
+}
 
 ;// CONCATENATED MODULE: ./src/constants.ts
 // Names of the action's inputs, outputs and saved state, defined once and used by these names everywhere.
@@ -35267,7 +35280,8 @@ const Input = {
     RestoreDatabaseUrl: 'restore-database-url',
     BackupFile: 'backup-file',
     ExpectedChecksum: 'expected-checksum',
-    Receipt: 'receipt'
+    Receipt: 'receipt',
+    MaxShrink: 'max-shrink'
 };
 const constants_Output = {
     Result: 'result',
@@ -35974,6 +35988,14 @@ function loadSettings(raw) {
     const expectedChecksum = readExpectedChecksum(raw, backupFile);
     const receiptText = raw.get(Input.Receipt).trim();
     const receipt = receiptText === '' ? undefined : readReceipt(Input.Receipt, external_node_path_default().resolve(raw.workingDirectory, receiptText));
+    const shrinkText = raw.get(Input.MaxShrink).trim().replace(/%$/, '');
+    const maxShrinkPercent = shrinkText === '' ? undefined : Number(shrinkText);
+    if (maxShrinkPercent !== undefined && (!/^\d+(\.\d+)?$/.test(shrinkText) || maxShrinkPercent > 100)) {
+        throw new InputError(Input.MaxShrink, raw.get(Input.MaxShrink), 'a percentage from 0 to 100, e.g. 10 or 10%');
+    }
+    if (maxShrinkPercent !== undefined && !receipt) {
+        throw new InputError(Input.MaxShrink, raw.get(Input.MaxShrink), 'a percentage used together with receipt (it compares with the receipt\'s backup)');
+    }
     const dotenv = readDotenv(raw.workingDirectory);
     let choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, dotenv);
     if (!choice && backupFile && restoreTarget) {
@@ -36017,7 +36039,8 @@ function loadSettings(raw) {
         restoreTarget,
         backupFile,
         expectedChecksum,
-        receipt
+        receipt,
+        maxShrinkPercent
     };
 }
 /** backup-file: an existing backup (a file, or a directory-format folder) to verify instead of dumping. */
@@ -39292,6 +39315,13 @@ async function verifyBackup(options) {
             if (restored.ignoredErrors.total > 0) {
                 result.ignoredRestoreErrors = { total: restored.ignoredErrors.total, detail: describeHarmless(restored.ignoredErrors) };
             }
+            if (settings.receipt && settings.maxShrinkPercent !== undefined) {
+                const rows = restored.restoredInventory.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
+                const shrunk = shrinkageProblems(settings.receipt, validated.sizeBytes, rows, settings.maxShrinkPercent);
+                if (shrunk.length > 0) {
+                    throw new VerificationError('restore-mismatch', `More than max-shrink (${settings.maxShrinkPercent}%) since the receipt: ${shrunk.join('; ')}`);
+                }
+            }
             requireSameInventory(restored.comparison);
             const { comparison } = restored;
             done(`restored into ${result.restoreDatabase?.name}${streamed ? ' while pg_dump wrote' : ''}; ${comparison.restored.length} of ${comparison.source.length} tables`);
@@ -39376,6 +39406,7 @@ Options:
   --expected-checksum SHA256|FILE
                        the SHA-256 the backup must have
   --receipt PATH       a receipt written when the backup was made: compare with its inventory
+  --max-shrink PERCENT with --receipt: the most the backup or its rows may have shrunk
   --restore-database-url URL
                        a server apart from the source that receives the temporary database
   --min-size SIZE      smallest acceptable backup (default ${DEFAULT_MIN_SIZE}); 10240, 10KB, 10KiB, 5MB
@@ -39409,6 +39440,7 @@ function parseCommandLine(argv, environment, workingDirectory) {
             [Input.BackupFile]: { type: 'string' },
             [Input.ExpectedChecksum]: { type: 'string' },
             [Input.Receipt]: { type: 'string' },
+            [Input.MaxShrink]: { type: 'string' },
             [Input.KeepBackup]: { type: 'boolean' },
             [Input.Strict]: { type: 'boolean' },
             [Input.Timeout]: { type: 'string' },

@@ -47,6 +47,8 @@ export interface Settings {
   expectedChecksum?: string
   /** A receipt made when the backup was created: its inventory is what the restore must match. */
   receipt?: Receipt
+  /** With a receipt: the most the backup's size or total rows may have shrunk since, in percent. */
+  maxShrinkPercent?: number
 }
 
 /** How the caller hands over raw values: the action reads INPUT_*, the CLI its flags. */
@@ -156,6 +158,14 @@ export function loadSettings(raw: RawInputs): Settings {
   const expectedChecksum = readExpectedChecksum(raw, backupFile)
   const receiptText = raw.get(Input.Receipt).trim()
   const receipt = receiptText === '' ? undefined : readReceipt(Input.Receipt, path.resolve(raw.workingDirectory, receiptText))
+  const shrinkText = raw.get(Input.MaxShrink).trim().replace(/%$/, '')
+  const maxShrinkPercent = shrinkText === '' ? undefined : Number(shrinkText)
+  if (maxShrinkPercent !== undefined && (!/^\d+(\.\d+)?$/.test(shrinkText) || maxShrinkPercent > 100)) {
+    throw new InputError(Input.MaxShrink, raw.get(Input.MaxShrink), 'a percentage from 0 to 100, e.g. 10 or 10%')
+  }
+  if (maxShrinkPercent !== undefined && !receipt) {
+    throw new InputError(Input.MaxShrink, raw.get(Input.MaxShrink), 'a percentage used together with receipt (it compares with the receipt\'s backup)')
+  }
 
   const dotenv = readDotenv(raw.workingDirectory)
   let choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, dotenv)
@@ -202,7 +212,8 @@ export function loadSettings(raw: RawInputs): Settings {
     restoreTarget,
     backupFile,
     expectedChecksum,
-    receipt
+    receipt,
+    maxShrinkPercent
   }
 }
 

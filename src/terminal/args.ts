@@ -18,6 +18,7 @@ Options:
   --expected-checksum SHA256|FILE
                        the SHA-256 the backup must have
   --receipt PATH       a receipt written when the backup was made: compare with its inventory
+  --max-shrink PERCENT with --receipt: the most the backup or its rows may have shrunk
   --restore-database-url URL
                        a server apart from the source that receives the temporary database
   --min-size SIZE      smallest acceptable backup (default ${DEFAULT_MIN_SIZE}); 10240, 10KB, 10KiB, 5MB
@@ -57,6 +58,7 @@ export function parseCommandLine(argv: string[], environment: NodeJS.ProcessEnv,
       [Input.BackupFile]: { type: 'string' },
       [Input.ExpectedChecksum]: { type: 'string' },
       [Input.Receipt]: { type: 'string' },
+      [Input.MaxShrink]: { type: 'string' },
       [Input.KeepBackup]: { type: 'boolean' },
       [Input.Strict]: { type: 'boolean' },
       [Input.Timeout]: { type: 'string' },
