@@ -1,8 +1,6 @@
 // Recognises an existing backup's format from its content, not its name.
 
 import { open, stat } from 'node:fs/promises'
-import { existsSync } from 'node:fs'
-import path from 'node:path'
 import type { BackupFormat, Compression } from './formats.js'
 
 export interface DetectedFormat {
@@ -25,8 +23,4 @@ export async function detectBackupFormat(backupPath: string): Promise<DetectedFo
   } finally {
     await handle.close()
   }
-}
-
-export function isDirectoryArchive(backupPath: string): boolean {
-  return existsSync(path.join(backupPath, 'toc.dat'))
 }

@@ -69,6 +69,13 @@ export async function inspectFile<R>(file: string, observer: ByteObserver<R>): P
   return inspector.result()
 }
 
+const nothing: ByteObserver<undefined> = { update() {}, finish: () => undefined }
+
+/** The SHA-256 of a file, read once as a stream. */
+export async function hashFile(file: string): Promise<string> {
+  return (await inspectFile(file, nothing)).sha256
+}
+
 export type PlainObservation = PlainScanReport & { decompressError?: string }
 
 /** The plain-dump scan; for a gzip-compressed plain dump, of the decompressed text, still as a stream. */

@@ -2,9 +2,9 @@
 // backup's checksum is the SHA-256 of that manifest.
 
 import { createHash } from 'node:crypto'
-import { readdir } from 'node:fs/promises'
+import { readdir, stat } from 'node:fs/promises'
 import path from 'node:path'
-import { inspectFile, type ByteObserver } from './inspect.js'
+import { hashFile } from './inspect.js'
 
 export interface ManifestEntry {
   name: string
@@ -20,8 +20,6 @@ export interface Manifest {
   sizeBytes: number
 }
 
-const nothing: ByteObserver<undefined> = { update() {}, finish: () => undefined }
-
 export function manifestText(entries: ManifestEntry[]): string {
   return entries.map((entry) => `${entry.sha256}  ${entry.name}\n`).join('')
 }
@@ -30,8 +28,8 @@ export async function buildManifest(directory: string): Promise<Manifest> {
   const names = (await readdir(directory, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort()
   const entries: ManifestEntry[] = []
   for (const name of names) {
-    const { sizeBytes, sha256 } = await inspectFile(path.join(directory, name), nothing)
-    entries.push({ name, sizeBytes, sha256 })
+    const file = path.join(directory, name)
+    entries.push({ name, sizeBytes: (await stat(file)).size, sha256: await hashFile(file) })
   }
   const text = manifestText(entries)
   return {
@@ -40,4 +38,9 @@ export async function buildManifest(directory: string): Promise<Manifest> {
     sha256: createHash('sha256').update(text).digest('hex'),
     sizeBytes: entries.reduce((sum, entry) => sum + entry.sizeBytes, 0)
   }
+}
+
+/** The checksum of a backup as it is on disk: of the file, or of the manifest of a directory-format folder. */
+export async function backupChecksum(backupPath: string, format: string): Promise<string> {
+  return format === 'directory' ? (await buildManifest(backupPath)).sha256 : hashFile(backupPath)
 }

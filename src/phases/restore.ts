@@ -3,9 +3,9 @@
 import { randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { pipeline } from 'node:stream/promises'
-import { HashingStream, inspectFile } from '../backup/inspect.js'
+import { HashingStream } from '../backup/inspect.js'
 import { plainIsGzipped, type BackupFormat } from '../backup/formats.js'
-import { buildManifest } from '../backup/manifest.js'
+import { backupChecksum } from '../backup/manifest.js'
 import type { CreatedBackup } from './create.js'
 import { createGunzip } from 'node:zlib'
 import { SettingsFilter, unknownSettings } from '../backup/compat.js'
@@ -285,7 +285,7 @@ async function restoreArchive(options: RestoreOptions, env: NodeJS.ProcessEnv, u
       )
     }
   }
-  return backup.format === 'directory' ? (await buildManifest(backup.path)).sha256 : (await inspectFile(backup.path, { update() {}, finish: () => undefined })).sha256
+  return backupChecksum(backup.path, backup.format)
 }
 
 /** Fails on any error that is not known to be harmless; logs and returns the harmless ones. */

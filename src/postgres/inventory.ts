@@ -129,7 +129,7 @@ export async function missingExtensions(source: pg.Client, restoreServer: pg.Cli
  */
 export class SourceSnapshot {
   private constructor(
-    readonly client: pg.Client,
+    private readonly client: pg.Client,
     readonly id: string
   ) {}
 
