@@ -9,6 +9,7 @@ import { loadSettings } from '../src/config/inputs.js'
 import { FolderToolCache } from '../src/tools/cache.js'
 import { findClientTools, type ClientTools } from '../src/tools/locate.js'
 import { detectLibc, targetTriple } from '../src/tools/target.js'
+import { provideClientTools } from '../src/tools/provision.js'
 import { verifyBackup } from '../src/verify.js'
 import { archiveFiles, buildClientArchive, startArchiveServer, type ArchiveServer, type ClientArchive } from './support/archive-server.js'
 import { recordingReporter } from './support/reporter.js'
@@ -106,6 +107,31 @@ describe('installing client tools into the tool cache', () => {
       expect(result.error?.message).toMatch(/Could not download http:\/\/127\.0\.0\.1:\d+\/\S+\.sha256 after 3 attempt\(s\)/)
       expect(downloads.requests).toHaveLength(3)
       expect(reporter.lines.filter((line) => line.includes('retrying in'))).toHaveLength(2)
+    } finally {
+      await downloads.close()
+    }
+  })
+
+  test('with a mirror, a major other than the server\'s needs an exact version (a mirror has no release list)', async () => {
+    const downloads = await startArchiveServer({})
+    try {
+      const options = {
+        request: { kind: 'major' as const, major: local.version.major + 1 },
+        source: 'tool-cache' as const,
+        toolsUrl: downloads.template,
+        cache: new FolderToolCache(await mkdtemp(path.join(work, 'cache-'))),
+        workFolder: await mkdtemp(path.join(work, 'tools-')),
+        retry: FAST_RETRY,
+        env: process.env,
+        platform: process.platform,
+        arch: process.arch,
+        log: () => {}
+      }
+      const server = { text: `${local.version.major}.1`, number: local.version.major * 10000 + 1, major: local.version.major }
+      await expect(provideClientTools(server, options)).rejects.toThrow(
+        `With a custom tools-url, PostgreSQL ${local.version.major + 1} needs an exact version: set postgres-version to one the mirror has`
+      )
+      expect(downloads.requests).toEqual([])
     } finally {
       await downloads.close()
     }
