@@ -17,7 +17,6 @@ import { backupFileName, checkRoomForBackup, createBackup, describeBackupOnDisk 
 import { detectBackupFormat } from './backup/detect.js'
 import { changedAfterValidation, requireSameInventory, restoreBackup, temporaryDatabaseName, type Restored, type RestoreOptions } from './phases/restore.js'
 import type { CreatedBackup } from './phases/create.js'
-import { PassThrough } from 'node:stream'
 import { requirePassed, validateBackup, type ValidateOptions } from './phases/validate.js'
 import { noLedger, type Reporter, type ResourceLedger } from './reporter.js'
 import type { PhaseName, PhaseResult, VerificationResult } from './result.js'
@@ -122,12 +121,15 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
   let validateWith: ValidateOptions | undefined
   // A streamed restore runs beside the phases; whatever happens, it ends (and drops its database) before the session closes.
   let streamedRestore: Promise<Restored> | undefined
+  // A streamed restore reads the file while pg_dump writes it; once it has read it all, Validate reads it again.
+  let backupRead: () => void = () => {}
+  const readByRestore = new Promise<void>((resolve) => (backupRead = resolve))
   let snapshot: SourceSnapshot | undefined
   // The sequence values the dump sets are known once the backup has been read whole (after Validate).
   let sequencesRead: (sequences: Array<{ sequence: string; value: string }>) => void = () => {}
   const sequencesKnown = new Promise<Array<{ sequence: string; value: string }>>((resolve) => (sequencesRead = resolve))
   try {
-    const streamed = settings.pipeline && settings.format === 'plain'
+    const streamed = settings.pipeline && settings.format === 'plain' && !settings.backupFile
     // The restore's settings; in streamed mode it starts while pg_dump is still writing.
     // What the restore compares with (the dumped snapshot's inventory; none for an existing backup) and reads.
     let sourceInventory: Promise<Inventory | undefined> = Promise.resolve(undefined)
@@ -188,7 +190,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
       passwordFile = await writePasswordFile(folder, target.password)
       restorePasswordFile = settings.restoreTarget ? await writePasswordFile(folder, restoreTarget.password, '.pgpass-restore') : passwordFile
       clientEnv = clientEnvironment(target, target.database, passwordFile, env)
-      validateWith = { tools, env: clientEnv, redactor, log, heartbeatMs: options.heartbeatMs, rehash: streamed, signal: interrupt }
+      validateWith = { tools, env: clientEnv, redactor, log, heartbeatMs: options.heartbeatMs, rehashAfter: streamed ? readByRestore : undefined, signal: interrupt }
       restoreWith = (databaseName, extra) =>
         restoreBackup({
           target: restoreTarget,
@@ -242,13 +244,14 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
       const inventory = snapshot.inventory(settings.verifyLevel)
       inventory.catch(() => {})
       sourceInventory = inventory
-      // Streamed: psql restores the very bytes pg_dump writes, while it writes them.
-      const feed = streamed ? new PassThrough() : undefined
+      // Streamed: the restore follows the file while pg_dump writes it, each at its own pace.
+      let written: { resolve: (size: number) => void; reject: (error: unknown) => void } = { resolve: () => {}, reject: () => {} }
+      const writtenSize = new Promise<number>((resolve, reject) => (written = { resolve, reject }))
+      writtenSize.catch(() => {})
       const stopRestore = new AbortController()
-      const restoring = feed ? startRestore({ source: feed, signal: AbortSignal.any([stopRestore.signal, interrupt]) }) : undefined
-      // A restore that gives up (no permission to create its database, psql stopping at an error)
-      // must not hold pg_dump back: the backup file is still written to the end.
-      restoring?.catch(() => feed?.destroy())
+      const restoring = streamed ? startRestore({ written: writtenSize, signal: AbortSignal.any([stopRestore.signal, interrupt]), onBackupRead: backupRead }) : undefined
+      // A restore that ends early (no permission to create its database) has read all it will.
+      restoring?.then(backupRead, backupRead)
       streamedRestore = restoring
       if (restoring) log(`Streaming: psql restores into ${result.restoreDatabase?.name} while pg_dump writes`)
       let created: CreatedBackup
@@ -265,16 +268,16 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
           log,
           redactor,
           heartbeatMs: options.heartbeatMs,
-          alsoTo: feed,
           snapshot: snapshot?.id,
           signal: interrupt
         })
+        written.resolve(created.sizeBytes)
         await inventory
         // Only as long as needed: pg_dump has finished with the snapshot, and its locks would block writers.
         await snapshot?.close()
         snapshot = undefined
       } catch (error) {
-        feed?.destroy()
+        written.reject(error)
         stopRestore.abort()
         await restoring?.catch(() => {})
         // A count that failed ends the snapshot's transaction, and pg_dump then fails to import the

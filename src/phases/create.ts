@@ -2,14 +2,14 @@
 // checked on their way to disk; custom and directory archives need a seekable file or a folder, so
 // they are read once after pg_dump is done.
 
-import { createWriteStream, readdirSync, statSync } from 'node:fs'
-import { statfs } from 'node:fs/promises'
+import { readdirSync, statSync } from 'node:fs'
+import { stat, statfs, writeFile } from 'node:fs/promises'
+import { Readable, Writable } from 'node:stream'
 import type pg from 'pg'
 import { readDatabaseSize } from '../postgres/session.js'
 import { startHeartbeat } from '../heartbeat.js'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
-import { Writable } from 'node:stream'
 import type { ArchiveHeader } from '../backup/archive-header.js'
 import {
   compressionArgument,
@@ -19,6 +19,7 @@ import {
 } from '../backup/formats.js'
 import { headerObserver, inspectFile, InspectingStream, plainObserver, tarObserver, type PlainObservation } from '../backup/inspect.js'
 import { buildManifest, type Manifest } from '../backup/manifest.js'
+import { followFile } from '../backup/followed-file.js'
 import type { TarReport } from '../backup/tar-check.js'
 import { describeBytes } from '../config/size.js'
 import { classifyToolError, VerificationError } from '../errors.js'
@@ -59,8 +60,6 @@ export interface CreateOptions {
   snapshot?: string
   /** Stops pg_dump (the run was interrupted). */
   signal?: AbortSignal
-  /** Plain and tar only: a second destination for the bytes, e.g. psql restoring while pg_dump writes. */
-  alsoTo?: Writable
 }
 
 /**
@@ -112,7 +111,7 @@ export function dumpArguments(
   if (options.snapshot) args.push(`--snapshot=${options.snapshot}`)
   if (options.compression) args.push(`--compress=${compressionArgument(options.compression, clientMajor)}`)
   if (options.format === 'directory' && options.jobs > 1) args.push(`--jobs=${options.jobs}`)
-  if (options.format === 'custom' || options.format === 'directory') args.push(`--file=${options.backupPath}`)
+  args.push(`--file=${options.backupPath}`)
   if (options.verbose) args.push('--verbose')
   return args
 }
@@ -127,17 +126,25 @@ export async function createBackup(options: CreateOptions): Promise<CreatedBacku
         ? new InspectingStream<unknown>(tarObserver())
         : undefined
   const stopHeartbeat = startHeartbeat('pg_dump', options.log, () => (streamed ? streamed.bytesSoFar : sizeOnDisk(options.backupPath)), options.heartbeatMs)
+  // pg_dump writes the file itself (its own buffered writes cost far less than a pipe through this
+  // process); a single file is read as it grows, hashed and inspected in the same pass.
+  let exited: { resolve: (size: number) => void; reject: (error: unknown) => void } = { resolve: () => {}, reject: () => {} }
+  const written = new Promise<number>((resolve, reject) => (exited = { resolve, reject }))
+  written.catch(() => {})
+  let inspected: Promise<void> = Promise.resolve()
+  if (streamed) {
+    // Created private before pg_dump opens it: the backup holds every row of the database.
+    await writeFile(options.backupPath, '', { mode: 0o600 })
+    inspected = pipeline(Readable.from(followFile({ path: options.backupPath, size: written }, options.signal)), streamed, discard())
+    inspected.catch(() => {})
+  }
   const run = await runTool(tools.pgDump, args, {
     env: options.env,
     signal: options.signal,
-    consumeStdout:
-      streamed &&
-      ((stdout) => {
-        const file = createWriteStream(options.backupPath, { mode: 0o600 })
-        return pipeline(stdout, streamed, options.alsoTo ? new Tee(file, options.alsoTo) : file)
-      }),
     onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined
   }).finally(stopHeartbeat)
+  if (run.exitCode === 0) exited.resolve((await stat(options.backupPath)).size)
+  else exited.reject(new Error(`pg_dump exited with code ${run.exitCode}`))
   if (run.exitCode !== 0) {
     const lines = errorLines(options.redactor.redact(run.stderr))
     const known = classifyToolError(run.stderr)
@@ -145,6 +152,7 @@ export async function createBackup(options: CreateOptions): Promise<CreatedBacku
     const what = known?.problem === 'connection-lost' ? 'lost its connection to the server and' : ''
     throw new VerificationError(known?.problem ?? 'dump-failed', `pg_dump ${what ? `${what} ` : ''}${how}: ${lines.join(' | ') || 'no error message'}`, known?.hint)
   }
+  await inspected
   const created = await describeCreated(options, streamed)
   if (created.sizeBytes < options.minSizeBytes) {
     throw new VerificationError(
@@ -158,48 +166,9 @@ export async function createBackup(options: CreateOptions): Promise<CreatedBacku
   return created
 }
 
-/**
- * Writes every chunk to the backup file and to a second stream, at the pace of the slower one.
- * The second is a consumer that may give up (psql stopping at an error): then only the file goes on.
- */
-export class Tee extends Writable {
-  private secondFailed = false
-
-  constructor(
-    private readonly file: Writable,
-    private readonly second: Writable
-  ) {
-    super()
-    second.on('error', () => (this.secondFailed = true))
-    file.on('error', (error) => this.destroy(error))
-  }
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    const waits: Promise<void>[] = []
-    if (!this.file.write(chunk)) waits.push(drained(this.file))
-    if (!this.secondFailed && !this.second.destroyed && !this.second.write(chunk)) waits.push(drained(this.second))
-    if (waits.length === 0) return callback()
-    Promise.all(waits).then(() => callback(), callback)
-  }
-
-  override _final(callback: (error?: Error | null) => void): void {
-    if (!this.secondFailed && !this.second.destroyed) this.second.end()
-    this.file.end(() => callback())
-  }
-}
-
-function drained(stream: Writable): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      stream.off('drain', done)
-      stream.off('close', done)
-      stream.off('error', done)
-      resolve()
-    }
-    stream.on('drain', done)
-    stream.on('close', done)
-    stream.on('error', done)
-  })
+/** A stream end that keeps nothing: the bytes are on disk already. */
+function discard(): Writable {
+  return new Writable({ write: (_chunk, _encoding, callback) => callback() })
 }
 
 /** Bytes of a file, or of the files in a folder, so far; 0 when there is nothing yet. */

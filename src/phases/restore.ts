@@ -1,7 +1,7 @@
 // Phase 3: restores into a new temporary database, compares it with the source, and always drops it.
 
 import { randomBytes } from 'node:crypto'
-import { createReadStream } from 'node:fs'
+import { stat } from 'node:fs/promises'
 import { pipeline } from 'node:stream/promises'
 import { HashingStream } from '../backup/inspect.js'
 import { plainIsGzipped, type BackupFormat } from '../backup/formats.js'
@@ -10,14 +10,17 @@ import type { CreatedBackup } from './create.js'
 import { createGunzip } from 'node:zlib'
 import { SettingsFilter, unknownSettings } from '../backup/compat.js'
 import { describeHarmless, RestoreErrorSorter, type RestoreErrors } from '../backup/restore-errors.js'
-import type { Readable } from 'node:stream'
+import { Readable } from 'node:stream'
 import type pg from 'pg'
 import type { ConnectionTarget } from '../config/connection.js'
 import { TEMPORARY_DATABASE_PREFIX } from '../constants.js'
 import { classifyToolError, VerificationError } from '../errors.js'
 import { startHeartbeat } from '../heartbeat.js'
 import { clientEnvironment } from '../postgres/environment.js'
-import { errorLines, runTool } from '../postgres/process.js'
+import { errorLines, runTool, type ToolRun } from '../postgres/process.js'
+import { PsqlSessions, SessionEndedError } from '../postgres/psql-sessions.js'
+import { followFile, type GrowingFile } from '../backup/followed-file.js'
+import { replayPlainDump, type ReplayResult } from './plain-replay.js'
 import { createDatabaseLike, dropDatabase, openSession } from '../postgres/session.js'
 import { OBJECT_KINDS, takeInventory, type Inventory } from '../postgres/inventory.js'
 import type { ResourceLedger } from '../reporter.js'
@@ -143,8 +146,8 @@ export interface RestoreOptions {
   passwordFile?: string
   /** The validated backup; what is restored must still have its checksum. */
   backup: Pick<CreatedBackup, 'path' | 'format' | 'compression'>
-  /** A plain backup streamed straight from pg_dump, instead of read from its file. */
-  source?: Readable
+  /** The backup is still being written (a streamed restore): its final size, once pg_dump is done. */
+  written?: Promise<number>
   /** Stops the restore (the run was interrupted, or the streamed backup failed validation). */
   signal?: AbortSignal
   /** Every restore error fails the restore, the harmless ones too. */
@@ -155,6 +158,8 @@ export interface RestoreOptions {
   log: (line: string) => void
   warn: (line: string) => void
   onDropped?: () => void
+  /** The restore has read the whole backup (or stopped): what it still reads again is checked against that read. */
+  onBackupRead?: () => void
   /** Test seam: runs after a successful restore, before the comparison. */
   afterRestore?: (databaseName: string) => Promise<void>
   redactor: Redactor
@@ -193,14 +198,18 @@ export function restoreArguments(format: BackupFormat, jobs: number, databaseNam
 }
 
 /**
- * psql reads the backup from stdin through a hash: what was restored is proven to be the file that
- * was validated, without reading it a second time. A gzip-compressed dump is decompressed on the
- * way; settings an older server does not know are left out of the preamble.
+ * psql reads the backup through a hash: what was restored is proven to be the file that was
+ * validated. A backup still being written is followed as it grows. An uncompressed dump is shared
+ * out among `jobs` sessions; a gzip-compressed one is decompressed on the way into one session.
+ * Settings an older server does not know are left out of the preamble.
  */
 async function replayPlain(options: RestoreOptions, env: NodeJS.ProcessEnv, unknown: string[], sorter: RestoreErrorSorter): Promise<string> {
+  const file: GrowingFile = { path: options.backup.path, size: options.written ?? stat(options.backup.path).then((info) => info.size) }
+  if (options.jobs > 1 && !plainIsGzipped(options.backup.compression)) return replayInSessions(options, env, file, unknown, sorter)
   const fed = new HashingStream()
+  fed.once('end', () => options.onBackupRead?.())
   // Errors reading the file reach runTool through the stream it reads; these promises only must not go unhandled.
-  pipeline(options.source ?? createReadStream(options.backup.path), fed).catch(() => {})
+  pipeline(Readable.from(followFile(file, options.signal)), fed).catch(() => {})
   let feed: Readable = fed
   if (plainIsGzipped(options.backup.compression)) {
     const gunzip = createGunzip()
@@ -214,36 +223,108 @@ async function replayPlain(options: RestoreOptions, env: NodeJS.ProcessEnv, unkn
   }
   const stopHeartbeat = startHeartbeat('psql restoring', options.log, () => fed.bytes, options.heartbeatMs)
   await runPsql(options, env, feed, 'psql', sorter).finally(stopHeartbeat)
-  reportFiltered(options, filter)
+  reportFiltered(options, filter?.removed ?? [])
   return fed.digest()
 }
 
 /** strict: psql stops at the first error. Otherwise it goes on, and every error is sorted afterwards. */
+function psqlArguments(options: RestoreOptions): string[] {
+  return ['-X', '--no-password', '-v', `ON_ERROR_STOP=${options.strict ? 1 : 0}`, ...(options.verbose ? [] : ['--quiet'])]
+}
+
 async function runPsql(options: RestoreOptions, env: NodeJS.ProcessEnv, script: Readable, what: string, sorter: RestoreErrorSorter): Promise<void> {
-  const args = ['-X', '--no-password', '-v', `ON_ERROR_STOP=${options.strict ? 1 : 0}`, ...(options.verbose ? [] : ['--quiet']), '-f', '-']
-  const run = await runTool(options.tools.psql, args, {
+  const run = await runTool(options.tools.psql, [...psqlArguments(options), '-f', '-'], {
     env,
     stdin: script,
     signal: options.signal,
     onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined,
     onErrorLine: (line) => sorter.line(options.redactor.redact(line))
   })
-  if (run.exitCode !== 0) {
-    const lines = errorLines(options.redactor.redact(run.stderr))
-    const lost = classifyToolError(run.stderr)?.problem === 'connection-lost' ? classifyToolError(run.stderr) : undefined
-    throw new VerificationError(
-      lost ? 'connection-lost' : 'restore-failed',
-      lost
-        ? `Restore failed: the connection to the server was lost while ${what} restored: ${lines.join(' | ')}`
-        : `Restore failed: ${what} stopped at the first error (exit code ${run.exitCode}): ${lines.join(' | ') || 'no error message'}`,
-      lost?.hint ?? RESTORE_HINT
-    )
-  }
+  const failure = psqlFailure(run, what, options)
+  if (failure) throw failure
 }
 
-function reportFiltered(options: RestoreOptions, filter: SettingsFilter | undefined): void {
-  if (filter && filter.removed.length > 0) {
-    options.log(`The client (${options.tools.version.text}) is newer than the server (major ${options.serverMajor}): left out ${filter.removed.join(' ')} while restoring`)
+function psqlFailure(run: ToolRun, what: string, options: RestoreOptions): VerificationError | undefined {
+  if (run.exitCode === 0) return undefined
+  const lines = errorLines(options.redactor.redact(run.stderr))
+  const lost = classifyToolError(run.stderr)?.problem === 'connection-lost' ? classifyToolError(run.stderr) : undefined
+  return new VerificationError(
+    lost ? 'connection-lost' : 'restore-failed',
+    lost
+      ? `Restore failed: the connection to the server was lost while ${what} restored: ${lines.join(' | ')}`
+      : `Restore failed: ${what} stopped at the first error (exit code ${run.exitCode}): ${lines.join(' | ') || 'no error message'}`,
+    lost?.hint ?? RESTORE_HINT
+  )
+}
+
+/**
+ * A plain dump replayed over `jobs` psql sessions, as pg_restore -j replays an archive (see
+ * PlainDumpPlanner and ReplayScheduler). The planner's read of the file is what the checksum covers;
+ * every range the sessions get is read again and checked against it.
+ */
+async function replayInSessions(options: RestoreOptions, env: NodeJS.ProcessEnv, file: GrowingFile, unknown: string[], sorter: RestoreErrorSorter): Promise<string> {
+  // Session 0 runs the schema and goes on after an error unless strict; the others stop at their first
+  // (psql would read a failed COPY's rows as statements). Unaligned tuples only: a sync token comes
+  // back as a line of its own.
+  const args = (session: number) => [
+    '-X',
+    '--no-password',
+    '-v',
+    `ON_ERROR_STOP=${session === 0 && !options.strict ? 0 : 1}`,
+    ...(options.verbose ? [] : ['--quiet']),
+    '--no-align',
+    '--tuples-only',
+    '-f',
+    '-'
+  ]
+  const sessions = new PsqlSessions(options.tools.psql, args, options.jobs + 1, {
+    env,
+    signal: options.signal,
+    onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined,
+    onErrorLine: (line) => sorter.line(options.redactor.redact(line))
+  })
+  let sent = () => 0
+  const stopHeartbeat = startHeartbeat('psql restoring', options.log, () => sent(), options.heartbeatMs)
+  let replayed: ReplayResult
+  try {
+    replayed = await replayPlainDump({
+      file,
+      sessions,
+      unknownSettings: unknown,
+      signal: options.signal,
+      onStart: (scheduler) => (sent = () => scheduler.bytesSent),
+      onRead: options.onBackupRead
+    })
+  } catch (error) {
+    const runs = await sessions.stop()
+    if (error instanceof SessionEndedError) {
+      // A session stopped at an error: the errors psql reported say why (a lost connection, strict).
+      const { fatal } = sorter.result()
+      if (fatal.length > 0 && !options.strict) throw incompleteRestore(fatal)
+      const run = error.run ?? runs[error.session]
+      const failure = run && psqlFailure(run, 'psql', options)
+      if (failure) throw failure
+    }
+    throw error
+  } finally {
+    stopHeartbeat()
+  }
+  const runs = await sessions.finish()
+  const failed = runs.map((run) => psqlFailure(run, 'psql', options)).find(Boolean)
+  if (failed) throw failed
+  const { tables, copies, definitions, serialBecause, removedSettings } = replayed.statistics
+  options.log(
+    `Restored with ${options.jobs} psql sessions beside the one for the schema: the rows of ${tables} table(s) in ${copies} COPY statement(s), ` +
+      `${definitions} index and key definition(s) built as soon as their table was loaded` +
+      (serialBecause.length > 0 ? `; in one session from some point on: ${serialBecause.join('; ')}` : '')
+  )
+  reportFiltered(options, removedSettings)
+  return replayed.sha256
+}
+
+function reportFiltered(options: RestoreOptions, removed: string[]): void {
+  if (removed.length > 0) {
+    options.log(`The client (${options.tools.version.text}) is newer than the server (major ${options.serverMajor}): left out ${removed.join(' ')} while restoring`)
   }
 }
 
@@ -263,7 +344,7 @@ async function restoreArchive(options: RestoreOptions, env: NodeJS.ProcessEnv, u
     if (script.exitCode !== 0) {
       throw new VerificationError('restore-failed', `Restore failed: pg_restore exited with code ${script.exitCode}: ${errorLines(options.redactor.redact(script.stderr)).join(' | ')}`, RESTORE_HINT)
     }
-    reportFiltered(options, filter)
+    reportFiltered(options, filter.removed)
   } else {
     const args = restoreArguments(backup.format, options.jobs, options.databaseName, backup.path, options.verbose, options.strict)
     const stopHeartbeat = startHeartbeat('pg_restore restoring', options.log, undefined, options.heartbeatMs)
@@ -288,15 +369,17 @@ async function restoreArchive(options: RestoreOptions, env: NodeJS.ProcessEnv, u
   return backupChecksum(backup.path, backup.format)
 }
 
+function incompleteRestore(fatal: string[]): VerificationError {
+  return new VerificationError(
+    'restore-failed',
+    `Restore failed: ${fatal.length === 1 ? 'an error that leaves' : `${fatal.length} errors that leave`} the restore incomplete: ${fatal.slice(0, 5).join(' | ')}`,
+    RESTORE_HINT
+  )
+}
+
 /** Fails on any error that is not known to be harmless; logs and returns the harmless ones. */
 function requireHarmlessErrors(errors: RestoreErrors, options: RestoreOptions): RestoreErrors {
-  if (errors.fatal.length > 0) {
-    throw new VerificationError(
-      'restore-failed',
-      `Restore failed: ${errors.fatal.length === 1 ? 'an error' : `${errors.fatal.length} errors`} that leave the restore incomplete: ${errors.fatal.slice(0, 5).join(' | ')}`,
-      RESTORE_HINT
-    )
-  }
+  if (errors.fatal.length > 0) throw incompleteRestore(errors.fatal)
   if (errors.total > 0) options.warn(`The restore reported ${errors.total} harmless error(s), ignored (strict: true would fail on them): ${describeHarmless(errors)}`)
   return errors
 }
@@ -311,8 +394,9 @@ export async function restoreBackup(options: RestoreOptions): Promise<Restored> 
     const env = clientEnvironment(target, databaseName, options.passwordFile)
     const unknown = options.tools.version.major > options.serverMajor ? unknownSettings(options.serverMajor) : []
     const sorter = new RestoreErrorSorter()
-    const restoredChecksum =
-      options.backup.format === 'plain' ? await replayPlain(options, env, unknown, sorter) : await restoreArchive(options, env, unknown, sorter)
+    const restoredChecksum = await (options.backup.format === 'plain' ? replayPlain(options, env, unknown, sorter) : restoreArchive(options, env, unknown, sorter)).finally(
+      () => options.onBackupRead?.()
+    )
     const ignoredErrors = requireHarmlessErrors(sorter.result(), options)
     await options.afterRestore?.(databaseName)
     const restoredSession = await openSession(target, databaseName)
@@ -334,6 +418,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<Restored> 
     )
     return { comparison, restoredChecksum, ignoredErrors, restoredInventory: restored }
   } finally {
+    options.onBackupRead?.()
     try {
       await dropDatabase(session, databaseName, options.serverMajor)
       options.ledger.removed('database', databaseName)

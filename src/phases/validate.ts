@@ -24,8 +24,8 @@ export interface ValidateOptions {
   redactor: Redactor
   log?: (line: string) => void
   heartbeatMs?: number
-  /** Read the file again and compare its SHA-256 (a streamed restore did not read the file). */
-  rehash?: boolean
+  /** A streamed restore: once it has read the whole file, the file is read again and must still have its SHA-256. */
+  rehashAfter?: Promise<void>
   /** Stops the tools (the run was interrupted). */
   signal?: AbortSignal
 }
@@ -36,7 +36,7 @@ export function readTimeoutMs(sizeBytes: number): number {
 }
 
 export async function validateBackup(backup: CreatedBackup, options: ValidateOptions): Promise<ValidationCheck[]> {
-  if (backup.format === 'plain') return validatePlain(backup, options.rehash === true)
+  if (backup.format === 'plain') return validatePlain(backup, options.rehashAfter)
   const checks: ValidationCheck[] = []
   checks.push(headerCheck(backup))
   if (backup.format === 'tar' && backup.tar) {
@@ -57,7 +57,7 @@ export async function validateBackup(backup: CreatedBackup, options: ValidateOpt
   return checks
 }
 
-async function validatePlain(backup: CreatedBackup, rehash: boolean): Promise<ValidationCheck[]> {
+async function validatePlain(backup: CreatedBackup, rehashAfter: Promise<void> | undefined): Promise<ValidationCheck[]> {
   const scan = backup.plain as PlainObservation
   const checks: ValidationCheck[] = []
   if (plainIsGzipped(backup.compression)) {
@@ -67,7 +67,14 @@ async function validatePlain(backup: CreatedBackup, rehash: boolean): Promise<Va
       detail: scan.decompressError === undefined ? `gzip, ${scan.bytes} bytes of SQL inside` : `the gzip stream is corrupt: ${scan.decompressError}`
     })
   }
-  checks.push(...plainDumpChecks(scan), rehash ? await fileOnDiskCheck(backup) : await sizeOnDiskCheck(backup))
+  checks.push(...plainDumpChecks(scan))
+  // A backup that is not valid stops the streamed restore at once; a valid one is read again after it.
+  if (rehashAfter && checks.every((check) => check.passed)) {
+    await rehashAfter
+    checks.push(await fileOnDiskCheck(backup))
+  } else {
+    checks.push(await sizeOnDiskCheck(backup))
+  }
   return checks
 }
 
@@ -171,8 +178,8 @@ async function fileOnDiskCheck(backup: CreatedBackup): Promise<ValidationCheck> 
     name: 'File on disk',
     passed: ok,
     detail: ok
-      ? 'read back: the same SHA-256 as the bytes pg_dump streamed into psql'
-      : `the file on disk ${onDisk ? `has SHA-256 ${onDisk}` : 'cannot be read'}, but pg_dump streamed ${backup.sha256}: the backup changed after the dump`
+      ? 'read again once the restore had read it: the same SHA-256 as pg_dump wrote and the restore read'
+      : `the file on disk ${onDisk ? `has SHA-256 ${onDisk}` : 'cannot be read'}, but pg_dump wrote ${backup.sha256}: the backup changed after the dump`
   }
 }
 

@@ -1,0 +1,78 @@
+// Reads a backup file from the start while it may still be written (a streamed restore follows
+// pg_dump at its own pace instead of holding it back), and positional reads of what is written.
+
+import { open, type FileHandle } from 'node:fs/promises'
+import { setTimeout as sleep } from 'node:timers/promises'
+
+/** A file and its final size, known once it is completely written (rejected if writing failed). */
+export interface GrowingFile {
+  path: string
+  size: Promise<number>
+}
+
+const CHUNK_BYTES = 256 * 1024
+/** How long a reader that caught up with the writer waits before it looks again. */
+const POLL_MS = 5
+
+export async function openGrowingFile(file: GrowingFile, signal?: AbortSignal): Promise<FileHandle> {
+  let settled: { size?: number; error?: unknown } | undefined
+  file.size.then(
+    (size) => (settled = { size }),
+    (error: unknown) => (settled = { error })
+  )
+  for (;;) {
+    try {
+      return await open(file.path, 'r')
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+      if (settled?.error) throw settled.error
+      if (settled) throw error
+      signal?.throwIfAborted()
+      await sleep(POLL_MS)
+    }
+  }
+}
+
+/** The file's bytes in order, as they are written, until its final size is reached. */
+export async function* followFile(file: GrowingFile, signal?: AbortSignal): AsyncGenerator<Buffer> {
+  let final: number | undefined
+  let failure: { error: unknown } | undefined
+  file.size.then(
+    (size) => (final = size),
+    (error: unknown) => (failure = { error })
+  )
+  const handle = await openGrowingFile(file, signal)
+  try {
+    let position = 0
+    for (;;) {
+      signal?.throwIfAborted()
+      if (failure) throw failure.error
+      // A new buffer each time: the reader may keep parts of the chunks it was given.
+      const buffer = Buffer.allocUnsafe(CHUNK_BYTES)
+      const { bytesRead } = await handle.read(buffer, 0, CHUNK_BYTES, position)
+      if (bytesRead > 0) {
+        position += bytesRead
+        yield buffer.subarray(0, bytesRead)
+        // Caught up with the writer: let it write a good chunk before reading again.
+        if (bytesRead < CHUNK_BYTES && final === undefined) await sleep(POLL_MS)
+        continue
+      }
+      if (final !== undefined && position >= final) return
+      await sleep(POLL_MS)
+    }
+  } finally {
+    await handle.close()
+  }
+}
+
+/** Reads one range of a file that is already written. */
+export async function readRange(handle: FileHandle, start: number, end: number, onChunk: (chunk: Buffer) => Promise<void>): Promise<void> {
+  for (let position = start; position < end; ) {
+    const length = Math.min(CHUNK_BYTES, end - position)
+    const buffer = Buffer.allocUnsafe(length)
+    const { bytesRead } = await handle.read(buffer, 0, length, position)
+    if (bytesRead === 0) throw new Error(`the file ends at byte ${position}, before ${end}`)
+    position += bytesRead
+    await onChunk(buffer.subarray(0, bytesRead))
+  }
+}

@@ -1,0 +1,370 @@
+// Runs a plain dump's jobs (see PlainDumpPlanner) over several psql sessions, the way pg_restore -j
+// runs an archive: the schema first; then each table's rows, shared out in parts; each index or
+// key as soon as its table's rows are in, the largest tables' first; the rest in the dump's order.
+// The planner reads the file ahead of the sessions, so indexes of the first tables are built while
+// later tables still load.
+
+import type { FileHandle } from 'node:fs/promises'
+import { crc32 } from 'node:zlib'
+import { PlainDumpPlanner, type ByteRange, type DefinitionJob, type ReplayJob, type RowsJob, type SerialJob } from '../backup/plain-planner.js'
+import { followFile, openGrowingFile, readRange, type GrowingFile } from '../backup/followed-file.js'
+import { VerificationError } from '../errors.js'
+
+/**
+ * What the scheduler needs of its sessions (psql processes; a recorder in tests). Session 0 runs
+ * the statements that go in order and goes on after an error unless strict; the others load rows
+ * and build definitions, and stop at their first error, before psql could read rows as statements.
+ */
+export interface ReplaySessions {
+  readonly count: number
+  /** Queues text or bytes for a session; resolves once it is accepted (backpressure). */
+  write(session: number, data: Buffer | string): Promise<void>
+  /** Resolves once the session has executed everything queued for it so far. */
+  sync(session: number): Promise<void>
+  /** Runs what is queued to the end, then replaces the session by a new one. */
+  restart(session: number): Promise<void>
+}
+
+export interface ReplayStatistics {
+  /** Tables whose rows were shared out, and the COPY statements they took. */
+  tables: number
+  copies: number
+  /** Index and key definitions built beside other work. */
+  definitions: number
+  /** Why part of the dump ran in one session. */
+  serialBecause: string[]
+  /** Settings the server does not know, left out. */
+  removedSettings: string[]
+}
+
+export interface ReplayResult {
+  /** SHA-256 of the file as the replay read it. */
+  sha256: string
+  statistics: ReplayStatistics
+}
+
+/** A session takes up to this much of a table's rows in one COPY. */
+const PART_BYTES = 8 * 1024 * 1024
+/** While the table is still being read, a session waits until at least this much is there. */
+const MIN_PART_BYTES = 1024 * 1024
+
+interface SessionState {
+  busy: boolean
+  settings: Map<string, string>
+  restricted: boolean
+}
+
+interface RowsProgress {
+  /** Ranges handed out so far. */
+  next: number
+  running: number
+}
+
+export class ReplayScheduler {
+  private readonly states: SessionState[]
+  private readonly finished = new Set<number>()
+  private readonly started = new Set<number>()
+  private readonly rows = new Map<number, RowsProgress>()
+  /** Per table: rows jobs not finished, the bytes of its rows, and its definitions not started. */
+  private readonly pendingRows = new Map<string, number>()
+  private readonly rowBytes = new Map<string, number>()
+  private readonly lanes = new Map<string, DefinitionJob[]>()
+  private readonly laneBusy = new Set<string>()
+  private readonly known = new Set<number>()
+  private rowsRunning = 0
+  private firstUnfinished = 0
+  private firstUnfinishedSerial = 0
+  private planned = false
+  private failure: unknown
+  private settle: { resolve: () => void; reject: (error: unknown) => void } | undefined
+  readonly statistics: ReplayStatistics = { tables: 0, copies: 0, definitions: 0, serialBecause: [], removedSettings: [] }
+  /** Bytes sent to the sessions, for the heartbeat. */
+  bytesSent = 0
+
+  constructor(
+    private readonly sessions: ReplaySessions,
+    private readonly jobs: ReplayJob[],
+    private readonly file: FileHandle,
+    private readonly restrictLine: () => string | undefined
+  ) {
+    this.states = Array.from({ length: sessions.count }, () => ({ busy: false, settings: new Map(), restricted: false }))
+  }
+
+  /** The planner announced a job or more of one. */
+  changed(job: ReplayJob): void {
+    if (!this.known.has(job.index)) {
+      this.known.add(job.index)
+      if (job.kind === 'rows') {
+        this.rows.set(job.index, { next: 0, running: 0 })
+        if (job.table !== undefined) this.pendingRows.set(job.table, (this.pendingRows.get(job.table) ?? 0) + 1)
+        this.statistics.tables++
+      } else if (job.kind === 'definition') {
+        const lane = this.lanes.get(job.table) ?? []
+        lane.push(job)
+        this.lanes.set(job.table, lane)
+      }
+    }
+    if (job.kind === 'rows') {
+      if (job.table !== undefined) this.rowBytes.set(job.table, job.bytes)
+      // A table without rows has nothing to run: it is done once the planner closes it.
+      const progress = this.rows.get(job.index)
+      if (progress) this.finishRowsIfComplete(job, progress)
+    }
+    this.advance()
+    this.dispatch()
+  }
+
+  /** Everything is planned: the run ends once every job has. */
+  planningEnded(): void {
+    this.planned = true
+    this.dispatch()
+  }
+
+  fail(error: unknown): void {
+    this.failure ??= error
+    this.dispatch()
+  }
+
+  /** Resolves once every job has run; rejects with the first failure. */
+  done(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.settle = { resolve, reject }
+      this.dispatch()
+    })
+  }
+
+  private dispatch(): void {
+    if (this.failure !== undefined) {
+      // Sessions still busy are stopped by whoever started them.
+      this.settle?.reject(this.failure)
+      return
+    }
+    for (let session = 0; session < this.states.length; session++) {
+      if (this.states[session].busy) continue
+      const task = this.pick(session)
+      if (!task) continue
+      this.states[session].busy = true
+      task()
+        .then(() => {
+          this.states[session].busy = false
+          this.dispatch()
+        })
+        .catch((error: unknown) => {
+          this.states[session].busy = false
+          this.fail(error)
+        })
+    }
+    if (this.planned && this.finished.size === this.jobs.length && this.states.every((state) => !state.busy)) this.settle?.resolve()
+  }
+
+  private pick(session: number): (() => Promise<void>) | undefined {
+    if (session === 0) {
+      const serial = this.jobs[this.firstUnfinishedSerial]
+      if (serial?.kind !== 'serial' || this.started.has(serial.index)) return undefined
+      const ready = serial.independent || this.firstUnfinished === serial.index
+      if (!ready || (serial.ranges.length === 0 && !serial.closed)) return undefined
+      this.started.add(serial.index)
+      return () => this.runWhole(session, serial)
+    }
+    const definition = this.readyDefinition()
+    if (definition) {
+      this.started.add(definition.index)
+      this.laneBusy.add(definition.table)
+      return () => this.runWhole(session, definition)
+    }
+    return this.rowsPart(session)
+  }
+
+  /** Of the tables whose rows are all in, the definition of the one with the most work left. */
+  private readyDefinition(): DefinitionJob | undefined {
+    let best: { job: DefinitionJob; weight: number } | undefined
+    for (const [table, lane] of this.lanes) {
+      const head = lane[0]
+      if (this.laneBusy.has(table) || !head || (this.pendingRows.get(table) ?? 0) > 0 || this.serialBefore(head.index)) continue
+      const weight = ((this.rowBytes.get(table) ?? 0) + 1) * lane.length
+      if (!best || weight > best.weight) best = { job: head, weight }
+    }
+    if (best) {
+      const lane = this.lanes.get(best.job.table) as DefinitionJob[]
+      lane.shift()
+      if (lane.length === 0) this.lanes.delete(best.job.table)
+    }
+    return best?.job
+  }
+
+  /** A serial job before this index has not finished (rows and definitions wait for the schema). */
+  private serialBefore(index: number): boolean {
+    return this.firstUnfinishedSerial < index
+  }
+
+  /** The next part of the first table whose rows are waiting: whole lines, up to PART_BYTES. */
+  private rowsPart(session: number): (() => Promise<void>) | undefined {
+    // While pg_dump still writes, fewer sessions load rows: the dump finishes sooner, and with it
+    // the definitions at its end, the long index builds, can start sooner.
+    if (!this.planned && this.rowsRunning >= Math.max(1, Math.floor((this.states.length - 1) / 2))) return undefined
+    for (const [index, progress] of this.rows) {
+      const job = this.jobs[index] as RowsJob
+      if (this.serialBefore(index)) break
+      if (progress.next >= job.ranges.length) continue
+      let bytes = 0
+      let end = progress.next
+      while (end < job.ranges.length && (end === progress.next || bytes + size(job.ranges[end]) <= PART_BYTES)) bytes += size(job.ranges[end++])
+      if (!job.closed && bytes < MIN_PART_BYTES && end === job.ranges.length) continue
+      const ranges = job.ranges.slice(progress.next, end)
+      progress.next = end
+      progress.running++
+      this.rowsRunning++
+      return async () => {
+        await this.runRows(session, job, ranges)
+        progress.running--
+        this.rowsRunning--
+        this.finishRowsIfComplete(job, progress)
+      }
+    }
+    return undefined
+  }
+
+  private finishRowsIfComplete(job: RowsJob, progress: RowsProgress): void {
+    if (!job.closed || progress.next < job.ranges.length || progress.running > 0 || this.finished.has(job.index)) return
+    this.rows.delete(job.index)
+    if (job.table !== undefined) this.pendingRows.set(job.table, (this.pendingRows.get(job.table) ?? 1) - 1)
+    this.finish(job)
+  }
+
+  private finish(job: ReplayJob): void {
+    this.finished.add(job.index)
+    this.advance()
+  }
+
+  private advance(): void {
+    while (this.finished.has(this.firstUnfinished)) this.firstUnfinished++
+    while (this.firstUnfinishedSerial < this.jobs.length && (this.jobs[this.firstUnfinishedSerial].kind !== 'serial' || this.finished.has(this.firstUnfinishedSerial))) {
+      this.firstUnfinishedSerial++
+    }
+  }
+
+  /** A serial job or a definition: all its ranges, in order, in one session. */
+  private async runWhole(session: number, job: SerialJob | DefinitionJob): Promise<void> {
+    await this.prepare(session, job.settings, job.kind === 'serial' && job.restricts)
+    let sent = 0
+    for (;;) {
+      while (sent < job.ranges.length) await this.send(session, job.ranges[sent++])
+      if (job.closed && sent === job.ranges.length) break
+      // The planner is still reading this job (the schema, while pg_dump writes it).
+      await this.more(job, sent)
+    }
+    const state = this.states[session]
+    if (job.kind === 'serial' && job.copies) {
+      // A COPY that failed would leave psql reading rows as statements, and a sync among them.
+      await this.sessions.restart(session)
+      this.states[session] = { busy: true, settings: new Map(), restricted: false }
+    } else {
+      await this.sessions.sync(session)
+    }
+    if (job.kind === 'serial') {
+      if (!job.copies) {
+        state.settings = new Map(job.settingsAfter)
+        if (job.restricts) state.restricted = true
+      }
+    } else {
+      this.laneBusy.delete(job.table)
+      this.statistics.definitions++
+    }
+    this.finish(job)
+  }
+
+  private async runRows(session: number, job: RowsJob, ranges: ByteRange[]): Promise<void> {
+    await this.prepare(session, job.settings, false)
+    await this.sessions.write(session, job.copyStatement)
+    for (const range of ranges) await this.send(session, range)
+    await this.sessions.write(session, '\\.\n')
+    this.statistics.copies++
+    await this.sessions.sync(session)
+  }
+
+  /** The session's state brought to what the job was written under: \restrict first, then SET lines. */
+  private async prepare(session: number, settings: Map<string, string>, restrictsItself: boolean): Promise<void> {
+    const state = this.states[session]
+    let prefix = ''
+    const restrict = this.restrictLine()
+    if (!state.restricted && restrict && !restrictsItself) {
+      prefix += restrict
+      state.restricted = true
+    }
+    for (const [key, line] of settings) {
+      if (state.settings.get(key) !== line) {
+        prefix += line
+        state.settings.set(key, line)
+      }
+    }
+    if (prefix) await this.sessions.write(session, prefix)
+  }
+
+  /** One range of the file, read again and checked against what the planner read. */
+  private async send(session: number, range: ByteRange): Promise<void> {
+    let crc = 0
+    await readRange(this.file, range.start, range.end, async (chunk) => {
+      crc = crc32(chunk, crc)
+      await this.sessions.write(session, chunk)
+      this.bytesSent += chunk.length
+    })
+    if (crc !== range.crc) {
+      throw new VerificationError(
+        'backup-invalid',
+        `The backup changed while it was restored: bytes ${range.start}-${range.end} no longer read as they did a moment before.`,
+        'Something wrote to the backup during the verification.'
+      )
+    }
+  }
+
+  private more(job: ReplayJob, seen: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (this.failure !== undefined) return reject(this.failure)
+        if (job.ranges.length > seen || job.closed) return resolve()
+        setTimeout(check, 2)
+      }
+      check()
+    })
+  }
+}
+
+function size(range: ByteRange): number {
+  return range.end - range.start
+}
+
+export interface ReplayOptions {
+  file: GrowingFile
+  sessions: ReplaySessions
+  unknownSettings: string[]
+  signal?: AbortSignal
+  /** Called with the scheduler once it exists, for a heartbeat. */
+  onStart?: (scheduler: ReplayScheduler) => void
+  /** Called once the whole file has been read (the sessions may still be at work). */
+  onRead?: () => void
+}
+
+/** Plans the dump while it is read and runs the jobs as they become ready. */
+export async function replayPlainDump(options: ReplayOptions): Promise<ReplayResult> {
+  const handle = await openGrowingFile(options.file, options.signal)
+  try {
+    let scheduler: ReplayScheduler | undefined
+    const planner = new PlainDumpPlanner({ changed: (job) => scheduler?.changed(job) }, { parallel: options.sessions.count > 1, unknownSettings: options.unknownSettings })
+    scheduler = new ReplayScheduler(options.sessions, planner.jobs, handle, () => planner.restrictLine)
+    options.onStart?.(scheduler)
+    const running = scheduler.done()
+    try {
+      for await (const chunk of followFile(options.file, options.signal)) planner.push(chunk)
+      planner.end()
+      options.onRead?.()
+      scheduler.planningEnded()
+    } catch (error) {
+      scheduler.fail(error)
+    }
+    await running
+    const statistics = { ...scheduler.statistics, serialBecause: planner.serialBecause, removedSettings: planner.removedSettings }
+    return { sha256: planner.digest(), statistics }
+  } finally {
+    await handle.close()
+  }
+}

@@ -1,0 +1,156 @@
+// Several psql processes replaying one script together: each is fed through its own pipe, and a
+// SELECT of a unique token tells when a session has run everything it was given.
+
+import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import { PassThrough, type Readable } from 'node:stream'
+import type { ReplaySessions } from '../phases/plain-replay.js'
+import { runTool, type ToolRun } from './process.js'
+
+export interface PsqlSessionsOptions {
+  env: NodeJS.ProcessEnv
+  signal?: AbortSignal
+  /** Output lines other than the sessions' own tokens (verbose logs). */
+  onLine?: (line: string) => void
+  onErrorLine?: (line: string) => void
+}
+
+/** What a session's pipe holds before a writer waits: enough to keep psql busy between chunks. */
+const PIPE_BYTES = 1024 * 1024
+
+interface Session {
+  input: PassThrough
+  run: Promise<ToolRun>
+  /** Set once the process has ended. */
+  ended?: ToolRun | Error
+  waiting: Map<string, { resolve: () => void; reject: (error: Error) => void }>
+}
+
+export class SessionEndedError extends Error {
+  constructor(
+    readonly session: number,
+    /** How the process ended, when it is known. */
+    readonly run?: ToolRun
+  ) {
+    super(`psql session ${session + 1} ended before the restore did`)
+  }
+}
+
+export class PsqlSessions implements ReplaySessions {
+  private readonly sessions: Session[]
+  private readonly token = randomBytes(6).toString('hex')
+  private syncs = 0
+  private readonly stopping = new AbortController()
+
+  /** args(index): each session's command line (they may stop at errors differently). */
+  constructor(
+    private readonly psql: string,
+    private readonly args: (index: number) => string[],
+    count: number,
+    private readonly options: PsqlSessionsOptions
+  ) {
+    this.sessions = Array.from({ length: count }, (_, index) => this.start(psql, args(index)))
+  }
+
+  get count(): number {
+    return this.sessions.length
+  }
+
+  private start(psql: string, args: string[]): Session {
+    const input = new PassThrough({ highWaterMark: PIPE_BYTES })
+    // Writes after psql has gone fail through ended, not through an unhandled 'error' event.
+    input.on('error', () => {})
+    const waiting = new Map<string, { resolve: () => void; reject: (error: Error) => void }>()
+    const session: Session = { input, waiting, run: Promise.resolve() as unknown as Promise<ToolRun> }
+    session.run = runTool(psql, args, {
+      env: this.options.env,
+      stdin: input,
+      signal: this.options.signal ? AbortSignal.any([this.options.signal, this.stopping.signal]) : this.stopping.signal,
+      onErrorLine: this.options.onErrorLine,
+      onLine: undefined,
+      consumeStdout: (stdout) => readLines(stdout, (line) => {
+        const waiter = waiting.get(line.trim())
+        if (waiter) {
+          waiting.delete(line.trim())
+          waiter.resolve()
+        } else {
+          this.options.onLine?.(line)
+        }
+      })
+    })
+    session.run.then(
+      (run) => this.ended(session, run),
+      (error: Error) => this.ended(session, error)
+    )
+    return session
+  }
+
+  private ended(session: Session, outcome: ToolRun | Error): void {
+    session.ended = outcome
+    const index = this.sessions.indexOf(session)
+    for (const waiter of session.waiting.values()) waiter.reject(new SessionEndedError(index))
+    session.waiting.clear()
+    session.input.emit('drain')
+  }
+
+  async write(index: number, data: Buffer | string): Promise<void> {
+    const session = this.sessions[index]
+    if (session.ended || session.input.destroyed) throw new SessionEndedError(index)
+    if (!session.input.write(data)) {
+      await once(session.input, 'drain')
+      if (session.ended) throw new SessionEndedError(index)
+    }
+  }
+
+  async sync(index: number): Promise<void> {
+    const session = this.sessions[index]
+    const token = `backup-verify-sync-${this.token}-${++this.syncs}`
+    const reached = new Promise<void>((resolve, reject) => session.waiting.set(token, { resolve, reject }))
+    reached.catch(() => {})
+    await this.write(index, `SELECT '${token}';\n`)
+    await reached
+  }
+
+  /**
+   * Ends a session's input, waits for psql to run all of it and exit, and starts a new one in its
+   * place: how to know a script has run when it may leave psql mid-statement (a failed COPY).
+   */
+  async restart(index: number): Promise<void> {
+    const session = this.sessions[index]
+    session.input.end()
+    const run = await session.run
+    if (run.exitCode !== 0) throw new SessionEndedError(index, run)
+    this.sessions[index] = this.start(this.psql, this.args(index))
+  }
+
+  /** Ends every session's input and waits for the processes; their runs in session order. */
+  async finish(): Promise<ToolRun[]> {
+    for (const session of this.sessions) session.input.end()
+    return Promise.all(this.sessions.map((session) => session.run))
+  }
+
+  /** Stops every session at once (the replay failed): their runs, for the error message. */
+  async stop(): Promise<Array<ToolRun | undefined>> {
+    this.stopping.abort()
+    for (const session of this.sessions) session.input.destroy()
+    return Promise.all(this.sessions.map((session) => session.run.catch(() => undefined)))
+  }
+}
+
+function readLines(stream: Readable, onLine: (line: string) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let pending = ''
+    stream.setEncoding('utf8')
+    stream.on('data', (text: string) => {
+      pending += text
+      const lines = pending.split(/\r?\n/)
+      pending = lines.pop() ?? ''
+      for (const line of lines) onLine(line)
+    })
+    stream.once('end', () => {
+      if (pending) onLine(pending)
+      resolve()
+    })
+    stream.once('error', reject)
+  })
+}
