@@ -130,6 +130,7 @@ describe('the plain-dump planner', () => {
     expect(textOf(pkey)).not.toContain('SET default_tablespace')
     expect(pkey.settings.get('default_tablespace')).toBe("SET default_tablespace = 'fast';\n")
     expect(index.settings.get('default_tablespace')).toBe("SET default_tablespace = '';\n")
+    expect([pkey, index].map((job) => job.kind === 'definition' && job.shared)).toEqual([false, true])
     expect(textOf(rest)).toContain('FOREIGN KEY')
     expect(textOf(rest)).toContain('\\unrestrict K3y')
     expect(planner.restrictLine).toBe('\\restrict K3y\n')
@@ -152,12 +153,12 @@ describe('the plain-dump planner', () => {
     expect(textOf(planner.jobs[0])).toBe(DUMP.slice(DUMP.indexOf('\\restrict')))
   })
 
-  test('a psql meta-command keeps everything after it in the first session', () => {
+  test('a psql meta-command and everything after it are one job, in order', () => {
     const input = Buffer.from(DUMP.replace("SELECT pg_catalog.setval('public.items_id_seq', 40, true);", '\\connect other'))
     const planner = plan(1 << 16, { parallel: true, unknownSettings: [] }, input)
     expect(planner.serialBecause).toEqual(['the dump runs a psql meta-command (\\connect)'])
     const last = planner.jobs[planner.jobs.length - 1]
-    expect(last).toMatchObject({ kind: 'serial', pinned: true, independent: false })
+    expect(last).toMatchObject({ kind: 'serial', independent: false })
     expect(textOf(last, input)).toMatch(/^\\connect other\n[\s\S]*ADD CONSTRAINT items_pkey[\s\S]*CREATE INDEX odd_idx[\s\S]*\\unrestrict K3y\n$/)
     expect(planner.jobs.filter((job) => job.kind === 'definition')).toHaveLength(0)
   })
@@ -241,6 +242,44 @@ describe('the replay scheduler', () => {
     const pkeySession = sessions.log[position('ADD CONSTRAINT items_pkey')].session
     expect(sessions.received[pkeySession]).toMatch(/SET default_tablespace = 'fast';\n[\s\S]*ADD CONSTRAINT items_pkey/)
     expect(result.statistics).toMatchObject({ tables: 2, definitions: 2 })
+  })
+
+  test('after a COPY that runs in order, session 0 runs to its end and is replaced: a failed COPY cannot swallow a sync', async () => {
+    const input = Buffer.from(DUMP.replace('COPY public."Odd Name" (id) FROM stdin;', 'BEGIN;\nCOPY public."Odd Name" (id) FROM stdin;').replace('7\n\\.\n', '7\n\\.\nCOMMIT;\n'))
+    const inOrder = path.join(folder, 'in-order.sql')
+    await writeFile(inOrder, input)
+    const sessions = new RecordingSessions(3)
+    await replayPlainDump({ file: { path: inOrder, size: Promise.resolve(input.length) }, sessions, unknownSettings: [] })
+    const copy = sessions.log.findIndex((entry) => entry.text.includes('COPY public."Odd Name"'))
+    expect(sessions.log[copy].session).toBe(0)
+    const next = sessions.log.slice(copy).find((entry) => entry.session === 0 && entry.text.startsWith('<'))
+    expect(next?.text).toBe('<restart>')
+    // The new session 0 gets the settings again before its next statement.
+    expect(sessions.received[0].split("SET client_encoding = 'UTF8';").length - 1).toBe(2)
+  })
+
+  test('index builds of one table run side by side; a key on it waits until it has the table alone', async () => {
+    const entry = (name: string, type: string, statement: string) => ['--', `-- Name: ${name}; Type: ${type}; Schema: public; Owner: app`, '--', '', statement, '', ''].join('\n')
+    const input = Buffer.from(
+      [
+        DUMP.slice(0, DUMP.indexOf("SET default_tablespace = 'fast';")),
+        entry('items items_pkey', 'CONSTRAINT', 'ALTER TABLE ONLY public.items\n    ADD CONSTRAINT items_pkey PRIMARY KEY (id);'),
+        entry('items_a', 'INDEX', 'CREATE INDEX items_a ON public.items USING btree (name);'),
+        entry('items_b', 'INDEX', 'CREATE INDEX items_b ON public.items USING btree (id, name);'),
+        entry('items items_name_key', 'CONSTRAINT', 'ALTER TABLE ONLY public.items\n    ADD CONSTRAINT items_name_key UNIQUE (name);'),
+        '--\n-- PostgreSQL database dump complete\n--\n\n\\unrestrict K3y\n'
+      ].join('')
+    )
+    const indexes = path.join(folder, 'indexes.sql')
+    await writeFile(indexes, input)
+    const sessions = new RecordingSessions(4)
+    await replayPlainDump({ file: { path: indexes, size: Promise.resolve(input.length) }, sessions, unknownSettings: [] })
+    const at = (needle: string) => sessions.log.findIndex((entry) => entry.text.includes(needle))
+    const syncAfter = (needle: string) => sessions.log.findIndex((entry, i) => i > at(needle) && entry.session === sessions.log[at(needle)].session && entry.text === '<sync>')
+    // Both index builds are sent before either is known to be done; each key only once they are.
+    expect(at('CREATE INDEX items_b')).toBeLessThan(syncAfter('CREATE INDEX items_a'))
+    expect(at('CREATE INDEX items_a')).toBeGreaterThan(syncAfter('items_pkey PRIMARY KEY'))
+    expect(at('items_name_key UNIQUE')).toBeGreaterThan(Math.max(syncAfter('CREATE INDEX items_a'), syncAfter('CREATE INDEX items_b')))
   })
 
   test('a range that no longer reads as planned stops the replay: the backup changed', async () => {

@@ -38221,7 +38221,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 4034:
+/***/ 1569:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39477,6 +39477,149 @@ function summaryLines(result) {
     return [head, ...lines, ...tail];
 }
 
+;// CONCATENATED MODULE: external "node:timers/promises"
+const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: ./src/backup/followed-file.ts
+// Reads a backup file from the start while it may still be written (a streamed restore follows
+// pg_dump at its own pace instead of holding it back), and positional reads of what is written.
+
+
+
+const CHUNK_BYTES = 1024 * 1024;
+/** How long a reader that caught up with the writer waits before it looks again. */
+const POLL_MS = 5;
+async function openGrowingFile(file, signal) {
+    let settled;
+    file.size.then((size) => (settled = { size }), (error) => (settled = { error }));
+    for (;;) {
+        try {
+            return await (0,promises_namespaceObject.open)(file.path, 'r');
+        }
+        catch (error) {
+            if (error.code !== 'ENOENT')
+                throw error;
+            if (settled?.error)
+                throw settled.error;
+            if (settled)
+                throw error;
+            signal?.throwIfAborted();
+            await (0,external_node_timers_promises_namespaceObject.setTimeout)(POLL_MS);
+        }
+    }
+}
+/** The file's bytes in order, as they are written, until its final size is reached. */
+async function* followFile(file, signal) {
+    let final;
+    let failure;
+    file.size.then((size) => (final = size), (error) => (failure = { error }));
+    const handle = await openGrowingFile(file, signal);
+    try {
+        let position = 0;
+        for (;;) {
+            signal?.throwIfAborted();
+            if (failure)
+                throw failure.error;
+            // A new buffer each time: the reader may keep parts of the chunks it was given.
+            const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+            const { bytesRead } = await handle.read(buffer, 0, CHUNK_BYTES, position);
+            if (bytesRead > 0) {
+                position += bytesRead;
+                yield buffer.subarray(0, bytesRead);
+                // Caught up with the writer: let it write a good chunk before reading again.
+                if (bytesRead < CHUNK_BYTES && final === undefined)
+                    await (0,external_node_timers_promises_namespaceObject.setTimeout)(POLL_MS);
+                continue;
+            }
+            if (final !== undefined && position >= final)
+                return;
+            await (0,external_node_timers_promises_namespaceObject.setTimeout)(POLL_MS);
+        }
+    }
+    finally {
+        await handle.close();
+    }
+}
+/** Reads one range of a file that is already written. */
+async function readRange(handle, start, end, onChunk) {
+    for (let position = start; position < end;) {
+        const length = Math.min(CHUNK_BYTES, end - position);
+        const buffer = Buffer.allocUnsafe(length);
+        const { bytesRead } = await handle.read(buffer, 0, length, position);
+        if (bytesRead === 0)
+            throw new Error(`the file ends at byte ${position}, before ${end}`);
+        position += bytesRead;
+        await onChunk(buffer.subarray(0, bytesRead));
+    }
+}
+/** Queued chunks beyond this make the writer wait: the reader is a planner that keeps up. */
+const RELAY_BYTES = 16 * 1024 * 1024;
+/**
+ * Hands the chunks one reader of a file reads to a second reader, in order, so that the file is
+ * read once: the Create phase hashes and scans a streamed dump, and the restore plans from the same
+ * chunks. A second reader that gives up stops receiving (the first never waits for it again).
+ */
+class ChunkRelay {
+    queue = [];
+    queued = 0;
+    ended = false;
+    failure;
+    abandoned = false;
+    wakeReader = () => { };
+    wakeWriter = () => { };
+    /** The end of the first reader's pipeline: each chunk is queued for the second. */
+    writable() {
+        return new external_node_stream_.Writable({
+            write: (chunk, _encoding, callback) => {
+                if (this.abandoned)
+                    return callback();
+                this.queue.push(chunk);
+                this.queued += chunk.length;
+                this.wakeReader();
+                if (this.queued <= RELAY_BYTES)
+                    return callback();
+                this.wakeWriter = () => {
+                    this.wakeWriter = () => { };
+                    callback();
+                };
+            },
+            final: (callback) => {
+                this.ended = true;
+                this.wakeReader();
+                callback();
+            }
+        });
+    }
+    fail(error) {
+        this.failure ??= { error };
+        this.wakeReader();
+    }
+    abandon() {
+        this.abandoned = true;
+        this.queue = [];
+        this.queued = 0;
+        this.wakeWriter();
+    }
+    async *[Symbol.asyncIterator]() {
+        for (;;) {
+            const chunk = this.queue.shift();
+            if (chunk) {
+                this.queued -= chunk.length;
+                if (this.queued <= RELAY_BYTES)
+                    this.wakeWriter();
+                yield chunk;
+                continue;
+            }
+            if (this.failure)
+                throw this.failure.error;
+            if (this.ended)
+                return;
+            await new Promise((resolve) => (this.wakeReader = resolve));
+        }
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/postgres/environment.ts
 // How client tools are told where to connect: PG* variables and a private password file, never argv.
 
@@ -39573,8 +39716,6 @@ function startHeartbeat(what, log, bytes, intervalMs = HEARTBEAT_MS) {
 
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: external "node:zlib"
@@ -39670,12 +39811,35 @@ const SETVAL = /^SELECT pg_catalog\.setval\('((?:[^']|'')+)', (-?\d+), (true|fal
 const PRINTABLE = new Uint8Array(256);
 for (let b = 0; b < 256; b++)
     PRINTABLE[b] = b === 9 || b === 10 || b === 13 || (b >= 0x20 && b !== 0x7f) ? 1 : 0;
+/** Printable bytes in each pair of bytes: half the lookups of a byte at a time. */
+const PRINTABLE_PAIRS = new Uint8Array(65536);
+for (let pair = 0; pair < 65536; pair++)
+    PRINTABLE_PAIRS[pair] = PRINTABLE[pair & 0xff] + PRINTABLE[pair >>> 8];
+const TERMINATOR = Buffer.from('\\.');
+/** The printable bytes of a chunk, read four at a time where the chunk is aligned for it. */
+function countPrintable(chunk) {
+    let printable = 0;
+    let i = 0;
+    const head = Math.min(chunk.length, (4 - (chunk.byteOffset & 3)) & 3);
+    for (; i < head; i++)
+        printable += PRINTABLE[chunk[i]];
+    const words = (chunk.length - i) >>> 2;
+    const aligned = words > 0 ? new Uint32Array(chunk.buffer, chunk.byteOffset + i, words) : new Uint32Array(0);
+    for (let w = 0; w < words; w++) {
+        const word = aligned[w];
+        printable += PRINTABLE_PAIRS[word & 0xffff] + PRINTABLE_PAIRS[word >>> 16];
+    }
+    for (i += words * 4; i < chunk.length; i++)
+        printable += PRINTABLE[chunk[i]];
+    return printable;
+}
 class PlainDumpScanner {
     bytes = 0;
     printable = 0;
     nulBytes = 0;
     firstNulOffset;
-    lines = 0;
+    /** Lines read one by one (rows inside COPY data are skipped, not counted). */
+    linesRead = 0;
     prefix = Buffer.alloc(PREFIX_BYTES);
     prefixLength = 0;
     suffix = Buffer.alloc(SUFFIX_BYTES);
@@ -39691,19 +39855,17 @@ class PlainDumpScanner {
     unrestrictKeys = [];
     sequences = [];
     update(chunk) {
-        let printable = 0;
-        for (let i = 0; i < chunk.length; i++) {
-            const byte = chunk[i];
-            printable += PRINTABLE[byte];
-            if (byte === 0) {
-                if (this.firstNulOffset === undefined)
-                    this.firstNulOffset = this.bytes + i;
-                this.nulBytes++;
-            }
+        this.printable += countPrintable(chunk);
+        for (let nul = chunk.indexOf(0); nul !== -1; nul = chunk.indexOf(0, nul + 1)) {
+            if (this.firstNulOffset === undefined)
+                this.firstNulOffset = this.bytes + nul;
+            this.nulBytes++;
         }
-        this.printable += printable;
         let start = 0;
         while (start < chunk.length) {
+            // Rows are the bulk of a dump: from a line start inside COPY data, skip to the "\." line.
+            if (this.inCopy !== undefined && this.lineBytes === 0)
+                start = skipRows(chunk, start);
             const newline = chunk.indexOf(10, start);
             const end = newline === -1 ? chunk.length : newline;
             this.appendToLine(chunk, start, end);
@@ -39719,7 +39881,6 @@ class PlainDumpScanner {
             this.endLine();
         return {
             bytes: this.bytes,
-            lines: this.lines,
             printableBytes: this.printable,
             nulBytes: this.nulBytes,
             firstNulOffset: this.firstNulOffset,
@@ -39758,7 +39919,7 @@ class PlainDumpScanner {
         }
     }
     endLine() {
-        this.lines++;
+        this.linesRead++;
         const prefixLength = this.prefixLength;
         this.prefixLength = 0;
         this.lineBytes = 0;
@@ -39775,10 +39936,10 @@ class PlainDumpScanner {
         this.onLine(line, ending);
     }
     onLine(line, ending) {
-        if (this.lines <= HEADER_WITHIN_LINES && line === HEADER)
+        if (this.linesRead <= HEADER_WITHIN_LINES && line === HEADER)
             this.hasHeader = true;
         if (line === TRAILER) {
-            this.trailerLine = this.lines;
+            this.trailerLine = this.linesRead;
             this.contentAfterTrailer = undefined;
             return;
         }
@@ -39807,6 +39968,18 @@ class PlainDumpScanner {
                 this.sequences.push({ sequence: set[1].replace(/''/g, "'"), value: set[3] === 'true' ? set[2] : `next ${set[2]}` });
         }
     }
+}
+/**
+ * Inside COPY data, from a line start: the start of the "\." line, or of the last (incomplete) line
+ * of the chunk, which the line reader then takes.
+ */
+function skipRows(chunk, from) {
+    for (let at = chunk.indexOf(TERMINATOR, from); at !== -1; at = chunk.indexOf(TERMINATOR, at + 1)) {
+        if (at === from || chunk[at - 1] === 10)
+            return at;
+    }
+    const last = chunk.lastIndexOf(10);
+    return last >= from ? last + 1 : from;
 }
 /** Turns a scan into the checks the Validate phase reports, each passed or failed with its reason. */
 function plainDumpChecks(report) {
@@ -40005,10 +40178,12 @@ class InspectingStream extends external_node_stream_.Transform {
         return this.outcome;
     }
 }
+/** Large reads: a backup is read whole, and each read costs a round trip to the thread pool. */
+const READ_BYTES = 1024 * 1024;
 /** Reads a file once, hashing and observing it. */
 async function inspectFile(file, observer) {
     const inspector = new InspectingStream(observer);
-    await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(file), inspector, new external_node_stream_.Writable({ write: (_chunk, _encoding, done) => done() }));
+    await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(file, { highWaterMark: READ_BYTES }), inspector, new external_node_stream_.Writable({ write: (_chunk, _encoding, done) => done() }));
     return inspector.result();
 }
 const nothing = { update() { }, finish: () => undefined };
@@ -40228,6 +40403,7 @@ function errorLines(stderr, max = 5) {
 
 
 
+
 /**
  * The smallest the backup can plausibly be: text dumps are rarely under half the table data, and
  * compression rarely does better than a tenth. Below that much free space it clearly cannot fit.
@@ -40265,8 +40441,7 @@ function dumpArguments(options, clientMajor) {
         args.push(`--compress=${compressionArgument(options.compression, clientMajor)}`);
     if (options.format === 'directory' && options.jobs > 1)
         args.push(`--jobs=${options.jobs}`);
-    if (options.format === 'custom' || options.format === 'directory')
-        args.push(`--file=${options.backupPath}`);
+    args.push(`--file=${options.backupPath}`);
     if (options.verbose)
         args.push('--verbose');
     return args;
@@ -40280,16 +40455,29 @@ async function createBackup(options) {
             ? new InspectingStream(tarObserver())
             : undefined;
     const stopHeartbeat = startHeartbeat('pg_dump', options.log, () => (streamed ? streamed.bytesSoFar : sizeOnDisk(options.backupPath)), options.heartbeatMs);
+    // pg_dump writes the file itself (its own buffered writes cost far less than a pipe through this
+    // process); a single file is read as it grows, hashed and inspected in the same pass.
+    let exited = { resolve: () => { }, reject: () => { } };
+    const written = new Promise((resolve, reject) => (exited = { resolve, reject }));
+    written.catch(() => { });
+    let inspected = Promise.resolve();
+    if (streamed) {
+        // Created private before pg_dump opens it: the backup holds every row of the database.
+        await (0,promises_namespaceObject.writeFile)(options.backupPath, '', { mode: 0o600 });
+        const end = options.relay?.writable() ?? discard();
+        inspected = (0,external_node_stream_promises_namespaceObject.pipeline)(external_node_stream_.Readable.from(followFile({ path: options.backupPath, size: written }, options.signal)), streamed, end);
+        inspected.catch((error) => options.relay?.fail(error));
+        inspected.catch(() => { });
+    }
     const run = await runTool(tools.pgDump, args, {
         env: options.env,
         signal: options.signal,
-        consumeStdout: streamed &&
-            ((stdout) => {
-                const file = (0,external_node_fs_namespaceObject.createWriteStream)(options.backupPath, { mode: 0o600 });
-                return (0,external_node_stream_promises_namespaceObject.pipeline)(stdout, streamed, options.alsoTo ? new Tee(file, options.alsoTo) : file);
-            }),
         onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined
     }).finally(stopHeartbeat);
+    if (run.exitCode === 0)
+        exited.resolve((await (0,promises_namespaceObject.stat)(options.backupPath)).size);
+    else
+        exited.reject(new Error(`pg_dump exited with code ${run.exitCode}`));
     if (run.exitCode !== 0) {
         const lines = errorLines(options.redactor.redact(run.stderr));
         const known = classifyToolError(run.stderr);
@@ -40297,6 +40485,7 @@ async function createBackup(options) {
         const what = known?.problem === 'connection-lost' ? 'lost its connection to the server and' : '';
         throw new VerificationError(known?.problem ?? 'dump-failed', `pg_dump ${what ? `${what} ` : ''}${how}: ${lines.join(' | ') || 'no error message'}`, known?.hint);
     }
+    await inspected;
     const created = await describeCreated(options, streamed);
     if (created.sizeBytes < options.minSizeBytes) {
         throw new VerificationError('backup-too-small', `Backup file is suspiciously small: ${created.sizeBytes} bytes (minimum ${options.minSizeBytes})`, 'Is the database empty, or have the migrations not run yet? Lower min-size if a small database is expected.');
@@ -40305,49 +40494,9 @@ async function createBackup(options) {
     options.log(`Backup written: ${what}${describeBytes(created.sizeBytes)}, SHA-256 ${created.sha256}${format === 'directory' ? ' (of the manifest)' : ''}`);
     return created;
 }
-/**
- * Writes every chunk to the backup file and to a second stream, at the pace of the slower one.
- * The second is a consumer that may give up (psql stopping at an error): then only the file goes on.
- */
-class Tee extends external_node_stream_.Writable {
-    file;
-    second;
-    secondFailed = false;
-    constructor(file, second) {
-        super();
-        this.file = file;
-        this.second = second;
-        second.on('error', () => (this.secondFailed = true));
-        file.on('error', (error) => this.destroy(error));
-    }
-    _write(chunk, _encoding, callback) {
-        const waits = [];
-        if (!this.file.write(chunk))
-            waits.push(drained(this.file));
-        if (!this.secondFailed && !this.second.destroyed && !this.second.write(chunk))
-            waits.push(drained(this.second));
-        if (waits.length === 0)
-            return callback();
-        Promise.all(waits).then(() => callback(), callback);
-    }
-    _final(callback) {
-        if (!this.secondFailed && !this.second.destroyed)
-            this.second.end();
-        this.file.end(() => callback());
-    }
-}
-function drained(stream) {
-    return new Promise((resolve) => {
-        const done = () => {
-            stream.off('drain', done);
-            stream.off('close', done);
-            stream.off('error', done);
-            resolve();
-        };
-        stream.on('drain', done);
-        stream.on('close', done);
-        stream.on('error', done);
-    });
+/** A stream end that keeps nothing: the bytes are on disk already. */
+function discard() {
+    return new external_node_stream_.Writable({ write: (_chunk, _encoding, callback) => callback() });
 }
 /** Bytes of a file, or of the files in a folder, so far; 0 when there is nothing yet. */
 function sizeOnDisk(backupPath) {
@@ -40495,8 +40644,860 @@ class SettingsFilter extends external_node_stream_.Transform {
     }
 }
 
+// EXTERNAL MODULE: external "node:events"
+var external_node_events_ = __nccwpck_require__(8474);
+;// CONCATENATED MODULE: ./src/postgres/psql-sessions.ts
+// Several psql processes replaying one script together: each is fed through its own pipe, and a
+// SELECT of a unique token tells when a session has run everything it was given.
+
+
+
+
+/** What a session's pipe holds before a writer waits: enough to keep psql busy between chunks. */
+const PIPE_BYTES = 1024 * 1024;
+class SessionEndedError extends Error {
+    session;
+    run;
+    constructor(session, 
+    /** How the process ended, when it is known. */
+    run) {
+        super(`psql session ${session + 1} ended before the restore did`);
+        this.session = session;
+        this.run = run;
+    }
+}
+class PsqlSessions {
+    psql;
+    args;
+    options;
+    sessions;
+    token = (0,external_node_crypto_.randomBytes)(6).toString('hex');
+    syncs = 0;
+    stopping = new AbortController();
+    /** args(index): each session's command line (they may stop at errors differently). */
+    constructor(psql, args, count, options) {
+        this.psql = psql;
+        this.args = args;
+        this.options = options;
+        this.sessions = Array.from({ length: count }, (_, index) => this.start(psql, args(index)));
+    }
+    get count() {
+        return this.sessions.length;
+    }
+    start(psql, args) {
+        const input = new external_node_stream_.PassThrough({ highWaterMark: PIPE_BYTES });
+        // Writes after psql has gone fail through ended, not through an unhandled 'error' event.
+        input.on('error', () => { });
+        const waiting = new Map();
+        const session = { input, waiting, run: Promise.resolve() };
+        session.run = runTool(psql, args, {
+            env: this.options.env,
+            stdin: input,
+            signal: this.options.signal ? AbortSignal.any([this.options.signal, this.stopping.signal]) : this.stopping.signal,
+            onErrorLine: this.options.onErrorLine,
+            onLine: undefined,
+            consumeStdout: (stdout) => readLines(stdout, (line) => {
+                const waiter = waiting.get(line.trim());
+                if (waiter) {
+                    waiting.delete(line.trim());
+                    waiter.resolve();
+                }
+                else {
+                    this.options.onLine?.(line);
+                }
+            })
+        });
+        session.run.then((run) => this.ended(session, run), (error) => this.ended(session, error));
+        return session;
+    }
+    ended(session, outcome) {
+        session.ended = outcome;
+        const index = this.sessions.indexOf(session);
+        for (const waiter of session.waiting.values())
+            waiter.reject(new SessionEndedError(index));
+        session.waiting.clear();
+        session.input.emit('drain');
+    }
+    async write(index, data) {
+        const session = this.sessions[index];
+        if (session.ended || session.input.destroyed)
+            throw new SessionEndedError(index);
+        if (!session.input.write(data)) {
+            await (0,external_node_events_.once)(session.input, 'drain');
+            if (session.ended)
+                throw new SessionEndedError(index);
+        }
+    }
+    async sync(index) {
+        const session = this.sessions[index];
+        const token = `backup-verify-sync-${this.token}-${++this.syncs}`;
+        const reached = new Promise((resolve, reject) => session.waiting.set(token, { resolve, reject }));
+        reached.catch(() => { });
+        await this.write(index, `SELECT '${token}';\n`);
+        await reached;
+    }
+    /**
+     * Ends a session's input, waits for psql to run all of it and exit, and starts a new one in its
+     * place: how to know a script has run when it may leave psql mid-statement (a failed COPY).
+     */
+    async restart(index) {
+        const session = this.sessions[index];
+        session.input.end();
+        const run = await session.run;
+        if (run.exitCode !== 0)
+            throw new SessionEndedError(index, run);
+        this.sessions[index] = this.start(this.psql, this.args(index));
+    }
+    /** Ends every session's input and waits for the processes; their runs in session order. */
+    async finish() {
+        for (const session of this.sessions)
+            session.input.end();
+        return Promise.all(this.sessions.map((session) => session.run));
+    }
+    /** Stops every session at once (the replay failed): their runs, for the error message. */
+    async stop() {
+        this.stopping.abort();
+        for (const session of this.sessions)
+            session.input.destroy();
+        return Promise.all(this.sessions.map((session) => session.run.catch(() => undefined)));
+    }
+}
+function readLines(stream, onLine) {
+    return new Promise((resolve, reject) => {
+        let pending = '';
+        stream.setEncoding('utf8');
+        stream.on('data', (text) => {
+            pending += text;
+            const lines = pending.split(/\r?\n/);
+            pending = lines.pop() ?? '';
+            for (const line of lines)
+                onLine(line);
+        });
+        stream.once('end', () => {
+            if (pending)
+                onLine(pending);
+            resolve();
+        });
+        stream.once('error', reject);
+    });
+}
+
+;// CONCATENATED MODULE: ./src/backup/plain-planner.ts
+// Reads a plain dump once, in order, and divides it into jobs over byte ranges of the file, as
+// pg_restore -j divides an archive: the schema, each table's rows (which several sessions can share),
+// each index or key definition (which waits only for its own table's rows), and the rest, which
+// runs in the dump's order. The jobs are run by the replay scheduler; the bytes are read again from
+// the file, each range checked against the CRC-32 it had when planned.
+
+
+/** Post-data entries that touch one table only: safe to run beside other tables' entries. */
+const PER_TABLE_TYPES = new Set(['INDEX', 'CONSTRAINT']);
+/** Data-section entries that touch no table: they need not wait for rows. */
+const INDEPENDENT_TYPES = new Set(['SEQUENCE SET', 'BLOB', 'BLOBS', 'BLOB DATA', 'LARGE OBJECT', 'LARGE OBJECTS', 'LARGE OBJECT DATA']);
+const ENTRY_HEADER = /^-- (?:Data for )?Name: .*?; Type: ([A-Z][A-Z ]*?); Schema: /;
+const IDENTIFIER = String.raw `(?:"(?:[^"]|"")+"|[A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*)`;
+const QUALIFIED = String.raw `${IDENTIFIER}(?:\.${IDENTIFIER})?`;
+const INDEX_ON = new RegExp(String.raw `^CREATE (?:UNIQUE )?INDEX ${IDENTIFIER} ON (?:ONLY )?(${QUALIFIED}) USING `);
+const CONSTRAINT_ON = new RegExp(String.raw `^ALTER TABLE (?:ONLY )?(${QUALIFIED})$`);
+const COPY_TABLE = new RegExp(String.raw `^COPY (${QUALIFIED})[ (]`);
+/** Session state pg_dump sets with SET lines: its preamble, then default_tablespace and the like. */
+const SETTING = /^SET (statement_timeout|lock_timeout|idle_in_transaction_session_timeout|transaction_timeout|client_encoding|standard_conforming_strings|check_function_bodies|xmloption|client_min_messages|row_security|default_tablespace|default_table_access_method|default_with_oids|escape_string_warning|search_path) = .*;$/;
+const SESSION_AUTHORIZATION = /^(?:SET|RESET) SESSION AUTHORIZATION\b.*;$/;
+const SEARCH_PATH = /^SELECT pg_catalog\.set_config\('search_path', '.*', false\);$/;
+const TRANSACTION_START = /^(?:BEGIN|START TRANSACTION)\b/i;
+const TRANSACTION_END = /^(?:COMMIT|END|ROLLBACK|ABORT)\b/i;
+/** Only so much of a line is decoded to recognise it; rows and long values are never decoded. */
+const RECOGNISED_BYTES = 4096;
+const plain_planner_TERMINATOR = Buffer.from('\\.');
+class PlainDumpPlanner {
+    listener;
+    options;
+    jobs = [];
+    /** The dump's \restrict line, which every session runs before anything else. */
+    restrictLine;
+    hash = (0,external_node_crypto_.createHash)('sha256');
+    offset = 0;
+    /** schema: before the first shared rows; parallel: sharing; serial: all the rest in one session. */
+    phase;
+    pieces = [];
+    pieceStart = 0;
+    current;
+    /** The rows being read: a job of their own, or part of a serial job (a COPY psql runs in order). */
+    copy;
+    settings = new Map();
+    entryType;
+    inTransaction = false;
+    definitionStatement;
+    definitionLines = 0;
+    /** Jobs given bytes by the chunk being read: their ranges are sealed and announced at its end. */
+    touched = new Set();
+    /** SET lines left out because the server does not know them. */
+    removedSettings = [];
+    /** Why the dump was not shared out among the sessions from some point on. */
+    serialBecause = [];
+    constructor(listener, options) {
+        this.listener = listener;
+        this.options = options;
+        this.phase = options.parallel ? 'schema' : 'serial';
+    }
+    /** The SHA-256 of every byte read, in order (unless told not to hash). */
+    digest() {
+        return this.options.hash === false ? undefined : this.hash.digest('hex');
+    }
+    get bytesRead() {
+        return this.offset;
+    }
+    push(chunk) {
+        if (this.options.hash !== false)
+            this.hash.update(chunk);
+        const base = this.offset;
+        this.offset += chunk.length;
+        let position = 0;
+        while (position < chunk.length) {
+            if (this.copy) {
+                position = this.copyRows(chunk, base, position);
+                continue;
+            }
+            const newline = chunk.indexOf(10, position);
+            if (newline === -1) {
+                if (this.pieces.length === 0)
+                    this.pieceStart = base + position;
+                this.pieces.push(chunk.subarray(position));
+                break;
+            }
+            const start = this.pieces.length === 0 ? base + position : this.pieceStart;
+            this.pieces.push(chunk.subarray(position, newline + 1));
+            const line = this.pieces.length === 1 ? this.pieces[0] : Buffer.concat(this.pieces);
+            this.pieces = [];
+            position = newline + 1;
+            this.onLine(line, start);
+        }
+        // What was read is available to run: the scheduler hears of it once per chunk.
+        for (const job of this.touched) {
+            const last = job.ranges[job.ranges.length - 1];
+            if (last)
+                last.sealed = true;
+            if (job.index >= 0)
+                this.listener.changed(job);
+        }
+        this.touched.clear();
+    }
+    end() {
+        if (this.copy) {
+            // Cut inside a table's rows: what there is runs, and psql reports the rest missing.
+            const { job, carry, carryStart, carryLength } = this.copy;
+            if (carryLength > 0)
+                this.append(job, Buffer.concat(carry), carryStart);
+            this.copy = undefined;
+        }
+        else if (this.pieces.length > 0) {
+            const line = Buffer.concat(this.pieces);
+            this.pieces = [];
+            this.onLine(line, this.pieceStart);
+        }
+        this.finishEntry();
+        this.closeCurrent();
+        for (const job of this.jobs)
+            if (!job.closed)
+                this.close(job);
+    }
+    onLine(line, start) {
+        const text = line.toString('utf8', 0, Math.min(line.length, RECOGNISED_BYTES)).replace(/\r?\n$/, '');
+        // Inside an explicit transaction everything stays together, in order.
+        const header = this.inTransaction ? null : ENTRY_HEADER.exec(text);
+        if (header) {
+            this.entryType = header[1];
+            if (this.phase === 'parallel')
+                return this.startEntry(header[1], line, start);
+        }
+        if (line.length <= RECOGNISED_BYTES && (SETTING.test(text) || SESSION_AUTHORIZATION.test(text) || SEARCH_PATH.test(text))) {
+            if (this.options.unknownSettings?.some((name) => text.startsWith(`SET ${name} = `))) {
+                this.removedSettings.push(text);
+                return;
+            }
+            const key = settingKey(text);
+            this.settings.set(key, `${text}\n`);
+            // In a serial job the line runs in order; otherwise it is state for the next job.
+            const current = this.openSerial();
+            if (current) {
+                current.settingsAfter.set(key, `${text}\n`);
+                this.append(current, line, start);
+            }
+            return;
+        }
+        if (this.current?.kind === 'definition') {
+            if (text.trim() !== '' && !text.startsWith('--')) {
+                this.definitionStatement ??= text;
+                this.definitionLines++;
+            }
+            this.append(this.current, line, start);
+            return;
+        }
+        if (text.startsWith('\\restrict ')) {
+            this.restrictLine = `${text}\n`;
+            const job = this.serialJob(false);
+            job.restricts = true;
+            this.append(job, line, start);
+            return;
+        }
+        if (text.startsWith('\\') && !text.startsWith('\\unrestrict ')) {
+            // A meta-command (\connect, ...) changes one session: all that follows runs in that session.
+            if (this.phase !== 'serial') {
+                this.serialBecause.push(`the dump runs a psql meta-command (${text.split(' ')[0]})`);
+                this.phase = 'serial';
+                this.closeCurrent();
+            }
+            this.append(this.serialJob(false), line, start);
+            return;
+        }
+        const ending = line.toString('latin1', Math.max(0, line.length - 16)).replace(/\r?\n$/, '');
+        if (text.startsWith('COPY ') && ending.endsWith('FROM stdin;'))
+            return this.startCopy(line, start, text);
+        const statement = !(text.trim() === '' || text.startsWith('--'));
+        if (statement) {
+            if (TRANSACTION_START.test(text))
+                this.inTransaction = true;
+            else if (TRANSACTION_END.test(text))
+                this.inTransaction = false;
+        }
+        // Comments between jobs run nowhere; everything else runs in order.
+        if (statement || this.openSerial())
+            this.append(this.serialJob(false), line, start);
+    }
+    openSerial() {
+        return this.current?.kind === 'serial' && !this.current.closed ? this.current : undefined;
+    }
+    startEntry(type, line, start) {
+        this.finishEntry();
+        if (PER_TABLE_TYPES.has(type)) {
+            this.closeCurrent();
+            // Announced once read whole: its statement names its table.
+            this.current = { kind: 'definition', table: '', shared: false, index: -1, ranges: [], closed: false, settings: new Map(this.settings) };
+            this.definitionStatement = undefined;
+            this.definitionLines = 0;
+            this.append(this.current, line, start);
+        }
+        else if (type === 'TABLE DATA') {
+            this.closeCurrent();
+        }
+        else {
+            this.append(this.serialJob(INDEPENDENT_TYPES.has(type), true), line, start);
+        }
+    }
+    /** A definition whose table is recognised joins its table's lane; any other runs in order. */
+    finishEntry() {
+        const job = this.current;
+        if (job?.kind !== 'definition')
+            return;
+        this.current = undefined;
+        const statement = this.definitionStatement;
+        const table = statement === undefined ? undefined : (INDEX_ON.exec(statement)?.[1] ?? CONSTRAINT_ON.exec(statement)?.[1]);
+        if (table) {
+            job.table = table;
+            // A lone CREATE INDEX (pg_dump writes it on one line); ALTER lines after it need more of the table.
+            job.shared = this.definitionLines === 1 && INDEX_ON.test(statement);
+            this.announce(job);
+            this.close(job);
+            return;
+        }
+        const serial = { ...job, kind: 'serial', independent: false, restricts: false, copies: false, settingsAfter: new Map(job.settings) };
+        this.announce(serial);
+        this.close(serial);
+    }
+    /** The serial job to append to: the open one, or (at a new entry, or none open) a new one. */
+    serialJob(independent, entry = false) {
+        const open = this.openSerial();
+        // After a meta-command everything is one job: it all depends on what came before.
+        if (open && (!entry || open.independent === independent || this.phase === 'serial'))
+            return open;
+        this.closeCurrent();
+        const job = {
+            kind: 'serial',
+            index: -1,
+            ranges: [],
+            closed: false,
+            settings: new Map(this.settings),
+            independent: independent && this.phase !== 'serial',
+            restricts: false,
+            copies: false,
+            settingsAfter: new Map(this.settings)
+        };
+        this.announce(job);
+        this.current = job;
+        return job;
+    }
+    announce(job) {
+        job.index = this.jobs.length;
+        this.jobs.push(job);
+        this.touched.add(job);
+    }
+    closeCurrent() {
+        const current = this.current;
+        this.current = undefined;
+        if (current && !current.closed && current.index >= 0)
+            this.close(current);
+    }
+    startCopy(line, start, text) {
+        const shared = this.phase !== 'serial' && !this.inTransaction && this.entryType === 'TABLE DATA';
+        if (!shared) {
+            const job = this.serialJob(false);
+            job.copies = true;
+            this.append(job, line, start);
+            this.copy = { job, carry: [], carryStart: 0, carryLength: 0 };
+            return;
+        }
+        this.closeCurrent();
+        this.phase = 'parallel';
+        const job = {
+            kind: 'rows',
+            index: -1,
+            ranges: [],
+            closed: false,
+            settings: new Map(this.settings),
+            table: COPY_TABLE.exec(text)?.[1],
+            copyStatement: line.toString('utf8').replace(/\r?\n$/, '\n'),
+            bytes: 0
+        };
+        this.announce(job);
+        this.current = job;
+        this.copy = { job, carry: [], carryStart: 0, carryLength: 0 };
+    }
+    /** Rows up to the "\." line; ranges end at line ends so that each can be a COPY of its own. */
+    copyRows(chunk, base, from) {
+        const copy = this.copy;
+        // A long row split across chunks: wait for its end without copying it again and again.
+        if (copy.carryLength >= 4) {
+            const newline = chunk.indexOf(10, from);
+            if (newline === -1) {
+                copy.carry.push(chunk.subarray(from));
+                copy.carryLength += chunk.length - from;
+                return chunk.length;
+            }
+            const row = Buffer.concat([...copy.carry, chunk.subarray(from, newline + 1)]);
+            this.append(copy.job, row, copy.carryStart, true);
+            copy.carry = [];
+            copy.carryLength = 0;
+            return newline + 1;
+        }
+        let data = chunk.subarray(from);
+        let dataStart = base + from;
+        if (copy.carryLength > 0) {
+            data = Buffer.concat([...copy.carry, data]);
+            dataStart = copy.carryStart;
+            copy.carry = [];
+            copy.carryLength = 0;
+        }
+        const terminator = findTerminator(data);
+        const rowsEnd = terminator ? terminator.start : data.lastIndexOf(10) + 1;
+        if (rowsEnd > 0)
+            this.append(copy.job, data.subarray(0, rowsEnd), dataStart, true);
+        if (terminator) {
+            this.copy = undefined;
+            if (copy.job.kind === 'rows')
+                this.closeCurrent();
+            else
+                this.append(copy.job, data.subarray(terminator.start, terminator.end), dataStart + terminator.start);
+            return dataStart + terminator.end - base;
+        }
+        // The last line is not complete: it waits for the next chunk (a line is one row).
+        copy.carry = [Buffer.from(data.subarray(rowsEnd))];
+        copy.carryLength = data.length - rowsEnd;
+        copy.carryStart = dataStart + rowsEnd;
+        return chunk.length;
+    }
+    append(job, bytes, start, rows = false) {
+        const last = job.ranges[job.ranges.length - 1];
+        // Each chunk of rows is a range of its own: a session can take it as soon as it is read.
+        if (last && last.end === start && !last.sealed && !(rows && job.kind === 'rows')) {
+            last.crc = (0,external_node_zlib_.crc32)(bytes, last.crc);
+            last.end += bytes.length;
+        }
+        else {
+            job.ranges.push({ start, end: start + bytes.length, crc: (0,external_node_zlib_.crc32)(bytes) });
+        }
+        if (job.kind === 'rows')
+            job.bytes += bytes.length;
+        this.touched.add(job);
+    }
+    close(job) {
+        job.closed = true;
+        const last = job.ranges[job.ranges.length - 1];
+        if (last)
+            last.sealed = true;
+        this.listener.changed(job);
+    }
+}
+function settingKey(text) {
+    if (SEARCH_PATH.test(text))
+        return 'search_path';
+    if (SESSION_AUTHORIZATION.test(text))
+        return 'session authorization';
+    return SETTING.exec(text)[1];
+}
+/** The "\." line among data that starts at a line start: where it starts and ends. */
+function findTerminator(data) {
+    let at = 0;
+    while (at < data.length) {
+        const found = data.indexOf(plain_planner_TERMINATOR, at);
+        if (found === -1)
+            return undefined;
+        if (found === 0 || data[found - 1] === 10) {
+            const next = found + 2;
+            if (data[next] === 10)
+                return { start: found, end: next + 1 };
+            if (data[next] === 13 && data[next + 1] === 10)
+                return { start: found, end: next + 2 };
+        }
+        at = found + 1;
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/phases/plain-replay.ts
+// Runs a plain dump's jobs (see PlainDumpPlanner) over several psql sessions, the way pg_restore -j
+// runs an archive: the schema first; then each table's rows, shared out in parts; each index or
+// key as soon as its table's rows are in, the largest tables' first; the rest in the dump's order.
+// The planner reads the file ahead of the sessions, so indexes of the first tables are built while
+// later tables still load.
+
+
+
+
+/** A session takes up to this much of a table's rows in one COPY. */
+const PART_BYTES = 8 * 1024 * 1024;
+/** While the table is still being read, a session waits until at least this much is there. */
+const MIN_PART_BYTES = 1024 * 1024;
+class ReplayScheduler {
+    sessions;
+    jobs;
+    file;
+    restrictLine;
+    states;
+    finished = new Set();
+    started = new Set();
+    rows = new Map();
+    /** Per table: rows jobs not finished, the bytes of its rows, and its definitions not started. */
+    pendingRows = new Map();
+    rowBytes = new Map();
+    lanes = new Map();
+    /** Per table: index builds running (they share the table), or a key being added (it has it alone). */
+    building = new Map();
+    known = new Set();
+    rowsRunning = 0;
+    firstUnfinished = 0;
+    firstUnfinishedSerial = 0;
+    planned = false;
+    failure;
+    settle;
+    statistics = { tables: 0, copies: 0, definitions: 0, serialBecause: [], removedSettings: [] };
+    /** Bytes sent to the sessions, for the heartbeat. */
+    bytesSent = 0;
+    constructor(sessions, jobs, file, restrictLine) {
+        this.sessions = sessions;
+        this.jobs = jobs;
+        this.file = file;
+        this.restrictLine = restrictLine;
+        this.states = Array.from({ length: sessions.count }, () => ({ busy: false, settings: new Map(), restricted: false }));
+    }
+    /** The planner announced a job or more of one. */
+    changed(job) {
+        if (!this.known.has(job.index)) {
+            this.known.add(job.index);
+            if (job.kind === 'rows') {
+                this.rows.set(job.index, { next: 0, running: 0 });
+                if (job.table !== undefined)
+                    this.pendingRows.set(job.table, (this.pendingRows.get(job.table) ?? 0) + 1);
+                this.statistics.tables++;
+            }
+            else if (job.kind === 'definition') {
+                const lane = this.lanes.get(job.table) ?? [];
+                lane.push(job);
+                this.lanes.set(job.table, lane);
+            }
+        }
+        if (job.kind === 'rows') {
+            if (job.table !== undefined)
+                this.rowBytes.set(job.table, job.bytes);
+            // A table without rows has nothing to run: it is done once the planner closes it.
+            const progress = this.rows.get(job.index);
+            if (progress)
+                this.finishRowsIfComplete(job, progress);
+        }
+        this.advance();
+        this.dispatch();
+    }
+    /** Everything is planned: the run ends once every job has. */
+    planningEnded() {
+        this.planned = true;
+        this.dispatch();
+    }
+    fail(error) {
+        this.failure ??= error;
+        this.dispatch();
+    }
+    /** Resolves once every job has run; rejects with the first failure. */
+    done() {
+        return new Promise((resolve, reject) => {
+            this.settle = { resolve, reject };
+            this.dispatch();
+        });
+    }
+    dispatch() {
+        if (this.failure !== undefined) {
+            // Sessions still busy are stopped by whoever started them.
+            this.settle?.reject(this.failure);
+            return;
+        }
+        for (let session = 0; session < this.states.length; session++) {
+            if (this.states[session].busy)
+                continue;
+            const task = this.pick(session);
+            if (!task)
+                continue;
+            this.states[session].busy = true;
+            task()
+                .then(() => {
+                this.states[session].busy = false;
+                this.dispatch();
+            })
+                .catch((error) => {
+                this.states[session].busy = false;
+                this.fail(error);
+            });
+        }
+        if (this.planned && this.finished.size === this.jobs.length && this.states.every((state) => !state.busy))
+            this.settle?.resolve();
+    }
+    pick(session) {
+        if (session === 0) {
+            const serial = this.jobs[this.firstUnfinishedSerial];
+            if (serial?.kind !== 'serial' || this.started.has(serial.index))
+                return undefined;
+            const ready = serial.independent || this.firstUnfinished === serial.index;
+            if (!ready || (serial.ranges.length === 0 && !serial.closed))
+                return undefined;
+            this.started.add(serial.index);
+            return () => this.runWhole(session, serial);
+        }
+        const definition = this.readyDefinition();
+        if (definition) {
+            this.started.add(definition.index);
+            const building = this.building.get(definition.table) ?? { indexes: 0, exclusive: false };
+            if (definition.shared)
+                building.indexes++;
+            else
+                building.exclusive = true;
+            this.building.set(definition.table, building);
+            return () => this.runWhole(session, definition);
+        }
+        return this.rowsPart(session);
+    }
+    /**
+     * Of the tables whose rows are all in, the next definition of the one with the most work left. A
+     * table's definitions start in the dump's order; index builds of one table run side by side (they
+     * share its lock), a key is added with nothing else running on its table.
+     */
+    readyDefinition() {
+        let best;
+        for (const [table, lane] of this.lanes) {
+            const head = lane[0];
+            const building = this.building.get(table);
+            const blocked = building !== undefined && (building.exclusive || (!head?.shared && building.indexes > 0));
+            if (blocked || !head || (this.pendingRows.get(table) ?? 0) > 0 || this.serialBefore(head.index))
+                continue;
+            const weight = ((this.rowBytes.get(table) ?? 0) + 1) * lane.length;
+            if (!best || weight > best.weight)
+                best = { job: head, weight };
+        }
+        if (best) {
+            const lane = this.lanes.get(best.job.table);
+            lane.shift();
+            if (lane.length === 0)
+                this.lanes.delete(best.job.table);
+        }
+        return best?.job;
+    }
+    /** A serial job before this index has not finished (rows and definitions wait for the schema). */
+    serialBefore(index) {
+        return this.firstUnfinishedSerial < index;
+    }
+    /** The next part of the first table whose rows are waiting: whole lines, up to PART_BYTES. */
+    rowsPart(session) {
+        // While pg_dump still writes, fewer sessions load rows: the dump finishes sooner, and with it
+        // the definitions at its end, the long index builds, can start sooner.
+        if (!this.planned && this.rowsRunning >= Math.max(1, Math.floor((this.states.length - 1) / 2)))
+            return undefined;
+        for (const [index, progress] of this.rows) {
+            const job = this.jobs[index];
+            if (this.serialBefore(index))
+                break;
+            if (progress.next >= job.ranges.length)
+                continue;
+            let bytes = 0;
+            let end = progress.next;
+            while (end < job.ranges.length && (end === progress.next || bytes + size(job.ranges[end]) <= PART_BYTES))
+                bytes += size(job.ranges[end++]);
+            if (!job.closed && bytes < MIN_PART_BYTES && end === job.ranges.length)
+                continue;
+            const ranges = job.ranges.slice(progress.next, end);
+            progress.next = end;
+            progress.running++;
+            this.rowsRunning++;
+            return async () => {
+                await this.runRows(session, job, ranges);
+                progress.running--;
+                this.rowsRunning--;
+                this.finishRowsIfComplete(job, progress);
+            };
+        }
+        return undefined;
+    }
+    finishRowsIfComplete(job, progress) {
+        if (!job.closed || progress.next < job.ranges.length || progress.running > 0 || this.finished.has(job.index))
+            return;
+        this.rows.delete(job.index);
+        if (job.table !== undefined)
+            this.pendingRows.set(job.table, (this.pendingRows.get(job.table) ?? 1) - 1);
+        this.finish(job);
+    }
+    finish(job) {
+        this.finished.add(job.index);
+        this.advance();
+    }
+    advance() {
+        while (this.finished.has(this.firstUnfinished))
+            this.firstUnfinished++;
+        while (this.firstUnfinishedSerial < this.jobs.length && (this.jobs[this.firstUnfinishedSerial].kind !== 'serial' || this.finished.has(this.firstUnfinishedSerial))) {
+            this.firstUnfinishedSerial++;
+        }
+    }
+    /** A serial job or a definition: all its ranges, in order, in one session. */
+    async runWhole(session, job) {
+        await this.prepare(session, job.settings, job.kind === 'serial' && job.restricts);
+        let sent = 0;
+        for (;;) {
+            while (sent < job.ranges.length)
+                await this.send(session, job.ranges[sent++]);
+            if (job.closed && sent === job.ranges.length)
+                break;
+            // The planner is still reading this job (the schema, while pg_dump writes it).
+            await this.more(job, sent);
+        }
+        const state = this.states[session];
+        if (job.kind === 'serial' && job.copies) {
+            // A COPY that failed would leave psql reading rows as statements, and a sync among them.
+            await this.sessions.restart(session);
+            this.states[session] = { busy: true, settings: new Map(), restricted: false };
+        }
+        else {
+            await this.sessions.sync(session);
+        }
+        if (job.kind === 'serial') {
+            if (!job.copies) {
+                state.settings = new Map(job.settingsAfter);
+                if (job.restricts)
+                    state.restricted = true;
+            }
+        }
+        else {
+            const building = this.building.get(job.table);
+            if (job.shared)
+                building.indexes--;
+            else
+                building.exclusive = false;
+            this.statistics.definitions++;
+        }
+        this.finish(job);
+    }
+    async runRows(session, job, ranges) {
+        await this.prepare(session, job.settings, false);
+        await this.sessions.write(session, job.copyStatement);
+        for (const range of ranges)
+            await this.send(session, range);
+        await this.sessions.write(session, '\\.\n');
+        this.statistics.copies++;
+        await this.sessions.sync(session);
+    }
+    /** The session's state brought to what the job was written under: \restrict first, then SET lines. */
+    async prepare(session, settings, restrictsItself) {
+        const state = this.states[session];
+        let prefix = '';
+        const restrict = this.restrictLine();
+        if (!state.restricted && restrict && !restrictsItself) {
+            prefix += restrict;
+            state.restricted = true;
+        }
+        for (const [key, line] of settings) {
+            if (state.settings.get(key) !== line) {
+                prefix += line;
+                state.settings.set(key, line);
+            }
+        }
+        if (prefix)
+            await this.sessions.write(session, prefix);
+    }
+    /** One range of the file, read again and checked against what the planner read. */
+    async send(session, range) {
+        let crc = 0;
+        await readRange(this.file, range.start, range.end, async (chunk) => {
+            crc = (0,external_node_zlib_.crc32)(chunk, crc);
+            await this.sessions.write(session, chunk);
+            this.bytesSent += chunk.length;
+        });
+        if (crc !== range.crc) {
+            throw new VerificationError('backup-invalid', `The backup changed while it was restored: bytes ${range.start}-${range.end} no longer read as they did a moment before.`, 'Something wrote to the backup during the verification.');
+        }
+    }
+    more(job, seen) {
+        return new Promise((resolve, reject) => {
+            const check = () => {
+                if (this.failure !== undefined)
+                    return reject(this.failure);
+                if (job.ranges.length > seen || job.closed)
+                    return resolve();
+                setTimeout(check, 2);
+            };
+            check();
+        });
+    }
+}
+function size(range) {
+    return range.end - range.start;
+}
+/** Plans the dump while it is read and runs the jobs as they become ready. */
+async function replayPlainDump(options) {
+    const handle = await openGrowingFile(options.file, options.signal);
+    try {
+        let scheduler;
+        const planner = new PlainDumpPlanner({ changed: (job) => scheduler?.changed(job) }, { parallel: options.sessions.count > 1, unknownSettings: options.unknownSettings, hash: options.chunks === undefined });
+        scheduler = new ReplayScheduler(options.sessions, planner.jobs, handle, () => planner.restrictLine);
+        options.onStart?.(scheduler);
+        const running = scheduler.done();
+        try {
+            for await (const chunk of options.chunks ?? followFile(options.file, options.signal))
+                planner.push(chunk);
+            planner.end();
+            options.onRead?.();
+            scheduler.planningEnded();
+        }
+        catch (error) {
+            scheduler.fail(error);
+        }
+        await running;
+        const statistics = { ...scheduler.statistics, serialBecause: planner.serialBecause, removedSettings: planner.removedSettings };
+        return { sha256: planner.digest(), statistics };
+    }
+    finally {
+        await handle.close();
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/phases/restore.ts
 // Phase 3: restores into a new temporary database, compares it with the source, and always drops it.
+
+
+
+
 
 
 
@@ -40604,14 +41605,19 @@ function restoreArguments(format, jobs, databaseName, archive, verbose, strict =
     return args;
 }
 /**
- * psql reads the backup from stdin through a hash: what was restored is proven to be the file that
- * was validated, without reading it a second time. A gzip-compressed dump is decompressed on the
- * way; settings an older server does not know are left out of the preamble.
+ * psql reads the backup through a hash: what was restored is proven to be the file that was
+ * validated. A backup still being written is followed as it grows. An uncompressed dump is shared
+ * out among `jobs` sessions; a gzip-compressed one is decompressed on the way into one session.
+ * Settings an older server does not know are left out of the preamble.
  */
 async function replayPlain(options, env, unknown, sorter) {
+    const file = { path: options.backup.path, size: options.written ?? (0,promises_namespaceObject.stat)(options.backup.path).then((info) => info.size) };
+    if (options.jobs > 1 && !plainIsGzipped(options.backup.compression))
+        return replayInSessions(options, env, file, unknown, sorter);
     const fed = new HashingStream();
+    fed.once('end', () => options.onBackupRead?.());
     // Errors reading the file reach runTool through the stream it reads; these promises only must not go unhandled.
-    (0,external_node_stream_promises_namespaceObject.pipeline)(options.source ?? (0,external_node_fs_namespaceObject.createReadStream)(options.backup.path), fed).catch(() => { });
+    (0,external_node_stream_promises_namespaceObject.pipeline)(external_node_stream_.Readable.from(followFile(file, options.signal)), fed).catch(() => { });
     let feed = fed;
     if (plainIsGzipped(options.backup.compression)) {
         const gunzip = (0,external_node_zlib_.createGunzip)();
@@ -40625,30 +41631,105 @@ async function replayPlain(options, env, unknown, sorter) {
     }
     const stopHeartbeat = startHeartbeat('psql restoring', options.log, () => fed.bytes, options.heartbeatMs);
     await runPsql(options, env, feed, 'psql', sorter).finally(stopHeartbeat);
-    reportFiltered(options, filter);
+    reportFiltered(options, filter?.removed ?? []);
     return fed.digest();
 }
 /** strict: psql stops at the first error. Otherwise it goes on, and every error is sorted afterwards. */
+function psqlArguments(options) {
+    return ['-X', '--no-password', '-v', `ON_ERROR_STOP=${options.strict ? 1 : 0}`, ...(options.verbose ? [] : ['--quiet'])];
+}
 async function runPsql(options, env, script, what, sorter) {
-    const args = ['-X', '--no-password', '-v', `ON_ERROR_STOP=${options.strict ? 1 : 0}`, ...(options.verbose ? [] : ['--quiet']), '-f', '-'];
-    const run = await runTool(options.tools.psql, args, {
+    const run = await runTool(options.tools.psql, [...psqlArguments(options), '-f', '-'], {
         env,
         stdin: script,
         signal: options.signal,
         onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined,
         onErrorLine: (line) => sorter.line(options.redactor.redact(line))
     });
-    if (run.exitCode !== 0) {
-        const lines = errorLines(options.redactor.redact(run.stderr));
-        const lost = classifyToolError(run.stderr)?.problem === 'connection-lost' ? classifyToolError(run.stderr) : undefined;
-        throw new VerificationError(lost ? 'connection-lost' : 'restore-failed', lost
-            ? `Restore failed: the connection to the server was lost while ${what} restored: ${lines.join(' | ')}`
-            : `Restore failed: ${what} stopped at the first error (exit code ${run.exitCode}): ${lines.join(' | ') || 'no error message'}`, lost?.hint ?? RESTORE_HINT);
-    }
+    const failure = psqlFailure(run, what, options);
+    if (failure)
+        throw failure;
 }
-function reportFiltered(options, filter) {
-    if (filter && filter.removed.length > 0) {
-        options.log(`The client (${options.tools.version.text}) is newer than the server (major ${options.serverMajor}): left out ${filter.removed.join(' ')} while restoring`);
+function psqlFailure(run, what, options) {
+    if (run.exitCode === 0)
+        return undefined;
+    const lines = errorLines(options.redactor.redact(run.stderr));
+    const lost = classifyToolError(run.stderr)?.problem === 'connection-lost' ? classifyToolError(run.stderr) : undefined;
+    return new VerificationError(lost ? 'connection-lost' : 'restore-failed', lost
+        ? `Restore failed: the connection to the server was lost while ${what} restored: ${lines.join(' | ')}`
+        : `Restore failed: ${what} stopped at the first error (exit code ${run.exitCode}): ${lines.join(' | ') || 'no error message'}`, lost?.hint ?? RESTORE_HINT);
+}
+/**
+ * A plain dump replayed over `jobs` psql sessions, as pg_restore -j replays an archive (see
+ * PlainDumpPlanner and ReplayScheduler). The planner's read of the file is what the checksum covers;
+ * every range the sessions get is read again and checked against it.
+ */
+async function replayInSessions(options, env, file, unknown, sorter) {
+    // Session 0 runs the schema and goes on after an error unless strict; the others stop at their first
+    // (psql would read a failed COPY's rows as statements). Unaligned tuples only: a sync token comes
+    // back as a line of its own.
+    const args = (session) => [
+        '-X',
+        '--no-password',
+        '-v',
+        `ON_ERROR_STOP=${session === 0 && !options.strict ? 0 : 1}`,
+        ...(options.verbose ? [] : ['--quiet']),
+        '--no-align',
+        '--tuples-only',
+        '-f',
+        '-'
+    ];
+    const sessions = new PsqlSessions(options.tools.psql, args, options.jobs + 1, {
+        env,
+        signal: options.signal,
+        onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined,
+        onErrorLine: (line) => sorter.line(options.redactor.redact(line))
+    });
+    let sent = () => 0;
+    const stopHeartbeat = startHeartbeat('psql restoring', options.log, () => sent(), options.heartbeatMs);
+    let replayed;
+    try {
+        replayed = await replayPlainDump({
+            file,
+            sessions,
+            unknownSettings: unknown,
+            signal: options.signal,
+            onStart: (scheduler) => (sent = () => scheduler.bytesSent),
+            chunks: options.relay,
+            onRead: options.onBackupRead
+        });
+    }
+    catch (error) {
+        const runs = await sessions.stop();
+        if (error instanceof SessionEndedError) {
+            // A session stopped at an error: the errors psql reported say why (a lost connection, strict).
+            const { fatal } = sorter.result();
+            if (fatal.length > 0 && !options.strict)
+                throw incompleteRestore(fatal);
+            const run = error.run ?? runs[error.session];
+            const failure = run && psqlFailure(run, 'psql', options);
+            if (failure)
+                throw failure;
+        }
+        throw error;
+    }
+    finally {
+        stopHeartbeat();
+    }
+    const runs = await sessions.finish();
+    const failed = runs.map((run) => psqlFailure(run, 'psql', options)).find(Boolean);
+    if (failed)
+        throw failed;
+    const { tables, copies, definitions, serialBecause, removedSettings } = replayed.statistics;
+    options.log(`Restored with ${options.jobs} psql sessions beside the one for the schema: the rows of ${tables} table(s) in ${copies} COPY statement(s), ` +
+        `${definitions} index and key definition(s) built as soon as their table was loaded` +
+        (serialBecause.length > 0 ? `; in one session from some point on: ${serialBecause.join('; ')}` : ''));
+    reportFiltered(options, removedSettings);
+    return replayed.sha256;
+}
+function reportFiltered(options, removed) {
+    if (removed.length > 0) {
+        options.log(`The client (${options.tools.version.text}) is newer than the server (major ${options.serverMajor}): left out ${removed.join(' ')} while restoring`);
     }
 }
 /**
@@ -40667,7 +41748,7 @@ async function restoreArchive(options, env, unknown, sorter) {
         if (script.exitCode !== 0) {
             throw new VerificationError('restore-failed', `Restore failed: pg_restore exited with code ${script.exitCode}: ${errorLines(options.redactor.redact(script.stderr)).join(' | ')}`, RESTORE_HINT);
         }
-        reportFiltered(options, filter);
+        reportFiltered(options, filter.removed);
     }
     else {
         const args = restoreArguments(backup.format, options.jobs, options.databaseName, backup.path, options.verbose, options.strict);
@@ -40688,11 +41769,13 @@ async function restoreArchive(options, env, unknown, sorter) {
     }
     return backupChecksum(backup.path, backup.format);
 }
+function incompleteRestore(fatal) {
+    return new VerificationError('restore-failed', `Restore failed: ${fatal.length === 1 ? 'an error that leaves' : `${fatal.length} errors that leave`} the restore incomplete: ${fatal.slice(0, 5).join(' | ')}`, RESTORE_HINT);
+}
 /** Fails on any error that is not known to be harmless; logs and returns the harmless ones. */
 function requireHarmlessErrors(errors, options) {
-    if (errors.fatal.length > 0) {
-        throw new VerificationError('restore-failed', `Restore failed: ${errors.fatal.length === 1 ? 'an error' : `${errors.fatal.length} errors`} that leave the restore incomplete: ${errors.fatal.slice(0, 5).join(' | ')}`, RESTORE_HINT);
-    }
+    if (errors.fatal.length > 0)
+        throw incompleteRestore(errors.fatal);
     if (errors.total > 0)
         options.warn(`The restore reported ${errors.total} harmless error(s), ignored (strict: true would fail on them): ${describeHarmless(errors)}`);
     return errors;
@@ -40707,7 +41790,7 @@ async function restoreBackup(options) {
         const env = clientEnvironment(target, databaseName, options.passwordFile);
         const unknown = options.tools.version.major > options.serverMajor ? unknownSettings(options.serverMajor) : [];
         const sorter = new RestoreErrorSorter();
-        const restoredChecksum = options.backup.format === 'plain' ? await replayPlain(options, env, unknown, sorter) : await restoreArchive(options, env, unknown, sorter);
+        const restoredChecksum = await (options.backup.format === 'plain' ? replayPlain(options, env, unknown, sorter) : restoreArchive(options, env, unknown, sorter)).finally(() => options.onBackupRead?.());
         const ignoredErrors = requireHarmlessErrors(sorter.result(), options);
         await options.afterRestore?.(databaseName);
         const restoredSession = await openSession(target, databaseName);
@@ -40729,6 +41812,7 @@ async function restoreBackup(options) {
         return { comparison, restoredChecksum, ignoredErrors, restoredInventory: restored };
     }
     finally {
+        options.onBackupRead?.();
         try {
             await dropDatabase(session, databaseName, options.serverMajor);
             options.ledger.removed('database', databaseName);
@@ -40763,7 +41847,7 @@ function readTimeoutMs(sizeBytes) {
 }
 async function validateBackup(backup, options) {
     if (backup.format === 'plain')
-        return validatePlain(backup, options.rehash === true);
+        return validatePlain(backup, options.rehashAfter);
     const checks = [];
     checks.push(headerCheck(backup));
     if (backup.format === 'tar' && backup.tar) {
@@ -40786,7 +41870,7 @@ async function validateBackup(backup, options) {
     checks.push(await sizeOnDiskCheck(backup));
     return checks;
 }
-async function validatePlain(backup, rehash) {
+async function validatePlain(backup, rehashAfter) {
     const scan = backup.plain;
     const checks = [];
     if (plainIsGzipped(backup.compression)) {
@@ -40796,7 +41880,15 @@ async function validatePlain(backup, rehash) {
             detail: scan.decompressError === undefined ? `gzip, ${scan.bytes} bytes of SQL inside` : `the gzip stream is corrupt: ${scan.decompressError}`
         });
     }
-    checks.push(...plainDumpChecks(scan), rehash ? await fileOnDiskCheck(backup) : await sizeOnDiskCheck(backup));
+    checks.push(...plainDumpChecks(scan));
+    // A backup that is not valid stops the streamed restore at once; a valid one is read again after it.
+    if (rehashAfter && checks.every((check) => check.passed)) {
+        await rehashAfter;
+        checks.push(await fileOnDiskCheck(backup));
+    }
+    else {
+        checks.push(await sizeOnDiskCheck(backup));
+    }
     return checks;
 }
 function headerCheck(backup) {
@@ -40886,8 +41978,8 @@ async function fileOnDiskCheck(backup) {
         name: 'File on disk',
         passed: ok,
         detail: ok
-            ? 'read back: the same SHA-256 as the bytes pg_dump streamed into psql'
-            : `the file on disk ${onDisk ? `has SHA-256 ${onDisk}` : 'cannot be read'}, but pg_dump streamed ${backup.sha256}: the backup changed after the dump`
+            ? 'read again once the restore had read it: the same SHA-256 as pg_dump wrote and the restore read'
+            : `the file on disk ${onDisk ? `has SHA-256 ${onDisk}` : 'cannot be read'}, but pg_dump wrote ${backup.sha256}: the backup changed after the dump`
     };
 }
 async function sizeOnDiskCheck(backup) {
@@ -41524,12 +42616,15 @@ async function verifyBackup(options) {
     let validateWith;
     // A streamed restore runs beside the phases; whatever happens, it ends (and drops its database) before the session closes.
     let streamedRestore;
+    // A streamed restore reads the file while pg_dump writes it; once it has read it all, Validate reads it again.
+    let backupRead = () => { };
+    const readByRestore = new Promise((resolve) => (backupRead = resolve));
     let snapshot;
     // The sequence values the dump sets are known once the backup has been read whole (after Validate).
     let sequencesRead = () => { };
     const sequencesKnown = new Promise((resolve) => (sequencesRead = resolve));
     try {
-        const streamed = settings.pipeline && settings.format === 'plain';
+        const streamed = settings.pipeline && settings.format === 'plain' && !settings.backupFile;
         // The restore's settings; in streamed mode it starts while pg_dump is still writing.
         // What the restore compares with (the dumped snapshot's inventory; none for an existing backup) and reads.
         let sourceInventory = Promise.resolve(undefined);
@@ -41586,7 +42681,7 @@ async function verifyBackup(options) {
             passwordFile = await writePasswordFile(folder, target.password);
             restorePasswordFile = settings.restoreTarget ? await writePasswordFile(folder, restoreTarget.password, '.pgpass-restore') : passwordFile;
             clientEnv = clientEnvironment(target, target.database, passwordFile, env);
-            validateWith = { tools, env: clientEnv, redactor, log, heartbeatMs: options.heartbeatMs, rehash: streamed, signal: interrupt };
+            validateWith = { tools, env: clientEnv, redactor, log, heartbeatMs: options.heartbeatMs, rehashAfter: streamed ? readByRestore : undefined, signal: interrupt };
             restoreWith = (databaseName, extra) => restoreBackup({
                 target: restoreTarget,
                 session: restoreSession,
@@ -41637,13 +42732,22 @@ async function verifyBackup(options) {
                 const inventory = snapshot.inventory(settings.verifyLevel);
                 inventory.catch(() => { });
                 sourceInventory = inventory;
-                // Streamed: psql restores the very bytes pg_dump writes, while it writes them.
-                const feed = streamed ? new external_node_stream_.PassThrough() : undefined;
+                // Streamed: the restore follows the file while pg_dump writes it, each at its own pace.
+                let written = { resolve: () => { }, reject: () => { } };
+                const writtenSize = new Promise((resolve, reject) => (written = { resolve, reject }));
+                writtenSize.catch(() => { });
                 const stopRestore = new AbortController();
-                const restoring = feed ? startRestore({ source: feed, signal: AbortSignal.any([stopRestore.signal, interrupt]) }) : undefined;
-                // A restore that gives up (no permission to create its database, psql stopping at an error)
-                // must not hold pg_dump back: the backup file is still written to the end.
-                restoring?.catch(() => feed?.destroy());
+                // Planned over several sessions, the restore takes the Create phase's chunks: one read of the file.
+                const relay = streamed && settings.jobs > 1 && !plainIsGzipped(settings.compression) ? new ChunkRelay() : undefined;
+                const restoring = streamed
+                    ? startRestore({ written: writtenSize, relay, signal: AbortSignal.any([stopRestore.signal, interrupt]), onBackupRead: backupRead })
+                    : undefined;
+                // A restore that ends early (no permission to create its database) has read all it will.
+                const ended = () => {
+                    relay?.abandon();
+                    backupRead();
+                };
+                restoring?.then(ended, ended);
                 streamedRestore = restoring;
                 if (restoring)
                     log(`Streaming: psql restores into ${result.restoreDatabase?.name} while pg_dump writes`);
@@ -41661,17 +42765,19 @@ async function verifyBackup(options) {
                         log,
                         redactor,
                         heartbeatMs: options.heartbeatMs,
-                        alsoTo: feed,
                         snapshot: snapshot?.id,
-                        signal: interrupt
+                        signal: interrupt,
+                        relay
                     });
+                    written.resolve(created.sizeBytes);
                     await inventory;
                     // Only as long as needed: pg_dump has finished with the snapshot, and its locks would block writers.
                     await snapshot?.close();
                     snapshot = undefined;
                 }
                 catch (error) {
-                    feed?.destroy();
+                    written.reject(error);
+                    relay?.fail(error);
                     stopRestore.abort();
                     await restoring?.catch(() => { });
                     // A count that failed ends the snapshot's transaction, and pg_dump then fails to import the
@@ -41743,7 +42849,9 @@ async function verifyBackup(options) {
         await phase('Restore', async (done) => {
             const restored = await (restoring ?? startRestore());
             const expected = validated.sha256;
-            if (restored.restoredChecksum !== expected)
+            // A streamed restore that planned from the Create phase's own read has no second checksum: the
+            // file was read again once the restore had read it (Validate), and every range it re-read was checked.
+            if (restored.restoredChecksum !== undefined && restored.restoredChecksum !== expected)
                 throw changedAfterValidation(restored.restoredChecksum, expected);
             result.tables = restored.comparison;
             result.inventory = (await sourceInventory) ?? restored.restoredInventory;
@@ -42759,7 +43867,7 @@ async function runAction() {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
-/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4034);
+/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1569);
 // Entry point of the action's main step.
 
 

@@ -5,7 +5,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import type pg from 'pg'
-import { backupExtension, describeCompression } from './backup/formats.js'
+import { backupExtension, describeCompression, plainIsGzipped } from './backup/formats.js'
+import { ChunkRelay } from './backup/followed-file.js'
 import type { Settings } from './config/inputs.js'
 import { describeTarget } from './config/connection.js'
 import { describeReadError, VerificationError } from './errors.js'
@@ -249,9 +250,17 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
       const writtenSize = new Promise<number>((resolve, reject) => (written = { resolve, reject }))
       writtenSize.catch(() => {})
       const stopRestore = new AbortController()
-      const restoring = streamed ? startRestore({ written: writtenSize, signal: AbortSignal.any([stopRestore.signal, interrupt]), onBackupRead: backupRead }) : undefined
+      // Planned over several sessions, the restore takes the Create phase's chunks: one read of the file.
+      const relay = streamed && settings.jobs > 1 && !plainIsGzipped(settings.compression) ? new ChunkRelay() : undefined
+      const restoring = streamed
+        ? startRestore({ written: writtenSize, relay, signal: AbortSignal.any([stopRestore.signal, interrupt]), onBackupRead: backupRead })
+        : undefined
       // A restore that ends early (no permission to create its database) has read all it will.
-      restoring?.then(backupRead, backupRead)
+      const ended = () => {
+        relay?.abandon()
+        backupRead()
+      }
+      restoring?.then(ended, ended)
       streamedRestore = restoring
       if (restoring) log(`Streaming: psql restores into ${result.restoreDatabase?.name} while pg_dump writes`)
       let created: CreatedBackup
@@ -269,7 +278,8 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
           redactor,
           heartbeatMs: options.heartbeatMs,
           snapshot: snapshot?.id,
-          signal: interrupt
+          signal: interrupt,
+          relay
         })
         written.resolve(created.sizeBytes)
         await inventory
@@ -278,6 +288,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
         snapshot = undefined
       } catch (error) {
         written.reject(error)
+        relay?.fail(error)
         stopRestore.abort()
         await restoring?.catch(() => {})
         // A count that failed ends the snapshot's transaction, and pg_dump then fails to import the
@@ -349,7 +360,9 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
     await phase('Restore', async (done) => {
       const restored = await (restoring ?? startRestore())
       const expected = (validated as CreatedBackup).sha256
-      if (restored.restoredChecksum !== expected) throw changedAfterValidation(restored.restoredChecksum, expected)
+      // A streamed restore that planned from the Create phase's own read has no second checksum: the
+      // file was read again once the restore had read it (Validate), and every range it re-read was checked.
+      if (restored.restoredChecksum !== undefined && restored.restoredChecksum !== expected) throw changedAfterValidation(restored.restoredChecksum, expected)
       result.tables = restored.comparison
       result.inventory = (await sourceInventory) ?? restored.restoredInventory
       if (restored.ignoredErrors.total > 0) {

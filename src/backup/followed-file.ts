@@ -3,6 +3,7 @@
 
 import { open, type FileHandle } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { Writable } from 'node:stream'
 
 /** A file and its final size, known once it is completely written (rejected if writing failed). */
 export interface GrowingFile {
@@ -10,7 +11,7 @@ export interface GrowingFile {
   size: Promise<number>
 }
 
-const CHUNK_BYTES = 256 * 1024
+const CHUNK_BYTES = 1024 * 1024
 /** How long a reader that caught up with the writer waits before it looks again. */
 const POLL_MS = 5
 
@@ -74,5 +75,72 @@ export async function readRange(handle: FileHandle, start: number, end: number, 
     if (bytesRead === 0) throw new Error(`the file ends at byte ${position}, before ${end}`)
     position += bytesRead
     await onChunk(buffer.subarray(0, bytesRead))
+  }
+}
+
+/** Queued chunks beyond this make the writer wait: the reader is a planner that keeps up. */
+const RELAY_BYTES = 16 * 1024 * 1024
+
+/**
+ * Hands the chunks one reader of a file reads to a second reader, in order, so that the file is
+ * read once: the Create phase hashes and scans a streamed dump, and the restore plans from the same
+ * chunks. A second reader that gives up stops receiving (the first never waits for it again).
+ */
+export class ChunkRelay implements AsyncIterable<Buffer> {
+  private queue: Buffer[] = []
+  private queued = 0
+  private ended = false
+  private failure: { error: unknown } | undefined
+  private abandoned = false
+  private wakeReader: () => void = () => {}
+  private wakeWriter: () => void = () => {}
+
+  /** The end of the first reader's pipeline: each chunk is queued for the second. */
+  writable(): Writable {
+    return new Writable({
+      write: (chunk: Buffer, _encoding, callback) => {
+        if (this.abandoned) return callback()
+        this.queue.push(chunk)
+        this.queued += chunk.length
+        this.wakeReader()
+        if (this.queued <= RELAY_BYTES) return callback()
+        this.wakeWriter = () => {
+          this.wakeWriter = () => {}
+          callback()
+        }
+      },
+      final: (callback) => {
+        this.ended = true
+        this.wakeReader()
+        callback()
+      }
+    })
+  }
+
+  fail(error: unknown): void {
+    this.failure ??= { error }
+    this.wakeReader()
+  }
+
+  abandon(): void {
+    this.abandoned = true
+    this.queue = []
+    this.queued = 0
+    this.wakeWriter()
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    for (;;) {
+      const chunk = this.queue.shift()
+      if (chunk) {
+        this.queued -= chunk.length
+        if (this.queued <= RELAY_BYTES) this.wakeWriter()
+        yield chunk
+        continue
+      }
+      if (this.failure) throw this.failure.error
+      if (this.ended) return
+      await new Promise<void>((resolve) => (this.wakeReader = resolve))
+    }
   }
 }

@@ -29,8 +29,6 @@ interface JobBase {
 export interface SerialJob extends JobBase {
   kind: 'serial'
   independent: boolean
-  /** Holds a psql meta-command (\connect, ...) or follows one: runs in session 1 only. */
-  pinned: boolean
   /** Holds the dump's \restrict line. */
   restricts: boolean
   /** Holds a COPY with its rows, run in order: if it fails, psql reads the rows as statements. */
@@ -51,6 +49,8 @@ export interface RowsJob extends JobBase {
 export interface DefinitionJob extends JobBase {
   kind: 'definition'
   table: string
+  /** CREATE INDEX: shares its table with other index builds (a key being added needs it alone). */
+  shared: boolean
 }
 
 export type ReplayJob = SerialJob | RowsJob | DefinitionJob
@@ -65,6 +65,8 @@ export interface PlannerOptions {
   parallel: boolean
   /** Settings the server does not know (a newer pg_dump's preamble): left out of what runs. */
   unknownSettings?: string[]
+  /** Hash what is read (not when the chunks come from a reader that hashes them already). */
+  hash?: boolean
 }
 
 /** Post-data entries that touch one table only: safe to run beside other tables' entries. */
@@ -105,6 +107,7 @@ export class PlainDumpPlanner {
   private entryType: string | undefined
   private inTransaction = false
   private definitionStatement: string | undefined
+  private definitionLines = 0
   /** Jobs given bytes by the chunk being read: their ranges are sealed and announced at its end. */
   private readonly touched = new Set<ReplayJob>()
   /** SET lines left out because the server does not know them. */
@@ -119,9 +122,9 @@ export class PlainDumpPlanner {
     this.phase = options.parallel ? 'schema' : 'serial'
   }
 
-  /** The SHA-256 of every byte read, in order. */
-  digest(): string {
-    return this.hash.digest('hex')
+  /** The SHA-256 of every byte read, in order (unless told not to hash). */
+  digest(): string | undefined {
+    return this.options.hash === false ? undefined : this.hash.digest('hex')
   }
 
   get bytesRead(): number {
@@ -129,7 +132,7 @@ export class PlainDumpPlanner {
   }
 
   push(chunk: Buffer): void {
-    this.hash.update(chunk)
+    if (this.options.hash !== false) this.hash.update(chunk)
     const base = this.offset
     this.offset += chunk.length
     let position = 0
@@ -200,7 +203,10 @@ export class PlainDumpPlanner {
       return
     }
     if (this.current?.kind === 'definition') {
-      if (this.definitionStatement === undefined && text.trim() !== '' && !text.startsWith('--')) this.definitionStatement = text
+      if (text.trim() !== '' && !text.startsWith('--')) {
+        this.definitionStatement ??= text
+        this.definitionLines++
+      }
       this.append(this.current, line, start)
       return
     }
@@ -216,7 +222,7 @@ export class PlainDumpPlanner {
       if (this.phase !== 'serial') {
         this.serialBecause.push(`the dump runs a psql meta-command (${text.split(' ')[0]})`)
         this.phase = 'serial'
-        if (!this.openSerial()?.pinned) this.closeCurrent()
+        this.closeCurrent()
       }
       this.append(this.serialJob(false), line, start)
       return
@@ -241,8 +247,9 @@ export class PlainDumpPlanner {
     if (PER_TABLE_TYPES.has(type)) {
       this.closeCurrent()
       // Announced once read whole: its statement names its table.
-      this.current = { kind: 'definition', table: '', index: -1, ranges: [], closed: false, settings: new Map(this.settings) }
+      this.current = { kind: 'definition', table: '', shared: false, index: -1, ranges: [], closed: false, settings: new Map(this.settings) }
       this.definitionStatement = undefined
+      this.definitionLines = 0
       this.append(this.current, line, start)
     } else if (type === 'TABLE DATA') {
       this.closeCurrent()
@@ -260,20 +267,22 @@ export class PlainDumpPlanner {
     const table = statement === undefined ? undefined : (INDEX_ON.exec(statement)?.[1] ?? CONSTRAINT_ON.exec(statement)?.[1])
     if (table) {
       job.table = table
+      // A lone CREATE INDEX (pg_dump writes it on one line); ALTER lines after it need more of the table.
+      job.shared = this.definitionLines === 1 && INDEX_ON.test(statement as string)
       this.announce(job)
       this.close(job)
       return
     }
-    const serial: SerialJob = { ...job, kind: 'serial', independent: false, pinned: false, restricts: false, copies: false, settingsAfter: new Map(job.settings) }
+    const serial: SerialJob = { ...job, kind: 'serial', independent: false, restricts: false, copies: false, settingsAfter: new Map(job.settings) }
     this.announce(serial)
     this.close(serial)
   }
 
   /** The serial job to append to: the open one, or (at a new entry, or none open) a new one. */
   private serialJob(independent: boolean, entry = false): SerialJob {
-    const pinned = this.phase !== 'parallel'
     const open = this.openSerial()
-    if (open && (!entry || (open.independent === independent && open.pinned === pinned))) return open
+    // After a meta-command everything is one job: it all depends on what came before.
+    if (open && (!entry || open.independent === independent || this.phase === 'serial')) return open
     this.closeCurrent()
     const job: SerialJob = {
       kind: 'serial',
@@ -281,8 +290,7 @@ export class PlainDumpPlanner {
       ranges: [],
       closed: false,
       settings: new Map(this.settings),
-      independent,
-      pinned,
+      independent: independent && this.phase !== 'serial',
       restricts: false,
       copies: false,
       settingsAfter: new Map(this.settings)

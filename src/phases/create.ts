@@ -19,7 +19,7 @@ import {
 } from '../backup/formats.js'
 import { headerObserver, inspectFile, InspectingStream, plainObserver, tarObserver, type PlainObservation } from '../backup/inspect.js'
 import { buildManifest, type Manifest } from '../backup/manifest.js'
-import { followFile } from '../backup/followed-file.js'
+import { followFile, type ChunkRelay } from '../backup/followed-file.js'
 import type { TarReport } from '../backup/tar-check.js'
 import { describeBytes } from '../config/size.js'
 import { classifyToolError, VerificationError } from '../errors.js'
@@ -60,6 +60,8 @@ export interface CreateOptions {
   snapshot?: string
   /** Stops pg_dump (the run was interrupted). */
   signal?: AbortSignal
+  /** Plain and tar: a second reader of the chunks as they are hashed (a restore planning while pg_dump writes). */
+  relay?: ChunkRelay
 }
 
 /**
@@ -135,7 +137,9 @@ export async function createBackup(options: CreateOptions): Promise<CreatedBacku
   if (streamed) {
     // Created private before pg_dump opens it: the backup holds every row of the database.
     await writeFile(options.backupPath, '', { mode: 0o600 })
-    inspected = pipeline(Readable.from(followFile({ path: options.backupPath, size: written }, options.signal)), streamed, discard())
+    const end = options.relay?.writable() ?? discard()
+    inspected = pipeline(Readable.from(followFile({ path: options.backupPath, size: written }, options.signal)), streamed, end)
+    inspected.catch((error: unknown) => options.relay?.fail(error))
     inspected.catch(() => {})
   }
   const run = await runTool(tools.pgDump, args, {

@@ -38,8 +38,8 @@ export interface ReplayStatistics {
 }
 
 export interface ReplayResult {
-  /** SHA-256 of the file as the replay read it. */
-  sha256: string
+  /** SHA-256 of the file as the replay read it; none when it planned from chunks another reader hashed. */
+  sha256: string | undefined
   statistics: ReplayStatistics
 }
 
@@ -69,7 +69,8 @@ export class ReplayScheduler {
   private readonly pendingRows = new Map<string, number>()
   private readonly rowBytes = new Map<string, number>()
   private readonly lanes = new Map<string, DefinitionJob[]>()
-  private readonly laneBusy = new Set<string>()
+  /** Per table: index builds running (they share the table), or a key being added (it has it alone). */
+  private readonly building = new Map<string, { indexes: number; exclusive: boolean }>()
   private readonly known = new Set<number>()
   private rowsRunning = 0
   private firstUnfinished = 0
@@ -169,18 +170,27 @@ export class ReplayScheduler {
     const definition = this.readyDefinition()
     if (definition) {
       this.started.add(definition.index)
-      this.laneBusy.add(definition.table)
+      const building = this.building.get(definition.table) ?? { indexes: 0, exclusive: false }
+      if (definition.shared) building.indexes++
+      else building.exclusive = true
+      this.building.set(definition.table, building)
       return () => this.runWhole(session, definition)
     }
     return this.rowsPart(session)
   }
 
-  /** Of the tables whose rows are all in, the definition of the one with the most work left. */
+  /**
+   * Of the tables whose rows are all in, the next definition of the one with the most work left. A
+   * table's definitions start in the dump's order; index builds of one table run side by side (they
+   * share its lock), a key is added with nothing else running on its table.
+   */
   private readyDefinition(): DefinitionJob | undefined {
     let best: { job: DefinitionJob; weight: number } | undefined
     for (const [table, lane] of this.lanes) {
       const head = lane[0]
-      if (this.laneBusy.has(table) || !head || (this.pendingRows.get(table) ?? 0) > 0 || this.serialBefore(head.index)) continue
+      const building = this.building.get(table)
+      const blocked = building !== undefined && (building.exclusive || (!head?.shared && building.indexes > 0))
+      if (blocked || !head || (this.pendingRows.get(table) ?? 0) > 0 || this.serialBefore(head.index)) continue
       const weight = ((this.rowBytes.get(table) ?? 0) + 1) * lane.length
       if (!best || weight > best.weight) best = { job: head, weight }
     }
@@ -267,7 +277,9 @@ export class ReplayScheduler {
         if (job.restricts) state.restricted = true
       }
     } else {
-      this.laneBusy.delete(job.table)
+      const building = this.building.get(job.table) as { indexes: number; exclusive: boolean }
+      if (job.shared) building.indexes--
+      else building.exclusive = false
       this.statistics.definitions++
     }
     this.finish(job)
@@ -335,6 +347,8 @@ function size(range: ByteRange): number {
 
 export interface ReplayOptions {
   file: GrowingFile
+  /** The file's chunks from a reader that hashes them (the Create phase), instead of a read of its own. */
+  chunks?: AsyncIterable<Buffer>
   sessions: ReplaySessions
   unknownSettings: string[]
   signal?: AbortSignal
@@ -349,12 +363,15 @@ export async function replayPlainDump(options: ReplayOptions): Promise<ReplayRes
   const handle = await openGrowingFile(options.file, options.signal)
   try {
     let scheduler: ReplayScheduler | undefined
-    const planner = new PlainDumpPlanner({ changed: (job) => scheduler?.changed(job) }, { parallel: options.sessions.count > 1, unknownSettings: options.unknownSettings })
+    const planner = new PlainDumpPlanner(
+      { changed: (job) => scheduler?.changed(job) },
+      { parallel: options.sessions.count > 1, unknownSettings: options.unknownSettings, hash: options.chunks === undefined }
+    )
     scheduler = new ReplayScheduler(options.sessions, planner.jobs, handle, () => planner.restrictLine)
     options.onStart?.(scheduler)
     const running = scheduler.done()
     try {
-      for await (const chunk of followFile(options.file, options.signal)) planner.push(chunk)
+      for await (const chunk of options.chunks ?? followFile(options.file, options.signal)) planner.push(chunk)
       planner.end()
       options.onRead?.()
       scheduler.planningEnded()

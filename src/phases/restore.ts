@@ -148,6 +148,8 @@ export interface RestoreOptions {
   backup: Pick<CreatedBackup, 'path' | 'format' | 'compression'>
   /** The backup is still being written (a streamed restore): its final size, once pg_dump is done. */
   written?: Promise<number>
+  /** A streamed restore: the file's chunks as the Create phase reads and hashes them, for the plan. */
+  relay?: AsyncIterable<Buffer>
   /** Stops the restore (the run was interrupted, or the streamed backup failed validation). */
   signal?: AbortSignal
   /** Every restore error fails the restore, the harmless ones too. */
@@ -176,8 +178,11 @@ export interface Restored {
   restoredInventory: Inventory
   /** Errors the restore reported that leave data and schema whole (a missing role, ...), counted. */
   ignoredErrors: RestoreErrors
-  /** SHA-256 of the bytes the restore read: psql's input, or the archive as it was after pg_restore. */
-  restoredChecksum: string
+  /**
+   * SHA-256 of the bytes the restore read: psql's input, or the archive as it was after pg_restore.
+   * None when the restore planned from the very chunks the Create phase hashed (one read).
+   */
+  restoredChecksum: string | undefined
 }
 
 export function changedAfterValidation(found: string, expected: string): VerificationError {
@@ -203,7 +208,7 @@ export function restoreArguments(format: BackupFormat, jobs: number, databaseNam
  * out among `jobs` sessions; a gzip-compressed one is decompressed on the way into one session.
  * Settings an older server does not know are left out of the preamble.
  */
-async function replayPlain(options: RestoreOptions, env: NodeJS.ProcessEnv, unknown: string[], sorter: RestoreErrorSorter): Promise<string> {
+async function replayPlain(options: RestoreOptions, env: NodeJS.ProcessEnv, unknown: string[], sorter: RestoreErrorSorter): Promise<string | undefined> {
   const file: GrowingFile = { path: options.backup.path, size: options.written ?? stat(options.backup.path).then((info) => info.size) }
   if (options.jobs > 1 && !plainIsGzipped(options.backup.compression)) return replayInSessions(options, env, file, unknown, sorter)
   const fed = new HashingStream()
@@ -262,7 +267,13 @@ function psqlFailure(run: ToolRun, what: string, options: RestoreOptions): Verif
  * PlainDumpPlanner and ReplayScheduler). The planner's read of the file is what the checksum covers;
  * every range the sessions get is read again and checked against it.
  */
-async function replayInSessions(options: RestoreOptions, env: NodeJS.ProcessEnv, file: GrowingFile, unknown: string[], sorter: RestoreErrorSorter): Promise<string> {
+async function replayInSessions(
+  options: RestoreOptions,
+  env: NodeJS.ProcessEnv,
+  file: GrowingFile,
+  unknown: string[],
+  sorter: RestoreErrorSorter
+): Promise<string | undefined> {
   // Session 0 runs the schema and goes on after an error unless strict; the others stop at their first
   // (psql would read a failed COPY's rows as statements). Unaligned tuples only: a sync token comes
   // back as a line of its own.
@@ -293,6 +304,7 @@ async function replayInSessions(options: RestoreOptions, env: NodeJS.ProcessEnv,
       unknownSettings: unknown,
       signal: options.signal,
       onStart: (scheduler) => (sent = () => scheduler.bytesSent),
+      chunks: options.relay,
       onRead: options.onBackupRead
     })
   } catch (error) {
