@@ -40844,9 +40844,6 @@ class PlainDumpPlanner {
     digest() {
         return this.options.hash === false ? undefined : this.hash.digest('hex');
     }
-    get bytesRead() {
-        return this.offset;
-    }
     push(chunk) {
         if (this.options.hash !== false)
             this.hash.update(chunk);
@@ -40911,7 +40908,8 @@ class PlainDumpPlanner {
                 return this.startEntry(header[1], line, start);
         }
         if (line.length <= RECOGNISED_BYTES && (SETTING.test(text) || SESSION_AUTHORIZATION.test(text) || SEARCH_PATH.test(text))) {
-            if (this.options.unknownSettings?.some((name) => text.startsWith(`SET ${name} = `))) {
+            // Only in the preamble, before the first entry: text further down (a function's body) is never touched.
+            if (this.entryType === undefined && this.options.unknownSettings?.some((name) => text.startsWith(`SET ${name} = `))) {
                 this.removedSettings.push(text);
                 return;
             }
@@ -41235,6 +41233,9 @@ class ReplayScheduler {
         this.failure ??= error;
         this.dispatch();
     }
+    get failed() {
+        return this.failure !== undefined;
+    }
     /** Resolves once every job has run; rejects with the first failure. */
     done() {
         return new Promise((resolve, reject) => {
@@ -41473,9 +41474,14 @@ async function replayPlainDump(options) {
         scheduler = new ReplayScheduler(options.sessions, planner.jobs, handle, () => planner.restrictLine);
         options.onStart?.(scheduler);
         const running = scheduler.done();
+        // It may fail while the file is still being read: the failure is awaited below.
+        running.catch(() => { });
         try {
-            for await (const chunk of options.chunks ?? followFile(options.file, options.signal))
+            for await (const chunk of options.chunks ?? followFile(options.file, options.signal)) {
+                if (scheduler.failed)
+                    break;
                 planner.push(chunk);
+            }
             planner.end();
             options.onRead?.();
             scheduler.planningEnded();

@@ -30,7 +30,7 @@ await new Promise((resolve) => sha256sum.on('close', resolve))
 const rawSeconds = seconds(startRaw)
 
 const rate = (s) => `${(sizeBytes / 1048576 / s).toFixed(0)} MiB/s`
-console.log(`bytes:                 ${sizeBytes} (${scan.lines} lines, trailer found: ${scan.hasTrailer})`)
+console.log(`bytes:                 ${sizeBytes} (${scan.copyBlocks} COPY blocks, trailer found: ${scan.hasTrailer})`)
 console.log(`inspection (hash+scan): ${inspectSeconds.toFixed(2)} s, ${rate(inspectSeconds)}`)
 console.log(`sha256sum alone:        ${rawSeconds.toFixed(2)} s, ${rate(rawSeconds)}`)
 console.log(`ratio inspection/raw:  ${(inspectSeconds / rawSeconds).toFixed(2)}x`)

@@ -127,10 +127,6 @@ export class PlainDumpPlanner {
     return this.options.hash === false ? undefined : this.hash.digest('hex')
   }
 
-  get bytesRead(): number {
-    return this.offset
-  }
-
   push(chunk: Buffer): void {
     if (this.options.hash !== false) this.hash.update(chunk)
     const base = this.offset
@@ -188,7 +184,8 @@ export class PlainDumpPlanner {
       if (this.phase === 'parallel') return this.startEntry(header[1], line, start)
     }
     if (line.length <= RECOGNISED_BYTES && (SETTING.test(text) || SESSION_AUTHORIZATION.test(text) || SEARCH_PATH.test(text))) {
-      if (this.options.unknownSettings?.some((name) => text.startsWith(`SET ${name} = `))) {
+      // Only in the preamble, before the first entry: text further down (a function's body) is never touched.
+      if (this.entryType === undefined && this.options.unknownSettings?.some((name) => text.startsWith(`SET ${name} = `))) {
         this.removedSettings.push(text)
         return
       }

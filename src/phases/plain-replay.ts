@@ -126,6 +126,10 @@ export class ReplayScheduler {
     this.dispatch()
   }
 
+  get failed(): boolean {
+    return this.failure !== undefined
+  }
+
   /** Resolves once every job has run; rejects with the first failure. */
   done(): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -370,8 +374,13 @@ export async function replayPlainDump(options: ReplayOptions): Promise<ReplayRes
     scheduler = new ReplayScheduler(options.sessions, planner.jobs, handle, () => planner.restrictLine)
     options.onStart?.(scheduler)
     const running = scheduler.done()
+    // It may fail while the file is still being read: the failure is awaited below.
+    running.catch(() => {})
     try {
-      for await (const chunk of options.chunks ?? followFile(options.file, options.signal)) planner.push(chunk)
+      for await (const chunk of options.chunks ?? followFile(options.file, options.signal)) {
+        if (scheduler.failed) break
+        planner.push(chunk)
+      }
       planner.end()
       options.onRead?.()
       scheduler.planningEnded()
