@@ -40801,7 +40801,7 @@ const INDEX_ON = new RegExp(String.raw `^CREATE (?:UNIQUE )?INDEX ${IDENTIFIER} 
 const CONSTRAINT_ON = new RegExp(String.raw `^ALTER TABLE (?:ONLY )?(${QUALIFIED})$`);
 const COPY_TABLE = new RegExp(String.raw `^COPY (${QUALIFIED})[ (]`);
 /** Session state pg_dump sets with SET lines: its preamble, then default_tablespace and the like. */
-const SETTING = /^SET (statement_timeout|lock_timeout|idle_in_transaction_session_timeout|transaction_timeout|client_encoding|standard_conforming_strings|check_function_bodies|xmloption|client_min_messages|row_security|default_tablespace|default_table_access_method|default_with_oids|escape_string_warning|search_path) = .*;$/;
+const SETTING = /^SET (statement_timeout|lock_timeout|idle_in_transaction_session_timeout|transaction_timeout|client_encoding|standard_conforming_strings|check_function_bodies|xmloption|client_min_messages|row_security|default_tablespace|default_table_access_method|default_with_oids|escape_string_warning|session_replication_role|search_path) = .*;$/;
 const SESSION_AUTHORIZATION = /^(?:SET|RESET) SESSION AUTHORIZATION\b.*;$/;
 const SEARCH_PATH = /^SELECT pg_catalog\.set_config\('search_path', '.*', false\);$/;
 const TRANSACTION_START = /^(?:BEGIN|START TRANSACTION)\b/i;
