@@ -37474,7 +37474,7 @@ class PsqlSessions {
                     waiting.delete(line.trim());
                     waiter.resolve();
                 }
-                else {
+                else if (line.trim() !== '') {
                     this.options.onLine?.(line);
                 }
             })

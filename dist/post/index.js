@@ -40607,7 +40607,7 @@ class psql_sessions_PsqlSessions {
                     waiting.delete(line.trim());
                     waiter.resolve();
                 }
-                else {
+                else if (line.trim() !== '') {
                     this.options.onLine?.(line);
                 }
             })

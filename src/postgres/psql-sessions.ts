@@ -73,7 +73,7 @@ export class PsqlSessions implements ReplaySessions {
         if (waiter) {
           waiting.delete(line.trim())
           waiter.resolve()
-        } else {
+        } else if (line.trim() !== '') {
           this.options.onLine?.(line)
         }
       })
