@@ -38698,21 +38698,27 @@ async function countObjects(client) {
     return Object.fromEntries(inventory_OBJECT_KINDS.map((kind) => [kind, Number(rows[0][kind])]));
 }
 /** Exact row counts, and at the data level a fingerprint of the content that ignores row order. */
-async function readContent(client, tables, level) {
+/** Each table's rows (and fingerprint at level data), read by the given sessions side by side. */
+async function readContent(clients, tables, level) {
     if (level === 'schema')
         return [];
-    const content = [];
-    for (const table of tables) {
-        if (level === 'rows') {
-            const { rows } = await client.query(`SELECT count(*) AS n FROM ONLY ${table}`);
-            content.push({ table, rows: Number(rows[0].n) });
+    const content = new Array(tables.length);
+    let next = 0;
+    const read = async (client) => {
+        for (let index = next++; index < tables.length; index = next++) {
+            const table = tables[index];
+            if (level === 'rows') {
+                const { rows } = await client.query(`SELECT count(*) AS n FROM ONLY ${table}`);
+                content[index] = { table, rows: Number(rows[0].n) };
+            }
+            else {
+                // 60 bits of each row's md5, summed as numeric: duplicates count, order does not.
+                const { rows } = await client.query(`SELECT count(*) AS n, coalesce(sum(('x' || substr(md5(r::text), 1, 15))::bit(60)::bigint::numeric), 0)::text AS fp FROM ONLY ${table} AS r`);
+                content[index] = { table, rows: Number(rows[0].n), fingerprint: rows[0].fp };
+            }
         }
-        else {
-            // 60 bits of each row's md5, summed as numeric: duplicates count, order does not.
-            const { rows } = await client.query(`SELECT count(*) AS n, coalesce(sum(('x' || substr(md5(r::text), 1, 15))::bit(60)::bigint::numeric), 0)::text AS fp FROM ONLY ${table} AS r`);
-            content.push({ table, rows: Number(rows[0].n), fingerprint: rows[0].fp });
-        }
-    }
+    };
+    await Promise.all(clients.map(read));
     return content;
 }
 /**
@@ -38730,10 +38736,11 @@ async function readSequences(client) {
     return states;
 }
 /** The inventory of a database; sequences only where asked (the restored side, at the rows level and up). */
-async function inventory_takeInventory(client, level, withSequences = false) {
+/** helpers: more sessions on the same database that read tables beside the first. */
+async function inventory_takeInventory(client, level, withSequences = false, helpers = []) {
     const tables = await listTables(client);
     const objects = await countObjects(client);
-    const content = await readContent(client, tables, level);
+    const content = await readContent([client, ...helpers], tables, level);
     const sequences = withSequences && level !== 'schema' ? await readSequences(client) : [];
     return { level, tables, objects, content, sequences };
 }
@@ -41501,6 +41508,8 @@ function restore_requireSameInventory(comparison) {
     if (problems.length > 0)
         throw new VerificationError('restore-mismatch', problems.join('. '));
 }
+/** Sessions that count the restored tables side by side, at most. */
+const MAX_COUNTING_SESSIONS = 4;
 const RESTORE_HINT = 'The backup does not restore as it is. If an object already exists, a template database may carry it; roles the dump names must exist on the server.';
 function restore_changedAfterValidation(found, expected) {
     return new VerificationError('backup-invalid', `The backup changed after it was validated: the restore read bytes with SHA-256 ${found}, the backup had ${expected}.`, 'Something wrote to the backup during the verification.');
@@ -41704,14 +41713,19 @@ async function restore_restoreBackup(options) {
         const restoredChecksum = await (options.backup.format === 'plain' ? replayPlain(options, env, unknown, sorter) : restoreArchive(options, env, unknown, sorter)).finally(() => options.onBackupRead?.());
         const ignoredErrors = requireHarmlessErrors(sorter.result(), options);
         await options.afterRestore?.(databaseName);
-        const restoredSession = await openSession(target, databaseName);
         const source = await options.sourceInventory;
+        // The restored tables are counted (at data: fingerprinted) by up to `jobs` sessions side by side.
+        const helperCount = Math.min(options.jobs, MAX_COUNTING_SESSIONS) - 1;
+        const opened = await Promise.allSettled([openSession(target, databaseName), ...Array.from({ length: helperCount }, () => openSession(target, databaseName))]);
+        const sessions = opened.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
         let restored;
         try {
-            restored = await takeInventory(restoredSession, source?.level ?? 'rows', true);
+            if (opened[0].status === 'rejected')
+                throw opened[0].reason;
+            restored = await takeInventory(sessions[0], source?.level ?? 'rows', true, sessions.slice(1));
         }
         finally {
-            await restoredSession.end().catch(() => { });
+            await Promise.all(sessions.map((restoredSession) => restoredSession.end().catch(() => { })));
         }
         const comparison = compareInventories(source, restored, await options.dumpedSequences, options.reference);
         const total = (inventory) => inventory.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);

@@ -169,6 +169,9 @@ export interface RestoreOptions {
   heartbeatMs?: number
 }
 
+/** Sessions that count the restored tables side by side, at most. */
+const MAX_COUNTING_SESSIONS = 4
+
 const RESTORE_HINT =
   'The backup does not restore as it is. If an object already exists, a template database may carry it; roles the dump names must exist on the server.'
 
@@ -411,13 +414,17 @@ export async function restoreBackup(options: RestoreOptions): Promise<Restored> 
     )
     const ignoredErrors = requireHarmlessErrors(sorter.result(), options)
     await options.afterRestore?.(databaseName)
-    const restoredSession = await openSession(target, databaseName)
     const source = await options.sourceInventory
+    // The restored tables are counted (at data: fingerprinted) by up to `jobs` sessions side by side.
+    const helperCount = Math.min(options.jobs, MAX_COUNTING_SESSIONS) - 1
+    const opened = await Promise.allSettled([openSession(target, databaseName), ...Array.from({ length: helperCount }, () => openSession(target, databaseName))])
+    const sessions = opened.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []))
     let restored: Inventory
     try {
-      restored = await takeInventory(restoredSession, source?.level ?? 'rows', true)
+      if (opened[0].status === 'rejected') throw opened[0].reason
+      restored = await takeInventory(sessions[0], source?.level ?? 'rows', true, sessions.slice(1))
     } finally {
-      await restoredSession.end().catch(() => {})
+      await Promise.all(sessions.map((restoredSession) => restoredSession.end().catch(() => {})))
     }
     const comparison = compareInventories(source, restored, await options.dumpedSequences, options.reference)
     const total = (inventory: Inventory) => inventory.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0)

@@ -71,21 +71,27 @@ export async function countObjects(client: pg.Client): Promise<Record<ObjectKind
 }
 
 /** Exact row counts, and at the data level a fingerprint of the content that ignores row order. */
-export async function readContent(client: pg.Client, tables: string[], level: VerifyLevel): Promise<TableContent[]> {
+/** Each table's rows (and fingerprint at level data), read by the given sessions side by side. */
+export async function readContent(clients: pg.Client[], tables: string[], level: VerifyLevel): Promise<TableContent[]> {
   if (level === 'schema') return []
-  const content: TableContent[] = []
-  for (const table of tables) {
-    if (level === 'rows') {
-      const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ONLY ${table}`)
-      content.push({ table, rows: Number(rows[0].n) })
-    } else {
-      // 60 bits of each row's md5, summed as numeric: duplicates count, order does not.
-      const { rows } = await client.query<{ n: string; fp: string }>(
-        `SELECT count(*) AS n, coalesce(sum(('x' || substr(md5(r::text), 1, 15))::bit(60)::bigint::numeric), 0)::text AS fp FROM ONLY ${table} AS r`
-      )
-      content.push({ table, rows: Number(rows[0].n), fingerprint: rows[0].fp })
+  const content: TableContent[] = new Array(tables.length)
+  let next = 0
+  const read = async (client: pg.Client) => {
+    for (let index = next++; index < tables.length; index = next++) {
+      const table = tables[index]
+      if (level === 'rows') {
+        const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ONLY ${table}`)
+        content[index] = { table, rows: Number(rows[0].n) }
+      } else {
+        // 60 bits of each row's md5, summed as numeric: duplicates count, order does not.
+        const { rows } = await client.query<{ n: string; fp: string }>(
+          `SELECT count(*) AS n, coalesce(sum(('x' || substr(md5(r::text), 1, 15))::bit(60)::bigint::numeric), 0)::text AS fp FROM ONLY ${table} AS r`
+        )
+        content[index] = { table, rows: Number(rows[0].n), fingerprint: rows[0].fp }
+      }
     }
   }
+  await Promise.all(clients.map(read))
   return content
 }
 
@@ -107,10 +113,11 @@ export async function readSequences(client: pg.Client): Promise<Array<{ sequence
 }
 
 /** The inventory of a database; sequences only where asked (the restored side, at the rows level and up). */
-export async function takeInventory(client: pg.Client, level: VerifyLevel, withSequences = false): Promise<Inventory> {
+/** helpers: more sessions on the same database that read tables beside the first. */
+export async function takeInventory(client: pg.Client, level: VerifyLevel, withSequences = false, helpers: pg.Client[] = []): Promise<Inventory> {
   const tables = await listTables(client)
   const objects = await countObjects(client)
-  const content = await readContent(client, tables, level)
+  const content = await readContent([client, ...helpers], tables, level)
   const sequences = withSequences && level !== 'schema' ? await readSequences(client) : []
   return { level, tables, objects, content, sequences }
 }
