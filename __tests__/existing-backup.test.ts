@@ -53,6 +53,20 @@ async function verifyExisting(file: string, extra: Record<string, string> = {}) 
 }
 
 describe('existing backups', () => {
+  test('a COPY that must run in order and fails (psql then reads its rows as statements) fails the run; it does not hang', async () => {
+    const text = await readFile(backups['nightly.sql'], 'utf8')
+    const copy = /^COPY public\.customers .*FROM stdin;$/m.exec(text)?.[0] as string
+    const broken = path.join(work, 'broken-in-order.sql')
+    // Inside an explicit transaction the COPY stays in the schema session, which goes on after errors.
+    await writeFile(broken, text.replace(copy, `BEGIN;\n${copy.replace('public.customers', 'public.no_such_table')}`).replace(/^(COPY public\.no_such_table[\s\S]*?\n\\\.\n)/m, '$1COMMIT;\n'))
+    const { result, ledger } = await verifyExisting(broken, { jobs: '2' })
+    expect(result.status).toBe('failed')
+    expect(result.error?.problem).toBe('restore-failed')
+    expect(result.error?.message).toMatch(/relation "public\.no_such_table" does not exist/)
+    expect(ledger.live.database.size).toBe(0)
+    expect(await temporaryDatabases(server)).toEqual([])
+  })
+
   test.each([
     ['nightly.sql', 'plain'],
     ['nightly.sql.gz', 'plain'],

@@ -2,7 +2,7 @@
 
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { existsSync } from 'node:fs'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
 import os from 'node:os'
 import path from 'node:path'
@@ -88,6 +88,8 @@ export function engineSuite(major: number): void {
       expect(bytes.length).toBe(backup.sizeBytes)
       expect(createHash('sha256').update(bytes).digest('hex')).toBe(backup.sha256)
       expect(bytes.toString('utf8')).toContain('«ünïcødé»')
+      // pg_dump writes it, but into a file made private before pg_dump opened it.
+      expect((await stat(backup.path)).mode & 0o777).toBe(0o600)
       // Nothing else is left: the temporary database is gone, the password file too.
       expect(await temporaryDatabases(server)).toEqual([])
       expect(ledger.live.database.size).toBe(0)

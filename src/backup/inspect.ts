@@ -62,13 +62,18 @@ export class InspectingStream<R> extends Transform {
   }
 }
 
+/** The end of a pipeline whose bytes are only inspected (they are on disk already). */
+export function discard(): Writable {
+  return new Writable({ write: (_chunk, _encoding, done) => done() })
+}
+
 /** Large reads: a backup is read whole, and each read costs a round trip to the thread pool. */
 const READ_BYTES = 1024 * 1024
 
 /** Reads a file once, hashing and observing it. */
 export async function inspectFile<R>(file: string, observer: ByteObserver<R>): Promise<Hashed<R>> {
   const inspector = new InspectingStream(observer)
-  await pipeline(createReadStream(file, { highWaterMark: READ_BYTES }), inspector, new Writable({ write: (_chunk, _encoding, done) => done() }))
+  await pipeline(createReadStream(file, { highWaterMark: READ_BYTES }), inspector, discard())
   return inspector.result()
 }
 

@@ -4,7 +4,7 @@
 
 import { readdirSync, statSync } from 'node:fs'
 import { stat, statfs, writeFile } from 'node:fs/promises'
-import { Readable, Writable } from 'node:stream'
+import { Readable } from 'node:stream'
 import type pg from 'pg'
 import { readDatabaseSize } from '../postgres/session.js'
 import { startHeartbeat } from '../heartbeat.js'
@@ -17,7 +17,7 @@ import {
   type BackupFormat,
   type Compression
 } from '../backup/formats.js'
-import { headerObserver, inspectFile, InspectingStream, plainObserver, tarObserver, type PlainObservation } from '../backup/inspect.js'
+import { discard, headerObserver, inspectFile, InspectingStream, plainObserver, tarObserver, type PlainObservation } from '../backup/inspect.js'
 import { buildManifest, type Manifest } from '../backup/manifest.js'
 import { followFile, type ChunkRelay } from '../backup/followed-file.js'
 import type { TarReport } from '../backup/tar-check.js'
@@ -168,11 +168,6 @@ export async function createBackup(options: CreateOptions): Promise<CreatedBacku
   const what = format === 'directory' ? `${created.manifest?.entries.length} files, ` : ''
   options.log(`Backup written: ${what}${describeBytes(created.sizeBytes)}, SHA-256 ${created.sha256}${format === 'directory' ? ' (of the manifest)' : ''}`)
   return created
-}
-
-/** A stream end that keeps nothing: the bytes are on disk already. */
-function discard(): Writable {
-  return new Writable({ write: (_chunk, _encoding, callback) => callback() })
 }
 
 /** Bytes of a file, or of the files in a folder, so far; 0 when there is nothing yet. */

@@ -31,16 +31,17 @@ export interface ReplayStatistics {
   copies: number
   /** Index and key definitions built beside other work. */
   definitions: number
-  /** Why part of the dump ran in one session. */
-  serialBecause: string[]
-  /** Settings the server does not know, left out. */
-  removedSettings: string[]
 }
 
 export interface ReplayResult {
   /** SHA-256 of the file as the replay read it; none when it planned from chunks another reader hashed. */
   sha256: string | undefined
-  statistics: ReplayStatistics
+  statistics: ReplayStatistics & {
+    /** Why part of the dump ran in one session. */
+    serialBecause: string[]
+    /** Settings the server does not know, left out. */
+    removedSettings: string[]
+  }
 }
 
 /** A session takes up to this much of a table's rows in one COPY. */
@@ -78,7 +79,7 @@ export class ReplayScheduler {
   private planned = false
   private failure: unknown
   private settle: { resolve: () => void; reject: (error: unknown) => void } | undefined
-  readonly statistics: ReplayStatistics = { tables: 0, copies: 0, definitions: 0, serialBecause: [], removedSettings: [] }
+  readonly statistics: ReplayStatistics = { tables: 0, copies: 0, definitions: 0 }
   /** Bytes sent to the sessions, for the heartbeat. */
   bytesSent = 0
 

@@ -236,8 +236,8 @@ async function replayPlain(options: RestoreOptions, env: NodeJS.ProcessEnv, unkn
 }
 
 /** strict: psql stops at the first error. Otherwise it goes on, and every error is sorted afterwards. */
-function psqlArguments(options: RestoreOptions): string[] {
-  return ['-X', '--no-password', '-v', `ON_ERROR_STOP=${options.strict ? 1 : 0}`, ...(options.verbose ? [] : ['--quiet'])]
+function psqlArguments(options: RestoreOptions, stopAtFirstError = options.strict === true): string[] {
+  return ['-X', '--no-password', '-v', `ON_ERROR_STOP=${stopAtFirstError ? 1 : 0}`, ...(options.verbose ? [] : ['--quiet'])]
 }
 
 async function runPsql(options: RestoreOptions, env: NodeJS.ProcessEnv, script: Readable, what: string, sorter: RestoreErrorSorter): Promise<void> {
@@ -280,17 +280,7 @@ async function replayInSessions(
   // Session 0 runs the schema and goes on after an error unless strict; the others stop at their first
   // (psql would read a failed COPY's rows as statements). Unaligned tuples only: a sync token comes
   // back as a line of its own.
-  const args = (session: number) => [
-    '-X',
-    '--no-password',
-    '-v',
-    `ON_ERROR_STOP=${session === 0 && !options.strict ? 0 : 1}`,
-    ...(options.verbose ? [] : ['--quiet']),
-    '--no-align',
-    '--tuples-only',
-    '-f',
-    '-'
-  ]
+  const args = (session: number) => [...psqlArguments(options, session !== 0 || options.strict === true), '--no-align', '--tuples-only', '-f', '-']
   const sessions = new PsqlSessions(options.tools.psql, args, options.jobs + 1, {
     env,
     signal: options.signal,

@@ -6,10 +6,9 @@ import { existsSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
-import { Writable } from 'node:stream'
 import type { ArchiveHeader } from '../backup/archive-header.js'
 import { plainIsGzipped } from '../backup/formats.js'
-import { hashFile, InspectingStream, plainObserver, type PlainObservation } from '../backup/inspect.js'
+import { discard, hashFile, InspectingStream, plainObserver, type PlainObservation } from '../backup/inspect.js'
 import { plainDumpChecks, type ValidationCheck } from '../backup/plain-scanner.js'
 import { VerificationError } from '../errors.js'
 import { startHeartbeat } from '../heartbeat.js'
@@ -155,7 +154,7 @@ async function fullReadCheck(backup: CreatedBackup, options: ValidateOptions): P
     env: options.env,
     signal: options.signal,
     timeoutMs: readTimeoutMs(backup.sizeBytes),
-    consumeStdout: (stdout) => pipeline(stdout, reader, new Writable({ write: (_chunk, _encoding, done) => done() }))
+    consumeStdout: (stdout) => pipeline(stdout, reader, discard())
   }).finally(stopHeartbeat)
   const scan = run.exitCode === 0 ? reader.result().observed : undefined
   const complete = scan !== undefined && scan.hasHeader && scan.hasTrailer && scan.unterminatedCopy === undefined
