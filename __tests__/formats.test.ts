@@ -164,6 +164,8 @@ describe('a database rich in what dumps get wrong', () => {
     const result = await verifyBackup({ settings, reporter })
     expect(result.error).toBeUndefined()
     expect(result.status).toBe('passed')
+    // The summary's "Parallel jobs": what restored side by side.
+    if (extra.jobs) expect(result.backup?.jobs).toBe(Number(extra.jobs))
     if (format === 'plain' && extra.jobs === '4') {
       // The sessions shared the rows and built the indexes and keys beside each other.
       expect(reporter.lines.find((line) => line.startsWith('Restored with'))).toMatch(/^Restored with 4 psql sessions beside the one for the schema: the rows of \d+ table\(s\) in \d+ COPY statement\(s\), [1-9]\d* index and key definition\(s\)/)

@@ -38398,6 +38398,12 @@ function describeCompression(compression, format) {
 function plainIsGzipped(compression) {
     return compression !== undefined && compression.method === 'gzip';
 }
+/** What restores in parallel: pg_restore -j for custom and directory, psql sessions for an uncompressed plain dump. */
+function restoreJobs(format, compression, jobs) {
+    if (format === 'custom' || format === 'directory')
+        return jobs;
+    return format === 'plain' && !plainIsGzipped(compression) ? jobs : 1;
+}
 function backupExtension(format, compression) {
     switch (format) {
         case 'plain':
@@ -40185,12 +40191,16 @@ class InspectingStream extends external_node_stream_.Transform {
         return this.outcome;
     }
 }
+/** The end of a pipeline whose bytes are only inspected (they are on disk already). */
+function discard() {
+    return new external_node_stream_.Writable({ write: (_chunk, _encoding, done) => done() });
+}
 /** Large reads: a backup is read whole, and each read costs a round trip to the thread pool. */
 const READ_BYTES = 1024 * 1024;
 /** Reads a file once, hashing and observing it. */
 async function inspectFile(file, observer) {
     const inspector = new InspectingStream(observer);
-    await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(file, { highWaterMark: READ_BYTES }), inspector, new external_node_stream_.Writable({ write: (_chunk, _encoding, done) => done() }));
+    await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(file, { highWaterMark: READ_BYTES }), inspector, discard());
     return inspector.result();
 }
 const nothing = { update() { }, finish: () => undefined };
@@ -40500,10 +40510,6 @@ async function createBackup(options) {
     const what = format === 'directory' ? `${created.manifest?.entries.length} files, ` : '';
     options.log(`Backup written: ${what}${describeBytes(created.sizeBytes)}, SHA-256 ${created.sha256}${format === 'directory' ? ' (of the manifest)' : ''}`);
     return created;
-}
-/** A stream end that keeps nothing: the bytes are on disk already. */
-function discard() {
-    return new external_node_stream_.Writable({ write: (_chunk, _encoding, callback) => callback() });
 }
 /** Bytes of a file, or of the files in a folder, so far; 0 when there is nothing yet. */
 function sizeOnDisk(backupPath) {
@@ -41194,7 +41200,7 @@ class ReplayScheduler {
     planned = false;
     failure;
     settle;
-    statistics = { tables: 0, copies: 0, definitions: 0, serialBecause: [], removedSettings: [] };
+    statistics = { tables: 0, copies: 0, definitions: 0 };
     /** Bytes sent to the sessions, for the heartbeat. */
     bytesSent = 0;
     constructor(sessions, jobs, file, restrictLine) {
@@ -41650,8 +41656,8 @@ async function replayPlain(options, env, unknown, sorter) {
     return fed.digest();
 }
 /** strict: psql stops at the first error. Otherwise it goes on, and every error is sorted afterwards. */
-function psqlArguments(options) {
-    return ['-X', '--no-password', '-v', `ON_ERROR_STOP=${options.strict ? 1 : 0}`, ...(options.verbose ? [] : ['--quiet'])];
+function psqlArguments(options, stopAtFirstError = options.strict === true) {
+    return ['-X', '--no-password', '-v', `ON_ERROR_STOP=${stopAtFirstError ? 1 : 0}`, ...(options.verbose ? [] : ['--quiet'])];
 }
 async function runPsql(options, env, script, what, sorter) {
     const run = await runTool(options.tools.psql, [...psqlArguments(options), '-f', '-'], {
@@ -41683,17 +41689,7 @@ async function replayInSessions(options, env, file, unknown, sorter) {
     // Session 0 runs the schema and goes on after an error unless strict; the others stop at their first
     // (psql would read a failed COPY's rows as statements). Unaligned tuples only: a sync token comes
     // back as a line of its own.
-    const args = (session) => [
-        '-X',
-        '--no-password',
-        '-v',
-        `ON_ERROR_STOP=${session === 0 && !options.strict ? 0 : 1}`,
-        ...(options.verbose ? [] : ['--quiet']),
-        '--no-align',
-        '--tuples-only',
-        '-f',
-        '-'
-    ];
+    const args = (session) => [...psqlArguments(options, session !== 0 || options.strict === true), '--no-align', '--tuples-only', '-f', '-'];
     const sessions = new PsqlSessions(options.tools.psql, args, options.jobs + 1, {
         env,
         signal: options.signal,
@@ -41860,7 +41856,6 @@ async function restoreBackup(options) {
 
 
 
-
 /** Enough for any sane disk: two minutes, plus a second for every 2 MB. */
 function readTimeoutMs(sizeBytes) {
     return 120_000 + Math.ceil(sizeBytes / 2_000_000) * 1000;
@@ -41977,7 +41972,7 @@ async function fullReadCheck(backup, options) {
         env: options.env,
         signal: options.signal,
         timeoutMs: readTimeoutMs(backup.sizeBytes),
-        consumeStdout: (stdout) => (0,external_node_stream_promises_namespaceObject.pipeline)(stdout, reader, new external_node_stream_.Writable({ write: (_chunk, _encoding, done) => done() }))
+        consumeStdout: (stdout) => (0,external_node_stream_promises_namespaceObject.pipeline)(stdout, reader, discard())
     }).finally(stopHeartbeat);
     const scan = run.exitCode === 0 ? reader.result().observed : undefined;
     const complete = scan !== undefined && scan.hasHeader && scan.hasTrailer && scan.unterminatedCopy === undefined;
@@ -42812,7 +42807,7 @@ async function verifyBackup(options) {
                     sha256: created.sha256,
                     format: settings.format,
                     compression,
-                    jobs: settings.format === 'custom' || settings.format === 'directory' ? settings.jobs : 1,
+                    jobs: restoreJobs(settings.format, settings.compression, settings.jobs),
                     files: created.manifest?.entries.length,
                     streamed,
                     kept: false
@@ -42834,7 +42829,7 @@ async function verifyBackup(options) {
                         sha256: validated.sha256,
                         format: detected.format,
                         compression: detected.compression ? 'gzip' : 'as written',
-                        jobs: detected.format === 'custom' || detected.format === 'directory' ? settings.jobs : 1,
+                        jobs: restoreJobs(detected.format, detected.compression, settings.jobs),
                         files: validated.manifest?.entries.length,
                         streamed: false,
                         kept: true

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import type pg from 'pg'
-import { backupExtension, describeCompression, plainIsGzipped } from './backup/formats.js'
+import { backupExtension, describeCompression, plainIsGzipped, restoreJobs } from './backup/formats.js'
 import { ChunkRelay } from './backup/followed-file.js'
 import type { Settings } from './config/inputs.js'
 import { describeTarget } from './config/connection.js'
@@ -303,7 +303,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
         sha256: created.sha256,
         format: settings.format,
         compression,
-        jobs: settings.format === 'custom' || settings.format === 'directory' ? settings.jobs : 1,
+        jobs: restoreJobs(settings.format, settings.compression, settings.jobs),
         files: created.manifest?.entries.length,
         streamed,
         kept: false
@@ -326,7 +326,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
             sha256: validated.sha256,
             format: detected.format,
             compression: detected.compression ? 'gzip' : 'as written',
-            jobs: detected.format === 'custom' || detected.format === 'directory' ? settings.jobs : 1,
+            jobs: restoreJobs(detected.format, detected.compression, settings.jobs),
             files: validated.manifest?.entries.length,
             streamed: false,
             kept: true

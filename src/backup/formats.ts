@@ -70,6 +70,12 @@ export function plainIsGzipped(compression: Compression | undefined): boolean {
   return compression !== undefined && compression.method === 'gzip'
 }
 
+/** What restores in parallel: pg_restore -j for custom and directory, psql sessions for an uncompressed plain dump. */
+export function restoreJobs(format: BackupFormat, compression: Compression | undefined, jobs: number): number {
+  if (format === 'custom' || format === 'directory') return jobs
+  return format === 'plain' && !plainIsGzipped(compression) ? jobs : 1
+}
+
 export function backupExtension(format: BackupFormat, compression: Compression | undefined): string {
   switch (format) {
     case 'plain':
