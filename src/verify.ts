@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import type pg from 'pg'
-import { backupExtension, describeCompression, plainIsGzipped, restoreJobs } from './backup/formats.js'
+import { backupExtension, describeCompression, restoreJobs } from './backup/formats.js'
 import { ChunkRelay } from './backup/followed-file.js'
 import type { Settings } from './config/inputs.js'
 import { describeTarget } from './config/connection.js'
@@ -251,7 +251,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
       writtenSize.catch(() => {})
       const stopRestore = new AbortController()
       // Planned over several sessions, the restore takes the Create phase's chunks: one read of the file.
-      const relay = streamed && settings.jobs > 1 && !plainIsGzipped(settings.compression) ? new ChunkRelay() : undefined
+      const relay = streamed && restoreJobs(settings.format, settings.compression, settings.jobs) > 1 ? new ChunkRelay() : undefined
       const restoring = streamed
         ? startRestore({ written: writtenSize, relay, signal: AbortSignal.any([stopRestore.signal, interrupt]), onBackupRead: backupRead })
         : undefined

@@ -39958,7 +39958,7 @@ class plain_scanner_PlainDumpScanner {
             if (!harmless)
                 this.contentAfterTrailer = line.slice(0, 80);
         }
-        if (line.startsWith('COPY ') && ending.endsWith('FROM stdin;')) {
+        if (plain_scanner_isCopyStart(line, ending)) {
             this.inCopy = line.slice(0, 100);
             this.copyBlocks++;
         }
@@ -39979,15 +39979,26 @@ class plain_scanner_PlainDumpScanner {
         }
     }
 }
+/** A line that starts COPY data, as pg_dump writes it (its end is enough: column lists can be long). */
+function plain_scanner_isCopyStart(line, ending) {
+    return line.startsWith('COPY ') && ending.endsWith('FROM stdin;');
+}
+/** Inside COPY data, from a line start: the next "\." at the start of a line, or -1. Rows escape every backslash. */
+function plain_scanner_terminatorAt(data, from) {
+    for (let at = data.indexOf(TERMINATOR, from); at !== -1; at = data.indexOf(TERMINATOR, at + 1)) {
+        if (at === from || data[at - 1] === 10)
+            return at;
+    }
+    return -1;
+}
 /**
  * Inside COPY data, from a line start: the start of the "\." line, or of the last (incomplete) line
  * of the chunk, which the line reader then takes.
  */
 function skipRows(chunk, from) {
-    for (let at = chunk.indexOf(TERMINATOR, from); at !== -1; at = chunk.indexOf(TERMINATOR, at + 1)) {
-        if (at === from || chunk[at - 1] === 10)
-            return at;
-    }
+    const terminator = plain_scanner_terminatorAt(chunk, from);
+    if (terminator !== -1)
+        return terminator;
     const last = chunk.lastIndexOf(10);
     return last >= from ? last + 1 : from;
 }
@@ -40231,8 +40242,8 @@ async function process_runTool(file, args, options) {
     }
     let stderr = '';
     let stdout = '';
-    const forward = lineSplitter(options.onLine);
-    const errors = lineSplitter(options.onErrorLine);
+    const forward = process_lineSplitter(options.onLine);
+    const errors = process_lineSplitter(options.onErrorLine);
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (text) => {
         if (stderr.length < STDERR_LIMIT)
@@ -40282,7 +40293,8 @@ async function process_runTool(file, args, options) {
         options.signal?.removeEventListener('abort', abort);
     }
 }
-function lineSplitter(onLine) {
+/** Splits text that arrives in pieces into lines; flush() hands over an unterminated last line. */
+function process_lineSplitter(onLine) {
     let pending = '';
     return {
         push(text) {
@@ -40571,6 +40583,7 @@ var external_node_events_ = __nccwpck_require__(8474);
 
 
 
+
 /** What a session's pipe holds before a writer waits: enough to keep psql busy between chunks. */
 const PIPE_BYTES = (/* unused pure expression or super */ null && (1024 * 1024));
 class psql_sessions_SessionEndedError extends Error {
@@ -40597,18 +40610,18 @@ class psql_sessions_PsqlSessions {
         this.psql = psql;
         this.args = args;
         this.options = options;
-        this.sessions = Array.from({ length: count }, (_, index) => this.start(psql, args(index)));
+        this.sessions = Array.from({ length: count }, (_, index) => this.start(index));
     }
     get count() {
         return this.sessions.length;
     }
-    start(psql, args) {
+    start(index) {
         const input = new PassThrough({ highWaterMark: PIPE_BYTES });
         // Writes after psql has gone fail through ended, not through an unhandled 'error' event.
         input.on('error', () => { });
         const waiting = new Map();
         const session = { input, waiting, run: Promise.resolve() };
-        session.run = runTool(psql, args, {
+        session.run = runTool(this.psql, this.args(index), {
             env: this.options.env,
             stdin: input,
             signal: this.options.signal ? AbortSignal.any([this.options.signal, this.stopping.signal]) : this.stopping.signal,
@@ -40664,7 +40677,7 @@ class psql_sessions_PsqlSessions {
         const run = await session.run;
         if (run.exitCode !== 0)
             throw new psql_sessions_SessionEndedError(index, run);
-        this.sessions[index] = this.start(this.psql, this.args(index));
+        this.sessions[index] = this.start(index);
     }
     /** Ends every session's input and waits for the processes; their runs in session order. */
     async finish() {
@@ -40681,23 +40694,10 @@ class psql_sessions_PsqlSessions {
     }
 }
 function readLines(stream, onLine) {
-    return new Promise((resolve, reject) => {
-        let pending = '';
-        stream.setEncoding('utf8');
-        stream.on('data', (text) => {
-            pending += text;
-            const lines = pending.split(/\r?\n/);
-            pending = lines.pop() ?? '';
-            for (const line of lines)
-                onLine(line);
-        });
-        stream.once('end', () => {
-            if (pending)
-                onLine(pending);
-            resolve();
-        });
-        stream.once('error', reject);
-    });
+    const lines = lineSplitter(onLine);
+    stream.setEncoding('utf8');
+    stream.on('data', (text) => lines.push(text));
+    return finished(stream).then(() => lines.flush());
 }
 
 ;// CONCATENATED MODULE: ./src/backup/plain-planner.ts
@@ -40706,6 +40706,7 @@ function readLines(stream, onLine) {
 // each index or key definition (which waits only for its own table's rows), and the rest, which
 // runs in the dump's order. The jobs are run by the replay scheduler; the bytes are read again from
 // the file, each range checked against the CRC-32 it had when planned.
+
 
 
 /** Post-data entries that touch one table only: safe to run beside other tables' entries. */
@@ -40726,7 +40727,6 @@ const TRANSACTION_START = /^(?:BEGIN|START TRANSACTION)\b/i;
 const TRANSACTION_END = /^(?:COMMIT|END|ROLLBACK|ABORT)\b/i;
 /** Only so much of a line is decoded to recognise it; rows and long values are never decoded. */
 const RECOGNISED_BYTES = 4096;
-const plain_planner_TERMINATOR = Buffer.from('\\.');
 class plain_planner_PlainDumpPlanner {
     listener;
     options;
@@ -40867,7 +40867,7 @@ class plain_planner_PlainDumpPlanner {
             return;
         }
         const ending = line.toString('latin1', Math.max(0, line.length - 16)).replace(/\r?\n$/, '');
-        if (text.startsWith('COPY ') && ending.endsWith('FROM stdin;'))
+        if (isCopyStart(text, ending))
             return this.startCopy(line, start, text);
         const statement = !(text.trim() === '' || text.startsWith('--'));
         if (statement) {
@@ -41050,21 +41050,14 @@ function settingKey(text) {
         return 'session authorization';
     return SETTING.exec(text)[1];
 }
-/** The "\." line among data that starts at a line start: where it starts and ends. */
+/** The complete "\." line among data that starts at a line start: where it starts and ends. */
 function findTerminator(data) {
-    let at = 0;
-    while (at < data.length) {
-        const found = data.indexOf(plain_planner_TERMINATOR, at);
-        if (found === -1)
-            return undefined;
-        if (found === 0 || data[found - 1] === 10) {
-            const next = found + 2;
-            if (data[next] === 10)
-                return { start: found, end: next + 1 };
-            if (data[next] === 13 && data[next + 1] === 10)
-                return { start: found, end: next + 2 };
-        }
-        at = found + 1;
+    // Searching on from at + 1 is safe: that byte is the '.', so no "\." can start there.
+    for (let at = terminatorAt(data, 0); at !== -1; at = terminatorAt(data, at + 1)) {
+        if (data[at + 2] === 10)
+            return { start: at, end: at + 3 };
+        if (data[at + 2] === 13 && data[at + 3] === 10)
+            return { start: at, end: at + 4 };
     }
     return undefined;
 }
@@ -41538,7 +41531,7 @@ function restoreArguments(format, jobs, databaseName, archive, verbose, strict =
  */
 async function replayPlain(options, env, unknown, sorter) {
     const file = { path: options.backup.path, size: options.written ?? stat(options.backup.path).then((info) => info.size) };
-    if (options.jobs > 1 && !plainIsGzipped(options.backup.compression))
+    if (restoreJobs('plain', options.backup.compression, options.jobs) > 1)
         return replayInSessions(options, env, file, unknown, sorter);
     const fed = new HashingStream();
     fed.once('end', () => options.onBackupRead?.());
@@ -42636,7 +42629,7 @@ async function verify_verifyBackup(options) {
                 writtenSize.catch(() => { });
                 const stopRestore = new AbortController();
                 // Planned over several sessions, the restore takes the Create phase's chunks: one read of the file.
-                const relay = streamed && settings.jobs > 1 && !plainIsGzipped(settings.compression) ? new ChunkRelay() : undefined;
+                const relay = streamed && restoreJobs(settings.format, settings.compression, settings.jobs) > 1 ? new ChunkRelay() : undefined;
                 const restoring = streamed
                     ? startRestore({ written: writtenSize, relay, signal: AbortSignal.any([stopRestore.signal, interrupt]), onBackupRead: backupRead })
                     : undefined;

@@ -6,6 +6,7 @@
 
 import { createHash } from 'node:crypto'
 import { crc32 } from 'node:zlib'
+import { isCopyStart, terminatorAt } from './plain-scanner.js'
 
 export interface ByteRange {
   start: number
@@ -88,7 +89,6 @@ const TRANSACTION_START = /^(?:BEGIN|START TRANSACTION)\b/i
 const TRANSACTION_END = /^(?:COMMIT|END|ROLLBACK|ABORT)\b/i
 /** Only so much of a line is decoded to recognise it; rows and long values are never decoded. */
 const RECOGNISED_BYTES = 4096
-const TERMINATOR = Buffer.from('\\.')
 
 export class PlainDumpPlanner {
   readonly jobs: ReplayJob[] = []
@@ -225,7 +225,7 @@ export class PlainDumpPlanner {
       return
     }
     const ending = line.toString('latin1', Math.max(0, line.length - 16)).replace(/\r?\n$/, '')
-    if (text.startsWith('COPY ') && ending.endsWith('FROM stdin;')) return this.startCopy(line, start, text)
+    if (isCopyStart(text, ending)) return this.startCopy(line, start, text)
     const statement = !(text.trim() === '' || text.startsWith('--'))
     if (statement) {
       if (TRANSACTION_START.test(text)) this.inTransaction = true
@@ -403,18 +403,12 @@ function settingKey(text: string): string {
   return (SETTING.exec(text) as RegExpExecArray)[1]
 }
 
-/** The "\." line among data that starts at a line start: where it starts and ends. */
+/** The complete "\." line among data that starts at a line start: where it starts and ends. */
 function findTerminator(data: Buffer): { start: number; end: number } | undefined {
-  let at = 0
-  while (at < data.length) {
-    const found = data.indexOf(TERMINATOR, at)
-    if (found === -1) return undefined
-    if (found === 0 || data[found - 1] === 10) {
-      const next = found + 2
-      if (data[next] === 10) return { start: found, end: next + 1 }
-      if (data[next] === 13 && data[next + 1] === 10) return { start: found, end: next + 2 }
-    }
-    at = found + 1
+  // Searching on from at + 1 is safe: that byte is the '.', so no "\." can start there.
+  for (let at = terminatorAt(data, 0); at !== -1; at = terminatorAt(data, at + 1)) {
+    if (data[at + 2] === 10) return { start: at, end: at + 3 }
+    if (data[at + 2] === 13 && data[at + 3] === 10) return { start: at, end: at + 4 }
   }
   return undefined
 }

@@ -172,7 +172,7 @@ export class PlainDumpScanner {
       const harmless = line.trim() === '' || line.startsWith('--') || line.startsWith('\\unrestrict ')
       if (!harmless) this.contentAfterTrailer = line.slice(0, 80)
     }
-    if (line.startsWith('COPY ') && ending.endsWith('FROM stdin;')) {
+    if (isCopyStart(line, ending)) {
       this.inCopy = line.slice(0, 100)
       this.copyBlocks++
     } else if (/^pg_dump: (error|fatal|warning: could not|\[)/i.test(line) || /^pg_dump: .*(aborting|could not)/i.test(line)) {
@@ -188,14 +188,26 @@ export class PlainDumpScanner {
   }
 }
 
+/** A line that starts COPY data, as pg_dump writes it (its end is enough: column lists can be long). */
+export function isCopyStart(line: string, ending: string): boolean {
+  return line.startsWith('COPY ') && ending.endsWith('FROM stdin;')
+}
+
+/** Inside COPY data, from a line start: the next "\." at the start of a line, or -1. Rows escape every backslash. */
+export function terminatorAt(data: Buffer, from: number): number {
+  for (let at = data.indexOf(TERMINATOR, from); at !== -1; at = data.indexOf(TERMINATOR, at + 1)) {
+    if (at === from || data[at - 1] === 10) return at
+  }
+  return -1
+}
+
 /**
  * Inside COPY data, from a line start: the start of the "\." line, or of the last (incomplete) line
  * of the chunk, which the line reader then takes.
  */
 function skipRows(chunk: Buffer, from: number): number {
-  for (let at = chunk.indexOf(TERMINATOR, from); at !== -1; at = chunk.indexOf(TERMINATOR, at + 1)) {
-    if (at === from || chunk[at - 1] === 10) return at
-  }
+  const terminator = terminatorAt(chunk, from)
+  if (terminator !== -1) return terminator
   const last = chunk.lastIndexOf(10)
   return last >= from ? last + 1 : from
 }

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { stat } from 'node:fs/promises'
 import { pipeline } from 'node:stream/promises'
 import { HashingStream } from '../backup/inspect.js'
-import { plainIsGzipped, type BackupFormat } from '../backup/formats.js'
+import { plainIsGzipped, restoreJobs, type BackupFormat } from '../backup/formats.js'
 import { backupChecksum } from '../backup/manifest.js'
 import type { CreatedBackup } from './create.js'
 import { createGunzip } from 'node:zlib'
@@ -213,7 +213,7 @@ export function restoreArguments(format: BackupFormat, jobs: number, databaseNam
  */
 async function replayPlain(options: RestoreOptions, env: NodeJS.ProcessEnv, unknown: string[], sorter: RestoreErrorSorter): Promise<string | undefined> {
   const file: GrowingFile = { path: options.backup.path, size: options.written ?? stat(options.backup.path).then((info) => info.size) }
-  if (options.jobs > 1 && !plainIsGzipped(options.backup.compression)) return replayInSessions(options, env, file, unknown, sorter)
+  if (restoreJobs('plain', options.backup.compression, options.jobs) > 1) return replayInSessions(options, env, file, unknown, sorter)
   const fed = new HashingStream()
   fed.once('end', () => options.onBackupRead?.())
   // Errors reading the file reach runTool through the stream it reads; these promises only must not go unhandled.

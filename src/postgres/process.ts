@@ -89,7 +89,8 @@ export async function runTool(file: string, args: string[], options: ToolOptions
   }
 }
 
-function lineSplitter(onLine?: (line: string) => void): { push(text: string): void; flush(): void } {
+/** Splits text that arrives in pieces into lines; flush() hands over an unterminated last line. */
+export function lineSplitter(onLine?: (line: string) => void): { push(text: string): void; flush(): void } {
   let pending = ''
   return {
     push(text) {

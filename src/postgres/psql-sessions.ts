@@ -4,8 +4,9 @@
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { PassThrough, type Readable } from 'node:stream'
+import { finished } from 'node:stream/promises'
 import type { ReplaySessions } from '../phases/plain-replay.js'
-import { runTool, type ToolRun } from './process.js'
+import { lineSplitter, runTool, type ToolRun } from './process.js'
 
 export interface PsqlSessionsOptions {
   env: NodeJS.ProcessEnv
@@ -49,20 +50,20 @@ export class PsqlSessions implements ReplaySessions {
     count: number,
     private readonly options: PsqlSessionsOptions
   ) {
-    this.sessions = Array.from({ length: count }, (_, index) => this.start(psql, args(index)))
+    this.sessions = Array.from({ length: count }, (_, index) => this.start(index))
   }
 
   get count(): number {
     return this.sessions.length
   }
 
-  private start(psql: string, args: string[]): Session {
+  private start(index: number): Session {
     const input = new PassThrough({ highWaterMark: PIPE_BYTES })
     // Writes after psql has gone fail through ended, not through an unhandled 'error' event.
     input.on('error', () => {})
     const waiting = new Map<string, { resolve: () => void; reject: (error: Error) => void }>()
     const session: Session = { input, waiting, run: Promise.resolve() as unknown as Promise<ToolRun> }
-    session.run = runTool(psql, args, {
+    session.run = runTool(this.psql, this.args(index), {
       env: this.options.env,
       stdin: input,
       signal: this.options.signal ? AbortSignal.any([this.options.signal, this.stopping.signal]) : this.stopping.signal,
@@ -120,7 +121,7 @@ export class PsqlSessions implements ReplaySessions {
     session.input.end()
     const run = await session.run
     if (run.exitCode !== 0) throw new SessionEndedError(index, run)
-    this.sessions[index] = this.start(this.psql, this.args(index))
+    this.sessions[index] = this.start(index)
   }
 
   /** Ends every session's input and waits for the processes; their runs in session order. */
@@ -138,19 +139,8 @@ export class PsqlSessions implements ReplaySessions {
 }
 
 function readLines(stream: Readable, onLine: (line: string) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let pending = ''
-    stream.setEncoding('utf8')
-    stream.on('data', (text: string) => {
-      pending += text
-      const lines = pending.split(/\r?\n/)
-      pending = lines.pop() ?? ''
-      for (const line of lines) onLine(line)
-    })
-    stream.once('end', () => {
-      if (pending) onLine(pending)
-      resolve()
-    })
-    stream.once('error', reject)
-  })
+  const lines = lineSplitter(onLine)
+  stream.setEncoding('utf8')
+  stream.on('data', (text: string) => lines.push(text))
+  return finished(stream).then(() => lines.flush())
 }
