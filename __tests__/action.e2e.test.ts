@@ -283,7 +283,7 @@ describe('time limits and a killed main step', () => {
     try {
       const run = await runBundle('dist/cli/index.js', { args: ['--timeout', '0.01'], env: { DATABASE_URL: server.url('large'), RUNNER_TEMP: temp } })
       expect(run.code).toBe(1)
-      expect(run.stderr).toContain('FAILED: Timed out: the verification did not finish within timeout (0.01 minutes) and was stopped.')
+      expect(run.stderr).toMatch(/FAILED: Timed out: the verification did not finish within timeout \(1 second\) and was stopped during (Create|Validate|Restore)\./)
       expect(await temporaryDatabases(server)).toEqual([])
       expect((await readdir(temp)).filter((name) => !name.startsWith('backup-verify-receipt-'))).toEqual([])
     } finally {

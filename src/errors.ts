@@ -25,6 +25,7 @@ export type Problem =
   | 'same-database'
   | 'interrupted'
   | 'connection-lost'
+  | 'restore-stalled'
 
 export class VerificationError extends Error {
   constructor(

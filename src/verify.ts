@@ -38,6 +38,8 @@ export interface EngineOptions {
   retry?: RetryPolicy
   /** How often long phases say they are alive; 30 s by default. */
   heartbeatMs?: number
+  /** How long nothing may move before a restore whose sessions wait on one another is stopped; 2 minutes by default. */
+  stallMs?: number
   /** Aborted when the run is interrupted (SIGINT, SIGTERM): the tools stop, everything is cleaned up. */
   signal?: AbortSignal
   /** Test seams: run between phases, to change the world the way a real fault would. */
@@ -91,8 +93,10 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
     (signal): signal is AbortSignal => signal !== undefined
   )
   const interrupt = limits.length > 0 ? AbortSignal.any(limits) : new AbortController().signal
+  let running: PhaseName | undefined
   const phase = async <T>(name: PhaseName, run: (done: (detail: string) => void) => Promise<T>): Promise<T> => {
     interrupt.throwIfAborted()
+    running = name
     const entry = result.phases.find((p) => p.name === name) as PhaseResult
     const phaseStart = Date.now()
     return reporter.group(PHASE_TITLES[name], async () => {
@@ -212,6 +216,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
           redactor,
           ledger,
           heartbeatMs: options.heartbeatMs,
+          stallMs: options.stallMs,
           signal: interrupt,
           strict: settings.strict,
           reference: settings.backupFile ? 'receipt' : 'snapshot',
@@ -319,7 +324,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
         if (existing && detected) {
           await prepare()
           log(`Existing backup: ${existing} (${detected.format} format${detected.compression ? ', gzip' : ''}, recognised from its content)`)
-          validated = await describeBackupOnDisk(existing, detected.format, detected.compression)
+          validated = await describeBackupOnDisk(existing, detected.format, detected.compression, interrupt)
           result.backup = {
             path: existing,
             sizeBytes: validated.sizeBytes,
@@ -387,8 +392,12 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
           message:
             typeof interrupt.reason === 'string'
               ? `Interrupted by ${interrupt.reason}: the verification was stopped before it finished.`
-              : `Timed out: the verification did not finish within timeout (${settings.timeoutMinutes} minutes) and was stopped.`,
-          hint: typeof interrupt.reason === 'string' ? undefined : 'Raise the timeout input, or verify a smaller database or a faster format.'
+              : `Timed out: the verification did not finish within timeout (${describeMinutes(settings.timeoutMinutes ?? 0)}) and was stopped${running ? ` during ${running}` : ''}.`,
+          hint:
+            typeof interrupt.reason === 'string'
+              ? undefined
+              : `If the log shows ${running ?? 'the run'} still making progress (its "still running" lines), raise timeout, or verify a smaller database or a faster format. ` +
+                'A restore whose sessions wait on each other is reported as a stall, not as a time-out.'
         }
       : error instanceof VerificationError
         ? { problem: error.problem, message: redactor.redact(error.message), hint: error.hint && redactor.redact(error.hint) }
@@ -405,6 +414,15 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
     if (result.backup && !settings.backupFile) result.backup.kept = settings.keepBackup
   }
   return finish()
+}
+
+/** "1 minute", "30 minutes", "30 seconds" for 0.5. */
+export function describeMinutes(minutes: number): string {
+  if (minutes < 1) {
+    const seconds = Math.round(minutes * 60)
+    return `${seconds} second${seconds === 1 ? '' : 's'}`
+  }
+  return `${minutes} minute${minutes === 1 ? '' : 's'}`
 }
 
 /** Removes the folder, or with keep-backup only everything in it but the backup (the password file first of all). */

@@ -38221,7 +38221,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 2101:
+/***/ 6890:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39287,9 +39287,49 @@ function readBackupFile(raw) {
     if (text === '')
         return undefined;
     const file = external_node_path_default().resolve(raw.workingDirectory, text);
-    if (!(0,external_node_fs_namespaceObject.existsSync)(file))
-        throw new errors_InputError(Input.BackupFile, text, 'the path of an existing backup file or directory-format folder; nothing is there');
+    const problem = backupPathProblem(file);
+    if (problem)
+        throw new errors_InputError(Input.BackupFile, text, `the path of a backup file, or of a directory-format folder of files; ${problem}`);
     return file;
+}
+const FILE_KINDS = [
+    ['isFIFO', 'a FIFO (named pipe)'],
+    ['isSocket', 'a socket'],
+    ['isCharacterDevice', 'a character device'],
+    ['isBlockDevice', 'a block device']
+];
+/**
+ * Why a path cannot be a backup, or undefined when it can: a backup is a regular file, or a folder
+ * of regular files. A device or a pipe would be read forever, and files under /proc or /sys are
+ * made up as they are read.
+ */
+function backupPathProblem(file) {
+    let info;
+    try {
+        info = (0,external_node_fs_namespaceObject.statSync)(file);
+    }
+    catch {
+        return 'nothing is there';
+    }
+    let real = file;
+    try {
+        real = (0,external_node_fs_namespaceObject.realpathSync)(file);
+    }
+    catch {
+        // Checked by its kind alone.
+    }
+    const kind = FILE_KINDS.find(([test]) => info[test].call(info));
+    if (kind)
+        return `${file} is ${kind[1]}, which would be read forever`;
+    if (/^\/(proc|sys)(\/|$)|^\/dev\/(?!shm\/)/.test(real) || /^\\\\[.?]\\/.test(file))
+        return `${real} is a file the system makes up as it is read, not a backup`;
+    if (info.isDirectory()) {
+        const odd = (0,external_node_fs_namespaceObject.readdirSync)(file, { withFileTypes: true }).find((entry) => !entry.isFile() && !(entry.isSymbolicLink() && (0,external_node_fs_namespaceObject.statSync)(external_node_path_default().join(file, entry.name), { throwIfNoEntry: false })?.isFile()));
+        if (odd)
+            return `the folder holds ${odd.name}, which is not a regular file (a directory-format backup holds only files)`;
+        return undefined;
+    }
+    return info.isFile() ? undefined : `${file} is not a regular file`;
 }
 /** expected-checksum: a SHA-256 in hex, or the path of a sha256sum-style file (the line naming the backup, else the first). */
 function readExpectedChecksum(raw, backupFile) {
@@ -39804,19 +39844,906 @@ function archive_header_parseArchiveHeader(bytes) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/backup/plain-lexer.ts
+// Follows a plain-format dump the way psql reads it: where each statement ends (quotes, dollar
+// quotes, comments, parentheses and BEGIN ATOMIC bodies, tracked as psql's own lexer tracks them),
+// which lines are meta-commands, and which are COPY data up to their "\." line. An identifier may
+// hold anything pg_dump can write (line breaks, quotes, "FROM stdin;", "\."): it is only ever text
+// inside a quoted token. The bytes are cut into units of whole lines, at the line ends where psql
+// holds no unfinished statement, so that a unit run elsewhere runs exactly as psql would run it.
+/** A statement is classified by its text; of a longer one only the start is kept. */
+const MAX_STATEMENT_BYTES = (/* unused pure expression or super */ null && (1024 * 1024));
+const MAX_LINE_TEXT = 4096;
+/** A unit still open beyond this many kept bytes is handed over in parts. */
+const PART_BYTES = (/* unused pure expression or super */ null && (1024 * 1024));
+var plain_lexer_State;
+(function (State) {
+    State[State["Normal"] = 0] = "Normal";
+    /** After "-": a second one starts a comment. */
+    State[State["Dash"] = 1] = "Dash";
+    /** After "/": a "*" starts a block comment. */
+    State[State["Slash"] = 2] = "Slash";
+    State[State["LineComment"] = 3] = "LineComment";
+    State[State["Block"] = 4] = "Block";
+    State[State["BlockStar"] = 5] = "BlockStar";
+    State[State["BlockSlash"] = 6] = "BlockSlash";
+    /** '...' (and B'', X'', N'', U&''). */
+    State[State["Quote"] = 7] = "Quote";
+    /** E'...', and '...' while standard_conforming_strings is off: backslash escapes. */
+    State[State["EQuote"] = 8] = "EQuote";
+    State[State["EQuoteEscape"] = 9] = "EQuoteEscape";
+    /** Just after a string's closing quote: '' continues it, and so may a quote on a later line. */
+    State[State["QuoteEnd"] = 10] = "QuoteEnd";
+    State[State["QuoteStop"] = 11] = "QuoteStop";
+    State[State["QuoteStopDash"] = 12] = "QuoteStopDash";
+    State[State["QuoteStopComment"] = 13] = "QuoteStopComment";
+    State[State["DoubleQuote"] = 14] = "DoubleQuote";
+    State[State["DoubleQuoteEnd"] = 15] = "DoubleQuoteEnd";
+    /** "$" at a token start: a dollar-quote delimiter may follow. */
+    State[State["DollarOpen"] = 16] = "DollarOpen";
+    State[State["Dollar"] = 17] = "Dollar";
+    State[State["DollarClose"] = 18] = "DollarClose";
+    /** After a backslash: ";" and ":" are literal, anything else is a meta-command. */
+    State[State["Backslash"] = 19] = "Backslash";
+    /** A meta-command: to the end of its line. */
+    State[State["Meta"] = 20] = "Meta";
+    /** COPY data lines, up to "\.". */
+    State[State["Rows"] = 21] = "Rows";
+})(plain_lexer_State || (plain_lexer_State = {}));
+const NL = 10;
+const CR = 13;
+function isIdentStart(b) {
+    return (b >= 97 && b <= 122) || (b >= 65 && b <= 90) || b === 95 || b >= 128;
+}
+function isIdentCont(b) {
+    return isIdentStart(b) || (b >= 48 && b <= 57) || b === 36;
+}
+function isDigit(b) {
+    return b >= 48 && b <= 57;
+}
+function isSpace(b) {
+    return b === 32 || b === 9 || b === NL || b === CR || b === 12;
+}
+function lower(b) {
+    return b >= 65 && b <= 90 ? b + 32 : b;
+}
+/** Client encodings whose multibyte characters can hold ASCII bytes (a backslash, say). */
+const UNSAFE_ENCODINGS = {
+    sjis: 'sjis',
+    shiftjis: 'sjis',
+    mskanji: 'sjis',
+    shiftjis2004: 'sjis',
+    big5: 'big5',
+    gbk: 'big5',
+    uhc: 'big5',
+    gb18030: 'gb18030',
+    johab: 'johab'
+};
+/** How many bytes the character that starts with `lead` takes in an unsafe encoding. */
+function characterLength(encoding, lead, next) {
+    switch (encoding) {
+        case 'sjis':
+            return (lead >= 0x81 && lead <= 0x9f) || (lead >= 0xe0 && lead <= 0xfc) ? 2 : 1;
+        case 'gb18030':
+            return lead >= 0x81 && lead <= 0xfe ? (next >= 0x30 && next <= 0x39 ? 4 : 2) : 1;
+        case 'johab':
+            return (lead >= 0x84 && lead <= 0xd3) || (lead >= 0xd8 && lead <= 0xde) || (lead >= 0xe0 && lead <= 0xf9) ? 2 : 1;
+        default:
+            return lead >= 0x81 && lead <= 0xfe ? 2 : 1;
+    }
+}
+const TERMINATOR = Buffer.from('\\.');
+/** Turns the bytes of a plain dump into units; see DumpUnit. */
+class plain_lexer_PlainDumpLexer {
+    emit;
+    options;
+    offset = 0;
+    state = plain_lexer_State.Normal;
+    /** The kind of string a quote-stop returns to when the string continues. */
+    stringState = plain_lexer_State.Quote;
+    quoteStopNewline = false;
+    blockDepth = 0;
+    parenDepth = 0;
+    beginDepth = 0;
+    /** psql's first letters of the statement's first identifiers (for CREATE [OR REPLACE] FUNCTION). */
+    identifiers = [];
+    identifierCount = 0;
+    /** The identifier or number being read, and the start of the identifier (lowercased). */
+    token = 'none';
+    tokenText = '';
+    dollarTag = '';
+    dollarCandidate = '';
+    /** Bytes left of a multibyte character in an unsafe client encoding. */
+    skip = 0;
+    encoding = '';
+    standardStrings = true;
+    /** The statement being read. */
+    statementStarted = false;
+    statementBuffer = Buffer.allocUnsafe(4096);
+    statementBytes = 0;
+    statementTruncated = false;
+    /** The last 64 bytes of a statement too long to keep, as a ring. */
+    statementTail = Buffer.alloc(64);
+    statementTailAt = 0;
+    /** The unit being read. */
+    unitStart = 0;
+    unitStatements = [];
+    unitUncertain;
+    unitContinued = false;
+    kept = [];
+    keptBytes = 0;
+    /** The chunk being read, and where the bytes of the current unit not yet kept begin in it. */
+    chunk = Buffer.alloc(0);
+    chunkBase = 0;
+    segment = 0;
+    /** The line being read: its first bytes (for a comment or meta line), and whether a statement is on it. */
+    lineHead = [];
+    lineHasStatement = false;
+    metaLine = false;
+    /** COPY ... FROM stdin statements whose rows psql reads next. */
+    copiesPending = 0;
+    /** Rows: the start of an incomplete last line, carried over to the next chunk. */
+    carry = [];
+    carryLength = 0;
+    carryStart = 0;
+    stateAfterRows = plain_lexer_State.Normal;
+    /** The COPY statement whose rows are being read (up to 200 characters). */
+    openCopy;
+    /** Statements read in all, and COPY statements among them. */
+    statements = 0;
+    copies = 0;
+    /** Set by end() when the input ended where psql was still reading a statement: where it was. */
+    unfinished;
+    constructor(emit, options) {
+        this.emit = emit;
+        this.options = options;
+    }
+    /** Between statements, outside rows: where a complete dump ends. */
+    get betweenStatements() {
+        return this.state === plain_lexer_State.Normal && !this.statementStarted && this.copiesPending === 0;
+    }
+    /** Inside rows that have not reached their "\." line. */
+    get inRows() {
+        return this.state === plain_lexer_State.Rows;
+    }
+    push(chunk) {
+        this.chunk = chunk;
+        this.chunkBase = this.offset;
+        this.segment = 0;
+        this.offset += chunk.length;
+        let position = 0;
+        while (position < chunk.length)
+            position = this.state === plain_lexer_State.Rows ? this.rows(position) : this.lex(position);
+        if (this.options.keepBytes && this.segment < chunk.length && this.state !== plain_lexer_State.Rows) {
+            this.kept.push(chunk.subarray(this.segment));
+            this.keptBytes += chunk.length - this.segment;
+        }
+        this.segment = chunk.length;
+        if (this.options.keepBytes && this.keptBytes > PART_BYTES && this.state !== plain_lexer_State.Rows)
+            this.handOverPart();
+    }
+    end() {
+        this.chunk = Buffer.alloc(0);
+        this.chunkBase = this.offset;
+        this.segment = 0;
+        if (this.state === plain_lexer_State.Rows) {
+            if (this.carryLength > 0) {
+                const rest = Buffer.concat(this.carry);
+                this.carry = [];
+                this.carryLength = 0;
+                // "\." as the very last line, without a line end, ends the rows too.
+                if (rest.equals(TERMINATOR) || rest.equals(Buffer.from('\\.\r')))
+                    this.endRows(rest, this.carryStart);
+                else
+                    this.emitRows(rest, this.carryStart);
+            }
+            return;
+        }
+        this.unfinished = this.describeUnfinished();
+        if (this.offset > this.unitStart) {
+            // psql sends what is left at the end of its input as a statement of its own.
+            if (this.statementStarted)
+                this.finishStatement(false);
+            this.closeUnit(this.offset, this.metaLine ? 'meta' : this.unitStatements.length > 0 ? 'statements' : 'comment');
+        }
+    }
+    describeUnfinished() {
+        switch (this.state) {
+            case plain_lexer_State.Quote:
+            case plain_lexer_State.EQuote:
+            case plain_lexer_State.EQuoteEscape:
+                return 'inside a quoted string';
+            case plain_lexer_State.DoubleQuote:
+                return 'inside a quoted identifier';
+            case plain_lexer_State.Dollar:
+            case plain_lexer_State.DollarClose:
+                return 'inside a dollar-quoted body';
+            case plain_lexer_State.Block:
+            case plain_lexer_State.BlockStar:
+            case plain_lexer_State.BlockSlash:
+                return 'inside a /* comment */';
+        }
+        return this.statementStarted ? 'in the middle of a statement (no semicolon)' : undefined;
+    }
+    /** Lexes SQL from `from` to the end of the chunk, or to where rows begin; returns where it stopped. */
+    lex(from) {
+        const chunk = this.chunk;
+        const length = chunk.length;
+        for (let i = from; i < length; i++) {
+            const b = chunk[i];
+            if (this.skip > 0) {
+                this.skip--;
+                this.keep(b);
+                continue;
+            }
+            if (this.encoding !== '' && b >= 0x80)
+                this.skip = characterLength(this.encoding, b, i + 1 < length ? chunk[i + 1] : 0x40) - 1;
+            this.step(b);
+            if (b === NL) {
+                this.endOfLine(this.chunkBase + i + 1);
+                if (this.state === plain_lexer_State.Rows)
+                    return i + 1;
+            }
+            else if (this.lineHead.length < MAX_LINE_TEXT && (this.metaLine || !this.lineHasStatement)) {
+                this.lineHead.push(b);
+            }
+        }
+        return length;
+    }
+    step(b) {
+        switch (this.state) {
+            case plain_lexer_State.Normal:
+                return this.normal(b);
+            case plain_lexer_State.Dash:
+                this.state = plain_lexer_State.Normal;
+                if (b === 45) {
+                    this.state = plain_lexer_State.LineComment;
+                    return;
+                }
+                this.begin();
+                this.keep(45);
+                return this.normal(b);
+            case plain_lexer_State.Slash:
+                if (b === 42) {
+                    this.keep(b);
+                    this.state = plain_lexer_State.Block;
+                    this.blockDepth = 0;
+                    return;
+                }
+                this.state = plain_lexer_State.Normal;
+                return this.normal(b);
+            case plain_lexer_State.LineComment:
+                if (b === NL || b === CR)
+                    this.state = plain_lexer_State.Normal;
+                return;
+            case plain_lexer_State.Block:
+            case plain_lexer_State.BlockStar:
+            case plain_lexer_State.BlockSlash:
+                return this.block(b);
+            case plain_lexer_State.Quote:
+                this.keep(b);
+                if (b === 39)
+                    this.state = plain_lexer_State.QuoteEnd;
+                return;
+            case plain_lexer_State.EQuote:
+                this.keep(b);
+                if (b === 92)
+                    this.state = plain_lexer_State.EQuoteEscape;
+                else if (b === 39)
+                    this.state = plain_lexer_State.QuoteEnd;
+                return;
+            case plain_lexer_State.EQuoteEscape:
+                this.keep(b);
+                this.state = plain_lexer_State.EQuote;
+                return;
+            case plain_lexer_State.QuoteEnd:
+                if (b === 39) {
+                    // '' inside a string is a quote.
+                    this.keep(b);
+                    this.state = this.stringState;
+                    return;
+                }
+                this.state = plain_lexer_State.QuoteStop;
+                this.quoteStopNewline = false;
+                return this.quoteStop(b);
+            case plain_lexer_State.QuoteStop:
+                return this.quoteStop(b);
+            case plain_lexer_State.QuoteStopDash:
+                if (b === 45) {
+                    this.state = plain_lexer_State.QuoteStopComment;
+                    return;
+                }
+                // Not a comment: the string has ended, and the "-" is ordinary text.
+                this.state = plain_lexer_State.Normal;
+                this.keep(45);
+                return this.normal(b);
+            case plain_lexer_State.QuoteStopComment:
+                if (b === NL || b === CR) {
+                    this.quoteStopNewline = true;
+                    this.state = plain_lexer_State.QuoteStop;
+                }
+                return;
+            case plain_lexer_State.DoubleQuote:
+                this.keep(b);
+                if (b === 34)
+                    this.state = plain_lexer_State.DoubleQuoteEnd;
+                return;
+            case plain_lexer_State.DoubleQuoteEnd:
+                if (b === 34) {
+                    this.keep(b);
+                    this.state = plain_lexer_State.DoubleQuote;
+                    return;
+                }
+                this.state = plain_lexer_State.Normal;
+                return this.normal(b);
+            case plain_lexer_State.DollarOpen:
+                if (b === 36) {
+                    this.keep(b);
+                    this.dollarTag = this.dollarCandidate;
+                    this.dollarCandidate = '';
+                    this.state = plain_lexer_State.Dollar;
+                    return;
+                }
+                if (this.dollarCandidate === '' ? isIdentStart(b) : isIdentCont(b) && b !== 36) {
+                    this.keep(b);
+                    this.dollarCandidate += String.fromCharCode(b);
+                    return;
+                }
+                // "$1", or "$name" with no closing "$": not a quote ("$name" goes on as an identifier).
+                // psql then reads "name" as an identifier.
+                this.state = plain_lexer_State.Normal;
+                if (this.dollarCandidate !== '') {
+                    this.token = 'ident';
+                    this.tokenText = this.dollarCandidate.toLowerCase().slice(0, 16);
+                }
+                return this.normal(b);
+            case plain_lexer_State.Dollar:
+                this.keep(b);
+                if (b === 36) {
+                    this.state = plain_lexer_State.DollarClose;
+                    this.dollarCandidate = '';
+                }
+                return;
+            case plain_lexer_State.DollarClose:
+                this.keep(b);
+                if (b === 36) {
+                    if (this.dollarCandidate === this.dollarTag)
+                        this.state = plain_lexer_State.Normal;
+                    // Otherwise "$junk$" was in the body, and this "$" may open the real delimiter.
+                    this.dollarCandidate = '';
+                    return;
+                }
+                if (this.dollarCandidate === '' ? isIdentStart(b) : isIdentCont(b))
+                    this.dollarCandidate += String.fromCharCode(b);
+                else
+                    this.state = plain_lexer_State.Dollar;
+                return;
+            case plain_lexer_State.Backslash:
+                if (b === 59 || b === 58) {
+                    // "\;" and "\:" put the character itself into the statement.
+                    this.keep(b);
+                    this.state = plain_lexer_State.Normal;
+                    if (b === 59)
+                        this.identifierCount = 0;
+                    return;
+                }
+                this.state = plain_lexer_State.Meta;
+                return;
+            case plain_lexer_State.Meta:
+            case plain_lexer_State.Rows:
+                return;
+        }
+    }
+    normal(b) {
+        if (this.token === 'ident') {
+            if (isIdentCont(b)) {
+                this.keep(b);
+                if (this.tokenText.length < 16)
+                    this.tokenText += String.fromCharCode(lower(b));
+                return;
+            }
+            this.token = 'none';
+            const word = this.tokenText;
+            this.identifier(word);
+            if (word === 'e' && b === 39) {
+                this.keep(b);
+                this.stringState = plain_lexer_State.EQuote;
+                this.state = plain_lexer_State.EQuote;
+                return;
+            }
+        }
+        else if (this.token === 'number') {
+            if (isIdentCont(b) && b !== 36) {
+                this.keep(b);
+                return;
+            }
+            this.token = 'none';
+        }
+        if (isSpace(b)) {
+            if (this.statementStarted)
+                this.keep(b);
+            return;
+        }
+        switch (b) {
+            case 45: // -
+                this.state = plain_lexer_State.Dash;
+                return;
+            case 92: // backslash
+                if (!this.statementStarted && !this.lineHasStatement) {
+                    // A meta-command line between statements: the whole line is the command.
+                    this.metaLine = true;
+                    this.state = plain_lexer_State.Meta;
+                    return;
+                }
+                this.begin();
+                this.keep(b);
+                // psql runs a meta-command in the middle of a statement: what follows cannot be divided with certainty.
+                this.unitUncertain ??= 'a psql meta-command inside a statement';
+                this.state = plain_lexer_State.Backslash;
+                return;
+        }
+        this.begin();
+        this.keep(b);
+        switch (b) {
+            case 47: // /
+                this.state = plain_lexer_State.Slash;
+                return;
+            case 39: // '
+                this.stringState = this.standardStrings ? plain_lexer_State.Quote : plain_lexer_State.EQuote;
+                this.state = this.stringState;
+                return;
+            case 34: // "
+                this.state = plain_lexer_State.DoubleQuote;
+                return;
+            case 36: // $
+                this.dollarCandidate = '';
+                this.state = plain_lexer_State.DollarOpen;
+                return;
+            case 40: // (
+                this.parenDepth++;
+                return;
+            case 41: // )
+                if (this.parenDepth > 0)
+                    this.parenDepth--;
+                return;
+            case 59: // ;
+                if (this.parenDepth === 0 && this.beginDepth === 0)
+                    this.finishStatement(true);
+                return;
+        }
+        if (isIdentStart(b)) {
+            this.token = 'ident';
+            this.tokenText = String.fromCharCode(lower(b));
+        }
+        else if (isDigit(b)) {
+            this.token = 'number';
+        }
+    }
+    /** psql's heuristic for CREATE FUNCTION ... BEGIN ATOMIC ... END: semicolons inside do not end it. */
+    identifier(word) {
+        if (word === '')
+            return;
+        if (this.identifierCount === 0)
+            this.identifiers = [];
+        if (this.identifierCount < 4 && (word === 'create' || word === 'function' || word === 'procedure' || word === 'or' || word === 'replace')) {
+            this.identifiers[this.identifierCount] = word.charCodeAt(0);
+        }
+        this.identifierCount++;
+        const [first, second, third, fourth] = this.identifiers;
+        const routine = first === 99 && (second === 102 || second === 112 || (second === 111 && third === 114 && (fourth === 102 || fourth === 112)));
+        if (!routine || this.parenDepth !== 0)
+            return;
+        if (word === 'begin')
+            this.beginDepth++;
+        else if (word === 'case') {
+            if (this.beginDepth >= 1)
+                this.beginDepth++;
+        }
+        else if (word === 'end' && this.beginDepth > 0)
+            this.beginDepth--;
+    }
+    /** After a string's closing quote: blanks with a line break, then a quote, continue the string. */
+    quoteStop(b) {
+        if (b === 32 || b === 9 || b === 12)
+            return;
+        if (b === NL || b === CR) {
+            this.quoteStopNewline = true;
+            return;
+        }
+        if (b === 45) {
+            this.state = plain_lexer_State.QuoteStopDash;
+            return;
+        }
+        if (b === 39 && this.quoteStopNewline) {
+            this.keep(b);
+            this.state = this.stringState;
+            return;
+        }
+        this.state = plain_lexer_State.Normal;
+        this.normal(b);
+    }
+    block(b) {
+        this.keep(b);
+        if (this.state === plain_lexer_State.BlockStar) {
+            if (b === 47) {
+                if (this.blockDepth === 0)
+                    this.state = plain_lexer_State.Normal;
+                else {
+                    this.blockDepth--;
+                    this.state = plain_lexer_State.Block;
+                }
+                return;
+            }
+            if (b === 42)
+                return;
+        }
+        else if (this.state === plain_lexer_State.BlockSlash && b === 42) {
+            this.blockDepth++;
+            this.state = plain_lexer_State.Block;
+            return;
+        }
+        this.state = b === 42 ? plain_lexer_State.BlockStar : b === 47 ? plain_lexer_State.BlockSlash : plain_lexer_State.Block;
+    }
+    /** The statement has begun: its first byte that is neither blank nor part of a "--" comment. */
+    begin() {
+        if (this.statementStarted)
+            return;
+        this.statementStarted = true;
+        this.lineHasStatement = true;
+        this.statements++;
+    }
+    keep(b) {
+        if (!this.statementStarted)
+            return;
+        if (this.statementBytes === this.statementBuffer.length) {
+            if (this.statementBytes >= MAX_STATEMENT_BYTES) {
+                // Only its end still matters (a COPY's "FROM stdin;"), and only for a statement this long.
+                this.statementTruncated = true;
+                this.statementTail[this.statementTailAt++ & 63] = b;
+                return;
+            }
+            const larger = Buffer.allocUnsafe(Math.min(MAX_STATEMENT_BYTES, this.statementBuffer.length * 2));
+            this.statementBuffer.copy(larger, 0, 0, this.statementBytes);
+            this.statementBuffer = larger;
+        }
+        this.statementBuffer[this.statementBytes++] = b;
+    }
+    finishStatement(terminated) {
+        const text = this.statementBuffer.toString('latin1', 0, this.statementBytes);
+        const copyIn = terminated && (this.statementTruncated ? /^\s*copy\b/i.test(text) && /\bfrom\s+stdin\b[^;]*;$/i.test(this.tail()) : isCopyFromStdin(text));
+        if (copyIn && this.statementTruncated)
+            this.unitUncertain ??= 'a COPY statement too long to read whole';
+        const statement = { text, truncated: this.statementTruncated, copyIn };
+        this.unitStatements.push(statement);
+        if (statement.copyIn) {
+            this.copiesPending++;
+            this.copies++;
+            this.openCopy ??= text.slice(0, 200);
+        }
+        if (terminated)
+            this.noteSetting(text);
+        this.statementStarted = false;
+        this.statementBytes = 0;
+        this.statementTruncated = false;
+        this.statementTailAt = 0;
+        if (this.statementBuffer.length > 65536)
+            this.statementBuffer = Buffer.allocUnsafe(4096);
+        this.identifierCount = 0;
+        this.parenDepth = 0;
+        this.beginDepth = 0;
+        this.token = 'none';
+    }
+    tail() {
+        const at = this.statementTailAt;
+        if (at <= 64)
+            return this.statementTail.toString('latin1', 0, at);
+        const start = at & 63;
+        return Buffer.concat([this.statementTail.subarray(start), this.statementTail.subarray(0, start)]).toString('latin1');
+    }
+    /** Settings that change how psql reads what follows. */
+    noteSetting(text) {
+        if (text.length > 200 || !/^set\s/i.test(text))
+            return;
+        const encoding = /^SET\s+client_encoding\s*(?:=|TO)\s*'([^']*)'\s*;$/i.exec(text);
+        if (encoding) {
+            this.encoding = UNSAFE_ENCODINGS[encoding[1].toLowerCase().replace(/[^a-z0-9]/g, '')] ?? '';
+            return;
+        }
+        const strings = /^SET\s+standard_conforming_strings\s*(?:=|TO)\s*'?(on|off|true|false)'?\s*;$/i.exec(text);
+        if (strings)
+            this.standardStrings = /^(on|true)$/i.test(strings[1]);
+    }
+    endOfLine(lineEnd) {
+        if (this.state === plain_lexer_State.Backslash)
+            this.state = plain_lexer_State.Meta;
+        if (this.state === plain_lexer_State.Meta) {
+            // A meta-command takes the rest of its line; a statement it interrupted goes on.
+            this.state = plain_lexer_State.Normal;
+            if (this.metaLine) {
+                this.closeUnit(lineEnd, 'meta');
+                return this.startLine();
+            }
+        }
+        if (this.copiesPending > 0) {
+            // psql reads the rows from the next line on; what is left of this line waits until after them.
+            if (!(this.state === plain_lexer_State.Normal && !this.statementStarted))
+                this.unitUncertain ??= 'text after COPY ... FROM stdin on the same line';
+            if (this.copiesPending > 1)
+                this.unitUncertain ??= 'two COPY statements on one line';
+            this.stateAfterRows = this.state;
+            this.closeUnit(lineEnd, 'statements');
+            this.startLine();
+            this.state = plain_lexer_State.Rows;
+            return;
+        }
+        if (this.state === plain_lexer_State.Normal && !this.statementStarted)
+            this.closeUnit(lineEnd, this.unitStatements.length > 0 ? 'statements' : 'comment');
+        this.startLine();
+    }
+    startLine() {
+        this.lineHead = [];
+        this.lineHasStatement = this.statementStarted;
+        this.metaLine = false;
+    }
+    closeUnit(end, kind) {
+        const line = kind === 'comment' || kind === 'meta' ? trimLineEnd(Buffer.from(this.lineHead).toString('latin1')) : '';
+        this.emit({
+            kind,
+            start: this.unitStart,
+            end,
+            statements: this.unitStatements,
+            line,
+            continued: this.unitContinued,
+            uncertain: this.unitUncertain,
+            chunks: this.takeBytes(end)
+        });
+        this.unitStart = end;
+        this.unitStatements = [];
+        this.unitUncertain = undefined;
+        this.unitContinued = false;
+    }
+    /** The unit's bytes: those kept from earlier chunks, and this chunk's up to `end`. */
+    takeBytes(end) {
+        const at = end - this.chunkBase;
+        if (!this.options.keepBytes) {
+            this.segment = at;
+            return [];
+        }
+        const chunks = this.kept;
+        if (at > this.segment)
+            chunks.push(this.chunk.subarray(this.segment, at));
+        this.segment = at;
+        this.kept = [];
+        this.keptBytes = 0;
+        return chunks;
+    }
+    /** A unit too long to hold: what there is of it goes now. */
+    handOverPart() {
+        this.emit({
+            kind: 'partial',
+            start: this.unitStart,
+            end: this.offset,
+            statements: [],
+            line: '',
+            continued: this.unitContinued,
+            uncertain: this.unitUncertain,
+            chunks: this.kept
+        });
+        this.kept = [];
+        this.keptBytes = 0;
+        this.unitStart = this.offset;
+        this.unitUncertain = undefined;
+        this.unitContinued = true;
+    }
+    /** Rows, from a line start: whole lines up to the "\." line; an incomplete last line waits for the next chunk. */
+    rows(from) {
+        const chunk = this.chunk;
+        const base = this.chunkBase;
+        if (this.carryLength >= 4) {
+            // A long row split across chunks (it cannot be the "\." line): wait for its end without copying it again and again.
+            const newline = chunk.indexOf(NL, from);
+            if (newline === -1) {
+                this.carry.push(chunk.subarray(from));
+                this.carryLength += chunk.length - from;
+                return chunk.length;
+            }
+            const row = Buffer.concat([...this.carry, chunk.subarray(from, newline + 1)]);
+            const start = this.carryStart;
+            this.carry = [];
+            this.carryLength = 0;
+            this.emitRows(row, start);
+            return newline + 1;
+        }
+        let data = chunk.subarray(from);
+        let dataStart = base + from;
+        if (this.carryLength > 0) {
+            data = Buffer.concat([...this.carry, data]);
+            dataStart = this.carryStart;
+            this.carry = [];
+            this.carryLength = 0;
+        }
+        const terminator = findTerminator(data);
+        const rowsEnd = terminator ? terminator.start : data.lastIndexOf(NL) + 1;
+        if (rowsEnd > 0)
+            this.emitRows(data.subarray(0, rowsEnd), dataStart);
+        if (terminator) {
+            this.endRows(data.subarray(terminator.start, terminator.end), dataStart + terminator.start);
+            return dataStart + terminator.end - base;
+        }
+        this.carry = [Buffer.from(data.subarray(rowsEnd))];
+        this.carryLength = data.length - rowsEnd;
+        this.carryStart = dataStart + rowsEnd;
+        return chunk.length;
+    }
+    emitRows(bytes, start) {
+        this.emit({ kind: 'rows', start, end: start + bytes.length, statements: [], line: '', continued: false, chunks: this.options.keepBytes ? [bytes] : [] });
+        this.unitStart = start + bytes.length;
+        this.segment = Math.max(this.segment, this.unitStart - this.chunkBase);
+    }
+    endRows(bytes, start) {
+        const end = start + bytes.length;
+        this.emit({ kind: 'end-of-rows', start, end, statements: [], line: '\\.', continued: false, chunks: this.options.keepBytes ? [bytes] : [] });
+        this.unitStart = end;
+        this.segment = Math.max(this.segment, end - this.chunkBase);
+        this.copiesPending--;
+        this.openCopy = undefined;
+        if (this.copiesPending === 0)
+            this.state = this.stateAfterRows;
+        this.startLine();
+    }
+}
+function trimLineEnd(text) {
+    return text.endsWith('\r') ? text.slice(0, -1) : text;
+}
+/** The complete "\." line among data that starts at a line start: where it starts and ends. */
+function findTerminator(data) {
+    for (let at = terminatorAt(data, 0); at !== -1; at = terminatorAt(data, at + 1)) {
+        if (data[at + 2] === NL)
+            return { start: at, end: at + 3 };
+        if (data[at + 2] === CR && data[at + 3] === NL)
+            return { start: at, end: at + 4 };
+    }
+    return undefined;
+}
+/** Inside COPY data, from a line start: the next "\." at the start of a line, or -1. Rows escape every backslash. */
+function terminatorAt(data, from) {
+    for (let at = data.indexOf(TERMINATOR, from); at !== -1; at = data.indexOf(TERMINATOR, at + 1)) {
+        if (at === from || data[at - 1] === NL)
+            return at;
+    }
+    return -1;
+}
+/** Whether a statement is COPY ... FROM STDIN, after which psql sends the lines that follow as data. */
+function isCopyFromStdin(text) {
+    const first = plain_lexer_tokenize(text, 1)[0];
+    if (first?.kind !== 'word' || first.value !== 'copy')
+        return false;
+    const tokens = plain_lexer_tokenize(text);
+    let depth = 0;
+    for (let i = 1; i + 1 < tokens.length; i++) {
+        const token = tokens[i];
+        if (token.kind === 'symbol')
+            depth += token.value === '(' ? 1 : token.value === ')' ? -1 : 0;
+        else if (depth === 0 && token.kind === 'word' && token.value === 'from' && tokens[i + 1].kind === 'word' && tokens[i + 1].value === 'stdin')
+            return true;
+    }
+    return false;
+}
+/**
+ * The tokens of a statement's text (latin1, as the lexer keeps it): enough to recognise the
+ * statements pg_dump writes. Comments are skipped; at most `max` tokens are read.
+ */
+function plain_lexer_tokenize(text, max = Number.POSITIVE_INFINITY) {
+    const tokens = [];
+    const n = text.length;
+    let i = 0;
+    while (i < n && tokens.length < max) {
+        const c = text.charCodeAt(i);
+        if (isSpace(c)) {
+            i++;
+        }
+        else if (c === 45 && text.charCodeAt(i + 1) === 45) {
+            while (i < n && text.charCodeAt(i) !== NL)
+                i++;
+        }
+        else if (c === 47 && text.charCodeAt(i + 1) === 42) {
+            let depth = 0;
+            for (i += 2; i < n;) {
+                if (text.charCodeAt(i) === 47 && text.charCodeAt(i + 1) === 42) {
+                    depth++;
+                    i += 2;
+                }
+                else if (text.charCodeAt(i) === 42 && text.charCodeAt(i + 1) === 47) {
+                    i += 2;
+                    if (depth-- === 0)
+                        break;
+                }
+                else
+                    i++;
+            }
+        }
+        else if (c === 34) {
+            let value = '';
+            for (i++; i < n;) {
+                if (text.charCodeAt(i) === 34) {
+                    if (text.charCodeAt(i + 1) !== 34) {
+                        i++;
+                        break;
+                    }
+                    value += '"';
+                    i += 2;
+                }
+                else
+                    value += text[i++];
+            }
+            tokens.push({ kind: 'quoted', value });
+        }
+        else if (c === 39) {
+            const start = i;
+            for (i++; i < n;) {
+                if (text.charCodeAt(i) === 39) {
+                    if (text.charCodeAt(i + 1) !== 39) {
+                        i++;
+                        break;
+                    }
+                    i += 2;
+                }
+                else
+                    i++;
+            }
+            tokens.push({ kind: 'string', value: text.slice(start, i) });
+        }
+        else if (isIdentStart(c)) {
+            const start = i;
+            while (i < n && isIdentCont(text.charCodeAt(i)))
+                i++;
+            tokens.push({ kind: 'word', value: text.slice(start, i).replace(/[A-Z]/g, (upper) => upper.toLowerCase()) });
+        }
+        else if (isDigit(c)) {
+            const start = i;
+            while (i < n && (isIdentCont(text.charCodeAt(i)) || text.charCodeAt(i) === 46) && text.charCodeAt(i) !== 36)
+                i++;
+            tokens.push({ kind: 'number', value: text.slice(start, i) });
+        }
+        else {
+            tokens.push({ kind: 'symbol', value: text[i++] });
+        }
+    }
+    return tokens;
+}
+/** A qualified name as tokens read it: its parts, or undefined where the tokens hold none. */
+function plain_lexer_readQualifiedName(tokens, at) {
+    const parts = [];
+    let i = at;
+    for (;;) {
+        const token = tokens[i];
+        if (!token || (token.kind !== 'word' && token.kind !== 'quoted'))
+            return undefined;
+        parts.push(token.kind === 'quoted' ? `"${token.value.replace(/"/g, '""')}"` : token.value);
+        i++;
+        if (tokens[i]?.kind === 'symbol' && tokens[i].value === '.') {
+            i++;
+            continue;
+        }
+        return { parts, next: i };
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/backup/plain-scanner.ts
 // Recognises a plain-format pg_dump file while its bytes stream past, in constant memory:
 // the signature, the completion trailer, readability and the signs of corruption or truncation.
+// The dump is read as psql reads it (PlainDumpLexer): a COPY is a statement, not a line that
+// looks like one.
+
 const MIN_PRINTABLE_RATIO = 0.9;
 const HEADER = '-- PostgreSQL database dump';
 const TRAILER = '-- PostgreSQL database dump complete';
-/** The first bytes of each line are all the checks need; long lines (COPY rows) are only counted. */
-const PREFIX_BYTES = 320;
-const SUFFIX_BYTES = 16;
-const HEADER_WITHIN_LINES = 5;
+/** The header is among the dump's first units (its comment lines). */
+const HEADER_WITHIN_UNITS = 5;
 const MAX_REPORTED = 3;
 const MAX_SEQUENCES = 100_000;
 const SETVAL = /^SELECT pg_catalog\.setval\('((?:[^']|'')+)', (-?\d+), (true|false)\);$/;
+const TOOL_ERROR = /^pg_dump: (error|fatal|warning: could not|\[)|^pg_dump: .*(aborting|could not)/i;
 // Tab, LF, CR, printable ASCII, and bytes of multi-byte (UTF-8 and other server encodings) characters.
 const PRINTABLE = new Uint8Array(256);
 for (let b = 0; b < 256; b++)
@@ -39825,7 +40752,6 @@ for (let b = 0; b < 256; b++)
 const PRINTABLE_PAIRS = new Uint8Array(65536);
 for (let pair = 0; pair < 65536; pair++)
     PRINTABLE_PAIRS[pair] = PRINTABLE[pair & 0xff] + PRINTABLE[pair >>> 8];
-const TERMINATOR = Buffer.from('\\.');
 /** The printable bytes of a chunk, read four at a time where the chunk is aligned for it. */
 function countPrintable(chunk) {
     let printable = 0;
@@ -39843,27 +40769,72 @@ function countPrintable(chunk) {
         printable += PRINTABLE[chunk[i]];
     return printable;
 }
+/** WHATWG names of the client encodings a dump's names are decoded from (any other: UTF-8). */
+const DECODERS = {
+    latin1: 'iso-8859-1',
+    latin2: 'iso-8859-2',
+    latin3: 'iso-8859-3',
+    latin4: 'iso-8859-4',
+    latin5: 'iso-8859-9',
+    latin6: 'iso-8859-10',
+    latin7: 'iso-8859-13',
+    latin8: 'iso-8859-14',
+    latin9: 'iso-8859-15',
+    latin10: 'iso-8859-16',
+    iso88595: 'iso-8859-5',
+    iso88596: 'iso-8859-6',
+    iso88597: 'iso-8859-7',
+    iso88598: 'iso-8859-8',
+    win1250: 'windows-1250',
+    win1251: 'windows-1251',
+    win1252: 'windows-1252',
+    win1253: 'windows-1253',
+    win1254: 'windows-1254',
+    win1255: 'windows-1255',
+    win1256: 'windows-1256',
+    win1257: 'windows-1257',
+    win1258: 'windows-1258',
+    win866: 'ibm866',
+    koi8r: 'koi8-r',
+    koi8u: 'koi8-u',
+    eucjp: 'euc-jp',
+    euckr: 'euc-kr',
+    euccn: 'gbk',
+    sjis: 'shift_jis',
+    big5: 'big5',
+    gbk: 'gbk',
+    gb18030: 'gb18030'
+};
+/** Text the lexer kept (a char a byte), decoded from the dump's client encoding. */
+function decodeDumpText(text, clientEncoding) {
+    const label = DECODERS[clientEncoding.toLowerCase().replace(/[^a-z0-9]/g, '')];
+    const bytes = Buffer.from(text, 'latin1');
+    if (!label)
+        return bytes.toString('utf8');
+    try {
+        return new TextDecoder(label).decode(bytes);
+    }
+    catch {
+        return bytes.toString('utf8');
+    }
+}
 class plain_scanner_PlainDumpScanner {
     bytes = 0;
     printable = 0;
     nulBytes = 0;
     firstNulOffset;
-    /** Lines read one by one (rows inside COPY data are skipped, not counted). */
-    linesRead = 0;
-    prefix = Buffer.alloc(PREFIX_BYTES);
-    prefixLength = 0;
-    suffix = Buffer.alloc(SUFFIX_BYTES);
-    suffixLength = 0;
-    lineBytes = 0;
-    inCopy;
-    copyBlocks = 0;
+    lexer = new PlainDumpLexer((unit) => this.onUnit(unit), { keepBytes: false });
+    units = 0;
+    beforeFirstStatement = true;
     hasHeader = false;
-    trailerLine = 0;
+    trailerSeen = false;
     contentAfterTrailer;
+    clientEncoding = 'UTF8';
     toolErrors = [];
     restrictKeys = [];
     unrestrictKeys = [];
     sequences = [];
+    finished;
     update(chunk) {
         this.printable += countPrintable(chunk);
         for (let nul = chunk.indexOf(0); nul !== -1; nul = chunk.indexOf(0, nul + 1)) {
@@ -39871,136 +40842,82 @@ class plain_scanner_PlainDumpScanner {
                 this.firstNulOffset = this.bytes + nul;
             this.nulBytes++;
         }
-        let start = 0;
-        while (start < chunk.length) {
-            // Rows are the bulk of a dump: from a line start inside COPY data, skip to the "\." line.
-            if (this.inCopy !== undefined && this.lineBytes === 0)
-                start = skipRows(chunk, start);
-            const newline = chunk.indexOf(10, start);
-            const end = newline === -1 ? chunk.length : newline;
-            this.appendToLine(chunk, start, end);
-            if (newline === -1)
-                break;
-            this.endLine();
-            start = newline + 1;
-        }
+        this.lexer.push(chunk);
         this.bytes += chunk.length;
     }
     finish() {
-        if (this.lineBytes > 0)
-            this.endLine();
-        return {
+        if (this.finished)
+            return this.finished;
+        const unterminatedCopy = this.lexer.inRows ? this.lexer.openCopy : undefined;
+        this.lexer.end();
+        this.finished = {
             bytes: this.bytes,
             printableBytes: this.printable,
             nulBytes: this.nulBytes,
             firstNulOffset: this.firstNulOffset,
             hasHeader: this.hasHeader,
-            hasTrailer: this.trailerLine > 0 && this.contentAfterTrailer === undefined,
+            hasTrailer: this.trailerSeen && this.contentAfterTrailer === undefined,
             contentAfterTrailer: this.contentAfterTrailer,
-            unterminatedCopy: this.inCopy,
-            copyBlocks: this.copyBlocks,
+            unterminatedCopy,
+            unfinishedStatement: unterminatedCopy === undefined ? this.lexer.unfinished : undefined,
+            copyBlocks: this.lexer.copies,
             toolErrors: this.toolErrors,
             restrictKeys: this.restrictKeys,
             unrestrictKeys: this.unrestrictKeys,
             sequences: this.sequences
         };
+        return this.finished;
     }
-    appendToLine(chunk, start, end) {
-        const length = end - start;
-        if (this.prefixLength < PREFIX_BYTES) {
-            const take = Math.min(PREFIX_BYTES - this.prefixLength, length);
-            this.prefix.set(chunk.subarray(start, start + take), this.prefixLength);
-            this.prefixLength += take;
-        }
-        this.lineBytes += length;
-        // Inside COPY data only the "\." terminator matters; rows are skipped without copying them.
-        if (this.inCopy !== undefined)
+    onUnit(unit) {
+        this.units++;
+        if (unit.kind === 'rows' || unit.kind === 'end-of-rows' || unit.kind === 'partial')
             return;
-        // Keep the last bytes of the line: "COPY ... FROM stdin;" is recognised by its end.
-        if (length >= SUFFIX_BYTES) {
-            this.suffix.set(chunk.subarray(end - SUFFIX_BYTES, end), 0);
-            this.suffixLength = SUFFIX_BYTES;
-        }
-        else if (length > 0) {
-            const keep = Math.min(this.suffixLength, SUFFIX_BYTES - length);
-            this.suffix.copyWithin(0, this.suffixLength - keep, this.suffixLength);
-            this.suffix.set(chunk.subarray(start, end), keep);
-            this.suffixLength = keep + length;
-        }
-    }
-    endLine() {
-        this.linesRead++;
-        const prefixLength = this.prefixLength;
-        this.prefixLength = 0;
-        this.lineBytes = 0;
-        if (this.inCopy !== undefined) {
-            // Rows are the bulk of a dump: compare bytes instead of building a string for each.
-            const length = prefixLength > 0 && this.prefix[prefixLength - 1] === 13 ? prefixLength - 1 : prefixLength;
-            if (length === 2 && this.prefix[0] === 0x5c && this.prefix[1] === 0x2e)
-                this.inCopy = undefined;
+        if (unit.kind === 'comment')
+            return this.onComment(unit.line);
+        this.beforeFirstStatement = false;
+        if (unit.kind === 'meta') {
+            const [command, key = ''] = unit.line.trim().split(/\s+/, 2);
+            if (command === '\\restrict')
+                this.restrictKeys.push(key);
+            else if (command === '\\unrestrict')
+                this.unrestrictKeys.push(key);
+            // After the trailer only the \unrestrict line may come.
+            else
+                this.afterTrailer(unit.line);
             return;
         }
-        const line = this.prefix.toString('utf8', 0, prefixLength).replace(/\r$/, '');
-        const ending = this.suffix.toString('latin1', 0, this.suffixLength).replace(/\r$/, '');
-        this.suffixLength = 0;
-        this.onLine(line, ending);
+        for (const statement of unit.statements) {
+            this.afterTrailer(statement.text);
+            // Text that is not SQL (a tool's error output) runs into the statement after it.
+            if (TOOL_ERROR.test(statement.text) && this.toolErrors.length < MAX_REPORTED)
+                this.toolErrors.push(statement.text.split('\n')[0].slice(0, 120));
+            if (statement.text.startsWith('SET client_encoding')) {
+                this.clientEncoding = /'([^']*)'/.exec(statement.text)?.[1] ?? this.clientEncoding;
+            }
+            else if (statement.text.startsWith('SELECT pg_catalog.setval(') && this.sequences.length < MAX_SEQUENCES) {
+                const set = SETVAL.exec(statement.text);
+                if (set) {
+                    const sequence = decodeDumpText(set[1].replace(/''/g, "'"), this.clientEncoding);
+                    this.sequences.push({ sequence, value: set[3] === 'true' ? set[2] : `next ${set[2]}` });
+                }
+            }
+        }
     }
-    onLine(line, ending) {
-        if (this.linesRead <= HEADER_WITHIN_LINES && line === HEADER)
+    onComment(line) {
+        if (this.beforeFirstStatement && this.units <= HEADER_WITHIN_UNITS && line === HEADER)
             this.hasHeader = true;
         if (line === TRAILER) {
-            this.trailerLine = this.linesRead;
+            this.trailerSeen = true;
             this.contentAfterTrailer = undefined;
             return;
         }
-        if (this.trailerLine > 0 && this.contentAfterTrailer === undefined) {
-            const harmless = line.trim() === '' || line.startsWith('--') || line.startsWith('\\unrestrict ');
-            if (!harmless)
-                this.contentAfterTrailer = line.slice(0, 80);
-        }
-        if (plain_scanner_isCopyStart(line, ending)) {
-            this.inCopy = line.slice(0, 100);
-            this.copyBlocks++;
-        }
-        else if (/^pg_dump: (error|fatal|warning: could not|\[)/i.test(line) || /^pg_dump: .*(aborting|could not)/i.test(line)) {
-            if (this.toolErrors.length < MAX_REPORTED)
-                this.toolErrors.push(line.slice(0, 120));
-        }
-        else if (line.startsWith('\\restrict ')) {
-            this.restrictKeys.push(line.slice('\\restrict '.length).trim());
-        }
-        else if (line.startsWith('\\unrestrict ')) {
-            this.unrestrictKeys.push(line.slice('\\unrestrict '.length).trim());
-        }
-        else if (line.startsWith('SELECT pg_catalog.setval(') && this.sequences.length < MAX_SEQUENCES) {
-            const set = SETVAL.exec(line);
-            if (set)
-                this.sequences.push({ sequence: set[1].replace(/''/g, "'"), value: set[3] === 'true' ? set[2] : `next ${set[2]}` });
-        }
+        if (TOOL_ERROR.test(line) && this.toolErrors.length < MAX_REPORTED)
+            this.toolErrors.push(line.slice(0, 120));
     }
-}
-/** A line that starts COPY data, as pg_dump writes it (its end is enough: column lists can be long). */
-function plain_scanner_isCopyStart(line, ending) {
-    return line.startsWith('COPY ') && ending.endsWith('FROM stdin;');
-}
-/** Inside COPY data, from a line start: the next "\." at the start of a line, or -1. Rows escape every backslash. */
-function plain_scanner_terminatorAt(data, from) {
-    for (let at = data.indexOf(TERMINATOR, from); at !== -1; at = data.indexOf(TERMINATOR, at + 1)) {
-        if (at === from || data[at - 1] === 10)
-            return at;
+    afterTrailer(text) {
+        if (this.trailerSeen && this.contentAfterTrailer === undefined)
+            this.contentAfterTrailer = text.split('\n')[0].slice(0, 80);
     }
-    return -1;
-}
-/**
- * Inside COPY data, from a line start: the start of the "\." line, or of the last (incomplete) line
- * of the chunk, which the line reader then takes.
- */
-function skipRows(chunk, from) {
-    const terminator = plain_scanner_terminatorAt(chunk, from);
-    if (terminator !== -1)
-        return terminator;
-    const last = chunk.lastIndexOf(10);
-    return last >= from ? last + 1 : from;
 }
 /** Turns a scan into the checks the Validate phase reports, each passed or failed with its reason. */
 function plain_scanner_plainDumpChecks(report) {
@@ -40047,18 +40964,37 @@ function plain_scanner_plainDumpChecks(report) {
             ? `${report.copyBlocks} data block(s), all terminated`
             : `data for "${report.unterminatedCopy}" never ends: the dump is cut in the middle of a table`
     });
-    const balanced = report.restrictKeys.length === report.unrestrictKeys.length &&
-        report.restrictKeys.every((key) => report.unrestrictKeys.includes(key));
+    checks.push({
+        name: 'Statements complete',
+        passed: report.unfinishedStatement === undefined,
+        detail: report.unfinishedStatement === undefined
+            ? 'the dump ends between statements'
+            : `the dump ends ${report.unfinishedStatement}: it is cut, or a quote or comment in it was damaged`
+    });
+    const restrictProblem = describeRestrictPairs(report.restrictKeys, report.unrestrictKeys);
     checks.push({
         name: '\\restrict pairs',
-        passed: balanced,
-        detail: balanced
-            ? report.restrictKeys.length === 0
-                ? 'none (dump from a client before the \\restrict fix)'
-                : `${report.restrictKeys.length} \\restrict, matched by \\unrestrict`
-            : `${report.restrictKeys.length} \\restrict but ${report.unrestrictKeys.length} matching \\unrestrict`
+        passed: restrictProblem === undefined,
+        detail: restrictProblem ??
+            (report.restrictKeys.length === 0 ? 'none (dump from a client before the \\restrict fix)' : `${report.restrictKeys.length} \\restrict, matched by \\unrestrict`)
     });
     return checks;
+}
+/** What is wrong with the dump's \restrict and \unrestrict lines; undefined when each key is closed by the same key. */
+function describeRestrictPairs(restrictKeys, unrestrictKeys) {
+    const unmatched = restrictKeys.filter((key) => !unrestrictKeys.includes(key));
+    const stray = unrestrictKeys.filter((key) => !restrictKeys.includes(key));
+    if (unmatched.length === 0 && stray.length === 0 && restrictKeys.length === unrestrictKeys.length)
+        return undefined;
+    const short = (key) => (key === '' ? '(no key)' : key.length > 12 ? `${key.slice(0, 12)}…` : key);
+    if (unmatched.length > 0 && stray.length > 0) {
+        return `\\restrict ${short(unmatched[0])} is closed by \\unrestrict ${short(stray[0])}, another key: the \\unrestrict line was cut or changed`;
+    }
+    if (unmatched.length > 0)
+        return `\\restrict ${short(unmatched[0])} has no \\unrestrict line: the end of the dump is missing`;
+    if (stray.length > 0)
+        return `\\unrestrict ${short(stray[0])} has no \\restrict line before it: the start of the dump is missing or changed`;
+    return `${restrictKeys.length} \\restrict line(s) but ${unrestrictKeys.length} \\unrestrict line(s)`;
 }
 
 ;// CONCATENATED MODULE: ./src/backup/inspect.ts
@@ -40113,16 +41049,16 @@ function inspect_discard() {
 }
 /** Large reads: a backup is read whole, and each read costs a round trip to the thread pool. */
 const READ_BYTES = (/* unused pure expression or super */ null && (1024 * 1024));
-/** Reads a file once, hashing and observing it. */
-async function inspect_inspectFile(file, observer) {
+/** Reads a file once, hashing and observing it; the signal stops the read (the run's time limit). */
+async function inspect_inspectFile(file, observer, signal) {
     const inspector = new inspect_InspectingStream(observer);
-    await pipeline(createReadStream(file, { highWaterMark: READ_BYTES }), inspector, inspect_discard());
+    await pipeline(createReadStream(file, { highWaterMark: READ_BYTES }), inspector, inspect_discard(), { signal });
     return inspector.result();
 }
 const nothing = { update() { }, finish: () => undefined };
 /** The SHA-256 of a file, read once as a stream. */
-async function inspect_hashFile(file) {
-    return (await inspect_inspectFile(file, nothing)).sha256;
+async function inspect_hashFile(file, signal) {
+    return (await inspect_inspectFile(file, nothing, signal)).sha256;
 }
 /** The plain-dump scan; for a gzip-compressed plain dump, of the decompressed text, still as a stream. */
 function inspect_plainObserver(gzipped) {
@@ -40200,12 +41136,12 @@ class inspect_HashingStream extends (/* unused pure expression or super */ null 
 function manifestText(entries) {
     return entries.map((entry) => `${entry.sha256}  ${entry.name}\n`).join('');
 }
-async function manifest_buildManifest(directory) {
+async function manifest_buildManifest(directory, signal) {
     const names = (await readdir(directory, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort();
     const entries = [];
     for (const name of names) {
         const file = path.join(directory, name);
-        entries.push({ name, sizeBytes: (await stat(file)).size, sha256: await hashFile(file) });
+        entries.push({ name, sizeBytes: (await stat(file)).size, sha256: await hashFile(file, signal) });
     }
     const text = manifestText(entries);
     return {
@@ -40216,8 +41152,8 @@ async function manifest_buildManifest(directory) {
     };
 }
 /** The checksum of a backup as it is on disk: of the file, or of the manifest of a directory-format folder. */
-async function manifest_backupChecksum(backupPath, format) {
-    return format === 'directory' ? (await manifest_buildManifest(backupPath)).sha256 : hashFile(backupPath);
+async function manifest_backupChecksum(backupPath, format, signal) {
+    return format === 'directory' ? (await manifest_buildManifest(backupPath, signal)).sha256 : hashFile(backupPath, signal);
 }
 
 ;// CONCATENATED MODULE: external "node:child_process"
@@ -40450,30 +41386,30 @@ async function describeCreated(options, streamed) {
         const { sizeBytes, sha256, observed } = streamed.result();
         return { ...base, sizeBytes, sha256, tar: observed };
     }
-    return create_describeBackupOnDisk(options.backupPath, options.format, options.compression);
+    return create_describeBackupOnDisk(options.backupPath, options.format, options.compression, options.signal);
 }
 /**
  * Reads a backup that is on disk once: its checksum (of the manifest, for a folder) and what its
  * format's observer sees. The Validate phase judges the result.
  */
-async function create_describeBackupOnDisk(backupPath, format, compression) {
+async function create_describeBackupOnDisk(backupPath, format, compression, signal) {
     const base = { format, compression, path: backupPath };
     switch (format) {
         case 'plain': {
-            const { sizeBytes, sha256, observed } = await inspectFile(backupPath, plainObserver(plainIsGzipped(compression)));
+            const { sizeBytes, sha256, observed } = await inspectFile(backupPath, plainObserver(plainIsGzipped(compression)), signal);
             return { ...base, sizeBytes, sha256, plain: observed, sequences: observed.sequences };
         }
         case 'tar': {
-            const { sizeBytes, sha256, observed } = await inspectFile(backupPath, tarObserver());
+            const { sizeBytes, sha256, observed } = await inspectFile(backupPath, tarObserver(), signal);
             return { ...base, sizeBytes, sha256, tar: observed };
         }
         case 'custom': {
-            const { sizeBytes, sha256, observed } = await inspectFile(backupPath, headerObserver());
+            const { sizeBytes, sha256, observed } = await inspectFile(backupPath, headerObserver(), signal);
             return { ...base, sizeBytes, sha256, header: observed };
         }
         case 'directory': {
-            const manifest = await buildManifest(backupPath);
-            const toc = await inspectFile(path.join(backupPath, 'toc.dat'), headerObserver()).catch(() => undefined);
+            const manifest = await buildManifest(backupPath, signal);
+            const toc = await inspectFile(path.join(backupPath, 'toc.dat'), headerObserver(), signal).catch(() => undefined);
             return {
                 ...base,
                 sizeBytes: manifest.sizeBytes,
@@ -40622,7 +41558,8 @@ class psql_sessions_PsqlSessions {
         const waiting = new Map();
         const session = { input, waiting, run: Promise.resolve() };
         session.run = runTool(this.psql, this.args(index), {
-            env: this.options.env,
+            // Named on the server, so that a stalled restore's message can say which session is which.
+            env: { ...this.options.env, PGAPPNAME: `backup-verify session ${index}` },
             stdin: input,
             signal: this.options.signal ? AbortSignal.any([this.options.signal, this.stopping.signal]) : this.stopping.signal,
             onErrorLine: this.options.onErrorLine,
@@ -40704,8 +41641,11 @@ function readLines(stream, onLine) {
 // Reads a plain dump once, in order, and divides it into jobs over byte ranges of the file, as
 // pg_restore -j divides an archive: the schema, each table's rows (which several sessions can share),
 // each index or key definition (which waits only for its own table's rows), and the rest, which
-// runs in the dump's order. The jobs are run by the replay scheduler; the bytes are read again from
-// the file, each range checked against the CRC-32 it had when planned.
+// runs in the dump's order. The dump is read as psql reads it (PlainDumpLexer): jobs are cut only
+// where psql holds no unfinished statement, a statement is recognised by its tokens, never by how a
+// line looks, and from the first thing that cannot be followed with certainty, everything runs in
+// one session, in order. The bytes are read again from the file, each range checked against the
+// CRC-32 it had when planned.
 
 
 
@@ -40713,50 +41653,46 @@ function readLines(stream, onLine) {
 const PER_TABLE_TYPES = new Set(['INDEX', 'CONSTRAINT']);
 /** Data-section entries that touch no table: they need not wait for rows. */
 const INDEPENDENT_TYPES = new Set(['SEQUENCE SET', 'BLOB', 'BLOBS', 'BLOB DATA', 'LARGE OBJECT', 'LARGE OBJECTS', 'LARGE OBJECT DATA']);
-const ENTRY_HEADER = /^-- (?:Data for )?Name: .*?; Type: ([A-Z][A-Z ]*?); Schema: /;
-const IDENTIFIER = String.raw `(?:"(?:[^"]|"")+"|[A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*)`;
-const QUALIFIED = String.raw `${IDENTIFIER}(?:\.${IDENTIFIER})?`;
-const INDEX_ON = new RegExp(String.raw `^CREATE (?:UNIQUE )?INDEX ${IDENTIFIER} ON (?:ONLY )?(${QUALIFIED}) USING `);
-const CONSTRAINT_ON = new RegExp(String.raw `^ALTER TABLE (?:ONLY )?(${QUALIFIED})$`);
-const COPY_TABLE = new RegExp(String.raw `^COPY (${QUALIFIED})[ (]`);
-/** Session state pg_dump sets with SET lines: its preamble, then default_tablespace and the like. */
-const SETTING = /^SET (statement_timeout|lock_timeout|idle_in_transaction_session_timeout|transaction_timeout|client_encoding|standard_conforming_strings|check_function_bodies|xmloption|client_min_messages|row_security|default_tablespace|default_table_access_method|default_with_oids|escape_string_warning|session_replication_role|search_path) = .*;$/;
-const SESSION_AUTHORIZATION = /^(?:SET|RESET) SESSION AUTHORIZATION\b.*;$/;
-const SEARCH_PATH = /^SELECT pg_catalog\.set_config\('search_path', '.*', false\);$/;
-const TRANSACTION_START = /^(?:BEGIN|START TRANSACTION)\b/i;
-const TRANSACTION_END = /^(?:COMMIT|END|ROLLBACK|ABORT)\b/i;
-/** Only so much of a line is decoded to recognise it; rows and long values are never decoded. */
-const RECOGNISED_BYTES = 4096;
+/** pg_dump's comment before each entry. A name may hold "; Type: " itself: the entry's statements are checked all the same. */
+const ENTRY_HEADER = /^-- (Data for )?Name: .*?; Type: ([A-Z][A-Z ]*?); Schema: /;
+/** Session state pg_dump sets with SET statements: its preamble, then default_tablespace and the like. */
+const SETTING = /^SET (statement_timeout|lock_timeout|idle_in_transaction_session_timeout|transaction_timeout|client_encoding|standard_conforming_strings|check_function_bodies|xmloption|client_min_messages|row_security|default_tablespace|default_table_access_method|default_with_oids|escape_string_warning|session_replication_role|search_path) = [^;\n]*;$/;
+const SESSION_AUTHORIZATION = /^(?:SET|RESET) SESSION AUTHORIZATION\b[^;\n]*;$/;
+const SEARCH_PATH = /^SELECT pg_catalog\.set_config\('search_path', '(?:[^'\n]|'')*', false\);$/;
 class plain_planner_PlainDumpPlanner {
     listener;
     options;
     jobs = [];
     /** The dump's \restrict line, which every session runs before anything else. */
     restrictLine;
-    hash = createHash('sha256');
-    offset = 0;
-    /** schema: before the first shared rows; parallel: sharing; serial: all the rest in one session. */
-    phase;
-    pieces = [];
-    pieceStart = 0;
-    current;
-    /** The rows being read: a job of their own, or part of a serial job (a COPY psql runs in order). */
-    copy;
-    settings = new Map();
-    entryType;
-    inTransaction = false;
-    definitionStatement;
-    definitionLines = 0;
-    /** Jobs given bytes by the chunk being read: their ranges are sealed and announced at its end. */
-    touched = new Set();
-    /** SET lines left out because the server does not know them. */
+    /** SET statements left out because the server does not know them. */
     removedSettings = [];
     /** Why the dump was not shared out among the sessions from some point on. */
     serialBecause = [];
+    hash = createHash('sha256');
+    lexer;
+    /** schema: before the first shared rows; parallel: sharing; serial: all the rest in one session. */
+    phase;
+    current;
+    /** The job taking the rows being read: a job of their own, or the job that runs their COPY in order. */
+    copyJob;
+    /** The job that took the first part of a unit handed over in parts. */
+    continuing;
+    settings = new Map();
+    entry;
+    seenEntry = false;
+    inTransaction = false;
+    /** The statements of the definition being read, checked when its entry ends. */
+    definitionStatements = [];
+    definitionDoubtful = false;
+    definitionCopies = false;
+    /** Jobs given bytes by the chunk being read: their ranges are sealed and announced at its end. */
+    touched = new Set();
     constructor(listener, options) {
         this.listener = listener;
         this.options = options;
         this.phase = options.parallel ? 'schema' : 'serial';
+        this.lexer = new PlainDumpLexer((unit) => this.onUnit(unit), { keepBytes: true });
     }
     /** The SHA-256 of every byte read, in order (unless told not to hash). */
     digest() {
@@ -40765,28 +41701,7 @@ class plain_planner_PlainDumpPlanner {
     push(chunk) {
         if (this.options.hash !== false)
             this.hash.update(chunk);
-        const base = this.offset;
-        this.offset += chunk.length;
-        let position = 0;
-        while (position < chunk.length) {
-            if (this.copy) {
-                position = this.copyRows(chunk, base, position);
-                continue;
-            }
-            const newline = chunk.indexOf(10, position);
-            if (newline === -1) {
-                if (this.pieces.length === 0)
-                    this.pieceStart = base + position;
-                this.pieces.push(chunk.subarray(position));
-                break;
-            }
-            const start = this.pieces.length === 0 ? base + position : this.pieceStart;
-            this.pieces.push(chunk.subarray(position, newline + 1));
-            const line = this.pieces.length === 1 ? this.pieces[0] : Buffer.concat(this.pieces);
-            this.pieces = [];
-            position = newline + 1;
-            this.onLine(line, start);
-        }
+        this.lexer.push(chunk);
         // What was read is available to run: the scheduler hears of it once per chunk.
         for (const job of this.touched) {
             const last = job.ranges[job.ranges.length - 1];
@@ -40798,132 +41713,165 @@ class plain_planner_PlainDumpPlanner {
         this.touched.clear();
     }
     end() {
-        if (this.copy) {
-            // Cut inside a table's rows: what there is runs, and psql reports the rest missing.
-            const { job, carry, carryStart, carryLength } = this.copy;
-            if (carryLength > 0)
-                this.append(job, Buffer.concat(carry), carryStart);
-            this.copy = undefined;
-        }
-        else if (this.pieces.length > 0) {
-            const line = Buffer.concat(this.pieces);
-            this.pieces = [];
-            this.onLine(line, this.pieceStart);
-        }
+        this.lexer.end();
         this.finishEntry();
         this.closeCurrent();
         for (const job of this.jobs)
             if (!job.closed)
                 this.close(job);
     }
-    onLine(line, start) {
-        const text = line.toString('utf8', 0, Math.min(line.length, RECOGNISED_BYTES)).replace(/\r?\n$/, '');
-        // Inside an explicit transaction everything stays together, in order.
-        const header = this.inTransaction ? null : ENTRY_HEADER.exec(text);
+    onUnit(unit) {
+        if (unit.uncertain)
+            this.goSerial(unit.uncertain);
+        if (unit.continued && this.continuing) {
+            this.appendUnit(this.continuing, unit);
+            if (unit.kind !== 'partial')
+                this.continuing = undefined;
+            return;
+        }
+        switch (unit.kind) {
+            case 'partial':
+                // Too long to be anything but a statement run in order.
+                this.continuing = this.current?.kind === 'definition' ? this.current : this.serialJob(false);
+                if (this.current?.kind === 'definition')
+                    this.definitionDoubtful = true;
+                return this.appendUnit(this.continuing, unit);
+            case 'rows': {
+                const job = this.copyJob ?? this.serialJob(false);
+                if (job.kind === 'serial')
+                    job.copies = true;
+                return this.appendUnit(job, unit, true);
+            }
+            case 'end-of-rows':
+                return this.endRows(unit);
+            case 'comment':
+                return this.onComment(unit);
+            case 'meta':
+                return this.onMeta(unit);
+            case 'statements':
+                return this.onStatements(unit);
+        }
+    }
+    onComment(unit) {
+        const header = this.inTransaction ? null : ENTRY_HEADER.exec(unit.line);
         if (header) {
-            this.entryType = header[1];
+            this.seenEntry = true;
+            this.finishEntry();
+            this.entry = { type: header[2], data: header[1] !== undefined };
             if (this.phase === 'parallel')
-                return this.startEntry(header[1], line, start);
+                return this.startEntry(unit);
         }
-        if (line.length <= RECOGNISED_BYTES && (SETTING.test(text) || SESSION_AUTHORIZATION.test(text) || SEARCH_PATH.test(text))) {
-            // Only in the preamble, before the first entry: text further down (a function's body) is never touched.
-            if (this.entryType === undefined && this.options.unknownSettings?.some((name) => text.startsWith(`SET ${name} = `))) {
-                this.removedSettings.push(text);
-                return;
-            }
-            const key = settingKey(text);
-            this.settings.set(key, `${text}\n`);
-            // In a serial job the line runs in order; otherwise it is state for the next job.
-            const current = this.openSerial();
-            if (current) {
-                current.settingsAfter.set(key, `${text}\n`);
-                this.append(current, line, start);
-            }
-            return;
-        }
-        if (this.current?.kind === 'definition') {
-            if (text.trim() !== '' && !text.startsWith('--')) {
-                this.definitionStatement ??= text;
-                this.definitionLines++;
-            }
-            this.append(this.current, line, start);
-            return;
-        }
-        if (text.startsWith('\\restrict ')) {
-            this.restrictLine = `${text}\n`;
+        // Comments between jobs run nowhere.
+        const open = this.openJob();
+        if (open)
+            this.appendUnit(open, unit);
+    }
+    onMeta(unit) {
+        if (unit.line.startsWith('\\restrict ')) {
+            this.restrictLine = `${unit.line}\n`;
             const job = this.serialJob(false);
             job.restricts = true;
-            this.append(job, line, start);
-            return;
+            return this.appendUnit(job, unit);
         }
-        if (text.startsWith('\\') && !text.startsWith('\\unrestrict ')) {
+        if (!unit.line.startsWith('\\unrestrict ')) {
             // A meta-command (\connect, ...) changes one session: all that follows runs in that session.
-            if (this.phase !== 'serial') {
-                this.serialBecause.push(`the dump runs a psql meta-command (${text.split(' ')[0]})`);
-                this.phase = 'serial';
-                this.closeCurrent();
-            }
-            this.append(this.serialJob(false), line, start);
-            return;
+            this.goSerial(`the dump runs a psql meta-command (${unit.line.trim().split(/\s/)[0]})`);
         }
-        const ending = line.toString('latin1', Math.max(0, line.length - 16)).replace(/\r?\n$/, '');
-        if (isCopyStart(text, ending))
-            return this.startCopy(line, start, text);
-        const statement = !(text.trim() === '' || text.startsWith('--'));
-        if (statement) {
-            if (TRANSACTION_START.test(text))
+        this.appendUnit(this.serialJob(false), unit);
+    }
+    onStatements(unit) {
+        const { statements } = unit;
+        for (const statement of statements) {
+            const first = tokenize(statement.text, 1)[0]?.value;
+            if (first === 'begin' || first === 'start')
                 this.inTransaction = true;
-            else if (TRANSACTION_END.test(text))
+            else if (first === 'commit' || first === 'end' || first === 'rollback' || first === 'abort')
                 this.inTransaction = false;
         }
-        // Comments between jobs run nowhere; everything else runs in order.
-        if (statement || this.openSerial())
-            this.append(this.serialJob(false), line, start);
+        const only = statements.length === 1 ? statements[0] : undefined;
+        if (only && !only.truncated && isSessionSetting(only.text))
+            return this.onSetting(unit, only.text);
+        const copy = statements[statements.length - 1]?.copyIn ? statements[statements.length - 1] : undefined;
+        if (copy)
+            return this.startCopy(unit, only === copy ? copy : undefined);
+        if (this.current?.kind === 'definition') {
+            this.definitionStatements.push(...statements);
+            return this.appendUnit(this.current, unit);
+        }
+        this.appendUnit(this.serialJob(false), unit);
+    }
+    onSetting(unit, text) {
+        // Only in the preamble, before the first entry: a statement further down is never touched.
+        if (!this.seenEntry && this.options.unknownSettings?.some((name) => text.startsWith(`SET ${name} = `))) {
+            this.removedSettings.push(text);
+            return;
+        }
+        const key = settingKey(text);
+        const line = `${text}\n`;
+        this.settings.set(key, line);
+        // In a serial job the statement runs in order; otherwise (pg_dump writes it before the entry
+        // that needs it) it is state for the next job.
+        const open = this.openSerial();
+        if (open) {
+            open.settingsAfter.set(key, line);
+            this.appendUnit(open, unit);
+        }
+    }
+    goSerial(reason) {
+        if (this.phase === 'serial')
+            return;
+        this.serialBecause.push(reason);
+        this.phase = 'serial';
+        this.finishEntry();
+        this.closeCurrent();
     }
     openSerial() {
         return this.current?.kind === 'serial' && !this.current.closed ? this.current : undefined;
     }
-    startEntry(type, line, start) {
-        this.finishEntry();
+    openJob() {
+        return this.current && this.current.kind !== 'rows' && !this.current.closed ? this.current : undefined;
+    }
+    startEntry(header) {
+        const type = this.entry?.type ?? '';
         if (PER_TABLE_TYPES.has(type)) {
             this.closeCurrent();
-            // Announced once read whole: its statement names its table.
+            // Announced once read whole: its statements name its table.
             this.current = { kind: 'definition', table: '', shared: false, index: -1, ranges: [], closed: false, settings: new Map(this.settings) };
-            this.definitionStatement = undefined;
-            this.definitionLines = 0;
-            this.append(this.current, line, start);
+            this.definitionStatements = [];
+            this.definitionDoubtful = false;
+            this.definitionCopies = false;
+            this.appendUnit(this.current, header);
         }
         else if (type === 'TABLE DATA') {
             this.closeCurrent();
         }
         else {
-            this.append(this.serialJob(INDEPENDENT_TYPES.has(type), true), line, start);
+            this.appendUnit(this.serialJob(INDEPENDENT_TYPES.has(type), true), header);
         }
     }
-    /** A definition whose table is recognised joins its table's lane; any other runs in order. */
+    /** A definition whose statements all touch one recognised table joins its table's lane; any other runs in order. */
     finishEntry() {
         const job = this.current;
         if (job?.kind !== 'definition')
             return;
         this.current = undefined;
-        const statement = this.definitionStatement;
-        const table = statement === undefined ? undefined : (INDEX_ON.exec(statement)?.[1] ?? CONSTRAINT_ON.exec(statement)?.[1]);
-        if (table) {
-            job.table = table;
-            // A lone CREATE INDEX (pg_dump writes it on one line); ALTER lines after it need more of the table.
-            job.shared = this.definitionLines === 1 && INDEX_ON.test(statement);
+        const on = this.definitionDoubtful ? undefined : definitionTable(this.definitionStatements);
+        if (on) {
+            job.table = on.table;
+            // A lone CREATE INDEX; statements after it (CLUSTER ON, ...) need more of the table.
+            job.shared = on.shared;
             this.announce(job);
             this.close(job);
             return;
         }
-        const serial = { ...job, kind: 'serial', independent: false, restricts: false, copies: false, settingsAfter: new Map(job.settings) };
+        const serial = { ...job, kind: 'serial', independent: false, restricts: false, copies: this.definitionCopies, settingsAfter: new Map(job.settings) };
         this.announce(serial);
         this.close(serial);
     }
     /** The serial job to append to: the open one, or (at a new entry, or none open) a new one. */
     serialJob(independent, entry = false) {
         const open = this.openSerial();
-        // After a meta-command everything is one job: it all depends on what came before.
+        // Once serial, everything is one job: it all depends on what came before.
         if (open && (!entry || open.independent === independent || this.phase === 'serial'))
             return open;
         this.closeCurrent();
@@ -40950,16 +41898,30 @@ class plain_planner_PlainDumpPlanner {
     closeCurrent() {
         const current = this.current;
         this.current = undefined;
+        if (current?.kind === 'definition' && current.index < 0) {
+            // An entry cut short (the next one began): decided now.
+            this.current = current;
+            this.finishEntry();
+            return;
+        }
         if (current && !current.closed && current.index >= 0)
             this.close(current);
     }
-    startCopy(line, start, text) {
-        const shared = this.phase !== 'serial' && !this.inTransaction && this.entryType === 'TABLE DATA';
-        if (!shared) {
-            const job = this.serialJob(false);
-            job.copies = true;
-            this.append(job, line, start);
-            this.copy = { job, carry: [], carryStart: 0, carryLength: 0 };
+    /**
+     * A COPY: its rows are shared out when it is one of pg_dump's table-data COPY statements
+     * (COPY table (columns) FROM stdin;) outside a transaction; any other runs in order, as psql runs it.
+     */
+    startCopy(unit, statement) {
+        const table = statement && this.phase !== 'serial' && !this.inTransaction && this.entry?.data && this.entry.type === 'TABLE DATA' ? copyTable(statement.text) : undefined;
+        if (!table) {
+            const definition = this.current?.kind === 'definition' ? this.current : undefined;
+            if (definition)
+                this.definitionCopies = this.definitionDoubtful = true;
+            const job = definition ?? this.serialJob(false);
+            if (job.kind === 'serial')
+                job.copies = true;
+            this.appendUnit(job, unit);
+            this.copyJob = job;
             return;
         }
         this.closeCurrent();
@@ -40970,58 +41932,32 @@ class plain_planner_PlainDumpPlanner {
             ranges: [],
             closed: false,
             settings: new Map(this.settings),
-            table: COPY_TABLE.exec(text)?.[1],
-            copyStatement: line.toString('utf8').replace(/\r?\n$/, '\n'),
+            table,
+            copyStatement: Buffer.concat(unit.chunks),
             bytes: 0
         };
         this.announce(job);
         this.current = job;
-        this.copy = { job, carry: [], carryStart: 0, carryLength: 0 };
+        this.copyJob = job;
     }
-    /** Rows up to the "\." line; ranges end at line ends so that each can be a COPY of its own. */
-    copyRows(chunk, base, from) {
-        const copy = this.copy;
-        // A long row split across chunks: wait for its end without copying it again and again.
-        if (copy.carryLength >= 4) {
-            const newline = chunk.indexOf(10, from);
-            if (newline === -1) {
-                copy.carry.push(chunk.subarray(from));
-                copy.carryLength += chunk.length - from;
-                return chunk.length;
-            }
-            const row = Buffer.concat([...copy.carry, chunk.subarray(from, newline + 1)]);
-            this.append(copy.job, row, copy.carryStart, true);
-            copy.carry = [];
-            copy.carryLength = 0;
-            return newline + 1;
-        }
-        let data = chunk.subarray(from);
-        let dataStart = base + from;
-        if (copy.carryLength > 0) {
-            data = Buffer.concat([...copy.carry, data]);
-            dataStart = copy.carryStart;
-            copy.carry = [];
-            copy.carryLength = 0;
-        }
-        const terminator = findTerminator(data);
-        const rowsEnd = terminator ? terminator.start : data.lastIndexOf(10) + 1;
-        if (rowsEnd > 0)
-            this.append(copy.job, data.subarray(0, rowsEnd), dataStart, true);
-        if (terminator) {
-            this.copy = undefined;
-            if (copy.job.kind === 'rows')
-                this.closeCurrent();
-            else
-                this.append(copy.job, data.subarray(terminator.start, terminator.end), dataStart + terminator.start);
-            return dataStart + terminator.end - base;
-        }
-        // The last line is not complete: it waits for the next chunk (a line is one row).
-        copy.carry = [Buffer.from(data.subarray(rowsEnd))];
-        copy.carryLength = data.length - rowsEnd;
-        copy.carryStart = dataStart + rowsEnd;
-        return chunk.length;
+    endRows(unit) {
+        const job = this.copyJob;
+        this.copyJob = undefined;
+        // A rows job ends here: each part of it gets its own "\." line from the scheduler.
+        if (job?.kind === 'rows')
+            return this.closeCurrent();
+        this.appendUnit(job ?? this.serialJob(false), unit);
     }
-    append(job, bytes, start, rows = false) {
+    appendUnit(job, unit, rows = false) {
+        let position = unit.start;
+        for (const bytes of unit.chunks) {
+            this.append(job, bytes, position, rows);
+            position += bytes.length;
+        }
+    }
+    append(job, bytes, start, rows) {
+        if (bytes.length === 0)
+            return;
         const last = job.ranges[job.ranges.length - 1];
         // Each chunk of rows is a range of its own: a session can take it as soon as it is read.
         if (last && last.end === start && !last.sealed && !(rows && job.kind === 'rows')) {
@@ -41043,6 +41979,9 @@ class plain_planner_PlainDumpPlanner {
         this.listener.changed(job);
     }
 }
+function isSessionSetting(text) {
+    return SETTING.test(text) || SESSION_AUTHORIZATION.test(text) || SEARCH_PATH.test(text);
+}
 function settingKey(text) {
     if (SEARCH_PATH.test(text))
         return 'search_path';
@@ -41050,16 +41989,100 @@ function settingKey(text) {
         return 'session authorization';
     return SETTING.exec(text)[1];
 }
-/** The complete "\." line among data that starts at a line start: where it starts and ends. */
-function findTerminator(data) {
-    // Searching on from at + 1 is safe: that byte is the '.', so no "\." can start there.
-    for (let at = terminatorAt(data, 0); at !== -1; at = terminatorAt(data, at + 1)) {
-        if (data[at + 2] === 10)
-            return { start: at, end: at + 3 };
-        if (data[at + 2] === 13 && data[at + 3] === 10)
-            return { start: at, end: at + 4 };
+function isWord(token, ...words) {
+    return token?.kind === 'word' && words.includes(token.value);
+}
+function isSymbol(token, symbol) {
+    return token?.kind === 'symbol' && token.value === symbol;
+}
+/** The table of pg_dump's COPY statement: COPY name [(column, ...)] FROM stdin; anything else is undefined. */
+function copyTable(text) {
+    const tokens = tokenize(text);
+    if (!isWord(tokens[0], 'copy'))
+        return undefined;
+    const name = readQualifiedName(tokens, 1);
+    if (!name || name.parts.length > 2)
+        return undefined;
+    let i = name.next;
+    if (isSymbol(tokens[i], '(')) {
+        for (i++;;) {
+            if (tokens[i]?.kind !== 'word' && tokens[i]?.kind !== 'quoted')
+                return undefined;
+            i++;
+            if (isSymbol(tokens[i], ')'))
+                break;
+            if (!isSymbol(tokens[i], ','))
+                return undefined;
+            i++;
+        }
+        i++;
     }
-    return undefined;
+    if (!isWord(tokens[i], 'from') || !isWord(tokens[i + 1], 'stdin') || !isSymbol(tokens[i + 2], ';') || i + 3 !== tokens.length)
+        return undefined;
+    return name.parts.join('.');
+}
+/**
+ * The table an index or key entry works on, when every statement in it is one of those pg_dump
+ * writes for one table: CREATE [UNIQUE] INDEX name ON [ONLY] table USING ..., or ALTER TABLE ONLY
+ * table ADD CONSTRAINT name PRIMARY KEY | UNIQUE | EXCLUDE ..., then only ALTER TABLE on that same
+ * table or ALTER INDEX. A foreign key needs another table's rows too: never here.
+ */
+function definitionTable(statements) {
+    if (statements.length === 0 || statements.some((statement) => statement.truncated || statement.copyIn))
+        return undefined;
+    const [first, ...rest] = statements.map((statement) => tokenize(statement.text, 64));
+    let table;
+    let index = false;
+    if (isWord(first[0], 'create')) {
+        let i = 1;
+        if (isWord(first[i], 'unique'))
+            i++;
+        if (!isWord(first[i++], 'index'))
+            return undefined;
+        if (isWord(first[i], 'concurrently') || isWord(first[i], 'if'))
+            return undefined;
+        if (first[i]?.kind !== 'word' && first[i]?.kind !== 'quoted')
+            return undefined;
+        i++;
+        if (!isWord(first[i++], 'on'))
+            return undefined;
+        if (isWord(first[i], 'only'))
+            i++;
+        const name = readQualifiedName(first, i);
+        if (!name || name.parts.length > 2 || !isWord(first[name.next], 'using'))
+            return undefined;
+        table = name.parts.join('.');
+        index = true;
+    }
+    else {
+        table = alteredTable(first, true);
+        if (!table)
+            return undefined;
+        const at = first.findIndex((token, i) => i > 0 && isWord(token, 'add') && isWord(first[i + 1], 'constraint'));
+        if (at < 0 || (first[at + 2]?.kind !== 'word' && first[at + 2]?.kind !== 'quoted') || !isWord(first[at + 3], 'primary', 'unique', 'exclude'))
+            return undefined;
+        // Nothing between the table's name and ADD: one action only.
+        const name = readQualifiedName(first, isWord(first[2], 'only') ? 3 : 2);
+        if (!name || name.next !== at)
+            return undefined;
+    }
+    for (const tokens of rest) {
+        if (isWord(tokens[0], 'alter') && isWord(tokens[1], 'index'))
+            continue;
+        if (alteredTable(tokens, false) !== table)
+            return undefined;
+    }
+    return { table, shared: index && rest.length === 0 };
+}
+/** ALTER TABLE [ONLY] name ...: the name (ONLY required when asked). */
+function alteredTable(tokens, requireOnly) {
+    if (!isWord(tokens[0], 'alter') || !isWord(tokens[1], 'table'))
+        return undefined;
+    const only = isWord(tokens[2], 'only');
+    if (requireOnly && !only)
+        return undefined;
+    const name = readQualifiedName(tokens, only ? 3 : 2);
+    return name && name.parts.length <= 2 ? name.parts.join('.') : undefined;
 }
 
 ;// CONCATENATED MODULE: ./src/phases/plain-replay.ts
@@ -41073,7 +42096,7 @@ function findTerminator(data) {
 
 
 /** A session takes up to this much of a table's rows in one COPY. */
-const PART_BYTES = (/* unused pure expression or super */ null && (8 * 1024 * 1024));
+const plain_replay_PART_BYTES = (/* unused pure expression or super */ null && (8 * 1024 * 1024));
 /** While the table is still being read, a session waits until at least this much is there. */
 const MIN_PART_BYTES = (/* unused pure expression or super */ null && (1024 * 1024));
 class ReplayScheduler {
@@ -41108,14 +42131,17 @@ class ReplayScheduler {
         this.restrictLine = restrictLine;
         this.states = Array.from({ length: sessions.count }, () => ({ busy: false, settings: new Map(), restricted: false }));
     }
+    /** What each busy session runs, for a stall's message. */
+    describeSessions() {
+        return this.states.flatMap((state, session) => (state.busy && state.doing ? [`session ${session}: ${state.doing}`] : []));
+    }
     /** The planner announced a job or more of one. */
     changed(job) {
         if (!this.known.has(job.index)) {
             this.known.add(job.index);
             if (job.kind === 'rows') {
                 this.rows.set(job.index, { next: 0, running: 0 });
-                if (job.table !== undefined)
-                    this.pendingRows.set(job.table, (this.pendingRows.get(job.table) ?? 0) + 1);
+                this.pendingRows.set(job.table, (this.pendingRows.get(job.table) ?? 0) + 1);
                 this.statistics.tables++;
             }
             else if (job.kind === 'definition') {
@@ -41125,8 +42151,7 @@ class ReplayScheduler {
             }
         }
         if (job.kind === 'rows') {
-            if (job.table !== undefined)
-                this.rowBytes.set(job.table, job.bytes);
+            this.rowBytes.set(job.table, job.bytes);
             // A table without rows has nothing to run: it is done once the planner closes it.
             const progress = this.rows.get(job.index);
             if (progress)
@@ -41170,6 +42195,7 @@ class ReplayScheduler {
             task()
                 .then(() => {
                 this.states[session].busy = false;
+                this.states[session].doing = undefined;
                 this.dispatch();
             })
                 .catch((error) => {
@@ -41189,6 +42215,7 @@ class ReplayScheduler {
             if (!ready || (serial.ranges.length === 0 && !serial.closed))
                 return undefined;
             this.started.add(serial.index);
+            this.states[session].doing = `statements in the dump's order (job ${serial.index + 1} of ${this.planned ? this.jobs.length : 'those planned so far'})`;
             return () => this.runWhole(session, serial);
         }
         const definition = this.readyDefinition();
@@ -41200,6 +42227,7 @@ class ReplayScheduler {
             else
                 building.exclusive = true;
             this.building.set(definition.table, building);
+            this.states[session].doing = `${definition.shared ? 'an index' : 'a key or index'} on ${definition.table}`;
             return () => this.runWhole(session, definition);
         }
         return this.rowsPart(session);
@@ -41247,7 +42275,7 @@ class ReplayScheduler {
                 continue;
             let bytes = 0;
             let end = progress.next;
-            while (end < job.ranges.length && (end === progress.next || bytes + size(job.ranges[end]) <= PART_BYTES))
+            while (end < job.ranges.length && (end === progress.next || bytes + size(job.ranges[end]) <= plain_replay_PART_BYTES))
                 bytes += size(job.ranges[end++]);
             if (!job.closed && bytes < MIN_PART_BYTES && end === job.ranges.length)
                 continue;
@@ -41255,6 +42283,7 @@ class ReplayScheduler {
             progress.next = end;
             progress.running++;
             this.rowsRunning++;
+            this.states[session].doing = `rows of ${job.table} (bytes ${ranges[0].start}-${ranges[ranges.length - 1].end} of the file)`;
             return async () => {
                 await this.runRows(session, job, ranges);
                 progress.running--;
@@ -41268,8 +42297,7 @@ class ReplayScheduler {
         if (!job.closed || progress.next < job.ranges.length || progress.running > 0 || this.finished.has(job.index))
             return;
         this.rows.delete(job.index);
-        if (job.table !== undefined)
-            this.pendingRows.set(job.table, (this.pendingRows.get(job.table) ?? 1) - 1);
+        this.pendingRows.set(job.table, (this.pendingRows.get(job.table) ?? 1) - 1);
         this.finish(job);
     }
     finish(job) {
@@ -41345,8 +42373,9 @@ class ReplayScheduler {
                 state.settings.set(key, line);
             }
         }
+        // The dump's own bytes (latin1 keeps them as they were), whatever its encoding.
         if (prefix)
-            await this.sessions.write(session, prefix);
+            await this.sessions.write(session, Buffer.from(prefix, 'latin1'));
     }
     /** One range of the file, read again and checked against what the planner read. */
     async send(session, range) {
@@ -41409,8 +42438,134 @@ async function plain_replay_replayPlainDump(options) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/phases/restore-watchdog.ts
+// Watches the restore's own sessions on the server. When nothing has moved for a while (no bytes
+// sent to them, no rows copied, no index build progressing, no statement begun) and every session
+// waits on the restore itself (for input, or for a lock another of its sessions holds), nothing
+// ever will: the run fails at once, naming each session, its statement and its wait, instead of
+// sitting until the job's time limit.
+
+/** How long nothing may move before a restore whose sessions all wait on one another is stopped. */
+const restore_watchdog_DEFAULT_STALL_MS = 120_000;
+/** Whether a session waits on the restore itself: for input from it, or for a lock one of its sessions holds. */
+function waitsOnRestore(activity, ours, inputVisible) {
+    if (activity.backendType !== 'client backend')
+        return false;
+    if (activity.state.startsWith('idle'))
+        return true;
+    if (activity.state !== 'active')
+        return false;
+    // Waiting for input: certain only when the input's progress can be seen.
+    if (activity.waitEventType === 'Client')
+        return inputVisible;
+    if (activity.waitEventType === 'Lock')
+        return activity.blockedBy.length > 0 && activity.blockedBy.every((pid) => ours.has(pid));
+    return false;
+}
+/** One line per session, in the user's terms: which session, what it runs, what it waits for. */
+function describeActivity(activity) {
+    const what = activity.application ? `${activity.application} (pid ${activity.pid})` : `pid ${activity.pid}`;
+    const wait = activity.state === 'active' && activity.waitEventType
+        ? `, waiting for ${activity.waitEventType}:${activity.waitEvent}${activity.blockedBy.length > 0 ? ` held by pid ${activity.blockedBy.join(', ')}` : ''}`
+        : '';
+    const statement = activity.query.replace(/\s+/g, ' ').trim();
+    return `${what}: ${activity.state}${wait}${statement ? `; ${activity.state === 'active' ? 'running' : 'last ran'} "${statement.length > 120 ? `${statement.slice(0, 120)}…` : statement}"` : ''}`;
+}
+class restore_watchdog_RestoreWatchdog {
+    options;
+    /** Rejects with the stall, once there is one; never resolves. */
+    stalled;
+    fail = () => { };
+    timer;
+    stopped = false;
+    armed;
+    lastSignature = '';
+    lastChange = Date.now();
+    constructor(options) {
+        this.options = options;
+        this.stalled = new Promise((_, reject) => (this.fail = reject));
+        this.stalled.catch(() => { });
+        this.armed = options.armed === undefined;
+        options.armed?.then(() => this.arm(), () => this.arm());
+        this.schedule();
+    }
+    /** Stops watching and ends the watchdog's session. */
+    async stop() {
+        this.stopped = true;
+        if (this.timer)
+            clearTimeout(this.timer);
+        await this.options.session.end().catch(() => { });
+    }
+    arm() {
+        this.armed = true;
+        this.lastChange = Date.now();
+    }
+    schedule() {
+        if (this.stopped)
+            return;
+        this.timer = setTimeout(() => void this.check().finally(() => this.schedule()), this.options.intervalMs ?? Math.min(5_000, this.options.stallMs / 4));
+        this.timer.unref();
+    }
+    async check() {
+        const sessions = await this.sample().catch(() => undefined);
+        if (this.stopped || sessions === undefined)
+            return;
+        const engine = this.options.progress?.() ?? 0;
+        const signature = JSON.stringify([engine, sessions.map((s) => [s.pid, s.state, s.waitEvent, s.query, s.progress])]);
+        const now = Date.now();
+        if (signature !== this.lastSignature || !this.armed) {
+            this.lastSignature = signature;
+            this.lastChange = now;
+            return;
+        }
+        const ours = new Set(sessions.filter((s) => s.backendType === 'client backend').map((s) => s.pid));
+        const inputVisible = this.options.progress !== undefined || this.options.serverMajor >= 14;
+        const stuck = sessions.length > 0 && sessions.every((s) => waitsOnRestore(s, ours, inputVisible));
+        if (!stuck || now - this.lastChange < this.options.stallMs)
+            return;
+        const seconds = Math.round((now - this.lastChange) / 1000);
+        const engineView = this.options.describe?.() ?? [];
+        this.fail(new VerificationError('restore-stalled', `The restore stopped making progress: for ${seconds} s nothing was sent to its sessions and none of them ran anything; ` +
+            `each waits for another or for the restore itself, which never ends. Sessions: ${sessions.map(describeActivity).join(' | ')}` +
+            (engineView.length > 0 ? `. The restore was at: ${engineView.join('; ')}` : ''), 'This is a deadlock between the restore\'s own sessions, not a slow server: a longer timeout would not help. ' +
+            'Run with jobs: 1 to restore in one session, and report it with the statements named above.'));
+        this.stopped = true;
+    }
+    async sample() {
+        const copy = this.options.serverMajor >= 14;
+        const query = this.options.session.query({
+            text: `SELECT a.pid, a.application_name AS application, a.backend_type, a.state, a.wait_event_type, a.wait_event,
+                    left(a.query, 400) AS query, a.query_start::text AS started, pg_catalog.pg_blocking_pids(a.pid) AS blocked_by,
+                    concat_ws(' ', ${copy ? 'c.bytes_processed, c.tuples_processed,' : ''} i.phase, i.blocks_done, i.tuples_done, i.lockers_done, i.partitions_done) AS progress
+               FROM pg_catalog.pg_stat_activity a
+               ${copy ? 'LEFT JOIN pg_catalog.pg_stat_progress_copy c ON c.pid = a.pid' : ''}
+               LEFT JOIN pg_catalog.pg_stat_progress_create_index i ON i.pid = a.pid
+              WHERE a.datname = $1 AND a.pid <> pg_catalog.pg_backend_pid()
+              ORDER BY a.pid`,
+            values: [this.options.database]
+        });
+        // A server too busy to answer in time gives no sample: nothing is concluded from it.
+        let timer;
+        const late = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('no answer in time')), 10_000)));
+        const { rows } = await Promise.race([query, late]).finally(() => clearTimeout(timer));
+        return rows.map((row) => ({
+            pid: row.pid,
+            application: row.application,
+            backendType: row.backend_type ?? 'client backend',
+            // Another role's session shows no state to a user who may not see it: it counts as working.
+            state: row.state ?? 'unknown',
+            waitEventType: row.wait_event_type,
+            waitEvent: row.wait_event,
+            query: row.query ?? '',
+            blockedBy: row.blocked_by ?? [],
+            progress: `${row.started ?? ''} ${row.progress ?? ''}`
+        }));
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/phases/restore.ts
 // Phase 3: restores into a new temporary database, compares it with the source, and always drops it.
+
 
 
 
@@ -41529,11 +42684,12 @@ function restoreArguments(format, jobs, databaseName, archive, verbose, strict =
  * out among `jobs` sessions; a gzip-compressed one is decompressed on the way into one session.
  * Settings an older server does not know are left out of the preamble.
  */
-async function replayPlain(options, env, unknown, sorter) {
+async function replayPlain(options, env, unknown, sorter, progress) {
     const file = { path: options.backup.path, size: options.written ?? stat(options.backup.path).then((info) => info.size) };
     if (restoreJobs('plain', options.backup.compression, options.jobs) > 1)
-        return replayInSessions(options, env, file, unknown, sorter);
+        return replayInSessions(options, env, file, unknown, sorter, progress);
     const fed = new HashingStream();
+    progress.bytes = () => fed.bytes;
     fed.once('end', () => options.onBackupRead?.());
     // Errors reading the file reach runTool through the stream it reads; these promises only must not go unhandled.
     pipeline(Readable.from(followFile(file, options.signal)), fed).catch(() => { });
@@ -41583,7 +42739,7 @@ function psqlFailure(run, what, options) {
  * PlainDumpPlanner and ReplayScheduler). The planner's read of the file is what the checksum covers;
  * every range the sessions get is read again and checked against it.
  */
-async function replayInSessions(options, env, file, unknown, sorter) {
+async function replayInSessions(options, env, file, unknown, sorter, progress) {
     // Session 0 runs the schema and goes on after an error unless strict; the others stop at their first
     // (psql would read a failed COPY's rows as statements). Unaligned tuples only: a sync token comes
     // back as a line of its own.
@@ -41603,7 +42759,11 @@ async function replayInSessions(options, env, file, unknown, sorter) {
             sessions,
             unknownSettings: unknown,
             signal: options.signal,
-            onStart: (scheduler) => (sent = () => scheduler.bytesSent),
+            onStart: (scheduler) => {
+                sent = () => scheduler.bytesSent;
+                progress.bytes = sent;
+                progress.describe = () => scheduler.describeSessions();
+            },
             chunks: options.relay,
             onRead: options.onBackupRead
         });
@@ -41676,7 +42836,7 @@ async function restoreArchive(options, env, unknown, sorter) {
             throw new VerificationError('restore-failed', `Restore failed: pg_restore stopped at the first error (exit code ${run.exitCode}): ${lines.join(' | ') || 'no error message'}`, RESTORE_HINT);
         }
     }
-    return backupChecksum(backup.path, backup.format);
+    return backupChecksum(backup.path, backup.format, options.signal);
 }
 function incompleteRestore(fatal) {
     return new VerificationError('restore-failed', `Restore failed: ${fatal.length === 1 ? 'an error that leaves' : `${fatal.length} errors that leave`} the restore incomplete: ${fatal.slice(0, 5).join(' | ')}`, RESTORE_HINT);
@@ -41689,6 +42849,40 @@ function requireHarmlessErrors(errors, options) {
         options.warn(`The restore reported ${errors.total} harmless error(s), ignored (strict: true would fail on them): ${describeHarmless(errors)}`);
     return errors;
 }
+/**
+ * Runs the restore with a watchdog over its sessions: a restore whose sessions wait on one another
+ * is stopped as soon as that is certain, with the reason, instead of running into the time limit.
+ */
+async function restoreWatched(options, env, unknown, sorter) {
+    const stop = new AbortController();
+    const watched = { ...options, signal: options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal };
+    const progress = {};
+    const watchdog = await openSession(options.target).then((session) => new RestoreWatchdog({
+        session,
+        database: options.databaseName,
+        serverMajor: options.serverMajor,
+        progress: () => progress.bytes?.() ?? 0,
+        describe: () => progress.describe?.() ?? [],
+        // While pg_dump still writes, the restore waits for it: only its own waits count.
+        armed: options.written?.catch(() => { }),
+        stallMs: options.stallMs ?? DEFAULT_STALL_MS
+    }), () => undefined);
+    const restoring = options.backup.format === 'plain' ? replayPlain(watched, env, unknown, sorter, progress) : restoreArchive(watched, env, unknown, sorter);
+    restoring.catch(() => { });
+    try {
+        return await (watchdog ? Promise.race([restoring, watchdog.stalled]) : restoring);
+    }
+    catch (error) {
+        if (error instanceof VerificationError && error.problem === 'restore-stalled') {
+            stop.abort();
+            await restoring.catch(() => { });
+        }
+        throw error;
+    }
+    finally {
+        await watchdog?.stop();
+    }
+}
 async function restore_restoreBackup(options) {
     const { target, session, databaseName } = options;
     assertNotSource(target, { ...target, database: databaseName });
@@ -41699,7 +42893,7 @@ async function restore_restoreBackup(options) {
         const env = clientEnvironment(target, databaseName, options.passwordFile);
         const unknown = options.tools.version.major > options.serverMajor ? unknownSettings(options.serverMajor) : [];
         const sorter = new RestoreErrorSorter();
-        const restoredChecksum = await (options.backup.format === 'plain' ? replayPlain(options, env, unknown, sorter) : restoreArchive(options, env, unknown, sorter)).finally(() => options.onBackupRead?.());
+        const restoredChecksum = await restoreWatched(options, env, unknown, sorter).finally(() => options.onBackupRead?.());
         const ignoredErrors = requireHarmlessErrors(sorter.result(), options);
         await options.afterRestore?.(databaseName);
         const source = await options.sourceInventory;
@@ -41760,7 +42954,7 @@ function readTimeoutMs(sizeBytes) {
 }
 async function validate_validateBackup(backup, options) {
     if (backup.format === 'plain')
-        return validatePlain(backup, options.rehashAfter);
+        return validatePlain(backup, options.rehashAfter, options.signal);
     const checks = [];
     checks.push(headerCheck(backup));
     if (backup.format === 'tar' && backup.tar) {
@@ -41783,7 +42977,7 @@ async function validate_validateBackup(backup, options) {
     checks.push(await sizeOnDiskCheck(backup));
     return checks;
 }
-async function validatePlain(backup, rehashAfter) {
+async function validatePlain(backup, rehashAfter, signal) {
     const scan = backup.plain;
     const checks = [];
     if (plainIsGzipped(backup.compression)) {
@@ -41797,7 +42991,7 @@ async function validatePlain(backup, rehashAfter) {
     // A backup that is not valid stops the streamed restore at once; a valid one is read again after it.
     if (rehashAfter && checks.every((check) => check.passed)) {
         await rehashAfter;
-        checks.push(await fileOnDiskCheck(backup));
+        checks.push(await fileOnDiskCheck(backup, signal));
     }
     else {
         checks.push(await sizeOnDiskCheck(backup));
@@ -41884,8 +43078,10 @@ async function fullReadCheck(backup, options) {
     return { name: 'Every block reads', passed: false, detail: `pg_restore cannot read the whole ${backup.format} archive: ${why}` };
 }
 /** The file read back whole: what a streamed restore consumed must be exactly what is on disk. */
-async function fileOnDiskCheck(backup) {
-    const onDisk = await hashFile(backup.path).catch(() => undefined);
+async function fileOnDiskCheck(backup, signal) {
+    signal?.throwIfAborted();
+    const onDisk = await hashFile(backup.path, signal).catch(() => undefined);
+    signal?.throwIfAborted();
     const ok = onDisk === backup.sha256;
     return {
         name: 'File on disk',
@@ -42475,8 +43671,10 @@ async function verify_verifyBackup(options) {
     // Interrupted by a signal, or out of time: the tools stop and everything is cleaned up either way.
     const limits = [options.signal, settings.timeoutMinutes ? AbortSignal.timeout(settings.timeoutMinutes * 60_000) : undefined].filter((signal) => signal !== undefined);
     const interrupt = limits.length > 0 ? AbortSignal.any(limits) : new AbortController().signal;
+    let running;
     const phase = async (name, run) => {
         interrupt.throwIfAborted();
+        running = name;
         const entry = result.phases.find((p) => p.name === name);
         const phaseStart = Date.now();
         return reporter.group(PHASE_TITLES[name], async () => {
@@ -42592,6 +43790,7 @@ async function verify_verifyBackup(options) {
                 redactor,
                 ledger,
                 heartbeatMs: options.heartbeatMs,
+                stallMs: options.stallMs,
                 signal: interrupt,
                 strict: settings.strict,
                 reference: settings.backupFile ? 'receipt' : 'snapshot',
@@ -42698,7 +43897,7 @@ async function verify_verifyBackup(options) {
                 if (existing && detected) {
                     await prepare();
                     log(`Existing backup: ${existing} (${detected.format} format${detected.compression ? ', gzip' : ''}, recognised from its content)`);
-                    validated = await describeBackupOnDisk(existing, detected.format, detected.compression);
+                    validated = await describeBackupOnDisk(existing, detected.format, detected.compression, interrupt);
                     result.backup = {
                         path: existing,
                         sizeBytes: validated.sizeBytes,
@@ -42768,8 +43967,11 @@ async function verify_verifyBackup(options) {
                 problem: 'interrupted',
                 message: typeof interrupt.reason === 'string'
                     ? `Interrupted by ${interrupt.reason}: the verification was stopped before it finished.`
-                    : `Timed out: the verification did not finish within timeout (${settings.timeoutMinutes} minutes) and was stopped.`,
-                hint: typeof interrupt.reason === 'string' ? undefined : 'Raise the timeout input, or verify a smaller database or a faster format.'
+                    : `Timed out: the verification did not finish within timeout (${describeMinutes(settings.timeoutMinutes ?? 0)}) and was stopped${running ? ` during ${running}` : ''}.`,
+                hint: typeof interrupt.reason === 'string'
+                    ? undefined
+                    : `If the log shows ${running ?? 'the run'} still making progress (its "still running" lines), raise timeout, or verify a smaller database or a faster format. ` +
+                        'A restore whose sessions wait on each other is reported as a stall, not as a time-out.'
             }
             : error instanceof VerificationError
                 ? { problem: error.problem, message: redactor.redact(error.message), hint: error.hint && redactor.redact(error.hint) }
@@ -42789,6 +43991,14 @@ async function verify_verifyBackup(options) {
             result.backup.kept = settings.keepBackup;
     }
     return finish();
+}
+/** "1 minute", "30 minutes", "30 seconds" for 0.5. */
+function describeMinutes(minutes) {
+    if (minutes < 1) {
+        const seconds = Math.round(minutes * 60);
+        return `${seconds} second${seconds === 1 ? '' : 's'}`;
+    }
+    return `${minutes} minute${minutes === 1 ? '' : 's'}`;
 }
 /** Removes the folder, or with keep-backup only everything in it but the backup (the password file first of all). */
 async function cleanUpFolder(folder, backupFile, keep, passwordFiles, ledger, reporter, redactor) {
@@ -43758,7 +44968,7 @@ async function runCleanup() {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
-/* harmony import */ var _action_cleanup_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2101);
+/* harmony import */ var _action_cleanup_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6890);
 // Entry point of the action's post step: it only cleans up, and only warns.
 
 

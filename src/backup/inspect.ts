@@ -70,18 +70,18 @@ export function discard(): Writable {
 /** Large reads: a backup is read whole, and each read costs a round trip to the thread pool. */
 const READ_BYTES = 1024 * 1024
 
-/** Reads a file once, hashing and observing it. */
-export async function inspectFile<R>(file: string, observer: ByteObserver<R>): Promise<Hashed<R>> {
+/** Reads a file once, hashing and observing it; the signal stops the read (the run's time limit). */
+export async function inspectFile<R>(file: string, observer: ByteObserver<R>, signal?: AbortSignal): Promise<Hashed<R>> {
   const inspector = new InspectingStream(observer)
-  await pipeline(createReadStream(file, { highWaterMark: READ_BYTES }), inspector, discard())
+  await pipeline(createReadStream(file, { highWaterMark: READ_BYTES }), inspector, discard(), { signal })
   return inspector.result()
 }
 
 const nothing: ByteObserver<undefined> = { update() {}, finish: () => undefined }
 
 /** The SHA-256 of a file, read once as a stream. */
-export async function hashFile(file: string): Promise<string> {
-  return (await inspectFile(file, nothing)).sha256
+export async function hashFile(file: string, signal?: AbortSignal): Promise<string> {
+  return (await inspectFile(file, nothing, signal)).sha256
 }
 
 export type PlainObservation = PlainScanReport & { decompressError?: string }

@@ -24,12 +24,12 @@ export function manifestText(entries: ManifestEntry[]): string {
   return entries.map((entry) => `${entry.sha256}  ${entry.name}\n`).join('')
 }
 
-export async function buildManifest(directory: string): Promise<Manifest> {
+export async function buildManifest(directory: string, signal?: AbortSignal): Promise<Manifest> {
   const names = (await readdir(directory, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort()
   const entries: ManifestEntry[] = []
   for (const name of names) {
     const file = path.join(directory, name)
-    entries.push({ name, sizeBytes: (await stat(file)).size, sha256: await hashFile(file) })
+    entries.push({ name, sizeBytes: (await stat(file)).size, sha256: await hashFile(file, signal) })
   }
   const text = manifestText(entries)
   return {
@@ -41,6 +41,6 @@ export async function buildManifest(directory: string): Promise<Manifest> {
 }
 
 /** The checksum of a backup as it is on disk: of the file, or of the manifest of a directory-format folder. */
-export async function backupChecksum(backupPath: string, format: string): Promise<string> {
-  return format === 'directory' ? (await buildManifest(backupPath)).sha256 : hashFile(backupPath)
+export async function backupChecksum(backupPath: string, format: string, signal?: AbortSignal): Promise<string> {
+  return format === 'directory' ? (await buildManifest(backupPath, signal)).sha256 : hashFile(backupPath, signal)
 }

@@ -1,12 +1,15 @@
 // Reads a plain dump once, in order, and divides it into jobs over byte ranges of the file, as
 // pg_restore -j divides an archive: the schema, each table's rows (which several sessions can share),
 // each index or key definition (which waits only for its own table's rows), and the rest, which
-// runs in the dump's order. The jobs are run by the replay scheduler; the bytes are read again from
-// the file, each range checked against the CRC-32 it had when planned.
+// runs in the dump's order. The dump is read as psql reads it (PlainDumpLexer): jobs are cut only
+// where psql holds no unfinished statement, a statement is recognised by its tokens, never by how a
+// line looks, and from the first thing that cannot be followed with certainty, everything runs in
+// one session, in order. The bytes are read again from the file, each range checked against the
+// CRC-32 it had when planned.
 
 import { createHash } from 'node:crypto'
 import { crc32 } from 'node:zlib'
-import { isCopyStart, terminatorAt } from './plain-scanner.js'
+import { PlainDumpLexer, readQualifiedName, tokenize, type DumpStatement, type DumpUnit, type Token } from './plain-lexer.js'
 
 export interface ByteRange {
   start: number
@@ -22,7 +25,7 @@ interface JobBase {
   ranges: ByteRange[]
   /** No more ranges will be added. */
   closed: boolean
-  /** The session settings (SET lines) the job's statements were written under. */
+  /** The session settings (SET statements, latin1 text with their line end) the job was written under. */
   settings: Map<string, string>
 }
 
@@ -34,15 +37,16 @@ export interface SerialJob extends JobBase {
   restricts: boolean
   /** Holds a COPY with its rows, run in order: if it fails, psql reads the rows as statements. */
   copies: boolean
-  /** The settings once its own SET lines have run. */
+  /** The settings once its own SET statements have run. */
   settingsAfter: Map<string, string>
 }
 
 /** A table's rows: the ranges are whole lines, shared out among sessions, each part its own COPY. */
 export interface RowsJob extends JobBase {
   kind: 'rows'
-  table: string | undefined
-  copyStatement: string
+  table: string
+  /** The COPY statement's own bytes, as the dump has them. */
+  copyStatement: Buffer
   bytes: number
 }
 
@@ -74,52 +78,54 @@ export interface PlannerOptions {
 const PER_TABLE_TYPES = new Set(['INDEX', 'CONSTRAINT'])
 /** Data-section entries that touch no table: they need not wait for rows. */
 const INDEPENDENT_TYPES = new Set(['SEQUENCE SET', 'BLOB', 'BLOBS', 'BLOB DATA', 'LARGE OBJECT', 'LARGE OBJECTS', 'LARGE OBJECT DATA'])
-const ENTRY_HEADER = /^-- (?:Data for )?Name: .*?; Type: ([A-Z][A-Z ]*?); Schema: /
-const IDENTIFIER = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*)`
-const QUALIFIED = String.raw`${IDENTIFIER}(?:\.${IDENTIFIER})?`
-const INDEX_ON = new RegExp(String.raw`^CREATE (?:UNIQUE )?INDEX ${IDENTIFIER} ON (?:ONLY )?(${QUALIFIED}) USING `)
-const CONSTRAINT_ON = new RegExp(String.raw`^ALTER TABLE (?:ONLY )?(${QUALIFIED})$`)
-const COPY_TABLE = new RegExp(String.raw`^COPY (${QUALIFIED})[ (]`)
-/** Session state pg_dump sets with SET lines: its preamble, then default_tablespace and the like. */
+/** pg_dump's comment before each entry. A name may hold "; Type: " itself: the entry's statements are checked all the same. */
+const ENTRY_HEADER = /^-- (Data for )?Name: .*?; Type: ([A-Z][A-Z ]*?); Schema: /
+/** Session state pg_dump sets with SET statements: its preamble, then default_tablespace and the like. */
 const SETTING =
-  /^SET (statement_timeout|lock_timeout|idle_in_transaction_session_timeout|transaction_timeout|client_encoding|standard_conforming_strings|check_function_bodies|xmloption|client_min_messages|row_security|default_tablespace|default_table_access_method|default_with_oids|escape_string_warning|session_replication_role|search_path) = .*;$/
-const SESSION_AUTHORIZATION = /^(?:SET|RESET) SESSION AUTHORIZATION\b.*;$/
-const SEARCH_PATH = /^SELECT pg_catalog\.set_config\('search_path', '.*', false\);$/
-const TRANSACTION_START = /^(?:BEGIN|START TRANSACTION)\b/i
-const TRANSACTION_END = /^(?:COMMIT|END|ROLLBACK|ABORT)\b/i
-/** Only so much of a line is decoded to recognise it; rows and long values are never decoded. */
-const RECOGNISED_BYTES = 4096
+  /^SET (statement_timeout|lock_timeout|idle_in_transaction_session_timeout|transaction_timeout|client_encoding|standard_conforming_strings|check_function_bodies|xmloption|client_min_messages|row_security|default_tablespace|default_table_access_method|default_with_oids|escape_string_warning|session_replication_role|search_path) = [^;\n]*;$/
+const SESSION_AUTHORIZATION = /^(?:SET|RESET) SESSION AUTHORIZATION\b[^;\n]*;$/
+const SEARCH_PATH = /^SELECT pg_catalog\.set_config\('search_path', '(?:[^'\n]|'')*', false\);$/
+
+interface Entry {
+  type: string
+  /** "-- Data for Name:": the entry carries a table's rows or large objects' data. */
+  data: boolean
+}
 
 export class PlainDumpPlanner {
   readonly jobs: ReplayJob[] = []
   /** The dump's \restrict line, which every session runs before anything else. */
   restrictLine: string | undefined
-  private readonly hash = createHash('sha256')
-  private offset = 0
-  /** schema: before the first shared rows; parallel: sharing; serial: all the rest in one session. */
-  private phase: 'schema' | 'parallel' | 'serial'
-  private pieces: Buffer[] = []
-  private pieceStart = 0
-  private current: ReplayJob | undefined
-  /** The rows being read: a job of their own, or part of a serial job (a COPY psql runs in order). */
-  private copy: { job: ReplayJob; carry: Buffer[]; carryStart: number; carryLength: number } | undefined
-  private readonly settings = new Map<string, string>()
-  private entryType: string | undefined
-  private inTransaction = false
-  private definitionStatement: string | undefined
-  private definitionLines = 0
-  /** Jobs given bytes by the chunk being read: their ranges are sealed and announced at its end. */
-  private readonly touched = new Set<ReplayJob>()
-  /** SET lines left out because the server does not know them. */
+  /** SET statements left out because the server does not know them. */
   readonly removedSettings: string[] = []
   /** Why the dump was not shared out among the sessions from some point on. */
   readonly serialBecause: string[] = []
+  private readonly hash = createHash('sha256')
+  private readonly lexer: PlainDumpLexer
+  /** schema: before the first shared rows; parallel: sharing; serial: all the rest in one session. */
+  private phase: 'schema' | 'parallel' | 'serial'
+  private current: ReplayJob | undefined
+  /** The job taking the rows being read: a job of their own, or the job that runs their COPY in order. */
+  private copyJob: ReplayJob | undefined
+  /** The job that took the first part of a unit handed over in parts. */
+  private continuing: ReplayJob | undefined
+  private readonly settings = new Map<string, string>()
+  private entry: Entry | undefined
+  private seenEntry = false
+  private inTransaction = false
+  /** The statements of the definition being read, checked when its entry ends. */
+  private definitionStatements: DumpStatement[] = []
+  private definitionDoubtful = false
+  private definitionCopies = false
+  /** Jobs given bytes by the chunk being read: their ranges are sealed and announced at its end. */
+  private readonly touched = new Set<ReplayJob>()
 
   constructor(
     private readonly listener: PlanListener,
     private readonly options: PlannerOptions
   ) {
     this.phase = options.parallel ? 'schema' : 'serial'
+    this.lexer = new PlainDumpLexer((unit) => this.onUnit(unit), { keepBytes: true })
   }
 
   /** The SHA-256 of every byte read, in order (unless told not to hash). */
@@ -129,27 +135,7 @@ export class PlainDumpPlanner {
 
   push(chunk: Buffer): void {
     if (this.options.hash !== false) this.hash.update(chunk)
-    const base = this.offset
-    this.offset += chunk.length
-    let position = 0
-    while (position < chunk.length) {
-      if (this.copy) {
-        position = this.copyRows(chunk, base, position)
-        continue
-      }
-      const newline = chunk.indexOf(10, position)
-      if (newline === -1) {
-        if (this.pieces.length === 0) this.pieceStart = base + position
-        this.pieces.push(chunk.subarray(position))
-        break
-      }
-      const start = this.pieces.length === 0 ? base + position : this.pieceStart
-      this.pieces.push(chunk.subarray(position, newline + 1))
-      const line = this.pieces.length === 1 ? this.pieces[0] : Buffer.concat(this.pieces)
-      this.pieces = []
-      position = newline + 1
-      this.onLine(line, start)
-    }
+    this.lexer.push(chunk)
     // What was read is available to run: the scheduler hears of it once per chunk.
     for (const job of this.touched) {
       const last = job.ranges[job.ranges.length - 1]
@@ -160,117 +146,152 @@ export class PlainDumpPlanner {
   }
 
   end(): void {
-    if (this.copy) {
-      // Cut inside a table's rows: what there is runs, and psql reports the rest missing.
-      const { job, carry, carryStart, carryLength } = this.copy
-      if (carryLength > 0) this.append(job, Buffer.concat(carry), carryStart)
-      this.copy = undefined
-    } else if (this.pieces.length > 0) {
-      const line = Buffer.concat(this.pieces)
-      this.pieces = []
-      this.onLine(line, this.pieceStart)
-    }
+    this.lexer.end()
     this.finishEntry()
     this.closeCurrent()
     for (const job of this.jobs) if (!job.closed) this.close(job)
   }
 
-  private onLine(line: Buffer, start: number): void {
-    const text = line.toString('utf8', 0, Math.min(line.length, RECOGNISED_BYTES)).replace(/\r?\n$/, '')
-    // Inside an explicit transaction everything stays together, in order.
-    const header = this.inTransaction ? null : ENTRY_HEADER.exec(text)
+  private onUnit(unit: DumpUnit): void {
+    if (unit.uncertain) this.goSerial(unit.uncertain)
+    if (unit.continued && this.continuing) {
+      this.appendUnit(this.continuing, unit)
+      if (unit.kind !== 'partial') this.continuing = undefined
+      return
+    }
+    switch (unit.kind) {
+      case 'partial':
+        // Too long to be anything but a statement run in order.
+        this.continuing = this.current?.kind === 'definition' ? this.current : this.serialJob(false)
+        if (this.current?.kind === 'definition') this.definitionDoubtful = true
+        return this.appendUnit(this.continuing, unit)
+      case 'rows': {
+        const job = this.copyJob ?? this.serialJob(false)
+        if (job.kind === 'serial') job.copies = true
+        return this.appendUnit(job, unit, true)
+      }
+      case 'end-of-rows':
+        return this.endRows(unit)
+      case 'comment':
+        return this.onComment(unit)
+      case 'meta':
+        return this.onMeta(unit)
+      case 'statements':
+        return this.onStatements(unit)
+    }
+  }
+
+  private onComment(unit: DumpUnit): void {
+    const header = this.inTransaction ? null : ENTRY_HEADER.exec(unit.line)
     if (header) {
-      this.entryType = header[1]
-      if (this.phase === 'parallel') return this.startEntry(header[1], line, start)
+      this.seenEntry = true
+      this.finishEntry()
+      this.entry = { type: header[2], data: header[1] !== undefined }
+      if (this.phase === 'parallel') return this.startEntry(unit)
     }
-    if (line.length <= RECOGNISED_BYTES && (SETTING.test(text) || SESSION_AUTHORIZATION.test(text) || SEARCH_PATH.test(text))) {
-      // Only in the preamble, before the first entry: text further down (a function's body) is never touched.
-      if (this.entryType === undefined && this.options.unknownSettings?.some((name) => text.startsWith(`SET ${name} = `))) {
-        this.removedSettings.push(text)
-        return
-      }
-      const key = settingKey(text)
-      this.settings.set(key, `${text}\n`)
-      // In a serial job the line runs in order; otherwise it is state for the next job.
-      const current = this.openSerial()
-      if (current) {
-        current.settingsAfter.set(key, `${text}\n`)
-        this.append(current, line, start)
-      }
-      return
-    }
-    if (this.current?.kind === 'definition') {
-      if (text.trim() !== '' && !text.startsWith('--')) {
-        this.definitionStatement ??= text
-        this.definitionLines++
-      }
-      this.append(this.current, line, start)
-      return
-    }
-    if (text.startsWith('\\restrict ')) {
-      this.restrictLine = `${text}\n`
+    // Comments between jobs run nowhere.
+    const open = this.openJob()
+    if (open) this.appendUnit(open, unit)
+  }
+
+  private onMeta(unit: DumpUnit): void {
+    if (unit.line.startsWith('\\restrict ')) {
+      this.restrictLine = `${unit.line}\n`
       const job = this.serialJob(false)
       job.restricts = true
-      this.append(job, line, start)
-      return
+      return this.appendUnit(job, unit)
     }
-    if (text.startsWith('\\') && !text.startsWith('\\unrestrict ')) {
+    if (!unit.line.startsWith('\\unrestrict ')) {
       // A meta-command (\connect, ...) changes one session: all that follows runs in that session.
-      if (this.phase !== 'serial') {
-        this.serialBecause.push(`the dump runs a psql meta-command (${text.split(' ')[0]})`)
-        this.phase = 'serial'
-        this.closeCurrent()
-      }
-      this.append(this.serialJob(false), line, start)
+      this.goSerial(`the dump runs a psql meta-command (${unit.line.trim().split(/\s/)[0]})`)
+    }
+    this.appendUnit(this.serialJob(false), unit)
+  }
+
+  private onStatements(unit: DumpUnit): void {
+    const { statements } = unit
+    for (const statement of statements) {
+      const first = tokenize(statement.text, 1)[0]?.value
+      if (first === 'begin' || first === 'start') this.inTransaction = true
+      else if (first === 'commit' || first === 'end' || first === 'rollback' || first === 'abort') this.inTransaction = false
+    }
+    const only = statements.length === 1 ? statements[0] : undefined
+    if (only && !only.truncated && isSessionSetting(only.text)) return this.onSetting(unit, only.text)
+    const copy = statements[statements.length - 1]?.copyIn ? statements[statements.length - 1] : undefined
+    if (copy) return this.startCopy(unit, only === copy ? copy : undefined)
+    if (this.current?.kind === 'definition') {
+      this.definitionStatements.push(...statements)
+      return this.appendUnit(this.current, unit)
+    }
+    this.appendUnit(this.serialJob(false), unit)
+  }
+
+  private onSetting(unit: DumpUnit, text: string): void {
+    // Only in the preamble, before the first entry: a statement further down is never touched.
+    if (!this.seenEntry && this.options.unknownSettings?.some((name) => text.startsWith(`SET ${name} = `))) {
+      this.removedSettings.push(text)
       return
     }
-    const ending = line.toString('latin1', Math.max(0, line.length - 16)).replace(/\r?\n$/, '')
-    if (isCopyStart(text, ending)) return this.startCopy(line, start, text)
-    const statement = !(text.trim() === '' || text.startsWith('--'))
-    if (statement) {
-      if (TRANSACTION_START.test(text)) this.inTransaction = true
-      else if (TRANSACTION_END.test(text)) this.inTransaction = false
+    const key = settingKey(text)
+    const line = `${text}\n`
+    this.settings.set(key, line)
+    // In a serial job the statement runs in order; otherwise (pg_dump writes it before the entry
+    // that needs it) it is state for the next job.
+    const open = this.openSerial()
+    if (open) {
+      open.settingsAfter.set(key, line)
+      this.appendUnit(open, unit)
     }
-    // Comments between jobs run nowhere; everything else runs in order.
-    if (statement || this.openSerial()) this.append(this.serialJob(false), line, start)
+  }
+
+  private goSerial(reason: string): void {
+    if (this.phase === 'serial') return
+    this.serialBecause.push(reason)
+    this.phase = 'serial'
+    this.finishEntry()
+    this.closeCurrent()
   }
 
   private openSerial(): SerialJob | undefined {
     return this.current?.kind === 'serial' && !this.current.closed ? this.current : undefined
   }
 
-  private startEntry(type: string, line: Buffer, start: number): void {
-    this.finishEntry()
+  private openJob(): SerialJob | DefinitionJob | undefined {
+    return this.current && this.current.kind !== 'rows' && !this.current.closed ? this.current : undefined
+  }
+
+  private startEntry(header: DumpUnit): void {
+    const type = this.entry?.type ?? ''
     if (PER_TABLE_TYPES.has(type)) {
       this.closeCurrent()
-      // Announced once read whole: its statement names its table.
+      // Announced once read whole: its statements name its table.
       this.current = { kind: 'definition', table: '', shared: false, index: -1, ranges: [], closed: false, settings: new Map(this.settings) }
-      this.definitionStatement = undefined
-      this.definitionLines = 0
-      this.append(this.current, line, start)
+      this.definitionStatements = []
+      this.definitionDoubtful = false
+      this.definitionCopies = false
+      this.appendUnit(this.current, header)
     } else if (type === 'TABLE DATA') {
       this.closeCurrent()
     } else {
-      this.append(this.serialJob(INDEPENDENT_TYPES.has(type), true), line, start)
+      this.appendUnit(this.serialJob(INDEPENDENT_TYPES.has(type), true), header)
     }
   }
 
-  /** A definition whose table is recognised joins its table's lane; any other runs in order. */
+  /** A definition whose statements all touch one recognised table joins its table's lane; any other runs in order. */
   private finishEntry(): void {
     const job = this.current
     if (job?.kind !== 'definition') return
     this.current = undefined
-    const statement = this.definitionStatement
-    const table = statement === undefined ? undefined : (INDEX_ON.exec(statement)?.[1] ?? CONSTRAINT_ON.exec(statement)?.[1])
-    if (table) {
-      job.table = table
-      // A lone CREATE INDEX (pg_dump writes it on one line); ALTER lines after it need more of the table.
-      job.shared = this.definitionLines === 1 && INDEX_ON.test(statement as string)
+    const on = this.definitionDoubtful ? undefined : definitionTable(this.definitionStatements)
+    if (on) {
+      job.table = on.table
+      // A lone CREATE INDEX; statements after it (CLUSTER ON, ...) need more of the table.
+      job.shared = on.shared
       this.announce(job)
       this.close(job)
       return
     }
-    const serial: SerialJob = { ...job, kind: 'serial', independent: false, restricts: false, copies: false, settingsAfter: new Map(job.settings) }
+    const serial: SerialJob = { ...job, kind: 'serial', independent: false, restricts: false, copies: this.definitionCopies, settingsAfter: new Map(job.settings) }
     this.announce(serial)
     this.close(serial)
   }
@@ -278,7 +299,7 @@ export class PlainDumpPlanner {
   /** The serial job to append to: the open one, or (at a new entry, or none open) a new one. */
   private serialJob(independent: boolean, entry = false): SerialJob {
     const open = this.openSerial()
-    // After a meta-command everything is one job: it all depends on what came before.
+    // Once serial, everything is one job: it all depends on what came before.
     if (open && (!entry || open.independent === independent || this.phase === 'serial')) return open
     this.closeCurrent()
     const job: SerialJob = {
@@ -306,16 +327,28 @@ export class PlainDumpPlanner {
   private closeCurrent(): void {
     const current = this.current
     this.current = undefined
+    if (current?.kind === 'definition' && current.index < 0) {
+      // An entry cut short (the next one began): decided now.
+      this.current = current
+      this.finishEntry()
+      return
+    }
     if (current && !current.closed && current.index >= 0) this.close(current)
   }
 
-  private startCopy(line: Buffer, start: number, text: string): void {
-    const shared = this.phase !== 'serial' && !this.inTransaction && this.entryType === 'TABLE DATA'
-    if (!shared) {
-      const job = this.serialJob(false)
-      job.copies = true
-      this.append(job, line, start)
-      this.copy = { job, carry: [], carryStart: 0, carryLength: 0 }
+  /**
+   * A COPY: its rows are shared out when it is one of pg_dump's table-data COPY statements
+   * (COPY table (columns) FROM stdin;) outside a transaction; any other runs in order, as psql runs it.
+   */
+  private startCopy(unit: DumpUnit, statement: DumpStatement | undefined): void {
+    const table = statement && this.phase !== 'serial' && !this.inTransaction && this.entry?.data && this.entry.type === 'TABLE DATA' ? copyTable(statement.text) : undefined
+    if (!table) {
+      const definition = this.current?.kind === 'definition' ? this.current : undefined
+      if (definition) this.definitionCopies = this.definitionDoubtful = true
+      const job = definition ?? this.serialJob(false)
+      if (job.kind === 'serial') job.copies = true
+      this.appendUnit(job, unit)
+      this.copyJob = job
       return
     }
     this.closeCurrent()
@@ -326,57 +359,33 @@ export class PlainDumpPlanner {
       ranges: [],
       closed: false,
       settings: new Map(this.settings),
-      table: COPY_TABLE.exec(text)?.[1],
-      copyStatement: line.toString('utf8').replace(/\r?\n$/, '\n'),
+      table,
+      copyStatement: Buffer.concat(unit.chunks),
       bytes: 0
     }
     this.announce(job)
     this.current = job
-    this.copy = { job, carry: [], carryStart: 0, carryLength: 0 }
+    this.copyJob = job
   }
 
-  /** Rows up to the "\." line; ranges end at line ends so that each can be a COPY of its own. */
-  private copyRows(chunk: Buffer, base: number, from: number): number {
-    const copy = this.copy as NonNullable<PlainDumpPlanner['copy']>
-    // A long row split across chunks: wait for its end without copying it again and again.
-    if (copy.carryLength >= 4) {
-      const newline = chunk.indexOf(10, from)
-      if (newline === -1) {
-        copy.carry.push(chunk.subarray(from))
-        copy.carryLength += chunk.length - from
-        return chunk.length
-      }
-      const row = Buffer.concat([...copy.carry, chunk.subarray(from, newline + 1)])
-      this.append(copy.job, row, copy.carryStart, true)
-      copy.carry = []
-      copy.carryLength = 0
-      return newline + 1
-    }
-    let data = chunk.subarray(from)
-    let dataStart = base + from
-    if (copy.carryLength > 0) {
-      data = Buffer.concat([...copy.carry, data])
-      dataStart = copy.carryStart
-      copy.carry = []
-      copy.carryLength = 0
-    }
-    const terminator = findTerminator(data)
-    const rowsEnd = terminator ? terminator.start : data.lastIndexOf(10) + 1
-    if (rowsEnd > 0) this.append(copy.job, data.subarray(0, rowsEnd), dataStart, true)
-    if (terminator) {
-      this.copy = undefined
-      if (copy.job.kind === 'rows') this.closeCurrent()
-      else this.append(copy.job, data.subarray(terminator.start, terminator.end), dataStart + terminator.start)
-      return dataStart + terminator.end - base
-    }
-    // The last line is not complete: it waits for the next chunk (a line is one row).
-    copy.carry = [Buffer.from(data.subarray(rowsEnd))]
-    copy.carryLength = data.length - rowsEnd
-    copy.carryStart = dataStart + rowsEnd
-    return chunk.length
+  private endRows(unit: DumpUnit): void {
+    const job = this.copyJob
+    this.copyJob = undefined
+    // A rows job ends here: each part of it gets its own "\." line from the scheduler.
+    if (job?.kind === 'rows') return this.closeCurrent()
+    this.appendUnit(job ?? this.serialJob(false), unit)
   }
 
-  private append(job: ReplayJob, bytes: Buffer, start: number, rows = false): void {
+  private appendUnit(job: ReplayJob, unit: DumpUnit, rows = false): void {
+    let position = unit.start
+    for (const bytes of unit.chunks) {
+      this.append(job, bytes, position, rows)
+      position += bytes.length
+    }
+  }
+
+  private append(job: ReplayJob, bytes: Buffer, start: number, rows: boolean): void {
+    if (bytes.length === 0) return
     const last = job.ranges[job.ranges.length - 1]
     // Each chunk of rows is a range of its own: a session can take it as soon as it is read.
     if (last && last.end === start && !last.sealed && !(rows && job.kind === 'rows')) {
@@ -397,18 +406,90 @@ export class PlainDumpPlanner {
   }
 }
 
+function isSessionSetting(text: string): boolean {
+  return SETTING.test(text) || SESSION_AUTHORIZATION.test(text) || SEARCH_PATH.test(text)
+}
+
 function settingKey(text: string): string {
   if (SEARCH_PATH.test(text)) return 'search_path'
   if (SESSION_AUTHORIZATION.test(text)) return 'session authorization'
   return (SETTING.exec(text) as RegExpExecArray)[1]
 }
 
-/** The complete "\." line among data that starts at a line start: where it starts and ends. */
-function findTerminator(data: Buffer): { start: number; end: number } | undefined {
-  // Searching on from at + 1 is safe: that byte is the '.', so no "\." can start there.
-  for (let at = terminatorAt(data, 0); at !== -1; at = terminatorAt(data, at + 1)) {
-    if (data[at + 2] === 10) return { start: at, end: at + 3 }
-    if (data[at + 2] === 13 && data[at + 3] === 10) return { start: at, end: at + 4 }
+function isWord(token: Token | undefined, ...words: string[]): boolean {
+  return token?.kind === 'word' && words.includes(token.value)
+}
+
+function isSymbol(token: Token | undefined, symbol: string): boolean {
+  return token?.kind === 'symbol' && token.value === symbol
+}
+
+/** The table of pg_dump's COPY statement: COPY name [(column, ...)] FROM stdin; anything else is undefined. */
+export function copyTable(text: string): string | undefined {
+  const tokens = tokenize(text)
+  if (!isWord(tokens[0], 'copy')) return undefined
+  const name = readQualifiedName(tokens, 1)
+  if (!name || name.parts.length > 2) return undefined
+  let i = name.next
+  if (isSymbol(tokens[i], '(')) {
+    for (i++; ; ) {
+      if (tokens[i]?.kind !== 'word' && tokens[i]?.kind !== 'quoted') return undefined
+      i++
+      if (isSymbol(tokens[i], ')')) break
+      if (!isSymbol(tokens[i], ',')) return undefined
+      i++
+    }
+    i++
   }
-  return undefined
+  if (!isWord(tokens[i], 'from') || !isWord(tokens[i + 1], 'stdin') || !isSymbol(tokens[i + 2], ';') || i + 3 !== tokens.length) return undefined
+  return name.parts.join('.')
+}
+
+/**
+ * The table an index or key entry works on, when every statement in it is one of those pg_dump
+ * writes for one table: CREATE [UNIQUE] INDEX name ON [ONLY] table USING ..., or ALTER TABLE ONLY
+ * table ADD CONSTRAINT name PRIMARY KEY | UNIQUE | EXCLUDE ..., then only ALTER TABLE on that same
+ * table or ALTER INDEX. A foreign key needs another table's rows too: never here.
+ */
+export function definitionTable(statements: DumpStatement[]): { table: string; shared: boolean } | undefined {
+  if (statements.length === 0 || statements.some((statement) => statement.truncated || statement.copyIn)) return undefined
+  const [first, ...rest] = statements.map((statement) => tokenize(statement.text, 64))
+  let table: string | undefined
+  let index = false
+  if (isWord(first[0], 'create')) {
+    let i = 1
+    if (isWord(first[i], 'unique')) i++
+    if (!isWord(first[i++], 'index')) return undefined
+    if (isWord(first[i], 'concurrently') || isWord(first[i], 'if')) return undefined
+    if (first[i]?.kind !== 'word' && first[i]?.kind !== 'quoted') return undefined
+    i++
+    if (!isWord(first[i++], 'on')) return undefined
+    if (isWord(first[i], 'only')) i++
+    const name = readQualifiedName(first, i)
+    if (!name || name.parts.length > 2 || !isWord(first[name.next], 'using')) return undefined
+    table = name.parts.join('.')
+    index = true
+  } else {
+    table = alteredTable(first, true)
+    if (!table) return undefined
+    const at = first.findIndex((token, i) => i > 0 && isWord(token, 'add') && isWord(first[i + 1], 'constraint'))
+    if (at < 0 || (first[at + 2]?.kind !== 'word' && first[at + 2]?.kind !== 'quoted') || !isWord(first[at + 3], 'primary', 'unique', 'exclude')) return undefined
+    // Nothing between the table's name and ADD: one action only.
+    const name = readQualifiedName(first, isWord(first[2], 'only') ? 3 : 2)
+    if (!name || name.next !== at) return undefined
+  }
+  for (const tokens of rest) {
+    if (isWord(tokens[0], 'alter') && isWord(tokens[1], 'index')) continue
+    if (alteredTable(tokens, false) !== table) return undefined
+  }
+  return { table, shared: index && rest.length === 0 }
+}
+
+/** ALTER TABLE [ONLY] name ...: the name (ONLY required when asked). */
+function alteredTable(tokens: Token[], requireOnly: boolean): string | undefined {
+  if (!isWord(tokens[0], 'alter') || !isWord(tokens[1], 'table')) return undefined
+  const only = isWord(tokens[2], 'only')
+  if (requireOnly && !only) return undefined
+  const name = readQualifiedName(tokens, only ? 3 : 2)
+  return name && name.parts.length <= 2 ? name.parts.join('.') : undefined
 }

@@ -1,5 +1,9 @@
 // Recognises a plain-format pg_dump file while its bytes stream past, in constant memory:
 // the signature, the completion trailer, readability and the signs of corruption or truncation.
+// The dump is read as psql reads it (PlainDumpLexer): a COPY is a statement, not a line that
+// looks like one.
+
+import { PlainDumpLexer, type DumpUnit } from './plain-lexer.js'
 
 export interface ValidationCheck {
   name: string
@@ -18,24 +22,25 @@ export interface PlainScanReport {
   contentAfterTrailer?: string
   /** The COPY statement whose data never reached its "\." terminator. */
   unterminatedCopy?: string
+  /** Where psql still was when the dump ended, when that was inside a statement (a string, a comment, ...). */
+  unfinishedStatement?: string
   copyBlocks: number
   toolErrors: string[]
   restrictKeys: string[]
   unrestrictKeys: string[]
-  /** The sequence values the dump sets (pg_catalog.setval lines): "42", or "next 1" when not yet called. */
+  /** The sequence values the dump sets (pg_catalog.setval statements): "42", or "next 1" when not yet called. */
   sequences: Array<{ sequence: string; value: string }>
 }
 
 export const MIN_PRINTABLE_RATIO = 0.9
 const HEADER = '-- PostgreSQL database dump'
 const TRAILER = '-- PostgreSQL database dump complete'
-/** The first bytes of each line are all the checks need; long lines (COPY rows) are only counted. */
-const PREFIX_BYTES = 320
-const SUFFIX_BYTES = 16
-const HEADER_WITHIN_LINES = 5
+/** The header is among the dump's first units (its comment lines). */
+const HEADER_WITHIN_UNITS = 5
 const MAX_REPORTED = 3
 const MAX_SEQUENCES = 100_000
 const SETVAL = /^SELECT pg_catalog\.setval\('((?:[^']|'')+)', (-?\d+), (true|false)\);$/
+const TOOL_ERROR = /^pg_dump: (error|fatal|warning: could not|\[)|^pg_dump: .*(aborting|could not)/i
 
 // Tab, LF, CR, printable ASCII, and bytes of multi-byte (UTF-8 and other server encodings) characters.
 const PRINTABLE = new Uint8Array(256)
@@ -43,7 +48,6 @@ for (let b = 0; b < 256; b++) PRINTABLE[b] = b === 9 || b === 10 || b === 13 || 
 /** Printable bytes in each pair of bytes: half the lookups of a byte at a time. */
 const PRINTABLE_PAIRS = new Uint8Array(65536)
 for (let pair = 0; pair < 65536; pair++) PRINTABLE_PAIRS[pair] = PRINTABLE[pair & 0xff] + PRINTABLE[pair >>> 8]
-const TERMINATOR = Buffer.from('\\.')
 
 /** The printable bytes of a chunk, read four at a time where the chunk is aligned for it. */
 export function countPrintable(chunk: Uint8Array): number {
@@ -61,27 +65,72 @@ export function countPrintable(chunk: Uint8Array): number {
   return printable
 }
 
+/** WHATWG names of the client encodings a dump's names are decoded from (any other: UTF-8). */
+const DECODERS: Record<string, string> = {
+  latin1: 'iso-8859-1',
+  latin2: 'iso-8859-2',
+  latin3: 'iso-8859-3',
+  latin4: 'iso-8859-4',
+  latin5: 'iso-8859-9',
+  latin6: 'iso-8859-10',
+  latin7: 'iso-8859-13',
+  latin8: 'iso-8859-14',
+  latin9: 'iso-8859-15',
+  latin10: 'iso-8859-16',
+  iso88595: 'iso-8859-5',
+  iso88596: 'iso-8859-6',
+  iso88597: 'iso-8859-7',
+  iso88598: 'iso-8859-8',
+  win1250: 'windows-1250',
+  win1251: 'windows-1251',
+  win1252: 'windows-1252',
+  win1253: 'windows-1253',
+  win1254: 'windows-1254',
+  win1255: 'windows-1255',
+  win1256: 'windows-1256',
+  win1257: 'windows-1257',
+  win1258: 'windows-1258',
+  win866: 'ibm866',
+  koi8r: 'koi8-r',
+  koi8u: 'koi8-u',
+  eucjp: 'euc-jp',
+  euckr: 'euc-kr',
+  euccn: 'gbk',
+  sjis: 'shift_jis',
+  big5: 'big5',
+  gbk: 'gbk',
+  gb18030: 'gb18030'
+}
+
+/** Text the lexer kept (a char a byte), decoded from the dump's client encoding. */
+export function decodeDumpText(text: string, clientEncoding: string): string {
+  const label = DECODERS[clientEncoding.toLowerCase().replace(/[^a-z0-9]/g, '')]
+  const bytes = Buffer.from(text, 'latin1')
+  if (!label) return bytes.toString('utf8')
+  try {
+    return new TextDecoder(label).decode(bytes)
+  } catch {
+    return bytes.toString('utf8')
+  }
+}
+
 export class PlainDumpScanner {
   private bytes = 0
   private printable = 0
   private nulBytes = 0
   private firstNulOffset?: number
-  /** Lines read one by one (rows inside COPY data are skipped, not counted). */
-  private linesRead = 0
-  private prefix = Buffer.alloc(PREFIX_BYTES)
-  private prefixLength = 0
-  private suffix = Buffer.alloc(SUFFIX_BYTES)
-  private suffixLength = 0
-  private lineBytes = 0
-  private inCopy: string | undefined
-  private copyBlocks = 0
+  private readonly lexer = new PlainDumpLexer((unit) => this.onUnit(unit), { keepBytes: false })
+  private units = 0
+  private beforeFirstStatement = true
   private hasHeader = false
-  private trailerLine = 0
+  private trailerSeen = false
   private contentAfterTrailer?: string
+  private clientEncoding = 'UTF8'
   private toolErrors: string[] = []
   private restrictKeys: string[] = []
   private unrestrictKeys: string[] = []
   private sequences: Array<{ sequence: string; value: string }> = []
+  private finished?: PlainScanReport
 
   update(chunk: Buffer): void {
     this.printable += countPrintable(chunk)
@@ -89,127 +138,75 @@ export class PlainDumpScanner {
       if (this.firstNulOffset === undefined) this.firstNulOffset = this.bytes + nul
       this.nulBytes++
     }
-    let start = 0
-    while (start < chunk.length) {
-      // Rows are the bulk of a dump: from a line start inside COPY data, skip to the "\." line.
-      if (this.inCopy !== undefined && this.lineBytes === 0) start = skipRows(chunk, start)
-      const newline = chunk.indexOf(10, start)
-      const end = newline === -1 ? chunk.length : newline
-      this.appendToLine(chunk, start, end)
-      if (newline === -1) break
-      this.endLine()
-      start = newline + 1
-    }
+    this.lexer.push(chunk)
     this.bytes += chunk.length
   }
 
   finish(): PlainScanReport {
-    if (this.lineBytes > 0) this.endLine()
-    return {
+    if (this.finished) return this.finished
+    const unterminatedCopy = this.lexer.inRows ? this.lexer.openCopy : undefined
+    this.lexer.end()
+    this.finished = {
       bytes: this.bytes,
       printableBytes: this.printable,
       nulBytes: this.nulBytes,
       firstNulOffset: this.firstNulOffset,
       hasHeader: this.hasHeader,
-      hasTrailer: this.trailerLine > 0 && this.contentAfterTrailer === undefined,
+      hasTrailer: this.trailerSeen && this.contentAfterTrailer === undefined,
       contentAfterTrailer: this.contentAfterTrailer,
-      unterminatedCopy: this.inCopy,
-      copyBlocks: this.copyBlocks,
+      unterminatedCopy,
+      unfinishedStatement: unterminatedCopy === undefined ? this.lexer.unfinished : undefined,
+      copyBlocks: this.lexer.copies,
       toolErrors: this.toolErrors,
       restrictKeys: this.restrictKeys,
       unrestrictKeys: this.unrestrictKeys,
       sequences: this.sequences
     }
+    return this.finished
   }
 
-  private appendToLine(chunk: Uint8Array, start: number, end: number): void {
-    const length = end - start
-    if (this.prefixLength < PREFIX_BYTES) {
-      const take = Math.min(PREFIX_BYTES - this.prefixLength, length)
-      this.prefix.set(chunk.subarray(start, start + take), this.prefixLength)
-      this.prefixLength += take
-    }
-    this.lineBytes += length
-    // Inside COPY data only the "\." terminator matters; rows are skipped without copying them.
-    if (this.inCopy !== undefined) return
-    // Keep the last bytes of the line: "COPY ... FROM stdin;" is recognised by its end.
-    if (length >= SUFFIX_BYTES) {
-      this.suffix.set(chunk.subarray(end - SUFFIX_BYTES, end), 0)
-      this.suffixLength = SUFFIX_BYTES
-    } else if (length > 0) {
-      const keep = Math.min(this.suffixLength, SUFFIX_BYTES - length)
-      this.suffix.copyWithin(0, this.suffixLength - keep, this.suffixLength)
-      this.suffix.set(chunk.subarray(start, end), keep)
-      this.suffixLength = keep + length
-    }
-  }
-
-  private endLine(): void {
-    this.linesRead++
-    const prefixLength = this.prefixLength
-    this.prefixLength = 0
-    this.lineBytes = 0
-    if (this.inCopy !== undefined) {
-      // Rows are the bulk of a dump: compare bytes instead of building a string for each.
-      const length = prefixLength > 0 && this.prefix[prefixLength - 1] === 13 ? prefixLength - 1 : prefixLength
-      if (length === 2 && this.prefix[0] === 0x5c && this.prefix[1] === 0x2e) this.inCopy = undefined
+  private onUnit(unit: DumpUnit): void {
+    this.units++
+    if (unit.kind === 'rows' || unit.kind === 'end-of-rows' || unit.kind === 'partial') return
+    if (unit.kind === 'comment') return this.onComment(unit.line)
+    this.beforeFirstStatement = false
+    if (unit.kind === 'meta') {
+      const [command, key = ''] = unit.line.trim().split(/\s+/, 2)
+      if (command === '\\restrict') this.restrictKeys.push(key)
+      else if (command === '\\unrestrict') this.unrestrictKeys.push(key)
+      // After the trailer only the \unrestrict line may come.
+      else this.afterTrailer(unit.line)
       return
     }
-    const line = this.prefix.toString('utf8', 0, prefixLength).replace(/\r$/, '')
-    const ending = this.suffix.toString('latin1', 0, this.suffixLength).replace(/\r$/, '')
-    this.suffixLength = 0
-    this.onLine(line, ending)
+    for (const statement of unit.statements) {
+      this.afterTrailer(statement.text)
+      // Text that is not SQL (a tool's error output) runs into the statement after it.
+      if (TOOL_ERROR.test(statement.text) && this.toolErrors.length < MAX_REPORTED) this.toolErrors.push(statement.text.split('\n')[0].slice(0, 120))
+      if (statement.text.startsWith('SET client_encoding')) {
+        this.clientEncoding = /'([^']*)'/.exec(statement.text)?.[1] ?? this.clientEncoding
+      } else if (statement.text.startsWith('SELECT pg_catalog.setval(') && this.sequences.length < MAX_SEQUENCES) {
+        const set = SETVAL.exec(statement.text)
+        if (set) {
+          const sequence = decodeDumpText(set[1].replace(/''/g, "'"), this.clientEncoding)
+          this.sequences.push({ sequence, value: set[3] === 'true' ? set[2] : `next ${set[2]}` })
+        }
+      }
+    }
   }
 
-  private onLine(line: string, ending: string): void {
-    if (this.linesRead <= HEADER_WITHIN_LINES && line === HEADER) this.hasHeader = true
+  private onComment(line: string): void {
+    if (this.beforeFirstStatement && this.units <= HEADER_WITHIN_UNITS && line === HEADER) this.hasHeader = true
     if (line === TRAILER) {
-      this.trailerLine = this.linesRead
+      this.trailerSeen = true
       this.contentAfterTrailer = undefined
       return
     }
-    if (this.trailerLine > 0 && this.contentAfterTrailer === undefined) {
-      const harmless = line.trim() === '' || line.startsWith('--') || line.startsWith('\\unrestrict ')
-      if (!harmless) this.contentAfterTrailer = line.slice(0, 80)
-    }
-    if (isCopyStart(line, ending)) {
-      this.inCopy = line.slice(0, 100)
-      this.copyBlocks++
-    } else if (/^pg_dump: (error|fatal|warning: could not|\[)/i.test(line) || /^pg_dump: .*(aborting|could not)/i.test(line)) {
-      if (this.toolErrors.length < MAX_REPORTED) this.toolErrors.push(line.slice(0, 120))
-    } else if (line.startsWith('\\restrict ')) {
-      this.restrictKeys.push(line.slice('\\restrict '.length).trim())
-    } else if (line.startsWith('\\unrestrict ')) {
-      this.unrestrictKeys.push(line.slice('\\unrestrict '.length).trim())
-    } else if (line.startsWith('SELECT pg_catalog.setval(') && this.sequences.length < MAX_SEQUENCES) {
-      const set = SETVAL.exec(line)
-      if (set) this.sequences.push({ sequence: set[1].replace(/''/g, "'"), value: set[3] === 'true' ? set[2] : `next ${set[2]}` })
-    }
+    if (TOOL_ERROR.test(line) && this.toolErrors.length < MAX_REPORTED) this.toolErrors.push(line.slice(0, 120))
   }
-}
 
-/** A line that starts COPY data, as pg_dump writes it (its end is enough: column lists can be long). */
-export function isCopyStart(line: string, ending: string): boolean {
-  return line.startsWith('COPY ') && ending.endsWith('FROM stdin;')
-}
-
-/** Inside COPY data, from a line start: the next "\." at the start of a line, or -1. Rows escape every backslash. */
-export function terminatorAt(data: Buffer, from: number): number {
-  for (let at = data.indexOf(TERMINATOR, from); at !== -1; at = data.indexOf(TERMINATOR, at + 1)) {
-    if (at === from || data[at - 1] === 10) return at
+  private afterTrailer(text: string): void {
+    if (this.trailerSeen && this.contentAfterTrailer === undefined) this.contentAfterTrailer = text.split('\n')[0].slice(0, 80)
   }
-  return -1
-}
-
-/**
- * Inside COPY data, from a line start: the start of the "\." line, or of the last (incomplete) line
- * of the chunk, which the line reader then takes.
- */
-function skipRows(chunk: Buffer, from: number): number {
-  const terminator = terminatorAt(chunk, from)
-  if (terminator !== -1) return terminator
-  const last = chunk.lastIndexOf(10)
-  return last >= from ? last + 1 : from
 }
 
 /** Turns a scan into the checks the Validate phase reports, each passed or failed with its reason. */
@@ -258,17 +255,36 @@ export function plainDumpChecks(report: PlainScanReport): ValidationCheck[] {
         ? `${report.copyBlocks} data block(s), all terminated`
         : `data for "${report.unterminatedCopy}" never ends: the dump is cut in the middle of a table`
   })
-  const balanced =
-    report.restrictKeys.length === report.unrestrictKeys.length &&
-    report.restrictKeys.every((key) => report.unrestrictKeys.includes(key))
+  checks.push({
+    name: 'Statements complete',
+    passed: report.unfinishedStatement === undefined,
+    detail:
+      report.unfinishedStatement === undefined
+        ? 'the dump ends between statements'
+        : `the dump ends ${report.unfinishedStatement}: it is cut, or a quote or comment in it was damaged`
+  })
+  const restrictProblem = describeRestrictPairs(report.restrictKeys, report.unrestrictKeys)
   checks.push({
     name: '\\restrict pairs',
-    passed: balanced,
-    detail: balanced
-      ? report.restrictKeys.length === 0
-        ? 'none (dump from a client before the \\restrict fix)'
-        : `${report.restrictKeys.length} \\restrict, matched by \\unrestrict`
-      : `${report.restrictKeys.length} \\restrict but ${report.unrestrictKeys.length} matching \\unrestrict`
+    passed: restrictProblem === undefined,
+    detail:
+      restrictProblem ??
+      (report.restrictKeys.length === 0 ? 'none (dump from a client before the \\restrict fix)' : `${report.restrictKeys.length} \\restrict, matched by \\unrestrict`)
   })
   return checks
 }
+
+/** What is wrong with the dump's \restrict and \unrestrict lines; undefined when each key is closed by the same key. */
+export function describeRestrictPairs(restrictKeys: string[], unrestrictKeys: string[]): string | undefined {
+  const unmatched = restrictKeys.filter((key) => !unrestrictKeys.includes(key))
+  const stray = unrestrictKeys.filter((key) => !restrictKeys.includes(key))
+  if (unmatched.length === 0 && stray.length === 0 && restrictKeys.length === unrestrictKeys.length) return undefined
+  const short = (key: string) => (key === '' ? '(no key)' : key.length > 12 ? `${key.slice(0, 12)}…` : key)
+  if (unmatched.length > 0 && stray.length > 0) {
+    return `\\restrict ${short(unmatched[0])} is closed by \\unrestrict ${short(stray[0])}, another key: the \\unrestrict line was cut or changed`
+  }
+  if (unmatched.length > 0) return `\\restrict ${short(unmatched[0])} has no \\unrestrict line: the end of the dump is missing`
+  if (stray.length > 0) return `\\unrestrict ${short(stray[0])} has no \\restrict line before it: the start of the dump is missing or changed`
+  return `${restrictKeys.length} \\restrict line(s) but ${unrestrictKeys.length} \\unrestrict line(s)`
+}
+

@@ -1,6 +1,6 @@
 // Reads every input once into a typed, validated Settings object, before any connection is made.
 
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs'
 import path from 'node:path'
 import { parseEnv } from 'node:util'
 import { availableParallelism } from 'node:os'
@@ -222,8 +222,45 @@ function readBackupFile(raw: RawInputs): string | undefined {
   const text = raw.get(Input.BackupFile).trim()
   if (text === '') return undefined
   const file = path.resolve(raw.workingDirectory, text)
-  if (!existsSync(file)) throw new InputError(Input.BackupFile, text, 'the path of an existing backup file or directory-format folder; nothing is there')
+  const problem = backupPathProblem(file)
+  if (problem) throw new InputError(Input.BackupFile, text, `the path of a backup file, or of a directory-format folder of files; ${problem}`)
   return file
+}
+
+const FILE_KINDS: Array<[keyof Stats, string]> = [
+  ['isFIFO', 'a FIFO (named pipe)'],
+  ['isSocket', 'a socket'],
+  ['isCharacterDevice', 'a character device'],
+  ['isBlockDevice', 'a block device']
+]
+
+/**
+ * Why a path cannot be a backup, or undefined when it can: a backup is a regular file, or a folder
+ * of regular files. A device or a pipe would be read forever, and files under /proc or /sys are
+ * made up as they are read.
+ */
+export function backupPathProblem(file: string): string | undefined {
+  let info: Stats
+  try {
+    info = statSync(file)
+  } catch {
+    return 'nothing is there'
+  }
+  let real = file
+  try {
+    real = realpathSync(file)
+  } catch {
+    // Checked by its kind alone.
+  }
+  const kind = FILE_KINDS.find(([test]) => (info[test] as () => boolean).call(info))
+  if (kind) return `${file} is ${kind[1]}, which would be read forever`
+  if (/^\/(proc|sys)(\/|$)|^\/dev\/(?!shm\/)/.test(real) || /^\\\\[.?]\\/.test(file)) return `${real} is a file the system makes up as it is read, not a backup`
+  if (info.isDirectory()) {
+    const odd = readdirSync(file, { withFileTypes: true }).find((entry) => !entry.isFile() && !(entry.isSymbolicLink() && statSync(path.join(file, entry.name), { throwIfNoEntry: false })?.isFile()))
+    if (odd) return `the folder holds ${odd.name}, which is not a regular file (a directory-format backup holds only files)`
+    return undefined
+  }
+  return info.isFile() ? undefined : `${file} is not a regular file`
 }
 
 /** expected-checksum: a SHA-256 in hex, or the path of a sha256sum-style file (the line naming the backup, else the first). */

@@ -191,31 +191,31 @@ async function describeCreated(options: CreateOptions, streamed: InspectingStrea
     const { sizeBytes, sha256, observed } = (streamed as InspectingStream<TarReport>).result()
     return { ...base, sizeBytes, sha256, tar: observed }
   }
-  return describeBackupOnDisk(options.backupPath, options.format, options.compression)
+  return describeBackupOnDisk(options.backupPath, options.format, options.compression, options.signal)
 }
 
 /**
  * Reads a backup that is on disk once: its checksum (of the manifest, for a folder) and what its
  * format's observer sees. The Validate phase judges the result.
  */
-export async function describeBackupOnDisk(backupPath: string, format: BackupFormat, compression?: Compression): Promise<CreatedBackup> {
+export async function describeBackupOnDisk(backupPath: string, format: BackupFormat, compression?: Compression, signal?: AbortSignal): Promise<CreatedBackup> {
   const base = { format, compression, path: backupPath }
   switch (format) {
     case 'plain': {
-      const { sizeBytes, sha256, observed } = await inspectFile(backupPath, plainObserver(plainIsGzipped(compression)))
+      const { sizeBytes, sha256, observed } = await inspectFile(backupPath, plainObserver(plainIsGzipped(compression)), signal)
       return { ...base, sizeBytes, sha256, plain: observed, sequences: observed.sequences }
     }
     case 'tar': {
-      const { sizeBytes, sha256, observed } = await inspectFile(backupPath, tarObserver())
+      const { sizeBytes, sha256, observed } = await inspectFile(backupPath, tarObserver(), signal)
       return { ...base, sizeBytes, sha256, tar: observed }
     }
     case 'custom': {
-      const { sizeBytes, sha256, observed } = await inspectFile(backupPath, headerObserver())
+      const { sizeBytes, sha256, observed } = await inspectFile(backupPath, headerObserver(), signal)
       return { ...base, sizeBytes, sha256, header: observed }
     }
     case 'directory': {
-      const manifest = await buildManifest(backupPath)
-      const toc = await inspectFile(path.join(backupPath, 'toc.dat'), headerObserver()).catch(() => undefined)
+      const manifest = await buildManifest(backupPath, signal)
+      const toc = await inspectFile(path.join(backupPath, 'toc.dat'), headerObserver(), signal).catch(() => undefined)
       return {
         ...base,
         sizeBytes: manifest.sizeBytes,

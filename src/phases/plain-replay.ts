@@ -51,6 +51,8 @@ const MIN_PART_BYTES = 1024 * 1024
 
 interface SessionState {
   busy: boolean
+  /** What the session runs, in the user's words (for a stall's message). */
+  doing?: string
   settings: Map<string, string>
   restricted: boolean
 }
@@ -92,13 +94,18 @@ export class ReplayScheduler {
     this.states = Array.from({ length: sessions.count }, () => ({ busy: false, settings: new Map(), restricted: false }))
   }
 
+  /** What each busy session runs, for a stall's message. */
+  describeSessions(): string[] {
+    return this.states.flatMap((state, session) => (state.busy && state.doing ? [`session ${session}: ${state.doing}`] : []))
+  }
+
   /** The planner announced a job or more of one. */
   changed(job: ReplayJob): void {
     if (!this.known.has(job.index)) {
       this.known.add(job.index)
       if (job.kind === 'rows') {
         this.rows.set(job.index, { next: 0, running: 0 })
-        if (job.table !== undefined) this.pendingRows.set(job.table, (this.pendingRows.get(job.table) ?? 0) + 1)
+        this.pendingRows.set(job.table, (this.pendingRows.get(job.table) ?? 0) + 1)
         this.statistics.tables++
       } else if (job.kind === 'definition') {
         const lane = this.lanes.get(job.table) ?? []
@@ -107,7 +114,7 @@ export class ReplayScheduler {
       }
     }
     if (job.kind === 'rows') {
-      if (job.table !== undefined) this.rowBytes.set(job.table, job.bytes)
+      this.rowBytes.set(job.table, job.bytes)
       // A table without rows has nothing to run: it is done once the planner closes it.
       const progress = this.rows.get(job.index)
       if (progress) this.finishRowsIfComplete(job, progress)
@@ -153,6 +160,7 @@ export class ReplayScheduler {
       task()
         .then(() => {
           this.states[session].busy = false
+          this.states[session].doing = undefined
           this.dispatch()
         })
         .catch((error: unknown) => {
@@ -170,6 +178,7 @@ export class ReplayScheduler {
       const ready = serial.independent || this.firstUnfinished === serial.index
       if (!ready || (serial.ranges.length === 0 && !serial.closed)) return undefined
       this.started.add(serial.index)
+      this.states[session].doing = `statements in the dump's order (job ${serial.index + 1} of ${this.planned ? this.jobs.length : 'those planned so far'})`
       return () => this.runWhole(session, serial)
     }
     const definition = this.readyDefinition()
@@ -179,6 +188,7 @@ export class ReplayScheduler {
       if (definition.shared) building.indexes++
       else building.exclusive = true
       this.building.set(definition.table, building)
+      this.states[session].doing = `${definition.shared ? 'an index' : 'a key or index'} on ${definition.table}`
       return () => this.runWhole(session, definition)
     }
     return this.rowsPart(session)
@@ -229,6 +239,7 @@ export class ReplayScheduler {
       progress.next = end
       progress.running++
       this.rowsRunning++
+      this.states[session].doing = `rows of ${job.table} (bytes ${ranges[0].start}-${ranges[ranges.length - 1].end} of the file)`
       return async () => {
         await this.runRows(session, job, ranges)
         progress.running--
@@ -242,7 +253,7 @@ export class ReplayScheduler {
   private finishRowsIfComplete(job: RowsJob, progress: RowsProgress): void {
     if (!job.closed || progress.next < job.ranges.length || progress.running > 0 || this.finished.has(job.index)) return
     this.rows.delete(job.index)
-    if (job.table !== undefined) this.pendingRows.set(job.table, (this.pendingRows.get(job.table) ?? 1) - 1)
+    this.pendingRows.set(job.table, (this.pendingRows.get(job.table) ?? 1) - 1)
     this.finish(job)
   }
 
@@ -314,7 +325,8 @@ export class ReplayScheduler {
         state.settings.set(key, line)
       }
     }
-    if (prefix) await this.sessions.write(session, prefix)
+    // The dump's own bytes (latin1 keeps them as they were), whatever its encoding.
+    if (prefix) await this.sessions.write(session, Buffer.from(prefix, 'latin1'))
   }
 
   /** One range of the file, read again and checked against what the planner read. */

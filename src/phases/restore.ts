@@ -21,6 +21,7 @@ import { errorLines, runTool, type ToolRun } from '../postgres/process.js'
 import { PsqlSessions, SessionEndedError } from '../postgres/psql-sessions.js'
 import { followFile, type GrowingFile } from '../backup/followed-file.js'
 import { replayPlainDump, type ReplayResult } from './plain-replay.js'
+import { DEFAULT_STALL_MS, RestoreWatchdog } from './restore-watchdog.js'
 import { createDatabaseLike, dropDatabase, openSession } from '../postgres/session.js'
 import { OBJECT_KINDS, takeInventory, type Inventory } from '../postgres/inventory.js'
 import type { ResourceLedger } from '../reporter.js'
@@ -167,6 +168,8 @@ export interface RestoreOptions {
   redactor: Redactor
   ledger: ResourceLedger
   heartbeatMs?: number
+  /** How long nothing may move before a restore whose sessions wait on one another is stopped. */
+  stallMs?: number
 }
 
 /** Sessions that count the restored tables side by side, at most. */
@@ -211,10 +214,11 @@ export function restoreArguments(format: BackupFormat, jobs: number, databaseNam
  * out among `jobs` sessions; a gzip-compressed one is decompressed on the way into one session.
  * Settings an older server does not know are left out of the preamble.
  */
-async function replayPlain(options: RestoreOptions, env: NodeJS.ProcessEnv, unknown: string[], sorter: RestoreErrorSorter): Promise<string | undefined> {
+async function replayPlain(options: RestoreOptions, env: NodeJS.ProcessEnv, unknown: string[], sorter: RestoreErrorSorter, progress: RestoreProgress): Promise<string | undefined> {
   const file: GrowingFile = { path: options.backup.path, size: options.written ?? stat(options.backup.path).then((info) => info.size) }
-  if (restoreJobs('plain', options.backup.compression, options.jobs) > 1) return replayInSessions(options, env, file, unknown, sorter)
+  if (restoreJobs('plain', options.backup.compression, options.jobs) > 1) return replayInSessions(options, env, file, unknown, sorter, progress)
   const fed = new HashingStream()
+  progress.bytes = () => fed.bytes
   fed.once('end', () => options.onBackupRead?.())
   // Errors reading the file reach runTool through the stream it reads; these promises only must not go unhandled.
   pipeline(Readable.from(followFile(file, options.signal)), fed).catch(() => {})
@@ -275,7 +279,8 @@ async function replayInSessions(
   env: NodeJS.ProcessEnv,
   file: GrowingFile,
   unknown: string[],
-  sorter: RestoreErrorSorter
+  sorter: RestoreErrorSorter,
+  progress: RestoreProgress
 ): Promise<string | undefined> {
   // Session 0 runs the schema and goes on after an error unless strict; the others stop at their first
   // (psql would read a failed COPY's rows as statements). Unaligned tuples only: a sync token comes
@@ -296,7 +301,11 @@ async function replayInSessions(
       sessions,
       unknownSettings: unknown,
       signal: options.signal,
-      onStart: (scheduler) => (sent = () => scheduler.bytesSent),
+      onStart: (scheduler) => {
+        sent = () => scheduler.bytesSent
+        progress.bytes = sent
+        progress.describe = () => scheduler.describeSessions()
+      },
       chunks: options.relay,
       onRead: options.onBackupRead
     })
@@ -371,7 +380,7 @@ async function restoreArchive(options: RestoreOptions, env: NodeJS.ProcessEnv, u
       )
     }
   }
-  return backupChecksum(backup.path, backup.format)
+  return backupChecksum(backup.path, backup.format, options.signal)
 }
 
 function incompleteRestore(fatal: string[]): VerificationError {
@@ -389,6 +398,49 @@ function requireHarmlessErrors(errors: RestoreErrors, options: RestoreOptions): 
   return errors
 }
 
+/** How far the restore has got, for the watchdog: bytes sent to the sessions, and what each runs. */
+interface RestoreProgress {
+  bytes?: () => number
+  describe?: () => string[]
+}
+
+/**
+ * Runs the restore with a watchdog over its sessions: a restore whose sessions wait on one another
+ * is stopped as soon as that is certain, with the reason, instead of running into the time limit.
+ */
+async function restoreWatched(options: RestoreOptions, env: NodeJS.ProcessEnv, unknown: string[], sorter: RestoreErrorSorter): Promise<string | undefined> {
+  const stop = new AbortController()
+  const watched: RestoreOptions = { ...options, signal: options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal }
+  const progress: RestoreProgress = {}
+  const watchdog = await openSession(options.target).then(
+    (session) =>
+      new RestoreWatchdog({
+        session,
+        database: options.databaseName,
+        serverMajor: options.serverMajor,
+        progress: () => progress.bytes?.() ?? 0,
+        describe: () => progress.describe?.() ?? [],
+        // While pg_dump still writes, the restore waits for it: only its own waits count.
+        armed: options.written?.catch(() => {}),
+        stallMs: options.stallMs ?? DEFAULT_STALL_MS
+      }),
+    () => undefined
+  )
+  const restoring = options.backup.format === 'plain' ? replayPlain(watched, env, unknown, sorter, progress) : restoreArchive(watched, env, unknown, sorter)
+  restoring.catch(() => {})
+  try {
+    return await (watchdog ? Promise.race([restoring, watchdog.stalled]) : restoring)
+  } catch (error) {
+    if (error instanceof VerificationError && error.problem === 'restore-stalled') {
+      stop.abort()
+      await restoring.catch(() => {})
+    }
+    throw error
+  } finally {
+    await watchdog?.stop()
+  }
+}
+
 export async function restoreBackup(options: RestoreOptions): Promise<Restored> {
   const { target, session, databaseName } = options
   assertNotSource(target, { ...target, database: databaseName })
@@ -399,9 +451,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<Restored> 
     const env = clientEnvironment(target, databaseName, options.passwordFile)
     const unknown = options.tools.version.major > options.serverMajor ? unknownSettings(options.serverMajor) : []
     const sorter = new RestoreErrorSorter()
-    const restoredChecksum = await (options.backup.format === 'plain' ? replayPlain(options, env, unknown, sorter) : restoreArchive(options, env, unknown, sorter)).finally(
-      () => options.onBackupRead?.()
-    )
+    const restoredChecksum = await restoreWatched(options, env, unknown, sorter).finally(() => options.onBackupRead?.())
     const ignoredErrors = requireHarmlessErrors(sorter.result(), options)
     await options.afterRestore?.(databaseName)
     const source = await options.sourceInventory

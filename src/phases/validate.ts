@@ -35,7 +35,7 @@ export function readTimeoutMs(sizeBytes: number): number {
 }
 
 export async function validateBackup(backup: CreatedBackup, options: ValidateOptions): Promise<ValidationCheck[]> {
-  if (backup.format === 'plain') return validatePlain(backup, options.rehashAfter)
+  if (backup.format === 'plain') return validatePlain(backup, options.rehashAfter, options.signal)
   const checks: ValidationCheck[] = []
   checks.push(headerCheck(backup))
   if (backup.format === 'tar' && backup.tar) {
@@ -56,7 +56,7 @@ export async function validateBackup(backup: CreatedBackup, options: ValidateOpt
   return checks
 }
 
-async function validatePlain(backup: CreatedBackup, rehashAfter: Promise<void> | undefined): Promise<ValidationCheck[]> {
+async function validatePlain(backup: CreatedBackup, rehashAfter: Promise<void> | undefined, signal?: AbortSignal): Promise<ValidationCheck[]> {
   const scan = backup.plain as PlainObservation
   const checks: ValidationCheck[] = []
   if (plainIsGzipped(backup.compression)) {
@@ -70,7 +70,7 @@ async function validatePlain(backup: CreatedBackup, rehashAfter: Promise<void> |
   // A backup that is not valid stops the streamed restore at once; a valid one is read again after it.
   if (rehashAfter && checks.every((check) => check.passed)) {
     await rehashAfter
-    checks.push(await fileOnDiskCheck(backup))
+    checks.push(await fileOnDiskCheck(backup, signal))
   } else {
     checks.push(await sizeOnDiskCheck(backup))
   }
@@ -170,8 +170,10 @@ async function fullReadCheck(backup: CreatedBackup, options: ValidateOptions): P
 }
 
 /** The file read back whole: what a streamed restore consumed must be exactly what is on disk. */
-async function fileOnDiskCheck(backup: CreatedBackup): Promise<ValidationCheck> {
-  const onDisk = await hashFile(backup.path).catch(() => undefined)
+async function fileOnDiskCheck(backup: CreatedBackup, signal?: AbortSignal): Promise<ValidationCheck> {
+  signal?.throwIfAborted()
+  const onDisk = await hashFile(backup.path, signal).catch(() => undefined)
+  signal?.throwIfAborted()
   const ok = onDisk === backup.sha256
   return {
     name: 'File on disk',

@@ -64,7 +64,8 @@ export class PsqlSessions implements ReplaySessions {
     const waiting = new Map<string, { resolve: () => void; reject: (error: Error) => void }>()
     const session: Session = { input, waiting, run: Promise.resolve() as unknown as Promise<ToolRun> }
     session.run = runTool(this.psql, this.args(index), {
-      env: this.options.env,
+      // Named on the server, so that a stalled restore's message can say which session is which.
+      env: { ...this.options.env, PGAPPNAME: `backup-verify session ${index}` },
       stdin: input,
       signal: this.options.signal ? AbortSignal.any([this.options.signal, this.stopping.signal]) : this.stopping.signal,
       onErrorLine: this.options.onErrorLine,

@@ -1,0 +1,897 @@
+// Follows a plain-format dump the way psql reads it: where each statement ends (quotes, dollar
+// quotes, comments, parentheses and BEGIN ATOMIC bodies, tracked as psql's own lexer tracks them),
+// which lines are meta-commands, and which are COPY data up to their "\." line. An identifier may
+// hold anything pg_dump can write (line breaks, quotes, "FROM stdin;", "\."): it is only ever text
+// inside a quoted token. The bytes are cut into units of whole lines, at the line ends where psql
+// holds no unfinished statement, so that a unit run elsewhere runs exactly as psql would run it.
+
+export interface DumpStatement {
+  /** The statement from its first token through its semicolon, latin1-decoded (one char a byte). */
+  text: string
+  /** Longer than MAX_STATEMENT_BYTES: only its start was kept. */
+  truncated: boolean
+  /** A COPY ... FROM stdin: rows follow, from the next line on. */
+  copyIn: boolean
+}
+
+export type DumpUnitKind =
+  /** A blank line, or a line holding only a "--" comment, between statements. */
+  | 'comment'
+  /** Whole lines holding one or more complete statements. */
+  | 'statements'
+  /** The first part of a unit too long to hold; the rest follows as the next unit (marked continued). */
+  | 'partial'
+  /** A psql meta-command line (\restrict, \connect, ...) between statements. */
+  | 'meta'
+  /** Whole lines of COPY data. */
+  | 'rows'
+  /** The "\." line that ends COPY data. */
+  | 'end-of-rows'
+
+export interface DumpUnit {
+  kind: DumpUnitKind
+  /** File offsets [start, end). */
+  start: number
+  end: number
+  /** statements: those that end in this unit, in order. */
+  statements: DumpStatement[]
+  /** comment and meta: the line without its line end, latin1-decoded, up to MAX_LINE_TEXT bytes. */
+  line: string
+  /** The rest of a unit handed over in parts ('partial' units before it). */
+  continued: boolean
+  /** Set where psql's reading of the dump cannot be followed with certainty from here on. */
+  uncertain?: string
+  /** The unit's bytes, when the lexer keeps them (LexerOptions.keepBytes). */
+  chunks: Buffer[]
+}
+
+export interface LexerOptions {
+  /** Hand each unit's bytes over with it (a planner needs them; a scanner does not). */
+  keepBytes: boolean
+}
+
+/** A statement is classified by its text; of a longer one only the start is kept. */
+export const MAX_STATEMENT_BYTES = 1024 * 1024
+const MAX_LINE_TEXT = 4096
+/** A unit still open beyond this many kept bytes is handed over in parts. */
+const PART_BYTES = 1024 * 1024
+
+const enum State {
+  Normal,
+  /** After "-": a second one starts a comment. */
+  Dash,
+  /** After "/": a "*" starts a block comment. */
+  Slash,
+  LineComment,
+  Block,
+  BlockStar,
+  BlockSlash,
+  /** '...' (and B'', X'', N'', U&''). */
+  Quote,
+  /** E'...', and '...' while standard_conforming_strings is off: backslash escapes. */
+  EQuote,
+  EQuoteEscape,
+  /** Just after a string's closing quote: '' continues it, and so may a quote on a later line. */
+  QuoteEnd,
+  QuoteStop,
+  QuoteStopDash,
+  QuoteStopComment,
+  DoubleQuote,
+  DoubleQuoteEnd,
+  /** "$" at a token start: a dollar-quote delimiter may follow. */
+  DollarOpen,
+  Dollar,
+  DollarClose,
+  /** After a backslash: ";" and ":" are literal, anything else is a meta-command. */
+  Backslash,
+  /** A meta-command: to the end of its line. */
+  Meta,
+  /** COPY data lines, up to "\.". */
+  Rows
+}
+
+const NL = 10
+const CR = 13
+
+function isIdentStart(b: number): boolean {
+  return (b >= 97 && b <= 122) || (b >= 65 && b <= 90) || b === 95 || b >= 128
+}
+function isIdentCont(b: number): boolean {
+  return isIdentStart(b) || (b >= 48 && b <= 57) || b === 36
+}
+function isDigit(b: number): boolean {
+  return b >= 48 && b <= 57
+}
+function isSpace(b: number): boolean {
+  return b === 32 || b === 9 || b === NL || b === CR || b === 12
+}
+function lower(b: number): number {
+  return b >= 65 && b <= 90 ? b + 32 : b
+}
+
+/** Client encodings whose multibyte characters can hold ASCII bytes (a backslash, say). */
+const UNSAFE_ENCODINGS: Record<string, string> = {
+  sjis: 'sjis',
+  shiftjis: 'sjis',
+  mskanji: 'sjis',
+  shiftjis2004: 'sjis',
+  big5: 'big5',
+  gbk: 'big5',
+  uhc: 'big5',
+  gb18030: 'gb18030',
+  johab: 'johab'
+}
+
+/** How many bytes the character that starts with `lead` takes in an unsafe encoding. */
+function characterLength(encoding: string, lead: number, next: number): number {
+  switch (encoding) {
+    case 'sjis':
+      return (lead >= 0x81 && lead <= 0x9f) || (lead >= 0xe0 && lead <= 0xfc) ? 2 : 1
+    case 'gb18030':
+      return lead >= 0x81 && lead <= 0xfe ? (next >= 0x30 && next <= 0x39 ? 4 : 2) : 1
+    case 'johab':
+      return (lead >= 0x84 && lead <= 0xd3) || (lead >= 0xd8 && lead <= 0xde) || (lead >= 0xe0 && lead <= 0xf9) ? 2 : 1
+    default:
+      return lead >= 0x81 && lead <= 0xfe ? 2 : 1
+  }
+}
+
+const TERMINATOR = Buffer.from('\\.')
+
+/** Turns the bytes of a plain dump into units; see DumpUnit. */
+export class PlainDumpLexer {
+  private offset = 0
+  private state = State.Normal
+  /** The kind of string a quote-stop returns to when the string continues. */
+  private stringState: State.Quote | State.EQuote = State.Quote
+  private quoteStopNewline = false
+  private blockDepth = 0
+  private parenDepth = 0
+  private beginDepth = 0
+  /** psql's first letters of the statement's first identifiers (for CREATE [OR REPLACE] FUNCTION). */
+  private identifiers: number[] = []
+  private identifierCount = 0
+  /** The identifier or number being read, and the start of the identifier (lowercased). */
+  private token: 'none' | 'ident' | 'number' = 'none'
+  private tokenText = ''
+  private dollarTag = ''
+  private dollarCandidate = ''
+  /** Bytes left of a multibyte character in an unsafe client encoding. */
+  private skip = 0
+  private encoding = ''
+  private standardStrings = true
+
+  /** The statement being read. */
+  private statementStarted = false
+  private statementBuffer = Buffer.allocUnsafe(4096)
+  private statementBytes = 0
+  private statementTruncated = false
+  /** The last 64 bytes of a statement too long to keep, as a ring. */
+  private readonly statementTail = Buffer.alloc(64)
+  private statementTailAt = 0
+  /** The unit being read. */
+  private unitStart = 0
+  private unitStatements: DumpStatement[] = []
+  private unitUncertain: string | undefined
+  private unitContinued = false
+  private kept: Buffer[] = []
+  private keptBytes = 0
+  /** The chunk being read, and where the bytes of the current unit not yet kept begin in it. */
+  private chunk: Buffer = Buffer.alloc(0)
+  private chunkBase = 0
+  private segment = 0
+  /** The line being read: its first bytes (for a comment or meta line), and whether a statement is on it. */
+  private lineHead: number[] = []
+  private lineHasStatement = false
+  private metaLine = false
+  /** COPY ... FROM stdin statements whose rows psql reads next. */
+  private copiesPending = 0
+  /** Rows: the start of an incomplete last line, carried over to the next chunk. */
+  private carry: Buffer[] = []
+  private carryLength = 0
+  private carryStart = 0
+  private stateAfterRows = State.Normal
+  /** The COPY statement whose rows are being read (up to 200 characters). */
+  openCopy: string | undefined
+  /** Statements read in all, and COPY statements among them. */
+  statements = 0
+  copies = 0
+  /** Set by end() when the input ended where psql was still reading a statement: where it was. */
+  unfinished: string | undefined
+
+  constructor(
+    private readonly emit: (unit: DumpUnit) => void,
+    private readonly options: LexerOptions
+  ) {}
+
+  /** Between statements, outside rows: where a complete dump ends. */
+  get betweenStatements(): boolean {
+    return this.state === State.Normal && !this.statementStarted && this.copiesPending === 0
+  }
+
+  /** Inside rows that have not reached their "\." line. */
+  get inRows(): boolean {
+    return this.state === State.Rows
+  }
+
+  push(chunk: Buffer): void {
+    this.chunk = chunk
+    this.chunkBase = this.offset
+    this.segment = 0
+    this.offset += chunk.length
+    let position = 0
+    while (position < chunk.length) position = this.state === State.Rows ? this.rows(position) : this.lex(position)
+    if (this.options.keepBytes && this.segment < chunk.length && this.state !== State.Rows) {
+      this.kept.push(chunk.subarray(this.segment))
+      this.keptBytes += chunk.length - this.segment
+    }
+    this.segment = chunk.length
+    if (this.options.keepBytes && this.keptBytes > PART_BYTES && this.state !== State.Rows) this.handOverPart()
+  }
+
+  end(): void {
+    this.chunk = Buffer.alloc(0)
+    this.chunkBase = this.offset
+    this.segment = 0
+    if (this.state === State.Rows) {
+      if (this.carryLength > 0) {
+        const rest = Buffer.concat(this.carry)
+        this.carry = []
+        this.carryLength = 0
+        // "\." as the very last line, without a line end, ends the rows too.
+        if (rest.equals(TERMINATOR) || rest.equals(Buffer.from('\\.\r'))) this.endRows(rest, this.carryStart)
+        else this.emitRows(rest, this.carryStart)
+      }
+      return
+    }
+    this.unfinished = this.describeUnfinished()
+    if (this.offset > this.unitStart) {
+      // psql sends what is left at the end of its input as a statement of its own.
+      if (this.statementStarted) this.finishStatement(false)
+      this.closeUnit(this.offset, this.metaLine ? 'meta' : this.unitStatements.length > 0 ? 'statements' : 'comment')
+    }
+  }
+
+  private describeUnfinished(): string | undefined {
+    switch (this.state) {
+      case State.Quote:
+      case State.EQuote:
+      case State.EQuoteEscape:
+        return 'inside a quoted string'
+      case State.DoubleQuote:
+        return 'inside a quoted identifier'
+      case State.Dollar:
+      case State.DollarClose:
+        return 'inside a dollar-quoted body'
+      case State.Block:
+      case State.BlockStar:
+      case State.BlockSlash:
+        return 'inside a /* comment */'
+    }
+    return this.statementStarted ? 'in the middle of a statement (no semicolon)' : undefined
+  }
+
+  /** Lexes SQL from `from` to the end of the chunk, or to where rows begin; returns where it stopped. */
+  private lex(from: number): number {
+    const chunk = this.chunk
+    const length = chunk.length
+    for (let i = from; i < length; i++) {
+      const b = chunk[i]
+      if (this.skip > 0) {
+        this.skip--
+        this.keep(b)
+        continue
+      }
+      if (this.encoding !== '' && b >= 0x80) this.skip = characterLength(this.encoding, b, i + 1 < length ? chunk[i + 1] : 0x40) - 1
+      this.step(b)
+      if (b === NL) {
+        this.endOfLine(this.chunkBase + i + 1)
+        if (this.state === State.Rows) return i + 1
+      } else if (this.lineHead.length < MAX_LINE_TEXT && (this.metaLine || !this.lineHasStatement)) {
+        this.lineHead.push(b)
+      }
+    }
+    return length
+  }
+
+  private step(b: number): void {
+    switch (this.state) {
+      case State.Normal:
+        return this.normal(b)
+      case State.Dash:
+        this.state = State.Normal
+        if (b === 45) {
+          this.state = State.LineComment
+          return
+        }
+        this.begin()
+        this.keep(45)
+        return this.normal(b)
+      case State.Slash:
+        if (b === 42) {
+          this.keep(b)
+          this.state = State.Block
+          this.blockDepth = 0
+          return
+        }
+        this.state = State.Normal
+        return this.normal(b)
+      case State.LineComment:
+        if (b === NL || b === CR) this.state = State.Normal
+        return
+      case State.Block:
+      case State.BlockStar:
+      case State.BlockSlash:
+        return this.block(b)
+      case State.Quote:
+        this.keep(b)
+        if (b === 39) this.state = State.QuoteEnd
+        return
+      case State.EQuote:
+        this.keep(b)
+        if (b === 92) this.state = State.EQuoteEscape
+        else if (b === 39) this.state = State.QuoteEnd
+        return
+      case State.EQuoteEscape:
+        this.keep(b)
+        this.state = State.EQuote
+        return
+      case State.QuoteEnd:
+        if (b === 39) {
+          // '' inside a string is a quote.
+          this.keep(b)
+          this.state = this.stringState
+          return
+        }
+        this.state = State.QuoteStop
+        this.quoteStopNewline = false
+        return this.quoteStop(b)
+      case State.QuoteStop:
+        return this.quoteStop(b)
+      case State.QuoteStopDash:
+        if (b === 45) {
+          this.state = State.QuoteStopComment
+          return
+        }
+        // Not a comment: the string has ended, and the "-" is ordinary text.
+        this.state = State.Normal
+        this.keep(45)
+        return this.normal(b)
+      case State.QuoteStopComment:
+        if (b === NL || b === CR) {
+          this.quoteStopNewline = true
+          this.state = State.QuoteStop
+        }
+        return
+      case State.DoubleQuote:
+        this.keep(b)
+        if (b === 34) this.state = State.DoubleQuoteEnd
+        return
+      case State.DoubleQuoteEnd:
+        if (b === 34) {
+          this.keep(b)
+          this.state = State.DoubleQuote
+          return
+        }
+        this.state = State.Normal
+        return this.normal(b)
+      case State.DollarOpen:
+        if (b === 36) {
+          this.keep(b)
+          this.dollarTag = this.dollarCandidate
+          this.dollarCandidate = ''
+          this.state = State.Dollar
+          return
+        }
+        if (this.dollarCandidate === '' ? isIdentStart(b) : isIdentCont(b) && b !== 36) {
+          this.keep(b)
+          this.dollarCandidate += String.fromCharCode(b)
+          return
+        }
+        // "$1", or "$name" with no closing "$": not a quote ("$name" goes on as an identifier).
+        // psql then reads "name" as an identifier.
+        this.state = State.Normal
+        if (this.dollarCandidate !== '') {
+          this.token = 'ident'
+          this.tokenText = this.dollarCandidate.toLowerCase().slice(0, 16)
+        }
+        return this.normal(b)
+      case State.Dollar:
+        this.keep(b)
+        if (b === 36) {
+          this.state = State.DollarClose
+          this.dollarCandidate = ''
+        }
+        return
+      case State.DollarClose:
+        this.keep(b)
+        if (b === 36) {
+          if (this.dollarCandidate === this.dollarTag) this.state = State.Normal
+          // Otherwise "$junk$" was in the body, and this "$" may open the real delimiter.
+          this.dollarCandidate = ''
+          return
+        }
+        if (this.dollarCandidate === '' ? isIdentStart(b) : isIdentCont(b)) this.dollarCandidate += String.fromCharCode(b)
+        else this.state = State.Dollar
+        return
+      case State.Backslash:
+        if (b === 59 || b === 58) {
+          // "\;" and "\:" put the character itself into the statement.
+          this.keep(b)
+          this.state = State.Normal
+          if (b === 59) this.identifierCount = 0
+          return
+        }
+        this.state = State.Meta
+        return
+      case State.Meta:
+      case State.Rows:
+        return
+    }
+  }
+
+  private normal(b: number): void {
+    if (this.token === 'ident') {
+      if (isIdentCont(b)) {
+        this.keep(b)
+        if (this.tokenText.length < 16) this.tokenText += String.fromCharCode(lower(b))
+        return
+      }
+      this.token = 'none'
+      const word = this.tokenText
+      this.identifier(word)
+      if (word === 'e' && b === 39) {
+        this.keep(b)
+        this.stringState = State.EQuote
+        this.state = State.EQuote
+        return
+      }
+    } else if (this.token === 'number') {
+      if (isIdentCont(b) && b !== 36) {
+        this.keep(b)
+        return
+      }
+      this.token = 'none'
+    }
+    if (isSpace(b)) {
+      if (this.statementStarted) this.keep(b)
+      return
+    }
+    switch (b) {
+      case 45: // -
+        this.state = State.Dash
+        return
+      case 92: // backslash
+        if (!this.statementStarted && !this.lineHasStatement) {
+          // A meta-command line between statements: the whole line is the command.
+          this.metaLine = true
+          this.state = State.Meta
+          return
+        }
+        this.begin()
+        this.keep(b)
+        // psql runs a meta-command in the middle of a statement: what follows cannot be divided with certainty.
+        this.unitUncertain ??= 'a psql meta-command inside a statement'
+        this.state = State.Backslash
+        return
+    }
+    this.begin()
+    this.keep(b)
+    switch (b) {
+      case 47: // /
+        this.state = State.Slash
+        return
+      case 39: // '
+        this.stringState = this.standardStrings ? State.Quote : State.EQuote
+        this.state = this.stringState
+        return
+      case 34: // "
+        this.state = State.DoubleQuote
+        return
+      case 36: // $
+        this.dollarCandidate = ''
+        this.state = State.DollarOpen
+        return
+      case 40: // (
+        this.parenDepth++
+        return
+      case 41: // )
+        if (this.parenDepth > 0) this.parenDepth--
+        return
+      case 59: // ;
+        if (this.parenDepth === 0 && this.beginDepth === 0) this.finishStatement(true)
+        return
+    }
+    if (isIdentStart(b)) {
+      this.token = 'ident'
+      this.tokenText = String.fromCharCode(lower(b))
+    } else if (isDigit(b)) {
+      this.token = 'number'
+    }
+  }
+
+  /** psql's heuristic for CREATE FUNCTION ... BEGIN ATOMIC ... END: semicolons inside do not end it. */
+  private identifier(word: string): void {
+    if (word === '') return
+    if (this.identifierCount === 0) this.identifiers = []
+    if (this.identifierCount < 4 && (word === 'create' || word === 'function' || word === 'procedure' || word === 'or' || word === 'replace')) {
+      this.identifiers[this.identifierCount] = word.charCodeAt(0)
+    }
+    this.identifierCount++
+    const [first, second, third, fourth] = this.identifiers
+    const routine = first === 99 && (second === 102 || second === 112 || (second === 111 && third === 114 && (fourth === 102 || fourth === 112)))
+    if (!routine || this.parenDepth !== 0) return
+    if (word === 'begin') this.beginDepth++
+    else if (word === 'case') {
+      if (this.beginDepth >= 1) this.beginDepth++
+    } else if (word === 'end' && this.beginDepth > 0) this.beginDepth--
+  }
+
+  /** After a string's closing quote: blanks with a line break, then a quote, continue the string. */
+  private quoteStop(b: number): void {
+    if (b === 32 || b === 9 || b === 12) return
+    if (b === NL || b === CR) {
+      this.quoteStopNewline = true
+      return
+    }
+    if (b === 45) {
+      this.state = State.QuoteStopDash
+      return
+    }
+    if (b === 39 && this.quoteStopNewline) {
+      this.keep(b)
+      this.state = this.stringState
+      return
+    }
+    this.state = State.Normal
+    this.normal(b)
+  }
+
+  private block(b: number): void {
+    this.keep(b)
+    if (this.state === State.BlockStar) {
+      if (b === 47) {
+        if (this.blockDepth === 0) this.state = State.Normal
+        else {
+          this.blockDepth--
+          this.state = State.Block
+        }
+        return
+      }
+      if (b === 42) return
+    } else if (this.state === State.BlockSlash && b === 42) {
+      this.blockDepth++
+      this.state = State.Block
+      return
+    }
+    this.state = b === 42 ? State.BlockStar : b === 47 ? State.BlockSlash : State.Block
+  }
+
+  /** The statement has begun: its first byte that is neither blank nor part of a "--" comment. */
+  private begin(): void {
+    if (this.statementStarted) return
+    this.statementStarted = true
+    this.lineHasStatement = true
+    this.statements++
+  }
+
+  private keep(b: number): void {
+    if (!this.statementStarted) return
+    if (this.statementBytes === this.statementBuffer.length) {
+      if (this.statementBytes >= MAX_STATEMENT_BYTES) {
+        // Only its end still matters (a COPY's "FROM stdin;"), and only for a statement this long.
+        this.statementTruncated = true
+        this.statementTail[this.statementTailAt++ & 63] = b
+        return
+      }
+      const larger = Buffer.allocUnsafe(Math.min(MAX_STATEMENT_BYTES, this.statementBuffer.length * 2))
+      this.statementBuffer.copy(larger, 0, 0, this.statementBytes)
+      this.statementBuffer = larger
+    }
+    this.statementBuffer[this.statementBytes++] = b
+  }
+
+  private finishStatement(terminated: boolean): void {
+    const text = this.statementBuffer.toString('latin1', 0, this.statementBytes)
+    const copyIn = terminated && (this.statementTruncated ? /^\s*copy\b/i.test(text) && /\bfrom\s+stdin\b[^;]*;$/i.test(this.tail()) : isCopyFromStdin(text))
+    if (copyIn && this.statementTruncated) this.unitUncertain ??= 'a COPY statement too long to read whole'
+    const statement: DumpStatement = { text, truncated: this.statementTruncated, copyIn }
+    this.unitStatements.push(statement)
+    if (statement.copyIn) {
+      this.copiesPending++
+      this.copies++
+      this.openCopy ??= text.slice(0, 200)
+    }
+    if (terminated) this.noteSetting(text)
+    this.statementStarted = false
+    this.statementBytes = 0
+    this.statementTruncated = false
+    this.statementTailAt = 0
+    if (this.statementBuffer.length > 65536) this.statementBuffer = Buffer.allocUnsafe(4096)
+    this.identifierCount = 0
+    this.parenDepth = 0
+    this.beginDepth = 0
+    this.token = 'none'
+  }
+
+  private tail(): string {
+    const at = this.statementTailAt
+    if (at <= 64) return this.statementTail.toString('latin1', 0, at)
+    const start = at & 63
+    return Buffer.concat([this.statementTail.subarray(start), this.statementTail.subarray(0, start)]).toString('latin1')
+  }
+
+  /** Settings that change how psql reads what follows. */
+  private noteSetting(text: string): void {
+    if (text.length > 200 || !/^set\s/i.test(text)) return
+    const encoding = /^SET\s+client_encoding\s*(?:=|TO)\s*'([^']*)'\s*;$/i.exec(text)
+    if (encoding) {
+      this.encoding = UNSAFE_ENCODINGS[encoding[1].toLowerCase().replace(/[^a-z0-9]/g, '')] ?? ''
+      return
+    }
+    const strings = /^SET\s+standard_conforming_strings\s*(?:=|TO)\s*'?(on|off|true|false)'?\s*;$/i.exec(text)
+    if (strings) this.standardStrings = /^(on|true)$/i.test(strings[1])
+  }
+
+  private endOfLine(lineEnd: number): void {
+    if (this.state === State.Backslash) this.state = State.Meta
+    if (this.state === State.Meta) {
+      // A meta-command takes the rest of its line; a statement it interrupted goes on.
+      this.state = State.Normal
+      if (this.metaLine) {
+        this.closeUnit(lineEnd, 'meta')
+        return this.startLine()
+      }
+    }
+    if (this.copiesPending > 0) {
+      // psql reads the rows from the next line on; what is left of this line waits until after them.
+      if (!(this.state === State.Normal && !this.statementStarted)) this.unitUncertain ??= 'text after COPY ... FROM stdin on the same line'
+      if (this.copiesPending > 1) this.unitUncertain ??= 'two COPY statements on one line'
+      this.stateAfterRows = this.state
+      this.closeUnit(lineEnd, 'statements')
+      this.startLine()
+      this.state = State.Rows
+      return
+    }
+    if (this.state === State.Normal && !this.statementStarted) this.closeUnit(lineEnd, this.unitStatements.length > 0 ? 'statements' : 'comment')
+    this.startLine()
+  }
+
+  private startLine(): void {
+    this.lineHead = []
+    this.lineHasStatement = this.statementStarted
+    this.metaLine = false
+  }
+
+  private closeUnit(end: number, kind: DumpUnitKind): void {
+    const line = kind === 'comment' || kind === 'meta' ? trimLineEnd(Buffer.from(this.lineHead).toString('latin1')) : ''
+    this.emit({
+      kind,
+      start: this.unitStart,
+      end,
+      statements: this.unitStatements,
+      line,
+      continued: this.unitContinued,
+      uncertain: this.unitUncertain,
+      chunks: this.takeBytes(end)
+    })
+    this.unitStart = end
+    this.unitStatements = []
+    this.unitUncertain = undefined
+    this.unitContinued = false
+  }
+
+  /** The unit's bytes: those kept from earlier chunks, and this chunk's up to `end`. */
+  private takeBytes(end: number): Buffer[] {
+    const at = end - this.chunkBase
+    if (!this.options.keepBytes) {
+      this.segment = at
+      return []
+    }
+    const chunks = this.kept
+    if (at > this.segment) chunks.push(this.chunk.subarray(this.segment, at))
+    this.segment = at
+    this.kept = []
+    this.keptBytes = 0
+    return chunks
+  }
+
+  /** A unit too long to hold: what there is of it goes now. */
+  private handOverPart(): void {
+    this.emit({
+      kind: 'partial',
+      start: this.unitStart,
+      end: this.offset,
+      statements: [],
+      line: '',
+      continued: this.unitContinued,
+      uncertain: this.unitUncertain,
+      chunks: this.kept
+    })
+    this.kept = []
+    this.keptBytes = 0
+    this.unitStart = this.offset
+    this.unitUncertain = undefined
+    this.unitContinued = true
+  }
+
+  /** Rows, from a line start: whole lines up to the "\." line; an incomplete last line waits for the next chunk. */
+  private rows(from: number): number {
+    const chunk = this.chunk
+    const base = this.chunkBase
+    if (this.carryLength >= 4) {
+      // A long row split across chunks (it cannot be the "\." line): wait for its end without copying it again and again.
+      const newline = chunk.indexOf(NL, from)
+      if (newline === -1) {
+        this.carry.push(chunk.subarray(from))
+        this.carryLength += chunk.length - from
+        return chunk.length
+      }
+      const row = Buffer.concat([...this.carry, chunk.subarray(from, newline + 1)])
+      const start = this.carryStart
+      this.carry = []
+      this.carryLength = 0
+      this.emitRows(row, start)
+      return newline + 1
+    }
+    let data = chunk.subarray(from)
+    let dataStart = base + from
+    if (this.carryLength > 0) {
+      data = Buffer.concat([...this.carry, data])
+      dataStart = this.carryStart
+      this.carry = []
+      this.carryLength = 0
+    }
+    const terminator = findTerminator(data)
+    const rowsEnd = terminator ? terminator.start : data.lastIndexOf(NL) + 1
+    if (rowsEnd > 0) this.emitRows(data.subarray(0, rowsEnd), dataStart)
+    if (terminator) {
+      this.endRows(data.subarray(terminator.start, terminator.end), dataStart + terminator.start)
+      return dataStart + terminator.end - base
+    }
+    this.carry = [Buffer.from(data.subarray(rowsEnd))]
+    this.carryLength = data.length - rowsEnd
+    this.carryStart = dataStart + rowsEnd
+    return chunk.length
+  }
+
+  private emitRows(bytes: Buffer, start: number): void {
+    this.emit({ kind: 'rows', start, end: start + bytes.length, statements: [], line: '', continued: false, chunks: this.options.keepBytes ? [bytes] : [] })
+    this.unitStart = start + bytes.length
+    this.segment = Math.max(this.segment, this.unitStart - this.chunkBase)
+  }
+
+  private endRows(bytes: Buffer, start: number): void {
+    const end = start + bytes.length
+    this.emit({ kind: 'end-of-rows', start, end, statements: [], line: '\\.', continued: false, chunks: this.options.keepBytes ? [bytes] : [] })
+    this.unitStart = end
+    this.segment = Math.max(this.segment, end - this.chunkBase)
+    this.copiesPending--
+    this.openCopy = undefined
+    if (this.copiesPending === 0) this.state = this.stateAfterRows
+    this.startLine()
+  }
+}
+
+function trimLineEnd(text: string): string {
+  return text.endsWith('\r') ? text.slice(0, -1) : text
+}
+
+/** The complete "\." line among data that starts at a line start: where it starts and ends. */
+function findTerminator(data: Buffer): { start: number; end: number } | undefined {
+  for (let at = terminatorAt(data, 0); at !== -1; at = terminatorAt(data, at + 1)) {
+    if (data[at + 2] === NL) return { start: at, end: at + 3 }
+    if (data[at + 2] === CR && data[at + 3] === NL) return { start: at, end: at + 4 }
+  }
+  return undefined
+}
+
+/** Inside COPY data, from a line start: the next "\." at the start of a line, or -1. Rows escape every backslash. */
+export function terminatorAt(data: Buffer, from: number): number {
+  for (let at = data.indexOf(TERMINATOR, from); at !== -1; at = data.indexOf(TERMINATOR, at + 1)) {
+    if (at === from || data[at - 1] === NL) return at
+  }
+  return -1
+}
+
+/** Whether a statement is COPY ... FROM STDIN, after which psql sends the lines that follow as data. */
+export function isCopyFromStdin(text: string): boolean {
+  const first = tokenize(text, 1)[0]
+  if (first?.kind !== 'word' || first.value !== 'copy') return false
+  const tokens = tokenize(text)
+  let depth = 0
+  for (let i = 1; i + 1 < tokens.length; i++) {
+    const token = tokens[i]
+    if (token.kind === 'symbol') depth += token.value === '(' ? 1 : token.value === ')' ? -1 : 0
+    else if (depth === 0 && token.kind === 'word' && token.value === 'from' && tokens[i + 1].kind === 'word' && tokens[i + 1].value === 'stdin') return true
+  }
+  return false
+}
+
+export interface Token {
+  kind: 'word' | 'quoted' | 'string' | 'number' | 'symbol'
+  /** word: lowercased; quoted: the identifier with "" undone; string and number: as written; symbol: the character. */
+  value: string
+}
+
+/**
+ * The tokens of a statement's text (latin1, as the lexer keeps it): enough to recognise the
+ * statements pg_dump writes. Comments are skipped; at most `max` tokens are read.
+ */
+export function tokenize(text: string, max = Number.POSITIVE_INFINITY): Token[] {
+  const tokens: Token[] = []
+  const n = text.length
+  let i = 0
+  while (i < n && tokens.length < max) {
+    const c = text.charCodeAt(i)
+    if (isSpace(c)) {
+      i++
+    } else if (c === 45 && text.charCodeAt(i + 1) === 45) {
+      while (i < n && text.charCodeAt(i) !== NL) i++
+    } else if (c === 47 && text.charCodeAt(i + 1) === 42) {
+      let depth = 0
+      for (i += 2; i < n; ) {
+        if (text.charCodeAt(i) === 47 && text.charCodeAt(i + 1) === 42) {
+          depth++
+          i += 2
+        } else if (text.charCodeAt(i) === 42 && text.charCodeAt(i + 1) === 47) {
+          i += 2
+          if (depth-- === 0) break
+        } else i++
+      }
+    } else if (c === 34) {
+      let value = ''
+      for (i++; i < n; ) {
+        if (text.charCodeAt(i) === 34) {
+          if (text.charCodeAt(i + 1) !== 34) {
+            i++
+            break
+          }
+          value += '"'
+          i += 2
+        } else value += text[i++]
+      }
+      tokens.push({ kind: 'quoted', value })
+    } else if (c === 39) {
+      const start = i
+      for (i++; i < n; ) {
+        if (text.charCodeAt(i) === 39) {
+          if (text.charCodeAt(i + 1) !== 39) {
+            i++
+            break
+          }
+          i += 2
+        } else i++
+      }
+      tokens.push({ kind: 'string', value: text.slice(start, i) })
+    } else if (isIdentStart(c)) {
+      const start = i
+      while (i < n && isIdentCont(text.charCodeAt(i))) i++
+      tokens.push({ kind: 'word', value: text.slice(start, i).replace(/[A-Z]/g, (upper) => upper.toLowerCase()) })
+    } else if (isDigit(c)) {
+      const start = i
+      while (i < n && (isIdentCont(text.charCodeAt(i)) || text.charCodeAt(i) === 46) && text.charCodeAt(i) !== 36) i++
+      tokens.push({ kind: 'number', value: text.slice(start, i) })
+    } else {
+      tokens.push({ kind: 'symbol', value: text[i++] })
+    }
+  }
+  return tokens
+}
+
+/** A qualified name as tokens read it: its parts, or undefined where the tokens hold none. */
+export function readQualifiedName(tokens: Token[], at: number): { parts: string[]; next: number } | undefined {
+  const parts: string[] = []
+  let i = at
+  for (;;) {
+    const token = tokens[i]
+    if (!token || (token.kind !== 'word' && token.kind !== 'quoted')) return undefined
+    parts.push(token.kind === 'quoted' ? `"${token.value.replace(/"/g, '""')}"` : token.value)
+    i++
+    if (tokens[i]?.kind === 'symbol' && tokens[i].value === '.') {
+      i++
+      continue
+    }
+    return { parts, next: i }
+  }
+}
