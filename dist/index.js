@@ -40230,6 +40230,8 @@ class PlainDumpLexer {
                         this.identifierCount = 0;
                     return;
                 }
+                // psql runs a meta-command in the middle of a statement: what follows cannot be divided with certainty.
+                this.unitUncertain ??= 'a psql meta-command inside a statement';
                 this.state = plain_lexer_State.Meta;
                 return;
             case plain_lexer_State.Meta:
@@ -40280,8 +40282,6 @@ class PlainDumpLexer {
                 }
                 this.begin();
                 this.keep(b);
-                // psql runs a meta-command in the middle of a statement: what follows cannot be divided with certainty.
-                this.unitUncertain ??= 'a psql meta-command inside a statement';
                 this.state = plain_lexer_State.Backslash;
                 return;
         }
@@ -40457,8 +40457,10 @@ class PlainDumpLexer {
             this.standardStrings = /^(on|true)$/i.test(strings[1]);
     }
     endOfLine(lineEnd) {
-        if (this.state === plain_lexer_State.Backslash)
+        if (this.state === plain_lexer_State.Backslash) {
+            this.unitUncertain ??= 'a psql meta-command inside a statement';
             this.state = plain_lexer_State.Meta;
+        }
         if (this.state === plain_lexer_State.Meta) {
             // A meta-command takes the rest of its line; a statement it interrupted goes on.
             this.state = plain_lexer_State.Normal;

@@ -73,7 +73,14 @@ export function unavailableReason(major: number): string | undefined {
  * Starts a server of the given major. Only one major per test file: the binaries of another major
  * are swapped in through jest's module registry, which each test file has to itself.
  */
-export async function startServer(major = DEFAULT_MAJOR, password = TEST_PASSWORD, persistent = false): Promise<TestServer> {
+export interface ServerOptions {
+  /** More server settings, as name=value. */
+  settings?: string[]
+  /** Receives what the server logs. */
+  onLog?: (text: string) => void
+}
+
+export async function startServer(major = DEFAULT_MAJOR, password = TEST_PASSWORD, persistent = false, options: ServerOptions = {}): Promise<TestServer> {
   const reason = unavailableReason(major)
   if (reason) throw new Error(reason)
   if (major !== DEFAULT_MAJOR) {
@@ -93,8 +100,14 @@ export async function startServer(major = DEFAULT_MAJOR, password = TEST_PASSWOR
     authMethod: 'scram-sha-256',
     persistent,
     createPostgresUser: true,
-    postgresFlags: ['-c', `listen_addresses=127.0.0.1${ipv6 ? ',::1' : ''}`, '-c', `unix_socket_directories=${databaseDir}`],
-    onLog: () => {},
+    postgresFlags: [
+      '-c',
+      `listen_addresses=127.0.0.1${ipv6 ? ',::1' : ''}`,
+      '-c',
+      `unix_socket_directories=${databaseDir}`,
+      ...(options.settings ?? []).flatMap((setting) => ['-c', setting])
+    ],
+    onLog: (message: unknown) => options.onLog?.(String(message)),
     onError: () => {}
   })
   await server.initialise()

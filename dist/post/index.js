@@ -40227,6 +40227,8 @@ class plain_lexer_PlainDumpLexer {
                         this.identifierCount = 0;
                     return;
                 }
+                // psql runs a meta-command in the middle of a statement: what follows cannot be divided with certainty.
+                this.unitUncertain ??= 'a psql meta-command inside a statement';
                 this.state = plain_lexer_State.Meta;
                 return;
             case plain_lexer_State.Meta:
@@ -40277,8 +40279,6 @@ class plain_lexer_PlainDumpLexer {
                 }
                 this.begin();
                 this.keep(b);
-                // psql runs a meta-command in the middle of a statement: what follows cannot be divided with certainty.
-                this.unitUncertain ??= 'a psql meta-command inside a statement';
                 this.state = plain_lexer_State.Backslash;
                 return;
         }
@@ -40454,8 +40454,10 @@ class plain_lexer_PlainDumpLexer {
             this.standardStrings = /^(on|true)$/i.test(strings[1]);
     }
     endOfLine(lineEnd) {
-        if (this.state === plain_lexer_State.Backslash)
+        if (this.state === plain_lexer_State.Backslash) {
+            this.unitUncertain ??= 'a psql meta-command inside a statement';
             this.state = plain_lexer_State.Meta;
+        }
         if (this.state === plain_lexer_State.Meta) {
             // A meta-command takes the rest of its line; a statement it interrupted goes on.
             this.state = plain_lexer_State.Normal;

@@ -422,6 +422,8 @@ export class PlainDumpLexer {
           if (b === 59) this.identifierCount = 0
           return
         }
+        // psql runs a meta-command in the middle of a statement: what follows cannot be divided with certainty.
+        this.unitUncertain ??= 'a psql meta-command inside a statement'
         this.state = State.Meta
         return
       case State.Meta:
@@ -470,8 +472,6 @@ export class PlainDumpLexer {
         }
         this.begin()
         this.keep(b)
-        // psql runs a meta-command in the middle of a statement: what follows cannot be divided with certainty.
-        this.unitUncertain ??= 'a psql meta-command inside a statement'
         this.state = State.Backslash
         return
     }
@@ -634,7 +634,10 @@ export class PlainDumpLexer {
   }
 
   private endOfLine(lineEnd: number): void {
-    if (this.state === State.Backslash) this.state = State.Meta
+    if (this.state === State.Backslash) {
+      this.unitUncertain ??= 'a psql meta-command inside a statement'
+      this.state = State.Meta
+    }
     if (this.state === State.Meta) {
       // A meta-command takes the rest of its line; a statement it interrupted goes on.
       this.state = State.Normal
