@@ -82,7 +82,7 @@ describe('existing backups', () => {
     expect(result.status).toBe('passed')
     expect(result.phases.map((phase) => phase.status)).toEqual(['not run', 'passed', 'passed'])
     expect(result.phases[0].detail).toBe(`skipped: verifying the existing backup ${renamed}`)
-    expect(result.backup).toMatchObject({ format, path: renamed, kept: true })
+    expect(result.backup).toMatchObject({ format, path: renamed, kept: false, existing: true })
     expect(result.tables).toMatchObject({ reference: 'none', rowMismatches: [], sequenceMismatches: [] })
     expect(result.tables?.restored).toHaveLength(4)
     expect(result.tables?.rows.reduce((sum, entry) => sum + (entry.restored ?? 0), 0)).toBe(10365)
@@ -158,7 +158,7 @@ describe('the verification receipt', () => {
     const made = await dumpWithReceipt()
     const receipt = JSON.parse(await readFile(made.receiptPath!, 'utf8'))
     expect(validate(receipt)).toBe(true)
-    expect(receipt).toMatchObject({ schemaVersion: 1, verdict: 'passed', backup: { format: 'custom', sha256: made.backup?.sha256 }, comparison: { reference: 'snapshot' } })
+    expect(receipt).toMatchObject({ schemaVersion: 2, verdict: 'passed', backup: { format: 'custom', sha256: made.backup?.sha256 }, comparison: { reference: 'snapshot' } })
     expect(receipt.inventory.content).toEqual(expect.arrayContaining([expect.objectContaining({ table: 'sales.orders', rows: 3000 })]))
     const broken = await verifyExisting(backups['nightly.sql'], { 'expected-checksum': 'cd'.repeat(32) })
     const brokenReceipt = JSON.parse(await readFile(broken.result.receiptPath!, 'utf8'))
@@ -182,7 +182,7 @@ describe('the verification receipt', () => {
     await writeFile(altered, JSON.stringify(receipt))
     const mismatch = await verifyExisting(made.backup!.path, { receipt: altered })
     expect(mismatch.result.status).toBe('failed')
-    expect(mismatch.result.error?.message).toBe('Row counts differ in 1 table(s): sales.orders 3005 in the dump, 3000 restored')
+    expect(mismatch.result.error?.message).toBe('Row counts differ in 1 table(s): sales.orders 3005 in the receipt, 3000 restored')
 
     // Another database's backup against this receipt.
     await server.query('CREATE DATABASE other')
@@ -192,9 +192,12 @@ describe('the verification receipt', () => {
     execFileSync(tools.pgDump, ['--format=custom', `--file=${otherFile}`], {
       env: { ...process.env, PGHOST: '127.0.0.1', PGPORT: String(server.port), PGUSER: 'postgres', PGPASSWORD: server.password, PGDATABASE: 'other' }
     })
+    // It is not the backup the receipt describes: that is said, and nothing is compared as if it were.
     const wrong = await verifyExisting(otherFile, { receipt: receiptPath })
     expect(wrong.result.status).toBe('failed')
-    expect(wrong.result.error?.message).toMatch(/^Restored database has 1 tables, the source has 4: missing .*sales\.orders.*; unexpected public\.notes/)
+    expect(wrong.result.error?.problem).toBe('receipt-mismatch')
+    expect(wrong.result.error?.message).toMatch(/^The receipt does not describe this backup: the receipt describes another backup \(SHA-256 [0-9a-f]{12}…, verified .*\), not this one/)
+    expect(wrong.result.phases.map((phase) => phase.status)).toEqual(['not run', 'failed', 'not run'])
   })
 
   test('max-shrink: a backup much smaller than the one the receipt describes fails; within the limit it passes', async () => {

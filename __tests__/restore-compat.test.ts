@@ -90,6 +90,7 @@ maybe('restoring a newer client\'s plain dump into PostgreSQL 14', () => {
         session,
         serverMajor: 14,
         sourceInventory: takeInventory(session, 'rows'),
+        level: 'rows',
         dumpedSequences: Promise.resolve([]),
         tools: { ...local, version: { ...local.version, major: clientMajor } },
         backup: { path: dumpFile, format: 'plain' },

@@ -1,12 +1,16 @@
 // The server stops in the middle of the restore: a clear failure, and the temporary database it
 // leaves is dropped by the post step once the server is back.
 
-import { afterAll, beforeAll, expect, test } from '@jest/globals'
-import { spawn } from 'node:child_process'
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { execFileSync, spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { parseFileCommand, ROOT, runBundle } from './support/runner.js'
+import { loadSettings } from '../src/config/inputs.js'
+import { findClientTools } from '../src/tools/locate.js'
+import { verifyBackup } from '../src/verify.js'
+import { recordingReporter } from './support/reporter.js'
 import { startServer, temporaryDatabases, TEST_PASSWORD, type TestServer } from './support/server.js'
 
 let server: TestServer
@@ -55,4 +59,55 @@ test('a server that stops mid-restore fails the run clearly; the post step drops
   })
   expect(post.code).toBe(0)
   expect(await temporaryDatabases(server)).toEqual([])
+})
+
+describe('an existing backup', () => {
+  const dumps: Record<string, string> = {}
+  beforeAll(async () => {
+    const tools = (await findClientTools())[0]
+    for (const format of ['plain', 'custom']) {
+      dumps[format] = path.join(temp, `large.${format}`)
+      execFileSync(tools.pgDump, [`--format=${format}`, `--file=${dumps[format]}`, 'large'], {
+        env: { ...process.env, PGHOST: '127.0.0.1', PGPORT: String(server.port), PGUSER: 'postgres', PGPASSWORD: server.password }
+      })
+    }
+  })
+
+  /** Verifies the dump, stopping the server as soon as a log line matches. */
+  async function stopWhen(pattern: RegExp, format = 'plain') {
+    const inputs: Record<string, string> = { 'backup-file': dumps[format], 'restore-database-url': server.url('postgres') }
+    const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: temp }), tempRoot: temp }
+    let stopping: Promise<void> | undefined
+    const reporter = recordingReporter()
+    const info = reporter.info
+    reporter.info = (line) => {
+      info(line)
+      if (!stopping && pattern.test(line)) stopping = server.stop()
+    }
+    const result = await verifyBackup({ settings, reporter })
+    await stopping
+    await server.restart()
+    // What the run could not drop, the post step drops; here, by hand.
+    for (const name of await temporaryDatabases(server)) await server.query(`DROP DATABASE "${name}" WITH (FORCE)`)
+    return result
+  }
+
+  test.each([
+    ['plain', 'psql'],
+    ['custom', 'pg_restore']
+  ])('a server that stops during the restore of a %s backup is named as lost, not as a backup that does not restore', async (format, tool) => {
+    const result = await stopWhen(/^Created temporary database/, format)
+    expect(result.status).toBe('failed')
+    expect(result.error?.problem).toBe('connection-lost')
+    expect(result.error?.message).toMatch(new RegExp(`^Restore failed: the connection to the server was lost while ${tool} restored`))
+    expect(result.error?.hint).toContain('The server went away during the run')
+  })
+
+  test('a server that stops while the backup is validated is named as lost, not as a raw driver message', async () => {
+    const result = await stopWhen(/^Existing backup: /)
+    expect(result.status).toBe('failed')
+    expect(result.error?.problem).toBe('connection-lost')
+    expect(result.error?.message).toMatch(/^(The connection to the server was lost during (Validate|Restore): |Restore failed: the connection to the server was lost)/)
+    expect(result.error?.hint).toContain('The server went away during the run')
+  })
 })

@@ -3,13 +3,16 @@
 import { describe, expect, test } from '@jest/globals'
 import { buildSummary, outputsOf, summaryLines } from '../src/summary.js'
 import type { VerificationResult } from '../src/result.js'
-import { assertNotSource, compareInventories, requireSameInventory, temporaryDatabaseName } from '../src/phases/restore.js'
+import { assertNotSource, temporaryDatabaseName } from '../src/phases/restore.js'
+import { compareInventories, requireSameInventory } from '../src/phases/compare.js'
 import { OBJECT_KINDS, type Inventory } from '../src/postgres/inventory.js'
 
 /** An inventory with the given row counts (and fingerprints, at the data level). */
 function inventory(rows: Record<string, number>, fingerprints?: Record<string, string>): Inventory {
   return {
     level: fingerprints ? 'data' : 'rows',
+    serverVersionNumber: 150018,
+    definitions: [],
     tables: Object.keys(rows),
     objects: Object.fromEntries(OBJECT_KINDS.map((kind) => [kind, 2])) as Inventory['objects'],
     content: Object.entries(rows).map(([table, count]) => ({ table, rows: count, fingerprint: fingerprints?.[table] })),
@@ -142,14 +145,25 @@ describe('the restore target', () => {
     expect(() => requireSameInventory(comparison)).toThrow('Restored database has 3 tables, the source has 3: missing b; unexpected d. Row counts differ in 1 table(s): c 7 in the dump, 6 restored')
   })
 
-  test('content, object counts and sequences are compared too, each named', () => {
+  test('content, definitions and sequences are compared too, each named', () => {
     const source = inventory({ t: 2 }, { t: '111' })
     const restored = inventory({ t: 2 }, { t: '112' })
-    restored.objects.indexes = 1
+    source.definitions = [{ kind: 'index', name: 'public.i', table: 'public.t', text: 'CREATE INDEX i ON public.t USING btree (a)' }]
+    restored.definitions = [{ kind: 'index', name: 'public.i', table: 'public.t', text: 'CREATE INDEX i ON public.t USING btree (b)' }]
     restored.sequences = [{ sequence: 'public.s', value: '41' }]
     expect(() => requireSameInventory(compareInventories(source, restored, [{ sequence: 'public.s', value: '42' }]))).toThrow(
-      'Content differs in 1 table(s) with the same row count: t (fingerprint 111 in the dump, 112 restored). Object counts differ: indexes 2 in the source, 1 restored. Sequence values differ: public.s 42 in the dump, 41 restored'
+      'Content differs in 1 table(s) with the same row count: t (fingerprint 111 in the dump, 112 restored). ' +
+        'Definitions differ for 1 object(s): index public.i is CREATE INDEX i ON public.t USING btree (a) in the dump, but CREATE INDEX i ON public.t USING btree (b) restored. ' +
+        'Sequence values differ: public.s 42 in the dump, 41 restored'
     )
+  })
+
+  test('sequence values are numbers: 00042 set by the dump is the restored 42', () => {
+    const restored = inventory({ t: 2 })
+    restored.sequences = [{ sequence: 'public.s', value: '42' }, { sequence: 'public.n', value: 'next 7' }]
+    const comparison = compareInventories(inventory({ t: 2 }), restored, [{ sequence: 'public.s', value: '00042' }, { sequence: 'public.n', value: 'next 0007' }])
+    expect(comparison.sequenceMismatches).toEqual([])
+    expect(() => requireSameInventory(comparison)).not.toThrow()
   })
 
   test('mismatched rows sort first in the summary\'s table of tables', () => {

@@ -26,6 +26,7 @@ export type Problem =
   | 'interrupted'
   | 'connection-lost'
   | 'restore-stalled'
+  | 'receipt-mismatch'
 
 export class VerificationError extends Error {
   constructor(
@@ -144,6 +145,21 @@ export function classifyToolError(stderr: string): { problem: Problem; hint?: st
     }
   }
   return undefined
+}
+
+/** Driver errors that mean the server went away from a session that was open. */
+const DRIVER_LOST = /Connection terminated|terminating connection|server closed the connection|the database system is (shutting down|in recovery mode)|ECONNRESET|ECONNREFUSED|EPIPE|Client has encountered a connection error/i
+const LOST_CODES = new Set(['57P01', '57P02', '57P03', '08006', '08003', '08000', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE'])
+
+/** A session's error when the server went away mid-run, in the user's terms; undefined for any other error. */
+export function describeLostConnection(error: unknown, during?: string): VerificationError | undefined {
+  const err = error as { code?: string; message?: string } | undefined
+  if (!err || (!LOST_CODES.has(err.code ?? '') && !DRIVER_LOST.test(err.message ?? ''))) return undefined
+  return new VerificationError(
+    'connection-lost',
+    `The connection to the server was lost${during ? ` during ${during}` : ''}: ${err.message ?? String(error)}.`,
+    classifyToolError('server closed the connection unexpectedly')?.hint
+  )
 }
 
 /** An error reading the source (counting rows, say) in the user's terms. */

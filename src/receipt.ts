@@ -5,10 +5,17 @@ import { readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { InputError } from './errors.js'
+import { definitionHash, type DefinitionKind } from './postgres/definitions.js'
 import type { Inventory } from './postgres/inventory.js'
 import type { VerificationResult } from './result.js'
 
-export const RECEIPT_SCHEMA_VERSION = 1
+/** 2: definitions (as hashes), the server version, content fingerprints over columns by name in canonical settings. */
+export const RECEIPT_SCHEMA_VERSION = 2
+
+/** An inventory as a receipt keeps it: every definition as a hash, no text of its own. */
+export interface RecordedInventory extends Omit<Inventory, 'definitions' | 'definitionsHashed'> {
+  definitions: Array<{ kind: DefinitionKind; name: string; table?: string; hash: string }>
+}
 
 export interface Receipt {
   schemaVersion: typeof RECEIPT_SCHEMA_VERSION
@@ -22,7 +29,7 @@ export interface Receipt {
   client?: { version: string; source: string }
   backup?: { path: string; format: string; compression: string; sizeBytes: number; sha256: string }
   phases: Array<{ name: string; status: string; durationMs: number; detail: string }>
-  inventory?: Inventory
+  inventory?: RecordedInventory
   comparison?: {
     reference: string
     missingTables: string[]
@@ -30,6 +37,8 @@ export interface Receipt {
     rowMismatches: unknown[]
     contentMismatches: unknown[]
     objectMismatches: unknown[]
+    /** The objects whose definitions differ: named, never shown. */
+    definitionMismatches: Array<{ kind: string; name: string }>
     sequenceMismatches: unknown[]
   }
   error?: { problem: string; message: string; hint?: string }
@@ -55,7 +64,7 @@ export function buildReceipt(result: VerificationResult): Receipt {
       sha256: result.backup.sha256
     },
     phases: result.phases.map(({ name, status, durationMs, detail }) => ({ name, status, durationMs, detail })),
-    inventory: result.inventory,
+    inventory: result.inventory && recordInventory(result.inventory),
     comparison: tables && {
       reference: tables.reference,
       missingTables: tables.missing,
@@ -63,6 +72,7 @@ export function buildReceipt(result: VerificationResult): Receipt {
       rowMismatches: tables.rowMismatches,
       contentMismatches: tables.contentMismatches,
       objectMismatches: tables.objectMismatches,
+      definitionMismatches: tables.definitions.differences.map(({ kind, name }) => ({ kind, name })),
       sequenceMismatches: tables.sequenceMismatches
     },
     error: result.error && { ...result.error }
@@ -75,6 +85,22 @@ export async function writeReceipt(folder: string, receipt: Receipt): Promise<st
   return file
 }
 
+/** The inventory as a receipt keeps it: definitions hashed (they are hashes already when it came from a receipt). */
+export function recordInventory(inventory: Inventory): RecordedInventory {
+  const { definitions, definitionsHashed, ...rest } = inventory
+  return {
+    ...rest,
+    definitions: definitions.map(({ kind, name, table, text }) => ({ kind, name, ...(table ? { table } : {}), hash: definitionsHashed ? text : definitionHash(text) }))
+  }
+}
+
+/** A receipt's inventory, ready to compare a restore with: definitions as hashes. */
+export function receiptInventory(receipt: Receipt): Inventory | undefined {
+  if (!receipt.inventory) return undefined
+  const { definitions, ...rest } = receipt.inventory
+  return { ...rest, definitions: definitions.map(({ kind, name, table, hash }) => ({ kind, name, ...(table ? { table } : {}), text: hash })), definitionsHashed: true }
+}
+
 /** A receipt given as input: made when the backup was created, it holds the inventory to compare with. */
 export function readReceipt(input: string, file: string): Receipt {
   let receipt: Receipt
@@ -83,7 +109,14 @@ export function readReceipt(input: string, file: string): Receipt {
   } catch {
     throw new InputError(input, file, 'the path of a receipt written by backup-verify (JSON)')
   }
-  if (receipt?.schemaVersion !== RECEIPT_SCHEMA_VERSION || receipt.tool !== 'backup-verify' || !receipt.inventory) {
+  if (receipt?.tool === 'backup-verify' && typeof receipt.schemaVersion === 'number' && receipt.schemaVersion < RECEIPT_SCHEMA_VERSION) {
+    throw new InputError(
+      input,
+      file,
+      `a receipt of schemaVersion ${RECEIPT_SCHEMA_VERSION}; this one (${receipt.schemaVersion}) was written by an older backup-verify and holds no definitions to compare with: verify the backup without it once, and use the receipt that run writes`
+    )
+  }
+  if (receipt?.schemaVersion !== RECEIPT_SCHEMA_VERSION || receipt.tool !== 'backup-verify' || !receipt.inventory || !Array.isArray(receipt.inventory.definitions)) {
     throw new InputError(input, file, `a backup-verify receipt of schemaVersion ${RECEIPT_SCHEMA_VERSION} with an inventory`)
   }
   return receipt

@@ -5,6 +5,7 @@ import type { BackupFormat } from './backup/formats.js'
 import type { ValidationCheck } from './backup/plain-scanner.js'
 import type { ToolsOrigin } from './tools/provision.js'
 import type { Inventory, ObjectKind, VerifyLevel } from './postgres/inventory.js'
+import type { DefinitionDifference } from './postgres/definitions.js'
 
 export type PhaseName = 'Create' | 'Validate' | 'Restore'
 export type PhaseStatus = 'passed' | 'failed' | 'not run'
@@ -29,7 +30,10 @@ export interface BackupFacts {
   files?: number
   /** Restored by psql while pg_dump wrote it. */
   streamed: boolean
+  /** A backup this run made, left in place (keep-backup). */
   kept: boolean
+  /** A backup made elsewhere, verified where it is (backup-file). */
+  existing?: boolean
 }
 
 export interface TableRowCount {
@@ -59,6 +63,8 @@ export interface TableComparison {
   contentMismatches: TableRowCount[]
   objects: Array<{ kind: ObjectKind; source: number; restored: number }>
   objectMismatches: Array<{ kind: ObjectKind; source: number; restored: number }>
+  /** Every object's definition against the reference's: how many were compared, how, and which differ. */
+  definitions: { compared: number; by: 'text' | 'hash' | 'name'; differences: DefinitionDifference[] }
   sequenceMismatches: Array<{ sequence: string; source?: string; restored?: string }>
 }
 

@@ -2,7 +2,7 @@
 
 import { humanBytes } from './config/size.js'
 import { Output } from './constants.js'
-import type { TableRowCount, VerificationResult } from './result.js'
+import type { TableComparison, TableRowCount, VerificationResult } from './result.js'
 
 export interface SummaryTable {
   heading: string
@@ -57,6 +57,23 @@ function rowsMatch(entry: TableRowCount): boolean {
 
 const STATUS_ICON: Record<string, string> = { passed: '✅ passed', failed: '❌ failed', 'not run': '⏭️ not run' }
 
+/** How the summary names what the restore was compared with. */
+const REFERENCE_WORDS: Record<TableComparison['reference'], { short: string; rows: string; column: string }> = {
+  snapshot: { short: 'source', rows: 'dumped', column: 'Rows in the dump' },
+  receipt: { short: 'receipt', rows: 'receipt', column: 'Rows in the receipt' },
+  none: { short: 'backup', rows: 'backup', column: 'Rows' }
+}
+
+/** Definitions are long (a function's body): a cell shows their start. */
+const MAX_DEFINITION_CELL = 300
+
+function definitionCell(text: string | undefined, hashed: boolean): string {
+  if (text === undefined) return '— (absent)'
+  if (hashed) return `<i>hash ${escapeHtml(text.slice(0, 12))}…</i>`
+  const flat = text.replace(/\s+/g, ' ').trim()
+  return `<code>${escapeHtml(flat.length > MAX_DEFINITION_CELL ? `${flat.slice(0, MAX_DEFINITION_CELL)}…` : flat)}</code>`
+}
+
 export function buildSummary(result: VerificationResult): SummaryModel {
   const title = 'Backup verification'
   if (result.status === 'skipped') {
@@ -97,13 +114,22 @@ export function buildSummary(result: VerificationResult): SummaryModel {
     facts.push(['Format', `${result.backup.format}${result.backup.files ? ` (${result.backup.files} files)` : ''}`])
     facts.push(['Compression', escapeHtml(result.backup.compression)])
     facts.push(['Parallel jobs', String(result.backup.jobs)])
-    if (result.backup.kept) facts.push(['Backup kept at', `<code>${escapeHtml(result.backup.path)}</code>`])
+    if (result.backup.existing) facts.push(['Backup file', `<code>${escapeHtml(result.backup.path)}</code> (verified where it is)`])
+    else if (result.backup.kept) facts.push(['Backup kept at', `<code>${escapeHtml(result.backup.path)}</code>`])
   }
   if (result.tables) {
     facts.push(['Verify level', result.tables.level])
-    facts.push(['Tables (source / restored)', `${result.tables.source.length} / ${result.tables.restored.length}`])
+    const reference = REFERENCE_WORDS[result.tables.reference]
+    facts.push([`Tables (${reference.short} / restored)`, `${result.tables.source.length} / ${result.tables.restored.length}`])
     const sum = (pick: (entry: TableRowCount) => number | undefined) => result.tables!.rows.reduce((total, entry) => total + (pick(entry) ?? 0), 0)
-    if (result.tables.level !== 'schema') facts.push(['Rows (dumped / restored)', `${sum((entry) => entry.source)} / ${sum((entry) => entry.restored)}`])
+    if (result.tables.level !== 'schema') facts.push([`Rows (${reference.rows} / restored)`, `${sum((entry) => entry.source)} / ${sum((entry) => entry.restored)}`])
+    if (result.tables.reference !== 'none') {
+      const { compared, by, differences } = result.tables.definitions
+      facts.push([
+        'Definitions compared',
+        `${compared}${by === 'name' ? ' (by name only: the restore server is another major, whose wording of definitions differs)' : by === 'hash' ? ' (against the receipt\'s hashes)' : ''}${differences.length > 0 ? `, ${differences.length} differ` : ', all the same'}`
+      ])
+    }
     if (result.tables.missing.length) facts.push(['Missing after restore', escapeHtml(listed(result.tables.missing))])
     if (result.tables.extra.length) facts.push(['Unexpected after restore', escapeHtml(listed(result.tables.extra))])
   }
@@ -126,13 +152,27 @@ export function buildSummary(result: VerificationResult): SummaryModel {
     const content = result.tables.level === 'data'
     tables.push({
       heading: sorted.length > MAX_LISTED ? `Tables (${MAX_LISTED} of ${sorted.length}, mismatches first)` : 'Tables',
-      header: ['Table', 'Rows in the dump', 'Rows restored', ...(content ? ['Content'] : []), 'Match'],
+      header: ['Table', REFERENCE_WORDS[result.tables.reference].column, 'Rows restored', ...(content ? ['Content'] : []), 'Match'],
       rows: shown.map((entry) => [
         `<code>${escapeHtml(entry.table)}</code>`,
         entry.source === undefined ? '—' : String(entry.source),
         entry.restored === undefined ? '—' : String(entry.restored),
         ...(content ? [entry.sourceFingerprint !== undefined && entry.sourceFingerprint === entry.restoredFingerprint ? 'same fingerprint' : 'differs'] : []),
         rowsMatch(entry) ? '✅' : '❌'
+      ])
+    })
+  }
+  const differences = result.tables?.definitions.differences ?? []
+  if (result.tables && differences.length > 0) {
+    const hashed = result.tables.definitions.by === 'hash'
+    const where = REFERENCE_WORDS[result.tables.reference].short
+    tables.push({
+      heading: differences.length > MAX_LISTED ? `Definitions that differ (${MAX_LISTED} of ${differences.length})` : 'Definitions that differ',
+      header: ['Object', `In the ${where}`, 'Restored'],
+      rows: differences.slice(0, MAX_LISTED).map((difference) => [
+        `${escapeHtml(difference.kind)} <code>${escapeHtml(difference.name)}</code>`,
+        definitionCell(difference.source, hashed),
+        definitionCell(difference.restored, false)
       ])
     })
   }
@@ -184,7 +224,7 @@ export function summaryLines(result: VerificationResult): string[] {
   if (result.backup?.kept) lines.push(`  kept at   ${result.backup.path}`)
   const head =
     result.status === 'passed'
-      ? `PASSED: the backup of ${result.target} restores (${result.tables?.restored.length} of ${result.tables?.source.length} tables${result.tables?.level === 'schema' ? '' : `, ${restoredRows(result)} rows`}) in ${seconds(result.durationMs)}`
+      ? `PASSED: the backup ${result.backup?.existing ? result.backup.path : `of ${result.target}`} restores (${result.tables?.restored.length} of ${result.tables?.source.length} tables${result.tables?.level === 'schema' ? '' : `, ${restoredRows(result)} rows`}) in ${seconds(result.durationMs)}`
       : `FAILED: ${result.error?.message}`
   const tail = result.status === 'failed' && result.error?.hint ? [`Hint: ${result.error.hint}`] : []
   return [head, ...lines, ...tail]

@@ -9,20 +9,22 @@ import { backupExtension, describeCompression, restoreJobs } from './backup/form
 import { ChunkRelay } from './backup/followed-file.js'
 import type { Settings } from './config/inputs.js'
 import { describeTarget } from './config/connection.js'
-import { describeReadError, VerificationError } from './errors.js'
+import { describeLostConnection, describeReadError, VerificationError } from './errors.js'
 import { clientEnvironment, writePasswordFile } from './postgres/environment.js'
 import { openSession, readServerVersion } from './postgres/session.js'
 import { missingExtensions, SourceSnapshot, type Inventory } from './postgres/inventory.js'
 import { describeHarmless } from './backup/restore-errors.js'
 import { backupFileName, checkRoomForBackup, createBackup, describeBackupOnDisk } from './phases/create.js'
 import { detectBackupFormat } from './backup/detect.js'
-import { changedAfterValidation, requireSameInventory, restoreBackup, temporaryDatabaseName, type Restored, type RestoreOptions } from './phases/restore.js'
+import { changedAfterValidation, restoreBackup, temporaryDatabaseName, type Restored, type RestoreOptions } from './phases/restore.js'
+import { requireSameInventory } from './phases/compare.js'
 import type { CreatedBackup } from './phases/create.js'
 import { requirePassed, validateBackup, type ValidateOptions } from './phases/validate.js'
+import type { ValidationCheck } from './backup/plain-scanner.js'
 import { noLedger, type Reporter, type ResourceLedger } from './reporter.js'
 import type { PhaseName, PhaseResult, VerificationResult } from './result.js'
 import { Redactor } from './secrets.js'
-import { buildReceipt, shrinkageProblems, writeReceipt } from './receipt.js'
+import { buildReceipt, receiptInventory, shrinkageProblems, writeReceipt } from './receipt.js'
 import { defaultCacheRoot, FolderToolCache, type ToolCache } from './tools/cache.js'
 import { DEFAULT_RETRY, type RetryPolicy } from './tools/download.js'
 import { provideClientTools } from './tools/provision.js'
@@ -85,7 +87,8 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
     return finish()
   }
   const { target, origin } = settings.connection
-  result.target = describeTarget(target)
+  // An existing backup has no source database: the server named is only where it is restored.
+  if (!settings.backupFile) result.target = describeTarget(target)
   const log = (line: string) => reporter.info(line)
 
   // Interrupted by a signal, or out of time: the tools stop and everything is cleaned up either way.
@@ -106,7 +109,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
         return value
       } catch (error) {
         entry.status = 'failed'
-        entry.detail = redactor.redactError(error)
+        entry.detail = interrupt.aborted ? redactor.redactError(error) : described(error, name, redactor).message
         throw error
       } finally {
         entry.durationMs = Date.now() - phaseStart
@@ -165,6 +168,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
         result.restoreTarget = describeTarget(restoreTarget)
       } else {
         restoreSession = session
+        if (settings.backupFile) result.restoreTarget = describeTarget(target)
       }
       // Every extension the source uses must be available where the restore happens (an existing
       // backup's restore reports its own).
@@ -220,6 +224,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
           signal: interrupt,
           strict: settings.strict,
           reference: settings.backupFile ? 'receipt' : 'snapshot',
+          level: settings.verifyLevel,
           ...extra
         })
 
@@ -232,8 +237,6 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
       const entry = result.phases.find((p) => p.name === 'Create') as PhaseResult
       entry.detail = `skipped: verifying the existing backup ${existing}`
       backupToRestore = { path: existing, ...detected }
-      // A receipt made when the backup was created holds the inventory to compare the restore with.
-      if (settings.receipt?.inventory) sourceInventory = Promise.resolve(settings.receipt.inventory)
     }
     const { created, restoring, stopRestore } = existing
       ? { created: undefined, restoring: undefined, stopRestore: new AbortController() }
@@ -334,7 +337,8 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
             jobs: restoreJobs(detected.format, detected.compression, settings.jobs),
             files: validated.manifest?.entries.length,
             streamed: false,
-            kept: true
+            kept: false,
+            existing: true
           }
         }
         const backup = validated as CreatedBackup
@@ -347,9 +351,14 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
             detail: matches ? `SHA-256 ${backup.sha256}, as expected` : `SHA-256 ${backup.sha256}, but ${settings.expectedChecksum} was expected: this is not that backup, or it changed`
           })
         }
+        const receipt = existing ? receiptCheck(settings, backup.sha256) : undefined
+        if (receipt) checks.push(receipt.check)
         result.checks = checks
         for (const check of checks) log(`${check.passed ? '✓' : '✗'} ${check.name}: ${check.detail}`)
-        requirePassed(checks, backup.format)
+        requirePassed(checks.filter((check) => check !== receipt?.check), backup.format)
+        if (receipt?.error) throw receipt.error
+        // A receipt made when this backup was created holds the inventory to compare the restore with.
+        if (receipt?.describesThisBackup && settings.receipt) sourceInventory = Promise.resolve(receiptInventory(settings.receipt))
         sequencesRead(backup.sequences ?? [])
         done(`${checks.length} checks passed; SHA-256 ${backup.sha256.slice(0, 12)}…`)
       })
@@ -399,9 +408,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
               : `If the log shows ${running ?? 'the run'} still making progress (its "still running" lines), raise timeout, or verify a smaller database or a faster format. ` +
                 'A restore whose sessions wait on each other is reported as a stall, not as a time-out.'
         }
-      : error instanceof VerificationError
-        ? { problem: error.problem, message: redactor.redact(error.message), hint: error.hint && redactor.redact(error.hint) }
-        : { problem: 'unexpected', message: redactor.redactError(error) }
+      : described(error, running, redactor)
   } finally {
     sequencesRead([])
     await snapshot?.close()
@@ -414,6 +421,42 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
     if (result.backup && !settings.backupFile) result.backup.kept = settings.keepBackup
   }
   return finish()
+}
+
+/** Any failure as the result shows it: a VerificationError as it is, a server that went away by name, anything else as unexpected. */
+function described(error: unknown, phase: PhaseName | undefined, redactor: Redactor): NonNullable<VerificationResult['error']> {
+  const known = error instanceof VerificationError ? error : describeLostConnection(error, phase)
+  if (known) return { problem: known.problem, message: redactor.redact(known.message), hint: known.hint && redactor.redact(known.hint) }
+  return { problem: 'unexpected', message: redactor.redactError(error) }
+}
+
+/**
+ * A receipt is tied to the backup it describes: only that backup is compared with it exactly. Another
+ * backup is compared with it by max-shrink's thresholds only, and only when the user asks so.
+ */
+function receiptCheck(settings: Settings, sha256: string): { check: ValidationCheck; describesThisBackup: boolean; error?: VerificationError } | undefined {
+  const receipt = settings.receipt
+  if (!receipt) return undefined
+  const described = receipt.backup?.sha256
+  if (described === sha256) {
+    return {
+      describesThisBackup: true,
+      check: { name: 'Receipt', passed: true, detail: `describes this backup (SHA-256 ${sha256.slice(0, 12)}…, verified ${receipt.startedAt} at verify level ${receipt.inventory?.level})` }
+    }
+  }
+  const other = `the receipt describes another backup (SHA-256 ${described ? `${described.slice(0, 12)}…` : 'unknown'}, verified ${receipt.startedAt}), not this one (SHA-256 ${sha256.slice(0, 12)}…)`
+  if (settings.maxShrinkPercent !== undefined) {
+    return { describesThisBackup: false, check: { name: 'Receipt', passed: true, detail: `${other}: compared by max-shrink (${settings.maxShrinkPercent}%) only` } }
+  }
+  return {
+    describesThisBackup: false,
+    check: { name: 'Receipt', passed: false, detail: other },
+    error: new VerificationError(
+      'receipt-mismatch',
+      `The receipt does not describe this backup: ${other}. A receipt is compared exactly only with the backup it was written for.`,
+      'Give the receipt written when this backup was made (its run wrote it; see report-path), or add max-shrink to compare another backup with this receipt by thresholds only.'
+    )
+  }
 }
 
 /** "1 minute", "30 minutes", "30 seconds" for 0.5. */

@@ -38221,7 +38221,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 6890:
+/***/ 4246:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38325,6 +38325,16 @@ function errors_classifyToolError(stderr) {
     }
     return undefined;
 }
+/** Driver errors that mean the server went away from a session that was open. */
+const DRIVER_LOST = /Connection terminated|terminating connection|server closed the connection|the database system is (shutting down|in recovery mode)|ECONNRESET|ECONNREFUSED|EPIPE|Client has encountered a connection error/i;
+const LOST_CODES = new Set(['57P01', '57P02', '57P03', '08006', '08003', '08000', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE']);
+/** A session's error when the server went away mid-run, in the user's terms; undefined for any other error. */
+function errors_describeLostConnection(error, during) {
+    const err = error;
+    if (!err || (!LOST_CODES.has(err.code ?? '') && !DRIVER_LOST.test(err.message ?? '')))
+        return undefined;
+    return new errors_VerificationError('connection-lost', `The connection to the server was lost${during ? ` during ${during}` : ''}: ${err.message ?? String(error)}.`, errors_classifyToolError('server closed the connection unexpectedly')?.hint);
+}
 /** An error reading the source (counting rows, say) in the user's terms. */
 function errors_describeReadError(error) {
     const err = error;
@@ -38416,6 +38426,197 @@ function formats_backupExtension(format, compression) {
     }
 }
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/postgres/definitions.ts
+// What each object of a database is, by definition rather than by count: every table's columns
+// (type, default, nullability, generated expression, collation), indexes, constraints, views,
+// materialized views, routines, triggers, policies, rules, sequences, types, schemas, extensions
+// and large objects (size; content at the data level). Each definition is the server's own text
+// (pg_get_indexdef and the like), read with search_path = pg_catalog so that every name in it is
+// qualified. Owners and privileges are left out: a restore elsewhere may rightly change them.
+
+const USER_SCHEMA = (column) => `${column} NOT IN ('pg_catalog', 'information_schema') AND ${column} !~ '^pg_(toast|temp_|toast_temp_)'`;
+/** Objects an extension created come back with the extension, as the restore server has it. */
+const NOT_IN_EXTENSION = (catalog, oid) => `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = '${catalog}'::pg_catalog.regclass AND e.objid = ${oid} AND e.deptype = 'e')`;
+const QUALIFIED = (schema, name) => `pg_catalog.quote_ident(${schema}) || '.' || pg_catalog.quote_ident(${name})`;
+/** One query per kind of object, each returning kind, name, table and text. */
+function queries(serverMajor) {
+    const relation = QUALIFIED('n.nspname', 'c.relname');
+    const named = (sql) => `SELECT * FROM (${sql}) AS d(kind, name, "table", text)`;
+    return [
+        `SELECT 'schema', pg_catalog.quote_ident(n.nspname), NULL, 'schema'
+       FROM pg_catalog.pg_namespace n WHERE ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_namespace', 'n.oid')}`,
+        `SELECT 'extension', pg_catalog.quote_ident(x.extname), NULL, 'in schema ' || pg_catalog.quote_ident(n.nspname)
+       FROM pg_catalog.pg_extension x JOIN pg_catalog.pg_namespace n ON n.oid = x.extnamespace`,
+        `SELECT 'type', ${QUALIFIED('n.nspname', 't.typname')}, NULL,
+            CASE t.typtype
+              WHEN 'e' THEN 'enum (' || (SELECT pg_catalog.string_agg(pg_catalog.quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid) || ')'
+              WHEN 'd' THEN 'domain over ' || pg_catalog.format_type(t.typbasetype, t.typtypmod)
+                            || CASE WHEN t.typnotnull THEN ' not null' ELSE '' END
+                            || CASE WHEN t.typdefault IS NOT NULL THEN ' default ' || t.typdefault ELSE '' END
+              WHEN 'r' THEN 'range of ' || (SELECT pg_catalog.format_type(r.rngsubtype, NULL) FROM pg_catalog.pg_range r WHERE r.rngtypid = t.oid)
+              WHEN 'c' THEN 'composite type'
+              ELSE 'type ' || t.typtype::text
+            END
+       FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+      WHERE ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_type', 't.oid')}
+        AND (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_catalog.pg_class k WHERE k.oid = t.typrelid AND k.relkind = 'c')))`,
+        `SELECT 'table', ${relation}, ${relation},
+            CASE c.relkind WHEN 'p' THEN 'partitioned table' WHEN 'f' THEN 'foreign table' ELSE 'table' END
+            || CASE c.relpersistence WHEN 'u' THEN ', unlogged' ELSE '' END
+            || CASE WHEN c.relrowsecurity THEN ', row security enabled' ELSE '' END
+            || CASE WHEN c.relforcerowsecurity THEN ', row security forced' ELSE '' END
+            || CASE WHEN c.relkind = 'p' THEN ', partitioned by ' || pg_catalog.pg_get_partkeydef(c.oid) ELSE '' END
+            || CASE WHEN c.relispartition THEN ', partition ' || pg_catalog.pg_get_expr(c.relpartbound, c.oid) ELSE '' END
+            || coalesce(', inherits ' || (SELECT pg_catalog.string_agg(i.inhparent::pg_catalog.regclass::text, ', ' ORDER BY i.inhseqno) FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid AND NOT c.relispartition), '')
+            || coalesce(', with (' || pg_catalog.array_to_string(c.reloptions, ', ') || ')', '')
+       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p', 'f') AND ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_class', 'c.oid')}`,
+        // Columns by name: a column added to a parent after its child existed comes back in another position.
+        `SELECT 'column', ${relation} || '.' || pg_catalog.quote_ident(a.attname), ${relation},
+            pg_catalog.format_type(a.atttypid, a.atttypmod)
+            || CASE WHEN a.attcollation <> t.typcollation AND a.attcollation <> 0
+                    THEN ' collate ' || (SELECT ${QUALIFIED('cn.nspname', 'co.collname')} FROM pg_catalog.pg_collation co JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation)
+                    ELSE '' END
+            || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
+            || CASE a.attidentity WHEN 'a' THEN ' generated always as identity' WHEN 'd' THEN ' generated by default as identity' ELSE '' END
+            || CASE WHEN a.attgenerated <> '' THEN ' generated always as (' || pg_catalog.pg_get_expr(d.adbin, d.adrelid) || ') stored'
+                    WHEN d.adbin IS NOT NULL THEN ' default ' || pg_catalog.pg_get_expr(d.adbin, d.adrelid)
+                    ELSE '' END
+       FROM pg_catalog.pg_attribute a
+       JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+       LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+      WHERE c.relkind IN ('r', 'p', 'f', 'c') AND a.attnum > 0 AND NOT a.attisdropped
+        AND ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_class', 'c.oid')}
+        AND (c.relkind <> 'c' OR ${NOT_IN_EXTENSION('pg_type', 'c.reltype')})`,
+        `SELECT 'index', ${QUALIFIED('n.nspname', 'ic.relname')}, ${relation}, pg_catalog.pg_get_indexdef(i.indexrelid)
+       FROM pg_catalog.pg_index i
+       JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+       JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
+       JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace
+      WHERE ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_class', 'c.oid')}`,
+        // A constraint a partition took from its partitioned table is named by that table's constraint:
+        // its own name was chosen when it was made, and another order of making gives another.
+        `SELECT 'constraint',
+            coalesce(${relation}, ${QUALIFIED('tn.nspname', 'ty.typname')})
+              || '.' || pg_catalog.quote_ident(coalesce(p.conname || ' (from the partitioned table)', k.conname)),
+            ${relation},
+            k.contype::text || ' ' || pg_catalog.pg_get_constraintdef(k.oid)
+       FROM pg_catalog.pg_constraint k
+       LEFT JOIN pg_catalog.pg_constraint p ON p.oid = k.conparentid
+       LEFT JOIN pg_catalog.pg_class c ON c.oid = k.conrelid
+       LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       LEFT JOIN pg_catalog.pg_type ty ON ty.oid = k.contypid
+       LEFT JOIN pg_catalog.pg_namespace tn ON tn.oid = ty.typnamespace
+      WHERE (c.oid IS NOT NULL OR ty.oid IS NOT NULL)
+        AND ${USER_SCHEMA('coalesce(n.nspname, tn.nspname)')}
+        AND (c.oid IS NULL OR ${NOT_IN_EXTENSION('pg_class', 'c.oid')})
+        AND (ty.oid IS NULL OR ${NOT_IN_EXTENSION('pg_type', 'ty.oid')})`,
+        `SELECT CASE c.relkind WHEN 'v' THEN 'view' ELSE 'materialized view' END, ${relation}, NULL, pg_catalog.pg_get_viewdef(c.oid)
+       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('v', 'm') AND ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_class', 'c.oid')}`,
+        `SELECT 'function', p.oid::pg_catalog.regprocedure::text, NULL,
+            CASE WHEN p.${serverMajor >= 11 ? "prokind = 'a'" : 'proisagg'}
+                 THEN 'aggregate ' || (SELECT pg_catalog.row_to_json(x)::text
+                                         FROM (SELECT a.aggkind, a.aggtransfn::text AS transition, a.aggfinalfn::text AS final, a.aggcombinefn::text AS combine,
+                                                      a.aggtranstype::pg_catalog.regtype::text AS state, a.agginitval, a.aggsortop::pg_catalog.regoperator::text AS sort
+                                                 FROM pg_catalog.pg_aggregate a WHERE a.aggfnoid = p.oid) x)
+                 ELSE pg_catalog.pg_get_functiondef(p.oid) END
+       FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+      WHERE ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_proc', 'p.oid')}`,
+        `SELECT 'trigger', ${relation} || '.' || pg_catalog.quote_ident(g.tgname), ${relation},
+            pg_catalog.pg_get_triggerdef(g.oid) || CASE g.tgenabled WHEN 'D' THEN ' (disabled)' WHEN 'R' THEN ' (enabled on replica)' WHEN 'A' THEN ' (enabled always)' ELSE '' END
+       FROM pg_catalog.pg_trigger g JOIN pg_catalog.pg_class c ON c.oid = g.tgrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE NOT g.tgisinternal AND ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_class', 'c.oid')}`,
+        `SELECT 'policy', ${relation} || '.' || pg_catalog.quote_ident(o.polname), ${relation},
+            CASE o.polcmd WHEN 'r' THEN 'for select' WHEN 'a' THEN 'for insert' WHEN 'w' THEN 'for update' WHEN 'd' THEN 'for delete' ELSE 'for all' END
+            || CASE WHEN o.polpermissive THEN ' permissive' ELSE ' restrictive' END
+            || ' to ' || coalesce((SELECT pg_catalog.string_agg(x, ', ' ORDER BY x) FROM (SELECT CASE WHEN r = 0 THEN 'public' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(r)) END AS x FROM pg_catalog.unnest(o.polroles) r) y), 'public')
+            || coalesce(' using (' || pg_catalog.pg_get_expr(o.polqual, o.polrelid) || ')', '')
+            || coalesce(' with check (' || pg_catalog.pg_get_expr(o.polwithcheck, o.polrelid) || ')', '')
+       FROM pg_catalog.pg_policy o JOIN pg_catalog.pg_class c ON c.oid = o.polrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE ${USER_SCHEMA('n.nspname')}`,
+        `SELECT 'rule', ${relation} || '.' || pg_catalog.quote_ident(w.rulename), ${relation}, pg_catalog.pg_get_ruledef(w.oid)
+       FROM pg_catalog.pg_rewrite w JOIN pg_catalog.pg_class c ON c.oid = w.ev_class JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE w.rulename <> '_RETURN' AND ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_class', 'c.oid')}`,
+        `SELECT 'sequence', ${relation}, NULL,
+            'as ' || s.seqtypid::pg_catalog.regtype::text || ' increment ' || s.seqincrement || ' minvalue ' || s.seqmin || ' maxvalue ' || s.seqmax
+            || ' start ' || s.seqstart || ' cache ' || s.seqcache || CASE WHEN s.seqcycle THEN ' cycle' ELSE '' END
+            || coalesce(' owned by ' || (SELECT d.refobjid::pg_catalog.regclass::text || '.' || pg_catalog.quote_ident(a.attname)
+                                            FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+                                           WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0 LIMIT 1), '')
+       FROM pg_catalog.pg_sequence s JOIN pg_catalog.pg_class c ON c.oid = s.seqrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_class', 'c.oid')}`
+    ].map(named);
+}
+/**
+ * The definitions of a database's objects. Large objects: their size, and at the data level the
+ * MD5 of their bytes, read a part at a time so that a large one does not have to fit in memory.
+ */
+async function definitions_readDefinitions(client, serverMajor, withContent) {
+    const definitions = [];
+    for (const sql of queries(serverMajor)) {
+        const { rows } = await client.query(sql);
+        for (const row of rows)
+            definitions.push({ kind: row.kind, name: row.name, ...(row.table ? { table: row.table } : {}), text: row.text ?? '' });
+    }
+    definitions.push(...(await readLargeObjects(client, withContent)));
+    return definitions.sort((a, b) => (a.kind === b.kind ? compareText(a.name, b.name) : compareText(a.kind, b.kind)));
+}
+function compareText(a, b) {
+    return a < b ? -1 : a > b ? 1 : 0;
+}
+/** A large object's content is read in parts of this size. */
+const LARGE_OBJECT_PART = (/* unused pure expression or super */ null && (16 * 1024 * 1024));
+async function readLargeObjects(client, withContent) {
+    // Sizes without reading the data: a descriptor open for reading, sought to the end.
+    const { rows } = await client.query(`SELECT m.oid::text AS oid, (SELECT pg_catalog.lo_lseek64(d.fd, 0, 2) FROM (SELECT pg_catalog.lo_open(m.oid, 262144) AS fd) d)::text AS size
+       FROM pg_catalog.pg_largeobject_metadata m ORDER BY m.oid`);
+    const definitions = [];
+    for (const { oid, size } of rows) {
+        definitions.push({ kind: 'large object', name: oid, text: `${size} bytes` });
+        if (!withContent)
+            continue;
+        const hash = createHash('md5');
+        for (let offset = 0; offset < Number(size); offset += LARGE_OBJECT_PART) {
+            const part = await client.query('SELECT pg_catalog.lo_get($1::oid, $2, $3) AS data', [oid, offset, LARGE_OBJECT_PART]);
+            hash.update(part.rows[0].data);
+        }
+        definitions.push({ kind: 'large object data', name: oid, text: `md5 ${hash.digest('hex')}` });
+    }
+    return definitions;
+}
+/** A definition as a receipt records it: a hash, so that no function body or expression leaves the run. */
+function definitions_definitionHash(text) {
+    return createHash('sha256').update(text).digest('hex').slice(0, 32);
+}
+/**
+ * The objects whose definitions differ, and those on one side only. The reference's definitions
+ * are texts (the source) or hashes (a receipt); `byName` compares which objects exist only, for a
+ * restore server of another major whose texts may be worded otherwise.
+ */
+function definitions_compareDefinitions(reference, restored, options) {
+    const key = (definition) => `${definition.kind}\u0000${definition.name}`;
+    const after = new Map(restored.map((definition) => [key(definition), definition]));
+    const differences = [];
+    const seen = new Set();
+    for (const before of reference) {
+        const id = key(before);
+        seen.add(id);
+        const now = after.get(id);
+        const same = now !== undefined && (options.byName || (options.hashed ? definitions_definitionHash(now.text) === before.text : now.text === before.text));
+        if (!same)
+            differences.push({ kind: before.kind, name: before.name, table: before.table ?? now?.table, source: before.text, restored: now?.text });
+    }
+    for (const now of restored)
+        if (!seen.has(key(now)))
+            differences.push({ kind: now.kind, name: now.name, table: now.table, restored: now.text });
+    return differences;
+}
+
 ;// CONCATENATED MODULE: ./src/receipt.ts
 // The verification receipt: a JSON record of what was verified, when, and with which result, for
 // auditors and for a later verification of the same backup (receipt.schema.json describes it).
@@ -38423,7 +38624,9 @@ function formats_backupExtension(format, compression) {
 
 
 
-const RECEIPT_SCHEMA_VERSION = 1;
+
+/** 2: definitions (as hashes), the server version, content fingerprints over columns by name in canonical settings. */
+const RECEIPT_SCHEMA_VERSION = 2;
 function receipt_buildReceipt(result) {
     const tables = result.tables;
     return {
@@ -38444,7 +38647,7 @@ function receipt_buildReceipt(result) {
             sha256: result.backup.sha256
         },
         phases: result.phases.map(({ name, status, durationMs, detail }) => ({ name, status, durationMs, detail })),
-        inventory: result.inventory,
+        inventory: result.inventory && recordInventory(result.inventory),
         comparison: tables && {
             reference: tables.reference,
             missingTables: tables.missing,
@@ -38452,6 +38655,7 @@ function receipt_buildReceipt(result) {
             rowMismatches: tables.rowMismatches,
             contentMismatches: tables.contentMismatches,
             objectMismatches: tables.objectMismatches,
+            definitionMismatches: tables.definitions.differences.map(({ kind, name }) => ({ kind, name })),
             sequenceMismatches: tables.sequenceMismatches
         },
         error: result.error && { ...result.error }
@@ -38462,6 +38666,21 @@ async function receipt_writeReceipt(folder, receipt) {
     await writeFile(file, `${JSON.stringify(receipt, null, 2)}\n`);
     return file;
 }
+/** The inventory as a receipt keeps it: definitions hashed (they are hashes already when it came from a receipt). */
+function recordInventory(inventory) {
+    const { definitions, definitionsHashed, ...rest } = inventory;
+    return {
+        ...rest,
+        definitions: definitions.map(({ kind, name, table, text }) => ({ kind, name, ...(table ? { table } : {}), hash: definitionsHashed ? text : definitionHash(text) }))
+    };
+}
+/** A receipt's inventory, ready to compare a restore with: definitions as hashes. */
+function receipt_receiptInventory(receipt) {
+    if (!receipt.inventory)
+        return undefined;
+    const { definitions, ...rest } = receipt.inventory;
+    return { ...rest, definitions: definitions.map(({ kind, name, table, hash }) => ({ kind, name, ...(table ? { table } : {}), text: hash })), definitionsHashed: true };
+}
 /** A receipt given as input: made when the backup was created, it holds the inventory to compare with. */
 function readReceipt(input, file) {
     let receipt;
@@ -38471,7 +38690,10 @@ function readReceipt(input, file) {
     catch {
         throw new errors_InputError(input, file, 'the path of a receipt written by backup-verify (JSON)');
     }
-    if (receipt?.schemaVersion !== RECEIPT_SCHEMA_VERSION || receipt.tool !== 'backup-verify' || !receipt.inventory) {
+    if (receipt?.tool === 'backup-verify' && typeof receipt.schemaVersion === 'number' && receipt.schemaVersion < RECEIPT_SCHEMA_VERSION) {
+        throw new errors_InputError(input, file, `a receipt of schemaVersion ${RECEIPT_SCHEMA_VERSION}; this one (${receipt.schemaVersion}) was written by an older backup-verify and holds no definitions to compare with: verify the backup without it once, and use the receipt that run writes`);
+    }
+    if (receipt?.schemaVersion !== RECEIPT_SCHEMA_VERSION || receipt.tool !== 'backup-verify' || !receipt.inventory || !Array.isArray(receipt.inventory.definitions)) {
         throw new errors_InputError(input, file, `a backup-verify receipt of schemaVersion ${RECEIPT_SCHEMA_VERSION} with an inventory`);
     }
     return receipt;
@@ -38591,7 +38813,7 @@ async function session_openSession(target, database = target.database) {
     }
     return client;
 }
-function majorOf(versionNumber) {
+function session_majorOf(versionNumber) {
     return versionNumber >= 100000
         ? Math.floor(versionNumber / 10000)
         : Math.floor(versionNumber / 10000) + Math.floor((versionNumber % 10000) / 100) / 10;
@@ -38599,7 +38821,7 @@ function majorOf(versionNumber) {
 async function session_readServerVersion(client) {
     const { rows } = await client.query("SELECT current_setting('server_version') AS text, current_setting('server_version_num') AS number");
     const number = Number(rows[0].number);
-    return { text: rows[0].text, number, major: majorOf(number) };
+    return { text: rows[0].text, number, major: session_majorOf(number) };
 }
 /** Ordinary and partitioned tables outside the system schemas, as quoted qualified names, sorted. */
 async function session_listTables(client) {
@@ -38641,11 +38863,47 @@ async function session_createDatabaseLike(client, name) {
         throw error;
     }
 }
-/** Ends every other session in the database, then drops it; "IF EXISTS" makes a repeated cleanup harmless. */
+/** How long a drop waits for sessions that are ending (the server itself waits up to 5 s each try). */
+const DROP_ATTEMPTS = 3;
+/**
+ * Drops a temporary database, whatever is still in it. The sessions this user may end are ended
+ * first; an error ending one (a superuser's) never stops the drop. A plain DROP DATABASE then ends
+ * autovacuum workers itself, which WITH (FORCE) would refuse to a role that is not a superuser;
+ * WITH (FORCE) is the second try, for sessions that did not end. "IF EXISTS" makes a repeated
+ * cleanup harmless. Whatever still holds the database is named in the error.
+ */
 async function session_dropDatabase(client, name, serverMajor) {
-    await client.query('SELECT pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
-    const force = serverMajor >= 13 ? ' WITH (FORCE)' : '';
-    await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)}${force}`);
+    const { rows } = await client.query("SELECT pid FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid() AND backend_type = 'client backend'", [name]);
+    for (const { pid } of rows)
+        await client.query('SELECT pg_catalog.pg_terminate_backend($1)', [pid]).catch(() => { });
+    const drop = `DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)}`;
+    let last;
+    for (let attempt = 0; attempt < DROP_ATTEMPTS; attempt++) {
+        try {
+            await client.query(drop);
+            return;
+        }
+        catch (error) {
+            // 55006: still in use. Anything else (no permission, a lost server) is the answer.
+            if (error.code !== '55006')
+                throw error;
+            last = error;
+        }
+        if (serverMajor >= 13) {
+            try {
+                await client.query(`${drop} WITH (FORCE)`);
+                return;
+            }
+            catch (error) {
+                last = error;
+            }
+        }
+    }
+    const { rows: holders } = await client.query(`SELECT pid, coalesce(backend_type, 'session') || coalesce(' of ' || usename, '') || coalesce(' (' || nullif(application_name, '') || ')', '')
+            || coalesce(', ' || state, '') AS who
+       FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()`, [name]);
+    const detail = last?.message ?? 'it is in use';
+    throw new Error(`${detail}${holders.length > 0 ? `; still connected: ${holders.map((holder) => `pid ${holder.pid} (${holder.who})`).join(', ')}` : ''}`);
 }
 async function session_readDatabaseSize(client) {
     const { rows } = await client.query(`SELECT pg_database_size(current_database()) AS total,
@@ -38663,7 +38921,12 @@ async function session_readDatabaseSize(client) {
 // tables with exact row counts and content fingerprints, sequence values. The source's is read in
 // the snapshot that pg_dump dumps, so that writes during the dump never cause a mismatch.
 
+
 const VERIFY_LEVELS = ['schema', 'rows', 'data'];
+/** Whether an inventory taken at `have` holds what a comparison at `want` needs. */
+function levelCovers(have, want) {
+    return VERIFY_LEVELS.indexOf(have) >= VERIFY_LEVELS.indexOf(want);
+}
 const inventory_OBJECT_KINDS = (/* unused pure expression or super */ null && ([
     'schemas',
     'tables',
@@ -38680,22 +38943,31 @@ const inventory_OBJECT_KINDS = (/* unused pure expression or super */ null && ([
     'policies',
     'large objects'
 ]));
-const USER_SCHEMA = (column) => `${column} NOT IN ('pg_catalog', 'information_schema') AND ${column} !~ '^pg_(toast|temp_|toast_temp_)'`;
+/**
+ * The same output on every side: values are read as text, and text depends on session settings
+ * (a database's own timezone or datestyle, a role's extra_float_digits). Names come qualified.
+ */
+const CANONICAL_SETTINGS = (/* unused pure expression or super */ null && ("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 3; " +
+    "SET bytea_output = 'hex'; SET lc_monetary = 'C'; SET search_path = pg_catalog"));
+async function useCanonicalSettings(client) {
+    await client.query(CANONICAL_SETTINGS);
+}
+const inventory_USER_SCHEMA = (column) => `${column} NOT IN ('pg_catalog', 'information_schema') AND ${column} !~ '^pg_(toast|temp_|toast_temp_)'`;
 const OBJECT_COUNTS = (/* unused pure expression or super */ null && (`
 SELECT
-  (SELECT count(*) FROM pg_namespace n WHERE ${USER_SCHEMA('n.nspname')}) AS "schemas",
-  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND ${USER_SCHEMA('n.nspname')}) AS "tables",
+  (SELECT count(*) FROM pg_namespace n WHERE ${inventory_USER_SCHEMA('n.nspname')}) AS "schemas",
+  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND ${inventory_USER_SCHEMA('n.nspname')}) AS "tables",
   (SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND a.attnum > 0 AND NOT a.attisdropped AND ${USER_SCHEMA('n.nspname')}) AS "columns",
-  (SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ${USER_SCHEMA('n.nspname')}) AS "indexes",
-  (SELECT count(*) FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace WHERE ${USER_SCHEMA('n.nspname')}) AS "constraints",
-  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'v' AND ${USER_SCHEMA('n.nspname')}) AS "views",
-  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'm' AND ${USER_SCHEMA('n.nspname')}) AS "materialized views",
-  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND ${USER_SCHEMA('n.nspname')}) AS "sequences",
-  (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ${USER_SCHEMA('n.nspname')}) AS "functions",
-  (SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal AND ${USER_SCHEMA('n.nspname')}) AS "triggers",
+    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND a.attnum > 0 AND NOT a.attisdropped AND ${inventory_USER_SCHEMA('n.nspname')}) AS "columns",
+  (SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ${inventory_USER_SCHEMA('n.nspname')}) AS "indexes",
+  (SELECT count(*) FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace WHERE ${inventory_USER_SCHEMA('n.nspname')}) AS "constraints",
+  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'v' AND ${inventory_USER_SCHEMA('n.nspname')}) AS "views",
+  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'm' AND ${inventory_USER_SCHEMA('n.nspname')}) AS "materialized views",
+  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND ${inventory_USER_SCHEMA('n.nspname')}) AS "sequences",
+  (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ${inventory_USER_SCHEMA('n.nspname')}) AS "functions",
+  (SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal AND ${inventory_USER_SCHEMA('n.nspname')}) AS "triggers",
   (SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-    WHERE (t.typtype IN ('e', 'd', 'r', 'm') OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'c'))) AND ${USER_SCHEMA('n.nspname')}) AS "types",
+    WHERE (t.typtype IN ('e', 'd', 'r', 'm') OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'c'))) AND ${inventory_USER_SCHEMA('n.nspname')}) AS "types",
   (SELECT count(*) FROM pg_extension) AS "extensions",
   (SELECT count(*) FROM pg_policy) AS "policies",
   (SELECT count(*) FROM pg_largeobject_metadata) AS "large objects"`));
@@ -38703,9 +38975,25 @@ async function countObjects(client) {
     const { rows } = await client.query(OBJECT_COUNTS);
     return Object.fromEntries(inventory_OBJECT_KINDS.map((kind) => [kind, Number(rows[0][kind])]));
 }
-/** Exact row counts, and at the data level a fingerprint of the content that ignores row order. */
-/** Each table's rows (and fingerprint at level data), read by the given sessions side by side. */
-async function readContent(clients, tables, level) {
+/** Each table's columns, quoted, in the order of their names: the same on both sides whatever their positions. */
+async function readColumns(client) {
+    const { rows } = await client.query(`SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS "table", quote_ident(a.attname) AS "column"
+       FROM pg_catalog.pg_attribute a
+       JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND ${inventory_USER_SCHEMA('n.nspname')}`);
+    const columns = new Map();
+    for (const row of rows)
+        columns.set(row.table, [...(columns.get(row.table) ?? []), row.column]);
+    for (const list of columns.values())
+        list.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return columns;
+}
+/**
+ * Each table's exact row count, and at the data level a fingerprint of its content that ignores
+ * row order and column positions, read by the given sessions side by side.
+ */
+async function readContent(clients, tables, level, columns) {
     if (level === 'schema')
         return [];
     const content = new Array(tables.length);
@@ -38719,7 +39007,8 @@ async function readContent(clients, tables, level) {
             }
             else {
                 // 60 bits of each row's md5, summed as numeric: duplicates count, order does not.
-                const { rows } = await client.query(`SELECT count(*) AS n, coalesce(sum(('x' || substr(md5(r::text), 1, 15))::bit(60)::bigint::numeric), 0)::text AS fp FROM ONLY ${table} AS r`);
+                const row = `ROW(${(columns.get(table) ?? []).map((column) => `r.${column}`).join(', ')})::text`;
+                const { rows } = await client.query(`SELECT count(*) AS n, coalesce(sum(('x' || substr(md5(${row}), 1, 15))::bit(60)::bigint::numeric), 0)::text AS fp FROM ONLY ${table} AS r`);
                 content[index] = { table, rows: Number(rows[0].n), fingerprint: rows[0].fp };
             }
         }
@@ -38733,7 +39022,7 @@ async function readContent(clients, tables, level) {
  * compared with the values the dump itself sets.
  */
 async function readSequences(client) {
-    const { rows: names } = await client.query(`SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) AS sequence FROM pg_catalog.pg_sequences WHERE ${USER_SCHEMA('schemaname')} ORDER BY 1`);
+    const { rows: names } = await client.query(`SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) AS sequence FROM pg_catalog.pg_sequences WHERE ${inventory_USER_SCHEMA('schemaname')} ORDER BY 1`);
     const states = [];
     for (const { sequence } of names) {
         const { rows } = await client.query(`SELECT last_value, is_called FROM ${sequence}`);
@@ -38741,14 +39030,21 @@ async function readSequences(client) {
     }
     return states;
 }
-/** The inventory of a database; sequences only where asked (the restored side, at the rows level and up). */
-/** helpers: more sessions on the same database that read tables beside the first. */
+/**
+ * The inventory of a database; sequences only where asked (the restored side, at the rows level
+ * and up). helpers: more sessions on the same database that read tables beside the first.
+ */
 async function inventory_takeInventory(client, level, withSequences = false, helpers = []) {
+    await Promise.all([client, ...helpers].map(useCanonicalSettings));
+    const { rows } = await client.query("SELECT current_setting('server_version_num') AS version");
+    const serverVersionNumber = Number(rows[0].version);
     const tables = await listTables(client);
     const objects = await countObjects(client);
-    const content = await readContent([client, ...helpers], tables, level);
+    const definitions = await readDefinitions(client, majorOf(serverVersionNumber), level === 'data');
+    const columns = level === 'data' ? await readColumns(client) : new Map();
+    const content = await readContent([client, ...helpers], tables, level, columns);
     const sequences = withSequences && level !== 'schema' ? await readSequences(client) : [];
-    return { level, tables, objects, content, sequences };
+    return { level, serverVersionNumber, tables, objects, content, sequences, definitions };
 }
 /** The extensions the source uses that the restore server cannot create. */
 async function inventory_missingExtensions(source, restoreServer) {
@@ -38786,6 +39082,37 @@ class inventory_SourceSnapshot {
 ;// CONCATENATED MODULE: ./src/secrets.ts
 // Every text that leaves the engine (errors, tool output, log lines) passes through one Redactor.
 const MASK = '***';
+/**
+ * The pairs of a libpq key=value connection string ("host=db password='it\\'s'"), values unquoted;
+ * undefined when the text is not one.
+ */
+function parseKeywordValue(text) {
+    const pairs = [];
+    const pattern = /\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*('(?:[^'\\]|\\.)*'?|(?:[^\s'\\]|\\.)*)/y;
+    let at = 0;
+    while (at < text.length) {
+        if (/^\s*$/.test(text.slice(at)))
+            break;
+        pattern.lastIndex = at;
+        const match = pattern.exec(text);
+        if (!match)
+            return undefined;
+        const raw = match[2];
+        const quoted = raw.startsWith("'");
+        const body = quoted ? raw.slice(1, raw.endsWith("'") && raw.length > 1 ? -1 : undefined) : raw;
+        pairs.push({ key: match[1].toLowerCase(), value: body.replace(/\\(.)/g, '$1'), raw });
+        at = pattern.lastIndex;
+    }
+    return pairs.length > 0 ? pairs : undefined;
+}
+/** The password as written in a URL: everything between the user's ":" and the last "@" (an unencoded "@" included). */
+function writtenUrlPassword(rawUrl) {
+    const start = /^[a-z][a-z0-9+.-]*:\/\/[^:/?#@]*:/i.exec(rawUrl);
+    const at = rawUrl.lastIndexOf('@');
+    if (!start || at < start[0].length)
+        return undefined;
+    return rawUrl.slice(start[0].length, at);
+}
 /** The spellings under which a password may show up: raw, URL-encoded, and as written in the given URL. */
 function secretForms(password, rawUrl) {
     const forms = new Set();
@@ -38798,9 +39125,23 @@ function secretForms(password, rawUrl) {
     }
     if (rawUrl) {
         forms.add(rawUrl);
-        const written = /^[a-z][a-z0-9+.-]*:\/\/[^:/?#@]*:([^@/?#]*)@/i.exec(rawUrl)?.[1];
-        if (written)
+        const written = writtenUrlPassword(rawUrl);
+        if (written) {
             forms.add(written);
+            try {
+                forms.add(decodeURIComponent(written));
+            }
+            catch {
+                // Not percent-encoded as a whole: the written form is the one to hide.
+            }
+        }
+        // A key=value string: its password value, as written and unquoted.
+        for (const pair of parseKeywordValue(rawUrl) ?? []) {
+            if (pair.key === 'password') {
+                forms.add(pair.value);
+                forms.add(pair.raw);
+            }
+        }
     }
     forms.delete('');
     return [...forms];
@@ -38827,8 +39168,9 @@ class secrets_Redactor {
             result = result.split(secret).join(MASK);
         // Passwords we were never told about still hide in connection strings that tools echo back.
         return result
-            .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)[^@\s]*@/gi, `$1${MASK}@`)
-            .replace(/\b(password\s*=\s*)('[^']*'|"[^"]*"|\S+)/gi, `$1${MASK}`);
+            // (The placeholder of an example, user:password@, is no password: a real one is masked above.)
+            .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)(\S*)@/gi, (match, start, secret) => (secret === 'password' ? match : `${start}${MASK}@`))
+            .replace(/\b(password\s*=\s*)('(?:[^'\\]|\\.)*'?|"[^"]*"|(?:[^\s\\]|\\.)+)/gi, `$1${MASK}`);
     }
     redactError(error) {
         return this.redact(error instanceof Error ? error.message : String(error));
@@ -38849,6 +39191,7 @@ const parseIntoClientConfig = pg_connection_string.parseIntoClientConfig
 
 ;// CONCATENATED MODULE: ./src/config/connection.ts
 // Where the database is: the database-url input, else DATABASE_URL, else Django-style DB_* variables, else a .env file.
+
 
 
 
@@ -38899,9 +39242,20 @@ function pickDb(variables) {
 }
 function fromUrl(url, origin, inputName) {
     const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+    const keywords = scheme ? undefined : parseKeywordValue(url);
+    if (keywords) {
+        // libpq's key=value form: shown with every password value hidden, and refused with the fix.
+        const shown = keywords.map((pair) => `${pair.key}=${pair.key === 'password' ? '***' : pair.raw}`).join(' ');
+        throw new errors_InputError(inputName, shown, `${URL_FORMS}; a key=value connection string is not read: write the same settings as a URL`);
+    }
     const shown = redactUrl(url);
     if (!scheme)
         throw new errors_InputError(inputName, shown, URL_FORMS);
+    // Two "@" before the host: the password holds one unencoded, and no parser can tell where the host starts.
+    const authority = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(url)?.[1] ?? '';
+    if ((authority.match(/@/g) ?? []).length > 1 || (writtenUrlPassword(url.replace(/[?#].*$/s, '')) ?? '').includes('@')) {
+        throw new errors_InputError(inputName, shown, `${URL_FORMS}; the password holds an "@" that is not percent-encoded: write it as %40 (encodeURIComponent gives every character's form)`);
+    }
     if (scheme.startsWith('sqlite') || scheme === 'spatialite')
         return { kind: 'unsupported', engine: 'sqlite', origin };
     if (!POSTGRES_SCHEMES.has(scheme)) {
@@ -39234,6 +39588,14 @@ function inputs_loadSettings(raw) {
     if (maxShrinkPercent !== undefined && !receipt) {
         throw new errors_InputError(Input.MaxShrink, raw.get(Input.MaxShrink), 'a percentage used together with receipt (it compares with the receipt\'s backup)');
     }
+    const receiptLevel = receipt?.inventory?.level;
+    if (receipt && receiptLevel && !levelCovers(receiptLevel, verifyLevel)) {
+        throw new errors_InputError(Input.Verify, verifyText, `a level the receipt can support: it was made at verify: ${receiptLevel}, so it holds ${receiptLevel === 'schema' ? 'no row counts' : 'no content fingerprints'}. ` +
+            `Use verify: ${receiptLevel}, or make the receipt with verify: ${verifyLevel}`);
+    }
+    if (receipt && !backupFile && maxShrinkPercent === undefined) {
+        throw new errors_InputError(Input.Receipt, receiptText, 'a receipt used with backup-file (an existing backup is compared with the receipt written when it was made), or with max-shrink (a new backup is compared with an older one by thresholds only)');
+    }
     const dotenv = readDotenv(raw.workingDirectory);
     let choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, dotenv);
     if (!choice && backupFile && restoreTarget) {
@@ -39427,6 +39789,22 @@ function rowsMatch(entry) {
     return entry.source !== undefined && entry.source === entry.restored && entry.sourceFingerprint === entry.restoredFingerprint;
 }
 const STATUS_ICON = { passed: '✅ passed', failed: '❌ failed', 'not run': '⏭️ not run' };
+/** How the summary names what the restore was compared with. */
+const REFERENCE_WORDS = {
+    snapshot: { short: 'source', rows: 'dumped', column: 'Rows in the dump' },
+    receipt: { short: 'receipt', rows: 'receipt', column: 'Rows in the receipt' },
+    none: { short: 'backup', rows: 'backup', column: 'Rows' }
+};
+/** Definitions are long (a function's body): a cell shows their start. */
+const MAX_DEFINITION_CELL = 300;
+function definitionCell(text, hashed) {
+    if (text === undefined)
+        return '— (absent)';
+    if (hashed)
+        return `<i>hash ${escapeHtml(text.slice(0, 12))}…</i>`;
+    const flat = text.replace(/\s+/g, ' ').trim();
+    return `<code>${escapeHtml(flat.length > MAX_DEFINITION_CELL ? `${flat.slice(0, MAX_DEFINITION_CELL)}…` : flat)}</code>`;
+}
 function summary_buildSummary(result) {
     const title = 'Backup verification';
     if (result.status === 'skipped') {
@@ -39469,15 +39847,25 @@ function summary_buildSummary(result) {
         facts.push(['Format', `${result.backup.format}${result.backup.files ? ` (${result.backup.files} files)` : ''}`]);
         facts.push(['Compression', escapeHtml(result.backup.compression)]);
         facts.push(['Parallel jobs', String(result.backup.jobs)]);
-        if (result.backup.kept)
+        if (result.backup.existing)
+            facts.push(['Backup file', `<code>${escapeHtml(result.backup.path)}</code> (verified where it is)`]);
+        else if (result.backup.kept)
             facts.push(['Backup kept at', `<code>${escapeHtml(result.backup.path)}</code>`]);
     }
     if (result.tables) {
         facts.push(['Verify level', result.tables.level]);
-        facts.push(['Tables (source / restored)', `${result.tables.source.length} / ${result.tables.restored.length}`]);
+        const reference = REFERENCE_WORDS[result.tables.reference];
+        facts.push([`Tables (${reference.short} / restored)`, `${result.tables.source.length} / ${result.tables.restored.length}`]);
         const sum = (pick) => result.tables.rows.reduce((total, entry) => total + (pick(entry) ?? 0), 0);
         if (result.tables.level !== 'schema')
-            facts.push(['Rows (dumped / restored)', `${sum((entry) => entry.source)} / ${sum((entry) => entry.restored)}`]);
+            facts.push([`Rows (${reference.rows} / restored)`, `${sum((entry) => entry.source)} / ${sum((entry) => entry.restored)}`]);
+        if (result.tables.reference !== 'none') {
+            const { compared, by, differences } = result.tables.definitions;
+            facts.push([
+                'Definitions compared',
+                `${compared}${by === 'name' ? ' (by name only: the restore server is another major, whose wording of definitions differs)' : by === 'hash' ? ' (against the receipt\'s hashes)' : ''}${differences.length > 0 ? `, ${differences.length} differ` : ', all the same'}`
+            ]);
+        }
         if (result.tables.missing.length)
             facts.push(['Missing after restore', escapeHtml(listed(result.tables.missing))]);
         if (result.tables.extra.length)
@@ -39501,13 +39889,27 @@ function summary_buildSummary(result) {
         const content = result.tables.level === 'data';
         tables.push({
             heading: sorted.length > MAX_LISTED ? `Tables (${MAX_LISTED} of ${sorted.length}, mismatches first)` : 'Tables',
-            header: ['Table', 'Rows in the dump', 'Rows restored', ...(content ? ['Content'] : []), 'Match'],
+            header: ['Table', REFERENCE_WORDS[result.tables.reference].column, 'Rows restored', ...(content ? ['Content'] : []), 'Match'],
             rows: shown.map((entry) => [
                 `<code>${escapeHtml(entry.table)}</code>`,
                 entry.source === undefined ? '—' : String(entry.source),
                 entry.restored === undefined ? '—' : String(entry.restored),
                 ...(content ? [entry.sourceFingerprint !== undefined && entry.sourceFingerprint === entry.restoredFingerprint ? 'same fingerprint' : 'differs'] : []),
                 rowsMatch(entry) ? '✅' : '❌'
+            ])
+        });
+    }
+    const differences = result.tables?.definitions.differences ?? [];
+    if (result.tables && differences.length > 0) {
+        const hashed = result.tables.definitions.by === 'hash';
+        const where = REFERENCE_WORDS[result.tables.reference].short;
+        tables.push({
+            heading: differences.length > MAX_LISTED ? `Definitions that differ (${MAX_LISTED} of ${differences.length})` : 'Definitions that differ',
+            header: ['Object', `In the ${where}`, 'Restored'],
+            rows: differences.slice(0, MAX_LISTED).map((difference) => [
+                `${escapeHtml(difference.kind)} <code>${escapeHtml(difference.name)}</code>`,
+                definitionCell(difference.source, hashed),
+                definitionCell(difference.restored, false)
             ])
         });
     }
@@ -39557,7 +39959,7 @@ function summaryLines(result) {
     if (result.backup?.kept)
         lines.push(`  kept at   ${result.backup.path}`);
     const head = result.status === 'passed'
-        ? `PASSED: the backup of ${result.target} restores (${result.tables?.restored.length} of ${result.tables?.source.length} tables${result.tables?.level === 'schema' ? '' : `, ${restoredRows(result)} rows`}) in ${seconds(result.durationMs)}`
+        ? `PASSED: the backup ${result.backup?.existing ? result.backup.path : `of ${result.target}`} restores (${result.tables?.restored.length} of ${result.tables?.source.length} tables${result.tables?.level === 'schema' ? '' : `, ${restoredRows(result)} rows`}) in ${seconds(result.durationMs)}`
         : `FAILED: ${result.error?.message}`;
     const tail = result.status === 'failed' && result.error?.hint ? [`Hint: ${result.error.hint}`] : [];
     return [head, ...lines, ...tail];
@@ -39713,6 +40115,14 @@ class followed_file_ChunkRelay {
 
 /** Variables a child must not inherit: they would redirect it elsewhere or carry a secret it does not need. */
 const INHERITED_CONNECTION = /^(PG(HOST|HOSTADDR|PORT|DATABASE|USER|PASSWORD|PASSFILE|SERVICE|SERVICEFILE|SSL\w*|OPTIONS|APPNAME|CONNECT_TIMEOUT|TARGETSESSIONATTRS|REQUIRESSL|GSSENCMODE|CHANNELBINDING)|DATABASE_URL|DB_PASSWORD|INPUT_.*)$/i;
+/** The environment every child process starts from: the runner's, without a connection, a password or an input. */
+function environment_scrubbedEnvironment(base = process.env) {
+    const env = {};
+    for (const [name, value] of Object.entries(base))
+        if (!INHERITED_CONNECTION.test(name))
+            env[name] = value;
+    return env;
+}
 /** libpq's password file syntax: backslash escapes ":" and "\". */
 function passwordFileLine(password) {
     return `*:*:*:*:${password.replace(/\\/g, '\\\\').replace(/:/g, '\\:')}\n`;
@@ -39729,10 +40139,7 @@ async function environment_writePasswordFile(folder, password, name = '.pgpass')
     return file;
 }
 function environment_clientEnvironment(target, database, passwordFile, base = process.env) {
-    const env = {};
-    for (const [name, value] of Object.entries(base))
-        if (!INHERITED_CONNECTION.test(name))
-            env[name] = value;
+    const env = environment_scrubbedEnvironment(base);
     env.PGHOST = target.host;
     env.PGPORT = String(target.port);
     env.PGUSER = target.user;
@@ -39766,8 +40173,6 @@ function heartbeat_startHeartbeat(what, log, bytes, intervalMs = HEARTBEAT_MS) {
 
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: external "node:zlib"
 var external_node_zlib_ = __nccwpck_require__(8522);
 ;// CONCATENATED MODULE: ./src/backup/archive-header.ts
@@ -40989,6 +41394,9 @@ function describeRestrictPairs(restrictKeys, unrestrictKeys) {
     if (unmatched.length === 0 && stray.length === 0 && restrictKeys.length === unrestrictKeys.length)
         return undefined;
     const short = (key) => (key === '' ? '(no key)' : key.length > 12 ? `${key.slice(0, 12)}…` : key);
+    if (unmatched.length > 0 && stray.length > 0 && stray[0] !== '' && unmatched[0].startsWith(stray[0])) {
+        return `the \\unrestrict line is cut: its key ends after ${stray[0].length} of the ${unmatched[0].length} characters of \\restrict ${short(unmatched[0])}`;
+    }
     if (unmatched.length > 0 && stray.length > 0) {
         return `\\restrict ${short(unmatched[0])} is closed by \\unrestrict ${short(stray[0])}, another key: the \\unrestrict line was cut or changed`;
     }
@@ -41167,8 +41575,11 @@ const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createReq
 
 const STDERR_LIMIT = (/* unused pure expression or super */ null && (64 * 1024));
 const STDOUT_LIMIT = (/* unused pure expression or super */ null && (1024 * 1024));
+/** Never needed by a tool, whoever calls it: the action's inputs and the URLs and passwords they came from. */
+const NEVER_INHERITED = /^(INPUT_.*|DATABASE_URL|DB_PASSWORD)$/i;
 async function process_runTool(file, args, options) {
-    const child = spawn(file, args, { env: options.env, stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], windowsHide: true });
+    const env = Object.fromEntries(Object.entries(options.env).filter(([name]) => !NEVER_INHERITED.test(name)));
+    const child = spawn(file, args, { env, stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], windowsHide: true });
     let fed = Promise.resolve();
     if (options.stdin && child.stdin) {
         // A tool that stops reading early (psql at its first error) closes the pipe: that is its
@@ -41333,9 +41744,13 @@ async function create_createBackup(options) {
     const written = new Promise((resolve, reject) => (exited = { resolve, reject }));
     written.catch(() => { });
     let inspected = Promise.resolve();
-    if (streamed) {
-        // Created private before pg_dump opens it: the backup holds every row of the database.
+    // Created private before pg_dump opens it: the backup holds every row of the database. (pg_dump
+    // keeps a file's mode; a directory-format folder it fills, its files it makes itself.)
+    if (format === 'directory')
+        await mkdir(options.backupPath, { mode: 0o700 });
+    else
         await writeFile(options.backupPath, '', { mode: 0o600 });
+    if (streamed) {
         const end = options.relay?.writable() ?? discard();
         inspected = pipeline(Readable.from(followFile({ path: options.backupPath, size: written }, options.signal)), streamed, end);
         inspected.catch((error) => options.relay?.fail(error));
@@ -41358,6 +41773,8 @@ async function create_createBackup(options) {
         throw new VerificationError(known?.problem ?? 'dump-failed', `pg_dump ${what ? `${what} ` : ''}${how}: ${lines.join(' | ') || 'no error message'}`, known?.hint);
     }
     await inspected;
+    if (format === 'directory')
+        await makePrivate(options.backupPath);
     const created = await describeCreated(options, streamed);
     if (created.sizeBytes < options.minSizeBytes) {
         throw new VerificationError('backup-too-small', `Backup file is suspiciously small: ${created.sizeBytes} bytes (minimum ${options.minSizeBytes})`, 'Is the database empty, or have the migrations not run yet? Lower min-size if a small database is expected.');
@@ -41365,6 +41782,12 @@ async function create_createBackup(options) {
     const what = format === 'directory' ? `${created.manifest?.entries.length} files, ` : '';
     options.log(`Backup written: ${what}${describeBytes(created.sizeBytes)}, SHA-256 ${created.sha256}${format === 'directory' ? ' (of the manifest)' : ''}`);
     return created;
+}
+/** A directory-format backup's files, private as a single file is. */
+async function makePrivate(folder) {
+    await chmod(folder, 0o700);
+    for (const name of await readdir(folder))
+        await chmod(path.join(folder, name), 0o600);
 }
 /** Bytes of a file, or of the files in a folder, so far; 0 when there is nothing yet. */
 function sizeOnDisk(backupPath) {
@@ -42565,8 +42988,125 @@ class restore_watchdog_RestoreWatchdog {
     }
 }
 
+;// CONCATENATED MODULE: ./src/phases/compare.ts
+// The restored database against what it must hold: the dumped snapshot's inventory, or a receipt
+// made when the backup was. Tables, exact rows and content at the verify level; every object's
+// definition; sequence values as numbers. Each difference is named in the user's terms.
+
+
+
+
+/** "42" and "00042" are one value; "next 7" (never called) stays apart from "7". */
+function sequenceValue(text) {
+    if (text === undefined)
+        return undefined;
+    const match = /^(next )?(-?\d+)$/.exec(text.trim());
+    return match ? `${match[1] ?? ''}${BigInt(match[2])}` : text;
+}
+/**
+ * The restored database against the reference at `level` (the run's verify level; the reference
+ * may hold more). Without a reference (an existing backup and no receipt), the restored database
+ * is described, not compared; the sequence values the dump sets are compared all the same.
+ */
+function compare_compareInventories(reference, restored, dumpedSequences = [], referenceKind = 'snapshot', level = restored.level) {
+    const source = reference ?? restored;
+    const restoredSet = new Set(restored.tables);
+    const sourceSet = new Set(source.tables);
+    const before = new Map(source.content.map((entry) => [entry.table, entry]));
+    const after = new Map(restored.content.map((entry) => [entry.table, entry]));
+    const counted = level !== 'schema';
+    const content = level === 'data';
+    const rows = [...new Set([...source.tables, ...restored.tables])].map((table) => ({
+        table,
+        source: counted ? before.get(table)?.rows : undefined,
+        restored: counted ? after.get(table)?.rows : undefined,
+        sourceFingerprint: content ? before.get(table)?.fingerprint : undefined,
+        restoredFingerprint: content ? after.get(table)?.fingerprint : undefined
+    }));
+    const both = (entry) => entry.source !== undefined && entry.restored !== undefined;
+    const objects = OBJECT_KINDS.map((kind) => ({ kind, source: source.objects[kind], restored: restored.objects[kind] }));
+    // The values the dump sets, against the restored sequences: the only race-free comparison.
+    const sequencesBefore = new Map(dumpedSequences.map((entry) => [entry.sequence, sequenceValue(entry.value)]));
+    const sequencesAfter = new Map(restored.sequences.map((entry) => [entry.sequence, sequenceValue(entry.value)]));
+    // A server of another major words definitions its own way: then only which objects exist is compared.
+    const byName = reference !== undefined && majorOf(source.serverVersionNumber) !== majorOf(restored.serverVersionNumber);
+    const referenceDefinitions = source.definitions.filter((definition) => content || definition.kind !== 'large object data');
+    const definitionDifferences = reference
+        ? compareDefinitions(referenceDefinitions, restored.definitions, { hashed: source.definitionsHashed === true, byName })
+        : [];
+    return {
+        level,
+        reference: reference ? referenceKind : 'none',
+        source: source.tables,
+        restored: restored.tables,
+        missing: source.tables.filter((table) => !restoredSet.has(table)),
+        extra: restored.tables.filter((table) => !sourceSet.has(table)),
+        rows,
+        rowMismatches: rows.filter((entry) => both(entry) && entry.source !== entry.restored),
+        contentMismatches: rows.filter((entry) => both(entry) && entry.source === entry.restored && entry.sourceFingerprint !== undefined && entry.sourceFingerprint !== entry.restoredFingerprint),
+        objects,
+        objectMismatches: objects.filter((entry) => entry.source !== entry.restored),
+        definitions: { compared: reference ? referenceDefinitions.length : 0, by: byName ? 'name' : source.definitionsHashed ? 'hash' : 'text', differences: definitionDifferences },
+        sequenceMismatches: [...sequencesBefore.keys()]
+            .filter(() => counted)
+            .map((sequence) => ({ sequence, source: sequencesBefore.get(sequence), restored: sequencesAfter.get(sequence) }))
+            .filter((entry) => entry.source !== entry.restored)
+    };
+}
+/** How the reference is named in messages: what the dump holds, or what the receipt records. */
+function referenceName(comparison) {
+    return comparison.reference === 'receipt' ? 'in the receipt' : 'in the dump';
+}
+const MAX_SHOWN_DEFINITION = 160;
+function shortDefinition(text) {
+    const flat = text.replace(/\s+/g, ' ').trim();
+    return flat.length > MAX_SHOWN_DEFINITION ? `${flat.slice(0, MAX_SHOWN_DEFINITION)}…` : flat;
+}
+/** One definition difference in words; the objects of a table that is missing altogether are left to the table's message. */
+function describeDefinitionDifference(difference, where, hashed) {
+    const object = `${difference.kind} ${difference.name}`;
+    if (difference.restored === undefined)
+        return `${object} is missing after the restore${hashed ? '' : ` (${where}: ${shortDefinition(difference.source ?? '')})`}`;
+    if (difference.source === undefined)
+        return `${object} is there after the restore only (${shortDefinition(difference.restored)})`;
+    return hashed
+        ? `${object} differs from the receipt's (restored: ${shortDefinition(difference.restored)})`
+        : `${object} is ${shortDefinition(difference.source)} ${where}, but ${shortDefinition(difference.restored)} restored`;
+}
+/** Throws when the restored database differs from its reference, naming every difference found. */
+function compare_requireSameInventory(comparison) {
+    const problems = [];
+    const where = referenceName(comparison);
+    if (comparison.missing.length > 0 || comparison.extra.length > 0) {
+        const parts = [
+            comparison.missing.length ? `missing ${comparison.missing.join(', ')}` : '',
+            comparison.extra.length ? `unexpected ${comparison.extra.join(', ')}` : ''
+        ].filter(Boolean);
+        problems.push(`Restored database has ${comparison.restored.length} tables, the source has ${comparison.source.length}: ${parts.join('; ')}`);
+    }
+    const listed = (entries, show) => `${entries.slice(0, 10).map(show).join('; ')}${entries.length > 10 ? '; …' : ''}`;
+    if (comparison.rowMismatches.length > 0) {
+        problems.push(`Row counts differ in ${comparison.rowMismatches.length} table(s): ${listed(comparison.rowMismatches, (e) => `${e.table} ${e.source} ${where}, ${e.restored} restored`)}`);
+    }
+    if (comparison.contentMismatches.length > 0) {
+        problems.push(`Content differs in ${comparison.contentMismatches.length} table(s) with the same row count: ${listed(comparison.contentMismatches, (e) => `${e.table} (fingerprint ${e.sourceFingerprint} ${where}, ${e.restoredFingerprint} restored)`)}`);
+    }
+    const tablesNamed = new Set([...comparison.missing, ...comparison.extra]);
+    const definitions = comparison.definitions.differences.filter((difference) => difference.table === undefined || !tablesNamed.has(difference.table));
+    if (definitions.length > 0) {
+        const hashed = comparison.definitions.by === 'hash';
+        problems.push(`Definitions differ for ${definitions.length} object(s): ${listed(definitions, (difference) => describeDefinitionDifference(difference, where, hashed))}`);
+    }
+    if (comparison.sequenceMismatches.length > 0) {
+        problems.push(`Sequence values differ: ${listed(comparison.sequenceMismatches, (e) => `${e.sequence} ${e.source ?? 'absent'} ${where}, ${e.restored ?? 'absent'} restored`)}`);
+    }
+    if (problems.length > 0)
+        throw new VerificationError('restore-mismatch', problems.join('. '));
+}
+
 ;// CONCATENATED MODULE: ./src/phases/restore.ts
 // Phase 3: restores into a new temporary database, compares it with the source, and always drops it.
+
 
 
 
@@ -42599,74 +43139,41 @@ function assertNotSource(source, restore) {
         throw new VerificationError('same-database', `Refusing to restore into the source database "${source.database}" at ${source.host}:${source.port}.`, 'The restore always goes into a new temporary database; this is a bug if you see it.');
     }
 }
-/** The restored database against the source's inventory: what is missing, extra, or different. */
-function compareInventories(sourceOrNone, restored, dumpedSequences = [], reference = 'snapshot') {
-    // Without a source (an existing backup), the restored database is described, not compared.
-    const source = sourceOrNone ?? restored;
-    const restoredSet = new Set(restored.tables);
-    const sourceSet = new Set(source.tables);
-    const before = new Map(source.content.map((entry) => [entry.table, entry]));
-    const after = new Map(restored.content.map((entry) => [entry.table, entry]));
-    const rows = [...new Set([...source.tables, ...restored.tables])].map((table) => ({
-        table,
-        source: before.get(table)?.rows,
-        restored: after.get(table)?.rows,
-        sourceFingerprint: before.get(table)?.fingerprint,
-        restoredFingerprint: after.get(table)?.fingerprint
-    }));
-    const both = (entry) => entry.source !== undefined && entry.restored !== undefined;
-    const objects = OBJECT_KINDS.map((kind) => ({ kind, source: source.objects[kind], restored: restored.objects[kind] }));
-    // The values the dump sets, against the restored sequences: the only race-free comparison.
-    const sequencesBefore = new Map(dumpedSequences.map((entry) => [entry.sequence, entry.value]));
-    const sequencesAfter = new Map(restored.sequences.map((entry) => [entry.sequence, entry.value]));
-    return {
-        level: source.level,
-        reference: sourceOrNone ? reference : 'none',
-        source: source.tables,
-        restored: restored.tables,
-        missing: source.tables.filter((table) => !restoredSet.has(table)),
-        extra: restored.tables.filter((table) => !sourceSet.has(table)),
-        rows,
-        rowMismatches: rows.filter((entry) => both(entry) && entry.source !== entry.restored),
-        contentMismatches: rows.filter((entry) => both(entry) && entry.source === entry.restored && entry.sourceFingerprint !== undefined && entry.sourceFingerprint !== entry.restoredFingerprint),
-        objects,
-        objectMismatches: objects.filter((entry) => entry.source !== entry.restored),
-        sequenceMismatches: [...sequencesBefore.keys()]
-            .filter(() => source.level !== 'schema')
-            .map((sequence) => ({ sequence, source: sequencesBefore.get(sequence), restored: sequencesAfter.get(sequence) }))
-            .filter((entry) => entry.source !== entry.restored)
-    };
-}
-/** Throws when the restored database differs from the dumped snapshot, naming every difference found. */
-function restore_requireSameInventory(comparison) {
-    const problems = [];
-    if (comparison.missing.length > 0 || comparison.extra.length > 0) {
-        const parts = [
-            comparison.missing.length ? `missing ${comparison.missing.join(', ')}` : '',
-            comparison.extra.length ? `unexpected ${comparison.extra.join(', ')}` : ''
-        ].filter(Boolean);
-        problems.push(`Restored database has ${comparison.restored.length} tables, the source has ${comparison.source.length}: ${parts.join('; ')}`);
-    }
-    const listed = (entries, show) => `${entries.slice(0, 10).map(show).join('; ')}${entries.length > 10 ? '; …' : ''}`;
-    if (comparison.rowMismatches.length > 0) {
-        problems.push(`Row counts differ in ${comparison.rowMismatches.length} table(s): ${listed(comparison.rowMismatches, (e) => `${e.table} ${e.source} in the dump, ${e.restored} restored`)}`);
-    }
-    if (comparison.contentMismatches.length > 0) {
-        problems.push(`Content differs in ${comparison.contentMismatches.length} table(s) with the same row count: ${listed(comparison.contentMismatches, (e) => `${e.table} (fingerprint ${e.sourceFingerprint} in the dump, ${e.restoredFingerprint} restored)`)}`);
-    }
-    const objectsDiffer = comparison.objectMismatches.filter((entry) => entry.kind !== 'tables' || problems.length === 0);
-    if (objectsDiffer.length > 0) {
-        problems.push(`Object counts differ: ${listed(objectsDiffer, (e) => `${e.kind} ${e.source} in the source, ${e.restored} restored`)}`);
-    }
-    if (comparison.sequenceMismatches.length > 0) {
-        problems.push(`Sequence values differ: ${listed(comparison.sequenceMismatches, (e) => `${e.sequence} ${e.source ?? 'absent'} in the dump, ${e.restored ?? 'absent'} restored`)}`);
-    }
-    if (problems.length > 0)
-        throw new VerificationError('restore-mismatch', problems.join('. '));
-}
 /** Sessions that count the restored tables side by side, at most. */
 const MAX_COUNTING_SESSIONS = 4;
-const RESTORE_HINT = 'The backup does not restore as it is. If an object already exists, a template database may carry it; roles the dump names must exist on the server.';
+/** What to do about the errors a restore reported, by what they say. */
+const RESTORE_HINTS = (/* unused pure expression or super */ null && ([
+    [
+        /violates foreign key constraint/i,
+        'Rows in the backup break a foreign key (a row refers to one the backup does not hold): the backup is incomplete or damaged, or was made while the key was not enforced (NOT VALID, or triggers disabled).'
+    ],
+    [
+        /duplicate key value violates unique constraint|could not create unique index/i,
+        'Rows in the backup break a unique key (some are there twice): the backup is damaged, or was made while the key was not enforced.'
+    ],
+    [/role "[^"]*" does not exist/i, 'Roles the dump names must exist on the restore server: create them there, or run without strict: true to count this as harmless.'],
+    [/already exists/i, 'An object already exists in the new database: a template database may carry it (the restore starts from template0), or the dump creates it twice.'],
+    [/extension "[^"]*" is not available|could not open extension control file/i, 'The restore server lacks an extension the dump uses: install its package there.'],
+    [/permission denied|must be owner|must be superuser|must be a member/i, 'The restoring user lacks a privilege the dump needs: restore as the owner of its objects, or as a superuser.'],
+    [
+        /syntax error|invalid input syntax|invalid byte sequence|unterminated|invalid command/i,
+        'The backup holds text the server cannot read: it is damaged, or was made by a newer pg_dump for another server.'
+    ]
+]));
+function restoreHint(lines) {
+    const text = lines.join('\n');
+    return RESTORE_HINTS.find(([pattern]) => pattern.test(text))?.[1] ?? 'The backup does not restore as it is: the error above names the statement that fails.';
+}
+/** The server went away: the tools say so in words of their own. */
+const SERVER_GONE = /could not connect to server|connection refused|no connection to the server|could not receive data from server|server closed the connection/i;
+/** A failed restore in the user's terms: a server that went away, or what the backup's errors say, with a hint that fits them. */
+function restoreFailure(what, message, lines, stderr) {
+    const known = classifyToolError(stderr);
+    if (known?.problem === 'connection-lost' || SERVER_GONE.test(stderr)) {
+        return new VerificationError('connection-lost', `Restore failed: the connection to the server was lost while ${what} restored: ${lines.join(' | ') || 'no error message'}`, known?.problem === 'connection-lost' ? known.hint : classifyToolError('server closed the connection unexpectedly')?.hint);
+    }
+    return new VerificationError('restore-failed', message, restoreHint(lines));
+}
 function restore_changedAfterValidation(found, expected) {
     return new VerificationError('backup-invalid', `The backup changed after it was validated: the restore read bytes with SHA-256 ${found}, the backup had ${expected}.`, 'Something wrote to the backup during the verification.');
 }
@@ -42731,10 +43238,7 @@ function psqlFailure(run, what, options) {
     if (run.exitCode === 0)
         return undefined;
     const lines = errorLines(options.redactor.redact(run.stderr));
-    const lost = classifyToolError(run.stderr)?.problem === 'connection-lost' ? classifyToolError(run.stderr) : undefined;
-    return new VerificationError(lost ? 'connection-lost' : 'restore-failed', lost
-        ? `Restore failed: the connection to the server was lost while ${what} restored: ${lines.join(' | ')}`
-        : `Restore failed: ${what} stopped at the first error (exit code ${run.exitCode}): ${lines.join(' | ') || 'no error message'}`, lost?.hint ?? RESTORE_HINT);
+    return restoreFailure(what, `Restore failed: ${what} stopped at the first error (exit code ${run.exitCode}): ${lines.join(' | ') || 'no error message'}`, lines, run.stderr);
 }
 /**
  * A plain dump replayed over `jobs` psql sessions, as pg_restore -j replays an archive (see
@@ -42775,8 +43279,9 @@ async function replayInSessions(options, env, file, unknown, sorter, progress) {
         if (error instanceof SessionEndedError) {
             // A session stopped at an error: the errors psql reported say why (a lost connection, strict).
             const { fatal } = sorter.result();
+            const stderr = runs.map((run) => run?.stderr ?? '').join('\n');
             if (fatal.length > 0 && !options.strict)
-                throw incompleteRestore(fatal);
+                throw incompleteRestore(fatal, stderr);
             const run = error.run ?? runs[error.session];
             const failure = run && psqlFailure(run, 'psql', options);
             if (failure)
@@ -42817,7 +43322,8 @@ async function restoreArchive(options, env, unknown, sorter) {
             runPsql(options, env, filter, 'psql (replaying pg_restore\'s script)', sorter)
         ]);
         if (script.exitCode !== 0) {
-            throw new VerificationError('restore-failed', `Restore failed: pg_restore exited with code ${script.exitCode}: ${errorLines(options.redactor.redact(script.stderr)).join(' | ')}`, RESTORE_HINT);
+            const lines = errorLines(options.redactor.redact(script.stderr));
+            throw restoreFailure('pg_restore', `Restore failed: pg_restore exited with code ${script.exitCode}: ${lines.join(' | ')}`, lines, script.stderr);
         }
         reportFiltered(options, filter.removed);
     }
@@ -42833,20 +43339,21 @@ async function restoreArchive(options, env, unknown, sorter) {
         }).finally(stopHeartbeat);
         // Without --exit-on-error pg_restore exits 1 when it ignored errors; those are sorted below.
         const onlySortedErrors = !options.strict && run.exitCode === 1 && sorter.result().total > before;
-        if (run.exitCode !== 0 && !onlySortedErrors) {
+        if (run.exitCode !== 0 && (!onlySortedErrors || SERVER_GONE.test(run.stderr) || classifyToolError(run.stderr)?.problem === 'connection-lost')) {
             const lines = errorLines(options.redactor.redact(run.stderr));
-            throw new VerificationError('restore-failed', `Restore failed: pg_restore stopped at the first error (exit code ${run.exitCode}): ${lines.join(' | ') || 'no error message'}`, RESTORE_HINT);
+            throw restoreFailure('pg_restore', `Restore failed: pg_restore stopped at the first error (exit code ${run.exitCode}): ${lines.join(' | ') || 'no error message'}`, lines, run.stderr);
         }
     }
     return backupChecksum(backup.path, backup.format, options.signal);
 }
-function incompleteRestore(fatal) {
-    return new VerificationError('restore-failed', `Restore failed: ${fatal.length === 1 ? 'an error that leaves' : `${fatal.length} errors that leave`} the restore incomplete: ${fatal.slice(0, 5).join(' | ')}`, RESTORE_HINT);
+function incompleteRestore(fatal, stderr) {
+    const message = `Restore failed: ${fatal.length === 1 ? 'an error that leaves' : `${fatal.length} errors that leave`} the restore incomplete: ${fatal.slice(0, 5).join(' | ')}`;
+    return restoreFailure('psql', message, fatal, stderr);
 }
 /** Fails on any error that is not known to be harmless; logs and returns the harmless ones. */
 function requireHarmlessErrors(errors, options) {
     if (errors.fatal.length > 0)
-        throw incompleteRestore(errors.fatal);
+        throw incompleteRestore(errors.fatal, errors.fatal.join('\n'));
     if (errors.total > 0)
         options.warn(`The restore reported ${errors.total} harmless error(s), ignored (strict: true would fail on them): ${describeHarmless(errors)}`);
     return errors;
@@ -42907,17 +43414,17 @@ async function restore_restoreBackup(options) {
         try {
             if (opened[0].status === 'rejected')
                 throw opened[0].reason;
-            restored = await takeInventory(sessions[0], source?.level ?? 'rows', true, sessions.slice(1));
+            restored = await takeInventory(sessions[0], options.level, true, sessions.slice(1));
         }
         finally {
             await Promise.all(sessions.map((restoredSession) => restoredSession.end().catch(() => { })));
         }
-        const comparison = compareInventories(source, restored, await options.dumpedSequences, options.reference);
+        const comparison = compareInventories(source, restored, await options.dumpedSequences, options.reference, options.level);
         const total = (inventory) => inventory.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
         options.log(source
             ? `Tables: ${comparison.source.length} in the source, ${comparison.restored.length} restored` +
-                (source.level === 'schema' ? '' : `; rows: ${total(source)} in the dump, ${total(restored)} restored`) +
-                ` (verify level ${source.level})`
+                (options.level === 'schema' ? '' : `; rows: ${total(source)} ${options.reference === 'receipt' ? 'in the receipt' : 'in the dump'}, ${total(restored)} restored`) +
+                `; ${comparison.definitions.compared} definitions compared (verify level ${options.level})`
             : `Restored: ${comparison.restored.length} tables, ${total(restored)} rows (an existing backup: no source to compare them with)`);
         return { comparison, restoredChecksum, ignoredErrors, restoredInventory: restored };
     }
@@ -43269,6 +43776,7 @@ async function download_downloadFile(url, file, policy, log) {
 
 
 
+
 function listing(directory) {
     try {
         return readdirSync(directory);
@@ -43364,7 +43872,7 @@ async function locate_findClientTools(env = process.env, platform = process.plat
     return found;
 }
 async function readToolVersion(tool, env) {
-    const run = await runTool(tool, ['--version'], { env, timeoutMs: 10_000 }).catch(() => undefined);
+    const run = await runTool(tool, ['--version'], { env: scrubbedEnvironment(env), timeoutMs: 10_000 }).catch(() => undefined);
     return run?.exitCode === 0 ? parseToolVersion(run.stdout) : undefined;
 }
 function locate_installHint(serverMajor, platform = process.platform) {
@@ -43381,6 +43889,7 @@ function locate_installHint(serverMajor, platform = process.platform) {
 ;// CONCATENATED MODULE: ./src/tools/install.ts
 // Installs a client from an archive of relocatable PostgreSQL builds into the tool cache:
 // checksum first, then download (verified against it), extract, cache, and check what came out.
+
 
 
 
@@ -43431,7 +43940,7 @@ async function install_installClientTools(version, options) {
     options.log(`SHA-256 verified: ${actual}`);
     const extracted = path.join(options.workFolder, 'extracted');
     await mkdir(extracted, { recursive: true });
-    const untar = await runTool(tarCommand(platform, env), ['-xzf', archive, '-C', extracted], { env, timeoutMs: 5 * 60_000 });
+    const untar = await runTool(tarCommand(platform, env), ['-xzf', archive, '-C', extracted], { env: scrubbedEnvironment(env), timeoutMs: 5 * 60_000 });
     if (untar.exitCode !== 0) {
         throw new VerificationError('tools-download-failed', `Could not extract ${path.basename(archive)}: ${untar.stderr.trim() || `tar exited with ${untar.exitCode}`}`);
     }
@@ -43634,6 +44143,7 @@ async function installWithFallback(version, request, options, target) {
 
 
 
+
 const PHASE_TITLES = {
     Create: 'Create: pg_dump writes the backup',
     Validate: 'Validate: signature, checksum, readability, completeness',
@@ -43668,7 +44178,9 @@ async function verify_verifyBackup(options) {
         return finish();
     }
     const { target, origin } = settings.connection;
-    result.target = describeTarget(target);
+    // An existing backup has no source database: the server named is only where it is restored.
+    if (!settings.backupFile)
+        result.target = describeTarget(target);
     const log = (line) => reporter.info(line);
     // Interrupted by a signal, or out of time: the tools stop and everything is cleaned up either way.
     const limits = [options.signal, settings.timeoutMinutes ? AbortSignal.timeout(settings.timeoutMinutes * 60_000) : undefined].filter((signal) => signal !== undefined);
@@ -43687,7 +44199,7 @@ async function verify_verifyBackup(options) {
             }
             catch (error) {
                 entry.status = 'failed';
-                entry.detail = redactor.redactError(error);
+                entry.detail = interrupt.aborted ? redactor.redactError(error) : described(error, name, redactor).message;
                 throw error;
             }
             finally {
@@ -43746,6 +44258,8 @@ async function verify_verifyBackup(options) {
             }
             else {
                 restoreSession = session;
+                if (settings.backupFile)
+                    result.restoreTarget = describeTarget(target);
             }
             // Every extension the source uses must be available where the restore happens (an existing
             // backup's restore reports its own).
@@ -43796,6 +44310,7 @@ async function verify_verifyBackup(options) {
                 signal: interrupt,
                 strict: settings.strict,
                 reference: settings.backupFile ? 'receipt' : 'snapshot',
+                level: settings.verifyLevel,
                 ...extra
             });
             return { server, tools };
@@ -43806,9 +44321,6 @@ async function verify_verifyBackup(options) {
             const entry = result.phases.find((p) => p.name === 'Create');
             entry.detail = `skipped: verifying the existing backup ${existing}`;
             backupToRestore = { path: existing, ...detected };
-            // A receipt made when the backup was created holds the inventory to compare the restore with.
-            if (settings.receipt?.inventory)
-                sourceInventory = Promise.resolve(settings.receipt.inventory);
         }
         const { created, restoring, stopRestore } = existing
             ? { created: undefined, restoring: undefined, stopRestore: new AbortController() }
@@ -43909,7 +44421,8 @@ async function verify_verifyBackup(options) {
                         jobs: restoreJobs(detected.format, detected.compression, settings.jobs),
                         files: validated.manifest?.entries.length,
                         streamed: false,
-                        kept: true
+                        kept: false,
+                        existing: true
                     };
                 }
                 const backup = validated;
@@ -43922,10 +44435,18 @@ async function verify_verifyBackup(options) {
                         detail: matches ? `SHA-256 ${backup.sha256}, as expected` : `SHA-256 ${backup.sha256}, but ${settings.expectedChecksum} was expected: this is not that backup, or it changed`
                     });
                 }
+                const receipt = existing ? receiptCheck(settings, backup.sha256) : undefined;
+                if (receipt)
+                    checks.push(receipt.check);
                 result.checks = checks;
                 for (const check of checks)
                     log(`${check.passed ? '✓' : '✗'} ${check.name}: ${check.detail}`);
-                requirePassed(checks, backup.format);
+                requirePassed(checks.filter((check) => check !== receipt?.check), backup.format);
+                if (receipt?.error)
+                    throw receipt.error;
+                // A receipt made when this backup was created holds the inventory to compare the restore with.
+                if (receipt?.describesThisBackup && settings.receipt)
+                    sourceInventory = Promise.resolve(receiptInventory(settings.receipt));
                 sequencesRead(backup.sequences ?? []);
                 done(`${checks.length} checks passed; SHA-256 ${backup.sha256.slice(0, 12)}…`);
             });
@@ -43975,9 +44496,7 @@ async function verify_verifyBackup(options) {
                     : `If the log shows ${running ?? 'the run'} still making progress (its "still running" lines), raise timeout, or verify a smaller database or a faster format. ` +
                         'A restore whose sessions wait on each other is reported as a stall, not as a time-out.'
             }
-            : error instanceof VerificationError
-                ? { problem: error.problem, message: redactor.redact(error.message), hint: error.hint && redactor.redact(error.hint) }
-                : { problem: 'unexpected', message: redactor.redactError(error) };
+            : described(error, running, redactor);
     }
     finally {
         sequencesRead([]);
@@ -43993,6 +44512,38 @@ async function verify_verifyBackup(options) {
             result.backup.kept = settings.keepBackup;
     }
     return finish();
+}
+/** Any failure as the result shows it: a VerificationError as it is, a server that went away by name, anything else as unexpected. */
+function described(error, phase, redactor) {
+    const known = error instanceof VerificationError ? error : describeLostConnection(error, phase);
+    if (known)
+        return { problem: known.problem, message: redactor.redact(known.message), hint: known.hint && redactor.redact(known.hint) };
+    return { problem: 'unexpected', message: redactor.redactError(error) };
+}
+/**
+ * A receipt is tied to the backup it describes: only that backup is compared with it exactly. Another
+ * backup is compared with it by max-shrink's thresholds only, and only when the user asks so.
+ */
+function receiptCheck(settings, sha256) {
+    const receipt = settings.receipt;
+    if (!receipt)
+        return undefined;
+    const described = receipt.backup?.sha256;
+    if (described === sha256) {
+        return {
+            describesThisBackup: true,
+            check: { name: 'Receipt', passed: true, detail: `describes this backup (SHA-256 ${sha256.slice(0, 12)}…, verified ${receipt.startedAt} at verify level ${receipt.inventory?.level})` }
+        };
+    }
+    const other = `the receipt describes another backup (SHA-256 ${described ? `${described.slice(0, 12)}…` : 'unknown'}, verified ${receipt.startedAt}), not this one (SHA-256 ${sha256.slice(0, 12)}…)`;
+    if (settings.maxShrinkPercent !== undefined) {
+        return { describesThisBackup: false, check: { name: 'Receipt', passed: true, detail: `${other}: compared by max-shrink (${settings.maxShrinkPercent}%) only` } };
+    }
+    return {
+        describesThisBackup: false,
+        check: { name: 'Receipt', passed: false, detail: other },
+        error: new VerificationError('receipt-mismatch', `The receipt does not describe this backup: ${other}. A receipt is compared exactly only with the backup it was written for.`, 'Give the receipt written when this backup was made (its run wrote it; see report-path), or add max-shrink to compare another backup with this receipt by thresholds only.')
+    };
 }
 /** "1 minute", "30 minutes", "30 seconds" for 0.5. */
 function describeMinutes(minutes) {
@@ -44970,7 +45521,7 @@ async function runCleanup() {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
-/* harmony import */ var _action_cleanup_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6890);
+/* harmony import */ var _action_cleanup_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4246);
 // Entry point of the action's post step: it only cleans up, and only warns.
 
 

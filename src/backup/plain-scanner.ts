@@ -280,6 +280,9 @@ export function describeRestrictPairs(restrictKeys: string[], unrestrictKeys: st
   const stray = unrestrictKeys.filter((key) => !restrictKeys.includes(key))
   if (unmatched.length === 0 && stray.length === 0 && restrictKeys.length === unrestrictKeys.length) return undefined
   const short = (key: string) => (key === '' ? '(no key)' : key.length > 12 ? `${key.slice(0, 12)}…` : key)
+  if (unmatched.length > 0 && stray.length > 0 && stray[0] !== '' && unmatched[0].startsWith(stray[0])) {
+    return `the \\unrestrict line is cut: its key ends after ${stray[0].length} of the ${unmatched[0].length} characters of \\restrict ${short(unmatched[0])}`
+  }
   if (unmatched.length > 0 && stray.length > 0) {
     return `\\restrict ${short(unmatched[0])} is closed by \\unrestrict ${short(stray[0])}, another key: the \\unrestrict line was cut or changed`
   }

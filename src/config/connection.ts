@@ -3,6 +3,7 @@
 import type { ClientConfig } from 'pg'
 import { parse } from 'pg-connection-string'
 import { InputError } from '../errors.js'
+import { parseKeywordValue, writtenUrlPassword } from '../secrets.js'
 import { Input } from '../constants.js'
 
 export interface ConnectionTarget {
@@ -72,8 +73,19 @@ function pickDb(variables: Variables | undefined): Variables {
 
 export function fromUrl(url: string, origin: string, inputName: string): ConnectionChoice {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase()
+  const keywords = scheme ? undefined : parseKeywordValue(url)
+  if (keywords) {
+    // libpq's key=value form: shown with every password value hidden, and refused with the fix.
+    const shown = keywords.map((pair) => `${pair.key}=${pair.key === 'password' ? '***' : pair.raw}`).join(' ')
+    throw new InputError(inputName, shown, `${URL_FORMS}; a key=value connection string is not read: write the same settings as a URL`)
+  }
   const shown = redactUrl(url)
   if (!scheme) throw new InputError(inputName, shown, URL_FORMS)
+  // Two "@" before the host: the password holds one unencoded, and no parser can tell where the host starts.
+  const authority = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(url)?.[1] ?? ''
+  if ((authority.match(/@/g) ?? []).length > 1 || (writtenUrlPassword(url.replace(/[?#].*$/s, '')) ?? '').includes('@')) {
+    throw new InputError(inputName, shown, `${URL_FORMS}; the password holds an "@" that is not percent-encoded: write it as %40 (encodeURIComponent gives every character's form)`)
+  }
   if (scheme.startsWith('sqlite') || scheme === 'spatialite') return { kind: 'unsupported', engine: 'sqlite', origin }
   if (!POSTGRES_SCHEMES.has(scheme)) {
     if (/^(mysql|mysql2|mariadb|mssql|oracle|redshift|cockroach)/.test(scheme)) return { kind: 'unsupported', engine: scheme, origin }

@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os'
 import { parseCompression, parseFormat, type BackupFormat, type Compression } from '../backup/formats.js'
 import { readReceipt, type Receipt } from '../receipt.js'
 import { DEFAULT_MIN_SIZE, DEFAULT_VERIFY_LEVEL, Input } from '../constants.js'
-import { VERIFY_LEVELS, type VerifyLevel } from '../postgres/inventory.js'
+import { levelCovers, VERIFY_LEVELS, type VerifyLevel } from '../postgres/inventory.js'
 import { InputError } from '../errors.js'
 import { secretForms } from '../secrets.js'
 import { chooseConnection, fromUrl, redactUrl, type ConnectionChoice, type ConnectionTarget, type Variables } from './connection.js'
@@ -165,6 +165,22 @@ export function loadSettings(raw: RawInputs): Settings {
   }
   if (maxShrinkPercent !== undefined && !receipt) {
     throw new InputError(Input.MaxShrink, raw.get(Input.MaxShrink), 'a percentage used together with receipt (it compares with the receipt\'s backup)')
+  }
+  const receiptLevel = receipt?.inventory?.level
+  if (receipt && receiptLevel && !levelCovers(receiptLevel, verifyLevel)) {
+    throw new InputError(
+      Input.Verify,
+      verifyText,
+      `a level the receipt can support: it was made at verify: ${receiptLevel}, so it holds ${receiptLevel === 'schema' ? 'no row counts' : 'no content fingerprints'}. ` +
+        `Use verify: ${receiptLevel}, or make the receipt with verify: ${verifyLevel}`
+    )
+  }
+  if (receipt && !backupFile && maxShrinkPercent === undefined) {
+    throw new InputError(
+      Input.Receipt,
+      receiptText,
+      'a receipt used with backup-file (an existing backup is compared with the receipt written when it was made), or with max-shrink (a new backup is compared with an older one by thresholds only)'
+    )
   }
 
   const dotenv = readDotenv(raw.workingDirectory)

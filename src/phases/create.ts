@@ -3,7 +3,7 @@
 // they are read once after pg_dump is done.
 
 import { readdirSync, statSync } from 'node:fs'
-import { stat, statfs, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, readdir, stat, statfs, writeFile } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import type pg from 'pg'
 import { readDatabaseSize } from '../postgres/session.js'
@@ -134,9 +134,11 @@ export async function createBackup(options: CreateOptions): Promise<CreatedBacku
   const written = new Promise<number>((resolve, reject) => (exited = { resolve, reject }))
   written.catch(() => {})
   let inspected: Promise<void> = Promise.resolve()
+  // Created private before pg_dump opens it: the backup holds every row of the database. (pg_dump
+  // keeps a file's mode; a directory-format folder it fills, its files it makes itself.)
+  if (format === 'directory') await mkdir(options.backupPath, { mode: 0o700 })
+  else await writeFile(options.backupPath, '', { mode: 0o600 })
   if (streamed) {
-    // Created private before pg_dump opens it: the backup holds every row of the database.
-    await writeFile(options.backupPath, '', { mode: 0o600 })
     const end = options.relay?.writable() ?? discard()
     inspected = pipeline(Readable.from(followFile({ path: options.backupPath, size: written }, options.signal)), streamed, end)
     inspected.catch((error: unknown) => options.relay?.fail(error))
@@ -157,6 +159,7 @@ export async function createBackup(options: CreateOptions): Promise<CreatedBacku
     throw new VerificationError(known?.problem ?? 'dump-failed', `pg_dump ${what ? `${what} ` : ''}${how}: ${lines.join(' | ') || 'no error message'}`, known?.hint)
   }
   await inspected
+  if (format === 'directory') await makePrivate(options.backupPath)
   const created = await describeCreated(options, streamed)
   if (created.sizeBytes < options.minSizeBytes) {
     throw new VerificationError(
@@ -168,6 +171,12 @@ export async function createBackup(options: CreateOptions): Promise<CreatedBacku
   const what = format === 'directory' ? `${created.manifest?.entries.length} files, ` : ''
   options.log(`Backup written: ${what}${describeBytes(created.sizeBytes)}, SHA-256 ${created.sha256}${format === 'directory' ? ' (of the manifest)' : ''}`)
   return created
+}
+
+/** A directory-format backup's files, private as a single file is. */
+async function makePrivate(folder: string): Promise<void> {
+  await chmod(folder, 0o700)
+  for (const name of await readdir(folder)) await chmod(path.join(folder, name), 0o600)
 }
 
 /** Bytes of a file, or of the files in a folder, so far; 0 when there is nothing yet. */

@@ -23,9 +23,10 @@ import { followFile, type GrowingFile } from '../backup/followed-file.js'
 import { replayPlainDump, type ReplayResult } from './plain-replay.js'
 import { DEFAULT_STALL_MS, RestoreWatchdog } from './restore-watchdog.js'
 import { createDatabaseLike, dropDatabase, openSession } from '../postgres/session.js'
-import { OBJECT_KINDS, takeInventory, type Inventory } from '../postgres/inventory.js'
+import { takeInventory, type Inventory, type VerifyLevel } from '../postgres/inventory.js'
+import { compareInventories } from './compare.js'
 import type { ResourceLedger } from '../reporter.js'
-import type { TableComparison, TableRowCount } from '../result.js'
+import type { TableComparison } from '../result.js'
 import type { Redactor } from '../secrets.js'
 import type { ClientTools } from '../tools/locate.js'
 
@@ -52,86 +53,6 @@ export function assertNotSource(source: Place, restore: Place): void {
   }
 }
 
-/** The restored database against the source's inventory: what is missing, extra, or different. */
-export function compareInventories(
-  sourceOrNone: Inventory | undefined,
-  restored: Inventory,
-  dumpedSequences: Array<{ sequence: string; value: string }> = [],
-  reference: 'snapshot' | 'receipt' = 'snapshot'
-): TableComparison {
-  // Without a source (an existing backup), the restored database is described, not compared.
-  const source = sourceOrNone ?? restored
-  const restoredSet = new Set(restored.tables)
-  const sourceSet = new Set(source.tables)
-  const before = new Map(source.content.map((entry) => [entry.table, entry]))
-  const after = new Map(restored.content.map((entry) => [entry.table, entry]))
-  const rows: TableRowCount[] = [...new Set([...source.tables, ...restored.tables])].map((table) => ({
-    table,
-    source: before.get(table)?.rows,
-    restored: after.get(table)?.rows,
-    sourceFingerprint: before.get(table)?.fingerprint,
-    restoredFingerprint: after.get(table)?.fingerprint
-  }))
-  const both = (entry: TableRowCount) => entry.source !== undefined && entry.restored !== undefined
-  const objects = OBJECT_KINDS.map((kind) => ({ kind, source: source.objects[kind], restored: restored.objects[kind] }))
-  // The values the dump sets, against the restored sequences: the only race-free comparison.
-  const sequencesBefore = new Map(dumpedSequences.map((entry) => [entry.sequence, entry.value]))
-  const sequencesAfter = new Map(restored.sequences.map((entry) => [entry.sequence, entry.value]))
-  return {
-    level: source.level,
-    reference: sourceOrNone ? reference : 'none',
-    source: source.tables,
-    restored: restored.tables,
-    missing: source.tables.filter((table) => !restoredSet.has(table)),
-    extra: restored.tables.filter((table) => !sourceSet.has(table)),
-    rows,
-    rowMismatches: rows.filter((entry) => both(entry) && entry.source !== entry.restored),
-    contentMismatches: rows.filter(
-      (entry) => both(entry) && entry.source === entry.restored && entry.sourceFingerprint !== undefined && entry.sourceFingerprint !== entry.restoredFingerprint
-    ),
-    objects,
-    objectMismatches: objects.filter((entry) => entry.source !== entry.restored),
-    sequenceMismatches: [...sequencesBefore.keys()]
-      .filter(() => source.level !== 'schema')
-      .map((sequence) => ({ sequence, source: sequencesBefore.get(sequence), restored: sequencesAfter.get(sequence) }))
-      .filter((entry) => entry.source !== entry.restored)
-  }
-}
-
-/** Throws when the restored database differs from the dumped snapshot, naming every difference found. */
-export function requireSameInventory(comparison: TableComparison): void {
-  const problems: string[] = []
-  if (comparison.missing.length > 0 || comparison.extra.length > 0) {
-    const parts = [
-      comparison.missing.length ? `missing ${comparison.missing.join(', ')}` : '',
-      comparison.extra.length ? `unexpected ${comparison.extra.join(', ')}` : ''
-    ].filter(Boolean)
-    problems.push(`Restored database has ${comparison.restored.length} tables, the source has ${comparison.source.length}: ${parts.join('; ')}`)
-  }
-  const listed = <T>(entries: T[], show: (entry: T) => string) =>
-    `${entries.slice(0, 10).map(show).join('; ')}${entries.length > 10 ? '; …' : ''}`
-  if (comparison.rowMismatches.length > 0) {
-    problems.push(
-      `Row counts differ in ${comparison.rowMismatches.length} table(s): ${listed(comparison.rowMismatches, (e) => `${e.table} ${e.source} in the dump, ${e.restored} restored`)}`
-    )
-  }
-  if (comparison.contentMismatches.length > 0) {
-    problems.push(
-      `Content differs in ${comparison.contentMismatches.length} table(s) with the same row count: ${listed(comparison.contentMismatches, (e) => `${e.table} (fingerprint ${e.sourceFingerprint} in the dump, ${e.restoredFingerprint} restored)`)}`
-    )
-  }
-  const objectsDiffer = comparison.objectMismatches.filter((entry) => entry.kind !== 'tables' || problems.length === 0)
-  if (objectsDiffer.length > 0) {
-    problems.push(`Object counts differ: ${listed(objectsDiffer, (e) => `${e.kind} ${e.source} in the source, ${e.restored} restored`)}`)
-  }
-  if (comparison.sequenceMismatches.length > 0) {
-    problems.push(
-      `Sequence values differ: ${listed(comparison.sequenceMismatches, (e) => `${e.sequence} ${e.source ?? 'absent'} in the dump, ${e.restored ?? 'absent'} restored`)}`
-    )
-  }
-  if (problems.length > 0) throw new VerificationError('restore-mismatch', problems.join('. '))
-}
-
 export interface RestoreOptions {
   target: ConnectionTarget
   /** An open session on the source database, used to create and drop the temporary one. */
@@ -141,6 +62,8 @@ export interface RestoreOptions {
   sourceInventory: Promise<Inventory | undefined>
   /** Where that inventory comes from: the dumped snapshot, or a receipt made when the backup was. */
   reference?: 'snapshot' | 'receipt'
+  /** The verify level: what the restored database is compared on. */
+  level: VerifyLevel
   /** The sequence values the dump sets, read from its script (known once it has been read whole). */
   dumpedSequences: Promise<Array<{ sequence: string; value: string }>>
   tools: ClientTools
@@ -175,8 +98,46 @@ export interface RestoreOptions {
 /** Sessions that count the restored tables side by side, at most. */
 const MAX_COUNTING_SESSIONS = 4
 
-const RESTORE_HINT =
-  'The backup does not restore as it is. If an object already exists, a template database may carry it; roles the dump names must exist on the server.'
+/** What to do about the errors a restore reported, by what they say. */
+const RESTORE_HINTS: Array<[RegExp, string]> = [
+  [
+    /violates foreign key constraint/i,
+    'Rows in the backup break a foreign key (a row refers to one the backup does not hold): the backup is incomplete or damaged, or was made while the key was not enforced (NOT VALID, or triggers disabled).'
+  ],
+  [
+    /duplicate key value violates unique constraint|could not create unique index/i,
+    'Rows in the backup break a unique key (some are there twice): the backup is damaged, or was made while the key was not enforced.'
+  ],
+  [/role "[^"]*" does not exist/i, 'Roles the dump names must exist on the restore server: create them there, or run without strict: true to count this as harmless.'],
+  [/already exists/i, 'An object already exists in the new database: a template database may carry it (the restore starts from template0), or the dump creates it twice.'],
+  [/extension "[^"]*" is not available|could not open extension control file/i, 'The restore server lacks an extension the dump uses: install its package there.'],
+  [/permission denied|must be owner|must be superuser|must be a member/i, 'The restoring user lacks a privilege the dump needs: restore as the owner of its objects, or as a superuser.'],
+  [
+    /syntax error|invalid input syntax|invalid byte sequence|unterminated|invalid command/i,
+    'The backup holds text the server cannot read: it is damaged, or was made by a newer pg_dump for another server.'
+  ]
+]
+
+function restoreHint(lines: string[]): string {
+  const text = lines.join('\n')
+  return RESTORE_HINTS.find(([pattern]) => pattern.test(text))?.[1] ?? 'The backup does not restore as it is: the error above names the statement that fails.'
+}
+
+/** The server went away: the tools say so in words of their own. */
+const SERVER_GONE = /could not connect to server|connection refused|no connection to the server|could not receive data from server|server closed the connection/i
+
+/** A failed restore in the user's terms: a server that went away, or what the backup's errors say, with a hint that fits them. */
+function restoreFailure(what: string, message: string, lines: string[], stderr: string): VerificationError {
+  const known = classifyToolError(stderr)
+  if (known?.problem === 'connection-lost' || SERVER_GONE.test(stderr)) {
+    return new VerificationError(
+      'connection-lost',
+      `Restore failed: the connection to the server was lost while ${what} restored: ${lines.join(' | ') || 'no error message'}`,
+      known?.problem === 'connection-lost' ? known.hint : classifyToolError('server closed the connection unexpectedly')?.hint
+    )
+  }
+  return new VerificationError('restore-failed', message, restoreHint(lines))
+}
 
 export interface Restored {
   comparison: TableComparison
@@ -259,14 +220,7 @@ async function runPsql(options: RestoreOptions, env: NodeJS.ProcessEnv, script: 
 function psqlFailure(run: ToolRun, what: string, options: RestoreOptions): VerificationError | undefined {
   if (run.exitCode === 0) return undefined
   const lines = errorLines(options.redactor.redact(run.stderr))
-  const lost = classifyToolError(run.stderr)?.problem === 'connection-lost' ? classifyToolError(run.stderr) : undefined
-  return new VerificationError(
-    lost ? 'connection-lost' : 'restore-failed',
-    lost
-      ? `Restore failed: the connection to the server was lost while ${what} restored: ${lines.join(' | ')}`
-      : `Restore failed: ${what} stopped at the first error (exit code ${run.exitCode}): ${lines.join(' | ') || 'no error message'}`,
-    lost?.hint ?? RESTORE_HINT
-  )
+  return restoreFailure(what, `Restore failed: ${what} stopped at the first error (exit code ${run.exitCode}): ${lines.join(' | ') || 'no error message'}`, lines, run.stderr)
 }
 
 /**
@@ -314,7 +268,8 @@ async function replayInSessions(
     if (error instanceof SessionEndedError) {
       // A session stopped at an error: the errors psql reported say why (a lost connection, strict).
       const { fatal } = sorter.result()
-      if (fatal.length > 0 && !options.strict) throw incompleteRestore(fatal)
+      const stderr = runs.map((run) => run?.stderr ?? '').join('\n')
+      if (fatal.length > 0 && !options.strict) throw incompleteRestore(fatal, stderr)
       const run = error.run ?? runs[error.session]
       const failure = run && psqlFailure(run, 'psql', options)
       if (failure) throw failure
@@ -356,7 +311,8 @@ async function restoreArchive(options: RestoreOptions, env: NodeJS.ProcessEnv, u
       runPsql(options, env, filter, 'psql (replaying pg_restore\'s script)', sorter)
     ])
     if (script.exitCode !== 0) {
-      throw new VerificationError('restore-failed', `Restore failed: pg_restore exited with code ${script.exitCode}: ${errorLines(options.redactor.redact(script.stderr)).join(' | ')}`, RESTORE_HINT)
+      const lines = errorLines(options.redactor.redact(script.stderr))
+      throw restoreFailure('pg_restore', `Restore failed: pg_restore exited with code ${script.exitCode}: ${lines.join(' | ')}`, lines, script.stderr)
     }
     reportFiltered(options, filter.removed)
   } else {
@@ -371,29 +327,22 @@ async function restoreArchive(options: RestoreOptions, env: NodeJS.ProcessEnv, u
     }).finally(stopHeartbeat)
     // Without --exit-on-error pg_restore exits 1 when it ignored errors; those are sorted below.
     const onlySortedErrors = !options.strict && run.exitCode === 1 && sorter.result().total > before
-    if (run.exitCode !== 0 && !onlySortedErrors) {
+    if (run.exitCode !== 0 && (!onlySortedErrors || SERVER_GONE.test(run.stderr) || classifyToolError(run.stderr)?.problem === 'connection-lost')) {
       const lines = errorLines(options.redactor.redact(run.stderr))
-      throw new VerificationError(
-        'restore-failed',
-        `Restore failed: pg_restore stopped at the first error (exit code ${run.exitCode}): ${lines.join(' | ') || 'no error message'}`,
-        RESTORE_HINT
-      )
+      throw restoreFailure('pg_restore', `Restore failed: pg_restore stopped at the first error (exit code ${run.exitCode}): ${lines.join(' | ') || 'no error message'}`, lines, run.stderr)
     }
   }
   return backupChecksum(backup.path, backup.format, options.signal)
 }
 
-function incompleteRestore(fatal: string[]): VerificationError {
-  return new VerificationError(
-    'restore-failed',
-    `Restore failed: ${fatal.length === 1 ? 'an error that leaves' : `${fatal.length} errors that leave`} the restore incomplete: ${fatal.slice(0, 5).join(' | ')}`,
-    RESTORE_HINT
-  )
+function incompleteRestore(fatal: string[], stderr: string): VerificationError {
+  const message = `Restore failed: ${fatal.length === 1 ? 'an error that leaves' : `${fatal.length} errors that leave`} the restore incomplete: ${fatal.slice(0, 5).join(' | ')}`
+  return restoreFailure('psql', message, fatal, stderr)
 }
 
 /** Fails on any error that is not known to be harmless; logs and returns the harmless ones. */
 function requireHarmlessErrors(errors: RestoreErrors, options: RestoreOptions): RestoreErrors {
-  if (errors.fatal.length > 0) throw incompleteRestore(errors.fatal)
+  if (errors.fatal.length > 0) throw incompleteRestore(errors.fatal, errors.fatal.join('\n'))
   if (errors.total > 0) options.warn(`The restore reported ${errors.total} harmless error(s), ignored (strict: true would fail on them): ${describeHarmless(errors)}`)
   return errors
 }
@@ -462,17 +411,17 @@ export async function restoreBackup(options: RestoreOptions): Promise<Restored> 
     let restored: Inventory
     try {
       if (opened[0].status === 'rejected') throw opened[0].reason
-      restored = await takeInventory(sessions[0], source?.level ?? 'rows', true, sessions.slice(1))
+      restored = await takeInventory(sessions[0], options.level, true, sessions.slice(1))
     } finally {
       await Promise.all(sessions.map((restoredSession) => restoredSession.end().catch(() => {})))
     }
-    const comparison = compareInventories(source, restored, await options.dumpedSequences, options.reference)
+    const comparison = compareInventories(source, restored, await options.dumpedSequences, options.reference, options.level)
     const total = (inventory: Inventory) => inventory.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0)
     options.log(
       source
         ? `Tables: ${comparison.source.length} in the source, ${comparison.restored.length} restored` +
-            (source.level === 'schema' ? '' : `; rows: ${total(source)} in the dump, ${total(restored)} restored`) +
-            ` (verify level ${source.level})`
+            (options.level === 'schema' ? '' : `; rows: ${total(source)} ${options.reference === 'receipt' ? 'in the receipt' : 'in the dump'}, ${total(restored)} restored`) +
+            `; ${comparison.definitions.compared} definitions compared (verify level ${options.level})`
         : `Restored: ${comparison.restored.length} tables, ${total(restored)} rows (an existing backup: no source to compare them with)`
     )
     return { comparison, restoredChecksum, ignoredErrors, restoredInventory: restored }

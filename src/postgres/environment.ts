@@ -7,6 +7,13 @@ import { LIBPQ_PARAMETERS, type ConnectionTarget } from '../config/connection.js
 /** Variables a child must not inherit: they would redirect it elsewhere or carry a secret it does not need. */
 const INHERITED_CONNECTION = /^(PG(HOST|HOSTADDR|PORT|DATABASE|USER|PASSWORD|PASSFILE|SERVICE|SERVICEFILE|SSL\w*|OPTIONS|APPNAME|CONNECT_TIMEOUT|TARGETSESSIONATTRS|REQUIRESSL|GSSENCMODE|CHANNELBINDING)|DATABASE_URL|DB_PASSWORD|INPUT_.*)$/i
 
+/** The environment every child process starts from: the runner's, without a connection, a password or an input. */
+export function scrubbedEnvironment(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [name, value] of Object.entries(base)) if (!INHERITED_CONNECTION.test(name)) env[name] = value
+  return env
+}
+
 /** libpq's password file syntax: backslash escapes ":" and "\". */
 export function passwordFileLine(password: string): string {
   return `*:*:*:*:${password.replace(/\\/g, '\\\\').replace(/:/g, '\\:')}\n`
@@ -29,8 +36,7 @@ export function clientEnvironment(
   passwordFile: string | undefined,
   base: NodeJS.ProcessEnv = process.env
 ): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {}
-  for (const [name, value] of Object.entries(base)) if (!INHERITED_CONNECTION.test(name)) env[name] = value
+  const env = scrubbedEnvironment(base)
   env.PGHOST = target.host
   env.PGPORT = String(target.port)
   env.PGUSER = target.user

@@ -3,11 +3,17 @@
 // the snapshot that pg_dump dumps, so that writes during the dump never cause a mismatch.
 
 import type pg from 'pg'
-import { listTables } from './session.js'
+import { readDefinitions, type Definition } from './definitions.js'
+import { listTables, majorOf } from './session.js'
 
 /** schema: object counts; rows: and exact row counts and sequence values; data: and content fingerprints. */
 export type VerifyLevel = 'schema' | 'rows' | 'data'
 export const VERIFY_LEVELS: VerifyLevel[] = ['schema', 'rows', 'data']
+
+/** Whether an inventory taken at `have` holds what a comparison at `want` needs. */
+export function levelCovers(have: VerifyLevel, want: VerifyLevel): boolean {
+  return VERIFY_LEVELS.indexOf(have) >= VERIFY_LEVELS.indexOf(want)
+}
 
 export const OBJECT_KINDS = [
   'schemas',
@@ -37,10 +43,28 @@ export interface TableContent {
 
 export interface Inventory {
   level: VerifyLevel
+  /** server_version_num of the server it was read on: definitions are worded by that server. */
+  serverVersionNumber: number
   tables: string[]
   objects: Record<ObjectKind, number>
   content: TableContent[]
   sequences: Array<{ sequence: string; value: string }>
+  /** Every object's definition (see readDefinitions). */
+  definitions: Definition[]
+  /** The definitions' texts are hashes (a receipt keeps no definition itself). */
+  definitionsHashed?: boolean
+}
+
+/**
+ * The same output on every side: values are read as text, and text depends on session settings
+ * (a database's own timezone or datestyle, a role's extra_float_digits). Names come qualified.
+ */
+export const CANONICAL_SETTINGS =
+  "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 3; " +
+  "SET bytea_output = 'hex'; SET lc_monetary = 'C'; SET search_path = pg_catalog"
+
+export async function useCanonicalSettings(client: pg.Client): Promise<void> {
+  await client.query(CANONICAL_SETTINGS)
 }
 
 const USER_SCHEMA = (column: string) =>
@@ -70,9 +94,26 @@ export async function countObjects(client: pg.Client): Promise<Record<ObjectKind
   return Object.fromEntries(OBJECT_KINDS.map((kind) => [kind, Number(rows[0][kind])])) as Record<ObjectKind, number>
 }
 
-/** Exact row counts, and at the data level a fingerprint of the content that ignores row order. */
-/** Each table's rows (and fingerprint at level data), read by the given sessions side by side. */
-export async function readContent(clients: pg.Client[], tables: string[], level: VerifyLevel): Promise<TableContent[]> {
+/** Each table's columns, quoted, in the order of their names: the same on both sides whatever their positions. */
+export async function readColumns(client: pg.Client): Promise<Map<string, string[]>> {
+  const { rows } = await client.query<{ table: string; column: string }>(
+    `SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS "table", quote_ident(a.attname) AS "column"
+       FROM pg_catalog.pg_attribute a
+       JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND ${USER_SCHEMA('n.nspname')}`
+  )
+  const columns = new Map<string, string[]>()
+  for (const row of rows) columns.set(row.table, [...(columns.get(row.table) ?? []), row.column])
+  for (const list of columns.values()) list.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+  return columns
+}
+
+/**
+ * Each table's exact row count, and at the data level a fingerprint of its content that ignores
+ * row order and column positions, read by the given sessions side by side.
+ */
+export async function readContent(clients: pg.Client[], tables: string[], level: VerifyLevel, columns: Map<string, string[]>): Promise<TableContent[]> {
   if (level === 'schema') return []
   const content: TableContent[] = new Array(tables.length)
   let next = 0
@@ -84,8 +125,9 @@ export async function readContent(clients: pg.Client[], tables: string[], level:
         content[index] = { table, rows: Number(rows[0].n) }
       } else {
         // 60 bits of each row's md5, summed as numeric: duplicates count, order does not.
+        const row = `ROW(${(columns.get(table) ?? []).map((column) => `r.${column}`).join(', ')})::text`
         const { rows } = await client.query<{ n: string; fp: string }>(
-          `SELECT count(*) AS n, coalesce(sum(('x' || substr(md5(r::text), 1, 15))::bit(60)::bigint::numeric), 0)::text AS fp FROM ONLY ${table} AS r`
+          `SELECT count(*) AS n, coalesce(sum(('x' || substr(md5(${row}), 1, 15))::bit(60)::bigint::numeric), 0)::text AS fp FROM ONLY ${table} AS r`
         )
         content[index] = { table, rows: Number(rows[0].n), fingerprint: rows[0].fp }
       }
@@ -112,14 +154,21 @@ export async function readSequences(client: pg.Client): Promise<Array<{ sequence
   return states
 }
 
-/** The inventory of a database; sequences only where asked (the restored side, at the rows level and up). */
-/** helpers: more sessions on the same database that read tables beside the first. */
+/**
+ * The inventory of a database; sequences only where asked (the restored side, at the rows level
+ * and up). helpers: more sessions on the same database that read tables beside the first.
+ */
 export async function takeInventory(client: pg.Client, level: VerifyLevel, withSequences = false, helpers: pg.Client[] = []): Promise<Inventory> {
+  await Promise.all([client, ...helpers].map(useCanonicalSettings))
+  const { rows } = await client.query<{ version: string }>("SELECT current_setting('server_version_num') AS version")
+  const serverVersionNumber = Number(rows[0].version)
   const tables = await listTables(client)
   const objects = await countObjects(client)
-  const content = await readContent([client, ...helpers], tables, level)
+  const definitions = await readDefinitions(client, majorOf(serverVersionNumber), level === 'data')
+  const columns = level === 'data' ? await readColumns(client) : new Map<string, string[]>()
+  const content = await readContent([client, ...helpers], tables, level, columns)
   const sequences = withSequences && level !== 'schema' ? await readSequences(client) : []
-  return { level, tables, objects, content, sequences }
+  return { level, serverVersionNumber, tables, objects, content, sequences, definitions }
 }
 
 /** The extensions the source uses that the restore server cannot create. */

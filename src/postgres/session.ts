@@ -97,11 +97,52 @@ export async function createDatabaseLike(client: pg.Client, name: string): Promi
   }
 }
 
-/** Ends every other session in the database, then drops it; "IF EXISTS" makes a repeated cleanup harmless. */
+/** How long a drop waits for sessions that are ending (the server itself waits up to 5 s each try). */
+const DROP_ATTEMPTS = 3
+
+/**
+ * Drops a temporary database, whatever is still in it. The sessions this user may end are ended
+ * first; an error ending one (a superuser's) never stops the drop. A plain DROP DATABASE then ends
+ * autovacuum workers itself, which WITH (FORCE) would refuse to a role that is not a superuser;
+ * WITH (FORCE) is the second try, for sessions that did not end. "IF EXISTS" makes a repeated
+ * cleanup harmless. Whatever still holds the database is named in the error.
+ */
 export async function dropDatabase(client: pg.Client, name: string, serverMajor: number): Promise<void> {
-  await client.query('SELECT pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name])
-  const force = serverMajor >= 13 ? ' WITH (FORCE)' : ''
-  await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)}${force}`)
+  const { rows } = await client.query<{ pid: number }>(
+    "SELECT pid FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid() AND backend_type = 'client backend'",
+    [name]
+  )
+  for (const { pid } of rows) await client.query('SELECT pg_catalog.pg_terminate_backend($1)', [pid]).catch(() => {})
+  const drop = `DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)}`
+  let last: unknown
+  for (let attempt = 0; attempt < DROP_ATTEMPTS; attempt++) {
+    try {
+      await client.query(drop)
+      return
+    } catch (error) {
+      // 55006: still in use. Anything else (no permission, a lost server) is the answer.
+      if ((error as { code?: string }).code !== '55006') throw error
+      last = error
+    }
+    if (serverMajor >= 13) {
+      try {
+        await client.query(`${drop} WITH (FORCE)`)
+        return
+      } catch (error) {
+        last = error
+      }
+    }
+  }
+  const { rows: holders } = await client.query<{ pid: number; who: string }>(
+    `SELECT pid, coalesce(backend_type, 'session') || coalesce(' of ' || usename, '') || coalesce(' (' || nullif(application_name, '') || ')', '')
+            || coalesce(', ' || state, '') AS who
+       FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()`,
+    [name]
+  )
+  const detail = (last as Error | undefined)?.message ?? 'it is in use'
+  throw new Error(
+    `${detail}${holders.length > 0 ? `; still connected: ${holders.map((holder) => `pid ${holder.pid} (${holder.who})`).join(', ')}` : ''}`
+  )
 }
 
 export interface DatabaseSize {

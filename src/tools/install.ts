@@ -6,6 +6,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { VerificationError } from '../errors.js'
 import { runTool } from '../postgres/process.js'
+import { scrubbedEnvironment } from '../postgres/environment.js'
 import type { ToolCache } from './cache.js'
 import { downloadFile, fetchText, NotFoundError, type RetryPolicy } from './download.js'
 import { inspectDirectory, type ClientTools } from './locate.js'
@@ -84,7 +85,7 @@ export async function installClientTools(version: ArchiveVersion, options: Insta
   options.log(`SHA-256 verified: ${actual}`)
   const extracted = path.join(options.workFolder, 'extracted')
   await mkdir(extracted, { recursive: true })
-  const untar = await runTool(tarCommand(platform, env), ['-xzf', archive, '-C', extracted], { env, timeoutMs: 5 * 60_000 })
+  const untar = await runTool(tarCommand(platform, env), ['-xzf', archive, '-C', extracted], { env: scrubbedEnvironment(env), timeoutMs: 5 * 60_000 })
   if (untar.exitCode !== 0) {
     throw new VerificationError('tools-download-failed', `Could not extract ${path.basename(archive)}: ${untar.stderr.trim() || `tar exited with ${untar.exitCode}`}`)
   }

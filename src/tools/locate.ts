@@ -3,6 +3,7 @@
 import { existsSync, readdirSync, realpathSync } from 'node:fs'
 import path from 'node:path'
 import { runTool } from '../postgres/process.js'
+import { scrubbedEnvironment } from '../postgres/environment.js'
 import { compareVersions, parseToolVersion, type ToolVersion } from './version.js'
 
 export interface ClientTools {
@@ -122,7 +123,7 @@ export async function findClientTools(
 }
 
 async function readToolVersion(tool: string, env: NodeJS.ProcessEnv): Promise<ToolVersion | undefined> {
-  const run = await runTool(tool, ['--version'], { env, timeoutMs: 10_000 }).catch(() => undefined)
+  const run = await runTool(tool, ['--version'], { env: scrubbedEnvironment(env), timeoutMs: 10_000 }).catch(() => undefined)
   return run?.exitCode === 0 ? parseToolVersion(run.stdout) : undefined
 }
 

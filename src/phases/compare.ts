@@ -1,0 +1,131 @@
+// The restored database against what it must hold: the dumped snapshot's inventory, or a receipt
+// made when the backup was. Tables, exact rows and content at the verify level; every object's
+// definition; sequence values as numbers. Each difference is named in the user's terms.
+
+import { VerificationError } from '../errors.js'
+import { compareDefinitions, type DefinitionDifference } from '../postgres/definitions.js'
+import { OBJECT_KINDS, type Inventory, type VerifyLevel } from '../postgres/inventory.js'
+import { majorOf } from '../postgres/session.js'
+import type { TableComparison, TableRowCount } from '../result.js'
+
+/** "42" and "00042" are one value; "next 7" (never called) stays apart from "7". */
+export function sequenceValue(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined
+  const match = /^(next )?(-?\d+)$/.exec(text.trim())
+  return match ? `${match[1] ?? ''}${BigInt(match[2])}` : text
+}
+
+/**
+ * The restored database against the reference at `level` (the run's verify level; the reference
+ * may hold more). Without a reference (an existing backup and no receipt), the restored database
+ * is described, not compared; the sequence values the dump sets are compared all the same.
+ */
+export function compareInventories(
+  reference: Inventory | undefined,
+  restored: Inventory,
+  dumpedSequences: Array<{ sequence: string; value: string }> = [],
+  referenceKind: 'snapshot' | 'receipt' = 'snapshot',
+  level: VerifyLevel = restored.level
+): TableComparison {
+  const source = reference ?? restored
+  const restoredSet = new Set(restored.tables)
+  const sourceSet = new Set(source.tables)
+  const before = new Map(source.content.map((entry) => [entry.table, entry]))
+  const after = new Map(restored.content.map((entry) => [entry.table, entry]))
+  const counted = level !== 'schema'
+  const content = level === 'data'
+  const rows: TableRowCount[] = [...new Set([...source.tables, ...restored.tables])].map((table) => ({
+    table,
+    source: counted ? before.get(table)?.rows : undefined,
+    restored: counted ? after.get(table)?.rows : undefined,
+    sourceFingerprint: content ? before.get(table)?.fingerprint : undefined,
+    restoredFingerprint: content ? after.get(table)?.fingerprint : undefined
+  }))
+  const both = (entry: TableRowCount) => entry.source !== undefined && entry.restored !== undefined
+  const objects = OBJECT_KINDS.map((kind) => ({ kind, source: source.objects[kind], restored: restored.objects[kind] }))
+  // The values the dump sets, against the restored sequences: the only race-free comparison.
+  const sequencesBefore = new Map(dumpedSequences.map((entry) => [entry.sequence, sequenceValue(entry.value)]))
+  const sequencesAfter = new Map(restored.sequences.map((entry) => [entry.sequence, sequenceValue(entry.value)]))
+  // A server of another major words definitions its own way: then only which objects exist is compared.
+  const byName = reference !== undefined && majorOf(source.serverVersionNumber) !== majorOf(restored.serverVersionNumber)
+  const referenceDefinitions = source.definitions.filter((definition) => content || definition.kind !== 'large object data')
+  const definitionDifferences: DefinitionDifference[] = reference
+    ? compareDefinitions(referenceDefinitions, restored.definitions, { hashed: source.definitionsHashed === true, byName })
+    : []
+  return {
+    level,
+    reference: reference ? referenceKind : 'none',
+    source: source.tables,
+    restored: restored.tables,
+    missing: source.tables.filter((table) => !restoredSet.has(table)),
+    extra: restored.tables.filter((table) => !sourceSet.has(table)),
+    rows,
+    rowMismatches: rows.filter((entry) => both(entry) && entry.source !== entry.restored),
+    contentMismatches: rows.filter(
+      (entry) => both(entry) && entry.source === entry.restored && entry.sourceFingerprint !== undefined && entry.sourceFingerprint !== entry.restoredFingerprint
+    ),
+    objects,
+    objectMismatches: objects.filter((entry) => entry.source !== entry.restored),
+    definitions: { compared: reference ? referenceDefinitions.length : 0, by: byName ? 'name' : source.definitionsHashed ? 'hash' : 'text', differences: definitionDifferences },
+    sequenceMismatches: [...sequencesBefore.keys()]
+      .filter(() => counted)
+      .map((sequence) => ({ sequence, source: sequencesBefore.get(sequence), restored: sequencesAfter.get(sequence) }))
+      .filter((entry) => entry.source !== entry.restored)
+  }
+}
+
+/** How the reference is named in messages: what the dump holds, or what the receipt records. */
+export function referenceName(comparison: Pick<TableComparison, 'reference'>): string {
+  return comparison.reference === 'receipt' ? 'in the receipt' : 'in the dump'
+}
+
+const MAX_SHOWN_DEFINITION = 160
+
+function shortDefinition(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim()
+  return flat.length > MAX_SHOWN_DEFINITION ? `${flat.slice(0, MAX_SHOWN_DEFINITION)}…` : flat
+}
+
+/** One definition difference in words; the objects of a table that is missing altogether are left to the table's message. */
+export function describeDefinitionDifference(difference: DefinitionDifference, where: string, hashed: boolean): string {
+  const object = `${difference.kind} ${difference.name}`
+  if (difference.restored === undefined) return `${object} is missing after the restore${hashed ? '' : ` (${where}: ${shortDefinition(difference.source ?? '')})`}`
+  if (difference.source === undefined) return `${object} is there after the restore only (${shortDefinition(difference.restored)})`
+  return hashed
+    ? `${object} differs from the receipt's (restored: ${shortDefinition(difference.restored)})`
+    : `${object} is ${shortDefinition(difference.source)} ${where}, but ${shortDefinition(difference.restored)} restored`
+}
+
+/** Throws when the restored database differs from its reference, naming every difference found. */
+export function requireSameInventory(comparison: TableComparison): void {
+  const problems: string[] = []
+  const where = referenceName(comparison)
+  if (comparison.missing.length > 0 || comparison.extra.length > 0) {
+    const parts = [
+      comparison.missing.length ? `missing ${comparison.missing.join(', ')}` : '',
+      comparison.extra.length ? `unexpected ${comparison.extra.join(', ')}` : ''
+    ].filter(Boolean)
+    problems.push(`Restored database has ${comparison.restored.length} tables, the source has ${comparison.source.length}: ${parts.join('; ')}`)
+  }
+  const listed = <T>(entries: T[], show: (entry: T) => string) => `${entries.slice(0, 10).map(show).join('; ')}${entries.length > 10 ? '; …' : ''}`
+  if (comparison.rowMismatches.length > 0) {
+    problems.push(`Row counts differ in ${comparison.rowMismatches.length} table(s): ${listed(comparison.rowMismatches, (e) => `${e.table} ${e.source} ${where}, ${e.restored} restored`)}`)
+  }
+  if (comparison.contentMismatches.length > 0) {
+    problems.push(
+      `Content differs in ${comparison.contentMismatches.length} table(s) with the same row count: ${listed(comparison.contentMismatches, (e) => `${e.table} (fingerprint ${e.sourceFingerprint} ${where}, ${e.restoredFingerprint} restored)`)}`
+    )
+  }
+  const tablesNamed = new Set([...comparison.missing, ...comparison.extra])
+  const definitions = comparison.definitions.differences.filter((difference) => difference.table === undefined || !tablesNamed.has(difference.table))
+  if (definitions.length > 0) {
+    const hashed = comparison.definitions.by === 'hash'
+    problems.push(`Definitions differ for ${definitions.length} object(s): ${listed(definitions, (difference) => describeDefinitionDifference(difference, where, hashed))}`)
+  }
+  if (comparison.sequenceMismatches.length > 0) {
+    problems.push(
+      `Sequence values differ: ${listed(comparison.sequenceMismatches, (e) => `${e.sequence} ${e.source ?? 'absent'} ${where}, ${e.restored ?? 'absent'} restored`)}`
+    )
+  }
+  if (problems.length > 0) throw new VerificationError('restore-mismatch', problems.join('. '))
+}
