@@ -4,10 +4,10 @@ import { describe, expect, test } from '@jest/globals'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { chooseConnection, describeTarget, redactUrl } from '../src/config/connection.js'
-import { loadSettings, rawSecrets } from '../src/config/inputs.js'
-import { describeBytes, parseSize } from '../src/config/size.js'
-import { InputError } from '../src/errors.js'
+import { chooseConnection, describeTarget, redactUrl } from '../src/inputs/connection.js'
+import { loadSettings, rawSecrets } from '../src/inputs/inputs.js'
+import { describeBytes, parseSize } from '../src/inputs/size.js'
+import { InputError } from '../src/run/errors.js'
 
 const noFile = undefined
 

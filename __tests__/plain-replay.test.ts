@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto'
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { PlainDumpPlanner, type ReplayJob } from '../src/backup/plain-planner.js'
-import { replayPlainDump, type ReplaySessions } from '../src/phases/plain-replay.js'
+import { PlainDumpPlanner, type ReplayJob } from '../src/restore/parallel/planner.js'
+import { replayPlainDump, type ReplaySessions } from '../src/restore/parallel/scheduler.js'
 
 const DUMP = [
   '--',

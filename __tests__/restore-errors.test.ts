@@ -1,7 +1,7 @@
 // Sorting restore errors into harmless and fatal, from the lines psql and pg_restore print.
 
 import { describe, expect, test } from '@jest/globals'
-import { describeHarmless, RestoreErrorSorter } from '../src/backup/restore-errors.js'
+import { describeHarmless, RestoreErrorSorter } from '../src/restore/errors.js'
 
 describe('RestoreErrorSorter', () => {
   test('known harmless errors are counted by kind; anything else is fatal; other lines are ignored', () => {

@@ -1,8 +1,8 @@
 // The redactor: every spelling of a password disappears from any text.
 
 import { describe, expect, test } from '@jest/globals'
-import { Redactor, secretForms } from '../src/secrets.js'
-import { passwordFileLine } from '../src/postgres/environment.js'
+import { Redactor, secretForms } from '../src/run/secrets.js'
+import { passwordFileLine } from '../src/connection/environment.js'
 
 const PASSWORDS = ['p@ss:word', 'a/b?c#d%e', "it's \"quoted\"", 'with spaces here', 'ünïcødé-пароль', 'back\\slash']
 

@@ -1,11 +1,11 @@
 // The job summary and outputs, built from a result value; and the other pure pieces of a run.
 
 import { describe, expect, test } from '@jest/globals'
-import { buildSummary, outputsOf, summaryLines } from '../src/summary.js'
-import type { VerificationResult } from '../src/result.js'
-import { assertNotSource, temporaryDatabaseName } from '../src/phases/restore.js'
-import { compareInventories, requireSameInventory } from '../src/phases/compare.js'
-import { OBJECT_KINDS, type Inventory } from '../src/postgres/inventory.js'
+import { buildSummary, outputsOf, summaryLines } from '../src/report/summary.js'
+import type { VerificationResult } from '../src/report/result.js'
+import { assertNotSource, temporaryDatabaseName } from '../src/restore/restore.js'
+import { compareInventories, requireSameInventory } from '../src/compare/compare.js'
+import { OBJECT_KINDS, type Inventory } from '../src/compare/inventory.js'
 
 /** An inventory with the given row counts (and fingerprints, at the data level). */
 function inventory(rows: Record<string, number>, fingerprints?: Record<string, string>): Inventory {
@@ -19,8 +19,8 @@ function inventory(rows: Record<string, number>, fingerprints?: Record<string, s
     sequences: []
   }
 }
-import { describeConnectionError } from '../src/errors.js'
-import { backupFileName, checkFreeSpace } from '../src/phases/create.js'
+import { describeConnectionError } from '../src/run/errors.js'
+import { backupFileName, checkFreeSpace } from '../src/create/dump.js'
 
 const passed: VerificationResult = {
   status: 'passed',

@@ -17,7 +17,7 @@ import {
 } from '../src/tools/source.js'
 import { detectLibc, targetTriple } from '../src/tools/target.js'
 import { parseToolVersion } from '../src/tools/version.js'
-import { majorOf } from '../src/postgres/session.js'
+import { majorOf } from '../src/connection/session.js'
 
 describe('parseToolVersion', () => {
   test.each([

@@ -4,7 +4,7 @@ import { describe, expect, test } from '@jest/globals'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { parse } from 'yaml'
-import { Input, Output } from '../src/constants.js'
+import { Input, Output } from '../src/run/names.js'
 import { ROOT } from './support/runner.js'
 
 const load = (file: string) => parse(readFileSync(path.join(ROOT, file), 'utf8'))

@@ -6,11 +6,11 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
 import os from 'node:os'
 import path from 'node:path'
-import { loadSettings } from '../../src/config/inputs.js'
-import { verifyBackup } from '../../src/verify.js'
-import { chooseConnection } from '../../src/config/connection.js'
-import { takeInventory } from '../../src/postgres/inventory.js'
-import { openSession } from '../../src/postgres/session.js'
+import { loadSettings } from '../../src/inputs/inputs.js'
+import { verifyBackup } from '../../src/engine/verify.js'
+import { chooseConnection } from '../../src/inputs/connection.js'
+import { takeInventory } from '../../src/compare/inventory.js'
+import { openSession } from '../../src/connection/session.js'
 
 function chooseTarget(url: string) {
   const choice = chooseConnection(url, {}, undefined)

@@ -1,6 +1,6 @@
 // A Reporter that records what the engine says, for assertions.
 
-import type { Reporter, ResourceKind, ResourceLedger } from '../../src/reporter.js'
+import type { Reporter, ResourceKind, ResourceLedger } from '../../src/run/context.js'
 
 export interface RecordingReporter extends Reporter {
   lines: string[]

@@ -34987,7 +34987,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _terminal_run_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7943);
+/* harmony import */ var _terminal_run_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1902);
 // Entry point for the terminal: backup-verify --database-url URL [--verbose].
 
 process.exitCode = await (0,_terminal_run_js__WEBPACK_IMPORTED_MODULE_0__/* .runCommandLine */ .r)(process.argv.slice(2));
@@ -34997,7 +34997,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7943:
+/***/ 1902:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35016,7 +35016,7 @@ var external_node_util_ = __nccwpck_require__(7975);
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
-;// CONCATENATED MODULE: ./src/errors.ts
+;// CONCATENATED MODULE: ./src/run/errors.ts
 // Failures in the user's terms: what went wrong, and a hint on what to do about it.
 class VerificationError extends Error {
     problem;
@@ -35203,7 +35203,7 @@ function backupExtension(format, compression) {
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./src/postgres/definitions.ts
+;// CONCATENATED MODULE: ./src/compare/definitions.ts
 // What each object of a database is, by definition rather than by count: every table's columns
 // (type, default, nullability, generated expression, collation), indexes, constraints, views,
 // materialized views, routines, triggers, policies, rules, sequences, types, schemas, extensions
@@ -35392,7 +35392,7 @@ function compareDefinitions(reference, restored, options) {
     return differences;
 }
 
-;// CONCATENATED MODULE: ./src/receipt.ts
+;// CONCATENATED MODULE: ./src/report/receipt.ts
 // The verification receipt: a JSON record of what was verified, when, and with which result, for
 // auditors and for a later verification of the same backup (receipt.schema.json describes it).
 
@@ -35487,7 +35487,7 @@ function shrinkageProblems(receipt, sizeBytes, rows, maxPercent) {
     return problems;
 }
 
-;// CONCATENATED MODULE: ./src/constants.ts
+;// CONCATENATED MODULE: ./src/run/names.ts
 // Names of the action's inputs, outputs and saved state, defined once and used by these names everywhere.
 const Input = {
     DatabaseUrl: 'database-url',
@@ -35511,7 +35511,7 @@ const Input = {
     Receipt: 'receipt',
     MaxShrink: 'max-shrink'
 };
-const constants_Output = {
+const names_Output = {
     Result: 'result',
     Checksum: 'checksum',
     Size: 'size',
@@ -35562,7 +35562,7 @@ const defaults = lib.defaults
 // Re-export the default
 /* harmony default export */ const esm = (lib);
 
-;// CONCATENATED MODULE: ./src/postgres/session.ts
+;// CONCATENATED MODULE: ./src/connection/session.ts
 // Conversations with the server over the pg driver: its version, its tables, and the temporary database.
 
 
@@ -35691,7 +35691,7 @@ async function readDatabaseSize(client) {
     return { totalBytes: Number(rows[0].total), tableBytes: Number(rows[0].tables) };
 }
 
-;// CONCATENATED MODULE: ./src/postgres/inventory.ts
+;// CONCATENATED MODULE: ./src/compare/inventory.ts
 // What the source held when it was dumped, and what the restore holds: object counts by kind,
 // tables with exact row counts and content fingerprints, sequence values. The source's is read in
 // the snapshot that pg_dump dumps, so that writes during the dump never cause a mismatch.
@@ -35854,7 +35854,7 @@ class SourceSnapshot {
     }
 }
 
-;// CONCATENATED MODULE: ./src/secrets.ts
+;// CONCATENATED MODULE: ./src/run/secrets.ts
 // Every text that leaves the engine (errors, tool output, log lines) passes through one Redactor.
 const MASK = '***';
 /**
@@ -35964,7 +35964,7 @@ const parse = pg_connection_string.parse
 const toClientConfig = pg_connection_string.toClientConfig
 const parseIntoClientConfig = pg_connection_string.parseIntoClientConfig
 
-;// CONCATENATED MODULE: ./src/config/connection.ts
+;// CONCATENATED MODULE: ./src/inputs/connection.ts
 // Where the database is: the database-url input, else DATABASE_URL, else Django-style DB_* variables, else a .env file.
 
 
@@ -36110,7 +36110,7 @@ function describeTarget(target) {
     return `${target.user}@${host}:${target.port}/${target.database}`;
 }
 
-;// CONCATENATED MODULE: ./src/config/size.ts
+;// CONCATENATED MODULE: ./src/inputs/size.ts
 // Byte sizes as users write them ("10240", "10KB", "10 KiB", "5MB") and as we print them.
 const UNITS = {
     '': 1,
@@ -36241,7 +36241,7 @@ function newestOfMajor(tags, major) {
         .sort((a, b) => b.minor - a.minor || b.release - a.release)[0];
 }
 
-;// CONCATENATED MODULE: ./src/config/inputs.ts
+;// CONCATENATED MODULE: ./src/inputs/inputs.ts
 // Reads every input once into a typed, validated Settings object, before any connection is made.
 
 
@@ -36492,7 +36492,7 @@ function readExpectedChecksum(raw, backupFile) {
     return checksum;
 }
 
-;// CONCATENATED MODULE: ./src/summary.ts
+;// CONCATENATED MODULE: ./src/report/summary.ts
 // The job summary and the outputs, as pure functions of a VerificationResult.
 
 
@@ -36847,7 +36847,7 @@ class ChunkRelay {
     }
 }
 
-;// CONCATENATED MODULE: ./src/postgres/environment.ts
+;// CONCATENATED MODULE: ./src/connection/environment.ts
 // How client tools are told where to connect: PG* variables and a private password file, never argv.
 
 
@@ -36894,7 +36894,7 @@ function clientEnvironment(target, database, passwordFile, base = process.env) {
     return env;
 }
 
-;// CONCATENATED MODULE: ./src/backup/restore-errors.ts
+;// CONCATENATED MODULE: ./src/restore/errors.ts
 // Sorts the errors a restore reports: some are expected when a backup is restored elsewhere or by
 // another user (a role that does not exist there, an object the template already has), and are
 // counted and shown; any other error fails the restore. With strict, every error does.
@@ -36930,7 +36930,7 @@ function describeHarmless(errors) {
     return [...errors.harmless].map(([what, count]) => `${what} (${count}x)`).join('; ');
 }
 
-;// CONCATENATED MODULE: ./src/heartbeat.ts
+;// CONCATENATED MODULE: ./src/run/heartbeat.ts
 // A line at a steady interval while a long phase runs, so that a long job shows it is alive.
 
 const HEARTBEAT_MS = 30_000;
@@ -38435,7 +38435,7 @@ async function backupChecksum(backupPath, format, signal) {
 
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./src/postgres/process.ts
+;// CONCATENATED MODULE: ./src/tools/process.ts
 // Runs a PostgreSQL client tool: arguments never carry a secret, stderr is kept (bounded) for error
 // messages, and in verbose mode every output line is passed on as it arrives.
 
@@ -38536,7 +38536,7 @@ function errorLines(stderr, max = 5) {
     return (errors.length > 0 ? errors : lines).slice(0, max);
 }
 
-;// CONCATENATED MODULE: ./src/phases/create.ts
+;// CONCATENATED MODULE: ./src/create/dump.ts
 // Phase 1: pg_dump writes the backup. Formats written to a stream (plain, tar) are hashed and
 // checked on their way to disk; custom and directory archives need a seekable file or a folder, so
 // they are read once after pg_dump is done.
@@ -38738,7 +38738,7 @@ async function detectBackupFormat(backupPath) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/backup/compat.ts
+;// CONCATENATED MODULE: ./src/restore/compat.ts
 // Lets a plain dump from a newer pg_dump restore into an older server: pg_dump writes settings at
 // the top of the dump that an older server rejects (pg_dump 17+ sets transaction_timeout).
 
@@ -38804,7 +38804,7 @@ class SettingsFilter extends external_node_stream_.Transform {
 
 // EXTERNAL MODULE: external "node:events"
 var external_node_events_ = __nccwpck_require__(8474);
-;// CONCATENATED MODULE: ./src/postgres/psql-sessions.ts
+;// CONCATENATED MODULE: ./src/restore/parallel/psql-sessions.ts
 // Several psql processes replaying one script together: each is fed through its own pipe, and a
 // SELECT of a unique token tells when a session has run everything it was given.
 
@@ -38929,7 +38929,7 @@ function readLines(stream, onLine) {
     return (0,external_node_stream_promises_namespaceObject.finished)(stream).then(() => lines.flush());
 }
 
-;// CONCATENATED MODULE: ./src/backup/plain-planner.ts
+;// CONCATENATED MODULE: ./src/restore/parallel/planner.ts
 // Reads a plain dump once, in order, and divides it into jobs over byte ranges of the file, as
 // pg_restore -j divides an archive: the schema, each table's rows (which several sessions can share),
 // each index or key definition (which waits only for its own table's rows), and the rest, which
@@ -39377,7 +39377,7 @@ function alteredTable(tokens, requireOnly) {
     return name && name.parts.length <= 2 ? name.parts.join('.') : undefined;
 }
 
-;// CONCATENATED MODULE: ./src/phases/plain-replay.ts
+;// CONCATENATED MODULE: ./src/restore/parallel/scheduler.ts
 // Runs a plain dump's jobs (see PlainDumpPlanner) over several psql sessions, the way pg_restore -j
 // runs an archive: the schema first; then each table's rows, shared out in parts; each index or
 // key as soon as its table's rows are in, the largest tables' first; the rest in the dump's order.
@@ -39388,7 +39388,7 @@ function alteredTable(tokens, requireOnly) {
 
 
 /** A session takes up to this much of a table's rows in one COPY. */
-const plain_replay_PART_BYTES = 8 * 1024 * 1024;
+const scheduler_PART_BYTES = 8 * 1024 * 1024;
 /** While the table is still being read, a session waits until at least this much is there. */
 const MIN_PART_BYTES = 1024 * 1024;
 class ReplayScheduler {
@@ -39567,7 +39567,7 @@ class ReplayScheduler {
                 continue;
             let bytes = 0;
             let end = progress.next;
-            while (end < job.ranges.length && (end === progress.next || bytes + size(job.ranges[end]) <= plain_replay_PART_BYTES))
+            while (end < job.ranges.length && (end === progress.next || bytes + size(job.ranges[end]) <= scheduler_PART_BYTES))
                 bytes += size(job.ranges[end++]);
             if (!job.closed && bytes < MIN_PART_BYTES && end === job.ranges.length)
                 continue;
@@ -39730,7 +39730,7 @@ async function replayPlainDump(options) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/phases/restore-watchdog.ts
+;// CONCATENATED MODULE: ./src/restore/watchdog.ts
 // Watches the restore's own sessions on the server. When nothing has moved for a while (no bytes
 // sent to them, no rows copied, no index build progressing, no statement begun) and every session
 // waits on the restore itself (for input, or for a lock another of its sessions holds), nothing
@@ -39855,7 +39855,7 @@ class RestoreWatchdog {
     }
 }
 
-;// CONCATENATED MODULE: ./src/phases/compare.ts
+;// CONCATENATED MODULE: ./src/compare/compare.ts
 // The restored database against what it must hold: the dumped snapshot's inventory, or a receipt
 // made when the backup was. Tables, exact rows and content at the verify level; every object's
 // definition; sequence values as numbers. Each difference is named in the user's terms.
@@ -39971,7 +39971,7 @@ function requireSameInventory(comparison) {
         throw new VerificationError('restore-mismatch', problems.join('. '));
 }
 
-;// CONCATENATED MODULE: ./src/phases/restore.ts
+;// CONCATENATED MODULE: ./src/restore/restore.ts
 // Phase 3: restores into a new temporary database, compares it with the source, and always drops it.
 
 
@@ -40310,7 +40310,7 @@ async function restoreBackup(options) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/phases/validate.ts
+;// CONCATENATED MODULE: ./src/validate/validate.ts
 // Phase 2: judges the backup without restoring it. Plain dumps were scanned as they were written;
 // archives are checked for their header and structure, then pg_restore reads every data block into
 // a script that must come out complete. Every child process has a time limit.
@@ -40486,7 +40486,7 @@ function requirePassed(checks, format = 'plain') {
     throw new VerificationError('backup-invalid', `Backup (${format} format) failed validation: ${failed.map((check) => `${check.name}: ${check.detail}`).join('; ')}`, 'A truncated or corrupted dump usually means pg_dump was interrupted or the disk filled up; run with verbose: true to see its output.');
 }
 
-;// CONCATENATED MODULE: ./src/reporter.ts
+;// CONCATENATED MODULE: ./src/run/context.ts
 // The engine's only window on the outside world; the action, the CLI and the tests each supply one.
 const noLedger = { created() { }, removed() { } };
 
@@ -41804,7 +41804,7 @@ async function installWithFallback(version, request, options, target) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/verify.ts
+;// CONCATENATED MODULE: ./src/engine/verify.ts
 // The engine: Create, Validate and Restore against one database, returning what it found.
 // It never touches @actions/core; whoever calls it supplies a Reporter.
 
@@ -42256,7 +42256,7 @@ async function cleanUpFolder(folder, backupFile, keep, passwordFiles, ledger, re
     }
 }
 
-;// CONCATENATED MODULE: ./src/interruption.ts
+;// CONCATENATED MODULE: ./src/run/interruption.ts
 // Turns SIGINT, SIGTERM and SIGHUP into an AbortSignal for the engine. A cancelled job gets SIGINT,
 // then SIGTERM, then is killed: the first signal starts the cleanup, later ones must not cut it short.
 function interruptionSignal() {

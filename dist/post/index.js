@@ -38221,7 +38221,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 4246:
+/***/ 1890:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38243,7 +38243,7 @@ var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_nod
 var external_node_util_ = __nccwpck_require__(7975);
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-;// CONCATENATED MODULE: ./src/errors.ts
+;// CONCATENATED MODULE: ./src/run/errors.ts
 // Failures in the user's terms: what went wrong, and a hint on what to do about it.
 class errors_VerificationError extends Error {
     problem;
@@ -38428,7 +38428,7 @@ function formats_backupExtension(format, compression) {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./src/postgres/definitions.ts
+;// CONCATENATED MODULE: ./src/compare/definitions.ts
 // What each object of a database is, by definition rather than by count: every table's columns
 // (type, default, nullability, generated expression, collation), indexes, constraints, views,
 // materialized views, routines, triggers, policies, rules, sequences, types, schemas, extensions
@@ -38617,7 +38617,7 @@ function definitions_compareDefinitions(reference, restored, options) {
     return differences;
 }
 
-;// CONCATENATED MODULE: ./src/receipt.ts
+;// CONCATENATED MODULE: ./src/report/receipt.ts
 // The verification receipt: a JSON record of what was verified, when, and with which result, for
 // auditors and for a later verification of the same backup (receipt.schema.json describes it).
 
@@ -38712,7 +38712,7 @@ function receipt_shrinkageProblems(receipt, sizeBytes, rows, maxPercent) {
     return problems;
 }
 
-;// CONCATENATED MODULE: ./src/constants.ts
+;// CONCATENATED MODULE: ./src/run/names.ts
 // Names of the action's inputs, outputs and saved state, defined once and used by these names everywhere.
 const Input = {
     DatabaseUrl: 'database-url',
@@ -38736,7 +38736,7 @@ const Input = {
     Receipt: 'receipt',
     MaxShrink: 'max-shrink'
 };
-const constants_Output = {
+const names_Output = {
     Result: 'result',
     Checksum: 'checksum',
     Size: 'size',
@@ -38761,7 +38761,7 @@ const State = {
 const DEFAULT_MIN_SIZE = '1KiB';
 /** Chosen by measurement: see the README's Performance section. */
 const DEFAULT_VERIFY_LEVEL = 'rows';
-const constants_TEMPORARY_DATABASE_PREFIX = 'backup_verify';
+const names_TEMPORARY_DATABASE_PREFIX = 'backup_verify';
 
 // EXTERNAL MODULE: ./node_modules/pg/lib/index.js
 var lib = __nccwpck_require__(3273);
@@ -38787,7 +38787,7 @@ const defaults = lib.defaults
 // Re-export the default
 /* harmony default export */ const esm = (lib);
 
-;// CONCATENATED MODULE: ./src/postgres/session.ts
+;// CONCATENATED MODULE: ./src/connection/session.ts
 // Conversations with the server over the pg driver: its version, its tables, and the temporary database.
 
 
@@ -38916,7 +38916,7 @@ async function session_readDatabaseSize(client) {
     return { totalBytes: Number(rows[0].total), tableBytes: Number(rows[0].tables) };
 }
 
-;// CONCATENATED MODULE: ./src/postgres/inventory.ts
+;// CONCATENATED MODULE: ./src/compare/inventory.ts
 // What the source held when it was dumped, and what the restore holds: object counts by kind,
 // tables with exact row counts and content fingerprints, sequence values. The source's is read in
 // the snapshot that pg_dump dumps, so that writes during the dump never cause a mismatch.
@@ -39079,7 +39079,7 @@ class inventory_SourceSnapshot {
     }
 }
 
-;// CONCATENATED MODULE: ./src/secrets.ts
+;// CONCATENATED MODULE: ./src/run/secrets.ts
 // Every text that leaves the engine (errors, tool output, log lines) passes through one Redactor.
 const MASK = '***';
 /**
@@ -39189,7 +39189,7 @@ const parse = pg_connection_string.parse
 const toClientConfig = pg_connection_string.toClientConfig
 const parseIntoClientConfig = pg_connection_string.parseIntoClientConfig
 
-;// CONCATENATED MODULE: ./src/config/connection.ts
+;// CONCATENATED MODULE: ./src/inputs/connection.ts
 // Where the database is: the database-url input, else DATABASE_URL, else Django-style DB_* variables, else a .env file.
 
 
@@ -39335,7 +39335,7 @@ function connection_describeTarget(target) {
     return `${target.user}@${host}:${target.port}/${target.database}`;
 }
 
-;// CONCATENATED MODULE: ./src/config/size.ts
+;// CONCATENATED MODULE: ./src/inputs/size.ts
 // Byte sizes as users write them ("10240", "10KB", "10 KiB", "5MB") and as we print them.
 const UNITS = {
     '': 1,
@@ -39466,7 +39466,7 @@ function source_newestOfMajor(tags, major) {
         .sort((a, b) => b.minor - a.minor || b.release - a.release)[0];
 }
 
-;// CONCATENATED MODULE: ./src/config/inputs.ts
+;// CONCATENATED MODULE: ./src/inputs/inputs.ts
 // Reads every input once into a typed, validated Settings object, before any connection is made.
 
 
@@ -39753,7 +39753,7 @@ function recordedResources(kind) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/summary.ts
+;// CONCATENATED MODULE: ./src/report/summary.ts
 // The job summary and the outputs, as pure functions of a VerificationResult.
 
 
@@ -40108,7 +40108,7 @@ class followed_file_ChunkRelay {
     }
 }
 
-;// CONCATENATED MODULE: ./src/postgres/environment.ts
+;// CONCATENATED MODULE: ./src/connection/environment.ts
 // How client tools are told where to connect: PG* variables and a private password file, never argv.
 
 
@@ -40155,7 +40155,7 @@ function environment_clientEnvironment(target, database, passwordFile, base = pr
     return env;
 }
 
-;// CONCATENATED MODULE: ./src/heartbeat.ts
+;// CONCATENATED MODULE: ./src/run/heartbeat.ts
 // A line at a steady interval while a long phase runs, so that a long job shows it is alive.
 
 const HEARTBEAT_MS = 30_000;
@@ -41568,7 +41568,7 @@ async function manifest_backupChecksum(backupPath, format, signal) {
 
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./src/postgres/process.ts
+;// CONCATENATED MODULE: ./src/tools/process.ts
 // Runs a PostgreSQL client tool: arguments never carry a secret, stderr is kept (bounded) for error
 // messages, and in verbose mode every output line is passed on as it arrives.
 
@@ -41669,7 +41669,7 @@ function process_errorLines(stderr, max = 5) {
     return (errors.length > 0 ? errors : lines).slice(0, max);
 }
 
-;// CONCATENATED MODULE: ./src/phases/create.ts
+;// CONCATENATED MODULE: ./src/create/dump.ts
 // Phase 1: pg_dump writes the backup. Formats written to a stream (plain, tar) are hashed and
 // checked on their way to disk; custom and directory archives need a seekable file or a folder, so
 // they are read once after pg_dump is done.
@@ -41701,7 +41701,7 @@ function checkFreeSpace(tableBytes, freeBytes, compressed, folder) {
     return new VerificationError('no-space', `Not enough free space for the backup: the database holds ${describeBytes(tableBytes)} of table data, so the backup needs at least ${describeBytes(needed)}, but ${folder} has ${describeBytes(freeBytes)} free.`, 'Free some space, point RUNNER_TEMP at a larger disk, or compress the backup (compression: 6, or the custom format).');
 }
 /** Reads the database's size and the free space where the backup goes, logs both, and fails early when it clearly cannot fit. */
-async function create_checkRoomForBackup(session, folder, format, compression, log) {
+async function dump_checkRoomForBackup(session, folder, format, compression, log) {
     const size = await readDatabaseSize(session);
     const free = await statfs(folder).then((info) => info.bavail * info.bsize);
     const compressed = format === 'custom' || format === 'directory' ? compression?.method !== 'none' : compression?.method === 'gzip';
@@ -41711,7 +41711,7 @@ async function create_checkRoomForBackup(session, folder, format, compression, l
         throw tooLittle;
 }
 /** "shop-20261124T020316Z.sql": the database name made safe for any file system, and when. */
-function create_backupFileName(database, when, extension = '.sql') {
+function dump_backupFileName(database, when, extension = '.sql') {
     const stamp = when.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
     return `${database.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_')}-${stamp}${extension}`;
 }
@@ -41729,7 +41729,7 @@ function dumpArguments(options, clientMajor) {
         args.push('--verbose');
     return args;
 }
-async function create_createBackup(options) {
+async function dump_createBackup(options) {
     const { format, tools } = options;
     const args = dumpArguments(options, tools.version.major);
     const streamed = format === 'plain'
@@ -41811,13 +41811,13 @@ async function describeCreated(options, streamed) {
         const { sizeBytes, sha256, observed } = streamed.result();
         return { ...base, sizeBytes, sha256, tar: observed };
     }
-    return create_describeBackupOnDisk(options.backupPath, options.format, options.compression, options.signal);
+    return dump_describeBackupOnDisk(options.backupPath, options.format, options.compression, options.signal);
 }
 /**
  * Reads a backup that is on disk once: its checksum (of the manifest, for a folder) and what its
  * format's observer sees. The Validate phase judges the result.
  */
-async function create_describeBackupOnDisk(backupPath, format, compression, signal) {
+async function dump_describeBackupOnDisk(backupPath, format, compression, signal) {
     const base = { format, compression, path: backupPath };
     switch (format) {
         case 'plain': {
@@ -41871,7 +41871,7 @@ async function detect_detectBackupFormat(backupPath) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/backup/compat.ts
+;// CONCATENATED MODULE: ./src/restore/compat.ts
 // Lets a plain dump from a newer pg_dump restore into an older server: pg_dump writes settings at
 // the top of the dump that an older server rejects (pg_dump 17+ sets transaction_timeout).
 
@@ -41937,7 +41937,7 @@ class compat_SettingsFilter extends external_node_stream_.Transform {
 
 // EXTERNAL MODULE: external "node:events"
 var external_node_events_ = __nccwpck_require__(8474);
-;// CONCATENATED MODULE: ./src/postgres/psql-sessions.ts
+;// CONCATENATED MODULE: ./src/restore/parallel/psql-sessions.ts
 // Several psql processes replaying one script together: each is fed through its own pipe, and a
 // SELECT of a unique token tells when a session has run everything it was given.
 
@@ -42062,7 +42062,7 @@ function readLines(stream, onLine) {
     return finished(stream).then(() => lines.flush());
 }
 
-;// CONCATENATED MODULE: ./src/backup/plain-planner.ts
+;// CONCATENATED MODULE: ./src/restore/parallel/planner.ts
 // Reads a plain dump once, in order, and divides it into jobs over byte ranges of the file, as
 // pg_restore -j divides an archive: the schema, each table's rows (which several sessions can share),
 // each index or key definition (which waits only for its own table's rows), and the rest, which
@@ -42084,7 +42084,7 @@ const ENTRY_HEADER = /^-- (Data for )?Name: .*?; Type: ([A-Z][A-Z ]*?); Schema: 
 const SETTING = /^SET (statement_timeout|lock_timeout|idle_in_transaction_session_timeout|transaction_timeout|client_encoding|standard_conforming_strings|check_function_bodies|xmloption|client_min_messages|row_security|default_tablespace|default_table_access_method|default_with_oids|escape_string_warning|session_replication_role|search_path) = [^;\n]*;$/;
 const SESSION_AUTHORIZATION = /^(?:SET|RESET) SESSION AUTHORIZATION\b[^;\n]*;$/;
 const SEARCH_PATH = /^SELECT pg_catalog\.set_config\('search_path', '(?:[^'\n]|'')*', false\);$/;
-class plain_planner_PlainDumpPlanner {
+class planner_PlainDumpPlanner {
     listener;
     options;
     jobs = [];
@@ -42510,7 +42510,7 @@ function alteredTable(tokens, requireOnly) {
     return name && name.parts.length <= 2 ? name.parts.join('.') : undefined;
 }
 
-;// CONCATENATED MODULE: ./src/phases/plain-replay.ts
+;// CONCATENATED MODULE: ./src/restore/parallel/scheduler.ts
 // Runs a plain dump's jobs (see PlainDumpPlanner) over several psql sessions, the way pg_restore -j
 // runs an archive: the schema first; then each table's rows, shared out in parts; each index or
 // key as soon as its table's rows are in, the largest tables' first; the rest in the dump's order.
@@ -42521,7 +42521,7 @@ function alteredTable(tokens, requireOnly) {
 
 
 /** A session takes up to this much of a table's rows in one COPY. */
-const plain_replay_PART_BYTES = (/* unused pure expression or super */ null && (8 * 1024 * 1024));
+const scheduler_PART_BYTES = (/* unused pure expression or super */ null && (8 * 1024 * 1024));
 /** While the table is still being read, a session waits until at least this much is there. */
 const MIN_PART_BYTES = (/* unused pure expression or super */ null && (1024 * 1024));
 class ReplayScheduler {
@@ -42700,7 +42700,7 @@ class ReplayScheduler {
                 continue;
             let bytes = 0;
             let end = progress.next;
-            while (end < job.ranges.length && (end === progress.next || bytes + size(job.ranges[end]) <= plain_replay_PART_BYTES))
+            while (end < job.ranges.length && (end === progress.next || bytes + size(job.ranges[end]) <= scheduler_PART_BYTES))
                 bytes += size(job.ranges[end++]);
             if (!job.closed && bytes < MIN_PART_BYTES && end === job.ranges.length)
                 continue;
@@ -42831,7 +42831,7 @@ function size(range) {
     return range.end - range.start;
 }
 /** Plans the dump while it is read and runs the jobs as they become ready. */
-async function plain_replay_replayPlainDump(options) {
+async function scheduler_replayPlainDump(options) {
     const handle = await openGrowingFile(options.file, options.signal);
     try {
         let scheduler;
@@ -42863,7 +42863,7 @@ async function plain_replay_replayPlainDump(options) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/phases/restore-watchdog.ts
+;// CONCATENATED MODULE: ./src/restore/watchdog.ts
 // Watches the restore's own sessions on the server. When nothing has moved for a while (no bytes
 // sent to them, no rows copied, no index build progressing, no statement begun) and every session
 // waits on the restore itself (for input, or for a lock another of its sessions holds), nothing
@@ -42871,7 +42871,7 @@ async function plain_replay_replayPlainDump(options) {
 // sitting until the job's time limit.
 
 /** How long nothing may move before a restore whose sessions all wait on one another is stopped. */
-const restore_watchdog_DEFAULT_STALL_MS = 120_000;
+const watchdog_DEFAULT_STALL_MS = 120_000;
 /** Whether a session waits on the restore itself: for input from it, or for a lock one of its sessions holds. */
 function waitsOnRestore(activity, ours, inputVisible) {
     if (activity.backendType !== 'client backend')
@@ -42896,7 +42896,7 @@ function describeActivity(activity) {
     const statement = activity.query.replace(/\s+/g, ' ').trim();
     return `${what}: ${activity.state}${wait}${statement ? `; ${activity.state === 'active' ? 'running' : 'last ran'} "${statement.length > 120 ? `${statement.slice(0, 120)}…` : statement}"` : ''}`;
 }
-class restore_watchdog_RestoreWatchdog {
+class watchdog_RestoreWatchdog {
     options;
     /** Rejects with the stall, once there is one; never resolves. */
     stalled;
@@ -42988,7 +42988,7 @@ class restore_watchdog_RestoreWatchdog {
     }
 }
 
-;// CONCATENATED MODULE: ./src/phases/compare.ts
+;// CONCATENATED MODULE: ./src/compare/compare.ts
 // The restored database against what it must hold: the dumped snapshot's inventory, or a receipt
 // made when the backup was. Tables, exact rows and content at the verify level; every object's
 // definition; sequence values as numbers. Each difference is named in the user's terms.
@@ -43104,7 +43104,7 @@ function compare_requireSameInventory(comparison) {
         throw new VerificationError('restore-mismatch', problems.join('. '));
 }
 
-;// CONCATENATED MODULE: ./src/phases/restore.ts
+;// CONCATENATED MODULE: ./src/restore/restore.ts
 // Phase 3: restores into a new temporary database, compares it with the source, and always drops it.
 
 
@@ -43443,7 +43443,7 @@ async function restore_restoreBackup(options) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/phases/validate.ts
+;// CONCATENATED MODULE: ./src/validate/validate.ts
 // Phase 2: judges the backup without restoring it. Plain dumps were scanned as they were written;
 // archives are checked for their header and structure, then pg_restore reads every data block into
 // a script that must come out complete. Every child process has a time limit.
@@ -43619,9 +43619,9 @@ function validate_requirePassed(checks, format = 'plain') {
     throw new VerificationError('backup-invalid', `Backup (${format} format) failed validation: ${failed.map((check) => `${check.name}: ${check.detail}`).join('; ')}`, 'A truncated or corrupted dump usually means pg_dump was interrupted or the disk filled up; run with verbose: true to see its output.');
 }
 
-;// CONCATENATED MODULE: ./src/reporter.ts
+;// CONCATENATED MODULE: ./src/run/context.ts
 // The engine's only window on the outside world; the action, the CLI and the tests each supply one.
-const reporter_noLedger = { created() { }, removed() { } };
+const context_noLedger = { created() { }, removed() { } };
 
 ;// CONCATENATED MODULE: ./src/tools/cache.ts
 // Where downloaded client tools are kept between runs: the runner's tool cache, or a folder in the
@@ -44119,7 +44119,7 @@ async function installWithFallback(version, request, options, target) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/verify.ts
+;// CONCATENATED MODULE: ./src/engine/verify.ts
 // The engine: Create, Validate and Restore against one database, returning what it found.
 // It never touches @actions/core; whoever calls it supplies a Reporter.
 
@@ -45521,7 +45521,7 @@ async function runCleanup() {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
-/* harmony import */ var _action_cleanup_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4246);
+/* harmony import */ var _action_cleanup_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1890);
 // Entry point of the action's post step: it only cleans up, and only warns.
 
 

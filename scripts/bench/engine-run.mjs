@@ -1,7 +1,7 @@
 // One verification by the engine (built into build/ by `npm run bench`), in a process of its own so
 // that its peak memory can be read. Prints one JSON line.
-import { loadSettings } from '../../build/src/config/inputs.js'
-import { verifyBackup } from '../../build/src/verify.js'
+import { loadSettings } from '../../build/src/inputs/inputs.js'
+import { verifyBackup } from '../../build/src/engine/verify.js'
 
 const inputs = JSON.parse(process.argv[2])
 const settings = loadSettings({ get: (name) => inputs[name] ?? '', environment: process.env, workingDirectory: process.cwd() })

@@ -2,9 +2,9 @@
 
 import * as core from '@actions/core'
 import { rm } from 'node:fs/promises'
-import { loadSettings, rawSecrets } from '../config/inputs.js'
-import { dropDatabase, openSession, readServerVersion } from '../postgres/session.js'
-import { Redactor } from '../secrets.js'
+import { loadSettings, rawSecrets } from '../inputs/inputs.js'
+import { dropDatabase, openSession, readServerVersion } from '../connection/session.js'
+import { Redactor } from '../run/secrets.js'
 import { recordedResources } from './reporter.js'
 import { runnerInputs } from './run.js'
 

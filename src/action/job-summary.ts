@@ -1,7 +1,7 @@
 // Writes the summary model with core.summary; a runner without GITHUB_STEP_SUMMARY only gets a warning.
 
 import * as core from '@actions/core'
-import type { SummaryModel } from '../summary.js'
+import type { SummaryModel } from '../report/summary.js'
 
 export async function writeJobSummary(model: SummaryModel): Promise<void> {
   try {

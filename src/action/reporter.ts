@@ -1,8 +1,8 @@
 // The engine's Reporter and ResourceLedger on a GitHub runner: log commands, masks and saved state.
 
 import * as core from '@actions/core'
-import { State } from '../constants.js'
-import type { Reporter, ResourceKind, ResourceLedger } from '../reporter.js'
+import { State } from '../run/names.js'
+import type { Reporter, ResourceKind, ResourceLedger } from '../run/context.js'
 
 export const actionReporter: Reporter = {
   info: (message) => core.info(message),

@@ -1,11 +1,11 @@
 // The action's main step: inputs from INPUT_*, secrets masked first, then the engine, outputs and summary.
 
 import * as core from '@actions/core'
-import { loadSettings, rawSecrets, type RawInputs } from '../config/inputs.js'
-import { Redactor } from '../secrets.js'
-import { buildSummary, outputsOf } from '../summary.js'
-import { verifyBackup } from '../verify.js'
-import { interruptionSignal } from '../interruption.js'
+import { loadSettings, rawSecrets, type RawInputs } from '../inputs/inputs.js'
+import { Redactor } from '../run/secrets.js'
+import { buildSummary, outputsOf } from '../report/summary.js'
+import { verifyBackup } from '../engine/verify.js'
+import { interruptionSignal } from '../run/interruption.js'
 import { writeJobSummary } from './job-summary.js'
 import { actionReporter, StateLedger } from './reporter.js'
 import { runnerToolCache } from './tool-cache.js'

@@ -1,6 +1,6 @@
 // The backup formats pg_dump writes, their compression, and how each is named on disk.
 
-import { InputError } from '../errors.js'
+import { InputError } from '../run/errors.js'
 
 export type BackupFormat = 'plain' | 'custom' | 'directory' | 'tar'
 export const FORMATS: BackupFormat[] = ['plain', 'custom', 'directory', 'tar']

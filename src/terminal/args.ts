@@ -1,8 +1,8 @@
 // The command line: the action's inputs as --flags, with the same names and defaults.
 
 import { parseArgs } from 'node:util'
-import { DEFAULT_MIN_SIZE, Input } from '../constants.js'
-import type { RawInputs } from '../config/inputs.js'
+import { DEFAULT_MIN_SIZE, Input } from '../run/names.js'
+import type { RawInputs } from '../inputs/inputs.js'
 
 export const USAGE = `Usage: backup-verify [options]
 

@@ -1,7 +1,7 @@
 // The engine's Reporter in a terminal: plain lines, sections as headings, secrets redacted.
 
-import type { Reporter } from '../reporter.js'
-import type { Redactor } from '../secrets.js'
+import type { Reporter } from '../run/context.js'
+import type { Redactor } from '../run/secrets.js'
 
 export function consoleReporter(redactor: Redactor, out = process.stdout, err = process.stderr): Reporter {
   return {

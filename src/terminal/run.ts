@@ -1,10 +1,10 @@
 // The terminal's main: parses flags, runs the engine, prints the verdict, returns the exit code.
 
-import { loadSettings, rawSecrets } from '../config/inputs.js'
-import { Redactor } from '../secrets.js'
-import { summaryLines } from '../summary.js'
-import { verifyBackup } from '../verify.js'
-import { interruptionSignal } from '../interruption.js'
+import { loadSettings, rawSecrets } from '../inputs/inputs.js'
+import { Redactor } from '../run/secrets.js'
+import { summaryLines } from '../report/summary.js'
+import { verifyBackup } from '../engine/verify.js'
+import { interruptionSignal } from '../run/interruption.js'
 import { parseCommandLine, USAGE } from './args.js'
 import { consoleReporter } from './console-reporter.js'
 

@@ -8,7 +8,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { fileURLToPath } from 'node:url'
-import { VerificationError } from '../errors.js'
+import { VerificationError } from '../run/errors.js'
 
 export interface RetryPolicy {
   attempts: number

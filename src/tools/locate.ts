@@ -2,8 +2,8 @@
 
 import { existsSync, readdirSync, realpathSync } from 'node:fs'
 import path from 'node:path'
-import { runTool } from '../postgres/process.js'
-import { scrubbedEnvironment } from '../postgres/environment.js'
+import { runTool } from './process.js'
+import { scrubbedEnvironment } from '../connection/environment.js'
 import { compareVersions, parseToolVersion, type ToolVersion } from './version.js'
 
 export interface ClientTools {

@@ -1,8 +1,8 @@
 // Decides which client tools verify this server: installed ones, cached ones, or a download,
 // and says why.
 
-import { VerificationError } from '../errors.js'
-import type { ServerVersion } from '../postgres/session.js'
+import { VerificationError } from '../run/errors.js'
+import type { ServerVersion } from '../connection/session.js'
 import type { ToolCache } from './cache.js'
 import { fetchText, type RetryPolicy } from './download.js'
 import { cachedClientTools, installClientTools } from './install.js'

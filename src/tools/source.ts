@@ -1,6 +1,6 @@
 // Which client version to fetch, and from where: the postgres-version and tools-url inputs.
 
-import { InputError } from '../errors.js'
+import { InputError } from '../run/errors.js'
 
 export type VersionRequest =
   | { kind: 'auto' }

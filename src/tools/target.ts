@@ -1,6 +1,6 @@
 // The platform as the archives of relocatable PostgreSQL builds name it: a Rust target triple.
 
-import { VerificationError } from '../errors.js'
+import { VerificationError } from '../run/errors.js'
 
 export type Libc = 'gnu' | 'musl'
 

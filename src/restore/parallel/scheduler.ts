@@ -6,9 +6,9 @@
 
 import type { FileHandle } from 'node:fs/promises'
 import { crc32 } from 'node:zlib'
-import { PlainDumpPlanner, type ByteRange, type DefinitionJob, type ReplayJob, type RowsJob, type SerialJob } from '../backup/plain-planner.js'
-import { followFile, openGrowingFile, readRange, type GrowingFile } from '../backup/followed-file.js'
-import { VerificationError } from '../errors.js'
+import { PlainDumpPlanner, type ByteRange, type DefinitionJob, type ReplayJob, type RowsJob, type SerialJob } from './planner.js'
+import { followFile, openGrowingFile, readRange, type GrowingFile } from '../../backup/followed-file.js'
+import { VerificationError } from '../../run/errors.js'
 
 /**
  * What the scheduler needs of its sessions (psql processes; a recorder in tests). Session 0 runs

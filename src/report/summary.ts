@@ -1,7 +1,7 @@
 // The job summary and the outputs, as pure functions of a VerificationResult.
 
-import { humanBytes } from './config/size.js'
-import { Output } from './constants.js'
+import { humanBytes } from '../inputs/size.js'
+import { Output } from '../run/names.js'
 import type { TableComparison, TableRowCount, VerificationResult } from './result.js'
 
 export interface SummaryTable {

@@ -10,12 +10,12 @@ import type { ArchiveHeader } from '../backup/archive-header.js'
 import { plainIsGzipped } from '../backup/formats.js'
 import { discard, hashFile, InspectingStream, plainObserver, type PlainObservation } from '../backup/inspect.js'
 import { plainDumpChecks, type ValidationCheck } from '../backup/plain-scanner.js'
-import { VerificationError } from '../errors.js'
-import { startHeartbeat } from '../heartbeat.js'
-import { errorLines, runTool } from '../postgres/process.js'
-import type { Redactor } from '../secrets.js'
+import { VerificationError } from '../run/errors.js'
+import { startHeartbeat } from '../run/heartbeat.js'
+import { errorLines, runTool } from '../tools/process.js'
+import type { Redactor } from '../run/secrets.js'
 import type { ClientTools } from '../tools/locate.js'
-import type { CreatedBackup } from './create.js'
+import type { CreatedBackup } from '../create/dump.js'
 
 export interface ValidateOptions {
   tools: ClientTools

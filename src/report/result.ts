@@ -1,11 +1,11 @@
 // What one verification found: the single value the outputs, the summary and the exit code are made from.
 
-import type { Problem } from './errors.js'
-import type { BackupFormat } from './backup/formats.js'
-import type { ValidationCheck } from './backup/plain-scanner.js'
-import type { ToolsOrigin } from './tools/provision.js'
-import type { Inventory, ObjectKind, VerifyLevel } from './postgres/inventory.js'
-import type { DefinitionDifference } from './postgres/definitions.js'
+import type { Problem } from '../run/errors.js'
+import type { BackupFormat } from '../backup/formats.js'
+import type { ValidationCheck } from '../backup/plain-scanner.js'
+import type { ToolsOrigin } from '../tools/provision.js'
+import type { Inventory, ObjectKind, VerifyLevel } from '../compare/inventory.js'
+import type { DefinitionDifference } from '../compare/definitions.js'
 
 export type PhaseName = 'Create' | 'Validate' | 'Restore'
 export type PhaseStatus = 'passed' | 'failed' | 'not run'

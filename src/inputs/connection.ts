@@ -2,9 +2,9 @@
 
 import type { ClientConfig } from 'pg'
 import { parse } from 'pg-connection-string'
-import { InputError } from '../errors.js'
-import { parseKeywordValue, writtenUrlPassword } from '../secrets.js'
-import { Input } from '../constants.js'
+import { InputError } from '../run/errors.js'
+import { parseKeywordValue, writtenUrlPassword } from '../run/secrets.js'
+import { Input } from '../run/names.js'
 
 export interface ConnectionTarget {
   host: string

@@ -5,7 +5,7 @@
 // sitting until the job's time limit.
 
 import type pg from 'pg'
-import { VerificationError } from '../errors.js'
+import { VerificationError } from '../run/errors.js'
 
 export interface SessionActivity {
   pid: number

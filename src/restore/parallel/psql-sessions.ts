@@ -5,8 +5,8 @@ import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { PassThrough, type Readable } from 'node:stream'
 import { finished } from 'node:stream/promises'
-import type { ReplaySessions } from '../phases/plain-replay.js'
-import { lineSplitter, runTool, type ToolRun } from './process.js'
+import type { ReplaySessions } from './scheduler.js'
+import { lineSplitter, runTool, type ToolRun } from '../../tools/process.js'
 
 export interface PsqlSessionsOptions {
   env: NodeJS.ProcessEnv

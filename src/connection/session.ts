@@ -1,8 +1,8 @@
 // Conversations with the server over the pg driver: its version, its tables, and the temporary database.
 
 import pg from 'pg'
-import type { ConnectionTarget } from '../config/connection.js'
-import { describeConnectionError, VerificationError } from '../errors.js'
+import type { ConnectionTarget } from '../inputs/connection.js'
+import { describeConnectionError, VerificationError } from '../run/errors.js'
 
 export interface ServerVersion {
   /** As the server reports it, e.g. "15.18 (Debian 15.18-1.pgdg120+1)". */

@@ -4,7 +4,7 @@
 
 import type pg from 'pg'
 import { readDefinitions, type Definition } from './definitions.js'
-import { listTables, majorOf } from './session.js'
+import { listTables, majorOf } from '../connection/session.js'
 
 /** schema: object counts; rows: and exact row counts and sequence values; data: and content fingerprints. */
 export type VerifyLevel = 'schema' | 'rows' | 'data'

@@ -1,6 +1,6 @@
 // A line at a steady interval while a long phase runs, so that a long job shows it is alive.
 
-import { humanBytes } from './config/size.js'
+import { humanBytes } from '../inputs/size.js'
 
 export const HEARTBEAT_MS = 30_000
 

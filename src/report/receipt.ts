@@ -4,9 +4,9 @@
 import { readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { InputError } from './errors.js'
-import { definitionHash, type DefinitionKind } from './postgres/definitions.js'
-import type { Inventory } from './postgres/inventory.js'
+import { InputError } from '../run/errors.js'
+import { definitionHash, type DefinitionKind } from '../compare/definitions.js'
+import type { Inventory } from '../compare/inventory.js'
 import type { VerificationResult } from './result.js'
 
 /** 2: definitions (as hashes), the server version, content fingerprints over columns by name in canonical settings. */

@@ -9,7 +9,7 @@
 
 import { createHash } from 'node:crypto'
 import { crc32 } from 'node:zlib'
-import { PlainDumpLexer, readQualifiedName, tokenize, type DumpStatement, type DumpUnit, type Token } from './plain-lexer.js'
+import { PlainDumpLexer, readQualifiedName, tokenize, type DumpStatement, type DumpUnit, type Token } from '../../backup/plain-lexer.js'
 
 export interface ByteRange {
   start: number

@@ -2,11 +2,11 @@
 // made when the backup was. Tables, exact rows and content at the verify level; every object's
 // definition; sequence values as numbers. Each difference is named in the user's terms.
 
-import { VerificationError } from '../errors.js'
-import { compareDefinitions, type DefinitionDifference } from '../postgres/definitions.js'
-import { OBJECT_KINDS, type Inventory, type VerifyLevel } from '../postgres/inventory.js'
-import { majorOf } from '../postgres/session.js'
-import type { TableComparison, TableRowCount } from '../result.js'
+import { VerificationError } from '../run/errors.js'
+import { compareDefinitions, type DefinitionDifference } from './definitions.js'
+import { OBJECT_KINDS, type Inventory, type VerifyLevel } from './inventory.js'
+import { majorOf } from '../connection/session.js'
+import type { TableComparison, TableRowCount } from '../report/result.js'
 
 /** "42" and "00042" are one value; "next 7" (never called) stays apart from "7". */
 export function sequenceValue(text: string | undefined): string | undefined {
