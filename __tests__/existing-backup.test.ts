@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs'
 import { Ajv } from 'ajv'
 import { ROOT } from './support/runner.js'
 import { loadSettings } from '../src/inputs/inputs.js'
+import { readReferences } from '../src/engine/references.js'
 import { findClientTools } from '../src/tools/locate.js'
 import { verifyBackup } from '../src/engine/verify.js'
 import { MemoryLedger, recordingReporter } from './support/reporter.js'
@@ -134,11 +135,12 @@ describe('expected-checksum', () => {
     expect(ledger.everCreated.map(([kind]) => kind)).toEqual(['folder'])
   })
 
-  test('bad values are refused before any connection', () => {
-    const load = (inputs: Record<string, string>) => () => loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work })
-    expect(load({ 'backup-file': 'missing.dump', 'restore-database-url': 'postgresql://u@h/d' })).toThrow('Input "backup-file" has an invalid value "missing.dump"')
-    expect(load({ 'backup-file': backups['nightly.sql'] })).toThrow('Input "restore-database-url" has an invalid value ""')
-    expect(load({ 'backup-file': backups['nightly.sql'], 'restore-database-url': 'postgresql://u@h/d', 'expected-checksum': 'xyz' })).toThrow(
+  test('bad values are refused before any connection', async () => {
+    // Parsed, then the files they name read, as the engine does before it connects.
+    const load = async (inputs: Record<string, string>) => readReferences(loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work }))
+    await expect(load({ 'backup-file': 'missing.dump', 'restore-database-url': 'postgresql://u@h/d' })).rejects.toThrow('Input "backup-file" has an invalid value "missing.dump"')
+    await expect(load({ 'backup-file': backups['nightly.sql'] })).rejects.toThrow('Input "restore-database-url" has an invalid value ""')
+    await expect(load({ 'backup-file': backups['nightly.sql'], 'restore-database-url': 'postgresql://u@h/d', 'expected-checksum': 'xyz' })).rejects.toThrow(
       'Input "expected-checksum" has an invalid value "xyz"'
     )
   })
@@ -217,9 +219,9 @@ describe('the verification receipt', () => {
     ).toThrow('Input "max-shrink" has an invalid value "10": expected a percentage used together with receipt')
   })
 
-  test('a file that is not a receipt is refused, naming the input', () => {
-    expect(() =>
-      loadSettings({ get: (name) => ({ 'database-url': 'postgresql://u@h/d', receipt: backups['nightly.sql'] } as Record<string, string>)[name] ?? '', environment: {}, workingDirectory: work })
-    ).toThrow('Input "receipt" has an invalid value')
+  test('a file that is not a receipt is refused, naming the input', async () => {
+    await expect(
+      readReferences(loadSettings({ get: (name) => ({ 'database-url': 'postgresql://u@h/d', receipt: backups['nightly.sql'] } as Record<string, string>)[name] ?? '', environment: {}, workingDirectory: work }))
+    ).rejects.toThrow('Input "receipt" has an invalid value')
   })
 })

@@ -12,13 +12,12 @@ import type { BackupFormat } from '../src/backup/formats.js'
 import { manifestText } from '../src/backup/manifest.js'
 import { loadSettings } from '../src/inputs/inputs.js'
 import { VerificationError } from '../src/run/errors.js'
-import { describeBackupOnDisk } from '../src/create/dump.js'
+import { describeBackupOnDisk } from '../src/backup/on-disk.js'
 import { requirePassed, validateBackup } from '../src/validate/validate.js'
 import type { VerificationResult } from '../src/report/result.js'
-import { Redactor } from '../src/run/secrets.js'
 import { findClientTools, type ClientTools } from '../src/tools/locate.js'
 import { verifyBackup } from '../src/engine/verify.js'
-import { MemoryLedger, recordingReporter } from './support/reporter.js'
+import { MemoryLedger, recordingReporter, testRun } from './support/reporter.js'
 import { createSampleDatabase, startServer, temporaryDatabases, type TestServer } from './support/server.js'
 
 let server: TestServer
@@ -279,7 +278,7 @@ describe('damage is caught by validation, naming the format and what is wrong', 
     await damage(copy)
     const format = key === 'plain-gz' ? 'plain' : key
     const backup = await describeBackupOnDisk(copy, format, key === 'plain-gz' ? { method: 'gzip', level: 6 } : undefined)
-    const checks = await validateBackup(backup, { tools: local, env: { PATH: process.env.PATH }, redactor: new Redactor() })
+    const checks = await validateBackup(testRun(), backup, { tools: local, env: { PATH: process.env.PATH } })
     let message = ''
     try {
       requirePassed(checks, format)

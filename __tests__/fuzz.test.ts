@@ -6,6 +6,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { loadSettings } from '../src/inputs/inputs.js'
+import { readReferences } from '../src/engine/references.js'
 import { Input } from '../src/run/names.js'
 import { VerificationError } from '../src/run/errors.js'
 import { runBundle } from './support/runner.js'
@@ -55,12 +56,13 @@ function generated(count: number, seed: number): string[] {
 
 describe('every input, given hostile and random values', () => {
   const values = [...HOSTILE, ...generated(300, 20261124)]
-  test.each(Object.values(Input))('%s: accepted, or refused with an error that names it', (input) => {
+  test.each(Object.values(Input))('%s: accepted, or refused with an error that names it', async (input) => {
     let refused = 0
     for (const value of values) {
       const inputs: Record<string, string> = { 'database-url': 'postgresql://app@db.example.test/shop', [input]: value }
       try {
-        loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: os.tmpdir() })
+        // Parsed, then the files inputs name read, as the engine reads them before it connects.
+        await readReferences(loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: os.tmpdir() }))
       } catch (error) {
         refused++
         expect(error).toBeInstanceOf(VerificationError)

@@ -4,15 +4,18 @@ import { describe, expect, test } from '@jest/globals'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { chooseConnection, describeTarget, redactUrl } from '../src/inputs/connection.js'
+import { chooseConnection, redactUrl } from '../src/inputs/connection.js'
+import { describeTarget } from '../src/connection/target.js'
+import { readDotenv } from '../src/inputs/dotenv.js'
 import { loadSettings, rawSecrets } from '../src/inputs/inputs.js'
-import { describeBytes, parseSize } from '../src/inputs/size.js'
+import { parseSize } from '../src/inputs/size.js'
+import { describeBytes } from '../src/run/bytes.js'
 import { InputError } from '../src/run/errors.js'
 
 const noFile = undefined
 
 function settings(inputs: Record<string, string>, environment: Record<string, string> = {}, cwd = os.tmpdir()) {
-  return loadSettings({ get: (name) => inputs[name] ?? '', environment, workingDirectory: cwd })
+  return loadSettings({ get: (name) => inputs[name] ?? '', environment, workingDirectory: cwd, dotenv: readDotenv(cwd) })
 }
 
 describe('min-size', () => {

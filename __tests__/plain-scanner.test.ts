@@ -2,7 +2,8 @@
 
 import { describe, expect, test } from '@jest/globals'
 import { randomBytes } from 'node:crypto'
-import { PlainDumpScanner, plainDumpChecks, type PlainScanReport } from '../src/backup/plain-scanner.js'
+import { PlainDumpScanner, type PlainScanReport } from '../src/backup/plain-scanner.js'
+import { plainDumpChecks } from '../src/validate/plain-checks.js'
 
 const KEY = 'AbCdEf0123456789'
 const VALID = [

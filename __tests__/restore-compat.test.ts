@@ -13,11 +13,11 @@ import { chooseConnection } from '../src/inputs/connection.js'
 import { clientEnvironment } from '../src/connection/environment.js'
 import { runTool } from '../src/tools/process.js'
 import { openSession } from '../src/connection/session.js'
-import { takeInventory } from '../src/compare/inventory.js'
+import { readDatabaseInventory, takeInventory } from '../src/compare/inventory.js'
+import { compareInventories } from '../src/compare/compare.js'
 import { restoreBackup } from '../src/restore/restore.js'
-import { Redactor } from '../src/run/secrets.js'
 import { findClientTools, type ClientTools } from '../src/tools/locate.js'
-import { MemoryLedger } from './support/reporter.js'
+import { testRun } from './support/reporter.js'
 import { createSampleDatabase, startServer, temporaryDatabases, unavailableReason, type TestServer } from './support/server.js'
 
 async function filtered(text: string, settings: string[], chunk = 0): Promise<{ output: string; removed: string[] }> {
@@ -83,27 +83,20 @@ maybe('restoring a newer client\'s plain dump into PostgreSQL 14', () => {
     const choice = chooseConnection(server.url('shop'), {}, undefined)
     if (choice?.kind !== 'postgres') throw new Error('expected a PostgreSQL URL')
     const session = await openSession(choice.target)
-    const lines: string[] = []
+    const run = testRun()
     try {
-      return await restoreBackup({
-        target: choice.target,
-        session,
-        serverMajor: 14,
-        sourceInventory: takeInventory(session, 'rows'),
-        level: 'rows',
-        dumpedSequences: Promise.resolve([]),
+      const source = await takeInventory(session, 'rows')
+      const request = {
+        server: { target: choice.target, session, major: 14 },
         tools: { ...local, version: { ...local.version, major: clientMajor } },
-        backup: { path: dumpFile, format: 'plain' },
+        backup: { path: dumpFile, format: 'plain' as const },
         jobs: 1,
-        databaseName: name,
-        verbose: false,
-        log: (line) => lines.push(line),
-        warn: (line) => lines.push(line),
-        redactor: new Redactor(),
-        ledger: new MemoryLedger()
-      }).then(({ comparison, restoredChecksum }) => {
+        strict: false,
+        databaseName: name
+      }
+      return await restoreBackup(run, request, (database) => readDatabaseInventory(choice.target, database, 'rows', 1)).then(({ inspected, restoredChecksum }) => {
         expect(restoredChecksum).toBe(checksum)
-        return { comparison, lines }
+        return { comparison: compareInventories(source, inspected, [], 'snapshot', 'rows'), lines: [...run.lines, ...run.reporter.warnings] }
       })
     } finally {
       await session.end()

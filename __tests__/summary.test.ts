@@ -1,9 +1,10 @@
 // The job summary and outputs, built from a result value; and the other pure pieces of a run.
 
 import { describe, expect, test } from '@jest/globals'
-import { buildSummary, outputsOf, summaryLines } from '../src/report/summary.js'
+import { buildSummary, summaryLines } from '../src/report/summary.js'
+import { outputsOf } from '../src/report/outputs.js'
 import type { VerificationResult } from '../src/report/result.js'
-import { assertNotSource, temporaryDatabaseName } from '../src/restore/restore.js'
+import { assertNotSource, temporaryDatabaseName } from '../src/restore/temporary-database.js'
 import { compareInventories, requireSameInventory } from '../src/compare/compare.js'
 import { OBJECT_KINDS, type Inventory } from '../src/compare/inventory.js'
 
@@ -20,7 +21,8 @@ function inventory(rows: Record<string, number>, fingerprints?: Record<string, s
   }
 }
 import { describeConnectionError } from '../src/run/errors.js'
-import { backupFileName, checkFreeSpace } from '../src/create/dump.js'
+import { backupFileName } from '../src/create/dump.js'
+import { checkFreeSpace } from '../src/create/room.js'
 
 const passed: VerificationResult = {
   status: 'passed',

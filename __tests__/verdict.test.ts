@@ -8,6 +8,7 @@ import { readdir, readFile, rm, mkdtemp, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { loadSettings } from '../src/inputs/inputs.js'
+import { readReferences } from '../src/engine/references.js'
 import { backupChecksum } from '../src/backup/manifest.js'
 import { findClientTools } from '../src/tools/locate.js'
 import { verifyBackup, type EngineOptions } from '../src/engine/verify.js'
@@ -152,12 +153,14 @@ describe('no false pass', () => {
 
   test('a receipt made at verify: rows cannot support verify: data: refused before anything runs', async () => {
     const made = await verify({ 'database-url': server.url('shop'), format: 'custom', 'keep-backup': 'true', verify: 'rows' })
-    expect(() =>
-      loadSettings({
-        get: (name) => ({ 'backup-file': made.result.backup!.path, 'restore-database-url': server.url('postgres'), receipt: made.result.receiptPath as string, verify: 'data' })[name] ?? '',
-        environment: {},
-        workingDirectory: work
-      })
-    ).toThrow('Input "verify" has an invalid value "data": expected a level the receipt can support: it was made at verify: rows, so it holds no content fingerprints. Use verify: rows, or make the receipt with verify: data.')
+    await expect(
+      readReferences(
+        loadSettings({
+          get: (name) => ({ 'backup-file': made.result.backup!.path, 'restore-database-url': server.url('postgres'), receipt: made.result.receiptPath as string, verify: 'data' })[name] ?? '',
+          environment: {},
+          workingDirectory: work
+        })
+      )
+    ).rejects.toThrow('Input "verify" has an invalid value "data": expected a level the receipt can support: it was made at verify: rows, so it holds no content fingerprints. Use verify: rows, or make the receipt with verify: data.')
   })
 })

@@ -38221,7 +38221,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 8890:
+/***/ 9094:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38230,20 +38230,59 @@ __nccwpck_require__.d(__webpack_exports__, {
   C: () => (/* binding */ runAction)
 });
 
-// UNUSED EXPORTS: runnerInputs
-
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 8 modules
 var lib_core = __nccwpck_require__(6058);
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
-// EXTERNAL MODULE: external "node:util"
-var external_node_util_ = __nccwpck_require__(7975);
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
+;// CONCATENATED MODULE: ./src/run/names.ts
+// Names of the action's inputs, outputs and saved state, defined once and used by these names everywhere.
+const Input = {
+    DatabaseUrl: 'database-url',
+    Verbose: 'verbose',
+    MinSize: 'min-size',
+    KeepBackup: 'keep-backup',
+    PostgresVersion: 'postgres-version',
+    ToolsUrl: 'tools-url',
+    ToolsSource: 'tools-source',
+    Format: 'format',
+    Compression: 'compression',
+    Jobs: 'jobs',
+    Pipeline: 'pipeline',
+    ConnectTimeout: 'connect-timeout',
+    Verify: 'verify',
+    Strict: 'strict',
+    Timeout: 'timeout',
+    RestoreDatabaseUrl: 'restore-database-url',
+    BackupFile: 'backup-file',
+    ExpectedChecksum: 'expected-checksum',
+    Receipt: 'receipt',
+    MaxShrink: 'max-shrink'
+};
+const Output = {
+    Result: 'result',
+    Checksum: 'checksum',
+    Size: 'size',
+    Skipped: 'skipped',
+    BackupPath: 'backup-path',
+    Tables: 'tables',
+    RestoredTables: 'restored-tables',
+    Rows: 'rows',
+    VerifyLevel: 'verify-level',
+    ReportPath: 'report-path',
+    ServerVersion: 'server-version',
+    ClientVersion: 'client-version',
+    ClientSource: 'client-source',
+    Format: 'format',
+    DurationMs: 'duration-ms'
+};
+/** Keys under which the main step records what it created, so the post step can remove leftovers. */
+const State = {
+    TemporaryDatabases: 'temporary-databases',
+    TemporaryFolders: 'temporary-folders'
+};
+const DEFAULT_MIN_SIZE = '1KiB';
+/** Chosen by measurement: see the README's Performance section. */
+const DEFAULT_VERIFY_LEVEL = 'rows';
+const TEMPORARY_DATABASE_PREFIX = 'backup_verify';
+
 ;// CONCATENATED MODULE: ./src/run/errors.ts
 // Failures in the user's terms: what went wrong, and a hint on what to do about it.
 class VerificationError extends Error {
@@ -38345,6 +38384,334 @@ function describeReadError(error) {
     return error;
 }
 
+;// CONCATENATED MODULE: ./src/run/secrets.ts
+// Every text that leaves the engine (errors, tool output, log lines) passes through one Redactor.
+const MASK = '***';
+/**
+ * The pairs of a libpq key=value connection string ("host=db password='it\\'s'"), values unquoted;
+ * undefined when the text is not one.
+ */
+function parseKeywordValue(text) {
+    const pairs = [];
+    const pattern = /\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*('(?:[^'\\]|\\.)*'?|(?:[^\s'\\]|\\.)*)/y;
+    let at = 0;
+    while (at < text.length) {
+        if (/^\s*$/.test(text.slice(at)))
+            break;
+        pattern.lastIndex = at;
+        const match = pattern.exec(text);
+        if (!match)
+            return undefined;
+        const raw = match[2];
+        const quoted = raw.startsWith("'");
+        const body = quoted ? raw.slice(1, raw.endsWith("'") && raw.length > 1 ? -1 : undefined) : raw;
+        pairs.push({ key: match[1].toLowerCase(), value: body.replace(/\\(.)/g, '$1'), raw });
+        at = pattern.lastIndex;
+    }
+    return pairs.length > 0 ? pairs : undefined;
+}
+/** The password as written in a URL: everything between the user's ":" and the last "@" (an unencoded "@" included). */
+function writtenUrlPassword(rawUrl) {
+    const start = /^[a-z][a-z0-9+.-]*:\/\/[^:/?#@]*:/i.exec(rawUrl);
+    const at = rawUrl.lastIndexOf('@');
+    if (!start || at < start[0].length)
+        return undefined;
+    return rawUrl.slice(start[0].length, at);
+}
+/** The spellings under which a password may show up: raw, URL-encoded, and as written in the given URL. */
+function secretForms(password, rawUrl) {
+    const forms = new Set();
+    if (password) {
+        forms.add(password);
+        forms.add(encodeURIComponent(password));
+        forms.add(encodeURI(password));
+        forms.add(encodeURIComponent(password).replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase()));
+        forms.add(JSON.stringify(password).slice(1, -1));
+    }
+    if (rawUrl) {
+        forms.add(rawUrl);
+        const written = writtenUrlPassword(rawUrl);
+        if (written) {
+            forms.add(written);
+            try {
+                forms.add(decodeURIComponent(written));
+            }
+            catch {
+                // Not percent-encoded as a whole: the written form is the one to hide.
+            }
+        }
+        // A key=value string: its password value, as written and unquoted.
+        for (const pair of parseKeywordValue(rawUrl) ?? []) {
+            if (pair.key === 'password') {
+                forms.add(pair.value);
+                forms.add(pair.raw);
+            }
+        }
+    }
+    forms.delete('');
+    return [...forms];
+}
+class Redactor {
+    secrets = [];
+    constructor(secrets = []) {
+        this.add(...secrets);
+    }
+    add(...secrets) {
+        for (const secret of secrets) {
+            if (secret && !this.secrets.includes(secret))
+                this.secrets.push(secret);
+        }
+        // Longest first, so a secret that contains another is masked whole.
+        this.secrets.sort((a, b) => b.length - a.length);
+    }
+    get known() {
+        return this.secrets;
+    }
+    redact(text) {
+        let result = text;
+        for (const secret of this.secrets)
+            result = result.split(secret).join(MASK);
+        // Passwords we were never told about still hide in connection strings that tools echo back.
+        return result
+            // (The placeholder of an example, user:password@, is no password: a real one is masked above.)
+            .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)(\S*)@/gi, (match, start, secret) => (secret === 'password' ? match : `${start}${MASK}@`))
+            .replace(/\b(password\s*=\s*)('(?:[^'\\]|\\.)*'?|"[^"]*"|(?:[^\s\\]|\\.)+)/gi, `$1${MASK}`);
+    }
+    redactError(error) {
+        return this.redact(error instanceof Error ? error.message : String(error));
+    }
+}
+
+// EXTERNAL MODULE: ./node_modules/pg-connection-string/index.js
+var pg_connection_string = __nccwpck_require__(6122);
+;// CONCATENATED MODULE: ./node_modules/pg-connection-string/esm/index.mjs
+// ESM wrapper for pg-connection-string
+
+
+// Re-export the parse function
+/* harmony default export */ const esm = (pg_connection_string.parse);
+const parse = pg_connection_string.parse
+const toClientConfig = pg_connection_string.toClientConfig
+const parseIntoClientConfig = pg_connection_string.parseIntoClientConfig
+
+;// CONCATENATED MODULE: ./src/connection/target.ts
+// Where a server is, as every stage connects to it: host, port, user, database, libpq settings.
+const DEFAULT_CONNECT_TIMEOUT_SECONDS = 10;
+/** Query parameters libpq understands that the client tools should see too (as PG* variables). */
+const LIBPQ_PARAMETERS = {
+    sslmode: 'PGSSLMODE',
+    sslrootcert: 'PGSSLROOTCERT',
+    sslcert: 'PGSSLCERT',
+    sslkey: 'PGSSLKEY',
+    sslcrl: 'PGSSLCRL',
+    application_name: 'PGAPPNAME',
+    options: 'PGOPTIONS',
+    connect_timeout: 'PGCONNECT_TIMEOUT',
+    target_session_attrs: 'PGTARGETSESSIONATTRS'
+};
+/** "postgres@localhost:5432/app" — never includes the password. */
+function describeTarget(target) {
+    const host = target.host.includes(':') ? `[${target.host}]` : target.host;
+    return `${target.user}@${host}:${target.port}/${target.database}`;
+}
+
+;// CONCATENATED MODULE: ./src/inputs/connection.ts
+// Where the database is: the database-url input, else DATABASE_URL, else Django-style DB_* variables, else a .env file.
+
+
+
+
+
+const DB_NAMES = ['DB_ENGINE', 'DB_NAME', 'DB_USER', 'DB_PASSWORD', 'DB_HOST', 'DB_PORT'];
+const POSTGRES_SCHEMES = new Set(['postgres', 'postgresql', 'postgis', 'pgsql']);
+const URL_FORMS = 'a URL such as postgresql://user:password@host:5432/dbname (percent-encode special characters in the password)';
+function present(value) {
+    return value !== undefined && value.trim() !== '';
+}
+/**
+ * Picks the connection from the first place that names one.
+ * `environment` wins over `dotenv` (the parsed .env file), as the README documents.
+ */
+function chooseConnection(input, environment, dotenv) {
+    if (present(input))
+        return fromUrl(input.trim(), `input ${Input.DatabaseUrl}`, Input.DatabaseUrl);
+    if (present(environment.DATABASE_URL))
+        return fromUrl(environment.DATABASE_URL.trim(), 'DATABASE_URL variable', 'DATABASE_URL');
+    const envHasDb = present(environment.DB_NAME) || present(environment.DB_ENGINE);
+    if (envHasDb)
+        return fromDjangoVariables({ ...pickDb(dotenv), ...pickDb(environment) }, 'DB_* variables');
+    if (dotenv && present(dotenv.DATABASE_URL))
+        return fromUrl(dotenv.DATABASE_URL.trim(), '.env file (DATABASE_URL)', 'DATABASE_URL in .env');
+    if (dotenv && (present(dotenv.DB_NAME) || present(dotenv.DB_ENGINE))) {
+        return fromDjangoVariables({ ...pickDb(dotenv), ...pickDb(environment) }, '.env file (DB_* variables)');
+    }
+    return undefined;
+}
+function pickDb(variables) {
+    const picked = {};
+    for (const name of DB_NAMES)
+        if (variables && present(variables[name]))
+            picked[name] = variables[name];
+    return picked;
+}
+function fromUrl(url, origin, inputName) {
+    const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+    const keywords = scheme ? undefined : parseKeywordValue(url);
+    if (keywords) {
+        // libpq's key=value form: shown with every password value hidden, and refused with the fix.
+        const shown = keywords.map((pair) => `${pair.key}=${pair.key === 'password' ? '***' : pair.raw}`).join(' ');
+        throw new InputError(inputName, shown, `${URL_FORMS}; a key=value connection string is not read: write the same settings as a URL`);
+    }
+    const shown = redactUrl(url);
+    if (!scheme)
+        throw new InputError(inputName, shown, URL_FORMS);
+    // Two "@" before the host: the password holds one unencoded, and no parser can tell where the host starts.
+    const authority = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(url)?.[1] ?? '';
+    if ((authority.match(/@/g) ?? []).length > 1 || (writtenUrlPassword(url.replace(/[?#].*$/s, '')) ?? '').includes('@')) {
+        throw new InputError(inputName, shown, `${URL_FORMS}; the password holds an "@" that is not percent-encoded: write it as %40 (encodeURIComponent gives every character's form)`);
+    }
+    if (scheme.startsWith('sqlite') || scheme === 'spatialite')
+        return { kind: 'unsupported', engine: 'sqlite', origin };
+    if (!POSTGRES_SCHEMES.has(scheme)) {
+        if (/^(mysql|mysql2|mariadb|mssql|oracle|redshift|cockroach)/.test(scheme))
+            return { kind: 'unsupported', engine: scheme, origin };
+        throw new InputError(inputName, shown, URL_FORMS);
+    }
+    let parsed;
+    try {
+        parsed = parse(url, { useLibpqCompat: true });
+    }
+    catch {
+        throw new InputError(inputName, shown, URL_FORMS);
+    }
+    if (!present(parsed.database ?? undefined)) {
+        throw new InputError(inputName, shown, `${URL_FORMS}; the URL names no database (add /dbname after the host)`);
+    }
+    const parameters = {};
+    for (const key of Object.keys(LIBPQ_PARAMETERS)) {
+        const value = parsed[key];
+        if (typeof value === 'string' && value !== '')
+            parameters[key] = value;
+    }
+    return {
+        kind: 'postgres',
+        origin,
+        rawUrl: url,
+        target: {
+            host: present(parsed.host ?? undefined) ? parsed.host : 'localhost',
+            port: parsePort(parsed.port ?? '', inputName, shown),
+            user: present(parsed.user) ? parsed.user : 'postgres',
+            password: present(parsed.password) ? parsed.password : undefined,
+            database: parsed.database,
+            parameters,
+            ssl: parsed.ssl,
+            connectTimeoutSeconds: /^\d+$/.test(parameters.connect_timeout ?? '') && Number(parameters.connect_timeout) > 0 ? Number(parameters.connect_timeout) : DEFAULT_CONNECT_TIMEOUT_SECONDS
+        }
+    };
+}
+function fromDjangoVariables(variables, origin) {
+    const engine = variables.DB_ENGINE?.trim() ?? '';
+    if (engine && !/postg|postgis/i.test(engine))
+        return { kind: 'unsupported', engine, origin };
+    if (!present(variables.DB_NAME)) {
+        throw new InputError('DB_NAME', variables.DB_NAME ?? '', 'the name of the PostgreSQL database (DB_ENGINE is set but DB_NAME is empty)');
+    }
+    return {
+        kind: 'postgres',
+        origin,
+        target: {
+            host: present(variables.DB_HOST) ? variables.DB_HOST.trim() : 'localhost',
+            port: parsePort(variables.DB_PORT ?? '', 'DB_PORT', variables.DB_PORT ?? ''),
+            user: present(variables.DB_USER) ? variables.DB_USER.trim() : 'postgres',
+            password: present(variables.DB_PASSWORD) ? variables.DB_PASSWORD : undefined,
+            database: variables.DB_NAME.trim(),
+            parameters: {},
+            connectTimeoutSeconds: DEFAULT_CONNECT_TIMEOUT_SECONDS
+        }
+    };
+}
+function parsePort(text, inputName, shown) {
+    if (text.trim() === '')
+        return 5432;
+    const port = Number(text);
+    if (!/^\d+$/.test(text.trim()) || port < 1 || port > 65535)
+        throw new InputError(inputName, shown, 'a port number from 1 to 65535');
+    return port;
+}
+/** The URL with its password replaced, for messages. */
+function redactUrl(url) {
+    // Greedy up to the last "@": an unencoded "@" in a password must not leave its tail visible.
+    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*:).*@/i, '$1***@').replace(/([?&]password=)[^&]*/i, '$1***');
+}
+
+;// CONCATENATED MODULE: ./src/inputs/connection-inputs.ts
+// The inputs that say where the servers are: the source (database-url, DATABASE_URL, DB_*, .env)
+// and the server that receives the restore (restore-database-url), with connect-timeout and every
+// spelling of their passwords. The post step reads these alone: it only needs to reach the server.
+
+
+
+
+/**
+ * Secrets as the user wrote them, known before anything is parsed, so that they can be masked
+ * even when parsing fails.
+ */
+function rawSecrets(raw) {
+    const dotenv = raw.dotenv;
+    const values = [raw.get(Input.DatabaseUrl), raw.get(Input.RestoreDatabaseUrl), raw.environment.DATABASE_URL, dotenv?.DATABASE_URL];
+    const passwords = [raw.environment.DB_PASSWORD, raw.environment.PGPASSWORD, dotenv?.DB_PASSWORD];
+    return [
+        ...values.flatMap((url) => (url?.trim() ? secretForms(undefined, url.trim()) : [])),
+        ...passwords.flatMap((password) => secretForms(password))
+    ];
+}
+function readConnectionInputs(raw) {
+    const connectTimeout = raw.get(Input.ConnectTimeout).trim();
+    if (connectTimeout !== '' && (!/^\d+$/.test(connectTimeout) || Number(connectTimeout) < 1 || Number(connectTimeout) > 600)) {
+        throw new InputError(Input.ConnectTimeout, connectTimeout, 'a whole number of seconds from 1 to 600');
+    }
+    const restoreUrl = raw.get(Input.RestoreDatabaseUrl).trim();
+    let restoreTarget;
+    if (restoreUrl !== '') {
+        const restore = fromUrl(restoreUrl, `input ${Input.RestoreDatabaseUrl}`, Input.RestoreDatabaseUrl);
+        if (restore.kind !== 'postgres')
+            throw new InputError(Input.RestoreDatabaseUrl, redactUrl(restoreUrl), 'a PostgreSQL URL: the restore needs a PostgreSQL server');
+        restoreTarget = restore.target;
+        if (connectTimeout !== '')
+            restoreTarget.connectTimeoutSeconds = Number(connectTimeout);
+    }
+    const existingBackup = raw.get(Input.BackupFile).trim() !== '';
+    let choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, raw.dotenv);
+    if (!choice && existingBackup && restoreTarget) {
+        // An existing backup needs no source: the restore server is the only one.
+        choice = { kind: 'postgres', target: restoreTarget, origin: `input ${Input.RestoreDatabaseUrl}`, rawUrl: restoreUrl };
+        restoreTarget = undefined;
+    }
+    if (!choice) {
+        if (existingBackup) {
+            throw new InputError(Input.RestoreDatabaseUrl, '', 'a PostgreSQL URL of the server to restore into: with backup-file and no database-url the restore needs one');
+        }
+        throw new InputError(Input.DatabaseUrl, '', 'a PostgreSQL URL; none was given, and neither DATABASE_URL nor DB_NAME is set in the environment or in a .env file');
+    }
+    if (choice.kind === 'postgres') {
+        if (connectTimeout !== '')
+            choice.target.connectTimeoutSeconds = Number(connectTimeout);
+        if (choice.target.password === undefined && raw.environment.PGPASSWORD)
+            choice.target.password = raw.environment.PGPASSWORD;
+    }
+    const secrets = [
+        ...(choice.kind === 'postgres' ? secretForms(choice.target.password, choice.rawUrl) : []),
+        ...(restoreTarget ? secretForms(restoreTarget.password, restoreUrl) : [])
+    ];
+    return { connection: choice, restoreTarget, secrets };
+}
+
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
 ;// CONCATENATED MODULE: ./src/backup/formats.ts
 // The backup formats pg_dump writes, their compression, and how each is named on disk.
 
@@ -38427,8 +38794,6 @@ function backupExtension(format, compression) {
     }
 }
 
-;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/compare/definitions.ts
@@ -38620,152 +38985,6 @@ function compareDefinitions(reference, restored, options) {
     return differences;
 }
 
-;// CONCATENATED MODULE: ./src/report/receipt.ts
-// The verification receipt: a JSON record of what was verified, when, and with which result, for
-// auditors and for a later verification of the same backup (receipt.schema.json describes it).
-
-
-
-
-
-/** 2: definitions (as hashes), the server version, content fingerprints over columns by name in canonical settings. */
-const RECEIPT_SCHEMA_VERSION = 2;
-function buildReceipt(result) {
-    const tables = result.tables;
-    return {
-        schemaVersion: RECEIPT_SCHEMA_VERSION,
-        tool: 'backup-verify',
-        verdict: result.status,
-        startedAt: result.startedAt,
-        durationMs: result.durationMs,
-        database: result.target,
-        restoredOn: result.restoreTarget,
-        serverVersion: result.serverVersion,
-        client: result.client && { version: result.client.version, source: result.client.origin },
-        backup: result.backup && {
-            path: result.backup.path,
-            format: result.backup.format,
-            compression: result.backup.compression,
-            sizeBytes: result.backup.sizeBytes,
-            sha256: result.backup.sha256
-        },
-        phases: result.phases.map(({ name, status, durationMs, detail }) => ({ name, status, durationMs, detail })),
-        inventory: result.inventory && recordInventory(result.inventory),
-        comparison: tables && {
-            reference: tables.reference,
-            missingTables: tables.missing,
-            extraTables: tables.extra,
-            rowMismatches: tables.rowMismatches,
-            contentMismatches: tables.contentMismatches,
-            objectMismatches: tables.objectMismatches,
-            definitionMismatches: tables.definitions.differences.map(({ kind, name }) => ({ kind, name })),
-            sequenceMismatches: tables.sequenceMismatches
-        },
-        error: result.error && { ...result.error }
-    };
-}
-async function writeReceipt(folder, receipt) {
-    const file = external_node_path_default().join(folder, `backup-verify-receipt-${receipt.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.json`);
-    await (0,promises_namespaceObject.writeFile)(file, `${JSON.stringify(receipt, null, 2)}\n`);
-    return file;
-}
-/** The inventory as a receipt keeps it: definitions hashed (they are hashes already when it came from a receipt). */
-function recordInventory(inventory) {
-    const { definitions, definitionsHashed, ...rest } = inventory;
-    return {
-        ...rest,
-        definitions: definitions.map(({ kind, name, table, text }) => ({ kind, name, ...(table ? { table } : {}), hash: definitionsHashed ? text : definitionHash(text) }))
-    };
-}
-/** A receipt's inventory, ready to compare a restore with: definitions as hashes. */
-function receiptInventory(receipt) {
-    if (!receipt.inventory)
-        return undefined;
-    const { definitions, ...rest } = receipt.inventory;
-    return { ...rest, definitions: definitions.map(({ kind, name, table, hash }) => ({ kind, name, ...(table ? { table } : {}), text: hash })), definitionsHashed: true };
-}
-/** A receipt given as input: made when the backup was created, it holds the inventory to compare with. */
-function readReceipt(input, file) {
-    let receipt;
-    try {
-        receipt = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
-    }
-    catch {
-        throw new InputError(input, file, 'the path of a receipt written by backup-verify (JSON)');
-    }
-    if (receipt?.tool === 'backup-verify' && typeof receipt.schemaVersion === 'number' && receipt.schemaVersion < RECEIPT_SCHEMA_VERSION) {
-        throw new InputError(input, file, `a receipt of schemaVersion ${RECEIPT_SCHEMA_VERSION}; this one (${receipt.schemaVersion}) was written by an older backup-verify and holds no definitions to compare with: verify the backup without it once, and use the receipt that run writes`);
-    }
-    if (receipt?.schemaVersion !== RECEIPT_SCHEMA_VERSION || receipt.tool !== 'backup-verify' || !receipt.inventory || !Array.isArray(receipt.inventory.definitions)) {
-        throw new InputError(input, file, `a backup-verify receipt of schemaVersion ${RECEIPT_SCHEMA_VERSION} with an inventory`);
-    }
-    return receipt;
-}
-/** Fails when the backup, or its total rows, shrank by more than the allowed percentage since the receipt. */
-function shrinkageProblems(receipt, sizeBytes, rows, maxPercent) {
-    const problems = [];
-    const shrank = (before, now) => (before > 0 ? ((before - now) / before) * 100 : 0);
-    if (receipt.backup && shrank(receipt.backup.sizeBytes, sizeBytes) > maxPercent) {
-        problems.push(`the backup shrank from ${receipt.backup.sizeBytes} to ${sizeBytes} bytes (${shrank(receipt.backup.sizeBytes, sizeBytes).toFixed(1)}%)`);
-    }
-    const rowsBefore = receipt.inventory?.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
-    if (rows !== undefined && rowsBefore !== undefined && shrank(rowsBefore, rows) > maxPercent) {
-        problems.push(`the rows shrank from ${rowsBefore} to ${rows} (${shrank(rowsBefore, rows).toFixed(1)}%)`);
-    }
-    return problems;
-}
-
-;// CONCATENATED MODULE: ./src/run/names.ts
-// Names of the action's inputs, outputs and saved state, defined once and used by these names everywhere.
-const Input = {
-    DatabaseUrl: 'database-url',
-    Verbose: 'verbose',
-    MinSize: 'min-size',
-    KeepBackup: 'keep-backup',
-    PostgresVersion: 'postgres-version',
-    ToolsUrl: 'tools-url',
-    ToolsSource: 'tools-source',
-    Format: 'format',
-    Compression: 'compression',
-    Jobs: 'jobs',
-    Pipeline: 'pipeline',
-    ConnectTimeout: 'connect-timeout',
-    Verify: 'verify',
-    Strict: 'strict',
-    Timeout: 'timeout',
-    RestoreDatabaseUrl: 'restore-database-url',
-    BackupFile: 'backup-file',
-    ExpectedChecksum: 'expected-checksum',
-    Receipt: 'receipt',
-    MaxShrink: 'max-shrink'
-};
-const Output = {
-    Result: 'result',
-    Checksum: 'checksum',
-    Size: 'size',
-    Skipped: 'skipped',
-    BackupPath: 'backup-path',
-    Tables: 'tables',
-    RestoredTables: 'restored-tables',
-    Rows: 'rows',
-    VerifyLevel: 'verify-level',
-    ReportPath: 'report-path',
-    ServerVersion: 'server-version',
-    ClientVersion: 'client-version',
-    ClientSource: 'client-source',
-    Format: 'format',
-    DurationMs: 'duration-ms'
-};
-/** Keys under which the main step records what it created, so the post step can remove leftovers. */
-const State = {
-    TemporaryDatabases: 'temporary-databases',
-    TemporaryFolders: 'temporary-folders'
-};
-const DEFAULT_MIN_SIZE = '1KiB';
-/** Chosen by measurement: see the README's Performance section. */
-const DEFAULT_VERIFY_LEVEL = 'rows';
-const TEMPORARY_DATABASE_PREFIX = 'backup_verify';
-
 // EXTERNAL MODULE: ./node_modules/pg/lib/index.js
 var lib = __nccwpck_require__(3273);
 ;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
@@ -38788,14 +39007,14 @@ const TypeOverrides = lib.TypeOverrides
 const defaults = lib.defaults
 
 // Re-export the default
-/* harmony default export */ const esm = (lib);
+/* harmony default export */ const pg_esm = (lib);
 
 ;// CONCATENATED MODULE: ./src/connection/session.ts
 // Conversations with the server over the pg driver: its version, its tables, and the temporary database.
 
 
 async function openSession(target, database = target.database) {
-    const client = new esm.Client({
+    const client = new pg_esm.Client({
         host: target.host,
         port: target.port,
         user: target.user,
@@ -38825,98 +39044,6 @@ async function readServerVersion(client) {
     const { rows } = await client.query("SELECT current_setting('server_version') AS text, current_setting('server_version_num') AS number");
     const number = Number(rows[0].number);
     return { text: rows[0].text, number, major: majorOf(number) };
-}
-/** Ordinary and partitioned tables outside the system schemas, as quoted qualified names, sorted. */
-async function listTables(client) {
-    const { rows } = await client.query(`SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name
-       FROM pg_catalog.pg_class c
-       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind IN ('r', 'p')
-        AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-        AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
-      ORDER BY n.nspname, c.relname`);
-    return rows.map((row) => row.name);
-}
-/**
- * Creates an empty database with the source's encoding and locale, from template0 so that nothing
- * added to template1 collides with the restore.
- */
-async function createDatabaseLike(client, name) {
-    const { rows } = await client.query(`SELECT to_jsonb(d) || jsonb_build_object('encoding_name', pg_encoding_to_char(d.encoding)) AS db
-       FROM pg_catalog.pg_database d WHERE d.datname = current_database()`);
-    const db = rows[0].db;
-    const literal = (value) => client.escapeLiteral(String(value));
-    const clauses = [`TEMPLATE template0`, `ENCODING ${literal(db.encoding_name)}`];
-    clauses.push(`LC_COLLATE ${literal(db.datcollate)}`, `LC_CTYPE ${literal(db.datctype)}`);
-    if (db.datlocprovider === 'i') {
-        clauses.push(`LOCALE_PROVIDER icu`, `ICU_LOCALE ${literal(db.datlocale ?? db.daticulocale)}`);
-    }
-    else if (db.datlocprovider === 'b') {
-        clauses.push(`LOCALE_PROVIDER builtin`, `BUILTIN_LOCALE ${literal(db.datlocale)}`);
-    }
-    try {
-        await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)} ${clauses.join(' ')}`);
-    }
-    catch (error) {
-        const err = error;
-        if (err.code === '42501') {
-            const user = client.user;
-            throw new VerificationError('create-database-denied', `Permission denied to create database: user "${user}" cannot create the temporary restore database.`, `Grant it with: ALTER USER ${client.escapeIdentifier(user)} CREATEDB; (or run the verification as a superuser)`);
-        }
-        throw error;
-    }
-}
-/** How long a drop waits for sessions that are ending (the server itself waits up to 5 s each try). */
-const DROP_ATTEMPTS = 3;
-/**
- * Drops a temporary database, whatever is still in it. The sessions this user may end are ended
- * first; an error ending one (a superuser's) never stops the drop. A plain DROP DATABASE then ends
- * autovacuum workers itself, which WITH (FORCE) would refuse to a role that is not a superuser;
- * WITH (FORCE) is the second try, for sessions that did not end. "IF EXISTS" makes a repeated
- * cleanup harmless. Whatever still holds the database is named in the error.
- */
-async function dropDatabase(client, name, serverMajor) {
-    const { rows } = await client.query("SELECT pid FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid() AND backend_type = 'client backend'", [name]);
-    for (const { pid } of rows)
-        await client.query('SELECT pg_catalog.pg_terminate_backend($1)', [pid]).catch(() => { });
-    const drop = `DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)}`;
-    let last;
-    for (let attempt = 0; attempt < DROP_ATTEMPTS; attempt++) {
-        try {
-            await client.query(drop);
-            return;
-        }
-        catch (error) {
-            // 55006: still in use. Anything else (no permission, a lost server) is the answer.
-            if (error.code !== '55006')
-                throw error;
-            last = error;
-        }
-        if (serverMajor >= 13) {
-            try {
-                await client.query(`${drop} WITH (FORCE)`);
-                return;
-            }
-            catch (error) {
-                last = error;
-            }
-        }
-    }
-    const { rows: holders } = await client.query(`SELECT pid, coalesce(backend_type, 'session') || coalesce(' of ' || usename, '') || coalesce(' (' || nullif(application_name, '') || ')', '')
-            || coalesce(', ' || state, '') AS who
-       FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()`, [name]);
-    const detail = last?.message ?? 'it is in use';
-    throw new Error(`${detail}${holders.length > 0 ? `; still connected: ${holders.map((holder) => `pid ${holder.pid} (${holder.who})`).join(', ')}` : ''}`);
-}
-async function readDatabaseSize(client) {
-    const { rows } = await client.query(`SELECT pg_database_size(current_database()) AS total,
-            coalesce(sum(pg_table_size(c.oid)), 0) AS tables
-       FROM pg_catalog.pg_class c
-       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind IN ('r', 'm')
-        AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-        AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'`);
-    return { totalBytes: Number(rows[0].total), tableBytes: Number(rows[0].tables) };
 }
 
 ;// CONCATENATED MODULE: ./src/compare/inventory.ts
@@ -39056,290 +39183,36 @@ async function missingExtensions(source, restoreServer) {
     const there = new Set(available.rows.map((row) => row.name));
     return used.rows.map((row) => row.name).filter((name) => !there.has(name));
 }
-/**
- * A read-only REPEATABLE READ transaction whose snapshot is exported for pg_dump --snapshot.
- * Everything asked of it sees exactly the data pg_dump dumps.
- */
-class SourceSnapshot {
-    client;
-    id;
-    constructor(client, id) {
-        this.client = client;
-        this.id = id;
-    }
-    static async open(client) {
-        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-        const { rows } = await client.query('SELECT pg_catalog.pg_export_snapshot() AS id');
-        return new SourceSnapshot(client, rows[0].id);
-    }
-    inventory(level) {
-        return takeInventory(this.client, level);
-    }
-    /** Ends the transaction; pg_dump must have imported the snapshot by then (it has, once it has finished). */
-    async close() {
-        await this.client.query('COMMIT').catch(() => { });
-        await this.client.end().catch(() => { });
-    }
+/** Ordinary and partitioned tables outside the system schemas, as quoted qualified names, sorted. */
+async function listTables(client) {
+    const { rows } = await client.query(`SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name
+       FROM pg_catalog.pg_class c
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p')
+        AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+        AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+      ORDER BY n.nspname, c.relname`);
+    return rows.map((row) => row.name);
 }
-
-;// CONCATENATED MODULE: ./src/run/secrets.ts
-// Every text that leaves the engine (errors, tool output, log lines) passes through one Redactor.
-const MASK = '***';
-/**
- * The pairs of a libpq key=value connection string ("host=db password='it\\'s'"), values unquoted;
- * undefined when the text is not one.
- */
-function parseKeywordValue(text) {
-    const pairs = [];
-    const pattern = /\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*('(?:[^'\\]|\\.)*'?|(?:[^\s'\\]|\\.)*)/y;
-    let at = 0;
-    while (at < text.length) {
-        if (/^\s*$/.test(text.slice(at)))
-            break;
-        pattern.lastIndex = at;
-        const match = pattern.exec(text);
-        if (!match)
-            return undefined;
-        const raw = match[2];
-        const quoted = raw.startsWith("'");
-        const body = quoted ? raw.slice(1, raw.endsWith("'") && raw.length > 1 ? -1 : undefined) : raw;
-        pairs.push({ key: match[1].toLowerCase(), value: body.replace(/\\(.)/g, '$1'), raw });
-        at = pattern.lastIndex;
-    }
-    return pairs.length > 0 ? pairs : undefined;
-}
-/** The password as written in a URL: everything between the user's ":" and the last "@" (an unencoded "@" included). */
-function writtenUrlPassword(rawUrl) {
-    const start = /^[a-z][a-z0-9+.-]*:\/\/[^:/?#@]*:/i.exec(rawUrl);
-    const at = rawUrl.lastIndexOf('@');
-    if (!start || at < start[0].length)
-        return undefined;
-    return rawUrl.slice(start[0].length, at);
-}
-/** The spellings under which a password may show up: raw, URL-encoded, and as written in the given URL. */
-function secretForms(password, rawUrl) {
-    const forms = new Set();
-    if (password) {
-        forms.add(password);
-        forms.add(encodeURIComponent(password));
-        forms.add(encodeURI(password));
-        forms.add(encodeURIComponent(password).replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase()));
-        forms.add(JSON.stringify(password).slice(1, -1));
-    }
-    if (rawUrl) {
-        forms.add(rawUrl);
-        const written = writtenUrlPassword(rawUrl);
-        if (written) {
-            forms.add(written);
-            try {
-                forms.add(decodeURIComponent(written));
-            }
-            catch {
-                // Not percent-encoded as a whole: the written form is the one to hide.
-            }
-        }
-        // A key=value string: its password value, as written and unquoted.
-        for (const pair of parseKeywordValue(rawUrl) ?? []) {
-            if (pair.key === 'password') {
-                forms.add(pair.value);
-                forms.add(pair.raw);
-            }
-        }
-    }
-    forms.delete('');
-    return [...forms];
-}
-class Redactor {
-    secrets = [];
-    constructor(secrets = []) {
-        this.add(...secrets);
-    }
-    add(...secrets) {
-        for (const secret of secrets) {
-            if (secret && !this.secrets.includes(secret))
-                this.secrets.push(secret);
-        }
-        // Longest first, so a secret that contains another is masked whole.
-        this.secrets.sort((a, b) => b.length - a.length);
-    }
-    get known() {
-        return this.secrets;
-    }
-    redact(text) {
-        let result = text;
-        for (const secret of this.secrets)
-            result = result.split(secret).join(MASK);
-        // Passwords we were never told about still hide in connection strings that tools echo back.
-        return result
-            // (The placeholder of an example, user:password@, is no password: a real one is masked above.)
-            .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)(\S*)@/gi, (match, start, secret) => (secret === 'password' ? match : `${start}${MASK}@`))
-            .replace(/\b(password\s*=\s*)('(?:[^'\\]|\\.)*'?|"[^"]*"|(?:[^\s\\]|\\.)+)/gi, `$1${MASK}`);
-    }
-    redactError(error) {
-        return this.redact(error instanceof Error ? error.message : String(error));
-    }
-}
-
-// EXTERNAL MODULE: ./node_modules/pg-connection-string/index.js
-var pg_connection_string = __nccwpck_require__(6122);
-;// CONCATENATED MODULE: ./node_modules/pg-connection-string/esm/index.mjs
-// ESM wrapper for pg-connection-string
-
-
-// Re-export the parse function
-/* harmony default export */ const pg_connection_string_esm = (pg_connection_string.parse);
-const parse = pg_connection_string.parse
-const toClientConfig = pg_connection_string.toClientConfig
-const parseIntoClientConfig = pg_connection_string.parseIntoClientConfig
-
-;// CONCATENATED MODULE: ./src/inputs/connection.ts
-// Where the database is: the database-url input, else DATABASE_URL, else Django-style DB_* variables, else a .env file.
-
-
-
-
-const DEFAULT_CONNECT_TIMEOUT_SECONDS = 10;
-const DB_NAMES = ['DB_ENGINE', 'DB_NAME', 'DB_USER', 'DB_PASSWORD', 'DB_HOST', 'DB_PORT'];
-const POSTGRES_SCHEMES = new Set(['postgres', 'postgresql', 'postgis', 'pgsql']);
-/** Query parameters libpq understands that the client tools should see too (as PG* variables). */
-const LIBPQ_PARAMETERS = {
-    sslmode: 'PGSSLMODE',
-    sslrootcert: 'PGSSLROOTCERT',
-    sslcert: 'PGSSLCERT',
-    sslkey: 'PGSSLKEY',
-    sslcrl: 'PGSSLCRL',
-    application_name: 'PGAPPNAME',
-    options: 'PGOPTIONS',
-    connect_timeout: 'PGCONNECT_TIMEOUT',
-    target_session_attrs: 'PGTARGETSESSIONATTRS'
-};
-const URL_FORMS = 'a URL such as postgresql://user:password@host:5432/dbname (percent-encode special characters in the password)';
-function present(value) {
-    return value !== undefined && value.trim() !== '';
-}
-/**
- * Picks the connection from the first place that names one.
- * `environment` wins over `dotenv` (the parsed .env file), as the README documents.
- */
-function chooseConnection(input, environment, dotenv) {
-    if (present(input))
-        return fromUrl(input.trim(), `input ${Input.DatabaseUrl}`, Input.DatabaseUrl);
-    if (present(environment.DATABASE_URL))
-        return fromUrl(environment.DATABASE_URL.trim(), 'DATABASE_URL variable', 'DATABASE_URL');
-    const envHasDb = present(environment.DB_NAME) || present(environment.DB_ENGINE);
-    if (envHasDb)
-        return fromDjangoVariables({ ...pickDb(dotenv), ...pickDb(environment) }, 'DB_* variables');
-    if (dotenv && present(dotenv.DATABASE_URL))
-        return fromUrl(dotenv.DATABASE_URL.trim(), '.env file (DATABASE_URL)', 'DATABASE_URL in .env');
-    if (dotenv && (present(dotenv.DB_NAME) || present(dotenv.DB_ENGINE))) {
-        return fromDjangoVariables({ ...pickDb(dotenv), ...pickDb(environment) }, '.env file (DB_* variables)');
-    }
-    return undefined;
-}
-function pickDb(variables) {
-    const picked = {};
-    for (const name of DB_NAMES)
-        if (variables && present(variables[name]))
-            picked[name] = variables[name];
-    return picked;
-}
-function fromUrl(url, origin, inputName) {
-    const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
-    const keywords = scheme ? undefined : parseKeywordValue(url);
-    if (keywords) {
-        // libpq's key=value form: shown with every password value hidden, and refused with the fix.
-        const shown = keywords.map((pair) => `${pair.key}=${pair.key === 'password' ? '***' : pair.raw}`).join(' ');
-        throw new InputError(inputName, shown, `${URL_FORMS}; a key=value connection string is not read: write the same settings as a URL`);
-    }
-    const shown = redactUrl(url);
-    if (!scheme)
-        throw new InputError(inputName, shown, URL_FORMS);
-    // Two "@" before the host: the password holds one unencoded, and no parser can tell where the host starts.
-    const authority = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(url)?.[1] ?? '';
-    if ((authority.match(/@/g) ?? []).length > 1 || (writtenUrlPassword(url.replace(/[?#].*$/s, '')) ?? '').includes('@')) {
-        throw new InputError(inputName, shown, `${URL_FORMS}; the password holds an "@" that is not percent-encoded: write it as %40 (encodeURIComponent gives every character's form)`);
-    }
-    if (scheme.startsWith('sqlite') || scheme === 'spatialite')
-        return { kind: 'unsupported', engine: 'sqlite', origin };
-    if (!POSTGRES_SCHEMES.has(scheme)) {
-        if (/^(mysql|mysql2|mariadb|mssql|oracle|redshift|cockroach)/.test(scheme))
-            return { kind: 'unsupported', engine: scheme, origin };
-        throw new InputError(inputName, shown, URL_FORMS);
-    }
-    let parsed;
+/** Sessions that count the restored tables side by side, at most. */
+const MAX_COUNTING_SESSIONS = 4;
+/** A restored database's inventory, its tables counted (at data: fingerprinted) by up to `jobs` sessions side by side. */
+async function readDatabaseInventory(target, database, level, jobs) {
+    const helperCount = Math.min(jobs, MAX_COUNTING_SESSIONS) - 1;
+    const opened = await Promise.allSettled([openSession(target, database), ...Array.from({ length: helperCount }, () => openSession(target, database))]);
+    const sessions = opened.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
     try {
-        parsed = parse(url, { useLibpqCompat: true });
+        if (opened[0].status === 'rejected')
+            throw opened[0].reason;
+        return await takeInventory(sessions[0], level, true, sessions.slice(1));
     }
-    catch {
-        throw new InputError(inputName, shown, URL_FORMS);
+    finally {
+        await Promise.all(sessions.map((session) => session.end().catch(() => { })));
     }
-    if (!present(parsed.database ?? undefined)) {
-        throw new InputError(inputName, shown, `${URL_FORMS}; the URL names no database (add /dbname after the host)`);
-    }
-    const parameters = {};
-    for (const key of Object.keys(LIBPQ_PARAMETERS)) {
-        const value = parsed[key];
-        if (typeof value === 'string' && value !== '')
-            parameters[key] = value;
-    }
-    return {
-        kind: 'postgres',
-        origin,
-        rawUrl: url,
-        target: {
-            host: present(parsed.host ?? undefined) ? parsed.host : 'localhost',
-            port: parsePort(parsed.port ?? '', inputName, shown),
-            user: present(parsed.user) ? parsed.user : 'postgres',
-            password: present(parsed.password) ? parsed.password : undefined,
-            database: parsed.database,
-            parameters,
-            ssl: parsed.ssl,
-            connectTimeoutSeconds: /^\d+$/.test(parameters.connect_timeout ?? '') && Number(parameters.connect_timeout) > 0 ? Number(parameters.connect_timeout) : DEFAULT_CONNECT_TIMEOUT_SECONDS
-        }
-    };
-}
-function fromDjangoVariables(variables, origin) {
-    const engine = variables.DB_ENGINE?.trim() ?? '';
-    if (engine && !/postg|postgis/i.test(engine))
-        return { kind: 'unsupported', engine, origin };
-    if (!present(variables.DB_NAME)) {
-        throw new InputError('DB_NAME', variables.DB_NAME ?? '', 'the name of the PostgreSQL database (DB_ENGINE is set but DB_NAME is empty)');
-    }
-    return {
-        kind: 'postgres',
-        origin,
-        target: {
-            host: present(variables.DB_HOST) ? variables.DB_HOST.trim() : 'localhost',
-            port: parsePort(variables.DB_PORT ?? '', 'DB_PORT', variables.DB_PORT ?? ''),
-            user: present(variables.DB_USER) ? variables.DB_USER.trim() : 'postgres',
-            password: present(variables.DB_PASSWORD) ? variables.DB_PASSWORD : undefined,
-            database: variables.DB_NAME.trim(),
-            parameters: {},
-            connectTimeoutSeconds: DEFAULT_CONNECT_TIMEOUT_SECONDS
-        }
-    };
-}
-function parsePort(text, inputName, shown) {
-    if (text.trim() === '')
-        return 5432;
-    const port = Number(text);
-    if (!/^\d+$/.test(text.trim()) || port < 1 || port > 65535)
-        throw new InputError(inputName, shown, 'a port number from 1 to 65535');
-    return port;
-}
-/** The URL with its password replaced, for messages. */
-function redactUrl(url) {
-    // Greedy up to the last "@": an unencoded "@" in a password must not leave its tail visible.
-    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*:).*@/i, '$1***@').replace(/([?&]password=)[^&]*/i, '$1***');
-}
-/** "postgres@localhost:5432/app" — never includes the password. */
-function describeTarget(target) {
-    const host = target.host.includes(':') ? `[${target.host}]` : target.host;
-    return `${target.user}@${host}:${target.port}/${target.database}`;
 }
 
 ;// CONCATENATED MODULE: ./src/inputs/size.ts
-// Byte sizes as users write them ("10240", "10KB", "10 KiB", "5MB") and as we print them.
+// Byte sizes as users write them ("10240", "10KB", "10 KiB", "5MB").
 const UNITS = {
     '': 1,
     b: 1,
@@ -39368,21 +39241,6 @@ function parseSize(text) {
         return undefined;
     const bytes = Math.round(Number(match[1]) * factor);
     return Number.isSafeInteger(bytes) ? bytes : undefined;
-}
-/** "45,678 bytes (44.6 KiB)" */
-function describeBytes(bytes) {
-    const exact = `${bytes.toLocaleString('en-US')} ${bytes === 1 ? 'byte' : 'bytes'}`;
-    return bytes < 1024 ? exact : `${exact} (${size_humanBytes(bytes)})`;
-}
-function size_humanBytes(bytes) {
-    const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
-    let value = bytes;
-    let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-        value /= 1024;
-        unit++;
-    }
-    return unit === 0 ? `${bytes} bytes` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
 }
 
 ;// CONCATENATED MODULE: ./src/tools/source.ts
@@ -39471,9 +39329,8 @@ function newestOfMajor(tags, major) {
 
 ;// CONCATENATED MODULE: ./src/inputs/inputs.ts
 // Reads every input once into a typed, validated Settings object, before any connection is made.
-
-
-
+// Parsing reads no file: the files inputs name (the backup, its checksum file, a receipt) are read
+// by the engine, first of all.
 
 
 
@@ -39512,34 +39369,6 @@ function parseJobs(text) {
     }
     return Number(value);
 }
-/** Reads a .env file in the working directory, if there is one. */
-function readDotenv(workingDirectory) {
-    const file = external_node_path_default().join(workingDirectory, '.env');
-    if (!(0,external_node_fs_namespaceObject.existsSync)(file))
-        return undefined;
-    return (0,external_node_util_.parseEnv)((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
-}
-/**
- * Secrets as the user wrote them, known before anything is parsed, so that they can be masked
- * even when parsing fails.
- */
-function rawSecrets(raw) {
-    const dotenv = safely(() => readDotenv(raw.workingDirectory));
-    const values = [raw.get(Input.DatabaseUrl), raw.get(Input.RestoreDatabaseUrl), raw.environment.DATABASE_URL, dotenv?.DATABASE_URL];
-    const passwords = [raw.environment.DB_PASSWORD, raw.environment.PGPASSWORD, dotenv?.DB_PASSWORD];
-    return [
-        ...values.flatMap((url) => (url?.trim() ? secretForms(undefined, url.trim()) : [])),
-        ...passwords.flatMap((password) => secretForms(password))
-    ];
-}
-function safely(read) {
-    try {
-        return read();
-    }
-    catch {
-        return undefined;
-    }
-}
 function loadSettings(raw) {
     const minSizeText = raw.get(Input.MinSize).trim() || DEFAULT_MIN_SIZE;
     const minSizeBytes = parseSize(minSizeText);
@@ -39565,24 +39394,11 @@ function loadSettings(raw) {
     if (timeoutMinutes !== undefined && (!/^\d+(\.\d+)?$/.test(timeoutText) || timeoutMinutes > 24 * 60)) {
         throw new InputError(Input.Timeout, timeoutText, 'a number of minutes up to 1440 (0 or empty: no limit), e.g. 30 or 0.5');
     }
-    const connectTimeout = raw.get(Input.ConnectTimeout).trim();
-    if (connectTimeout !== '' && (!/^\d+$/.test(connectTimeout) || Number(connectTimeout) < 1 || Number(connectTimeout) > 600)) {
-        throw new InputError(Input.ConnectTimeout, connectTimeout, 'a whole number of seconds from 1 to 600');
-    }
-    const restoreUrl = raw.get(Input.RestoreDatabaseUrl).trim();
-    let restoreTarget;
-    if (restoreUrl !== '') {
-        const restore = fromUrl(restoreUrl, `input ${Input.RestoreDatabaseUrl}`, Input.RestoreDatabaseUrl);
-        if (restore.kind !== 'postgres')
-            throw new InputError(Input.RestoreDatabaseUrl, redactUrl(restoreUrl), 'a PostgreSQL URL: the restore needs a PostgreSQL server');
-        restoreTarget = restore.target;
-        if (connectTimeout !== '')
-            restoreTarget.connectTimeoutSeconds = Number(connectTimeout);
-    }
-    const backupFile = readBackupFile(raw);
-    const expectedChecksum = readExpectedChecksum(raw, backupFile);
+    const backupText = raw.get(Input.BackupFile).trim();
+    const backupFile = backupText === '' ? undefined : external_node_path_default().resolve(raw.workingDirectory, backupText);
+    const expectedChecksum = parseExpectedChecksum(raw);
     const receiptText = raw.get(Input.Receipt).trim();
-    const receipt = receiptText === '' ? undefined : readReceipt(Input.Receipt, external_node_path_default().resolve(raw.workingDirectory, receiptText));
+    const receipt = receiptText === '' ? undefined : { path: external_node_path_default().resolve(raw.workingDirectory, receiptText), given: receiptText };
     const shrinkText = raw.get(Input.MaxShrink).trim().replace(/%$/, '');
     const maxShrinkPercent = shrinkText === '' ? undefined : Number(shrinkText);
     if (maxShrinkPercent !== undefined && (!/^\d+(\.\d+)?$/.test(shrinkText) || maxShrinkPercent > 100)) {
@@ -39591,39 +39407,9 @@ function loadSettings(raw) {
     if (maxShrinkPercent !== undefined && !receipt) {
         throw new InputError(Input.MaxShrink, raw.get(Input.MaxShrink), 'a percentage used together with receipt (it compares with the receipt\'s backup)');
     }
-    const receiptLevel = receipt?.inventory?.level;
-    if (receipt && receiptLevel && !levelCovers(receiptLevel, verifyLevel)) {
-        throw new InputError(Input.Verify, verifyText, `a level the receipt can support: it was made at verify: ${receiptLevel}, so it holds ${receiptLevel === 'schema' ? 'no row counts' : 'no content fingerprints'}. ` +
-            `Use verify: ${receiptLevel}, or make the receipt with verify: ${verifyLevel}`);
-    }
-    if (receipt && !backupFile && maxShrinkPercent === undefined) {
-        throw new InputError(Input.Receipt, receiptText, 'a receipt used with backup-file (an existing backup is compared with the receipt written when it was made), or with max-shrink (a new backup is compared with an older one by thresholds only)');
-    }
-    const dotenv = readDotenv(raw.workingDirectory);
-    let choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, dotenv);
-    if (!choice && backupFile && restoreTarget) {
-        // An existing backup needs no source: the restore server is the only one.
-        choice = { kind: 'postgres', target: restoreTarget, origin: `input ${Input.RestoreDatabaseUrl}`, rawUrl: restoreUrl };
-        restoreTarget = undefined;
-    }
-    if (!choice) {
-        if (backupFile) {
-            throw new InputError(Input.RestoreDatabaseUrl, '', 'a PostgreSQL URL of the server to restore into: with backup-file and no database-url the restore needs one');
-        }
-        throw new InputError(Input.DatabaseUrl, '', 'a PostgreSQL URL; none was given, and neither DATABASE_URL nor DB_NAME is set in the environment or in a .env file');
-    }
-    if (choice.kind === 'postgres') {
-        if (connectTimeout !== '')
-            choice.target.connectTimeoutSeconds = Number(connectTimeout);
-        if (choice.target.password === undefined && raw.environment.PGPASSWORD)
-            choice.target.password = raw.environment.PGPASSWORD;
-    }
-    const secrets = [
-        ...(choice.kind === 'postgres' ? secretForms(choice.target.password, choice.rawUrl) : []),
-        ...(restoreTarget ? secretForms(restoreTarget.password, restoreUrl) : [])
-    ];
+    const { connection, restoreTarget, secrets } = readConnectionInputs(raw);
     return {
-        connection: choice,
+        connection,
         verbose,
         minSizeBytes,
         keepBackup,
@@ -39643,86 +39429,97 @@ function loadSettings(raw) {
         backupFile,
         expectedChecksum,
         receipt,
+        given: { backupFile: backupText || undefined },
         maxShrinkPercent
     };
 }
-/** backup-file: an existing backup (a file, or a directory-format folder) to verify instead of dumping. */
-function readBackupFile(raw) {
-    const text = raw.get(Input.BackupFile).trim();
-    if (text === '')
-        return undefined;
-    const file = external_node_path_default().resolve(raw.workingDirectory, text);
-    const problem = backupPathProblem(file);
-    if (problem)
-        throw new InputError(Input.BackupFile, text, `the path of a backup file, or of a directory-format folder of files; ${problem}`);
-    return file;
-}
-const FILE_KINDS = [
-    ['isFIFO', 'a FIFO (named pipe)'],
-    ['isSocket', 'a socket'],
-    ['isCharacterDevice', 'a character device'],
-    ['isBlockDevice', 'a block device']
-];
-/**
- * Why a path cannot be a backup, or undefined when it can: a backup is a regular file, or a folder
- * of regular files. A device or a pipe would be read forever, and files under /proc or /sys are
- * made up as they are read.
- */
-function backupPathProblem(file) {
-    let info;
-    try {
-        info = (0,external_node_fs_namespaceObject.statSync)(file);
-    }
-    catch {
-        return 'nothing is there';
-    }
-    let real = file;
-    try {
-        real = (0,external_node_fs_namespaceObject.realpathSync)(file);
-    }
-    catch {
-        // Checked by its kind alone.
-    }
-    const kind = FILE_KINDS.find(([test]) => info[test].call(info));
-    if (kind)
-        return `${file} is ${kind[1]}, which would be read forever`;
-    if (/^\/(proc|sys)(\/|$)|^\/dev\/(?!shm\/)/.test(real) || /^\\\\[.?]\\/.test(file))
-        return `${real} is a file the system makes up as it is read, not a backup`;
-    if (info.isDirectory()) {
-        const odd = (0,external_node_fs_namespaceObject.readdirSync)(file, { withFileTypes: true }).find((entry) => !entry.isFile() && !(entry.isSymbolicLink() && (0,external_node_fs_namespaceObject.statSync)(external_node_path_default().join(file, entry.name), { throwIfNoEntry: false })?.isFile()));
-        if (odd)
-            return `the folder holds ${odd.name}, which is not a regular file (a directory-format backup holds only files)`;
-        return undefined;
-    }
-    return info.isFile() ? undefined : `${file} is not a regular file`;
-}
-/** expected-checksum: a SHA-256 in hex, or the path of a sha256sum-style file (the line naming the backup, else the first). */
-function readExpectedChecksum(raw, backupFile) {
+/** expected-checksum: a SHA-256 in hex, or the path of a sha256sum-style file (read by the engine). */
+function parseExpectedChecksum(raw) {
     const text = raw.get(Input.ExpectedChecksum).trim();
     if (text === '')
         return undefined;
     if (/^[0-9a-f]{64}$/i.test(text))
-        return text.toLowerCase();
-    const file = external_node_path_default().resolve(raw.workingDirectory, text);
-    const accepted = 'a SHA-256 of 64 hex digits, or the path of a sha256sum-style file';
-    let content;
-    try {
-        content = (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
+        return { sha256: text.toLowerCase() };
+    return { path: external_node_path_default().resolve(raw.workingDirectory, text), given: text };
+}
+
+;// CONCATENATED MODULE: ./src/action/commands.ts
+// The workflow commands the post step gives (a line to the log, a warning, a mask) and the state it
+// reads, written as the runner reads them. The post step does not load @actions/core: its HTTP
+// client (for OIDC tokens, which cleanup never asks for) would make the post bundle ten times larger.
+// A test holds these to what @actions/core writes.
+
+/** Command data: "%", CR and LF escaped, as the runner unescapes them. */
+function escapeData(text) {
+    return text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+function command(name, data) {
+    process.stdout.write(`::${name}::${escapeData(data)}${os.EOL}`);
+}
+function info(message) {
+    process.stdout.write(`${message}${os.EOL}`);
+}
+function warning(message) {
+    command('warning', message);
+}
+function setSecret(secret) {
+    command('add-mask', secret);
+}
+/** What the main step saved under this name (core.saveState), or '' when nothing was. */
+function commands_getState(name) {
+    return process.env[`STATE_${name}`] || '';
+}
+/** An input of the action (INPUT_<NAME>), trimmed, or '' when it was not given. */
+function getInput(name) {
+    return (process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] || '').trim();
+}
+
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+// EXTERNAL MODULE: external "node:util"
+var external_node_util_ = __nccwpck_require__(7975);
+;// CONCATENATED MODULE: ./src/inputs/dotenv.ts
+// The .env file in the working directory: one of the places the connection may come from. Read by
+// whoever gathers the raw inputs (the action, the terminal), never while they are parsed.
+
+
+
+/** Reads a .env file in the working directory, if there is one. */
+function readDotenv(workingDirectory) {
+    const file = external_node_path_default().join(workingDirectory, '.env');
+    if (!(0,external_node_fs_namespaceObject.existsSync)(file))
+        return undefined;
+    return (0,external_node_util_.parseEnv)((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
+}
+
+;// CONCATENATED MODULE: ./src/action/inputs.ts
+// The action's raw inputs: INPUT_* variables, the environment, and the .env file.
+
+
+function runnerInputs() {
+    return { get: getInput, environment: process.env, workingDirectory: process.cwd(), dotenv: readDotenv(process.cwd()) };
+}
+
+;// CONCATENATED MODULE: ./src/run/bytes.ts
+// Byte counts as the log and the summary print them.
+/** "45,678 bytes (44.6 KiB)" */
+function describeBytes(bytes) {
+    const exact = `${bytes.toLocaleString('en-US')} ${bytes === 1 ? 'byte' : 'bytes'}`;
+    return bytes < 1024 ? exact : `${exact} (${bytes_humanBytes(bytes)})`;
+}
+function bytes_humanBytes(bytes) {
+    const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let value = bytes;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
     }
-    catch {
-        throw new InputError(Input.ExpectedChecksum, text, accepted);
-    }
-    const lines = content.split(/\r?\n/).filter((line) => line.trim() !== '');
-    const named = backupFile ? lines.find((line) => line.trim().endsWith(external_node_path_default().basename(backupFile))) : undefined;
-    const checksum = parseChecksumFile(named ?? lines[0] ?? '');
-    if (!checksum)
-        throw new InputError(Input.ExpectedChecksum, text, `${accepted}; that file holds no SHA-256`);
-    return checksum;
+    return unit === 0 ? `${bytes} bytes` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
 }
 
 ;// CONCATENATED MODULE: ./src/report/summary.ts
 // The job summary and the outputs, as pure functions of a VerificationResult.
-
 
 /** Lists from the database are capped so the summary stays far below the runner's 1 MiB limit. */
 const MAX_LISTED = 50;
@@ -39809,7 +39606,7 @@ function buildSummary(result) {
         facts.push(['Client tools', `${escapeHtml(version)}, ${origin} (${escapeHtml(reason)}): <code>${escapeHtml(directory)}</code>`]);
     }
     if (result.backup) {
-        facts.push(['Backup size', `${result.backup.sizeBytes} bytes (${size_humanBytes(result.backup.sizeBytes)})`]);
+        facts.push(['Backup size', `${result.backup.sizeBytes} bytes (${bytes_humanBytes(result.backup.sizeBytes)})`]);
         facts.push(['SHA-256', `<code>${result.backup.sha256}</code>`]);
         facts.push(['Format', `${result.backup.format}${result.backup.files ? ` (${result.backup.files} files)` : ''}`]);
         facts.push(['Compression', escapeHtml(result.backup.compression)]);
@@ -39896,6 +39693,25 @@ function buildSummary(result) {
     }
     return { title, verdict, hint: result.error?.hint && escapeHtml(result.error.hint), tables };
 }
+/** The verdict and phases as plain lines, for the terminal. */
+function summaryLines(result) {
+    if (result.status === 'skipped')
+        return [`SKIPPED: Backup tests require PostgreSQL, found: ${result.skippedEngine}`];
+    const lines = result.phases.map((phase) => `  ${phase.name.padEnd(9)} ${phase.status.padEnd(8)} ${phase.status === 'not run' ? '' : seconds(phase.durationMs).padStart(8)}  ${phase.detail}`);
+    if (result.backup)
+        lines.push(`  checksum  ${result.backup.sha256}`, `  size      ${result.backup.sizeBytes} bytes (${humanBytes(result.backup.sizeBytes)})`);
+    if (result.backup?.kept)
+        lines.push(`  kept at   ${result.backup.path}`);
+    const head = result.status === 'passed'
+        ? `PASSED: the backup ${result.backup?.existing ? result.backup.path : `of ${result.target}`} restores (${result.tables?.restored.length} of ${result.tables?.source.length} tables${result.tables?.level === 'schema' ? '' : `, ${restoredRows(result)} rows`}) in ${seconds(result.durationMs)}`
+        : `FAILED: ${result.error?.message}`;
+    const tail = result.status === 'failed' && result.error?.hint ? [`Hint: ${result.error.hint}`] : [];
+    return [head, ...lines, ...tail];
+}
+
+;// CONCATENATED MODULE: ./src/report/outputs.ts
+// The action's outputs, as the strings GITHUB_OUTPUT receives, from one VerificationResult.
+
 /** Every output, as the strings GITHUB_OUTPUT receives; empty where the run did not get that far. */
 function outputsOf(result) {
     return {
@@ -39916,248 +39732,169 @@ function outputsOf(result) {
         [Output.DurationMs]: String(result.durationMs)
     };
 }
-/** The verdict and phases as plain lines, for the terminal. */
-function summaryLines(result) {
-    if (result.status === 'skipped')
-        return [`SKIPPED: Backup tests require PostgreSQL, found: ${result.skippedEngine}`];
-    const lines = result.phases.map((phase) => `  ${phase.name.padEnd(9)} ${phase.status.padEnd(8)} ${phase.status === 'not run' ? '' : seconds(phase.durationMs).padStart(8)}  ${phase.detail}`);
-    if (result.backup)
-        lines.push(`  checksum  ${result.backup.sha256}`, `  size      ${result.backup.sizeBytes} bytes (${humanBytes(result.backup.sizeBytes)})`);
-    if (result.backup?.kept)
-        lines.push(`  kept at   ${result.backup.path}`);
-    const head = result.status === 'passed'
-        ? `PASSED: the backup ${result.backup?.existing ? result.backup.path : `of ${result.target}`} restores (${result.tables?.restored.length} of ${result.tables?.source.length} tables${result.tables?.level === 'schema' ? '' : `, ${restoredRows(result)} rows`}) in ${seconds(result.durationMs)}`
-        : `FAILED: ${result.error?.message}`;
-    const tail = result.status === 'failed' && result.error?.hint ? [`Hint: ${result.error.hint}`] : [];
-    return [head, ...lines, ...tail];
-}
 
-;// CONCATENATED MODULE: external "node:timers/promises"
-const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
-;// CONCATENATED MODULE: ./src/backup/followed-file.ts
-// Reads a backup file from the start while it may still be written (a streamed restore follows
-// pg_dump at its own pace instead of holding it back), and positional reads of what is written.
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+;// CONCATENATED MODULE: ./src/backup/detect.ts
+// Recognises an existing backup's format from its content, not its name.
 
-
-
-const CHUNK_BYTES = 1024 * 1024;
-/** How long a reader that caught up with the writer waits before it looks again. */
-const POLL_MS = 5;
-async function openGrowingFile(file, signal) {
-    let settled;
-    file.size.then((size) => (settled = { size }), (error) => (settled = { error }));
-    for (;;) {
-        try {
-            return await (0,promises_namespaceObject.open)(file.path, 'r');
-        }
-        catch (error) {
-            if (error.code !== 'ENOENT')
-                throw error;
-            if (settled?.error)
-                throw settled.error;
-            if (settled)
-                throw error;
-            signal?.throwIfAborted();
-            await (0,external_node_timers_promises_namespaceObject.setTimeout)(POLL_MS);
-        }
-    }
-}
-/** The file's bytes in order, as they are written, until its final size is reached. */
-async function* followFile(file, signal) {
-    let final;
-    let failure;
-    file.size.then((size) => (final = size), (error) => (failure = { error }));
-    const handle = await openGrowingFile(file, signal);
+/** A folder with toc.dat is a directory archive; a file is told by its first bytes; anything else is taken as plain SQL, which validation then judges. */
+async function detectBackupFormat(backupPath) {
+    if ((await (0,promises_namespaceObject.stat)(backupPath)).isDirectory())
+        return { format: 'directory' };
+    const handle = await (0,promises_namespaceObject.open)(backupPath, 'r');
     try {
-        let position = 0;
-        for (;;) {
-            signal?.throwIfAborted();
-            if (failure)
-                throw failure.error;
-            // A new buffer each time: the reader may keep parts of the chunks it was given.
-            const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
-            const { bytesRead } = await handle.read(buffer, 0, CHUNK_BYTES, position);
-            if (bytesRead > 0) {
-                position += bytesRead;
-                yield buffer.subarray(0, bytesRead);
-                // Caught up with the writer: let it write a good chunk before reading again.
-                if (bytesRead < CHUNK_BYTES && final === undefined)
-                    await (0,external_node_timers_promises_namespaceObject.setTimeout)(POLL_MS);
-                continue;
-            }
-            if (final !== undefined && position >= final)
-                return;
-            await (0,external_node_timers_promises_namespaceObject.setTimeout)(POLL_MS);
-        }
+        const head = Buffer.alloc(512);
+        const { bytesRead } = await handle.read(head, 0, 512, 0);
+        const bytes = head.subarray(0, bytesRead);
+        if (bytes.subarray(0, 5).toString('latin1') === 'PGDMP')
+            return { format: 'custom' };
+        if (bytes[0] === 0x1f && bytes[1] === 0x8b)
+            return { format: 'plain', compression: { method: 'gzip' } };
+        if (bytesRead >= 262 && bytes.subarray(257, 262).toString('latin1') === 'ustar')
+            return { format: 'tar' };
+        return { format: 'plain' };
     }
     finally {
         await handle.close();
     }
 }
-/** Reads one range of a file that is already written. */
-async function readRange(handle, start, end, onChunk) {
-    for (let position = start; position < end;) {
-        const length = Math.min(CHUNK_BYTES, end - position);
-        const buffer = Buffer.allocUnsafe(length);
-        const { bytesRead } = await handle.read(buffer, 0, length, position);
-        if (bytesRead === 0)
-            throw new Error(`the file ends at byte ${position}, before ${end}`);
-        position += bytesRead;
-        await onChunk(buffer.subarray(0, bytesRead));
-    }
-}
-/** Queued chunks beyond this make the writer wait: the reader is a planner that keeps up. */
-const RELAY_BYTES = 16 * 1024 * 1024;
-/**
- * Hands the chunks one reader of a file reads to a second reader, in order, so that the file is
- * read once: the Create phase hashes and scans a streamed dump, and the restore plans from the same
- * chunks. A second reader that gives up stops receiving (the first never waits for it again).
- */
-class ChunkRelay {
-    queue = [];
-    queued = 0;
-    ended = false;
-    failure;
-    abandoned = false;
-    wakeReader = () => { };
-    wakeWriter = () => { };
-    /** The end of the first reader's pipeline: each chunk is queued for the second. */
-    writable() {
-        return new external_node_stream_.Writable({
-            write: (chunk, _encoding, callback) => {
-                if (this.abandoned)
-                    return callback();
-                this.queue.push(chunk);
-                this.queued += chunk.length;
-                this.wakeReader();
-                if (this.queued <= RELAY_BYTES)
-                    return callback();
-                this.wakeWriter = () => {
-                    this.wakeWriter = () => { };
-                    callback();
-                };
-            },
-            final: (callback) => {
-                this.ended = true;
-                this.wakeReader();
-                callback();
-            }
-        });
-    }
-    fail(error) {
-        this.failure ??= { error };
-        this.wakeReader();
-    }
-    abandon() {
-        this.abandoned = true;
-        this.queue = [];
-        this.queued = 0;
-        this.wakeWriter();
-    }
-    async *[Symbol.asyncIterator]() {
-        for (;;) {
-            const chunk = this.queue.shift();
-            if (chunk) {
-                this.queued -= chunk.length;
-                if (this.queued <= RELAY_BYTES)
-                    this.wakeWriter();
-                yield chunk;
-                continue;
-            }
-            if (this.failure)
-                throw this.failure.error;
-            if (this.ended)
-                return;
-            await new Promise((resolve) => (this.wakeReader = resolve));
-        }
-    }
-}
 
-;// CONCATENATED MODULE: ./src/connection/environment.ts
-// How client tools are told where to connect: PG* variables and a private password file, never argv.
+;// CONCATENATED MODULE: ./src/report/receipt.ts
+// The verification receipt: a JSON record of what was verified, when, and with which result, for
+// auditors and for a later verification of the same backup (receipt.schema.json describes it).
 
 
 
-/** Variables a child must not inherit: they would redirect it elsewhere or carry a secret it does not need. */
-const INHERITED_CONNECTION = /^(PG(HOST|HOSTADDR|PORT|DATABASE|USER|PASSWORD|PASSFILE|SERVICE|SERVICEFILE|SSL\w*|OPTIONS|APPNAME|CONNECT_TIMEOUT|TARGETSESSIONATTRS|REQUIRESSL|GSSENCMODE|CHANNELBINDING)|DATABASE_URL|DB_PASSWORD|INPUT_.*)$/i;
-/** The environment every child process starts from: the runner's, without a connection, a password or an input. */
-function scrubbedEnvironment(base = process.env) {
-    const env = {};
-    for (const [name, value] of Object.entries(base))
-        if (!INHERITED_CONNECTION.test(name))
-            env[name] = value;
-    return env;
+
+
+/** 2: definitions (as hashes), the server version, content fingerprints over columns by name in canonical settings. */
+const RECEIPT_SCHEMA_VERSION = 2;
+function buildReceipt(result) {
+    const tables = result.tables;
+    return {
+        schemaVersion: RECEIPT_SCHEMA_VERSION,
+        tool: 'backup-verify',
+        verdict: result.status,
+        startedAt: result.startedAt,
+        durationMs: result.durationMs,
+        database: result.target,
+        restoredOn: result.restoreTarget,
+        serverVersion: result.serverVersion,
+        client: result.client && { version: result.client.version, source: result.client.origin },
+        backup: result.backup && {
+            path: result.backup.path,
+            format: result.backup.format,
+            compression: result.backup.compression,
+            sizeBytes: result.backup.sizeBytes,
+            sha256: result.backup.sha256
+        },
+        phases: result.phases.map(({ name, status, durationMs, detail }) => ({ name, status, durationMs, detail })),
+        inventory: result.inventory && recordInventory(result.inventory),
+        comparison: tables && {
+            reference: tables.reference,
+            missingTables: tables.missing,
+            extraTables: tables.extra,
+            rowMismatches: tables.rowMismatches,
+            contentMismatches: tables.contentMismatches,
+            objectMismatches: tables.objectMismatches,
+            definitionMismatches: tables.definitions.differences.map(({ kind, name }) => ({ kind, name })),
+            sequenceMismatches: tables.sequenceMismatches
+        },
+        error: result.error && { ...result.error }
+    };
 }
-/** libpq's password file syntax: backslash escapes ":" and "\". */
-function passwordFileLine(password) {
-    return `*:*:*:*:${password.replace(/\\/g, '\\\\').replace(/:/g, '\\:')}\n`;
-}
-/**
- * Writes the password to a 0600 file in `folder` for PGPASSFILE. A password with a line break
- * cannot be written there; then the caller falls back to PGPASSWORD.
- */
-async function writePasswordFile(folder, password, name = '.pgpass') {
-    if (!password || /[\r\n]/.test(password))
-        return undefined;
-    const file = external_node_path_default().join(folder, name);
-    await (0,promises_namespaceObject.writeFile)(file, passwordFileLine(password), { mode: 0o600 });
+async function writeReceipt(folder, receipt) {
+    const file = external_node_path_default().join(folder, `backup-verify-receipt-${receipt.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.json`);
+    await (0,promises_namespaceObject.writeFile)(file, `${JSON.stringify(receipt, null, 2)}\n`);
     return file;
 }
-function clientEnvironment(target, database, passwordFile, base = process.env) {
-    const env = scrubbedEnvironment(base);
-    env.PGHOST = target.host;
-    env.PGPORT = String(target.port);
-    env.PGUSER = target.user;
-    env.PGDATABASE = database;
-    env.PGAPPNAME = 'backup-verify';
-    for (const [parameter, value] of Object.entries(target.parameters))
-        env[LIBPQ_PARAMETERS[parameter]] = value;
-    env.PGCONNECT_TIMEOUT = String(target.connectTimeoutSeconds);
-    if (passwordFile)
-        env.PGPASSFILE = passwordFile;
-    else if (target.password)
-        env.PGPASSWORD = target.password;
-    return env;
+/** The inventory as a receipt keeps it: definitions hashed (they are hashes already when it came from a receipt). */
+function recordInventory(inventory) {
+    const { definitions, definitionsHashed, ...rest } = inventory;
+    return {
+        ...rest,
+        definitions: definitions.map(({ kind, name, table, text }) => ({ kind, name, ...(table ? { table } : {}), hash: definitionsHashed ? text : definitionHash(text) }))
+    };
+}
+/** A receipt's inventory, ready to compare a restore with: definitions as hashes. */
+function receiptInventory(receipt) {
+    if (!receipt.inventory)
+        return undefined;
+    const { definitions, ...rest } = receipt.inventory;
+    return { ...rest, definitions: definitions.map(({ kind, name, table, hash }) => ({ kind, name, ...(table ? { table } : {}), text: hash })), definitionsHashed: true };
+}
+/** A receipt given as input: made when the backup was created, it holds the inventory to compare with. */
+function readReceipt(input, file) {
+    let receipt;
+    try {
+        receipt = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
+    }
+    catch {
+        throw new InputError(input, file, 'the path of a receipt written by backup-verify (JSON)');
+    }
+    if (receipt?.tool === 'backup-verify' && typeof receipt.schemaVersion === 'number' && receipt.schemaVersion < RECEIPT_SCHEMA_VERSION) {
+        throw new InputError(input, file, `a receipt of schemaVersion ${RECEIPT_SCHEMA_VERSION}; this one (${receipt.schemaVersion}) was written by an older backup-verify and holds no definitions to compare with: verify the backup without it once, and use the receipt that run writes`);
+    }
+    if (receipt?.schemaVersion !== RECEIPT_SCHEMA_VERSION || receipt.tool !== 'backup-verify' || !receipt.inventory || !Array.isArray(receipt.inventory.definitions)) {
+        throw new InputError(input, file, `a backup-verify receipt of schemaVersion ${RECEIPT_SCHEMA_VERSION} with an inventory`);
+    }
+    return receipt;
+}
+/** Fails when the backup, or its total rows, shrank by more than the allowed percentage since the receipt. */
+function shrinkageProblems(receipt, sizeBytes, rows, maxPercent) {
+    const problems = [];
+    const shrank = (before, now) => (before > 0 ? ((before - now) / before) * 100 : 0);
+    if (receipt.backup && shrank(receipt.backup.sizeBytes, sizeBytes) > maxPercent) {
+        problems.push(`the backup shrank from ${receipt.backup.sizeBytes} to ${sizeBytes} bytes (${shrank(receipt.backup.sizeBytes, sizeBytes).toFixed(1)}%)`);
+    }
+    const rowsBefore = receipt.inventory?.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
+    if (rows !== undefined && rowsBefore !== undefined && shrank(rowsBefore, rows) > maxPercent) {
+        problems.push(`the rows shrank from ${rowsBefore} to ${rows} (${shrank(rowsBefore, rows).toFixed(1)}%)`);
+    }
+    return problems;
 }
 
-;// CONCATENATED MODULE: ./src/restore/errors.ts
-// Sorts the errors a restore reports: some are expected when a backup is restored elsewhere or by
-// another user (a role that does not exist there, an object the template already has), and are
-// counted and shown; any other error fails the restore. With strict, every error does.
-/** Patterns of errors that leave the restored data and schema whole. */
-const HARMLESS = [
-    [/role "[^"]+" does not exist/, 'a role the dump names does not exist (ownership or privileges not restored)'],
-    [/schema "public" already exists/, 'schema "public" already exists'],
-    [/must be owner of extension/, 'comment on an extension owned by another role'],
-    [/must be owner of schema public/, 'ownership of schema public'],
-    [/extension "plpgsql" already exists/, 'extension plpgsql already exists']
-];
-const MAX_KEPT = 50;
-class RestoreErrorSorter {
-    errors = { harmless: new Map(), fatal: [], total: 0 };
-    /** Feed every line of psql's or pg_restore's stderr. */
-    line(text) {
-        const at = text.indexOf('ERROR:');
-        if (at === -1)
-            return;
-        const message = text.slice(at + 'ERROR:'.length).trim();
-        this.errors.total++;
-        const known = HARMLESS.find(([pattern]) => pattern.test(message));
-        if (known)
-            this.errors.harmless.set(known[1], (this.errors.harmless.get(known[1]) ?? 0) + 1);
-        else if (this.errors.fatal.length < MAX_KEPT)
-            this.errors.fatal.push(message);
-    }
-    result() {
-        return this.errors;
-    }
-}
-function describeHarmless(errors) {
-    return [...errors.harmless].map(([what, count]) => `${what} (${count}x)`).join('; ');
+;// CONCATENATED MODULE: ./src/run/context.ts
+// The engine's only window on the outside world (the action, the CLI and the tests each supply a
+// Reporter), and the context every phase of one run is given.
+const noLedger = { created() { }, removed() { } };
+function runContext(parts) {
+    return { ...parts, log: (line) => parts.reporter.info(line), warn: (line) => parts.reporter.warning(line) };
 }
 
+;// CONCATENATED MODULE: ./src/compare/snapshot.ts
+// The source as pg_dump dumps it: a read-only snapshot, exported for pg_dump --snapshot, in which
+// the source's inventory is taken while the dump runs.
+
+/**
+ * A read-only REPEATABLE READ transaction whose snapshot is exported for pg_dump --snapshot.
+ * Everything asked of it sees exactly the data pg_dump dumps.
+ */
+class SourceSnapshot {
+    client;
+    id;
+    constructor(client, id) {
+        this.client = client;
+        this.id = id;
+    }
+    static async open(client) {
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+        const { rows } = await client.query('SELECT pg_catalog.pg_export_snapshot() AS id');
+        return new SourceSnapshot(client, rows[0].id);
+    }
+    inventory(level) {
+        return takeInventory(this.client, level);
+    }
+    /** Ends the transaction; pg_dump must have imported the snapshot by then (it has, once it has finished). */
+    async close() {
+        await this.client.query('COMMIT').catch(() => { });
+        await this.client.end().catch(() => { });
+    }
+}
+
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
 ;// CONCATENATED MODULE: ./src/run/heartbeat.ts
 // A line at a steady interval while a long phase runs, so that a long job shows it is alive.
 
@@ -40167,7 +39904,7 @@ function startHeartbeat(what, log, bytes, intervalMs = HEARTBEAT_MS) {
     const started = Date.now();
     const timer = setInterval(() => {
         const seconds = Math.round((Date.now() - started) / 1000);
-        const done = bytes ? `${size_humanBytes(bytes())} so far, ` : '';
+        const done = bytes ? `${bytes_humanBytes(bytes())} so far, ` : '';
         log(`${what}: still running, ${done}${seconds} s elapsed`);
     }, intervalMs);
     timer.unref();
@@ -41329,86 +41066,6 @@ class PlainDumpScanner {
             this.contentAfterTrailer = text.split('\n')[0].slice(0, 80);
     }
 }
-/** Turns a scan into the checks the Validate phase reports, each passed or failed with its reason. */
-function plainDumpChecks(report) {
-    const checks = [];
-    const empty = report.bytes === 0;
-    checks.push({
-        name: 'Format signature',
-        passed: report.hasHeader,
-        detail: report.hasHeader
-            ? 'plain SQL dump ("-- PostgreSQL database dump")'
-            : empty
-                ? 'the file is empty'
-                : 'no "-- PostgreSQL database dump" header in the first lines: not a plain pg_dump file'
-    });
-    checks.push({
-        name: 'Completion trailer',
-        passed: report.hasTrailer,
-        detail: report.hasTrailer
-            ? '"-- PostgreSQL database dump complete" at the end'
-            : report.contentAfterTrailer !== undefined
-                ? `unexpected content after the completion trailer: ${JSON.stringify(report.contentAfterTrailer)}`
-                : `no completion trailer: the dump is truncated (it ends at byte ${report.bytes})`
-    });
-    const ratio = empty ? 0 : report.printableBytes / report.bytes;
-    checks.push({
-        name: 'Readable text',
-        passed: !empty && ratio > MIN_PRINTABLE_RATIO,
-        detail: `${(ratio * 100).toFixed(2)}% printable (more than ${MIN_PRINTABLE_RATIO * 100}% required)`
-    });
-    checks.push({
-        name: 'No NUL bytes',
-        passed: report.nulBytes === 0,
-        detail: report.nulBytes === 0 ? 'none' : `${report.nulBytes} NUL byte(s), the first at offset ${report.firstNulOffset}`
-    });
-    checks.push({
-        name: 'No tool errors inside',
-        passed: report.toolErrors.length === 0,
-        detail: report.toolErrors.length === 0 ? 'none' : `the file contains error output: ${report.toolErrors.join(' | ')}`
-    });
-    checks.push({
-        name: 'COPY blocks terminated',
-        passed: report.unterminatedCopy === undefined,
-        detail: report.unterminatedCopy === undefined
-            ? `${report.copyBlocks} data block(s), all terminated`
-            : `data for "${report.unterminatedCopy}" never ends: the dump is cut in the middle of a table`
-    });
-    checks.push({
-        name: 'Statements complete',
-        passed: report.unfinishedStatement === undefined,
-        detail: report.unfinishedStatement === undefined
-            ? 'the dump ends between statements'
-            : `the dump ends ${report.unfinishedStatement}: it is cut, or a quote or comment in it was damaged`
-    });
-    const restrictProblem = describeRestrictPairs(report.restrictKeys, report.unrestrictKeys);
-    checks.push({
-        name: '\\restrict pairs',
-        passed: restrictProblem === undefined,
-        detail: restrictProblem ??
-            (report.restrictKeys.length === 0 ? 'none (dump from a client before the \\restrict fix)' : `${report.restrictKeys.length} \\restrict, matched by \\unrestrict`)
-    });
-    return checks;
-}
-/** What is wrong with the dump's \restrict and \unrestrict lines; undefined when each key is closed by the same key. */
-function describeRestrictPairs(restrictKeys, unrestrictKeys) {
-    const unmatched = restrictKeys.filter((key) => !unrestrictKeys.includes(key));
-    const stray = unrestrictKeys.filter((key) => !restrictKeys.includes(key));
-    if (unmatched.length === 0 && stray.length === 0 && restrictKeys.length === unrestrictKeys.length)
-        return undefined;
-    const short = (key) => (key === '' ? '(no key)' : key.length > 12 ? `${key.slice(0, 12)}…` : key);
-    if (unmatched.length > 0 && stray.length > 0 && stray[0] !== '' && unmatched[0].startsWith(stray[0])) {
-        return `the \\unrestrict line is cut: its key ends after ${stray[0].length} of the ${unmatched[0].length} characters of \\restrict ${short(unmatched[0])}`;
-    }
-    if (unmatched.length > 0 && stray.length > 0) {
-        return `\\restrict ${short(unmatched[0])} is closed by \\unrestrict ${short(stray[0])}, another key: the \\unrestrict line was cut or changed`;
-    }
-    if (unmatched.length > 0)
-        return `\\restrict ${short(unmatched[0])} has no \\unrestrict line: the end of the dump is missing`;
-    if (stray.length > 0)
-        return `\\unrestrict ${short(stray[0])} has no \\restrict line before it: the start of the dump is missing or changed`;
-    return `${restrictKeys.length} \\restrict line(s) but ${unrestrictKeys.length} \\unrestrict line(s)`;
-}
 
 ;// CONCATENATED MODULE: ./src/backup/tar-check.ts
 // Checks the structure of a tar archive as it streams, in constant memory: every header's checksum,
@@ -41661,6 +41318,187 @@ async function backupChecksum(backupPath, format, signal) {
     return format === 'directory' ? (await buildManifest(backupPath, signal)).sha256 : hashFile(backupPath, signal);
 }
 
+;// CONCATENATED MODULE: ./src/backup/on-disk.ts
+// A backup as it is on disk, read once: its size, its checksum (of the manifest, for a folder),
+// and what its format's observer saw. The Validate phase judges the result.
+
+
+
+
+/**
+ * Reads a backup that is on disk once: its checksum (of the manifest, for a folder) and what its
+ * format's observer sees. The Validate phase judges the result.
+ */
+async function describeBackupOnDisk(backupPath, format, compression, signal) {
+    const base = { format, compression, path: backupPath };
+    switch (format) {
+        case 'plain': {
+            const { sizeBytes, sha256, observed } = await inspectFile(backupPath, plainObserver(plainIsGzipped(compression)), signal);
+            return { ...base, sizeBytes, sha256, plain: observed, sequences: observed.sequences };
+        }
+        case 'tar': {
+            const { sizeBytes, sha256, observed } = await inspectFile(backupPath, tarObserver(), signal);
+            return { ...base, sizeBytes, sha256, tar: observed };
+        }
+        case 'custom': {
+            const { sizeBytes, sha256, observed } = await inspectFile(backupPath, headerObserver(), signal);
+            return { ...base, sizeBytes, sha256, header: observed };
+        }
+        case 'directory': {
+            const manifest = await buildManifest(backupPath, signal);
+            const toc = await inspectFile(external_node_path_default().join(backupPath, 'toc.dat'), headerObserver(), signal).catch(() => undefined);
+            return {
+                ...base,
+                sizeBytes: manifest.sizeBytes,
+                sha256: manifest.sha256,
+                manifest,
+                header: toc?.observed ?? { problem: 'toc.dat is missing' }
+            };
+        }
+    }
+}
+
+;// CONCATENATED MODULE: external "node:timers/promises"
+const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+;// CONCATENATED MODULE: ./src/backup/followed-file.ts
+// Reads a backup file from the start while it may still be written (a streamed restore follows
+// pg_dump at its own pace instead of holding it back), and positional reads of what is written.
+
+
+
+const CHUNK_BYTES = 1024 * 1024;
+/** How long a reader that caught up with the writer waits before it looks again. */
+const POLL_MS = 5;
+async function openGrowingFile(file, signal) {
+    let settled;
+    file.size.then((size) => (settled = { size }), (error) => (settled = { error }));
+    for (;;) {
+        try {
+            return await (0,promises_namespaceObject.open)(file.path, 'r');
+        }
+        catch (error) {
+            if (error.code !== 'ENOENT')
+                throw error;
+            if (settled?.error)
+                throw settled.error;
+            if (settled)
+                throw error;
+            signal?.throwIfAborted();
+            await (0,external_node_timers_promises_namespaceObject.setTimeout)(POLL_MS);
+        }
+    }
+}
+/** The file's bytes in order, as they are written, until its final size is reached. */
+async function* followFile(file, signal) {
+    let final;
+    let failure;
+    file.size.then((size) => (final = size), (error) => (failure = { error }));
+    const handle = await openGrowingFile(file, signal);
+    try {
+        let position = 0;
+        for (;;) {
+            signal?.throwIfAborted();
+            if (failure)
+                throw failure.error;
+            // A new buffer each time: the reader may keep parts of the chunks it was given.
+            const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+            const { bytesRead } = await handle.read(buffer, 0, CHUNK_BYTES, position);
+            if (bytesRead > 0) {
+                position += bytesRead;
+                yield buffer.subarray(0, bytesRead);
+                // Caught up with the writer: let it write a good chunk before reading again.
+                if (bytesRead < CHUNK_BYTES && final === undefined)
+                    await (0,external_node_timers_promises_namespaceObject.setTimeout)(POLL_MS);
+                continue;
+            }
+            if (final !== undefined && position >= final)
+                return;
+            await (0,external_node_timers_promises_namespaceObject.setTimeout)(POLL_MS);
+        }
+    }
+    finally {
+        await handle.close();
+    }
+}
+/** Reads one range of a file that is already written. */
+async function readRange(handle, start, end, onChunk) {
+    for (let position = start; position < end;) {
+        const length = Math.min(CHUNK_BYTES, end - position);
+        const buffer = Buffer.allocUnsafe(length);
+        const { bytesRead } = await handle.read(buffer, 0, length, position);
+        if (bytesRead === 0)
+            throw new Error(`the file ends at byte ${position}, before ${end}`);
+        position += bytesRead;
+        await onChunk(buffer.subarray(0, bytesRead));
+    }
+}
+/** Queued chunks beyond this make the writer wait: the reader is a planner that keeps up. */
+const RELAY_BYTES = 16 * 1024 * 1024;
+/**
+ * Hands the chunks one reader of a file reads to a second reader, in order, so that the file is
+ * read once: the Create phase hashes and scans a streamed dump, and the restore plans from the same
+ * chunks. A second reader that gives up stops receiving (the first never waits for it again).
+ */
+class ChunkRelay {
+    queue = [];
+    queued = 0;
+    ended = false;
+    failure;
+    abandoned = false;
+    wakeReader = () => { };
+    wakeWriter = () => { };
+    /** The end of the first reader's pipeline: each chunk is queued for the second. */
+    writable() {
+        return new external_node_stream_.Writable({
+            write: (chunk, _encoding, callback) => {
+                if (this.abandoned)
+                    return callback();
+                this.queue.push(chunk);
+                this.queued += chunk.length;
+                this.wakeReader();
+                if (this.queued <= RELAY_BYTES)
+                    return callback();
+                this.wakeWriter = () => {
+                    this.wakeWriter = () => { };
+                    callback();
+                };
+            },
+            final: (callback) => {
+                this.ended = true;
+                this.wakeReader();
+                callback();
+            }
+        });
+    }
+    fail(error) {
+        this.failure ??= { error };
+        this.wakeReader();
+    }
+    abandon() {
+        this.abandoned = true;
+        this.queue = [];
+        this.queued = 0;
+        this.wakeWriter();
+    }
+    async *[Symbol.asyncIterator]() {
+        for (;;) {
+            const chunk = this.queue.shift();
+            if (chunk) {
+                this.queued -= chunk.length;
+                if (this.queued <= RELAY_BYTES)
+                    this.wakeWriter();
+                yield chunk;
+                continue;
+            }
+            if (this.failure)
+                throw this.failure.error;
+            if (this.ended)
+                return;
+            await new Promise((resolve) => (this.wakeReader = resolve));
+        }
+    }
+}
+
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: ./src/tools/process.ts
@@ -41781,6 +41619,114 @@ function errorLines(stderr, max = 5) {
 
 
 
+/** "shop-20261124T020316Z.sql": the database name made safe for any file system, and when. */
+function backupFileName(database, when, extension = '.sql') {
+    const stamp = when.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    return `${database.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_')}-${stamp}${extension}`;
+}
+/** The pg_dump command line: never a secret in it, only the format, its options and where to write. */
+function dumpArguments(options, clientMajor) {
+    const args = ['--no-password', `--format=${options.format}`];
+    if (options.snapshot)
+        args.push(`--snapshot=${options.snapshot}`);
+    if (options.compression)
+        args.push(`--compress=${compressionArgument(options.compression, clientMajor)}`);
+    if (options.format === 'directory' && options.jobs > 1)
+        args.push(`--jobs=${options.jobs}`);
+    args.push(`--file=${options.backupPath}`);
+    if (options.verbose)
+        args.push('--verbose');
+    return args;
+}
+async function createBackup(run, options) {
+    const { format, tools } = options;
+    const args = dumpArguments({ ...options, verbose: run.verbose }, tools.version.major);
+    const streamed = format === 'plain'
+        ? new InspectingStream(plainObserver(plainIsGzipped(options.compression)))
+        : format === 'tar'
+            ? new InspectingStream(tarObserver())
+            : undefined;
+    const stopHeartbeat = startHeartbeat('pg_dump', run.log, () => (streamed ? streamed.bytesSoFar : sizeOnDisk(options.backupPath)), run.heartbeatMs);
+    // pg_dump writes the file itself (its own buffered writes cost far less than a pipe through this
+    // process); a single file is read as it grows, hashed and inspected in the same pass.
+    let exited = { resolve: () => { }, reject: () => { } };
+    const written = new Promise((resolve, reject) => (exited = { resolve, reject }));
+    written.catch(() => { });
+    let inspected = Promise.resolve();
+    // Created private before pg_dump opens it: the backup holds every row of the database. (pg_dump
+    // keeps a file's mode; a directory-format folder it fills, its files it makes itself.)
+    if (format === 'directory')
+        await (0,promises_namespaceObject.mkdir)(options.backupPath, { mode: 0o700 });
+    else
+        await (0,promises_namespaceObject.writeFile)(options.backupPath, '', { mode: 0o600 });
+    if (streamed) {
+        const end = options.relay?.writable() ?? discard();
+        inspected = (0,external_node_stream_promises_namespaceObject.pipeline)(external_node_stream_.Readable.from(followFile({ path: options.backupPath, size: written }, run.signal)), streamed, end);
+        inspected.catch((error) => options.relay?.fail(error));
+        inspected.catch(() => { });
+    }
+    const dumped = await runTool(tools.pgDump, args, {
+        env: options.env,
+        signal: run.signal,
+        onLine: run.verbose ? (line) => run.log(run.redactor.redact(line)) : undefined
+    }).finally(stopHeartbeat);
+    if (dumped.exitCode === 0)
+        exited.resolve((await (0,promises_namespaceObject.stat)(options.backupPath)).size);
+    else
+        exited.reject(new Error(`pg_dump exited with code ${dumped.exitCode}`));
+    if (dumped.exitCode !== 0) {
+        const lines = errorLines(run.redactor.redact(dumped.stderr));
+        const known = classifyToolError(dumped.stderr);
+        const how = dumped.signal ? `was stopped by ${dumped.signal}` : `exited with code ${dumped.exitCode}`;
+        const what = known?.problem === 'connection-lost' ? 'lost its connection to the server and' : '';
+        throw new VerificationError(known?.problem ?? 'dump-failed', `pg_dump ${what ? `${what} ` : ''}${how}: ${lines.join(' | ') || 'no error message'}`, known?.hint);
+    }
+    await inspected;
+    if (format === 'directory')
+        await makePrivate(options.backupPath);
+    const created = await describeCreated(run, options, streamed);
+    if (created.sizeBytes < options.minSizeBytes) {
+        throw new VerificationError('backup-too-small', `Backup file is suspiciously small: ${created.sizeBytes} bytes (minimum ${options.minSizeBytes})`, 'Is the database empty, or have the migrations not run yet? Lower min-size if a small database is expected.');
+    }
+    const what = format === 'directory' ? `${created.manifest?.entries.length} files, ` : '';
+    run.log(`Backup written: ${what}${describeBytes(created.sizeBytes)}, SHA-256 ${created.sha256}${format === 'directory' ? ' (of the manifest)' : ''}`);
+    return created;
+}
+/** A directory-format backup's files, private as a single file is. */
+async function makePrivate(folder) {
+    await (0,promises_namespaceObject.chmod)(folder, 0o700);
+    for (const name of await (0,promises_namespaceObject.readdir)(folder))
+        await (0,promises_namespaceObject.chmod)(external_node_path_default().join(folder, name), 0o600);
+}
+/** Bytes of a file, or of the files in a folder, so far; 0 when there is nothing yet. */
+function sizeOnDisk(backupPath) {
+    try {
+        const info = (0,external_node_fs_namespaceObject.statSync)(backupPath);
+        if (!info.isDirectory())
+            return info.size;
+        return (0,external_node_fs_namespaceObject.readdirSync)(backupPath).reduce((sum, name) => sum + (0,external_node_fs_namespaceObject.statSync)(external_node_path_default().join(backupPath, name)).size, 0);
+    }
+    catch {
+        return 0;
+    }
+}
+async function describeCreated(run, options, streamed) {
+    const base = { format: options.format, compression: options.compression, path: options.backupPath };
+    if (options.format === 'plain') {
+        const { sizeBytes, sha256, observed } = streamed.result();
+        return { ...base, sizeBytes, sha256, plain: observed, sequences: observed.sequences };
+    }
+    if (options.format === 'tar') {
+        const { sizeBytes, sha256, observed } = streamed.result();
+        return { ...base, sizeBytes, sha256, tar: observed };
+    }
+    return describeBackupOnDisk(options.backupPath, options.format, options.compression, run.signal);
+}
+
+;// CONCATENATED MODULE: ./src/create/room.ts
+// Before dumping: the database's size against the free space where the backup goes.
+
+
 
 /**
  * The smallest the backup can plausibly be: text dumps are rarely under half the table data, and
@@ -41805,165 +41751,880 @@ async function checkRoomForBackup(session, folder, format, compression, log) {
     if (tooLittle)
         throw tooLittle;
 }
-/** "shop-20261124T020316Z.sql": the database name made safe for any file system, and when. */
-function backupFileName(database, when, extension = '.sql') {
-    const stamp = when.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-    return `${database.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_')}-${stamp}${extension}`;
+async function readDatabaseSize(client) {
+    const { rows } = await client.query(`SELECT pg_database_size(current_database()) AS total,
+            coalesce(sum(pg_table_size(c.oid)), 0) AS tables
+       FROM pg_catalog.pg_class c
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'm')
+        AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+        AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'`);
+    return { totalBytes: Number(rows[0].total), tableBytes: Number(rows[0].tables) };
 }
-/** The pg_dump command line: never a secret in it, only the format, its options and where to write. */
-function dumpArguments(options, clientMajor) {
-    const args = ['--no-password', `--format=${options.format}`];
-    if (options.snapshot)
-        args.push(`--snapshot=${options.snapshot}`);
-    if (options.compression)
-        args.push(`--compress=${compressionArgument(options.compression, clientMajor)}`);
-    if (options.format === 'directory' && options.jobs > 1)
-        args.push(`--jobs=${options.jobs}`);
-    args.push(`--file=${options.backupPath}`);
-    if (options.verbose)
-        args.push('--verbose');
-    return args;
+
+;// CONCATENATED MODULE: ./src/connection/environment.ts
+// How client tools are told where to connect: PG* variables and a private password file, never argv.
+
+
+
+/** Variables a child must not inherit: they would redirect it elsewhere or carry a secret it does not need. */
+const INHERITED_CONNECTION = /^(PG(HOST|HOSTADDR|PORT|DATABASE|USER|PASSWORD|PASSFILE|SERVICE|SERVICEFILE|SSL\w*|OPTIONS|APPNAME|CONNECT_TIMEOUT|TARGETSESSIONATTRS|REQUIRESSL|GSSENCMODE|CHANNELBINDING)|DATABASE_URL|DB_PASSWORD|INPUT_.*)$/i;
+/** The environment every child process starts from: the runner's, without a connection, a password or an input. */
+function scrubbedEnvironment(base = process.env) {
+    const env = {};
+    for (const [name, value] of Object.entries(base))
+        if (!INHERITED_CONNECTION.test(name))
+            env[name] = value;
+    return env;
 }
-async function createBackup(options) {
-    const { format, tools } = options;
-    const args = dumpArguments(options, tools.version.major);
-    const streamed = format === 'plain'
-        ? new InspectingStream(plainObserver(plainIsGzipped(options.compression)))
-        : format === 'tar'
-            ? new InspectingStream(tarObserver())
-            : undefined;
-    const stopHeartbeat = startHeartbeat('pg_dump', options.log, () => (streamed ? streamed.bytesSoFar : sizeOnDisk(options.backupPath)), options.heartbeatMs);
-    // pg_dump writes the file itself (its own buffered writes cost far less than a pipe through this
-    // process); a single file is read as it grows, hashed and inspected in the same pass.
-    let exited = { resolve: () => { }, reject: () => { } };
-    const written = new Promise((resolve, reject) => (exited = { resolve, reject }));
-    written.catch(() => { });
-    let inspected = Promise.resolve();
-    // Created private before pg_dump opens it: the backup holds every row of the database. (pg_dump
-    // keeps a file's mode; a directory-format folder it fills, its files it makes itself.)
-    if (format === 'directory')
-        await (0,promises_namespaceObject.mkdir)(options.backupPath, { mode: 0o700 });
-    else
-        await (0,promises_namespaceObject.writeFile)(options.backupPath, '', { mode: 0o600 });
-    if (streamed) {
-        const end = options.relay?.writable() ?? discard();
-        inspected = (0,external_node_stream_promises_namespaceObject.pipeline)(external_node_stream_.Readable.from(followFile({ path: options.backupPath, size: written }, options.signal)), streamed, end);
-        inspected.catch((error) => options.relay?.fail(error));
-        inspected.catch(() => { });
-    }
-    const run = await runTool(tools.pgDump, args, {
-        env: options.env,
-        signal: options.signal,
-        onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined
-    }).finally(stopHeartbeat);
-    if (run.exitCode === 0)
-        exited.resolve((await (0,promises_namespaceObject.stat)(options.backupPath)).size);
-    else
-        exited.reject(new Error(`pg_dump exited with code ${run.exitCode}`));
-    if (run.exitCode !== 0) {
-        const lines = errorLines(options.redactor.redact(run.stderr));
-        const known = classifyToolError(run.stderr);
-        const how = run.signal ? `was stopped by ${run.signal}` : `exited with code ${run.exitCode}`;
-        const what = known?.problem === 'connection-lost' ? 'lost its connection to the server and' : '';
-        throw new VerificationError(known?.problem ?? 'dump-failed', `pg_dump ${what ? `${what} ` : ''}${how}: ${lines.join(' | ') || 'no error message'}`, known?.hint);
-    }
-    await inspected;
-    if (format === 'directory')
-        await makePrivate(options.backupPath);
-    const created = await describeCreated(options, streamed);
-    if (created.sizeBytes < options.minSizeBytes) {
-        throw new VerificationError('backup-too-small', `Backup file is suspiciously small: ${created.sizeBytes} bytes (minimum ${options.minSizeBytes})`, 'Is the database empty, or have the migrations not run yet? Lower min-size if a small database is expected.');
-    }
-    const what = format === 'directory' ? `${created.manifest?.entries.length} files, ` : '';
-    options.log(`Backup written: ${what}${describeBytes(created.sizeBytes)}, SHA-256 ${created.sha256}${format === 'directory' ? ' (of the manifest)' : ''}`);
-    return created;
-}
-/** A directory-format backup's files, private as a single file is. */
-async function makePrivate(folder) {
-    await (0,promises_namespaceObject.chmod)(folder, 0o700);
-    for (const name of await (0,promises_namespaceObject.readdir)(folder))
-        await (0,promises_namespaceObject.chmod)(external_node_path_default().join(folder, name), 0o600);
-}
-/** Bytes of a file, or of the files in a folder, so far; 0 when there is nothing yet. */
-function sizeOnDisk(backupPath) {
-    try {
-        const info = (0,external_node_fs_namespaceObject.statSync)(backupPath);
-        if (!info.isDirectory())
-            return info.size;
-        return (0,external_node_fs_namespaceObject.readdirSync)(backupPath).reduce((sum, name) => sum + (0,external_node_fs_namespaceObject.statSync)(external_node_path_default().join(backupPath, name)).size, 0);
-    }
-    catch {
-        return 0;
-    }
-}
-async function describeCreated(options, streamed) {
-    const base = { format: options.format, compression: options.compression, path: options.backupPath };
-    if (options.format === 'plain') {
-        const { sizeBytes, sha256, observed } = streamed.result();
-        return { ...base, sizeBytes, sha256, plain: observed, sequences: observed.sequences };
-    }
-    if (options.format === 'tar') {
-        const { sizeBytes, sha256, observed } = streamed.result();
-        return { ...base, sizeBytes, sha256, tar: observed };
-    }
-    return describeBackupOnDisk(options.backupPath, options.format, options.compression, options.signal);
+/** libpq's password file syntax: backslash escapes ":" and "\". */
+function passwordFileLine(password) {
+    return `*:*:*:*:${password.replace(/\\/g, '\\\\').replace(/:/g, '\\:')}\n`;
 }
 /**
- * Reads a backup that is on disk once: its checksum (of the manifest, for a folder) and what its
- * format's observer sees. The Validate phase judges the result.
+ * Writes the password to a 0600 file in `folder` for PGPASSFILE. A password with a line break
+ * cannot be written there; then the caller falls back to PGPASSWORD.
  */
-async function describeBackupOnDisk(backupPath, format, compression, signal) {
-    const base = { format, compression, path: backupPath };
-    switch (format) {
-        case 'plain': {
-            const { sizeBytes, sha256, observed } = await inspectFile(backupPath, plainObserver(plainIsGzipped(compression)), signal);
-            return { ...base, sizeBytes, sha256, plain: observed, sequences: observed.sequences };
+async function writePasswordFile(folder, password, name = '.pgpass') {
+    if (!password || /[\r\n]/.test(password))
+        return undefined;
+    const file = external_node_path_default().join(folder, name);
+    await (0,promises_namespaceObject.writeFile)(file, passwordFileLine(password), { mode: 0o600 });
+    return file;
+}
+function clientEnvironment(target, database, passwordFile, base = process.env) {
+    const env = scrubbedEnvironment(base);
+    env.PGHOST = target.host;
+    env.PGPORT = String(target.port);
+    env.PGUSER = target.user;
+    env.PGDATABASE = database;
+    env.PGAPPNAME = 'backup-verify';
+    for (const [parameter, value] of Object.entries(target.parameters))
+        env[LIBPQ_PARAMETERS[parameter]] = value;
+    env.PGCONNECT_TIMEOUT = String(target.connectTimeoutSeconds);
+    if (passwordFile)
+        env.PGPASSFILE = passwordFile;
+    else if (target.password)
+        env.PGPASSWORD = target.password;
+    return env;
+}
+
+;// CONCATENATED MODULE: ./src/tools/cache.ts
+// Where downloaded client tools are kept between runs: the runner's tool cache, or a folder in the
+// user's cache directory for the terminal. Both use the same layout:
+// <root>/postgresql-client/<version>/<arch>/ with an "<arch>.complete" marker beside it.
+
+
+
+
+const TOOL_NAME = 'postgresql-client';
+function defaultCacheRoot(env) {
+    if (env.RUNNER_TOOL_CACHE)
+        return env.RUNNER_TOOL_CACHE;
+    const base = env.XDG_CACHE_HOME || (process.platform === 'win32' ? env.LOCALAPPDATA : undefined) || external_node_path_default().join(external_node_os_default().homedir(), '.cache');
+    return external_node_path_default().join(base ?? external_node_os_default().tmpdir(), 'backup-verify');
+}
+class FolderToolCache {
+    root;
+    constructor(root) {
+        this.root = root;
+    }
+    folder(version, arch) {
+        return external_node_path_default().join(this.root, TOOL_NAME, version, arch);
+    }
+    find(version, arch) {
+        const folder = this.folder(version, arch);
+        return (0,external_node_fs_namespaceObject.existsSync)(`${folder}.complete`) ? folder : undefined;
+    }
+    versions(arch) {
+        try {
+            return (0,external_node_fs_namespaceObject.readdirSync)(external_node_path_default().join(this.root, TOOL_NAME)).filter((version) => this.find(version, arch) !== undefined);
         }
-        case 'tar': {
-            const { sizeBytes, sha256, observed } = await inspectFile(backupPath, tarObserver(), signal);
-            return { ...base, sizeBytes, sha256, tar: observed };
+        catch {
+            return [];
         }
-        case 'custom': {
-            const { sizeBytes, sha256, observed } = await inspectFile(backupPath, headerObserver(), signal);
-            return { ...base, sizeBytes, sha256, header: observed };
-        }
-        case 'directory': {
-            const manifest = await buildManifest(backupPath, signal);
-            const toc = await inspectFile(external_node_path_default().join(backupPath, 'toc.dat'), headerObserver(), signal).catch(() => undefined);
-            return {
-                ...base,
-                sizeBytes: manifest.sizeBytes,
-                sha256: manifest.sha256,
-                manifest,
-                header: toc?.observed ?? { problem: 'toc.dat is missing' }
-            };
-        }
+    }
+    async add(sourceDirectory, version, arch) {
+        const folder = this.folder(version, arch);
+        await (0,promises_namespaceObject.rm)(folder, { recursive: true, force: true });
+        await (0,promises_namespaceObject.rm)(`${folder}.complete`, { force: true });
+        await (0,promises_namespaceObject.mkdir)(folder, { recursive: true });
+        await (0,promises_namespaceObject.cp)(sourceDirectory, folder, { recursive: true, verbatimSymlinks: true });
+        // The marker last: a half-copied folder is never found.
+        await (0,promises_namespaceObject.writeFile)(`${folder}.complete`, '');
+        return folder;
     }
 }
 
-;// CONCATENATED MODULE: ./src/backup/detect.ts
-// Recognises an existing backup's format from its content, not its name.
+// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/index.js + 1 modules
+var http_client_lib = __nccwpck_require__(4942);
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
+;// CONCATENATED MODULE: ./src/tools/download.ts
+// Fetches an archive (or its checksum) over HTTP(S), through the runner's proxy settings, with
+// retries and backoff on transient failures, hashing the bytes while they stream to disk.
 
-/** A folder with toc.dat is a directory archive; a file is told by its first bytes; anything else is taken as plain SQL, which validation then judges. */
-async function detectBackupFormat(backupPath) {
-    if ((await (0,promises_namespaceObject.stat)(backupPath)).isDirectory())
-        return { format: 'directory' };
-    const handle = await (0,promises_namespaceObject.open)(backupPath, 'r');
+
+
+
+
+
+
+
+const DEFAULT_RETRY = { attempts: 4, baseDelayMs: 2000 };
+/** A response that says "no such file": retrying cannot help. */
+class NotFoundError extends Error {
+    url;
+    constructor(url) {
+        super(`${url} answered 404 Not Found`);
+        this.url = url;
+    }
+}
+class TransientError extends Error {
+}
+const TRANSIENT_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
+const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'ECONNABORTED', 'UND_ERR_SOCKET']);
+function client() {
+    return new http_client_lib/* HttpClient */.Qq('backup-verify', [], { allowRedirects: true, maxRedirects: 10, socketTimeout: 60_000 });
+}
+async function withRetries(url, policy, log, attempt) {
+    for (let tried = 1;; tried++) {
+        try {
+            return await attempt();
+        }
+        catch (error) {
+            const code = error.code ?? '';
+            const transient = error instanceof TransientError || TRANSIENT_CODES.has(code) || /socket hang up|aborted|terminated/i.test(String(error));
+            if (!transient || tried >= policy.attempts) {
+                if (error instanceof NotFoundError || error instanceof VerificationError)
+                    throw error;
+                throw new VerificationError('tools-download-failed', `Could not download ${url} after ${tried} attempt(s): ${error instanceof Error ? error.message : String(error)}`, 'Check the network from the runner to that host, or point tools-url at a mirror.');
+            }
+            const wait = policy.baseDelayMs * 2 ** (tried - 1);
+            log(`Download of ${url} failed (${error instanceof Error ? error.message : String(error)}); retrying in ${wait} ms`);
+            await new Promise((resolve) => setTimeout(resolve, wait));
+        }
+    }
+}
+async function download_open(url) {
+    const response = await client().get(url);
+    const status = response.message.statusCode ?? 0;
+    if (status === 200)
+        return response;
+    response.message.resume();
+    if (status === 404)
+        throw new NotFoundError(url);
+    if (TRANSIENT_STATUS.has(status))
+        throw new TransientError(`HTTP ${status}`);
+    throw new VerificationError('tools-download-failed', `Could not download ${url}: HTTP ${status}`, 'Check tools-url.');
+}
+async function fetchText(url, policy, log) {
+    if (url.startsWith('file:'))
+        return readLocal(url);
+    return withRetries(url, policy, log, async () => (await download_open(url)).readBody());
+}
+async function readLocal(url) {
     try {
-        const head = Buffer.alloc(512);
-        const { bytesRead } = await handle.read(head, 0, 512, 0);
-        const bytes = head.subarray(0, bytesRead);
-        if (bytes.subarray(0, 5).toString('latin1') === 'PGDMP')
-            return { format: 'custom' };
-        if (bytes[0] === 0x1f && bytes[1] === 0x8b)
-            return { format: 'plain', compression: { method: 'gzip' } };
-        if (bytesRead >= 262 && bytes.subarray(257, 262).toString('latin1') === 'ustar')
-            return { format: 'tar' };
-        return { format: 'plain' };
+        return await (0,promises_namespaceObject.readFile)((0,external_node_url_.fileURLToPath)(url), 'utf8');
     }
-    finally {
-        await handle.close();
+    catch (error) {
+        if (error.code === 'ENOENT')
+            throw new NotFoundError(url);
+        throw error;
     }
+}
+/** Streams the URL into `file` and returns the SHA-256 of the bytes written. */
+async function downloadFile(url, file, policy, log) {
+    const transfer = async (source) => {
+        const hash = (0,external_node_crypto_.createHash)('sha256');
+        const hashing = new external_node_stream_.Transform({
+            transform(chunk, _encoding, done) {
+                hash.update(chunk);
+                done(null, chunk);
+            }
+        });
+        await (0,external_node_stream_promises_namespaceObject.pipeline)(source, hashing, (0,external_node_fs_namespaceObject.createWriteStream)(file));
+        return hash.digest('hex');
+    };
+    if (url.startsWith('file:')) {
+        const local = (0,external_node_url_.fileURLToPath)(url);
+        await (0,promises_namespaceObject.stat)(local).catch((error) => {
+            throw error.code === 'ENOENT' ? new NotFoundError(url) : error;
+        });
+        return transfer((0,external_node_fs_namespaceObject.createReadStream)(local));
+    }
+    return withRetries(url, policy, log, async () => transfer((await download_open(url)).message));
+}
+
+;// CONCATENATED MODULE: ./src/tools/version.ts
+// Reads the version a PostgreSQL client tool reports about itself.
+/**
+ * Understands every form seen in the wild: "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)",
+ * "pg_dump (PostgreSQL) 17.2 (Homebrew)", "pg_dump.exe (PostgreSQL) 16.4", "pg_dump (PostgreSQL) 18beta1",
+ * "psql (PostgreSQL) 9.6.24".
+ */
+function parseToolVersion(output) {
+    const match = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?(?:\.(\d+))?((?:alpha|beta|rc|devel)\d*)?/i.exec(output);
+    if (!match)
+        return undefined;
+    const [, first, second, third, pre] = match;
+    const text = match[0].replace(/^\(PostgreSQL\)\s+/i, '');
+    const one = Number(first);
+    if (one >= 10)
+        return { major: one, minor: pre ? 0 : Number(second ?? 0), text };
+    return { major: one + Number(second ?? 0) / 10, minor: Number(third ?? 0), text };
+}
+function compareVersions(a, b) {
+    return a.major - b.major || a.minor - b.minor;
+}
+
+;// CONCATENATED MODULE: ./src/tools/locate.ts
+// Finds installed PostgreSQL client tools and picks the ones that can handle the server.
+
+
+
+
+
+function listing(directory) {
+    try {
+        return (0,external_node_fs_namespaceObject.readdirSync)(directory);
+    }
+    catch {
+        return [];
+    }
+}
+const versionedChildren = (list, parent, pattern) => list(parent)
+    .filter((name) => pattern.test(name))
+    .sort((a, b) => Number(pattern.exec(b)?.[1] ?? 0) - Number(pattern.exec(a)?.[1] ?? 0));
+/** Every folder worth looking in, most specific first; pure, given a way to list a folder. */
+function candidateDirectories(env, platform, list = listing) {
+    const found = [];
+    const add = (directory, origin) => found.push({ directory, origin });
+    const join = platform === 'win32' ? (external_node_path_default()).win32.join : (external_node_path_default()).posix.join;
+    if (env.PGBIN)
+        add(env.PGBIN, 'PGBIN');
+    for (const directory of (env.PATH ?? env.Path ?? '').split(platform === 'win32' ? ';' : ':')) {
+        if (directory)
+            add(directory, 'PATH');
+    }
+    if (platform === 'win32') {
+        for (const root of [env.ProgramFiles ?? 'C:\\Program Files', env['ProgramFiles(x86)']]) {
+            if (!root)
+                continue;
+            const base = join(root, 'PostgreSQL');
+            for (const version of versionedChildren(list, base, /^(\d+(?:\.\d+)?)$/))
+                add(join(base, version, 'bin'), 'standard location');
+        }
+        return found;
+    }
+    for (const version of versionedChildren(list, '/usr/lib/postgresql', /^(\d+(?:\.\d+)?)$/)) {
+        add(`/usr/lib/postgresql/${version}/bin`, 'standard location');
+    }
+    for (const name of versionedChildren(list, '/usr', /^pgsql-(\d+(?:\.\d+)?)$/))
+        add(`/usr/${name}/bin`, 'standard location');
+    const brewRoots = ['/opt/homebrew/opt', '/usr/local/opt', '/home/linuxbrew/.linuxbrew/opt'];
+    for (const root of brewRoots) {
+        for (const name of versionedChildren(list, root, /^postgresql@(\d+(?:\.\d+)?)$/))
+            add(`${root}/${name}/bin`, 'standard location');
+        add(`${root}/libpq/bin`, 'standard location');
+        add(`${root}/postgresql/bin`, 'standard location');
+    }
+    if (platform === 'darwin') {
+        const app = '/Applications/Postgres.app/Contents/Versions';
+        for (const version of versionedChildren(list, app, /^(\d+(?:\.\d+)?)$/))
+            add(`${app}/${version}/bin`, 'standard location');
+    }
+    add('/usr/local/pgsql/bin', 'standard location');
+    return found;
+}
+function executable(directory, tool, platform) {
+    return external_node_path_default().join(directory, platform === 'win32' ? `${tool}.exe` : tool);
+}
+/**
+ * The client tools in one folder, when pg_dump, pg_restore and psql are all there and all report
+ * the same version: a folder mixing installs would dump with one major and restore with another.
+ */
+async function inspectDirectory(directory, origin, env = process.env, platform = process.platform) {
+    const [pgDump, pgRestore, psql] = ['pg_dump', 'pg_restore', 'psql'].map((tool) => executable(directory, tool, platform));
+    if (![pgDump, pgRestore, psql].every((tool) => (0,external_node_fs_namespaceObject.existsSync)(tool)))
+        return undefined;
+    const versions = await Promise.all([pgDump, pgRestore, psql].map((tool) => readToolVersion(tool, env)));
+    const [version] = versions;
+    if (!version || !versions.every((other) => other && compareVersions(other, version) === 0))
+        return undefined;
+    return { directory, version, pgDump, pgRestore, psql, origin };
+}
+/** Looks in every candidate folder and returns one entry per real folder with a complete set of tools. */
+async function findClientTools(env = process.env, platform = process.platform) {
+    const seen = new Set();
+    const found = [];
+    for (const { directory, origin } of candidateDirectories(env, platform)) {
+        const pgDump = executable(directory, 'pg_dump', platform);
+        if (!(0,external_node_fs_namespaceObject.existsSync)(pgDump))
+            continue;
+        let real;
+        try {
+            real = (0,external_node_fs_namespaceObject.realpathSync)(pgDump);
+        }
+        catch {
+            continue;
+        }
+        // Debian's /usr/bin/pg_dump is pg_wrapper, which picks a major by itself; the real folders are listed anyway.
+        if (external_node_path_default().basename(real).startsWith('pg_wrapper') || seen.has(real))
+            continue;
+        seen.add(real);
+        const tools = await inspectDirectory(directory, origin, env, platform);
+        if (tools)
+            found.push(tools);
+    }
+    return found;
+}
+async function readToolVersion(tool, env) {
+    const run = await runTool(tool, ['--version'], { env: scrubbedEnvironment(env), timeoutMs: 10_000 }).catch(() => undefined);
+    return run?.exitCode === 0 ? parseToolVersion(run.stdout) : undefined;
+}
+function installHint(serverMajor, platform = process.platform) {
+    switch (platform) {
+        case 'darwin':
+            return `Install them with "brew install postgresql@${serverMajor}" (or libpq), or set PGBIN to their folder.`;
+        case 'win32':
+            return `Install PostgreSQL ${serverMajor} (the EDB installer or "choco install postgresql${serverMajor}"), or set PGBIN to its bin folder.`;
+        default:
+            return `Install them with "sudo apt-get install postgresql-client-${serverMajor}" (from apt.postgresql.org when your distribution lacks that major), or set PGBIN to their folder.`;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/tools/install.ts
+// Installs a client from an archive of relocatable PostgreSQL builds into the tool cache:
+// checksum first, then download (verified against it), extract, cache, and check what came out.
+
+
+
+
+
+
+
+
+
+/** Every client in the tool cache that still answers with a complete set of tools. */
+async function cachedClientTools(cache, arch, env, platform) {
+    const found = [];
+    for (const version of cache.versions(arch)) {
+        const folder = cache.find(version, arch);
+        const tools = folder && (await inspectDirectory(external_node_path_default().join(folder, 'bin'), 'tool cache', env, platform));
+        if (tools)
+            found.push(tools);
+    }
+    return found;
+}
+async function installClientTools(version, options) {
+    const versionText = formatArchiveVersion(version);
+    const { cache, arch, env, platform } = options;
+    const cached = cache.find(versionText, arch);
+    if (cached) {
+        const tools = await inspectDirectory(external_node_path_default().join(cached, 'bin'), 'tool cache', env, platform);
+        if (tools)
+            return { tools, origin: 'cache' };
+    }
+    const url = expandToolsUrl(options.toolsUrl, version, options.target, platform, arch);
+    const notThere = () => new VerificationError('tools-not-published', `No PostgreSQL client ${versionText} for ${options.target}: ${url} does not exist (404).`, 'Set postgres-version to a version the source publishes, or tools-url to a mirror that has this one.');
+    const sumUrl = checksumUrlFor(url);
+    const checksumText = await fetchText(sumUrl, options.retry, options.log).catch((error) => {
+        throw error instanceof NotFoundError ? notThere() : error;
+    });
+    const expected = parseChecksumFile(checksumText);
+    if (!expected) {
+        throw new VerificationError('tools-checksum-mismatch', `The checksum file ${sumUrl} holds no SHA-256; refusing to install an archive that cannot be verified.`);
+    }
+    await (0,promises_namespaceObject.mkdir)(options.workFolder, { recursive: true });
+    const archive = external_node_path_default().join(options.workFolder, external_node_path_default().basename(new URL(url).pathname) || 'postgresql.tar.gz');
+    options.log(`Downloading ${url}`);
+    const actual = await downloadFile(url, archive, options.retry, options.log).catch((error) => {
+        throw error instanceof NotFoundError ? notThere() : error;
+    });
+    if (actual !== expected) {
+        throw new VerificationError('tools-checksum-mismatch', `Checksum mismatch for ${url}: the published SHA-256 is ${expected}, the download has ${actual}. Refusing to use it.`, 'A corrupted download or a tampered mirror: try again, and check the mirror behind tools-url.');
+    }
+    options.log(`SHA-256 verified: ${actual}`);
+    const extracted = external_node_path_default().join(options.workFolder, 'extracted');
+    await (0,promises_namespaceObject.mkdir)(extracted, { recursive: true });
+    const untar = await runTool(tarCommand(platform, env), ['-xzf', archive, '-C', extracted], { env: scrubbedEnvironment(env), timeoutMs: 5 * 60_000 });
+    if (untar.exitCode !== 0) {
+        throw new VerificationError('tools-download-failed', `Could not extract ${external_node_path_default().basename(archive)}: ${untar.stderr.trim() || `tar exited with ${untar.exitCode}`}`);
+    }
+    const root = await installRoot(extracted, platform);
+    const found = await inspectDirectory(external_node_path_default().join(root, 'bin'), 'downloaded', env, platform);
+    if (!found || found.version.major !== version.major || found.version.minor !== version.minor) {
+        throw new VerificationError('tools-download-failed', `The archive ${external_node_path_default().basename(archive)} does not hold working client tools of PostgreSQL ${version.major}.${version.minor}` +
+            (found ? ` (it holds ${found.version.text})` : ' (pg_dump, pg_restore and psql did not all run)') +
+            '.');
+    }
+    const cachedFolder = await cache.add(root, versionText, arch);
+    await (0,promises_namespaceObject.rm)(extracted, { recursive: true, force: true });
+    await (0,promises_namespaceObject.rm)(archive, { force: true });
+    const tools = await inspectDirectory(external_node_path_default().join(cachedFolder, 'bin'), 'downloaded', env, platform);
+    if (!tools)
+        throw new VerificationError('tools-download-failed', `The client tools copied into the tool cache at ${cachedFolder} do not run.`);
+    return { tools, origin: 'downloaded', url };
+}
+/**
+ * Windows' own bsdtar: a GNU tar from Git for Windows, if first on PATH, would read "C:\..." as a
+ * remote host.
+ */
+function tarCommand(platform, env) {
+    return platform === 'win32' ? external_node_path_default().win32.join(env.SystemRoot ?? 'C:\\Windows', 'System32', 'tar.exe') : 'tar';
+}
+/** The folder holding bin/: the extraction folder itself, or its single top-level folder. */
+async function installRoot(extracted, platform) {
+    const pgDump = platform === 'win32' ? 'pg_dump.exe' : 'pg_dump';
+    if ((0,external_node_fs_namespaceObject.existsSync)(external_node_path_default().join(extracted, 'bin', pgDump)))
+        return extracted;
+    for (const entry of await (0,promises_namespaceObject.readdir)(extracted, { withFileTypes: true })) {
+        if (entry.isDirectory() && (0,external_node_fs_namespaceObject.existsSync)(external_node_path_default().join(extracted, entry.name, 'bin', pgDump)))
+            return external_node_path_default().join(extracted, entry.name);
+    }
+    throw new VerificationError('tools-download-failed', 'The archive has no bin/pg_dump, at its top or one folder down.');
+}
+
+;// CONCATENATED MODULE: ./src/tools/target.ts
+// The platform as the archives of relocatable PostgreSQL builds name it: a Rust target triple.
+
+const LINUX = {
+    x64: ['x86_64-unknown-linux-gnu', 'x86_64-unknown-linux-musl'],
+    arm64: ['aarch64-unknown-linux-gnu', 'aarch64-unknown-linux-musl'],
+    arm: ['armv7-unknown-linux-gnueabihf', 'armv7-unknown-linux-musleabihf'],
+    ia32: ['i686-unknown-linux-gnu', 'i686-unknown-linux-musl'],
+    ppc64: ['powerpc64le-unknown-linux-gnu', 'powerpc64le-unknown-linux-musl'],
+    s390x: ['s390x-unknown-linux-gnu', 's390x-unknown-linux-musl']
+};
+const DARWIN = { x64: 'x86_64-apple-darwin', arm64: 'aarch64-apple-darwin' };
+const WINDOWS = { x64: 'x86_64-pc-windows-msvc', arm64: 'aarch64-pc-windows-msvc' };
+function targetTriple(platform, arch, libc = 'gnu') {
+    const triple = platform === 'linux'
+        ? LINUX[arch]?.[libc === 'musl' ? 1 : 0]
+        : platform === 'darwin'
+            ? DARWIN[arch]
+            : platform === 'win32'
+                ? WINDOWS[arch]
+                : undefined;
+    if (!triple) {
+        throw new VerificationError('tools-missing', `No prebuilt PostgreSQL client is known for ${platform}/${arch}.`, 'Install the client tools yourself and set PGBIN, or point tools-url at archives built for this platform.');
+    }
+    return triple;
+}
+/** glibc or musl (Alpine): Node reports the glibc version it runs on, and none under musl. */
+function detectLibc() {
+    if (process.platform !== 'linux')
+        return 'gnu';
+    const header = process.report?.getReport()?.header;
+    return header?.glibcVersionRuntime ? 'gnu' : 'musl';
+}
+
+;// CONCATENATED MODULE: ./src/tools/provision.ts
+// Decides which client tools verify this server: installed ones, cached ones, or a download,
+// and says why.
+
+
+
+
+
+
+
+function describeRequest(request) {
+    return request.kind === 'exact' ? `${request.major}.${request.minor}` : request.kind === 'major' ? String(request.major) : 'auto';
+}
+const newest = (present) => [...present].sort((a, b) => compareVersions(b.tools.version, a.tools.version))[0];
+/**
+ * Among the tools already here, the one to use, or undefined when a download is needed.
+ * Pure: the same present tools and server always give the same answer.
+ */
+function choosePresent(present, server, request) {
+    const wanted = request.kind === 'auto' ? server.major : request.major;
+    const matching = present.filter(({ tools }) => request.kind === 'exact' ? tools.version.major === request.major && tools.version.minor === request.minor : tools.version.major === wanted);
+    const match = newest(matching);
+    if (match) {
+        const why = request.kind === 'auto' ? `server major ${server.major}` : `postgres-version ${describeRequest(request)}; server major ${server.major}`;
+        return { ...match, reason: why };
+    }
+    if (request.kind !== 'auto')
+        return undefined;
+    const newer = newest(present.filter(({ tools }) => tools.version.major > server.major));
+    if (!newer)
+        return undefined;
+    return {
+        ...newer,
+        reason: `no client of major ${server.major} here; ${newer.tools.version.major} is newer than the server, dumps it, and its restore is adapted to the older server`
+    };
+}
+async function provideClientTools(server, options) {
+    const { request } = options;
+    const wanted = request.kind === 'auto' ? server.major : request.major;
+    if (wanted < server.major) {
+        throw new VerificationError('client-too-old', `postgres-version ${describeRequest(request)} is older than the server (PostgreSQL ${server.text}): pg_dump cannot dump a server of a newer major.`, `Set postgres-version to auto or to ${server.major} or newer.`);
+    }
+    const installed = options.source === 'any' ? await findClientTools(options.env, options.platform) : [];
+    const cached = await cachedClientTools(options.cache, options.arch, options.env, options.platform);
+    const present = [
+        ...installed.map((tools) => ({ tools, origin: 'found' })),
+        ...cached.map((tools) => ({ tools, origin: 'cache' }))
+    ];
+    const chosen = choosePresent(present, server, request);
+    if (chosen)
+        return chosen;
+    const target = targetTriple(options.platform, options.arch, detectLibc());
+    try {
+        const version = await archiveVersionFor(request, server, options);
+        options.log(`No suitable client here; installing PostgreSQL client ${version.major}.${version.minor} (${target}) into the tool cache`);
+        const installedNow = await installWithFallback(version, request, options, target);
+        return {
+            tools: installedNow.tools,
+            origin: installedNow.origin,
+            reason: `no client of major ${wanted} was installed; server major ${server.major}`
+        };
+    }
+    catch (error) {
+        if (!(error instanceof VerificationError))
+            throw error;
+        const newestPresent = newest(present);
+        const hint = `${installHint(wanted, options.platform)} Or point tools-url at a mirror that has PostgreSQL ${wanted} for ${target}.`;
+        if (newestPresent && request.kind === 'auto') {
+            throw new VerificationError('client-too-old', `Server newer than client: the server runs PostgreSQL ${server.text}, but the newest client tools found are ${newestPresent.tools.version.text} (${newestPresent.tools.directory}), and no client of major ${wanted} could be installed: ${error.message}`, hint);
+        }
+        throw new VerificationError(['tools-checksum-mismatch', 'tools-not-published', 'bad-input'].includes(error.problem) ? error.problem : 'tools-missing', `PostgreSQL client tools ${request.kind === 'auto' ? `of major ${wanted}` : describeRequest(request)} are not installed, and could not be installed: ${error.message}`, error.hint ?? hint);
+    }
+}
+/** Which archive to fetch: the exact version asked for, else the server's own version, else the newest of the major. */
+async function archiveVersionFor(request, server, options) {
+    if (request.kind === 'exact')
+        return { major: request.major, minor: request.minor, release: request.release };
+    const major = request.kind === 'auto' ? server.major : request.major;
+    if (major === server.major && server.number >= 100000)
+        return { major, minor: server.number % 10000, release: 0 };
+    return newestPublished(major, options);
+}
+async function newestPublished(major, options) {
+    if (options.toolsUrl !== DEFAULT_TOOLS_URL) {
+        throw new VerificationError('bad-input', `With a custom tools-url, PostgreSQL ${major} needs an exact version: set postgres-version to one the mirror has, e.g. ${major}.2.`);
+    }
+    const listing = await fetchText(DEFAULT_RELEASES_URL, options.retry, options.log);
+    const tags = JSON.parse(listing).map((release) => release.tag_name ?? '');
+    const found = newestOfMajor(tags, major);
+    if (!found)
+        throw new VerificationError('tools-download-failed', `The default source publishes no build of PostgreSQL ${major}.`);
+    return found;
+}
+/** The server's exact minor may be newer than any published build; then the newest build of that major. */
+async function installWithFallback(version, request, options, target) {
+    const installOptions = { ...options, target };
+    try {
+        return await installClientTools(version, installOptions);
+    }
+    catch (error) {
+        const missing = error instanceof VerificationError && error.problem === 'tools-not-published';
+        if (!missing || request.kind === 'exact' || options.toolsUrl !== DEFAULT_TOOLS_URL)
+            throw error;
+        return installClientTools(await newestPublished(version.major, options), installOptions);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/connected.ts
+// A run, connected: the server it reads (for an existing backup, only the one that receives the
+// restore), their versions, the client tools chosen for them, and the environments the tools get.
+// Opened by the first phase that needs a server; closed at the end, whatever happened.
+
+
+
+
+
+
+
+
+
+class Connected {
+    source;
+    server;
+    restoreServer;
+    tools;
+    env;
+    constructor(
+    /** A session on the source (for an existing backup: on the restore server). */
+    source, server, restoreServer, tools, 
+    /** The client tools' environment for the source database. */
+    env) {
+        this.source = source;
+        this.server = server;
+        this.restoreServer = restoreServer;
+        this.tools = tools;
+        this.env = env;
+    }
+    /** Connects, reads the versions, checks the restore server's extensions, and chooses the client tools. */
+    static async open(run, settings, workspace, options, result) {
+        if (settings.connection.kind !== 'postgres')
+            throw new Error('only a PostgreSQL connection can be opened');
+        const { target, origin } = settings.connection;
+        run.log(`Connecting to ${describeTarget(target)} (from ${origin})`);
+        const source = await openSession(target);
+        let restoreSession;
+        try {
+            const server = await readServerVersion(source);
+            result.serverVersion = server.text;
+            run.log(`Server: PostgreSQL ${server.text}`);
+            // The server that receives the temporary database: the source's, or one apart (restore-database-url).
+            const restoreTarget = settings.restoreTarget ?? target;
+            if (settings.restoreTarget)
+                run.log(`Restoring into ${describeTarget(restoreTarget)}, a server apart from the source`);
+            restoreSession = settings.restoreTarget ? await openSession(restoreTarget) : source;
+            const restoreVersion = settings.restoreTarget ? await readServerVersion(restoreSession) : server;
+            if (settings.restoreTarget || settings.backupFile)
+                result.restoreTarget = describeTarget(restoreTarget);
+            // Every extension the source uses must be available where the restore happens (an existing
+            // backup's restore reports its own).
+            const missing = settings.backupFile ? [] : await missingExtensions(source, restoreSession);
+            if (missing.length > 0) {
+                throw new VerificationError('extensions-missing', `The restore server lacks extension(s) the source uses: ${missing.join(', ')}.`, 'Install them on the server that receives the restore (its packages, or a postgres image that has them).');
+            }
+            const tools = await chooseTools(run, settings, workspace, options, result, settings.backupFile ? restoreVersion : server);
+            const passwordFile = await workspace.passwordFile(target.password);
+            const restorePasswordFile = settings.restoreTarget ? await workspace.passwordFile(restoreTarget.password, '.pgpass-restore') : passwordFile;
+            const restoreServer = { target: restoreTarget, session: restoreSession, major: restoreVersion.major, passwordFile: restorePasswordFile };
+            return new Connected(source, server, restoreServer, tools, clientEnvironment(target, target.database, passwordFile, options.env));
+        }
+        catch (error) {
+            if (restoreSession && restoreSession !== source)
+                await restoreSession.end().catch(() => { });
+            await source.end().catch(() => { });
+            throw error;
+        }
+    }
+    async close() {
+        if (this.restoreServer.session !== this.source)
+            await this.restoreServer.session.end().catch(() => { });
+        await this.source.end().catch(() => { });
+    }
+}
+/** Dumping needs a client at least as new as the source; an existing backup only needs restoring. */
+async function chooseTools(run, settings, workspace, options, result, server) {
+    const provided = await provideClientTools(server, {
+        request: settings.postgresVersion,
+        source: settings.toolsSource,
+        toolsUrl: settings.toolsUrl,
+        cache: options.toolCache ?? new FolderToolCache(defaultCacheRoot(options.env)),
+        workFolder: external_node_path_default().join(workspace.folder, 'tools'),
+        retry: options.retry ?? DEFAULT_RETRY,
+        env: options.env,
+        platform: process.platform,
+        arch: process.arch,
+        log: run.log
+    });
+    const { tools } = provided;
+    result.client = { version: tools.version.text, directory: tools.directory, origin: provided.origin, reason: provided.reason };
+    run.log(`Client tools: ${tools.version.text} in ${tools.directory} (${provided.origin === 'found' ? `found: ${tools.origin}` : provided.origin}; ${provided.reason})`);
+    return tools;
+}
+
+;// CONCATENATED MODULE: ./src/compare/compare.ts
+// The restored database against what it must hold: the dumped snapshot's inventory, or a receipt
+// made when the backup was. Tables, exact rows and content at the verify level; every object's
+// definition; sequence values as numbers. Each difference is named in the user's terms.
+
+
+
+
+/** "42" and "00042" are one value; "next 7" (never called) stays apart from "7". */
+function sequenceValue(text) {
+    if (text === undefined)
+        return undefined;
+    const match = /^(next )?(-?\d+)$/.exec(text.trim());
+    return match ? `${match[1] ?? ''}${BigInt(match[2])}` : text;
+}
+/**
+ * The restored database against the reference at `level` (the run's verify level; the reference
+ * may hold more). Without a reference (an existing backup and no receipt), the restored database
+ * is described, not compared; the sequence values the dump sets are compared all the same.
+ */
+function compareInventories(reference, restored, dumpedSequences = [], referenceKind = 'snapshot', level = restored.level) {
+    const source = reference ?? restored;
+    const restoredSet = new Set(restored.tables);
+    const sourceSet = new Set(source.tables);
+    const before = new Map(source.content.map((entry) => [entry.table, entry]));
+    const after = new Map(restored.content.map((entry) => [entry.table, entry]));
+    const counted = level !== 'schema';
+    const content = level === 'data';
+    const rows = [...new Set([...source.tables, ...restored.tables])].map((table) => ({
+        table,
+        source: counted ? before.get(table)?.rows : undefined,
+        restored: counted ? after.get(table)?.rows : undefined,
+        sourceFingerprint: content ? before.get(table)?.fingerprint : undefined,
+        restoredFingerprint: content ? after.get(table)?.fingerprint : undefined
+    }));
+    const both = (entry) => entry.source !== undefined && entry.restored !== undefined;
+    const objects = OBJECT_KINDS.map((kind) => ({ kind, source: source.objects[kind], restored: restored.objects[kind] }));
+    // The values the dump sets, against the restored sequences: the only race-free comparison.
+    const sequencesBefore = new Map(dumpedSequences.map((entry) => [entry.sequence, sequenceValue(entry.value)]));
+    const sequencesAfter = new Map(restored.sequences.map((entry) => [entry.sequence, sequenceValue(entry.value)]));
+    // A server of another major words definitions its own way: then only which objects exist is compared.
+    const byName = reference !== undefined && majorOf(source.serverVersionNumber) !== majorOf(restored.serverVersionNumber);
+    const referenceDefinitions = source.definitions.filter((definition) => content || definition.kind !== 'large object data');
+    const definitionDifferences = reference
+        ? compareDefinitions(referenceDefinitions, restored.definitions, { hashed: source.definitionsHashed === true, byName })
+        : [];
+    return {
+        level,
+        reference: reference ? referenceKind : 'none',
+        source: source.tables,
+        restored: restored.tables,
+        missing: source.tables.filter((table) => !restoredSet.has(table)),
+        extra: restored.tables.filter((table) => !sourceSet.has(table)),
+        rows,
+        rowMismatches: rows.filter((entry) => both(entry) && entry.source !== entry.restored),
+        contentMismatches: rows.filter((entry) => both(entry) && entry.source === entry.restored && entry.sourceFingerprint !== undefined && entry.sourceFingerprint !== entry.restoredFingerprint),
+        objects,
+        objectMismatches: objects.filter((entry) => entry.source !== entry.restored),
+        definitions: { compared: reference ? referenceDefinitions.length : 0, by: byName ? 'name' : source.definitionsHashed ? 'hash' : 'text', differences: definitionDifferences },
+        sequenceMismatches: [...sequencesBefore.keys()]
+            .filter(() => counted)
+            .map((sequence) => ({ sequence, source: sequencesBefore.get(sequence), restored: sequencesAfter.get(sequence) }))
+            .filter((entry) => entry.source !== entry.restored)
+    };
+}
+/** The comparison in one log line: tables, rows and definitions on both sides. */
+function describeComparison(comparison, reference, restored) {
+    const total = (inventory) => inventory.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
+    if (!reference)
+        return `Restored: ${comparison.restored.length} tables, ${total(restored)} rows (an existing backup: no source to compare them with)`;
+    return (`Tables: ${comparison.source.length} in the source, ${comparison.restored.length} restored` +
+        (comparison.level === 'schema' ? '' : `; rows: ${total(reference)} ${referenceName(comparison)}, ${total(restored)} restored`) +
+        `; ${comparison.definitions.compared} definitions compared (verify level ${comparison.level})`);
+}
+/** How the reference is named in messages: what the dump holds, or what the receipt records. */
+function referenceName(comparison) {
+    return comparison.reference === 'receipt' ? 'in the receipt' : 'in the dump';
+}
+const MAX_SHOWN_DEFINITION = 160;
+function shortDefinition(text) {
+    const flat = text.replace(/\s+/g, ' ').trim();
+    return flat.length > MAX_SHOWN_DEFINITION ? `${flat.slice(0, MAX_SHOWN_DEFINITION)}…` : flat;
+}
+/** One definition difference in words; the objects of a table that is missing altogether are left to the table's message. */
+function describeDefinitionDifference(difference, where, hashed) {
+    const object = `${difference.kind} ${difference.name}`;
+    if (difference.restored === undefined)
+        return `${object} is missing after the restore${hashed ? '' : ` (${where}: ${shortDefinition(difference.source ?? '')})`}`;
+    if (difference.source === undefined)
+        return `${object} is there after the restore only (${shortDefinition(difference.restored)})`;
+    return hashed
+        ? `${object} differs from the receipt's (restored: ${shortDefinition(difference.restored)})`
+        : `${object} is ${shortDefinition(difference.source)} ${where}, but ${shortDefinition(difference.restored)} restored`;
+}
+/** Throws when the restored database differs from its reference, naming every difference found. */
+function requireSameInventory(comparison) {
+    const problems = [];
+    const where = referenceName(comparison);
+    if (comparison.missing.length > 0 || comparison.extra.length > 0) {
+        const parts = [
+            comparison.missing.length ? `missing ${comparison.missing.join(', ')}` : '',
+            comparison.extra.length ? `unexpected ${comparison.extra.join(', ')}` : ''
+        ].filter(Boolean);
+        problems.push(`Restored database has ${comparison.restored.length} tables, the source has ${comparison.source.length}: ${parts.join('; ')}`);
+    }
+    const listed = (entries, show) => `${entries.slice(0, 10).map(show).join('; ')}${entries.length > 10 ? '; …' : ''}`;
+    if (comparison.rowMismatches.length > 0) {
+        problems.push(`Row counts differ in ${comparison.rowMismatches.length} table(s): ${listed(comparison.rowMismatches, (e) => `${e.table} ${e.source} ${where}, ${e.restored} restored`)}`);
+    }
+    if (comparison.contentMismatches.length > 0) {
+        problems.push(`Content differs in ${comparison.contentMismatches.length} table(s) with the same row count: ${listed(comparison.contentMismatches, (e) => `${e.table} (fingerprint ${e.sourceFingerprint} ${where}, ${e.restoredFingerprint} restored)`)}`);
+    }
+    const tablesNamed = new Set([...comparison.missing, ...comparison.extra]);
+    const definitions = comparison.definitions.differences.filter((difference) => difference.table === undefined || !tablesNamed.has(difference.table));
+    if (definitions.length > 0) {
+        const hashed = comparison.definitions.by === 'hash';
+        problems.push(`Definitions differ for ${definitions.length} object(s): ${listed(definitions, (difference) => describeDefinitionDifference(difference, where, hashed))}`);
+    }
+    if (comparison.sequenceMismatches.length > 0) {
+        problems.push(`Sequence values differ: ${listed(comparison.sequenceMismatches, (e) => `${e.sequence} ${e.source ?? 'absent'} ${where}, ${e.restored ?? 'absent'} restored`)}`);
+    }
+    if (problems.length > 0)
+        throw new VerificationError('restore-mismatch', problems.join('. '));
+}
+
+;// CONCATENATED MODULE: ./src/restore/errors.ts
+// The errors a restore reports, sorted and named: some are expected when a backup is restored
+// elsewhere or by another user (a role that does not exist there, an object the template already
+// has), and are counted and shown; any other error fails the restore, with a hint that fits what it
+// says. With strict, every error does. A server that went away is named as such.
+
+/** Patterns of errors that leave the restored data and schema whole. */
+const HARMLESS = [
+    [/role "[^"]+" does not exist/, 'a role the dump names does not exist (ownership or privileges not restored)'],
+    [/schema "public" already exists/, 'schema "public" already exists'],
+    [/must be owner of extension/, 'comment on an extension owned by another role'],
+    [/must be owner of schema public/, 'ownership of schema public'],
+    [/extension "plpgsql" already exists/, 'extension plpgsql already exists']
+];
+const MAX_KEPT = 50;
+class RestoreErrorSorter {
+    errors = { harmless: new Map(), fatal: [], total: 0 };
+    /** Feed every line of psql's or pg_restore's stderr. */
+    line(text) {
+        const at = text.indexOf('ERROR:');
+        if (at === -1)
+            return;
+        const message = text.slice(at + 'ERROR:'.length).trim();
+        this.errors.total++;
+        const known = HARMLESS.find(([pattern]) => pattern.test(message));
+        if (known)
+            this.errors.harmless.set(known[1], (this.errors.harmless.get(known[1]) ?? 0) + 1);
+        else if (this.errors.fatal.length < MAX_KEPT)
+            this.errors.fatal.push(message);
+    }
+    result() {
+        return this.errors;
+    }
+}
+function describeHarmless(errors) {
+    return [...errors.harmless].map(([what, count]) => `${what} (${count}x)`).join('; ');
+}
+/** What to do about the errors a restore reported, by what they say. */
+const RESTORE_HINTS = [
+    [
+        /violates foreign key constraint/i,
+        'Rows in the backup break a foreign key (a row refers to one the backup does not hold): the backup is incomplete or damaged, or was made while the key was not enforced (NOT VALID, or triggers disabled).'
+    ],
+    [
+        /duplicate key value violates unique constraint|could not create unique index/i,
+        'Rows in the backup break a unique key (some are there twice): the backup is damaged, or was made while the key was not enforced.'
+    ],
+    [/role "[^"]*" does not exist/i, 'Roles the dump names must exist on the restore server: create them there, or run without strict: true to count this as harmless.'],
+    [/already exists/i, 'An object already exists in the new database: a template database may carry it (the restore starts from template0), or the dump creates it twice.'],
+    [/extension "[^"]*" is not available|could not open extension control file/i, 'The restore server lacks an extension the dump uses: install its package there.'],
+    [/permission denied|must be owner|must be superuser|must be a member/i, 'The restoring user lacks a privilege the dump needs: restore as the owner of its objects, or as a superuser.'],
+    [
+        /syntax error|invalid input syntax|invalid byte sequence|unterminated|invalid command/i,
+        'The backup holds text the server cannot read: it is damaged, or was made by a newer pg_dump for another server.'
+    ]
+];
+function restoreHint(lines) {
+    const text = lines.join('\n');
+    return RESTORE_HINTS.find(([pattern]) => pattern.test(text))?.[1] ?? 'The backup does not restore as it is: the error above names the statement that fails.';
+}
+/** The server went away: the tools say so in words of their own. */
+const SERVER_GONE = /could not connect to server|connection refused|no connection to the server|could not receive data from server|server closed the connection/i;
+/** Whether a tool's stderr says the server went away. */
+function serverGone(stderr) {
+    return SERVER_GONE.test(stderr) || classifyToolError(stderr)?.problem === 'connection-lost';
+}
+/** A failed restore in the user's terms: a server that went away, or what the backup's errors say, with a hint that fits them. */
+function restoreFailure(what, message, lines, stderr) {
+    if (serverGone(stderr)) {
+        const known = classifyToolError(stderr);
+        return new VerificationError('connection-lost', `Restore failed: the connection to the server was lost while ${what} restored: ${lines.join(' | ') || 'no error message'}`, known?.problem === 'connection-lost' ? known.hint : classifyToolError('server closed the connection unexpectedly')?.hint);
+    }
+    return new VerificationError('restore-failed', message, restoreHint(lines));
+}
+/** Errors that leave the restore incomplete (the tools' stderr tells whether the server went away). */
+function incompleteRestore(fatal, stderr) {
+    const message = `Restore failed: ${fatal.length === 1 ? 'an error that leaves' : `${fatal.length} errors that leave`} the restore incomplete: ${fatal.slice(0, 5).join(' | ')}`;
+    return restoreFailure('psql', message, fatal, stderr);
 }
 
 ;// CONCATENATED MODULE: ./src/restore/compat.ts
@@ -42028,6 +42689,98 @@ class SettingsFilter extends external_node_stream_.Transform {
         kept.push(whole.subarray(position));
         return Buffer.concat(kept);
     }
+}
+
+;// CONCATENATED MODULE: ./src/restore/psql.ts
+// psql as the restore runs it: its command line, a script on its standard input, and its failure
+// in the user's terms.
+
+
+/** strict: psql stops at the first error. Otherwise it goes on, and every error is sorted afterwards. */
+function psqlArguments(replay, stopAtFirstError = replay.request.strict) {
+    return ['-X', '--no-password', '-v', `ON_ERROR_STOP=${stopAtFirstError ? 1 : 0}`, ...(replay.run.verbose ? [] : ['--quiet'])];
+}
+/** psql reading a script from its standard input; fails naming what went wrong. */
+async function runPsql(replay, script, what) {
+    const { run } = replay;
+    const ran = await runTool(replay.request.tools.psql, [...psqlArguments(replay), '-f', '-'], {
+        env: replay.env,
+        stdin: script,
+        signal: replay.signal,
+        onLine: run.verbose ? (line) => run.log(run.redactor.redact(line)) : undefined,
+        onErrorLine: (line) => replay.sorter.line(run.redactor.redact(line))
+    });
+    const failure = psqlFailure(replay, ran, what);
+    if (failure)
+        throw failure;
+}
+function psqlFailure(replay, ran, what) {
+    if (ran.exitCode === 0)
+        return undefined;
+    const lines = errorLines(replay.run.redactor.redact(ran.stderr));
+    return restoreFailure(what, `Restore failed: ${what} stopped at the first error (exit code ${ran.exitCode}): ${lines.join(' | ') || 'no error message'}`, lines, ran.stderr);
+}
+function reportFiltered(replay, removed) {
+    if (removed.length > 0) {
+        replay.run.log(`The client (${replay.request.tools.version.text}) is newer than the server (major ${replay.request.server.major}): left out ${removed.join(' ')} while restoring`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/restore/archive.ts
+// A custom, directory or tar archive restored by pg_restore into the temporary database, in parallel
+// where the format allows. When the client is newer than the server, pg_restore writes a script
+// instead, which psql replays without the settings the server does not know. Afterwards the archive
+// must still have its checksum.
+
+
+
+
+
+
+
+/** pg_restore -j works for custom and directory archives; plain and tar restore in one session. */
+function restoreArguments(format, jobs, databaseName, archive, verbose, strict = false) {
+    const args = ['--no-password', ...(strict ? ['--exit-on-error'] : []), `--dbname=${databaseName}`];
+    if ((format === 'custom' || format === 'directory') && jobs > 1)
+        args.push(`--jobs=${jobs}`);
+    if (verbose)
+        args.push('--verbose');
+    args.push(archive);
+    return args;
+}
+async function restoreArchive(replay) {
+    const { run, request } = replay;
+    const { backup } = request;
+    if (replay.unknownSettings.length > 0) {
+        const filter = new SettingsFilter(replay.unknownSettings);
+        const [script] = await Promise.all([
+            runTool(request.tools.pgRestore, ['--file=-', backup.path], { env: replay.env, signal: replay.signal, consumeStdout: (stdout) => (0,external_node_stream_promises_namespaceObject.pipeline)(stdout, filter) }),
+            runPsql(replay, filter, "psql (replaying pg_restore's script)")
+        ]);
+        if (script.exitCode !== 0) {
+            const lines = errorLines(run.redactor.redact(script.stderr));
+            throw restoreFailure('pg_restore', `Restore failed: pg_restore exited with code ${script.exitCode}: ${lines.join(' | ')}`, lines, script.stderr);
+        }
+        reportFiltered(replay, filter.removed);
+    }
+    else {
+        const args = restoreArguments(backup.format, request.jobs, request.databaseName, backup.path, run.verbose, request.strict);
+        const stopHeartbeat = startHeartbeat('pg_restore restoring', run.log, undefined, run.heartbeatMs);
+        const before = replay.sorter.result().total;
+        const ran = await runTool(request.tools.pgRestore, args, {
+            env: replay.env,
+            signal: replay.signal,
+            onLine: run.verbose ? (line) => run.log(run.redactor.redact(line)) : undefined,
+            onErrorLine: (line) => replay.sorter.line(run.redactor.redact(line))
+        }).finally(stopHeartbeat);
+        // Without --exit-on-error pg_restore exits 1 when it ignored errors; those are sorted afterwards.
+        const onlySortedErrors = !request.strict && ran.exitCode === 1 && replay.sorter.result().total > before;
+        if (ran.exitCode !== 0 && (!onlySortedErrors || serverGone(ran.stderr))) {
+            const lines = errorLines(run.redactor.redact(ran.stderr));
+            throw restoreFailure('pg_restore', `Restore failed: pg_restore stopped at the first error (exit code ${ran.exitCode}): ${lines.join(' | ') || 'no error message'}`, lines, ran.stderr);
+        }
+    }
+    return backupChecksum(backup.path, backup.format, replay.signal);
 }
 
 // EXTERNAL MODULE: external "node:events"
@@ -42958,6 +43711,207 @@ async function replayPlainDump(options) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/restore/parallel/replay.ts
+// A plain dump replayed over `jobs` psql sessions, as pg_restore -j replays an archive (see
+// PlainDumpPlanner and ReplayScheduler). The planner's read of the file is what the checksum covers;
+// every range the sessions get is read again and checked against it.
+
+
+
+
+
+async function replayInSessions(replay, file) {
+    const { run, request } = replay;
+    // Session 0 runs the schema and goes on after an error unless strict; the others stop at their first
+    // (psql would read a failed COPY's rows as statements). Unaligned tuples only: a sync token comes
+    // back as a line of its own.
+    const args = (session) => [...psqlArguments(replay, session !== 0 || request.strict), '--no-align', '--tuples-only', '-f', '-'];
+    const sessions = new PsqlSessions(request.tools.psql, args, request.jobs + 1, {
+        env: replay.env,
+        signal: replay.signal,
+        onLine: run.verbose ? (line) => run.log(run.redactor.redact(line)) : undefined,
+        onErrorLine: (line) => replay.sorter.line(run.redactor.redact(line))
+    });
+    let sent = () => 0;
+    const stopHeartbeat = startHeartbeat('psql restoring', run.log, () => sent(), run.heartbeatMs);
+    let replayed;
+    try {
+        replayed = await replayPlainDump({
+            file,
+            sessions,
+            unknownSettings: replay.unknownSettings,
+            signal: replay.signal,
+            onStart: (scheduler) => {
+                sent = () => scheduler.bytesSent;
+                replay.progress.bytes = sent;
+                replay.progress.describe = () => scheduler.describeSessions();
+            },
+            chunks: request.relay,
+            onRead: request.onBackupRead
+        });
+    }
+    catch (error) {
+        const runs = await sessions.stop();
+        if (error instanceof SessionEndedError) {
+            // A session stopped at an error: the errors psql reported say why (a lost connection, strict).
+            const { fatal } = replay.sorter.result();
+            const stderr = runs.map((ran) => ran?.stderr ?? '').join('\n');
+            if (fatal.length > 0 && !request.strict)
+                throw incompleteRestore(fatal, stderr);
+            const ran = error.run ?? runs[error.session];
+            const failure = ran && psqlFailure(replay, ran, 'psql');
+            if (failure)
+                throw failure;
+        }
+        throw error;
+    }
+    finally {
+        stopHeartbeat();
+    }
+    const runs = await sessions.finish();
+    const failed = runs.map((ran) => psqlFailure(replay, ran, 'psql')).find(Boolean);
+    if (failed)
+        throw failed;
+    const { tables, copies, definitions, serialBecause, removedSettings } = replayed.statistics;
+    run.log(`Restored with ${request.jobs} psql sessions beside the one for the schema: the rows of ${tables} table(s) in ${copies} COPY statement(s), ` +
+        `${definitions} index and key definition(s) built as soon as their table was loaded` +
+        (serialBecause.length > 0 ? `; in one session from some point on: ${serialBecause.join('; ')}` : ''));
+    reportFiltered(replay, removedSettings);
+    return replayed.sha256;
+}
+
+;// CONCATENATED MODULE: ./src/restore/plain.ts
+// A plain dump replayed by psql: through a hash (what was restored is proven to be the file that was
+// validated), following the file while pg_dump still writes it. An uncompressed dump is shared out
+// among `jobs` sessions (see parallel/replay.ts); a gzip-compressed one is decompressed on the way
+// into one session. Settings an older server does not know are left out of the preamble.
+
+
+
+
+
+
+
+
+
+
+
+async function replayPlain(replay) {
+    const { request, run } = replay;
+    const file = { path: request.backup.path, size: request.written ?? (0,promises_namespaceObject.stat)(request.backup.path).then((info) => info.size) };
+    if (restoreJobs('plain', request.backup.compression, request.jobs) > 1)
+        return replayInSessions(replay, file);
+    const fed = new HashingStream();
+    replay.progress.bytes = () => fed.bytes;
+    fed.once('end', () => request.onBackupRead?.());
+    // Errors reading the file reach runTool through the stream it reads; these promises only must not go unhandled.
+    (0,external_node_stream_promises_namespaceObject.pipeline)(external_node_stream_.Readable.from(followFile(file, replay.signal)), fed).catch(() => { });
+    let feed = fed;
+    if (plainIsGzipped(request.backup.compression)) {
+        const gunzip = (0,external_node_zlib_.createGunzip)();
+        (0,external_node_stream_promises_namespaceObject.pipeline)(feed, gunzip).catch(() => { });
+        feed = gunzip;
+    }
+    const filter = replay.unknownSettings.length > 0 ? new SettingsFilter(replay.unknownSettings) : undefined;
+    if (filter) {
+        (0,external_node_stream_promises_namespaceObject.pipeline)(feed, filter).catch(() => { });
+        feed = filter;
+    }
+    const stopHeartbeat = startHeartbeat('psql restoring', run.log, () => fed.bytes, run.heartbeatMs);
+    await runPsql(replay, feed, 'psql').finally(stopHeartbeat);
+    reportFiltered(replay, filter?.removed ?? []);
+    return fed.digest();
+}
+
+;// CONCATENATED MODULE: ./src/restore/temporary-database.ts
+// The temporary database a restore goes into: its name, the guard that it is never the source,
+// its creation like the source's, and its drop whatever is still connected to it.
+
+
+
+/** "backup_verify_20261124T020316_9f3a1c": sortable, unique across parallel runs, a plain identifier. */
+function temporaryDatabaseName(now, random = (0,external_node_crypto_.randomBytes)(3).toString('hex')) {
+    const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
+    return `${TEMPORARY_DATABASE_PREFIX}_${stamp}_${random}`.toLowerCase();
+}
+/** A plan whose restore target is the source database is refused: the restore would write into it. */
+function assertNotSource(source, restore) {
+    if (source.host === restore.host && source.port === restore.port && source.database === restore.database) {
+        throw new VerificationError('same-database', `Refusing to restore into the source database "${source.database}" at ${source.host}:${source.port}.`, 'The restore always goes into a new temporary database; this is a bug if you see it.');
+    }
+}
+/**
+ * Creates an empty database with the source's encoding and locale, from template0 so that nothing
+ * added to template1 collides with the restore.
+ */
+async function createDatabaseLike(client, name) {
+    const { rows } = await client.query(`SELECT to_jsonb(d) || jsonb_build_object('encoding_name', pg_encoding_to_char(d.encoding)) AS db
+       FROM pg_catalog.pg_database d WHERE d.datname = current_database()`);
+    const db = rows[0].db;
+    const literal = (value) => client.escapeLiteral(String(value));
+    const clauses = [`TEMPLATE template0`, `ENCODING ${literal(db.encoding_name)}`];
+    clauses.push(`LC_COLLATE ${literal(db.datcollate)}`, `LC_CTYPE ${literal(db.datctype)}`);
+    if (db.datlocprovider === 'i') {
+        clauses.push(`LOCALE_PROVIDER icu`, `ICU_LOCALE ${literal(db.datlocale ?? db.daticulocale)}`);
+    }
+    else if (db.datlocprovider === 'b') {
+        clauses.push(`LOCALE_PROVIDER builtin`, `BUILTIN_LOCALE ${literal(db.datlocale)}`);
+    }
+    try {
+        await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)} ${clauses.join(' ')}`);
+    }
+    catch (error) {
+        const err = error;
+        if (err.code === '42501') {
+            const user = client.user;
+            throw new VerificationError('create-database-denied', `Permission denied to create database: user "${user}" cannot create the temporary restore database.`, `Grant it with: ALTER USER ${client.escapeIdentifier(user)} CREATEDB; (or run the verification as a superuser)`);
+        }
+        throw error;
+    }
+}
+/** How long a drop waits for sessions that are ending (the server itself waits up to 5 s each try). */
+const DROP_ATTEMPTS = 3;
+/**
+ * Drops a temporary database, whatever is still in it. The sessions this user may end are ended
+ * first; an error ending one (a superuser's) never stops the drop. A plain DROP DATABASE then ends
+ * autovacuum workers itself, which WITH (FORCE) would refuse to a role that is not a superuser;
+ * WITH (FORCE) is the second try, for sessions that did not end. "IF EXISTS" makes a repeated
+ * cleanup harmless. Whatever still holds the database is named in the error.
+ */
+async function dropDatabase(client, name, serverMajor) {
+    const { rows } = await client.query("SELECT pid FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid() AND backend_type = 'client backend'", [name]);
+    for (const { pid } of rows)
+        await client.query('SELECT pg_catalog.pg_terminate_backend($1)', [pid]).catch(() => { });
+    const drop = `DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)}`;
+    let last;
+    for (let attempt = 0; attempt < DROP_ATTEMPTS; attempt++) {
+        try {
+            await client.query(drop);
+            return;
+        }
+        catch (error) {
+            // 55006: still in use. Anything else (no permission, a lost server) is the answer.
+            if (error.code !== '55006')
+                throw error;
+            last = error;
+        }
+        if (serverMajor >= 13) {
+            try {
+                await client.query(`${drop} WITH (FORCE)`);
+                return;
+            }
+            catch (error) {
+                last = error;
+            }
+        }
+    }
+    const { rows: holders } = await client.query(`SELECT pid, coalesce(backend_type, 'session') || coalesce(' of ' || usename, '') || coalesce(' (' || nullif(application_name, '') || ')', '')
+            || coalesce(', ' || state, '') AS who
+       FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()`, [name]);
+    const detail = last?.message ?? 'it is in use';
+    throw new Error(`${detail}${holders.length > 0 ? `; still connected: ${holders.map((holder) => `pid ${holder.pid} (${holder.who})`).join(', ')}` : ''}`);
+}
+
 ;// CONCATENATED MODULE: ./src/restore/watchdog.ts
 // Watches the restore's own sessions on the server. When nothing has moved for a while (no bytes
 // sent to them, no rows copied, no index build progressing, no statement begun) and every session
@@ -43083,124 +44037,9 @@ class RestoreWatchdog {
     }
 }
 
-;// CONCATENATED MODULE: ./src/compare/compare.ts
-// The restored database against what it must hold: the dumped snapshot's inventory, or a receipt
-// made when the backup was. Tables, exact rows and content at the verify level; every object's
-// definition; sequence values as numbers. Each difference is named in the user's terms.
-
-
-
-
-/** "42" and "00042" are one value; "next 7" (never called) stays apart from "7". */
-function sequenceValue(text) {
-    if (text === undefined)
-        return undefined;
-    const match = /^(next )?(-?\d+)$/.exec(text.trim());
-    return match ? `${match[1] ?? ''}${BigInt(match[2])}` : text;
-}
-/**
- * The restored database against the reference at `level` (the run's verify level; the reference
- * may hold more). Without a reference (an existing backup and no receipt), the restored database
- * is described, not compared; the sequence values the dump sets are compared all the same.
- */
-function compareInventories(reference, restored, dumpedSequences = [], referenceKind = 'snapshot', level = restored.level) {
-    const source = reference ?? restored;
-    const restoredSet = new Set(restored.tables);
-    const sourceSet = new Set(source.tables);
-    const before = new Map(source.content.map((entry) => [entry.table, entry]));
-    const after = new Map(restored.content.map((entry) => [entry.table, entry]));
-    const counted = level !== 'schema';
-    const content = level === 'data';
-    const rows = [...new Set([...source.tables, ...restored.tables])].map((table) => ({
-        table,
-        source: counted ? before.get(table)?.rows : undefined,
-        restored: counted ? after.get(table)?.rows : undefined,
-        sourceFingerprint: content ? before.get(table)?.fingerprint : undefined,
-        restoredFingerprint: content ? after.get(table)?.fingerprint : undefined
-    }));
-    const both = (entry) => entry.source !== undefined && entry.restored !== undefined;
-    const objects = OBJECT_KINDS.map((kind) => ({ kind, source: source.objects[kind], restored: restored.objects[kind] }));
-    // The values the dump sets, against the restored sequences: the only race-free comparison.
-    const sequencesBefore = new Map(dumpedSequences.map((entry) => [entry.sequence, sequenceValue(entry.value)]));
-    const sequencesAfter = new Map(restored.sequences.map((entry) => [entry.sequence, sequenceValue(entry.value)]));
-    // A server of another major words definitions its own way: then only which objects exist is compared.
-    const byName = reference !== undefined && majorOf(source.serverVersionNumber) !== majorOf(restored.serverVersionNumber);
-    const referenceDefinitions = source.definitions.filter((definition) => content || definition.kind !== 'large object data');
-    const definitionDifferences = reference
-        ? compareDefinitions(referenceDefinitions, restored.definitions, { hashed: source.definitionsHashed === true, byName })
-        : [];
-    return {
-        level,
-        reference: reference ? referenceKind : 'none',
-        source: source.tables,
-        restored: restored.tables,
-        missing: source.tables.filter((table) => !restoredSet.has(table)),
-        extra: restored.tables.filter((table) => !sourceSet.has(table)),
-        rows,
-        rowMismatches: rows.filter((entry) => both(entry) && entry.source !== entry.restored),
-        contentMismatches: rows.filter((entry) => both(entry) && entry.source === entry.restored && entry.sourceFingerprint !== undefined && entry.sourceFingerprint !== entry.restoredFingerprint),
-        objects,
-        objectMismatches: objects.filter((entry) => entry.source !== entry.restored),
-        definitions: { compared: reference ? referenceDefinitions.length : 0, by: byName ? 'name' : source.definitionsHashed ? 'hash' : 'text', differences: definitionDifferences },
-        sequenceMismatches: [...sequencesBefore.keys()]
-            .filter(() => counted)
-            .map((sequence) => ({ sequence, source: sequencesBefore.get(sequence), restored: sequencesAfter.get(sequence) }))
-            .filter((entry) => entry.source !== entry.restored)
-    };
-}
-/** How the reference is named in messages: what the dump holds, or what the receipt records. */
-function referenceName(comparison) {
-    return comparison.reference === 'receipt' ? 'in the receipt' : 'in the dump';
-}
-const MAX_SHOWN_DEFINITION = 160;
-function shortDefinition(text) {
-    const flat = text.replace(/\s+/g, ' ').trim();
-    return flat.length > MAX_SHOWN_DEFINITION ? `${flat.slice(0, MAX_SHOWN_DEFINITION)}…` : flat;
-}
-/** One definition difference in words; the objects of a table that is missing altogether are left to the table's message. */
-function describeDefinitionDifference(difference, where, hashed) {
-    const object = `${difference.kind} ${difference.name}`;
-    if (difference.restored === undefined)
-        return `${object} is missing after the restore${hashed ? '' : ` (${where}: ${shortDefinition(difference.source ?? '')})`}`;
-    if (difference.source === undefined)
-        return `${object} is there after the restore only (${shortDefinition(difference.restored)})`;
-    return hashed
-        ? `${object} differs from the receipt's (restored: ${shortDefinition(difference.restored)})`
-        : `${object} is ${shortDefinition(difference.source)} ${where}, but ${shortDefinition(difference.restored)} restored`;
-}
-/** Throws when the restored database differs from its reference, naming every difference found. */
-function requireSameInventory(comparison) {
-    const problems = [];
-    const where = referenceName(comparison);
-    if (comparison.missing.length > 0 || comparison.extra.length > 0) {
-        const parts = [
-            comparison.missing.length ? `missing ${comparison.missing.join(', ')}` : '',
-            comparison.extra.length ? `unexpected ${comparison.extra.join(', ')}` : ''
-        ].filter(Boolean);
-        problems.push(`Restored database has ${comparison.restored.length} tables, the source has ${comparison.source.length}: ${parts.join('; ')}`);
-    }
-    const listed = (entries, show) => `${entries.slice(0, 10).map(show).join('; ')}${entries.length > 10 ? '; …' : ''}`;
-    if (comparison.rowMismatches.length > 0) {
-        problems.push(`Row counts differ in ${comparison.rowMismatches.length} table(s): ${listed(comparison.rowMismatches, (e) => `${e.table} ${e.source} ${where}, ${e.restored} restored`)}`);
-    }
-    if (comparison.contentMismatches.length > 0) {
-        problems.push(`Content differs in ${comparison.contentMismatches.length} table(s) with the same row count: ${listed(comparison.contentMismatches, (e) => `${e.table} (fingerprint ${e.sourceFingerprint} ${where}, ${e.restoredFingerprint} restored)`)}`);
-    }
-    const tablesNamed = new Set([...comparison.missing, ...comparison.extra]);
-    const definitions = comparison.definitions.differences.filter((difference) => difference.table === undefined || !tablesNamed.has(difference.table));
-    if (definitions.length > 0) {
-        const hashed = comparison.definitions.by === 'hash';
-        problems.push(`Definitions differ for ${definitions.length} object(s): ${listed(definitions, (difference) => describeDefinitionDifference(difference, where, hashed))}`);
-    }
-    if (comparison.sequenceMismatches.length > 0) {
-        problems.push(`Sequence values differ: ${listed(comparison.sequenceMismatches, (e) => `${e.sequence} ${e.source ?? 'absent'} ${where}, ${e.restored ?? 'absent'} restored`)}`);
-    }
-    if (problems.length > 0)
-        throw new VerificationError('restore-mismatch', problems.join('. '));
-}
-
 ;// CONCATENATED MODULE: ./src/restore/restore.ts
-// Phase 3: restores into a new temporary database, compares it with the source, and always drops it.
+// Phase 3: a backup restored into a new temporary database, inspected while it exists, and dropped
+// on every path. A watchdog stops a restore whose sessions wait on one another.
 
 
 
@@ -43210,268 +44049,75 @@ function requireSameInventory(comparison) {
 
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-/** "backup_verify_20261124T020316_9f3a1c": sortable, unique across parallel runs, a plain identifier. */
-function temporaryDatabaseName(now, random = (0,external_node_crypto_.randomBytes)(3).toString('hex')) {
-    const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
-    return `${TEMPORARY_DATABASE_PREFIX}_${stamp}_${random}`.toLowerCase();
-}
-/** A plan whose restore target is the source database is refused: the restore would write into it. */
-function assertNotSource(source, restore) {
-    if (source.host === restore.host && source.port === restore.port && source.database === restore.database) {
-        throw new VerificationError('same-database', `Refusing to restore into the source database "${source.database}" at ${source.host}:${source.port}.`, 'The restore always goes into a new temporary database; this is a bug if you see it.');
-    }
-}
-/** Sessions that count the restored tables side by side, at most. */
-const MAX_COUNTING_SESSIONS = 4;
-/** What to do about the errors a restore reported, by what they say. */
-const RESTORE_HINTS = [
-    [
-        /violates foreign key constraint/i,
-        'Rows in the backup break a foreign key (a row refers to one the backup does not hold): the backup is incomplete or damaged, or was made while the key was not enforced (NOT VALID, or triggers disabled).'
-    ],
-    [
-        /duplicate key value violates unique constraint|could not create unique index/i,
-        'Rows in the backup break a unique key (some are there twice): the backup is damaged, or was made while the key was not enforced.'
-    ],
-    [/role "[^"]*" does not exist/i, 'Roles the dump names must exist on the restore server: create them there, or run without strict: true to count this as harmless.'],
-    [/already exists/i, 'An object already exists in the new database: a template database may carry it (the restore starts from template0), or the dump creates it twice.'],
-    [/extension "[^"]*" is not available|could not open extension control file/i, 'The restore server lacks an extension the dump uses: install its package there.'],
-    [/permission denied|must be owner|must be superuser|must be a member/i, 'The restoring user lacks a privilege the dump needs: restore as the owner of its objects, or as a superuser.'],
-    [
-        /syntax error|invalid input syntax|invalid byte sequence|unterminated|invalid command/i,
-        'The backup holds text the server cannot read: it is damaged, or was made by a newer pg_dump for another server.'
-    ]
-];
-function restoreHint(lines) {
-    const text = lines.join('\n');
-    return RESTORE_HINTS.find(([pattern]) => pattern.test(text))?.[1] ?? 'The backup does not restore as it is: the error above names the statement that fails.';
-}
-/** The server went away: the tools say so in words of their own. */
-const SERVER_GONE = /could not connect to server|connection refused|no connection to the server|could not receive data from server|server closed the connection/i;
-/** A failed restore in the user's terms: a server that went away, or what the backup's errors say, with a hint that fits them. */
-function restoreFailure(what, message, lines, stderr) {
-    const known = classifyToolError(stderr);
-    if (known?.problem === 'connection-lost' || SERVER_GONE.test(stderr)) {
-        return new VerificationError('connection-lost', `Restore failed: the connection to the server was lost while ${what} restored: ${lines.join(' | ') || 'no error message'}`, known?.problem === 'connection-lost' ? known.hint : classifyToolError('server closed the connection unexpectedly')?.hint);
-    }
-    return new VerificationError('restore-failed', message, restoreHint(lines));
-}
 function changedAfterValidation(found, expected) {
     return new VerificationError('backup-invalid', `The backup changed after it was validated: the restore read bytes with SHA-256 ${found}, the backup had ${expected}.`, 'Something wrote to the backup during the verification.');
 }
-/** pg_restore -j works for custom and directory archives; plain and tar restore in one session. */
-function restoreArguments(format, jobs, databaseName, archive, verbose, strict = false) {
-    const args = ['--no-password', ...(strict ? ['--exit-on-error'] : []), `--dbname=${databaseName}`];
-    if ((format === 'custom' || format === 'directory') && jobs > 1)
-        args.push(`--jobs=${jobs}`);
-    if (verbose)
-        args.push('--verbose');
-    args.push(archive);
-    return args;
-}
 /**
- * psql reads the backup through a hash: what was restored is proven to be the file that was
- * validated. A backup still being written is followed as it grows. An uncompressed dump is shared
- * out among `jobs` sessions; a gzip-compressed one is decompressed on the way into one session.
- * Settings an older server does not know are left out of the preamble.
+ * Restores into a new temporary database, runs `inspect` on it once the restore succeeded, and
+ * drops it whatever happened (what cannot be dropped stays in the ledger for the post step).
  */
-async function replayPlain(options, env, unknown, sorter, progress) {
-    const file = { path: options.backup.path, size: options.written ?? (0,promises_namespaceObject.stat)(options.backup.path).then((info) => info.size) };
-    if (restoreJobs('plain', options.backup.compression, options.jobs) > 1)
-        return replayInSessions(options, env, file, unknown, sorter, progress);
-    const fed = new HashingStream();
-    progress.bytes = () => fed.bytes;
-    fed.once('end', () => options.onBackupRead?.());
-    // Errors reading the file reach runTool through the stream it reads; these promises only must not go unhandled.
-    (0,external_node_stream_promises_namespaceObject.pipeline)(external_node_stream_.Readable.from(followFile(file, options.signal)), fed).catch(() => { });
-    let feed = fed;
-    if (plainIsGzipped(options.backup.compression)) {
-        const gunzip = (0,external_node_zlib_.createGunzip)();
-        (0,external_node_stream_promises_namespaceObject.pipeline)(feed, gunzip).catch(() => { });
-        feed = gunzip;
-    }
-    const filter = unknown.length > 0 ? new SettingsFilter(unknown) : undefined;
-    if (filter) {
-        (0,external_node_stream_promises_namespaceObject.pipeline)(feed, filter).catch(() => { });
-        feed = filter;
-    }
-    const stopHeartbeat = startHeartbeat('psql restoring', options.log, () => fed.bytes, options.heartbeatMs);
-    await runPsql(options, env, feed, 'psql', sorter).finally(stopHeartbeat);
-    reportFiltered(options, filter?.removed ?? []);
-    return fed.digest();
-}
-/** strict: psql stops at the first error. Otherwise it goes on, and every error is sorted afterwards. */
-function psqlArguments(options, stopAtFirstError = options.strict === true) {
-    return ['-X', '--no-password', '-v', `ON_ERROR_STOP=${stopAtFirstError ? 1 : 0}`, ...(options.verbose ? [] : ['--quiet'])];
-}
-async function runPsql(options, env, script, what, sorter) {
-    const run = await runTool(options.tools.psql, [...psqlArguments(options), '-f', '-'], {
-        env,
-        stdin: script,
-        signal: options.signal,
-        onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined,
-        onErrorLine: (line) => sorter.line(options.redactor.redact(line))
-    });
-    const failure = psqlFailure(run, what, options);
-    if (failure)
-        throw failure;
-}
-function psqlFailure(run, what, options) {
-    if (run.exitCode === 0)
-        return undefined;
-    const lines = errorLines(options.redactor.redact(run.stderr));
-    return restoreFailure(what, `Restore failed: ${what} stopped at the first error (exit code ${run.exitCode}): ${lines.join(' | ') || 'no error message'}`, lines, run.stderr);
-}
-/**
- * A plain dump replayed over `jobs` psql sessions, as pg_restore -j replays an archive (see
- * PlainDumpPlanner and ReplayScheduler). The planner's read of the file is what the checksum covers;
- * every range the sessions get is read again and checked against it.
- */
-async function replayInSessions(options, env, file, unknown, sorter, progress) {
-    // Session 0 runs the schema and goes on after an error unless strict; the others stop at their first
-    // (psql would read a failed COPY's rows as statements). Unaligned tuples only: a sync token comes
-    // back as a line of its own.
-    const args = (session) => [...psqlArguments(options, session !== 0 || options.strict === true), '--no-align', '--tuples-only', '-f', '-'];
-    const sessions = new PsqlSessions(options.tools.psql, args, options.jobs + 1, {
-        env,
-        signal: options.signal,
-        onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined,
-        onErrorLine: (line) => sorter.line(options.redactor.redact(line))
-    });
-    let sent = () => 0;
-    const stopHeartbeat = startHeartbeat('psql restoring', options.log, () => sent(), options.heartbeatMs);
-    let replayed;
+async function restoreBackup(run, request, inspect) {
+    const { server, databaseName } = request;
+    assertNotSource(server.target, { ...server.target, database: databaseName });
+    await createDatabaseLike(server.session, databaseName);
+    run.ledger.created('database', databaseName);
+    run.log(`Created temporary database ${databaseName}`);
     try {
-        replayed = await replayPlainDump({
-            file,
-            sessions,
-            unknownSettings: unknown,
-            signal: options.signal,
-            onStart: (scheduler) => {
-                sent = () => scheduler.bytesSent;
-                progress.bytes = sent;
-                progress.describe = () => scheduler.describeSessions();
-            },
-            chunks: options.relay,
-            onRead: options.onBackupRead
-        });
-    }
-    catch (error) {
-        const runs = await sessions.stop();
-        if (error instanceof SessionEndedError) {
-            // A session stopped at an error: the errors psql reported say why (a lost connection, strict).
-            const { fatal } = sorter.result();
-            const stderr = runs.map((run) => run?.stderr ?? '').join('\n');
-            if (fatal.length > 0 && !options.strict)
-                throw incompleteRestore(fatal, stderr);
-            const run = error.run ?? runs[error.session];
-            const failure = run && psqlFailure(run, 'psql', options);
-            if (failure)
-                throw failure;
-        }
-        throw error;
+        const restore = {
+            run,
+            request,
+            env: clientEnvironment(server.target, databaseName, server.passwordFile),
+            unknownSettings: request.tools.version.major > server.major ? unknownSettings(server.major) : [],
+            sorter: new RestoreErrorSorter(),
+            progress: {},
+            signal: request.signal ? AbortSignal.any([run.signal, request.signal]) : run.signal
+        };
+        const restoredChecksum = await restoreWatched(restore).finally(() => request.onBackupRead?.());
+        const ignoredErrors = requireHarmlessErrors(run, restore.sorter.result());
+        await request.afterRestore?.(databaseName);
+        return { inspected: await inspect(databaseName), restoredChecksum, ignoredErrors };
     }
     finally {
-        stopHeartbeat();
-    }
-    const runs = await sessions.finish();
-    const failed = runs.map((run) => psqlFailure(run, 'psql', options)).find(Boolean);
-    if (failed)
-        throw failed;
-    const { tables, copies, definitions, serialBecause, removedSettings } = replayed.statistics;
-    options.log(`Restored with ${options.jobs} psql sessions beside the one for the schema: the rows of ${tables} table(s) in ${copies} COPY statement(s), ` +
-        `${definitions} index and key definition(s) built as soon as their table was loaded` +
-        (serialBecause.length > 0 ? `; in one session from some point on: ${serialBecause.join('; ')}` : ''));
-    reportFiltered(options, removedSettings);
-    return replayed.sha256;
-}
-function reportFiltered(options, removed) {
-    if (removed.length > 0) {
-        options.log(`The client (${options.tools.version.text}) is newer than the server (major ${options.serverMajor}): left out ${removed.join(' ')} while restoring`);
-    }
-}
-/**
- * pg_restore into the temporary database, in parallel where the format allows. When the client is
- * newer than the server, pg_restore writes a script instead, which psql replays without the
- * settings the server does not know. Afterwards the archive must still have its checksum.
- */
-async function restoreArchive(options, env, unknown, sorter) {
-    const { backup } = options;
-    if (unknown.length > 0) {
-        const filter = new SettingsFilter(unknown);
-        const [script] = await Promise.all([
-            runTool(options.tools.pgRestore, ['--file=-', backup.path], { env, signal: options.signal, consumeStdout: (stdout) => (0,external_node_stream_promises_namespaceObject.pipeline)(stdout, filter) }),
-            runPsql(options, env, filter, 'psql (replaying pg_restore\'s script)', sorter)
-        ]);
-        if (script.exitCode !== 0) {
-            const lines = errorLines(options.redactor.redact(script.stderr));
-            throw restoreFailure('pg_restore', `Restore failed: pg_restore exited with code ${script.exitCode}: ${lines.join(' | ')}`, lines, script.stderr);
+        request.onBackupRead?.();
+        try {
+            await dropDatabase(server.session, databaseName, server.major);
+            run.ledger.removed('database', databaseName);
+            request.onDropped?.();
+            run.log(`Dropped temporary database ${databaseName}`);
         }
-        reportFiltered(options, filter.removed);
-    }
-    else {
-        const args = restoreArguments(backup.format, options.jobs, options.databaseName, backup.path, options.verbose, options.strict);
-        const stopHeartbeat = startHeartbeat('pg_restore restoring', options.log, undefined, options.heartbeatMs);
-        const before = sorter.result().total;
-        const run = await runTool(options.tools.pgRestore, args, {
-            env,
-            signal: options.signal,
-            onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined,
-            onErrorLine: (line) => sorter.line(options.redactor.redact(line))
-        }).finally(stopHeartbeat);
-        // Without --exit-on-error pg_restore exits 1 when it ignored errors; those are sorted below.
-        const onlySortedErrors = !options.strict && run.exitCode === 1 && sorter.result().total > before;
-        if (run.exitCode !== 0 && (!onlySortedErrors || SERVER_GONE.test(run.stderr) || classifyToolError(run.stderr)?.problem === 'connection-lost')) {
-            const lines = errorLines(options.redactor.redact(run.stderr));
-            throw restoreFailure('pg_restore', `Restore failed: pg_restore stopped at the first error (exit code ${run.exitCode}): ${lines.join(' | ') || 'no error message'}`, lines, run.stderr);
+        catch (error) {
+            // Still recorded in the ledger: the post step tries again. The restore's own error matters more.
+            run.warn(`Could not drop temporary database ${databaseName}: ${run.redactor.redactError(error)}`);
         }
     }
-    return backupChecksum(backup.path, backup.format, options.signal);
 }
-function incompleteRestore(fatal, stderr) {
-    const message = `Restore failed: ${fatal.length === 1 ? 'an error that leaves' : `${fatal.length} errors that leave`} the restore incomplete: ${fatal.slice(0, 5).join(' | ')}`;
-    return restoreFailure('psql', message, fatal, stderr);
-}
-/** Fails on any error that is not known to be harmless; logs and returns the harmless ones. */
-function requireHarmlessErrors(errors, options) {
+/** Fails on any error that is not known to be harmless; warns of the harmless ones and returns them. */
+function requireHarmlessErrors(run, errors) {
     if (errors.fatal.length > 0)
         throw incompleteRestore(errors.fatal, errors.fatal.join('\n'));
     if (errors.total > 0)
-        options.warn(`The restore reported ${errors.total} harmless error(s), ignored (strict: true would fail on them): ${describeHarmless(errors)}`);
+        run.warn(`The restore reported ${errors.total} harmless error(s), ignored (strict: true would fail on them): ${describeHarmless(errors)}`);
     return errors;
 }
 /**
  * Runs the restore with a watchdog over its sessions: a restore whose sessions wait on one another
  * is stopped as soon as that is certain, with the reason, instead of running into the time limit.
  */
-async function restoreWatched(options, env, unknown, sorter) {
+async function restoreWatched(restore) {
+    const { request, progress } = restore;
     const stop = new AbortController();
-    const watched = { ...options, signal: options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal };
-    const progress = {};
-    const watchdog = await openSession(options.target).then((session) => new RestoreWatchdog({
+    const watched = { ...restore, signal: AbortSignal.any([restore.signal, stop.signal]) };
+    const watchdog = await openSession(request.server.target).then((session) => new RestoreWatchdog({
         session,
-        database: options.databaseName,
-        serverMajor: options.serverMajor,
+        database: request.databaseName,
+        serverMajor: request.server.major,
         progress: () => progress.bytes?.() ?? 0,
         describe: () => progress.describe?.() ?? [],
         // While pg_dump still writes, the restore waits for it: only its own waits count.
-        armed: options.written?.catch(() => { }),
-        stallMs: options.stallMs ?? DEFAULT_STALL_MS
+        armed: request.written?.catch(() => { }),
+        stallMs: request.stallMs ?? DEFAULT_STALL_MS
     }), () => undefined);
-    const restoring = options.backup.format === 'plain' ? replayPlain(watched, env, unknown, sorter, progress) : restoreArchive(watched, env, unknown, sorter);
+    const restoring = request.backup.format === 'plain' ? replayPlain(watched) : restoreArchive(watched);
     restoring.catch(() => { });
     try {
         return await (watchdog ? Promise.race([restoring, watchdog.stalled]) : restoring);
@@ -43487,55 +44133,484 @@ async function restoreWatched(options, env, unknown, sorter) {
         await watchdog?.stop();
     }
 }
-async function restoreBackup(options) {
-    const { target, session, databaseName } = options;
-    assertNotSource(target, { ...target, database: databaseName });
-    await createDatabaseLike(session, databaseName);
-    options.ledger.created('database', databaseName);
-    options.log(`Created temporary database ${databaseName}`);
-    try {
-        const env = clientEnvironment(target, databaseName, options.passwordFile);
-        const unknown = options.tools.version.major > options.serverMajor ? unknownSettings(options.serverMajor) : [];
-        const sorter = new RestoreErrorSorter();
-        const restoredChecksum = await restoreWatched(options, env, unknown, sorter).finally(() => options.onBackupRead?.());
-        const ignoredErrors = requireHarmlessErrors(sorter.result(), options);
-        await options.afterRestore?.(databaseName);
-        const source = await options.sourceInventory;
-        // The restored tables are counted (at data: fingerprinted) by up to `jobs` sessions side by side.
-        const helperCount = Math.min(options.jobs, MAX_COUNTING_SESSIONS) - 1;
-        const opened = await Promise.allSettled([openSession(target, databaseName), ...Array.from({ length: helperCount }, () => openSession(target, databaseName))]);
-        const sessions = opened.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
-        let restored;
+
+;// CONCATENATED MODULE: ./src/engine/restore-phase.ts
+// Phase 3 as the engine runs it: the restore (started here, or by the Create phase when streamed),
+// the restored database inspected before it is dropped, and the comparison with the reference.
+
+
+
+
+
+
+
+/** A restore into a new temporary database; its inventory is read before it is dropped. */
+function startRestore(v, connected, backup, streamed) {
+    const { settings, result } = v;
+    const databaseName = temporaryDatabaseName(new Date());
+    result.restoreDatabase = { name: databaseName, dropped: false };
+    const request = {
+        server: connected.restoreServer,
+        tools: connected.tools,
+        backup,
+        databaseName,
+        jobs: settings.jobs,
+        strict: settings.strict,
+        stallMs: v.options.stallMs,
+        written: streamed?.written,
+        relay: streamed?.relay,
+        signal: streamed?.signal,
+        onBackupRead: streamed?.onBackupRead,
+        onDropped: () => (result.restoreDatabase = { name: databaseName, dropped: true }),
+        afterRestore: v.options.hooks?.afterRestore
+    };
+    return restoreBackup(v.run, request, (database) => readDatabaseInventory(connected.restoreServer.target, database, settings.verifyLevel, settings.jobs));
+}
+/**
+ * The restore's result against its reference: the dumped snapshot's inventory, the receipt's, or
+ * none (an existing backup without a receipt of its own, which is described, not compared).
+ */
+async function restorePhase(v, restore, validated, reference, referenceKind) {
+    const { settings, result, run } = v;
+    await v.phases.run('Restore', async (done) => {
+        const { inspected, restoredChecksum, ignoredErrors } = await restore();
+        // A streamed restore that planned from the Create phase's own read has no second checksum: the
+        // file was read again once the restore had read it (Validate), and every range it re-read was checked.
+        if (restoredChecksum !== undefined && restoredChecksum !== validated.sha256)
+            throw changedAfterValidation(restoredChecksum, validated.sha256);
+        const comparison = compareInventories(reference, inspected, validated.sequences ?? [], referenceKind, settings.verifyLevel);
+        run.log(describeComparison(comparison, reference, inspected));
+        result.tables = comparison;
+        result.inventory = reference ?? inspected;
+        if (ignoredErrors.total > 0)
+            result.ignoredRestoreErrors = { total: ignoredErrors.total, detail: describeHarmless(ignoredErrors) };
+        const receipt = v.references.receipt;
+        if (receipt && settings.maxShrinkPercent !== undefined) {
+            const rows = inspected.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
+            const shrunk = shrinkageProblems(receipt, validated.sizeBytes, rows, settings.maxShrinkPercent);
+            if (shrunk.length > 0)
+                throw new VerificationError('restore-mismatch', `More than max-shrink (${settings.maxShrinkPercent}%) since the receipt: ${shrunk.join('; ')}`);
+        }
+        requireSameInventory(comparison);
+        const streamed = result.backup?.streamed === true;
+        done(`restored into ${result.restoreDatabase?.name}${streamed ? ' while pg_dump wrote' : ''}; ${comparison.restored.length} of ${comparison.source.length} tables`);
+    });
+}
+
+;// CONCATENATED MODULE: ./src/engine/streamed-restore.ts
+// A plain restore that follows pg_dump as it writes, started with the Create phase. Over several
+// sessions it plans from the very chunks that phase reads (one read of the file); it tells Validate
+// when it has read the whole file (Validate then reads it again); it stops when the dump or its
+// validation fails; and whatever happens, it ends, its database dropped, before the run does.
+
+class StreamedRestore {
+    relay;
+    /** Resolves once the restore has read the whole file, or has stopped reading it. */
+    read;
+    restoring;
+    stop = new AbortController();
+    written = { resolve: () => { }, reject: () => { } };
+    markRead = () => { };
+    /** parallel: the restore runs over several sessions and plans from the Create phase's chunks. */
+    constructor(parallel, start) {
+        this.relay = parallel ? new ChunkRelay() : undefined;
+        this.read = new Promise((resolve) => (this.markRead = resolve));
+        const written = new Promise((resolve, reject) => (this.written = { resolve, reject }));
+        written.catch(() => { });
+        this.restoring = start({ written, relay: this.relay, signal: this.stop.signal, onBackupRead: () => this.markRead() });
+        // A restore that ends early (no permission to create its database) has read all it will.
+        const ended = () => {
+            this.relay?.abandon();
+            this.markRead();
+        };
+        this.restoring.then(ended, ended);
+    }
+    /** pg_dump has finished writing the file. */
+    dumped(size) {
+        this.written.resolve(size);
+    }
+    /** The dump failed, or the backup is not valid: the restore stops, and its database is dropped. */
+    async abandon(error = new Error('the backup is not valid')) {
+        this.written.reject(error);
+        this.relay?.fail(error);
+        this.stop.abort();
+        await this.settled();
+    }
+    /** Resolves once the restore has ended, however it ended. */
+    async settled() {
+        await this.restoring.catch(() => { });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/create-phase.ts
+// Phase 1 as the engine runs it: connected, the room checked, the source's inventory taken in the
+// snapshot pg_dump dumps, the dump written, and (streamed) the restore following it as it grows.
+
+
+
+
+
+
+
+
+
+async function createPhase(v, held) {
+    const { settings, run, result } = v;
+    if (settings.connection.kind !== 'postgres')
+        throw new Error('only a PostgreSQL source can be dumped');
+    const target = settings.connection.target;
+    return v.phases.run('Create', async (done) => {
+        const connected = (held.connected = await Connected.open(run, settings, v.workspace, { env: v.env, toolCache: v.options.toolCache, retry: v.options.retry }, result));
+        await checkRoomForBackup(connected.source, v.workspace.folder, settings.format, settings.compression, run.log);
+        const backupPath = v.workspace.path(backupFileName(target.database, v.started, backupExtension(settings.format, settings.compression)));
+        const compression = describeCompression(settings.compression, settings.format);
+        const jobs = settings.format === 'directory' ? settings.jobs : 1;
+        run.log(`Backup: ${backupPath} (${settings.format} format, compression ${compression}${jobs > 1 ? `, ${jobs} parallel jobs` : ''})`);
+        // The inventory is read in the snapshot pg_dump dumps, so writes during the dump change neither;
+        // the snapshot is opened only now, to hold the source's horizon back no longer than needed.
+        const snapshot = await SourceSnapshot.open(await openSession(target));
         try {
-            if (opened[0].status === 'rejected')
-                throw opened[0].reason;
-            restored = await takeInventory(sessions[0], options.level, true, sessions.slice(1));
+            const inventory = snapshot.inventory(settings.verifyLevel);
+            inventory.catch(() => { });
+            // Streamed: the restore follows the file while pg_dump writes it, each at its own pace.
+            const streamed = settings.pipeline && settings.format === 'plain';
+            if (streamed) {
+                const parallel = restoreJobs(settings.format, settings.compression, settings.jobs) > 1;
+                const backup = { path: backupPath, format: settings.format, compression: settings.compression };
+                held.streamed = new StreamedRestore(parallel, (controls) => startRestore(v, connected, backup, controls));
+                run.log(`Streaming: psql restores into ${result.restoreDatabase?.name} while pg_dump writes`);
+            }
+            let created;
+            let source;
+            try {
+                created = await createBackup(run, {
+                    tools: connected.tools,
+                    env: connected.env,
+                    backupPath,
+                    format: settings.format,
+                    compression: settings.compression,
+                    jobs: settings.jobs,
+                    minSizeBytes: settings.minSizeBytes,
+                    snapshot: snapshot.id,
+                    relay: held.streamed?.relay
+                });
+                held.streamed?.dumped(created.sizeBytes);
+                source = await inventory;
+            }
+            catch (error) {
+                await held.streamed?.abandon(error);
+                // A count that failed ends the snapshot's transaction, and pg_dump then fails to import the
+                // snapshot: the count's error is the cause to report.
+                const countFailure = await inventory.then(() => undefined, (failure) => failure);
+                const described = countFailure === undefined ? undefined : describeReadError(countFailure);
+                throw described instanceof VerificationError ? described : error;
+            }
+            result.backup = {
+                path: backupPath,
+                sizeBytes: created.sizeBytes,
+                sha256: created.sha256,
+                format: settings.format,
+                compression,
+                jobs: restoreJobs(settings.format, settings.compression, settings.jobs),
+                files: created.manifest?.entries.length,
+                streamed,
+                kept: false
+            };
+            done(`pg_dump ${connected.tools.version.text}, ${settings.format} format, ${created.sizeBytes} bytes${streamed ? ', streamed into psql' : ''}`);
+            return { backup: created, inventory: source };
         }
         finally {
-            await Promise.all(sessions.map((restoredSession) => restoredSession.end().catch(() => { })));
+            // Only as long as needed: pg_dump has finished with the snapshot, and its locks would block writers.
+            await snapshot.close();
         }
-        const comparison = compareInventories(source, restored, await options.dumpedSequences, options.reference, options.level);
-        const total = (inventory) => inventory.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
-        options.log(source
-            ? `Tables: ${comparison.source.length} in the source, ${comparison.restored.length} restored` +
-                (options.level === 'schema' ? '' : `; rows: ${total(source)} ${options.reference === 'receipt' ? 'in the receipt' : 'in the dump'}, ${total(restored)} restored`) +
-                `; ${comparison.definitions.compared} definitions compared (verify level ${options.level})`
-            : `Restored: ${comparison.restored.length} tables, ${total(restored)} rows (an existing backup: no source to compare them with)`);
-        return { comparison, restoredChecksum, ignoredErrors, restoredInventory: restored };
+    });
+}
+
+;// CONCATENATED MODULE: ./src/engine/failure.ts
+// How a run's failure is told: a VerificationError as it is, a server that went away by name, an
+// interruption or a time-out with the phase it stopped, anything else as unexpected.
+
+/** "1 minute", "30 minutes", "30 seconds" for 0.5. */
+function describeMinutes(minutes) {
+    if (minutes < 1) {
+        const seconds = Math.round(minutes * 60);
+        return `${seconds} second${seconds === 1 ? '' : 's'}`;
     }
-    finally {
-        options.onBackupRead?.();
-        try {
-            await dropDatabase(session, databaseName, options.serverMajor);
-            options.ledger.removed('database', databaseName);
-            options.onDropped?.();
-            options.log(`Dropped temporary database ${databaseName}`);
-        }
-        catch (error) {
-            // Still recorded in the ledger: the post step tries again. The restore's own error matters more.
-            options.warn(`Could not drop temporary database ${databaseName}: ${options.redactor.redactError(error)}`);
-        }
+    return `${minutes} minute${minutes === 1 ? '' : 's'}`;
+}
+/** Any error a phase threw, in the user's terms, its secrets removed. */
+function describeFailure(error, phase, redactor) {
+    const known = error instanceof VerificationError ? error : describeLostConnection(error, phase);
+    if (known)
+        return { problem: known.problem, message: redactor.redact(known.message), hint: known.hint && redactor.redact(known.hint) };
+    return { problem: 'unexpected', message: redactor.redactError(error) };
+}
+/** A run stopped from outside: by a signal (its name is the reason), or by the timeout input. */
+function describeInterruption(reason, timeoutMinutes, phase) {
+    if (typeof reason === 'string') {
+        return { problem: 'interrupted', message: `Interrupted by ${reason}: the verification was stopped before it finished.` };
     }
+    return {
+        problem: 'interrupted',
+        message: `Timed out: the verification did not finish within timeout (${describeMinutes(timeoutMinutes ?? 0)}) and was stopped${phase ? ` during ${phase}` : ''}.`,
+        hint: `If the log shows ${phase ?? 'the run'} still making progress (its "still running" lines), raise timeout, or verify a smaller database or a faster format. ` +
+            'A restore whose sessions wait on each other is reported as a stall, not as a time-out.'
+    };
+}
+
+;// CONCATENATED MODULE: ./src/engine/phases.ts
+// The three phases of a run as the result records them: each in a log section of its own, timed,
+// passed or failed with its reason; the one running is known, for a time-out's message.
+
+const TITLES = {
+    Create: 'Create: pg_dump writes the backup',
+    Validate: 'Validate: signature, checksum, readability, completeness',
+    Restore: 'Restore: into a temporary database, then compare'
+};
+const PHASE_NAMES = ['Create', 'Validate', 'Restore'];
+class Phases {
+    context;
+    result;
+    /** The phase under way (or the last one that was). */
+    running;
+    constructor(context, result) {
+        this.context = context;
+        this.result = result;
+    }
+    entry(name) {
+        return this.result.phases.find((phase) => phase.name === name);
+    }
+    /** A phase that does not run (an existing backup is not created), with the reason. */
+    skip(name, detail) {
+        this.entry(name).detail = detail;
+    }
+    /** Runs a phase in its log section; `done` sets the detail the summary shows for it. */
+    async run(name, body) {
+        this.context.signal.throwIfAborted();
+        this.running = name;
+        const entry = this.entry(name);
+        const started = Date.now();
+        return this.context.reporter.group(TITLES[name], async () => {
+            try {
+                const value = await body((detail) => (entry.detail = detail));
+                entry.status = 'passed';
+                return value;
+            }
+            catch (error) {
+                entry.status = 'failed';
+                entry.detail = this.context.signal.aborted ? this.context.redactor.redactError(error) : describeFailure(error, name, this.context.redactor).message;
+                throw error;
+            }
+            finally {
+                entry.durationMs = Date.now() - started;
+            }
+        });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/backup/backup-path.ts
+// Whether a path can be a backup at all: a regular file, or a folder of regular files.
+
+
+const FILE_KINDS = [
+    ['isFIFO', 'a FIFO (named pipe)'],
+    ['isSocket', 'a socket'],
+    ['isCharacterDevice', 'a character device'],
+    ['isBlockDevice', 'a block device']
+];
+/**
+ * Why a path cannot be a backup, or undefined when it can: a backup is a regular file, or a folder
+ * of regular files. A device or a pipe would be read forever, and files under /proc or /sys are
+ * made up as they are read.
+ */
+function backupPathProblem(file) {
+    let info;
+    try {
+        info = (0,external_node_fs_namespaceObject.statSync)(file);
+    }
+    catch {
+        return 'nothing is there';
+    }
+    let real = file;
+    try {
+        real = (0,external_node_fs_namespaceObject.realpathSync)(file);
+    }
+    catch {
+        // Checked by its kind alone.
+    }
+    const kind = FILE_KINDS.find(([test]) => info[test].call(info));
+    if (kind)
+        return `${file} is ${kind[1]}, which would be read forever`;
+    if (/^\/(proc|sys)(\/|$)|^\/dev\/(?!shm\/)/.test(real) || /^\\\\[.?]\\/.test(file))
+        return `${real} is a file the system makes up as it is read, not a backup`;
+    if (info.isDirectory()) {
+        const odd = (0,external_node_fs_namespaceObject.readdirSync)(file, { withFileTypes: true }).find((entry) => !entry.isFile() && !(entry.isSymbolicLink() && (0,external_node_fs_namespaceObject.statSync)(external_node_path_default().join(file, entry.name), { throwIfNoEntry: false })?.isFile()));
+        if (odd)
+            return `the folder holds ${odd.name}, which is not a regular file (a directory-format backup holds only files)`;
+        return undefined;
+    }
+    return info.isFile() ? undefined : `${file} is not a regular file`;
+}
+
+;// CONCATENATED MODULE: ./src/engine/references.ts
+// The files the inputs name, read first of all, before anything connects: the backup must be one,
+// the checksum file must hold a SHA-256, the receipt must be one this run can compare with. Then,
+// once the backup's checksum is known, whether the receipt describes this very backup.
+
+
+
+
+
+
+
+
+async function readReferences(settings) {
+    if (settings.backupFile) {
+        const problem = backupPathProblem(settings.backupFile);
+        if (problem)
+            throw new InputError(Input.BackupFile, settings.given.backupFile ?? settings.backupFile, `the path of a backup file, or of a directory-format folder of files; ${problem}`);
+    }
+    return { expectedChecksum: await readExpectedChecksum(settings), receipt: readUsableReceipt(settings) };
+}
+/** expected-checksum: a SHA-256 as given, or the line of a sha256sum-style file that names the backup (else its first). */
+async function readExpectedChecksum(settings) {
+    const expected = settings.expectedChecksum;
+    if (!expected || 'sha256' in expected)
+        return expected?.sha256;
+    const accepted = 'a SHA-256 of 64 hex digits, or the path of a sha256sum-style file';
+    const content = await (0,promises_namespaceObject.readFile)(expected.path, 'utf8').catch(() => {
+        throw new InputError(Input.ExpectedChecksum, expected.given, accepted);
+    });
+    const lines = content.split(/\r?\n/).filter((line) => line.trim() !== '');
+    const backup = settings.backupFile;
+    const named = backup ? lines.find((line) => line.trim().endsWith(external_node_path_default().basename(backup))) : undefined;
+    const checksum = parseChecksumFile(named ?? lines[0] ?? '');
+    if (!checksum)
+        throw new InputError(Input.ExpectedChecksum, expected.given, `${accepted}; that file holds no SHA-256`);
+    return checksum;
+}
+/** The receipt, refused when it cannot support this run: a level it was not made at, or no backup-file and no threshold. */
+function readUsableReceipt(settings) {
+    if (!settings.receipt)
+        return undefined;
+    const receipt = readReceipt(Input.Receipt, settings.receipt.path);
+    const level = receipt.inventory?.level;
+    if (level && !levelCovers(level, settings.verifyLevel)) {
+        throw new InputError(Input.Verify, settings.verifyLevel, `a level the receipt can support: it was made at verify: ${level}, so it holds ${level === 'schema' ? 'no row counts' : 'no content fingerprints'}. ` +
+            `Use verify: ${level}, or make the receipt with verify: ${settings.verifyLevel}`);
+    }
+    if (!settings.backupFile && settings.maxShrinkPercent === undefined) {
+        throw new InputError(Input.Receipt, settings.receipt.given, 'a receipt used with backup-file (an existing backup is compared with the receipt written when it was made), or with max-shrink (a new backup is compared with an older one by thresholds only)');
+    }
+    return receipt;
+}
+/**
+ * A receipt is tied to the backup it describes: only that backup is compared with it exactly. Another
+ * backup is compared with it by max-shrink's thresholds only, and only when the user asks so.
+ */
+function bindReceipt(receipt, maxShrinkPercent, sha256) {
+    if (!receipt)
+        return undefined;
+    const described = receipt.backup?.sha256;
+    if (described === sha256) {
+        return {
+            describesThisBackup: true,
+            check: { name: 'Receipt', passed: true, detail: `describes this backup (SHA-256 ${sha256.slice(0, 12)}…, verified ${receipt.startedAt} at verify level ${receipt.inventory?.level})` }
+        };
+    }
+    const other = `the receipt describes another backup (SHA-256 ${described ? `${described.slice(0, 12)}…` : 'unknown'}, verified ${receipt.startedAt}), not this one (SHA-256 ${sha256.slice(0, 12)}…)`;
+    if (maxShrinkPercent !== undefined) {
+        return { describesThisBackup: false, check: { name: 'Receipt', passed: true, detail: `${other}: compared by max-shrink (${maxShrinkPercent}%) only` } };
+    }
+    return {
+        describesThisBackup: false,
+        check: { name: 'Receipt', passed: false, detail: other },
+        error: new VerificationError('receipt-mismatch', `The receipt does not describe this backup: ${other}. A receipt is compared exactly only with the backup it was written for.`, 'Give the receipt written when this backup was made (its run wrote it; see report-path), or add max-shrink to compare another backup with this receipt by thresholds only.')
+    };
+}
+
+;// CONCATENATED MODULE: ./src/validate/plain-checks.ts
+// A plain dump's scan, turned into the checks the Validate phase reports, each passed or failed with its reason.
+
+/** Turns a scan into the checks the Validate phase reports, each passed or failed with its reason. */
+function plainDumpChecks(report) {
+    const checks = [];
+    const empty = report.bytes === 0;
+    checks.push({
+        name: 'Format signature',
+        passed: report.hasHeader,
+        detail: report.hasHeader
+            ? 'plain SQL dump ("-- PostgreSQL database dump")'
+            : empty
+                ? 'the file is empty'
+                : 'no "-- PostgreSQL database dump" header in the first lines: not a plain pg_dump file'
+    });
+    checks.push({
+        name: 'Completion trailer',
+        passed: report.hasTrailer,
+        detail: report.hasTrailer
+            ? '"-- PostgreSQL database dump complete" at the end'
+            : report.contentAfterTrailer !== undefined
+                ? `unexpected content after the completion trailer: ${JSON.stringify(report.contentAfterTrailer)}`
+                : `no completion trailer: the dump is truncated (it ends at byte ${report.bytes})`
+    });
+    const ratio = empty ? 0 : report.printableBytes / report.bytes;
+    checks.push({
+        name: 'Readable text',
+        passed: !empty && ratio > MIN_PRINTABLE_RATIO,
+        detail: `${(ratio * 100).toFixed(2)}% printable (more than ${MIN_PRINTABLE_RATIO * 100}% required)`
+    });
+    checks.push({
+        name: 'No NUL bytes',
+        passed: report.nulBytes === 0,
+        detail: report.nulBytes === 0 ? 'none' : `${report.nulBytes} NUL byte(s), the first at offset ${report.firstNulOffset}`
+    });
+    checks.push({
+        name: 'No tool errors inside',
+        passed: report.toolErrors.length === 0,
+        detail: report.toolErrors.length === 0 ? 'none' : `the file contains error output: ${report.toolErrors.join(' | ')}`
+    });
+    checks.push({
+        name: 'COPY blocks terminated',
+        passed: report.unterminatedCopy === undefined,
+        detail: report.unterminatedCopy === undefined
+            ? `${report.copyBlocks} data block(s), all terminated`
+            : `data for "${report.unterminatedCopy}" never ends: the dump is cut in the middle of a table`
+    });
+    checks.push({
+        name: 'Statements complete',
+        passed: report.unfinishedStatement === undefined,
+        detail: report.unfinishedStatement === undefined
+            ? 'the dump ends between statements'
+            : `the dump ends ${report.unfinishedStatement}: it is cut, or a quote or comment in it was damaged`
+    });
+    const restrictProblem = describeRestrictPairs(report.restrictKeys, report.unrestrictKeys);
+    checks.push({
+        name: '\\restrict pairs',
+        passed: restrictProblem === undefined,
+        detail: restrictProblem ??
+            (report.restrictKeys.length === 0 ? 'none (dump from a client before the \\restrict fix)' : `${report.restrictKeys.length} \\restrict, matched by \\unrestrict`)
+    });
+    return checks;
+}
+/** What is wrong with the dump's \restrict and \unrestrict lines; undefined when each key is closed by the same key. */
+function describeRestrictPairs(restrictKeys, unrestrictKeys) {
+    const unmatched = restrictKeys.filter((key) => !unrestrictKeys.includes(key));
+    const stray = unrestrictKeys.filter((key) => !restrictKeys.includes(key));
+    if (unmatched.length === 0 && stray.length === 0 && restrictKeys.length === unrestrictKeys.length)
+        return undefined;
+    const short = (key) => (key === '' ? '(no key)' : key.length > 12 ? `${key.slice(0, 12)}…` : key);
+    if (unmatched.length > 0 && stray.length > 0 && stray[0] !== '' && unmatched[0].startsWith(stray[0])) {
+        return `the \\unrestrict line is cut: its key ends after ${stray[0].length} of the ${unmatched[0].length} characters of \\restrict ${short(unmatched[0])}`;
+    }
+    if (unmatched.length > 0 && stray.length > 0) {
+        return `\\restrict ${short(unmatched[0])} is closed by \\unrestrict ${short(stray[0])}, another key: the \\unrestrict line was cut or changed`;
+    }
+    if (unmatched.length > 0)
+        return `\\restrict ${short(unmatched[0])} has no \\unrestrict line: the end of the dump is missing`;
+    if (stray.length > 0)
+        return `\\unrestrict ${short(stray[0])} has no \\restrict line before it: the start of the dump is missing or changed`;
+    return `${restrictKeys.length} \\restrict line(s) but ${unrestrictKeys.length} \\unrestrict line(s)`;
 }
 
 ;// CONCATENATED MODULE: ./src/validate/validate.ts
@@ -43556,9 +44631,9 @@ async function restoreBackup(options) {
 function readTimeoutMs(sizeBytes) {
     return 120_000 + Math.ceil(sizeBytes / 2_000_000) * 1000;
 }
-async function validateBackup(backup, options) {
+async function validateBackup(run, backup, request) {
     if (backup.format === 'plain')
-        return validatePlain(backup, options.rehashAfter, options.signal);
+        return validatePlain(backup, request.rehashAfter, run.signal);
     const checks = [];
     checks.push(headerCheck(backup));
     if (backup.format === 'tar' && backup.tar) {
@@ -43571,13 +44646,13 @@ async function validateBackup(backup, options) {
     // pg_restore can loop forever on a broken tar archive, and has nothing to say about a bad header.
     if (checks.some((check) => !check.passed))
         return checks;
-    const listing = await listArchive(backup.path, options);
+    const listing = await listArchive(run, backup.path, request);
     checks.push(listing.check);
     if (!listing.check.passed)
         return checks;
     if (backup.format === 'directory')
         checks.push(dataFilesCheck(backup, listing.dataIds, listing.blobIds));
-    checks.push(await fullReadCheck(backup, options));
+    checks.push(await fullReadCheck(run, backup, request));
     checks.push(await sizeOnDiskCheck(backup));
     return checks;
 }
@@ -43627,13 +44702,13 @@ function describeHeader(header, format) {
     const from = header.serverVersion ? ` of server ${header.serverVersion}` : '';
     return `PGDMP archive ${header.archiveVersion} (${format}, compression ${header.compression}${by}${from})`;
 }
-async function listArchive(archive, options) {
-    const run = await runTool(options.tools.pgRestore, ['--list', archive], { env: options.env, timeoutMs: 120_000, signal: options.signal });
-    if (run.exitCode !== 0) {
-        const why = errorLines(options.redactor.redact(run.stderr)).join(' | ') || (run.signal ? `stopped by ${run.signal} (time limit)` : `exit code ${run.exitCode}`);
+async function listArchive(run, archive, request) {
+    const listed = await runTool(request.tools.pgRestore, ['--list', archive], { env: request.env, timeoutMs: 120_000, signal: run.signal });
+    if (listed.exitCode !== 0) {
+        const why = errorLines(run.redactor.redact(listed.stderr)).join(' | ') || (listed.signal ? `stopped by ${listed.signal} (time limit)` : `exit code ${listed.exitCode}`);
         return { check: { name: 'Table of contents', passed: false, detail: `pg_restore --list cannot read it: ${why}` }, dataIds: [], blobIds: [] };
     }
-    const entries = run.stdout.split('\n').filter((line) => /^\d+;/.test(line));
+    const entries = listed.stdout.split('\n').filter((line) => /^\d+;/.test(line));
     const idsOf = (pattern) => entries.filter((line) => pattern.test(line)).map((line) => Number(line.split(';')[0]));
     const dataIds = idsOf(/^\d+;\s*\d+\s+\d+\s+TABLE DATA\b/);
     const blobIds = idsOf(/^\d+;\s*\d+\s+\d+\s+BLOBS\b/);
@@ -43661,23 +44736,23 @@ function dataFilesCheck(backup, dataIds, blobIds) {
  * pg_restore turns the whole archive into a script: it must read (and decompress) every block, so
  * truncation and corrupt blocks surface here, and the script must come out complete.
  */
-async function fullReadCheck(backup, options) {
+async function fullReadCheck(run, backup, request) {
     const reader = new InspectingStream(plainObserver(false));
-    const stopHeartbeat = startHeartbeat('pg_restore reading the archive', options.log ?? (() => { }), () => reader.bytesSoFar, options.heartbeatMs);
-    const run = await runTool(options.tools.pgRestore, ['--file=-', backup.path], {
-        env: options.env,
-        signal: options.signal,
+    const stopHeartbeat = startHeartbeat('pg_restore reading the archive', run.log, () => reader.bytesSoFar, run.heartbeatMs);
+    const read = await runTool(request.tools.pgRestore, ['--file=-', backup.path], {
+        env: request.env,
+        signal: run.signal,
         timeoutMs: readTimeoutMs(backup.sizeBytes),
         consumeStdout: (stdout) => (0,external_node_stream_promises_namespaceObject.pipeline)(stdout, reader, discard())
     }).finally(stopHeartbeat);
-    const scan = run.exitCode === 0 ? reader.result().observed : undefined;
+    const scan = read.exitCode === 0 ? reader.result().observed : undefined;
     const complete = scan !== undefined && scan.hasHeader && scan.hasTrailer && scan.unterminatedCopy === undefined;
-    if (run.exitCode === 0 && complete) {
+    if (read.exitCode === 0 && complete) {
         backup.sequences = scan.sequences;
         return { name: 'Every block reads', passed: true, detail: `pg_restore read all data: a complete ${scan.bytes}-byte script, ${scan.copyBlocks} data blocks` };
     }
-    const why = run.exitCode !== 0
-        ? errorLines(options.redactor.redact(run.stderr)).join(' | ') || (run.signal ? `stopped by ${run.signal} (time limit)` : `exit code ${run.exitCode}`)
+    const why = read.exitCode !== 0
+        ? errorLines(run.redactor.redact(read.stderr)).join(' | ') || (read.signal ? `stopped by ${read.signal} (time limit)` : `exit code ${read.exitCode}`)
         : 'the script it produced is incomplete';
     return { name: 'Every block reads', passed: false, detail: `pg_restore cannot read the whole ${backup.format} archive: ${why}` };
 }
@@ -43714,531 +44789,129 @@ function requirePassed(checks, format = 'plain') {
     throw new VerificationError('backup-invalid', `Backup (${format} format) failed validation: ${failed.map((check) => `${check.name}: ${check.detail}`).join('; ')}`, 'A truncated or corrupted dump usually means pg_dump was interrupted or the disk filled up; run with verbose: true to see its output.');
 }
 
-;// CONCATENATED MODULE: ./src/run/context.ts
-// The engine's only window on the outside world; the action, the CLI and the tests each supply one.
-const noLedger = { created() { }, removed() { } };
-
-;// CONCATENATED MODULE: ./src/tools/cache.ts
-// Where downloaded client tools are kept between runs: the runner's tool cache, or a folder in the
-// user's cache directory for the terminal. Both use the same layout:
-// <root>/postgresql-client/<version>/<arch>/ with an "<arch>.complete" marker beside it.
-
-
-
-
-const TOOL_NAME = 'postgresql-client';
-function defaultCacheRoot(env) {
-    if (env.RUNNER_TOOL_CACHE)
-        return env.RUNNER_TOOL_CACHE;
-    const base = env.XDG_CACHE_HOME || (process.platform === 'win32' ? env.LOCALAPPDATA : undefined) || external_node_path_default().join(external_node_os_default().homedir(), '.cache');
-    return external_node_path_default().join(base ?? external_node_os_default().tmpdir(), 'backup-verify');
-}
-class FolderToolCache {
-    root;
-    constructor(root) {
-        this.root = root;
-    }
-    folder(version, arch) {
-        return external_node_path_default().join(this.root, TOOL_NAME, version, arch);
-    }
-    find(version, arch) {
-        const folder = this.folder(version, arch);
-        return (0,external_node_fs_namespaceObject.existsSync)(`${folder}.complete`) ? folder : undefined;
-    }
-    versions(arch) {
-        try {
-            return (0,external_node_fs_namespaceObject.readdirSync)(external_node_path_default().join(this.root, TOOL_NAME)).filter((version) => this.find(version, arch) !== undefined);
-        }
-        catch {
-            return [];
-        }
-    }
-    async add(sourceDirectory, version, arch) {
-        const folder = this.folder(version, arch);
-        await (0,promises_namespaceObject.rm)(folder, { recursive: true, force: true });
-        await (0,promises_namespaceObject.rm)(`${folder}.complete`, { force: true });
-        await (0,promises_namespaceObject.mkdir)(folder, { recursive: true });
-        await (0,promises_namespaceObject.cp)(sourceDirectory, folder, { recursive: true, verbatimSymlinks: true });
-        // The marker last: a half-copied folder is never found.
-        await (0,promises_namespaceObject.writeFile)(`${folder}.complete`, '');
-        return folder;
-    }
-}
-
-// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/index.js + 1 modules
-var http_client_lib = __nccwpck_require__(4942);
-// EXTERNAL MODULE: external "node:url"
-var external_node_url_ = __nccwpck_require__(3136);
-;// CONCATENATED MODULE: ./src/tools/download.ts
-// Fetches an archive (or its checksum) over HTTP(S), through the runner's proxy settings, with
-// retries and backoff on transient failures, hashing the bytes while they stream to disk.
+;// CONCATENATED MODULE: ./src/engine/validate-phase.ts
+// Phase 2 as the engine runs it: the backup judged without restoring it, the expected checksum and
+// the receipt held against it. A backup that is not valid stops a streamed restore at once.
 
 
 
 
 
-
-
-
-const DEFAULT_RETRY = { attempts: 4, baseDelayMs: 2000 };
-/** A response that says "no such file": retrying cannot help. */
-class NotFoundError extends Error {
-    url;
-    constructor(url) {
-        super(`${url} answered 404 Not Found`);
-        this.url = url;
-    }
-}
-class TransientError extends Error {
-}
-const TRANSIENT_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
-const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'ECONNABORTED', 'UND_ERR_SOCKET']);
-function client() {
-    return new http_client_lib/* HttpClient */.Qq('backup-verify', [], { allowRedirects: true, maxRedirects: 10, socketTimeout: 60_000 });
-}
-async function withRetries(url, policy, log, attempt) {
-    for (let tried = 1;; tried++) {
-        try {
-            return await attempt();
-        }
-        catch (error) {
-            const code = error.code ?? '';
-            const transient = error instanceof TransientError || TRANSIENT_CODES.has(code) || /socket hang up|aborted|terminated/i.test(String(error));
-            if (!transient || tried >= policy.attempts) {
-                if (error instanceof NotFoundError || error instanceof VerificationError)
-                    throw error;
-                throw new VerificationError('tools-download-failed', `Could not download ${url} after ${tried} attempt(s): ${error instanceof Error ? error.message : String(error)}`, 'Check the network from the runner to that host, or point tools-url at a mirror.');
-            }
-            const wait = policy.baseDelayMs * 2 ** (tried - 1);
-            log(`Download of ${url} failed (${error instanceof Error ? error.message : String(error)}); retrying in ${wait} ms`);
-            await new Promise((resolve) => setTimeout(resolve, wait));
-        }
-    }
-}
-async function download_open(url) {
-    const response = await client().get(url);
-    const status = response.message.statusCode ?? 0;
-    if (status === 200)
-        return response;
-    response.message.resume();
-    if (status === 404)
-        throw new NotFoundError(url);
-    if (TRANSIENT_STATUS.has(status))
-        throw new TransientError(`HTTP ${status}`);
-    throw new VerificationError('tools-download-failed', `Could not download ${url}: HTTP ${status}`, 'Check tools-url.');
-}
-async function fetchText(url, policy, log) {
-    if (url.startsWith('file:'))
-        return readLocal(url);
-    return withRetries(url, policy, log, async () => (await download_open(url)).readBody());
-}
-async function readLocal(url) {
+/** A backup this run made: validated as it was written (plain, tar) or read once (custom, directory). */
+async function validatePhase(v, held, backup) {
     try {
-        return await (0,promises_namespaceObject.readFile)((0,external_node_url_.fileURLToPath)(url), 'utf8');
+        await v.phases.run('Validate', async (done) => {
+            const connected = held.connected;
+            const checks = await validateBackup(v.run, backup, { tools: connected.tools, env: connected.env, rehashAfter: held.streamed?.read });
+            judge(v, backup, checks);
+            done(`${checks.length} checks passed; SHA-256 ${backup.sha256.slice(0, 12)}…`);
+        });
     }
     catch (error) {
-        if (error.code === 'ENOENT')
-            throw new NotFoundError(url);
+        // A backup that is not valid is not worth restoring: the streamed restore stops.
+        await held.streamed?.abandon(error);
         throw error;
     }
 }
-/** Streams the URL into `file` and returns the SHA-256 of the bytes written. */
-async function downloadFile(url, file, policy, log) {
-    const transfer = async (source) => {
-        const hash = (0,external_node_crypto_.createHash)('sha256');
-        const hashing = new external_node_stream_.Transform({
-            transform(chunk, _encoding, done) {
-                hash.update(chunk);
-                done(null, chunk);
-            }
-        });
-        await (0,external_node_stream_promises_namespaceObject.pipeline)(source, hashing, (0,external_node_fs_namespaceObject.createWriteStream)(file));
-        return hash.digest('hex');
-    };
-    if (url.startsWith('file:')) {
-        const local = (0,external_node_url_.fileURLToPath)(url);
-        await (0,promises_namespaceObject.stat)(local).catch((error) => {
-            throw error.code === 'ENOENT' ? new NotFoundError(url) : error;
-        });
-        return transfer((0,external_node_fs_namespaceObject.createReadStream)(local));
-    }
-    return withRetries(url, policy, log, async () => transfer((await download_open(url)).message));
-}
-
-;// CONCATENATED MODULE: ./src/tools/version.ts
-// Reads the version a PostgreSQL client tool reports about itself.
-/**
- * Understands every form seen in the wild: "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)",
- * "pg_dump (PostgreSQL) 17.2 (Homebrew)", "pg_dump.exe (PostgreSQL) 16.4", "pg_dump (PostgreSQL) 18beta1",
- * "psql (PostgreSQL) 9.6.24".
- */
-function parseToolVersion(output) {
-    const match = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?(?:\.(\d+))?((?:alpha|beta|rc|devel)\d*)?/i.exec(output);
-    if (!match)
-        return undefined;
-    const [, first, second, third, pre] = match;
-    const text = match[0].replace(/^\(PostgreSQL\)\s+/i, '');
-    const one = Number(first);
-    if (one >= 10)
-        return { major: one, minor: pre ? 0 : Number(second ?? 0), text };
-    return { major: one + Number(second ?? 0) / 10, minor: Number(third ?? 0), text };
-}
-function compareVersions(a, b) {
-    return a.major - b.major || a.minor - b.minor;
-}
-
-;// CONCATENATED MODULE: ./src/tools/locate.ts
-// Finds installed PostgreSQL client tools and picks the ones that can handle the server.
-
-
-
-
-
-function listing(directory) {
-    try {
-        return (0,external_node_fs_namespaceObject.readdirSync)(directory);
-    }
-    catch {
-        return [];
-    }
-}
-const versionedChildren = (list, parent, pattern) => list(parent)
-    .filter((name) => pattern.test(name))
-    .sort((a, b) => Number(pattern.exec(b)?.[1] ?? 0) - Number(pattern.exec(a)?.[1] ?? 0));
-/** Every folder worth looking in, most specific first; pure, given a way to list a folder. */
-function candidateDirectories(env, platform, list = listing) {
-    const found = [];
-    const add = (directory, origin) => found.push({ directory, origin });
-    const join = platform === 'win32' ? (external_node_path_default()).win32.join : (external_node_path_default()).posix.join;
-    if (env.PGBIN)
-        add(env.PGBIN, 'PGBIN');
-    for (const directory of (env.PATH ?? env.Path ?? '').split(platform === 'win32' ? ';' : ':')) {
-        if (directory)
-            add(directory, 'PATH');
-    }
-    if (platform === 'win32') {
-        for (const root of [env.ProgramFiles ?? 'C:\\Program Files', env['ProgramFiles(x86)']]) {
-            if (!root)
-                continue;
-            const base = join(root, 'PostgreSQL');
-            for (const version of versionedChildren(list, base, /^(\d+(?:\.\d+)?)$/))
-                add(join(base, version, 'bin'), 'standard location');
-        }
-        return found;
-    }
-    for (const version of versionedChildren(list, '/usr/lib/postgresql', /^(\d+(?:\.\d+)?)$/)) {
-        add(`/usr/lib/postgresql/${version}/bin`, 'standard location');
-    }
-    for (const name of versionedChildren(list, '/usr', /^pgsql-(\d+(?:\.\d+)?)$/))
-        add(`/usr/${name}/bin`, 'standard location');
-    const brewRoots = ['/opt/homebrew/opt', '/usr/local/opt', '/home/linuxbrew/.linuxbrew/opt'];
-    for (const root of brewRoots) {
-        for (const name of versionedChildren(list, root, /^postgresql@(\d+(?:\.\d+)?)$/))
-            add(`${root}/${name}/bin`, 'standard location');
-        add(`${root}/libpq/bin`, 'standard location');
-        add(`${root}/postgresql/bin`, 'standard location');
-    }
-    if (platform === 'darwin') {
-        const app = '/Applications/Postgres.app/Contents/Versions';
-        for (const version of versionedChildren(list, app, /^(\d+(?:\.\d+)?)$/))
-            add(`${app}/${version}/bin`, 'standard location');
-    }
-    add('/usr/local/pgsql/bin', 'standard location');
-    return found;
-}
-function executable(directory, tool, platform) {
-    return external_node_path_default().join(directory, platform === 'win32' ? `${tool}.exe` : tool);
-}
-/**
- * The client tools in one folder, when pg_dump, pg_restore and psql are all there and all report
- * the same version: a folder mixing installs would dump with one major and restore with another.
- */
-async function inspectDirectory(directory, origin, env = process.env, platform = process.platform) {
-    const [pgDump, pgRestore, psql] = ['pg_dump', 'pg_restore', 'psql'].map((tool) => executable(directory, tool, platform));
-    if (![pgDump, pgRestore, psql].every((tool) => (0,external_node_fs_namespaceObject.existsSync)(tool)))
-        return undefined;
-    const versions = await Promise.all([pgDump, pgRestore, psql].map((tool) => readToolVersion(tool, env)));
-    const [version] = versions;
-    if (!version || !versions.every((other) => other && compareVersions(other, version) === 0))
-        return undefined;
-    return { directory, version, pgDump, pgRestore, psql, origin };
-}
-/** Looks in every candidate folder and returns one entry per real folder with a complete set of tools. */
-async function findClientTools(env = process.env, platform = process.platform) {
-    const seen = new Set();
-    const found = [];
-    for (const { directory, origin } of candidateDirectories(env, platform)) {
-        const pgDump = executable(directory, 'pg_dump', platform);
-        if (!(0,external_node_fs_namespaceObject.existsSync)(pgDump))
-            continue;
-        let real;
-        try {
-            real = (0,external_node_fs_namespaceObject.realpathSync)(pgDump);
-        }
-        catch {
-            continue;
-        }
-        // Debian's /usr/bin/pg_dump is pg_wrapper, which picks a major by itself; the real folders are listed anyway.
-        if (external_node_path_default().basename(real).startsWith('pg_wrapper') || seen.has(real))
-            continue;
-        seen.add(real);
-        const tools = await inspectDirectory(directory, origin, env, platform);
-        if (tools)
-            found.push(tools);
-    }
-    return found;
-}
-async function readToolVersion(tool, env) {
-    const run = await runTool(tool, ['--version'], { env: scrubbedEnvironment(env), timeoutMs: 10_000 }).catch(() => undefined);
-    return run?.exitCode === 0 ? parseToolVersion(run.stdout) : undefined;
-}
-function installHint(serverMajor, platform = process.platform) {
-    switch (platform) {
-        case 'darwin':
-            return `Install them with "brew install postgresql@${serverMajor}" (or libpq), or set PGBIN to their folder.`;
-        case 'win32':
-            return `Install PostgreSQL ${serverMajor} (the EDB installer or "choco install postgresql${serverMajor}"), or set PGBIN to its bin folder.`;
-        default:
-            return `Install them with "sudo apt-get install postgresql-client-${serverMajor}" (from apt.postgresql.org when your distribution lacks that major), or set PGBIN to their folder.`;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/tools/install.ts
-// Installs a client from an archive of relocatable PostgreSQL builds into the tool cache:
-// checksum first, then download (verified against it), extract, cache, and check what came out.
-
-
-
-
-
-
-
-
-
-/** Every client in the tool cache that still answers with a complete set of tools. */
-async function cachedClientTools(cache, arch, env, platform) {
-    const found = [];
-    for (const version of cache.versions(arch)) {
-        const folder = cache.find(version, arch);
-        const tools = folder && (await inspectDirectory(external_node_path_default().join(folder, 'bin'), 'tool cache', env, platform));
-        if (tools)
-            found.push(tools);
-    }
-    return found;
-}
-async function installClientTools(version, options) {
-    const versionText = formatArchiveVersion(version);
-    const { cache, arch, env, platform } = options;
-    const cached = cache.find(versionText, arch);
-    if (cached) {
-        const tools = await inspectDirectory(external_node_path_default().join(cached, 'bin'), 'tool cache', env, platform);
-        if (tools)
-            return { tools, origin: 'cache' };
-    }
-    const url = expandToolsUrl(options.toolsUrl, version, options.target, platform, arch);
-    const notThere = () => new VerificationError('tools-not-published', `No PostgreSQL client ${versionText} for ${options.target}: ${url} does not exist (404).`, 'Set postgres-version to a version the source publishes, or tools-url to a mirror that has this one.');
-    const sumUrl = checksumUrlFor(url);
-    const checksumText = await fetchText(sumUrl, options.retry, options.log).catch((error) => {
-        throw error instanceof NotFoundError ? notThere() : error;
-    });
-    const expected = parseChecksumFile(checksumText);
-    if (!expected) {
-        throw new VerificationError('tools-checksum-mismatch', `The checksum file ${sumUrl} holds no SHA-256; refusing to install an archive that cannot be verified.`);
-    }
-    await (0,promises_namespaceObject.mkdir)(options.workFolder, { recursive: true });
-    const archive = external_node_path_default().join(options.workFolder, external_node_path_default().basename(new URL(url).pathname) || 'postgresql.tar.gz');
-    options.log(`Downloading ${url}`);
-    const actual = await downloadFile(url, archive, options.retry, options.log).catch((error) => {
-        throw error instanceof NotFoundError ? notThere() : error;
-    });
-    if (actual !== expected) {
-        throw new VerificationError('tools-checksum-mismatch', `Checksum mismatch for ${url}: the published SHA-256 is ${expected}, the download has ${actual}. Refusing to use it.`, 'A corrupted download or a tampered mirror: try again, and check the mirror behind tools-url.');
-    }
-    options.log(`SHA-256 verified: ${actual}`);
-    const extracted = external_node_path_default().join(options.workFolder, 'extracted');
-    await (0,promises_namespaceObject.mkdir)(extracted, { recursive: true });
-    const untar = await runTool(tarCommand(platform, env), ['-xzf', archive, '-C', extracted], { env: scrubbedEnvironment(env), timeoutMs: 5 * 60_000 });
-    if (untar.exitCode !== 0) {
-        throw new VerificationError('tools-download-failed', `Could not extract ${external_node_path_default().basename(archive)}: ${untar.stderr.trim() || `tar exited with ${untar.exitCode}`}`);
-    }
-    const root = await installRoot(extracted, platform);
-    const found = await inspectDirectory(external_node_path_default().join(root, 'bin'), 'downloaded', env, platform);
-    if (!found || found.version.major !== version.major || found.version.minor !== version.minor) {
-        throw new VerificationError('tools-download-failed', `The archive ${external_node_path_default().basename(archive)} does not hold working client tools of PostgreSQL ${version.major}.${version.minor}` +
-            (found ? ` (it holds ${found.version.text})` : ' (pg_dump, pg_restore and psql did not all run)') +
-            '.');
-    }
-    const cachedFolder = await cache.add(root, versionText, arch);
-    await (0,promises_namespaceObject.rm)(extracted, { recursive: true, force: true });
-    await (0,promises_namespaceObject.rm)(archive, { force: true });
-    const tools = await inspectDirectory(external_node_path_default().join(cachedFolder, 'bin'), 'downloaded', env, platform);
-    if (!tools)
-        throw new VerificationError('tools-download-failed', `The client tools copied into the tool cache at ${cachedFolder} do not run.`);
-    return { tools, origin: 'downloaded', url };
-}
-/**
- * Windows' own bsdtar: a GNU tar from Git for Windows, if first on PATH, would read "C:\..." as a
- * remote host.
- */
-function tarCommand(platform, env) {
-    return platform === 'win32' ? external_node_path_default().win32.join(env.SystemRoot ?? 'C:\\Windows', 'System32', 'tar.exe') : 'tar';
-}
-/** The folder holding bin/: the extraction folder itself, or its single top-level folder. */
-async function installRoot(extracted, platform) {
-    const pgDump = platform === 'win32' ? 'pg_dump.exe' : 'pg_dump';
-    if ((0,external_node_fs_namespaceObject.existsSync)(external_node_path_default().join(extracted, 'bin', pgDump)))
-        return extracted;
-    for (const entry of await (0,promises_namespaceObject.readdir)(extracted, { withFileTypes: true })) {
-        if (entry.isDirectory() && (0,external_node_fs_namespaceObject.existsSync)(external_node_path_default().join(extracted, entry.name, 'bin', pgDump)))
-            return external_node_path_default().join(extracted, entry.name);
-    }
-    throw new VerificationError('tools-download-failed', 'The archive has no bin/pg_dump, at its top or one folder down.');
-}
-
-;// CONCATENATED MODULE: ./src/tools/target.ts
-// The platform as the archives of relocatable PostgreSQL builds name it: a Rust target triple.
-
-const LINUX = {
-    x64: ['x86_64-unknown-linux-gnu', 'x86_64-unknown-linux-musl'],
-    arm64: ['aarch64-unknown-linux-gnu', 'aarch64-unknown-linux-musl'],
-    arm: ['armv7-unknown-linux-gnueabihf', 'armv7-unknown-linux-musleabihf'],
-    ia32: ['i686-unknown-linux-gnu', 'i686-unknown-linux-musl'],
-    ppc64: ['powerpc64le-unknown-linux-gnu', 'powerpc64le-unknown-linux-musl'],
-    s390x: ['s390x-unknown-linux-gnu', 's390x-unknown-linux-musl']
-};
-const DARWIN = { x64: 'x86_64-apple-darwin', arm64: 'aarch64-apple-darwin' };
-const WINDOWS = { x64: 'x86_64-pc-windows-msvc', arm64: 'aarch64-pc-windows-msvc' };
-function targetTriple(platform, arch, libc = 'gnu') {
-    const triple = platform === 'linux'
-        ? LINUX[arch]?.[libc === 'musl' ? 1 : 0]
-        : platform === 'darwin'
-            ? DARWIN[arch]
-            : platform === 'win32'
-                ? WINDOWS[arch]
-                : undefined;
-    if (!triple) {
-        throw new VerificationError('tools-missing', `No prebuilt PostgreSQL client is known for ${platform}/${arch}.`, 'Install the client tools yourself and set PGBIN, or point tools-url at archives built for this platform.');
-    }
-    return triple;
-}
-/** glibc or musl (Alpine): Node reports the glibc version it runs on, and none under musl. */
-function detectLibc() {
-    if (process.platform !== 'linux')
-        return 'gnu';
-    const header = process.report?.getReport()?.header;
-    return header?.glibcVersionRuntime ? 'gnu' : 'musl';
-}
-
-;// CONCATENATED MODULE: ./src/tools/provision.ts
-// Decides which client tools verify this server: installed ones, cached ones, or a download,
-// and says why.
-
-
-
-
-
-
-
-function describeRequest(request) {
-    return request.kind === 'exact' ? `${request.major}.${request.minor}` : request.kind === 'major' ? String(request.major) : 'auto';
-}
-const newest = (present) => [...present].sort((a, b) => compareVersions(b.tools.version, a.tools.version))[0];
-/**
- * Among the tools already here, the one to use, or undefined when a download is needed.
- * Pure: the same present tools and server always give the same answer.
- */
-function choosePresent(present, server, request) {
-    const wanted = request.kind === 'auto' ? server.major : request.major;
-    const matching = present.filter(({ tools }) => request.kind === 'exact' ? tools.version.major === request.major && tools.version.minor === request.minor : tools.version.major === wanted);
-    const match = newest(matching);
-    if (match) {
-        const why = request.kind === 'auto' ? `server major ${server.major}` : `postgres-version ${describeRequest(request)}; server major ${server.major}`;
-        return { ...match, reason: why };
-    }
-    if (request.kind !== 'auto')
-        return undefined;
-    const newer = newest(present.filter(({ tools }) => tools.version.major > server.major));
-    if (!newer)
-        return undefined;
-    return {
-        ...newer,
-        reason: `no client of major ${server.major} here; ${newer.tools.version.major} is newer than the server, dumps it, and its restore is adapted to the older server`
-    };
-}
-async function provideClientTools(server, options) {
-    const { request } = options;
-    const wanted = request.kind === 'auto' ? server.major : request.major;
-    if (wanted < server.major) {
-        throw new VerificationError('client-too-old', `postgres-version ${describeRequest(request)} is older than the server (PostgreSQL ${server.text}): pg_dump cannot dump a server of a newer major.`, `Set postgres-version to auto or to ${server.major} or newer.`);
-    }
-    const installed = options.source === 'any' ? await findClientTools(options.env, options.platform) : [];
-    const cached = await cachedClientTools(options.cache, options.arch, options.env, options.platform);
-    const present = [
-        ...installed.map((tools) => ({ tools, origin: 'found' })),
-        ...cached.map((tools) => ({ tools, origin: 'cache' }))
-    ];
-    const chosen = choosePresent(present, server, request);
-    if (chosen)
-        return chosen;
-    const target = targetTriple(options.platform, options.arch, detectLibc());
-    try {
-        const version = await archiveVersionFor(request, server, options);
-        options.log(`No suitable client here; installing PostgreSQL client ${version.major}.${version.minor} (${target}) into the tool cache`);
-        const installedNow = await installWithFallback(version, request, options, target);
-        return {
-            tools: installedNow.tools,
-            origin: installedNow.origin,
-            reason: `no client of major ${wanted} was installed; server major ${server.major}`
+/** An existing backup: connected to the server that restores it, read once, validated; the receipt's inventory when it describes this backup. */
+async function validateExistingPhase(v, held, file, detected) {
+    const { run, settings, result } = v;
+    return v.phases.run('Validate', async (done) => {
+        const connected = (held.connected = await Connected.open(run, settings, v.workspace, { env: v.env, toolCache: v.options.toolCache, retry: v.options.retry }, result));
+        run.log(`Existing backup: ${file} (${detected.format} format${detected.compression ? ', gzip' : ''}, recognised from its content)`);
+        const backup = await describeBackupOnDisk(file, detected.format, detected.compression, run.signal);
+        result.backup = {
+            path: file,
+            sizeBytes: backup.sizeBytes,
+            sha256: backup.sha256,
+            format: detected.format,
+            compression: detected.compression ? 'gzip' : 'as written',
+            jobs: restoreJobs(detected.format, detected.compression, settings.jobs),
+            files: backup.manifest?.entries.length,
+            streamed: false,
+            kept: false,
+            existing: true
         };
+        const checks = await validateBackup(run, backup, { tools: connected.tools, env: connected.env });
+        const binding = bindReceipt(v.references.receipt, settings.maxShrinkPercent, backup.sha256);
+        judge(v, backup, checks, binding?.check);
+        if (binding?.error)
+            throw binding.error;
+        held.describedByReceipt = binding?.describesThisBackup === true;
+        done(`${checks.length + (binding ? 1 : 0)} checks passed; SHA-256 ${backup.sha256.slice(0, 12)}…`);
+        return backup;
+    });
+}
+/** The checks, the expected checksum first, logged and recorded; throws naming every failed one (the receipt's aside). */
+function judge(v, backup, checks, receipt) {
+    const expected = v.references.expectedChecksum;
+    if (expected) {
+        const matches = backup.sha256 === expected;
+        checks.unshift({
+            name: 'Expected checksum',
+            passed: matches,
+            detail: matches ? `SHA-256 ${backup.sha256}, as expected` : `SHA-256 ${backup.sha256}, but ${expected} was expected: this is not that backup, or it changed`
+        });
     }
-    catch (error) {
-        if (!(error instanceof VerificationError))
-            throw error;
-        const newestPresent = newest(present);
-        const hint = `${installHint(wanted, options.platform)} Or point tools-url at a mirror that has PostgreSQL ${wanted} for ${target}.`;
-        if (newestPresent && request.kind === 'auto') {
-            throw new VerificationError('client-too-old', `Server newer than client: the server runs PostgreSQL ${server.text}, but the newest client tools found are ${newestPresent.tools.version.text} (${newestPresent.tools.directory}), and no client of major ${wanted} could be installed: ${error.message}`, hint);
+    const all = receipt ? [...checks, receipt] : checks;
+    v.result.checks = all;
+    for (const check of all)
+        v.run.log(`${check.passed ? '✓' : '✗'} ${check.name}: ${check.detail}`);
+    requirePassed(checks, backup.format);
+}
+
+;// CONCATENATED MODULE: ./src/engine/workspace.ts
+// The run's temporary folder: the backup a new run makes, the password files the tools read, and
+// downloaded tools on their way to the cache. Removed at the end, whole, or (keep-backup) all of it
+// but the backup, the password files first of all.
+
+
+
+
+class Workspace {
+    folder;
+    passwordFiles = [];
+    constructor(folder) {
+        this.folder = folder;
+    }
+    static async create(run, tempRoot) {
+        const folder = await (0,promises_namespaceObject.mkdtemp)(external_node_path_default().join(tempRoot ?? external_node_os_default().tmpdir(), 'backup-verify-'));
+        run.ledger.created('folder', folder);
+        return new Workspace(folder);
+    }
+    path(name) {
+        return external_node_path_default().join(this.folder, name);
+    }
+    /** A 0600 password file for PGPASSFILE; undefined when there is no password (or one a file cannot hold). */
+    async passwordFile(password, name = '.pgpass') {
+        const file = await writePasswordFile(this.folder, password, name);
+        if (file)
+            this.passwordFiles.push(file);
+        return file;
+    }
+    /** Removes the folder, or with a kept backup everything in it but the backup. */
+    async cleanUp(run, keptBackup) {
+        try {
+            if (keptBackup) {
+                for (const file of this.passwordFiles)
+                    await (0,promises_namespaceObject.rm)(file, { force: true });
+                run.log(`Kept the backup at ${keptBackup}`);
+            }
+            else {
+                await (0,promises_namespaceObject.rm)(this.folder, { recursive: true, force: true });
+            }
+            run.ledger.removed('folder', this.folder);
         }
-        throw new VerificationError(['tools-checksum-mismatch', 'tools-not-published', 'bad-input'].includes(error.problem) ? error.problem : 'tools-missing', `PostgreSQL client tools ${request.kind === 'auto' ? `of major ${wanted}` : describeRequest(request)} are not installed, and could not be installed: ${error.message}`, error.hint ?? hint);
-    }
-}
-/** Which archive to fetch: the exact version asked for, else the server's own version, else the newest of the major. */
-async function archiveVersionFor(request, server, options) {
-    if (request.kind === 'exact')
-        return { major: request.major, minor: request.minor, release: request.release };
-    const major = request.kind === 'auto' ? server.major : request.major;
-    if (major === server.major && server.number >= 100000)
-        return { major, minor: server.number % 10000, release: 0 };
-    return newestPublished(major, options);
-}
-async function newestPublished(major, options) {
-    if (options.toolsUrl !== DEFAULT_TOOLS_URL) {
-        throw new VerificationError('bad-input', `With a custom tools-url, PostgreSQL ${major} needs an exact version: set postgres-version to one the mirror has, e.g. ${major}.2.`);
-    }
-    const listing = await fetchText(DEFAULT_RELEASES_URL, options.retry, options.log);
-    const tags = JSON.parse(listing).map((release) => release.tag_name ?? '');
-    const found = newestOfMajor(tags, major);
-    if (!found)
-        throw new VerificationError('tools-download-failed', `The default source publishes no build of PostgreSQL ${major}.`);
-    return found;
-}
-/** The server's exact minor may be newer than any published build; then the newest build of that major. */
-async function installWithFallback(version, request, options, target) {
-    const installOptions = { ...options, target };
-    try {
-        return await installClientTools(version, installOptions);
-    }
-    catch (error) {
-        const missing = error instanceof VerificationError && error.problem === 'tools-not-published';
-        if (!missing || request.kind === 'exact' || options.toolsUrl !== DEFAULT_TOOLS_URL)
-            throw error;
-        return installClientTools(await newestPublished(version.major, options), installOptions);
+        catch (error) {
+            run.warn(`Could not remove temporary files in ${this.folder}: ${run.redactor.redactError(error)}`);
+        }
     }
 }
 
 ;// CONCATENATED MODULE: ./src/engine/verify.ts
-// The engine: Create, Validate and Restore against one database, returning what it found.
-// It never touches @actions/core; whoever calls it supplies a Reporter.
+// The engine: Create, Validate and Restore for one backup, returning what they found. One function
+// per mode: a new backup of the source, or an existing backup verified where it is. The engine never
+// touches @actions/core; whoever calls it supplies a Reporter.
 
 
 
@@ -44253,439 +44926,100 @@ async function installWithFallback(version, request, options, target) {
 
 
 
-
-
-
-
-
-
-
-
-const PHASE_TITLES = {
-    Create: 'Create: pg_dump writes the backup',
-    Validate: 'Validate: signature, checksum, readability, completeness',
-    Restore: 'Restore: into a temporary database, then compare'
-};
 async function verifyBackup(options) {
-    const { settings, reporter } = options;
-    const ledger = options.ledger ?? noLedger;
-    const env = options.env ?? process.env;
-    const redactor = new Redactor(settings.secrets);
+    const { settings } = options;
     const started = new Date();
     const result = {
         status: 'passed',
-        phases: ['Create', 'Validate', 'Restore'].map((name) => ({ name, status: 'not run', durationMs: 0, detail: '' })),
+        phases: PHASE_NAMES.map((name) => ({ name, status: 'not run', durationMs: 0, detail: '' })),
         startedAt: started.toISOString(),
         durationMs: 0
     };
-    const finish = async () => {
-        result.durationMs = Date.now() - started.getTime();
-        try {
-            result.receiptPath = await writeReceipt(settings.tempRoot ?? external_node_os_default().tmpdir(), buildReceipt(result));
-        }
-        catch (error) {
-            reporter.warning(`Could not write the receipt: ${redactor.redactError(error)}`);
-        }
-        return result;
-    };
+    const run = runContext({
+        reporter: options.reporter,
+        redactor: new Redactor(settings.secrets),
+        ledger: options.ledger ?? noLedger,
+        signal: runSignal(options.signal, settings.timeoutMinutes),
+        verbose: settings.verbose,
+        heartbeatMs: options.heartbeatMs
+    });
     if (settings.connection.kind === 'unsupported') {
-        reporter.info(`Backup tests require PostgreSQL, found: ${settings.connection.engine} (from ${settings.connection.origin}); skipping.`);
+        run.log(`Backup tests require PostgreSQL, found: ${settings.connection.engine} (from ${settings.connection.origin}); skipping.`);
         result.status = 'skipped';
         result.skippedEngine = settings.connection.engine;
-        return finish();
+        return finish(run, result, settings.tempRoot, started);
     }
-    const { target, origin } = settings.connection;
     // An existing backup has no source database: the server named is only where it is restored.
     if (!settings.backupFile)
-        result.target = describeTarget(target);
-    const log = (line) => reporter.info(line);
-    // Interrupted by a signal, or out of time: the tools stop and everything is cleaned up either way.
-    const limits = [options.signal, settings.timeoutMinutes ? AbortSignal.timeout(settings.timeoutMinutes * 60_000) : undefined].filter((signal) => signal !== undefined);
-    const interrupt = limits.length > 0 ? AbortSignal.any(limits) : new AbortController().signal;
-    let running;
-    const phase = async (name, run) => {
-        interrupt.throwIfAborted();
-        running = name;
-        const entry = result.phases.find((p) => p.name === name);
-        const phaseStart = Date.now();
-        return reporter.group(PHASE_TITLES[name], async () => {
-            try {
-                const value = await run((detail) => (entry.detail = detail));
-                entry.status = 'passed';
-                return value;
-            }
-            catch (error) {
-                entry.status = 'failed';
-                entry.detail = interrupt.aborted ? redactor.redactError(error) : described(error, name, redactor).message;
-                throw error;
-            }
-            finally {
-                entry.durationMs = Date.now() - phaseStart;
-            }
-        });
-    };
-    const folder = await (0,promises_namespaceObject.mkdtemp)(external_node_path_default().join(settings.tempRoot ?? external_node_os_default().tmpdir(), 'backup-verify-'));
-    ledger.created('folder', folder);
-    const backupFile = external_node_path_default().join(folder, backupFileName(target.database, started, backupExtension(settings.format, settings.compression)));
-    let session;
-    let passwordFile;
-    // The server that receives the temporary database: the source's, or one apart (restore-database-url).
-    const restoreTarget = settings.restoreTarget ?? target;
-    let restoreSession;
-    let restorePasswordFile;
-    let validateWith;
-    // A streamed restore runs beside the phases; whatever happens, it ends (and drops its database) before the session closes.
-    let streamedRestore;
-    // A streamed restore reads the file while pg_dump writes it; once it has read it all, Validate reads it again.
-    let backupRead = () => { };
-    const readByRestore = new Promise((resolve) => (backupRead = resolve));
-    let snapshot;
-    // The sequence values the dump sets are known once the backup has been read whole (after Validate).
-    let sequencesRead = () => { };
-    const sequencesKnown = new Promise((resolve) => (sequencesRead = resolve));
+        result.target = describeTarget(settings.connection.target);
+    const phases = new Phases(run, result);
+    let workspace;
     try {
-        const streamed = settings.pipeline && settings.format === 'plain' && !settings.backupFile;
-        // The restore's settings; in streamed mode it starts while pg_dump is still writing.
-        // What the restore compares with (the dumped snapshot's inventory; none for an existing backup) and reads.
-        let sourceInventory = Promise.resolve(undefined);
-        let backupToRestore = { path: backupFile, format: settings.format, compression: settings.compression };
-        let clientEnv = env;
-        let restoreWith = () => {
-            throw new Error('the restore cannot start before the client tools are known');
-        };
-        const startRestore = (extra) => {
-            const databaseName = temporaryDatabaseName(new Date());
-            result.restoreDatabase = { name: databaseName, dropped: false };
-            return restoreWith(databaseName, extra);
-        };
-        // Connects, reads the versions, chooses the client tools and sets up the restore; the first
-        // phase that needs the server runs it (Create, or Validate for an existing backup).
-        const prepare = async () => {
-            log(`Connecting to ${result.target} (from ${origin})`);
-            session = await openSession(target);
-            const server = await readServerVersion(session);
-            result.serverVersion = server.text;
-            log(`Server: PostgreSQL ${server.text}`);
-            let restoreServer = server;
-            if (settings.restoreTarget) {
-                log(`Restoring into ${describeTarget(restoreTarget)}, a server apart from the source`);
-                restoreSession = await openSession(restoreTarget);
-                restoreServer = await readServerVersion(restoreSession);
-                result.restoreTarget = describeTarget(restoreTarget);
-            }
-            else {
-                restoreSession = session;
-                if (settings.backupFile)
-                    result.restoreTarget = describeTarget(target);
-            }
-            // Every extension the source uses must be available where the restore happens (an existing
-            // backup's restore reports its own).
-            const missing = settings.backupFile ? [] : await missingExtensions(session, restoreSession);
-            if (missing.length > 0) {
-                throw new VerificationError('extensions-missing', `The restore server lacks extension(s) the source uses: ${missing.join(', ')}.`, 'Install them on the server that receives the restore (its packages, or a postgres image that has them).');
-            }
-            // Dumping needs a client at least as new as the source; an existing backup only needs restoring.
-            const provided = await provideClientTools(settings.backupFile ? restoreServer : server, {
-                request: settings.postgresVersion,
-                source: settings.toolsSource,
-                toolsUrl: settings.toolsUrl,
-                cache: options.toolCache ?? new FolderToolCache(defaultCacheRoot(env)),
-                workFolder: external_node_path_default().join(folder, 'tools'),
-                retry: options.retry ?? DEFAULT_RETRY,
-                env,
-                platform: process.platform,
-                arch: process.arch,
-                log
-            });
-            const { tools } = provided;
-            result.client = { version: tools.version.text, directory: tools.directory, origin: provided.origin, reason: provided.reason };
-            log(`Client tools: ${tools.version.text} in ${tools.directory} (${provided.origin === 'found' ? `found: ${tools.origin}` : provided.origin}; ${provided.reason})`);
-            passwordFile = await writePasswordFile(folder, target.password);
-            restorePasswordFile = settings.restoreTarget ? await writePasswordFile(folder, restoreTarget.password, '.pgpass-restore') : passwordFile;
-            clientEnv = clientEnvironment(target, target.database, passwordFile, env);
-            validateWith = { tools, env: clientEnv, redactor, log, heartbeatMs: options.heartbeatMs, rehashAfter: streamed ? readByRestore : undefined, signal: interrupt };
-            restoreWith = (databaseName, extra) => restoreBackup({
-                target: restoreTarget,
-                session: restoreSession,
-                serverMajor: restoreServer.major,
-                sourceInventory,
-                dumpedSequences: sequencesKnown,
-                tools,
-                passwordFile: restorePasswordFile,
-                backup: backupToRestore,
-                jobs: settings.jobs,
-                databaseName,
-                verbose: settings.verbose,
-                log,
-                warn: (line) => reporter.warning(line),
-                onDropped: () => (result.restoreDatabase = { name: databaseName, dropped: true }),
-                afterRestore: options.hooks?.afterRestore,
-                redactor,
-                ledger,
-                heartbeatMs: options.heartbeatMs,
-                stallMs: options.stallMs,
-                signal: interrupt,
-                strict: settings.strict,
-                reference: settings.backupFile ? 'receipt' : 'snapshot',
-                level: settings.verifyLevel,
-                ...extra
-            });
-            return { server, tools };
-        };
-        const existing = settings.backupFile;
-        const detected = existing ? await detectBackupFormat(existing) : undefined;
-        if (existing && detected) {
-            const entry = result.phases.find((p) => p.name === 'Create');
-            entry.detail = `skipped: verifying the existing backup ${existing}`;
-            backupToRestore = { path: existing, ...detected };
-        }
-        const { created, restoring, stopRestore } = existing
-            ? { created: undefined, restoring: undefined, stopRestore: new AbortController() }
-            : await phase('Create', async (done) => {
-                const { server, tools } = await prepare();
-                await checkRoomForBackup(session, folder, settings.format, settings.compression, log);
-                const compression = describeCompression(settings.compression, settings.format);
-                const jobs = settings.format === 'directory' ? settings.jobs : 1;
-                log(`Backup: ${backupFile} (${settings.format} format, compression ${compression}${jobs > 1 ? `, ${jobs} parallel jobs` : ''})`);
-                // The inventory is read in the snapshot pg_dump dumps, so writes during the dump change neither;
-                // the snapshot is opened only now, to hold the source's horizon back no longer than needed.
-                snapshot = await SourceSnapshot.open(await openSession(target));
-                const inventory = snapshot.inventory(settings.verifyLevel);
-                inventory.catch(() => { });
-                sourceInventory = inventory;
-                // Streamed: the restore follows the file while pg_dump writes it, each at its own pace.
-                let written = { resolve: () => { }, reject: () => { } };
-                const writtenSize = new Promise((resolve, reject) => (written = { resolve, reject }));
-                writtenSize.catch(() => { });
-                const stopRestore = new AbortController();
-                // Planned over several sessions, the restore takes the Create phase's chunks: one read of the file.
-                const relay = streamed && restoreJobs(settings.format, settings.compression, settings.jobs) > 1 ? new ChunkRelay() : undefined;
-                const restoring = streamed
-                    ? startRestore({ written: writtenSize, relay, signal: AbortSignal.any([stopRestore.signal, interrupt]), onBackupRead: backupRead })
-                    : undefined;
-                // A restore that ends early (no permission to create its database) has read all it will.
-                const ended = () => {
-                    relay?.abandon();
-                    backupRead();
-                };
-                restoring?.then(ended, ended);
-                streamedRestore = restoring;
-                if (restoring)
-                    log(`Streaming: psql restores into ${result.restoreDatabase?.name} while pg_dump writes`);
-                let created;
-                try {
-                    created = await createBackup({
-                        tools,
-                        env: clientEnv,
-                        backupPath: backupFile,
-                        format: settings.format,
-                        compression: settings.compression,
-                        jobs: settings.jobs,
-                        minSizeBytes: settings.minSizeBytes,
-                        verbose: settings.verbose,
-                        log,
-                        redactor,
-                        heartbeatMs: options.heartbeatMs,
-                        snapshot: snapshot?.id,
-                        signal: interrupt,
-                        relay
-                    });
-                    written.resolve(created.sizeBytes);
-                    await inventory;
-                    // Only as long as needed: pg_dump has finished with the snapshot, and its locks would block writers.
-                    await snapshot?.close();
-                    snapshot = undefined;
-                }
-                catch (error) {
-                    written.reject(error);
-                    relay?.fail(error);
-                    stopRestore.abort();
-                    await restoring?.catch(() => { });
-                    // A count that failed ends the snapshot's transaction, and pg_dump then fails to import the
-                    // snapshot: the count's error is the cause to report.
-                    const countFailure = await inventory.then(() => undefined, (failure) => failure);
-                    const described = countFailure === undefined ? undefined : describeReadError(countFailure);
-                    throw described instanceof VerificationError ? described : error;
-                }
-                result.backup = {
-                    path: backupFile,
-                    sizeBytes: created.sizeBytes,
-                    sha256: created.sha256,
-                    format: settings.format,
-                    compression,
-                    jobs: restoreJobs(settings.format, settings.compression, settings.jobs),
-                    files: created.manifest?.entries.length,
-                    streamed,
-                    kept: false
-                };
-                done(`pg_dump ${tools.version.text}, ${settings.format} format, ${created.sizeBytes} bytes${streamed ? ', streamed into psql' : ''}`);
-                return { created, restoring, stopRestore };
-            });
-        await options.hooks?.afterCreate?.(backupFile);
-        let validated = created;
-        try {
-            await phase('Validate', async (done) => {
-                if (existing && detected) {
-                    await prepare();
-                    log(`Existing backup: ${existing} (${detected.format} format${detected.compression ? ', gzip' : ''}, recognised from its content)`);
-                    validated = await describeBackupOnDisk(existing, detected.format, detected.compression, interrupt);
-                    result.backup = {
-                        path: existing,
-                        sizeBytes: validated.sizeBytes,
-                        sha256: validated.sha256,
-                        format: detected.format,
-                        compression: detected.compression ? 'gzip' : 'as written',
-                        jobs: restoreJobs(detected.format, detected.compression, settings.jobs),
-                        files: validated.manifest?.entries.length,
-                        streamed: false,
-                        kept: false,
-                        existing: true
-                    };
-                }
-                const backup = validated;
-                const checks = await validateBackup(backup, validateWith);
-                if (settings.expectedChecksum) {
-                    const matches = backup.sha256 === settings.expectedChecksum;
-                    checks.unshift({
-                        name: 'Expected checksum',
-                        passed: matches,
-                        detail: matches ? `SHA-256 ${backup.sha256}, as expected` : `SHA-256 ${backup.sha256}, but ${settings.expectedChecksum} was expected: this is not that backup, or it changed`
-                    });
-                }
-                const receipt = existing ? receiptCheck(settings, backup.sha256) : undefined;
-                if (receipt)
-                    checks.push(receipt.check);
-                result.checks = checks;
-                for (const check of checks)
-                    log(`${check.passed ? '✓' : '✗'} ${check.name}: ${check.detail}`);
-                requirePassed(checks.filter((check) => check !== receipt?.check), backup.format);
-                if (receipt?.error)
-                    throw receipt.error;
-                // A receipt made when this backup was created holds the inventory to compare the restore with.
-                if (receipt?.describesThisBackup && settings.receipt)
-                    sourceInventory = Promise.resolve(receiptInventory(settings.receipt));
-                sequencesRead(backup.sequences ?? []);
-                done(`${checks.length} checks passed; SHA-256 ${backup.sha256.slice(0, 12)}…`);
-            });
-        }
-        catch (error) {
-            sequencesRead([]);
-            // A backup that is not valid is not worth restoring: stop the streamed restore.
-            stopRestore.abort();
-            await restoring?.catch(() => { });
-            throw error;
-        }
-        await options.hooks?.beforeRestore?.(backupFile);
-        await phase('Restore', async (done) => {
-            const restored = await (restoring ?? startRestore());
-            const expected = validated.sha256;
-            // A streamed restore that planned from the Create phase's own read has no second checksum: the
-            // file was read again once the restore had read it (Validate), and every range it re-read was checked.
-            if (restored.restoredChecksum !== undefined && restored.restoredChecksum !== expected)
-                throw changedAfterValidation(restored.restoredChecksum, expected);
-            result.tables = restored.comparison;
-            result.inventory = (await sourceInventory) ?? restored.restoredInventory;
-            if (restored.ignoredErrors.total > 0) {
-                result.ignoredRestoreErrors = { total: restored.ignoredErrors.total, detail: describeHarmless(restored.ignoredErrors) };
-            }
-            if (settings.receipt && settings.maxShrinkPercent !== undefined) {
-                const rows = restored.restoredInventory.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
-                const shrunk = shrinkageProblems(settings.receipt, validated.sizeBytes, rows, settings.maxShrinkPercent);
-                if (shrunk.length > 0) {
-                    throw new VerificationError('restore-mismatch', `More than max-shrink (${settings.maxShrinkPercent}%) since the receipt: ${shrunk.join('; ')}`);
-                }
-            }
-            requireSameInventory(restored.comparison);
-            const { comparison } = restored;
-            done(`restored into ${result.restoreDatabase?.name}${streamed ? ' while pg_dump wrote' : ''}; ${comparison.restored.length} of ${comparison.source.length} tables`);
-        });
+        const references = await readReferences(settings);
+        workspace = await Workspace.create(run, settings.tempRoot);
+        const v = { settings, run, result, phases, workspace, references, options, env: options.env ?? process.env, started };
+        await (settings.backupFile ? verifyExisting(v, settings.backupFile) : verifyNew(v));
     }
     catch (error) {
         result.status = 'failed';
-        result.error = interrupt.aborted
-            ? {
-                problem: 'interrupted',
-                message: typeof interrupt.reason === 'string'
-                    ? `Interrupted by ${interrupt.reason}: the verification was stopped before it finished.`
-                    : `Timed out: the verification did not finish within timeout (${describeMinutes(settings.timeoutMinutes ?? 0)}) and was stopped${running ? ` during ${running}` : ''}.`,
-                hint: typeof interrupt.reason === 'string'
-                    ? undefined
-                    : `If the log shows ${running ?? 'the run'} still making progress (its "still running" lines), raise timeout, or verify a smaller database or a faster format. ` +
-                        'A restore whose sessions wait on each other is reported as a stall, not as a time-out.'
-            }
-            : described(error, running, redactor);
+        result.error = run.signal.aborted ? describeInterruption(run.signal.reason, settings.timeoutMinutes, phases.running) : describeFailure(error, phases.running, run.redactor);
     }
     finally {
-        sequencesRead([]);
-        await snapshot?.close();
-        await streamedRestore?.catch(() => { });
-        if (restoreSession !== session)
-            await restoreSession?.end().catch(() => { });
-        await session?.end().catch(() => { });
-        const passwordFiles = [passwordFile, restorePasswordFile].filter((file) => file !== undefined);
+        const keep = settings.keepBackup && result.backup !== undefined && !settings.backupFile;
         // An existing backup is never in the temporary folder: the folder goes whole.
-        await cleanUpFolder(folder, backupFile, settings.keepBackup && result.backup !== undefined && !settings.backupFile, passwordFiles, ledger, reporter, redactor);
+        await workspace?.cleanUp(run, keep ? result.backup?.path : undefined);
         if (result.backup && !settings.backupFile)
             result.backup.kept = settings.keepBackup;
     }
-    return finish();
+    return finish(run, result, settings.tempRoot, started);
 }
-/** Any failure as the result shows it: a VerificationError as it is, a server that went away by name, anything else as unexpected. */
-function described(error, phase, redactor) {
-    const known = error instanceof VerificationError ? error : describeLostConnection(error, phase);
-    if (known)
-        return { problem: known.problem, message: redactor.redact(known.message), hint: known.hint && redactor.redact(known.hint) };
-    return { problem: 'unexpected', message: redactor.redactError(error) };
-}
-/**
- * A receipt is tied to the backup it describes: only that backup is compared with it exactly. Another
- * backup is compared with it by max-shrink's thresholds only, and only when the user asks so.
- */
-function receiptCheck(settings, sha256) {
-    const receipt = settings.receipt;
-    if (!receipt)
-        return undefined;
-    const described = receipt.backup?.sha256;
-    if (described === sha256) {
-        return {
-            describesThisBackup: true,
-            check: { name: 'Receipt', passed: true, detail: `describes this backup (SHA-256 ${sha256.slice(0, 12)}…, verified ${receipt.startedAt} at verify level ${receipt.inventory?.level})` }
-        };
-    }
-    const other = `the receipt describes another backup (SHA-256 ${described ? `${described.slice(0, 12)}…` : 'unknown'}, verified ${receipt.startedAt}), not this one (SHA-256 ${sha256.slice(0, 12)}…)`;
-    if (settings.maxShrinkPercent !== undefined) {
-        return { describesThisBackup: false, check: { name: 'Receipt', passed: true, detail: `${other}: compared by max-shrink (${settings.maxShrinkPercent}%) only` } };
-    }
-    return {
-        describesThisBackup: false,
-        check: { name: 'Receipt', passed: false, detail: other },
-        error: new VerificationError('receipt-mismatch', `The receipt does not describe this backup: ${other}. A receipt is compared exactly only with the backup it was written for.`, 'Give the receipt written when this backup was made (its run wrote it; see report-path), or add max-shrink to compare another backup with this receipt by thresholds only.')
-    };
-}
-/** "1 minute", "30 minutes", "30 seconds" for 0.5. */
-function describeMinutes(minutes) {
-    if (minutes < 1) {
-        const seconds = Math.round(minutes * 60);
-        return `${seconds} second${seconds === 1 ? '' : 's'}`;
-    }
-    return `${minutes} minute${minutes === 1 ? '' : 's'}`;
-}
-/** Removes the folder, or with keep-backup only everything in it but the backup (the password file first of all). */
-async function cleanUpFolder(folder, backupFile, keep, passwordFiles, ledger, reporter, redactor) {
+/** A new backup of the source: dumped, validated, restored and compared with the dumped snapshot. */
+async function verifyNew(v) {
+    const held = {};
     try {
-        if (keep) {
-            for (const file of passwordFiles)
-                await (0,promises_namespaceObject.rm)(file, { force: true });
-            reporter.info(`Kept the backup at ${backupFile}`);
-        }
-        else {
-            await (0,promises_namespaceObject.rm)(folder, { recursive: true, force: true });
-        }
-        ledger.removed('folder', folder);
+        const created = await createPhase(v, held);
+        await v.options.hooks?.afterCreate?.(created.backup.path);
+        await validatePhase(v, held, created.backup);
+        await v.options.hooks?.beforeRestore?.(created.backup.path);
+        const { path, format, compression } = created.backup;
+        await restorePhase(v, () => held.streamed?.restoring ?? startRestore(v, held.connected, { path, format, compression }), created.backup, created.inventory, 'snapshot');
+    }
+    finally {
+        // A streamed restore ends (and drops its database) before the sessions close.
+        await held.streamed?.settled();
+        await held.connected?.close();
+    }
+}
+/** An existing backup: validated where it is, restored, and compared with its receipt when the receipt describes it. */
+async function verifyExisting(v, file) {
+    const held = {};
+    try {
+        const detected = await detectBackupFormat(file);
+        v.phases.skip('Create', `skipped: verifying the existing backup ${file}`);
+        const backup = await validateExistingPhase(v, held, file, detected);
+        await v.options.hooks?.beforeRestore?.(file);
+        const reference = held.describedByReceipt && v.references.receipt ? receiptInventory(v.references.receipt) : undefined;
+        await restorePhase(v, () => startRestore(v, held.connected, { path: file, ...detected }), backup, reference, 'receipt');
+    }
+    finally {
+        await held.connected?.close();
+    }
+}
+/** Interrupted by a signal, or out of time: the tools stop and everything is cleaned up either way. */
+function runSignal(signal, timeoutMinutes) {
+    const limits = [signal, timeoutMinutes ? AbortSignal.timeout(timeoutMinutes * 60_000) : undefined].filter((limit) => limit !== undefined);
+    return limits.length > 0 ? AbortSignal.any(limits) : new AbortController().signal;
+}
+/** The result, timed, with its receipt written beside the run's other files. */
+async function finish(run, result, tempRoot, started) {
+    result.durationMs = Date.now() - started.getTime();
+    try {
+        result.receiptPath = await writeReceipt(tempRoot ?? external_node_os_default().tmpdir(), buildReceipt(result));
     }
     catch (error) {
-        reporter.warning(`Could not remove temporary files in ${folder}: ${redactor.redactError(error)}`);
+        run.warn(`Could not write the receipt: ${run.redactor.redactError(error)}`);
     }
+    return result;
 }
 
 ;// CONCATENATED MODULE: ./src/run/interruption.ts
@@ -44723,6 +45057,25 @@ async function writeJobSummary(model) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/action/state.ts
+// What the main step records in the step's state for the post step: the temporary databases and
+// folders it created and has not removed yet.
+
+
+const STATE_KEY = { database: State.TemporaryDatabases, folder: State.TemporaryFolders };
+function recordedResources(kind) {
+    const saved = getState(STATE_KEY[kind]);
+    if (!saved)
+        return [];
+    try {
+        const parsed = JSON.parse(saved);
+        return Array.isArray(parsed) ? parsed.filter((item) => typeof item === 'string') : [];
+    }
+    catch {
+        return [];
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/action/reporter.ts
 // The engine's Reporter and ResourceLedger on a GitHub runner: log commands, masks and saved state.
 
@@ -44733,7 +45086,6 @@ const actionReporter = {
     group: (name, fn) => lib_core/* group */.Os(name, fn),
     mask: (secret) => lib_core/* setSecret */.Pq(secret)
 };
-const STATE_KEY = { database: State.TemporaryDatabases, folder: State.TemporaryFolders };
 /** Saves the live set of temporary resources after every change, for the post step. */
 class StateLedger {
     live = { database: new Set(), folder: new Set() };
@@ -44744,18 +45096,6 @@ class StateLedger {
     removed(kind, id) {
         this.live[kind].delete(id);
         lib_core/* saveState */.LZ(STATE_KEY[kind], JSON.stringify([...this.live[kind]]));
-    }
-}
-function recordedResources(kind) {
-    const saved = core.getState(STATE_KEY[kind]);
-    if (!saved)
-        return [];
-    try {
-        const parsed = JSON.parse(saved);
-        return Array.isArray(parsed) ? parsed.filter((item) => typeof item === 'string') : [];
-    }
-    catch {
-        return [];
     }
 }
 
@@ -45597,9 +45937,9 @@ const runnerToolCache = {
 
 
 
-function runnerInputs() {
-    return { get: (name) => lib_core/* getInput */.V4(name), environment: process.env, workingDirectory: process.cwd() };
-}
+
+
+
 async function runAction() {
     const raw = runnerInputs();
     const redactor = new Redactor(rawSecrets(raw));
@@ -45638,7 +45978,7 @@ async function runAction() {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
-/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8890);
+/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9094);
 // Entry point of the action's main step.
 
 
@@ -45917,7 +46257,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util/types")
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
   Yz: () => (/* binding */ core_debug),
-  V4: () => (/* binding */ getInput),
   Os: () => (/* binding */ group),
   pq: () => (/* binding */ info),
   LZ: () => (/* binding */ saveState),
@@ -45928,7 +46267,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   $e: () => (/* binding */ warning)
 });
 
-// UNUSED EXPORTS: ExitCode, addPath, endGroup, error, exportVariable, getBooleanInput, getIDToken, getMultilineInput, getState, isDebug, markdownSummary, notice, platform, setCommandEcho, startGroup, toPlatformPath, toPosixPath, toWin32Path
+// UNUSED EXPORTS: ExitCode, addPath, endGroup, error, exportVariable, getBooleanInput, getIDToken, getInput, getMultilineInput, getState, isDebug, markdownSummary, notice, platform, setCommandEcho, startGroup, toPlatformPath, toPosixPath, toWin32Path
 
 // EXTERNAL MODULE: external "os"
 var external_os_ = __nccwpck_require__(857);

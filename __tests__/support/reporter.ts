@@ -1,6 +1,7 @@
 // A Reporter that records what the engine says, for assertions.
 
-import type { Reporter, ResourceKind, ResourceLedger } from '../../src/run/context.js'
+import { runContext, type Reporter, type ResourceKind, type ResourceLedger, type RunContext } from '../../src/run/context.js'
+import { Redactor } from '../../src/run/secrets.js'
 
 export interface RecordingReporter extends Reporter {
   lines: string[]
@@ -36,4 +37,17 @@ export class MemoryLedger implements ResourceLedger {
   removed(kind: ResourceKind, id: string): void {
     this.live[kind].delete(id)
   }
+}
+
+/** A run context for calling one phase directly: a recording reporter, a redactor, a memory ledger. */
+export function testRun(options: { signal?: AbortSignal; verbose?: boolean; secrets?: string[] } = {}): RunContext & { reporter: RecordingReporter; lines: string[] } {
+  const reporter = recordingReporter()
+  const run = runContext({
+    reporter,
+    redactor: new Redactor(options.secrets ?? []),
+    ledger: new MemoryLedger(),
+    signal: options.signal ?? new AbortController().signal,
+    verbose: options.verbose ?? false
+  })
+  return { ...run, reporter, lines: reporter.lines }
 }

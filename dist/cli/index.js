@@ -34987,7 +34987,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _terminal_run_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1902);
+/* harmony import */ var _terminal_run_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6430);
 // Entry point for the terminal: backup-verify --database-url URL [--verbose].
 
 process.exitCode = await (0,_terminal_run_js__WEBPACK_IMPORTED_MODULE_0__/* .runCommandLine */ .r)(process.argv.slice(2));
@@ -34997,7 +34997,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1902:
+/***/ 6430:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35006,13 +35006,9 @@ __nccwpck_require__.d(__webpack_exports__, {
   r: () => (/* binding */ runCommandLine)
 });
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
-// EXTERNAL MODULE: external "node:util"
-var external_node_util_ = __nccwpck_require__(7975);
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
@@ -35199,8 +35195,57 @@ function backupExtension(format, compression) {
     }
 }
 
-;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+;// CONCATENATED MODULE: ./src/run/names.ts
+// Names of the action's inputs, outputs and saved state, defined once and used by these names everywhere.
+const Input = {
+    DatabaseUrl: 'database-url',
+    Verbose: 'verbose',
+    MinSize: 'min-size',
+    KeepBackup: 'keep-backup',
+    PostgresVersion: 'postgres-version',
+    ToolsUrl: 'tools-url',
+    ToolsSource: 'tools-source',
+    Format: 'format',
+    Compression: 'compression',
+    Jobs: 'jobs',
+    Pipeline: 'pipeline',
+    ConnectTimeout: 'connect-timeout',
+    Verify: 'verify',
+    Strict: 'strict',
+    Timeout: 'timeout',
+    RestoreDatabaseUrl: 'restore-database-url',
+    BackupFile: 'backup-file',
+    ExpectedChecksum: 'expected-checksum',
+    Receipt: 'receipt',
+    MaxShrink: 'max-shrink'
+};
+const Output = {
+    Result: 'result',
+    Checksum: 'checksum',
+    Size: 'size',
+    Skipped: 'skipped',
+    BackupPath: 'backup-path',
+    Tables: 'tables',
+    RestoredTables: 'restored-tables',
+    Rows: 'rows',
+    VerifyLevel: 'verify-level',
+    ReportPath: 'report-path',
+    ServerVersion: 'server-version',
+    ClientVersion: 'client-version',
+    ClientSource: 'client-source',
+    Format: 'format',
+    DurationMs: 'duration-ms'
+};
+/** Keys under which the main step records what it created, so the post step can remove leftovers. */
+const State = {
+    TemporaryDatabases: 'temporary-databases',
+    TemporaryFolders: 'temporary-folders'
+};
+const DEFAULT_MIN_SIZE = '1KiB';
+/** Chosen by measurement: see the README's Performance section. */
+const DEFAULT_VERIFY_LEVEL = 'rows';
+const TEMPORARY_DATABASE_PREFIX = 'backup_verify';
+
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/compare/definitions.ts
@@ -35392,152 +35437,6 @@ function compareDefinitions(reference, restored, options) {
     return differences;
 }
 
-;// CONCATENATED MODULE: ./src/report/receipt.ts
-// The verification receipt: a JSON record of what was verified, when, and with which result, for
-// auditors and for a later verification of the same backup (receipt.schema.json describes it).
-
-
-
-
-
-/** 2: definitions (as hashes), the server version, content fingerprints over columns by name in canonical settings. */
-const RECEIPT_SCHEMA_VERSION = 2;
-function buildReceipt(result) {
-    const tables = result.tables;
-    return {
-        schemaVersion: RECEIPT_SCHEMA_VERSION,
-        tool: 'backup-verify',
-        verdict: result.status,
-        startedAt: result.startedAt,
-        durationMs: result.durationMs,
-        database: result.target,
-        restoredOn: result.restoreTarget,
-        serverVersion: result.serverVersion,
-        client: result.client && { version: result.client.version, source: result.client.origin },
-        backup: result.backup && {
-            path: result.backup.path,
-            format: result.backup.format,
-            compression: result.backup.compression,
-            sizeBytes: result.backup.sizeBytes,
-            sha256: result.backup.sha256
-        },
-        phases: result.phases.map(({ name, status, durationMs, detail }) => ({ name, status, durationMs, detail })),
-        inventory: result.inventory && recordInventory(result.inventory),
-        comparison: tables && {
-            reference: tables.reference,
-            missingTables: tables.missing,
-            extraTables: tables.extra,
-            rowMismatches: tables.rowMismatches,
-            contentMismatches: tables.contentMismatches,
-            objectMismatches: tables.objectMismatches,
-            definitionMismatches: tables.definitions.differences.map(({ kind, name }) => ({ kind, name })),
-            sequenceMismatches: tables.sequenceMismatches
-        },
-        error: result.error && { ...result.error }
-    };
-}
-async function writeReceipt(folder, receipt) {
-    const file = external_node_path_default().join(folder, `backup-verify-receipt-${receipt.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.json`);
-    await (0,promises_namespaceObject.writeFile)(file, `${JSON.stringify(receipt, null, 2)}\n`);
-    return file;
-}
-/** The inventory as a receipt keeps it: definitions hashed (they are hashes already when it came from a receipt). */
-function recordInventory(inventory) {
-    const { definitions, definitionsHashed, ...rest } = inventory;
-    return {
-        ...rest,
-        definitions: definitions.map(({ kind, name, table, text }) => ({ kind, name, ...(table ? { table } : {}), hash: definitionsHashed ? text : definitionHash(text) }))
-    };
-}
-/** A receipt's inventory, ready to compare a restore with: definitions as hashes. */
-function receiptInventory(receipt) {
-    if (!receipt.inventory)
-        return undefined;
-    const { definitions, ...rest } = receipt.inventory;
-    return { ...rest, definitions: definitions.map(({ kind, name, table, hash }) => ({ kind, name, ...(table ? { table } : {}), text: hash })), definitionsHashed: true };
-}
-/** A receipt given as input: made when the backup was created, it holds the inventory to compare with. */
-function readReceipt(input, file) {
-    let receipt;
-    try {
-        receipt = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
-    }
-    catch {
-        throw new InputError(input, file, 'the path of a receipt written by backup-verify (JSON)');
-    }
-    if (receipt?.tool === 'backup-verify' && typeof receipt.schemaVersion === 'number' && receipt.schemaVersion < RECEIPT_SCHEMA_VERSION) {
-        throw new InputError(input, file, `a receipt of schemaVersion ${RECEIPT_SCHEMA_VERSION}; this one (${receipt.schemaVersion}) was written by an older backup-verify and holds no definitions to compare with: verify the backup without it once, and use the receipt that run writes`);
-    }
-    if (receipt?.schemaVersion !== RECEIPT_SCHEMA_VERSION || receipt.tool !== 'backup-verify' || !receipt.inventory || !Array.isArray(receipt.inventory.definitions)) {
-        throw new InputError(input, file, `a backup-verify receipt of schemaVersion ${RECEIPT_SCHEMA_VERSION} with an inventory`);
-    }
-    return receipt;
-}
-/** Fails when the backup, or its total rows, shrank by more than the allowed percentage since the receipt. */
-function shrinkageProblems(receipt, sizeBytes, rows, maxPercent) {
-    const problems = [];
-    const shrank = (before, now) => (before > 0 ? ((before - now) / before) * 100 : 0);
-    if (receipt.backup && shrank(receipt.backup.sizeBytes, sizeBytes) > maxPercent) {
-        problems.push(`the backup shrank from ${receipt.backup.sizeBytes} to ${sizeBytes} bytes (${shrank(receipt.backup.sizeBytes, sizeBytes).toFixed(1)}%)`);
-    }
-    const rowsBefore = receipt.inventory?.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
-    if (rows !== undefined && rowsBefore !== undefined && shrank(rowsBefore, rows) > maxPercent) {
-        problems.push(`the rows shrank from ${rowsBefore} to ${rows} (${shrank(rowsBefore, rows).toFixed(1)}%)`);
-    }
-    return problems;
-}
-
-;// CONCATENATED MODULE: ./src/run/names.ts
-// Names of the action's inputs, outputs and saved state, defined once and used by these names everywhere.
-const Input = {
-    DatabaseUrl: 'database-url',
-    Verbose: 'verbose',
-    MinSize: 'min-size',
-    KeepBackup: 'keep-backup',
-    PostgresVersion: 'postgres-version',
-    ToolsUrl: 'tools-url',
-    ToolsSource: 'tools-source',
-    Format: 'format',
-    Compression: 'compression',
-    Jobs: 'jobs',
-    Pipeline: 'pipeline',
-    ConnectTimeout: 'connect-timeout',
-    Verify: 'verify',
-    Strict: 'strict',
-    Timeout: 'timeout',
-    RestoreDatabaseUrl: 'restore-database-url',
-    BackupFile: 'backup-file',
-    ExpectedChecksum: 'expected-checksum',
-    Receipt: 'receipt',
-    MaxShrink: 'max-shrink'
-};
-const names_Output = {
-    Result: 'result',
-    Checksum: 'checksum',
-    Size: 'size',
-    Skipped: 'skipped',
-    BackupPath: 'backup-path',
-    Tables: 'tables',
-    RestoredTables: 'restored-tables',
-    Rows: 'rows',
-    VerifyLevel: 'verify-level',
-    ReportPath: 'report-path',
-    ServerVersion: 'server-version',
-    ClientVersion: 'client-version',
-    ClientSource: 'client-source',
-    Format: 'format',
-    DurationMs: 'duration-ms'
-};
-/** Keys under which the main step records what it created, so the post step can remove leftovers. */
-const State = {
-    TemporaryDatabases: 'temporary-databases',
-    TemporaryFolders: 'temporary-folders'
-};
-const DEFAULT_MIN_SIZE = '1KiB';
-/** Chosen by measurement: see the README's Performance section. */
-const DEFAULT_VERIFY_LEVEL = 'rows';
-const TEMPORARY_DATABASE_PREFIX = 'backup_verify';
-
 // EXTERNAL MODULE: ./node_modules/pg/lib/index.js
 var lib = __nccwpck_require__(3273);
 ;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
@@ -35597,98 +35496,6 @@ async function readServerVersion(client) {
     const { rows } = await client.query("SELECT current_setting('server_version') AS text, current_setting('server_version_num') AS number");
     const number = Number(rows[0].number);
     return { text: rows[0].text, number, major: majorOf(number) };
-}
-/** Ordinary and partitioned tables outside the system schemas, as quoted qualified names, sorted. */
-async function listTables(client) {
-    const { rows } = await client.query(`SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name
-       FROM pg_catalog.pg_class c
-       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind IN ('r', 'p')
-        AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-        AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
-      ORDER BY n.nspname, c.relname`);
-    return rows.map((row) => row.name);
-}
-/**
- * Creates an empty database with the source's encoding and locale, from template0 so that nothing
- * added to template1 collides with the restore.
- */
-async function createDatabaseLike(client, name) {
-    const { rows } = await client.query(`SELECT to_jsonb(d) || jsonb_build_object('encoding_name', pg_encoding_to_char(d.encoding)) AS db
-       FROM pg_catalog.pg_database d WHERE d.datname = current_database()`);
-    const db = rows[0].db;
-    const literal = (value) => client.escapeLiteral(String(value));
-    const clauses = [`TEMPLATE template0`, `ENCODING ${literal(db.encoding_name)}`];
-    clauses.push(`LC_COLLATE ${literal(db.datcollate)}`, `LC_CTYPE ${literal(db.datctype)}`);
-    if (db.datlocprovider === 'i') {
-        clauses.push(`LOCALE_PROVIDER icu`, `ICU_LOCALE ${literal(db.datlocale ?? db.daticulocale)}`);
-    }
-    else if (db.datlocprovider === 'b') {
-        clauses.push(`LOCALE_PROVIDER builtin`, `BUILTIN_LOCALE ${literal(db.datlocale)}`);
-    }
-    try {
-        await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)} ${clauses.join(' ')}`);
-    }
-    catch (error) {
-        const err = error;
-        if (err.code === '42501') {
-            const user = client.user;
-            throw new VerificationError('create-database-denied', `Permission denied to create database: user "${user}" cannot create the temporary restore database.`, `Grant it with: ALTER USER ${client.escapeIdentifier(user)} CREATEDB; (or run the verification as a superuser)`);
-        }
-        throw error;
-    }
-}
-/** How long a drop waits for sessions that are ending (the server itself waits up to 5 s each try). */
-const DROP_ATTEMPTS = 3;
-/**
- * Drops a temporary database, whatever is still in it. The sessions this user may end are ended
- * first; an error ending one (a superuser's) never stops the drop. A plain DROP DATABASE then ends
- * autovacuum workers itself, which WITH (FORCE) would refuse to a role that is not a superuser;
- * WITH (FORCE) is the second try, for sessions that did not end. "IF EXISTS" makes a repeated
- * cleanup harmless. Whatever still holds the database is named in the error.
- */
-async function dropDatabase(client, name, serverMajor) {
-    const { rows } = await client.query("SELECT pid FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid() AND backend_type = 'client backend'", [name]);
-    for (const { pid } of rows)
-        await client.query('SELECT pg_catalog.pg_terminate_backend($1)', [pid]).catch(() => { });
-    const drop = `DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)}`;
-    let last;
-    for (let attempt = 0; attempt < DROP_ATTEMPTS; attempt++) {
-        try {
-            await client.query(drop);
-            return;
-        }
-        catch (error) {
-            // 55006: still in use. Anything else (no permission, a lost server) is the answer.
-            if (error.code !== '55006')
-                throw error;
-            last = error;
-        }
-        if (serverMajor >= 13) {
-            try {
-                await client.query(`${drop} WITH (FORCE)`);
-                return;
-            }
-            catch (error) {
-                last = error;
-            }
-        }
-    }
-    const { rows: holders } = await client.query(`SELECT pid, coalesce(backend_type, 'session') || coalesce(' of ' || usename, '') || coalesce(' (' || nullif(application_name, '') || ')', '')
-            || coalesce(', ' || state, '') AS who
-       FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()`, [name]);
-    const detail = last?.message ?? 'it is in use';
-    throw new Error(`${detail}${holders.length > 0 ? `; still connected: ${holders.map((holder) => `pid ${holder.pid} (${holder.who})`).join(', ')}` : ''}`);
-}
-async function readDatabaseSize(client) {
-    const { rows } = await client.query(`SELECT pg_database_size(current_database()) AS total,
-            coalesce(sum(pg_table_size(c.oid)), 0) AS tables
-       FROM pg_catalog.pg_class c
-       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind IN ('r', 'm')
-        AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-        AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'`);
-    return { totalBytes: Number(rows[0].total), tableBytes: Number(rows[0].tables) };
 }
 
 ;// CONCATENATED MODULE: ./src/compare/inventory.ts
@@ -35828,29 +35635,31 @@ async function missingExtensions(source, restoreServer) {
     const there = new Set(available.rows.map((row) => row.name));
     return used.rows.map((row) => row.name).filter((name) => !there.has(name));
 }
-/**
- * A read-only REPEATABLE READ transaction whose snapshot is exported for pg_dump --snapshot.
- * Everything asked of it sees exactly the data pg_dump dumps.
- */
-class SourceSnapshot {
-    client;
-    id;
-    constructor(client, id) {
-        this.client = client;
-        this.id = id;
+/** Ordinary and partitioned tables outside the system schemas, as quoted qualified names, sorted. */
+async function listTables(client) {
+    const { rows } = await client.query(`SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name
+       FROM pg_catalog.pg_class c
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p')
+        AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+        AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+      ORDER BY n.nspname, c.relname`);
+    return rows.map((row) => row.name);
+}
+/** Sessions that count the restored tables side by side, at most. */
+const MAX_COUNTING_SESSIONS = 4;
+/** A restored database's inventory, its tables counted (at data: fingerprinted) by up to `jobs` sessions side by side. */
+async function readDatabaseInventory(target, database, level, jobs) {
+    const helperCount = Math.min(jobs, MAX_COUNTING_SESSIONS) - 1;
+    const opened = await Promise.allSettled([openSession(target, database), ...Array.from({ length: helperCount }, () => openSession(target, database))]);
+    const sessions = opened.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+    try {
+        if (opened[0].status === 'rejected')
+            throw opened[0].reason;
+        return await takeInventory(sessions[0], level, true, sessions.slice(1));
     }
-    static async open(client) {
-        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-        const { rows } = await client.query('SELECT pg_catalog.pg_export_snapshot() AS id');
-        return new SourceSnapshot(client, rows[0].id);
-    }
-    inventory(level) {
-        return takeInventory(this.client, level);
-    }
-    /** Ends the transaction; pg_dump must have imported the snapshot by then (it has, once it has finished). */
-    async close() {
-        await this.client.query('COMMIT').catch(() => { });
-        await this.client.end().catch(() => { });
+    finally {
+        await Promise.all(sessions.map((session) => session.end().catch(() => { })));
     }
 }
 
@@ -35964,15 +35773,9 @@ const parse = pg_connection_string.parse
 const toClientConfig = pg_connection_string.toClientConfig
 const parseIntoClientConfig = pg_connection_string.parseIntoClientConfig
 
-;// CONCATENATED MODULE: ./src/inputs/connection.ts
-// Where the database is: the database-url input, else DATABASE_URL, else Django-style DB_* variables, else a .env file.
-
-
-
-
+;// CONCATENATED MODULE: ./src/connection/target.ts
+// Where a server is, as every stage connects to it: host, port, user, database, libpq settings.
 const DEFAULT_CONNECT_TIMEOUT_SECONDS = 10;
-const DB_NAMES = ['DB_ENGINE', 'DB_NAME', 'DB_USER', 'DB_PASSWORD', 'DB_HOST', 'DB_PORT'];
-const POSTGRES_SCHEMES = new Set(['postgres', 'postgresql', 'postgis', 'pgsql']);
 /** Query parameters libpq understands that the client tools should see too (as PG* variables). */
 const LIBPQ_PARAMETERS = {
     sslmode: 'PGSSLMODE',
@@ -35985,6 +35788,21 @@ const LIBPQ_PARAMETERS = {
     connect_timeout: 'PGCONNECT_TIMEOUT',
     target_session_attrs: 'PGTARGETSESSIONATTRS'
 };
+/** "postgres@localhost:5432/app" — never includes the password. */
+function describeTarget(target) {
+    const host = target.host.includes(':') ? `[${target.host}]` : target.host;
+    return `${target.user}@${host}:${target.port}/${target.database}`;
+}
+
+;// CONCATENATED MODULE: ./src/inputs/connection.ts
+// Where the database is: the database-url input, else DATABASE_URL, else Django-style DB_* variables, else a .env file.
+
+
+
+
+
+const DB_NAMES = ['DB_ENGINE', 'DB_NAME', 'DB_USER', 'DB_PASSWORD', 'DB_HOST', 'DB_PORT'];
+const POSTGRES_SCHEMES = new Set(['postgres', 'postgresql', 'postgis', 'pgsql']);
 const URL_FORMS = 'a URL such as postgresql://user:password@host:5432/dbname (percent-encode special characters in the password)';
 function present(value) {
     return value !== undefined && value.trim() !== '';
@@ -36104,14 +35922,71 @@ function redactUrl(url) {
     // Greedy up to the last "@": an unencoded "@" in a password must not leave its tail visible.
     return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*:).*@/i, '$1***@').replace(/([?&]password=)[^&]*/i, '$1***');
 }
-/** "postgres@localhost:5432/app" — never includes the password. */
-function describeTarget(target) {
-    const host = target.host.includes(':') ? `[${target.host}]` : target.host;
-    return `${target.user}@${host}:${target.port}/${target.database}`;
+
+;// CONCATENATED MODULE: ./src/inputs/connection-inputs.ts
+// The inputs that say where the servers are: the source (database-url, DATABASE_URL, DB_*, .env)
+// and the server that receives the restore (restore-database-url), with connect-timeout and every
+// spelling of their passwords. The post step reads these alone: it only needs to reach the server.
+
+
+
+
+/**
+ * Secrets as the user wrote them, known before anything is parsed, so that they can be masked
+ * even when parsing fails.
+ */
+function rawSecrets(raw) {
+    const dotenv = raw.dotenv;
+    const values = [raw.get(Input.DatabaseUrl), raw.get(Input.RestoreDatabaseUrl), raw.environment.DATABASE_URL, dotenv?.DATABASE_URL];
+    const passwords = [raw.environment.DB_PASSWORD, raw.environment.PGPASSWORD, dotenv?.DB_PASSWORD];
+    return [
+        ...values.flatMap((url) => (url?.trim() ? secretForms(undefined, url.trim()) : [])),
+        ...passwords.flatMap((password) => secretForms(password))
+    ];
+}
+function readConnectionInputs(raw) {
+    const connectTimeout = raw.get(Input.ConnectTimeout).trim();
+    if (connectTimeout !== '' && (!/^\d+$/.test(connectTimeout) || Number(connectTimeout) < 1 || Number(connectTimeout) > 600)) {
+        throw new InputError(Input.ConnectTimeout, connectTimeout, 'a whole number of seconds from 1 to 600');
+    }
+    const restoreUrl = raw.get(Input.RestoreDatabaseUrl).trim();
+    let restoreTarget;
+    if (restoreUrl !== '') {
+        const restore = fromUrl(restoreUrl, `input ${Input.RestoreDatabaseUrl}`, Input.RestoreDatabaseUrl);
+        if (restore.kind !== 'postgres')
+            throw new InputError(Input.RestoreDatabaseUrl, redactUrl(restoreUrl), 'a PostgreSQL URL: the restore needs a PostgreSQL server');
+        restoreTarget = restore.target;
+        if (connectTimeout !== '')
+            restoreTarget.connectTimeoutSeconds = Number(connectTimeout);
+    }
+    const existingBackup = raw.get(Input.BackupFile).trim() !== '';
+    let choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, raw.dotenv);
+    if (!choice && existingBackup && restoreTarget) {
+        // An existing backup needs no source: the restore server is the only one.
+        choice = { kind: 'postgres', target: restoreTarget, origin: `input ${Input.RestoreDatabaseUrl}`, rawUrl: restoreUrl };
+        restoreTarget = undefined;
+    }
+    if (!choice) {
+        if (existingBackup) {
+            throw new InputError(Input.RestoreDatabaseUrl, '', 'a PostgreSQL URL of the server to restore into: with backup-file and no database-url the restore needs one');
+        }
+        throw new InputError(Input.DatabaseUrl, '', 'a PostgreSQL URL; none was given, and neither DATABASE_URL nor DB_NAME is set in the environment or in a .env file');
+    }
+    if (choice.kind === 'postgres') {
+        if (connectTimeout !== '')
+            choice.target.connectTimeoutSeconds = Number(connectTimeout);
+        if (choice.target.password === undefined && raw.environment.PGPASSWORD)
+            choice.target.password = raw.environment.PGPASSWORD;
+    }
+    const secrets = [
+        ...(choice.kind === 'postgres' ? secretForms(choice.target.password, choice.rawUrl) : []),
+        ...(restoreTarget ? secretForms(restoreTarget.password, restoreUrl) : [])
+    ];
+    return { connection: choice, restoreTarget, secrets };
 }
 
 ;// CONCATENATED MODULE: ./src/inputs/size.ts
-// Byte sizes as users write them ("10240", "10KB", "10 KiB", "5MB") and as we print them.
+// Byte sizes as users write them ("10240", "10KB", "10 KiB", "5MB").
 const UNITS = {
     '': 1,
     b: 1,
@@ -36140,21 +36015,6 @@ function parseSize(text) {
         return undefined;
     const bytes = Math.round(Number(match[1]) * factor);
     return Number.isSafeInteger(bytes) ? bytes : undefined;
-}
-/** "45,678 bytes (44.6 KiB)" */
-function describeBytes(bytes) {
-    const exact = `${bytes.toLocaleString('en-US')} ${bytes === 1 ? 'byte' : 'bytes'}`;
-    return bytes < 1024 ? exact : `${exact} (${size_humanBytes(bytes)})`;
-}
-function size_humanBytes(bytes) {
-    const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
-    let value = bytes;
-    let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-        value /= 1024;
-        unit++;
-    }
-    return unit === 0 ? `${bytes} bytes` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
 }
 
 ;// CONCATENATED MODULE: ./src/tools/source.ts
@@ -36243,9 +36103,8 @@ function newestOfMajor(tags, major) {
 
 ;// CONCATENATED MODULE: ./src/inputs/inputs.ts
 // Reads every input once into a typed, validated Settings object, before any connection is made.
-
-
-
+// Parsing reads no file: the files inputs name (the backup, its checksum file, a receipt) are read
+// by the engine, first of all.
 
 
 
@@ -36284,34 +36143,6 @@ function parseJobs(text) {
     }
     return Number(value);
 }
-/** Reads a .env file in the working directory, if there is one. */
-function readDotenv(workingDirectory) {
-    const file = external_node_path_default().join(workingDirectory, '.env');
-    if (!(0,external_node_fs_namespaceObject.existsSync)(file))
-        return undefined;
-    return (0,external_node_util_.parseEnv)((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
-}
-/**
- * Secrets as the user wrote them, known before anything is parsed, so that they can be masked
- * even when parsing fails.
- */
-function rawSecrets(raw) {
-    const dotenv = safely(() => readDotenv(raw.workingDirectory));
-    const values = [raw.get(Input.DatabaseUrl), raw.get(Input.RestoreDatabaseUrl), raw.environment.DATABASE_URL, dotenv?.DATABASE_URL];
-    const passwords = [raw.environment.DB_PASSWORD, raw.environment.PGPASSWORD, dotenv?.DB_PASSWORD];
-    return [
-        ...values.flatMap((url) => (url?.trim() ? secretForms(undefined, url.trim()) : [])),
-        ...passwords.flatMap((password) => secretForms(password))
-    ];
-}
-function safely(read) {
-    try {
-        return read();
-    }
-    catch {
-        return undefined;
-    }
-}
 function loadSettings(raw) {
     const minSizeText = raw.get(Input.MinSize).trim() || DEFAULT_MIN_SIZE;
     const minSizeBytes = parseSize(minSizeText);
@@ -36337,24 +36168,11 @@ function loadSettings(raw) {
     if (timeoutMinutes !== undefined && (!/^\d+(\.\d+)?$/.test(timeoutText) || timeoutMinutes > 24 * 60)) {
         throw new InputError(Input.Timeout, timeoutText, 'a number of minutes up to 1440 (0 or empty: no limit), e.g. 30 or 0.5');
     }
-    const connectTimeout = raw.get(Input.ConnectTimeout).trim();
-    if (connectTimeout !== '' && (!/^\d+$/.test(connectTimeout) || Number(connectTimeout) < 1 || Number(connectTimeout) > 600)) {
-        throw new InputError(Input.ConnectTimeout, connectTimeout, 'a whole number of seconds from 1 to 600');
-    }
-    const restoreUrl = raw.get(Input.RestoreDatabaseUrl).trim();
-    let restoreTarget;
-    if (restoreUrl !== '') {
-        const restore = fromUrl(restoreUrl, `input ${Input.RestoreDatabaseUrl}`, Input.RestoreDatabaseUrl);
-        if (restore.kind !== 'postgres')
-            throw new InputError(Input.RestoreDatabaseUrl, redactUrl(restoreUrl), 'a PostgreSQL URL: the restore needs a PostgreSQL server');
-        restoreTarget = restore.target;
-        if (connectTimeout !== '')
-            restoreTarget.connectTimeoutSeconds = Number(connectTimeout);
-    }
-    const backupFile = readBackupFile(raw);
-    const expectedChecksum = readExpectedChecksum(raw, backupFile);
+    const backupText = raw.get(Input.BackupFile).trim();
+    const backupFile = backupText === '' ? undefined : external_node_path_default().resolve(raw.workingDirectory, backupText);
+    const expectedChecksum = parseExpectedChecksum(raw);
     const receiptText = raw.get(Input.Receipt).trim();
-    const receipt = receiptText === '' ? undefined : readReceipt(Input.Receipt, external_node_path_default().resolve(raw.workingDirectory, receiptText));
+    const receipt = receiptText === '' ? undefined : { path: external_node_path_default().resolve(raw.workingDirectory, receiptText), given: receiptText };
     const shrinkText = raw.get(Input.MaxShrink).trim().replace(/%$/, '');
     const maxShrinkPercent = shrinkText === '' ? undefined : Number(shrinkText);
     if (maxShrinkPercent !== undefined && (!/^\d+(\.\d+)?$/.test(shrinkText) || maxShrinkPercent > 100)) {
@@ -36363,39 +36181,9 @@ function loadSettings(raw) {
     if (maxShrinkPercent !== undefined && !receipt) {
         throw new InputError(Input.MaxShrink, raw.get(Input.MaxShrink), 'a percentage used together with receipt (it compares with the receipt\'s backup)');
     }
-    const receiptLevel = receipt?.inventory?.level;
-    if (receipt && receiptLevel && !levelCovers(receiptLevel, verifyLevel)) {
-        throw new InputError(Input.Verify, verifyText, `a level the receipt can support: it was made at verify: ${receiptLevel}, so it holds ${receiptLevel === 'schema' ? 'no row counts' : 'no content fingerprints'}. ` +
-            `Use verify: ${receiptLevel}, or make the receipt with verify: ${verifyLevel}`);
-    }
-    if (receipt && !backupFile && maxShrinkPercent === undefined) {
-        throw new InputError(Input.Receipt, receiptText, 'a receipt used with backup-file (an existing backup is compared with the receipt written when it was made), or with max-shrink (a new backup is compared with an older one by thresholds only)');
-    }
-    const dotenv = readDotenv(raw.workingDirectory);
-    let choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, dotenv);
-    if (!choice && backupFile && restoreTarget) {
-        // An existing backup needs no source: the restore server is the only one.
-        choice = { kind: 'postgres', target: restoreTarget, origin: `input ${Input.RestoreDatabaseUrl}`, rawUrl: restoreUrl };
-        restoreTarget = undefined;
-    }
-    if (!choice) {
-        if (backupFile) {
-            throw new InputError(Input.RestoreDatabaseUrl, '', 'a PostgreSQL URL of the server to restore into: with backup-file and no database-url the restore needs one');
-        }
-        throw new InputError(Input.DatabaseUrl, '', 'a PostgreSQL URL; none was given, and neither DATABASE_URL nor DB_NAME is set in the environment or in a .env file');
-    }
-    if (choice.kind === 'postgres') {
-        if (connectTimeout !== '')
-            choice.target.connectTimeoutSeconds = Number(connectTimeout);
-        if (choice.target.password === undefined && raw.environment.PGPASSWORD)
-            choice.target.password = raw.environment.PGPASSWORD;
-    }
-    const secrets = [
-        ...(choice.kind === 'postgres' ? secretForms(choice.target.password, choice.rawUrl) : []),
-        ...(restoreTarget ? secretForms(restoreTarget.password, restoreUrl) : [])
-    ];
+    const { connection, restoreTarget, secrets } = readConnectionInputs(raw);
     return {
-        connection: choice,
+        connection,
         verbose,
         minSizeBytes,
         keepBackup,
@@ -36415,86 +36203,40 @@ function loadSettings(raw) {
         backupFile,
         expectedChecksum,
         receipt,
+        given: { backupFile: backupText || undefined },
         maxShrinkPercent
     };
 }
-/** backup-file: an existing backup (a file, or a directory-format folder) to verify instead of dumping. */
-function readBackupFile(raw) {
-    const text = raw.get(Input.BackupFile).trim();
-    if (text === '')
-        return undefined;
-    const file = external_node_path_default().resolve(raw.workingDirectory, text);
-    const problem = backupPathProblem(file);
-    if (problem)
-        throw new InputError(Input.BackupFile, text, `the path of a backup file, or of a directory-format folder of files; ${problem}`);
-    return file;
-}
-const FILE_KINDS = [
-    ['isFIFO', 'a FIFO (named pipe)'],
-    ['isSocket', 'a socket'],
-    ['isCharacterDevice', 'a character device'],
-    ['isBlockDevice', 'a block device']
-];
-/**
- * Why a path cannot be a backup, or undefined when it can: a backup is a regular file, or a folder
- * of regular files. A device or a pipe would be read forever, and files under /proc or /sys are
- * made up as they are read.
- */
-function backupPathProblem(file) {
-    let info;
-    try {
-        info = (0,external_node_fs_namespaceObject.statSync)(file);
-    }
-    catch {
-        return 'nothing is there';
-    }
-    let real = file;
-    try {
-        real = (0,external_node_fs_namespaceObject.realpathSync)(file);
-    }
-    catch {
-        // Checked by its kind alone.
-    }
-    const kind = FILE_KINDS.find(([test]) => info[test].call(info));
-    if (kind)
-        return `${file} is ${kind[1]}, which would be read forever`;
-    if (/^\/(proc|sys)(\/|$)|^\/dev\/(?!shm\/)/.test(real) || /^\\\\[.?]\\/.test(file))
-        return `${real} is a file the system makes up as it is read, not a backup`;
-    if (info.isDirectory()) {
-        const odd = (0,external_node_fs_namespaceObject.readdirSync)(file, { withFileTypes: true }).find((entry) => !entry.isFile() && !(entry.isSymbolicLink() && (0,external_node_fs_namespaceObject.statSync)(external_node_path_default().join(file, entry.name), { throwIfNoEntry: false })?.isFile()));
-        if (odd)
-            return `the folder holds ${odd.name}, which is not a regular file (a directory-format backup holds only files)`;
-        return undefined;
-    }
-    return info.isFile() ? undefined : `${file} is not a regular file`;
-}
-/** expected-checksum: a SHA-256 in hex, or the path of a sha256sum-style file (the line naming the backup, else the first). */
-function readExpectedChecksum(raw, backupFile) {
+/** expected-checksum: a SHA-256 in hex, or the path of a sha256sum-style file (read by the engine). */
+function parseExpectedChecksum(raw) {
     const text = raw.get(Input.ExpectedChecksum).trim();
     if (text === '')
         return undefined;
     if (/^[0-9a-f]{64}$/i.test(text))
-        return text.toLowerCase();
-    const file = external_node_path_default().resolve(raw.workingDirectory, text);
-    const accepted = 'a SHA-256 of 64 hex digits, or the path of a sha256sum-style file';
-    let content;
-    try {
-        content = (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
+        return { sha256: text.toLowerCase() };
+    return { path: external_node_path_default().resolve(raw.workingDirectory, text), given: text };
+}
+
+;// CONCATENATED MODULE: ./src/run/bytes.ts
+// Byte counts as the log and the summary print them.
+/** "45,678 bytes (44.6 KiB)" */
+function describeBytes(bytes) {
+    const exact = `${bytes.toLocaleString('en-US')} ${bytes === 1 ? 'byte' : 'bytes'}`;
+    return bytes < 1024 ? exact : `${exact} (${bytes_humanBytes(bytes)})`;
+}
+function bytes_humanBytes(bytes) {
+    const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let value = bytes;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
     }
-    catch {
-        throw new InputError(Input.ExpectedChecksum, text, accepted);
-    }
-    const lines = content.split(/\r?\n/).filter((line) => line.trim() !== '');
-    const named = backupFile ? lines.find((line) => line.trim().endsWith(external_node_path_default().basename(backupFile))) : undefined;
-    const checksum = parseChecksumFile(named ?? lines[0] ?? '');
-    if (!checksum)
-        throw new InputError(Input.ExpectedChecksum, text, `${accepted}; that file holds no SHA-256`);
-    return checksum;
+    return unit === 0 ? `${bytes} bytes` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
 }
 
 ;// CONCATENATED MODULE: ./src/report/summary.ts
 // The job summary and the outputs, as pure functions of a VerificationResult.
-
 
 /** Lists from the database are capped so the summary stays far below the runner's 1 MiB limit. */
 const MAX_LISTED = 50;
@@ -36668,33 +36410,13 @@ function buildSummary(result) {
     }
     return { title, verdict, hint: result.error?.hint && escapeHtml(result.error.hint), tables };
 }
-/** Every output, as the strings GITHUB_OUTPUT receives; empty where the run did not get that far. */
-function outputsOf(result) {
-    return {
-        [Output.Result]: result.status,
-        [Output.Skipped]: String(result.status === 'skipped'),
-        [Output.Checksum]: result.backup?.sha256 ?? '',
-        [Output.Size]: result.backup ? String(result.backup.sizeBytes) : '',
-        [Output.BackupPath]: result.backup?.kept ? result.backup.path : '',
-        [Output.Tables]: result.tables ? String(result.tables.source.length) : '',
-        [Output.RestoredTables]: result.tables ? String(result.tables.restored.length) : '',
-        [Output.Rows]: result.tables && result.tables.level !== 'schema' ? String(result.tables.rows.reduce((total, entry) => total + (entry.source ?? 0), 0)) : '',
-        [Output.VerifyLevel]: result.tables?.level ?? '',
-        [Output.ReportPath]: result.receiptPath ?? '',
-        [Output.ServerVersion]: result.serverVersion ?? '',
-        [Output.ClientVersion]: result.client?.version ?? '',
-        [Output.ClientSource]: result.client?.origin ?? '',
-        [Output.Format]: result.backup?.format ?? '',
-        [Output.DurationMs]: String(result.durationMs)
-    };
-}
 /** The verdict and phases as plain lines, for the terminal. */
 function summaryLines(result) {
     if (result.status === 'skipped')
         return [`SKIPPED: Backup tests require PostgreSQL, found: ${result.skippedEngine}`];
     const lines = result.phases.map((phase) => `  ${phase.name.padEnd(9)} ${phase.status.padEnd(8)} ${phase.status === 'not run' ? '' : seconds(phase.durationMs).padStart(8)}  ${phase.detail}`);
     if (result.backup)
-        lines.push(`  checksum  ${result.backup.sha256}`, `  size      ${result.backup.sizeBytes} bytes (${size_humanBytes(result.backup.sizeBytes)})`);
+        lines.push(`  checksum  ${result.backup.sha256}`, `  size      ${result.backup.sizeBytes} bytes (${bytes_humanBytes(result.backup.sizeBytes)})`);
     if (result.backup?.kept)
         lines.push(`  kept at   ${result.backup.path}`);
     const head = result.status === 'passed'
@@ -36704,232 +36426,170 @@ function summaryLines(result) {
     return [head, ...lines, ...tail];
 }
 
-;// CONCATENATED MODULE: external "node:timers/promises"
-const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
-;// CONCATENATED MODULE: ./src/backup/followed-file.ts
-// Reads a backup file from the start while it may still be written (a streamed restore follows
-// pg_dump at its own pace instead of holding it back), and positional reads of what is written.
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+;// CONCATENATED MODULE: ./src/backup/detect.ts
+// Recognises an existing backup's format from its content, not its name.
 
-
-
-const CHUNK_BYTES = 1024 * 1024;
-/** How long a reader that caught up with the writer waits before it looks again. */
-const POLL_MS = 5;
-async function openGrowingFile(file, signal) {
-    let settled;
-    file.size.then((size) => (settled = { size }), (error) => (settled = { error }));
-    for (;;) {
-        try {
-            return await (0,promises_namespaceObject.open)(file.path, 'r');
-        }
-        catch (error) {
-            if (error.code !== 'ENOENT')
-                throw error;
-            if (settled?.error)
-                throw settled.error;
-            if (settled)
-                throw error;
-            signal?.throwIfAborted();
-            await (0,external_node_timers_promises_namespaceObject.setTimeout)(POLL_MS);
-        }
-    }
-}
-/** The file's bytes in order, as they are written, until its final size is reached. */
-async function* followFile(file, signal) {
-    let final;
-    let failure;
-    file.size.then((size) => (final = size), (error) => (failure = { error }));
-    const handle = await openGrowingFile(file, signal);
+/** A folder with toc.dat is a directory archive; a file is told by its first bytes; anything else is taken as plain SQL, which validation then judges. */
+async function detectBackupFormat(backupPath) {
+    if ((await (0,promises_namespaceObject.stat)(backupPath)).isDirectory())
+        return { format: 'directory' };
+    const handle = await (0,promises_namespaceObject.open)(backupPath, 'r');
     try {
-        let position = 0;
-        for (;;) {
-            signal?.throwIfAborted();
-            if (failure)
-                throw failure.error;
-            // A new buffer each time: the reader may keep parts of the chunks it was given.
-            const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
-            const { bytesRead } = await handle.read(buffer, 0, CHUNK_BYTES, position);
-            if (bytesRead > 0) {
-                position += bytesRead;
-                yield buffer.subarray(0, bytesRead);
-                // Caught up with the writer: let it write a good chunk before reading again.
-                if (bytesRead < CHUNK_BYTES && final === undefined)
-                    await (0,external_node_timers_promises_namespaceObject.setTimeout)(POLL_MS);
-                continue;
-            }
-            if (final !== undefined && position >= final)
-                return;
-            await (0,external_node_timers_promises_namespaceObject.setTimeout)(POLL_MS);
-        }
+        const head = Buffer.alloc(512);
+        const { bytesRead } = await handle.read(head, 0, 512, 0);
+        const bytes = head.subarray(0, bytesRead);
+        if (bytes.subarray(0, 5).toString('latin1') === 'PGDMP')
+            return { format: 'custom' };
+        if (bytes[0] === 0x1f && bytes[1] === 0x8b)
+            return { format: 'plain', compression: { method: 'gzip' } };
+        if (bytesRead >= 262 && bytes.subarray(257, 262).toString('latin1') === 'ustar')
+            return { format: 'tar' };
+        return { format: 'plain' };
     }
     finally {
         await handle.close();
     }
 }
-/** Reads one range of a file that is already written. */
-async function readRange(handle, start, end, onChunk) {
-    for (let position = start; position < end;) {
-        const length = Math.min(CHUNK_BYTES, end - position);
-        const buffer = Buffer.allocUnsafe(length);
-        const { bytesRead } = await handle.read(buffer, 0, length, position);
-        if (bytesRead === 0)
-            throw new Error(`the file ends at byte ${position}, before ${end}`);
-        position += bytesRead;
-        await onChunk(buffer.subarray(0, bytesRead));
-    }
-}
-/** Queued chunks beyond this make the writer wait: the reader is a planner that keeps up. */
-const RELAY_BYTES = 16 * 1024 * 1024;
-/**
- * Hands the chunks one reader of a file reads to a second reader, in order, so that the file is
- * read once: the Create phase hashes and scans a streamed dump, and the restore plans from the same
- * chunks. A second reader that gives up stops receiving (the first never waits for it again).
- */
-class ChunkRelay {
-    queue = [];
-    queued = 0;
-    ended = false;
-    failure;
-    abandoned = false;
-    wakeReader = () => { };
-    wakeWriter = () => { };
-    /** The end of the first reader's pipeline: each chunk is queued for the second. */
-    writable() {
-        return new external_node_stream_.Writable({
-            write: (chunk, _encoding, callback) => {
-                if (this.abandoned)
-                    return callback();
-                this.queue.push(chunk);
-                this.queued += chunk.length;
-                this.wakeReader();
-                if (this.queued <= RELAY_BYTES)
-                    return callback();
-                this.wakeWriter = () => {
-                    this.wakeWriter = () => { };
-                    callback();
-                };
-            },
-            final: (callback) => {
-                this.ended = true;
-                this.wakeReader();
-                callback();
-            }
-        });
-    }
-    fail(error) {
-        this.failure ??= { error };
-        this.wakeReader();
-    }
-    abandon() {
-        this.abandoned = true;
-        this.queue = [];
-        this.queued = 0;
-        this.wakeWriter();
-    }
-    async *[Symbol.asyncIterator]() {
-        for (;;) {
-            const chunk = this.queue.shift();
-            if (chunk) {
-                this.queued -= chunk.length;
-                if (this.queued <= RELAY_BYTES)
-                    this.wakeWriter();
-                yield chunk;
-                continue;
-            }
-            if (this.failure)
-                throw this.failure.error;
-            if (this.ended)
-                return;
-            await new Promise((resolve) => (this.wakeReader = resolve));
-        }
-    }
-}
 
-;// CONCATENATED MODULE: ./src/connection/environment.ts
-// How client tools are told where to connect: PG* variables and a private password file, never argv.
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: ./src/report/receipt.ts
+// The verification receipt: a JSON record of what was verified, when, and with which result, for
+// auditors and for a later verification of the same backup (receipt.schema.json describes it).
 
 
 
-/** Variables a child must not inherit: they would redirect it elsewhere or carry a secret it does not need. */
-const INHERITED_CONNECTION = /^(PG(HOST|HOSTADDR|PORT|DATABASE|USER|PASSWORD|PASSFILE|SERVICE|SERVICEFILE|SSL\w*|OPTIONS|APPNAME|CONNECT_TIMEOUT|TARGETSESSIONATTRS|REQUIRESSL|GSSENCMODE|CHANNELBINDING)|DATABASE_URL|DB_PASSWORD|INPUT_.*)$/i;
-/** The environment every child process starts from: the runner's, without a connection, a password or an input. */
-function scrubbedEnvironment(base = process.env) {
-    const env = {};
-    for (const [name, value] of Object.entries(base))
-        if (!INHERITED_CONNECTION.test(name))
-            env[name] = value;
-    return env;
+
+
+/** 2: definitions (as hashes), the server version, content fingerprints over columns by name in canonical settings. */
+const RECEIPT_SCHEMA_VERSION = 2;
+function buildReceipt(result) {
+    const tables = result.tables;
+    return {
+        schemaVersion: RECEIPT_SCHEMA_VERSION,
+        tool: 'backup-verify',
+        verdict: result.status,
+        startedAt: result.startedAt,
+        durationMs: result.durationMs,
+        database: result.target,
+        restoredOn: result.restoreTarget,
+        serverVersion: result.serverVersion,
+        client: result.client && { version: result.client.version, source: result.client.origin },
+        backup: result.backup && {
+            path: result.backup.path,
+            format: result.backup.format,
+            compression: result.backup.compression,
+            sizeBytes: result.backup.sizeBytes,
+            sha256: result.backup.sha256
+        },
+        phases: result.phases.map(({ name, status, durationMs, detail }) => ({ name, status, durationMs, detail })),
+        inventory: result.inventory && recordInventory(result.inventory),
+        comparison: tables && {
+            reference: tables.reference,
+            missingTables: tables.missing,
+            extraTables: tables.extra,
+            rowMismatches: tables.rowMismatches,
+            contentMismatches: tables.contentMismatches,
+            objectMismatches: tables.objectMismatches,
+            definitionMismatches: tables.definitions.differences.map(({ kind, name }) => ({ kind, name })),
+            sequenceMismatches: tables.sequenceMismatches
+        },
+        error: result.error && { ...result.error }
+    };
 }
-/** libpq's password file syntax: backslash escapes ":" and "\". */
-function passwordFileLine(password) {
-    return `*:*:*:*:${password.replace(/\\/g, '\\\\').replace(/:/g, '\\:')}\n`;
-}
-/**
- * Writes the password to a 0600 file in `folder` for PGPASSFILE. A password with a line break
- * cannot be written there; then the caller falls back to PGPASSWORD.
- */
-async function writePasswordFile(folder, password, name = '.pgpass') {
-    if (!password || /[\r\n]/.test(password))
-        return undefined;
-    const file = external_node_path_default().join(folder, name);
-    await (0,promises_namespaceObject.writeFile)(file, passwordFileLine(password), { mode: 0o600 });
+async function writeReceipt(folder, receipt) {
+    const file = external_node_path_default().join(folder, `backup-verify-receipt-${receipt.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.json`);
+    await (0,promises_namespaceObject.writeFile)(file, `${JSON.stringify(receipt, null, 2)}\n`);
     return file;
 }
-function clientEnvironment(target, database, passwordFile, base = process.env) {
-    const env = scrubbedEnvironment(base);
-    env.PGHOST = target.host;
-    env.PGPORT = String(target.port);
-    env.PGUSER = target.user;
-    env.PGDATABASE = database;
-    env.PGAPPNAME = 'backup-verify';
-    for (const [parameter, value] of Object.entries(target.parameters))
-        env[LIBPQ_PARAMETERS[parameter]] = value;
-    env.PGCONNECT_TIMEOUT = String(target.connectTimeoutSeconds);
-    if (passwordFile)
-        env.PGPASSFILE = passwordFile;
-    else if (target.password)
-        env.PGPASSWORD = target.password;
-    return env;
+/** The inventory as a receipt keeps it: definitions hashed (they are hashes already when it came from a receipt). */
+function recordInventory(inventory) {
+    const { definitions, definitionsHashed, ...rest } = inventory;
+    return {
+        ...rest,
+        definitions: definitions.map(({ kind, name, table, text }) => ({ kind, name, ...(table ? { table } : {}), hash: definitionsHashed ? text : definitionHash(text) }))
+    };
+}
+/** A receipt's inventory, ready to compare a restore with: definitions as hashes. */
+function receiptInventory(receipt) {
+    if (!receipt.inventory)
+        return undefined;
+    const { definitions, ...rest } = receipt.inventory;
+    return { ...rest, definitions: definitions.map(({ kind, name, table, hash }) => ({ kind, name, ...(table ? { table } : {}), text: hash })), definitionsHashed: true };
+}
+/** A receipt given as input: made when the backup was created, it holds the inventory to compare with. */
+function readReceipt(input, file) {
+    let receipt;
+    try {
+        receipt = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
+    }
+    catch {
+        throw new InputError(input, file, 'the path of a receipt written by backup-verify (JSON)');
+    }
+    if (receipt?.tool === 'backup-verify' && typeof receipt.schemaVersion === 'number' && receipt.schemaVersion < RECEIPT_SCHEMA_VERSION) {
+        throw new InputError(input, file, `a receipt of schemaVersion ${RECEIPT_SCHEMA_VERSION}; this one (${receipt.schemaVersion}) was written by an older backup-verify and holds no definitions to compare with: verify the backup without it once, and use the receipt that run writes`);
+    }
+    if (receipt?.schemaVersion !== RECEIPT_SCHEMA_VERSION || receipt.tool !== 'backup-verify' || !receipt.inventory || !Array.isArray(receipt.inventory.definitions)) {
+        throw new InputError(input, file, `a backup-verify receipt of schemaVersion ${RECEIPT_SCHEMA_VERSION} with an inventory`);
+    }
+    return receipt;
+}
+/** Fails when the backup, or its total rows, shrank by more than the allowed percentage since the receipt. */
+function shrinkageProblems(receipt, sizeBytes, rows, maxPercent) {
+    const problems = [];
+    const shrank = (before, now) => (before > 0 ? ((before - now) / before) * 100 : 0);
+    if (receipt.backup && shrank(receipt.backup.sizeBytes, sizeBytes) > maxPercent) {
+        problems.push(`the backup shrank from ${receipt.backup.sizeBytes} to ${sizeBytes} bytes (${shrank(receipt.backup.sizeBytes, sizeBytes).toFixed(1)}%)`);
+    }
+    const rowsBefore = receipt.inventory?.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
+    if (rows !== undefined && rowsBefore !== undefined && shrank(rowsBefore, rows) > maxPercent) {
+        problems.push(`the rows shrank from ${rowsBefore} to ${rows} (${shrank(rowsBefore, rows).toFixed(1)}%)`);
+    }
+    return problems;
 }
 
-;// CONCATENATED MODULE: ./src/restore/errors.ts
-// Sorts the errors a restore reports: some are expected when a backup is restored elsewhere or by
-// another user (a role that does not exist there, an object the template already has), and are
-// counted and shown; any other error fails the restore. With strict, every error does.
-/** Patterns of errors that leave the restored data and schema whole. */
-const HARMLESS = [
-    [/role "[^"]+" does not exist/, 'a role the dump names does not exist (ownership or privileges not restored)'],
-    [/schema "public" already exists/, 'schema "public" already exists'],
-    [/must be owner of extension/, 'comment on an extension owned by another role'],
-    [/must be owner of schema public/, 'ownership of schema public'],
-    [/extension "plpgsql" already exists/, 'extension plpgsql already exists']
-];
-const MAX_KEPT = 50;
-class RestoreErrorSorter {
-    errors = { harmless: new Map(), fatal: [], total: 0 };
-    /** Feed every line of psql's or pg_restore's stderr. */
-    line(text) {
-        const at = text.indexOf('ERROR:');
-        if (at === -1)
-            return;
-        const message = text.slice(at + 'ERROR:'.length).trim();
-        this.errors.total++;
-        const known = HARMLESS.find(([pattern]) => pattern.test(message));
-        if (known)
-            this.errors.harmless.set(known[1], (this.errors.harmless.get(known[1]) ?? 0) + 1);
-        else if (this.errors.fatal.length < MAX_KEPT)
-            this.errors.fatal.push(message);
-    }
-    result() {
-        return this.errors;
-    }
-}
-function describeHarmless(errors) {
-    return [...errors.harmless].map(([what, count]) => `${what} (${count}x)`).join('; ');
+;// CONCATENATED MODULE: ./src/run/context.ts
+// The engine's only window on the outside world (the action, the CLI and the tests each supply a
+// Reporter), and the context every phase of one run is given.
+const noLedger = { created() { }, removed() { } };
+function runContext(parts) {
+    return { ...parts, log: (line) => parts.reporter.info(line), warn: (line) => parts.reporter.warning(line) };
 }
 
+;// CONCATENATED MODULE: ./src/compare/snapshot.ts
+// The source as pg_dump dumps it: a read-only snapshot, exported for pg_dump --snapshot, in which
+// the source's inventory is taken while the dump runs.
+
+/**
+ * A read-only REPEATABLE READ transaction whose snapshot is exported for pg_dump --snapshot.
+ * Everything asked of it sees exactly the data pg_dump dumps.
+ */
+class SourceSnapshot {
+    client;
+    id;
+    constructor(client, id) {
+        this.client = client;
+        this.id = id;
+    }
+    static async open(client) {
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+        const { rows } = await client.query('SELECT pg_catalog.pg_export_snapshot() AS id');
+        return new SourceSnapshot(client, rows[0].id);
+    }
+    inventory(level) {
+        return takeInventory(this.client, level);
+    }
+    /** Ends the transaction; pg_dump must have imported the snapshot by then (it has, once it has finished). */
+    async close() {
+        await this.client.query('COMMIT').catch(() => { });
+        await this.client.end().catch(() => { });
+    }
+}
+
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
 ;// CONCATENATED MODULE: ./src/run/heartbeat.ts
 // A line at a steady interval while a long phase runs, so that a long job shows it is alive.
 
@@ -36939,7 +36599,7 @@ function startHeartbeat(what, log, bytes, intervalMs = HEARTBEAT_MS) {
     const started = Date.now();
     const timer = setInterval(() => {
         const seconds = Math.round((Date.now() - started) / 1000);
-        const done = bytes ? `${size_humanBytes(bytes())} so far, ` : '';
+        const done = bytes ? `${bytes_humanBytes(bytes())} so far, ` : '';
         log(`${what}: still running, ${done}${seconds} s elapsed`);
     }, intervalMs);
     timer.unref();
@@ -38101,86 +37761,6 @@ class PlainDumpScanner {
             this.contentAfterTrailer = text.split('\n')[0].slice(0, 80);
     }
 }
-/** Turns a scan into the checks the Validate phase reports, each passed or failed with its reason. */
-function plainDumpChecks(report) {
-    const checks = [];
-    const empty = report.bytes === 0;
-    checks.push({
-        name: 'Format signature',
-        passed: report.hasHeader,
-        detail: report.hasHeader
-            ? 'plain SQL dump ("-- PostgreSQL database dump")'
-            : empty
-                ? 'the file is empty'
-                : 'no "-- PostgreSQL database dump" header in the first lines: not a plain pg_dump file'
-    });
-    checks.push({
-        name: 'Completion trailer',
-        passed: report.hasTrailer,
-        detail: report.hasTrailer
-            ? '"-- PostgreSQL database dump complete" at the end'
-            : report.contentAfterTrailer !== undefined
-                ? `unexpected content after the completion trailer: ${JSON.stringify(report.contentAfterTrailer)}`
-                : `no completion trailer: the dump is truncated (it ends at byte ${report.bytes})`
-    });
-    const ratio = empty ? 0 : report.printableBytes / report.bytes;
-    checks.push({
-        name: 'Readable text',
-        passed: !empty && ratio > MIN_PRINTABLE_RATIO,
-        detail: `${(ratio * 100).toFixed(2)}% printable (more than ${MIN_PRINTABLE_RATIO * 100}% required)`
-    });
-    checks.push({
-        name: 'No NUL bytes',
-        passed: report.nulBytes === 0,
-        detail: report.nulBytes === 0 ? 'none' : `${report.nulBytes} NUL byte(s), the first at offset ${report.firstNulOffset}`
-    });
-    checks.push({
-        name: 'No tool errors inside',
-        passed: report.toolErrors.length === 0,
-        detail: report.toolErrors.length === 0 ? 'none' : `the file contains error output: ${report.toolErrors.join(' | ')}`
-    });
-    checks.push({
-        name: 'COPY blocks terminated',
-        passed: report.unterminatedCopy === undefined,
-        detail: report.unterminatedCopy === undefined
-            ? `${report.copyBlocks} data block(s), all terminated`
-            : `data for "${report.unterminatedCopy}" never ends: the dump is cut in the middle of a table`
-    });
-    checks.push({
-        name: 'Statements complete',
-        passed: report.unfinishedStatement === undefined,
-        detail: report.unfinishedStatement === undefined
-            ? 'the dump ends between statements'
-            : `the dump ends ${report.unfinishedStatement}: it is cut, or a quote or comment in it was damaged`
-    });
-    const restrictProblem = describeRestrictPairs(report.restrictKeys, report.unrestrictKeys);
-    checks.push({
-        name: '\\restrict pairs',
-        passed: restrictProblem === undefined,
-        detail: restrictProblem ??
-            (report.restrictKeys.length === 0 ? 'none (dump from a client before the \\restrict fix)' : `${report.restrictKeys.length} \\restrict, matched by \\unrestrict`)
-    });
-    return checks;
-}
-/** What is wrong with the dump's \restrict and \unrestrict lines; undefined when each key is closed by the same key. */
-function describeRestrictPairs(restrictKeys, unrestrictKeys) {
-    const unmatched = restrictKeys.filter((key) => !unrestrictKeys.includes(key));
-    const stray = unrestrictKeys.filter((key) => !restrictKeys.includes(key));
-    if (unmatched.length === 0 && stray.length === 0 && restrictKeys.length === unrestrictKeys.length)
-        return undefined;
-    const short = (key) => (key === '' ? '(no key)' : key.length > 12 ? `${key.slice(0, 12)}…` : key);
-    if (unmatched.length > 0 && stray.length > 0 && stray[0] !== '' && unmatched[0].startsWith(stray[0])) {
-        return `the \\unrestrict line is cut: its key ends after ${stray[0].length} of the ${unmatched[0].length} characters of \\restrict ${short(unmatched[0])}`;
-    }
-    if (unmatched.length > 0 && stray.length > 0) {
-        return `\\restrict ${short(unmatched[0])} is closed by \\unrestrict ${short(stray[0])}, another key: the \\unrestrict line was cut or changed`;
-    }
-    if (unmatched.length > 0)
-        return `\\restrict ${short(unmatched[0])} has no \\unrestrict line: the end of the dump is missing`;
-    if (stray.length > 0)
-        return `\\unrestrict ${short(stray[0])} has no \\restrict line before it: the start of the dump is missing or changed`;
-    return `${restrictKeys.length} \\restrict line(s) but ${unrestrictKeys.length} \\unrestrict line(s)`;
-}
 
 ;// CONCATENATED MODULE: ./src/backup/tar-check.ts
 // Checks the structure of a tar archive as it streams, in constant memory: every header's checksum,
@@ -38433,6 +38013,187 @@ async function backupChecksum(backupPath, format, signal) {
     return format === 'directory' ? (await buildManifest(backupPath, signal)).sha256 : hashFile(backupPath, signal);
 }
 
+;// CONCATENATED MODULE: ./src/backup/on-disk.ts
+// A backup as it is on disk, read once: its size, its checksum (of the manifest, for a folder),
+// and what its format's observer saw. The Validate phase judges the result.
+
+
+
+
+/**
+ * Reads a backup that is on disk once: its checksum (of the manifest, for a folder) and what its
+ * format's observer sees. The Validate phase judges the result.
+ */
+async function describeBackupOnDisk(backupPath, format, compression, signal) {
+    const base = { format, compression, path: backupPath };
+    switch (format) {
+        case 'plain': {
+            const { sizeBytes, sha256, observed } = await inspectFile(backupPath, plainObserver(plainIsGzipped(compression)), signal);
+            return { ...base, sizeBytes, sha256, plain: observed, sequences: observed.sequences };
+        }
+        case 'tar': {
+            const { sizeBytes, sha256, observed } = await inspectFile(backupPath, tarObserver(), signal);
+            return { ...base, sizeBytes, sha256, tar: observed };
+        }
+        case 'custom': {
+            const { sizeBytes, sha256, observed } = await inspectFile(backupPath, headerObserver(), signal);
+            return { ...base, sizeBytes, sha256, header: observed };
+        }
+        case 'directory': {
+            const manifest = await buildManifest(backupPath, signal);
+            const toc = await inspectFile(external_node_path_default().join(backupPath, 'toc.dat'), headerObserver(), signal).catch(() => undefined);
+            return {
+                ...base,
+                sizeBytes: manifest.sizeBytes,
+                sha256: manifest.sha256,
+                manifest,
+                header: toc?.observed ?? { problem: 'toc.dat is missing' }
+            };
+        }
+    }
+}
+
+;// CONCATENATED MODULE: external "node:timers/promises"
+const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+;// CONCATENATED MODULE: ./src/backup/followed-file.ts
+// Reads a backup file from the start while it may still be written (a streamed restore follows
+// pg_dump at its own pace instead of holding it back), and positional reads of what is written.
+
+
+
+const CHUNK_BYTES = 1024 * 1024;
+/** How long a reader that caught up with the writer waits before it looks again. */
+const POLL_MS = 5;
+async function openGrowingFile(file, signal) {
+    let settled;
+    file.size.then((size) => (settled = { size }), (error) => (settled = { error }));
+    for (;;) {
+        try {
+            return await (0,promises_namespaceObject.open)(file.path, 'r');
+        }
+        catch (error) {
+            if (error.code !== 'ENOENT')
+                throw error;
+            if (settled?.error)
+                throw settled.error;
+            if (settled)
+                throw error;
+            signal?.throwIfAborted();
+            await (0,external_node_timers_promises_namespaceObject.setTimeout)(POLL_MS);
+        }
+    }
+}
+/** The file's bytes in order, as they are written, until its final size is reached. */
+async function* followFile(file, signal) {
+    let final;
+    let failure;
+    file.size.then((size) => (final = size), (error) => (failure = { error }));
+    const handle = await openGrowingFile(file, signal);
+    try {
+        let position = 0;
+        for (;;) {
+            signal?.throwIfAborted();
+            if (failure)
+                throw failure.error;
+            // A new buffer each time: the reader may keep parts of the chunks it was given.
+            const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+            const { bytesRead } = await handle.read(buffer, 0, CHUNK_BYTES, position);
+            if (bytesRead > 0) {
+                position += bytesRead;
+                yield buffer.subarray(0, bytesRead);
+                // Caught up with the writer: let it write a good chunk before reading again.
+                if (bytesRead < CHUNK_BYTES && final === undefined)
+                    await (0,external_node_timers_promises_namespaceObject.setTimeout)(POLL_MS);
+                continue;
+            }
+            if (final !== undefined && position >= final)
+                return;
+            await (0,external_node_timers_promises_namespaceObject.setTimeout)(POLL_MS);
+        }
+    }
+    finally {
+        await handle.close();
+    }
+}
+/** Reads one range of a file that is already written. */
+async function readRange(handle, start, end, onChunk) {
+    for (let position = start; position < end;) {
+        const length = Math.min(CHUNK_BYTES, end - position);
+        const buffer = Buffer.allocUnsafe(length);
+        const { bytesRead } = await handle.read(buffer, 0, length, position);
+        if (bytesRead === 0)
+            throw new Error(`the file ends at byte ${position}, before ${end}`);
+        position += bytesRead;
+        await onChunk(buffer.subarray(0, bytesRead));
+    }
+}
+/** Queued chunks beyond this make the writer wait: the reader is a planner that keeps up. */
+const RELAY_BYTES = 16 * 1024 * 1024;
+/**
+ * Hands the chunks one reader of a file reads to a second reader, in order, so that the file is
+ * read once: the Create phase hashes and scans a streamed dump, and the restore plans from the same
+ * chunks. A second reader that gives up stops receiving (the first never waits for it again).
+ */
+class ChunkRelay {
+    queue = [];
+    queued = 0;
+    ended = false;
+    failure;
+    abandoned = false;
+    wakeReader = () => { };
+    wakeWriter = () => { };
+    /** The end of the first reader's pipeline: each chunk is queued for the second. */
+    writable() {
+        return new external_node_stream_.Writable({
+            write: (chunk, _encoding, callback) => {
+                if (this.abandoned)
+                    return callback();
+                this.queue.push(chunk);
+                this.queued += chunk.length;
+                this.wakeReader();
+                if (this.queued <= RELAY_BYTES)
+                    return callback();
+                this.wakeWriter = () => {
+                    this.wakeWriter = () => { };
+                    callback();
+                };
+            },
+            final: (callback) => {
+                this.ended = true;
+                this.wakeReader();
+                callback();
+            }
+        });
+    }
+    fail(error) {
+        this.failure ??= { error };
+        this.wakeReader();
+    }
+    abandon() {
+        this.abandoned = true;
+        this.queue = [];
+        this.queued = 0;
+        this.wakeWriter();
+    }
+    async *[Symbol.asyncIterator]() {
+        for (;;) {
+            const chunk = this.queue.shift();
+            if (chunk) {
+                this.queued -= chunk.length;
+                if (this.queued <= RELAY_BYTES)
+                    this.wakeWriter();
+                yield chunk;
+                continue;
+            }
+            if (this.failure)
+                throw this.failure.error;
+            if (this.ended)
+                return;
+            await new Promise((resolve) => (this.wakeReader = resolve));
+        }
+    }
+}
+
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: ./src/tools/process.ts
@@ -38553,6 +38314,114 @@ function errorLines(stderr, max = 5) {
 
 
 
+/** "shop-20261124T020316Z.sql": the database name made safe for any file system, and when. */
+function backupFileName(database, when, extension = '.sql') {
+    const stamp = when.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    return `${database.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_')}-${stamp}${extension}`;
+}
+/** The pg_dump command line: never a secret in it, only the format, its options and where to write. */
+function dumpArguments(options, clientMajor) {
+    const args = ['--no-password', `--format=${options.format}`];
+    if (options.snapshot)
+        args.push(`--snapshot=${options.snapshot}`);
+    if (options.compression)
+        args.push(`--compress=${compressionArgument(options.compression, clientMajor)}`);
+    if (options.format === 'directory' && options.jobs > 1)
+        args.push(`--jobs=${options.jobs}`);
+    args.push(`--file=${options.backupPath}`);
+    if (options.verbose)
+        args.push('--verbose');
+    return args;
+}
+async function createBackup(run, options) {
+    const { format, tools } = options;
+    const args = dumpArguments({ ...options, verbose: run.verbose }, tools.version.major);
+    const streamed = format === 'plain'
+        ? new InspectingStream(plainObserver(plainIsGzipped(options.compression)))
+        : format === 'tar'
+            ? new InspectingStream(tarObserver())
+            : undefined;
+    const stopHeartbeat = startHeartbeat('pg_dump', run.log, () => (streamed ? streamed.bytesSoFar : sizeOnDisk(options.backupPath)), run.heartbeatMs);
+    // pg_dump writes the file itself (its own buffered writes cost far less than a pipe through this
+    // process); a single file is read as it grows, hashed and inspected in the same pass.
+    let exited = { resolve: () => { }, reject: () => { } };
+    const written = new Promise((resolve, reject) => (exited = { resolve, reject }));
+    written.catch(() => { });
+    let inspected = Promise.resolve();
+    // Created private before pg_dump opens it: the backup holds every row of the database. (pg_dump
+    // keeps a file's mode; a directory-format folder it fills, its files it makes itself.)
+    if (format === 'directory')
+        await (0,promises_namespaceObject.mkdir)(options.backupPath, { mode: 0o700 });
+    else
+        await (0,promises_namespaceObject.writeFile)(options.backupPath, '', { mode: 0o600 });
+    if (streamed) {
+        const end = options.relay?.writable() ?? discard();
+        inspected = (0,external_node_stream_promises_namespaceObject.pipeline)(external_node_stream_.Readable.from(followFile({ path: options.backupPath, size: written }, run.signal)), streamed, end);
+        inspected.catch((error) => options.relay?.fail(error));
+        inspected.catch(() => { });
+    }
+    const dumped = await runTool(tools.pgDump, args, {
+        env: options.env,
+        signal: run.signal,
+        onLine: run.verbose ? (line) => run.log(run.redactor.redact(line)) : undefined
+    }).finally(stopHeartbeat);
+    if (dumped.exitCode === 0)
+        exited.resolve((await (0,promises_namespaceObject.stat)(options.backupPath)).size);
+    else
+        exited.reject(new Error(`pg_dump exited with code ${dumped.exitCode}`));
+    if (dumped.exitCode !== 0) {
+        const lines = errorLines(run.redactor.redact(dumped.stderr));
+        const known = classifyToolError(dumped.stderr);
+        const how = dumped.signal ? `was stopped by ${dumped.signal}` : `exited with code ${dumped.exitCode}`;
+        const what = known?.problem === 'connection-lost' ? 'lost its connection to the server and' : '';
+        throw new VerificationError(known?.problem ?? 'dump-failed', `pg_dump ${what ? `${what} ` : ''}${how}: ${lines.join(' | ') || 'no error message'}`, known?.hint);
+    }
+    await inspected;
+    if (format === 'directory')
+        await makePrivate(options.backupPath);
+    const created = await describeCreated(run, options, streamed);
+    if (created.sizeBytes < options.minSizeBytes) {
+        throw new VerificationError('backup-too-small', `Backup file is suspiciously small: ${created.sizeBytes} bytes (minimum ${options.minSizeBytes})`, 'Is the database empty, or have the migrations not run yet? Lower min-size if a small database is expected.');
+    }
+    const what = format === 'directory' ? `${created.manifest?.entries.length} files, ` : '';
+    run.log(`Backup written: ${what}${describeBytes(created.sizeBytes)}, SHA-256 ${created.sha256}${format === 'directory' ? ' (of the manifest)' : ''}`);
+    return created;
+}
+/** A directory-format backup's files, private as a single file is. */
+async function makePrivate(folder) {
+    await (0,promises_namespaceObject.chmod)(folder, 0o700);
+    for (const name of await (0,promises_namespaceObject.readdir)(folder))
+        await (0,promises_namespaceObject.chmod)(external_node_path_default().join(folder, name), 0o600);
+}
+/** Bytes of a file, or of the files in a folder, so far; 0 when there is nothing yet. */
+function sizeOnDisk(backupPath) {
+    try {
+        const info = (0,external_node_fs_namespaceObject.statSync)(backupPath);
+        if (!info.isDirectory())
+            return info.size;
+        return (0,external_node_fs_namespaceObject.readdirSync)(backupPath).reduce((sum, name) => sum + (0,external_node_fs_namespaceObject.statSync)(external_node_path_default().join(backupPath, name)).size, 0);
+    }
+    catch {
+        return 0;
+    }
+}
+async function describeCreated(run, options, streamed) {
+    const base = { format: options.format, compression: options.compression, path: options.backupPath };
+    if (options.format === 'plain') {
+        const { sizeBytes, sha256, observed } = streamed.result();
+        return { ...base, sizeBytes, sha256, plain: observed, sequences: observed.sequences };
+    }
+    if (options.format === 'tar') {
+        const { sizeBytes, sha256, observed } = streamed.result();
+        return { ...base, sizeBytes, sha256, tar: observed };
+    }
+    return describeBackupOnDisk(options.backupPath, options.format, options.compression, run.signal);
+}
+
+;// CONCATENATED MODULE: ./src/create/room.ts
+// Before dumping: the database's size against the free space where the backup goes.
+
+
 
 /**
  * The smallest the backup can plausibly be: text dumps are rarely under half the table data, and
@@ -38577,1918 +38446,63 @@ async function checkRoomForBackup(session, folder, format, compression, log) {
     if (tooLittle)
         throw tooLittle;
 }
-/** "shop-20261124T020316Z.sql": the database name made safe for any file system, and when. */
-function backupFileName(database, when, extension = '.sql') {
-    const stamp = when.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-    return `${database.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_')}-${stamp}${extension}`;
+async function readDatabaseSize(client) {
+    const { rows } = await client.query(`SELECT pg_database_size(current_database()) AS total,
+            coalesce(sum(pg_table_size(c.oid)), 0) AS tables
+       FROM pg_catalog.pg_class c
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'm')
+        AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+        AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'`);
+    return { totalBytes: Number(rows[0].total), tableBytes: Number(rows[0].tables) };
 }
-/** The pg_dump command line: never a secret in it, only the format, its options and where to write. */
-function dumpArguments(options, clientMajor) {
-    const args = ['--no-password', `--format=${options.format}`];
-    if (options.snapshot)
-        args.push(`--snapshot=${options.snapshot}`);
-    if (options.compression)
-        args.push(`--compress=${compressionArgument(options.compression, clientMajor)}`);
-    if (options.format === 'directory' && options.jobs > 1)
-        args.push(`--jobs=${options.jobs}`);
-    args.push(`--file=${options.backupPath}`);
-    if (options.verbose)
-        args.push('--verbose');
-    return args;
+
+;// CONCATENATED MODULE: ./src/connection/environment.ts
+// How client tools are told where to connect: PG* variables and a private password file, never argv.
+
+
+
+/** Variables a child must not inherit: they would redirect it elsewhere or carry a secret it does not need. */
+const INHERITED_CONNECTION = /^(PG(HOST|HOSTADDR|PORT|DATABASE|USER|PASSWORD|PASSFILE|SERVICE|SERVICEFILE|SSL\w*|OPTIONS|APPNAME|CONNECT_TIMEOUT|TARGETSESSIONATTRS|REQUIRESSL|GSSENCMODE|CHANNELBINDING)|DATABASE_URL|DB_PASSWORD|INPUT_.*)$/i;
+/** The environment every child process starts from: the runner's, without a connection, a password or an input. */
+function scrubbedEnvironment(base = process.env) {
+    const env = {};
+    for (const [name, value] of Object.entries(base))
+        if (!INHERITED_CONNECTION.test(name))
+            env[name] = value;
+    return env;
 }
-async function createBackup(options) {
-    const { format, tools } = options;
-    const args = dumpArguments(options, tools.version.major);
-    const streamed = format === 'plain'
-        ? new InspectingStream(plainObserver(plainIsGzipped(options.compression)))
-        : format === 'tar'
-            ? new InspectingStream(tarObserver())
-            : undefined;
-    const stopHeartbeat = startHeartbeat('pg_dump', options.log, () => (streamed ? streamed.bytesSoFar : sizeOnDisk(options.backupPath)), options.heartbeatMs);
-    // pg_dump writes the file itself (its own buffered writes cost far less than a pipe through this
-    // process); a single file is read as it grows, hashed and inspected in the same pass.
-    let exited = { resolve: () => { }, reject: () => { } };
-    const written = new Promise((resolve, reject) => (exited = { resolve, reject }));
-    written.catch(() => { });
-    let inspected = Promise.resolve();
-    // Created private before pg_dump opens it: the backup holds every row of the database. (pg_dump
-    // keeps a file's mode; a directory-format folder it fills, its files it makes itself.)
-    if (format === 'directory')
-        await (0,promises_namespaceObject.mkdir)(options.backupPath, { mode: 0o700 });
-    else
-        await (0,promises_namespaceObject.writeFile)(options.backupPath, '', { mode: 0o600 });
-    if (streamed) {
-        const end = options.relay?.writable() ?? discard();
-        inspected = (0,external_node_stream_promises_namespaceObject.pipeline)(external_node_stream_.Readable.from(followFile({ path: options.backupPath, size: written }, options.signal)), streamed, end);
-        inspected.catch((error) => options.relay?.fail(error));
-        inspected.catch(() => { });
-    }
-    const run = await runTool(tools.pgDump, args, {
-        env: options.env,
-        signal: options.signal,
-        onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined
-    }).finally(stopHeartbeat);
-    if (run.exitCode === 0)
-        exited.resolve((await (0,promises_namespaceObject.stat)(options.backupPath)).size);
-    else
-        exited.reject(new Error(`pg_dump exited with code ${run.exitCode}`));
-    if (run.exitCode !== 0) {
-        const lines = errorLines(options.redactor.redact(run.stderr));
-        const known = classifyToolError(run.stderr);
-        const how = run.signal ? `was stopped by ${run.signal}` : `exited with code ${run.exitCode}`;
-        const what = known?.problem === 'connection-lost' ? 'lost its connection to the server and' : '';
-        throw new VerificationError(known?.problem ?? 'dump-failed', `pg_dump ${what ? `${what} ` : ''}${how}: ${lines.join(' | ') || 'no error message'}`, known?.hint);
-    }
-    await inspected;
-    if (format === 'directory')
-        await makePrivate(options.backupPath);
-    const created = await describeCreated(options, streamed);
-    if (created.sizeBytes < options.minSizeBytes) {
-        throw new VerificationError('backup-too-small', `Backup file is suspiciously small: ${created.sizeBytes} bytes (minimum ${options.minSizeBytes})`, 'Is the database empty, or have the migrations not run yet? Lower min-size if a small database is expected.');
-    }
-    const what = format === 'directory' ? `${created.manifest?.entries.length} files, ` : '';
-    options.log(`Backup written: ${what}${describeBytes(created.sizeBytes)}, SHA-256 ${created.sha256}${format === 'directory' ? ' (of the manifest)' : ''}`);
-    return created;
-}
-/** A directory-format backup's files, private as a single file is. */
-async function makePrivate(folder) {
-    await (0,promises_namespaceObject.chmod)(folder, 0o700);
-    for (const name of await (0,promises_namespaceObject.readdir)(folder))
-        await (0,promises_namespaceObject.chmod)(external_node_path_default().join(folder, name), 0o600);
-}
-/** Bytes of a file, or of the files in a folder, so far; 0 when there is nothing yet. */
-function sizeOnDisk(backupPath) {
-    try {
-        const info = (0,external_node_fs_namespaceObject.statSync)(backupPath);
-        if (!info.isDirectory())
-            return info.size;
-        return (0,external_node_fs_namespaceObject.readdirSync)(backupPath).reduce((sum, name) => sum + (0,external_node_fs_namespaceObject.statSync)(external_node_path_default().join(backupPath, name)).size, 0);
-    }
-    catch {
-        return 0;
-    }
-}
-async function describeCreated(options, streamed) {
-    const base = { format: options.format, compression: options.compression, path: options.backupPath };
-    if (options.format === 'plain') {
-        const { sizeBytes, sha256, observed } = streamed.result();
-        return { ...base, sizeBytes, sha256, plain: observed, sequences: observed.sequences };
-    }
-    if (options.format === 'tar') {
-        const { sizeBytes, sha256, observed } = streamed.result();
-        return { ...base, sizeBytes, sha256, tar: observed };
-    }
-    return describeBackupOnDisk(options.backupPath, options.format, options.compression, options.signal);
+/** libpq's password file syntax: backslash escapes ":" and "\". */
+function passwordFileLine(password) {
+    return `*:*:*:*:${password.replace(/\\/g, '\\\\').replace(/:/g, '\\:')}\n`;
 }
 /**
- * Reads a backup that is on disk once: its checksum (of the manifest, for a folder) and what its
- * format's observer sees. The Validate phase judges the result.
+ * Writes the password to a 0600 file in `folder` for PGPASSFILE. A password with a line break
+ * cannot be written there; then the caller falls back to PGPASSWORD.
  */
-async function describeBackupOnDisk(backupPath, format, compression, signal) {
-    const base = { format, compression, path: backupPath };
-    switch (format) {
-        case 'plain': {
-            const { sizeBytes, sha256, observed } = await inspectFile(backupPath, plainObserver(plainIsGzipped(compression)), signal);
-            return { ...base, sizeBytes, sha256, plain: observed, sequences: observed.sequences };
-        }
-        case 'tar': {
-            const { sizeBytes, sha256, observed } = await inspectFile(backupPath, tarObserver(), signal);
-            return { ...base, sizeBytes, sha256, tar: observed };
-        }
-        case 'custom': {
-            const { sizeBytes, sha256, observed } = await inspectFile(backupPath, headerObserver(), signal);
-            return { ...base, sizeBytes, sha256, header: observed };
-        }
-        case 'directory': {
-            const manifest = await buildManifest(backupPath, signal);
-            const toc = await inspectFile(external_node_path_default().join(backupPath, 'toc.dat'), headerObserver(), signal).catch(() => undefined);
-            return {
-                ...base,
-                sizeBytes: manifest.sizeBytes,
-                sha256: manifest.sha256,
-                manifest,
-                header: toc?.observed ?? { problem: 'toc.dat is missing' }
-            };
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/backup/detect.ts
-// Recognises an existing backup's format from its content, not its name.
-
-/** A folder with toc.dat is a directory archive; a file is told by its first bytes; anything else is taken as plain SQL, which validation then judges. */
-async function detectBackupFormat(backupPath) {
-    if ((await (0,promises_namespaceObject.stat)(backupPath)).isDirectory())
-        return { format: 'directory' };
-    const handle = await (0,promises_namespaceObject.open)(backupPath, 'r');
-    try {
-        const head = Buffer.alloc(512);
-        const { bytesRead } = await handle.read(head, 0, 512, 0);
-        const bytes = head.subarray(0, bytesRead);
-        if (bytes.subarray(0, 5).toString('latin1') === 'PGDMP')
-            return { format: 'custom' };
-        if (bytes[0] === 0x1f && bytes[1] === 0x8b)
-            return { format: 'plain', compression: { method: 'gzip' } };
-        if (bytesRead >= 262 && bytes.subarray(257, 262).toString('latin1') === 'ustar')
-            return { format: 'tar' };
-        return { format: 'plain' };
-    }
-    finally {
-        await handle.close();
-    }
-}
-
-;// CONCATENATED MODULE: ./src/restore/compat.ts
-// Lets a plain dump from a newer pg_dump restore into an older server: pg_dump writes settings at
-// the top of the dump that an older server rejects (pg_dump 17+ sets transaction_timeout).
-
-/** Settings pg_dump writes, with the first server major that knows them. */
-const SETTINGS_SINCE = { transaction_timeout: 17 };
-const PREAMBLE = /^(--[^\n]*|\s*|SET [^\n]*;\s*|SELECT pg_catalog\.set_config\([^\n]*;\s*|\\restrict [^\n]*)\n$/;
-/** pg_dump writes its SET lines in the first lines of a plain dump; only that much is examined. */
-const HEAD_BYTES = 64 * 1024;
-function unknownSettings(serverMajor) {
-    return Object.entries(SETTINGS_SINCE)
-        .filter(([, since]) => serverMajor < since)
-        .map(([name]) => name);
-}
-/** Drops "SET <name> = ...;" lines for the given settings from the head of a plain dump; passes the rest untouched. */
-class SettingsFilter extends external_node_stream_.Transform {
-    settings;
-    head = [];
-    headLength = 0;
-    passing = false;
-    removed = [];
-    constructor(settings) {
-        super();
-        this.settings = settings;
-    }
-    _transform(chunk, _encoding, callback) {
-        if (this.passing)
-            return callback(null, chunk);
-        this.head.push(chunk);
-        this.headLength += chunk.length;
-        if (this.headLength < HEAD_BYTES)
-            return callback();
-        callback(null, this.releaseHead());
-    }
-    _flush(callback) {
-        callback(null, this.passing ? undefined : this.releaseHead());
-    }
-    releaseHead() {
-        this.passing = true;
-        const whole = Buffer.concat(this.head);
-        this.head = [];
-        // Only the preamble is edited: comments, \restrict, SET and set_config lines before the first
-        // statement. Table data further down may hold the same text and is never touched.
-        const kept = [];
-        let position = 0;
-        while (position < whole.length) {
-            const newline = whole.indexOf(10, position);
-            if (newline === -1)
-                break;
-            const line = whole.subarray(position, newline + 1).toString('latin1');
-            if (!PREAMBLE.test(line))
-                break;
-            const setting = /^SET (\w+) = /.exec(line)?.[1];
-            if (setting && this.settings.includes(setting))
-                this.removed.push(line.trim());
-            else
-                kept.push(whole.subarray(position, newline + 1));
-            position = newline + 1;
-        }
-        kept.push(whole.subarray(position));
-        return Buffer.concat(kept);
-    }
-}
-
-// EXTERNAL MODULE: external "node:events"
-var external_node_events_ = __nccwpck_require__(8474);
-;// CONCATENATED MODULE: ./src/restore/parallel/psql-sessions.ts
-// Several psql processes replaying one script together: each is fed through its own pipe, and a
-// SELECT of a unique token tells when a session has run everything it was given.
-
-
-
-
-
-/** What a session's pipe holds before a writer waits: enough to keep psql busy between chunks. */
-const PIPE_BYTES = 1024 * 1024;
-class SessionEndedError extends Error {
-    session;
-    run;
-    constructor(session, 
-    /** How the process ended, when it is known. */
-    run) {
-        super(`psql session ${session + 1} ended before the restore did`);
-        this.session = session;
-        this.run = run;
-    }
-}
-class PsqlSessions {
-    psql;
-    args;
-    options;
-    sessions;
-    token = (0,external_node_crypto_.randomBytes)(6).toString('hex');
-    syncs = 0;
-    stopping = new AbortController();
-    /** args(index): each session's command line (they may stop at errors differently). */
-    constructor(psql, args, count, options) {
-        this.psql = psql;
-        this.args = args;
-        this.options = options;
-        this.sessions = Array.from({ length: count }, (_, index) => this.start(index));
-    }
-    get count() {
-        return this.sessions.length;
-    }
-    start(index) {
-        const input = new external_node_stream_.PassThrough({ highWaterMark: PIPE_BYTES });
-        // Writes after psql has gone fail through ended, not through an unhandled 'error' event.
-        input.on('error', () => { });
-        const waiting = new Map();
-        const session = { input, waiting, run: Promise.resolve() };
-        session.run = runTool(this.psql, this.args(index), {
-            // Named on the server, so that a stalled restore's message can say which session is which.
-            env: { ...this.options.env, PGAPPNAME: `backup-verify session ${index}` },
-            stdin: input,
-            signal: this.options.signal ? AbortSignal.any([this.options.signal, this.stopping.signal]) : this.stopping.signal,
-            onErrorLine: this.options.onErrorLine,
-            onLine: undefined,
-            consumeStdout: (stdout) => readLines(stdout, (line) => {
-                const waiter = waiting.get(line.trim());
-                if (waiter) {
-                    waiting.delete(line.trim());
-                    waiter.resolve();
-                }
-                else if (line.trim() !== '') {
-                    this.options.onLine?.(line);
-                }
-            })
-        });
-        session.run.then((run) => this.ended(session, run), (error) => this.ended(session, error));
-        return session;
-    }
-    ended(session, outcome) {
-        session.ended = outcome;
-        const index = this.sessions.indexOf(session);
-        for (const waiter of session.waiting.values())
-            waiter.reject(new SessionEndedError(index));
-        session.waiting.clear();
-        session.input.emit('drain');
-    }
-    async write(index, data) {
-        const session = this.sessions[index];
-        if (session.ended || session.input.destroyed)
-            throw new SessionEndedError(index);
-        if (!session.input.write(data)) {
-            await (0,external_node_events_.once)(session.input, 'drain');
-            if (session.ended)
-                throw new SessionEndedError(index);
-        }
-    }
-    async sync(index) {
-        const session = this.sessions[index];
-        const token = `backup-verify-sync-${this.token}-${++this.syncs}`;
-        const reached = new Promise((resolve, reject) => session.waiting.set(token, { resolve, reject }));
-        reached.catch(() => { });
-        await this.write(index, `SELECT '${token}';\n`);
-        await reached;
-    }
-    /**
-     * Ends a session's input, waits for psql to run all of it and exit, and starts a new one in its
-     * place: how to know a script has run when it may leave psql mid-statement (a failed COPY).
-     */
-    async restart(index) {
-        const session = this.sessions[index];
-        session.input.end();
-        const run = await session.run;
-        if (run.exitCode !== 0)
-            throw new SessionEndedError(index, run);
-        this.sessions[index] = this.start(index);
-    }
-    /** Ends every session's input and waits for the processes; their runs in session order. */
-    async finish() {
-        for (const session of this.sessions)
-            session.input.end();
-        return Promise.all(this.sessions.map((session) => session.run));
-    }
-    /** Stops every session at once (the replay failed): their runs, for the error message. */
-    async stop() {
-        this.stopping.abort();
-        for (const session of this.sessions)
-            session.input.destroy();
-        return Promise.all(this.sessions.map((session) => session.run.catch(() => undefined)));
-    }
-}
-function readLines(stream, onLine) {
-    const lines = lineSplitter(onLine);
-    stream.setEncoding('utf8');
-    stream.on('data', (text) => lines.push(text));
-    return (0,external_node_stream_promises_namespaceObject.finished)(stream).then(() => lines.flush());
-}
-
-;// CONCATENATED MODULE: ./src/restore/parallel/planner.ts
-// Reads a plain dump once, in order, and divides it into jobs over byte ranges of the file, as
-// pg_restore -j divides an archive: the schema, each table's rows (which several sessions can share),
-// each index or key definition (which waits only for its own table's rows), and the rest, which
-// runs in the dump's order. The dump is read as psql reads it (PlainDumpLexer): jobs are cut only
-// where psql holds no unfinished statement, a statement is recognised by its tokens, never by how a
-// line looks, and from the first thing that cannot be followed with certainty, everything runs in
-// one session, in order. The bytes are read again from the file, each range checked against the
-// CRC-32 it had when planned.
-
-
-
-/** Post-data entries that touch one table only: safe to run beside other tables' entries. */
-const PER_TABLE_TYPES = new Set(['INDEX', 'CONSTRAINT']);
-/** Data-section entries that touch no table: they need not wait for rows. */
-const INDEPENDENT_TYPES = new Set(['SEQUENCE SET', 'BLOB', 'BLOBS', 'BLOB DATA', 'LARGE OBJECT', 'LARGE OBJECTS', 'LARGE OBJECT DATA']);
-/** pg_dump's comment before each entry. A name may hold "; Type: " itself: the entry's statements are checked all the same. */
-const ENTRY_HEADER = /^-- (Data for )?Name: .*?; Type: ([A-Z][A-Z ]*?); Schema: /;
-/** Session state pg_dump sets with SET statements: its preamble, then default_tablespace and the like. */
-const SETTING = /^SET (statement_timeout|lock_timeout|idle_in_transaction_session_timeout|transaction_timeout|client_encoding|standard_conforming_strings|check_function_bodies|xmloption|client_min_messages|row_security|default_tablespace|default_table_access_method|default_with_oids|escape_string_warning|session_replication_role|search_path) = [^;\n]*;$/;
-const SESSION_AUTHORIZATION = /^(?:SET|RESET) SESSION AUTHORIZATION\b[^;\n]*;$/;
-const SEARCH_PATH = /^SELECT pg_catalog\.set_config\('search_path', '(?:[^'\n]|'')*', false\);$/;
-class PlainDumpPlanner {
-    listener;
-    options;
-    jobs = [];
-    /** The dump's \restrict line, which every session runs before anything else. */
-    restrictLine;
-    /** SET statements left out because the server does not know them. */
-    removedSettings = [];
-    /** Why the dump was not shared out among the sessions from some point on. */
-    serialBecause = [];
-    hash = (0,external_node_crypto_.createHash)('sha256');
-    lexer;
-    /** schema: before the first shared rows; parallel: sharing; serial: all the rest in one session. */
-    phase;
-    current;
-    /** The job taking the rows being read: a job of their own, or the job that runs their COPY in order. */
-    copyJob;
-    /** The job that took the first part of a unit handed over in parts. */
-    continuing;
-    settings = new Map();
-    entry;
-    seenEntry = false;
-    inTransaction = false;
-    /** The statements of the definition being read, checked when its entry ends. */
-    definitionStatements = [];
-    definitionDoubtful = false;
-    definitionCopies = false;
-    /** Jobs given bytes by the chunk being read: their ranges are sealed and announced at its end. */
-    touched = new Set();
-    constructor(listener, options) {
-        this.listener = listener;
-        this.options = options;
-        this.phase = options.parallel ? 'schema' : 'serial';
-        this.lexer = new PlainDumpLexer((unit) => this.onUnit(unit), { keepBytes: true });
-    }
-    /** The SHA-256 of every byte read, in order (unless told not to hash). */
-    digest() {
-        return this.options.hash === false ? undefined : this.hash.digest('hex');
-    }
-    push(chunk) {
-        if (this.options.hash !== false)
-            this.hash.update(chunk);
-        this.lexer.push(chunk);
-        // What was read is available to run: the scheduler hears of it once per chunk.
-        for (const job of this.touched) {
-            const last = job.ranges[job.ranges.length - 1];
-            if (last)
-                last.sealed = true;
-            if (job.index >= 0)
-                this.listener.changed(job);
-        }
-        this.touched.clear();
-    }
-    end() {
-        this.lexer.end();
-        this.finishEntry();
-        this.closeCurrent();
-        for (const job of this.jobs)
-            if (!job.closed)
-                this.close(job);
-    }
-    onUnit(unit) {
-        if (unit.uncertain)
-            this.goSerial(unit.uncertain);
-        if (unit.continued && this.continuing) {
-            this.appendUnit(this.continuing, unit);
-            if (unit.kind !== 'partial')
-                this.continuing = undefined;
-            return;
-        }
-        switch (unit.kind) {
-            case 'partial':
-                // Too long to be anything but a statement run in order.
-                this.continuing = this.current?.kind === 'definition' ? this.current : this.serialJob(false);
-                if (this.current?.kind === 'definition')
-                    this.definitionDoubtful = true;
-                return this.appendUnit(this.continuing, unit);
-            case 'rows': {
-                const job = this.copyJob ?? this.serialJob(false);
-                if (job.kind === 'serial')
-                    job.copies = true;
-                return this.appendUnit(job, unit, true);
-            }
-            case 'end-of-rows':
-                return this.endRows(unit);
-            case 'comment':
-                return this.onComment(unit);
-            case 'meta':
-                return this.onMeta(unit);
-            case 'statements':
-                return this.onStatements(unit);
-        }
-    }
-    onComment(unit) {
-        const header = this.inTransaction ? null : ENTRY_HEADER.exec(unit.line);
-        if (header) {
-            this.seenEntry = true;
-            this.finishEntry();
-            this.entry = { type: header[2], data: header[1] !== undefined };
-            if (this.phase === 'parallel')
-                return this.startEntry(unit);
-        }
-        // Comments between jobs run nowhere.
-        const open = this.openJob();
-        if (open)
-            this.appendUnit(open, unit);
-    }
-    onMeta(unit) {
-        if (unit.line.startsWith('\\restrict ')) {
-            this.restrictLine = `${unit.line}\n`;
-            const job = this.serialJob(false);
-            job.restricts = true;
-            return this.appendUnit(job, unit);
-        }
-        if (!unit.line.startsWith('\\unrestrict ')) {
-            // A meta-command (\connect, ...) changes one session: all that follows runs in that session.
-            this.goSerial(`the dump runs a psql meta-command (${unit.line.trim().split(/\s/)[0]})`);
-        }
-        this.appendUnit(this.serialJob(false), unit);
-    }
-    onStatements(unit) {
-        const { statements } = unit;
-        for (const statement of statements) {
-            const first = tokenize(statement.text, 1)[0]?.value;
-            if (first === 'begin' || first === 'start')
-                this.inTransaction = true;
-            else if (first === 'commit' || first === 'end' || first === 'rollback' || first === 'abort')
-                this.inTransaction = false;
-        }
-        const only = statements.length === 1 ? statements[0] : undefined;
-        if (only && !only.truncated && isSessionSetting(only.text))
-            return this.onSetting(unit, only.text);
-        const copy = statements[statements.length - 1]?.copyIn ? statements[statements.length - 1] : undefined;
-        if (copy)
-            return this.startCopy(unit, only === copy ? copy : undefined);
-        if (this.current?.kind === 'definition') {
-            this.definitionStatements.push(...statements);
-            return this.appendUnit(this.current, unit);
-        }
-        this.appendUnit(this.serialJob(false), unit);
-    }
-    onSetting(unit, text) {
-        // Only in the preamble, before the first entry: a statement further down is never touched.
-        if (!this.seenEntry && this.options.unknownSettings?.some((name) => text.startsWith(`SET ${name} = `))) {
-            this.removedSettings.push(text);
-            return;
-        }
-        const key = settingKey(text);
-        const line = `${text}\n`;
-        this.settings.set(key, line);
-        // In a serial job the statement runs in order; otherwise (pg_dump writes it before the entry
-        // that needs it) it is state for the next job.
-        const open = this.openSerial();
-        if (open) {
-            open.settingsAfter.set(key, line);
-            this.appendUnit(open, unit);
-        }
-    }
-    goSerial(reason) {
-        if (this.phase === 'serial')
-            return;
-        this.serialBecause.push(reason);
-        this.phase = 'serial';
-        this.finishEntry();
-        this.closeCurrent();
-    }
-    openSerial() {
-        return this.current?.kind === 'serial' && !this.current.closed ? this.current : undefined;
-    }
-    openJob() {
-        return this.current && this.current.kind !== 'rows' && !this.current.closed ? this.current : undefined;
-    }
-    startEntry(header) {
-        const type = this.entry?.type ?? '';
-        if (PER_TABLE_TYPES.has(type)) {
-            this.closeCurrent();
-            // Announced once read whole: its statements name its table.
-            this.current = { kind: 'definition', table: '', shared: false, index: -1, ranges: [], closed: false, settings: new Map(this.settings) };
-            this.definitionStatements = [];
-            this.definitionDoubtful = false;
-            this.definitionCopies = false;
-            this.appendUnit(this.current, header);
-        }
-        else if (type === 'TABLE DATA') {
-            this.closeCurrent();
-        }
-        else {
-            this.appendUnit(this.serialJob(INDEPENDENT_TYPES.has(type), true), header);
-        }
-    }
-    /** A definition whose statements all touch one recognised table joins its table's lane; any other runs in order. */
-    finishEntry() {
-        const job = this.current;
-        if (job?.kind !== 'definition')
-            return;
-        this.current = undefined;
-        const on = this.definitionDoubtful ? undefined : definitionTable(this.definitionStatements);
-        if (on) {
-            job.table = on.table;
-            // A lone CREATE INDEX; statements after it (CLUSTER ON, ...) need more of the table.
-            job.shared = on.shared;
-            this.announce(job);
-            this.close(job);
-            return;
-        }
-        const serial = { ...job, kind: 'serial', independent: false, restricts: false, copies: this.definitionCopies, settingsAfter: new Map(job.settings) };
-        this.announce(serial);
-        this.close(serial);
-    }
-    /** The serial job to append to: the open one, or (at a new entry, or none open) a new one. */
-    serialJob(independent, entry = false) {
-        const open = this.openSerial();
-        // Once serial, everything is one job: it all depends on what came before.
-        if (open && (!entry || open.independent === independent || this.phase === 'serial'))
-            return open;
-        this.closeCurrent();
-        const job = {
-            kind: 'serial',
-            index: -1,
-            ranges: [],
-            closed: false,
-            settings: new Map(this.settings),
-            independent: independent && this.phase !== 'serial',
-            restricts: false,
-            copies: false,
-            settingsAfter: new Map(this.settings)
-        };
-        this.announce(job);
-        this.current = job;
-        return job;
-    }
-    announce(job) {
-        job.index = this.jobs.length;
-        this.jobs.push(job);
-        this.touched.add(job);
-    }
-    closeCurrent() {
-        const current = this.current;
-        this.current = undefined;
-        if (current?.kind === 'definition' && current.index < 0) {
-            // An entry cut short (the next one began): decided now.
-            this.current = current;
-            this.finishEntry();
-            return;
-        }
-        if (current && !current.closed && current.index >= 0)
-            this.close(current);
-    }
-    /**
-     * A COPY: its rows are shared out when it is one of pg_dump's table-data COPY statements
-     * (COPY table (columns) FROM stdin;) outside a transaction; any other runs in order, as psql runs it.
-     */
-    startCopy(unit, statement) {
-        const table = statement && this.phase !== 'serial' && !this.inTransaction && this.entry?.data && this.entry.type === 'TABLE DATA' ? copyTable(statement.text) : undefined;
-        if (!table) {
-            const definition = this.current?.kind === 'definition' ? this.current : undefined;
-            if (definition)
-                this.definitionCopies = this.definitionDoubtful = true;
-            const job = definition ?? this.serialJob(false);
-            if (job.kind === 'serial')
-                job.copies = true;
-            this.appendUnit(job, unit);
-            this.copyJob = job;
-            return;
-        }
-        this.closeCurrent();
-        this.phase = 'parallel';
-        const job = {
-            kind: 'rows',
-            index: -1,
-            ranges: [],
-            closed: false,
-            settings: new Map(this.settings),
-            table,
-            copyStatement: Buffer.concat(unit.chunks),
-            bytes: 0
-        };
-        this.announce(job);
-        this.current = job;
-        this.copyJob = job;
-    }
-    endRows(unit) {
-        const job = this.copyJob;
-        this.copyJob = undefined;
-        // A rows job ends here: each part of it gets its own "\." line from the scheduler.
-        if (job?.kind === 'rows')
-            return this.closeCurrent();
-        this.appendUnit(job ?? this.serialJob(false), unit);
-    }
-    appendUnit(job, unit, rows = false) {
-        let position = unit.start;
-        for (const bytes of unit.chunks) {
-            this.append(job, bytes, position, rows);
-            position += bytes.length;
-        }
-    }
-    append(job, bytes, start, rows) {
-        if (bytes.length === 0)
-            return;
-        const last = job.ranges[job.ranges.length - 1];
-        // Each chunk of rows is a range of its own: a session can take it as soon as it is read.
-        if (last && last.end === start && !last.sealed && !(rows && job.kind === 'rows')) {
-            last.crc = (0,external_node_zlib_.crc32)(bytes, last.crc);
-            last.end += bytes.length;
-        }
-        else {
-            job.ranges.push({ start, end: start + bytes.length, crc: (0,external_node_zlib_.crc32)(bytes) });
-        }
-        if (job.kind === 'rows')
-            job.bytes += bytes.length;
-        this.touched.add(job);
-    }
-    close(job) {
-        job.closed = true;
-        const last = job.ranges[job.ranges.length - 1];
-        if (last)
-            last.sealed = true;
-        this.listener.changed(job);
-    }
-}
-function isSessionSetting(text) {
-    return SETTING.test(text) || SESSION_AUTHORIZATION.test(text) || SEARCH_PATH.test(text);
-}
-function settingKey(text) {
-    if (SEARCH_PATH.test(text))
-        return 'search_path';
-    if (SESSION_AUTHORIZATION.test(text))
-        return 'session authorization';
-    return SETTING.exec(text)[1];
-}
-function isWord(token, ...words) {
-    return token?.kind === 'word' && words.includes(token.value);
-}
-function isSymbol(token, symbol) {
-    return token?.kind === 'symbol' && token.value === symbol;
-}
-/** The table of pg_dump's COPY statement: COPY name [(column, ...)] FROM stdin; anything else is undefined. */
-function copyTable(text) {
-    const tokens = tokenize(text);
-    if (!isWord(tokens[0], 'copy'))
+async function writePasswordFile(folder, password, name = '.pgpass') {
+    if (!password || /[\r\n]/.test(password))
         return undefined;
-    const name = readQualifiedName(tokens, 1);
-    if (!name || name.parts.length > 2)
-        return undefined;
-    let i = name.next;
-    if (isSymbol(tokens[i], '(')) {
-        for (i++;;) {
-            if (tokens[i]?.kind !== 'word' && tokens[i]?.kind !== 'quoted')
-                return undefined;
-            i++;
-            if (isSymbol(tokens[i], ')'))
-                break;
-            if (!isSymbol(tokens[i], ','))
-                return undefined;
-            i++;
-        }
-        i++;
-    }
-    if (!isWord(tokens[i], 'from') || !isWord(tokens[i + 1], 'stdin') || !isSymbol(tokens[i + 2], ';') || i + 3 !== tokens.length)
-        return undefined;
-    return name.parts.join('.');
+    const file = external_node_path_default().join(folder, name);
+    await (0,promises_namespaceObject.writeFile)(file, passwordFileLine(password), { mode: 0o600 });
+    return file;
 }
-/**
- * The table an index or key entry works on, when every statement in it is one of those pg_dump
- * writes for one table: CREATE [UNIQUE] INDEX name ON [ONLY] table USING ..., or ALTER TABLE ONLY
- * table ADD CONSTRAINT name PRIMARY KEY | UNIQUE | EXCLUDE ..., then only ALTER TABLE on that same
- * table or ALTER INDEX. A foreign key needs another table's rows too: never here.
- */
-function definitionTable(statements) {
-    if (statements.length === 0 || statements.some((statement) => statement.truncated || statement.copyIn))
-        return undefined;
-    const [first, ...rest] = statements.map((statement) => tokenize(statement.text, 64));
-    let table;
-    let index = false;
-    if (isWord(first[0], 'create')) {
-        let i = 1;
-        if (isWord(first[i], 'unique'))
-            i++;
-        if (!isWord(first[i++], 'index'))
-            return undefined;
-        if (isWord(first[i], 'concurrently') || isWord(first[i], 'if'))
-            return undefined;
-        if (first[i]?.kind !== 'word' && first[i]?.kind !== 'quoted')
-            return undefined;
-        i++;
-        if (!isWord(first[i++], 'on'))
-            return undefined;
-        if (isWord(first[i], 'only'))
-            i++;
-        const name = readQualifiedName(first, i);
-        if (!name || name.parts.length > 2 || !isWord(first[name.next], 'using'))
-            return undefined;
-        table = name.parts.join('.');
-        index = true;
-    }
-    else {
-        table = alteredTable(first, true);
-        if (!table)
-            return undefined;
-        const at = first.findIndex((token, i) => i > 0 && isWord(token, 'add') && isWord(first[i + 1], 'constraint'));
-        if (at < 0 || (first[at + 2]?.kind !== 'word' && first[at + 2]?.kind !== 'quoted') || !isWord(first[at + 3], 'primary', 'unique', 'exclude'))
-            return undefined;
-        // Nothing between the table's name and ADD: one action only.
-        const name = readQualifiedName(first, isWord(first[2], 'only') ? 3 : 2);
-        if (!name || name.next !== at)
-            return undefined;
-    }
-    for (const tokens of rest) {
-        if (isWord(tokens[0], 'alter') && isWord(tokens[1], 'index'))
-            continue;
-        if (alteredTable(tokens, false) !== table)
-            return undefined;
-    }
-    return { table, shared: index && rest.length === 0 };
+function clientEnvironment(target, database, passwordFile, base = process.env) {
+    const env = scrubbedEnvironment(base);
+    env.PGHOST = target.host;
+    env.PGPORT = String(target.port);
+    env.PGUSER = target.user;
+    env.PGDATABASE = database;
+    env.PGAPPNAME = 'backup-verify';
+    for (const [parameter, value] of Object.entries(target.parameters))
+        env[LIBPQ_PARAMETERS[parameter]] = value;
+    env.PGCONNECT_TIMEOUT = String(target.connectTimeoutSeconds);
+    if (passwordFile)
+        env.PGPASSFILE = passwordFile;
+    else if (target.password)
+        env.PGPASSWORD = target.password;
+    return env;
 }
-/** ALTER TABLE [ONLY] name ...: the name (ONLY required when asked). */
-function alteredTable(tokens, requireOnly) {
-    if (!isWord(tokens[0], 'alter') || !isWord(tokens[1], 'table'))
-        return undefined;
-    const only = isWord(tokens[2], 'only');
-    if (requireOnly && !only)
-        return undefined;
-    const name = readQualifiedName(tokens, only ? 3 : 2);
-    return name && name.parts.length <= 2 ? name.parts.join('.') : undefined;
-}
-
-;// CONCATENATED MODULE: ./src/restore/parallel/scheduler.ts
-// Runs a plain dump's jobs (see PlainDumpPlanner) over several psql sessions, the way pg_restore -j
-// runs an archive: the schema first; then each table's rows, shared out in parts; each index or
-// key as soon as its table's rows are in, the largest tables' first; the rest in the dump's order.
-// The planner reads the file ahead of the sessions, so indexes of the first tables are built while
-// later tables still load.
-
-
-
-
-/** A session takes up to this much of a table's rows in one COPY. */
-const scheduler_PART_BYTES = 8 * 1024 * 1024;
-/** While the table is still being read, a session waits until at least this much is there. */
-const MIN_PART_BYTES = 1024 * 1024;
-class ReplayScheduler {
-    sessions;
-    jobs;
-    file;
-    restrictLine;
-    states;
-    finished = new Set();
-    started = new Set();
-    rows = new Map();
-    /** Per table: rows jobs not finished, the bytes of its rows, and its definitions not started. */
-    pendingRows = new Map();
-    rowBytes = new Map();
-    lanes = new Map();
-    /** Per table: index builds running (they share the table), or a key being added (it has it alone). */
-    building = new Map();
-    known = new Set();
-    rowsRunning = 0;
-    firstUnfinished = 0;
-    firstUnfinishedSerial = 0;
-    planned = false;
-    failure;
-    settle;
-    statistics = { tables: 0, copies: 0, definitions: 0 };
-    /** Bytes sent to the sessions, for the heartbeat. */
-    bytesSent = 0;
-    constructor(sessions, jobs, file, restrictLine) {
-        this.sessions = sessions;
-        this.jobs = jobs;
-        this.file = file;
-        this.restrictLine = restrictLine;
-        this.states = Array.from({ length: sessions.count }, () => ({ busy: false, settings: new Map(), restricted: false }));
-    }
-    /** What each busy session runs, for a stall's message. */
-    describeSessions() {
-        return this.states.flatMap((state, session) => (state.busy && state.doing ? [`session ${session}: ${state.doing}`] : []));
-    }
-    /** The planner announced a job or more of one. */
-    changed(job) {
-        if (!this.known.has(job.index)) {
-            this.known.add(job.index);
-            if (job.kind === 'rows') {
-                this.rows.set(job.index, { next: 0, running: 0 });
-                this.pendingRows.set(job.table, (this.pendingRows.get(job.table) ?? 0) + 1);
-                this.statistics.tables++;
-            }
-            else if (job.kind === 'definition') {
-                const lane = this.lanes.get(job.table) ?? [];
-                lane.push(job);
-                this.lanes.set(job.table, lane);
-            }
-        }
-        if (job.kind === 'rows') {
-            this.rowBytes.set(job.table, job.bytes);
-            // A table without rows has nothing to run: it is done once the planner closes it.
-            const progress = this.rows.get(job.index);
-            if (progress)
-                this.finishRowsIfComplete(job, progress);
-        }
-        this.advance();
-        this.dispatch();
-    }
-    /** Everything is planned: the run ends once every job has. */
-    planningEnded() {
-        this.planned = true;
-        this.dispatch();
-    }
-    fail(error) {
-        this.failure ??= error;
-        this.dispatch();
-    }
-    get failed() {
-        return this.failure !== undefined;
-    }
-    /** Resolves once every job has run; rejects with the first failure. */
-    done() {
-        return new Promise((resolve, reject) => {
-            this.settle = { resolve, reject };
-            this.dispatch();
-        });
-    }
-    dispatch() {
-        if (this.failure !== undefined) {
-            // Sessions still busy are stopped by whoever started them.
-            this.settle?.reject(this.failure);
-            return;
-        }
-        for (let session = 0; session < this.states.length; session++) {
-            if (this.states[session].busy)
-                continue;
-            const task = this.pick(session);
-            if (!task)
-                continue;
-            this.states[session].busy = true;
-            task()
-                .then(() => {
-                this.states[session].busy = false;
-                this.states[session].doing = undefined;
-                this.dispatch();
-            })
-                .catch((error) => {
-                this.states[session].busy = false;
-                this.fail(error);
-            });
-        }
-        if (this.planned && this.finished.size === this.jobs.length && this.states.every((state) => !state.busy))
-            this.settle?.resolve();
-    }
-    pick(session) {
-        if (session === 0) {
-            const serial = this.jobs[this.firstUnfinishedSerial];
-            if (serial?.kind !== 'serial' || this.started.has(serial.index))
-                return undefined;
-            const ready = serial.independent || this.firstUnfinished === serial.index;
-            if (!ready || (serial.ranges.length === 0 && !serial.closed))
-                return undefined;
-            this.started.add(serial.index);
-            this.states[session].doing = `statements in the dump's order (job ${serial.index + 1} of ${this.planned ? this.jobs.length : 'those planned so far'})`;
-            return () => this.runWhole(session, serial);
-        }
-        const definition = this.readyDefinition();
-        if (definition) {
-            this.started.add(definition.index);
-            const building = this.building.get(definition.table) ?? { indexes: 0, exclusive: false };
-            if (definition.shared)
-                building.indexes++;
-            else
-                building.exclusive = true;
-            this.building.set(definition.table, building);
-            this.states[session].doing = `${definition.shared ? 'an index' : 'a key or index'} on ${definition.table}`;
-            return () => this.runWhole(session, definition);
-        }
-        return this.rowsPart(session);
-    }
-    /**
-     * Of the tables whose rows are all in, the next definition of the one with the most work left. A
-     * table's definitions start in the dump's order; index builds of one table run side by side (they
-     * share its lock), a key is added with nothing else running on its table.
-     */
-    readyDefinition() {
-        let best;
-        for (const [table, lane] of this.lanes) {
-            const head = lane[0];
-            const building = this.building.get(table);
-            const blocked = building !== undefined && (building.exclusive || (!head?.shared && building.indexes > 0));
-            if (blocked || !head || (this.pendingRows.get(table) ?? 0) > 0 || this.serialBefore(head.index))
-                continue;
-            const weight = ((this.rowBytes.get(table) ?? 0) + 1) * lane.length;
-            if (!best || weight > best.weight)
-                best = { job: head, weight };
-        }
-        if (best) {
-            const lane = this.lanes.get(best.job.table);
-            lane.shift();
-            if (lane.length === 0)
-                this.lanes.delete(best.job.table);
-        }
-        return best?.job;
-    }
-    /** A serial job before this index has not finished (rows and definitions wait for the schema). */
-    serialBefore(index) {
-        return this.firstUnfinishedSerial < index;
-    }
-    /** The next part of the first table whose rows are waiting: whole lines, up to PART_BYTES. */
-    rowsPart(session) {
-        // While pg_dump still writes, fewer sessions load rows: the dump finishes sooner, and with it
-        // the definitions at its end, the long index builds, can start sooner.
-        if (!this.planned && this.rowsRunning >= Math.max(1, Math.floor((this.states.length - 1) / 2)))
-            return undefined;
-        for (const [index, progress] of this.rows) {
-            const job = this.jobs[index];
-            if (this.serialBefore(index))
-                break;
-            if (progress.next >= job.ranges.length)
-                continue;
-            let bytes = 0;
-            let end = progress.next;
-            while (end < job.ranges.length && (end === progress.next || bytes + size(job.ranges[end]) <= scheduler_PART_BYTES))
-                bytes += size(job.ranges[end++]);
-            if (!job.closed && bytes < MIN_PART_BYTES && end === job.ranges.length)
-                continue;
-            const ranges = job.ranges.slice(progress.next, end);
-            progress.next = end;
-            progress.running++;
-            this.rowsRunning++;
-            this.states[session].doing = `rows of ${job.table} (bytes ${ranges[0].start}-${ranges[ranges.length - 1].end} of the file)`;
-            return async () => {
-                await this.runRows(session, job, ranges);
-                progress.running--;
-                this.rowsRunning--;
-                this.finishRowsIfComplete(job, progress);
-            };
-        }
-        return undefined;
-    }
-    finishRowsIfComplete(job, progress) {
-        if (!job.closed || progress.next < job.ranges.length || progress.running > 0 || this.finished.has(job.index))
-            return;
-        this.rows.delete(job.index);
-        this.pendingRows.set(job.table, (this.pendingRows.get(job.table) ?? 1) - 1);
-        this.finish(job);
-    }
-    finish(job) {
-        this.finished.add(job.index);
-        this.advance();
-    }
-    advance() {
-        while (this.finished.has(this.firstUnfinished))
-            this.firstUnfinished++;
-        while (this.firstUnfinishedSerial < this.jobs.length && (this.jobs[this.firstUnfinishedSerial].kind !== 'serial' || this.finished.has(this.firstUnfinishedSerial))) {
-            this.firstUnfinishedSerial++;
-        }
-    }
-    /** A serial job or a definition: all its ranges, in order, in one session. */
-    async runWhole(session, job) {
-        await this.prepare(session, job.settings, job.kind === 'serial' && job.restricts);
-        let sent = 0;
-        for (;;) {
-            while (sent < job.ranges.length)
-                await this.send(session, job.ranges[sent++]);
-            if (job.closed && sent === job.ranges.length)
-                break;
-            // The planner is still reading this job (the schema, while pg_dump writes it).
-            await this.more(job, sent);
-        }
-        const state = this.states[session];
-        if (job.kind === 'serial' && job.copies) {
-            // A COPY that failed would leave psql reading rows as statements, and a sync among them.
-            await this.sessions.restart(session);
-            this.states[session] = { busy: true, settings: new Map(), restricted: false };
-        }
-        else {
-            await this.sessions.sync(session);
-        }
-        if (job.kind === 'serial') {
-            if (!job.copies) {
-                state.settings = new Map(job.settingsAfter);
-                if (job.restricts)
-                    state.restricted = true;
-            }
-        }
-        else {
-            const building = this.building.get(job.table);
-            if (job.shared)
-                building.indexes--;
-            else
-                building.exclusive = false;
-            this.statistics.definitions++;
-        }
-        this.finish(job);
-    }
-    async runRows(session, job, ranges) {
-        await this.prepare(session, job.settings, false);
-        await this.sessions.write(session, job.copyStatement);
-        for (const range of ranges)
-            await this.send(session, range);
-        await this.sessions.write(session, '\\.\n');
-        this.statistics.copies++;
-        await this.sessions.sync(session);
-    }
-    /** The session's state brought to what the job was written under: \restrict first, then SET lines. */
-    async prepare(session, settings, restrictsItself) {
-        const state = this.states[session];
-        let prefix = '';
-        const restrict = this.restrictLine();
-        if (!state.restricted && restrict && !restrictsItself) {
-            prefix += restrict;
-            state.restricted = true;
-        }
-        for (const [key, line] of settings) {
-            if (state.settings.get(key) !== line) {
-                prefix += line;
-                state.settings.set(key, line);
-            }
-        }
-        // The dump's own bytes (latin1 keeps them as they were), whatever its encoding.
-        if (prefix)
-            await this.sessions.write(session, Buffer.from(prefix, 'latin1'));
-    }
-    /** One range of the file, read again and checked against what the planner read. */
-    async send(session, range) {
-        let crc = 0;
-        await readRange(this.file, range.start, range.end, async (chunk) => {
-            crc = (0,external_node_zlib_.crc32)(chunk, crc);
-            await this.sessions.write(session, chunk);
-            this.bytesSent += chunk.length;
-        });
-        if (crc !== range.crc) {
-            throw new VerificationError('backup-invalid', `The backup changed while it was restored: bytes ${range.start}-${range.end} no longer read as they did a moment before.`, 'Something wrote to the backup during the verification.');
-        }
-    }
-    more(job, seen) {
-        return new Promise((resolve, reject) => {
-            const check = () => {
-                if (this.failure !== undefined)
-                    return reject(this.failure);
-                if (job.ranges.length > seen || job.closed)
-                    return resolve();
-                setTimeout(check, 2);
-            };
-            check();
-        });
-    }
-}
-function size(range) {
-    return range.end - range.start;
-}
-/** Plans the dump while it is read and runs the jobs as they become ready. */
-async function replayPlainDump(options) {
-    const handle = await openGrowingFile(options.file, options.signal);
-    try {
-        let scheduler;
-        const planner = new PlainDumpPlanner({ changed: (job) => scheduler?.changed(job) }, { parallel: options.sessions.count > 1, unknownSettings: options.unknownSettings, hash: options.chunks === undefined });
-        scheduler = new ReplayScheduler(options.sessions, planner.jobs, handle, () => planner.restrictLine);
-        options.onStart?.(scheduler);
-        const running = scheduler.done();
-        // It may fail while the file is still being read: the failure is awaited below.
-        running.catch(() => { });
-        try {
-            for await (const chunk of options.chunks ?? followFile(options.file, options.signal)) {
-                if (scheduler.failed)
-                    break;
-                planner.push(chunk);
-            }
-            planner.end();
-            options.onRead?.();
-            scheduler.planningEnded();
-        }
-        catch (error) {
-            scheduler.fail(error);
-        }
-        await running;
-        const statistics = { ...scheduler.statistics, serialBecause: planner.serialBecause, removedSettings: planner.removedSettings };
-        return { sha256: planner.digest(), statistics };
-    }
-    finally {
-        await handle.close();
-    }
-}
-
-;// CONCATENATED MODULE: ./src/restore/watchdog.ts
-// Watches the restore's own sessions on the server. When nothing has moved for a while (no bytes
-// sent to them, no rows copied, no index build progressing, no statement begun) and every session
-// waits on the restore itself (for input, or for a lock another of its sessions holds), nothing
-// ever will: the run fails at once, naming each session, its statement and its wait, instead of
-// sitting until the job's time limit.
-
-/** How long nothing may move before a restore whose sessions all wait on one another is stopped. */
-const DEFAULT_STALL_MS = 120_000;
-/** Whether a session waits on the restore itself: for input from it, or for a lock one of its sessions holds. */
-function waitsOnRestore(activity, ours, inputVisible) {
-    if (activity.backendType !== 'client backend')
-        return false;
-    if (activity.state.startsWith('idle'))
-        return true;
-    if (activity.state !== 'active')
-        return false;
-    // Waiting for input: certain only when the input's progress can be seen.
-    if (activity.waitEventType === 'Client')
-        return inputVisible;
-    if (activity.waitEventType === 'Lock')
-        return activity.blockedBy.length > 0 && activity.blockedBy.every((pid) => ours.has(pid));
-    return false;
-}
-/** One line per session, in the user's terms: which session, what it runs, what it waits for. */
-function describeActivity(activity) {
-    const what = activity.application ? `${activity.application} (pid ${activity.pid})` : `pid ${activity.pid}`;
-    const wait = activity.state === 'active' && activity.waitEventType
-        ? `, waiting for ${activity.waitEventType}:${activity.waitEvent}${activity.blockedBy.length > 0 ? ` held by pid ${activity.blockedBy.join(', ')}` : ''}`
-        : '';
-    const statement = activity.query.replace(/\s+/g, ' ').trim();
-    return `${what}: ${activity.state}${wait}${statement ? `; ${activity.state === 'active' ? 'running' : 'last ran'} "${statement.length > 120 ? `${statement.slice(0, 120)}…` : statement}"` : ''}`;
-}
-class RestoreWatchdog {
-    options;
-    /** Rejects with the stall, once there is one; never resolves. */
-    stalled;
-    fail = () => { };
-    timer;
-    stopped = false;
-    armed;
-    lastSignature = '';
-    lastChange = Date.now();
-    constructor(options) {
-        this.options = options;
-        this.stalled = new Promise((_, reject) => (this.fail = reject));
-        this.stalled.catch(() => { });
-        this.armed = options.armed === undefined;
-        options.armed?.then(() => this.arm(), () => this.arm());
-        this.schedule();
-    }
-    /** Stops watching and ends the watchdog's session. */
-    async stop() {
-        this.stopped = true;
-        if (this.timer)
-            clearTimeout(this.timer);
-        await this.options.session.end().catch(() => { });
-    }
-    arm() {
-        this.armed = true;
-        this.lastChange = Date.now();
-    }
-    schedule() {
-        if (this.stopped)
-            return;
-        this.timer = setTimeout(() => void this.check().finally(() => this.schedule()), this.options.intervalMs ?? Math.min(5_000, this.options.stallMs / 4));
-        this.timer.unref();
-    }
-    async check() {
-        const sessions = await this.sample().catch(() => undefined);
-        if (this.stopped || sessions === undefined)
-            return;
-        const engine = this.options.progress?.() ?? 0;
-        const signature = JSON.stringify([engine, sessions.map((s) => [s.pid, s.state, s.waitEvent, s.query, s.progress])]);
-        const now = Date.now();
-        if (signature !== this.lastSignature || !this.armed) {
-            this.lastSignature = signature;
-            this.lastChange = now;
-            return;
-        }
-        const ours = new Set(sessions.filter((s) => s.backendType === 'client backend').map((s) => s.pid));
-        const inputVisible = this.options.progress !== undefined || this.options.serverMajor >= 14;
-        const stuck = sessions.length > 0 && sessions.every((s) => waitsOnRestore(s, ours, inputVisible));
-        if (!stuck || now - this.lastChange < this.options.stallMs)
-            return;
-        const seconds = Math.round((now - this.lastChange) / 1000);
-        const engineView = this.options.describe?.() ?? [];
-        this.fail(new VerificationError('restore-stalled', `The restore stopped making progress: for ${seconds} s nothing was sent to its sessions and none of them ran anything; ` +
-            `each waits for another or for the restore itself, which never ends. Sessions: ${sessions.map(describeActivity).join(' | ')}` +
-            (engineView.length > 0 ? `. The restore was at: ${engineView.join('; ')}` : ''), 'This is a deadlock between the restore\'s own sessions, not a slow server: a longer timeout would not help. ' +
-            'Run with jobs: 1 to restore in one session, and report it with the statements named above.'));
-        this.stopped = true;
-    }
-    async sample() {
-        const copy = this.options.serverMajor >= 14;
-        const query = this.options.session.query({
-            text: `SELECT a.pid, a.application_name AS application, a.backend_type, a.state, a.wait_event_type, a.wait_event,
-                    left(a.query, 400) AS query, a.query_start::text AS started, pg_catalog.pg_blocking_pids(a.pid) AS blocked_by,
-                    concat_ws(' ', ${copy ? 'c.bytes_processed, c.tuples_processed,' : ''} i.phase, i.blocks_done, i.tuples_done, i.lockers_done, i.partitions_done) AS progress
-               FROM pg_catalog.pg_stat_activity a
-               ${copy ? 'LEFT JOIN pg_catalog.pg_stat_progress_copy c ON c.pid = a.pid' : ''}
-               LEFT JOIN pg_catalog.pg_stat_progress_create_index i ON i.pid = a.pid
-              WHERE a.datname = $1 AND a.pid <> pg_catalog.pg_backend_pid()
-              ORDER BY a.pid`,
-            values: [this.options.database]
-        });
-        // A server too busy to answer in time gives no sample: nothing is concluded from it.
-        let timer;
-        const late = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('no answer in time')), 10_000)));
-        const { rows } = await Promise.race([query, late]).finally(() => clearTimeout(timer));
-        return rows.map((row) => ({
-            pid: row.pid,
-            application: row.application,
-            backendType: row.backend_type ?? 'client backend',
-            // Another role's session shows no state to a user who may not see it: it counts as working.
-            state: row.state ?? 'unknown',
-            waitEventType: row.wait_event_type,
-            waitEvent: row.wait_event,
-            query: row.query ?? '',
-            blockedBy: row.blocked_by ?? [],
-            progress: `${row.started ?? ''} ${row.progress ?? ''}`
-        }));
-    }
-}
-
-;// CONCATENATED MODULE: ./src/compare/compare.ts
-// The restored database against what it must hold: the dumped snapshot's inventory, or a receipt
-// made when the backup was. Tables, exact rows and content at the verify level; every object's
-// definition; sequence values as numbers. Each difference is named in the user's terms.
-
-
-
-
-/** "42" and "00042" are one value; "next 7" (never called) stays apart from "7". */
-function sequenceValue(text) {
-    if (text === undefined)
-        return undefined;
-    const match = /^(next )?(-?\d+)$/.exec(text.trim());
-    return match ? `${match[1] ?? ''}${BigInt(match[2])}` : text;
-}
-/**
- * The restored database against the reference at `level` (the run's verify level; the reference
- * may hold more). Without a reference (an existing backup and no receipt), the restored database
- * is described, not compared; the sequence values the dump sets are compared all the same.
- */
-function compareInventories(reference, restored, dumpedSequences = [], referenceKind = 'snapshot', level = restored.level) {
-    const source = reference ?? restored;
-    const restoredSet = new Set(restored.tables);
-    const sourceSet = new Set(source.tables);
-    const before = new Map(source.content.map((entry) => [entry.table, entry]));
-    const after = new Map(restored.content.map((entry) => [entry.table, entry]));
-    const counted = level !== 'schema';
-    const content = level === 'data';
-    const rows = [...new Set([...source.tables, ...restored.tables])].map((table) => ({
-        table,
-        source: counted ? before.get(table)?.rows : undefined,
-        restored: counted ? after.get(table)?.rows : undefined,
-        sourceFingerprint: content ? before.get(table)?.fingerprint : undefined,
-        restoredFingerprint: content ? after.get(table)?.fingerprint : undefined
-    }));
-    const both = (entry) => entry.source !== undefined && entry.restored !== undefined;
-    const objects = OBJECT_KINDS.map((kind) => ({ kind, source: source.objects[kind], restored: restored.objects[kind] }));
-    // The values the dump sets, against the restored sequences: the only race-free comparison.
-    const sequencesBefore = new Map(dumpedSequences.map((entry) => [entry.sequence, sequenceValue(entry.value)]));
-    const sequencesAfter = new Map(restored.sequences.map((entry) => [entry.sequence, sequenceValue(entry.value)]));
-    // A server of another major words definitions its own way: then only which objects exist is compared.
-    const byName = reference !== undefined && majorOf(source.serverVersionNumber) !== majorOf(restored.serverVersionNumber);
-    const referenceDefinitions = source.definitions.filter((definition) => content || definition.kind !== 'large object data');
-    const definitionDifferences = reference
-        ? compareDefinitions(referenceDefinitions, restored.definitions, { hashed: source.definitionsHashed === true, byName })
-        : [];
-    return {
-        level,
-        reference: reference ? referenceKind : 'none',
-        source: source.tables,
-        restored: restored.tables,
-        missing: source.tables.filter((table) => !restoredSet.has(table)),
-        extra: restored.tables.filter((table) => !sourceSet.has(table)),
-        rows,
-        rowMismatches: rows.filter((entry) => both(entry) && entry.source !== entry.restored),
-        contentMismatches: rows.filter((entry) => both(entry) && entry.source === entry.restored && entry.sourceFingerprint !== undefined && entry.sourceFingerprint !== entry.restoredFingerprint),
-        objects,
-        objectMismatches: objects.filter((entry) => entry.source !== entry.restored),
-        definitions: { compared: reference ? referenceDefinitions.length : 0, by: byName ? 'name' : source.definitionsHashed ? 'hash' : 'text', differences: definitionDifferences },
-        sequenceMismatches: [...sequencesBefore.keys()]
-            .filter(() => counted)
-            .map((sequence) => ({ sequence, source: sequencesBefore.get(sequence), restored: sequencesAfter.get(sequence) }))
-            .filter((entry) => entry.source !== entry.restored)
-    };
-}
-/** How the reference is named in messages: what the dump holds, or what the receipt records. */
-function referenceName(comparison) {
-    return comparison.reference === 'receipt' ? 'in the receipt' : 'in the dump';
-}
-const MAX_SHOWN_DEFINITION = 160;
-function shortDefinition(text) {
-    const flat = text.replace(/\s+/g, ' ').trim();
-    return flat.length > MAX_SHOWN_DEFINITION ? `${flat.slice(0, MAX_SHOWN_DEFINITION)}…` : flat;
-}
-/** One definition difference in words; the objects of a table that is missing altogether are left to the table's message. */
-function describeDefinitionDifference(difference, where, hashed) {
-    const object = `${difference.kind} ${difference.name}`;
-    if (difference.restored === undefined)
-        return `${object} is missing after the restore${hashed ? '' : ` (${where}: ${shortDefinition(difference.source ?? '')})`}`;
-    if (difference.source === undefined)
-        return `${object} is there after the restore only (${shortDefinition(difference.restored)})`;
-    return hashed
-        ? `${object} differs from the receipt's (restored: ${shortDefinition(difference.restored)})`
-        : `${object} is ${shortDefinition(difference.source)} ${where}, but ${shortDefinition(difference.restored)} restored`;
-}
-/** Throws when the restored database differs from its reference, naming every difference found. */
-function requireSameInventory(comparison) {
-    const problems = [];
-    const where = referenceName(comparison);
-    if (comparison.missing.length > 0 || comparison.extra.length > 0) {
-        const parts = [
-            comparison.missing.length ? `missing ${comparison.missing.join(', ')}` : '',
-            comparison.extra.length ? `unexpected ${comparison.extra.join(', ')}` : ''
-        ].filter(Boolean);
-        problems.push(`Restored database has ${comparison.restored.length} tables, the source has ${comparison.source.length}: ${parts.join('; ')}`);
-    }
-    const listed = (entries, show) => `${entries.slice(0, 10).map(show).join('; ')}${entries.length > 10 ? '; …' : ''}`;
-    if (comparison.rowMismatches.length > 0) {
-        problems.push(`Row counts differ in ${comparison.rowMismatches.length} table(s): ${listed(comparison.rowMismatches, (e) => `${e.table} ${e.source} ${where}, ${e.restored} restored`)}`);
-    }
-    if (comparison.contentMismatches.length > 0) {
-        problems.push(`Content differs in ${comparison.contentMismatches.length} table(s) with the same row count: ${listed(comparison.contentMismatches, (e) => `${e.table} (fingerprint ${e.sourceFingerprint} ${where}, ${e.restoredFingerprint} restored)`)}`);
-    }
-    const tablesNamed = new Set([...comparison.missing, ...comparison.extra]);
-    const definitions = comparison.definitions.differences.filter((difference) => difference.table === undefined || !tablesNamed.has(difference.table));
-    if (definitions.length > 0) {
-        const hashed = comparison.definitions.by === 'hash';
-        problems.push(`Definitions differ for ${definitions.length} object(s): ${listed(definitions, (difference) => describeDefinitionDifference(difference, where, hashed))}`);
-    }
-    if (comparison.sequenceMismatches.length > 0) {
-        problems.push(`Sequence values differ: ${listed(comparison.sequenceMismatches, (e) => `${e.sequence} ${e.source ?? 'absent'} ${where}, ${e.restored ?? 'absent'} restored`)}`);
-    }
-    if (problems.length > 0)
-        throw new VerificationError('restore-mismatch', problems.join('. '));
-}
-
-;// CONCATENATED MODULE: ./src/restore/restore.ts
-// Phase 3: restores into a new temporary database, compares it with the source, and always drops it.
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-/** "backup_verify_20261124T020316_9f3a1c": sortable, unique across parallel runs, a plain identifier. */
-function temporaryDatabaseName(now, random = (0,external_node_crypto_.randomBytes)(3).toString('hex')) {
-    const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
-    return `${TEMPORARY_DATABASE_PREFIX}_${stamp}_${random}`.toLowerCase();
-}
-/** A plan whose restore target is the source database is refused: the restore would write into it. */
-function assertNotSource(source, restore) {
-    if (source.host === restore.host && source.port === restore.port && source.database === restore.database) {
-        throw new VerificationError('same-database', `Refusing to restore into the source database "${source.database}" at ${source.host}:${source.port}.`, 'The restore always goes into a new temporary database; this is a bug if you see it.');
-    }
-}
-/** Sessions that count the restored tables side by side, at most. */
-const MAX_COUNTING_SESSIONS = 4;
-/** What to do about the errors a restore reported, by what they say. */
-const RESTORE_HINTS = [
-    [
-        /violates foreign key constraint/i,
-        'Rows in the backup break a foreign key (a row refers to one the backup does not hold): the backup is incomplete or damaged, or was made while the key was not enforced (NOT VALID, or triggers disabled).'
-    ],
-    [
-        /duplicate key value violates unique constraint|could not create unique index/i,
-        'Rows in the backup break a unique key (some are there twice): the backup is damaged, or was made while the key was not enforced.'
-    ],
-    [/role "[^"]*" does not exist/i, 'Roles the dump names must exist on the restore server: create them there, or run without strict: true to count this as harmless.'],
-    [/already exists/i, 'An object already exists in the new database: a template database may carry it (the restore starts from template0), or the dump creates it twice.'],
-    [/extension "[^"]*" is not available|could not open extension control file/i, 'The restore server lacks an extension the dump uses: install its package there.'],
-    [/permission denied|must be owner|must be superuser|must be a member/i, 'The restoring user lacks a privilege the dump needs: restore as the owner of its objects, or as a superuser.'],
-    [
-        /syntax error|invalid input syntax|invalid byte sequence|unterminated|invalid command/i,
-        'The backup holds text the server cannot read: it is damaged, or was made by a newer pg_dump for another server.'
-    ]
-];
-function restoreHint(lines) {
-    const text = lines.join('\n');
-    return RESTORE_HINTS.find(([pattern]) => pattern.test(text))?.[1] ?? 'The backup does not restore as it is: the error above names the statement that fails.';
-}
-/** The server went away: the tools say so in words of their own. */
-const SERVER_GONE = /could not connect to server|connection refused|no connection to the server|could not receive data from server|server closed the connection/i;
-/** A failed restore in the user's terms: a server that went away, or what the backup's errors say, with a hint that fits them. */
-function restoreFailure(what, message, lines, stderr) {
-    const known = classifyToolError(stderr);
-    if (known?.problem === 'connection-lost' || SERVER_GONE.test(stderr)) {
-        return new VerificationError('connection-lost', `Restore failed: the connection to the server was lost while ${what} restored: ${lines.join(' | ') || 'no error message'}`, known?.problem === 'connection-lost' ? known.hint : classifyToolError('server closed the connection unexpectedly')?.hint);
-    }
-    return new VerificationError('restore-failed', message, restoreHint(lines));
-}
-function changedAfterValidation(found, expected) {
-    return new VerificationError('backup-invalid', `The backup changed after it was validated: the restore read bytes with SHA-256 ${found}, the backup had ${expected}.`, 'Something wrote to the backup during the verification.');
-}
-/** pg_restore -j works for custom and directory archives; plain and tar restore in one session. */
-function restoreArguments(format, jobs, databaseName, archive, verbose, strict = false) {
-    const args = ['--no-password', ...(strict ? ['--exit-on-error'] : []), `--dbname=${databaseName}`];
-    if ((format === 'custom' || format === 'directory') && jobs > 1)
-        args.push(`--jobs=${jobs}`);
-    if (verbose)
-        args.push('--verbose');
-    args.push(archive);
-    return args;
-}
-/**
- * psql reads the backup through a hash: what was restored is proven to be the file that was
- * validated. A backup still being written is followed as it grows. An uncompressed dump is shared
- * out among `jobs` sessions; a gzip-compressed one is decompressed on the way into one session.
- * Settings an older server does not know are left out of the preamble.
- */
-async function replayPlain(options, env, unknown, sorter, progress) {
-    const file = { path: options.backup.path, size: options.written ?? (0,promises_namespaceObject.stat)(options.backup.path).then((info) => info.size) };
-    if (restoreJobs('plain', options.backup.compression, options.jobs) > 1)
-        return replayInSessions(options, env, file, unknown, sorter, progress);
-    const fed = new HashingStream();
-    progress.bytes = () => fed.bytes;
-    fed.once('end', () => options.onBackupRead?.());
-    // Errors reading the file reach runTool through the stream it reads; these promises only must not go unhandled.
-    (0,external_node_stream_promises_namespaceObject.pipeline)(external_node_stream_.Readable.from(followFile(file, options.signal)), fed).catch(() => { });
-    let feed = fed;
-    if (plainIsGzipped(options.backup.compression)) {
-        const gunzip = (0,external_node_zlib_.createGunzip)();
-        (0,external_node_stream_promises_namespaceObject.pipeline)(feed, gunzip).catch(() => { });
-        feed = gunzip;
-    }
-    const filter = unknown.length > 0 ? new SettingsFilter(unknown) : undefined;
-    if (filter) {
-        (0,external_node_stream_promises_namespaceObject.pipeline)(feed, filter).catch(() => { });
-        feed = filter;
-    }
-    const stopHeartbeat = startHeartbeat('psql restoring', options.log, () => fed.bytes, options.heartbeatMs);
-    await runPsql(options, env, feed, 'psql', sorter).finally(stopHeartbeat);
-    reportFiltered(options, filter?.removed ?? []);
-    return fed.digest();
-}
-/** strict: psql stops at the first error. Otherwise it goes on, and every error is sorted afterwards. */
-function psqlArguments(options, stopAtFirstError = options.strict === true) {
-    return ['-X', '--no-password', '-v', `ON_ERROR_STOP=${stopAtFirstError ? 1 : 0}`, ...(options.verbose ? [] : ['--quiet'])];
-}
-async function runPsql(options, env, script, what, sorter) {
-    const run = await runTool(options.tools.psql, [...psqlArguments(options), '-f', '-'], {
-        env,
-        stdin: script,
-        signal: options.signal,
-        onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined,
-        onErrorLine: (line) => sorter.line(options.redactor.redact(line))
-    });
-    const failure = psqlFailure(run, what, options);
-    if (failure)
-        throw failure;
-}
-function psqlFailure(run, what, options) {
-    if (run.exitCode === 0)
-        return undefined;
-    const lines = errorLines(options.redactor.redact(run.stderr));
-    return restoreFailure(what, `Restore failed: ${what} stopped at the first error (exit code ${run.exitCode}): ${lines.join(' | ') || 'no error message'}`, lines, run.stderr);
-}
-/**
- * A plain dump replayed over `jobs` psql sessions, as pg_restore -j replays an archive (see
- * PlainDumpPlanner and ReplayScheduler). The planner's read of the file is what the checksum covers;
- * every range the sessions get is read again and checked against it.
- */
-async function replayInSessions(options, env, file, unknown, sorter, progress) {
-    // Session 0 runs the schema and goes on after an error unless strict; the others stop at their first
-    // (psql would read a failed COPY's rows as statements). Unaligned tuples only: a sync token comes
-    // back as a line of its own.
-    const args = (session) => [...psqlArguments(options, session !== 0 || options.strict === true), '--no-align', '--tuples-only', '-f', '-'];
-    const sessions = new PsqlSessions(options.tools.psql, args, options.jobs + 1, {
-        env,
-        signal: options.signal,
-        onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined,
-        onErrorLine: (line) => sorter.line(options.redactor.redact(line))
-    });
-    let sent = () => 0;
-    const stopHeartbeat = startHeartbeat('psql restoring', options.log, () => sent(), options.heartbeatMs);
-    let replayed;
-    try {
-        replayed = await replayPlainDump({
-            file,
-            sessions,
-            unknownSettings: unknown,
-            signal: options.signal,
-            onStart: (scheduler) => {
-                sent = () => scheduler.bytesSent;
-                progress.bytes = sent;
-                progress.describe = () => scheduler.describeSessions();
-            },
-            chunks: options.relay,
-            onRead: options.onBackupRead
-        });
-    }
-    catch (error) {
-        const runs = await sessions.stop();
-        if (error instanceof SessionEndedError) {
-            // A session stopped at an error: the errors psql reported say why (a lost connection, strict).
-            const { fatal } = sorter.result();
-            const stderr = runs.map((run) => run?.stderr ?? '').join('\n');
-            if (fatal.length > 0 && !options.strict)
-                throw incompleteRestore(fatal, stderr);
-            const run = error.run ?? runs[error.session];
-            const failure = run && psqlFailure(run, 'psql', options);
-            if (failure)
-                throw failure;
-        }
-        throw error;
-    }
-    finally {
-        stopHeartbeat();
-    }
-    const runs = await sessions.finish();
-    const failed = runs.map((run) => psqlFailure(run, 'psql', options)).find(Boolean);
-    if (failed)
-        throw failed;
-    const { tables, copies, definitions, serialBecause, removedSettings } = replayed.statistics;
-    options.log(`Restored with ${options.jobs} psql sessions beside the one for the schema: the rows of ${tables} table(s) in ${copies} COPY statement(s), ` +
-        `${definitions} index and key definition(s) built as soon as their table was loaded` +
-        (serialBecause.length > 0 ? `; in one session from some point on: ${serialBecause.join('; ')}` : ''));
-    reportFiltered(options, removedSettings);
-    return replayed.sha256;
-}
-function reportFiltered(options, removed) {
-    if (removed.length > 0) {
-        options.log(`The client (${options.tools.version.text}) is newer than the server (major ${options.serverMajor}): left out ${removed.join(' ')} while restoring`);
-    }
-}
-/**
- * pg_restore into the temporary database, in parallel where the format allows. When the client is
- * newer than the server, pg_restore writes a script instead, which psql replays without the
- * settings the server does not know. Afterwards the archive must still have its checksum.
- */
-async function restoreArchive(options, env, unknown, sorter) {
-    const { backup } = options;
-    if (unknown.length > 0) {
-        const filter = new SettingsFilter(unknown);
-        const [script] = await Promise.all([
-            runTool(options.tools.pgRestore, ['--file=-', backup.path], { env, signal: options.signal, consumeStdout: (stdout) => (0,external_node_stream_promises_namespaceObject.pipeline)(stdout, filter) }),
-            runPsql(options, env, filter, 'psql (replaying pg_restore\'s script)', sorter)
-        ]);
-        if (script.exitCode !== 0) {
-            const lines = errorLines(options.redactor.redact(script.stderr));
-            throw restoreFailure('pg_restore', `Restore failed: pg_restore exited with code ${script.exitCode}: ${lines.join(' | ')}`, lines, script.stderr);
-        }
-        reportFiltered(options, filter.removed);
-    }
-    else {
-        const args = restoreArguments(backup.format, options.jobs, options.databaseName, backup.path, options.verbose, options.strict);
-        const stopHeartbeat = startHeartbeat('pg_restore restoring', options.log, undefined, options.heartbeatMs);
-        const before = sorter.result().total;
-        const run = await runTool(options.tools.pgRestore, args, {
-            env,
-            signal: options.signal,
-            onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined,
-            onErrorLine: (line) => sorter.line(options.redactor.redact(line))
-        }).finally(stopHeartbeat);
-        // Without --exit-on-error pg_restore exits 1 when it ignored errors; those are sorted below.
-        const onlySortedErrors = !options.strict && run.exitCode === 1 && sorter.result().total > before;
-        if (run.exitCode !== 0 && (!onlySortedErrors || SERVER_GONE.test(run.stderr) || classifyToolError(run.stderr)?.problem === 'connection-lost')) {
-            const lines = errorLines(options.redactor.redact(run.stderr));
-            throw restoreFailure('pg_restore', `Restore failed: pg_restore stopped at the first error (exit code ${run.exitCode}): ${lines.join(' | ') || 'no error message'}`, lines, run.stderr);
-        }
-    }
-    return backupChecksum(backup.path, backup.format, options.signal);
-}
-function incompleteRestore(fatal, stderr) {
-    const message = `Restore failed: ${fatal.length === 1 ? 'an error that leaves' : `${fatal.length} errors that leave`} the restore incomplete: ${fatal.slice(0, 5).join(' | ')}`;
-    return restoreFailure('psql', message, fatal, stderr);
-}
-/** Fails on any error that is not known to be harmless; logs and returns the harmless ones. */
-function requireHarmlessErrors(errors, options) {
-    if (errors.fatal.length > 0)
-        throw incompleteRestore(errors.fatal, errors.fatal.join('\n'));
-    if (errors.total > 0)
-        options.warn(`The restore reported ${errors.total} harmless error(s), ignored (strict: true would fail on them): ${describeHarmless(errors)}`);
-    return errors;
-}
-/**
- * Runs the restore with a watchdog over its sessions: a restore whose sessions wait on one another
- * is stopped as soon as that is certain, with the reason, instead of running into the time limit.
- */
-async function restoreWatched(options, env, unknown, sorter) {
-    const stop = new AbortController();
-    const watched = { ...options, signal: options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal };
-    const progress = {};
-    const watchdog = await openSession(options.target).then((session) => new RestoreWatchdog({
-        session,
-        database: options.databaseName,
-        serverMajor: options.serverMajor,
-        progress: () => progress.bytes?.() ?? 0,
-        describe: () => progress.describe?.() ?? [],
-        // While pg_dump still writes, the restore waits for it: only its own waits count.
-        armed: options.written?.catch(() => { }),
-        stallMs: options.stallMs ?? DEFAULT_STALL_MS
-    }), () => undefined);
-    const restoring = options.backup.format === 'plain' ? replayPlain(watched, env, unknown, sorter, progress) : restoreArchive(watched, env, unknown, sorter);
-    restoring.catch(() => { });
-    try {
-        return await (watchdog ? Promise.race([restoring, watchdog.stalled]) : restoring);
-    }
-    catch (error) {
-        if (error instanceof VerificationError && error.problem === 'restore-stalled') {
-            stop.abort();
-            await restoring.catch(() => { });
-        }
-        throw error;
-    }
-    finally {
-        await watchdog?.stop();
-    }
-}
-async function restoreBackup(options) {
-    const { target, session, databaseName } = options;
-    assertNotSource(target, { ...target, database: databaseName });
-    await createDatabaseLike(session, databaseName);
-    options.ledger.created('database', databaseName);
-    options.log(`Created temporary database ${databaseName}`);
-    try {
-        const env = clientEnvironment(target, databaseName, options.passwordFile);
-        const unknown = options.tools.version.major > options.serverMajor ? unknownSettings(options.serverMajor) : [];
-        const sorter = new RestoreErrorSorter();
-        const restoredChecksum = await restoreWatched(options, env, unknown, sorter).finally(() => options.onBackupRead?.());
-        const ignoredErrors = requireHarmlessErrors(sorter.result(), options);
-        await options.afterRestore?.(databaseName);
-        const source = await options.sourceInventory;
-        // The restored tables are counted (at data: fingerprinted) by up to `jobs` sessions side by side.
-        const helperCount = Math.min(options.jobs, MAX_COUNTING_SESSIONS) - 1;
-        const opened = await Promise.allSettled([openSession(target, databaseName), ...Array.from({ length: helperCount }, () => openSession(target, databaseName))]);
-        const sessions = opened.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
-        let restored;
-        try {
-            if (opened[0].status === 'rejected')
-                throw opened[0].reason;
-            restored = await takeInventory(sessions[0], options.level, true, sessions.slice(1));
-        }
-        finally {
-            await Promise.all(sessions.map((restoredSession) => restoredSession.end().catch(() => { })));
-        }
-        const comparison = compareInventories(source, restored, await options.dumpedSequences, options.reference, options.level);
-        const total = (inventory) => inventory.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
-        options.log(source
-            ? `Tables: ${comparison.source.length} in the source, ${comparison.restored.length} restored` +
-                (options.level === 'schema' ? '' : `; rows: ${total(source)} ${options.reference === 'receipt' ? 'in the receipt' : 'in the dump'}, ${total(restored)} restored`) +
-                `; ${comparison.definitions.compared} definitions compared (verify level ${options.level})`
-            : `Restored: ${comparison.restored.length} tables, ${total(restored)} rows (an existing backup: no source to compare them with)`);
-        return { comparison, restoredChecksum, ignoredErrors, restoredInventory: restored };
-    }
-    finally {
-        options.onBackupRead?.();
-        try {
-            await dropDatabase(session, databaseName, options.serverMajor);
-            options.ledger.removed('database', databaseName);
-            options.onDropped?.();
-            options.log(`Dropped temporary database ${databaseName}`);
-        }
-        catch (error) {
-            // Still recorded in the ledger: the post step tries again. The restore's own error matters more.
-            options.warn(`Could not drop temporary database ${databaseName}: ${options.redactor.redactError(error)}`);
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/validate/validate.ts
-// Phase 2: judges the backup without restoring it. Plain dumps were scanned as they were written;
-// archives are checked for their header and structure, then pg_restore reads every data block into
-// a script that must come out complete. Every child process has a time limit.
-
-
-
-
-
-
-
-
-
-
-/** Enough for any sane disk: two minutes, plus a second for every 2 MB. */
-function readTimeoutMs(sizeBytes) {
-    return 120_000 + Math.ceil(sizeBytes / 2_000_000) * 1000;
-}
-async function validateBackup(backup, options) {
-    if (backup.format === 'plain')
-        return validatePlain(backup, options.rehashAfter, options.signal);
-    const checks = [];
-    checks.push(headerCheck(backup));
-    if (backup.format === 'tar' && backup.tar) {
-        checks.push({
-            name: 'Tar structure',
-            passed: backup.tar.problem === undefined,
-            detail: backup.tar.problem ?? `${backup.tar.members.length} members, checksums valid, properly ended`
-        });
-    }
-    // pg_restore can loop forever on a broken tar archive, and has nothing to say about a bad header.
-    if (checks.some((check) => !check.passed))
-        return checks;
-    const listing = await listArchive(backup.path, options);
-    checks.push(listing.check);
-    if (!listing.check.passed)
-        return checks;
-    if (backup.format === 'directory')
-        checks.push(dataFilesCheck(backup, listing.dataIds, listing.blobIds));
-    checks.push(await fullReadCheck(backup, options));
-    checks.push(await sizeOnDiskCheck(backup));
-    return checks;
-}
-async function validatePlain(backup, rehashAfter, signal) {
-    const scan = backup.plain;
-    const checks = [];
-    if (plainIsGzipped(backup.compression)) {
-        checks.push({
-            name: 'Compressed stream',
-            passed: scan.decompressError === undefined,
-            detail: scan.decompressError === undefined ? `gzip, ${scan.bytes} bytes of SQL inside` : `the gzip stream is corrupt: ${scan.decompressError}`
-        });
-    }
-    checks.push(...plainDumpChecks(scan));
-    // A backup that is not valid stops the streamed restore at once; a valid one is read again after it.
-    if (rehashAfter && checks.every((check) => check.passed)) {
-        await rehashAfter;
-        checks.push(await fileOnDiskCheck(backup, signal));
-    }
-    else {
-        checks.push(await sizeOnDiskCheck(backup));
-    }
-    return checks;
-}
-function headerCheck(backup) {
-    const header = backup.header;
-    const name = backup.format === 'custom' ? 'Format signature' : 'Archive header (toc.dat)';
-    if (backup.format === 'tar') {
-        // The tar's toc.dat is inside the archive: the listing reads it.
-        return { name: 'Format signature', passed: backup.tar?.members[0] === 'toc.dat', detail: backup.tar?.members[0] === 'toc.dat' ? 'tar archive whose first member is toc.dat' : 'not a pg_dump tar archive (its first member is not toc.dat)' };
-    }
-    if (!header || 'problem' in header)
-        return { name, passed: false, detail: header?.problem ?? 'no header read' };
-    // pg_dump writes the code of the tar format into a directory archive's toc.dat too.
-    const accepted = backup.format === 'custom' ? ['custom'] : ['tar', 'directory'];
-    const ok = accepted.includes(header.format);
-    return {
-        name,
-        passed: ok,
-        detail: ok
-            ? describeHeader(header, backup.format)
-            : `the header says ${header.format} format, but this is a ${backup.format} backup: the header is damaged`
-    };
-}
-function describeHeader(header, format) {
-    const by = header.dumpVersion ? `, pg_dump ${header.dumpVersion}` : '';
-    const from = header.serverVersion ? ` of server ${header.serverVersion}` : '';
-    return `PGDMP archive ${header.archiveVersion} (${format}, compression ${header.compression}${by}${from})`;
-}
-async function listArchive(archive, options) {
-    const run = await runTool(options.tools.pgRestore, ['--list', archive], { env: options.env, timeoutMs: 120_000, signal: options.signal });
-    if (run.exitCode !== 0) {
-        const why = errorLines(options.redactor.redact(run.stderr)).join(' | ') || (run.signal ? `stopped by ${run.signal} (time limit)` : `exit code ${run.exitCode}`);
-        return { check: { name: 'Table of contents', passed: false, detail: `pg_restore --list cannot read it: ${why}` }, dataIds: [], blobIds: [] };
-    }
-    const entries = run.stdout.split('\n').filter((line) => /^\d+;/.test(line));
-    const idsOf = (pattern) => entries.filter((line) => pattern.test(line)).map((line) => Number(line.split(';')[0]));
-    const dataIds = idsOf(/^\d+;\s*\d+\s+\d+\s+TABLE DATA\b/);
-    const blobIds = idsOf(/^\d+;\s*\d+\s+\d+\s+BLOBS\b/);
-    return {
-        check: { name: 'Table of contents', passed: entries.length > 0, detail: `${entries.length} entries, ${dataIds.length + blobIds.length} with data` },
-        dataIds,
-        blobIds
-    };
-}
-/** Directory format: every data entry of the table of contents has its file. */
-function dataFilesCheck(backup, dataIds, blobIds) {
-    const names = new Set(backup.manifest?.entries.map((entry) => entry.name));
-    const missing = [
-        ...dataIds.filter((id) => ![`${id}.dat`, `${id}.dat.gz`, `${id}.dat.lz4`, `${id}.dat.zst`].some((name) => names.has(name))).map((id) => `${id}.dat`),
-        ...blobIds.filter((id) => !names.has('blobs.toc') && !names.has(`blobs_${id}.toc`)).map(() => 'blobs.toc')
-    ];
-    const total = dataIds.length + blobIds.length;
-    return {
-        name: 'Data files',
-        passed: missing.length === 0,
-        detail: missing.length === 0 ? `${total} data files, all present` : `missing data file(s): ${missing.slice(0, 10).join(', ')}`
-    };
-}
-/**
- * pg_restore turns the whole archive into a script: it must read (and decompress) every block, so
- * truncation and corrupt blocks surface here, and the script must come out complete.
- */
-async function fullReadCheck(backup, options) {
-    const reader = new InspectingStream(plainObserver(false));
-    const stopHeartbeat = startHeartbeat('pg_restore reading the archive', options.log ?? (() => { }), () => reader.bytesSoFar, options.heartbeatMs);
-    const run = await runTool(options.tools.pgRestore, ['--file=-', backup.path], {
-        env: options.env,
-        signal: options.signal,
-        timeoutMs: readTimeoutMs(backup.sizeBytes),
-        consumeStdout: (stdout) => (0,external_node_stream_promises_namespaceObject.pipeline)(stdout, reader, discard())
-    }).finally(stopHeartbeat);
-    const scan = run.exitCode === 0 ? reader.result().observed : undefined;
-    const complete = scan !== undefined && scan.hasHeader && scan.hasTrailer && scan.unterminatedCopy === undefined;
-    if (run.exitCode === 0 && complete) {
-        backup.sequences = scan.sequences;
-        return { name: 'Every block reads', passed: true, detail: `pg_restore read all data: a complete ${scan.bytes}-byte script, ${scan.copyBlocks} data blocks` };
-    }
-    const why = run.exitCode !== 0
-        ? errorLines(options.redactor.redact(run.stderr)).join(' | ') || (run.signal ? `stopped by ${run.signal} (time limit)` : `exit code ${run.exitCode}`)
-        : 'the script it produced is incomplete';
-    return { name: 'Every block reads', passed: false, detail: `pg_restore cannot read the whole ${backup.format} archive: ${why}` };
-}
-/** The file read back whole: what a streamed restore consumed must be exactly what is on disk. */
-async function fileOnDiskCheck(backup, signal) {
-    signal?.throwIfAborted();
-    const onDisk = await hashFile(backup.path, signal).catch(() => undefined);
-    signal?.throwIfAborted();
-    const ok = onDisk === backup.sha256;
-    return {
-        name: 'File on disk',
-        passed: ok,
-        detail: ok
-            ? 'read again once the restore had read it: the same SHA-256 as pg_dump wrote and the restore read'
-            : `the file on disk ${onDisk ? `has SHA-256 ${onDisk}` : 'cannot be read'}, but pg_dump wrote ${backup.sha256}: the backup changed after the dump`
-    };
-}
-async function sizeOnDiskCheck(backup) {
-    const onDisk = backup.format === 'directory'
-        ? (await Promise.all((backup.manifest?.entries ?? []).map((entry) => (0,promises_namespaceObject.stat)(external_node_path_default().join(backup.path, entry.name)).then((s) => s.size, () => -1)))).reduce((a, b) => a + b, 0)
-        : await (0,promises_namespaceObject.stat)(backup.path).then((s) => s.size, () => -1);
-    const ok = onDisk === backup.sizeBytes && (backup.format !== 'directory' || (0,external_node_fs_namespaceObject.existsSync)(external_node_path_default().join(backup.path, 'toc.dat')));
-    return {
-        name: 'Size on disk',
-        passed: ok,
-        detail: ok ? `${onDisk} bytes, as written` : `${onDisk} bytes on disk, but ${backup.sizeBytes} were written: the backup changed after the dump`
-    };
-}
-/** Throws when any check failed, naming the format and every failed check. */
-function requirePassed(checks, format = 'plain') {
-    const failed = checks.filter((check) => !check.passed);
-    if (failed.length === 0)
-        return;
-    throw new VerificationError('backup-invalid', `Backup (${format} format) failed validation: ${failed.map((check) => `${check.name}: ${check.detail}`).join('; ')}`, 'A truncated or corrupted dump usually means pg_dump was interrupted or the disk filled up; run with verbose: true to see its output.');
-}
-
-;// CONCATENATED MODULE: ./src/run/context.ts
-// The engine's only window on the outside world; the action, the CLI and the tests each supply one.
-const noLedger = { created() { }, removed() { } };
 
 ;// CONCATENATED MODULE: ./src/tools/cache.ts
 // Where downloaded client tools are kept between runs: the runner's tool cache, or a folder in the
@@ -41804,9 +39818,10 @@ async function installWithFallback(version, request, options, target) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/engine/verify.ts
-// The engine: Create, Validate and Restore against one database, returning what it found.
-// It never touches @actions/core; whoever calls it supplies a Reporter.
+;// CONCATENATED MODULE: ./src/engine/connected.ts
+// A run, connected: the server it reads (for an existing backup, only the one that receives the
+// restore), their versions, the client tools chosen for them, and the environments the tools get.
+// Opened by the first phase that needs a server; closed at the end, whatever happened.
 
 
 
@@ -41816,401 +39831,2175 @@ async function installWithFallback(version, request, options, target) {
 
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-const PHASE_TITLES = {
-    Create: 'Create: pg_dump writes the backup',
-    Validate: 'Validate: signature, checksum, readability, completeness',
-    Restore: 'Restore: into a temporary database, then compare'
-};
-async function verifyBackup(options) {
-    const { settings, reporter } = options;
-    const ledger = options.ledger ?? noLedger;
-    const env = options.env ?? process.env;
-    const redactor = new Redactor(settings.secrets);
-    const started = new Date();
-    const result = {
-        status: 'passed',
-        phases: ['Create', 'Validate', 'Restore'].map((name) => ({ name, status: 'not run', durationMs: 0, detail: '' })),
-        startedAt: started.toISOString(),
-        durationMs: 0
-    };
-    const finish = async () => {
-        result.durationMs = Date.now() - started.getTime();
-        try {
-            result.receiptPath = await writeReceipt(settings.tempRoot ?? external_node_os_default().tmpdir(), buildReceipt(result));
-        }
-        catch (error) {
-            reporter.warning(`Could not write the receipt: ${redactor.redactError(error)}`);
-        }
-        return result;
-    };
-    if (settings.connection.kind === 'unsupported') {
-        reporter.info(`Backup tests require PostgreSQL, found: ${settings.connection.engine} (from ${settings.connection.origin}); skipping.`);
-        result.status = 'skipped';
-        result.skippedEngine = settings.connection.engine;
-        return finish();
+class Connected {
+    source;
+    server;
+    restoreServer;
+    tools;
+    env;
+    constructor(
+    /** A session on the source (for an existing backup: on the restore server). */
+    source, server, restoreServer, tools, 
+    /** The client tools' environment for the source database. */
+    env) {
+        this.source = source;
+        this.server = server;
+        this.restoreServer = restoreServer;
+        this.tools = tools;
+        this.env = env;
     }
-    const { target, origin } = settings.connection;
-    // An existing backup has no source database: the server named is only where it is restored.
-    if (!settings.backupFile)
-        result.target = describeTarget(target);
-    const log = (line) => reporter.info(line);
-    // Interrupted by a signal, or out of time: the tools stop and everything is cleaned up either way.
-    const limits = [options.signal, settings.timeoutMinutes ? AbortSignal.timeout(settings.timeoutMinutes * 60_000) : undefined].filter((signal) => signal !== undefined);
-    const interrupt = limits.length > 0 ? AbortSignal.any(limits) : new AbortController().signal;
-    let running;
-    const phase = async (name, run) => {
-        interrupt.throwIfAborted();
-        running = name;
-        const entry = result.phases.find((p) => p.name === name);
-        const phaseStart = Date.now();
-        return reporter.group(PHASE_TITLES[name], async () => {
-            try {
-                const value = await run((detail) => (entry.detail = detail));
-                entry.status = 'passed';
-                return value;
-            }
-            catch (error) {
-                entry.status = 'failed';
-                entry.detail = interrupt.aborted ? redactor.redactError(error) : described(error, name, redactor).message;
-                throw error;
-            }
-            finally {
-                entry.durationMs = Date.now() - phaseStart;
-            }
-        });
-    };
-    const folder = await (0,promises_namespaceObject.mkdtemp)(external_node_path_default().join(settings.tempRoot ?? external_node_os_default().tmpdir(), 'backup-verify-'));
-    ledger.created('folder', folder);
-    const backupFile = external_node_path_default().join(folder, backupFileName(target.database, started, backupExtension(settings.format, settings.compression)));
-    let session;
-    let passwordFile;
-    // The server that receives the temporary database: the source's, or one apart (restore-database-url).
-    const restoreTarget = settings.restoreTarget ?? target;
-    let restoreSession;
-    let restorePasswordFile;
-    let validateWith;
-    // A streamed restore runs beside the phases; whatever happens, it ends (and drops its database) before the session closes.
-    let streamedRestore;
-    // A streamed restore reads the file while pg_dump writes it; once it has read it all, Validate reads it again.
-    let backupRead = () => { };
-    const readByRestore = new Promise((resolve) => (backupRead = resolve));
-    let snapshot;
-    // The sequence values the dump sets are known once the backup has been read whole (after Validate).
-    let sequencesRead = () => { };
-    const sequencesKnown = new Promise((resolve) => (sequencesRead = resolve));
-    try {
-        const streamed = settings.pipeline && settings.format === 'plain' && !settings.backupFile;
-        // The restore's settings; in streamed mode it starts while pg_dump is still writing.
-        // What the restore compares with (the dumped snapshot's inventory; none for an existing backup) and reads.
-        let sourceInventory = Promise.resolve(undefined);
-        let backupToRestore = { path: backupFile, format: settings.format, compression: settings.compression };
-        let clientEnv = env;
-        let restoreWith = () => {
-            throw new Error('the restore cannot start before the client tools are known');
-        };
-        const startRestore = (extra) => {
-            const databaseName = temporaryDatabaseName(new Date());
-            result.restoreDatabase = { name: databaseName, dropped: false };
-            return restoreWith(databaseName, extra);
-        };
-        // Connects, reads the versions, chooses the client tools and sets up the restore; the first
-        // phase that needs the server runs it (Create, or Validate for an existing backup).
-        const prepare = async () => {
-            log(`Connecting to ${result.target} (from ${origin})`);
-            session = await openSession(target);
-            const server = await readServerVersion(session);
+    /** Connects, reads the versions, checks the restore server's extensions, and chooses the client tools. */
+    static async open(run, settings, workspace, options, result) {
+        if (settings.connection.kind !== 'postgres')
+            throw new Error('only a PostgreSQL connection can be opened');
+        const { target, origin } = settings.connection;
+        run.log(`Connecting to ${describeTarget(target)} (from ${origin})`);
+        const source = await openSession(target);
+        let restoreSession;
+        try {
+            const server = await readServerVersion(source);
             result.serverVersion = server.text;
-            log(`Server: PostgreSQL ${server.text}`);
-            let restoreServer = server;
-            if (settings.restoreTarget) {
-                log(`Restoring into ${describeTarget(restoreTarget)}, a server apart from the source`);
-                restoreSession = await openSession(restoreTarget);
-                restoreServer = await readServerVersion(restoreSession);
+            run.log(`Server: PostgreSQL ${server.text}`);
+            // The server that receives the temporary database: the source's, or one apart (restore-database-url).
+            const restoreTarget = settings.restoreTarget ?? target;
+            if (settings.restoreTarget)
+                run.log(`Restoring into ${describeTarget(restoreTarget)}, a server apart from the source`);
+            restoreSession = settings.restoreTarget ? await openSession(restoreTarget) : source;
+            const restoreVersion = settings.restoreTarget ? await readServerVersion(restoreSession) : server;
+            if (settings.restoreTarget || settings.backupFile)
                 result.restoreTarget = describeTarget(restoreTarget);
-            }
-            else {
-                restoreSession = session;
-                if (settings.backupFile)
-                    result.restoreTarget = describeTarget(target);
-            }
             // Every extension the source uses must be available where the restore happens (an existing
             // backup's restore reports its own).
-            const missing = settings.backupFile ? [] : await missingExtensions(session, restoreSession);
+            const missing = settings.backupFile ? [] : await missingExtensions(source, restoreSession);
             if (missing.length > 0) {
                 throw new VerificationError('extensions-missing', `The restore server lacks extension(s) the source uses: ${missing.join(', ')}.`, 'Install them on the server that receives the restore (its packages, or a postgres image that has them).');
             }
-            // Dumping needs a client at least as new as the source; an existing backup only needs restoring.
-            const provided = await provideClientTools(settings.backupFile ? restoreServer : server, {
-                request: settings.postgresVersion,
-                source: settings.toolsSource,
-                toolsUrl: settings.toolsUrl,
-                cache: options.toolCache ?? new FolderToolCache(defaultCacheRoot(env)),
-                workFolder: external_node_path_default().join(folder, 'tools'),
-                retry: options.retry ?? DEFAULT_RETRY,
-                env,
-                platform: process.platform,
-                arch: process.arch,
-                log
-            });
-            const { tools } = provided;
-            result.client = { version: tools.version.text, directory: tools.directory, origin: provided.origin, reason: provided.reason };
-            log(`Client tools: ${tools.version.text} in ${tools.directory} (${provided.origin === 'found' ? `found: ${tools.origin}` : provided.origin}; ${provided.reason})`);
-            passwordFile = await writePasswordFile(folder, target.password);
-            restorePasswordFile = settings.restoreTarget ? await writePasswordFile(folder, restoreTarget.password, '.pgpass-restore') : passwordFile;
-            clientEnv = clientEnvironment(target, target.database, passwordFile, env);
-            validateWith = { tools, env: clientEnv, redactor, log, heartbeatMs: options.heartbeatMs, rehashAfter: streamed ? readByRestore : undefined, signal: interrupt };
-            restoreWith = (databaseName, extra) => restoreBackup({
-                target: restoreTarget,
-                session: restoreSession,
-                serverMajor: restoreServer.major,
-                sourceInventory,
-                dumpedSequences: sequencesKnown,
-                tools,
-                passwordFile: restorePasswordFile,
-                backup: backupToRestore,
-                jobs: settings.jobs,
-                databaseName,
-                verbose: settings.verbose,
-                log,
-                warn: (line) => reporter.warning(line),
-                onDropped: () => (result.restoreDatabase = { name: databaseName, dropped: true }),
-                afterRestore: options.hooks?.afterRestore,
-                redactor,
-                ledger,
-                heartbeatMs: options.heartbeatMs,
-                stallMs: options.stallMs,
-                signal: interrupt,
-                strict: settings.strict,
-                reference: settings.backupFile ? 'receipt' : 'snapshot',
-                level: settings.verifyLevel,
-                ...extra
-            });
-            return { server, tools };
-        };
-        const existing = settings.backupFile;
-        const detected = existing ? await detectBackupFormat(existing) : undefined;
-        if (existing && detected) {
-            const entry = result.phases.find((p) => p.name === 'Create');
-            entry.detail = `skipped: verifying the existing backup ${existing}`;
-            backupToRestore = { path: existing, ...detected };
-        }
-        const { created, restoring, stopRestore } = existing
-            ? { created: undefined, restoring: undefined, stopRestore: new AbortController() }
-            : await phase('Create', async (done) => {
-                const { server, tools } = await prepare();
-                await checkRoomForBackup(session, folder, settings.format, settings.compression, log);
-                const compression = describeCompression(settings.compression, settings.format);
-                const jobs = settings.format === 'directory' ? settings.jobs : 1;
-                log(`Backup: ${backupFile} (${settings.format} format, compression ${compression}${jobs > 1 ? `, ${jobs} parallel jobs` : ''})`);
-                // The inventory is read in the snapshot pg_dump dumps, so writes during the dump change neither;
-                // the snapshot is opened only now, to hold the source's horizon back no longer than needed.
-                snapshot = await SourceSnapshot.open(await openSession(target));
-                const inventory = snapshot.inventory(settings.verifyLevel);
-                inventory.catch(() => { });
-                sourceInventory = inventory;
-                // Streamed: the restore follows the file while pg_dump writes it, each at its own pace.
-                let written = { resolve: () => { }, reject: () => { } };
-                const writtenSize = new Promise((resolve, reject) => (written = { resolve, reject }));
-                writtenSize.catch(() => { });
-                const stopRestore = new AbortController();
-                // Planned over several sessions, the restore takes the Create phase's chunks: one read of the file.
-                const relay = streamed && restoreJobs(settings.format, settings.compression, settings.jobs) > 1 ? new ChunkRelay() : undefined;
-                const restoring = streamed
-                    ? startRestore({ written: writtenSize, relay, signal: AbortSignal.any([stopRestore.signal, interrupt]), onBackupRead: backupRead })
-                    : undefined;
-                // A restore that ends early (no permission to create its database) has read all it will.
-                const ended = () => {
-                    relay?.abandon();
-                    backupRead();
-                };
-                restoring?.then(ended, ended);
-                streamedRestore = restoring;
-                if (restoring)
-                    log(`Streaming: psql restores into ${result.restoreDatabase?.name} while pg_dump writes`);
-                let created;
-                try {
-                    created = await createBackup({
-                        tools,
-                        env: clientEnv,
-                        backupPath: backupFile,
-                        format: settings.format,
-                        compression: settings.compression,
-                        jobs: settings.jobs,
-                        minSizeBytes: settings.minSizeBytes,
-                        verbose: settings.verbose,
-                        log,
-                        redactor,
-                        heartbeatMs: options.heartbeatMs,
-                        snapshot: snapshot?.id,
-                        signal: interrupt,
-                        relay
-                    });
-                    written.resolve(created.sizeBytes);
-                    await inventory;
-                    // Only as long as needed: pg_dump has finished with the snapshot, and its locks would block writers.
-                    await snapshot?.close();
-                    snapshot = undefined;
-                }
-                catch (error) {
-                    written.reject(error);
-                    relay?.fail(error);
-                    stopRestore.abort();
-                    await restoring?.catch(() => { });
-                    // A count that failed ends the snapshot's transaction, and pg_dump then fails to import the
-                    // snapshot: the count's error is the cause to report.
-                    const countFailure = await inventory.then(() => undefined, (failure) => failure);
-                    const described = countFailure === undefined ? undefined : describeReadError(countFailure);
-                    throw described instanceof VerificationError ? described : error;
-                }
-                result.backup = {
-                    path: backupFile,
-                    sizeBytes: created.sizeBytes,
-                    sha256: created.sha256,
-                    format: settings.format,
-                    compression,
-                    jobs: restoreJobs(settings.format, settings.compression, settings.jobs),
-                    files: created.manifest?.entries.length,
-                    streamed,
-                    kept: false
-                };
-                done(`pg_dump ${tools.version.text}, ${settings.format} format, ${created.sizeBytes} bytes${streamed ? ', streamed into psql' : ''}`);
-                return { created, restoring, stopRestore };
-            });
-        await options.hooks?.afterCreate?.(backupFile);
-        let validated = created;
-        try {
-            await phase('Validate', async (done) => {
-                if (existing && detected) {
-                    await prepare();
-                    log(`Existing backup: ${existing} (${detected.format} format${detected.compression ? ', gzip' : ''}, recognised from its content)`);
-                    validated = await describeBackupOnDisk(existing, detected.format, detected.compression, interrupt);
-                    result.backup = {
-                        path: existing,
-                        sizeBytes: validated.sizeBytes,
-                        sha256: validated.sha256,
-                        format: detected.format,
-                        compression: detected.compression ? 'gzip' : 'as written',
-                        jobs: restoreJobs(detected.format, detected.compression, settings.jobs),
-                        files: validated.manifest?.entries.length,
-                        streamed: false,
-                        kept: false,
-                        existing: true
-                    };
-                }
-                const backup = validated;
-                const checks = await validateBackup(backup, validateWith);
-                if (settings.expectedChecksum) {
-                    const matches = backup.sha256 === settings.expectedChecksum;
-                    checks.unshift({
-                        name: 'Expected checksum',
-                        passed: matches,
-                        detail: matches ? `SHA-256 ${backup.sha256}, as expected` : `SHA-256 ${backup.sha256}, but ${settings.expectedChecksum} was expected: this is not that backup, or it changed`
-                    });
-                }
-                const receipt = existing ? receiptCheck(settings, backup.sha256) : undefined;
-                if (receipt)
-                    checks.push(receipt.check);
-                result.checks = checks;
-                for (const check of checks)
-                    log(`${check.passed ? '✓' : '✗'} ${check.name}: ${check.detail}`);
-                requirePassed(checks.filter((check) => check !== receipt?.check), backup.format);
-                if (receipt?.error)
-                    throw receipt.error;
-                // A receipt made when this backup was created holds the inventory to compare the restore with.
-                if (receipt?.describesThisBackup && settings.receipt)
-                    sourceInventory = Promise.resolve(receiptInventory(settings.receipt));
-                sequencesRead(backup.sequences ?? []);
-                done(`${checks.length} checks passed; SHA-256 ${backup.sha256.slice(0, 12)}…`);
-            });
+            const tools = await chooseTools(run, settings, workspace, options, result, settings.backupFile ? restoreVersion : server);
+            const passwordFile = await workspace.passwordFile(target.password);
+            const restorePasswordFile = settings.restoreTarget ? await workspace.passwordFile(restoreTarget.password, '.pgpass-restore') : passwordFile;
+            const restoreServer = { target: restoreTarget, session: restoreSession, major: restoreVersion.major, passwordFile: restorePasswordFile };
+            return new Connected(source, server, restoreServer, tools, clientEnvironment(target, target.database, passwordFile, options.env));
         }
         catch (error) {
-            sequencesRead([]);
-            // A backup that is not valid is not worth restoring: stop the streamed restore.
-            stopRestore.abort();
-            await restoring?.catch(() => { });
+            if (restoreSession && restoreSession !== source)
+                await restoreSession.end().catch(() => { });
+            await source.end().catch(() => { });
             throw error;
         }
-        await options.hooks?.beforeRestore?.(backupFile);
-        await phase('Restore', async (done) => {
-            const restored = await (restoring ?? startRestore());
-            const expected = validated.sha256;
-            // A streamed restore that planned from the Create phase's own read has no second checksum: the
-            // file was read again once the restore had read it (Validate), and every range it re-read was checked.
-            if (restored.restoredChecksum !== undefined && restored.restoredChecksum !== expected)
-                throw changedAfterValidation(restored.restoredChecksum, expected);
-            result.tables = restored.comparison;
-            result.inventory = (await sourceInventory) ?? restored.restoredInventory;
-            if (restored.ignoredErrors.total > 0) {
-                result.ignoredRestoreErrors = { total: restored.ignoredErrors.total, detail: describeHarmless(restored.ignoredErrors) };
-            }
-            if (settings.receipt && settings.maxShrinkPercent !== undefined) {
-                const rows = restored.restoredInventory.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
-                const shrunk = shrinkageProblems(settings.receipt, validated.sizeBytes, rows, settings.maxShrinkPercent);
-                if (shrunk.length > 0) {
-                    throw new VerificationError('restore-mismatch', `More than max-shrink (${settings.maxShrinkPercent}%) since the receipt: ${shrunk.join('; ')}`);
+    }
+    async close() {
+        if (this.restoreServer.session !== this.source)
+            await this.restoreServer.session.end().catch(() => { });
+        await this.source.end().catch(() => { });
+    }
+}
+/** Dumping needs a client at least as new as the source; an existing backup only needs restoring. */
+async function chooseTools(run, settings, workspace, options, result, server) {
+    const provided = await provideClientTools(server, {
+        request: settings.postgresVersion,
+        source: settings.toolsSource,
+        toolsUrl: settings.toolsUrl,
+        cache: options.toolCache ?? new FolderToolCache(defaultCacheRoot(options.env)),
+        workFolder: external_node_path_default().join(workspace.folder, 'tools'),
+        retry: options.retry ?? DEFAULT_RETRY,
+        env: options.env,
+        platform: process.platform,
+        arch: process.arch,
+        log: run.log
+    });
+    const { tools } = provided;
+    result.client = { version: tools.version.text, directory: tools.directory, origin: provided.origin, reason: provided.reason };
+    run.log(`Client tools: ${tools.version.text} in ${tools.directory} (${provided.origin === 'found' ? `found: ${tools.origin}` : provided.origin}; ${provided.reason})`);
+    return tools;
+}
+
+;// CONCATENATED MODULE: ./src/compare/compare.ts
+// The restored database against what it must hold: the dumped snapshot's inventory, or a receipt
+// made when the backup was. Tables, exact rows and content at the verify level; every object's
+// definition; sequence values as numbers. Each difference is named in the user's terms.
+
+
+
+
+/** "42" and "00042" are one value; "next 7" (never called) stays apart from "7". */
+function sequenceValue(text) {
+    if (text === undefined)
+        return undefined;
+    const match = /^(next )?(-?\d+)$/.exec(text.trim());
+    return match ? `${match[1] ?? ''}${BigInt(match[2])}` : text;
+}
+/**
+ * The restored database against the reference at `level` (the run's verify level; the reference
+ * may hold more). Without a reference (an existing backup and no receipt), the restored database
+ * is described, not compared; the sequence values the dump sets are compared all the same.
+ */
+function compareInventories(reference, restored, dumpedSequences = [], referenceKind = 'snapshot', level = restored.level) {
+    const source = reference ?? restored;
+    const restoredSet = new Set(restored.tables);
+    const sourceSet = new Set(source.tables);
+    const before = new Map(source.content.map((entry) => [entry.table, entry]));
+    const after = new Map(restored.content.map((entry) => [entry.table, entry]));
+    const counted = level !== 'schema';
+    const content = level === 'data';
+    const rows = [...new Set([...source.tables, ...restored.tables])].map((table) => ({
+        table,
+        source: counted ? before.get(table)?.rows : undefined,
+        restored: counted ? after.get(table)?.rows : undefined,
+        sourceFingerprint: content ? before.get(table)?.fingerprint : undefined,
+        restoredFingerprint: content ? after.get(table)?.fingerprint : undefined
+    }));
+    const both = (entry) => entry.source !== undefined && entry.restored !== undefined;
+    const objects = OBJECT_KINDS.map((kind) => ({ kind, source: source.objects[kind], restored: restored.objects[kind] }));
+    // The values the dump sets, against the restored sequences: the only race-free comparison.
+    const sequencesBefore = new Map(dumpedSequences.map((entry) => [entry.sequence, sequenceValue(entry.value)]));
+    const sequencesAfter = new Map(restored.sequences.map((entry) => [entry.sequence, sequenceValue(entry.value)]));
+    // A server of another major words definitions its own way: then only which objects exist is compared.
+    const byName = reference !== undefined && majorOf(source.serverVersionNumber) !== majorOf(restored.serverVersionNumber);
+    const referenceDefinitions = source.definitions.filter((definition) => content || definition.kind !== 'large object data');
+    const definitionDifferences = reference
+        ? compareDefinitions(referenceDefinitions, restored.definitions, { hashed: source.definitionsHashed === true, byName })
+        : [];
+    return {
+        level,
+        reference: reference ? referenceKind : 'none',
+        source: source.tables,
+        restored: restored.tables,
+        missing: source.tables.filter((table) => !restoredSet.has(table)),
+        extra: restored.tables.filter((table) => !sourceSet.has(table)),
+        rows,
+        rowMismatches: rows.filter((entry) => both(entry) && entry.source !== entry.restored),
+        contentMismatches: rows.filter((entry) => both(entry) && entry.source === entry.restored && entry.sourceFingerprint !== undefined && entry.sourceFingerprint !== entry.restoredFingerprint),
+        objects,
+        objectMismatches: objects.filter((entry) => entry.source !== entry.restored),
+        definitions: { compared: reference ? referenceDefinitions.length : 0, by: byName ? 'name' : source.definitionsHashed ? 'hash' : 'text', differences: definitionDifferences },
+        sequenceMismatches: [...sequencesBefore.keys()]
+            .filter(() => counted)
+            .map((sequence) => ({ sequence, source: sequencesBefore.get(sequence), restored: sequencesAfter.get(sequence) }))
+            .filter((entry) => entry.source !== entry.restored)
+    };
+}
+/** The comparison in one log line: tables, rows and definitions on both sides. */
+function describeComparison(comparison, reference, restored) {
+    const total = (inventory) => inventory.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
+    if (!reference)
+        return `Restored: ${comparison.restored.length} tables, ${total(restored)} rows (an existing backup: no source to compare them with)`;
+    return (`Tables: ${comparison.source.length} in the source, ${comparison.restored.length} restored` +
+        (comparison.level === 'schema' ? '' : `; rows: ${total(reference)} ${referenceName(comparison)}, ${total(restored)} restored`) +
+        `; ${comparison.definitions.compared} definitions compared (verify level ${comparison.level})`);
+}
+/** How the reference is named in messages: what the dump holds, or what the receipt records. */
+function referenceName(comparison) {
+    return comparison.reference === 'receipt' ? 'in the receipt' : 'in the dump';
+}
+const MAX_SHOWN_DEFINITION = 160;
+function shortDefinition(text) {
+    const flat = text.replace(/\s+/g, ' ').trim();
+    return flat.length > MAX_SHOWN_DEFINITION ? `${flat.slice(0, MAX_SHOWN_DEFINITION)}…` : flat;
+}
+/** One definition difference in words; the objects of a table that is missing altogether are left to the table's message. */
+function describeDefinitionDifference(difference, where, hashed) {
+    const object = `${difference.kind} ${difference.name}`;
+    if (difference.restored === undefined)
+        return `${object} is missing after the restore${hashed ? '' : ` (${where}: ${shortDefinition(difference.source ?? '')})`}`;
+    if (difference.source === undefined)
+        return `${object} is there after the restore only (${shortDefinition(difference.restored)})`;
+    return hashed
+        ? `${object} differs from the receipt's (restored: ${shortDefinition(difference.restored)})`
+        : `${object} is ${shortDefinition(difference.source)} ${where}, but ${shortDefinition(difference.restored)} restored`;
+}
+/** Throws when the restored database differs from its reference, naming every difference found. */
+function requireSameInventory(comparison) {
+    const problems = [];
+    const where = referenceName(comparison);
+    if (comparison.missing.length > 0 || comparison.extra.length > 0) {
+        const parts = [
+            comparison.missing.length ? `missing ${comparison.missing.join(', ')}` : '',
+            comparison.extra.length ? `unexpected ${comparison.extra.join(', ')}` : ''
+        ].filter(Boolean);
+        problems.push(`Restored database has ${comparison.restored.length} tables, the source has ${comparison.source.length}: ${parts.join('; ')}`);
+    }
+    const listed = (entries, show) => `${entries.slice(0, 10).map(show).join('; ')}${entries.length > 10 ? '; …' : ''}`;
+    if (comparison.rowMismatches.length > 0) {
+        problems.push(`Row counts differ in ${comparison.rowMismatches.length} table(s): ${listed(comparison.rowMismatches, (e) => `${e.table} ${e.source} ${where}, ${e.restored} restored`)}`);
+    }
+    if (comparison.contentMismatches.length > 0) {
+        problems.push(`Content differs in ${comparison.contentMismatches.length} table(s) with the same row count: ${listed(comparison.contentMismatches, (e) => `${e.table} (fingerprint ${e.sourceFingerprint} ${where}, ${e.restoredFingerprint} restored)`)}`);
+    }
+    const tablesNamed = new Set([...comparison.missing, ...comparison.extra]);
+    const definitions = comparison.definitions.differences.filter((difference) => difference.table === undefined || !tablesNamed.has(difference.table));
+    if (definitions.length > 0) {
+        const hashed = comparison.definitions.by === 'hash';
+        problems.push(`Definitions differ for ${definitions.length} object(s): ${listed(definitions, (difference) => describeDefinitionDifference(difference, where, hashed))}`);
+    }
+    if (comparison.sequenceMismatches.length > 0) {
+        problems.push(`Sequence values differ: ${listed(comparison.sequenceMismatches, (e) => `${e.sequence} ${e.source ?? 'absent'} ${where}, ${e.restored ?? 'absent'} restored`)}`);
+    }
+    if (problems.length > 0)
+        throw new VerificationError('restore-mismatch', problems.join('. '));
+}
+
+;// CONCATENATED MODULE: ./src/restore/errors.ts
+// The errors a restore reports, sorted and named: some are expected when a backup is restored
+// elsewhere or by another user (a role that does not exist there, an object the template already
+// has), and are counted and shown; any other error fails the restore, with a hint that fits what it
+// says. With strict, every error does. A server that went away is named as such.
+
+/** Patterns of errors that leave the restored data and schema whole. */
+const HARMLESS = [
+    [/role "[^"]+" does not exist/, 'a role the dump names does not exist (ownership or privileges not restored)'],
+    [/schema "public" already exists/, 'schema "public" already exists'],
+    [/must be owner of extension/, 'comment on an extension owned by another role'],
+    [/must be owner of schema public/, 'ownership of schema public'],
+    [/extension "plpgsql" already exists/, 'extension plpgsql already exists']
+];
+const MAX_KEPT = 50;
+class RestoreErrorSorter {
+    errors = { harmless: new Map(), fatal: [], total: 0 };
+    /** Feed every line of psql's or pg_restore's stderr. */
+    line(text) {
+        const at = text.indexOf('ERROR:');
+        if (at === -1)
+            return;
+        const message = text.slice(at + 'ERROR:'.length).trim();
+        this.errors.total++;
+        const known = HARMLESS.find(([pattern]) => pattern.test(message));
+        if (known)
+            this.errors.harmless.set(known[1], (this.errors.harmless.get(known[1]) ?? 0) + 1);
+        else if (this.errors.fatal.length < MAX_KEPT)
+            this.errors.fatal.push(message);
+    }
+    result() {
+        return this.errors;
+    }
+}
+function describeHarmless(errors) {
+    return [...errors.harmless].map(([what, count]) => `${what} (${count}x)`).join('; ');
+}
+/** What to do about the errors a restore reported, by what they say. */
+const RESTORE_HINTS = [
+    [
+        /violates foreign key constraint/i,
+        'Rows in the backup break a foreign key (a row refers to one the backup does not hold): the backup is incomplete or damaged, or was made while the key was not enforced (NOT VALID, or triggers disabled).'
+    ],
+    [
+        /duplicate key value violates unique constraint|could not create unique index/i,
+        'Rows in the backup break a unique key (some are there twice): the backup is damaged, or was made while the key was not enforced.'
+    ],
+    [/role "[^"]*" does not exist/i, 'Roles the dump names must exist on the restore server: create them there, or run without strict: true to count this as harmless.'],
+    [/already exists/i, 'An object already exists in the new database: a template database may carry it (the restore starts from template0), or the dump creates it twice.'],
+    [/extension "[^"]*" is not available|could not open extension control file/i, 'The restore server lacks an extension the dump uses: install its package there.'],
+    [/permission denied|must be owner|must be superuser|must be a member/i, 'The restoring user lacks a privilege the dump needs: restore as the owner of its objects, or as a superuser.'],
+    [
+        /syntax error|invalid input syntax|invalid byte sequence|unterminated|invalid command/i,
+        'The backup holds text the server cannot read: it is damaged, or was made by a newer pg_dump for another server.'
+    ]
+];
+function restoreHint(lines) {
+    const text = lines.join('\n');
+    return RESTORE_HINTS.find(([pattern]) => pattern.test(text))?.[1] ?? 'The backup does not restore as it is: the error above names the statement that fails.';
+}
+/** The server went away: the tools say so in words of their own. */
+const SERVER_GONE = /could not connect to server|connection refused|no connection to the server|could not receive data from server|server closed the connection/i;
+/** Whether a tool's stderr says the server went away. */
+function serverGone(stderr) {
+    return SERVER_GONE.test(stderr) || classifyToolError(stderr)?.problem === 'connection-lost';
+}
+/** A failed restore in the user's terms: a server that went away, or what the backup's errors say, with a hint that fits them. */
+function restoreFailure(what, message, lines, stderr) {
+    if (serverGone(stderr)) {
+        const known = classifyToolError(stderr);
+        return new VerificationError('connection-lost', `Restore failed: the connection to the server was lost while ${what} restored: ${lines.join(' | ') || 'no error message'}`, known?.problem === 'connection-lost' ? known.hint : classifyToolError('server closed the connection unexpectedly')?.hint);
+    }
+    return new VerificationError('restore-failed', message, restoreHint(lines));
+}
+/** Errors that leave the restore incomplete (the tools' stderr tells whether the server went away). */
+function incompleteRestore(fatal, stderr) {
+    const message = `Restore failed: ${fatal.length === 1 ? 'an error that leaves' : `${fatal.length} errors that leave`} the restore incomplete: ${fatal.slice(0, 5).join(' | ')}`;
+    return restoreFailure('psql', message, fatal, stderr);
+}
+
+;// CONCATENATED MODULE: ./src/restore/compat.ts
+// Lets a plain dump from a newer pg_dump restore into an older server: pg_dump writes settings at
+// the top of the dump that an older server rejects (pg_dump 17+ sets transaction_timeout).
+
+/** Settings pg_dump writes, with the first server major that knows them. */
+const SETTINGS_SINCE = { transaction_timeout: 17 };
+const PREAMBLE = /^(--[^\n]*|\s*|SET [^\n]*;\s*|SELECT pg_catalog\.set_config\([^\n]*;\s*|\\restrict [^\n]*)\n$/;
+/** pg_dump writes its SET lines in the first lines of a plain dump; only that much is examined. */
+const HEAD_BYTES = 64 * 1024;
+function unknownSettings(serverMajor) {
+    return Object.entries(SETTINGS_SINCE)
+        .filter(([, since]) => serverMajor < since)
+        .map(([name]) => name);
+}
+/** Drops "SET <name> = ...;" lines for the given settings from the head of a plain dump; passes the rest untouched. */
+class SettingsFilter extends external_node_stream_.Transform {
+    settings;
+    head = [];
+    headLength = 0;
+    passing = false;
+    removed = [];
+    constructor(settings) {
+        super();
+        this.settings = settings;
+    }
+    _transform(chunk, _encoding, callback) {
+        if (this.passing)
+            return callback(null, chunk);
+        this.head.push(chunk);
+        this.headLength += chunk.length;
+        if (this.headLength < HEAD_BYTES)
+            return callback();
+        callback(null, this.releaseHead());
+    }
+    _flush(callback) {
+        callback(null, this.passing ? undefined : this.releaseHead());
+    }
+    releaseHead() {
+        this.passing = true;
+        const whole = Buffer.concat(this.head);
+        this.head = [];
+        // Only the preamble is edited: comments, \restrict, SET and set_config lines before the first
+        // statement. Table data further down may hold the same text and is never touched.
+        const kept = [];
+        let position = 0;
+        while (position < whole.length) {
+            const newline = whole.indexOf(10, position);
+            if (newline === -1)
+                break;
+            const line = whole.subarray(position, newline + 1).toString('latin1');
+            if (!PREAMBLE.test(line))
+                break;
+            const setting = /^SET (\w+) = /.exec(line)?.[1];
+            if (setting && this.settings.includes(setting))
+                this.removed.push(line.trim());
+            else
+                kept.push(whole.subarray(position, newline + 1));
+            position = newline + 1;
+        }
+        kept.push(whole.subarray(position));
+        return Buffer.concat(kept);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/restore/psql.ts
+// psql as the restore runs it: its command line, a script on its standard input, and its failure
+// in the user's terms.
+
+
+/** strict: psql stops at the first error. Otherwise it goes on, and every error is sorted afterwards. */
+function psqlArguments(replay, stopAtFirstError = replay.request.strict) {
+    return ['-X', '--no-password', '-v', `ON_ERROR_STOP=${stopAtFirstError ? 1 : 0}`, ...(replay.run.verbose ? [] : ['--quiet'])];
+}
+/** psql reading a script from its standard input; fails naming what went wrong. */
+async function runPsql(replay, script, what) {
+    const { run } = replay;
+    const ran = await runTool(replay.request.tools.psql, [...psqlArguments(replay), '-f', '-'], {
+        env: replay.env,
+        stdin: script,
+        signal: replay.signal,
+        onLine: run.verbose ? (line) => run.log(run.redactor.redact(line)) : undefined,
+        onErrorLine: (line) => replay.sorter.line(run.redactor.redact(line))
+    });
+    const failure = psqlFailure(replay, ran, what);
+    if (failure)
+        throw failure;
+}
+function psqlFailure(replay, ran, what) {
+    if (ran.exitCode === 0)
+        return undefined;
+    const lines = errorLines(replay.run.redactor.redact(ran.stderr));
+    return restoreFailure(what, `Restore failed: ${what} stopped at the first error (exit code ${ran.exitCode}): ${lines.join(' | ') || 'no error message'}`, lines, ran.stderr);
+}
+function reportFiltered(replay, removed) {
+    if (removed.length > 0) {
+        replay.run.log(`The client (${replay.request.tools.version.text}) is newer than the server (major ${replay.request.server.major}): left out ${removed.join(' ')} while restoring`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/restore/archive.ts
+// A custom, directory or tar archive restored by pg_restore into the temporary database, in parallel
+// where the format allows. When the client is newer than the server, pg_restore writes a script
+// instead, which psql replays without the settings the server does not know. Afterwards the archive
+// must still have its checksum.
+
+
+
+
+
+
+
+/** pg_restore -j works for custom and directory archives; plain and tar restore in one session. */
+function restoreArguments(format, jobs, databaseName, archive, verbose, strict = false) {
+    const args = ['--no-password', ...(strict ? ['--exit-on-error'] : []), `--dbname=${databaseName}`];
+    if ((format === 'custom' || format === 'directory') && jobs > 1)
+        args.push(`--jobs=${jobs}`);
+    if (verbose)
+        args.push('--verbose');
+    args.push(archive);
+    return args;
+}
+async function restoreArchive(replay) {
+    const { run, request } = replay;
+    const { backup } = request;
+    if (replay.unknownSettings.length > 0) {
+        const filter = new SettingsFilter(replay.unknownSettings);
+        const [script] = await Promise.all([
+            runTool(request.tools.pgRestore, ['--file=-', backup.path], { env: replay.env, signal: replay.signal, consumeStdout: (stdout) => (0,external_node_stream_promises_namespaceObject.pipeline)(stdout, filter) }),
+            runPsql(replay, filter, "psql (replaying pg_restore's script)")
+        ]);
+        if (script.exitCode !== 0) {
+            const lines = errorLines(run.redactor.redact(script.stderr));
+            throw restoreFailure('pg_restore', `Restore failed: pg_restore exited with code ${script.exitCode}: ${lines.join(' | ')}`, lines, script.stderr);
+        }
+        reportFiltered(replay, filter.removed);
+    }
+    else {
+        const args = restoreArguments(backup.format, request.jobs, request.databaseName, backup.path, run.verbose, request.strict);
+        const stopHeartbeat = startHeartbeat('pg_restore restoring', run.log, undefined, run.heartbeatMs);
+        const before = replay.sorter.result().total;
+        const ran = await runTool(request.tools.pgRestore, args, {
+            env: replay.env,
+            signal: replay.signal,
+            onLine: run.verbose ? (line) => run.log(run.redactor.redact(line)) : undefined,
+            onErrorLine: (line) => replay.sorter.line(run.redactor.redact(line))
+        }).finally(stopHeartbeat);
+        // Without --exit-on-error pg_restore exits 1 when it ignored errors; those are sorted afterwards.
+        const onlySortedErrors = !request.strict && ran.exitCode === 1 && replay.sorter.result().total > before;
+        if (ran.exitCode !== 0 && (!onlySortedErrors || serverGone(ran.stderr))) {
+            const lines = errorLines(run.redactor.redact(ran.stderr));
+            throw restoreFailure('pg_restore', `Restore failed: pg_restore stopped at the first error (exit code ${ran.exitCode}): ${lines.join(' | ') || 'no error message'}`, lines, ran.stderr);
+        }
+    }
+    return backupChecksum(backup.path, backup.format, replay.signal);
+}
+
+// EXTERNAL MODULE: external "node:events"
+var external_node_events_ = __nccwpck_require__(8474);
+;// CONCATENATED MODULE: ./src/restore/parallel/psql-sessions.ts
+// Several psql processes replaying one script together: each is fed through its own pipe, and a
+// SELECT of a unique token tells when a session has run everything it was given.
+
+
+
+
+
+/** What a session's pipe holds before a writer waits: enough to keep psql busy between chunks. */
+const PIPE_BYTES = 1024 * 1024;
+class SessionEndedError extends Error {
+    session;
+    run;
+    constructor(session, 
+    /** How the process ended, when it is known. */
+    run) {
+        super(`psql session ${session + 1} ended before the restore did`);
+        this.session = session;
+        this.run = run;
+    }
+}
+class PsqlSessions {
+    psql;
+    args;
+    options;
+    sessions;
+    token = (0,external_node_crypto_.randomBytes)(6).toString('hex');
+    syncs = 0;
+    stopping = new AbortController();
+    /** args(index): each session's command line (they may stop at errors differently). */
+    constructor(psql, args, count, options) {
+        this.psql = psql;
+        this.args = args;
+        this.options = options;
+        this.sessions = Array.from({ length: count }, (_, index) => this.start(index));
+    }
+    get count() {
+        return this.sessions.length;
+    }
+    start(index) {
+        const input = new external_node_stream_.PassThrough({ highWaterMark: PIPE_BYTES });
+        // Writes after psql has gone fail through ended, not through an unhandled 'error' event.
+        input.on('error', () => { });
+        const waiting = new Map();
+        const session = { input, waiting, run: Promise.resolve() };
+        session.run = runTool(this.psql, this.args(index), {
+            // Named on the server, so that a stalled restore's message can say which session is which.
+            env: { ...this.options.env, PGAPPNAME: `backup-verify session ${index}` },
+            stdin: input,
+            signal: this.options.signal ? AbortSignal.any([this.options.signal, this.stopping.signal]) : this.stopping.signal,
+            onErrorLine: this.options.onErrorLine,
+            onLine: undefined,
+            consumeStdout: (stdout) => readLines(stdout, (line) => {
+                const waiter = waiting.get(line.trim());
+                if (waiter) {
+                    waiting.delete(line.trim());
+                    waiter.resolve();
                 }
+                else if (line.trim() !== '') {
+                    this.options.onLine?.(line);
+                }
+            })
+        });
+        session.run.then((run) => this.ended(session, run), (error) => this.ended(session, error));
+        return session;
+    }
+    ended(session, outcome) {
+        session.ended = outcome;
+        const index = this.sessions.indexOf(session);
+        for (const waiter of session.waiting.values())
+            waiter.reject(new SessionEndedError(index));
+        session.waiting.clear();
+        session.input.emit('drain');
+    }
+    async write(index, data) {
+        const session = this.sessions[index];
+        if (session.ended || session.input.destroyed)
+            throw new SessionEndedError(index);
+        if (!session.input.write(data)) {
+            await (0,external_node_events_.once)(session.input, 'drain');
+            if (session.ended)
+                throw new SessionEndedError(index);
+        }
+    }
+    async sync(index) {
+        const session = this.sessions[index];
+        const token = `backup-verify-sync-${this.token}-${++this.syncs}`;
+        const reached = new Promise((resolve, reject) => session.waiting.set(token, { resolve, reject }));
+        reached.catch(() => { });
+        await this.write(index, `SELECT '${token}';\n`);
+        await reached;
+    }
+    /**
+     * Ends a session's input, waits for psql to run all of it and exit, and starts a new one in its
+     * place: how to know a script has run when it may leave psql mid-statement (a failed COPY).
+     */
+    async restart(index) {
+        const session = this.sessions[index];
+        session.input.end();
+        const run = await session.run;
+        if (run.exitCode !== 0)
+            throw new SessionEndedError(index, run);
+        this.sessions[index] = this.start(index);
+    }
+    /** Ends every session's input and waits for the processes; their runs in session order. */
+    async finish() {
+        for (const session of this.sessions)
+            session.input.end();
+        return Promise.all(this.sessions.map((session) => session.run));
+    }
+    /** Stops every session at once (the replay failed): their runs, for the error message. */
+    async stop() {
+        this.stopping.abort();
+        for (const session of this.sessions)
+            session.input.destroy();
+        return Promise.all(this.sessions.map((session) => session.run.catch(() => undefined)));
+    }
+}
+function readLines(stream, onLine) {
+    const lines = lineSplitter(onLine);
+    stream.setEncoding('utf8');
+    stream.on('data', (text) => lines.push(text));
+    return (0,external_node_stream_promises_namespaceObject.finished)(stream).then(() => lines.flush());
+}
+
+;// CONCATENATED MODULE: ./src/restore/parallel/planner.ts
+// Reads a plain dump once, in order, and divides it into jobs over byte ranges of the file, as
+// pg_restore -j divides an archive: the schema, each table's rows (which several sessions can share),
+// each index or key definition (which waits only for its own table's rows), and the rest, which
+// runs in the dump's order. The dump is read as psql reads it (PlainDumpLexer): jobs are cut only
+// where psql holds no unfinished statement, a statement is recognised by its tokens, never by how a
+// line looks, and from the first thing that cannot be followed with certainty, everything runs in
+// one session, in order. The bytes are read again from the file, each range checked against the
+// CRC-32 it had when planned.
+
+
+
+/** Post-data entries that touch one table only: safe to run beside other tables' entries. */
+const PER_TABLE_TYPES = new Set(['INDEX', 'CONSTRAINT']);
+/** Data-section entries that touch no table: they need not wait for rows. */
+const INDEPENDENT_TYPES = new Set(['SEQUENCE SET', 'BLOB', 'BLOBS', 'BLOB DATA', 'LARGE OBJECT', 'LARGE OBJECTS', 'LARGE OBJECT DATA']);
+/** pg_dump's comment before each entry. A name may hold "; Type: " itself: the entry's statements are checked all the same. */
+const ENTRY_HEADER = /^-- (Data for )?Name: .*?; Type: ([A-Z][A-Z ]*?); Schema: /;
+/** Session state pg_dump sets with SET statements: its preamble, then default_tablespace and the like. */
+const SETTING = /^SET (statement_timeout|lock_timeout|idle_in_transaction_session_timeout|transaction_timeout|client_encoding|standard_conforming_strings|check_function_bodies|xmloption|client_min_messages|row_security|default_tablespace|default_table_access_method|default_with_oids|escape_string_warning|session_replication_role|search_path) = [^;\n]*;$/;
+const SESSION_AUTHORIZATION = /^(?:SET|RESET) SESSION AUTHORIZATION\b[^;\n]*;$/;
+const SEARCH_PATH = /^SELECT pg_catalog\.set_config\('search_path', '(?:[^'\n]|'')*', false\);$/;
+class PlainDumpPlanner {
+    listener;
+    options;
+    jobs = [];
+    /** The dump's \restrict line, which every session runs before anything else. */
+    restrictLine;
+    /** SET statements left out because the server does not know them. */
+    removedSettings = [];
+    /** Why the dump was not shared out among the sessions from some point on. */
+    serialBecause = [];
+    hash = (0,external_node_crypto_.createHash)('sha256');
+    lexer;
+    /** schema: before the first shared rows; parallel: sharing; serial: all the rest in one session. */
+    phase;
+    current;
+    /** The job taking the rows being read: a job of their own, or the job that runs their COPY in order. */
+    copyJob;
+    /** The job that took the first part of a unit handed over in parts. */
+    continuing;
+    settings = new Map();
+    entry;
+    seenEntry = false;
+    inTransaction = false;
+    /** The statements of the definition being read, checked when its entry ends. */
+    definitionStatements = [];
+    definitionDoubtful = false;
+    definitionCopies = false;
+    /** Jobs given bytes by the chunk being read: their ranges are sealed and announced at its end. */
+    touched = new Set();
+    constructor(listener, options) {
+        this.listener = listener;
+        this.options = options;
+        this.phase = options.parallel ? 'schema' : 'serial';
+        this.lexer = new PlainDumpLexer((unit) => this.onUnit(unit), { keepBytes: true });
+    }
+    /** The SHA-256 of every byte read, in order (unless told not to hash). */
+    digest() {
+        return this.options.hash === false ? undefined : this.hash.digest('hex');
+    }
+    push(chunk) {
+        if (this.options.hash !== false)
+            this.hash.update(chunk);
+        this.lexer.push(chunk);
+        // What was read is available to run: the scheduler hears of it once per chunk.
+        for (const job of this.touched) {
+            const last = job.ranges[job.ranges.length - 1];
+            if (last)
+                last.sealed = true;
+            if (job.index >= 0)
+                this.listener.changed(job);
+        }
+        this.touched.clear();
+    }
+    end() {
+        this.lexer.end();
+        this.finishEntry();
+        this.closeCurrent();
+        for (const job of this.jobs)
+            if (!job.closed)
+                this.close(job);
+    }
+    onUnit(unit) {
+        if (unit.uncertain)
+            this.goSerial(unit.uncertain);
+        if (unit.continued && this.continuing) {
+            this.appendUnit(this.continuing, unit);
+            if (unit.kind !== 'partial')
+                this.continuing = undefined;
+            return;
+        }
+        switch (unit.kind) {
+            case 'partial':
+                // Too long to be anything but a statement run in order.
+                this.continuing = this.current?.kind === 'definition' ? this.current : this.serialJob(false);
+                if (this.current?.kind === 'definition')
+                    this.definitionDoubtful = true;
+                return this.appendUnit(this.continuing, unit);
+            case 'rows': {
+                const job = this.copyJob ?? this.serialJob(false);
+                if (job.kind === 'serial')
+                    job.copies = true;
+                return this.appendUnit(job, unit, true);
             }
-            requireSameInventory(restored.comparison);
-            const { comparison } = restored;
-            done(`restored into ${result.restoreDatabase?.name}${streamed ? ' while pg_dump wrote' : ''}; ${comparison.restored.length} of ${comparison.source.length} tables`);
+            case 'end-of-rows':
+                return this.endRows(unit);
+            case 'comment':
+                return this.onComment(unit);
+            case 'meta':
+                return this.onMeta(unit);
+            case 'statements':
+                return this.onStatements(unit);
+        }
+    }
+    onComment(unit) {
+        const header = this.inTransaction ? null : ENTRY_HEADER.exec(unit.line);
+        if (header) {
+            this.seenEntry = true;
+            this.finishEntry();
+            this.entry = { type: header[2], data: header[1] !== undefined };
+            if (this.phase === 'parallel')
+                return this.startEntry(unit);
+        }
+        // Comments between jobs run nowhere.
+        const open = this.openJob();
+        if (open)
+            this.appendUnit(open, unit);
+    }
+    onMeta(unit) {
+        if (unit.line.startsWith('\\restrict ')) {
+            this.restrictLine = `${unit.line}\n`;
+            const job = this.serialJob(false);
+            job.restricts = true;
+            return this.appendUnit(job, unit);
+        }
+        if (!unit.line.startsWith('\\unrestrict ')) {
+            // A meta-command (\connect, ...) changes one session: all that follows runs in that session.
+            this.goSerial(`the dump runs a psql meta-command (${unit.line.trim().split(/\s/)[0]})`);
+        }
+        this.appendUnit(this.serialJob(false), unit);
+    }
+    onStatements(unit) {
+        const { statements } = unit;
+        for (const statement of statements) {
+            const first = tokenize(statement.text, 1)[0]?.value;
+            if (first === 'begin' || first === 'start')
+                this.inTransaction = true;
+            else if (first === 'commit' || first === 'end' || first === 'rollback' || first === 'abort')
+                this.inTransaction = false;
+        }
+        const only = statements.length === 1 ? statements[0] : undefined;
+        if (only && !only.truncated && isSessionSetting(only.text))
+            return this.onSetting(unit, only.text);
+        const copy = statements[statements.length - 1]?.copyIn ? statements[statements.length - 1] : undefined;
+        if (copy)
+            return this.startCopy(unit, only === copy ? copy : undefined);
+        if (this.current?.kind === 'definition') {
+            this.definitionStatements.push(...statements);
+            return this.appendUnit(this.current, unit);
+        }
+        this.appendUnit(this.serialJob(false), unit);
+    }
+    onSetting(unit, text) {
+        // Only in the preamble, before the first entry: a statement further down is never touched.
+        if (!this.seenEntry && this.options.unknownSettings?.some((name) => text.startsWith(`SET ${name} = `))) {
+            this.removedSettings.push(text);
+            return;
+        }
+        const key = settingKey(text);
+        const line = `${text}\n`;
+        this.settings.set(key, line);
+        // In a serial job the statement runs in order; otherwise (pg_dump writes it before the entry
+        // that needs it) it is state for the next job.
+        const open = this.openSerial();
+        if (open) {
+            open.settingsAfter.set(key, line);
+            this.appendUnit(open, unit);
+        }
+    }
+    goSerial(reason) {
+        if (this.phase === 'serial')
+            return;
+        this.serialBecause.push(reason);
+        this.phase = 'serial';
+        this.finishEntry();
+        this.closeCurrent();
+    }
+    openSerial() {
+        return this.current?.kind === 'serial' && !this.current.closed ? this.current : undefined;
+    }
+    openJob() {
+        return this.current && this.current.kind !== 'rows' && !this.current.closed ? this.current : undefined;
+    }
+    startEntry(header) {
+        const type = this.entry?.type ?? '';
+        if (PER_TABLE_TYPES.has(type)) {
+            this.closeCurrent();
+            // Announced once read whole: its statements name its table.
+            this.current = { kind: 'definition', table: '', shared: false, index: -1, ranges: [], closed: false, settings: new Map(this.settings) };
+            this.definitionStatements = [];
+            this.definitionDoubtful = false;
+            this.definitionCopies = false;
+            this.appendUnit(this.current, header);
+        }
+        else if (type === 'TABLE DATA') {
+            this.closeCurrent();
+        }
+        else {
+            this.appendUnit(this.serialJob(INDEPENDENT_TYPES.has(type), true), header);
+        }
+    }
+    /** A definition whose statements all touch one recognised table joins its table's lane; any other runs in order. */
+    finishEntry() {
+        const job = this.current;
+        if (job?.kind !== 'definition')
+            return;
+        this.current = undefined;
+        const on = this.definitionDoubtful ? undefined : definitionTable(this.definitionStatements);
+        if (on) {
+            job.table = on.table;
+            // A lone CREATE INDEX; statements after it (CLUSTER ON, ...) need more of the table.
+            job.shared = on.shared;
+            this.announce(job);
+            this.close(job);
+            return;
+        }
+        const serial = { ...job, kind: 'serial', independent: false, restricts: false, copies: this.definitionCopies, settingsAfter: new Map(job.settings) };
+        this.announce(serial);
+        this.close(serial);
+    }
+    /** The serial job to append to: the open one, or (at a new entry, or none open) a new one. */
+    serialJob(independent, entry = false) {
+        const open = this.openSerial();
+        // Once serial, everything is one job: it all depends on what came before.
+        if (open && (!entry || open.independent === independent || this.phase === 'serial'))
+            return open;
+        this.closeCurrent();
+        const job = {
+            kind: 'serial',
+            index: -1,
+            ranges: [],
+            closed: false,
+            settings: new Map(this.settings),
+            independent: independent && this.phase !== 'serial',
+            restricts: false,
+            copies: false,
+            settingsAfter: new Map(this.settings)
+        };
+        this.announce(job);
+        this.current = job;
+        return job;
+    }
+    announce(job) {
+        job.index = this.jobs.length;
+        this.jobs.push(job);
+        this.touched.add(job);
+    }
+    closeCurrent() {
+        const current = this.current;
+        this.current = undefined;
+        if (current?.kind === 'definition' && current.index < 0) {
+            // An entry cut short (the next one began): decided now.
+            this.current = current;
+            this.finishEntry();
+            return;
+        }
+        if (current && !current.closed && current.index >= 0)
+            this.close(current);
+    }
+    /**
+     * A COPY: its rows are shared out when it is one of pg_dump's table-data COPY statements
+     * (COPY table (columns) FROM stdin;) outside a transaction; any other runs in order, as psql runs it.
+     */
+    startCopy(unit, statement) {
+        const table = statement && this.phase !== 'serial' && !this.inTransaction && this.entry?.data && this.entry.type === 'TABLE DATA' ? copyTable(statement.text) : undefined;
+        if (!table) {
+            const definition = this.current?.kind === 'definition' ? this.current : undefined;
+            if (definition)
+                this.definitionCopies = this.definitionDoubtful = true;
+            const job = definition ?? this.serialJob(false);
+            if (job.kind === 'serial')
+                job.copies = true;
+            this.appendUnit(job, unit);
+            this.copyJob = job;
+            return;
+        }
+        this.closeCurrent();
+        this.phase = 'parallel';
+        const job = {
+            kind: 'rows',
+            index: -1,
+            ranges: [],
+            closed: false,
+            settings: new Map(this.settings),
+            table,
+            copyStatement: Buffer.concat(unit.chunks),
+            bytes: 0
+        };
+        this.announce(job);
+        this.current = job;
+        this.copyJob = job;
+    }
+    endRows(unit) {
+        const job = this.copyJob;
+        this.copyJob = undefined;
+        // A rows job ends here: each part of it gets its own "\." line from the scheduler.
+        if (job?.kind === 'rows')
+            return this.closeCurrent();
+        this.appendUnit(job ?? this.serialJob(false), unit);
+    }
+    appendUnit(job, unit, rows = false) {
+        let position = unit.start;
+        for (const bytes of unit.chunks) {
+            this.append(job, bytes, position, rows);
+            position += bytes.length;
+        }
+    }
+    append(job, bytes, start, rows) {
+        if (bytes.length === 0)
+            return;
+        const last = job.ranges[job.ranges.length - 1];
+        // Each chunk of rows is a range of its own: a session can take it as soon as it is read.
+        if (last && last.end === start && !last.sealed && !(rows && job.kind === 'rows')) {
+            last.crc = (0,external_node_zlib_.crc32)(bytes, last.crc);
+            last.end += bytes.length;
+        }
+        else {
+            job.ranges.push({ start, end: start + bytes.length, crc: (0,external_node_zlib_.crc32)(bytes) });
+        }
+        if (job.kind === 'rows')
+            job.bytes += bytes.length;
+        this.touched.add(job);
+    }
+    close(job) {
+        job.closed = true;
+        const last = job.ranges[job.ranges.length - 1];
+        if (last)
+            last.sealed = true;
+        this.listener.changed(job);
+    }
+}
+function isSessionSetting(text) {
+    return SETTING.test(text) || SESSION_AUTHORIZATION.test(text) || SEARCH_PATH.test(text);
+}
+function settingKey(text) {
+    if (SEARCH_PATH.test(text))
+        return 'search_path';
+    if (SESSION_AUTHORIZATION.test(text))
+        return 'session authorization';
+    return SETTING.exec(text)[1];
+}
+function isWord(token, ...words) {
+    return token?.kind === 'word' && words.includes(token.value);
+}
+function isSymbol(token, symbol) {
+    return token?.kind === 'symbol' && token.value === symbol;
+}
+/** The table of pg_dump's COPY statement: COPY name [(column, ...)] FROM stdin; anything else is undefined. */
+function copyTable(text) {
+    const tokens = tokenize(text);
+    if (!isWord(tokens[0], 'copy'))
+        return undefined;
+    const name = readQualifiedName(tokens, 1);
+    if (!name || name.parts.length > 2)
+        return undefined;
+    let i = name.next;
+    if (isSymbol(tokens[i], '(')) {
+        for (i++;;) {
+            if (tokens[i]?.kind !== 'word' && tokens[i]?.kind !== 'quoted')
+                return undefined;
+            i++;
+            if (isSymbol(tokens[i], ')'))
+                break;
+            if (!isSymbol(tokens[i], ','))
+                return undefined;
+            i++;
+        }
+        i++;
+    }
+    if (!isWord(tokens[i], 'from') || !isWord(tokens[i + 1], 'stdin') || !isSymbol(tokens[i + 2], ';') || i + 3 !== tokens.length)
+        return undefined;
+    return name.parts.join('.');
+}
+/**
+ * The table an index or key entry works on, when every statement in it is one of those pg_dump
+ * writes for one table: CREATE [UNIQUE] INDEX name ON [ONLY] table USING ..., or ALTER TABLE ONLY
+ * table ADD CONSTRAINT name PRIMARY KEY | UNIQUE | EXCLUDE ..., then only ALTER TABLE on that same
+ * table or ALTER INDEX. A foreign key needs another table's rows too: never here.
+ */
+function definitionTable(statements) {
+    if (statements.length === 0 || statements.some((statement) => statement.truncated || statement.copyIn))
+        return undefined;
+    const [first, ...rest] = statements.map((statement) => tokenize(statement.text, 64));
+    let table;
+    let index = false;
+    if (isWord(first[0], 'create')) {
+        let i = 1;
+        if (isWord(first[i], 'unique'))
+            i++;
+        if (!isWord(first[i++], 'index'))
+            return undefined;
+        if (isWord(first[i], 'concurrently') || isWord(first[i], 'if'))
+            return undefined;
+        if (first[i]?.kind !== 'word' && first[i]?.kind !== 'quoted')
+            return undefined;
+        i++;
+        if (!isWord(first[i++], 'on'))
+            return undefined;
+        if (isWord(first[i], 'only'))
+            i++;
+        const name = readQualifiedName(first, i);
+        if (!name || name.parts.length > 2 || !isWord(first[name.next], 'using'))
+            return undefined;
+        table = name.parts.join('.');
+        index = true;
+    }
+    else {
+        table = alteredTable(first, true);
+        if (!table)
+            return undefined;
+        const at = first.findIndex((token, i) => i > 0 && isWord(token, 'add') && isWord(first[i + 1], 'constraint'));
+        if (at < 0 || (first[at + 2]?.kind !== 'word' && first[at + 2]?.kind !== 'quoted') || !isWord(first[at + 3], 'primary', 'unique', 'exclude'))
+            return undefined;
+        // Nothing between the table's name and ADD: one action only.
+        const name = readQualifiedName(first, isWord(first[2], 'only') ? 3 : 2);
+        if (!name || name.next !== at)
+            return undefined;
+    }
+    for (const tokens of rest) {
+        if (isWord(tokens[0], 'alter') && isWord(tokens[1], 'index'))
+            continue;
+        if (alteredTable(tokens, false) !== table)
+            return undefined;
+    }
+    return { table, shared: index && rest.length === 0 };
+}
+/** ALTER TABLE [ONLY] name ...: the name (ONLY required when asked). */
+function alteredTable(tokens, requireOnly) {
+    if (!isWord(tokens[0], 'alter') || !isWord(tokens[1], 'table'))
+        return undefined;
+    const only = isWord(tokens[2], 'only');
+    if (requireOnly && !only)
+        return undefined;
+    const name = readQualifiedName(tokens, only ? 3 : 2);
+    return name && name.parts.length <= 2 ? name.parts.join('.') : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/restore/parallel/scheduler.ts
+// Runs a plain dump's jobs (see PlainDumpPlanner) over several psql sessions, the way pg_restore -j
+// runs an archive: the schema first; then each table's rows, shared out in parts; each index or
+// key as soon as its table's rows are in, the largest tables' first; the rest in the dump's order.
+// The planner reads the file ahead of the sessions, so indexes of the first tables are built while
+// later tables still load.
+
+
+
+
+/** A session takes up to this much of a table's rows in one COPY. */
+const scheduler_PART_BYTES = 8 * 1024 * 1024;
+/** While the table is still being read, a session waits until at least this much is there. */
+const MIN_PART_BYTES = 1024 * 1024;
+class ReplayScheduler {
+    sessions;
+    jobs;
+    file;
+    restrictLine;
+    states;
+    finished = new Set();
+    started = new Set();
+    rows = new Map();
+    /** Per table: rows jobs not finished, the bytes of its rows, and its definitions not started. */
+    pendingRows = new Map();
+    rowBytes = new Map();
+    lanes = new Map();
+    /** Per table: index builds running (they share the table), or a key being added (it has it alone). */
+    building = new Map();
+    known = new Set();
+    rowsRunning = 0;
+    firstUnfinished = 0;
+    firstUnfinishedSerial = 0;
+    planned = false;
+    failure;
+    settle;
+    statistics = { tables: 0, copies: 0, definitions: 0 };
+    /** Bytes sent to the sessions, for the heartbeat. */
+    bytesSent = 0;
+    constructor(sessions, jobs, file, restrictLine) {
+        this.sessions = sessions;
+        this.jobs = jobs;
+        this.file = file;
+        this.restrictLine = restrictLine;
+        this.states = Array.from({ length: sessions.count }, () => ({ busy: false, settings: new Map(), restricted: false }));
+    }
+    /** What each busy session runs, for a stall's message. */
+    describeSessions() {
+        return this.states.flatMap((state, session) => (state.busy && state.doing ? [`session ${session}: ${state.doing}`] : []));
+    }
+    /** The planner announced a job or more of one. */
+    changed(job) {
+        if (!this.known.has(job.index)) {
+            this.known.add(job.index);
+            if (job.kind === 'rows') {
+                this.rows.set(job.index, { next: 0, running: 0 });
+                this.pendingRows.set(job.table, (this.pendingRows.get(job.table) ?? 0) + 1);
+                this.statistics.tables++;
+            }
+            else if (job.kind === 'definition') {
+                const lane = this.lanes.get(job.table) ?? [];
+                lane.push(job);
+                this.lanes.set(job.table, lane);
+            }
+        }
+        if (job.kind === 'rows') {
+            this.rowBytes.set(job.table, job.bytes);
+            // A table without rows has nothing to run: it is done once the planner closes it.
+            const progress = this.rows.get(job.index);
+            if (progress)
+                this.finishRowsIfComplete(job, progress);
+        }
+        this.advance();
+        this.dispatch();
+    }
+    /** Everything is planned: the run ends once every job has. */
+    planningEnded() {
+        this.planned = true;
+        this.dispatch();
+    }
+    fail(error) {
+        this.failure ??= error;
+        this.dispatch();
+    }
+    get failed() {
+        return this.failure !== undefined;
+    }
+    /** Resolves once every job has run; rejects with the first failure. */
+    done() {
+        return new Promise((resolve, reject) => {
+            this.settle = { resolve, reject };
+            this.dispatch();
+        });
+    }
+    dispatch() {
+        if (this.failure !== undefined) {
+            // Sessions still busy are stopped by whoever started them.
+            this.settle?.reject(this.failure);
+            return;
+        }
+        for (let session = 0; session < this.states.length; session++) {
+            if (this.states[session].busy)
+                continue;
+            const task = this.pick(session);
+            if (!task)
+                continue;
+            this.states[session].busy = true;
+            task()
+                .then(() => {
+                this.states[session].busy = false;
+                this.states[session].doing = undefined;
+                this.dispatch();
+            })
+                .catch((error) => {
+                this.states[session].busy = false;
+                this.fail(error);
+            });
+        }
+        if (this.planned && this.finished.size === this.jobs.length && this.states.every((state) => !state.busy))
+            this.settle?.resolve();
+    }
+    pick(session) {
+        if (session === 0) {
+            const serial = this.jobs[this.firstUnfinishedSerial];
+            if (serial?.kind !== 'serial' || this.started.has(serial.index))
+                return undefined;
+            const ready = serial.independent || this.firstUnfinished === serial.index;
+            if (!ready || (serial.ranges.length === 0 && !serial.closed))
+                return undefined;
+            this.started.add(serial.index);
+            this.states[session].doing = `statements in the dump's order (job ${serial.index + 1} of ${this.planned ? this.jobs.length : 'those planned so far'})`;
+            return () => this.runWhole(session, serial);
+        }
+        const definition = this.readyDefinition();
+        if (definition) {
+            this.started.add(definition.index);
+            const building = this.building.get(definition.table) ?? { indexes: 0, exclusive: false };
+            if (definition.shared)
+                building.indexes++;
+            else
+                building.exclusive = true;
+            this.building.set(definition.table, building);
+            this.states[session].doing = `${definition.shared ? 'an index' : 'a key or index'} on ${definition.table}`;
+            return () => this.runWhole(session, definition);
+        }
+        return this.rowsPart(session);
+    }
+    /**
+     * Of the tables whose rows are all in, the next definition of the one with the most work left. A
+     * table's definitions start in the dump's order; index builds of one table run side by side (they
+     * share its lock), a key is added with nothing else running on its table.
+     */
+    readyDefinition() {
+        let best;
+        for (const [table, lane] of this.lanes) {
+            const head = lane[0];
+            const building = this.building.get(table);
+            const blocked = building !== undefined && (building.exclusive || (!head?.shared && building.indexes > 0));
+            if (blocked || !head || (this.pendingRows.get(table) ?? 0) > 0 || this.serialBefore(head.index))
+                continue;
+            const weight = ((this.rowBytes.get(table) ?? 0) + 1) * lane.length;
+            if (!best || weight > best.weight)
+                best = { job: head, weight };
+        }
+        if (best) {
+            const lane = this.lanes.get(best.job.table);
+            lane.shift();
+            if (lane.length === 0)
+                this.lanes.delete(best.job.table);
+        }
+        return best?.job;
+    }
+    /** A serial job before this index has not finished (rows and definitions wait for the schema). */
+    serialBefore(index) {
+        return this.firstUnfinishedSerial < index;
+    }
+    /** The next part of the first table whose rows are waiting: whole lines, up to PART_BYTES. */
+    rowsPart(session) {
+        // While pg_dump still writes, fewer sessions load rows: the dump finishes sooner, and with it
+        // the definitions at its end, the long index builds, can start sooner.
+        if (!this.planned && this.rowsRunning >= Math.max(1, Math.floor((this.states.length - 1) / 2)))
+            return undefined;
+        for (const [index, progress] of this.rows) {
+            const job = this.jobs[index];
+            if (this.serialBefore(index))
+                break;
+            if (progress.next >= job.ranges.length)
+                continue;
+            let bytes = 0;
+            let end = progress.next;
+            while (end < job.ranges.length && (end === progress.next || bytes + size(job.ranges[end]) <= scheduler_PART_BYTES))
+                bytes += size(job.ranges[end++]);
+            if (!job.closed && bytes < MIN_PART_BYTES && end === job.ranges.length)
+                continue;
+            const ranges = job.ranges.slice(progress.next, end);
+            progress.next = end;
+            progress.running++;
+            this.rowsRunning++;
+            this.states[session].doing = `rows of ${job.table} (bytes ${ranges[0].start}-${ranges[ranges.length - 1].end} of the file)`;
+            return async () => {
+                await this.runRows(session, job, ranges);
+                progress.running--;
+                this.rowsRunning--;
+                this.finishRowsIfComplete(job, progress);
+            };
+        }
+        return undefined;
+    }
+    finishRowsIfComplete(job, progress) {
+        if (!job.closed || progress.next < job.ranges.length || progress.running > 0 || this.finished.has(job.index))
+            return;
+        this.rows.delete(job.index);
+        this.pendingRows.set(job.table, (this.pendingRows.get(job.table) ?? 1) - 1);
+        this.finish(job);
+    }
+    finish(job) {
+        this.finished.add(job.index);
+        this.advance();
+    }
+    advance() {
+        while (this.finished.has(this.firstUnfinished))
+            this.firstUnfinished++;
+        while (this.firstUnfinishedSerial < this.jobs.length && (this.jobs[this.firstUnfinishedSerial].kind !== 'serial' || this.finished.has(this.firstUnfinishedSerial))) {
+            this.firstUnfinishedSerial++;
+        }
+    }
+    /** A serial job or a definition: all its ranges, in order, in one session. */
+    async runWhole(session, job) {
+        await this.prepare(session, job.settings, job.kind === 'serial' && job.restricts);
+        let sent = 0;
+        for (;;) {
+            while (sent < job.ranges.length)
+                await this.send(session, job.ranges[sent++]);
+            if (job.closed && sent === job.ranges.length)
+                break;
+            // The planner is still reading this job (the schema, while pg_dump writes it).
+            await this.more(job, sent);
+        }
+        const state = this.states[session];
+        if (job.kind === 'serial' && job.copies) {
+            // A COPY that failed would leave psql reading rows as statements, and a sync among them.
+            await this.sessions.restart(session);
+            this.states[session] = { busy: true, settings: new Map(), restricted: false };
+        }
+        else {
+            await this.sessions.sync(session);
+        }
+        if (job.kind === 'serial') {
+            if (!job.copies) {
+                state.settings = new Map(job.settingsAfter);
+                if (job.restricts)
+                    state.restricted = true;
+            }
+        }
+        else {
+            const building = this.building.get(job.table);
+            if (job.shared)
+                building.indexes--;
+            else
+                building.exclusive = false;
+            this.statistics.definitions++;
+        }
+        this.finish(job);
+    }
+    async runRows(session, job, ranges) {
+        await this.prepare(session, job.settings, false);
+        await this.sessions.write(session, job.copyStatement);
+        for (const range of ranges)
+            await this.send(session, range);
+        await this.sessions.write(session, '\\.\n');
+        this.statistics.copies++;
+        await this.sessions.sync(session);
+    }
+    /** The session's state brought to what the job was written under: \restrict first, then SET lines. */
+    async prepare(session, settings, restrictsItself) {
+        const state = this.states[session];
+        let prefix = '';
+        const restrict = this.restrictLine();
+        if (!state.restricted && restrict && !restrictsItself) {
+            prefix += restrict;
+            state.restricted = true;
+        }
+        for (const [key, line] of settings) {
+            if (state.settings.get(key) !== line) {
+                prefix += line;
+                state.settings.set(key, line);
+            }
+        }
+        // The dump's own bytes (latin1 keeps them as they were), whatever its encoding.
+        if (prefix)
+            await this.sessions.write(session, Buffer.from(prefix, 'latin1'));
+    }
+    /** One range of the file, read again and checked against what the planner read. */
+    async send(session, range) {
+        let crc = 0;
+        await readRange(this.file, range.start, range.end, async (chunk) => {
+            crc = (0,external_node_zlib_.crc32)(chunk, crc);
+            await this.sessions.write(session, chunk);
+            this.bytesSent += chunk.length;
+        });
+        if (crc !== range.crc) {
+            throw new VerificationError('backup-invalid', `The backup changed while it was restored: bytes ${range.start}-${range.end} no longer read as they did a moment before.`, 'Something wrote to the backup during the verification.');
+        }
+    }
+    more(job, seen) {
+        return new Promise((resolve, reject) => {
+            const check = () => {
+                if (this.failure !== undefined)
+                    return reject(this.failure);
+                if (job.ranges.length > seen || job.closed)
+                    return resolve();
+                setTimeout(check, 2);
+            };
+            check();
+        });
+    }
+}
+function size(range) {
+    return range.end - range.start;
+}
+/** Plans the dump while it is read and runs the jobs as they become ready. */
+async function replayPlainDump(options) {
+    const handle = await openGrowingFile(options.file, options.signal);
+    try {
+        let scheduler;
+        const planner = new PlainDumpPlanner({ changed: (job) => scheduler?.changed(job) }, { parallel: options.sessions.count > 1, unknownSettings: options.unknownSettings, hash: options.chunks === undefined });
+        scheduler = new ReplayScheduler(options.sessions, planner.jobs, handle, () => planner.restrictLine);
+        options.onStart?.(scheduler);
+        const running = scheduler.done();
+        // It may fail while the file is still being read: the failure is awaited below.
+        running.catch(() => { });
+        try {
+            for await (const chunk of options.chunks ?? followFile(options.file, options.signal)) {
+                if (scheduler.failed)
+                    break;
+                planner.push(chunk);
+            }
+            planner.end();
+            options.onRead?.();
+            scheduler.planningEnded();
+        }
+        catch (error) {
+            scheduler.fail(error);
+        }
+        await running;
+        const statistics = { ...scheduler.statistics, serialBecause: planner.serialBecause, removedSettings: planner.removedSettings };
+        return { sha256: planner.digest(), statistics };
+    }
+    finally {
+        await handle.close();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/restore/parallel/replay.ts
+// A plain dump replayed over `jobs` psql sessions, as pg_restore -j replays an archive (see
+// PlainDumpPlanner and ReplayScheduler). The planner's read of the file is what the checksum covers;
+// every range the sessions get is read again and checked against it.
+
+
+
+
+
+async function replayInSessions(replay, file) {
+    const { run, request } = replay;
+    // Session 0 runs the schema and goes on after an error unless strict; the others stop at their first
+    // (psql would read a failed COPY's rows as statements). Unaligned tuples only: a sync token comes
+    // back as a line of its own.
+    const args = (session) => [...psqlArguments(replay, session !== 0 || request.strict), '--no-align', '--tuples-only', '-f', '-'];
+    const sessions = new PsqlSessions(request.tools.psql, args, request.jobs + 1, {
+        env: replay.env,
+        signal: replay.signal,
+        onLine: run.verbose ? (line) => run.log(run.redactor.redact(line)) : undefined,
+        onErrorLine: (line) => replay.sorter.line(run.redactor.redact(line))
+    });
+    let sent = () => 0;
+    const stopHeartbeat = startHeartbeat('psql restoring', run.log, () => sent(), run.heartbeatMs);
+    let replayed;
+    try {
+        replayed = await replayPlainDump({
+            file,
+            sessions,
+            unknownSettings: replay.unknownSettings,
+            signal: replay.signal,
+            onStart: (scheduler) => {
+                sent = () => scheduler.bytesSent;
+                replay.progress.bytes = sent;
+                replay.progress.describe = () => scheduler.describeSessions();
+            },
+            chunks: request.relay,
+            onRead: request.onBackupRead
         });
     }
     catch (error) {
-        result.status = 'failed';
-        result.error = interrupt.aborted
-            ? {
-                problem: 'interrupted',
-                message: typeof interrupt.reason === 'string'
-                    ? `Interrupted by ${interrupt.reason}: the verification was stopped before it finished.`
-                    : `Timed out: the verification did not finish within timeout (${describeMinutes(settings.timeoutMinutes ?? 0)}) and was stopped${running ? ` during ${running}` : ''}.`,
-                hint: typeof interrupt.reason === 'string'
-                    ? undefined
-                    : `If the log shows ${running ?? 'the run'} still making progress (its "still running" lines), raise timeout, or verify a smaller database or a faster format. ` +
-                        'A restore whose sessions wait on each other is reported as a stall, not as a time-out.'
-            }
-            : described(error, running, redactor);
+        const runs = await sessions.stop();
+        if (error instanceof SessionEndedError) {
+            // A session stopped at an error: the errors psql reported say why (a lost connection, strict).
+            const { fatal } = replay.sorter.result();
+            const stderr = runs.map((ran) => ran?.stderr ?? '').join('\n');
+            if (fatal.length > 0 && !request.strict)
+                throw incompleteRestore(fatal, stderr);
+            const ran = error.run ?? runs[error.session];
+            const failure = ran && psqlFailure(replay, ran, 'psql');
+            if (failure)
+                throw failure;
+        }
+        throw error;
     }
     finally {
-        sequencesRead([]);
-        await snapshot?.close();
-        await streamedRestore?.catch(() => { });
-        if (restoreSession !== session)
-            await restoreSession?.end().catch(() => { });
-        await session?.end().catch(() => { });
-        const passwordFiles = [passwordFile, restorePasswordFile].filter((file) => file !== undefined);
-        // An existing backup is never in the temporary folder: the folder goes whole.
-        await cleanUpFolder(folder, backupFile, settings.keepBackup && result.backup !== undefined && !settings.backupFile, passwordFiles, ledger, reporter, redactor);
-        if (result.backup && !settings.backupFile)
-            result.backup.kept = settings.keepBackup;
+        stopHeartbeat();
     }
-    return finish();
+    const runs = await sessions.finish();
+    const failed = runs.map((ran) => psqlFailure(replay, ran, 'psql')).find(Boolean);
+    if (failed)
+        throw failed;
+    const { tables, copies, definitions, serialBecause, removedSettings } = replayed.statistics;
+    run.log(`Restored with ${request.jobs} psql sessions beside the one for the schema: the rows of ${tables} table(s) in ${copies} COPY statement(s), ` +
+        `${definitions} index and key definition(s) built as soon as their table was loaded` +
+        (serialBecause.length > 0 ? `; in one session from some point on: ${serialBecause.join('; ')}` : ''));
+    reportFiltered(replay, removedSettings);
+    return replayed.sha256;
 }
-/** Any failure as the result shows it: a VerificationError as it is, a server that went away by name, anything else as unexpected. */
-function described(error, phase, redactor) {
+
+;// CONCATENATED MODULE: ./src/restore/plain.ts
+// A plain dump replayed by psql: through a hash (what was restored is proven to be the file that was
+// validated), following the file while pg_dump still writes it. An uncompressed dump is shared out
+// among `jobs` sessions (see parallel/replay.ts); a gzip-compressed one is decompressed on the way
+// into one session. Settings an older server does not know are left out of the preamble.
+
+
+
+
+
+
+
+
+
+
+
+async function replayPlain(replay) {
+    const { request, run } = replay;
+    const file = { path: request.backup.path, size: request.written ?? (0,promises_namespaceObject.stat)(request.backup.path).then((info) => info.size) };
+    if (restoreJobs('plain', request.backup.compression, request.jobs) > 1)
+        return replayInSessions(replay, file);
+    const fed = new HashingStream();
+    replay.progress.bytes = () => fed.bytes;
+    fed.once('end', () => request.onBackupRead?.());
+    // Errors reading the file reach runTool through the stream it reads; these promises only must not go unhandled.
+    (0,external_node_stream_promises_namespaceObject.pipeline)(external_node_stream_.Readable.from(followFile(file, replay.signal)), fed).catch(() => { });
+    let feed = fed;
+    if (plainIsGzipped(request.backup.compression)) {
+        const gunzip = (0,external_node_zlib_.createGunzip)();
+        (0,external_node_stream_promises_namespaceObject.pipeline)(feed, gunzip).catch(() => { });
+        feed = gunzip;
+    }
+    const filter = replay.unknownSettings.length > 0 ? new SettingsFilter(replay.unknownSettings) : undefined;
+    if (filter) {
+        (0,external_node_stream_promises_namespaceObject.pipeline)(feed, filter).catch(() => { });
+        feed = filter;
+    }
+    const stopHeartbeat = startHeartbeat('psql restoring', run.log, () => fed.bytes, run.heartbeatMs);
+    await runPsql(replay, feed, 'psql').finally(stopHeartbeat);
+    reportFiltered(replay, filter?.removed ?? []);
+    return fed.digest();
+}
+
+;// CONCATENATED MODULE: ./src/restore/temporary-database.ts
+// The temporary database a restore goes into: its name, the guard that it is never the source,
+// its creation like the source's, and its drop whatever is still connected to it.
+
+
+
+/** "backup_verify_20261124T020316_9f3a1c": sortable, unique across parallel runs, a plain identifier. */
+function temporaryDatabaseName(now, random = (0,external_node_crypto_.randomBytes)(3).toString('hex')) {
+    const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
+    return `${TEMPORARY_DATABASE_PREFIX}_${stamp}_${random}`.toLowerCase();
+}
+/** A plan whose restore target is the source database is refused: the restore would write into it. */
+function assertNotSource(source, restore) {
+    if (source.host === restore.host && source.port === restore.port && source.database === restore.database) {
+        throw new VerificationError('same-database', `Refusing to restore into the source database "${source.database}" at ${source.host}:${source.port}.`, 'The restore always goes into a new temporary database; this is a bug if you see it.');
+    }
+}
+/**
+ * Creates an empty database with the source's encoding and locale, from template0 so that nothing
+ * added to template1 collides with the restore.
+ */
+async function createDatabaseLike(client, name) {
+    const { rows } = await client.query(`SELECT to_jsonb(d) || jsonb_build_object('encoding_name', pg_encoding_to_char(d.encoding)) AS db
+       FROM pg_catalog.pg_database d WHERE d.datname = current_database()`);
+    const db = rows[0].db;
+    const literal = (value) => client.escapeLiteral(String(value));
+    const clauses = [`TEMPLATE template0`, `ENCODING ${literal(db.encoding_name)}`];
+    clauses.push(`LC_COLLATE ${literal(db.datcollate)}`, `LC_CTYPE ${literal(db.datctype)}`);
+    if (db.datlocprovider === 'i') {
+        clauses.push(`LOCALE_PROVIDER icu`, `ICU_LOCALE ${literal(db.datlocale ?? db.daticulocale)}`);
+    }
+    else if (db.datlocprovider === 'b') {
+        clauses.push(`LOCALE_PROVIDER builtin`, `BUILTIN_LOCALE ${literal(db.datlocale)}`);
+    }
+    try {
+        await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)} ${clauses.join(' ')}`);
+    }
+    catch (error) {
+        const err = error;
+        if (err.code === '42501') {
+            const user = client.user;
+            throw new VerificationError('create-database-denied', `Permission denied to create database: user "${user}" cannot create the temporary restore database.`, `Grant it with: ALTER USER ${client.escapeIdentifier(user)} CREATEDB; (or run the verification as a superuser)`);
+        }
+        throw error;
+    }
+}
+/** How long a drop waits for sessions that are ending (the server itself waits up to 5 s each try). */
+const DROP_ATTEMPTS = 3;
+/**
+ * Drops a temporary database, whatever is still in it. The sessions this user may end are ended
+ * first; an error ending one (a superuser's) never stops the drop. A plain DROP DATABASE then ends
+ * autovacuum workers itself, which WITH (FORCE) would refuse to a role that is not a superuser;
+ * WITH (FORCE) is the second try, for sessions that did not end. "IF EXISTS" makes a repeated
+ * cleanup harmless. Whatever still holds the database is named in the error.
+ */
+async function dropDatabase(client, name, serverMajor) {
+    const { rows } = await client.query("SELECT pid FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid() AND backend_type = 'client backend'", [name]);
+    for (const { pid } of rows)
+        await client.query('SELECT pg_catalog.pg_terminate_backend($1)', [pid]).catch(() => { });
+    const drop = `DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)}`;
+    let last;
+    for (let attempt = 0; attempt < DROP_ATTEMPTS; attempt++) {
+        try {
+            await client.query(drop);
+            return;
+        }
+        catch (error) {
+            // 55006: still in use. Anything else (no permission, a lost server) is the answer.
+            if (error.code !== '55006')
+                throw error;
+            last = error;
+        }
+        if (serverMajor >= 13) {
+            try {
+                await client.query(`${drop} WITH (FORCE)`);
+                return;
+            }
+            catch (error) {
+                last = error;
+            }
+        }
+    }
+    const { rows: holders } = await client.query(`SELECT pid, coalesce(backend_type, 'session') || coalesce(' of ' || usename, '') || coalesce(' (' || nullif(application_name, '') || ')', '')
+            || coalesce(', ' || state, '') AS who
+       FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()`, [name]);
+    const detail = last?.message ?? 'it is in use';
+    throw new Error(`${detail}${holders.length > 0 ? `; still connected: ${holders.map((holder) => `pid ${holder.pid} (${holder.who})`).join(', ')}` : ''}`);
+}
+
+;// CONCATENATED MODULE: ./src/restore/watchdog.ts
+// Watches the restore's own sessions on the server. When nothing has moved for a while (no bytes
+// sent to them, no rows copied, no index build progressing, no statement begun) and every session
+// waits on the restore itself (for input, or for a lock another of its sessions holds), nothing
+// ever will: the run fails at once, naming each session, its statement and its wait, instead of
+// sitting until the job's time limit.
+
+/** How long nothing may move before a restore whose sessions all wait on one another is stopped. */
+const DEFAULT_STALL_MS = 120_000;
+/** Whether a session waits on the restore itself: for input from it, or for a lock one of its sessions holds. */
+function waitsOnRestore(activity, ours, inputVisible) {
+    if (activity.backendType !== 'client backend')
+        return false;
+    if (activity.state.startsWith('idle'))
+        return true;
+    if (activity.state !== 'active')
+        return false;
+    // Waiting for input: certain only when the input's progress can be seen.
+    if (activity.waitEventType === 'Client')
+        return inputVisible;
+    if (activity.waitEventType === 'Lock')
+        return activity.blockedBy.length > 0 && activity.blockedBy.every((pid) => ours.has(pid));
+    return false;
+}
+/** One line per session, in the user's terms: which session, what it runs, what it waits for. */
+function describeActivity(activity) {
+    const what = activity.application ? `${activity.application} (pid ${activity.pid})` : `pid ${activity.pid}`;
+    const wait = activity.state === 'active' && activity.waitEventType
+        ? `, waiting for ${activity.waitEventType}:${activity.waitEvent}${activity.blockedBy.length > 0 ? ` held by pid ${activity.blockedBy.join(', ')}` : ''}`
+        : '';
+    const statement = activity.query.replace(/\s+/g, ' ').trim();
+    return `${what}: ${activity.state}${wait}${statement ? `; ${activity.state === 'active' ? 'running' : 'last ran'} "${statement.length > 120 ? `${statement.slice(0, 120)}…` : statement}"` : ''}`;
+}
+class RestoreWatchdog {
+    options;
+    /** Rejects with the stall, once there is one; never resolves. */
+    stalled;
+    fail = () => { };
+    timer;
+    stopped = false;
+    armed;
+    lastSignature = '';
+    lastChange = Date.now();
+    constructor(options) {
+        this.options = options;
+        this.stalled = new Promise((_, reject) => (this.fail = reject));
+        this.stalled.catch(() => { });
+        this.armed = options.armed === undefined;
+        options.armed?.then(() => this.arm(), () => this.arm());
+        this.schedule();
+    }
+    /** Stops watching and ends the watchdog's session. */
+    async stop() {
+        this.stopped = true;
+        if (this.timer)
+            clearTimeout(this.timer);
+        await this.options.session.end().catch(() => { });
+    }
+    arm() {
+        this.armed = true;
+        this.lastChange = Date.now();
+    }
+    schedule() {
+        if (this.stopped)
+            return;
+        this.timer = setTimeout(() => void this.check().finally(() => this.schedule()), this.options.intervalMs ?? Math.min(5_000, this.options.stallMs / 4));
+        this.timer.unref();
+    }
+    async check() {
+        const sessions = await this.sample().catch(() => undefined);
+        if (this.stopped || sessions === undefined)
+            return;
+        const engine = this.options.progress?.() ?? 0;
+        const signature = JSON.stringify([engine, sessions.map((s) => [s.pid, s.state, s.waitEvent, s.query, s.progress])]);
+        const now = Date.now();
+        if (signature !== this.lastSignature || !this.armed) {
+            this.lastSignature = signature;
+            this.lastChange = now;
+            return;
+        }
+        const ours = new Set(sessions.filter((s) => s.backendType === 'client backend').map((s) => s.pid));
+        const inputVisible = this.options.progress !== undefined || this.options.serverMajor >= 14;
+        const stuck = sessions.length > 0 && sessions.every((s) => waitsOnRestore(s, ours, inputVisible));
+        if (!stuck || now - this.lastChange < this.options.stallMs)
+            return;
+        const seconds = Math.round((now - this.lastChange) / 1000);
+        const engineView = this.options.describe?.() ?? [];
+        this.fail(new VerificationError('restore-stalled', `The restore stopped making progress: for ${seconds} s nothing was sent to its sessions and none of them ran anything; ` +
+            `each waits for another or for the restore itself, which never ends. Sessions: ${sessions.map(describeActivity).join(' | ')}` +
+            (engineView.length > 0 ? `. The restore was at: ${engineView.join('; ')}` : ''), 'This is a deadlock between the restore\'s own sessions, not a slow server: a longer timeout would not help. ' +
+            'Run with jobs: 1 to restore in one session, and report it with the statements named above.'));
+        this.stopped = true;
+    }
+    async sample() {
+        const copy = this.options.serverMajor >= 14;
+        const query = this.options.session.query({
+            text: `SELECT a.pid, a.application_name AS application, a.backend_type, a.state, a.wait_event_type, a.wait_event,
+                    left(a.query, 400) AS query, a.query_start::text AS started, pg_catalog.pg_blocking_pids(a.pid) AS blocked_by,
+                    concat_ws(' ', ${copy ? 'c.bytes_processed, c.tuples_processed,' : ''} i.phase, i.blocks_done, i.tuples_done, i.lockers_done, i.partitions_done) AS progress
+               FROM pg_catalog.pg_stat_activity a
+               ${copy ? 'LEFT JOIN pg_catalog.pg_stat_progress_copy c ON c.pid = a.pid' : ''}
+               LEFT JOIN pg_catalog.pg_stat_progress_create_index i ON i.pid = a.pid
+              WHERE a.datname = $1 AND a.pid <> pg_catalog.pg_backend_pid()
+              ORDER BY a.pid`,
+            values: [this.options.database]
+        });
+        // A server too busy to answer in time gives no sample: nothing is concluded from it.
+        let timer;
+        const late = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('no answer in time')), 10_000)));
+        const { rows } = await Promise.race([query, late]).finally(() => clearTimeout(timer));
+        return rows.map((row) => ({
+            pid: row.pid,
+            application: row.application,
+            backendType: row.backend_type ?? 'client backend',
+            // Another role's session shows no state to a user who may not see it: it counts as working.
+            state: row.state ?? 'unknown',
+            waitEventType: row.wait_event_type,
+            waitEvent: row.wait_event,
+            query: row.query ?? '',
+            blockedBy: row.blocked_by ?? [],
+            progress: `${row.started ?? ''} ${row.progress ?? ''}`
+        }));
+    }
+}
+
+;// CONCATENATED MODULE: ./src/restore/restore.ts
+// Phase 3: a backup restored into a new temporary database, inspected while it exists, and dropped
+// on every path. A watchdog stops a restore whose sessions wait on one another.
+
+
+
+
+
+
+
+
+
+function changedAfterValidation(found, expected) {
+    return new VerificationError('backup-invalid', `The backup changed after it was validated: the restore read bytes with SHA-256 ${found}, the backup had ${expected}.`, 'Something wrote to the backup during the verification.');
+}
+/**
+ * Restores into a new temporary database, runs `inspect` on it once the restore succeeded, and
+ * drops it whatever happened (what cannot be dropped stays in the ledger for the post step).
+ */
+async function restoreBackup(run, request, inspect) {
+    const { server, databaseName } = request;
+    assertNotSource(server.target, { ...server.target, database: databaseName });
+    await createDatabaseLike(server.session, databaseName);
+    run.ledger.created('database', databaseName);
+    run.log(`Created temporary database ${databaseName}`);
+    try {
+        const restore = {
+            run,
+            request,
+            env: clientEnvironment(server.target, databaseName, server.passwordFile),
+            unknownSettings: request.tools.version.major > server.major ? unknownSettings(server.major) : [],
+            sorter: new RestoreErrorSorter(),
+            progress: {},
+            signal: request.signal ? AbortSignal.any([run.signal, request.signal]) : run.signal
+        };
+        const restoredChecksum = await restoreWatched(restore).finally(() => request.onBackupRead?.());
+        const ignoredErrors = requireHarmlessErrors(run, restore.sorter.result());
+        await request.afterRestore?.(databaseName);
+        return { inspected: await inspect(databaseName), restoredChecksum, ignoredErrors };
+    }
+    finally {
+        request.onBackupRead?.();
+        try {
+            await dropDatabase(server.session, databaseName, server.major);
+            run.ledger.removed('database', databaseName);
+            request.onDropped?.();
+            run.log(`Dropped temporary database ${databaseName}`);
+        }
+        catch (error) {
+            // Still recorded in the ledger: the post step tries again. The restore's own error matters more.
+            run.warn(`Could not drop temporary database ${databaseName}: ${run.redactor.redactError(error)}`);
+        }
+    }
+}
+/** Fails on any error that is not known to be harmless; warns of the harmless ones and returns them. */
+function requireHarmlessErrors(run, errors) {
+    if (errors.fatal.length > 0)
+        throw incompleteRestore(errors.fatal, errors.fatal.join('\n'));
+    if (errors.total > 0)
+        run.warn(`The restore reported ${errors.total} harmless error(s), ignored (strict: true would fail on them): ${describeHarmless(errors)}`);
+    return errors;
+}
+/**
+ * Runs the restore with a watchdog over its sessions: a restore whose sessions wait on one another
+ * is stopped as soon as that is certain, with the reason, instead of running into the time limit.
+ */
+async function restoreWatched(restore) {
+    const { request, progress } = restore;
+    const stop = new AbortController();
+    const watched = { ...restore, signal: AbortSignal.any([restore.signal, stop.signal]) };
+    const watchdog = await openSession(request.server.target).then((session) => new RestoreWatchdog({
+        session,
+        database: request.databaseName,
+        serverMajor: request.server.major,
+        progress: () => progress.bytes?.() ?? 0,
+        describe: () => progress.describe?.() ?? [],
+        // While pg_dump still writes, the restore waits for it: only its own waits count.
+        armed: request.written?.catch(() => { }),
+        stallMs: request.stallMs ?? DEFAULT_STALL_MS
+    }), () => undefined);
+    const restoring = request.backup.format === 'plain' ? replayPlain(watched) : restoreArchive(watched);
+    restoring.catch(() => { });
+    try {
+        return await (watchdog ? Promise.race([restoring, watchdog.stalled]) : restoring);
+    }
+    catch (error) {
+        if (error instanceof VerificationError && error.problem === 'restore-stalled') {
+            stop.abort();
+            await restoring.catch(() => { });
+        }
+        throw error;
+    }
+    finally {
+        await watchdog?.stop();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/restore-phase.ts
+// Phase 3 as the engine runs it: the restore (started here, or by the Create phase when streamed),
+// the restored database inspected before it is dropped, and the comparison with the reference.
+
+
+
+
+
+
+
+/** A restore into a new temporary database; its inventory is read before it is dropped. */
+function startRestore(v, connected, backup, streamed) {
+    const { settings, result } = v;
+    const databaseName = temporaryDatabaseName(new Date());
+    result.restoreDatabase = { name: databaseName, dropped: false };
+    const request = {
+        server: connected.restoreServer,
+        tools: connected.tools,
+        backup,
+        databaseName,
+        jobs: settings.jobs,
+        strict: settings.strict,
+        stallMs: v.options.stallMs,
+        written: streamed?.written,
+        relay: streamed?.relay,
+        signal: streamed?.signal,
+        onBackupRead: streamed?.onBackupRead,
+        onDropped: () => (result.restoreDatabase = { name: databaseName, dropped: true }),
+        afterRestore: v.options.hooks?.afterRestore
+    };
+    return restoreBackup(v.run, request, (database) => readDatabaseInventory(connected.restoreServer.target, database, settings.verifyLevel, settings.jobs));
+}
+/**
+ * The restore's result against its reference: the dumped snapshot's inventory, the receipt's, or
+ * none (an existing backup without a receipt of its own, which is described, not compared).
+ */
+async function restorePhase(v, restore, validated, reference, referenceKind) {
+    const { settings, result, run } = v;
+    await v.phases.run('Restore', async (done) => {
+        const { inspected, restoredChecksum, ignoredErrors } = await restore();
+        // A streamed restore that planned from the Create phase's own read has no second checksum: the
+        // file was read again once the restore had read it (Validate), and every range it re-read was checked.
+        if (restoredChecksum !== undefined && restoredChecksum !== validated.sha256)
+            throw changedAfterValidation(restoredChecksum, validated.sha256);
+        const comparison = compareInventories(reference, inspected, validated.sequences ?? [], referenceKind, settings.verifyLevel);
+        run.log(describeComparison(comparison, reference, inspected));
+        result.tables = comparison;
+        result.inventory = reference ?? inspected;
+        if (ignoredErrors.total > 0)
+            result.ignoredRestoreErrors = { total: ignoredErrors.total, detail: describeHarmless(ignoredErrors) };
+        const receipt = v.references.receipt;
+        if (receipt && settings.maxShrinkPercent !== undefined) {
+            const rows = inspected.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
+            const shrunk = shrinkageProblems(receipt, validated.sizeBytes, rows, settings.maxShrinkPercent);
+            if (shrunk.length > 0)
+                throw new VerificationError('restore-mismatch', `More than max-shrink (${settings.maxShrinkPercent}%) since the receipt: ${shrunk.join('; ')}`);
+        }
+        requireSameInventory(comparison);
+        const streamed = result.backup?.streamed === true;
+        done(`restored into ${result.restoreDatabase?.name}${streamed ? ' while pg_dump wrote' : ''}; ${comparison.restored.length} of ${comparison.source.length} tables`);
+    });
+}
+
+;// CONCATENATED MODULE: ./src/engine/streamed-restore.ts
+// A plain restore that follows pg_dump as it writes, started with the Create phase. Over several
+// sessions it plans from the very chunks that phase reads (one read of the file); it tells Validate
+// when it has read the whole file (Validate then reads it again); it stops when the dump or its
+// validation fails; and whatever happens, it ends, its database dropped, before the run does.
+
+class StreamedRestore {
+    relay;
+    /** Resolves once the restore has read the whole file, or has stopped reading it. */
+    read;
+    restoring;
+    stop = new AbortController();
+    written = { resolve: () => { }, reject: () => { } };
+    markRead = () => { };
+    /** parallel: the restore runs over several sessions and plans from the Create phase's chunks. */
+    constructor(parallel, start) {
+        this.relay = parallel ? new ChunkRelay() : undefined;
+        this.read = new Promise((resolve) => (this.markRead = resolve));
+        const written = new Promise((resolve, reject) => (this.written = { resolve, reject }));
+        written.catch(() => { });
+        this.restoring = start({ written, relay: this.relay, signal: this.stop.signal, onBackupRead: () => this.markRead() });
+        // A restore that ends early (no permission to create its database) has read all it will.
+        const ended = () => {
+            this.relay?.abandon();
+            this.markRead();
+        };
+        this.restoring.then(ended, ended);
+    }
+    /** pg_dump has finished writing the file. */
+    dumped(size) {
+        this.written.resolve(size);
+    }
+    /** The dump failed, or the backup is not valid: the restore stops, and its database is dropped. */
+    async abandon(error = new Error('the backup is not valid')) {
+        this.written.reject(error);
+        this.relay?.fail(error);
+        this.stop.abort();
+        await this.settled();
+    }
+    /** Resolves once the restore has ended, however it ended. */
+    async settled() {
+        await this.restoring.catch(() => { });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/create-phase.ts
+// Phase 1 as the engine runs it: connected, the room checked, the source's inventory taken in the
+// snapshot pg_dump dumps, the dump written, and (streamed) the restore following it as it grows.
+
+
+
+
+
+
+
+
+
+async function createPhase(v, held) {
+    const { settings, run, result } = v;
+    if (settings.connection.kind !== 'postgres')
+        throw new Error('only a PostgreSQL source can be dumped');
+    const target = settings.connection.target;
+    return v.phases.run('Create', async (done) => {
+        const connected = (held.connected = await Connected.open(run, settings, v.workspace, { env: v.env, toolCache: v.options.toolCache, retry: v.options.retry }, result));
+        await checkRoomForBackup(connected.source, v.workspace.folder, settings.format, settings.compression, run.log);
+        const backupPath = v.workspace.path(backupFileName(target.database, v.started, backupExtension(settings.format, settings.compression)));
+        const compression = describeCompression(settings.compression, settings.format);
+        const jobs = settings.format === 'directory' ? settings.jobs : 1;
+        run.log(`Backup: ${backupPath} (${settings.format} format, compression ${compression}${jobs > 1 ? `, ${jobs} parallel jobs` : ''})`);
+        // The inventory is read in the snapshot pg_dump dumps, so writes during the dump change neither;
+        // the snapshot is opened only now, to hold the source's horizon back no longer than needed.
+        const snapshot = await SourceSnapshot.open(await openSession(target));
+        try {
+            const inventory = snapshot.inventory(settings.verifyLevel);
+            inventory.catch(() => { });
+            // Streamed: the restore follows the file while pg_dump writes it, each at its own pace.
+            const streamed = settings.pipeline && settings.format === 'plain';
+            if (streamed) {
+                const parallel = restoreJobs(settings.format, settings.compression, settings.jobs) > 1;
+                const backup = { path: backupPath, format: settings.format, compression: settings.compression };
+                held.streamed = new StreamedRestore(parallel, (controls) => startRestore(v, connected, backup, controls));
+                run.log(`Streaming: psql restores into ${result.restoreDatabase?.name} while pg_dump writes`);
+            }
+            let created;
+            let source;
+            try {
+                created = await createBackup(run, {
+                    tools: connected.tools,
+                    env: connected.env,
+                    backupPath,
+                    format: settings.format,
+                    compression: settings.compression,
+                    jobs: settings.jobs,
+                    minSizeBytes: settings.minSizeBytes,
+                    snapshot: snapshot.id,
+                    relay: held.streamed?.relay
+                });
+                held.streamed?.dumped(created.sizeBytes);
+                source = await inventory;
+            }
+            catch (error) {
+                await held.streamed?.abandon(error);
+                // A count that failed ends the snapshot's transaction, and pg_dump then fails to import the
+                // snapshot: the count's error is the cause to report.
+                const countFailure = await inventory.then(() => undefined, (failure) => failure);
+                const described = countFailure === undefined ? undefined : describeReadError(countFailure);
+                throw described instanceof VerificationError ? described : error;
+            }
+            result.backup = {
+                path: backupPath,
+                sizeBytes: created.sizeBytes,
+                sha256: created.sha256,
+                format: settings.format,
+                compression,
+                jobs: restoreJobs(settings.format, settings.compression, settings.jobs),
+                files: created.manifest?.entries.length,
+                streamed,
+                kept: false
+            };
+            done(`pg_dump ${connected.tools.version.text}, ${settings.format} format, ${created.sizeBytes} bytes${streamed ? ', streamed into psql' : ''}`);
+            return { backup: created, inventory: source };
+        }
+        finally {
+            // Only as long as needed: pg_dump has finished with the snapshot, and its locks would block writers.
+            await snapshot.close();
+        }
+    });
+}
+
+;// CONCATENATED MODULE: ./src/engine/failure.ts
+// How a run's failure is told: a VerificationError as it is, a server that went away by name, an
+// interruption or a time-out with the phase it stopped, anything else as unexpected.
+
+/** "1 minute", "30 minutes", "30 seconds" for 0.5. */
+function describeMinutes(minutes) {
+    if (minutes < 1) {
+        const seconds = Math.round(minutes * 60);
+        return `${seconds} second${seconds === 1 ? '' : 's'}`;
+    }
+    return `${minutes} minute${minutes === 1 ? '' : 's'}`;
+}
+/** Any error a phase threw, in the user's terms, its secrets removed. */
+function describeFailure(error, phase, redactor) {
     const known = error instanceof VerificationError ? error : describeLostConnection(error, phase);
     if (known)
         return { problem: known.problem, message: redactor.redact(known.message), hint: known.hint && redactor.redact(known.hint) };
     return { problem: 'unexpected', message: redactor.redactError(error) };
 }
+/** A run stopped from outside: by a signal (its name is the reason), or by the timeout input. */
+function describeInterruption(reason, timeoutMinutes, phase) {
+    if (typeof reason === 'string') {
+        return { problem: 'interrupted', message: `Interrupted by ${reason}: the verification was stopped before it finished.` };
+    }
+    return {
+        problem: 'interrupted',
+        message: `Timed out: the verification did not finish within timeout (${describeMinutes(timeoutMinutes ?? 0)}) and was stopped${phase ? ` during ${phase}` : ''}.`,
+        hint: `If the log shows ${phase ?? 'the run'} still making progress (its "still running" lines), raise timeout, or verify a smaller database or a faster format. ` +
+            'A restore whose sessions wait on each other is reported as a stall, not as a time-out.'
+    };
+}
+
+;// CONCATENATED MODULE: ./src/engine/phases.ts
+// The three phases of a run as the result records them: each in a log section of its own, timed,
+// passed or failed with its reason; the one running is known, for a time-out's message.
+
+const TITLES = {
+    Create: 'Create: pg_dump writes the backup',
+    Validate: 'Validate: signature, checksum, readability, completeness',
+    Restore: 'Restore: into a temporary database, then compare'
+};
+const PHASE_NAMES = ['Create', 'Validate', 'Restore'];
+class Phases {
+    context;
+    result;
+    /** The phase under way (or the last one that was). */
+    running;
+    constructor(context, result) {
+        this.context = context;
+        this.result = result;
+    }
+    entry(name) {
+        return this.result.phases.find((phase) => phase.name === name);
+    }
+    /** A phase that does not run (an existing backup is not created), with the reason. */
+    skip(name, detail) {
+        this.entry(name).detail = detail;
+    }
+    /** Runs a phase in its log section; `done` sets the detail the summary shows for it. */
+    async run(name, body) {
+        this.context.signal.throwIfAborted();
+        this.running = name;
+        const entry = this.entry(name);
+        const started = Date.now();
+        return this.context.reporter.group(TITLES[name], async () => {
+            try {
+                const value = await body((detail) => (entry.detail = detail));
+                entry.status = 'passed';
+                return value;
+            }
+            catch (error) {
+                entry.status = 'failed';
+                entry.detail = this.context.signal.aborted ? this.context.redactor.redactError(error) : describeFailure(error, name, this.context.redactor).message;
+                throw error;
+            }
+            finally {
+                entry.durationMs = Date.now() - started;
+            }
+        });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/backup/backup-path.ts
+// Whether a path can be a backup at all: a regular file, or a folder of regular files.
+
+
+const FILE_KINDS = [
+    ['isFIFO', 'a FIFO (named pipe)'],
+    ['isSocket', 'a socket'],
+    ['isCharacterDevice', 'a character device'],
+    ['isBlockDevice', 'a block device']
+];
+/**
+ * Why a path cannot be a backup, or undefined when it can: a backup is a regular file, or a folder
+ * of regular files. A device or a pipe would be read forever, and files under /proc or /sys are
+ * made up as they are read.
+ */
+function backupPathProblem(file) {
+    let info;
+    try {
+        info = (0,external_node_fs_namespaceObject.statSync)(file);
+    }
+    catch {
+        return 'nothing is there';
+    }
+    let real = file;
+    try {
+        real = (0,external_node_fs_namespaceObject.realpathSync)(file);
+    }
+    catch {
+        // Checked by its kind alone.
+    }
+    const kind = FILE_KINDS.find(([test]) => info[test].call(info));
+    if (kind)
+        return `${file} is ${kind[1]}, which would be read forever`;
+    if (/^\/(proc|sys)(\/|$)|^\/dev\/(?!shm\/)/.test(real) || /^\\\\[.?]\\/.test(file))
+        return `${real} is a file the system makes up as it is read, not a backup`;
+    if (info.isDirectory()) {
+        const odd = (0,external_node_fs_namespaceObject.readdirSync)(file, { withFileTypes: true }).find((entry) => !entry.isFile() && !(entry.isSymbolicLink() && (0,external_node_fs_namespaceObject.statSync)(external_node_path_default().join(file, entry.name), { throwIfNoEntry: false })?.isFile()));
+        if (odd)
+            return `the folder holds ${odd.name}, which is not a regular file (a directory-format backup holds only files)`;
+        return undefined;
+    }
+    return info.isFile() ? undefined : `${file} is not a regular file`;
+}
+
+;// CONCATENATED MODULE: ./src/engine/references.ts
+// The files the inputs name, read first of all, before anything connects: the backup must be one,
+// the checksum file must hold a SHA-256, the receipt must be one this run can compare with. Then,
+// once the backup's checksum is known, whether the receipt describes this very backup.
+
+
+
+
+
+
+
+
+async function readReferences(settings) {
+    if (settings.backupFile) {
+        const problem = backupPathProblem(settings.backupFile);
+        if (problem)
+            throw new InputError(Input.BackupFile, settings.given.backupFile ?? settings.backupFile, `the path of a backup file, or of a directory-format folder of files; ${problem}`);
+    }
+    return { expectedChecksum: await readExpectedChecksum(settings), receipt: readUsableReceipt(settings) };
+}
+/** expected-checksum: a SHA-256 as given, or the line of a sha256sum-style file that names the backup (else its first). */
+async function readExpectedChecksum(settings) {
+    const expected = settings.expectedChecksum;
+    if (!expected || 'sha256' in expected)
+        return expected?.sha256;
+    const accepted = 'a SHA-256 of 64 hex digits, or the path of a sha256sum-style file';
+    const content = await (0,promises_namespaceObject.readFile)(expected.path, 'utf8').catch(() => {
+        throw new InputError(Input.ExpectedChecksum, expected.given, accepted);
+    });
+    const lines = content.split(/\r?\n/).filter((line) => line.trim() !== '');
+    const backup = settings.backupFile;
+    const named = backup ? lines.find((line) => line.trim().endsWith(external_node_path_default().basename(backup))) : undefined;
+    const checksum = parseChecksumFile(named ?? lines[0] ?? '');
+    if (!checksum)
+        throw new InputError(Input.ExpectedChecksum, expected.given, `${accepted}; that file holds no SHA-256`);
+    return checksum;
+}
+/** The receipt, refused when it cannot support this run: a level it was not made at, or no backup-file and no threshold. */
+function readUsableReceipt(settings) {
+    if (!settings.receipt)
+        return undefined;
+    const receipt = readReceipt(Input.Receipt, settings.receipt.path);
+    const level = receipt.inventory?.level;
+    if (level && !levelCovers(level, settings.verifyLevel)) {
+        throw new InputError(Input.Verify, settings.verifyLevel, `a level the receipt can support: it was made at verify: ${level}, so it holds ${level === 'schema' ? 'no row counts' : 'no content fingerprints'}. ` +
+            `Use verify: ${level}, or make the receipt with verify: ${settings.verifyLevel}`);
+    }
+    if (!settings.backupFile && settings.maxShrinkPercent === undefined) {
+        throw new InputError(Input.Receipt, settings.receipt.given, 'a receipt used with backup-file (an existing backup is compared with the receipt written when it was made), or with max-shrink (a new backup is compared with an older one by thresholds only)');
+    }
+    return receipt;
+}
 /**
  * A receipt is tied to the backup it describes: only that backup is compared with it exactly. Another
  * backup is compared with it by max-shrink's thresholds only, and only when the user asks so.
  */
-function receiptCheck(settings, sha256) {
-    const receipt = settings.receipt;
+function bindReceipt(receipt, maxShrinkPercent, sha256) {
     if (!receipt)
         return undefined;
     const described = receipt.backup?.sha256;
@@ -42221,8 +42010,8 @@ function receiptCheck(settings, sha256) {
         };
     }
     const other = `the receipt describes another backup (SHA-256 ${described ? `${described.slice(0, 12)}…` : 'unknown'}, verified ${receipt.startedAt}), not this one (SHA-256 ${sha256.slice(0, 12)}…)`;
-    if (settings.maxShrinkPercent !== undefined) {
-        return { describesThisBackup: false, check: { name: 'Receipt', passed: true, detail: `${other}: compared by max-shrink (${settings.maxShrinkPercent}%) only` } };
+    if (maxShrinkPercent !== undefined) {
+        return { describesThisBackup: false, check: { name: 'Receipt', passed: true, detail: `${other}: compared by max-shrink (${maxShrinkPercent}%) only` } };
     }
     return {
         describesThisBackup: false,
@@ -42230,30 +42019,498 @@ function receiptCheck(settings, sha256) {
         error: new VerificationError('receipt-mismatch', `The receipt does not describe this backup: ${other}. A receipt is compared exactly only with the backup it was written for.`, 'Give the receipt written when this backup was made (its run wrote it; see report-path), or add max-shrink to compare another backup with this receipt by thresholds only.')
     };
 }
-/** "1 minute", "30 minutes", "30 seconds" for 0.5. */
-function describeMinutes(minutes) {
-    if (minutes < 1) {
-        const seconds = Math.round(minutes * 60);
-        return `${seconds} second${seconds === 1 ? '' : 's'}`;
-    }
-    return `${minutes} minute${minutes === 1 ? '' : 's'}`;
+
+;// CONCATENATED MODULE: ./src/validate/plain-checks.ts
+// A plain dump's scan, turned into the checks the Validate phase reports, each passed or failed with its reason.
+
+/** Turns a scan into the checks the Validate phase reports, each passed or failed with its reason. */
+function plainDumpChecks(report) {
+    const checks = [];
+    const empty = report.bytes === 0;
+    checks.push({
+        name: 'Format signature',
+        passed: report.hasHeader,
+        detail: report.hasHeader
+            ? 'plain SQL dump ("-- PostgreSQL database dump")'
+            : empty
+                ? 'the file is empty'
+                : 'no "-- PostgreSQL database dump" header in the first lines: not a plain pg_dump file'
+    });
+    checks.push({
+        name: 'Completion trailer',
+        passed: report.hasTrailer,
+        detail: report.hasTrailer
+            ? '"-- PostgreSQL database dump complete" at the end'
+            : report.contentAfterTrailer !== undefined
+                ? `unexpected content after the completion trailer: ${JSON.stringify(report.contentAfterTrailer)}`
+                : `no completion trailer: the dump is truncated (it ends at byte ${report.bytes})`
+    });
+    const ratio = empty ? 0 : report.printableBytes / report.bytes;
+    checks.push({
+        name: 'Readable text',
+        passed: !empty && ratio > MIN_PRINTABLE_RATIO,
+        detail: `${(ratio * 100).toFixed(2)}% printable (more than ${MIN_PRINTABLE_RATIO * 100}% required)`
+    });
+    checks.push({
+        name: 'No NUL bytes',
+        passed: report.nulBytes === 0,
+        detail: report.nulBytes === 0 ? 'none' : `${report.nulBytes} NUL byte(s), the first at offset ${report.firstNulOffset}`
+    });
+    checks.push({
+        name: 'No tool errors inside',
+        passed: report.toolErrors.length === 0,
+        detail: report.toolErrors.length === 0 ? 'none' : `the file contains error output: ${report.toolErrors.join(' | ')}`
+    });
+    checks.push({
+        name: 'COPY blocks terminated',
+        passed: report.unterminatedCopy === undefined,
+        detail: report.unterminatedCopy === undefined
+            ? `${report.copyBlocks} data block(s), all terminated`
+            : `data for "${report.unterminatedCopy}" never ends: the dump is cut in the middle of a table`
+    });
+    checks.push({
+        name: 'Statements complete',
+        passed: report.unfinishedStatement === undefined,
+        detail: report.unfinishedStatement === undefined
+            ? 'the dump ends between statements'
+            : `the dump ends ${report.unfinishedStatement}: it is cut, or a quote or comment in it was damaged`
+    });
+    const restrictProblem = describeRestrictPairs(report.restrictKeys, report.unrestrictKeys);
+    checks.push({
+        name: '\\restrict pairs',
+        passed: restrictProblem === undefined,
+        detail: restrictProblem ??
+            (report.restrictKeys.length === 0 ? 'none (dump from a client before the \\restrict fix)' : `${report.restrictKeys.length} \\restrict, matched by \\unrestrict`)
+    });
+    return checks;
 }
-/** Removes the folder, or with keep-backup only everything in it but the backup (the password file first of all). */
-async function cleanUpFolder(folder, backupFile, keep, passwordFiles, ledger, reporter, redactor) {
+/** What is wrong with the dump's \restrict and \unrestrict lines; undefined when each key is closed by the same key. */
+function describeRestrictPairs(restrictKeys, unrestrictKeys) {
+    const unmatched = restrictKeys.filter((key) => !unrestrictKeys.includes(key));
+    const stray = unrestrictKeys.filter((key) => !restrictKeys.includes(key));
+    if (unmatched.length === 0 && stray.length === 0 && restrictKeys.length === unrestrictKeys.length)
+        return undefined;
+    const short = (key) => (key === '' ? '(no key)' : key.length > 12 ? `${key.slice(0, 12)}…` : key);
+    if (unmatched.length > 0 && stray.length > 0 && stray[0] !== '' && unmatched[0].startsWith(stray[0])) {
+        return `the \\unrestrict line is cut: its key ends after ${stray[0].length} of the ${unmatched[0].length} characters of \\restrict ${short(unmatched[0])}`;
+    }
+    if (unmatched.length > 0 && stray.length > 0) {
+        return `\\restrict ${short(unmatched[0])} is closed by \\unrestrict ${short(stray[0])}, another key: the \\unrestrict line was cut or changed`;
+    }
+    if (unmatched.length > 0)
+        return `\\restrict ${short(unmatched[0])} has no \\unrestrict line: the end of the dump is missing`;
+    if (stray.length > 0)
+        return `\\unrestrict ${short(stray[0])} has no \\restrict line before it: the start of the dump is missing or changed`;
+    return `${restrictKeys.length} \\restrict line(s) but ${unrestrictKeys.length} \\unrestrict line(s)`;
+}
+
+;// CONCATENATED MODULE: ./src/validate/validate.ts
+// Phase 2: judges the backup without restoring it. Plain dumps were scanned as they were written;
+// archives are checked for their header and structure, then pg_restore reads every data block into
+// a script that must come out complete. Every child process has a time limit.
+
+
+
+
+
+
+
+
+
+
+/** Enough for any sane disk: two minutes, plus a second for every 2 MB. */
+function readTimeoutMs(sizeBytes) {
+    return 120_000 + Math.ceil(sizeBytes / 2_000_000) * 1000;
+}
+async function validateBackup(run, backup, request) {
+    if (backup.format === 'plain')
+        return validatePlain(backup, request.rehashAfter, run.signal);
+    const checks = [];
+    checks.push(headerCheck(backup));
+    if (backup.format === 'tar' && backup.tar) {
+        checks.push({
+            name: 'Tar structure',
+            passed: backup.tar.problem === undefined,
+            detail: backup.tar.problem ?? `${backup.tar.members.length} members, checksums valid, properly ended`
+        });
+    }
+    // pg_restore can loop forever on a broken tar archive, and has nothing to say about a bad header.
+    if (checks.some((check) => !check.passed))
+        return checks;
+    const listing = await listArchive(run, backup.path, request);
+    checks.push(listing.check);
+    if (!listing.check.passed)
+        return checks;
+    if (backup.format === 'directory')
+        checks.push(dataFilesCheck(backup, listing.dataIds, listing.blobIds));
+    checks.push(await fullReadCheck(run, backup, request));
+    checks.push(await sizeOnDiskCheck(backup));
+    return checks;
+}
+async function validatePlain(backup, rehashAfter, signal) {
+    const scan = backup.plain;
+    const checks = [];
+    if (plainIsGzipped(backup.compression)) {
+        checks.push({
+            name: 'Compressed stream',
+            passed: scan.decompressError === undefined,
+            detail: scan.decompressError === undefined ? `gzip, ${scan.bytes} bytes of SQL inside` : `the gzip stream is corrupt: ${scan.decompressError}`
+        });
+    }
+    checks.push(...plainDumpChecks(scan));
+    // A backup that is not valid stops the streamed restore at once; a valid one is read again after it.
+    if (rehashAfter && checks.every((check) => check.passed)) {
+        await rehashAfter;
+        checks.push(await fileOnDiskCheck(backup, signal));
+    }
+    else {
+        checks.push(await sizeOnDiskCheck(backup));
+    }
+    return checks;
+}
+function headerCheck(backup) {
+    const header = backup.header;
+    const name = backup.format === 'custom' ? 'Format signature' : 'Archive header (toc.dat)';
+    if (backup.format === 'tar') {
+        // The tar's toc.dat is inside the archive: the listing reads it.
+        return { name: 'Format signature', passed: backup.tar?.members[0] === 'toc.dat', detail: backup.tar?.members[0] === 'toc.dat' ? 'tar archive whose first member is toc.dat' : 'not a pg_dump tar archive (its first member is not toc.dat)' };
+    }
+    if (!header || 'problem' in header)
+        return { name, passed: false, detail: header?.problem ?? 'no header read' };
+    // pg_dump writes the code of the tar format into a directory archive's toc.dat too.
+    const accepted = backup.format === 'custom' ? ['custom'] : ['tar', 'directory'];
+    const ok = accepted.includes(header.format);
+    return {
+        name,
+        passed: ok,
+        detail: ok
+            ? describeHeader(header, backup.format)
+            : `the header says ${header.format} format, but this is a ${backup.format} backup: the header is damaged`
+    };
+}
+function describeHeader(header, format) {
+    const by = header.dumpVersion ? `, pg_dump ${header.dumpVersion}` : '';
+    const from = header.serverVersion ? ` of server ${header.serverVersion}` : '';
+    return `PGDMP archive ${header.archiveVersion} (${format}, compression ${header.compression}${by}${from})`;
+}
+async function listArchive(run, archive, request) {
+    const listed = await runTool(request.tools.pgRestore, ['--list', archive], { env: request.env, timeoutMs: 120_000, signal: run.signal });
+    if (listed.exitCode !== 0) {
+        const why = errorLines(run.redactor.redact(listed.stderr)).join(' | ') || (listed.signal ? `stopped by ${listed.signal} (time limit)` : `exit code ${listed.exitCode}`);
+        return { check: { name: 'Table of contents', passed: false, detail: `pg_restore --list cannot read it: ${why}` }, dataIds: [], blobIds: [] };
+    }
+    const entries = listed.stdout.split('\n').filter((line) => /^\d+;/.test(line));
+    const idsOf = (pattern) => entries.filter((line) => pattern.test(line)).map((line) => Number(line.split(';')[0]));
+    const dataIds = idsOf(/^\d+;\s*\d+\s+\d+\s+TABLE DATA\b/);
+    const blobIds = idsOf(/^\d+;\s*\d+\s+\d+\s+BLOBS\b/);
+    return {
+        check: { name: 'Table of contents', passed: entries.length > 0, detail: `${entries.length} entries, ${dataIds.length + blobIds.length} with data` },
+        dataIds,
+        blobIds
+    };
+}
+/** Directory format: every data entry of the table of contents has its file. */
+function dataFilesCheck(backup, dataIds, blobIds) {
+    const names = new Set(backup.manifest?.entries.map((entry) => entry.name));
+    const missing = [
+        ...dataIds.filter((id) => ![`${id}.dat`, `${id}.dat.gz`, `${id}.dat.lz4`, `${id}.dat.zst`].some((name) => names.has(name))).map((id) => `${id}.dat`),
+        ...blobIds.filter((id) => !names.has('blobs.toc') && !names.has(`blobs_${id}.toc`)).map(() => 'blobs.toc')
+    ];
+    const total = dataIds.length + blobIds.length;
+    return {
+        name: 'Data files',
+        passed: missing.length === 0,
+        detail: missing.length === 0 ? `${total} data files, all present` : `missing data file(s): ${missing.slice(0, 10).join(', ')}`
+    };
+}
+/**
+ * pg_restore turns the whole archive into a script: it must read (and decompress) every block, so
+ * truncation and corrupt blocks surface here, and the script must come out complete.
+ */
+async function fullReadCheck(run, backup, request) {
+    const reader = new InspectingStream(plainObserver(false));
+    const stopHeartbeat = startHeartbeat('pg_restore reading the archive', run.log, () => reader.bytesSoFar, run.heartbeatMs);
+    const read = await runTool(request.tools.pgRestore, ['--file=-', backup.path], {
+        env: request.env,
+        signal: run.signal,
+        timeoutMs: readTimeoutMs(backup.sizeBytes),
+        consumeStdout: (stdout) => (0,external_node_stream_promises_namespaceObject.pipeline)(stdout, reader, discard())
+    }).finally(stopHeartbeat);
+    const scan = read.exitCode === 0 ? reader.result().observed : undefined;
+    const complete = scan !== undefined && scan.hasHeader && scan.hasTrailer && scan.unterminatedCopy === undefined;
+    if (read.exitCode === 0 && complete) {
+        backup.sequences = scan.sequences;
+        return { name: 'Every block reads', passed: true, detail: `pg_restore read all data: a complete ${scan.bytes}-byte script, ${scan.copyBlocks} data blocks` };
+    }
+    const why = read.exitCode !== 0
+        ? errorLines(run.redactor.redact(read.stderr)).join(' | ') || (read.signal ? `stopped by ${read.signal} (time limit)` : `exit code ${read.exitCode}`)
+        : 'the script it produced is incomplete';
+    return { name: 'Every block reads', passed: false, detail: `pg_restore cannot read the whole ${backup.format} archive: ${why}` };
+}
+/** The file read back whole: what a streamed restore consumed must be exactly what is on disk. */
+async function fileOnDiskCheck(backup, signal) {
+    signal?.throwIfAborted();
+    const onDisk = await hashFile(backup.path, signal).catch(() => undefined);
+    signal?.throwIfAborted();
+    const ok = onDisk === backup.sha256;
+    return {
+        name: 'File on disk',
+        passed: ok,
+        detail: ok
+            ? 'read again once the restore had read it: the same SHA-256 as pg_dump wrote and the restore read'
+            : `the file on disk ${onDisk ? `has SHA-256 ${onDisk}` : 'cannot be read'}, but pg_dump wrote ${backup.sha256}: the backup changed after the dump`
+    };
+}
+async function sizeOnDiskCheck(backup) {
+    const onDisk = backup.format === 'directory'
+        ? (await Promise.all((backup.manifest?.entries ?? []).map((entry) => (0,promises_namespaceObject.stat)(external_node_path_default().join(backup.path, entry.name)).then((s) => s.size, () => -1)))).reduce((a, b) => a + b, 0)
+        : await (0,promises_namespaceObject.stat)(backup.path).then((s) => s.size, () => -1);
+    const ok = onDisk === backup.sizeBytes && (backup.format !== 'directory' || (0,external_node_fs_namespaceObject.existsSync)(external_node_path_default().join(backup.path, 'toc.dat')));
+    return {
+        name: 'Size on disk',
+        passed: ok,
+        detail: ok ? `${onDisk} bytes, as written` : `${onDisk} bytes on disk, but ${backup.sizeBytes} were written: the backup changed after the dump`
+    };
+}
+/** Throws when any check failed, naming the format and every failed check. */
+function requirePassed(checks, format = 'plain') {
+    const failed = checks.filter((check) => !check.passed);
+    if (failed.length === 0)
+        return;
+    throw new VerificationError('backup-invalid', `Backup (${format} format) failed validation: ${failed.map((check) => `${check.name}: ${check.detail}`).join('; ')}`, 'A truncated or corrupted dump usually means pg_dump was interrupted or the disk filled up; run with verbose: true to see its output.');
+}
+
+;// CONCATENATED MODULE: ./src/engine/validate-phase.ts
+// Phase 2 as the engine runs it: the backup judged without restoring it, the expected checksum and
+// the receipt held against it. A backup that is not valid stops a streamed restore at once.
+
+
+
+
+
+/** A backup this run made: validated as it was written (plain, tar) or read once (custom, directory). */
+async function validatePhase(v, held, backup) {
     try {
-        if (keep) {
-            for (const file of passwordFiles)
-                await (0,promises_namespaceObject.rm)(file, { force: true });
-            reporter.info(`Kept the backup at ${backupFile}`);
-        }
-        else {
-            await (0,promises_namespaceObject.rm)(folder, { recursive: true, force: true });
-        }
-        ledger.removed('folder', folder);
+        await v.phases.run('Validate', async (done) => {
+            const connected = held.connected;
+            const checks = await validateBackup(v.run, backup, { tools: connected.tools, env: connected.env, rehashAfter: held.streamed?.read });
+            judge(v, backup, checks);
+            done(`${checks.length} checks passed; SHA-256 ${backup.sha256.slice(0, 12)}…`);
+        });
     }
     catch (error) {
-        reporter.warning(`Could not remove temporary files in ${folder}: ${redactor.redactError(error)}`);
+        // A backup that is not valid is not worth restoring: the streamed restore stops.
+        await held.streamed?.abandon(error);
+        throw error;
     }
+}
+/** An existing backup: connected to the server that restores it, read once, validated; the receipt's inventory when it describes this backup. */
+async function validateExistingPhase(v, held, file, detected) {
+    const { run, settings, result } = v;
+    return v.phases.run('Validate', async (done) => {
+        const connected = (held.connected = await Connected.open(run, settings, v.workspace, { env: v.env, toolCache: v.options.toolCache, retry: v.options.retry }, result));
+        run.log(`Existing backup: ${file} (${detected.format} format${detected.compression ? ', gzip' : ''}, recognised from its content)`);
+        const backup = await describeBackupOnDisk(file, detected.format, detected.compression, run.signal);
+        result.backup = {
+            path: file,
+            sizeBytes: backup.sizeBytes,
+            sha256: backup.sha256,
+            format: detected.format,
+            compression: detected.compression ? 'gzip' : 'as written',
+            jobs: restoreJobs(detected.format, detected.compression, settings.jobs),
+            files: backup.manifest?.entries.length,
+            streamed: false,
+            kept: false,
+            existing: true
+        };
+        const checks = await validateBackup(run, backup, { tools: connected.tools, env: connected.env });
+        const binding = bindReceipt(v.references.receipt, settings.maxShrinkPercent, backup.sha256);
+        judge(v, backup, checks, binding?.check);
+        if (binding?.error)
+            throw binding.error;
+        held.describedByReceipt = binding?.describesThisBackup === true;
+        done(`${checks.length + (binding ? 1 : 0)} checks passed; SHA-256 ${backup.sha256.slice(0, 12)}…`);
+        return backup;
+    });
+}
+/** The checks, the expected checksum first, logged and recorded; throws naming every failed one (the receipt's aside). */
+function judge(v, backup, checks, receipt) {
+    const expected = v.references.expectedChecksum;
+    if (expected) {
+        const matches = backup.sha256 === expected;
+        checks.unshift({
+            name: 'Expected checksum',
+            passed: matches,
+            detail: matches ? `SHA-256 ${backup.sha256}, as expected` : `SHA-256 ${backup.sha256}, but ${expected} was expected: this is not that backup, or it changed`
+        });
+    }
+    const all = receipt ? [...checks, receipt] : checks;
+    v.result.checks = all;
+    for (const check of all)
+        v.run.log(`${check.passed ? '✓' : '✗'} ${check.name}: ${check.detail}`);
+    requirePassed(checks, backup.format);
+}
+
+;// CONCATENATED MODULE: ./src/engine/workspace.ts
+// The run's temporary folder: the backup a new run makes, the password files the tools read, and
+// downloaded tools on their way to the cache. Removed at the end, whole, or (keep-backup) all of it
+// but the backup, the password files first of all.
+
+
+
+
+class Workspace {
+    folder;
+    passwordFiles = [];
+    constructor(folder) {
+        this.folder = folder;
+    }
+    static async create(run, tempRoot) {
+        const folder = await (0,promises_namespaceObject.mkdtemp)(external_node_path_default().join(tempRoot ?? external_node_os_default().tmpdir(), 'backup-verify-'));
+        run.ledger.created('folder', folder);
+        return new Workspace(folder);
+    }
+    path(name) {
+        return external_node_path_default().join(this.folder, name);
+    }
+    /** A 0600 password file for PGPASSFILE; undefined when there is no password (or one a file cannot hold). */
+    async passwordFile(password, name = '.pgpass') {
+        const file = await writePasswordFile(this.folder, password, name);
+        if (file)
+            this.passwordFiles.push(file);
+        return file;
+    }
+    /** Removes the folder, or with a kept backup everything in it but the backup. */
+    async cleanUp(run, keptBackup) {
+        try {
+            if (keptBackup) {
+                for (const file of this.passwordFiles)
+                    await (0,promises_namespaceObject.rm)(file, { force: true });
+                run.log(`Kept the backup at ${keptBackup}`);
+            }
+            else {
+                await (0,promises_namespaceObject.rm)(this.folder, { recursive: true, force: true });
+            }
+            run.ledger.removed('folder', this.folder);
+        }
+        catch (error) {
+            run.warn(`Could not remove temporary files in ${this.folder}: ${run.redactor.redactError(error)}`);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/verify.ts
+// The engine: Create, Validate and Restore for one backup, returning what they found. One function
+// per mode: a new backup of the source, or an existing backup verified where it is. The engine never
+// touches @actions/core; whoever calls it supplies a Reporter.
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+async function verifyBackup(options) {
+    const { settings } = options;
+    const started = new Date();
+    const result = {
+        status: 'passed',
+        phases: PHASE_NAMES.map((name) => ({ name, status: 'not run', durationMs: 0, detail: '' })),
+        startedAt: started.toISOString(),
+        durationMs: 0
+    };
+    const run = runContext({
+        reporter: options.reporter,
+        redactor: new Redactor(settings.secrets),
+        ledger: options.ledger ?? noLedger,
+        signal: runSignal(options.signal, settings.timeoutMinutes),
+        verbose: settings.verbose,
+        heartbeatMs: options.heartbeatMs
+    });
+    if (settings.connection.kind === 'unsupported') {
+        run.log(`Backup tests require PostgreSQL, found: ${settings.connection.engine} (from ${settings.connection.origin}); skipping.`);
+        result.status = 'skipped';
+        result.skippedEngine = settings.connection.engine;
+        return finish(run, result, settings.tempRoot, started);
+    }
+    // An existing backup has no source database: the server named is only where it is restored.
+    if (!settings.backupFile)
+        result.target = describeTarget(settings.connection.target);
+    const phases = new Phases(run, result);
+    let workspace;
+    try {
+        const references = await readReferences(settings);
+        workspace = await Workspace.create(run, settings.tempRoot);
+        const v = { settings, run, result, phases, workspace, references, options, env: options.env ?? process.env, started };
+        await (settings.backupFile ? verifyExisting(v, settings.backupFile) : verifyNew(v));
+    }
+    catch (error) {
+        result.status = 'failed';
+        result.error = run.signal.aborted ? describeInterruption(run.signal.reason, settings.timeoutMinutes, phases.running) : describeFailure(error, phases.running, run.redactor);
+    }
+    finally {
+        const keep = settings.keepBackup && result.backup !== undefined && !settings.backupFile;
+        // An existing backup is never in the temporary folder: the folder goes whole.
+        await workspace?.cleanUp(run, keep ? result.backup?.path : undefined);
+        if (result.backup && !settings.backupFile)
+            result.backup.kept = settings.keepBackup;
+    }
+    return finish(run, result, settings.tempRoot, started);
+}
+/** A new backup of the source: dumped, validated, restored and compared with the dumped snapshot. */
+async function verifyNew(v) {
+    const held = {};
+    try {
+        const created = await createPhase(v, held);
+        await v.options.hooks?.afterCreate?.(created.backup.path);
+        await validatePhase(v, held, created.backup);
+        await v.options.hooks?.beforeRestore?.(created.backup.path);
+        const { path, format, compression } = created.backup;
+        await restorePhase(v, () => held.streamed?.restoring ?? startRestore(v, held.connected, { path, format, compression }), created.backup, created.inventory, 'snapshot');
+    }
+    finally {
+        // A streamed restore ends (and drops its database) before the sessions close.
+        await held.streamed?.settled();
+        await held.connected?.close();
+    }
+}
+/** An existing backup: validated where it is, restored, and compared with its receipt when the receipt describes it. */
+async function verifyExisting(v, file) {
+    const held = {};
+    try {
+        const detected = await detectBackupFormat(file);
+        v.phases.skip('Create', `skipped: verifying the existing backup ${file}`);
+        const backup = await validateExistingPhase(v, held, file, detected);
+        await v.options.hooks?.beforeRestore?.(file);
+        const reference = held.describedByReceipt && v.references.receipt ? receiptInventory(v.references.receipt) : undefined;
+        await restorePhase(v, () => startRestore(v, held.connected, { path: file, ...detected }), backup, reference, 'receipt');
+    }
+    finally {
+        await held.connected?.close();
+    }
+}
+/** Interrupted by a signal, or out of time: the tools stop and everything is cleaned up either way. */
+function runSignal(signal, timeoutMinutes) {
+    const limits = [signal, timeoutMinutes ? AbortSignal.timeout(timeoutMinutes * 60_000) : undefined].filter((limit) => limit !== undefined);
+    return limits.length > 0 ? AbortSignal.any(limits) : new AbortController().signal;
+}
+/** The result, timed, with its receipt written beside the run's other files. */
+async function finish(run, result, tempRoot, started) {
+    result.durationMs = Date.now() - started.getTime();
+    try {
+        result.receiptPath = await writeReceipt(tempRoot ?? external_node_os_default().tmpdir(), buildReceipt(result));
+    }
+    catch (error) {
+        run.warn(`Could not write the receipt: ${run.redactor.redactError(error)}`);
+    }
+    return result;
 }
 
 ;// CONCATENATED MODULE: ./src/run/interruption.ts
@@ -42270,8 +42527,25 @@ function interruptionSignal() {
     return controller.signal;
 }
 
+// EXTERNAL MODULE: external "node:util"
+var external_node_util_ = __nccwpck_require__(7975);
+;// CONCATENATED MODULE: ./src/inputs/dotenv.ts
+// The .env file in the working directory: one of the places the connection may come from. Read by
+// whoever gathers the raw inputs (the action, the terminal), never while they are parsed.
+
+
+
+/** Reads a .env file in the working directory, if there is one. */
+function readDotenv(workingDirectory) {
+    const file = external_node_path_default().join(workingDirectory, '.env');
+    if (!(0,external_node_fs_namespaceObject.existsSync)(file))
+        return undefined;
+    return (0,external_node_util_.parseEnv)((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
+}
+
 ;// CONCATENATED MODULE: ./src/terminal/args.ts
 // The command line: the action's inputs as --flags, with the same names and defaults.
+
 
 
 const USAGE = `Usage: backup-verify [options]
@@ -42349,7 +42623,8 @@ function parseCommandLine(argv, environment, workingDirectory) {
                 return value === undefined ? '' : String(value);
             },
             environment,
-            workingDirectory
+            workingDirectory,
+            dotenv: readDotenv(workingDirectory)
         }
     };
 }

@@ -1,18 +1,17 @@
 // The action's main step: inputs from INPUT_*, secrets masked first, then the engine, outputs and summary.
 
 import * as core from '@actions/core'
-import { loadSettings, rawSecrets, type RawInputs } from '../inputs/inputs.js'
+import { rawSecrets } from '../inputs/connection-inputs.js'
+import { loadSettings } from '../inputs/inputs.js'
+import { runnerInputs } from './inputs.js'
 import { Redactor } from '../run/secrets.js'
-import { buildSummary, outputsOf } from '../report/summary.js'
+import { buildSummary } from '../report/summary.js'
+import { outputsOf } from '../report/outputs.js'
 import { verifyBackup } from '../engine/verify.js'
 import { interruptionSignal } from '../run/interruption.js'
 import { writeJobSummary } from './job-summary.js'
 import { actionReporter, StateLedger } from './reporter.js'
 import { runnerToolCache } from './tool-cache.js'
-
-export function runnerInputs(): RawInputs {
-  return { get: (name) => core.getInput(name), environment: process.env, workingDirectory: process.cwd() }
-}
 
 export async function runAction(): Promise<void> {
   const raw = runnerInputs()

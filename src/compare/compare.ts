@@ -4,9 +4,8 @@
 
 import { VerificationError } from '../run/errors.js'
 import { compareDefinitions, type DefinitionDifference } from './definitions.js'
-import { OBJECT_KINDS, type Inventory, type VerifyLevel } from './inventory.js'
+import { OBJECT_KINDS, type Inventory, type ObjectKind, type VerifyLevel } from './inventory.js'
 import { majorOf } from '../connection/session.js'
-import type { TableComparison, TableRowCount } from '../report/result.js'
 
 /** "42" and "00042" are one value; "next 7" (never called) stays apart from "7". */
 export function sequenceValue(text: string | undefined): string | undefined {
@@ -74,6 +73,17 @@ export function compareInventories(
   }
 }
 
+/** The comparison in one log line: tables, rows and definitions on both sides. */
+export function describeComparison(comparison: TableComparison, reference: Inventory | undefined, restored: Inventory): string {
+  const total = (inventory: Inventory) => inventory.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0)
+  if (!reference) return `Restored: ${comparison.restored.length} tables, ${total(restored)} rows (an existing backup: no source to compare them with)`
+  return (
+    `Tables: ${comparison.source.length} in the source, ${comparison.restored.length} restored` +
+    (comparison.level === 'schema' ? '' : `; rows: ${total(reference)} ${referenceName(comparison)}, ${total(restored)} restored`) +
+    `; ${comparison.definitions.compared} definitions compared (verify level ${comparison.level})`
+  )
+}
+
 /** How the reference is named in messages: what the dump holds, or what the receipt records. */
 export function referenceName(comparison: Pick<TableComparison, 'reference'>): string {
   return comparison.reference === 'receipt' ? 'in the receipt' : 'in the dump'
@@ -128,4 +138,36 @@ export function requireSameInventory(comparison: TableComparison): void {
     )
   }
   if (problems.length > 0) throw new VerificationError('restore-mismatch', problems.join('. '))
+}
+
+export interface TableRowCount {
+  table: string
+  /** Rows in the source, in the snapshot that was dumped. */
+  source?: number
+  /** Rows found in the restored database. */
+  restored?: number
+  /** Content fingerprints (verify level data). */
+  sourceFingerprint?: string
+  restoredFingerprint?: string
+}
+
+export interface TableComparison {
+  level: VerifyLevel
+  /** What the restore was compared with: the dumped snapshot, a receipt's inventory, or nothing (an existing backup). */
+  reference: 'snapshot' | 'receipt' | 'none'
+  source: string[]
+  restored: string[]
+  missing: string[]
+  extra: string[]
+  /** Per table, on both sides: row counts, and content fingerprints at the data level. */
+  rows: TableRowCount[]
+  /** Tables present on both sides whose row counts differ. */
+  rowMismatches: TableRowCount[]
+  /** Tables with the same row count whose content differs. */
+  contentMismatches: TableRowCount[]
+  objects: Array<{ kind: ObjectKind; source: number; restored: number }>
+  objectMismatches: Array<{ kind: ObjectKind; source: number; restored: number }>
+  /** Every object's definition against the reference's: how many were compared, how, and which differ. */
+  definitions: { compared: number; by: 'text' | 'hash' | 'name'; differences: DefinitionDifference[] }
+  sequenceMismatches: Array<{ sequence: string; source?: string; restored?: string }>
 }

@@ -4,7 +4,8 @@
 
 import type pg from 'pg'
 import { readDefinitions, type Definition } from './definitions.js'
-import { listTables, majorOf } from '../connection/session.js'
+import { majorOf, openSession } from '../connection/session.js'
+import type { ConnectionTarget } from '../connection/target.js'
 
 /** schema: object counts; rows: and exact row counts and sequence values; data: and content fingerprints. */
 export type VerifyLevel = 'schema' | 'rows' | 'data'
@@ -179,29 +180,32 @@ export async function missingExtensions(source: pg.Client, restoreServer: pg.Cli
   return used.rows.map((row) => row.name).filter((name) => !there.has(name))
 }
 
-/**
- * A read-only REPEATABLE READ transaction whose snapshot is exported for pg_dump --snapshot.
- * Everything asked of it sees exactly the data pg_dump dumps.
- */
-export class SourceSnapshot {
-  private constructor(
-    private readonly client: pg.Client,
-    readonly id: string
-  ) {}
+/** Ordinary and partitioned tables outside the system schemas, as quoted qualified names, sorted. */
+export async function listTables(client: pg.Client): Promise<string[]> {
+  const { rows } = await client.query<{ name: string }>(
+    `SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name
+       FROM pg_catalog.pg_class c
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p')
+        AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+        AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+      ORDER BY n.nspname, c.relname`
+  )
+  return rows.map((row) => row.name)
+}
 
-  static async open(client: pg.Client): Promise<SourceSnapshot> {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY')
-    const { rows } = await client.query<{ id: string }>('SELECT pg_catalog.pg_export_snapshot() AS id')
-    return new SourceSnapshot(client, rows[0].id)
-  }
+/** Sessions that count the restored tables side by side, at most. */
+const MAX_COUNTING_SESSIONS = 4
 
-  inventory(level: VerifyLevel): Promise<Inventory> {
-    return takeInventory(this.client, level)
-  }
-
-  /** Ends the transaction; pg_dump must have imported the snapshot by then (it has, once it has finished). */
-  async close(): Promise<void> {
-    await this.client.query('COMMIT').catch(() => {})
-    await this.client.end().catch(() => {})
+/** A restored database's inventory, its tables counted (at data: fingerprinted) by up to `jobs` sessions side by side. */
+export async function readDatabaseInventory(target: ConnectionTarget, database: string, level: VerifyLevel, jobs: number): Promise<Inventory> {
+  const helperCount = Math.min(jobs, MAX_COUNTING_SESSIONS) - 1
+  const opened = await Promise.allSettled([openSession(target, database), ...Array.from({ length: helperCount }, () => openSession(target, database))])
+  const sessions = opened.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []))
+  try {
+    if (opened[0].status === 'rejected') throw opened[0].reason
+    return await takeInventory(sessions[0], level, true, sessions.slice(1))
+  } finally {
+    await Promise.all(sessions.map((session) => session.end().catch(() => {})))
   }
 }

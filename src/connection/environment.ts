@@ -2,7 +2,7 @@
 
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { LIBPQ_PARAMETERS, type ConnectionTarget } from '../inputs/connection.js'
+import { LIBPQ_PARAMETERS, type ConnectionTarget } from './target.js'
 
 /** Variables a child must not inherit: they would redirect it elsewhere or carry a secret it does not need. */
 const INHERITED_CONNECTION = /^(PG(HOST|HOSTADDR|PORT|DATABASE|USER|PASSWORD|PASSFILE|SERVICE|SERVICEFILE|SSL\w*|OPTIONS|APPNAME|CONNECT_TIMEOUT|TARGETSESSIONATTRS|REQUIRESSL|GSSENCMODE|CHANNELBINDING)|DATABASE_URL|DB_PASSWORD|INPUT_.*)$/i

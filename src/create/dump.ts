@@ -6,7 +6,7 @@ import { readdirSync, statSync } from 'node:fs'
 import { chmod, mkdir, readdir, stat, statfs, writeFile } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import type pg from 'pg'
-import { readDatabaseSize } from '../connection/session.js'
+import { readDatabaseSize } from './room.js'
 import { startHeartbeat } from '../run/heartbeat.js'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
@@ -18,32 +18,16 @@ import {
   type Compression
 } from '../backup/formats.js'
 import { discard, headerObserver, inspectFile, InspectingStream, plainObserver, tarObserver, type PlainObservation } from '../backup/inspect.js'
-import { buildManifest, type Manifest } from '../backup/manifest.js'
+import { describeBackupOnDisk, type CreatedBackup } from '../backup/on-disk.js'
 import { followFile, type ChunkRelay } from '../backup/followed-file.js'
 import type { TarReport } from '../backup/tar-check.js'
-import { describeBytes } from '../inputs/size.js'
+import { describeBytes } from '../run/bytes.js'
 import { classifyToolError, VerificationError } from '../run/errors.js'
 import { errorLines, runTool } from '../tools/process.js'
-import type { Redactor } from '../run/secrets.js'
+import type { RunContext } from '../run/context.js'
 import type { ClientTools } from '../tools/locate.js'
 
-export interface CreatedBackup {
-  format: BackupFormat
-  compression?: Compression
-  /** The file, or the folder of a directory-format backup. */
-  path: string
-  sizeBytes: number
-  /** SHA-256 of the file; of the manifest for a directory-format backup. */
-  sha256: string
-  plain?: PlainObservation
-  tar?: TarReport
-  header?: ArchiveHeader | { problem: string }
-  manifest?: Manifest
-  /** The sequence values the dump sets: from the scan of a plain dump, or of the script pg_restore reads out of an archive. */
-  sequences?: Array<{ sequence: string; value: string }>
-}
-
-export interface CreateOptions {
+export interface DumpRequest {
   tools: ClientTools
   /** Environment for the client tools (connection via PG* variables and PGPASSFILE). */
   env: NodeJS.ProcessEnv
@@ -52,50 +36,10 @@ export interface CreateOptions {
   compression?: Compression
   jobs: number
   minSizeBytes: number
-  verbose: boolean
-  log: (line: string) => void
-  redactor: Redactor
-  heartbeatMs?: number
   /** An exported snapshot: pg_dump dumps exactly the data the inventory counted. */
   snapshot?: string
-  /** Stops pg_dump (the run was interrupted). */
-  signal?: AbortSignal
   /** Plain and tar: a second reader of the chunks as they are hashed (a restore planning while pg_dump writes). */
   relay?: ChunkRelay
-}
-
-/**
- * The smallest the backup can plausibly be: text dumps are rarely under half the table data, and
- * compression rarely does better than a tenth. Below that much free space it clearly cannot fit.
- */
-export function minimumBackupBytes(tableBytes: number, compressed: boolean): number {
-  return Math.floor(tableBytes * (compressed ? 0.1 : 0.5))
-}
-
-export function checkFreeSpace(tableBytes: number, freeBytes: number, compressed: boolean, folder: string): VerificationError | undefined {
-  const needed = minimumBackupBytes(tableBytes, compressed)
-  if (freeBytes >= needed) return undefined
-  return new VerificationError(
-    'no-space',
-    `Not enough free space for the backup: the database holds ${describeBytes(tableBytes)} of table data, so the backup needs at least ${describeBytes(needed)}, but ${folder} has ${describeBytes(freeBytes)} free.`,
-    'Free some space, point RUNNER_TEMP at a larger disk, or compress the backup (compression: 6, or the custom format).'
-  )
-}
-
-/** Reads the database's size and the free space where the backup goes, logs both, and fails early when it clearly cannot fit. */
-export async function checkRoomForBackup(
-  session: pg.Client,
-  folder: string,
-  format: BackupFormat,
-  compression: Compression | undefined,
-  log: (line: string) => void
-): Promise<void> {
-  const size = await readDatabaseSize(session)
-  const free = await statfs(folder).then((info) => info.bavail * info.bsize)
-  const compressed = format === 'custom' || format === 'directory' ? compression?.method !== 'none' : compression?.method === 'gzip'
-  log(`Database: ${describeBytes(size.totalBytes)} (table data ${describeBytes(size.tableBytes)}); free where the backup goes: ${describeBytes(free)}`)
-  const tooLittle = checkFreeSpace(size.tableBytes, free, compressed, folder)
-  if (tooLittle) throw tooLittle
 }
 
 /** "shop-20261124T020316Z.sql": the database name made safe for any file system, and when. */
@@ -106,7 +50,7 @@ export function backupFileName(database: string, when: Date, extension = '.sql')
 
 /** The pg_dump command line: never a secret in it, only the format, its options and where to write. */
 export function dumpArguments(
-  options: Pick<CreateOptions, 'format' | 'compression' | 'jobs' | 'verbose' | 'backupPath' | 'snapshot'>,
+  options: Pick<DumpRequest, 'format' | 'compression' | 'jobs' | 'backupPath' | 'snapshot'> & { verbose: boolean },
   clientMajor: number
 ): string[] {
   const args = ['--no-password', `--format=${options.format}`]
@@ -118,16 +62,16 @@ export function dumpArguments(
   return args
 }
 
-export async function createBackup(options: CreateOptions): Promise<CreatedBackup> {
+export async function createBackup(run: RunContext, options: DumpRequest): Promise<CreatedBackup> {
   const { format, tools } = options
-  const args = dumpArguments(options, tools.version.major)
+  const args = dumpArguments({ ...options, verbose: run.verbose }, tools.version.major)
   const streamed =
     format === 'plain'
       ? new InspectingStream<unknown>(plainObserver(plainIsGzipped(options.compression)))
       : format === 'tar'
         ? new InspectingStream<unknown>(tarObserver())
         : undefined
-  const stopHeartbeat = startHeartbeat('pg_dump', options.log, () => (streamed ? streamed.bytesSoFar : sizeOnDisk(options.backupPath)), options.heartbeatMs)
+  const stopHeartbeat = startHeartbeat('pg_dump', run.log, () => (streamed ? streamed.bytesSoFar : sizeOnDisk(options.backupPath)), run.heartbeatMs)
   // pg_dump writes the file itself (its own buffered writes cost far less than a pipe through this
   // process); a single file is read as it grows, hashed and inspected in the same pass.
   let exited: { resolve: (size: number) => void; reject: (error: unknown) => void } = { resolve: () => {}, reject: () => {} }
@@ -140,27 +84,27 @@ export async function createBackup(options: CreateOptions): Promise<CreatedBacku
   else await writeFile(options.backupPath, '', { mode: 0o600 })
   if (streamed) {
     const end = options.relay?.writable() ?? discard()
-    inspected = pipeline(Readable.from(followFile({ path: options.backupPath, size: written }, options.signal)), streamed, end)
+    inspected = pipeline(Readable.from(followFile({ path: options.backupPath, size: written }, run.signal)), streamed, end)
     inspected.catch((error: unknown) => options.relay?.fail(error))
     inspected.catch(() => {})
   }
-  const run = await runTool(tools.pgDump, args, {
+  const dumped = await runTool(tools.pgDump, args, {
     env: options.env,
-    signal: options.signal,
-    onLine: options.verbose ? (line) => options.log(options.redactor.redact(line)) : undefined
+    signal: run.signal,
+    onLine: run.verbose ? (line) => run.log(run.redactor.redact(line)) : undefined
   }).finally(stopHeartbeat)
-  if (run.exitCode === 0) exited.resolve((await stat(options.backupPath)).size)
-  else exited.reject(new Error(`pg_dump exited with code ${run.exitCode}`))
-  if (run.exitCode !== 0) {
-    const lines = errorLines(options.redactor.redact(run.stderr))
-    const known = classifyToolError(run.stderr)
-    const how = run.signal ? `was stopped by ${run.signal}` : `exited with code ${run.exitCode}`
+  if (dumped.exitCode === 0) exited.resolve((await stat(options.backupPath)).size)
+  else exited.reject(new Error(`pg_dump exited with code ${dumped.exitCode}`))
+  if (dumped.exitCode !== 0) {
+    const lines = errorLines(run.redactor.redact(dumped.stderr))
+    const known = classifyToolError(dumped.stderr)
+    const how = dumped.signal ? `was stopped by ${dumped.signal}` : `exited with code ${dumped.exitCode}`
     const what = known?.problem === 'connection-lost' ? 'lost its connection to the server and' : ''
     throw new VerificationError(known?.problem ?? 'dump-failed', `pg_dump ${what ? `${what} ` : ''}${how}: ${lines.join(' | ') || 'no error message'}`, known?.hint)
   }
   await inspected
   if (format === 'directory') await makePrivate(options.backupPath)
-  const created = await describeCreated(options, streamed)
+  const created = await describeCreated(run, options, streamed)
   if (created.sizeBytes < options.minSizeBytes) {
     throw new VerificationError(
       'backup-too-small',
@@ -169,7 +113,7 @@ export async function createBackup(options: CreateOptions): Promise<CreatedBacku
     )
   }
   const what = format === 'directory' ? `${created.manifest?.entries.length} files, ` : ''
-  options.log(`Backup written: ${what}${describeBytes(created.sizeBytes)}, SHA-256 ${created.sha256}${format === 'directory' ? ' (of the manifest)' : ''}`)
+  run.log(`Backup written: ${what}${describeBytes(created.sizeBytes)}, SHA-256 ${created.sha256}${format === 'directory' ? ' (of the manifest)' : ''}`)
   return created
 }
 
@@ -190,7 +134,7 @@ function sizeOnDisk(backupPath: string): number {
   }
 }
 
-async function describeCreated(options: CreateOptions, streamed: InspectingStream<unknown> | undefined): Promise<CreatedBackup> {
+async function describeCreated(run: RunContext, options: DumpRequest, streamed: InspectingStream<unknown> | undefined): Promise<CreatedBackup> {
   const base = { format: options.format, compression: options.compression, path: options.backupPath }
   if (options.format === 'plain') {
     const { sizeBytes, sha256, observed } = (streamed as InspectingStream<PlainObservation>).result()
@@ -200,38 +144,6 @@ async function describeCreated(options: CreateOptions, streamed: InspectingStrea
     const { sizeBytes, sha256, observed } = (streamed as InspectingStream<TarReport>).result()
     return { ...base, sizeBytes, sha256, tar: observed }
   }
-  return describeBackupOnDisk(options.backupPath, options.format, options.compression, options.signal)
+  return describeBackupOnDisk(options.backupPath, options.format, options.compression, run.signal)
 }
 
-/**
- * Reads a backup that is on disk once: its checksum (of the manifest, for a folder) and what its
- * format's observer sees. The Validate phase judges the result.
- */
-export async function describeBackupOnDisk(backupPath: string, format: BackupFormat, compression?: Compression, signal?: AbortSignal): Promise<CreatedBackup> {
-  const base = { format, compression, path: backupPath }
-  switch (format) {
-    case 'plain': {
-      const { sizeBytes, sha256, observed } = await inspectFile(backupPath, plainObserver(plainIsGzipped(compression)), signal)
-      return { ...base, sizeBytes, sha256, plain: observed, sequences: observed.sequences }
-    }
-    case 'tar': {
-      const { sizeBytes, sha256, observed } = await inspectFile(backupPath, tarObserver(), signal)
-      return { ...base, sizeBytes, sha256, tar: observed }
-    }
-    case 'custom': {
-      const { sizeBytes, sha256, observed } = await inspectFile(backupPath, headerObserver(), signal)
-      return { ...base, sizeBytes, sha256, header: observed }
-    }
-    case 'directory': {
-      const manifest = await buildManifest(backupPath, signal)
-      const toc = await inspectFile(path.join(backupPath, 'toc.dat'), headerObserver(), signal).catch(() => undefined)
-      return {
-        ...base,
-        sizeBytes: manifest.sizeBytes,
-        sha256: manifest.sha256,
-        manifest,
-        header: toc?.observed ?? { problem: 'toc.dat is missing' }
-      }
-    }
-  }
-}

@@ -5,22 +5,7 @@ import { parse } from 'pg-connection-string'
 import { InputError } from '../run/errors.js'
 import { parseKeywordValue, writtenUrlPassword } from '../run/secrets.js'
 import { Input } from '../run/names.js'
-
-export interface ConnectionTarget {
-  host: string
-  port: number
-  user: string
-  password?: string
-  database: string
-  /** libpq settings passed on as they were given (sslmode, sslrootcert, application_name, ...). */
-  parameters: Record<string, string>
-  /** TLS settings for the pg driver, from sslmode and the certificate parameters (libpq semantics). */
-  ssl?: ClientConfig['ssl']
-  /** How long to wait for the server to accept a session, for the driver and the tools alike. */
-  connectTimeoutSeconds: number
-}
-
-export const DEFAULT_CONNECT_TIMEOUT_SECONDS = 10
+import { DEFAULT_CONNECT_TIMEOUT_SECONDS, LIBPQ_PARAMETERS, type ConnectionTarget } from '../connection/target.js'
 
 export type ConnectionChoice =
   | { kind: 'postgres'; target: ConnectionTarget; origin: string; rawUrl?: string }
@@ -31,18 +16,6 @@ export type Variables = Record<string, string | undefined>
 
 const DB_NAMES = ['DB_ENGINE', 'DB_NAME', 'DB_USER', 'DB_PASSWORD', 'DB_HOST', 'DB_PORT'] as const
 const POSTGRES_SCHEMES = new Set(['postgres', 'postgresql', 'postgis', 'pgsql'])
-/** Query parameters libpq understands that the client tools should see too (as PG* variables). */
-export const LIBPQ_PARAMETERS: Record<string, string> = {
-  sslmode: 'PGSSLMODE',
-  sslrootcert: 'PGSSLROOTCERT',
-  sslcert: 'PGSSLCERT',
-  sslkey: 'PGSSLKEY',
-  sslcrl: 'PGSSLCRL',
-  application_name: 'PGAPPNAME',
-  options: 'PGOPTIONS',
-  connect_timeout: 'PGCONNECT_TIMEOUT',
-  target_session_attrs: 'PGTARGETSESSIONATTRS'
-}
 const URL_FORMS = 'a URL such as postgresql://user:password@host:5432/dbname (percent-encode special characters in the password)'
 
 function present(value: string | undefined): value is string {
@@ -156,8 +129,3 @@ export function redactUrl(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*:).*@/i, '$1***@').replace(/([?&]password=)[^&]*/i, '$1***')
 }
 
-/** "postgres@localhost:5432/app" — never includes the password. */
-export function describeTarget(target: ConnectionTarget): string {
-  const host = target.host.includes(':') ? `[${target.host}]` : target.host
-  return `${target.user}@${host}:${target.port}/${target.database}`
-}

@@ -2,9 +2,10 @@
 
 import type { Problem } from '../run/errors.js'
 import type { BackupFormat } from '../backup/formats.js'
-import type { ValidationCheck } from '../backup/plain-scanner.js'
+import type { ValidationCheck } from '../validate/plain-checks.js'
 import type { ToolsOrigin } from '../tools/provision.js'
-import type { Inventory, ObjectKind, VerifyLevel } from '../compare/inventory.js'
+import type { Inventory } from '../compare/inventory.js'
+import type { TableComparison } from '../compare/compare.js'
 import type { DefinitionDifference } from '../compare/definitions.js'
 
 export type PhaseName = 'Create' | 'Validate' | 'Restore'
@@ -34,38 +35,6 @@ export interface BackupFacts {
   kept: boolean
   /** A backup made elsewhere, verified where it is (backup-file). */
   existing?: boolean
-}
-
-export interface TableRowCount {
-  table: string
-  /** Rows in the source, in the snapshot that was dumped. */
-  source?: number
-  /** Rows found in the restored database. */
-  restored?: number
-  /** Content fingerprints (verify level data). */
-  sourceFingerprint?: string
-  restoredFingerprint?: string
-}
-
-export interface TableComparison {
-  level: VerifyLevel
-  /** What the restore was compared with: the dumped snapshot, a receipt's inventory, or nothing (an existing backup). */
-  reference: 'snapshot' | 'receipt' | 'none'
-  source: string[]
-  restored: string[]
-  missing: string[]
-  extra: string[]
-  /** Per table, on both sides: row counts, and content fingerprints at the data level. */
-  rows: TableRowCount[]
-  /** Tables present on both sides whose row counts differ. */
-  rowMismatches: TableRowCount[]
-  /** Tables with the same row count whose content differs. */
-  contentMismatches: TableRowCount[]
-  objects: Array<{ kind: ObjectKind; source: number; restored: number }>
-  objectMismatches: Array<{ kind: ObjectKind; source: number; restored: number }>
-  /** Every object's definition against the reference's: how many were compared, how, and which differ. */
-  definitions: { compared: number; by: 'text' | 'hash' | 'name'; differences: DefinitionDifference[] }
-  sequenceMismatches: Array<{ sequence: string; source?: string; restored?: string }>
 }
 
 export interface VerificationResult {

@@ -1,8 +1,9 @@
 // The job summary and the outputs, as pure functions of a VerificationResult.
 
-import { humanBytes } from '../inputs/size.js'
+import { humanBytes } from '../run/bytes.js'
 import { Output } from '../run/names.js'
-import type { TableComparison, TableRowCount, VerificationResult } from './result.js'
+import type { VerificationResult } from './result.js'
+import type { TableComparison, TableRowCount } from '../compare/compare.js'
 
 export interface SummaryTable {
   heading: string
@@ -191,27 +192,6 @@ export function buildSummary(result: VerificationResult): SummaryModel {
     })
   }
   return { title, verdict, hint: result.error?.hint && escapeHtml(result.error.hint), tables }
-}
-
-/** Every output, as the strings GITHUB_OUTPUT receives; empty where the run did not get that far. */
-export function outputsOf(result: VerificationResult): Record<string, string> {
-  return {
-    [Output.Result]: result.status,
-    [Output.Skipped]: String(result.status === 'skipped'),
-    [Output.Checksum]: result.backup?.sha256 ?? '',
-    [Output.Size]: result.backup ? String(result.backup.sizeBytes) : '',
-    [Output.BackupPath]: result.backup?.kept ? result.backup.path : '',
-    [Output.Tables]: result.tables ? String(result.tables.source.length) : '',
-    [Output.RestoredTables]: result.tables ? String(result.tables.restored.length) : '',
-    [Output.Rows]: result.tables && result.tables.level !== 'schema' ? String(result.tables.rows.reduce((total, entry) => total + (entry.source ?? 0), 0)) : '',
-    [Output.VerifyLevel]: result.tables?.level ?? '',
-    [Output.ReportPath]: result.receiptPath ?? '',
-    [Output.ServerVersion]: result.serverVersion ?? '',
-    [Output.ClientVersion]: result.client?.version ?? '',
-    [Output.ClientSource]: result.client?.origin ?? '',
-    [Output.Format]: result.backup?.format ?? '',
-    [Output.DurationMs]: String(result.durationMs)
-  }
 }
 
 /** The verdict and phases as plain lines, for the terminal. */

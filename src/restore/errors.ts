@@ -1,6 +1,9 @@
-// Sorts the errors a restore reports: some are expected when a backup is restored elsewhere or by
-// another user (a role that does not exist there, an object the template already has), and are
-// counted and shown; any other error fails the restore. With strict, every error does.
+// The errors a restore reports, sorted and named: some are expected when a backup is restored
+// elsewhere or by another user (a role that does not exist there, an object the template already
+// has), and are counted and shown; any other error fails the restore, with a hint that fits what it
+// says. With strict, every error does. A server that went away is named as such.
+
+import { classifyToolError, VerificationError } from '../run/errors.js'
 
 export interface RestoreErrors {
   harmless: Map<string, number>
@@ -40,4 +43,56 @@ export class RestoreErrorSorter {
 
 export function describeHarmless(errors: RestoreErrors): string {
   return [...errors.harmless].map(([what, count]) => `${what} (${count}x)`).join('; ')
+}
+
+/** What to do about the errors a restore reported, by what they say. */
+const RESTORE_HINTS: Array<[RegExp, string]> = [
+  [
+    /violates foreign key constraint/i,
+    'Rows in the backup break a foreign key (a row refers to one the backup does not hold): the backup is incomplete or damaged, or was made while the key was not enforced (NOT VALID, or triggers disabled).'
+  ],
+  [
+    /duplicate key value violates unique constraint|could not create unique index/i,
+    'Rows in the backup break a unique key (some are there twice): the backup is damaged, or was made while the key was not enforced.'
+  ],
+  [/role "[^"]*" does not exist/i, 'Roles the dump names must exist on the restore server: create them there, or run without strict: true to count this as harmless.'],
+  [/already exists/i, 'An object already exists in the new database: a template database may carry it (the restore starts from template0), or the dump creates it twice.'],
+  [/extension "[^"]*" is not available|could not open extension control file/i, 'The restore server lacks an extension the dump uses: install its package there.'],
+  [/permission denied|must be owner|must be superuser|must be a member/i, 'The restoring user lacks a privilege the dump needs: restore as the owner of its objects, or as a superuser.'],
+  [
+    /syntax error|invalid input syntax|invalid byte sequence|unterminated|invalid command/i,
+    'The backup holds text the server cannot read: it is damaged, or was made by a newer pg_dump for another server.'
+  ]
+]
+
+function restoreHint(lines: string[]): string {
+  const text = lines.join('\n')
+  return RESTORE_HINTS.find(([pattern]) => pattern.test(text))?.[1] ?? 'The backup does not restore as it is: the error above names the statement that fails.'
+}
+
+/** The server went away: the tools say so in words of their own. */
+const SERVER_GONE = /could not connect to server|connection refused|no connection to the server|could not receive data from server|server closed the connection/i
+
+/** Whether a tool's stderr says the server went away. */
+export function serverGone(stderr: string): boolean {
+  return SERVER_GONE.test(stderr) || classifyToolError(stderr)?.problem === 'connection-lost'
+}
+
+/** A failed restore in the user's terms: a server that went away, or what the backup's errors say, with a hint that fits them. */
+export function restoreFailure(what: string, message: string, lines: string[], stderr: string): VerificationError {
+  if (serverGone(stderr)) {
+    const known = classifyToolError(stderr)
+    return new VerificationError(
+      'connection-lost',
+      `Restore failed: the connection to the server was lost while ${what} restored: ${lines.join(' | ') || 'no error message'}`,
+      known?.problem === 'connection-lost' ? known.hint : classifyToolError('server closed the connection unexpectedly')?.hint
+    )
+  }
+  return new VerificationError('restore-failed', message, restoreHint(lines))
+}
+
+/** Errors that leave the restore incomplete (the tools' stderr tells whether the server went away). */
+export function incompleteRestore(fatal: string[], stderr: string): VerificationError {
+  const message = `Restore failed: ${fatal.length === 1 ? 'an error that leaves' : `${fatal.length} errors that leave`} the restore incomplete: ${fatal.slice(0, 5).join(' | ')}`
+  return restoreFailure('psql', message, fatal, stderr)
 }

@@ -1,4 +1,7 @@
-// The engine's only window on the outside world; the action, the CLI and the tests each supply one.
+// The engine's only window on the outside world (the action, the CLI and the tests each supply a
+// Reporter), and the context every phase of one run is given.
+
+import type { Redactor } from './secrets.js'
 
 export interface Reporter {
   info(message: string): void
@@ -18,3 +21,25 @@ export interface ResourceLedger {
 }
 
 export const noLedger: ResourceLedger = { created() {}, removed() {} }
+
+/**
+ * What every phase is given instead of a bag of options: where to say things, what to hide, what
+ * it created, when to stop. One per run.
+ */
+export interface RunContext {
+  readonly reporter: Reporter
+  readonly redactor: Redactor
+  readonly ledger: ResourceLedger
+  /** Aborted when the run is interrupted or out of time: the tools stop, everything is cleaned up. */
+  readonly signal: AbortSignal
+  /** The tools' own output goes to the log too. */
+  readonly verbose: boolean
+  /** How often long phases say they are alive (30 s unless a test says otherwise). */
+  readonly heartbeatMs?: number
+  log(line: string): void
+  warn(line: string): void
+}
+
+export function runContext(parts: Omit<RunContext, 'log' | 'warn'>): RunContext {
+  return { ...parts, log: (line) => parts.reporter.info(line), warn: (line) => parts.reporter.warning(line) }
+}

@@ -1,6 +1,6 @@
 // A line at a steady interval while a long phase runs, so that a long job shows it is alive.
 
-import { humanBytes } from '../inputs/size.js'
+import { humanBytes } from './bytes.js'
 
 export const HEARTBEAT_MS = 30_000
 

@@ -2,6 +2,7 @@
 
 import { parseArgs } from 'node:util'
 import { DEFAULT_MIN_SIZE, Input } from '../run/names.js'
+import { readDotenv } from '../inputs/dotenv.js'
 import type { RawInputs } from '../inputs/inputs.js'
 
 export const USAGE = `Usage: backup-verify [options]
@@ -85,7 +86,8 @@ export function parseCommandLine(argv: string[], environment: NodeJS.ProcessEnv,
         return value === undefined ? '' : String(value)
       },
       environment,
-      workingDirectory
+      workingDirectory,
+      dotenv: readDotenv(workingDirectory)
     }
   }
 }

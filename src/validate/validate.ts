@@ -9,24 +9,20 @@ import { pipeline } from 'node:stream/promises'
 import type { ArchiveHeader } from '../backup/archive-header.js'
 import { plainIsGzipped } from '../backup/formats.js'
 import { discard, hashFile, InspectingStream, plainObserver, type PlainObservation } from '../backup/inspect.js'
-import { plainDumpChecks, type ValidationCheck } from '../backup/plain-scanner.js'
+import { plainDumpChecks, type ValidationCheck } from './plain-checks.js'
 import { VerificationError } from '../run/errors.js'
 import { startHeartbeat } from '../run/heartbeat.js'
 import { errorLines, runTool } from '../tools/process.js'
-import type { Redactor } from '../run/secrets.js'
+import type { RunContext } from '../run/context.js'
 import type { ClientTools } from '../tools/locate.js'
-import type { CreatedBackup } from '../create/dump.js'
+import type { CreatedBackup } from '../backup/on-disk.js'
 
-export interface ValidateOptions {
+export interface ValidateRequest {
   tools: ClientTools
+  /** The client tools' environment (pg_restore reads the archive; it connects nowhere). */
   env: NodeJS.ProcessEnv
-  redactor: Redactor
-  log?: (line: string) => void
-  heartbeatMs?: number
   /** A streamed restore: once it has read the whole file, the file is read again and must still have its SHA-256. */
   rehashAfter?: Promise<void>
-  /** Stops the tools (the run was interrupted). */
-  signal?: AbortSignal
 }
 
 /** Enough for any sane disk: two minutes, plus a second for every 2 MB. */
@@ -34,8 +30,8 @@ export function readTimeoutMs(sizeBytes: number): number {
   return 120_000 + Math.ceil(sizeBytes / 2_000_000) * 1000
 }
 
-export async function validateBackup(backup: CreatedBackup, options: ValidateOptions): Promise<ValidationCheck[]> {
-  if (backup.format === 'plain') return validatePlain(backup, options.rehashAfter, options.signal)
+export async function validateBackup(run: RunContext, backup: CreatedBackup, request: ValidateRequest): Promise<ValidationCheck[]> {
+  if (backup.format === 'plain') return validatePlain(backup, request.rehashAfter, run.signal)
   const checks: ValidationCheck[] = []
   checks.push(headerCheck(backup))
   if (backup.format === 'tar' && backup.tar) {
@@ -47,11 +43,11 @@ export async function validateBackup(backup: CreatedBackup, options: ValidateOpt
   }
   // pg_restore can loop forever on a broken tar archive, and has nothing to say about a bad header.
   if (checks.some((check) => !check.passed)) return checks
-  const listing = await listArchive(backup.path, options)
+  const listing = await listArchive(run, backup.path, request)
   checks.push(listing.check)
   if (!listing.check.passed) return checks
   if (backup.format === 'directory') checks.push(dataFilesCheck(backup, listing.dataIds, listing.blobIds))
-  checks.push(await fullReadCheck(backup, options))
+  checks.push(await fullReadCheck(run, backup, request))
   checks.push(await sizeOnDiskCheck(backup))
   return checks
 }
@@ -111,13 +107,13 @@ interface Listing {
   blobIds: number[]
 }
 
-async function listArchive(archive: string, options: ValidateOptions): Promise<Listing> {
-  const run = await runTool(options.tools.pgRestore, ['--list', archive], { env: options.env, timeoutMs: 120_000, signal: options.signal })
-  if (run.exitCode !== 0) {
-    const why = errorLines(options.redactor.redact(run.stderr)).join(' | ') || (run.signal ? `stopped by ${run.signal} (time limit)` : `exit code ${run.exitCode}`)
+async function listArchive(run: RunContext, archive: string, request: ValidateRequest): Promise<Listing> {
+  const listed = await runTool(request.tools.pgRestore, ['--list', archive], { env: request.env, timeoutMs: 120_000, signal: run.signal })
+  if (listed.exitCode !== 0) {
+    const why = errorLines(run.redactor.redact(listed.stderr)).join(' | ') || (listed.signal ? `stopped by ${listed.signal} (time limit)` : `exit code ${listed.exitCode}`)
     return { check: { name: 'Table of contents', passed: false, detail: `pg_restore --list cannot read it: ${why}` }, dataIds: [], blobIds: [] }
   }
-  const entries = run.stdout.split('\n').filter((line) => /^\d+;/.test(line))
+  const entries = listed.stdout.split('\n').filter((line) => /^\d+;/.test(line))
   const idsOf = (pattern: RegExp) => entries.filter((line) => pattern.test(line)).map((line) => Number(line.split(';')[0]))
   const dataIds = idsOf(/^\d+;\s*\d+\s+\d+\s+TABLE DATA\b/)
   const blobIds = idsOf(/^\d+;\s*\d+\s+\d+\s+BLOBS\b/)
@@ -147,24 +143,24 @@ function dataFilesCheck(backup: CreatedBackup, dataIds: number[], blobIds: numbe
  * pg_restore turns the whole archive into a script: it must read (and decompress) every block, so
  * truncation and corrupt blocks surface here, and the script must come out complete.
  */
-async function fullReadCheck(backup: CreatedBackup, options: ValidateOptions): Promise<ValidationCheck> {
+async function fullReadCheck(run: RunContext, backup: CreatedBackup, request: ValidateRequest): Promise<ValidationCheck> {
   const reader = new InspectingStream(plainObserver(false))
-  const stopHeartbeat = startHeartbeat('pg_restore reading the archive', options.log ?? (() => {}), () => reader.bytesSoFar, options.heartbeatMs)
-  const run = await runTool(options.tools.pgRestore, ['--file=-', backup.path], {
-    env: options.env,
-    signal: options.signal,
+  const stopHeartbeat = startHeartbeat('pg_restore reading the archive', run.log, () => reader.bytesSoFar, run.heartbeatMs)
+  const read = await runTool(request.tools.pgRestore, ['--file=-', backup.path], {
+    env: request.env,
+    signal: run.signal,
     timeoutMs: readTimeoutMs(backup.sizeBytes),
     consumeStdout: (stdout) => pipeline(stdout, reader, discard())
   }).finally(stopHeartbeat)
-  const scan = run.exitCode === 0 ? reader.result().observed : undefined
+  const scan = read.exitCode === 0 ? reader.result().observed : undefined
   const complete = scan !== undefined && scan.hasHeader && scan.hasTrailer && scan.unterminatedCopy === undefined
-  if (run.exitCode === 0 && complete) {
+  if (read.exitCode === 0 && complete) {
     backup.sequences = scan.sequences
     return { name: 'Every block reads', passed: true, detail: `pg_restore read all data: a complete ${scan.bytes}-byte script, ${scan.copyBlocks} data blocks` }
   }
   const why =
-    run.exitCode !== 0
-      ? errorLines(options.redactor.redact(run.stderr)).join(' | ') || (run.signal ? `stopped by ${run.signal} (time limit)` : `exit code ${run.exitCode}`)
+    read.exitCode !== 0
+      ? errorLines(run.redactor.redact(read.stderr)).join(' | ') || (read.signal ? `stopped by ${read.signal} (time limit)` : `exit code ${read.exitCode}`)
       : 'the script it produced is incomplete'
   return { name: 'Every block reads', passed: false, detail: `pg_restore cannot read the whole ${backup.format} archive: ${why}` }
 }

@@ -1,0 +1,102 @@
+// The files the inputs name, read first of all, before anything connects: the backup must be one,
+// the checksum file must hold a SHA-256, the receipt must be one this run can compare with. Then,
+// once the backup's checksum is known, whether the receipt describes this very backup.
+
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import { backupPathProblem } from '../backup/backup-path.js'
+import type { Settings } from '../inputs/inputs.js'
+import { levelCovers } from '../compare/inventory.js'
+import { readReceipt, type Receipt } from '../report/receipt.js'
+import { InputError, VerificationError } from '../run/errors.js'
+import { Input } from '../run/names.js'
+import { parseChecksumFile } from '../tools/source.js'
+import type { ValidationCheck } from '../validate/plain-checks.js'
+
+export interface References {
+  /** The SHA-256 the backup must have. */
+  expectedChecksum?: string
+  receipt?: Receipt
+}
+
+export async function readReferences(settings: Settings): Promise<References> {
+  if (settings.backupFile) {
+    const problem = backupPathProblem(settings.backupFile)
+    if (problem) throw new InputError(Input.BackupFile, settings.given.backupFile ?? settings.backupFile, `the path of a backup file, or of a directory-format folder of files; ${problem}`)
+  }
+  return { expectedChecksum: await readExpectedChecksum(settings), receipt: readUsableReceipt(settings) }
+}
+
+/** expected-checksum: a SHA-256 as given, or the line of a sha256sum-style file that names the backup (else its first). */
+async function readExpectedChecksum(settings: Settings): Promise<string | undefined> {
+  const expected = settings.expectedChecksum
+  if (!expected || 'sha256' in expected) return expected?.sha256
+  const accepted = 'a SHA-256 of 64 hex digits, or the path of a sha256sum-style file'
+  const content = await readFile(expected.path, 'utf8').catch(() => {
+    throw new InputError(Input.ExpectedChecksum, expected.given, accepted)
+  })
+  const lines = content.split(/\r?\n/).filter((line) => line.trim() !== '')
+  const backup = settings.backupFile
+  const named = backup ? lines.find((line) => line.trim().endsWith(path.basename(backup))) : undefined
+  const checksum = parseChecksumFile(named ?? lines[0] ?? '')
+  if (!checksum) throw new InputError(Input.ExpectedChecksum, expected.given, `${accepted}; that file holds no SHA-256`)
+  return checksum
+}
+
+/** The receipt, refused when it cannot support this run: a level it was not made at, or no backup-file and no threshold. */
+function readUsableReceipt(settings: Settings): Receipt | undefined {
+  if (!settings.receipt) return undefined
+  const receipt = readReceipt(Input.Receipt, settings.receipt.path)
+  const level = receipt.inventory?.level
+  if (level && !levelCovers(level, settings.verifyLevel)) {
+    throw new InputError(
+      Input.Verify,
+      settings.verifyLevel,
+      `a level the receipt can support: it was made at verify: ${level}, so it holds ${level === 'schema' ? 'no row counts' : 'no content fingerprints'}. ` +
+        `Use verify: ${level}, or make the receipt with verify: ${settings.verifyLevel}`
+    )
+  }
+  if (!settings.backupFile && settings.maxShrinkPercent === undefined) {
+    throw new InputError(
+      Input.Receipt,
+      settings.receipt.given,
+      'a receipt used with backup-file (an existing backup is compared with the receipt written when it was made), or with max-shrink (a new backup is compared with an older one by thresholds only)'
+    )
+  }
+  return receipt
+}
+
+export interface ReceiptBinding {
+  check: ValidationCheck
+  /** The receipt was written for this backup: the restore is compared with it exactly. */
+  describesThisBackup: boolean
+  error?: VerificationError
+}
+
+/**
+ * A receipt is tied to the backup it describes: only that backup is compared with it exactly. Another
+ * backup is compared with it by max-shrink's thresholds only, and only when the user asks so.
+ */
+export function bindReceipt(receipt: Receipt | undefined, maxShrinkPercent: number | undefined, sha256: string): ReceiptBinding | undefined {
+  if (!receipt) return undefined
+  const described = receipt.backup?.sha256
+  if (described === sha256) {
+    return {
+      describesThisBackup: true,
+      check: { name: 'Receipt', passed: true, detail: `describes this backup (SHA-256 ${sha256.slice(0, 12)}…, verified ${receipt.startedAt} at verify level ${receipt.inventory?.level})` }
+    }
+  }
+  const other = `the receipt describes another backup (SHA-256 ${described ? `${described.slice(0, 12)}…` : 'unknown'}, verified ${receipt.startedAt}), not this one (SHA-256 ${sha256.slice(0, 12)}…)`
+  if (maxShrinkPercent !== undefined) {
+    return { describesThisBackup: false, check: { name: 'Receipt', passed: true, detail: `${other}: compared by max-shrink (${maxShrinkPercent}%) only` } }
+  }
+  return {
+    describesThisBackup: false,
+    check: { name: 'Receipt', passed: false, detail: other },
+    error: new VerificationError(
+      'receipt-mismatch',
+      `The receipt does not describe this backup: ${other}. A receipt is compared exactly only with the backup it was written for.`,
+      'Give the receipt written when this backup was made (its run wrote it; see report-path), or add max-shrink to compare another backup with this receipt by thresholds only.'
+    )
+  }
+}

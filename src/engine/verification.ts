@@ -1,0 +1,47 @@
+// What the phases of one verification share: the settings, the run, the result being filled in,
+// the workspace, the files the inputs named, and the caller's options (tools, test seams).
+
+import type { Settings } from '../inputs/inputs.js'
+import type { VerificationResult } from '../report/result.js'
+import type { Reporter, ResourceLedger, RunContext } from '../run/context.js'
+import type { ToolCache } from '../tools/cache.js'
+import type { RetryPolicy } from '../tools/download.js'
+import type { Phases } from './phases.js'
+import type { References } from './references.js'
+import type { Workspace } from './workspace.js'
+
+export interface EngineOptions {
+  settings: Settings
+  reporter: Reporter
+  ledger?: ResourceLedger
+  /** The environment the client tools are looked up in and inherit; process.env by default. */
+  env?: NodeJS.ProcessEnv
+  /** Where downloaded client tools are kept; a folder in the user's cache directory by default. */
+  toolCache?: ToolCache
+  retry?: RetryPolicy
+  /** How often long phases say they are alive; 30 s by default. */
+  heartbeatMs?: number
+  /** How long nothing may move before a restore whose sessions wait on one another is stopped; 2 minutes by default. */
+  stallMs?: number
+  /** Aborted when the run is interrupted (SIGINT, SIGTERM): the tools stop, everything is cleaned up. */
+  signal?: AbortSignal
+  /** Test seams: run between phases, to change the world the way a real fault would. */
+  hooks?: {
+    afterCreate?: (backupPath: string) => Promise<void>
+    beforeRestore?: (backupFile: string) => Promise<void>
+    afterRestore?: (databaseName: string) => Promise<void>
+  }
+}
+
+export interface Verification {
+  settings: Settings
+  run: RunContext
+  result: VerificationResult
+  phases: Phases
+  workspace: Workspace
+  references: References
+  options: EngineOptions
+  /** The environment the client tools are looked up in and inherit. */
+  env: NodeJS.ProcessEnv
+  started: Date
+}

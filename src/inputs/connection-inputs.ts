@@ -1,0 +1,77 @@
+// The inputs that say where the servers are: the source (database-url, DATABASE_URL, DB_*, .env)
+// and the server that receives the restore (restore-database-url), with connect-timeout and every
+// spelling of their passwords. The post step reads these alone: it only needs to reach the server.
+
+import { Input } from '../run/names.js'
+import { InputError } from '../run/errors.js'
+import { secretForms } from '../run/secrets.js'
+import type { ConnectionTarget } from '../connection/target.js'
+import { chooseConnection, fromUrl, redactUrl, type ConnectionChoice, type Variables } from './connection.js'
+
+/** How the caller hands over raw values: the action reads INPUT_*, the CLI its flags; both read the .env file. */
+export interface RawInputs {
+  get(name: string): string
+  environment: Variables
+  workingDirectory: string
+  /** The .env file in the working directory, when there is one (see readDotenv). */
+  dotenv?: Variables
+}
+
+export interface ConnectionInputs {
+  connection: ConnectionChoice
+  /** A server apart from the source that receives the temporary database. */
+  restoreTarget?: ConnectionTarget
+  /** Every spelling of every password in them, to mask and redact. */
+  secrets: string[]
+}
+
+/**
+ * Secrets as the user wrote them, known before anything is parsed, so that they can be masked
+ * even when parsing fails.
+ */
+export function rawSecrets(raw: RawInputs): string[] {
+  const dotenv = raw.dotenv
+  const values = [raw.get(Input.DatabaseUrl), raw.get(Input.RestoreDatabaseUrl), raw.environment.DATABASE_URL, dotenv?.DATABASE_URL]
+  const passwords = [raw.environment.DB_PASSWORD, raw.environment.PGPASSWORD, dotenv?.DB_PASSWORD]
+  return [
+    ...values.flatMap((url) => (url?.trim() ? secretForms(undefined, url.trim()) : [])),
+    ...passwords.flatMap((password) => secretForms(password))
+  ]
+}
+
+export function readConnectionInputs(raw: RawInputs): ConnectionInputs {
+  const connectTimeout = raw.get(Input.ConnectTimeout).trim()
+  if (connectTimeout !== '' && (!/^\d+$/.test(connectTimeout) || Number(connectTimeout) < 1 || Number(connectTimeout) > 600)) {
+    throw new InputError(Input.ConnectTimeout, connectTimeout, 'a whole number of seconds from 1 to 600')
+  }
+  const restoreUrl = raw.get(Input.RestoreDatabaseUrl).trim()
+  let restoreTarget: ConnectionTarget | undefined
+  if (restoreUrl !== '') {
+    const restore = fromUrl(restoreUrl, `input ${Input.RestoreDatabaseUrl}`, Input.RestoreDatabaseUrl)
+    if (restore.kind !== 'postgres') throw new InputError(Input.RestoreDatabaseUrl, redactUrl(restoreUrl), 'a PostgreSQL URL: the restore needs a PostgreSQL server')
+    restoreTarget = restore.target
+    if (connectTimeout !== '') restoreTarget.connectTimeoutSeconds = Number(connectTimeout)
+  }
+  const existingBackup = raw.get(Input.BackupFile).trim() !== ''
+  let choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, raw.dotenv)
+  if (!choice && existingBackup && restoreTarget) {
+    // An existing backup needs no source: the restore server is the only one.
+    choice = { kind: 'postgres', target: restoreTarget, origin: `input ${Input.RestoreDatabaseUrl}`, rawUrl: restoreUrl }
+    restoreTarget = undefined
+  }
+  if (!choice) {
+    if (existingBackup) {
+      throw new InputError(Input.RestoreDatabaseUrl, '', 'a PostgreSQL URL of the server to restore into: with backup-file and no database-url the restore needs one')
+    }
+    throw new InputError(Input.DatabaseUrl, '', 'a PostgreSQL URL; none was given, and neither DATABASE_URL nor DB_NAME is set in the environment or in a .env file')
+  }
+  if (choice.kind === 'postgres') {
+    if (connectTimeout !== '') choice.target.connectTimeoutSeconds = Number(connectTimeout)
+    if (choice.target.password === undefined && raw.environment.PGPASSWORD) choice.target.password = raw.environment.PGPASSWORD
+  }
+  const secrets = [
+    ...(choice.kind === 'postgres' ? secretForms(choice.target.password, choice.rawUrl) : []),
+    ...(restoreTarget ? secretForms(restoreTarget.password, restoreUrl) : [])
+  ]
+  return { connection: choice, restoreTarget, secrets }
+}

@@ -1,0 +1,25 @@
+// The action's outputs, as the strings GITHUB_OUTPUT receives, from one VerificationResult.
+
+import { Output } from '../run/names.js'
+import type { VerificationResult } from './result.js'
+
+/** Every output, as the strings GITHUB_OUTPUT receives; empty where the run did not get that far. */
+export function outputsOf(result: VerificationResult): Record<string, string> {
+  return {
+    [Output.Result]: result.status,
+    [Output.Skipped]: String(result.status === 'skipped'),
+    [Output.Checksum]: result.backup?.sha256 ?? '',
+    [Output.Size]: result.backup ? String(result.backup.sizeBytes) : '',
+    [Output.BackupPath]: result.backup?.kept ? result.backup.path : '',
+    [Output.Tables]: result.tables ? String(result.tables.source.length) : '',
+    [Output.RestoredTables]: result.tables ? String(result.tables.restored.length) : '',
+    [Output.Rows]: result.tables && result.tables.level !== 'schema' ? String(result.tables.rows.reduce((total, entry) => total + (entry.source ?? 0), 0)) : '',
+    [Output.VerifyLevel]: result.tables?.level ?? '',
+    [Output.ReportPath]: result.receiptPath ?? '',
+    [Output.ServerVersion]: result.serverVersion ?? '',
+    [Output.ClientVersion]: result.client?.version ?? '',
+    [Output.ClientSource]: result.client?.origin ?? '',
+    [Output.Format]: result.backup?.format ?? '',
+    [Output.DurationMs]: String(result.durationMs)
+  }
+}

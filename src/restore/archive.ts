@@ -1,0 +1,57 @@
+// A custom, directory or tar archive restored by pg_restore into the temporary database, in parallel
+// where the format allows. When the client is newer than the server, pg_restore writes a script
+// instead, which psql replays without the settings the server does not know. Afterwards the archive
+// must still have its checksum.
+
+import { pipeline } from 'node:stream/promises'
+import type { BackupFormat } from '../backup/formats.js'
+import { backupChecksum } from '../backup/manifest.js'
+import { startHeartbeat } from '../run/heartbeat.js'
+import { errorLines, runTool } from '../tools/process.js'
+import { SettingsFilter } from './compat.js'
+import type { RestoreContext } from './context.js'
+import { restoreFailure, serverGone } from './errors.js'
+import { reportFiltered, runPsql } from './psql.js'
+
+/** pg_restore -j works for custom and directory archives; plain and tar restore in one session. */
+export function restoreArguments(format: BackupFormat, jobs: number, databaseName: string, archive: string, verbose: boolean, strict = false): string[] {
+  const args = ['--no-password', ...(strict ? ['--exit-on-error'] : []), `--dbname=${databaseName}`]
+  if ((format === 'custom' || format === 'directory') && jobs > 1) args.push(`--jobs=${jobs}`)
+  if (verbose) args.push('--verbose')
+  args.push(archive)
+  return args
+}
+
+export async function restoreArchive(replay: RestoreContext): Promise<string> {
+  const { run, request } = replay
+  const { backup } = request
+  if (replay.unknownSettings.length > 0) {
+    const filter = new SettingsFilter(replay.unknownSettings)
+    const [script] = await Promise.all([
+      runTool(request.tools.pgRestore, ['--file=-', backup.path], { env: replay.env, signal: replay.signal, consumeStdout: (stdout) => pipeline(stdout, filter) }),
+      runPsql(replay, filter, "psql (replaying pg_restore's script)")
+    ])
+    if (script.exitCode !== 0) {
+      const lines = errorLines(run.redactor.redact(script.stderr))
+      throw restoreFailure('pg_restore', `Restore failed: pg_restore exited with code ${script.exitCode}: ${lines.join(' | ')}`, lines, script.stderr)
+    }
+    reportFiltered(replay, filter.removed)
+  } else {
+    const args = restoreArguments(backup.format, request.jobs, request.databaseName, backup.path, run.verbose, request.strict)
+    const stopHeartbeat = startHeartbeat('pg_restore restoring', run.log, undefined, run.heartbeatMs)
+    const before = replay.sorter.result().total
+    const ran = await runTool(request.tools.pgRestore, args, {
+      env: replay.env,
+      signal: replay.signal,
+      onLine: run.verbose ? (line) => run.log(run.redactor.redact(line)) : undefined,
+      onErrorLine: (line) => replay.sorter.line(run.redactor.redact(line))
+    }).finally(stopHeartbeat)
+    // Without --exit-on-error pg_restore exits 1 when it ignored errors; those are sorted afterwards.
+    const onlySortedErrors = !request.strict && ran.exitCode === 1 && replay.sorter.result().total > before
+    if (ran.exitCode !== 0 && (!onlySortedErrors || serverGone(ran.stderr))) {
+      const lines = errorLines(run.redactor.redact(ran.stderr))
+      throw restoreFailure('pg_restore', `Restore failed: pg_restore stopped at the first error (exit code ${ran.exitCode}): ${lines.join(' | ') || 'no error message'}`, lines, ran.stderr)
+    }
+  }
+  return backupChecksum(backup.path, backup.format, replay.signal)
+}

@@ -1,0 +1,68 @@
+// A plain dump replayed over `jobs` psql sessions, as pg_restore -j replays an archive (see
+// PlainDumpPlanner and ReplayScheduler). The planner's read of the file is what the checksum covers;
+// every range the sessions get is read again and checked against it.
+
+import type { GrowingFile } from '../../backup/followed-file.js'
+import { startHeartbeat } from '../../run/heartbeat.js'
+import type { RestoreContext } from '../context.js'
+import { incompleteRestore } from '../errors.js'
+import { psqlArguments, psqlFailure, reportFiltered } from '../psql.js'
+import { PsqlSessions, SessionEndedError } from './psql-sessions.js'
+import { replayPlainDump, type ReplayResult } from './scheduler.js'
+
+export async function replayInSessions(replay: RestoreContext, file: GrowingFile): Promise<string | undefined> {
+  const { run, request } = replay
+  // Session 0 runs the schema and goes on after an error unless strict; the others stop at their first
+  // (psql would read a failed COPY's rows as statements). Unaligned tuples only: a sync token comes
+  // back as a line of its own.
+  const args = (session: number) => [...psqlArguments(replay, session !== 0 || request.strict), '--no-align', '--tuples-only', '-f', '-']
+  const sessions = new PsqlSessions(request.tools.psql, args, request.jobs + 1, {
+    env: replay.env,
+    signal: replay.signal,
+    onLine: run.verbose ? (line) => run.log(run.redactor.redact(line)) : undefined,
+    onErrorLine: (line) => replay.sorter.line(run.redactor.redact(line))
+  })
+  let sent = () => 0
+  const stopHeartbeat = startHeartbeat('psql restoring', run.log, () => sent(), run.heartbeatMs)
+  let replayed: ReplayResult
+  try {
+    replayed = await replayPlainDump({
+      file,
+      sessions,
+      unknownSettings: replay.unknownSettings,
+      signal: replay.signal,
+      onStart: (scheduler) => {
+        sent = () => scheduler.bytesSent
+        replay.progress.bytes = sent
+        replay.progress.describe = () => scheduler.describeSessions()
+      },
+      chunks: request.relay,
+      onRead: request.onBackupRead
+    })
+  } catch (error) {
+    const runs = await sessions.stop()
+    if (error instanceof SessionEndedError) {
+      // A session stopped at an error: the errors psql reported say why (a lost connection, strict).
+      const { fatal } = replay.sorter.result()
+      const stderr = runs.map((ran) => ran?.stderr ?? '').join('\n')
+      if (fatal.length > 0 && !request.strict) throw incompleteRestore(fatal, stderr)
+      const ran = error.run ?? runs[error.session]
+      const failure = ran && psqlFailure(replay, ran, 'psql')
+      if (failure) throw failure
+    }
+    throw error
+  } finally {
+    stopHeartbeat()
+  }
+  const runs = await sessions.finish()
+  const failed = runs.map((ran) => psqlFailure(replay, ran, 'psql')).find(Boolean)
+  if (failed) throw failed
+  const { tables, copies, definitions, serialBecause, removedSettings } = replayed.statistics
+  run.log(
+    `Restored with ${request.jobs} psql sessions beside the one for the schema: the rows of ${tables} table(s) in ${copies} COPY statement(s), ` +
+      `${definitions} index and key definition(s) built as soon as their table was loaded` +
+      (serialBecause.length > 0 ? `; in one session from some point on: ${serialBecause.join('; ')}` : '')
+  )
+  reportFiltered(replay, removedSettings)
+  return replayed.sha256
+}

@@ -1,0 +1,43 @@
+// A plain dump replayed by psql: through a hash (what was restored is proven to be the file that was
+// validated), following the file while pg_dump still writes it. An uncompressed dump is shared out
+// among `jobs` sessions (see parallel/replay.ts); a gzip-compressed one is decompressed on the way
+// into one session. Settings an older server does not know are left out of the preamble.
+
+import { stat } from 'node:fs/promises'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { createGunzip } from 'node:zlib'
+import { followFile, type GrowingFile } from '../backup/followed-file.js'
+import { plainIsGzipped, restoreJobs } from '../backup/formats.js'
+import { HashingStream } from '../backup/inspect.js'
+import { startHeartbeat } from '../run/heartbeat.js'
+import { SettingsFilter } from './compat.js'
+import type { RestoreContext } from './context.js'
+import { replayInSessions } from './parallel/replay.js'
+import { reportFiltered, runPsql } from './psql.js'
+
+export async function replayPlain(replay: RestoreContext): Promise<string | undefined> {
+  const { request, run } = replay
+  const file: GrowingFile = { path: request.backup.path, size: request.written ?? stat(request.backup.path).then((info) => info.size) }
+  if (restoreJobs('plain', request.backup.compression, request.jobs) > 1) return replayInSessions(replay, file)
+  const fed = new HashingStream()
+  replay.progress.bytes = () => fed.bytes
+  fed.once('end', () => request.onBackupRead?.())
+  // Errors reading the file reach runTool through the stream it reads; these promises only must not go unhandled.
+  pipeline(Readable.from(followFile(file, replay.signal)), fed).catch(() => {})
+  let feed: Readable = fed
+  if (plainIsGzipped(request.backup.compression)) {
+    const gunzip = createGunzip()
+    pipeline(feed, gunzip).catch(() => {})
+    feed = gunzip
+  }
+  const filter = replay.unknownSettings.length > 0 ? new SettingsFilter(replay.unknownSettings) : undefined
+  if (filter) {
+    pipeline(feed, filter).catch(() => {})
+    feed = filter
+  }
+  const stopHeartbeat = startHeartbeat('psql restoring', run.log, () => fed.bytes, run.heartbeatMs)
+  await runPsql(replay, feed, 'psql').finally(stopHeartbeat)
+  reportFiltered(replay, filter?.removed ?? [])
+  return fed.digest()
+}

@@ -1,0 +1,112 @@
+// The temporary database a restore goes into: its name, the guard that it is never the source,
+// its creation like the source's, and its drop whatever is still connected to it.
+
+import { randomBytes } from 'node:crypto'
+import type pg from 'pg'
+import { VerificationError } from '../run/errors.js'
+import { TEMPORARY_DATABASE_PREFIX } from '../run/names.js'
+
+/** "backup_verify_20261124T020316_9f3a1c": sortable, unique across parallel runs, a plain identifier. */
+export function temporaryDatabaseName(now: Date, random: string = randomBytes(3).toString('hex')): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '')
+  return `${TEMPORARY_DATABASE_PREFIX}_${stamp}_${random}`.toLowerCase()
+}
+
+interface Place {
+  host: string
+  port: number
+  database: string
+}
+
+/** A plan whose restore target is the source database is refused: the restore would write into it. */
+export function assertNotSource(source: Place, restore: Place): void {
+  if (source.host === restore.host && source.port === restore.port && source.database === restore.database) {
+    throw new VerificationError(
+      'same-database',
+      `Refusing to restore into the source database "${source.database}" at ${source.host}:${source.port}.`,
+      'The restore always goes into a new temporary database; this is a bug if you see it.'
+    )
+  }
+}
+
+/**
+ * Creates an empty database with the source's encoding and locale, from template0 so that nothing
+ * added to template1 collides with the restore.
+ */
+export async function createDatabaseLike(client: pg.Client, name: string): Promise<void> {
+  const { rows } = await client.query<{ db: Record<string, unknown> }>(
+    `SELECT to_jsonb(d) || jsonb_build_object('encoding_name', pg_encoding_to_char(d.encoding)) AS db
+       FROM pg_catalog.pg_database d WHERE d.datname = current_database()`
+  )
+  const db = rows[0].db
+  const literal = (value: unknown) => client.escapeLiteral(String(value))
+  const clauses = [`TEMPLATE template0`, `ENCODING ${literal(db.encoding_name)}`]
+  clauses.push(`LC_COLLATE ${literal(db.datcollate)}`, `LC_CTYPE ${literal(db.datctype)}`)
+  if (db.datlocprovider === 'i') {
+    clauses.push(`LOCALE_PROVIDER icu`, `ICU_LOCALE ${literal(db.datlocale ?? db.daticulocale)}`)
+  } else if (db.datlocprovider === 'b') {
+    clauses.push(`LOCALE_PROVIDER builtin`, `BUILTIN_LOCALE ${literal(db.datlocale)}`)
+  }
+  try {
+    await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)} ${clauses.join(' ')}`)
+  } catch (error) {
+    const err = error as { code?: string; message?: string }
+    if (err.code === '42501') {
+      const user = (client as unknown as { user: string }).user
+      throw new VerificationError(
+        'create-database-denied',
+        `Permission denied to create database: user "${user}" cannot create the temporary restore database.`,
+        `Grant it with: ALTER USER ${client.escapeIdentifier(user)} CREATEDB; (or run the verification as a superuser)`
+      )
+    }
+    throw error
+  }
+}
+
+/** How long a drop waits for sessions that are ending (the server itself waits up to 5 s each try). */
+const DROP_ATTEMPTS = 3
+
+/**
+ * Drops a temporary database, whatever is still in it. The sessions this user may end are ended
+ * first; an error ending one (a superuser's) never stops the drop. A plain DROP DATABASE then ends
+ * autovacuum workers itself, which WITH (FORCE) would refuse to a role that is not a superuser;
+ * WITH (FORCE) is the second try, for sessions that did not end. "IF EXISTS" makes a repeated
+ * cleanup harmless. Whatever still holds the database is named in the error.
+ */
+export async function dropDatabase(client: pg.Client, name: string, serverMajor: number): Promise<void> {
+  const { rows } = await client.query<{ pid: number }>(
+    "SELECT pid FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid() AND backend_type = 'client backend'",
+    [name]
+  )
+  for (const { pid } of rows) await client.query('SELECT pg_catalog.pg_terminate_backend($1)', [pid]).catch(() => {})
+  const drop = `DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)}`
+  let last: unknown
+  for (let attempt = 0; attempt < DROP_ATTEMPTS; attempt++) {
+    try {
+      await client.query(drop)
+      return
+    } catch (error) {
+      // 55006: still in use. Anything else (no permission, a lost server) is the answer.
+      if ((error as { code?: string }).code !== '55006') throw error
+      last = error
+    }
+    if (serverMajor >= 13) {
+      try {
+        await client.query(`${drop} WITH (FORCE)`)
+        return
+      } catch (error) {
+        last = error
+      }
+    }
+  }
+  const { rows: holders } = await client.query<{ pid: number; who: string }>(
+    `SELECT pid, coalesce(backend_type, 'session') || coalesce(' of ' || usename, '') || coalesce(' (' || nullif(application_name, '') || ')', '')
+            || coalesce(', ' || state, '') AS who
+       FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()`,
+    [name]
+  )
+  const detail = (last as Error | undefined)?.message ?? 'it is in use'
+  throw new Error(
+    `${detail}${holders.length > 0 ? `; still connected: ${holders.map((holder) => `pid ${holder.pid} (${holder.who})`).join(', ')}` : ''}`
+  )
+}
