@@ -10,4 +10,4 @@ export default {
   testTimeout: 120000,
   maxWorkers: 2,
   verbose: true
-};
+}

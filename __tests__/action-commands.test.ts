@@ -20,7 +20,7 @@ function written(call: () => void): string {
 
 const TEXTS = ['plain', 'per%cent %25 and %0A', 'two\nlines\r\nand CR\r', '::warning::injected', 'ünïcødé 🙂', '', 'x'.repeat(5000)]
 
-describe('the post step\'s workflow commands', () => {
+describe("the post step's workflow commands", () => {
   afterEach(() => {
     delete process.env.STATE_probe
     delete process.env.INPUT_DATABASE_URL

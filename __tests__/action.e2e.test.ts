@@ -157,7 +157,7 @@ describe('dist/index.js as the runner runs it', () => {
 })
 
 describe('dist/index.js with client tools from a download', () => {
-  test('downloads into the runner\'s tool cache (tc.cacheDir), says so, and a second run in the job downloads nothing', async () => {
+  test("downloads into the runner's tool cache (tc.cacheDir), says so, and a second run in the job downloads nothing", async () => {
     const local = (await findClientTools())[0]
     const archive = await buildClientArchive(local, targetTriple(process.platform, process.arch, detectLibc()))
     const downloads = await startArchiveServer(archiveFiles(archive))
@@ -174,8 +174,12 @@ describe('dist/index.js with client tools from a download', () => {
       expect(first.code).toBe(0)
       expect(first.outputs['client-source']).toBe('downloaded')
       expect(first.outputs['client-version']).toBe(local.version.text)
-      expect(first.stdout).toContain(`Downloading ${downloads.template.replace(/\{version\}/g, archive.version).replace('{target}', archive.name.split('-').slice(2).join('-'))}`)
-      expect(first.summary).toContain(`${local.version.text}, downloaded (no client of major ${local.version.major} was installed; server major 15)`)
+      expect(first.stdout).toContain(
+        `Downloading ${downloads.template.replace(/\{version\}/g, archive.version).replace('{target}', archive.name.split('-').slice(2).join('-'))}`
+      )
+      expect(first.summary).toContain(
+        `${local.version.text}, downloaded (no client of major ${local.version.major} was installed; server major 15)`
+      )
       // The layout of @actions/tool-cache: <tool>/<version>/<arch> and a marker beside it.
       expect(existsSync(path.join(toolCache, 'postgresql-client', archive.version, `${process.arch}.complete`))).toBe(true)
       const requestsAfterFirst = downloads.requests.length
@@ -196,7 +200,7 @@ describe('interrupted runs clean up after themselves', () => {
   test.each([
     ['dist/cli/index.js', 'SIGTERM'],
     ['dist/index.js', 'SIGINT']
-  ] as const)('%s stopped by %s during the restore: exits 1 within the runner\'s grace period, nothing left', async (entry, signal) => {
+  ] as const)("%s stopped by %s during the restore: exits 1 within the runner's grace period, nothing left", async (entry, signal) => {
     const temp = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-interrupted-'))
     const files = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-interrupted-files-'))
     await Promise.all(['output', 'summary', 'state'].map((name) => writeFile(path.join(files, name), '')))
@@ -252,14 +256,31 @@ describe('secret hygiene', () => {
       const argvLog = path.join(pgbin, 'argv.log')
       const real = (await findClientTools())[0].directory
       for (const tool of ['pg_dump', 'pg_restore', 'psql']) {
-        await writeFile(path.join(pgbin, tool), `#!/bin/sh\nprintf '%s ' "${tool}" "$@" >> "${argvLog}"; echo >> "${argvLog}"\nexec "${real}/${tool}" "$@"\n`, { mode: 0o755 })
+        await writeFile(
+          path.join(pgbin, tool),
+          `#!/bin/sh\nprintf '%s ' "${tool}" "$@" >> "${argvLog}"; echo >> "${argvLog}"\nexec "${real}/${tool}" "$@"\n`,
+          { mode: 0o755 }
+        )
       }
-      const host = { DB_ENGINE: 'django.db.backends.postgresql', DB_NAME: 'shop', DB_USER: 'matrix', DB_HOST: '127.0.0.1', DB_PORT: String(server.port) }
+      const host = {
+        DB_ENGINE: 'django.db.backends.postgresql',
+        DB_NAME: 'shop',
+        DB_USER: 'matrix',
+        DB_HOST: '127.0.0.1',
+        DB_PORT: String(server.port)
+      }
       const env: Record<string, string> = { PGBIN: pgbin, RUNNER_TEMP: keep }
       if (way === 'url') env.DATABASE_URL = `postgresql://matrix:${encodeURIComponent(PASSWORD)}@127.0.0.1:${server.port}/shop`
       if (way === 'DB_PASSWORD') Object.assign(env, host, { DB_PASSWORD: PASSWORD })
-      if (way === '.env') await writeFile(path.join(cwd, '.env'), `${Object.entries(host).map(([k, v]) => `${k}=${v}`).join('\n')}\nDB_PASSWORD=\`${PASSWORD}\`\n`)
-      if (way === 'PGPASSWORD') Object.assign(env, { DATABASE_URL: `postgresql://matrix@127.0.0.1:${server.port}/shop`, PGPASSWORD: PASSWORD })
+      if (way === '.env')
+        await writeFile(
+          path.join(cwd, '.env'),
+          `${Object.entries(host)
+            .map(([k, v]) => `${k}=${v}`)
+            .join('\n')}\nDB_PASSWORD=\`${PASSWORD}\`\n`
+        )
+      if (way === 'PGPASSWORD')
+        Object.assign(env, { DATABASE_URL: `postgresql://matrix@127.0.0.1:${server.port}/shop`, PGPASSWORD: PASSWORD })
       try {
         const passing = await runBundle('dist/index.js', { env, cwd, inputs: { 'keep-backup': 'true', format: 'custom' } })
         expect(passing.stderr).toBe('')
@@ -267,7 +288,16 @@ describe('secret hygiene', () => {
         const failing = await runBundle('dist/index.js', { env, cwd, inputs: { 'min-size': '1GB' } })
         expect(failing.code).toBe(1)
         const leftFiles = await readdir(keep, { recursive: true })
-        const leftText = (await Promise.all(leftFiles.map((name) => readFile(path.join(keep, String(name))).then((b) => b.toString('latin1'), () => '')))).join('\n')
+        const leftText = (
+          await Promise.all(
+            leftFiles.map((name) =>
+              readFile(path.join(keep, String(name))).then(
+                (b) => b.toString('latin1'),
+                () => ''
+              )
+            )
+          )
+        ).join('\n')
         const everything = [passing.everything, failing.everything, await readFile(argvLog, 'utf8'), leftText].join('\n')
         for (const form of [PASSWORD, encodeURIComponent(PASSWORD), encodeURI(PASSWORD), 'm@t:r/x']) expect(everything).not.toContain(form)
       } finally {
@@ -281,9 +311,14 @@ describe('time limits and a killed main step', () => {
   test('the timeout input stops a run that takes too long, and it cleans up', async () => {
     const temp = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-timeout-'))
     try {
-      const run = await runBundle('dist/cli/index.js', { args: ['--timeout', '0.01'], env: { DATABASE_URL: server.url('large'), RUNNER_TEMP: temp } })
+      const run = await runBundle('dist/cli/index.js', {
+        args: ['--timeout', '0.01'],
+        env: { DATABASE_URL: server.url('large'), RUNNER_TEMP: temp }
+      })
       expect(run.code).toBe(1)
-      expect(run.stderr).toMatch(/FAILED: Timed out: the verification did not finish within timeout \(1 second\) and was stopped during (Create|Validate|Restore)\./)
+      expect(run.stderr).toMatch(
+        /FAILED: Timed out: the verification did not finish within timeout \(1 second\) and was stopped during (Create|Validate|Restore)\./
+      )
       expect(await temporaryDatabases(server)).toEqual([])
       expect((await readdir(temp)).filter((name) => !name.startsWith('backup-verify-receipt-'))).toEqual([])
     } finally {
@@ -363,10 +398,17 @@ describe('dist/cli/index.js', () => {
     const real = (await findClientTools())[0].directory
     for (const tool of ['pg_dump', 'pg_restore', 'psql']) {
       const wrapper = path.join(pgbin, tool)
-      await writeFile(wrapper, `#!/bin/sh\nprintf '%s ' "${tool}" "$@" >> "${argvLog}"; echo >> "${argvLog}"\nexec "${real}/${tool}" "$@"\n`, { mode: 0o755 })
+      await writeFile(
+        wrapper,
+        `#!/bin/sh\nprintf '%s ' "${tool}" "$@" >> "${argvLog}"; echo >> "${argvLog}"\nexec "${real}/${tool}" "$@"\n`,
+        { mode: 0o755 }
+      )
     }
     try {
-      const run = await runBundle('dist/cli/index.js', { args: ['--verbose', '--jobs', '2'], env: { DATABASE_URL: server.url('shop'), PGBIN: pgbin } })
+      const run = await runBundle('dist/cli/index.js', {
+        args: ['--verbose', '--jobs', '2'],
+        env: { DATABASE_URL: server.url('shop'), PGBIN: pgbin }
+      })
       expect(run.stderr).toBe('')
       expect(run.code).toBe(0)
       expect(run.stdout).toContain(`in ${pgbin} (found: PGBIN; server major 15)`)
@@ -375,7 +417,9 @@ describe('dist/cli/index.js', () => {
       // Verbose: the tools' own output streams into the log.
       expect(run.stdout).toMatch(/pg_dump: dumping contents of table "sales\."?Order Items"?/)
       const argv = await readFile(argvLog, 'utf8')
-      expect(argv).toMatch(/^pg_dump --no-password --format=plain --snapshot=[0-9A-F]+-[0-9A-F]+-\d+ --file=\S+\/shop-\d{8}T\d{6}Z\.sql --verbose $/m)
+      expect(argv).toMatch(
+        /^pg_dump --no-password --format=plain --snapshot=[0-9A-F]+-[0-9A-F]+-\d+ --file=\S+\/shop-\d{8}T\d{6}Z\.sql --verbose $/m
+      )
       // The schema session goes on past harmless errors; the sessions loading rows stop at their first.
       expect(argv).toMatch(/^psql -X --no-password -v ON_ERROR_STOP=0 --no-align --tuples-only -f - $/m)
       expect(argv).toMatch(/^psql -X --no-password -v ON_ERROR_STOP=1 --no-align --tuples-only -f - $/m)

@@ -49,7 +49,9 @@ describe('paths that are not backups', () => {
     })
     expect(run.code).toBe(1)
     const error = run.stdout.split('\n').find((line) => line.startsWith('::error::')) ?? ''
-    expect(error).toContain(`Input "backup-file" has an invalid value ${JSON.stringify(file)}: expected the path of a backup file, or of a directory-format folder of files;`)
+    expect(error).toContain(
+      `Input "backup-file" has an invalid value ${JSON.stringify(file)}: expected the path of a backup file, or of a directory-format folder of files;`
+    )
     expect(error).toContain(reason)
     expect(run.stdout).not.toMatch(/Connecting to|Connection refused/)
     expect(run.elapsedMs).toBeLessThan(10_000)
@@ -76,7 +78,9 @@ describe('the time limit', () => {
       timeoutMs: 60_000
     })
     expect(run.code).toBe(1)
-    expect(run.stdout).toContain('::error::Timed out: the verification did not finish within timeout (3 seconds) and was stopped during Validate.')
+    expect(run.stdout).toContain(
+      '::error::Timed out: the verification did not finish within timeout (3 seconds) and was stopped during Validate.'
+    )
     expect(run.elapsedMs).toBeLessThan(30_000)
   })
 })

@@ -48,7 +48,9 @@ test('a role that is not a superuser drops its temporary database while an autov
     // Hold the run until autovacuum is at work in the restored database: cleanup then meets it.
     afterRestore: async (database: string) => {
       for (let i = 0; i < 200 && !workerSeen; i++) {
-        const workers = await server.query<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = '${database}' AND backend_type = 'autovacuum worker'`)
+        const workers = await server.query<{ n: string }>(
+          `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = '${database}' AND backend_type = 'autovacuum worker'`
+        )
         workerSeen = Number(workers[0].n) > 0
         if (!workerSeen) await new Promise((resolve) => setTimeout(resolve, 100))
       }

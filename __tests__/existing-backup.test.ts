@@ -27,7 +27,14 @@ beforeAll(async () => {
   await createSampleDatabase(server, 'shop')
   work = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-existing-'))
   const tools = (await findClientTools())[0]
-  const env = { ...process.env, PGHOST: '127.0.0.1', PGPORT: String(server.port), PGUSER: 'postgres', PGPASSWORD: server.password, PGDATABASE: 'shop' }
+  const env = {
+    ...process.env,
+    PGHOST: '127.0.0.1',
+    PGPORT: String(server.port),
+    PGUSER: 'postgres',
+    PGPASSWORD: server.password,
+    PGDATABASE: 'shop'
+  }
   const dump = (name: string, args: string[]) => {
     backups[name] = path.join(work, name)
     execFileSync(tools.pgDump, [...args, `--file=${backups[name]}`], { env })
@@ -59,7 +66,12 @@ describe('existing backups', () => {
     const copy = /^COPY public\.customers .*FROM stdin;$/m.exec(text)?.[0] as string
     const broken = path.join(work, 'broken-in-order.sql')
     // Inside an explicit transaction the COPY stays in the schema session, which goes on after errors.
-    await writeFile(broken, text.replace(copy, `BEGIN;\n${copy.replace('public.customers', 'public.no_such_table')}`).replace(/^(COPY public\.no_such_table[\s\S]*?\n\\\.\n)/m, '$1COMMIT;\n'))
+    await writeFile(
+      broken,
+      text
+        .replace(copy, `BEGIN;\n${copy.replace('public.customers', 'public.no_such_table')}`)
+        .replace(/^(COPY public\.no_such_table[\s\S]*?\n\\\.\n)/m, '$1COMMIT;\n')
+    )
     const { result, ledger } = await verifyExisting(broken, { jobs: '2' })
     expect(result.status).toBe('failed')
     expect(result.error?.problem).toBe('restore-failed')
@@ -96,18 +108,33 @@ describe('existing backups', () => {
   test.each([
     ['a truncated plain dump', 'nightly.sql', (file: string) => truncate(file, 20_000), 'Completion trailer'],
     ['a truncated custom archive', 'nightly.dump', (file: string) => truncate(file, 20_000), 'Every block reads'],
-    ['a flipped byte in a custom header', 'nightly.dump', async (file: string) => {
-      const bytes = await readFile(file)
-      bytes[9] ^= 0xff
-      await writeFile(file, bytes)
-    }, 'Format signature'],
-    ['a corrupted gzip stream', 'nightly.sql.gz', async (file: string) => {
-      const bytes = await readFile(file)
-      for (let i = 200; i < 260; i++) bytes[i] ^= 0x5a
-      await writeFile(file, bytes)
-    }, 'Compressed stream'],
+    [
+      'a flipped byte in a custom header',
+      'nightly.dump',
+      async (file: string) => {
+        const bytes = await readFile(file)
+        bytes[9] ^= 0xff
+        await writeFile(file, bytes)
+      },
+      'Format signature'
+    ],
+    [
+      'a corrupted gzip stream',
+      'nightly.sql.gz',
+      async (file: string) => {
+        const bytes = await readFile(file)
+        for (let i = 200; i < 260; i++) bytes[i] ^= 0x5a
+        await writeFile(file, bytes)
+      },
+      'Compressed stream'
+    ],
     ['an empty file', 'nightly.sql', (file: string) => writeFile(file, ''), 'Format signature'],
-    ['a text file that is not a dump', 'nightly.sql', (file: string) => writeFile(file, 'just some notes\n'.repeat(200)), 'Format signature'],
+    [
+      'a text file that is not a dump',
+      'nightly.sql',
+      (file: string) => writeFile(file, 'just some notes\n'.repeat(200)),
+      'Format signature'
+    ],
     ['a directory without toc.dat', 'nightly.dir', (folder: string) => unlink(path.join(folder, 'toc.dat')), 'Archive header (toc.dat)']
   ])('%s fails Validate with the reason, and nothing is restored', async (_what, name, damage, check) => {
     const copy = path.join(await mkdtemp(path.join(work, 'damaged-')), name)
@@ -124,7 +151,9 @@ describe('existing backups', () => {
 describe('expected-checksum', () => {
   test('a matching SHA-256, given as hex or as a sha256sum file, passes; a different one fails before any restore', async () => {
     const file = backups['nightly.dump']
-    const sha256 = createHash('sha256').update(await readFile(file)).digest('hex')
+    const sha256 = createHash('sha256')
+      .update(await readFile(file))
+      .digest('hex')
     expect((await verifyExisting(file, { 'expected-checksum': sha256 })).result.status).toBe('passed')
     const sums = path.join(work, 'SHA256SUMS')
     await writeFile(sums, `${'0'.repeat(64)}  other.dump\n${sha256}  nightly.dump\n`)
@@ -137,12 +166,15 @@ describe('expected-checksum', () => {
 
   test('bad values are refused before any connection', async () => {
     // Parsed, then the files they name read, as the engine does before it connects.
-    const load = async (inputs: Record<string, string>) => readReferences(loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work }))
-    await expect(load({ 'backup-file': 'missing.dump', 'restore-database-url': 'postgresql://u@h/d' })).rejects.toThrow('Input "backup-file" has an invalid value "missing.dump"')
-    await expect(load({ 'backup-file': backups['nightly.sql'] })).rejects.toThrow('Input "restore-database-url" has an invalid value ""')
-    await expect(load({ 'backup-file': backups['nightly.sql'], 'restore-database-url': 'postgresql://u@h/d', 'expected-checksum': 'xyz' })).rejects.toThrow(
-      'Input "expected-checksum" has an invalid value "xyz"'
+    const load = async (inputs: Record<string, string>) =>
+      readReferences(loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work }))
+    await expect(load({ 'backup-file': 'missing.dump', 'restore-database-url': 'postgresql://u@h/d' })).rejects.toThrow(
+      'Input "backup-file" has an invalid value "missing.dump"'
     )
+    await expect(load({ 'backup-file': backups['nightly.sql'] })).rejects.toThrow('Input "restore-database-url" has an invalid value ""')
+    await expect(
+      load({ 'backup-file': backups['nightly.sql'], 'restore-database-url': 'postgresql://u@h/d', 'expected-checksum': 'xyz' })
+    ).rejects.toThrow('Input "expected-checksum" has an invalid value "xyz"')
   })
 })
 
@@ -160,7 +192,12 @@ describe('the verification receipt', () => {
     const made = await dumpWithReceipt()
     const receipt = JSON.parse(await readFile(made.receiptPath!, 'utf8'))
     expect(validate(receipt)).toBe(true)
-    expect(receipt).toMatchObject({ schemaVersion: 2, verdict: 'passed', backup: { format: 'custom', sha256: made.backup?.sha256 }, comparison: { reference: 'snapshot' } })
+    expect(receipt).toMatchObject({
+      schemaVersion: 2,
+      verdict: 'passed',
+      backup: { format: 'custom', sha256: made.backup?.sha256 },
+      comparison: { reference: 'snapshot' }
+    })
     expect(receipt.inventory.content).toEqual(expect.arrayContaining([expect.objectContaining({ table: 'sales.orders', rows: 3000 })]))
     const broken = await verifyExisting(backups['nightly.sql'], { 'expected-checksum': 'cd'.repeat(32) })
     const brokenReceipt = JSON.parse(await readFile(broken.result.receiptPath!, 'utf8'))
@@ -192,13 +229,22 @@ describe('the verification receipt', () => {
     const otherFile = path.join(work, 'other.dump')
     const tools = (await findClientTools())[0]
     execFileSync(tools.pgDump, ['--format=custom', `--file=${otherFile}`], {
-      env: { ...process.env, PGHOST: '127.0.0.1', PGPORT: String(server.port), PGUSER: 'postgres', PGPASSWORD: server.password, PGDATABASE: 'other' }
+      env: {
+        ...process.env,
+        PGHOST: '127.0.0.1',
+        PGPORT: String(server.port),
+        PGUSER: 'postgres',
+        PGPASSWORD: server.password,
+        PGDATABASE: 'other'
+      }
     })
     // It is not the backup the receipt describes: that is said, and nothing is compared as if it were.
     const wrong = await verifyExisting(otherFile, { receipt: receiptPath })
     expect(wrong.result.status).toBe('failed')
     expect(wrong.result.error?.problem).toBe('receipt-mismatch')
-    expect(wrong.result.error?.message).toMatch(/^The receipt does not describe this backup: the receipt describes another backup \(SHA-256 [0-9a-f]{12}…, verified .*\), not this one/)
+    expect(wrong.result.error?.message).toMatch(
+      /^The receipt does not describe this backup: the receipt describes another backup \(SHA-256 [0-9a-f]{12}…, verified .*\), not this one/
+    )
     expect(wrong.result.phases.map((phase) => phase.status)).toEqual(['not run', 'failed', 'not run'])
   })
 
@@ -215,13 +261,24 @@ describe('the verification receipt', () => {
     )
     expect((await verifyExisting(made.backup!.path, { receipt: bigger, 'max-shrink': '60%' })).result.status).toBe('passed')
     expect(() =>
-      loadSettings({ get: (name) => ({ 'database-url': 'postgresql://u@h/d', 'max-shrink': '10' } as Record<string, string>)[name] ?? '', environment: {}, workingDirectory: work })
+      loadSettings({
+        get: (name) => (({ 'database-url': 'postgresql://u@h/d', 'max-shrink': '10' }) as Record<string, string>)[name] ?? '',
+        environment: {},
+        workingDirectory: work
+      })
     ).toThrow('Input "max-shrink" has an invalid value "10": expected a percentage used together with receipt')
   })
 
   test('a file that is not a receipt is refused, naming the input', async () => {
     await expect(
-      readReferences(loadSettings({ get: (name) => ({ 'database-url': 'postgresql://u@h/d', receipt: backups['nightly.sql'] } as Record<string, string>)[name] ?? '', environment: {}, workingDirectory: work }))
+      readReferences(
+        loadSettings({
+          get: (name) =>
+            (({ 'database-url': 'postgresql://u@h/d', receipt: backups['nightly.sql'] }) as Record<string, string>)[name] ?? '',
+          environment: {},
+          workingDirectory: work
+        })
+      )
     ).rejects.toThrow('Input "receipt" has an invalid value')
   })
 })

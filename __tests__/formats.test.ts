@@ -52,16 +52,33 @@ afterAll(async () => {
 async function verify(inputs: Record<string, string>): Promise<VerificationResult> {
   await writeFile(argvLog, '')
   const all = { 'database-url': server.url('shop'), 'keep-backup': 'true', ...inputs }
-  const settings = { ...loadSettings({ get: (name) => (all as Record<string, string>)[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
-  return verifyBackup({ settings, reporter: recordingReporter(), ledger: new MemoryLedger(), env: { PATH: process.env.PATH, PGBIN: pgbin } })
+  const settings = {
+    ...loadSettings({ get: (name) => (all as Record<string, string>)[name] ?? '', environment: {}, workingDirectory: work }),
+    tempRoot: work
+  }
+  return verifyBackup({
+    settings,
+    reporter: recordingReporter(),
+    ledger: new MemoryLedger(),
+    env: { PATH: process.env.PATH, PGBIN: pgbin }
+  })
 }
 
 async function checksumOf(result: VerificationResult): Promise<string> {
   const backup = result.backup!
-  if (backup.format !== 'directory') return createHash('sha256').update(await readFile(backup.path)).digest('hex')
+  if (backup.format !== 'directory')
+    return createHash('sha256')
+      .update(await readFile(backup.path))
+      .digest('hex')
   const names = (await readdir(backup.path)).sort()
   const entries = await Promise.all(
-    names.map(async (name) => ({ name, sizeBytes: 0, sha256: createHash('sha256').update(await readFile(path.join(backup.path, name))).digest('hex') }))
+    names.map(async (name) => ({
+      name,
+      sizeBytes: 0,
+      sha256: createHash('sha256')
+        .update(await readFile(path.join(backup.path, name)))
+        .digest('hex')
+    }))
   )
   return createHash('sha256').update(manifestText(entries)).digest('hex')
 }
@@ -123,7 +140,11 @@ describe('every format, compressed or not, passes all three phases', () => {
 
   test('bad values are refused before any connection, naming the input', () => {
     const load = (inputs: Record<string, string>) => () =>
-      loadSettings({ get: (name) => ({ 'database-url': 'postgresql://u@h/d', ...inputs } as Record<string, string>)[name] ?? '', environment: {}, workingDirectory: work })
+      loadSettings({
+        get: (name) => (({ 'database-url': 'postgresql://u@h/d', ...inputs }) as Record<string, string>)[name] ?? '',
+        environment: {},
+        workingDirectory: work
+      })
     expect(load({ format: 'zip' })).toThrow('Input "format" has an invalid value "zip": expected plain, custom, directory, tar.')
     expect(load({ jobs: '0' })).toThrow('Input "jobs" has an invalid value "0": expected a whole number from 1 to 64')
     expect(load({ jobs: 'many' })).toThrow('Input "jobs" has an invalid value "many"')
@@ -154,33 +175,45 @@ describe('a database rich in what dumps get wrong', () => {
     ['custom', 'data', {}],
     ['directory', 'rows', {}],
     ['tar', 'data', {}]
-  ])('%s format, verify %s, %j: passes, every object kind and table accounted for', async (format, level, extra: Record<string, string>) => {
-    if (!(await server.query("SELECT 1 FROM pg_database WHERE datname = 'rich'")).length) {
-      await server.query('CREATE DATABASE rich')
-      await server.query(readFileSync(path.join(ROOT, '__tests__', 'fixtures', 'rich-database.sql'), 'utf8'), 'rich')
+  ])(
+    '%s format, verify %s, %j: passes, every object kind and table accounted for',
+    async (format, level, extra: Record<string, string>) => {
+      if (!(await server.query("SELECT 1 FROM pg_database WHERE datname = 'rich'")).length) {
+        await server.query('CREATE DATABASE rich')
+        await server.query(readFileSync(path.join(ROOT, '__tests__', 'fixtures', 'rich-database.sql'), 'utf8'), 'rich')
+      }
+      const all: Record<string, string> = { 'database-url': server.url('rich'), format, verify: level, 'min-size': '0', ...extra }
+      const settings = { ...loadSettings({ get: (name) => all[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+      const reporter = recordingReporter()
+      const result = await verifyBackup({ settings, reporter })
+      expect(result.error).toBeUndefined()
+      expect(result.status).toBe('passed')
+      // The summary's "Parallel jobs": what restored side by side.
+      if (extra.jobs) expect(result.backup?.jobs).toBe(Number(extra.jobs))
+      if (format === 'plain' && extra.jobs === '4') {
+        // The sessions shared the rows and built the indexes and keys beside each other.
+        expect(reporter.lines.find((line) => line.startsWith('Restored with'))).toMatch(
+          /^Restored with 4 psql sessions beside the one for the schema: the rows of \d+ table\(s\) in \d+ COPY statement\(s\), [1-9]\d* index and key definition\(s\)/
+        )
+      }
+      const objects = Object.fromEntries((result.tables?.objects ?? []).map((entry) => [entry.kind, entry.source]))
+      expect(objects).toMatchObject({ 'materialized views': 1, views: 1, policies: 1, 'large objects': 1, triggers: 1 })
+      expect(objects.types).toBeGreaterThanOrEqual(3)
+      expect(result.tables?.source).toContain('"Odd ""Schema"" ünï"."Table With Spaces"')
+      if (level !== 'schema') {
+        const rows = Object.fromEntries((result.tables?.rows ?? []).map((entry) => [entry.table, entry.source]))
+        expect(rows).toMatchObject({
+          'inventory.items': 501,
+          'inventory.empty_table': 0,
+          'inventory.measurements': 0,
+          'inventory.measurements_2025': 214,
+          'inventory.animals': 2,
+          'inventory.dogs': 2
+        })
+      }
+      expect(await temporaryDatabases(server)).toEqual([])
     }
-    const all: Record<string, string> = { 'database-url': server.url('rich'), format, verify: level, 'min-size': '0', ...extra }
-    const settings = { ...loadSettings({ get: (name) => all[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
-    const reporter = recordingReporter()
-    const result = await verifyBackup({ settings, reporter })
-    expect(result.error).toBeUndefined()
-    expect(result.status).toBe('passed')
-    // The summary's "Parallel jobs": what restored side by side.
-    if (extra.jobs) expect(result.backup?.jobs).toBe(Number(extra.jobs))
-    if (format === 'plain' && extra.jobs === '4') {
-      // The sessions shared the rows and built the indexes and keys beside each other.
-      expect(reporter.lines.find((line) => line.startsWith('Restored with'))).toMatch(/^Restored with 4 psql sessions beside the one for the schema: the rows of \d+ table\(s\) in \d+ COPY statement\(s\), [1-9]\d* index and key definition\(s\)/)
-    }
-    const objects = Object.fromEntries((result.tables?.objects ?? []).map((entry) => [entry.kind, entry.source]))
-    expect(objects).toMatchObject({ 'materialized views': 1, views: 1, policies: 1, 'large objects': 1, triggers: 1 })
-    expect(objects.types).toBeGreaterThanOrEqual(3)
-    expect(result.tables?.source).toContain('"Odd ""Schema"" ünï"."Table With Spaces"')
-    if (level !== 'schema') {
-      const rows = Object.fromEntries((result.tables?.rows ?? []).map((entry) => [entry.table, entry.source]))
-      expect(rows).toMatchObject({ 'inventory.items': 501, 'inventory.empty_table': 0, 'inventory.measurements': 0, 'inventory.measurements_2025': 214, 'inventory.animals': 2, 'inventory.dogs': 2 })
-    }
-    expect(await temporaryDatabases(server)).toEqual([])
-  })
+  )
 })
 
 describe('the streamed restore of a plain backup', () => {
@@ -220,7 +253,9 @@ describe('the streamed restore of a plain backup', () => {
     }
     const { result } = await run({}, hooks)
     expect(result.status).toBe('failed')
-    expect(result.error?.message).toMatch(/^Backup \(plain format\) failed validation: File on disk: the file on disk has SHA-256 [0-9a-f]{64}, but pg_dump wrote [0-9a-f]{64}/)
+    expect(result.error?.message).toMatch(
+      /^Backup \(plain format\) failed validation: File on disk: the file on disk has SHA-256 [0-9a-f]{64}, but pg_dump wrote [0-9a-f]{64}/
+    )
     expect(result.phases.map((phase) => phase.status)).toEqual(['passed', 'failed', 'not run'])
     expect(result.restoreDatabase?.dropped).toBe(true)
     expect(await temporaryDatabases(server)).toEqual([])
@@ -243,7 +278,10 @@ describe('the streamed restore of a plain backup', () => {
   test('a table the user may not read fails the streamed run cleanly: the restore is stopped and its database dropped', async () => {
     await server.query("CREATE ROLE streamer LOGIN PASSWORD 'streamer-pw'")
     await server.query('CREATE DATABASE streamed OWNER streamer')
-    await server.query('CREATE TABLE secret (id int); INSERT INTO secret SELECT generate_series(1, 100); REVOKE ALL ON secret FROM PUBLIC', 'streamed')
+    await server.query(
+      'CREATE TABLE secret (id int); INSERT INTO secret SELECT generate_series(1, 100); REVOKE ALL ON secret FROM PUBLIC',
+      'streamed'
+    )
     const url = `postgresql://streamer:streamer-pw@127.0.0.1:${server.port}/streamed`
     await server.query('ALTER ROLE streamer CREATEDB')
     const { result, ledger } = await run({ 'database-url': url, 'min-size': '0' })
@@ -307,7 +345,10 @@ describe('damage is caught by validation, naming the format and what is wrong', 
   })
 
   test('plain, a flipped byte in the header', async () => {
-    const { failed } = await damaged('plain', flipByte(() => 8))
+    const { failed } = await damaged(
+      'plain',
+      flipByte(() => 8)
+    )
     expect(failed).toContain('Format signature')
   })
 
@@ -317,7 +358,10 @@ describe('damage is caught by validation, naming the format and what is wrong', 
   })
 
   test('gzip-compressed plain, a corrupt compressed block', async () => {
-    const { failed, message } = await damaged('plain-gz', flipByte((size) => Math.floor(size / 2)))
+    const { failed, message } = await damaged(
+      'plain-gz',
+      flipByte((size) => Math.floor(size / 2))
+    )
     expect(failed.length).toBeGreaterThan(0)
     expect(message).toMatch(/^Backup \(plain format\) failed validation: /)
   })
@@ -329,15 +373,24 @@ describe('damage is caught by validation, naming the format and what is wrong', 
   })
 
   test('custom, a flipped byte in the header', async () => {
-    const signature = await damaged('custom', flipByte(() => 1))
+    const signature = await damaged(
+      'custom',
+      flipByte(() => 1)
+    )
     expect(signature.failed).toEqual(['Format signature'])
     expect(signature.checks[0].detail).toBe('no "PGDMP" signature at the start: not a pg_dump archive')
-    const sizes = await damaged('custom', flipByte(() => 8))
+    const sizes = await damaged(
+      'custom',
+      flipByte(() => 8)
+    )
     expect(sizes.checks[0].detail).toMatch(/^implausible integer\/offset sizes/)
   })
 
   test('custom, a corrupt compressed block', async () => {
-    const { failed, checks } = await damaged('custom', flipByte((size) => Math.floor(size * 0.6)))
+    const { failed, checks } = await damaged(
+      'custom',
+      flipByte((size) => Math.floor(size * 0.6))
+    )
     expect(failed).toContain('Every block reads')
     expect(checks.find((check) => check.name === 'Every block reads')?.detail).toMatch(/^pg_restore cannot read the whole custom archive: /)
   })
@@ -354,7 +407,9 @@ describe('damage is caught by validation, naming the format and what is wrong', 
   test('directory, a truncated data file and a damaged toc.dat', async () => {
     const truncated = await damaged('directory', async (folder) => {
       const data = (await readdir(folder)).filter((name) => /^\d+\.dat/.test(name))
-      const biggest = (await Promise.all(data.map(async (name) => ({ name, size: (await readFile(path.join(folder, name))).length })))).sort((a, b) => b.size - a.size)[0]
+      const biggest = (
+        await Promise.all(data.map(async (name) => ({ name, size: (await readFile(path.join(folder, name))).length })))
+      ).sort((a, b) => b.size - a.size)[0]
       await truncate(path.join(folder, biggest.name), Math.floor(biggest.size / 2))
     })
     expect(truncated.failed).toContain('Every block reads')
@@ -369,7 +424,10 @@ describe('damage is caught by validation, naming the format and what is wrong', 
   })
 
   test('tar, a flipped byte in a header', async () => {
-    const { failed, checks } = await damaged('tar', flipByte(() => 3))
+    const { failed, checks } = await damaged(
+      'tar',
+      flipByte(() => 3)
+    )
     expect(failed.length).toBeGreaterThan(0)
     expect(checks.find((check) => check.name === 'Tar structure')?.detail).toMatch(/bad header checksum at offset 0/)
   })

@@ -47,7 +47,41 @@ const HOSTILE = [
 
 function generated(count: number, seed: number): string[] {
   const next = random(seed)
-  const alphabet = ['a', 'Z', '9', '.', ':', '/', '@', '%', '?', '#', '&', '=', '+', "'", '"', '\\', ' ', '\n', '\t', '\u0001', '\u007f', 'é', '中', '$', '`', ';', '|', '(', ')', '{', '}', '-', '0']
+  const alphabet = [
+    'a',
+    'Z',
+    '9',
+    '.',
+    ':',
+    '/',
+    '@',
+    '%',
+    '?',
+    '#',
+    '&',
+    '=',
+    '+',
+    "'",
+    '"',
+    '\\',
+    ' ',
+    '\n',
+    '\t',
+    '\u0001',
+    '\u007f',
+    'é',
+    '中',
+    '$',
+    '`',
+    ';',
+    '|',
+    '(',
+    ')',
+    '{',
+    '}',
+    '-',
+    '0'
+  ]
   return Array.from({ length: count }, () => {
     const length = Math.floor(next() ** 3 * 300)
     return Array.from({ length }, () => alphabet[Math.floor(next() * alphabet.length)]).join('')
@@ -87,15 +121,18 @@ describe('hostile database names against a real server', () => {
     if (temp) await rm(temp, { recursive: true, force: true })
   })
 
-  test.each(["x'; DROP DATABASE postgres; --", '$(touch pwned)', '../../tmp/escape', 'a"b'])('%j is only a name: "does not exist", nothing created or run', async (name) => {
-    const url = `postgresql://postgres:${encodeURIComponent(server.password)}@127.0.0.1:${server.port}/${encodeURIComponent(name)}`
-    const run = await runBundle('dist/cli/index.js', { env: { DATABASE_URL: url, RUNNER_TEMP: temp }, cwd: temp })
-    expect(run.code).toBe(1)
-    expect(run.stderr).toContain('FAILED: Database "')
-    expect(run.stderr).toMatch(/does not exist at 127\.0\.0\.1:\d+\./)
-    expect(run.stderr).not.toMatch(/\n\s+at /)
-    expect((await server.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname = 'postgres'")).length).toBe(1)
-    expect(await temporaryDatabases(server)).toEqual([])
-    expect((await readdir(temp)).filter((entry) => entry !== 'tool-cache' && !entry.startsWith('backup-verify-receipt-'))).toEqual([])
-  })
+  test.each(["x'; DROP DATABASE postgres; --", '$(touch pwned)', '../../tmp/escape', 'a"b'])(
+    '%j is only a name: "does not exist", nothing created or run',
+    async (name) => {
+      const url = `postgresql://postgres:${encodeURIComponent(server.password)}@127.0.0.1:${server.port}/${encodeURIComponent(name)}`
+      const run = await runBundle('dist/cli/index.js', { env: { DATABASE_URL: url, RUNNER_TEMP: temp }, cwd: temp })
+      expect(run.code).toBe(1)
+      expect(run.stderr).toContain('FAILED: Database "')
+      expect(run.stderr).toMatch(/does not exist at 127\.0\.0\.1:\d+\./)
+      expect(run.stderr).not.toMatch(/\n\s+at /)
+      expect((await server.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname = 'postgres'")).length).toBe(1)
+      expect(await temporaryDatabases(server)).toEqual([])
+      expect((await readdir(temp)).filter((entry) => entry !== 'tool-cache' && !entry.startsWith('backup-verify-receipt-'))).toEqual([])
+    }
+  )
 })

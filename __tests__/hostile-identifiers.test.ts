@@ -26,9 +26,50 @@ function generator(seed: number): () => number {
 
 /** Pieces that confuse anything reading a dump line by line or token by token. */
 const PIECES = [
-  'a', 'Z', '_', '7', ' ', '\n', '\r\n', '\t', '"', '""', "'", "''", ';', '\\', '\\.', '\\.\n', '.', '$', '$$', '$x$', '--', '/*', '*/',
-  '(', ')', ',', 'FROM stdin;', '\nFROM stdin;\n\\.\n', 'COPY ', "E'", 'BEGIN', 'END', 'CREATE INDEX', '-- Name: x; Type: INDEX; Schema: y',
-  '; Type: TABLE DATA; Schema: ', 'ü', 'ünïcødé', '日本語', '🙂', ':', '::', '%', '\\restrict', '\\connect x'
+  'a',
+  'Z',
+  '_',
+  '7',
+  ' ',
+  '\n',
+  '\r\n',
+  '\t',
+  '"',
+  '""',
+  "'",
+  "''",
+  ';',
+  '\\',
+  '\\.',
+  '\\.\n',
+  '.',
+  '$',
+  '$$',
+  '$x$',
+  '--',
+  '/*',
+  '*/',
+  '(',
+  ')',
+  ',',
+  'FROM stdin;',
+  '\nFROM stdin;\n\\.\n',
+  'COPY ',
+  "E'",
+  'BEGIN',
+  'END',
+  'CREATE INDEX',
+  '-- Name: x; Type: INDEX; Schema: y',
+  '; Type: TABLE DATA; Schema: ',
+  'ü',
+  'ünïcødé',
+  '日本語',
+  '🙂',
+  ':',
+  '::',
+  '%',
+  '\\restrict',
+  '\\connect x'
 ]
 
 function hostileName(random: () => number, taken: Set<string>): string {
@@ -69,13 +110,17 @@ function hostileDatabase(seed: number, sets: number): string {
       statements.push(`INSERT INTO ${table} VALUES (${row}, ${values.join(', ')});`)
     }
     statements.push(`CREATE INDEX ${quote(hostileName(random, names))} ON ${table} (${columns[0]});`)
-    if (random() < 0.5) statements.push(`ALTER TABLE ${table} ADD CONSTRAINT ${quote(hostileName(random, names))} UNIQUE (${key}, ${columns[0]});`)
+    if (random() < 0.5)
+      statements.push(`ALTER TABLE ${table} ADD CONSTRAINT ${quote(hostileName(random, names))} UNIQUE (${key}, ${columns[0]});`)
     if (tables.length > 0 && random() < 0.5) {
       const other = tables[Math.floor(random() * tables.length)]
-      statements.push(`ALTER TABLE ${table} ADD CONSTRAINT ${quote(hostileName(random, names))} FOREIGN KEY (${key}) REFERENCES ${other.qualified} (${other.key}) NOT VALID;`)
+      statements.push(
+        `ALTER TABLE ${table} ADD CONSTRAINT ${quote(hostileName(random, names))} FOREIGN KEY (${key}) REFERENCES ${other.qualified} (${other.key}) NOT VALID;`
+      )
     }
     if (random() < 0.3) statements.push(`COMMENT ON TABLE ${table} IS ${literal(hostileName(random, new Set()))};`)
-    if (random() < 0.3) statements.push(`CREATE VIEW ${quote(schema)}.${quote(hostileName(random, names))} AS SELECT ${columns[0]} FROM ${table};`)
+    if (random() < 0.3)
+      statements.push(`CREATE VIEW ${quote(schema)}.${quote(hostileName(random, names))} AS SELECT ${columns[0]} FROM ${table};`)
     tables.push({ qualified: table, key })
   }
   return statements.join('\n')
@@ -128,7 +173,10 @@ describe('hostile identifiers', () => {
       expect({ context, error: result.error }).toEqual({ context, error: undefined })
       expect(result.tables?.restored).toHaveLength(SETS)
       const planned = reporter.lines.find((line) => line.startsWith('Restored with 3 psql sessions'))
-      expect({ context, planned }).toEqual({ context, planned: expect.stringMatching(/index and key definition\(s\) built as soon as their table was loaded$/) })
+      expect({ context, planned }).toEqual({
+        context,
+        planned: expect.stringMatching(/index and key definition\(s\) built as soon as their table was loaded$/)
+      })
     }
     expect(await temporaryDatabases(server)).toEqual([])
   }, 300_000)

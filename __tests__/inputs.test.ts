@@ -58,7 +58,9 @@ describe('booleans', () => {
   test('verbose and keep-backup accept true/false and refuse anything else, naming the input', () => {
     expect(settings({ verbose: 'true', 'database-url': 'postgresql://u@h/d' }).verbose).toBe(true)
     expect(settings({ 'keep-backup': 'false', 'database-url': 'postgresql://u@h/d' }).keepBackup).toBe(false)
-    expect(() => settings({ verbose: 'maybe', 'database-url': 'postgresql://u@h/d' })).toThrow('Input "verbose" has an invalid value "maybe": expected true or false.')
+    expect(() => settings({ verbose: 'maybe', 'database-url': 'postgresql://u@h/d' })).toThrow(
+      'Input "verbose" has an invalid value "maybe": expected true or false.'
+    )
   })
 })
 
@@ -70,8 +72,8 @@ describe('database-url', () => {
   }
 
   test('URL-encoded passwords are decoded', () => {
-    const t = target(`postgresql://app:${encodeURIComponent("p@ss:w/rd?#%' \"")}@db.example.test:6543/shop`)
-    expect(t).toMatchObject({ host: 'db.example.test', port: 6543, user: 'app', database: 'shop', password: "p@ss:w/rd?#%' \"" })
+    const t = target(`postgresql://app:${encodeURIComponent('p@ss:w/rd?#%\' "')}@db.example.test:6543/shop`)
+    expect(t).toMatchObject({ host: 'db.example.test', port: 6543, user: 'app', database: 'shop', password: 'p@ss:w/rd?#%\' "' })
   })
 
   test('sslmode and other libpq parameters are kept for the client tools', () => {
@@ -190,7 +192,7 @@ describe('where the connection comes from', () => {
     }
   })
 
-  test('connect-timeout: the input, else the URL\'s connect_timeout, else 10 seconds', () => {
+  test("connect-timeout: the input, else the URL's connect_timeout, else 10 seconds", () => {
     const target = (inputs: Record<string, string>) => {
       const loaded = settings(inputs)
       return loaded.connection.kind === 'postgres' ? loaded.connection.target : undefined
@@ -210,7 +212,11 @@ describe('where the connection comes from', () => {
   })
 
   test('raw secrets are known even when the URL cannot be parsed', () => {
-    const secrets = rawSecrets({ get: () => 'postgresql://u:p@ss@host:99999/db', environment: { DB_PASSWORD: 'x y' }, workingDirectory: os.tmpdir() })
+    const secrets = rawSecrets({
+      get: () => 'postgresql://u:p@ss@host:99999/db',
+      environment: { DB_PASSWORD: 'x y' },
+      workingDirectory: os.tmpdir()
+    })
     expect(secrets).toContain('postgresql://u:p@ss@host:99999/db')
     expect(secrets).toContain('x y')
     expect(secrets).toContain('x%20y')

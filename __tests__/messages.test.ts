@@ -45,7 +45,9 @@ describe('connection strings', () => {
     const run = await runBundle('dist/index.js', { inputs: { 'database-url': value } })
     expect(run.code).toBe(1)
     const error = run.stdout.split('\n').find((line) => line.startsWith('::error::')) ?? ''
-    expect(error).toContain(`Input "database-url" has an invalid value "host=127.0.0.1 port=${server.port} user=postgres password=*** dbname=shop"`)
+    expect(error).toContain(
+      `Input "database-url" has an invalid value "host=127.0.0.1 port=${server.port} user=postgres password=*** dbname=shop"`
+    )
     expect(error).toContain('a key=value connection string is not read: write the same settings as a URL')
     for (const fragment of ['s3cr3t', 'pa55', "it\\'s", "'it"]) expect(run.everything).not.toContain(fragment)
   })
@@ -56,7 +58,9 @@ describe('connection strings', () => {
     expect(run.code).toBe(1)
     // Command data is escaped (% as %25); the runner shows it unescaped.
     const error = (run.stdout.split('\n').find((line) => line.startsWith('::error::')) ?? '').replace(/%25/g, '%')
-    expect(error).toContain(`Input "database-url" has an invalid value "postgresql://postgres:***@127.0.0.1:${server.port}/shop": expected a URL such as postgresql://user:password@host:5432/dbname`)
+    expect(error).toContain(
+      `Input "database-url" has an invalid value "postgresql://postgres:***@127.0.0.1:${server.port}/shop": expected a URL such as postgresql://user:password@host:5432/dbname`
+    )
     expect(error).toContain('the password holds an "@" that is not percent-encoded: write it as %40')
     expect(run.masks).toContain('p@ss')
     expect(run.masks).not.toContain('p')
@@ -73,7 +77,10 @@ describe('connection strings', () => {
       await chmod(wrapper, 0o755)
     }
     const url = server.url('shop')
-    const run = await runBundle('dist/index.js', { inputs: { 'database-url': url }, env: { PGBIN: wrappers, DATABASE_URL: url, DB_PASSWORD: server.password } })
+    const run = await runBundle('dist/index.js', {
+      inputs: { 'database-url': url },
+      env: { PGBIN: wrappers, DATABASE_URL: url, DB_PASSWORD: server.password }
+    })
     expect(run.stdout).toContain(`in ${wrappers}`)
     expect(run.code).toBe(0)
     const recorded = await readdir(logs)
@@ -82,13 +89,16 @@ describe('connection strings', () => {
     expect(recorded.filter((name) => name.startsWith('pg_dump')).length).toBeGreaterThan(1)
     for (const name of recorded) {
       const env = await readFile(path.join(logs, name), 'utf8')
-      expect({ name, leaks: env.split('\n').filter((line) => /^(INPUT_|DATABASE_URL=|DB_PASSWORD=)/.test(line) || line.includes(server.password)) }).toEqual({ name, leaks: [] })
+      expect({
+        name,
+        leaks: env.split('\n').filter((line) => /^(INPUT_|DATABASE_URL=|DB_PASSWORD=)/.test(line) || line.includes(server.password))
+      }).toEqual({ name, leaks: [] })
     }
   })
 })
 
 describe('messages', () => {
-  test('a foreign key the backup\'s rows break gets a hint about the rows, not about templates or roles', async () => {
+  test("a foreign key the backup's rows break gets a hint about the rows, not about templates or roles", async () => {
     const file = path.join(work, 'orphan.sql')
     await pgDump(file)
     const text = await readFile(file, 'utf8')
@@ -113,13 +123,17 @@ describe('messages', () => {
     const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
     const result = await verifyBackup({ settings, reporter: recordingReporter() })
     expect(result.status).toBe('failed')
-    expect(result.error?.message).toContain(`\\restrict pairs: the \\unrestrict line is cut: its key ends after 20 of the ${key.length} characters of \\restrict ${key.slice(0, 12)}…`)
+    expect(result.error?.message).toContain(
+      `\\restrict pairs: the \\unrestrict line is cut: its key ends after 20 of the ${key.length} characters of \\restrict ${key.slice(0, 12)}…`
+    )
   })
 
-  test('an existing backup\'s summary names the file and the server it was restored on, and the receipt as the reference', async () => {
+  test("an existing backup's summary names the file and the server it was restored on, and the receipt as the reference", async () => {
     const file = path.join(work, 'nightly.dump')
     await pgDump(file, 'custom')
-    const run = await runBundle('dist/index.js', { inputs: { 'backup-file': file, 'restore-database-url': server.url('postgres'), 'min-size': '0' } })
+    const run = await runBundle('dist/index.js', {
+      inputs: { 'backup-file': file, 'restore-database-url': server.url('postgres'), 'min-size': '0' }
+    })
     expect(run.code).toBe(0)
     expect(run.summary).toContain(`<td>Backup file</td><td><code>${file}</code> (verified where it is)</td>`)
     expect(run.summary).toContain(`<td>Restored on</td><td>postgres@127.0.0.1:${server.port}/postgres</td>`)
@@ -127,10 +141,17 @@ describe('messages', () => {
     expect(run.summary).not.toContain('<td>Database</td>')
     expect(run.outputs['backup-path']).toBe('')
 
-    const made = await runBundle('dist/index.js', { inputs: { 'database-url': server.url('shop'), format: 'custom', 'keep-backup': 'true' }, env: { RUNNER_TEMP: work } })
+    const made = await runBundle('dist/index.js', {
+      inputs: { 'database-url': server.url('shop'), format: 'custom', 'keep-backup': 'true' },
+      env: { RUNNER_TEMP: work }
+    })
     expect(made.code).toBe(0)
     const withReceipt = await runBundle('dist/index.js', {
-      inputs: { 'backup-file': made.outputs['backup-path'], 'restore-database-url': server.url('postgres'), receipt: made.outputs['report-path'] }
+      inputs: {
+        'backup-file': made.outputs['backup-path'],
+        'restore-database-url': server.url('postgres'),
+        receipt: made.outputs['report-path']
+      }
     })
     expect(withReceipt.code).toBe(0)
     expect(withReceipt.summary).toContain('<th>Rows in the receipt</th>')
@@ -149,7 +170,8 @@ describe('messages', () => {
       const mode = (await stat(kept)).mode & 0o777
       expect({ format, mode: mode.toString(8) }).toEqual({ format, mode: format === 'directory' ? '700' : '600' })
       if (format === 'directory') {
-        for (const name of await readdir(kept)) expect({ name, mode: ((await stat(path.join(kept, name))).mode & 0o777).toString(8) }).toEqual({ name, mode: '600' })
+        for (const name of await readdir(kept))
+          expect({ name, mode: ((await stat(path.join(kept, name))).mode & 0o777).toString(8) }).toEqual({ name, mode: '600' })
       }
     }
   })

@@ -21,7 +21,11 @@ const statementsOf = (text: string) => lex(text).units.flatMap((unit) => unit.st
 
 describe('where psql ends a statement', () => {
   test.each([
-    ['semicolons inside quotes, identifiers and comments', "SELECT ';', \"a;b\" /* ; */ -- ;\n, 1;\nSELECT 2;", ["SELECT ';', \"a;b\" /* ; */ , 1;", 'SELECT 2;']],
+    [
+      'semicolons inside quotes, identifiers and comments',
+      'SELECT \';\', "a;b" /* ; */ -- ;\n, 1;\nSELECT 2;',
+      ['SELECT \';\', "a;b" /* ; */ , 1;', 'SELECT 2;']
+    ],
     ['a doubled quote inside a string', "SELECT 'it''s; fine';SELECT 3;", ["SELECT 'it''s; fine';", 'SELECT 3;']],
     ['a backslash escape in an E string', "SELECT E'a\\';b';SELECT 4;", ["SELECT E'a\\';b';", 'SELECT 4;']],
     ['a backslash in a standard string is a character', "SELECT 'a\\';SELECT 5;", ["SELECT 'a\\';", 'SELECT 5;']],
@@ -30,10 +34,11 @@ describe('where psql ends a statement', () => {
     ['nested block comments', 'SELECT /* a /* b ; */ c ; */ 8;SELECT 9;', ['SELECT /* a /* b ; */ c ; */ 8;', 'SELECT 9;']],
     ['semicolons inside parentheses do not end a statement', 'SELECT (1;2);SELECT 10;', ['SELECT (1;2);', 'SELECT 10;']],
     ['a string continued on the next line keeps its kind', "SELECT E'a'\n'\\';b';SELECT 11;", ["SELECT E'a''\\';b';", 'SELECT 11;']],
-    ['BEGIN ATOMIC bodies', 'CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT CASE WHEN true THEN 2 END; END;SELECT 12;', [
-      'CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT CASE WHEN true THEN 2 END; END;',
-      'SELECT 12;'
-    ]],
+    [
+      'BEGIN ATOMIC bodies',
+      'CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT CASE WHEN true THEN 2 END; END;SELECT 12;',
+      ['CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT CASE WHEN true THEN 2 END; END;', 'SELECT 12;']
+    ],
     ['BEGIN outside a routine is an ordinary statement', 'BEGIN;SELECT 13;', ['BEGIN;', 'SELECT 13;']],
     ['an escaped semicolon', 'SELECT 1\\;SELECT 14;', ['SELECT 1\\;SELECT 14;']]
   ])('%s', (_what, text, statements) => {
@@ -50,8 +55,16 @@ describe('where psql ends a statement', () => {
 
   test('SJIS: a second byte that is a backslash is part of its character', () => {
     // 0x95 0x5C is one character (a kanji) whose second byte is "\".
-    const text = Buffer.concat([Buffer.from("SET client_encoding = 'SJIS';\nSELECT E'"), Buffer.from([0x95, 0x5c]), Buffer.from("';\nSELECT 2;\n")])
-    expect(lex(text).units.flatMap((unit) => unit.statements).map((statement) => statement.text.endsWith(';'))).toEqual([true, true, true])
+    const text = Buffer.concat([
+      Buffer.from("SET client_encoding = 'SJIS';\nSELECT E'"),
+      Buffer.from([0x95, 0x5c]),
+      Buffer.from("';\nSELECT 2;\n")
+    ])
+    expect(
+      lex(text)
+        .units.flatMap((unit) => unit.statements)
+        .map((statement) => statement.text.endsWith(';'))
+    ).toEqual([true, true, true])
     expect(lex(text).units.flatMap((unit) => unit.statements)).toHaveLength(3)
   })
 })
@@ -78,7 +91,16 @@ describe('units', () => {
 
   test('a COPY statement over several lines, its rows, and look-alikes inside quotes', () => {
     const { units, lexer } = lex(DUMP)
-    expect(units.map((unit) => unit.kind)).toEqual(['comment', 'meta', 'statements', 'statements', 'rows', 'end-of-rows', 'statements', 'meta'])
+    expect(units.map((unit) => unit.kind)).toEqual([
+      'comment',
+      'meta',
+      'statements',
+      'statements',
+      'rows',
+      'end-of-rows',
+      'statements',
+      'meta'
+    ])
     expect(units[3].statements[0]).toMatchObject({ copyIn: true, text: 'COPY public."x FROM stdin;\n\\." (a, "new\nline") FROM stdin;' })
     expect(copyTable(units[3].statements[0].text)).toBe('public."x FROM stdin;\n\\."')
     expect(Buffer.concat(units[4].chunks).toString()).toBe('1\tone \\\\. two\n')
@@ -91,7 +113,9 @@ describe('units', () => {
     for (const size of [1, 2, 3, 5, 7, 16, 100]) {
       const { units } = lex(DUMP, size)
       expect(Buffer.concat(units.flatMap((unit) => unit.chunks)).toString()).toBe(DUMP)
-      expect(units.filter((unit) => unit.kind !== 'rows').map((unit) => [unit.kind, unit.start, unit.end])).toEqual(whole.filter(([kind]) => kind !== 'rows'))
+      expect(units.filter((unit) => unit.kind !== 'rows').map((unit) => [unit.kind, unit.start, unit.end])).toEqual(
+        whole.filter(([kind]) => kind !== 'rows')
+      )
     }
   })
 
@@ -157,7 +181,8 @@ function generator(seed: number): () => number {
 /** Text that makes a statement hard to end: quotes of every kind, comments, parentheses, BEGIN ATOMIC. */
 function randomStatement(random: () => number, id: number): string {
   const pick = <T>(items: T[]) => items[Math.floor(random() * items.length)]
-  const inner = () => pick(['a', ' ', ';', '\n', '"', "'", '$', '$$', '$q$', '--', '/*', '*/', '(', ')', 'begin', 'end', 'case', '\t', ':', 'E'])
+  const inner = () =>
+    pick(['a', ' ', ';', '\n', '"', "'", '$', '$$', '$q$', '--', '/*', '*/', '(', ')', 'begin', 'end', 'case', '\t', ':', 'E'])
   const text = (n: number) => Array.from({ length: n }, inner).join('')
   const pieces = [
     () => `'${text(4).replace(/'/g, "''")}'`,
@@ -170,7 +195,7 @@ function randomStatement(random: () => number, id: number): string {
     () => `/* ${text(4).replace(/\/\*|\*\//g, '')} */`,
     () => `(${pick(['1', "';'", '2;3'])})`,
     () => `'a'\n  '${text(3).replace(/'/g, "''")}'`,
-    () => pick(['1', 'x', '$1', 'a$b', '1$q$ x $q$', 'U&\'x\'', "B'01'", "X'ff'", '::int', ' ', '\n', 'begin', 'end', 'case', '\\;'])
+    () => pick(['1', 'x', '$1', 'a$b', '1$q$ x $q$', "U&'x'", "B'01'", "X'ff'", '::int', ' ', '\n', 'begin', 'end', 'case', '\\;'])
   ]
   const body = Array.from({ length: 1 + Math.floor(random() * 6) }, () => pick(pieces)()).join(' ')
   if (random() < 0.15) {
@@ -204,7 +229,14 @@ describe('against psql', () => {
     log = ''
     await new Promise<void>((resolve, reject) => {
       const psql = spawn(tools.psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=0', '-f', '-', '-o', '/dev/null'], {
-        env: { ...process.env, PGHOST: '127.0.0.1', PGPORT: String(server.port), PGUSER: 'postgres', PGPASSWORD: server.password, PGDATABASE: 'postgres' },
+        env: {
+          ...process.env,
+          PGHOST: '127.0.0.1',
+          PGPORT: String(server.port),
+          PGUSER: 'postgres',
+          PGPASSWORD: server.password,
+          PGDATABASE: 'postgres'
+        },
         stdio: ['pipe', 'ignore', 'ignore']
       })
       psql.on('error', reject)
@@ -230,7 +262,9 @@ describe('against psql', () => {
     // cannot follow psql (what the planner then runs in one session, as psql reads it).
     const units = lex(script).units
     const uncertain = units.findIndex((unit) => unit.uncertain !== undefined)
-    const lexed = units.slice(0, uncertain < 0 ? units.length : uncertain).flatMap((unit) => unit.statements.map((statement) => firstMarker(statement.text)))
+    const lexed = units
+      .slice(0, uncertain < 0 ? units.length : uncertain)
+      .flatMap((unit) => unit.statements.map((statement) => firstMarker(statement.text)))
     const sent = received.map(({ text }) => firstMarker(text)).slice(0, uncertain < 0 ? received.length : lexed.length)
     expect(lexed.length).toBeGreaterThan(300)
     expect({ seed, statements: lexed }).toEqual({ seed, statements: sent })

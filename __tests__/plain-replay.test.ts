@@ -107,7 +107,7 @@ function plan(chunkSize: number, options = { parallel: true, unknownSettings: ['
 }
 
 describe('the plain-dump planner', () => {
-  test('divides a dump into the schema, each table\'s rows, independent statements, per-table definitions and the rest', () => {
+  test("divides a dump into the schema, each table's rows, independent statements, per-table definitions and the rest", () => {
     const planner = plan(1 << 16)
     expect(planner.jobs.map((job) => [job.kind, job.kind === 'rows' || job.kind === 'definition' ? job.table : job.independent])).toEqual([
       ['serial', false],
@@ -159,12 +159,19 @@ describe('the plain-dump planner', () => {
     expect(planner.serialBecause).toEqual(['the dump runs a psql meta-command (\\connect)'])
     const last = planner.jobs[planner.jobs.length - 1]
     expect(last).toMatchObject({ kind: 'serial', independent: false })
-    expect(textOf(last, input)).toMatch(/^\\connect other\n[\s\S]*ADD CONSTRAINT items_pkey[\s\S]*CREATE INDEX odd_idx[\s\S]*\\unrestrict K3y\n$/)
+    expect(textOf(last, input)).toMatch(
+      /^\\connect other\n[\s\S]*ADD CONSTRAINT items_pkey[\s\S]*CREATE INDEX odd_idx[\s\S]*\\unrestrict K3y\n$/
+    )
     expect(planner.jobs.filter((job) => job.kind === 'definition')).toHaveLength(0)
   })
 
-  test('COPY inside an explicit transaction, or outside a table\'s data entry, runs in order as psql would run it', () => {
-    const inTransaction = Buffer.from(DUMP.replace('COPY public."Odd Name" (id) FROM stdin;', 'BEGIN;\nCOPY public."Odd Name" (id) FROM stdin;').replace('7\n\\.\n', '7\n\\.\nCOMMIT;\n'))
+  test("COPY inside an explicit transaction, or outside a table's data entry, runs in order as psql would run it", () => {
+    const inTransaction = Buffer.from(
+      DUMP.replace('COPY public."Odd Name" (id) FROM stdin;', 'BEGIN;\nCOPY public."Odd Name" (id) FROM stdin;').replace(
+        '7\n\\.\n',
+        '7\n\\.\nCOMMIT;\n'
+      )
+    )
     const planner = plan(1 << 16, { parallel: true, unknownSettings: [] }, inTransaction)
     expect(planner.jobs.filter((job) => job.kind === 'rows').map((job) => job.kind === 'rows' && job.table)).toEqual(['public.items'])
     const serial = planner.jobs.find((job) => job.kind === 'serial' && textOf(job, inTransaction).includes('COPY public."Odd Name"'))
@@ -173,18 +180,27 @@ describe('the plain-dump planner', () => {
 
   test('a line like COPY inside a string (here a comment on a table) is text, as psql reads it: the plan is the same', () => {
     const input = Buffer.from(
-      DUMP.replace("SELECT pg_catalog.setval('public.items_id_seq', 40, true);", "COMMENT ON TABLE public.items IS 'look:\nCOPY public.items (id) FROM stdin;\n\\.\nno rows here';")
+      DUMP.replace(
+        "SELECT pg_catalog.setval('public.items_id_seq', 40, true);",
+        "COMMENT ON TABLE public.items IS 'look:\nCOPY public.items (id) FROM stdin;\n\\.\nno rows here';"
+      )
     )
     const planner = plan(1 << 16, { parallel: true, unknownSettings: [] }, input)
     expect(planner.serialBecause).toEqual([])
     expect(planner.jobs.map((job) => job.kind)).toEqual(['serial', 'rows', 'rows', 'serial', 'definition', 'definition', 'serial'])
-    expect(textOf(planner.jobs[3], input)).toMatch(/^-- Name: items_id_seq; Type: SEQUENCE SET[\s\S]*COMMENT ON TABLE public.items IS 'look:\nCOPY public.items \(id\) FROM stdin;\n\\.\nno rows here';\n/)
+    expect(textOf(planner.jobs[3], input)).toMatch(
+      /^-- Name: items_id_seq; Type: SEQUENCE SET[\s\S]*COMMENT ON TABLE public.items IS 'look:\nCOPY public.items \(id\) FROM stdin;\n\\.\nno rows here';\n/
+    )
   })
 
   test('a definition whose table is not recognised runs in order', () => {
-    const input = Buffer.from(DUMP.replace('CREATE INDEX odd_idx ON public."Odd Name" USING btree (id);', 'CREATE INDEX odd_idx ON public."Odd Name" ((id + 1));'))
+    const input = Buffer.from(
+      DUMP.replace('CREATE INDEX odd_idx ON public."Odd Name" USING btree (id);', 'CREATE INDEX odd_idx ON public."Odd Name" ((id + 1));')
+    )
     const planner = plan(1 << 16, { parallel: true, unknownSettings: [] }, input)
-    expect(planner.jobs.filter((job) => job.kind === 'definition').map((job) => job.kind === 'definition' && job.table)).toEqual(['public.items'])
+    expect(planner.jobs.filter((job) => job.kind === 'definition').map((job) => job.kind === 'definition' && job.table)).toEqual([
+      'public.items'
+    ])
   })
 })
 
@@ -220,12 +236,17 @@ describe('the replay scheduler', () => {
   })
   afterAll(() => rm(folder, { recursive: true, force: true }))
 
-  test('every row reaches one session once; definitions come after their table\'s rows; the rest after everything', async () => {
+  test("every row reaches one session once; definitions come after their table's rows; the rest after everything", async () => {
     const sessions = new RecordingSessions(3)
-    const result = await replayPlainDump({ file: { path: file, size: Promise.resolve(bytes.length) }, sessions, unknownSettings: ['transaction_timeout'] })
+    const result = await replayPlainDump({
+      file: { path: file, size: Promise.resolve(bytes.length) },
+      sessions,
+      unknownSettings: ['transaction_timeout']
+    })
     expect(result.sha256).toMatch(/^[0-9a-f]{64}$/)
     const all = sessions.received.join('')
-    for (let i = 1; i <= 40; i++) expect(all.split(`\n${i}\titem \\\\ number ${i}\n`).length - 1 + (all.startsWith(`${i}\t`) ? 1 : 0)).toBe(1)
+    for (let i = 1; i <= 40; i++)
+      expect(all.split(`\n${i}\titem \\\\ number ${i}\n`).length - 1 + (all.startsWith(`${i}\t`) ? 1 : 0)).toBe(1)
     expect(all).not.toContain('transaction_timeout')
     // Session 0 runs everything in order that is neither rows nor a definition; each of the
     // others got \restrict before anything else (session 0 from the dump itself).
@@ -245,7 +266,12 @@ describe('the replay scheduler', () => {
   })
 
   test('after a COPY that runs in order, session 0 runs to its end and is replaced: a failed COPY cannot swallow a sync', async () => {
-    const input = Buffer.from(DUMP.replace('COPY public."Odd Name" (id) FROM stdin;', 'BEGIN;\nCOPY public."Odd Name" (id) FROM stdin;').replace('7\n\\.\n', '7\n\\.\nCOMMIT;\n'))
+    const input = Buffer.from(
+      DUMP.replace('COPY public."Odd Name" (id) FROM stdin;', 'BEGIN;\nCOPY public."Odd Name" (id) FROM stdin;').replace(
+        '7\n\\.\n',
+        '7\n\\.\nCOMMIT;\n'
+      )
+    )
     const inOrder = path.join(folder, 'in-order.sql')
     await writeFile(inOrder, input)
     const sessions = new RecordingSessions(3)
@@ -259,7 +285,8 @@ describe('the replay scheduler', () => {
   })
 
   test('index builds of one table run side by side; a key on it waits until it has the table alone', async () => {
-    const entry = (name: string, type: string, statement: string) => ['--', `-- Name: ${name}; Type: ${type}; Schema: public; Owner: app`, '--', '', statement, '', ''].join('\n')
+    const entry = (name: string, type: string, statement: string) =>
+      ['--', `-- Name: ${name}; Type: ${type}; Schema: public; Owner: app`, '--', '', statement, '', ''].join('\n')
     const input = Buffer.from(
       [
         DUMP.slice(0, DUMP.indexOf("SET default_tablespace = 'fast';")),
@@ -294,7 +321,10 @@ describe('the replay scheduler', () => {
     await replayPlainDump({ file: { path: indexes, size: Promise.resolve(input.length) }, sessions: new Watching(4), unknownSettings: [] })
     // The two index builds overlap; each key is added with nothing else on the table.
     expect(together).toBe(2)
-    expect(seen.filter((entry) => entry.startsWith('items_pkey') || entry.startsWith('items_name_key'))).toEqual(['items_pkey while nothing', 'items_name_key while nothing'])
+    expect(seen.filter((entry) => entry.startsWith('items_pkey') || entry.startsWith('items_name_key'))).toEqual([
+      'items_pkey while nothing',
+      'items_name_key while nothing'
+    ])
     expect(seen).toHaveLength(4)
   })
 

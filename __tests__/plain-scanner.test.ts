@@ -45,13 +45,23 @@ function scan(data: Buffer | string, chunkSizes?: number[]): PlainScanReport {
   return scanner.finish()
 }
 
-const failed = (report: PlainScanReport) => plainDumpChecks(report).filter((check) => !check.passed).map((check) => check.name)
+const failed = (report: PlainScanReport) =>
+  plainDumpChecks(report)
+    .filter((check) => !check.passed)
+    .map((check) => check.name)
 
 describe('a valid plain dump', () => {
   test('passes every check', () => {
     const report = scan(VALID)
     expect(failed(report)).toEqual([])
-    expect(report).toMatchObject({ hasHeader: true, hasTrailer: true, copyBlocks: 1, nulBytes: 0, restrictKeys: [KEY], unrestrictKeys: [KEY] })
+    expect(report).toMatchObject({
+      hasHeader: true,
+      hasTrailer: true,
+      copyBlocks: 1,
+      nulBytes: 0,
+      restrictKeys: [KEY],
+      unrestrictKeys: [KEY]
+    })
   })
 
   test('data rows that look like a trailer or an error are data, not signs', () => {
@@ -87,7 +97,9 @@ describe('damaged dumps', () => {
     const cut = VALID.slice(0, VALID.indexOf('2\tsecond'))
     const checks = plainDumpChecks(scan(cut))
     expect(checks.find((check) => check.name === 'COPY blocks terminated')?.detail).toContain('COPY public.items (id, name) FROM stdin;')
-    expect(checks.find((check) => check.name === 'Completion trailer')?.detail).toMatch(/^no completion trailer: the dump is truncated \(it ends at byte \d+\)$/)
+    expect(checks.find((check) => check.name === 'Completion trailer')?.detail).toMatch(
+      /^no completion trailer: the dump is truncated \(it ends at byte \d+\)$/
+    )
   })
 
   test('NUL bytes are counted with the first offset', () => {
@@ -108,11 +120,17 @@ describe('damaged dumps', () => {
   test('an empty file fails, saying it is empty', () => {
     const checks = plainDumpChecks(scan(''))
     expect(checks.find((check) => check.name === 'Format signature')?.detail).toBe('the file is empty')
-    expect(checks.filter((check) => !check.passed).map((check) => check.name)).toEqual(['Format signature', 'Completion trailer', 'Readable text'])
+    expect(checks.filter((check) => !check.passed).map((check) => check.name)).toEqual([
+      'Format signature',
+      'Completion trailer',
+      'Readable text'
+    ])
   })
 
   test('pg_dump error text inside the file is found', () => {
-    const report = scan(VALID.replace('CREATE TABLE', 'pg_dump: error: query failed: server closed the connection unexpectedly\nCREATE TABLE'))
+    const report = scan(
+      VALID.replace('CREATE TABLE', 'pg_dump: error: query failed: server closed the connection unexpectedly\nCREATE TABLE')
+    )
     expect(report.toolErrors).toEqual(['pg_dump: error: query failed: server closed the connection unexpectedly'])
     expect(failed(report)).toEqual(['No tool errors inside'])
   })

@@ -23,14 +23,17 @@ import { createSampleDatabase, startServer, temporaryDatabases, unavailableReaso
 async function filtered(text: string, settings: string[], chunk = 0): Promise<{ output: string; removed: string[] }> {
   const filter = new SettingsFilter(settings)
   const bytes = Buffer.from(text)
-  const chunks = chunk ? Array.from({ length: Math.ceil(bytes.length / chunk) }, (_, i) => bytes.subarray(i * chunk, (i + 1) * chunk)) : [bytes]
+  const chunks = chunk
+    ? Array.from({ length: Math.ceil(bytes.length / chunk) }, (_, i) => bytes.subarray(i * chunk, (i + 1) * chunk))
+    : [bytes]
   const out: Buffer[] = []
   await pipeline(Readable.from(chunks), filter, new Writable({ write: (c: Buffer, _e, done) => (out.push(c), done()) }))
   return { output: Buffer.concat(out).toString(), removed: filter.removed }
 }
 
 describe('SettingsFilter', () => {
-  const head = "SET statement_timeout = 0;\nSET lock_timeout = 0;\nSET idle_in_transaction_session_timeout = 0;\nSET transaction_timeout = 0;\nSET client_encoding = 'UTF8';\n"
+  const head =
+    "SET statement_timeout = 0;\nSET lock_timeout = 0;\nSET idle_in_transaction_session_timeout = 0;\nSET transaction_timeout = 0;\nSET client_encoding = 'UTF8';\n"
 
   test('only settings unknown to the server are dropped', () => {
     expect(unknownSettings(16)).toEqual(['transaction_timeout'])
@@ -49,7 +52,7 @@ const reason = unavailableReason(14)
 const maybe = reason ? describe.skip : describe
 if (reason) console.warn(`Skipping the restore-into-an-older-server test: ${reason}`)
 
-maybe('restoring a newer client\'s plain dump into PostgreSQL 14', () => {
+maybe("restoring a newer client's plain dump into PostgreSQL 14", () => {
   let server: TestServer
   let work: string
   let local: ClientTools
@@ -71,7 +74,9 @@ maybe('restoring a newer client\'s plain dump into PostgreSQL 14', () => {
     expect(newer).toContain('SET transaction_timeout = 0;')
     dumpFile = path.join(work, 'newer.sql')
     await writeFile(dumpFile, newer)
-    checksum = createHash('sha256').update(await readFile(dumpFile)).digest('hex')
+    checksum = createHash('sha256')
+      .update(await readFile(dumpFile))
+      .digest('hex')
   })
 
   afterAll(async () => {
@@ -94,10 +99,15 @@ maybe('restoring a newer client\'s plain dump into PostgreSQL 14', () => {
         strict: false,
         databaseName: name
       }
-      return await restoreBackup(run, request, (database) => readDatabaseInventory(choice.target, database, 'rows', 1)).then(({ inspected, restoredChecksum }) => {
-        expect(restoredChecksum).toBe(checksum)
-        return { comparison: compareInventories(source, inspected, [], 'snapshot', 'rows'), lines: [...run.lines, ...run.reporter.warnings] }
-      })
+      return await restoreBackup(run, request, (database) => readDatabaseInventory(choice.target, database, 'rows', 1)).then(
+        ({ inspected, restoredChecksum }) => {
+          expect(restoredChecksum).toBe(checksum)
+          return {
+            comparison: compareInventories(source, inspected, [], 'snapshot', 'rows'),
+            lines: [...run.lines, ...run.reporter.warnings]
+          }
+        }
+      )
     } finally {
       await session.end()
     }

@@ -28,27 +28,30 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true })
 })
 
-test.each(['plain', 'custom'])('%s: the restore happens on the other server; the source never holds a temporary database', async (format) => {
-  const inputs: Record<string, string> = { 'database-url': source.url('shop'), 'restore-database-url': restore.url('postgres'), format }
-  const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
-  const seen: Array<{ onSource: string[]; onRestore: string[] }> = []
-  const hooks = {
-    afterRestore: async () => {
-      seen.push({ onSource: await temporaryDatabases(source), onRestore: await temporaryDatabases(restore) })
+test.each(['plain', 'custom'])(
+  '%s: the restore happens on the other server; the source never holds a temporary database',
+  async (format) => {
+    const inputs: Record<string, string> = { 'database-url': source.url('shop'), 'restore-database-url': restore.url('postgres'), format }
+    const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+    const seen: Array<{ onSource: string[]; onRestore: string[] }> = []
+    const hooks = {
+      afterRestore: async () => {
+        seen.push({ onSource: await temporaryDatabases(source), onRestore: await temporaryDatabases(restore) })
+      }
     }
+    const ledger = new MemoryLedger()
+    const result = await verifyBackup({ settings, reporter: recordingReporter(), ledger, hooks })
+    expect(result.error).toBeUndefined()
+    expect(result.status).toBe('passed')
+    expect(result.restoreTarget).toBe(`postgres@127.0.0.1:${restore.port}/postgres`)
+    expect(seen).toEqual([{ onSource: [], onRestore: [result.restoreDatabase?.name] }])
+    expect(result.tables?.rowMismatches).toEqual([])
+    expect(await temporaryDatabases(restore)).toEqual([])
+    expect(ledger.live.database.size).toBe(0)
   }
-  const ledger = new MemoryLedger()
-  const result = await verifyBackup({ settings, reporter: recordingReporter(), ledger, hooks })
-  expect(result.error).toBeUndefined()
-  expect(result.status).toBe('passed')
-  expect(result.restoreTarget).toBe(`postgres@127.0.0.1:${restore.port}/postgres`)
-  expect(seen).toEqual([{ onSource: [], onRestore: [result.restoreDatabase?.name] }])
-  expect(result.tables?.rowMismatches).toEqual([])
-  expect(await temporaryDatabases(restore)).toEqual([])
-  expect(ledger.live.database.size).toBe(0)
-})
+)
 
-test('the restore server\'s password is masked like the source\'s, and a bad one fails naming that server', async () => {
+test("the restore server's password is masked like the source's, and a bad one fails naming that server", async () => {
   const wrong = restore.url('postgres').replace(encodeURIComponent(restore.password), 'nope-restore')
   const run = await runBundle('dist/index.js', { inputs: { 'database-url': source.url('shop'), 'restore-database-url': wrong } })
   expect(run.code).toBe(1)

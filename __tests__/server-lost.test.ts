@@ -95,19 +95,24 @@ describe('an existing backup', () => {
   test.each([
     ['plain', 'psql'],
     ['custom', 'pg_restore']
-  ])('a server that stops during the restore of a %s backup is named as lost, not as a backup that does not restore', async (format, tool) => {
-    const result = await stopWhen(/^Created temporary database/, format)
-    expect(result.status).toBe('failed')
-    expect(result.error?.problem).toBe('connection-lost')
-    expect(result.error?.message).toMatch(new RegExp(`^Restore failed: the connection to the server was lost while ${tool} restored`))
-    expect(result.error?.hint).toContain('The server went away during the run')
-  })
+  ])(
+    'a server that stops during the restore of a %s backup is named as lost, not as a backup that does not restore',
+    async (format, tool) => {
+      const result = await stopWhen(/^Created temporary database/, format)
+      expect(result.status).toBe('failed')
+      expect(result.error?.problem).toBe('connection-lost')
+      expect(result.error?.message).toMatch(new RegExp(`^Restore failed: the connection to the server was lost while ${tool} restored`))
+      expect(result.error?.hint).toContain('The server went away during the run')
+    }
+  )
 
   test('a server that stops while the backup is validated is named as lost, not as a raw driver message', async () => {
     const result = await stopWhen(/^Existing backup: /)
     expect(result.status).toBe('failed')
     expect(result.error?.problem).toBe('connection-lost')
-    expect(result.error?.message).toMatch(/^(The connection to the server was lost during (Validate|Restore): |Restore failed: the connection to the server was lost)/)
+    expect(result.error?.message).toMatch(
+      /^(The connection to the server was lost during (Validate|Restore): |Restore failed: the connection to the server was lost)/
+    )
     expect(result.error?.hint).toContain('The server went away during the run')
   })
 })

@@ -31,7 +31,14 @@ afterAll(async () => {
 })
 
 async function client(application: string): Promise<pg.Client> {
-  const connection = new pg.Client({ host: '127.0.0.1', port: server.port, user: 'postgres', password: server.password, database: 'watched', application_name: application })
+  const connection = new pg.Client({
+    host: '127.0.0.1',
+    port: server.port,
+    user: 'postgres',
+    password: server.password,
+    database: 'watched',
+    application_name: application
+  })
   connection.on('error', () => {})
   await connection.connect()
   return connection
@@ -57,7 +64,14 @@ describe('the stall watchdog', () => {
   test('a COPY waiting for rows that never come, beside an idle session, is a stall: each session is named with its statement and wait', async () => {
     const tools = (await findClientTools())[0]
     const psql = spawn(tools.psql, ['-X', '-q', '-d', 'watched'], {
-      env: { ...process.env, PGHOST: '127.0.0.1', PGPORT: String(server.port), PGUSER: 'postgres', PGPASSWORD: server.password, PGAPPNAME: 'backup-verify session 0' },
+      env: {
+        ...process.env,
+        PGHOST: '127.0.0.1',
+        PGPORT: String(server.port),
+        PGUSER: 'postgres',
+        PGPASSWORD: server.password,
+        PGAPPNAME: 'backup-verify session 0'
+      },
       stdio: ['pipe', 'ignore', 'ignore']
     })
     psql.stdin.write('COPY t FROM stdin;\n')
@@ -66,7 +80,9 @@ describe('the stall watchdog', () => {
     const { watchdog } = await watch(1000, () => 42)
     try {
       const message = await stallWithin(watchdog, 15_000)
-      expect(message).toMatch(/^The restore stopped making progress: for \d+ s nothing was sent to its sessions and none of them ran anything/)
+      expect(message).toMatch(
+        /^The restore stopped making progress: for \d+ s nothing was sent to its sessions and none of them ran anything/
+      )
       expect(message).toMatch(/backup-verify session 0 \(pid \d+\): active, waiting for Client:ClientRead; running "COPY t FROM stdin;"/)
       expect(message).toMatch(/backup-verify session 1 \(pid \d+\): idle; last ran "SELECT 1"/)
     } finally {
@@ -76,7 +92,7 @@ describe('the stall watchdog', () => {
     }
   })
 
-  test('a session that waits for a lock another of the restore\'s sessions holds is named with the holder', async () => {
+  test("a session that waits for a lock another of the restore's sessions holds is named with the holder", async () => {
     const holder = await client('backup-verify session 0')
     const waiter = await client('backup-verify session 1')
     await holder.query('BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE')
@@ -84,7 +100,11 @@ describe('the stall watchdog', () => {
     const { watchdog } = await watch(1000, () => 7)
     try {
       const message = await stallWithin(watchdog, 15_000)
-      expect(message).toMatch(new RegExp(`backup-verify session 1 \\(pid \\d+\\): active, waiting for Lock:relation held by pid ${(holder as unknown as { processID: number }).processID}; running "SELECT count\\(\\*\\) FROM t"`))
+      expect(message).toMatch(
+        new RegExp(
+          `backup-verify session 1 \\(pid \\d+\\): active, waiting for Lock:relation held by pid ${(holder as unknown as { processID: number }).processID}; running "SELECT count\\(\\*\\) FROM t"`
+        )
+      )
       expect(message).toMatch(/backup-verify session 0 \(pid \d+\): idle in transaction/)
     } finally {
       await watchdog.stop()
@@ -130,7 +150,10 @@ test('a dump whose index build waits for a lock the in-order session holds stops
   })
   // The schema, run in order by one session, takes a lock that session keeps; the index build, on another session, needs it.
   const text = await readFile(dump, 'utf8')
-  await writeFile(dump, text.replace('SET default_table_access_method = heap;\n', 'SET default_table_access_method = heap;\nSELECT pg_advisory_lock(4242);\n'))
+  await writeFile(
+    dump,
+    text.replace('SET default_table_access_method = heap;\n', 'SET default_table_access_method = heap;\nSELECT pg_advisory_lock(4242);\n')
+  )
   const inputs: Record<string, string> = { 'backup-file': dump, 'restore-database-url': server.url('postgres'), jobs: '2', 'min-size': '0' }
   const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
   const ledger = new MemoryLedger()
@@ -139,9 +162,13 @@ test('a dump whose index build waits for a lock the in-order session holds stops
   expect(Date.now() - started).toBeLessThan(30_000)
   expect(result.status).toBe('failed')
   expect(result.error?.problem).toBe('restore-stalled')
-  expect(result.error?.message).toMatch(/backup-verify session \d \(pid \d+\): active, waiting for Lock:advisory held by pid \d+; running "CREATE INDEX t_waits ON public\.t USING btree \(public\.waits\(id\)\);"/)
+  expect(result.error?.message).toMatch(
+    /backup-verify session \d \(pid \d+\): active, waiting for Lock:advisory held by pid \d+; running "CREATE INDEX t_waits ON public\.t USING btree \(public\.waits\(id\)\);"/
+  )
   expect(result.error?.message).toMatch(/backup-verify session 0 \(pid \d+\): idle/)
-  expect(result.error?.message).toMatch(/The restore was at: session \d: a key or index on public\.t|The restore was at: session \d: an index on public\.t/)
+  expect(result.error?.message).toMatch(
+    /The restore was at: session \d: a key or index on public\.t|The restore was at: session \d: an index on public\.t/
+  )
   expect(result.error?.hint).toMatch(/not a slow server: a longer timeout would not help/)
   expect(ledger.live.database.size).toBe(0)
   expect(await temporaryDatabases(server)).toEqual([])

@@ -34,7 +34,16 @@ const passed: VerificationResult = {
     { name: 'Validate', status: 'passed', durationMs: 3, detail: '8 checks passed' },
     { name: 'Restore', status: 'passed', durationMs: 2500, detail: 'restored' }
   ],
-  backup: { path: '/tmp/x/shop.sql', sizeBytes: 45678, sha256: 'ab'.repeat(32), format: 'plain', compression: 'none', jobs: 1, streamed: false, kept: true },
+  backup: {
+    path: '/tmp/x/shop.sql',
+    sizeBytes: 45678,
+    sha256: 'ab'.repeat(32),
+    format: 'plain',
+    compression: 'none',
+    jobs: 1,
+    streamed: false,
+    kept: true
+  },
   checks: [{ name: 'Format signature', passed: true, detail: 'plain SQL dump' }],
   tables: compareInventories(inventory({ 'public.a': 10, 'public."<b>"': 5 }), inventory({ 'public.a': 10, 'public."<b>"': 5 })),
   restoreDatabase: { name: 'backup_verify_20261124t000000_abcdef', dropped: true },
@@ -79,7 +88,11 @@ describe('buildSummary', () => {
       backup: undefined,
       tables: undefined,
       checks: undefined,
-      error: { problem: 'connection-refused', message: 'Connection refused: nothing accepts connections at localhost:5432.', hint: 'Is PostgreSQL running?' }
+      error: {
+        problem: 'connection-refused',
+        message: 'Connection refused: nothing accepts connections at localhost:5432.',
+        hint: 'Is PostgreSQL running?'
+      }
     }
     const model = buildSummary(failed)
     expect(model.verdict).toBe('❌ Verification failed in Create: Connection refused: nothing accepts connections at localhost:5432.')
@@ -91,7 +104,11 @@ describe('buildSummary', () => {
 
   test('long table lists are capped', () => {
     const many = Array.from({ length: 500 }, (_, i) => `public.t${i}`)
-    const result = { ...passed, status: 'failed' as const, tables: compareInventories(inventory(Object.fromEntries(many.map((t) => [t, 1]))), inventory({})) }
+    const result = {
+      ...passed,
+      status: 'failed' as const,
+      tables: compareInventories(inventory(Object.fromEntries(many.map((t) => [t, 1]))), inventory({}))
+    }
     const facts = Object.fromEntries(buildSummary(result).tables[1].rows)
     expect(facts['Missing after restore']).toMatch(/public\.t49 and 450 more$/)
   })
@@ -144,7 +161,9 @@ describe('the restore target', () => {
     const comparison = compareInventories(inventory({ a: 3, b: 1, c: 7 }), inventory({ a: 3, c: 6, d: 0 }))
     expect(comparison).toMatchObject({ missing: ['b'], extra: ['d'], rowMismatches: [{ table: 'c', source: 7, restored: 6 }] })
     expect(comparison.rows).toHaveLength(4)
-    expect(() => requireSameInventory(comparison)).toThrow('Restored database has 3 tables, the source has 3: missing b; unexpected d. Row counts differ in 1 table(s): c 7 in the dump, 6 restored')
+    expect(() => requireSameInventory(comparison)).toThrow(
+      'Restored database has 3 tables, the source has 3: missing b; unexpected d. Row counts differ in 1 table(s): c 7 in the dump, 6 restored'
+    )
   })
 
   test('content, definitions and sequences are compared too, each named', () => {
@@ -162,15 +181,26 @@ describe('the restore target', () => {
 
   test('sequence values are numbers: 00042 set by the dump is the restored 42', () => {
     const restored = inventory({ t: 2 })
-    restored.sequences = [{ sequence: 'public.s', value: '42' }, { sequence: 'public.n', value: 'next 7' }]
-    const comparison = compareInventories(inventory({ t: 2 }), restored, [{ sequence: 'public.s', value: '00042' }, { sequence: 'public.n', value: 'next 0007' }])
+    restored.sequences = [
+      { sequence: 'public.s', value: '42' },
+      { sequence: 'public.n', value: 'next 7' }
+    ]
+    const comparison = compareInventories(inventory({ t: 2 }), restored, [
+      { sequence: 'public.s', value: '00042' },
+      { sequence: 'public.n', value: 'next 0007' }
+    ])
     expect(comparison.sequenceMismatches).toEqual([])
     expect(() => requireSameInventory(comparison)).not.toThrow()
   })
 
-  test('mismatched rows sort first in the summary\'s table of tables', () => {
+  test("mismatched rows sort first in the summary's table of tables", () => {
     const tables = compareInventories(inventory({ x: 100, y: 2 }), inventory({ x: 100, y: 1 }))
-    const model = buildSummary({ ...passed, status: 'failed', tables, error: { problem: 'restore-mismatch', message: 'Row counts differ' } })
+    const model = buildSummary({
+      ...passed,
+      status: 'failed',
+      tables,
+      error: { problem: 'restore-mismatch', message: 'Row counts differ' }
+    })
     expect(model.tables.find((table) => table.heading === 'Tables')?.rows[0]).toEqual(['<code>y</code>', '2', '1', '❌'])
   })
 })
@@ -189,12 +219,16 @@ describe('free space before dumping', () => {
   })
 })
 
-describe('connection errors in the user\'s terms', () => {
+describe("connection errors in the user's terms", () => {
   const at = { host: 'db', port: 5432, user: 'app', database: 'shop' }
   test.each([
     [{ code: 'ECONNREFUSED' }, 'connection-refused', 'Connection refused: nothing accepts connections at db:5432.'],
     [{ code: 'ENOTFOUND' }, 'host-not-found', 'Host not found: "db" does not resolve.'],
-    [{ code: '28P01', message: 'password authentication failed for user "app"' }, 'authentication-failed', 'Authentication failed for user "app" at db:5432.'],
+    [
+      { code: '28P01', message: 'password authentication failed for user "app"' },
+      'authentication-failed',
+      'Authentication failed for user "app" at db:5432.'
+    ],
     [{ code: '3D000' }, 'database-missing', 'Database "shop" does not exist at db:5432.'],
     [new Error('Connection terminated due to connection timeout'), 'connection-timeout', 'Timed out connecting to db:5432.']
   ])('%j', (error, problem, message) => {

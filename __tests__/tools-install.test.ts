@@ -58,7 +58,10 @@ describe('installing client tools into the tool cache', () => {
       expect(first.result.client).toMatchObject({ version: local.version.text, origin: 'downloaded' })
       expect(first.result.client?.directory).toBe(path.join(cacheRoot, 'postgresql-client', archive.version, process.arch, 'bin'))
       expect(first.reporter.lines.join('\n')).toContain(`SHA-256 verified: ${archive.sha256}`)
-      expect(downloads.requests).toEqual([`/${archive.version}/${archive.name}.tar.gz.sha256`, `/${archive.version}/${archive.name}.tar.gz`])
+      expect(downloads.requests).toEqual([
+        `/${archive.version}/${archive.name}.tar.gz.sha256`,
+        `/${archive.version}/${archive.name}.tar.gz`
+      ])
 
       const second = await verifyWith(downloads, cacheRoot)
       expect(second.result.status).toBe('passed')
@@ -77,7 +80,9 @@ describe('installing client tools into the tool cache', () => {
       const { result } = await verifyWith(downloads, cacheRoot)
       expect(result.status).toBe('failed')
       expect(result.error?.problem).toBe('tools-checksum-mismatch')
-      expect(result.error?.message).toContain(`the published SHA-256 is ${'cd'.repeat(32)}, the download has ${archive.sha256}. Refusing to use it.`)
+      expect(result.error?.message).toContain(
+        `the published SHA-256 is ${'cd'.repeat(32)}, the download has ${archive.sha256}. Refusing to use it.`
+      )
       expect(new FolderToolCache(cacheRoot).versions(process.arch)).toEqual([])
       expect(result.backup).toBeUndefined()
     } finally {
@@ -91,7 +96,9 @@ describe('installing client tools into the tool cache', () => {
       const { result } = await verifyWith(downloads, await mkdtemp(path.join(work, 'cache-')), `${local.version.major}.99`)
       expect(result.status).toBe('failed')
       expect(result.error?.problem).toBe('tools-not-published')
-      expect(result.error?.message).toContain(`No PostgreSQL client ${local.version.major}.99.0 for ${archive.name.split('-').slice(2).join('-')}:`)
+      expect(result.error?.message).toContain(
+        `No PostgreSQL client ${local.version.major}.99.0 for ${archive.name.split('-').slice(2).join('-')}:`
+      )
       expect(result.error?.message).toContain('does not exist (404)')
     } finally {
       await downloads.close()
@@ -112,7 +119,7 @@ describe('installing client tools into the tool cache', () => {
     }
   })
 
-  test('with a mirror, a major other than the server\'s needs an exact version (a mirror has no release list)', async () => {
+  test("with a mirror, a major other than the server's needs an exact version (a mirror has no release list)", async () => {
     const downloads = await startArchiveServer({})
     try {
       const options = {

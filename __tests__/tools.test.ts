@@ -53,7 +53,9 @@ describe('candidateDirectories', () => {
   const list = (directory: string) => tree[directory] ?? []
 
   test('PGBIN first, then PATH, then the usual folders newest first', () => {
-    const found = candidateDirectories({ PGBIN: '/custom/bin', PATH: '/usr/local/bin:/usr/bin' }, 'linux', list).map((c) => `${c.origin}:${c.directory}`)
+    const found = candidateDirectories({ PGBIN: '/custom/bin', PATH: '/usr/local/bin:/usr/bin' }, 'linux', list).map(
+      (c) => `${c.origin}:${c.directory}`
+    )
     expect(found.slice(0, 5)).toEqual([
       'PGBIN:/custom/bin',
       'PATH:/usr/local/bin',
@@ -90,12 +92,12 @@ describe('choosePresent', () => {
   })
   const server = { major: 15, text: '15.8' }
 
-  test('auto prefers the server\'s own major, newest minor, installed or cached', () => {
+  test("auto prefers the server's own major, newest minor, installed or cached", () => {
     const chosen = choosePresent([tools(14), tools(17, 2), tools(15, 3), tools(15, 10, 'cache')], server, { kind: 'auto' })
     expect(chosen).toMatchObject({ origin: 'cache', reason: 'server major 15', tools: { version: { text: '15.10' } } })
   })
 
-  test('auto takes a newer major when the server\'s is not here, and says why', () => {
+  test("auto takes a newer major when the server's is not here, and says why", () => {
     const chosen = choosePresent([tools(14), tools(16, 4), tools(17, 2)], server, { kind: 'auto' })
     expect(chosen?.tools.version.text).toBe('17.2')
     expect(chosen?.reason).toContain('no client of major 15 here; 17 is newer than the server')
@@ -109,7 +111,9 @@ describe('choosePresent', () => {
   test('an explicit major or exact version takes only that', () => {
     expect(choosePresent([tools(17, 2), tools(16, 4)], server, { kind: 'major', major: 16 })?.tools.version.text).toBe('16.4')
     expect(choosePresent([tools(17, 2)], server, { kind: 'major', major: 16 })).toBeUndefined()
-    expect(choosePresent([tools(17, 2), tools(17, 4)], server, { kind: 'exact', major: 17, minor: 2, release: 0 })?.tools.version.text).toBe('17.2')
+    expect(
+      choosePresent([tools(17, 2), tools(17, 4)], server, { kind: 'exact', major: 17, minor: 2, release: 0 })?.tools.version.text
+    ).toBe('17.2')
     expect(choosePresent([tools(17, 4)], server, { kind: 'exact', major: 17, minor: 2, release: 0 })).toBeUndefined()
   })
 })
@@ -153,7 +157,9 @@ describe('postgres-version and tools-url', () => {
   })
 
   test.each(['latest', '9.6', '17.x', '-1', '17.2.0.1'])('%j is refused, naming the input', (text) => {
-    expect(() => parseVersionRequest('postgres-version', text)).toThrow(`Input "postgres-version" has an invalid value ${JSON.stringify(text)}`)
+    expect(() => parseVersionRequest('postgres-version', text)).toThrow(
+      `Input "postgres-version" has an invalid value ${JSON.stringify(text)}`
+    )
   })
 
   test('the default source expands to its release asset and checksum', () => {
@@ -190,7 +196,11 @@ describe('postgres-version and tools-url', () => {
   })
 
   test('the newest build of a major among release tags', () => {
-    expect(newestOfMajor(['17.2.0', '17.10.0', '17.9.1', '16.99.0', 'v17.10.1', 'latest'], 17)).toEqual({ major: 17, minor: 10, release: 1 })
+    expect(newestOfMajor(['17.2.0', '17.10.0', '17.9.1', '16.99.0', 'v17.10.1', 'latest'], 17)).toEqual({
+      major: 17,
+      minor: 10,
+      release: 1
+    })
     expect(newestOfMajor(['16.1.0'], 17)).toBeUndefined()
   })
 })
@@ -204,7 +214,7 @@ describe('findClientTools on real files', () => {
     return directory
   }
 
-  test('reads each tool\'s version; a folder whose tools disagree is passed over', async () => {
+  test("reads each tool's version; a folder whose tools disagree is passed over", async () => {
     const consistent = await fakeTools({ pg_dump: '18beta1', pg_restore: '18beta1', psql: '18beta1' })
     const mixed = await fakeTools({ pg_dump: '19.1', pg_restore: '19.1', psql: '14.2' })
     const incomplete = await fakeTools({ pg_dump: '20.0' })
@@ -213,7 +223,13 @@ describe('findClientTools on real files', () => {
       const fromPath = found.filter((tools) => tools.origin === 'PATH')
       expect(fromPath.map((tools) => [tools.directory, tools.version.text])).toEqual([[consistent, '18beta1']])
       expect(fromPath[0].psql).toBe(path.join(consistent, 'psql'))
-      expect(choosePresent(found.map((tools) => ({ tools, origin: 'found' as const })), { major: 17, text: '17.0' }, { kind: 'auto' })?.tools.directory).toBe(consistent)
+      expect(
+        choosePresent(
+          found.map((tools) => ({ tools, origin: 'found' as const })),
+          { major: 17, text: '17.0' },
+          { kind: 'auto' }
+        )?.tools.directory
+      ).toBe(consistent)
     } finally {
       await Promise.all([consistent, mixed, incomplete].map((directory) => rm(directory, { recursive: true, force: true })))
     }

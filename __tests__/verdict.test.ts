@@ -45,11 +45,31 @@ async function pgDump(database: string, file: string, format = 'plain'): Promise
 
 describe('no false alarm', () => {
   test.each([
-    ['timezone', "ALTER DATABASE {db} SET timezone = 'Asia/Kolkata'", 'CREATE TABLE t (at timestamptz); INSERT INTO t SELECT now() - g * interval \'37 minutes\' FROM generate_series(1, 500) g'],
-    ['datestyle', "ALTER DATABASE {db} SET datestyle = 'SQL, DMY'", "CREATE TABLE t (d date, ts timestamp); INSERT INTO t SELECT date '2024-01-31' + g, timestamp '2024-02-29 13:45:00' + g * interval '1 hour' FROM generate_series(1, 500) g"],
-    ['intervalstyle', "ALTER DATABASE {db} SET intervalstyle = 'sql_standard'", "CREATE TABLE t (i interval); INSERT INTO t SELECT g * interval '1 day 3 hours 4 minutes' FROM generate_series(1, 500) g"],
-    ['extra_float_digits', 'ALTER DATABASE {db} SET extra_float_digits = -3', 'CREATE TABLE t (f float8, r real); INSERT INTO t SELECT g / 7.0, g / 3.0 FROM generate_series(1, 500) g'],
-    ['bytea_output', "ALTER DATABASE {db} SET bytea_output = 'escape'", "CREATE TABLE t (b bytea); INSERT INTO t SELECT decode(md5(g::text), 'hex') FROM generate_series(1, 500) g"]
+    [
+      'timezone',
+      "ALTER DATABASE {db} SET timezone = 'Asia/Kolkata'",
+      "CREATE TABLE t (at timestamptz); INSERT INTO t SELECT now() - g * interval '37 minutes' FROM generate_series(1, 500) g"
+    ],
+    [
+      'datestyle',
+      "ALTER DATABASE {db} SET datestyle = 'SQL, DMY'",
+      "CREATE TABLE t (d date, ts timestamp); INSERT INTO t SELECT date '2024-01-31' + g, timestamp '2024-02-29 13:45:00' + g * interval '1 hour' FROM generate_series(1, 500) g"
+    ],
+    [
+      'intervalstyle',
+      "ALTER DATABASE {db} SET intervalstyle = 'sql_standard'",
+      "CREATE TABLE t (i interval); INSERT INTO t SELECT g * interval '1 day 3 hours 4 minutes' FROM generate_series(1, 500) g"
+    ],
+    [
+      'extra_float_digits',
+      'ALTER DATABASE {db} SET extra_float_digits = -3',
+      'CREATE TABLE t (f float8, r real); INSERT INTO t SELECT g / 7.0, g / 3.0 FROM generate_series(1, 500) g'
+    ],
+    [
+      'bytea_output',
+      "ALTER DATABASE {db} SET bytea_output = 'escape'",
+      "CREATE TABLE t (b bytea); INSERT INTO t SELECT decode(md5(g::text), 'hex') FROM generate_series(1, 500) g"
+    ]
   ])('a database with its own %s passes verify: data in every format', async (setting, alter, schema) => {
     const db = `settings_${setting}`
     await server.query(`CREATE DATABASE ${db}`)
@@ -83,7 +103,10 @@ describe('no false alarm', () => {
     await pgDump('spelled', file)
     const text = await readFile(file, 'utf8')
     expect(text).toContain("SELECT pg_catalog.setval('public.s', 4, true);")
-    await writeFile(file, text.replace("SELECT pg_catalog.setval('public.s', 4, true);", "SELECT pg_catalog.setval('public.s', 00004, true);"))
+    await writeFile(
+      file,
+      text.replace("SELECT pg_catalog.setval('public.s', 4, true);", "SELECT pg_catalog.setval('public.s', 00004, true);")
+    )
     const { result } = await verify({ 'backup-file': file, 'restore-database-url': server.url('postgres'), 'min-size': '0' })
     expect(result.error).toBeUndefined()
     expect(result.tables?.sequenceMismatches).toEqual([])
@@ -103,12 +126,27 @@ describe('no false pass', () => {
   })
 
   test.each([
-    ['an index that covers another column', 'DROP INDEX products_name; CREATE INDEX products_name ON products (stock)', /index public\.products_name is CREATE INDEX products_name ON public\.products USING btree \(name\) in the dump, but CREATE INDEX products_name ON public\.products USING btree \(stock\) restored/],
-    ['a column default changed from 4.99 to 0.01', 'ALTER TABLE products ALTER COLUMN price SET DEFAULT 0.01', /column public\.products\.price is numeric\(8,2\) default 4\.99 in the dump, but numeric\(8,2\) default 0\.01 restored/],
-    ['a view whose predicate changed', 'CREATE OR REPLACE VIEW cheap AS SELECT id, name FROM products WHERE price < 500', /view public\.cheap is SELECT .*\(products\.price < \(5\)::numeric\).* in the dump, but SELECT .*\(products\.price < \(500\)::numeric\).* restored/]
+    [
+      'an index that covers another column',
+      'DROP INDEX products_name; CREATE INDEX products_name ON products (stock)',
+      /index public\.products_name is CREATE INDEX products_name ON public\.products USING btree \(name\) in the dump, but CREATE INDEX products_name ON public\.products USING btree \(stock\) restored/
+    ],
+    [
+      'a column default changed from 4.99 to 0.01',
+      'ALTER TABLE products ALTER COLUMN price SET DEFAULT 0.01',
+      /column public\.products\.price is numeric\(8,2\) default 4\.99 in the dump, but numeric\(8,2\) default 0\.01 restored/
+    ],
+    [
+      'a view whose predicate changed',
+      'CREATE OR REPLACE VIEW cheap AS SELECT id, name FROM products WHERE price < 500',
+      /view public\.cheap is SELECT .*\(products\.price < \(5\)::numeric\).* in the dump, but SELECT .*\(products\.price < \(500\)::numeric\).* restored/
+    ]
   ])('%s fails at every level, naming the object and both definitions', async (_what, tamper, message) => {
     for (const level of ['schema', 'rows', 'data']) {
-      const { result } = await verify({ 'database-url': server.url('shop'), verify: level }, { afterRestore: (database) => server.query(tamper, database).then(() => {}) })
+      const { result } = await verify(
+        { 'database-url': server.url('shop'), verify: level },
+        { afterRestore: (database) => server.query(tamper, database).then(() => {}) }
+      )
       expect({ level, status: result.status }).toEqual({ level, status: 'failed' })
       expect(result.error?.problem).toBe('restore-mismatch')
       expect(result.error?.message).toMatch(message)
@@ -119,24 +157,42 @@ describe('no false pass', () => {
     const made = await verify({ 'database-url': server.url('shop'), format: 'custom', 'keep-backup': 'true', verify: 'data' })
     expect(made.result.error).toBeUndefined()
     const receipt = made.result.receiptPath as string
-    const hooks = { afterRestore: (database: string) => server.query('ALTER TABLE products ALTER COLUMN price SET DEFAULT 0.01', database).then(() => {}) }
-    const { result } = await verify({ 'backup-file': made.result.backup!.path, 'restore-database-url': server.url('postgres'), receipt, verify: 'data' }, hooks)
+    const hooks = {
+      afterRestore: (database: string) => server.query('ALTER TABLE products ALTER COLUMN price SET DEFAULT 0.01', database).then(() => {})
+    }
+    const { result } = await verify(
+      { 'backup-file': made.result.backup!.path, 'restore-database-url': server.url('postgres'), receipt, verify: 'data' },
+      hooks
+    )
     expect(result.status).toBe('failed')
-    expect(result.error?.message).toBe("Definitions differ for 1 object(s): column public.products.price differs from the receipt's (restored: numeric(8,2) default 0.01)")
+    expect(result.error?.message).toBe(
+      "Definitions differ for 1 object(s): column public.products.price differs from the receipt's (restored: numeric(8,2) default 0.01)"
+    )
     expect(result.tables?.reference).toBe('receipt')
   })
 
   test('a directory backup whose large object lost its bytes fails, in a restore compared with the receipt of its own backup', async () => {
     await server.query('CREATE DATABASE blobs')
-    await server.query("CREATE TABLE doc (id int, body oid); INSERT INTO doc SELECT 1, lo_from_bytea(0, convert_to(repeat('x', 12000), 'UTF8'))", 'blobs')
-    const made = await verify({ 'database-url': server.url('blobs'), format: 'directory', compression: '0', 'keep-backup': 'true', verify: 'data', 'min-size': '0' })
+    await server.query(
+      "CREATE TABLE doc (id int, body oid); INSERT INTO doc SELECT 1, lo_from_bytea(0, convert_to(repeat('x', 12000), 'UTF8'))",
+      'blobs'
+    )
+    const made = await verify({
+      'database-url': server.url('blobs'),
+      format: 'directory',
+      compression: '0',
+      'keep-backup': 'true',
+      verify: 'data',
+      'min-size': '0'
+    })
     expect(made.result.error).toBeUndefined()
     const folder = made.result.backup!.path
     for (const damage of ['data', 'toc'] as const) {
       const copy = path.join(work, `blobs-${damage}.dir`)
       execFileSync('cp', ['-r', folder, copy])
       const names = await readdir(copy)
-      const target = damage === 'data' ? names.find((name) => /^blob_\d+\.dat/.test(name)) : names.find((name) => /^blobs(_\d+)?\.toc$/.test(name))
+      const target =
+        damage === 'data' ? names.find((name) => /^blob_\d+\.dat/.test(name)) : names.find((name) => /^blobs(_\d+)?\.toc$/.test(name))
       expect(target).toBeDefined()
       await writeFile(path.join(copy, target as string), '')
       // The damage was there when the receipt was written: it describes this backup.
@@ -144,9 +200,17 @@ describe('no false pass', () => {
       receipt.backup.sha256 = await backupChecksum(copy, 'directory')
       const receiptFile = path.join(work, `blobs-${damage}-receipt.json`)
       await writeFile(receiptFile, JSON.stringify(receipt))
-      const { result } = await verify({ 'backup-file': copy, 'restore-database-url': server.url('postgres'), receipt: receiptFile, verify: 'data', 'min-size': '0' })
+      const { result } = await verify({
+        'backup-file': copy,
+        'restore-database-url': server.url('postgres'),
+        receipt: receiptFile,
+        verify: 'data',
+        'min-size': '0'
+      })
       expect({ damage, phases: result.phases.map((phase) => phase.status) }).toEqual({ damage, phases: ['not run', 'passed', 'failed'] })
-      expect(result.error?.message).toMatch(/^Definitions differ for 2 object\(s\): large object \d+ differs from the receipt's \(restored: 0 bytes\); large object data \d+ differs/)
+      expect(result.error?.message).toMatch(
+        /^Definitions differ for 2 object\(s\): large object \d+ differs from the receipt's \(restored: 0 bytes\); large object data \d+ differs/
+      )
     }
     expect(await temporaryDatabases(server)).toEqual([])
   })
@@ -156,11 +220,19 @@ describe('no false pass', () => {
     await expect(
       readReferences(
         loadSettings({
-          get: (name) => ({ 'backup-file': made.result.backup!.path, 'restore-database-url': server.url('postgres'), receipt: made.result.receiptPath as string, verify: 'data' })[name] ?? '',
+          get: (name) =>
+            ({
+              'backup-file': made.result.backup!.path,
+              'restore-database-url': server.url('postgres'),
+              receipt: made.result.receiptPath as string,
+              verify: 'data'
+            })[name] ?? '',
           environment: {},
           workingDirectory: work
         })
       )
-    ).rejects.toThrow('Input "verify" has an invalid value "data": expected a level the receipt can support: it was made at verify: rows, so it holds no content fingerprints. Use verify: rows, or make the receipt with verify: data.')
+    ).rejects.toThrow(
+      'Input "verify" has an invalid value "data": expected a level the receipt can support: it was made at verify: rows, so it holds no content fingerprints. Use verify: rows, or make the receipt with verify: data.'
+    )
   })
 })

@@ -38315,7 +38315,8 @@ function describeConnectionError(error, address) {
     const at = where(address);
     switch (code) {
         case 'ECONNREFUSED':
-            return new VerificationError('connection-refused', `Connection refused: nothing accepts connections at ${at}.`, `Is PostgreSQL running? Check with "pg_isready -h ${address.host} -p ${address.port}"; in a workflow, give the postgres service a health check and map its port (ports: ["${address.port}:5432"]).`);
+            return new VerificationError('connection-refused', `Connection refused: nothing accepts connections at ${at}.`, `Is PostgreSQL running? Check with "pg_isready -h ${address.host} -p ${address.port}"; in a workflow, ` +
+                `give the postgres service a health check and map its port (ports: ["${address.port}:5432"]).`);
         case 'ENOENT':
             if (address.host.startsWith('/')) {
                 return new VerificationError('connection-refused', `No PostgreSQL socket in ${address.host} for port ${address.port}.`, 'Is the server running, and is that its socket directory (unix_socket_directories)?');
@@ -38345,11 +38346,12 @@ function classifyToolError(stderr) {
     if (/server closed the connection unexpectedly|terminating connection due to|connection to server .* (was )?lost|the database system is shutting down/i.test(stderr)) {
         return {
             problem: 'connection-lost',
-            hint: 'The server went away during the run (restarted, stopped, or out of memory). A temporary database it left is dropped by the post step, or by hand: DROP DATABASE backup_verify_… WITH (FORCE).'
+            hint: 'The server went away during the run (restarted, stopped, or out of memory). A temporary database it ' +
+                'left is dropped by the post step, or by hand: DROP DATABASE backup_verify_… WITH (FORCE).'
         };
     }
     if (/server version mismatch/i.test(stderr)) {
-        return { problem: 'client-too-old', hint: 'Install a PostgreSQL client whose major version is at least the server\'s.' };
+        return { problem: 'client-too-old', hint: "Install a PostgreSQL client whose major version is at least the server's." };
     }
     if (/password authentication failed|no password supplied/i.test(stderr)) {
         return { problem: 'authentication-failed', hint: 'Check the password given to the action.' };
@@ -38472,10 +38474,10 @@ class Redactor {
         for (const secret of this.secrets)
             result = result.split(secret).join(MASK);
         // Passwords we were never told about still hide in connection strings that tools echo back.
-        return result
+        return (result
             // (The placeholder of an example, user:password@, is no password: a real one is masked above.)
-            .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)(\S*)@/gi, (match, start, secret) => (secret === 'password' ? match : `${start}${MASK}@`))
-            .replace(/\b(password\s*=\s*)('(?:[^'\\]|\\.)*'?|"[^"]*"|(?:[^\s\\]|\\.)+)/gi, `$1${MASK}`);
+            .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)(\S*)@/gi, (match, start, secret) => secret === 'password' ? match : `${start}${MASK}@`)
+            .replace(/\b(password\s*=\s*)('(?:[^'\\]|\\.)*'?|"[^"]*"|(?:[^\s\\]|\\.)+)/gi, `$1${MASK}`));
     }
     redactError(error) {
         return this.redact(error instanceof Error ? error.message : String(error));
@@ -38568,7 +38570,8 @@ function fromUrl(url, origin, inputName) {
     // Two "@" before the host: the password holds one unencoded, and no parser can tell where the host starts.
     const authority = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(url)?.[1] ?? '';
     if ((authority.match(/@/g) ?? []).length > 1 || (writtenUrlPassword(url.replace(/[?#].*$/s, '')) ?? '').includes('@')) {
-        throw new InputError(inputName, shown, `${URL_FORMS}; the password holds an "@" that is not percent-encoded: write it as %40 (encodeURIComponent gives every character's form)`);
+        throw new InputError(inputName, shown, `${URL_FORMS}; the password holds an "@" that is not percent-encoded: write it as %40 ` +
+            `(encodeURIComponent gives every character's form)`);
     }
     if (scheme.startsWith('sqlite') || scheme === 'spatialite')
         return { kind: 'unsupported', engine: 'sqlite', origin };
@@ -38605,7 +38608,9 @@ function fromUrl(url, origin, inputName) {
             database: parsed.database,
             parameters,
             ssl: parsed.ssl,
-            connectTimeoutSeconds: /^\d+$/.test(parameters.connect_timeout ?? '') && Number(parameters.connect_timeout) > 0 ? Number(parameters.connect_timeout) : DEFAULT_CONNECT_TIMEOUT_SECONDS
+            connectTimeoutSeconds: /^\d+$/.test(parameters.connect_timeout ?? '') && Number(parameters.connect_timeout) > 0
+                ? Number(parameters.connect_timeout)
+                : DEFAULT_CONNECT_TIMEOUT_SECONDS
         }
     };
 }
@@ -38806,7 +38811,8 @@ var external_node_crypto_ = __nccwpck_require__(7598);
 
 const USER_SCHEMA = (column) => `${column} NOT IN ('pg_catalog', 'information_schema') AND ${column} !~ '^pg_(toast|temp_|toast_temp_)'`;
 /** Objects an extension created come back with the extension, as the restore server has it. */
-const NOT_IN_EXTENSION = (catalog, oid) => `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = '${catalog}'::pg_catalog.regclass AND e.objid = ${oid} AND e.deptype = 'e')`;
+const NOT_IN_EXTENSION = (catalog, oid) => `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = '${catalog}'::pg_catalog.regclass ` +
+    `AND e.objid = ${oid} AND e.deptype = 'e')`;
 const QUALIFIED = (schema, name) => `pg_catalog.quote_ident(${schema}) || '.' || pg_catalog.quote_ident(${name})`;
 /** One query per kind of object, each returning kind, name, table and text. */
 function queries(serverMajor) {
@@ -38819,11 +38825,13 @@ function queries(serverMajor) {
        FROM pg_catalog.pg_extension x JOIN pg_catalog.pg_namespace n ON n.oid = x.extnamespace`,
         `SELECT 'type', ${QUALIFIED('n.nspname', 't.typname')}, NULL,
             CASE t.typtype
-              WHEN 'e' THEN 'enum (' || (SELECT pg_catalog.string_agg(pg_catalog.quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid) || ')'
+              WHEN 'e' THEN 'enum (' || (SELECT pg_catalog.string_agg(pg_catalog.quote_literal(e.enumlabel), ',
+                ' ORDER BY e.enumsortorder) FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid) || ')'
               WHEN 'd' THEN 'domain over ' || pg_catalog.format_type(t.typbasetype, t.typtypmod)
                             || CASE WHEN t.typnotnull THEN ' not null' ELSE '' END
                             || CASE WHEN t.typdefault IS NOT NULL THEN ' default ' || t.typdefault ELSE '' END
-              WHEN 'r' THEN 'range of ' || (SELECT pg_catalog.format_type(r.rngsubtype, NULL) FROM pg_catalog.pg_range r WHERE r.rngtypid = t.oid)
+              WHEN 'r' THEN 'range of ' || (SELECT pg_catalog.format_type(r.rngsubtype, NULL) FROM pg_catalog.pg_range r
+                WHERE r.rngtypid = t.oid)
               WHEN 'c' THEN 'composite type'
               ELSE 'type ' || t.typtype::text
             END
@@ -38837,7 +38845,8 @@ function queries(serverMajor) {
             || CASE WHEN c.relforcerowsecurity THEN ', row security forced' ELSE '' END
             || CASE WHEN c.relkind = 'p' THEN ', partitioned by ' || pg_catalog.pg_get_partkeydef(c.oid) ELSE '' END
             || CASE WHEN c.relispartition THEN ', partition ' || pg_catalog.pg_get_expr(c.relpartbound, c.oid) ELSE '' END
-            || coalesce(', inherits ' || (SELECT pg_catalog.string_agg(i.inhparent::pg_catalog.regclass::text, ', ' ORDER BY i.inhseqno) FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid AND NOT c.relispartition), '')
+            || coalesce(', inherits ' || (SELECT pg_catalog.string_agg(i.inhparent::pg_catalog.regclass::text, ',
+              ' ORDER BY i.inhseqno) FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid AND NOT c.relispartition), '')
             || coalesce(', with (' || pg_catalog.array_to_string(c.reloptions, ', ') || ')', '')
        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind IN ('r', 'p', 'f') AND ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_class', 'c.oid')}`,
@@ -38845,10 +38854,12 @@ function queries(serverMajor) {
         `SELECT 'column', ${relation} || '.' || pg_catalog.quote_ident(a.attname), ${relation},
             pg_catalog.format_type(a.atttypid, a.atttypmod)
             || CASE WHEN a.attcollation <> t.typcollation AND a.attcollation <> 0
-                    THEN ' collate ' || (SELECT ${QUALIFIED('cn.nspname', 'co.collname')} FROM pg_catalog.pg_collation co JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation)
+                    THEN ' collate ' || (SELECT ${QUALIFIED('cn.nspname', 'co.collname')} FROM pg_catalog.pg_collation co
+                      JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation)
                     ELSE '' END
             || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
-            || CASE a.attidentity WHEN 'a' THEN ' generated always as identity' WHEN 'd' THEN ' generated by default as identity' ELSE '' END
+            || CASE a.attidentity WHEN 'a' THEN ' generated always as identity' WHEN 'd' THEN ' generated by default as identity'
+              ELSE '' END
             || CASE WHEN a.attgenerated <> '' THEN ' generated always as (' || pg_catalog.pg_get_expr(d.adbin, d.adrelid) || ') stored'
                     WHEN d.adbin IS NOT NULL THEN ' default ' || pg_catalog.pg_get_expr(d.adbin, d.adrelid)
                     ELSE '' END
@@ -38889,34 +38900,44 @@ function queries(serverMajor) {
         `SELECT 'function', p.oid::pg_catalog.regprocedure::text, NULL,
             CASE WHEN p.${serverMajor >= 11 ? "prokind = 'a'" : 'proisagg'}
                  THEN 'aggregate ' || (SELECT pg_catalog.row_to_json(x)::text
-                                         FROM (SELECT a.aggkind, a.aggtransfn::text AS transition, a.aggfinalfn::text AS final, a.aggcombinefn::text AS combine,
-                                                      a.aggtranstype::pg_catalog.regtype::text AS state, a.agginitval, a.aggsortop::pg_catalog.regoperator::text AS sort
+                                         FROM (SELECT a.aggkind, a.aggtransfn::text AS transition, a.aggfinalfn::text AS final,
+                                           a.aggcombinefn::text AS combine,
+                                                      a.aggtranstype::pg_catalog.regtype::text AS state, a.agginitval,
+                                                        a.aggsortop::pg_catalog.regoperator::text AS sort
                                                  FROM pg_catalog.pg_aggregate a WHERE a.aggfnoid = p.oid) x)
                  ELSE pg_catalog.pg_get_functiondef(p.oid) END
        FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
       WHERE ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_proc', 'p.oid')}`,
         `SELECT 'trigger', ${relation} || '.' || pg_catalog.quote_ident(g.tgname), ${relation},
-            pg_catalog.pg_get_triggerdef(g.oid) || CASE g.tgenabled WHEN 'D' THEN ' (disabled)' WHEN 'R' THEN ' (enabled on replica)' WHEN 'A' THEN ' (enabled always)' ELSE '' END
+            pg_catalog.pg_get_triggerdef(g.oid) || CASE g.tgenabled WHEN 'D' THEN ' (disabled)' WHEN 'R'
+              THEN ' (enabled on replica)' WHEN 'A' THEN ' (enabled always)' ELSE '' END
        FROM pg_catalog.pg_trigger g JOIN pg_catalog.pg_class c ON c.oid = g.tgrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
       WHERE NOT g.tgisinternal AND ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_class', 'c.oid')}`,
         `SELECT 'policy', ${relation} || '.' || pg_catalog.quote_ident(o.polname), ${relation},
-            CASE o.polcmd WHEN 'r' THEN 'for select' WHEN 'a' THEN 'for insert' WHEN 'w' THEN 'for update' WHEN 'd' THEN 'for delete' ELSE 'for all' END
+            CASE o.polcmd WHEN 'r' THEN 'for select' WHEN 'a' THEN 'for insert' WHEN 'w' THEN 'for update' WHEN 'd' THEN 'for delete'
+              ELSE 'for all' END
             || CASE WHEN o.polpermissive THEN ' permissive' ELSE ' restrictive' END
-            || ' to ' || coalesce((SELECT pg_catalog.string_agg(x, ', ' ORDER BY x) FROM (SELECT CASE WHEN r = 0 THEN 'public' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(r)) END AS x FROM pg_catalog.unnest(o.polroles) r) y), 'public')
+            || ' to ' || coalesce((SELECT pg_catalog.string_agg(x, ', ' ORDER BY x) FROM (SELECT CASE WHEN r = 0 THEN 'public'
+              ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(r)) END AS x FROM pg_catalog.unnest(o.polroles) r) y), 'public')
             || coalesce(' using (' || pg_catalog.pg_get_expr(o.polqual, o.polrelid) || ')', '')
             || coalesce(' with check (' || pg_catalog.pg_get_expr(o.polwithcheck, o.polrelid) || ')', '')
        FROM pg_catalog.pg_policy o JOIN pg_catalog.pg_class c ON c.oid = o.polrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
       WHERE ${USER_SCHEMA('n.nspname')}`,
         `SELECT 'rule', ${relation} || '.' || pg_catalog.quote_ident(w.rulename), ${relation}, pg_catalog.pg_get_ruledef(w.oid)
-       FROM pg_catalog.pg_rewrite w JOIN pg_catalog.pg_class c ON c.oid = w.ev_class JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       FROM pg_catalog.pg_rewrite w JOIN pg_catalog.pg_class c ON c.oid = w.ev_class
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
       WHERE w.rulename <> '_RETURN' AND ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_class', 'c.oid')}`,
         `SELECT 'sequence', ${relation}, NULL,
-            'as ' || s.seqtypid::pg_catalog.regtype::text || ' increment ' || s.seqincrement || ' minvalue ' || s.seqmin || ' maxvalue ' || s.seqmax
+            'as ' || s.seqtypid::pg_catalog.regtype::text || ' increment ' || s.seqincrement || ' minvalue ' || s.seqmin
+              || ' maxvalue ' || s.seqmax
             || ' start ' || s.seqstart || ' cache ' || s.seqcache || CASE WHEN s.seqcycle THEN ' cycle' ELSE '' END
             || coalesce(' owned by ' || (SELECT d.refobjid::pg_catalog.regclass::text || '.' || pg_catalog.quote_ident(a.attname)
-                                            FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
-                                           WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0 LIMIT 1), '')
-       FROM pg_catalog.pg_sequence s JOIN pg_catalog.pg_class c ON c.oid = s.seqrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                                            FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid
+                                              AND a.attnum = d.refobjsubid
+                                           WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid
+                                             AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0 LIMIT 1), '')
+       FROM pg_catalog.pg_sequence s JOIN pg_catalog.pg_class c ON c.oid = s.seqrelid
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
       WHERE ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_class', 'c.oid')}`
     ].map(named);
 }
@@ -38950,7 +38971,11 @@ async function readLargeObjects(client, withContent) {
             continue;
         const hash = (0,external_node_crypto_.createHash)('md5');
         for (let offset = 0; offset < Number(size); offset += LARGE_OBJECT_PART) {
-            const part = await client.query('SELECT pg_catalog.lo_get($1::oid, $2, $3) AS data', [oid, offset, LARGE_OBJECT_PART]);
+            const part = await client.query('SELECT pg_catalog.lo_get($1::oid, $2, $3) AS data', [
+                oid,
+                offset,
+                LARGE_OBJECT_PART
+            ]);
             hash.update(part.rows[0].data);
         }
         definitions.push({ kind: 'large object data', name: oid, text: `md5 ${hash.digest('hex')}` });
@@ -38977,7 +39002,13 @@ function compareDefinitions(reference, restored, options) {
         const now = after.get(id);
         const same = now !== undefined && (options.byName || (options.hashed ? definitionHash(now.text) === before.text : now.text === before.text));
         if (!same)
-            differences.push({ kind: before.kind, name: before.name, table: before.table ?? now?.table, source: before.text, restored: now?.text });
+            differences.push({
+                kind: before.kind,
+                name: before.name,
+                table: before.table ?? now?.table,
+                source: before.text,
+                restored: now?.text
+            });
     }
     for (const now of restored)
         if (!seen.has(key(now)))
@@ -39086,18 +39117,25 @@ const inventory_USER_SCHEMA = (column) => `${column} NOT IN ('pg_catalog', 'info
 const OBJECT_COUNTS = `
 SELECT
   (SELECT count(*) FROM pg_namespace n WHERE ${inventory_USER_SCHEMA('n.nspname')}) AS "schemas",
-  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND ${inventory_USER_SCHEMA('n.nspname')}) AS "tables",
+  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p')
+    AND ${inventory_USER_SCHEMA('n.nspname')}) AS "tables",
   (SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND a.attnum > 0 AND NOT a.attisdropped AND ${inventory_USER_SCHEMA('n.nspname')}) AS "columns",
-  (SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ${inventory_USER_SCHEMA('n.nspname')}) AS "indexes",
+  (SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE ${inventory_USER_SCHEMA('n.nspname')}) AS "indexes",
   (SELECT count(*) FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace WHERE ${inventory_USER_SCHEMA('n.nspname')}) AS "constraints",
-  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'v' AND ${inventory_USER_SCHEMA('n.nspname')}) AS "views",
-  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'm' AND ${inventory_USER_SCHEMA('n.nspname')}) AS "materialized views",
-  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND ${inventory_USER_SCHEMA('n.nspname')}) AS "sequences",
+  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'v'
+    AND ${inventory_USER_SCHEMA('n.nspname')}) AS "views",
+  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'm'
+    AND ${inventory_USER_SCHEMA('n.nspname')}) AS "materialized views",
+  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S'
+    AND ${inventory_USER_SCHEMA('n.nspname')}) AS "sequences",
   (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ${inventory_USER_SCHEMA('n.nspname')}) AS "functions",
-  (SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal AND ${inventory_USER_SCHEMA('n.nspname')}) AS "triggers",
+  (SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE NOT t.tgisinternal AND ${inventory_USER_SCHEMA('n.nspname')}) AS "triggers",
   (SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-    WHERE (t.typtype IN ('e', 'd', 'r', 'm') OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'c'))) AND ${inventory_USER_SCHEMA('n.nspname')}) AS "types",
+    WHERE (t.typtype IN ('e', 'd', 'r', 'm') OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid
+      AND c.relkind = 'c'))) AND ${inventory_USER_SCHEMA('n.nspname')}) AS "types",
   (SELECT count(*) FROM pg_extension) AS "extensions",
   (SELECT count(*) FROM pg_policy) AS "policies",
   (SELECT count(*) FROM pg_largeobject_metadata) AS "large objects"`;
@@ -39138,7 +39176,8 @@ async function readContent(clients, tables, level, columns) {
             else {
                 // 60 bits of each row's md5, summed as numeric: duplicates count, order does not.
                 const row = `ROW(${(columns.get(table) ?? []).map((column) => `r.${column}`).join(', ')})::text`;
-                const { rows } = await client.query(`SELECT count(*) AS n, coalesce(sum(('x' || substr(md5(${row}), 1, 15))::bit(60)::bigint::numeric), 0)::text AS fp FROM ONLY ${table} AS r`);
+                const { rows } = await client.query(`SELECT count(*) AS n, coalesce(sum(('x' || substr(md5(${row}), 1, 15))::bit(60)::bigint::numeric), ` +
+                    `0)::text AS fp FROM ONLY ${table} AS r`);
                 content[index] = { table, rows: Number(rows[0].n), fingerprint: rows[0].fp };
             }
         }
@@ -39152,7 +39191,8 @@ async function readContent(clients, tables, level, columns) {
  * compared with the values the dump itself sets.
  */
 async function readSequences(client) {
-    const { rows: names } = await client.query(`SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) AS sequence FROM pg_catalog.pg_sequences WHERE ${inventory_USER_SCHEMA('schemaname')} ORDER BY 1`);
+    const { rows: names } = await client.query(`SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) AS sequence FROM ` +
+        `pg_catalog.pg_sequences WHERE ${inventory_USER_SCHEMA('schemaname')} ORDER BY 1`);
     const states = [];
     for (const { sequence } of names) {
         const { rows } = await client.query(`SELECT last_value, is_called FROM ${sequence}`);
@@ -39199,7 +39239,10 @@ const MAX_COUNTING_SESSIONS = 4;
 /** A restored database's inventory, its tables counted (at data: fingerprinted) by up to `jobs` sessions side by side. */
 async function readDatabaseInventory(target, database, level, jobs) {
     const helperCount = Math.min(jobs, MAX_COUNTING_SESSIONS) - 1;
-    const opened = await Promise.allSettled([openSession(target, database), ...Array.from({ length: helperCount }, () => openSession(target, database))]);
+    const opened = await Promise.allSettled([
+        openSession(target, database),
+        ...Array.from({ length: helperCount }, () => openSession(target, database))
+    ]);
     const sessions = opened.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
     try {
         if (opened[0].status === 'rejected')
@@ -39230,7 +39273,8 @@ const UNITS = {
     m: 1024 ** 2,
     g: 1024 ** 3
 };
-const SIZE_FORMS = 'a whole number of bytes or a number with a unit: B, KB/MB/GB/TB (powers of 1000) or KiB/MiB/GiB/TiB (powers of 1024), e.g. 1024, 10KB, 10 KiB, 5MB';
+const SIZE_FORMS = 'a whole number of bytes or a number with a unit: B, KB/MB/GB/TB (powers of 1000) or KiB/MiB/GiB/TiB ' +
+    '(powers of 1024), e.g. 1024, 10KB, 10 KiB, 5MB';
 /** Parses a size; returns undefined when the text is not one (the caller names the input in its error). */
 function parseSize(text) {
     const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
@@ -39405,7 +39449,7 @@ function loadSettings(raw) {
         throw new InputError(Input.MaxShrink, raw.get(Input.MaxShrink), 'a percentage from 0 to 100, e.g. 10 or 10%');
     }
     if (maxShrinkPercent !== undefined && !receipt) {
-        throw new InputError(Input.MaxShrink, raw.get(Input.MaxShrink), 'a percentage used together with receipt (it compares with the receipt\'s backup)');
+        throw new InputError(Input.MaxShrink, raw.get(Input.MaxShrink), "a percentage used together with receipt (it compares with the receipt's backup)");
     }
     const { connection, restoreTarget, secrets } = readConnectionInputs(raw);
     return {
@@ -39580,7 +39624,8 @@ function buildSummary(result) {
     }
     const failedPhase = result.phases.find((phase) => phase.status === 'failed');
     const verdict = result.status === 'passed'
-        ? `✅ The backup restores: ${result.tables?.restored.length ?? 0} of ${result.tables?.source.length ?? 0} tables${cameBack(result)} came back in a temporary database.`
+        ? `✅ The backup restores: ${result.tables?.restored.length ?? 0} of ` +
+            `${result.tables?.source.length ?? 0} tables${cameBack(result)} came back in a temporary database.`
         : `❌ Verification failed${failedPhase ? ` in ${failedPhase.name}` : ''}: ${escapeHtml(result.error?.message ?? 'unknown error')}`;
     const tables = [
         {
@@ -39627,7 +39672,7 @@ function buildSummary(result) {
             const { compared, by, differences } = result.tables.definitions;
             facts.push([
                 'Definitions compared',
-                `${compared}${by === 'name' ? ' (by name only: the restore server is another major, whose wording of definitions differs)' : by === 'hash' ? ' (against the receipt\'s hashes)' : ''}${differences.length > 0 ? `, ${differences.length} differ` : ', all the same'}`
+                `${compared}${by === 'name' ? ' (by name only: the restore server is another major, whose wording of definitions differs)' : by === 'hash' ? " (against the receipt's hashes)" : ''}${differences.length > 0 ? `, ${differences.length} differ` : ', all the same'}`
             ]);
         }
         if (result.tables.missing.length)
@@ -39648,7 +39693,9 @@ function buildSummary(result) {
     tables.push({ heading: 'Facts', header: ['Fact', 'Value'], rows: facts });
     if (result.tables && result.tables.rows.length > 0) {
         // Mismatches first, then the largest tables; capped for databases with many tables.
-        const sorted = [...result.tables.rows].sort((a, b) => Number(rowsMatch(a)) - Number(rowsMatch(b)) || (b.source ?? b.restored ?? 0) - (a.source ?? a.restored ?? 0) || a.table.localeCompare(b.table));
+        const sorted = [...result.tables.rows].sort((a, b) => Number(rowsMatch(a)) - Number(rowsMatch(b)) ||
+            (b.source ?? b.restored ?? 0) - (a.source ?? a.restored ?? 0) ||
+            a.table.localeCompare(b.table));
         const shown = sorted.slice(0, MAX_LISTED);
         const content = result.tables.level === 'data';
         tables.push({
@@ -39658,7 +39705,13 @@ function buildSummary(result) {
                 `<code>${escapeHtml(entry.table)}</code>`,
                 entry.source === undefined ? '—' : String(entry.source),
                 entry.restored === undefined ? '—' : String(entry.restored),
-                ...(content ? [entry.sourceFingerprint !== undefined && entry.sourceFingerprint === entry.restoredFingerprint ? 'same fingerprint' : 'differs'] : []),
+                ...(content
+                    ? [
+                        entry.sourceFingerprint !== undefined && entry.sourceFingerprint === entry.restoredFingerprint
+                            ? 'same fingerprint'
+                            : 'differs'
+                    ]
+                    : []),
                 rowsMatch(entry) ? '✅' : '❌'
             ])
         });
@@ -39670,7 +39723,9 @@ function buildSummary(result) {
         tables.push({
             heading: differences.length > MAX_LISTED ? `Definitions that differ (${MAX_LISTED} of ${differences.length})` : 'Definitions that differ',
             header: ['Object', `In the ${where}`, 'Restored'],
-            rows: differences.slice(0, MAX_LISTED).map((difference) => [
+            rows: differences
+                .slice(0, MAX_LISTED)
+                .map((difference) => [
                 `${escapeHtml(difference.kind)} <code>${escapeHtml(difference.name)}</code>`,
                 definitionCell(difference.source, hashed),
                 definitionCell(difference.restored, false)
@@ -39681,7 +39736,12 @@ function buildSummary(result) {
         tables.push({
             heading: 'Objects by kind',
             header: ['Kind', 'Source', 'Restored', 'Match'],
-            rows: result.tables.objects.map((entry) => [entry.kind, String(entry.source), String(entry.restored), entry.source === entry.restored ? '✅' : '❌'])
+            rows: result.tables.objects.map((entry) => [
+                entry.kind,
+                String(entry.source),
+                String(entry.restored),
+                entry.source === entry.restored ? '✅' : '❌'
+            ])
         });
     }
     if (result.checks) {
@@ -39697,7 +39757,8 @@ function buildSummary(result) {
 function summaryLines(result) {
     if (result.status === 'skipped')
         return [`SKIPPED: Backup tests require PostgreSQL, found: ${result.skippedEngine}`];
-    const lines = result.phases.map((phase) => `  ${phase.name.padEnd(9)} ${phase.status.padEnd(8)} ${phase.status === 'not run' ? '' : seconds(phase.durationMs).padStart(8)}  ${phase.detail}`);
+    const lines = result.phases.map((phase) => `  ${phase.name.padEnd(9)} ${phase.status.padEnd(8)} ` +
+        `${phase.status === 'not run' ? '' : seconds(phase.durationMs).padStart(8)}  ${phase.detail}`);
     if (result.backup)
         lines.push(`  checksum  ${result.backup.sha256}`, `  size      ${result.backup.sizeBytes} bytes (${humanBytes(result.backup.sizeBytes)})`);
     if (result.backup?.kept)
@@ -39722,7 +39783,9 @@ function outputsOf(result) {
         [Output.BackupPath]: result.backup?.kept ? result.backup.path : '',
         [Output.Tables]: result.tables ? String(result.tables.source.length) : '',
         [Output.RestoredTables]: result.tables ? String(result.tables.restored.length) : '',
-        [Output.Rows]: result.tables && result.tables.level !== 'schema' ? String(result.tables.rows.reduce((total, entry) => total + (entry.source ?? 0), 0)) : '',
+        [Output.Rows]: result.tables && result.tables.level !== 'schema'
+            ? String(result.tables.rows.reduce((total, entry) => total + (entry.source ?? 0), 0))
+            : '',
         [Output.VerifyLevel]: result.tables?.level ?? '',
         [Output.ReportPath]: result.receiptPath ?? '',
         [Output.ServerVersion]: result.serverVersion ?? '',
@@ -39814,7 +39877,12 @@ function recordInventory(inventory) {
     const { definitions, definitionsHashed, ...rest } = inventory;
     return {
         ...rest,
-        definitions: definitions.map(({ kind, name, table, text }) => ({ kind, name, ...(table ? { table } : {}), hash: definitionsHashed ? text : definitionHash(text) }))
+        definitions: definitions.map(({ kind, name, table, text }) => ({
+            kind,
+            name,
+            ...(table ? { table } : {}),
+            hash: definitionsHashed ? text : definitionHash(text)
+        }))
     };
 }
 /** A receipt's inventory, ready to compare a restore with: definitions as hashes. */
@@ -39822,7 +39890,11 @@ function receiptInventory(receipt) {
     if (!receipt.inventory)
         return undefined;
     const { definitions, ...rest } = receipt.inventory;
-    return { ...rest, definitions: definitions.map(({ kind, name, table, hash }) => ({ kind, name, ...(table ? { table } : {}), text: hash })), definitionsHashed: true };
+    return {
+        ...rest,
+        definitions: definitions.map(({ kind, name, table, hash }) => ({ kind, name, ...(table ? { table } : {}), text: hash })),
+        definitionsHashed: true
+    };
 }
 /** A receipt given as input: made when the backup was created, it holds the inventory to compare with. */
 function readReceipt(input, file) {
@@ -39834,9 +39906,14 @@ function readReceipt(input, file) {
         throw new InputError(input, file, 'the path of a receipt written by backup-verify (JSON)');
     }
     if (receipt?.tool === 'backup-verify' && typeof receipt.schemaVersion === 'number' && receipt.schemaVersion < RECEIPT_SCHEMA_VERSION) {
-        throw new InputError(input, file, `a receipt of schemaVersion ${RECEIPT_SCHEMA_VERSION}; this one (${receipt.schemaVersion}) was written by an older backup-verify and holds no definitions to compare with: verify the backup without it once, and use the receipt that run writes`);
+        throw new InputError(input, file, `a receipt of schemaVersion ${RECEIPT_SCHEMA_VERSION}; this one (${receipt.schemaVersion}) was ` +
+            `written by an older backup-verify and holds no definitions to compare with: verify the backup ` +
+            `without it once, and use the receipt that run writes`);
     }
-    if (receipt?.schemaVersion !== RECEIPT_SCHEMA_VERSION || receipt.tool !== 'backup-verify' || !receipt.inventory || !Array.isArray(receipt.inventory.definitions)) {
+    if (receipt?.schemaVersion !== RECEIPT_SCHEMA_VERSION ||
+        receipt.tool !== 'backup-verify' ||
+        !receipt.inventory ||
+        !Array.isArray(receipt.inventory.definitions)) {
         throw new InputError(input, file, `a backup-verify receipt of schemaVersion ${RECEIPT_SCHEMA_VERSION} with an inventory`);
     }
     return receipt;
@@ -39846,7 +39923,8 @@ function shrinkageProblems(receipt, sizeBytes, rows, maxPercent) {
     const problems = [];
     const shrank = (before, now) => (before > 0 ? ((before - now) / before) * 100 : 0);
     if (receipt.backup && shrank(receipt.backup.sizeBytes, sizeBytes) > maxPercent) {
-        problems.push(`the backup shrank from ${receipt.backup.sizeBytes} to ${sizeBytes} bytes (${shrank(receipt.backup.sizeBytes, sizeBytes).toFixed(1)}%)`);
+        problems.push(`the backup shrank from ${receipt.backup.sizeBytes} to ${sizeBytes} bytes ` +
+            `(${shrank(receipt.backup.sizeBytes, sizeBytes).toFixed(1)}%)`);
     }
     const rowsBefore = receipt.inventory?.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
     if (rows !== undefined && rowsBefore !== undefined && shrank(rowsBefore, rows) > maxPercent) {
@@ -40470,7 +40548,8 @@ class PlainDumpLexer {
             return;
         if (this.identifierCount === 0)
             this.identifiers = [];
-        if (this.identifierCount < 4 && (word === 'create' || word === 'function' || word === 'procedure' || word === 'or' || word === 'replace')) {
+        if (this.identifierCount < 4 &&
+            (word === 'create' || word === 'function' || word === 'procedure' || word === 'or' || word === 'replace')) {
             this.identifiers[this.identifierCount] = word.charCodeAt(0);
         }
         this.identifierCount++;
@@ -40555,7 +40634,8 @@ class PlainDumpLexer {
     }
     finishStatement(terminated) {
         const text = this.statementBuffer.toString('latin1', 0, this.statementBytes);
-        const copyIn = terminated && (this.statementTruncated ? /^\s*copy\b/i.test(text) && /\bfrom\s+stdin\b[^;]*;$/i.test(this.tail()) : isCopyFromStdin(text));
+        const copyIn = terminated &&
+            (this.statementTruncated ? /^\s*copy\b/i.test(text) && /\bfrom\s+stdin\b[^;]*;$/i.test(this.tail()) : isCopyFromStdin(text));
         if (copyIn && this.statementTruncated)
             this.unitUncertain ??= 'a COPY statement too long to read whole';
         const statement = { text, truncated: this.statementTruncated, copyIn };
@@ -40723,13 +40803,29 @@ class PlainDumpLexer {
         return chunk.length;
     }
     emitRows(bytes, start) {
-        this.emit({ kind: 'rows', start, end: start + bytes.length, statements: [], line: '', continued: false, chunks: this.options.keepBytes ? [bytes] : [] });
+        this.emit({
+            kind: 'rows',
+            start,
+            end: start + bytes.length,
+            statements: [],
+            line: '',
+            continued: false,
+            chunks: this.options.keepBytes ? [bytes] : []
+        });
         this.unitStart = start + bytes.length;
         this.segment = Math.max(this.segment, this.unitStart - this.chunkBase);
     }
     endRows(bytes, start) {
         const end = start + bytes.length;
-        this.emit({ kind: 'end-of-rows', start, end, statements: [], line: '\\.', continued: false, chunks: this.options.keepBytes ? [bytes] : [] });
+        this.emit({
+            kind: 'end-of-rows',
+            start,
+            end,
+            statements: [],
+            line: '\\.',
+            continued: false,
+            chunks: this.options.keepBytes ? [bytes] : []
+        });
         this.unitStart = end;
         this.segment = Math.max(this.segment, end - this.chunkBase);
         this.copiesPending--;
@@ -40771,7 +40867,11 @@ function isCopyFromStdin(text) {
         const token = tokens[i];
         if (token.kind === 'symbol')
             depth += token.value === '(' ? 1 : token.value === ')' ? -1 : 0;
-        else if (depth === 0 && token.kind === 'word' && token.value === 'from' && tokens[i + 1].kind === 'word' && tokens[i + 1].value === 'stdin')
+        else if (depth === 0 &&
+            token.kind === 'word' &&
+            token.value === 'from' &&
+            tokens[i + 1].kind === 'word' &&
+            tokens[i + 1].value === 'stdin')
             return true;
     }
     return false;
@@ -41153,7 +41253,10 @@ class TarChecker {
     }
 }
 function parseOctal(field) {
-    const text = field.toString('latin1').replace(/[\0 ]+$/g, '').trim();
+    const text = field
+        .toString('latin1')
+        .replace(/[\0 ]+$/g, '')
+        .trim();
     if (!/^[0-7]+$/.test(text))
         return undefined;
     return parseInt(text, 8);
@@ -41299,7 +41402,10 @@ function manifestText(entries) {
     return entries.map((entry) => `${entry.sha256}  ${entry.name}\n`).join('');
 }
 async function buildManifest(directory, signal) {
-    const names = (await (0,promises_namespaceObject.readdir)(directory, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort();
+    const names = (await (0,promises_namespaceObject.readdir)(directory, { withFileTypes: true }))
+        .filter((e) => e.isFile())
+        .map((e) => e.name)
+        .sort();
     const entries = [];
     for (const name of names) {
         const file = external_node_path_default().join(directory, name);
@@ -41512,7 +41618,11 @@ const STDOUT_LIMIT = 1024 * 1024;
 const NEVER_INHERITED = /^(INPUT_.*|DATABASE_URL|DB_PASSWORD)$/i;
 async function runTool(file, args, options) {
     const env = Object.fromEntries(Object.entries(options.env).filter(([name]) => !NEVER_INHERITED.test(name)));
-    const child = (0,external_node_child_process_namespaceObject.spawn)(file, args, { env, stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], windowsHide: true });
+    const child = (0,external_node_child_process_namespaceObject.spawn)(file, args, {
+        env,
+        stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+        windowsHide: true
+    });
     let fed = Promise.resolve();
     if (options.stdin && child.stdin) {
         // A tool that stops reading early (psql at its first error) closes the pipe: that is its
@@ -41621,7 +41731,10 @@ function errorLines(stderr, max = 5) {
 
 /** "shop-20261124T020316Z.sql": the database name made safe for any file system, and when. */
 function backupFileName(database, when, extension = '.sql') {
-    const stamp = when.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    const stamp = when
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, 'Z');
     return `${database.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_')}-${stamp}${extension}`;
 }
 /** The pg_dump command line: never a secret in it, only the format, its options and where to write. */
@@ -41689,7 +41802,8 @@ async function createBackup(run, options) {
         throw new VerificationError('backup-too-small', `Backup file is suspiciously small: ${created.sizeBytes} bytes (minimum ${options.minSizeBytes})`, 'Is the database empty, or have the migrations not run yet? Lower min-size if a small database is expected.');
     }
     const what = format === 'directory' ? `${created.manifest?.entries.length} files, ` : '';
-    run.log(`Backup written: ${what}${describeBytes(created.sizeBytes)}, SHA-256 ${created.sha256}${format === 'directory' ? ' (of the manifest)' : ''}`);
+    run.log(`Backup written: ${what}${describeBytes(created.sizeBytes)}, SHA-256 ` +
+        `${created.sha256}${format === 'directory' ? ' (of the manifest)' : ''}`);
     return created;
 }
 /** A directory-format backup's files, private as a single file is. */
@@ -41739,14 +41853,17 @@ function checkFreeSpace(tableBytes, freeBytes, compressed, folder) {
     const needed = minimumBackupBytes(tableBytes, compressed);
     if (freeBytes >= needed)
         return undefined;
-    return new VerificationError('no-space', `Not enough free space for the backup: the database holds ${describeBytes(tableBytes)} of table data, so the backup needs at least ${describeBytes(needed)}, but ${folder} has ${describeBytes(freeBytes)} free.`, 'Free some space, point RUNNER_TEMP at a larger disk, or compress the backup (compression: 6, or the custom format).');
+    return new VerificationError('no-space', `Not enough free space for the backup: the database holds ${describeBytes(tableBytes)} of table data, ` +
+        `so the backup needs at least ${describeBytes(needed)}, but ${folder} has ${describeBytes(freeBytes)} ` +
+        `free.`, 'Free some space, point RUNNER_TEMP at a larger disk, or compress the backup (compression: 6, or the custom format).');
 }
 /** Reads the database's size and the free space where the backup goes, logs both, and fails early when it clearly cannot fit. */
 async function checkRoomForBackup(session, folder, format, compression, log) {
     const size = await readDatabaseSize(session);
     const free = await (0,promises_namespaceObject.statfs)(folder).then((info) => info.bavail * info.bsize);
     const compressed = format === 'custom' || format === 'directory' ? compression?.method !== 'none' : compression?.method === 'gzip';
-    log(`Database: ${describeBytes(size.totalBytes)} (table data ${describeBytes(size.tableBytes)}); free where the backup goes: ${describeBytes(free)}`);
+    log(`Database: ${describeBytes(size.totalBytes)} (table data ${describeBytes(size.tableBytes)}); free ` +
+        `where the backup goes: ${describeBytes(free)}`);
     const tooLittle = checkFreeSpace(size.tableBytes, free, compressed, folder);
     if (tooLittle)
         throw tooLittle;
@@ -41883,7 +42000,16 @@ class NotFoundError extends Error {
 class TransientError extends Error {
 }
 const TRANSIENT_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
-const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'ECONNABORTED', 'UND_ERR_SOCKET']);
+const TRANSIENT_CODES = new Set([
+    'ECONNRESET',
+    'ECONNREFUSED',
+    'ETIMEDOUT',
+    'EPIPE',
+    'EAI_AGAIN',
+    'ENOTFOUND',
+    'ECONNABORTED',
+    'UND_ERR_SOCKET'
+]);
 function client() {
     return new http_client_lib/* HttpClient */.Qq('backup-verify', [], { allowRedirects: true, maxRedirects: 10, socketTimeout: 60_000 });
 }
@@ -42088,9 +42214,11 @@ function installHint(serverMajor, platform = process.platform) {
         case 'darwin':
             return `Install them with "brew install postgresql@${serverMajor}" (or libpq), or set PGBIN to their folder.`;
         case 'win32':
-            return `Install PostgreSQL ${serverMajor} (the EDB installer or "choco install postgresql${serverMajor}"), or set PGBIN to its bin folder.`;
+            return (`Install PostgreSQL ${serverMajor} (the EDB installer or "choco install postgresql${serverMajor}"), ` +
+                `or set PGBIN to its bin folder.`);
         default:
-            return `Install them with "sudo apt-get install postgresql-client-${serverMajor}" (from apt.postgresql.org when your distribution lacks that major), or set PGBIN to their folder.`;
+            return (`Install them with "sudo apt-get install postgresql-client-${serverMajor}" (from apt.postgresql.org ` +
+                `when your distribution lacks that major), or set PGBIN to their folder.`);
     }
 }
 
@@ -42148,7 +42276,10 @@ async function installClientTools(version, options) {
     options.log(`SHA-256 verified: ${actual}`);
     const extracted = external_node_path_default().join(options.workFolder, 'extracted');
     await (0,promises_namespaceObject.mkdir)(extracted, { recursive: true });
-    const untar = await runTool(tarCommand(platform, env), ['-xzf', archive, '-C', extracted], { env: scrubbedEnvironment(env), timeoutMs: 5 * 60_000 });
+    const untar = await runTool(tarCommand(platform, env), ['-xzf', archive, '-C', extracted], {
+        env: scrubbedEnvironment(env),
+        timeoutMs: 5 * 60_000
+    });
     if (untar.exitCode !== 0) {
         throw new VerificationError('tools-download-failed', `Could not extract ${external_node_path_default().basename(archive)}: ${untar.stderr.trim() || `tar exited with ${untar.exitCode}`}`);
     }
@@ -42240,10 +42371,14 @@ const newest = (present) => [...present].sort((a, b) => compareVersions(b.tools.
  */
 function choosePresent(present, server, request) {
     const wanted = request.kind === 'auto' ? server.major : request.major;
-    const matching = present.filter(({ tools }) => request.kind === 'exact' ? tools.version.major === request.major && tools.version.minor === request.minor : tools.version.major === wanted);
+    const matching = present.filter(({ tools }) => request.kind === 'exact'
+        ? tools.version.major === request.major && tools.version.minor === request.minor
+        : tools.version.major === wanted);
     const match = newest(matching);
     if (match) {
-        const why = request.kind === 'auto' ? `server major ${server.major}` : `postgres-version ${describeRequest(request)}; server major ${server.major}`;
+        const why = request.kind === 'auto'
+            ? `server major ${server.major}`
+            : `postgres-version ${describeRequest(request)}; server major ${server.major}`;
         return { ...match, reason: why };
     }
     if (request.kind !== 'auto')
@@ -42253,14 +42388,16 @@ function choosePresent(present, server, request) {
         return undefined;
     return {
         ...newer,
-        reason: `no client of major ${server.major} here; ${newer.tools.version.major} is newer than the server, dumps it, and its restore is adapted to the older server`
+        reason: `no client of major ${server.major} here; ${newer.tools.version.major} is newer than the server, ` +
+            `dumps it, and its restore is adapted to the older server`
     };
 }
 async function provideClientTools(server, options) {
     const { request } = options;
     const wanted = request.kind === 'auto' ? server.major : request.major;
     if (wanted < server.major) {
-        throw new VerificationError('client-too-old', `postgres-version ${describeRequest(request)} is older than the server (PostgreSQL ${server.text}): pg_dump cannot dump a server of a newer major.`, `Set postgres-version to auto or to ${server.major} or newer.`);
+        throw new VerificationError('client-too-old', `postgres-version ${describeRequest(request)} is older than the server (PostgreSQL ${server.text}): ` +
+            `pg_dump cannot dump a server of a newer major.`, `Set postgres-version to auto or to ${server.major} or newer.`);
     }
     const installed = options.source === 'any' ? await findClientTools(options.env, options.platform) : [];
     const cached = await cachedClientTools(options.cache, options.arch, options.env, options.platform);
@@ -42288,7 +42425,9 @@ async function provideClientTools(server, options) {
         const newestPresent = newest(present);
         const hint = `${installHint(wanted, options.platform)} Or point tools-url at a mirror that has PostgreSQL ${wanted} for ${target}.`;
         if (newestPresent && request.kind === 'auto') {
-            throw new VerificationError('client-too-old', `Server newer than client: the server runs PostgreSQL ${server.text}, but the newest client tools found are ${newestPresent.tools.version.text} (${newestPresent.tools.directory}), and no client of major ${wanted} could be installed: ${error.message}`, hint);
+            throw new VerificationError('client-too-old', `Server newer than client: the server runs PostgreSQL ${server.text}, but the newest client tools ` +
+                `found are ${newestPresent.tools.version.text} (${newestPresent.tools.directory}), and no client of ` +
+                `major ${wanted} could be installed: ${error.message}`, hint);
         }
         throw new VerificationError(['tools-checksum-mismatch', 'tools-not-published', 'bad-input'].includes(error.problem) ? error.problem : 'tools-missing', `PostgreSQL client tools ${request.kind === 'auto' ? `of major ${wanted}` : describeRequest(request)} are not installed, and could not be installed: ${error.message}`, error.hint ?? hint);
     }
@@ -42385,8 +42524,15 @@ class Connected {
             }
             const tools = await chooseTools(run, settings, workspace, options, result, settings.backupFile ? restoreVersion : server);
             const passwordFile = await workspace.passwordFile(target.password);
-            const restorePasswordFile = settings.restoreTarget ? await workspace.passwordFile(restoreTarget.password, '.pgpass-restore') : passwordFile;
-            const restoreServer = { target: restoreTarget, session: restoreSession, major: restoreVersion.major, passwordFile: restorePasswordFile };
+            const restorePasswordFile = settings.restoreTarget
+                ? await workspace.passwordFile(restoreTarget.password, '.pgpass-restore')
+                : passwordFile;
+            const restoreServer = {
+                target: restoreTarget,
+                session: restoreSession,
+                major: restoreVersion.major,
+                passwordFile: restorePasswordFile
+            };
             return new Connected(source, server, restoreServer, tools, clientEnvironment(target, target.database, passwordFile, options.env));
         }
         catch (error) {
@@ -42477,10 +42623,17 @@ function compareInventories(reference, restored, dumpedSequences = [], reference
         extra: restored.tables.filter((table) => !sourceSet.has(table)),
         rows,
         rowMismatches: rows.filter((entry) => both(entry) && entry.source !== entry.restored),
-        contentMismatches: rows.filter((entry) => both(entry) && entry.source === entry.restored && entry.sourceFingerprint !== undefined && entry.sourceFingerprint !== entry.restoredFingerprint),
+        contentMismatches: rows.filter((entry) => both(entry) &&
+            entry.source === entry.restored &&
+            entry.sourceFingerprint !== undefined &&
+            entry.sourceFingerprint !== entry.restoredFingerprint),
         objects,
         objectMismatches: objects.filter((entry) => entry.source !== entry.restored),
-        definitions: { compared: reference ? referenceDefinitions.length : 0, by: byName ? 'name' : source.definitionsHashed ? 'hash' : 'text', differences: definitionDifferences },
+        definitions: {
+            compared: reference ? referenceDefinitions.length : 0,
+            by: byName ? 'name' : source.definitionsHashed ? 'hash' : 'text',
+            differences: definitionDifferences
+        },
         sequenceMismatches: [...sequencesBefore.keys()]
             .filter(() => counted)
             .map((sequence) => ({ sequence, source: sequencesBefore.get(sequence), restored: sequencesAfter.get(sequence) }))
@@ -42538,7 +42691,8 @@ function requireSameInventory(comparison) {
     const definitions = comparison.definitions.differences.filter((difference) => difference.table === undefined || !tablesNamed.has(difference.table));
     if (definitions.length > 0) {
         const hashed = comparison.definitions.by === 'hash';
-        problems.push(`Definitions differ for ${definitions.length} object(s): ${listed(definitions, (difference) => describeDefinitionDifference(difference, where, hashed))}`);
+        problems.push(`Definitions differ for ${definitions.length} object(s): ` +
+            `${listed(definitions, (difference) => describeDefinitionDifference(difference, where, hashed))}`);
     }
     if (comparison.sequenceMismatches.length > 0) {
         problems.push(`Sequence values differ: ${listed(comparison.sequenceMismatches, (e) => `${e.sequence} ${e.source ?? 'absent'} ${where}, ${e.restored ?? 'absent'} restored`)}`);
@@ -42588,16 +42742,30 @@ function describeHarmless(errors) {
 const RESTORE_HINTS = [
     [
         /violates foreign key constraint/i,
-        'Rows in the backup break a foreign key (a row refers to one the backup does not hold): the backup is incomplete or damaged, or was made while the key was not enforced (NOT VALID, or triggers disabled).'
+        'Rows in the backup break a foreign key (a row refers to one the backup does not hold): the backup is ' +
+            'incomplete or damaged, or was made while the key was not enforced (NOT VALID, or triggers disabled).'
     ],
     [
         /duplicate key value violates unique constraint|could not create unique index/i,
         'Rows in the backup break a unique key (some are there twice): the backup is damaged, or was made while the key was not enforced.'
     ],
-    [/role "[^"]*" does not exist/i, 'Roles the dump names must exist on the restore server: create them there, or run without strict: true to count this as harmless.'],
-    [/already exists/i, 'An object already exists in the new database: a template database may carry it (the restore starts from template0), or the dump creates it twice.'],
-    [/extension "[^"]*" is not available|could not open extension control file/i, 'The restore server lacks an extension the dump uses: install its package there.'],
-    [/permission denied|must be owner|must be superuser|must be a member/i, 'The restoring user lacks a privilege the dump needs: restore as the owner of its objects, or as a superuser.'],
+    [
+        /role "[^"]*" does not exist/i,
+        'Roles the dump names must exist on the restore server: create them there, or run without strict: true to count this as harmless.'
+    ],
+    [
+        /already exists/i,
+        'An object already exists in the new database: a template database may carry it (the restore starts ' +
+            'from template0), or the dump creates it twice.'
+    ],
+    [
+        /extension "[^"]*" is not available|could not open extension control file/i,
+        'The restore server lacks an extension the dump uses: install its package there.'
+    ],
+    [
+        /permission denied|must be owner|must be superuser|must be a member/i,
+        'The restoring user lacks a privilege the dump needs: restore as the owner of its objects, or as a superuser.'
+    ],
     [
         /syntax error|invalid input syntax|invalid byte sequence|unterminated|invalid command/i,
         'The backup holds text the server cannot read: it is damaged, or was made by a newer pg_dump for another server.'
@@ -42605,7 +42773,8 @@ const RESTORE_HINTS = [
 ];
 function restoreHint(lines) {
     const text = lines.join('\n');
-    return RESTORE_HINTS.find(([pattern]) => pattern.test(text))?.[1] ?? 'The backup does not restore as it is: the error above names the statement that fails.';
+    return (RESTORE_HINTS.find(([pattern]) => pattern.test(text))?.[1] ??
+        'The backup does not restore as it is: the error above names the statement that fails.');
 }
 /** The server went away: the tools say so in words of their own. */
 const SERVER_GONE = /could not connect to server|connection refused|no connection to the server|could not receive data from server|server closed the connection/i;
@@ -42722,7 +42891,8 @@ function psqlFailure(replay, ran, what) {
 }
 function reportFiltered(replay, removed) {
     if (removed.length > 0) {
-        replay.run.log(`The client (${replay.request.tools.version.text}) is newer than the server (major ${replay.request.server.major}): left out ${removed.join(' ')} while restoring`);
+        replay.run.log(`The client (${replay.request.tools.version.text}) is newer than the server (major ` +
+            `${replay.request.server.major}): left out ${removed.join(' ')} while restoring`);
     }
 }
 
@@ -42754,7 +42924,11 @@ async function restoreArchive(replay) {
     if (replay.unknownSettings.length > 0) {
         const filter = new SettingsFilter(replay.unknownSettings);
         const [script] = await Promise.all([
-            runTool(request.tools.pgRestore, ['--file=-', backup.path], { env: replay.env, signal: replay.signal, consumeStdout: (stdout) => (0,external_node_stream_promises_namespaceObject.pipeline)(stdout, filter) }),
+            runTool(request.tools.pgRestore, ['--file=-', backup.path], {
+                env: replay.env,
+                signal: replay.signal,
+                consumeStdout: (stdout) => (0,external_node_stream_promises_namespaceObject.pipeline)(stdout, filter)
+            }),
             runPsql(replay, filter, "psql (replaying pg_restore's script)")
         ]);
         if (script.exitCode !== 0) {
@@ -43109,7 +43283,15 @@ class PlainDumpPlanner {
         if (PER_TABLE_TYPES.has(type)) {
             this.closeCurrent();
             // Announced once read whole: its statements name its table.
-            this.current = { kind: 'definition', table: '', shared: false, index: -1, ranges: [], closed: false, settings: new Map(this.settings) };
+            this.current = {
+                kind: 'definition',
+                table: '',
+                shared: false,
+                index: -1,
+                ranges: [],
+                closed: false,
+                settings: new Map(this.settings)
+            };
             this.definitionStatements = [];
             this.definitionDoubtful = false;
             this.definitionCopies = false;
@@ -43137,7 +43319,14 @@ class PlainDumpPlanner {
             this.close(job);
             return;
         }
-        const serial = { ...job, kind: 'serial', independent: false, restricts: false, copies: this.definitionCopies, settingsAfter: new Map(job.settings) };
+        const serial = {
+            ...job,
+            kind: 'serial',
+            independent: false,
+            restricts: false,
+            copies: this.definitionCopies,
+            settingsAfter: new Map(job.settings)
+        };
         this.announce(serial);
         this.close(serial);
     }
@@ -43185,7 +43374,9 @@ class PlainDumpPlanner {
      * (COPY table (columns) FROM stdin;) outside a transaction; any other runs in order, as psql runs it.
      */
     startCopy(unit, statement) {
-        const table = statement && this.phase !== 'serial' && !this.inTransaction && this.entry?.data && this.entry.type === 'TABLE DATA' ? copyTable(statement.text) : undefined;
+        const table = statement && this.phase !== 'serial' && !this.inTransaction && this.entry?.data && this.entry.type === 'TABLE DATA'
+            ? copyTable(statement.text)
+            : undefined;
         if (!table) {
             const definition = this.current?.kind === 'definition' ? this.current : undefined;
             if (definition)
@@ -43332,7 +43523,9 @@ function definitionTable(statements) {
         if (!table)
             return undefined;
         const at = first.findIndex((token, i) => i > 0 && isWord(token, 'add') && isWord(first[i + 1], 'constraint'));
-        if (at < 0 || (first[at + 2]?.kind !== 'word' && first[at + 2]?.kind !== 'quoted') || !isWord(first[at + 3], 'primary', 'unique', 'exclude'))
+        if (at < 0 ||
+            (first[at + 2]?.kind !== 'word' && first[at + 2]?.kind !== 'quoted') ||
+            !isWord(first[at + 3], 'primary', 'unique', 'exclude'))
             return undefined;
         // Nothing between the table's name and ADD: one action only.
         const name = readQualifiedName(first, isWord(first[2], 'only') ? 3 : 2);
@@ -43488,7 +43681,8 @@ class ReplayScheduler {
             if (!ready || (serial.ranges.length === 0 && !serial.closed))
                 return undefined;
             this.started.add(serial.index);
-            this.states[session].doing = `statements in the dump's order (job ${serial.index + 1} of ${this.planned ? this.jobs.length : 'those planned so far'})`;
+            this.states[session].doing =
+                `statements in the dump's order (job ${serial.index + 1} of ${this.planned ? this.jobs.length : 'those planned so far'})`;
             return () => this.runWhole(session, serial);
         }
         const definition = this.readyDefinition();
@@ -43580,7 +43774,8 @@ class ReplayScheduler {
     advance() {
         while (this.finished.has(this.firstUnfinished))
             this.firstUnfinished++;
-        while (this.firstUnfinishedSerial < this.jobs.length && (this.jobs[this.firstUnfinishedSerial].kind !== 'serial' || this.finished.has(this.firstUnfinishedSerial))) {
+        while (this.firstUnfinishedSerial < this.jobs.length &&
+            (this.jobs[this.firstUnfinishedSerial].kind !== 'serial' || this.finished.has(this.firstUnfinishedSerial))) {
             this.firstUnfinishedSerial++;
         }
     }
@@ -43682,9 +43877,10 @@ function size(range) {
 async function replayPlainDump(options) {
     const handle = await openGrowingFile(options.file, options.signal);
     try {
-        let scheduler;
-        const planner = new PlainDumpPlanner({ changed: (job) => scheduler?.changed(job) }, { parallel: options.sessions.count > 1, unknownSettings: options.unknownSettings, hash: options.chunks === undefined });
-        scheduler = new ReplayScheduler(options.sessions, planner.jobs, handle, () => planner.restrictLine);
+        // The planner announces jobs to the scheduler, which needs the planner's jobs: joined once both exist.
+        const joined = {};
+        const planner = new PlainDumpPlanner({ changed: (job) => joined.scheduler?.changed(job) }, { parallel: options.sessions.count > 1, unknownSettings: options.unknownSettings, hash: options.chunks === undefined });
+        const scheduler = (joined.scheduler = new ReplayScheduler(options.sessions, planner.jobs, handle, () => planner.restrictLine));
         options.onStart?.(scheduler);
         const running = scheduler.done();
         // It may fail while the file is still being read: the failure is awaited below.
@@ -43773,7 +43969,8 @@ async function replayInSessions(replay, file) {
     if (failed)
         throw failed;
     const { tables, copies, definitions, serialBecause, removedSettings } = replayed.statistics;
-    run.log(`Restored with ${request.jobs} psql sessions beside the one for the schema: the rows of ${tables} table(s) in ${copies} COPY statement(s), ` +
+    run.log(`Restored with ${request.jobs} psql sessions beside the one for the schema: the rows of ${tables} ` +
+        `table(s) in ${copies} COPY statement(s), ` +
         `${definitions} index and key definition(s) built as soon as their table was loaded` +
         (serialBecause.length > 0 ? `; in one session from some point on: ${serialBecause.join('; ')}` : ''));
     reportFiltered(replay, removedSettings);
@@ -43831,7 +44028,10 @@ async function replayPlain(replay) {
 
 /** "backup_verify_20261124T020316_9f3a1c": sortable, unique across parallel runs, a plain identifier. */
 function temporaryDatabaseName(now, random = (0,external_node_crypto_.randomBytes)(3).toString('hex')) {
-    const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
+    const stamp = now
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, '');
     return `${TEMPORARY_DATABASE_PREFIX}_${stamp}_${random}`.toLowerCase();
 }
 /** A plan whose restore target is the source database is refused: the restore would write into it. */
@@ -44001,7 +44201,7 @@ class RestoreWatchdog {
         const engineView = this.options.describe?.() ?? [];
         this.fail(new VerificationError('restore-stalled', `The restore stopped making progress: for ${seconds} s nothing was sent to its sessions and none of them ran anything; ` +
             `each waits for another or for the restore itself, which never ends. Sessions: ${sessions.map(describeActivity).join(' | ')}` +
-            (engineView.length > 0 ? `. The restore was at: ${engineView.join('; ')}` : ''), 'This is a deadlock between the restore\'s own sessions, not a slow server: a longer timeout would not help. ' +
+            (engineView.length > 0 ? `. The restore was at: ${engineView.join('; ')}` : ''), "This is a deadlock between the restore's own sessions, not a slow server: a longer timeout would not help. " +
             'Run with jobs: 1 to restore in one session, and report it with the statements named above.'));
         this.stopped = true;
     }
@@ -44010,7 +44210,8 @@ class RestoreWatchdog {
         const query = this.options.session.query({
             text: `SELECT a.pid, a.application_name AS application, a.backend_type, a.state, a.wait_event_type, a.wait_event,
                     left(a.query, 400) AS query, a.query_start::text AS started, pg_catalog.pg_blocking_pids(a.pid) AS blocked_by,
-                    concat_ws(' ', ${copy ? 'c.bytes_processed, c.tuples_processed,' : ''} i.phase, i.blocks_done, i.tuples_done, i.lockers_done, i.partitions_done) AS progress
+                    concat_ws(' ', ${copy ? 'c.bytes_processed, c.tuples_processed,' : ''} i.phase, i.blocks_done, i.tuples_done,
+                      i.lockers_done, i.partitions_done) AS progress
                FROM pg_catalog.pg_stat_activity a
                ${copy ? 'LEFT JOIN pg_catalog.pg_stat_progress_copy c ON c.pid = a.pid' : ''}
                LEFT JOIN pg_catalog.pg_stat_progress_create_index i ON i.pid = a.pid
@@ -44193,7 +44394,8 @@ async function restorePhase(v, restore, validated, reference, referenceKind) {
         }
         requireSameInventory(comparison);
         const streamed = result.backup?.streamed === true;
-        done(`restored into ${result.restoreDatabase?.name}${streamed ? ' while pg_dump wrote' : ''}; ${comparison.restored.length} of ${comparison.source.length} tables`);
+        done(`restored into ${result.restoreDatabase?.name}${streamed ? ' while pg_dump wrote' : ''}; ` +
+            `${comparison.restored.length} of ${comparison.source.length} tables`);
     });
 }
 
@@ -44316,7 +44518,8 @@ async function createPhase(v, held) {
                 streamed,
                 kept: false
             };
-            done(`pg_dump ${connected.tools.version.text}, ${settings.format} format, ${created.sizeBytes} bytes${streamed ? ', streamed into psql' : ''}`);
+            done(`pg_dump ${connected.tools.version.text}, ${settings.format} format, ${created.sizeBytes} ` +
+                `bytes${streamed ? ', streamed into psql' : ''}`);
             return { backup: created, inventory: source };
         }
         finally {
@@ -44353,7 +44556,8 @@ function describeInterruption(reason, timeoutMinutes, phase) {
     return {
         problem: 'interrupted',
         message: `Timed out: the verification did not finish within timeout (${describeMinutes(timeoutMinutes ?? 0)}) and was stopped${phase ? ` during ${phase}` : ''}.`,
-        hint: `If the log shows ${phase ?? 'the run'} still making progress (its "still running" lines), raise timeout, or verify a smaller database or a faster format. ` +
+        hint: `If the log shows ${phase ?? 'the run'} still making progress (its "still running" lines), raise ` +
+            `timeout, or verify a smaller database or a faster format. ` +
             'A restore whose sessions wait on each other is reported as a stall, not as a time-out.'
     };
 }
@@ -44398,7 +44602,9 @@ class Phases {
             }
             catch (error) {
                 entry.status = 'failed';
-                entry.detail = this.context.signal.aborted ? this.context.redactor.redactError(error) : describeFailure(error, name, this.context.redactor).message;
+                entry.detail = this.context.signal.aborted
+                    ? this.context.redactor.redactError(error)
+                    : describeFailure(error, name, this.context.redactor).message;
                 throw error;
             }
             finally {
@@ -44496,11 +44702,13 @@ function readUsableReceipt(settings) {
     const receipt = readReceipt(Input.Receipt, settings.receipt.path);
     const level = receipt.inventory?.level;
     if (level && !levelCovers(level, settings.verifyLevel)) {
-        throw new InputError(Input.Verify, settings.verifyLevel, `a level the receipt can support: it was made at verify: ${level}, so it holds ${level === 'schema' ? 'no row counts' : 'no content fingerprints'}. ` +
+        throw new InputError(Input.Verify, settings.verifyLevel, `a level the receipt can support: it was made at verify: ${level}, so it holds ` +
+            `${level === 'schema' ? 'no row counts' : 'no content fingerprints'}. ` +
             `Use verify: ${level}, or make the receipt with verify: ${settings.verifyLevel}`);
     }
     if (!settings.backupFile && settings.maxShrinkPercent === undefined) {
-        throw new InputError(Input.Receipt, settings.receipt.given, 'a receipt used with backup-file (an existing backup is compared with the receipt written when it was made), or with max-shrink (a new backup is compared with an older one by thresholds only)');
+        throw new InputError(Input.Receipt, settings.receipt.given, 'a receipt used with backup-file (an existing backup is compared with the receipt written when it was ' +
+            'made), or with max-shrink (a new backup is compared with an older one by thresholds only)');
     }
     return receipt;
 }
@@ -44515,17 +44723,26 @@ function bindReceipt(receipt, maxShrinkPercent, sha256) {
     if (described === sha256) {
         return {
             describesThisBackup: true,
-            check: { name: 'Receipt', passed: true, detail: `describes this backup (SHA-256 ${sha256.slice(0, 12)}…, verified ${receipt.startedAt} at verify level ${receipt.inventory?.level})` }
+            check: {
+                name: 'Receipt',
+                passed: true,
+                detail: `describes this backup (SHA-256 ${sha256.slice(0, 12)}…, verified ${receipt.startedAt} at verify ` +
+                    `level ${receipt.inventory?.level})`
+            }
         };
     }
     const other = `the receipt describes another backup (SHA-256 ${described ? `${described.slice(0, 12)}…` : 'unknown'}, verified ${receipt.startedAt}), not this one (SHA-256 ${sha256.slice(0, 12)}…)`;
     if (maxShrinkPercent !== undefined) {
-        return { describesThisBackup: false, check: { name: 'Receipt', passed: true, detail: `${other}: compared by max-shrink (${maxShrinkPercent}%) only` } };
+        return {
+            describesThisBackup: false,
+            check: { name: 'Receipt', passed: true, detail: `${other}: compared by max-shrink (${maxShrinkPercent}%) only` }
+        };
     }
     return {
         describesThisBackup: false,
         check: { name: 'Receipt', passed: false, detail: other },
-        error: new VerificationError('receipt-mismatch', `The receipt does not describe this backup: ${other}. A receipt is compared exactly only with the backup it was written for.`, 'Give the receipt written when this backup was made (its run wrote it; see report-path), or add max-shrink to compare another backup with this receipt by thresholds only.')
+        error: new VerificationError('receipt-mismatch', `The receipt does not describe this backup: ${other}. A receipt is compared exactly only with the backup it was written for.`, 'Give the receipt written when this backup was made (its run wrote it; see report-path), or add ' +
+            'max-shrink to compare another backup with this receipt by thresholds only.')
     };
 }
 
@@ -44589,7 +44806,9 @@ function plainDumpChecks(report) {
         name: '\\restrict pairs',
         passed: restrictProblem === undefined,
         detail: restrictProblem ??
-            (report.restrictKeys.length === 0 ? 'none (dump from a client before the \\restrict fix)' : `${report.restrictKeys.length} \\restrict, matched by \\unrestrict`)
+            (report.restrictKeys.length === 0
+                ? 'none (dump from a client before the \\restrict fix)'
+                : `${report.restrictKeys.length} \\restrict, matched by \\unrestrict`)
     });
     return checks;
 }
@@ -44601,10 +44820,12 @@ function describeRestrictPairs(restrictKeys, unrestrictKeys) {
         return undefined;
     const short = (key) => (key === '' ? '(no key)' : key.length > 12 ? `${key.slice(0, 12)}…` : key);
     if (unmatched.length > 0 && stray.length > 0 && stray[0] !== '' && unmatched[0].startsWith(stray[0])) {
-        return `the \\unrestrict line is cut: its key ends after ${stray[0].length} of the ${unmatched[0].length} characters of \\restrict ${short(unmatched[0])}`;
+        return (`the \\unrestrict line is cut: its key ends after ${stray[0].length} of the ${unmatched[0].length} ` +
+            `characters of \\restrict ${short(unmatched[0])}`);
     }
     if (unmatched.length > 0 && stray.length > 0) {
-        return `\\restrict ${short(unmatched[0])} is closed by \\unrestrict ${short(stray[0])}, another key: the \\unrestrict line was cut or changed`;
+        return (`\\restrict ${short(unmatched[0])} is closed by \\unrestrict ${short(stray[0])}, another key: the ` +
+            `\\unrestrict line was cut or changed`);
     }
     if (unmatched.length > 0)
         return `\\restrict ${short(unmatched[0])} has no \\unrestrict line: the end of the dump is missing`;
@@ -44663,7 +44884,9 @@ async function validatePlain(backup, rehashAfter, signal) {
         checks.push({
             name: 'Compressed stream',
             passed: scan.decompressError === undefined,
-            detail: scan.decompressError === undefined ? `gzip, ${scan.bytes} bytes of SQL inside` : `the gzip stream is corrupt: ${scan.decompressError}`
+            detail: scan.decompressError === undefined
+                ? `gzip, ${scan.bytes} bytes of SQL inside`
+                : `the gzip stream is corrupt: ${scan.decompressError}`
         });
     }
     checks.push(...plainDumpChecks(scan));
@@ -44682,7 +44905,13 @@ function headerCheck(backup) {
     const name = backup.format === 'custom' ? 'Format signature' : 'Archive header (toc.dat)';
     if (backup.format === 'tar') {
         // The tar's toc.dat is inside the archive: the listing reads it.
-        return { name: 'Format signature', passed: backup.tar?.members[0] === 'toc.dat', detail: backup.tar?.members[0] === 'toc.dat' ? 'tar archive whose first member is toc.dat' : 'not a pg_dump tar archive (its first member is not toc.dat)' };
+        return {
+            name: 'Format signature',
+            passed: backup.tar?.members[0] === 'toc.dat',
+            detail: backup.tar?.members[0] === 'toc.dat'
+                ? 'tar archive whose first member is toc.dat'
+                : 'not a pg_dump tar archive (its first member is not toc.dat)'
+        };
     }
     if (!header || 'problem' in header)
         return { name, passed: false, detail: header?.problem ?? 'no header read' };
@@ -44705,15 +44934,24 @@ function describeHeader(header, format) {
 async function listArchive(run, archive, request) {
     const listed = await runTool(request.tools.pgRestore, ['--list', archive], { env: request.env, timeoutMs: 120_000, signal: run.signal });
     if (listed.exitCode !== 0) {
-        const why = errorLines(run.redactor.redact(listed.stderr)).join(' | ') || (listed.signal ? `stopped by ${listed.signal} (time limit)` : `exit code ${listed.exitCode}`);
-        return { check: { name: 'Table of contents', passed: false, detail: `pg_restore --list cannot read it: ${why}` }, dataIds: [], blobIds: [] };
+        const why = errorLines(run.redactor.redact(listed.stderr)).join(' | ') ||
+            (listed.signal ? `stopped by ${listed.signal} (time limit)` : `exit code ${listed.exitCode}`);
+        return {
+            check: { name: 'Table of contents', passed: false, detail: `pg_restore --list cannot read it: ${why}` },
+            dataIds: [],
+            blobIds: []
+        };
     }
     const entries = listed.stdout.split('\n').filter((line) => /^\d+;/.test(line));
     const idsOf = (pattern) => entries.filter((line) => pattern.test(line)).map((line) => Number(line.split(';')[0]));
     const dataIds = idsOf(/^\d+;\s*\d+\s+\d+\s+TABLE DATA\b/);
     const blobIds = idsOf(/^\d+;\s*\d+\s+\d+\s+BLOBS\b/);
     return {
-        check: { name: 'Table of contents', passed: entries.length > 0, detail: `${entries.length} entries, ${dataIds.length + blobIds.length} with data` },
+        check: {
+            name: 'Table of contents',
+            passed: entries.length > 0,
+            detail: `${entries.length} entries, ${dataIds.length + blobIds.length} with data`
+        },
         dataIds,
         blobIds
     };
@@ -44722,7 +44960,9 @@ async function listArchive(run, archive, request) {
 function dataFilesCheck(backup, dataIds, blobIds) {
     const names = new Set(backup.manifest?.entries.map((entry) => entry.name));
     const missing = [
-        ...dataIds.filter((id) => ![`${id}.dat`, `${id}.dat.gz`, `${id}.dat.lz4`, `${id}.dat.zst`].some((name) => names.has(name))).map((id) => `${id}.dat`),
+        ...dataIds
+            .filter((id) => ![`${id}.dat`, `${id}.dat.gz`, `${id}.dat.lz4`, `${id}.dat.zst`].some((name) => names.has(name)))
+            .map((id) => `${id}.dat`),
         ...blobIds.filter((id) => !names.has('blobs.toc') && !names.has(`blobs_${id}.toc`)).map(() => 'blobs.toc')
     ];
     const total = dataIds.length + blobIds.length;
@@ -44749,10 +44989,15 @@ async function fullReadCheck(run, backup, request) {
     const complete = scan !== undefined && scan.hasHeader && scan.hasTrailer && scan.unterminatedCopy === undefined;
     if (read.exitCode === 0 && complete) {
         backup.sequences = scan.sequences;
-        return { name: 'Every block reads', passed: true, detail: `pg_restore read all data: a complete ${scan.bytes}-byte script, ${scan.copyBlocks} data blocks` };
+        return {
+            name: 'Every block reads',
+            passed: true,
+            detail: `pg_restore read all data: a complete ${scan.bytes}-byte script, ${scan.copyBlocks} data blocks`
+        };
     }
     const why = read.exitCode !== 0
-        ? errorLines(run.redactor.redact(read.stderr)).join(' | ') || (read.signal ? `stopped by ${read.signal} (time limit)` : `exit code ${read.exitCode}`)
+        ? errorLines(run.redactor.redact(read.stderr)).join(' | ') ||
+            (read.signal ? `stopped by ${read.signal} (time limit)` : `exit code ${read.exitCode}`)
         : 'the script it produced is incomplete';
     return { name: 'Every block reads', passed: false, detail: `pg_restore cannot read the whole ${backup.format} archive: ${why}` };
 }
@@ -44778,7 +45023,9 @@ async function sizeOnDiskCheck(backup) {
     return {
         name: 'Size on disk',
         passed: ok,
-        detail: ok ? `${onDisk} bytes, as written` : `${onDisk} bytes on disk, but ${backup.sizeBytes} were written: the backup changed after the dump`
+        detail: ok
+            ? `${onDisk} bytes, as written`
+            : `${onDisk} bytes on disk, but ${backup.sizeBytes} were written: the backup changed after the dump`
     };
 }
 /** Throws when any check failed, naming the format and every failed check. */
@@ -44850,7 +45097,9 @@ function judge(v, backup, checks, receipt) {
         checks.unshift({
             name: 'Expected checksum',
             passed: matches,
-            detail: matches ? `SHA-256 ${backup.sha256}, as expected` : `SHA-256 ${backup.sha256}, but ${expected} was expected: this is not that backup, or it changed`
+            detail: matches
+                ? `SHA-256 ${backup.sha256}, as expected`
+                : `SHA-256 ${backup.sha256}, but ${expected} was expected: this is not that backup, or it changed`
         });
     }
     const all = receipt ? [...checks, receipt] : checks;
@@ -44962,7 +45211,9 @@ async function verifyBackup(options) {
     }
     catch (error) {
         result.status = 'failed';
-        result.error = run.signal.aborted ? describeInterruption(run.signal.reason, settings.timeoutMinutes, phases.running) : describeFailure(error, phases.running, run.redactor);
+        result.error = run.signal.aborted
+            ? describeInterruption(run.signal.reason, settings.timeoutMinutes, phases.running)
+            : describeFailure(error, phases.running, run.redactor);
     }
     finally {
         const keep = settings.keepBackup && result.backup !== undefined && !settings.backupFile;
@@ -45951,7 +46202,13 @@ async function runAction() {
             lib_core/* setSecret */.Pq(secret);
         // The runner always names its tool cache; elsewhere (a local runner emulation) the engine's own folder serves.
         const toolCache = process.env.RUNNER_TOOL_CACHE ? runnerToolCache : undefined;
-        const result = await verifyBackup({ settings, reporter: actionReporter, ledger: new StateLedger(), toolCache, signal: interruptionSignal() });
+        const result = await verifyBackup({
+            settings,
+            reporter: actionReporter,
+            ledger: new StateLedger(),
+            toolCache,
+            signal: interruptionSignal()
+        });
         for (const [name, value] of Object.entries(outputsOf(result)))
             lib_core/* setOutput */.uH(name, value);
         await writeJobSummary(buildSummary(result));

@@ -2,7 +2,7 @@
 // original script's procedure, measured in one run on one throwaway server.
 //   node scripts/bench.mjs [--scale 16] [--wide-rows 150000] [--repeats 3] [--small]
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
@@ -48,10 +48,14 @@ function rawProcedure(i) {
 
 function engine(inputs) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, 'scripts', 'bench', 'engine-run.mjs'), JSON.stringify({ 'database-url': url, 'min-size': '0', ...inputs })], {
-      env: { ...process.env, RUNNER_TEMP: work },
-      stdio: ['ignore', 'pipe', 'inherit']
-    })
+    const child = spawn(
+      process.execPath,
+      [path.join(root, 'scripts', 'bench', 'engine-run.mjs'), JSON.stringify({ 'database-url': url, 'min-size': '0', ...inputs })],
+      {
+        env: { ...process.env, RUNNER_TEMP: work },
+        stdio: ['ignore', 'pipe', 'inherit']
+      }
+    )
     let out = ''
     child.stdout.on('data', (chunk) => (out += chunk))
     child.on('close', (code) => {
@@ -63,12 +67,27 @@ function engine(inputs) {
 }
 
 try {
-  console.log(`Client tools ${tools.version.text} (${tools.directory}); ${os.cpus().length} CPUs, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB, Node ${process.version}`)
+  console.log(
+    `Client tools ${tools.version.text} (${tools.directory}); ${os.cpus().length} CPUs, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB, Node ${process.version}`
+  )
   await server.createDatabase('bench')
   const load = Date.now()
-  run(tools.psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-v', `scale=${scale}`, '-v', `wide_rows=${wideRows}`, '-f', path.join(root, 'scripts', 'bench', 'dataset.sql')])
+  run(tools.psql, [
+    '-X',
+    '-q',
+    '-v',
+    'ON_ERROR_STOP=1',
+    '-v',
+    `scale=${scale}`,
+    '-v',
+    `wide_rows=${wideRows}`,
+    '-f',
+    path.join(root, 'scripts', 'bench', 'dataset.sql')
+  ])
   const size = run(tools.psql, ['-X', '-A', '-t', '-c', 'SELECT pg_size_pretty(pg_database_size(current_database()))']).trim()
-  console.log(`Dataset: scale ${scale}, ${wideRows} wide rows, ${size} on disk (loaded in ${seconds(Date.now() - load)}); ${repeats} run(s) each`)
+  console.log(
+    `Dataset: scale ${scale}, ${wideRows} wide rows, ${size} on disk (loaded in ${seconds(Date.now() - load)}); ${repeats} run(s) each`
+  )
 
   const modes = [
     ['a', 'raw tools: pg_dump plain, sha256sum, createdb, psql, dropdb', (i) => rawProcedure(i)],
@@ -86,7 +105,9 @@ try {
       const result = await measure(i)
       ;(times[key] ??= []).push(result.ms)
       if (result.maxRssMiB) (memory[key] ??= []).push(result.maxRssMiB)
-      console.log(`  run ${i + 1} ${key.padEnd(2)} ${seconds(result.ms).padStart(8)}${result.maxRssMiB ? `  peak ${result.maxRssMiB.toFixed(0)} MiB` : ''}${result.sizeBytes ? `  backup ${(result.sizeBytes / 1024 ** 2).toFixed(0)} MiB` : ''}  ${label}`)
+      console.log(
+        `  run ${i + 1} ${key.padEnd(2)} ${seconds(result.ms).padStart(8)}${result.maxRssMiB ? `  peak ${result.maxRssMiB.toFixed(0)} MiB` : ''}${result.sizeBytes ? `  backup ${(result.sizeBytes / 1024 ** 2).toFixed(0)} MiB` : ''}  ${label}`
+      )
     }
   }
   const a = median(times.a)
@@ -94,14 +115,23 @@ try {
   console.log('\nMedians:')
   for (const [key, label] of modes) {
     const peak = memory[key] ? `, engine peak ${Math.max(...memory[key]).toFixed(0)} MiB` : ''
-    console.log(`  ${key.padEnd(2)} ${seconds(median(times[key])).padStart(8)}  ${(median(times[key]) / a).toFixed(2)}x of (a)${peak}  ${label}`)
+    console.log(
+      `  ${key.padEnd(2)} ${seconds(median(times[key])).padStart(8)}  ${(median(times[key]) / a).toFixed(2)}x of (a)${peak}  ${label}`
+    )
   }
-  console.log(`\nb/a = ${(median(times.b) / a).toFixed(2)}   c/a = ${(median(times[fastest]) / a).toFixed(2)} (c = ${fastest}, the fastest mode)`)
+  console.log(
+    `\nb/a = ${(median(times.b) / a).toFixed(2)}   c/a = ${(median(times[fastest]) / a).toFixed(2)} (c = ${fastest}, the fastest mode)`
+  )
   console.log(`engine peak memory: ${Math.max(...Object.values(memory).flat()).toFixed(0)} MiB`)
   // What each verify level costs over the bare schema comparison (c1 runs at the default level, rows).
   const base = median(times.vs)
-  for (const [key, level] of [['c1', 'rows'], ['vd', 'data']]) {
-    console.log(`verify ${level}: +${((median(times[key]) - base) / 1000).toFixed(1)} s over schema, ${(((median(times[key]) - base) / base) * 100).toFixed(0)}% of the verification at level schema`)
+  for (const [key, level] of [
+    ['c1', 'rows'],
+    ['vd', 'data']
+  ]) {
+    console.log(
+      `verify ${level}: +${((median(times[key]) - base) / 1000).toFixed(1)} s over schema, ${(((median(times[key]) - base) / base) * 100).toFixed(0)}% of the verification at level schema`
+    )
   }
 } finally {
   await stop()

@@ -19,9 +19,7 @@ try {
   const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'shop' })
   await client.connect()
   await client.query(await readFile(path.join(root, '__tests__', 'fixtures', 'sample-database.sql'), 'utf8'))
-  const { rows } = await client.query(
-    "SELECT count(*) AS tables, sum(n_live_tup) AS rows FROM pg_stat_user_tables"
-  )
+  const { rows } = await client.query('SELECT count(*) AS tables, sum(n_live_tup) AS rows FROM pg_stat_user_tables')
   await client.end()
   console.log(`Loaded the sample database "shop" (${rows[0].tables} tables).`)
 

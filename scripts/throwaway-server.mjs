@@ -24,7 +24,13 @@ export async function startThrowawayServer(name, settings = []) {
     authMethod: 'scram-sha-256',
     persistent: false,
     createPostgresUser: true,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${databaseDir}`, ...settings.flatMap((s) => ['-c', s])],
+    postgresFlags: [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      `unix_socket_directories=${databaseDir}`,
+      ...settings.flatMap((s) => ['-c', s])
+    ],
     onLog: () => {}
   })
   const stop = async () => {

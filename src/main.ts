@@ -3,5 +3,7 @@
 import * as core from '@actions/core'
 import { runAction } from './action/run.js'
 
-process.on('unhandledRejection', (reason) => core.setFailed(`Unexpected error: ${reason instanceof Error ? reason.message : String(reason)}`))
+process.on('unhandledRejection', (reason) =>
+  core.setFailed(`Unexpected error: ${reason instanceof Error ? reason.message : String(reason)}`)
+)
 await runAction()

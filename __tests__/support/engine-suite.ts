@@ -65,12 +65,7 @@ export function engineSuite(major: number): void {
         ['Restore', 'passed']
       ])
       expect(result.serverVersion).toMatch(new RegExp(`^${major}\\.`))
-      expect(result.tables?.source).toEqual([
-        '"Reporting Data"."Daily Totals"',
-        'public.customers',
-        'sales."Order Items"',
-        'sales.orders'
-      ])
+      expect(result.tables?.source).toEqual(['"Reporting Data"."Daily Totals"', 'public.customers', 'sales."Order Items"', 'sales.orders'])
       expect(result.tables?.restored).toEqual(result.tables?.source)
       // Exact row counts, from the dumped snapshot and from the restored database.
       expect(result.tables?.rows).toEqual([
@@ -118,7 +113,10 @@ export function engineSuite(major: number): void {
     test('a role missing at restore: harmless by default (counted and shown), fatal with strict', async () => {
       await server.query('CREATE ROLE doomed_owner')
       await server.query('CREATE DATABASE owned')
-      await server.query('CREATE TABLE t (id int); ALTER TABLE t OWNER TO doomed_owner; INSERT INTO t SELECT generate_series(1, 500)', 'owned')
+      await server.query(
+        'CREATE TABLE t (id int); ALTER TABLE t OWNER TO doomed_owner; INSERT INTO t SELECT generate_series(1, 500)',
+        'owned'
+      )
       // The owner disappears between the dump and the restore, as when restoring onto another server.
       const hooks = {
         beforeRestore: async () => {
@@ -127,20 +125,31 @@ export function engineSuite(major: number): void {
         }
       }
       // Sequential: the role goes away after the dump and before the restore starts.
-      const lenient = { ...settingsFor({ 'database-url': server.url('owned'), 'min-size': '0', pipeline: 'false' }, env, tempRoot), tempRoot }
+      const lenient = {
+        ...settingsFor({ 'database-url': server.url('owned'), 'min-size': '0', pipeline: 'false' }, env, tempRoot),
+        tempRoot
+      }
       const reporter = recordingReporter()
       const passed = await verifyBackup({ settings: lenient, reporter, env, hooks })
       expect(passed.error).toBeUndefined()
-      expect(passed.ignoredRestoreErrors).toEqual({ total: 1, detail: 'a role the dump names does not exist (ownership or privileges not restored) (1x)' })
+      expect(passed.ignoredRestoreErrors).toEqual({
+        total: 1,
+        detail: 'a role the dump names does not exist (ownership or privileges not restored) (1x)'
+      })
       expect(reporter.warnings.join('\n')).toContain('The restore reported 1 harmless error(s), ignored (strict: true would fail on them)')
 
       await server.query('CREATE ROLE doomed_owner; ALTER TABLE t OWNER TO doomed_owner', 'owned')
-      const strict = { ...settingsFor({ 'database-url': server.url('owned'), 'min-size': '0', pipeline: 'false', strict: 'true' }, env, tempRoot), tempRoot }
+      const strict = {
+        ...settingsFor({ 'database-url': server.url('owned'), 'min-size': '0', pipeline: 'false', strict: 'true' }, env, tempRoot),
+        tempRoot
+      }
       const ledger = new MemoryLedger()
       const result = await verifyBackup({ settings: strict, reporter: recordingReporter(), ledger, env, hooks })
       expect(result.status).toBe('failed')
       expect(result.error?.problem).toBe('restore-failed')
-      expect(result.error?.message).toMatch(/^Restore failed: psql stopped at the first error \(exit code 3\): .*role "doomed_owner" does not exist/)
+      expect(result.error?.message).toMatch(
+        /^Restore failed: psql stopped at the first error \(exit code 3\): .*role "doomed_owner" does not exist/
+      )
       expect(result.phases.map((phase) => phase.status)).toEqual(['passed', 'passed', 'failed'])
       expect(await temporaryDatabases(server)).toEqual([])
       expect(ledger.live.database.size).toBe(0)
@@ -158,7 +167,9 @@ export function engineSuite(major: number): void {
       const result = await verifyBackup({ settings, reporter: recordingReporter(), env, hooks })
       expect(result.status).toBe('failed')
       expect(result.error?.problem).toBe('restore-failed')
-      expect(result.error?.message).toMatch(/^Restore failed: (an error that leaves|\d+ errors that leave) the restore incomplete: .*relation "public\.customers" does not exist/)
+      expect(result.error?.message).toMatch(
+        /^Restore failed: (an error that leaves|\d+ errors that leave) the restore incomplete: .*relation "public\.customers" does not exist/
+      )
       expect(await temporaryDatabases(server)).toEqual([])
     })
 
@@ -174,7 +185,9 @@ export function engineSuite(major: number): void {
       const result = await verifyBackup({ settings, reporter: recordingReporter(), env, hooks })
       expect(result.status).toBe('failed')
       expect(result.error?.problem).toBe('backup-invalid')
-      expect(result.error?.message).toMatch(/^The backup changed after it was validated: the restore read bytes with SHA-256 [0-9a-f]{64}, the backup had [0-9a-f]{64}\.$/)
+      expect(result.error?.message).toMatch(
+        /^The backup changed after it was validated: the restore read bytes with SHA-256 [0-9a-f]{64}, the backup had [0-9a-f]{64}\.$/
+      )
       expect(await temporaryDatabases(server)).toEqual([])
     })
 
@@ -207,7 +220,10 @@ export function engineSuite(major: number): void {
     })
 
     test('a row deleted from the restored database is named, with both counts', async () => {
-      const hooks = { afterRestore: (databaseName: string) => server.query('DELETE FROM sales."Order Items" WHERE order_id = 1 AND line = 1', databaseName).then(() => {}) }
+      const hooks = {
+        afterRestore: (databaseName: string) =>
+          server.query('DELETE FROM sales."Order Items" WHERE order_id = 1 AND line = 1', databaseName).then(() => {})
+      }
       const settings = { ...settingsFor({ 'database-url': server.url('shop') }, env, tempRoot), tempRoot }
       const result = await verifyBackup({ settings, reporter: recordingReporter(), env, hooks })
       expect(result.status).toBe('failed')
@@ -216,13 +232,21 @@ export function engineSuite(major: number): void {
     })
 
     test.each([
-      ['data', 'UPDATE sales.orders SET total = total + 0.01 WHERE id = 42', /^Content differs in 1 table\(s\) with the same row count: sales\.orders \(fingerprint \d+ in the dump, \d+ restored\)$/],
+      [
+        'data',
+        'UPDATE sales.orders SET total = total + 0.01 WHERE id = 42',
+        /^Content differs in 1 table\(s\) with the same row count: sales\.orders \(fingerprint \d+ in the dump, \d+ restored\)$/
+      ],
       [
         'schema',
         'DROP INDEX sales.orders_customer_idx',
         /^Definitions differ for 1 object\(s\): index sales\.orders_customer_idx is missing after the restore \(in the dump: CREATE INDEX orders_customer_idx ON sales\.orders USING btree \(customer_id\)\)$/
       ],
-      ['rows', "SELECT setval('public.invoice_number_seq', 7)", /^Sequence values differ: public\.invoice_number_seq 5000 in the dump, 7 restored$/]
+      [
+        'rows',
+        "SELECT setval('public.invoice_number_seq', 7)",
+        /^Sequence values differ: public\.invoice_number_seq 5000 in the dump, 7 restored$/
+      ]
     ])('verify %s: tampering with the restored database (%s) is caught and named', async (level, tamper, message) => {
       const hooks = { afterRestore: (databaseName: string) => server.query(tamper, databaseName).then(() => {}) }
       const settings = { ...settingsFor({ 'database-url': server.url('shop'), verify: level }, env, tempRoot), tempRoot }
@@ -239,19 +263,28 @@ export function engineSuite(major: number): void {
         expect(result.error).toBeUndefined()
         expect(result.tables?.objects.find((entry) => entry.kind === 'tables')).toEqual({ kind: 'tables', source: 4, restored: 4 })
       }
-      const hooks = { afterRestore: (databaseName: string) => server.query('UPDATE sales.orders SET total = total + 0.01 WHERE id = 42', databaseName).then(() => {}) }
+      const hooks = {
+        afterRestore: (databaseName: string) =>
+          server.query('UPDATE sales.orders SET total = total + 0.01 WHERE id = 42', databaseName).then(() => {})
+      }
       const settings = { ...settingsFor({ 'database-url': server.url('shop'), verify: 'rows' }, env, tempRoot), tempRoot }
       expect((await verifyBackup({ settings, reporter: recordingReporter(), env, hooks })).status).toBe('passed')
     })
 
     test('writes to the source while it is dumped never cause a mismatch: the counts come from the dumped snapshot', async () => {
       await server.query('CREATE DATABASE busy')
-      await server.query('CREATE TABLE events (id bigserial PRIMARY KEY, payload text); INSERT INTO events (payload) SELECT repeat(md5(g::text), 20) FROM generate_series(1, 50000) g', 'busy')
+      await server.query(
+        'CREATE TABLE events (id bigserial PRIMARY KEY, payload text); INSERT INTO events (payload) SELECT repeat(md5(g::text), 20) FROM generate_series(1, 50000) g',
+        'busy'
+      )
       let writing = true
       const writer = (async () => {
         let rounds = 0
         while (writing && rounds < 2000) {
-          await server.query("INSERT INTO events (payload) SELECT 'new' FROM generate_series(1, 50); DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY random() LIMIT 20)", 'busy')
+          await server.query(
+            "INSERT INTO events (payload) SELECT 'new' FROM generate_series(1, 50); DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY random() LIMIT 20)",
+            'busy'
+          )
           rounds++
         }
         return rounds
@@ -296,7 +329,9 @@ export function engineSuite(major: number): void {
 
     test('over the Unix socket and over IPv6 loopback, the URL forms pass too', async () => {
       const password = encodeURIComponent(server.password)
-      const socket = await run({ 'database-url': `postgresql://postgres:${password}@${encodeURIComponent(server.socketDirectory)}:${server.port}/shop` })
+      const socket = await run({
+        'database-url': `postgresql://postgres:${password}@${encodeURIComponent(server.socketDirectory)}:${server.port}/shop`
+      })
       expect(socket.result.error).toBeUndefined()
       expect(socket.result.target).toBe(`postgres@${server.socketDirectory}:${server.port}/shop`)
       if (!server.ipv6) {
@@ -316,7 +351,9 @@ export function engineSuite(major: number): void {
       const { result } = await run({ 'database-url': url, 'min-size': '0' })
       expect(result.status).toBe('failed')
       expect(result.error?.problem).toBe('create-database-denied')
-      expect(result.error?.message).toBe('Permission denied to create database: user "limited" cannot create the temporary restore database.')
+      expect(result.error?.message).toBe(
+        'Permission denied to create database: user "limited" cannot create the temporary restore database.'
+      )
       expect(result.error?.hint).toBe('Grant it with: ALTER USER "limited" CREATEDB; (or run the verification as a superuser)')
       expect(result.phases.map((phase) => phase.status)).toEqual(['passed', 'passed', 'failed'])
       expect(JSON.stringify(result)).not.toContain('limited-pw')

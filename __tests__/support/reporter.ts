@@ -40,7 +40,9 @@ export class MemoryLedger implements ResourceLedger {
 }
 
 /** A run context for calling one phase directly: a recording reporter, a redactor, a memory ledger. */
-export function testRun(options: { signal?: AbortSignal; verbose?: boolean; secrets?: string[] } = {}): RunContext & { reporter: RecordingReporter; lines: string[] } {
+export function testRun(
+  options: { signal?: AbortSignal; verbose?: boolean; secrets?: string[] } = {}
+): RunContext & { reporter: RecordingReporter; lines: string[] } {
   const reporter = recordingReporter()
   const run = runContext({
     reporter,

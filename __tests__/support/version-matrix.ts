@@ -63,12 +63,15 @@ export function versionMatrixCase(major: number): void {
       expect(result.status).toBe('passed')
       expect(result.client?.origin).toBe('found')
       expect(result.tables?.restored).toHaveLength(4)
-      if (newestClient > major) expect(result.client?.reason).toContain(`no client of major ${major} here; ${newestClient} is newer than the server`)
+      if (newestClient > major)
+        expect(result.client?.reason).toContain(`no client of major ${major} here; ${newestClient} is newer than the server`)
     } else {
       expect(result.status).toBe('failed')
       expect(result.error?.problem).toBe('client-too-old')
       expect(result.error?.message).toMatch(
-        new RegExp(`^Server newer than client: the server runs PostgreSQL ${major}\\.\\d+.*, but the newest client tools found are ${newestClient}\\.\\d+ `)
+        new RegExp(
+          `^Server newer than client: the server runs PostgreSQL ${major}\\.\\d+.*, but the newest client tools found are ${newestClient}\\.\\d+ `
+        )
       )
       expect(result.error?.message).toContain(`no client of major ${major} could be installed`)
       expect(result.error?.hint).toContain(`postgresql-client-${major}`)

@@ -6709,7 +6709,8 @@ function describeConnectionError(error, address) {
     const at = where(address);
     switch (code) {
         case 'ECONNREFUSED':
-            return new errors_VerificationError('connection-refused', `Connection refused: nothing accepts connections at ${at}.`, `Is PostgreSQL running? Check with "pg_isready -h ${address.host} -p ${address.port}"; in a workflow, give the postgres service a health check and map its port (ports: ["${address.port}:5432"]).`);
+            return new errors_VerificationError('connection-refused', `Connection refused: nothing accepts connections at ${at}.`, `Is PostgreSQL running? Check with "pg_isready -h ${address.host} -p ${address.port}"; in a workflow, ` +
+                `give the postgres service a health check and map its port (ports: ["${address.port}:5432"]).`);
         case 'ENOENT':
             if (address.host.startsWith('/')) {
                 return new errors_VerificationError('connection-refused', `No PostgreSQL socket in ${address.host} for port ${address.port}.`, 'Is the server running, and is that its socket directory (unix_socket_directories)?');
@@ -6739,11 +6740,12 @@ function classifyToolError(stderr) {
     if (/server closed the connection unexpectedly|terminating connection due to|connection to server .* (was )?lost|the database system is shutting down/i.test(stderr)) {
         return {
             problem: 'connection-lost',
-            hint: 'The server went away during the run (restarted, stopped, or out of memory). A temporary database it left is dropped by the post step, or by hand: DROP DATABASE backup_verify_… WITH (FORCE).'
+            hint: 'The server went away during the run (restarted, stopped, or out of memory). A temporary database it ' +
+                'left is dropped by the post step, or by hand: DROP DATABASE backup_verify_… WITH (FORCE).'
         };
     }
     if (/server version mismatch/i.test(stderr)) {
-        return { problem: 'client-too-old', hint: 'Install a PostgreSQL client whose major version is at least the server\'s.' };
+        return { problem: 'client-too-old', hint: "Install a PostgreSQL client whose major version is at least the server's." };
     }
     if (/password authentication failed|no password supplied/i.test(stderr)) {
         return { problem: 'authentication-failed', hint: 'Check the password given to the action.' };
@@ -6866,10 +6868,10 @@ class Redactor {
         for (const secret of this.secrets)
             result = result.split(secret).join(MASK);
         // Passwords we were never told about still hide in connection strings that tools echo back.
-        return result
+        return (result
             // (The placeholder of an example, user:password@, is no password: a real one is masked above.)
-            .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)(\S*)@/gi, (match, start, secret) => (secret === 'password' ? match : `${start}${MASK}@`))
-            .replace(/\b(password\s*=\s*)('(?:[^'\\]|\\.)*'?|"[^"]*"|(?:[^\s\\]|\\.)+)/gi, `$1${MASK}`);
+            .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)(\S*)@/gi, (match, start, secret) => secret === 'password' ? match : `${start}${MASK}@`)
+            .replace(/\b(password\s*=\s*)('(?:[^'\\]|\\.)*'?|"[^"]*"|(?:[^\s\\]|\\.)+)/gi, `$1${MASK}`));
     }
     redactError(error) {
         return this.redact(error instanceof Error ? error.message : String(error));
@@ -6962,7 +6964,8 @@ function fromUrl(url, origin, inputName) {
     // Two "@" before the host: the password holds one unencoded, and no parser can tell where the host starts.
     const authority = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(url)?.[1] ?? '';
     if ((authority.match(/@/g) ?? []).length > 1 || (writtenUrlPassword(url.replace(/[?#].*$/s, '')) ?? '').includes('@')) {
-        throw new InputError(inputName, shown, `${URL_FORMS}; the password holds an "@" that is not percent-encoded: write it as %40 (encodeURIComponent gives every character's form)`);
+        throw new InputError(inputName, shown, `${URL_FORMS}; the password holds an "@" that is not percent-encoded: write it as %40 ` +
+            `(encodeURIComponent gives every character's form)`);
     }
     if (scheme.startsWith('sqlite') || scheme === 'spatialite')
         return { kind: 'unsupported', engine: 'sqlite', origin };
@@ -6999,7 +7002,9 @@ function fromUrl(url, origin, inputName) {
             database: parsed.database,
             parameters,
             ssl: parsed.ssl,
-            connectTimeoutSeconds: /^\d+$/.test(parameters.connect_timeout ?? '') && Number(parameters.connect_timeout) > 0 ? Number(parameters.connect_timeout) : DEFAULT_CONNECT_TIMEOUT_SECONDS
+            connectTimeoutSeconds: /^\d+$/.test(parameters.connect_timeout ?? '') && Number(parameters.connect_timeout) > 0
+                ? Number(parameters.connect_timeout)
+                : DEFAULT_CONNECT_TIMEOUT_SECONDS
         }
     };
 }
@@ -7171,7 +7176,10 @@ const external_node_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(im
 
 /** "backup_verify_20261124T020316_9f3a1c": sortable, unique across parallel runs, a plain identifier. */
 function temporaryDatabaseName(now, random = randomBytes(3).toString('hex')) {
-    const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
+    const stamp = now
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, '');
     return `${TEMPORARY_DATABASE_PREFIX}_${stamp}_${random}`.toLowerCase();
 }
 /** A plan whose restore target is the source database is refused: the restore would write into it. */

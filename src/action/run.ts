@@ -22,7 +22,13 @@ export async function runAction(): Promise<void> {
     for (const secret of settings.secrets) core.setSecret(secret)
     // The runner always names its tool cache; elsewhere (a local runner emulation) the engine's own folder serves.
     const toolCache = process.env.RUNNER_TOOL_CACHE ? runnerToolCache : undefined
-    const result = await verifyBackup({ settings, reporter: actionReporter, ledger: new StateLedger(), toolCache, signal: interruptionSignal() })
+    const result = await verifyBackup({
+      settings,
+      reporter: actionReporter,
+      ledger: new StateLedger(),
+      toolCache,
+      signal: interruptionSignal()
+    })
     for (const [name, value] of Object.entries(outputsOf(result))) core.setOutput(name, value)
     await writeJobSummary(buildSummary(result))
     if (result.status === 'failed') {

@@ -33,7 +33,8 @@ export function parseArchiveHeader(bytes: Buffer): ArchiveHeader | { problem: st
     const intSize = byte()
     const offSize = byte()
     if (major !== 1 || minor < 10 || minor > 30) return { problem: `unknown archive version ${major}.${minor}.${revision}` }
-    if (![4, 8].includes(intSize) || ![4, 8].includes(offSize)) return { problem: `implausible integer/offset sizes ${intSize}/${offSize}: the header is damaged` }
+    if (![4, 8].includes(intSize) || ![4, 8].includes(offSize))
+      return { problem: `implausible integer/offset sizes ${intSize}/${offSize}: the header is damaged` }
     const readInt = () => {
       const negative = byte() !== 0
       let value = 0

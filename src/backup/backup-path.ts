@@ -30,9 +30,12 @@ export function backupPathProblem(file: string): string | undefined {
   }
   const kind = FILE_KINDS.find(([test]) => (info[test] as () => boolean).call(info))
   if (kind) return `${file} is ${kind[1]}, which would be read forever`
-  if (/^\/(proc|sys)(\/|$)|^\/dev\/(?!shm\/)/.test(real) || /^\\\\[.?]\\/.test(file)) return `${real} is a file the system makes up as it is read, not a backup`
+  if (/^\/(proc|sys)(\/|$)|^\/dev\/(?!shm\/)/.test(real) || /^\\\\[.?]\\/.test(file))
+    return `${real} is a file the system makes up as it is read, not a backup`
   if (info.isDirectory()) {
-    const odd = readdirSync(file, { withFileTypes: true }).find((entry) => !entry.isFile() && !(entry.isSymbolicLink() && statSync(path.join(file, entry.name), { throwIfNoEntry: false })?.isFile()))
+    const odd = readdirSync(file, { withFileTypes: true }).find(
+      (entry) => !entry.isFile() && !(entry.isSymbolicLink() && statSync(path.join(file, entry.name), { throwIfNoEntry: false })?.isFile())
+    )
     if (odd) return `the folder holds ${odd.name}, which is not a regular file (a directory-format backup holds only files)`
     return undefined
   }

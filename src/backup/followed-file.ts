@@ -68,7 +68,7 @@ export async function* followFile(file: GrowingFile, signal?: AbortSignal): Asyn
 
 /** Reads one range of a file that is already written. */
 export async function readRange(handle: FileHandle, start: number, end: number, onChunk: (chunk: Buffer) => Promise<void>): Promise<void> {
-  for (let position = start; position < end; ) {
+  for (let position = start; position < end;) {
     const length = Math.min(CHUNK_BYTES, end - position)
     const buffer = Buffer.allocUnsafe(length)
     const { bytesRead } = await handle.read(buffer, 0, length, position)

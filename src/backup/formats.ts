@@ -43,7 +43,11 @@ export function parseCompression(input: string, text: string, format: BackupForm
     throw new InputError(input, text, 'none: pg_dump cannot compress the tar format (use custom or directory)')
   }
   if (format === 'plain' && (compression.method === 'lz4' || compression.method === 'zstd')) {
-    throw new InputError(input, text, 'gzip or a level 0-9 for a plain backup, which is validated as it streams (use custom or directory for lz4 and zstd)')
+    throw new InputError(
+      input,
+      text,
+      'gzip or a level 0-9 for a plain backup, which is validated as it streams (use custom or directory for lz4 and zstd)'
+    )
   }
   return compression
 }
@@ -55,8 +59,11 @@ export function compressionArgument(compression: Compression, clientMajor: numbe
   }
   if (compression.method === 'none') return '0'
   if (compression.method === 'gzip') return String(compression.level ?? 6)
-  throw new InputError('compression', `${compression.method}${compression.level === undefined ? '' : `:${compression.level}`}`,
-    `gzip or a level 0-9: pg_dump ${clientMajor} knows no ${compression.method} (it needs 16 or newer)`)
+  throw new InputError(
+    'compression',
+    `${compression.method}${compression.level === undefined ? '' : `:${compression.level}`}`,
+    `gzip or a level 0-9: pg_dump ${clientMajor} knows no ${compression.method} (it needs 16 or newer)`
+  )
 }
 
 export function describeCompression(compression: Compression | undefined, format: BackupFormat): string {

@@ -25,7 +25,10 @@ export function manifestText(entries: ManifestEntry[]): string {
 }
 
 export async function buildManifest(directory: string, signal?: AbortSignal): Promise<Manifest> {
-  const names = (await readdir(directory, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort()
+  const names = (await readdir(directory, { withFileTypes: true }))
+    .filter((e) => e.isFile())
+    .map((e) => e.name)
+    .sort()
   const entries: ManifestEntry[] = []
   for (const name of names) {
     const file = path.join(directory, name)

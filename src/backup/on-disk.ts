@@ -28,7 +28,12 @@ export interface CreatedBackup {
  * Reads a backup that is on disk once: its checksum (of the manifest, for a folder) and what its
  * format's observer sees. The Validate phase judges the result.
  */
-export async function describeBackupOnDisk(backupPath: string, format: BackupFormat, compression?: Compression, signal?: AbortSignal): Promise<CreatedBackup> {
+export async function describeBackupOnDisk(
+  backupPath: string,
+  format: BackupFormat,
+  compression?: Compression,
+  signal?: AbortSignal
+): Promise<CreatedBackup> {
   const base = { format, compression, path: backupPath }
   switch (format) {
     case 'plain': {

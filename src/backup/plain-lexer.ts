@@ -514,12 +514,16 @@ export class PlainDumpLexer {
   private identifier(word: string): void {
     if (word === '') return
     if (this.identifierCount === 0) this.identifiers = []
-    if (this.identifierCount < 4 && (word === 'create' || word === 'function' || word === 'procedure' || word === 'or' || word === 'replace')) {
+    if (
+      this.identifierCount < 4 &&
+      (word === 'create' || word === 'function' || word === 'procedure' || word === 'or' || word === 'replace')
+    ) {
       this.identifiers[this.identifierCount] = word.charCodeAt(0)
     }
     this.identifierCount++
     const [first, second, third, fourth] = this.identifiers
-    const routine = first === 99 && (second === 102 || second === 112 || (second === 111 && third === 114 && (fourth === 102 || fourth === 112)))
+    const routine =
+      first === 99 && (second === 102 || second === 112 || (second === 111 && third === 114 && (fourth === 102 || fourth === 112)))
     if (!routine || this.parenDepth !== 0) return
     if (word === 'begin') this.beginDepth++
     else if (word === 'case') {
@@ -593,7 +597,9 @@ export class PlainDumpLexer {
 
   private finishStatement(terminated: boolean): void {
     const text = this.statementBuffer.toString('latin1', 0, this.statementBytes)
-    const copyIn = terminated && (this.statementTruncated ? /^\s*copy\b/i.test(text) && /\bfrom\s+stdin\b[^;]*;$/i.test(this.tail()) : isCopyFromStdin(text))
+    const copyIn =
+      terminated &&
+      (this.statementTruncated ? /^\s*copy\b/i.test(text) && /\bfrom\s+stdin\b[^;]*;$/i.test(this.tail()) : isCopyFromStdin(text))
     if (copyIn && this.statementTruncated) this.unitUncertain ??= 'a COPY statement too long to read whole'
     const statement: DumpStatement = { text, truncated: this.statementTruncated, copyIn }
     this.unitStatements.push(statement)
@@ -656,7 +662,8 @@ export class PlainDumpLexer {
       this.state = State.Rows
       return
     }
-    if (this.state === State.Normal && !this.statementStarted) this.closeUnit(lineEnd, this.unitStatements.length > 0 ? 'statements' : 'comment')
+    if (this.state === State.Normal && !this.statementStarted)
+      this.closeUnit(lineEnd, this.unitStatements.length > 0 ? 'statements' : 'comment')
     this.startLine()
   }
 
@@ -759,14 +766,30 @@ export class PlainDumpLexer {
   }
 
   private emitRows(bytes: Buffer, start: number): void {
-    this.emit({ kind: 'rows', start, end: start + bytes.length, statements: [], line: '', continued: false, chunks: this.options.keepBytes ? [bytes] : [] })
+    this.emit({
+      kind: 'rows',
+      start,
+      end: start + bytes.length,
+      statements: [],
+      line: '',
+      continued: false,
+      chunks: this.options.keepBytes ? [bytes] : []
+    })
     this.unitStart = start + bytes.length
     this.segment = Math.max(this.segment, this.unitStart - this.chunkBase)
   }
 
   private endRows(bytes: Buffer, start: number): void {
     const end = start + bytes.length
-    this.emit({ kind: 'end-of-rows', start, end, statements: [], line: '\\.', continued: false, chunks: this.options.keepBytes ? [bytes] : [] })
+    this.emit({
+      kind: 'end-of-rows',
+      start,
+      end,
+      statements: [],
+      line: '\\.',
+      continued: false,
+      chunks: this.options.keepBytes ? [bytes] : []
+    })
     this.unitStart = end
     this.segment = Math.max(this.segment, end - this.chunkBase)
     this.copiesPending--
@@ -806,7 +829,14 @@ export function isCopyFromStdin(text: string): boolean {
   for (let i = 1; i + 1 < tokens.length; i++) {
     const token = tokens[i]
     if (token.kind === 'symbol') depth += token.value === '(' ? 1 : token.value === ')' ? -1 : 0
-    else if (depth === 0 && token.kind === 'word' && token.value === 'from' && tokens[i + 1].kind === 'word' && tokens[i + 1].value === 'stdin') return true
+    else if (
+      depth === 0 &&
+      token.kind === 'word' &&
+      token.value === 'from' &&
+      tokens[i + 1].kind === 'word' &&
+      tokens[i + 1].value === 'stdin'
+    )
+      return true
   }
   return false
 }
@@ -833,7 +863,7 @@ export function tokenize(text: string, max = Number.POSITIVE_INFINITY): Token[] 
       while (i < n && text.charCodeAt(i) !== NL) i++
     } else if (c === 47 && text.charCodeAt(i + 1) === 42) {
       let depth = 0
-      for (i += 2; i < n; ) {
+      for (i += 2; i < n;) {
         if (text.charCodeAt(i) === 47 && text.charCodeAt(i + 1) === 42) {
           depth++
           i += 2
@@ -844,7 +874,7 @@ export function tokenize(text: string, max = Number.POSITIVE_INFINITY): Token[] 
       }
     } else if (c === 34) {
       let value = ''
-      for (i++; i < n; ) {
+      for (i++; i < n;) {
         if (text.charCodeAt(i) === 34) {
           if (text.charCodeAt(i + 1) !== 34) {
             i++
@@ -857,7 +887,7 @@ export function tokenize(text: string, max = Number.POSITIVE_INFINITY): Token[] 
       tokens.push({ kind: 'quoted', value })
     } else if (c === 39) {
       const start = i
-      for (i++; i < n; ) {
+      for (i++; i < n;) {
         if (text.charCodeAt(i) === 39) {
           if (text.charCodeAt(i + 1) !== 39) {
             i++

@@ -175,7 +175,8 @@ export class PlainDumpScanner {
     for (const statement of unit.statements) {
       this.afterTrailer(statement.text)
       // Text that is not SQL (a tool's error output) runs into the statement after it.
-      if (TOOL_ERROR.test(statement.text) && this.toolErrors.length < MAX_REPORTED) this.toolErrors.push(statement.text.split('\n')[0].slice(0, 120))
+      if (TOOL_ERROR.test(statement.text) && this.toolErrors.length < MAX_REPORTED)
+        this.toolErrors.push(statement.text.split('\n')[0].slice(0, 120))
       if (statement.text.startsWith('SET client_encoding')) {
         this.clientEncoding = /'([^']*)'/.exec(statement.text)?.[1] ?? this.clientEncoding
       } else if (statement.text.startsWith('SELECT pg_catalog.setval(') && this.sequences.length < MAX_SEQUENCES) {
@@ -202,4 +203,3 @@ export class PlainDumpScanner {
     if (this.trailerSeen && this.contentAfterTrailer === undefined) this.contentAfterTrailer = text.split('\n')[0].slice(0, 80)
   }
 }
-

@@ -53,7 +53,8 @@ export class TarChecker {
     if (!this.problem) {
       if (this.skip > 0) this.problem = `cut short inside member "${this.members[this.members.length - 1]}" (${this.skip} bytes missing)`
       else if (this.pending.length > 0) this.problem = `cut short: ${this.pending.length} stray bytes at offset ${this.offset}`
-      else if (!this.ended) this.problem = this.members.length === 0 ? 'no tar members at all' : 'no end-of-archive blocks: the archive is truncated'
+      else if (!this.ended)
+        this.problem = this.members.length === 0 ? 'no tar members at all' : 'no end-of-archive blocks: the archive is truncated'
     }
     return { members: this.members, problem: this.problem }
   }
@@ -87,7 +88,10 @@ export class TarChecker {
 }
 
 function parseOctal(field: Buffer): number | undefined {
-  const text = field.toString('latin1').replace(/[\0 ]+$/g, '').trim()
+  const text = field
+    .toString('latin1')
+    .replace(/[\0 ]+$/g, '')
+    .trim()
   if (!/^[0-7]+$/.test(text)) return undefined
   return parseInt(text, 8)
 }

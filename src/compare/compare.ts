@@ -61,11 +61,19 @@ export function compareInventories(
     rows,
     rowMismatches: rows.filter((entry) => both(entry) && entry.source !== entry.restored),
     contentMismatches: rows.filter(
-      (entry) => both(entry) && entry.source === entry.restored && entry.sourceFingerprint !== undefined && entry.sourceFingerprint !== entry.restoredFingerprint
+      (entry) =>
+        both(entry) &&
+        entry.source === entry.restored &&
+        entry.sourceFingerprint !== undefined &&
+        entry.sourceFingerprint !== entry.restoredFingerprint
     ),
     objects,
     objectMismatches: objects.filter((entry) => entry.source !== entry.restored),
-    definitions: { compared: reference ? referenceDefinitions.length : 0, by: byName ? 'name' : source.definitionsHashed ? 'hash' : 'text', differences: definitionDifferences },
+    definitions: {
+      compared: reference ? referenceDefinitions.length : 0,
+      by: byName ? 'name' : source.definitionsHashed ? 'hash' : 'text',
+      differences: definitionDifferences
+    },
     sequenceMismatches: [...sequencesBefore.keys()]
       .filter(() => counted)
       .map((sequence) => ({ sequence, source: sequencesBefore.get(sequence), restored: sequencesAfter.get(sequence) }))
@@ -76,7 +84,8 @@ export function compareInventories(
 /** The comparison in one log line: tables, rows and definitions on both sides. */
 export function describeComparison(comparison: TableComparison, reference: Inventory | undefined, restored: Inventory): string {
   const total = (inventory: Inventory) => inventory.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0)
-  if (!reference) return `Restored: ${comparison.restored.length} tables, ${total(restored)} rows (an existing backup: no source to compare them with)`
+  if (!reference)
+    return `Restored: ${comparison.restored.length} tables, ${total(restored)} rows (an existing backup: no source to compare them with)`
   return (
     `Tables: ${comparison.source.length} in the source, ${comparison.restored.length} restored` +
     (comparison.level === 'schema' ? '' : `; rows: ${total(reference)} ${referenceName(comparison)}, ${total(restored)} restored`) +
@@ -99,7 +108,8 @@ function shortDefinition(text: string): string {
 /** One definition difference in words; the objects of a table that is missing altogether are left to the table's message. */
 export function describeDefinitionDifference(difference: DefinitionDifference, where: string, hashed: boolean): string {
   const object = `${difference.kind} ${difference.name}`
-  if (difference.restored === undefined) return `${object} is missing after the restore${hashed ? '' : ` (${where}: ${shortDefinition(difference.source ?? '')})`}`
+  if (difference.restored === undefined)
+    return `${object} is missing after the restore${hashed ? '' : ` (${where}: ${shortDefinition(difference.source ?? '')})`}`
   if (difference.source === undefined) return `${object} is there after the restore only (${shortDefinition(difference.restored)})`
   return hashed
     ? `${object} differs from the receipt's (restored: ${shortDefinition(difference.restored)})`
@@ -115,11 +125,16 @@ export function requireSameInventory(comparison: TableComparison): void {
       comparison.missing.length ? `missing ${comparison.missing.join(', ')}` : '',
       comparison.extra.length ? `unexpected ${comparison.extra.join(', ')}` : ''
     ].filter(Boolean)
-    problems.push(`Restored database has ${comparison.restored.length} tables, the source has ${comparison.source.length}: ${parts.join('; ')}`)
+    problems.push(
+      `Restored database has ${comparison.restored.length} tables, the source has ${comparison.source.length}: ${parts.join('; ')}`
+    )
   }
-  const listed = <T>(entries: T[], show: (entry: T) => string) => `${entries.slice(0, 10).map(show).join('; ')}${entries.length > 10 ? '; …' : ''}`
+  const listed = <T>(entries: T[], show: (entry: T) => string) =>
+    `${entries.slice(0, 10).map(show).join('; ')}${entries.length > 10 ? '; …' : ''}`
   if (comparison.rowMismatches.length > 0) {
-    problems.push(`Row counts differ in ${comparison.rowMismatches.length} table(s): ${listed(comparison.rowMismatches, (e) => `${e.table} ${e.source} ${where}, ${e.restored} restored`)}`)
+    problems.push(
+      `Row counts differ in ${comparison.rowMismatches.length} table(s): ${listed(comparison.rowMismatches, (e) => `${e.table} ${e.source} ${where}, ${e.restored} restored`)}`
+    )
   }
   if (comparison.contentMismatches.length > 0) {
     problems.push(
@@ -127,10 +142,15 @@ export function requireSameInventory(comparison: TableComparison): void {
     )
   }
   const tablesNamed = new Set([...comparison.missing, ...comparison.extra])
-  const definitions = comparison.definitions.differences.filter((difference) => difference.table === undefined || !tablesNamed.has(difference.table))
+  const definitions = comparison.definitions.differences.filter(
+    (difference) => difference.table === undefined || !tablesNamed.has(difference.table)
+  )
   if (definitions.length > 0) {
     const hashed = comparison.definitions.by === 'hash'
-    problems.push(`Definitions differ for ${definitions.length} object(s): ${listed(definitions, (difference) => describeDefinitionDifference(difference, where, hashed))}`)
+    problems.push(
+      `Definitions differ for ${definitions.length} object(s): ` +
+        `${listed(definitions, (difference) => describeDefinitionDifference(difference, where, hashed))}`
+    )
   }
   if (comparison.sequenceMismatches.length > 0) {
     problems.push(

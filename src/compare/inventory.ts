@@ -74,18 +74,25 @@ const USER_SCHEMA = (column: string) =>
 const OBJECT_COUNTS = `
 SELECT
   (SELECT count(*) FROM pg_namespace n WHERE ${USER_SCHEMA('n.nspname')}) AS "schemas",
-  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND ${USER_SCHEMA('n.nspname')}) AS "tables",
+  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p')
+    AND ${USER_SCHEMA('n.nspname')}) AS "tables",
   (SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND a.attnum > 0 AND NOT a.attisdropped AND ${USER_SCHEMA('n.nspname')}) AS "columns",
-  (SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ${USER_SCHEMA('n.nspname')}) AS "indexes",
+  (SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE ${USER_SCHEMA('n.nspname')}) AS "indexes",
   (SELECT count(*) FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace WHERE ${USER_SCHEMA('n.nspname')}) AS "constraints",
-  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'v' AND ${USER_SCHEMA('n.nspname')}) AS "views",
-  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'm' AND ${USER_SCHEMA('n.nspname')}) AS "materialized views",
-  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND ${USER_SCHEMA('n.nspname')}) AS "sequences",
+  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'v'
+    AND ${USER_SCHEMA('n.nspname')}) AS "views",
+  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'm'
+    AND ${USER_SCHEMA('n.nspname')}) AS "materialized views",
+  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S'
+    AND ${USER_SCHEMA('n.nspname')}) AS "sequences",
   (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ${USER_SCHEMA('n.nspname')}) AS "functions",
-  (SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal AND ${USER_SCHEMA('n.nspname')}) AS "triggers",
+  (SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE NOT t.tgisinternal AND ${USER_SCHEMA('n.nspname')}) AS "triggers",
   (SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-    WHERE (t.typtype IN ('e', 'd', 'r', 'm') OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'c'))) AND ${USER_SCHEMA('n.nspname')}) AS "types",
+    WHERE (t.typtype IN ('e', 'd', 'r', 'm') OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid
+      AND c.relkind = 'c'))) AND ${USER_SCHEMA('n.nspname')}) AS "types",
   (SELECT count(*) FROM pg_extension) AS "extensions",
   (SELECT count(*) FROM pg_policy) AS "policies",
   (SELECT count(*) FROM pg_largeobject_metadata) AS "large objects"`
@@ -114,7 +121,12 @@ export async function readColumns(client: pg.Client): Promise<Map<string, string
  * Each table's exact row count, and at the data level a fingerprint of its content that ignores
  * row order and column positions, read by the given sessions side by side.
  */
-export async function readContent(clients: pg.Client[], tables: string[], level: VerifyLevel, columns: Map<string, string[]>): Promise<TableContent[]> {
+export async function readContent(
+  clients: pg.Client[],
+  tables: string[],
+  level: VerifyLevel,
+  columns: Map<string, string[]>
+): Promise<TableContent[]> {
   if (level === 'schema') return []
   const content: TableContent[] = new Array(tables.length)
   let next = 0
@@ -128,7 +140,8 @@ export async function readContent(clients: pg.Client[], tables: string[], level:
         // 60 bits of each row's md5, summed as numeric: duplicates count, order does not.
         const row = `ROW(${(columns.get(table) ?? []).map((column) => `r.${column}`).join(', ')})::text`
         const { rows } = await client.query<{ n: string; fp: string }>(
-          `SELECT count(*) AS n, coalesce(sum(('x' || substr(md5(${row}), 1, 15))::bit(60)::bigint::numeric), 0)::text AS fp FROM ONLY ${table} AS r`
+          `SELECT count(*) AS n, coalesce(sum(('x' || substr(md5(${row}), 1, 15))::bit(60)::bigint::numeric), ` +
+            `0)::text AS fp FROM ONLY ${table} AS r`
         )
         content[index] = { table, rows: Number(rows[0].n), fingerprint: rows[0].fp }
       }
@@ -145,7 +158,8 @@ export async function readContent(clients: pg.Client[], tables: string[], level:
  */
 export async function readSequences(client: pg.Client): Promise<Array<{ sequence: string; value: string }>> {
   const { rows: names } = await client.query<{ sequence: string }>(
-    `SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) AS sequence FROM pg_catalog.pg_sequences WHERE ${USER_SCHEMA('schemaname')} ORDER BY 1`
+    `SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) AS sequence FROM ` +
+      `pg_catalog.pg_sequences WHERE ${USER_SCHEMA('schemaname')} ORDER BY 1`
   )
   const states: Array<{ sequence: string; value: string }> = []
   for (const { sequence } of names) {
@@ -159,7 +173,12 @@ export async function readSequences(client: pg.Client): Promise<Array<{ sequence
  * The inventory of a database; sequences only where asked (the restored side, at the rows level
  * and up). helpers: more sessions on the same database that read tables beside the first.
  */
-export async function takeInventory(client: pg.Client, level: VerifyLevel, withSequences = false, helpers: pg.Client[] = []): Promise<Inventory> {
+export async function takeInventory(
+  client: pg.Client,
+  level: VerifyLevel,
+  withSequences = false,
+  helpers: pg.Client[] = []
+): Promise<Inventory> {
   await Promise.all([client, ...helpers].map(useCanonicalSettings))
   const { rows } = await client.query<{ version: string }>("SELECT current_setting('server_version_num') AS version")
   const serverVersionNumber = Number(rows[0].version)
@@ -198,9 +217,17 @@ export async function listTables(client: pg.Client): Promise<string[]> {
 const MAX_COUNTING_SESSIONS = 4
 
 /** A restored database's inventory, its tables counted (at data: fingerprinted) by up to `jobs` sessions side by side. */
-export async function readDatabaseInventory(target: ConnectionTarget, database: string, level: VerifyLevel, jobs: number): Promise<Inventory> {
+export async function readDatabaseInventory(
+  target: ConnectionTarget,
+  database: string,
+  level: VerifyLevel,
+  jobs: number
+): Promise<Inventory> {
   const helperCount = Math.min(jobs, MAX_COUNTING_SESSIONS) - 1
-  const opened = await Promise.allSettled([openSession(target, database), ...Array.from({ length: helperCount }, () => openSession(target, database))])
+  const opened = await Promise.allSettled([
+    openSession(target, database),
+    ...Array.from({ length: helperCount }, () => openSession(target, database))
+  ])
   const sessions = opened.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []))
   try {
     if (opened[0].status === 'rejected') throw opened[0].reason

@@ -5,7 +5,8 @@ import path from 'node:path'
 import { LIBPQ_PARAMETERS, type ConnectionTarget } from './target.js'
 
 /** Variables a child must not inherit: they would redirect it elsewhere or carry a secret it does not need. */
-const INHERITED_CONNECTION = /^(PG(HOST|HOSTADDR|PORT|DATABASE|USER|PASSWORD|PASSFILE|SERVICE|SERVICEFILE|SSL\w*|OPTIONS|APPNAME|CONNECT_TIMEOUT|TARGETSESSIONATTRS|REQUIRESSL|GSSENCMODE|CHANNELBINDING)|DATABASE_URL|DB_PASSWORD|INPUT_.*)$/i
+const INHERITED_CONNECTION =
+  /^(PG(HOST|HOSTADDR|PORT|DATABASE|USER|PASSWORD|PASSFILE|SERVICE|SERVICEFILE|SSL\w*|OPTIONS|APPNAME|CONNECT_TIMEOUT|TARGETSESSIONATTRS|REQUIRESSL|GSSENCMODE|CHANNELBINDING)|DATABASE_URL|DB_PASSWORD|INPUT_.*)$/i
 
 /** The environment every child process starts from: the runner's, without a connection, a password or an input. */
 export function scrubbedEnvironment(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {

@@ -2,7 +2,7 @@
 
 import pg from 'pg'
 import type { ConnectionTarget } from './target.js'
-import { describeConnectionError, VerificationError } from '../run/errors.js'
+import { describeConnectionError } from '../run/errors.js'
 
 export interface ServerVersion {
   /** As the server reports it, e.g. "15.18 (Debian 15.18-1.pgdg120+1)". */
@@ -48,4 +48,3 @@ export async function readServerVersion(client: pg.Client): Promise<ServerVersio
   const number = Number(rows[0].number)
   return { text: rows[0].text, number, major: majorOf(number) }
 }
-

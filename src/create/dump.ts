@@ -3,21 +3,13 @@
 // they are read once after pg_dump is done.
 
 import { readdirSync, statSync } from 'node:fs'
-import { chmod, mkdir, readdir, stat, statfs, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises'
 import { Readable } from 'node:stream'
-import type pg from 'pg'
-import { readDatabaseSize } from './room.js'
 import { startHeartbeat } from '../run/heartbeat.js'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
-import type { ArchiveHeader } from '../backup/archive-header.js'
-import {
-  compressionArgument,
-  plainIsGzipped,
-  type BackupFormat,
-  type Compression
-} from '../backup/formats.js'
-import { discard, headerObserver, inspectFile, InspectingStream, plainObserver, tarObserver, type PlainObservation } from '../backup/inspect.js'
+import { compressionArgument, plainIsGzipped, type BackupFormat, type Compression } from '../backup/formats.js'
+import { discard, InspectingStream, plainObserver, tarObserver, type PlainObservation } from '../backup/inspect.js'
 import { describeBackupOnDisk, type CreatedBackup } from '../backup/on-disk.js'
 import { followFile, type ChunkRelay } from '../backup/followed-file.js'
 import type { TarReport } from '../backup/tar-check.js'
@@ -44,7 +36,10 @@ export interface DumpRequest {
 
 /** "shop-20261124T020316Z.sql": the database name made safe for any file system, and when. */
 export function backupFileName(database: string, when: Date, extension = '.sql'): string {
-  const stamp = when.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
+  const stamp = when
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')
   return `${database.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_')}-${stamp}${extension}`
 }
 
@@ -71,7 +66,12 @@ export async function createBackup(run: RunContext, options: DumpRequest): Promi
       : format === 'tar'
         ? new InspectingStream<unknown>(tarObserver())
         : undefined
-  const stopHeartbeat = startHeartbeat('pg_dump', run.log, () => (streamed ? streamed.bytesSoFar : sizeOnDisk(options.backupPath)), run.heartbeatMs)
+  const stopHeartbeat = startHeartbeat(
+    'pg_dump',
+    run.log,
+    () => (streamed ? streamed.bytesSoFar : sizeOnDisk(options.backupPath)),
+    run.heartbeatMs
+  )
   // pg_dump writes the file itself (its own buffered writes cost far less than a pipe through this
   // process); a single file is read as it grows, hashed and inspected in the same pass.
   let exited: { resolve: (size: number) => void; reject: (error: unknown) => void } = { resolve: () => {}, reject: () => {} }
@@ -100,7 +100,11 @@ export async function createBackup(run: RunContext, options: DumpRequest): Promi
     const known = classifyToolError(dumped.stderr)
     const how = dumped.signal ? `was stopped by ${dumped.signal}` : `exited with code ${dumped.exitCode}`
     const what = known?.problem === 'connection-lost' ? 'lost its connection to the server and' : ''
-    throw new VerificationError(known?.problem ?? 'dump-failed', `pg_dump ${what ? `${what} ` : ''}${how}: ${lines.join(' | ') || 'no error message'}`, known?.hint)
+    throw new VerificationError(
+      known?.problem ?? 'dump-failed',
+      `pg_dump ${what ? `${what} ` : ''}${how}: ${lines.join(' | ') || 'no error message'}`,
+      known?.hint
+    )
   }
   await inspected
   if (format === 'directory') await makePrivate(options.backupPath)
@@ -113,7 +117,10 @@ export async function createBackup(run: RunContext, options: DumpRequest): Promi
     )
   }
   const what = format === 'directory' ? `${created.manifest?.entries.length} files, ` : ''
-  run.log(`Backup written: ${what}${describeBytes(created.sizeBytes)}, SHA-256 ${created.sha256}${format === 'directory' ? ' (of the manifest)' : ''}`)
+  run.log(
+    `Backup written: ${what}${describeBytes(created.sizeBytes)}, SHA-256 ` +
+      `${created.sha256}${format === 'directory' ? ' (of the manifest)' : ''}`
+  )
   return created
 }
 
@@ -134,7 +141,11 @@ function sizeOnDisk(backupPath: string): number {
   }
 }
 
-async function describeCreated(run: RunContext, options: DumpRequest, streamed: InspectingStream<unknown> | undefined): Promise<CreatedBackup> {
+async function describeCreated(
+  run: RunContext,
+  options: DumpRequest,
+  streamed: InspectingStream<unknown> | undefined
+): Promise<CreatedBackup> {
   const base = { format: options.format, compression: options.compression, path: options.backupPath }
   if (options.format === 'plain') {
     const { sizeBytes, sha256, observed } = (streamed as InspectingStream<PlainObservation>).result()
@@ -146,4 +157,3 @@ async function describeCreated(run: RunContext, options: DumpRequest, streamed: 
   }
   return describeBackupOnDisk(options.backupPath, options.format, options.compression, run.signal)
 }
-

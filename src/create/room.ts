@@ -19,7 +19,9 @@ export function checkFreeSpace(tableBytes: number, freeBytes: number, compressed
   if (freeBytes >= needed) return undefined
   return new VerificationError(
     'no-space',
-    `Not enough free space for the backup: the database holds ${describeBytes(tableBytes)} of table data, so the backup needs at least ${describeBytes(needed)}, but ${folder} has ${describeBytes(freeBytes)} free.`,
+    `Not enough free space for the backup: the database holds ${describeBytes(tableBytes)} of table data, ` +
+      `so the backup needs at least ${describeBytes(needed)}, but ${folder} has ${describeBytes(freeBytes)} ` +
+      `free.`,
     'Free some space, point RUNNER_TEMP at a larger disk, or compress the backup (compression: 6, or the custom format).'
   )
 }
@@ -35,7 +37,10 @@ export async function checkRoomForBackup(
   const size = await readDatabaseSize(session)
   const free = await statfs(folder).then((info) => info.bavail * info.bsize)
   const compressed = format === 'custom' || format === 'directory' ? compression?.method !== 'none' : compression?.method === 'gzip'
-  log(`Database: ${describeBytes(size.totalBytes)} (table data ${describeBytes(size.tableBytes)}); free where the backup goes: ${describeBytes(free)}`)
+  log(
+    `Database: ${describeBytes(size.totalBytes)} (table data ${describeBytes(size.tableBytes)}); free ` +
+      `where the backup goes: ${describeBytes(free)}`
+  )
   const tooLittle = checkFreeSpace(size.tableBytes, free, compressed, folder)
   if (tooLittle) throw tooLittle
 }

@@ -10,7 +10,7 @@ import { describeTarget, type ConnectionTarget } from '../connection/target.js'
 import { missingExtensions } from '../compare/inventory.js'
 import type { Settings } from '../inputs/inputs.js'
 import type { VerificationResult } from '../report/result.js'
-import type { RestoreServer } from '../restore/restore.js'
+import type { RestoreServer } from '../restore/context.js'
 import type { RunContext } from '../run/context.js'
 import { VerificationError } from '../run/errors.js'
 import { defaultCacheRoot, FolderToolCache, type ToolCache } from '../tools/cache.js'
@@ -38,7 +38,13 @@ export class Connected {
   ) {}
 
   /** Connects, reads the versions, checks the restore server's extensions, and chooses the client tools. */
-  static async open(run: RunContext, settings: Settings, workspace: Workspace, options: ConnectOptions, result: VerificationResult): Promise<Connected> {
+  static async open(
+    run: RunContext,
+    settings: Settings,
+    workspace: Workspace,
+    options: ConnectOptions,
+    result: VerificationResult
+  ): Promise<Connected> {
     if (settings.connection.kind !== 'postgres') throw new Error('only a PostgreSQL connection can be opened')
     const { target, origin } = settings.connection
     run.log(`Connecting to ${describeTarget(target)} (from ${origin})`)
@@ -66,8 +72,15 @@ export class Connected {
       }
       const tools = await chooseTools(run, settings, workspace, options, result, settings.backupFile ? restoreVersion : server)
       const passwordFile = await workspace.passwordFile(target.password)
-      const restorePasswordFile = settings.restoreTarget ? await workspace.passwordFile(restoreTarget.password, '.pgpass-restore') : passwordFile
-      const restoreServer: RestoreServer = { target: restoreTarget, session: restoreSession, major: restoreVersion.major, passwordFile: restorePasswordFile }
+      const restorePasswordFile = settings.restoreTarget
+        ? await workspace.passwordFile(restoreTarget.password, '.pgpass-restore')
+        : passwordFile
+      const restoreServer: RestoreServer = {
+        target: restoreTarget,
+        session: restoreSession,
+        major: restoreVersion.major,
+        passwordFile: restorePasswordFile
+      }
       return new Connected(source, server, restoreServer, tools, clientEnvironment(target, target.database, passwordFile, options.env))
     } catch (error) {
       if (restoreSession && restoreSession !== source) await restoreSession.end().catch(() => {})
@@ -105,6 +118,8 @@ async function chooseTools(
   })
   const { tools } = provided
   result.client = { version: tools.version.text, directory: tools.directory, origin: provided.origin, reason: provided.reason }
-  run.log(`Client tools: ${tools.version.text} in ${tools.directory} (${provided.origin === 'found' ? `found: ${tools.origin}` : provided.origin}; ${provided.reason})`)
+  run.log(
+    `Client tools: ${tools.version.text} in ${tools.directory} (${provided.origin === 'found' ? `found: ${tools.origin}` : provided.origin}; ${provided.reason})`
+  )
   return tools
 }

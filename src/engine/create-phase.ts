@@ -33,7 +33,13 @@ export async function createPhase(v: Verification, held: Held): Promise<Created>
   if (settings.connection.kind !== 'postgres') throw new Error('only a PostgreSQL source can be dumped')
   const target = settings.connection.target
   return v.phases.run('Create', async (done) => {
-    const connected = (held.connected = await Connected.open(run, settings, v.workspace, { env: v.env, toolCache: v.options.toolCache, retry: v.options.retry }, result))
+    const connected = (held.connected = await Connected.open(
+      run,
+      settings,
+      v.workspace,
+      { env: v.env, toolCache: v.options.toolCache, retry: v.options.retry },
+      result
+    ))
     await checkRoomForBackup(connected.source, v.workspace.folder, settings.format, settings.compression, run.log)
     const backupPath = v.workspace.path(backupFileName(target.database, v.started, backupExtension(settings.format, settings.compression)))
     const compression = describeCompression(settings.compression, settings.format)
@@ -73,7 +79,10 @@ export async function createPhase(v: Verification, held: Held): Promise<Created>
         await held.streamed?.abandon(error)
         // A count that failed ends the snapshot's transaction, and pg_dump then fails to import the
         // snapshot: the count's error is the cause to report.
-        const countFailure = await inventory.then(() => undefined, (failure: unknown) => failure)
+        const countFailure = await inventory.then(
+          () => undefined,
+          (failure: unknown) => failure
+        )
         const described = countFailure === undefined ? undefined : describeReadError(countFailure)
         throw described instanceof VerificationError ? described : error
       }
@@ -88,7 +97,10 @@ export async function createPhase(v: Verification, held: Held): Promise<Created>
         streamed,
         kept: false
       }
-      done(`pg_dump ${connected.tools.version.text}, ${settings.format} format, ${created.sizeBytes} bytes${streamed ? ', streamed into psql' : ''}`)
+      done(
+        `pg_dump ${connected.tools.version.text}, ${settings.format} format, ${created.sizeBytes} ` +
+          `bytes${streamed ? ', streamed into psql' : ''}`
+      )
       return { backup: created, inventory: source }
     } finally {
       // Only as long as needed: pg_dump has finished with the snapshot, and its locks would block writers.

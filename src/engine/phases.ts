@@ -44,7 +44,9 @@ export class Phases {
         return value
       } catch (error) {
         entry.status = 'failed'
-        entry.detail = this.context.signal.aborted ? this.context.redactor.redactError(error) : describeFailure(error, name, this.context.redactor).message
+        entry.detail = this.context.signal.aborted
+          ? this.context.redactor.redactError(error)
+          : describeFailure(error, name, this.context.redactor).message
         throw error
       } finally {
         entry.durationMs = Date.now() - started

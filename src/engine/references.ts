@@ -22,7 +22,12 @@ export interface References {
 export async function readReferences(settings: Settings): Promise<References> {
   if (settings.backupFile) {
     const problem = backupPathProblem(settings.backupFile)
-    if (problem) throw new InputError(Input.BackupFile, settings.given.backupFile ?? settings.backupFile, `the path of a backup file, or of a directory-format folder of files; ${problem}`)
+    if (problem)
+      throw new InputError(
+        Input.BackupFile,
+        settings.given.backupFile ?? settings.backupFile,
+        `the path of a backup file, or of a directory-format folder of files; ${problem}`
+      )
   }
   return { expectedChecksum: await readExpectedChecksum(settings), receipt: readUsableReceipt(settings) }
 }
@@ -52,7 +57,8 @@ function readUsableReceipt(settings: Settings): Receipt | undefined {
     throw new InputError(
       Input.Verify,
       settings.verifyLevel,
-      `a level the receipt can support: it was made at verify: ${level}, so it holds ${level === 'schema' ? 'no row counts' : 'no content fingerprints'}. ` +
+      `a level the receipt can support: it was made at verify: ${level}, so it holds ` +
+        `${level === 'schema' ? 'no row counts' : 'no content fingerprints'}. ` +
         `Use verify: ${level}, or make the receipt with verify: ${settings.verifyLevel}`
     )
   }
@@ -60,7 +66,8 @@ function readUsableReceipt(settings: Settings): Receipt | undefined {
     throw new InputError(
       Input.Receipt,
       settings.receipt.given,
-      'a receipt used with backup-file (an existing backup is compared with the receipt written when it was made), or with max-shrink (a new backup is compared with an older one by thresholds only)'
+      'a receipt used with backup-file (an existing backup is compared with the receipt written when it was ' +
+        'made), or with max-shrink (a new backup is compared with an older one by thresholds only)'
     )
   }
   return receipt
@@ -77,18 +84,31 @@ export interface ReceiptBinding {
  * A receipt is tied to the backup it describes: only that backup is compared with it exactly. Another
  * backup is compared with it by max-shrink's thresholds only, and only when the user asks so.
  */
-export function bindReceipt(receipt: Receipt | undefined, maxShrinkPercent: number | undefined, sha256: string): ReceiptBinding | undefined {
+export function bindReceipt(
+  receipt: Receipt | undefined,
+  maxShrinkPercent: number | undefined,
+  sha256: string
+): ReceiptBinding | undefined {
   if (!receipt) return undefined
   const described = receipt.backup?.sha256
   if (described === sha256) {
     return {
       describesThisBackup: true,
-      check: { name: 'Receipt', passed: true, detail: `describes this backup (SHA-256 ${sha256.slice(0, 12)}…, verified ${receipt.startedAt} at verify level ${receipt.inventory?.level})` }
+      check: {
+        name: 'Receipt',
+        passed: true,
+        detail:
+          `describes this backup (SHA-256 ${sha256.slice(0, 12)}…, verified ${receipt.startedAt} at verify ` +
+          `level ${receipt.inventory?.level})`
+      }
     }
   }
   const other = `the receipt describes another backup (SHA-256 ${described ? `${described.slice(0, 12)}…` : 'unknown'}, verified ${receipt.startedAt}), not this one (SHA-256 ${sha256.slice(0, 12)}…)`
   if (maxShrinkPercent !== undefined) {
-    return { describesThisBackup: false, check: { name: 'Receipt', passed: true, detail: `${other}: compared by max-shrink (${maxShrinkPercent}%) only` } }
+    return {
+      describesThisBackup: false,
+      check: { name: 'Receipt', passed: true, detail: `${other}: compared by max-shrink (${maxShrinkPercent}%) only` }
+    }
   }
   return {
     describesThisBackup: false,
@@ -96,7 +116,8 @@ export function bindReceipt(receipt: Receipt | undefined, maxShrinkPercent: numb
     error: new VerificationError(
       'receipt-mismatch',
       `The receipt does not describe this backup: ${other}. A receipt is compared exactly only with the backup it was written for.`,
-      'Give the receipt written when this backup was made (its run wrote it; see report-path), or add max-shrink to compare another backup with this receipt by thresholds only.'
+      'Give the receipt written when this backup was made (its run wrote it; see report-path), or add ' +
+        'max-shrink to compare another backup with this receipt by thresholds only.'
     )
   }
 }

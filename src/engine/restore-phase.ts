@@ -6,7 +6,8 @@ import { compareInventories, describeComparison, requireSameInventory } from '..
 import { readDatabaseInventory, type Inventory } from '../compare/inventory.js'
 import { shrinkageProblems } from '../report/receipt.js'
 import { describeHarmless } from '../restore/errors.js'
-import { changedAfterValidation, restoreBackup, type Restored, type RestoreRequest } from '../restore/restore.js'
+import { changedAfterValidation, restoreBackup, type Restored } from '../restore/restore.js'
+import type { RestoreRequest } from '../restore/context.js'
 import { temporaryDatabaseName } from '../restore/temporary-database.js'
 import { VerificationError } from '../run/errors.js'
 import type { Connected } from './connected.js'
@@ -14,7 +15,12 @@ import type { StreamControls } from './streamed-restore.js'
 import type { Verification } from './verification.js'
 
 /** A restore into a new temporary database; its inventory is read before it is dropped. */
-export function startRestore(v: Verification, connected: Connected, backup: RestoreRequest['backup'], streamed?: StreamControls): Promise<Restored<Inventory>> {
+export function startRestore(
+  v: Verification,
+  connected: Connected,
+  backup: RestoreRequest['backup'],
+  streamed?: StreamControls
+): Promise<Restored<Inventory>> {
   const { settings, result } = v
   const databaseName = temporaryDatabaseName(new Date())
   result.restoreDatabase = { name: databaseName, dropped: false }
@@ -33,7 +39,9 @@ export function startRestore(v: Verification, connected: Connected, backup: Rest
     onDropped: () => (result.restoreDatabase = { name: databaseName, dropped: true }),
     afterRestore: v.options.hooks?.afterRestore
   }
-  return restoreBackup(v.run, request, (database) => readDatabaseInventory(connected.restoreServer.target, database, settings.verifyLevel, settings.jobs))
+  return restoreBackup(v.run, request, (database) =>
+    readDatabaseInventory(connected.restoreServer.target, database, settings.verifyLevel, settings.jobs)
+  )
 }
 
 /**
@@ -52,7 +60,8 @@ export async function restorePhase(
     const { inspected, restoredChecksum, ignoredErrors } = await restore()
     // A streamed restore that planned from the Create phase's own read has no second checksum: the
     // file was read again once the restore had read it (Validate), and every range it re-read was checked.
-    if (restoredChecksum !== undefined && restoredChecksum !== validated.sha256) throw changedAfterValidation(restoredChecksum, validated.sha256)
+    if (restoredChecksum !== undefined && restoredChecksum !== validated.sha256)
+      throw changedAfterValidation(restoredChecksum, validated.sha256)
     const comparison = compareInventories(reference, inspected, validated.sequences ?? [], referenceKind, settings.verifyLevel)
     run.log(describeComparison(comparison, reference, inspected))
     result.tables = comparison
@@ -62,10 +71,17 @@ export async function restorePhase(
     if (receipt && settings.maxShrinkPercent !== undefined) {
       const rows = inspected.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0)
       const shrunk = shrinkageProblems(receipt, validated.sizeBytes, rows, settings.maxShrinkPercent)
-      if (shrunk.length > 0) throw new VerificationError('restore-mismatch', `More than max-shrink (${settings.maxShrinkPercent}%) since the receipt: ${shrunk.join('; ')}`)
+      if (shrunk.length > 0)
+        throw new VerificationError(
+          'restore-mismatch',
+          `More than max-shrink (${settings.maxShrinkPercent}%) since the receipt: ${shrunk.join('; ')}`
+        )
     }
     requireSameInventory(comparison)
     const streamed = result.backup?.streamed === true
-    done(`restored into ${result.restoreDatabase?.name}${streamed ? ' while pg_dump wrote' : ''}; ${comparison.restored.length} of ${comparison.source.length} tables`)
+    done(
+      `restored into ${result.restoreDatabase?.name}${streamed ? ' while pg_dump wrote' : ''}; ` +
+        `${comparison.restored.length} of ${comparison.source.length} tables`
+    )
   })
 }

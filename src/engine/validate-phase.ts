@@ -31,7 +31,13 @@ export async function validatePhase(v: Verification, held: Held, backup: Created
 export async function validateExistingPhase(v: Verification, held: Held, file: string, detected: DetectedFormat): Promise<CreatedBackup> {
   const { run, settings, result } = v
   return v.phases.run('Validate', async (done) => {
-    const connected = (held.connected = await Connected.open(run, settings, v.workspace, { env: v.env, toolCache: v.options.toolCache, retry: v.options.retry }, result))
+    const connected = (held.connected = await Connected.open(
+      run,
+      settings,
+      v.workspace,
+      { env: v.env, toolCache: v.options.toolCache, retry: v.options.retry },
+      result
+    ))
     run.log(`Existing backup: ${file} (${detected.format} format${detected.compression ? ', gzip' : ''}, recognised from its content)`)
     const backup = await describeBackupOnDisk(file, detected.format, detected.compression, run.signal)
     result.backup = {
@@ -64,7 +70,9 @@ function judge(v: Verification, backup: CreatedBackup, checks: ValidationCheck[]
     checks.unshift({
       name: 'Expected checksum',
       passed: matches,
-      detail: matches ? `SHA-256 ${backup.sha256}, as expected` : `SHA-256 ${backup.sha256}, but ${expected} was expected: this is not that backup, or it changed`
+      detail: matches
+        ? `SHA-256 ${backup.sha256}, as expected`
+        : `SHA-256 ${backup.sha256}, but ${expected} was expected: this is not that backup, or it changed`
     })
   }
   const all = receipt ? [...checks, receipt] : checks

@@ -55,7 +55,9 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
     await (settings.backupFile ? verifyExisting(v, settings.backupFile) : verifyNew(v))
   } catch (error) {
     result.status = 'failed'
-    result.error = run.signal.aborted ? describeInterruption(run.signal.reason, settings.timeoutMinutes, phases.running) : describeFailure(error, phases.running, run.redactor)
+    result.error = run.signal.aborted
+      ? describeInterruption(run.signal.reason, settings.timeoutMinutes, phases.running)
+      : describeFailure(error, phases.running, run.redactor)
   } finally {
     const keep = settings.keepBackup && result.backup !== undefined && !settings.backupFile
     // An existing backup is never in the temporary folder: the folder goes whole.
@@ -74,7 +76,13 @@ async function verifyNew(v: Verification): Promise<void> {
     await validatePhase(v, held, created.backup)
     await v.options.hooks?.beforeRestore?.(created.backup.path)
     const { path, format, compression } = created.backup
-    await restorePhase(v, () => held.streamed?.restoring ?? startRestore(v, held.connected!, { path, format, compression }), created.backup, created.inventory, 'snapshot')
+    await restorePhase(
+      v,
+      () => held.streamed?.restoring ?? startRestore(v, held.connected!, { path, format, compression }),
+      created.backup,
+      created.inventory,
+      'snapshot'
+    )
   } finally {
     // A streamed restore ends (and drops its database) before the sessions close.
     await held.streamed?.settled()
@@ -99,12 +107,19 @@ async function verifyExisting(v: Verification, file: string): Promise<void> {
 
 /** Interrupted by a signal, or out of time: the tools stop and everything is cleaned up either way. */
 function runSignal(signal: AbortSignal | undefined, timeoutMinutes: number | undefined): AbortSignal {
-  const limits = [signal, timeoutMinutes ? AbortSignal.timeout(timeoutMinutes * 60_000) : undefined].filter((limit): limit is AbortSignal => limit !== undefined)
+  const limits = [signal, timeoutMinutes ? AbortSignal.timeout(timeoutMinutes * 60_000) : undefined].filter(
+    (limit): limit is AbortSignal => limit !== undefined
+  )
   return limits.length > 0 ? AbortSignal.any(limits) : new AbortController().signal
 }
 
 /** The result, timed, with its receipt written beside the run's other files. */
-async function finish(run: RunContext, result: VerificationResult, tempRoot: string | undefined, started: Date): Promise<VerificationResult> {
+async function finish(
+  run: RunContext,
+  result: VerificationResult,
+  tempRoot: string | undefined,
+  started: Date
+): Promise<VerificationResult> {
   result.durationMs = Date.now() - started.getTime()
   try {
     result.receiptPath = await writeReceipt(tempRoot ?? os.tmpdir(), buildReceipt(result))

@@ -48,7 +48,8 @@ export function readConnectionInputs(raw: RawInputs): ConnectionInputs {
   let restoreTarget: ConnectionTarget | undefined
   if (restoreUrl !== '') {
     const restore = fromUrl(restoreUrl, `input ${Input.RestoreDatabaseUrl}`, Input.RestoreDatabaseUrl)
-    if (restore.kind !== 'postgres') throw new InputError(Input.RestoreDatabaseUrl, redactUrl(restoreUrl), 'a PostgreSQL URL: the restore needs a PostgreSQL server')
+    if (restore.kind !== 'postgres')
+      throw new InputError(Input.RestoreDatabaseUrl, redactUrl(restoreUrl), 'a PostgreSQL URL: the restore needs a PostgreSQL server')
     restoreTarget = restore.target
     if (connectTimeout !== '') restoreTarget.connectTimeoutSeconds = Number(connectTimeout)
   }
@@ -61,9 +62,17 @@ export function readConnectionInputs(raw: RawInputs): ConnectionInputs {
   }
   if (!choice) {
     if (existingBackup) {
-      throw new InputError(Input.RestoreDatabaseUrl, '', 'a PostgreSQL URL of the server to restore into: with backup-file and no database-url the restore needs one')
+      throw new InputError(
+        Input.RestoreDatabaseUrl,
+        '',
+        'a PostgreSQL URL of the server to restore into: with backup-file and no database-url the restore needs one'
+      )
     }
-    throw new InputError(Input.DatabaseUrl, '', 'a PostgreSQL URL; none was given, and neither DATABASE_URL nor DB_NAME is set in the environment or in a .env file')
+    throw new InputError(
+      Input.DatabaseUrl,
+      '',
+      'a PostgreSQL URL; none was given, and neither DATABASE_URL nor DB_NAME is set in the environment or in a .env file'
+    )
   }
   if (choice.kind === 'postgres') {
     if (connectTimeout !== '') choice.target.connectTimeoutSeconds = Number(connectTimeout)

@@ -8,8 +8,7 @@ import { Input } from '../run/names.js'
 import { DEFAULT_CONNECT_TIMEOUT_SECONDS, LIBPQ_PARAMETERS, type ConnectionTarget } from '../connection/target.js'
 
 export type ConnectionChoice =
-  | { kind: 'postgres'; target: ConnectionTarget; origin: string; rawUrl?: string }
-  | { kind: 'unsupported'; engine: string; origin: string }
+  { kind: 'postgres'; target: ConnectionTarget; origin: string; rawUrl?: string } | { kind: 'unsupported'; engine: string; origin: string }
 
 /** Variables that may describe the connection: from the environment, or from a .env file. */
 export type Variables = Record<string, string | undefined>
@@ -57,7 +56,12 @@ export function fromUrl(url: string, origin: string, inputName: string): Connect
   // Two "@" before the host: the password holds one unencoded, and no parser can tell where the host starts.
   const authority = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(url)?.[1] ?? ''
   if ((authority.match(/@/g) ?? []).length > 1 || (writtenUrlPassword(url.replace(/[?#].*$/s, '')) ?? '').includes('@')) {
-    throw new InputError(inputName, shown, `${URL_FORMS}; the password holds an "@" that is not percent-encoded: write it as %40 (encodeURIComponent gives every character's form)`)
+    throw new InputError(
+      inputName,
+      shown,
+      `${URL_FORMS}; the password holds an "@" that is not percent-encoded: write it as %40 ` +
+        `(encodeURIComponent gives every character's form)`
+    )
   }
   if (scheme.startsWith('sqlite') || scheme === 'spatialite') return { kind: 'unsupported', engine: 'sqlite', origin }
   if (!POSTGRES_SCHEMES.has(scheme)) {
@@ -90,7 +94,10 @@ export function fromUrl(url: string, origin: string, inputName: string): Connect
       database: parsed.database as string,
       parameters,
       ssl: parsed.ssl as ClientConfig['ssl'],
-      connectTimeoutSeconds: /^\d+$/.test(parameters.connect_timeout ?? '') && Number(parameters.connect_timeout) > 0 ? Number(parameters.connect_timeout) : DEFAULT_CONNECT_TIMEOUT_SECONDS
+      connectTimeoutSeconds:
+        /^\d+$/.test(parameters.connect_timeout ?? '') && Number(parameters.connect_timeout) > 0
+          ? Number(parameters.connect_timeout)
+          : DEFAULT_CONNECT_TIMEOUT_SECONDS
     }
   }
 }
@@ -128,4 +135,3 @@ export function redactUrl(url: string): string {
   // Greedy up to the last "@": an unencoded "@" in a password must not leave its tail visible.
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*:).*@/i, '$1***@').replace(/([?&]password=)[^&]*/i, '$1***')
 }
-

@@ -8,7 +8,6 @@ import { parseCompression, parseFormat, type BackupFormat, type Compression } fr
 import { DEFAULT_MIN_SIZE, DEFAULT_VERIFY_LEVEL, Input } from '../run/names.js'
 import { VERIFY_LEVELS, type VerifyLevel } from '../compare/inventory.js'
 import { InputError } from '../run/errors.js'
-import { secretForms } from '../run/secrets.js'
 import type { ConnectionChoice } from './connection.js'
 import { readConnectionInputs, type RawInputs } from './connection-inputs.js'
 
@@ -107,7 +106,11 @@ export function loadSettings(raw: RawInputs): Settings {
   const pipeline = parseBooleanInput(Input.Pipeline, raw.get(Input.Pipeline) || 'true')
   const verifyText = raw.get(Input.Verify).trim().toLowerCase() || DEFAULT_VERIFY_LEVEL
   if (!(VERIFY_LEVELS as string[]).includes(verifyText)) {
-    throw new InputError(Input.Verify, raw.get(Input.Verify), 'schema (object counts), rows (and exact row counts) or data (and content fingerprints)')
+    throw new InputError(
+      Input.Verify,
+      raw.get(Input.Verify),
+      'schema (object counts), rows (and exact row counts) or data (and content fingerprints)'
+    )
   }
   const verifyLevel = verifyText as VerifyLevel
   const strict = parseBooleanInput(Input.Strict, raw.get(Input.Strict))
@@ -128,7 +131,11 @@ export function loadSettings(raw: RawInputs): Settings {
     throw new InputError(Input.MaxShrink, raw.get(Input.MaxShrink), 'a percentage from 0 to 100, e.g. 10 or 10%')
   }
   if (maxShrinkPercent !== undefined && !receipt) {
-    throw new InputError(Input.MaxShrink, raw.get(Input.MaxShrink), 'a percentage used together with receipt (it compares with the receipt\'s backup)')
+    throw new InputError(
+      Input.MaxShrink,
+      raw.get(Input.MaxShrink),
+      "a percentage used together with receipt (it compares with the receipt's backup)"
+    )
   }
   const { connection, restoreTarget, secrets } = readConnectionInputs(raw)
   return {

@@ -19,7 +19,8 @@ const UNITS: Record<string, number> = {
 }
 
 export const SIZE_FORMS =
-  'a whole number of bytes or a number with a unit: B, KB/MB/GB/TB (powers of 1000) or KiB/MiB/GiB/TiB (powers of 1024), e.g. 1024, 10KB, 10 KiB, 5MB'
+  'a whole number of bytes or a number with a unit: B, KB/MB/GB/TB (powers of 1000) or KiB/MiB/GiB/TiB ' +
+  '(powers of 1024), e.g. 1024, 10KB, 10 KiB, 5MB'
 
 /** Parses a size; returns undefined when the text is not one (the caller names the input in its error). */
 export function parseSize(text: string): number | undefined {
@@ -30,4 +31,3 @@ export function parseSize(text: string): number | undefined {
   const bytes = Math.round(Number(match[1]) * factor)
   return Number.isSafeInteger(bytes) ? bytes : undefined
 }
-

@@ -13,7 +13,10 @@ export function outputsOf(result: VerificationResult): Record<string, string> {
     [Output.BackupPath]: result.backup?.kept ? result.backup.path : '',
     [Output.Tables]: result.tables ? String(result.tables.source.length) : '',
     [Output.RestoredTables]: result.tables ? String(result.tables.restored.length) : '',
-    [Output.Rows]: result.tables && result.tables.level !== 'schema' ? String(result.tables.rows.reduce((total, entry) => total + (entry.source ?? 0), 0)) : '',
+    [Output.Rows]:
+      result.tables && result.tables.level !== 'schema'
+        ? String(result.tables.rows.reduce((total, entry) => total + (entry.source ?? 0), 0))
+        : '',
     [Output.VerifyLevel]: result.tables?.level ?? '',
     [Output.ReportPath]: result.receiptPath ?? '',
     [Output.ServerVersion]: result.serverVersion ?? '',

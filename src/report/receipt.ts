@@ -90,7 +90,12 @@ export function recordInventory(inventory: Inventory): RecordedInventory {
   const { definitions, definitionsHashed, ...rest } = inventory
   return {
     ...rest,
-    definitions: definitions.map(({ kind, name, table, text }) => ({ kind, name, ...(table ? { table } : {}), hash: definitionsHashed ? text : definitionHash(text) }))
+    definitions: definitions.map(({ kind, name, table, text }) => ({
+      kind,
+      name,
+      ...(table ? { table } : {}),
+      hash: definitionsHashed ? text : definitionHash(text)
+    }))
   }
 }
 
@@ -98,7 +103,11 @@ export function recordInventory(inventory: Inventory): RecordedInventory {
 export function receiptInventory(receipt: Receipt): Inventory | undefined {
   if (!receipt.inventory) return undefined
   const { definitions, ...rest } = receipt.inventory
-  return { ...rest, definitions: definitions.map(({ kind, name, table, hash }) => ({ kind, name, ...(table ? { table } : {}), text: hash })), definitionsHashed: true }
+  return {
+    ...rest,
+    definitions: definitions.map(({ kind, name, table, hash }) => ({ kind, name, ...(table ? { table } : {}), text: hash })),
+    definitionsHashed: true
+  }
 }
 
 /** A receipt given as input: made when the backup was created, it holds the inventory to compare with. */
@@ -113,10 +122,17 @@ export function readReceipt(input: string, file: string): Receipt {
     throw new InputError(
       input,
       file,
-      `a receipt of schemaVersion ${RECEIPT_SCHEMA_VERSION}; this one (${receipt.schemaVersion}) was written by an older backup-verify and holds no definitions to compare with: verify the backup without it once, and use the receipt that run writes`
+      `a receipt of schemaVersion ${RECEIPT_SCHEMA_VERSION}; this one (${receipt.schemaVersion}) was ` +
+        `written by an older backup-verify and holds no definitions to compare with: verify the backup ` +
+        `without it once, and use the receipt that run writes`
     )
   }
-  if (receipt?.schemaVersion !== RECEIPT_SCHEMA_VERSION || receipt.tool !== 'backup-verify' || !receipt.inventory || !Array.isArray(receipt.inventory.definitions)) {
+  if (
+    receipt?.schemaVersion !== RECEIPT_SCHEMA_VERSION ||
+    receipt.tool !== 'backup-verify' ||
+    !receipt.inventory ||
+    !Array.isArray(receipt.inventory.definitions)
+  ) {
     throw new InputError(input, file, `a backup-verify receipt of schemaVersion ${RECEIPT_SCHEMA_VERSION} with an inventory`)
   }
   return receipt
@@ -127,7 +143,10 @@ export function shrinkageProblems(receipt: Receipt, sizeBytes: number, rows: num
   const problems: string[] = []
   const shrank = (before: number, now: number) => (before > 0 ? ((before - now) / before) * 100 : 0)
   if (receipt.backup && shrank(receipt.backup.sizeBytes, sizeBytes) > maxPercent) {
-    problems.push(`the backup shrank from ${receipt.backup.sizeBytes} to ${sizeBytes} bytes (${shrank(receipt.backup.sizeBytes, sizeBytes).toFixed(1)}%)`)
+    problems.push(
+      `the backup shrank from ${receipt.backup.sizeBytes} to ${sizeBytes} bytes ` +
+        `(${shrank(receipt.backup.sizeBytes, sizeBytes).toFixed(1)}%)`
+    )
   }
   const rowsBefore = receipt.inventory?.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0)
   if (rows !== undefined && rowsBefore !== undefined && shrank(rowsBefore, rows) > maxPercent) {

@@ -6,7 +6,6 @@ import type { ValidationCheck } from '../validate/plain-checks.js'
 import type { ToolsOrigin } from '../tools/provision.js'
 import type { Inventory } from '../compare/inventory.js'
 import type { TableComparison } from '../compare/compare.js'
-import type { DefinitionDifference } from '../compare/definitions.js'
 
 export type PhaseName = 'Create' | 'Validate' | 'Restore'
 export type PhaseStatus = 'passed' | 'failed' | 'not run'

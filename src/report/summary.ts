@@ -1,7 +1,6 @@
 // The job summary and the outputs, as pure functions of a VerificationResult.
 
 import { humanBytes } from '../run/bytes.js'
-import { Output } from '../run/names.js'
 import type { VerificationResult } from './result.js'
 import type { TableComparison, TableRowCount } from '../compare/compare.js'
 
@@ -37,7 +36,8 @@ function listed(names: string[]): string {
 
 /** What else came back, as strongly as the verify level proves it. */
 function cameBack(result: VerificationResult): string {
-  if (result.tables?.reference === 'none') return ` and ${restoredRows(result)} rows (an existing backup: there is no source to compare them with)`
+  if (result.tables?.reference === 'none')
+    return ` and ${restoredRows(result)} rows (an existing backup: there is no source to compare them with)`
   switch (result.tables?.level) {
     case 'data':
       return ` and all ${restoredRows(result)} rows, with the same content,`
@@ -87,7 +87,8 @@ export function buildSummary(result: VerificationResult): SummaryModel {
   const failedPhase = result.phases.find((phase) => phase.status === 'failed')
   const verdict =
     result.status === 'passed'
-      ? `✅ The backup restores: ${result.tables?.restored.length ?? 0} of ${result.tables?.source.length ?? 0} tables${cameBack(result)} came back in a temporary database.`
+      ? `✅ The backup restores: ${result.tables?.restored.length ?? 0} of ` +
+        `${result.tables?.source.length ?? 0} tables${cameBack(result)} came back in a temporary database.`
       : `❌ Verification failed${failedPhase ? ` in ${failedPhase.name}` : ''}: ${escapeHtml(result.error?.message ?? 'unknown error')}`
   const tables: SummaryTable[] = [
     {
@@ -122,13 +123,15 @@ export function buildSummary(result: VerificationResult): SummaryModel {
     facts.push(['Verify level', result.tables.level])
     const reference = REFERENCE_WORDS[result.tables.reference]
     facts.push([`Tables (${reference.short} / restored)`, `${result.tables.source.length} / ${result.tables.restored.length}`])
-    const sum = (pick: (entry: TableRowCount) => number | undefined) => result.tables!.rows.reduce((total, entry) => total + (pick(entry) ?? 0), 0)
-    if (result.tables.level !== 'schema') facts.push([`Rows (${reference.rows} / restored)`, `${sum((entry) => entry.source)} / ${sum((entry) => entry.restored)}`])
+    const sum = (pick: (entry: TableRowCount) => number | undefined) =>
+      result.tables!.rows.reduce((total, entry) => total + (pick(entry) ?? 0), 0)
+    if (result.tables.level !== 'schema')
+      facts.push([`Rows (${reference.rows} / restored)`, `${sum((entry) => entry.source)} / ${sum((entry) => entry.restored)}`])
     if (result.tables.reference !== 'none') {
       const { compared, by, differences } = result.tables.definitions
       facts.push([
         'Definitions compared',
-        `${compared}${by === 'name' ? ' (by name only: the restore server is another major, whose wording of definitions differs)' : by === 'hash' ? ' (against the receipt\'s hashes)' : ''}${differences.length > 0 ? `, ${differences.length} differ` : ', all the same'}`
+        `${compared}${by === 'name' ? ' (by name only: the restore server is another major, whose wording of definitions differs)' : by === 'hash' ? " (against the receipt's hashes)" : ''}${differences.length > 0 ? `, ${differences.length} differ` : ', all the same'}`
       ])
     }
     if (result.tables.missing.length) facts.push(['Missing after restore', escapeHtml(listed(result.tables.missing))])
@@ -147,7 +150,10 @@ export function buildSummary(result: VerificationResult): SummaryModel {
   if (result.tables && result.tables.rows.length > 0) {
     // Mismatches first, then the largest tables; capped for databases with many tables.
     const sorted = [...result.tables.rows].sort(
-      (a, b) => Number(rowsMatch(a)) - Number(rowsMatch(b)) || (b.source ?? b.restored ?? 0) - (a.source ?? a.restored ?? 0) || a.table.localeCompare(b.table)
+      (a, b) =>
+        Number(rowsMatch(a)) - Number(rowsMatch(b)) ||
+        (b.source ?? b.restored ?? 0) - (a.source ?? a.restored ?? 0) ||
+        a.table.localeCompare(b.table)
     )
     const shown = sorted.slice(0, MAX_LISTED)
     const content = result.tables.level === 'data'
@@ -158,7 +164,13 @@ export function buildSummary(result: VerificationResult): SummaryModel {
         `<code>${escapeHtml(entry.table)}</code>`,
         entry.source === undefined ? '—' : String(entry.source),
         entry.restored === undefined ? '—' : String(entry.restored),
-        ...(content ? [entry.sourceFingerprint !== undefined && entry.sourceFingerprint === entry.restoredFingerprint ? 'same fingerprint' : 'differs'] : []),
+        ...(content
+          ? [
+              entry.sourceFingerprint !== undefined && entry.sourceFingerprint === entry.restoredFingerprint
+                ? 'same fingerprint'
+                : 'differs'
+            ]
+          : []),
         rowsMatch(entry) ? '✅' : '❌'
       ])
     })
@@ -168,20 +180,28 @@ export function buildSummary(result: VerificationResult): SummaryModel {
     const hashed = result.tables.definitions.by === 'hash'
     const where = REFERENCE_WORDS[result.tables.reference].short
     tables.push({
-      heading: differences.length > MAX_LISTED ? `Definitions that differ (${MAX_LISTED} of ${differences.length})` : 'Definitions that differ',
+      heading:
+        differences.length > MAX_LISTED ? `Definitions that differ (${MAX_LISTED} of ${differences.length})` : 'Definitions that differ',
       header: ['Object', `In the ${where}`, 'Restored'],
-      rows: differences.slice(0, MAX_LISTED).map((difference) => [
-        `${escapeHtml(difference.kind)} <code>${escapeHtml(difference.name)}</code>`,
-        definitionCell(difference.source, hashed),
-        definitionCell(difference.restored, false)
-      ])
+      rows: differences
+        .slice(0, MAX_LISTED)
+        .map((difference) => [
+          `${escapeHtml(difference.kind)} <code>${escapeHtml(difference.name)}</code>`,
+          definitionCell(difference.source, hashed),
+          definitionCell(difference.restored, false)
+        ])
     })
   }
   if (result.tables && result.tables.objects.length > 0) {
     tables.push({
       heading: 'Objects by kind',
       header: ['Kind', 'Source', 'Restored', 'Match'],
-      rows: result.tables.objects.map((entry) => [entry.kind, String(entry.source), String(entry.restored), entry.source === entry.restored ? '✅' : '❌'])
+      rows: result.tables.objects.map((entry) => [
+        entry.kind,
+        String(entry.source),
+        String(entry.restored),
+        entry.source === entry.restored ? '✅' : '❌'
+      ])
     })
   }
   if (result.checks) {
@@ -198,9 +218,15 @@ export function buildSummary(result: VerificationResult): SummaryModel {
 export function summaryLines(result: VerificationResult): string[] {
   if (result.status === 'skipped') return [`SKIPPED: Backup tests require PostgreSQL, found: ${result.skippedEngine}`]
   const lines = result.phases.map(
-    (phase) => `  ${phase.name.padEnd(9)} ${phase.status.padEnd(8)} ${phase.status === 'not run' ? '' : seconds(phase.durationMs).padStart(8)}  ${phase.detail}`
+    (phase) =>
+      `  ${phase.name.padEnd(9)} ${phase.status.padEnd(8)} ` +
+      `${phase.status === 'not run' ? '' : seconds(phase.durationMs).padStart(8)}  ${phase.detail}`
   )
-  if (result.backup) lines.push(`  checksum  ${result.backup.sha256}`, `  size      ${result.backup.sizeBytes} bytes (${humanBytes(result.backup.sizeBytes)})`)
+  if (result.backup)
+    lines.push(
+      `  checksum  ${result.backup.sha256}`,
+      `  size      ${result.backup.sizeBytes} bytes (${humanBytes(result.backup.sizeBytes)})`
+    )
   if (result.backup?.kept) lines.push(`  kept at   ${result.backup.path}`)
   const head =
     result.status === 'passed'

@@ -14,7 +14,14 @@ import { restoreFailure, serverGone } from './errors.js'
 import { reportFiltered, runPsql } from './psql.js'
 
 /** pg_restore -j works for custom and directory archives; plain and tar restore in one session. */
-export function restoreArguments(format: BackupFormat, jobs: number, databaseName: string, archive: string, verbose: boolean, strict = false): string[] {
+export function restoreArguments(
+  format: BackupFormat,
+  jobs: number,
+  databaseName: string,
+  archive: string,
+  verbose: boolean,
+  strict = false
+): string[] {
   const args = ['--no-password', ...(strict ? ['--exit-on-error'] : []), `--dbname=${databaseName}`]
   if ((format === 'custom' || format === 'directory') && jobs > 1) args.push(`--jobs=${jobs}`)
   if (verbose) args.push('--verbose')
@@ -28,12 +35,21 @@ export async function restoreArchive(replay: RestoreContext): Promise<string> {
   if (replay.unknownSettings.length > 0) {
     const filter = new SettingsFilter(replay.unknownSettings)
     const [script] = await Promise.all([
-      runTool(request.tools.pgRestore, ['--file=-', backup.path], { env: replay.env, signal: replay.signal, consumeStdout: (stdout) => pipeline(stdout, filter) }),
+      runTool(request.tools.pgRestore, ['--file=-', backup.path], {
+        env: replay.env,
+        signal: replay.signal,
+        consumeStdout: (stdout) => pipeline(stdout, filter)
+      }),
       runPsql(replay, filter, "psql (replaying pg_restore's script)")
     ])
     if (script.exitCode !== 0) {
       const lines = errorLines(run.redactor.redact(script.stderr))
-      throw restoreFailure('pg_restore', `Restore failed: pg_restore exited with code ${script.exitCode}: ${lines.join(' | ')}`, lines, script.stderr)
+      throw restoreFailure(
+        'pg_restore',
+        `Restore failed: pg_restore exited with code ${script.exitCode}: ${lines.join(' | ')}`,
+        lines,
+        script.stderr
+      )
     }
     reportFiltered(replay, filter.removed)
   } else {
@@ -50,7 +66,12 @@ export async function restoreArchive(replay: RestoreContext): Promise<string> {
     const onlySortedErrors = !request.strict && ran.exitCode === 1 && replay.sorter.result().total > before
     if (ran.exitCode !== 0 && (!onlySortedErrors || serverGone(ran.stderr))) {
       const lines = errorLines(run.redactor.redact(ran.stderr))
-      throw restoreFailure('pg_restore', `Restore failed: pg_restore stopped at the first error (exit code ${ran.exitCode}): ${lines.join(' | ') || 'no error message'}`, lines, ran.stderr)
+      throw restoreFailure(
+        'pg_restore',
+        `Restore failed: pg_restore stopped at the first error (exit code ${ran.exitCode}): ${lines.join(' | ') || 'no error message'}`,
+        lines,
+        ran.stderr
+      )
     }
   }
   return backupChecksum(backup.path, backup.format, replay.signal)

@@ -1,9 +1,13 @@
-// What the parts of one restore share: the run, the request, the tools' environment, and what the
-// restore has found so far (errors sorted, progress for the watchdog).
+// What a restore is asked to do, and what the parts of one restore share: the run, the request,
+// the tools' environment, and what the restore has found so far (errors sorted, progress for the
+// watchdog).
 
+import type pg from 'pg'
+import type { BackupFormat, Compression } from '../backup/formats.js'
+import type { ConnectionTarget } from '../connection/target.js'
 import type { RunContext } from '../run/context.js'
+import type { ClientTools } from '../tools/locate.js'
 import type { RestoreErrorSorter } from './errors.js'
-import type { RestoreRequest } from './restore.js'
 
 /** How far the restore has got, for the watchdog: bytes sent to the sessions, and what each runs. */
 export interface RestoreProgress {
@@ -22,4 +26,36 @@ export interface RestoreContext {
   progress: RestoreProgress
   /** Stops the restore: the run's signal, or the watchdog's. */
   signal: AbortSignal
+}
+
+/** The server that receives the temporary database: the source's, or one apart (restore-database-url). */
+export interface RestoreServer {
+  target: ConnectionTarget
+  /** A session on it, outside the temporary database: it creates and drops that database. */
+  session: pg.Client
+  major: number
+  passwordFile?: string
+}
+
+export interface RestoreRequest {
+  server: RestoreServer
+  tools: ClientTools
+  backup: { path: string; format: BackupFormat; compression?: Compression }
+  databaseName: string
+  jobs: number
+  /** Every restore error fails the restore, the harmless ones too. */
+  strict: boolean
+  /** How long nothing may move before a restore whose sessions wait on one another is stopped. */
+  stallMs?: number
+  /** Streamed: the backup's final size, known once pg_dump has written it (rejected if it failed). */
+  written?: Promise<number>
+  /** Streamed and planned over several sessions: the file's chunks as the Create phase reads them. */
+  relay?: AsyncIterable<Buffer>
+  /** Stops this restore alone (the streamed backup failed validation). */
+  signal?: AbortSignal
+  /** The restore has read the whole backup (or stopped). */
+  onBackupRead?: () => void
+  onDropped?: () => void
+  /** Test seam: runs after a successful restore, before the inspection. */
+  afterRestore?: (databaseName: string) => Promise<void>
 }

@@ -49,16 +49,30 @@ export function describeHarmless(errors: RestoreErrors): string {
 const RESTORE_HINTS: Array<[RegExp, string]> = [
   [
     /violates foreign key constraint/i,
-    'Rows in the backup break a foreign key (a row refers to one the backup does not hold): the backup is incomplete or damaged, or was made while the key was not enforced (NOT VALID, or triggers disabled).'
+    'Rows in the backup break a foreign key (a row refers to one the backup does not hold): the backup is ' +
+      'incomplete or damaged, or was made while the key was not enforced (NOT VALID, or triggers disabled).'
   ],
   [
     /duplicate key value violates unique constraint|could not create unique index/i,
     'Rows in the backup break a unique key (some are there twice): the backup is damaged, or was made while the key was not enforced.'
   ],
-  [/role "[^"]*" does not exist/i, 'Roles the dump names must exist on the restore server: create them there, or run without strict: true to count this as harmless.'],
-  [/already exists/i, 'An object already exists in the new database: a template database may carry it (the restore starts from template0), or the dump creates it twice.'],
-  [/extension "[^"]*" is not available|could not open extension control file/i, 'The restore server lacks an extension the dump uses: install its package there.'],
-  [/permission denied|must be owner|must be superuser|must be a member/i, 'The restoring user lacks a privilege the dump needs: restore as the owner of its objects, or as a superuser.'],
+  [
+    /role "[^"]*" does not exist/i,
+    'Roles the dump names must exist on the restore server: create them there, or run without strict: true to count this as harmless.'
+  ],
+  [
+    /already exists/i,
+    'An object already exists in the new database: a template database may carry it (the restore starts ' +
+      'from template0), or the dump creates it twice.'
+  ],
+  [
+    /extension "[^"]*" is not available|could not open extension control file/i,
+    'The restore server lacks an extension the dump uses: install its package there.'
+  ],
+  [
+    /permission denied|must be owner|must be superuser|must be a member/i,
+    'The restoring user lacks a privilege the dump needs: restore as the owner of its objects, or as a superuser.'
+  ],
   [
     /syntax error|invalid input syntax|invalid byte sequence|unterminated|invalid command/i,
     'The backup holds text the server cannot read: it is damaged, or was made by a newer pg_dump for another server.'
@@ -67,11 +81,15 @@ const RESTORE_HINTS: Array<[RegExp, string]> = [
 
 function restoreHint(lines: string[]): string {
   const text = lines.join('\n')
-  return RESTORE_HINTS.find(([pattern]) => pattern.test(text))?.[1] ?? 'The backup does not restore as it is: the error above names the statement that fails.'
+  return (
+    RESTORE_HINTS.find(([pattern]) => pattern.test(text))?.[1] ??
+    'The backup does not restore as it is: the error above names the statement that fails.'
+  )
 }
 
 /** The server went away: the tools say so in words of their own. */
-const SERVER_GONE = /could not connect to server|connection refused|no connection to the server|could not receive data from server|server closed the connection/i
+const SERVER_GONE =
+  /could not connect to server|connection refused|no connection to the server|could not receive data from server|server closed the connection/i
 
 /** Whether a tool's stderr says the server went away. */
 export function serverGone(stderr: string): boolean {

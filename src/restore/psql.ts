@@ -29,11 +29,19 @@ export async function runPsql(replay: RestoreContext, script: Readable, what: st
 export function psqlFailure(replay: RestoreContext, ran: ToolRun, what: string): VerificationError | undefined {
   if (ran.exitCode === 0) return undefined
   const lines = errorLines(replay.run.redactor.redact(ran.stderr))
-  return restoreFailure(what, `Restore failed: ${what} stopped at the first error (exit code ${ran.exitCode}): ${lines.join(' | ') || 'no error message'}`, lines, ran.stderr)
+  return restoreFailure(
+    what,
+    `Restore failed: ${what} stopped at the first error (exit code ${ran.exitCode}): ${lines.join(' | ') || 'no error message'}`,
+    lines,
+    ran.stderr
+  )
 }
 
 export function reportFiltered(replay: RestoreContext, removed: string[]): void {
   if (removed.length > 0) {
-    replay.run.log(`The client (${replay.request.tools.version.text}) is newer than the server (major ${replay.request.server.major}): left out ${removed.join(' ')} while restoring`)
+    replay.run.log(
+      `The client (${replay.request.tools.version.text}) is newer than the server (major ` +
+        `${replay.request.server.major}): left out ${removed.join(' ')} while restoring`
+    )
   }
 }

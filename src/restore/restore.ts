@@ -1,53 +1,17 @@
 // Phase 3: a backup restored into a new temporary database, inspected while it exists, and dropped
 // on every path. A watchdog stops a restore whose sessions wait on one another.
 
-import type pg from 'pg'
-import type { Compression, BackupFormat } from '../backup/formats.js'
 import { clientEnvironment } from '../connection/environment.js'
 import { openSession } from '../connection/session.js'
-import type { ConnectionTarget } from '../connection/target.js'
 import type { RunContext } from '../run/context.js'
 import { VerificationError } from '../run/errors.js'
-import type { ClientTools } from '../tools/locate.js'
 import { restoreArchive } from './archive.js'
 import { unknownSettings } from './compat.js'
-import type { RestoreContext } from './context.js'
+import type { RestoreContext, RestoreRequest } from './context.js'
 import { describeHarmless, incompleteRestore, RestoreErrorSorter, type RestoreErrors } from './errors.js'
 import { replayPlain } from './plain.js'
 import { assertNotSource, createDatabaseLike, dropDatabase } from './temporary-database.js'
 import { DEFAULT_STALL_MS, RestoreWatchdog } from './watchdog.js'
-
-/** The server that receives the temporary database: the source's, or one apart (restore-database-url). */
-export interface RestoreServer {
-  target: ConnectionTarget
-  /** A session on it, outside the temporary database: it creates and drops that database. */
-  session: pg.Client
-  major: number
-  passwordFile?: string
-}
-
-export interface RestoreRequest {
-  server: RestoreServer
-  tools: ClientTools
-  backup: { path: string; format: BackupFormat; compression?: Compression }
-  databaseName: string
-  jobs: number
-  /** Every restore error fails the restore, the harmless ones too. */
-  strict: boolean
-  /** How long nothing may move before a restore whose sessions wait on one another is stopped. */
-  stallMs?: number
-  /** Streamed: the backup's final size, known once pg_dump has written it (rejected if it failed). */
-  written?: Promise<number>
-  /** Streamed and planned over several sessions: the file's chunks as the Create phase reads them. */
-  relay?: AsyncIterable<Buffer>
-  /** Stops this restore alone (the streamed backup failed validation). */
-  signal?: AbortSignal
-  /** The restore has read the whole backup (or stopped). */
-  onBackupRead?: () => void
-  onDropped?: () => void
-  /** Test seam: runs after a successful restore, before the inspection. */
-  afterRestore?: (databaseName: string) => Promise<void>
-}
 
 export interface Restored<T> {
   /** What the inspection found in the restored database before it was dropped. */
@@ -73,7 +37,11 @@ export function changedAfterValidation(found: string, expected: string): Verific
  * Restores into a new temporary database, runs `inspect` on it once the restore succeeded, and
  * drops it whatever happened (what cannot be dropped stays in the ledger for the post step).
  */
-export async function restoreBackup<T>(run: RunContext, request: RestoreRequest, inspect: (databaseName: string) => Promise<T>): Promise<Restored<T>> {
+export async function restoreBackup<T>(
+  run: RunContext,
+  request: RestoreRequest,
+  inspect: (databaseName: string) => Promise<T>
+): Promise<Restored<T>> {
   const { server, databaseName } = request
   assertNotSource(server.target, { ...server.target, database: databaseName })
   await createDatabaseLike(server.session, databaseName)
@@ -110,7 +78,10 @@ export async function restoreBackup<T>(run: RunContext, request: RestoreRequest,
 /** Fails on any error that is not known to be harmless; warns of the harmless ones and returns them. */
 function requireHarmlessErrors(run: RunContext, errors: RestoreErrors): RestoreErrors {
   if (errors.fatal.length > 0) throw incompleteRestore(errors.fatal, errors.fatal.join('\n'))
-  if (errors.total > 0) run.warn(`The restore reported ${errors.total} harmless error(s), ignored (strict: true would fail on them): ${describeHarmless(errors)}`)
+  if (errors.total > 0)
+    run.warn(
+      `The restore reported ${errors.total} harmless error(s), ignored (strict: true would fail on them): ${describeHarmless(errors)}`
+    )
   return errors
 }
 

@@ -8,7 +8,10 @@ import { TEMPORARY_DATABASE_PREFIX } from '../run/names.js'
 
 /** "backup_verify_20261124T020316_9f3a1c": sortable, unique across parallel runs, a plain identifier. */
 export function temporaryDatabaseName(now: Date, random: string = randomBytes(3).toString('hex')): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '')
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, '')
   return `${TEMPORARY_DATABASE_PREFIX}_${stamp}_${random}`.toLowerCase()
 }
 

@@ -96,7 +96,10 @@ export class RestoreWatchdog {
 
   private schedule(): void {
     if (this.stopped) return
-    this.timer = setTimeout(() => void this.check().finally(() => this.schedule()), this.options.intervalMs ?? Math.min(5_000, this.options.stallMs / 4))
+    this.timer = setTimeout(
+      () => void this.check().finally(() => this.schedule()),
+      this.options.intervalMs ?? Math.min(5_000, this.options.stallMs / 4)
+    )
     this.timer.unref()
   }
 
@@ -123,7 +126,7 @@ export class RestoreWatchdog {
         `The restore stopped making progress: for ${seconds} s nothing was sent to its sessions and none of them ran anything; ` +
           `each waits for another or for the restore itself, which never ends. Sessions: ${sessions.map(describeActivity).join(' | ')}` +
           (engineView.length > 0 ? `. The restore was at: ${engineView.join('; ')}` : ''),
-        'This is a deadlock between the restore\'s own sessions, not a slow server: a longer timeout would not help. ' +
+        "This is a deadlock between the restore's own sessions, not a slow server: a longer timeout would not help. " +
           'Run with jobs: 1 to restore in one session, and report it with the statements named above.'
       )
     )
@@ -146,7 +149,8 @@ export class RestoreWatchdog {
     }>({
       text: `SELECT a.pid, a.application_name AS application, a.backend_type, a.state, a.wait_event_type, a.wait_event,
                     left(a.query, 400) AS query, a.query_start::text AS started, pg_catalog.pg_blocking_pids(a.pid) AS blocked_by,
-                    concat_ws(' ', ${copy ? 'c.bytes_processed, c.tuples_processed,' : ''} i.phase, i.blocks_done, i.tuples_done, i.lockers_done, i.partitions_done) AS progress
+                    concat_ws(' ', ${copy ? 'c.bytes_processed, c.tuples_processed,' : ''} i.phase, i.blocks_done, i.tuples_done,
+                      i.lockers_done, i.partitions_done) AS progress
                FROM pg_catalog.pg_stat_activity a
                ${copy ? 'LEFT JOIN pg_catalog.pg_stat_progress_copy c ON c.pid = a.pid' : ''}
                LEFT JOIN pg_catalog.pg_stat_progress_create_index i ON i.pid = a.pid

@@ -70,7 +70,8 @@ export function describeConnectionError(error: unknown, address: ServerAddress):
       return new VerificationError(
         'connection-refused',
         `Connection refused: nothing accepts connections at ${at}.`,
-        `Is PostgreSQL running? Check with "pg_isready -h ${address.host} -p ${address.port}"; in a workflow, give the postgres service a health check and map its port (ports: ["${address.port}:5432"]).`
+        `Is PostgreSQL running? Check with "pg_isready -h ${address.host} -p ${address.port}"; in a workflow, ` +
+          `give the postgres service a health check and map its port (ports: ["${address.port}:5432"]).`
       )
     case 'ENOENT':
       if (address.host.startsWith('/')) {
@@ -91,7 +92,11 @@ export function describeConnectionError(error: unknown, address: ServerAddress):
     case 'ETIMEDOUT':
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
-      return new VerificationError('connection-timeout', `Could not reach ${at}: ${message}.`, 'Check the address and any firewall between the runner and the server.')
+      return new VerificationError(
+        'connection-timeout',
+        `Could not reach ${at}: ${message}.`,
+        'Check the address and any firewall between the runner and the server.'
+      )
     case '28P01':
       return new VerificationError(
         'authentication-failed',
@@ -123,14 +128,20 @@ export function describeConnectionError(error: unknown, address: ServerAddress):
 
 /** Hints for errors that PostgreSQL tools print on stderr, recognised by their text. */
 export function classifyToolError(stderr: string): { problem: Problem; hint?: string } | undefined {
-  if (/server closed the connection unexpectedly|terminating connection due to|connection to server .* (was )?lost|the database system is shutting down/i.test(stderr)) {
+  if (
+    /server closed the connection unexpectedly|terminating connection due to|connection to server .* (was )?lost|the database system is shutting down/i.test(
+      stderr
+    )
+  ) {
     return {
       problem: 'connection-lost',
-      hint: 'The server went away during the run (restarted, stopped, or out of memory). A temporary database it left is dropped by the post step, or by hand: DROP DATABASE backup_verify_… WITH (FORCE).'
+      hint:
+        'The server went away during the run (restarted, stopped, or out of memory). A temporary database it ' +
+        'left is dropped by the post step, or by hand: DROP DATABASE backup_verify_… WITH (FORCE).'
     }
   }
   if (/server version mismatch/i.test(stderr)) {
-    return { problem: 'client-too-old', hint: 'Install a PostgreSQL client whose major version is at least the server\'s.' }
+    return { problem: 'client-too-old', hint: "Install a PostgreSQL client whose major version is at least the server's." }
   }
   if (/password authentication failed|no password supplied/i.test(stderr)) {
     return { problem: 'authentication-failed', hint: 'Check the password given to the action.' }
@@ -148,7 +159,8 @@ export function classifyToolError(stderr: string): { problem: Problem; hint?: st
 }
 
 /** Driver errors that mean the server went away from a session that was open. */
-const DRIVER_LOST = /Connection terminated|terminating connection|server closed the connection|the database system is (shutting down|in recovery mode)|ECONNRESET|ECONNREFUSED|EPIPE|Client has encountered a connection error/i
+const DRIVER_LOST =
+  /Connection terminated|terminating connection|server closed the connection|the database system is (shutting down|in recovery mode)|ECONNRESET|ECONNREFUSED|EPIPE|Client has encountered a connection error/i
 const LOST_CODES = new Set(['57P01', '57P02', '57P03', '08006', '08003', '08000', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE'])
 
 /** A session's error when the server went away mid-run, in the user's terms; undefined for any other error. */

@@ -88,10 +88,14 @@ export class Redactor {
     let result = text
     for (const secret of this.secrets) result = result.split(secret).join(MASK)
     // Passwords we were never told about still hide in connection strings that tools echo back.
-    return result
-      // (The placeholder of an example, user:password@, is no password: a real one is masked above.)
-      .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)(\S*)@/gi, (match, start: string, secret: string) => (secret === 'password' ? match : `${start}${MASK}@`))
-      .replace(/\b(password\s*=\s*)('(?:[^'\\]|\\.)*'?|"[^"]*"|(?:[^\s\\]|\\.)+)/gi, `$1${MASK}`)
+    return (
+      result
+        // (The placeholder of an example, user:password@, is no password: a real one is masked above.)
+        .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)(\S*)@/gi, (match, start: string, secret: string) =>
+          secret === 'password' ? match : `${start}${MASK}@`
+        )
+        .replace(/\b(password\s*=\s*)('(?:[^'\\]|\\.)*'?|"[^"]*"|(?:[^\s\\]|\\.)+)/gi, `$1${MASK}`)
+    )
   }
 
   redactError(error: unknown): string {

@@ -28,7 +28,16 @@ export class NotFoundError extends Error {
 class TransientError extends Error {}
 
 const TRANSIENT_STATUS = new Set([408, 425, 429, 500, 502, 503, 504])
-const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'ECONNABORTED', 'UND_ERR_SOCKET'])
+const TRANSIENT_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'ECONNABORTED',
+  'UND_ERR_SOCKET'
+])
 
 function client(): HttpClient {
   return new HttpClient('backup-verify', [], { allowRedirects: true, maxRedirects: 10, socketTimeout: 60_000 })
@@ -40,7 +49,8 @@ async function withRetries<T>(url: string, policy: RetryPolicy, log: (line: stri
       return await attempt()
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? ''
-      const transient = error instanceof TransientError || TRANSIENT_CODES.has(code) || /socket hang up|aborted|terminated/i.test(String(error))
+      const transient =
+        error instanceof TransientError || TRANSIENT_CODES.has(code) || /socket hang up|aborted|terminated/i.test(String(error))
       if (!transient || tried >= policy.attempts) {
         if (error instanceof NotFoundError || error instanceof VerificationError) throw error
         throw new VerificationError(

@@ -32,7 +32,12 @@ export interface InstalledTools {
 }
 
 /** Every client in the tool cache that still answers with a complete set of tools. */
-export async function cachedClientTools(cache: ToolCache, arch: string, env: NodeJS.ProcessEnv, platform: NodeJS.Platform): Promise<ClientTools[]> {
+export async function cachedClientTools(
+  cache: ToolCache,
+  arch: string,
+  env: NodeJS.ProcessEnv,
+  platform: NodeJS.Platform
+): Promise<ClientTools[]> {
   const found: ClientTools[] = []
   for (const version of cache.versions(arch)) {
     const folder = cache.find(version, arch)
@@ -85,9 +90,15 @@ export async function installClientTools(version: ArchiveVersion, options: Insta
   options.log(`SHA-256 verified: ${actual}`)
   const extracted = path.join(options.workFolder, 'extracted')
   await mkdir(extracted, { recursive: true })
-  const untar = await runTool(tarCommand(platform, env), ['-xzf', archive, '-C', extracted], { env: scrubbedEnvironment(env), timeoutMs: 5 * 60_000 })
+  const untar = await runTool(tarCommand(platform, env), ['-xzf', archive, '-C', extracted], {
+    env: scrubbedEnvironment(env),
+    timeoutMs: 5 * 60_000
+  })
   if (untar.exitCode !== 0) {
-    throw new VerificationError('tools-download-failed', `Could not extract ${path.basename(archive)}: ${untar.stderr.trim() || `tar exited with ${untar.exitCode}`}`)
+    throw new VerificationError(
+      'tools-download-failed',
+      `Could not extract ${path.basename(archive)}: ${untar.stderr.trim() || `tar exited with ${untar.exitCode}`}`
+    )
   }
   const root = await installRoot(extracted, platform)
   const found = await inspectDirectory(path.join(root, 'bin'), 'downloaded', env, platform)
@@ -103,7 +114,8 @@ export async function installClientTools(version: ArchiveVersion, options: Insta
   await rm(extracted, { recursive: true, force: true })
   await rm(archive, { force: true })
   const tools = await inspectDirectory(path.join(cachedFolder, 'bin'), 'downloaded', env, platform)
-  if (!tools) throw new VerificationError('tools-download-failed', `The client tools copied into the tool cache at ${cachedFolder} do not run.`)
+  if (!tools)
+    throw new VerificationError('tools-download-failed', `The client tools copied into the tool cache at ${cachedFolder} do not run.`)
   return { tools, origin: 'downloaded', url }
 }
 

@@ -37,11 +37,7 @@ const versionedChildren = (list: ListDirectory, parent: string, pattern: RegExp)
     .sort((a, b) => Number(pattern.exec(b)?.[1] ?? 0) - Number(pattern.exec(a)?.[1] ?? 0))
 
 /** Every folder worth looking in, most specific first; pure, given a way to list a folder. */
-export function candidateDirectories(
-  env: NodeJS.ProcessEnv,
-  platform: NodeJS.Platform,
-  list: ListDirectory = listing
-): Candidate[] {
+export function candidateDirectories(env: NodeJS.ProcessEnv, platform: NodeJS.Platform, list: ListDirectory = listing): Candidate[] {
   const found: Candidate[] = []
   const add = (directory: string, origin: string) => found.push({ directory, origin })
   const join = platform === 'win32' ? path.win32.join : path.posix.join
@@ -132,8 +128,14 @@ export function installHint(serverMajor: number, platform: NodeJS.Platform = pro
     case 'darwin':
       return `Install them with "brew install postgresql@${serverMajor}" (or libpq), or set PGBIN to their folder.`
     case 'win32':
-      return `Install PostgreSQL ${serverMajor} (the EDB installer or "choco install postgresql${serverMajor}"), or set PGBIN to its bin folder.`
+      return (
+        `Install PostgreSQL ${serverMajor} (the EDB installer or "choco install postgresql${serverMajor}"), ` +
+        `or set PGBIN to its bin folder.`
+      )
     default:
-      return `Install them with "sudo apt-get install postgresql-client-${serverMajor}" (from apt.postgresql.org when your distribution lacks that major), or set PGBIN to their folder.`
+      return (
+        `Install them with "sudo apt-get install postgresql-client-${serverMajor}" (from apt.postgresql.org ` +
+        `when your distribution lacks that major), or set PGBIN to their folder.`
+      )
   }
 }

@@ -37,7 +37,11 @@ const NEVER_INHERITED = /^(INPUT_.*|DATABASE_URL|DB_PASSWORD)$/i
 
 export async function runTool(file: string, args: string[], options: ToolOptions): Promise<ToolRun> {
   const env = Object.fromEntries(Object.entries(options.env).filter(([name]) => !NEVER_INHERITED.test(name)))
-  const child = spawn(file, args, { env, stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], windowsHide: true }) as ChildProcessByStdio<Writable | null, Readable, Readable>
+  const child = spawn(file, args, {
+    env,
+    stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    windowsHide: true
+  }) as ChildProcessByStdio<Writable | null, Readable, Readable>
   let fed: Promise<void> = Promise.resolve()
   if (options.stdin && child.stdin) {
     // A tool that stops reading early (psql at its first error) closes the pipe: that is its

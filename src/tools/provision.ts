@@ -49,14 +49,23 @@ const newest = (present: Present[]) => [...present].sort((a, b) => compareVersio
  * Among the tools already here, the one to use, or undefined when a download is needed.
  * Pure: the same present tools and server always give the same answer.
  */
-export function choosePresent(present: Present[], server: Pick<ServerVersion, 'major' | 'text'>, request: VersionRequest): ProvidedTools | undefined {
+export function choosePresent(
+  present: Present[],
+  server: Pick<ServerVersion, 'major' | 'text'>,
+  request: VersionRequest
+): ProvidedTools | undefined {
   const wanted = request.kind === 'auto' ? server.major : request.major
   const matching = present.filter(({ tools }) =>
-    request.kind === 'exact' ? tools.version.major === request.major && tools.version.minor === request.minor : tools.version.major === wanted
+    request.kind === 'exact'
+      ? tools.version.major === request.major && tools.version.minor === request.minor
+      : tools.version.major === wanted
   )
   const match = newest(matching)
   if (match) {
-    const why = request.kind === 'auto' ? `server major ${server.major}` : `postgres-version ${describeRequest(request)}; server major ${server.major}`
+    const why =
+      request.kind === 'auto'
+        ? `server major ${server.major}`
+        : `postgres-version ${describeRequest(request)}; server major ${server.major}`
     return { ...match, reason: why }
   }
   if (request.kind !== 'auto') return undefined
@@ -64,7 +73,9 @@ export function choosePresent(present: Present[], server: Pick<ServerVersion, 'm
   if (!newer) return undefined
   return {
     ...newer,
-    reason: `no client of major ${server.major} here; ${newer.tools.version.major} is newer than the server, dumps it, and its restore is adapted to the older server`
+    reason:
+      `no client of major ${server.major} here; ${newer.tools.version.major} is newer than the server, ` +
+      `dumps it, and its restore is adapted to the older server`
   }
 }
 
@@ -74,7 +85,8 @@ export async function provideClientTools(server: ServerVersion, options: Provisi
   if (wanted < server.major) {
     throw new VerificationError(
       'client-too-old',
-      `postgres-version ${describeRequest(request)} is older than the server (PostgreSQL ${server.text}): pg_dump cannot dump a server of a newer major.`,
+      `postgres-version ${describeRequest(request)} is older than the server (PostgreSQL ${server.text}): ` +
+        `pg_dump cannot dump a server of a newer major.`,
       `Set postgres-version to auto or to ${server.major} or newer.`
     )
   }
@@ -104,7 +116,9 @@ export async function provideClientTools(server: ServerVersion, options: Provisi
     if (newestPresent && request.kind === 'auto') {
       throw new VerificationError(
         'client-too-old',
-        `Server newer than client: the server runs PostgreSQL ${server.text}, but the newest client tools found are ${newestPresent.tools.version.text} (${newestPresent.tools.directory}), and no client of major ${wanted} could be installed: ${error.message}`,
+        `Server newer than client: the server runs PostgreSQL ${server.text}, but the newest client tools ` +
+          `found are ${newestPresent.tools.version.text} (${newestPresent.tools.directory}), and no client of ` +
+          `major ${wanted} could be installed: ${error.message}`,
         hint
       )
     }

@@ -3,9 +3,7 @@
 import { InputError } from '../run/errors.js'
 
 export type VersionRequest =
-  | { kind: 'auto' }
-  | { kind: 'major'; major: number }
-  | { kind: 'exact'; major: number; minor: number; release: number }
+  { kind: 'auto' } | { kind: 'major'; major: number } | { kind: 'exact'; major: number; minor: number; release: number }
 
 /** A build in the archive: "<major>.<minor>.<release>", where release counts rebuilds of one PostgreSQL version. */
 export interface ArchiveVersion {

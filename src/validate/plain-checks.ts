@@ -68,7 +68,9 @@ export function plainDumpChecks(report: PlainScanReport): ValidationCheck[] {
     passed: restrictProblem === undefined,
     detail:
       restrictProblem ??
-      (report.restrictKeys.length === 0 ? 'none (dump from a client before the \\restrict fix)' : `${report.restrictKeys.length} \\restrict, matched by \\unrestrict`)
+      (report.restrictKeys.length === 0
+        ? 'none (dump from a client before the \\restrict fix)'
+        : `${report.restrictKeys.length} \\restrict, matched by \\unrestrict`)
   })
   return checks
 }
@@ -80,12 +82,19 @@ export function describeRestrictPairs(restrictKeys: string[], unrestrictKeys: st
   if (unmatched.length === 0 && stray.length === 0 && restrictKeys.length === unrestrictKeys.length) return undefined
   const short = (key: string) => (key === '' ? '(no key)' : key.length > 12 ? `${key.slice(0, 12)}…` : key)
   if (unmatched.length > 0 && stray.length > 0 && stray[0] !== '' && unmatched[0].startsWith(stray[0])) {
-    return `the \\unrestrict line is cut: its key ends after ${stray[0].length} of the ${unmatched[0].length} characters of \\restrict ${short(unmatched[0])}`
+    return (
+      `the \\unrestrict line is cut: its key ends after ${stray[0].length} of the ${unmatched[0].length} ` +
+      `characters of \\restrict ${short(unmatched[0])}`
+    )
   }
   if (unmatched.length > 0 && stray.length > 0) {
-    return `\\restrict ${short(unmatched[0])} is closed by \\unrestrict ${short(stray[0])}, another key: the \\unrestrict line was cut or changed`
+    return (
+      `\\restrict ${short(unmatched[0])} is closed by \\unrestrict ${short(stray[0])}, another key: the ` +
+      `\\unrestrict line was cut or changed`
+    )
   }
   if (unmatched.length > 0) return `\\restrict ${short(unmatched[0])} has no \\unrestrict line: the end of the dump is missing`
-  if (stray.length > 0) return `\\unrestrict ${short(stray[0])} has no \\restrict line before it: the start of the dump is missing or changed`
+  if (stray.length > 0)
+    return `\\unrestrict ${short(stray[0])} has no \\restrict line before it: the start of the dump is missing or changed`
   return `${restrictKeys.length} \\restrict line(s) but ${unrestrictKeys.length} \\unrestrict line(s)`
 }

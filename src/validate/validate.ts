@@ -52,14 +52,21 @@ export async function validateBackup(run: RunContext, backup: CreatedBackup, req
   return checks
 }
 
-async function validatePlain(backup: CreatedBackup, rehashAfter: Promise<void> | undefined, signal?: AbortSignal): Promise<ValidationCheck[]> {
+async function validatePlain(
+  backup: CreatedBackup,
+  rehashAfter: Promise<void> | undefined,
+  signal?: AbortSignal
+): Promise<ValidationCheck[]> {
   const scan = backup.plain as PlainObservation
   const checks: ValidationCheck[] = []
   if (plainIsGzipped(backup.compression)) {
     checks.push({
       name: 'Compressed stream',
       passed: scan.decompressError === undefined,
-      detail: scan.decompressError === undefined ? `gzip, ${scan.bytes} bytes of SQL inside` : `the gzip stream is corrupt: ${scan.decompressError}`
+      detail:
+        scan.decompressError === undefined
+          ? `gzip, ${scan.bytes} bytes of SQL inside`
+          : `the gzip stream is corrupt: ${scan.decompressError}`
     })
   }
   checks.push(...plainDumpChecks(scan))
@@ -78,7 +85,14 @@ function headerCheck(backup: CreatedBackup): ValidationCheck {
   const name = backup.format === 'custom' ? 'Format signature' : 'Archive header (toc.dat)'
   if (backup.format === 'tar') {
     // The tar's toc.dat is inside the archive: the listing reads it.
-    return { name: 'Format signature', passed: backup.tar?.members[0] === 'toc.dat', detail: backup.tar?.members[0] === 'toc.dat' ? 'tar archive whose first member is toc.dat' : 'not a pg_dump tar archive (its first member is not toc.dat)' }
+    return {
+      name: 'Format signature',
+      passed: backup.tar?.members[0] === 'toc.dat',
+      detail:
+        backup.tar?.members[0] === 'toc.dat'
+          ? 'tar archive whose first member is toc.dat'
+          : 'not a pg_dump tar archive (its first member is not toc.dat)'
+    }
   }
   if (!header || 'problem' in header) return { name, passed: false, detail: header?.problem ?? 'no header read' }
   // pg_dump writes the code of the tar format into a directory archive's toc.dat too.
@@ -110,15 +124,25 @@ interface Listing {
 async function listArchive(run: RunContext, archive: string, request: ValidateRequest): Promise<Listing> {
   const listed = await runTool(request.tools.pgRestore, ['--list', archive], { env: request.env, timeoutMs: 120_000, signal: run.signal })
   if (listed.exitCode !== 0) {
-    const why = errorLines(run.redactor.redact(listed.stderr)).join(' | ') || (listed.signal ? `stopped by ${listed.signal} (time limit)` : `exit code ${listed.exitCode}`)
-    return { check: { name: 'Table of contents', passed: false, detail: `pg_restore --list cannot read it: ${why}` }, dataIds: [], blobIds: [] }
+    const why =
+      errorLines(run.redactor.redact(listed.stderr)).join(' | ') ||
+      (listed.signal ? `stopped by ${listed.signal} (time limit)` : `exit code ${listed.exitCode}`)
+    return {
+      check: { name: 'Table of contents', passed: false, detail: `pg_restore --list cannot read it: ${why}` },
+      dataIds: [],
+      blobIds: []
+    }
   }
   const entries = listed.stdout.split('\n').filter((line) => /^\d+;/.test(line))
   const idsOf = (pattern: RegExp) => entries.filter((line) => pattern.test(line)).map((line) => Number(line.split(';')[0]))
   const dataIds = idsOf(/^\d+;\s*\d+\s+\d+\s+TABLE DATA\b/)
   const blobIds = idsOf(/^\d+;\s*\d+\s+\d+\s+BLOBS\b/)
   return {
-    check: { name: 'Table of contents', passed: entries.length > 0, detail: `${entries.length} entries, ${dataIds.length + blobIds.length} with data` },
+    check: {
+      name: 'Table of contents',
+      passed: entries.length > 0,
+      detail: `${entries.length} entries, ${dataIds.length + blobIds.length} with data`
+    },
     dataIds,
     blobIds
   }
@@ -128,7 +152,9 @@ async function listArchive(run: RunContext, archive: string, request: ValidateRe
 function dataFilesCheck(backup: CreatedBackup, dataIds: number[], blobIds: number[]): ValidationCheck {
   const names = new Set(backup.manifest?.entries.map((entry) => entry.name))
   const missing = [
-    ...dataIds.filter((id) => ![`${id}.dat`, `${id}.dat.gz`, `${id}.dat.lz4`, `${id}.dat.zst`].some((name) => names.has(name))).map((id) => `${id}.dat`),
+    ...dataIds
+      .filter((id) => ![`${id}.dat`, `${id}.dat.gz`, `${id}.dat.lz4`, `${id}.dat.zst`].some((name) => names.has(name)))
+      .map((id) => `${id}.dat`),
     ...blobIds.filter((id) => !names.has('blobs.toc') && !names.has(`blobs_${id}.toc`)).map(() => 'blobs.toc')
   ]
   const total = dataIds.length + blobIds.length
@@ -156,11 +182,16 @@ async function fullReadCheck(run: RunContext, backup: CreatedBackup, request: Va
   const complete = scan !== undefined && scan.hasHeader && scan.hasTrailer && scan.unterminatedCopy === undefined
   if (read.exitCode === 0 && complete) {
     backup.sequences = scan.sequences
-    return { name: 'Every block reads', passed: true, detail: `pg_restore read all data: a complete ${scan.bytes}-byte script, ${scan.copyBlocks} data blocks` }
+    return {
+      name: 'Every block reads',
+      passed: true,
+      detail: `pg_restore read all data: a complete ${scan.bytes}-byte script, ${scan.copyBlocks} data blocks`
+    }
   }
   const why =
     read.exitCode !== 0
-      ? errorLines(run.redactor.redact(read.stderr)).join(' | ') || (read.signal ? `stopped by ${read.signal} (time limit)` : `exit code ${read.exitCode}`)
+      ? errorLines(run.redactor.redact(read.stderr)).join(' | ') ||
+        (read.signal ? `stopped by ${read.signal} (time limit)` : `exit code ${read.exitCode}`)
       : 'the script it produced is incomplete'
   return { name: 'Every block reads', passed: false, detail: `pg_restore cannot read the whole ${backup.format} archive: ${why}` }
 }
@@ -183,13 +214,27 @@ async function fileOnDiskCheck(backup: CreatedBackup, signal?: AbortSignal): Pro
 async function sizeOnDiskCheck(backup: CreatedBackup): Promise<ValidationCheck> {
   const onDisk =
     backup.format === 'directory'
-      ? (await Promise.all((backup.manifest?.entries ?? []).map((entry) => stat(path.join(backup.path, entry.name)).then((s) => s.size, () => -1)))).reduce((a, b) => a + b, 0)
-      : await stat(backup.path).then((s) => s.size, () => -1)
+      ? (
+          await Promise.all(
+            (backup.manifest?.entries ?? []).map((entry) =>
+              stat(path.join(backup.path, entry.name)).then(
+                (s) => s.size,
+                () => -1
+              )
+            )
+          )
+        ).reduce((a, b) => a + b, 0)
+      : await stat(backup.path).then(
+          (s) => s.size,
+          () => -1
+        )
   const ok = onDisk === backup.sizeBytes && (backup.format !== 'directory' || existsSync(path.join(backup.path, 'toc.dat')))
   return {
     name: 'Size on disk',
     passed: ok,
-    detail: ok ? `${onDisk} bytes, as written` : `${onDisk} bytes on disk, but ${backup.sizeBytes} were written: the backup changed after the dump`
+    detail: ok
+      ? `${onDisk} bytes, as written`
+      : `${onDisk} bytes on disk, but ${backup.sizeBytes} were written: the backup changed after the dump`
   }
 }
 

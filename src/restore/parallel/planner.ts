@@ -265,7 +265,15 @@ export class PlainDumpPlanner {
     if (PER_TABLE_TYPES.has(type)) {
       this.closeCurrent()
       // Announced once read whole: its statements name its table.
-      this.current = { kind: 'definition', table: '', shared: false, index: -1, ranges: [], closed: false, settings: new Map(this.settings) }
+      this.current = {
+        kind: 'definition',
+        table: '',
+        shared: false,
+        index: -1,
+        ranges: [],
+        closed: false,
+        settings: new Map(this.settings)
+      }
       this.definitionStatements = []
       this.definitionDoubtful = false
       this.definitionCopies = false
@@ -291,7 +299,14 @@ export class PlainDumpPlanner {
       this.close(job)
       return
     }
-    const serial: SerialJob = { ...job, kind: 'serial', independent: false, restricts: false, copies: this.definitionCopies, settingsAfter: new Map(job.settings) }
+    const serial: SerialJob = {
+      ...job,
+      kind: 'serial',
+      independent: false,
+      restricts: false,
+      copies: this.definitionCopies,
+      settingsAfter: new Map(job.settings)
+    }
     this.announce(serial)
     this.close(serial)
   }
@@ -341,7 +356,10 @@ export class PlainDumpPlanner {
    * (COPY table (columns) FROM stdin;) outside a transaction; any other runs in order, as psql runs it.
    */
   private startCopy(unit: DumpUnit, statement: DumpStatement | undefined): void {
-    const table = statement && this.phase !== 'serial' && !this.inTransaction && this.entry?.data && this.entry.type === 'TABLE DATA' ? copyTable(statement.text) : undefined
+    const table =
+      statement && this.phase !== 'serial' && !this.inTransaction && this.entry?.data && this.entry.type === 'TABLE DATA'
+        ? copyTable(statement.text)
+        : undefined
     if (!table) {
       const definition = this.current?.kind === 'definition' ? this.current : undefined
       if (definition) this.definitionCopies = this.definitionDoubtful = true
@@ -432,7 +450,7 @@ export function copyTable(text: string): string | undefined {
   if (!name || name.parts.length > 2) return undefined
   let i = name.next
   if (isSymbol(tokens[i], '(')) {
-    for (i++; ; ) {
+    for (i++; ;) {
       if (tokens[i]?.kind !== 'word' && tokens[i]?.kind !== 'quoted') return undefined
       i++
       if (isSymbol(tokens[i], ')')) break
@@ -441,7 +459,8 @@ export function copyTable(text: string): string | undefined {
     }
     i++
   }
-  if (!isWord(tokens[i], 'from') || !isWord(tokens[i + 1], 'stdin') || !isSymbol(tokens[i + 2], ';') || i + 3 !== tokens.length) return undefined
+  if (!isWord(tokens[i], 'from') || !isWord(tokens[i + 1], 'stdin') || !isSymbol(tokens[i + 2], ';') || i + 3 !== tokens.length)
+    return undefined
   return name.parts.join('.')
 }
 
@@ -473,7 +492,12 @@ export function definitionTable(statements: DumpStatement[]): { table: string; s
     table = alteredTable(first, true)
     if (!table) return undefined
     const at = first.findIndex((token, i) => i > 0 && isWord(token, 'add') && isWord(first[i + 1], 'constraint'))
-    if (at < 0 || (first[at + 2]?.kind !== 'word' && first[at + 2]?.kind !== 'quoted') || !isWord(first[at + 3], 'primary', 'unique', 'exclude')) return undefined
+    if (
+      at < 0 ||
+      (first[at + 2]?.kind !== 'word' && first[at + 2]?.kind !== 'quoted') ||
+      !isWord(first[at + 3], 'primary', 'unique', 'exclude')
+    )
+      return undefined
     // Nothing between the table's name and ADD: one action only.
     const name = readQualifiedName(first, isWord(first[2], 'only') ? 3 : 2)
     if (!name || name.next !== at) return undefined

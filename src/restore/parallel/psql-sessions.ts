@@ -70,15 +70,16 @@ export class PsqlSessions implements ReplaySessions {
       signal: this.options.signal ? AbortSignal.any([this.options.signal, this.stopping.signal]) : this.stopping.signal,
       onErrorLine: this.options.onErrorLine,
       onLine: undefined,
-      consumeStdout: (stdout) => readLines(stdout, (line) => {
-        const waiter = waiting.get(line.trim())
-        if (waiter) {
-          waiting.delete(line.trim())
-          waiter.resolve()
-        } else if (line.trim() !== '') {
-          this.options.onLine?.(line)
-        }
-      })
+      consumeStdout: (stdout) =>
+        readLines(stdout, (line) => {
+          const waiter = waiting.get(line.trim())
+          if (waiter) {
+            waiting.delete(line.trim())
+            waiter.resolve()
+          } else if (line.trim() !== '') {
+            this.options.onLine?.(line)
+          }
+        })
     })
     session.run.then(
       (run) => this.ended(session, run),

@@ -59,7 +59,8 @@ export async function replayInSessions(replay: RestoreContext, file: GrowingFile
   if (failed) throw failed
   const { tables, copies, definitions, serialBecause, removedSettings } = replayed.statistics
   run.log(
-    `Restored with ${request.jobs} psql sessions beside the one for the schema: the rows of ${tables} table(s) in ${copies} COPY statement(s), ` +
+    `Restored with ${request.jobs} psql sessions beside the one for the schema: the rows of ${tables} ` +
+      `table(s) in ${copies} COPY statement(s), ` +
       `${definitions} index and key definition(s) built as soon as their table was loaded` +
       (serialBecause.length > 0 ? `; in one session from some point on: ${serialBecause.join('; ')}` : '')
   )

@@ -178,7 +178,8 @@ export class ReplayScheduler {
       const ready = serial.independent || this.firstUnfinished === serial.index
       if (!ready || (serial.ranges.length === 0 && !serial.closed)) return undefined
       this.started.add(serial.index)
-      this.states[session].doing = `statements in the dump's order (job ${serial.index + 1} of ${this.planned ? this.jobs.length : 'those planned so far'})`
+      this.states[session].doing =
+        `statements in the dump's order (job ${serial.index + 1} of ${this.planned ? this.jobs.length : 'those planned so far'})`
       return () => this.runWhole(session, serial)
     }
     const definition = this.readyDefinition()
@@ -233,7 +234,8 @@ export class ReplayScheduler {
       if (progress.next >= job.ranges.length) continue
       let bytes = 0
       let end = progress.next
-      while (end < job.ranges.length && (end === progress.next || bytes + size(job.ranges[end]) <= PART_BYTES)) bytes += size(job.ranges[end++])
+      while (end < job.ranges.length && (end === progress.next || bytes + size(job.ranges[end]) <= PART_BYTES))
+        bytes += size(job.ranges[end++])
       if (!job.closed && bytes < MIN_PART_BYTES && end === job.ranges.length) continue
       const ranges = job.ranges.slice(progress.next, end)
       progress.next = end
@@ -264,7 +266,10 @@ export class ReplayScheduler {
 
   private advance(): void {
     while (this.finished.has(this.firstUnfinished)) this.firstUnfinished++
-    while (this.firstUnfinishedSerial < this.jobs.length && (this.jobs[this.firstUnfinishedSerial].kind !== 'serial' || this.finished.has(this.firstUnfinishedSerial))) {
+    while (
+      this.firstUnfinishedSerial < this.jobs.length &&
+      (this.jobs[this.firstUnfinishedSerial].kind !== 'serial' || this.finished.has(this.firstUnfinishedSerial))
+    ) {
       this.firstUnfinishedSerial++
     }
   }
@@ -379,12 +384,13 @@ export interface ReplayOptions {
 export async function replayPlainDump(options: ReplayOptions): Promise<ReplayResult> {
   const handle = await openGrowingFile(options.file, options.signal)
   try {
-    let scheduler: ReplayScheduler | undefined
+    // The planner announces jobs to the scheduler, which needs the planner's jobs: joined once both exist.
+    const joined: { scheduler?: ReplayScheduler } = {}
     const planner = new PlainDumpPlanner(
-      { changed: (job) => scheduler?.changed(job) },
+      { changed: (job) => joined.scheduler?.changed(job) },
       { parallel: options.sessions.count > 1, unknownSettings: options.unknownSettings, hash: options.chunks === undefined }
     )
-    scheduler = new ReplayScheduler(options.sessions, planner.jobs, handle, () => planner.restrictLine)
+    const scheduler = (joined.scheduler = new ReplayScheduler(options.sessions, planner.jobs, handle, () => planner.restrictLine))
     options.onStart?.(scheduler)
     const running = scheduler.done()
     // It may fail while the file is still being read: the failure is awaited below.
