@@ -9,6 +9,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { freePort, createSampleDatabase, startServer, temporaryDatabases, type TestServer } from './support/server.js'
 import { parseFileCommand, ROOT, runBundle } from './support/runner.js'
+import { htmlProblems } from './support/html.js'
 import { findClientTools } from '../src/tools/locate.js'
 import { detectLibc, targetTriple } from '../src/tools/target.js'
 import { archiveFiles, buildClientArchive, startArchiveServer } from './support/archive-server.js'
@@ -63,6 +64,7 @@ describe('dist/index.js as the runner runs it', () => {
     expect(run.summary).toContain(outputs.checksum)
     expect(run.summary).toContain('<td>Tables (source / restored)</td><td>4 / 4</td>')
     expect(run.summary).toContain('<td>Completion trailer</td><td>✅</td>')
+    expect(htmlProblems(run.summary)).toEqual([])
     // The state holds no temporary database any more: the post step has nothing to do.
     expect(JSON.parse(run.state['temporary-databases'])).toEqual([])
     expect(await temporaryDatabases(server)).toEqual([])
@@ -78,6 +80,7 @@ describe('dist/index.js as the runner runs it', () => {
     expect(run.stdout).toContain('::error::Authentication failed for user "postgres" at 127.0.0.1:')
     expect(run.outputs.result).toBe('failed')
     expect(run.summary).toContain('❌ Verification failed in Create: Authentication failed')
+    expect(htmlProblems(run.summary)).toEqual([])
     for (const form of [wrong, encodeURIComponent(wrong), url]) expect(run.everything).not.toContain(form)
     // The runner is told to mask it before anything else is printed.
     expect(run.stdout.split('\n')[0]).toMatch(/^::add-mask::/)
@@ -115,6 +118,7 @@ describe('dist/index.js as the runner runs it', () => {
     expect(run.stdout).toMatch(/::error::Backup file is suspiciously small: \d+ bytes \(minimum 5000000\)/)
     expect(run.outputs.checksum).toBe('')
     expect(run.summary).toMatch(/<td>Validate<\/td><td>⏭️ not run<\/td>/)
+    expect(htmlProblems(run.summary)).toEqual([])
   })
 
   test('a bad input fails before any connection, naming the input and the value', async () => {
@@ -131,6 +135,7 @@ describe('dist/index.js as the runner runs it', () => {
     expect(run.outputs.skipped).toBe('true')
     expect(run.outputs.result).toBe('skipped')
     expect(run.summary).toContain('Skipped: Backup tests require PostgreSQL, found: django.db.backends.sqlite3')
+    expect(htmlProblems(run.summary)).toEqual([])
   })
 
   test('DB_* variables from a .env file in the working directory are used', async () => {
@@ -232,6 +237,10 @@ describe('interrupted runs clean up after themselves', () => {
       expect(Date.now() - signalledAt).toBeLessThan(7_500)
       expect(`${stdout}${stderr}`).toContain(`Interrupted by ${signal}: the verification was stopped before it finished.`)
       expect(await temporaryDatabases(server)).toEqual([])
+      // The action writes its summary; the terminal prints it instead.
+      const summary = await readFile(path.join(files, 'summary'), 'utf8')
+      expect(summary.includes(`Interrupted by ${signal}`)).toBe(entry === 'dist/index.js')
+      expect(htmlProblems(summary)).toEqual([])
       expect((await readdir(temp)).filter((name) => !name.startsWith('backup-verify-receipt-'))).toEqual([])
     } finally {
       await rm(temp, { recursive: true, force: true })

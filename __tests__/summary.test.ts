@@ -1,7 +1,8 @@
 // The job summary and outputs, built from a result value; and the other pure pieces of a run.
 
 import { describe, expect, test } from '@jest/globals'
-import { buildSummary, summaryLines } from '../src/report/summary.js'
+import { buildSummary, renderSummary, summaryLines } from '../src/report/summary.js'
+import { htmlProblems } from './support/html.js'
 import { outputsOf } from '../src/report/outputs.js'
 import type { VerificationResult } from '../src/report/result.js'
 import { assertNotSource, temporaryDatabaseName } from '../src/restore/temporary-database.js'
@@ -111,6 +112,52 @@ describe('buildSummary', () => {
     }
     const facts = Object.fromEntries(buildSummary(result).tables[1].rows)
     expect(facts['Missing after restore']).toMatch(/public\.t49 and 450 more$/)
+  })
+})
+
+describe('renderSummary', () => {
+  const failedIn = (phase: number, error: VerificationResult['error']): VerificationResult => ({
+    ...passed,
+    status: 'failed',
+    phases: passed.phases.map((entry, index) =>
+      index < phase
+        ? entry
+        : index === phase
+          ? { ...entry, status: 'failed', detail: '' }
+          : { ...entry, status: 'not run', durationMs: 0, detail: '' }
+    ),
+    tables: phase < 2 ? undefined : passed.tables,
+    error
+  })
+  const states: [string, VerificationResult][] = [
+    ['passed', passed],
+    [
+      'failed before connecting',
+      failedIn(0, { problem: 'connection-refused', message: 'Connection refused <at> "x"', hint: 'Is PostgreSQL running?' })
+    ],
+    ['failed in Validate, no hint', failedIn(1, { problem: 'backup-invalid', message: 'The archive is cut short' })],
+    [
+      'interrupted during Restore',
+      failedIn(2, { problem: 'interrupted', message: 'Interrupted by SIGTERM: the verification was stopped before it finished.' })
+    ],
+    ['skipped', { status: 'skipped', skippedEngine: 'django.db.backends.sqlite3', phases: [], startedAt: passed.startedAt, durationMs: 1 }],
+    ['a value with markup', { ...passed, target: '<script>&"\'</script>' }]
+  ]
+
+  test.each(states)('%s: every element is closed, every row as wide as its header', (_, result) => {
+    const html = renderSummary(buildSummary(result))
+    expect(htmlProblems(html)).toEqual([])
+  })
+
+  test('an empty cell is an empty element, not an opening tag alone', () => {
+    const html = renderSummary(buildSummary(states[1][1]))
+    expect(html).toContain('<tr><td>Validate</td><td>⏭️ not run</td><td></td><td></td></tr>')
+  })
+
+  test('the checker itself finds what a broken summary looks like', () => {
+    expect(htmlProblems('<table><tr><th>A</th><th>B</th></tr><tr><td>x<td></tr></table>')).not.toEqual([])
+    expect(htmlProblems('<table><tr><th>A</th><th>B</th></tr><tr><td>x</td></tr></table>')).toEqual(['a table with rows of 2, 1 cells'])
+    expect(htmlProblems('<p>1 < 2</p>')).toEqual(["1 '<' outside a tag"])
   })
 })
 

@@ -38814,10 +38814,14 @@ const USER_SCHEMA = (column) => `${column} NOT IN ('pg_catalog', 'information_sc
 const NOT_IN_EXTENSION = (catalog, oid) => `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = '${catalog}'::pg_catalog.regclass ` +
     `AND e.objid = ${oid} AND e.deptype = 'e')`;
 const QUALIFIED = (schema, name) => `pg_catalog.quote_ident(${schema}) || '.' || pg_catalog.quote_ident(${name})`;
-/** One query per kind of object, each returning kind, name, table and text. */
+/** Each query yields (kind, name, table, text): the definition of every object of a kind. */
 function queries(serverMajor) {
     const relation = QUALIFIED('n.nspname', 'c.relname');
     const named = (sql) => `SELECT * FROM (${sql}) AS d(kind, name, "table", text)`;
+    return [...namespaceQueries(), ...relationQueries(relation), ...codeQueries(relation, serverMajor)].map(named);
+}
+/** Schemas, extensions and types. */
+function namespaceQueries() {
     return [
         `SELECT 'schema', pg_catalog.quote_ident(n.nspname), NULL, 'schema'
        FROM pg_catalog.pg_namespace n WHERE ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_namespace', 'n.oid')}`,
@@ -38837,7 +38841,12 @@ function queries(serverMajor) {
             END
        FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
       WHERE ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_type', 't.oid')}
-        AND (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_catalog.pg_class k WHERE k.oid = t.typrelid AND k.relkind = 'c')))`,
+        AND (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_catalog.pg_class k WHERE k.oid = t.typrelid AND k.relkind = 'c')))`
+    ];
+}
+/** Tables, their columns, indexes and constraints, and views. */
+function relationQueries(relation) {
+    return [
         `SELECT 'table', ${relation}, ${relation},
             CASE c.relkind WHEN 'p' THEN 'partitioned table' WHEN 'f' THEN 'foreign table' ELSE 'table' END
             || CASE c.relpersistence WHEN 'u' THEN ', unlogged' ELSE '' END
@@ -38896,7 +38905,12 @@ function queries(serverMajor) {
         AND (ty.oid IS NULL OR ${NOT_IN_EXTENSION('pg_type', 'ty.oid')})`,
         `SELECT CASE c.relkind WHEN 'v' THEN 'view' ELSE 'materialized view' END, ${relation}, NULL, pg_catalog.pg_get_viewdef(c.oid)
        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind IN ('v', 'm') AND ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_class', 'c.oid')}`,
+      WHERE c.relkind IN ('v', 'm') AND ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_class', 'c.oid')}`
+    ];
+}
+/** Routines, triggers, policies, rules and sequences. */
+function codeQueries(relation, serverMajor) {
+    return [
         `SELECT 'function', p.oid::pg_catalog.regprocedure::text, NULL,
             CASE WHEN p.${serverMajor >= 11 ? "prokind = 'a'" : 'proisagg'}
                  THEN 'aggregate ' || (SELECT pg_catalog.row_to_json(x)::text
@@ -38939,7 +38953,7 @@ function queries(serverMajor) {
        FROM pg_catalog.pg_sequence s JOIN pg_catalog.pg_class c ON c.oid = s.seqrelid
          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
       WHERE ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_class', 'c.oid')}`
-    ].map(named);
+    ];
 }
 /**
  * The definitions of a database's objects. Large objects: their size, and at the data level the
@@ -39622,23 +39636,57 @@ function buildSummary(result) {
             tables: []
         };
     }
-    const failedPhase = result.phases.find((phase) => phase.status === 'failed');
-    const verdict = result.status === 'passed'
-        ? `✅ The backup restores: ${result.tables?.restored.length ?? 0} of ` +
-            `${result.tables?.source.length ?? 0} tables${cameBack(result)} came back in a temporary database.`
-        : `❌ Verification failed${failedPhase ? ` in ${failedPhase.name}` : ''}: ${escapeHtml(result.error?.message ?? 'unknown error')}`;
+    const comparison = result.tables;
     const tables = [
-        {
-            heading: 'Phases',
-            header: ['Phase', 'Status', 'Duration', 'Detail'],
-            rows: result.phases.map((phase) => [
-                phase.name,
-                STATUS_ICON[phase.status],
-                phase.status === 'not run' ? '' : seconds(phase.durationMs),
-                escapeHtml(phase.detail)
-            ])
-        }
+        phasesTable(result),
+        { heading: 'Facts', header: ['Fact', 'Value'], rows: facts(result) },
+        ...(comparison ? [tablesTable(comparison), definitionsTable(comparison), objectsTable(comparison)] : []),
+        ...(result.checks ? [checksTable(result.checks)] : [])
     ];
+    return {
+        title,
+        verdict: verdictOf(result),
+        hint: result.error?.hint && escapeHtml(result.error.hint),
+        tables: tables.filter((table) => table.rows.length > 0)
+    };
+}
+/**
+ * The model as HTML, every element closed. (core.summary.addTable writes an empty cell as an
+ * opening tag alone, which breaks the table of a failed run.)
+ */
+function renderSummary(model) {
+    const element = (tag, content) => `<${tag}>${content}</${tag}>`;
+    const row = (tag, cells) => element('tr', cells.map((cell) => element(tag, cell)).join(''));
+    const parts = [element('h2', escapeHtml(model.title)), element('p', model.verdict)];
+    if (model.hint)
+        parts.push(element('p', `<b>Hint:</b> ${model.hint}`));
+    for (const table of model.tables) {
+        parts.push(element('h3', escapeHtml(table.heading)), element('table', [row('th', table.header), ...table.rows.map((cells) => row('td', cells))].join('')));
+    }
+    return `${parts.join('\n')}\n`;
+}
+function verdictOf(result) {
+    if (result.status === 'passed') {
+        return (`✅ The backup restores: ${result.tables?.restored.length ?? 0} of ` +
+            `${result.tables?.source.length ?? 0} tables${cameBack(result)} came back in a temporary database.`);
+    }
+    const failedPhase = result.phases.find((phase) => phase.status === 'failed');
+    return `❌ Verification failed${failedPhase ? ` in ${failedPhase.name}` : ''}: ${escapeHtml(result.error?.message ?? 'unknown error')}`;
+}
+function phasesTable(result) {
+    return {
+        heading: 'Phases',
+        header: ['Phase', 'Status', 'Duration', 'Detail'],
+        rows: result.phases.map((phase) => [
+            phase.name,
+            STATUS_ICON[phase.status],
+            phase.status === 'not run' ? '' : seconds(phase.durationMs),
+            escapeHtml(phase.detail)
+        ])
+    };
+}
+/** Where, with what, on which backup, compared how, and the run's own traces. */
+function facts(result) {
     const facts = [];
     if (result.target)
         facts.push(['Database', escapeHtml(result.target)]);
@@ -39650,36 +39698,10 @@ function buildSummary(result) {
         const { version, directory, origin, reason } = result.client;
         facts.push(['Client tools', `${escapeHtml(version)}, ${origin} (${escapeHtml(reason)}): <code>${escapeHtml(directory)}</code>`]);
     }
-    if (result.backup) {
-        facts.push(['Backup size', `${result.backup.sizeBytes} bytes (${bytes_humanBytes(result.backup.sizeBytes)})`]);
-        facts.push(['SHA-256', `<code>${result.backup.sha256}</code>`]);
-        facts.push(['Format', `${result.backup.format}${result.backup.files ? ` (${result.backup.files} files)` : ''}`]);
-        facts.push(['Compression', escapeHtml(result.backup.compression)]);
-        facts.push(['Parallel jobs', String(result.backup.jobs)]);
-        if (result.backup.existing)
-            facts.push(['Backup file', `<code>${escapeHtml(result.backup.path)}</code> (verified where it is)`]);
-        else if (result.backup.kept)
-            facts.push(['Backup kept at', `<code>${escapeHtml(result.backup.path)}</code>`]);
-    }
-    if (result.tables) {
-        facts.push(['Verify level', result.tables.level]);
-        const reference = REFERENCE_WORDS[result.tables.reference];
-        facts.push([`Tables (${reference.short} / restored)`, `${result.tables.source.length} / ${result.tables.restored.length}`]);
-        const sum = (pick) => result.tables.rows.reduce((total, entry) => total + (pick(entry) ?? 0), 0);
-        if (result.tables.level !== 'schema')
-            facts.push([`Rows (${reference.rows} / restored)`, `${sum((entry) => entry.source)} / ${sum((entry) => entry.restored)}`]);
-        if (result.tables.reference !== 'none') {
-            const { compared, by, differences } = result.tables.definitions;
-            facts.push([
-                'Definitions compared',
-                `${compared}${by === 'name' ? ' (by name only: the restore server is another major, whose wording of definitions differs)' : by === 'hash' ? " (against the receipt's hashes)" : ''}${differences.length > 0 ? `, ${differences.length} differ` : ', all the same'}`
-            ]);
-        }
-        if (result.tables.missing.length)
-            facts.push(['Missing after restore', escapeHtml(listed(result.tables.missing))]);
-        if (result.tables.extra.length)
-            facts.push(['Unexpected after restore', escapeHtml(listed(result.tables.extra))]);
-    }
+    if (result.backup)
+        facts.push(...backupFacts(result.backup));
+    if (result.tables)
+        facts.push(...comparisonFacts(result.tables));
     if (result.ignoredRestoreErrors) {
         facts.push(['Restore errors ignored', `${result.ignoredRestoreErrors.total}: ${escapeHtml(result.ignoredRestoreErrors.detail)}`]);
     }
@@ -39690,68 +39712,100 @@ function buildSummary(result) {
     facts.push(['Duration', seconds(result.durationMs)]);
     if (result.receiptPath)
         facts.push(['Receipt', `<code>${escapeHtml(result.receiptPath)}</code>`]);
-    tables.push({ heading: 'Facts', header: ['Fact', 'Value'], rows: facts });
-    if (result.tables && result.tables.rows.length > 0) {
-        // Mismatches first, then the largest tables; capped for databases with many tables.
-        const sorted = [...result.tables.rows].sort((a, b) => Number(rowsMatch(a)) - Number(rowsMatch(b)) ||
-            (b.source ?? b.restored ?? 0) - (a.source ?? a.restored ?? 0) ||
-            a.table.localeCompare(b.table));
-        const shown = sorted.slice(0, MAX_LISTED);
-        const content = result.tables.level === 'data';
-        tables.push({
-            heading: sorted.length > MAX_LISTED ? `Tables (${MAX_LISTED} of ${sorted.length}, mismatches first)` : 'Tables',
-            header: ['Table', REFERENCE_WORDS[result.tables.reference].column, 'Rows restored', ...(content ? ['Content'] : []), 'Match'],
-            rows: shown.map((entry) => [
-                `<code>${escapeHtml(entry.table)}</code>`,
-                entry.source === undefined ? '—' : String(entry.source),
-                entry.restored === undefined ? '—' : String(entry.restored),
-                ...(content
-                    ? [
-                        entry.sourceFingerprint !== undefined && entry.sourceFingerprint === entry.restoredFingerprint
-                            ? 'same fingerprint'
-                            : 'differs'
-                    ]
-                    : []),
-                rowsMatch(entry) ? '✅' : '❌'
-            ])
-        });
+    return facts;
+}
+function backupFacts(backup) {
+    const facts = [
+        ['Backup size', `${backup.sizeBytes} bytes (${bytes_humanBytes(backup.sizeBytes)})`],
+        ['SHA-256', `<code>${backup.sha256}</code>`],
+        ['Format', `${backup.format}${backup.files ? ` (${backup.files} files)` : ''}`],
+        ['Compression', escapeHtml(backup.compression)],
+        ['Parallel jobs', String(backup.jobs)]
+    ];
+    if (backup.existing)
+        facts.push(['Backup file', `<code>${escapeHtml(backup.path)}</code> (verified where it is)`]);
+    else if (backup.kept)
+        facts.push(['Backup kept at', `<code>${escapeHtml(backup.path)}</code>`]);
+    return facts;
+}
+function comparisonFacts(comparison) {
+    const reference = REFERENCE_WORDS[comparison.reference];
+    const sum = (pick) => comparison.rows.reduce((total, entry) => total + (pick(entry) ?? 0), 0);
+    const facts = [
+        ['Verify level', comparison.level],
+        [`Tables (${reference.short} / restored)`, `${comparison.source.length} / ${comparison.restored.length}`]
+    ];
+    if (comparison.level !== 'schema') {
+        facts.push([`Rows (${reference.rows} / restored)`, `${sum((entry) => entry.source)} / ${sum((entry) => entry.restored)}`]);
     }
-    const differences = result.tables?.definitions.differences ?? [];
-    if (result.tables && differences.length > 0) {
-        const hashed = result.tables.definitions.by === 'hash';
-        const where = REFERENCE_WORDS[result.tables.reference].short;
-        tables.push({
-            heading: differences.length > MAX_LISTED ? `Definitions that differ (${MAX_LISTED} of ${differences.length})` : 'Definitions that differ',
-            header: ['Object', `In the ${where}`, 'Restored'],
-            rows: differences
-                .slice(0, MAX_LISTED)
-                .map((difference) => [
-                `${escapeHtml(difference.kind)} <code>${escapeHtml(difference.name)}</code>`,
-                definitionCell(difference.source, hashed),
-                definitionCell(difference.restored, false)
-            ])
-        });
+    if (comparison.reference !== 'none') {
+        const { compared, by, differences } = comparison.definitions;
+        const how = by === 'name'
+            ? ' (by name only: the restore server is another major, whose wording of definitions differs)'
+            : by === 'hash'
+                ? " (against the receipt's hashes)"
+                : '';
+        facts.push(['Definitions compared', `${compared}${how}${differences.length > 0 ? `, ${differences.length} differ` : ', all the same'}`]);
     }
-    if (result.tables && result.tables.objects.length > 0) {
-        tables.push({
-            heading: 'Objects by kind',
-            header: ['Kind', 'Source', 'Restored', 'Match'],
-            rows: result.tables.objects.map((entry) => [
-                entry.kind,
-                String(entry.source),
-                String(entry.restored),
-                entry.source === entry.restored ? '✅' : '❌'
-            ])
-        });
-    }
-    if (result.checks) {
-        tables.push({
-            heading: 'Validation checks',
-            header: ['Check', 'Result', 'Detail'],
-            rows: result.checks.map((check) => [escapeHtml(check.name), check.passed ? '✅' : '❌', escapeHtml(check.detail)])
-        });
-    }
-    return { title, verdict, hint: result.error?.hint && escapeHtml(result.error.hint), tables };
+    if (comparison.missing.length)
+        facts.push(['Missing after restore', escapeHtml(listed(comparison.missing))]);
+    if (comparison.extra.length)
+        facts.push(['Unexpected after restore', escapeHtml(listed(comparison.extra))]);
+    return facts;
+}
+/** Mismatches first, then the largest tables; capped for databases with many tables. */
+function tablesTable(comparison) {
+    const sorted = [...comparison.rows].sort((a, b) => Number(rowsMatch(a)) - Number(rowsMatch(b)) ||
+        (b.source ?? b.restored ?? 0) - (a.source ?? a.restored ?? 0) ||
+        a.table.localeCompare(b.table));
+    const content = comparison.level === 'data';
+    const sameContent = (entry) => entry.sourceFingerprint !== undefined && entry.sourceFingerprint === entry.restoredFingerprint;
+    return {
+        heading: sorted.length > MAX_LISTED ? `Tables (${MAX_LISTED} of ${sorted.length}, mismatches first)` : 'Tables',
+        header: ['Table', REFERENCE_WORDS[comparison.reference].column, 'Rows restored', ...(content ? ['Content'] : []), 'Match'],
+        rows: sorted
+            .slice(0, MAX_LISTED)
+            .map((entry) => [
+            `<code>${escapeHtml(entry.table)}</code>`,
+            entry.source === undefined ? '—' : String(entry.source),
+            entry.restored === undefined ? '—' : String(entry.restored),
+            ...(content ? [sameContent(entry) ? 'same fingerprint' : 'differs'] : []),
+            rowsMatch(entry) ? '✅' : '❌'
+        ])
+    };
+}
+function definitionsTable(comparison) {
+    const { differences, by } = comparison.definitions;
+    return {
+        heading: differences.length > MAX_LISTED ? `Definitions that differ (${MAX_LISTED} of ${differences.length})` : 'Definitions that differ',
+        header: ['Object', `In the ${REFERENCE_WORDS[comparison.reference].short}`, 'Restored'],
+        rows: differences
+            .slice(0, MAX_LISTED)
+            .map((difference) => [
+            `${escapeHtml(difference.kind)} <code>${escapeHtml(difference.name)}</code>`,
+            definitionCell(difference.source, by === 'hash'),
+            definitionCell(difference.restored, false)
+        ])
+    };
+}
+function objectsTable(comparison) {
+    return {
+        heading: 'Objects by kind',
+        header: ['Kind', 'Source', 'Restored', 'Match'],
+        rows: comparison.objects.map((entry) => [
+            entry.kind,
+            String(entry.source),
+            String(entry.restored),
+            entry.source === entry.restored ? '✅' : '❌'
+        ])
+    };
+}
+function checksTable(checks) {
+    return {
+        heading: 'Validation checks',
+        header: ['Check', 'Result', 'Detail'],
+        rows: checks.map((check) => [escapeHtml(check.name), check.passed ? '✅' : '❌', escapeHtml(check.detail)])
+    };
 }
 /** The verdict and phases as plain lines, for the terminal. */
 function summaryLines(result) {
@@ -39939,6 +39993,39 @@ function shrinkageProblems(receipt, sizeBytes, rows, maxPercent) {
 const noLedger = { created() { }, removed() { } };
 function runContext(parts) {
     return { ...parts, log: (line) => parts.reporter.info(line), warn: (line) => parts.reporter.warning(line) };
+}
+
+;// CONCATENATED MODULE: ./src/run/interruption.ts
+// Turns SIGINT, SIGTERM and SIGHUP into an AbortSignal for the engine. A cancelled job gets SIGINT,
+// then SIGTERM, then is killed: the first signal starts the cleanup, later ones must not cut it short.
+function interruptionSignal() {
+    const controller = new AbortController();
+    for (const name of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+        process.on(name, () => {
+            if (!controller.signal.aborted)
+                controller.abort(name);
+        });
+    }
+    return controller.signal;
+}
+/**
+ * The caller's signal or the deadline, whichever comes first; with neither, a signal that never
+ * aborts. Not AbortSignal.any over AbortSignal.timeout: Node holds a timeout signal inside a
+ * composite only weakly, and after a garbage collection its timer is cleared and it never fires.
+ */
+function runSignal(signal, timeoutMinutes) {
+    const controller = new AbortController();
+    if (signal?.aborted)
+        controller.abort(signal.reason);
+    else
+        signal?.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+    if (timeoutMinutes) {
+        const timer = setTimeout(() => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), timeoutMinutes * 60_000);
+        // The deadline alone does not keep the process alive once the run is over.
+        timer.unref();
+        controller.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
+    }
+    return controller.signal;
 }
 
 ;// CONCATENATED MODULE: ./src/compare/snapshot.ts
@@ -40313,36 +40400,72 @@ class PlainDumpLexer {
         }
         return length;
     }
+    /** One byte, by the state it is read in. */
     step(b) {
         switch (this.state) {
             case plain_lexer_State.Normal:
                 return this.normal(b);
             case plain_lexer_State.Dash:
-                this.state = plain_lexer_State.Normal;
-                if (b === 45) {
-                    this.state = plain_lexer_State.LineComment;
-                    return;
-                }
-                this.begin();
-                this.keep(45);
-                return this.normal(b);
             case plain_lexer_State.Slash:
-                if (b === 42) {
-                    this.keep(b);
-                    this.state = plain_lexer_State.Block;
-                    this.blockDepth = 0;
-                    return;
-                }
-                this.state = plain_lexer_State.Normal;
-                return this.normal(b);
             case plain_lexer_State.LineComment:
-                if (b === NL || b === CR)
-                    this.state = plain_lexer_State.Normal;
-                return;
+                return this.comment(b);
             case plain_lexer_State.Block:
             case plain_lexer_State.BlockStar:
             case plain_lexer_State.BlockSlash:
                 return this.block(b);
+            case plain_lexer_State.Quote:
+            case plain_lexer_State.EQuote:
+            case plain_lexer_State.EQuoteEscape:
+            case plain_lexer_State.QuoteEnd:
+                return this.string(b);
+            case plain_lexer_State.QuoteStop:
+            case plain_lexer_State.QuoteStopDash:
+            case plain_lexer_State.QuoteStopComment:
+                return this.afterString(b);
+            case plain_lexer_State.DoubleQuote:
+            case plain_lexer_State.DoubleQuoteEnd:
+                return this.quotedIdentifier(b);
+            case plain_lexer_State.DollarOpen:
+                return this.dollarOpen(b);
+            case plain_lexer_State.Dollar:
+            case plain_lexer_State.DollarClose:
+                return this.dollarBody(b);
+            case plain_lexer_State.Backslash:
+                return this.backslash(b);
+            case plain_lexer_State.Meta:
+            case plain_lexer_State.Rows:
+                return;
+        }
+    }
+    /** After "-" or "/": a comment may start; inside a "--" comment, its line end ends it. */
+    comment(b) {
+        if (this.state === plain_lexer_State.LineComment) {
+            if (b === NL || b === CR)
+                this.state = plain_lexer_State.Normal;
+            return;
+        }
+        if (this.state === plain_lexer_State.Dash) {
+            this.state = plain_lexer_State.Normal;
+            if (b === 45) {
+                this.state = plain_lexer_State.LineComment;
+                return;
+            }
+            this.begin();
+            this.keep(45);
+            return this.normal(b);
+        }
+        if (b === 42) {
+            this.keep(b);
+            this.state = plain_lexer_State.Block;
+            this.blockDepth = 0;
+            return;
+        }
+        this.state = plain_lexer_State.Normal;
+        this.normal(b);
+    }
+    /** Inside '...' or E'...': a quote ends it, unless another follows ('' is a quote). */
+    string(b) {
+        switch (this.state) {
             case plain_lexer_State.Quote:
                 this.keep(b);
                 if (b === 39)
@@ -40359,105 +40482,108 @@ class PlainDumpLexer {
                 this.keep(b);
                 this.state = plain_lexer_State.EQuote;
                 return;
-            case plain_lexer_State.QuoteEnd:
-                if (b === 39) {
-                    // '' inside a string is a quote.
-                    this.keep(b);
-                    this.state = this.stringState;
-                    return;
-                }
-                this.state = plain_lexer_State.QuoteStop;
-                this.quoteStopNewline = false;
-                return this.quoteStop(b);
-            case plain_lexer_State.QuoteStop:
-                return this.quoteStop(b);
-            case plain_lexer_State.QuoteStopDash:
-                if (b === 45) {
-                    this.state = plain_lexer_State.QuoteStopComment;
-                    return;
-                }
-                // Not a comment: the string has ended, and the "-" is ordinary text.
-                this.state = plain_lexer_State.Normal;
-                this.keep(45);
-                return this.normal(b);
-            case plain_lexer_State.QuoteStopComment:
-                if (b === NL || b === CR) {
-                    this.quoteStopNewline = true;
-                    this.state = plain_lexer_State.QuoteStop;
-                }
-                return;
-            case plain_lexer_State.DoubleQuote:
-                this.keep(b);
-                if (b === 34)
-                    this.state = plain_lexer_State.DoubleQuoteEnd;
-                return;
-            case plain_lexer_State.DoubleQuoteEnd:
-                if (b === 34) {
-                    this.keep(b);
-                    this.state = plain_lexer_State.DoubleQuote;
-                    return;
-                }
-                this.state = plain_lexer_State.Normal;
-                return this.normal(b);
-            case plain_lexer_State.DollarOpen:
-                if (b === 36) {
-                    this.keep(b);
-                    this.dollarTag = this.dollarCandidate;
-                    this.dollarCandidate = '';
-                    this.state = plain_lexer_State.Dollar;
-                    return;
-                }
-                if (this.dollarCandidate === '' ? isIdentStart(b) : isIdentCont(b) && b !== 36) {
-                    this.keep(b);
-                    this.dollarCandidate += String.fromCharCode(b);
-                    return;
-                }
-                // "$1", or "$name" with no closing "$": not a quote ("$name" goes on as an identifier).
-                // psql then reads "name" as an identifier.
-                this.state = plain_lexer_State.Normal;
-                if (this.dollarCandidate !== '') {
-                    this.token = 'ident';
-                    this.tokenText = this.dollarCandidate.toLowerCase().slice(0, 16);
-                }
-                return this.normal(b);
-            case plain_lexer_State.Dollar:
-                this.keep(b);
-                if (b === 36) {
-                    this.state = plain_lexer_State.DollarClose;
-                    this.dollarCandidate = '';
-                }
-                return;
-            case plain_lexer_State.DollarClose:
-                this.keep(b);
-                if (b === 36) {
-                    if (this.dollarCandidate === this.dollarTag)
-                        this.state = plain_lexer_State.Normal;
-                    // Otherwise "$junk$" was in the body, and this "$" may open the real delimiter.
-                    this.dollarCandidate = '';
-                    return;
-                }
-                if (this.dollarCandidate === '' ? isIdentStart(b) : isIdentCont(b))
-                    this.dollarCandidate += String.fromCharCode(b);
-                else
-                    this.state = plain_lexer_State.Dollar;
-                return;
-            case plain_lexer_State.Backslash:
-                if (b === 59 || b === 58) {
-                    // "\;" and "\:" put the character itself into the statement.
-                    this.keep(b);
-                    this.state = plain_lexer_State.Normal;
-                    if (b === 59)
-                        this.identifierCount = 0;
-                    return;
-                }
-                // psql runs a meta-command in the middle of a statement: what follows cannot be divided with certainty.
-                this.unitUncertain ??= 'a psql meta-command inside a statement';
-                this.state = plain_lexer_State.Meta;
-                return;
-            case plain_lexer_State.Meta:
-            case plain_lexer_State.Rows:
-                return;
         }
+        if (b === 39) {
+            this.keep(b);
+            this.state = this.stringState;
+            return;
+        }
+        this.state = plain_lexer_State.QuoteStop;
+        this.quoteStopNewline = false;
+        this.quoteStop(b);
+    }
+    /** After a string: blanks and "--" comments until it is clear whether the string goes on. */
+    afterString(b) {
+        if (this.state === plain_lexer_State.QuoteStop)
+            return this.quoteStop(b);
+        if (this.state === plain_lexer_State.QuoteStopComment) {
+            if (b === NL || b === CR) {
+                this.quoteStopNewline = true;
+                this.state = plain_lexer_State.QuoteStop;
+            }
+            return;
+        }
+        if (b === 45) {
+            this.state = plain_lexer_State.QuoteStopComment;
+            return;
+        }
+        // Not a comment: the string has ended, and the "-" is ordinary text.
+        this.state = plain_lexer_State.Normal;
+        this.keep(45);
+        this.normal(b);
+    }
+    /** Inside "...": a double quote ends it, unless another follows. */
+    quotedIdentifier(b) {
+        if (this.state === plain_lexer_State.DoubleQuote) {
+            this.keep(b);
+            if (b === 34)
+                this.state = plain_lexer_State.DoubleQuoteEnd;
+            return;
+        }
+        if (b === 34) {
+            this.keep(b);
+            this.state = plain_lexer_State.DoubleQuote;
+            return;
+        }
+        this.state = plain_lexer_State.Normal;
+        this.normal(b);
+    }
+    /** After "$" at a token start: $tag$ opens a dollar quote; "$1" or "$name" alone do not. */
+    dollarOpen(b) {
+        if (b === 36) {
+            this.keep(b);
+            this.dollarTag = this.dollarCandidate;
+            this.dollarCandidate = '';
+            this.state = plain_lexer_State.Dollar;
+            return;
+        }
+        if (this.dollarCandidate === '' ? isIdentStart(b) : isIdentCont(b) && b !== 36) {
+            this.keep(b);
+            this.dollarCandidate += String.fromCharCode(b);
+            return;
+        }
+        // Not a quote: psql then reads "name" as an identifier.
+        this.state = plain_lexer_State.Normal;
+        if (this.dollarCandidate !== '') {
+            this.token = 'ident';
+            this.tokenText = this.dollarCandidate.toLowerCase().slice(0, 16);
+        }
+        this.normal(b);
+    }
+    /** Inside a dollar quote: only its own $tag$ ends it. */
+    dollarBody(b) {
+        this.keep(b);
+        if (this.state === plain_lexer_State.Dollar) {
+            if (b === 36) {
+                this.state = plain_lexer_State.DollarClose;
+                this.dollarCandidate = '';
+            }
+            return;
+        }
+        if (b === 36) {
+            if (this.dollarCandidate === this.dollarTag)
+                this.state = plain_lexer_State.Normal;
+            // Otherwise "$junk$" was in the body, and this "$" may open the real delimiter.
+            this.dollarCandidate = '';
+            return;
+        }
+        if (this.dollarCandidate === '' ? isIdentStart(b) : isIdentCont(b))
+            this.dollarCandidate += String.fromCharCode(b);
+        else
+            this.state = plain_lexer_State.Dollar;
+    }
+    /** After a backslash inside a statement: "\;" and "\:" are characters; anything else is a meta-command. */
+    backslash(b) {
+        if (b === 59 || b === 58) {
+            this.keep(b);
+            this.state = plain_lexer_State.Normal;
+            if (b === 59)
+                this.identifierCount = 0;
+            return;
+        }
+        // psql runs a meta-command in the middle of a statement: what follows cannot be divided with certainty.
+        this.unitUncertain ??= 'a psql meta-command inside a statement';
+        this.state = plain_lexer_State.Meta;
     }
     normal(b) {
         if (this.token === 'ident') {
@@ -41926,10 +42052,13 @@ function clientEnvironment(target, database, passwordFile, base = process.env) {
     return env;
 }
 
+// EXTERNAL MODULE: ./node_modules/@actions/io/lib/io.js
+var lib_io = __nccwpck_require__(8701);
 ;// CONCATENATED MODULE: ./src/tools/cache.ts
 // Where downloaded client tools are kept between runs: the runner's tool cache, or a folder in the
 // user's cache directory for the terminal. Both use the same layout:
 // <root>/postgresql-client/<version>/<arch>/ with an "<arch>.complete" marker beside it.
+
 
 
 
@@ -41963,7 +42092,7 @@ class FolderToolCache {
     }
     async add(sourceDirectory, version, arch) {
         const folder = this.folder(version, arch);
-        await (0,promises_namespaceObject.rm)(folder, { recursive: true, force: true });
+        await (0,lib_io/* rmRF */.Yz)(folder);
         await (0,promises_namespaceObject.rm)(`${folder}.complete`, { force: true });
         await (0,promises_namespaceObject.mkdir)(folder, { recursive: true });
         await (0,promises_namespaceObject.cp)(sourceDirectory, folder, { recursive: true, verbatimSymlinks: true });
@@ -42234,6 +42363,7 @@ function installHint(serverMajor, platform = process.platform) {
 
 
 
+
 /** Every client in the tool cache that still answers with a complete set of tools. */
 async function cachedClientTools(cache, arch, env, platform) {
     const found = [];
@@ -42291,7 +42421,7 @@ async function installClientTools(version, options) {
             '.');
     }
     const cachedFolder = await cache.add(root, versionText, arch);
-    await (0,promises_namespaceObject.rm)(extracted, { recursive: true, force: true });
+    await (0,lib_io/* rmRF */.Yz)(extracted);
     await (0,promises_namespaceObject.rm)(archive, { force: true });
     const tools = await inspectDirectory(external_node_path_default().join(cachedFolder, 'bin'), 'downloaded', env, platform);
     if (!tools)
@@ -45117,6 +45247,7 @@ function judge(v, backup, checks, receipt) {
 
 
 
+
 class Workspace {
     folder;
     passwordFiles = [];
@@ -45147,7 +45278,7 @@ class Workspace {
                 run.log(`Kept the backup at ${keptBackup}`);
             }
             else {
-                await (0,promises_namespaceObject.rm)(this.folder, { recursive: true, force: true });
+                await (0,lib_io/* rmRF */.Yz)(this.folder);
             }
             run.ledger.removed('folder', this.folder);
         }
@@ -45161,6 +45292,7 @@ class Workspace {
 // The engine: Create, Validate and Restore for one backup, returning what they found. One function
 // per mode: a new backup of the source, or an existing backup verified where it is. The engine never
 // touches @actions/core; whoever calls it supplies a Reporter.
+
 
 
 
@@ -45256,11 +45388,6 @@ async function verifyExisting(v, file) {
         await held.connected?.close();
     }
 }
-/** Interrupted by a signal, or out of time: the tools stop and everything is cleaned up either way. */
-function runSignal(signal, timeoutMinutes) {
-    const limits = [signal, timeoutMinutes ? AbortSignal.timeout(timeoutMinutes * 60_000) : undefined].filter((limit) => limit !== undefined);
-    return limits.length > 0 ? AbortSignal.any(limits) : new AbortController().signal;
-}
 /** The result, timed, with its receipt written beside the run's other files. */
 async function finish(run, result, tempRoot, started) {
     result.durationMs = Date.now() - started.getTime();
@@ -45273,32 +45400,13 @@ async function finish(run, result, tempRoot, started) {
     return result;
 }
 
-;// CONCATENATED MODULE: ./src/run/interruption.ts
-// Turns SIGINT, SIGTERM and SIGHUP into an AbortSignal for the engine. A cancelled job gets SIGINT,
-// then SIGTERM, then is killed: the first signal starts the cleanup, later ones must not cut it short.
-function interruptionSignal() {
-    const controller = new AbortController();
-    for (const name of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-        process.on(name, () => {
-            if (!controller.signal.aborted)
-                controller.abort(name);
-        });
-    }
-    return controller.signal;
-}
-
 ;// CONCATENATED MODULE: ./src/action/job-summary.ts
-// Writes the summary model with core.summary; a runner without GITHUB_STEP_SUMMARY only gets a warning.
+// Writes the summary with core.summary; a runner without GITHUB_STEP_SUMMARY only gets a warning.
+
 
 async function writeJobSummary(model) {
     try {
-        lib_core/* summary */.z.addHeading(model.title, 2).addRaw(`<p>${model.verdict}</p>`, true);
-        if (model.hint)
-            lib_core/* summary */.z.addRaw(`<p><b>Hint:</b> ${model.hint}</p>`, true);
-        for (const table of model.tables) {
-            lib_core/* summary */.z.addHeading(table.heading, 3).addTable([table.header.map((data) => ({ data, header: true })), ...table.rows]);
-        }
-        await lib_core/* summary */.z.write();
+        await lib_core/* summary */.z.addRaw(renderSummary(model)).write();
     }
     catch (error) {
         lib_core/* warning */.$e(`Could not write the job summary: ${error instanceof Error ? error.message : String(error)}`);
@@ -45350,8 +45458,6 @@ class StateLedger {
     }
 }
 
-// EXTERNAL MODULE: ./node_modules/@actions/io/lib/io.js
-var lib_io = __nccwpck_require__(8701);
 // EXTERNAL MODULE: external "crypto"
 var external_crypto_ = __nccwpck_require__(6982);
 // EXTERNAL MODULE: external "fs"

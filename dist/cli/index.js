@@ -34987,7 +34987,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _terminal_run_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6430);
+/* harmony import */ var _terminal_run_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6538);
 // Entry point for the terminal: backup-verify --database-url URL [--verbose].
 
 process.exitCode = await (0,_terminal_run_js__WEBPACK_IMPORTED_MODULE_0__/* .runCommandLine */ .r)(process.argv.slice(2));
@@ -34997,7 +34997,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6430:
+/***/ 6538:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35263,10 +35263,14 @@ const USER_SCHEMA = (column) => `${column} NOT IN ('pg_catalog', 'information_sc
 const NOT_IN_EXTENSION = (catalog, oid) => `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = '${catalog}'::pg_catalog.regclass ` +
     `AND e.objid = ${oid} AND e.deptype = 'e')`;
 const QUALIFIED = (schema, name) => `pg_catalog.quote_ident(${schema}) || '.' || pg_catalog.quote_ident(${name})`;
-/** One query per kind of object, each returning kind, name, table and text. */
+/** Each query yields (kind, name, table, text): the definition of every object of a kind. */
 function queries(serverMajor) {
     const relation = QUALIFIED('n.nspname', 'c.relname');
     const named = (sql) => `SELECT * FROM (${sql}) AS d(kind, name, "table", text)`;
+    return [...namespaceQueries(), ...relationQueries(relation), ...codeQueries(relation, serverMajor)].map(named);
+}
+/** Schemas, extensions and types. */
+function namespaceQueries() {
     return [
         `SELECT 'schema', pg_catalog.quote_ident(n.nspname), NULL, 'schema'
        FROM pg_catalog.pg_namespace n WHERE ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_namespace', 'n.oid')}`,
@@ -35286,7 +35290,12 @@ function queries(serverMajor) {
             END
        FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
       WHERE ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_type', 't.oid')}
-        AND (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_catalog.pg_class k WHERE k.oid = t.typrelid AND k.relkind = 'c')))`,
+        AND (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_catalog.pg_class k WHERE k.oid = t.typrelid AND k.relkind = 'c')))`
+    ];
+}
+/** Tables, their columns, indexes and constraints, and views. */
+function relationQueries(relation) {
+    return [
         `SELECT 'table', ${relation}, ${relation},
             CASE c.relkind WHEN 'p' THEN 'partitioned table' WHEN 'f' THEN 'foreign table' ELSE 'table' END
             || CASE c.relpersistence WHEN 'u' THEN ', unlogged' ELSE '' END
@@ -35345,7 +35354,12 @@ function queries(serverMajor) {
         AND (ty.oid IS NULL OR ${NOT_IN_EXTENSION('pg_type', 'ty.oid')})`,
         `SELECT CASE c.relkind WHEN 'v' THEN 'view' ELSE 'materialized view' END, ${relation}, NULL, pg_catalog.pg_get_viewdef(c.oid)
        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind IN ('v', 'm') AND ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_class', 'c.oid')}`,
+      WHERE c.relkind IN ('v', 'm') AND ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_class', 'c.oid')}`
+    ];
+}
+/** Routines, triggers, policies, rules and sequences. */
+function codeQueries(relation, serverMajor) {
+    return [
         `SELECT 'function', p.oid::pg_catalog.regprocedure::text, NULL,
             CASE WHEN p.${serverMajor >= 11 ? "prokind = 'a'" : 'proisagg'}
                  THEN 'aggregate ' || (SELECT pg_catalog.row_to_json(x)::text
@@ -35388,7 +35402,7 @@ function queries(serverMajor) {
        FROM pg_catalog.pg_sequence s JOIN pg_catalog.pg_class c ON c.oid = s.seqrelid
          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
       WHERE ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_class', 'c.oid')}`
-    ].map(named);
+    ];
 }
 /**
  * The definitions of a database's objects. Large objects: their size, and at the data level the
@@ -36339,23 +36353,57 @@ function buildSummary(result) {
             tables: []
         };
     }
-    const failedPhase = result.phases.find((phase) => phase.status === 'failed');
-    const verdict = result.status === 'passed'
-        ? `✅ The backup restores: ${result.tables?.restored.length ?? 0} of ` +
-            `${result.tables?.source.length ?? 0} tables${cameBack(result)} came back in a temporary database.`
-        : `❌ Verification failed${failedPhase ? ` in ${failedPhase.name}` : ''}: ${escapeHtml(result.error?.message ?? 'unknown error')}`;
+    const comparison = result.tables;
     const tables = [
-        {
-            heading: 'Phases',
-            header: ['Phase', 'Status', 'Duration', 'Detail'],
-            rows: result.phases.map((phase) => [
-                phase.name,
-                STATUS_ICON[phase.status],
-                phase.status === 'not run' ? '' : seconds(phase.durationMs),
-                escapeHtml(phase.detail)
-            ])
-        }
+        phasesTable(result),
+        { heading: 'Facts', header: ['Fact', 'Value'], rows: facts(result) },
+        ...(comparison ? [tablesTable(comparison), definitionsTable(comparison), objectsTable(comparison)] : []),
+        ...(result.checks ? [checksTable(result.checks)] : [])
     ];
+    return {
+        title,
+        verdict: verdictOf(result),
+        hint: result.error?.hint && escapeHtml(result.error.hint),
+        tables: tables.filter((table) => table.rows.length > 0)
+    };
+}
+/**
+ * The model as HTML, every element closed. (core.summary.addTable writes an empty cell as an
+ * opening tag alone, which breaks the table of a failed run.)
+ */
+function renderSummary(model) {
+    const element = (tag, content) => `<${tag}>${content}</${tag}>`;
+    const row = (tag, cells) => element('tr', cells.map((cell) => element(tag, cell)).join(''));
+    const parts = [element('h2', escapeHtml(model.title)), element('p', model.verdict)];
+    if (model.hint)
+        parts.push(element('p', `<b>Hint:</b> ${model.hint}`));
+    for (const table of model.tables) {
+        parts.push(element('h3', escapeHtml(table.heading)), element('table', [row('th', table.header), ...table.rows.map((cells) => row('td', cells))].join('')));
+    }
+    return `${parts.join('\n')}\n`;
+}
+function verdictOf(result) {
+    if (result.status === 'passed') {
+        return (`✅ The backup restores: ${result.tables?.restored.length ?? 0} of ` +
+            `${result.tables?.source.length ?? 0} tables${cameBack(result)} came back in a temporary database.`);
+    }
+    const failedPhase = result.phases.find((phase) => phase.status === 'failed');
+    return `❌ Verification failed${failedPhase ? ` in ${failedPhase.name}` : ''}: ${escapeHtml(result.error?.message ?? 'unknown error')}`;
+}
+function phasesTable(result) {
+    return {
+        heading: 'Phases',
+        header: ['Phase', 'Status', 'Duration', 'Detail'],
+        rows: result.phases.map((phase) => [
+            phase.name,
+            STATUS_ICON[phase.status],
+            phase.status === 'not run' ? '' : seconds(phase.durationMs),
+            escapeHtml(phase.detail)
+        ])
+    };
+}
+/** Where, with what, on which backup, compared how, and the run's own traces. */
+function facts(result) {
     const facts = [];
     if (result.target)
         facts.push(['Database', escapeHtml(result.target)]);
@@ -36367,36 +36415,10 @@ function buildSummary(result) {
         const { version, directory, origin, reason } = result.client;
         facts.push(['Client tools', `${escapeHtml(version)}, ${origin} (${escapeHtml(reason)}): <code>${escapeHtml(directory)}</code>`]);
     }
-    if (result.backup) {
-        facts.push(['Backup size', `${result.backup.sizeBytes} bytes (${humanBytes(result.backup.sizeBytes)})`]);
-        facts.push(['SHA-256', `<code>${result.backup.sha256}</code>`]);
-        facts.push(['Format', `${result.backup.format}${result.backup.files ? ` (${result.backup.files} files)` : ''}`]);
-        facts.push(['Compression', escapeHtml(result.backup.compression)]);
-        facts.push(['Parallel jobs', String(result.backup.jobs)]);
-        if (result.backup.existing)
-            facts.push(['Backup file', `<code>${escapeHtml(result.backup.path)}</code> (verified where it is)`]);
-        else if (result.backup.kept)
-            facts.push(['Backup kept at', `<code>${escapeHtml(result.backup.path)}</code>`]);
-    }
-    if (result.tables) {
-        facts.push(['Verify level', result.tables.level]);
-        const reference = REFERENCE_WORDS[result.tables.reference];
-        facts.push([`Tables (${reference.short} / restored)`, `${result.tables.source.length} / ${result.tables.restored.length}`]);
-        const sum = (pick) => result.tables.rows.reduce((total, entry) => total + (pick(entry) ?? 0), 0);
-        if (result.tables.level !== 'schema')
-            facts.push([`Rows (${reference.rows} / restored)`, `${sum((entry) => entry.source)} / ${sum((entry) => entry.restored)}`]);
-        if (result.tables.reference !== 'none') {
-            const { compared, by, differences } = result.tables.definitions;
-            facts.push([
-                'Definitions compared',
-                `${compared}${by === 'name' ? ' (by name only: the restore server is another major, whose wording of definitions differs)' : by === 'hash' ? " (against the receipt's hashes)" : ''}${differences.length > 0 ? `, ${differences.length} differ` : ', all the same'}`
-            ]);
-        }
-        if (result.tables.missing.length)
-            facts.push(['Missing after restore', escapeHtml(listed(result.tables.missing))]);
-        if (result.tables.extra.length)
-            facts.push(['Unexpected after restore', escapeHtml(listed(result.tables.extra))]);
-    }
+    if (result.backup)
+        facts.push(...backupFacts(result.backup));
+    if (result.tables)
+        facts.push(...comparisonFacts(result.tables));
     if (result.ignoredRestoreErrors) {
         facts.push(['Restore errors ignored', `${result.ignoredRestoreErrors.total}: ${escapeHtml(result.ignoredRestoreErrors.detail)}`]);
     }
@@ -36407,68 +36429,100 @@ function buildSummary(result) {
     facts.push(['Duration', seconds(result.durationMs)]);
     if (result.receiptPath)
         facts.push(['Receipt', `<code>${escapeHtml(result.receiptPath)}</code>`]);
-    tables.push({ heading: 'Facts', header: ['Fact', 'Value'], rows: facts });
-    if (result.tables && result.tables.rows.length > 0) {
-        // Mismatches first, then the largest tables; capped for databases with many tables.
-        const sorted = [...result.tables.rows].sort((a, b) => Number(rowsMatch(a)) - Number(rowsMatch(b)) ||
-            (b.source ?? b.restored ?? 0) - (a.source ?? a.restored ?? 0) ||
-            a.table.localeCompare(b.table));
-        const shown = sorted.slice(0, MAX_LISTED);
-        const content = result.tables.level === 'data';
-        tables.push({
-            heading: sorted.length > MAX_LISTED ? `Tables (${MAX_LISTED} of ${sorted.length}, mismatches first)` : 'Tables',
-            header: ['Table', REFERENCE_WORDS[result.tables.reference].column, 'Rows restored', ...(content ? ['Content'] : []), 'Match'],
-            rows: shown.map((entry) => [
-                `<code>${escapeHtml(entry.table)}</code>`,
-                entry.source === undefined ? '—' : String(entry.source),
-                entry.restored === undefined ? '—' : String(entry.restored),
-                ...(content
-                    ? [
-                        entry.sourceFingerprint !== undefined && entry.sourceFingerprint === entry.restoredFingerprint
-                            ? 'same fingerprint'
-                            : 'differs'
-                    ]
-                    : []),
-                rowsMatch(entry) ? '✅' : '❌'
-            ])
-        });
+    return facts;
+}
+function backupFacts(backup) {
+    const facts = [
+        ['Backup size', `${backup.sizeBytes} bytes (${humanBytes(backup.sizeBytes)})`],
+        ['SHA-256', `<code>${backup.sha256}</code>`],
+        ['Format', `${backup.format}${backup.files ? ` (${backup.files} files)` : ''}`],
+        ['Compression', escapeHtml(backup.compression)],
+        ['Parallel jobs', String(backup.jobs)]
+    ];
+    if (backup.existing)
+        facts.push(['Backup file', `<code>${escapeHtml(backup.path)}</code> (verified where it is)`]);
+    else if (backup.kept)
+        facts.push(['Backup kept at', `<code>${escapeHtml(backup.path)}</code>`]);
+    return facts;
+}
+function comparisonFacts(comparison) {
+    const reference = REFERENCE_WORDS[comparison.reference];
+    const sum = (pick) => comparison.rows.reduce((total, entry) => total + (pick(entry) ?? 0), 0);
+    const facts = [
+        ['Verify level', comparison.level],
+        [`Tables (${reference.short} / restored)`, `${comparison.source.length} / ${comparison.restored.length}`]
+    ];
+    if (comparison.level !== 'schema') {
+        facts.push([`Rows (${reference.rows} / restored)`, `${sum((entry) => entry.source)} / ${sum((entry) => entry.restored)}`]);
     }
-    const differences = result.tables?.definitions.differences ?? [];
-    if (result.tables && differences.length > 0) {
-        const hashed = result.tables.definitions.by === 'hash';
-        const where = REFERENCE_WORDS[result.tables.reference].short;
-        tables.push({
-            heading: differences.length > MAX_LISTED ? `Definitions that differ (${MAX_LISTED} of ${differences.length})` : 'Definitions that differ',
-            header: ['Object', `In the ${where}`, 'Restored'],
-            rows: differences
-                .slice(0, MAX_LISTED)
-                .map((difference) => [
-                `${escapeHtml(difference.kind)} <code>${escapeHtml(difference.name)}</code>`,
-                definitionCell(difference.source, hashed),
-                definitionCell(difference.restored, false)
-            ])
-        });
+    if (comparison.reference !== 'none') {
+        const { compared, by, differences } = comparison.definitions;
+        const how = by === 'name'
+            ? ' (by name only: the restore server is another major, whose wording of definitions differs)'
+            : by === 'hash'
+                ? " (against the receipt's hashes)"
+                : '';
+        facts.push(['Definitions compared', `${compared}${how}${differences.length > 0 ? `, ${differences.length} differ` : ', all the same'}`]);
     }
-    if (result.tables && result.tables.objects.length > 0) {
-        tables.push({
-            heading: 'Objects by kind',
-            header: ['Kind', 'Source', 'Restored', 'Match'],
-            rows: result.tables.objects.map((entry) => [
-                entry.kind,
-                String(entry.source),
-                String(entry.restored),
-                entry.source === entry.restored ? '✅' : '❌'
-            ])
-        });
-    }
-    if (result.checks) {
-        tables.push({
-            heading: 'Validation checks',
-            header: ['Check', 'Result', 'Detail'],
-            rows: result.checks.map((check) => [escapeHtml(check.name), check.passed ? '✅' : '❌', escapeHtml(check.detail)])
-        });
-    }
-    return { title, verdict, hint: result.error?.hint && escapeHtml(result.error.hint), tables };
+    if (comparison.missing.length)
+        facts.push(['Missing after restore', escapeHtml(listed(comparison.missing))]);
+    if (comparison.extra.length)
+        facts.push(['Unexpected after restore', escapeHtml(listed(comparison.extra))]);
+    return facts;
+}
+/** Mismatches first, then the largest tables; capped for databases with many tables. */
+function tablesTable(comparison) {
+    const sorted = [...comparison.rows].sort((a, b) => Number(rowsMatch(a)) - Number(rowsMatch(b)) ||
+        (b.source ?? b.restored ?? 0) - (a.source ?? a.restored ?? 0) ||
+        a.table.localeCompare(b.table));
+    const content = comparison.level === 'data';
+    const sameContent = (entry) => entry.sourceFingerprint !== undefined && entry.sourceFingerprint === entry.restoredFingerprint;
+    return {
+        heading: sorted.length > MAX_LISTED ? `Tables (${MAX_LISTED} of ${sorted.length}, mismatches first)` : 'Tables',
+        header: ['Table', REFERENCE_WORDS[comparison.reference].column, 'Rows restored', ...(content ? ['Content'] : []), 'Match'],
+        rows: sorted
+            .slice(0, MAX_LISTED)
+            .map((entry) => [
+            `<code>${escapeHtml(entry.table)}</code>`,
+            entry.source === undefined ? '—' : String(entry.source),
+            entry.restored === undefined ? '—' : String(entry.restored),
+            ...(content ? [sameContent(entry) ? 'same fingerprint' : 'differs'] : []),
+            rowsMatch(entry) ? '✅' : '❌'
+        ])
+    };
+}
+function definitionsTable(comparison) {
+    const { differences, by } = comparison.definitions;
+    return {
+        heading: differences.length > MAX_LISTED ? `Definitions that differ (${MAX_LISTED} of ${differences.length})` : 'Definitions that differ',
+        header: ['Object', `In the ${REFERENCE_WORDS[comparison.reference].short}`, 'Restored'],
+        rows: differences
+            .slice(0, MAX_LISTED)
+            .map((difference) => [
+            `${escapeHtml(difference.kind)} <code>${escapeHtml(difference.name)}</code>`,
+            definitionCell(difference.source, by === 'hash'),
+            definitionCell(difference.restored, false)
+        ])
+    };
+}
+function objectsTable(comparison) {
+    return {
+        heading: 'Objects by kind',
+        header: ['Kind', 'Source', 'Restored', 'Match'],
+        rows: comparison.objects.map((entry) => [
+            entry.kind,
+            String(entry.source),
+            String(entry.restored),
+            entry.source === entry.restored ? '✅' : '❌'
+        ])
+    };
+}
+function checksTable(checks) {
+    return {
+        heading: 'Validation checks',
+        header: ['Check', 'Result', 'Detail'],
+        rows: checks.map((check) => [escapeHtml(check.name), check.passed ? '✅' : '❌', escapeHtml(check.detail)])
+    };
 }
 /** The verdict and phases as plain lines, for the terminal. */
 function summaryLines(result) {
@@ -36632,6 +36686,39 @@ function shrinkageProblems(receipt, sizeBytes, rows, maxPercent) {
 const noLedger = { created() { }, removed() { } };
 function runContext(parts) {
     return { ...parts, log: (line) => parts.reporter.info(line), warn: (line) => parts.reporter.warning(line) };
+}
+
+;// CONCATENATED MODULE: ./src/run/interruption.ts
+// Turns SIGINT, SIGTERM and SIGHUP into an AbortSignal for the engine. A cancelled job gets SIGINT,
+// then SIGTERM, then is killed: the first signal starts the cleanup, later ones must not cut it short.
+function interruptionSignal() {
+    const controller = new AbortController();
+    for (const name of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+        process.on(name, () => {
+            if (!controller.signal.aborted)
+                controller.abort(name);
+        });
+    }
+    return controller.signal;
+}
+/**
+ * The caller's signal or the deadline, whichever comes first; with neither, a signal that never
+ * aborts. Not AbortSignal.any over AbortSignal.timeout: Node holds a timeout signal inside a
+ * composite only weakly, and after a garbage collection its timer is cleared and it never fires.
+ */
+function runSignal(signal, timeoutMinutes) {
+    const controller = new AbortController();
+    if (signal?.aborted)
+        controller.abort(signal.reason);
+    else
+        signal?.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+    if (timeoutMinutes) {
+        const timer = setTimeout(() => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), timeoutMinutes * 60_000);
+        // The deadline alone does not keep the process alive once the run is over.
+        timer.unref();
+        controller.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
+    }
+    return controller.signal;
 }
 
 ;// CONCATENATED MODULE: ./src/compare/snapshot.ts
@@ -37006,36 +37093,72 @@ class PlainDumpLexer {
         }
         return length;
     }
+    /** One byte, by the state it is read in. */
     step(b) {
         switch (this.state) {
             case plain_lexer_State.Normal:
                 return this.normal(b);
             case plain_lexer_State.Dash:
-                this.state = plain_lexer_State.Normal;
-                if (b === 45) {
-                    this.state = plain_lexer_State.LineComment;
-                    return;
-                }
-                this.begin();
-                this.keep(45);
-                return this.normal(b);
             case plain_lexer_State.Slash:
-                if (b === 42) {
-                    this.keep(b);
-                    this.state = plain_lexer_State.Block;
-                    this.blockDepth = 0;
-                    return;
-                }
-                this.state = plain_lexer_State.Normal;
-                return this.normal(b);
             case plain_lexer_State.LineComment:
-                if (b === NL || b === CR)
-                    this.state = plain_lexer_State.Normal;
-                return;
+                return this.comment(b);
             case plain_lexer_State.Block:
             case plain_lexer_State.BlockStar:
             case plain_lexer_State.BlockSlash:
                 return this.block(b);
+            case plain_lexer_State.Quote:
+            case plain_lexer_State.EQuote:
+            case plain_lexer_State.EQuoteEscape:
+            case plain_lexer_State.QuoteEnd:
+                return this.string(b);
+            case plain_lexer_State.QuoteStop:
+            case plain_lexer_State.QuoteStopDash:
+            case plain_lexer_State.QuoteStopComment:
+                return this.afterString(b);
+            case plain_lexer_State.DoubleQuote:
+            case plain_lexer_State.DoubleQuoteEnd:
+                return this.quotedIdentifier(b);
+            case plain_lexer_State.DollarOpen:
+                return this.dollarOpen(b);
+            case plain_lexer_State.Dollar:
+            case plain_lexer_State.DollarClose:
+                return this.dollarBody(b);
+            case plain_lexer_State.Backslash:
+                return this.backslash(b);
+            case plain_lexer_State.Meta:
+            case plain_lexer_State.Rows:
+                return;
+        }
+    }
+    /** After "-" or "/": a comment may start; inside a "--" comment, its line end ends it. */
+    comment(b) {
+        if (this.state === plain_lexer_State.LineComment) {
+            if (b === NL || b === CR)
+                this.state = plain_lexer_State.Normal;
+            return;
+        }
+        if (this.state === plain_lexer_State.Dash) {
+            this.state = plain_lexer_State.Normal;
+            if (b === 45) {
+                this.state = plain_lexer_State.LineComment;
+                return;
+            }
+            this.begin();
+            this.keep(45);
+            return this.normal(b);
+        }
+        if (b === 42) {
+            this.keep(b);
+            this.state = plain_lexer_State.Block;
+            this.blockDepth = 0;
+            return;
+        }
+        this.state = plain_lexer_State.Normal;
+        this.normal(b);
+    }
+    /** Inside '...' or E'...': a quote ends it, unless another follows ('' is a quote). */
+    string(b) {
+        switch (this.state) {
             case plain_lexer_State.Quote:
                 this.keep(b);
                 if (b === 39)
@@ -37052,105 +37175,108 @@ class PlainDumpLexer {
                 this.keep(b);
                 this.state = plain_lexer_State.EQuote;
                 return;
-            case plain_lexer_State.QuoteEnd:
-                if (b === 39) {
-                    // '' inside a string is a quote.
-                    this.keep(b);
-                    this.state = this.stringState;
-                    return;
-                }
-                this.state = plain_lexer_State.QuoteStop;
-                this.quoteStopNewline = false;
-                return this.quoteStop(b);
-            case plain_lexer_State.QuoteStop:
-                return this.quoteStop(b);
-            case plain_lexer_State.QuoteStopDash:
-                if (b === 45) {
-                    this.state = plain_lexer_State.QuoteStopComment;
-                    return;
-                }
-                // Not a comment: the string has ended, and the "-" is ordinary text.
-                this.state = plain_lexer_State.Normal;
-                this.keep(45);
-                return this.normal(b);
-            case plain_lexer_State.QuoteStopComment:
-                if (b === NL || b === CR) {
-                    this.quoteStopNewline = true;
-                    this.state = plain_lexer_State.QuoteStop;
-                }
-                return;
-            case plain_lexer_State.DoubleQuote:
-                this.keep(b);
-                if (b === 34)
-                    this.state = plain_lexer_State.DoubleQuoteEnd;
-                return;
-            case plain_lexer_State.DoubleQuoteEnd:
-                if (b === 34) {
-                    this.keep(b);
-                    this.state = plain_lexer_State.DoubleQuote;
-                    return;
-                }
-                this.state = plain_lexer_State.Normal;
-                return this.normal(b);
-            case plain_lexer_State.DollarOpen:
-                if (b === 36) {
-                    this.keep(b);
-                    this.dollarTag = this.dollarCandidate;
-                    this.dollarCandidate = '';
-                    this.state = plain_lexer_State.Dollar;
-                    return;
-                }
-                if (this.dollarCandidate === '' ? isIdentStart(b) : isIdentCont(b) && b !== 36) {
-                    this.keep(b);
-                    this.dollarCandidate += String.fromCharCode(b);
-                    return;
-                }
-                // "$1", or "$name" with no closing "$": not a quote ("$name" goes on as an identifier).
-                // psql then reads "name" as an identifier.
-                this.state = plain_lexer_State.Normal;
-                if (this.dollarCandidate !== '') {
-                    this.token = 'ident';
-                    this.tokenText = this.dollarCandidate.toLowerCase().slice(0, 16);
-                }
-                return this.normal(b);
-            case plain_lexer_State.Dollar:
-                this.keep(b);
-                if (b === 36) {
-                    this.state = plain_lexer_State.DollarClose;
-                    this.dollarCandidate = '';
-                }
-                return;
-            case plain_lexer_State.DollarClose:
-                this.keep(b);
-                if (b === 36) {
-                    if (this.dollarCandidate === this.dollarTag)
-                        this.state = plain_lexer_State.Normal;
-                    // Otherwise "$junk$" was in the body, and this "$" may open the real delimiter.
-                    this.dollarCandidate = '';
-                    return;
-                }
-                if (this.dollarCandidate === '' ? isIdentStart(b) : isIdentCont(b))
-                    this.dollarCandidate += String.fromCharCode(b);
-                else
-                    this.state = plain_lexer_State.Dollar;
-                return;
-            case plain_lexer_State.Backslash:
-                if (b === 59 || b === 58) {
-                    // "\;" and "\:" put the character itself into the statement.
-                    this.keep(b);
-                    this.state = plain_lexer_State.Normal;
-                    if (b === 59)
-                        this.identifierCount = 0;
-                    return;
-                }
-                // psql runs a meta-command in the middle of a statement: what follows cannot be divided with certainty.
-                this.unitUncertain ??= 'a psql meta-command inside a statement';
-                this.state = plain_lexer_State.Meta;
-                return;
-            case plain_lexer_State.Meta:
-            case plain_lexer_State.Rows:
-                return;
         }
+        if (b === 39) {
+            this.keep(b);
+            this.state = this.stringState;
+            return;
+        }
+        this.state = plain_lexer_State.QuoteStop;
+        this.quoteStopNewline = false;
+        this.quoteStop(b);
+    }
+    /** After a string: blanks and "--" comments until it is clear whether the string goes on. */
+    afterString(b) {
+        if (this.state === plain_lexer_State.QuoteStop)
+            return this.quoteStop(b);
+        if (this.state === plain_lexer_State.QuoteStopComment) {
+            if (b === NL || b === CR) {
+                this.quoteStopNewline = true;
+                this.state = plain_lexer_State.QuoteStop;
+            }
+            return;
+        }
+        if (b === 45) {
+            this.state = plain_lexer_State.QuoteStopComment;
+            return;
+        }
+        // Not a comment: the string has ended, and the "-" is ordinary text.
+        this.state = plain_lexer_State.Normal;
+        this.keep(45);
+        this.normal(b);
+    }
+    /** Inside "...": a double quote ends it, unless another follows. */
+    quotedIdentifier(b) {
+        if (this.state === plain_lexer_State.DoubleQuote) {
+            this.keep(b);
+            if (b === 34)
+                this.state = plain_lexer_State.DoubleQuoteEnd;
+            return;
+        }
+        if (b === 34) {
+            this.keep(b);
+            this.state = plain_lexer_State.DoubleQuote;
+            return;
+        }
+        this.state = plain_lexer_State.Normal;
+        this.normal(b);
+    }
+    /** After "$" at a token start: $tag$ opens a dollar quote; "$1" or "$name" alone do not. */
+    dollarOpen(b) {
+        if (b === 36) {
+            this.keep(b);
+            this.dollarTag = this.dollarCandidate;
+            this.dollarCandidate = '';
+            this.state = plain_lexer_State.Dollar;
+            return;
+        }
+        if (this.dollarCandidate === '' ? isIdentStart(b) : isIdentCont(b) && b !== 36) {
+            this.keep(b);
+            this.dollarCandidate += String.fromCharCode(b);
+            return;
+        }
+        // Not a quote: psql then reads "name" as an identifier.
+        this.state = plain_lexer_State.Normal;
+        if (this.dollarCandidate !== '') {
+            this.token = 'ident';
+            this.tokenText = this.dollarCandidate.toLowerCase().slice(0, 16);
+        }
+        this.normal(b);
+    }
+    /** Inside a dollar quote: only its own $tag$ ends it. */
+    dollarBody(b) {
+        this.keep(b);
+        if (this.state === plain_lexer_State.Dollar) {
+            if (b === 36) {
+                this.state = plain_lexer_State.DollarClose;
+                this.dollarCandidate = '';
+            }
+            return;
+        }
+        if (b === 36) {
+            if (this.dollarCandidate === this.dollarTag)
+                this.state = plain_lexer_State.Normal;
+            // Otherwise "$junk$" was in the body, and this "$" may open the real delimiter.
+            this.dollarCandidate = '';
+            return;
+        }
+        if (this.dollarCandidate === '' ? isIdentStart(b) : isIdentCont(b))
+            this.dollarCandidate += String.fromCharCode(b);
+        else
+            this.state = plain_lexer_State.Dollar;
+    }
+    /** After a backslash inside a statement: "\;" and "\:" are characters; anything else is a meta-command. */
+    backslash(b) {
+        if (b === 59 || b === 58) {
+            this.keep(b);
+            this.state = plain_lexer_State.Normal;
+            if (b === 59)
+                this.identifierCount = 0;
+            return;
+        }
+        // psql runs a meta-command in the middle of a statement: what follows cannot be divided with certainty.
+        this.unitUncertain ??= 'a psql meta-command inside a statement';
+        this.state = plain_lexer_State.Meta;
     }
     normal(b) {
         if (this.token === 'ident') {
@@ -38619,10 +38745,469 @@ function clientEnvironment(target, database, passwordFile, base = process.env) {
     return env;
 }
 
+// EXTERNAL MODULE: external "assert"
+var external_assert_ = __nccwpck_require__(2613);
+// EXTERNAL MODULE: external "path"
+var external_path_ = __nccwpck_require__(6928);
+// EXTERNAL MODULE: external "fs"
+var external_fs_ = __nccwpck_require__(9896);
+;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_.promises;
+// export const {open} = 'fs'
+const IS_WINDOWS = process.platform === 'win32';
+/**
+ * Custom implementation of readlink to ensure Windows junctions
+ * maintain trailing backslash for backward compatibility with Node.js < 24
+ *
+ * In Node.js 20, Windows junctions (directory symlinks) always returned paths
+ * with trailing backslashes. Node.js 24 removed this behavior, which breaks
+ * code that relied on this format for path operations.
+ *
+ * This implementation restores the Node 20 behavior by adding a trailing
+ * backslash to all junction results on Windows.
+ */
+function readlink(fsPath) {
+    return __awaiter(this, void 0, void 0, function* () {
+        const result = yield fs.promises.readlink(fsPath);
+        // On Windows, restore Node 20 behavior: add trailing backslash to all results
+        // since junctions on Windows are always directory links
+        if (IS_WINDOWS && !result.endsWith('\\')) {
+            return `${result}\\`;
+        }
+        return result;
+    });
+}
+// See https://github.com/nodejs/node/blob/d0153aee367422d0858105abec186da4dff0a0c5/deps/uv/include/uv/win.h#L691
+const UV_FS_O_EXLOCK = 0x10000000;
+const READONLY = external_fs_.constants.O_RDONLY;
+function exists(fsPath) {
+    return __awaiter(this, void 0, void 0, function* () {
+        try {
+            yield stat(fsPath);
+        }
+        catch (err) {
+            if (err.code === 'ENOENT') {
+                return false;
+            }
+            throw err;
+        }
+        return true;
+    });
+}
+function isDirectory(fsPath_1) {
+    return __awaiter(this, arguments, void 0, function* (fsPath, useStat = false) {
+        const stats = useStat ? yield stat(fsPath) : yield lstat(fsPath);
+        return stats.isDirectory();
+    });
+}
+/**
+ * On OSX/Linux, true if path starts with '/'. On Windows, true for paths like:
+ * \, \hello, \\hello\share, C:, and C:\hello (and corresponding alternate separator cases).
+ */
+function isRooted(p) {
+    p = normalizeSeparators(p);
+    if (!p) {
+        throw new Error('isRooted() parameter "p" cannot be empty');
+    }
+    if (IS_WINDOWS) {
+        return (p.startsWith('\\') || /^[A-Z]:/i.test(p) // e.g. \ or \hello or \\hello
+        ); // e.g. C: or C:\hello
+    }
+    return p.startsWith('/');
+}
+/**
+ * Best effort attempt to determine whether a file exists and is executable.
+ * @param filePath    file path to check
+ * @param extensions  additional file extensions to try
+ * @return if file exists and is executable, returns the file path. otherwise empty string.
+ */
+function tryGetExecutablePath(filePath, extensions) {
+    return __awaiter(this, void 0, void 0, function* () {
+        let stats = undefined;
+        try {
+            // test file exists
+            stats = yield stat(filePath);
+        }
+        catch (err) {
+            if (err.code !== 'ENOENT') {
+                // eslint-disable-next-line no-console
+                console.log(`Unexpected error attempting to determine if executable file exists '${filePath}': ${err}`);
+            }
+        }
+        if (stats && stats.isFile()) {
+            if (IS_WINDOWS) {
+                // on Windows, test for valid extension
+                const upperExt = path.extname(filePath).toUpperCase();
+                if (extensions.some(validExt => validExt.toUpperCase() === upperExt)) {
+                    return filePath;
+                }
+            }
+            else {
+                if (isUnixExecutable(stats)) {
+                    return filePath;
+                }
+            }
+        }
+        // try each extension
+        const originalFilePath = filePath;
+        for (const extension of extensions) {
+            filePath = originalFilePath + extension;
+            stats = undefined;
+            try {
+                stats = yield stat(filePath);
+            }
+            catch (err) {
+                if (err.code !== 'ENOENT') {
+                    // eslint-disable-next-line no-console
+                    console.log(`Unexpected error attempting to determine if executable file exists '${filePath}': ${err}`);
+                }
+            }
+            if (stats && stats.isFile()) {
+                if (IS_WINDOWS) {
+                    // preserve the case of the actual file (since an extension was appended)
+                    try {
+                        const directory = path.dirname(filePath);
+                        const upperName = path.basename(filePath).toUpperCase();
+                        for (const actualName of yield readdir(directory)) {
+                            if (upperName === actualName.toUpperCase()) {
+                                filePath = path.join(directory, actualName);
+                                break;
+                            }
+                        }
+                    }
+                    catch (err) {
+                        // eslint-disable-next-line no-console
+                        console.log(`Unexpected error attempting to determine the actual case of the file '${filePath}': ${err}`);
+                    }
+                    return filePath;
+                }
+                else {
+                    if (isUnixExecutable(stats)) {
+                        return filePath;
+                    }
+                }
+            }
+        }
+        return '';
+    });
+}
+function normalizeSeparators(p) {
+    p = p || '';
+    if (IS_WINDOWS) {
+        // convert slashes on Windows
+        p = p.replace(/\//g, '\\');
+        // remove redundant slashes
+        return p.replace(/\\\\+/g, '\\');
+    }
+    // remove redundant slashes
+    return p.replace(/\/\/+/g, '/');
+}
+// on Mac/Linux, test the execute bit
+//     R   W  X  R  W X R W X
+//   256 128 64 32 16 8 4 2 1
+function isUnixExecutable(stats) {
+    return ((stats.mode & 1) > 0 ||
+        ((stats.mode & 8) > 0 &&
+            process.getgid !== undefined &&
+            stats.gid === process.getgid()) ||
+        ((stats.mode & 64) > 0 &&
+            process.getuid !== undefined &&
+            stats.uid === process.getuid()));
+}
+// Get the path of cmd.exe in windows
+function getCmdPath() {
+    var _a;
+    return (_a = process.env['COMSPEC']) !== null && _a !== void 0 ? _a : `cmd.exe`;
+}
+//# sourceMappingURL=io-util.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io.js
+var io_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+/**
+ * Copies a file or folder.
+ * Based off of shelljs - https://github.com/shelljs/shelljs/blob/9237f66c52e5daa40458f94f9565e18e8132f5a6/src/cp.js
+ *
+ * @param     source    source path
+ * @param     dest      destination path
+ * @param     options   optional. See CopyOptions.
+ */
+function cp(source_1, dest_1) {
+    return io_awaiter(this, arguments, void 0, function* (source, dest, options = {}) {
+        const { force, recursive, copySourceDirectory } = readCopyOptions(options);
+        const destStat = (yield ioUtil.exists(dest)) ? yield ioUtil.stat(dest) : null;
+        // Dest is an existing file, but not forcing
+        if (destStat && destStat.isFile() && !force) {
+            return;
+        }
+        // If dest is an existing directory, should copy inside.
+        const newDest = destStat && destStat.isDirectory() && copySourceDirectory
+            ? path.join(dest, path.basename(source))
+            : dest;
+        if (!(yield ioUtil.exists(source))) {
+            throw new Error(`no such file or directory: ${source}`);
+        }
+        const sourceStat = yield ioUtil.stat(source);
+        if (sourceStat.isDirectory()) {
+            if (!recursive) {
+                throw new Error(`Failed to copy. ${source} is a directory, but tried to copy without recursive flag.`);
+            }
+            else {
+                yield cpDirRecursive(source, newDest, 0, force);
+            }
+        }
+        else {
+            if (path.relative(source, newDest) === '') {
+                // a file cannot be copied to itself
+                throw new Error(`'${newDest}' and '${source}' are the same file`);
+            }
+            yield io_copyFile(source, newDest, force);
+        }
+    });
+}
+/**
+ * Moves a path.
+ *
+ * @param     source    source path
+ * @param     dest      destination path
+ * @param     options   optional. See MoveOptions.
+ */
+function mv(source_1, dest_1) {
+    return io_awaiter(this, arguments, void 0, function* (source, dest, options = {}) {
+        if (yield ioUtil.exists(dest)) {
+            let destExists = true;
+            if (yield ioUtil.isDirectory(dest)) {
+                // If dest is directory copy src into dest
+                dest = path.join(dest, path.basename(source));
+                destExists = yield ioUtil.exists(dest);
+            }
+            if (destExists) {
+                if (options.force == null || options.force) {
+                    yield rmRF(dest);
+                }
+                else {
+                    throw new Error('Destination already exists');
+                }
+            }
+        }
+        yield mkdirP(path.dirname(dest));
+        yield ioUtil.rename(source, dest);
+    });
+}
+/**
+ * Remove a path recursively with force
+ *
+ * @param inputPath path to remove
+ */
+function rmRF(inputPath) {
+    return io_awaiter(this, void 0, void 0, function* () {
+        if (IS_WINDOWS) {
+            // Check for invalid characters
+            // https://docs.microsoft.com/en-us/windows/win32/fileio/naming-a-file
+            if (/[*"<>|]/.test(inputPath)) {
+                throw new Error('File path must not contain `*`, `"`, `<`, `>` or `|` on Windows');
+            }
+        }
+        try {
+            // note if path does not exist, error is silent
+            yield rm(inputPath, {
+                force: true,
+                maxRetries: 3,
+                recursive: true,
+                retryDelay: 300
+            });
+        }
+        catch (err) {
+            throw new Error(`File was unable to be removed ${err}`);
+        }
+    });
+}
+/**
+ * Make a directory.  Creates the full path with folders in between
+ * Will throw if it fails
+ *
+ * @param   fsPath        path to create
+ * @returns Promise<void>
+ */
+function mkdirP(fsPath) {
+    return io_awaiter(this, void 0, void 0, function* () {
+        ok(fsPath, 'a path argument must be provided');
+        yield ioUtil.mkdir(fsPath, { recursive: true });
+    });
+}
+/**
+ * Returns path of a tool had the tool actually been invoked.  Resolves via paths.
+ * If you check and the tool does not exist, it will throw.
+ *
+ * @param     tool              name of the tool
+ * @param     check             whether to check if tool exists
+ * @returns   Promise<string>   path to tool
+ */
+function which(tool, check) {
+    return io_awaiter(this, void 0, void 0, function* () {
+        if (!tool) {
+            throw new Error("parameter 'tool' is required");
+        }
+        // recursive when check=true
+        if (check) {
+            const result = yield which(tool, false);
+            if (!result) {
+                if (ioUtil.IS_WINDOWS) {
+                    throw new Error(`Unable to locate executable file: ${tool}. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable. Also verify the file has a valid extension for an executable file.`);
+                }
+                else {
+                    throw new Error(`Unable to locate executable file: ${tool}. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable. Also check the file mode to verify the file is executable.`);
+                }
+            }
+            return result;
+        }
+        const matches = yield findInPath(tool);
+        if (matches && matches.length > 0) {
+            return matches[0];
+        }
+        return '';
+    });
+}
+/**
+ * Returns a list of all occurrences of the given tool on the system path.
+ *
+ * @returns   Promise<string[]>  the paths of the tool
+ */
+function findInPath(tool) {
+    return io_awaiter(this, void 0, void 0, function* () {
+        if (!tool) {
+            throw new Error("parameter 'tool' is required");
+        }
+        // build the list of extensions to try
+        const extensions = [];
+        if (ioUtil.IS_WINDOWS && process.env['PATHEXT']) {
+            for (const extension of process.env['PATHEXT'].split(path.delimiter)) {
+                if (extension) {
+                    extensions.push(extension);
+                }
+            }
+        }
+        // if it's rooted, return it if exists. otherwise return empty.
+        if (ioUtil.isRooted(tool)) {
+            const filePath = yield ioUtil.tryGetExecutablePath(tool, extensions);
+            if (filePath) {
+                return [filePath];
+            }
+            return [];
+        }
+        // if any path separators, return empty
+        if (tool.includes(path.sep)) {
+            return [];
+        }
+        // build the list of directories
+        //
+        // Note, technically "where" checks the current directory on Windows. From a toolkit perspective,
+        // it feels like we should not do this. Checking the current directory seems like more of a use
+        // case of a shell, and the which() function exposed by the toolkit should strive for consistency
+        // across platforms.
+        const directories = [];
+        if (process.env.PATH) {
+            for (const p of process.env.PATH.split(path.delimiter)) {
+                if (p) {
+                    directories.push(p);
+                }
+            }
+        }
+        // find all matches
+        const matches = [];
+        for (const directory of directories) {
+            const filePath = yield ioUtil.tryGetExecutablePath(path.join(directory, tool), extensions);
+            if (filePath) {
+                matches.push(filePath);
+            }
+        }
+        return matches;
+    });
+}
+function readCopyOptions(options) {
+    const force = options.force == null ? true : options.force;
+    const recursive = Boolean(options.recursive);
+    const copySourceDirectory = options.copySourceDirectory == null
+        ? true
+        : Boolean(options.copySourceDirectory);
+    return { force, recursive, copySourceDirectory };
+}
+function cpDirRecursive(sourceDir, destDir, currentDepth, force) {
+    return io_awaiter(this, void 0, void 0, function* () {
+        // Ensure there is not a run away recursive copy
+        if (currentDepth >= 255)
+            return;
+        currentDepth++;
+        yield mkdirP(destDir);
+        const files = yield ioUtil.readdir(sourceDir);
+        for (const fileName of files) {
+            const srcFile = `${sourceDir}/${fileName}`;
+            const destFile = `${destDir}/${fileName}`;
+            const srcFileStat = yield ioUtil.lstat(srcFile);
+            if (srcFileStat.isDirectory()) {
+                // Recurse
+                yield cpDirRecursive(srcFile, destFile, currentDepth, force);
+            }
+            else {
+                yield io_copyFile(srcFile, destFile, force);
+            }
+        }
+        // Change the mode for the newly created directory
+        yield ioUtil.chmod(destDir, (yield ioUtil.stat(sourceDir)).mode);
+    });
+}
+// Buffered file copy
+function io_copyFile(srcFile, destFile, force) {
+    return io_awaiter(this, void 0, void 0, function* () {
+        if ((yield ioUtil.lstat(srcFile)).isSymbolicLink()) {
+            // unlink/re-link it
+            try {
+                yield ioUtil.lstat(destFile);
+                yield ioUtil.unlink(destFile);
+            }
+            catch (e) {
+                // Try to override file permission
+                if (e.code === 'EPERM') {
+                    yield ioUtil.chmod(destFile, '0666');
+                    yield ioUtil.unlink(destFile);
+                }
+                // other errors = it doesn't exist, no work to do
+            }
+            // Copy over symlink
+            const symlinkFull = yield ioUtil.readlink(srcFile);
+            yield ioUtil.symlink(symlinkFull, destFile, ioUtil.IS_WINDOWS ? 'junction' : null);
+        }
+        else if (!(yield ioUtil.exists(destFile)) || force) {
+            yield ioUtil.copyFile(srcFile, destFile);
+        }
+    });
+}
+//# sourceMappingURL=io.js.map
 ;// CONCATENATED MODULE: ./src/tools/cache.ts
 // Where downloaded client tools are kept between runs: the runner's tool cache, or a folder in the
 // user's cache directory for the terminal. Both use the same layout:
 // <root>/postgresql-client/<version>/<arch>/ with an "<arch>.complete" marker beside it.
+
 
 
 
@@ -38656,7 +39241,7 @@ class FolderToolCache {
     }
     async add(sourceDirectory, version, arch) {
         const folder = this.folder(version, arch);
-        await (0,promises_namespaceObject.rm)(folder, { recursive: true, force: true });
+        await rmRF(folder);
         await (0,promises_namespaceObject.rm)(`${folder}.complete`, { force: true });
         await (0,promises_namespaceObject.mkdir)(folder, { recursive: true });
         await (0,promises_namespaceObject.cp)(sourceDirectory, folder, { recursive: true, verbatimSymlinks: true });
@@ -38769,7 +39354,7 @@ var tunnel = __nccwpck_require__(770);
 var undici = __nccwpck_require__(6752);
 ;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
 /* eslint-disable @typescript-eslint/no-explicit-any */
-var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+var lib_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
         function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
@@ -38858,8 +39443,8 @@ class HttpClientResponse {
         this.message = message;
     }
     readBody() {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
+        return lib_awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve) => lib_awaiter(this, void 0, void 0, function* () {
                 let output = Buffer.alloc(0);
                 this.message.on('data', (chunk) => {
                     output = Buffer.concat([output, chunk]);
@@ -38871,8 +39456,8 @@ class HttpClientResponse {
         });
     }
     readBodyBuffer() {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
+        return lib_awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve) => lib_awaiter(this, void 0, void 0, function* () {
                 const chunks = [];
                 this.message.on('data', (chunk) => {
                     chunks.push(chunk);
@@ -38927,42 +39512,42 @@ class HttpClient {
         }
     }
     options(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
+        return lib_awaiter(this, void 0, void 0, function* () {
             return this.request('OPTIONS', requestUrl, null, additionalHeaders || {});
         });
     }
     get(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
+        return lib_awaiter(this, void 0, void 0, function* () {
             return this.request('GET', requestUrl, null, additionalHeaders || {});
         });
     }
     del(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
+        return lib_awaiter(this, void 0, void 0, function* () {
             return this.request('DELETE', requestUrl, null, additionalHeaders || {});
         });
     }
     post(requestUrl, data, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
+        return lib_awaiter(this, void 0, void 0, function* () {
             return this.request('POST', requestUrl, data, additionalHeaders || {});
         });
     }
     patch(requestUrl, data, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
+        return lib_awaiter(this, void 0, void 0, function* () {
             return this.request('PATCH', requestUrl, data, additionalHeaders || {});
         });
     }
     put(requestUrl, data, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
+        return lib_awaiter(this, void 0, void 0, function* () {
             return this.request('PUT', requestUrl, data, additionalHeaders || {});
         });
     }
     head(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
+        return lib_awaiter(this, void 0, void 0, function* () {
             return this.request('HEAD', requestUrl, null, additionalHeaders || {});
         });
     }
     sendStream(verb, requestUrl, stream, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
+        return lib_awaiter(this, void 0, void 0, function* () {
             return this.request(verb, requestUrl, stream, additionalHeaders);
         });
     }
@@ -38971,14 +39556,14 @@ class HttpClient {
      * Be aware that not found returns a null.  Other errors (4xx, 5xx) reject the promise
      */
     getJson(requestUrl_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
+        return lib_awaiter(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
             additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
             const res = yield this.get(requestUrl, additionalHeaders);
             return this._processResponse(res, this.requestOptions);
         });
     }
     postJson(requestUrl_1, obj_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+        return lib_awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
             const data = JSON.stringify(obj, null, 2);
             additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
             additionalHeaders[Headers.ContentType] =
@@ -38988,7 +39573,7 @@ class HttpClient {
         });
     }
     putJson(requestUrl_1, obj_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+        return lib_awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
             const data = JSON.stringify(obj, null, 2);
             additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
             additionalHeaders[Headers.ContentType] =
@@ -38998,7 +39583,7 @@ class HttpClient {
         });
     }
     patchJson(requestUrl_1, obj_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+        return lib_awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
             const data = JSON.stringify(obj, null, 2);
             additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
             additionalHeaders[Headers.ContentType] =
@@ -39013,7 +39598,7 @@ class HttpClient {
      * Prefer get, del, post and patch
      */
     request(verb, requestUrl, data, headers) {
-        return __awaiter(this, void 0, void 0, function* () {
+        return lib_awaiter(this, void 0, void 0, function* () {
             if (this._disposed) {
                 throw new Error('Client has already been disposed.');
             }
@@ -39109,7 +39694,7 @@ class HttpClient {
      * @param data
      */
     requestRaw(info, data) {
-        return __awaiter(this, void 0, void 0, function* () {
+        return lib_awaiter(this, void 0, void 0, function* () {
             return new Promise((resolve, reject) => {
                 function callbackForResult(err, res) {
                     if (err) {
@@ -39390,15 +39975,15 @@ class HttpClient {
         return baseUserAgent;
     }
     _performExponentialBackoff(retryNumber) {
-        return __awaiter(this, void 0, void 0, function* () {
+        return lib_awaiter(this, void 0, void 0, function* () {
             retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
             const ms = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
             return new Promise(resolve => setTimeout(() => resolve(), ms));
         });
     }
     _processResponse(res, options) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve, reject) => __awaiter(this, void 0, void 0, function* () {
+        return lib_awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve, reject) => lib_awaiter(this, void 0, void 0, function* () {
                 const statusCode = res.message.statusCode || 0;
                 const response = {
                     statusCode,
@@ -39723,6 +40308,7 @@ function installHint(serverMajor, platform = process.platform) {
 
 
 
+
 /** Every client in the tool cache that still answers with a complete set of tools. */
 async function cachedClientTools(cache, arch, env, platform) {
     const found = [];
@@ -39780,7 +40366,7 @@ async function installClientTools(version, options) {
             '.');
     }
     const cachedFolder = await cache.add(root, versionText, arch);
-    await (0,promises_namespaceObject.rm)(extracted, { recursive: true, force: true });
+    await rmRF(extracted);
     await (0,promises_namespaceObject.rm)(archive, { force: true });
     const tools = await inspectDirectory(external_node_path_default().join(cachedFolder, 'bin'), 'downloaded', env, platform);
     if (!tools)
@@ -42606,6 +43192,7 @@ function judge(v, backup, checks, receipt) {
 
 
 
+
 class Workspace {
     folder;
     passwordFiles = [];
@@ -42636,7 +43223,7 @@ class Workspace {
                 run.log(`Kept the backup at ${keptBackup}`);
             }
             else {
-                await (0,promises_namespaceObject.rm)(this.folder, { recursive: true, force: true });
+                await rmRF(this.folder);
             }
             run.ledger.removed('folder', this.folder);
         }
@@ -42650,6 +43237,7 @@ class Workspace {
 // The engine: Create, Validate and Restore for one backup, returning what they found. One function
 // per mode: a new backup of the source, or an existing backup verified where it is. The engine never
 // touches @actions/core; whoever calls it supplies a Reporter.
+
 
 
 
@@ -42745,11 +43333,6 @@ async function verifyExisting(v, file) {
         await held.connected?.close();
     }
 }
-/** Interrupted by a signal, or out of time: the tools stop and everything is cleaned up either way. */
-function runSignal(signal, timeoutMinutes) {
-    const limits = [signal, timeoutMinutes ? AbortSignal.timeout(timeoutMinutes * 60_000) : undefined].filter((limit) => limit !== undefined);
-    return limits.length > 0 ? AbortSignal.any(limits) : new AbortController().signal;
-}
 /** The result, timed, with its receipt written beside the run's other files. */
 async function finish(run, result, tempRoot, started) {
     result.durationMs = Date.now() - started.getTime();
@@ -42760,20 +43343,6 @@ async function finish(run, result, tempRoot, started) {
         run.warn(`Could not write the receipt: ${run.redactor.redactError(error)}`);
     }
     return result;
-}
-
-;// CONCATENATED MODULE: ./src/run/interruption.ts
-// Turns SIGINT, SIGTERM and SIGHUP into an AbortSignal for the engine. A cancelled job gets SIGINT,
-// then SIGTERM, then is killed: the first signal starts the cleanup, later ones must not cut it short.
-function interruptionSignal() {
-    const controller = new AbortController();
-    for (const name of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-        process.on(name, () => {
-            if (!controller.signal.aborted)
-                controller.abort(name);
-        });
-    }
-    return controller.signal;
 }
 
 // EXTERNAL MODULE: external "node:util"

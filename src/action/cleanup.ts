@@ -3,7 +3,7 @@
 // gone by now does not matter), and imports only what cleanup needs, so that its bundle stays small.
 
 import * as commands from './commands.js'
-import { rm } from 'node:fs/promises'
+import { rmRF } from '@actions/io'
 import { rawSecrets, readConnectionInputs } from '../inputs/connection-inputs.js'
 import { openSession, readServerVersion } from '../connection/session.js'
 import { dropDatabase } from '../restore/temporary-database.js'
@@ -22,7 +22,7 @@ export async function runCleanup(): Promise<void> {
   const redactor = new Redactor(rawSecrets(raw))
   for (const secret of redactor.known) commands.setSecret(secret)
   for (const folder of folders) {
-    await rm(folder, { recursive: true, force: true })
+    await rmRF(folder)
       .then(() => commands.info(`Removed leftover folder ${folder}`))
       .catch((error: unknown) => commands.warning(`Could not remove ${folder}: ${redactor.redactError(error)}`))
   }

@@ -294,35 +294,73 @@ export class PlainDumpLexer {
     return length
   }
 
+  /** One byte, by the state it is read in. */
   private step(b: number): void {
     switch (this.state) {
       case State.Normal:
         return this.normal(b)
       case State.Dash:
-        this.state = State.Normal
-        if (b === 45) {
-          this.state = State.LineComment
-          return
-        }
-        this.begin()
-        this.keep(45)
-        return this.normal(b)
       case State.Slash:
-        if (b === 42) {
-          this.keep(b)
-          this.state = State.Block
-          this.blockDepth = 0
-          return
-        }
-        this.state = State.Normal
-        return this.normal(b)
       case State.LineComment:
-        if (b === NL || b === CR) this.state = State.Normal
-        return
+        return this.comment(b)
       case State.Block:
       case State.BlockStar:
       case State.BlockSlash:
         return this.block(b)
+      case State.Quote:
+      case State.EQuote:
+      case State.EQuoteEscape:
+      case State.QuoteEnd:
+        return this.string(b)
+      case State.QuoteStop:
+      case State.QuoteStopDash:
+      case State.QuoteStopComment:
+        return this.afterString(b)
+      case State.DoubleQuote:
+      case State.DoubleQuoteEnd:
+        return this.quotedIdentifier(b)
+      case State.DollarOpen:
+        return this.dollarOpen(b)
+      case State.Dollar:
+      case State.DollarClose:
+        return this.dollarBody(b)
+      case State.Backslash:
+        return this.backslash(b)
+      case State.Meta:
+      case State.Rows:
+        return
+    }
+  }
+
+  /** After "-" or "/": a comment may start; inside a "--" comment, its line end ends it. */
+  private comment(b: number): void {
+    if (this.state === State.LineComment) {
+      if (b === NL || b === CR) this.state = State.Normal
+      return
+    }
+    if (this.state === State.Dash) {
+      this.state = State.Normal
+      if (b === 45) {
+        this.state = State.LineComment
+        return
+      }
+      this.begin()
+      this.keep(45)
+      return this.normal(b)
+    }
+    if (b === 42) {
+      this.keep(b)
+      this.state = State.Block
+      this.blockDepth = 0
+      return
+    }
+    this.state = State.Normal
+    this.normal(b)
+  }
+
+  /** Inside '...' or E'...': a quote ends it, unless another follows ('' is a quote). */
+  private string(b: number): void {
+    switch (this.state) {
       case State.Quote:
         this.keep(b)
         if (b === 39) this.state = State.QuoteEnd
@@ -336,100 +374,107 @@ export class PlainDumpLexer {
         this.keep(b)
         this.state = State.EQuote
         return
-      case State.QuoteEnd:
-        if (b === 39) {
-          // '' inside a string is a quote.
-          this.keep(b)
-          this.state = this.stringState
-          return
-        }
-        this.state = State.QuoteStop
-        this.quoteStopNewline = false
-        return this.quoteStop(b)
-      case State.QuoteStop:
-        return this.quoteStop(b)
-      case State.QuoteStopDash:
-        if (b === 45) {
-          this.state = State.QuoteStopComment
-          return
-        }
-        // Not a comment: the string has ended, and the "-" is ordinary text.
-        this.state = State.Normal
-        this.keep(45)
-        return this.normal(b)
-      case State.QuoteStopComment:
-        if (b === NL || b === CR) {
-          this.quoteStopNewline = true
-          this.state = State.QuoteStop
-        }
-        return
-      case State.DoubleQuote:
-        this.keep(b)
-        if (b === 34) this.state = State.DoubleQuoteEnd
-        return
-      case State.DoubleQuoteEnd:
-        if (b === 34) {
-          this.keep(b)
-          this.state = State.DoubleQuote
-          return
-        }
-        this.state = State.Normal
-        return this.normal(b)
-      case State.DollarOpen:
-        if (b === 36) {
-          this.keep(b)
-          this.dollarTag = this.dollarCandidate
-          this.dollarCandidate = ''
-          this.state = State.Dollar
-          return
-        }
-        if (this.dollarCandidate === '' ? isIdentStart(b) : isIdentCont(b) && b !== 36) {
-          this.keep(b)
-          this.dollarCandidate += String.fromCharCode(b)
-          return
-        }
-        // "$1", or "$name" with no closing "$": not a quote ("$name" goes on as an identifier).
-        // psql then reads "name" as an identifier.
-        this.state = State.Normal
-        if (this.dollarCandidate !== '') {
-          this.token = 'ident'
-          this.tokenText = this.dollarCandidate.toLowerCase().slice(0, 16)
-        }
-        return this.normal(b)
-      case State.Dollar:
-        this.keep(b)
-        if (b === 36) {
-          this.state = State.DollarClose
-          this.dollarCandidate = ''
-        }
-        return
-      case State.DollarClose:
-        this.keep(b)
-        if (b === 36) {
-          if (this.dollarCandidate === this.dollarTag) this.state = State.Normal
-          // Otherwise "$junk$" was in the body, and this "$" may open the real delimiter.
-          this.dollarCandidate = ''
-          return
-        }
-        if (this.dollarCandidate === '' ? isIdentStart(b) : isIdentCont(b)) this.dollarCandidate += String.fromCharCode(b)
-        else this.state = State.Dollar
-        return
-      case State.Backslash:
-        if (b === 59 || b === 58) {
-          // "\;" and "\:" put the character itself into the statement.
-          this.keep(b)
-          this.state = State.Normal
-          if (b === 59) this.identifierCount = 0
-          return
-        }
-        // psql runs a meta-command in the middle of a statement: what follows cannot be divided with certainty.
-        this.unitUncertain ??= 'a psql meta-command inside a statement'
-        this.state = State.Meta
-        return
-      case State.Meta:
-      case State.Rows:
-        return
     }
+    if (b === 39) {
+      this.keep(b)
+      this.state = this.stringState
+      return
+    }
+    this.state = State.QuoteStop
+    this.quoteStopNewline = false
+    this.quoteStop(b)
+  }
+
+  /** After a string: blanks and "--" comments until it is clear whether the string goes on. */
+  private afterString(b: number): void {
+    if (this.state === State.QuoteStop) return this.quoteStop(b)
+    if (this.state === State.QuoteStopComment) {
+      if (b === NL || b === CR) {
+        this.quoteStopNewline = true
+        this.state = State.QuoteStop
+      }
+      return
+    }
+    if (b === 45) {
+      this.state = State.QuoteStopComment
+      return
+    }
+    // Not a comment: the string has ended, and the "-" is ordinary text.
+    this.state = State.Normal
+    this.keep(45)
+    this.normal(b)
+  }
+
+  /** Inside "...": a double quote ends it, unless another follows. */
+  private quotedIdentifier(b: number): void {
+    if (this.state === State.DoubleQuote) {
+      this.keep(b)
+      if (b === 34) this.state = State.DoubleQuoteEnd
+      return
+    }
+    if (b === 34) {
+      this.keep(b)
+      this.state = State.DoubleQuote
+      return
+    }
+    this.state = State.Normal
+    this.normal(b)
+  }
+
+  /** After "$" at a token start: $tag$ opens a dollar quote; "$1" or "$name" alone do not. */
+  private dollarOpen(b: number): void {
+    if (b === 36) {
+      this.keep(b)
+      this.dollarTag = this.dollarCandidate
+      this.dollarCandidate = ''
+      this.state = State.Dollar
+      return
+    }
+    if (this.dollarCandidate === '' ? isIdentStart(b) : isIdentCont(b) && b !== 36) {
+      this.keep(b)
+      this.dollarCandidate += String.fromCharCode(b)
+      return
+    }
+    // Not a quote: psql then reads "name" as an identifier.
+    this.state = State.Normal
+    if (this.dollarCandidate !== '') {
+      this.token = 'ident'
+      this.tokenText = this.dollarCandidate.toLowerCase().slice(0, 16)
+    }
+    this.normal(b)
+  }
+
+  /** Inside a dollar quote: only its own $tag$ ends it. */
+  private dollarBody(b: number): void {
+    this.keep(b)
+    if (this.state === State.Dollar) {
+      if (b === 36) {
+        this.state = State.DollarClose
+        this.dollarCandidate = ''
+      }
+      return
+    }
+    if (b === 36) {
+      if (this.dollarCandidate === this.dollarTag) this.state = State.Normal
+      // Otherwise "$junk$" was in the body, and this "$" may open the real delimiter.
+      this.dollarCandidate = ''
+      return
+    }
+    if (this.dollarCandidate === '' ? isIdentStart(b) : isIdentCont(b)) this.dollarCandidate += String.fromCharCode(b)
+    else this.state = State.Dollar
+  }
+
+  /** After a backslash inside a statement: "\;" and "\:" are characters; anything else is a meta-command. */
+  private backslash(b: number): void {
+    if (b === 59 || b === 58) {
+      this.keep(b)
+      this.state = State.Normal
+      if (b === 59) this.identifierCount = 0
+      return
+    }
+    // psql runs a meta-command in the middle of a statement: what follows cannot be divided with certainty.
+    this.unitUncertain ??= 'a psql meta-command inside a statement'
+    this.state = State.Meta
   }
 
   private normal(b: number): void {

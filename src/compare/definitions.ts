@@ -51,10 +51,15 @@ interface Row {
   text: string | null
 }
 
-/** One query per kind of object, each returning kind, name, table and text. */
+/** Each query yields (kind, name, table, text): the definition of every object of a kind. */
 function queries(serverMajor: number): string[] {
   const relation = QUALIFIED('n.nspname', 'c.relname')
   const named = (sql: string) => `SELECT * FROM (${sql}) AS d(kind, name, "table", text)`
+  return [...namespaceQueries(), ...relationQueries(relation), ...codeQueries(relation, serverMajor)].map(named)
+}
+
+/** Schemas, extensions and types. */
+function namespaceQueries(): string[] {
   return [
     `SELECT 'schema', pg_catalog.quote_ident(n.nspname), NULL, 'schema'
        FROM pg_catalog.pg_namespace n WHERE ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_namespace', 'n.oid')}`,
@@ -74,7 +79,13 @@ function queries(serverMajor: number): string[] {
             END
        FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
       WHERE ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_type', 't.oid')}
-        AND (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_catalog.pg_class k WHERE k.oid = t.typrelid AND k.relkind = 'c')))`,
+        AND (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_catalog.pg_class k WHERE k.oid = t.typrelid AND k.relkind = 'c')))`
+  ]
+}
+
+/** Tables, their columns, indexes and constraints, and views. */
+function relationQueries(relation: string): string[] {
+  return [
     `SELECT 'table', ${relation}, ${relation},
             CASE c.relkind WHEN 'p' THEN 'partitioned table' WHEN 'f' THEN 'foreign table' ELSE 'table' END
             || CASE c.relpersistence WHEN 'u' THEN ', unlogged' ELSE '' END
@@ -133,7 +144,13 @@ function queries(serverMajor: number): string[] {
         AND (ty.oid IS NULL OR ${NOT_IN_EXTENSION('pg_type', 'ty.oid')})`,
     `SELECT CASE c.relkind WHEN 'v' THEN 'view' ELSE 'materialized view' END, ${relation}, NULL, pg_catalog.pg_get_viewdef(c.oid)
        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind IN ('v', 'm') AND ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_class', 'c.oid')}`,
+      WHERE c.relkind IN ('v', 'm') AND ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_class', 'c.oid')}`
+  ]
+}
+
+/** Routines, triggers, policies, rules and sequences. */
+function codeQueries(relation: string, serverMajor: number): string[] {
+  return [
     `SELECT 'function', p.oid::pg_catalog.regprocedure::text, NULL,
             CASE WHEN p.${serverMajor >= 11 ? "prokind = 'a'" : 'proisagg'}
                  THEN 'aggregate ' || (SELECT pg_catalog.row_to_json(x)::text
@@ -176,7 +193,7 @@ function queries(serverMajor: number): string[] {
        FROM pg_catalog.pg_sequence s JOIN pg_catalog.pg_class c ON c.oid = s.seqrelid
          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
       WHERE ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_class', 'c.oid')}`
-  ].map(named)
+  ]
 }
 
 /**

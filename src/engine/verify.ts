@@ -9,6 +9,7 @@ import { buildReceipt, receiptInventory, writeReceipt } from '../report/receipt.
 import type { PhaseName, VerificationResult } from '../report/result.js'
 import { noLedger, runContext, type RunContext } from '../run/context.js'
 import { Redactor } from '../run/secrets.js'
+import { runSignal } from '../run/interruption.js'
 import { createPhase, type Held } from './create-phase.js'
 import { describeFailure, describeInterruption } from './failure.js'
 import { PHASE_NAMES, Phases } from './phases.js'
@@ -103,14 +104,6 @@ async function verifyExisting(v: Verification, file: string): Promise<void> {
   } finally {
     await held.connected?.close()
   }
-}
-
-/** Interrupted by a signal, or out of time: the tools stop and everything is cleaned up either way. */
-function runSignal(signal: AbortSignal | undefined, timeoutMinutes: number | undefined): AbortSignal {
-  const limits = [signal, timeoutMinutes ? AbortSignal.timeout(timeoutMinutes * 60_000) : undefined].filter(
-    (limit): limit is AbortSignal => limit !== undefined
-  )
-  return limits.length > 0 ? AbortSignal.any(limits) : new AbortController().signal
 }
 
 /** The result, timed, with its receipt written beside the run's other files. */

@@ -5,6 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
+import { rmRF } from '@actions/io'
 import { writePasswordFile } from '../connection/environment.js'
 import type { RunContext } from '../run/context.js'
 
@@ -37,7 +38,7 @@ export class Workspace {
         for (const file of this.passwordFiles) await rm(file, { force: true })
         run.log(`Kept the backup at ${keptBackup}`)
       } else {
-        await rm(this.folder, { recursive: true, force: true })
+        await rmRF(this.folder)
       }
       run.ledger.removed('folder', this.folder)
     } catch (error) {

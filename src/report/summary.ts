@@ -1,7 +1,8 @@
 // The job summary and the outputs, as pure functions of a VerificationResult.
 
 import { humanBytes } from '../run/bytes.js'
-import type { VerificationResult } from './result.js'
+import type { BackupFacts, VerificationResult } from './result.js'
+import type { ValidationCheck } from '../validate/plain-checks.js'
 import type { TableComparison, TableRowCount } from '../compare/compare.js'
 
 export interface SummaryTable {
@@ -84,24 +85,65 @@ export function buildSummary(result: VerificationResult): SummaryModel {
       tables: []
     }
   }
-  const failedPhase = result.phases.find((phase) => phase.status === 'failed')
-  const verdict =
-    result.status === 'passed'
-      ? `✅ The backup restores: ${result.tables?.restored.length ?? 0} of ` +
-        `${result.tables?.source.length ?? 0} tables${cameBack(result)} came back in a temporary database.`
-      : `❌ Verification failed${failedPhase ? ` in ${failedPhase.name}` : ''}: ${escapeHtml(result.error?.message ?? 'unknown error')}`
-  const tables: SummaryTable[] = [
-    {
-      heading: 'Phases',
-      header: ['Phase', 'Status', 'Duration', 'Detail'],
-      rows: result.phases.map((phase) => [
-        phase.name,
-        STATUS_ICON[phase.status],
-        phase.status === 'not run' ? '' : seconds(phase.durationMs),
-        escapeHtml(phase.detail)
-      ])
-    }
+  const comparison = result.tables
+  const tables = [
+    phasesTable(result),
+    { heading: 'Facts', header: ['Fact', 'Value'], rows: facts(result) },
+    ...(comparison ? [tablesTable(comparison), definitionsTable(comparison), objectsTable(comparison)] : []),
+    ...(result.checks ? [checksTable(result.checks)] : [])
   ]
+  return {
+    title,
+    verdict: verdictOf(result),
+    hint: result.error?.hint && escapeHtml(result.error.hint),
+    tables: tables.filter((table) => table.rows.length > 0)
+  }
+}
+
+/**
+ * The model as HTML, every element closed. (core.summary.addTable writes an empty cell as an
+ * opening tag alone, which breaks the table of a failed run.)
+ */
+export function renderSummary(model: SummaryModel): string {
+  const element = (tag: string, content: string) => `<${tag}>${content}</${tag}>`
+  const row = (tag: 'th' | 'td', cells: string[]) => element('tr', cells.map((cell) => element(tag, cell)).join(''))
+  const parts = [element('h2', escapeHtml(model.title)), element('p', model.verdict)]
+  if (model.hint) parts.push(element('p', `<b>Hint:</b> ${model.hint}`))
+  for (const table of model.tables) {
+    parts.push(
+      element('h3', escapeHtml(table.heading)),
+      element('table', [row('th', table.header), ...table.rows.map((cells) => row('td', cells))].join(''))
+    )
+  }
+  return `${parts.join('\n')}\n`
+}
+
+function verdictOf(result: VerificationResult): string {
+  if (result.status === 'passed') {
+    return (
+      `✅ The backup restores: ${result.tables?.restored.length ?? 0} of ` +
+      `${result.tables?.source.length ?? 0} tables${cameBack(result)} came back in a temporary database.`
+    )
+  }
+  const failedPhase = result.phases.find((phase) => phase.status === 'failed')
+  return `❌ Verification failed${failedPhase ? ` in ${failedPhase.name}` : ''}: ${escapeHtml(result.error?.message ?? 'unknown error')}`
+}
+
+function phasesTable(result: VerificationResult): SummaryTable {
+  return {
+    heading: 'Phases',
+    header: ['Phase', 'Status', 'Duration', 'Detail'],
+    rows: result.phases.map((phase) => [
+      phase.name,
+      STATUS_ICON[phase.status],
+      phase.status === 'not run' ? '' : seconds(phase.durationMs),
+      escapeHtml(phase.detail)
+    ])
+  }
+}
+
+/** Where, with what, on which backup, compared how, and the run's own traces. */
+function facts(result: VerificationResult): string[][] {
   const facts: string[][] = []
   if (result.target) facts.push(['Database', escapeHtml(result.target)])
   if (result.restoreTarget) facts.push(['Restored on', escapeHtml(result.restoreTarget)])
@@ -110,33 +152,8 @@ export function buildSummary(result: VerificationResult): SummaryModel {
     const { version, directory, origin, reason } = result.client
     facts.push(['Client tools', `${escapeHtml(version)}, ${origin} (${escapeHtml(reason)}): <code>${escapeHtml(directory)}</code>`])
   }
-  if (result.backup) {
-    facts.push(['Backup size', `${result.backup.sizeBytes} bytes (${humanBytes(result.backup.sizeBytes)})`])
-    facts.push(['SHA-256', `<code>${result.backup.sha256}</code>`])
-    facts.push(['Format', `${result.backup.format}${result.backup.files ? ` (${result.backup.files} files)` : ''}`])
-    facts.push(['Compression', escapeHtml(result.backup.compression)])
-    facts.push(['Parallel jobs', String(result.backup.jobs)])
-    if (result.backup.existing) facts.push(['Backup file', `<code>${escapeHtml(result.backup.path)}</code> (verified where it is)`])
-    else if (result.backup.kept) facts.push(['Backup kept at', `<code>${escapeHtml(result.backup.path)}</code>`])
-  }
-  if (result.tables) {
-    facts.push(['Verify level', result.tables.level])
-    const reference = REFERENCE_WORDS[result.tables.reference]
-    facts.push([`Tables (${reference.short} / restored)`, `${result.tables.source.length} / ${result.tables.restored.length}`])
-    const sum = (pick: (entry: TableRowCount) => number | undefined) =>
-      result.tables!.rows.reduce((total, entry) => total + (pick(entry) ?? 0), 0)
-    if (result.tables.level !== 'schema')
-      facts.push([`Rows (${reference.rows} / restored)`, `${sum((entry) => entry.source)} / ${sum((entry) => entry.restored)}`])
-    if (result.tables.reference !== 'none') {
-      const { compared, by, differences } = result.tables.definitions
-      facts.push([
-        'Definitions compared',
-        `${compared}${by === 'name' ? ' (by name only: the restore server is another major, whose wording of definitions differs)' : by === 'hash' ? " (against the receipt's hashes)" : ''}${differences.length > 0 ? `, ${differences.length} differ` : ', all the same'}`
-      ])
-    }
-    if (result.tables.missing.length) facts.push(['Missing after restore', escapeHtml(listed(result.tables.missing))])
-    if (result.tables.extra.length) facts.push(['Unexpected after restore', escapeHtml(listed(result.tables.extra))])
-  }
+  if (result.backup) facts.push(...backupFacts(result.backup))
+  if (result.tables) facts.push(...comparisonFacts(result.tables))
   if (result.ignoredRestoreErrors) {
     facts.push(['Restore errors ignored', `${result.ignoredRestoreErrors.total}: ${escapeHtml(result.ignoredRestoreErrors.detail)}`])
   }
@@ -146,72 +163,109 @@ export function buildSummary(result: VerificationResult): SummaryModel {
   }
   facts.push(['Duration', seconds(result.durationMs)])
   if (result.receiptPath) facts.push(['Receipt', `<code>${escapeHtml(result.receiptPath)}</code>`])
-  tables.push({ heading: 'Facts', header: ['Fact', 'Value'], rows: facts })
-  if (result.tables && result.tables.rows.length > 0) {
-    // Mismatches first, then the largest tables; capped for databases with many tables.
-    const sorted = [...result.tables.rows].sort(
-      (a, b) =>
-        Number(rowsMatch(a)) - Number(rowsMatch(b)) ||
-        (b.source ?? b.restored ?? 0) - (a.source ?? a.restored ?? 0) ||
-        a.table.localeCompare(b.table)
-    )
-    const shown = sorted.slice(0, MAX_LISTED)
-    const content = result.tables.level === 'data'
-    tables.push({
-      heading: sorted.length > MAX_LISTED ? `Tables (${MAX_LISTED} of ${sorted.length}, mismatches first)` : 'Tables',
-      header: ['Table', REFERENCE_WORDS[result.tables.reference].column, 'Rows restored', ...(content ? ['Content'] : []), 'Match'],
-      rows: shown.map((entry) => [
+  return facts
+}
+
+function backupFacts(backup: BackupFacts): string[][] {
+  const facts = [
+    ['Backup size', `${backup.sizeBytes} bytes (${humanBytes(backup.sizeBytes)})`],
+    ['SHA-256', `<code>${backup.sha256}</code>`],
+    ['Format', `${backup.format}${backup.files ? ` (${backup.files} files)` : ''}`],
+    ['Compression', escapeHtml(backup.compression)],
+    ['Parallel jobs', String(backup.jobs)]
+  ]
+  if (backup.existing) facts.push(['Backup file', `<code>${escapeHtml(backup.path)}</code> (verified where it is)`])
+  else if (backup.kept) facts.push(['Backup kept at', `<code>${escapeHtml(backup.path)}</code>`])
+  return facts
+}
+
+function comparisonFacts(comparison: TableComparison): string[][] {
+  const reference = REFERENCE_WORDS[comparison.reference]
+  const sum = (pick: (entry: TableRowCount) => number | undefined) =>
+    comparison.rows.reduce((total, entry) => total + (pick(entry) ?? 0), 0)
+  const facts = [
+    ['Verify level', comparison.level],
+    [`Tables (${reference.short} / restored)`, `${comparison.source.length} / ${comparison.restored.length}`]
+  ]
+  if (comparison.level !== 'schema') {
+    facts.push([`Rows (${reference.rows} / restored)`, `${sum((entry) => entry.source)} / ${sum((entry) => entry.restored)}`])
+  }
+  if (comparison.reference !== 'none') {
+    const { compared, by, differences } = comparison.definitions
+    const how =
+      by === 'name'
+        ? ' (by name only: the restore server is another major, whose wording of definitions differs)'
+        : by === 'hash'
+          ? " (against the receipt's hashes)"
+          : ''
+    facts.push(['Definitions compared', `${compared}${how}${differences.length > 0 ? `, ${differences.length} differ` : ', all the same'}`])
+  }
+  if (comparison.missing.length) facts.push(['Missing after restore', escapeHtml(listed(comparison.missing))])
+  if (comparison.extra.length) facts.push(['Unexpected after restore', escapeHtml(listed(comparison.extra))])
+  return facts
+}
+
+/** Mismatches first, then the largest tables; capped for databases with many tables. */
+function tablesTable(comparison: TableComparison): SummaryTable {
+  const sorted = [...comparison.rows].sort(
+    (a, b) =>
+      Number(rowsMatch(a)) - Number(rowsMatch(b)) ||
+      (b.source ?? b.restored ?? 0) - (a.source ?? a.restored ?? 0) ||
+      a.table.localeCompare(b.table)
+  )
+  const content = comparison.level === 'data'
+  const sameContent = (entry: TableRowCount) =>
+    entry.sourceFingerprint !== undefined && entry.sourceFingerprint === entry.restoredFingerprint
+  return {
+    heading: sorted.length > MAX_LISTED ? `Tables (${MAX_LISTED} of ${sorted.length}, mismatches first)` : 'Tables',
+    header: ['Table', REFERENCE_WORDS[comparison.reference].column, 'Rows restored', ...(content ? ['Content'] : []), 'Match'],
+    rows: sorted
+      .slice(0, MAX_LISTED)
+      .map((entry) => [
         `<code>${escapeHtml(entry.table)}</code>`,
         entry.source === undefined ? '—' : String(entry.source),
         entry.restored === undefined ? '—' : String(entry.restored),
-        ...(content
-          ? [
-              entry.sourceFingerprint !== undefined && entry.sourceFingerprint === entry.restoredFingerprint
-                ? 'same fingerprint'
-                : 'differs'
-            ]
-          : []),
+        ...(content ? [sameContent(entry) ? 'same fingerprint' : 'differs'] : []),
         rowsMatch(entry) ? '✅' : '❌'
       ])
-    })
   }
-  const differences = result.tables?.definitions.differences ?? []
-  if (result.tables && differences.length > 0) {
-    const hashed = result.tables.definitions.by === 'hash'
-    const where = REFERENCE_WORDS[result.tables.reference].short
-    tables.push({
-      heading:
-        differences.length > MAX_LISTED ? `Definitions that differ (${MAX_LISTED} of ${differences.length})` : 'Definitions that differ',
-      header: ['Object', `In the ${where}`, 'Restored'],
-      rows: differences
-        .slice(0, MAX_LISTED)
-        .map((difference) => [
-          `${escapeHtml(difference.kind)} <code>${escapeHtml(difference.name)}</code>`,
-          definitionCell(difference.source, hashed),
-          definitionCell(difference.restored, false)
-        ])
-    })
-  }
-  if (result.tables && result.tables.objects.length > 0) {
-    tables.push({
-      heading: 'Objects by kind',
-      header: ['Kind', 'Source', 'Restored', 'Match'],
-      rows: result.tables.objects.map((entry) => [
-        entry.kind,
-        String(entry.source),
-        String(entry.restored),
-        entry.source === entry.restored ? '✅' : '❌'
+}
+
+function definitionsTable(comparison: TableComparison): SummaryTable {
+  const { differences, by } = comparison.definitions
+  return {
+    heading:
+      differences.length > MAX_LISTED ? `Definitions that differ (${MAX_LISTED} of ${differences.length})` : 'Definitions that differ',
+    header: ['Object', `In the ${REFERENCE_WORDS[comparison.reference].short}`, 'Restored'],
+    rows: differences
+      .slice(0, MAX_LISTED)
+      .map((difference) => [
+        `${escapeHtml(difference.kind)} <code>${escapeHtml(difference.name)}</code>`,
+        definitionCell(difference.source, by === 'hash'),
+        definitionCell(difference.restored, false)
       ])
-    })
   }
-  if (result.checks) {
-    tables.push({
-      heading: 'Validation checks',
-      header: ['Check', 'Result', 'Detail'],
-      rows: result.checks.map((check) => [escapeHtml(check.name), check.passed ? '✅' : '❌', escapeHtml(check.detail)])
-    })
+}
+
+function objectsTable(comparison: TableComparison): SummaryTable {
+  return {
+    heading: 'Objects by kind',
+    header: ['Kind', 'Source', 'Restored', 'Match'],
+    rows: comparison.objects.map((entry) => [
+      entry.kind,
+      String(entry.source),
+      String(entry.restored),
+      entry.source === entry.restored ? '✅' : '❌'
+    ])
   }
-  return { title, verdict, hint: result.error?.hint && escapeHtml(result.error.hint), tables }
+}
+
+function checksTable(checks: ValidationCheck[]): SummaryTable {
+  return {
+    heading: 'Validation checks',
+    header: ['Check', 'Result', 'Detail'],
+    rows: checks.map((check) => [escapeHtml(check.name), check.passed ? '✅' : '❌', escapeHtml(check.detail)])
+  }
 }
 
 /** The verdict and phases as plain lines, for the terminal. */

@@ -10,3 +10,24 @@ export function interruptionSignal(): AbortSignal {
   }
   return controller.signal
 }
+
+/**
+ * The caller's signal or the deadline, whichever comes first; with neither, a signal that never
+ * aborts. Not AbortSignal.any over AbortSignal.timeout: Node holds a timeout signal inside a
+ * composite only weakly, and after a garbage collection its timer is cleared and it never fires.
+ */
+export function runSignal(signal: AbortSignal | undefined, timeoutMinutes: number | undefined): AbortSignal {
+  const controller = new AbortController()
+  if (signal?.aborted) controller.abort(signal.reason)
+  else signal?.addEventListener('abort', () => controller.abort(signal.reason), { once: true })
+  if (timeoutMinutes) {
+    const timer = setTimeout(
+      () => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
+      timeoutMinutes * 60_000
+    )
+    // The deadline alone does not keep the process alive once the run is over.
+    timer.unref()
+    controller.signal.addEventListener('abort', () => clearTimeout(timer), { once: true })
+  }
+  return controller.signal
+}

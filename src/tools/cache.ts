@@ -6,6 +6,7 @@ import { cp, mkdir, rm, writeFile } from 'node:fs/promises'
 import { existsSync, readdirSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { rmRF } from '@actions/io'
 
 export const TOOL_NAME = 'postgresql-client'
 
@@ -46,7 +47,7 @@ export class FolderToolCache implements ToolCache {
 
   async add(sourceDirectory: string, version: string, arch: string): Promise<string> {
     const folder = this.folder(version, arch)
-    await rm(folder, { recursive: true, force: true })
+    await rmRF(folder)
     await rm(`${folder}.complete`, { force: true })
     await mkdir(folder, { recursive: true })
     await cp(sourceDirectory, folder, { recursive: true, verbatimSymlinks: true })

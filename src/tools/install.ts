@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs'
 import { mkdir, readdir, rm } from 'node:fs/promises'
 import path from 'node:path'
+import { rmRF } from '@actions/io'
 import { VerificationError } from '../run/errors.js'
 import { runTool } from './process.js'
 import { scrubbedEnvironment } from '../connection/environment.js'
@@ -111,7 +112,7 @@ export async function installClientTools(version: ArchiveVersion, options: Insta
     )
   }
   const cachedFolder = await cache.add(root, versionText, arch)
-  await rm(extracted, { recursive: true, force: true })
+  await rmRF(extracted)
   await rm(archive, { force: true })
   const tools = await inspectDirectory(path.join(cachedFolder, 'bin'), 'downloaded', env, platform)
   if (!tools)
