@@ -13,7 +13,8 @@ import { chooseConnection } from '../src/inputs/connection.js'
 import { clientEnvironment } from '../src/connection/environment.js'
 import { runTool } from '../src/tools/process.js'
 import { openSession } from '../src/connection/session.js'
-import { readDatabaseInventory, takeInventory } from '../src/compare/inventory.js'
+import { takeInventory } from '../src/compare/inventory.js'
+import { inspectRestored } from '../src/compare/restored.js'
 import { compareInventories } from '../src/compare/compare.js'
 import { restoreBackup } from '../src/restore/restore.js'
 import { findClientTools, type ClientTools } from '../src/tools/locate.js'
@@ -99,15 +100,17 @@ maybe("restoring a newer client's plain dump into PostgreSQL 14", () => {
         strict: false,
         databaseName: name
       }
-      return await restoreBackup(run, request, (database) => readDatabaseInventory(choice.target, database, 'rows', 1)).then(
-        ({ inspected, restoredChecksum }) => {
-          expect(restoredChecksum).toBe(checksum)
-          return {
-            comparison: compareInventories(source, inspected, [], 'snapshot', 'rows'),
-            lines: [...run.lines, ...run.reporter.warnings]
-          }
+      return await restoreBackup(
+        run,
+        request,
+        async (database) => (await inspectRestored(choice.target, database, 'rows', 1)).inventory
+      ).then(({ inspected, restoredChecksum }) => {
+        expect(restoredChecksum).toBe(checksum)
+        return {
+          comparison: compareInventories(source, inspected, [], 'snapshot', 'rows'),
+          lines: [...run.lines, ...run.reporter.warnings]
         }
-      )
+      })
     } finally {
       await session.end()
     }

@@ -38221,7 +38221,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 9094:
+/***/ 2743:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39067,7 +39067,9 @@ async function openSession(target, database = target.database) {
         database,
         ssl: target.ssl,
         connectionTimeoutMillis: target.connectTimeoutSeconds * 1000,
-        application_name: 'backup-verify'
+        application_name: 'backup-verify',
+        // The tools get the same server options (PGOPTIONS): the sessions see what pg_dump sees.
+        ...(target.parameters.options ? { options: target.parameters.options } : {})
     });
     // An error after connecting (server shut down, say) must not crash the process; the next query reports it.
     client.on('error', () => { });
@@ -39171,19 +39173,21 @@ async function readColumns(client) {
         list.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     return columns;
 }
+/** At the data level without a plan: every table fingerprinted in SQL (how a database is compared with itself). */
+const SQL_EVERYWHERE = () => 'sql';
+const COUNT_EVERYWHERE = () => 'count';
 /**
- * Each table's exact row count, and at the data level a fingerprint of its content that ignores
- * row order and column positions, read by the given sessions side by side.
+ * Each table's exact row count, or its count and a fingerprint of its content that ignores row
+ * order and column positions, read by the given sessions side by side.
  */
-async function readContent(clients, tables, level, columns) {
-    if (level === 'schema')
-        return [];
-    const content = new Array(tables.length);
+async function readContent(clients, tables, readOf, columns) {
+    const planned = tables.filter((table) => readOf(table) !== 'elsewhere');
+    const content = new Array(planned.length);
     let next = 0;
     const read = async (client) => {
-        for (let index = next++; index < tables.length; index = next++) {
-            const table = tables[index];
-            if (level === 'rows') {
+        for (let index = next++; index < planned.length; index = next++) {
+            const table = planned[index];
+            if (readOf(table) === 'count') {
                 const { rows } = await client.query(`SELECT count(*) AS n FROM ONLY ${table}`);
                 content[index] = { table, rows: Number(rows[0].n) };
             }
@@ -39192,7 +39196,7 @@ async function readContent(clients, tables, level, columns) {
                 const row = `ROW(${(columns.get(table) ?? []).map((column) => `r.${column}`).join(', ')})::text`;
                 const { rows } = await client.query(`SELECT count(*) AS n, coalesce(sum(('x' || substr(md5(${row}), 1, 15))::bit(60)::bigint::numeric), ` +
                     `0)::text AS fp FROM ONLY ${table} AS r`);
-                content[index] = { table, rows: Number(rows[0].n), fingerprint: rows[0].fp };
+                content[index] = { table, rows: Number(rows[0].n), fingerprint: `sql:${rows[0].fp}` };
             }
         }
     };
@@ -39218,15 +39222,17 @@ async function readSequences(client) {
  * The inventory of a database; sequences only where asked (the restored side, at the rows level
  * and up). helpers: more sessions on the same database that read tables beside the first.
  */
-async function takeInventory(client, level, withSequences = false, helpers = []) {
+async function takeInventory(client, level, withSequences = false, helpers = [], plan = {}) {
     await Promise.all([client, ...helpers].map(useCanonicalSettings));
     const { rows } = await client.query("SELECT current_setting('server_version_num') AS version");
     const serverVersionNumber = Number(rows[0].version);
     const tables = await listTables(client);
     const objects = await countObjects(client);
-    const definitions = await readDefinitions(client, majorOf(serverVersionNumber), level === 'data');
-    const columns = level === 'data' ? await readColumns(client) : new Map();
-    const content = await readContent([client, ...helpers], tables, level, columns);
+    const definitions = await readDefinitions(client, majorOf(serverVersionNumber), plan.largeObjectContent ?? level === 'data');
+    const readOf = plan.readOf ?? (level === 'data' ? SQL_EVERYWHERE : COUNT_EVERYWHERE);
+    const content = level === 'schema'
+        ? []
+        : await readContent([client, ...helpers], tables, readOf, tables.some((table) => readOf(table) === 'sql') ? await readColumns(client) : new Map());
     const sequences = withSequences && level !== 'schema' ? await readSequences(client) : [];
     return { level, serverVersionNumber, tables, objects, content, sequences, definitions };
 }
@@ -39247,25 +39253,6 @@ async function listTables(client) {
         AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
       ORDER BY n.nspname, c.relname`);
     return rows.map((row) => row.name);
-}
-/** Sessions that count the restored tables side by side, at most. */
-const MAX_COUNTING_SESSIONS = 4;
-/** A restored database's inventory, its tables counted (at data: fingerprinted) by up to `jobs` sessions side by side. */
-async function readDatabaseInventory(target, database, level, jobs) {
-    const helperCount = Math.min(jobs, MAX_COUNTING_SESSIONS) - 1;
-    const opened = await Promise.allSettled([
-        openSession(target, database),
-        ...Array.from({ length: helperCount }, () => openSession(target, database))
-    ]);
-    const sessions = opened.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
-    try {
-        if (opened[0].status === 'rejected')
-            throw opened[0].reason;
-        return await takeInventory(sessions[0], level, true, sessions.slice(1));
-    }
-    finally {
-        await Promise.all(sessions.map((session) => session.end().catch(() => { })));
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/inputs/size.ts
@@ -39576,8 +39563,177 @@ function bytes_humanBytes(bytes) {
     return unit === 0 ? `${bytes} bytes` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
 }
 
+;// CONCATENATED MODULE: ./src/compare/compare.ts
+// The restored database against what it must hold: the dumped snapshot's inventory, or a receipt
+// made when the backup was. Tables, exact rows and content at the verify level; every object's
+// definition; sequence values as numbers. Each difference is named in the user's terms.
+
+
+
+
+/** "42" and "00042" are one value; "next 7" (never called) stays apart from "7". */
+function sequenceValue(text) {
+    if (text === undefined)
+        return undefined;
+    const match = /^(next )?(-?\d+)$/.exec(text.trim());
+    return match ? `${match[1] ?? ''}${BigInt(match[2])}` : text;
+}
+/**
+ * The restored database against the reference at `level` (the run's verify level; the reference
+ * may hold more). Without a reference (an existing backup and no receipt), the restored database
+ * is described, not compared; the sequence values the dump sets are compared all the same.
+ */
+function compareInventories(reference, restored, dumpedSequences = [], referenceKind = 'snapshot', level = restored.level) {
+    const source = reference ?? restored;
+    const restoredSet = new Set(restored.tables);
+    const sourceSet = new Set(source.tables);
+    const before = new Map(source.content.map((entry) => [entry.table, entry]));
+    const after = new Map(restored.content.map((entry) => [entry.table, entry]));
+    const counted = level !== 'schema';
+    const content = level === 'data';
+    const rows = [...new Set([...source.tables, ...restored.tables])].map((table) => ({
+        table,
+        source: counted ? before.get(table)?.rows : undefined,
+        restored: counted ? after.get(table)?.rows : undefined,
+        sourceFingerprint: content ? before.get(table)?.fingerprint : undefined,
+        restoredFingerprint: content ? after.get(table)?.fingerprint : undefined,
+        ...(content && after.get(table)?.readError ? { readError: after.get(table)?.readError } : {}),
+        ...(content && after.get(table)?.contentNote ? { contentNote: after.get(table)?.contentNote } : {})
+    }));
+    const both = (entry) => entry.source !== undefined && entry.restored !== undefined;
+    const objects = OBJECT_KINDS.map((kind) => ({ kind, source: source.objects[kind], restored: restored.objects[kind] }));
+    // The values the dump sets, against the restored sequences: the only race-free comparison.
+    const sequencesBefore = new Map(dumpedSequences.map((entry) => [entry.sequence, sequenceValue(entry.value)]));
+    const sequencesAfter = new Map(restored.sequences.map((entry) => [entry.sequence, sequenceValue(entry.value)]));
+    // A server of another major words definitions its own way: then only which objects exist is compared.
+    const byName = reference !== undefined && majorOf(source.serverVersionNumber) !== majorOf(restored.serverVersionNumber);
+    const referenceDefinitions = source.definitions.filter((definition) => content || definition.kind !== 'large object data');
+    // An existing backup's own content holds no definitions, only its large objects' bytes.
+    const restoredDefinitions = referenceKind === 'backup' ? restored.definitions.filter((definition) => definition.kind === 'large object data') : restored.definitions;
+    const definitionDifferences = reference
+        ? compareDefinitions(referenceDefinitions, restoredDefinitions, {
+            hashed: source.definitionsHashed === true,
+            byName: byName && referenceKind !== 'backup'
+        })
+        : [];
+    return {
+        level,
+        reference: reference ? referenceKind : 'none',
+        source: source.tables,
+        restored: restored.tables,
+        missing: source.tables.filter((table) => !restoredSet.has(table)),
+        extra: restored.tables.filter((table) => !sourceSet.has(table)),
+        rows,
+        rowMismatches: rows.filter((entry) => both(entry) && entry.source !== entry.restored),
+        contentMismatches: rows.filter((entry) => both(entry) &&
+            entry.source === entry.restored &&
+            entry.sourceFingerprint !== undefined &&
+            entry.restoredFingerprint !== undefined &&
+            entry.sourceFingerprint !== entry.restoredFingerprint),
+        unread: rows.filter((entry) => entry.readError !== undefined && entry.sourceFingerprint !== undefined),
+        objects,
+        objectMismatches: objects.filter((entry) => entry.source !== entry.restored),
+        definitions: {
+            compared: reference ? referenceDefinitions.length : 0,
+            by: byName ? 'name' : source.definitionsHashed ? 'hash' : 'text',
+            differences: definitionDifferences
+        },
+        sequenceMismatches: [...sequencesBefore.keys()]
+            .filter(() => counted)
+            .map((sequence) => ({ sequence, source: sequencesBefore.get(sequence), restored: sequencesAfter.get(sequence) }))
+            .filter((entry) => entry.source !== entry.restored)
+    };
+}
+/** What the comparison proved, in one line that names the level. */
+function describeProof(comparison) {
+    const tables = comparison.restored.length;
+    switch (comparison.level) {
+        case 'schema':
+            return `schema: ${tables} tables and every object's definition, no rows`;
+        case 'rows':
+            return `rows: the exact row count of each of ${tables} tables, and every object's definition`;
+        case 'data': {
+            const byCopy = comparison.rows.filter((entry) => entry.restoredFingerprint?.startsWith('copy:'));
+            const bySql = comparison.rows.filter((entry) => entry.restoredFingerprint?.startsWith('sql:'));
+            const rowsOnly = comparison.rows.filter((entry) => entry.contentNote !== undefined);
+            const rows = byCopy.reduce((total, entry) => total + (entry.restored ?? 0), 0);
+            const where = comparison.reference === 'receipt' ? "the receipt's fingerprints of the dump's rows" : "the dump's own rows";
+            return (`data: every row of ${byCopy.length} tables (${rows} rows) read back and matched to ${where}` +
+                (bySql.length > 0 ? `; ${bySql.length} by a fingerprint in SQL (another major may print their values otherwise)` : '') +
+                (rowsOnly.length > 0 ? `; ${rowsOnly.length} by row count only` : '') +
+                (comparison.reference === 'backup' ? '' : "; every object's definition"));
+        }
+    }
+}
+/** The comparison in one log line: tables, rows and definitions on both sides. */
+function describeComparison(comparison, reference, restored) {
+    const total = (inventory) => inventory.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
+    if (!reference)
+        return `Restored: ${comparison.restored.length} tables, ${total(restored)} rows (an existing backup: no source to compare them with)`;
+    if (comparison.reference === 'backup')
+        return `Restored: ${comparison.restored.length} tables, ${total(restored)} rows; verify level ${describeProof(comparison)}`;
+    return (`Tables: ${comparison.source.length} in the source, ${comparison.restored.length} restored` +
+        (comparison.level === 'schema' ? '' : `; rows: ${total(reference)} ${referenceName(comparison)}, ${total(restored)} restored`) +
+        `; ${comparison.definitions.compared} definitions compared (verify level ${comparison.level === 'data' ? describeProof(comparison) : comparison.level})`);
+}
+/** How the reference is named in messages: what the dump holds, or what the receipt records. */
+function referenceName(comparison) {
+    return comparison.reference === 'receipt' ? 'in the receipt' : comparison.reference === 'backup' ? 'in the backup' : 'in the dump';
+}
+const MAX_SHOWN_DEFINITION = 160;
+function shortDefinition(text) {
+    const flat = text.replace(/\s+/g, ' ').trim();
+    return flat.length > MAX_SHOWN_DEFINITION ? `${flat.slice(0, MAX_SHOWN_DEFINITION)}…` : flat;
+}
+/** One definition difference in words; the objects of a table that is missing altogether are left to the table's message. */
+function describeDefinitionDifference(difference, where, hashed) {
+    const object = `${difference.kind} ${difference.name}`;
+    if (difference.restored === undefined)
+        return `${object} is missing after the restore${hashed ? '' : ` (${where}: ${shortDefinition(difference.source ?? '')})`}`;
+    if (difference.source === undefined)
+        return `${object} is there after the restore only (${shortDefinition(difference.restored)})`;
+    return hashed
+        ? `${object} differs from the receipt's (restored: ${shortDefinition(difference.restored)})`
+        : `${object} is ${shortDefinition(difference.source)} ${where}, but ${shortDefinition(difference.restored)} restored`;
+}
+/** Throws when the restored database differs from its reference, naming every difference found. */
+function requireSameInventory(comparison) {
+    const problems = [];
+    const where = referenceName(comparison);
+    if (comparison.missing.length > 0 || comparison.extra.length > 0) {
+        const parts = [
+            comparison.missing.length ? `missing ${comparison.missing.join(', ')}` : '',
+            comparison.extra.length ? `unexpected ${comparison.extra.join(', ')}` : ''
+        ].filter(Boolean);
+        problems.push(`Restored database has ${comparison.restored.length} tables, the source has ${comparison.source.length}: ${parts.join('; ')}`);
+    }
+    const listed = (entries, show) => `${entries.slice(0, 10).map(show).join('; ')}${entries.length > 10 ? '; …' : ''}`;
+    if (comparison.rowMismatches.length > 0) {
+        problems.push(`Row counts differ in ${comparison.rowMismatches.length} table(s): ${listed(comparison.rowMismatches, (e) => `${e.table} ${e.source} ${where}, ${e.restored} restored`)}`);
+    }
+    if (comparison.contentMismatches.length > 0) {
+        problems.push(`Content differs in ${comparison.contentMismatches.length} table(s) with the same row count: ${listed(comparison.contentMismatches, (e) => `${e.table} (fingerprint ${e.sourceFingerprint} ${where}, ${e.restoredFingerprint} restored)`)}`);
+    }
+    if (comparison.unread.length > 0) {
+        problems.push(`The restored rows of ${comparison.unread.length} table(s) could not be read back to compare their content: ${listed(comparison.unread, (e) => `${e.table}: ${e.readError}`)}`);
+    }
+    const tablesNamed = new Set([...comparison.missing, ...comparison.extra]);
+    const definitions = comparison.definitions.differences.filter((difference) => difference.table === undefined || !tablesNamed.has(difference.table));
+    if (definitions.length > 0) {
+        const hashed = comparison.definitions.by === 'hash';
+        problems.push(`Definitions differ for ${definitions.length} object(s): ` +
+            `${listed(definitions, (difference) => describeDefinitionDifference(difference, where, hashed))}`);
+    }
+    if (comparison.sequenceMismatches.length > 0) {
+        problems.push(`Sequence values differ: ${listed(comparison.sequenceMismatches, (e) => `${e.sequence} ${e.source ?? 'absent'} ${where}, ${e.restored ?? 'absent'} restored`)}`);
+    }
+    if (problems.length > 0)
+        throw new VerificationError('restore-mismatch', problems.join('. '));
+}
+
 ;// CONCATENATED MODULE: ./src/report/summary.ts
 // The job summary and the outputs, as pure functions of a VerificationResult.
+
 
 /** Lists from the database are capped so the summary stays far below the runner's 1 MiB limit. */
 const MAX_LISTED = 50;
@@ -39615,6 +39771,7 @@ const STATUS_ICON = { passed: '✅ passed', failed: '❌ failed', 'not run': '�
 const REFERENCE_WORDS = {
     snapshot: { short: 'source', rows: 'dumped', column: 'Rows in the dump' },
     receipt: { short: 'receipt', rows: 'receipt', column: 'Rows in the receipt' },
+    backup: { short: 'backup', rows: 'backup', column: 'Rows in the backup' },
     none: { short: 'backup', rows: 'backup', column: 'Rows' }
 };
 /** Definitions are long (a function's body): a cell shows their start. */
@@ -39702,6 +39859,10 @@ function facts(result) {
         facts.push(...backupFacts(result.backup));
     if (result.tables)
         facts.push(...comparisonFacts(result.tables));
+    if (result.changedSinceReceipt) {
+        const changed = result.changedSinceReceipt;
+        facts.push(['Content changed since the receipt', changed.length === 0 ? 'in no table' : escapeHtml(listed(changed))]);
+    }
     if (result.ignoredRestoreErrors) {
         facts.push(['Restore errors ignored', `${result.ignoredRestoreErrors.total}: ${escapeHtml(result.ignoredRestoreErrors.detail)}`]);
     }
@@ -39732,7 +39893,7 @@ function comparisonFacts(comparison) {
     const reference = REFERENCE_WORDS[comparison.reference];
     const sum = (pick) => comparison.rows.reduce((total, entry) => total + (pick(entry) ?? 0), 0);
     const facts = [
-        ['Verify level', comparison.level],
+        ['Verify level', escapeHtml(describeProof(comparison))],
         [`Tables (${reference.short} / restored)`, `${comparison.source.length} / ${comparison.restored.length}`]
     ];
     if (comparison.level !== 'schema') {
@@ -39769,10 +39930,21 @@ function tablesTable(comparison) {
             `<code>${escapeHtml(entry.table)}</code>`,
             entry.source === undefined ? '—' : String(entry.source),
             entry.restored === undefined ? '—' : String(entry.restored),
-            ...(content ? [sameContent(entry) ? 'same fingerprint' : 'differs'] : []),
+            ...(content ? [contentCell(entry, sameContent(entry))] : []),
             rowsMatch(entry) ? '✅' : '❌'
         ])
     };
+}
+/** A table's content in one cell: how it was compared, and whether it matched. */
+function contentCell(entry, same) {
+    if (entry.readError)
+        return `not read back: ${escapeHtml(entry.readError)}`;
+    if (entry.contentNote)
+        return `rows only (${escapeHtml(entry.contentNote.replace(/^not compared by content: /, ''))})`;
+    if (entry.sourceFingerprint === undefined)
+        return '—';
+    const how = entry.sourceFingerprint.startsWith('sql:') ? 'same fingerprint (SQL)' : 'same rows as the dump';
+    return same ? how : 'differs';
 }
 function definitionsTable(comparison) {
     const { differences, by } = comparison.definitions;
@@ -39885,8 +40057,12 @@ async function detectBackupFormat(backupPath) {
 
 
 
-/** 2: definitions (as hashes), the server version, content fingerprints over columns by name in canonical settings. */
-const RECEIPT_SCHEMA_VERSION = 2;
+/**
+ * 3: content fingerprints of each table's COPY text as the dump holds it ("copy:"), or in SQL where
+ * another major may print values otherwise ("sql:"), and the output settings the dump was written in.
+ * (2: definitions as hashes, the server version; fingerprints over columns by name in canonical settings.)
+ */
+const RECEIPT_SCHEMA_VERSION = 3;
 function buildReceipt(result) {
     const tables = result.tables;
     return {
@@ -39961,7 +40137,7 @@ function readReceipt(input, file) {
     }
     if (receipt?.tool === 'backup-verify' && typeof receipt.schemaVersion === 'number' && receipt.schemaVersion < RECEIPT_SCHEMA_VERSION) {
         throw new InputError(input, file, `a receipt of schemaVersion ${RECEIPT_SCHEMA_VERSION}; this one (${receipt.schemaVersion}) was ` +
-            `written by an older backup-verify and holds no definitions to compare with: verify the backup ` +
+            `written by an older backup-verify, whose inventories this one cannot compare with: verify the backup ` +
             `without it once, and use the receipt that run writes`);
     }
     if (receipt?.schemaVersion !== RECEIPT_SCHEMA_VERSION ||
@@ -40028,9 +40204,112 @@ function runSignal(signal, timeoutMinutes) {
     return controller.signal;
 }
 
+;// CONCATENATED MODULE: ./src/compare/column-types.ts
+// What a table's values are made of, type by type down to the base types (through arrays, domains,
+// ranges, multiranges and composite types): whether their text depends on an output setting, and
+// whether another major of PostgreSQL might print them otherwise.
+/** Base types whose text depends on a session setting pg_dump leaves as the session had it. */
+const SETTING_OF = {
+    'pg_catalog.timestamptz': 'TimeZone',
+    'pg_catalog.bytea': 'bytea_output',
+    'pg_catalog.money': 'lc_monetary'
+};
+/**
+ * Built-in base types whose output is the same from PostgreSQL 13 to 18 for the same value and
+ * settings (floats print the shortest exact form since 12). Any other base type, an extension's
+ * above all, may print otherwise on another major.
+ */
+const STABLE_ACROSS_MAJORS = new Set([
+    'bool',
+    'bytea',
+    'char',
+    'name',
+    'int2',
+    'int4',
+    'int8',
+    'text',
+    'varchar',
+    'bpchar',
+    'oid',
+    'json',
+    'jsonb',
+    'xml',
+    'float4',
+    'float8',
+    'numeric',
+    'money',
+    'uuid',
+    'date',
+    'time',
+    'timetz',
+    'timestamp',
+    'timestamptz',
+    'interval',
+    'bit',
+    'varbit',
+    'inet',
+    'cidr',
+    'macaddr',
+    'macaddr8',
+    'point',
+    'lseg',
+    'path',
+    'box',
+    'polygon',
+    'line',
+    'circle',
+    'tsvector',
+    'tsquery',
+    'pg_lsn'
+].map((name) => `pg_catalog.${name}`));
+/**
+ * Each table's profile, for tables given by name (quoted and qualified, as the inventory names
+ * them). Tables that do not exist are left out.
+ */
+async function profileTables(client, tables, serverMajor) {
+    const profiles = new Map();
+    if (tables.length === 0)
+        return profiles;
+    const multirange = serverMajor >= 14 ? 'UNION ALL SELECT g.rngtypid FROM pg_catalog.pg_range g WHERE g.rngmultitypid = t.oid' : '';
+    const { rows } = await client.query(`WITH RECURSIVE relations AS (
+       SELECT r.name, pg_catalog.to_regclass(r.name) AS oid FROM pg_catalog.unnest($1::text[]) AS r(name)
+     ), reach(name, typ) AS (
+       SELECT r.name, a.atttypid FROM relations r JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid
+        WHERE a.attnum > 0 AND NOT a.attisdropped
+       UNION
+       SELECT r.name, x.sub FROM reach r JOIN pg_catalog.pg_type t ON t.oid = r.typ,
+         LATERAL (
+           SELECT t.typelem WHERE t.typelem <> 0
+           UNION ALL SELECT t.typbasetype WHERE t.typtype = 'd'
+           UNION ALL SELECT g.rngsubtype FROM pg_catalog.pg_range g WHERE g.rngtypid = t.oid
+           ${multirange}
+           UNION ALL SELECT a.atttypid FROM pg_catalog.pg_attribute a
+                      WHERE t.typtype = 'c' AND a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped
+         ) AS x(sub)
+     )
+     SELECT r.name, n.nspname || '.' || t.typname AS type, t.typtype::text AS kind,
+            t.typcategory = 'A' AS array
+       FROM reach r JOIN pg_catalog.pg_type t ON t.oid = r.typ JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace`, [tables]);
+    for (const table of tables)
+        profiles.set(table, { settings: [], unstable: [] });
+    for (const { name, type, kind, array } of rows) {
+        const profile = profiles.get(name);
+        const setting = SETTING_OF[type];
+        if (setting && !profile.settings.includes(setting))
+            profile.settings.push(setting);
+        // Enums print their labels; arrays, domains, ranges and composites are judged by what they hold.
+        const judgedByParts = array || kind !== 'b';
+        if (!judgedByParts && !STABLE_ACROSS_MAJORS.has(type) && !profile.unstable.includes(type))
+            profile.unstable.push(type);
+    }
+    return profiles;
+}
+
 ;// CONCATENATED MODULE: ./src/compare/snapshot.ts
 // The source as pg_dump dumps it: a read-only snapshot, exported for pg_dump --snapshot, in which
 // the source's inventory is taken while the dump runs.
+
+
 
 /**
  * A read-only REPEATABLE READ transaction whose snapshot is exported for pg_dump --snapshot.
@@ -40048,8 +40327,25 @@ class SourceSnapshot {
         const { rows } = await client.query('SELECT pg_catalog.pg_export_snapshot() AS id');
         return new SourceSnapshot(client, rows[0].id);
     }
-    inventory(level) {
-        return takeInventory(this.client, level);
+    /**
+     * The source's inventory in the snapshot. At the data level the content is the dump's own rows
+     * (fingerprinted as they are written) and the source is only counted here; only where the restore
+     * server is another major are the tables whose values it may print otherwise fingerprinted in SQL.
+     */
+    async inventory(level, restoreMajor) {
+        if (level !== 'data')
+            return takeInventory(this.client, level);
+        const { rows } = await this.client.query("SELECT current_setting('server_version_num') AS version");
+        const major = majorOf(Number(rows[0].version));
+        let sqlTables = new Set();
+        if (restoreMajor !== undefined && restoreMajor !== major) {
+            const profiles = await profileTables(this.client, await listTables(this.client), major);
+            sqlTables = new Set([...profiles].filter(([, profile]) => profile.unstable.length > 0).map(([table]) => table));
+        }
+        return takeInventory(this.client, level, false, [], {
+            readOf: (table) => (sqlTables.has(table) ? 'sql' : 'count'),
+            largeObjectContent: false
+        });
     }
     /** Ends the transaction; pg_dump must have imported the snapshot by then (it has, once it has finished). */
     async close() {
@@ -40936,7 +41232,7 @@ class PlainDumpLexer {
             statements: [],
             line: '',
             continued: false,
-            chunks: this.options.keepBytes ? [bytes] : []
+            chunks: this.options.keepBytes || this.options.rowBytes ? [bytes] : []
         });
         this.unitStart = start + bytes.length;
         this.segment = Math.max(this.segment, this.unitStart - this.chunkBase);
@@ -41102,11 +41398,334 @@ function readQualifiedName(tokens, at) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/backup/copy-statement.ts
+// pg_dump's COPY statement, read by its tokens: the table and the column list, as written.
+
+function isWord(token, word) {
+    return token?.kind === 'word' && token.value === word;
+}
+function isSymbol(token, symbol) {
+    return token?.kind === 'symbol' && token.value === symbol;
+}
+function written(token) {
+    return token.kind === 'quoted' ? `"${token.value.replace(/"/g, '""')}"` : token.value;
+}
+/** COPY name [(column, ...)] FROM stdin; as pg_dump writes it; anything else is undefined. */
+function parseCopyStatement(text) {
+    const tokens = tokenize(text);
+    if (!isWord(tokens[0], 'copy'))
+        return undefined;
+    const name = readQualifiedName(tokens, 1);
+    if (!name || name.parts.length > 2)
+        return undefined;
+    let i = name.next;
+    let columns;
+    if (isSymbol(tokens[i], '(')) {
+        columns = [];
+        for (i++;;) {
+            const token = tokens[i];
+            if (token?.kind !== 'word' && token?.kind !== 'quoted')
+                return undefined;
+            columns.push(written(token));
+            i++;
+            if (isSymbol(tokens[i], ')'))
+                break;
+            if (!isSymbol(tokens[i], ','))
+                return undefined;
+            i++;
+        }
+        i++;
+    }
+    if (!isWord(tokens[i], 'from') || !isWord(tokens[i + 1], 'stdin') || !isSymbol(tokens[i + 2], ';') || i + 3 !== tokens.length)
+        return undefined;
+    const table = name.parts.join('.');
+    return { table, columns, readBack: `COPY ${table}${columns ? ` (${columns.join(', ')})` : ''} TO STDOUT;` };
+}
+
+;// CONCATENATED MODULE: ./src/backup/row-fingerprint.ts
+// The content of a table as a fingerprint of its COPY text lines: the count of lines and the sum,
+// modulo 2^64, of a 64-bit hash of each line. Sums ignore order and count duplicates; the same
+// fingerprint is taken of the rows pg_dump wrote and of the rows read back out of the restore.
+//
+// The line hash is MurmurHash3_x86_128 (seed 0), its first 64 bits: a published, well-tested hash,
+// fast in JavaScript's 32-bit arithmetic (about 1 GB/s here). A changed row goes unnoticed only
+// when two 64-bit hashes meet by chance (2^-64); making rows that collide takes deliberate work
+// against a known, unkeyed function, which is not what a backup suffers.
+const C1 = 0x239b961b;
+const C2 = 0xab0e9789;
+const C3 = 0x38b34ae5;
+const C4 = 0xa1e38b93;
+function rotl(x, r) {
+    return (x << r) | (x >>> (32 - r));
+}
+function fmix(h) {
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    return h ^ (h >>> 16);
+}
+function word(bytes, at) {
+    return bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24);
+}
+/** MurmurHash3_x86_128 of bytes[start, end) into out as four 32-bit words (h1..h4, unsigned). */
+function murmur3x86_128(bytes, start, end, seed, out) {
+    let h1 = seed | 0;
+    let h2 = seed | 0;
+    let h3 = seed | 0;
+    let h4 = seed | 0;
+    const length = end - start;
+    const blocksEnd = start + (length & ~15);
+    let i = start;
+    for (; i < blocksEnd; i += 16) {
+        let k1 = word(bytes, i);
+        let k2 = word(bytes, i + 4);
+        let k3 = word(bytes, i + 8);
+        let k4 = word(bytes, i + 12);
+        k1 = Math.imul(rotl(Math.imul(k1, C1), 15), C2);
+        h1 ^= k1;
+        h1 = (Math.imul(rotl(h1, 19) + h2, 5) + 0x561ccd1b) | 0;
+        k2 = Math.imul(rotl(Math.imul(k2, C2), 16), C3);
+        h2 ^= k2;
+        h2 = (Math.imul(rotl(h2, 17) + h3, 5) + 0x0bcaa747) | 0;
+        k3 = Math.imul(rotl(Math.imul(k3, C3), 17), C4);
+        h3 ^= k3;
+        h3 = (Math.imul(rotl(h3, 15) + h4, 5) + 0x96cd1c35) | 0;
+        k4 = Math.imul(rotl(Math.imul(k4, C4), 18), C1);
+        h4 ^= k4;
+        h4 = (Math.imul(rotl(h4, 13) + h1, 5) + 0x32ac3b17) | 0;
+    }
+    const tail = end - i;
+    if (tail > 0) {
+        // The last 1 to 15 bytes, little-endian into up to four words.
+        let k1 = 0;
+        let k2 = 0;
+        let k3 = 0;
+        let k4 = 0;
+        for (let t = tail - 1; t >= 0; t--) {
+            const b = bytes[i + t];
+            if (t >= 12)
+                k4 = (k4 << 8) | b;
+            else if (t >= 8)
+                k3 = (k3 << 8) | b;
+            else if (t >= 4)
+                k2 = (k2 << 8) | b;
+            else
+                k1 = (k1 << 8) | b;
+        }
+        if (tail > 12)
+            h4 ^= Math.imul(rotl(Math.imul(k4, C4), 18), C1);
+        if (tail > 8)
+            h3 ^= Math.imul(rotl(Math.imul(k3, C3), 17), C4);
+        if (tail > 4)
+            h2 ^= Math.imul(rotl(Math.imul(k2, C2), 16), C3);
+        h1 ^= Math.imul(rotl(Math.imul(k1, C1), 15), C2);
+    }
+    h1 ^= length;
+    h2 ^= length;
+    h3 ^= length;
+    h4 ^= length;
+    h1 = (h1 + h2 + h3 + h4) | 0;
+    h2 = (h2 + h1) | 0;
+    h3 = (h3 + h1) | 0;
+    h4 = (h4 + h1) | 0;
+    h1 = fmix(h1);
+    h2 = fmix(h2);
+    h3 = fmix(h3);
+    h4 = fmix(h4);
+    h1 = (h1 + h2 + h3 + h4) | 0;
+    h2 = (h2 + h1) | 0;
+    h3 = (h3 + h1) | 0;
+    h4 = (h4 + h1) | 0;
+    out[0] = h1;
+    out[1] = h2;
+    out[2] = h3;
+    out[3] = h4;
+}
+const TWO_32 = 4294967296;
+const row_fingerprint_NL = 10;
+const row_fingerprint_CR = 13;
+/** The fingerprint of a multiset of rows, added to one row at a time (or a buffer of whole lines at a time). */
+class RowFingerprint {
+    rows = 0;
+    low = 0;
+    high = 0;
+    hash = new Uint32Array(4);
+    /** One row: bytes[start, end), without its line end. */
+    addRow(bytes, start, end) {
+        murmur3x86_128(bytes, start, end, 0, this.hash);
+        this.low += this.hash[0];
+        if (this.low >= TWO_32) {
+            this.low -= TWO_32;
+            this.high++;
+        }
+        this.high = (this.high + this.hash[1]) >>> 0;
+        this.rows++;
+    }
+    /**
+     * Whole lines, each ending in a line feed (a carriage return before it is not part of the row:
+     * COPY text never ends a row with one, and psql on Windows may add it).
+     */
+    addLines(bytes, start = 0, end = bytes.length) {
+        let from = start;
+        while (from < end) {
+            let newline = bytes.indexOf(row_fingerprint_NL, from);
+            if (newline === -1 || newline >= end)
+                newline = end;
+            this.addRow(bytes, from, newline > from && bytes[newline - 1] === row_fingerprint_CR ? newline - 1 : newline);
+            from = newline + 1;
+        }
+    }
+    /** Another fingerprint's rows added to these (the parts of one table, dumped in several blocks). */
+    merge(other) {
+        this.rows += other.rows;
+        this.low += other.low;
+        if (this.low >= TWO_32) {
+            this.low -= TWO_32;
+            this.high++;
+        }
+        this.high = (this.high + other.high) >>> 0;
+    }
+    /** "copy:" and the 64-bit sum in hex: the rows count separately. */
+    toString() {
+        return `copy:${this.high.toString(16).padStart(8, '0')}${this.low.toString(16).padStart(8, '0')}`;
+    }
+}
+/**
+ * COPY text arriving in chunks that may end mid-line: whole lines go to the fingerprint, the rest
+ * waits for the next chunk. A line is only ever copied when it spans chunks.
+ */
+class RowLineSplitter {
+    onLines;
+    carry = [];
+    constructor(onLines) {
+        this.onLines = onLines;
+    }
+    push(chunk) {
+        const first = chunk.indexOf(row_fingerprint_NL);
+        if (first === -1) {
+            this.carry.push(chunk);
+            return;
+        }
+        let from = 0;
+        if (this.carry.length > 0) {
+            const line = Buffer.concat([...this.carry, chunk.subarray(0, first + 1)]);
+            this.carry = [];
+            this.onLines(line, 0, line.length);
+            from = first + 1;
+        }
+        const last = chunk.lastIndexOf(row_fingerprint_NL);
+        if (last >= from)
+            this.onLines(chunk, from, last + 1);
+        if (last + 1 < chunk.length)
+            this.carry.push(chunk.subarray(last + 1));
+    }
+    /** Bytes after the last line end: there must be none when the data is complete. */
+    get pending() {
+        return this.carry.reduce((total, part) => total + part.length, 0);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/backup/dump-content.ts
+// What a dump holds, from its own bytes as they stream past: each table's rows (the COPY data
+// lines, counted and fingerprinted) and each large object's bytes (the lowrite calls, measured and
+// hashed). This is exactly what pg_dump read from the source in its snapshot; the restore is
+// compared with it row by row without reading the source a second time.
+
+
+
+const LO_OPEN = /^SELECT pg_catalog\.lo_open\('(\d+)', \d+\);$/;
+const LO_CREATE = /^SELECT pg_catalog\.lo_create\('(\d+)'\);$/;
+const LO_WRITE = /^SELECT pg_catalog\.lowrite\(0, E?'\\{1,2}x([0-9a-fA-F]*)'\);$/;
+const LO_CLOSE = 'SELECT pg_catalog.lo_close(0);';
+const DUMPED_FROM = '-- Dumped from database version ';
+const MAX_UNREAD_LISTED = 10;
+class DumpContentCollector {
+    tables = new Map();
+    current;
+    largeObjects = new Map();
+    openObject;
+    unreadCopies = [];
+    sourceVersion;
+    /** A COPY ... FROM stdin statement: the rows that follow belong to its table. */
+    copyStarts(text) {
+        const copy = parseCopyStatement(text);
+        if (!copy) {
+            this.current = undefined;
+            if (this.unreadCopies.length < MAX_UNREAD_LISTED)
+                this.unreadCopies.push(text.slice(0, 120));
+            return;
+        }
+        let entry = this.tables.get(copy.readBack);
+        if (!entry)
+            this.tables.set(copy.readBack, (entry = { copy, print: new RowFingerprint(), bytes: 0 }));
+        this.current = entry;
+    }
+    /** Whole lines of COPY data. */
+    rows(bytes) {
+        if (!this.current)
+            return;
+        this.current.print.addLines(bytes);
+        this.current.bytes += bytes.length;
+    }
+    copyEnds() {
+        this.current = undefined;
+    }
+    /** Any other statement: large objects are created, opened, written and closed by statements. */
+    statement(text) {
+        if (!text.startsWith('SELECT pg_catalog.lo'))
+            return;
+        if (this.openObject) {
+            const write = LO_WRITE.exec(text);
+            if (write) {
+                const bytes = Buffer.from(write[1], 'hex');
+                this.openObject.hash.update(bytes);
+                this.openObject.bytes += bytes.length;
+                return;
+            }
+            if (text === LO_CLOSE)
+                return this.closeObject();
+        }
+        const created = LO_CREATE.exec(text);
+        if (created && !this.largeObjects.has(created[1])) {
+            this.largeObjects.set(created[1], { oid: created[1], bytes: 0, md5: `md5 ${(0,external_node_crypto_.createHash)('md5').digest('hex')}` });
+            return;
+        }
+        const opened = LO_OPEN.exec(text);
+        if (opened) {
+            this.closeObject();
+            this.openObject = { oid: opened[1], bytes: 0, hash: (0,external_node_crypto_.createHash)('md5') };
+        }
+    }
+    comment(line) {
+        if (this.sourceVersion === undefined && line.startsWith(DUMPED_FROM))
+            this.sourceVersion = line.slice(DUMPED_FROM.length).trim();
+    }
+    result(clientEncoding) {
+        this.closeObject();
+        return {
+            clientEncoding,
+            tables: [...this.tables.values()].map(({ copy, print, bytes }) => ({ copy, rows: print.rows, bytes, fingerprint: print.toString() })),
+            largeObjects: [...this.largeObjects.values()],
+            unreadCopies: this.unreadCopies,
+            sourceVersion: this.sourceVersion
+        };
+    }
+    closeObject() {
+        const open = this.openObject;
+        if (!open)
+            return;
+        this.openObject = undefined;
+        this.largeObjects.set(open.oid, { oid: open.oid, bytes: open.bytes, md5: `md5 ${open.hash.digest('hex')}` });
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/backup/plain-scanner.ts
 // Recognises a plain-format pg_dump file while its bytes stream past, in constant memory:
 // the signature, the completion trailer, readability and the signs of corruption or truncation.
 // The dump is read as psql reads it (PlainDumpLexer): a COPY is a statement, not a line that
 // looks like one.
+
 
 const MIN_PRINTABLE_RATIO = 0.9;
 const HEADER = '-- PostgreSQL database dump';
@@ -41196,7 +41815,8 @@ class PlainDumpScanner {
     printable = 0;
     nulBytes = 0;
     firstNulOffset;
-    lexer = new PlainDumpLexer((unit) => this.onUnit(unit), { keepBytes: false });
+    lexer;
+    content;
     units = 0;
     beforeFirstStatement = true;
     hasHeader = false;
@@ -41208,6 +41828,11 @@ class PlainDumpScanner {
     unrestrictKeys = [];
     sequences = [];
     finished;
+    constructor(options = { content: false }) {
+        this.lexer = new PlainDumpLexer((unit) => this.onUnit(unit), { keepBytes: false, rowBytes: options.content });
+        if (options.content)
+            this.content = new DumpContentCollector();
+    }
     update(chunk) {
         this.printable += countPrintable(chunk);
         for (let nul = chunk.indexOf(0); nul !== -1; nul = chunk.indexOf(0, nul + 1)) {
@@ -41237,16 +41862,23 @@ class PlainDumpScanner {
             toolErrors: this.toolErrors,
             restrictKeys: this.restrictKeys,
             unrestrictKeys: this.unrestrictKeys,
-            sequences: this.sequences
+            sequences: this.sequences,
+            content: this.content?.result(this.clientEncoding)
         };
         return this.finished;
     }
     onUnit(unit) {
         this.units++;
-        if (unit.kind === 'rows' || unit.kind === 'end-of-rows' || unit.kind === 'partial')
+        if (unit.kind === 'rows')
+            return this.content?.rows(unit.chunks[0]);
+        if (unit.kind === 'end-of-rows')
+            return this.content?.copyEnds();
+        if (unit.kind === 'partial')
             return;
-        if (unit.kind === 'comment')
+        if (unit.kind === 'comment') {
+            this.content?.comment(unit.line);
             return this.onComment(unit.line);
+        }
         this.beforeFirstStatement = false;
         if (unit.kind === 'meta') {
             const [command, key = ''] = unit.line.trim().split(/\s+/, 2);
@@ -41260,6 +41892,12 @@ class PlainDumpScanner {
             return;
         }
         for (const statement of unit.statements) {
+            if (this.content) {
+                if (statement.copyIn)
+                    this.content.copyStarts(statement.text);
+                else
+                    this.content.statement(statement.text);
+            }
             this.afterTrailer(statement.text);
             // Text that is not SQL (a tool's error output) runs into the statement after it.
             if (TOOL_ERROR.test(statement.text) && this.toolErrors.length < MAX_REPORTED)
@@ -41452,8 +42090,8 @@ async function hashFile(file, signal) {
     return (await inspectFile(file, nothing, signal)).sha256;
 }
 /** The plain-dump scan; for a gzip-compressed plain dump, of the decompressed text, still as a stream. */
-function plainObserver(gzipped) {
-    const scanner = new PlainDumpScanner();
+function plainObserver(gzipped, options) {
+    const scanner = new PlainDumpScanner(options);
     if (!gzipped)
         return { update: (chunk) => scanner.update(chunk), finish: () => scanner.finish() };
     const gunzip = (0,external_node_zlib_.createGunzip)();
@@ -41561,12 +42199,12 @@ async function backupChecksum(backupPath, format, signal) {
  * Reads a backup that is on disk once: its checksum (of the manifest, for a folder) and what its
  * format's observer sees. The Validate phase judges the result.
  */
-async function describeBackupOnDisk(backupPath, format, compression, signal) {
+async function describeBackupOnDisk(backupPath, format, compression, signal, scan) {
     const base = { format, compression, path: backupPath };
     switch (format) {
         case 'plain': {
-            const { sizeBytes, sha256, observed } = await inspectFile(backupPath, plainObserver(plainIsGzipped(compression)), signal);
-            return { ...base, sizeBytes, sha256, plain: observed, sequences: observed.sequences };
+            const { sizeBytes, sha256, observed } = await inspectFile(backupPath, plainObserver(plainIsGzipped(compression), scan), signal);
+            return { ...base, sizeBytes, sha256, plain: observed, sequences: observed.sequences, content: observed.content };
         }
         case 'tar': {
             const { sizeBytes, sha256, observed } = await inspectFile(backupPath, tarObserver(), signal);
@@ -41881,7 +42519,7 @@ async function createBackup(run, options) {
     const { format, tools } = options;
     const args = dumpArguments({ ...options, verbose: run.verbose }, tools.version.major);
     const streamed = format === 'plain'
-        ? new InspectingStream(plainObserver(plainIsGzipped(options.compression)))
+        ? new InspectingStream(plainObserver(plainIsGzipped(options.compression), options.scan))
         : format === 'tar'
             ? new InspectingStream(tarObserver())
             : undefined;
@@ -41954,7 +42592,7 @@ async function describeCreated(run, options, streamed) {
     const base = { format: options.format, compression: options.compression, path: options.backupPath };
     if (options.format === 'plain') {
         const { sizeBytes, sha256, observed } = streamed.result();
-        return { ...base, sizeBytes, sha256, plain: observed, sequences: observed.sequences };
+        return { ...base, sizeBytes, sha256, plain: observed, sequences: observed.sequences, content: observed.content };
     }
     if (options.format === 'tar') {
         const { sizeBytes, sha256, observed } = streamed.result();
@@ -42010,8 +42648,11 @@ async function readDatabaseSize(client) {
 
 
 
-/** Variables a child must not inherit: they would redirect it elsewhere or carry a secret it does not need. */
-const INHERITED_CONNECTION = /^(PG(HOST|HOSTADDR|PORT|DATABASE|USER|PASSWORD|PASSFILE|SERVICE|SERVICEFILE|SSL\w*|OPTIONS|APPNAME|CONNECT_TIMEOUT|TARGETSESSIONATTRS|REQUIRESSL|GSSENCMODE|CHANNELBINDING)|DATABASE_URL|DB_PASSWORD|INPUT_.*)$/i;
+/**
+ * Variables a child must not inherit: they would redirect it elsewhere, carry a secret it does not
+ * need, or change how its session prints values (PGTZ, PGDATESTYLE) from what the engine's own sessions see.
+ */
+const INHERITED_CONNECTION = /^(PG(HOST|HOSTADDR|PORT|DATABASE|USER|PASSWORD|PASSFILE|SERVICE|SERVICEFILE|SSL\w*|OPTIONS|APPNAME|CONNECT_TIMEOUT|TARGETSESSIONATTRS|REQUIRESSL|GSSENCMODE|CHANNELBINDING|TZ|DATESTYLE)|DATABASE_URL|DB_PASSWORD|INPUT_.*)$/i;
 /** The environment every child process starts from: the runner's, without a connection, a password or an input. */
 function scrubbedEnvironment(base = process.env) {
     const env = {};
@@ -42050,6 +42691,174 @@ function clientEnvironment(target, database, passwordFile, base = process.env) {
     else if (target.password)
         env.PGPASSWORD = target.password;
     return env;
+}
+
+;// CONCATENATED MODULE: ./src/compare/read-back.ts
+// The restored tables read back as pg_dump wrote them: the dump's own COPY statements turned into
+// COPY ... TO STDOUT, in the session settings pg_dump uses, by a few psql sessions side by side,
+// and every line fingerprinted as the dump's lines were. psql moves the rows; this process only
+// hashes them, a chunk at a time, so memory stays flat whatever the size of a table.
+
+
+
+
+const OUTPUT_SETTING_NAMES = ['TimeZone', 'bytea_output', 'lc_monetary'];
+/** The output settings a new session of this database and role starts with. */
+async function serverOutputSettings(client) {
+    const { rows } = await client.query('SELECT name, reset_val AS value FROM pg_catalog.pg_settings WHERE name = ANY($1::text[])', [OUTPUT_SETTING_NAMES]);
+    const values = new Map(rows.map((row) => [row.name, row.value]));
+    return {
+        TimeZone: values.get('TimeZone') ?? 'UTC',
+        bytea_output: values.get('bytea_output') ?? 'hex',
+        lc_monetary: values.get('lc_monetary') ?? 'C'
+    };
+}
+const read_back_NL = 10;
+const MAX_ERROR_LINES = 3;
+function literal(text) {
+    return `'${text.replace(/'/g, "''")}'`;
+}
+/** What pg_dump sets in its own session, and the output settings its session had. */
+function prelude(options) {
+    const { settings } = options;
+    return [
+        `SET client_encoding = ${literal(options.clientEncoding)};`,
+        'SET standard_conforming_strings = on;',
+        'SET DateStyle = ISO;',
+        'SET IntervalStyle = postgres;',
+        'SET extra_float_digits = 3;',
+        `SET TimeZone = ${literal(settings.TimeZone)};`,
+        `SET bytea_output = ${literal(settings.bytea_output)};`,
+        `SET lc_monetary = ${literal(settings.lc_monetary)};`,
+        "SET search_path = '';",
+        'SET row_security = off;',
+        'SET statement_timeout = 0;',
+        ''
+    ].join('\n');
+}
+/** One psql session, reading one table at a time, for as long as it is given tables. */
+class ReadBackSession {
+    input = new external_node_stream_.PassThrough();
+    run;
+    marker;
+    markerBytes;
+    reading;
+    errors = [];
+    ended;
+    constructor(options, token) {
+        this.marker = `\\.bv-${token} `;
+        this.markerBytes = Buffer.from(this.marker, 'latin1');
+        this.input.on('error', () => { });
+        this.input.write(Buffer.from(prelude(options), 'latin1'));
+        this.run = runTool(options.psql, ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=0'], {
+            env: { ...options.env, PGAPPNAME: 'backup-verify read-back' },
+            stdin: this.input,
+            signal: options.signal,
+            onErrorLine: (line) => {
+                if (this.errors.length < MAX_ERROR_LINES && line.trim() !== '')
+                    this.errors.push(line.trim());
+            },
+            consumeStdout: (stdout) => new Promise((resolve, reject) => {
+                const splitter = new RowLineSplitter((bytes, start, end) => this.lines(bytes, start, end));
+                stdout.on('data', (chunk) => splitter.push(chunk));
+                stdout.once('end', resolve);
+                stdout.once('error', reject);
+            })
+        });
+        this.run.then((run) => this.end(run.signal ? `psql was stopped (${run.signal})` : `psql ended (exit code ${run.exitCode})`), (error) => this.end(error.message));
+    }
+    get busy() {
+        return this.reading !== undefined;
+    }
+    /** Reads one table; never rejects (a failure is the result). */
+    read(table) {
+        return new Promise((resolve) => {
+            if (this.ended)
+                return resolve({ error: this.ended });
+            this.reading = { table, print: new RowFingerprint(), resolve };
+            this.errors = [];
+            // psql's ERROR variable says whether the COPY failed; the marker line ends the table's rows.
+            this.input.write(Buffer.from(`${table.statement}\nSELECT ${literal(this.marker)} || :'ERROR';\n`, 'latin1'));
+        });
+    }
+    /** Ends the session's input and waits for psql to exit. */
+    async close() {
+        this.input.end();
+        await this.run.catch(() => undefined);
+    }
+    end(how) {
+        this.ended = `${how}${this.errors.length > 0 ? `: ${this.errors.join(' | ')}` : ''}`;
+        const reading = this.reading;
+        this.reading = undefined;
+        reading?.resolve({ error: this.ended });
+    }
+    /** Whole lines of output: the table's rows, then the line that ends them. */
+    lines(bytes, start, end) {
+        let from = start;
+        while (from < end) {
+            const at = bytes.indexOf(this.markerBytes, from);
+            if (at === -1 || at >= end) {
+                this.reading?.print.addLines(bytes, from, end);
+                return;
+            }
+            // COPY text never holds a lone backslash, so the marker can only be a line of its own.
+            if (at > from)
+                this.reading?.print.addLines(bytes, from, at);
+            const lineEnd = bytes.indexOf(read_back_NL, at);
+            this.markerLine(bytes.toString('latin1', at + this.markerBytes.length, lineEnd).trim());
+            from = lineEnd + 1;
+        }
+    }
+    markerLine(text) {
+        const reading = this.reading;
+        if (!reading)
+            return;
+        this.reading = undefined;
+        reading.resolve(text === 'false'
+            ? { rows: reading.print.rows, fingerprint: reading.print.toString() }
+            : { error: this.errors.join(' | ') || 'psql reported an error' });
+    }
+}
+/** Sessions that read tables back as they are given them, biggest first among those waiting, up to `limit` at once. */
+class ReadBackPool {
+    options;
+    limit;
+    token = (0,external_node_crypto_.randomBytes)(8).toString('hex');
+    sessions = [];
+    waiting = [];
+    closed = false;
+    constructor(options, limit) {
+        this.options = options;
+        this.limit = limit;
+    }
+    read(table) {
+        const result = new Promise((resolve) => this.waiting.push({ table, resolve }));
+        this.waiting.sort((a, b) => b.table.weight - a.table.weight);
+        this.dispatch();
+        return result;
+    }
+    async close() {
+        this.closed = true;
+        for (const waiting of this.waiting.splice(0))
+            waiting.resolve({ error: 'the read-back was stopped' });
+        await Promise.all(this.sessions.map((session) => session.close()));
+    }
+    dispatch() {
+        while (!this.closed && this.waiting.length > 0) {
+            let session = this.sessions.find((candidate) => !candidate.busy);
+            if (!session && this.sessions.length < this.limit) {
+                session = new ReadBackSession(this.options, this.token);
+                this.sessions.push(session);
+            }
+            if (!session)
+                return;
+            const next = this.waiting.shift();
+            void session.read(next.table).then((result) => {
+                next.resolve(result);
+                this.dispatch();
+            });
+        }
+    }
 }
 
 // EXTERNAL MODULE: ./node_modules/@actions/io/lib/io.js
@@ -42609,22 +43418,27 @@ async function installWithFallback(version, request, options, target) {
 
 
 
+
 class Connected {
     source;
     server;
     restoreServer;
     tools;
     env;
+    outputSettings;
     constructor(
     /** A session on the source (for an existing backup: on the restore server). */
     source, server, restoreServer, tools, 
     /** The client tools' environment for the source database. */
-    env) {
+    env, 
+    /** How the source's sessions print values, pg_dump's among them (the settings it leaves as they are). */
+    outputSettings) {
         this.source = source;
         this.server = server;
         this.restoreServer = restoreServer;
         this.tools = tools;
         this.env = env;
+        this.outputSettings = outputSettings;
     }
     /** Connects, reads the versions, checks the restore server's extensions, and chooses the client tools. */
     static async open(run, settings, workspace, options, result) {
@@ -42663,7 +43477,8 @@ class Connected {
                 major: restoreVersion.major,
                 passwordFile: restorePasswordFile
             };
-            return new Connected(source, server, restoreServer, tools, clientEnvironment(target, target.database, passwordFile, options.env));
+            const env = clientEnvironment(target, target.database, passwordFile, options.env);
+            return new Connected(source, server, restoreServer, tools, env, await serverOutputSettings(source));
         }
         catch (error) {
             if (restoreSession && restoreSession !== source)
@@ -42698,137 +43513,204 @@ async function chooseTools(run, settings, workspace, options, result, server) {
     return tools;
 }
 
-;// CONCATENATED MODULE: ./src/compare/compare.ts
-// The restored database against what it must hold: the dumped snapshot's inventory, or a receipt
-// made when the backup was. Tables, exact rows and content at the verify level; every object's
-// definition; sequence values as numbers. Each difference is named in the user's terms.
+;// CONCATENATED MODULE: ./src/compare/dump-reference.ts
+// The dump's own bytes as the reference the restore is held to: the source's inventory completed
+// with the dump's fingerprints (a new backup), or the backup's content alone (an existing backup
+// without a receipt of its own); and what changed between a receipt's backup and this one.
 
-
-
-
-/** "42" and "00042" are one value; "next 7" (never called) stays apart from "7". */
-function sequenceValue(text) {
-    if (text === undefined)
-        return undefined;
-    const match = /^(next )?(-?\d+)$/.exec(text.trim());
-    return match ? `${match[1] ?? ''}${BigInt(match[2])}` : text;
-}
 /**
- * The restored database against the reference at `level` (the run's verify level; the reference
- * may hold more). Without a reference (an existing backup and no receipt), the restored database
- * is described, not compared; the sequence values the dump sets are compared all the same.
+ * The source's inventory, read in the dumped snapshot (its row counts), with each dumped table's
+ * fingerprint taken from the dump's rows and each large object's bytes from the dump's lowrite
+ * calls. Tables the source fingerprinted in SQL keep that fingerprint.
  */
-function compareInventories(reference, restored, dumpedSequences = [], referenceKind = 'snapshot', level = restored.level) {
-    const source = reference ?? restored;
-    const restoredSet = new Set(restored.tables);
-    const sourceSet = new Set(source.tables);
-    const before = new Map(source.content.map((entry) => [entry.table, entry]));
-    const after = new Map(restored.content.map((entry) => [entry.table, entry]));
-    const counted = level !== 'schema';
-    const content = level === 'data';
-    const rows = [...new Set([...source.tables, ...restored.tables])].map((table) => ({
-        table,
-        source: counted ? before.get(table)?.rows : undefined,
-        restored: counted ? after.get(table)?.rows : undefined,
-        sourceFingerprint: content ? before.get(table)?.fingerprint : undefined,
-        restoredFingerprint: content ? after.get(table)?.fingerprint : undefined
-    }));
-    const both = (entry) => entry.source !== undefined && entry.restored !== undefined;
-    const objects = OBJECT_KINDS.map((kind) => ({ kind, source: source.objects[kind], restored: restored.objects[kind] }));
-    // The values the dump sets, against the restored sequences: the only race-free comparison.
-    const sequencesBefore = new Map(dumpedSequences.map((entry) => [entry.sequence, sequenceValue(entry.value)]));
-    const sequencesAfter = new Map(restored.sequences.map((entry) => [entry.sequence, sequenceValue(entry.value)]));
-    // A server of another major words definitions its own way: then only which objects exist is compared.
-    const byName = reference !== undefined && majorOf(source.serverVersionNumber) !== majorOf(restored.serverVersionNumber);
-    const referenceDefinitions = source.definitions.filter((definition) => content || definition.kind !== 'large object data');
-    const definitionDifferences = reference
-        ? compareDefinitions(referenceDefinitions, restored.definitions, { hashed: source.definitionsHashed === true, byName })
-        : [];
+function withDumpContent(source, dump, names) {
+    const byName = new Map(source.content.map((entry) => [entry.table, entry]));
+    const content = source.content.map((entry) => ({ ...entry }));
+    const entries = new Map(content.map((entry) => [entry.table, entry]));
+    for (const table of dump.tables) {
+        const name = names.get(table.copy.readBack);
+        const entry = name === undefined ? undefined : entries.get(name);
+        if (!entry || byName.get(entry.table)?.fingerprint?.startsWith('sql:'))
+            continue;
+        entry.fingerprint = table.fingerprint;
+        entry.copyTarget = decodeDumpText(table.copy.table, dump.clientEncoding);
+    }
+    const largeObjects = dump.largeObjects.map((object) => ({ kind: 'large object data', name: object.oid, text: object.md5 }));
     return {
-        level,
-        reference: reference ? referenceKind : 'none',
-        source: source.tables,
-        restored: restored.tables,
-        missing: source.tables.filter((table) => !restoredSet.has(table)),
-        extra: restored.tables.filter((table) => !sourceSet.has(table)),
-        rows,
-        rowMismatches: rows.filter((entry) => both(entry) && entry.source !== entry.restored),
-        contentMismatches: rows.filter((entry) => both(entry) &&
-            entry.source === entry.restored &&
-            entry.sourceFingerprint !== undefined &&
-            entry.sourceFingerprint !== entry.restoredFingerprint),
-        objects,
-        objectMismatches: objects.filter((entry) => entry.source !== entry.restored),
-        definitions: {
-            compared: reference ? referenceDefinitions.length : 0,
-            by: byName ? 'name' : source.definitionsHashed ? 'hash' : 'text',
-            differences: definitionDifferences
-        },
-        sequenceMismatches: [...sequencesBefore.keys()]
-            .filter(() => counted)
-            .map((sequence) => ({ sequence, source: sequencesBefore.get(sequence), restored: sequencesAfter.get(sequence) }))
-            .filter((entry) => entry.source !== entry.restored)
+        ...source,
+        content,
+        definitions: [...source.definitions.filter((definition) => definition.kind !== 'large object data'), ...largeObjects]
     };
 }
-/** The comparison in one log line: tables, rows and definitions on both sides. */
-function describeComparison(comparison, reference, restored) {
-    const total = (inventory) => inventory.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
-    if (!reference)
-        return `Restored: ${comparison.restored.length} tables, ${total(restored)} rows (an existing backup: no source to compare them with)`;
-    return (`Tables: ${comparison.source.length} in the source, ${comparison.restored.length} restored` +
-        (comparison.level === 'schema' ? '' : `; rows: ${total(reference)} ${referenceName(comparison)}, ${total(restored)} restored`) +
-        `; ${comparison.definitions.compared} definitions compared (verify level ${comparison.level})`);
+/**
+ * An existing backup's content as the reference: every table it holds rows for, with its rows and
+ * fingerprint, named as the restore names it; a table it holds rows for that the restore lacks is
+ * listed under the name the dump gives it, so that it shows as missing. Tables it holds no COPY
+ * data for make no claim. Definitions are not compared: there is no source to compare them with.
+ */
+function dumpInventory(dump, names, restored) {
+    const content = [];
+    const unmapped = [];
+    for (const table of dump.tables) {
+        const decoded = decodeDumpText(table.copy.table, dump.clientEncoding);
+        const name = names.get(table.copy.readBack);
+        if (name === undefined)
+            unmapped.push(decoded);
+        content.push({ table: name ?? decoded, rows: table.rows, fingerprint: table.fingerprint, copyTarget: decoded });
+    }
+    return {
+        level: 'data',
+        serverVersionNumber: restored.serverVersionNumber,
+        tables: [...restored.tables, ...unmapped.filter((name) => !restored.tables.includes(name))],
+        objects: restored.objects,
+        content,
+        sequences: [],
+        definitions: dump.largeObjects.map((object) => ({ kind: 'large object data', name: object.oid, text: object.md5 }))
+    };
 }
-/** How the reference is named in messages: what the dump holds, or what the receipt records. */
-function referenceName(comparison) {
-    return comparison.reference === 'receipt' ? 'in the receipt' : 'in the dump';
+/**
+ * The tables whose content differs between a receipt (of another backup of the same database) and
+ * this backup's dump, compared by their COPY text: changed, gone, or new.
+ */
+function changedSinceReceipt(receipt, dump) {
+    const now = new Map(dump.tables.map((table) => [decodeDumpText(table.copy.table, dump.clientEncoding), table]));
+    const changes = [];
+    const seen = new Set();
+    for (const entry of receipt.content) {
+        if (!entry.copyTarget || !entry.fingerprint?.startsWith('copy:'))
+            continue;
+        seen.add(entry.copyTarget);
+        const table = now.get(entry.copyTarget);
+        if (!table)
+            changes.push(`${entry.table} (not in this backup)`);
+        else if (table.fingerprint !== entry.fingerprint || table.rows !== entry.rows)
+            changes.push(table.rows === entry.rows ? entry.table : `${entry.table} (${entry.rows} rows then, ${table.rows} now)`);
+    }
+    if (seen.size > 0)
+        for (const target of now.keys())
+            if (!seen.has(target))
+                changes.push(`${target} (new)`);
+    return changes;
 }
-const MAX_SHOWN_DEFINITION = 160;
-function shortDefinition(text) {
-    const flat = text.replace(/\s+/g, ' ').trim();
-    return flat.length > MAX_SHOWN_DEFINITION ? `${flat.slice(0, MAX_SHOWN_DEFINITION)}…` : flat;
+
+;// CONCATENATED MODULE: ./src/compare/restored.ts
+// The restored database inspected before it is dropped: its inventory, and at the data level every
+// table the dump holds rows for read back and fingerprinted as the dump's rows were. Which way each
+// table is compared is decided here, and said: by its COPY text, by a fingerprint in SQL (where the
+// reference took one), or by its row count only (where its text cannot be known to match).
+
+
+
+
+
+/** Sessions that read the restored tables side by side, at most. */
+const MAX_READING_SESSIONS = 4;
+const SETTING_WORDS = {
+    TimeZone: 'timestamptz values print in the time zone of the session that dumped them',
+    bytea_output: 'bytea values print in the bytea_output format of the session that dumped them',
+    lc_monetary: 'money values print in the lc_monetary locale of the session that dumped them'
+};
+/** The dump's COPY targets, resolved in the restored database to the names the inventory uses. */
+async function nameDumpTables(client, dump) {
+    const keys = dump.tables.map((table) => table.copy.readBack);
+    const targets = dump.tables.map((table) => decodeDumpText(table.copy.table, dump.clientEncoding));
+    const { rows } = await client.query(`SELECT t.key, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS name, c.relkind::text AS kind
+       FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[])) AS t(key, target)
+       JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(t.target)
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace`, [keys, targets]);
+    const found = new Map(rows.map((row) => [row.key, row]));
+    return keys.map((key) => ({ key, name: found.get(key)?.name, partitioned: found.get(key)?.kind === 'p' }));
 }
-/** One definition difference in words; the objects of a table that is missing altogether are left to the table's message. */
-function describeDefinitionDifference(difference, where, hashed) {
-    const object = `${difference.kind} ${difference.name}`;
-    if (difference.restored === undefined)
-        return `${object} is missing after the restore${hashed ? '' : ` (${where}: ${shortDefinition(difference.source ?? '')})`}`;
-    if (difference.source === undefined)
-        return `${object} is there after the restore only (${shortDefinition(difference.restored)})`;
-    return hashed
-        ? `${object} differs from the receipt's (restored: ${shortDefinition(difference.restored)})`
-        : `${object} is ${shortDefinition(difference.source)} ${where}, but ${shortDefinition(difference.restored)} restored`;
+/** Why a table's content cannot be compared by its COPY text here, or undefined when it can. */
+function contentObstacle(profile, plan, restoreMajor) {
+    if (!profile)
+        return undefined;
+    if (!plan.settings && profile.settings.length > 0) {
+        return `not compared by content: its ${profile.settings.map((setting) => SETTING_WORDS[setting]).join('; ')}, which this backup does not record`;
+    }
+    if (profile.unstable.length > 0 && plan.sourceMajor !== restoreMajor) {
+        const from = plan.sourceMajor === undefined ? 'a server of unknown version' : `PostgreSQL ${plan.sourceMajor}`;
+        return `not compared by content: dumped from ${from}, restored on PostgreSQL ${restoreMajor}, which may print ${profile.unstable.join(', ')} otherwise`;
+    }
+    return undefined;
 }
-/** Throws when the restored database differs from its reference, naming every difference found. */
-function requireSameInventory(comparison) {
-    const problems = [];
-    const where = referenceName(comparison);
-    if (comparison.missing.length > 0 || comparison.extra.length > 0) {
-        const parts = [
-            comparison.missing.length ? `missing ${comparison.missing.join(', ')}` : '',
-            comparison.extra.length ? `unexpected ${comparison.extra.join(', ')}` : ''
-        ].filter(Boolean);
-        problems.push(`Restored database has ${comparison.restored.length} tables, the source has ${comparison.source.length}: ${parts.join('; ')}`);
+/**
+ * The restored database's inventory (its tables counted, or at the data level read back) by up to
+ * `jobs` sessions side by side.
+ */
+async function inspectRestored(target, database, level, jobs, plan) {
+    const sessionCount = Math.max(1, Math.min(jobs, MAX_READING_SESSIONS));
+    const opened = await Promise.allSettled([
+        openSession(target, database),
+        ...Array.from({ length: plan && level === 'data' ? 0 : sessionCount - 1 }, () => openSession(target, database))
+    ]);
+    const sessions = opened.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+    try {
+        if (opened[0].status === 'rejected')
+            throw opened[0].reason;
+        const client = sessions[0];
+        if (!plan || level !== 'data')
+            return { inventory: await takeInventory(client, level, true, sessions.slice(1)), names: new Map() };
+        return await inspectWithReadBack(client, plan, sessionCount);
     }
-    const listed = (entries, show) => `${entries.slice(0, 10).map(show).join('; ')}${entries.length > 10 ? '; …' : ''}`;
-    if (comparison.rowMismatches.length > 0) {
-        problems.push(`Row counts differ in ${comparison.rowMismatches.length} table(s): ${listed(comparison.rowMismatches, (e) => `${e.table} ${e.source} ${where}, ${e.restored} restored`)}`);
+    finally {
+        await Promise.all(sessions.map((session) => session.end().catch(() => { })));
     }
-    if (comparison.contentMismatches.length > 0) {
-        problems.push(`Content differs in ${comparison.contentMismatches.length} table(s) with the same row count: ${listed(comparison.contentMismatches, (e) => `${e.table} (fingerprint ${e.sourceFingerprint} ${where}, ${e.restoredFingerprint} restored)`)}`);
+}
+async function inspectWithReadBack(client, plan, sessions) {
+    const { rows } = await client.query("SELECT current_setting('server_version_num') AS version");
+    const restoreMajor = majorOf(Number(rows[0].version));
+    const named = await nameDumpTables(client, plan.dump);
+    const profiles = await profileTables(client, named.flatMap((table) => (table.name ? [table.name] : [])), restoreMajor);
+    const settings = plan.settings ?? (await serverOutputSettings(client));
+    const names = new Map();
+    const readBack = [];
+    const notes = new Map();
+    const used = new Set();
+    for (const [index, table] of named.entries()) {
+        const dumped = plan.dump.tables[index];
+        // A table the restore lacks is the comparison's to report; a table dumped twice is compared by its rows only.
+        if (!table.name || used.has(table.name))
+            continue;
+        used.add(table.name);
+        names.set(table.key, table.name);
+        if (plan.sqlTables.has(table.name))
+            continue;
+        const obstacle = contentObstacle(profiles.get(table.name), plan, restoreMajor);
+        if (obstacle) {
+            notes.set(table.name, obstacle);
+            continue;
+        }
+        const { copy } = dumped;
+        // A partitioned table cannot be copied out directly: the dump loaded its partitions through it.
+        const statement = table.partitioned ? `COPY (SELECT ${copy.columns?.join(', ') ?? '*'} FROM ${copy.table}) TO STDOUT;` : copy.readBack;
+        readBack.push({ key: table.name, statement, weight: dumped.bytes + 1 });
     }
-    const tablesNamed = new Set([...comparison.missing, ...comparison.extra]);
-    const definitions = comparison.definitions.differences.filter((difference) => difference.table === undefined || !tablesNamed.has(difference.table));
-    if (definitions.length > 0) {
-        const hashed = comparison.definitions.by === 'hash';
-        problems.push(`Definitions differ for ${definitions.length} object(s): ` +
-            `${listed(definitions, (difference) => describeDefinitionDifference(difference, where, hashed))}`);
+    const readSet = new Set(readBack.map((table) => table.key));
+    const readOf = (name) => (readSet.has(name) ? 'elsewhere' : plan.sqlTables.has(name) ? 'sql' : 'count');
+    const pool = new ReadBackPool({ psql: plan.psql, env: plan.env, clientEncoding: plan.dump.clientEncoding, settings }, sessions);
+    try {
+        const [inventory, results] = await Promise.all([
+            takeInventory(client, 'data', true, [], { readOf, largeObjectContent: true }),
+            Promise.all(readBack.map(({ key, statement, weight }) => pool.read({ key, statement, weight })))
+        ]);
+        const copyTargets = new Map(named.map((table, index) => [table.name, decodeDumpText(plan.dump.tables[index].copy.table, plan.dump.clientEncoding)]));
+        for (const entry of inventory.content) {
+            const note = notes.get(entry.table);
+            if (note)
+                entry.contentNote = note;
+        }
+        readBack.forEach(({ key }, index) => {
+            const result = results[index];
+            inventory.content.push('rows' in result
+                ? { table: key, rows: result.rows, fingerprint: result.fingerprint, copyTarget: copyTargets.get(key) }
+                : { table: key, readError: result.error });
+        });
+        return { inventory, names };
     }
-    if (comparison.sequenceMismatches.length > 0) {
-        problems.push(`Sequence values differ: ${listed(comparison.sequenceMismatches, (e) => `${e.sequence} ${e.source ?? 'absent'} ${where}, ${e.restored ?? 'absent'} restored`)}`);
+    finally {
+        await pool.close();
     }
-    if (problems.length > 0)
-        throw new VerificationError('restore-mismatch', problems.join('. '));
 }
 
 ;// CONCATENATED MODULE: ./src/restore/errors.ts
@@ -43226,6 +44108,7 @@ function readLines(stream, onLine) {
 
 
 
+
 /** Post-data entries that touch one table only: safe to run beside other tables' entries. */
 const PER_TABLE_TYPES = new Set(['INDEX', 'CONSTRAINT']);
 /** Data-section entries that touch no table: they need not wait for rows. */
@@ -43583,37 +44466,12 @@ function settingKey(text) {
         return 'session authorization';
     return SETTING.exec(text)[1];
 }
-function isWord(token, ...words) {
+function planner_isWord(token, ...words) {
     return token?.kind === 'word' && words.includes(token.value);
-}
-function isSymbol(token, symbol) {
-    return token?.kind === 'symbol' && token.value === symbol;
 }
 /** The table of pg_dump's COPY statement: COPY name [(column, ...)] FROM stdin; anything else is undefined. */
 function copyTable(text) {
-    const tokens = tokenize(text);
-    if (!isWord(tokens[0], 'copy'))
-        return undefined;
-    const name = readQualifiedName(tokens, 1);
-    if (!name || name.parts.length > 2)
-        return undefined;
-    let i = name.next;
-    if (isSymbol(tokens[i], '(')) {
-        for (i++;;) {
-            if (tokens[i]?.kind !== 'word' && tokens[i]?.kind !== 'quoted')
-                return undefined;
-            i++;
-            if (isSymbol(tokens[i], ')'))
-                break;
-            if (!isSymbol(tokens[i], ','))
-                return undefined;
-            i++;
-        }
-        i++;
-    }
-    if (!isWord(tokens[i], 'from') || !isWord(tokens[i + 1], 'stdin') || !isSymbol(tokens[i + 2], ';') || i + 3 !== tokens.length)
-        return undefined;
-    return name.parts.join('.');
+    return parseCopyStatement(text)?.table;
 }
 /**
  * The table an index or key entry works on, when every statement in it is one of those pg_dump
@@ -43627,23 +44485,23 @@ function definitionTable(statements) {
     const [first, ...rest] = statements.map((statement) => tokenize(statement.text, 64));
     let table;
     let index = false;
-    if (isWord(first[0], 'create')) {
+    if (planner_isWord(first[0], 'create')) {
         let i = 1;
-        if (isWord(first[i], 'unique'))
+        if (planner_isWord(first[i], 'unique'))
             i++;
-        if (!isWord(first[i++], 'index'))
+        if (!planner_isWord(first[i++], 'index'))
             return undefined;
-        if (isWord(first[i], 'concurrently') || isWord(first[i], 'if'))
+        if (planner_isWord(first[i], 'concurrently') || planner_isWord(first[i], 'if'))
             return undefined;
         if (first[i]?.kind !== 'word' && first[i]?.kind !== 'quoted')
             return undefined;
         i++;
-        if (!isWord(first[i++], 'on'))
+        if (!planner_isWord(first[i++], 'on'))
             return undefined;
-        if (isWord(first[i], 'only'))
+        if (planner_isWord(first[i], 'only'))
             i++;
         const name = readQualifiedName(first, i);
-        if (!name || name.parts.length > 2 || !isWord(first[name.next], 'using'))
+        if (!name || name.parts.length > 2 || !planner_isWord(first[name.next], 'using'))
             return undefined;
         table = name.parts.join('.');
         index = true;
@@ -43652,18 +44510,18 @@ function definitionTable(statements) {
         table = alteredTable(first, true);
         if (!table)
             return undefined;
-        const at = first.findIndex((token, i) => i > 0 && isWord(token, 'add') && isWord(first[i + 1], 'constraint'));
+        const at = first.findIndex((token, i) => i > 0 && planner_isWord(token, 'add') && planner_isWord(first[i + 1], 'constraint'));
         if (at < 0 ||
             (first[at + 2]?.kind !== 'word' && first[at + 2]?.kind !== 'quoted') ||
-            !isWord(first[at + 3], 'primary', 'unique', 'exclude'))
+            !planner_isWord(first[at + 3], 'primary', 'unique', 'exclude'))
             return undefined;
         // Nothing between the table's name and ADD: one action only.
-        const name = readQualifiedName(first, isWord(first[2], 'only') ? 3 : 2);
+        const name = readQualifiedName(first, planner_isWord(first[2], 'only') ? 3 : 2);
         if (!name || name.next !== at)
             return undefined;
     }
     for (const tokens of rest) {
-        if (isWord(tokens[0], 'alter') && isWord(tokens[1], 'index'))
+        if (planner_isWord(tokens[0], 'alter') && planner_isWord(tokens[1], 'index'))
             continue;
         if (alteredTable(tokens, false) !== table)
             return undefined;
@@ -43672,9 +44530,9 @@ function definitionTable(statements) {
 }
 /** ALTER TABLE [ONLY] name ...: the name (ONLY required when asked). */
 function alteredTable(tokens, requireOnly) {
-    if (!isWord(tokens[0], 'alter') || !isWord(tokens[1], 'table'))
+    if (!planner_isWord(tokens[0], 'alter') || !planner_isWord(tokens[1], 'table'))
         return undefined;
-    const only = isWord(tokens[2], 'only');
+    const only = planner_isWord(tokens[2], 'only');
     if (requireOnly && !only)
         return undefined;
     const name = readQualifiedName(tokens, only ? 3 : 2);
@@ -44475,6 +45333,9 @@ async function restoreWatched(restore) {
 
 
 
+
+
+
 /** A restore into a new temporary database; its inventory is read before it is dropped. */
 function startRestore(v, connected, backup, streamed) {
     const { settings, result } = v;
@@ -44495,16 +45356,64 @@ function startRestore(v, connected, backup, streamed) {
         onDropped: () => (result.restoreDatabase = { name: databaseName, dropped: true }),
         afterRestore: v.options.hooks?.afterRestore
     };
-    return restoreBackup(v.run, request, (database) => readDatabaseInventory(connected.restoreServer.target, database, settings.verifyLevel, settings.jobs));
+    const { target, passwordFile } = connected.restoreServer;
+    const env = clientEnvironment(target, databaseName, passwordFile);
+    return restoreBackup(v.run, request, async (database) => {
+        if (settings.verifyLevel !== 'data')
+            return inspectRestored(target, database, settings.verifyLevel, settings.jobs);
+        const { dump, reference } = await v.contentReference.promise;
+        const plan = dump && {
+            dump,
+            psql: connected.tools.psql,
+            env,
+            settings: reference?.outputSettings,
+            sqlTables: new Set(reference?.content.filter((entry) => entry.fingerprint?.startsWith('sql:')).map((entry) => entry.table)),
+            sourceMajor: reference ? majorOf(reference.serverVersionNumber) : dumpedFromMajor(dump.sourceVersion)
+        };
+        return inspectRestored(target, database, settings.verifyLevel, settings.jobs, plan);
+    });
+}
+/** "15.18 (Debian ...)" as the dump's header says it: 15; undefined when the header does not say. */
+function dumpedFromMajor(version) {
+    const match = /^(\d+)(?:\.(\d+))?/.exec(version ?? '');
+    if (!match)
+        return undefined;
+    const major = Number(match[1]);
+    return major >= 10 ? major : Number(`${major}.${match[2] ?? 0}`);
+}
+/**
+ * What the restore is compared with. A new backup: the source's inventory from the dumped snapshot,
+ * its content the dump's own rows. An existing backup: its receipt, when written for it; else, at
+ * the data level, the rows the backup itself holds; else nothing (it is described, not compared).
+ */
+function chooseReference(v, mode, inspection, known) {
+    const content = v.settings.verifyLevel === 'data' ? known.dump : undefined;
+    if (mode === 'new') {
+        const source = known.reference;
+        return { reference: content ? withDumpContent(source, content, inspection.names) : source, kind: 'snapshot' };
+    }
+    if (known.reference)
+        return { reference: known.reference, kind: 'receipt' };
+    if (content)
+        return { reference: dumpInventory(content, inspection.names, inspection.inventory), kind: 'backup' };
+    return { kind: 'receipt' };
 }
 /**
  * The restore's result against its reference: the dumped snapshot's inventory, the receipt's, or
  * none (an existing backup without a receipt of its own, which is described, not compared).
  */
-async function restorePhase(v, restore, validated, reference, referenceKind) {
+async function restorePhase(v, restore, validated, mode) {
     const { settings, result, run } = v;
     await v.phases.run('Restore', async (done) => {
-        const { inspected, restoredChecksum, ignoredErrors } = await restore();
+        const { inspected: inspection, restoredChecksum, ignoredErrors } = await restore();
+        const inspected = inspection.inventory;
+        const known = await v.contentReference.promise;
+        const { reference, kind: referenceKind } = chooseReference(v, mode, inspection, known);
+        const unread = settings.verifyLevel === 'data' ? (known.dump?.unreadCopies ?? []) : [];
+        if (unread.length > 0) {
+            run.warn(`${unread.length} COPY statement(s) of the backup are not as pg_dump writes them, so their rows were not ` +
+                `fingerprinted; their tables are compared by row count only: ${unread.map((text) => JSON.stringify(text)).join(', ')}`);
+        }
         // A streamed restore that planned from the Create phase's own read has no second checksum: the
         // file was read again once the restore had read it (Validate), and every range it re-read was checked.
         if (restoredChecksum !== undefined && restoredChecksum !== validated.sha256)
@@ -44512,7 +45421,8 @@ async function restorePhase(v, restore, validated, reference, referenceKind) {
         const comparison = compareInventories(reference, inspected, validated.sequences ?? [], referenceKind, settings.verifyLevel);
         run.log(describeComparison(comparison, reference, inspected));
         result.tables = comparison;
-        result.inventory = reference ?? inspected;
+        // The receipt records what a later run compares with: an existing backup's restored inventory, not its bare rows.
+        result.inventory = referenceKind === 'backup' ? inspected : (reference ?? inspected);
         if (ignoredErrors.total > 0)
             result.ignoredRestoreErrors = { total: ignoredErrors.total, detail: describeHarmless(ignoredErrors) };
         const receipt = v.references.receipt;
@@ -44602,7 +45512,7 @@ async function createPhase(v, held) {
         // the snapshot is opened only now, to hold the source's horizon back no longer than needed.
         const snapshot = await SourceSnapshot.open(await openSession(target));
         try {
-            const inventory = snapshot.inventory(settings.verifyLevel);
+            const inventory = snapshot.inventory(settings.verifyLevel, connected.restoreServer.major);
             inventory.catch(() => { });
             // Streamed: the restore follows the file while pg_dump writes it, each at its own pace.
             const streamed = settings.pipeline && settings.format === 'plain';
@@ -44624,10 +45534,11 @@ async function createPhase(v, held) {
                     jobs: settings.jobs,
                     minSizeBytes: settings.minSizeBytes,
                     snapshot: snapshot.id,
-                    relay: held.streamed?.relay
+                    relay: held.streamed?.relay,
+                    scan: { content: settings.verifyLevel === 'data' }
                 });
                 held.streamed?.dumped(created.sizeBytes);
-                source = await inventory;
+                source = { ...(await inventory), outputSettings: connected.outputSettings };
             }
             catch (error) {
                 await held.streamed?.abandon(error);
@@ -44846,7 +45757,9 @@ function readUsableReceipt(settings) {
  * A receipt is tied to the backup it describes: only that backup is compared with it exactly. Another
  * backup is compared with it by max-shrink's thresholds only, and only when the user asks so.
  */
-function bindReceipt(receipt, maxShrinkPercent, sha256) {
+function bindReceipt(receipt, maxShrinkPercent, sha256, 
+/** Verify level data: the tables whose content differs between the receipt's backup and this one. */
+changed) {
     if (!receipt)
         return undefined;
     const described = receipt.backup?.sha256;
@@ -44862,6 +45775,7 @@ function bindReceipt(receipt, maxShrinkPercent, sha256) {
         };
     }
     const other = `the receipt describes another backup (SHA-256 ${described ? `${described.slice(0, 12)}…` : 'unknown'}, verified ${receipt.startedAt}), not this one (SHA-256 ${sha256.slice(0, 12)}…)`;
+    const content = changed === undefined ? '' : ` ${describeChanges(changed, 'Content differs from it')}`;
     if (maxShrinkPercent !== undefined) {
         return {
             describesThisBackup: false,
@@ -44871,9 +45785,16 @@ function bindReceipt(receipt, maxShrinkPercent, sha256) {
     return {
         describesThisBackup: false,
         check: { name: 'Receipt', passed: false, detail: other },
-        error: new VerificationError('receipt-mismatch', `The receipt does not describe this backup: ${other}. A receipt is compared exactly only with the backup it was written for.`, 'Give the receipt written when this backup was made (its run wrote it; see report-path), or add ' +
+        error: new VerificationError('receipt-mismatch', `The receipt does not describe this backup: ${other}.${content} A receipt is compared exactly only with the backup it was written for.`, 'Give the receipt written when this backup was made (its run wrote it; see report-path), or add ' +
             'max-shrink to compare another backup with this receipt by thresholds only.')
     };
+}
+/** "Content differs from it in 2 tables: a, b." or "... in no table." */
+function describeChanges(changed, lead) {
+    if (changed.length === 0)
+        return `${lead} in no table.`;
+    const shown = changed.slice(0, 20).join(', ');
+    return `${lead} in ${changed.length} table${changed.length === 1 ? '' : 's'}: ${shown}${changed.length > 20 ? ', …' : ''}.`;
 }
 
 ;// CONCATENATED MODULE: ./src/validate/plain-checks.ts
@@ -45107,7 +46028,7 @@ function dataFilesCheck(backup, dataIds, blobIds) {
  * truncation and corrupt blocks surface here, and the script must come out complete.
  */
 async function fullReadCheck(run, backup, request) {
-    const reader = new InspectingStream(plainObserver(false));
+    const reader = new InspectingStream(plainObserver(false, { content: request.content === true }));
     const stopHeartbeat = startHeartbeat('pg_restore reading the archive', run.log, () => reader.bytesSoFar, run.heartbeatMs);
     const read = await runTool(request.tools.pgRestore, ['--file=-', backup.path], {
         env: request.env,
@@ -45119,6 +46040,7 @@ async function fullReadCheck(run, backup, request) {
     const complete = scan !== undefined && scan.hasHeader && scan.hasTrailer && scan.unterminatedCopy === undefined;
     if (read.exitCode === 0 && complete) {
         backup.sequences = scan.sequences;
+        backup.content = scan.content;
         return {
             name: 'Every block reads',
             passed: true,
@@ -45174,12 +46096,19 @@ function requirePassed(checks, format = 'plain') {
 
 
 
+
+
 /** A backup this run made: validated as it was written (plain, tar) or read once (custom, directory). */
 async function validatePhase(v, held, backup) {
     try {
         await v.phases.run('Validate', async (done) => {
             const connected = held.connected;
-            const checks = await validateBackup(v.run, backup, { tools: connected.tools, env: connected.env, rehashAfter: held.streamed?.read });
+            const checks = await validateBackup(v.run, backup, {
+                tools: connected.tools,
+                env: connected.env,
+                rehashAfter: held.streamed?.read,
+                content: v.settings.verifyLevel === 'data'
+            });
             judge(v, backup, checks);
             done(`${checks.length} checks passed; SHA-256 ${backup.sha256.slice(0, 12)}…`);
         });
@@ -45196,7 +46125,8 @@ async function validateExistingPhase(v, held, file, detected) {
     return v.phases.run('Validate', async (done) => {
         const connected = (held.connected = await Connected.open(run, settings, v.workspace, { env: v.env, toolCache: v.options.toolCache, retry: v.options.retry }, result));
         run.log(`Existing backup: ${file} (${detected.format} format${detected.compression ? ', gzip' : ''}, recognised from its content)`);
-        const backup = await describeBackupOnDisk(file, detected.format, detected.compression, run.signal);
+        const content = settings.verifyLevel === 'data';
+        const backup = await describeBackupOnDisk(file, detected.format, detected.compression, run.signal, { content });
         result.backup = {
             path: file,
             sizeBytes: backup.sizeBytes,
@@ -45209,8 +46139,17 @@ async function validateExistingPhase(v, held, file, detected) {
             kept: false,
             existing: true
         };
-        const checks = await validateBackup(run, backup, { tools: connected.tools, env: connected.env });
-        const binding = bindReceipt(v.references.receipt, settings.maxShrinkPercent, backup.sha256);
+        const checks = await validateBackup(run, backup, { tools: connected.tools, env: connected.env, content });
+        const receipt = v.references.receipt;
+        // Another backup's receipt, at the data level: which tables' content changed between the two.
+        const changed = receipt && receipt.backup?.sha256 !== backup.sha256 && backup.content
+            ? changedSinceReceipt(receiptInventory(receipt), backup.content)
+            : undefined;
+        const binding = bindReceipt(receipt, settings.maxShrinkPercent, backup.sha256, changed);
+        if (changed && !binding?.error) {
+            result.changedSinceReceipt = changed;
+            run.log(describeChanges(changed, 'Content changed since the receipt'));
+        }
         judge(v, backup, checks, binding?.check);
         if (binding?.error)
             throw binding.error;
@@ -45237,6 +46176,22 @@ function judge(v, backup, checks, receipt) {
     for (const check of all)
         v.run.log(`${check.passed ? '✓' : '✗'} ${check.name}: ${check.detail}`);
     requirePassed(checks, backup.format);
+}
+
+;// CONCATENATED MODULE: ./src/run/deferred.ts
+// A promise settled from outside: one phase hands a value to work another phase started earlier.
+class Deferred {
+    promise;
+    resolve;
+    reject;
+    constructor() {
+        this.promise = new Promise((resolve, reject) => {
+            this.resolve = resolve;
+            this.reject = reject;
+        });
+        // Whoever waits sees the rejection; nobody waiting is not an error.
+        this.promise.catch(() => { });
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/engine/workspace.ts
@@ -45307,6 +46262,7 @@ class Workspace {
 
 
 
+
 async function verifyBackup(options) {
     const { settings } = options;
     const started = new Date();
@@ -45338,7 +46294,18 @@ async function verifyBackup(options) {
     try {
         const references = await readReferences(settings);
         workspace = await Workspace.create(run, settings.tempRoot);
-        const v = { settings, run, result, phases, workspace, references, options, env: options.env ?? process.env, started };
+        const v = {
+            settings,
+            run,
+            result,
+            phases,
+            workspace,
+            references,
+            options,
+            env: options.env ?? process.env,
+            started,
+            contentReference: new Deferred()
+        };
         await (settings.backupFile ? verifyExisting(v, settings.backupFile) : verifyNew(v));
     }
     catch (error) {
@@ -45361,11 +46328,20 @@ async function verifyNew(v) {
     const held = {};
     try {
         const created = await createPhase(v, held);
+        // A plain dump's rows were fingerprinted as pg_dump wrote them; an archive's, as Validate reads it whole.
+        const known = () => v.contentReference.resolve({ dump: created.backup.content, reference: created.inventory });
+        if (created.backup.format === 'plain')
+            known();
         await v.options.hooks?.afterCreate?.(created.backup.path);
         await validatePhase(v, held, created.backup);
+        known();
         await v.options.hooks?.beforeRestore?.(created.backup.path);
         const { path, format, compression } = created.backup;
-        await restorePhase(v, () => held.streamed?.restoring ?? startRestore(v, held.connected, { path, format, compression }), created.backup, created.inventory, 'snapshot');
+        await restorePhase(v, () => held.streamed?.restoring ?? startRestore(v, held.connected, { path, format, compression }), created.backup, 'new');
+    }
+    catch (error) {
+        v.contentReference.reject(error);
+        throw error;
     }
     finally {
         // A streamed restore ends (and drops its database) before the sessions close.
@@ -45380,9 +46356,14 @@ async function verifyExisting(v, file) {
         const detected = await detectBackupFormat(file);
         v.phases.skip('Create', `skipped: verifying the existing backup ${file}`);
         const backup = await validateExistingPhase(v, held, file, detected);
-        await v.options.hooks?.beforeRestore?.(file);
         const reference = held.describedByReceipt && v.references.receipt ? receiptInventory(v.references.receipt) : undefined;
-        await restorePhase(v, () => startRestore(v, held.connected, { path: file, ...detected }), backup, reference, 'receipt');
+        v.contentReference.resolve({ dump: backup.content, reference });
+        await v.options.hooks?.beforeRestore?.(file);
+        await restorePhase(v, () => startRestore(v, held.connected, { path: file, ...detected }), backup, 'existing');
+    }
+    catch (error) {
+        v.contentReference.reject(error);
+        throw error;
     }
     finally {
         await held.connected?.close();
@@ -46341,7 +47322,7 @@ async function runAction() {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
-/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9094);
+/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2743);
 // Entry point of the action's main step.
 
 

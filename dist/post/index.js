@@ -7598,7 +7598,9 @@ async function openSession(target, database = target.database) {
         database,
         ssl: target.ssl,
         connectionTimeoutMillis: target.connectTimeoutSeconds * 1000,
-        application_name: 'backup-verify'
+        application_name: 'backup-verify',
+        // The tools get the same server options (PGOPTIONS): the sessions see what pg_dump sees.
+        ...(target.parameters.options ? { options: target.parameters.options } : {})
     });
     // An error after connecting (server shut down, say) must not crash the process; the next query reports it.
     client.on('error', () => { });

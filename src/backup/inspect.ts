@@ -7,7 +7,7 @@ import { Transform, Writable, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGunzip } from 'node:zlib'
 import { parseArchiveHeader, type ArchiveHeader } from './archive-header.js'
-import { PlainDumpScanner, type PlainScanReport } from './plain-scanner.js'
+import { PlainDumpScanner, type PlainScanReport, type ScanOptions } from './plain-scanner.js'
 import { TarChecker, type TarReport } from './tar-check.js'
 
 /** Watches bytes go by and reports on them once they have all passed. */
@@ -87,8 +87,8 @@ export async function hashFile(file: string, signal?: AbortSignal): Promise<stri
 export type PlainObservation = PlainScanReport & { decompressError?: string }
 
 /** The plain-dump scan; for a gzip-compressed plain dump, of the decompressed text, still as a stream. */
-export function plainObserver(gzipped: boolean): ByteObserver<PlainObservation> {
-  const scanner = new PlainDumpScanner()
+export function plainObserver(gzipped: boolean, options?: ScanOptions): ByteObserver<PlainObservation> {
+  const scanner = new PlainDumpScanner(options)
   if (!gzipped) return { update: (chunk) => scanner.update(chunk), finish: () => scanner.finish() }
   const gunzip = createGunzip()
   let decompressError: string | undefined

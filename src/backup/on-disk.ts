@@ -7,6 +7,8 @@ import { plainIsGzipped, type BackupFormat, type Compression } from './formats.j
 import { headerObserver, inspectFile, plainObserver, tarObserver, type PlainObservation } from './inspect.js'
 import { buildManifest, type Manifest } from './manifest.js'
 import type { TarReport } from './tar-check.js'
+import type { DumpContent } from './dump-content.js'
+import type { ScanOptions } from './plain-scanner.js'
 
 export interface CreatedBackup {
   format: BackupFormat
@@ -22,6 +24,8 @@ export interface CreatedBackup {
   manifest?: Manifest
   /** The sequence values the dump sets: from the scan of a plain dump, or of the script pg_restore reads out of an archive. */
   sequences?: Array<{ sequence: string; value: string }>
+  /** Each table's rows and each large object's bytes as the dump holds them (verify level data); from the same scans. */
+  content?: DumpContent
 }
 
 /**
@@ -32,13 +36,14 @@ export async function describeBackupOnDisk(
   backupPath: string,
   format: BackupFormat,
   compression?: Compression,
-  signal?: AbortSignal
+  signal?: AbortSignal,
+  scan?: ScanOptions
 ): Promise<CreatedBackup> {
   const base = { format, compression, path: backupPath }
   switch (format) {
     case 'plain': {
-      const { sizeBytes, sha256, observed } = await inspectFile(backupPath, plainObserver(plainIsGzipped(compression)), signal)
-      return { ...base, sizeBytes, sha256, plain: observed, sequences: observed.sequences }
+      const { sizeBytes, sha256, observed } = await inspectFile(backupPath, plainObserver(plainIsGzipped(compression), scan), signal)
+      return { ...base, sizeBytes, sha256, plain: observed, sequences: observed.sequences, content: observed.content }
     }
     case 'tar': {
       const { sizeBytes, sha256, observed } = await inspectFile(backupPath, tarObserver(), signal)

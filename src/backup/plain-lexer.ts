@@ -48,6 +48,8 @@ export interface DumpUnit {
 export interface LexerOptions {
   /** Hand each unit's bytes over with it (a planner needs them; a scanner does not). */
   keepBytes: boolean
+  /** Hand over the bytes of rows units even when keepBytes is off (a scanner that fingerprints rows). */
+  rowBytes?: boolean
 }
 
 /** A statement is classified by its text; of a longer one only the start is kept. */
@@ -818,7 +820,7 @@ export class PlainDumpLexer {
       statements: [],
       line: '',
       continued: false,
-      chunks: this.options.keepBytes ? [bytes] : []
+      chunks: this.options.keepBytes || this.options.rowBytes ? [bytes] : []
     })
     this.unitStart = start + bytes.length
     this.segment = Math.max(this.segment, this.unitStart - this.chunkBase)

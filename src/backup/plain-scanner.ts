@@ -4,6 +4,7 @@
 // looks like one.
 
 import { PlainDumpLexer, type DumpUnit } from './plain-lexer.js'
+import { DumpContentCollector, type DumpContent } from './dump-content.js'
 
 export interface PlainScanReport {
   bytes: number
@@ -24,6 +25,13 @@ export interface PlainScanReport {
   unrestrictKeys: string[]
   /** The sequence values the dump sets (pg_catalog.setval statements): "42", or "next 1" when not yet called. */
   sequences: Array<{ sequence: string; value: string }>
+  /** Each table's rows and each large object's bytes, fingerprinted (when the scanner was asked to). */
+  content?: DumpContent
+}
+
+export interface ScanOptions {
+  /** Fingerprint every table's rows and every large object's bytes as they pass (verify level data). */
+  content: boolean
 }
 
 export const MIN_PRINTABLE_RATIO = 0.9
@@ -113,7 +121,8 @@ export class PlainDumpScanner {
   private printable = 0
   private nulBytes = 0
   private firstNulOffset?: number
-  private readonly lexer = new PlainDumpLexer((unit) => this.onUnit(unit), { keepBytes: false })
+  private readonly lexer: PlainDumpLexer
+  private readonly content?: DumpContentCollector
   private units = 0
   private beforeFirstStatement = true
   private hasHeader = false
@@ -125,6 +134,11 @@ export class PlainDumpScanner {
   private unrestrictKeys: string[] = []
   private sequences: Array<{ sequence: string; value: string }> = []
   private finished?: PlainScanReport
+
+  constructor(options: ScanOptions = { content: false }) {
+    this.lexer = new PlainDumpLexer((unit) => this.onUnit(unit), { keepBytes: false, rowBytes: options.content })
+    if (options.content) this.content = new DumpContentCollector()
+  }
 
   update(chunk: Buffer): void {
     this.printable += countPrintable(chunk)
@@ -154,15 +168,21 @@ export class PlainDumpScanner {
       toolErrors: this.toolErrors,
       restrictKeys: this.restrictKeys,
       unrestrictKeys: this.unrestrictKeys,
-      sequences: this.sequences
+      sequences: this.sequences,
+      content: this.content?.result(this.clientEncoding)
     }
     return this.finished
   }
 
   private onUnit(unit: DumpUnit): void {
     this.units++
-    if (unit.kind === 'rows' || unit.kind === 'end-of-rows' || unit.kind === 'partial') return
-    if (unit.kind === 'comment') return this.onComment(unit.line)
+    if (unit.kind === 'rows') return this.content?.rows(unit.chunks[0])
+    if (unit.kind === 'end-of-rows') return this.content?.copyEnds()
+    if (unit.kind === 'partial') return
+    if (unit.kind === 'comment') {
+      this.content?.comment(unit.line)
+      return this.onComment(unit.line)
+    }
     this.beforeFirstStatement = false
     if (unit.kind === 'meta') {
       const [command, key = ''] = unit.line.trim().split(/\s+/, 2)
@@ -173,6 +193,10 @@ export class PlainDumpScanner {
       return
     }
     for (const statement of unit.statements) {
+      if (this.content) {
+        if (statement.copyIn) this.content.copyStarts(statement.text)
+        else this.content.statement(statement.text)
+      }
       this.afterTrailer(statement.text)
       // Text that is not SQL (a tool's error output) runs into the statement after it.
       if (TOOL_ERROR.test(statement.text) && this.toolErrors.length < MAX_REPORTED)

@@ -23,7 +23,7 @@ export function compareInventories(
   reference: Inventory | undefined,
   restored: Inventory,
   dumpedSequences: Array<{ sequence: string; value: string }> = [],
-  referenceKind: 'snapshot' | 'receipt' = 'snapshot',
+  referenceKind: Exclude<TableComparison['reference'], 'none'> = 'snapshot',
   level: VerifyLevel = restored.level
 ): TableComparison {
   const source = reference ?? restored
@@ -38,7 +38,9 @@ export function compareInventories(
     source: counted ? before.get(table)?.rows : undefined,
     restored: counted ? after.get(table)?.rows : undefined,
     sourceFingerprint: content ? before.get(table)?.fingerprint : undefined,
-    restoredFingerprint: content ? after.get(table)?.fingerprint : undefined
+    restoredFingerprint: content ? after.get(table)?.fingerprint : undefined,
+    ...(content && after.get(table)?.readError ? { readError: after.get(table)?.readError } : {}),
+    ...(content && after.get(table)?.contentNote ? { contentNote: after.get(table)?.contentNote } : {})
   }))
   const both = (entry: TableRowCount) => entry.source !== undefined && entry.restored !== undefined
   const objects = OBJECT_KINDS.map((kind) => ({ kind, source: source.objects[kind], restored: restored.objects[kind] }))
@@ -48,8 +50,14 @@ export function compareInventories(
   // A server of another major words definitions its own way: then only which objects exist is compared.
   const byName = reference !== undefined && majorOf(source.serverVersionNumber) !== majorOf(restored.serverVersionNumber)
   const referenceDefinitions = source.definitions.filter((definition) => content || definition.kind !== 'large object data')
+  // An existing backup's own content holds no definitions, only its large objects' bytes.
+  const restoredDefinitions =
+    referenceKind === 'backup' ? restored.definitions.filter((definition) => definition.kind === 'large object data') : restored.definitions
   const definitionDifferences: DefinitionDifference[] = reference
-    ? compareDefinitions(referenceDefinitions, restored.definitions, { hashed: source.definitionsHashed === true, byName })
+    ? compareDefinitions(referenceDefinitions, restoredDefinitions, {
+        hashed: source.definitionsHashed === true,
+        byName: byName && referenceKind !== 'backup'
+      })
     : []
   return {
     level,
@@ -65,8 +73,10 @@ export function compareInventories(
         both(entry) &&
         entry.source === entry.restored &&
         entry.sourceFingerprint !== undefined &&
+        entry.restoredFingerprint !== undefined &&
         entry.sourceFingerprint !== entry.restoredFingerprint
     ),
+    unread: rows.filter((entry) => entry.readError !== undefined && entry.sourceFingerprint !== undefined),
     objects,
     objectMismatches: objects.filter((entry) => entry.source !== entry.restored),
     definitions: {
@@ -81,21 +91,47 @@ export function compareInventories(
   }
 }
 
+/** What the comparison proved, in one line that names the level. */
+export function describeProof(comparison: TableComparison): string {
+  const tables = comparison.restored.length
+  switch (comparison.level) {
+    case 'schema':
+      return `schema: ${tables} tables and every object's definition, no rows`
+    case 'rows':
+      return `rows: the exact row count of each of ${tables} tables, and every object's definition`
+    case 'data': {
+      const byCopy = comparison.rows.filter((entry) => entry.restoredFingerprint?.startsWith('copy:'))
+      const bySql = comparison.rows.filter((entry) => entry.restoredFingerprint?.startsWith('sql:'))
+      const rowsOnly = comparison.rows.filter((entry) => entry.contentNote !== undefined)
+      const rows = byCopy.reduce((total, entry) => total + (entry.restored ?? 0), 0)
+      const where = comparison.reference === 'receipt' ? "the receipt's fingerprints of the dump's rows" : "the dump's own rows"
+      return (
+        `data: every row of ${byCopy.length} tables (${rows} rows) read back and matched to ${where}` +
+        (bySql.length > 0 ? `; ${bySql.length} by a fingerprint in SQL (another major may print their values otherwise)` : '') +
+        (rowsOnly.length > 0 ? `; ${rowsOnly.length} by row count only` : '') +
+        (comparison.reference === 'backup' ? '' : "; every object's definition")
+      )
+    }
+  }
+}
+
 /** The comparison in one log line: tables, rows and definitions on both sides. */
 export function describeComparison(comparison: TableComparison, reference: Inventory | undefined, restored: Inventory): string {
   const total = (inventory: Inventory) => inventory.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0)
   if (!reference)
     return `Restored: ${comparison.restored.length} tables, ${total(restored)} rows (an existing backup: no source to compare them with)`
+  if (comparison.reference === 'backup')
+    return `Restored: ${comparison.restored.length} tables, ${total(restored)} rows; verify level ${describeProof(comparison)}`
   return (
     `Tables: ${comparison.source.length} in the source, ${comparison.restored.length} restored` +
     (comparison.level === 'schema' ? '' : `; rows: ${total(reference)} ${referenceName(comparison)}, ${total(restored)} restored`) +
-    `; ${comparison.definitions.compared} definitions compared (verify level ${comparison.level})`
+    `; ${comparison.definitions.compared} definitions compared (verify level ${comparison.level === 'data' ? describeProof(comparison) : comparison.level})`
   )
 }
 
 /** How the reference is named in messages: what the dump holds, or what the receipt records. */
 export function referenceName(comparison: Pick<TableComparison, 'reference'>): string {
-  return comparison.reference === 'receipt' ? 'in the receipt' : 'in the dump'
+  return comparison.reference === 'receipt' ? 'in the receipt' : comparison.reference === 'backup' ? 'in the backup' : 'in the dump'
 }
 
 const MAX_SHOWN_DEFINITION = 160
@@ -141,6 +177,11 @@ export function requireSameInventory(comparison: TableComparison): void {
       `Content differs in ${comparison.contentMismatches.length} table(s) with the same row count: ${listed(comparison.contentMismatches, (e) => `${e.table} (fingerprint ${e.sourceFingerprint} ${where}, ${e.restoredFingerprint} restored)`)}`
     )
   }
+  if (comparison.unread.length > 0) {
+    problems.push(
+      `The restored rows of ${comparison.unread.length} table(s) could not be read back to compare their content: ${listed(comparison.unread, (e) => `${e.table}: ${e.readError}`)}`
+    )
+  }
   const tablesNamed = new Set([...comparison.missing, ...comparison.extra])
   const definitions = comparison.definitions.differences.filter(
     (difference) => difference.table === undefined || !tablesNamed.has(difference.table)
@@ -169,12 +210,19 @@ export interface TableRowCount {
   /** Content fingerprints (verify level data). */
   sourceFingerprint?: string
   restoredFingerprint?: string
+  /** Reading the restored rows back failed. */
+  readError?: string
+  /** Why the content was compared by row count only. */
+  contentNote?: string
 }
 
 export interface TableComparison {
   level: VerifyLevel
-  /** What the restore was compared with: the dumped snapshot, a receipt's inventory, or nothing (an existing backup). */
-  reference: 'snapshot' | 'receipt' | 'none'
+  /**
+   * What the restore was compared with: the dumped snapshot (and the dump's rows), a receipt's
+   * inventory, an existing backup's own rows (backup), or nothing (an existing backup below the data level).
+   */
+  reference: 'snapshot' | 'receipt' | 'backup' | 'none'
   source: string[]
   restored: string[]
   missing: string[]
@@ -185,6 +233,8 @@ export interface TableComparison {
   rowMismatches: TableRowCount[]
   /** Tables with the same row count whose content differs. */
   contentMismatches: TableRowCount[]
+  /** Tables whose rows could not be read back to be fingerprinted. */
+  unread: TableRowCount[]
   objects: Array<{ kind: ObjectKind; source: number; restored: number }>
   objectMismatches: Array<{ kind: ObjectKind; source: number; restored: number }>
   /** Every object's definition against the reference's: how many were compared, how, and which differ. */

@@ -4,8 +4,8 @@
 
 import type pg from 'pg'
 import { readDefinitions, type Definition } from './definitions.js'
-import { majorOf, openSession } from '../connection/session.js'
-import type { ConnectionTarget } from '../connection/target.js'
+import { majorOf } from '../connection/session.js'
+import type { OutputSettings } from './read-back.js'
 
 /** schema: object counts; rows: and exact row counts and sequence values; data: and content fingerprints. */
 export type VerifyLevel = 'schema' | 'rows' | 'data'
@@ -38,8 +38,19 @@ export interface TableContent {
   /** Quoted, qualified: sales."Order Items" */
   table: string
   rows?: number
-  /** Order-independent: the sum of a hash of every row's text form. */
+  /**
+   * Order-independent, duplicates counted. "copy:…": the table's COPY text lines, as the dump holds
+   * them and as they are read back (see RowFingerprint). "sql:…": the sum of an MD5 of each row's
+   * text in canonical settings, read in SQL on both sides (the fallback for values whose text
+   * another major may print differently).
+   */
   fingerprint?: string
+  /** The table as the dump's COPY statement names it (decoded), when the fingerprint is the dump's. */
+  copyTarget?: string
+  /** Why the content was not compared, or could not be read back. */
+  contentNote?: string
+  /** The restored side only: reading the rows back failed (the table is missing, a permission lacks). */
+  readError?: string
 }
 
 export interface Inventory {
@@ -54,6 +65,8 @@ export interface Inventory {
   definitions: Definition[]
   /** The definitions' texts are hashes (a receipt keeps no definition itself). */
   definitionsHashed?: boolean
+  /** The output settings the dump was written in (a new backup's source, and receipts of it). */
+  outputSettings?: OutputSettings
 }
 
 /**
@@ -117,23 +130,30 @@ export async function readColumns(client: pg.Client): Promise<Map<string, string
   return columns
 }
 
+/** How a table's content is read: counted; counted and fingerprinted in SQL; or not here (read back elsewhere). */
+export type ContentRead = 'count' | 'sql' | 'elsewhere'
+
+/** At the data level without a plan: every table fingerprinted in SQL (how a database is compared with itself). */
+const SQL_EVERYWHERE = (): ContentRead => 'sql'
+const COUNT_EVERYWHERE = (): ContentRead => 'count'
+
 /**
- * Each table's exact row count, and at the data level a fingerprint of its content that ignores
- * row order and column positions, read by the given sessions side by side.
+ * Each table's exact row count, or its count and a fingerprint of its content that ignores row
+ * order and column positions, read by the given sessions side by side.
  */
 export async function readContent(
   clients: pg.Client[],
   tables: string[],
-  level: VerifyLevel,
+  readOf: (table: string) => ContentRead,
   columns: Map<string, string[]>
 ): Promise<TableContent[]> {
-  if (level === 'schema') return []
-  const content: TableContent[] = new Array(tables.length)
+  const planned = tables.filter((table) => readOf(table) !== 'elsewhere')
+  const content: TableContent[] = new Array(planned.length)
   let next = 0
   const read = async (client: pg.Client) => {
-    for (let index = next++; index < tables.length; index = next++) {
-      const table = tables[index]
-      if (level === 'rows') {
+    for (let index = next++; index < planned.length; index = next++) {
+      const table = planned[index]
+      if (readOf(table) === 'count') {
         const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ONLY ${table}`)
         content[index] = { table, rows: Number(rows[0].n) }
       } else {
@@ -143,7 +163,7 @@ export async function readContent(
           `SELECT count(*) AS n, coalesce(sum(('x' || substr(md5(${row}), 1, 15))::bit(60)::bigint::numeric), ` +
             `0)::text AS fp FROM ONLY ${table} AS r`
         )
-        content[index] = { table, rows: Number(rows[0].n), fingerprint: rows[0].fp }
+        content[index] = { table, rows: Number(rows[0].n), fingerprint: `sql:${rows[0].fp}` }
       }
     }
   }
@@ -169,6 +189,13 @@ export async function readSequences(client: pg.Client): Promise<Array<{ sequence
   return states
 }
 
+export interface InventoryPlan {
+  /** How each table's content is read (the level's default when absent). */
+  readOf?: (table: string) => ContentRead
+  /** Large objects' bytes hashed (the data level's default; off where the dump's bytes stand in for them). */
+  largeObjectContent?: boolean
+}
+
 /**
  * The inventory of a database; sequences only where asked (the restored side, at the rows level
  * and up). helpers: more sessions on the same database that read tables beside the first.
@@ -177,16 +204,25 @@ export async function takeInventory(
   client: pg.Client,
   level: VerifyLevel,
   withSequences = false,
-  helpers: pg.Client[] = []
+  helpers: pg.Client[] = [],
+  plan: InventoryPlan = {}
 ): Promise<Inventory> {
   await Promise.all([client, ...helpers].map(useCanonicalSettings))
   const { rows } = await client.query<{ version: string }>("SELECT current_setting('server_version_num') AS version")
   const serverVersionNumber = Number(rows[0].version)
   const tables = await listTables(client)
   const objects = await countObjects(client)
-  const definitions = await readDefinitions(client, majorOf(serverVersionNumber), level === 'data')
-  const columns = level === 'data' ? await readColumns(client) : new Map<string, string[]>()
-  const content = await readContent([client, ...helpers], tables, level, columns)
+  const definitions = await readDefinitions(client, majorOf(serverVersionNumber), plan.largeObjectContent ?? level === 'data')
+  const readOf = plan.readOf ?? (level === 'data' ? SQL_EVERYWHERE : COUNT_EVERYWHERE)
+  const content =
+    level === 'schema'
+      ? []
+      : await readContent(
+          [client, ...helpers],
+          tables,
+          readOf,
+          tables.some((table) => readOf(table) === 'sql') ? await readColumns(client) : new Map()
+        )
   const sequences = withSequences && level !== 'schema' ? await readSequences(client) : []
   return { level, serverVersionNumber, tables, objects, content, sequences, definitions }
 }
@@ -211,28 +247,4 @@ export async function listTables(client: pg.Client): Promise<string[]> {
       ORDER BY n.nspname, c.relname`
   )
   return rows.map((row) => row.name)
-}
-
-/** Sessions that count the restored tables side by side, at most. */
-const MAX_COUNTING_SESSIONS = 4
-
-/** A restored database's inventory, its tables counted (at data: fingerprinted) by up to `jobs` sessions side by side. */
-export async function readDatabaseInventory(
-  target: ConnectionTarget,
-  database: string,
-  level: VerifyLevel,
-  jobs: number
-): Promise<Inventory> {
-  const helperCount = Math.min(jobs, MAX_COUNTING_SESSIONS) - 1
-  const opened = await Promise.allSettled([
-    openSession(target, database),
-    ...Array.from({ length: helperCount }, () => openSession(target, database))
-  ])
-  const sessions = opened.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []))
-  try {
-    if (opened[0].status === 'rejected') throw opened[0].reason
-    return await takeInventory(sessions[0], level, true, sessions.slice(1))
-  } finally {
-    await Promise.all(sessions.map((session) => session.end().catch(() => {})))
-  }
 }

@@ -2,7 +2,9 @@
 // the source's inventory is taken while the dump runs.
 
 import type pg from 'pg'
-import { takeInventory, type Inventory, type VerifyLevel } from './inventory.js'
+import { listTables, takeInventory, type Inventory, type VerifyLevel } from './inventory.js'
+import { profileTables } from './column-types.js'
+import { majorOf } from '../connection/session.js'
 
 /**
  * A read-only REPEATABLE READ transaction whose snapshot is exported for pg_dump --snapshot.
@@ -20,8 +22,24 @@ export class SourceSnapshot {
     return new SourceSnapshot(client, rows[0].id)
   }
 
-  inventory(level: VerifyLevel): Promise<Inventory> {
-    return takeInventory(this.client, level)
+  /**
+   * The source's inventory in the snapshot. At the data level the content is the dump's own rows
+   * (fingerprinted as they are written) and the source is only counted here; only where the restore
+   * server is another major are the tables whose values it may print otherwise fingerprinted in SQL.
+   */
+  async inventory(level: VerifyLevel, restoreMajor?: number): Promise<Inventory> {
+    if (level !== 'data') return takeInventory(this.client, level)
+    const { rows } = await this.client.query<{ version: string }>("SELECT current_setting('server_version_num') AS version")
+    const major = majorOf(Number(rows[0].version))
+    let sqlTables = new Set<string>()
+    if (restoreMajor !== undefined && restoreMajor !== major) {
+      const profiles = await profileTables(this.client, await listTables(this.client), major)
+      sqlTables = new Set([...profiles].filter(([, profile]) => profile.unstable.length > 0).map(([table]) => table))
+    }
+    return takeInventory(this.client, level, false, [], {
+      readOf: (table) => (sqlTables.has(table) ? 'sql' : 'count'),
+      largeObjectContent: false
+    })
   }
 
   /** Ends the transaction; pg_dump must have imported the snapshot by then (it has, once it has finished). */

@@ -4,9 +4,12 @@ import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { LIBPQ_PARAMETERS, type ConnectionTarget } from './target.js'
 
-/** Variables a child must not inherit: they would redirect it elsewhere or carry a secret it does not need. */
+/**
+ * Variables a child must not inherit: they would redirect it elsewhere, carry a secret it does not
+ * need, or change how its session prints values (PGTZ, PGDATESTYLE) from what the engine's own sessions see.
+ */
 const INHERITED_CONNECTION =
-  /^(PG(HOST|HOSTADDR|PORT|DATABASE|USER|PASSWORD|PASSFILE|SERVICE|SERVICEFILE|SSL\w*|OPTIONS|APPNAME|CONNECT_TIMEOUT|TARGETSESSIONATTRS|REQUIRESSL|GSSENCMODE|CHANNELBINDING)|DATABASE_URL|DB_PASSWORD|INPUT_.*)$/i
+  /^(PG(HOST|HOSTADDR|PORT|DATABASE|USER|PASSWORD|PASSFILE|SERVICE|SERVICEFILE|SSL\w*|OPTIONS|APPNAME|CONNECT_TIMEOUT|TARGETSESSIONATTRS|REQUIRESSL|GSSENCMODE|CHANNELBINDING|TZ|DATESTYLE)|DATABASE_URL|DB_PASSWORD|INPUT_.*)$/i
 
 /** The environment every child process starts from: the runner's, without a connection, a password or an input. */
 export function scrubbedEnvironment(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {

@@ -13,6 +13,7 @@ import { discard, InspectingStream, plainObserver, tarObserver, type PlainObserv
 import { describeBackupOnDisk, type CreatedBackup } from '../backup/on-disk.js'
 import { followFile, type ChunkRelay } from '../backup/followed-file.js'
 import type { TarReport } from '../backup/tar-check.js'
+import type { ScanOptions } from '../backup/plain-scanner.js'
 import { describeBytes } from '../run/bytes.js'
 import { classifyToolError, VerificationError } from '../run/errors.js'
 import { errorLines, runTool } from '../tools/process.js'
@@ -32,6 +33,8 @@ export interface DumpRequest {
   snapshot?: string
   /** Plain and tar: a second reader of the chunks as they are hashed (a restore planning while pg_dump writes). */
   relay?: ChunkRelay
+  /** Plain: fingerprint the rows as they pass (verify level data). */
+  scan?: ScanOptions
 }
 
 /** "shop-20261124T020316Z.sql": the database name made safe for any file system, and when. */
@@ -62,7 +65,7 @@ export async function createBackup(run: RunContext, options: DumpRequest): Promi
   const args = dumpArguments({ ...options, verbose: run.verbose }, tools.version.major)
   const streamed =
     format === 'plain'
-      ? new InspectingStream<unknown>(plainObserver(plainIsGzipped(options.compression)))
+      ? new InspectingStream<unknown>(plainObserver(plainIsGzipped(options.compression), options.scan))
       : format === 'tar'
         ? new InspectingStream<unknown>(tarObserver())
         : undefined
@@ -149,7 +152,7 @@ async function describeCreated(
   const base = { format: options.format, compression: options.compression, path: options.backupPath }
   if (options.format === 'plain') {
     const { sizeBytes, sha256, observed } = (streamed as InspectingStream<PlainObservation>).result()
-    return { ...base, sizeBytes, sha256, plain: observed, sequences: observed.sequences }
+    return { ...base, sizeBytes, sha256, plain: observed, sequences: observed.sequences, content: observed.content }
   }
   if (options.format === 'tar') {
     const { sizeBytes, sha256, observed } = (streamed as InspectingStream<TarReport>).result()

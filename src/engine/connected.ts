@@ -8,6 +8,7 @@ import { clientEnvironment } from '../connection/environment.js'
 import { openSession, readServerVersion, type ServerVersion } from '../connection/session.js'
 import { describeTarget, type ConnectionTarget } from '../connection/target.js'
 import { missingExtensions } from '../compare/inventory.js'
+import { serverOutputSettings, type OutputSettings } from '../compare/read-back.js'
 import type { Settings } from '../inputs/inputs.js'
 import type { VerificationResult } from '../report/result.js'
 import type { RestoreServer } from '../restore/context.js'
@@ -34,7 +35,9 @@ export class Connected {
     readonly restoreServer: RestoreServer,
     readonly tools: ClientTools,
     /** The client tools' environment for the source database. */
-    readonly env: NodeJS.ProcessEnv
+    readonly env: NodeJS.ProcessEnv,
+    /** How the source's sessions print values, pg_dump's among them (the settings it leaves as they are). */
+    readonly outputSettings: OutputSettings
   ) {}
 
   /** Connects, reads the versions, checks the restore server's extensions, and chooses the client tools. */
@@ -81,7 +84,8 @@ export class Connected {
         major: restoreVersion.major,
         passwordFile: restorePasswordFile
       }
-      return new Connected(source, server, restoreServer, tools, clientEnvironment(target, target.database, passwordFile, options.env))
+      const env = clientEnvironment(target, target.database, passwordFile, options.env)
+      return new Connected(source, server, restoreServer, tools, env, await serverOutputSettings(source))
     } catch (error) {
       if (restoreSession && restoreSession !== source) await restoreSession.end().catch(() => {})
       await source.end().catch(() => {})

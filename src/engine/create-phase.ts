@@ -4,6 +4,7 @@
 import { describeCompression, restoreJobs, backupExtension } from '../backup/formats.js'
 import type { CreatedBackup } from '../backup/on-disk.js'
 import type { Inventory } from '../compare/inventory.js'
+import type { RestoredInspection } from '../compare/restored.js'
 import { SourceSnapshot } from '../compare/snapshot.js'
 import { openSession } from '../connection/session.js'
 import { backupFileName, createBackup } from '../create/dump.js'
@@ -17,7 +18,7 @@ import type { Verification } from './verification.js'
 /** What a run holds that must be let go of at its end, whatever happened. */
 export interface Held {
   connected?: Connected
-  streamed?: StreamedRestore<Inventory>
+  streamed?: StreamedRestore<RestoredInspection>
   /** An existing backup's receipt was written for it: the restore is compared with the receipt. */
   describedByReceipt?: boolean
 }
@@ -49,7 +50,7 @@ export async function createPhase(v: Verification, held: Held): Promise<Created>
     // the snapshot is opened only now, to hold the source's horizon back no longer than needed.
     const snapshot = await SourceSnapshot.open(await openSession(target))
     try {
-      const inventory = snapshot.inventory(settings.verifyLevel)
+      const inventory = snapshot.inventory(settings.verifyLevel, connected.restoreServer.major)
       inventory.catch(() => {})
       // Streamed: the restore follows the file while pg_dump writes it, each at its own pace.
       const streamed = settings.pipeline && settings.format === 'plain'
@@ -71,10 +72,11 @@ export async function createPhase(v: Verification, held: Held): Promise<Created>
           jobs: settings.jobs,
           minSizeBytes: settings.minSizeBytes,
           snapshot: snapshot.id,
-          relay: held.streamed?.relay
+          relay: held.streamed?.relay,
+          scan: { content: settings.verifyLevel === 'data' }
         })
         held.streamed?.dumped(created.sizeBytes)
-        source = await inventory
+        source = { ...(await inventory), outputSettings: connected.outputSettings }
       } catch (error) {
         await held.streamed?.abandon(error)
         // A count that failed ends the snapshot's transaction, and pg_dump then fails to import the

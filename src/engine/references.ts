@@ -87,7 +87,9 @@ export interface ReceiptBinding {
 export function bindReceipt(
   receipt: Receipt | undefined,
   maxShrinkPercent: number | undefined,
-  sha256: string
+  sha256: string,
+  /** Verify level data: the tables whose content differs between the receipt's backup and this one. */
+  changed?: string[]
 ): ReceiptBinding | undefined {
   if (!receipt) return undefined
   const described = receipt.backup?.sha256
@@ -104,6 +106,7 @@ export function bindReceipt(
     }
   }
   const other = `the receipt describes another backup (SHA-256 ${described ? `${described.slice(0, 12)}…` : 'unknown'}, verified ${receipt.startedAt}), not this one (SHA-256 ${sha256.slice(0, 12)}…)`
+  const content = changed === undefined ? '' : ` ${describeChanges(changed, 'Content differs from it')}`
   if (maxShrinkPercent !== undefined) {
     return {
       describesThisBackup: false,
@@ -115,9 +118,16 @@ export function bindReceipt(
     check: { name: 'Receipt', passed: false, detail: other },
     error: new VerificationError(
       'receipt-mismatch',
-      `The receipt does not describe this backup: ${other}. A receipt is compared exactly only with the backup it was written for.`,
+      `The receipt does not describe this backup: ${other}.${content} A receipt is compared exactly only with the backup it was written for.`,
       'Give the receipt written when this backup was made (its run wrote it; see report-path), or add ' +
         'max-shrink to compare another backup with this receipt by thresholds only.'
     )
   }
+}
+
+/** "Content differs from it in 2 tables: a, b." or "... in no table." */
+export function describeChanges(changed: string[], lead: string): string {
+  if (changed.length === 0) return `${lead} in no table.`
+  const shown = changed.slice(0, 20).join(', ')
+  return `${lead} in ${changed.length} table${changed.length === 1 ? '' : 's'}: ${shown}${changed.length > 20 ? ', …' : ''}.`
 }

@@ -2,8 +2,12 @@
 // the restored database inspected before it is dropped, and the comparison with the reference.
 
 import type { CreatedBackup } from '../backup/on-disk.js'
-import { compareInventories, describeComparison, requireSameInventory } from '../compare/compare.js'
-import { readDatabaseInventory, type Inventory } from '../compare/inventory.js'
+import { compareInventories, describeComparison, requireSameInventory, type TableComparison } from '../compare/compare.js'
+import { dumpInventory, withDumpContent } from '../compare/dump-reference.js'
+import type { Inventory } from '../compare/inventory.js'
+import { inspectRestored, type ReadBackPlan, type RestoredInspection } from '../compare/restored.js'
+import { clientEnvironment } from '../connection/environment.js'
+import { majorOf } from '../connection/session.js'
 import { shrinkageProblems } from '../report/receipt.js'
 import { describeHarmless } from '../restore/errors.js'
 import { changedAfterValidation, restoreBackup, type Restored } from '../restore/restore.js'
@@ -12,7 +16,7 @@ import { temporaryDatabaseName } from '../restore/temporary-database.js'
 import { VerificationError } from '../run/errors.js'
 import type { Connected } from './connected.js'
 import type { StreamControls } from './streamed-restore.js'
-import type { Verification } from './verification.js'
+import type { ContentReference, Verification } from './verification.js'
 
 /** A restore into a new temporary database; its inventory is read before it is dropped. */
 export function startRestore(
@@ -20,7 +24,7 @@ export function startRestore(
   connected: Connected,
   backup: RestoreRequest['backup'],
   streamed?: StreamControls
-): Promise<Restored<Inventory>> {
+): Promise<Restored<RestoredInspection>> {
   const { settings, result } = v
   const databaseName = temporaryDatabaseName(new Date())
   result.restoreDatabase = { name: databaseName, dropped: false }
@@ -39,9 +43,50 @@ export function startRestore(
     onDropped: () => (result.restoreDatabase = { name: databaseName, dropped: true }),
     afterRestore: v.options.hooks?.afterRestore
   }
-  return restoreBackup(v.run, request, (database) =>
-    readDatabaseInventory(connected.restoreServer.target, database, settings.verifyLevel, settings.jobs)
-  )
+  const { target, passwordFile } = connected.restoreServer
+  const env = clientEnvironment(target, databaseName, passwordFile)
+  return restoreBackup(v.run, request, async (database) => {
+    if (settings.verifyLevel !== 'data') return inspectRestored(target, database, settings.verifyLevel, settings.jobs)
+    const { dump, reference } = await v.contentReference.promise
+    const plan: ReadBackPlan | undefined = dump && {
+      dump,
+      psql: connected.tools.psql,
+      env,
+      settings: reference?.outputSettings,
+      sqlTables: new Set(reference?.content.filter((entry) => entry.fingerprint?.startsWith('sql:')).map((entry) => entry.table)),
+      sourceMajor: reference ? majorOf(reference.serverVersionNumber) : dumpedFromMajor(dump.sourceVersion)
+    }
+    return inspectRestored(target, database, settings.verifyLevel, settings.jobs, plan)
+  })
+}
+
+/** "15.18 (Debian ...)" as the dump's header says it: 15; undefined when the header does not say. */
+function dumpedFromMajor(version: string | undefined): number | undefined {
+  const match = /^(\d+)(?:\.(\d+))?/.exec(version ?? '')
+  if (!match) return undefined
+  const major = Number(match[1])
+  return major >= 10 ? major : Number(`${major}.${match[2] ?? 0}`)
+}
+
+/**
+ * What the restore is compared with. A new backup: the source's inventory from the dumped snapshot,
+ * its content the dump's own rows. An existing backup: its receipt, when written for it; else, at
+ * the data level, the rows the backup itself holds; else nothing (it is described, not compared).
+ */
+function chooseReference(
+  v: Verification,
+  mode: 'new' | 'existing',
+  inspection: RestoredInspection,
+  known: ContentReference
+): { reference?: Inventory; kind: Exclude<TableComparison['reference'], 'none'> } {
+  const content = v.settings.verifyLevel === 'data' ? known.dump : undefined
+  if (mode === 'new') {
+    const source = known.reference as Inventory
+    return { reference: content ? withDumpContent(source, content, inspection.names) : source, kind: 'snapshot' }
+  }
+  if (known.reference) return { reference: known.reference, kind: 'receipt' }
+  if (content) return { reference: dumpInventory(content, inspection.names, inspection.inventory), kind: 'backup' }
+  return { kind: 'receipt' }
 }
 
 /**
@@ -50,14 +95,23 @@ export function startRestore(
  */
 export async function restorePhase(
   v: Verification,
-  restore: () => Promise<Restored<Inventory>>,
+  restore: () => Promise<Restored<RestoredInspection>>,
   validated: CreatedBackup,
-  reference: Inventory | undefined,
-  referenceKind: 'snapshot' | 'receipt'
+  mode: 'new' | 'existing'
 ): Promise<void> {
   const { settings, result, run } = v
   await v.phases.run('Restore', async (done) => {
-    const { inspected, restoredChecksum, ignoredErrors } = await restore()
+    const { inspected: inspection, restoredChecksum, ignoredErrors } = await restore()
+    const inspected = inspection.inventory
+    const known = await v.contentReference.promise
+    const { reference, kind: referenceKind } = chooseReference(v, mode, inspection, known)
+    const unread = settings.verifyLevel === 'data' ? (known.dump?.unreadCopies ?? []) : []
+    if (unread.length > 0) {
+      run.warn(
+        `${unread.length} COPY statement(s) of the backup are not as pg_dump writes them, so their rows were not ` +
+          `fingerprinted; their tables are compared by row count only: ${unread.map((text) => JSON.stringify(text)).join(', ')}`
+      )
+    }
     // A streamed restore that planned from the Create phase's own read has no second checksum: the
     // file was read again once the restore had read it (Validate), and every range it re-read was checked.
     if (restoredChecksum !== undefined && restoredChecksum !== validated.sha256)
@@ -65,7 +119,8 @@ export async function restorePhase(
     const comparison = compareInventories(reference, inspected, validated.sequences ?? [], referenceKind, settings.verifyLevel)
     run.log(describeComparison(comparison, reference, inspected))
     result.tables = comparison
-    result.inventory = reference ?? inspected
+    // The receipt records what a later run compares with: an existing backup's restored inventory, not its bare rows.
+    result.inventory = referenceKind === 'backup' ? inspected : (reference ?? inspected)
     if (ignoredErrors.total > 0) result.ignoredRestoreErrors = { total: ignoredErrors.total, detail: describeHarmless(ignoredErrors) }
     const receipt = v.references.receipt
     if (receipt && settings.maxShrinkPercent !== undefined) {

@@ -8,7 +8,10 @@ import type { ValidationCheck } from '../validate/plain-checks.js'
 import { requirePassed, validateBackup } from '../validate/validate.js'
 import { Connected } from './connected.js'
 import type { Held } from './create-phase.js'
-import { bindReceipt } from './references.js'
+import { bindReceipt, describeChanges } from './references.js'
+import { changedSinceReceipt } from '../compare/dump-reference.js'
+import type { Inventory } from '../compare/inventory.js'
+import { receiptInventory } from '../report/receipt.js'
 import type { Verification } from './verification.js'
 
 /** A backup this run made: validated as it was written (plain, tar) or read once (custom, directory). */
@@ -16,7 +19,12 @@ export async function validatePhase(v: Verification, held: Held, backup: Created
   try {
     await v.phases.run('Validate', async (done) => {
       const connected = held.connected as Connected
-      const checks = await validateBackup(v.run, backup, { tools: connected.tools, env: connected.env, rehashAfter: held.streamed?.read })
+      const checks = await validateBackup(v.run, backup, {
+        tools: connected.tools,
+        env: connected.env,
+        rehashAfter: held.streamed?.read,
+        content: v.settings.verifyLevel === 'data'
+      })
       judge(v, backup, checks)
       done(`${checks.length} checks passed; SHA-256 ${backup.sha256.slice(0, 12)}…`)
     })
@@ -39,7 +47,8 @@ export async function validateExistingPhase(v: Verification, held: Held, file: s
       result
     ))
     run.log(`Existing backup: ${file} (${detected.format} format${detected.compression ? ', gzip' : ''}, recognised from its content)`)
-    const backup = await describeBackupOnDisk(file, detected.format, detected.compression, run.signal)
+    const content = settings.verifyLevel === 'data'
+    const backup = await describeBackupOnDisk(file, detected.format, detected.compression, run.signal, { content })
     result.backup = {
       path: file,
       sizeBytes: backup.sizeBytes,
@@ -52,8 +61,18 @@ export async function validateExistingPhase(v: Verification, held: Held, file: s
       kept: false,
       existing: true
     }
-    const checks = await validateBackup(run, backup, { tools: connected.tools, env: connected.env })
-    const binding = bindReceipt(v.references.receipt, settings.maxShrinkPercent, backup.sha256)
+    const checks = await validateBackup(run, backup, { tools: connected.tools, env: connected.env, content })
+    const receipt = v.references.receipt
+    // Another backup's receipt, at the data level: which tables' content changed between the two.
+    const changed =
+      receipt && receipt.backup?.sha256 !== backup.sha256 && backup.content
+        ? changedSinceReceipt(receiptInventory(receipt) as Inventory, backup.content)
+        : undefined
+    const binding = bindReceipt(receipt, settings.maxShrinkPercent, backup.sha256, changed)
+    if (changed && !binding?.error) {
+      result.changedSinceReceipt = changed
+      run.log(describeChanges(changed, 'Content changed since the receipt'))
+    }
     judge(v, backup, checks, binding?.check)
     if (binding?.error) throw binding.error
     held.describedByReceipt = binding?.describesThisBackup === true

@@ -9,6 +9,18 @@ import type { RetryPolicy } from '../tools/download.js'
 import type { Phases } from './phases.js'
 import type { References } from './references.js'
 import type { Workspace } from './workspace.js'
+import type { DumpContent } from '../backup/dump-content.js'
+import type { Inventory } from '../compare/inventory.js'
+import type { Deferred } from '../run/deferred.js'
+
+/**
+ * What the restore is held to, once it is known: the dump's content (verify level data) and the
+ * reference inventory (the source's, or the receipt's). A streamed restore may finish first and wait.
+ */
+export interface ContentReference {
+  dump?: DumpContent
+  reference?: Inventory
+}
 
 export interface EngineOptions {
   settings: Settings
@@ -44,4 +56,6 @@ export interface Verification {
   /** The environment the client tools are looked up in and inherit. */
   env: NodeJS.ProcessEnv
   started: Date
+  /** Settled by the phase that learns it (Create, or Validate); awaited by the restore's inspection. */
+  contentReference: Deferred<ContentReference>
 }

@@ -16,7 +16,8 @@ import { PHASE_NAMES, Phases } from './phases.js'
 import { readReferences } from './references.js'
 import { restorePhase, startRestore } from './restore-phase.js'
 import { validateExistingPhase, validatePhase } from './validate-phase.js'
-import type { EngineOptions, Verification } from './verification.js'
+import type { ContentReference, EngineOptions, Verification } from './verification.js'
+import { Deferred } from '../run/deferred.js'
 import { Workspace } from './workspace.js'
 
 export type { EngineOptions } from './verification.js'
@@ -52,7 +53,18 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
   try {
     const references = await readReferences(settings)
     workspace = await Workspace.create(run, settings.tempRoot)
-    const v: Verification = { settings, run, result, phases, workspace, references, options, env: options.env ?? process.env, started }
+    const v: Verification = {
+      settings,
+      run,
+      result,
+      phases,
+      workspace,
+      references,
+      options,
+      env: options.env ?? process.env,
+      started,
+      contentReference: new Deferred<ContentReference>()
+    }
     await (settings.backupFile ? verifyExisting(v, settings.backupFile) : verifyNew(v))
   } catch (error) {
     result.status = 'failed'
@@ -73,17 +85,23 @@ async function verifyNew(v: Verification): Promise<void> {
   const held: Held = {}
   try {
     const created = await createPhase(v, held)
+    // A plain dump's rows were fingerprinted as pg_dump wrote them; an archive's, as Validate reads it whole.
+    const known = () => v.contentReference.resolve({ dump: created.backup.content, reference: created.inventory })
+    if (created.backup.format === 'plain') known()
     await v.options.hooks?.afterCreate?.(created.backup.path)
     await validatePhase(v, held, created.backup)
+    known()
     await v.options.hooks?.beforeRestore?.(created.backup.path)
     const { path, format, compression } = created.backup
     await restorePhase(
       v,
       () => held.streamed?.restoring ?? startRestore(v, held.connected!, { path, format, compression }),
       created.backup,
-      created.inventory,
-      'snapshot'
+      'new'
     )
+  } catch (error) {
+    v.contentReference.reject(error)
+    throw error
   } finally {
     // A streamed restore ends (and drops its database) before the sessions close.
     await held.streamed?.settled()
@@ -98,9 +116,13 @@ async function verifyExisting(v: Verification, file: string): Promise<void> {
     const detected = await detectBackupFormat(file)
     v.phases.skip('Create', `skipped: verifying the existing backup ${file}`)
     const backup = await validateExistingPhase(v, held, file, detected)
-    await v.options.hooks?.beforeRestore?.(file)
     const reference = held.describedByReceipt && v.references.receipt ? receiptInventory(v.references.receipt) : undefined
-    await restorePhase(v, () => startRestore(v, held.connected!, { path: file, ...detected }), backup, reference, 'receipt')
+    v.contentReference.resolve({ dump: backup.content, reference })
+    await v.options.hooks?.beforeRestore?.(file)
+    await restorePhase(v, () => startRestore(v, held.connected!, { path: file, ...detected }), backup, 'existing')
+  } catch (error) {
+    v.contentReference.reject(error)
+    throw error
   } finally {
     await held.connected?.close()
   }

@@ -9,8 +9,12 @@ import { definitionHash, type DefinitionKind } from '../compare/definitions.js'
 import type { Inventory } from '../compare/inventory.js'
 import type { VerificationResult } from './result.js'
 
-/** 2: definitions (as hashes), the server version, content fingerprints over columns by name in canonical settings. */
-export const RECEIPT_SCHEMA_VERSION = 2
+/**
+ * 3: content fingerprints of each table's COPY text as the dump holds it ("copy:"), or in SQL where
+ * another major may print values otherwise ("sql:"), and the output settings the dump was written in.
+ * (2: definitions as hashes, the server version; fingerprints over columns by name in canonical settings.)
+ */
+export const RECEIPT_SCHEMA_VERSION = 3
 
 /** An inventory as a receipt keeps it: every definition as a hash, no text of its own. */
 export interface RecordedInventory extends Omit<Inventory, 'definitions' | 'definitionsHashed'> {
@@ -123,7 +127,7 @@ export function readReceipt(input: string, file: string): Receipt {
       input,
       file,
       `a receipt of schemaVersion ${RECEIPT_SCHEMA_VERSION}; this one (${receipt.schemaVersion}) was ` +
-        `written by an older backup-verify and holds no definitions to compare with: verify the backup ` +
+        `written by an older backup-verify, whose inventories this one cannot compare with: verify the backup ` +
         `without it once, and use the receipt that run writes`
     )
   }

@@ -52,6 +52,8 @@ export interface VerificationResult {
   restoreDatabase?: { name: string; dropped: boolean }
   /** The inventory the receipt records: the source's at dump time, else the restored database's. */
   inventory?: Inventory
+  /** An existing backup against another backup's receipt (verify level data): the tables whose content changed since. */
+  changedSinceReceipt?: string[]
   /** Where the receipt was written. */
   receiptPath?: string
   /** Errors the restore reported that were known to be harmless, and so not fatal (strict: false). */

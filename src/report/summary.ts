@@ -3,7 +3,7 @@
 import { humanBytes } from '../run/bytes.js'
 import type { BackupFacts, VerificationResult } from './result.js'
 import type { ValidationCheck } from '../validate/plain-checks.js'
-import type { TableComparison, TableRowCount } from '../compare/compare.js'
+import { describeProof, type TableComparison, type TableRowCount } from '../compare/compare.js'
 
 export interface SummaryTable {
   heading: string
@@ -63,6 +63,7 @@ const STATUS_ICON: Record<string, string> = { passed: '✅ passed', failed: '❌
 const REFERENCE_WORDS: Record<TableComparison['reference'], { short: string; rows: string; column: string }> = {
   snapshot: { short: 'source', rows: 'dumped', column: 'Rows in the dump' },
   receipt: { short: 'receipt', rows: 'receipt', column: 'Rows in the receipt' },
+  backup: { short: 'backup', rows: 'backup', column: 'Rows in the backup' },
   none: { short: 'backup', rows: 'backup', column: 'Rows' }
 }
 
@@ -154,6 +155,10 @@ function facts(result: VerificationResult): string[][] {
   }
   if (result.backup) facts.push(...backupFacts(result.backup))
   if (result.tables) facts.push(...comparisonFacts(result.tables))
+  if (result.changedSinceReceipt) {
+    const changed = result.changedSinceReceipt
+    facts.push(['Content changed since the receipt', changed.length === 0 ? 'in no table' : escapeHtml(listed(changed))])
+  }
   if (result.ignoredRestoreErrors) {
     facts.push(['Restore errors ignored', `${result.ignoredRestoreErrors.total}: ${escapeHtml(result.ignoredRestoreErrors.detail)}`])
   }
@@ -184,7 +189,7 @@ function comparisonFacts(comparison: TableComparison): string[][] {
   const sum = (pick: (entry: TableRowCount) => number | undefined) =>
     comparison.rows.reduce((total, entry) => total + (pick(entry) ?? 0), 0)
   const facts = [
-    ['Verify level', comparison.level],
+    ['Verify level', escapeHtml(describeProof(comparison))],
     [`Tables (${reference.short} / restored)`, `${comparison.source.length} / ${comparison.restored.length}`]
   ]
   if (comparison.level !== 'schema') {
@@ -225,10 +230,19 @@ function tablesTable(comparison: TableComparison): SummaryTable {
         `<code>${escapeHtml(entry.table)}</code>`,
         entry.source === undefined ? '—' : String(entry.source),
         entry.restored === undefined ? '—' : String(entry.restored),
-        ...(content ? [sameContent(entry) ? 'same fingerprint' : 'differs'] : []),
+        ...(content ? [contentCell(entry, sameContent(entry))] : []),
         rowsMatch(entry) ? '✅' : '❌'
       ])
   }
+}
+
+/** A table's content in one cell: how it was compared, and whether it matched. */
+function contentCell(entry: TableRowCount, same: boolean): string {
+  if (entry.readError) return `not read back: ${escapeHtml(entry.readError)}`
+  if (entry.contentNote) return `rows only (${escapeHtml(entry.contentNote.replace(/^not compared by content: /, ''))})`
+  if (entry.sourceFingerprint === undefined) return '—'
+  const how = entry.sourceFingerprint.startsWith('sql:') ? 'same fingerprint (SQL)' : 'same rows as the dump'
+  return same ? how : 'differs'
 }
 
 function definitionsTable(comparison: TableComparison): SummaryTable {

@@ -23,6 +23,8 @@ export interface ValidateRequest {
   env: NodeJS.ProcessEnv
   /** A streamed restore: once it has read the whole file, the file is read again and must still have its SHA-256. */
   rehashAfter?: Promise<void>
+  /** Archives: fingerprint the rows of the script pg_restore reads out (verify level data). */
+  content?: boolean
 }
 
 /** Enough for any sane disk: two minutes, plus a second for every 2 MB. */
@@ -170,7 +172,7 @@ function dataFilesCheck(backup: CreatedBackup, dataIds: number[], blobIds: numbe
  * truncation and corrupt blocks surface here, and the script must come out complete.
  */
 async function fullReadCheck(run: RunContext, backup: CreatedBackup, request: ValidateRequest): Promise<ValidationCheck> {
-  const reader = new InspectingStream(plainObserver(false))
+  const reader = new InspectingStream(plainObserver(false, { content: request.content === true }))
   const stopHeartbeat = startHeartbeat('pg_restore reading the archive', run.log, () => reader.bytesSoFar, run.heartbeatMs)
   const read = await runTool(request.tools.pgRestore, ['--file=-', backup.path], {
     env: request.env,
@@ -182,6 +184,7 @@ async function fullReadCheck(run: RunContext, backup: CreatedBackup, request: Va
   const complete = scan !== undefined && scan.hasHeader && scan.hasTrailer && scan.unterminatedCopy === undefined
   if (read.exitCode === 0 && complete) {
     backup.sequences = scan.sequences
+    backup.content = scan.content
     return {
       name: 'Every block reads',
       passed: true,

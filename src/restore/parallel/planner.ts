@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto'
 import { crc32 } from 'node:zlib'
 import { PlainDumpLexer, readQualifiedName, tokenize, type DumpStatement, type DumpUnit, type Token } from '../../backup/plain-lexer.js'
+import { parseCopyStatement } from '../../backup/copy-statement.js'
 
 export interface ByteRange {
   start: number
@@ -438,30 +439,9 @@ function isWord(token: Token | undefined, ...words: string[]): boolean {
   return token?.kind === 'word' && words.includes(token.value)
 }
 
-function isSymbol(token: Token | undefined, symbol: string): boolean {
-  return token?.kind === 'symbol' && token.value === symbol
-}
-
 /** The table of pg_dump's COPY statement: COPY name [(column, ...)] FROM stdin; anything else is undefined. */
 export function copyTable(text: string): string | undefined {
-  const tokens = tokenize(text)
-  if (!isWord(tokens[0], 'copy')) return undefined
-  const name = readQualifiedName(tokens, 1)
-  if (!name || name.parts.length > 2) return undefined
-  let i = name.next
-  if (isSymbol(tokens[i], '(')) {
-    for (i++; ;) {
-      if (tokens[i]?.kind !== 'word' && tokens[i]?.kind !== 'quoted') return undefined
-      i++
-      if (isSymbol(tokens[i], ')')) break
-      if (!isSymbol(tokens[i], ',')) return undefined
-      i++
-    }
-    i++
-  }
-  if (!isWord(tokens[i], 'from') || !isWord(tokens[i + 1], 'stdin') || !isSymbol(tokens[i + 2], ';') || i + 3 !== tokens.length)
-    return undefined
-  return name.parts.join('.')
+  return parseCopyStatement(text)?.table
 }
 
 /**

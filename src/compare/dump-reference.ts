@@ -1,0 +1,77 @@
+// The dump's own bytes as the reference the restore is held to: the source's inventory completed
+// with the dump's fingerprints (a new backup), or the backup's content alone (an existing backup
+// without a receipt of its own); and what changed between a receipt's backup and this one.
+
+import type { DumpContent } from '../backup/dump-content.js'
+import { decodeDumpText } from '../backup/plain-scanner.js'
+import type { Inventory, TableContent } from './inventory.js'
+
+/**
+ * The source's inventory, read in the dumped snapshot (its row counts), with each dumped table's
+ * fingerprint taken from the dump's rows and each large object's bytes from the dump's lowrite
+ * calls. Tables the source fingerprinted in SQL keep that fingerprint.
+ */
+export function withDumpContent(source: Inventory, dump: DumpContent, names: Map<string, string>): Inventory {
+  const byName = new Map(source.content.map((entry) => [entry.table, entry]))
+  const content = source.content.map((entry) => ({ ...entry }))
+  const entries = new Map(content.map((entry) => [entry.table, entry]))
+  for (const table of dump.tables) {
+    const name = names.get(table.copy.readBack)
+    const entry = name === undefined ? undefined : entries.get(name)
+    if (!entry || byName.get(entry.table)?.fingerprint?.startsWith('sql:')) continue
+    entry.fingerprint = table.fingerprint
+    entry.copyTarget = decodeDumpText(table.copy.table, dump.clientEncoding)
+  }
+  const largeObjects = dump.largeObjects.map((object) => ({ kind: 'large object data' as const, name: object.oid, text: object.md5 }))
+  return {
+    ...source,
+    content,
+    definitions: [...source.definitions.filter((definition) => definition.kind !== 'large object data'), ...largeObjects]
+  }
+}
+
+/**
+ * An existing backup's content as the reference: every table it holds rows for, with its rows and
+ * fingerprint, named as the restore names it; a table it holds rows for that the restore lacks is
+ * listed under the name the dump gives it, so that it shows as missing. Tables it holds no COPY
+ * data for make no claim. Definitions are not compared: there is no source to compare them with.
+ */
+export function dumpInventory(dump: DumpContent, names: Map<string, string>, restored: Inventory): Inventory {
+  const content: TableContent[] = []
+  const unmapped: string[] = []
+  for (const table of dump.tables) {
+    const decoded = decodeDumpText(table.copy.table, dump.clientEncoding)
+    const name = names.get(table.copy.readBack)
+    if (name === undefined) unmapped.push(decoded)
+    content.push({ table: name ?? decoded, rows: table.rows, fingerprint: table.fingerprint, copyTarget: decoded })
+  }
+  return {
+    level: 'data',
+    serverVersionNumber: restored.serverVersionNumber,
+    tables: [...restored.tables, ...unmapped.filter((name) => !restored.tables.includes(name))],
+    objects: restored.objects,
+    content,
+    sequences: [],
+    definitions: dump.largeObjects.map((object) => ({ kind: 'large object data' as const, name: object.oid, text: object.md5 }))
+  }
+}
+
+/**
+ * The tables whose content differs between a receipt (of another backup of the same database) and
+ * this backup's dump, compared by their COPY text: changed, gone, or new.
+ */
+export function changedSinceReceipt(receipt: Inventory, dump: DumpContent): string[] {
+  const now = new Map(dump.tables.map((table) => [decodeDumpText(table.copy.table, dump.clientEncoding), table]))
+  const changes: string[] = []
+  const seen = new Set<string>()
+  for (const entry of receipt.content) {
+    if (!entry.copyTarget || !entry.fingerprint?.startsWith('copy:')) continue
+    seen.add(entry.copyTarget)
+    const table = now.get(entry.copyTarget)
+    if (!table) changes.push(`${entry.table} (not in this backup)`)
+    else if (table.fingerprint !== entry.fingerprint || table.rows !== entry.rows)
+      changes.push(table.rows === entry.rows ? entry.table : `${entry.table} (${entry.rows} rows then, ${table.rows} now)`)
+  }
+  if (seen.size > 0) for (const target of now.keys()) if (!seen.has(target)) changes.push(`${target} (new)`)
+  return changes
+}

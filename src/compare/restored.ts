@@ -1,0 +1,169 @@
+// The restored database inspected before it is dropped: its inventory, and at the data level every
+// table the dump holds rows for read back and fingerprinted as the dump's rows were. Which way each
+// table is compared is decided here, and said: by its COPY text, by a fingerprint in SQL (where the
+// reference took one), or by its row count only (where its text cannot be known to match).
+
+import type pg from 'pg'
+import type { DumpContent } from '../backup/dump-content.js'
+import { decodeDumpText } from '../backup/plain-scanner.js'
+import { majorOf, openSession } from '../connection/session.js'
+import type { ConnectionTarget } from '../connection/target.js'
+import { profileTables, type TypeProfile } from './column-types.js'
+import { takeInventory, type ContentRead, type Inventory, type VerifyLevel } from './inventory.js'
+import { ReadBackPool, serverOutputSettings, type OutputSettings } from './read-back.js'
+
+export interface ReadBackPlan {
+  dump: DumpContent
+  psql: string
+  /** The client environment for the restored database. */
+  env: NodeJS.ProcessEnv
+  /** The output settings the dump was written in; unknown for a backup made elsewhere without its receipt. */
+  settings?: OutputSettings
+  /** Tables the reference fingerprinted in SQL: fingerprinted the same way here. */
+  sqlTables: Set<string>
+  /** The major of the server the dump was taken from, when known. */
+  sourceMajor?: number
+}
+
+/** A table to read back: its name in the inventory, the statement that reads it, and its size in the dump. */
+interface RestoredRead {
+  key: string
+  statement: string
+  weight: number
+}
+
+export interface RestoredInspection {
+  inventory: Inventory
+  /** The dump's tables (by read-back statement) as the inventory names them, where they exist. */
+  names: Map<string, string>
+}
+
+/** Sessions that read the restored tables side by side, at most. */
+const MAX_READING_SESSIONS = 4
+
+const SETTING_WORDS: Record<keyof OutputSettings, string> = {
+  TimeZone: 'timestamptz values print in the time zone of the session that dumped them',
+  bytea_output: 'bytea values print in the bytea_output format of the session that dumped them',
+  lc_monetary: 'money values print in the lc_monetary locale of the session that dumped them'
+}
+
+interface DumpTableName {
+  key: string
+  name?: string
+  partitioned: boolean
+}
+
+/** The dump's COPY targets, resolved in the restored database to the names the inventory uses. */
+async function nameDumpTables(client: pg.Client, dump: DumpContent): Promise<DumpTableName[]> {
+  const keys = dump.tables.map((table) => table.copy.readBack)
+  const targets = dump.tables.map((table) => decodeDumpText(table.copy.table, dump.clientEncoding))
+  const { rows } = await client.query<{ key: string; name: string; kind: string }>(
+    `SELECT t.key, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS name, c.relkind::text AS kind
+       FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[])) AS t(key, target)
+       JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(t.target)
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace`,
+    [keys, targets]
+  )
+  const found = new Map(rows.map((row) => [row.key, row]))
+  return keys.map((key) => ({ key, name: found.get(key)?.name, partitioned: found.get(key)?.kind === 'p' }))
+}
+
+/** Why a table's content cannot be compared by its COPY text here, or undefined when it can. */
+function contentObstacle(profile: TypeProfile | undefined, plan: ReadBackPlan, restoreMajor: number): string | undefined {
+  if (!profile) return undefined
+  if (!plan.settings && profile.settings.length > 0) {
+    return `not compared by content: its ${profile.settings.map((setting) => SETTING_WORDS[setting]).join('; ')}, which this backup does not record`
+  }
+  if (profile.unstable.length > 0 && plan.sourceMajor !== restoreMajor) {
+    const from = plan.sourceMajor === undefined ? 'a server of unknown version' : `PostgreSQL ${plan.sourceMajor}`
+    return `not compared by content: dumped from ${from}, restored on PostgreSQL ${restoreMajor}, which may print ${profile.unstable.join(', ')} otherwise`
+  }
+  return undefined
+}
+
+/**
+ * The restored database's inventory (its tables counted, or at the data level read back) by up to
+ * `jobs` sessions side by side.
+ */
+export async function inspectRestored(
+  target: ConnectionTarget,
+  database: string,
+  level: VerifyLevel,
+  jobs: number,
+  plan?: ReadBackPlan
+): Promise<RestoredInspection> {
+  const sessionCount = Math.max(1, Math.min(jobs, MAX_READING_SESSIONS))
+  const opened = await Promise.allSettled([
+    openSession(target, database),
+    ...Array.from({ length: plan && level === 'data' ? 0 : sessionCount - 1 }, () => openSession(target, database))
+  ])
+  const sessions = opened.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []))
+  try {
+    if (opened[0].status === 'rejected') throw opened[0].reason
+    const client = sessions[0]
+    if (!plan || level !== 'data') return { inventory: await takeInventory(client, level, true, sessions.slice(1)), names: new Map() }
+    return await inspectWithReadBack(client, plan, sessionCount)
+  } finally {
+    await Promise.all(sessions.map((session) => session.end().catch(() => {})))
+  }
+}
+
+async function inspectWithReadBack(client: pg.Client, plan: ReadBackPlan, sessions: number): Promise<RestoredInspection> {
+  const { rows } = await client.query<{ version: string }>("SELECT current_setting('server_version_num') AS version")
+  const restoreMajor = majorOf(Number(rows[0].version))
+  const named = await nameDumpTables(client, plan.dump)
+  const profiles = await profileTables(
+    client,
+    named.flatMap((table) => (table.name ? [table.name] : [])),
+    restoreMajor
+  )
+  const settings = plan.settings ?? (await serverOutputSettings(client))
+  const names = new Map<string, string>()
+  const readBack: RestoredRead[] = []
+  const notes = new Map<string, string>()
+  const used = new Set<string>()
+  for (const [index, table] of named.entries()) {
+    const dumped = plan.dump.tables[index]
+    // A table the restore lacks is the comparison's to report; a table dumped twice is compared by its rows only.
+    if (!table.name || used.has(table.name)) continue
+    used.add(table.name)
+    names.set(table.key, table.name)
+    if (plan.sqlTables.has(table.name)) continue
+    const obstacle = contentObstacle(profiles.get(table.name), plan, restoreMajor)
+    if (obstacle) {
+      notes.set(table.name, obstacle)
+      continue
+    }
+    const { copy } = dumped
+    // A partitioned table cannot be copied out directly: the dump loaded its partitions through it.
+    const statement = table.partitioned ? `COPY (SELECT ${copy.columns?.join(', ') ?? '*'} FROM ${copy.table}) TO STDOUT;` : copy.readBack
+    readBack.push({ key: table.name, statement, weight: dumped.bytes + 1 })
+  }
+  const readSet = new Set(readBack.map((table) => table.key))
+  const readOf = (name: string): ContentRead => (readSet.has(name) ? 'elsewhere' : plan.sqlTables.has(name) ? 'sql' : 'count')
+  const pool = new ReadBackPool({ psql: plan.psql, env: plan.env, clientEncoding: plan.dump.clientEncoding, settings }, sessions)
+  try {
+    const [inventory, results] = await Promise.all([
+      takeInventory(client, 'data', true, [], { readOf, largeObjectContent: true }),
+      Promise.all(readBack.map(({ key, statement, weight }) => pool.read({ key, statement, weight })))
+    ])
+    const copyTargets = new Map(
+      named.map((table, index) => [table.name, decodeDumpText(plan.dump.tables[index].copy.table, plan.dump.clientEncoding)])
+    )
+    for (const entry of inventory.content) {
+      const note = notes.get(entry.table)
+      if (note) entry.contentNote = note
+    }
+    readBack.forEach(({ key }, index) => {
+      const result = results[index]
+      inventory.content.push(
+        'rows' in result
+          ? { table: key, rows: result.rows, fingerprint: result.fingerprint, copyTarget: copyTargets.get(key) }
+          : { table: key, readError: result.error }
+      )
+    })
+    return { inventory, names }
+  } finally {
+    await pool.close()
+  }
+}
