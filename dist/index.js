@@ -42873,11 +42873,16 @@ var lib_io = __nccwpck_require__(8701);
 
 
 const TOOL_NAME = 'postgresql-client';
-function defaultCacheRoot(env) {
+/**
+ * Where downloaded clients are kept: the runner's tool cache; else the user's cache folder
+ * (XDG_CACHE_HOME, %LOCALAPPDATA% on Windows, ~/.cache), in a backup-verify folder of its own.
+ */
+function defaultCacheRoot(env, platform = process.platform, home = external_node_os_default().homedir()) {
     if (env.RUNNER_TOOL_CACHE)
         return env.RUNNER_TOOL_CACHE;
-    const base = env.XDG_CACHE_HOME || (process.platform === 'win32' ? env.LOCALAPPDATA : undefined) || external_node_path_default().join(external_node_os_default().homedir(), '.cache');
-    return external_node_path_default().join(base ?? external_node_os_default().tmpdir(), 'backup-verify');
+    const join = platform === 'win32' ? (external_node_path_default()).win32.join : (external_node_path_default()).posix.join;
+    const base = env.XDG_CACHE_HOME || (platform === 'win32' ? env.LOCALAPPDATA : undefined) || join(home, '.cache');
+    return join(base, 'backup-verify');
 }
 class FolderToolCache {
     root;
@@ -43101,15 +43106,16 @@ function candidateDirectories(env, platform, list = listing) {
     add('/usr/local/pgsql/bin', 'standard location');
     return found;
 }
-function executable(directory, tool, platform) {
-    return external_node_path_default().join(directory, platform === 'win32' ? `${tool}.exe` : tool);
+/** A tool's file in a folder, as the platform names and joins it (pg_dump.exe on Windows). */
+function toolPath(directory, tool, platform) {
+    return platform === 'win32' ? external_node_path_default().win32.join(directory, `${tool}.exe`) : external_node_path_default().posix.join(directory, tool);
 }
 /**
  * The client tools in one folder, when pg_dump, pg_restore and psql are all there and all report
  * the same version: a folder mixing installs would dump with one major and restore with another.
  */
 async function inspectDirectory(directory, origin, env = process.env, platform = process.platform) {
-    const [pgDump, pgRestore, psql] = ['pg_dump', 'pg_restore', 'psql'].map((tool) => executable(directory, tool, platform));
+    const [pgDump, pgRestore, psql] = ['pg_dump', 'pg_restore', 'psql'].map((tool) => toolPath(directory, tool, platform));
     if (![pgDump, pgRestore, psql].every((tool) => (0,external_node_fs_namespaceObject.existsSync)(tool)))
         return undefined;
     const versions = await Promise.all([pgDump, pgRestore, psql].map((tool) => readToolVersion(tool, env)));
@@ -43123,7 +43129,7 @@ async function findClientTools(env = process.env, platform = process.platform) {
     const seen = new Set();
     const found = [];
     for (const { directory, origin } of candidateDirectories(env, platform)) {
-        const pgDump = executable(directory, 'pg_dump', platform);
+        const pgDump = toolPath(directory, 'pg_dump', platform);
         if (!(0,external_node_fs_namespaceObject.existsSync)(pgDump))
             continue;
         let real;

@@ -19,10 +19,15 @@ export interface ToolCache {
   add(sourceDirectory: string, version: string, arch: string): Promise<string>
 }
 
-export function defaultCacheRoot(env: NodeJS.ProcessEnv): string {
+/**
+ * Where downloaded clients are kept: the runner's tool cache; else the user's cache folder
+ * (XDG_CACHE_HOME, %LOCALAPPDATA% on Windows, ~/.cache), in a backup-verify folder of its own.
+ */
+export function defaultCacheRoot(env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform, home = os.homedir()): string {
   if (env.RUNNER_TOOL_CACHE) return env.RUNNER_TOOL_CACHE
-  const base = env.XDG_CACHE_HOME || (process.platform === 'win32' ? env.LOCALAPPDATA : undefined) || path.join(os.homedir(), '.cache')
-  return path.join(base ?? os.tmpdir(), 'backup-verify')
+  const join = platform === 'win32' ? path.win32.join : path.posix.join
+  const base = env.XDG_CACHE_HOME || (platform === 'win32' ? env.LOCALAPPDATA : undefined) || join(home, '.cache')
+  return join(base, 'backup-verify')
 }
 
 export class FolderToolCache implements ToolCache {

@@ -124,12 +124,12 @@ export async function installClientTools(version: ArchiveVersion, options: Insta
  * Windows' own bsdtar: a GNU tar from Git for Windows, if first on PATH, would read "C:\..." as a
  * remote host.
  */
-function tarCommand(platform: NodeJS.Platform, env: NodeJS.ProcessEnv): string {
+export function tarCommand(platform: NodeJS.Platform, env: NodeJS.ProcessEnv): string {
   return platform === 'win32' ? path.win32.join(env.SystemRoot ?? 'C:\\Windows', 'System32', 'tar.exe') : 'tar'
 }
 
 /** The folder holding bin/: the extraction folder itself, or its single top-level folder. */
-async function installRoot(extracted: string, platform: NodeJS.Platform): Promise<string> {
+export async function installRoot(extracted: string, platform: NodeJS.Platform): Promise<string> {
   const pgDump = platform === 'win32' ? 'pg_dump.exe' : 'pg_dump'
   if (existsSync(path.join(extracted, 'bin', pgDump))) return extracted
   for (const entry of await readdir(extracted, { withFileTypes: true })) {

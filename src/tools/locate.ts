@@ -71,8 +71,9 @@ export function candidateDirectories(env: NodeJS.ProcessEnv, platform: NodeJS.Pl
   return found
 }
 
-function executable(directory: string, tool: string, platform: NodeJS.Platform): string {
-  return path.join(directory, platform === 'win32' ? `${tool}.exe` : tool)
+/** A tool's file in a folder, as the platform names and joins it (pg_dump.exe on Windows). */
+export function toolPath(directory: string, tool: string, platform: NodeJS.Platform): string {
+  return platform === 'win32' ? path.win32.join(directory, `${tool}.exe`) : path.posix.join(directory, tool)
 }
 
 /**
@@ -85,7 +86,7 @@ export async function inspectDirectory(
   env: NodeJS.ProcessEnv = process.env,
   platform: NodeJS.Platform = process.platform
 ): Promise<ClientTools | undefined> {
-  const [pgDump, pgRestore, psql] = ['pg_dump', 'pg_restore', 'psql'].map((tool) => executable(directory, tool, platform))
+  const [pgDump, pgRestore, psql] = ['pg_dump', 'pg_restore', 'psql'].map((tool) => toolPath(directory, tool, platform))
   if (![pgDump, pgRestore, psql].every((tool) => existsSync(tool))) return undefined
   const versions = await Promise.all([pgDump, pgRestore, psql].map((tool) => readToolVersion(tool, env)))
   const [version] = versions
@@ -101,7 +102,7 @@ export async function findClientTools(
   const seen = new Set<string>()
   const found: ClientTools[] = []
   for (const { directory, origin } of candidateDirectories(env, platform)) {
-    const pgDump = executable(directory, 'pg_dump', platform)
+    const pgDump = toolPath(directory, 'pg_dump', platform)
     if (!existsSync(pgDump)) continue
     let real: string
     try {
