@@ -115,7 +115,9 @@ describe('dist/index.js as the runner runs it', () => {
   test('min-size above the size of the dump fails the Create phase', async () => {
     const run = await runBundle('dist/index.js', { inputs: { 'database-url': server.url('shop'), 'min-size': '5MB' } })
     expect(run.code).toBe(1)
-    expect(run.stdout).toMatch(/::error::Backup file is suspiciously small: \d+ bytes \(minimum 5000000\)/)
+    expect(run.stdout).toMatch(
+      /::error::Backup file is suspiciously small: [\d,]+ bytes \([\d.]+ KiB\), under min-size \(5,000,000 bytes \(4\.77 MiB\)\) by [\d,]+ bytes/
+    )
     expect(run.outputs.checksum).toBe('')
     expect(run.summary).toMatch(/<td>Validate<\/td><td>⏭️ not run<\/td>/)
     expect(htmlProblems(run.summary)).toEqual([])

@@ -56,6 +56,27 @@ describe('README.md', () => {
     expect([...tableAfter(readme, 'Outputs').keys()].sort()).toEqual(Object.keys(action.outputs).sort())
   })
 
+  test('every workflow snippet is YAML; the history is kept by run, found by prefix, saved when the run failed too', () => {
+    const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => match[1])
+    expect(blocks.length).toBeGreaterThanOrEqual(4)
+    for (const block of blocks) expect(() => parse(block)).not.toThrow()
+    const scheduled = blocks
+      .map((block) => parse(block))
+      .find((doc) => doc?.on?.schedule && JSON.stringify(doc).includes('actions/cache/restore@'))
+    const steps = scheduled.jobs['verify-backup'].steps as Array<{ uses?: string; if?: string; with?: Record<string, string> }>
+    const restore = steps.find((step) => step.uses?.startsWith('actions/cache/restore@'))
+    const verify = steps.find((step) => step.uses?.startsWith('org/backup-verify@'))
+    const save = steps.find((step) => step.uses?.startsWith('actions/cache/save@'))
+    expect(restore?.with?.key).toContain('${{ github.run_id }}')
+    expect(restore?.with?.key.startsWith(restore?.with?.['restore-keys'] ?? '-')).toBe(true)
+    expect(save?.if).toBe('always()')
+    expect(save?.with?.key).toBe(restore?.with?.key)
+    expect([restore?.with?.path, save?.with?.path]).toEqual([verify?.with?.history, verify?.with?.history])
+    for (const input of Object.keys(verify?.with ?? {})) expect(Object.keys(action.inputs)).toContain(input)
+    const artifact = blocks.find((block) => block.includes('actions/download-artifact@'))
+    expect(artifact).toMatch(/if: always\(\)\n\s+with: \{ name: backup-verify-history, path: \.backup-verify\/history\.jsonl/)
+  })
+
   test('shows the job summary picture', () => {
     const picture = /!\[[^\]]+\]\((docs\/images\/[\w-]+\.png)\)/.exec(readme)
     expect(picture).not.toBeNull()

@@ -177,7 +177,9 @@ describe('where the connection comes from', () => {
   })
 
   test('nothing anywhere is a clear error', () => {
-    expect(() => settings({}, {})).toThrow('neither DATABASE_URL nor DB_NAME is set in the environment or in a .env file')
+    expect(() => settings({}, {})).toThrow(
+      'neither DATABASE_URL, DB_NAME nor DJANGO_SETTINGS_MODULE is set in the environment or in a .env file'
+    )
   })
 
   test('a .env file in the working directory is parsed, quotes and comments included', async () => {

@@ -38,12 +38,11 @@ function pngSize(png: Buffer): { width: number; height: number } {
   return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) }
 }
 
-maybe("a passing run's summary renders with its verdict, its phases and every table", async () => {
-  const run = await runBundle('dist/index.js', { inputs: { 'database-url': server.url('shop'), verify: 'data' } })
-  expect(run.code).toBe(0)
-  const summary = path.join(work, 'summary.html')
-  await writeFile(summary, run.summary)
-  const out = path.join(work, 'summary.png')
+/** Renders a summary with scripts/summary-picture.mjs, as the README's picture is made; returns what the page holds. */
+async function picture(html: string, name: string) {
+  const summary = path.join(work, `${name}.html`)
+  await writeFile(summary, html)
+  const out = path.join(work, `${name}.png`)
   const rendered = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'summary-picture.mjs'), '--summary', summary, '--out', out], {
     encoding: 'utf8',
     env: { ...process.env, CHROMIUM: chromium },
@@ -51,7 +50,13 @@ maybe("a passing run's summary renders with its verdict, its phases and every ta
   })
   expect(rendered.stderr).toBe('')
   expect(rendered.status).toBe(0)
-  const page = JSON.parse(rendered.stdout)
+  return { page: JSON.parse(rendered.stdout), out }
+}
+
+maybe("a passing run's summary renders with its verdict, its phases and every table", async () => {
+  const run = await runBundle('dist/index.js', { inputs: { 'database-url': server.url('shop'), verify: 'data' } })
+  expect(run.code).toBe(0)
+  const { page, out } = await picture(run.summary, 'summary')
   expect(page.headings).toEqual(['Backup verification', 'Phases', 'Facts', 'Tables', 'Objects by kind', 'Validation checks'])
   // Header row and three phases; four tables and their header; every object kind.
   expect(page.tables[0]).toBe(4)
@@ -60,6 +65,24 @@ maybe("a passing run's summary renders with its verdict, its phases and every ta
   const size = pngSize(await readFile(out))
   expect(size).toEqual({ width: 1000, height: page.height })
   expect(size.height).toBeGreaterThan(1000)
+})
+
+maybe("a summary's trend draws as two charts, every run plotted, no Mermaid syntax error", async () => {
+  const history = path.join(work, 'history.jsonl')
+  const inputs = { 'database-url': server.url('shop'), history, 'min-size': '0' }
+  const runs = []
+  for (const extra of [{}, { 'min-size': '100MB' }, {}, {}])
+    runs.push(await runBundle('dist/index.js', { inputs: { ...inputs, ...extra } }))
+  expect(runs.map((run) => run.code)).toEqual([0, 1, 0, 0])
+  const { page } = await picture(runs[3].summary, 'trend')
+  expect(page.headings).toEqual(expect.arrayContaining(['Trend', 'Change since the last passing run', 'Runs']))
+  // Size: the three runs that made a backup; duration: all four.
+  expect(page.charts).toEqual([
+    { drawn: true, title: 'Backup size (KiB)', points: [3], error: '' },
+    { drawn: true, title: 'Total duration (s)', points: [4], error: '' }
+  ])
+  expect(runs[3].outputs['consecutive-failures']).toBe('0')
+  expect(runs[3].outputs['history-path']).toBe(history)
 })
 
 maybe("the README's picture is a rendered summary of the same shape", async () => {

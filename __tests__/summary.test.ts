@@ -178,7 +178,11 @@ describe('outputsOf', () => {
       'client-version': '16.4',
       'client-source': 'found',
       format: 'plain',
-      'duration-ms': '3800'
+      'duration-ms': '3800',
+      duration: '3.8',
+      'consecutive-failures': '0',
+      'size-change': '',
+      'history-path': ''
     })
   })
 })

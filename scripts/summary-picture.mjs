@@ -42,6 +42,8 @@ const STYLE = `
   .markdown-body th, .markdown-body td { padding: 6px 13px; border: 1px solid #d1d9e0; text-align: left; vertical-align: top; }
   .markdown-body th { font-weight: 600; }
   .markdown-body tr:nth-child(2n) { background: #f6f8fa; }
+  .markdown-body details { margin: 0 0 16px; }
+  .markdown-body .chart { margin: 0 0 16px; max-width: 700px; }
   .markdown-body code { padding: .2em .4em; font-size: 85%; background: rgba(129, 139, 152, .12); border-radius: 6px;
     font-family: ui-monospace, SFMono-Regular, "SF Mono", Menlo, Consolas, "Liberation Mono", "DejaVu Sans Mono", monospace; }
 `
@@ -92,16 +94,55 @@ class DevTools {
   }
 }
 
+const MERMAID = path.join(root, 'node_modules', 'mermaid', 'dist', 'mermaid.min.js')
+
+/**
+ * The summary's fenced mermaid blocks (markdown, which GitHub draws as charts) drawn by the mermaid
+ * package, as GitHub does; window.charts settles with what each block became.
+ */
+function withCharts(summaryHtml) {
+  const escape = (text) => text.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c])
+  let count = 0
+  const html = summaryHtml.replace(/^```mermaid\n([\s\S]*?)\n```$/gm, (_all, source) => {
+    count++
+    return `<pre class="mermaid">${escape(source)}</pre>`
+  })
+  if (count === 0) return { html, script: 'window.charts = Promise.resolve([])' }
+  if (!existsSync(MERMAID)) throw new Error(`the summary has charts, and ${MERMAID} is missing: run npm ci`)
+  const script = `
+    window.charts = (async () => {
+      mermaid.initialize({ startOnLoad: false, theme: 'default' })
+      const found = []
+      for (const [index, block] of [...document.querySelectorAll('pre.mermaid')].entries()) {
+        try {
+          const { svg } = await mermaid.render('chart' + index, block.textContent)
+          const holder = document.createElement('div')
+          holder.className = 'chart'
+          holder.innerHTML = svg
+          block.replaceWith(holder)
+          const plotted = [...holder.querySelectorAll('[class*="line-plot"] path')].map((line) => (line.getAttribute('d').match(/[ML]/g) || []).length)
+          found.push({ drawn: true, title: holder.querySelector('[class*="chart-title"] text')?.textContent ?? '', points: plotted, error: '' })
+        } catch (error) {
+          found.push({ drawn: false, title: '', points: [], error: String(error?.message ?? error) })
+        }
+      }
+      return found
+    })()`
+  return { html, script: `</script><script src="${pathToFileURL(MERMAID).href}"></script><script>${script}` }
+}
+
 /** Renders the summary's HTML as the job summary page shows it; returns what the page holds. */
 export async function renderSummary(summaryHtml, outFile) {
   const chromium = chromiumPath()
   if (!chromium) throw new Error('Chromium is not installed (apt-get install chromium, or set CHROMIUM)')
   const work = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-picture-'))
   const page = path.join(work, 'summary.html')
+  const { html, script } = withCharts(summaryHtml)
   await writeFile(
     page,
     `<!doctype html><html><head><meta charset="utf-8"><style>${STYLE}</style></head>` +
-      `<body><div class="card"><header>backup-verify summary</header><div class="markdown-body">${summaryHtml}</div></div></body></html>`
+      `<body><div class="card"><header>backup-verify summary</header><div class="markdown-body">${html}</div></div>` +
+      `<script>${script}</script></body></html>`
   )
   const child = spawn(chromium, [...CHROMIUM_FLAGS, `--user-data-dir=${path.join(work, 'profile')}`, 'about:blank'], {
     stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe']
@@ -118,6 +159,12 @@ export async function renderSummary(summaryHtml, outFile) {
     await tools.send('Emulation.setDeviceMetricsOverride', { width: WIDTH, height: 800, deviceScaleFactor: 1, mobile: false }, sessionId)
     await tools.send('Page.navigate', { url: pathToFileURL(page).href }, sessionId)
     await loaded
+    const drawn = await tools.send(
+      'Runtime.evaluate',
+      { expression: 'window.charts.then((charts) => JSON.stringify(charts))', awaitPromise: true, returnByValue: true },
+      sessionId
+    )
+    const charts = JSON.parse(drawn.result.value)
     const { result } = await tools.send(
       'Runtime.evaluate',
       {
@@ -143,7 +190,7 @@ export async function renderSummary(summaryHtml, outFile) {
     await mkdir(path.dirname(outFile), { recursive: true })
     await writeFile(outFile, Buffer.from(shot.data, 'base64'))
     await tools.send('Browser.close').catch(() => {})
-    return { png: outFile, width: WIDTH, height: found.height, headings: found.headings, tables: found.tables }
+    return { png: outFile, width: WIDTH, height: found.height, headings: found.headings, tables: found.tables, charts }
   } catch (error) {
     throw new Error(`${error.message}${stderr ? `\nChromium said: ${stderr.slice(0, 2000)}` : ''}`, { cause: error })
   } finally {

@@ -34987,7 +34987,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _terminal_run_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(584);
+/* harmony import */ var _terminal_run_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6810);
 // Entry point for the terminal: backup-verify --database-url URL [--verbose].
 
 process.exitCode = await (0,_terminal_run_js__WEBPACK_IMPORTED_MODULE_0__/* .runCommandLine */ .r)(process.argv.slice(2));
@@ -34997,7 +34997,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 584:
+/***/ 6810:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35219,7 +35219,15 @@ const Input = {
     BackupFile: 'backup-file',
     ExpectedChecksum: 'expected-checksum',
     Receipt: 'receipt',
-    MaxShrink: 'max-shrink'
+    MaxShrink: 'max-shrink',
+    History: 'history',
+    HistoryLimit: 'history-limit',
+    AlertMode: 'alert-mode',
+    MaxDuration: 'max-duration',
+    MaxGrowth: 'max-growth',
+    MaxConsecutiveFailures: 'max-consecutive-failures',
+    DjangoDatabase: 'django-database',
+    PythonPath: 'python-path'
 };
 const Output = {
     Result: 'result',
@@ -35236,7 +35244,11 @@ const Output = {
     ClientVersion: 'client-version',
     ClientSource: 'client-source',
     Format: 'format',
-    DurationMs: 'duration-ms'
+    DurationMs: 'duration-ms',
+    Duration: 'duration',
+    ConsecutiveFailures: 'consecutive-failures',
+    SizeChange: 'size-change',
+    HistoryPath: 'history-path'
 };
 /** Keys under which the main step records what it created, so the post step can remove leftovers. */
 const State = {
@@ -35967,6 +35979,174 @@ function redactUrl(url) {
     return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*:).*@/i, '$1***@').replace(/([?&]password=)[^&]*/i, '$1***');
 }
 
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/inputs/django.ts
+// A Django project's database, read from its settings module (DJANGO_SETTINGS_MODULE) with the
+// project's own Python, as manage.py would: the working directory first on sys.path. The settings
+// come back as JSON on the child's stdout (the module's own prints go to stderr), never through
+// argv, a file or the log. Read by whoever gathers the raw inputs, before they are parsed.
+
+
+
+
+
+const VARIABLE = 'DJANGO_SETTINGS_MODULE';
+const READ_TIMEOUT_MS = 60_000;
+// Runs in the project's Python. Prints from the settings module go to stderr; the answer alone to stdout.
+const SCRIPT = String.raw `
+import importlib, importlib.util, json, os, sys, traceback
+answer = sys.stdout
+sys.stdout = sys.stderr
+sys.path.insert(0, os.getcwd())
+module = os.environ["DJANGO_SETTINGS_MODULE"]
+alias = os.environ.get("BACKUP_VERIFY_DJANGO_ALIAS") or "default"
+def reply(value):
+    answer.write(json.dumps(value, default=str))
+    answer.flush()
+try:
+    if importlib.util.find_spec("django") is not None:
+        from django.conf import settings
+        databases = settings.DATABASES
+    else:
+        databases = getattr(importlib.import_module(module), "DATABASES", None)
+except BaseException as error:
+    reply({"error": "import", "exception": "".join(traceback.format_exception_only(type(error), error)).strip(),
+           "traceback": traceback.format_exc()[-4000:]})
+    sys.exit(0)
+if not isinstance(databases, dict):
+    reply({"error": "no-databases"})
+elif alias not in databases:
+    reply({"error": "alias", "aliases": [str(key) for key in databases]})
+else:
+    entry = databases[alias] or {}
+    options = entry.get("OPTIONS") or {}
+    reply({"database": {key.lower(): "" if entry.get(key) is None else str(entry.get(key))
+                        for key in ("ENGINE", "NAME", "USER", "PASSWORD", "HOST", "PORT")},
+           "options": {str(k): str(v) for k, v in options.items() if isinstance(v, (str, int, float))}})
+`;
+/** DJANGO_SETTINGS_MODULE applies when nothing else names the database. */
+function djangoModule(environment, dotenv) {
+    const value = environment[VARIABLE]?.trim() || dotenv?.[VARIABLE]?.trim();
+    return value || undefined;
+}
+function failure(module, message, hint) {
+    return new VerificationError('django-settings', `${VARIABLE} (${module}): ${message}`, hint);
+}
+/** Reads DATABASES[alias] from the settings module with the given Python. */
+async function readDjangoDatabase(options) {
+    const { module, alias, python } = options;
+    if (!/^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$/.test(module)) {
+        throw failure(module, 'is not a dotted Python module name', `Set ${VARIABLE} to the settings module, e.g. mysite.settings.`);
+    }
+    const output = await runPython(python, options.workingDirectory, {
+        ...options.environment,
+        [VARIABLE]: module,
+        BACKUP_VERIFY_DJANGO_ALIAS: alias
+    }).catch((error) => {
+        if (error.code === 'ENOENT' || error.code === 'EACCES') {
+            throw failure(module, `the Python to import it with, ${JSON.stringify(python)} (input ${Input.PythonPath}), was not found`, `Set ${Input.PythonPath} to the project's Python (its virtualenv's bin/python, say), or install Python 3.`);
+        }
+        throw error;
+    });
+    let answer;
+    try {
+        answer = JSON.parse(output.stdout);
+    }
+    catch {
+        const said = output.stderr.trim().split('\n').slice(-5).join(' | ');
+        throw failure(module, `${python} did not answer (exit code ${output.code}${said ? `: ${said}` : ''})`, `Is ${JSON.stringify(python)} Python 3? Set ${Input.PythonPath} to the project's Python.`);
+    }
+    if (answer.error === 'import') {
+        throw failure(module, `the settings module failed to import: ${hideUnknownSecrets(answer.exception ?? '', options.environment)}`, `Run "${python} -c 'import ${module}'" in ${options.workingDirectory} to see the whole error; the module ` +
+            `is imported from the working directory, as manage.py does, with the project's dependencies installed.`);
+    }
+    if (answer.error === 'no-databases') {
+        throw failure(module, 'defines no DATABASES dictionary', `Define DATABASES in ${module}, or give database-url.`);
+    }
+    if (answer.error === 'alias') {
+        throw failure(module, `DATABASES has no alias ${JSON.stringify(alias)} (it has: ${(answer.aliases ?? []).join(', ') || 'none'})`, `Set ${Input.DjangoDatabase} to one of its aliases.`);
+    }
+    const database = answer.database ?? {};
+    return {
+        module,
+        alias,
+        engine: database.engine ?? '',
+        name: database.name ?? '',
+        user: database.user ?? '',
+        password: database.password ?? '',
+        host: database.host ?? '',
+        port: database.port ?? '',
+        options: answer.options ?? {}
+    };
+}
+/**
+ * The exception of a settings module that failed: its password is not known yet, so the values of
+ * variables named like secrets are hidden, and in a connection URL everything from the password to
+ * the line's last "@" (a password may hold an unencoded "@" or a space).
+ */
+function hideUnknownSecrets(text, environment) {
+    let hidden = text;
+    const values = Object.entries(environment)
+        .filter(([name, value]) => /pass|secret|token|key|pwd/i.test(name) && value && value.length >= 4)
+        .map(([, value]) => value)
+        .sort((a, b) => b.length - a.length);
+    for (const value of values)
+        hidden = hidden.split(value).join('***');
+    return hidden
+        .split('\n')
+        .map((line) => line.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:).*@/i, '$1***@'))
+        .join('\n');
+}
+function runPython(python, cwd, env) {
+    return new Promise((resolve, reject) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(python, ['-c', SCRIPT], { cwd, env: env, stdio: ['ignore', 'pipe', 'pipe'] });
+        const stdout = [];
+        const stderr = [];
+        const timer = setTimeout(() => child.kill('SIGKILL'), READ_TIMEOUT_MS);
+        child.stdout.on('data', (chunk) => stdout.push(chunk));
+        child.stderr.on('data', (chunk) => stderr.push(chunk));
+        child.on('error', (error) => {
+            clearTimeout(timer);
+            reject(error);
+        });
+        child.on('close', (code) => {
+            clearTimeout(timer);
+            resolve({ stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), code });
+        });
+    });
+}
+/** The connection DATABASES[alias] describes; sqlite and other engines are skipped, as DB_ENGINE is. */
+function djangoConnection(database) {
+    const origin = `${VARIABLE} (${database.module}, DATABASES[${JSON.stringify(database.alias)}])`;
+    const engine = database.engine.trim();
+    if (/sqlite|spatialite/i.test(engine))
+        return { kind: 'unsupported', engine: 'sqlite', origin };
+    if (!/postg/i.test(engine))
+        return { kind: 'unsupported', engine: engine || 'unknown', origin };
+    if (database.name.trim() === '') {
+        throw failure(database.module, `DATABASES[${JSON.stringify(database.alias)}] has no NAME`, 'Give the database a NAME in the settings.');
+    }
+    // Built as a URL, so that the settings are read exactly as database-url is (sslmode and the rest).
+    const query = new URLSearchParams();
+    const host = database.host.trim();
+    if (host.startsWith('/'))
+        query.set('host', host);
+    for (const [key, value] of Object.entries(database.options))
+        if (key in LIBPQ_PARAMETERS)
+            query.set(key, value);
+    if (!query.has('connect_timeout'))
+        query.set('connect_timeout', String(DEFAULT_CONNECT_TIMEOUT_SECONDS));
+    const user = encodeURIComponent(database.user.trim() || 'postgres');
+    const password = database.password === '' ? '' : `:${encodeURIComponent(database.password)}`;
+    // An empty HOST is localhost, as DB_HOST is.
+    const address = host.startsWith('/') ? '' : host === '' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+    const port = database.port.trim() === '' ? '' : `:${database.port.trim()}`;
+    const url = `postgresql://${user}${password}@${address}${port}/${encodeURIComponent(database.name.trim())}?${query}`;
+    const choice = fromUrl(url, origin, VARIABLE);
+    return choice.kind === 'postgres' ? { ...choice, rawUrl: undefined } : choice;
+}
+
 ;// CONCATENATED MODULE: ./src/inputs/connection-inputs.ts
 // The inputs that say where the servers are: the source (database-url, DATABASE_URL, DB_*, .env)
 // and the server that receives the restore (restore-database-url), with connect-timeout and every
@@ -35975,6 +36155,48 @@ function redactUrl(url) {
 
 
 
+
+/**
+ * The raw inputs with the Django settings' database, when DJANGO_SETTINGS_MODULE is set and nothing
+ * else (database-url, DATABASE_URL, DB_*, a .env file) names the database. Runs the project's Python.
+ */
+async function withDjangoSettings(raw) {
+    const module = djangoModule(raw.environment, raw.dotenv);
+    if (!module)
+        return raw;
+    let named;
+    try {
+        named = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, raw.dotenv);
+    }
+    catch {
+        return raw; // The input that names the database is wrong: parsing says so.
+    }
+    if (named)
+        return raw;
+    const django = await readDjangoDatabase({
+        module,
+        ...djangoInputs(raw),
+        environment: raw.environment,
+        workingDirectory: raw.workingDirectory
+    });
+    return { ...raw, django };
+}
+/** A line break, a NUL or another control character: no alias or program name holds one. */
+function hasControlCharacter(text) {
+    return [...text].some((character) => character.charCodeAt(0) < 0x20 || character.charCodeAt(0) === 0x7f);
+}
+/** django-database and python-path, checked whether or not DJANGO_SETTINGS_MODULE is set. */
+function djangoInputs(raw) {
+    const alias = raw.get(Input.DjangoDatabase).trim() || 'default';
+    if (hasControlCharacter(alias) || alias.length > 200) {
+        throw new InputError(Input.DjangoDatabase, raw.get(Input.DjangoDatabase), 'the name of an alias in DATABASES, such as default or replica');
+    }
+    const python = raw.get(Input.PythonPath).trim() || 'python3';
+    if (hasControlCharacter(python) || python.length > 4096) {
+        throw new InputError(Input.PythonPath, raw.get(Input.PythonPath), 'a Python executable: a command on PATH such as python3, or a path such as .venv/bin/python');
+    }
+    return { alias, python };
+}
 /**
  * Secrets as the user wrote them, known before anything is parsed, so that they can be masked
  * even when parsing fails.
@@ -35982,7 +36204,7 @@ function redactUrl(url) {
 function rawSecrets(raw) {
     const dotenv = raw.dotenv;
     const values = [raw.get(Input.DatabaseUrl), raw.get(Input.RestoreDatabaseUrl), raw.environment.DATABASE_URL, dotenv?.DATABASE_URL];
-    const passwords = [raw.environment.DB_PASSWORD, raw.environment.PGPASSWORD, dotenv?.DB_PASSWORD];
+    const passwords = [raw.environment.DB_PASSWORD, raw.environment.PGPASSWORD, dotenv?.DB_PASSWORD, raw.django?.password];
     return [
         ...values.flatMap((url) => (url?.trim() ? secretForms(undefined, url.trim()) : [])),
         ...passwords.flatMap((password) => secretForms(password))
@@ -36004,7 +36226,7 @@ function readConnectionInputs(raw) {
             restoreTarget.connectTimeoutSeconds = Number(connectTimeout);
     }
     const existingBackup = raw.get(Input.BackupFile).trim() !== '';
-    let choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, raw.dotenv);
+    let choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, raw.dotenv) ?? (raw.django && djangoConnection(raw.django));
     if (!choice && existingBackup && restoreTarget) {
         // An existing backup needs no source: the restore server is the only one.
         choice = { kind: 'postgres', target: restoreTarget, origin: `input ${Input.RestoreDatabaseUrl}`, rawUrl: restoreUrl };
@@ -36014,7 +36236,7 @@ function readConnectionInputs(raw) {
         if (existingBackup) {
             throw new InputError(Input.RestoreDatabaseUrl, '', 'a PostgreSQL URL of the server to restore into: with backup-file and no database-url the restore needs one');
         }
-        throw new InputError(Input.DatabaseUrl, '', 'a PostgreSQL URL; none was given, and neither DATABASE_URL nor DB_NAME is set in the environment or in a .env file');
+        throw new InputError(Input.DatabaseUrl, '', 'a PostgreSQL URL; none was given, and neither DATABASE_URL, DB_NAME nor DJANGO_SETTINGS_MODULE is set in the environment or in a .env file');
     }
     if (choice.kind === 'postgres') {
         if (connectTimeout !== '')
@@ -36146,10 +36368,215 @@ function newestOfMajor(tags, major) {
         .sort((a, b) => b.minor - a.minor || b.release - a.release)[0];
 }
 
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+;// CONCATENATED MODULE: ./src/report/history.ts
+// The history across runs: a JSON Lines file, one record per verification, that a run reads before
+// it connects and appends to when it ends. A record holds figures only: never a password, a URL, a
+// host or a message. Appends from concurrent runs are serialised by a lock file and land by rename,
+// so a reader never sees half a record; a file that is not a history is never written over.
+
+
+
+
+
+
+const HISTORY_SCHEMA_VERSION = 1;
+const DEFAULT_HISTORY_LIMIT = 100;
+const ACCEPTED = 'the path of a history file that backup-verify writes (JSON Lines, one record per run), or of a file that does not exist yet';
+/** The history's records, oldest first; none when the file does not exist yet. */
+async function readHistory(file) {
+    let text;
+    try {
+        const info = await (0,promises_namespaceObject.stat)(file.path);
+        if (!info.isFile())
+            throw new InputError(Input.History, file.given, `${ACCEPTED}; that path is not a regular file`);
+        text = await (0,promises_namespaceObject.readFile)(file.path, 'utf8');
+    }
+    catch (error) {
+        if (error.code === 'ENOENT')
+            return [];
+        if (error instanceof InputError)
+            throw error;
+        const code = error.code ?? 'unreadable';
+        throw new InputError(Input.History, file.given, `${ACCEPTED}; it cannot be read (${code})`);
+    }
+    return parseHistory(text, file);
+}
+/** Parses a whole history, refusing anything that is not one (with the line that is not). */
+function parseHistory(text, file) {
+    const records = [];
+    const lines = text.split('\n');
+    for (const [index, line] of lines.entries()) {
+        if (line.trim() === '')
+            continue;
+        const problem = recordProblem(line);
+        if (problem) {
+            throw new InputError(Input.History, file.given, `${ACCEPTED}; line ${index + 1} ${problem}. The file was left as it is: move it away or name another file`);
+        }
+        records.push(JSON.parse(line));
+    }
+    return records;
+}
+function recordProblem(line) {
+    let value;
+    try {
+        value = JSON.parse(line);
+    }
+    catch {
+        return 'is not JSON';
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+        return 'is not a JSON object';
+    const record = value;
+    if (record.tool !== 'backup-verify')
+        return 'is not a backup-verify record (no "tool": "backup-verify")';
+    if (typeof record.schema !== 'number')
+        return 'has no schema version';
+    if (record.schema > HISTORY_SCHEMA_VERSION)
+        return `was written by a newer backup-verify (schema ${record.schema})`;
+    if (typeof record.time !== 'string' || Number.isNaN(Date.parse(record.time)))
+        return 'has no valid time';
+    if (!['passed', 'failed', 'skipped'].includes(record.result))
+        return 'has no valid result';
+    if (typeof record.durationMs !== 'number' || !(record.durationMs >= 0))
+        return 'has no valid duration';
+    for (const key of ['sizeBytes', 'tables', 'rows']) {
+        if (record[key] !== undefined && (typeof record[key] !== 'number' || !(record[key] >= 0)))
+            return `has an invalid ${key}`;
+    }
+    return undefined;
+}
+/** This run's record: figures only. */
+function historyRecord(result, alerts) {
+    const phases = {};
+    for (const phase of result.phases)
+        if (phase.status !== 'not run')
+            phases[phase.name] = phase.durationMs;
+    const failed = result.phases.find((phase) => phase.status === 'failed');
+    const tables = result.tables;
+    return {
+        tool: 'backup-verify',
+        schema: HISTORY_SCHEMA_VERSION,
+        time: result.startedAt,
+        result: result.status,
+        ...(failed ? { failedPhase: failed.name } : {}),
+        ...(result.error ? { problem: result.error.problem } : {}),
+        ...(alerts.length > 0 ? { alerts } : {}),
+        durationMs: result.durationMs,
+        phases,
+        sizeBytes: result.backup?.sizeBytes,
+        format: result.backup?.format,
+        tables: tables ? tables.source.length : undefined,
+        rows: tables && tables.level !== 'schema' ? tables.rows.reduce((sum, entry) => sum + (entry.restored ?? 0), 0) : undefined,
+        serverVersion: result.serverVersion,
+        clientVersion: result.client?.version,
+        checksum: result.backup?.sha256,
+        verifyLevel: tables?.level
+    };
+}
+const LOCK_WAIT_MS = 60_000;
+/** A lock older than this was left by a run that died: it is taken over. */
+const STALE_LOCK_MS = 120_000;
+/**
+ * Appends one record and keeps the last `limit`. Under a lock file beside the history: the file is
+ * read again (and refused, untouched, if it is no longer a history), then replaced by rename.
+ */
+async function appendHistory(file, record, limit) {
+    await (0,promises_namespaceObject.mkdir)(external_node_path_default().dirname(file.path), { recursive: true });
+    const release = await lock(`${file.path}.lock`);
+    try {
+        const records = [...(await readHistory(file)), record].slice(-limit);
+        const temporary = `${file.path}.${process.pid}.${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.tmp`;
+        try {
+            const handle = await (0,promises_namespaceObject.open)(temporary, 'wx', 0o644);
+            try {
+                await handle.writeFile(records.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
+                await handle.sync();
+            }
+            finally {
+                await handle.close();
+            }
+            await (0,promises_namespaceObject.rename)(temporary, file.path);
+        }
+        finally {
+            await (0,promises_namespaceObject.rm)(temporary, { force: true });
+        }
+        return records;
+    }
+    finally {
+        await release();
+    }
+}
+async function lock(lockPath) {
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    for (let attempt = 0;; attempt++) {
+        try {
+            const handle = await (0,promises_namespaceObject.open)(lockPath, external_node_fs_namespaceObject.constants.O_CREAT | external_node_fs_namespaceObject.constants.O_EXCL | external_node_fs_namespaceObject.constants.O_WRONLY, 0o644);
+            await handle.writeFile(`${process.pid}\n`);
+            await handle.close();
+            return () => (0,promises_namespaceObject.rm)(lockPath, { force: true });
+        }
+        catch (error) {
+            if (error.code !== 'EEXIST')
+                throw error;
+        }
+        const age = await (0,promises_namespaceObject.stat)(lockPath).then((info) => Date.now() - info.mtimeMs, () => 0);
+        if (age > STALE_LOCK_MS) {
+            await (0,promises_namespaceObject.rm)(lockPath, { force: true });
+            continue;
+        }
+        if (Date.now() > deadline) {
+            throw new Error(`another run has held the lock ${lockPath} for over ${LOCK_WAIT_MS / 1000} s; remove it if no run is writing`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(200, 10 + attempt * 10) + Math.random() * 20));
+    }
+}
+
+;// CONCATENATED MODULE: ./src/run/duration.ts
+// Durations as users write them ("5m", "300s", "1h30m", "1.5m", "250ms"; a bare number is seconds).
+const UNIT_MS = {
+    ms: 1,
+    s: 1000,
+    sec: 1000,
+    m: 60_000,
+    min: 60_000,
+    h: 3_600_000
+};
+const DURATION_FORMS = 'a duration such as 5m, 300s, 1h30m, 1.5m or 250ms (a bare number is seconds)';
+/** Milliseconds, or undefined when the text is not a duration (the caller names the input in its error). */
+function parseDuration(text) {
+    const value = text.trim().toLowerCase();
+    if (/^\d+(\.\d+)?$/.test(value))
+        return Math.round(Number(value) * 1000);
+    if (!/^(\d+(\.\d+)?\s*(ms|sec|s|min|m|h)\s*)+$/.test(value))
+        return undefined;
+    let total = 0;
+    for (const match of value.matchAll(/(\d+(?:\.\d+)?)\s*(ms|sec|s|min|m|h)/g))
+        total += Number(match[1]) * UNIT_MS[match[2]];
+    return Math.round(total);
+}
+/** "6m 12s", "1.20 s", "350 ms": how long, as the alerts and the trend say it. */
+function formatDuration(ms) {
+    if (ms < 1000)
+        return `${Math.round(ms)} ms`;
+    if (ms < 60_000)
+        return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+    const totalSeconds = Math.round(ms / 1000);
+    const hours = Math.floor(totalSeconds / 3600);
+    const minutes = Math.floor((totalSeconds % 3600) / 60);
+    const seconds = totalSeconds % 60;
+    return [hours ? `${hours}h` : '', minutes ? `${minutes}m` : '', seconds ? `${seconds}s` : ''].filter(Boolean).join(' ');
+}
+
 ;// CONCATENATED MODULE: ./src/inputs/inputs.ts
 // Reads every input once into a typed, validated Settings object, before any connection is made.
 // Parsing reads no file: the files inputs name (the backup, its checksum file, a receipt) are read
 // by the engine, first of all.
+
+
 
 
 
@@ -36223,9 +36650,14 @@ function loadSettings(raw) {
     if (maxShrinkPercent !== undefined && (!/^\d+(\.\d+)?$/.test(shrinkText) || maxShrinkPercent > 100)) {
         throw new InputError(Input.MaxShrink, raw.get(Input.MaxShrink), 'a percentage from 0 to 100, e.g. 10 or 10%');
     }
-    if (maxShrinkPercent !== undefined && !receipt) {
-        throw new InputError(Input.MaxShrink, raw.get(Input.MaxShrink), "a percentage used together with receipt (it compares with the receipt's backup)");
+    const historyText = raw.get(Input.History).trim();
+    const history = historyText === '' ? undefined : { path: external_node_path_default().resolve(raw.workingDirectory, historyText), given: historyText };
+    if (maxShrinkPercent !== undefined && !receipt && !history) {
+        throw new InputError(Input.MaxShrink, raw.get(Input.MaxShrink), "a percentage used together with receipt (it compares with the receipt's backup) or history (with the last passing run)");
     }
+    const historyLimit = parseWholeNumber(raw, Input.HistoryLimit, DEFAULT_HISTORY_LIMIT, 1, 100_000);
+    const alerts = parseAlerts(raw, minSizeBytes, maxShrinkPercent, history !== undefined);
+    djangoInputs(raw);
     const { connection, restoreTarget, secrets } = readConnectionInputs(raw);
     return {
         connection,
@@ -36249,8 +36681,53 @@ function loadSettings(raw) {
         expectedChecksum,
         receipt,
         given: { backupFile: backupText || undefined },
-        maxShrinkPercent
+        maxShrinkPercent,
+        history,
+        historyLimit,
+        alerts
     };
+}
+function parseWholeNumber(raw, name, empty, least, most) {
+    const text = raw.get(name).trim();
+    if (text === '')
+        return empty;
+    if (!/^\d+$/.test(text) || Number(text) < least || Number(text) > most) {
+        throw new InputError(name, raw.get(name), `a whole number from ${least} to ${most.toLocaleString('en-US')}`);
+    }
+    return Number(text);
+}
+function parsePercent(raw, name) {
+    const text = raw.get(name).trim().replace(/%$/, '');
+    if (text === '')
+        return undefined;
+    if (!/^\d+(\.\d+)?$/.test(text))
+        throw new InputError(name, raw.get(name), 'a percentage, e.g. 50 or 50%');
+    return Number(text);
+}
+const ALERT_MODES = ['fail', 'warn'];
+/** The monitoring's thresholds. Those that compare with earlier runs need a history. */
+function parseAlerts(raw, minSizeBytes, maxShrinkPercent, hasHistory) {
+    const modeText = raw.get(Input.AlertMode).trim().toLowerCase() || 'fail';
+    if (!ALERT_MODES.includes(modeText)) {
+        throw new InputError(Input.AlertMode, raw.get(Input.AlertMode), 'fail (an alert fails the run) or warn (it only warns)');
+    }
+    const durationText = raw.get(Input.MaxDuration).trim();
+    const maxDurationMs = durationText === '' ? undefined : parseDuration(durationText);
+    if (durationText !== '' && (maxDurationMs === undefined || maxDurationMs <= 0)) {
+        throw new InputError(Input.MaxDuration, durationText, DURATION_FORMS);
+    }
+    const maxGrowthPercent = parsePercent(raw, Input.MaxGrowth);
+    const failuresText = raw.get(Input.MaxConsecutiveFailures).trim();
+    const maxConsecutiveFailures = failuresText === '' ? undefined : parseWholeNumber(raw, Input.MaxConsecutiveFailures, 0, 1, 10_000);
+    for (const [name, value] of [
+        [Input.MaxGrowth, maxGrowthPercent],
+        [Input.MaxConsecutiveFailures, maxConsecutiveFailures]
+    ]) {
+        if (value !== undefined && !hasHistory) {
+            throw new InputError(name, raw.get(name), `a threshold used together with history (it compares with earlier runs)`);
+        }
+    }
+    return { mode: modeText, maxDurationMs, minSizeBytes, maxShrinkPercent, maxGrowthPercent, maxConsecutiveFailures };
 }
 /** expected-checksum: a SHA-256 in hex, or the path of a sha256sum-style file (read by the engine). */
 function parseExpectedChecksum(raw) {
@@ -36448,8 +36925,167 @@ function requireSameInventory(comparison) {
         throw new VerificationError('restore-mismatch', problems.join('. '));
 }
 
+;// CONCATENATED MODULE: ./src/report/trend.ts
+// The trend across runs, from the history's records (this run's last): the figures over the window,
+// the change since the last passing run, the failure rate and the current run of failures.
+function change(before, now) {
+    if (before === undefined || now === undefined)
+        return undefined;
+    return { before, now, delta: now - before, percent: before === 0 ? undefined : ((now - before) / before) * 100 };
+}
+/** The last passing record among those given, newest first. */
+function lastPassing(records) {
+    for (let index = records.length - 1; index >= 0; index--)
+        if (records[index].result === 'passed')
+            return records[index];
+    return undefined;
+}
+/** Failed runs in a row at the end; a skipped run neither counts nor breaks the streak. */
+function consecutiveFailures(records) {
+    let streak = 0;
+    for (let index = records.length - 1; index >= 0; index--) {
+        const result = records[index].result;
+        if (result === 'skipped')
+            continue;
+        if (result !== 'failed')
+            break;
+        streak++;
+    }
+    return streak;
+}
+/** The trend over `records`, whose last is this run's own. */
+function trendOf(records) {
+    const current = records[records.length - 1];
+    const previous = lastPassing(records.slice(0, -1));
+    const counted = records.filter((record) => record.result !== 'skipped');
+    const failed = counted.filter((record) => record.result === 'failed').length;
+    return {
+        points: records.map(({ time, result, durationMs, sizeBytes, rows, tables }) => ({ time, result, durationMs, sizeBytes, rows, tables })),
+        sinceLastPass: previous && current
+            ? {
+                time: previous.time,
+                size: change(previous.sizeBytes, current.sizeBytes),
+                rows: change(previous.rows, current.rows),
+                tables: change(previous.tables, current.tables),
+                duration: change(previous.durationMs, current.durationMs)
+            }
+            : undefined,
+        counted: counted.length,
+        failed,
+        failureRate: counted.length === 0 ? 0 : failed / counted.length,
+        consecutiveFailures: consecutiveFailures(records)
+    };
+}
+/** "+12.5%", "-3.0%", "±0%", or "" when there is no percentage. */
+function formatPercent(percent) {
+    if (percent === undefined)
+        return '';
+    if (percent === 0)
+        return '±0%';
+    // A small change keeps two significant digits: one row more in ten thousand is +0.0096%, not ±0%.
+    const digits = Math.abs(percent) >= 1 ? percent.toFixed(1) : percent.toPrecision(2);
+    return `${percent > 0 ? '+' : ''}${digits}%`;
+}
+
+;// CONCATENATED MODULE: ./src/report/trend-summary.ts
+// The trend as the job summary shows it (figures, two Mermaid line charts, a table of the same
+// figures) and as the terminal prints it: pure functions of a Trend.
+
+
+
+const SIZE_UNITS = [
+    ['GiB', 1024 ** 3],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+    ['bytes', 1]
+];
+/** The largest unit in which the largest value is at least 1. */
+function sizeUnit(largest) {
+    return SIZE_UNITS.find(([, factor]) => largest >= factor) ?? ['bytes', 1];
+}
+function rounded(value) {
+    return String(Math.round(value * 1000) / 1000);
+}
+/** A Mermaid xychart-beta line chart; labels are run numbers. */
+function lineChart(title, axis, labels, values) {
+    const top = Math.max(...values, 0);
+    return [
+        // GitHub's blue, so that the line reads in both themes (mermaid's default is a pale lilac).
+        '%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "#0969da"}}}}%%',
+        'xychart-beta',
+        `  title "${title}"`,
+        `  x-axis "Run" [${labels.map((label) => `"${label}"`).join(', ')}]`,
+        `  y-axis "${axis}" 0 --> ${rounded(top > 0 ? top * 1.1 : 1)}`,
+        `  line [${values.map(rounded).join(', ')}]`
+    ].join('\n');
+}
+function describeChange(name, moved, show) {
+    if (!moved)
+        return undefined;
+    const sign = moved.delta > 0 ? '+' : moved.delta < 0 ? '-' : '±';
+    return [name, show(moved.before), show(moved.now), `${sign}${show(Math.abs(moved.delta))}`, formatPercent(moved.percent) || '—'];
+}
+const count = (value) => value.toLocaleString('en-US');
+function trend_summary_trendSection(trend) {
+    const runs = trend.points.map((point, index) => ({ ...point, label: String(index + 1) }));
+    const figures = [
+        `${trend.points.length} runs recorded; failure rate ${(trend.failureRate * 100).toFixed(0)}% ` +
+            `(${trend.failed} of ${trend.counted} failed); consecutive failures now: ${trend.consecutiveFailures}.`
+    ];
+    const since = trend.sinceLastPass;
+    let change;
+    if (since) {
+        figures.push(`Compared with the last passing run (${since.time}):`);
+        change = {
+            heading: 'Change since the last passing run',
+            header: ['Figure', 'Last passing run', 'This run', 'Change', 'Percent'],
+            rows: [
+                describeChange('Backup size', since.size, bytes_humanBytes),
+                describeChange('Rows', since.rows, count),
+                describeChange('Tables', since.tables, count),
+                describeChange('Duration', since.duration, formatDuration)
+            ].filter((row) => row !== undefined)
+        };
+    }
+    else {
+        figures.push('No earlier run passed: there is nothing to compare this run with yet.');
+    }
+    const sized = runs.filter((run) => run.sizeBytes !== undefined);
+    const charts = [];
+    if (sized.length >= 2) {
+        const [unit, factor] = sizeUnit(Math.max(...sized.map((run) => run.sizeBytes)));
+        charts.push(lineChart(`Backup size (${unit})`, unit, sized.map((run) => run.label), sized.map((run) => run.sizeBytes / factor)));
+    }
+    charts.push(lineChart('Total duration (s)', 'seconds', runs.map((run) => run.label), runs.map((run) => run.durationMs / 1000)));
+    const table = {
+        heading: 'Runs',
+        header: ['Run', 'Time', 'Result', 'Backup size', 'Rows', 'Duration'],
+        rows: runs.map((run) => [
+            run.label,
+            run.time,
+            run.result,
+            run.sizeBytes === undefined ? '—' : bytes_humanBytes(run.sizeBytes),
+            run.rows === undefined ? '—' : count(run.rows),
+            formatDuration(run.durationMs)
+        ])
+    };
+    return { figures, charts, change, runs: table };
+}
+/** The same figures as lines of text, for the terminal. */
+function trendLines(trend) {
+    const section = trend_summary_trendSection(trend);
+    const lines = ['Trend:', ...section.figures.map((line) => `  ${line}`)];
+    for (const table of [section.change, section.runs].filter((entry) => entry !== undefined)) {
+        const widths = table.header.map((cell, column) => Math.max(cell.length, ...table.rows.map((row) => row[column].length)));
+        const line = (cells) => `    ${cells.map((cell, column) => cell.padEnd(widths[column])).join('  ')}`.trimEnd();
+        lines.push(`  ${table.heading}:`, line(table.header), ...table.rows.map(line));
+    }
+    return lines;
+}
+
 ;// CONCATENATED MODULE: ./src/report/summary.ts
 // The job summary and the outputs, as pure functions of a VerificationResult.
+
 
 
 /** Lists from the database are capped so the summary stays far below the runner's 1 MiB limit. */
@@ -36512,6 +37148,7 @@ function buildSummary(result) {
     }
     const comparison = result.tables;
     const tables = [
+        ...(result.alerts ? [alertsTable(result.alerts)] : []),
         phasesTable(result),
         { heading: 'Facts', header: ['Fact', 'Value'], rows: facts(result) },
         ...(comparison ? [tablesTable(comparison), definitionsTable(comparison), objectsTable(comparison)] : []),
@@ -36521,7 +37158,19 @@ function buildSummary(result) {
         title,
         verdict: verdictOf(result),
         hint: result.error?.hint && escapeHtml(result.error.hint),
-        tables: tables.filter((table) => table.rows.length > 0)
+        tables: tables.filter((table) => table.rows.length > 0),
+        trend: result.history && result.history.trend.points.length >= 2 ? trendSection(result.history.trend) : undefined
+    };
+}
+function alertsTable(alerts) {
+    return {
+        heading: 'Alerts',
+        header: ['Threshold', 'Result', 'Detail'],
+        rows: alerts.map((alert) => [
+            `<code>${escapeHtml(alert.input)}</code>`,
+            alert.failed ? '❌ failed' : '⚠️ warning',
+            escapeHtml(alert.message)
+        ])
     };
 }
 /**
@@ -36534,10 +37183,25 @@ function renderSummary(model) {
     const parts = [element('h2', escapeHtml(model.title)), element('p', model.verdict)];
     if (model.hint)
         parts.push(element('p', `<b>Hint:</b> ${model.hint}`));
-    for (const table of model.tables) {
-        parts.push(element('h3', escapeHtml(table.heading)), element('table', [row('th', table.header), ...table.rows.map((cells) => row('td', cells))].join('')));
-    }
+    const table = (heading, header, rows) => [element('h3', escapeHtml(heading)), element('table', [row('th', header), ...rows.map((cells) => row('td', cells))].join(''))].join('\n');
+    for (const entry of model.tables)
+        parts.push(table(entry.heading, entry.header, entry.rows));
+    if (model.trend)
+        parts.push(renderTrend(model.trend, element, table));
     return `${parts.join('\n')}\n`;
+}
+/**
+ * The trend: figures, the change table, then the charts as fenced mermaid blocks between blank lines
+ * (markdown, which GitHub draws as charts), then the charts' figures in a closed details element.
+ */
+function renderTrend(trend, element, table) {
+    const escaped = (rows) => rows.map((cells) => cells.map(escapeHtml));
+    const parts = [element('h3', 'Trend'), ...trend.figures.map((line) => element('p', escapeHtml(line)))];
+    if (trend.change)
+        parts.push(table(trend.change.heading, trend.change.header, escaped(trend.change.rows)));
+    const charts = trend.charts.map((chart) => `\`\`\`mermaid\n${chart}\n\`\`\``).join('\n\n');
+    const runs = `<details><summary>${escapeHtml(trend.runs.heading)}: the figures the charts draw</summary>\n${table(trend.runs.heading, trend.runs.header, escaped(trend.runs.rows))}\n</details>`;
+    return `${parts.join('\n')}\n\n${charts}\n\n${runs}`;
 }
 function verdictOf(result) {
     if (result.status === 'passed') {
@@ -36710,11 +37374,11 @@ function summaryLines(result) {
         ? `PASSED: the backup ${result.backup?.existing ? result.backup.path : `of ${result.target}`} restores (${result.tables?.restored.length} of ${result.tables?.source.length} tables${result.tables?.level === 'schema' ? '' : `, ${restoredRows(result)} rows`}) in ${seconds(result.durationMs)}`
         : `FAILED: ${result.error?.message}`;
     const tail = result.status === 'failed' && result.error?.hint ? [`Hint: ${result.error.hint}`] : [];
-    return [head, ...lines, ...tail];
+    const alerts = (result.alerts ?? []).map((alert) => `  ${alert.failed ? 'ALERT' : 'warning'} (${alert.input}): ${alert.message}`);
+    const trend = result.history && result.history.trend.points.length >= 2 ? trendLines(result.history.trend) : [];
+    return [head, ...lines, ...alerts, ...tail, ...trend];
 }
 
-;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: ./src/backup/detect.ts
 // Recognises an existing backup's format from its content, not its name.
 
@@ -36740,8 +37404,6 @@ async function detectBackupFormat(backupPath) {
     }
 }
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: ./src/report/receipt.ts
 // The verification receipt: a JSON record of what was verified, when, and with which result, for
 // auditors and for a later verification of the same backup (receipt.schema.json describes it).
@@ -39062,8 +39724,6 @@ class ChunkRelay {
     }
 }
 
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: ./src/tools/process.ts
 // Runs a PostgreSQL client tool: arguments never carry a secret, stderr is kept (bounded) for error
 // messages, and in verbose mode every output line is passed on as it arrives.
@@ -39256,7 +39916,7 @@ async function createBackup(run, options) {
         await makePrivate(options.backupPath);
     const created = await describeCreated(run, options, streamed);
     if (created.sizeBytes < options.minSizeBytes) {
-        throw new VerificationError('backup-too-small', `Backup file is suspiciously small: ${created.sizeBytes} bytes (minimum ${options.minSizeBytes})`, 'Is the database empty, or have the migrations not run yet? Lower min-size if a small database is expected.');
+        throw new VerificationError('backup-too-small', `Backup file is suspiciously small: ${describeBytes(created.sizeBytes)}, under min-size (${describeBytes(options.minSizeBytes)}) by ${describeBytes(options.minSizeBytes - created.sizeBytes)}`, 'Is the database empty, or have the migrations not run yet? Lower min-size if a small database is expected.');
     }
     const what = format === 'directory' ? `${created.manifest?.entries.length} files, ` : '';
     run.log(`Backup written: ${what}${describeBytes(created.sizeBytes)}, SHA-256 ` +
@@ -43483,7 +44143,8 @@ async function createPhase(v, held) {
                     format: settings.format,
                     compression: settings.compression,
                     jobs: settings.jobs,
-                    minSizeBytes: settings.minSizeBytes,
+                    // With alert-mode warn, min-size warns when the run ends instead of failing here.
+                    minSizeBytes: settings.alerts.mode === 'warn' ? 0 : settings.minSizeBytes,
                     snapshot: snapshot.id,
                     relay: held.streamed?.relay,
                     scan: { content: settings.verifyLevel === 'data' }
@@ -43662,13 +44323,16 @@ function backupPathProblem(file) {
 
 
 
+
 async function readReferences(settings) {
+    // First: a history that cannot be read is left alone (and not appended to) whatever else fails.
+    const history = settings.history ? await readHistory(settings.history) : undefined;
     if (settings.backupFile) {
         const problem = backupPathProblem(settings.backupFile);
         if (problem)
             throw new InputError(Input.BackupFile, settings.given.backupFile ?? settings.backupFile, `the path of a backup file, or of a directory-format folder of files; ${problem}`);
     }
-    return { expectedChecksum: await readExpectedChecksum(settings), receipt: readUsableReceipt(settings) };
+    return { history, expectedChecksum: await readExpectedChecksum(settings), receipt: readUsableReceipt(settings) };
 }
 /** expected-checksum: a SHA-256 as given, or the line of a sha256sum-style file that names the backup (else its first). */
 async function readExpectedChecksum(settings) {
@@ -44194,10 +44858,141 @@ class Workspace {
     }
 }
 
+;// CONCATENATED MODULE: ./src/report/alerts.ts
+// The alerts of the original script's monitoring, as thresholds on one run and on its history: each
+// says which threshold and by how much. Whether an alert fails the run or only warns is alert-mode's.
+
+
+
+
+/** The alerts this run raises, given the records before it (undefined: no history). */
+function evaluateAlerts(thresholds, result, previous) {
+    if (result.status === 'skipped')
+        return [];
+    const alerts = [];
+    const { maxDurationMs, minSizeBytes, maxShrinkPercent, maxGrowthPercent, maxConsecutiveFailures } = thresholds;
+    if (maxDurationMs !== undefined && result.durationMs > maxDurationMs) {
+        alerts.push({
+            input: Input.MaxDuration,
+            message: `The run took ${formatDuration(result.durationMs)}, over max-duration (${formatDuration(maxDurationMs)}) ` +
+                `by ${formatDuration(result.durationMs - maxDurationMs)}.`
+        });
+    }
+    const size = result.backup?.sizeBytes;
+    if (thresholds.mode === 'warn' && size !== undefined && size < minSizeBytes) {
+        alerts.push({
+            input: Input.MinSize,
+            message: `The backup is ${describeBytes(size)}, under min-size (${describeBytes(minSizeBytes)}) by ${describeBytes(minSizeBytes - size)}.`
+        });
+    }
+    const before = previous && lastPassing(previous);
+    if (before && result.status === 'passed') {
+        const since = `since the last passing run (${before.time})`;
+        const rows = result.tables && result.tables.level !== 'schema' ? alerts_restoredRows(result) : undefined;
+        const measured = [
+            ['backup', change(before.sizeBytes, size), describeBytes],
+            ['rows', change(before.rows, rows), (value) => value.toLocaleString('en-US')]
+        ];
+        for (const [what, moved, show] of measured) {
+            if (!moved || moved.percent === undefined)
+                continue;
+            const shrink = -moved.percent;
+            if (maxShrinkPercent !== undefined && shrink > maxShrinkPercent) {
+                alerts.push({
+                    input: Input.MaxShrink,
+                    message: `The ${what === 'backup' ? 'backup' : 'number of rows'} shrank by ${shrink.toFixed(1)}% ${since}: ` +
+                        `${show(moved.before)} to ${show(moved.now)}, more than max-shrink (${maxShrinkPercent}%) by ` +
+                        `${(shrink - maxShrinkPercent).toFixed(1)} points.`
+                });
+            }
+            if (what === 'backup' && maxGrowthPercent !== undefined && moved.percent > maxGrowthPercent) {
+                alerts.push({
+                    input: Input.MaxGrowth,
+                    message: `The backup grew by ${moved.percent.toFixed(1)}% ${since}: ${show(moved.before)} to ${show(moved.now)}, ` +
+                        `more than max-growth (${maxGrowthPercent}%) by ${(moved.percent - maxGrowthPercent).toFixed(1)} points.`
+                });
+            }
+        }
+    }
+    if (maxConsecutiveFailures !== undefined && result.status === 'failed') {
+        const streak = consecutiveFailures(previous ?? []) + 1;
+        if (streak >= maxConsecutiveFailures) {
+            alerts.push({
+                input: Input.MaxConsecutiveFailures,
+                message: `This is failed verification ${streak} in a row, reaching max-consecutive-failures (${maxConsecutiveFailures}): ` +
+                    `the backup procedure has been broken for ${streak} runs.`
+            });
+        }
+    }
+    return alerts;
+}
+function alerts_restoredRows(result) {
+    return (result.tables?.rows ?? []).reduce((sum, entry) => sum + (entry.restored ?? 0), 0);
+}
+
+;// CONCATENATED MODULE: ./src/engine/across-runs.ts
+// What a run adds to the runs before it: the alerts it raises (on its own figures and against the
+// history), its record appended to the history, and the trend that the summary and outputs show.
+
+
+
+/**
+ * Alerts first (they may fail the run, so the record holds the verdict the user sees), then the record.
+ * `previous` is the history as read before connecting; undefined when there is none to append to.
+ */
+async function concludeAcrossRuns(run, settings, result, previous) {
+    const { mode } = settings.alerts;
+    const alerts = evaluateAlerts(settings.alerts, result, previous);
+    if (alerts.length > 0) {
+        result.alerts = alerts.map((alert) => ({ ...alert, failed: mode === 'fail' }));
+        raise(run, result, alerts, mode);
+    }
+    if (!settings.history || !previous)
+        return;
+    const record = historyRecord(result, alerts.map((alert) => alert.input));
+    try {
+        const records = await appendHistory(settings.history, record, settings.historyLimit);
+        result.history = { path: settings.history.path, trend: trendOf(records) };
+        run.log(`History: ${records.length} record(s) in ${settings.history.path}`);
+    }
+    catch (error) {
+        const message = `Could not add this run to the history ${settings.history.given}: ${run.redactor.redactError(error)}`;
+        if (result.status === 'failed') {
+            run.warn(message);
+            return;
+        }
+        result.status = 'failed';
+        result.error = {
+            problem: 'history-unwritable',
+            message,
+            hint: 'The history file was left as it was. Check that its folder is writable, or name another file in history.'
+        };
+    }
+}
+function raise(run, result, alerts, mode) {
+    if (mode === 'warn') {
+        for (const alert of alerts)
+            run.warn(`Alert (${alert.input}): ${alert.message}`);
+        return;
+    }
+    const told = alerts.map((alert) => `Alert (${alert.input}): ${alert.message}`).join(' ');
+    if (result.status === 'failed' && result.error) {
+        result.error = { ...result.error, message: `${told} This run failed: ${result.error.message}` };
+        return;
+    }
+    result.status = 'failed';
+    result.error = {
+        problem: 'alert',
+        message: told,
+        hint: 'Each threshold is an input: raise it if this is expected, or set alert-mode: warn to be warned without failing.'
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/engine/verify.ts
 // The engine: Create, Validate and Restore for one backup, returning what they found. One function
 // per mode: a new backup of the source, or an existing backup verified where it is. The engine never
 // touches @actions/core; whoever calls it supplies a Reporter.
+
 
 
 
@@ -44235,15 +45030,18 @@ async function verifyBackup(options) {
         run.log(`Backup tests require PostgreSQL, found: ${settings.connection.engine} (from ${settings.connection.origin}); skipping.`);
         result.status = 'skipped';
         result.skippedEngine = settings.connection.engine;
-        return finish(run, result, settings.tempRoot, started);
+        return finish(run, result, settings, started, undefined);
     }
     // An existing backup has no source database: the server named is only where it is restored.
     if (!settings.backupFile)
         result.target = describeTarget(settings.connection.target);
     const phases = new Phases(run, result);
     let workspace;
+    // The history as it was before this run; undefined when there is none, or it could not be read (then it is left alone).
+    let previous;
     try {
         const references = await readReferences(settings);
+        previous = references.history;
         workspace = await Workspace.create(run, settings.tempRoot);
         const v = {
             settings,
@@ -44272,7 +45070,7 @@ async function verifyBackup(options) {
         if (result.backup && !settings.backupFile)
             result.backup.kept = settings.keepBackup;
     }
-    return finish(run, result, settings.tempRoot, started);
+    return finish(run, result, settings, started, previous);
 }
 /** A new backup of the source: dumped, validated, restored and compared with the dumped snapshot. */
 async function verifyNew(v) {
@@ -44320,11 +45118,14 @@ async function verifyExisting(v, file) {
         await held.connected?.close();
     }
 }
-/** The result, timed, with its receipt written beside the run's other files. */
-async function finish(run, result, tempRoot, started) {
+/** The result, timed, judged against the alerts and the history, with its receipt written beside the run's other files. */
+async function finish(run, result, settings, started, previous) {
     result.durationMs = Date.now() - started.getTime();
+    // A skipped run (not PostgreSQL) verified nothing: it raises no alert and adds no record.
+    if (result.status !== 'skipped')
+        await concludeAcrossRuns(run, settings, result, previous);
     try {
-        result.receiptPath = await writeReceipt(tempRoot ?? external_node_os_default().tmpdir(), buildReceipt(result));
+        result.receiptPath = await writeReceipt(settings.tempRoot ?? external_node_os_default().tmpdir(), buildReceipt(result));
     }
     catch (error) {
         run.warn(`Could not write the receipt: ${run.redactor.redactError(error)}`);
@@ -44367,7 +45168,17 @@ Options:
   --expected-checksum SHA256|FILE
                        the SHA-256 the backup must have
   --receipt PATH       a receipt written when the backup was made: compare with its inventory
-  --max-shrink PERCENT with --receipt: the most the backup or its rows may have shrunk
+  --max-shrink PERCENT with --receipt or --history: the most the backup or its rows may
+                       have shrunk since the receipt or the last passing run
+  --history PATH       a history file (JSON Lines): read, this run appended, the trend printed
+  --history-limit N    records the history keeps (default 100)
+  --alert-mode M       fail (default) or warn: what a crossed threshold does
+  --max-duration D     alert when the run takes longer, e.g. 5m, 300s, 1h30m
+  --max-growth PERCENT with --history: alert when the backup grew more since the last pass
+  --max-consecutive-failures N
+                       with --history: fail the run that makes N failures in a row
+  --django-database A  with DJANGO_SETTINGS_MODULE: the DATABASES alias (default: default)
+  --python-path PATH   the Python that imports DJANGO_SETTINGS_MODULE (default: python3)
   --restore-database-url URL
                        a server apart from the source that receives the temporary database
   --min-size SIZE      smallest acceptable backup (default ${DEFAULT_MIN_SIZE}); 10240, 10KB, 10KiB, 5MB
@@ -44414,6 +45225,14 @@ function parseCommandLine(argv, environment, workingDirectory) {
             [Input.ToolsUrl]: { type: 'string' },
             [Input.ToolsSource]: { type: 'string' },
             [Input.Verbose]: { type: 'boolean' },
+            [Input.History]: { type: 'string' },
+            [Input.HistoryLimit]: { type: 'string' },
+            [Input.AlertMode]: { type: 'string' },
+            [Input.MaxDuration]: { type: 'string' },
+            [Input.MaxGrowth]: { type: 'string' },
+            [Input.MaxConsecutiveFailures]: { type: 'string' },
+            [Input.DjangoDatabase]: { type: 'string' },
+            [Input.PythonPath]: { type: 'string' },
             help: { type: 'boolean', short: 'h' }
         },
         strict: true,
@@ -44457,6 +45276,7 @@ function consoleReporter(redactor, out = process.stdout, err = process.stderr) {
 
 
 
+
 async function runCommandLine(argv, env = process.env, cwd = process.cwd()) {
     const redactor = new Redactor();
     const reporter = consoleReporter(redactor);
@@ -44468,7 +45288,10 @@ async function runCommandLine(argv, env = process.env, cwd = process.cwd()) {
         }
         for (const secret of rawSecrets(commandLine.raw))
             reporter.mask(secret);
-        const settings = loadSettings(commandLine.raw);
+        const raw = await withDjangoSettings(commandLine.raw);
+        for (const secret of rawSecrets(raw))
+            reporter.mask(secret);
+        const settings = loadSettings(raw);
         for (const secret of settings.secrets)
             reporter.mask(secret);
         const result = await verifyBackup({ settings, reporter, signal: interruptionSignal() });

@@ -6613,7 +6613,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 367:
+/***/ 255:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -7104,7 +7104,15 @@ const Input = {
     BackupFile: 'backup-file',
     ExpectedChecksum: 'expected-checksum',
     Receipt: 'receipt',
-    MaxShrink: 'max-shrink'
+    MaxShrink: 'max-shrink',
+    History: 'history',
+    HistoryLimit: 'history-limit',
+    AlertMode: 'alert-mode',
+    MaxDuration: 'max-duration',
+    MaxGrowth: 'max-growth',
+    MaxConsecutiveFailures: 'max-consecutive-failures',
+    DjangoDatabase: 'django-database',
+    PythonPath: 'python-path'
 };
 const Output = {
     Result: 'result',
@@ -7121,7 +7129,11 @@ const Output = {
     ClientVersion: 'client-version',
     ClientSource: 'client-source',
     Format: 'format',
-    DurationMs: 'duration-ms'
+    DurationMs: 'duration-ms',
+    Duration: 'duration',
+    ConsecutiveFailures: 'consecutive-failures',
+    SizeChange: 'size-change',
+    HistoryPath: 'history-path'
 };
 /** Keys under which the main step records what it created, so the post step can remove leftovers. */
 const State = {
@@ -7499,6 +7511,174 @@ function redactUrl(url) {
     return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*:).*@/i, '$1***@').replace(/([?&]password=)[^&]*/i, '$1***');
 }
 
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/inputs/django.ts
+// A Django project's database, read from its settings module (DJANGO_SETTINGS_MODULE) with the
+// project's own Python, as manage.py would: the working directory first on sys.path. The settings
+// come back as JSON on the child's stdout (the module's own prints go to stderr), never through
+// argv, a file or the log. Read by whoever gathers the raw inputs, before they are parsed.
+
+
+
+
+
+const VARIABLE = 'DJANGO_SETTINGS_MODULE';
+const READ_TIMEOUT_MS = 60_000;
+// Runs in the project's Python. Prints from the settings module go to stderr; the answer alone to stdout.
+const SCRIPT = String.raw `
+import importlib, importlib.util, json, os, sys, traceback
+answer = sys.stdout
+sys.stdout = sys.stderr
+sys.path.insert(0, os.getcwd())
+module = os.environ["DJANGO_SETTINGS_MODULE"]
+alias = os.environ.get("BACKUP_VERIFY_DJANGO_ALIAS") or "default"
+def reply(value):
+    answer.write(json.dumps(value, default=str))
+    answer.flush()
+try:
+    if importlib.util.find_spec("django") is not None:
+        from django.conf import settings
+        databases = settings.DATABASES
+    else:
+        databases = getattr(importlib.import_module(module), "DATABASES", None)
+except BaseException as error:
+    reply({"error": "import", "exception": "".join(traceback.format_exception_only(type(error), error)).strip(),
+           "traceback": traceback.format_exc()[-4000:]})
+    sys.exit(0)
+if not isinstance(databases, dict):
+    reply({"error": "no-databases"})
+elif alias not in databases:
+    reply({"error": "alias", "aliases": [str(key) for key in databases]})
+else:
+    entry = databases[alias] or {}
+    options = entry.get("OPTIONS") or {}
+    reply({"database": {key.lower(): "" if entry.get(key) is None else str(entry.get(key))
+                        for key in ("ENGINE", "NAME", "USER", "PASSWORD", "HOST", "PORT")},
+           "options": {str(k): str(v) for k, v in options.items() if isinstance(v, (str, int, float))}})
+`;
+/** DJANGO_SETTINGS_MODULE applies when nothing else names the database. */
+function djangoModule(environment, dotenv) {
+    const value = environment[VARIABLE]?.trim() || dotenv?.[VARIABLE]?.trim();
+    return value || undefined;
+}
+function failure(module, message, hint) {
+    return new errors_VerificationError('django-settings', `${VARIABLE} (${module}): ${message}`, hint);
+}
+/** Reads DATABASES[alias] from the settings module with the given Python. */
+async function readDjangoDatabase(options) {
+    const { module, alias, python } = options;
+    if (!/^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$/.test(module)) {
+        throw failure(module, 'is not a dotted Python module name', `Set ${VARIABLE} to the settings module, e.g. mysite.settings.`);
+    }
+    const output = await runPython(python, options.workingDirectory, {
+        ...options.environment,
+        [VARIABLE]: module,
+        BACKUP_VERIFY_DJANGO_ALIAS: alias
+    }).catch((error) => {
+        if (error.code === 'ENOENT' || error.code === 'EACCES') {
+            throw failure(module, `the Python to import it with, ${JSON.stringify(python)} (input ${Input.PythonPath}), was not found`, `Set ${Input.PythonPath} to the project's Python (its virtualenv's bin/python, say), or install Python 3.`);
+        }
+        throw error;
+    });
+    let answer;
+    try {
+        answer = JSON.parse(output.stdout);
+    }
+    catch {
+        const said = output.stderr.trim().split('\n').slice(-5).join(' | ');
+        throw failure(module, `${python} did not answer (exit code ${output.code}${said ? `: ${said}` : ''})`, `Is ${JSON.stringify(python)} Python 3? Set ${Input.PythonPath} to the project's Python.`);
+    }
+    if (answer.error === 'import') {
+        throw failure(module, `the settings module failed to import: ${hideUnknownSecrets(answer.exception ?? '', options.environment)}`, `Run "${python} -c 'import ${module}'" in ${options.workingDirectory} to see the whole error; the module ` +
+            `is imported from the working directory, as manage.py does, with the project's dependencies installed.`);
+    }
+    if (answer.error === 'no-databases') {
+        throw failure(module, 'defines no DATABASES dictionary', `Define DATABASES in ${module}, or give database-url.`);
+    }
+    if (answer.error === 'alias') {
+        throw failure(module, `DATABASES has no alias ${JSON.stringify(alias)} (it has: ${(answer.aliases ?? []).join(', ') || 'none'})`, `Set ${Input.DjangoDatabase} to one of its aliases.`);
+    }
+    const database = answer.database ?? {};
+    return {
+        module,
+        alias,
+        engine: database.engine ?? '',
+        name: database.name ?? '',
+        user: database.user ?? '',
+        password: database.password ?? '',
+        host: database.host ?? '',
+        port: database.port ?? '',
+        options: answer.options ?? {}
+    };
+}
+/**
+ * The exception of a settings module that failed: its password is not known yet, so the values of
+ * variables named like secrets are hidden, and in a connection URL everything from the password to
+ * the line's last "@" (a password may hold an unencoded "@" or a space).
+ */
+function hideUnknownSecrets(text, environment) {
+    let hidden = text;
+    const values = Object.entries(environment)
+        .filter(([name, value]) => /pass|secret|token|key|pwd/i.test(name) && value && value.length >= 4)
+        .map(([, value]) => value)
+        .sort((a, b) => b.length - a.length);
+    for (const value of values)
+        hidden = hidden.split(value).join('***');
+    return hidden
+        .split('\n')
+        .map((line) => line.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:).*@/i, '$1***@'))
+        .join('\n');
+}
+function runPython(python, cwd, env) {
+    return new Promise((resolve, reject) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(python, ['-c', SCRIPT], { cwd, env: env, stdio: ['ignore', 'pipe', 'pipe'] });
+        const stdout = [];
+        const stderr = [];
+        const timer = setTimeout(() => child.kill('SIGKILL'), READ_TIMEOUT_MS);
+        child.stdout.on('data', (chunk) => stdout.push(chunk));
+        child.stderr.on('data', (chunk) => stderr.push(chunk));
+        child.on('error', (error) => {
+            clearTimeout(timer);
+            reject(error);
+        });
+        child.on('close', (code) => {
+            clearTimeout(timer);
+            resolve({ stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), code });
+        });
+    });
+}
+/** The connection DATABASES[alias] describes; sqlite and other engines are skipped, as DB_ENGINE is. */
+function djangoConnection(database) {
+    const origin = `${VARIABLE} (${database.module}, DATABASES[${JSON.stringify(database.alias)}])`;
+    const engine = database.engine.trim();
+    if (/sqlite|spatialite/i.test(engine))
+        return { kind: 'unsupported', engine: 'sqlite', origin };
+    if (!/postg/i.test(engine))
+        return { kind: 'unsupported', engine: engine || 'unknown', origin };
+    if (database.name.trim() === '') {
+        throw failure(database.module, `DATABASES[${JSON.stringify(database.alias)}] has no NAME`, 'Give the database a NAME in the settings.');
+    }
+    // Built as a URL, so that the settings are read exactly as database-url is (sslmode and the rest).
+    const query = new URLSearchParams();
+    const host = database.host.trim();
+    if (host.startsWith('/'))
+        query.set('host', host);
+    for (const [key, value] of Object.entries(database.options))
+        if (key in LIBPQ_PARAMETERS)
+            query.set(key, value);
+    if (!query.has('connect_timeout'))
+        query.set('connect_timeout', String(DEFAULT_CONNECT_TIMEOUT_SECONDS));
+    const user = encodeURIComponent(database.user.trim() || 'postgres');
+    const password = database.password === '' ? '' : `:${encodeURIComponent(database.password)}`;
+    // An empty HOST is localhost, as DB_HOST is.
+    const address = host.startsWith('/') ? '' : host === '' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+    const port = database.port.trim() === '' ? '' : `:${database.port.trim()}`;
+    const url = `postgresql://${user}${password}@${address}${port}/${encodeURIComponent(database.name.trim())}?${query}`;
+    const choice = fromUrl(url, origin, VARIABLE);
+    return choice.kind === 'postgres' ? { ...choice, rawUrl: undefined } : choice;
+}
+
 ;// CONCATENATED MODULE: ./src/inputs/connection-inputs.ts
 // The inputs that say where the servers are: the source (database-url, DATABASE_URL, DB_*, .env)
 // and the server that receives the restore (restore-database-url), with connect-timeout and every
@@ -7507,6 +7687,48 @@ function redactUrl(url) {
 
 
 
+
+/**
+ * The raw inputs with the Django settings' database, when DJANGO_SETTINGS_MODULE is set and nothing
+ * else (database-url, DATABASE_URL, DB_*, a .env file) names the database. Runs the project's Python.
+ */
+async function withDjangoSettings(raw) {
+    const module = djangoModule(raw.environment, raw.dotenv);
+    if (!module)
+        return raw;
+    let named;
+    try {
+        named = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, raw.dotenv);
+    }
+    catch {
+        return raw; // The input that names the database is wrong: parsing says so.
+    }
+    if (named)
+        return raw;
+    const django = await readDjangoDatabase({
+        module,
+        ...djangoInputs(raw),
+        environment: raw.environment,
+        workingDirectory: raw.workingDirectory
+    });
+    return { ...raw, django };
+}
+/** A line break, a NUL or another control character: no alias or program name holds one. */
+function hasControlCharacter(text) {
+    return [...text].some((character) => character.charCodeAt(0) < 0x20 || character.charCodeAt(0) === 0x7f);
+}
+/** django-database and python-path, checked whether or not DJANGO_SETTINGS_MODULE is set. */
+function djangoInputs(raw) {
+    const alias = raw.get(Input.DjangoDatabase).trim() || 'default';
+    if (hasControlCharacter(alias) || alias.length > 200) {
+        throw new InputError(Input.DjangoDatabase, raw.get(Input.DjangoDatabase), 'the name of an alias in DATABASES, such as default or replica');
+    }
+    const python = raw.get(Input.PythonPath).trim() || 'python3';
+    if (hasControlCharacter(python) || python.length > 4096) {
+        throw new InputError(Input.PythonPath, raw.get(Input.PythonPath), 'a Python executable: a command on PATH such as python3, or a path such as .venv/bin/python');
+    }
+    return { alias, python };
+}
 /**
  * Secrets as the user wrote them, known before anything is parsed, so that they can be masked
  * even when parsing fails.
@@ -7514,7 +7736,7 @@ function redactUrl(url) {
 function rawSecrets(raw) {
     const dotenv = raw.dotenv;
     const values = [raw.get(Input.DatabaseUrl), raw.get(Input.RestoreDatabaseUrl), raw.environment.DATABASE_URL, dotenv?.DATABASE_URL];
-    const passwords = [raw.environment.DB_PASSWORD, raw.environment.PGPASSWORD, dotenv?.DB_PASSWORD];
+    const passwords = [raw.environment.DB_PASSWORD, raw.environment.PGPASSWORD, dotenv?.DB_PASSWORD, raw.django?.password];
     return [
         ...values.flatMap((url) => (url?.trim() ? secretForms(undefined, url.trim()) : [])),
         ...passwords.flatMap((password) => secretForms(password))
@@ -7536,7 +7758,7 @@ function readConnectionInputs(raw) {
             restoreTarget.connectTimeoutSeconds = Number(connectTimeout);
     }
     const existingBackup = raw.get(Input.BackupFile).trim() !== '';
-    let choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, raw.dotenv);
+    let choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, raw.dotenv) ?? (raw.django && djangoConnection(raw.django));
     if (!choice && existingBackup && restoreTarget) {
         // An existing backup needs no source: the restore server is the only one.
         choice = { kind: 'postgres', target: restoreTarget, origin: `input ${Input.RestoreDatabaseUrl}`, rawUrl: restoreUrl };
@@ -7546,7 +7768,7 @@ function readConnectionInputs(raw) {
         if (existingBackup) {
             throw new InputError(Input.RestoreDatabaseUrl, '', 'a PostgreSQL URL of the server to restore into: with backup-file and no database-url the restore needs one');
         }
-        throw new InputError(Input.DatabaseUrl, '', 'a PostgreSQL URL; none was given, and neither DATABASE_URL nor DB_NAME is set in the environment or in a .env file');
+        throw new InputError(Input.DatabaseUrl, '', 'a PostgreSQL URL; none was given, and neither DATABASE_URL, DB_NAME nor DJANGO_SETTINGS_MODULE is set in the environment or in a .env file');
     }
     if (choice.kind === 'postgres') {
         if (connectTimeout !== '')
@@ -7797,7 +8019,12 @@ async function runCleanup() {
     if (databases.length === 0)
         return;
     try {
-        const { connection, restoreTarget } = readConnectionInputs(raw);
+        const withDjango = await withDjangoSettings(raw);
+        for (const secret of rawSecrets(withDjango)) {
+            redactor.add(secret);
+            commands/* setSecret */.Pq(secret);
+        }
+        const { connection, restoreTarget } = readConnectionInputs(withDjango);
         if (connection.kind !== 'postgres')
             return;
         // Temporary databases live where the restore happened.
@@ -7877,7 +8104,7 @@ function getInput(name) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _action_commands_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4675);
-/* harmony import */ var _action_cleanup_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(367);
+/* harmony import */ var _action_cleanup_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(255);
 // Entry point of the action's post step: it only cleans up, and only warns.
 
 

@@ -4,7 +4,7 @@
 
 import * as commands from './commands.js'
 import { rmRF } from '@actions/io'
-import { rawSecrets, readConnectionInputs } from '../inputs/connection-inputs.js'
+import { rawSecrets, readConnectionInputs, withDjangoSettings } from '../inputs/connection-inputs.js'
 import { openSession, readServerVersion } from '../connection/session.js'
 import { dropDatabase } from '../restore/temporary-database.js'
 import { Redactor } from '../run/secrets.js'
@@ -28,7 +28,12 @@ export async function runCleanup(): Promise<void> {
   }
   if (databases.length === 0) return
   try {
-    const { connection, restoreTarget } = readConnectionInputs(raw)
+    const withDjango = await withDjangoSettings(raw)
+    for (const secret of rawSecrets(withDjango)) {
+      redactor.add(secret)
+      commands.setSecret(secret)
+    }
+    const { connection, restoreTarget } = readConnectionInputs(withDjango)
     if (connection.kind !== 'postgres') return
     // Temporary databases live where the restore happened.
     const session = await openSession(restoreTarget ?? connection.target)

@@ -1,7 +1,7 @@
 // The action's main step: inputs from INPUT_*, secrets masked first, then the engine, outputs and summary.
 
 import * as core from '@actions/core'
-import { rawSecrets } from '../inputs/connection-inputs.js'
+import { rawSecrets, withDjangoSettings } from '../inputs/connection-inputs.js'
 import { loadSettings } from '../inputs/inputs.js'
 import { runnerInputs } from './inputs.js'
 import { Redactor } from '../run/secrets.js'
@@ -14,10 +14,16 @@ import { actionReporter, StateLedger } from './reporter.js'
 import { runnerToolCache } from './tool-cache.js'
 
 export async function runAction(): Promise<void> {
-  const raw = runnerInputs()
-  const redactor = new Redactor(rawSecrets(raw))
+  const given = runnerInputs()
+  const redactor = new Redactor(rawSecrets(given))
   for (const secret of redactor.known) core.setSecret(secret)
   try {
+    // The Django settings' password is masked before anything else is printed.
+    const raw = await withDjangoSettings(given)
+    for (const secret of rawSecrets(raw)) {
+      redactor.add(secret)
+      core.setSecret(secret)
+    }
     const settings = loadSettings(raw)
     for (const secret of settings.secrets) core.setSecret(secret)
     // The runner always names its tool cache; elsewhere (a local runner emulation) the engine's own folder serves.

@@ -115,7 +115,7 @@ export async function createBackup(run: RunContext, options: DumpRequest): Promi
   if (created.sizeBytes < options.minSizeBytes) {
     throw new VerificationError(
       'backup-too-small',
-      `Backup file is suspiciously small: ${created.sizeBytes} bytes (minimum ${options.minSizeBytes})`,
+      `Backup file is suspiciously small: ${describeBytes(created.sizeBytes)}, under min-size (${describeBytes(options.minSizeBytes)}) by ${describeBytes(options.minSizeBytes - created.sizeBytes)}`,
       'Is the database empty, or have the migrations not run yet? Lower min-size if a small database is expected.'
     )
   }

@@ -70,7 +70,8 @@ export async function createPhase(v: Verification, held: Held): Promise<Created>
           format: settings.format,
           compression: settings.compression,
           jobs: settings.jobs,
-          minSizeBytes: settings.minSizeBytes,
+          // With alert-mode warn, min-size warns when the run ends instead of failing here.
+          minSizeBytes: settings.alerts.mode === 'warn' ? 0 : settings.minSizeBytes,
           snapshot: snapshot.id,
           relay: held.streamed?.relay,
           scan: { content: settings.verifyLevel === 'data' }

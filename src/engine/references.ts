@@ -8,6 +8,7 @@ import { backupPathProblem } from '../backup/backup-path.js'
 import type { Settings } from '../inputs/inputs.js'
 import { levelCovers } from '../compare/inventory.js'
 import { readReceipt, type Receipt } from '../report/receipt.js'
+import { readHistory, type HistoryRecord } from '../report/history.js'
 import { InputError, VerificationError } from '../run/errors.js'
 import { Input } from '../run/names.js'
 import { parseChecksumFile } from '../tools/source.js'
@@ -17,9 +18,13 @@ export interface References {
   /** The SHA-256 the backup must have. */
   expectedChecksum?: string
   receipt?: Receipt
+  /** The history's records before this run (with the history input; none when the file is new). */
+  history?: HistoryRecord[]
 }
 
 export async function readReferences(settings: Settings): Promise<References> {
+  // First: a history that cannot be read is left alone (and not appended to) whatever else fails.
+  const history = settings.history ? await readHistory(settings.history) : undefined
   if (settings.backupFile) {
     const problem = backupPathProblem(settings.backupFile)
     if (problem)
@@ -29,7 +34,7 @@ export async function readReferences(settings: Settings): Promise<References> {
         `the path of a backup file, or of a directory-format folder of files; ${problem}`
       )
   }
-  return { expectedChecksum: await readExpectedChecksum(settings), receipt: readUsableReceipt(settings) }
+  return { history, expectedChecksum: await readExpectedChecksum(settings), receipt: readUsableReceipt(settings) }
 }
 
 /** expected-checksum: a SHA-256 as given, or the line of a sha256sum-style file that names the backup (else its first). */

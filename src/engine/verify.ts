@@ -19,6 +19,9 @@ import { validateExistingPhase, validatePhase } from './validate-phase.js'
 import type { ContentReference, EngineOptions, Verification } from './verification.js'
 import { Deferred } from '../run/deferred.js'
 import { Workspace } from './workspace.js'
+import type { HistoryRecord } from '../report/history.js'
+import { concludeAcrossRuns } from './across-runs.js'
+import type { Settings } from '../inputs/inputs.js'
 
 export type { EngineOptions } from './verification.js'
 export { describeMinutes } from './failure.js'
@@ -44,14 +47,17 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
     run.log(`Backup tests require PostgreSQL, found: ${settings.connection.engine} (from ${settings.connection.origin}); skipping.`)
     result.status = 'skipped'
     result.skippedEngine = settings.connection.engine
-    return finish(run, result, settings.tempRoot, started)
+    return finish(run, result, settings, started, undefined)
   }
   // An existing backup has no source database: the server named is only where it is restored.
   if (!settings.backupFile) result.target = describeTarget(settings.connection.target)
   const phases = new Phases(run, result)
   let workspace: Workspace | undefined
+  // The history as it was before this run; undefined when there is none, or it could not be read (then it is left alone).
+  let previous: HistoryRecord[] | undefined
   try {
     const references = await readReferences(settings)
+    previous = references.history
     workspace = await Workspace.create(run, settings.tempRoot)
     const v: Verification = {
       settings,
@@ -77,7 +83,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
     await workspace?.cleanUp(run, keep ? result.backup?.path : undefined)
     if (result.backup && !settings.backupFile) result.backup.kept = settings.keepBackup
   }
-  return finish(run, result, settings.tempRoot, started)
+  return finish(run, result, settings, started, previous)
 }
 
 /** A new backup of the source: dumped, validated, restored and compared with the dumped snapshot. */
@@ -128,16 +134,19 @@ async function verifyExisting(v: Verification, file: string): Promise<void> {
   }
 }
 
-/** The result, timed, with its receipt written beside the run's other files. */
+/** The result, timed, judged against the alerts and the history, with its receipt written beside the run's other files. */
 async function finish(
   run: RunContext,
   result: VerificationResult,
-  tempRoot: string | undefined,
-  started: Date
+  settings: Settings,
+  started: Date,
+  previous: HistoryRecord[] | undefined
 ): Promise<VerificationResult> {
   result.durationMs = Date.now() - started.getTime()
+  // A skipped run (not PostgreSQL) verified nothing: it raises no alert and adds no record.
+  if (result.status !== 'skipped') await concludeAcrossRuns(run, settings, result, previous)
   try {
-    result.receiptPath = await writeReceipt(tempRoot ?? os.tmpdir(), buildReceipt(result))
+    result.receiptPath = await writeReceipt(settings.tempRoot ?? os.tmpdir(), buildReceipt(result))
   } catch (error) {
     run.warn(`Could not write the receipt: ${run.redactor.redactError(error)}`)
   }

@@ -7,6 +7,7 @@ import { InputError } from '../run/errors.js'
 import { secretForms } from '../run/secrets.js'
 import type { ConnectionTarget } from '../connection/target.js'
 import { chooseConnection, fromUrl, redactUrl, type ConnectionChoice, type Variables } from './connection.js'
+import { djangoConnection, djangoModule, readDjangoDatabase, type DjangoDatabase } from './django.js'
 
 /** How the caller hands over raw values: the action reads INPUT_*, the CLI its flags; both read the .env file. */
 export interface RawInputs {
@@ -15,6 +16,57 @@ export interface RawInputs {
   workingDirectory: string
   /** The .env file in the working directory, when there is one (see readDotenv). */
   dotenv?: Variables
+  /** DATABASES[alias] of DJANGO_SETTINGS_MODULE, read when nothing else names the database (see withDjangoSettings). */
+  django?: DjangoDatabase
+}
+
+/**
+ * The raw inputs with the Django settings' database, when DJANGO_SETTINGS_MODULE is set and nothing
+ * else (database-url, DATABASE_URL, DB_*, a .env file) names the database. Runs the project's Python.
+ */
+export async function withDjangoSettings(raw: RawInputs): Promise<RawInputs> {
+  const module = djangoModule(raw.environment, raw.dotenv)
+  if (!module) return raw
+  let named: ConnectionChoice | undefined
+  try {
+    named = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, raw.dotenv)
+  } catch {
+    return raw // The input that names the database is wrong: parsing says so.
+  }
+  if (named) return raw
+  const django = await readDjangoDatabase({
+    module,
+    ...djangoInputs(raw),
+    environment: raw.environment,
+    workingDirectory: raw.workingDirectory
+  })
+  return { ...raw, django }
+}
+
+/** A line break, a NUL or another control character: no alias or program name holds one. */
+function hasControlCharacter(text: string): boolean {
+  return [...text].some((character) => character.charCodeAt(0) < 0x20 || character.charCodeAt(0) === 0x7f)
+}
+
+/** django-database and python-path, checked whether or not DJANGO_SETTINGS_MODULE is set. */
+export function djangoInputs(raw: RawInputs): { alias: string; python: string } {
+  const alias = raw.get(Input.DjangoDatabase).trim() || 'default'
+  if (hasControlCharacter(alias) || alias.length > 200) {
+    throw new InputError(
+      Input.DjangoDatabase,
+      raw.get(Input.DjangoDatabase),
+      'the name of an alias in DATABASES, such as default or replica'
+    )
+  }
+  const python = raw.get(Input.PythonPath).trim() || 'python3'
+  if (hasControlCharacter(python) || python.length > 4096) {
+    throw new InputError(
+      Input.PythonPath,
+      raw.get(Input.PythonPath),
+      'a Python executable: a command on PATH such as python3, or a path such as .venv/bin/python'
+    )
+  }
+  return { alias, python }
 }
 
 export interface ConnectionInputs {
@@ -32,7 +84,7 @@ export interface ConnectionInputs {
 export function rawSecrets(raw: RawInputs): string[] {
   const dotenv = raw.dotenv
   const values = [raw.get(Input.DatabaseUrl), raw.get(Input.RestoreDatabaseUrl), raw.environment.DATABASE_URL, dotenv?.DATABASE_URL]
-  const passwords = [raw.environment.DB_PASSWORD, raw.environment.PGPASSWORD, dotenv?.DB_PASSWORD]
+  const passwords = [raw.environment.DB_PASSWORD, raw.environment.PGPASSWORD, dotenv?.DB_PASSWORD, raw.django?.password]
   return [
     ...values.flatMap((url) => (url?.trim() ? secretForms(undefined, url.trim()) : [])),
     ...passwords.flatMap((password) => secretForms(password))
@@ -54,7 +106,7 @@ export function readConnectionInputs(raw: RawInputs): ConnectionInputs {
     if (connectTimeout !== '') restoreTarget.connectTimeoutSeconds = Number(connectTimeout)
   }
   const existingBackup = raw.get(Input.BackupFile).trim() !== ''
-  let choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, raw.dotenv)
+  let choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, raw.dotenv) ?? (raw.django && djangoConnection(raw.django))
   if (!choice && existingBackup && restoreTarget) {
     // An existing backup needs no source: the restore server is the only one.
     choice = { kind: 'postgres', target: restoreTarget, origin: `input ${Input.RestoreDatabaseUrl}`, rawUrl: restoreUrl }
@@ -71,7 +123,7 @@ export function readConnectionInputs(raw: RawInputs): ConnectionInputs {
     throw new InputError(
       Input.DatabaseUrl,
       '',
-      'a PostgreSQL URL; none was given, and neither DATABASE_URL nor DB_NAME is set in the environment or in a .env file'
+      'a PostgreSQL URL; none was given, and neither DATABASE_URL, DB_NAME nor DJANGO_SETTINGS_MODULE is set in the environment or in a .env file'
     )
   }
   if (choice.kind === 'postgres') {

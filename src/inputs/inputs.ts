@@ -9,13 +9,16 @@ import { DEFAULT_MIN_SIZE, DEFAULT_VERIFY_LEVEL, Input } from '../run/names.js'
 import { VERIFY_LEVELS, type VerifyLevel } from '../compare/inventory.js'
 import { InputError } from '../run/errors.js'
 import type { ConnectionChoice } from './connection.js'
-import { readConnectionInputs, type RawInputs } from './connection-inputs.js'
+import { djangoInputs, readConnectionInputs, type RawInputs } from './connection-inputs.js'
 
 export { rawSecrets, type RawInputs } from './connection-inputs.js'
 import { type ConnectionTarget } from '../connection/target.js'
 import { parseSize, SIZE_FORMS } from './size.js'
 import { DEFAULT_TOOLS_URL, parseVersionRequest, validateToolsUrl, type VersionRequest } from '../tools/source.js'
 import type { ToolsSource } from '../tools/provision.js'
+import type { AlertMode, AlertThresholds } from '../report/alerts.js'
+import { DEFAULT_HISTORY_LIMIT } from '../report/history.js'
+import { DURATION_FORMS, parseDuration } from '../run/duration.js'
 
 export interface Settings {
   connection: ConnectionChoice
@@ -51,8 +54,14 @@ export interface Settings {
   receipt?: GivenPath
   /** The inputs as given, for messages about files the engine reads. */
   given: { backupFile?: string }
-  /** With a receipt: the most the backup's size or total rows may have shrunk since, in percent. */
+  /** With a receipt or a history: the most the backup's size or total rows may have shrunk since, in percent. */
   maxShrinkPercent?: number
+  /** The history file across runs: read before connecting, appended to at the end. */
+  history?: GivenPath
+  /** How many records the history keeps. */
+  historyLimit: number
+  /** The monitoring's thresholds, and whether crossing one fails the run or warns. */
+  alerts: AlertThresholds
 }
 
 /** A path an input names: resolved, and as the user wrote it (for messages). */
@@ -130,13 +139,18 @@ export function loadSettings(raw: RawInputs): Settings {
   if (maxShrinkPercent !== undefined && (!/^\d+(\.\d+)?$/.test(shrinkText) || maxShrinkPercent > 100)) {
     throw new InputError(Input.MaxShrink, raw.get(Input.MaxShrink), 'a percentage from 0 to 100, e.g. 10 or 10%')
   }
-  if (maxShrinkPercent !== undefined && !receipt) {
+  const historyText = raw.get(Input.History).trim()
+  const history = historyText === '' ? undefined : { path: path.resolve(raw.workingDirectory, historyText), given: historyText }
+  if (maxShrinkPercent !== undefined && !receipt && !history) {
     throw new InputError(
       Input.MaxShrink,
       raw.get(Input.MaxShrink),
-      "a percentage used together with receipt (it compares with the receipt's backup)"
+      "a percentage used together with receipt (it compares with the receipt's backup) or history (with the last passing run)"
     )
   }
+  const historyLimit = parseWholeNumber(raw, Input.HistoryLimit, DEFAULT_HISTORY_LIMIT, 1, 100_000)
+  const alerts = parseAlerts(raw, minSizeBytes, maxShrinkPercent, history !== undefined)
+  djangoInputs(raw)
   const { connection, restoreTarget, secrets } = readConnectionInputs(raw)
   return {
     connection,
@@ -160,8 +174,54 @@ export function loadSettings(raw: RawInputs): Settings {
     expectedChecksum,
     receipt,
     given: { backupFile: backupText || undefined },
-    maxShrinkPercent
+    maxShrinkPercent,
+    history,
+    historyLimit,
+    alerts
   }
+}
+
+function parseWholeNumber(raw: RawInputs, name: string, empty: number, least: number, most: number): number {
+  const text = raw.get(name).trim()
+  if (text === '') return empty
+  if (!/^\d+$/.test(text) || Number(text) < least || Number(text) > most) {
+    throw new InputError(name, raw.get(name), `a whole number from ${least} to ${most.toLocaleString('en-US')}`)
+  }
+  return Number(text)
+}
+
+function parsePercent(raw: RawInputs, name: string): number | undefined {
+  const text = raw.get(name).trim().replace(/%$/, '')
+  if (text === '') return undefined
+  if (!/^\d+(\.\d+)?$/.test(text)) throw new InputError(name, raw.get(name), 'a percentage, e.g. 50 or 50%')
+  return Number(text)
+}
+
+const ALERT_MODES: AlertMode[] = ['fail', 'warn']
+
+/** The monitoring's thresholds. Those that compare with earlier runs need a history. */
+function parseAlerts(raw: RawInputs, minSizeBytes: number, maxShrinkPercent: number | undefined, hasHistory: boolean): AlertThresholds {
+  const modeText = raw.get(Input.AlertMode).trim().toLowerCase() || 'fail'
+  if (!(ALERT_MODES as string[]).includes(modeText)) {
+    throw new InputError(Input.AlertMode, raw.get(Input.AlertMode), 'fail (an alert fails the run) or warn (it only warns)')
+  }
+  const durationText = raw.get(Input.MaxDuration).trim()
+  const maxDurationMs = durationText === '' ? undefined : parseDuration(durationText)
+  if (durationText !== '' && (maxDurationMs === undefined || maxDurationMs <= 0)) {
+    throw new InputError(Input.MaxDuration, durationText, DURATION_FORMS)
+  }
+  const maxGrowthPercent = parsePercent(raw, Input.MaxGrowth)
+  const failuresText = raw.get(Input.MaxConsecutiveFailures).trim()
+  const maxConsecutiveFailures = failuresText === '' ? undefined : parseWholeNumber(raw, Input.MaxConsecutiveFailures, 0, 1, 10_000)
+  for (const [name, value] of [
+    [Input.MaxGrowth, maxGrowthPercent],
+    [Input.MaxConsecutiveFailures, maxConsecutiveFailures]
+  ] as const) {
+    if (value !== undefined && !hasHistory) {
+      throw new InputError(name, raw.get(name), `a threshold used together with history (it compares with earlier runs)`)
+    }
+  }
+  return { mode: modeText as AlertMode, maxDurationMs, minSizeBytes, maxShrinkPercent, maxGrowthPercent, maxConsecutiveFailures }
 }
 
 /** expected-checksum: a SHA-256 in hex, or the path of a sha256sum-style file (read by the engine). */

@@ -3,6 +3,12 @@
 import { Output } from '../run/names.js'
 import type { VerificationResult } from './result.js'
 
+/** Percent since the last passing run, to three decimals: "12.5", "-3.25", "0.013"; empty without one. */
+function sizeChange(result: VerificationResult): string {
+  const percent = result.history?.trend.sinceLastPass?.size?.percent
+  return percent === undefined ? '' : String(Math.round(percent * 1000) / 1000)
+}
+
 /** Every output, as the strings GITHUB_OUTPUT receives; empty where the run did not get that far. */
 export function outputsOf(result: VerificationResult): Record<string, string> {
   return {
@@ -23,6 +29,10 @@ export function outputsOf(result: VerificationResult): Record<string, string> {
     [Output.ClientVersion]: result.client?.version ?? '',
     [Output.ClientSource]: result.client?.origin ?? '',
     [Output.Format]: result.backup?.format ?? '',
-    [Output.DurationMs]: String(result.durationMs)
+    [Output.DurationMs]: String(result.durationMs),
+    [Output.Duration]: String(Math.round(result.durationMs) / 1000),
+    [Output.ConsecutiveFailures]: String(result.history?.trend.consecutiveFailures ?? (result.status === 'failed' ? 1 : 0)),
+    [Output.SizeChange]: sizeChange(result),
+    [Output.HistoryPath]: result.history?.path ?? ''
   }
 }

@@ -6,6 +6,7 @@ import type { ValidationCheck } from '../validate/plain-checks.js'
 import type { ToolsOrigin } from '../tools/provision.js'
 import type { Inventory } from '../compare/inventory.js'
 import type { TableComparison } from '../compare/compare.js'
+import type { Trend } from './trend.js'
 
 export type PhaseName = 'Create' | 'Validate' | 'Restore'
 export type PhaseStatus = 'passed' | 'failed' | 'not run'
@@ -59,6 +60,10 @@ export interface VerificationResult {
   /** Errors the restore reported that were known to be harmless, and so not fatal (strict: false). */
   ignoredRestoreErrors?: { total: number; detail: string }
   error?: { problem: Problem | 'unexpected'; message: string; hint?: string }
+  /** Thresholds this run crossed (alert-mode fail: failed is true, and the run failed). */
+  alerts?: Array<{ input: string; message: string; failed: boolean }>
+  /** The history this run was added to, and the trend over it (this run included). */
+  history?: { path: string; trend: Trend }
   startedAt: string
   durationMs: number
 }

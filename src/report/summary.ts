@@ -4,6 +4,7 @@ import { humanBytes } from '../run/bytes.js'
 import type { BackupFacts, VerificationResult } from './result.js'
 import type { ValidationCheck } from '../validate/plain-checks.js'
 import { describeProof, type TableComparison, type TableRowCount } from '../compare/compare.js'
+import { trendLines, trendSection, type TrendSection } from './trend-summary.js'
 
 export interface SummaryTable {
   heading: string
@@ -17,6 +18,8 @@ export interface SummaryModel {
   verdict: string
   hint?: string
   tables: SummaryTable[]
+  /** Across runs, when the history holds at least two records. Plain text: escaped when rendered. */
+  trend?: TrendSection
 }
 
 /** Lists from the database are capped so the summary stays far below the runner's 1 MiB limit. */
@@ -88,6 +91,7 @@ export function buildSummary(result: VerificationResult): SummaryModel {
   }
   const comparison = result.tables
   const tables = [
+    ...(result.alerts ? [alertsTable(result.alerts)] : []),
     phasesTable(result),
     { heading: 'Facts', header: ['Fact', 'Value'], rows: facts(result) },
     ...(comparison ? [tablesTable(comparison), definitionsTable(comparison), objectsTable(comparison)] : []),
@@ -97,7 +101,20 @@ export function buildSummary(result: VerificationResult): SummaryModel {
     title,
     verdict: verdictOf(result),
     hint: result.error?.hint && escapeHtml(result.error.hint),
-    tables: tables.filter((table) => table.rows.length > 0)
+    tables: tables.filter((table) => table.rows.length > 0),
+    trend: result.history && result.history.trend.points.length >= 2 ? trendSection(result.history.trend) : undefined
+  }
+}
+
+function alertsTable(alerts: NonNullable<VerificationResult['alerts']>): SummaryTable {
+  return {
+    heading: 'Alerts',
+    header: ['Threshold', 'Result', 'Detail'],
+    rows: alerts.map((alert) => [
+      `<code>${escapeHtml(alert.input)}</code>`,
+      alert.failed ? '❌ failed' : '⚠️ warning',
+      escapeHtml(alert.message)
+    ])
   }
 }
 
@@ -110,13 +127,30 @@ export function renderSummary(model: SummaryModel): string {
   const row = (tag: 'th' | 'td', cells: string[]) => element('tr', cells.map((cell) => element(tag, cell)).join(''))
   const parts = [element('h2', escapeHtml(model.title)), element('p', model.verdict)]
   if (model.hint) parts.push(element('p', `<b>Hint:</b> ${model.hint}`))
-  for (const table of model.tables) {
-    parts.push(
-      element('h3', escapeHtml(table.heading)),
-      element('table', [row('th', table.header), ...table.rows.map((cells) => row('td', cells))].join(''))
+  const table = (heading: string, header: string[], rows: string[][]) =>
+    [element('h3', escapeHtml(heading)), element('table', [row('th', header), ...rows.map((cells) => row('td', cells))].join(''))].join(
+      '\n'
     )
-  }
+  for (const entry of model.tables) parts.push(table(entry.heading, entry.header, entry.rows))
+  if (model.trend) parts.push(renderTrend(model.trend, element, table))
   return `${parts.join('\n')}\n`
+}
+
+/**
+ * The trend: figures, the change table, then the charts as fenced mermaid blocks between blank lines
+ * (markdown, which GitHub draws as charts), then the charts' figures in a closed details element.
+ */
+function renderTrend(
+  trend: TrendSection,
+  element: (tag: string, content: string) => string,
+  table: (heading: string, header: string[], rows: string[][]) => string
+): string {
+  const escaped = (rows: string[][]) => rows.map((cells) => cells.map(escapeHtml))
+  const parts = [element('h3', 'Trend'), ...trend.figures.map((line) => element('p', escapeHtml(line)))]
+  if (trend.change) parts.push(table(trend.change.heading, trend.change.header, escaped(trend.change.rows)))
+  const charts = trend.charts.map((chart) => `\`\`\`mermaid\n${chart}\n\`\`\``).join('\n\n')
+  const runs = `<details><summary>${escapeHtml(trend.runs.heading)}: the figures the charts draw</summary>\n${table(trend.runs.heading, trend.runs.header, escaped(trend.runs.rows))}\n</details>`
+  return `${parts.join('\n')}\n\n${charts}\n\n${runs}`
 }
 
 function verdictOf(result: VerificationResult): string {
@@ -301,5 +335,7 @@ export function summaryLines(result: VerificationResult): string[] {
       ? `PASSED: the backup ${result.backup?.existing ? result.backup.path : `of ${result.target}`} restores (${result.tables?.restored.length} of ${result.tables?.source.length} tables${result.tables?.level === 'schema' ? '' : `, ${restoredRows(result)} rows`}) in ${seconds(result.durationMs)}`
       : `FAILED: ${result.error?.message}`
   const tail = result.status === 'failed' && result.error?.hint ? [`Hint: ${result.error.hint}`] : []
-  return [head, ...lines, ...tail]
+  const alerts = (result.alerts ?? []).map((alert) => `  ${alert.failed ? 'ALERT' : 'warning'} (${alert.input}): ${alert.message}`)
+  const trend = result.history && result.history.trend.points.length >= 2 ? trendLines(result.history.trend) : []
+  return [head, ...lines, ...alerts, ...tail, ...trend]
 }

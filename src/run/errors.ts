@@ -27,6 +27,9 @@ export type Problem =
   | 'connection-lost'
   | 'restore-stalled'
   | 'receipt-mismatch'
+  | 'alert'
+  | 'history-unwritable'
+  | 'django-settings'
 
 export class VerificationError extends Error {
   constructor(

@@ -20,7 +20,15 @@ export const Input = {
   BackupFile: 'backup-file',
   ExpectedChecksum: 'expected-checksum',
   Receipt: 'receipt',
-  MaxShrink: 'max-shrink'
+  MaxShrink: 'max-shrink',
+  History: 'history',
+  HistoryLimit: 'history-limit',
+  AlertMode: 'alert-mode',
+  MaxDuration: 'max-duration',
+  MaxGrowth: 'max-growth',
+  MaxConsecutiveFailures: 'max-consecutive-failures',
+  DjangoDatabase: 'django-database',
+  PythonPath: 'python-path'
 } as const
 
 export const Output = {
@@ -38,7 +46,11 @@ export const Output = {
   ClientVersion: 'client-version',
   ClientSource: 'client-source',
   Format: 'format',
-  DurationMs: 'duration-ms'
+  DurationMs: 'duration-ms',
+  Duration: 'duration',
+  ConsecutiveFailures: 'consecutive-failures',
+  SizeChange: 'size-change',
+  HistoryPath: 'history-path'
 } as const
 
 /** Keys under which the main step records what it created, so the post step can remove leftovers. */

@@ -19,7 +19,17 @@ Options:
   --expected-checksum SHA256|FILE
                        the SHA-256 the backup must have
   --receipt PATH       a receipt written when the backup was made: compare with its inventory
-  --max-shrink PERCENT with --receipt: the most the backup or its rows may have shrunk
+  --max-shrink PERCENT with --receipt or --history: the most the backup or its rows may
+                       have shrunk since the receipt or the last passing run
+  --history PATH       a history file (JSON Lines): read, this run appended, the trend printed
+  --history-limit N    records the history keeps (default 100)
+  --alert-mode M       fail (default) or warn: what a crossed threshold does
+  --max-duration D     alert when the run takes longer, e.g. 5m, 300s, 1h30m
+  --max-growth PERCENT with --history: alert when the backup grew more since the last pass
+  --max-consecutive-failures N
+                       with --history: fail the run that makes N failures in a row
+  --django-database A  with DJANGO_SETTINGS_MODULE: the DATABASES alias (default: default)
+  --python-path PATH   the Python that imports DJANGO_SETTINGS_MODULE (default: python3)
   --restore-database-url URL
                        a server apart from the source that receives the temporary database
   --min-size SIZE      smallest acceptable backup (default ${DEFAULT_MIN_SIZE}); 10240, 10KB, 10KiB, 5MB
@@ -72,6 +82,14 @@ export function parseCommandLine(argv: string[], environment: NodeJS.ProcessEnv,
       [Input.ToolsUrl]: { type: 'string' },
       [Input.ToolsSource]: { type: 'string' },
       [Input.Verbose]: { type: 'boolean' },
+      [Input.History]: { type: 'string' },
+      [Input.HistoryLimit]: { type: 'string' },
+      [Input.AlertMode]: { type: 'string' },
+      [Input.MaxDuration]: { type: 'string' },
+      [Input.MaxGrowth]: { type: 'string' },
+      [Input.MaxConsecutiveFailures]: { type: 'string' },
+      [Input.DjangoDatabase]: { type: 'string' },
+      [Input.PythonPath]: { type: 'string' },
       help: { type: 'boolean', short: 'h' }
     },
     strict: true,

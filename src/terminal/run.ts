@@ -1,6 +1,7 @@
 // The terminal's main: parses flags, runs the engine, prints the verdict, returns the exit code.
 
 import { loadSettings, rawSecrets } from '../inputs/inputs.js'
+import { withDjangoSettings } from '../inputs/connection-inputs.js'
 import { Redactor } from '../run/secrets.js'
 import { summaryLines } from '../report/summary.js'
 import { verifyBackup } from '../engine/verify.js'
@@ -18,7 +19,9 @@ export async function runCommandLine(argv: string[], env: NodeJS.ProcessEnv = pr
       return 0
     }
     for (const secret of rawSecrets(commandLine.raw)) reporter.mask(secret)
-    const settings = loadSettings(commandLine.raw)
+    const raw = await withDjangoSettings(commandLine.raw)
+    for (const secret of rawSecrets(raw)) reporter.mask(secret)
+    const settings = loadSettings(raw)
     for (const secret of settings.secrets) reporter.mask(secret)
     const result = await verifyBackup({ settings, reporter, signal: interruptionSignal() })
     process.stdout.write('\n')

@@ -1,0 +1,98 @@
+// The trend across runs, from the history's records (this run's last): the figures over the window,
+// the change since the last passing run, the failure rate and the current run of failures.
+
+/** What the trend reads of a run: the history's records have these fields, and more. */
+export interface RunFigures {
+  time: string
+  result: 'passed' | 'failed' | 'skipped'
+  durationMs: number
+  sizeBytes?: number
+  rows?: number
+  tables?: number
+}
+
+export interface Change {
+  before: number
+  now: number
+  /** now - before */
+  delta: number
+  /** Percent of before; undefined when before is 0. */
+  percent?: number
+}
+
+export interface Trend {
+  /** The records the figures come from, oldest first, this run's last. */
+  points: RunFigures[]
+  /** This run against the last passing run before it, when there was one. */
+  sinceLastPass?: {
+    time: string
+    size?: Change
+    rows?: Change
+    tables?: Change
+    duration: Change
+  }
+  /** Runs that passed or failed (skipped runs are not counted). */
+  counted: number
+  failed: number
+  /** Failed over counted, as a fraction. */
+  failureRate: number
+  /** Failed runs in a row at the end of the history, this one included. */
+  consecutiveFailures: number
+}
+
+export function change(before: number | undefined, now: number | undefined): Change | undefined {
+  if (before === undefined || now === undefined) return undefined
+  return { before, now, delta: now - before, percent: before === 0 ? undefined : ((now - before) / before) * 100 }
+}
+
+/** The last passing record among those given, newest first. */
+export function lastPassing<T extends RunFigures>(records: T[]): T | undefined {
+  for (let index = records.length - 1; index >= 0; index--) if (records[index].result === 'passed') return records[index]
+  return undefined
+}
+
+/** Failed runs in a row at the end; a skipped run neither counts nor breaks the streak. */
+export function consecutiveFailures(records: RunFigures[]): number {
+  let streak = 0
+  for (let index = records.length - 1; index >= 0; index--) {
+    const result = records[index].result
+    if (result === 'skipped') continue
+    if (result !== 'failed') break
+    streak++
+  }
+  return streak
+}
+
+/** The trend over `records`, whose last is this run's own. */
+export function trendOf(records: RunFigures[]): Trend {
+  const current = records[records.length - 1]
+  const previous = lastPassing(records.slice(0, -1))
+  const counted = records.filter((record) => record.result !== 'skipped')
+  const failed = counted.filter((record) => record.result === 'failed').length
+  return {
+    points: records.map(({ time, result, durationMs, sizeBytes, rows, tables }) => ({ time, result, durationMs, sizeBytes, rows, tables })),
+    sinceLastPass:
+      previous && current
+        ? {
+            time: previous.time,
+            size: change(previous.sizeBytes, current.sizeBytes),
+            rows: change(previous.rows, current.rows),
+            tables: change(previous.tables, current.tables),
+            duration: change(previous.durationMs, current.durationMs) as Change
+          }
+        : undefined,
+    counted: counted.length,
+    failed,
+    failureRate: counted.length === 0 ? 0 : failed / counted.length,
+    consecutiveFailures: consecutiveFailures(records)
+  }
+}
+
+/** "+12.5%", "-3.0%", "±0%", or "" when there is no percentage. */
+export function formatPercent(percent: number | undefined): string {
+  if (percent === undefined) return ''
+  if (percent === 0) return '±0%'
+  // A small change keeps two significant digits: one row more in ten thousand is +0.0096%, not ±0%.
+  const digits = Math.abs(percent) >= 1 ? percent.toFixed(1) : percent.toPrecision(2)
+  return `${percent > 0 ? '+' : ''}${digits}%`
+}

@@ -1,0 +1,33 @@
+// Durations as users write them ("5m", "300s", "1h30m", "1.5m", "250ms"; a bare number is seconds).
+
+const UNIT_MS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  sec: 1000,
+  m: 60_000,
+  min: 60_000,
+  h: 3_600_000
+}
+
+export const DURATION_FORMS = 'a duration such as 5m, 300s, 1h30m, 1.5m or 250ms (a bare number is seconds)'
+
+/** Milliseconds, or undefined when the text is not a duration (the caller names the input in its error). */
+export function parseDuration(text: string): number | undefined {
+  const value = text.trim().toLowerCase()
+  if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000)
+  if (!/^(\d+(\.\d+)?\s*(ms|sec|s|min|m|h)\s*)+$/.test(value)) return undefined
+  let total = 0
+  for (const match of value.matchAll(/(\d+(?:\.\d+)?)\s*(ms|sec|s|min|m|h)/g)) total += Number(match[1]) * UNIT_MS[match[2]]
+  return Math.round(total)
+}
+
+/** "6m 12s", "1.20 s", "350 ms": how long, as the alerts and the trend say it. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`
+  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`
+  const totalSeconds = Math.round(ms / 1000)
+  const hours = Math.floor(totalSeconds / 3600)
+  const minutes = Math.floor((totalSeconds % 3600) / 60)
+  const seconds = totalSeconds % 60
+  return [hours ? `${hours}h` : '', minutes ? `${minutes}m` : '', seconds ? `${seconds}s` : ''].filter(Boolean).join(' ')
+}
