@@ -38221,7 +38221,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 3072:
+/***/ 171:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38262,7 +38262,11 @@ const Input = {
     MaxGrowth: 'max-growth',
     MaxConsecutiveFailures: 'max-consecutive-failures',
     DjangoDatabase: 'django-database',
-    PythonPath: 'python-path'
+    PythonPath: 'python-path',
+    Method: 'method',
+    WalArchive: 'wal-archive',
+    RecoveryTargetTime: 'recovery-target-time',
+    RecoveryTargetLsn: 'recovery-target-lsn'
 };
 const Output = {
     Result: 'result',
@@ -38288,7 +38292,8 @@ const Output = {
 /** Keys under which the main step records what it created, so the post step can remove leftovers. */
 const State = {
     TemporaryDatabases: 'temporary-databases',
-    TemporaryFolders: 'temporary-folders'
+    TemporaryFolders: 'temporary-folders',
+    ThrowawayServers: 'throwaway-servers'
 };
 const DEFAULT_MIN_SIZE = '1KiB';
 /** Chosen by measurement: see the README's Performance section. */
@@ -38913,6 +38918,9 @@ function readConnectionInputs(raw) {
         // An existing backup needs no source: the restore server is the only one.
         choice = { kind: 'postgres', target: restoreTarget, origin: `input ${Input.RestoreDatabaseUrl}`, rawUrl: restoreUrl };
         restoreTarget = undefined;
+    }
+    if (!choice && existingBackup && raw.get(Input.Method).trim().toLowerCase() === 'physical') {
+        choice = { kind: 'none', origin: `input ${Input.BackupFile} (a physical backup, started on a throwaway server)` };
     }
     if (!choice) {
         if (existingBackup) {
@@ -39596,8 +39604,8 @@ function newestOfMajor(tags, major) {
 
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
 ;// CONCATENATED MODULE: ./src/report/history.ts
 // The history across runs: a JSON Lines file, one record per verification, that a run reads before
 // it connects and appends to when it ends. A record holds figures only: never a password, a URL, a
@@ -39616,10 +39624,10 @@ const ACCEPTED = 'the path of a history file that backup-verify writes (JSON Lin
 async function readHistory(file) {
     let text;
     try {
-        const info = await (0,promises_namespaceObject.stat)(file.path);
+        const info = await (0,promises_.stat)(file.path);
         if (!info.isFile())
             throw new InputError(Input.History, file.given, `${ACCEPTED}; that path is not a regular file`);
-        text = await (0,promises_namespaceObject.readFile)(file.path, 'utf8');
+        text = await (0,promises_.readFile)(file.path, 'utf8');
     }
     catch (error) {
         if (error.code === 'ENOENT')
@@ -39683,6 +39691,8 @@ function historyRecord(result, alerts) {
             phases[phase.name] = phase.durationMs;
     const failed = result.phases.find((phase) => phase.status === 'failed');
     const tables = result.tables;
+    // A physical backup's databases, counted on the started copy.
+    const physical = result.physical?.databases;
     return {
         tool: 'backup-verify',
         schema: HISTORY_SCHEMA_VERSION,
@@ -39695,8 +39705,12 @@ function historyRecord(result, alerts) {
         phases,
         sizeBytes: result.backup?.sizeBytes,
         format: result.backup?.format,
-        tables: tables ? tables.source.length : undefined,
-        rows: tables && tables.level !== 'schema' ? tables.rows.reduce((sum, entry) => sum + (entry.restored ?? 0), 0) : undefined,
+        tables: tables ? tables.source.length : physical?.reduce((sum, entry) => sum + entry.tables, 0),
+        rows: tables && tables.level !== 'schema'
+            ? tables.rows.reduce((sum, entry) => sum + (entry.restored ?? 0), 0)
+            : physical?.some((entry) => entry.rows !== undefined)
+                ? physical.reduce((sum, entry) => sum + (entry.rows ?? 0), 0)
+                : undefined,
         serverVersion: result.serverVersion,
         clientVersion: result.client?.version,
         checksum: result.backup?.sha256,
@@ -39711,13 +39725,13 @@ const STALE_LOCK_MS = 120_000;
  * read again (and refused, untouched, if it is no longer a history), then replaced by rename.
  */
 async function appendHistory(file, record, limit) {
-    await (0,promises_namespaceObject.mkdir)(external_node_path_default().dirname(file.path), { recursive: true });
+    await (0,promises_.mkdir)(external_node_path_default().dirname(file.path), { recursive: true });
     const release = await lock(`${file.path}.lock`);
     try {
         const records = [...(await readHistory(file)), record].slice(-limit);
         const temporary = `${file.path}.${process.pid}.${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.tmp`;
         try {
-            const handle = await (0,promises_namespaceObject.open)(temporary, 'wx', 0o644);
+            const handle = await (0,promises_.open)(temporary, 'wx', 0o644);
             try {
                 await handle.writeFile(records.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
                 await handle.sync();
@@ -39725,10 +39739,10 @@ async function appendHistory(file, record, limit) {
             finally {
                 await handle.close();
             }
-            await (0,promises_namespaceObject.rename)(temporary, file.path);
+            await (0,promises_.rename)(temporary, file.path);
         }
         finally {
-            await (0,promises_namespaceObject.rm)(temporary, { force: true });
+            await (0,promises_.rm)(temporary, { force: true });
         }
         return records;
     }
@@ -39740,18 +39754,18 @@ async function lock(lockPath) {
     const deadline = Date.now() + LOCK_WAIT_MS;
     for (let attempt = 0;; attempt++) {
         try {
-            const handle = await (0,promises_namespaceObject.open)(lockPath, external_node_fs_namespaceObject.constants.O_CREAT | external_node_fs_namespaceObject.constants.O_EXCL | external_node_fs_namespaceObject.constants.O_WRONLY, 0o644);
+            const handle = await (0,promises_.open)(lockPath, external_node_fs_namespaceObject.constants.O_CREAT | external_node_fs_namespaceObject.constants.O_EXCL | external_node_fs_namespaceObject.constants.O_WRONLY, 0o644);
             await handle.writeFile(`${process.pid}\n`);
             await handle.close();
-            return () => (0,promises_namespaceObject.rm)(lockPath, { force: true });
+            return () => (0,promises_.rm)(lockPath, { force: true });
         }
         catch (error) {
             if (error.code !== 'EEXIST')
                 throw error;
         }
-        const age = await (0,promises_namespaceObject.stat)(lockPath).then((info) => Date.now() - info.mtimeMs, () => 0);
+        const age = await (0,promises_.stat)(lockPath).then((info) => Date.now() - info.mtimeMs, () => 0);
         if (age > STALE_LOCK_MS) {
-            await (0,promises_namespaceObject.rm)(lockPath, { force: true });
+            await (0,promises_.rm)(lockPath, { force: true });
             continue;
         }
         if (Date.now() > deadline) {
@@ -39884,6 +39898,7 @@ function loadSettings(raw) {
     const historyLimit = parseWholeNumber(raw, Input.HistoryLimit, DEFAULT_HISTORY_LIMIT, 1, 100_000);
     const alerts = parseAlerts(raw, minSizeBytes, maxShrinkPercent, history !== undefined);
     djangoInputs(raw);
+    const physical = parsePhysical(raw, backupFile !== undefined);
     const { connection, restoreTarget, secrets } = readConnectionInputs(raw);
     return {
         connection,
@@ -39910,7 +39925,46 @@ function loadSettings(raw) {
         maxShrinkPercent,
         history,
         historyLimit,
-        alerts
+        alerts,
+        ...physical
+    };
+}
+/** method, and the physical path's own inputs (refused with method: logical, where they mean nothing). */
+function parsePhysical(raw, existing) {
+    const methodText = raw.get(Input.Method).trim().toLowerCase() || 'logical';
+    if (methodText !== 'logical' && methodText !== 'physical') {
+        throw new InputError(Input.Method, raw.get(Input.Method), 'logical (pg_dump, the default) or physical (a pg_basebackup base backup)');
+    }
+    const walText = raw.get(Input.WalArchive).trim();
+    const time = raw.get(Input.RecoveryTargetTime).trim();
+    const lsn = raw.get(Input.RecoveryTargetLsn).trim();
+    if (methodText === 'logical') {
+        for (const [name, value] of [
+            [Input.WalArchive, walText],
+            [Input.RecoveryTargetTime, time],
+            [Input.RecoveryTargetLsn, lsn]
+        ]) {
+            if (value !== '')
+                throw new InputError(name, raw.get(name), 'empty with method: logical (it applies to physical backups: set method: physical)');
+        }
+        return { method: 'logical' };
+    }
+    if (!existing) {
+        throw new InputError(Input.Method, raw.get(Input.Method), 'logical when no backup-file is given: method physical verifies an existing base backup (backup-file: the folder pg_basebackup wrote)');
+    }
+    if (time !== '' && (Number.isNaN(Date.parse(time)) || !/\d{4}-\d{2}-\d{2}/.test(time))) {
+        throw new InputError(Input.RecoveryTargetTime, time, 'a timestamp with its time zone, e.g. 2026-12-01 10:30:00+00');
+    }
+    if (lsn !== '' && !/^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/i.test(lsn)) {
+        throw new InputError(Input.RecoveryTargetLsn, lsn, 'a WAL location such as 0/3000060');
+    }
+    if (time !== '' && lsn !== '') {
+        throw new InputError(Input.RecoveryTargetLsn, lsn, 'empty when recovery-target-time is given: recovery stops at one target');
+    }
+    return {
+        method: 'physical',
+        walArchive: walText === '' ? undefined : { path: external_node_path_default().resolve(raw.workingDirectory, walText), given: walText },
+        recoveryTarget: time || lsn ? { ...(time ? { time } : {}), ...(lsn ? { lsn } : {}) } : undefined
     };
 }
 function parseWholeNumber(raw, name, empty, least, most) {
@@ -40431,6 +40485,7 @@ function buildSummary(result) {
     const tables = [
         ...(result.alerts ? [alertsTable(result.alerts)] : []),
         phasesTable(result),
+        ...(result.physical ? physicalTables(result.physical) : []),
         { heading: 'Facts', header: ['Fact', 'Value'], rows: facts(result) },
         ...(comparison ? [tablesTable(comparison), definitionsTable(comparison), objectsTable(comparison)] : []),
         ...(result.checks ? [checksTable(result.checks)] : [])
@@ -40484,7 +40539,62 @@ function renderTrend(trend, element, table) {
     const runs = `<details><summary>${escapeHtml(trend.runs.heading)}: the figures the charts draw</summary>\n${table(trend.runs.heading, trend.runs.header, escaped(trend.runs.rows))}\n</details>`;
     return `${parts.join('\n')}\n\n${charts}\n\n${runs}`;
 }
+/** The recovery, the checks on the started copy, and what each database holds. */
+function physicalTables(physical) {
+    const rows = [
+        ['Layout', `pg_basebackup, ${physical.layout} format, PostgreSQL ${physical.major}`],
+        ['Manifest', `${physical.manifest.verified ? '✅' : '⚠️'} ${escapeHtml(physical.manifest.detail)}`]
+    ];
+    if (physical.server)
+        rows.push([
+            'Server binaries',
+            `${escapeHtml(physical.server.version)}, ${physical.server.origin}: <code>${escapeHtml(physical.server.directory)}</code>`
+        ]);
+    if (physical.label)
+        rows.push([
+            'Backup starts at',
+            `${physical.label.startLsn} (segment ${physical.label.startSegment}, timeline ${physical.label.timeline})`
+        ]);
+    const recovery = physical.recovery;
+    if (recovery) {
+        rows.push(['Redo', `${recovery.redoStart ?? '—'} to ${recovery.redoDone ?? '—'}`], ['Consistent at', recovery.consistentAt ?? '— (crash recovery to the end of the WAL)'], ['Timeline after promotion', String(recovery.timeline ?? '—')], ['WAL segments from the archive', String(recovery.segmentsRestored)], ['Time to consistency', seconds(recovery.millisecondsToConsistent)]);
+        if (recovery.targetReached)
+            rows.push(['Recovery target', escapeHtml(recovery.targetReached)]);
+    }
+    if (physical.amcheck)
+        rows.push(['amcheck', `${physical.amcheck.passed ? '✅' : '❌'} ${escapeHtml(physical.amcheck.detail)}`]);
+    if (physical.checksums) {
+        rows.push([
+            'Page checksums',
+            physical.checksums.enabled
+                ? `on; ${physical.checksums.failures} failure(s)`
+                : 'off in this cluster (initdb --data-checksums turns them on)'
+        ]);
+    }
+    const databases = physical.databases ?? [];
+    return [
+        { heading: 'Recovery', header: ['Fact', 'Value'], rows },
+        {
+            heading: 'Databases in the copy',
+            header: ['Database', 'Tables', 'Rows'],
+            rows: databases.map((entry) => [
+                `<code>${escapeHtml(entry.name)}</code>`,
+                String(entry.tables),
+                entry.rows === undefined ? '—' : String(entry.rows)
+            ])
+        }
+    ];
+}
 function verdictOf(result) {
+    const physical = result.physical;
+    if (result.status === 'passed' && physical) {
+        const databases = physical.databases ?? [];
+        const tables = databases.reduce((sum, entry) => sum + entry.tables, 0);
+        const rows = databases.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
+        return (`✅ The base backup starts: ${databases.length} database(s), ${tables} tables and ${rows} rows came back in a throwaway ` +
+            `PostgreSQL ${physical.major}, consistent${physical.recovery?.consistentAt ? ` at ${physical.recovery.consistentAt}` : ''}; ` +
+            `${physical.amcheck?.ran ? 'amcheck found no corruption' : 'amcheck did not run'}.`);
+    }
     if (result.status === 'passed') {
         return (`✅ The backup restores: ${result.tables?.restored.length ?? 0} of ` +
             `${result.tables?.source.length ?? 0} tables${cameBack(result)} came back in a temporary database.`);
@@ -40651,9 +40761,12 @@ function summaryLines(result) {
         lines.push(`  checksum  ${result.backup.sha256}`, `  size      ${result.backup.sizeBytes} bytes (${humanBytes(result.backup.sizeBytes)})`);
     if (result.backup?.kept)
         lines.push(`  kept at   ${result.backup.path}`);
-    const head = result.status === 'passed'
-        ? `PASSED: the backup ${result.backup?.existing ? result.backup.path : `of ${result.target}`} restores (${result.tables?.restored.length} of ${result.tables?.source.length} tables${result.tables?.level === 'schema' ? '' : `, ${restoredRows(result)} rows`}) in ${seconds(result.durationMs)}`
-        : `FAILED: ${result.error?.message}`;
+    const physical = result.physical?.databases;
+    const head = result.status === 'passed' && physical
+        ? `PASSED: the base backup ${result.backup?.path} starts, consistent, amcheck clean: ${physical.map((entry) => `${entry.name} (${entry.tables} tables${entry.rows === undefined ? '' : `, ${entry.rows} rows`})`).join(', ')} in ${seconds(result.durationMs)}`
+        : result.status === 'passed'
+            ? `PASSED: the backup ${result.backup?.existing ? result.backup.path : `of ${result.target}`} restores (${result.tables?.restored.length} of ${result.tables?.source.length} tables${result.tables?.level === 'schema' ? '' : `, ${restoredRows(result)} rows`}) in ${seconds(result.durationMs)}`
+            : `FAILED: ${result.error?.message}`;
     const tail = result.status === 'failed' && result.error?.hint ? [`Hint: ${result.error.hint}`] : [];
     const alerts = (result.alerts ?? []).map((alert) => `  ${alert.failed ? 'ALERT' : 'warning'} (${alert.input}): ${alert.message}`);
     const trend = result.history && result.history.trend.points.length >= 2 ? trendLines(result.history.trend) : [];
@@ -40700,9 +40813,9 @@ function outputsOf(result) {
 
 /** A folder with toc.dat is a directory archive; a file is told by its first bytes; anything else is taken as plain SQL, which validation then judges. */
 async function detectBackupFormat(backupPath) {
-    if ((await (0,promises_namespaceObject.stat)(backupPath)).isDirectory())
+    if ((await (0,promises_.stat)(backupPath)).isDirectory())
         return { format: 'directory' };
-    const handle = await (0,promises_namespaceObject.open)(backupPath, 'r');
+    const handle = await (0,promises_.open)(backupPath, 'r');
     try {
         const head = Buffer.alloc(512);
         const { bytesRead } = await handle.read(head, 0, 512, 0);
@@ -40770,7 +40883,7 @@ function buildReceipt(result) {
 }
 async function writeReceipt(folder, receipt) {
     const file = external_node_path_default().join(folder, `backup-verify-receipt-${receipt.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.json`);
-    await (0,promises_namespaceObject.writeFile)(file, `${JSON.stringify(receipt, null, 2)}\n`);
+    await (0,promises_.writeFile)(file, `${JSON.stringify(receipt, null, 2)}\n`);
     return file;
 }
 /** The inventory as a receipt keeps it: definitions hashed (they are hashes already when it came from a receipt). */
@@ -42837,14 +42950,14 @@ function manifestText(entries) {
     return entries.map((entry) => `${entry.sha256}  ${entry.name}\n`).join('');
 }
 async function buildManifest(directory, signal) {
-    const names = (await (0,promises_namespaceObject.readdir)(directory, { withFileTypes: true }))
+    const names = (await (0,promises_.readdir)(directory, { withFileTypes: true }))
         .filter((e) => e.isFile())
         .map((e) => e.name)
         .sort();
     const entries = [];
     for (const name of names) {
         const file = external_node_path_default().join(directory, name);
-        entries.push({ name, sizeBytes: (await (0,promises_namespaceObject.stat)(file)).size, sha256: await hashFile(file, signal) });
+        entries.push({ name, sizeBytes: (await (0,promises_.stat)(file)).size, sha256: await hashFile(file, signal) });
     }
     const text = manifestText(entries);
     return {
@@ -42915,7 +43028,7 @@ async function openGrowingFile(file, signal) {
     file.size.then((size) => (settled = { size }), (error) => (settled = { error }));
     for (;;) {
         try {
-            return await (0,promises_namespaceObject.open)(file.path, 'r');
+            return await (0,promises_.open)(file.path, 'r');
         }
         catch (error) {
             if (error.code !== 'ENOENT')
@@ -43202,9 +43315,9 @@ async function createBackup(run, options) {
     // Created private before pg_dump opens it: the backup holds every row of the database. (pg_dump
     // keeps a file's mode; a directory-format folder it fills, its files it makes itself.)
     if (format === 'directory')
-        await (0,promises_namespaceObject.mkdir)(options.backupPath, { mode: 0o700 });
+        await (0,promises_.mkdir)(options.backupPath, { mode: 0o700 });
     else
-        await (0,promises_namespaceObject.writeFile)(options.backupPath, '', { mode: 0o600 });
+        await (0,promises_.writeFile)(options.backupPath, '', { mode: 0o600 });
     if (streamed) {
         const end = options.relay?.writable() ?? discard();
         inspected = (0,external_node_stream_promises_namespaceObject.pipeline)(external_node_stream_.Readable.from(followFile({ path: options.backupPath, size: written }, run.signal)), streamed, end);
@@ -43217,7 +43330,7 @@ async function createBackup(run, options) {
         onLine: run.verbose ? (line) => run.log(run.redactor.redact(line)) : undefined
     }).finally(stopHeartbeat);
     if (dumped.exitCode === 0)
-        exited.resolve((await (0,promises_namespaceObject.stat)(options.backupPath)).size);
+        exited.resolve((await (0,promises_.stat)(options.backupPath)).size);
     else
         exited.reject(new Error(`pg_dump exited with code ${dumped.exitCode}`));
     if (dumped.exitCode !== 0) {
@@ -43241,9 +43354,9 @@ async function createBackup(run, options) {
 }
 /** A directory-format backup's files, private as a single file is. */
 async function makePrivate(folder) {
-    await (0,promises_namespaceObject.chmod)(folder, 0o700);
-    for (const name of await (0,promises_namespaceObject.readdir)(folder))
-        await (0,promises_namespaceObject.chmod)(external_node_path_default().join(folder, name), 0o600);
+    await (0,promises_.chmod)(folder, 0o700);
+    for (const name of await (0,promises_.readdir)(folder))
+        await (0,promises_.chmod)(external_node_path_default().join(folder, name), 0o600);
 }
 /** Bytes of a file, or of the files in a folder, so far; 0 when there is nothing yet. */
 function sizeOnDisk(backupPath) {
@@ -43293,7 +43406,7 @@ function checkFreeSpace(tableBytes, freeBytes, compressed, folder) {
 /** Reads the database's size and the free space where the backup goes, logs both, and fails early when it clearly cannot fit. */
 async function checkRoomForBackup(session, folder, format, compression, log) {
     const size = await readDatabaseSize(session);
-    const free = await (0,promises_namespaceObject.statfs)(folder).then((info) => info.bavail * info.bsize);
+    const free = await (0,promises_.statfs)(folder).then((info) => info.bavail * info.bsize);
     const compressed = format === 'custom' || format === 'directory' ? compression?.method !== 'none' : compression?.method === 'gzip';
     log(`Database: ${describeBytes(size.totalBytes)} (table data ${describeBytes(size.tableBytes)}); free ` +
         `where the backup goes: ${describeBytes(free)}`);
@@ -43342,7 +43455,7 @@ async function writePasswordFile(folder, password, name = '.pgpass') {
     if (!password || /[\r\n]/.test(password))
         return undefined;
     const file = external_node_path_default().join(folder, name);
-    await (0,promises_namespaceObject.writeFile)(file, passwordFileLine(password), { mode: 0o600 });
+    await (0,promises_.writeFile)(file, passwordFileLine(password), { mode: 0o600 });
     return file;
 }
 function clientEnvironment(target, database, passwordFile, base = process.env) {
@@ -43576,11 +43689,11 @@ class FolderToolCache {
     async add(sourceDirectory, version, arch) {
         const folder = this.folder(version, arch);
         await (0,lib_io/* rmRF */.Yz)(folder);
-        await (0,promises_namespaceObject.rm)(`${folder}.complete`, { force: true });
-        await (0,promises_namespaceObject.mkdir)(folder, { recursive: true });
-        await (0,promises_namespaceObject.cp)(sourceDirectory, folder, { recursive: true, verbatimSymlinks: true });
+        await (0,promises_.rm)(`${folder}.complete`, { force: true });
+        await (0,promises_.mkdir)(folder, { recursive: true });
+        await (0,promises_.cp)(sourceDirectory, folder, { recursive: true, verbatimSymlinks: true });
         // The marker last: a half-copied folder is never found.
-        await (0,promises_namespaceObject.writeFile)(`${folder}.complete`, '');
+        await (0,promises_.writeFile)(`${folder}.complete`, '');
         return folder;
     }
 }
@@ -43663,7 +43776,7 @@ async function fetchText(url, policy, log) {
 }
 async function readLocal(url) {
     try {
-        return await (0,promises_namespaceObject.readFile)((0,external_node_url_.fileURLToPath)(url), 'utf8');
+        return await (0,promises_.readFile)((0,external_node_url_.fileURLToPath)(url), 'utf8');
     }
     catch (error) {
         if (error.code === 'ENOENT')
@@ -43686,7 +43799,7 @@ async function downloadFile(url, file, policy, log) {
     };
     if (url.startsWith('file:')) {
         const local = (0,external_node_url_.fileURLToPath)(url);
-        await (0,promises_namespaceObject.stat)(local).catch((error) => {
+        await (0,promises_.stat)(local).catch((error) => {
             throw error.code === 'ENOENT' ? new NotFoundError(url) : error;
         });
         return transfer((0,external_node_fs_namespaceObject.createReadStream)(local));
@@ -43878,7 +43991,7 @@ async function installClientTools(version, options) {
     if (!expected) {
         throw new VerificationError('tools-checksum-mismatch', `The checksum file ${sumUrl} holds no SHA-256; refusing to install an archive that cannot be verified.`);
     }
-    await (0,promises_namespaceObject.mkdir)(options.workFolder, { recursive: true });
+    await (0,promises_.mkdir)(options.workFolder, { recursive: true });
     const archive = external_node_path_default().join(options.workFolder, external_node_path_default().basename(new URL(url).pathname) || 'postgresql.tar.gz');
     options.log(`Downloading ${url}`);
     const actual = await downloadFile(url, archive, options.retry, options.log).catch((error) => {
@@ -43889,7 +44002,7 @@ async function installClientTools(version, options) {
     }
     options.log(`SHA-256 verified: ${actual}`);
     const extracted = external_node_path_default().join(options.workFolder, 'extracted');
-    await (0,promises_namespaceObject.mkdir)(extracted, { recursive: true });
+    await (0,promises_.mkdir)(extracted, { recursive: true });
     const untar = await runTool(tarCommand(platform, env), ['-xzf', archive, '-C', extracted], {
         env: scrubbedEnvironment(env),
         timeoutMs: 5 * 60_000
@@ -43906,7 +44019,7 @@ async function installClientTools(version, options) {
     }
     const cachedFolder = await cache.add(root, versionText, arch);
     await (0,lib_io/* rmRF */.Yz)(extracted);
-    await (0,promises_namespaceObject.rm)(archive, { force: true });
+    await (0,promises_.rm)(archive, { force: true });
     const tools = await inspectDirectory(external_node_path_default().join(cachedFolder, 'bin'), 'downloaded', env, platform);
     if (!tools)
         throw new VerificationError('tools-download-failed', `The client tools copied into the tool cache at ${cachedFolder} do not run.`);
@@ -43924,7 +44037,7 @@ async function installRoot(extracted, platform) {
     const pgDump = platform === 'win32' ? 'pg_dump.exe' : 'pg_dump';
     if ((0,external_node_fs_namespaceObject.existsSync)(external_node_path_default().join(extracted, 'bin', pgDump)))
         return extracted;
-    for (const entry of await (0,promises_namespaceObject.readdir)(extracted, { withFileTypes: true })) {
+    for (const entry of await (0,promises_.readdir)(extracted, { withFileTypes: true })) {
         if (entry.isDirectory() && (0,external_node_fs_namespaceObject.existsSync)(external_node_path_default().join(extracted, entry.name, 'bin', pgDump)))
             return external_node_path_default().join(extracted, entry.name);
     }
@@ -45658,7 +45771,7 @@ async function replayInSessions(replay, file) {
 
 async function replayPlain(replay) {
     const { request, run } = replay;
-    const file = { path: request.backup.path, size: request.written ?? (0,promises_namespaceObject.stat)(request.backup.path).then((info) => info.size) };
+    const file = { path: request.backup.path, size: request.written ?? (0,promises_.stat)(request.backup.path).then((info) => info.size) };
     if (restoreJobs('plain', request.backup.compression, request.jobs) > 1)
         return replayInSessions(replay, file);
     const fed = new HashingStream();
@@ -46306,12 +46419,12 @@ class Phases {
         this.entry(name).detail = detail;
     }
     /** Runs a phase in its log section; `done` sets the detail the summary shows for it. */
-    async run(name, body) {
+    async run(name, body, title = TITLES[name]) {
         this.context.signal.throwIfAborted();
         this.running = name;
         const entry = this.entry(name);
         const started = Date.now();
-        return this.context.reporter.group(TITLES[name], async () => {
+        return this.context.reporter.group(title, async () => {
             try {
                 const value = await body((detail) => (entry.detail = detail));
                 entry.status = 'passed';
@@ -46391,7 +46504,14 @@ function backupPathProblem(file) {
 async function readReferences(settings) {
     // First: a history that cannot be read is left alone (and not appended to) whatever else fails.
     const history = settings.history ? await readHistory(settings.history) : undefined;
-    if (settings.backupFile) {
+    // A physical backup is a folder of folders: recognised, or refused, by the physical path itself.
+    if (settings.backupFile && settings.method === 'physical') {
+        const info = await (0,promises_.stat)(settings.backupFile).catch(() => undefined);
+        if (!info?.isDirectory()) {
+            throw new InputError(Input.BackupFile, settings.given.backupFile ?? settings.backupFile, 'with method: physical, the folder pg_basebackup wrote (tar or plain format)');
+        }
+    }
+    else if (settings.backupFile) {
         const problem = backupPathProblem(settings.backupFile);
         if (problem)
             throw new InputError(Input.BackupFile, settings.given.backupFile ?? settings.backupFile, `the path of a backup file, or of a directory-format folder of files; ${problem}`);
@@ -46404,7 +46524,7 @@ async function readExpectedChecksum(settings) {
     if (!expected || 'sha256' in expected)
         return expected?.sha256;
     const accepted = 'a SHA-256 of 64 hex digits, or the path of a sha256sum-style file';
-    const content = await (0,promises_namespaceObject.readFile)(expected.path, 'utf8').catch(() => {
+    const content = await (0,promises_.readFile)(expected.path, 'utf8').catch(() => {
         throw new InputError(Input.ExpectedChecksum, expected.given, accepted);
     });
     const lines = content.split(/\r?\n/).filter((line) => line.trim() !== '');
@@ -46748,8 +46868,8 @@ async function fileOnDiskCheck(backup, signal) {
 }
 async function sizeOnDiskCheck(backup) {
     const onDisk = backup.format === 'directory'
-        ? (await Promise.all((backup.manifest?.entries ?? []).map((entry) => (0,promises_namespaceObject.stat)(external_node_path_default().join(backup.path, entry.name)).then((s) => s.size, () => -1)))).reduce((a, b) => a + b, 0)
-        : await (0,promises_namespaceObject.stat)(backup.path).then((s) => s.size, () => -1);
+        ? (await Promise.all((backup.manifest?.entries ?? []).map((entry) => (0,promises_.stat)(external_node_path_default().join(backup.path, entry.name)).then((s) => s.size, () => -1)))).reduce((a, b) => a + b, 0)
+        : await (0,promises_.stat)(backup.path).then((s) => s.size, () => -1);
     const ok = onDisk === backup.sizeBytes && (backup.format !== 'directory' || (0,external_node_fs_namespaceObject.existsSync)(external_node_path_default().join(backup.path, 'toc.dat')));
     return {
         name: 'Size on disk',
@@ -46889,7 +47009,7 @@ class Workspace {
         this.folder = folder;
     }
     static async create(run, tempRoot) {
-        const folder = await (0,promises_namespaceObject.mkdtemp)(external_node_path_default().join(tempRoot ?? external_node_os_default().tmpdir(), 'backup-verify-'));
+        const folder = await (0,promises_.mkdtemp)(external_node_path_default().join(tempRoot ?? external_node_os_default().tmpdir(), 'backup-verify-'));
         run.ledger.created('folder', folder);
         return new Workspace(folder);
     }
@@ -46908,7 +47028,7 @@ class Workspace {
         try {
             if (keptBackup) {
                 for (const file of this.passwordFiles)
-                    await (0,promises_namespaceObject.rm)(file, { force: true });
+                    await (0,promises_.rm)(file, { force: true });
                 run.log(`Kept the backup at ${keptBackup}`);
             }
             else {
@@ -47052,10 +47172,747 @@ function raise(run, result, alerts, mode) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/physical/layout.ts
+// A physical backup as pg_basebackup writes it, recognised from its content: a tar-format folder
+// (base.tar, compressed or not, pg_wal.tar, tablespace tars, backup_manifest) or a plain-format
+// data directory (PG_VERSION, backup_label, backup_manifest). Then made into a data directory the
+// run owns (extracted, or copied: recovery writes into it, and the user's backup is never touched).
+
+
+
+
+const TAR = /^(base|pg_wal|\d+)\.tar(?:\.(gz|lz4|zst))?$/;
+const COMPRESSION = { '': 'none', gz: 'gzip', lz4: 'lz4', zst: 'zstd' };
+/** The backup at `where`, or undefined when it is not a physical backup (a logical one, say). */
+async function recognisePhysical(where) {
+    const info = await (0,promises_.stat)(where).catch(() => undefined);
+    if (!info?.isDirectory())
+        return undefined;
+    const names = await (0,promises_.readdir)(where);
+    const manifest = names.includes('backup_manifest') ? external_node_path_default().join(where, 'backup_manifest') : undefined;
+    const tars = names.map((name) => ({ name, match: TAR.exec(name) })).filter((entry) => entry.match);
+    const base = tars.find((entry) => entry.match?.[1] === 'base');
+    if (base) {
+        const tarFile = (name, match) => ({
+            file: external_node_path_default().join(where, name),
+            compression: COMPRESSION[match[2] ?? '']
+        });
+        const wal = tars.find((entry) => entry.match?.[1] === 'pg_wal');
+        const files = [...tars.map((entry) => external_node_path_default().join(where, entry.name)), ...(manifest ? [manifest] : [])];
+        return {
+            path: where,
+            layout: 'tar',
+            base: tarFile(base.name, base.match),
+            wal: wal && tarFile(wal.name, wal.match),
+            tablespaces: tars
+                .filter((entry) => /^\d+$/.test(entry.match[1]))
+                .map((entry) => ({ oid: entry.match[1], ...tarFile(entry.name, entry.match) })),
+            manifest,
+            files,
+            sizeBytes: await totalSize(files)
+        };
+    }
+    if (names.includes('PG_VERSION') && names.includes('global')) {
+        const files = await listFiles(where);
+        return { path: where, layout: 'plain', tablespaces: [], manifest, files, sizeBytes: await totalSize(files) };
+    }
+    return undefined;
+}
+async function listFiles(root) {
+    const entries = await (0,promises_.readdir)(root, { recursive: true, withFileTypes: true });
+    return entries
+        .filter((entry) => entry.isFile())
+        .map((entry) => external_node_path_default().join(entry.parentPath, entry.name))
+        .sort();
+}
+async function totalSize(files) {
+    const sizes = await Promise.all(files.map((file) => (0,promises_.stat)(file).then((info) => info.size)));
+    return sizes.reduce((sum, size) => sum + size, 0);
+}
+function decompressFlag(compression) {
+    switch (compression) {
+        case 'gzip':
+            return ['-z'];
+        case 'zstd':
+            return ['--zstd'];
+        case 'lz4':
+            return ['--use-compress-program=lz4'];
+        default:
+            return [];
+    }
+}
+/** Extracts one tar of the backup into `into`; a truncated or damaged archive fails with tar's own words. */
+async function extractTar(tar, into, signal) {
+    await (0,promises_.mkdir)(into, { recursive: true, mode: 0o700 });
+    const run = await runTool('tar', ['-x', ...decompressFlag(tar.compression), '-f', tar.file, '-C', into], { env: process.env, signal });
+    if (run.exitCode !== 0) {
+        const said = run.stderr.trim().split('\n').slice(-3).join(' | ');
+        throw new VerificationError('backup-invalid', `${external_node_path_default().basename(tar.file)} could not be extracted: ${said || `tar exited with code ${run.exitCode}`}`, tar.compression === 'lz4' ? 'An lz4 archive needs the lz4 program on the runner.' : 'Is the archive complete? Copy the backup again.');
+    }
+}
+/**
+ * The data directory the throwaway server runs on: the tars extracted (pg_wal.tar into pg_wal, each
+ * tablespace beside it, tablespace_map pointed there), or the plain directory copied.
+ */
+async function materialise(backup, dataDirectory, signal) {
+    if (backup.layout === 'plain') {
+        await (0,promises_.cp)(backup.path, dataDirectory, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+        const links = await (0,promises_.readdir)(external_node_path_default().join(dataDirectory, 'pg_tblspc')).catch(() => []);
+        if (links.length > 0) {
+            throw new VerificationError('backup-invalid', `The plain-format backup has ${links.length} tablespace(s) (pg_tblspc): their files live outside the data directory and cannot be verified here.`, 'Take the backup in tar format (pg_basebackup -F t), which carries each tablespace as its own archive.');
+        }
+        return;
+    }
+    await extractTar(backup.base, dataDirectory, signal);
+    if (backup.wal)
+        await extractTar(backup.wal, external_node_path_default().join(dataDirectory, 'pg_wal'), signal);
+    if (backup.tablespaces.length > 0) {
+        const lines = [];
+        for (const tablespace of backup.tablespaces) {
+            const into = external_node_path_default().join(external_node_path_default().dirname(dataDirectory), 'tablespaces', tablespace.oid);
+            await extractTar(tablespace, into, signal);
+            lines.push(`${tablespace.oid} ${into.replace(/\\/g, '\\\\').replace(/ /g, '\\ ')}`);
+        }
+        const { writeFile } = await Promise.resolve(/* import() */).then(__nccwpck_require__.t.bind(__nccwpck_require__, 1455, 23));
+        await writeFile(external_node_path_default().join(dataDirectory, 'tablespace_map'), `${lines.join('\n')}\n`);
+    }
+}
+/** backup_label: without it the copy would start as a primary and come up silently inconsistent. */
+async function readBackupLabel(dataDirectory) {
+    const text = await (0,promises_.readFile)(external_node_path_default().join(dataDirectory, 'backup_label'), 'utf8').catch(() => undefined);
+    if (text === undefined) {
+        throw new VerificationError('backup-invalid', 'The backup has no backup_label: started as it is, the copy would run crash recovery from its last checkpoint and come up ' +
+            'silently inconsistent (the files were copied while the server wrote them).', 'Use the backup exactly as pg_basebackup wrote it; backup_label must be in the data directory (or in base.tar).');
+    }
+    const start = /^START WAL LOCATION: ([0-9A-F]+\/[0-9A-F]+) \(file ([0-9A-F]{24})\)/m.exec(text);
+    if (!start)
+        throw new VerificationError('backup-invalid', 'backup_label names no START WAL LOCATION: it is not one pg_basebackup wrote.');
+    return {
+        startLsn: start[1],
+        startSegment: start[2],
+        timeline: Number(/^START TIMELINE: (\d+)/m.exec(text)?.[1] ?? Number.parseInt(start[2].slice(0, 8), 16)),
+        startTime: /^START TIME: (.+)$/m.exec(text)?.[1],
+        label: /^LABEL: (.+)$/m.exec(text)?.[1]
+    };
+}
+/** PG_VERSION: the major of the server that must run the copy. */
+async function readMajor(dataDirectory) {
+    const text = await (0,promises_.readFile)(external_node_path_default().join(dataDirectory, 'PG_VERSION'), 'utf8').catch(() => '');
+    const major = Number.parseInt(text.trim(), 10);
+    if (!Number.isInteger(major) || major < 9) {
+        throw new VerificationError('backup-invalid', `The backup's PG_VERSION is missing or unreadable (${JSON.stringify(text.trim())}).`);
+    }
+    return major;
+}
+
+;// CONCATENATED MODULE: ./src/physical/server-binaries.ts
+// The server binaries of the backup's major (postgres, pg_verifybackup, pg_amcheck): installed ones,
+// the tool cache, or a download (the default source's archives carry the server with the client).
+
+
+
+
+
+
+
+
+
+async function inspect(found, major, env, platform) {
+    if (!(0,external_node_fs_namespaceObject.existsSync)(toolPath(found, 'postgres', platform)))
+        return undefined;
+    // /usr/local/bin/postgres may be a link into the real folder, which has the other binaries too.
+    const directory = external_node_path_default().dirname((0,external_node_fs_namespaceObject.realpathSync)(toolPath(found, 'postgres', platform)));
+    const postgres = toolPath(directory, 'postgres', platform);
+    const run = await runTool(postgres, ['--version'], { env: scrubbedEnvironment(env), timeoutMs: 10_000 }).catch(() => undefined);
+    const version = run?.exitCode === 0 ? parseToolVersion(run.stdout) : undefined;
+    if (!version || version.major !== major)
+        return undefined;
+    const optional = (tool) => ((0,external_node_fs_namespaceObject.existsSync)(toolPath(directory, tool, platform)) ? toolPath(directory, tool, platform) : undefined);
+    return { directory, version, postgres, pgVerifyBackup: optional('pg_verifybackup'), pgAmcheck: optional('pg_amcheck') };
+}
+/** Server binaries of `major`, or a clear error that says where they were looked for and how to get them. */
+async function provideServerBinaries(major, options) {
+    const { env, platform } = options;
+    const folders = options.source === 'any' ? candidateDirectories(env, platform).map((candidate) => candidate.directory) : [];
+    for (const directory of folders) {
+        const found = await inspect(directory, major, env, platform);
+        if (found)
+            return { ...found, origin: 'found' };
+    }
+    for (const tools of await cachedClientTools(options.cache, options.arch, env, platform)) {
+        const found = await inspect(tools.directory, major, env, platform);
+        if (found)
+            return { ...found, origin: 'cache' };
+    }
+    try {
+        const provided = await provideClientTools({ major, number: major * 10000, text: String(major) }, { ...options, source: 'tool-cache', request: { kind: 'major', major } });
+        const found = await inspect(provided.tools.directory, major, env, platform);
+        if (found)
+            return { ...found, origin: provided.origin === 'found' ? 'found' : provided.origin };
+        throw new VerificationError('tools-missing', `the tools in ${provided.tools.directory} carry no server (postgres)`);
+    }
+    catch (error) {
+        const why = error instanceof Error ? error.message : String(error);
+        throw new VerificationError('tools-missing', `The backup is of PostgreSQL ${major}, and no server binaries of major ${major} are installed or could be installed: ${why}`, platform === 'linux'
+            ? `Install them (apt-get install postgresql-${major}, from apt.postgresql.org where the distribution has no such major), ` +
+                `or let the action download them (tools-url: the default source, which carries the server).`
+            : `Install PostgreSQL ${major} on the runner, or let the action download it (tools-url: the default source).`);
+    }
+}
+
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ./src/physical/throwaway-server.ts
+// A throwaway PostgreSQL server on a copy of a physical backup: a free loopback port and a socket in
+// the run's folder, no TCP listener at all, no archiving, no replication connections, small memory,
+// trust only over its own private socket. Recovery to the end of the WAL (or to a target), then
+// promoted. Run as an unprivileged account when the runner is root (PostgreSQL refuses root).
+
+
+
+
+
+
+
+
+
+/** A free TCP port number: the socket's name carries it, though nothing listens on TCP. */
+async function freePort() {
+    return new Promise((resolve, reject) => {
+        const server = (0,external_node_net_.createServer)();
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => {
+            const { port } = server.address();
+            server.close(() => resolve(port));
+        });
+    });
+}
+/** The unprivileged account a root runner starts the server as: postgres when it exists, else nobody. */
+async function unprivilegedAccount() {
+    if (typeof process.getuid !== 'function' || process.getuid() !== 0)
+        return undefined;
+    const passwd = await (0,promises_.readFile)('/etc/passwd', 'utf8').catch(() => '');
+    const accounts = passwd.split('\n').map((line) => line.split(':'));
+    for (const name of ['postgres', 'nobody']) {
+        const entry = accounts.find((fields) => fields[0] === name);
+        if (entry && Number(entry[2]) !== 0)
+            return { name, uid: Number(entry[2]), gid: Number(entry[3]) };
+    }
+    throw new VerificationError('permission-denied', 'The runner runs as root, which PostgreSQL refuses, and there is no postgres or nobody account to run the restored copy as.', 'Add an unprivileged account (useradd postgres) in the job, or run the job as a non-root user.');
+}
+async function chownTree(root, uid, gid) {
+    await (0,promises_.chown)(root, uid, gid);
+    for (const entry of await (0,promises_.readdir)(root, { recursive: true, withFileTypes: true })) {
+        await (0,promises_.chown)(external_node_path_default().join(entry.parentPath, entry.name), uid, gid).catch(() => { });
+    }
+}
+const quote = (value) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+/** The settings that make the copy harmless, given on the command line so that nothing in the backup overrides them. */
+function serverSettings(options, socketDirectory, port, hba, ident, config) {
+    const settings = {
+        config_file: config,
+        hba_file: hba,
+        ident_file: ident,
+        port: String(port),
+        listen_addresses: '',
+        unix_socket_directories: socketDirectory,
+        unix_socket_permissions: '0700',
+        archive_mode: 'off',
+        max_wal_senders: '0',
+        max_replication_slots: '0',
+        hot_standby: 'off',
+        ssl: 'off',
+        shared_buffers: '32MB',
+        max_connections: '20',
+        logging_collector: 'off',
+        log_destination: 'stderr',
+        log_min_messages: 'info',
+        log_checkpoints: 'off',
+        synchronous_standby_names: '',
+        primary_conninfo: '',
+        primary_slot_name: '',
+        cluster_name: 'backup-verify',
+        recovery_target_action: 'promote',
+        // A delayed standby's setting would hold the replay back for hours.
+        recovery_min_apply_delay: '0'
+    };
+    if (options.walArchive)
+        settings.restore_command = `cp ${JSON.stringify(options.walArchive + '/%f').replace(/\$/g, '\\$')} "%p"`;
+    else
+        settings.restore_command = '';
+    if (options.target?.time)
+        settings.recovery_target_time = options.target.time;
+    if (options.target?.lsn)
+        settings.recovery_target_lsn = options.target.lsn;
+    return Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
+}
+async function startThrowawayServer(options) {
+    const socketDirectory = external_node_path_default().join(options.folder, 'socket');
+    const configuration = external_node_path_default().join(options.folder, 'conf');
+    await (0,promises_.mkdir)(socketDirectory, { recursive: true, mode: 0o700 });
+    await (0,promises_.mkdir)(configuration, { recursive: true, mode: 0o700 });
+    const hba = external_node_path_default().join(configuration, 'pg_hba.conf');
+    const ident = external_node_path_default().join(configuration, 'pg_ident.conf');
+    const config = external_node_path_default().join(configuration, 'postgresql.conf');
+    // Only this private socket, and only local connections: trust is safe there, and no password is needed.
+    await (0,promises_.writeFile)(hba, 'local all all trust\n');
+    await (0,promises_.writeFile)(ident, '');
+    await (0,promises_.writeFile)(config, `include_if_exists ${quote(external_node_path_default().join(options.dataDirectory, 'postgresql.conf'))}\n`);
+    // Archive recovery (a WAL archive or a target) needs recovery.signal; otherwise crash recovery
+    // from backup_label replays the WAL the backup holds, to the end.
+    const archiveRecovery = Boolean(options.walArchive || options.target?.time || options.target?.lsn);
+    if (archiveRecovery)
+        await (0,promises_.writeFile)(external_node_path_default().join(options.dataDirectory, 'recovery.signal'), '');
+    // A copy of a running primary's pid file, or a standby's signal, would stop or change the start.
+    for (const stale of ['postmaster.pid', 'standby.signal'])
+        await (0,promises_.rm)(external_node_path_default().join(options.dataDirectory, stale), { force: true });
+    const account = await unprivilegedAccount();
+    if (account) {
+        // The account must pass through the run's folder (0700, root's) to reach its own; 0711 lets it
+        // through without listing it (password files stay 0600, root's).
+        await (0,promises_.chmod)(external_node_path_default().dirname(options.folder), 0o711);
+        await chownTree(options.folder, account.uid, account.gid);
+        await chownTree(options.dataDirectory, account.uid, account.gid);
+    }
+    await (0,promises_.chmod)(options.dataDirectory, 0o700);
+    const port = await freePort();
+    const started = Date.now();
+    const log = [];
+    const facts = { segmentsRestored: 0, millisecondsToConsistent: 0 };
+    const child = (0,external_node_child_process_namespaceObject.spawn)(options.postgres, ['-D', options.dataDirectory, ...serverSettings(options, socketDirectory, port, hba, ident, config)], {
+        env: { ...scrubbedEnvironment(process.env), LC_MESSAGES: 'C' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        ...(account ? { uid: account.uid, gid: account.gid } : {}),
+        windowsHide: true
+    });
+    const lines = lineSplitter((line) => {
+        log.push(line);
+        if (log.length > 5000)
+            log.splice(0, log.length - 5000);
+        readFact(line, facts);
+        options.onLine?.(line);
+    });
+    child.stdout.setEncoding('utf8').on('data', (text) => lines.push(text));
+    child.stderr.setEncoding('utf8').on('data', (text) => lines.push(text));
+    const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+    child.on('error', () => { });
+    if (child.pid)
+        options.onStarted?.(child.pid);
+    const stop = () => stopServer(child, exited);
+    try {
+        const client = await waitUntilPromoted(options, socketDirectory, port, exited, log, facts);
+        facts.millisecondsToConsistent = Date.now() - started;
+        const user = await client.query('SELECT rolname AS name FROM pg_roles WHERE oid = 10').then((r) => r.rows[0].name);
+        const timeline = await client.query('SELECT timeline_id AS timeline FROM pg_control_checkpoint()');
+        facts.timeline = Number(timeline.rows[0].timeline);
+        await client.end().catch(() => { });
+        return {
+            socketDirectory,
+            port,
+            pid: child.pid ?? 0,
+            facts,
+            log,
+            superuser: user,
+            connect: (database, as) => connectSocket(socketDirectory, port, database, as),
+            stop
+        };
+    }
+    catch (error) {
+        await stop();
+        throw error;
+    }
+}
+function readFact(line, facts) {
+    let match;
+    if ((match = /redo starts at ([0-9A-F]+\/[0-9A-F]+)/.exec(line)))
+        facts.redoStart = match[1];
+    else if ((match = /redo done at ([0-9A-F]+\/[0-9A-F]+)/.exec(line)))
+        facts.redoDone = match[1];
+    else if ((match = /consistent recovery state reached at ([0-9A-F]+\/[0-9A-F]+)/.exec(line)))
+        facts.consistentAt = match[1];
+    else if (/restored log file "[0-9A-F]{24}" from archive/.test(line))
+        facts.segmentsRestored++;
+    else if ((match = /recovery stopping (.+)$/.exec(line)))
+        facts.targetReached = match[1];
+}
+async function connectSocket(socketDirectory, port, database, user) {
+    const client = new pg_esm.Client({ host: socketDirectory, port, database, user, application_name: 'backup-verify' });
+    client.on('error', () => { });
+    await client.connect();
+    return client;
+}
+/** Waits for the copy to accept connections as a primary; a server that exits says why in its log. */
+async function waitUntilPromoted(options, socketDirectory, port, exited, log, facts) {
+    const deadline = Date.now() + options.timeoutMs;
+    let gone;
+    void exited.then((code) => (gone = code));
+    // The bootstrap superuser is named after whoever ran initdb: postgres, as a rule.
+    const users = [
+        ...new Set([(await unprivilegedAccount())?.name, 'postgres', (0,external_node_os_namespaceObject.userInfo)().username].filter((name) => Boolean(name)))
+    ];
+    while (true) {
+        if (options.signal.aborted)
+            throw options.signal.reason;
+        if (gone !== undefined)
+            throw recoveryFailure(log, facts, gone, options.startSegment);
+        if (Date.now() > deadline) {
+            throw new VerificationError('restore-failed', `The restored copy did not reach a consistent state within ${Math.round(options.timeoutMs / 1000)} s (last log line: ${log.at(-1) ?? 'none'}).`, 'A large backup or a long WAL replay needs more time: raise timeout.');
+        }
+        for (const user of users) {
+            // Not up yet, or no such role: try again, or the next name.
+            const client = await connectSocket(socketDirectory, port, 'template1', user).catch(() => undefined);
+            if (!client)
+                continue;
+            const recovering = await client
+                .query('SELECT pg_is_in_recovery() AS recovering')
+                .then((r) => r.rows[0].recovering)
+                .catch(() => true);
+            if (!recovering)
+                return client;
+            await client.end().catch(() => { });
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+}
+/** Why the copy did not come up, from its log: a missing WAL segment named, or the server's own words. */
+function recoveryFailure(log, facts, code, startSegment) {
+    const fatal = log.filter((line) => /\b(FATAL|PANIC)\b/.test(line));
+    const said = (fatal.length > 0 ? fatal : log.slice(-3)).slice(-3).map((line) => line.replace(/^.*?(FATAL|PANIC|LOG|ERROR):\s*/, '$1: '));
+    const missing = log
+        .map((line) => /could not open file "(?:[^"]*\/)?([0-9A-F]{24})"|WAL file "?([0-9A-F]{24})"? (?:not found|is missing)/.exec(line))
+        .find(Boolean);
+    if (log.some((line) => /WAL ends before (consistent recovery point|end of online backup)/.test(line))) {
+        const segment = missing?.[1] ?? missing?.[2];
+        return new VerificationError('restore-failed', `Recovery could not reach a consistent state: the WAL ends before the end of the backup${segment ? `; segment ${segment} is missing` : ''}` +
+            `${facts.redoStart ? ` (redo started at ${facts.redoStart})` : ''}. The server said: ${said.join(' | ')}`, 'The backup needs all WAL from its start to its end: take it with -X stream (the default), or give wal-archive the folder of archived segments.');
+    }
+    if (log.some((line) => /could not (locate|find) (required|a valid) checkpoint record/.test(line))) {
+        return new VerificationError('restore-failed', `Recovery could not start: the checkpoint the backup begins at is not in its WAL` +
+            `${startSegment ? `; segment ${startSegment} (backup_label's START WAL LOCATION) is missing` : ''}. The server said: ${said.join(' | ')}`, 'The backup needs all WAL from its start to its end: take it with -X stream (the default), or give wal-archive the folder of archived segments.');
+    }
+    return new VerificationError('restore-failed', `The restored copy did not start (the server exited with code ${code}): ${said.join(' | ') || 'no log'}`, "The log above has the server's own account (verbose: true shows every line).");
+}
+async function stopServer(child, exited) {
+    if (child.exitCode !== null || child.signalCode !== null)
+        return;
+    // Immediate shutdown: the copy is thrown away, nothing needs to be written.
+    child.kill('SIGQUIT');
+    let timer;
+    const done = await Promise.race([exited.then(() => true), new Promise((resolve) => (timer = setTimeout(() => resolve(false), 10_000)))]);
+    clearTimeout(timer);
+    if (!done) {
+        child.kill('SIGKILL');
+        await exited;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/physical/prove.ts
+// What the running copy proves: pages and indexes intact (pg_amcheck over every database, heap and
+// B-tree, amcheck installed in the copy when missing), page checksum failures when checksums are on,
+// and the inventory of every database (objects, tables, exact rows, content at verify level data).
+
+
+
+const prove_MAX_REPORTED = 20;
+async function runAmcheck(pgAmcheck, server, jobs, signal) {
+    if (!pgAmcheck)
+        return { ran: false, passed: true, detail: 'not run: pg_amcheck is not among the server binaries (PostgreSQL 14 and later have it)' };
+    const run = await runTool(pgAmcheck, [
+        '-h',
+        server.socketDirectory,
+        '-p',
+        String(server.port),
+        '-U',
+        server.superuser,
+        '--all',
+        '--install-missing',
+        '--heapallindexed',
+        '-j',
+        String(Math.max(1, jobs)),
+        '--no-password'
+    ], { env: scrubbedEnvironment(process.env), signal });
+    const lines = `${run.stdout}\n${run.stderr}`
+        .split('\n')
+        .map((line) => line.trim())
+        .filter(Boolean);
+    if (run.exitCode === 0)
+        return { ran: true, passed: true, detail: 'every heap and B-tree index of every database checked: no corruption' };
+    const reported = lines.filter((line) => !/^pg_amcheck: (warning|hint)/.test(line));
+    return {
+        ran: true,
+        passed: false,
+        detail: `${reported.slice(0, prove_MAX_REPORTED).join(' | ')}${reported.length > prove_MAX_REPORTED ? ` (and ${reported.length - prove_MAX_REPORTED} more lines)` : ''}`
+    };
+}
+async function readChecksums(client) {
+    const enabled = await client.query("SELECT current_setting('data_checksums') AS on").then((r) => r.rows[0].on === 'on');
+    const failures = await client
+        .query('SELECT coalesce(sum(checksum_failures), 0)::text AS failures FROM pg_stat_database')
+        .then((r) => Number(r.rows[0].failures));
+    return { enabled, failures };
+}
+/** Every database that takes connections, with its inventory at the level asked for. */
+async function inventoryOfEveryDatabase(server, level) {
+    const main = await server.connect('template1', server.superuser);
+    let names;
+    try {
+        names = await main
+            .query('SELECT datname AS name FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname')
+            .then((r) => r.rows.map((row) => row.name));
+    }
+    finally {
+        await main.end().catch(() => { });
+    }
+    const databases = [];
+    for (const name of names) {
+        const client = await server.connect(name, server.superuser);
+        try {
+            databases.push({ name, inventory: await takeInventory(client, level) });
+        }
+        finally {
+            await client.end().catch(() => { });
+        }
+    }
+    return databases;
+}
+async function proveCopy(server, pgAmcheck, level, jobs, signal) {
+    const databases = await inventoryOfEveryDatabase(server, level);
+    const amcheck = await runAmcheck(pgAmcheck, server, jobs, signal);
+    // After amcheck has read every page: a checksum failure anywhere has been counted by now.
+    const client = await server.connect('template1', server.superuser);
+    try {
+        return { amcheck, checksums: await readChecksums(client), databases };
+    }
+    finally {
+        await client.end().catch(() => { });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/physical-phases.ts
+// An existing physical backup (method: physical): Validate checks it against its manifest
+// (pg_verifybackup: every file's size and checksum, the WAL from start to end) and refuses one
+// without backup_label; Restore boots it on a throwaway server of its major, lets it recover to a
+// consistent state (to the end of its WAL, or to a target) and be promoted, then proves it: amcheck
+// over every database, page checksum failures, the inventory of every database.
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+async function verifyPhysical(v, file) {
+    v.phases.skip('Create', `skipped: verifying the existing base backup ${file}`);
+    const room = await serverRoom(v);
+    try {
+        await verifyIn(v, file, room);
+    }
+    finally {
+        if (room !== v.workspace.folder) {
+            await (0,lib_io/* rmRF */.Yz)(room).catch((error) => v.run.warn(`Could not remove ${room}: ${v.run.redactor.redactError(error)}`));
+            v.run.ledger.removed('folder', room);
+        }
+    }
+}
+/**
+ * Where the copy's files go: the run's folder, unless the account the server runs as (a root runner)
+ * cannot pass through the folders above it; then a folder of its own in the system's temporary folder.
+ */
+async function serverRoom(v) {
+    const account = await unprivilegedAccount();
+    if (!account)
+        return v.workspace.folder;
+    let reachable = true;
+    for (let folder = external_node_path_default().dirname(v.workspace.folder);; folder = external_node_path_default().dirname(folder)) {
+        const info = await (0,promises_.stat)(folder);
+        const passes = info.uid === account.uid ? info.mode & 0o100 : info.gid === account.gid ? info.mode & 0o010 : info.mode & 0o001;
+        if (!passes)
+            reachable = false;
+        if (external_node_path_default().dirname(folder) === folder)
+            break;
+    }
+    if (reachable)
+        return v.workspace.folder;
+    const room = await (0,promises_.mkdtemp)(external_node_path_default().join(external_node_os_default().tmpdir(), 'backup-verify-physical-'));
+    v.run.ledger.created('folder', room);
+    v.run.log(`The server's account (${account.name}) cannot reach ${v.workspace.folder}: the copy goes to ${room}`);
+    return room;
+}
+async function verifyIn(v, file, room) {
+    const prepared = await v.phases.run('Validate', async (done) => {
+        const ready = await validatePhysical(v, file, room);
+        done(`base backup (${ready.backup.layout} format) of PostgreSQL ${ready.facts.major}, ${describeBytes(ready.backup.sizeBytes)}; ` +
+            `${ready.facts.manifest.verified ? 'pg_verifybackup: every file and the WAL as the manifest says' : 'no manifest'}`);
+        return ready;
+    }, 'Validate: the manifest (pg_verifybackup), backup_label, server binaries');
+    await v.phases.run('Restore', async (done) => done(await restorePhysical(v, prepared, room)), 'Restore: a throwaway server recovers the copy; amcheck, checksums, every database counted');
+}
+async function validatePhysical(v, file, room) {
+    const { run, result, settings } = v;
+    const backup = await recognisePhysical(file);
+    if (!backup) {
+        throw new VerificationError('backup-invalid', `${file} is not a base backup: a physical backup is the folder pg_basebackup wrote, with base.tar (tar format) or PG_VERSION and global/ (plain format).`, 'For a pg_dump backup, leave method at logical.');
+    }
+    const dataDirectory = external_node_path_default().join(room, 'data');
+    run.log(`Base backup, ${backup.layout} format: ${backup.files.length} file(s), ${describeBytes(backup.sizeBytes)}`);
+    await materialise(backup, dataDirectory, run.signal);
+    const label = await readBackupLabel(dataDirectory);
+    const major = await readMajor(dataDirectory);
+    run.log(`backup_label: WAL from ${label.startLsn} (segment ${label.startSegment}, timeline ${label.timeline}); PostgreSQL ${major}`);
+    const binaries = await provideServerBinaries(major, {
+        request: { kind: 'major', major },
+        source: settings.toolsSource,
+        toolsUrl: settings.toolsUrl,
+        cache: v.options.toolCache ?? new FolderToolCache(defaultCacheRoot(v.env)),
+        workFolder: v.workspace.path('tools'),
+        retry: v.options.retry ?? DEFAULT_RETRY,
+        env: v.env,
+        platform: process.platform,
+        arch: process.arch,
+        log: run.log
+    });
+    run.log(`Server binaries: PostgreSQL ${binaries.version.text} in ${binaries.directory} (${binaries.origin})`);
+    const manifest = await verifyManifest(v, backup, dataDirectory, binaries);
+    const facts = {
+        layout: backup.layout,
+        major,
+        server: { version: binaries.version.text, directory: binaries.directory, origin: binaries.origin },
+        manifest,
+        label
+    };
+    result.physical = facts;
+    result.backup = {
+        path: file,
+        sizeBytes: backup.sizeBytes,
+        sha256: await physical_phases_backupChecksum(backup),
+        format: 'physical',
+        compression: backup.base?.compression ?? 'none',
+        jobs: 1,
+        files: backup.files.length,
+        streamed: false,
+        kept: false,
+        existing: true
+    };
+    const checks = [
+        { name: 'backup_label', passed: true, detail: `WAL from ${label.startLsn} on timeline ${label.timeline}` },
+        { name: 'Manifest (pg_verifybackup)', passed: manifest.verified, detail: manifest.detail }
+    ];
+    result.checks = checks;
+    return { backup, dataDirectory, binaries, facts };
+}
+/** SHA-256 of the manifest (which holds every file's checksum), else of every file in order. */
+async function physical_phases_backupChecksum(backup) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    for (const file of backup.manifest ? [backup.manifest] : backup.files) {
+        for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(file))
+            hash.update(chunk);
+    }
+    return hash.digest('hex');
+}
+async function verifyManifest(v, backup, dataDirectory, binaries) {
+    const { run, settings } = v;
+    if (!backup.manifest) {
+        run.warn('The base backup has no backup_manifest: file sizes and checksums cannot be verified; amcheck and page checksums on the started copy are the checks.');
+        return { verified: false, detail: 'no backup_manifest: not verified (taken with --no-manifest, or by an older pg_basebackup)' };
+    }
+    if (!binaries.pgVerifyBackup) {
+        run.warn('pg_verifybackup is not among the server binaries (PostgreSQL 13 and later have it): the manifest was not checked.');
+        return { verified: false, detail: 'pg_verifybackup missing: not verified' };
+    }
+    const walDirectory = external_node_path_default().join(dataDirectory, 'pg_wal');
+    const hasWal = (await (0,promises_.readdir)(walDirectory).catch(() => [])).some((name) => /^[0-9A-F]{24}$/.test(name));
+    const wal = settings.walArchive ? ['--wal-directory', settings.walArchive.path] : hasWal ? [] : ['--no-parse-wal'];
+    const verified = await runTool(binaries.pgVerifyBackup, ['--manifest-path', backup.manifest, ...wal, dataDirectory], {
+        env: scrubbedEnvironment(v.env),
+        signal: run.signal,
+        onLine: settings.verbose ? run.log : undefined
+    });
+    if (verified.exitCode !== 0) {
+        const lines = verified.stderr
+            .split('\n')
+            .map((line) => line.replace(/^pg_verifybackup: (error: )?/, '').trim())
+            .filter(Boolean)
+            .map((line) => line.replaceAll(dataDirectory, '<backup>'));
+        throw new VerificationError('backup-invalid', `pg_verifybackup found the backup differs from its manifest: ${lines.slice(0, 10).join(' | ')}${lines.length > 10 ? ` (and ${lines.length - 10} more)` : ''}`, 'The files changed after pg_basebackup wrote them (a damaged copy, or a manifest of another backup): take the backup again, or copy it again.');
+    }
+    if (wal.includes('--no-parse-wal')) {
+        run.warn('The backup holds no WAL (taken with -X none) and no wal-archive was given: recovery cannot reach consistency without one.');
+    }
+    return {
+        verified: true,
+        detail: `every file's size and SHA-256 match backup_manifest${wal.length === 0 || settings.walArchive ? ', and the WAL from start to end parses' : ''}`
+    };
+}
+async function restorePhysical(v, prepared, room) {
+    const { run, settings, result } = v;
+    let server;
+    let recorded;
+    try {
+        server = await startThrowawayServer({
+            postgres: prepared.binaries.postgres,
+            dataDirectory: prepared.dataDirectory,
+            folder: external_node_path_default().join(room, 'server'),
+            walArchive: settings.walArchive?.path,
+            target: settings.recoveryTarget,
+            signal: run.signal,
+            // The run's own timeout (timeout) stops it sooner through the signal.
+            timeoutMs: 6 * 60 * 60 * 1000,
+            onLine: settings.verbose ? (line) => run.log(`postgres: ${line}`) : undefined,
+            startSegment: prepared.facts.label?.startSegment,
+            onStarted: (pid) => {
+                recorded = `${pid}:${prepared.dataDirectory}`;
+                run.ledger.created('server', recorded);
+                v.options.hooks?.serverStarted?.(pid);
+            }
+        });
+        const facts = server.facts;
+        prepared.facts.recovery = facts;
+        run.log(`The copy is consistent${facts.consistentAt ? ` at ${facts.consistentAt}` : ''} and promoted on timeline ${facts.timeline} ` +
+            `after ${(facts.millisecondsToConsistent / 1000).toFixed(1)} s (redo ${facts.redoStart ?? '?'} to ${facts.redoDone ?? '?'}` +
+            `${facts.segmentsRestored ? `, ${facts.segmentsRestored} segment(s) from the WAL archive` : ''})`);
+        const proof = await proveCopy(server, prepared.binaries.pgAmcheck, settings.verifyLevel, settings.jobs, run.signal);
+        prepared.facts.amcheck = proof.amcheck;
+        prepared.facts.checksums = proof.checksums;
+        prepared.facts.databases = proof.databases.map(({ name, inventory }) => ({
+            name,
+            tables: inventory.tables.length,
+            rows: inventory.level === 'schema' ? undefined : inventory.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0)
+        }));
+        result.physical = prepared.facts;
+        if (!proof.amcheck.passed) {
+            throw new VerificationError('backup-invalid', `amcheck found corruption in the restored copy: ${proof.amcheck.detail}`);
+        }
+        if (proof.checksums.failures > 0) {
+            throw new VerificationError('backup-invalid', `${proof.checksums.failures} page checksum failure(s) in the restored copy.`);
+        }
+        const databases = prepared.facts.databases;
+        const tables = databases.reduce((sum, entry) => sum + entry.tables, 0);
+        const rows = databases.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
+        return (`started on PostgreSQL ${prepared.binaries.version.text}, consistent after ${(facts.millisecondsToConsistent / 1000).toFixed(1)} s; ` +
+            `amcheck: ${proof.amcheck.ran ? 'no corruption' : 'not run'}; ${databases.length} database(s), ${tables} tables` +
+            `${settings.verifyLevel === 'schema' ? '' : `, ${rows} rows`}`);
+    }
+    finally {
+        await server?.stop();
+        if (recorded)
+            run.ledger.removed('server', recorded);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/engine/verify.ts
 // The engine: Create, Validate and Restore for one backup, returning what they found. One function
 // per mode: a new backup of the source, or an existing backup verified where it is. The engine never
 // touches @actions/core; whoever calls it supplies a Reporter.
+
 
 
 
@@ -47097,7 +47954,7 @@ async function verifyBackup(options) {
         return finish(run, result, settings, started, undefined);
     }
     // An existing backup has no source database: the server named is only where it is restored.
-    if (!settings.backupFile)
+    if (!settings.backupFile && settings.connection.kind === 'postgres')
         result.target = describeTarget(settings.connection.target);
     const phases = new Phases(run, result);
     let workspace;
@@ -47119,7 +47976,10 @@ async function verifyBackup(options) {
             started,
             contentReference: new Deferred()
         };
-        await (settings.backupFile ? verifyExisting(v, settings.backupFile) : verifyNew(v));
+        if (settings.method === 'physical' && settings.backupFile)
+            await verifyPhysical(v, settings.backupFile);
+        else
+            await (settings.backupFile ? verifyExisting(v, settings.backupFile) : verifyNew(v));
     }
     catch (error) {
         result.status = 'failed';
@@ -47218,7 +48078,11 @@ async function writeJobSummary(model) {
 // folders it created and has not removed yet.
 
 
-const STATE_KEY = { database: State.TemporaryDatabases, folder: State.TemporaryFolders };
+const STATE_KEY = {
+    database: State.TemporaryDatabases,
+    folder: State.TemporaryFolders,
+    server: State.ThrowawayServers
+};
 function recordedResources(kind) {
     const saved = getState(STATE_KEY[kind]);
     if (!saved)
@@ -47244,7 +48108,7 @@ const actionReporter = {
 };
 /** Saves the live set of temporary resources after every change, for the post step. */
 class StateLedger {
-    live = { database: new Set(), folder: new Set() };
+    live = { database: new Set(), folder: new Set(), server: new Set() };
     created(kind, id) {
         this.live[kind].add(id);
         lib_core/* saveState */.LZ(STATE_KEY[kind], JSON.stringify([...this.live[kind]]));
@@ -47639,7 +48503,7 @@ function extract7z(file, dest, _7zPath) {
  * @param flags    flags for the tar command to use for extraction. Defaults to 'xz' (extracting gzipped tars). Optional.
  * @returns        path to the destination directory
  */
-function extractTar(file_1, dest_1) {
+function tool_cache_extractTar(file_1, dest_1) {
     return tool_cache_awaiter(this, arguments, void 0, function* (file, dest, flags = 'xz') {
         if (!file) {
             throw new Error("parameter 'file' is required");
@@ -48144,7 +49008,7 @@ async function runAction() {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
-/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3072);
+/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(171);
 // Entry point of the action's main step.
 
 
@@ -48280,6 +49144,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events");
+
+/***/ }),
+
+/***/ 1455:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 
 /***/ }),
 

@@ -28,7 +28,7 @@ export function recordingReporter(): RecordingReporter {
 }
 
 export class MemoryLedger implements ResourceLedger {
-  readonly live: Record<ResourceKind, Set<string>> = { database: new Set(), folder: new Set() }
+  readonly live: Record<ResourceKind, Set<string>> = { database: new Set(), folder: new Set(), server: new Set() }
   readonly everCreated: Array<[ResourceKind, string]> = []
   created(kind: ResourceKind, id: string): void {
     this.live[kind].add(id)

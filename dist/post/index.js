@@ -6613,7 +6613,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 255:
+/***/ 2152:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -7082,6 +7082,8 @@ function io_copyFile(srcFile, destFile, force) {
     });
 }
 //# sourceMappingURL=io.js.map
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: ./src/run/names.ts
 // Names of the action's inputs, outputs and saved state, defined once and used by these names everywhere.
 const Input = {
@@ -7112,7 +7114,11 @@ const Input = {
     MaxGrowth: 'max-growth',
     MaxConsecutiveFailures: 'max-consecutive-failures',
     DjangoDatabase: 'django-database',
-    PythonPath: 'python-path'
+    PythonPath: 'python-path',
+    Method: 'method',
+    WalArchive: 'wal-archive',
+    RecoveryTargetTime: 'recovery-target-time',
+    RecoveryTargetLsn: 'recovery-target-lsn'
 };
 const Output = {
     Result: 'result',
@@ -7138,7 +7144,8 @@ const Output = {
 /** Keys under which the main step records what it created, so the post step can remove leftovers. */
 const State = {
     TemporaryDatabases: 'temporary-databases',
-    TemporaryFolders: 'temporary-folders'
+    TemporaryFolders: 'temporary-folders',
+    ThrowawayServers: 'throwaway-servers'
 };
 const DEFAULT_MIN_SIZE = '1KiB';
 /** Chosen by measurement: see the README's Performance section. */
@@ -7764,6 +7771,9 @@ function readConnectionInputs(raw) {
         choice = { kind: 'postgres', target: restoreTarget, origin: `input ${Input.RestoreDatabaseUrl}`, rawUrl: restoreUrl };
         restoreTarget = undefined;
     }
+    if (!choice && existingBackup && raw.get(Input.Method).trim().toLowerCase() === 'physical') {
+        choice = { kind: 'none', origin: `input ${Input.BackupFile} (a physical backup, started on a throwaway server)` };
+    }
     if (!choice) {
         if (existingBackup) {
             throw new InputError(Input.RestoreDatabaseUrl, '', 'a PostgreSQL URL of the server to restore into: with backup-file and no database-url the restore needs one');
@@ -7945,7 +7955,11 @@ async function dropDatabase(client, name, serverMajor) {
 // folders it created and has not removed yet.
 
 
-const STATE_KEY = { database: State.TemporaryDatabases, folder: State.TemporaryFolders };
+const STATE_KEY = {
+    database: State.TemporaryDatabases,
+    folder: State.TemporaryFolders,
+    server: State.ThrowawayServers
+};
 function recordedResources(kind) {
     const saved = (0,commands/* getState */.Gu)(STATE_KEY[kind]);
     if (!saved)
@@ -8000,10 +8014,12 @@ function runnerInputs() {
 
 
 
+
 async function runCleanup() {
     const databases = recordedResources('database');
     const folders = recordedResources('folder');
-    if (databases.length === 0 && folders.length === 0) {
+    const servers = recordedResources('server');
+    if (databases.length === 0 && folders.length === 0 && servers.length === 0) {
         commands/* info */.pq('Nothing left to clean up.');
         return;
     }
@@ -8011,6 +8027,9 @@ async function runCleanup() {
     const redactor = new Redactor(rawSecrets(raw));
     for (const secret of redactor.known)
         commands/* setSecret */.Pq(secret);
+    // Throwaway servers first: their files are in the folders.
+    for (const server of servers)
+        await stopThrowawayServer(server);
     for (const folder of folders) {
         await rmRF(folder)
             .then(() => commands/* info */.pq(`Removed leftover folder ${folder}`))
@@ -8044,6 +8063,32 @@ async function runCleanup() {
     catch (error) {
         commands/* warning */.$e(`Could not clean up temporary databases ${databases.join(', ')}: ${redactor.redactError(error)}`);
     }
+}
+/** "pid:data directory": stopped only when that pid is still a postgres on that directory (a pid may be reused). */
+async function stopThrowawayServer(recorded) {
+    const at = recorded.indexOf(':');
+    const pid = Number(recorded.slice(0, at));
+    const dataDirectory = recorded.slice(at + 1);
+    const commandLine = await (0,promises_namespaceObject.readFile)(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined);
+    const alive = () => {
+        try {
+            process.kill(pid, 0);
+            return true;
+        }
+        catch {
+            return false;
+        }
+    };
+    if (!Number.isInteger(pid) || pid <= 0 || !alive())
+        return;
+    if (commandLine !== undefined && !commandLine.split('\0').includes(dataDirectory))
+        return;
+    process.kill(pid, 'SIGQUIT');
+    for (let waited = 0; waited < 10_000 && alive(); waited += 100)
+        await new Promise((resolve) => setTimeout(resolve, 100));
+    if (alive())
+        process.kill(pid, 'SIGKILL');
+    commands/* info */.pq(`Stopped leftover throwaway server ${pid} (${dataDirectory})`);
 }
 
 
@@ -8104,7 +8149,7 @@ function getInput(name) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _action_commands_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4675);
-/* harmony import */ var _action_cleanup_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(255);
+/* harmony import */ var _action_cleanup_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2152);
 // Entry point of the action's post step: it only cleans up, and only warns.
 
 

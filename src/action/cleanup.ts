@@ -4,6 +4,7 @@
 
 import * as commands from './commands.js'
 import { rmRF } from '@actions/io'
+import { readFile } from 'node:fs/promises'
 import { rawSecrets, readConnectionInputs, withDjangoSettings } from '../inputs/connection-inputs.js'
 import { openSession, readServerVersion } from '../connection/session.js'
 import { dropDatabase } from '../restore/temporary-database.js'
@@ -14,13 +15,16 @@ import { runnerInputs } from './inputs.js'
 export async function runCleanup(): Promise<void> {
   const databases = recordedResources('database')
   const folders = recordedResources('folder')
-  if (databases.length === 0 && folders.length === 0) {
+  const servers = recordedResources('server')
+  if (databases.length === 0 && folders.length === 0 && servers.length === 0) {
     commands.info('Nothing left to clean up.')
     return
   }
   const raw = runnerInputs()
   const redactor = new Redactor(rawSecrets(raw))
   for (const secret of redactor.known) commands.setSecret(secret)
+  // Throwaway servers first: their files are in the folders.
+  for (const server of servers) await stopThrowawayServer(server)
   for (const folder of folders) {
     await rmRF(folder)
       .then(() => commands.info(`Removed leftover folder ${folder}`))
@@ -50,4 +54,26 @@ export async function runCleanup(): Promise<void> {
   } catch (error) {
     commands.warning(`Could not clean up temporary databases ${databases.join(', ')}: ${redactor.redactError(error)}`)
   }
+}
+
+/** "pid:data directory": stopped only when that pid is still a postgres on that directory (a pid may be reused). */
+async function stopThrowawayServer(recorded: string): Promise<void> {
+  const at = recorded.indexOf(':')
+  const pid = Number(recorded.slice(0, at))
+  const dataDirectory = recorded.slice(at + 1)
+  const commandLine = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined)
+  const alive = () => {
+    try {
+      process.kill(pid, 0)
+      return true
+    } catch {
+      return false
+    }
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || !alive()) return
+  if (commandLine !== undefined && !commandLine.split('\0').includes(dataDirectory)) return
+  process.kill(pid, 'SIGQUIT')
+  for (let waited = 0; waited < 10_000 && alive(); waited += 100) await new Promise((resolve) => setTimeout(resolve, 100))
+  if (alive()) process.kill(pid, 'SIGKILL')
+  commands.info(`Stopped leftover throwaway server ${pid} (${dataDirectory})`)
 }

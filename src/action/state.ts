@@ -5,7 +5,11 @@ import { State } from '../run/names.js'
 import type { ResourceKind } from '../run/context.js'
 import { getState } from './commands.js'
 
-export const STATE_KEY: Record<ResourceKind, string> = { database: State.TemporaryDatabases, folder: State.TemporaryFolders }
+export const STATE_KEY: Record<ResourceKind, string> = {
+  database: State.TemporaryDatabases,
+  folder: State.TemporaryFolders,
+  server: State.ThrowawayServers
+}
 
 export function recordedResources(kind: ResourceKind): string[] {
   const saved = getState(STATE_KEY[kind])

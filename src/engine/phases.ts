@@ -32,12 +32,12 @@ export class Phases {
   }
 
   /** Runs a phase in its log section; `done` sets the detail the summary shows for it. */
-  async run<T>(name: PhaseName, body: (done: (detail: string) => void) => Promise<T>): Promise<T> {
+  async run<T>(name: PhaseName, body: (done: (detail: string) => void) => Promise<T>, title = TITLES[name]): Promise<T> {
     this.context.signal.throwIfAborted()
     this.running = name
     const entry = this.entry(name)
     const started = Date.now()
-    return this.context.reporter.group(TITLES[name], async () => {
+    return this.context.reporter.group(title, async () => {
       try {
         const value = await body((detail) => (entry.detail = detail))
         entry.status = 'passed'

@@ -2,7 +2,7 @@
 // the checksum file must hold a SHA-256, the receipt must be one this run can compare with. Then,
 // once the backup's checksum is known, whether the receipt describes this very backup.
 
-import { readFile } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { backupPathProblem } from '../backup/backup-path.js'
 import type { Settings } from '../inputs/inputs.js'
@@ -25,7 +25,17 @@ export interface References {
 export async function readReferences(settings: Settings): Promise<References> {
   // First: a history that cannot be read is left alone (and not appended to) whatever else fails.
   const history = settings.history ? await readHistory(settings.history) : undefined
-  if (settings.backupFile) {
+  // A physical backup is a folder of folders: recognised, or refused, by the physical path itself.
+  if (settings.backupFile && settings.method === 'physical') {
+    const info = await stat(settings.backupFile).catch(() => undefined)
+    if (!info?.isDirectory()) {
+      throw new InputError(
+        Input.BackupFile,
+        settings.given.backupFile ?? settings.backupFile,
+        'with method: physical, the folder pg_basebackup wrote (tar or plain format)'
+      )
+    }
+  } else if (settings.backupFile) {
     const problem = backupPathProblem(settings.backupFile)
     if (problem)
       throw new InputError(

@@ -42,6 +42,8 @@ export interface EngineOptions {
     afterCreate?: (backupPath: string) => Promise<void>
     beforeRestore?: (backupFile: string) => Promise<void>
     afterRestore?: (databaseName: string) => Promise<void>
+    /** A physical backup's throwaway server has started (it is recovering). */
+    serverStarted?: (pid: number) => void
   }
 }
 

@@ -21,6 +21,7 @@ import { Deferred } from '../run/deferred.js'
 import { Workspace } from './workspace.js'
 import type { HistoryRecord } from '../report/history.js'
 import { concludeAcrossRuns } from './across-runs.js'
+import { verifyPhysical } from './physical-phases.js'
 import type { Settings } from '../inputs/inputs.js'
 
 export type { EngineOptions } from './verification.js'
@@ -50,7 +51,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
     return finish(run, result, settings, started, undefined)
   }
   // An existing backup has no source database: the server named is only where it is restored.
-  if (!settings.backupFile) result.target = describeTarget(settings.connection.target)
+  if (!settings.backupFile && settings.connection.kind === 'postgres') result.target = describeTarget(settings.connection.target)
   const phases = new Phases(run, result)
   let workspace: Workspace | undefined
   // The history as it was before this run; undefined when there is none, or it could not be read (then it is left alone).
@@ -71,7 +72,8 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
       started,
       contentReference: new Deferred<ContentReference>()
     }
-    await (settings.backupFile ? verifyExisting(v, settings.backupFile) : verifyNew(v))
+    if (settings.method === 'physical' && settings.backupFile) await verifyPhysical(v, settings.backupFile)
+    else await (settings.backupFile ? verifyExisting(v, settings.backupFile) : verifyNew(v))
   } catch (error) {
     result.status = 'failed'
     result.error = run.signal.aborted

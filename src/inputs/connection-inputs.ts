@@ -112,6 +112,9 @@ export function readConnectionInputs(raw: RawInputs): ConnectionInputs {
     choice = { kind: 'postgres', target: restoreTarget, origin: `input ${Input.RestoreDatabaseUrl}`, rawUrl: restoreUrl }
     restoreTarget = undefined
   }
+  if (!choice && existingBackup && raw.get(Input.Method).trim().toLowerCase() === 'physical') {
+    choice = { kind: 'none', origin: `input ${Input.BackupFile} (a physical backup, started on a throwaway server)` }
+  }
   if (!choice) {
     if (existingBackup) {
       throw new InputError(

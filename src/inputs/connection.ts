@@ -8,7 +8,10 @@ import { Input } from '../run/names.js'
 import { DEFAULT_CONNECT_TIMEOUT_SECONDS, LIBPQ_PARAMETERS, type ConnectionTarget } from '../connection/target.js'
 
 export type ConnectionChoice =
-  { kind: 'postgres'; target: ConnectionTarget; origin: string; rawUrl?: string } | { kind: 'unsupported'; engine: string; origin: string }
+  | { kind: 'postgres'; target: ConnectionTarget; origin: string; rawUrl?: string }
+  | { kind: 'unsupported'; engine: string; origin: string }
+  /** No server is needed: an existing physical backup is started on a throwaway server of its own. */
+  | { kind: 'none'; origin: string }
 
 /** Variables that may describe the connection: from the environment, or from a .env file. */
 export type Variables = Record<string, string | undefined>

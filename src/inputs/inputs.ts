@@ -62,6 +62,12 @@ export interface Settings {
   historyLimit: number
   /** The monitoring's thresholds, and whether crossing one fails the run or warns. */
   alerts: AlertThresholds
+  /** logical: pg_dump and a temporary database; physical: a base backup started on a throwaway server. */
+  method: 'logical' | 'physical'
+  /** Physical: a folder of archived WAL segments, to reach consistency or roll forward. */
+  walArchive?: GivenPath
+  /** Physical: point-in-time recovery to this target, then verify. */
+  recoveryTarget?: { time?: string; lsn?: string }
 }
 
 /** A path an input names: resolved, and as the user wrote it (for messages). */
@@ -151,6 +157,7 @@ export function loadSettings(raw: RawInputs): Settings {
   const historyLimit = parseWholeNumber(raw, Input.HistoryLimit, DEFAULT_HISTORY_LIMIT, 1, 100_000)
   const alerts = parseAlerts(raw, minSizeBytes, maxShrinkPercent, history !== undefined)
   djangoInputs(raw)
+  const physical = parsePhysical(raw, backupFile !== undefined)
   const { connection, restoreTarget, secrets } = readConnectionInputs(raw)
   return {
     connection,
@@ -177,7 +184,51 @@ export function loadSettings(raw: RawInputs): Settings {
     maxShrinkPercent,
     history,
     historyLimit,
-    alerts
+    alerts,
+    ...physical
+  }
+}
+
+/** method, and the physical path's own inputs (refused with method: logical, where they mean nothing). */
+function parsePhysical(raw: RawInputs, existing: boolean): Pick<Settings, 'method' | 'walArchive' | 'recoveryTarget'> {
+  const methodText = raw.get(Input.Method).trim().toLowerCase() || 'logical'
+  if (methodText !== 'logical' && methodText !== 'physical') {
+    throw new InputError(Input.Method, raw.get(Input.Method), 'logical (pg_dump, the default) or physical (a pg_basebackup base backup)')
+  }
+  const walText = raw.get(Input.WalArchive).trim()
+  const time = raw.get(Input.RecoveryTargetTime).trim()
+  const lsn = raw.get(Input.RecoveryTargetLsn).trim()
+  if (methodText === 'logical') {
+    for (const [name, value] of [
+      [Input.WalArchive, walText],
+      [Input.RecoveryTargetTime, time],
+      [Input.RecoveryTargetLsn, lsn]
+    ] as const) {
+      if (value !== '')
+        throw new InputError(name, raw.get(name), 'empty with method: logical (it applies to physical backups: set method: physical)')
+    }
+    return { method: 'logical' }
+  }
+  if (!existing) {
+    throw new InputError(
+      Input.Method,
+      raw.get(Input.Method),
+      'logical when no backup-file is given: method physical verifies an existing base backup (backup-file: the folder pg_basebackup wrote)'
+    )
+  }
+  if (time !== '' && (Number.isNaN(Date.parse(time)) || !/\d{4}-\d{2}-\d{2}/.test(time))) {
+    throw new InputError(Input.RecoveryTargetTime, time, 'a timestamp with its time zone, e.g. 2026-12-01 10:30:00+00')
+  }
+  if (lsn !== '' && !/^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/i.test(lsn)) {
+    throw new InputError(Input.RecoveryTargetLsn, lsn, 'a WAL location such as 0/3000060')
+  }
+  if (time !== '' && lsn !== '') {
+    throw new InputError(Input.RecoveryTargetLsn, lsn, 'empty when recovery-target-time is given: recovery stops at one target')
+  }
+  return {
+    method: 'physical',
+    walArchive: walText === '' ? undefined : { path: path.resolve(raw.workingDirectory, walText), given: walText },
+    recoveryTarget: time || lsn ? { ...(time ? { time } : {}), ...(lsn ? { lsn } : {}) } : undefined
   }
 }
 

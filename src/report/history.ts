@@ -109,6 +109,8 @@ export function historyRecord(result: VerificationResult, alerts: string[]): His
   for (const phase of result.phases) if (phase.status !== 'not run') phases[phase.name] = phase.durationMs
   const failed = result.phases.find((phase) => phase.status === 'failed')
   const tables = result.tables
+  // A physical backup's databases, counted on the started copy.
+  const physical = result.physical?.databases
   return {
     tool: 'backup-verify',
     schema: HISTORY_SCHEMA_VERSION,
@@ -121,8 +123,13 @@ export function historyRecord(result: VerificationResult, alerts: string[]): His
     phases,
     sizeBytes: result.backup?.sizeBytes,
     format: result.backup?.format,
-    tables: tables ? tables.source.length : undefined,
-    rows: tables && tables.level !== 'schema' ? tables.rows.reduce((sum, entry) => sum + (entry.restored ?? 0), 0) : undefined,
+    tables: tables ? tables.source.length : physical?.reduce((sum, entry) => sum + entry.tables, 0),
+    rows:
+      tables && tables.level !== 'schema'
+        ? tables.rows.reduce((sum, entry) => sum + (entry.restored ?? 0), 0)
+        : physical?.some((entry) => entry.rows !== undefined)
+          ? physical.reduce((sum, entry) => sum + (entry.rows ?? 0), 0)
+          : undefined,
     serverVersion: result.serverVersion,
     clientVersion: result.client?.version,
     checksum: result.backup?.sha256,

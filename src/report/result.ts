@@ -7,6 +7,8 @@ import type { ToolsOrigin } from '../tools/provision.js'
 import type { Inventory } from '../compare/inventory.js'
 import type { TableComparison } from '../compare/compare.js'
 import type { Trend } from './trend.js'
+import type { RecoveryFacts } from '../physical/throwaway-server.js'
+import type { AmcheckResult } from '../physical/prove.js'
 
 export type PhaseName = 'Create' | 'Validate' | 'Restore'
 export type PhaseStatus = 'passed' | 'failed' | 'not run'
@@ -22,7 +24,8 @@ export interface BackupFacts {
   path: string
   sizeBytes: number
   sha256: string
-  format: BackupFormat
+  /** physical: a base backup (result.physical says which layout). */
+  format: BackupFormat | 'physical'
   /** As the summary shows it: "none", "gzip level 6", "zstd", "gzip (pg_dump default)". */
   compression: string
   /** Parallel jobs of pg_dump (directory) and pg_restore (custom, directory); 1 otherwise. */
@@ -64,6 +67,21 @@ export interface VerificationResult {
   alerts?: Array<{ input: string; message: string; failed: boolean }>
   /** The history this run was added to, and the trend over it (this run included). */
   history?: { path: string; trend: Trend }
+  /** A physical backup: how it was checked, how the copy recovered, what it holds. */
+  physical?: PhysicalFacts
   startedAt: string
   durationMs: number
+}
+
+export interface PhysicalFacts {
+  layout: 'tar' | 'plain'
+  major: number
+  server?: { version: string; directory: string; origin: string }
+  /** pg_verifybackup's verdict, or why it did not run. */
+  manifest: { verified: boolean; detail: string }
+  label?: { startLsn: string; startSegment: string; timeline: number; startTime?: string }
+  recovery?: RecoveryFacts
+  amcheck?: AmcheckResult
+  checksums?: { enabled: boolean; failures: number }
+  databases?: Array<{ name: string; tables: number; rows?: number }>
 }

@@ -93,6 +93,7 @@ export function buildSummary(result: VerificationResult): SummaryModel {
   const tables = [
     ...(result.alerts ? [alertsTable(result.alerts)] : []),
     phasesTable(result),
+    ...(result.physical ? physicalTables(result.physical) : []),
     { heading: 'Facts', header: ['Fact', 'Value'], rows: facts(result) },
     ...(comparison ? [tablesTable(comparison), definitionsTable(comparison), objectsTable(comparison)] : []),
     ...(result.checks ? [checksTable(result.checks)] : [])
@@ -153,7 +154,69 @@ function renderTrend(
   return `${parts.join('\n')}\n\n${charts}\n\n${runs}`
 }
 
+/** The recovery, the checks on the started copy, and what each database holds. */
+function physicalTables(physical: NonNullable<VerificationResult['physical']>): SummaryTable[] {
+  const rows: string[][] = [
+    ['Layout', `pg_basebackup, ${physical.layout} format, PostgreSQL ${physical.major}`],
+    ['Manifest', `${physical.manifest.verified ? '✅' : '⚠️'} ${escapeHtml(physical.manifest.detail)}`]
+  ]
+  if (physical.server)
+    rows.push([
+      'Server binaries',
+      `${escapeHtml(physical.server.version)}, ${physical.server.origin}: <code>${escapeHtml(physical.server.directory)}</code>`
+    ])
+  if (physical.label)
+    rows.push([
+      'Backup starts at',
+      `${physical.label.startLsn} (segment ${physical.label.startSegment}, timeline ${physical.label.timeline})`
+    ])
+  const recovery = physical.recovery
+  if (recovery) {
+    rows.push(
+      ['Redo', `${recovery.redoStart ?? '—'} to ${recovery.redoDone ?? '—'}`],
+      ['Consistent at', recovery.consistentAt ?? '— (crash recovery to the end of the WAL)'],
+      ['Timeline after promotion', String(recovery.timeline ?? '—')],
+      ['WAL segments from the archive', String(recovery.segmentsRestored)],
+      ['Time to consistency', seconds(recovery.millisecondsToConsistent)]
+    )
+    if (recovery.targetReached) rows.push(['Recovery target', escapeHtml(recovery.targetReached)])
+  }
+  if (physical.amcheck) rows.push(['amcheck', `${physical.amcheck.passed ? '✅' : '❌'} ${escapeHtml(physical.amcheck.detail)}`])
+  if (physical.checksums) {
+    rows.push([
+      'Page checksums',
+      physical.checksums.enabled
+        ? `on; ${physical.checksums.failures} failure(s)`
+        : 'off in this cluster (initdb --data-checksums turns them on)'
+    ])
+  }
+  const databases = physical.databases ?? []
+  return [
+    { heading: 'Recovery', header: ['Fact', 'Value'], rows },
+    {
+      heading: 'Databases in the copy',
+      header: ['Database', 'Tables', 'Rows'],
+      rows: databases.map((entry) => [
+        `<code>${escapeHtml(entry.name)}</code>`,
+        String(entry.tables),
+        entry.rows === undefined ? '—' : String(entry.rows)
+      ])
+    }
+  ]
+}
+
 function verdictOf(result: VerificationResult): string {
+  const physical = result.physical
+  if (result.status === 'passed' && physical) {
+    const databases = physical.databases ?? []
+    const tables = databases.reduce((sum, entry) => sum + entry.tables, 0)
+    const rows = databases.reduce((sum, entry) => sum + (entry.rows ?? 0), 0)
+    return (
+      `✅ The base backup starts: ${databases.length} database(s), ${tables} tables and ${rows} rows came back in a throwaway ` +
+      `PostgreSQL ${physical.major}, consistent${physical.recovery?.consistentAt ? ` at ${physical.recovery.consistentAt}` : ''}; ` +
+      `${physical.amcheck?.ran ? 'amcheck found no corruption' : 'amcheck did not run'}.`
+    )
+  }
   if (result.status === 'passed') {
     return (
       `✅ The backup restores: ${result.tables?.restored.length ?? 0} of ` +
@@ -330,10 +393,13 @@ export function summaryLines(result: VerificationResult): string[] {
       `  size      ${result.backup.sizeBytes} bytes (${humanBytes(result.backup.sizeBytes)})`
     )
   if (result.backup?.kept) lines.push(`  kept at   ${result.backup.path}`)
+  const physical = result.physical?.databases
   const head =
-    result.status === 'passed'
-      ? `PASSED: the backup ${result.backup?.existing ? result.backup.path : `of ${result.target}`} restores (${result.tables?.restored.length} of ${result.tables?.source.length} tables${result.tables?.level === 'schema' ? '' : `, ${restoredRows(result)} rows`}) in ${seconds(result.durationMs)}`
-      : `FAILED: ${result.error?.message}`
+    result.status === 'passed' && physical
+      ? `PASSED: the base backup ${result.backup?.path} starts, consistent, amcheck clean: ${physical.map((entry) => `${entry.name} (${entry.tables} tables${entry.rows === undefined ? '' : `, ${entry.rows} rows`})`).join(', ')} in ${seconds(result.durationMs)}`
+      : result.status === 'passed'
+        ? `PASSED: the backup ${result.backup?.existing ? result.backup.path : `of ${result.target}`} restores (${result.tables?.restored.length} of ${result.tables?.source.length} tables${result.tables?.level === 'schema' ? '' : `, ${restoredRows(result)} rows`}) in ${seconds(result.durationMs)}`
+        : `FAILED: ${result.error?.message}`
   const tail = result.status === 'failed' && result.error?.hint ? [`Hint: ${result.error.hint}`] : []
   const alerts = (result.alerts ?? []).map((alert) => `  ${alert.failed ? 'ALERT' : 'warning'} (${alert.input}): ${alert.message}`)
   const trend = result.history && result.history.trend.points.length >= 2 ? trendLines(result.history.trend) : []

@@ -13,7 +13,8 @@ export interface Reporter {
 }
 
 /** Temporary things the engine creates, recorded so that a later cleanup can remove what is left. */
-export type ResourceKind = 'database' | 'folder'
+/** server: a throwaway server's "pid:data directory", stopped by a later cleanup when it still runs. */
+export type ResourceKind = 'database' | 'folder' | 'server'
 
 export interface ResourceLedger {
   created(kind: ResourceKind, id: string): void

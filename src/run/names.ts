@@ -28,7 +28,11 @@ export const Input = {
   MaxGrowth: 'max-growth',
   MaxConsecutiveFailures: 'max-consecutive-failures',
   DjangoDatabase: 'django-database',
-  PythonPath: 'python-path'
+  PythonPath: 'python-path',
+  Method: 'method',
+  WalArchive: 'wal-archive',
+  RecoveryTargetTime: 'recovery-target-time',
+  RecoveryTargetLsn: 'recovery-target-lsn'
 } as const
 
 export const Output = {
@@ -56,7 +60,8 @@ export const Output = {
 /** Keys under which the main step records what it created, so the post step can remove leftovers. */
 export const State = {
   TemporaryDatabases: 'temporary-databases',
-  TemporaryFolders: 'temporary-folders'
+  TemporaryFolders: 'temporary-folders',
+  ThrowawayServers: 'throwaway-servers'
 } as const
 
 export const DEFAULT_MIN_SIZE = '1KiB'

@@ -30,6 +30,11 @@ Options:
                        with --history: fail the run that makes N failures in a row
   --django-database A  with DJANGO_SETTINGS_MODULE: the DATABASES alias (default: default)
   --python-path PATH   the Python that imports DJANGO_SETTINGS_MODULE (default: python3)
+  --method M           logical (pg_dump, default) or physical (with --backup-file: a
+                       pg_basebackup folder, started on a throwaway server and checked)
+  --wal-archive DIR    physical: a folder of archived WAL segments
+  --recovery-target-time T, --recovery-target-lsn LSN
+                       physical: recover to this point, then verify
   --restore-database-url URL
                        a server apart from the source that receives the temporary database
   --min-size SIZE      smallest acceptable backup (default ${DEFAULT_MIN_SIZE}); 10240, 10KB, 10KiB, 5MB
@@ -90,6 +95,10 @@ export function parseCommandLine(argv: string[], environment: NodeJS.ProcessEnv,
       [Input.MaxConsecutiveFailures]: { type: 'string' },
       [Input.DjangoDatabase]: { type: 'string' },
       [Input.PythonPath]: { type: 'string' },
+      [Input.Method]: { type: 'string' },
+      [Input.WalArchive]: { type: 'string' },
+      [Input.RecoveryTargetTime]: { type: 'string' },
+      [Input.RecoveryTargetLsn]: { type: 'string' },
       help: { type: 'boolean', short: 'h' }
     },
     strict: true,

@@ -1,0 +1,308 @@
+// Physical backups, with real servers and real tools: base backups that pg_basebackup wrote (tar,
+// compressed tar, plain) booted on a throwaway server, checked and counted; point-in-time recovery;
+// damage of every kind failing with its reason; interruption, the post step, and ten runs in a row
+// leaving no process and no folder behind; as root, the server runs under another account.
+
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { spawnSync } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { chmod, copyFile, mkdir, mkdtemp, open, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { loadSettings } from '../src/inputs/inputs.js'
+import { verifyBackup, type EngineOptions } from '../src/engine/verify.js'
+import { FolderToolCache } from '../src/tools/cache.js'
+import { materialise, recognisePhysical } from '../src/physical/layout.js'
+import { startThrowawayServer } from '../src/physical/throwaway-server.js'
+import { MemoryLedger, recordingReporter } from './support/reporter.js'
+import { buildSummary, renderSummary } from '../src/report/summary.js'
+import { htmlProblems } from './support/html.js'
+import { createSampleDatabase, startServer, TEST_PASSWORD, type TestServer } from './support/server.js'
+import { runBundle } from './support/runner.js'
+
+const BIN = [process.env.PGBIN, '/usr/lib/postgresql/15/bin'].find((dir) => dir && existsSync(path.join(dir, 'pg_basebackup'))) as string
+if (!BIN) console.warn('Skipping physical backups: no pg_basebackup (apt-get install postgresql-15)')
+const maybe = BIN ? test : test.skip
+
+let server: TestServer
+let work: string
+let archive: string
+
+const TABLES = ['public.customers', 'sales.orders', 'sales."Order Items"', '"Reporting Data"."Daily Totals"']
+
+beforeAll(async () => {
+  if (!BIN) return
+  work = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-physical-'))
+  archive = path.join(work, 'archive')
+  await mkdir(archive)
+  // The server runs as another account (postgres, when the tests run as root): it must write there.
+  await chmod(work, 0o755)
+  await chmod(archive, 0o777)
+  server = await startServer(undefined, TEST_PASSWORD, false, {
+    settings: ['archive_mode=on', `archive_command=cp %p ${archive}/%f`, 'wal_level=replica']
+  })
+  await createSampleDatabase(server, 'shop')
+}, 60_000)
+
+afterAll(async () => {
+  await server?.stop()
+  if (work) await rm(work, { recursive: true, force: true })
+})
+
+async function sourceRows(extra: string[] = []): Promise<number> {
+  const sql = [...TABLES, ...extra].map((table) => `(SELECT count(*) FROM ${table})`).join(' + ')
+  const [row] = await server.query<{ rows: string }>(`SELECT (${sql})::text AS rows`, 'shop')
+  return Number(row.rows)
+}
+
+function basebackup(name: string, args: string[]): string {
+  const into = path.join(work, name)
+  const run = spawnSync(
+    path.join(BIN, 'pg_basebackup'),
+    [
+      ...['-h', '127.0.0.1', '-p', String(server.port), '-U', 'postgres', '-D', into, '-c', 'fast'],
+      ...(args.includes('--no-manifest') ? [] : ['--manifest-checksums=SHA256']),
+      ...args
+    ],
+    { encoding: 'utf8', env: { ...process.env, PGPASSWORD: TEST_PASSWORD } }
+  )
+  if (run.status !== 0) throw new Error(`pg_basebackup failed: ${run.stderr}`)
+  return into
+}
+
+/** Postgres processes running on a data directory inside a run's folder. */
+function throwawayProcesses(): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+        return command.some((part) => /\/backup-verify-[^/]+\/data$/.test(part))
+      } catch {
+        return false
+      }
+    })
+    .map(Number)
+}
+
+async function verify(inputs: Record<string, string>, options: Partial<EngineOptions> = {}) {
+  const all: Record<string, string> = { method: 'physical', 'min-size': '0', ...inputs }
+  const settings = { ...loadSettings({ get: (name) => all[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+  const reporter = recordingReporter()
+  const ledger = new MemoryLedger()
+  const result = await verifyBackup({ settings, reporter, ledger, env: { PATH: process.env.PATH }, ...options })
+  return { result, reporter, ledger }
+}
+
+const shop = (result: Awaited<ReturnType<typeof verify>>['result']) => result.physical?.databases?.find((entry) => entry.name === 'shop')
+
+describe('an existing base backup', () => {
+  maybe.each([
+    ['tar', ['-F', 't', '-X', 'stream']],
+    ['tar, gzip', ['-F', 't', '-z', '-X', 'stream']],
+    ['plain', ['-F', 'p', '-X', 'stream']]
+  ])('%s: checked against its manifest, started, consistent, amcheck clean, every row counted', async (name, args) => {
+    const backup = basebackup(`ok-${name.replace(/\W+/g, '-')}`, args)
+    const expected = await sourceRows()
+    const pids: number[] = []
+    const owners: string[] = []
+    const { result, ledger } = await verify(
+      { 'backup-file': backup },
+      {
+        hooks: {
+          serverStarted: (pid) => {
+            pids.push(pid)
+            owners.push(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '')
+          }
+        }
+      }
+    )
+    expect(result.error).toBeUndefined()
+    expect(result.status).toBe('passed')
+    expect(result.physical?.manifest.verified).toBe(true)
+    expect(result.physical?.amcheck).toEqual(expect.objectContaining({ ran: true, passed: true }))
+    expect(result.physical?.recovery?.consistentAt).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/)
+    expect(shop(result)).toEqual({ name: 'shop', tables: 4, rows: expected })
+    expect(result.backup?.format).toBe('physical')
+    const html = renderSummary(buildSummary(result))
+    expect(htmlProblems(html)).toEqual([])
+    expect(html).toContain('<h3>Recovery</h3>')
+    expect(html).toMatch(/<td><code>shop<\/code><\/td><td>4<\/td><td>\d+<\/td>/)
+    expect(html).toMatch(/^<h2>Backup verification<\/h2>\n<p>✅ The base backup starts: 2 database\(s\), 4 tables and \d+ rows came back/)
+    // As root the copy runs under an unprivileged account; its files are removed all the same.
+    if (process.getuid?.() === 0) expect(owners.every((uid) => uid !== '0' && uid !== '')).toBe(true)
+    expect(pids).toHaveLength(1)
+    expect(throwawayProcesses()).toEqual([])
+    expect([...ledger.live.server, ...ledger.live.folder]).toEqual([])
+    expect(readdirSync(work).filter((entry) => entry.startsWith('backup-verify-') && !entry.startsWith('backup-verify-receipt-'))).toEqual(
+      []
+    )
+  })
+
+  maybe('point-in-time recovery to a time between two batches restores exactly the first', async () => {
+    await server.query('CREATE TABLE IF NOT EXISTS pitr (n int)', 'shop')
+    const backup = basebackup('pitr', ['-F', 't', '-X', 'stream'])
+    await server.query('INSERT INTO pitr SELECT generate_series(1, 100)', 'shop')
+    const [{ target }] = await server.query<{ target: string }>(
+      "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00' AS target"
+    )
+    await new Promise((resolve) => setTimeout(resolve, 1100))
+    await server.query('INSERT INTO pitr SELECT generate_series(101, 150)', 'shop')
+    const [{ segment }] = await server.query<{ segment: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS segment')
+    for (let waited = 0; !existsSync(path.join(archive, segment)) && waited < 20_000; waited += 100)
+      await new Promise((r) => setTimeout(r, 100))
+    expect(existsSync(path.join(archive, segment))).toBe(true)
+    const firstBatch = (await sourceRows(['pitr'])) - 50
+    const { result } = await verify({ 'backup-file': backup, 'wal-archive': archive, 'recovery-target-time': target })
+    expect(result.error).toBeUndefined()
+    expect(shop(result)?.rows).toBe(firstBatch)
+    expect(result.physical?.recovery?.segmentsRestored).toBeGreaterThan(0)
+    expect(result.physical?.recovery?.targetReached).toMatch(/before commit of transaction/)
+    expect(result.physical?.recovery?.timeline).toBe(2)
+    await server.query('DROP TABLE pitr', 'shop')
+  })
+})
+
+async function flip(file: string, offset: number, length = 1): Promise<void> {
+  const handle = await open(file, 'r+')
+  try {
+    const bytes = Buffer.alloc(length)
+    await handle.read(bytes, 0, length, offset)
+    for (let index = 0; index < length; index++) bytes[index] ^= 0xa5
+    await handle.write(bytes, 0, length, offset)
+  } finally {
+    await handle.close()
+  }
+}
+
+describe('damage fails with its reason, and never hangs', () => {
+  maybe('a byte flipped inside a relation file: pg_verifybackup names the file', async () => {
+    const backup = basebackup('flipped', ['-F', 'p', '-X', 'stream'])
+    const [{ file }] = await server.query<{ file: string }>("SELECT pg_relation_filepath('customers') AS file", 'shop')
+    await flip(path.join(backup, file), 5000)
+    const { result } = await verify({ 'backup-file': backup })
+    expect(result.error?.problem).toBe('backup-invalid')
+    expect(result.error?.message).toContain('pg_verifybackup found the backup differs from its manifest')
+    expect(result.error?.message).toContain(`checksum mismatch for file "${file}"`)
+    expect(result.phases.map((phase) => phase.status)).toEqual(['not run', 'failed', 'not run'])
+  })
+
+  maybe('without a manifest, a damaged index page is found by amcheck on the started copy', async () => {
+    const backup = basebackup('no-manifest', ['-F', 'p', '-X', 'stream', '--no-manifest'])
+    const [{ file }] = await server.query<{ file: string }>("SELECT pg_relation_filepath('customers_pkey') AS file", 'shop')
+    await flip(path.join(backup, file), 8192 + 40, 400)
+    const { result, reporter } = await verify({ 'backup-file': backup })
+    expect(reporter.warnings.join('\n')).toContain('has no backup_manifest')
+    expect(result.error?.problem).toBe('backup-invalid')
+    expect(result.error?.message).toMatch(/^amcheck found corruption in the restored copy: .*customers_pkey/)
+    expect(throwawayProcesses()).toEqual([])
+  })
+
+  maybe('a truncated base.tar', async () => {
+    const backup = basebackup('truncated', ['-F', 't', '-X', 'stream'])
+    const base = path.join(backup, 'base.tar')
+    await truncate(base, Math.floor((await stat(base)).size / 2))
+    const { result } = await verify({ 'backup-file': backup })
+    expect(result.error?.problem).toBe('backup-invalid')
+    expect(result.error?.message).toMatch(/^base\.tar could not be extracted: .*(Unexpected EOF|truncated)/i)
+  })
+
+  maybe('a missing WAL segment: named', async () => {
+    const backup = basebackup('no-wal', ['-F', 'p', '-X', 'stream', '--no-manifest'])
+    const segment = /\(file ([0-9A-F]{24})\)/.exec(await readFile(path.join(backup, 'backup_label'), 'utf8'))![1]
+    await rm(path.join(backup, 'pg_wal', segment))
+    const { result } = await verify({ 'backup-file': backup })
+    expect(result.error?.problem).toBe('restore-failed')
+    expect(result.error?.message).toContain(`segment ${segment}`)
+    expect(throwawayProcesses()).toEqual([])
+  })
+
+  maybe('a missing backup_label is refused before anything starts', async () => {
+    const backup = basebackup('no-label', ['-F', 'p', '-X', 'stream'])
+    await rm(path.join(backup, 'backup_label'))
+    const { result } = await verify({ 'backup-file': backup })
+    expect(result.error?.problem).toBe('backup-invalid')
+    expect(result.error?.message).toMatch(
+      /^The backup has no backup_label: started as it is, the copy would .* come up silently inconsistent/
+    )
+  })
+
+  maybe('a backup_manifest from another backup', async () => {
+    const first = basebackup('manifest-a', ['-F', 'p', '-X', 'stream'])
+    await server.query("INSERT INTO customers (name, email) VALUES ('Between', 'between@example.com')", 'shop')
+    const second = basebackup('manifest-b', ['-F', 'p', '-X', 'stream'])
+    await copyFile(path.join(first, 'backup_manifest'), path.join(second, 'backup_manifest'))
+    const { result } = await verify({ 'backup-file': second })
+    expect(result.error?.problem).toBe('backup-invalid')
+    expect(result.error?.message).toContain('pg_verifybackup found the backup differs from its manifest')
+  })
+
+  maybe('a major with no server binaries to be had', async () => {
+    const backup = basebackup('major', ['-F', 'p', '-X', 'stream', '--no-manifest'])
+    await writeFile(path.join(backup, 'PG_VERSION'), '12\n')
+    const cache = await mkdtemp(path.join(work, 'empty-cache-'))
+    const { result } = await verify(
+      { 'backup-file': backup, 'tools-url': 'http://127.0.0.1:9/postgresql-{version}-{target}.tar.gz' },
+      { toolCache: new FolderToolCache(cache), retry: { attempts: 1, baseDelayMs: 10 } }
+    )
+    expect(result.error?.problem).toBe('tools-missing')
+    expect(result.error?.message).toMatch(
+      /^The backup is of PostgreSQL 12, and no server binaries of major 12 are installed or could be installed/
+    )
+    expect(result.error?.hint).toContain('postgresql-12')
+  })
+})
+
+describe('nothing left behind', () => {
+  maybe('interrupted (SIGTERM) while the copy recovers: no server, no folder', async () => {
+    const backup = basebackup('interrupted', ['-F', 't', '-X', 'stream'])
+    const controller = new AbortController()
+    const { result, ledger } = await verify(
+      { 'backup-file': backup },
+      { signal: controller.signal, hooks: { serverStarted: () => controller.abort('SIGTERM') } }
+    )
+    expect(result.error?.problem).toBe('interrupted')
+    expect(throwawayProcesses()).toEqual([])
+    expect([...ledger.live.server, ...ledger.live.folder]).toEqual([])
+  })
+
+  maybe('the post step stops a server the main step left running, and removes its folder', async () => {
+    const backup = await recognisePhysical(basebackup('left', ['-F', 't', '-X', 'stream']))
+    const folder = await mkdtemp(path.join(work, 'backup-verify-left-'))
+    const data = path.join(folder, 'data')
+    await materialise(backup!, data, new AbortController().signal)
+    const running = await startThrowawayServer({
+      postgres: path.join(BIN, 'postgres'),
+      dataDirectory: data,
+      folder: path.join(folder, 'server'),
+      signal: new AbortController().signal,
+      timeoutMs: 60_000
+    })
+    expect(throwawayProcesses()).toEqual([running.pid])
+    const post = await runBundle('dist/post/index.js', {
+      state: { 'throwaway-servers': JSON.stringify([`${running.pid}:${data}`]), 'temporary-folders': JSON.stringify([folder]) }
+    })
+    expect(post.code).toBe(0)
+    expect(post.stdout).toContain(`Stopped leftover throwaway server ${running.pid}`)
+    expect(throwawayProcesses()).toEqual([])
+    expect(existsSync(folder)).toBe(false)
+  })
+
+  maybe(
+    'ten runs in a row of the command line leave no process and no folder',
+    async () => {
+      const backup = basebackup('ten', ['-F', 't', '-X', 'stream'])
+      for (let run = 0; run < 10; run++) {
+        const done = await runBundle('dist/cli/index.js', {
+          args: ['--method', 'physical', '--backup-file', backup],
+          env: { TMPDIR: work }
+        })
+        expect([done.code, done.stderr]).toEqual([0, ''])
+        expect(done.stdout).toContain('PASSED: the base backup')
+      }
+      expect(throwawayProcesses()).toEqual([])
+      expect(readdirSync(work).filter((entry) => /^backup-verify-(?!left|receipt-)/.test(entry))).toEqual([])
+    },
+    120_000
+  )
+})

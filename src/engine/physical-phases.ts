@@ -1,0 +1,252 @@
+// An existing physical backup (method: physical): Validate checks it against its manifest
+// (pg_verifybackup: every file's size and checksum, the WAL from start to end) and refuses one
+// without backup_label; Restore boots it on a throwaway server of its major, lets it recover to a
+// consistent state (to the end of its WAL, or to a target) and be promoted, then proves it: amcheck
+// over every database, page checksum failures, the inventory of every database.
+
+import { createHash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { mkdtemp, readdir, stat } from 'node:fs/promises'
+import os from 'node:os'
+import { rmRF } from '@actions/io'
+import path from 'node:path'
+import { describeBytes } from '../run/bytes.js'
+import { VerificationError } from '../run/errors.js'
+import { defaultCacheRoot, FolderToolCache } from '../tools/cache.js'
+import { DEFAULT_RETRY } from '../tools/download.js'
+import { runTool } from '../tools/process.js'
+import { scrubbedEnvironment } from '../connection/environment.js'
+import { materialise, readBackupLabel, readMajor, recognisePhysical, type PhysicalBackup } from '../physical/layout.js'
+import { provideServerBinaries, type ServerBinaries } from '../physical/server-binaries.js'
+import { startThrowawayServer, unprivilegedAccount, type ThrowawayServer } from '../physical/throwaway-server.js'
+import { proveCopy } from '../physical/prove.js'
+import type { PhysicalFacts } from '../report/result.js'
+import type { ValidationCheck } from '../validate/plain-checks.js'
+import type { Verification } from './verification.js'
+
+interface Prepared {
+  backup: PhysicalBackup
+  dataDirectory: string
+  binaries: ServerBinaries
+  facts: PhysicalFacts
+}
+
+export async function verifyPhysical(v: Verification, file: string): Promise<void> {
+  v.phases.skip('Create', `skipped: verifying the existing base backup ${file}`)
+  const room = await serverRoom(v)
+  try {
+    await verifyIn(v, file, room)
+  } finally {
+    if (room !== v.workspace.folder) {
+      await rmRF(room).catch((error: unknown) => v.run.warn(`Could not remove ${room}: ${v.run.redactor.redactError(error)}`))
+      v.run.ledger.removed('folder', room)
+    }
+  }
+}
+
+/**
+ * Where the copy's files go: the run's folder, unless the account the server runs as (a root runner)
+ * cannot pass through the folders above it; then a folder of its own in the system's temporary folder.
+ */
+async function serverRoom(v: Verification): Promise<string> {
+  const account = await unprivilegedAccount()
+  if (!account) return v.workspace.folder
+  let reachable = true
+  for (let folder = path.dirname(v.workspace.folder); ; folder = path.dirname(folder)) {
+    const info = await stat(folder)
+    const passes = info.uid === account.uid ? info.mode & 0o100 : info.gid === account.gid ? info.mode & 0o010 : info.mode & 0o001
+    if (!passes) reachable = false
+    if (path.dirname(folder) === folder) break
+  }
+  if (reachable) return v.workspace.folder
+  const room = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-physical-'))
+  v.run.ledger.created('folder', room)
+  v.run.log(`The server's account (${account.name}) cannot reach ${v.workspace.folder}: the copy goes to ${room}`)
+  return room
+}
+
+async function verifyIn(v: Verification, file: string, room: string): Promise<void> {
+  const prepared = await v.phases.run(
+    'Validate',
+    async (done) => {
+      const ready = await validatePhysical(v, file, room)
+      done(
+        `base backup (${ready.backup.layout} format) of PostgreSQL ${ready.facts.major}, ${describeBytes(ready.backup.sizeBytes)}; ` +
+          `${ready.facts.manifest.verified ? 'pg_verifybackup: every file and the WAL as the manifest says' : 'no manifest'}`
+      )
+      return ready
+    },
+    'Validate: the manifest (pg_verifybackup), backup_label, server binaries'
+  )
+  await v.phases.run(
+    'Restore',
+    async (done) => done(await restorePhysical(v, prepared, room)),
+    'Restore: a throwaway server recovers the copy; amcheck, checksums, every database counted'
+  )
+}
+
+async function validatePhysical(v: Verification, file: string, room: string): Promise<Prepared> {
+  const { run, result, settings } = v
+  const backup = await recognisePhysical(file)
+  if (!backup) {
+    throw new VerificationError(
+      'backup-invalid',
+      `${file} is not a base backup: a physical backup is the folder pg_basebackup wrote, with base.tar (tar format) or PG_VERSION and global/ (plain format).`,
+      'For a pg_dump backup, leave method at logical.'
+    )
+  }
+  const dataDirectory = path.join(room, 'data')
+  run.log(`Base backup, ${backup.layout} format: ${backup.files.length} file(s), ${describeBytes(backup.sizeBytes)}`)
+  await materialise(backup, dataDirectory, run.signal)
+  const label = await readBackupLabel(dataDirectory)
+  const major = await readMajor(dataDirectory)
+  run.log(`backup_label: WAL from ${label.startLsn} (segment ${label.startSegment}, timeline ${label.timeline}); PostgreSQL ${major}`)
+  const binaries = await provideServerBinaries(major, {
+    request: { kind: 'major', major },
+    source: settings.toolsSource,
+    toolsUrl: settings.toolsUrl,
+    cache: v.options.toolCache ?? new FolderToolCache(defaultCacheRoot(v.env)),
+    workFolder: v.workspace.path('tools'),
+    retry: v.options.retry ?? DEFAULT_RETRY,
+    env: v.env,
+    platform: process.platform,
+    arch: process.arch,
+    log: run.log
+  })
+  run.log(`Server binaries: PostgreSQL ${binaries.version.text} in ${binaries.directory} (${binaries.origin})`)
+  const manifest = await verifyManifest(v, backup, dataDirectory, binaries)
+  const facts: PhysicalFacts = {
+    layout: backup.layout,
+    major,
+    server: { version: binaries.version.text, directory: binaries.directory, origin: binaries.origin },
+    manifest,
+    label
+  }
+  result.physical = facts
+  result.backup = {
+    path: file,
+    sizeBytes: backup.sizeBytes,
+    sha256: await backupChecksum(backup),
+    format: 'physical',
+    compression: backup.base?.compression ?? 'none',
+    jobs: 1,
+    files: backup.files.length,
+    streamed: false,
+    kept: false,
+    existing: true
+  }
+  const checks: ValidationCheck[] = [
+    { name: 'backup_label', passed: true, detail: `WAL from ${label.startLsn} on timeline ${label.timeline}` },
+    { name: 'Manifest (pg_verifybackup)', passed: manifest.verified, detail: manifest.detail }
+  ]
+  result.checks = checks
+  return { backup, dataDirectory, binaries, facts }
+}
+
+/** SHA-256 of the manifest (which holds every file's checksum), else of every file in order. */
+async function backupChecksum(backup: PhysicalBackup): Promise<string> {
+  const hash = createHash('sha256')
+  for (const file of backup.manifest ? [backup.manifest] : backup.files) {
+    for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer)
+  }
+  return hash.digest('hex')
+}
+
+async function verifyManifest(v: Verification, backup: PhysicalBackup, dataDirectory: string, binaries: ServerBinaries) {
+  const { run, settings } = v
+  if (!backup.manifest) {
+    run.warn(
+      'The base backup has no backup_manifest: file sizes and checksums cannot be verified; amcheck and page checksums on the started copy are the checks.'
+    )
+    return { verified: false, detail: 'no backup_manifest: not verified (taken with --no-manifest, or by an older pg_basebackup)' }
+  }
+  if (!binaries.pgVerifyBackup) {
+    run.warn('pg_verifybackup is not among the server binaries (PostgreSQL 13 and later have it): the manifest was not checked.')
+    return { verified: false, detail: 'pg_verifybackup missing: not verified' }
+  }
+  const walDirectory = path.join(dataDirectory, 'pg_wal')
+  const hasWal = (await readdir(walDirectory).catch(() => [])).some((name) => /^[0-9A-F]{24}$/.test(name))
+  const wal = settings.walArchive ? ['--wal-directory', settings.walArchive.path] : hasWal ? [] : ['--no-parse-wal']
+  const verified = await runTool(binaries.pgVerifyBackup, ['--manifest-path', backup.manifest, ...wal, dataDirectory], {
+    env: scrubbedEnvironment(v.env),
+    signal: run.signal,
+    onLine: settings.verbose ? run.log : undefined
+  })
+  if (verified.exitCode !== 0) {
+    const lines = verified.stderr
+      .split('\n')
+      .map((line) => line.replace(/^pg_verifybackup: (error: )?/, '').trim())
+      .filter(Boolean)
+      .map((line) => line.replaceAll(dataDirectory, '<backup>'))
+    throw new VerificationError(
+      'backup-invalid',
+      `pg_verifybackup found the backup differs from its manifest: ${lines.slice(0, 10).join(' | ')}${lines.length > 10 ? ` (and ${lines.length - 10} more)` : ''}`,
+      'The files changed after pg_basebackup wrote them (a damaged copy, or a manifest of another backup): take the backup again, or copy it again.'
+    )
+  }
+  if (wal.includes('--no-parse-wal')) {
+    run.warn('The backup holds no WAL (taken with -X none) and no wal-archive was given: recovery cannot reach consistency without one.')
+  }
+  return {
+    verified: true,
+    detail: `every file's size and SHA-256 match backup_manifest${wal.length === 0 || settings.walArchive ? ', and the WAL from start to end parses' : ''}`
+  }
+}
+
+async function restorePhysical(v: Verification, prepared: Prepared, room: string): Promise<string> {
+  const { run, settings, result } = v
+  let server: ThrowawayServer | undefined
+  let recorded: string | undefined
+  try {
+    server = await startThrowawayServer({
+      postgres: prepared.binaries.postgres,
+      dataDirectory: prepared.dataDirectory,
+      folder: path.join(room, 'server'),
+      walArchive: settings.walArchive?.path,
+      target: settings.recoveryTarget,
+      signal: run.signal,
+      // The run's own timeout (timeout) stops it sooner through the signal.
+      timeoutMs: 6 * 60 * 60 * 1000,
+      onLine: settings.verbose ? (line) => run.log(`postgres: ${line}`) : undefined,
+      startSegment: prepared.facts.label?.startSegment,
+      onStarted: (pid) => {
+        recorded = `${pid}:${prepared.dataDirectory}`
+        run.ledger.created('server', recorded)
+        v.options.hooks?.serverStarted?.(pid)
+      }
+    })
+    const facts = server.facts
+    prepared.facts.recovery = facts
+    run.log(
+      `The copy is consistent${facts.consistentAt ? ` at ${facts.consistentAt}` : ''} and promoted on timeline ${facts.timeline} ` +
+        `after ${(facts.millisecondsToConsistent / 1000).toFixed(1)} s (redo ${facts.redoStart ?? '?'} to ${facts.redoDone ?? '?'}` +
+        `${facts.segmentsRestored ? `, ${facts.segmentsRestored} segment(s) from the WAL archive` : ''})`
+    )
+    const proof = await proveCopy(server, prepared.binaries.pgAmcheck, settings.verifyLevel, settings.jobs, run.signal)
+    prepared.facts.amcheck = proof.amcheck
+    prepared.facts.checksums = proof.checksums
+    prepared.facts.databases = proof.databases.map(({ name, inventory }) => ({
+      name,
+      tables: inventory.tables.length,
+      rows: inventory.level === 'schema' ? undefined : inventory.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0)
+    }))
+    result.physical = prepared.facts
+    if (!proof.amcheck.passed) {
+      throw new VerificationError('backup-invalid', `amcheck found corruption in the restored copy: ${proof.amcheck.detail}`)
+    }
+    if (proof.checksums.failures > 0) {
+      throw new VerificationError('backup-invalid', `${proof.checksums.failures} page checksum failure(s) in the restored copy.`)
+    }
+    const databases = prepared.facts.databases
+    const tables = databases.reduce((sum, entry) => sum + entry.tables, 0)
+    const rows = databases.reduce((sum, entry) => sum + (entry.rows ?? 0), 0)
+    return (
+      `started on PostgreSQL ${prepared.binaries.version.text}, consistent after ${(facts.millisecondsToConsistent / 1000).toFixed(1)} s; ` +
+      `amcheck: ${proof.amcheck.ran ? 'no corruption' : 'not run'}; ${databases.length} database(s), ${tables} tables` +
+      `${settings.verifyLevel === 'schema' ? '' : `, ${rows} rows`}`
+    )
+  } finally {
+    await server?.stop()
+    if (recorded) run.ledger.removed('server', recorded)
+  }
+}

@@ -1,0 +1,66 @@
+// The server binaries of the backup's major (postgres, pg_verifybackup, pg_amcheck): installed ones,
+// the tool cache, or a download (the default source's archives carry the server with the client).
+
+import { existsSync, realpathSync } from 'node:fs'
+import path from 'node:path'
+import { VerificationError } from '../run/errors.js'
+import { runTool } from '../tools/process.js'
+import { candidateDirectories, toolPath } from '../tools/locate.js'
+import { cachedClientTools } from '../tools/install.js'
+import { provideClientTools, type ProvisionOptions } from '../tools/provision.js'
+import { parseToolVersion, type ToolVersion } from '../tools/version.js'
+import { scrubbedEnvironment } from '../connection/environment.js'
+
+export interface ServerBinaries {
+  directory: string
+  version: ToolVersion
+  postgres: string
+  pgVerifyBackup?: string
+  pgAmcheck?: string
+  origin: 'found' | 'cache' | 'downloaded'
+}
+
+async function inspect(found: string, major: number, env: NodeJS.ProcessEnv, platform: NodeJS.Platform) {
+  if (!existsSync(toolPath(found, 'postgres', platform))) return undefined
+  // /usr/local/bin/postgres may be a link into the real folder, which has the other binaries too.
+  const directory = path.dirname(realpathSync(toolPath(found, 'postgres', platform)))
+  const postgres = toolPath(directory, 'postgres', platform)
+  const run = await runTool(postgres, ['--version'], { env: scrubbedEnvironment(env), timeoutMs: 10_000 }).catch(() => undefined)
+  const version = run?.exitCode === 0 ? parseToolVersion(run.stdout) : undefined
+  if (!version || version.major !== major) return undefined
+  const optional = (tool: string) => (existsSync(toolPath(directory, tool, platform)) ? toolPath(directory, tool, platform) : undefined)
+  return { directory, version, postgres, pgVerifyBackup: optional('pg_verifybackup'), pgAmcheck: optional('pg_amcheck') }
+}
+
+/** Server binaries of `major`, or a clear error that says where they were looked for and how to get them. */
+export async function provideServerBinaries(major: number, options: ProvisionOptions): Promise<ServerBinaries> {
+  const { env, platform } = options
+  const folders = options.source === 'any' ? candidateDirectories(env, platform).map((candidate) => candidate.directory) : []
+  for (const directory of folders) {
+    const found = await inspect(directory, major, env, platform)
+    if (found) return { ...found, origin: 'found' }
+  }
+  for (const tools of await cachedClientTools(options.cache, options.arch, env, platform)) {
+    const found = await inspect(tools.directory, major, env, platform)
+    if (found) return { ...found, origin: 'cache' }
+  }
+  try {
+    const provided = await provideClientTools(
+      { major, number: major * 10000, text: String(major) },
+      { ...options, source: 'tool-cache', request: { kind: 'major', major } }
+    )
+    const found = await inspect(provided.tools.directory, major, env, platform)
+    if (found) return { ...found, origin: provided.origin === 'found' ? 'found' : provided.origin }
+    throw new VerificationError('tools-missing', `the tools in ${provided.tools.directory} carry no server (postgres)`)
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error)
+    throw new VerificationError(
+      'tools-missing',
+      `The backup is of PostgreSQL ${major}, and no server binaries of major ${major} are installed or could be installed: ${why}`,
+      platform === 'linux'
+        ? `Install them (apt-get install postgresql-${major}, from apt.postgresql.org where the distribution has no such major), ` +
+            `or let the action download them (tools-url: the default source, which carries the server).`
+        : `Install PostgreSQL ${major} on the runner, or let the action download it (tools-url: the default source).`
+    )
+  }
+}

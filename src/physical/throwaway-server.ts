@@ -1,0 +1,310 @@
+// A throwaway PostgreSQL server on a copy of a physical backup: a free loopback port and a socket in
+// the run's folder, no TCP listener at all, no archiving, no replication connections, small memory,
+// trust only over its own private socket. Recovery to the end of the WAL (or to a target), then
+// promoted. Run as an unprivileged account when the runner is root (PostgreSQL refuses root).
+
+import { spawn, type ChildProcess } from 'node:child_process'
+import { chmod, chown, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { userInfo } from 'node:os'
+import { createServer } from 'node:net'
+import path from 'node:path'
+import pg from 'pg'
+import { VerificationError } from '../run/errors.js'
+import { lineSplitter } from '../tools/process.js'
+import { scrubbedEnvironment } from '../connection/environment.js'
+
+export interface RecoveryTarget {
+  time?: string
+  lsn?: string
+}
+
+export interface StartOptions {
+  postgres: string
+  dataDirectory: string
+  /** The run's folder for this server: its configuration and socket go here. */
+  folder: string
+  walArchive?: string
+  target?: RecoveryTarget
+  signal: AbortSignal
+  timeoutMs: number
+  /** Each line the server logs. */
+  onLine?: (line: string) => void
+  /** Called with the pid as soon as the server runs (for the cleanup ledger). */
+  onStarted?: (pid: number) => void
+  /** The WAL segment backup_label says the backup starts in: named when recovery cannot find its checkpoint. */
+  startSegment?: string
+}
+
+export interface RecoveryFacts {
+  redoStart?: string
+  redoDone?: string
+  consistentAt?: string
+  /** The timeline the copy ended on (a new one when it was promoted after archive recovery). */
+  timeline?: number
+  segmentsRestored: number
+  /** From the server's start to accepting connections. */
+  millisecondsToConsistent: number
+  targetReached?: string
+}
+
+export interface ThrowawayServer {
+  socketDirectory: string
+  port: number
+  pid: number
+  facts: RecoveryFacts
+  /** Every line the server logged so far. */
+  log: string[]
+  connect(database: string, user: string): Promise<pg.Client>
+  superuser: string
+  stop(): Promise<void>
+}
+
+/** A free TCP port number: the socket's name carries it, though nothing listens on TCP. */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+/** The unprivileged account a root runner starts the server as: postgres when it exists, else nobody. */
+export async function unprivilegedAccount(): Promise<{ name: string; uid: number; gid: number } | undefined> {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return undefined
+  const passwd = await readFile('/etc/passwd', 'utf8').catch(() => '')
+  const accounts = passwd.split('\n').map((line) => line.split(':'))
+  for (const name of ['postgres', 'nobody']) {
+    const entry = accounts.find((fields) => fields[0] === name)
+    if (entry && Number(entry[2]) !== 0) return { name, uid: Number(entry[2]), gid: Number(entry[3]) }
+  }
+  throw new VerificationError(
+    'permission-denied',
+    'The runner runs as root, which PostgreSQL refuses, and there is no postgres or nobody account to run the restored copy as.',
+    'Add an unprivileged account (useradd postgres) in the job, or run the job as a non-root user.'
+  )
+}
+
+async function chownTree(root: string, uid: number, gid: number): Promise<void> {
+  await chown(root, uid, gid)
+  for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
+    await chown(path.join(entry.parentPath, entry.name), uid, gid).catch(() => {})
+  }
+}
+
+const quote = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`
+
+/** The settings that make the copy harmless, given on the command line so that nothing in the backup overrides them. */
+function serverSettings(options: StartOptions, socketDirectory: string, port: number, hba: string, ident: string, config: string) {
+  const settings: Record<string, string> = {
+    config_file: config,
+    hba_file: hba,
+    ident_file: ident,
+    port: String(port),
+    listen_addresses: '',
+    unix_socket_directories: socketDirectory,
+    unix_socket_permissions: '0700',
+    archive_mode: 'off',
+    max_wal_senders: '0',
+    max_replication_slots: '0',
+    hot_standby: 'off',
+    ssl: 'off',
+    shared_buffers: '32MB',
+    max_connections: '20',
+    logging_collector: 'off',
+    log_destination: 'stderr',
+    log_min_messages: 'info',
+    log_checkpoints: 'off',
+    synchronous_standby_names: '',
+    primary_conninfo: '',
+    primary_slot_name: '',
+    cluster_name: 'backup-verify',
+    recovery_target_action: 'promote',
+    // A delayed standby's setting would hold the replay back for hours.
+    recovery_min_apply_delay: '0'
+  }
+  if (options.walArchive) settings.restore_command = `cp ${JSON.stringify(options.walArchive + '/%f').replace(/\$/g, '\\$')} "%p"`
+  else settings.restore_command = ''
+  if (options.target?.time) settings.recovery_target_time = options.target.time
+  if (options.target?.lsn) settings.recovery_target_lsn = options.target.lsn
+  return Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`])
+}
+
+export async function startThrowawayServer(options: StartOptions): Promise<ThrowawayServer> {
+  const socketDirectory = path.join(options.folder, 'socket')
+  const configuration = path.join(options.folder, 'conf')
+  await mkdir(socketDirectory, { recursive: true, mode: 0o700 })
+  await mkdir(configuration, { recursive: true, mode: 0o700 })
+  const hba = path.join(configuration, 'pg_hba.conf')
+  const ident = path.join(configuration, 'pg_ident.conf')
+  const config = path.join(configuration, 'postgresql.conf')
+  // Only this private socket, and only local connections: trust is safe there, and no password is needed.
+  await writeFile(hba, 'local all all trust\n')
+  await writeFile(ident, '')
+  await writeFile(config, `include_if_exists ${quote(path.join(options.dataDirectory, 'postgresql.conf'))}\n`)
+  // Archive recovery (a WAL archive or a target) needs recovery.signal; otherwise crash recovery
+  // from backup_label replays the WAL the backup holds, to the end.
+  const archiveRecovery = Boolean(options.walArchive || options.target?.time || options.target?.lsn)
+  if (archiveRecovery) await writeFile(path.join(options.dataDirectory, 'recovery.signal'), '')
+  // A copy of a running primary's pid file, or a standby's signal, would stop or change the start.
+  for (const stale of ['postmaster.pid', 'standby.signal']) await rm(path.join(options.dataDirectory, stale), { force: true })
+  const account = await unprivilegedAccount()
+  if (account) {
+    // The account must pass through the run's folder (0700, root's) to reach its own; 0711 lets it
+    // through without listing it (password files stay 0600, root's).
+    await chmod(path.dirname(options.folder), 0o711)
+    await chownTree(options.folder, account.uid, account.gid)
+    await chownTree(options.dataDirectory, account.uid, account.gid)
+  }
+  await chmod(options.dataDirectory, 0o700)
+  const port = await freePort()
+  const started = Date.now()
+  const log: string[] = []
+  const facts: RecoveryFacts = { segmentsRestored: 0, millisecondsToConsistent: 0 }
+  const child = spawn(
+    options.postgres,
+    ['-D', options.dataDirectory, ...serverSettings(options, socketDirectory, port, hba, ident, config)],
+    {
+      env: { ...scrubbedEnvironment(process.env), LC_MESSAGES: 'C' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(account ? { uid: account.uid, gid: account.gid } : {}),
+      windowsHide: true
+    }
+  )
+  const lines = lineSplitter((line) => {
+    log.push(line)
+    if (log.length > 5000) log.splice(0, log.length - 5000)
+    readFact(line, facts)
+    options.onLine?.(line)
+  })
+  child.stdout.setEncoding('utf8').on('data', (text: string) => lines.push(text))
+  child.stderr.setEncoding('utf8').on('data', (text: string) => lines.push(text))
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  child.on('error', () => {})
+  if (child.pid) options.onStarted?.(child.pid)
+  const stop = () => stopServer(child, exited)
+  try {
+    const client = await waitUntilPromoted(options, socketDirectory, port, exited, log, facts)
+    facts.millisecondsToConsistent = Date.now() - started
+    const user = await client.query<{ name: string }>('SELECT rolname AS name FROM pg_roles WHERE oid = 10').then((r) => r.rows[0].name)
+    const timeline = await client.query<{ timeline: number }>('SELECT timeline_id AS timeline FROM pg_control_checkpoint()')
+    facts.timeline = Number(timeline.rows[0].timeline)
+    await client.end().catch(() => {})
+    return {
+      socketDirectory,
+      port,
+      pid: child.pid ?? 0,
+      facts,
+      log,
+      superuser: user,
+      connect: (database, as) => connectSocket(socketDirectory, port, database, as),
+      stop
+    }
+  } catch (error) {
+    await stop()
+    throw error
+  }
+}
+
+function readFact(line: string, facts: RecoveryFacts): void {
+  let match: RegExpExecArray | null
+  if ((match = /redo starts at ([0-9A-F]+\/[0-9A-F]+)/.exec(line))) facts.redoStart = match[1]
+  else if ((match = /redo done at ([0-9A-F]+\/[0-9A-F]+)/.exec(line))) facts.redoDone = match[1]
+  else if ((match = /consistent recovery state reached at ([0-9A-F]+\/[0-9A-F]+)/.exec(line))) facts.consistentAt = match[1]
+  else if (/restored log file "[0-9A-F]{24}" from archive/.test(line)) facts.segmentsRestored++
+  else if ((match = /recovery stopping (.+)$/.exec(line))) facts.targetReached = match[1]
+}
+
+async function connectSocket(socketDirectory: string, port: number, database: string, user: string): Promise<pg.Client> {
+  const client = new pg.Client({ host: socketDirectory, port, database, user, application_name: 'backup-verify' })
+  client.on('error', () => {})
+  await client.connect()
+  return client
+}
+
+/** Waits for the copy to accept connections as a primary; a server that exits says why in its log. */
+async function waitUntilPromoted(
+  options: StartOptions,
+  socketDirectory: string,
+  port: number,
+  exited: Promise<number | null>,
+  log: string[],
+  facts: RecoveryFacts
+): Promise<pg.Client> {
+  const deadline = Date.now() + options.timeoutMs
+  let gone: number | null | undefined
+  void exited.then((code) => (gone = code))
+  // The bootstrap superuser is named after whoever ran initdb: postgres, as a rule.
+  const users = [
+    ...new Set([(await unprivilegedAccount())?.name, 'postgres', userInfo().username].filter((name): name is string => Boolean(name)))
+  ]
+  while (true) {
+    if (options.signal.aborted) throw options.signal.reason
+    if (gone !== undefined) throw recoveryFailure(log, facts, gone, options.startSegment)
+    if (Date.now() > deadline) {
+      throw new VerificationError(
+        'restore-failed',
+        `The restored copy did not reach a consistent state within ${Math.round(options.timeoutMs / 1000)} s (last log line: ${log.at(-1) ?? 'none'}).`,
+        'A large backup or a long WAL replay needs more time: raise timeout.'
+      )
+    }
+    for (const user of users) {
+      // Not up yet, or no such role: try again, or the next name.
+      const client = await connectSocket(socketDirectory, port, 'template1', user).catch(() => undefined)
+      if (!client) continue
+      const recovering = await client
+        .query<{ recovering: boolean }>('SELECT pg_is_in_recovery() AS recovering')
+        .then((r) => r.rows[0].recovering)
+        .catch(() => true)
+      if (!recovering) return client
+      await client.end().catch(() => {})
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+/** Why the copy did not come up, from its log: a missing WAL segment named, or the server's own words. */
+export function recoveryFailure(log: string[], facts: RecoveryFacts, code: number | null, startSegment?: string): VerificationError {
+  const fatal = log.filter((line) => /\b(FATAL|PANIC)\b/.test(line))
+  const said = (fatal.length > 0 ? fatal : log.slice(-3)).slice(-3).map((line) => line.replace(/^.*?(FATAL|PANIC|LOG|ERROR):\s*/, '$1: '))
+  const missing = log
+    .map((line) => /could not open file "(?:[^"]*\/)?([0-9A-F]{24})"|WAL file "?([0-9A-F]{24})"? (?:not found|is missing)/.exec(line))
+    .find(Boolean)
+  if (log.some((line) => /WAL ends before (consistent recovery point|end of online backup)/.test(line))) {
+    const segment = missing?.[1] ?? missing?.[2]
+    return new VerificationError(
+      'restore-failed',
+      `Recovery could not reach a consistent state: the WAL ends before the end of the backup${segment ? `; segment ${segment} is missing` : ''}` +
+        `${facts.redoStart ? ` (redo started at ${facts.redoStart})` : ''}. The server said: ${said.join(' | ')}`,
+      'The backup needs all WAL from its start to its end: take it with -X stream (the default), or give wal-archive the folder of archived segments.'
+    )
+  }
+  if (log.some((line) => /could not (locate|find) (required|a valid) checkpoint record/.test(line))) {
+    return new VerificationError(
+      'restore-failed',
+      `Recovery could not start: the checkpoint the backup begins at is not in its WAL` +
+        `${startSegment ? `; segment ${startSegment} (backup_label's START WAL LOCATION) is missing` : ''}. The server said: ${said.join(' | ')}`,
+      'The backup needs all WAL from its start to its end: take it with -X stream (the default), or give wal-archive the folder of archived segments.'
+    )
+  }
+  return new VerificationError(
+    'restore-failed',
+    `The restored copy did not start (the server exited with code ${code}): ${said.join(' | ') || 'no log'}`,
+    "The log above has the server's own account (verbose: true shows every line)."
+  )
+}
+
+async function stopServer(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  // Immediate shutdown: the copy is thrown away, nothing needs to be written.
+  child.kill('SIGQUIT')
+  let timer: NodeJS.Timeout | undefined
+  const done = await Promise.race([exited.then(() => true), new Promise((resolve) => (timer = setTimeout(() => resolve(false), 10_000)))])
+  clearTimeout(timer)
+  if (!done) {
+    child.kill('SIGKILL')
+    await exited
+  }
+}
