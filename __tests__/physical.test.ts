@@ -253,6 +253,93 @@ describe('damage fails with its reason, and never hangs', () => {
   })
 })
 
+describe('a new base backup (no backup-file)', () => {
+  maybe.each<[string, Record<string, string>, string[]]>([
+    ['tar', {}, ['backup_manifest', 'base.tar', 'pg_wal.tar']],
+    ['tar, gzip', { compression: 'gzip:5' }, ['backup_manifest', 'base.tar.gz', 'pg_wal.tar.gz']]
+  ])('%s: pg_basebackup, then started, proved, and held exactly to the quiet source', async (_name, extra, files) => {
+    const { result } = await verify({ 'database-url': server.url('shop'), 'keep-backup': 'true', ...extra })
+    expect(result.error).toBeUndefined()
+    expect(result.phases.map((phase) => phase.status)).toEqual(['passed', 'passed', 'passed'])
+    expect(result.physical?.comparison).toEqual({ database: 'shop', compared: 4, written: [], mismatches: [] })
+    expect(shop(result)?.rows).toBe(await sourceRows())
+    // keep-backup keeps the base backup alone: the copy and its server's folder are gone.
+    const kept = result.backup?.path as string
+    expect(readdirSync(kept).sort()).toEqual(files)
+    expect(readdirSync(path.dirname(kept)).filter((entry) => ['data', 'server'].includes(entry))).toEqual([])
+    await rm(path.dirname(kept), { recursive: true, force: true })
+  })
+
+  maybe("kept, then verified later with its receipt: the database compared exactly; another backup's receipt is refused", async () => {
+    const made = await verify({ 'database-url': server.url('shop'), 'keep-backup': 'true' })
+    expect(made.result.error).toBeUndefined()
+    const kept = made.result.backup?.path as string
+    const receipt = made.result.receiptPath as string
+    const later = await verify({ 'backup-file': kept, receipt })
+    expect(later.result.error).toBeUndefined()
+    expect(later.result.checks?.find((check) => check.name === 'Receipt')?.detail).toMatch(/^describes this backup/)
+    expect(later.result.tables?.reference).toBe('receipt')
+    expect(later.result.tables?.rows.map((entry) => entry.source === entry.restored)).toEqual([true, true, true, true])
+    expect(later.result.tables?.definitions.differences).toEqual([])
+    const other = basebackup('other-than-receipt', ['-F', 't', '-X', 'stream'])
+    const refused = await verify({ 'backup-file': other, receipt })
+    expect(refused.result.error?.problem).toBe('receipt-mismatch')
+    await rm(path.dirname(kept), { recursive: true, force: true })
+  })
+
+  maybe('a source written to during the backup: no false alarm, the written table named, the quiet ones exact', async () => {
+    await server.query('CREATE TABLE IF NOT EXISTS busy (n int)', 'shop')
+    let writing = true
+    const writer = (async () => {
+      for (let n = 0; writing; n++) await server.query(`INSERT INTO busy VALUES (${n})`, 'shop')
+    })()
+    try {
+      const { result, reporter } = await verify({ 'database-url': server.url('shop') })
+      expect(result.error).toBeUndefined()
+      expect(result.physical?.comparison?.written).toEqual(['public.busy'])
+      expect(result.physical?.comparison?.compared).toBe(4)
+      expect(reporter.warnings.join('\n')).toContain('The source was written to while the backup ran: 1 table(s) changed (public.busy)')
+    } finally {
+      writing = false
+      await writer
+      await server.query('DROP TABLE busy', 'shop')
+    }
+  })
+
+  maybe('a role without REPLICATION: says which, and how to grant it', async () => {
+    await server.query("DROP ROLE IF EXISTS reader; CREATE ROLE reader LOGIN PASSWORD 'reader-pw'; GRANT pg_read_all_data TO reader")
+    const url = `postgresql://reader:reader-pw@127.0.0.1:${server.port}/shop`
+    const { result } = await verify({ 'database-url': url })
+    expect(result.error?.problem).toBe('permission-denied')
+    expect(result.error?.message).toMatch(/^pg_basebackup was refused: the role may not replicate/)
+    expect(result.error?.hint).toContain('ALTER ROLE <role> WITH REPLICATION')
+  })
+
+  maybe('a server whose pg_hba.conf refuses replication: says so, and the line to add', async () => {
+    const hba = path.join(server.socketDirectory, 'pg_hba.conf')
+    const original = await readFile(hba, 'utf8')
+    await writeFile(
+      hba,
+      original
+        .split('\n')
+        .filter((line) => !/\breplication\b/.test(line))
+        .join('\n')
+    )
+    await server.query('SELECT pg_reload_conf()')
+    try {
+      const { result } = await verify({ 'database-url': server.url('shop') })
+      expect(result.error?.problem).toBe('permission-denied')
+      expect(result.error?.message).toMatch(
+        /^pg_basebackup was refused: the server's pg_hba.conf has no entry for a replication connection/
+      )
+      expect(result.error?.hint).toContain('host replication <role>')
+    } finally {
+      await writeFile(hba, original)
+      await server.query('SELECT pg_reload_conf()')
+    }
+  })
+})
+
 describe('nothing left behind', () => {
   maybe('interrupted (SIGTERM) while the copy recovers: no server, no folder', async () => {
     const backup = basebackup('interrupted', ['-F', 't', '-X', 'stream'])

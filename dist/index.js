@@ -38221,7 +38221,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 171:
+/***/ 6781:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39866,7 +39866,9 @@ function loadSettings(raw) {
     const toolsUrl = validateToolsUrl(Input.ToolsUrl, raw.get(Input.ToolsUrl).trim() || DEFAULT_TOOLS_URL);
     const toolsSource = parseToolsSource(raw.get(Input.ToolsSource));
     const format = parseFormat(Input.Format, raw.get(Input.Format));
-    const compression = parseCompression(Input.Compression, raw.get(Input.Compression), format);
+    // pg_basebackup compresses its tars with any method: checked as for a format that allows them all.
+    const physicalMethod = raw.get(Input.Method).trim().toLowerCase() === 'physical';
+    const compression = parseCompression(Input.Compression, raw.get(Input.Compression), physicalMethod ? 'custom' : format);
     const jobs = parseJobs(raw.get(Input.Jobs));
     const pipeline = parseBooleanInput(Input.Pipeline, raw.get(Input.Pipeline) || 'true');
     const verifyText = raw.get(Input.Verify).trim().toLowerCase() || DEFAULT_VERIFY_LEVEL;
@@ -39950,7 +39952,15 @@ function parsePhysical(raw, existing) {
         return { method: 'logical' };
     }
     if (!existing) {
-        throw new InputError(Input.Method, raw.get(Input.Method), 'logical when no backup-file is given: method physical verifies an existing base backup (backup-file: the folder pg_basebackup wrote)');
+        for (const [name, value] of [
+            [Input.WalArchive, walText],
+            [Input.RecoveryTargetTime, time],
+            [Input.RecoveryTargetLsn, lsn]
+        ]) {
+            if (value !== '') {
+                throw new InputError(name, raw.get(name), 'empty without backup-file: a new base backup carries its WAL (-X stream) and is recovered to its end');
+            }
+        }
     }
     if (time !== '' && (Number.isNaN(Date.parse(time)) || !/\d{4}-\d{2}-\d{2}/.test(time))) {
         throw new InputError(Input.RecoveryTargetTime, time, 'a timestamp with its time zone, e.g. 2026-12-01 10:30:00+00');
@@ -40561,6 +40571,15 @@ function physicalTables(physical) {
         if (recovery.targetReached)
             rows.push(['Recovery target', escapeHtml(recovery.targetReached)]);
     }
+    if (physical.comparison) {
+        const { database, compared, written, mismatches } = physical.comparison;
+        rows.push([
+            `Compared with the source (${escapeHtml(database)})`,
+            `${mismatches.length === 0 ? '✅' : '❌'} ${compared} table(s) quiet during the backup compared exactly` +
+                `${mismatches.length ? `; differ: ${escapeHtml(listed(mismatches))}` : ''}` +
+                `${written.length ? `; written during the backup, not held to one figure: ${escapeHtml(listed(written))}` : ''}`
+        ]);
+    }
     if (physical.amcheck)
         rows.push(['amcheck', `${physical.amcheck.passed ? '✅' : '❌'} ${escapeHtml(physical.amcheck.detail)}`]);
     if (physical.checksums) {
@@ -40763,7 +40782,7 @@ function summaryLines(result) {
         lines.push(`  kept at   ${result.backup.path}`);
     const physical = result.physical?.databases;
     const head = result.status === 'passed' && physical
-        ? `PASSED: the base backup ${result.backup?.path} starts, consistent, amcheck clean: ${physical.map((entry) => `${entry.name} (${entry.tables} tables${entry.rows === undefined ? '' : `, ${entry.rows} rows`})`).join(', ')} in ${seconds(result.durationMs)}`
+        ? `PASSED: the base backup ${result.backup?.existing ? result.backup.path : `of ${result.target}`} starts, consistent, amcheck clean: ${physical.map((entry) => `${entry.name} (${entry.tables} tables${entry.rows === undefined ? '' : `, ${entry.rows} rows`})`).join(', ')} in ${seconds(result.durationMs)}`
         : result.status === 'passed'
             ? `PASSED: the backup ${result.backup?.existing ? result.backup.path : `of ${result.target}`} restores (${result.tables?.restored.length} of ${result.tables?.source.length} tables${result.tables?.level === 'schema' ? '' : `, ${restoredRows(result)} rows`}) in ${seconds(result.durationMs)}`
             : `FAILED: ${result.error?.message}`;
@@ -47688,6 +47707,161 @@ async function proveCopy(server, pgAmcheck, level, jobs, signal) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/engine/physical-create.ts
+// A new physical backup (method: physical, no backup-file): the Create phase runs pg_basebackup (tar
+// format, WAL streamed, fast checkpoint, SHA-256 manifest) into the run's folder, between two
+// inventories of the source database. A table whose inventory is the same before and after, and
+// whose write counters did not move, was quiet during the backup: the copy must match it exactly.
+// A table written to during the backup cannot be held to one figure: it is named, with both.
+
+
+
+
+
+
+
+
+/** pg_basebackup's compression argument for its major (15 and later name a method; older ones gzip levels only). */
+function basebackupCompression(compression, major) {
+    if (!compression || compression.method === 'none')
+        return [];
+    if (major >= 15)
+        return [`--compress=client-${compression.method}${compression.level === undefined ? '' : `:${compression.level}`}`];
+    if (compression.method === 'gzip')
+        return ['-z', ...(compression.level === undefined ? [] : [`--compress=${compression.level}`])];
+    throw new VerificationError('bad-input', `compression ${compression.method} needs pg_basebackup 15 or newer; the client here is ${major}.`, 'Use gzip (or a level 0-9), or a newer client (postgres-version).');
+}
+/** Write counters per table (inserts, updates, deletes), as the statistics have them. */
+async function writeCounters(client) {
+    const { rows } = await client.query(`SELECT quote_ident(schemaname) || '.' || quote_ident(relname) AS name,
+            (n_tup_ins + n_tup_upd + n_tup_del)::text AS writes
+       FROM pg_stat_user_tables`);
+    return new Map(rows.map((row) => [row.name, row.writes]));
+}
+const sameContent = (a, b) => a !== undefined && b !== undefined && a.rows === b.rows && a.fingerprint === b.fingerprint;
+/** Runs the Create phase; returns the backup's folder and the source around it. */
+async function createPhysical(v) {
+    const { settings, run, result } = v;
+    return v.phases.run('Create', async (done) => {
+        const connected = await Connected.open(run, settings, v.workspace, { env: v.env, toolCache: v.options.toolCache, retry: v.options.retry }, result);
+        try {
+            const level = settings.verifyLevel;
+            const database = (await connected.source.query('SELECT current_database() AS name')).rows[0].name;
+            const countersBefore = await writeCounters(connected.source);
+            const before = await takeInventory(connected.source, level);
+            const folder = v.workspace.path('base-backup');
+            await (0,promises_.mkdir)(folder, { recursive: true, mode: 0o700 });
+            await runBasebackup(v, connected, folder);
+            const made = await recognisePhysical(folder);
+            if (!made)
+                throw new VerificationError('dump-failed', `pg_basebackup wrote no base backup into ${folder}.`);
+            if (settings.alerts.mode === 'fail' && made.sizeBytes < settings.minSizeBytes) {
+                throw new VerificationError('backup-too-small', `Backup is suspiciously small: ${describeBytes(made.sizeBytes)}, under min-size (${describeBytes(settings.minSizeBytes)}) by ${describeBytes(settings.minSizeBytes - made.sizeBytes)}`, 'Lower min-size if a small cluster is expected.');
+            }
+            // Statistics reach the shared counters when a session goes idle: a write just before now has been counted.
+            await new Promise((resolve) => setTimeout(resolve, 1100));
+            const after = await takeInventory(connected.source, level);
+            const countersAfter = await writeCounters(connected.source);
+            const byName = (inventory) => new Map(inventory.content.map((entry) => [entry.table, entry]));
+            const [first, last] = [byName(before), byName(after)];
+            const tables = [...new Set([...before.tables, ...after.tables])];
+            const written = tables.filter((table) => (level !== 'schema' && !sameContent(first.get(table), last.get(table))) ||
+                !before.tables.includes(table) ||
+                !after.tables.includes(table) ||
+                countersBefore.get(table) !== countersAfter.get(table));
+            if (written.length > 0) {
+                run.warn(`The source was written to while the backup ran: ${written.length} table(s) changed (${written.slice(0, 10).join(', ')}` +
+                    `${written.length > 10 ? ', …' : ''}); the copy is compared exactly only on the tables that stayed quiet.`);
+            }
+            done(`pg_basebackup ${connected.tools.version.text}, tar format, WAL streamed; ${describeBytes(made.sizeBytes)}`);
+            return { folder, source: { database, before, after, written } };
+        }
+        finally {
+            await connected.close();
+        }
+    }, 'Create: pg_basebackup writes a base backup');
+}
+async function runBasebackup(v, connected, folder) {
+    const { settings, run } = v;
+    const pgBasebackup = toolPath(connected.tools.directory, 'pg_basebackup', process.platform);
+    const args = [
+        '-D',
+        folder,
+        '-F',
+        't',
+        '-X',
+        'stream',
+        '-c',
+        'fast',
+        '--manifest-checksums=SHA256',
+        '--no-password',
+        ...basebackupCompression(settings.compression, connected.tools.version.major)
+    ];
+    run.log(`Running pg_basebackup ${args.filter((arg) => arg !== folder).join(' ')}`);
+    const done = await runTool(pgBasebackup, args, {
+        env: connected.env,
+        signal: run.signal,
+        onLine: settings.verbose ? run.log : undefined
+    });
+    if (done.exitCode !== 0)
+        throw basebackupFailure(run.redactor.redact(done.stderr), done.exitCode);
+}
+/** pg_basebackup's failure in the user's terms: a role that may not replicate, pg_hba.conf refusing replication. */
+function basebackupFailure(stderr, code) {
+    const said = stderr
+        .split('\n')
+        .map((line) => line.replace(/^pg_basebackup: (error: )?/, '').trim())
+        .filter(Boolean)
+        .slice(-4)
+        .join(' | ');
+    if (/must be superuser or replication role|permission denied to start WAL sender|must have the REPLICATION attribute/i.test(stderr)) {
+        return new VerificationError('permission-denied', `pg_basebackup was refused: the role may not replicate (${said}).`, 'Grant it: ALTER ROLE <role> WITH REPLICATION; (or use a role that has it). A base backup is taken over a replication connection.');
+    }
+    if (/no pg_hba\.conf entry for replication connection/i.test(stderr)) {
+        return new VerificationError('permission-denied', `pg_basebackup was refused: the server's pg_hba.conf has no entry for a replication connection (${said}).`, 'Add one, e.g. "host replication <role> <runner address>/32 scram-sha-256", then reload the server (SELECT pg_reload_conf()).');
+    }
+    if (/number of requested standby connections exceeds max_wal_senders|max_wal_senders/i.test(stderr)) {
+        return new VerificationError('permission-denied', `pg_basebackup could not get a WAL sender: ${said}`, 'Raise max_wal_senders on the server (it needs 2 for -X stream).');
+    }
+    return new VerificationError('dump-failed', `pg_basebackup exited with code ${code}: ${said || 'no error message'}`);
+}
+/** The copy's database against the source around the backup: exact on quiet tables, named where it was written. */
+function compareWithSource(source, copy) {
+    if (!copy) {
+        return {
+            database: source.database,
+            compared: 0,
+            written: source.written,
+            mismatches: [`database ${source.database} is not in the copy`]
+        };
+    }
+    const copied = new Map(copy.content.map((entry) => [entry.table, entry]));
+    const mismatches = [];
+    let compared = 0;
+    for (const table of source.before.tables) {
+        if (source.written.includes(table))
+            continue;
+        compared++;
+        if (!copy.tables.includes(table)) {
+            mismatches.push(`${table} is missing`);
+            continue;
+        }
+        if (source.before.level === 'schema')
+            continue;
+        const expected = source.before.content.find((entry) => entry.table === table);
+        const found = copied.get(table);
+        if (expected?.rows !== found?.rows)
+            mismatches.push(`${table}: ${expected?.rows} rows in the source, ${found?.rows} in the copy`);
+        else if (expected?.fingerprint !== found?.fingerprint)
+            mismatches.push(`${table}: same ${found?.rows} rows, other content`);
+    }
+    for (const table of copy.tables) {
+        if (!source.before.tables.includes(table) && !source.written.includes(table))
+            mismatches.push(`${table} is in the copy, not in the source`);
+    }
+    return { database: source.database, compared, written: source.written, mismatches };
+}
+
 ;// CONCATENATED MODULE: ./src/engine/physical-phases.ts
 // An existing physical backup (method: physical): Validate checks it against its manifest
 // (pg_verifybackup: every file's size and checksum, the WAL from start to end) and refuses one
@@ -47710,13 +47884,22 @@ async function proveCopy(server, pgAmcheck, level, jobs, signal) {
 
 
 
-async function verifyPhysical(v, file) {
-    v.phases.skip('Create', `skipped: verifying the existing base backup ${file}`);
+
+
+
+
+/** An existing base backup, or (with `created`) the one the Create phase just made, held to the source around it. */
+async function verifyPhysical(v, file, created) {
+    if (!created)
+        v.phases.skip('Create', `skipped: verifying the existing base backup ${file}`);
     const room = await serverRoom(v);
     try {
-        await verifyIn(v, file, room);
+        await verifyIn(v, file, room, created);
     }
     finally {
+        // The copy goes whatever happens; a kept backup (keep-backup) stays, alone.
+        for (const part of ['data', 'server', 'tablespaces'])
+            await (0,lib_io/* rmRF */.Yz)(external_node_path_default().join(room, part)).catch(() => { });
         if (room !== v.workspace.folder) {
             await (0,lib_io/* rmRF */.Yz)(room).catch((error) => v.run.warn(`Could not remove ${room}: ${v.run.redactor.redactError(error)}`));
             v.run.ledger.removed('folder', room);
@@ -47747,16 +47930,16 @@ async function serverRoom(v) {
     v.run.log(`The server's account (${account.name}) cannot reach ${v.workspace.folder}: the copy goes to ${room}`);
     return room;
 }
-async function verifyIn(v, file, room) {
+async function verifyIn(v, file, room, created) {
     const prepared = await v.phases.run('Validate', async (done) => {
-        const ready = await validatePhysical(v, file, room);
+        const ready = await validatePhysical(v, file, room, created !== undefined);
         done(`base backup (${ready.backup.layout} format) of PostgreSQL ${ready.facts.major}, ${describeBytes(ready.backup.sizeBytes)}; ` +
             `${ready.facts.manifest.verified ? 'pg_verifybackup: every file and the WAL as the manifest says' : 'no manifest'}`);
         return ready;
     }, 'Validate: the manifest (pg_verifybackup), backup_label, server binaries');
-    await v.phases.run('Restore', async (done) => done(await restorePhysical(v, prepared, room)), 'Restore: a throwaway server recovers the copy; amcheck, checksums, every database counted');
+    await v.phases.run('Restore', async (done) => done(await restorePhysical(v, prepared, room, created)), 'Restore: a throwaway server recovers the copy; amcheck, checksums, every database counted');
 }
-async function validatePhysical(v, file, room) {
+async function validatePhysical(v, file, room, created) {
     const { run, result, settings } = v;
     const backup = await recognisePhysical(file);
     if (!backup) {
@@ -47800,14 +47983,34 @@ async function validatePhysical(v, file, room) {
         files: backup.files.length,
         streamed: false,
         kept: false,
-        existing: true
+        existing: !created
     };
     const checks = [
         { name: 'backup_label', passed: true, detail: `WAL from ${label.startLsn} on timeline ${label.timeline}` },
         { name: 'Manifest (pg_verifybackup)', passed: manifest.verified, detail: manifest.detail }
     ];
     result.checks = checks;
-    return { backup, dataDirectory, binaries, facts };
+    const sha256 = result.backup.sha256;
+    const expected = v.references.expectedChecksum;
+    if (expected) {
+        checks.unshift({
+            name: 'Expected checksum',
+            passed: expected === sha256,
+            detail: `SHA-256 ${sha256}${expected === sha256 ? ', as expected' : `, but ${expected} was expected`}`
+        });
+        if (expected !== sha256) {
+            throw new VerificationError('backup-invalid', `The backup's SHA-256 (of its manifest) is ${sha256}, but ${expected} was expected: this is not that backup, or it changed.`);
+        }
+    }
+    const receipt = v.references.receipt;
+    const binding = bindReceipt(receipt, settings.maxShrinkPercent, sha256);
+    if (binding)
+        checks.push(binding.check);
+    if (binding?.error)
+        throw binding.error;
+    const recorded = binding?.describesThisBackup && receipt ? receiptInventory(receipt) : undefined;
+    const database = receipt?.database?.slice(receipt.database.lastIndexOf('/') + 1);
+    return { backup, dataDirectory, binaries, facts, receipt: recorded && database ? { database, inventory: recorded } : undefined };
 }
 /** SHA-256 of the manifest (which holds every file's checksum), else of every file in order. */
 async function physical_phases_backupChecksum(backup) {
@@ -47852,7 +48055,19 @@ async function verifyManifest(v, backup, dataDirectory, binaries) {
         detail: `every file's size and SHA-256 match backup_manifest${wal.length === 0 || settings.walArchive ? ', and the WAL from start to end parses' : ''}`
     };
 }
-async function restorePhysical(v, prepared, room) {
+/** The receipt's database in the copy, compared with the receipt exactly: definitions, tables, rows (and content). */
+function holdToReceipt(v, receipt, databases) {
+    const copy = databases.find((entry) => entry.name === receipt.database)?.inventory;
+    if (!copy) {
+        throw new VerificationError('restore-mismatch', `The receipt describes database ${receipt.database}, which is not in the copy.`);
+    }
+    const comparison = compareInventories(receipt.inventory, copy, [], 'receipt', v.settings.verifyLevel);
+    v.run.log(describeComparison(comparison, receipt.inventory, copy));
+    v.result.tables = comparison;
+    v.result.inventory = copy;
+    requireSameInventory(comparison);
+}
+async function restorePhysical(v, prepared, room, created) {
     const { run, settings, result } = v;
     let server;
     let recorded;
@@ -47894,6 +48109,20 @@ async function restorePhysical(v, prepared, room) {
         if (proof.checksums.failures > 0) {
             throw new VerificationError('backup-invalid', `${proof.checksums.failures} page checksum failure(s) in the restored copy.`);
         }
+        if (prepared.receipt)
+            holdToReceipt(v, prepared.receipt, proof.databases);
+        if (created) {
+            const copy = proof.databases.find((entry) => entry.name === created.database)?.inventory;
+            // What a later run of this backup compares with: the copy's own inventory of the source database.
+            result.inventory = copy;
+            const comparison = compareWithSource(created, copy);
+            prepared.facts.comparison = comparison;
+            run.log(`Compared with ${created.database} around the backup: ${comparison.compared} quiet table(s) exactly` +
+                `${comparison.written.length ? `; written during the backup, not held to one figure: ${comparison.written.join(', ')}` : ''}`);
+            if (comparison.mismatches.length > 0) {
+                throw new VerificationError('restore-mismatch', `The copy differs from the source on tables that were quiet during the backup: ${comparison.mismatches.slice(0, 20).join('; ')}`);
+            }
+        }
         const databases = prepared.facts.databases;
         const tables = databases.reduce((sum, entry) => sum + entry.tables, 0);
         const rows = databases.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
@@ -47912,6 +48141,7 @@ async function restorePhysical(v, prepared, room) {
 // The engine: Create, Validate and Restore for one backup, returning what they found. One function
 // per mode: a new backup of the source, or an existing backup verified where it is. The engine never
 // touches @actions/core; whoever calls it supplies a Reporter.
+
 
 
 
@@ -47976,8 +48206,8 @@ async function verifyBackup(options) {
             started,
             contentReference: new Deferred()
         };
-        if (settings.method === 'physical' && settings.backupFile)
-            await verifyPhysical(v, settings.backupFile);
+        if (settings.method === 'physical')
+            await (settings.backupFile ? verifyPhysical(v, settings.backupFile) : verifyPhysicalNew(v));
         else
             await (settings.backupFile ? verifyExisting(v, settings.backupFile) : verifyNew(v));
     }
@@ -48021,6 +48251,11 @@ async function verifyNew(v) {
         await held.streamed?.settled();
         await held.connected?.close();
     }
+}
+/** A new base backup of the source's cluster: created, then verified as an existing one is, and held to the source around it. */
+async function verifyPhysicalNew(v) {
+    const { folder, source } = await createPhysical(v);
+    await verifyPhysical(v, folder, source);
 }
 /** An existing backup: validated where it is, restored, and compared with its receipt when the receipt describes it. */
 async function verifyExisting(v, file) {
@@ -49008,7 +49243,7 @@ async function runAction() {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
-/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(171);
+/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6781);
 // Entry point of the action's main step.
 
 

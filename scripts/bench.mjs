@@ -1,6 +1,6 @@
 // npm run bench: the cost of verifying a backup with this engine, against the raw tools doing the
 // original script's procedure, measured in one run on one throwaway server.
-//   node scripts/bench.mjs [--scale N] [--repeats 3] [--modes a,c1,vd] [--small]
+//   node scripts/bench.mjs [--scale N] [--repeats 3] [--modes a,c1,vd,p] [--small]
 // --scale N: the reference dataset N times over (pgbench scale 16 and 150000 wide rows at N = 1).
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -100,7 +100,8 @@ try {
     ['c2', 'engine: custom, no compression, jobs 2', () => engine({ format: 'custom', compression: '0', jobs: '2' })],
     ['c3', 'engine: directory, no compression, jobs 2', () => engine({ format: 'directory', compression: '0', jobs: '2' })],
     ['vs', 'engine: plain, streamed, verify schema', () => engine({ format: 'plain', verify: 'schema' })],
-    ['vd', 'engine: plain, streamed, verify data', () => engine({ format: 'plain', verify: 'data' })]
+    ['vd', 'engine: plain, streamed, verify data', () => engine({ format: 'plain', verify: 'data' })],
+    ['p', 'engine: physical (pg_basebackup, started, amcheck, counted), verify rows', () => engine({ method: 'physical' })]
   ]
   const modes = allModes.filter(([key]) => key === 'a' || !only || only.includes(key))
   const times = {}

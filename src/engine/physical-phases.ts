@@ -19,24 +19,34 @@ import { scrubbedEnvironment } from '../connection/environment.js'
 import { materialise, readBackupLabel, readMajor, recognisePhysical, type PhysicalBackup } from '../physical/layout.js'
 import { provideServerBinaries, type ServerBinaries } from '../physical/server-binaries.js'
 import { startThrowawayServer, unprivilegedAccount, type ThrowawayServer } from '../physical/throwaway-server.js'
-import { proveCopy } from '../physical/prove.js'
+import { proveCopy, type PhysicalDatabase } from '../physical/prove.js'
+import { bindReceipt } from './references.js'
+import { receiptInventory } from '../report/receipt.js'
+import type { Inventory } from '../compare/inventory.js'
+import { compareInventories, describeComparison, requireSameInventory } from '../compare/compare.js'
 import type { PhysicalFacts } from '../report/result.js'
 import type { ValidationCheck } from '../validate/plain-checks.js'
 import type { Verification } from './verification.js'
+import { compareWithSource, type SourceAround } from './physical-create.js'
 
 interface Prepared {
   backup: PhysicalBackup
   dataDirectory: string
   binaries: ServerBinaries
   facts: PhysicalFacts
+  /** The receipt written for this very backup: the database it names is compared with it exactly. */
+  receipt?: { database: string; inventory: Inventory }
 }
 
-export async function verifyPhysical(v: Verification, file: string): Promise<void> {
-  v.phases.skip('Create', `skipped: verifying the existing base backup ${file}`)
+/** An existing base backup, or (with `created`) the one the Create phase just made, held to the source around it. */
+export async function verifyPhysical(v: Verification, file: string, created?: SourceAround): Promise<void> {
+  if (!created) v.phases.skip('Create', `skipped: verifying the existing base backup ${file}`)
   const room = await serverRoom(v)
   try {
-    await verifyIn(v, file, room)
+    await verifyIn(v, file, room, created)
   } finally {
+    // The copy goes whatever happens; a kept backup (keep-backup) stays, alone.
+    for (const part of ['data', 'server', 'tablespaces']) await rmRF(path.join(room, part)).catch(() => {})
     if (room !== v.workspace.folder) {
       await rmRF(room).catch((error: unknown) => v.run.warn(`Could not remove ${room}: ${v.run.redactor.redactError(error)}`))
       v.run.ledger.removed('folder', room)
@@ -65,11 +75,11 @@ async function serverRoom(v: Verification): Promise<string> {
   return room
 }
 
-async function verifyIn(v: Verification, file: string, room: string): Promise<void> {
+async function verifyIn(v: Verification, file: string, room: string, created?: SourceAround): Promise<void> {
   const prepared = await v.phases.run(
     'Validate',
     async (done) => {
-      const ready = await validatePhysical(v, file, room)
+      const ready = await validatePhysical(v, file, room, created !== undefined)
       done(
         `base backup (${ready.backup.layout} format) of PostgreSQL ${ready.facts.major}, ${describeBytes(ready.backup.sizeBytes)}; ` +
           `${ready.facts.manifest.verified ? 'pg_verifybackup: every file and the WAL as the manifest says' : 'no manifest'}`
@@ -80,12 +90,12 @@ async function verifyIn(v: Verification, file: string, room: string): Promise<vo
   )
   await v.phases.run(
     'Restore',
-    async (done) => done(await restorePhysical(v, prepared, room)),
+    async (done) => done(await restorePhysical(v, prepared, room, created)),
     'Restore: a throwaway server recovers the copy; amcheck, checksums, every database counted'
   )
 }
 
-async function validatePhysical(v: Verification, file: string, room: string): Promise<Prepared> {
+async function validatePhysical(v: Verification, file: string, room: string, created: boolean): Promise<Prepared> {
   const { run, result, settings } = v
   const backup = await recognisePhysical(file)
   if (!backup) {
@@ -133,14 +143,35 @@ async function validatePhysical(v: Verification, file: string, room: string): Pr
     files: backup.files.length,
     streamed: false,
     kept: false,
-    existing: true
+    existing: !created
   }
   const checks: ValidationCheck[] = [
     { name: 'backup_label', passed: true, detail: `WAL from ${label.startLsn} on timeline ${label.timeline}` },
     { name: 'Manifest (pg_verifybackup)', passed: manifest.verified, detail: manifest.detail }
   ]
   result.checks = checks
-  return { backup, dataDirectory, binaries, facts }
+  const sha256 = result.backup.sha256
+  const expected = v.references.expectedChecksum
+  if (expected) {
+    checks.unshift({
+      name: 'Expected checksum',
+      passed: expected === sha256,
+      detail: `SHA-256 ${sha256}${expected === sha256 ? ', as expected' : `, but ${expected} was expected`}`
+    })
+    if (expected !== sha256) {
+      throw new VerificationError(
+        'backup-invalid',
+        `The backup's SHA-256 (of its manifest) is ${sha256}, but ${expected} was expected: this is not that backup, or it changed.`
+      )
+    }
+  }
+  const receipt = v.references.receipt
+  const binding = bindReceipt(receipt, settings.maxShrinkPercent, sha256)
+  if (binding) checks.push(binding.check)
+  if (binding?.error) throw binding.error
+  const recorded = binding?.describesThisBackup && receipt ? receiptInventory(receipt) : undefined
+  const database = receipt?.database?.slice(receipt.database.lastIndexOf('/') + 1)
+  return { backup, dataDirectory, binaries, facts, receipt: recorded && database ? { database, inventory: recorded } : undefined }
 }
 
 /** SHA-256 of the manifest (which holds every file's checksum), else of every file in order. */
@@ -193,7 +224,20 @@ async function verifyManifest(v: Verification, backup: PhysicalBackup, dataDirec
   }
 }
 
-async function restorePhysical(v: Verification, prepared: Prepared, room: string): Promise<string> {
+/** The receipt's database in the copy, compared with the receipt exactly: definitions, tables, rows (and content). */
+function holdToReceipt(v: Verification, receipt: NonNullable<Prepared['receipt']>, databases: PhysicalDatabase[]): void {
+  const copy = databases.find((entry) => entry.name === receipt.database)?.inventory
+  if (!copy) {
+    throw new VerificationError('restore-mismatch', `The receipt describes database ${receipt.database}, which is not in the copy.`)
+  }
+  const comparison = compareInventories(receipt.inventory, copy, [], 'receipt', v.settings.verifyLevel)
+  v.run.log(describeComparison(comparison, receipt.inventory, copy))
+  v.result.tables = comparison
+  v.result.inventory = copy
+  requireSameInventory(comparison)
+}
+
+async function restorePhysical(v: Verification, prepared: Prepared, room: string, created?: SourceAround): Promise<string> {
   const { run, settings, result } = v
   let server: ThrowawayServer | undefined
   let recorded: string | undefined
@@ -236,6 +280,24 @@ async function restorePhysical(v: Verification, prepared: Prepared, room: string
     }
     if (proof.checksums.failures > 0) {
       throw new VerificationError('backup-invalid', `${proof.checksums.failures} page checksum failure(s) in the restored copy.`)
+    }
+    if (prepared.receipt) holdToReceipt(v, prepared.receipt, proof.databases)
+    if (created) {
+      const copy = proof.databases.find((entry) => entry.name === created.database)?.inventory
+      // What a later run of this backup compares with: the copy's own inventory of the source database.
+      result.inventory = copy
+      const comparison = compareWithSource(created, copy)
+      prepared.facts.comparison = comparison
+      run.log(
+        `Compared with ${created.database} around the backup: ${comparison.compared} quiet table(s) exactly` +
+          `${comparison.written.length ? `; written during the backup, not held to one figure: ${comparison.written.join(', ')}` : ''}`
+      )
+      if (comparison.mismatches.length > 0) {
+        throw new VerificationError(
+          'restore-mismatch',
+          `The copy differs from the source on tables that were quiet during the backup: ${comparison.mismatches.slice(0, 20).join('; ')}`
+        )
+      }
     }
     const databases = prepared.facts.databases
     const tables = databases.reduce((sum, entry) => sum + entry.tables, 0)

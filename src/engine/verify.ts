@@ -22,6 +22,7 @@ import { Workspace } from './workspace.js'
 import type { HistoryRecord } from '../report/history.js'
 import { concludeAcrossRuns } from './across-runs.js'
 import { verifyPhysical } from './physical-phases.js'
+import { createPhysical } from './physical-create.js'
 import type { Settings } from '../inputs/inputs.js'
 
 export type { EngineOptions } from './verification.js'
@@ -72,7 +73,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
       started,
       contentReference: new Deferred<ContentReference>()
     }
-    if (settings.method === 'physical' && settings.backupFile) await verifyPhysical(v, settings.backupFile)
+    if (settings.method === 'physical') await (settings.backupFile ? verifyPhysical(v, settings.backupFile) : verifyPhysicalNew(v))
     else await (settings.backupFile ? verifyExisting(v, settings.backupFile) : verifyNew(v))
   } catch (error) {
     result.status = 'failed'
@@ -115,6 +116,12 @@ async function verifyNew(v: Verification): Promise<void> {
     await held.streamed?.settled()
     await held.connected?.close()
   }
+}
+
+/** A new base backup of the source's cluster: created, then verified as an existing one is, and held to the source around it. */
+async function verifyPhysicalNew(v: Verification): Promise<void> {
+  const { folder, source } = await createPhysical(v)
+  await verifyPhysical(v, folder, source)
 }
 
 /** An existing backup: validated where it is, restored, and compared with its receipt when the receipt describes it. */

@@ -116,7 +116,9 @@ export function loadSettings(raw: RawInputs): Settings {
   const toolsUrl = validateToolsUrl(Input.ToolsUrl, raw.get(Input.ToolsUrl).trim() || DEFAULT_TOOLS_URL)
   const toolsSource = parseToolsSource(raw.get(Input.ToolsSource))
   const format = parseFormat(Input.Format, raw.get(Input.Format))
-  const compression = parseCompression(Input.Compression, raw.get(Input.Compression), format)
+  // pg_basebackup compresses its tars with any method: checked as for a format that allows them all.
+  const physicalMethod = raw.get(Input.Method).trim().toLowerCase() === 'physical'
+  const compression = parseCompression(Input.Compression, raw.get(Input.Compression), physicalMethod ? 'custom' : format)
   const jobs = parseJobs(raw.get(Input.Jobs))
   const pipeline = parseBooleanInput(Input.Pipeline, raw.get(Input.Pipeline) || 'true')
   const verifyText = raw.get(Input.Verify).trim().toLowerCase() || DEFAULT_VERIFY_LEVEL
@@ -210,11 +212,19 @@ function parsePhysical(raw: RawInputs, existing: boolean): Pick<Settings, 'metho
     return { method: 'logical' }
   }
   if (!existing) {
-    throw new InputError(
-      Input.Method,
-      raw.get(Input.Method),
-      'logical when no backup-file is given: method physical verifies an existing base backup (backup-file: the folder pg_basebackup wrote)'
-    )
+    for (const [name, value] of [
+      [Input.WalArchive, walText],
+      [Input.RecoveryTargetTime, time],
+      [Input.RecoveryTargetLsn, lsn]
+    ] as const) {
+      if (value !== '') {
+        throw new InputError(
+          name,
+          raw.get(name),
+          'empty without backup-file: a new base backup carries its WAL (-X stream) and is recovered to its end'
+        )
+      }
+    }
   }
   if (time !== '' && (Number.isNaN(Date.parse(time)) || !/\d{4}-\d{2}-\d{2}/.test(time))) {
     throw new InputError(Input.RecoveryTargetTime, time, 'a timestamp with its time zone, e.g. 2026-12-01 10:30:00+00')

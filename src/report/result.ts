@@ -84,4 +84,6 @@ export interface PhysicalFacts {
   amcheck?: AmcheckResult
   checksums?: { enabled: boolean; failures: number }
   databases?: Array<{ name: string; tables: number; rows?: number }>
+  /** A new backup: its database against the source around the backup. */
+  comparison?: { database: string; compared: number; written: string[]; mismatches: string[] }
 }

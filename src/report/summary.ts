@@ -181,6 +181,15 @@ function physicalTables(physical: NonNullable<VerificationResult['physical']>): 
     )
     if (recovery.targetReached) rows.push(['Recovery target', escapeHtml(recovery.targetReached)])
   }
+  if (physical.comparison) {
+    const { database, compared, written, mismatches } = physical.comparison
+    rows.push([
+      `Compared with the source (${escapeHtml(database)})`,
+      `${mismatches.length === 0 ? '✅' : '❌'} ${compared} table(s) quiet during the backup compared exactly` +
+        `${mismatches.length ? `; differ: ${escapeHtml(listed(mismatches))}` : ''}` +
+        `${written.length ? `; written during the backup, not held to one figure: ${escapeHtml(listed(written))}` : ''}`
+    ])
+  }
   if (physical.amcheck) rows.push(['amcheck', `${physical.amcheck.passed ? '✅' : '❌'} ${escapeHtml(physical.amcheck.detail)}`])
   if (physical.checksums) {
     rows.push([
@@ -396,7 +405,7 @@ export function summaryLines(result: VerificationResult): string[] {
   const physical = result.physical?.databases
   const head =
     result.status === 'passed' && physical
-      ? `PASSED: the base backup ${result.backup?.path} starts, consistent, amcheck clean: ${physical.map((entry) => `${entry.name} (${entry.tables} tables${entry.rows === undefined ? '' : `, ${entry.rows} rows`})`).join(', ')} in ${seconds(result.durationMs)}`
+      ? `PASSED: the base backup ${result.backup?.existing ? result.backup.path : `of ${result.target}`} starts, consistent, amcheck clean: ${physical.map((entry) => `${entry.name} (${entry.tables} tables${entry.rows === undefined ? '' : `, ${entry.rows} rows`})`).join(', ')} in ${seconds(result.durationMs)}`
       : result.status === 'passed'
         ? `PASSED: the backup ${result.backup?.existing ? result.backup.path : `of ${result.target}`} restores (${result.tables?.restored.length} of ${result.tables?.source.length} tables${result.tables?.level === 'schema' ? '' : `, ${restoredRows(result)} rows`}) in ${seconds(result.durationMs)}`
         : `FAILED: ${result.error?.message}`
