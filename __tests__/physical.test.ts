@@ -17,6 +17,8 @@ import { startThrowawayServer } from '../src/physical/throwaway-server.js'
 import { MemoryLedger, recordingReporter } from './support/reporter.js'
 import { buildSummary, renderSummary } from '../src/report/summary.js'
 import { htmlProblems } from './support/html.js'
+import { outputsOf } from '../src/report/outputs.js'
+import { PROOF_SCHEMA } from './support/proof-database.js'
 import { createSampleDatabase, startServer, TEST_PASSWORD, type TestServer } from './support/server.js'
 import { runBundle } from './support/runner.js'
 
@@ -124,6 +126,9 @@ describe('an existing base backup', () => {
     expect(result.physical?.recovery?.consistentAt).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/)
     expect(shop(result)).toEqual({ name: 'shop', tables: 4, rows: expected })
     expect(result.backup?.format).toBe('physical')
+    expect(outputsOf(result)).toEqual(
+      expect.objectContaining({ format: 'physical', tables: '4', rows: String(expected), result: 'passed' })
+    )
     const html = renderSummary(buildSummary(result))
     expect(htmlProblems(html)).toEqual([])
     expect(html).toContain('<h3>Recovery</h3>')
@@ -286,6 +291,37 @@ describe('a new base backup (no backup-file)', () => {
     expect(refused.result.error?.problem).toBe('receipt-mismatch')
     await rm(path.dirname(kept), { recursive: true, force: true })
   })
+
+  maybe(
+    'the database of values easy to get wrong, at verify data: created, held to the source, kept, and held to its receipt later',
+    async () => {
+      await server.query('CREATE DATABASE proof')
+      await server.query("ALTER DATABASE proof SET timezone = 'America/New_York'")
+      await server.query(PROOF_SCHEMA, 'proof')
+      try {
+        const made = await verify({ 'database-url': server.url('proof'), verify: 'data', 'keep-backup': 'true' })
+        expect(made.result.error).toBeUndefined()
+        const tables = await server.query<{ n: string }>(
+          "SELECT count(*)::text AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname = 'public'",
+          'proof'
+        )
+        expect(made.result.physical?.comparison).toEqual({ database: 'proof', compared: Number(tables[0].n), written: [], mismatches: [] })
+        const later = await verify({
+          'backup-file': made.result.backup?.path as string,
+          receipt: made.result.receiptPath as string,
+          verify: 'data'
+        })
+        expect(later.result.error).toBeUndefined()
+        expect(later.result.tables?.level).toBe('data')
+        expect(
+          later.result.tables?.rows.every((entry) => entry.sourceFingerprint === entry.restoredFingerprint && entry.sourceFingerprint)
+        ).toBe(true)
+        await rm(path.dirname(made.result.backup?.path as string), { recursive: true, force: true })
+      } finally {
+        await server.query('DROP DATABASE proof')
+      }
+    }
+  )
 
   maybe('a source written to during the backup: no false alarm, the written table named, the quiet ones exact', async () => {
     await server.query('CREATE TABLE IF NOT EXISTS busy (n int)', 'shop')

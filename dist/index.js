@@ -40795,6 +40795,13 @@ function summaryLines(result) {
 ;// CONCATENATED MODULE: ./src/report/outputs.ts
 // The action's outputs, as the strings GITHUB_OUTPUT receives, from one VerificationResult.
 
+/** A physical backup without a receipt: what every database of the started copy holds, summed. */
+function physicalSum(result, key) {
+    const databases = result.physical?.databases;
+    if (!databases || databases.some((entry) => entry[key] === undefined))
+        return '';
+    return String(databases.reduce((sum, entry) => sum + (entry[key] ?? 0), 0));
+}
 /** Percent since the last passing run, to three decimals: "12.5", "-3.25", "0.013"; empty without one. */
 function sizeChange(result) {
     const percent = result.history?.trend.sinceLastPass?.size?.percent;
@@ -40808,11 +40815,11 @@ function outputsOf(result) {
         [Output.Checksum]: result.backup?.sha256 ?? '',
         [Output.Size]: result.backup ? String(result.backup.sizeBytes) : '',
         [Output.BackupPath]: result.backup?.kept ? result.backup.path : '',
-        [Output.Tables]: result.tables ? String(result.tables.source.length) : '',
+        [Output.Tables]: result.tables ? String(result.tables.source.length) : physicalSum(result, 'tables'),
         [Output.RestoredTables]: result.tables ? String(result.tables.restored.length) : '',
         [Output.Rows]: result.tables && result.tables.level !== 'schema'
             ? String(result.tables.rows.reduce((total, entry) => total + (entry.source ?? 0), 0))
-            : '',
+            : physicalSum(result, 'rows'),
         [Output.VerifyLevel]: result.tables?.level ?? '',
         [Output.ReportPath]: result.receiptPath ?? '',
         [Output.ServerVersion]: result.serverVersion ?? '',
@@ -47336,6 +47343,40 @@ async function readMajor(dataDirectory) {
 
 
 
+async function toolMajor(tool, env) {
+    const run = await runTool(tool, ['--version'], { env: scrubbedEnvironment(env), timeoutMs: 10_000 }).catch(() => undefined);
+    return run?.exitCode === 0 ? parseToolVersion(run.stdout)?.major : undefined;
+}
+/**
+ * A folder of the backup's major may lack pg_verifybackup or pg_amcheck (a server-only package):
+ * a newer one serves (pg_amcheck works with servers from 14 on; a newer pg_verifybackup checks the
+ * files against the manifest but cannot read older WAL).
+ */
+async function withCheckers(found, options) {
+    const major = found.version.major;
+    const completed = { ...found, pgVerifyBackupMajor: found.pgVerifyBackup ? major : undefined };
+    if (completed.pgVerifyBackup && completed.pgAmcheck)
+        return completed;
+    for (const { directory } of candidateDirectories(options.env, options.platform)) {
+        for (const [tool, least] of [
+            ['pg_verifybackup', major],
+            ['pg_amcheck', Math.max(14, major)]
+        ]) {
+            const file = toolPath(directory, tool, options.platform);
+            const missing = tool === 'pg_verifybackup' ? !completed.pgVerifyBackup : !completed.pgAmcheck;
+            if (!missing || major < (tool === 'pg_amcheck' ? 14 : 13) || !(0,external_node_fs_namespaceObject.existsSync)(file))
+                continue;
+            const other = await toolMajor(file, options.env);
+            if (other === undefined || other < least)
+                continue;
+            if (tool === 'pg_verifybackup')
+                Object.assign(completed, { pgVerifyBackup: file, pgVerifyBackupMajor: other });
+            else
+                completed.pgAmcheck = file;
+        }
+    }
+    return completed;
+}
 async function inspect(found, major, env, platform) {
     if (!(0,external_node_fs_namespaceObject.existsSync)(toolPath(found, 'postgres', platform)))
         return undefined;
@@ -47356,18 +47397,18 @@ async function provideServerBinaries(major, options) {
     for (const directory of folders) {
         const found = await inspect(directory, major, env, platform);
         if (found)
-            return { ...found, origin: 'found' };
+            return withCheckers({ ...found, origin: 'found' }, options);
     }
     for (const tools of await cachedClientTools(options.cache, options.arch, env, platform)) {
         const found = await inspect(tools.directory, major, env, platform);
         if (found)
-            return { ...found, origin: 'cache' };
+            return withCheckers({ ...found, origin: 'cache' }, options);
     }
     try {
         const provided = await provideClientTools({ major, number: major * 10000, text: String(major) }, { ...options, source: 'tool-cache', request: { kind: 'major', major } });
         const found = await inspect(provided.tools.directory, major, env, platform);
         if (found)
-            return { ...found, origin: provided.origin === 'found' ? 'found' : provided.origin };
+            return withCheckers({ ...found, origin: provided.origin === 'found' ? 'found' : provided.origin }, options);
         throw new VerificationError('tools-missing', `the tools in ${provided.tools.directory} carry no server (postgres)`);
     }
     catch (error) {
@@ -48033,7 +48074,15 @@ async function verifyManifest(v, backup, dataDirectory, binaries) {
     }
     const walDirectory = external_node_path_default().join(dataDirectory, 'pg_wal');
     const hasWal = (await (0,promises_.readdir)(walDirectory).catch(() => [])).some((name) => /^[0-9A-F]{24}$/.test(name));
-    const wal = settings.walArchive ? ['--wal-directory', settings.walArchive.path] : hasWal ? [] : ['--no-parse-wal'];
+    // A newer pg_verifybackup than the backup checks its files, but reads no WAL of an older major.
+    const olderWal = binaries.pgVerifyBackupMajor !== undefined && binaries.pgVerifyBackupMajor !== binaries.version.major;
+    const wal = olderWal
+        ? ['--no-parse-wal']
+        : settings.walArchive
+            ? ['--wal-directory', settings.walArchive.path]
+            : hasWal
+                ? []
+                : ['--no-parse-wal'];
     const verified = await runTool(binaries.pgVerifyBackup, ['--manifest-path', backup.manifest, ...wal, dataDirectory], {
         env: scrubbedEnvironment(v.env),
         signal: run.signal,
@@ -48046,6 +48095,13 @@ async function verifyManifest(v, backup, dataDirectory, binaries) {
             .filter(Boolean)
             .map((line) => line.replaceAll(dataDirectory, '<backup>'));
         throw new VerificationError('backup-invalid', `pg_verifybackup found the backup differs from its manifest: ${lines.slice(0, 10).join(' | ')}${lines.length > 10 ? ` (and ${lines.length - 10} more)` : ''}`, 'The files changed after pg_basebackup wrote them (a damaged copy, or a manifest of another backup): take the backup again, or copy it again.');
+    }
+    if (olderWal) {
+        return {
+            verified: true,
+            detail: `every file's size and checksum match backup_manifest (pg_verifybackup ${binaries.pgVerifyBackupMajor}; the WAL of ` +
+                `PostgreSQL ${binaries.version.major} is not its to parse: recovery replays it)`
+        };
     }
     if (wal.includes('--no-parse-wal')) {
         run.warn('The backup holds no WAL (taken with -X none) and no wal-archive was given: recovery cannot reach consistency without one.');

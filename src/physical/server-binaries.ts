@@ -16,8 +16,41 @@ export interface ServerBinaries {
   version: ToolVersion
   postgres: string
   pgVerifyBackup?: string
+  /** The major of that pg_verifybackup: a newer one checks the files, but reads no older WAL. */
+  pgVerifyBackupMajor?: number
   pgAmcheck?: string
   origin: 'found' | 'cache' | 'downloaded'
+}
+
+async function toolMajor(tool: string, env: NodeJS.ProcessEnv): Promise<number | undefined> {
+  const run = await runTool(tool, ['--version'], { env: scrubbedEnvironment(env), timeoutMs: 10_000 }).catch(() => undefined)
+  return run?.exitCode === 0 ? parseToolVersion(run.stdout)?.major : undefined
+}
+
+/**
+ * A folder of the backup's major may lack pg_verifybackup or pg_amcheck (a server-only package):
+ * a newer one serves (pg_amcheck works with servers from 14 on; a newer pg_verifybackup checks the
+ * files against the manifest but cannot read older WAL).
+ */
+async function withCheckers(found: ServerBinaries, options: ProvisionOptions): Promise<ServerBinaries> {
+  const major = found.version.major
+  const completed = { ...found, pgVerifyBackupMajor: found.pgVerifyBackup ? major : undefined }
+  if (completed.pgVerifyBackup && completed.pgAmcheck) return completed
+  for (const { directory } of candidateDirectories(options.env, options.platform)) {
+    for (const [tool, least] of [
+      ['pg_verifybackup', major],
+      ['pg_amcheck', Math.max(14, major)]
+    ] as const) {
+      const file = toolPath(directory, tool, options.platform)
+      const missing = tool === 'pg_verifybackup' ? !completed.pgVerifyBackup : !completed.pgAmcheck
+      if (!missing || major < (tool === 'pg_amcheck' ? 14 : 13) || !existsSync(file)) continue
+      const other = await toolMajor(file, options.env)
+      if (other === undefined || other < least) continue
+      if (tool === 'pg_verifybackup') Object.assign(completed, { pgVerifyBackup: file, pgVerifyBackupMajor: other })
+      else completed.pgAmcheck = file
+    }
+  }
+  return completed
 }
 
 async function inspect(found: string, major: number, env: NodeJS.ProcessEnv, platform: NodeJS.Platform) {
@@ -38,11 +71,11 @@ export async function provideServerBinaries(major: number, options: ProvisionOpt
   const folders = options.source === 'any' ? candidateDirectories(env, platform).map((candidate) => candidate.directory) : []
   for (const directory of folders) {
     const found = await inspect(directory, major, env, platform)
-    if (found) return { ...found, origin: 'found' }
+    if (found) return withCheckers({ ...found, origin: 'found' }, options)
   }
   for (const tools of await cachedClientTools(options.cache, options.arch, env, platform)) {
     const found = await inspect(tools.directory, major, env, platform)
-    if (found) return { ...found, origin: 'cache' }
+    if (found) return withCheckers({ ...found, origin: 'cache' }, options)
   }
   try {
     const provided = await provideClientTools(
@@ -50,7 +83,7 @@ export async function provideServerBinaries(major: number, options: ProvisionOpt
       { ...options, source: 'tool-cache', request: { kind: 'major', major } }
     )
     const found = await inspect(provided.tools.directory, major, env, platform)
-    if (found) return { ...found, origin: provided.origin === 'found' ? 'found' : provided.origin }
+    if (found) return withCheckers({ ...found, origin: provided.origin === 'found' ? 'found' : provided.origin }, options)
     throw new VerificationError('tools-missing', `the tools in ${provided.tools.directory} carry no server (postgres)`)
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error)

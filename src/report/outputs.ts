@@ -3,6 +3,13 @@
 import { Output } from '../run/names.js'
 import type { VerificationResult } from './result.js'
 
+/** A physical backup without a receipt: what every database of the started copy holds, summed. */
+function physicalSum(result: VerificationResult, key: 'tables' | 'rows'): string {
+  const databases = result.physical?.databases
+  if (!databases || databases.some((entry) => entry[key] === undefined)) return ''
+  return String(databases.reduce((sum, entry) => sum + (entry[key] ?? 0), 0))
+}
+
 /** Percent since the last passing run, to three decimals: "12.5", "-3.25", "0.013"; empty without one. */
 function sizeChange(result: VerificationResult): string {
   const percent = result.history?.trend.sinceLastPass?.size?.percent
@@ -17,12 +24,12 @@ export function outputsOf(result: VerificationResult): Record<string, string> {
     [Output.Checksum]: result.backup?.sha256 ?? '',
     [Output.Size]: result.backup ? String(result.backup.sizeBytes) : '',
     [Output.BackupPath]: result.backup?.kept ? result.backup.path : '',
-    [Output.Tables]: result.tables ? String(result.tables.source.length) : '',
+    [Output.Tables]: result.tables ? String(result.tables.source.length) : physicalSum(result, 'tables'),
     [Output.RestoredTables]: result.tables ? String(result.tables.restored.length) : '',
     [Output.Rows]:
       result.tables && result.tables.level !== 'schema'
         ? String(result.tables.rows.reduce((total, entry) => total + (entry.source ?? 0), 0))
-        : '',
+        : physicalSum(result, 'rows'),
     [Output.VerifyLevel]: result.tables?.level ?? '',
     [Output.ReportPath]: result.receiptPath ?? '',
     [Output.ServerVersion]: result.serverVersion ?? '',
