@@ -45425,15 +45425,20 @@ function serverSettings(options, socketDirectory, port, hba, ident, config) {
         // A delayed standby's setting would hold the replay back for hours.
         recovery_min_apply_delay: '0'
     };
-    if (options.walArchive)
-        settings.restore_command = `cp ${JSON.stringify(options.walArchive + '/%f').replace(/\$/g, '\\$')} "%p"`;
-    else
-        settings.restore_command = '';
+    settings.restore_command = options.walArchive ? restoreCommand(options.walArchive) : '';
     if (options.target?.time)
         settings.recovery_target_time = options.target.time;
     if (options.target?.lsn)
         settings.recovery_target_lsn = options.target.lsn;
     return Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
+}
+/**
+ * cp from the archive, the folder in single quotes for the shell (any quote in it closed and
+ * escaped) and its % doubled for PostgreSQL, which replaces %f and %p before the shell runs.
+ */
+function restoreCommand(archive) {
+    const source = `${archive.replace(/%/g, '%%')}/%f`;
+    return `cp '${source.replace(/'/g, `'\\''`)}' "%p"`;
 }
 async function startThrowawayServer(options) {
     const socketDirectory = external_node_path_default().join(options.folder, 'socket');
