@@ -342,6 +342,14 @@ describe('a new base backup (no backup-file)', () => {
     }
   })
 
+  maybe('min-size applies to the base backup, and the run leaves nothing behind', async () => {
+    const { result, ledger } = await verify({ 'database-url': server.url('shop'), 'min-size': '10GB' })
+    expect(result.error?.problem).toBe('backup-too-small')
+    expect(result.error?.message).toMatch(/^Base backup is suspiciously small: [\d,]+ bytes .*, under min-size \(10,000,000,000 bytes/)
+    expect(result.phases.map((phase) => phase.status)).toEqual(['failed', 'not run', 'not run'])
+    expect([...ledger.live.server, ...ledger.live.folder]).toEqual([])
+  })
+
   maybe('a role without REPLICATION: says which, and how to grant it', async () => {
     await server.query("DROP ROLE IF EXISTS reader; CREATE ROLE reader LOGIN PASSWORD 'reader-pw'; GRANT pg_read_all_data TO reader")
     const url = `postgresql://reader:reader-pw@127.0.0.1:${server.port}/shop`

@@ -43370,13 +43370,16 @@ async function createBackup(run, options) {
     if (format === 'directory')
         await makePrivate(options.backupPath);
     const created = await describeCreated(run, options, streamed);
-    if (created.sizeBytes < options.minSizeBytes) {
-        throw new VerificationError('backup-too-small', `Backup file is suspiciously small: ${describeBytes(created.sizeBytes)}, under min-size (${describeBytes(options.minSizeBytes)}) by ${describeBytes(options.minSizeBytes - created.sizeBytes)}`, 'Is the database empty, or have the migrations not run yet? Lower min-size if a small database is expected.');
-    }
+    if (created.sizeBytes < options.minSizeBytes)
+        throw backupTooSmall('Backup file', created.sizeBytes, options.minSizeBytes);
     const what = format === 'directory' ? `${created.manifest?.entries.length} files, ` : '';
     run.log(`Backup written: ${what}${describeBytes(created.sizeBytes)}, SHA-256 ` +
         `${created.sha256}${format === 'directory' ? ' (of the manifest)' : ''}`);
     return created;
+}
+/** min-size's failure: the size, the threshold and by how much. */
+function backupTooSmall(what, sizeBytes, minSizeBytes) {
+    return new VerificationError('backup-too-small', `${what} is suspiciously small: ${describeBytes(sizeBytes)}, under min-size (${describeBytes(minSizeBytes)}) by ${describeBytes(minSizeBytes - sizeBytes)}`, 'Is the database empty, or have the migrations not run yet? Lower min-size if a small database is expected.');
 }
 /** A directory-format backup's files, private as a single file is. */
 async function makePrivate(folder) {
@@ -43957,6 +43960,7 @@ async function findClientTools(env = process.env, platform = process.platform) {
     }
     return found;
 }
+/** A tool's version from its --version, or undefined when it does not run or say one. */
 async function readToolVersion(tool, env) {
     const run = await runTool(tool, ['--version'], { env: scrubbedEnvironment(env), timeoutMs: 10_000 }).catch(() => undefined);
     return run?.exitCode === 0 ? parseToolVersion(run.stdout) : undefined;
@@ -47340,13 +47344,6 @@ async function readMajor(dataDirectory) {
 
 
 
-
-
-
-async function toolMajor(tool, env) {
-    const run = await runTool(tool, ['--version'], { env: scrubbedEnvironment(env), timeoutMs: 10_000 }).catch(() => undefined);
-    return run?.exitCode === 0 ? parseToolVersion(run.stdout)?.major : undefined;
-}
 /**
  * A folder of the backup's major may lack pg_verifybackup or pg_amcheck (a server-only package):
  * a newer one serves (pg_amcheck works with servers from 14 on; a newer pg_verifybackup checks the
@@ -47366,7 +47363,7 @@ async function withCheckers(found, options) {
             const missing = tool === 'pg_verifybackup' ? !completed.pgVerifyBackup : !completed.pgAmcheck;
             if (!missing || major < (tool === 'pg_amcheck' ? 14 : 13) || !(0,external_node_fs_namespaceObject.existsSync)(file))
                 continue;
-            const other = await toolMajor(file, options.env);
+            const other = (await readToolVersion(file, options.env))?.major;
             if (other === undefined || other < least)
                 continue;
             if (tool === 'pg_verifybackup')
@@ -47383,8 +47380,7 @@ async function inspect(found, major, env, platform) {
     // /usr/local/bin/postgres may be a link into the real folder, which has the other binaries too.
     const directory = external_node_path_default().dirname((0,external_node_fs_namespaceObject.realpathSync)(toolPath(found, 'postgres', platform)));
     const postgres = toolPath(directory, 'postgres', platform);
-    const run = await runTool(postgres, ['--version'], { env: scrubbedEnvironment(env), timeoutMs: 10_000 }).catch(() => undefined);
-    const version = run?.exitCode === 0 ? parseToolVersion(run.stdout) : undefined;
+    const version = await readToolVersion(postgres, env);
     if (!version || version.major !== major)
         return undefined;
     const optional = (tool) => ((0,external_node_fs_namespaceObject.existsSync)(toolPath(directory, tool, platform)) ? toolPath(directory, tool, platform) : undefined);
@@ -47767,6 +47763,7 @@ async function proveCopy(server, pgAmcheck, level, jobs, signal) {
 
 
 
+
 /** pg_basebackup's compression argument for its major (15 and later name a method; older ones gzip levels only). */
 function basebackupCompression(compression, major) {
     if (!compression || compression.method === 'none')
@@ -47802,7 +47799,7 @@ async function createPhysical(v) {
             if (!made)
                 throw new VerificationError('dump-failed', `pg_basebackup wrote no base backup into ${folder}.`);
             if (settings.alerts.mode === 'fail' && made.sizeBytes < settings.minSizeBytes) {
-                throw new VerificationError('backup-too-small', `Backup is suspiciously small: ${describeBytes(made.sizeBytes)}, under min-size (${describeBytes(settings.minSizeBytes)}) by ${describeBytes(settings.minSizeBytes - made.sizeBytes)}`, 'Lower min-size if a small cluster is expected.');
+                throw backupTooSmall('Base backup', made.sizeBytes, settings.minSizeBytes);
             }
             // Statistics reach the shared counters when a session goes idle: a write just before now has been counted.
             await new Promise((resolve) => setTimeout(resolve, 1100));

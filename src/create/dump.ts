@@ -112,19 +112,22 @@ export async function createBackup(run: RunContext, options: DumpRequest): Promi
   await inspected
   if (format === 'directory') await makePrivate(options.backupPath)
   const created = await describeCreated(run, options, streamed)
-  if (created.sizeBytes < options.minSizeBytes) {
-    throw new VerificationError(
-      'backup-too-small',
-      `Backup file is suspiciously small: ${describeBytes(created.sizeBytes)}, under min-size (${describeBytes(options.minSizeBytes)}) by ${describeBytes(options.minSizeBytes - created.sizeBytes)}`,
-      'Is the database empty, or have the migrations not run yet? Lower min-size if a small database is expected.'
-    )
-  }
+  if (created.sizeBytes < options.minSizeBytes) throw backupTooSmall('Backup file', created.sizeBytes, options.minSizeBytes)
   const what = format === 'directory' ? `${created.manifest?.entries.length} files, ` : ''
   run.log(
     `Backup written: ${what}${describeBytes(created.sizeBytes)}, SHA-256 ` +
       `${created.sha256}${format === 'directory' ? ' (of the manifest)' : ''}`
   )
   return created
+}
+
+/** min-size's failure: the size, the threshold and by how much. */
+export function backupTooSmall(what: string, sizeBytes: number, minSizeBytes: number): VerificationError {
+  return new VerificationError(
+    'backup-too-small',
+    `${what} is suspiciously small: ${describeBytes(sizeBytes)}, under min-size (${describeBytes(minSizeBytes)}) by ${describeBytes(minSizeBytes - sizeBytes)}`,
+    'Is the database empty, or have the migrations not run yet? Lower min-size if a small database is expected.'
+  )
 }
 
 /** A directory-format backup's files, private as a single file is. */

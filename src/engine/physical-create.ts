@@ -14,6 +14,7 @@ import { toolPath } from '../tools/locate.js'
 import type { Compression } from '../backup/formats.js'
 import { Connected } from './connected.js'
 import { recognisePhysical } from '../physical/layout.js'
+import { backupTooSmall } from '../create/dump.js'
 import type { Verification } from './verification.js'
 
 /** What the source database held around the backup, for the comparison with the copy. */
@@ -74,11 +75,7 @@ export async function createPhysical(v: Verification): Promise<{ folder: string;
         const made = await recognisePhysical(folder)
         if (!made) throw new VerificationError('dump-failed', `pg_basebackup wrote no base backup into ${folder}.`)
         if (settings.alerts.mode === 'fail' && made.sizeBytes < settings.minSizeBytes) {
-          throw new VerificationError(
-            'backup-too-small',
-            `Backup is suspiciously small: ${describeBytes(made.sizeBytes)}, under min-size (${describeBytes(settings.minSizeBytes)}) by ${describeBytes(settings.minSizeBytes - made.sizeBytes)}`,
-            'Lower min-size if a small cluster is expected.'
-          )
+          throw backupTooSmall('Base backup', made.sizeBytes, settings.minSizeBytes)
         }
         // Statistics reach the shared counters when a session goes idle: a write just before now has been counted.
         await new Promise((resolve) => setTimeout(resolve, 1100))

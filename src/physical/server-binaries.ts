@@ -4,12 +4,10 @@
 import { existsSync, realpathSync } from 'node:fs'
 import path from 'node:path'
 import { VerificationError } from '../run/errors.js'
-import { runTool } from '../tools/process.js'
-import { candidateDirectories, toolPath } from '../tools/locate.js'
+import { candidateDirectories, readToolVersion, toolPath } from '../tools/locate.js'
 import { cachedClientTools } from '../tools/install.js'
 import { provideClientTools, type ProvisionOptions } from '../tools/provision.js'
-import { parseToolVersion, type ToolVersion } from '../tools/version.js'
-import { scrubbedEnvironment } from '../connection/environment.js'
+import type { ToolVersion } from '../tools/version.js'
 
 export interface ServerBinaries {
   directory: string
@@ -20,11 +18,6 @@ export interface ServerBinaries {
   pgVerifyBackupMajor?: number
   pgAmcheck?: string
   origin: 'found' | 'cache' | 'downloaded'
-}
-
-async function toolMajor(tool: string, env: NodeJS.ProcessEnv): Promise<number | undefined> {
-  const run = await runTool(tool, ['--version'], { env: scrubbedEnvironment(env), timeoutMs: 10_000 }).catch(() => undefined)
-  return run?.exitCode === 0 ? parseToolVersion(run.stdout)?.major : undefined
 }
 
 /**
@@ -44,7 +37,7 @@ async function withCheckers(found: ServerBinaries, options: ProvisionOptions): P
       const file = toolPath(directory, tool, options.platform)
       const missing = tool === 'pg_verifybackup' ? !completed.pgVerifyBackup : !completed.pgAmcheck
       if (!missing || major < (tool === 'pg_amcheck' ? 14 : 13) || !existsSync(file)) continue
-      const other = await toolMajor(file, options.env)
+      const other = (await readToolVersion(file, options.env))?.major
       if (other === undefined || other < least) continue
       if (tool === 'pg_verifybackup') Object.assign(completed, { pgVerifyBackup: file, pgVerifyBackupMajor: other })
       else completed.pgAmcheck = file
@@ -58,8 +51,7 @@ async function inspect(found: string, major: number, env: NodeJS.ProcessEnv, pla
   // /usr/local/bin/postgres may be a link into the real folder, which has the other binaries too.
   const directory = path.dirname(realpathSync(toolPath(found, 'postgres', platform)))
   const postgres = toolPath(directory, 'postgres', platform)
-  const run = await runTool(postgres, ['--version'], { env: scrubbedEnvironment(env), timeoutMs: 10_000 }).catch(() => undefined)
-  const version = run?.exitCode === 0 ? parseToolVersion(run.stdout) : undefined
+  const version = await readToolVersion(postgres, env)
   if (!version || version.major !== major) return undefined
   const optional = (tool: string) => (existsSync(toolPath(directory, tool, platform)) ? toolPath(directory, tool, platform) : undefined)
   return { directory, version, postgres, pgVerifyBackup: optional('pg_verifybackup'), pgAmcheck: optional('pg_amcheck') }

@@ -119,7 +119,8 @@ export async function findClientTools(
   return found
 }
 
-async function readToolVersion(tool: string, env: NodeJS.ProcessEnv): Promise<ToolVersion | undefined> {
+/** A tool's version from its --version, or undefined when it does not run or say one. */
+export async function readToolVersion(tool: string, env: NodeJS.ProcessEnv): Promise<ToolVersion | undefined> {
   const run = await runTool(tool, ['--version'], { env: scrubbedEnvironment(env), timeoutMs: 10_000 }).catch(() => undefined)
   return run?.exitCode === 0 ? parseToolVersion(run.stdout) : undefined
 }
