@@ -69,6 +69,26 @@ describe('.github/workflows/ci.yml', () => {
   })
 })
 
+describe('physical backups in CI', () => {
+  test('a base backup taken by the action, then the kept one verified again against its receipt', () => {
+    const job = ci.jobs.physical
+    expect(job.services.postgres.image).toMatch(/^postgres:\d+$/)
+    const steps = job.steps as Array<{ id?: string; uses?: string; run?: string; with?: Record<string, unknown> }>
+    expect(
+      steps.some((step) => step.run?.includes('host replication all all scram-sha-256') && step.run.includes('pg_reload_conf()'))
+    ).toBe(true)
+    const created = steps.find((step) => step.id === 'created')
+    const existing = steps.find((step) => step.id === 'existing')
+    expect(created?.uses).toBe('./')
+    expect(created?.with).toEqual(expect.objectContaining({ method: 'physical', 'keep-backup': true }))
+    expect(existing?.with).toEqual({
+      method: 'physical',
+      'backup-file': '${{ steps.created.outputs.backup-path }}',
+      receipt: '${{ steps.created.outputs.report-path }}'
+    })
+  })
+})
+
 describe('the README quick start is what CI runs', () => {
   test("same runner, same service, same steps; only the data file and the action address are this repository's", () => {
     const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8')

@@ -284,6 +284,7 @@ async function restorePhysical(v: Verification, prepared: Prepared, room: string
     )
     const proof = await proveCopy(server, prepared.binaries.pgAmcheck, settings.verifyLevel, settings.jobs, run.signal)
     prepared.facts.amcheck = proof.amcheck
+    if (!proof.amcheck.ran) run.warn(`amcheck ${proof.amcheck.detail}: pages and indexes were not checked.`)
     prepared.facts.checksums = proof.checksums
     prepared.facts.databases = proof.databases.map(({ name, inventory }) => ({
       name,
