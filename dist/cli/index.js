@@ -37544,6 +37544,7 @@ async function detectBackupFormat(backupPath) {
 
 
 
+
 /**
  * 3: content fingerprints of each table's COPY text as the dump holds it ("copy:"), or in SQL where
  * another major may print values otherwise ("sql:"), and the output settings the dump was written in.
@@ -37584,9 +37585,14 @@ function buildReceipt(result) {
         error: result.error && { ...result.error }
     };
 }
+/**
+ * Writes the receipt under a name of its own: the start time to the millisecond and a random part,
+ * created exclusively, so that two runs in one second (two steps of a job) never write over each other.
+ */
 async function writeReceipt(folder, receipt) {
-    const file = external_node_path_default().join(folder, `backup-verify-receipt-${receipt.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.json`);
-    await (0,promises_.writeFile)(file, `${JSON.stringify(receipt, null, 2)}\n`);
+    const stamp = receipt.startedAt.replace(/[-:]/g, '').replace(/\.(\d+)Z$/, '$1Z');
+    const file = external_node_path_default().join(folder, `backup-verify-receipt-${stamp}-${(0,external_node_crypto_.randomBytes)(3).toString('hex')}.json`);
+    await (0,promises_.writeFile)(file, `${JSON.stringify(receipt, null, 2)}\n`, { flag: 'wx' });
     return file;
 }
 /** The inventory as a receipt keeps it: definitions hashed (they are hashes already when it came from a receipt). */

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
+import { randomBytes } from 'node:crypto'
 import { InputError } from '../run/errors.js'
 import { definitionHash, type DefinitionKind } from '../compare/definitions.js'
 import type { Inventory } from '../compare/inventory.js'
@@ -83,9 +84,14 @@ export function buildReceipt(result: VerificationResult): Receipt {
   }
 }
 
+/**
+ * Writes the receipt under a name of its own: the start time to the millisecond and a random part,
+ * created exclusively, so that two runs in one second (two steps of a job) never write over each other.
+ */
 export async function writeReceipt(folder: string, receipt: Receipt): Promise<string> {
-  const file = path.join(folder, `backup-verify-receipt-${receipt.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.json`)
-  await writeFile(file, `${JSON.stringify(receipt, null, 2)}\n`)
+  const stamp = receipt.startedAt.replace(/[-:]/g, '').replace(/\.(\d+)Z$/, '$1Z')
+  const file = path.join(folder, `backup-verify-receipt-${stamp}-${randomBytes(3).toString('hex')}.json`)
+  await writeFile(file, `${JSON.stringify(receipt, null, 2)}\n`, { flag: 'wx' })
   return file
 }
 
