@@ -180,6 +180,26 @@ async function flip(file: string, offset: number, length = 1): Promise<void> {
   }
 }
 
+describe('a recovery target as a WAL location', () => {
+  maybe('recovery-target-lsn between two batches restores exactly the first, from a tar.lz4 backup', async () => {
+    await server.query('CREATE TABLE IF NOT EXISTS pitr_lsn (n int)', 'shop')
+    const backup = basebackup('pitr-lsn', ['-F', 't', '-X', 'stream', '--compress=client-lz4'])
+    await server.query('INSERT INTO pitr_lsn SELECT generate_series(1, 70)', 'shop')
+    const [{ lsn }] = await server.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn')
+    await server.query('INSERT INTO pitr_lsn SELECT generate_series(71, 100)', 'shop')
+    const [{ segment }] = await server.query<{ segment: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS segment')
+    for (let waited = 0; !existsSync(path.join(archive, segment)) && waited < 20_000; waited += 100)
+      await new Promise((r) => setTimeout(r, 100))
+    const firstBatch = (await sourceRows(['pitr_lsn'])) - 30
+    const { result } = await verify({ 'backup-file': backup, 'wal-archive': archive, 'recovery-target-lsn': lsn })
+    expect(result.error).toBeUndefined()
+    expect(result.backup?.compression).toBe('lz4')
+    expect(shop(result)?.rows).toBe(firstBatch)
+    expect(result.physical?.recovery?.targetReached).toMatch(/after WAL location|at WAL location|before WAL location/)
+    await server.query('DROP TABLE pitr_lsn', 'shop')
+  })
+})
+
 describe('damage fails with its reason, and never hangs', () => {
   maybe('a byte flipped inside a relation file: pg_verifybackup names the file', async () => {
     const backup = basebackup('flipped', ['-F', 'p', '-X', 'stream'])

@@ -40820,7 +40820,7 @@ function outputsOf(result) {
         [Output.Rows]: result.tables && result.tables.level !== 'schema'
             ? String(result.tables.rows.reduce((total, entry) => total + (entry.source ?? 0), 0))
             : physicalSum(result, 'rows'),
-        [Output.VerifyLevel]: result.tables?.level ?? '',
+        [Output.VerifyLevel]: result.tables?.level ?? result.physical?.level ?? '',
         [Output.ReportPath]: result.receiptPath ?? '',
         [Output.ServerVersion]: result.serverVersion ?? '',
         [Output.ClientVersion]: result.client?.version ?? '',
@@ -48167,6 +48167,7 @@ async function restorePhysical(v, prepared, room, created) {
         if (!proof.amcheck.ran)
             run.warn(`amcheck ${proof.amcheck.detail}: pages and indexes were not checked.`);
         prepared.facts.checksums = proof.checksums;
+        prepared.facts.level = settings.verifyLevel;
         prepared.facts.databases = proof.databases.map(({ name, inventory }) => ({
             name,
             tables: inventory.tables.length,

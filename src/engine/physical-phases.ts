@@ -286,6 +286,7 @@ async function restorePhysical(v: Verification, prepared: Prepared, room: string
     prepared.facts.amcheck = proof.amcheck
     if (!proof.amcheck.ran) run.warn(`amcheck ${proof.amcheck.detail}: pages and indexes were not checked.`)
     prepared.facts.checksums = proof.checksums
+    prepared.facts.level = settings.verifyLevel
     prepared.facts.databases = proof.databases.map(({ name, inventory }) => ({
       name,
       tables: inventory.tables.length,

@@ -30,7 +30,7 @@ export function outputsOf(result: VerificationResult): Record<string, string> {
       result.tables && result.tables.level !== 'schema'
         ? String(result.tables.rows.reduce((total, entry) => total + (entry.source ?? 0), 0))
         : physicalSum(result, 'rows'),
-    [Output.VerifyLevel]: result.tables?.level ?? '',
+    [Output.VerifyLevel]: result.tables?.level ?? result.physical?.level ?? '',
     [Output.ReportPath]: result.receiptPath ?? '',
     [Output.ServerVersion]: result.serverVersion ?? '',
     [Output.ClientVersion]: result.client?.version ?? '',

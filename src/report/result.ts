@@ -4,7 +4,7 @@ import type { Problem } from '../run/errors.js'
 import type { BackupFormat } from '../backup/formats.js'
 import type { ValidationCheck } from '../validate/plain-checks.js'
 import type { ToolsOrigin } from '../tools/provision.js'
-import type { Inventory } from '../compare/inventory.js'
+import type { Inventory, VerifyLevel } from '../compare/inventory.js'
 import type { TableComparison } from '../compare/compare.js'
 import type { Trend } from './trend.js'
 import type { RecoveryFacts } from '../physical/throwaway-server.js'
@@ -76,6 +76,8 @@ export interface VerificationResult {
 export interface PhysicalFacts {
   layout: 'tar' | 'plain'
   major: number
+  /** What every database of the copy was inventoried at (verify). */
+  level?: VerifyLevel
   server?: { version: string; directory: string; origin: string }
   /** pg_verifybackup's verdict, or why it did not run. */
   manifest: { verified: boolean; detail: string }
