@@ -103,6 +103,25 @@ describe('DJANGO_SETTINGS_MODULE', () => {
     expect(await temporaryDatabases(server)).toEqual([])
   })
 
+  maybe('the post step reads the same settings to drop a temporary database the main step left', async () => {
+    await server.query('CREATE DATABASE backup_verify_20261202t000000_d1a9c0')
+    const post = await runBundle('dist/post/index.js', {
+      cwd: project,
+      inputs: { 'python-path': python as string },
+      state: { 'temporary-databases': JSON.stringify(['backup_verify_20261202t000000_d1a9c0']) },
+      env: {
+        DJANGO_SETTINGS_MODULE: 'mysite.settings',
+        APP_DB_NAME: 'shop',
+        APP_DB_PASSWORD: TEST_PASSWORD,
+        APP_DB_PORT: String(server.port),
+        ...(process.env.PYENV_ROOT ? { PYENV_ROOT: process.env.PYENV_ROOT } : {})
+      }
+    })
+    expect(post.stdout).toContain('Dropped leftover temporary database backup_verify_20261202t000000_d1a9c0')
+    expect(await temporaryDatabases(server)).toEqual([])
+    for (const form of secretForms) expect(post.everything).not.toContain(form)
+  })
+
   maybe('an alias whose ENGINE is sqlite is skipped with a notice, as DB_ENGINE is', async () => {
     const result = await run('mysite.settings', { 'django-database': 'cache' })
     expect(result.code).toBe(0)

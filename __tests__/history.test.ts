@@ -110,6 +110,13 @@ describe('one history over several runs', () => {
     expect(warned.reporter.warnings).toEqual([expect.stringMatching(/^Alert \(max-duration\): The run took /)])
   }, 120_000)
 
+  test('a run that is skipped (not PostgreSQL) verified nothing: it adds no record', async () => {
+    const { result } = await verify({ 'database-url': 'sqlite:///app.db', history: 'skipped.jsonl', 'max-duration': '1ms' })
+    expect(result.status).toBe('skipped')
+    expect(result.alerts).toBeUndefined()
+    await expect(readFile(path.join(work, 'skipped.jsonl'))).rejects.toThrow(/ENOENT/)
+  })
+
   test('a corrupt history fails before connecting, and is left byte for byte as it was', async () => {
     const corrupt = Buffer.concat([
       Buffer.from(

@@ -38221,7 +38221,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 6781:
+/***/ 5578:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39866,9 +39866,9 @@ function loadSettings(raw) {
     const toolsUrl = validateToolsUrl(Input.ToolsUrl, raw.get(Input.ToolsUrl).trim() || DEFAULT_TOOLS_URL);
     const toolsSource = parseToolsSource(raw.get(Input.ToolsSource));
     const format = parseFormat(Input.Format, raw.get(Input.Format));
+    const physical = parsePhysical(raw, raw.get(Input.BackupFile).trim() !== '');
     // pg_basebackup compresses its tars with any method: checked as for a format that allows them all.
-    const physicalMethod = raw.get(Input.Method).trim().toLowerCase() === 'physical';
-    const compression = parseCompression(Input.Compression, raw.get(Input.Compression), physicalMethod ? 'custom' : format);
+    const compression = parseCompression(Input.Compression, raw.get(Input.Compression), physical.method === 'physical' ? 'custom' : format);
     const jobs = parseJobs(raw.get(Input.Jobs));
     const pipeline = parseBooleanInput(Input.Pipeline, raw.get(Input.Pipeline) || 'true');
     const verifyText = raw.get(Input.Verify).trim().toLowerCase() || DEFAULT_VERIFY_LEVEL;
@@ -39900,7 +39900,6 @@ function loadSettings(raw) {
     const historyLimit = parseWholeNumber(raw, Input.HistoryLimit, DEFAULT_HISTORY_LIMIT, 1, 100_000);
     const alerts = parseAlerts(raw, minSizeBytes, maxShrinkPercent, history !== undefined);
     djangoInputs(raw);
-    const physical = parsePhysical(raw, backupFile !== undefined);
     const { connection, restoreTarget, secrets } = readConnectionInputs(raw);
     return {
         connection,
@@ -47567,7 +47566,9 @@ async function startThrowawayServer(options) {
         options.onStarted?.(child.pid);
     const stop = () => stopServer(child, exited);
     try {
-        const client = await waitUntilPromoted(options, socketDirectory, port, exited, log, facts);
+        // The bootstrap superuser is named after whoever ran initdb: postgres, as a rule.
+        const users = [...new Set([account?.name, 'postgres', (0,external_node_os_namespaceObject.userInfo)().username].filter((name) => Boolean(name)))];
+        const client = await waitUntilPromoted(options, socketDirectory, port, users, exited, log, facts);
         facts.millisecondsToConsistent = Date.now() - started;
         const user = await client.query('SELECT rolname AS name FROM pg_roles WHERE oid = 10').then((r) => r.rows[0].name);
         const timeline = await client.query('SELECT timeline_id AS timeline FROM pg_control_checkpoint()');
@@ -47578,7 +47579,6 @@ async function startThrowawayServer(options) {
             port,
             pid: child.pid ?? 0,
             facts,
-            log,
             superuser: user,
             connect: (database, as) => connectSocket(socketDirectory, port, database, as),
             stop
@@ -47609,14 +47609,10 @@ async function connectSocket(socketDirectory, port, database, user) {
     return client;
 }
 /** Waits for the copy to accept connections as a primary; a server that exits says why in its log. */
-async function waitUntilPromoted(options, socketDirectory, port, exited, log, facts) {
+async function waitUntilPromoted(options, socketDirectory, port, users, exited, log, facts) {
     const deadline = Date.now() + options.timeoutMs;
     let gone;
     void exited.then((code) => (gone = code));
-    // The bootstrap superuser is named after whoever ran initdb: postgres, as a rule.
-    const users = [
-        ...new Set([(await unprivilegedAccount())?.name, 'postgres', (0,external_node_os_namespaceObject.userInfo)().username].filter((name) => Boolean(name)))
-    ];
     while (true) {
         if (options.signal.aborted)
             throw options.signal.reason;
@@ -47759,31 +47755,13 @@ async function proveCopy(server, pgAmcheck, level, jobs, signal) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/engine/physical-create.ts
-// A new physical backup (method: physical, no backup-file): the Create phase runs pg_basebackup (tar
-// format, WAL streamed, fast checkpoint, SHA-256 manifest) into the run's folder, between two
-// inventories of the source database. A table whose inventory is the same before and after, and
-// whose write counters did not move, was quiet during the backup: the copy must match it exactly.
-// A table written to during the backup cannot be held to one figure: it is named, with both.
+;// CONCATENATED MODULE: ./src/physical/source-comparison.ts
+// A new base backup against its source. A base backup is a copy of files taken while the server
+// runs: the copy recovers to one moment near the backup's end, which no query can name. So the
+// source database's inventory and write counters are read just before and just after it: a table
+// unchanged in both was quiet throughout, and the copy must match it exactly; a table that moved
+// was written to during the backup, cannot be held to one figure, and is named instead.
 
-
-
-
-
-
-
-
-
-/** pg_basebackup's compression argument for its major (15 and later name a method; older ones gzip levels only). */
-function basebackupCompression(compression, major) {
-    if (!compression || compression.method === 'none')
-        return [];
-    if (major >= 15)
-        return [`--compress=client-${compression.method}${compression.level === undefined ? '' : `:${compression.level}`}`];
-    if (compression.method === 'gzip')
-        return ['-z', ...(compression.level === undefined ? [] : [`--compress=${compression.level}`])];
-    throw new VerificationError('bad-input', `compression ${compression.method} needs pg_basebackup 15 or newer; the client here is ${major}.`, 'Use gzip (or a level 0-9), or a newer client (postgres-version).');
-}
 /** Write counters per table (inserts, updates, deletes), as the statistics have them. */
 async function writeCounters(client) {
     const { rows } = await client.query(`SELECT quote_ident(schemaname) || '.' || quote_ident(relname) AS name,
@@ -47792,91 +47770,20 @@ async function writeCounters(client) {
     return new Map(rows.map((row) => [row.name, row.writes]));
 }
 const sameContent = (a, b) => a !== undefined && b !== undefined && a.rows === b.rows && a.fingerprint === b.fingerprint;
-/** Runs the Create phase; returns the backup's folder and the source around it. */
-async function createPhysical(v) {
-    const { settings, run, result } = v;
-    return v.phases.run('Create', async (done) => {
-        const connected = await Connected.open(run, settings, v.workspace, { env: v.env, toolCache: v.options.toolCache, retry: v.options.retry }, result);
-        try {
-            const level = settings.verifyLevel;
-            const database = (await connected.source.query('SELECT current_database() AS name')).rows[0].name;
-            const countersBefore = await writeCounters(connected.source);
-            const before = await takeInventory(connected.source, level);
-            const folder = v.workspace.path('base-backup');
-            await (0,promises_.mkdir)(folder, { recursive: true, mode: 0o700 });
-            await runBasebackup(v, connected, folder);
-            const made = await recognisePhysical(folder);
-            if (!made)
-                throw new VerificationError('dump-failed', `pg_basebackup wrote no base backup into ${folder}.`);
-            if (settings.alerts.mode === 'fail' && made.sizeBytes < settings.minSizeBytes) {
-                throw backupTooSmall('Base backup', made.sizeBytes, settings.minSizeBytes);
-            }
-            // Statistics reach the shared counters when a session goes idle: a write just before now has been counted.
-            await new Promise((resolve) => setTimeout(resolve, 1100));
-            const after = await takeInventory(connected.source, level);
-            const countersAfter = await writeCounters(connected.source);
-            const byName = (inventory) => new Map(inventory.content.map((entry) => [entry.table, entry]));
-            const [first, last] = [byName(before), byName(after)];
-            const tables = [...new Set([...before.tables, ...after.tables])];
-            const written = tables.filter((table) => (level !== 'schema' && !sameContent(first.get(table), last.get(table))) ||
-                !before.tables.includes(table) ||
-                !after.tables.includes(table) ||
-                countersBefore.get(table) !== countersAfter.get(table));
-            if (written.length > 0) {
-                run.warn(`The source was written to while the backup ran: ${written.length} table(s) changed (${written.slice(0, 10).join(', ')}` +
-                    `${written.length > 10 ? ', …' : ''}); the copy is compared exactly only on the tables that stayed quiet.`);
-            }
-            done(`pg_basebackup ${connected.tools.version.text}, tar format, WAL streamed; ${describeBytes(made.sizeBytes)}`);
-            return { folder, source: { database, before, after, written } };
-        }
-        finally {
-            await connected.close();
-        }
-    }, 'Create: pg_basebackup writes a base backup');
+/** The counters first: a write between the two readings then shows as moved, never as quiet. */
+async function readSourceState(client, level) {
+    const counters = await writeCounters(client);
+    return { inventory: await takeInventory(client, level), counters };
 }
-async function runBasebackup(v, connected, folder) {
-    const { settings, run } = v;
-    const pgBasebackup = toolPath(connected.tools.directory, 'pg_basebackup', process.platform);
-    const args = [
-        '-D',
-        folder,
-        '-F',
-        't',
-        '-X',
-        'stream',
-        '-c',
-        'fast',
-        '--manifest-checksums=SHA256',
-        '--no-password',
-        ...basebackupCompression(settings.compression, connected.tools.version.major)
-    ];
-    run.log(`Running pg_basebackup ${args.filter((arg) => arg !== folder).join(' ')}`);
-    const done = await runTool(pgBasebackup, args, {
-        env: connected.env,
-        signal: run.signal,
-        onLine: settings.verbose ? run.log : undefined
-    });
-    if (done.exitCode !== 0)
-        throw basebackupFailure(run.redactor.redact(done.stderr), done.exitCode);
-}
-/** pg_basebackup's failure in the user's terms: a role that may not replicate, pg_hba.conf refusing replication. */
-function basebackupFailure(stderr, code) {
-    const said = stderr
-        .split('\n')
-        .map((line) => line.replace(/^pg_basebackup: (error: )?/, '').trim())
-        .filter(Boolean)
-        .slice(-4)
-        .join(' | ');
-    if (/must be superuser or replication role|permission denied to start WAL sender|must have the REPLICATION attribute/i.test(stderr)) {
-        return new VerificationError('permission-denied', `pg_basebackup was refused: the role may not replicate (${said}).`, 'Grant it: ALTER ROLE <role> WITH REPLICATION; (or use a role that has it). A base backup is taken over a replication connection.');
-    }
-    if (/no pg_hba\.conf entry for replication connection/i.test(stderr)) {
-        return new VerificationError('permission-denied', `pg_basebackup was refused: the server's pg_hba.conf has no entry for a replication connection (${said}).`, 'Add one, e.g. "host replication <role> <runner address>/32 scram-sha-256", then reload the server (SELECT pg_reload_conf()).');
-    }
-    if (/number of requested standby connections exceeds max_wal_senders|max_wal_senders/i.test(stderr)) {
-        return new VerificationError('permission-denied', `pg_basebackup could not get a WAL sender: ${said}`, 'Raise max_wal_senders on the server (it needs 2 for -X stream).');
-    }
-    return new VerificationError('dump-failed', `pg_basebackup exited with code ${code}: ${said || 'no error message'}`);
+/** The tables that moved between two states: other content, there in one only, or other write counters. */
+function writtenBetween(before, after) {
+    const byName = (inventory) => new Map(inventory.content.map((entry) => [entry.table, entry]));
+    const [first, last] = [byName(before.inventory), byName(after.inventory)];
+    const tables = [...new Set([...before.inventory.tables, ...after.inventory.tables])];
+    return tables.filter((table) => (before.inventory.level !== 'schema' && !sameContent(first.get(table), last.get(table))) ||
+        !before.inventory.tables.includes(table) ||
+        !after.inventory.tables.includes(table) ||
+        before.counters.get(table) !== after.counters.get(table));
 }
 /** The copy's database against the source around the backup: exact on quiet tables, named where it was written. */
 function compareWithSource(source, copy) {
@@ -48206,6 +48113,110 @@ async function restorePhysical(v, prepared, room, created) {
         if (recorded)
             run.ledger.removed('server', recorded);
     }
+}
+
+;// CONCATENATED MODULE: ./src/physical/basebackup.ts
+// pg_basebackup as the Create phase of a physical verification runs it: tar format, the WAL streamed,
+// a fast checkpoint, a SHA-256 manifest, client-side compression; its failures in the user's terms.
+
+
+
+/** pg_basebackup's compression argument for its major (15 and later name a method; older ones gzip levels only). */
+function basebackupCompression(compression, major) {
+    if (!compression || compression.method === 'none')
+        return [];
+    if (major >= 15)
+        return [`--compress=client-${compression.method}${compression.level === undefined ? '' : `:${compression.level}`}`];
+    if (compression.method === 'gzip')
+        return ['-z', ...(compression.level === undefined ? [] : [`--compress=${compression.level}`])];
+    throw new VerificationError('bad-input', `compression ${compression.method} needs pg_basebackup 15 or newer; the client here is ${major}.`, 'Use gzip (or a level 0-9), or a newer client (postgres-version).');
+}
+/** Writes a base backup of the server the environment names (PGHOST, PGPASSFILE, ...) into `folder`. */
+async function runBasebackup(run, options) {
+    const { tools, folder } = options;
+    const args = [
+        ...['-D', folder, '-F', 't', '-X', 'stream', '-c', 'fast', '--manifest-checksums=SHA256', '--no-password'],
+        ...basebackupCompression(options.compression, tools.version.major)
+    ];
+    run.log(`Running pg_basebackup ${args.filter((arg) => arg !== folder).join(' ')}`);
+    const done = await runTool(toolPath(tools.directory, 'pg_basebackup', process.platform), args, {
+        env: options.env,
+        signal: run.signal,
+        onLine: options.verbose ? run.log : undefined
+    });
+    if (done.exitCode !== 0)
+        throw basebackupFailure(run.redactor.redact(done.stderr), done.exitCode);
+}
+/** pg_basebackup's failure in the user's terms: a role that may not replicate, pg_hba.conf refusing replication. */
+function basebackupFailure(stderr, code) {
+    const said = stderr
+        .split('\n')
+        .map((line) => line.replace(/^pg_basebackup: (error: )?/, '').trim())
+        .filter(Boolean)
+        .slice(-4)
+        .join(' | ');
+    if (/must be superuser or replication role|permission denied to start WAL sender|must have the REPLICATION attribute/i.test(stderr)) {
+        return new VerificationError('permission-denied', `pg_basebackup was refused: the role may not replicate (${said}).`, 'Grant it: ALTER ROLE <role> WITH REPLICATION; (or use a role that has it). A base backup is taken over a replication connection.');
+    }
+    if (/no pg_hba\.conf entry for replication connection/i.test(stderr)) {
+        return new VerificationError('permission-denied', `pg_basebackup was refused: the server's pg_hba.conf has no entry for a replication connection (${said}).`, 'Add one, e.g. "host replication <role> <runner address>/32 scram-sha-256", then reload the server (SELECT pg_reload_conf()).');
+    }
+    if (/number of requested standby connections exceeds max_wal_senders|max_wal_senders/i.test(stderr)) {
+        return new VerificationError('permission-denied', `pg_basebackup could not get a WAL sender: ${said}`, 'Raise max_wal_senders on the server (it needs 2 for -X stream).');
+    }
+    return new VerificationError('dump-failed', `pg_basebackup exited with code ${code}: ${said || 'no error message'}`);
+}
+
+;// CONCATENATED MODULE: ./src/engine/physical-create.ts
+// A new physical backup (method: physical, no backup-file): the Create phase runs pg_basebackup into
+// the run's folder between two readings of the source database, which the Restore phase holds the
+// copy to (see physical/source-comparison.ts).
+
+
+
+
+
+
+
+
+/** Runs the Create phase; returns the backup's folder and the source around it. */
+async function createPhysical(v) {
+    const { settings, run, result } = v;
+    return v.phases.run('Create', async (done) => {
+        const connected = await Connected.open(run, settings, v.workspace, { env: v.env, toolCache: v.options.toolCache, retry: v.options.retry }, result);
+        try {
+            const database = (await connected.source.query('SELECT current_database() AS name')).rows[0].name;
+            const before = await readSourceState(connected.source, settings.verifyLevel);
+            const folder = v.workspace.path('base-backup');
+            await (0,promises_.mkdir)(folder, { recursive: true, mode: 0o700 });
+            await runBasebackup(run, {
+                tools: connected.tools,
+                env: connected.env,
+                folder,
+                compression: settings.compression,
+                verbose: settings.verbose
+            });
+            const made = await recognisePhysical(folder);
+            if (!made)
+                throw new VerificationError('dump-failed', `pg_basebackup wrote no base backup into ${folder}.`);
+            if (settings.alerts.mode === 'fail' && made.sizeBytes < settings.minSizeBytes) {
+                throw backupTooSmall('Base backup', made.sizeBytes, settings.minSizeBytes);
+            }
+            // Statistics reach the shared counters when a session goes idle: a write just before now has been counted.
+            await new Promise((resolve) => setTimeout(resolve, 1100));
+            const after = await readSourceState(connected.source, settings.verifyLevel);
+            const written = writtenBetween(before, after);
+            if (written.length > 0) {
+                run.warn(`The source was written to while the backup ran: ${written.length} table(s) changed (${written.slice(0, 10).join(', ')}` +
+                    `${written.length > 10 ? ', …' : ''}); the copy is compared exactly only on the tables that stayed quiet.`);
+            }
+            done(`pg_basebackup ${connected.tools.version.text}, tar format, WAL streamed; ${describeBytes(made.sizeBytes)}`);
+            return { folder, source: { database, before: before.inventory, after: after.inventory, written } };
+        }
+        finally {
+            await connected.close();
+        }
+    }, 'Create: pg_basebackup writes a base backup');
 }
 
 ;// CONCATENATED MODULE: ./src/engine/verify.ts
@@ -49314,7 +49325,7 @@ async function runAction() {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
-/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6781);
+/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5578);
 // Entry point of the action's main step.
 
 

@@ -27,7 +27,7 @@ import { compareInventories, describeComparison, requireSameInventory } from '..
 import type { PhysicalFacts } from '../report/result.js'
 import type { ValidationCheck } from '../validate/plain-checks.js'
 import type { Verification } from './verification.js'
-import { compareWithSource, type SourceAround } from './physical-create.js'
+import { compareWithSource, type SourceAround } from '../physical/source-comparison.js'
 
 interface Prepared {
   backup: PhysicalBackup

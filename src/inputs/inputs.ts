@@ -116,9 +116,9 @@ export function loadSettings(raw: RawInputs): Settings {
   const toolsUrl = validateToolsUrl(Input.ToolsUrl, raw.get(Input.ToolsUrl).trim() || DEFAULT_TOOLS_URL)
   const toolsSource = parseToolsSource(raw.get(Input.ToolsSource))
   const format = parseFormat(Input.Format, raw.get(Input.Format))
+  const physical = parsePhysical(raw, raw.get(Input.BackupFile).trim() !== '')
   // pg_basebackup compresses its tars with any method: checked as for a format that allows them all.
-  const physicalMethod = raw.get(Input.Method).trim().toLowerCase() === 'physical'
-  const compression = parseCompression(Input.Compression, raw.get(Input.Compression), physicalMethod ? 'custom' : format)
+  const compression = parseCompression(Input.Compression, raw.get(Input.Compression), physical.method === 'physical' ? 'custom' : format)
   const jobs = parseJobs(raw.get(Input.Jobs))
   const pipeline = parseBooleanInput(Input.Pipeline, raw.get(Input.Pipeline) || 'true')
   const verifyText = raw.get(Input.Verify).trim().toLowerCase() || DEFAULT_VERIFY_LEVEL
@@ -159,7 +159,6 @@ export function loadSettings(raw: RawInputs): Settings {
   const historyLimit = parseWholeNumber(raw, Input.HistoryLimit, DEFAULT_HISTORY_LIMIT, 1, 100_000)
   const alerts = parseAlerts(raw, minSizeBytes, maxShrinkPercent, history !== undefined)
   djangoInputs(raw)
-  const physical = parsePhysical(raw, backupFile !== undefined)
   const { connection, restoreTarget, secrets } = readConnectionInputs(raw)
   return {
     connection,

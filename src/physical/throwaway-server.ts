@@ -52,8 +52,6 @@ export interface ThrowawayServer {
   port: number
   pid: number
   facts: RecoveryFacts
-  /** Every line the server logged so far. */
-  log: string[]
   connect(database: string, user: string): Promise<pg.Client>
   superuser: string
   stop(): Promise<void>
@@ -194,7 +192,9 @@ export async function startThrowawayServer(options: StartOptions): Promise<Throw
   if (child.pid) options.onStarted?.(child.pid)
   const stop = () => stopServer(child, exited)
   try {
-    const client = await waitUntilPromoted(options, socketDirectory, port, exited, log, facts)
+    // The bootstrap superuser is named after whoever ran initdb: postgres, as a rule.
+    const users = [...new Set([account?.name, 'postgres', userInfo().username].filter((name): name is string => Boolean(name)))]
+    const client = await waitUntilPromoted(options, socketDirectory, port, users, exited, log, facts)
     facts.millisecondsToConsistent = Date.now() - started
     const user = await client.query<{ name: string }>('SELECT rolname AS name FROM pg_roles WHERE oid = 10').then((r) => r.rows[0].name)
     const timeline = await client.query<{ timeline: number }>('SELECT timeline_id AS timeline FROM pg_control_checkpoint()')
@@ -205,7 +205,6 @@ export async function startThrowawayServer(options: StartOptions): Promise<Throw
       port,
       pid: child.pid ?? 0,
       facts,
-      log,
       superuser: user,
       connect: (database, as) => connectSocket(socketDirectory, port, database, as),
       stop
@@ -237,6 +236,7 @@ async function waitUntilPromoted(
   options: StartOptions,
   socketDirectory: string,
   port: number,
+  users: string[],
   exited: Promise<number | null>,
   log: string[],
   facts: RecoveryFacts
@@ -244,10 +244,6 @@ async function waitUntilPromoted(
   const deadline = Date.now() + options.timeoutMs
   let gone: number | null | undefined
   void exited.then((code) => (gone = code))
-  // The bootstrap superuser is named after whoever ran initdb: postgres, as a rule.
-  const users = [
-    ...new Set([(await unprivilegedAccount())?.name, 'postgres', userInfo().username].filter((name): name is string => Boolean(name)))
-  ]
   while (true) {
     if (options.signal.aborted) throw options.signal.reason
     if (gone !== undefined) throw recoveryFailure(log, facts, gone, options.startSegment)

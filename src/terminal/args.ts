@@ -9,6 +9,8 @@ export const USAGE = `Usage: backup-verify [options]
 
 Proves that a PostgreSQL backup restores: pg_dump creates it, it is validated,
 restored into a temporary database and compared with the source, then removed.
+With --method physical, a base backup (pg_basebackup) is started on a throwaway
+server instead, recovered, checked with amcheck and counted.
 
 Options:
   --database-url URL   PostgreSQL URL, e.g. postgresql://user:pass@localhost:5432/app
