@@ -148,6 +148,44 @@ describe('every restored row against the dump', () => {
   })
 })
 
+describe('the restored rows as the server sends them', () => {
+  test("a database in LATIN1, names and values outside ASCII: read back in the dump's encoding, held exactly, a changed value caught", async () => {
+    await server.query("CREATE DATABASE latin ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0")
+    await server.query(
+      `CREATE TABLE "Café" (id int PRIMARY KEY, "naïve" text, "größe" numeric);
+       INSERT INTO "Café" SELECT g, 'crème brûlée ' || g || E' \\ tab\there', g * 1.5 FROM generate_series(1, 300) g;`,
+      'latin'
+    )
+    for (const format of FORMATS.map(([, inputs]) => inputs)) {
+      const { result } = await verify({ 'database-url': server.url('latin'), ...format })
+      expect(result.error).toBeUndefined()
+      const [entry] = result.tables!.rows
+      expect([entry.table, entry.restored, entry.restoredFingerprint?.startsWith('copy:')]).toEqual(['public."Café"', 300, true])
+      expect(entry.restoredFingerprint).toBe(entry.sourceFingerprint)
+    }
+    const { result } = await verify(
+      { 'database-url': server.url('latin') },
+      {
+        afterRestore: (database) => server.query(`UPDATE "Café" SET "naïve" = 'crème brûlée 7 ' WHERE id = 7`, database).then(() => {})
+      }
+    )
+    expect(result.error?.problem).toBe('restore-mismatch')
+    expect(result.tables!.contentMismatches.map((entry) => entry.table)).toEqual(['public."Café"'])
+  })
+
+  test("a table that cannot be read back fails the verification, with the server's reason", async () => {
+    const { result } = await verify(
+      { 'database-url': server.url('proof') },
+      { afterRestore: (database) => server.query('ALTER TABLE pairs RENAME COLUMN b TO renamed', database).then(() => {}) }
+    )
+    expect(result.status).toBe('failed')
+    expect(result.error?.message).toMatch(
+      /could not be read back to compare their content: public\.pairs: [^;]*column "b"[^;]*does not exist/
+    )
+    expect(await temporaryDatabases(server)).toEqual([])
+  })
+})
+
 describe('an existing backup', () => {
   test('without a receipt, its rows are its own reference: a restore that lost a value fails naming the table', async () => {
     const made = await verify({ 'database-url': server.url('proof'), format: 'custom', 'keep-backup': 'true' })

@@ -42280,11 +42280,15 @@ function fmix(h) {
     h = Math.imul(h, 0xc2b2ae35);
     return h ^ (h >>> 16);
 }
-function word(bytes, at) {
-    return bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24);
-}
 /** MurmurHash3_x86_128 of bytes[start, end) into out as four 32-bit words (h1..h4, unsigned). */
 function murmur3x86_128(bytes, start, end, seed, out) {
+    hashRange(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), bytes, start, end, seed, out);
+}
+/**
+ * MurmurHash3_x86_128 of bytes[start, end), where view covers the same memory as bytes: its
+ * little-endian words are read through the view (about twice as fast as assembling them from bytes).
+ */
+function hashRange(view, bytes, start, end, seed, out) {
     let h1 = seed | 0;
     let h2 = seed | 0;
     let h3 = seed | 0;
@@ -42293,10 +42297,10 @@ function murmur3x86_128(bytes, start, end, seed, out) {
     const blocksEnd = start + (length & ~15);
     let i = start;
     for (; i < blocksEnd; i += 16) {
-        let k1 = word(bytes, i);
-        let k2 = word(bytes, i + 4);
-        let k3 = word(bytes, i + 8);
-        let k4 = word(bytes, i + 12);
+        let k1 = view.getInt32(i, true);
+        let k2 = view.getInt32(i + 4, true);
+        let k3 = view.getInt32(i + 8, true);
+        let k4 = view.getInt32(i + 12, true);
         k1 = Math.imul(rotl(Math.imul(k1, C1), 15), C2);
         h1 ^= k1;
         h1 = (Math.imul(rotl(h1, 19) + h2, 5) + 0x561ccd1b) | 0;
@@ -42366,9 +42370,49 @@ class RowFingerprint {
     low = 0;
     high = 0;
     hash = new Uint32Array(4);
+    /** The memory the last line came from, viewed whole: lines handed over one by one share it. */
+    memory;
+    view;
+    whole;
     /** One row: bytes[start, end), without its line end. */
     addRow(bytes, start, end) {
-        murmur3x86_128(bytes, start, end, 0, this.hash);
+        this.add(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), bytes, start, end);
+    }
+    /**
+     * Whole lines, each ending in a line feed (a carriage return before it is not part of the row:
+     * COPY text never ends a row with one, and psql on Windows may add it).
+     */
+    addLines(bytes, start = 0, end = bytes.length) {
+        const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        let from = start;
+        while (from < end) {
+            let newline = bytes.indexOf(row_fingerprint_NL, from);
+            if (newline === -1 || newline >= end)
+                newline = end;
+            this.add(view, bytes, from, newline > from && bytes[newline - 1] === row_fingerprint_CR ? newline - 1 : newline);
+            from = newline + 1;
+        }
+    }
+    /**
+     * One line as a COPY message of the protocol carries a row: its bytes and its line end. A line
+     * feed can only end a row (COPY text escapes it inside values), so a message that is not one
+     * line is read as lines.
+     */
+    addLine(bytes) {
+        let end = bytes.length - 1;
+        if (end < 0 || bytes[end] !== row_fingerprint_NL || bytes.indexOf(row_fingerprint_NL) !== end)
+            return this.addLines(bytes);
+        if (end > 0 && bytes[end - 1] === row_fingerprint_CR)
+            end--;
+        if (bytes.buffer !== this.memory || !this.view || !this.whole) {
+            this.memory = bytes.buffer;
+            this.view = new DataView(bytes.buffer);
+            this.whole = new Uint8Array(bytes.buffer);
+        }
+        this.add(this.view, this.whole, bytes.byteOffset, bytes.byteOffset + end);
+    }
+    add(view, bytes, start, end) {
+        hashRange(view, bytes, start, end, 0, this.hash);
         this.low += this.hash[0];
         if (this.low >= TWO_32) {
             this.low -= TWO_32;
@@ -42376,20 +42420,6 @@ class RowFingerprint {
         }
         this.high = (this.high + this.hash[1]) >>> 0;
         this.rows++;
-    }
-    /**
-     * Whole lines, each ending in a line feed (a carriage return before it is not part of the row:
-     * COPY text never ends a row with one, and psql on Windows may add it).
-     */
-    addLines(bytes, start = 0, end = bytes.length) {
-        let from = start;
-        while (from < end) {
-            let newline = bytes.indexOf(row_fingerprint_NL, from);
-            if (newline === -1 || newline >= end)
-                newline = end;
-            this.addRow(bytes, from, newline > from && bytes[newline - 1] === row_fingerprint_CR ? newline - 1 : newline);
-            from = newline + 1;
-        }
     }
     /** Another fingerprint's rows added to these (the parts of one table, dumped in several blocks). */
     merge(other) {
@@ -42852,6 +42882,7 @@ function parseOctal(field) {
 
 
 
+
 /** A pass-through stream that hashes and observes every byte it forwards. */
 class InspectingStream extends external_node_stream_.Transform {
     observer;
@@ -42899,10 +42930,26 @@ async function inspectFile(file, observer, signal) {
     await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(file, { highWaterMark: READ_BYTES }), inspector, discard(), { signal });
     return inspector.result();
 }
-const nothing = { update() { }, finish: () => undefined };
-/** The SHA-256 of a file, read once as a stream. */
+/**
+ * The SHA-256 of a file, read once through one buffer: nothing keeps its chunks, so none is
+ * allocated per read (a backup's worth of buffers would keep the garbage collector busy).
+ */
 async function hashFile(file, signal) {
-    return (await inspectFile(file, nothing, signal)).sha256;
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    const buffer = Buffer.allocUnsafe(READ_BYTES);
+    const handle = await (0,promises_.open)(file, 'r');
+    try {
+        for (;;) {
+            signal?.throwIfAborted();
+            const { bytesRead } = await handle.read(buffer, 0, READ_BYTES, null);
+            if (bytesRead === 0)
+                return hash.digest('hex');
+            hash.update(buffer.subarray(0, bytesRead));
+        }
+    }
+    finally {
+        await handle.close();
+    }
 }
 /** The plain-dump scan; for a gzip-compressed plain dump, of the decompressed text, still as a stream. */
 function plainObserver(gzipped, options) {
@@ -43511,11 +43558,9 @@ function clientEnvironment(target, database, passwordFile, base = process.env) {
 
 ;// CONCATENATED MODULE: ./src/compare/read-back.ts
 // The restored tables read back as pg_dump wrote them: the dump's own COPY statements turned into
-// COPY ... TO STDOUT, in the session settings pg_dump uses, by a few psql sessions side by side,
-// and every line fingerprinted as the dump's lines were. psql moves the rows; this process only
-// hashes them, a chunk at a time, so memory stays flat whatever the size of a table.
-
-
+// COPY ... TO STDOUT, in the session settings pg_dump uses, by a few sessions side by side, and
+// every row fingerprinted as the dump's lines were. The server sends each row as one message of the
+// protocol; the row is hashed where it arrives, so memory stays flat whatever the size of a table.
 
 
 const OUTPUT_SETTING_NAMES = ['TimeZone', 'bytea_output', 'lc_monetary'];
@@ -43529,16 +43574,13 @@ async function serverOutputSettings(client) {
         lc_monetary: values.get('lc_monetary') ?? 'C'
     };
 }
-const read_back_NL = 10;
-const MAX_ERROR_LINES = 3;
 function literal(text) {
     return `'${text.replace(/'/g, "''")}'`;
 }
-/** What pg_dump sets in its own session, and the output settings its session had. */
+/** What pg_dump sets in its own session, and the output settings its session had; sent as UTF-8. */
 function prelude(options) {
     const { settings } = options;
     return [
-        `SET client_encoding = ${literal(options.clientEncoding)};`,
         'SET standard_conforming_strings = on;',
         'SET DateStyle = ISO;',
         'SET IntervalStyle = postgres;',
@@ -43549,97 +43591,93 @@ function prelude(options) {
         "SET search_path = '';",
         'SET row_security = off;',
         'SET statement_timeout = 0;',
-        ''
+        // Last: the whole query is read in the encoding the session had when it arrived (UTF8).
+        `SET client_encoding = ${literal(options.clientEncoding)};`
     ].join('\n');
 }
-/** One psql session, reading one table at a time, for as long as it is given tables. */
-class ReadBackSession {
-    input = new external_node_stream_.PassThrough();
-    run;
-    marker;
-    markerBytes;
-    reading;
-    errors = [];
-    ended;
-    constructor(options, token) {
-        this.marker = `\\.bv-${token} `;
-        this.markerBytes = Buffer.from(this.marker, 'latin1');
-        this.input.on('error', () => { });
-        this.input.write(Buffer.from(prelude(options), 'latin1'));
-        this.run = runTool(options.psql, ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=0'], {
-            env: { ...options.env, PGAPPNAME: 'backup-verify read-back' },
-            stdin: this.input,
-            signal: options.signal,
-            onErrorLine: (line) => {
-                if (this.errors.length < MAX_ERROR_LINES && line.trim() !== '')
-                    this.errors.push(line.trim());
-            },
-            consumeStdout: (stdout) => new Promise((resolve, reject) => {
-                const splitter = new RowLineSplitter((bytes, start, end) => this.lines(bytes, start, end));
-                stdout.on('data', (chunk) => splitter.push(chunk));
-                stdout.once('end', resolve);
-                stdout.once('error', reject);
-            })
-        });
-        this.run.then((run) => this.end(run.signal ? `psql was stopped (${run.signal})` : `psql ended (exit code ${run.exitCode})`), (error) => this.end(error.message));
+/**
+ * One simple query sent as the bytes it was written in (latin1 text, a character a byte), as psql
+ * sends the dump's statements: a name in any encoding reaches the server unchanged. Rows a COPY
+ * sends go to onRow; the outcome is the first error, or none.
+ */
+class RawQuery {
+    text;
+    onRow;
+    settle;
+    failure;
+    constructor(text, onRow, settle) {
+        this.text = text;
+        this.onRow = onRow;
+        this.settle = settle;
     }
-    get busy() {
-        return this.reading !== undefined;
+    submit(connection) {
+        const body = Buffer.from(`${this.text}\0`, 'latin1');
+        const header = Buffer.alloc(5);
+        header[0] = 0x51; // 'Q': a simple query
+        header.writeInt32BE(body.length + 4, 1);
+        connection.stream.write(Buffer.concat([header, body]));
+    }
+    handleCopyData(message) {
+        this.onRow(message.chunk);
+    }
+    /** A COPY that reads from the client would wait for rows that never come: refused at once. */
+    handleCopyInResponse(connection) {
+        this.failure ??= new Error('the statement asked to read rows from the client');
+        connection.sendCopyFail('backup-verify reads tables back, it sends no rows');
+    }
+    handleRowDescription() { }
+    handleDataRow() { }
+    handleCommandComplete() { }
+    handleEmptyQuery() { }
+    handlePortalSuspended() { }
+    /** The server refused the query, or the session was lost: the client drops the query here. */
+    handleError(error) {
+        this.settle(this.failure ?? error);
+    }
+    handleReadyForQuery() {
+        this.settle(this.failure);
+    }
+}
+/** Sends text as a raw query; resolves with its first error (never rejects). */
+function rawQuery(client, text, onRow) {
+    return new Promise((resolve) => client.query(new RawQuery(text, onRow, resolve)));
+}
+/** One session, reading one table at a time, for as long as it is given tables. */
+class ReadBackSession {
+    ready;
+    busy = false;
+    constructor(options) {
+        this.ready = openSession(options.target, options.database).then(async (client) => {
+            const failure = await client.query(prelude(options)).then(() => undefined, (error) => error);
+            return failure ? `the session settings were refused: ${failure.message}` : client;
+        }, (error) => `no session: ${error.message}`);
     }
     /** Reads one table; never rejects (a failure is the result). */
-    read(table) {
-        return new Promise((resolve) => {
-            if (this.ended)
-                return resolve({ error: this.ended });
-            this.reading = { table, print: new RowFingerprint(), resolve };
-            this.errors = [];
-            // psql's ERROR variable says whether the COPY failed; the marker line ends the table's rows.
-            this.input.write(Buffer.from(`${table.statement}\nSELECT ${literal(this.marker)} || :'ERROR';\n`, 'latin1'));
-        });
-    }
-    /** Ends the session's input and waits for psql to exit. */
-    async close() {
-        this.input.end();
-        await this.run.catch(() => undefined);
-    }
-    end(how) {
-        this.ended = `${how}${this.errors.length > 0 ? `: ${this.errors.join(' | ')}` : ''}`;
-        const reading = this.reading;
-        this.reading = undefined;
-        reading?.resolve({ error: this.ended });
-    }
-    /** Whole lines of output: the table's rows, then the line that ends them. */
-    lines(bytes, start, end) {
-        let from = start;
-        while (from < end) {
-            const at = bytes.indexOf(this.markerBytes, from);
-            if (at === -1 || at >= end) {
-                this.reading?.print.addLines(bytes, from, end);
-                return;
-            }
-            // COPY text never holds a lone backslash, so the marker can only be a line of its own.
-            if (at > from)
-                this.reading?.print.addLines(bytes, from, at);
-            const lineEnd = bytes.indexOf(read_back_NL, at);
-            this.markerLine(bytes.toString('latin1', at + this.markerBytes.length, lineEnd).trim());
-            from = lineEnd + 1;
+    async read(table) {
+        this.busy = true;
+        try {
+            const client = await this.ready;
+            if (typeof client === 'string')
+                return { error: client };
+            const print = new RowFingerprint();
+            // The protocol sends each row of a COPY as a message of its own, with its line end.
+            const failure = await rawQuery(client, table.statement, (row) => print.addLine(row));
+            return failure ? { error: failure.message } : { rows: print.rows, fingerprint: print.toString() };
+        }
+        finally {
+            this.busy = false;
         }
     }
-    markerLine(text) {
-        const reading = this.reading;
-        if (!reading)
-            return;
-        this.reading = undefined;
-        reading.resolve(text === 'false'
-            ? { rows: reading.print.rows, fingerprint: reading.print.toString() }
-            : { error: this.errors.join(' | ') || 'psql reported an error' });
+    async close() {
+        const client = await this.ready;
+        if (typeof client !== 'string')
+            await client.end().catch(() => { });
     }
 }
 /** Sessions that read tables back as they are given them, biggest first among those waiting, up to `limit` at once. */
 class ReadBackPool {
     options;
     limit;
-    token = (0,external_node_crypto_.randomBytes)(8).toString('hex');
     sessions = [];
     waiting = [];
     closed = false;
@@ -43663,7 +43701,7 @@ class ReadBackPool {
         while (!this.closed && this.waiting.length > 0) {
             let session = this.sessions.find((candidate) => !candidate.busy);
             if (!session && this.sessions.length < this.limit) {
-                session = new ReadBackSession(this.options, this.token);
+                session = new ReadBackSession(this.options);
                 this.sessions.push(session);
             }
             if (!session)
@@ -44474,13 +44512,13 @@ async function inspectRestored(target, database, level, jobs, plan) {
         const client = sessions[0];
         if (!plan || level !== 'data')
             return { inventory: await takeInventory(client, level, true, sessions.slice(1)), names: new Map() };
-        return await inspectWithReadBack(client, plan, sessionCount);
+        return await inspectWithReadBack(client, plan, sessionCount, { target, database });
     }
     finally {
         await Promise.all(sessions.map((session) => session.end().catch(() => { })));
     }
 }
-async function inspectWithReadBack(client, plan, sessions) {
+async function inspectWithReadBack(client, plan, sessions, restored) {
     const { rows } = await client.query("SELECT current_setting('server_version_num') AS version");
     const restoreMajor = majorOf(Number(rows[0].version));
     const named = await nameDumpTables(client, plan.dump);
@@ -44511,7 +44549,7 @@ async function inspectWithReadBack(client, plan, sessions) {
     }
     const readSet = new Set(readBack.map((table) => table.key));
     const readOf = (name) => (readSet.has(name) ? 'elsewhere' : plan.sqlTables.has(name) ? 'sql' : 'count');
-    const pool = new ReadBackPool({ psql: plan.psql, env: plan.env, clientEncoding: plan.dump.clientEncoding, settings }, sessions);
+    const pool = new ReadBackPool({ ...restored, clientEncoding: plan.dump.clientEncoding, settings }, sessions);
     try {
         const [inventory, results] = await Promise.all([
             takeInventory(client, 'data', true, [], { readOf, largeObjectContent: true }),
@@ -46158,7 +46196,6 @@ async function restoreWatched(restore) {
 
 
 
-
 /** A restore into a new temporary database; its inventory is read before it is dropped. */
 function startRestore(v, connected, backup, streamed) {
     const { settings, result } = v;
@@ -46179,16 +46216,13 @@ function startRestore(v, connected, backup, streamed) {
         onDropped: () => (result.restoreDatabase = { name: databaseName, dropped: true }),
         afterRestore: v.options.hooks?.afterRestore
     };
-    const { target, passwordFile } = connected.restoreServer;
-    const env = clientEnvironment(target, databaseName, passwordFile);
+    const { target } = connected.restoreServer;
     return restoreBackup(v.run, request, async (database) => {
         if (settings.verifyLevel !== 'data')
             return inspectRestored(target, database, settings.verifyLevel, settings.jobs);
         const { dump, reference } = await v.contentReference.promise;
         const plan = dump && {
             dump,
-            psql: connected.tools.psql,
-            env,
             settings: reference?.outputSettings,
             sqlTables: new Set(reference?.content.filter((entry) => entry.fingerprint?.startsWith('sql:')).map((entry) => entry.table)),
             sourceMajor: reference ? majorOf(reference.serverVersionNumber) : dumpedFromMajor(dump.sourceVersion)

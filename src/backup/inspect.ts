@@ -3,6 +3,7 @@
 
 import { createHash, type Hash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
+import { open } from 'node:fs/promises'
 import { Transform, Writable, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGunzip } from 'node:zlib'
@@ -77,11 +78,24 @@ export async function inspectFile<R>(file: string, observer: ByteObserver<R>, si
   return inspector.result()
 }
 
-const nothing: ByteObserver<undefined> = { update() {}, finish: () => undefined }
-
-/** The SHA-256 of a file, read once as a stream. */
+/**
+ * The SHA-256 of a file, read once through one buffer: nothing keeps its chunks, so none is
+ * allocated per read (a backup's worth of buffers would keep the garbage collector busy).
+ */
 export async function hashFile(file: string, signal?: AbortSignal): Promise<string> {
-  return (await inspectFile(file, nothing, signal)).sha256
+  const hash = createHash('sha256')
+  const buffer = Buffer.allocUnsafe(READ_BYTES)
+  const handle = await open(file, 'r')
+  try {
+    for (;;) {
+      signal?.throwIfAborted()
+      const { bytesRead } = await handle.read(buffer, 0, READ_BYTES, null)
+      if (bytesRead === 0) return hash.digest('hex')
+      hash.update(buffer.subarray(0, bytesRead))
+    }
+  } finally {
+    await handle.close()
+  }
 }
 
 export type PlainObservation = PlainScanReport & { decompressError?: string }

@@ -1,13 +1,12 @@
 // The restored tables read back as pg_dump wrote them: the dump's own COPY statements turned into
-// COPY ... TO STDOUT, in the session settings pg_dump uses, by a few psql sessions side by side,
-// and every line fingerprinted as the dump's lines were. psql moves the rows; this process only
-// hashes them, a chunk at a time, so memory stays flat whatever the size of a table.
+// COPY ... TO STDOUT, in the session settings pg_dump uses, by a few sessions side by side, and
+// every row fingerprinted as the dump's lines were. The server sends each row as one message of the
+// protocol; the row is hashed where it arrives, so memory stays flat whatever the size of a table.
 
-import { randomBytes } from 'node:crypto'
-import { PassThrough } from 'node:stream'
 import type pg from 'pg'
-import { RowFingerprint, RowLineSplitter } from '../backup/row-fingerprint.js'
-import { runTool, type ToolRun } from '../tools/process.js'
+import { RowFingerprint } from '../backup/row-fingerprint.js'
+import { openSession } from '../connection/session.js'
+import type { ConnectionTarget } from '../connection/target.js'
 
 /** The settings that change how values print, as the dump's session had them (pg_dump pins the others). */
 export interface OutputSettings {
@@ -42,29 +41,24 @@ export interface ReadBackTable {
 }
 
 export interface ReadBackSessionOptions {
-  psql: string
-  /** The client environment for the restored database. */
-  env: NodeJS.ProcessEnv
+  target: ConnectionTarget
+  /** The restored database. */
+  database: string
   /** The dump's client encoding: its names and values are read back in it. */
   clientEncoding: string
   settings: OutputSettings
-  signal?: AbortSignal
 }
 
 export type ReadBackResult = { rows: number; fingerprint: string } | { error: string }
-
-const NL = 10
-const MAX_ERROR_LINES = 3
 
 function literal(text: string): string {
   return `'${text.replace(/'/g, "''")}'`
 }
 
-/** What pg_dump sets in its own session, and the output settings its session had. */
+/** What pg_dump sets in its own session, and the output settings its session had; sent as UTF-8. */
 function prelude(options: ReadBackSessionOptions): string {
   const { settings } = options
   return [
-    `SET client_encoding = ${literal(options.clientEncoding)};`,
     'SET standard_conforming_strings = on;',
     'SET DateStyle = ISO;',
     'SET IntervalStyle = postgres;',
@@ -75,112 +69,105 @@ function prelude(options: ReadBackSessionOptions): string {
     "SET search_path = '';",
     'SET row_security = off;',
     'SET statement_timeout = 0;',
-    ''
+    // Last: the whole query is read in the encoding the session had when it arrived (UTF8).
+    `SET client_encoding = ${literal(options.clientEncoding)};`
   ].join('\n')
 }
 
-interface Reading {
-  table: ReadBackTable
-  print: RowFingerprint
-  resolve: (result: ReadBackResult) => void
-}
+/**
+ * One simple query sent as the bytes it was written in (latin1 text, a character a byte), as psql
+ * sends the dump's statements: a name in any encoding reaches the server unchanged. Rows a COPY
+ * sends go to onRow; the outcome is the first error, or none.
+ */
+class RawQuery implements pg.Submittable {
+  private failure?: Error
 
-/** One psql session, reading one table at a time, for as long as it is given tables. */
-class ReadBackSession {
-  private readonly input = new PassThrough()
-  private readonly run: Promise<ToolRun>
-  private readonly marker: string
-  private readonly markerBytes: Buffer
-  private reading?: Reading
-  private errors: string[] = []
-  private ended?: string
+  constructor(
+    private readonly text: string,
+    private readonly onRow: (row: Buffer) => void,
+    private readonly settle: (failure?: Error) => void
+  ) {}
 
-  constructor(options: ReadBackSessionOptions, token: string) {
-    this.marker = `\\.bv-${token} `
-    this.markerBytes = Buffer.from(this.marker, 'latin1')
-    this.input.on('error', () => {})
-    this.input.write(Buffer.from(prelude(options), 'latin1'))
-    this.run = runTool(options.psql, ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=0'], {
-      env: { ...options.env, PGAPPNAME: 'backup-verify read-back' },
-      stdin: this.input,
-      signal: options.signal,
-      onErrorLine: (line) => {
-        if (this.errors.length < MAX_ERROR_LINES && line.trim() !== '') this.errors.push(line.trim())
-      },
-      consumeStdout: (stdout) =>
-        new Promise<void>((resolve, reject) => {
-          const splitter = new RowLineSplitter((bytes, start, end) => this.lines(bytes, start, end))
-          stdout.on('data', (chunk: Buffer) => splitter.push(chunk))
-          stdout.once('end', resolve)
-          stdout.once('error', reject)
-        })
-    })
-    this.run.then(
-      (run) => this.end(run.signal ? `psql was stopped (${run.signal})` : `psql ended (exit code ${run.exitCode})`),
-      (error: Error) => this.end(error.message)
-    )
+  submit(connection: pg.Connection): void {
+    const body = Buffer.from(`${this.text}\0`, 'latin1')
+    const header = Buffer.alloc(5)
+    header[0] = 0x51 // 'Q': a simple query
+    header.writeInt32BE(body.length + 4, 1)
+    connection.stream.write(Buffer.concat([header, body]))
   }
 
-  get busy(): boolean {
-    return this.reading !== undefined
+  handleCopyData(message: { chunk: Buffer }): void {
+    this.onRow(message.chunk)
+  }
+
+  /** A COPY that reads from the client would wait for rows that never come: refused at once. */
+  handleCopyInResponse(connection: pg.Connection & { sendCopyFail(message: string): void }): void {
+    this.failure ??= new Error('the statement asked to read rows from the client')
+    connection.sendCopyFail('backup-verify reads tables back, it sends no rows')
+  }
+
+  handleRowDescription(): void {}
+  handleDataRow(): void {}
+  handleCommandComplete(): void {}
+  handleEmptyQuery(): void {}
+  handlePortalSuspended(): void {}
+
+  /** The server refused the query, or the session was lost: the client drops the query here. */
+  handleError(error: Error): void {
+    this.settle(this.failure ?? error)
+  }
+
+  handleReadyForQuery(): void {
+    this.settle(this.failure)
+  }
+}
+
+/** Sends text as a raw query; resolves with its first error (never rejects). */
+function rawQuery(client: pg.Client, text: string, onRow: (row: Buffer) => void): Promise<Error | undefined> {
+  return new Promise((resolve) => client.query(new RawQuery(text, onRow, resolve)))
+}
+
+/** One session, reading one table at a time, for as long as it is given tables. */
+class ReadBackSession {
+  private readonly ready: Promise<pg.Client | string>
+  busy = false
+
+  constructor(options: ReadBackSessionOptions) {
+    this.ready = openSession(options.target, options.database).then(
+      async (client) => {
+        const failure = await client.query(prelude(options)).then(
+          () => undefined,
+          (error: Error) => error
+        )
+        return failure ? `the session settings were refused: ${failure.message}` : client
+      },
+      (error: Error) => `no session: ${error.message}`
+    )
   }
 
   /** Reads one table; never rejects (a failure is the result). */
-  read(table: ReadBackTable): Promise<ReadBackResult> {
-    return new Promise((resolve) => {
-      if (this.ended) return resolve({ error: this.ended })
-      this.reading = { table, print: new RowFingerprint(), resolve }
-      this.errors = []
-      // psql's ERROR variable says whether the COPY failed; the marker line ends the table's rows.
-      this.input.write(Buffer.from(`${table.statement}\nSELECT ${literal(this.marker)} || :'ERROR';\n`, 'latin1'))
-    })
-  }
-
-  /** Ends the session's input and waits for psql to exit. */
-  async close(): Promise<void> {
-    this.input.end()
-    await this.run.catch(() => undefined)
-  }
-
-  private end(how: string): void {
-    this.ended = `${how}${this.errors.length > 0 ? `: ${this.errors.join(' | ')}` : ''}`
-    const reading = this.reading
-    this.reading = undefined
-    reading?.resolve({ error: this.ended })
-  }
-
-  /** Whole lines of output: the table's rows, then the line that ends them. */
-  private lines(bytes: Buffer, start: number, end: number): void {
-    let from = start
-    while (from < end) {
-      const at = bytes.indexOf(this.markerBytes, from)
-      if (at === -1 || at >= end) {
-        this.reading?.print.addLines(bytes, from, end)
-        return
-      }
-      // COPY text never holds a lone backslash, so the marker can only be a line of its own.
-      if (at > from) this.reading?.print.addLines(bytes, from, at)
-      const lineEnd = bytes.indexOf(NL, at)
-      this.markerLine(bytes.toString('latin1', at + this.markerBytes.length, lineEnd).trim())
-      from = lineEnd + 1
+  async read(table: ReadBackTable): Promise<ReadBackResult> {
+    this.busy = true
+    try {
+      const client = await this.ready
+      if (typeof client === 'string') return { error: client }
+      const print = new RowFingerprint()
+      // The protocol sends each row of a COPY as a message of its own, with its line end.
+      const failure = await rawQuery(client, table.statement, (row) => print.addLine(row))
+      return failure ? { error: failure.message } : { rows: print.rows, fingerprint: print.toString() }
+    } finally {
+      this.busy = false
     }
   }
 
-  private markerLine(text: string): void {
-    const reading = this.reading
-    if (!reading) return
-    this.reading = undefined
-    reading.resolve(
-      text === 'false'
-        ? { rows: reading.print.rows, fingerprint: reading.print.toString() }
-        : { error: this.errors.join(' | ') || 'psql reported an error' }
-    )
+  async close(): Promise<void> {
+    const client = await this.ready
+    if (typeof client !== 'string') await client.end().catch(() => {})
   }
 }
 
 /** Sessions that read tables back as they are given them, biggest first among those waiting, up to `limit` at once. */
 export class ReadBackPool {
-  private readonly token = randomBytes(8).toString('hex')
   private readonly sessions: ReadBackSession[] = []
   private readonly waiting: Array<{ table: ReadBackTable; resolve: (result: ReadBackResult) => void }> = []
   private closed = false
@@ -207,7 +194,7 @@ export class ReadBackPool {
     while (!this.closed && this.waiting.length > 0) {
       let session = this.sessions.find((candidate) => !candidate.busy)
       if (!session && this.sessions.length < this.limit) {
-        session = new ReadBackSession(this.options, this.token)
+        session = new ReadBackSession(this.options)
         this.sessions.push(session)
       }
       if (!session) return

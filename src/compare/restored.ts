@@ -14,9 +14,6 @@ import { ReadBackPool, serverOutputSettings, type OutputSettings } from './read-
 
 export interface ReadBackPlan {
   dump: DumpContent
-  psql: string
-  /** The client environment for the restored database. */
-  env: NodeJS.ProcessEnv
   /** The output settings the dump was written in; unknown for a backup made elsewhere without its receipt. */
   settings?: OutputSettings
   /** Tables the reference fingerprinted in SQL: fingerprinted the same way here. */
@@ -102,13 +99,18 @@ export async function inspectRestored(
     if (opened[0].status === 'rejected') throw opened[0].reason
     const client = sessions[0]
     if (!plan || level !== 'data') return { inventory: await takeInventory(client, level, true, sessions.slice(1)), names: new Map() }
-    return await inspectWithReadBack(client, plan, sessionCount)
+    return await inspectWithReadBack(client, plan, sessionCount, { target, database })
   } finally {
     await Promise.all(sessions.map((session) => session.end().catch(() => {})))
   }
 }
 
-async function inspectWithReadBack(client: pg.Client, plan: ReadBackPlan, sessions: number): Promise<RestoredInspection> {
+async function inspectWithReadBack(
+  client: pg.Client,
+  plan: ReadBackPlan,
+  sessions: number,
+  restored: { target: ConnectionTarget; database: string }
+): Promise<RestoredInspection> {
   const { rows } = await client.query<{ version: string }>("SELECT current_setting('server_version_num') AS version")
   const restoreMajor = majorOf(Number(rows[0].version))
   const named = await nameDumpTables(client, plan.dump)
@@ -141,7 +143,7 @@ async function inspectWithReadBack(client: pg.Client, plan: ReadBackPlan, sessio
   }
   const readSet = new Set(readBack.map((table) => table.key))
   const readOf = (name: string): ContentRead => (readSet.has(name) ? 'elsewhere' : plan.sqlTables.has(name) ? 'sql' : 'count')
-  const pool = new ReadBackPool({ psql: plan.psql, env: plan.env, clientEncoding: plan.dump.clientEncoding, settings }, sessions)
+  const pool = new ReadBackPool({ ...restored, clientEncoding: plan.dump.clientEncoding, settings }, sessions)
   try {
     const [inventory, results] = await Promise.all([
       takeInventory(client, 'data', true, [], { readOf, largeObjectContent: true }),

@@ -6,7 +6,6 @@ import { compareInventories, describeComparison, requireSameInventory, type Tabl
 import { dumpInventory, withDumpContent } from '../compare/dump-reference.js'
 import type { Inventory } from '../compare/inventory.js'
 import { inspectRestored, type ReadBackPlan, type RestoredInspection } from '../compare/restored.js'
-import { clientEnvironment } from '../connection/environment.js'
 import { majorOf } from '../connection/session.js'
 import { shrinkageProblems } from '../report/receipt.js'
 import { describeHarmless } from '../restore/errors.js'
@@ -43,15 +42,12 @@ export function startRestore(
     onDropped: () => (result.restoreDatabase = { name: databaseName, dropped: true }),
     afterRestore: v.options.hooks?.afterRestore
   }
-  const { target, passwordFile } = connected.restoreServer
-  const env = clientEnvironment(target, databaseName, passwordFile)
+  const { target } = connected.restoreServer
   return restoreBackup(v.run, request, async (database) => {
     if (settings.verifyLevel !== 'data') return inspectRestored(target, database, settings.verifyLevel, settings.jobs)
     const { dump, reference } = await v.contentReference.promise
     const plan: ReadBackPlan | undefined = dump && {
       dump,
-      psql: connected.tools.psql,
-      env,
       settings: reference?.outputSettings,
       sqlTables: new Set(reference?.content.filter((entry) => entry.fingerprint?.startsWith('sql:')).map((entry) => entry.table)),
       sourceMajor: reference ? majorOf(reference.serverVersionNumber) : dumpedFromMajor(dump.sourceVersion)
