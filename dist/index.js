@@ -42399,17 +42399,21 @@ class RowFingerprint {
      * line is read as lines.
      */
     addLine(bytes) {
-        let end = bytes.length - 1;
-        if (end < 0 || bytes[end] !== row_fingerprint_NL || bytes.indexOf(row_fingerprint_NL) !== end)
-            return this.addLines(bytes);
-        if (end > 0 && bytes[end - 1] === row_fingerprint_CR)
-            end--;
         if (bytes.buffer !== this.memory || !this.view || !this.whole) {
             this.memory = bytes.buffer;
             this.view = new DataView(bytes.buffer);
             this.whole = new Uint8Array(bytes.buffer);
         }
-        this.add(this.view, this.whole, bytes.byteOffset, bytes.byteOffset + end);
+        this.addLineAt(this.view, this.whole, bytes.byteOffset, bytes.byteOffset + bytes.length);
+    }
+    /** The line bytes[start, end), its line end included, as addLine reads it; view covers the same memory as bytes. */
+    addLineAt(view, bytes, start, end) {
+        let last = end - 1;
+        if (last < start || bytes[last] !== row_fingerprint_NL || bytes.indexOf(row_fingerprint_NL, start) !== last)
+            return this.addLines(bytes, start, end);
+        if (last > start && bytes[last - 1] === row_fingerprint_CR)
+            last--;
+        this.add(view, bytes, start, last);
     }
     add(view, bytes, start, end) {
         hashRange(view, bytes, start, end, 0, this.hash);
@@ -43595,19 +43599,97 @@ function prelude(options) {
         `SET client_encoding = ${literal(options.clientEncoding)};`
     ].join('\n');
 }
+const COPY_DATA = 0x64; // 'd'
+const COPY_OUT_RESPONSE = 0x48; // 'H'
+const COPY_DONE = 0x63; // 'c'
+const read_back_HEADER_BYTES = 5;
+/**
+ * The rows of one COPY read off the session's socket here: each CopyData message's row hashed where
+ * it lies in the bytes received, without the driver making an object of every message. The first
+ * message that is not part of the rows (the command's completion, an error, a notice) and all that
+ * follows go back to the driver, which reads them as it always does; rows it is handed after that
+ * reach handleCopyData and are hashed the same way.
+ */
+class CopyRowReader {
+    stream;
+    print;
+    driver;
+    /** The start of a message that goes on in the next chunk. */
+    carry;
+    constructor(stream, print) {
+        this.stream = stream;
+        this.print = print;
+        this.driver = stream.listeners('data');
+        stream.removeAllListeners('data');
+        stream.on('data', this.onData);
+    }
+    onData = (chunk) => {
+        let bytes = chunk;
+        let at = 0;
+        if (this.carry) {
+            const carried = this.carry;
+            this.carry = undefined;
+            if (carried.length < read_back_HEADER_BYTES) {
+                bytes = Buffer.concat([carried, chunk]);
+            }
+            else {
+                const missing = 1 + carried.readUInt32BE(1) - carried.length;
+                if (chunk.length < missing) {
+                    this.carry = Buffer.concat([carried, chunk]);
+                    return;
+                }
+                if (!this.message(Buffer.concat([carried, chunk.subarray(0, missing)]), 0))
+                    return this.giveBack(carried, chunk);
+                at = missing;
+            }
+        }
+        const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        while (at + read_back_HEADER_BYTES <= bytes.length) {
+            const end = at + 1 + bytes.readUInt32BE(at + 1);
+            if (end > bytes.length)
+                break;
+            const code = bytes[at];
+            if (code === COPY_DATA)
+                this.print.addLineAt(view, bytes, at + read_back_HEADER_BYTES, end);
+            else if (code !== COPY_OUT_RESPONSE && code !== COPY_DONE)
+                return this.giveBack(bytes.subarray(at));
+            at = end;
+        }
+        if (at < bytes.length)
+            this.carry = bytes.subarray(at);
+    };
+    /** One whole message on its own: false when it is not part of the rows. */
+    message(bytes, at) {
+        const code = bytes[at];
+        if (code === COPY_DATA) {
+            this.print.addLineAt(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), bytes, at + read_back_HEADER_BYTES, bytes.length);
+            return true;
+        }
+        return code === COPY_OUT_RESPONSE || code === COPY_DONE;
+    }
+    /** The driver reads the session again, from these bytes on. */
+    giveBack(...rest) {
+        this.stream.removeListener('data', this.onData);
+        for (const listener of this.driver)
+            this.stream.on('data', listener);
+        for (const bytes of rest)
+            for (const listener of this.driver)
+                listener.call(this.stream, bytes);
+    }
+}
 /**
  * One simple query sent as the bytes it was written in (latin1 text, a character a byte), as psql
- * sends the dump's statements: a name in any encoding reaches the server unchanged. Rows a COPY
- * sends go to onRow; the outcome is the first error, or none.
+ * sends the dump's statements: a name in any encoding reaches the server unchanged. The rows a COPY
+ * sends are added to print; the outcome is the first error, or none.
  */
 class RawQuery {
     text;
-    onRow;
+    print;
     settle;
     failure;
-    constructor(text, onRow, settle) {
+    constructor(text, print, settle) {
         this.text = text;
-        this.onRow = onRow;
+        this.print = print;
         this.settle = settle;
     }
     submit(connection) {
@@ -43615,10 +43697,12 @@ class RawQuery {
         const header = Buffer.alloc(5);
         header[0] = 0x51; // 'Q': a simple query
         header.writeInt32BE(body.length + 4, 1);
+        // The driver has read everything the server sent before this query (it was ready for it).
+        new CopyRowReader(connection.stream, this.print);
         connection.stream.write(Buffer.concat([header, body]));
     }
     handleCopyData(message) {
-        this.onRow(message.chunk);
+        this.print.addLine(message.chunk);
     }
     /** A COPY that reads from the client would wait for rows that never come: refused at once. */
     handleCopyInResponse(connection) {
@@ -43638,9 +43722,9 @@ class RawQuery {
         this.settle(this.failure);
     }
 }
-/** Sends text as a raw query; resolves with its first error (never rejects). */
-function rawQuery(client, text, onRow) {
-    return new Promise((resolve) => client.query(new RawQuery(text, onRow, resolve)));
+/** Sends text as a raw query, its rows into print; resolves with its first error (never rejects). */
+function rawQuery(client, text, print) {
+    return new Promise((resolve) => client.query(new RawQuery(text, print, resolve)));
 }
 /** One session, reading one table at a time, for as long as it is given tables. */
 class ReadBackSession {
@@ -43661,7 +43745,7 @@ class ReadBackSession {
                 return { error: client };
             const print = new RowFingerprint();
             // The protocol sends each row of a COPY as a message of its own, with its line end.
-            const failure = await rawQuery(client, table.statement, (row) => print.addLine(row));
+            const failure = await rawQuery(client, table.statement, print);
             return failure ? { error: failure.message } : { rows: print.rows, fingerprint: print.toString() };
         }
         finally {

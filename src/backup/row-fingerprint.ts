@@ -141,15 +141,20 @@ export class RowFingerprint {
    * line is read as lines.
    */
   addLine(bytes: Uint8Array): void {
-    let end = bytes.length - 1
-    if (end < 0 || bytes[end] !== NL || bytes.indexOf(NL) !== end) return this.addLines(bytes)
-    if (end > 0 && bytes[end - 1] === CR) end--
     if (bytes.buffer !== this.memory || !this.view || !this.whole) {
       this.memory = bytes.buffer
       this.view = new DataView(bytes.buffer)
       this.whole = new Uint8Array(bytes.buffer)
     }
-    this.add(this.view, this.whole, bytes.byteOffset, bytes.byteOffset + end)
+    this.addLineAt(this.view, this.whole, bytes.byteOffset, bytes.byteOffset + bytes.length)
+  }
+
+  /** The line bytes[start, end), its line end included, as addLine reads it; view covers the same memory as bytes. */
+  addLineAt(view: DataView, bytes: Uint8Array, start: number, end: number): void {
+    let last = end - 1
+    if (last < start || bytes[last] !== NL || bytes.indexOf(NL, start) !== last) return this.addLines(bytes, start, end)
+    if (last > start && bytes[last - 1] === CR) last--
+    this.add(view, bytes, start, last)
   }
 
   private add(view: DataView, bytes: Uint8Array, start: number, end: number): void {

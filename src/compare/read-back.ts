@@ -74,17 +74,93 @@ function prelude(options: ReadBackSessionOptions): string {
   ].join('\n')
 }
 
+const COPY_DATA = 0x64 // 'd'
+const COPY_OUT_RESPONSE = 0x48 // 'H'
+const COPY_DONE = 0x63 // 'c'
+const HEADER_BYTES = 5
+
+type DataListener = (chunk: Buffer) => void
+
+/**
+ * The rows of one COPY read off the session's socket here: each CopyData message's row hashed where
+ * it lies in the bytes received, without the driver making an object of every message. The first
+ * message that is not part of the rows (the command's completion, an error, a notice) and all that
+ * follows go back to the driver, which reads them as it always does; rows it is handed after that
+ * reach handleCopyData and are hashed the same way.
+ */
+export class CopyRowReader {
+  private readonly driver: DataListener[]
+  /** The start of a message that goes on in the next chunk. */
+  private carry?: Buffer
+
+  constructor(
+    private readonly stream: NodeJS.ReadWriteStream,
+    private readonly print: RowFingerprint
+  ) {
+    this.driver = stream.listeners('data') as DataListener[]
+    stream.removeAllListeners('data')
+    stream.on('data', this.onData)
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    let bytes = chunk
+    let at = 0
+    if (this.carry) {
+      const carried = this.carry
+      this.carry = undefined
+      if (carried.length < HEADER_BYTES) {
+        bytes = Buffer.concat([carried, chunk])
+      } else {
+        const missing = 1 + carried.readUInt32BE(1) - carried.length
+        if (chunk.length < missing) {
+          this.carry = Buffer.concat([carried, chunk])
+          return
+        }
+        if (!this.message(Buffer.concat([carried, chunk.subarray(0, missing)]), 0)) return this.giveBack(carried, chunk)
+        at = missing
+      }
+    }
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    while (at + HEADER_BYTES <= bytes.length) {
+      const end = at + 1 + bytes.readUInt32BE(at + 1)
+      if (end > bytes.length) break
+      const code = bytes[at]
+      if (code === COPY_DATA) this.print.addLineAt(view, bytes, at + HEADER_BYTES, end)
+      else if (code !== COPY_OUT_RESPONSE && code !== COPY_DONE) return this.giveBack(bytes.subarray(at))
+      at = end
+    }
+    if (at < bytes.length) this.carry = bytes.subarray(at)
+  }
+
+  /** One whole message on its own: false when it is not part of the rows. */
+  private message(bytes: Buffer, at: number): boolean {
+    const code = bytes[at]
+    if (code === COPY_DATA) {
+      this.print.addLineAt(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), bytes, at + HEADER_BYTES, bytes.length)
+      return true
+    }
+    return code === COPY_OUT_RESPONSE || code === COPY_DONE
+  }
+
+  /** The driver reads the session again, from these bytes on. */
+  private giveBack(...rest: Buffer[]): void {
+    this.stream.removeListener('data', this.onData)
+    for (const listener of this.driver) this.stream.on('data', listener)
+    for (const bytes of rest) for (const listener of this.driver) listener.call(this.stream, bytes)
+  }
+}
+
 /**
  * One simple query sent as the bytes it was written in (latin1 text, a character a byte), as psql
- * sends the dump's statements: a name in any encoding reaches the server unchanged. Rows a COPY
- * sends go to onRow; the outcome is the first error, or none.
+ * sends the dump's statements: a name in any encoding reaches the server unchanged. The rows a COPY
+ * sends are added to print; the outcome is the first error, or none.
  */
 class RawQuery implements pg.Submittable {
   private failure?: Error
 
   constructor(
     private readonly text: string,
-    private readonly onRow: (row: Buffer) => void,
+    private readonly print: RowFingerprint,
     private readonly settle: (failure?: Error) => void
   ) {}
 
@@ -93,11 +169,13 @@ class RawQuery implements pg.Submittable {
     const header = Buffer.alloc(5)
     header[0] = 0x51 // 'Q': a simple query
     header.writeInt32BE(body.length + 4, 1)
+    // The driver has read everything the server sent before this query (it was ready for it).
+    new CopyRowReader(connection.stream, this.print)
     connection.stream.write(Buffer.concat([header, body]))
   }
 
   handleCopyData(message: { chunk: Buffer }): void {
-    this.onRow(message.chunk)
+    this.print.addLine(message.chunk)
   }
 
   /** A COPY that reads from the client would wait for rows that never come: refused at once. */
@@ -122,9 +200,9 @@ class RawQuery implements pg.Submittable {
   }
 }
 
-/** Sends text as a raw query; resolves with its first error (never rejects). */
-function rawQuery(client: pg.Client, text: string, onRow: (row: Buffer) => void): Promise<Error | undefined> {
-  return new Promise((resolve) => client.query(new RawQuery(text, onRow, resolve)))
+/** Sends text as a raw query, its rows into print; resolves with its first error (never rejects). */
+function rawQuery(client: pg.Client, text: string, print: RowFingerprint): Promise<Error | undefined> {
+  return new Promise((resolve) => client.query(new RawQuery(text, print, resolve)))
 }
 
 /** One session, reading one table at a time, for as long as it is given tables. */
@@ -153,7 +231,7 @@ class ReadBackSession {
       if (typeof client === 'string') return { error: client }
       const print = new RowFingerprint()
       // The protocol sends each row of a COPY as a message of its own, with its line end.
-      const failure = await rawQuery(client, table.statement, (row) => print.addLine(row))
+      const failure = await rawQuery(client, table.statement, print)
       return failure ? { error: failure.message } : { rows: print.rows, fingerprint: print.toString() }
     } finally {
       this.busy = false
