@@ -95,10 +95,18 @@ try {
 
   const allModes = [
     ['a', 'raw tools: pg_dump plain, sha256sum, createdb, psql, dropdb', (i) => rawProcedure(i)],
-    ['b', 'engine: plain, pipeline false', () => engine({ format: 'plain', pipeline: 'false' })],
+    ['b', 'engine: plain, pipeline false, verify rows', () => engine({ format: 'plain', pipeline: 'false', verify: 'rows' })],
     ['c1', 'engine: plain, streamed (pipeline true), verify rows', () => engine({ format: 'plain', pipeline: 'true', verify: 'rows' })],
-    ['c2', 'engine: custom, no compression, jobs 2', () => engine({ format: 'custom', compression: '0', jobs: '2' })],
-    ['c3', 'engine: directory, no compression, jobs 2', () => engine({ format: 'directory', compression: '0', jobs: '2' })],
+    [
+      'c2',
+      'engine: custom, no compression, jobs 2, verify rows',
+      () => engine({ format: 'custom', compression: '0', jobs: '2', verify: 'rows' })
+    ],
+    [
+      'c3',
+      'engine: directory, no compression, jobs 2, verify rows',
+      () => engine({ format: 'directory', compression: '0', jobs: '2', verify: 'rows' })
+    ],
     ['vs', 'engine: plain, streamed, verify schema', () => engine({ format: 'plain', verify: 'schema' })],
     ['vd', 'engine: plain, streamed, verify data', () => engine({ format: 'plain', verify: 'data' })],
     ['p', 'engine: physical (pg_basebackup, started, amcheck, counted), verify rows', () => engine({ method: 'physical' })]
