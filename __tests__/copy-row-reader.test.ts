@@ -55,6 +55,18 @@ describe('CopyRowReader', () => {
     }
   })
 
+  test('a row of 8 MB arriving 1 KB at a time is hashed whole, as one row', () => {
+    const big = `7\t${'v'.repeat(8 * 1024 * 1024)}\n`
+    const stream = Buffer.concat([message('H', Buffer.from([0, 0, 0])), message('d', big), message('C', 'COPY 1\0'), message('Z', 'I')])
+    const chunks: Buffer[] = []
+    for (let at = 0; at < stream.length; at += 1024) chunks.push(stream.subarray(at, at + 1024))
+    const { print, driver } = feed(chunks)
+    const alone = new RowFingerprint()
+    alone.addLines(Buffer.from(big))
+    expect([print.rows, print.toString()]).toEqual([1, alone.toString()])
+    expect(driver.equals(Buffer.concat([message('C', 'COPY 1\0'), message('Z', 'I')]))).toBe(true)
+  })
+
   test('a COPY that fails at once: the error and all after it go to the driver, no row counted', () => {
     const failure = Buffer.concat([message('E', 'SERROR\0Mrelation does not exist\0\0'), message('Z', 'I')])
     for (let i = 1; i < failure.length; i++) {

@@ -90,8 +90,11 @@ type DataListener = (chunk: Buffer) => void
  */
 export class CopyRowReader {
   private readonly driver: DataListener[]
-  /** The start of a message that goes on in the next chunk. */
-  private carry?: Buffer
+  /**
+   * A message that goes on in the next chunks: its parts so far, their length, and the message's
+   * length once its header is in (the parts are joined once, when it is whole).
+   */
+  private pending?: { parts: Buffer[]; length: number; whole?: number }
 
   constructor(
     private readonly stream: NodeJS.ReadWriteStream,
@@ -103,40 +106,36 @@ export class CopyRowReader {
   }
 
   private readonly onData = (chunk: Buffer): void => {
-    let bytes = chunk
     let at = 0
-    if (this.carry) {
-      const carried = this.carry
-      this.carry = undefined
-      if (carried.length < HEADER_BYTES) {
-        bytes = Buffer.concat([carried, chunk])
-      } else {
-        const missing = 1 + carried.readUInt32BE(1) - carried.length
-        if (chunk.length < missing) {
-          this.carry = Buffer.concat([carried, chunk])
-          return
-        }
-        if (!this.message(Buffer.concat([carried, chunk.subarray(0, missing)]), 0)) return this.giveBack(carried, chunk)
-        at = missing
-      }
+    const pending = this.pending
+    if (pending) {
+      pending.parts.push(chunk)
+      pending.length += chunk.length
+      if (pending.length < HEADER_BYTES) return
+      const whole = (pending.whole ??= 1 + Buffer.concat(pending.parts, HEADER_BYTES).readUInt32BE(1))
+      if (pending.length < whole) return
+      this.pending = undefined
+      const message = Buffer.concat(pending.parts, whole)
+      at = chunk.length - (pending.length - whole)
+      if (!this.message(message)) return this.giveBack(message, chunk.subarray(at))
     }
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-    while (at + HEADER_BYTES <= bytes.length) {
-      const end = at + 1 + bytes.readUInt32BE(at + 1)
-      if (end > bytes.length) break
-      const code = bytes[at]
-      if (code === COPY_DATA) this.print.addLineAt(view, bytes, at + HEADER_BYTES, end)
-      else if (code !== COPY_OUT_RESPONSE && code !== COPY_DONE) return this.giveBack(bytes.subarray(at))
+    const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    while (at + HEADER_BYTES <= chunk.length) {
+      const end = at + 1 + chunk.readUInt32BE(at + 1)
+      if (end > chunk.length) break
+      const code = chunk[at]
+      if (code === COPY_DATA) this.print.addLineAt(view, chunk, at + HEADER_BYTES, end)
+      else if (code !== COPY_OUT_RESPONSE && code !== COPY_DONE) return this.giveBack(chunk.subarray(at))
       at = end
     }
-    if (at < bytes.length) this.carry = bytes.subarray(at)
+    if (at < chunk.length) this.pending = { parts: [chunk.subarray(at)], length: chunk.length - at }
   }
 
   /** One whole message on its own: false when it is not part of the rows. */
-  private message(bytes: Buffer, at: number): boolean {
-    const code = bytes[at]
+  private message(bytes: Buffer): boolean {
+    const code = bytes[0]
     if (code === COPY_DATA) {
-      this.print.addLineAt(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), bytes, at + HEADER_BYTES, bytes.length)
+      this.print.addLineAt(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), bytes, HEADER_BYTES, bytes.length)
       return true
     }
     return code === COPY_OUT_RESPONSE || code === COPY_DONE
