@@ -104,21 +104,12 @@ const TWO_32 = 4294967296
 const NL = 10
 const CR = 13
 
-/** The fingerprint of a multiset of rows, added to one row at a time (or a buffer of whole lines at a time). */
+/** The fingerprint of a multiset of rows, added a line at a time or a buffer of whole lines at a time. */
 export class RowFingerprint {
   rows = 0
   private low = 0
   private high = 0
   private readonly hash = new Uint32Array(4)
-  /** The memory the last line came from, viewed whole: lines handed over one by one share it. */
-  private memory?: ArrayBufferLike
-  private view?: DataView
-  private whole?: Uint8Array
-
-  /** One row: bytes[start, end), without its line end. */
-  addRow(bytes: Uint8Array, start: number, end: number): void {
-    this.add(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), bytes, start, end)
-  }
 
   /**
    * Whole lines, each ending in a line feed (a carriage return before it is not part of the row:
@@ -141,12 +132,7 @@ export class RowFingerprint {
    * line is read as lines.
    */
   addLine(bytes: Uint8Array): void {
-    if (bytes.buffer !== this.memory || !this.view || !this.whole) {
-      this.memory = bytes.buffer
-      this.view = new DataView(bytes.buffer)
-      this.whole = new Uint8Array(bytes.buffer)
-    }
-    this.addLineAt(this.view, this.whole, bytes.byteOffset, bytes.byteOffset + bytes.length)
+    this.addLineAt(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), bytes, 0, bytes.length)
   }
 
   /** The line bytes[start, end), its line end included, as addLine reads it; view covers the same memory as bytes. */
@@ -182,38 +168,5 @@ export class RowFingerprint {
   /** "copy:" and the 64-bit sum in hex: the rows count separately. */
   toString(): string {
     return `copy:${this.high.toString(16).padStart(8, '0')}${this.low.toString(16).padStart(8, '0')}`
-  }
-}
-
-/**
- * COPY text arriving in chunks that may end mid-line: whole lines go to the fingerprint, the rest
- * waits for the next chunk. A line is only ever copied when it spans chunks.
- */
-export class RowLineSplitter {
-  private carry: Buffer[] = []
-
-  constructor(private readonly onLines: (bytes: Buffer, start: number, end: number) => void) {}
-
-  push(chunk: Buffer): void {
-    const first = chunk.indexOf(NL)
-    if (first === -1) {
-      this.carry.push(chunk)
-      return
-    }
-    let from = 0
-    if (this.carry.length > 0) {
-      const line = Buffer.concat([...this.carry, chunk.subarray(0, first + 1)])
-      this.carry = []
-      this.onLines(line, 0, line.length)
-      from = first + 1
-    }
-    const last = chunk.lastIndexOf(NL)
-    if (last >= from) this.onLines(chunk, from, last + 1)
-    if (last + 1 < chunk.length) this.carry.push(chunk.subarray(last + 1))
-  }
-
-  /** Bytes after the last line end: there must be none when the data is complete. */
-  get pending(): number {
-    return this.carry.reduce((total, part) => total + part.length, 0)
   }
 }
