@@ -150,7 +150,7 @@ export async function readDjangoDatabase(options: {
  * variables named like secrets are hidden, and in a connection URL everything from the password to
  * the line's last "@" (a password may hold an unencoded "@" or a space).
  */
-export function hideUnknownSecrets(text: string, environment: Variables): string {
+function hideUnknownSecrets(text: string, environment: Variables): string {
   let hidden = text
   const values = Object.entries(environment)
     .filter(([name, value]) => /pass|secret|token|key|pwd/i.test(name) && value && value.length >= 4)

@@ -8,7 +8,7 @@ import { toolPath, type ClientTools } from '../tools/locate.js'
 import type { Compression } from '../backup/formats.js'
 
 /** pg_basebackup's compression argument for its major (15 and later name a method; older ones gzip levels only). */
-export function basebackupCompression(compression: Compression | undefined, major: number): string[] {
+function basebackupCompression(compression: Compression | undefined, major: number): string[] {
   if (!compression || compression.method === 'none') return []
   if (major >= 15) return [`--compress=client-${compression.method}${compression.level === undefined ? '' : `:${compression.level}`}`]
   if (compression.method === 'gzip') return ['-z', ...(compression.level === undefined ? [] : [`--compress=${compression.level}`])]
@@ -39,7 +39,7 @@ export async function runBasebackup(
 }
 
 /** pg_basebackup's failure in the user's terms: a role that may not replicate, pg_hba.conf refusing replication. */
-export function basebackupFailure(stderr: string, code: number | null): VerificationError {
+function basebackupFailure(stderr: string, code: number | null): VerificationError {
   const said = stderr
     .split('\n')
     .map((line) => line.replace(/^pg_basebackup: (error: )?/, '').trim())

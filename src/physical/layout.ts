@@ -95,7 +95,7 @@ function decompressFlag(compression: TarCompression): string[] {
 }
 
 /** Extracts one tar of the backup into `into`; a truncated or damaged archive fails with tar's own words. */
-export async function extractTar(tar: TarFile, into: string, signal: AbortSignal): Promise<void> {
+async function extractTar(tar: TarFile, into: string, signal: AbortSignal): Promise<void> {
   await mkdir(into, { recursive: true, mode: 0o700 })
   const run = await runTool('tar', ['-x', ...decompressFlag(tar.compression), '-f', tar.file, '-C', into], { env: process.env, signal })
   if (run.exitCode !== 0) {

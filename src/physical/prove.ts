@@ -71,7 +71,7 @@ export async function runAmcheck(
   }
 }
 
-export async function readChecksums(client: pg.Client): Promise<{ enabled: boolean; failures: number }> {
+async function readChecksums(client: pg.Client): Promise<{ enabled: boolean; failures: number }> {
   const enabled = await client.query<{ on: string }>("SELECT current_setting('data_checksums') AS on").then((r) => r.rows[0].on === 'on')
   const failures = await client
     .query<{ failures: string }>('SELECT coalesce(sum(checksum_failures), 0)::text AS failures FROM pg_stat_database')
@@ -80,7 +80,7 @@ export async function readChecksums(client: pg.Client): Promise<{ enabled: boole
 }
 
 /** Every database that takes connections, with its inventory at the level asked for. */
-export async function inventoryOfEveryDatabase(server: ThrowawayServer, level: VerifyLevel): Promise<PhysicalDatabase[]> {
+async function inventoryOfEveryDatabase(server: ThrowawayServer, level: VerifyLevel): Promise<PhysicalDatabase[]> {
   const main = await server.connect('template1', server.superuser)
   let names: string[]
   try {

@@ -270,7 +270,7 @@ async function waitUntilPromoted(
 }
 
 /** Why the copy did not come up, from its log: a missing WAL segment named, or the server's own words. */
-export function recoveryFailure(log: string[], facts: RecoveryFacts, code: number | null, startSegment?: string): VerificationError {
+function recoveryFailure(log: string[], facts: RecoveryFacts, code: number | null, startSegment?: string): VerificationError {
   const fatal = log.filter((line) => /\b(FATAL|PANIC)\b/.test(line))
   const said = (fatal.length > 0 ? fatal : log.slice(-3)).slice(-3).map((line) => line.replace(/^.*?(FATAL|PANIC|LOG|ERROR):\s*/, '$1: '))
   const missing = log

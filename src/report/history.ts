@@ -11,7 +11,7 @@ import { InputError } from '../run/errors.js'
 import { Input } from '../run/names.js'
 import type { PhaseName, VerificationResult } from './result.js'
 
-export const HISTORY_SCHEMA_VERSION = 1
+const HISTORY_SCHEMA_VERSION = 1
 export const DEFAULT_HISTORY_LIMIT = 100
 
 export interface HistoryRecord {

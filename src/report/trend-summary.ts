@@ -39,7 +39,7 @@ function rounded(value: number): string {
 }
 
 /** A Mermaid xychart-beta line chart; labels are run numbers. */
-export function lineChart(title: string, axis: string, labels: string[], values: number[]): string {
+function lineChart(title: string, axis: string, labels: string[], values: number[]): string {
   const top = Math.max(...values, 0)
   return [
     // GitHub's blue, so that the line reads in both themes (mermaid's default is a pale lilac).
