@@ -9,6 +9,7 @@ import path from 'node:path'
 import { loadSettings } from '../src/inputs/inputs.js'
 import { verifyBackup, type EngineOptions } from '../src/engine/verify.js'
 import { SourceSnapshot } from '../src/compare/snapshot.js'
+import { ReadBackPool } from '../src/compare/read-back.js'
 import { openSession } from '../src/connection/session.js'
 import { chooseConnection } from '../src/inputs/connection.js'
 import { MemoryLedger, recordingReporter } from './support/reporter.js'
@@ -183,6 +184,28 @@ describe('the restored rows as the server sends them', () => {
       /could not be read back to compare their content: public\.pairs: [^;]*column "b"[^;]*does not exist/
     )
     expect(await temporaryDatabases(server)).toEqual([])
+  })
+})
+
+describe('the read-back sessions', () => {
+  test('a statement that would read rows from the client is refused at once, the session still reads the next table', async () => {
+    const pool = new ReadBackPool(
+      {
+        target: chooseTarget(server.url('proof')),
+        database: 'proof',
+        clientEncoding: 'UTF8',
+        settings: { TimeZone: 'UTC', bytea_output: 'hex', lc_monetary: 'C' }
+      },
+      1
+    )
+    try {
+      const refused = await pool.read({ key: 'in', statement: 'COPY public.pairs FROM STDIN;', weight: 2 })
+      const read = await pool.read({ key: 'out', statement: 'COPY public.pairs (a, b) TO STDOUT;', weight: 1 })
+      expect(refused).toEqual({ error: 'the statement asked to read rows from the client' })
+      expect(read).toMatchObject({ rows: 300, fingerprint: expect.stringMatching(/^copy:[0-9a-f]{16}$/) })
+    } finally {
+      await pool.close()
+    }
   })
 })
 
