@@ -201,8 +201,10 @@ describe('the read-back sessions', () => {
     try {
       const refused = await pool.read({ key: 'in', statement: 'COPY public.pairs FROM STDIN;', weight: 2 })
       const read = await pool.read({ key: 'out', statement: 'COPY public.pairs (a, b) TO STDOUT;', weight: 1 })
+      // Other tests of this file write to pairs: its count is taken now.
+      const [{ count }] = await server.query<{ count: string }>('SELECT count(*) FROM pairs', 'proof')
       expect(refused).toEqual({ error: 'the statement asked to read rows from the client' })
-      expect(read).toMatchObject({ rows: 300, fingerprint: expect.stringMatching(/^copy:[0-9a-f]{16}$/) })
+      expect(read).toMatchObject({ rows: Number(count), fingerprint: expect.stringMatching(/^copy:[0-9a-f]{16}$/) })
     } finally {
       await pool.close()
     }
