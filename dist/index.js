@@ -41436,7 +41436,8 @@ class PlainDumpLexer {
         while (position < chunk.length)
             position = this.state === plain_lexer_State.Rows ? this.rows(position) : this.lex(position);
         if (this.options.keepBytes && this.segment < chunk.length && this.state !== plain_lexer_State.Rows) {
-            this.kept.push(chunk.subarray(this.segment));
+            // A copy: the chunk's reader may fill its buffer again once this returns.
+            this.kept.push(Buffer.from(chunk.subarray(this.segment)));
             this.keptBytes += chunk.length - this.segment;
         }
         this.segment = chunk.length;
@@ -42007,7 +42008,7 @@ class PlainDumpLexer {
             // A long row split across chunks (it cannot be the "\." line): wait for its end without copying it again and again.
             const newline = chunk.indexOf(NL, from);
             if (newline === -1) {
-                this.carry.push(chunk.subarray(from));
+                this.carry.push(Buffer.from(chunk.subarray(from)));
                 this.carryLength += chunk.length - from;
                 return chunk.length;
             }
@@ -43077,8 +43078,38 @@ async function openGrowingFile(file, signal) {
         }
     }
 }
-/** The file's bytes in order, as they are written, until its final size is reached. */
-async function* followFile(file, signal) {
+/** Free buffers a pool keeps; a pool is given back what its readers hold (the relay's queue, at most). */
+const POOL_BUFFERS = 24;
+/**
+ * Buffers for followFile, given back by the last reader of each chunk (the relay, once its reader
+ * has asked for the next chunk), so that reading the file allocates nothing per chunk. A buffer
+ * not given back (a reader that stopped) is simply collected.
+ */
+class ChunkPool {
+    free = new Set();
+    issued = new WeakSet();
+    take() {
+        const free = this.free.values().next();
+        if (free.done) {
+            const buffer = Buffer.allocUnsafeSlow(CHUNK_BYTES);
+            this.issued.add(buffer.buffer);
+            return buffer;
+        }
+        this.free.delete(free.value);
+        return Buffer.from(free.value);
+    }
+    /** A chunk of a buffer this pool made; nothing may read it afterwards. */
+    give(chunk) {
+        if (this.issued.has(chunk.buffer) && this.free.size < POOL_BUFFERS)
+            this.free.add(chunk.buffer);
+    }
+}
+/**
+ * The file's bytes in order, as they are written, until its final size is reached. With a pool,
+ * the chunks are its buffers: a chunk's last reader gives it back, and no reader may keep any
+ * part of it after that (copies are theirs to make).
+ */
+async function* followFile(file, signal, pool) {
     let final;
     let failure;
     file.size.then((size) => (final = size), (error) => (failure = { error }));
@@ -43089,9 +43120,11 @@ async function* followFile(file, signal) {
             signal?.throwIfAborted();
             if (failure)
                 throw failure.error;
-            // A new buffer each time: the reader may keep parts of the chunks it was given.
-            const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+            // A new buffer each time (or one its readers gave back): a reader may keep a chunk a while.
+            const buffer = pool?.take() ?? Buffer.allocUnsafe(CHUNK_BYTES);
             const { bytesRead } = await handle.read(buffer, 0, CHUNK_BYTES, position);
+            if (bytesRead === 0)
+                pool?.give(buffer);
             if (bytesRead > 0) {
                 position += bytesRead;
                 yield buffer.subarray(0, bytesRead);
@@ -43109,17 +43142,37 @@ async function* followFile(file, signal) {
         await handle.close();
     }
 }
-/** Reads one range of a file that is already written. */
-async function readRange(handle, start, end, onChunk) {
-    for (let position = start; position < end;) {
-        const length = Math.min(CHUNK_BYTES, end - position);
-        const buffer = Buffer.allocUnsafe(length);
-        const { bytesRead } = await handle.read(buffer, 0, length, position);
-        if (bytesRead === 0)
-            throw new Error(`the file ends at byte ${position}, before ${end}`);
-        position += bytesRead;
-        await onChunk(buffer.subarray(0, bytesRead));
+/** Two buffers for readRange, each the size of a chunk. */
+function rangeBuffers() {
+    return [Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES)];
+}
+/**
+ * Reads one range of a file that is already written, into two buffers in turn: a chunk is read
+ * while the one before is handed on, and a buffer is filled again only once onChunk's promise for
+ * its last chunk has resolved (onChunk must be done with a chunk by then). No memory is allocated
+ * per chunk, so reading the file again costs no garbage collection.
+ */
+async function readRange(handle, start, end, buffers, onChunk) {
+    let handing = Promise.resolve();
+    let turn = 0;
+    try {
+        for (let position = start; position < end;) {
+            const buffer = buffers[turn++ & 1];
+            const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, end - position), position);
+            if (bytesRead === 0)
+                throw new Error(`the file ends at byte ${position}, before ${end}`);
+            position += bytesRead;
+            await handing;
+            handing = onChunk(buffer.subarray(0, bytesRead));
+            // Observed here too: a read that fails first must not leave its rejection unhandled.
+            handing.catch(() => { });
+        }
     }
+    finally {
+        // Neither buffer is given back while a chunk of it is still being handed on.
+        await handing.catch(() => { });
+    }
+    await handing;
 }
 /** Queued chunks beyond this make the writer wait: the reader is a planner that keeps up. */
 const RELAY_BYTES = 16 * 1024 * 1024;
@@ -43127,8 +43180,12 @@ const RELAY_BYTES = 16 * 1024 * 1024;
  * Hands the chunks one reader of a file reads to a second reader, in order, so that the file is
  * read once: the Create phase hashes and scans a streamed dump, and the restore plans from the same
  * chunks. A second reader that gives up stops receiving (the first never waits for it again).
+ * Each chunk goes back to the pool when the second reader asks for the next one: it must not keep
+ * any part of a chunk beyond that.
  */
 class ChunkRelay {
+    /** The buffers the first reader reads into. */
+    pool = new ChunkPool();
     queue = [];
     queued = 0;
     ended = false;
@@ -43177,6 +43234,7 @@ class ChunkRelay {
                 if (this.queued <= RELAY_BYTES)
                     this.wakeWriter();
                 yield chunk;
+                this.pool.give(chunk);
                 continue;
             }
             if (this.failure)
@@ -43201,7 +43259,7 @@ async function runTool(file, args, options) {
     const env = Object.fromEntries(Object.entries(options.env).filter(([name]) => !NEVER_INHERITED.test(name)));
     const child = (0,external_node_child_process_namespaceObject.spawn)(file, args, {
         env,
-        stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+        stdio: [options.stdin || options.input ? 'pipe' : 'ignore', 'pipe', 'pipe'],
         windowsHide: true
     });
     let fed = Promise.resolve();
@@ -43212,6 +43270,10 @@ async function runTool(file, args, options) {
             if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_PREMATURE_CLOSE')
                 throw error;
         });
+    }
+    if (options.input && child.stdin) {
+        child.stdin.on('error', () => { });
+        options.input(child.stdin);
     }
     let stderr = '';
     let stdout = '';
@@ -43355,7 +43417,7 @@ async function createBackup(run, options) {
         await (0,promises_.writeFile)(options.backupPath, '', { mode: 0o600 });
     if (streamed) {
         const end = options.relay?.writable() ?? discard();
-        inspected = (0,external_node_stream_promises_namespaceObject.pipeline)(external_node_stream_.Readable.from(followFile({ path: options.backupPath, size: written }, run.signal)), streamed, end);
+        inspected = (0,external_node_stream_promises_namespaceObject.pipeline)(external_node_stream_.Readable.from(followFile({ path: options.backupPath, size: written }, run.signal, options.relay?.pool)), streamed, end);
         inspected.catch((error) => options.relay?.fail(error));
         inspected.catch(() => { });
     }
@@ -44867,18 +44929,12 @@ async function restoreArchive(replay) {
     return backupChecksum(backup.path, backup.format, replay.signal);
 }
 
-// EXTERNAL MODULE: external "node:events"
-var external_node_events_ = __nccwpck_require__(8474);
 ;// CONCATENATED MODULE: ./src/restore/parallel/psql-sessions.ts
 // Several psql processes replaying one script together: each is fed through its own pipe, and a
 // SELECT of a unique token tells when a session has run everything it was given.
 
 
 
-
-
-/** What a session's pipe holds before a writer waits: enough to keep psql busy between chunks. */
-const PIPE_BYTES = 1024 * 1024;
 class SessionEndedError extends Error {
     session;
     run;
@@ -44909,15 +44965,12 @@ class PsqlSessions {
         return this.sessions.length;
     }
     start(index) {
-        const input = new external_node_stream_.PassThrough({ highWaterMark: PIPE_BYTES });
-        // Writes after psql has gone fail through ended, not through an unhandled 'error' event.
-        input.on('error', () => { });
         const waiting = new Map();
-        const session = { input, waiting, run: Promise.resolve() };
+        const session = { waiting, run: Promise.resolve() };
         session.run = runTool(this.psql, this.args(index), {
             // Named on the server, so that a stalled restore's message can say which session is which.
             env: { ...this.options.env, PGAPPNAME: `backup-verify session ${index}` },
-            stdin: input,
+            input: (stdin) => (session.input = stdin),
             signal: this.options.signal ? AbortSignal.any([this.options.signal, this.stopping.signal]) : this.stopping.signal,
             onErrorLine: this.options.onErrorLine,
             onLine: undefined,
@@ -44941,17 +44994,16 @@ class PsqlSessions {
         for (const waiter of session.waiting.values())
             waiter.reject(new SessionEndedError(index));
         session.waiting.clear();
-        session.input.emit('drain');
+        // A write still waiting for the pipe fails now.
+        session.input?.destroy();
     }
+    /** Resolves once psql's pipe has taken every byte of data: a buffer given can then be filled again. */
     async write(index, data) {
         const session = this.sessions[index];
-        if (session.ended || session.input.destroyed)
+        const input = session.input;
+        if (session.ended || !input || input.destroyed || input.writableEnded)
             throw new SessionEndedError(index);
-        if (!session.input.write(data)) {
-            await (0,external_node_events_.once)(session.input, 'drain');
-            if (session.ended)
-                throw new SessionEndedError(index);
-        }
+        await new Promise((resolve, reject) => input.write(data, (error) => (error ? reject(new SessionEndedError(index)) : resolve())));
     }
     async sync(index) {
         const session = this.sessions[index];
@@ -44967,7 +45019,7 @@ class PsqlSessions {
      */
     async restart(index) {
         const session = this.sessions[index];
-        session.input.end();
+        session.input?.end();
         const run = await session.run;
         if (run.exitCode !== 0)
             throw new SessionEndedError(index, run);
@@ -44976,14 +45028,14 @@ class PsqlSessions {
     /** Ends every session's input and waits for the processes; their runs in session order. */
     async finish() {
         for (const session of this.sessions)
-            session.input.end();
+            session.input?.end();
         return Promise.all(this.sessions.map((session) => session.run));
     }
     /** Stops every session at once (the replay failed): their runs, for the error message. */
     async stop() {
         this.stopping.abort();
         for (const session of this.sessions)
-            session.input.destroy();
+            session.input?.destroy();
         return Promise.all(this.sessions.map((session) => session.run.catch(() => undefined)));
     }
 }
@@ -45467,6 +45519,8 @@ class ReplayScheduler {
     /** Per table: index builds running (they share the table), or a key being added (it has it alone). */
     building = new Map();
     known = new Set();
+    /** Each session's two buffers for the ranges it sends, made once. */
+    buffers = new Map();
     rowsRunning = 0;
     firstUnfinished = 0;
     firstUnfinishedSerial = 0;
@@ -45734,7 +45788,10 @@ class ReplayScheduler {
     /** One range of the file, read again and checked against what the planner read. */
     async send(session, range) {
         let crc = 0;
-        await readRange(this.file, range.start, range.end, async (chunk) => {
+        let buffers = this.buffers.get(session);
+        if (!buffers)
+            this.buffers.set(session, (buffers = rangeBuffers()));
+        await readRange(this.file, range.start, range.end, buffers, async (chunk) => {
             crc = (0,external_node_zlib_.crc32)(chunk, crc);
             await this.sessions.write(session, chunk);
             this.bytesSent += chunk.length;

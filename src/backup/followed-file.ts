@@ -34,8 +34,41 @@ export async function openGrowingFile(file: GrowingFile, signal?: AbortSignal): 
   }
 }
 
-/** The file's bytes in order, as they are written, until its final size is reached. */
-export async function* followFile(file: GrowingFile, signal?: AbortSignal): AsyncGenerator<Buffer> {
+/** Free buffers a pool keeps; a pool is given back what its readers hold (the relay's queue, at most). */
+const POOL_BUFFERS = 24
+
+/**
+ * Buffers for followFile, given back by the last reader of each chunk (the relay, once its reader
+ * has asked for the next chunk), so that reading the file allocates nothing per chunk. A buffer
+ * not given back (a reader that stopped) is simply collected.
+ */
+export class ChunkPool {
+  private readonly free = new Set<ArrayBufferLike>()
+  private readonly issued = new WeakSet<ArrayBufferLike>()
+
+  take(): Buffer {
+    const free = this.free.values().next()
+    if (free.done) {
+      const buffer = Buffer.allocUnsafeSlow(CHUNK_BYTES)
+      this.issued.add(buffer.buffer)
+      return buffer
+    }
+    this.free.delete(free.value)
+    return Buffer.from(free.value)
+  }
+
+  /** A chunk of a buffer this pool made; nothing may read it afterwards. */
+  give(chunk: Buffer): void {
+    if (this.issued.has(chunk.buffer) && this.free.size < POOL_BUFFERS) this.free.add(chunk.buffer)
+  }
+}
+
+/**
+ * The file's bytes in order, as they are written, until its final size is reached. With a pool,
+ * the chunks are its buffers: a chunk's last reader gives it back, and no reader may keep any
+ * part of it after that (copies are theirs to make).
+ */
+export async function* followFile(file: GrowingFile, signal?: AbortSignal, pool?: ChunkPool): AsyncGenerator<Buffer> {
   let final: number | undefined
   let failure: { error: unknown } | undefined
   file.size.then(
@@ -48,9 +81,10 @@ export async function* followFile(file: GrowingFile, signal?: AbortSignal): Asyn
     for (;;) {
       signal?.throwIfAborted()
       if (failure) throw failure.error
-      // A new buffer each time: the reader may keep parts of the chunks it was given.
-      const buffer = Buffer.allocUnsafe(CHUNK_BYTES)
+      // A new buffer each time (or one its readers gave back): a reader may keep a chunk a while.
+      const buffer = pool?.take() ?? Buffer.allocUnsafe(CHUNK_BYTES)
       const { bytesRead } = await handle.read(buffer, 0, CHUNK_BYTES, position)
+      if (bytesRead === 0) pool?.give(buffer)
       if (bytesRead > 0) {
         position += bytesRead
         yield buffer.subarray(0, bytesRead)
@@ -66,16 +100,42 @@ export async function* followFile(file: GrowingFile, signal?: AbortSignal): Asyn
   }
 }
 
-/** Reads one range of a file that is already written. */
-export async function readRange(handle: FileHandle, start: number, end: number, onChunk: (chunk: Buffer) => Promise<void>): Promise<void> {
-  for (let position = start; position < end;) {
-    const length = Math.min(CHUNK_BYTES, end - position)
-    const buffer = Buffer.allocUnsafe(length)
-    const { bytesRead } = await handle.read(buffer, 0, length, position)
-    if (bytesRead === 0) throw new Error(`the file ends at byte ${position}, before ${end}`)
-    position += bytesRead
-    await onChunk(buffer.subarray(0, bytesRead))
+/** Two buffers for readRange, each the size of a chunk. */
+export function rangeBuffers(): [Buffer, Buffer] {
+  return [Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES)]
+}
+
+/**
+ * Reads one range of a file that is already written, into two buffers in turn: a chunk is read
+ * while the one before is handed on, and a buffer is filled again only once onChunk's promise for
+ * its last chunk has resolved (onChunk must be done with a chunk by then). No memory is allocated
+ * per chunk, so reading the file again costs no garbage collection.
+ */
+export async function readRange(
+  handle: FileHandle,
+  start: number,
+  end: number,
+  buffers: readonly [Buffer, Buffer],
+  onChunk: (chunk: Buffer) => Promise<void>
+): Promise<void> {
+  let handing: Promise<void> = Promise.resolve()
+  let turn = 0
+  try {
+    for (let position = start; position < end;) {
+      const buffer = buffers[turn++ & 1]
+      const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, end - position), position)
+      if (bytesRead === 0) throw new Error(`the file ends at byte ${position}, before ${end}`)
+      position += bytesRead
+      await handing
+      handing = onChunk(buffer.subarray(0, bytesRead))
+      // Observed here too: a read that fails first must not leave its rejection unhandled.
+      handing.catch(() => {})
+    }
+  } finally {
+    // Neither buffer is given back while a chunk of it is still being handed on.
+    await handing.catch(() => {})
   }
+  await handing
 }
 
 /** Queued chunks beyond this make the writer wait: the reader is a planner that keeps up. */
@@ -85,8 +145,12 @@ const RELAY_BYTES = 16 * 1024 * 1024
  * Hands the chunks one reader of a file reads to a second reader, in order, so that the file is
  * read once: the Create phase hashes and scans a streamed dump, and the restore plans from the same
  * chunks. A second reader that gives up stops receiving (the first never waits for it again).
+ * Each chunk goes back to the pool when the second reader asks for the next one: it must not keep
+ * any part of a chunk beyond that.
  */
 export class ChunkRelay implements AsyncIterable<Buffer> {
+  /** The buffers the first reader reads into. */
+  readonly pool = new ChunkPool()
   private queue: Buffer[] = []
   private queued = 0
   private ended = false
@@ -136,6 +200,7 @@ export class ChunkRelay implements AsyncIterable<Buffer> {
         this.queued -= chunk.length
         if (this.queued <= RELAY_BYTES) this.wakeWriter()
         yield chunk
+        this.pool.give(chunk)
         continue
       }
       if (this.failure) throw this.failure.error

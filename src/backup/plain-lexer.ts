@@ -224,7 +224,8 @@ export class PlainDumpLexer {
     let position = 0
     while (position < chunk.length) position = this.state === State.Rows ? this.rows(position) : this.lex(position)
     if (this.options.keepBytes && this.segment < chunk.length && this.state !== State.Rows) {
-      this.kept.push(chunk.subarray(this.segment))
+      // A copy: the chunk's reader may fill its buffer again once this returns.
+      this.kept.push(Buffer.from(chunk.subarray(this.segment)))
       this.keptBytes += chunk.length - this.segment
     }
     this.segment = chunk.length
@@ -780,7 +781,7 @@ export class PlainDumpLexer {
       // A long row split across chunks (it cannot be the "\." line): wait for its end without copying it again and again.
       const newline = chunk.indexOf(NL, from)
       if (newline === -1) {
-        this.carry.push(chunk.subarray(from))
+        this.carry.push(Buffer.from(chunk.subarray(from)))
         this.carryLength += chunk.length - from
         return chunk.length
       }

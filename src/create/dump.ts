@@ -87,7 +87,11 @@ export async function createBackup(run: RunContext, options: DumpRequest): Promi
   else await writeFile(options.backupPath, '', { mode: 0o600 })
   if (streamed) {
     const end = options.relay?.writable() ?? discard()
-    inspected = pipeline(Readable.from(followFile({ path: options.backupPath, size: written }, run.signal)), streamed, end)
+    inspected = pipeline(
+      Readable.from(followFile({ path: options.backupPath, size: written }, run.signal, options.relay?.pool)),
+      streamed,
+      end
+    )
     inspected.catch((error: unknown) => options.relay?.fail(error))
     inspected.catch(() => {})
   }

@@ -20,6 +20,11 @@ export interface ToolOptions {
   consumeStdout?: (stdout: Readable) => Promise<void>
   /** Fed to the tool's stdin (e.g. a backup into psql). */
   stdin?: Readable
+  /**
+   * The tool's stdin, handed over as the tool starts, for a caller that writes to it itself (and
+   * ends it). Write errors (the tool gone) reach the writes' callbacks, not an 'error' event.
+   */
+  input?: (stdin: Writable) => void
   /** Called with each line of output, for verbose logs. */
   onLine?: (line: string) => void
   /** Called with each line of stderr alone, whether or not onLine is given. */
@@ -39,7 +44,7 @@ export async function runTool(file: string, args: string[], options: ToolOptions
   const env = Object.fromEntries(Object.entries(options.env).filter(([name]) => !NEVER_INHERITED.test(name)))
   const child = spawn(file, args, {
     env,
-    stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    stdio: [options.stdin || options.input ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     windowsHide: true
   }) as ChildProcessByStdio<Writable | null, Readable, Readable>
   let fed: Promise<void> = Promise.resolve()
@@ -49,6 +54,10 @@ export async function runTool(file: string, args: string[], options: ToolOptions
     fed = pipeline(options.stdin, child.stdin).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_PREMATURE_CLOSE') throw error
     })
+  }
+  if (options.input && child.stdin) {
+    child.stdin.on('error', () => {})
+    options.input(child.stdin)
   }
   let stderr = ''
   let stdout = ''

@@ -2,8 +2,7 @@
 // SELECT of a unique token tells when a session has run everything it was given.
 
 import { randomBytes } from 'node:crypto'
-import { once } from 'node:events'
-import { PassThrough, type Readable } from 'node:stream'
+import type { Readable, Writable } from 'node:stream'
 import { finished } from 'node:stream/promises'
 import type { ReplaySessions } from './scheduler.js'
 import { lineSplitter, runTool, type ToolRun } from '../../tools/process.js'
@@ -16,11 +15,9 @@ export interface PsqlSessionsOptions {
   onErrorLine?: (line: string) => void
 }
 
-/** What a session's pipe holds before a writer waits: enough to keep psql busy between chunks. */
-const PIPE_BYTES = 1024 * 1024
-
 interface Session {
-  input: PassThrough
+  /** psql's stdin, written directly: a write resolves once its bytes are in the pipe. */
+  input?: Writable
   run: Promise<ToolRun>
   /** Set once the process has ended. */
   ended?: ToolRun | Error
@@ -58,15 +55,12 @@ export class PsqlSessions implements ReplaySessions {
   }
 
   private start(index: number): Session {
-    const input = new PassThrough({ highWaterMark: PIPE_BYTES })
-    // Writes after psql has gone fail through ended, not through an unhandled 'error' event.
-    input.on('error', () => {})
     const waiting = new Map<string, { resolve: () => void; reject: (error: Error) => void }>()
-    const session: Session = { input, waiting, run: Promise.resolve() as unknown as Promise<ToolRun> }
+    const session: Session = { waiting, run: Promise.resolve() as unknown as Promise<ToolRun> }
     session.run = runTool(this.psql, this.args(index), {
       // Named on the server, so that a stalled restore's message can say which session is which.
       env: { ...this.options.env, PGAPPNAME: `backup-verify session ${index}` },
-      stdin: input,
+      input: (stdin) => (session.input = stdin),
       signal: this.options.signal ? AbortSignal.any([this.options.signal, this.stopping.signal]) : this.stopping.signal,
       onErrorLine: this.options.onErrorLine,
       onLine: undefined,
@@ -93,16 +87,16 @@ export class PsqlSessions implements ReplaySessions {
     const index = this.sessions.indexOf(session)
     for (const waiter of session.waiting.values()) waiter.reject(new SessionEndedError(index))
     session.waiting.clear()
-    session.input.emit('drain')
+    // A write still waiting for the pipe fails now.
+    session.input?.destroy()
   }
 
+  /** Resolves once psql's pipe has taken every byte of data: a buffer given can then be filled again. */
   async write(index: number, data: Buffer | string): Promise<void> {
     const session = this.sessions[index]
-    if (session.ended || session.input.destroyed) throw new SessionEndedError(index)
-    if (!session.input.write(data)) {
-      await once(session.input, 'drain')
-      if (session.ended) throw new SessionEndedError(index)
-    }
+    const input = session.input
+    if (session.ended || !input || input.destroyed || input.writableEnded) throw new SessionEndedError(index)
+    await new Promise<void>((resolve, reject) => input.write(data, (error) => (error ? reject(new SessionEndedError(index)) : resolve())))
   }
 
   async sync(index: number): Promise<void> {
@@ -120,7 +114,7 @@ export class PsqlSessions implements ReplaySessions {
    */
   async restart(index: number): Promise<void> {
     const session = this.sessions[index]
-    session.input.end()
+    session.input?.end()
     const run = await session.run
     if (run.exitCode !== 0) throw new SessionEndedError(index, run)
     this.sessions[index] = this.start(index)
@@ -128,14 +122,14 @@ export class PsqlSessions implements ReplaySessions {
 
   /** Ends every session's input and waits for the processes; their runs in session order. */
   async finish(): Promise<ToolRun[]> {
-    for (const session of this.sessions) session.input.end()
+    for (const session of this.sessions) session.input?.end()
     return Promise.all(this.sessions.map((session) => session.run))
   }
 
   /** Stops every session at once (the replay failed): their runs, for the error message. */
   async stop(): Promise<Array<ToolRun | undefined>> {
     this.stopping.abort()
-    for (const session of this.sessions) session.input.destroy()
+    for (const session of this.sessions) session.input?.destroy()
     return Promise.all(this.sessions.map((session) => session.run.catch(() => undefined)))
   }
 }

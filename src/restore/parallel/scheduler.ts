@@ -7,7 +7,7 @@
 import type { FileHandle } from 'node:fs/promises'
 import { crc32 } from 'node:zlib'
 import { PlainDumpPlanner, type ByteRange, type DefinitionJob, type ReplayJob, type RowsJob, type SerialJob } from './planner.js'
-import { followFile, openGrowingFile, readRange, type GrowingFile } from '../../backup/followed-file.js'
+import { followFile, openGrowingFile, rangeBuffers, readRange, type GrowingFile } from '../../backup/followed-file.js'
 import { VerificationError } from '../../run/errors.js'
 
 /**
@@ -17,7 +17,7 @@ import { VerificationError } from '../../run/errors.js'
  */
 export interface ReplaySessions {
   readonly count: number
-  /** Queues text or bytes for a session; resolves once it is accepted (backpressure). */
+  /** Text or bytes for a session; resolves once they are taken (the caller may then fill the buffer again). */
   write(session: number, data: Buffer | string): Promise<void>
   /** Resolves once the session has executed everything queued for it so far. */
   sync(session: number): Promise<void>
@@ -75,6 +75,8 @@ export class ReplayScheduler {
   /** Per table: index builds running (they share the table), or a key being added (it has it alone). */
   private readonly building = new Map<string, { indexes: number; exclusive: boolean }>()
   private readonly known = new Set<number>()
+  /** Each session's two buffers for the ranges it sends, made once. */
+  private readonly buffers = new Map<number, [Buffer, Buffer]>()
   private rowsRunning = 0
   private firstUnfinished = 0
   private firstUnfinishedSerial = 0
@@ -337,7 +339,9 @@ export class ReplayScheduler {
   /** One range of the file, read again and checked against what the planner read. */
   private async send(session: number, range: ByteRange): Promise<void> {
     let crc = 0
-    await readRange(this.file, range.start, range.end, async (chunk) => {
+    let buffers = this.buffers.get(session)
+    if (!buffers) this.buffers.set(session, (buffers = rangeBuffers()))
+    await readRange(this.file, range.start, range.end, buffers, async (chunk) => {
       crc = crc32(chunk, crc)
       await this.sessions.write(session, chunk)
       this.bytesSent += chunk.length
