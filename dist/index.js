@@ -43078,8 +43078,8 @@ async function openGrowingFile(file, signal) {
         }
     }
 }
-/** Free buffers a pool keeps; a pool is given back what its readers hold (the relay's queue, at most). */
-const POOL_BUFFERS = 24;
+/** Free buffers a pool keeps: a buffer given back is soon taken again, so a few are enough. */
+const POOL_BUFFERS = 4;
 /**
  * Buffers for followFile, given back by the last reader of each chunk (the relay, once its reader
  * has asked for the next chunk), so that reading the file allocates nothing per chunk. A buffer
@@ -43088,6 +43088,7 @@ const POOL_BUFFERS = 24;
 class ChunkPool {
     free = new Set();
     issued = new WeakSet();
+    closed = false;
     take() {
         const free = this.free.values().next();
         if (free.done) {
@@ -43100,8 +43101,13 @@ class ChunkPool {
     }
     /** A chunk of a buffer this pool made; nothing may read it afterwards. */
     give(chunk) {
-        if (this.issued.has(chunk.buffer) && this.free.size < POOL_BUFFERS)
+        if (!this.closed && this.issued.has(chunk.buffer) && this.free.size < POOL_BUFFERS)
             this.free.add(chunk.buffer);
+    }
+    /** The file has been read: the free buffers go (the rest of the run needs no memory of it). */
+    close() {
+        this.closed = true;
+        this.free.clear();
     }
 }
 /**
@@ -43222,6 +43228,7 @@ class ChunkRelay {
     }
     abandon() {
         this.abandoned = true;
+        this.pool.close();
         this.queue = [];
         this.queued = 0;
         this.wakeWriter();
@@ -43240,7 +43247,7 @@ class ChunkRelay {
             if (this.failure)
                 throw this.failure.error;
             if (this.ended)
-                return;
+                return this.pool.close();
             await new Promise((resolve) => (this.wakeReader = resolve));
         }
     }

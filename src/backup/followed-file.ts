@@ -34,8 +34,8 @@ export async function openGrowingFile(file: GrowingFile, signal?: AbortSignal): 
   }
 }
 
-/** Free buffers a pool keeps; a pool is given back what its readers hold (the relay's queue, at most). */
-const POOL_BUFFERS = 24
+/** Free buffers a pool keeps: a buffer given back is soon taken again, so a few are enough. */
+const POOL_BUFFERS = 4
 
 /**
  * Buffers for followFile, given back by the last reader of each chunk (the relay, once its reader
@@ -45,6 +45,7 @@ const POOL_BUFFERS = 24
 export class ChunkPool {
   private readonly free = new Set<ArrayBufferLike>()
   private readonly issued = new WeakSet<ArrayBufferLike>()
+  private closed = false
 
   take(): Buffer {
     const free = this.free.values().next()
@@ -59,7 +60,13 @@ export class ChunkPool {
 
   /** A chunk of a buffer this pool made; nothing may read it afterwards. */
   give(chunk: Buffer): void {
-    if (this.issued.has(chunk.buffer) && this.free.size < POOL_BUFFERS) this.free.add(chunk.buffer)
+    if (!this.closed && this.issued.has(chunk.buffer) && this.free.size < POOL_BUFFERS) this.free.add(chunk.buffer)
+  }
+
+  /** The file has been read: the free buffers go (the rest of the run needs no memory of it). */
+  close(): void {
+    this.closed = true
+    this.free.clear()
   }
 }
 
@@ -188,6 +195,7 @@ export class ChunkRelay implements AsyncIterable<Buffer> {
 
   abandon(): void {
     this.abandoned = true
+    this.pool.close()
     this.queue = []
     this.queued = 0
     this.wakeWriter()
@@ -204,7 +212,7 @@ export class ChunkRelay implements AsyncIterable<Buffer> {
         continue
       }
       if (this.failure) throw this.failure.error
-      if (this.ended) return
+      if (this.ended) return this.pool.close()
       await new Promise<void>((resolve) => (this.wakeReader = resolve))
     }
   }
