@@ -57,7 +57,7 @@ describe('dist/index.js as the runner runs it', () => {
     expect(run.stdout.match(/^::group::/gm)).toHaveLength(3)
     expect(run.stdout).not.toContain('pg_dump: dumping contents')
     // The summary: verdict, phases table, facts table with size and checksum, checks table.
-    expect(run.summary).toContain('✅ The backup restores: 4 of 4 tables and all 10365 rows came back')
+    expect(run.summary).toContain('✅ The backup restores: 4 of 4 tables and all 10365 rows, with the same content, came back')
     expect(run.summary).toMatch(/<th>Phase<\/th><th>Status<\/th><th>Duration<\/th><th>Detail<\/th>/)
     for (const phase of ['Create', 'Validate', 'Restore']) expect(run.summary).toMatch(new RegExp(`<td>${phase}</td><td>✅ passed</td>`))
     expect(run.summary).toContain(`<td>Backup size</td><td>${backup.length} bytes (`)

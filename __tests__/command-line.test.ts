@@ -81,7 +81,7 @@ describe('flags', () => {
     expect(settings).toMatchObject({
       connection: { kind: 'postgres', target: { host: '127.0.0.1', port: 5432, database: 'app', password: 'p' } },
       format: 'plain',
-      verifyLevel: 'rows',
+      verifyLevel: 'data',
       minSizeBytes: 1024,
       pipeline: true,
       strict: false,

@@ -96,7 +96,14 @@ describe('existing backups', () => {
     expect(result.phases.map((phase) => phase.status)).toEqual(['not run', 'passed', 'passed'])
     expect(result.phases[0].detail).toBe(`skipped: verifying the existing backup ${renamed}`)
     expect(result.backup).toMatchObject({ format, path: renamed, kept: false, existing: true })
-    expect(result.tables).toMatchObject({ reference: 'none', rowMismatches: [], sequenceMismatches: [] })
+    // Without a receipt, at the default level (data), the backup's own rows are what the restore is held to.
+    expect(result.tables).toMatchObject({
+      reference: 'backup',
+      level: 'data',
+      rowMismatches: [],
+      contentMismatches: [],
+      sequenceMismatches: []
+    })
     expect(result.tables?.restored).toHaveLength(4)
     expect(result.tables?.rows.reduce((sum, entry) => sum + (entry.restored ?? 0), 0)).toBe(10365)
     // The user's backup stays where it was; the temporary database is gone.

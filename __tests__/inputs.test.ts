@@ -54,6 +54,20 @@ describe('min-size', () => {
   })
 })
 
+describe('verify', () => {
+  const url = 'postgresql://u:p@127.0.0.1/app'
+  test('empty: data for a dump, rows for a base backup; a level given is kept, an unknown one refused', () => {
+    expect(settings({ 'database-url': url })).toMatchObject({ verifyLevel: 'data', given: { verify: undefined } })
+    expect(settings({ 'database-url': url, method: 'physical' }).verifyLevel).toBe('rows')
+    expect(settings({ 'database-url': url, method: 'physical', verify: 'data' })).toMatchObject({
+      verifyLevel: 'data',
+      given: { verify: 'data' }
+    })
+    expect(settings({ 'database-url': url, verify: ' Rows ' }).verifyLevel).toBe('rows')
+    expect(() => settings({ 'database-url': url, verify: 'all' })).toThrow('Input "verify" has an invalid value "all"')
+  })
+})
+
 describe('booleans', () => {
   test('verbose and keep-backup accept true/false and refuse anything else, naming the input', () => {
     expect(settings({ verbose: 'true', 'database-url': 'postgresql://u@h/d' }).verbose).toBe(true)

@@ -234,5 +234,16 @@ describe('no false pass', () => {
     ).rejects.toThrow(
       'Input "verify" has an invalid value "data": expected a level the receipt can support: it was made at verify: rows, so it holds no content fingerprints. Use verify: rows, or make the receipt with verify: data.'
     )
+    // Without a verify input, the default (data) comes down to the level the receipt was made at, and says so.
+    const { result, reporter } = await verify({
+      'backup-file': made.result.backup!.path,
+      'restore-database-url': server.url('postgres'),
+      receipt: made.result.receiptPath as string
+    })
+    expect(result.error).toBeUndefined()
+    expect(result.tables?.level).toBe('rows')
+    expect(reporter.lines).toContain(
+      'Verify level: rows, the level the receipt was made at (without a verify input, the default data is lowered to what the receipt can support)'
+    )
   })
 })

@@ -38296,8 +38296,13 @@ const State = {
     ThrowawayServers: 'throwaway-servers'
 };
 const DEFAULT_MIN_SIZE = '1KiB';
-/** Chosen by measurement: see the README's Performance section. */
-const DEFAULT_VERIFY_LEVEL = 'rows';
+/**
+ * Chosen by measurement (docs/performance.md): a dump's restored rows are matched to the dump's own
+ * bytes for well under the raw procedure's time.
+ */
+const DEFAULT_VERIFY_LEVEL = 'data';
+/** A base backup holds no rows to match: its content is fingerprinted in SQL, the source twice, so it is counted by default. */
+const DEFAULT_PHYSICAL_VERIFY_LEVEL = 'rows';
 const TEMPORARY_DATABASE_PREFIX = 'backup_verify';
 
 ;// CONCATENATED MODULE: ./src/run/errors.ts
@@ -39871,7 +39876,7 @@ function loadSettings(raw) {
     const compression = parseCompression(Input.Compression, raw.get(Input.Compression), physical.method === 'physical' ? 'custom' : format);
     const jobs = parseJobs(raw.get(Input.Jobs));
     const pipeline = parseBooleanInput(Input.Pipeline, raw.get(Input.Pipeline) || 'true');
-    const verifyText = raw.get(Input.Verify).trim().toLowerCase() || DEFAULT_VERIFY_LEVEL;
+    const verifyText = raw.get(Input.Verify).trim().toLowerCase() || (physical.method === 'physical' ? DEFAULT_PHYSICAL_VERIFY_LEVEL : DEFAULT_VERIFY_LEVEL);
     if (!VERIFY_LEVELS.includes(verifyText)) {
         throw new InputError(Input.Verify, raw.get(Input.Verify), 'schema (object counts), rows (and exact row counts) or data (and content fingerprints)');
     }
@@ -39922,7 +39927,7 @@ function loadSettings(raw) {
         backupFile,
         expectedChecksum,
         receipt,
-        given: { backupFile: backupText || undefined },
+        given: { backupFile: backupText || undefined, verify: raw.get(Input.Verify).trim() === '' ? undefined : verifyLevel },
         maxShrinkPercent,
         history,
         historyLimit,
@@ -46686,7 +46691,8 @@ async function readReferences(settings) {
         if (problem)
             throw new InputError(Input.BackupFile, settings.given.backupFile ?? settings.backupFile, `the path of a backup file, or of a directory-format folder of files; ${problem}`);
     }
-    return { history, expectedChecksum: await readExpectedChecksum(settings), receipt: readUsableReceipt(settings) };
+    const expectedChecksum = await readExpectedChecksum(settings);
+    return { history, expectedChecksum, ...readUsableReceipt(settings) };
 }
 /** expected-checksum: a SHA-256 as given, or the line of a sha256sum-style file that names the backup (else its first). */
 async function readExpectedChecksum(settings) {
@@ -46705,13 +46711,17 @@ async function readExpectedChecksum(settings) {
         throw new InputError(Input.ExpectedChecksum, expected.given, `${accepted}; that file holds no SHA-256`);
     return checksum;
 }
-/** The receipt, refused when it cannot support this run: a level it was not made at, or no backup-file and no threshold. */
+/**
+ * The receipt, refused when it cannot support this run: a level asked for that it was not made at,
+ * or no backup-file and no threshold. Without a level asked for, the run verifies at the receipt's.
+ */
 function readUsableReceipt(settings) {
     if (!settings.receipt)
-        return undefined;
+        return { verifyLevel: settings.verifyLevel };
     const receipt = readReceipt(Input.Receipt, settings.receipt.path);
     const level = receipt.inventory?.level;
-    if (level && !levelCovers(level, settings.verifyLevel)) {
+    const verifyLevel = level && !settings.given.verify && !levelCovers(level, settings.verifyLevel) ? level : settings.verifyLevel;
+    if (level && !levelCovers(level, verifyLevel)) {
         throw new InputError(Input.Verify, settings.verifyLevel, `a level the receipt can support: it was made at verify: ${level}, so it holds ` +
             `${level === 'schema' ? 'no row counts' : 'no content fingerprints'}. ` +
             `Use verify: ${level}, or make the receipt with verify: ${settings.verifyLevel}`);
@@ -46720,7 +46730,7 @@ function readUsableReceipt(settings) {
         throw new InputError(Input.Receipt, settings.receipt.given, 'a receipt used with backup-file (an existing backup is compared with the receipt written when it was ' +
             'made), or with max-shrink (a new backup is compared with an older one by thresholds only)');
     }
-    return receipt;
+    return { receipt, verifyLevel };
 }
 /**
  * A receipt is tied to the backup it describes: only that backup is compared with it exactly. Another
@@ -48378,7 +48388,7 @@ async function createPhysical(v) {
 
 
 async function verifyBackup(options) {
-    const { settings } = options;
+    let { settings } = options;
     const started = new Date();
     const result = {
         status: 'passed',
@@ -48410,6 +48420,11 @@ async function verifyBackup(options) {
     try {
         const references = await readReferences(settings);
         previous = references.history;
+        if (references.verifyLevel !== settings.verifyLevel) {
+            run.log(`Verify level: ${references.verifyLevel}, the level the receipt was made at (without a verify input, ` +
+                `the default ${settings.verifyLevel} is lowered to what the receipt can support)`);
+            settings = { ...settings, verifyLevel: references.verifyLevel };
+        }
         workspace = await Workspace.create(run, settings.tempRoot);
         const v = {
             settings,

@@ -108,7 +108,7 @@ try {
       () => engine({ format: 'directory', compression: '0', jobs: '2', verify: 'rows' })
     ],
     ['vs', 'engine: plain, streamed, verify schema', () => engine({ format: 'plain', verify: 'schema' })],
-    ['vd', 'engine: plain, streamed, verify data', () => engine({ format: 'plain', verify: 'data' })],
+    ['vd', 'engine: plain, streamed, verify data (the default)', () => engine({ format: 'plain', verify: 'data' })],
     ['p', 'engine: physical (pg_basebackup, started, amcheck, counted), verify rows', () => engine({ method: 'physical' })]
   ]
   const modes = allModes.filter(([key]) => key === 'a' || !only || only.includes(key))

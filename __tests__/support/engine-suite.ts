@@ -67,13 +67,19 @@ export function engineSuite(major: number): void {
       expect(result.serverVersion).toMatch(new RegExp(`^${major}\\.`))
       expect(result.tables?.source).toEqual(['"Reporting Data"."Daily Totals"', 'public.customers', 'sales."Order Items"', 'sales.orders'])
       expect(result.tables?.restored).toEqual(result.tables?.source)
-      // Exact row counts, from the dumped snapshot and from the restored database.
-      expect(result.tables?.rows).toEqual([
+      // Exact row counts, from the dumped snapshot and from the restored database; at the default
+      // level, data, every table's rows read back and matched to the dump's own.
+      expect(result.tables?.level).toBe('data')
+      expect(result.tables?.rows.map(({ table, source, restored }) => ({ table, source, restored }))).toEqual([
         { table: '"Reporting Data"."Daily Totals"', source: 365, restored: 365 },
         { table: 'public.customers', source: 1000, restored: 1000 },
         { table: 'sales."Order Items"', source: 6000, restored: 6000 },
         { table: 'sales.orders', source: 3000, restored: 3000 }
       ])
+      for (const entry of result.tables!.rows) {
+        expect(entry.restoredFingerprint).toMatch(/^copy:[0-9a-f]{16}$/)
+        expect(entry.restoredFingerprint).toBe(entry.sourceFingerprint)
+      }
       expect(reporter.groups).toHaveLength(3)
       expect(reporter.lines.some((line) => /^Database: .+ \(table data .+\); free where the backup goes: .+$/.test(line))).toBe(true)
       // The kept backup is the file the checksum and size describe.

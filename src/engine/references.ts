@@ -6,7 +6,7 @@ import { readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { backupPathProblem } from '../backup/backup-path.js'
 import type { Settings } from '../inputs/inputs.js'
-import { levelCovers } from '../compare/inventory.js'
+import { levelCovers, type VerifyLevel } from '../compare/inventory.js'
 import { readReceipt, type Receipt } from '../report/receipt.js'
 import { readHistory, type HistoryRecord } from '../report/history.js'
 import { InputError, VerificationError } from '../run/errors.js'
@@ -18,6 +18,11 @@ export interface References {
   /** The SHA-256 the backup must have. */
   expectedChecksum?: string
   receipt?: Receipt
+  /**
+   * The level this run verifies at: the one asked for; or, when none was asked for, the receipt's
+   * own where it holds less than the default level needs.
+   */
+  verifyLevel: VerifyLevel
   /** The history's records before this run (with the history input; none when the file is new). */
   history?: HistoryRecord[]
 }
@@ -44,7 +49,8 @@ export async function readReferences(settings: Settings): Promise<References> {
         `the path of a backup file, or of a directory-format folder of files; ${problem}`
       )
   }
-  return { history, expectedChecksum: await readExpectedChecksum(settings), receipt: readUsableReceipt(settings) }
+  const expectedChecksum = await readExpectedChecksum(settings)
+  return { history, expectedChecksum, ...readUsableReceipt(settings) }
 }
 
 /** expected-checksum: a SHA-256 as given, or the line of a sha256sum-style file that names the backup (else its first). */
@@ -63,12 +69,16 @@ async function readExpectedChecksum(settings: Settings): Promise<string | undefi
   return checksum
 }
 
-/** The receipt, refused when it cannot support this run: a level it was not made at, or no backup-file and no threshold. */
-function readUsableReceipt(settings: Settings): Receipt | undefined {
-  if (!settings.receipt) return undefined
+/**
+ * The receipt, refused when it cannot support this run: a level asked for that it was not made at,
+ * or no backup-file and no threshold. Without a level asked for, the run verifies at the receipt's.
+ */
+function readUsableReceipt(settings: Settings): { receipt?: Receipt; verifyLevel: VerifyLevel } {
+  if (!settings.receipt) return { verifyLevel: settings.verifyLevel }
   const receipt = readReceipt(Input.Receipt, settings.receipt.path)
   const level = receipt.inventory?.level
-  if (level && !levelCovers(level, settings.verifyLevel)) {
+  const verifyLevel = level && !settings.given.verify && !levelCovers(level, settings.verifyLevel) ? level : settings.verifyLevel
+  if (level && !levelCovers(level, verifyLevel)) {
     throw new InputError(
       Input.Verify,
       settings.verifyLevel,
@@ -85,7 +95,7 @@ function readUsableReceipt(settings: Settings): Receipt | undefined {
         'made), or with max-shrink (a new backup is compared with an older one by thresholds only)'
     )
   }
-  return receipt
+  return { receipt, verifyLevel }
 }
 
 export interface ReceiptBinding {

@@ -29,7 +29,7 @@ export type { EngineOptions } from './verification.js'
 export { describeMinutes } from './failure.js'
 
 export async function verifyBackup(options: EngineOptions): Promise<VerificationResult> {
-  const { settings } = options
+  let { settings } = options
   const started = new Date()
   const result: VerificationResult = {
     status: 'passed',
@@ -60,6 +60,13 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
   try {
     const references = await readReferences(settings)
     previous = references.history
+    if (references.verifyLevel !== settings.verifyLevel) {
+      run.log(
+        `Verify level: ${references.verifyLevel}, the level the receipt was made at (without a verify input, ` +
+          `the default ${settings.verifyLevel} is lowered to what the receipt can support)`
+      )
+      settings = { ...settings, verifyLevel: references.verifyLevel }
+    }
     workspace = await Workspace.create(run, settings.tempRoot)
     const v: Verification = {
       settings,

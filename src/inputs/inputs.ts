@@ -5,7 +5,7 @@
 import path from 'node:path'
 import { availableParallelism } from 'node:os'
 import { parseCompression, parseFormat, type BackupFormat, type Compression } from '../backup/formats.js'
-import { DEFAULT_MIN_SIZE, DEFAULT_VERIFY_LEVEL, Input } from '../run/names.js'
+import { DEFAULT_MIN_SIZE, DEFAULT_PHYSICAL_VERIFY_LEVEL, DEFAULT_VERIFY_LEVEL, Input } from '../run/names.js'
 import { VERIFY_LEVELS, type VerifyLevel } from '../compare/inventory.js'
 import { InputError } from '../run/errors.js'
 import type { ConnectionChoice } from './connection.js'
@@ -53,7 +53,7 @@ export interface Settings {
   /** A receipt made when the backup was created: read by the engine before it connects. */
   receipt?: GivenPath
   /** The inputs as given, for messages about files the engine reads. */
-  given: { backupFile?: string }
+  given: { backupFile?: string; verify?: VerifyLevel }
   /** With a receipt or a history: the most the backup's size or total rows may have shrunk since, in percent. */
   maxShrinkPercent?: number
   /** The history file across runs: read before connecting, appended to at the end. */
@@ -121,7 +121,8 @@ export function loadSettings(raw: RawInputs): Settings {
   const compression = parseCompression(Input.Compression, raw.get(Input.Compression), physical.method === 'physical' ? 'custom' : format)
   const jobs = parseJobs(raw.get(Input.Jobs))
   const pipeline = parseBooleanInput(Input.Pipeline, raw.get(Input.Pipeline) || 'true')
-  const verifyText = raw.get(Input.Verify).trim().toLowerCase() || DEFAULT_VERIFY_LEVEL
+  const verifyText =
+    raw.get(Input.Verify).trim().toLowerCase() || (physical.method === 'physical' ? DEFAULT_PHYSICAL_VERIFY_LEVEL : DEFAULT_VERIFY_LEVEL)
   if (!(VERIFY_LEVELS as string[]).includes(verifyText)) {
     throw new InputError(
       Input.Verify,
@@ -181,7 +182,7 @@ export function loadSettings(raw: RawInputs): Settings {
     backupFile,
     expectedChecksum,
     receipt,
-    given: { backupFile: backupText || undefined },
+    given: { backupFile: backupText || undefined, verify: raw.get(Input.Verify).trim() === '' ? undefined : verifyLevel },
     maxShrinkPercent,
     history,
     historyLimit,

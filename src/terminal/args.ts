@@ -45,7 +45,8 @@ Options:
   --jobs N             parallel jobs (directory dump; custom/directory restore);
                        default: one per CPU
   --pipeline BOOL      plain format: restore while pg_dump writes (default true)
-  --verify LEVEL       schema, rows (default) or data: how closely the restore is compared
+  --verify LEVEL       schema, rows or data: how closely the restore is compared
+                       (default: data; rows with --method physical)
   --strict             fail on every restore error, the harmless ones too
   --timeout MINUTES    stop (and clean up) after this long
   --keep-backup        keep the backup file and print its path
