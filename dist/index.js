@@ -43179,9 +43179,10 @@ async function readRange(handle, start, end, buffers, onChunk) {
             handing.catch(() => { });
         }
     }
-    finally {
-        // Neither buffer is given back while a chunk of it is still being handed on.
+    catch (error) {
+        // The caller may use the buffers again once this returns: the chunk being handed on goes first.
         await handing.catch(() => { });
+        throw error;
     }
     await handing;
 }

@@ -138,9 +138,10 @@ export async function readRange(
       // Observed here too: a read that fails first must not leave its rejection unhandled.
       handing.catch(() => {})
     }
-  } finally {
-    // Neither buffer is given back while a chunk of it is still being handed on.
+  } catch (error) {
+    // The caller may use the buffers again once this returns: the chunk being handed on goes first.
     await handing.catch(() => {})
+    throw error
   }
   await handing
 }
