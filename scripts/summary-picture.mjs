@@ -144,8 +144,11 @@ export async function renderSummary(summaryHtml, outFile) {
       `<body><div class="card"><header>backup-verify summary</header><div class="markdown-body">${html}</div></div>` +
       `<script>${script}</script></body></html>`
   )
+  // Its own process group: Chromium's helpers (zygote, renderer, crash handler) write into the profile
+  // after the browser process is gone, so the group as a whole is ended before the profile is removed.
   const child = spawn(chromium, [...CHROMIUM_FLAGS, `--user-data-dir=${path.join(work, 'profile')}`, 'about:blank'], {
-    stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe']
+    stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
+    detached: true
   })
   let stderr = ''
   child.stderr.on('data', (chunk) => (stderr += chunk))
@@ -190,14 +193,41 @@ export async function renderSummary(summaryHtml, outFile) {
     await mkdir(path.dirname(outFile), { recursive: true })
     await writeFile(outFile, Buffer.from(shot.data, 'base64'))
     await tools.send('Browser.close').catch(() => {})
+    await Promise.race([exited, delay(5_000)])
     return { png: outFile, width: WIDTH, height: found.height, headings: found.headings, tables: found.tables, charts }
   } catch (error) {
     throw new Error(`${error.message}${stderr ? `\nChromium said: ${stderr.slice(0, 2000)}` : ''}`, { cause: error })
   } finally {
-    child.kill()
-    await exited
-    await rm(work, { recursive: true, force: true })
+    await endGroup(child.pid, exited)
+    await rm(work, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 })
   }
+}
+
+const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Whether any process of the group led by pid is still alive. */
+function groupAlive(pid) {
+  try {
+    process.kill(-pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Ends the browser's whole process group (a helper left behind keeps writing into the profile) and waits until it is gone. */
+async function endGroup(pid, exited) {
+  if (pid === undefined) return
+  for (const signal of ['SIGTERM', 'SIGKILL']) {
+    try {
+      process.kill(-pid, signal)
+    } catch {
+      // Already gone.
+    }
+    for (let waited = 0; waited < 3_000 && groupAlive(pid); waited += 50) await delay(50)
+    if (!groupAlive(pid)) break
+  }
+  await exited
 }
 
 /** A real run of the action's bundle against a throwaway server with the sample data: its summary's HTML. */
