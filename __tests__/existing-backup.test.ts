@@ -10,7 +10,7 @@ import path from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { readFileSync } from 'node:fs'
 import { Ajv } from 'ajv'
-import { ROOT } from './support/runner.js'
+import { ROOT, runBundle } from './support/runner.js'
 import { loadSettings } from '../src/inputs/inputs.js'
 import { readReferences } from '../src/engine/references.js'
 import { findClientTools } from '../src/tools/locate.js'
@@ -274,6 +274,28 @@ describe('the verification receipt', () => {
         workingDirectory: work
       })
     ).toThrow('Input "max-shrink" has an invalid value "10": expected a percentage used together with receipt')
+  })
+
+  test('from a terminal: a run names its kept backup and its receipt; a later run verifies that backup with them', async () => {
+    const temp = await mkdtemp(path.join(work, 'terminal-'))
+    const made = await runBundle('dist/cli/index.js', {
+      args: ['--keep-backup', '--format', 'custom'],
+      env: { DATABASE_URL: server.url('shop'), RUNNER_TEMP: temp }
+    })
+    expect(made.code).toBe(0)
+    const kept = made.stdout.match(/^ {2}kept at {3}(.+)$/m)?.[1]
+    const receipt = made.stdout.match(/^ {2}receipt {3}(.+)$/m)?.[1]
+    expect(kept && path.dirname(kept).startsWith(temp)).toBe(true)
+    expect(receipt && path.dirname(receipt)).toBe(temp)
+    expect(JSON.parse(await readFile(receipt!, 'utf8')).verdict).toBe('passed')
+    const later = await runBundle('dist/cli/index.js', {
+      args: ['--backup-file', kept!, '--receipt', receipt!],
+      env: { DATABASE_URL: server.url('postgres'), RUNNER_TEMP: temp }
+    })
+    expect(later.stderr).toBe('')
+    expect(later.code).toBe(0)
+    expect(later.stdout).toContain(`PASSED: the backup ${kept} restores (`)
+    expect(later.stdout).toMatch(/^ {2}receipt {3}\S+$/m)
   })
 
   test('a file that is not a receipt is refused, naming the input', async () => {

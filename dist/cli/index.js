@@ -37503,6 +37503,8 @@ function summaryLines(result) {
         lines.push(`  checksum  ${result.backup.sha256}`, `  size      ${result.backup.sizeBytes} bytes (${bytes_humanBytes(result.backup.sizeBytes)})`);
     if (result.backup?.kept)
         lines.push(`  kept at   ${result.backup.path}`);
+    if (result.receiptPath)
+        lines.push(`  receipt   ${result.receiptPath}`);
     const physical = result.physical?.databases;
     const head = result.status === 'passed' && physical
         ? `PASSED: the base backup ${result.backup?.existing ? result.backup.path : `of ${result.target}`} starts, consistent, amcheck clean: ${physical.map((entry) => `${entry.name} (${entry.tables} tables${entry.rows === undefined ? '' : `, ${entry.rows} rows`})`).join(', ')} in ${seconds(result.durationMs)}`

@@ -402,6 +402,7 @@ export function summaryLines(result: VerificationResult): string[] {
       `  size      ${result.backup.sizeBytes} bytes (${humanBytes(result.backup.sizeBytes)})`
     )
   if (result.backup?.kept) lines.push(`  kept at   ${result.backup.path}`)
+  if (result.receiptPath) lines.push(`  receipt   ${result.receiptPath}`)
   const physical = result.physical?.databases
   const head =
     result.status === 'passed' && physical
