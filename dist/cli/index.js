@@ -35570,6 +35570,7 @@ async function readServerVersion(client) {
 // the snapshot that pg_dump dumps, so that writes during the dump never cause a mismatch.
 
 
+
 const VERIFY_LEVELS = ['schema', 'rows', 'data'];
 /** Whether an inventory taken at `have` holds what a comparison at `want` needs. */
 function levelCovers(have, want) {
@@ -35647,31 +35648,75 @@ async function readColumns(client) {
 /** At the data level without a plan: every table fingerprinted in SQL (how a database is compared with itself). */
 const SQL_EVERYWHERE = () => 'sql';
 const COUNT_EVERYWHERE = () => 'count';
+/** The rows of the SELECT among a simple query's statements (several statements answer with each one's result). */
+function selectRows(result) {
+    return (Array.isArray(result) ? result.find((each) => each.command === 'SELECT') : result).rows;
+}
+/**
+ * One query on a table. PostgreSQL plans it with the table's index expressions and predicates
+ * expanded, SQL functions inlined in the session's search_path: a function whose body names a table
+ * unqualified fails to plan in the canonical search_path (pg_catalog), though the table reads well
+ * in the path its owner uses, and a restore of the dump fails on that index (pg_dump restores in an
+ * empty search_path). Such a query is read again in the session's own search_path, from the role's
+ * and database's settings, so that the restore, not this read, says what is wrong. In a snapshot's
+ * transaction a savepoint keeps the transaction, and pg_dump's snapshot, alive across the failure.
+ */
+async function queryTable(client, table, sql, inTransaction) {
+    try {
+        if (!inTransaction)
+            return selectRows(await client.query(sql));
+        // One round trip: the savepoint, the query and the release.
+        return selectRows(await client.query(`SAVEPOINT backup_verify_read; ${sql}; RELEASE SAVEPOINT backup_verify_read`));
+    }
+    catch (error) {
+        const code = error.code ?? '';
+        // Only a name the query could not resolve; a permission, a lost connection or a cancel stands.
+        if (!code.startsWith('42') || code === '42501')
+            throw error;
+        if (inTransaction)
+            await client.query('ROLLBACK TO SAVEPOINT backup_verify_read; RELEASE SAVEPOINT backup_verify_read');
+        let rows;
+        try {
+            await client.query("SELECT pg_catalog.set_config('search_path', reset_val, false) FROM pg_catalog.pg_settings WHERE name = 'search_path'");
+            rows = (await client.query(sql)).rows;
+        }
+        catch (again) {
+            const { message, where } = again;
+            throw new VerificationError('table-unreadable', `Cannot count the rows of ${table}: ${message ?? String(again)}${where ? ` (${where.split('\n')[0]})` : ''}.`, "The query failed in the canonical search_path (pg_catalog) and in the session's own. A common " +
+                'cause is an index expression or partial index whose SQL function names a table or function ' +
+                "without its schema: write the schema in the function's body (public.lookup), or give the " +
+                'function SET search_path. A restore of the dump fails on that index too: it runs with an empty search_path.');
+        }
+        await client.query('SET search_path = pg_catalog');
+        return rows;
+    }
+}
 /**
  * Each table's exact row count, or its count and a fingerprint of its content that ignores row
- * order and column positions, read by the given sessions side by side.
+ * order and column positions, read by the given sessions side by side. inTransaction: the first
+ * session holds a snapshot's transaction, which a failed read must not end.
  */
-async function readContent(clients, tables, readOf, columns) {
+async function readContent(clients, tables, readOf, columns, inTransaction = false) {
     const planned = tables.filter((table) => readOf(table) !== 'elsewhere');
     const content = new Array(planned.length);
     let next = 0;
-    const read = async (client) => {
+    const read = async (client, guarded) => {
         for (let index = next++; index < planned.length; index = next++) {
             const table = planned[index];
             if (readOf(table) === 'count') {
-                const { rows } = await client.query(`SELECT count(*) AS n FROM ONLY ${table}`);
+                const rows = await queryTable(client, table, `SELECT pg_catalog.count(*) AS n FROM ONLY ${table}`, guarded);
                 content[index] = { table, rows: Number(rows[0].n) };
             }
             else {
                 // 60 bits of each row's md5, summed as numeric: duplicates count, order does not.
                 const row = `ROW(${(columns.get(table) ?? []).map((column) => `r.${column}`).join(', ')})::text`;
-                const { rows } = await client.query(`SELECT count(*) AS n, coalesce(sum(('x' || substr(md5(${row}), 1, 15))::bit(60)::bigint::numeric), ` +
-                    `0)::text AS fp FROM ONLY ${table} AS r`);
+                const rows = await queryTable(client, table, `SELECT pg_catalog.count(*) AS n, coalesce(pg_catalog.sum(('x' OPERATOR(pg_catalog.||) ` +
+                    `pg_catalog.substr(pg_catalog.md5(${row}), 1, 15))::bit(60)::bigint::numeric), 0)::text AS fp FROM ONLY ${table} AS r`, guarded);
                 content[index] = { table, rows: Number(rows[0].n), fingerprint: `sql:${rows[0].fp}` };
             }
         }
     };
-    await Promise.all(clients.map(read));
+    await Promise.all(clients.map((client, index) => read(client, inTransaction && index === 0)));
     return content;
 }
 /**
@@ -35703,7 +35748,7 @@ async function takeInventory(client, level, withSequences = false, helpers = [],
     const readOf = plan.readOf ?? (level === 'data' ? SQL_EVERYWHERE : COUNT_EVERYWHERE);
     const content = level === 'schema'
         ? []
-        : await readContent([client, ...helpers], tables, readOf, tables.some((table) => readOf(table) === 'sql') ? await readColumns(client) : new Map());
+        : await readContent([client, ...helpers], tables, readOf, tables.some((table) => readOf(table) === 'sql') ? await readColumns(client) : new Map(), plan.inTransaction);
     const sequences = withSequences && level !== 'schema' ? await readSequences(client) : [];
     return { level, serverVersionNumber, tables, objects, content, sequences, definitions };
 }
@@ -37833,7 +37878,7 @@ class SourceSnapshot {
      */
     async inventory(level, restoreMajor) {
         if (level !== 'data')
-            return takeInventory(this.client, level);
+            return takeInventory(this.client, level, false, [], { inTransaction: true });
         const { rows } = await this.client.query("SELECT current_setting('server_version_num') AS version");
         const major = majorOf(Number(rows[0].version));
         let sqlTables = new Set();
@@ -37843,7 +37888,8 @@ class SourceSnapshot {
         }
         return takeInventory(this.client, level, false, [], {
             readOf: (table) => (sqlTables.has(table) ? 'sql' : 'count'),
-            largeObjectContent: false
+            largeObjectContent: false,
+            inTransaction: true
         });
     }
     /** Ends the transaction; pg_dump must have imported the snapshot by then (it has, once it has finished). */
@@ -42632,10 +42678,62 @@ const HARMLESS = [
     [/extension "plpgsql" already exists/, 'extension plpgsql already exists']
 ];
 const MAX_KEPT = 50;
+/**
+ * A line that starts a tool's message: psql's (with -f) carries its input's line number, pg_restore
+ * names itself. Any other line goes on with the last message: the query's text, the context, the
+ * failed statement (pg_restore's "Command was:"), none of them read as an error of its own. psql is
+ * not asked to echo failed statements (-b): a statement's text, a comment say, could hold a line
+ * that reads as psql's own, and a harmless error would then fail the restore.
+ */
+const TOOL_PREFIX = /^(psql|pg_restore)(:|$)/;
+const COMMAND_WAS = /^(?:pg_restore: detail: )?Command was: (.*)$/;
+const CONTEXT = /^CONTEXT:\s+(.*)$/;
+const SHOWN_MAX = 160;
+const shortened = (text) => (text.length > SHOWN_MAX ? `${text.slice(0, SHOWN_MAX)}…` : text);
+/**
+ * A failed statement as far as it names things: its keywords and (quoted) names up to the first
+ * parenthesis, literal, dollar quote or semicolon. A literal can hold a secret (a user mapping's or
+ * a subscription's password), so none is ever shown.
+ */
+function statementHead(statement) {
+    let quoted = false;
+    let end = 0;
+    for (; end < statement.length; end++) {
+        const c = statement[end];
+        if (c === '"')
+            quoted = !quoted;
+        else if (!quoted && (c === '(' || c === "'" || c === '$' || c === ';'))
+            break;
+    }
+    return shortened(statement.slice(0, end).trim());
+}
 class RestoreErrorSorter {
     errors = { harmless: new Map(), fatal: [], total: 0 };
-    /** Feed every line of psql's or pg_restore's stderr. */
-    line(text) {
+    /** Per session: psql sessions print side by side. */
+    sources = new Map();
+    /** Feed every line of psql's or pg_restore's stderr; source: the session that printed it. */
+    line(text, source = 0) {
+        let state = this.sources.get(source);
+        if (!state)
+            this.sources.set(source, (state = {}));
+        const prefixed = TOOL_PREFIX.test(text);
+        if (!prefixed && state.inStatement)
+            return;
+        const command = COMMAND_WAS.exec(text);
+        if (command)
+            return this.statement(state, command[1]);
+        if (!prefixed) {
+            const context = CONTEXT.exec(text);
+            // The first line of the context says where (a function inlined, a COPY's line): it goes with the error.
+            if (context && state.fatal !== undefined && !state.contextShown) {
+                this.errors.fatal[state.fatal] += ` (${shortened(context[1])})`;
+                state.contextShown = true;
+            }
+            return;
+        }
+        state.inStatement = false;
+        state.fatal = undefined;
+        state.contextShown = false;
         const at = text.indexOf('ERROR:');
         if (at === -1)
             return;
@@ -42644,8 +42742,18 @@ class RestoreErrorSorter {
         const known = HARMLESS.find(([pattern]) => pattern.test(message));
         if (known)
             this.errors.harmless.set(known[1], (this.errors.harmless.get(known[1]) ?? 0) + 1);
-        else if (this.errors.fatal.length < MAX_KEPT)
+        else if (this.errors.fatal.length < MAX_KEPT) {
             this.errors.fatal.push(message);
+            state.fatal = this.errors.fatal.length - 1;
+        }
+    }
+    /** The statement that failed, as far as it names things, goes with its error. */
+    statement(state, text) {
+        state.inStatement = true;
+        const head = statementHead(text);
+        if (state.fatal !== undefined && head)
+            this.errors.fatal[state.fatal] += `; in ${head}`;
+        state.fatal = undefined;
     }
     result() {
         return this.errors;
@@ -42656,6 +42764,13 @@ function describeHarmless(errors) {
 }
 /** What to do about the errors a restore reported, by what they say. */
 const RESTORE_HINTS = [
+    [
+        /does not exist \((SQL function "|PL\/pgSQL function )/,
+        'A function the restore runs (for an index, a constraint, a default or a generated column) names a ' +
+            'table, type or function without its schema. A dump restores with an empty search_path, where such a ' +
+            "name is not found: write the schema in the function's body, or give the function a search_path of " +
+            'its own (ALTER FUNCTION ... SET search_path = public), and dump again.'
+    ],
     [
         /violates foreign key constraint/i,
         'Rows in the backup break a foreign key (a row refers to one the backup does not hold): the backup is ' +
@@ -42916,7 +43031,7 @@ class PsqlSessions {
             env: { ...this.options.env, PGAPPNAME: `backup-verify session ${index}` },
             input: (stdin) => (session.input = stdin),
             signal: this.options.signal ? AbortSignal.any([this.options.signal, this.stopping.signal]) : this.stopping.signal,
-            onErrorLine: this.options.onErrorLine,
+            onErrorLine: this.options.onErrorLine && ((line) => this.options.onErrorLine?.(line, index)),
             onLine: undefined,
             consumeStdout: (stdout) => readLines(stdout, (line) => {
                 const waiter = waiting.get(line.trim());
@@ -43813,7 +43928,7 @@ async function replayInSessions(replay, file) {
         env: replay.env,
         signal: replay.signal,
         onLine: run.verbose ? (line) => run.log(run.redactor.redact(line)) : undefined,
-        onErrorLine: (line) => replay.sorter.line(run.redactor.redact(line))
+        onErrorLine: (line, session) => replay.sorter.line(run.redactor.redact(line), session)
     });
     let sent = () => 0;
     const stopHeartbeat = startHeartbeat('psql restoring', run.log, () => sent(), run.heartbeatMs);

@@ -6,6 +6,7 @@ import type pg from 'pg'
 import { readDefinitions, type Definition } from './definitions.js'
 import { majorOf } from '../connection/session.js'
 import type { OutputSettings } from './read-back.js'
+import { VerificationError } from '../run/errors.js'
 
 /** schema: object counts; rows: and exact row counts and sequence values; data: and content fingerprints. */
 export type VerifyLevel = 'schema' | 'rows' | 'data'
@@ -137,37 +138,93 @@ export type ContentRead = 'count' | 'sql' | 'elsewhere'
 const SQL_EVERYWHERE = (): ContentRead => 'sql'
 const COUNT_EVERYWHERE = (): ContentRead => 'count'
 
+/** The rows of the SELECT among a simple query's statements (several statements answer with each one's result). */
+function selectRows<R extends pg.QueryResultRow>(result: pg.QueryResult<R> | Array<pg.QueryResult<R>>): R[] {
+  return (Array.isArray(result) ? result.find((each) => each.command === 'SELECT')! : result).rows
+}
+
+/**
+ * One query on a table. PostgreSQL plans it with the table's index expressions and predicates
+ * expanded, SQL functions inlined in the session's search_path: a function whose body names a table
+ * unqualified fails to plan in the canonical search_path (pg_catalog), though the table reads well
+ * in the path its owner uses, and a restore of the dump fails on that index (pg_dump restores in an
+ * empty search_path). Such a query is read again in the session's own search_path, from the role's
+ * and database's settings, so that the restore, not this read, says what is wrong. In a snapshot's
+ * transaction a savepoint keeps the transaction, and pg_dump's snapshot, alive across the failure.
+ */
+async function queryTable<R extends pg.QueryResultRow>(
+  client: pg.Client,
+  table: string,
+  sql: string,
+  inTransaction: boolean
+): Promise<R[]> {
+  try {
+    if (!inTransaction) return selectRows(await client.query<R>(sql))
+    // One round trip: the savepoint, the query and the release.
+    return selectRows(await client.query<R>(`SAVEPOINT backup_verify_read; ${sql}; RELEASE SAVEPOINT backup_verify_read`))
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? ''
+    // Only a name the query could not resolve; a permission, a lost connection or a cancel stands.
+    if (!code.startsWith('42') || code === '42501') throw error
+    if (inTransaction) await client.query('ROLLBACK TO SAVEPOINT backup_verify_read; RELEASE SAVEPOINT backup_verify_read')
+    let rows: R[]
+    try {
+      await client.query(
+        "SELECT pg_catalog.set_config('search_path', reset_val, false) FROM pg_catalog.pg_settings WHERE name = 'search_path'"
+      )
+      rows = (await client.query<R>(sql)).rows
+    } catch (again) {
+      const { message, where } = again as { message?: string; where?: string }
+      throw new VerificationError(
+        'table-unreadable',
+        `Cannot count the rows of ${table}: ${message ?? String(again)}${where ? ` (${where.split('\n')[0]})` : ''}.`,
+        "The query failed in the canonical search_path (pg_catalog) and in the session's own. A common " +
+          'cause is an index expression or partial index whose SQL function names a table or function ' +
+          "without its schema: write the schema in the function's body (public.lookup), or give the " +
+          'function SET search_path. A restore of the dump fails on that index too: it runs with an empty search_path.'
+      )
+    }
+    await client.query('SET search_path = pg_catalog')
+    return rows
+  }
+}
+
 /**
  * Each table's exact row count, or its count and a fingerprint of its content that ignores row
- * order and column positions, read by the given sessions side by side.
+ * order and column positions, read by the given sessions side by side. inTransaction: the first
+ * session holds a snapshot's transaction, which a failed read must not end.
  */
 export async function readContent(
   clients: pg.Client[],
   tables: string[],
   readOf: (table: string) => ContentRead,
-  columns: Map<string, string[]>
+  columns: Map<string, string[]>,
+  inTransaction = false
 ): Promise<TableContent[]> {
   const planned = tables.filter((table) => readOf(table) !== 'elsewhere')
   const content: TableContent[] = new Array(planned.length)
   let next = 0
-  const read = async (client: pg.Client) => {
+  const read = async (client: pg.Client, guarded: boolean) => {
     for (let index = next++; index < planned.length; index = next++) {
       const table = planned[index]
       if (readOf(table) === 'count') {
-        const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ONLY ${table}`)
+        const rows = await queryTable<{ n: string }>(client, table, `SELECT pg_catalog.count(*) AS n FROM ONLY ${table}`, guarded)
         content[index] = { table, rows: Number(rows[0].n) }
       } else {
         // 60 bits of each row's md5, summed as numeric: duplicates count, order does not.
         const row = `ROW(${(columns.get(table) ?? []).map((column) => `r.${column}`).join(', ')})::text`
-        const { rows } = await client.query<{ n: string; fp: string }>(
-          `SELECT count(*) AS n, coalesce(sum(('x' || substr(md5(${row}), 1, 15))::bit(60)::bigint::numeric), ` +
-            `0)::text AS fp FROM ONLY ${table} AS r`
+        const rows = await queryTable<{ n: string; fp: string }>(
+          client,
+          table,
+          `SELECT pg_catalog.count(*) AS n, coalesce(pg_catalog.sum(('x' OPERATOR(pg_catalog.||) ` +
+            `pg_catalog.substr(pg_catalog.md5(${row}), 1, 15))::bit(60)::bigint::numeric), 0)::text AS fp FROM ONLY ${table} AS r`,
+          guarded
         )
         content[index] = { table, rows: Number(rows[0].n), fingerprint: `sql:${rows[0].fp}` }
       }
     }
   }
-  await Promise.all(clients.map(read))
+  await Promise.all(clients.map((client, index) => read(client, inTransaction && index === 0)))
   return content
 }
 
@@ -194,6 +251,8 @@ export interface InventoryPlan {
   readOf?: (table: string) => ContentRead
   /** Large objects' bytes hashed (the data level's default; off where the dump's bytes stand in for them). */
   largeObjectContent?: boolean
+  /** The session holds a snapshot's transaction (pg_dump's): a failed read must not end it. */
+  inTransaction?: boolean
 }
 
 /**
@@ -221,7 +280,8 @@ export async function takeInventory(
           [client, ...helpers],
           tables,
           readOf,
-          tables.some((table) => readOf(table) === 'sql') ? await readColumns(client) : new Map()
+          tables.some((table) => readOf(table) === 'sql') ? await readColumns(client) : new Map(),
+          plan.inTransaction
         )
   const sequences = withSequences && level !== 'schema' ? await readSequences(client) : []
   return { level, serverVersionNumber, tables, objects, content, sequences, definitions }

@@ -28,7 +28,7 @@ export class SourceSnapshot {
    * server is another major are the tables whose values it may print otherwise fingerprinted in SQL.
    */
   async inventory(level: VerifyLevel, restoreMajor?: number): Promise<Inventory> {
-    if (level !== 'data') return takeInventory(this.client, level)
+    if (level !== 'data') return takeInventory(this.client, level, false, [], { inTransaction: true })
     const { rows } = await this.client.query<{ version: string }>("SELECT current_setting('server_version_num') AS version")
     const major = majorOf(Number(rows[0].version))
     let sqlTables = new Set<string>()
@@ -38,7 +38,8 @@ export class SourceSnapshot {
     }
     return takeInventory(this.client, level, false, [], {
       readOf: (table) => (sqlTables.has(table) ? 'sql' : 'count'),
-      largeObjectContent: false
+      largeObjectContent: false,
+      inTransaction: true
     })
   }
 

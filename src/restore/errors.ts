@@ -22,18 +22,87 @@ const HARMLESS: Array<[RegExp, string]> = [
 
 const MAX_KEPT = 50
 
+/**
+ * A line that starts a tool's message: psql's (with -f) carries its input's line number, pg_restore
+ * names itself. Any other line goes on with the last message: the query's text, the context, the
+ * failed statement (pg_restore's "Command was:"), none of them read as an error of its own. psql is
+ * not asked to echo failed statements (-b): a statement's text, a comment say, could hold a line
+ * that reads as psql's own, and a harmless error would then fail the restore.
+ */
+const TOOL_PREFIX = /^(psql|pg_restore)(:|$)/
+const COMMAND_WAS = /^(?:pg_restore: detail: )?Command was: (.*)$/
+const CONTEXT = /^CONTEXT:\s+(.*)$/
+const SHOWN_MAX = 160
+
+const shortened = (text: string) => (text.length > SHOWN_MAX ? `${text.slice(0, SHOWN_MAX)}…` : text)
+
+/**
+ * A failed statement as far as it names things: its keywords and (quoted) names up to the first
+ * parenthesis, literal, dollar quote or semicolon. A literal can hold a secret (a user mapping's or
+ * a subscription's password), so none is ever shown.
+ */
+export function statementHead(statement: string): string {
+  let quoted = false
+  let end = 0
+  for (; end < statement.length; end++) {
+    const c = statement[end]
+    if (c === '"') quoted = !quoted
+    else if (!quoted && (c === '(' || c === "'" || c === '$' || c === ';')) break
+  }
+  return shortened(statement.slice(0, end).trim())
+}
+
+interface SourceState {
+  /** The fatal error (its index) the lines that follow describe. */
+  fatal?: number
+  contextShown?: boolean
+  /** A failed statement's text is running on over lines of its own. */
+  inStatement?: boolean
+}
+
 export class RestoreErrorSorter {
   private readonly errors: RestoreErrors = { harmless: new Map(), fatal: [], total: 0 }
+  /** Per session: psql sessions print side by side. */
+  private readonly sources = new Map<number, SourceState>()
 
-  /** Feed every line of psql's or pg_restore's stderr. */
-  line(text: string): void {
+  /** Feed every line of psql's or pg_restore's stderr; source: the session that printed it. */
+  line(text: string, source = 0): void {
+    let state = this.sources.get(source)
+    if (!state) this.sources.set(source, (state = {}))
+    const prefixed = TOOL_PREFIX.test(text)
+    if (!prefixed && state.inStatement) return
+    const command = COMMAND_WAS.exec(text)
+    if (command) return this.statement(state, command[1])
+    if (!prefixed) {
+      const context = CONTEXT.exec(text)
+      // The first line of the context says where (a function inlined, a COPY's line): it goes with the error.
+      if (context && state.fatal !== undefined && !state.contextShown) {
+        this.errors.fatal[state.fatal] += ` (${shortened(context[1])})`
+        state.contextShown = true
+      }
+      return
+    }
+    state.inStatement = false
+    state.fatal = undefined
+    state.contextShown = false
     const at = text.indexOf('ERROR:')
     if (at === -1) return
     const message = text.slice(at + 'ERROR:'.length).trim()
     this.errors.total++
     const known = HARMLESS.find(([pattern]) => pattern.test(message))
     if (known) this.errors.harmless.set(known[1], (this.errors.harmless.get(known[1]) ?? 0) + 1)
-    else if (this.errors.fatal.length < MAX_KEPT) this.errors.fatal.push(message)
+    else if (this.errors.fatal.length < MAX_KEPT) {
+      this.errors.fatal.push(message)
+      state.fatal = this.errors.fatal.length - 1
+    }
+  }
+
+  /** The statement that failed, as far as it names things, goes with its error. */
+  private statement(state: SourceState, text: string): void {
+    state.inStatement = true
+    const head = statementHead(text)
+    if (state.fatal !== undefined && head) this.errors.fatal[state.fatal] += `; in ${head}`
+    state.fatal = undefined
   }
 
   result(): RestoreErrors {
@@ -47,6 +116,13 @@ export function describeHarmless(errors: RestoreErrors): string {
 
 /** What to do about the errors a restore reported, by what they say. */
 const RESTORE_HINTS: Array<[RegExp, string]> = [
+  [
+    /does not exist \((SQL function "|PL\/pgSQL function )/,
+    'A function the restore runs (for an index, a constraint, a default or a generated column) names a ' +
+      'table, type or function without its schema. A dump restores with an empty search_path, where such a ' +
+      "name is not found: write the schema in the function's body, or give the function a search_path of " +
+      'its own (ALTER FUNCTION ... SET search_path = public), and dump again.'
+  ],
   [
     /violates foreign key constraint/i,
     'Rows in the backup break a foreign key (a row refers to one the backup does not hold): the backup is ' +

@@ -9,6 +9,7 @@ export type Problem =
   | 'database-missing'
   | 'connection-failed'
   | 'permission-denied'
+  | 'table-unreadable'
   | 'create-database-denied'
   | 'tools-missing'
   | 'client-too-old'

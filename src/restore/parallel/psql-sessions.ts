@@ -12,7 +12,8 @@ export interface PsqlSessionsOptions {
   signal?: AbortSignal
   /** Output lines other than the sessions' own tokens (verbose logs). */
   onLine?: (line: string) => void
-  onErrorLine?: (line: string) => void
+  /** A line of a session's stderr, and which session printed it. */
+  onErrorLine?: (line: string, session: number) => void
 }
 
 interface Session {
@@ -62,7 +63,7 @@ export class PsqlSessions implements ReplaySessions {
       env: { ...this.options.env, PGAPPNAME: `backup-verify session ${index}` },
       input: (stdin) => (session.input = stdin),
       signal: this.options.signal ? AbortSignal.any([this.options.signal, this.stopping.signal]) : this.stopping.signal,
-      onErrorLine: this.options.onErrorLine,
+      onErrorLine: this.options.onErrorLine && ((line) => this.options.onErrorLine?.(line, index)),
       onLine: undefined,
       consumeStdout: (stdout) =>
         readLines(stdout, (line) => {

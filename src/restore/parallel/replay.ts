@@ -20,7 +20,7 @@ export async function replayInSessions(replay: RestoreContext, file: GrowingFile
     env: replay.env,
     signal: replay.signal,
     onLine: run.verbose ? (line) => run.log(run.redactor.redact(line)) : undefined,
-    onErrorLine: (line) => replay.sorter.line(run.redactor.redact(line))
+    onErrorLine: (line, session) => replay.sorter.line(run.redactor.redact(line), session)
   })
   let sent = () => 0
   const stopHeartbeat = startHeartbeat('psql restoring', run.log, () => sent(), run.heartbeatMs)
