@@ -1,7 +1,7 @@
 // Sorting restore errors into harmless and fatal, from the lines psql and pg_restore print.
 
 import { describe, expect, test } from '@jest/globals'
-import { describeHarmless, incompleteRestore, RestoreErrorSorter, statementHead } from '../src/restore/errors.js'
+import { describeHarmless, incompleteRestore, restoreFailure, RestoreErrorSorter, statementHead } from '../src/restore/errors.js'
 
 describe('RestoreErrorSorter', () => {
   test('known harmless errors are counted by kind; anything else is fatal; other lines are ignored', () => {
@@ -75,6 +75,15 @@ describe('RestoreErrorSorter', () => {
       'relation "b" does not exist (SQL function "fb" during inlining)'
     ])
     expect(describeHarmless(errors)).toBe('ownership of schema public (1x)')
+  })
+
+  test('a session the server ended for waiting is named as such, with the settings that do it', () => {
+    const stderr =
+      'psql:<stdin>:40: FATAL:  terminating connection due to idle-session timeout\npsql:<stdin>:40: error: connection to server was lost\n'
+    const failure = restoreFailure('psql', 'Restore failed', stderr.trim().split('\n'), stderr)
+    expect(failure.problem).toBe('connection-lost')
+    expect(failure.hint).toMatch(/^The server ended a session that waited: .*idle_session_timeout/)
+    expect(restoreFailure('psql', 'Restore failed', [], 'server closed the connection unexpectedly').hint).toMatch(/^The server went away/)
   })
 
   test("a command is shown by its keywords and names only: never a literal, which can hold a user mapping's password", () => {

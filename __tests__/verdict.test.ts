@@ -82,6 +82,30 @@ describe('no false alarm', () => {
     }
   })
 
+  test("timeouts of the database's and the role's: every format passes, the engine's sessions and the tools' set them to 0", async () => {
+    await server.query('CREATE DATABASE impatient')
+    await server.query(
+      `CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 150000) g;
+       CREATE INDEX ON t (v);`,
+      'impatient'
+    )
+    for (const setting of ['statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout'])
+      await server.query(`ALTER DATABASE impatient SET ${setting} = '1ms'`)
+    // The role's reaches the temporary database too, where sessions wait idle for their turn.
+    await server.query("ALTER DATABASE impatient SET idle_session_timeout = '300ms'")
+    await server.query("ALTER ROLE postgres SET idle_session_timeout = '300ms'")
+    try {
+      for (const format of ['plain', 'custom']) {
+        const { result } = await verify({ 'database-url': server.url('impatient'), format, jobs: '3', 'min-size': '0' })
+        expect({ format, error: result.error }).toEqual({ format, error: undefined })
+        expect(result.tables?.level).toBe('data')
+      }
+    } finally {
+      await server.query('ALTER ROLE postgres RESET idle_session_timeout')
+    }
+    expect(await temporaryDatabases(server)).toEqual([])
+  })
+
   test('a child table whose columns come back in another order (a column added to its parent later) passes verify: data', async () => {
     await server.query('CREATE DATABASE inheritance')
     await server.query(

@@ -35072,6 +35072,14 @@ function describeConnectionError(error, address) {
 }
 /** Hints for errors that PostgreSQL tools print on stderr, recognised by their text. */
 function classifyToolError(stderr) {
+    if (/terminating connection due to (idle-session|idle-in-transaction|transaction) timeout/i.test(stderr)) {
+        return {
+            problem: 'connection-lost',
+            hint: "The server ended a session that waited: a timeout of the server's, the role's or the database's " +
+                '(idle_session_timeout, idle_in_transaction_session_timeout, transaction_timeout), or of a pooler between. ' +
+                'The action sets them to 0 in its own sessions and the tools; a pooler must let the restore hold its sessions.'
+        };
+    }
     if (/server closed the connection unexpectedly|terminating connection due to|connection to server .* (was )?lost|the database system is shutting down/i.test(stderr)) {
         return {
             problem: 'connection-lost',
@@ -35551,7 +35559,36 @@ async function openSession(target, database = target.database) {
         await client.end().catch(() => { });
         throw describeConnectionError(error, { ...target, database });
     }
+    try {
+        await client.query(UNLIMITED);
+    }
+    catch (error) {
+        await client.end().catch(() => { });
+        throw error;
+    }
     return client;
+}
+/**
+ * A database's or role's timeouts are for its applications: counting a large table, or holding
+ * pg_dump's snapshot while it writes, must not be cut short by them (pg_dump sets them to 0 in its
+ * own sessions); the timeout input bounds a run. One simple query: the statement timeout goes first,
+ * in a SET no timeout can cut short, then the others; the newer ones where the server has them (a
+ * SET of one it does not know would fail). Not as connection options, which a pooler may refuse.
+ */
+const UNLIMITED = 'SET statement_timeout = 0; SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0; ' +
+    "SELECT pg_catalog.set_config(name, '0', false) FROM pg_catalog.pg_settings WHERE name IN ('idle_session_timeout', 'transaction_timeout')";
+/**
+ * Whether a new session of this user on this server could be ended by idle_session_timeout
+ * (PostgreSQL 14+): the server's setting, or a role's or database's that applies to this user. The
+ * restore's sessions wait idle for their turn, so the tools are then told to set it to 0 themselves.
+ */
+async function idleSessionTimeoutSet(client) {
+    const { rows } = await client.query(`SELECT s.reset_val <> '0' OR EXISTS (
+              SELECT 1 FROM pg_catalog.pg_db_role_setting r, pg_catalog.unnest(r.setconfig) c
+               WHERE r.setrole IN (0, (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user))
+                 AND c LIKE 'idle\\_session\\_timeout=%' AND c <> 'idle_session_timeout=0') AS set
+       FROM pg_catalog.pg_settings s WHERE s.name = 'idle_session_timeout'`);
+    return rows[0]?.set === true;
 }
 function majorOf(versionNumber) {
     return versionNumber >= 100000
@@ -35900,6 +35937,14 @@ const LIBPQ_PARAMETERS = {
 function describeTarget(target) {
     const host = target.host.includes(':') ? `[${target.host}]` : target.host;
     return `${target.user}@${host}:${target.port}/${target.database}`;
+}
+/**
+ * The target with one more server option for every session on it (libpq's options, PGOPTIONS for the
+ * tools), after those it was given.
+ */
+function withServerOption(target, option) {
+    const options = [target.parameters.options, option].filter(Boolean).join(' ');
+    return { ...target, parameters: { ...target.parameters, options } };
 }
 
 ;// CONCATENATED MODULE: ./src/inputs/connection.ts
@@ -42369,6 +42414,11 @@ async function installWithFallback(version, request, options, target) {
 
 
 
+/**
+ * For the tools where the server, the role or a database sets idle_session_timeout: a restore's
+ * sessions and pg_dump's workers wait idle for their turn, and must not be ended for it.
+ */
+const NO_IDLE_TIMEOUT = '-c idle_session_timeout=0';
 class Connected {
     source;
     server;
@@ -42422,12 +42472,13 @@ class Connected {
                 ? await workspace.passwordFile(restoreTarget.password, '.pgpass-restore')
                 : passwordFile;
             const restoreServer = {
-                target: restoreTarget,
+                target: (await idleSessionTimeoutSet(restoreSession)) ? withServerOption(restoreTarget, NO_IDLE_TIMEOUT) : restoreTarget,
                 session: restoreSession,
                 major: restoreVersion.major,
                 passwordFile: restorePasswordFile
             };
-            const env = clientEnvironment(target, target.database, passwordFile, options.env);
+            const toolTarget = (await idleSessionTimeoutSet(source)) ? withServerOption(target, NO_IDLE_TIMEOUT) : target;
+            const env = clientEnvironment(toolTarget, target.database, passwordFile, options.env);
             return new Connected(source, server, restoreServer, tools, env, await serverOutputSettings(source));
         }
         catch (error) {

@@ -36,3 +36,12 @@ export function describeTarget(target: ConnectionTarget): string {
   const host = target.host.includes(':') ? `[${target.host}]` : target.host
   return `${target.user}@${host}:${target.port}/${target.database}`
 }
+
+/**
+ * The target with one more server option for every session on it (libpq's options, PGOPTIONS for the
+ * tools), after those it was given.
+ */
+export function withServerOption(target: ConnectionTarget, option: string): ConnectionTarget {
+  const options = [target.parameters.options, option].filter(Boolean).join(' ')
+  return { ...target, parameters: { ...target.parameters, options } }
+}

@@ -5,8 +5,8 @@
 import path from 'node:path'
 import type pg from 'pg'
 import { clientEnvironment } from '../connection/environment.js'
-import { openSession, readServerVersion, type ServerVersion } from '../connection/session.js'
-import { describeTarget, type ConnectionTarget } from '../connection/target.js'
+import { idleSessionTimeoutSet, openSession, readServerVersion, type ServerVersion } from '../connection/session.js'
+import { describeTarget, withServerOption, type ConnectionTarget } from '../connection/target.js'
 import { missingExtensions } from '../compare/inventory.js'
 import { serverOutputSettings, type OutputSettings } from '../compare/read-back.js'
 import type { Settings } from '../inputs/inputs.js'
@@ -26,6 +26,12 @@ export interface ConnectOptions {
   toolCache?: ToolCache
   retry?: RetryPolicy
 }
+
+/**
+ * For the tools where the server, the role or a database sets idle_session_timeout: a restore's
+ * sessions and pg_dump's workers wait idle for their turn, and must not be ended for it.
+ */
+const NO_IDLE_TIMEOUT = '-c idle_session_timeout=0'
 
 export class Connected {
   private constructor(
@@ -79,12 +85,13 @@ export class Connected {
         ? await workspace.passwordFile(restoreTarget.password, '.pgpass-restore')
         : passwordFile
       const restoreServer: RestoreServer = {
-        target: restoreTarget,
+        target: (await idleSessionTimeoutSet(restoreSession)) ? withServerOption(restoreTarget, NO_IDLE_TIMEOUT) : restoreTarget,
         session: restoreSession,
         major: restoreVersion.major,
         passwordFile: restorePasswordFile
       }
-      const env = clientEnvironment(target, target.database, passwordFile, options.env)
+      const toolTarget = (await idleSessionTimeoutSet(source)) ? withServerOption(target, NO_IDLE_TIMEOUT) : target
+      const env = clientEnvironment(toolTarget, target.database, passwordFile, options.env)
       return new Connected(source, server, restoreServer, tools, env, await serverOutputSettings(source))
     } catch (error) {
       if (restoreSession && restoreSession !== source) await restoreSession.end().catch(() => {})

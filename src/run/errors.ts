@@ -132,6 +132,15 @@ export function describeConnectionError(error: unknown, address: ServerAddress):
 
 /** Hints for errors that PostgreSQL tools print on stderr, recognised by their text. */
 export function classifyToolError(stderr: string): { problem: Problem; hint?: string } | undefined {
+  if (/terminating connection due to (idle-session|idle-in-transaction|transaction) timeout/i.test(stderr)) {
+    return {
+      problem: 'connection-lost',
+      hint:
+        "The server ended a session that waited: a timeout of the server's, the role's or the database's " +
+        '(idle_session_timeout, idle_in_transaction_session_timeout, transaction_timeout), or of a pooler between. ' +
+        'The action sets them to 0 in its own sessions and the tools; a pooler must let the restore hold its sessions.'
+    }
+  }
   if (
     /server closed the connection unexpectedly|terminating connection due to|connection to server .* (was )?lost|the database system is shutting down/i.test(
       stderr
