@@ -44791,13 +44791,16 @@ async function inspectWithReadBack(client, plan, sessions, restored) {
 // has), and are counted and shown; any other error fails the restore, with a hint that fits what it
 // says. With strict, every error does. A server that went away is named as such.
 
+/** A restore elsewhere (restore-database-url) lacks the source's tablespaces; pg_dump's SET default_tablespace then fails. */
+const MISSING_TABLESPACE = 'a tablespace the dump names does not exist (its objects restored into the default tablespace)';
 /** Patterns of errors that leave the restored data and schema whole. */
 const HARMLESS = [
     [/role "[^"]+" does not exist/, 'a role the dump names does not exist (ownership or privileges not restored)'],
     [/schema "public" already exists/, 'schema "public" already exists'],
     [/must be owner of extension/, 'comment on an extension owned by another role'],
     [/must be owner of schema public/, 'ownership of schema public'],
-    [/extension "plpgsql" already exists/, 'extension plpgsql already exists']
+    [/extension "plpgsql" already exists/, 'extension plpgsql already exists'],
+    [/invalid value for parameter "default_tablespace": "[^"]*"/, MISSING_TABLESPACE]
 ];
 const MAX_KEPT = 50;
 /**
@@ -44868,6 +44871,11 @@ class RestoreErrorSorter {
             this.errors.fatal.push(message);
             state.fatal = this.errors.fatal.length - 1;
         }
+    }
+    /** A harmless case the restore met and steered around, without an error of the tools' (see HARMLESS). */
+    noteHarmless(what) {
+        this.errors.total++;
+        this.errors.harmless.set(what, (this.errors.harmless.get(what) ?? 0) + 1);
     }
     /** The statement that failed, as far as it names things, goes with its error. */
     statement(state, text) {
@@ -45689,6 +45697,7 @@ class ReplayScheduler {
     jobs;
     file;
     restrictLine;
+    adjustSetting;
     states;
     finished = new Set();
     started = new Set();
@@ -45711,11 +45720,14 @@ class ReplayScheduler {
     statistics = { tables: 0, copies: 0, definitions: 0 };
     /** Bytes sent to the sessions, for the heartbeat. */
     bytesSent = 0;
-    constructor(sessions, jobs, file, restrictLine) {
+    constructor(sessions, jobs, file, restrictLine, 
+    /** A SET line as a session gets it, given the line the dump holds. */
+    adjustSetting = (line) => line) {
         this.sessions = sessions;
         this.jobs = jobs;
         this.file = file;
         this.restrictLine = restrictLine;
+        this.adjustSetting = adjustSetting;
         this.states = Array.from({ length: sessions.count }, () => ({ busy: false, settings: new Map(), restricted: false }));
     }
     /** What each busy session runs, for a stall's message. */
@@ -45958,7 +45970,7 @@ class ReplayScheduler {
         }
         for (const [key, line] of settings) {
             if (state.settings.get(key) !== line) {
-                prefix += line;
+                prefix += this.adjustSetting(line);
                 state.settings.set(key, line);
             }
         }
@@ -46004,7 +46016,7 @@ async function replayPlainDump(options) {
         // The planner announces jobs to the scheduler, which needs the planner's jobs: joined once both exist.
         const joined = {};
         const planner = new PlainDumpPlanner({ changed: (job) => joined.scheduler?.changed(job) }, { parallel: options.sessions.count > 1, unknownSettings: options.unknownSettings, hash: options.chunks === undefined });
-        const scheduler = (joined.scheduler = new ReplayScheduler(options.sessions, planner.jobs, handle, () => planner.restrictLine));
+        const scheduler = (joined.scheduler = new ReplayScheduler(options.sessions, planner.jobs, handle, () => planner.restrictLine, options.adjustSetting));
         options.onStart?.(scheduler);
         const running = scheduler.done();
         // It may fail while the file is still being read: the failure is awaited below.
@@ -46067,7 +46079,9 @@ async function replayInSessions(replay, file) {
                 replay.progress.describe = () => scheduler.describeSessions();
             },
             chunks: request.relay,
-            onRead: request.onBackupRead
+            onRead: request.onBackupRead,
+            // strict fails on a harmless error: the sessions then meet it as it is.
+            adjustSetting: request.strict ? undefined : missingTablespaceSetting(replay)
         });
     }
     catch (error) {
@@ -46099,6 +46113,29 @@ async function replayInSessions(replay, file) {
         (serialBecause.length > 0 ? `; in one session from some point on: ${serialBecause.join('; ')}` : ''));
     reportFiltered(replay, removedSettings);
     return replayed.sha256;
+}
+/** pg_dump's SET default_tablespace: '' (the default), an identifier, or a quoted one. */
+const DEFAULT_TABLESPACE = /^SET default_tablespace = (?:''|"((?:[^"]|"")*)"|([a-z_][a-z0-9_$]*));\n?$/;
+/**
+ * A tablespace the restore server lacks (a restore elsewhere, restore-database-url): the schema's
+ * session goes on after its SET fails, a harmless error, and restores into the default tablespace.
+ * The other sessions stop at their first error, so they are sent the default tablespace instead,
+ * and the harmless case is counted the same way.
+ */
+function missingTablespaceSetting(replay) {
+    const noted = new Set();
+    return (line) => {
+        const match = DEFAULT_TABLESPACE.exec(line);
+        // The line holds the dump's bytes as latin1: a name is compared as the server spells it (UTF-8) too.
+        const name = match?.[1]?.replace(/""/g, '"') ?? match?.[2];
+        if (name === undefined || replay.tablespaces.has(name) || replay.tablespaces.has(Buffer.from(name, 'latin1').toString('utf8')))
+            return line;
+        if (!noted.has(name)) {
+            noted.add(name);
+            replay.sorter.noteHarmless(MISSING_TABLESPACE);
+        }
+        return "SET default_tablespace = '';\n";
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/restore/plain.ts
@@ -46393,6 +46430,7 @@ async function restoreBackup(run, request, inspect) {
             request,
             env: clientEnvironment(server.target, databaseName, server.passwordFile),
             unknownSettings: request.tools.version.major > server.major ? unknownSettings(server.major) : [],
+            tablespaces: await tablespacesOf(server.session),
             sorter: new RestoreErrorSorter(),
             progress: {},
             signal: request.signal ? AbortSignal.any([run.signal, request.signal]) : run.signal
@@ -46457,6 +46495,10 @@ async function restoreWatched(restore) {
     finally {
         await watchdog?.stop();
     }
+}
+async function tablespacesOf(session) {
+    const { rows } = await session.query('SELECT spcname AS name FROM pg_catalog.pg_tablespace');
+    return new Set(rows.map((row) => row.name));
 }
 
 ;// CONCATENATED MODULE: ./src/engine/restore-phase.ts

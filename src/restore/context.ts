@@ -22,6 +22,8 @@ export interface RestoreContext {
   env: NodeJS.ProcessEnv
   /** Settings the server does not know (a newer client's), left out of what runs. */
   unknownSettings: string[]
+  /** The tablespaces the restore server has. */
+  tablespaces: Set<string>
   sorter: RestoreErrorSorter
   progress: RestoreProgress
   /** Stops the restore: the run's signal, or the watchdog's. */

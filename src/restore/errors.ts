@@ -11,13 +11,17 @@ export interface RestoreErrors {
   total: number
 }
 
+/** A restore elsewhere (restore-database-url) lacks the source's tablespaces; pg_dump's SET default_tablespace then fails. */
+export const MISSING_TABLESPACE = 'a tablespace the dump names does not exist (its objects restored into the default tablespace)'
+
 /** Patterns of errors that leave the restored data and schema whole. */
 const HARMLESS: Array<[RegExp, string]> = [
   [/role "[^"]+" does not exist/, 'a role the dump names does not exist (ownership or privileges not restored)'],
   [/schema "public" already exists/, 'schema "public" already exists'],
   [/must be owner of extension/, 'comment on an extension owned by another role'],
   [/must be owner of schema public/, 'ownership of schema public'],
-  [/extension "plpgsql" already exists/, 'extension plpgsql already exists']
+  [/extension "plpgsql" already exists/, 'extension plpgsql already exists'],
+  [/invalid value for parameter "default_tablespace": "[^"]*"/, MISSING_TABLESPACE]
 ]
 
 const MAX_KEPT = 50
@@ -95,6 +99,12 @@ export class RestoreErrorSorter {
       this.errors.fatal.push(message)
       state.fatal = this.errors.fatal.length - 1
     }
+  }
+
+  /** A harmless case the restore met and steered around, without an error of the tools' (see HARMLESS). */
+  noteHarmless(what: string): void {
+    this.errors.total++
+    this.errors.harmless.set(what, (this.errors.harmless.get(what) ?? 0) + 1)
   }
 
   /** The statement that failed, as far as it names things, goes with its error. */

@@ -1,6 +1,7 @@
 // Phase 3: a backup restored into a new temporary database, inspected while it exists, and dropped
 // on every path. A watchdog stops a restore whose sessions wait on one another.
 
+import type pg from 'pg'
 import { clientEnvironment } from '../connection/environment.js'
 import { openSession } from '../connection/session.js'
 import type { RunContext } from '../run/context.js'
@@ -53,6 +54,7 @@ export async function restoreBackup<T>(
       request,
       env: clientEnvironment(server.target, databaseName, server.passwordFile),
       unknownSettings: request.tools.version.major > server.major ? unknownSettings(server.major) : [],
+      tablespaces: await tablespacesOf(server.session),
       sorter: new RestoreErrorSorter(),
       progress: {},
       signal: request.signal ? AbortSignal.any([run.signal, request.signal]) : run.signal
@@ -120,4 +122,9 @@ async function restoreWatched(restore: RestoreContext): Promise<string | undefin
   } finally {
     await watchdog?.stop()
   }
+}
+
+async function tablespacesOf(session: pg.Client): Promise<Set<string>> {
+  const { rows } = await session.query<{ name: string }>('SELECT spcname AS name FROM pg_catalog.pg_tablespace')
+  return new Set(rows.map((row) => row.name))
 }

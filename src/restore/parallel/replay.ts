@@ -5,7 +5,7 @@
 import type { GrowingFile } from '../../backup/followed-file.js'
 import { startHeartbeat } from '../../run/heartbeat.js'
 import type { RestoreContext } from '../context.js'
-import { incompleteRestore } from '../errors.js'
+import { incompleteRestore, MISSING_TABLESPACE } from '../errors.js'
 import { psqlArguments, psqlFailure, reportFiltered } from '../psql.js'
 import { PsqlSessions, SessionEndedError } from './psql-sessions.js'
 import { replayPlainDump, type ReplayResult } from './scheduler.js'
@@ -37,7 +37,9 @@ export async function replayInSessions(replay: RestoreContext, file: GrowingFile
         replay.progress.describe = () => scheduler.describeSessions()
       },
       chunks: request.relay,
-      onRead: request.onBackupRead
+      onRead: request.onBackupRead,
+      // strict fails on a harmless error: the sessions then meet it as it is.
+      adjustSetting: request.strict ? undefined : missingTablespaceSetting(replay)
     })
   } catch (error) {
     const runs = await sessions.stop()
@@ -66,4 +68,29 @@ export async function replayInSessions(replay: RestoreContext, file: GrowingFile
   )
   reportFiltered(replay, removedSettings)
   return replayed.sha256
+}
+
+/** pg_dump's SET default_tablespace: '' (the default), an identifier, or a quoted one. */
+const DEFAULT_TABLESPACE = /^SET default_tablespace = (?:''|"((?:[^"]|"")*)"|([a-z_][a-z0-9_$]*));\n?$/
+
+/**
+ * A tablespace the restore server lacks (a restore elsewhere, restore-database-url): the schema's
+ * session goes on after its SET fails, a harmless error, and restores into the default tablespace.
+ * The other sessions stop at their first error, so they are sent the default tablespace instead,
+ * and the harmless case is counted the same way.
+ */
+function missingTablespaceSetting(replay: RestoreContext): (line: string) => string {
+  const noted = new Set<string>()
+  return (line) => {
+    const match = DEFAULT_TABLESPACE.exec(line)
+    // The line holds the dump's bytes as latin1: a name is compared as the server spells it (UTF-8) too.
+    const name = match?.[1]?.replace(/""/g, '"') ?? match?.[2]
+    if (name === undefined || replay.tablespaces.has(name) || replay.tablespaces.has(Buffer.from(name, 'latin1').toString('utf8')))
+      return line
+    if (!noted.has(name)) {
+      noted.add(name)
+      replay.sorter.noteHarmless(MISSING_TABLESPACE)
+    }
+    return "SET default_tablespace = '';\n"
+  }
 }

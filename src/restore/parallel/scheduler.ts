@@ -91,7 +91,9 @@ export class ReplayScheduler {
     private readonly sessions: ReplaySessions,
     private readonly jobs: ReplayJob[],
     private readonly file: FileHandle,
-    private readonly restrictLine: () => string | undefined
+    private readonly restrictLine: () => string | undefined,
+    /** A SET line as a session gets it, given the line the dump holds. */
+    private readonly adjustSetting: (line: string) => string = (line) => line
   ) {
     this.states = Array.from({ length: sessions.count }, () => ({ busy: false, settings: new Map(), restricted: false }))
   }
@@ -328,7 +330,7 @@ export class ReplayScheduler {
     }
     for (const [key, line] of settings) {
       if (state.settings.get(key) !== line) {
-        prefix += line
+        prefix += this.adjustSetting(line)
         state.settings.set(key, line)
       }
     }
@@ -382,6 +384,8 @@ export interface ReplayOptions {
   onStart?: (scheduler: ReplayScheduler) => void
   /** Called once the whole file has been read (the sessions may still be at work). */
   onRead?: () => void
+  /** A SET line as a session other than the schema's gets it (those stop at their first error). */
+  adjustSetting?: (line: string) => string
 }
 
 /** Plans the dump while it is read and runs the jobs as they become ready. */
@@ -394,7 +398,13 @@ export async function replayPlainDump(options: ReplayOptions): Promise<ReplayRes
       { changed: (job) => joined.scheduler?.changed(job) },
       { parallel: options.sessions.count > 1, unknownSettings: options.unknownSettings, hash: options.chunks === undefined }
     )
-    const scheduler = (joined.scheduler = new ReplayScheduler(options.sessions, planner.jobs, handle, () => planner.restrictLine))
+    const scheduler = (joined.scheduler = new ReplayScheduler(
+      options.sessions,
+      planner.jobs,
+      handle,
+      () => planner.restrictLine,
+      options.adjustSetting
+    ))
     options.onStart?.(scheduler)
     const running = scheduler.done()
     // It may fail while the file is still being read: the failure is awaited below.
