@@ -39309,8 +39309,8 @@ const defaults = lib.defaults
 // Conversations with the server over the pg driver: its version, its tables, and the temporary database.
 
 
-async function openSession(target, database = target.database) {
-    const client = new pg_esm.Client({
+function clientConfig(target, database) {
+    return {
         host: target.host,
         port: target.port,
         user: target.user,
@@ -39321,7 +39321,15 @@ async function openSession(target, database = target.database) {
         application_name: 'backup-verify',
         // The tools get the same server options (PGOPTIONS): the sessions see what pg_dump sees.
         ...(target.parameters.options ? { options: target.parameters.options } : {})
-    });
+    };
+}
+/**
+ * A session on the server. stop: when the run's signal aborts (timeout, a signal), a statement the
+ * session is running is cancelled on the server, so that one waiting for a lock another session
+ * holds does not hold the run until that session lets go; that session is named.
+ */
+async function openSession(target, database = target.database, stop) {
+    const client = new pg_esm.Client(clientConfig(target, database));
     // An error after connecting (server shut down, say) must not crash the process; the next query reports it.
     client.on('error', () => { });
     try {
@@ -39331,14 +39339,55 @@ async function openSession(target, database = target.database) {
         await client.end().catch(() => { });
         throw describeConnectionError(error, { ...target, database });
     }
+    let pid;
     try {
-        await client.query(UNLIMITED);
+        const results = (await client.query(UNLIMITED));
+        pid = results[results.length - 1].rows[0].pid;
     }
     catch (error) {
         await client.end().catch(() => { });
         throw error;
     }
+    if (stop) {
+        const cancel = () => void cancelLockWait(target, database, pid, stop.report);
+        stop.signal.addEventListener('abort', cancel, { once: true });
+        client.once('end', () => stop.signal.removeEventListener('abort', cancel));
+    }
     return client;
+}
+/**
+ * Cancels a statement of the backend's that waits for a lock, from a session of its own (the
+ * backend's is busy), and names the sessions that hold it. Only such a statement: any other ends by
+ * itself, and one the run began since it stopped (dropping its temporary database) must go on.
+ */
+async function cancelLockWait(target, database, pid, report) {
+    const canceller = new pg_esm.Client(clientConfig(target, database));
+    canceller.on('error', () => { });
+    try {
+        await canceller.connect();
+        // Not the other session's statement, which may hold anything (a password, say): who, and for how long.
+        const { rows } = await canceller.query(`SELECT b.pid, b.application_name AS application, b.state,
+              pg_catalog.date_trunc('second', pg_catalog.now() - b.xact_start)::text AS held,
+              (SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)
+                 FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_class c ON c.oid = l.relation
+                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                WHERE l.pid = $1 AND NOT l.granted LIMIT 1) AS relation
+         FROM pg_catalog.pg_stat_activity b WHERE b.pid = ANY (pg_catalog.pg_blocking_pids($1))`, [pid]);
+        if (rows.length === 0)
+            return;
+        await canceller.query("SELECT pg_catalog.pg_cancel_backend(pid) FROM pg_catalog.pg_stat_activity WHERE pid = $1 AND state = 'active' AND wait_event_type = 'Lock'", [pid]);
+        for (const row of rows) {
+            report(`A statement of the run's waited for a lock${row.relation ? ` on ${row.relation}` : ''} held by another session: ` +
+                `pid ${row.pid}${row.application ? ` (${row.application})` : ''}${row.state ? `, ${row.state}` : ''}` +
+                `${row.held ? `, its transaction open for ${row.held}` : ''}`);
+        }
+    }
+    catch {
+        // The server may be gone: then nothing waits on it either.
+    }
+    finally {
+        await canceller.end().catch(() => { });
+    }
 }
 /**
  * A database's or role's timeouts are for its applications: counting a large table, or holding
@@ -39348,7 +39397,8 @@ async function openSession(target, database = target.database) {
  * SET of one it does not know would fail). Not as connection options, which a pooler may refuse.
  */
 const UNLIMITED = 'SET statement_timeout = 0; SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0; ' +
-    "SELECT pg_catalog.set_config(name, '0', false) FROM pg_catalog.pg_settings WHERE name IN ('idle_session_timeout', 'transaction_timeout')";
+    "SELECT pg_catalog.pg_backend_pid() AS pid, (SELECT pg_catalog.count(pg_catalog.set_config(name, '0', false)) " +
+    "FROM pg_catalog.pg_settings WHERE name IN ('idle_session_timeout', 'transaction_timeout')) AS unlimited";
 /**
  * Whether a new session of this user on this server could be ended by idle_session_timeout
  * (PostgreSQL 14+): the server's setting, or a role's or database's that applies to this user. The
@@ -41230,21 +41280,47 @@ async function profileTables(client, tables, serverMajor) {
 class SourceSnapshot {
     client;
     id;
-    constructor(client, id) {
+    pid;
+    /** The inventory's read while it runs (it may wait for a lock another session holds). */
+    reading;
+    settled = true;
+    constructor(client, id, pid) {
         this.client = client;
         this.id = id;
+        this.pid = pid;
     }
     static async open(client) {
         await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-        const { rows } = await client.query('SELECT pg_catalog.pg_export_snapshot() AS id');
-        return new SourceSnapshot(client, rows[0].id);
+        const { rows } = await client.query('SELECT pg_catalog.pg_export_snapshot() AS id, pg_catalog.pg_backend_pid() AS pid');
+        return new SourceSnapshot(client, rows[0].id, rows[0].pid);
+    }
+    /** The source's inventory in the snapshot (see read), its progress followed (see cancel). */
+    inventory(level, restoreMajor) {
+        const read = this.read(level, restoreMajor);
+        this.settled = false;
+        this.reading = read.then(() => (this.settled = true), () => (this.settled = true));
+        return read;
+    }
+    /** Whether the inventory's read has ended, well or not. */
+    get readEnded() {
+        return this.settled;
+    }
+    /**
+     * Asks the server, through another session, to cancel the read still running (a count waiting for
+     * a lock another session holds, say); waits a moment for it to end.
+     */
+    async cancel(through) {
+        if (this.settled)
+            return;
+        await through.query('SELECT pg_catalog.pg_cancel_backend($1)', [this.pid]).catch(() => { });
+        await Promise.race([this.reading, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
     }
     /**
      * The source's inventory in the snapshot. At the data level the content is the dump's own rows
      * (fingerprinted as they are written) and the source is only counted here; only where the restore
      * server is another major are the tables whose values it may print otherwise fingerprinted in SQL.
      */
-    async inventory(level, restoreMajor) {
+    async read(level, restoreMajor) {
         if (level !== 'data')
             return takeInventory(this.client, level, false, [], { inTransaction: true });
         const { rows } = await this.client.query("SELECT current_setting('server_version_num') AS version");
@@ -41260,9 +41336,14 @@ class SourceSnapshot {
             inTransaction: true
         });
     }
-    /** Ends the transaction; pg_dump must have imported the snapshot by then (it has, once it has finished). */
+    /**
+     * Ends the transaction; pg_dump must have imported the snapshot by then (it has, once it has
+     * finished). A read still running (cancelled, and not ended in time) is not waited for: the session
+     * is closed under it.
+     */
     async close() {
-        await this.client.query('COMMIT').catch(() => { });
+        if (this.settled)
+            await this.client.query('COMMIT').catch(() => { });
         await this.client.end().catch(() => { });
     }
 }
@@ -44517,7 +44598,7 @@ class Connected {
             throw new Error('only a PostgreSQL connection can be opened');
         const { target, origin } = settings.connection;
         run.log(`Connecting to ${describeTarget(target)} (from ${origin})`);
-        const source = await openSession(target);
+        const source = await openSession(target, target.database, { signal: run.signal, report: run.warn });
         let restoreSession;
         try {
             const server = await readServerVersion(source);
@@ -44527,7 +44608,9 @@ class Connected {
             const restoreTarget = settings.restoreTarget ?? target;
             if (settings.restoreTarget)
                 run.log(`Restoring into ${describeTarget(restoreTarget)}, a server apart from the source`);
-            restoreSession = settings.restoreTarget ? await openSession(restoreTarget) : source;
+            restoreSession = settings.restoreTarget
+                ? await openSession(restoreTarget, restoreTarget.database, { signal: run.signal, report: run.warn })
+                : source;
             const restoreVersion = settings.restoreTarget ? await readServerVersion(restoreSession) : server;
             if (settings.restoreTarget || settings.backupFile)
                 result.restoreTarget = describeTarget(restoreTarget);
@@ -46421,6 +46504,7 @@ function changedAfterValidation(found, expected) {
 async function restoreBackup(run, request, inspect) {
     const { server, databaseName } = request;
     assertNotSource(server.target, { ...server.target, database: databaseName });
+    const tablespaces = await tablespacesOf(server.session);
     await createDatabaseLike(server.session, databaseName);
     run.ledger.created('database', databaseName);
     run.log(`Created temporary database ${databaseName}`);
@@ -46430,7 +46514,7 @@ async function restoreBackup(run, request, inspect) {
             request,
             env: clientEnvironment(server.target, databaseName, server.passwordFile),
             unknownSettings: request.tools.version.major > server.major ? unknownSettings(server.major) : [],
-            tablespaces: await tablespacesOf(server.session),
+            tablespaces,
             sorter: new RestoreErrorSorter(),
             progress: {},
             signal: request.signal ? AbortSignal.any([run.signal, request.signal]) : run.signal
@@ -46684,7 +46768,7 @@ async function createPhase(v, held) {
         run.log(`Backup: ${backupPath} (${settings.format} format, compression ${compression}${jobs > 1 ? `, ${jobs} parallel jobs` : ''})`);
         // The inventory is read in the snapshot pg_dump dumps, so writes during the dump change neither;
         // the snapshot is opened only now, to hold the source's horizon back no longer than needed.
-        const snapshot = await SourceSnapshot.open(await openSession(target));
+        const snapshot = await SourceSnapshot.open(await openSession(target, target.database, { signal: run.signal, report: run.warn }));
         try {
             const inventory = snapshot.inventory(settings.verifyLevel, connected.restoreServer.major);
             inventory.catch(() => { });
@@ -46718,7 +46802,12 @@ async function createPhase(v, held) {
             catch (error) {
                 await held.streamed?.abandon(error);
                 // A count that failed ends the snapshot's transaction, and pg_dump then fails to import the
-                // snapshot: the count's error is the cause to report.
+                // snapshot: the count's error is the cause to report. A read still running (a count waiting
+                // for a lock, say) is cancelled, not waited for: pg_dump's error is the cause then.
+                if (!snapshot.readEnded) {
+                    await snapshot.cancel(connected.source);
+                    throw error;
+                }
                 const countFailure = await inventory.then(() => undefined, (failure) => failure);
                 const described = countFailure === undefined ? undefined : describeReadError(countFailure);
                 throw described instanceof VerificationError ? described : error;
@@ -46773,7 +46862,8 @@ function describeInterruption(reason, timeoutMinutes, phase) {
         problem: 'interrupted',
         message: `Timed out: the verification did not finish within timeout (${describeMinutes(timeoutMinutes ?? 0)}) and was stopped${phase ? ` during ${phase}` : ''}.`,
         hint: `If the log shows ${phase ?? 'the run'} still making progress (its "still running" lines), raise ` +
-            `timeout, or verify a smaller database or a faster format. ` +
+            `timeout, or verify a smaller database or a faster format. A warning that names another session ` +
+            'whose lock the run waited for (an open transaction, a migration) says what held it up. ' +
             'A restore whose sessions wait on each other is reported as a stall, not as a time-out.'
     };
 }

@@ -7842,8 +7842,8 @@ const defaults = lib.defaults
 // Conversations with the server over the pg driver: its version, its tables, and the temporary database.
 
 
-async function openSession(target, database = target.database) {
-    const client = new pg_esm.Client({
+function clientConfig(target, database) {
+    return {
         host: target.host,
         port: target.port,
         user: target.user,
@@ -7854,7 +7854,15 @@ async function openSession(target, database = target.database) {
         application_name: 'backup-verify',
         // The tools get the same server options (PGOPTIONS): the sessions see what pg_dump sees.
         ...(target.parameters.options ? { options: target.parameters.options } : {})
-    });
+    };
+}
+/**
+ * A session on the server. stop: when the run's signal aborts (timeout, a signal), a statement the
+ * session is running is cancelled on the server, so that one waiting for a lock another session
+ * holds does not hold the run until that session lets go; that session is named.
+ */
+async function openSession(target, database = target.database, stop) {
+    const client = new pg_esm.Client(clientConfig(target, database));
     // An error after connecting (server shut down, say) must not crash the process; the next query reports it.
     client.on('error', () => { });
     try {
@@ -7864,14 +7872,55 @@ async function openSession(target, database = target.database) {
         await client.end().catch(() => { });
         throw describeConnectionError(error, { ...target, database });
     }
+    let pid;
     try {
-        await client.query(UNLIMITED);
+        const results = (await client.query(UNLIMITED));
+        pid = results[results.length - 1].rows[0].pid;
     }
     catch (error) {
         await client.end().catch(() => { });
         throw error;
     }
+    if (stop) {
+        const cancel = () => void cancelLockWait(target, database, pid, stop.report);
+        stop.signal.addEventListener('abort', cancel, { once: true });
+        client.once('end', () => stop.signal.removeEventListener('abort', cancel));
+    }
     return client;
+}
+/**
+ * Cancels a statement of the backend's that waits for a lock, from a session of its own (the
+ * backend's is busy), and names the sessions that hold it. Only such a statement: any other ends by
+ * itself, and one the run began since it stopped (dropping its temporary database) must go on.
+ */
+async function cancelLockWait(target, database, pid, report) {
+    const canceller = new pg_esm.Client(clientConfig(target, database));
+    canceller.on('error', () => { });
+    try {
+        await canceller.connect();
+        // Not the other session's statement, which may hold anything (a password, say): who, and for how long.
+        const { rows } = await canceller.query(`SELECT b.pid, b.application_name AS application, b.state,
+              pg_catalog.date_trunc('second', pg_catalog.now() - b.xact_start)::text AS held,
+              (SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)
+                 FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_class c ON c.oid = l.relation
+                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                WHERE l.pid = $1 AND NOT l.granted LIMIT 1) AS relation
+         FROM pg_catalog.pg_stat_activity b WHERE b.pid = ANY (pg_catalog.pg_blocking_pids($1))`, [pid]);
+        if (rows.length === 0)
+            return;
+        await canceller.query("SELECT pg_catalog.pg_cancel_backend(pid) FROM pg_catalog.pg_stat_activity WHERE pid = $1 AND state = 'active' AND wait_event_type = 'Lock'", [pid]);
+        for (const row of rows) {
+            report(`A statement of the run's waited for a lock${row.relation ? ` on ${row.relation}` : ''} held by another session: ` +
+                `pid ${row.pid}${row.application ? ` (${row.application})` : ''}${row.state ? `, ${row.state}` : ''}` +
+                `${row.held ? `, its transaction open for ${row.held}` : ''}`);
+        }
+    }
+    catch {
+        // The server may be gone: then nothing waits on it either.
+    }
+    finally {
+        await canceller.end().catch(() => { });
+    }
 }
 /**
  * A database's or role's timeouts are for its applications: counting a large table, or holding
@@ -7881,7 +7930,8 @@ async function openSession(target, database = target.database) {
  * SET of one it does not know would fail). Not as connection options, which a pooler may refuse.
  */
 const UNLIMITED = 'SET statement_timeout = 0; SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0; ' +
-    "SELECT pg_catalog.set_config(name, '0', false) FROM pg_catalog.pg_settings WHERE name IN ('idle_session_timeout', 'transaction_timeout')";
+    "SELECT pg_catalog.pg_backend_pid() AS pid, (SELECT pg_catalog.count(pg_catalog.set_config(name, '0', false)) " +
+    "FROM pg_catalog.pg_settings WHERE name IN ('idle_session_timeout', 'transaction_timeout')) AS unlimited";
 /**
  * Whether a new session of this user on this server could be ended by idle_session_timeout
  * (PostgreSQL 14+): the server's setting, or a role's or database's that applies to this user. The

@@ -13,8 +13,8 @@ export interface ServerVersion {
   major: number
 }
 
-export async function openSession(target: ConnectionTarget, database = target.database): Promise<pg.Client> {
-  const client = new pg.Client({
+function clientConfig(target: ConnectionTarget, database: string): pg.ClientConfig {
+  return {
     host: target.host,
     port: target.port,
     user: target.user,
@@ -25,7 +25,23 @@ export async function openSession(target: ConnectionTarget, database = target.da
     application_name: 'backup-verify',
     // The tools get the same server options (PGOPTIONS): the sessions see what pg_dump sees.
     ...(target.parameters.options ? { options: target.parameters.options } : {})
-  })
+  }
+}
+
+/** The run's stop, for a session that must not outlast it. */
+export interface SessionStop {
+  signal: AbortSignal
+  /** Told what held up a statement that was cancelled: another session's lock. */
+  report: (line: string) => void
+}
+
+/**
+ * A session on the server. stop: when the run's signal aborts (timeout, a signal), a statement the
+ * session is running is cancelled on the server, so that one waiting for a lock another session
+ * holds does not hold the run until that session lets go; that session is named.
+ */
+export async function openSession(target: ConnectionTarget, database = target.database, stop?: SessionStop): Promise<pg.Client> {
+  const client = new pg.Client(clientConfig(target, database))
   // An error after connecting (server shut down, say) must not crash the process; the next query reports it.
   client.on('error', () => {})
   try {
@@ -34,13 +50,66 @@ export async function openSession(target: ConnectionTarget, database = target.da
     await client.end().catch(() => {})
     throw describeConnectionError(error, { ...target, database })
   }
+  let pid: number
   try {
-    await client.query(UNLIMITED)
+    const results = (await client.query(UNLIMITED)) as unknown as Array<pg.QueryResult<{ pid: number }>>
+    pid = results[results.length - 1].rows[0].pid
   } catch (error) {
     await client.end().catch(() => {})
     throw error
   }
+  if (stop) {
+    const cancel = () => void cancelLockWait(target, database, pid, stop.report)
+    stop.signal.addEventListener('abort', cancel, { once: true })
+    client.once('end', () => stop.signal.removeEventListener('abort', cancel))
+  }
   return client
+}
+
+/**
+ * Cancels a statement of the backend's that waits for a lock, from a session of its own (the
+ * backend's is busy), and names the sessions that hold it. Only such a statement: any other ends by
+ * itself, and one the run began since it stopped (dropping its temporary database) must go on.
+ */
+async function cancelLockWait(target: ConnectionTarget, database: string, pid: number, report: (line: string) => void): Promise<void> {
+  const canceller = new pg.Client(clientConfig(target, database))
+  canceller.on('error', () => {})
+  try {
+    await canceller.connect()
+    // Not the other session's statement, which may hold anything (a password, say): who, and for how long.
+    const { rows } = await canceller.query<{
+      pid: number
+      application: string
+      state: string | null
+      held: string | null
+      relation: string | null
+    }>(
+      `SELECT b.pid, b.application_name AS application, b.state,
+              pg_catalog.date_trunc('second', pg_catalog.now() - b.xact_start)::text AS held,
+              (SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)
+                 FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_class c ON c.oid = l.relation
+                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                WHERE l.pid = $1 AND NOT l.granted LIMIT 1) AS relation
+         FROM pg_catalog.pg_stat_activity b WHERE b.pid = ANY (pg_catalog.pg_blocking_pids($1))`,
+      [pid]
+    )
+    if (rows.length === 0) return
+    await canceller.query(
+      "SELECT pg_catalog.pg_cancel_backend(pid) FROM pg_catalog.pg_stat_activity WHERE pid = $1 AND state = 'active' AND wait_event_type = 'Lock'",
+      [pid]
+    )
+    for (const row of rows) {
+      report(
+        `A statement of the run's waited for a lock${row.relation ? ` on ${row.relation}` : ''} held by another session: ` +
+          `pid ${row.pid}${row.application ? ` (${row.application})` : ''}${row.state ? `, ${row.state}` : ''}` +
+          `${row.held ? `, its transaction open for ${row.held}` : ''}`
+      )
+    }
+  } catch {
+    // The server may be gone: then nothing waits on it either.
+  } finally {
+    await canceller.end().catch(() => {})
+  }
 }
 
 /**
@@ -52,7 +121,8 @@ export async function openSession(target: ConnectionTarget, database = target.da
  */
 const UNLIMITED =
   'SET statement_timeout = 0; SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0; ' +
-  "SELECT pg_catalog.set_config(name, '0', false) FROM pg_catalog.pg_settings WHERE name IN ('idle_session_timeout', 'transaction_timeout')"
+  "SELECT pg_catalog.pg_backend_pid() AS pid, (SELECT pg_catalog.count(pg_catalog.set_config(name, '0', false)) " +
+  "FROM pg_catalog.pg_settings WHERE name IN ('idle_session_timeout', 'transaction_timeout')) AS unlimited"
 
 /**
  * Whether a new session of this user on this server could be ended by idle_session_timeout

@@ -57,7 +57,7 @@ export class Connected {
     if (settings.connection.kind !== 'postgres') throw new Error('only a PostgreSQL connection can be opened')
     const { target, origin } = settings.connection
     run.log(`Connecting to ${describeTarget(target)} (from ${origin})`)
-    const source = await openSession(target)
+    const source = await openSession(target, target.database, { signal: run.signal, report: run.warn })
     let restoreSession: pg.Client | undefined
     try {
       const server = await readServerVersion(source)
@@ -66,7 +66,9 @@ export class Connected {
       // The server that receives the temporary database: the source's, or one apart (restore-database-url).
       const restoreTarget: ConnectionTarget = settings.restoreTarget ?? target
       if (settings.restoreTarget) run.log(`Restoring into ${describeTarget(restoreTarget)}, a server apart from the source`)
-      restoreSession = settings.restoreTarget ? await openSession(restoreTarget) : source
+      restoreSession = settings.restoreTarget
+        ? await openSession(restoreTarget, restoreTarget.database, { signal: run.signal, report: run.warn })
+        : source
       const restoreVersion = settings.restoreTarget ? await readServerVersion(restoreSession) : server
       if (settings.restoreTarget || settings.backupFile) result.restoreTarget = describeTarget(restoreTarget)
       // Every extension the source uses must be available where the restore happens (an existing

@@ -48,7 +48,7 @@ export async function createPhase(v: Verification, held: Held): Promise<Created>
     run.log(`Backup: ${backupPath} (${settings.format} format, compression ${compression}${jobs > 1 ? `, ${jobs} parallel jobs` : ''})`)
     // The inventory is read in the snapshot pg_dump dumps, so writes during the dump change neither;
     // the snapshot is opened only now, to hold the source's horizon back no longer than needed.
-    const snapshot = await SourceSnapshot.open(await openSession(target))
+    const snapshot = await SourceSnapshot.open(await openSession(target, target.database, { signal: run.signal, report: run.warn }))
     try {
       const inventory = snapshot.inventory(settings.verifyLevel, connected.restoreServer.major)
       inventory.catch(() => {})
@@ -81,7 +81,12 @@ export async function createPhase(v: Verification, held: Held): Promise<Created>
       } catch (error) {
         await held.streamed?.abandon(error)
         // A count that failed ends the snapshot's transaction, and pg_dump then fails to import the
-        // snapshot: the count's error is the cause to report.
+        // snapshot: the count's error is the cause to report. A read still running (a count waiting
+        // for a lock, say) is cancelled, not waited for: pg_dump's error is the cause then.
+        if (!snapshot.readEnded) {
+          await snapshot.cancel(connected.source)
+          throw error
+        }
         const countFailure = await inventory.then(
           () => undefined,
           (failure: unknown) => failure

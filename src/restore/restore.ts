@@ -45,6 +45,7 @@ export async function restoreBackup<T>(
 ): Promise<Restored<T>> {
   const { server, databaseName } = request
   assertNotSource(server.target, { ...server.target, database: databaseName })
+  const tablespaces = await tablespacesOf(server.session)
   await createDatabaseLike(server.session, databaseName)
   run.ledger.created('database', databaseName)
   run.log(`Created temporary database ${databaseName}`)
@@ -54,7 +55,7 @@ export async function restoreBackup<T>(
       request,
       env: clientEnvironment(server.target, databaseName, server.passwordFile),
       unknownSettings: request.tools.version.major > server.major ? unknownSettings(server.major) : [],
-      tablespaces: await tablespacesOf(server.session),
+      tablespaces,
       sorter: new RestoreErrorSorter(),
       progress: {},
       signal: request.signal ? AbortSignal.any([run.signal, request.signal]) : run.signal
