@@ -82,7 +82,7 @@ describe('no false alarm', () => {
     }
   })
 
-  test("timeouts of the database's and the role's: every format passes, the engine's sessions and the tools' set them to 0", async () => {
+  test("timeouts of the database's (5 ms) and the role's: every format passes, the engine's sessions and the tools' set them to 0", async () => {
     await server.query('CREATE DATABASE impatient')
     await server.query(
       `CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 150000) g;
@@ -90,7 +90,7 @@ describe('no false alarm', () => {
       'impatient'
     )
     for (const setting of ['statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout'])
-      await server.query(`ALTER DATABASE impatient SET ${setting} = '1ms'`)
+      await server.query(`ALTER DATABASE impatient SET ${setting} = '5ms'`)
     // The role's reaches the temporary database too, where sessions wait idle for their turn.
     await server.query("ALTER DATABASE impatient SET idle_session_timeout = '300ms'")
     await server.query("ALTER ROLE postgres SET idle_session_timeout = '300ms'")
@@ -102,6 +102,20 @@ describe('no false alarm', () => {
       }
     } finally {
       await server.query('ALTER ROLE postgres RESET idle_session_timeout')
+    }
+    expect(await temporaryDatabases(server)).toEqual([])
+  })
+
+  test('a database whose transactions are read-only by default passes in every format; the temporary database is made and dropped', async () => {
+    await server.query('CREATE DATABASE reporting')
+    await server.query(
+      'CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 1000) g',
+      'reporting'
+    )
+    await server.query('ALTER DATABASE reporting SET default_transaction_read_only = on')
+    for (const format of ['plain', 'custom']) {
+      const { result } = await verify({ 'database-url': server.url('reporting'), format, 'min-size': '0' })
+      expect({ format, error: result.error }).toEqual({ format, error: undefined })
     }
     expect(await temporaryDatabases(server)).toEqual([])
   })

@@ -35569,6 +35569,7 @@ async function openSession(target, database = target.database, stop) {
     }
     let pid;
     try {
+        await withoutStatementTimeout(client);
         const results = (await client.query(UNLIMITED));
         pid = results[results.length - 1].rows[0].pid;
     }
@@ -35620,13 +35621,30 @@ async function cancelLockWait(target, database, pid, report) {
 /**
  * A database's or role's timeouts are for its applications: counting a large table, or holding
  * pg_dump's snapshot while it writes, must not be cut short by them (pg_dump sets them to 0 in its
- * own sessions); the timeout input bounds a run. One simple query: the statement timeout goes first,
- * in a SET no timeout can cut short, then the others; the newer ones where the server has them (a
- * SET of one it does not know would fail). Not as connection options, which a pooler may refuse.
+ * own sessions); the timeout input bounds a run. After the statement timeout (see below), one simple
+ * query: the others, the newer ones where the server has them (a SET of one it does not know would
+ * fail). Not as connection options, which a pooler may refuse.
  */
-const UNLIMITED = 'SET statement_timeout = 0; SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0; ' +
+const UNLIMITED = 'SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0; ' +
     "SELECT pg_catalog.pg_backend_pid() AS pid, (SELECT pg_catalog.count(pg_catalog.set_config(name, '0', false)) " +
     "FROM pg_catalog.pg_settings WHERE name IN ('idle_session_timeout', 'transaction_timeout')) AS unlimited";
+/**
+ * The statement timeout first, alone: a SET as short as it gets. Even so a timeout of a millisecond
+ * can expire while it runs on a busy server, and the server then cancels it (and says "user
+ * request" once the SET has cleared the timer): it is sent again.
+ */
+async function withoutStatementTimeout(client) {
+    for (let attempt = 1;; attempt++) {
+        try {
+            await client.query('SET statement_timeout = 0');
+            return;
+        }
+        catch (error) {
+            if (error.code !== '57014' || attempt === 5)
+                throw error;
+        }
+    }
+}
 /**
  * Whether a new session of this user on this server could be ended by idle_session_timeout
  * (PostgreSQL 14+): the server's setting, or a role's or database's that applies to this user. The
@@ -44214,6 +44232,14 @@ function assertNotSource(source, restore) {
     }
 }
 /**
+ * A database whose transactions are read-only by default (ALTER DATABASE … SET
+ * default_transaction_read_only) refuses CREATE and DROP DATABASE to a session on it: the session
+ * that creates and drops the temporary database writes nothing else, and is let write.
+ */
+async function allowWrites(client) {
+    await client.query('SET default_transaction_read_only = off');
+}
+/**
  * Creates an empty database with the source's encoding and locale, from template0 so that nothing
  * added to template1 collides with the restore.
  */
@@ -44231,6 +44257,7 @@ async function createDatabaseLike(client, name) {
         clauses.push(`LOCALE_PROVIDER builtin`, `BUILTIN_LOCALE ${literal(db.datlocale)}`);
     }
     try {
+        await allowWrites(client);
         await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)} ${clauses.join(' ')}`);
     }
     catch (error) {
@@ -44256,6 +44283,7 @@ async function dropDatabase(client, name, serverMajor) {
     for (const { pid } of rows)
         await client.query('SELECT pg_catalog.pg_terminate_backend($1)', [pid]).catch(() => { });
     const drop = `DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)}`;
+    await allowWrites(client);
     let last;
     for (let attempt = 0; attempt < DROP_ATTEMPTS; attempt++) {
         try {

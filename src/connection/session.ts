@@ -52,6 +52,7 @@ export async function openSession(target: ConnectionTarget, database = target.da
   }
   let pid: number
   try {
+    await withoutStatementTimeout(client)
     const results = (await client.query(UNLIMITED)) as unknown as Array<pg.QueryResult<{ pid: number }>>
     pid = results[results.length - 1].rows[0].pid
   } catch (error) {
@@ -115,14 +116,30 @@ async function cancelLockWait(target: ConnectionTarget, database: string, pid: n
 /**
  * A database's or role's timeouts are for its applications: counting a large table, or holding
  * pg_dump's snapshot while it writes, must not be cut short by them (pg_dump sets them to 0 in its
- * own sessions); the timeout input bounds a run. One simple query: the statement timeout goes first,
- * in a SET no timeout can cut short, then the others; the newer ones where the server has them (a
- * SET of one it does not know would fail). Not as connection options, which a pooler may refuse.
+ * own sessions); the timeout input bounds a run. After the statement timeout (see below), one simple
+ * query: the others, the newer ones where the server has them (a SET of one it does not know would
+ * fail). Not as connection options, which a pooler may refuse.
  */
 const UNLIMITED =
-  'SET statement_timeout = 0; SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0; ' +
+  'SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0; ' +
   "SELECT pg_catalog.pg_backend_pid() AS pid, (SELECT pg_catalog.count(pg_catalog.set_config(name, '0', false)) " +
   "FROM pg_catalog.pg_settings WHERE name IN ('idle_session_timeout', 'transaction_timeout')) AS unlimited"
+
+/**
+ * The statement timeout first, alone: a SET as short as it gets. Even so a timeout of a millisecond
+ * can expire while it runs on a busy server, and the server then cancels it (and says "user
+ * request" once the SET has cleared the timer): it is sent again.
+ */
+async function withoutStatementTimeout(client: pg.Client): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await client.query('SET statement_timeout = 0')
+      return
+    } catch (error) {
+      if ((error as { code?: string }).code !== '57014' || attempt === 5) throw error
+    }
+  }
+}
 
 /**
  * Whether a new session of this user on this server could be ended by idle_session_timeout

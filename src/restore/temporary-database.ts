@@ -33,6 +33,15 @@ export function assertNotSource(source: Place, restore: Place): void {
 }
 
 /**
+ * A database whose transactions are read-only by default (ALTER DATABASE … SET
+ * default_transaction_read_only) refuses CREATE and DROP DATABASE to a session on it: the session
+ * that creates and drops the temporary database writes nothing else, and is let write.
+ */
+async function allowWrites(client: pg.Client): Promise<void> {
+  await client.query('SET default_transaction_read_only = off')
+}
+
+/**
  * Creates an empty database with the source's encoding and locale, from template0 so that nothing
  * added to template1 collides with the restore.
  */
@@ -51,6 +60,7 @@ export async function createDatabaseLike(client: pg.Client, name: string): Promi
     clauses.push(`LOCALE_PROVIDER builtin`, `BUILTIN_LOCALE ${literal(db.datlocale)}`)
   }
   try {
+    await allowWrites(client)
     await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)} ${clauses.join(' ')}`)
   } catch (error) {
     const err = error as { code?: string; message?: string }
@@ -83,6 +93,7 @@ export async function dropDatabase(client: pg.Client, name: string, serverMajor:
   )
   for (const { pid } of rows) await client.query('SELECT pg_catalog.pg_terminate_backend($1)', [pid]).catch(() => {})
   const drop = `DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)}`
+  await allowWrites(client)
   let last: unknown
   for (let attempt = 0; attempt < DROP_ATTEMPTS; attempt++) {
     try {
