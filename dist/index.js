@@ -41298,47 +41298,21 @@ async function profileTables(client, tables, serverMajor) {
 class SourceSnapshot {
     client;
     id;
-    pid;
-    /** The inventory's read while it runs (it may wait for a lock another session holds). */
-    reading;
-    settled = true;
-    constructor(client, id, pid) {
+    constructor(client, id) {
         this.client = client;
         this.id = id;
-        this.pid = pid;
     }
     static async open(client) {
         await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-        const { rows } = await client.query('SELECT pg_catalog.pg_export_snapshot() AS id, pg_catalog.pg_backend_pid() AS pid');
-        return new SourceSnapshot(client, rows[0].id, rows[0].pid);
-    }
-    /** The source's inventory in the snapshot (see read), its progress followed (see cancel). */
-    inventory(level, restoreMajor) {
-        const read = this.read(level, restoreMajor);
-        this.settled = false;
-        this.reading = read.then(() => (this.settled = true), () => (this.settled = true));
-        return read;
-    }
-    /** Whether the inventory's read has ended, well or not. */
-    get readEnded() {
-        return this.settled;
-    }
-    /**
-     * Asks the server, through another session, to cancel the read still running (a count waiting for
-     * a lock another session holds, say); waits a moment for it to end.
-     */
-    async cancel(through) {
-        if (this.settled)
-            return;
-        await through.query('SELECT pg_catalog.pg_cancel_backend($1)', [this.pid]).catch(() => { });
-        await Promise.race([this.reading, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+        const { rows } = await client.query('SELECT pg_catalog.pg_export_snapshot() AS id');
+        return new SourceSnapshot(client, rows[0].id);
     }
     /**
      * The source's inventory in the snapshot. At the data level the content is the dump's own rows
      * (fingerprinted as they are written) and the source is only counted here; only where the restore
      * server is another major are the tables whose values it may print otherwise fingerprinted in SQL.
      */
-    async read(level, restoreMajor) {
+    async inventory(level, restoreMajor) {
         if (level !== 'data')
             return takeInventory(this.client, level, false, [], { inTransaction: true });
         const { rows } = await this.client.query("SELECT current_setting('server_version_num') AS version");
@@ -41354,14 +41328,9 @@ class SourceSnapshot {
             inTransaction: true
         });
     }
-    /**
-     * Ends the transaction; pg_dump must have imported the snapshot by then (it has, once it has
-     * finished). A read still running (cancelled, and not ended in time) is not waited for: the session
-     * is closed under it.
-     */
+    /** Ends the transaction; pg_dump must have imported the snapshot by then (it has, once it has finished). */
     async close() {
-        if (this.settled)
-            await this.client.query('COMMIT').catch(() => { });
+        await this.client.query('COMMIT').catch(() => { });
         await this.client.end().catch(() => { });
     }
 }
@@ -44643,14 +44612,15 @@ class Connected {
             const restorePasswordFile = settings.restoreTarget
                 ? await workspace.passwordFile(restoreTarget.password, '.pgpass-restore')
                 : passwordFile;
+            const sourceIdles = await idleSessionTimeoutSet(source);
+            const restoreIdles = restoreSession === source ? sourceIdles : await idleSessionTimeoutSet(restoreSession);
             const restoreServer = {
-                target: (await idleSessionTimeoutSet(restoreSession)) ? withServerOption(restoreTarget, NO_IDLE_TIMEOUT) : restoreTarget,
+                target: restoreIdles ? withServerOption(restoreTarget, NO_IDLE_TIMEOUT) : restoreTarget,
                 session: restoreSession,
                 major: restoreVersion.major,
                 passwordFile: restorePasswordFile
             };
-            const toolTarget = (await idleSessionTimeoutSet(source)) ? withServerOption(target, NO_IDLE_TIMEOUT) : target;
-            const env = clientEnvironment(toolTarget, target.database, passwordFile, options.env);
+            const env = clientEnvironment(sourceIdles ? withServerOption(target, NO_IDLE_TIMEOUT) : target, target.database, passwordFile, options.env);
             return new Connected(source, server, restoreServer, tools, env, await serverOutputSettings(source));
         }
         catch (error) {
@@ -46830,12 +46800,7 @@ async function createPhase(v, held) {
             catch (error) {
                 await held.streamed?.abandon(error);
                 // A count that failed ends the snapshot's transaction, and pg_dump then fails to import the
-                // snapshot: the count's error is the cause to report. A read still running (a count waiting
-                // for a lock, say) is cancelled, not waited for: pg_dump's error is the cause then.
-                if (!snapshot.readEnded) {
-                    await snapshot.cancel(connected.source);
-                    throw error;
-                }
+                // snapshot: the count's error is the cause to report.
                 const countFailure = await inventory.then(() => undefined, (failure) => failure);
                 const described = countFailure === undefined ? undefined : describeReadError(countFailure);
                 throw described instanceof VerificationError ? described : error;

@@ -86,14 +86,20 @@ export class Connected {
       const restorePasswordFile = settings.restoreTarget
         ? await workspace.passwordFile(restoreTarget.password, '.pgpass-restore')
         : passwordFile
+      const sourceIdles = await idleSessionTimeoutSet(source)
+      const restoreIdles = restoreSession === source ? sourceIdles : await idleSessionTimeoutSet(restoreSession)
       const restoreServer: RestoreServer = {
-        target: (await idleSessionTimeoutSet(restoreSession)) ? withServerOption(restoreTarget, NO_IDLE_TIMEOUT) : restoreTarget,
+        target: restoreIdles ? withServerOption(restoreTarget, NO_IDLE_TIMEOUT) : restoreTarget,
         session: restoreSession,
         major: restoreVersion.major,
         passwordFile: restorePasswordFile
       }
-      const toolTarget = (await idleSessionTimeoutSet(source)) ? withServerOption(target, NO_IDLE_TIMEOUT) : target
-      const env = clientEnvironment(toolTarget, target.database, passwordFile, options.env)
+      const env = clientEnvironment(
+        sourceIdles ? withServerOption(target, NO_IDLE_TIMEOUT) : target,
+        target.database,
+        passwordFile,
+        options.env
+      )
       return new Connected(source, server, restoreServer, tools, env, await serverOutputSettings(source))
     } catch (error) {
       if (restoreSession && restoreSession !== source) await restoreSession.end().catch(() => {})

@@ -81,12 +81,7 @@ export async function createPhase(v: Verification, held: Held): Promise<Created>
       } catch (error) {
         await held.streamed?.abandon(error)
         // A count that failed ends the snapshot's transaction, and pg_dump then fails to import the
-        // snapshot: the count's error is the cause to report. A read still running (a count waiting
-        // for a lock, say) is cancelled, not waited for: pg_dump's error is the cause then.
-        if (!snapshot.readEnded) {
-          await snapshot.cancel(connected.source)
-          throw error
-        }
+        // snapshot: the count's error is the cause to report.
         const countFailure = await inventory.then(
           () => undefined,
           (failure: unknown) => failure
