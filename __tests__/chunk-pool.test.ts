@@ -13,6 +13,10 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { ChunkRelay, followFile, rangeBuffers, readRange } from '../src/backup/followed-file.js'
 import { InspectingStream, plainObserver, type PlainObservation } from '../src/backup/inspect.js'
 import { PlainDumpPlanner } from '../src/restore/parallel/planner.js'
+import type { GateOptions } from '../src/backup/gate/dump-gate.js'
+
+/** The gate as a restore runs it, vouching for nothing. */
+const GATE: GateOptions = { mode: 'restore', untrustedCode: 'refuse' }
 
 const MiB = 1024 * 1024
 
@@ -61,7 +65,7 @@ describe('one read of a growing dump, into buffers used again', () => {
 
   test('the scan and the planner behind the relay see every byte as on disk, long statements and rows included', async () => {
     // The reference: the whole file in memory, in chunks of its own.
-    const expectedPlanner = new PlainDumpPlanner({ changed: () => {} }, { parallel: true, unknownSettings: [] })
+    const expectedPlanner = new PlainDumpPlanner({ changed: () => {} }, { parallel: true, unknownSettings: [], gate: GATE })
     const expectedScan = new InspectingStream<PlainObservation>(plainObserver(false, { content: true }))
     const whole = await readFile(file)
     for (let at = 0; at < whole.length; at += MiB) expectedPlanner.push(whole.subarray(at, at + MiB))
@@ -86,7 +90,7 @@ describe('one read of a growing dump, into buffers used again', () => {
       relay.writable()
     )
     read.catch((error: unknown) => relay.fail(error))
-    const planner = new PlainDumpPlanner({ changed: () => {} }, { parallel: true, unknownSettings: [] })
+    const planner = new PlainDumpPlanner({ changed: () => {} }, { parallel: true, unknownSettings: [], gate: GATE })
     const buffers = new Set<ArrayBufferLike>()
     let chunks = 0
     for await (const chunk of relay) {

@@ -107,7 +107,7 @@ describe('every format, compressed or not, passes all three phases', () => {
     // jobs: pg_dump -j for directory, pg_restore -j for custom and directory; never for plain or tar.
     expect(/^pg_dump .*--jobs=2/m.test(argv)).toBe(format === 'directory')
     expect(/^pg_restore .*--jobs=2 /m.test(argv)).toBe(format === 'custom' || format === 'directory')
-    if (format !== 'plain') expect(argv).toMatch(/^pg_restore --file=- /m)
+    if (format !== 'plain') expect(argv).toMatch(/^pg_restore --verbose --file=- /m)
     expect(await temporaryDatabases(server)).toEqual([])
   })
 

@@ -8,6 +8,10 @@ import os from 'node:os'
 import path from 'node:path'
 import { PlainDumpPlanner, type ReplayJob } from '../src/restore/parallel/planner.js'
 import { replayPlainDump, type ReplaySessions } from '../src/restore/parallel/scheduler.js'
+import type { GateOptions } from '../src/backup/gate/dump-gate.js'
+
+/** The gate as a restore runs it, vouching for nothing. */
+const GATE: GateOptions = { mode: 'restore', untrustedCode: 'refuse' }
 
 const DUMP = [
   '--',
@@ -99,7 +103,7 @@ const DUMP = [
 const bytes = Buffer.from(DUMP)
 const textOf = (job: ReplayJob, input = bytes) => job.ranges.map((range) => input.subarray(range.start, range.end).toString()).join('')
 
-function plan(chunkSize: number, options = { parallel: true, unknownSettings: ['transaction_timeout'] }, input = bytes) {
+function plan(chunkSize: number, options = { parallel: true, unknownSettings: ['transaction_timeout'], gate: GATE }, input = bytes) {
   const planner = new PlainDumpPlanner({ changed: () => {} }, options)
   for (let i = 0; i < input.length; i += chunkSize) planner.push(input.subarray(i, i + chunkSize))
   planner.end()
@@ -147,22 +151,17 @@ describe('the plain-dump planner', () => {
   })
 
   test('one session: everything is one job, in order', () => {
-    const planner = plan(1 << 16, { parallel: false, unknownSettings: [] })
+    const planner = plan(1 << 16, { parallel: false, unknownSettings: [], gate: GATE })
     expect(planner.jobs).toHaveLength(1)
     // Comments before the first statement run nowhere.
     expect(textOf(planner.jobs[0])).toBe(DUMP.slice(DUMP.indexOf('\\restrict')))
   })
 
-  test('a psql meta-command and everything after it are one job, in order', () => {
+  test('a psql meta-command is refused before anything of it is planned', () => {
     const input = Buffer.from(DUMP.replace("SELECT pg_catalog.setval('public.items_id_seq', 40, true);", '\\connect other'))
-    const planner = plan(1 << 16, { parallel: true, unknownSettings: [] }, input)
-    expect(planner.serialBecause).toEqual(['the dump runs a psql meta-command (\\connect)'])
-    const last = planner.jobs[planner.jobs.length - 1]
-    expect(last).toMatchObject({ kind: 'serial', independent: false })
-    expect(textOf(last, input)).toMatch(
-      /^\\connect other\n[\s\S]*ADD CONSTRAINT items_pkey[\s\S]*CREATE INDEX odd_idx[\s\S]*\\unrestrict K3y\n$/
+    expect(() => plan(1 << 16, { parallel: true, unknownSettings: [], gate: GATE }, input)).toThrow(
+      /refused before it ran: .*\\connect \(connects to database other, another database of the server\)/
     )
-    expect(planner.jobs.filter((job) => job.kind === 'definition')).toHaveLength(0)
   })
 
   test("COPY inside an explicit transaction, or outside a table's data entry, runs in order as psql would run it", () => {
@@ -172,7 +171,7 @@ describe('the plain-dump planner', () => {
         '7\n\\.\nCOMMIT;\n'
       )
     )
-    const planner = plan(1 << 16, { parallel: true, unknownSettings: [] }, inTransaction)
+    const planner = plan(1 << 16, { parallel: true, unknownSettings: [], gate: GATE }, inTransaction)
     expect(planner.jobs.filter((job) => job.kind === 'rows').map((job) => job.kind === 'rows' && job.table)).toEqual(['public.items'])
     const serial = planner.jobs.find((job) => job.kind === 'serial' && textOf(job, inTransaction).includes('COPY public."Odd Name"'))
     expect(serial && textOf(serial, inTransaction)).toContain('BEGIN;\nCOPY public."Odd Name" (id) FROM stdin;\n7\n\\.\nCOMMIT;\n')
@@ -185,7 +184,7 @@ describe('the plain-dump planner', () => {
         "COMMENT ON TABLE public.items IS 'look:\nCOPY public.items (id) FROM stdin;\n\\.\nno rows here';"
       )
     )
-    const planner = plan(1 << 16, { parallel: true, unknownSettings: [] }, input)
+    const planner = plan(1 << 16, { parallel: true, unknownSettings: [], gate: GATE }, input)
     expect(planner.serialBecause).toEqual([])
     expect(planner.jobs.map((job) => job.kind)).toEqual(['serial', 'rows', 'rows', 'serial', 'definition', 'definition', 'serial'])
     expect(textOf(planner.jobs[3], input)).toMatch(
@@ -197,7 +196,7 @@ describe('the plain-dump planner', () => {
     const input = Buffer.from(
       DUMP.replace('CREATE INDEX odd_idx ON public."Odd Name" USING btree (id);', 'CREATE INDEX odd_idx ON public."Odd Name" ((id + 1));')
     )
-    const planner = plan(1 << 16, { parallel: true, unknownSettings: [] }, input)
+    const planner = plan(1 << 16, { parallel: true, unknownSettings: [], gate: GATE }, input)
     expect(planner.jobs.filter((job) => job.kind === 'definition').map((job) => job.kind === 'definition' && job.table)).toEqual([
       'public.items'
     ])
@@ -241,7 +240,8 @@ describe('the replay scheduler', () => {
     const result = await replayPlainDump({
       file: { path: file, size: Promise.resolve(bytes.length) },
       sessions,
-      unknownSettings: ['transaction_timeout']
+      unknownSettings: ['transaction_timeout'],
+      gate: GATE
     })
     expect(result.sha256).toMatch(/^[0-9a-f]{64}$/)
     const all = sessions.received.join('')
@@ -275,7 +275,7 @@ describe('the replay scheduler', () => {
     const inOrder = path.join(folder, 'in-order.sql')
     await writeFile(inOrder, input)
     const sessions = new RecordingSessions(3)
-    await replayPlainDump({ file: { path: inOrder, size: Promise.resolve(input.length) }, sessions, unknownSettings: [] })
+    await replayPlainDump({ file: { path: inOrder, size: Promise.resolve(input.length) }, sessions, unknownSettings: [], gate: GATE })
     const copy = sessions.log.findIndex((entry) => entry.text.includes('COPY public."Odd Name"'))
     expect(sessions.log[copy].session).toBe(0)
     const next = sessions.log.slice(copy).find((entry) => entry.session === 0 && entry.text.startsWith('<'))
@@ -318,7 +318,12 @@ describe('the replay scheduler', () => {
         building.delete(session)
       }
     }
-    await replayPlainDump({ file: { path: indexes, size: Promise.resolve(input.length) }, sessions: new Watching(4), unknownSettings: [] })
+    await replayPlainDump({
+      file: { path: indexes, size: Promise.resolve(input.length) },
+      sessions: new Watching(4),
+      unknownSettings: [],
+      gate: GATE
+    })
     // The two index builds overlap; each key is added with nothing else on the table.
     expect(together).toBe(2)
     expect(seen.filter((entry) => entry.startsWith('items_pkey') || entry.startsWith('items_name_key'))).toEqual([
@@ -346,7 +351,7 @@ describe('the replay scheduler', () => {
       return original(session, data)
     }
     const slowSize = new Promise<number>((resolve) => setTimeout(() => resolve(bytes.length), 20))
-    await expect(replayPlainDump({ file: { path: changed, size: slowSize }, sessions, unknownSettings: [] })).rejects.toThrow(
+    await expect(replayPlainDump({ file: { path: changed, size: slowSize }, sessions, unknownSettings: [], gate: GATE })).rejects.toThrow(
       /The backup changed while it was restored: bytes \d+-\d+ no longer read as they did a moment before\./
     )
   })

@@ -98,6 +98,7 @@ maybe("restoring a newer client's plain dump into PostgreSQL 14", () => {
         backup: { path: dumpFile, format: 'plain' as const },
         jobs: 1,
         strict: false,
+        untrusted: true,
         databaseName: name
       }
       return await restoreBackup(

@@ -2,7 +2,7 @@
 
 import { describe, expect, test } from '@jest/globals'
 import { Redactor, secretForms } from '../src/run/secrets.js'
-import { passwordFileLine } from '../src/connection/environment.js'
+import { forgetSecretVariables, passwordFileLine } from '../src/connection/environment.js'
 
 const PASSWORDS = ['p@ss:word', 'a/b?c#d%e', 'it\'s "quoted"', 'with spaces here', 'ünïcødé-пароль', 'back\\slash']
 
@@ -40,5 +40,23 @@ describe('Redactor', () => {
 describe('password file', () => {
   test('escapes ":" and "\\\\" as libpq expects', () => {
     expect(passwordFileLine('a:b\\c')).toBe('*:*:*:*:a\\:b\\\\c\n')
+  })
+})
+
+describe("the process's own environment", () => {
+  test('loses the inputs and the password variables once they are read; the rest stays', () => {
+    const env: NodeJS.ProcessEnv = {
+      'INPUT_DATABASE-URL': 'postgresql://app:pw@db/app',
+      'INPUT_RESTORE-DATABASE-URL': 'postgresql://app:pw@db2/app',
+      INPUT_VERBOSE: 'false',
+      DATABASE_URL: 'postgresql://app:pw@db/app',
+      DB_PASSWORD: 'pw',
+      PGPASSWORD: 'pw',
+      DB_HOST: 'db',
+      PATH: '/usr/bin',
+      RUNNER_TEMP: '/tmp/runner'
+    }
+    forgetSecretVariables(env)
+    expect(env).toEqual({ DB_HOST: 'db', PATH: '/usr/bin', RUNNER_TEMP: '/tmp/runner' })
   })
 })

@@ -140,7 +140,9 @@ test('a dump whose index build waits for a lock the in-order session holds stops
     `CREATE TABLE t (id int);
      INSERT INTO t SELECT generate_series(1, 1000);
      CREATE FUNCTION waits(v int) RETURNS int IMMUTABLE LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_advisory_lock(4242); RETURN v; END $$;
-     CREATE INDEX t_waits ON t (waits(id));`,
+     CREATE INDEX t_waits ON t (waits(id));
+     CREATE FUNCTION takes() RETURNS int LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_advisory_lock(4242); RETURN 1; END $$;
+     CREATE MATERIALIZED VIEW locker AS SELECT public.takes() AS x;`,
     'deadlock'
   )
   const tools = (await findClientTools())[0]
@@ -148,12 +150,13 @@ test('a dump whose index build waits for a lock the in-order session holds stops
   execFileSync(tools.pgDump, ['--format=plain', `--file=${dump}`, 'deadlock'], {
     env: { ...process.env, PGHOST: '127.0.0.1', PGPORT: String(server.port), PGUSER: 'postgres', PGPASSWORD: server.password }
   })
-  // The schema, run in order by one session, takes a lock that session keeps; the index build, on another session, needs it.
-  const text = await readFile(dump, 'utf8')
-  await writeFile(
-    dump,
-    text.replace('SET default_table_access_method = heap;\n', 'SET default_table_access_method = heap;\nSELECT pg_advisory_lock(4242);\n')
-  )
+  // The schema, run in order by one session, takes a lock that session keeps (the view's refresh,
+  // moved before the rows, calls a function that takes it); the index build, on another session, needs it.
+  const refresh = 'REFRESH MATERIALIZED VIEW public.locker;\n'
+  const text = (await readFile(dump, 'utf8')).replace(refresh, '')
+  const data = text.indexOf('--\n-- Data for Name: t; Type: TABLE DATA')
+  expect(data).toBeGreaterThan(0)
+  await writeFile(dump, `${text.slice(0, data)}${refresh}${text.slice(data)}`)
   const inputs: Record<string, string> = { 'backup-file': dump, 'restore-database-url': server.url('postgres'), jobs: '2', 'min-size': '0' }
   const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
   const ledger = new MemoryLedger()

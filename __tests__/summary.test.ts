@@ -69,6 +69,23 @@ describe('buildSummary', () => {
     expect(facts['Temporary database']).toBe('backup_verify_20261124t000000_abcdef (dropped)')
   })
 
+  test('trust: nothing to say of a dump this run made; an existing backup says what vouched for it and where it went', () => {
+    const facts = (result: VerificationResult) => Object.fromEntries(buildSummary(result).tables[1].rows)
+    const safety = { trusted: true, trustedBy: 'this run' as const, refused: 0, leftOut: 0, rewritten: 0, untrustedCode: [] }
+    expect(facts({ ...passed, safety }).Trust).toBeUndefined()
+    const existing = { ...passed, restoreTarget: 'postgres@db:5432/postgres', safety: { ...safety, trusted: false, trustedBy: undefined } }
+    expect(facts(existing).Trust).toBe(
+      'backup from an untrusted source: restored into backup_verify_20261124t000000_abcdef on postgres@db:5432/postgres, 0 statement(s) refused'
+    )
+    const vouched = { ...existing, safety: { ...safety, trustedBy: 'expected-checksum' as const, untrustedCode: ['public.f(text) in c'] } }
+    expect(facts(vouched).Trust).toContain('vouched for by expected-checksum')
+    expect(facts(vouched)["Code for the server's host"]).toBe('public.f(text) in c')
+    const refused = { ...existing, status: 'failed' as const, restoreDatabase: undefined, safety: { ...existing.safety, refused: 2 } }
+    expect(facts(refused).Trust).toBe(
+      'backup from an untrusted source, to be restored into a temporary database on postgres@db:5432/postgres: 2 statement(s) refused, nothing restored'
+    )
+  })
+
   test('values from the database are escaped', () => {
     const result = { ...passed, status: 'failed' as const, tables: { ...passed.tables!, missing: ['public."<script>"'] } }
     result.error = { problem: 'restore-mismatch', message: 'missing public."<script>"' }

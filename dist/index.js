@@ -38221,7 +38221,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 5578:
+/***/ 1220:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -40810,6 +40810,8 @@ function facts(result) {
     }
     if (result.backup)
         facts.push(...backupFacts(result.backup));
+    if (result.safety && worthSaying(result.safety))
+        facts.push(...safetyFacts(result.safety, result));
     if (result.tables)
         facts.push(...comparisonFacts(result.tables));
     if (result.changedSinceReceipt) {
@@ -40840,6 +40842,34 @@ function backupFacts(backup) {
         facts.push(['Backup file', `<code>${escapeHtml(backup.path)}</code> (verified where it is)`]);
     else if (backup.kept)
         facts.push(['Backup kept at', `<code>${escapeHtml(backup.path)}</code>`]);
+    return facts;
+}
+/** "backup from an untrusted source: restored into <where>, N statement(s) refused", or what vouched for it. */
+function trustWords(safety, result) {
+    const server = result.restoreTarget ?? result.target;
+    const where = `${result.restoreDatabase?.name ?? 'a temporary database'}${server ? ` on ${server}` : ''}`;
+    const refused = `${safety.refused} statement(s) refused`;
+    if (safety.trusted)
+        return `vouched for by ${safety.trustedBy}: restored into ${where}, ${refused}`;
+    if (safety.refused > 0)
+        return `backup from an untrusted source, to be restored into ${where}: ${refused}, nothing restored`;
+    return `backup from an untrusted source: restored into ${where}, ${refused}`;
+}
+/** A backup this run made, that the gate let through whole, needs no word on trust. */
+function worthSaying(safety) {
+    return safety.trustedBy !== 'this run' || safety.refused > 0 || safety.standIn !== undefined || safety.untrustedCode.length > 0;
+}
+/** Whether anything vouched for the backup, where it went, what the gate refused or stood in for. */
+function safetyFacts(safety, result) {
+    const facts = [['Trust', escapeHtml(trustWords(safety, result))]];
+    if (safety.standIn) {
+        facts.push([
+            'Stood in for',
+            escapeHtml(`database ${safety.standIn} (a --create dump): ${safety.leftOut} statement(s) of its preamble left out, ${safety.rewritten} applied to the temporary database`)
+        ]);
+    }
+    if (safety.untrustedCode.length > 0)
+        facts.push(["Code for the server's host", escapeHtml(listed(safety.untrustedCode))]);
     return facts;
 }
 function comparisonFacts(comparison) {
@@ -40942,6 +40972,8 @@ function summaryLines(result) {
         lines.push(`  checksum  ${result.backup.sha256}`, `  size      ${result.backup.sizeBytes} bytes (${humanBytes(result.backup.sizeBytes)})`);
     if (result.backup?.kept)
         lines.push(`  kept at   ${result.backup.path}`);
+    if (result.safety && worthSaying(result.safety))
+        lines.push(`  trust     ${trustWords(result.safety, result)}`);
     if (result.receiptPath)
         lines.push(`  receipt   ${result.receiptPath}`);
     const physical = result.physical?.databases;
@@ -41069,6 +41101,7 @@ function buildReceipt(result) {
             definitionMismatches: tables.definitions.differences.map(({ kind, name }) => ({ kind, name })),
             sequenceMismatches: tables.sequenceMismatches
         },
+        safety: result.safety && { ...result.safety },
         error: result.error && { ...result.error }
     };
 }
@@ -41438,6 +41471,9 @@ function parseArchiveHeader(bytes) {
 // hold anything pg_dump can write (line breaks, quotes, "FROM stdin;", "\."): it is only ever text
 // inside a quoted token. The bytes are cut into units of whole lines, at the line ends where psql
 // holds no unfinished statement, so that a unit run elsewhere runs exactly as psql would run it.
+/** Words and names are given up to this many characters, literals' contents up to LITERAL_TEXT. */
+const WORD_TEXT = 64;
+const LITERAL_TEXT = 256;
 /** A statement is classified by its text; of a longer one only the start is kept. */
 const MAX_STATEMENT_BYTES = 1024 * 1024;
 const MAX_LINE_TEXT = 4096;
@@ -41504,7 +41540,12 @@ const UNSAFE_ENCODINGS = {
     gbk: 'big5',
     uhc: 'big5',
     gb18030: 'gb18030',
-    johab: 'johab'
+    johab: 'johab',
+    // PostgreSQL's other names for the same encodings.
+    win932: 'sjis',
+    win936: 'big5',
+    win949: 'big5',
+    win950: 'big5'
 };
 /** How many bytes the character that starts with `lead` takes in an unsafe encoding. */
 function characterLength(encoding, lead, next) {
@@ -41518,6 +41559,26 @@ function characterLength(encoding, lead, next) {
         default:
             return lead >= 0x81 && lead <= 0xfe ? 2 : 1;
     }
+}
+/**
+ * How a statement changes psql's reading of what follows, in the forms followed here: the client
+ * encoding (its class: '' for one whose bytes of a character are never ASCII) or
+ * standard_conforming_strings. Undefined for any other statement.
+ */
+function readingSetting(text) {
+    if (text.length > 200 || !/^set\s/i.test(text))
+        return undefined;
+    const encoding = /^SET\s+client_encoding\s*(?:=|TO)\s*'([^']*)'\s*;$/i.exec(text);
+    if (encoding)
+        return { encoding: unsafeEncoding(encoding[1]) };
+    const strings = /^SET\s+standard_conforming_strings\s*(?:=|TO)\s*'?(on|off|true|false)'?\s*;$/i.exec(text);
+    if (strings)
+        return { standardStrings: /^(on|true)$/i.test(strings[1]) };
+    return undefined;
+}
+/** The class of a client encoding whose multibyte characters can hold ASCII bytes, or '' for any other. */
+function unsafeEncoding(name) {
+    return UNSAFE_ENCODINGS[name.toLowerCase().replace(/[^a-z0-9]/g, '')] ?? '';
 }
 const TERMINATOR = Buffer.from('\\.');
 /** Turns the bytes of a plain dump into units; see DumpUnit. */
@@ -41535,9 +41596,23 @@ class PlainDumpLexer {
     /** psql's first letters of the statement's first identifiers (for CREATE [OR REPLACE] FUNCTION). */
     identifiers = [];
     identifierCount = 0;
-    /** The identifier or number being read, and the start of the identifier (lowercased). */
+    /** The identifier or number being read, the start of the identifier (lowercased), and where it starts in the statement. */
     token = 'none';
     tokenText = '';
+    tokenAt = 0;
+    /** A string or quoted name being read for the token sink: its content so far and where it starts. */
+    literal = '';
+    literalAt = 0;
+    /** Where in the statement the "-", "/" or "$" whose meaning the next byte decides was kept. */
+    pendingAt = 0;
+    /** The string being read is B'...' or X'...': no escapes, and a quote always ends it. */
+    bitString = false;
+    /** Where in the statement a quote would open a U&'...' string (just after an adjacent "u&"). */
+    unicodeQuoteAt = -1;
+    /** File offset of the byte being read. */
+    at = 0;
+    statementStart = 0;
+    sink;
     dollarTag = '';
     dollarCandidate = '';
     /** Bytes left of a multibyte character in an unsafe client encoding. */
@@ -41584,6 +41659,7 @@ class PlainDumpLexer {
     constructor(emit, options) {
         this.emit = emit;
         this.options = options;
+        this.sink = options.tokens;
     }
     /** Between statements, outside rows: where a complete dump ends. */
     get betweenStatements() {
@@ -41662,8 +41738,11 @@ class PlainDumpLexer {
             if (this.skip > 0) {
                 this.skip--;
                 this.keep(b);
+                if (this.sink && this.literal.length < LITERAL_TEXT && this.inLiteral())
+                    this.literal += String.fromCharCode(b);
                 continue;
             }
+            this.at = this.chunkBase + i;
             if (this.encoding !== '' && b >= 0x80)
                 this.skip = characterLength(this.encoding, b, i + 1 < length ? chunk[i + 1] : 0x40) - 1;
             this.step(b);
@@ -41728,7 +41807,8 @@ class PlainDumpLexer {
                 this.state = plain_lexer_State.LineComment;
                 return;
             }
-            this.begin();
+            this.begin(this.at - 1);
+            this.sink?.token('symbol', '-', this.statementBytes);
             this.keep(45);
             return this.normal(b);
         }
@@ -41738,6 +41818,7 @@ class PlainDumpLexer {
             this.blockDepth = 0;
             return;
         }
+        this.sink?.token('symbol', '/', this.pendingAt);
         this.state = plain_lexer_State.Normal;
         this.normal(b);
     }
@@ -41748,6 +41829,8 @@ class PlainDumpLexer {
                 this.keep(b);
                 if (b === 39)
                     this.state = plain_lexer_State.QuoteEnd;
+                else
+                    this.literalByte(b);
                 return;
             case plain_lexer_State.EQuote:
                 this.keep(b);
@@ -41755,14 +41838,24 @@ class PlainDumpLexer {
                     this.state = plain_lexer_State.EQuoteEscape;
                 else if (b === 39)
                     this.state = plain_lexer_State.QuoteEnd;
+                else
+                    this.literalByte(b);
                 return;
             case plain_lexer_State.EQuoteEscape:
                 this.keep(b);
+                this.literalByte(b);
                 this.state = plain_lexer_State.EQuote;
                 return;
         }
         if (b === 39) {
+            if (this.bitString) {
+                // B'' and X'' know no doubled quote: psql ends the string, and this quote opens another.
+                this.literalEnds('string');
+                return this.openString(this.statementBytes, this.standardStrings ? plain_lexer_State.Quote : plain_lexer_State.EQuote);
+            }
+            // '' inside a string is a quote.
             this.keep(b);
+            this.literalByte(b);
             this.state = this.stringState;
             return;
         }
@@ -41787,6 +41880,8 @@ class PlainDumpLexer {
         }
         // Not a comment: the string has ended, and the "-" is ordinary text.
         this.state = plain_lexer_State.Normal;
+        this.literalEnds('string');
+        this.sink?.token('symbol', '-', this.statementBytes);
         this.keep(45);
         this.normal(b);
     }
@@ -41796,14 +41891,18 @@ class PlainDumpLexer {
             this.keep(b);
             if (b === 34)
                 this.state = plain_lexer_State.DoubleQuoteEnd;
+            else
+                this.literalByte(b);
             return;
         }
         if (b === 34) {
             this.keep(b);
+            this.literalByte(b);
             this.state = plain_lexer_State.DoubleQuote;
             return;
         }
         this.state = plain_lexer_State.Normal;
+        this.literalEnds('quoted');
         this.normal(b);
     }
     /** After "$" at a token start: $tag$ opens a dollar quote; "$1" or "$name" alone do not. */
@@ -41813,6 +41912,8 @@ class PlainDumpLexer {
             this.dollarTag = this.dollarCandidate;
             this.dollarCandidate = '';
             this.state = plain_lexer_State.Dollar;
+            this.literal = '';
+            this.literalAt = this.pendingAt;
             return;
         }
         if (this.dollarCandidate === '' ? isIdentStart(b) : isIdentCont(b) && b !== 36) {
@@ -41822,15 +41923,18 @@ class PlainDumpLexer {
         }
         // Not a quote: psql then reads "name" as an identifier.
         this.state = plain_lexer_State.Normal;
+        this.sink?.token('symbol', '$', this.pendingAt);
         if (this.dollarCandidate !== '') {
             this.token = 'ident';
-            this.tokenText = this.dollarCandidate.toLowerCase().slice(0, 16);
+            this.tokenText = this.dollarCandidate.toLowerCase().slice(0, WORD_TEXT);
+            this.tokenAt = this.pendingAt + 1;
         }
         this.normal(b);
     }
     /** Inside a dollar quote: only its own $tag$ ends it. */
     dollarBody(b) {
         this.keep(b);
+        this.literalByte(b);
         if (this.state === plain_lexer_State.Dollar) {
             if (b === 36) {
                 this.state = plain_lexer_State.DollarClose;
@@ -41839,8 +41943,14 @@ class PlainDumpLexer {
             return;
         }
         if (b === 36) {
-            if (this.dollarCandidate === this.dollarTag)
+            if (this.dollarCandidate === this.dollarTag) {
                 this.state = plain_lexer_State.Normal;
+                // The content without its closing delimiter (when it was kept whole).
+                const closing = this.dollarTag.length + 2;
+                if (this.literal.length < LITERAL_TEXT)
+                    this.literal = this.literal.slice(0, Math.max(0, this.literal.length - closing));
+                this.literalEnds('string');
+            }
             // Otherwise "$junk$" was in the body, and this "$" may open the real delimiter.
             this.dollarCandidate = '';
             return;
@@ -41867,19 +41977,24 @@ class PlainDumpLexer {
         if (this.token === 'ident') {
             if (isIdentCont(b)) {
                 this.keep(b);
-                if (this.tokenText.length < 16)
+                if (this.tokenText.length < WORD_TEXT)
                     this.tokenText += String.fromCharCode(lower(b));
                 return;
             }
             this.token = 'none';
             const word = this.tokenText;
             this.identifier(word);
-            if (word === 'e' && b === 39) {
-                this.keep(b);
-                this.stringState = plain_lexer_State.EQuote;
-                this.state = plain_lexer_State.EQuote;
+            if (word === 'e' && b === 39)
+                return this.openString(this.tokenAt, plain_lexer_State.EQuote);
+            if ((word === 'b' || word === 'x') && b === 39) {
+                this.openString(this.tokenAt, plain_lexer_State.Quote);
+                this.bitString = true;
                 return;
             }
+            this.sink?.token('word', word, this.tokenAt);
+            // U&'...': its escapes are its own (UESCAPE), never backslashes, whatever standard_conforming_strings says.
+            if (word === 'u' && b === 38)
+                this.unicodeQuoteAt = this.statementBytes + 1;
         }
         else if (this.token === 'number') {
             if (isIdentCont(b) && b !== 36) {
@@ -41887,6 +42002,7 @@ class PlainDumpLexer {
                 return;
             }
             this.token = 'none';
+            this.sink?.token('number', '', this.tokenAt);
         }
         if (isSpace(b)) {
             if (this.statementStarted)
@@ -41904,36 +42020,47 @@ class PlainDumpLexer {
                     this.state = plain_lexer_State.Meta;
                     return;
                 }
-                this.begin();
+                this.begin(this.at);
+                this.sink?.token('backslash', '\\', this.statementBytes);
                 this.keep(b);
                 this.state = plain_lexer_State.Backslash;
                 return;
         }
-        this.begin();
+        this.begin(this.at);
+        const at = this.statementBytes;
         this.keep(b);
         switch (b) {
             case 47: // /
+                this.pendingAt = at;
                 this.state = plain_lexer_State.Slash;
                 return;
             case 39: // '
-                this.stringState = this.standardStrings ? plain_lexer_State.Quote : plain_lexer_State.EQuote;
+                this.stringState = this.standardStrings || this.unicodeQuoteAt === at ? plain_lexer_State.Quote : plain_lexer_State.EQuote;
                 this.state = this.stringState;
+                this.literal = '';
+                this.literalAt = at;
                 return;
             case 34: // "
                 this.state = plain_lexer_State.DoubleQuote;
+                this.literal = '';
+                this.literalAt = at;
                 return;
             case 36: // $
+                this.pendingAt = at;
                 this.dollarCandidate = '';
                 this.state = plain_lexer_State.DollarOpen;
                 return;
             case 40: // (
                 this.parenDepth++;
+                this.sink?.token('symbol', '(', at);
                 return;
             case 41: // )
                 if (this.parenDepth > 0)
                     this.parenDepth--;
+                this.sink?.token('symbol', ')', at);
                 return;
             case 59: // ;
+                this.sink?.token('symbol', ';', at);
                 if (this.parenDepth === 0 && this.beginDepth === 0)
                     this.finishStatement(true);
                 return;
@@ -41941,10 +42068,48 @@ class PlainDumpLexer {
         if (isIdentStart(b)) {
             this.token = 'ident';
             this.tokenText = String.fromCharCode(lower(b));
+            this.tokenAt = at;
         }
         else if (isDigit(b)) {
             this.token = 'number';
+            this.tokenAt = at;
         }
+        else {
+            this.sink?.token('symbol', String.fromCharCode(b), at);
+        }
+    }
+    /** A string opens (its quote is this byte): E'...' with escapes, or '...' and B'...' without. */
+    openString(at, kind) {
+        this.keep(39);
+        this.stringState = kind;
+        this.state = kind;
+        this.literal = '';
+        this.literalAt = at;
+    }
+    /** A byte of the string or quoted name being read, for the token sink (up to LITERAL_TEXT). */
+    literalByte(b) {
+        if (this.sink && this.literal.length < LITERAL_TEXT)
+            this.literal += String.fromCharCode(b);
+    }
+    /** The string or quoted name read so far has ended: handed to the token sink. */
+    literalEnds(kind) {
+        this.bitString = false;
+        if (!this.sink)
+            return;
+        this.sink.token(kind, this.literal, this.literalAt);
+        this.literal = '';
+    }
+    inLiteral() {
+        switch (this.state) {
+            case plain_lexer_State.Quote:
+            case plain_lexer_State.EQuote:
+            case plain_lexer_State.EQuoteEscape:
+            case plain_lexer_State.DoubleQuote:
+            case plain_lexer_State.Dollar:
+            case plain_lexer_State.DollarClose:
+                return true;
+        }
+        return false;
     }
     /** psql's heuristic for CREATE FUNCTION ... BEGIN ATOMIC ... END: semicolons inside do not end it. */
     identifier(word) {
@@ -41983,11 +42148,17 @@ class PlainDumpLexer {
             return;
         }
         if (b === 39 && this.quoteStopNewline) {
+            // 'a'<line break>'b': the server reads one string, in the first one's kind; psql, reading a
+            // line at a time, ends the first and starts a string of the plain kind here.
+            this.sink?.token('continuation', '', this.statementBytes);
             this.keep(b);
+            this.bitString = false;
+            this.stringState = this.standardStrings ? plain_lexer_State.Quote : plain_lexer_State.EQuote;
             this.state = this.stringState;
             return;
         }
         this.state = plain_lexer_State.Normal;
+        this.literalEnds('string');
         this.normal(b);
     }
     block(b) {
@@ -42013,12 +42184,14 @@ class PlainDumpLexer {
         this.state = b === 42 ? plain_lexer_State.BlockStar : b === 47 ? plain_lexer_State.BlockSlash : plain_lexer_State.Block;
     }
     /** The statement has begun: its first byte that is neither blank nor part of a "--" comment. */
-    begin() {
+    begin(offset) {
         if (this.statementStarted)
             return;
         this.statementStarted = true;
         this.lineHasStatement = true;
         this.statements++;
+        this.statementStart = offset;
+        this.sink?.begin(offset);
     }
     keep(b) {
         if (!this.statementStarted)
@@ -42037,12 +42210,15 @@ class PlainDumpLexer {
         this.statementBuffer[this.statementBytes++] = b;
     }
     finishStatement(terminated) {
+        if (this.sink)
+            this.flushToken();
         const text = this.statementBuffer.toString('latin1', 0, this.statementBytes);
         const copyIn = terminated &&
             (this.statementTruncated ? /^\s*copy\b/i.test(text) && /\bfrom\s+stdin\b[^;]*;$/i.test(this.tail()) : isCopyFromStdin(text));
         if (copyIn && this.statementTruncated)
             this.unitUncertain ??= 'a COPY statement too long to read whole';
-        const statement = { text, truncated: this.statementTruncated, copyIn };
+        const statement = { text, start: this.statementStart, truncated: this.statementTruncated, copyIn };
+        this.sink?.end(statement);
         this.unitStatements.push(statement);
         if (statement.copyIn) {
             this.copiesPending++;
@@ -42062,6 +42238,17 @@ class PlainDumpLexer {
         this.beginDepth = 0;
         this.token = 'none';
     }
+    /** At the end of a statement that has no semicolon (the input ended): what was being read goes to the sink. */
+    flushToken() {
+        if (this.token === 'ident')
+            this.sink?.token('word', this.tokenText, this.tokenAt);
+        else if (this.token === 'number')
+            this.sink?.token('number', '', this.tokenAt);
+        else if (this.inLiteral() || this.state === plain_lexer_State.QuoteEnd || this.state === plain_lexer_State.QuoteStop)
+            this.literalEnds(this.state === plain_lexer_State.DoubleQuote ? 'quoted' : 'string');
+        else if (this.state === plain_lexer_State.DoubleQuoteEnd)
+            this.literalEnds('quoted');
+    }
     tail() {
         const at = this.statementTailAt;
         if (at <= 64)
@@ -42071,16 +42258,11 @@ class PlainDumpLexer {
     }
     /** Settings that change how psql reads what follows. */
     noteSetting(text) {
-        if (text.length > 200 || !/^set\s/i.test(text))
-            return;
-        const encoding = /^SET\s+client_encoding\s*(?:=|TO)\s*'([^']*)'\s*;$/i.exec(text);
-        if (encoding) {
-            this.encoding = UNSAFE_ENCODINGS[encoding[1].toLowerCase().replace(/[^a-z0-9]/g, '')] ?? '';
-            return;
-        }
-        const strings = /^SET\s+standard_conforming_strings\s*(?:=|TO)\s*'?(on|off|true|false)'?\s*;$/i.exec(text);
-        if (strings)
-            this.standardStrings = /^(on|true)$/i.test(strings[1]);
+        const setting = readingSetting(text);
+        if (setting?.encoding !== undefined)
+            this.encoding = setting.encoding;
+        if (setting?.standardStrings !== undefined)
+            this.standardStrings = setting.standardStrings;
     }
     endOfLine(lineEnd) {
         if (this.state === plain_lexer_State.Backslash) {
@@ -42689,47 +42871,167 @@ class DumpContentCollector {
     }
 }
 
-;// CONCATENATED MODULE: ./src/backup/plain-scanner.ts
-// Recognises a plain-format pg_dump file while its bytes stream past, in constant memory:
-// the signature, the completion trailer, readability and the signs of corruption or truncation.
-// The dump is read as psql reads it (PlainDumpLexer): a COPY is a statement, not a line that
-// looks like one.
-
-
-const MIN_PRINTABLE_RATIO = 0.9;
-const HEADER = '-- PostgreSQL database dump';
-const TRAILER = '-- PostgreSQL database dump complete';
-/** The header is among the dump's first units (its comment lines). */
-const HEADER_WITHIN_UNITS = 5;
-const MAX_REPORTED = 3;
-const MAX_SEQUENCES = 100_000;
-const SETVAL = /^SELECT pg_catalog\.setval\('((?:[^']|'')+)', (-?\d+), (true|false)\);$/;
-const TOOL_ERROR = /^pg_dump: (error|fatal|warning: could not|\[)|^pg_dump: .*(aborting|could not)/i;
-// Tab, LF, CR, printable ASCII, and bytes of multi-byte (UTF-8 and other server encodings) characters.
-const PRINTABLE = new Uint8Array(256);
-for (let b = 0; b < 256; b++)
-    PRINTABLE[b] = b === 9 || b === 10 || b === 13 || (b >= 0x20 && b !== 0x7f) ? 1 : 0;
-/** Printable bytes in each pair of bytes: half the lookups of a byte at a time. */
-const PRINTABLE_PAIRS = new Uint8Array(65536);
-for (let pair = 0; pair < 65536; pair++)
-    PRINTABLE_PAIRS[pair] = PRINTABLE[pair & 0xff] + PRINTABLE[pair >>> 8];
-/** The printable bytes of a chunk, read four at a time where the chunk is aligned for it. */
-function countPrintable(chunk) {
-    let printable = 0;
-    let i = 0;
-    const head = Math.min(chunk.length, (4 - (chunk.byteOffset & 3)) & 3);
-    for (; i < head; i++)
-        printable += PRINTABLE[chunk[i]];
-    const words = (chunk.length - i) >>> 2;
-    const aligned = words > 0 ? new Uint32Array(chunk.buffer, chunk.byteOffset + i, words) : new Uint32Array(0);
-    for (let w = 0; w < words; w++) {
-        const word = aligned[w];
-        printable += PRINTABLE_PAIRS[word & 0xffff] + PRINTABLE_PAIRS[word >>> 16];
+;// CONCATENATED MODULE: ./src/backup/gate/meta.ts
+// psql meta-commands in a dump: the few pg_dump writes (\connect to the database a --create dump
+// makes, \restrict and \unrestrict around the dump, \encoding before a \connect to a name that needs
+// it), and every other one, which would act on the runner that psql runs on.
+/** What each meta-command pg_dump never writes would do, in the user's words. */
+const REASONS = [
+    [/^!$/, 'runs a shell command on the runner'],
+    [/^(o|out|w|write)$/, 'writes to a file or a program on the runner'],
+    [
+        /^(g|gx|gexec|gset|gdesc|bind|bind_named|crosstabview|watch)$/,
+        'runs a query in a way pg_dump never writes (its result run as statements, or kept)'
+    ],
+    [/^(copy)$/, 'reads or writes a file (or runs a program) on the runner'],
+    [/^(i|ir|include|include_relative)$/, 'reads and runs another file of the runner'],
+    [/^(lo_import|lo_export)$/, 'moves a large object from or to a file of the runner'],
+    [/^(setenv|set|unset|cd|pset|getenv)$/, "changes psql's own state on the runner"],
+    [/^(c)$/, 'connects elsewhere'],
+    [/^\.$/, 'ends COPY data where no COPY is open']
+];
+/** Judges one meta-command line (as the dump holds it, without its line end). */
+function judgeMeta(line) {
+    const match = /^\s*\\(\S*?)(?:\s+(.*))?$/.exec(line);
+    const command = match?.[1] ?? '';
+    const args = match?.[2] ?? '';
+    // pg_dump's own, exactly: psql would run another meta-command written after them on the line.
+    if (command === 'restrict' || command === 'unrestrict') {
+        if (/^[A-Za-z0-9]+$/.test(args.trim()))
+            return { kind: command };
+        return { kind: 'refuse', reason: `\\${command} with more than a key after it` };
     }
-    for (i += words * 4; i < chunk.length; i++)
-        printable += PRINTABLE[chunk[i]];
-    return printable;
+    if (command === 'encoding') {
+        if (/^[A-Za-z0-9_]+$/.test(args.trim()))
+            return { kind: 'encoding' };
+        return { kind: 'refuse', reason: '\\encoding with more than an encoding after it' };
+    }
+    if (command === 'connect' || command === 'c') {
+        const database = connectTarget(args);
+        if (database !== undefined)
+            return { kind: 'connect', database };
+        return { kind: 'refuse', reason: 'connects to another server, or as another role' };
+    }
+    const reason = REASONS.find(([pattern]) => pattern.test(command))?.[1] ?? 'a psql meta-command pg_dump never writes';
+    return { kind: 'refuse', reason };
 }
+/** The database a \connect names, when it names a database alone (no host, port or user); else undefined. */
+function connectTarget(args) {
+    const words = splitArguments(args);
+    if (!words)
+        return undefined;
+    let rest = words;
+    if (rest[0] && /^-reuse-previous=(on|off|true|false|yes|no|1|0)$/i.test(rest[0].text) && !rest[0].quoted)
+        rest = rest.slice(1);
+    if (rest.length !== 1)
+        return undefined;
+    const [word] = rest;
+    if (!word.quoted && (word.text === '-' || /:/.test(word.text)))
+        return undefined;
+    if (/^postgres(ql)?:\/\//i.test(word.text))
+        return undefined;
+    if (!word.text.includes('='))
+        return word.text;
+    // A connection string (pg_dump writes one for a name with characters a bare word cannot hold): dbname= only.
+    const pairs = connectionPairs(word.text);
+    if (!pairs || pairs.length !== 1 || pairs[0][0] !== 'dbname')
+        return undefined;
+    return pairs[0][1];
+}
+/** psql's reading of a meta-command's arguments: blanks between, "double" quotes (doubled inside) and 'single' quotes. */
+function splitArguments(args) {
+    const words = [];
+    let i = 0;
+    while (i < args.length) {
+        while (i < args.length && /\s/.test(args[i]))
+            i++;
+        if (i >= args.length)
+            break;
+        let text = '';
+        let quoted = false;
+        while (i < args.length && !/\s/.test(args[i])) {
+            const c = args[i];
+            if (c === '"' || c === "'") {
+                quoted = true;
+                const close = c;
+                i++;
+                for (;;) {
+                    if (i >= args.length)
+                        return undefined;
+                    if (args[i] === close) {
+                        if (args[i + 1] === close) {
+                            text += close;
+                            i += 2;
+                            continue;
+                        }
+                        i++;
+                        break;
+                    }
+                    // psql reads backslash escapes inside single quotes: nothing pg_dump writes needs one.
+                    if (close === "'" && args[i] === '\\')
+                        return undefined;
+                    text += args[i++];
+                }
+            }
+            else {
+                text += c;
+                i++;
+            }
+        }
+        words.push({ text, quoted });
+    }
+    return words;
+}
+/** libpq's key=value pairs: values bare or in single quotes with \' and \\ escapes. */
+function connectionPairs(text) {
+    const pairs = [];
+    let i = 0;
+    while (i < text.length) {
+        while (i < text.length && /\s/.test(text[i]))
+            i++;
+        if (i >= text.length)
+            break;
+        const key = /^[a-z_]+/i.exec(text.slice(i))?.[0];
+        if (!key)
+            return undefined;
+        i += key.length;
+        while (text[i] === ' ')
+            i++;
+        if (text[i] !== '=')
+            return undefined;
+        i++;
+        while (text[i] === ' ')
+            i++;
+        let value = '';
+        if (text[i] === "'") {
+            for (i++;; i++) {
+                if (i >= text.length)
+                    return undefined;
+                if (text[i] === '\\')
+                    value += text[++i] ?? '';
+                else if (text[i] === "'")
+                    break;
+                else
+                    value += text[i];
+            }
+            i++;
+        }
+        else {
+            while (i < text.length && !/\s/.test(text[i])) {
+                if (text[i] === '\\')
+                    i++;
+                if (i < text.length)
+                    value += text[i++];
+            }
+        }
+        pairs.push([key.toLowerCase(), value]);
+    }
+    return pairs;
+}
+
+;// CONCATENATED MODULE: ./src/backup/dump-text.ts
+// A dump's text as the lexer keeps it (one char a byte) turned into what a person reads: decoded
+// from the dump's client encoding.
 /** WHATWG names of the client encodings a dump's names are decoded from (any other: UTF-8). */
 const DECODERS = {
     latin1: 'iso-8859-1',
@@ -42779,12 +43081,1429 @@ function decodeDumpText(text, clientEncoding) {
         return bytes.toString('utf8');
     }
 }
+
+;// CONCATENATED MODULE: ./src/backup/gate/vocabulary.ts
+// What pg_dump's statements are made of, as the gate reads them: tokens and how to test them,
+// qualified names, and the kinds of object a statement names (those of one database, and those the
+// server shares, which a restore never touches).
+/** Object kinds pg_dump creates, alters, comments on and drops inside one database. */
+const vocabulary_OBJECT_KINDS = new Set([
+    'schema',
+    'table',
+    'foreign table',
+    'view',
+    'materialized view',
+    'sequence',
+    'index',
+    'type',
+    'domain',
+    'function',
+    'procedure',
+    'routine',
+    'aggregate',
+    'operator',
+    'operator class',
+    'operator family',
+    'cast',
+    'conversion',
+    'collation',
+    'text search parser',
+    'text search dictionary',
+    'text search template',
+    'text search configuration',
+    'extension',
+    'language',
+    'trigger',
+    'event trigger',
+    'rule',
+    'policy',
+    'publication',
+    'subscription',
+    'server',
+    'foreign data wrapper',
+    'user mapping',
+    'statistics',
+    'access method',
+    'transform',
+    'large object',
+    'default privileges',
+    'column',
+    'constraint'
+]);
+/** Kinds shared by every database of a server (or the server itself): never touched by a restore. */
+const SHARED_KINDS = {
+    role: 'a role, which every database of the server shares',
+    user: 'a role, which every database of the server shares',
+    group: 'a role, which every database of the server shares',
+    tablespace: "a tablespace, which the server shares (and a folder on the server's host)",
+    system: "the server's configuration (postgresql.auto.conf)",
+    parameter: "a server setting's privileges",
+    owned: "every object a role owns, in this database and the server's shared catalogs"
+};
+const TWO_WORD_KINDS = new Set([
+    'materialized view',
+    'foreign table',
+    'user mapping',
+    'operator class',
+    'operator family',
+    'access method',
+    'event trigger',
+    'constraint trigger',
+    'default privileges',
+    'large object',
+    'default conversion'
+]);
+/** The kind of object a CREATE, ALTER, DROP, COMMENT ON or SECURITY LABEL ON names, and where its name starts. */
+function objectKind(tokens, at) {
+    const first = tokens[at];
+    if (first?.kind !== 'word')
+        return { kind: first ? first.text : '', next: at + 1 };
+    const two = `${first.text} ${tokens[at + 1]?.kind === 'word' ? tokens[at + 1].text : ''}`;
+    if (first.text === 'text' && vocabulary_isWord(tokens[at + 1], 'search') && tokens[at + 2]?.kind === 'word')
+        return { kind: `text search ${tokens[at + 2].text}`, next: at + 3 };
+    if (first.text === 'foreign' && vocabulary_isWord(tokens[at + 1], 'data') && vocabulary_isWord(tokens[at + 2], 'wrapper'))
+        return { kind: 'foreign data wrapper', next: at + 3 };
+    if (TWO_WORD_KINDS.has(two))
+        return { kind: two === 'constraint trigger' ? 'trigger' : two === 'default conversion' ? 'conversion' : two, next: at + 2 };
+    if (first.text === 'procedural' && vocabulary_isWord(tokens[at + 1], 'language'))
+        return { kind: 'language', next: at + 2 };
+    return { kind: first.text, next: at + 1 };
+}
+function qualifiedName(tokens, at) {
+    const parts = [];
+    let i = at;
+    for (;;) {
+        const token = tokens[i];
+        if (!token || (token.kind !== 'word' && token.kind !== 'quoted'))
+            return undefined;
+        parts.push(token.kind === 'quoted' ? `"${token.text.replace(/"/g, '""')}"` : token.text);
+        i++;
+        if (!vocabulary_isSymbol(tokens[i], '.'))
+            return { parts, next: i };
+        i++;
+    }
+}
+function vocabulary_isWord(token, ...words) {
+    return token?.kind === 'word' && (words.length === 0 || words.includes(token.text));
+}
+function vocabulary_isSymbol(token, ...symbols) {
+    return token?.kind === 'symbol' && symbols.includes(token.text);
+}
+
+;// CONCATENATED MODULE: ./src/backup/gate/literals.ts
+// What pg_dump writes as data inside statements: an INSERT's values (--inserts) and the arguments of
+// the pg_catalog calls it writes are literals, never a call, a column or a subquery that would run.
+
+/** An INSERT as pg_dump writes it (--inserts, --column-inserts): INSERT INTO name [(columns)] VALUES (literals), ...; */
+class InsertReader {
+    phase = 'into';
+    expect = [];
+    depth = 0;
+    previous;
+    bad;
+    problem() {
+        if (this.bad)
+            return this.bad;
+        return this.phase === 'done' ? undefined : 'an INSERT statement in a form pg_dump never writes';
+    }
+    /** Each token after INSERT. */
+    token(token) {
+        if (this.bad)
+            return;
+        const previous = this.previous;
+        this.previous = token;
+        switch (this.phase) {
+            case 'into':
+                return vocabulary_isWord(token, 'into') ? void (this.phase = 'name') : this.fail();
+            case 'name':
+                return token.kind === 'word' || token.kind === 'quoted' ? void (this.phase = 'after-name') : this.fail();
+            case 'after-name':
+                if (vocabulary_isSymbol(token, '.'))
+                    return void (this.phase = 'name');
+                if (vocabulary_isSymbol(token, '('))
+                    return void (this.phase = 'columns');
+                return this.beforeValues(token);
+            case 'columns':
+                if (vocabulary_isSymbol(token, ')'))
+                    return void (this.phase = 'before-values');
+                return token.kind === 'word' || token.kind === 'quoted' || vocabulary_isSymbol(token, ',') ? undefined : this.fail();
+            case 'before-values':
+                return this.beforeValues(token);
+            case 'overriding':
+                return vocabulary_isWord(token, 'system', 'user') ? void (this.phase = 'overriding-value') : this.fail();
+            case 'overriding-value':
+                return vocabulary_isWord(token, 'value') ? void (this.phase = 'before-values') : this.fail();
+            case 'default-values':
+                return vocabulary_isWord(token, 'values') ? void (this.phase = 'end') : this.fail();
+            case 'rows':
+                return this.row(token, previous);
+            case 'conflict':
+                if (this.expect.length > 0)
+                    return vocabulary_isWord(token, this.expect.shift()) ? undefined : this.fail();
+                return this.end(token);
+            case 'end':
+                return this.end(token);
+            case 'done':
+                return this.fail();
+        }
+    }
+    beforeValues(token) {
+        if (vocabulary_isWord(token, 'overriding'))
+            return void (this.phase = 'overriding');
+        if (vocabulary_isWord(token, 'values'))
+            return void (this.phase = 'rows');
+        // A table without columns: INSERT INTO t DEFAULT VALUES;
+        if (vocabulary_isWord(token, 'default'))
+            return void (this.phase = 'default-values');
+        this.fail();
+    }
+    end(token) {
+        if (vocabulary_isSymbol(token, ';'))
+            this.phase = 'done';
+        else if (vocabulary_isWord(token, 'on') && this.phase === 'end') {
+            // DEFAULT VALUES ON CONFLICT DO NOTHING (--on-conflict-do-nothing, a table without columns).
+            this.phase = 'conflict';
+            this.expect = ['conflict', 'do', 'nothing'];
+        }
+        else
+            this.fail();
+    }
+    /** VALUES (literal, ...), (...) [ON CONFLICT DO NOTHING];: nothing but literals, no call, no subquery. */
+    row(token, previous) {
+        if (vocabulary_isSymbol(token, '('))
+            return this.depth++ === 0 ? undefined : this.fail('a parenthesis inside a row: a call or a subquery');
+        if (vocabulary_isSymbol(token, ')'))
+            return this.depth-- === 1 ? undefined : this.fail();
+        if (this.depth === 0) {
+            if (vocabulary_isSymbol(token, ','))
+                return;
+            if (vocabulary_isWord(token, 'on')) {
+                this.phase = 'conflict';
+                this.expect = ['conflict', 'do', 'nothing'];
+                return;
+            }
+            return this.end(token);
+        }
+        // B'0101' and X'ff': a letter right before a string; no other word may name a type there.
+        if (token.kind === 'string')
+            return !vocabulary_isWord(previous) || vocabulary_isWord(previous, 'b', 'x', 'n') ? undefined : this.fail();
+        if (token.kind === 'number' || vocabulary_isSymbol(token, ',', '-', '+', '.'))
+            return;
+        if (vocabulary_isWord(token, 'null', 'true', 'false', 'default', 'b', 'x', 'n'))
+            return;
+        this.fail(`${token.kind === 'word' ? `"${token.text}"` : token.text} among the values: not a literal`);
+    }
+    fail(why) {
+        this.bad ??= why ? `an INSERT whose values are not all literals (${why})` : 'an INSERT statement in a form pg_dump never writes';
+    }
+}
+/**
+ * The arguments of a call from just after its "(": each a literal (a string, a number, true, false,
+ * null, a sign), optionally cast to a type by name; no call, no column, no subquery.
+ */
+function literalArguments(tokens, at) {
+    const args = [[]];
+    let castType = false;
+    for (let i = at; i < tokens.length; i++) {
+        const token = tokens[i];
+        if (vocabulary_isSymbol(token, ')'))
+            return { arguments: args[0].length === 0 && args.length === 1 ? [] : args, next: i + 1 };
+        if (vocabulary_isSymbol(token, ',')) {
+            args.push([]);
+            castType = false;
+            continue;
+        }
+        if (vocabulary_isSymbol(token, ':') && vocabulary_isSymbol(tokens[i + 1], ':')) {
+            castType = true;
+            i++;
+            continue;
+        }
+        const current = args[args.length - 1];
+        if (castType) {
+            // A type's name: words, quoted names, a schema's dot, array brackets.
+            if (token.kind === 'word' || token.kind === 'quoted' || vocabulary_isSymbol(token, '.', '[', ']'))
+                continue;
+            return undefined;
+        }
+        if (token.kind === 'string' || token.kind === 'number' || vocabulary_isSymbol(token, '-', '+', '.') || vocabulary_isWord(token, 'true', 'false', 'null')) {
+            current.push(token);
+            continue;
+        }
+        return undefined;
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/backup/gate/statement.ts
+// One statement of a dump as the gate reads it: its tokens as psql lexes them (see PlainDumpLexer),
+// the first of them kept, the rest followed as they pass (an INSERT's values, a function's
+// language), and what it would do once run: act inside the database it is restored into, act on the
+// database itself (a --create dump's preamble), or reach beyond it. Pure: no file, no server.
+
+
+/** Tokens kept whole; a statement longer than this is judged from them and what was followed after. */
+const HEAD_TOKENS = 4096;
+/**
+ * The variables psql sets itself (and ON_ERROR_STOP, which the restore sets): ":NAME" outside quotes is
+ * replaced by the value of one that is set, and an error's message is one. Names like theirs, of
+ * versions to come, are held the same.
+ */
+const PSQL_VARIABLES = new Set([
+    'AUTOCOMMIT',
+    'COMP_KEYWORD_CASE',
+    'DBNAME',
+    'ECHO',
+    'ECHO_HIDDEN',
+    'ENCODING',
+    'ERROR',
+    'FETCH_COUNT',
+    'HIDE_TABLEAM',
+    'HIDE_TOAST_COMPRESSION',
+    'HISTCONTROL',
+    'HISTFILE',
+    'HISTSIZE',
+    'HOST',
+    'IGNOREEOF',
+    'LASTOID',
+    'ON_ERROR_ROLLBACK',
+    'ON_ERROR_STOP',
+    'PORT',
+    'PROMPT1',
+    'PROMPT2',
+    'PROMPT3',
+    'QUIET',
+    'ROW_COUNT',
+    'SERVER_VERSION_NAME',
+    'SERVER_VERSION_NUM',
+    'SERVICE',
+    'SHOW_ALL_RESULTS',
+    'SHOW_CONTEXT',
+    'SINGLELINE',
+    'SINGLESTEP',
+    'SQLSTATE',
+    'USER',
+    'VERBOSITY',
+    'VERSION',
+    'VERSION_NAME',
+    'VERSION_NUM',
+    'WATCH_INTERVAL'
+]);
+const PSQL_VARIABLE_LIKE = /^(LAST_|SHELL_|PIPELINE_)|ERROR|MESSAGE/;
+function isPsqlVariable(name) {
+    return PSQL_VARIABLES.has(name) || PSQL_VARIABLE_LIKE.test(name);
+}
+/** Languages whose functions cannot reach the server's host or files. */
+const TRUSTED_LANGUAGES = new Set(['sql', 'plpgsql', 'plperl', 'pltcl', 'plv8', 'pllua', 'plrust', 'java', 'pljs']);
+function isTrustedLanguage(language) {
+    return TRUSTED_LANGUAGES.has(language);
+}
+/** Settings pg_dump and pg_restore write, and settings a person adds to speed a restore up; none reaches beyond the session. */
+const SETTINGS = new Set([
+    'statement_timeout',
+    'lock_timeout',
+    'idle_in_transaction_session_timeout',
+    'idle_session_timeout',
+    'transaction_timeout',
+    'client_encoding',
+    'standard_conforming_strings',
+    'check_function_bodies',
+    'xmloption',
+    'client_min_messages',
+    'row_security',
+    'default_tablespace',
+    'default_table_access_method',
+    'default_with_oids',
+    'default_toast_compression',
+    'search_path',
+    'escape_string_warning',
+    'session_replication_role',
+    'default_transaction_read_only',
+    'synchronous_commit',
+    'maintenance_work_mem',
+    'work_mem',
+    'max_parallel_maintenance_workers',
+    'max_parallel_workers_per_gather',
+    'jit'
+]);
+/** Settings psql follows to read what comes next: only in the forms its lexer (and ours) follows. */
+const LEXER_SETTINGS = new Set(['client_encoding', 'standard_conforming_strings']);
+/** Functions pg_dump's SELECT statements call, all in pg_catalog, all with literal arguments. */
+const CALLS = new Set(['setval', 'set_config', 'lo_create', 'lo_open', 'lowrite', 'lo_close', 'lo_unlink']);
+/** PostgreSQL 18's statistics, called as SELECT * FROM pg_catalog.f(...). */
+const STATISTICS_CALLS = new Set([
+    'pg_restore_relation_stats',
+    'pg_restore_attribute_stats',
+    'pg_restore_extended_stats',
+    'pg_clear_relation_stats',
+    'pg_clear_attribute_stats'
+]);
+/**
+ * The server's functions that reach its files, programs, other servers, other sessions or its
+ * settings: refused wherever a statement calls them (a view, a default, a check, an index; pg_dump's
+ * own SELECT statements are held to a list of their own).
+ */
+const HOST_FUNCTIONS = new Set([
+    'pg_read_file',
+    'pg_read_binary_file',
+    'pg_ls_dir',
+    'pg_ls_logdir',
+    'pg_ls_waldir',
+    'pg_ls_tmpdir',
+    'pg_ls_archive_statusdir',
+    'pg_ls_logicalsnapdir',
+    'pg_ls_logicalmapdir',
+    'pg_ls_replslotdir',
+    'pg_stat_file',
+    'lo_import',
+    'lo_export',
+    'pg_file_write',
+    'pg_file_sync',
+    'pg_file_rename',
+    'pg_file_unlink',
+    'pg_logdir_ls',
+    'pg_terminate_backend',
+    'pg_cancel_backend',
+    'pg_reload_conf',
+    'pg_rotate_logfile',
+    'pg_switch_wal',
+    'pg_promote',
+    'pg_create_restore_point',
+    'pg_backup_start',
+    'pg_backup_stop',
+    'pg_start_backup',
+    'pg_stop_backup',
+    'pg_wal_replay_pause',
+    'pg_wal_replay_resume',
+    'pg_create_physical_replication_slot',
+    'pg_create_logical_replication_slot',
+    'pg_drop_replication_slot',
+    'pg_copy_physical_replication_slot',
+    'pg_copy_logical_replication_slot',
+    'pg_replication_slot_advance',
+    'pg_logical_emit_message',
+    'pg_replication_origin_create',
+    'pg_replication_origin_drop',
+    'pg_replication_origin_advance',
+    'pg_replication_origin_session_setup',
+    'pg_stat_reset_shared',
+    'pg_stat_reset_slru',
+    'pg_stat_reset_replication_slot',
+    'pg_stat_reset_subscription_stats',
+    'pg_log_backend_memory_contexts',
+    'set_config',
+    'dblink',
+    'dblink_exec',
+    'dblink_connect',
+    'dblink_connect_u',
+    'dblink_send_query',
+    'dblink_open',
+    'query_to_xml',
+    'query_to_xmlschema',
+    'query_to_xml_and_xmlschema',
+    'cursor_to_xml',
+    'cursor_to_xmlschema'
+]);
+/** Reads one statement's tokens as they come and judges it once it has ended. */
+class StatementReader {
+    head = [];
+    count = 0;
+    depth = 0;
+    previous;
+    beforePrevious;
+    /** Facts followed beyond the head. */
+    backslash = false;
+    variables = [];
+    colonAt = -2;
+    colonIsCast = false;
+    depth0As = false;
+    languages = [];
+    languageNext = false;
+    bodyStarted = false;
+    onTarget;
+    onNext = 0;
+    insert;
+    continued = false;
+    semicolons = 0;
+    /** The first ")" back at depth 0 has closed a routine's argument list: its clauses follow. */
+    signatureClosed = false;
+    /** A BEGIN ATOMIC body: read, ended by the END that starts a statement of its own, then terminated. */
+    atomic = 'none';
+    hostCall;
+    reset() {
+        this.head = [];
+        this.count = 0;
+        this.depth = 0;
+        this.previous = this.beforePrevious = undefined;
+        this.backslash = false;
+        this.variables = [];
+        this.colonAt = -2;
+        this.colonIsCast = false;
+        this.depth0As = false;
+        this.languages = [];
+        this.languageNext = false;
+        this.bodyStarted = false;
+        this.onTarget = undefined;
+        this.onNext = 0;
+        this.insert = undefined;
+        this.continued = false;
+        this.semicolons = 0;
+        this.signatureClosed = false;
+        this.atomic = 'none';
+        this.hostCall = undefined;
+    }
+    token(kind, text, at) {
+        const token = { kind, text, at };
+        if (this.count < HEAD_TOKENS)
+            this.head.push(token);
+        this.count++;
+        if (this.count === 1 && kind === 'word' && text === 'insert')
+            this.insert = new InsertReader();
+        else
+            this.insert?.token(token);
+        if (kind === 'backslash')
+            this.backslash = true;
+        if (kind === 'continuation')
+            this.continued = true;
+        this.followVariables(token);
+        this.followBody(token);
+        if (kind === 'symbol') {
+            if (text === '(') {
+                const called = this.previous;
+                if ((called?.kind === 'word' || called?.kind === 'quoted') && HOST_FUNCTIONS.has(called.text))
+                    this.hostCall ??= called.text;
+                this.depth++;
+            }
+            else if (text === ')') {
+                this.depth = Math.max(0, this.depth - 1);
+                if (this.depth === 0)
+                    this.signatureClosed = true;
+            }
+            else if (text === ';')
+                this.semicolons++;
+        }
+        else if (this.depth === 0) {
+            this.followWords(token);
+        }
+        this.beforePrevious = this.previous;
+        this.previous = token;
+    }
+    /**
+     * A SQL-standard body (BEGIN ATOMIC ... END) is the one place a statement holds semicolons: it
+     * ends at the first END that starts a statement of its own (END inside a statement closes a CASE),
+     * and only the statement's own semicolon may follow it.
+     */
+    followBody(token) {
+        const { kind, text } = token;
+        switch (this.atomic) {
+            case 'none':
+                if (kind === 'word' && text === 'atomic' && vocabulary_isWord(this.previous, 'begin') && this.signatureClosed && this.depth === 0)
+                    this.atomic = 'body';
+                return;
+            case 'body':
+                if (kind === 'symbol' && text === ';' && this.depth === 0)
+                    this.atomic = 'segment';
+                return;
+            case 'segment':
+                this.atomic = kind === 'word' && text === 'end' ? 'closed' : kind === 'symbol' && text === ';' ? 'segment' : 'body';
+                return;
+            case 'closed':
+                this.atomic = kind === 'symbol' && text === ';' ? 'terminated' : 'broken';
+                return;
+            case 'terminated':
+                this.atomic = 'broken';
+        }
+    }
+    /** ":name", ":'name'" and ':"name"' right after a colon: psql puts its variable's value there. */
+    followVariables(token) {
+        if (token.kind === 'symbol' && token.text === ':') {
+            // "::" is a cast, and so the colon after a colon is no variable's.
+            this.colonIsCast = this.colonAt === token.at - 1 && !this.colonIsCast;
+            this.colonAt = token.at;
+            return;
+        }
+        const substituted = token.kind === 'word' || token.kind === 'quoted' || token.kind === 'string' || (token.kind === 'symbol' && token.text === '{');
+        if (this.colonAt === token.at - 1 && !this.colonIsCast && substituted) {
+            if (this.variables.length < 16)
+                this.variables.push(token);
+        }
+    }
+    followWords(token) {
+        if (token.kind !== 'word') {
+            if (this.languageNext && (token.kind === 'quoted' || token.kind === 'string'))
+                this.languages.push(token.text.toLowerCase());
+            this.languageNext = false;
+            if (this.onTarget && this.onTarget.length < this.onNext)
+                this.onTarget.push('');
+            return;
+        }
+        const word = token.text;
+        if (this.languageNext) {
+            this.languages.push(word);
+            this.languageNext = false;
+        }
+        else if (word === 'language' && !this.bodyStarted) {
+            this.languageNext = true;
+        }
+        // A SQL-standard body (BEGIN ATOMIC ... END, RETURN ...) comes last, after the arguments: its words are not clauses.
+        if (this.signatureClosed && (word === 'atomic' ? vocabulary_isWord(this.previous, 'begin') : word === 'return'))
+            this.bodyStarted = true;
+        if (word === 'as')
+            this.depth0As = true;
+        if (this.onTarget && this.onTarget.length < this.onNext)
+            this.onTarget.push(word);
+        else if (word === 'on' && !this.onTarget) {
+            this.onTarget = [];
+            this.onNext = 3;
+        }
+    }
+    /** What the statement would do. `text` is the statement's text (its head, when it was too long to keep whole). */
+    judge(text, truncated) {
+        const shape = this.judgeShape(text, truncated);
+        if (shape)
+            return { refuse: shape };
+        const first = this.head[0];
+        if (!first)
+            return {};
+        if (first.kind === 'symbol' && first.text === ';')
+            return {};
+        if (first.kind !== 'word')
+            return { refuse: 'not a statement pg_dump writes' };
+        switch (first.text) {
+            case 'set':
+                return this.judgeSet();
+            case 'reset':
+                return this.judgeReset();
+            case 'select':
+                return this.judgeSelect();
+            case 'copy':
+                return this.judgeCopy();
+            case 'insert':
+                return this.insert?.problem() ? { refuse: this.insert.problem() } : {};
+            case 'create':
+                return this.judgeCreate();
+            case 'alter':
+                return this.judgeAlter();
+            case 'drop':
+                return this.judgeDrop();
+            case 'comment':
+                return this.judgeOn(2, 'COMMENT');
+            case 'security':
+                return vocabulary_isWord(this.head[1], 'label') ? this.judgeOn(vocabulary_isWord(this.head[2], 'for') ? 5 : 3, 'SECURITY LABEL') : refuseVerb('SECURITY');
+            case 'grant':
+            case 'revoke':
+                return this.judgeGrant(first.text);
+            case 'refresh':
+            case 'truncate':
+            case 'begin':
+            case 'start':
+            case 'commit':
+            case 'end':
+            case 'rollback':
+            case 'abort':
+                return this.fitsHead();
+            case 'load':
+                return { refuse: "LOAD loads a library into the server's process" };
+            case 'do':
+                return { refuse: 'DO runs a block of code; pg_dump never writes one' };
+            case 'call':
+                return { refuse: 'CALL runs a procedure; pg_dump never writes one' };
+            case 'import':
+                return { refuse: 'IMPORT FOREIGN SCHEMA connects to another server' };
+            case 'reassign':
+                return { refuse: `REASSIGN OWNED acts on ${SHARED_KINDS.owned}` };
+            case 'checkpoint':
+                return { refuse: 'CHECKPOINT acts on the whole server' };
+            case 'update':
+                return this.judgeUpdate();
+        }
+        return refuseVerb(first.text.toUpperCase());
+    }
+    /** What makes psql, the server and the gate read a statement differently; undefined when nothing does. */
+    judgeShape(text, truncated) {
+        if (this.backslash)
+            return 'a backslash outside quotes: psql would run it as a meta-command (\\; sends two statements as one); pg_dump never writes one';
+        if (this.continued)
+            return 'a string taken up again on another line, which psql and the server read differently; pg_dump never writes one';
+        if (text.includes('\u0000'))
+            return 'a NUL byte, after which psql reads nothing of its line';
+        for (const variable of this.variables) {
+            if (variable.kind === 'symbol')
+                return '":{" outside quotes: psql would put the answer to whether a variable of its own is set there';
+            // psql's variable names stop at a "$", which an identifier may hold.
+            const name = (variable.kind === 'word' ? originalWord(text, variable, truncated) : variable.text)?.split('$')[0];
+            if (name === undefined || isPsqlVariable(name))
+                return `":${name ?? variable.text}" outside quotes: psql would put its own variable's value there, unseen`;
+        }
+        const inner = this.semicolons - (vocabulary_isSymbol(this.previous, ';') ? 1 : 0);
+        if (inner > 0 && !(this.isRoutine() && this.atomic === 'terminated'))
+            return 'more than one statement in one: psql would send them together, and the server run each';
+        if (this.hostCall && !vocabulary_isWord(this.head[0], 'select'))
+            return `calls ${this.hostCall}, which reaches the server's files, programs, settings, other sessions or other servers`;
+        return undefined;
+    }
+    /** CREATE [OR REPLACE] FUNCTION or PROCEDURE. */
+    isRoutine() {
+        const [first, second, third, fourth] = this.head;
+        if (!vocabulary_isWord(first, 'create'))
+            return false;
+        return (vocabulary_isWord(second, 'function', 'procedure') ||
+            (vocabulary_isWord(second, 'or') && vocabulary_isWord(third, 'replace') && vocabulary_isWord(fourth, 'function', 'procedure')));
+    }
+    /** The setting psql reads the rest of the dump by that this statement sets, if it sets one. */
+    readingSetting() {
+        const [first, second, third] = this.head;
+        if (!vocabulary_isWord(first, 'set'))
+            return undefined;
+        const name = vocabulary_isWord(second, 'session', 'local') ? third : second;
+        const setting = name?.kind === 'word' || name?.kind === 'quoted' ? name.text.toLowerCase() : '';
+        return LEXER_SETTINGS.has(setting) ? setting : undefined;
+    }
+    fitsHead() {
+        return this.count > HEAD_TOKENS ? { refuse: 'too long to read whole' } : {};
+    }
+    /** pg_dump --clean --create of a template database: UPDATE pg_catalog.pg_database SET datistemplate = false WHERE datname = 'name'; */
+    judgeUpdate() {
+        const expected = ['update', 'pg_catalog', '.', 'pg_database', 'set', 'datistemplate', '=', 'false', 'where', 'datname', '='];
+        const tokens = this.head;
+        const name = tokens[expected.length];
+        if (expected.every((word, i) => tokens[i]?.text === word) &&
+            name?.kind === 'string' &&
+            vocabulary_isSymbol(tokens[expected.length + 1], ';') &&
+            this.count === expected.length + 2)
+            return { database: { action: 'template', name: name.text, nameAt: name.at, nameEnd: name.at } };
+        return refuseVerb('UPDATE');
+    }
+    judgeSet() {
+        let i = 1;
+        if (vocabulary_isWord(this.head[i], 'session') && vocabulary_isWord(this.head[i + 1], 'authorization'))
+            return this.sessionRole(i + 2);
+        if (vocabulary_isWord(this.head[i], 'session', 'local'))
+            i++;
+        const name = this.head[i];
+        if (vocabulary_isWord(name, 'role'))
+            return this.sessionRole(i + 1);
+        if (vocabulary_isWord(name, 'session_authorization'))
+            return this.sessionRole(i + 1);
+        if (!name || (name.kind !== 'word' && name.kind !== 'quoted'))
+            return { refuse: 'a SET statement pg_dump never writes' };
+        const setting = name.text.toLowerCase();
+        if (!SETTINGS.has(setting))
+            return { refuse: `SET ${setting}: not a setting pg_dump writes` };
+        if (!vocabulary_isSymbol(this.head[i + 1], '=') && !vocabulary_isWord(this.head[i + 1], 'to'))
+            return { refuse: 'a SET statement pg_dump never writes' };
+        if (this.count > 64)
+            return { refuse: 'a SET statement too long to be one of pg_dump' };
+        return {};
+    }
+    judgeReset() {
+        const name = this.head[1];
+        if (vocabulary_isWord(name, 'session') && vocabulary_isWord(this.head[2], 'authorization'))
+            return { sessionRole: { role: undefined } };
+        if (vocabulary_isWord(name, 'role'))
+            return { sessionRole: { role: undefined } };
+        if (name?.kind === 'word' && SETTINGS.has(name.text) && !LEXER_SETTINGS.has(name.text) && this.count === 3)
+            return {};
+        return { refuse: 'a RESET statement pg_dump never writes' };
+    }
+    /** SET SESSION AUTHORIZATION x / SET ROLE x / SET role = x: the role, or none (DEFAULT, NONE). */
+    sessionRole(at) {
+        let i = at;
+        if (vocabulary_isSymbol(this.head[i], '=') || vocabulary_isWord(this.head[i], 'to'))
+            i++;
+        const role = this.head[i];
+        if (!role || !vocabulary_isSymbol(this.head[i + 1], ';') || this.count !== i + 2)
+            return { refuse: 'a SET ROLE or SESSION AUTHORIZATION pg_dump never writes' };
+        if (role.kind === 'word' && (role.text === 'default' || role.text === 'none'))
+            return { sessionRole: { role: undefined } };
+        if (role.kind === 'word' || role.kind === 'quoted' || role.kind === 'string')
+            return { sessionRole: { role: role.text } };
+        return { refuse: 'a SET ROLE or SESSION AUTHORIZATION pg_dump never writes' };
+    }
+    judgeSelect() {
+        if (this.count > HEAD_TOKENS)
+            return { refuse: 'a query too long to read whole' };
+        const tokens = this.head;
+        let i = 1;
+        const star = vocabulary_isSymbol(tokens[i], '*') && vocabulary_isWord(tokens[i + 1], 'from');
+        if (star)
+            i += 2;
+        if (!vocabulary_isWord(tokens[i], 'pg_catalog') || !vocabulary_isSymbol(tokens[i + 1], '.') || tokens[i + 2]?.kind !== 'word')
+            return refuseQuery(tokens);
+        const name = tokens[i + 2].text;
+        if (name.startsWith('binary_upgrade_'))
+            return {
+                refuse: `pg_catalog.${name}: a dump made for pg_upgrade (--binary-upgrade), which only a server in binary-upgrade mode takes`
+            };
+        if (star ? !STATISTICS_CALLS.has(name) : !CALLS.has(name))
+            return refuseQuery(tokens);
+        if (!vocabulary_isSymbol(tokens[i + 3], '('))
+            return refuseQuery(tokens);
+        if (name === 'lo_unlink' && vocabulary_isWord(tokens[i + 4], 'oid'))
+            return largeObjectUnlink(tokens, i + 4);
+        const call = literalArguments(tokens, i + 4);
+        if (!call || !vocabulary_isSymbol(tokens[call.next], ';') || call.next + 1 !== tokens.length)
+            return refuseQuery(tokens);
+        if (name === 'set_config') {
+            const [setting, , local] = call.arguments;
+            if (setting?.length !== 1 ||
+                setting[0].kind !== 'string' ||
+                setting[0].text !== 'search_path' ||
+                !(local?.length === 1 && vocabulary_isWord(local[0], 'false')))
+                return { refuse: "pg_catalog.set_config of anything but the session's search_path: pg_dump sets no other" };
+        }
+        return {};
+    }
+    judgeCopy() {
+        const tokens = this.head;
+        if (this.count > HEAD_TOKENS)
+            return { refuse: 'a COPY statement too long to read whole' };
+        const name = qualifiedName(tokens, 1);
+        if (!name)
+            return { refuse: 'COPY of a query, or in a form pg_dump never writes' };
+        let i = name.next;
+        if (vocabulary_isSymbol(tokens[i], '(')) {
+            for (i++; tokens[i]?.kind === 'word' || tokens[i]?.kind === 'quoted';) {
+                i++;
+                if (vocabulary_isSymbol(tokens[i], ','))
+                    i++;
+                else
+                    break;
+            }
+            if (!vocabulary_isSymbol(tokens[i], ')'))
+                return { refuse: 'a COPY statement in a form pg_dump never writes' };
+            i++;
+        }
+        const direction = tokens[i];
+        const source = tokens[i + 1];
+        if (vocabulary_isWord(source, 'program'))
+            return { refuse: "COPY ... PROGRAM runs a program on the database server's host" };
+        if (source?.kind === 'string')
+            return { refuse: "COPY to or from a file on the database server's host" };
+        if (vocabulary_isWord(direction, 'to'))
+            return { refuse: 'COPY ... TO: pg_dump only writes COPY ... FROM stdin' };
+        if (!vocabulary_isWord(direction, 'from') || !vocabulary_isWord(source, 'stdin') || !vocabulary_isSymbol(tokens[i + 2], ';') || tokens.length !== i + 3)
+            return { refuse: 'a COPY statement in a form pg_dump never writes (only COPY table (columns) FROM stdin;)' };
+        return {};
+    }
+    judgeCreate() {
+        let i = 1;
+        if (vocabulary_isWord(this.head[i], 'or') && vocabulary_isWord(this.head[i + 1], 'replace'))
+            i += 2;
+        while (vocabulary_isWord(this.head[i], 'unique', 'temp', 'temporary', 'unlogged', 'global', 'local', 'recursive', 'trusted', 'procedural'))
+            i++;
+        const { kind, next } = objectKind(this.head, i);
+        if (SHARED_KINDS[kind])
+            return { refuse: `CREATE ${kind.toUpperCase()} acts on ${SHARED_KINDS[kind]}` };
+        if (kind === 'database')
+            return this.databaseStatement('create', next);
+        if (!vocabulary_OBJECT_KINDS.has(kind) && kind !== 'constraint trigger' && kind !== 'default conversion')
+            return { refuse: `CREATE ${kind.toUpperCase()}: not an object pg_dump creates` };
+        if (kind === 'table' && this.depth0As)
+            return { refuse: 'CREATE TABLE ... AS runs a query; pg_dump never writes one' };
+        if (kind === 'subscription') {
+            if (!this.subscriptionStaysUnconnected())
+                return { refuse: 'CREATE SUBSCRIPTION without connect = false connects to its publisher' };
+            return { subscription: 'create' };
+        }
+        const hostFile = kind === 'foreign table' || kind === 'server' ? this.hostFileOption(kind, next) : undefined;
+        if (hostFile)
+            return { routine: hostFile };
+        if (kind === 'language') {
+            // A language with a handler of the dump's choosing: its functions run whatever that C function runs.
+            const handler = this.head.findIndex((token) => vocabulary_isWord(token, 'handler'));
+            if (handler < 0)
+                return {};
+            const name = this.head[next]?.text ?? '?';
+            const by = qualifiedName(this.head, handler + 1)?.parts.join('.') ?? '?';
+            return { routine: { name: `language ${name} (handler ${by})`, language: 'c' } };
+        }
+        if (kind === 'function' || kind === 'procedure') {
+            const name = qualifiedName(this.head, next);
+            const signature = name ? this.signature(name.next) : '';
+            return { routine: { name: `${name?.parts.join('.') ?? '?'}${signature}`, language: this.languages[0] ?? 'sql' } };
+        }
+        return {};
+    }
+    /**
+     * file_fdw's "program" and "filename" options: reading the table runs a program or reads a file of
+     * the server's host (a materialized view's refresh reads it during the restore).
+     */
+    hostFileOption(kind, at) {
+        const option = this.head.findIndex((token, i) => vocabulary_isWord(token, 'program', 'filename') && this.head[i + 1]?.kind === 'string');
+        if (option < 0)
+            return undefined;
+        const name = qualifiedName(this.head, at)?.parts.join('.') ?? '?';
+        const what = this.head[option].text;
+        return {
+            name: `${kind} ${name}`,
+            language: `its ${what} option`,
+            why: `${kind} ${name} ${what === 'program' ? 'runs a program' : 'reads a file'} of the database server's host whenever it is read (its ${what} option)`
+        };
+    }
+    /** The argument list's text as written, for a name in a message (short). */
+    signature(at) {
+        if (!vocabulary_isSymbol(this.head[at], '('))
+            return '';
+        const parts = [];
+        let depth = 0;
+        for (let i = at; i < this.head.length && parts.join('').length < 120; i++) {
+            const token = this.head[i];
+            if (vocabulary_isSymbol(token, '('))
+                depth++;
+            else if (vocabulary_isSymbol(token, ')') && --depth === 0)
+                break;
+            else if (depth === 1)
+                parts.push(token.kind === 'symbol' ? token.text : ` ${token.kind === 'quoted' ? `"${token.text}"` : token.text}`);
+        }
+        return `(${parts.join('').replace(/ ,/g, ',').trim()})`;
+    }
+    subscriptionStaysUnconnected() {
+        const tokens = this.head;
+        for (let i = 0; i + 2 < tokens.length; i++) {
+            if (vocabulary_isWord(tokens[i], 'connect') &&
+                vocabulary_isSymbol(tokens[i + 1], '=') &&
+                (vocabulary_isWord(tokens[i + 2], 'false') || tokens[i + 2].text === 'false'))
+                return true;
+        }
+        return false;
+    }
+    judgeAlter() {
+        const { kind, next } = objectKind(this.head, 1);
+        const owner = this.ownerTo();
+        if (kind === 'role' || kind === 'user' || kind === 'group') {
+            // ALTER ROLE r IN DATABASE d SET ...: a setting of the role's in that database alone.
+            const role = this.head[next];
+            if ((role?.kind === 'word' || role?.kind === 'quoted') &&
+                vocabulary_isWord(this.head[next + 1], 'in') &&
+                vocabulary_isWord(this.head[next + 2], 'database') &&
+                vocabulary_isWord(this.head[next + 4], 'set', 'reset'))
+                return this.databaseStatement('role-setting', next + 3);
+        }
+        if (SHARED_KINDS[kind])
+            return { refuse: `ALTER ${kind.toUpperCase()} acts on ${SHARED_KINDS[kind]}` };
+        if (kind === 'database') {
+            const action = vocabulary_isWord(this.head[next + 1], 'set', 'reset') ? 'set' : 'alter';
+            return this.databaseStatement(action, next);
+        }
+        if (!vocabulary_OBJECT_KINDS.has(kind))
+            return { refuse: `ALTER ${kind.toUpperCase()}: not an object pg_dump alters` };
+        const hostFile = kind === 'foreign table' || kind === 'server' ? this.hostFileOption(kind, next) : undefined;
+        if (hostFile)
+            return { routine: hostFile };
+        if (kind === 'subscription' && !owner)
+            return { refuse: 'ALTER SUBSCRIPTION other than OWNER TO can connect to its publisher; pg_dump writes only OWNER TO' };
+        return {};
+    }
+    /** The role after a top-level OWNER TO, when the statement has one. */
+    ownerTo() {
+        for (let i = 1; i + 2 < this.head.length; i++) {
+            if (vocabulary_isWord(this.head[i], 'owner') && vocabulary_isWord(this.head[i + 1], 'to')) {
+                const role = this.head[i + 2];
+                if (role.kind === 'word' || role.kind === 'quoted')
+                    return role.text;
+            }
+        }
+        return undefined;
+    }
+    judgeDrop() {
+        const { kind, next } = objectKind(this.head, 1);
+        if (SHARED_KINDS[kind])
+            return { refuse: `DROP ${kind.toUpperCase()} acts on ${SHARED_KINDS[kind]}` };
+        if (kind === 'database')
+            return this.databaseStatement('drop', vocabulary_isWord(this.head[next], 'if') ? next + 2 : next);
+        if (!vocabulary_OBJECT_KINDS.has(kind))
+            return { refuse: `DROP ${kind.toUpperCase()}: not an object pg_dump drops` };
+        return kind === 'subscription' ? { subscription: 'drop' } : {};
+    }
+    /** COMMENT ON / SECURITY LABEL ON: the object's kind decides. */
+    judgeOn(at, verb) {
+        if (!vocabulary_isWord(this.head[at - 1], 'on'))
+            return { refuse: `a ${verb} statement pg_dump never writes` };
+        const { kind, next } = objectKind(this.head, at);
+        if (SHARED_KINDS[kind])
+            return { refuse: `${verb} ON ${kind.toUpperCase()} acts on ${SHARED_KINDS[kind]}` };
+        if (kind === 'database')
+            return this.databaseStatement('comment', next);
+        return {};
+    }
+    judgeGrant(verb) {
+        const target = this.onTarget;
+        if (!target)
+            return { refuse: `${verb.toUpperCase()} of a role: role membership is shared by every database of the server` };
+        const kind = target[0] === 'all' ? 'all' : target.slice(0, 2).join(' ');
+        const single = target[0] ?? '';
+        if (SHARED_KINDS[single])
+            return { refuse: `${verb.toUpperCase()} ON ${single.toUpperCase()} acts on ${SHARED_KINDS[single]}` };
+        if (single === 'database') {
+            // The name follows ON DATABASE; find it in the head.
+            const on = this.head.findIndex((token, i) => vocabulary_isWord(token, 'on') && vocabulary_isWord(this.head[i + 1], 'database'));
+            if (on < 0)
+                return { refuse: `${verb.toUpperCase()} ON DATABASE too long to read whole` };
+            return this.databaseStatement('grant', on + 2);
+        }
+        return kind === '' ? { refuse: `a ${verb.toUpperCase()} statement pg_dump never writes` } : {};
+    }
+    databaseStatement(action, at) {
+        const name = this.head[at];
+        if (!name || (name.kind !== 'word' && name.kind !== 'quoted'))
+            return { refuse: `a statement on a database pg_dump never writes (${action.toUpperCase()})` };
+        const end = name.kind === 'quoted' ? closingQuote(name) : name.at + name.text.length;
+        return { database: { action, name: name.text, nameAt: name.at, nameEnd: end } };
+    }
+}
+function refuseVerb(verb) {
+    return { refuse: `pg_dump writes no ${verb} statement` };
+}
+function refuseQuery(tokens) {
+    const called = tokens.findIndex((token, i) => i > 0 && vocabulary_isSymbol(tokens[i + 1], '('));
+    const name = called > 0 ? tokens[called].text : undefined;
+    const files = name && /^(lo_import|lo_export|pg_read_file|pg_read_binary_file|pg_ls_dir|pg_stat_file|pg_file_write)$/.test(name);
+    return {
+        refuse: files
+            ? `${name} reads or writes a file on the database server's host`
+            : "a query: pg_dump's SELECT statements only call pg_catalog's setval, set_config (search_path), large-object and statistics functions, with literal arguments"
+    };
+}
+/** SELECT pg_catalog.lo_unlink(oid) FROM pg_catalog.pg_largeobject_metadata WHERE oid = 'n'; (pg_dump --clean). */
+function largeObjectUnlink(tokens, at) {
+    const expected = [')', 'from', 'pg_catalog', '.', 'pg_largeobject_metadata', 'where', 'oid', '='];
+    for (let i = 0; i < expected.length; i++) {
+        const token = tokens[at + 1 + i];
+        if (!token || token.text !== expected[i])
+            return refuseQuery(tokens);
+    }
+    const oid = tokens[at + 1 + expected.length];
+    const end = tokens[at + 2 + expected.length];
+    if ((oid?.kind === 'string' || oid?.kind === 'number') && vocabulary_isSymbol(end, ';') && tokens.length === at + 3 + expected.length)
+        return {};
+    return refuseQuery(tokens);
+}
+/** A word as written (capitals kept), from the statement's text; undefined when the text no longer holds it. */
+function originalWord(text, token, truncated) {
+    if (truncated && token.at + token.text.length > text.length)
+        return undefined;
+    return text.slice(token.at, token.at + token.text.length);
+}
+/** Where a quoted name ends in the text: past its closing quote ("" inside counted twice). */
+function closingQuote(token) {
+    return token.at + 2 + token.text.length + (token.text.match(/"/g)?.length ?? 0);
+}
+
+;// CONCATENATED MODULE: ./src/backup/gate/dump-gate.ts
+// The one gate every statement of a backup passes before it may reach a server: it reads the dump
+// token by token as psql does (PlainDumpLexer) and lets through what pg_dump writes for one
+// database, run in the temporary database. A --create dump's preamble is understood, not run: the
+// temporary database stands in for the database it names. Everything else that would act beyond
+// that database (a role, another database, the server's configuration or files, the runner through
+// a psql meta-command) is refused, and named. Pure: it sees the dump's text, never a server.
+
+
+
+
+const dump_gate_MAX_LISTED = 20;
+const HEAD_SHOWN = 14;
+const RUN = { action: 'run' };
+class DumpGate {
+    options;
+    reader = new StatementReader();
+    /** Verdicts of the statements that ended since the last unit was judged. */
+    pending = [];
+    report = {
+        refused: [],
+        refusedTotal: 0,
+        leftOut: [],
+        leftOutTotal: 0,
+        rewritten: 0,
+        untrustedCode: [],
+        inserts: 0
+    };
+    standIn;
+    /** DROP DATABASE statements read before any CREATE DATABASE: the --clean preamble, once the name matches. */
+    earlyDrops = [];
+    subscriptionsCreated = 0;
+    inTransaction = false;
+    /** How psql reads the dump: an unsafe client encoding's class, and standard_conforming_strings. */
+    standardStrings = true;
+    stringsBeforeTransaction = true;
+    entry;
+    clientEncoding = 'UTF8';
+    finished = false;
+    constructor(options) {
+        this.options = options;
+    }
+    begin() {
+        this.reader.reset();
+    }
+    token(kind, text, at) {
+        this.reader.token(kind, text, at);
+    }
+    end(statement) {
+        const verdict = this.decide(statement);
+        if (verdict.action === 'refuse')
+            this.refused(this.refusal(statement, verdict.reason));
+        else if (verdict.action === 'leave-out')
+            this.leftOut(statement, verdict.reason);
+        else if (verdict.action === 'replace')
+            this.report.rewritten++;
+        this.pending.push(verdict);
+    }
+    /**
+     * The verdicts on a unit the lexer handed over: one per statement that ended in it, or one for a
+     * meta-command line; none for comments and rows. Call it with every unit, in order.
+     */
+    judge(unit) {
+        if (unit.kind === 'comment') {
+            this.noteComment(unit.line);
+            return [];
+        }
+        if (unit.kind === 'meta')
+            return [this.meta(unit)];
+        if (unit.kind !== 'statements')
+            return [];
+        const verdicts = this.pending;
+        this.pending = [];
+        if (unit.uncertain) {
+            const reason = `psql's reading of the dump cannot be followed with certainty here (${unit.uncertain})`;
+            this.refused({ text: unit.statements[0] ? this.shown(unit.statements[0]) : '', reason, offset: unit.start, entry: this.entry });
+            return verdicts.map(() => ({ action: 'refuse', reason }));
+        }
+        return verdicts;
+    }
+    /** The first statement refused so far. */
+    firstRefusal() {
+        return this.report.refused[0];
+    }
+    /** The dump has ended: what could only be decided at its end, and the report. */
+    finish() {
+        if (!this.finished) {
+            this.finished = true;
+            for (const drop of this.earlyDrops) {
+                if (drop.name !== this.standIn)
+                    this.refused({ ...drop.refusal, reason: `drops database ${drop.name}, which the dump does not create` });
+            }
+            this.report.standIn = this.standIn === undefined ? undefined : this.decode(this.standIn);
+        }
+        return this.report;
+    }
+    decide(statement) {
+        const reader = this.reader;
+        const judged = reader.judge(statement.text, statement.truncated);
+        if (reader.head[0]?.text === 'insert')
+            this.report.inserts++;
+        if (judged.refuse)
+            return { action: 'refuse', reason: judged.refuse };
+        const reading = this.reading(statement);
+        if (reading)
+            return reading;
+        if (judged.database)
+            return this.database(statement, judged.database);
+        if (judged.sessionRole)
+            return sessionRole(judged.sessionRole.role);
+        if (judged.routine && !isTrustedLanguage(judged.routine.language)) {
+            const { name: routine, language, why } = judged.routine;
+            if (this.report.untrustedCode.length < 100)
+                this.report.untrustedCode.push({
+                    routine: this.decode(routine),
+                    language,
+                    why: why && this.decode(why),
+                    offset: statement.start,
+                    entry: this.entry
+                });
+            if (this.options.untrustedCode === 'refuse') {
+                return {
+                    action: 'refuse',
+                    reason: `${why ?? `${routine} is written in ${language}, a language whose code runs on the database server's host (an index, a default or a trigger calls it during the restore)`}` +
+                        ', and nothing vouches for this backup'
+                };
+            }
+        }
+        if (judged.subscription === 'create')
+            this.subscriptionsCreated++;
+        if (judged.subscription === 'drop' && this.subscriptionsCreated > 0)
+            return { action: 'refuse', reason: 'DROP SUBSCRIPTION of a subscription the dump created connects to its publisher to drop a slot' };
+        return RUN;
+    }
+    /** Transactions, and the settings psql reads the rest of the dump by. */
+    reading(statement) {
+        this.followTransaction();
+        const setting = this.reader.readingSetting();
+        if (!setting)
+            return undefined;
+        const read = readingSetting(statement.text);
+        // Only the form pg_dump writes, which every session of a parallel restore is given too.
+        if (!read || !/^SET (client_encoding|standard_conforming_strings) = [^;\n]*;$/.test(statement.text))
+            return { action: 'refuse', reason: `SET ${setting} in a form psql's reading of the dump cannot be followed by` };
+        if (read.encoding !== undefined) {
+            const name = /'([^']*)'/.exec(statement.text)?.[1] ?? '';
+            this.clientEncoding = name;
+            if (unsafeEncoding(name) !== '') {
+                return {
+                    action: 'refuse',
+                    reason: `client encoding ${name}: its characters can hold a quote or backslash byte, so what psql reads depends on ` +
+                        "whether the server takes that encoding; dump in the database's own encoding (pg_dump without -E)"
+                };
+            }
+        }
+        if (read.standardStrings !== undefined) {
+            // A transaction that fails or rolls back takes the setting back: psql would then read what follows otherwise.
+            if (this.inTransaction && read.standardStrings !== this.stringsBeforeTransaction)
+                return { action: 'refuse', reason: 'standard_conforming_strings changed inside a transaction, which may take it back' };
+            this.standardStrings = read.standardStrings;
+        }
+        return undefined;
+    }
+    /** BEGIN opens a transaction; COMMIT, END, ROLLBACK and ABORT close it, unless AND CHAIN opens the next or it rolls back TO a savepoint. */
+    followTransaction() {
+        const [first, second] = this.reader.head;
+        const word = first?.kind === 'word' ? first.text : '';
+        if (word === 'begin' || word === 'start') {
+            if (!this.inTransaction)
+                this.stringsBeforeTransaction = this.standardStrings;
+            this.inTransaction = true;
+        }
+        else if (word === 'commit' || word === 'end' || word === 'rollback' || word === 'abort') {
+            const words = this.reader.head.map((token) => token.text);
+            const chained = words.includes('chain') && !words.includes('no');
+            const toSavepoint = second?.kind === 'word' && second.text === 'to';
+            if (chained)
+                this.stringsBeforeTransaction = this.standardStrings;
+            this.inTransaction = chained || toSavepoint;
+        }
+    }
+    /** A --create dump's statements on its own database apply to the temporary one, or are needless; any other database is refused. */
+    database(statement, db) {
+        const { name, action } = db;
+        if (this.options.archive)
+            return {
+                action: 'refuse',
+                reason: `acts on database ${name}, which a restore of an archive never touches (pg_restore without --create)`
+            };
+        const standsIn = `the temporary database stands in for database ${name}`;
+        // pg_dump --clean --create makes a template database droppable first (UPDATE pg_database SET datistemplate = false).
+        const what = action === 'template' ? 'its template flag cleared before DROP DATABASE' : 'DROP DATABASE';
+        switch (action) {
+            case 'create':
+                if (this.standIn === undefined)
+                    this.standIn = name;
+                if (this.standIn === name)
+                    return { action: 'leave-out', reason: `CREATE DATABASE: ${standsIn}` };
+                return { action: 'refuse', reason: `creates a second database, ${name}` };
+            case 'drop':
+            case 'template':
+                if (this.standIn === undefined) {
+                    // pg_dump --clean --create drops the database before it creates it: decided once the CREATE is read.
+                    this.earlyDrops.push({ name, refusal: this.refusal(statement, '') });
+                    return { action: 'leave-out', reason: `${what}: ${standsIn}` };
+                }
+                if (this.standIn === name)
+                    return { action: 'leave-out', reason: `${what}: ${standsIn}` };
+                return { action: 'refuse', reason: `drops database ${name}, another database of the server` };
+            case 'set':
+            case 'role-setting':
+                if (this.standIn !== name)
+                    return { action: 'refuse', reason: `changes a setting of database ${name}, another database of the server` };
+                return {
+                    action: 'replace',
+                    text: `${statement.text.slice(0, db.nameAt)}"${(this.options.temporaryDatabase ?? 'backup_verify').replace(/"/g, '""')}"${statement.text.slice(db.nameEnd)}`,
+                    reason: `applied to the temporary database, which stands in for ${name}`
+                };
+            case 'alter':
+                if (this.standIn !== name)
+                    return { action: 'refuse', reason: `alters database ${name}, another database of the server` };
+                return { action: 'leave-out', reason: `ALTER DATABASE (owner, connection limit, template): ${standsIn}` };
+            case 'grant':
+                if (this.standIn !== name)
+                    return { action: 'refuse', reason: `changes who may use database ${name}, another database of the server` };
+                return { action: 'leave-out', reason: `privileges on the database: ${standsIn}` };
+            case 'comment':
+                return { action: 'leave-out', reason: `a comment or label on database ${name}, not on anything the restore makes` };
+        }
+    }
+    meta(unit) {
+        const judged = judgeMeta(unit.line);
+        let verdict;
+        switch (judged.kind) {
+            case 'restrict':
+            case 'unrestrict':
+                verdict = this.options.ownRestrictKey ? { action: 'leave-out', reason: "psql runs under the restore's own \\restrict key" } : RUN;
+                break;
+            case 'encoding':
+                verdict = { action: 'leave-out', reason: "psql's client encoding for a \\connect the temporary database makes needless" };
+                break;
+            case 'connect':
+                verdict =
+                    this.standIn !== undefined && judged.database === this.standIn
+                        ? { action: 'leave-out', reason: `\\connect: the temporary database stands in for database ${judged.database}` }
+                        : { action: 'refuse', reason: `connects to database ${judged.database}, another database of the server` };
+                break;
+            case 'refuse':
+                verdict = { action: 'refuse', reason: judged.reason };
+        }
+        const shown = this.decode(unit.line.trim().split(/\s+/)[0]);
+        if (verdict.action === 'refuse')
+            this.refused({ text: shown, reason: verdict.reason, offset: unit.start, entry: this.entry });
+        else if (verdict.action === 'leave-out')
+            this.countLeftOut(shown, verdict.reason);
+        return verdict;
+    }
+    /** pg_dump's comment before each object names it; pg_restore --verbose adds the entry's number. */
+    noteComment(line) {
+        const toc = /^-- TOC entry (\d+)/.exec(line);
+        if (toc) {
+            this.entry = `TOC entry ${toc[1]}`;
+            return;
+        }
+        const object = describeEntry(line);
+        if (!object)
+            return;
+        const decoded = this.decode(object);
+        this.entry = this.entry?.startsWith('TOC entry') && !this.entry.includes('(') ? `${this.entry} (${decoded})` : decoded;
+    }
+    /** Text as a person reads it: the dump's bytes decoded from its client encoding. */
+    decode(text) {
+        return decodeDumpText(text, this.clientEncoding);
+    }
+    refusal(statement, reason) {
+        return { text: this.shown(statement), reason, offset: statement.start, entry: this.entry };
+    }
+    refused(refusal) {
+        this.report.refusedTotal++;
+        if (this.report.refused.length < dump_gate_MAX_LISTED)
+            this.report.refused.push({ ...refusal, reason: this.decode(refusal.reason) });
+    }
+    leftOut(statement, reason) {
+        this.countLeftOut(this.shown(statement), reason);
+    }
+    countLeftOut(text, reason) {
+        this.report.leftOutTotal++;
+        if (this.report.leftOut.length < dump_gate_MAX_LISTED)
+            this.report.leftOut.push({ text, reason: this.decode(reason) });
+    }
+    /** The statement's first tokens as written, every literal's content hidden (a password may be one). */
+    shown(statement) {
+        return describeStatement(this.reader.head, statement.text, (text) => this.decode(text));
+    }
+}
+/**
+ * SET SESSION AUTHORIZATION (only a superuser may run it) and SET ROLE change whose rights the rest
+ * of the restore, and any function the backup defines, runs with: never the server's own roles that
+ * carry powers over its host and other sessions. pg_dump names owners, grantors and the
+ * --superuser of --disable-triggers this way.
+ */
+function sessionRole(role) {
+    if (role === undefined || !role.startsWith('pg_') || role === 'pg_database_owner')
+        return RUN;
+    return { action: 'refuse', reason: `sets the session's role to ${role}, a predefined role of the server with powers beyond one database` };
+}
+/** Keywords and names of a statement's first tokens, its literals as '…' (a literal can hold a password). */
+function describeStatement(head, text, decode) {
+    const parts = [];
+    for (const token of head.slice(0, HEAD_SHOWN)) {
+        let shown;
+        if (token.kind === 'string')
+            shown = "'…'";
+        else if (token.kind === 'quoted')
+            shown = `"${decode(token.text)}"`;
+        else if (token.kind === 'word')
+            shown = decode(text.slice(token.at, token.at + token.text.length) || token.text);
+        else if (token.kind === 'number')
+            shown = '…';
+        else
+            shown = token.text;
+        const attach = token.kind === 'symbol' && /^[.,;)(:]$/.test(token.text);
+        if (parts.length > 0 && !attach && !parts[parts.length - 1].endsWith('(') && !parts[parts.length - 1].endsWith('.'))
+            parts.push(' ');
+        parts.push(shown);
+    }
+    return head.length > HEAD_SHOWN ? `${parts.join('')} …` : parts.join('');
+}
+/** The bytes to send for a unit, given the gate's verdicts on it. */
+function admit(unit, verdicts) {
+    if (verdicts.every((verdict) => verdict.action === 'run'))
+        return { bytes: unit.chunks };
+    const refused = verdicts.find((verdict) => verdict.action === 'refuse');
+    if (refused)
+        return { refused: refused.reason };
+    // The first part of a statement too long to hold went on already: it can no longer be left out.
+    if (unit.continued)
+        return { refused: 'a statement too long to leave out or rewrite' };
+    if (unit.kind === 'meta')
+        return { bytes: [] };
+    const texts = unit.statements.flatMap((statement, i) => {
+        const verdict = verdicts[i];
+        if (verdict.action === 'leave-out')
+            return [];
+        return [verdict.action === 'replace' ? verdict.text : statement.text];
+    });
+    return { bytes: texts.length === 0 ? [] : [Buffer.from(`${texts.join('\n')}\n`, 'latin1')] };
+}
+/**
+ * "-- Name: t; Type: TABLE; Schema: public; Owner: app" as "TABLE t in schema public". A name may
+ * hold "; " itself: the type is the capitals before "; Schema: ", the owner what follows the last "; Owner: ".
+ */
+function describeEntry(line) {
+    const head = /^-- (?:Data for )?Name: /.exec(line);
+    if (!head)
+        return undefined;
+    const typed = /; Type: ([A-Z][A-Z ]*?); Schema: /.exec(line);
+    const owner = line.lastIndexOf('; Owner: ');
+    if (!typed || owner < typed.index)
+        return undefined;
+    const name = line.slice(head[0].length, typed.index);
+    const schema = line.slice(typed.index + typed[0].length, owner);
+    return `${typed[1]} ${name}${schema === '-' ? '' : ` in schema ${schema}`}`;
+}
+
+;// CONCATENATED MODULE: ./src/backup/plain-scanner.ts
+// Recognises a plain-format pg_dump file while its bytes stream past, in constant memory:
+// the signature, the completion trailer, readability and the signs of corruption or truncation.
+// The dump is read as psql reads it (PlainDumpLexer): a COPY is a statement, not a line that
+// looks like one.
+
+
+
+
+const MIN_PRINTABLE_RATIO = 0.9;
+const HEADER = '-- PostgreSQL database dump';
+const TRAILER = '-- PostgreSQL database dump complete';
+/** The header is among the dump's first units (its comment lines). */
+const HEADER_WITHIN_UNITS = 5;
+const MAX_REPORTED = 3;
+const MAX_SEQUENCES = 100_000;
+const SETVAL = /^SELECT pg_catalog\.setval\('((?:[^']|'')+)', (-?\d+), (true|false)\);$/;
+const TOOL_ERROR = /^pg_dump: (error|fatal|warning: could not|\[)|^pg_dump: .*(aborting|could not)/i;
+// Tab, LF, CR, printable ASCII, and bytes of multi-byte (UTF-8 and other server encodings) characters.
+const PRINTABLE = new Uint8Array(256);
+for (let b = 0; b < 256; b++)
+    PRINTABLE[b] = b === 9 || b === 10 || b === 13 || (b >= 0x20 && b !== 0x7f) ? 1 : 0;
+/** Printable bytes in each pair of bytes: half the lookups of a byte at a time. */
+const PRINTABLE_PAIRS = new Uint8Array(65536);
+for (let pair = 0; pair < 65536; pair++)
+    PRINTABLE_PAIRS[pair] = PRINTABLE[pair & 0xff] + PRINTABLE[pair >>> 8];
+/** The printable bytes of a chunk, read four at a time where the chunk is aligned for it. */
+function countPrintable(chunk) {
+    let printable = 0;
+    let i = 0;
+    const head = Math.min(chunk.length, (4 - (chunk.byteOffset & 3)) & 3);
+    for (; i < head; i++)
+        printable += PRINTABLE[chunk[i]];
+    const words = (chunk.length - i) >>> 2;
+    const aligned = words > 0 ? new Uint32Array(chunk.buffer, chunk.byteOffset + i, words) : new Uint32Array(0);
+    for (let w = 0; w < words; w++) {
+        const word = aligned[w];
+        printable += PRINTABLE_PAIRS[word & 0xffff] + PRINTABLE_PAIRS[word >>> 16];
+    }
+    for (i += words * 4; i < chunk.length; i++)
+        printable += PRINTABLE[chunk[i]];
+    return printable;
+}
 class PlainDumpScanner {
     bytes = 0;
     printable = 0;
     nulBytes = 0;
     firstNulOffset;
     lexer;
+    gate;
     content;
     units = 0;
     beforeFirstStatement = true;
@@ -42798,7 +44517,8 @@ class PlainDumpScanner {
     sequences = [];
     finished;
     constructor(options = { content: false }) {
-        this.lexer = new PlainDumpLexer((unit) => this.onUnit(unit), { keepBytes: false, rowBytes: options.content });
+        this.gate = new DumpGate({ mode: 'validate', untrustedCode: 'report', archive: options.archive });
+        this.lexer = new PlainDumpLexer((unit) => this.onUnit(unit), { keepBytes: false, rowBytes: options.content, tokens: this.gate });
         if (options.content)
             this.content = new DumpContentCollector();
     }
@@ -42832,12 +44552,14 @@ class PlainDumpScanner {
             restrictKeys: this.restrictKeys,
             unrestrictKeys: this.unrestrictKeys,
             sequences: this.sequences,
-            content: this.content?.result(this.clientEncoding)
+            content: this.content?.result(this.clientEncoding),
+            gate: this.gate.finish()
         };
         return this.finished;
     }
     onUnit(unit) {
         this.units++;
+        this.gate.judge(unit);
         if (unit.kind === 'rows')
             return this.content?.rows(unit.chunks[0]);
         if (unit.kind === 'end-of-rows')
@@ -43190,7 +44912,7 @@ async function describeBackupOnDisk(backupPath, format, compression, signal, sca
     switch (format) {
         case 'plain': {
             const { sizeBytes, sha256, observed } = await inspectFile(backupPath, plainObserver(plainIsGzipped(compression), scan), signal);
-            return { ...base, sizeBytes, sha256, plain: observed, sequences: observed.sequences, content: observed.content };
+            return { ...base, sizeBytes, sha256, plain: observed, sequences: observed.sequences, content: observed.content, gate: observed.gate };
         }
         case 'tar': {
             const { sizeBytes, sha256, observed } = await inspectFile(backupPath, tarObserver(), signal);
@@ -43648,7 +45370,7 @@ async function describeCreated(run, options, streamed) {
     const base = { format: options.format, compression: options.compression, path: options.backupPath };
     if (options.format === 'plain') {
         const { sizeBytes, sha256, observed } = streamed.result();
-        return { ...base, sizeBytes, sha256, plain: observed, sequences: observed.sequences, content: observed.content };
+        return { ...base, sizeBytes, sha256, plain: observed, sequences: observed.sequences, content: observed.content, gate: observed.gate };
     }
     if (options.format === 'tar') {
         const { sizeBytes, sha256, observed } = streamed.result();
@@ -43716,6 +45438,19 @@ function scrubbedEnvironment(base = process.env) {
         if (!INHERITED_CONNECTION.test(name))
             env[name] = value;
     return env;
+}
+/** Where the runner and the user hand this process its secrets: the inputs, the URL, the password variables. */
+const SECRET_VARIABLES = /^(INPUT_.*|DATABASE_URL|DB_PASSWORD|PGPASSWORD)$/i;
+/**
+ * Drops the secrets from this process's own environment once the settings hold them, so that no
+ * child inherits them, however it is started. Linux still shows the environment a process started
+ * with in /proc/<pid>/environ to processes of the same user: docs/safety.md says why no child of
+ * a restore runs anything a backup says.
+ */
+function forgetSecretVariables(env = process.env) {
+    for (const name of Object.keys(env))
+        if (SECRET_VARIABLES.test(name))
+            delete env[name];
 }
 /** libpq's password file syntax: backslash escapes ":" and "\". */
 function passwordFileLine(password) {
@@ -45097,6 +46832,28 @@ class SettingsFilter extends external_node_stream_.Transform {
 // in the user's terms.
 
 
+
+/** The minor releases of each major whose psql knows \\restrict (August 2025); every later major does. */
+const RESTRICT_SINCE = { 13: 22, 14: 19, 15: 14, 16: 10, 17: 6 };
+/**
+ * A \\restrict line with a key of this run's own, for a psql that knows it: after it, psql refuses
+ * every meta-command but \\unrestrict with that key, which nothing in a backup can know.
+ */
+function restrictLine(psql) {
+    const since = RESTRICT_SINCE[psql.major];
+    const knows = psql.major >= 18 || (since !== undefined && psql.minor >= since);
+    return knows ? `\\restrict ${(0,external_node_crypto_.randomBytes)(24).toString('hex')}\n` : undefined;
+}
+/**
+ * For a session that goes on after errors: a COPY the server refuses (no such table, a column list
+ * that does not fit) would have psql read its rows as statements, so psql stops at an error from
+ * the COPY to its "\\." line. Under the run's \\restrict key, the key is lifted for the one line.
+ */
+function copyGuards(restrict) {
+    const key = restrict?.trim().split(/\s+/)[1];
+    const set = (value) => Buffer.from(key ? `\\unrestrict ${key}\n\\set ON_ERROR_STOP ${value}\n\\restrict ${key}\n` : `\\set ON_ERROR_STOP ${value}\n`);
+    return { stopAtError: set('on'), goOn: set('off') };
+}
 /** strict: psql stops at the first error. Otherwise it goes on, and every error is sorted afterwards. */
 function psqlArguments(replay, stopAtFirstError = replay.request.strict) {
     return ['-X', '--no-password', '-v', `ON_ERROR_STOP=${stopAtFirstError ? 1 : 0}`, ...(replay.run.verbose ? [] : ['--quiet'])];
@@ -45128,65 +46885,129 @@ function reportFiltered(replay, removed) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/restore/archive.ts
-// A custom, directory or tar archive restored by pg_restore into the temporary database, in parallel
-// where the format allows. When the client is newer than the server, pg_restore writes a script
-// instead, which psql replays without the settings the server does not know. Afterwards the archive
-// must still have its checksum.
-
-
-
-
-
-
-
-/** pg_restore -j works for custom and directory archives; plain and tar restore in one session. */
-function restoreArguments(format, jobs, databaseName, archive, verbose, strict = false) {
-    const args = ['--no-password', ...(strict ? ['--exit-on-error'] : []), `--dbname=${databaseName}`];
-    if ((format === 'custom' || format === 'directory') && jobs > 1)
-        args.push(`--jobs=${jobs}`);
-    if (verbose)
-        args.push('--verbose');
-    args.push(archive);
-    return args;
+;// CONCATENATED MODULE: ./src/restore/context.ts
+// What a restore is asked to do, and what the parts of one restore share: the run, the request,
+// the tools' environment, and what the restore has found so far (errors sorted, progress for the
+// watchdog).
+/** The gate's settings for what this restore sends to psql. */
+function restoreGate(replay) {
+    const { request } = replay;
+    return {
+        mode: 'restore',
+        untrustedCode: request.untrusted ? 'refuse' : 'report',
+        temporaryDatabase: request.databaseName,
+        ownRestrictKey: replay.restrictLine !== undefined
+    };
 }
-async function restoreArchive(replay) {
-    const { run, request } = replay;
-    const { backup } = request;
-    if (replay.unknownSettings.length > 0) {
-        const filter = new SettingsFilter(replay.unknownSettings);
-        const [script] = await Promise.all([
-            runTool(request.tools.pgRestore, ['--file=-', backup.path], {
-                env: replay.env,
-                signal: replay.signal,
-                consumeStdout: (stdout) => (0,external_node_stream_promises_namespaceObject.pipeline)(stdout, filter)
-            }),
-            runPsql(replay, filter, "psql (replaying pg_restore's script)")
-        ]);
-        if (script.exitCode !== 0) {
-            const lines = errorLines(run.redactor.redact(script.stderr));
-            throw restoreFailure('pg_restore', `Restore failed: pg_restore exited with code ${script.exitCode}: ${lines.join(' | ')}`, lines, script.stderr);
-        }
-        reportFiltered(replay, filter.removed);
+
+;// CONCATENATED MODULE: ./src/backup/gate/refusal.ts
+// What the gate refused, in the user's words: where in the backup (a line of a plain dump, an
+// entry of an archive's table of contents), what, and why; and the hints that blame the right thing.
+
+const REFUSED_HINT = 'A backup is restored as untrusted input: nothing in it may act beyond its temporary database. pg_dump ' +
+    'never writes such a statement into a dump of one database, so this file was edited, or is not one ' +
+    '(a pg_dumpall file holds roles and several databases). See docs/safety.md.';
+const UNTRUSTED_CODE_HINT = 'Vouch for the backup with expected-checksum (its SHA-256 from where it was made) or the receipt written when it was made, or verify it on a server where its code can harm nothing.';
+/** Where: "line 12", "TOC entry 215 (TABLE public.t)", or the offset when nothing better is known. */
+function placeOf(item) {
+    if (item.line !== undefined)
+        return `line ${item.line}`;
+    if (item.entry)
+        return item.entry;
+    return `byte ${item.offset}`;
+}
+function describeRefusal(refusal) {
+    return `${placeOf(refusal)}: ${refusal.text ? `${refusal.text} ` : ''}(${refusal.reason})`;
+}
+function describeUntrustedCode(routine) {
+    return `${routine.why ?? `${routine.routine} in ${routine.language}`} (${placeOf(routine)})`;
+}
+/** A refusal met while restoring (the backup changed since it was validated, or a streamed dump): the run stops. */
+function refusedStatement(refusal) {
+    return new VerificationError('backup-refused', `The backup holds a statement that would act beyond its temporary database, refused before it ran: ${describeRefusal(refusal)}.`, REFUSED_HINT);
+}
+
+;// CONCATENATED MODULE: ./src/restore/gated-script.ts
+// A plain dump on its way into one psql session, through the gate (DumpGate): what may run is passed
+// on as the dump has it, the --create preamble as the temporary database needs it, and a refused
+// statement stops the restore before psql has it whole. psql starts under a \restrict key of the
+// run's own, so that no meta-command can run whatever reached it.
+
+
+
+
+class GatedScript extends external_node_stream_.Transform {
+    restrictLine;
+    onRefused;
+    guards;
+    gate;
+    lexer;
+    admitted = [];
+    refusal;
+    started = false;
+    /**
+     * onRefused stops psql before this stream fails: psql runs an unfinished statement it holds once
+     * its input ends, so its input must not end while it holds part of a refused one.
+     */
+    constructor(options, restrictLine, onRefused, 
+    /** For a psql that goes on after errors: it stops at one from a COPY to its rows' end. */
+    guards) {
+        super();
+        this.restrictLine = restrictLine;
+        this.onRefused = onRefused;
+        this.guards = guards;
+        this.gate = new DumpGate(options);
+        this.lexer = new PlainDumpLexer((unit) => this.onUnit(unit), { keepBytes: true, tokens: this.gate });
     }
-    else {
-        const args = restoreArguments(backup.format, request.jobs, request.databaseName, backup.path, run.verbose, request.strict);
-        const stopHeartbeat = startHeartbeat('pg_restore restoring', run.log, undefined, run.heartbeatMs);
-        const before = replay.sorter.result().total;
-        const ran = await runTool(request.tools.pgRestore, args, {
-            env: replay.env,
-            signal: replay.signal,
-            onLine: run.verbose ? (line) => run.log(run.redactor.redact(line)) : undefined,
-            onErrorLine: (line) => replay.sorter.line(run.redactor.redact(line))
-        }).finally(stopHeartbeat);
-        // Without --exit-on-error pg_restore exits 1 when it ignored errors; those are sorted afterwards.
-        const onlySortedErrors = !request.strict && ran.exitCode === 1 && replay.sorter.result().total > before;
-        if (ran.exitCode !== 0 && (!onlySortedErrors || serverGone(ran.stderr))) {
-            const lines = errorLines(run.redactor.redact(ran.stderr));
-            throw restoreFailure('pg_restore', `Restore failed: pg_restore stopped at the first error (exit code ${ran.exitCode}): ${lines.join(' | ') || 'no error message'}`, lines, ran.stderr);
+    _transform(chunk, _encoding, callback) {
+        if (!this.started) {
+            this.started = true;
+            if (this.restrictLine)
+                this.push(Buffer.from(this.restrictLine));
         }
+        try {
+            this.lexer.push(chunk);
+        }
+        catch (error) {
+            return callback(error);
+        }
+        this.pass(callback);
     }
-    return backupChecksum(backup.path, backup.format, replay.signal);
+    _flush(callback) {
+        this.lexer.end();
+        const report = this.gate.finish();
+        if (!this.refusal && report.refusedTotal > 0)
+            this.refuse(report.refused[0].reason);
+        this.pass(callback);
+    }
+    pass(callback) {
+        if (this.refusal) {
+            this.onRefused(this.refusal);
+            return callback(this.refusal);
+        }
+        for (const bytes of this.admitted)
+            this.push(bytes);
+        this.admitted = [];
+        callback();
+    }
+    onUnit(unit) {
+        if (this.refusal)
+            return;
+        const admission = admit(unit, this.gate.judge(unit));
+        if ('refused' in admission)
+            return this.refuse(admission.refused, unit);
+        // The lexer's bytes are views of the chunk being read, which is the stream's own: passed on as they are.
+        const copies = this.guards && unit.kind === 'statements' && unit.statements[unit.statements.length - 1]?.copyIn;
+        if (copies)
+            this.admitted.push(this.guards.stopAtError);
+        for (const bytes of admission.bytes)
+            this.admitted.push(bytes);
+        if (this.guards && unit.kind === 'end-of-rows')
+            this.admitted.push(this.guards.goOn);
+    }
+    refuse(reason, unit) {
+        this.refusal = refusedStatement(this.gate.firstRefusal() ?? { text: unit?.line ?? '', reason, offset: unit?.start ?? 0 });
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/restore/parallel/psql-sessions.ts
@@ -45319,6 +47140,8 @@ function readLines(stream, onLine) {
 
 
 
+
+
 /** Post-data entries that touch one table only: safe to run beside other tables' entries. */
 const PER_TABLE_TYPES = new Set(['INDEX', 'CONSTRAINT']);
 /** Data-section entries that touch no table: they need not wait for rows. */
@@ -45341,6 +47164,7 @@ class PlainDumpPlanner {
     serialBecause = [];
     hash = (0,external_node_crypto_.createHash)('sha256');
     lexer;
+    gate;
     /** schema: before the first shared rows; parallel: sharing; serial: all the rest in one session. */
     phase;
     current;
@@ -45362,7 +47186,9 @@ class PlainDumpPlanner {
         this.listener = listener;
         this.options = options;
         this.phase = options.parallel ? 'schema' : 'serial';
-        this.lexer = new PlainDumpLexer((unit) => this.onUnit(unit), { keepBytes: true });
+        this.restrictLine = options.restrictLine;
+        this.gate = new DumpGate(options.gate);
+        this.lexer = new PlainDumpLexer((unit) => this.onUnit(unit), { keepBytes: true, tokens: this.gate });
     }
     /** The SHA-256 of every byte read, in order (unless told not to hash). */
     digest() {
@@ -45384,6 +47210,10 @@ class PlainDumpPlanner {
     }
     end() {
         this.lexer.end();
+        // What could only be decided at the end (a DROP DATABASE of a name no CREATE DATABASE followed) was left out; it still fails the restore.
+        const refused = this.gate.finish().refused[0];
+        if (refused)
+            throw refusedStatement(refused);
         this.finishEntry();
         this.closeCurrent();
         for (const job of this.jobs)
@@ -45391,6 +47221,12 @@ class PlainDumpPlanner {
                 this.close(job);
     }
     onUnit(unit) {
+        const admission = admit(unit, this.gate.judge(unit));
+        // Thrown before any part of it is planned: the scheduler stops every session (killed, never their input ended).
+        if ('refused' in admission)
+            throw refusedStatement(this.gate.firstRefusal() ?? { text: unit.line, reason: admission.refused, offset: unit.start });
+        if (admission.bytes !== unit.chunks)
+            return this.onAdmitted(unit, admission.bytes);
         if (unit.uncertain)
             this.goSerial(unit.uncertain);
         if (unit.continued && this.continuing) {
@@ -45422,6 +47258,14 @@ class PlainDumpPlanner {
                 return this.onStatements(unit);
         }
     }
+    /** A unit the gate let through in another form (the --create preamble): run in order, as the gate wrote it. */
+    onAdmitted(unit, bytes) {
+        if (bytes.length === 0)
+            return;
+        const job = this.serialJob(false);
+        job.ranges.push({ start: unit.start, end: unit.end, crc: 0, sealed: true, replacement: Buffer.concat(bytes) });
+        this.touched.add(job);
+    }
     onComment(unit) {
         const header = this.inTransaction ? null : ENTRY_HEADER.exec(unit.line);
         if (header) {
@@ -45436,16 +47280,13 @@ class PlainDumpPlanner {
         if (open)
             this.appendUnit(open, unit);
     }
+    /** The gate lets only the dump's \\restrict and \\unrestrict through, when psql runs under no key of the run's own. */
     onMeta(unit) {
         if (unit.line.startsWith('\\restrict ')) {
-            this.restrictLine = `${unit.line}\n`;
+            this.restrictLine ??= `${unit.line}\n`;
             const job = this.serialJob(false);
             job.restricts = true;
             return this.appendUnit(job, unit);
-        }
-        if (!unit.line.startsWith('\\unrestrict ')) {
-            // A meta-command (\connect, ...) changes one session: all that follows runs in that session.
-            this.goSerial(`the dump runs a psql meta-command (${unit.line.trim().split(/\s/)[0]})`);
         }
         this.appendUnit(this.serialJob(false), unit);
     }
@@ -45607,6 +47448,8 @@ class PlainDumpPlanner {
             const job = definition ?? this.serialJob(false);
             if (job.kind === 'serial')
                 job.copies = true;
+            // A job with a COPY runs in order (a definition holding one becomes such a job), in the session that goes on after errors.
+            this.guard(job, unit.start, 'stopAtError');
             this.appendUnit(job, unit);
             this.copyJob = job;
             return;
@@ -45633,7 +47476,17 @@ class PlainDumpPlanner {
         // A rows job ends here: each part of it gets its own "\." line from the scheduler.
         if (job?.kind === 'rows')
             return this.closeCurrent();
-        this.appendUnit(job ?? this.serialJob(false), unit);
+        const runs = job ?? this.serialJob(false);
+        this.appendUnit(runs, unit);
+        this.guard(runs, unit.end, 'goOn');
+    }
+    /** One of the guards' lines, in a range of its own at this place of the job. */
+    guard(job, at, which) {
+        const guards = this.options.copyGuards;
+        if (!guards)
+            return;
+        job.ranges.push({ start: at, end: at, crc: 0, sealed: true, replacement: guards[which] });
+        this.touched.add(job);
     }
     appendUnit(job, unit, rows = false) {
         let position = unit.start;
@@ -46051,6 +47904,12 @@ class ReplayScheduler {
     }
     /** One range of the file, read again and checked against what the planner read. */
     async send(session, range) {
+        if (range.replacement) {
+            // What the gate let through of these bytes, in its own words.
+            await this.sessions.write(session, range.replacement);
+            this.bytesSent += range.end - range.start;
+            return;
+        }
         let crc = 0;
         let buffers = this.buffers.get(session);
         if (!buffers)
@@ -46086,7 +47945,14 @@ async function replayPlainDump(options) {
     try {
         // The planner announces jobs to the scheduler, which needs the planner's jobs: joined once both exist.
         const joined = {};
-        const planner = new PlainDumpPlanner({ changed: (job) => joined.scheduler?.changed(job) }, { parallel: options.sessions.count > 1, unknownSettings: options.unknownSettings, hash: options.chunks === undefined });
+        const planner = new PlainDumpPlanner({ changed: (job) => joined.scheduler?.changed(job) }, {
+            parallel: options.sessions.count > 1,
+            unknownSettings: options.unknownSettings,
+            hash: options.chunks === undefined,
+            gate: options.gate,
+            restrictLine: options.restrictLine,
+            copyGuards: options.copyGuards
+        });
         const scheduler = (joined.scheduler = new ReplayScheduler(options.sessions, planner.jobs, handle, () => planner.restrictLine, options.adjustSetting));
         options.onStart?.(scheduler);
         const running = scheduler.done();
@@ -46123,6 +47989,7 @@ async function replayPlainDump(options) {
 
 
 
+
 async function replayInSessions(replay, file) {
     const { run, request } = replay;
     // Session 0 runs the schema and goes on after an error unless strict; the others stop at their first
@@ -46152,7 +48019,11 @@ async function replayInSessions(replay, file) {
             chunks: request.relay,
             onRead: request.onBackupRead,
             // strict fails on a harmless error: the sessions then meet it as it is.
-            adjustSetting: request.strict ? undefined : missingTablespaceSetting(replay)
+            adjustSetting: request.strict ? undefined : missingTablespaceSetting(replay),
+            gate: restoreGate(replay),
+            restrictLine: replay.restrictLine,
+            // Session 0 goes on after errors unless strict; the others stop at their first.
+            copyGuards: request.strict ? undefined : copyGuards(replay.restrictLine)
         });
     }
     catch (error) {
@@ -46225,6 +48096,8 @@ function missingTablespaceSetting(replay) {
 
 
 
+
+
 async function replayPlain(replay) {
     const { request, run } = replay;
     const file = { path: request.backup.path, size: request.written ?? (0,promises_.stat)(request.backup.path).then((info) => info.size) };
@@ -46247,9 +48120,92 @@ async function replayPlain(replay) {
         feed = filter;
     }
     const stopHeartbeat = startHeartbeat('psql restoring', run.log, () => fed.bytes, run.heartbeatMs);
-    await runPsql(replay, feed, 'psql').finally(stopHeartbeat);
+    await runGated(replay, feed, 'psql').finally(stopHeartbeat);
     reportFiltered(replay, filter?.removed ?? []);
     return fed.digest();
+}
+/**
+ * psql fed through the gate. A refusal stops psql (a signal) before its input ends: psql would run
+ * an unfinished statement it holds as its input ended.
+ */
+async function runGated(replay, script, what) {
+    const stop = new AbortController();
+    const guards = replay.request.strict ? undefined : copyGuards(replay.restrictLine);
+    const gated = new GatedScript(restoreGate(replay), replay.restrictLine, (error) => stop.abort(error), guards);
+    (0,external_node_stream_promises_namespaceObject.pipeline)(script, gated).catch(() => { });
+    const stopped = { ...replay, signal: AbortSignal.any([replay.signal, stop.signal]) };
+    try {
+        await runPsql(stopped, gated, what);
+    }
+    catch (error) {
+        if (stop.signal.aborted)
+            throw stop.signal.reason;
+        throw error;
+    }
+    if (stop.signal.aborted)
+        throw stop.signal.reason;
+}
+
+;// CONCATENATED MODULE: ./src/restore/archive.ts
+// A custom, directory or tar archive restored by pg_restore into the temporary database, in parallel
+// where the format allows. When the client is newer than the server, pg_restore writes a script
+// instead, which psql replays without the settings the server does not know. Afterwards the archive
+// must still have its checksum.
+
+
+
+
+
+
+
+
+/** pg_restore -j works for custom and directory archives; plain and tar restore in one session. */
+function restoreArguments(format, jobs, databaseName, archive, verbose, strict = false) {
+    const args = ['--no-password', ...(strict ? ['--exit-on-error'] : []), `--dbname=${databaseName}`];
+    if ((format === 'custom' || format === 'directory') && jobs > 1)
+        args.push(`--jobs=${jobs}`);
+    if (verbose)
+        args.push('--verbose');
+    args.push(archive);
+    return args;
+}
+async function restoreArchive(replay) {
+    const { run, request } = replay;
+    const { backup } = request;
+    if (replay.unknownSettings.length > 0 || request.archiveThroughPsql) {
+        const filter = new SettingsFilter(replay.unknownSettings);
+        const [script] = await Promise.all([
+            runTool(request.tools.pgRestore, ['--file=-', backup.path], {
+                env: replay.env,
+                signal: replay.signal,
+                consumeStdout: (stdout) => (0,external_node_stream_promises_namespaceObject.pipeline)(stdout, filter)
+            }),
+            runGated(replay, filter, "psql (replaying pg_restore's script)")
+        ]);
+        if (script.exitCode !== 0) {
+            const lines = errorLines(run.redactor.redact(script.stderr));
+            throw restoreFailure('pg_restore', `Restore failed: pg_restore exited with code ${script.exitCode}: ${lines.join(' | ')}`, lines, script.stderr);
+        }
+        reportFiltered(replay, filter.removed);
+    }
+    else {
+        const args = restoreArguments(backup.format, request.jobs, request.databaseName, backup.path, run.verbose, request.strict);
+        const stopHeartbeat = startHeartbeat('pg_restore restoring', run.log, undefined, run.heartbeatMs);
+        const before = replay.sorter.result().total;
+        const ran = await runTool(request.tools.pgRestore, args, {
+            env: replay.env,
+            signal: replay.signal,
+            onLine: run.verbose ? (line) => run.log(run.redactor.redact(line)) : undefined,
+            onErrorLine: (line) => replay.sorter.line(run.redactor.redact(line))
+        }).finally(stopHeartbeat);
+        // Without --exit-on-error pg_restore exits 1 when it ignored errors; those are sorted afterwards.
+        const onlySortedErrors = !request.strict && ran.exitCode === 1 && replay.sorter.result().total > before;
+        if (ran.exitCode !== 0 && (!onlySortedErrors || serverGone(ran.stderr))) {
+            const lines = errorLines(run.redactor.redact(ran.stderr));
+            throw restoreFailure('pg_restore', `Restore failed: pg_restore stopped at the first error (exit code ${ran.exitCode}): ${lines.join(' | ') || 'no error message'}`, lines, ran.stderr);
+        }
+    }
+    return backupChecksum(backup.path, backup.format, replay.signal);
 }
 
 ;// CONCATENATED MODULE: ./src/restore/temporary-database.ts
@@ -46492,6 +48448,7 @@ class RestoreWatchdog {
 
 
 
+
 function changedAfterValidation(found, expected) {
     return new VerificationError('backup-invalid', `The backup changed after it was validated: the restore read bytes with SHA-256 ${found}, the backup had ${expected}.`, 'Something wrote to the backup during the verification.');
 }
@@ -46515,7 +48472,8 @@ async function restoreBackup(run, request, inspect) {
             tablespaces,
             sorter: new RestoreErrorSorter(),
             progress: {},
-            signal: request.signal ? AbortSignal.any([run.signal, request.signal]) : run.signal
+            signal: request.signal ? AbortSignal.any([run.signal, request.signal]) : run.signal,
+            restrictLine: restrictLine(request.tools.version)
         };
         const restoredChecksum = await restoreWatched(restore).finally(() => request.onBackupRead?.());
         const ignoredErrors = requireHarmlessErrors(run, restore.sorter.result());
@@ -46596,7 +48554,7 @@ async function tablespacesOf(session) {
 
 
 /** A restore into a new temporary database; its inventory is read before it is dropped. */
-function startRestore(v, connected, backup, streamed) {
+function startRestore(v, connected, backup, streamed, safety = { untrusted: false }) {
     const { settings, result } = v;
     const databaseName = temporaryDatabaseName(new Date());
     result.restoreDatabase = { name: databaseName, dropped: false };
@@ -46607,6 +48565,8 @@ function startRestore(v, connected, backup, streamed) {
         databaseName,
         jobs: settings.jobs,
         strict: settings.strict,
+        untrusted: safety.untrusted,
+        archiveThroughPsql: safety.archiveThroughPsql,
         stallMs: v.options.stallMs,
         written: streamed?.written,
         relay: streamed?.relay,
@@ -47073,6 +49033,28 @@ function describeChanges(changed, lead) {
 ;// CONCATENATED MODULE: ./src/validate/plain-checks.ts
 // A plain dump's scan, turned into the checks the Validate phase reports, each passed or failed with its reason.
 
+
+/** The check's name: the Validate phase's verdict on what the backup would do once restored. */
+const GATE_CHECK = 'Nothing beyond its database';
+/**
+ * The gate's verdict as a check: every statement one pg_dump writes for one database, or the first
+ * refused, named by its line or archive entry, and why.
+ */
+function gateCheck(gate) {
+    if (gate.refusedTotal > 0) {
+        const more = gate.refusedTotal > 1
+            ? `; and ${gate.refusedTotal - 1} more: ${gate.refused
+                .slice(1, 4)
+                .map((refusal) => describeRefusal(refusal))
+                .join('; ')}`
+            : '';
+        return { name: GATE_CHECK, passed: false, detail: `refused ${describeRefusal(gate.refused[0])}${more}` };
+    }
+    const standIn = gate.standIn
+        ? `; its --create preamble is understood, not run: the temporary database stands in for database ${gate.standIn} (${gate.leftOutTotal} statement(s) left out${gate.rewritten > 0 ? `, ${gate.rewritten} applied to it` : ''})`
+        : '';
+    return { name: GATE_CHECK, passed: true, detail: `every statement one pg_dump writes for one database${standIn}` };
+}
 /** Turns a scan into the checks the Validate phase reports, each passed or failed with its reason. */
 function plainDumpChecks(report) {
     const checks = [];
@@ -47125,6 +49107,7 @@ function plainDumpChecks(report) {
             ? 'the dump ends between statements'
             : `the dump ends ${report.unfinishedStatement}: it is cut, or a quote or comment in it was damaged`
     });
+    checks.push(gateCheck(report.gate));
     const restrictProblem = describeRestrictPairs(report.restrictKeys, report.unrestrictKeys);
     checks.push({
         name: '\\restrict pairs',
@@ -47158,10 +49141,54 @@ function describeRestrictPairs(restrictKeys, unrestrictKeys) {
     return `${restrictKeys.length} \\restrict line(s) but ${unrestrictKeys.length} \\unrestrict line(s)`;
 }
 
+;// CONCATENATED MODULE: ./src/backup/line-numbers.ts
+// Line numbers of a plain dump, counted only when something must be named by its line (a refused
+// statement): the file is read again, decompressed if it is gzip, up to the last offset asked for.
+
+
+/** The line (from 1) each offset of the dump's text falls on. */
+async function linesAt(file, gzipped, offsets, signal) {
+    const wanted = [...new Set(offsets)].sort((a, b) => a - b);
+    const lines = new Map();
+    let read = (0,external_node_fs_namespaceObject.createReadStream)(file, { signal });
+    if (gzipped)
+        read = read.pipe((0,external_node_zlib_.createGunzip)());
+    let position = 0;
+    let line = 1;
+    let next = 0;
+    try {
+        for await (const chunk of read) {
+            let from = 0;
+            while (next < wanted.length && wanted[next] < position + chunk.length) {
+                const at = wanted[next] - position;
+                line += newlines(chunk, from, at);
+                from = at;
+                lines.set(wanted[next++], line);
+            }
+            if (next >= wanted.length)
+                break;
+            line += newlines(chunk, from, chunk.length);
+            position += chunk.length;
+        }
+    }
+    finally {
+        read.destroy();
+    }
+    return lines;
+}
+function newlines(chunk, from, to) {
+    let count = 0;
+    for (let at = chunk.indexOf(10, from); at !== -1 && at < to; at = chunk.indexOf(10, at + 1))
+        count++;
+    return count;
+}
+
 ;// CONCATENATED MODULE: ./src/validate/validate.ts
 // Phase 2: judges the backup without restoring it. Plain dumps were scanned as they were written;
 // archives are checked for their header and structure, then pg_restore reads every data block into
 // a script that must come out complete. Every child process has a time limit.
+
+
 
 
 
@@ -47198,12 +49225,17 @@ async function validateBackup(run, backup, request) {
     if (backup.format === 'directory')
         checks.push(dataFilesCheck(backup, listing.dataIds, listing.blobIds));
     checks.push(await fullReadCheck(run, backup, request));
+    if (backup.gate)
+        checks.push(gateCheck(backup.gate));
     checks.push(await sizeOnDiskCheck(backup));
     return checks;
 }
 async function validatePlain(backup, rehashAfter, signal) {
     const scan = backup.plain;
     const checks = [];
+    // What the gate names is named by its line: counted only then, by reading the file again.
+    const offsets = [...scan.gate.refused, ...scan.gate.untrustedCode].map((item) => item.offset);
+    const lines = offsets.length > 0 ? await linesAt(backup.path, plainIsGzipped(backup.compression), offsets, signal).catch(() => undefined) : undefined;
     if (plainIsGzipped(backup.compression)) {
         checks.push({
             name: 'Compressed stream',
@@ -47213,6 +49245,9 @@ async function validatePlain(backup, rehashAfter, signal) {
                 : `the gzip stream is corrupt: ${scan.decompressError}`
         });
     }
+    if (lines)
+        for (const item of [...scan.gate.refused, ...scan.gate.untrustedCode])
+            item.line = lines.get(item.offset);
     checks.push(...plainDumpChecks(scan));
     // A backup that is not valid stops the streamed restore at once; a valid one is read again after it.
     if (rehashAfter && checks.every((check) => check.passed)) {
@@ -47301,9 +49336,10 @@ function dataFilesCheck(backup, dataIds, blobIds) {
  * truncation and corrupt blocks surface here, and the script must come out complete.
  */
 async function fullReadCheck(run, backup, request) {
-    const reader = new InspectingStream(plainObserver(false, { content: request.content === true }));
+    const reader = new InspectingStream(plainObserver(false, { content: request.content === true, archive: true }));
     const stopHeartbeat = startHeartbeat('pg_restore reading the archive', run.log, () => reader.bytesSoFar, run.heartbeatMs);
-    const read = await runTool(request.tools.pgRestore, ['--file=-', backup.path], {
+    // --verbose numbers each entry in the script ("-- TOC entry 215"): the gate names what it refuses by it.
+    const read = await runTool(request.tools.pgRestore, ['--verbose', '--file=-', backup.path], {
         env: request.env,
         signal: run.signal,
         timeoutMs: readTimeoutMs(backup.sizeBytes),
@@ -47314,6 +49350,7 @@ async function fullReadCheck(run, backup, request) {
     if (read.exitCode === 0 && complete) {
         backup.sequences = scan.sequences;
         backup.content = scan.content;
+        backup.gate = scan.gate;
         return {
             name: 'Every block reads',
             passed: true,
@@ -47353,17 +49390,26 @@ async function sizeOnDiskCheck(backup) {
             : `${onDisk} bytes on disk, but ${backup.sizeBytes} were written: the backup changed after the dump`
     };
 }
+/** The check an untrusted backup fails when it holds code for the server's host. */
+const UNTRUSTED_CODE_CHECK = "Code for the server's host";
 /** Throws when any check failed, naming the format and every failed check. */
 function requirePassed(checks, format = 'plain') {
     const failed = checks.filter((check) => !check.passed);
     if (failed.length === 0)
         return;
+    // A damaged dump's debris reads as statements the gate refuses: the damage is the story then.
+    const gateOnly = failed.every((check) => check.name === GATE_CHECK || check.name === UNTRUSTED_CODE_CHECK);
+    const refused = failed.find((check) => check.name === GATE_CHECK || check.name === UNTRUSTED_CODE_CHECK);
+    if (refused && gateOnly) {
+        throw new VerificationError('backup-refused', `Backup (${format} format) refused: ${failed.map((check) => `${check.name}: ${check.detail}`).join('; ')}`, refused.name === GATE_CHECK ? REFUSED_HINT : UNTRUSTED_CODE_HINT);
+    }
     throw new VerificationError('backup-invalid', `Backup (${format} format) failed validation: ${failed.map((check) => `${check.name}: ${check.detail}`).join('; ')}`, 'A truncated or corrupted dump usually means pg_dump was interrupted or the disk filled up; run with verbose: true to see its output.');
 }
 
 ;// CONCATENATED MODULE: ./src/engine/validate-phase.ts
 // Phase 2 as the engine runs it: the backup judged without restoring it, the expected checksum and
 // the receipt held against it. A backup that is not valid stops a streamed restore at once.
+
 
 
 
@@ -47382,7 +49428,9 @@ async function validatePhase(v, held, backup) {
                 rehashAfter: held.streamed?.read,
                 content: v.settings.verifyLevel === 'data'
             });
-            judge(v, backup, checks);
+            // A backup this run made is vouched for by the run itself.
+            held.trustedBy = 'this run';
+            judge(v, backup, checks, undefined, held.trustedBy);
             done(`${checks.length} checks passed; SHA-256 ${backup.sha256.slice(0, 12)}…`);
         });
     }
@@ -47423,7 +49471,9 @@ async function validateExistingPhase(v, held, file, detected) {
             result.changedSinceReceipt = changed;
             run.log(describeChanges(changed, 'Content changed since the receipt'));
         }
-        judge(v, backup, checks, binding?.check);
+        const expected = v.references.expectedChecksum;
+        held.trustedBy = expected && expected === backup.sha256 ? 'expected-checksum' : binding?.describesThisBackup ? 'receipt' : undefined;
+        judge(v, backup, checks, binding?.check, held.trustedBy);
         if (binding?.error)
             throw binding.error;
         held.describedByReceipt = binding?.describesThisBackup === true;
@@ -47431,8 +49481,11 @@ async function validateExistingPhase(v, held, file, detected) {
         return backup;
     });
 }
-/** The checks, the expected checksum first, logged and recorded; throws naming every failed one (the receipt's aside). */
-function judge(v, backup, checks, receipt) {
+/**
+ * The checks, the expected checksum first, logged and recorded; throws naming every failed one (the
+ * receipt's aside). Code for the server's host fails a backup nothing vouches for.
+ */
+function judge(v, backup, checks, receipt, trustedBy) {
     const expected = v.references.expectedChecksum;
     if (expected) {
         const matches = backup.sha256 === expected;
@@ -47444,11 +49497,47 @@ function judge(v, backup, checks, receipt) {
                 : `SHA-256 ${backup.sha256}, but ${expected} was expected: this is not that backup, or it changed`
         });
     }
+    const code = codeCheck(backup, trustedBy);
+    if (code)
+        checks.push(code);
+    if (backup.gate)
+        v.result.safety = validate_phase_safetyFacts(backup, trustedBy, checks);
     const all = receipt ? [...checks, receipt] : checks;
     v.result.checks = all;
     for (const check of all)
         v.run.log(`${check.passed ? '✓' : '✗'} ${check.name}: ${check.detail}`);
     requirePassed(checks, backup.format);
+}
+/** Functions whose code would run on the server's host: restored when something vouches for the backup, refused otherwise. */
+function codeCheck(backup, trustedBy) {
+    const code = backup.gate?.untrustedCode ?? [];
+    if (code.length === 0)
+        return undefined;
+    const listed = `${code
+        .slice(0, 5)
+        .map((routine) => describeUntrustedCode(routine))
+        .join('; ')}${code.length > 5 ? `; and ${code.length - 5} more` : ''}`;
+    if (trustedBy)
+        return { name: UNTRUSTED_CODE_CHECK, passed: true, detail: `${listed}: restored, the backup is vouched for by ${trustedBy}` };
+    return {
+        name: UNTRUSTED_CODE_CHECK,
+        passed: false,
+        detail: `${listed}: code or files of the database server's host, which the restore would run or read, and nothing vouches for this backup`
+    };
+}
+function validate_phase_safetyFacts(backup, trustedBy, checks) {
+    const gate = backup.gate;
+    const refusedCheck = checks.find((check) => !check.passed && (check.name === UNTRUSTED_CODE_CHECK || check.name.startsWith('Nothing beyond')));
+    return {
+        trusted: trustedBy !== undefined,
+        trustedBy,
+        refused: gate.refusedTotal + (trustedBy === undefined ? gate.untrustedCode.length : 0),
+        refusedDetail: refusedCheck?.detail,
+        standIn: gate.standIn,
+        leftOut: gate.leftOutTotal,
+        rewritten: gate.rewritten,
+        untrustedCode: gate.untrustedCode.map((routine) => `${routine.routine} in ${routine.language}`)
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/run/deferred.ts
@@ -47655,6 +49744,7 @@ function raise(run, result, alerts, mode) {
 
 
 
+
 const TAR = /^(base|pg_wal|\d+)\.tar(?:\.(gz|lz4|zst))?$/;
 const COMPRESSION = { '': 'none', gz: 'gzip', lz4: 'lz4', zst: 'zstd' };
 /** The backup at `where`, or undefined when it is not a physical backup (a logical one, say). */
@@ -47718,7 +49808,10 @@ function decompressFlag(compression) {
 /** Extracts one tar of the backup into `into`; a truncated or damaged archive fails with tar's own words. */
 async function extractTar(tar, into, signal) {
     await (0,promises_.mkdir)(into, { recursive: true, mode: 0o700 });
-    const run = await runTool('tar', ['-x', ...decompressFlag(tar.compression), '-f', tar.file, '-C', into], { env: process.env, signal });
+    const run = await runTool('tar', ['-x', ...decompressFlag(tar.compression), '-f', tar.file, '-C', into], {
+        env: scrubbedEnvironment(process.env),
+        signal
+    });
     if (run.exitCode !== 0) {
         const said = run.stderr.trim().split('\n').slice(-3).join(' | ');
         throw new VerificationError('backup-invalid', `${external_node_path_default().basename(tar.file)} could not be extracted: ${said || `tar exited with code ${run.exitCode}`}`, tar.compression === 'lz4' ? 'An lz4 archive needs the lz4 program on the runner.' : 'Is the archive complete? Copy the backup again.');
@@ -48766,7 +50859,7 @@ async function verifyNew(v) {
         known();
         await v.options.hooks?.beforeRestore?.(created.backup.path);
         const { path, format, compression } = created.backup;
-        await restorePhase(v, () => held.streamed?.restoring ?? startRestore(v, held.connected, { path, format, compression }), created.backup, 'new');
+        await restorePhase(v, () => held.streamed?.restoring ?? startRestore(v, held.connected, { path, format, compression }, undefined, { untrusted: false }), created.backup, 'new');
     }
     catch (error) {
         v.contentReference.reject(error);
@@ -48793,7 +50886,12 @@ async function verifyExisting(v, file) {
         const reference = held.describedByReceipt && v.references.receipt ? receiptInventory(v.references.receipt) : undefined;
         v.contentReference.resolve({ dump: backup.content, reference });
         await v.options.hooks?.beforeRestore?.(file);
-        await restorePhase(v, () => startRestore(v, held.connected, { path: file, ...detected }), backup, 'existing');
+        // Nothing vouches for it: its code for the server's host was refused in Validate, and would be again.
+        const safety = {
+            untrusted: held.trustedBy === undefined,
+            archiveThroughPsql: detected.format !== 'plain' && (backup.gate?.inserts ?? 0) > 0
+        };
+        await restorePhase(v, () => startRestore(v, held.connected, { path: file, ...detected }, undefined, safety), backup, 'existing');
     }
     catch (error) {
         v.contentReference.reject(error);
@@ -49719,6 +51817,7 @@ const runnerToolCache = {
 
 
 
+
 async function runAction() {
     const given = runnerInputs();
     const redactor = new Redactor(rawSecrets(given));
@@ -49734,6 +51833,7 @@ async function runAction() {
         const settings = loadSettings(raw);
         for (const secret of settings.secrets)
             lib_core/* setSecret */.Pq(secret);
+        forgetSecretVariables();
         // The runner always names its tool cache; elsewhere (a local runner emulation) the engine's own folder serves.
         const toolCache = process.env.RUNNER_TOOL_CACHE ? runnerToolCache : undefined;
         const result = await verifyBackup({
@@ -49769,7 +51869,7 @@ async function runAction() {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
-/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5578);
+/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1220);
 // Entry point of the action's main step.
 
 

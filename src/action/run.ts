@@ -12,6 +12,7 @@ import { interruptionSignal } from '../run/interruption.js'
 import { writeJobSummary } from './job-summary.js'
 import { actionReporter, StateLedger } from './reporter.js'
 import { runnerToolCache } from './tool-cache.js'
+import { forgetSecretVariables } from '../connection/environment.js'
 
 export async function runAction(): Promise<void> {
   const given = runnerInputs()
@@ -26,6 +27,7 @@ export async function runAction(): Promise<void> {
     }
     const settings = loadSettings(raw)
     for (const secret of settings.secrets) core.setSecret(secret)
+    forgetSecretVariables()
     // The runner always names its tool cache; elsewhere (a local runner emulation) the engine's own folder serves.
     const toolCache = process.env.RUNNER_TOOL_CACHE ? runnerToolCache : undefined
     const result = await verifyBackup({

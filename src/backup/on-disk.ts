@@ -9,6 +9,7 @@ import { buildManifest, type Manifest } from './manifest.js'
 import type { TarReport } from './tar-check.js'
 import type { DumpContent } from './dump-content.js'
 import type { ScanOptions } from './plain-scanner.js'
+import type { GateReport } from './gate/dump-gate.js'
 
 export interface CreatedBackup {
   format: BackupFormat
@@ -26,6 +27,8 @@ export interface CreatedBackup {
   sequences?: Array<{ sequence: string; value: string }>
   /** Each table's rows and each large object's bytes as the dump holds them (verify level data); from the same scans. */
   content?: DumpContent
+  /** What the gate made of its statements: of the plain dump, or of the script pg_restore reads out of an archive. */
+  gate?: GateReport
 }
 
 /**
@@ -43,7 +46,7 @@ export async function describeBackupOnDisk(
   switch (format) {
     case 'plain': {
       const { sizeBytes, sha256, observed } = await inspectFile(backupPath, plainObserver(plainIsGzipped(compression), scan), signal)
-      return { ...base, sizeBytes, sha256, plain: observed, sequences: observed.sequences, content: observed.content }
+      return { ...base, sizeBytes, sha256, plain: observed, sequences: observed.sequences, content: observed.content, gate: observed.gate }
     }
     case 'tar': {
       const { sizeBytes, sha256, observed } = await inspectFile(backupPath, tarObserver(), signal)

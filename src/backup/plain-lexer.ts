@@ -8,6 +8,8 @@
 export interface DumpStatement {
   /** The statement from its first token through its semicolon, latin1-decoded (one char a byte). */
   text: string
+  /** File offset of its first byte. */
+  start: number
   /** Longer than MAX_STATEMENT_BYTES: only its start was kept. */
   truncated: boolean
   /** A COPY ... FROM stdin: rows follow, from the next line on. */
@@ -50,6 +52,31 @@ export interface LexerOptions {
   keepBytes: boolean
   /** Hand over the bytes of rows units even when keepBytes is off (a scanner that fingerprints rows). */
   rowBytes?: boolean
+  /** Receives every statement token by token, as psql reads it (the gate that judges what may run). */
+  tokens?: TokenSink
+}
+
+/**
+ * word: an identifier or keyword, lowercased as the server folds it (ASCII only); quoted: a "name"
+ * with "" undone; string: a literal's content ('...', E'...' with its escapes undone, $tag$...$tag$);
+ * number; symbol: one character of punctuation or an operator; backslash: a backslash outside any
+ * quote (psql's \; or \: or a meta-command inside a statement); continuation: a string taken up
+ * again on a later line ('a'<line break>'b'), which psql, reading line by line, starts anew.
+ */
+export type TokenKind = 'word' | 'quoted' | 'string' | 'number' | 'symbol' | 'backslash' | 'continuation'
+
+/** Words and names are given up to this many characters, literals' contents up to LITERAL_TEXT. */
+export const WORD_TEXT = 64
+export const LITERAL_TEXT = 256
+
+/** A reader of statements token by token, whatever their length (it keeps what it needs). */
+export interface TokenSink {
+  /** A statement begins at this file offset; its tokens follow. */
+  begin(offset: number): void
+  /** One token, and where it starts in the statement's text (the text the statement is given with). */
+  token(kind: TokenKind, text: string, at: number): void
+  /** The statement ends; it is handed over in its unit next. */
+  end(statement: DumpStatement): void
 }
 
 /** A statement is classified by its text; of a longer one only the start is kept. */
@@ -121,7 +148,12 @@ const UNSAFE_ENCODINGS: Record<string, string> = {
   gbk: 'big5',
   uhc: 'big5',
   gb18030: 'gb18030',
-  johab: 'johab'
+  johab: 'johab',
+  // PostgreSQL's other names for the same encodings.
+  win932: 'sjis',
+  win936: 'big5',
+  win949: 'big5',
+  win950: 'big5'
 }
 
 /** How many bytes the character that starts with `lead` takes in an unsafe encoding. */
@@ -136,6 +168,25 @@ function characterLength(encoding: string, lead: number, next: number): number {
     default:
       return lead >= 0x81 && lead <= 0xfe ? 2 : 1
   }
+}
+
+/**
+ * How a statement changes psql's reading of what follows, in the forms followed here: the client
+ * encoding (its class: '' for one whose bytes of a character are never ASCII) or
+ * standard_conforming_strings. Undefined for any other statement.
+ */
+export function readingSetting(text: string): { encoding?: string; standardStrings?: boolean } | undefined {
+  if (text.length > 200 || !/^set\s/i.test(text)) return undefined
+  const encoding = /^SET\s+client_encoding\s*(?:=|TO)\s*'([^']*)'\s*;$/i.exec(text)
+  if (encoding) return { encoding: unsafeEncoding(encoding[1]) }
+  const strings = /^SET\s+standard_conforming_strings\s*(?:=|TO)\s*'?(on|off|true|false)'?\s*;$/i.exec(text)
+  if (strings) return { standardStrings: /^(on|true)$/i.test(strings[1]) }
+  return undefined
+}
+
+/** The class of a client encoding whose multibyte characters can hold ASCII bytes, or '' for any other. */
+export function unsafeEncoding(name: string): string {
+  return UNSAFE_ENCODINGS[name.toLowerCase().replace(/[^a-z0-9]/g, '')] ?? ''
 }
 
 const TERMINATOR = Buffer.from('\\.')
@@ -153,9 +204,23 @@ export class PlainDumpLexer {
   /** psql's first letters of the statement's first identifiers (for CREATE [OR REPLACE] FUNCTION). */
   private identifiers: number[] = []
   private identifierCount = 0
-  /** The identifier or number being read, and the start of the identifier (lowercased). */
+  /** The identifier or number being read, the start of the identifier (lowercased), and where it starts in the statement. */
   private token: 'none' | 'ident' | 'number' = 'none'
   private tokenText = ''
+  private tokenAt = 0
+  /** A string or quoted name being read for the token sink: its content so far and where it starts. */
+  private literal = ''
+  private literalAt = 0
+  /** Where in the statement the "-", "/" or "$" whose meaning the next byte decides was kept. */
+  private pendingAt = 0
+  /** The string being read is B'...' or X'...': no escapes, and a quote always ends it. */
+  private bitString = false
+  /** Where in the statement a quote would open a U&'...' string (just after an adjacent "u&"). */
+  private unicodeQuoteAt = -1
+  /** File offset of the byte being read. */
+  private at = 0
+  private statementStart = 0
+  private readonly sink: TokenSink | undefined
   private dollarTag = ''
   private dollarCandidate = ''
   /** Bytes left of a multibyte character in an unsafe client encoding. */
@@ -204,7 +269,9 @@ export class PlainDumpLexer {
   constructor(
     private readonly emit: (unit: DumpUnit) => void,
     private readonly options: LexerOptions
-  ) {}
+  ) {
+    this.sink = options.tokens
+  }
 
   /** Between statements, outside rows: where a complete dump ends. */
   get betweenStatements(): boolean {
@@ -283,8 +350,10 @@ export class PlainDumpLexer {
       if (this.skip > 0) {
         this.skip--
         this.keep(b)
+        if (this.sink && this.literal.length < LITERAL_TEXT && this.inLiteral()) this.literal += String.fromCharCode(b)
         continue
       }
+      this.at = this.chunkBase + i
       if (this.encoding !== '' && b >= 0x80) this.skip = characterLength(this.encoding, b, i + 1 < length ? chunk[i + 1] : 0x40) - 1
       this.step(b)
       if (b === NL) {
@@ -347,7 +416,8 @@ export class PlainDumpLexer {
         this.state = State.LineComment
         return
       }
-      this.begin()
+      this.begin(this.at - 1)
+      this.sink?.token('symbol', '-', this.statementBytes)
       this.keep(45)
       return this.normal(b)
     }
@@ -357,6 +427,7 @@ export class PlainDumpLexer {
       this.blockDepth = 0
       return
     }
+    this.sink?.token('symbol', '/', this.pendingAt)
     this.state = State.Normal
     this.normal(b)
   }
@@ -367,19 +438,29 @@ export class PlainDumpLexer {
       case State.Quote:
         this.keep(b)
         if (b === 39) this.state = State.QuoteEnd
+        else this.literalByte(b)
         return
       case State.EQuote:
         this.keep(b)
         if (b === 92) this.state = State.EQuoteEscape
         else if (b === 39) this.state = State.QuoteEnd
+        else this.literalByte(b)
         return
       case State.EQuoteEscape:
         this.keep(b)
+        this.literalByte(b)
         this.state = State.EQuote
         return
     }
     if (b === 39) {
+      if (this.bitString) {
+        // B'' and X'' know no doubled quote: psql ends the string, and this quote opens another.
+        this.literalEnds('string')
+        return this.openString(this.statementBytes, this.standardStrings ? State.Quote : State.EQuote)
+      }
+      // '' inside a string is a quote.
       this.keep(b)
+      this.literalByte(b)
       this.state = this.stringState
       return
     }
@@ -404,6 +485,8 @@ export class PlainDumpLexer {
     }
     // Not a comment: the string has ended, and the "-" is ordinary text.
     this.state = State.Normal
+    this.literalEnds('string')
+    this.sink?.token('symbol', '-', this.statementBytes)
     this.keep(45)
     this.normal(b)
   }
@@ -413,14 +496,17 @@ export class PlainDumpLexer {
     if (this.state === State.DoubleQuote) {
       this.keep(b)
       if (b === 34) this.state = State.DoubleQuoteEnd
+      else this.literalByte(b)
       return
     }
     if (b === 34) {
       this.keep(b)
+      this.literalByte(b)
       this.state = State.DoubleQuote
       return
     }
     this.state = State.Normal
+    this.literalEnds('quoted')
     this.normal(b)
   }
 
@@ -431,6 +517,8 @@ export class PlainDumpLexer {
       this.dollarTag = this.dollarCandidate
       this.dollarCandidate = ''
       this.state = State.Dollar
+      this.literal = ''
+      this.literalAt = this.pendingAt
       return
     }
     if (this.dollarCandidate === '' ? isIdentStart(b) : isIdentCont(b) && b !== 36) {
@@ -440,9 +528,11 @@ export class PlainDumpLexer {
     }
     // Not a quote: psql then reads "name" as an identifier.
     this.state = State.Normal
+    this.sink?.token('symbol', '$', this.pendingAt)
     if (this.dollarCandidate !== '') {
       this.token = 'ident'
-      this.tokenText = this.dollarCandidate.toLowerCase().slice(0, 16)
+      this.tokenText = this.dollarCandidate.toLowerCase().slice(0, WORD_TEXT)
+      this.tokenAt = this.pendingAt + 1
     }
     this.normal(b)
   }
@@ -450,6 +540,7 @@ export class PlainDumpLexer {
   /** Inside a dollar quote: only its own $tag$ ends it. */
   private dollarBody(b: number): void {
     this.keep(b)
+    this.literalByte(b)
     if (this.state === State.Dollar) {
       if (b === 36) {
         this.state = State.DollarClose
@@ -458,7 +549,13 @@ export class PlainDumpLexer {
       return
     }
     if (b === 36) {
-      if (this.dollarCandidate === this.dollarTag) this.state = State.Normal
+      if (this.dollarCandidate === this.dollarTag) {
+        this.state = State.Normal
+        // The content without its closing delimiter (when it was kept whole).
+        const closing = this.dollarTag.length + 2
+        if (this.literal.length < LITERAL_TEXT) this.literal = this.literal.slice(0, Math.max(0, this.literal.length - closing))
+        this.literalEnds('string')
+      }
       // Otherwise "$junk$" was in the body, and this "$" may open the real delimiter.
       this.dollarCandidate = ''
       return
@@ -484,24 +581,28 @@ export class PlainDumpLexer {
     if (this.token === 'ident') {
       if (isIdentCont(b)) {
         this.keep(b)
-        if (this.tokenText.length < 16) this.tokenText += String.fromCharCode(lower(b))
+        if (this.tokenText.length < WORD_TEXT) this.tokenText += String.fromCharCode(lower(b))
         return
       }
       this.token = 'none'
       const word = this.tokenText
       this.identifier(word)
-      if (word === 'e' && b === 39) {
-        this.keep(b)
-        this.stringState = State.EQuote
-        this.state = State.EQuote
+      if (word === 'e' && b === 39) return this.openString(this.tokenAt, State.EQuote)
+      if ((word === 'b' || word === 'x') && b === 39) {
+        this.openString(this.tokenAt, State.Quote)
+        this.bitString = true
         return
       }
+      this.sink?.token('word', word, this.tokenAt)
+      // U&'...': its escapes are its own (UESCAPE), never backslashes, whatever standard_conforming_strings says.
+      if (word === 'u' && b === 38) this.unicodeQuoteAt = this.statementBytes + 1
     } else if (this.token === 'number') {
       if (isIdentCont(b) && b !== 36) {
         this.keep(b)
         return
       }
       this.token = 'none'
+      this.sink?.token('number', '', this.tokenAt)
     }
     if (isSpace(b)) {
       if (this.statementStarted) this.keep(b)
@@ -518,44 +619,94 @@ export class PlainDumpLexer {
           this.state = State.Meta
           return
         }
-        this.begin()
+        this.begin(this.at)
+        this.sink?.token('backslash', '\\', this.statementBytes)
         this.keep(b)
         this.state = State.Backslash
         return
     }
-    this.begin()
+    this.begin(this.at)
+    const at = this.statementBytes
     this.keep(b)
     switch (b) {
       case 47: // /
+        this.pendingAt = at
         this.state = State.Slash
         return
       case 39: // '
-        this.stringState = this.standardStrings ? State.Quote : State.EQuote
+        this.stringState = this.standardStrings || this.unicodeQuoteAt === at ? State.Quote : State.EQuote
         this.state = this.stringState
+        this.literal = ''
+        this.literalAt = at
         return
       case 34: // "
         this.state = State.DoubleQuote
+        this.literal = ''
+        this.literalAt = at
         return
       case 36: // $
+        this.pendingAt = at
         this.dollarCandidate = ''
         this.state = State.DollarOpen
         return
       case 40: // (
         this.parenDepth++
+        this.sink?.token('symbol', '(', at)
         return
       case 41: // )
         if (this.parenDepth > 0) this.parenDepth--
+        this.sink?.token('symbol', ')', at)
         return
       case 59: // ;
+        this.sink?.token('symbol', ';', at)
         if (this.parenDepth === 0 && this.beginDepth === 0) this.finishStatement(true)
         return
     }
     if (isIdentStart(b)) {
       this.token = 'ident'
       this.tokenText = String.fromCharCode(lower(b))
+      this.tokenAt = at
     } else if (isDigit(b)) {
       this.token = 'number'
+      this.tokenAt = at
+    } else {
+      this.sink?.token('symbol', String.fromCharCode(b), at)
     }
+  }
+
+  /** A string opens (its quote is this byte): E'...' with escapes, or '...' and B'...' without. */
+  private openString(at: number, kind: State.Quote | State.EQuote): void {
+    this.keep(39)
+    this.stringState = kind
+    this.state = kind
+    this.literal = ''
+    this.literalAt = at
+  }
+
+  /** A byte of the string or quoted name being read, for the token sink (up to LITERAL_TEXT). */
+  private literalByte(b: number): void {
+    if (this.sink && this.literal.length < LITERAL_TEXT) this.literal += String.fromCharCode(b)
+  }
+
+  /** The string or quoted name read so far has ended: handed to the token sink. */
+  private literalEnds(kind: 'string' | 'quoted'): void {
+    this.bitString = false
+    if (!this.sink) return
+    this.sink.token(kind, this.literal, this.literalAt)
+    this.literal = ''
+  }
+
+  private inLiteral(): boolean {
+    switch (this.state) {
+      case State.Quote:
+      case State.EQuote:
+      case State.EQuoteEscape:
+      case State.DoubleQuote:
+      case State.Dollar:
+      case State.DollarClose:
+        return true
+    }
+    return false
   }
 
   /** psql's heuristic for CREATE FUNCTION ... BEGIN ATOMIC ... END: semicolons inside do not end it. */
@@ -591,11 +742,17 @@ export class PlainDumpLexer {
       return
     }
     if (b === 39 && this.quoteStopNewline) {
+      // 'a'<line break>'b': the server reads one string, in the first one's kind; psql, reading a
+      // line at a time, ends the first and starts a string of the plain kind here.
+      this.sink?.token('continuation', '', this.statementBytes)
       this.keep(b)
+      this.bitString = false
+      this.stringState = this.standardStrings ? State.Quote : State.EQuote
       this.state = this.stringState
       return
     }
     this.state = State.Normal
+    this.literalEnds('string')
     this.normal(b)
   }
 
@@ -620,11 +777,13 @@ export class PlainDumpLexer {
   }
 
   /** The statement has begun: its first byte that is neither blank nor part of a "--" comment. */
-  private begin(): void {
+  private begin(offset: number): void {
     if (this.statementStarted) return
     this.statementStarted = true
     this.lineHasStatement = true
     this.statements++
+    this.statementStart = offset
+    this.sink?.begin(offset)
   }
 
   private keep(b: number): void {
@@ -644,12 +803,14 @@ export class PlainDumpLexer {
   }
 
   private finishStatement(terminated: boolean): void {
+    if (this.sink) this.flushToken()
     const text = this.statementBuffer.toString('latin1', 0, this.statementBytes)
     const copyIn =
       terminated &&
       (this.statementTruncated ? /^\s*copy\b/i.test(text) && /\bfrom\s+stdin\b[^;]*;$/i.test(this.tail()) : isCopyFromStdin(text))
     if (copyIn && this.statementTruncated) this.unitUncertain ??= 'a COPY statement too long to read whole'
-    const statement: DumpStatement = { text, truncated: this.statementTruncated, copyIn }
+    const statement: DumpStatement = { text, start: this.statementStart, truncated: this.statementTruncated, copyIn }
+    this.sink?.end(statement)
     this.unitStatements.push(statement)
     if (statement.copyIn) {
       this.copiesPending++
@@ -668,6 +829,15 @@ export class PlainDumpLexer {
     this.token = 'none'
   }
 
+  /** At the end of a statement that has no semicolon (the input ended): what was being read goes to the sink. */
+  private flushToken(): void {
+    if (this.token === 'ident') this.sink?.token('word', this.tokenText, this.tokenAt)
+    else if (this.token === 'number') this.sink?.token('number', '', this.tokenAt)
+    else if (this.inLiteral() || this.state === State.QuoteEnd || this.state === State.QuoteStop)
+      this.literalEnds(this.state === State.DoubleQuote ? 'quoted' : 'string')
+    else if (this.state === State.DoubleQuoteEnd) this.literalEnds('quoted')
+  }
+
   private tail(): string {
     const at = this.statementTailAt
     if (at <= 64) return this.statementTail.toString('latin1', 0, at)
@@ -677,14 +847,9 @@ export class PlainDumpLexer {
 
   /** Settings that change how psql reads what follows. */
   private noteSetting(text: string): void {
-    if (text.length > 200 || !/^set\s/i.test(text)) return
-    const encoding = /^SET\s+client_encoding\s*(?:=|TO)\s*'([^']*)'\s*;$/i.exec(text)
-    if (encoding) {
-      this.encoding = UNSAFE_ENCODINGS[encoding[1].toLowerCase().replace(/[^a-z0-9]/g, '')] ?? ''
-      return
-    }
-    const strings = /^SET\s+standard_conforming_strings\s*(?:=|TO)\s*'?(on|off|true|false)'?\s*;$/i.exec(text)
-    if (strings) this.standardStrings = /^(on|true)$/i.test(strings[1])
+    const setting = readingSetting(text)
+    if (setting?.encoding !== undefined) this.encoding = setting.encoding
+    if (setting?.standardStrings !== undefined) this.standardStrings = setting.standardStrings
   }
 
   private endOfLine(lineEnd: number): void {

@@ -5,6 +5,8 @@
 
 import { PlainDumpLexer, type DumpUnit } from './plain-lexer.js'
 import { DumpContentCollector, type DumpContent } from './dump-content.js'
+import { DumpGate, type GateReport } from './gate/dump-gate.js'
+import { decodeDumpText } from './dump-text.js'
 
 export interface PlainScanReport {
   bytes: number
@@ -27,11 +29,15 @@ export interface PlainScanReport {
   sequences: Array<{ sequence: string; value: string }>
   /** Each table's rows and each large object's bytes, fingerprinted (when the scanner was asked to). */
   content?: DumpContent
+  /** What the gate made of every statement: refused, left out, code for the server's host. */
+  gate: GateReport
 }
 
 export interface ScanOptions {
   /** Fingerprint every table's rows and every large object's bytes as they pass (verify level data). */
   content: boolean
+  /** The script pg_restore writes for an archive, whose statements pg_restore itself then runs. */
+  archive?: boolean
 }
 
 export const MIN_PRINTABLE_RATIO = 0.9
@@ -67,61 +73,13 @@ export function countPrintable(chunk: Uint8Array): number {
   return printable
 }
 
-/** WHATWG names of the client encodings a dump's names are decoded from (any other: UTF-8). */
-const DECODERS: Record<string, string> = {
-  latin1: 'iso-8859-1',
-  latin2: 'iso-8859-2',
-  latin3: 'iso-8859-3',
-  latin4: 'iso-8859-4',
-  latin5: 'iso-8859-9',
-  latin6: 'iso-8859-10',
-  latin7: 'iso-8859-13',
-  latin8: 'iso-8859-14',
-  latin9: 'iso-8859-15',
-  latin10: 'iso-8859-16',
-  iso88595: 'iso-8859-5',
-  iso88596: 'iso-8859-6',
-  iso88597: 'iso-8859-7',
-  iso88598: 'iso-8859-8',
-  win1250: 'windows-1250',
-  win1251: 'windows-1251',
-  win1252: 'windows-1252',
-  win1253: 'windows-1253',
-  win1254: 'windows-1254',
-  win1255: 'windows-1255',
-  win1256: 'windows-1256',
-  win1257: 'windows-1257',
-  win1258: 'windows-1258',
-  win866: 'ibm866',
-  koi8r: 'koi8-r',
-  koi8u: 'koi8-u',
-  eucjp: 'euc-jp',
-  euckr: 'euc-kr',
-  euccn: 'gbk',
-  sjis: 'shift_jis',
-  big5: 'big5',
-  gbk: 'gbk',
-  gb18030: 'gb18030'
-}
-
-/** Text the lexer kept (a char a byte), decoded from the dump's client encoding. */
-export function decodeDumpText(text: string, clientEncoding: string): string {
-  const label = DECODERS[clientEncoding.toLowerCase().replace(/[^a-z0-9]/g, '')]
-  const bytes = Buffer.from(text, 'latin1')
-  if (!label) return bytes.toString('utf8')
-  try {
-    return new TextDecoder(label).decode(bytes)
-  } catch {
-    return bytes.toString('utf8')
-  }
-}
-
 export class PlainDumpScanner {
   private bytes = 0
   private printable = 0
   private nulBytes = 0
   private firstNulOffset?: number
   private readonly lexer: PlainDumpLexer
+  private readonly gate: DumpGate
   private readonly content?: DumpContentCollector
   private units = 0
   private beforeFirstStatement = true
@@ -136,7 +94,8 @@ export class PlainDumpScanner {
   private finished?: PlainScanReport
 
   constructor(options: ScanOptions = { content: false }) {
-    this.lexer = new PlainDumpLexer((unit) => this.onUnit(unit), { keepBytes: false, rowBytes: options.content })
+    this.gate = new DumpGate({ mode: 'validate', untrustedCode: 'report', archive: options.archive })
+    this.lexer = new PlainDumpLexer((unit) => this.onUnit(unit), { keepBytes: false, rowBytes: options.content, tokens: this.gate })
     if (options.content) this.content = new DumpContentCollector()
   }
 
@@ -169,13 +128,15 @@ export class PlainDumpScanner {
       restrictKeys: this.restrictKeys,
       unrestrictKeys: this.unrestrictKeys,
       sequences: this.sequences,
-      content: this.content?.result(this.clientEncoding)
+      content: this.content?.result(this.clientEncoding),
+      gate: this.gate.finish()
     }
     return this.finished
   }
 
   private onUnit(unit: DumpUnit): void {
     this.units++
+    this.gate.judge(unit)
     if (unit.kind === 'rows') return this.content?.rows(unit.chunks[0])
     if (unit.kind === 'end-of-rows') return this.content?.copyEnds()
     if (unit.kind === 'partial') return

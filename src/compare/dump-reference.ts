@@ -3,7 +3,7 @@
 // without a receipt of its own); and what changed between a receipt's backup and this one.
 
 import type { DumpContent } from '../backup/dump-content.js'
-import { decodeDumpText } from '../backup/plain-scanner.js'
+import { decodeDumpText } from '../backup/dump-text.js'
 import type { Inventory, TableContent } from './inventory.js'
 
 /**

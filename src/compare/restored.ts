@@ -5,7 +5,7 @@
 
 import type pg from 'pg'
 import type { DumpContent } from '../backup/dump-content.js'
-import { decodeDumpText } from '../backup/plain-scanner.js'
+import { decodeDumpText } from '../backup/dump-text.js'
 import { majorOf, openSession } from '../connection/session.js'
 import type { ConnectionTarget } from '../connection/target.js'
 import { profileTables, type TypeProfile } from './column-types.js'

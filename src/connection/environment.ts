@@ -18,6 +18,19 @@ export function scrubbedEnvironment(base: NodeJS.ProcessEnv = process.env): Node
   return env
 }
 
+/** Where the runner and the user hand this process its secrets: the inputs, the URL, the password variables. */
+const SECRET_VARIABLES = /^(INPUT_.*|DATABASE_URL|DB_PASSWORD|PGPASSWORD)$/i
+
+/**
+ * Drops the secrets from this process's own environment once the settings hold them, so that no
+ * child inherits them, however it is started. Linux still shows the environment a process started
+ * with in /proc/<pid>/environ to processes of the same user: docs/safety.md says why no child of
+ * a restore runs anything a backup says.
+ */
+export function forgetSecretVariables(env: NodeJS.ProcessEnv = process.env): void {
+  for (const name of Object.keys(env)) if (SECRET_VARIABLES.test(name)) delete env[name]
+}
+
 /** libpq's password file syntax: backslash escapes ":" and "\". */
 export function passwordFileLine(password: string): string {
   return `*:*:*:*:${password.replace(/\\/g, '\\\\').replace(/:/g, '\\:')}\n`

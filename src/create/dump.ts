@@ -159,7 +159,7 @@ async function describeCreated(
   const base = { format: options.format, compression: options.compression, path: options.backupPath }
   if (options.format === 'plain') {
     const { sizeBytes, sha256, observed } = (streamed as InspectingStream<PlainObservation>).result()
-    return { ...base, sizeBytes, sha256, plain: observed, sequences: observed.sequences, content: observed.content }
+    return { ...base, sizeBytes, sha256, plain: observed, sequences: observed.sequences, content: observed.content, gate: observed.gate }
   }
   if (options.format === 'tar') {
     const { sizeBytes, sha256, observed } = (streamed as InspectingStream<TarReport>).result()

@@ -12,6 +12,7 @@ import { checkRoomForBackup } from '../create/room.js'
 import { describeReadError, VerificationError } from '../run/errors.js'
 import { Connected } from './connected.js'
 import { startRestore } from './restore-phase.js'
+import type { SafetyFacts } from '../report/result.js'
 import { StreamedRestore } from './streamed-restore.js'
 import type { Verification } from './verification.js'
 
@@ -21,6 +22,8 @@ export interface Held {
   streamed?: StreamedRestore<RestoredInspection>
   /** An existing backup's receipt was written for it: the restore is compared with the receipt. */
   describedByReceipt?: boolean
+  /** What vouches for the backup, once Validate knows; undefined: nothing does. */
+  trustedBy?: SafetyFacts['trustedBy']
 }
 
 export interface Created {

@@ -22,7 +22,8 @@ export function startRestore(
   v: Verification,
   connected: Connected,
   backup: RestoreRequest['backup'],
-  streamed?: StreamControls
+  streamed?: StreamControls,
+  safety: Pick<RestoreRequest, 'untrusted' | 'archiveThroughPsql'> = { untrusted: false }
 ): Promise<Restored<RestoredInspection>> {
   const { settings, result } = v
   const databaseName = temporaryDatabaseName(new Date())
@@ -34,6 +35,8 @@ export function startRestore(
     databaseName,
     jobs: settings.jobs,
     strict: settings.strict,
+    untrusted: safety.untrusted,
+    archiveThroughPsql: safety.archiveThroughPsql,
     stallMs: v.options.stallMs,
     written: streamed?.written,
     relay: streamed?.relay,

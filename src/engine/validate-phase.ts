@@ -5,7 +5,9 @@ import type { DetectedFormat } from '../backup/detect.js'
 import { restoreJobs } from '../backup/formats.js'
 import { describeBackupOnDisk, type CreatedBackup } from '../backup/on-disk.js'
 import type { ValidationCheck } from '../validate/plain-checks.js'
-import { requirePassed, validateBackup } from '../validate/validate.js'
+import { requirePassed, UNTRUSTED_CODE_CHECK, validateBackup } from '../validate/validate.js'
+import { describeUntrustedCode } from '../backup/gate/refusal.js'
+import type { SafetyFacts } from '../report/result.js'
 import { Connected } from './connected.js'
 import type { Held } from './create-phase.js'
 import { bindReceipt, describeChanges } from './references.js'
@@ -25,7 +27,9 @@ export async function validatePhase(v: Verification, held: Held, backup: Created
         rehashAfter: held.streamed?.read,
         content: v.settings.verifyLevel === 'data'
       })
-      judge(v, backup, checks)
+      // A backup this run made is vouched for by the run itself.
+      held.trustedBy = 'this run'
+      judge(v, backup, checks, undefined, held.trustedBy)
       done(`${checks.length} checks passed; SHA-256 ${backup.sha256.slice(0, 12)}…`)
     })
   } catch (error) {
@@ -73,7 +77,9 @@ export async function validateExistingPhase(v: Verification, held: Held, file: s
       result.changedSinceReceipt = changed
       run.log(describeChanges(changed, 'Content changed since the receipt'))
     }
-    judge(v, backup, checks, binding?.check)
+    const expected = v.references.expectedChecksum
+    held.trustedBy = expected && expected === backup.sha256 ? 'expected-checksum' : binding?.describesThisBackup ? 'receipt' : undefined
+    judge(v, backup, checks, binding?.check, held.trustedBy)
     if (binding?.error) throw binding.error
     held.describedByReceipt = binding?.describesThisBackup === true
     done(`${checks.length + (binding ? 1 : 0)} checks passed; SHA-256 ${backup.sha256.slice(0, 12)}…`)
@@ -81,8 +87,17 @@ export async function validateExistingPhase(v: Verification, held: Held, file: s
   })
 }
 
-/** The checks, the expected checksum first, logged and recorded; throws naming every failed one (the receipt's aside). */
-function judge(v: Verification, backup: CreatedBackup, checks: ValidationCheck[], receipt?: ValidationCheck): void {
+/**
+ * The checks, the expected checksum first, logged and recorded; throws naming every failed one (the
+ * receipt's aside). Code for the server's host fails a backup nothing vouches for.
+ */
+function judge(
+  v: Verification,
+  backup: CreatedBackup,
+  checks: ValidationCheck[],
+  receipt: ValidationCheck | undefined,
+  trustedBy: SafetyFacts['trustedBy']
+): void {
   const expected = v.references.expectedChecksum
   if (expected) {
     const matches = backup.sha256 === expected
@@ -94,8 +109,45 @@ function judge(v: Verification, backup: CreatedBackup, checks: ValidationCheck[]
         : `SHA-256 ${backup.sha256}, but ${expected} was expected: this is not that backup, or it changed`
     })
   }
+  const code = codeCheck(backup, trustedBy)
+  if (code) checks.push(code)
+  if (backup.gate) v.result.safety = safetyFacts(backup, trustedBy, checks)
   const all = receipt ? [...checks, receipt] : checks
   v.result.checks = all
   for (const check of all) v.run.log(`${check.passed ? '✓' : '✗'} ${check.name}: ${check.detail}`)
   requirePassed(checks, backup.format)
+}
+
+/** Functions whose code would run on the server's host: restored when something vouches for the backup, refused otherwise. */
+function codeCheck(backup: CreatedBackup, trustedBy: SafetyFacts['trustedBy']): ValidationCheck | undefined {
+  const code = backup.gate?.untrustedCode ?? []
+  if (code.length === 0) return undefined
+  const listed = `${code
+    .slice(0, 5)
+    .map((routine) => describeUntrustedCode(routine))
+    .join('; ')}${code.length > 5 ? `; and ${code.length - 5} more` : ''}`
+  if (trustedBy)
+    return { name: UNTRUSTED_CODE_CHECK, passed: true, detail: `${listed}: restored, the backup is vouched for by ${trustedBy}` }
+  return {
+    name: UNTRUSTED_CODE_CHECK,
+    passed: false,
+    detail: `${listed}: code or files of the database server's host, which the restore would run or read, and nothing vouches for this backup`
+  }
+}
+
+function safetyFacts(backup: CreatedBackup, trustedBy: SafetyFacts['trustedBy'], checks: ValidationCheck[]): SafetyFacts {
+  const gate = backup.gate as NonNullable<CreatedBackup['gate']>
+  const refusedCheck = checks.find(
+    (check) => !check.passed && (check.name === UNTRUSTED_CODE_CHECK || check.name.startsWith('Nothing beyond'))
+  )
+  return {
+    trusted: trustedBy !== undefined,
+    trustedBy,
+    refused: gate.refusedTotal + (trustedBy === undefined ? gate.untrustedCode.length : 0),
+    refusedDetail: refusedCheck?.detail,
+    standIn: gate.standIn,
+    leftOut: gate.leftOutTotal,
+    rewritten: gate.rewritten,
+    untrustedCode: gate.untrustedCode.map((routine) => `${routine.routine} in ${routine.language}`)
+  }
 }

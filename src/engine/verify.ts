@@ -111,7 +111,7 @@ async function verifyNew(v: Verification): Promise<void> {
     const { path, format, compression } = created.backup
     await restorePhase(
       v,
-      () => held.streamed?.restoring ?? startRestore(v, held.connected!, { path, format, compression }),
+      () => held.streamed?.restoring ?? startRestore(v, held.connected!, { path, format, compression }, undefined, { untrusted: false }),
       created.backup,
       'new'
     )
@@ -141,7 +141,12 @@ async function verifyExisting(v: Verification, file: string): Promise<void> {
     const reference = held.describedByReceipt && v.references.receipt ? receiptInventory(v.references.receipt) : undefined
     v.contentReference.resolve({ dump: backup.content, reference })
     await v.options.hooks?.beforeRestore?.(file)
-    await restorePhase(v, () => startRestore(v, held.connected!, { path: file, ...detected }), backup, 'existing')
+    // Nothing vouches for it: its code for the server's host was refused in Validate, and would be again.
+    const safety = {
+      untrusted: held.trustedBy === undefined,
+      archiveThroughPsql: detected.format !== 'plain' && (backup.gate?.inserts ?? 0) > 0
+    }
+    await restorePhase(v, () => startRestore(v, held.connected!, { path: file, ...detected }, undefined, safety), backup, 'existing')
   } catch (error) {
     v.contentReference.reject(error)
     throw error

@@ -6,6 +6,7 @@
 import { cp, mkdir, readdir, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { VerificationError } from '../run/errors.js'
+import { scrubbedEnvironment } from '../connection/environment.js'
 import { runTool } from '../tools/process.js'
 
 export type TarCompression = 'none' | 'gzip' | 'lz4' | 'zstd'
@@ -97,7 +98,10 @@ function decompressFlag(compression: TarCompression): string[] {
 /** Extracts one tar of the backup into `into`; a truncated or damaged archive fails with tar's own words. */
 async function extractTar(tar: TarFile, into: string, signal: AbortSignal): Promise<void> {
   await mkdir(into, { recursive: true, mode: 0o700 })
-  const run = await runTool('tar', ['-x', ...decompressFlag(tar.compression), '-f', tar.file, '-C', into], { env: process.env, signal })
+  const run = await runTool('tar', ['-x', ...decompressFlag(tar.compression), '-f', tar.file, '-C', into], {
+    env: scrubbedEnvironment(process.env),
+    signal
+  })
   if (run.exitCode !== 0) {
     const said = run.stderr.trim().split('\n').slice(-3).join(' | ')
     throw new VerificationError(

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { InputError } from '../run/errors.js'
 import { definitionHash, type DefinitionKind } from '../compare/definitions.js'
 import type { Inventory } from '../compare/inventory.js'
-import type { VerificationResult } from './result.js'
+import type { SafetyFacts, VerificationResult } from './result.js'
 
 /**
  * 3: content fingerprints of each table's COPY text as the dump holds it ("copy:"), or in SQL where
@@ -46,6 +46,8 @@ export interface Receipt {
     definitionMismatches: Array<{ kind: string; name: string }>
     sequenceMismatches: unknown[]
   }
+  /** What the gate made of the backup's statements, and what vouched for it. */
+  safety?: SafetyFacts
   error?: { problem: string; message: string; hint?: string }
 }
 
@@ -80,6 +82,7 @@ export function buildReceipt(result: VerificationResult): Receipt {
       definitionMismatches: tables.definitions.differences.map(({ kind, name }) => ({ kind, name })),
       sequenceMismatches: tables.sequenceMismatches
     },
+    safety: result.safety && { ...result.safety },
     error: result.error && { ...result.error }
   }
 }

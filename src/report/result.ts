@@ -60,6 +60,8 @@ export interface VerificationResult {
   changedSinceReceipt?: string[]
   /** Where the receipt was written. */
   receiptPath?: string
+  /** What the gate made of the backup's statements, and whether anything vouched for the backup. */
+  safety?: SafetyFacts
   /** Errors the restore reported that were known to be harmless, and so not fatal (strict: false). */
   ignoredRestoreErrors?: { total: number; detail: string }
   error?: { problem: Problem | 'unexpected'; message: string; hint?: string }
@@ -71,6 +73,21 @@ export interface VerificationResult {
   physical?: PhysicalFacts
   startedAt: string
   durationMs: number
+}
+
+export interface SafetyFacts {
+  /** Made by this run, or its SHA-256 matches expected-checksum or the receipt's: code for the server's host may run. */
+  trusted: boolean
+  trustedBy?: 'this run' | 'expected-checksum' | 'receipt'
+  /** Statements (or meta-commands) refused: the run failed on the first. */
+  refused: number
+  refusedDetail?: string
+  /** A --create dump: the database the temporary one stood in for, and its preamble statements left out or applied to it. */
+  standIn?: string
+  leftOut: number
+  rewritten: number
+  /** Functions and procedures in languages whose code runs on the server's host ("public.f(text) in c"). */
+  untrustedCode: string[]
 }
 
 export interface PhysicalFacts {

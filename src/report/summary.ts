@@ -1,7 +1,7 @@
 // The job summary and the outputs, as pure functions of a VerificationResult.
 
 import { humanBytes } from '../run/bytes.js'
-import type { BackupFacts, VerificationResult } from './result.js'
+import type { BackupFacts, SafetyFacts, VerificationResult } from './result.js'
 import type { ValidationCheck } from '../validate/plain-checks.js'
 import { describeProof, type TableComparison, type TableRowCount } from '../compare/compare.js'
 import { trendLines, trendSection, type TrendSection } from './trend-summary.js'
@@ -260,6 +260,7 @@ function facts(result: VerificationResult): string[][] {
     facts.push(['Client tools', `${escapeHtml(version)}, ${origin} (${escapeHtml(reason)}): <code>${escapeHtml(directory)}</code>`])
   }
   if (result.backup) facts.push(...backupFacts(result.backup))
+  if (result.safety && worthSaying(result.safety)) facts.push(...safetyFacts(result.safety, result))
   if (result.tables) facts.push(...comparisonFacts(result.tables))
   if (result.changedSinceReceipt) {
     const changed = result.changedSinceReceipt
@@ -287,6 +288,36 @@ function backupFacts(backup: BackupFacts): string[][] {
   ]
   if (backup.existing) facts.push(['Backup file', `<code>${escapeHtml(backup.path)}</code> (verified where it is)`])
   else if (backup.kept) facts.push(['Backup kept at', `<code>${escapeHtml(backup.path)}</code>`])
+  return facts
+}
+
+/** "backup from an untrusted source: restored into <where>, N statement(s) refused", or what vouched for it. */
+function trustWords(safety: SafetyFacts, result: VerificationResult): string {
+  const server = result.restoreTarget ?? result.target
+  const where = `${result.restoreDatabase?.name ?? 'a temporary database'}${server ? ` on ${server}` : ''}`
+  const refused = `${safety.refused} statement(s) refused`
+  if (safety.trusted) return `vouched for by ${safety.trustedBy}: restored into ${where}, ${refused}`
+  if (safety.refused > 0) return `backup from an untrusted source, to be restored into ${where}: ${refused}, nothing restored`
+  return `backup from an untrusted source: restored into ${where}, ${refused}`
+}
+
+/** A backup this run made, that the gate let through whole, needs no word on trust. */
+function worthSaying(safety: SafetyFacts): boolean {
+  return safety.trustedBy !== 'this run' || safety.refused > 0 || safety.standIn !== undefined || safety.untrustedCode.length > 0
+}
+
+/** Whether anything vouched for the backup, where it went, what the gate refused or stood in for. */
+function safetyFacts(safety: SafetyFacts, result: VerificationResult): string[][] {
+  const facts = [['Trust', escapeHtml(trustWords(safety, result))]]
+  if (safety.standIn) {
+    facts.push([
+      'Stood in for',
+      escapeHtml(
+        `database ${safety.standIn} (a --create dump): ${safety.leftOut} statement(s) of its preamble left out, ${safety.rewritten} applied to the temporary database`
+      )
+    ])
+  }
+  if (safety.untrustedCode.length > 0) facts.push(["Code for the server's host", escapeHtml(listed(safety.untrustedCode))])
   return facts
 }
 
@@ -402,6 +433,7 @@ export function summaryLines(result: VerificationResult): string[] {
       `  size      ${result.backup.sizeBytes} bytes (${humanBytes(result.backup.sizeBytes)})`
     )
   if (result.backup?.kept) lines.push(`  kept at   ${result.backup.path}`)
+  if (result.safety && worthSaying(result.safety)) lines.push(`  trust     ${trustWords(result.safety, result)}`)
   if (result.receiptPath) lines.push(`  receipt   ${result.receiptPath}`)
   const physical = result.physical?.databases
   const head =

@@ -11,7 +11,8 @@ import { errorLines, runTool } from '../tools/process.js'
 import { SettingsFilter } from './compat.js'
 import type { RestoreContext } from './context.js'
 import { restoreFailure, serverGone } from './errors.js'
-import { reportFiltered, runPsql } from './psql.js'
+import { reportFiltered } from './psql.js'
+import { runGated } from './plain.js'
 
 /** pg_restore -j works for custom and directory archives; plain and tar restore in one session. */
 export function restoreArguments(
@@ -32,7 +33,7 @@ export function restoreArguments(
 export async function restoreArchive(replay: RestoreContext): Promise<string> {
   const { run, request } = replay
   const { backup } = request
-  if (replay.unknownSettings.length > 0) {
+  if (replay.unknownSettings.length > 0 || request.archiveThroughPsql) {
     const filter = new SettingsFilter(replay.unknownSettings)
     const [script] = await Promise.all([
       runTool(request.tools.pgRestore, ['--file=-', backup.path], {
@@ -40,7 +41,7 @@ export async function restoreArchive(replay: RestoreContext): Promise<string> {
         signal: replay.signal,
         consumeStdout: (stdout) => pipeline(stdout, filter)
       }),
-      runPsql(replay, filter, "psql (replaying pg_restore's script)")
+      runGated(replay, filter, "psql (replaying pg_restore's script)")
     ])
     if (script.exitCode !== 0) {
       const lines = errorLines(run.redactor.redact(script.stderr))

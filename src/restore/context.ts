@@ -8,6 +8,7 @@ import type { ConnectionTarget } from '../connection/target.js'
 import type { RunContext } from '../run/context.js'
 import type { ClientTools } from '../tools/locate.js'
 import type { RestoreErrorSorter } from './errors.js'
+import type { GateOptions } from '../backup/gate/dump-gate.js'
 
 /** How far the restore has got, for the watchdog: bytes sent to the sessions, and what each runs. */
 export interface RestoreProgress {
@@ -28,6 +29,19 @@ export interface RestoreContext {
   progress: RestoreProgress
   /** Stops the restore: the run's signal, or the watchdog's. */
   signal: AbortSignal
+  /** The run's own "\\restrict <key>" line, which every psql session runs first; none when psql predates \\restrict. */
+  restrictLine?: string
+}
+
+/** The gate's settings for what this restore sends to psql. */
+export function restoreGate(replay: RestoreContext): GateOptions {
+  const { request } = replay
+  return {
+    mode: 'restore',
+    untrustedCode: request.untrusted ? 'refuse' : 'report',
+    temporaryDatabase: request.databaseName,
+    ownRestrictKey: replay.restrictLine !== undefined
+  }
 }
 
 /** The server that receives the temporary database: the source's, or one apart (restore-database-url). */
@@ -47,6 +61,13 @@ export interface RestoreRequest {
   jobs: number
   /** Every restore error fails the restore, the harmless ones too. */
   strict: boolean
+  /** Nothing vouches for the backup (no expected-checksum, no receipt of it, not made by this run): code for the server's host is refused. */
+  untrusted: boolean
+  /**
+   * An archive whose data are INSERT statements (pg_dump --inserts): pg_restore would cut them into
+   * statements itself, otherwise than psql and the gate read them, so its script goes through psql.
+   */
+  archiveThroughPsql?: boolean
   /** How long nothing may move before a restore whose sessions wait on one another is stopped. */
   stallMs?: number
   /** Streamed: the backup's final size, known once pg_dump has written it (rejected if it failed). */

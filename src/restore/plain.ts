@@ -12,9 +12,10 @@ import { plainIsGzipped, restoreJobs } from '../backup/formats.js'
 import { HashingStream } from '../backup/inspect.js'
 import { startHeartbeat } from '../run/heartbeat.js'
 import { SettingsFilter } from './compat.js'
-import type { RestoreContext } from './context.js'
+import { restoreGate, type RestoreContext } from './context.js'
+import { GatedScript } from './gated-script.js'
 import { replayInSessions } from './parallel/replay.js'
-import { reportFiltered, runPsql } from './psql.js'
+import { copyGuards, reportFiltered, runPsql } from './psql.js'
 
 export async function replayPlain(replay: RestoreContext): Promise<string | undefined> {
   const { request, run } = replay
@@ -37,7 +38,26 @@ export async function replayPlain(replay: RestoreContext): Promise<string | unde
     feed = filter
   }
   const stopHeartbeat = startHeartbeat('psql restoring', run.log, () => fed.bytes, run.heartbeatMs)
-  await runPsql(replay, feed, 'psql').finally(stopHeartbeat)
+  await runGated(replay, feed, 'psql').finally(stopHeartbeat)
   reportFiltered(replay, filter?.removed ?? [])
   return fed.digest()
+}
+
+/**
+ * psql fed through the gate. A refusal stops psql (a signal) before its input ends: psql would run
+ * an unfinished statement it holds as its input ended.
+ */
+export async function runGated(replay: RestoreContext, script: Readable, what: string): Promise<void> {
+  const stop = new AbortController()
+  const guards = replay.request.strict ? undefined : copyGuards(replay.restrictLine)
+  const gated = new GatedScript(restoreGate(replay), replay.restrictLine, (error) => stop.abort(error), guards)
+  pipeline(script, gated).catch(() => {})
+  const stopped: RestoreContext = { ...replay, signal: AbortSignal.any([replay.signal, stop.signal]) }
+  try {
+    await runPsql(stopped, gated, what)
+  } catch (error) {
+    if (stop.signal.aborted) throw stop.signal.reason
+    throw error
+  }
+  if (stop.signal.aborted) throw stop.signal.reason
 }

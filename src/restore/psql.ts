@@ -1,11 +1,44 @@
 // psql as the restore runs it: its command line, a script on its standard input, and its failure
 // in the user's terms.
 
+import { randomBytes } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import type { VerificationError } from '../run/errors.js'
+import type { ToolVersion } from '../tools/version.js'
 import { errorLines, runTool, type ToolRun } from '../tools/process.js'
 import type { RestoreContext } from './context.js'
 import { restoreFailure } from './errors.js'
+
+/** The minor releases of each major whose psql knows \\restrict (August 2025); every later major does. */
+const RESTRICT_SINCE: Record<number, number> = { 13: 22, 14: 19, 15: 14, 16: 10, 17: 6 }
+
+/**
+ * A \\restrict line with a key of this run's own, for a psql that knows it: after it, psql refuses
+ * every meta-command but \\unrestrict with that key, which nothing in a backup can know.
+ */
+export function restrictLine(psql: ToolVersion): string | undefined {
+  const since = RESTRICT_SINCE[psql.major]
+  const knows = psql.major >= 18 || (since !== undefined && psql.minor >= since)
+  return knows ? `\\restrict ${randomBytes(24).toString('hex')}\n` : undefined
+}
+
+/** Lines that make psql stop at the next error, and then go on after errors again. */
+export interface CopyGuards {
+  stopAtError: Buffer
+  goOn: Buffer
+}
+
+/**
+ * For a session that goes on after errors: a COPY the server refuses (no such table, a column list
+ * that does not fit) would have psql read its rows as statements, so psql stops at an error from
+ * the COPY to its "\\." line. Under the run's \\restrict key, the key is lifted for the one line.
+ */
+export function copyGuards(restrict: string | undefined): CopyGuards {
+  const key = restrict?.trim().split(/\s+/)[1]
+  const set = (value: 'on' | 'off') =>
+    Buffer.from(key ? `\\unrestrict ${key}\n\\set ON_ERROR_STOP ${value}\n\\restrict ${key}\n` : `\\set ON_ERROR_STOP ${value}\n`)
+  return { stopAtError: set('on'), goOn: set('off') }
+}
 
 /** strict: psql stops at the first error. Otherwise it goes on, and every error is sorted afterwards. */
 export function psqlArguments(replay: RestoreContext, stopAtFirstError = replay.request.strict): string[] {

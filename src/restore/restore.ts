@@ -11,6 +11,7 @@ import { unknownSettings } from './compat.js'
 import type { RestoreContext, RestoreRequest } from './context.js'
 import { describeHarmless, incompleteRestore, RestoreErrorSorter, type RestoreErrors } from './errors.js'
 import { replayPlain } from './plain.js'
+import { restrictLine } from './psql.js'
 import { assertNotSource, createDatabaseLike, dropDatabase } from './temporary-database.js'
 import { DEFAULT_STALL_MS, RestoreWatchdog } from './watchdog.js'
 
@@ -58,7 +59,8 @@ export async function restoreBackup<T>(
       tablespaces,
       sorter: new RestoreErrorSorter(),
       progress: {},
-      signal: request.signal ? AbortSignal.any([run.signal, request.signal]) : run.signal
+      signal: request.signal ? AbortSignal.any([run.signal, request.signal]) : run.signal,
+      restrictLine: restrictLine(request.tools.version)
     }
     const restoredChecksum = await restoreWatched(restore).finally(() => request.onBackupRead?.())
     const ignoredErrors = requireHarmlessErrors(run, restore.sorter.result())

@@ -20,6 +20,7 @@ export type Problem =
   | 'backup-too-small'
   | 'no-space'
   | 'backup-invalid'
+  | 'backup-refused'
   | 'restore-failed'
   | 'restore-mismatch'
   | 'extensions-missing'

@@ -8,6 +8,7 @@ import { verifyBackup } from '../engine/verify.js'
 import { interruptionSignal } from '../run/interruption.js'
 import { parseCommandLine, USAGE } from './args.js'
 import { consoleReporter } from './console-reporter.js'
+import { forgetSecretVariables } from '../connection/environment.js'
 
 export async function runCommandLine(argv: string[], env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Promise<number> {
   const redactor = new Redactor()
@@ -23,6 +24,7 @@ export async function runCommandLine(argv: string[], env: NodeJS.ProcessEnv = pr
     for (const secret of rawSecrets(raw)) reporter.mask(secret)
     const settings = loadSettings(raw)
     for (const secret of settings.secrets) reporter.mask(secret)
+    if (env === process.env) forgetSecretVariables(env)
     const result = await verifyBackup({ settings, reporter, signal: interruptionSignal() })
     process.stdout.write('\n')
     const stream = result.status === 'failed' ? process.stderr : process.stdout

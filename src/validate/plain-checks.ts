@@ -1,11 +1,37 @@
 // A plain dump's scan, turned into the checks the Validate phase reports, each passed or failed with its reason.
 
 import { MIN_PRINTABLE_RATIO, type PlainScanReport } from '../backup/plain-scanner.js'
+import type { GateReport } from '../backup/gate/dump-gate.js'
+import { describeRefusal } from '../backup/gate/refusal.js'
 
 export interface ValidationCheck {
   name: string
   passed: boolean
   detail: string
+}
+
+/** The check's name: the Validate phase's verdict on what the backup would do once restored. */
+export const GATE_CHECK = 'Nothing beyond its database'
+
+/**
+ * The gate's verdict as a check: every statement one pg_dump writes for one database, or the first
+ * refused, named by its line or archive entry, and why.
+ */
+export function gateCheck(gate: GateReport): ValidationCheck {
+  if (gate.refusedTotal > 0) {
+    const more =
+      gate.refusedTotal > 1
+        ? `; and ${gate.refusedTotal - 1} more: ${gate.refused
+            .slice(1, 4)
+            .map((refusal) => describeRefusal(refusal))
+            .join('; ')}`
+        : ''
+    return { name: GATE_CHECK, passed: false, detail: `refused ${describeRefusal(gate.refused[0])}${more}` }
+  }
+  const standIn = gate.standIn
+    ? `; its --create preamble is understood, not run: the temporary database stands in for database ${gate.standIn} (${gate.leftOutTotal} statement(s) left out${gate.rewritten > 0 ? `, ${gate.rewritten} applied to it` : ''})`
+    : ''
+  return { name: GATE_CHECK, passed: true, detail: `every statement one pg_dump writes for one database${standIn}` }
 }
 
 /** Turns a scan into the checks the Validate phase reports, each passed or failed with its reason. */
@@ -62,6 +88,7 @@ export function plainDumpChecks(report: PlainScanReport): ValidationCheck[] {
         ? 'the dump ends between statements'
         : `the dump ends ${report.unfinishedStatement}: it is cut, or a quote or comment in it was damaged`
   })
+  checks.push(gateCheck(report.gate))
   const restrictProblem = describeRestrictPairs(report.restrictKeys, report.unrestrictKeys)
   checks.push({
     name: '\\restrict pairs',

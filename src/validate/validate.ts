@@ -9,7 +9,9 @@ import { pipeline } from 'node:stream/promises'
 import type { ArchiveHeader } from '../backup/archive-header.js'
 import { plainIsGzipped } from '../backup/formats.js'
 import { discard, hashFile, InspectingStream, plainObserver, type PlainObservation } from '../backup/inspect.js'
-import { plainDumpChecks, type ValidationCheck } from './plain-checks.js'
+import { GATE_CHECK, gateCheck, plainDumpChecks, type ValidationCheck } from './plain-checks.js'
+import { REFUSED_HINT, UNTRUSTED_CODE_HINT } from '../backup/gate/refusal.js'
+import { linesAt } from '../backup/line-numbers.js'
 import { VerificationError } from '../run/errors.js'
 import { startHeartbeat } from '../run/heartbeat.js'
 import { errorLines, runTool } from '../tools/process.js'
@@ -50,6 +52,7 @@ export async function validateBackup(run: RunContext, backup: CreatedBackup, req
   if (!listing.check.passed) return checks
   if (backup.format === 'directory') checks.push(dataFilesCheck(backup, listing.dataIds, listing.blobIds))
   checks.push(await fullReadCheck(run, backup, request))
+  if (backup.gate) checks.push(gateCheck(backup.gate))
   checks.push(await sizeOnDiskCheck(backup))
   return checks
 }
@@ -61,6 +64,10 @@ async function validatePlain(
 ): Promise<ValidationCheck[]> {
   const scan = backup.plain as PlainObservation
   const checks: ValidationCheck[] = []
+  // What the gate names is named by its line: counted only then, by reading the file again.
+  const offsets = [...scan.gate.refused, ...scan.gate.untrustedCode].map((item) => item.offset)
+  const lines =
+    offsets.length > 0 ? await linesAt(backup.path, plainIsGzipped(backup.compression), offsets, signal).catch(() => undefined) : undefined
   if (plainIsGzipped(backup.compression)) {
     checks.push({
       name: 'Compressed stream',
@@ -71,6 +78,7 @@ async function validatePlain(
           : `the gzip stream is corrupt: ${scan.decompressError}`
     })
   }
+  if (lines) for (const item of [...scan.gate.refused, ...scan.gate.untrustedCode]) item.line = lines.get(item.offset)
   checks.push(...plainDumpChecks(scan))
   // A backup that is not valid stops the streamed restore at once; a valid one is read again after it.
   if (rehashAfter && checks.every((check) => check.passed)) {
@@ -172,9 +180,10 @@ function dataFilesCheck(backup: CreatedBackup, dataIds: number[], blobIds: numbe
  * truncation and corrupt blocks surface here, and the script must come out complete.
  */
 async function fullReadCheck(run: RunContext, backup: CreatedBackup, request: ValidateRequest): Promise<ValidationCheck> {
-  const reader = new InspectingStream(plainObserver(false, { content: request.content === true }))
+  const reader = new InspectingStream(plainObserver(false, { content: request.content === true, archive: true }))
   const stopHeartbeat = startHeartbeat('pg_restore reading the archive', run.log, () => reader.bytesSoFar, run.heartbeatMs)
-  const read = await runTool(request.tools.pgRestore, ['--file=-', backup.path], {
+  // --verbose numbers each entry in the script ("-- TOC entry 215"): the gate names what it refuses by it.
+  const read = await runTool(request.tools.pgRestore, ['--verbose', '--file=-', backup.path], {
     env: request.env,
     signal: run.signal,
     timeoutMs: readTimeoutMs(backup.sizeBytes),
@@ -185,6 +194,7 @@ async function fullReadCheck(run: RunContext, backup: CreatedBackup, request: Va
   if (read.exitCode === 0 && complete) {
     backup.sequences = scan.sequences
     backup.content = scan.content
+    backup.gate = scan.gate
     return {
       name: 'Every block reads',
       passed: true,
@@ -241,10 +251,23 @@ async function sizeOnDiskCheck(backup: CreatedBackup): Promise<ValidationCheck> 
   }
 }
 
+/** The check an untrusted backup fails when it holds code for the server's host. */
+export const UNTRUSTED_CODE_CHECK = "Code for the server's host"
+
 /** Throws when any check failed, naming the format and every failed check. */
 export function requirePassed(checks: ValidationCheck[], format: string = 'plain'): void {
   const failed = checks.filter((check) => !check.passed)
   if (failed.length === 0) return
+  // A damaged dump's debris reads as statements the gate refuses: the damage is the story then.
+  const gateOnly = failed.every((check) => check.name === GATE_CHECK || check.name === UNTRUSTED_CODE_CHECK)
+  const refused = failed.find((check) => check.name === GATE_CHECK || check.name === UNTRUSTED_CODE_CHECK)
+  if (refused && gateOnly) {
+    throw new VerificationError(
+      'backup-refused',
+      `Backup (${format} format) refused: ${failed.map((check) => `${check.name}: ${check.detail}`).join('; ')}`,
+      refused.name === GATE_CHECK ? REFUSED_HINT : UNTRUSTED_CODE_HINT
+    )
+  }
   throw new VerificationError(
     'backup-invalid',
     `Backup (${format} format) failed validation: ${failed.map((check) => `${check.name}: ${check.detail}`).join('; ')}`,

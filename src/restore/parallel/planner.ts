@@ -11,6 +11,9 @@ import { createHash } from 'node:crypto'
 import { crc32 } from 'node:zlib'
 import { PlainDumpLexer, readQualifiedName, tokenize, type DumpStatement, type DumpUnit, type Token } from '../../backup/plain-lexer.js'
 import { parseCopyStatement } from '../../backup/copy-statement.js'
+import { admit, DumpGate, type GateOptions } from '../../backup/gate/dump-gate.js'
+import { refusedStatement } from '../../backup/gate/refusal.js'
+import type { CopyGuards } from '../psql.js'
 
 export interface ByteRange {
   start: number
@@ -18,6 +21,8 @@ export interface ByteRange {
   crc: number
   /** Complete: later bytes go into a range of their own. */
   sealed?: boolean
+  /** Sent instead of the file's bytes start-end: what the gate let through of them (a --create preamble). */
+  replacement?: Buffer
 }
 
 interface JobBase {
@@ -73,6 +78,12 @@ export interface PlannerOptions {
   unknownSettings?: string[]
   /** Hash what is read (not when the chunks come from a reader that hashes them already). */
   hash?: boolean
+  /** The gate every statement passes (its mode is restore). */
+  gate: GateOptions
+  /** The run's own \restrict line, which every session runs first (when psql knows \restrict). */
+  restrictLine?: string
+  /** The session that runs in order goes on after errors: it stops at one from a COPY to its rows' end. */
+  copyGuards?: CopyGuards
 }
 
 /** Post-data entries that touch one table only: safe to run beside other tables' entries. */
@@ -103,6 +114,7 @@ export class PlainDumpPlanner {
   readonly serialBecause: string[] = []
   private readonly hash = createHash('sha256')
   private readonly lexer: PlainDumpLexer
+  private readonly gate: DumpGate
   /** schema: before the first shared rows; parallel: sharing; serial: all the rest in one session. */
   private phase: 'schema' | 'parallel' | 'serial'
   private current: ReplayJob | undefined
@@ -126,7 +138,9 @@ export class PlainDumpPlanner {
     private readonly options: PlannerOptions
   ) {
     this.phase = options.parallel ? 'schema' : 'serial'
-    this.lexer = new PlainDumpLexer((unit) => this.onUnit(unit), { keepBytes: true })
+    this.restrictLine = options.restrictLine
+    this.gate = new DumpGate(options.gate)
+    this.lexer = new PlainDumpLexer((unit) => this.onUnit(unit), { keepBytes: true, tokens: this.gate })
   }
 
   /** The SHA-256 of every byte read, in order (unless told not to hash). */
@@ -148,12 +162,20 @@ export class PlainDumpPlanner {
 
   end(): void {
     this.lexer.end()
+    // What could only be decided at the end (a DROP DATABASE of a name no CREATE DATABASE followed) was left out; it still fails the restore.
+    const refused = this.gate.finish().refused[0]
+    if (refused) throw refusedStatement(refused)
     this.finishEntry()
     this.closeCurrent()
     for (const job of this.jobs) if (!job.closed) this.close(job)
   }
 
   private onUnit(unit: DumpUnit): void {
+    const admission = admit(unit, this.gate.judge(unit))
+    // Thrown before any part of it is planned: the scheduler stops every session (killed, never their input ended).
+    if ('refused' in admission)
+      throw refusedStatement(this.gate.firstRefusal() ?? { text: unit.line, reason: admission.refused, offset: unit.start })
+    if (admission.bytes !== unit.chunks) return this.onAdmitted(unit, admission.bytes)
     if (unit.uncertain) this.goSerial(unit.uncertain)
     if (unit.continued && this.continuing) {
       this.appendUnit(this.continuing, unit)
@@ -182,6 +204,14 @@ export class PlainDumpPlanner {
     }
   }
 
+  /** A unit the gate let through in another form (the --create preamble): run in order, as the gate wrote it. */
+  private onAdmitted(unit: DumpUnit, bytes: Buffer[]): void {
+    if (bytes.length === 0) return
+    const job = this.serialJob(false)
+    job.ranges.push({ start: unit.start, end: unit.end, crc: 0, sealed: true, replacement: Buffer.concat(bytes) })
+    this.touched.add(job)
+  }
+
   private onComment(unit: DumpUnit): void {
     const header = this.inTransaction ? null : ENTRY_HEADER.exec(unit.line)
     if (header) {
@@ -195,16 +225,13 @@ export class PlainDumpPlanner {
     if (open) this.appendUnit(open, unit)
   }
 
+  /** The gate lets only the dump's \\restrict and \\unrestrict through, when psql runs under no key of the run's own. */
   private onMeta(unit: DumpUnit): void {
     if (unit.line.startsWith('\\restrict ')) {
-      this.restrictLine = `${unit.line}\n`
+      this.restrictLine ??= `${unit.line}\n`
       const job = this.serialJob(false)
       job.restricts = true
       return this.appendUnit(job, unit)
-    }
-    if (!unit.line.startsWith('\\unrestrict ')) {
-      // A meta-command (\connect, ...) changes one session: all that follows runs in that session.
-      this.goSerial(`the dump runs a psql meta-command (${unit.line.trim().split(/\s/)[0]})`)
     }
     this.appendUnit(this.serialJob(false), unit)
   }
@@ -366,6 +393,8 @@ export class PlainDumpPlanner {
       if (definition) this.definitionCopies = this.definitionDoubtful = true
       const job = definition ?? this.serialJob(false)
       if (job.kind === 'serial') job.copies = true
+      // A job with a COPY runs in order (a definition holding one becomes such a job), in the session that goes on after errors.
+      this.guard(job, unit.start, 'stopAtError')
       this.appendUnit(job, unit)
       this.copyJob = job
       return
@@ -392,7 +421,17 @@ export class PlainDumpPlanner {
     this.copyJob = undefined
     // A rows job ends here: each part of it gets its own "\." line from the scheduler.
     if (job?.kind === 'rows') return this.closeCurrent()
-    this.appendUnit(job ?? this.serialJob(false), unit)
+    const runs = job ?? this.serialJob(false)
+    this.appendUnit(runs, unit)
+    this.guard(runs, unit.end, 'goOn')
+  }
+
+  /** One of the guards' lines, in a range of its own at this place of the job. */
+  private guard(job: ReplayJob, at: number, which: keyof CopyGuards): void {
+    const guards = this.options.copyGuards
+    if (!guards) return
+    job.ranges.push({ start: at, end: at, crc: 0, sealed: true, replacement: guards[which] })
+    this.touched.add(job)
   }
 
   private appendUnit(job: ReplayJob, unit: DumpUnit, rows = false): void {

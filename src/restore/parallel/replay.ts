@@ -4,9 +4,9 @@
 
 import type { GrowingFile } from '../../backup/followed-file.js'
 import { startHeartbeat } from '../../run/heartbeat.js'
-import type { RestoreContext } from '../context.js'
+import { restoreGate, type RestoreContext } from '../context.js'
 import { incompleteRestore, MISSING_TABLESPACE } from '../errors.js'
-import { psqlArguments, psqlFailure, reportFiltered } from '../psql.js'
+import { copyGuards, psqlArguments, psqlFailure, reportFiltered } from '../psql.js'
 import { PsqlSessions, SessionEndedError } from './psql-sessions.js'
 import { replayPlainDump, type ReplayResult } from './scheduler.js'
 
@@ -39,7 +39,11 @@ export async function replayInSessions(replay: RestoreContext, file: GrowingFile
       chunks: request.relay,
       onRead: request.onBackupRead,
       // strict fails on a harmless error: the sessions then meet it as it is.
-      adjustSetting: request.strict ? undefined : missingTablespaceSetting(replay)
+      adjustSetting: request.strict ? undefined : missingTablespaceSetting(replay),
+      gate: restoreGate(replay),
+      restrictLine: replay.restrictLine,
+      // Session 0 goes on after errors unless strict; the others stop at their first.
+      copyGuards: request.strict ? undefined : copyGuards(replay.restrictLine)
     })
   } catch (error) {
     const runs = await sessions.stop()

@@ -7,6 +7,8 @@
 import type { FileHandle } from 'node:fs/promises'
 import { crc32 } from 'node:zlib'
 import { PlainDumpPlanner, type ByteRange, type DefinitionJob, type ReplayJob, type RowsJob, type SerialJob } from './planner.js'
+import type { GateOptions } from '../../backup/gate/dump-gate.js'
+import type { CopyGuards } from '../psql.js'
 import { followFile, openGrowingFile, rangeBuffers, readRange, type GrowingFile } from '../../backup/followed-file.js'
 import { VerificationError } from '../../run/errors.js'
 
@@ -340,6 +342,12 @@ export class ReplayScheduler {
 
   /** One range of the file, read again and checked against what the planner read. */
   private async send(session: number, range: ByteRange): Promise<void> {
+    if (range.replacement) {
+      // What the gate let through of these bytes, in its own words.
+      await this.sessions.write(session, range.replacement)
+      this.bytesSent += range.end - range.start
+      return
+    }
     let crc = 0
     let buffers = this.buffers.get(session)
     if (!buffers) this.buffers.set(session, (buffers = rangeBuffers()))
@@ -386,6 +394,12 @@ export interface ReplayOptions {
   onRead?: () => void
   /** A SET line as a session other than the schema's gets it (those stop at their first error). */
   adjustSetting?: (line: string) => string
+  /** The gate every statement passes before a session gets it. */
+  gate: GateOptions
+  /** The run's own \restrict line, which every session runs first. */
+  restrictLine?: string
+  /** The session that runs in order goes on after errors: it stops at one from a COPY to its rows' end. */
+  copyGuards?: CopyGuards
 }
 
 /** Plans the dump while it is read and runs the jobs as they become ready. */
@@ -396,7 +410,14 @@ export async function replayPlainDump(options: ReplayOptions): Promise<ReplayRes
     const joined: { scheduler?: ReplayScheduler } = {}
     const planner = new PlainDumpPlanner(
       { changed: (job) => joined.scheduler?.changed(job) },
-      { parallel: options.sessions.count > 1, unknownSettings: options.unknownSettings, hash: options.chunks === undefined }
+      {
+        parallel: options.sessions.count > 1,
+        unknownSettings: options.unknownSettings,
+        hash: options.chunks === undefined,
+        gate: options.gate,
+        restrictLine: options.restrictLine,
+        copyGuards: options.copyGuards
+      }
     )
     const scheduler = (joined.scheduler = new ReplayScheduler(
       options.sessions,

@@ -1,0 +1,80 @@
+// A plain dump on its way into one psql session, through the gate (DumpGate): what may run is passed
+// on as the dump has it, the --create preamble as the temporary database needs it, and a refused
+// statement stops the restore before psql has it whole. psql starts under a \restrict key of the
+// run's own, so that no meta-command can run whatever reached it.
+
+import { Transform, type TransformCallback } from 'node:stream'
+import { admit, DumpGate, type GateOptions } from '../backup/gate/dump-gate.js'
+import { PlainDumpLexer, type DumpUnit } from '../backup/plain-lexer.js'
+import { refusedStatement } from '../backup/gate/refusal.js'
+import type { VerificationError } from '../run/errors.js'
+import type { CopyGuards } from './psql.js'
+
+export class GatedScript extends Transform {
+  private readonly gate: DumpGate
+  private readonly lexer: PlainDumpLexer
+  private admitted: Buffer[] = []
+  private refusal: VerificationError | undefined
+  private started = false
+
+  /**
+   * onRefused stops psql before this stream fails: psql runs an unfinished statement it holds once
+   * its input ends, so its input must not end while it holds part of a refused one.
+   */
+  constructor(
+    options: GateOptions,
+    private readonly restrictLine: string | undefined,
+    private readonly onRefused: (error: VerificationError) => void,
+    /** For a psql that goes on after errors: it stops at one from a COPY to its rows' end. */
+    private readonly guards?: CopyGuards
+  ) {
+    super()
+    this.gate = new DumpGate(options)
+    this.lexer = new PlainDumpLexer((unit) => this.onUnit(unit), { keepBytes: true, tokens: this.gate })
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (!this.started) {
+      this.started = true
+      if (this.restrictLine) this.push(Buffer.from(this.restrictLine))
+    }
+    try {
+      this.lexer.push(chunk)
+    } catch (error) {
+      return callback(error as Error)
+    }
+    this.pass(callback)
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.lexer.end()
+    const report = this.gate.finish()
+    if (!this.refusal && report.refusedTotal > 0) this.refuse(report.refused[0].reason)
+    this.pass(callback)
+  }
+
+  private pass(callback: TransformCallback): void {
+    if (this.refusal) {
+      this.onRefused(this.refusal)
+      return callback(this.refusal)
+    }
+    for (const bytes of this.admitted) this.push(bytes)
+    this.admitted = []
+    callback()
+  }
+
+  private onUnit(unit: DumpUnit): void {
+    if (this.refusal) return
+    const admission = admit(unit, this.gate.judge(unit))
+    if ('refused' in admission) return this.refuse(admission.refused, unit)
+    // The lexer's bytes are views of the chunk being read, which is the stream's own: passed on as they are.
+    const copies = this.guards && unit.kind === 'statements' && unit.statements[unit.statements.length - 1]?.copyIn
+    if (copies) this.admitted.push(this.guards!.stopAtError)
+    for (const bytes of admission.bytes) this.admitted.push(bytes)
+    if (this.guards && unit.kind === 'end-of-rows') this.admitted.push(this.guards.goOn)
+  }
+
+  private refuse(reason: string, unit?: DumpUnit): void {
+    this.refusal = refusedStatement(this.gate.firstRefusal() ?? { text: unit?.line ?? '', reason, offset: unit?.start ?? 0 })
+  }
+}
