@@ -439,7 +439,7 @@ describe('what would make psql, the server and the gate read a dump differently 
     [
       "U&'' read without escapes when standard_conforming_strings is off",
       "SET standard_conforming_strings = off;\nCOMMENT ON SCHEMA public IS U&'\\' UESCAPE '!'; CREATE ROLE evil SUPERUSER; -- ';",
-      'CREATE ROLE acts on a role'
+      'a U&"..." name or U&\'...\' string, whose escapes pg_dump never writes'
     ],
     [
       'a string taken up on the next line',
@@ -454,7 +454,7 @@ describe('what would make psql, the server and the gate read a dump differently 
     [
       'ROLLBACK TO keeps the transaction',
       'BEGIN;\nROLLBACK TO SAVEPOINT s;\nSET standard_conforming_strings = off;\nCOMMIT;',
-      'standard_conforming_strings changed inside a transaction'
+      "SET standard_conforming_strings after the dump's first object"
     ],
     [
       'SET ... TO, which the sessions of a parallel restore are not given',
@@ -508,8 +508,101 @@ describe('what would make psql, the server and the gate read a dump differently 
     })
     expect(refused[0]).toContain("foreign table public.ft runs a program of the database server's host whenever it is read")
   })
+})
 
-  test('INSERT statements are counted: an archive holding them is restored through psql', () => {
-    expect(gate("INSERT INTO public.t VALUES (1, 'x');\nINSERT INTO public.t VALUES (2, 'y');\n").report.inserts).toBe(2)
+describe('round two: what a second reading of the gate found, refused', () => {
+  test.each([
+    [
+      'a setting psql reads the dump by, after the first object',
+      'CREATE TABLE public.t (a text);\nSET standard_conforming_strings = off;',
+      "SET standard_conforming_strings after the dump's first object"
+    ],
+    [
+      'such a setting on one line with another statement',
+      'SET standard_conforming_strings = off; CREATE TABLE public.t (a text);',
+      'on one line with another statement'
+    ],
+    ['an alias of SJIS', "SET client_encoding = 'windows932';", 'client encoding windows932'],
+    ['an encoding the gate does not know', "SET client_encoding = 'klingon';", 'client encoding klingon'],
+    ['a number run into a dollar quote', 'COMMENT ON SCHEMA public IS 1a$$;\nCREATE ROLE evil SUPERUSER;\n-- $$;', '"1a$"'],
+    ['an exponent run into a dollar quote', 'COMMENT ON SCHEMA public IS 1e5$$ x $$; CREATE ROLE evil; -- $$;', '"1e5$"'],
+    ['a U&"" name hiding a function', 'CREATE VIEW v AS SELECT U&"lo\\005fexport"(4242, \'/tmp/x\');', 'a U&'],
+    [
+      'an operator made of a host function',
+      'CREATE OPERATOR public.### (FUNCTION = lo_export, LEFTARG = oid, RIGHTARG = text);',
+      'makes lo_export callable'
+    ],
+    [
+      'rows written into a foreign table',
+      "CREATE FOREIGN TABLE public.remote (a text) SERVER elsewhere;\nINSERT INTO public.remote VALUES ('x');",
+      'writes into foreign table remote'
+    ],
+    [
+      'rows copied into a foreign table',
+      'CREATE FOREIGN TABLE public.remote (a text) SERVER elsewhere;\nCOPY public.remote (a) FROM stdin;\n\\.',
+      'writes into foreign table remote'
+    ],
+    [
+      'a materialized view reading a foreign table at once',
+      'CREATE FOREIGN TABLE public.remote (a text) SERVER elsewhere;\nCREATE MATERIALIZED VIEW public.mv AS SELECT a FROM public.remote;',
+      'materialized view mv reads a foreign table'
+    ],
+    [
+      'and refreshed later',
+      'CREATE FOREIGN TABLE public.remote (a text) SERVER elsewhere;\nCREATE MATERIALIZED VIEW public.mv AS SELECT a FROM public.remote WITH NO DATA;\nREFRESH MATERIALIZED VIEW public.mv;',
+      'refreshing materialized view mv reads a foreign table'
+    ]
+  ])('%s', (_what, body, expected) => {
+    expect(refusals(`${body}\n`)[0]).toContain(expected)
+  })
+
+  test.each([
+    ["file_fdw's option named in quotes", 'CREATE FOREIGN TABLE public.ft (a text) SERVER s OPTIONS ("program" \'id\');', 'runs a program'],
+    ["file_fdw's option set by ALTER", "ALTER FOREIGN TABLE public.ft OPTIONS (ADD filename '/etc/passwd');", 'reads a file']
+  ])('%s', (_what, body, expected) => {
+    expect(refusals(`${body}\n`, { untrustedCode: 'refuse' })[0]).toContain(expected)
+  })
+
+  test('the database a --create dump names keeps the settings psql reads the dump by: left out, never applied', () => {
+    const { report, sent } = gate(
+      "CREATE DATABASE app;\n\\connect app\nALTER DATABASE app SET standard_conforming_strings TO 'off';\nALTER ROLE r IN DATABASE app SET client_encoding TO 'SJIS';\nALTER DATABASE app SET work_mem TO '8MB';\n",
+      { mode: 'restore', temporaryDatabase: 'backup_verify_1' }
+    )
+    expect(report.refused).toEqual([])
+    expect(sent).not.toMatch(/standard_conforming_strings TO|client_encoding TO/)
+    expect(sent).toContain(`ALTER DATABASE "backup_verify_1" SET work_mem TO '8MB';`)
+  })
+
+  test('with a psql that knows no BEGIN ATOMIC (13), a body holding statements is refused', () => {
+    const body = 'CREATE FUNCTION public.f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END;\n'
+    expect(refusals(body)).toEqual([])
+    expect(refusals(body, { mode: 'restore', atomicBodies: false })[0]).toContain('more than one statement in one')
+  })
+
+  test("privileges on pg_catalog's functions name them without calling them", () => {
+    expect(
+      refusals(
+        "GRANT ALL ON FUNCTION pg_catalog.pg_ls_dir(text) TO app;\nREVOKE ALL ON FUNCTION pg_catalog.set_config(text, text, boolean) FROM PUBLIC;\nCOMMENT ON FUNCTION pg_catalog.lo_export(oid, text) IS 'x';\n"
+      )
+    ).toEqual([])
+  })
+
+  test('a NUL byte on its way to psql stops the restore: psql would read its line only up to it', async () => {
+    const { GatedScript } = await import('../src/restore/gated-script.js')
+    const stopped: unknown[] = []
+    const gated = new GatedScript({ mode: 'restore', untrustedCode: 'refuse' }, undefined, (error) => stopped.push(error))
+    const { Readable } = await import('node:stream')
+    const { pipeline } = await import('node:stream/promises')
+    const chunks: Buffer[] = []
+    const done = pipeline(
+      Readable.from([Buffer.from('COPY public.t (a) FROM stdin;\nx\u0000\n\\.\nCREATE ROLE evil;\n')]),
+      gated,
+      async (source: AsyncIterable<Buffer>) => {
+        for await (const chunk of source) chunks.push(chunk)
+      }
+    )
+    await expect(done).rejects.toThrow(/a NUL byte, up to which psql reads a line/)
+    expect(stopped).toHaveLength(1)
+    expect(Buffer.concat(chunks).toString()).not.toContain('CREATE ROLE')
   })
 })

@@ -38221,7 +38221,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 1220:
+/***/ 4193:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41543,9 +41543,13 @@ const UNSAFE_ENCODINGS = {
     johab: 'johab',
     // PostgreSQL's other names for the same encodings.
     win932: 'sjis',
+    windows932: 'sjis',
     win936: 'big5',
+    windows936: 'big5',
     win949: 'big5',
-    win950: 'big5'
+    windows949: 'big5',
+    win950: 'big5',
+    windows950: 'big5'
 };
 /** How many bytes the character that starts with `lead` takes in an unsafe encoding. */
 function characterLength(encoding, lead, next) {
@@ -41999,10 +42003,13 @@ class PlainDumpLexer {
         else if (this.token === 'number') {
             if (isIdentCont(b) && b !== 36) {
                 this.keep(b);
+                if (this.tokenText.length < WORD_TEXT)
+                    this.tokenText += String.fromCharCode(b);
                 return;
             }
             this.token = 'none';
-            this.sink?.token('number', '', this.tokenAt);
+            // A "$" right after a number: psql's versions read "1a$$" and "1e5$$" differently (a junk number, or a dollar quote).
+            this.sink?.token('number', b === 36 ? `${this.tokenText}$` : this.tokenText, this.tokenAt);
         }
         if (isSpace(b)) {
             if (this.statementStarted)
@@ -42072,6 +42079,7 @@ class PlainDumpLexer {
         }
         else if (isDigit(b)) {
             this.token = 'number';
+            this.tokenText = String.fromCharCode(b);
             this.tokenAt = at;
         }
         else {
@@ -42243,7 +42251,7 @@ class PlainDumpLexer {
         if (this.token === 'ident')
             this.sink?.token('word', this.tokenText, this.tokenAt);
         else if (this.token === 'number')
-            this.sink?.token('number', '', this.tokenAt);
+            this.sink?.token('number', this.tokenText, this.tokenAt);
         else if (this.inLiteral() || this.state === plain_lexer_State.QuoteEnd || this.state === plain_lexer_State.QuoteStop)
             this.literalEnds(this.state === plain_lexer_State.DoubleQuote ? 'quoted' : 'string');
         else if (this.state === plain_lexer_State.DoubleQuoteEnd)
@@ -43505,6 +43513,11 @@ const HOST_FUNCTIONS = new Set([
 ]);
 /** Reads one statement's tokens as they come and judges it once it has ended. */
 class StatementReader {
+    atomicBodies;
+    /** psql knows SQL-standard bodies: a BEGIN ATOMIC body may hold semicolons. */
+    constructor(atomicBodies = true) {
+        this.atomicBodies = atomicBodies;
+    }
     head = [];
     count = 0;
     depth = 0;
@@ -43529,6 +43542,10 @@ class StatementReader {
     /** A BEGIN ATOMIC body: read, ended by the END that starts a statement of its own, then terminated. */
     atomic = 'none';
     hostCall;
+    /** A host function named where no call is written (CREATE OPERATOR ... FUNCTION = lo_export). */
+    hostName;
+    junk;
+    unicodeName = false;
     reset() {
         this.head = [];
         this.count = 0;
@@ -43550,6 +43567,9 @@ class StatementReader {
         this.signatureClosed = false;
         this.atomic = 'none';
         this.hostCall = undefined;
+        this.hostName = undefined;
+        this.junk = undefined;
+        this.unicodeName = false;
     }
     token(kind, text, at) {
         const token = { kind, text, at };
@@ -43564,6 +43584,14 @@ class StatementReader {
             this.backslash = true;
         if (kind === 'continuation')
             this.continued = true;
+        // A number run into a word or a "$" ("1a$$", "1e5$$"): psql's versions end it in different places.
+        if (kind === 'number' && !/^\d+(?:[eE]\d*)?$/.test(text))
+            this.junk ??= text;
+        // U&"..." and U&'...': names and strings with escapes of their own, which pg_dump never writes.
+        if ((kind === 'quoted' || kind === 'string') && vocabulary_isSymbol(this.previous, '&') && vocabulary_isWord(this.beforePrevious, 'u'))
+            this.unicodeName = true;
+        if ((kind === 'word' || kind === 'quoted') && HOST_FUNCTIONS.has(text))
+            this.hostName ??= text;
         this.followVariables(token);
         this.followBody(token);
         if (kind === 'symbol') {
@@ -43661,6 +43689,11 @@ class StatementReader {
         const shape = this.judgeShape(text, truncated);
         if (shape)
             return { refuse: shape };
+        const judged = this.judgeVerb();
+        const relation = judged.refuse ? undefined : this.relation();
+        return relation ? { ...judged, relation } : judged;
+    }
+    judgeVerb() {
         const first = this.head[0];
         if (!first)
             return {};
@@ -43735,10 +43768,63 @@ class StatementReader {
                 return `":${name ?? variable.text}" outside quotes: psql would put its own variable's value there, unseen`;
         }
         const inner = this.semicolons - (vocabulary_isSymbol(this.previous, ';') ? 1 : 0);
-        if (inner > 0 && !(this.isRoutine() && this.atomic === 'terminated'))
+        if (inner > 0 && !(this.atomicBodies && this.isRoutine() && this.atomic === 'terminated'))
             return 'more than one statement in one: psql would send them together, and the server run each';
-        if (this.hostCall && !vocabulary_isWord(this.head[0], 'select'))
+        if (this.junk)
+            return `"${this.junk}": a number run into a word or a "$", which psql's versions read differently`;
+        if (this.unicodeName)
+            return 'a U&"..." name or U&\'...\' string, whose escapes pg_dump never writes';
+        const verb = this.head[0]?.text ?? '';
+        // Privileges, comments and labels name a function without calling it (GRANT ... ON FUNCTION pg_catalog.pg_ls_dir(text)).
+        const names = ['grant', 'revoke', 'comment', 'security'].includes(verb);
+        if (this.hostCall && verb !== 'select' && !names)
             return `calls ${this.hostCall}, which reaches the server's files, programs, settings, other sessions or other servers`;
+        if (this.hostName && verb === 'create' && this.makesCallable())
+            return `makes ${this.hostName} callable as an operator, aggregate, cast, type or transform; it reaches the server's files, programs, settings, other sessions or other servers`;
+        return undefined;
+    }
+    /** CREATE OPERATOR, AGGREGATE, CAST, TYPE, TRANSFORM, CONVERSION: a function named in them is called where they are used. */
+    makesCallable() {
+        let i = 1;
+        if (vocabulary_isWord(this.head[i], 'or') && vocabulary_isWord(this.head[i + 1], 'replace'))
+            i += 2;
+        if (vocabulary_isWord(this.head[i], 'default'))
+            i++;
+        return vocabulary_isWord(this.head[i], 'operator', 'aggregate', 'cast', 'type', 'transform', 'conversion');
+    }
+    /** Every name the statement's first tokens hold (their last parts are enough to know a relation). */
+    names() {
+        return this.head.filter((token) => token.kind === 'word' || token.kind === 'quoted').map((token) => token.text);
+    }
+    /** SELECT pg_catalog.set_config('search_path', ...): part of pg_dump's preamble. */
+    isSearchPathCall() {
+        const [select, schema, dot, name] = this.head;
+        return vocabulary_isWord(select, 'select') && vocabulary_isWord(schema, 'pg_catalog') && vocabulary_isSymbol(dot, '.') && vocabulary_isWord(name, 'set_config');
+    }
+    /** The relation an INSERT or COPY writes into, a CREATE FOREIGN TABLE or MATERIALIZED VIEW makes, a REFRESH reads. */
+    relation() {
+        const tokens = this.head;
+        const verb = tokens[0]?.text;
+        const last = (at) => qualifiedName(tokens, vocabulary_isWord(tokens[at], 'if') ? at + 3 : at)
+            ?.parts.at(-1)
+            ?.replace(/^"|"$/g, '')
+            .replace(/""/g, '"');
+        if (verb === 'insert' && vocabulary_isWord(tokens[1], 'into'))
+            return named('insert', last(2));
+        if (verb === 'copy')
+            return named('copy', last(1));
+        if (verb === 'refresh' && vocabulary_isWord(tokens[1], 'materialized'))
+            return named('refresh', last(vocabulary_isWord(tokens[3], 'concurrently') ? 4 : 3));
+        if (verb !== 'create')
+            return undefined;
+        if (vocabulary_isWord(tokens[1], 'foreign') && vocabulary_isWord(tokens[2], 'table'))
+            return named('foreign-table', last(3));
+        if (vocabulary_isWord(tokens[1], 'materialized') && vocabulary_isWord(tokens[2], 'view')) {
+            const end = tokens.length - (vocabulary_isSymbol(tokens[tokens.length - 1], ';') ? 1 : 0);
+            const withoutData = vocabulary_isWord(tokens[end - 3], 'with') && vocabulary_isWord(tokens[end - 2], 'no') && vocabulary_isWord(tokens[end - 1], 'data');
+            const made = named('materialized-view', last(3));
+            return made && { ...made, withoutData };
+        }
         return undefined;
     }
     /** CREATE [OR REPLACE] FUNCTION or PROCEDURE. */
@@ -43929,16 +44015,38 @@ class StatementReader {
      * the server's host (a materialized view's refresh reads it during the restore).
      */
     hostFileOption(kind, at) {
-        const option = this.head.findIndex((token, i) => vocabulary_isWord(token, 'program', 'filename') && this.head[i + 1]?.kind === 'string');
-        if (option < 0)
+        const what = this.optionNames().find((option) => option === 'program' || option === 'filename');
+        if (!what)
             return undefined;
         const name = qualifiedName(this.head, at)?.parts.join('.') ?? '?';
-        const what = this.head[option].text;
         return {
             name: `${kind} ${name}`,
             language: `its ${what} option`,
             why: `${kind} ${name} ${what === 'program' ? 'runs a program' : 'reads a file'} of the database server's host whenever it is read (its ${what} option)`
         };
+    }
+    /** The names in OPTIONS (...) lists: after "(" or ",", and after ADD, SET or DROP. */
+    optionNames() {
+        const names = [];
+        for (let i = 0; i + 1 < this.head.length; i++) {
+            if (!vocabulary_isWord(this.head[i], 'options') || !vocabulary_isSymbol(this.head[i + 1], '('))
+                continue;
+            let expectName = true;
+            for (let j = i + 2; j < this.head.length && !vocabulary_isSymbol(this.head[j], ')'); j++) {
+                const token = this.head[j];
+                if (vocabulary_isSymbol(token, ','))
+                    expectName = true;
+                else if (expectName && vocabulary_isWord(token, 'add', 'set', 'drop'))
+                    continue;
+                else if (expectName && (token.kind === 'word' || token.kind === 'quoted')) {
+                    names.push(token.text);
+                    expectName = false;
+                }
+                else
+                    expectName = false;
+            }
+        }
+        return names;
     }
     /** The argument list's text as written, for a name in a message (short). */
     signature(at) {
@@ -44051,6 +44159,9 @@ class StatementReader {
         return { database: { action, name: name.text, nameAt: name.at, nameEnd: end } };
     }
 }
+function named(action, name) {
+    return name === undefined ? undefined : { action, name };
+}
 function refuseVerb(verb) {
     return { refuse: `pg_dump writes no ${verb} statement` };
 }
@@ -44100,12 +44211,44 @@ function closingQuote(token) {
 
 
 
+/**
+ * Client encodings (PostgreSQL's names for them, lowercased without punctuation) whose characters
+ * never hold an ASCII byte: psql and the gate read a dump in them alike. Any other is refused.
+ */
+const SAFE_ENCODINGS = new Set([
+    'sqlascii',
+    'utf8',
+    'unicode',
+    'eucjp',
+    'euccn',
+    'euckr',
+    'euctw',
+    'eucjis2004',
+    'muleinternal',
+    ...Array.from({ length: 10 }, (_, i) => `latin${i + 1}`),
+    ...[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 13, 14, 15, 16].map((n) => `iso8859${n}`),
+    ...Array.from({ length: 9 }, (_, i) => `win125${i}`),
+    ...Array.from({ length: 9 }, (_, i) => `windows125${i}`),
+    'win866',
+    'windows866',
+    'win874',
+    'windows874',
+    'win',
+    'alt',
+    'abc',
+    'koi8',
+    'koi8r',
+    'koi8u',
+    'tcvn',
+    'tcvn5712',
+    'vscii'
+]);
 const dump_gate_MAX_LISTED = 20;
 const HEAD_SHOWN = 14;
 const RUN = { action: 'run' };
 class DumpGate {
     options;
-    reader = new StatementReader();
+    reader;
     /** Verdicts of the statements that ended since the last unit was judged. */
     pending = [];
     report = {
@@ -44114,8 +44257,7 @@ class DumpGate {
         leftOut: [],
         leftOutTotal: 0,
         rewritten: 0,
-        untrustedCode: [],
-        inserts: 0
+        untrustedCode: []
     };
     standIn;
     /** DROP DATABASE statements read before any CREATE DATABASE: the --clean preamble, once the name matches. */
@@ -44128,8 +44270,15 @@ class DumpGate {
     entry;
     clientEncoding = 'UTF8';
     finished = false;
+    /** Before the dump's first object (or just after the \connect of a --create dump): where pg_dump sets what psql reads it by. */
+    preamble = true;
+    readingSettings = new WeakSet();
+    /** Foreign tables the dump makes, by name, and materialized views that read them. */
+    foreignTables = new Set();
+    foreignReaders = new Set();
     constructor(options) {
         this.options = options;
+        this.reader = new StatementReader(options.atomicBodies ?? true);
     }
     begin() {
         this.reader.reset();
@@ -44162,8 +44311,12 @@ class DumpGate {
             return [];
         const verdicts = this.pending;
         this.pending = [];
-        if (unit.uncertain) {
-            const reason = `psql's reading of the dump cannot be followed with certainty here (${unit.uncertain})`;
+        // A setting psql reads the dump by, beside another statement on its line: the planner would not give it to every session.
+        const crowded = unit.statements.length > 1 && unit.statements.some((statement) => this.readingSettings.has(statement));
+        if (unit.uncertain || crowded) {
+            const reason = crowded
+                ? 'a setting psql reads the dump by, on one line with another statement; pg_dump writes it on a line of its own'
+                : `psql's reading of the dump cannot be followed with certainty here (${unit.uncertain})`;
             this.refused({ text: unit.statements[0] ? this.shown(unit.statements[0]) : '', reason, offset: unit.start, entry: this.entry });
             return verdicts.map(() => ({ action: 'refuse', reason }));
         }
@@ -44188,8 +44341,6 @@ class DumpGate {
     decide(statement) {
         const reader = this.reader;
         const judged = reader.judge(statement.text, statement.truncated);
-        if (reader.head[0]?.text === 'insert')
-            this.report.inserts++;
         if (judged.refuse)
             return { action: 'refuse', reason: judged.refuse };
         const reading = this.reading(statement);
@@ -44217,18 +44368,53 @@ class DumpGate {
                 };
             }
         }
+        const foreign = this.foreign(judged.relation);
+        if (foreign)
+            return foreign;
         if (judged.subscription === 'create')
             this.subscriptionsCreated++;
         if (judged.subscription === 'drop' && this.subscriptionsCreated > 0)
             return { action: 'refuse', reason: 'DROP SUBSCRIPTION of a subscription the dump created connects to its publisher to drop a slot' };
         return RUN;
     }
+    /**
+     * A foreign table reaches the server it names when it is written (INSERT, COPY; pg_dump
+     * --include-foreign-data) or read (a materialized view's refresh). Names are held by their last part.
+     */
+    foreign(relation) {
+        if (!relation)
+            return undefined;
+        const { action, name } = relation;
+        if (action === 'foreign-table') {
+            this.foreignTables.add(name);
+            return undefined;
+        }
+        if ((action === 'insert' || action === 'copy') && this.foreignTables.has(name))
+            return { action: 'refuse', reason: `writes into foreign table ${name}, which reaches the server it names` };
+        if (action === 'materialized-view') {
+            if (!this.reader.names().some((word) => this.foreignTables.has(word)))
+                return undefined;
+            if (!relation.withoutData)
+                return { action: 'refuse', reason: `materialized view ${name} reads a foreign table, which reaches the server it names` };
+            this.foreignReaders.add(name);
+        }
+        if (action === 'refresh' && this.foreignReaders.has(name))
+            return { action: 'refuse', reason: `refreshing materialized view ${name} reads a foreign table, which reaches the server it names` };
+        return undefined;
+    }
     /** Transactions, and the settings psql reads the rest of the dump by. */
     reading(statement) {
         this.followTransaction();
         const setting = this.reader.readingSetting();
-        if (!setting)
+        const first = this.reader.head[0]?.text;
+        if (!setting) {
+            if (!['set', 'begin', 'start', 'commit', 'end'].includes(first ?? '') && !this.reader.isSearchPathCall())
+                this.preamble = false;
             return undefined;
+        }
+        this.readingSettings.add(statement);
+        if (!this.preamble)
+            return { action: 'refuse', reason: `SET ${setting} after the dump's first object: pg_dump sets it once, before any` };
         const read = readingSetting(statement.text);
         // Only the form pg_dump writes, which every session of a parallel restore is given too.
         if (!read || !/^SET (client_encoding|standard_conforming_strings) = [^;\n]*;$/.test(statement.text))
@@ -44236,7 +44422,7 @@ class DumpGate {
         if (read.encoding !== undefined) {
             const name = /'([^']*)'/.exec(statement.text)?.[1] ?? '';
             this.clientEncoding = name;
-            if (unsafeEncoding(name) !== '') {
+            if (unsafeEncoding(name) !== '' || !SAFE_ENCODINGS.has(name.toLowerCase().replace(/[^a-z0-9]/g, ''))) {
                 return {
                     action: 'refuse',
                     reason: `client encoding ${name}: its characters can hold a quote or backslash byte, so what psql reads depends on ` +
@@ -44302,6 +44488,9 @@ class DumpGate {
             case 'role-setting':
                 if (this.standIn !== name)
                     return { action: 'refuse', reason: `changes a setting of database ${name}, another database of the server` };
+                // Sessions opened later would start with it, and psql read the dump otherwise than the gate.
+                if (/\b(client_encoding|standard_conforming_strings)\b/i.test(statement.text))
+                    return { action: 'leave-out', reason: `a setting psql reads the dump by, on database ${name}` };
                 return {
                     action: 'replace',
                     text: `${statement.text.slice(0, db.nameAt)}"${(this.options.temporaryDatabase ?? 'backup_verify').replace(/"/g, '""')}"${statement.text.slice(db.nameEnd)}`,
@@ -44331,6 +44520,8 @@ class DumpGate {
                 verdict = { action: 'leave-out', reason: "psql's client encoding for a \\connect the temporary database makes needless" };
                 break;
             case 'connect':
+                if (this.standIn !== undefined && judged.database === this.standIn)
+                    this.preamble = true;
                 verdict =
                     this.standIn !== undefined && judged.database === this.standIn
                         ? { action: 'leave-out', reason: `\\connect: the temporary database stands in for database ${judged.database}` }
@@ -46896,6 +47087,8 @@ function restoreGate(replay) {
         mode: 'restore',
         untrustedCode: request.untrusted ? 'refuse' : 'report',
         temporaryDatabase: request.databaseName,
+        // psql 13 knows no BEGIN ATOMIC: it would run such a body's statements one by one.
+        atomicBodies: request.tools.version.major >= 14,
         ownRestrictKey: replay.restrictLine !== undefined
     };
 }
@@ -46943,6 +47136,7 @@ class GatedScript extends external_node_stream_.Transform {
     gate;
     lexer;
     admitted = [];
+    offset = 0;
     refusal;
     started = false;
     /**
@@ -46965,11 +47159,18 @@ class GatedScript extends external_node_stream_.Transform {
             if (this.restrictLine)
                 this.push(Buffer.from(this.restrictLine));
         }
-        try {
-            this.lexer.push(chunk);
-        }
-        catch (error) {
-            return callback(error);
+        // psql reads a line only up to a NUL byte: what follows it on the line is not what the gate read.
+        const nul = chunk.indexOf(0);
+        if (nul !== -1 && !this.refusal)
+            this.refuse('a NUL byte, up to which psql reads a line (the gate reads past it)', undefined, this.offset + nul);
+        this.offset += chunk.length;
+        if (!this.refusal) {
+            try {
+                this.lexer.push(chunk);
+            }
+            catch (error) {
+                return callback(error);
+            }
         }
         this.pass(callback);
     }
@@ -47005,8 +47206,8 @@ class GatedScript extends external_node_stream_.Transform {
         if (this.guards && unit.kind === 'end-of-rows')
             this.admitted.push(this.guards.goOn);
     }
-    refuse(reason, unit) {
-        this.refusal = refusedStatement(this.gate.firstRefusal() ?? { text: unit?.line ?? '', reason, offset: unit?.start ?? 0 });
+    refuse(reason, unit, offset = unit?.start ?? 0) {
+        this.refusal = refusedStatement((unit && this.gate.firstRefusal()) || { text: unit?.line ?? '', reason, offset });
     }
 }
 
@@ -47165,6 +47366,8 @@ class PlainDumpPlanner {
     hash = (0,external_node_crypto_.createHash)('sha256');
     lexer;
     gate;
+    /** Bytes read so far. */
+    offset = 0;
     /** schema: before the first shared rows; parallel: sharing; serial: all the rest in one session. */
     phase;
     current;
@@ -47195,6 +47398,15 @@ class PlainDumpPlanner {
         return this.options.hash === false ? undefined : this.hash.digest('hex');
     }
     push(chunk) {
+        // psql reads a line only up to a NUL byte: what follows it on the line is not what the gate read.
+        const nul = chunk.indexOf(0);
+        if (nul !== -1)
+            throw refusedStatement({
+                text: '',
+                reason: 'a NUL byte, up to which psql reads a line (the gate reads past it)',
+                offset: this.offset + nul
+            });
+        this.offset += chunk.length;
         if (this.options.hash !== false)
             this.hash.update(chunk);
         this.lexer.push(chunk);
@@ -48172,6 +48384,8 @@ function restoreArguments(format, jobs, databaseName, archive, verbose, strict =
 async function restoreArchive(replay) {
     const { run, request } = replay;
     const { backup } = request;
+    if (request.archiveThroughPsql)
+        run.log("The archive's table data are statements (pg_dump --inserts): restored through psql, as the gate read them");
     if (replay.unknownSettings.length > 0 || request.archiveThroughPsql) {
         const filter = new SettingsFilter(replay.unknownSettings);
         const [script] = await Promise.all([
@@ -49183,10 +49397,161 @@ function newlines(chunk, from, to) {
     return count;
 }
 
+;// CONCATENATED MODULE: ./src/backup/archive-toc.ts
+// An archive's table of contents, read entry by entry without holding it: which entries carry a
+// table's data as statements (pg_dump --inserts) rather than a COPY. pg_restore --dbname cuts such
+// data into statements with a splitter of its own, which knows no comment, no $$ or E'' string:
+// what it sends is then not what its script (and the gate, reading it) shows.
+
+
+const CHUNK = 64 * 1024;
+/** Tar headers are 512 bytes; the first member of a pg_dump tar archive is toc.dat. */
+const TAR_BLOCK = 512;
+/** Reads the table of contents of a custom, directory or tar archive. */
+async function readTableOfContents(archive, format) {
+    const file = format === 'directory' ? external_node_path_default().join(archive, 'toc.dat') : archive;
+    const handle = await (0,promises_.open)(file, 'r');
+    try {
+        let start = 0;
+        let end = Number.POSITIVE_INFINITY;
+        if (format === 'tar') {
+            const header = Buffer.alloc(TAR_BLOCK);
+            await handle.read(header, 0, TAR_BLOCK, 0);
+            if (header.toString('latin1', 0, 7) !== 'toc.dat')
+                throw new Error('the first member of the tar archive is not toc.dat');
+            start = TAR_BLOCK;
+            end = TAR_BLOCK + parseInt(header.toString('latin1', 124, 136).replace(/\0.*$/, '').trim(), 8);
+        }
+        return await readToc(new ArchiveBytes(handle, start, end));
+    }
+    finally {
+        await handle.close();
+    }
+}
+/** The bytes of the archive's header and table of contents, read as they are asked for. */
+class ArchiveBytes {
+    handle;
+    position;
+    end;
+    buffer = Buffer.alloc(0);
+    at = 0;
+    intSize = 4;
+    constructor(handle, position, end) {
+        this.handle = handle;
+        this.position = position;
+        this.end = end;
+    }
+    async need(count) {
+        while (this.buffer.length - this.at < count) {
+            const size = Math.min(CHUNK, this.end - this.position);
+            if (size <= 0)
+                throw new Error('the table of contents is cut short');
+            const chunk = Buffer.alloc(size);
+            const { bytesRead } = await this.handle.read(chunk, 0, size, this.position);
+            if (bytesRead === 0)
+                throw new Error('the table of contents is cut short');
+            this.position += bytesRead;
+            this.buffer = Buffer.concat([this.buffer.subarray(this.at), chunk.subarray(0, bytesRead)]);
+            this.at = 0;
+        }
+    }
+    async byte() {
+        await this.need(1);
+        return this.buffer[this.at++];
+    }
+    async skip(count) {
+        for (let left = count; left > 0;) {
+            const step = Math.min(left, CHUNK);
+            await this.need(step);
+            this.at += step;
+            left -= step;
+        }
+    }
+    /** pg_dump's integer: a sign byte, then intSize bytes, least significant first. */
+    async int() {
+        const negative = (await this.byte()) !== 0;
+        let value = 0;
+        for (let i = 0; i < this.intSize; i++)
+            value += (await this.byte()) * 2 ** (8 * i);
+        return negative ? -value : value;
+    }
+    /** A string: its length, then its bytes; null for length -1. Skipped ("" for it) when `keep` is false; "…" when too long to keep. */
+    async string(keep = true) {
+        const length = await this.int();
+        if (length < 0)
+            return null;
+        if (!keep || length > CHUNK) {
+            await this.skip(length);
+            return keep ? '…' : '';
+        }
+        await this.need(length);
+        const text = this.buffer.toString('latin1', this.at, this.at + length);
+        this.at += length;
+        return text;
+    }
+}
+const version = (major, minor) => major * 100 + minor;
+async function readToc(bytes) {
+    const signature = Buffer.from([await bytes.byte(), await bytes.byte(), await bytes.byte(), await bytes.byte(), await bytes.byte()]);
+    if (signature.toString('latin1') !== 'PGDMP')
+        throw new Error('no PGDMP signature');
+    const major = await bytes.byte();
+    const minor = await bytes.byte();
+    await bytes.byte();
+    const archiveVersion = version(major, minor);
+    if (major !== 1 || minor < 10)
+        throw new Error(`archive version ${major}.${minor} is older than this reader knows`);
+    bytes.intSize = await bytes.byte();
+    const offSize = await bytes.byte();
+    const format = await bytes.byte();
+    if (archiveVersion >= version(1, 15))
+        await bytes.byte();
+    else
+        await bytes.int();
+    for (let i = 0; i < 7; i++)
+        await bytes.int();
+    for (let i = 0; i < 3; i++)
+        await bytes.string(false);
+    const count = await bytes.int();
+    const dataAsStatements = [];
+    for (let i = 0; i < count; i++) {
+        await bytes.int(); // dump id
+        await bytes.int(); // had dumper
+        await bytes.string(false); // table oid
+        await bytes.string(false); // oid
+        const tag = (await bytes.string()) ?? '';
+        const desc = (await bytes.string()) ?? '';
+        if (archiveVersion >= version(1, 11))
+            await bytes.int(); // section
+        await bytes.string(false); // defn
+        await bytes.string(false); // drop statement
+        const copy = await bytes.string();
+        const namespace = (await bytes.string()) ?? '';
+        await bytes.string(false); // tablespace
+        if (archiveVersion >= version(1, 14))
+            await bytes.string(false); // table access method
+        if (archiveVersion >= version(1, 16))
+            await bytes.int(); // relkind
+        await bytes.string(false); // owner
+        await bytes.string(false); // with oids
+        while ((await bytes.string(false)) !== null)
+            ; // dependencies, to a null string
+        // Format-specific: custom archives hold the data's offset (a flag byte, then offSize bytes); the others a file name.
+        if (format === 1)
+            await bytes.skip(1 + offSize);
+        else
+            await bytes.string(false);
+        if (desc === 'TABLE DATA' && !copy)
+            dataAsStatements.push(`${namespace} ${tag}`.trim());
+    }
+    return { entries: count, dataAsStatements };
+}
+
 ;// CONCATENATED MODULE: ./src/validate/validate.ts
 // Phase 2: judges the backup without restoring it. Plain dumps were scanned as they were written;
 // archives are checked for their header and structure, then pg_restore reads every data block into
 // a script that must come out complete. Every child process has a time limit.
+
 
 
 
@@ -49227,6 +49592,8 @@ async function validateBackup(run, backup, request) {
     checks.push(await fullReadCheck(run, backup, request));
     if (backup.gate)
         checks.push(gateCheck(backup.gate));
+    // Data written as statements would be cut by pg_restore's own splitter: the restore then goes through psql.
+    backup.dataAsStatements = await readTableOfContents(backup.path, backup.format).then((toc) => toc.dataAsStatements, (error) => [`(its table of contents: ${error.message})`]);
     checks.push(await sizeOnDiskCheck(backup));
     return checks;
 }
@@ -50889,7 +51256,7 @@ async function verifyExisting(v, file) {
         // Nothing vouches for it: its code for the server's host was refused in Validate, and would be again.
         const safety = {
             untrusted: held.trustedBy === undefined,
-            archiveThroughPsql: detected.format !== 'plain' && (backup.gate?.inserts ?? 0) > 0
+            archiveThroughPsql: (backup.dataAsStatements?.length ?? 0) > 0
         };
         await restorePhase(v, () => startRestore(v, held.connected, { path: file, ...detected }, undefined, safety), backup, 'existing');
     }
@@ -51869,7 +52236,7 @@ async function runAction() {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
-/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1220);
+/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4193);
 // Entry point of the action's main step.
 
 

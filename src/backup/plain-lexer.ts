@@ -151,9 +151,13 @@ const UNSAFE_ENCODINGS: Record<string, string> = {
   johab: 'johab',
   // PostgreSQL's other names for the same encodings.
   win932: 'sjis',
+  windows932: 'sjis',
   win936: 'big5',
+  windows936: 'big5',
   win949: 'big5',
-  win950: 'big5'
+  windows949: 'big5',
+  win950: 'big5',
+  windows950: 'big5'
 }
 
 /** How many bytes the character that starts with `lead` takes in an unsafe encoding. */
@@ -599,10 +603,12 @@ export class PlainDumpLexer {
     } else if (this.token === 'number') {
       if (isIdentCont(b) && b !== 36) {
         this.keep(b)
+        if (this.tokenText.length < WORD_TEXT) this.tokenText += String.fromCharCode(b)
         return
       }
       this.token = 'none'
-      this.sink?.token('number', '', this.tokenAt)
+      // A "$" right after a number: psql's versions read "1a$$" and "1e5$$" differently (a junk number, or a dollar quote).
+      this.sink?.token('number', b === 36 ? `${this.tokenText}$` : this.tokenText, this.tokenAt)
     }
     if (isSpace(b)) {
       if (this.statementStarted) this.keep(b)
@@ -668,6 +674,7 @@ export class PlainDumpLexer {
       this.tokenAt = at
     } else if (isDigit(b)) {
       this.token = 'number'
+      this.tokenText = String.fromCharCode(b)
       this.tokenAt = at
     } else {
       this.sink?.token('symbol', String.fromCharCode(b), at)
@@ -832,7 +839,7 @@ export class PlainDumpLexer {
   /** At the end of a statement that has no semicolon (the input ended): what was being read goes to the sink. */
   private flushToken(): void {
     if (this.token === 'ident') this.sink?.token('word', this.tokenText, this.tokenAt)
-    else if (this.token === 'number') this.sink?.token('number', '', this.tokenAt)
+    else if (this.token === 'number') this.sink?.token('number', this.tokenText, this.tokenAt)
     else if (this.inLiteral() || this.state === State.QuoteEnd || this.state === State.QuoteStop)
       this.literalEnds(this.state === State.DoubleQuote ? 'quoted' : 'string')
     else if (this.state === State.DoubleQuoteEnd) this.literalEnds('quoted')

@@ -144,7 +144,7 @@ async function verifyExisting(v: Verification, file: string): Promise<void> {
     // Nothing vouches for it: its code for the server's host was refused in Validate, and would be again.
     const safety = {
       untrusted: held.trustedBy === undefined,
-      archiveThroughPsql: detected.format !== 'plain' && (backup.gate?.inserts ?? 0) > 0
+      archiveThroughPsql: (backup.dataAsStatements?.length ?? 0) > 0
     }
     await restorePhase(v, () => startRestore(v, held.connected!, { path: file, ...detected }, undefined, safety), backup, 'existing')
   } catch (error) {

@@ -33,6 +33,8 @@ export function restoreArguments(
 export async function restoreArchive(replay: RestoreContext): Promise<string> {
   const { run, request } = replay
   const { backup } = request
+  if (request.archiveThroughPsql)
+    run.log("The archive's table data are statements (pg_dump --inserts): restored through psql, as the gate read them")
   if (replay.unknownSettings.length > 0 || request.archiveThroughPsql) {
     const filter = new SettingsFilter(replay.unknownSettings)
     const [script] = await Promise.all([

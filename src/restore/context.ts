@@ -40,6 +40,8 @@ export function restoreGate(replay: RestoreContext): GateOptions {
     mode: 'restore',
     untrustedCode: request.untrusted ? 'refuse' : 'report',
     temporaryDatabase: request.databaseName,
+    // psql 13 knows no BEGIN ATOMIC: it would run such a body's statements one by one.
+    atomicBodies: request.tools.version.major >= 14,
     ownRestrictKey: replay.restrictLine !== undefined
   }
 }
@@ -64,7 +66,7 @@ export interface RestoreRequest {
   /** Nothing vouches for the backup (no expected-checksum, no receipt of it, not made by this run): code for the server's host is refused. */
   untrusted: boolean
   /**
-   * An archive whose data are INSERT statements (pg_dump --inserts): pg_restore would cut them into
+   * An archive whose table data are statements (pg_dump --inserts): pg_restore would cut them into
    * statements itself, otherwise than psql and the gate read them, so its script goes through psql.
    */
   archiveThroughPsql?: boolean

@@ -14,6 +14,7 @@ export class GatedScript extends Transform {
   private readonly gate: DumpGate
   private readonly lexer: PlainDumpLexer
   private admitted: Buffer[] = []
+  private offset = 0
   private refusal: VerificationError | undefined
   private started = false
 
@@ -38,10 +39,17 @@ export class GatedScript extends Transform {
       this.started = true
       if (this.restrictLine) this.push(Buffer.from(this.restrictLine))
     }
-    try {
-      this.lexer.push(chunk)
-    } catch (error) {
-      return callback(error as Error)
+    // psql reads a line only up to a NUL byte: what follows it on the line is not what the gate read.
+    const nul = chunk.indexOf(0)
+    if (nul !== -1 && !this.refusal)
+      this.refuse('a NUL byte, up to which psql reads a line (the gate reads past it)', undefined, this.offset + nul)
+    this.offset += chunk.length
+    if (!this.refusal) {
+      try {
+        this.lexer.push(chunk)
+      } catch (error) {
+        return callback(error as Error)
+      }
     }
     this.pass(callback)
   }
@@ -74,7 +82,7 @@ export class GatedScript extends Transform {
     if (this.guards && unit.kind === 'end-of-rows') this.admitted.push(this.guards.goOn)
   }
 
-  private refuse(reason: string, unit?: DumpUnit): void {
-    this.refusal = refusedStatement(this.gate.firstRefusal() ?? { text: unit?.line ?? '', reason, offset: unit?.start ?? 0 })
+  private refuse(reason: string, unit?: DumpUnit, offset = unit?.start ?? 0): void {
+    this.refusal = refusedStatement((unit && this.gate.firstRefusal()) || { text: unit?.line ?? '', reason, offset })
   }
 }

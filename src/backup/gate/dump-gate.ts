@@ -8,7 +8,7 @@
 import { readingSetting, unsafeEncoding, type DumpStatement, type DumpUnit, type TokenKind, type TokenSink } from '../plain-lexer.js'
 import { judgeMeta } from './meta.js'
 import { decodeDumpText } from '../dump-text.js'
-import { isTrustedLanguage, StatementReader, type DatabaseStatement, type StatementToken } from './statement.js'
+import { isTrustedLanguage, StatementReader, type DatabaseStatement, type StatementJudgement, type StatementToken } from './statement.js'
 
 export type Verdict =
   | { action: 'run' }
@@ -32,6 +32,8 @@ export interface GateOptions {
   archive?: boolean
   /** The psql of the restore runs every session under a \restrict key of its own: the dump's are left out. */
   ownRestrictKey?: boolean
+  /** psql knows SQL-standard bodies (14 and later): a BEGIN ATOMIC body may hold semicolons. Validate assumes it does. */
+  atomicBodies?: boolean
 }
 
 export interface Refusal {
@@ -67,11 +69,42 @@ export interface GateReport {
   rewritten: number
   /** Functions and procedures in languages whose code runs on the server's host. */
   untrustedCode: UntrustedRoutine[]
-  /** INSERT statements: an archive's data written as them (pg_dump --inserts) must reach the server as psql sends them. */
-  inserts: number
   /** The database a --create dump makes, for which the temporary database stood in. */
   standIn?: string
 }
+
+/**
+ * Client encodings (PostgreSQL's names for them, lowercased without punctuation) whose characters
+ * never hold an ASCII byte: psql and the gate read a dump in them alike. Any other is refused.
+ */
+const SAFE_ENCODINGS = new Set([
+  'sqlascii',
+  'utf8',
+  'unicode',
+  'eucjp',
+  'euccn',
+  'euckr',
+  'euctw',
+  'eucjis2004',
+  'muleinternal',
+  ...Array.from({ length: 10 }, (_, i) => `latin${i + 1}`),
+  ...[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 13, 14, 15, 16].map((n) => `iso8859${n}`),
+  ...Array.from({ length: 9 }, (_, i) => `win125${i}`),
+  ...Array.from({ length: 9 }, (_, i) => `windows125${i}`),
+  'win866',
+  'windows866',
+  'win874',
+  'windows874',
+  'win',
+  'alt',
+  'abc',
+  'koi8',
+  'koi8r',
+  'koi8u',
+  'tcvn',
+  'tcvn5712',
+  'vscii'
+])
 
 const MAX_LISTED = 20
 const HEAD_SHOWN = 14
@@ -79,7 +112,7 @@ const HEAD_SHOWN = 14
 const RUN: Verdict = { action: 'run' }
 
 export class DumpGate implements TokenSink {
-  private readonly reader = new StatementReader()
+  private readonly reader: StatementReader
   /** Verdicts of the statements that ended since the last unit was judged. */
   private pending: Verdict[] = []
   private readonly report: GateReport = {
@@ -88,8 +121,7 @@ export class DumpGate implements TokenSink {
     leftOut: [],
     leftOutTotal: 0,
     rewritten: 0,
-    untrustedCode: [],
-    inserts: 0
+    untrustedCode: []
   }
   private standIn: string | undefined
   /** DROP DATABASE statements read before any CREATE DATABASE: the --clean preamble, once the name matches. */
@@ -102,8 +134,16 @@ export class DumpGate implements TokenSink {
   private entry: string | undefined
   private clientEncoding = 'UTF8'
   private finished = false
+  /** Before the dump's first object (or just after the \connect of a --create dump): where pg_dump sets what psql reads it by. */
+  private preamble = true
+  private readonly readingSettings = new WeakSet<DumpStatement>()
+  /** Foreign tables the dump makes, by name, and materialized views that read them. */
+  private readonly foreignTables = new Set<string>()
+  private readonly foreignReaders = new Set<string>()
 
-  constructor(private readonly options: GateOptions) {}
+  constructor(private readonly options: GateOptions) {
+    this.reader = new StatementReader(options.atomicBodies ?? true)
+  }
 
   begin(): void {
     this.reader.reset()
@@ -134,8 +174,12 @@ export class DumpGate implements TokenSink {
     if (unit.kind !== 'statements') return []
     const verdicts = this.pending
     this.pending = []
-    if (unit.uncertain) {
-      const reason = `psql's reading of the dump cannot be followed with certainty here (${unit.uncertain})`
+    // A setting psql reads the dump by, beside another statement on its line: the planner would not give it to every session.
+    const crowded = unit.statements.length > 1 && unit.statements.some((statement) => this.readingSettings.has(statement))
+    if (unit.uncertain || crowded) {
+      const reason = crowded
+        ? 'a setting psql reads the dump by, on one line with another statement; pg_dump writes it on a line of its own'
+        : `psql's reading of the dump cannot be followed with certainty here (${unit.uncertain})`
       this.refused({ text: unit.statements[0] ? this.shown(unit.statements[0]) : '', reason, offset: unit.start, entry: this.entry })
       return verdicts.map(() => ({ action: 'refuse', reason }))
     }
@@ -163,7 +207,6 @@ export class DumpGate implements TokenSink {
   private decide(statement: DumpStatement): Verdict {
     const reader = this.reader
     const judged = reader.judge(statement.text, statement.truncated)
-    if (reader.head[0]?.text === 'insert') this.report.inserts++
     if (judged.refuse) return { action: 'refuse', reason: judged.refuse }
     const reading = this.reading(statement)
     if (reading) return reading
@@ -188,17 +231,50 @@ export class DumpGate implements TokenSink {
         }
       }
     }
+    const foreign = this.foreign(judged.relation)
+    if (foreign) return foreign
     if (judged.subscription === 'create') this.subscriptionsCreated++
     if (judged.subscription === 'drop' && this.subscriptionsCreated > 0)
       return { action: 'refuse', reason: 'DROP SUBSCRIPTION of a subscription the dump created connects to its publisher to drop a slot' }
     return RUN
   }
 
+  /**
+   * A foreign table reaches the server it names when it is written (INSERT, COPY; pg_dump
+   * --include-foreign-data) or read (a materialized view's refresh). Names are held by their last part.
+   */
+  private foreign(relation: StatementJudgement['relation']): Verdict | undefined {
+    if (!relation) return undefined
+    const { action, name } = relation
+    if (action === 'foreign-table') {
+      this.foreignTables.add(name)
+      return undefined
+    }
+    if ((action === 'insert' || action === 'copy') && this.foreignTables.has(name))
+      return { action: 'refuse', reason: `writes into foreign table ${name}, which reaches the server it names` }
+    if (action === 'materialized-view') {
+      if (!this.reader.names().some((word) => this.foreignTables.has(word))) return undefined
+      if (!relation.withoutData)
+        return { action: 'refuse', reason: `materialized view ${name} reads a foreign table, which reaches the server it names` }
+      this.foreignReaders.add(name)
+    }
+    if (action === 'refresh' && this.foreignReaders.has(name))
+      return { action: 'refuse', reason: `refreshing materialized view ${name} reads a foreign table, which reaches the server it names` }
+    return undefined
+  }
+
   /** Transactions, and the settings psql reads the rest of the dump by. */
   private reading(statement: DumpStatement): Verdict | undefined {
     this.followTransaction()
     const setting = this.reader.readingSetting()
-    if (!setting) return undefined
+    const first = this.reader.head[0]?.text
+    if (!setting) {
+      if (!['set', 'begin', 'start', 'commit', 'end'].includes(first ?? '') && !this.reader.isSearchPathCall()) this.preamble = false
+      return undefined
+    }
+    this.readingSettings.add(statement)
+    if (!this.preamble)
+      return { action: 'refuse', reason: `SET ${setting} after the dump's first object: pg_dump sets it once, before any` }
     const read = readingSetting(statement.text)
     // Only the form pg_dump writes, which every session of a parallel restore is given too.
     if (!read || !/^SET (client_encoding|standard_conforming_strings) = [^;\n]*;$/.test(statement.text))
@@ -206,7 +282,7 @@ export class DumpGate implements TokenSink {
     if (read.encoding !== undefined) {
       const name = /'([^']*)'/.exec(statement.text)?.[1] ?? ''
       this.clientEncoding = name
-      if (unsafeEncoding(name) !== '') {
+      if (unsafeEncoding(name) !== '' || !SAFE_ENCODINGS.has(name.toLowerCase().replace(/[^a-z0-9]/g, ''))) {
         return {
           action: 'refuse',
           reason:
@@ -269,6 +345,9 @@ export class DumpGate implements TokenSink {
       case 'role-setting':
         if (this.standIn !== name)
           return { action: 'refuse', reason: `changes a setting of database ${name}, another database of the server` }
+        // Sessions opened later would start with it, and psql read the dump otherwise than the gate.
+        if (/\b(client_encoding|standard_conforming_strings)\b/i.test(statement.text))
+          return { action: 'leave-out', reason: `a setting psql reads the dump by, on database ${name}` }
         return {
           action: 'replace',
           text: `${statement.text.slice(0, db.nameAt)}"${(this.options.temporaryDatabase ?? 'backup_verify').replace(/"/g, '""')}"${statement.text.slice(db.nameEnd)}`,
@@ -298,6 +377,7 @@ export class DumpGate implements TokenSink {
         verdict = { action: 'leave-out', reason: "psql's client encoding for a \\connect the temporary database makes needless" }
         break
       case 'connect':
+        if (this.standIn !== undefined && judged.database === this.standIn) this.preamble = true
         verdict =
           this.standIn !== undefined && judged.database === this.standIn
             ? { action: 'leave-out', reason: `\\connect: the temporary database stands in for database ${judged.database}` }

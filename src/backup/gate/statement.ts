@@ -20,6 +20,8 @@ export interface StatementJudgement {
   /** CREATE FUNCTION or PROCEDURE: its name and language (or another way to run code of the server's host: why). */
   routine?: { name: string; language: string; why?: string }
   subscription?: 'create' | 'drop'
+  /** A relation the statement writes into, makes or refreshes (by its name's last part): foreign tables reach other servers. */
+  relation?: { action: 'insert' | 'copy' | 'foreign-table' | 'materialized-view' | 'refresh'; name: string; withoutData?: boolean }
 }
 
 export interface DatabaseStatement {
@@ -203,6 +205,9 @@ const HOST_FUNCTIONS = new Set([
 
 /** Reads one statement's tokens as they come and judges it once it has ended. */
 export class StatementReader {
+  /** psql knows SQL-standard bodies: a BEGIN ATOMIC body may hold semicolons. */
+  constructor(private readonly atomicBodies = true) {}
+
   head: StatementToken[] = []
   count = 0
   private depth = 0
@@ -227,6 +232,10 @@ export class StatementReader {
   /** A BEGIN ATOMIC body: read, ended by the END that starts a statement of its own, then terminated. */
   private atomic: 'none' | 'body' | 'segment' | 'closed' | 'terminated' | 'broken' = 'none'
   private hostCall: string | undefined
+  /** A host function named where no call is written (CREATE OPERATOR ... FUNCTION = lo_export). */
+  private hostName: string | undefined
+  private junk: string | undefined
+  private unicodeName = false
 
   reset(): void {
     this.head = []
@@ -249,6 +258,9 @@ export class StatementReader {
     this.signatureClosed = false
     this.atomic = 'none'
     this.hostCall = undefined
+    this.hostName = undefined
+    this.junk = undefined
+    this.unicodeName = false
   }
 
   token(kind: TokenKind, text: string, at: number): void {
@@ -259,6 +271,12 @@ export class StatementReader {
     else this.insert?.token(token)
     if (kind === 'backslash') this.backslash = true
     if (kind === 'continuation') this.continued = true
+    // A number run into a word or a "$" ("1a$$", "1e5$$"): psql's versions end it in different places.
+    if (kind === 'number' && !/^\d+(?:[eE]\d*)?$/.test(text)) this.junk ??= text
+    // U&"..." and U&'...': names and strings with escapes of their own, which pg_dump never writes.
+    if ((kind === 'quoted' || kind === 'string') && isSymbol(this.previous, '&') && isWord(this.beforePrevious, 'u'))
+      this.unicodeName = true
+    if ((kind === 'word' || kind === 'quoted') && HOST_FUNCTIONS.has(text)) this.hostName ??= text
     this.followVariables(token)
     this.followBody(token)
     if (kind === 'symbol') {
@@ -346,6 +364,12 @@ export class StatementReader {
   judge(text: string, truncated: boolean): StatementJudgement {
     const shape = this.judgeShape(text, truncated)
     if (shape) return { refuse: shape }
+    const judged = this.judgeVerb()
+    const relation = judged.refuse ? undefined : this.relation()
+    return relation ? { ...judged, relation } : judged
+  }
+
+  private judgeVerb(): StatementJudgement {
     const first = this.head[0]
     if (!first) return {}
     if (first.kind === 'symbol' && first.text === ';') return {}
@@ -416,10 +440,59 @@ export class StatementReader {
         return `":${name ?? variable.text}" outside quotes: psql would put its own variable's value there, unseen`
     }
     const inner = this.semicolons - (isSymbol(this.previous, ';') ? 1 : 0)
-    if (inner > 0 && !(this.isRoutine() && this.atomic === 'terminated'))
+    if (inner > 0 && !(this.atomicBodies && this.isRoutine() && this.atomic === 'terminated'))
       return 'more than one statement in one: psql would send them together, and the server run each'
-    if (this.hostCall && !isWord(this.head[0], 'select'))
+    if (this.junk) return `"${this.junk}": a number run into a word or a "$", which psql's versions read differently`
+    if (this.unicodeName) return 'a U&"..." name or U&\'...\' string, whose escapes pg_dump never writes'
+    const verb = this.head[0]?.text ?? ''
+    // Privileges, comments and labels name a function without calling it (GRANT ... ON FUNCTION pg_catalog.pg_ls_dir(text)).
+    const names = ['grant', 'revoke', 'comment', 'security'].includes(verb)
+    if (this.hostCall && verb !== 'select' && !names)
       return `calls ${this.hostCall}, which reaches the server's files, programs, settings, other sessions or other servers`
+    if (this.hostName && verb === 'create' && this.makesCallable())
+      return `makes ${this.hostName} callable as an operator, aggregate, cast, type or transform; it reaches the server's files, programs, settings, other sessions or other servers`
+    return undefined
+  }
+
+  /** CREATE OPERATOR, AGGREGATE, CAST, TYPE, TRANSFORM, CONVERSION: a function named in them is called where they are used. */
+  private makesCallable(): boolean {
+    let i = 1
+    if (isWord(this.head[i], 'or') && isWord(this.head[i + 1], 'replace')) i += 2
+    if (isWord(this.head[i], 'default')) i++
+    return isWord(this.head[i], 'operator', 'aggregate', 'cast', 'type', 'transform', 'conversion')
+  }
+
+  /** Every name the statement's first tokens hold (their last parts are enough to know a relation). */
+  names(): string[] {
+    return this.head.filter((token) => token.kind === 'word' || token.kind === 'quoted').map((token) => token.text)
+  }
+
+  /** SELECT pg_catalog.set_config('search_path', ...): part of pg_dump's preamble. */
+  isSearchPathCall(): boolean {
+    const [select, schema, dot, name] = this.head
+    return isWord(select, 'select') && isWord(schema, 'pg_catalog') && isSymbol(dot, '.') && isWord(name, 'set_config')
+  }
+
+  /** The relation an INSERT or COPY writes into, a CREATE FOREIGN TABLE or MATERIALIZED VIEW makes, a REFRESH reads. */
+  private relation(): StatementJudgement['relation'] {
+    const tokens = this.head
+    const verb = tokens[0]?.text
+    const last = (at: number) =>
+      qualifiedName(tokens, isWord(tokens[at], 'if') ? at + 3 : at)
+        ?.parts.at(-1)
+        ?.replace(/^"|"$/g, '')
+        .replace(/""/g, '"')
+    if (verb === 'insert' && isWord(tokens[1], 'into')) return named('insert', last(2))
+    if (verb === 'copy') return named('copy', last(1))
+    if (verb === 'refresh' && isWord(tokens[1], 'materialized')) return named('refresh', last(isWord(tokens[3], 'concurrently') ? 4 : 3))
+    if (verb !== 'create') return undefined
+    if (isWord(tokens[1], 'foreign') && isWord(tokens[2], 'table')) return named('foreign-table', last(3))
+    if (isWord(tokens[1], 'materialized') && isWord(tokens[2], 'view')) {
+      const end = tokens.length - (isSymbol(tokens[tokens.length - 1], ';') ? 1 : 0)
+      const withoutData = isWord(tokens[end - 3], 'with') && isWord(tokens[end - 2], 'no') && isWord(tokens[end - 1], 'data')
+      const made = named('materialized-view', last(3))
+      return made && { ...made, withoutData }
+    }
     return undefined
   }
 
@@ -588,15 +661,33 @@ export class StatementReader {
    * the server's host (a materialized view's refresh reads it during the restore).
    */
   private hostFileOption(kind: string, at: number): StatementJudgement['routine'] {
-    const option = this.head.findIndex((token, i) => isWord(token, 'program', 'filename') && this.head[i + 1]?.kind === 'string')
-    if (option < 0) return undefined
+    const what = this.optionNames().find((option) => option === 'program' || option === 'filename')
+    if (!what) return undefined
     const name = qualifiedName(this.head, at)?.parts.join('.') ?? '?'
-    const what = this.head[option].text
     return {
       name: `${kind} ${name}`,
       language: `its ${what} option`,
       why: `${kind} ${name} ${what === 'program' ? 'runs a program' : 'reads a file'} of the database server's host whenever it is read (its ${what} option)`
     }
+  }
+
+  /** The names in OPTIONS (...) lists: after "(" or ",", and after ADD, SET or DROP. */
+  private optionNames(): string[] {
+    const names: string[] = []
+    for (let i = 0; i + 1 < this.head.length; i++) {
+      if (!isWord(this.head[i], 'options') || !isSymbol(this.head[i + 1], '(')) continue
+      let expectName = true
+      for (let j = i + 2; j < this.head.length && !isSymbol(this.head[j], ')'); j++) {
+        const token = this.head[j]
+        if (isSymbol(token, ',')) expectName = true
+        else if (expectName && isWord(token, 'add', 'set', 'drop')) continue
+        else if (expectName && (token.kind === 'word' || token.kind === 'quoted')) {
+          names.push(token.text)
+          expectName = false
+        } else expectName = false
+      }
+    }
+    return names
   }
 
   /** The argument list's text as written, for a name in a message (short). */
@@ -704,6 +795,10 @@ export class StatementReader {
     const end = name.kind === 'quoted' ? closingQuote(name) : name.at + name.text.length
     return { database: { action, name: name.text, nameAt: name.at, nameEnd: end } }
   }
+}
+
+function named(action: NonNullable<StatementJudgement['relation']>['action'], name: string | undefined): StatementJudgement['relation'] {
+  return name === undefined ? undefined : { action, name }
 }
 
 function refuseVerb(verb: string): StatementJudgement {

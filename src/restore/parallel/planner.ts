@@ -115,6 +115,8 @@ export class PlainDumpPlanner {
   private readonly hash = createHash('sha256')
   private readonly lexer: PlainDumpLexer
   private readonly gate: DumpGate
+  /** Bytes read so far. */
+  private offset = 0
   /** schema: before the first shared rows; parallel: sharing; serial: all the rest in one session. */
   private phase: 'schema' | 'parallel' | 'serial'
   private current: ReplayJob | undefined
@@ -149,6 +151,15 @@ export class PlainDumpPlanner {
   }
 
   push(chunk: Buffer): void {
+    // psql reads a line only up to a NUL byte: what follows it on the line is not what the gate read.
+    const nul = chunk.indexOf(0)
+    if (nul !== -1)
+      throw refusedStatement({
+        text: '',
+        reason: 'a NUL byte, up to which psql reads a line (the gate reads past it)',
+        offset: this.offset + nul
+      })
+    this.offset += chunk.length
     if (this.options.hash !== false) this.hash.update(chunk)
     this.lexer.push(chunk)
     // What was read is available to run: the scheduler hears of it once per chunk.
