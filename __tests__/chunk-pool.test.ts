@@ -16,7 +16,7 @@ import { PlainDumpPlanner } from '../src/restore/parallel/planner.js'
 import type { GateOptions } from '../src/backup/gate/dump-gate.js'
 
 /** The gate as a restore runs it, vouching for nothing. */
-const GATE: GateOptions = { mode: 'restore', untrustedCode: 'refuse' }
+const GATE: GateOptions = { untrustedCode: 'refuse' }
 
 const MiB = 1024 * 1024
 

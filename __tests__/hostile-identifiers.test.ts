@@ -11,18 +11,7 @@ import { loadSettings } from '../src/inputs/inputs.js'
 import { verifyBackup } from '../src/engine/verify.js'
 import { recordingReporter } from './support/reporter.js'
 import { startServer, temporaryDatabases, type TestServer } from './support/server.js'
-
-/** A small seeded generator, so that a failing case can be made again from its seed. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { generator } from './support/random.js'
 
 /** Pieces that confuse anything reading a dump line by line or token by token. */
 const PIECES = [

@@ -7,6 +7,7 @@ import { PlainDumpLexer, type DumpUnit } from '../src/backup/plain-lexer.js'
 import { copyTable, definitionTable } from '../src/restore/parallel/planner.js'
 import { findClientTools } from '../src/tools/locate.js'
 import { startServer, type TestServer } from './support/server.js'
+import { generator } from './support/random.js'
 
 function lex(text: string | Buffer, chunkSize = 1 << 20, keepBytes = true): { units: DumpUnit[]; lexer: PlainDumpLexer } {
   const bytes = Buffer.isBuffer(text) ? text : Buffer.from(text)
@@ -168,18 +169,6 @@ describe('statements the planner shares out', () => {
     expect(definitionTable(statements.map(statement))).toEqual(expected)
   })
 })
-
-/** A small seeded generator: a failure can be made again from its seed. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Text that makes a statement hard to end: quotes of every kind, comments, parentheses, BEGIN ATOMIC. */
 function randomStatement(random: () => number, id: number): string {

@@ -11,7 +11,7 @@ import { replayPlainDump, type ReplaySessions } from '../src/restore/parallel/sc
 import type { GateOptions } from '../src/backup/gate/dump-gate.js'
 
 /** The gate as a restore runs it, vouching for nothing. */
-const GATE: GateOptions = { mode: 'restore', untrustedCode: 'refuse' }
+const GATE: GateOptions = { untrustedCode: 'refuse' }
 
 const DUMP = [
   '--',

@@ -3,6 +3,8 @@
 
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { execFileSync, spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -74,8 +76,8 @@ describe('an existing backup', () => {
   })
 
   /** Verifies the dump, stopping the server as soon as a log line matches. */
-  async function stopWhen(pattern: RegExp, format = 'plain') {
-    const inputs: Record<string, string> = { 'backup-file': dumps[format], 'restore-database-url': server.url('postgres') }
+  async function stopWhen(pattern: RegExp, format = 'plain', more: Record<string, string> = {}) {
+    const inputs: Record<string, string> = { 'backup-file': dumps[format], 'restore-database-url': server.url('postgres'), ...more }
     const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: temp }), tempRoot: temp }
     let stopping: Promise<void> | undefined
     const reporter = recordingReporter()
@@ -93,15 +95,19 @@ describe('an existing backup', () => {
   }
 
   test.each([
-    ['plain', 'psql'],
-    ['custom', 'pg_restore']
+    ['plain', 'psql', false],
+    ['custom', "psql (replaying pg_restore's script)", false],
+    ['custom', 'pg_restore', true]
   ])(
-    'a server that stops during the restore of a %s backup is named as lost, not as a backup that does not restore',
-    async (format, tool) => {
-      const result = await stopWhen(/^Created temporary database/, format)
+    'a server that stops during the restore of a %s backup is named as lost, not as a backup that does not restore (%s, vouched for: %s)',
+    async (format, tool, vouched) => {
+      const checksum = createHash('sha256').update(readFileSync(dumps[format])).digest('hex')
+      const result = await stopWhen(/^Created temporary database/, format, vouched ? { 'expected-checksum': checksum } : {})
       expect(result.status).toBe('failed')
       expect(result.error?.problem).toBe('connection-lost')
-      expect(result.error?.message).toMatch(new RegExp(`^Restore failed: the connection to the server was lost while ${tool} restored`))
+      expect(result.error?.message).toMatch(
+        new RegExp(`^Restore failed: the connection to the server was lost while ${tool.replace(/[()]/g, '\\$&')} restored`)
+      )
       expect(result.error?.hint).toContain('The server went away during the run')
     }
   )

@@ -38221,7 +38221,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 4193:
+/***/ 1220:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -40849,11 +40849,12 @@ function trustWords(safety, result) {
     const server = result.restoreTarget ?? result.target;
     const where = `${result.restoreDatabase?.name ?? 'a temporary database'}${server ? ` on ${server}` : ''}`;
     const refused = `${safety.refused} statement(s) refused`;
-    if (safety.trusted)
-        return `vouched for by ${safety.trustedBy}: restored into ${where}, ${refused}`;
-    if (safety.refused > 0)
-        return `backup from an untrusted source, to be restored into ${where}: ${refused}, nothing restored`;
-    return `backup from an untrusted source: restored into ${where}, ${refused}`;
+    // The temporary database exists once the restore has started: before that, nothing was restored.
+    const restored = result.restoreDatabase !== undefined;
+    const source = safety.trusted ? `vouched for by ${safety.trustedBy}` : 'backup from an untrusted source';
+    if (restored)
+        return `${source}: restored into ${where}, ${refused}`;
+    return `${source}, to be restored into ${where}: ${refused}, nothing restored`;
 }
 /** A backup this run made, that the gate let through whole, needs no word on trust. */
 function worthSaying(safety) {
@@ -41627,6 +41628,8 @@ class PlainDumpLexer {
     statementStarted = false;
     statementBuffer = Buffer.allocUnsafe(4096);
     statementBytes = 0;
+    /** Bytes of the statement read so far, kept or not: where its tokens are, however long it is. */
+    statementLength = 0;
     statementTruncated = false;
     /** The last 64 bytes of a statement too long to keep, as a ring. */
     statementTail = Buffer.alloc(64);
@@ -41812,7 +41815,7 @@ class PlainDumpLexer {
                 return;
             }
             this.begin(this.at - 1);
-            this.sink?.token('symbol', '-', this.statementBytes);
+            this.sink?.token('symbol', '-', this.statementLength);
             this.keep(45);
             return this.normal(b);
         }
@@ -41855,7 +41858,7 @@ class PlainDumpLexer {
             if (this.bitString) {
                 // B'' and X'' know no doubled quote: psql ends the string, and this quote opens another.
                 this.literalEnds('string');
-                return this.openString(this.statementBytes, this.standardStrings ? plain_lexer_State.Quote : plain_lexer_State.EQuote);
+                return this.openString(this.statementLength, this.standardStrings ? plain_lexer_State.Quote : plain_lexer_State.EQuote);
             }
             // '' inside a string is a quote.
             this.keep(b);
@@ -41885,7 +41888,7 @@ class PlainDumpLexer {
         // Not a comment: the string has ended, and the "-" is ordinary text.
         this.state = plain_lexer_State.Normal;
         this.literalEnds('string');
-        this.sink?.token('symbol', '-', this.statementBytes);
+        this.sink?.token('symbol', '-', this.statementLength);
         this.keep(45);
         this.normal(b);
     }
@@ -41977,40 +41980,48 @@ class PlainDumpLexer {
         this.unitUncertain ??= 'a psql meta-command inside a statement';
         this.state = plain_lexer_State.Meta;
     }
-    normal(b) {
+    /** A word or number being read: true when this byte goes on with it (or opens its string). */
+    wordOrNumber(b) {
         if (this.token === 'ident') {
             if (isIdentCont(b)) {
                 this.keep(b);
                 if (this.tokenText.length < WORD_TEXT)
                     this.tokenText += String.fromCharCode(lower(b));
-                return;
+                return true;
             }
             this.token = 'none';
             const word = this.tokenText;
             this.identifier(word);
-            if (word === 'e' && b === 39)
-                return this.openString(this.tokenAt, plain_lexer_State.EQuote);
+            if (word === 'e' && b === 39) {
+                this.openString(this.tokenAt, plain_lexer_State.EQuote);
+                return true;
+            }
             if ((word === 'b' || word === 'x') && b === 39) {
                 this.openString(this.tokenAt, plain_lexer_State.Quote);
                 this.bitString = true;
-                return;
+                return true;
             }
             this.sink?.token('word', word, this.tokenAt);
             // U&'...': its escapes are its own (UESCAPE), never backslashes, whatever standard_conforming_strings says.
             if (word === 'u' && b === 38)
-                this.unicodeQuoteAt = this.statementBytes + 1;
+                this.unicodeQuoteAt = this.statementLength + 1;
         }
         else if (this.token === 'number') {
             if (isIdentCont(b) && b !== 36) {
                 this.keep(b);
                 if (this.tokenText.length < WORD_TEXT)
                     this.tokenText += String.fromCharCode(b);
-                return;
+                return true;
             }
             this.token = 'none';
             // A "$" right after a number: psql's versions read "1a$$" and "1e5$$" differently (a junk number, or a dollar quote).
             this.sink?.token('number', b === 36 ? `${this.tokenText}$` : this.tokenText, this.tokenAt);
         }
+        return false;
+    }
+    normal(b) {
+        if (this.token !== 'none' && this.wordOrNumber(b))
+            return;
         if (isSpace(b)) {
             if (this.statementStarted)
                 this.keep(b);
@@ -42028,13 +42039,13 @@ class PlainDumpLexer {
                     return;
                 }
                 this.begin(this.at);
-                this.sink?.token('backslash', '\\', this.statementBytes);
+                this.sink?.token('backslash', '\\', this.statementLength);
                 this.keep(b);
                 this.state = plain_lexer_State.Backslash;
                 return;
         }
         this.begin(this.at);
-        const at = this.statementBytes;
+        const at = this.statementLength;
         this.keep(b);
         switch (b) {
             case 47: // /
@@ -42121,7 +42132,7 @@ class PlainDumpLexer {
     }
     /** psql's heuristic for CREATE FUNCTION ... BEGIN ATOMIC ... END: semicolons inside do not end it. */
     identifier(word) {
-        if (word === '')
+        if (word === '' || this.options.noAtomicBodies)
             return;
         if (this.identifierCount === 0)
             this.identifiers = [];
@@ -42158,7 +42169,7 @@ class PlainDumpLexer {
         if (b === 39 && this.quoteStopNewline) {
             // 'a'<line break>'b': the server reads one string, in the first one's kind; psql, reading a
             // line at a time, ends the first and starts a string of the plain kind here.
-            this.sink?.token('continuation', '', this.statementBytes);
+            this.sink?.token('continuation', '', this.statementLength);
             this.keep(b);
             this.bitString = false;
             this.stringState = this.standardStrings ? plain_lexer_State.Quote : plain_lexer_State.EQuote;
@@ -42195,6 +42206,7 @@ class PlainDumpLexer {
     begin(offset) {
         if (this.statementStarted)
             return;
+        this.unicodeQuoteAt = -1;
         this.statementStarted = true;
         this.lineHasStatement = true;
         this.statements++;
@@ -42204,6 +42216,7 @@ class PlainDumpLexer {
     keep(b) {
         if (!this.statementStarted)
             return;
+        this.statementLength++;
         if (this.statementBytes === this.statementBuffer.length) {
             if (this.statementBytes >= MAX_STATEMENT_BYTES) {
                 // Only its end still matters (a COPY's "FROM stdin;"), and only for a statement this long.
@@ -42237,6 +42250,7 @@ class PlainDumpLexer {
             this.noteSetting(text);
         this.statementStarted = false;
         this.statementBytes = 0;
+        this.statementLength = 0;
         this.statementTruncated = false;
         this.statementTailAt = 0;
         if (this.statementBuffer.length > 65536)
@@ -43171,6 +43185,9 @@ function objectKind(tokens, at) {
         return { kind: `text search ${tokens[at + 2].text}`, next: at + 3 };
     if (first.text === 'foreign' && vocabulary_isWord(tokens[at + 1], 'data') && vocabulary_isWord(tokens[at + 2], 'wrapper'))
         return { kind: 'foreign data wrapper', next: at + 3 };
+    // USER MAPPING is followed by FOR (or IF NOT EXISTS FOR): "CREATE USER mapping SUPERUSER" makes a role named mapping.
+    if (two === 'user mapping' && !vocabulary_isWord(tokens[at + 2], 'for', 'if'))
+        return { kind: 'user', next: at + 1 };
     if (TWO_WORD_KINDS.has(two))
         return { kind: two === 'constraint trigger' ? 'trigger' : two === 'default conversion' ? 'conversion' : two, next: at + 2 };
     if (first.text === 'procedural' && vocabulary_isWord(tokens[at + 1], 'language'))
@@ -43450,6 +43467,28 @@ const STATISTICS_CALLS = new Set([
  * settings: refused wherever a statement calls them (a view, a default, a check, an index; pg_dump's
  * own SELECT statements are held to a list of their own).
  */
+/** Words after which a name is made, written into or named, not called. */
+const NAMING_WORDS = [
+    'table',
+    'function',
+    'procedure',
+    'routine',
+    'aggregate',
+    'into',
+    'copy',
+    'references',
+    'on',
+    'only',
+    'exists',
+    'view',
+    'index',
+    'type',
+    'sequence',
+    'of',
+    'trigger',
+    'domain',
+    'statistics'
+];
 const HOST_FUNCTIONS = new Set([
     'pg_read_file',
     'pg_read_binary_file',
@@ -43506,6 +43545,8 @@ const HOST_FUNCTIONS = new Set([
     'dblink_send_query',
     'dblink_open',
     'query_to_xml',
+    'ts_stat',
+    'ts_rewrite',
     'query_to_xmlschema',
     'query_to_xml_and_xmlschema',
     'cursor_to_xml',
@@ -43544,6 +43585,8 @@ class StatementReader {
     hostCall;
     /** A host function named where no call is written (CREATE OPERATOR ... FUNCTION = lo_export). */
     hostName;
+    /** The last tokens, to tell a call from a name being made or written into (CREATE TABLE dblink (...)). */
+    recent = [];
     junk;
     unicodeName = false;
     reset() {
@@ -43568,6 +43611,7 @@ class StatementReader {
         this.atomic = 'none';
         this.hostCall = undefined;
         this.hostName = undefined;
+        this.recent = [];
         this.junk = undefined;
         this.unicodeName = false;
     }
@@ -43590,14 +43634,16 @@ class StatementReader {
         // U&"..." and U&'...': names and strings with escapes of their own, which pg_dump never writes.
         if ((kind === 'quoted' || kind === 'string') && vocabulary_isSymbol(this.previous, '&') && vocabulary_isWord(this.beforePrevious, 'u'))
             this.unicodeName = true;
-        if ((kind === 'word' || kind === 'quoted') && HOST_FUNCTIONS.has(text))
+        if ((kind === 'word' || kind === 'quoted') &&
+            HOST_FUNCTIONS.has(text) &&
+            (vocabulary_isSymbol(this.previous, '=') || vocabulary_isWord(this.previous, 'function')))
             this.hostName ??= text;
         this.followVariables(token);
         this.followBody(token);
         if (kind === 'symbol') {
             if (text === '(') {
                 const called = this.previous;
-                if ((called?.kind === 'word' || called?.kind === 'quoted') && HOST_FUNCTIONS.has(called.text))
+                if ((called?.kind === 'word' || called?.kind === 'quoted') && HOST_FUNCTIONS.has(called.text) && this.isCall())
                     this.hostCall ??= called.text;
                 this.depth++;
             }
@@ -43606,7 +43652,7 @@ class StatementReader {
                 if (this.depth === 0)
                     this.signatureClosed = true;
             }
-            else if (text === ';')
+            else if (text === ';' && this.depth === 0)
                 this.semicolons++;
         }
         else if (this.depth === 0) {
@@ -43614,6 +43660,19 @@ class StatementReader {
         }
         this.beforePrevious = this.previous;
         this.previous = token;
+        this.recent.push(token);
+        if (this.recent.length > 8)
+            this.recent.shift();
+    }
+    /**
+     * The name before this "(" is called, unless it is being made, written into or named: after
+     * TABLE, FUNCTION, INTO, COPY, REFERENCES, ON and the like (CREATE TABLE public.dblink (...)).
+     */
+    isCall() {
+        let at = this.recent.length - 1;
+        while (at >= 2 && vocabulary_isSymbol(this.recent[at - 1], '.') && (this.recent[at - 2].kind === 'word' || this.recent[at - 2].kind === 'quoted'))
+            at -= 2;
+        return !vocabulary_isWord(this.recent[at - 1], ...NAMING_WORDS);
     }
     /**
      * A SQL-standard body (BEGIN ATOMIC ... END) is the one place a statement holds semicolons: it
@@ -43689,9 +43748,7 @@ class StatementReader {
         const shape = this.judgeShape(text, truncated);
         if (shape)
             return { refuse: shape };
-        const judged = this.judgeVerb();
-        const relation = judged.refuse ? undefined : this.relation();
-        return relation ? { ...judged, relation } : judged;
+        return this.judgeVerb();
     }
     judgeVerb() {
         const first = this.head[0];
@@ -43751,6 +43808,16 @@ class StatementReader {
         }
         return refuseVerb(first.text.toUpperCase());
     }
+    /** In a statement not yet ended: what psql acts on at once (a meta-command, a variable), before the statement's end. */
+    hazard() {
+        if (this.backslash)
+            return 'a backslash outside quotes, which psql acts on at once';
+        if (this.variables.length > 0)
+            return 'a psql variable outside quotes, which psql puts in at once';
+        if (this.continued)
+            return 'a string taken up again on another line';
+        return undefined;
+    }
     /** What makes psql, the server and the gate read a statement differently; undefined when nothing does. */
     judgeShape(text, truncated) {
         if (this.backslash)
@@ -43792,40 +43859,10 @@ class StatementReader {
             i++;
         return vocabulary_isWord(this.head[i], 'operator', 'aggregate', 'cast', 'type', 'transform', 'conversion');
     }
-    /** Every name the statement's first tokens hold (their last parts are enough to know a relation). */
-    names() {
-        return this.head.filter((token) => token.kind === 'word' || token.kind === 'quoted').map((token) => token.text);
-    }
     /** SELECT pg_catalog.set_config('search_path', ...): part of pg_dump's preamble. */
     isSearchPathCall() {
         const [select, schema, dot, name] = this.head;
         return vocabulary_isWord(select, 'select') && vocabulary_isWord(schema, 'pg_catalog') && vocabulary_isSymbol(dot, '.') && vocabulary_isWord(name, 'set_config');
-    }
-    /** The relation an INSERT or COPY writes into, a CREATE FOREIGN TABLE or MATERIALIZED VIEW makes, a REFRESH reads. */
-    relation() {
-        const tokens = this.head;
-        const verb = tokens[0]?.text;
-        const last = (at) => qualifiedName(tokens, vocabulary_isWord(tokens[at], 'if') ? at + 3 : at)
-            ?.parts.at(-1)
-            ?.replace(/^"|"$/g, '')
-            .replace(/""/g, '"');
-        if (verb === 'insert' && vocabulary_isWord(tokens[1], 'into'))
-            return named('insert', last(2));
-        if (verb === 'copy')
-            return named('copy', last(1));
-        if (verb === 'refresh' && vocabulary_isWord(tokens[1], 'materialized'))
-            return named('refresh', last(vocabulary_isWord(tokens[3], 'concurrently') ? 4 : 3));
-        if (verb !== 'create')
-            return undefined;
-        if (vocabulary_isWord(tokens[1], 'foreign') && vocabulary_isWord(tokens[2], 'table'))
-            return named('foreign-table', last(3));
-        if (vocabulary_isWord(tokens[1], 'materialized') && vocabulary_isWord(tokens[2], 'view')) {
-            const end = tokens.length - (vocabulary_isSymbol(tokens[tokens.length - 1], ';') ? 1 : 0);
-            const withoutData = vocabulary_isWord(tokens[end - 3], 'with') && vocabulary_isWord(tokens[end - 2], 'no') && vocabulary_isWord(tokens[end - 1], 'data');
-            const made = named('materialized-view', last(3));
-            return made && { ...made, withoutData };
-        }
-        return undefined;
     }
     /** CREATE [OR REPLACE] FUNCTION or PROCEDURE. */
     isRoutine() {
@@ -43982,7 +44019,7 @@ class StatementReader {
             return { refuse: `CREATE ${kind.toUpperCase()} acts on ${SHARED_KINDS[kind]}` };
         if (kind === 'database')
             return this.databaseStatement('create', next);
-        if (!vocabulary_OBJECT_KINDS.has(kind) && kind !== 'constraint trigger' && kind !== 'default conversion')
+        if (!vocabulary_OBJECT_KINDS.has(kind))
             return { refuse: `CREATE ${kind.toUpperCase()}: not an object pg_dump creates` };
         if (kind === 'table' && this.depth0As)
             return { refuse: 'CREATE TABLE ... AS runs a query; pg_dump never writes one' };
@@ -43991,9 +44028,8 @@ class StatementReader {
                 return { refuse: 'CREATE SUBSCRIPTION without connect = false connects to its publisher' };
             return { subscription: 'create' };
         }
-        const hostFile = kind === 'foreign table' || kind === 'server' ? this.hostFileOption(kind, next) : undefined;
-        if (hostFile)
-            return { routine: hostFile };
+        if (kind === 'server' || kind === 'foreign data wrapper')
+            return { routine: this.foreignAccess(kind, next) };
         if (kind === 'language') {
             // A language with a handler of the dump's choosing: its functions run whatever that C function runs.
             const handler = this.head.findIndex((token) => vocabulary_isWord(token, 'handler'));
@@ -44011,42 +44047,17 @@ class StatementReader {
         return {};
     }
     /**
-     * file_fdw's "program" and "filename" options: reading the table runs a program or reads a file of
-     * the server's host (a materialized view's refresh reads it during the restore).
+     * A foreign server (and the wrapper it uses) reaches another server, or files and programs of the
+     * database server's host (file_fdw), whenever one of its tables is read or written during the
+     * restore (an INSERT, a materialized view's refresh): code of another kind for the host.
      */
-    hostFileOption(kind, at) {
-        const what = this.optionNames().find((option) => option === 'program' || option === 'filename');
-        if (!what)
-            return undefined;
-        const name = qualifiedName(this.head, at)?.parts.join('.') ?? '?';
+    foreignAccess(kind, at) {
+        const name = qualifiedName(this.head, vocabulary_isWord(this.head[at], 'if') ? at + 3 : at)?.parts.join('.') ?? '?';
         return {
             name: `${kind} ${name}`,
-            language: `its ${what} option`,
-            why: `${kind} ${name} ${what === 'program' ? 'runs a program' : 'reads a file'} of the database server's host whenever it is read (its ${what} option)`
+            language: 'connections to other servers',
+            why: `${kind} ${name} reaches another server, or files and programs of the database server's host, whenever one of its tables is read or written`
         };
-    }
-    /** The names in OPTIONS (...) lists: after "(" or ",", and after ADD, SET or DROP. */
-    optionNames() {
-        const names = [];
-        for (let i = 0; i + 1 < this.head.length; i++) {
-            if (!vocabulary_isWord(this.head[i], 'options') || !vocabulary_isSymbol(this.head[i + 1], '('))
-                continue;
-            let expectName = true;
-            for (let j = i + 2; j < this.head.length && !vocabulary_isSymbol(this.head[j], ')'); j++) {
-                const token = this.head[j];
-                if (vocabulary_isSymbol(token, ','))
-                    expectName = true;
-                else if (expectName && vocabulary_isWord(token, 'add', 'set', 'drop'))
-                    continue;
-                else if (expectName && (token.kind === 'word' || token.kind === 'quoted')) {
-                    names.push(token.text);
-                    expectName = false;
-                }
-                else
-                    expectName = false;
-            }
-        }
-        return names;
     }
     /** The argument list's text as written, for a name in a message (short). */
     signature(at) {
@@ -44085,19 +44096,16 @@ class StatementReader {
                 vocabulary_isWord(this.head[next + 1], 'in') &&
                 vocabulary_isWord(this.head[next + 2], 'database') &&
                 vocabulary_isWord(this.head[next + 4], 'set', 'reset'))
-                return this.databaseStatement('role-setting', next + 3);
+                return this.databaseStatement('role-setting', next + 3, this.head[next + 5]);
         }
         if (SHARED_KINDS[kind])
             return { refuse: `ALTER ${kind.toUpperCase()} acts on ${SHARED_KINDS[kind]}` };
         if (kind === 'database') {
             const action = vocabulary_isWord(this.head[next + 1], 'set', 'reset') ? 'set' : 'alter';
-            return this.databaseStatement(action, next);
+            return this.databaseStatement(action, next, this.head[next + 2]);
         }
         if (!vocabulary_OBJECT_KINDS.has(kind))
             return { refuse: `ALTER ${kind.toUpperCase()}: not an object pg_dump alters` };
-        const hostFile = kind === 'foreign table' || kind === 'server' ? this.hostFileOption(kind, next) : undefined;
-        if (hostFile)
-            return { routine: hostFile };
         if (kind === 'subscription' && !owner)
             return { refuse: 'ALTER SUBSCRIPTION other than OWNER TO can connect to its publisher; pg_dump writes only OWNER TO' };
         return {};
@@ -44149,18 +44157,20 @@ class StatementReader {
                 return { refuse: `${verb.toUpperCase()} ON DATABASE too long to read whole` };
             return this.databaseStatement('grant', on + 2);
         }
-        return kind === '' ? { refuse: `a ${verb.toUpperCase()} statement pg_dump never writes` } : {};
+        if (kind === '')
+            return { refuse: `a ${verb.toUpperCase()} statement pg_dump never writes` };
+        // A role given a function that reaches the host could call it in the temporary database while the run lasts.
+        const host = single === 'function' && verb === 'grant' ? this.head.find((token) => HOST_FUNCTIONS.has(token.text)) : undefined;
+        return host ? { leaveOut: `privileges on ${host.text}, a function that reaches the server's host` } : {};
     }
-    databaseStatement(action, at) {
+    databaseStatement(action, at, setting) {
         const name = this.head[at];
         if (!name || (name.kind !== 'word' && name.kind !== 'quoted'))
             return { refuse: `a statement on a database pg_dump never writes (${action.toUpperCase()})` };
         const end = name.kind === 'quoted' ? closingQuote(name) : name.at + name.text.length;
-        return { database: { action, name: name.text, nameAt: name.at, nameEnd: end } };
+        const set = setting && (setting.kind === 'word' || setting.kind === 'quoted') ? setting.text.toLowerCase() : undefined;
+        return { database: { action, name: name.text, nameAt: name.at, nameEnd: end, setting: set } };
     }
-}
-function named(action, name) {
-    return name === undefined ? undefined : { action, name };
 }
 function refuseVerb(verb) {
     return { refuse: `pg_dump writes no ${verb} statement` };
@@ -44243,6 +44253,28 @@ const SAFE_ENCODINGS = new Set([
     'tcvn5712',
     'vscii'
 ]);
+/** Settings of the database a --create dump makes that are applied to the temporary one. */
+const DATABASE_SETTINGS = new Set([
+    'search_path',
+    'timezone',
+    'datestyle',
+    'intervalstyle',
+    'lc_monetary',
+    'lc_numeric',
+    'lc_time',
+    'default_text_search_config',
+    'bytea_output',
+    'extra_float_digits',
+    'xmlbinary',
+    'xmloption',
+    'work_mem',
+    'maintenance_work_mem',
+    'random_page_cost',
+    'seq_page_cost',
+    'effective_cache_size',
+    'default_statistics_target',
+    'jit'
+]);
 const dump_gate_MAX_LISTED = 20;
 const HEAD_SHOWN = 14;
 const RUN = { action: 'run' };
@@ -44273,9 +44305,10 @@ class DumpGate {
     /** Before the dump's first object (or just after the \connect of a --create dump): where pg_dump sets what psql reads it by. */
     preamble = true;
     readingSettings = new WeakSet();
-    /** Foreign tables the dump makes, by name, and materialized views that read them. */
-    foreignTables = new Set();
-    foreignReaders = new Set();
+    /** Since the CREATE DATABASE of a --create dump, only statements on that database: its \connect opens the preamble again. */
+    reopenable = false;
+    /** A part of the unit being read was refused (counted once). */
+    partRefused = false;
     constructor(options) {
         this.options = options;
         this.reader = new StatementReader(options.atomicBodies ?? true);
@@ -44307,16 +44340,24 @@ class DumpGate {
         }
         if (unit.kind === 'meta')
             return [this.meta(unit)];
+        if (unit.kind === 'partial')
+            return this.partial(unit);
+        const refusedInParts = this.partRefused;
+        this.partRefused = false;
         if (unit.kind !== 'statements')
             return [];
         const verdicts = this.pending;
         this.pending = [];
-        // A setting psql reads the dump by, beside another statement on its line: the planner would not give it to every session.
-        const crowded = unit.statements.length > 1 && unit.statements.some((statement) => this.readingSettings.has(statement));
+        if (refusedInParts)
+            return verdicts.map(() => ({ action: 'refuse', reason: 'refused in its first part' }));
+        // Validate reads a line whole; a restore hands one over 1 MiB on in parts: both judge it as too long.
+        const long = unit.continued || unit.end - unit.start > PART_BYTES;
+        const crowded = this.crowded(unit, long) ??
+            (long && verdicts.some((verdict) => verdict.action !== 'run' && verdict.action !== 'refuse')
+                ? 'a statement to leave out or rewrite, on a line too long to hold whole'
+                : undefined);
         if (unit.uncertain || crowded) {
-            const reason = crowded
-                ? 'a setting psql reads the dump by, on one line with another statement; pg_dump writes it on a line of its own'
-                : `psql's reading of the dump cannot be followed with certainty here (${unit.uncertain})`;
+            const reason = crowded ?? `psql's reading of the dump cannot be followed with certainty here (${unit.uncertain})`;
             this.refused({ text: unit.statements[0] ? this.shown(unit.statements[0]) : '', reason, offset: unit.start, entry: this.entry });
             return verdicts.map(() => ({ action: 'refuse', reason }));
         }
@@ -44325,6 +44366,39 @@ class DumpGate {
     /** The first statement refused so far. */
     firstRefusal() {
         return this.report.refused[0];
+    }
+    /**
+     * What pg_dump writes on a line of its own: a setting psql reads the dump by (the planner gives
+     * it to every session only then), a COPY (psql reads its rows from the next line, and its guard
+     * lines go around it alone), none of them on a line too long to hold.
+     */
+    crowded(unit, long) {
+        const { statements } = unit;
+        if (statements.some((statement) => statement.copyIn) && (statements.length > 1 || long))
+            return 'a COPY with another statement on its line, or on a line too long to hold; pg_dump writes it on a line of its own';
+        if (statements.length > 1 && statements.some((statement) => this.readingSettings.has(statement)))
+            return 'a setting psql reads the dump by, on one line with another statement; pg_dump writes it on a line of its own';
+        return undefined;
+    }
+    /**
+     * The first part of a unit too long to hold goes on before the unit has ended: only when every
+     * statement that ended in it runs as it is, and the one still open holds nothing psql acts on at
+     * once (a meta-command, a variable).
+     */
+    partial(unit) {
+        const blocked = this.pending.find((verdict) => verdict.action !== 'run');
+        if (blocked?.action === 'refuse')
+            return [blocked];
+        const reason = blocked
+            ? 'a statement to leave out or rewrite, on a line too long to hold whole'
+            : (this.reader.hazard() ??
+                (unit.uncertain && `psql's reading of the dump cannot be followed with certainty here (${unit.uncertain})`));
+        if (!reason)
+            return [];
+        if (!this.partRefused)
+            this.refused({ text: '', reason, offset: unit.start, entry: this.entry });
+        this.partRefused = true;
+        return [{ action: 'refuse', reason }];
     }
     /** The dump has ended: what could only be decided at its end, and the report. */
     finish() {
@@ -44343,7 +44417,9 @@ class DumpGate {
         const judged = reader.judge(statement.text, statement.truncated);
         if (judged.refuse)
             return { action: 'refuse', reason: judged.refuse };
-        const reading = this.reading(statement);
+        if (judged.leaveOut)
+            return { action: 'leave-out', reason: judged.leaveOut };
+        const reading = this.reading(statement, judged);
         if (reading)
             return reading;
         if (judged.database)
@@ -44368,48 +44444,25 @@ class DumpGate {
                 };
             }
         }
-        const foreign = this.foreign(judged.relation);
-        if (foreign)
-            return foreign;
         if (judged.subscription === 'create')
             this.subscriptionsCreated++;
         if (judged.subscription === 'drop' && this.subscriptionsCreated > 0)
             return { action: 'refuse', reason: 'DROP SUBSCRIPTION of a subscription the dump created connects to its publisher to drop a slot' };
         return RUN;
     }
-    /**
-     * A foreign table reaches the server it names when it is written (INSERT, COPY; pg_dump
-     * --include-foreign-data) or read (a materialized view's refresh). Names are held by their last part.
-     */
-    foreign(relation) {
-        if (!relation)
-            return undefined;
-        const { action, name } = relation;
-        if (action === 'foreign-table') {
-            this.foreignTables.add(name);
-            return undefined;
-        }
-        if ((action === 'insert' || action === 'copy') && this.foreignTables.has(name))
-            return { action: 'refuse', reason: `writes into foreign table ${name}, which reaches the server it names` };
-        if (action === 'materialized-view') {
-            if (!this.reader.names().some((word) => this.foreignTables.has(word)))
-                return undefined;
-            if (!relation.withoutData)
-                return { action: 'refuse', reason: `materialized view ${name} reads a foreign table, which reaches the server it names` };
-            this.foreignReaders.add(name);
-        }
-        if (action === 'refresh' && this.foreignReaders.has(name))
-            return { action: 'refuse', reason: `refreshing materialized view ${name} reads a foreign table, which reaches the server it names` };
-        return undefined;
-    }
     /** Transactions, and the settings psql reads the rest of the dump by. */
-    reading(statement) {
+    reading(statement, judged) {
         this.followTransaction();
         const setting = this.reader.readingSetting();
         const first = this.reader.head[0]?.text;
         if (!setting) {
-            if (!['set', 'begin', 'start', 'commit', 'end'].includes(first ?? '') && !this.reader.isSearchPathCall())
+            if (!['set', 'begin', 'start', 'commit', 'end'].includes(first ?? '') && !this.reader.isSearchPathCall()) {
                 this.preamble = false;
+                if (judged.database?.action === 'create')
+                    this.reopenable = true;
+                else if (!judged.database)
+                    this.reopenable = false;
+            }
             return undefined;
         }
         this.readingSettings.add(statement);
@@ -44488,9 +44541,12 @@ class DumpGate {
             case 'role-setting':
                 if (this.standIn !== name)
                     return { action: 'refuse', reason: `changes a setting of database ${name}, another database of the server` };
-                // Sessions opened later would start with it, and psql read the dump otherwise than the gate.
-                if (/\b(client_encoding|standard_conforming_strings)\b/i.test(statement.text))
-                    return { action: 'leave-out', reason: `a setting psql reads the dump by, on database ${name}` };
+                // Every later session of the temporary database starts with it: only settings that change how values read and plan.
+                if (!DATABASE_SETTINGS.has(db.setting ?? ''))
+                    return {
+                        action: 'leave-out',
+                        reason: `setting ${db.setting ?? '?'} of database ${name}, which would change how the restore itself runs`
+                    };
                 return {
                     action: 'replace',
                     text: `${statement.text.slice(0, db.nameAt)}"${(this.options.temporaryDatabase ?? 'backup_verify').replace(/"/g, '""')}"${statement.text.slice(db.nameEnd)}`,
@@ -44520,7 +44576,7 @@ class DumpGate {
                 verdict = { action: 'leave-out', reason: "psql's client encoding for a \\connect the temporary database makes needless" };
                 break;
             case 'connect':
-                if (this.standIn !== undefined && judged.database === this.standIn)
+                if (this.standIn !== undefined && judged.database === this.standIn && this.reopenable)
                     this.preamble = true;
                 verdict =
                     this.standIn !== undefined && judged.database === this.standIn
@@ -44708,7 +44764,7 @@ class PlainDumpScanner {
     sequences = [];
     finished;
     constructor(options = { content: false }) {
-        this.gate = new DumpGate({ mode: 'validate', untrustedCode: 'report', archive: options.archive });
+        this.gate = new DumpGate({ untrustedCode: 'report', archive: options.archive });
         this.lexer = new PlainDumpLexer((unit) => this.onUnit(unit), { keepBytes: false, rowBytes: options.content, tokens: this.gate });
         if (options.content)
             this.content = new DumpContentCollector();
@@ -45342,6 +45398,11 @@ const STDERR_LIMIT = 64 * 1024;
 const STDOUT_LIMIT = 1024 * 1024;
 /** Never needed by a tool, whoever calls it: the action's inputs and the URLs and passwords they came from. */
 const NEVER_INHERITED = /^(INPUT_.*|DATABASE_URL|DB_PASSWORD)$/i;
+/** The error of a write to a tool that stopped reading (psql at its first error): its exit code tells why. */
+function readerStopped(error) {
+    const code = error?.code;
+    return code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE';
+}
 async function runTool(file, args, options) {
     const env = Object.fromEntries(Object.entries(options.env).filter(([name]) => !NEVER_INHERITED.test(name)));
     const child = (0,external_node_child_process_namespaceObject.spawn)(file, args, {
@@ -45354,7 +45415,7 @@ async function runTool(file, args, options) {
         // A tool that stops reading early (psql at its first error) closes the pipe: that is its
         // exit code's story to tell, not an error of ours.
         fed = (0,external_node_stream_promises_namespaceObject.pipeline)(options.stdin, child.stdin).catch((error) => {
-            if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_PREMATURE_CLOSE')
+            if (!readerStopped(error))
                 throw error;
         });
     }
@@ -47084,7 +47145,6 @@ function reportFiltered(replay, removed) {
 function restoreGate(replay) {
     const { request } = replay;
     return {
-        mode: 'restore',
         untrustedCode: request.untrusted ? 'refuse' : 'report',
         temporaryDatabase: request.databaseName,
         // psql 13 knows no BEGIN ATOMIC: it would run such a body's statements one by one.
@@ -47129,6 +47189,7 @@ function refusedStatement(refusal) {
 
 
 
+
 class GatedScript extends external_node_stream_.Transform {
     restrictLine;
     onRefused;
@@ -47136,6 +47197,8 @@ class GatedScript extends external_node_stream_.Transform {
     gate;
     lexer;
     admitted = [];
+    /** The whole script went through: its end may reach psql. */
+    flushed = false;
     offset = 0;
     refusal;
     started = false;
@@ -47145,13 +47208,15 @@ class GatedScript extends external_node_stream_.Transform {
      */
     constructor(options, restrictLine, onRefused, 
     /** For a psql that goes on after errors: it stops at one from a COPY to its rows' end. */
-    guards) {
+    guards, 
+    /** How psql reads: psql 13 knows no BEGIN ATOMIC body. */
+    reading = {}) {
         super();
         this.restrictLine = restrictLine;
         this.onRefused = onRefused;
         this.guards = guards;
         this.gate = new DumpGate(options);
-        this.lexer = new PlainDumpLexer((unit) => this.onUnit(unit), { keepBytes: true, tokens: this.gate });
+        this.lexer = new PlainDumpLexer((unit) => this.onUnit(unit), { keepBytes: true, tokens: this.gate, ...reading });
     }
     _transform(chunk, _encoding, callback) {
         if (!this.started) {
@@ -47169,6 +47234,7 @@ class GatedScript extends external_node_stream_.Transform {
                 this.lexer.push(chunk);
             }
             catch (error) {
+                this.onRefused(error);
                 return callback(error);
             }
         }
@@ -47177,9 +47243,21 @@ class GatedScript extends external_node_stream_.Transform {
     _flush(callback) {
         this.lexer.end();
         const report = this.gate.finish();
+        // What only the dump's end decides (a DROP DATABASE no CREATE DATABASE followed) was left out; it still stops the restore.
         if (!this.refusal && report.refusedTotal > 0)
-            this.refuse(report.refused[0].reason);
+            this.refusal = refusedStatement(report.refused[0]);
+        this.flushed = !this.refusal;
         this.pass(callback);
+    }
+    /**
+     * The script stops before its end (the backup could not be read or decompressed, the run was
+     * stopped): psql is stopped first, for it would run an unfinished statement it holds once its
+     * input ended. psql that stopped reading itself (at its first error) tells why by its exit.
+     */
+    _destroy(error, callback) {
+        if (!this.flushed && !this.refusal && !readerStopped(error))
+            this.onRefused(error ?? new Error('the backup stopped before its end'));
+        callback(error);
     }
     pass(callback) {
         if (this.refusal) {
@@ -47198,7 +47276,8 @@ class GatedScript extends external_node_stream_.Transform {
         if ('refused' in admission)
             return this.refuse(admission.refused, unit);
         // The lexer's bytes are views of the chunk being read, which is the stream's own: passed on as they are.
-        const copies = this.guards && unit.kind === 'statements' && unit.statements[unit.statements.length - 1]?.copyIn;
+        // The gate lets a COPY through only on a line of its own (neither shared nor cut in parts).
+        const copies = this.guards && unit.kind === 'statements' && unit.statements.length === 1 && unit.statements[0].copyIn;
         if (copies)
             this.admitted.push(this.guards.stopAtError);
         for (const bytes of admission.bytes)
@@ -47357,7 +47436,7 @@ class PlainDumpPlanner {
     listener;
     options;
     jobs = [];
-    /** The dump's \restrict line, which every session runs before anything else. */
+    /** The run's own \restrict line, else the dump's: every session runs it before anything else. */
     restrictLine;
     /** SET statements left out because the server does not know them. */
     removedSettings = [];
@@ -47391,7 +47470,11 @@ class PlainDumpPlanner {
         this.phase = options.parallel ? 'schema' : 'serial';
         this.restrictLine = options.restrictLine;
         this.gate = new DumpGate(options.gate);
-        this.lexer = new PlainDumpLexer((unit) => this.onUnit(unit), { keepBytes: true, tokens: this.gate });
+        this.lexer = new PlainDumpLexer((unit) => this.onUnit(unit), {
+            keepBytes: true,
+            tokens: this.gate,
+            noAtomicBodies: options.noAtomicBodies
+        });
     }
     /** The SHA-256 of every byte read, in order (unless told not to hash). */
     digest() {
@@ -48163,7 +48246,8 @@ async function replayPlainDump(options) {
             hash: options.chunks === undefined,
             gate: options.gate,
             restrictLine: options.restrictLine,
-            copyGuards: options.copyGuards
+            copyGuards: options.copyGuards,
+            noAtomicBodies: options.noAtomicBodies
         });
         const scheduler = (joined.scheduler = new ReplayScheduler(options.sessions, planner.jobs, handle, () => planner.restrictLine, options.adjustSetting));
         options.onStart?.(scheduler);
@@ -48235,7 +48319,8 @@ async function replayInSessions(replay, file) {
             gate: restoreGate(replay),
             restrictLine: replay.restrictLine,
             // Session 0 goes on after errors unless strict; the others stop at their first.
-            copyGuards: request.strict ? undefined : copyGuards(replay.restrictLine)
+            copyGuards: request.strict ? undefined : copyGuards(replay.restrictLine),
+            noAtomicBodies: request.tools.version.major < 14
         });
     }
     catch (error) {
@@ -48343,7 +48428,9 @@ async function replayPlain(replay) {
 async function runGated(replay, script, what) {
     const stop = new AbortController();
     const guards = replay.request.strict ? undefined : copyGuards(replay.restrictLine);
-    const gated = new GatedScript(restoreGate(replay), replay.restrictLine, (error) => stop.abort(error), guards);
+    const gated = new GatedScript(restoreGate(replay), replay.restrictLine, (error) => stop.abort(error), guards, {
+        noAtomicBodies: replay.request.tools.version.major < 14
+    });
     (0,external_node_stream_promises_namespaceObject.pipeline)(script, gated).catch(() => { });
     const stopped = { ...replay, signal: AbortSignal.any([replay.signal, stop.signal]) };
     try {
@@ -48385,14 +48472,18 @@ async function restoreArchive(replay) {
     const { run, request } = replay;
     const { backup } = request;
     if (request.archiveThroughPsql)
-        run.log("The archive's table data are statements (pg_dump --inserts): restored through psql, as the gate read them");
+        run.log('Nothing vouches for the archive: its script is restored through psql, as the gate read it (not by pg_restore itself, in parallel)');
     if (replay.unknownSettings.length > 0 || request.archiveThroughPsql) {
         const filter = new SettingsFilter(replay.unknownSettings);
         const [script] = await Promise.all([
             runTool(request.tools.pgRestore, ['--file=-', backup.path], {
                 env: replay.env,
                 signal: replay.signal,
-                consumeStdout: (stdout) => (0,external_node_stream_promises_namespaceObject.pipeline)(stdout, filter)
+                // psql stopping at an error stops the script's pipe: psql's exit tells why, pg_restore then stops too.
+                consumeStdout: (stdout) => (0,external_node_stream_promises_namespaceObject.pipeline)(stdout, filter).catch((error) => {
+                    if (!readerStopped(error))
+                        throw error;
+                })
             }),
             runGated(replay, filter, "psql (replaying pg_restore's script)")
         ]);
@@ -48768,7 +48859,9 @@ async function tablespacesOf(session) {
 
 
 /** A restore into a new temporary database; its inventory is read before it is dropped. */
-function startRestore(v, connected, backup, streamed, safety = { untrusted: false }) {
+function startRestore(v, connected, backup, 
+/** Whether anything vouches for the backup: this run made it, or a checksum or receipt. */
+safety, streamed) {
     const { settings, result } = v;
     const databaseName = temporaryDatabaseName(new Date());
     result.restoreDatabase = { name: databaseName, dropped: false };
@@ -48949,7 +49042,7 @@ async function createPhase(v, held) {
             if (streamed) {
                 const parallel = restoreJobs(settings.format, settings.compression, settings.jobs) > 1;
                 const backup = { path: backupPath, format: settings.format, compression: settings.compression };
-                held.streamed = new StreamedRestore(parallel, (controls) => startRestore(v, connected, backup, controls));
+                held.streamed = new StreamedRestore(parallel, (controls) => startRestore(v, connected, backup, { untrusted: false }, controls));
                 run.log(`Streaming: psql restores into ${result.restoreDatabase?.name} while pg_dump writes`);
             }
             let created;
@@ -49397,161 +49490,10 @@ function newlines(chunk, from, to) {
     return count;
 }
 
-;// CONCATENATED MODULE: ./src/backup/archive-toc.ts
-// An archive's table of contents, read entry by entry without holding it: which entries carry a
-// table's data as statements (pg_dump --inserts) rather than a COPY. pg_restore --dbname cuts such
-// data into statements with a splitter of its own, which knows no comment, no $$ or E'' string:
-// what it sends is then not what its script (and the gate, reading it) shows.
-
-
-const CHUNK = 64 * 1024;
-/** Tar headers are 512 bytes; the first member of a pg_dump tar archive is toc.dat. */
-const TAR_BLOCK = 512;
-/** Reads the table of contents of a custom, directory or tar archive. */
-async function readTableOfContents(archive, format) {
-    const file = format === 'directory' ? external_node_path_default().join(archive, 'toc.dat') : archive;
-    const handle = await (0,promises_.open)(file, 'r');
-    try {
-        let start = 0;
-        let end = Number.POSITIVE_INFINITY;
-        if (format === 'tar') {
-            const header = Buffer.alloc(TAR_BLOCK);
-            await handle.read(header, 0, TAR_BLOCK, 0);
-            if (header.toString('latin1', 0, 7) !== 'toc.dat')
-                throw new Error('the first member of the tar archive is not toc.dat');
-            start = TAR_BLOCK;
-            end = TAR_BLOCK + parseInt(header.toString('latin1', 124, 136).replace(/\0.*$/, '').trim(), 8);
-        }
-        return await readToc(new ArchiveBytes(handle, start, end));
-    }
-    finally {
-        await handle.close();
-    }
-}
-/** The bytes of the archive's header and table of contents, read as they are asked for. */
-class ArchiveBytes {
-    handle;
-    position;
-    end;
-    buffer = Buffer.alloc(0);
-    at = 0;
-    intSize = 4;
-    constructor(handle, position, end) {
-        this.handle = handle;
-        this.position = position;
-        this.end = end;
-    }
-    async need(count) {
-        while (this.buffer.length - this.at < count) {
-            const size = Math.min(CHUNK, this.end - this.position);
-            if (size <= 0)
-                throw new Error('the table of contents is cut short');
-            const chunk = Buffer.alloc(size);
-            const { bytesRead } = await this.handle.read(chunk, 0, size, this.position);
-            if (bytesRead === 0)
-                throw new Error('the table of contents is cut short');
-            this.position += bytesRead;
-            this.buffer = Buffer.concat([this.buffer.subarray(this.at), chunk.subarray(0, bytesRead)]);
-            this.at = 0;
-        }
-    }
-    async byte() {
-        await this.need(1);
-        return this.buffer[this.at++];
-    }
-    async skip(count) {
-        for (let left = count; left > 0;) {
-            const step = Math.min(left, CHUNK);
-            await this.need(step);
-            this.at += step;
-            left -= step;
-        }
-    }
-    /** pg_dump's integer: a sign byte, then intSize bytes, least significant first. */
-    async int() {
-        const negative = (await this.byte()) !== 0;
-        let value = 0;
-        for (let i = 0; i < this.intSize; i++)
-            value += (await this.byte()) * 2 ** (8 * i);
-        return negative ? -value : value;
-    }
-    /** A string: its length, then its bytes; null for length -1. Skipped ("" for it) when `keep` is false; "…" when too long to keep. */
-    async string(keep = true) {
-        const length = await this.int();
-        if (length < 0)
-            return null;
-        if (!keep || length > CHUNK) {
-            await this.skip(length);
-            return keep ? '…' : '';
-        }
-        await this.need(length);
-        const text = this.buffer.toString('latin1', this.at, this.at + length);
-        this.at += length;
-        return text;
-    }
-}
-const version = (major, minor) => major * 100 + minor;
-async function readToc(bytes) {
-    const signature = Buffer.from([await bytes.byte(), await bytes.byte(), await bytes.byte(), await bytes.byte(), await bytes.byte()]);
-    if (signature.toString('latin1') !== 'PGDMP')
-        throw new Error('no PGDMP signature');
-    const major = await bytes.byte();
-    const minor = await bytes.byte();
-    await bytes.byte();
-    const archiveVersion = version(major, minor);
-    if (major !== 1 || minor < 10)
-        throw new Error(`archive version ${major}.${minor} is older than this reader knows`);
-    bytes.intSize = await bytes.byte();
-    const offSize = await bytes.byte();
-    const format = await bytes.byte();
-    if (archiveVersion >= version(1, 15))
-        await bytes.byte();
-    else
-        await bytes.int();
-    for (let i = 0; i < 7; i++)
-        await bytes.int();
-    for (let i = 0; i < 3; i++)
-        await bytes.string(false);
-    const count = await bytes.int();
-    const dataAsStatements = [];
-    for (let i = 0; i < count; i++) {
-        await bytes.int(); // dump id
-        await bytes.int(); // had dumper
-        await bytes.string(false); // table oid
-        await bytes.string(false); // oid
-        const tag = (await bytes.string()) ?? '';
-        const desc = (await bytes.string()) ?? '';
-        if (archiveVersion >= version(1, 11))
-            await bytes.int(); // section
-        await bytes.string(false); // defn
-        await bytes.string(false); // drop statement
-        const copy = await bytes.string();
-        const namespace = (await bytes.string()) ?? '';
-        await bytes.string(false); // tablespace
-        if (archiveVersion >= version(1, 14))
-            await bytes.string(false); // table access method
-        if (archiveVersion >= version(1, 16))
-            await bytes.int(); // relkind
-        await bytes.string(false); // owner
-        await bytes.string(false); // with oids
-        while ((await bytes.string(false)) !== null)
-            ; // dependencies, to a null string
-        // Format-specific: custom archives hold the data's offset (a flag byte, then offSize bytes); the others a file name.
-        if (format === 1)
-            await bytes.skip(1 + offSize);
-        else
-            await bytes.string(false);
-        if (desc === 'TABLE DATA' && !copy)
-            dataAsStatements.push(`${namespace} ${tag}`.trim());
-    }
-    return { entries: count, dataAsStatements };
-}
-
 ;// CONCATENATED MODULE: ./src/validate/validate.ts
 // Phase 2: judges the backup without restoring it. Plain dumps were scanned as they were written;
 // archives are checked for their header and structure, then pg_restore reads every data block into
 // a script that must come out complete. Every child process has a time limit.
-
 
 
 
@@ -49592,8 +49534,6 @@ async function validateBackup(run, backup, request) {
     checks.push(await fullReadCheck(run, backup, request));
     if (backup.gate)
         checks.push(gateCheck(backup.gate));
-    // Data written as statements would be cut by pg_restore's own splitter: the restore then goes through psql.
-    backup.dataAsStatements = await readTableOfContents(backup.path, backup.format).then((toc) => toc.dataAsStatements, (error) => [`(its table of contents: ${error.message})`]);
     checks.push(await sizeOnDiskCheck(backup));
     return checks;
 }
@@ -49784,6 +49724,7 @@ function requirePassed(checks, format = 'plain') {
 
 
 
+
 /** A backup this run made: validated as it was written (plain, tar) or read once (custom, directory). */
 async function validatePhase(v, held, backup) {
     try {
@@ -49841,6 +49782,9 @@ async function validateExistingPhase(v, held, file, detected) {
         const expected = v.references.expectedChecksum;
         held.trustedBy = expected && expected === backup.sha256 ? 'expected-checksum' : binding?.describesThisBackup ? 'receipt' : undefined;
         judge(v, backup, checks, binding?.check, held.trustedBy);
+        // An untrusted archive is restored through one psql session, as the gate read its script.
+        if (held.trustedBy === undefined && detected.format !== 'plain')
+            result.backup.jobs = 1;
         if (binding?.error)
             throw binding.error;
         held.describedByReceipt = binding?.describesThisBackup === true;
@@ -49894,7 +49838,7 @@ function codeCheck(backup, trustedBy) {
 }
 function validate_phase_safetyFacts(backup, trustedBy, checks) {
     const gate = backup.gate;
-    const refusedCheck = checks.find((check) => !check.passed && (check.name === UNTRUSTED_CODE_CHECK || check.name.startsWith('Nothing beyond')));
+    const refusedCheck = checks.find((check) => !check.passed && (check.name === UNTRUSTED_CODE_CHECK || check.name === GATE_CHECK));
     return {
         trusted: trustedBy !== undefined,
         trustedBy,
@@ -51226,7 +51170,7 @@ async function verifyNew(v) {
         known();
         await v.options.hooks?.beforeRestore?.(created.backup.path);
         const { path, format, compression } = created.backup;
-        await restorePhase(v, () => held.streamed?.restoring ?? startRestore(v, held.connected, { path, format, compression }, undefined, { untrusted: false }), created.backup, 'new');
+        await restorePhase(v, () => held.streamed?.restoring ?? startRestore(v, held.connected, { path, format, compression }, { untrusted: false }), created.backup, 'new');
     }
     catch (error) {
         v.contentReference.reject(error);
@@ -51256,9 +51200,9 @@ async function verifyExisting(v, file) {
         // Nothing vouches for it: its code for the server's host was refused in Validate, and would be again.
         const safety = {
             untrusted: held.trustedBy === undefined,
-            archiveThroughPsql: (backup.dataAsStatements?.length ?? 0) > 0
+            archiveThroughPsql: held.trustedBy === undefined && detected.format !== 'plain'
         };
-        await restorePhase(v, () => startRestore(v, held.connected, { path: file, ...detected }, undefined, safety), backup, 'existing');
+        await restorePhase(v, () => startRestore(v, held.connected, { path: file, ...detected }, safety), backup, 'existing');
     }
     catch (error) {
         v.contentReference.reject(error);
@@ -52236,7 +52180,7 @@ async function runAction() {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
-/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4193);
+/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1220);
 // Entry point of the action's main step.
 
 

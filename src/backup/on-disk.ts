@@ -29,8 +29,6 @@ export interface CreatedBackup {
   content?: DumpContent
   /** What the gate made of its statements: of the plain dump, or of the script pg_restore reads out of an archive. */
   gate?: GateReport
-  /** An archive with table data written as statements (pg_dump --inserts), or whose table of contents could not be read. */
-  dataAsStatements?: string[]
 }
 
 /**

@@ -54,6 +54,8 @@ export interface LexerOptions {
   rowBytes?: boolean
   /** Receives every statement token by token, as psql reads it (the gate that judges what may run). */
   tokens?: TokenSink
+  /** psql 13 knows no SQL-standard body: a semicolon inside BEGIN ATOMIC ... END ends its statement there. */
+  noAtomicBodies?: boolean
 }
 
 /**
@@ -66,8 +68,8 @@ export interface LexerOptions {
 export type TokenKind = 'word' | 'quoted' | 'string' | 'number' | 'symbol' | 'backslash' | 'continuation'
 
 /** Words and names are given up to this many characters, literals' contents up to LITERAL_TEXT. */
-export const WORD_TEXT = 64
-export const LITERAL_TEXT = 256
+const WORD_TEXT = 64
+const LITERAL_TEXT = 256
 
 /** A reader of statements token by token, whatever their length (it keeps what it needs). */
 export interface TokenSink {
@@ -83,7 +85,7 @@ export interface TokenSink {
 export const MAX_STATEMENT_BYTES = 1024 * 1024
 const MAX_LINE_TEXT = 4096
 /** A unit still open beyond this many kept bytes is handed over in parts. */
-const PART_BYTES = 1024 * 1024
+export const PART_BYTES = 1024 * 1024
 
 const enum State {
   Normal,
@@ -236,6 +238,8 @@ export class PlainDumpLexer {
   private statementStarted = false
   private statementBuffer = Buffer.allocUnsafe(4096)
   private statementBytes = 0
+  /** Bytes of the statement read so far, kept or not: where its tokens are, however long it is. */
+  private statementLength = 0
   private statementTruncated = false
   /** The last 64 bytes of a statement too long to keep, as a ring. */
   private readonly statementTail = Buffer.alloc(64)
@@ -421,7 +425,7 @@ export class PlainDumpLexer {
         return
       }
       this.begin(this.at - 1)
-      this.sink?.token('symbol', '-', this.statementBytes)
+      this.sink?.token('symbol', '-', this.statementLength)
       this.keep(45)
       return this.normal(b)
     }
@@ -460,7 +464,7 @@ export class PlainDumpLexer {
       if (this.bitString) {
         // B'' and X'' know no doubled quote: psql ends the string, and this quote opens another.
         this.literalEnds('string')
-        return this.openString(this.statementBytes, this.standardStrings ? State.Quote : State.EQuote)
+        return this.openString(this.statementLength, this.standardStrings ? State.Quote : State.EQuote)
       }
       // '' inside a string is a quote.
       this.keep(b)
@@ -490,7 +494,7 @@ export class PlainDumpLexer {
     // Not a comment: the string has ended, and the "-" is ordinary text.
     this.state = State.Normal
     this.literalEnds('string')
-    this.sink?.token('symbol', '-', this.statementBytes)
+    this.sink?.token('symbol', '-', this.statementLength)
     this.keep(45)
     this.normal(b)
   }
@@ -581,35 +585,44 @@ export class PlainDumpLexer {
     this.state = State.Meta
   }
 
-  private normal(b: number): void {
+  /** A word or number being read: true when this byte goes on with it (or opens its string). */
+  private wordOrNumber(b: number): boolean {
     if (this.token === 'ident') {
       if (isIdentCont(b)) {
         this.keep(b)
         if (this.tokenText.length < WORD_TEXT) this.tokenText += String.fromCharCode(lower(b))
-        return
+        return true
       }
       this.token = 'none'
       const word = this.tokenText
       this.identifier(word)
-      if (word === 'e' && b === 39) return this.openString(this.tokenAt, State.EQuote)
+      if (word === 'e' && b === 39) {
+        this.openString(this.tokenAt, State.EQuote)
+        return true
+      }
       if ((word === 'b' || word === 'x') && b === 39) {
         this.openString(this.tokenAt, State.Quote)
         this.bitString = true
-        return
+        return true
       }
       this.sink?.token('word', word, this.tokenAt)
       // U&'...': its escapes are its own (UESCAPE), never backslashes, whatever standard_conforming_strings says.
-      if (word === 'u' && b === 38) this.unicodeQuoteAt = this.statementBytes + 1
+      if (word === 'u' && b === 38) this.unicodeQuoteAt = this.statementLength + 1
     } else if (this.token === 'number') {
       if (isIdentCont(b) && b !== 36) {
         this.keep(b)
         if (this.tokenText.length < WORD_TEXT) this.tokenText += String.fromCharCode(b)
-        return
+        return true
       }
       this.token = 'none'
       // A "$" right after a number: psql's versions read "1a$$" and "1e5$$" differently (a junk number, or a dollar quote).
       this.sink?.token('number', b === 36 ? `${this.tokenText}$` : this.tokenText, this.tokenAt)
     }
+    return false
+  }
+
+  private normal(b: number): void {
+    if (this.token !== 'none' && this.wordOrNumber(b)) return
     if (isSpace(b)) {
       if (this.statementStarted) this.keep(b)
       return
@@ -626,13 +639,13 @@ export class PlainDumpLexer {
           return
         }
         this.begin(this.at)
-        this.sink?.token('backslash', '\\', this.statementBytes)
+        this.sink?.token('backslash', '\\', this.statementLength)
         this.keep(b)
         this.state = State.Backslash
         return
     }
     this.begin(this.at)
-    const at = this.statementBytes
+    const at = this.statementLength
     this.keep(b)
     switch (b) {
       case 47: // /
@@ -718,7 +731,7 @@ export class PlainDumpLexer {
 
   /** psql's heuristic for CREATE FUNCTION ... BEGIN ATOMIC ... END: semicolons inside do not end it. */
   private identifier(word: string): void {
-    if (word === '') return
+    if (word === '' || this.options.noAtomicBodies) return
     if (this.identifierCount === 0) this.identifiers = []
     if (
       this.identifierCount < 4 &&
@@ -751,7 +764,7 @@ export class PlainDumpLexer {
     if (b === 39 && this.quoteStopNewline) {
       // 'a'<line break>'b': the server reads one string, in the first one's kind; psql, reading a
       // line at a time, ends the first and starts a string of the plain kind here.
-      this.sink?.token('continuation', '', this.statementBytes)
+      this.sink?.token('continuation', '', this.statementLength)
       this.keep(b)
       this.bitString = false
       this.stringState = this.standardStrings ? State.Quote : State.EQuote
@@ -786,6 +799,7 @@ export class PlainDumpLexer {
   /** The statement has begun: its first byte that is neither blank nor part of a "--" comment. */
   private begin(offset: number): void {
     if (this.statementStarted) return
+    this.unicodeQuoteAt = -1
     this.statementStarted = true
     this.lineHasStatement = true
     this.statements++
@@ -795,6 +809,7 @@ export class PlainDumpLexer {
 
   private keep(b: number): void {
     if (!this.statementStarted) return
+    this.statementLength++
     if (this.statementBytes === this.statementBuffer.length) {
       if (this.statementBytes >= MAX_STATEMENT_BYTES) {
         // Only its end still matters (a COPY's "FROM stdin;"), and only for a statement this long.
@@ -827,6 +842,7 @@ export class PlainDumpLexer {
     if (terminated) this.noteSetting(text)
     this.statementStarted = false
     this.statementBytes = 0
+    this.statementLength = 0
     this.statementTruncated = false
     this.statementTailAt = 0
     if (this.statementBuffer.length > 65536) this.statementBuffer = Buffer.allocUnsafe(4096)

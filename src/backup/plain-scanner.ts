@@ -94,7 +94,7 @@ export class PlainDumpScanner {
   private finished?: PlainScanReport
 
   constructor(options: ScanOptions = { content: false }) {
-    this.gate = new DumpGate({ mode: 'validate', untrustedCode: 'report', archive: options.archive })
+    this.gate = new DumpGate({ untrustedCode: 'report', archive: options.archive })
     this.lexer = new PlainDumpLexer((unit) => this.onUnit(unit), { keepBytes: false, rowBytes: options.content, tokens: this.gate })
     if (options.content) this.content = new DumpContentCollector()
   }

@@ -60,7 +60,7 @@ export async function createPhase(v: Verification, held: Held): Promise<Created>
       if (streamed) {
         const parallel = restoreJobs(settings.format, settings.compression, settings.jobs) > 1
         const backup = { path: backupPath, format: settings.format, compression: settings.compression }
-        held.streamed = new StreamedRestore(parallel, (controls) => startRestore(v, connected, backup, controls))
+        held.streamed = new StreamedRestore(parallel, (controls) => startRestore(v, connected, backup, { untrusted: false }, controls))
         run.log(`Streaming: psql restores into ${result.restoreDatabase?.name} while pg_dump writes`)
       }
       let created: CreatedBackup

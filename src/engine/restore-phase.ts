@@ -22,8 +22,9 @@ export function startRestore(
   v: Verification,
   connected: Connected,
   backup: RestoreRequest['backup'],
-  streamed?: StreamControls,
-  safety: Pick<RestoreRequest, 'untrusted' | 'archiveThroughPsql'> = { untrusted: false }
+  /** Whether anything vouches for the backup: this run made it, or a checksum or receipt. */
+  safety: Pick<RestoreRequest, 'untrusted' | 'archiveThroughPsql'>,
+  streamed?: StreamControls
 ): Promise<Restored<RestoredInspection>> {
   const { settings, result } = v
   const databaseName = temporaryDatabaseName(new Date())

@@ -5,6 +5,7 @@ import type { DetectedFormat } from '../backup/detect.js'
 import { restoreJobs } from '../backup/formats.js'
 import { describeBackupOnDisk, type CreatedBackup } from '../backup/on-disk.js'
 import type { ValidationCheck } from '../validate/plain-checks.js'
+import { GATE_CHECK } from '../validate/plain-checks.js'
 import { requirePassed, UNTRUSTED_CODE_CHECK, validateBackup } from '../validate/validate.js'
 import { describeUntrustedCode } from '../backup/gate/refusal.js'
 import type { SafetyFacts } from '../report/result.js'
@@ -80,6 +81,8 @@ export async function validateExistingPhase(v: Verification, held: Held, file: s
     const expected = v.references.expectedChecksum
     held.trustedBy = expected && expected === backup.sha256 ? 'expected-checksum' : binding?.describesThisBackup ? 'receipt' : undefined
     judge(v, backup, checks, binding?.check, held.trustedBy)
+    // An untrusted archive is restored through one psql session, as the gate read its script.
+    if (held.trustedBy === undefined && detected.format !== 'plain') result.backup.jobs = 1
     if (binding?.error) throw binding.error
     held.describedByReceipt = binding?.describesThisBackup === true
     done(`${checks.length + (binding ? 1 : 0)} checks passed; SHA-256 ${backup.sha256.slice(0, 12)}…`)
@@ -137,9 +140,7 @@ function codeCheck(backup: CreatedBackup, trustedBy: SafetyFacts['trustedBy']): 
 
 function safetyFacts(backup: CreatedBackup, trustedBy: SafetyFacts['trustedBy'], checks: ValidationCheck[]): SafetyFacts {
   const gate = backup.gate as NonNullable<CreatedBackup['gate']>
-  const refusedCheck = checks.find(
-    (check) => !check.passed && (check.name === UNTRUSTED_CODE_CHECK || check.name.startsWith('Nothing beyond'))
-  )
+  const refusedCheck = checks.find((check) => !check.passed && (check.name === UNTRUSTED_CODE_CHECK || check.name === GATE_CHECK))
   return {
     trusted: trustedBy !== undefined,
     trustedBy,

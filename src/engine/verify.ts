@@ -111,7 +111,7 @@ async function verifyNew(v: Verification): Promise<void> {
     const { path, format, compression } = created.backup
     await restorePhase(
       v,
-      () => held.streamed?.restoring ?? startRestore(v, held.connected!, { path, format, compression }, undefined, { untrusted: false }),
+      () => held.streamed?.restoring ?? startRestore(v, held.connected!, { path, format, compression }, { untrusted: false }),
       created.backup,
       'new'
     )
@@ -144,9 +144,9 @@ async function verifyExisting(v: Verification, file: string): Promise<void> {
     // Nothing vouches for it: its code for the server's host was refused in Validate, and would be again.
     const safety = {
       untrusted: held.trustedBy === undefined,
-      archiveThroughPsql: (backup.dataAsStatements?.length ?? 0) > 0
+      archiveThroughPsql: held.trustedBy === undefined && detected.format !== 'plain'
     }
-    await restorePhase(v, () => startRestore(v, held.connected!, { path: file, ...detected }, undefined, safety), backup, 'existing')
+    await restorePhase(v, () => startRestore(v, held.connected!, { path: file, ...detected }, safety), backup, 'existing')
   } catch (error) {
     v.contentReference.reject(error)
     throw error

@@ -296,9 +296,11 @@ function trustWords(safety: SafetyFacts, result: VerificationResult): string {
   const server = result.restoreTarget ?? result.target
   const where = `${result.restoreDatabase?.name ?? 'a temporary database'}${server ? ` on ${server}` : ''}`
   const refused = `${safety.refused} statement(s) refused`
-  if (safety.trusted) return `vouched for by ${safety.trustedBy}: restored into ${where}, ${refused}`
-  if (safety.refused > 0) return `backup from an untrusted source, to be restored into ${where}: ${refused}, nothing restored`
-  return `backup from an untrusted source: restored into ${where}, ${refused}`
+  // The temporary database exists once the restore has started: before that, nothing was restored.
+  const restored = result.restoreDatabase !== undefined
+  const source = safety.trusted ? `vouched for by ${safety.trustedBy}` : 'backup from an untrusted source'
+  if (restored) return `${source}: restored into ${where}, ${refused}`
+  return `${source}, to be restored into ${where}: ${refused}, nothing restored`
 }
 
 /** A backup this run made, that the gate let through whole, needs no word on trust. */

@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises'
 import type { BackupFormat } from '../backup/formats.js'
 import { backupChecksum } from '../backup/manifest.js'
 import { startHeartbeat } from '../run/heartbeat.js'
-import { errorLines, runTool } from '../tools/process.js'
+import { errorLines, readerStopped, runTool } from '../tools/process.js'
 import { SettingsFilter } from './compat.js'
 import type { RestoreContext } from './context.js'
 import { restoreFailure, serverGone } from './errors.js'
@@ -34,14 +34,20 @@ export async function restoreArchive(replay: RestoreContext): Promise<string> {
   const { run, request } = replay
   const { backup } = request
   if (request.archiveThroughPsql)
-    run.log("The archive's table data are statements (pg_dump --inserts): restored through psql, as the gate read them")
+    run.log(
+      'Nothing vouches for the archive: its script is restored through psql, as the gate read it (not by pg_restore itself, in parallel)'
+    )
   if (replay.unknownSettings.length > 0 || request.archiveThroughPsql) {
     const filter = new SettingsFilter(replay.unknownSettings)
     const [script] = await Promise.all([
       runTool(request.tools.pgRestore, ['--file=-', backup.path], {
         env: replay.env,
         signal: replay.signal,
-        consumeStdout: (stdout) => pipeline(stdout, filter)
+        // psql stopping at an error stops the script's pipe: psql's exit tells why, pg_restore then stops too.
+        consumeStdout: (stdout) =>
+          pipeline(stdout, filter).catch((error: unknown) => {
+            if (!readerStopped(error)) throw error
+          })
       }),
       runGated(replay, filter, "psql (replaying pg_restore's script)")
     ])

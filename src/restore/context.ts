@@ -37,7 +37,6 @@ export interface RestoreContext {
 export function restoreGate(replay: RestoreContext): GateOptions {
   const { request } = replay
   return {
-    mode: 'restore',
     untrustedCode: request.untrusted ? 'refuse' : 'report',
     temporaryDatabase: request.databaseName,
     // psql 13 knows no BEGIN ATOMIC: it would run such a body's statements one by one.
@@ -66,8 +65,9 @@ export interface RestoreRequest {
   /** Nothing vouches for the backup (no expected-checksum, no receipt of it, not made by this run): code for the server's host is refused. */
   untrusted: boolean
   /**
-   * An archive whose table data are statements (pg_dump --inserts): pg_restore would cut them into
-   * statements itself, otherwise than psql and the gate read them, so its script goes through psql.
+   * An untrusted archive: pg_restore --dbname would run its table of contents its own way (an entry
+   * a query, data written as statements cut by a splitter of its own that knows no comment, no $$),
+   * not as the gate read its script; so the script goes through psql, as the gate read it.
    */
   archiveThroughPsql?: boolean
   /** How long nothing may move before a restore whose sessions wait on one another is stopped. */

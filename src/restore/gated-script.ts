@@ -8,12 +8,15 @@ import { admit, DumpGate, type GateOptions } from '../backup/gate/dump-gate.js'
 import { PlainDumpLexer, type DumpUnit } from '../backup/plain-lexer.js'
 import { refusedStatement } from '../backup/gate/refusal.js'
 import type { VerificationError } from '../run/errors.js'
+import { readerStopped } from '../tools/process.js'
 import type { CopyGuards } from './psql.js'
 
 export class GatedScript extends Transform {
   private readonly gate: DumpGate
   private readonly lexer: PlainDumpLexer
   private admitted: Buffer[] = []
+  /** The whole script went through: its end may reach psql. */
+  private flushed = false
   private offset = 0
   private refusal: VerificationError | undefined
   private started = false
@@ -25,13 +28,15 @@ export class GatedScript extends Transform {
   constructor(
     options: GateOptions,
     private readonly restrictLine: string | undefined,
-    private readonly onRefused: (error: VerificationError) => void,
+    private readonly onRefused: (error: Error) => void,
     /** For a psql that goes on after errors: it stops at one from a COPY to its rows' end. */
-    private readonly guards?: CopyGuards
+    private readonly guards?: CopyGuards,
+    /** How psql reads: psql 13 knows no BEGIN ATOMIC body. */
+    reading: { noAtomicBodies?: boolean } = {}
   ) {
     super()
     this.gate = new DumpGate(options)
-    this.lexer = new PlainDumpLexer((unit) => this.onUnit(unit), { keepBytes: true, tokens: this.gate })
+    this.lexer = new PlainDumpLexer((unit) => this.onUnit(unit), { keepBytes: true, tokens: this.gate, ...reading })
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -48,6 +53,7 @@ export class GatedScript extends Transform {
       try {
         this.lexer.push(chunk)
       } catch (error) {
+        this.onRefused(error as Error)
         return callback(error as Error)
       }
     }
@@ -57,8 +63,20 @@ export class GatedScript extends Transform {
   override _flush(callback: TransformCallback): void {
     this.lexer.end()
     const report = this.gate.finish()
-    if (!this.refusal && report.refusedTotal > 0) this.refuse(report.refused[0].reason)
+    // What only the dump's end decides (a DROP DATABASE no CREATE DATABASE followed) was left out; it still stops the restore.
+    if (!this.refusal && report.refusedTotal > 0) this.refusal = refusedStatement(report.refused[0])
+    this.flushed = !this.refusal
     this.pass(callback)
+  }
+
+  /**
+   * The script stops before its end (the backup could not be read or decompressed, the run was
+   * stopped): psql is stopped first, for it would run an unfinished statement it holds once its
+   * input ended. psql that stopped reading itself (at its first error) tells why by its exit.
+   */
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (!this.flushed && !this.refusal && !readerStopped(error)) this.onRefused(error ?? new Error('the backup stopped before its end'))
+    callback(error)
   }
 
   private pass(callback: TransformCallback): void {
@@ -76,7 +94,8 @@ export class GatedScript extends Transform {
     const admission = admit(unit, this.gate.judge(unit))
     if ('refused' in admission) return this.refuse(admission.refused, unit)
     // The lexer's bytes are views of the chunk being read, which is the stream's own: passed on as they are.
-    const copies = this.guards && unit.kind === 'statements' && unit.statements[unit.statements.length - 1]?.copyIn
+    // The gate lets a COPY through only on a line of its own (neither shared nor cut in parts).
+    const copies = this.guards && unit.kind === 'statements' && unit.statements.length === 1 && unit.statements[0].copyIn
     if (copies) this.admitted.push(this.guards!.stopAtError)
     for (const bytes of admission.bytes) this.admitted.push(bytes)
     if (this.guards && unit.kind === 'end-of-rows') this.admitted.push(this.guards.goOn)

@@ -50,7 +50,9 @@ export async function replayPlain(replay: RestoreContext): Promise<string | unde
 export async function runGated(replay: RestoreContext, script: Readable, what: string): Promise<void> {
   const stop = new AbortController()
   const guards = replay.request.strict ? undefined : copyGuards(replay.restrictLine)
-  const gated = new GatedScript(restoreGate(replay), replay.restrictLine, (error) => stop.abort(error), guards)
+  const gated = new GatedScript(restoreGate(replay), replay.restrictLine, (error) => stop.abort(error), guards, {
+    noAtomicBodies: replay.request.tools.version.major < 14
+  })
   pipeline(script, gated).catch(() => {})
   const stopped: RestoreContext = { ...replay, signal: AbortSignal.any([replay.signal, stop.signal]) }
   try {

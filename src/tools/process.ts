@@ -40,6 +40,12 @@ const STDOUT_LIMIT = 1024 * 1024
 /** Never needed by a tool, whoever calls it: the action's inputs and the URLs and passwords they came from. */
 const NEVER_INHERITED = /^(INPUT_.*|DATABASE_URL|DB_PASSWORD)$/i
 
+/** The error of a write to a tool that stopped reading (psql at its first error): its exit code tells why. */
+export function readerStopped(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | null)?.code
+  return code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE'
+}
+
 export async function runTool(file: string, args: string[], options: ToolOptions): Promise<ToolRun> {
   const env = Object.fromEntries(Object.entries(options.env).filter(([name]) => !NEVER_INHERITED.test(name)))
   const child = spawn(file, args, {
@@ -51,8 +57,8 @@ export async function runTool(file: string, args: string[], options: ToolOptions
   if (options.stdin && child.stdin) {
     // A tool that stops reading early (psql at its first error) closes the pipe: that is its
     // exit code's story to tell, not an error of ours.
-    fed = pipeline(options.stdin, child.stdin).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_PREMATURE_CLOSE') throw error
+    fed = pipeline(options.stdin, child.stdin).catch((error: unknown) => {
+      if (!readerStopped(error)) throw error
     })
   }
   if (options.input && child.stdin) {

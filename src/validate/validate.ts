@@ -12,7 +12,6 @@ import { discard, hashFile, InspectingStream, plainObserver, type PlainObservati
 import { GATE_CHECK, gateCheck, plainDumpChecks, type ValidationCheck } from './plain-checks.js'
 import { REFUSED_HINT, UNTRUSTED_CODE_HINT } from '../backup/gate/refusal.js'
 import { linesAt } from '../backup/line-numbers.js'
-import { readTableOfContents } from '../backup/archive-toc.js'
 import { VerificationError } from '../run/errors.js'
 import { startHeartbeat } from '../run/heartbeat.js'
 import { errorLines, runTool } from '../tools/process.js'
@@ -54,11 +53,6 @@ export async function validateBackup(run: RunContext, backup: CreatedBackup, req
   if (backup.format === 'directory') checks.push(dataFilesCheck(backup, listing.dataIds, listing.blobIds))
   checks.push(await fullReadCheck(run, backup, request))
   if (backup.gate) checks.push(gateCheck(backup.gate))
-  // Data written as statements would be cut by pg_restore's own splitter: the restore then goes through psql.
-  backup.dataAsStatements = await readTableOfContents(backup.path, backup.format).then(
-    (toc) => toc.dataAsStatements,
-    (error: Error) => [`(its table of contents: ${error.message})`]
-  )
   checks.push(await sizeOnDiskCheck(backup))
   return checks
 }

@@ -5,7 +5,15 @@
 // that database (a role, another database, the server's configuration or files, the runner through
 // a psql meta-command) is refused, and named. Pure: it sees the dump's text, never a server.
 
-import { readingSetting, unsafeEncoding, type DumpStatement, type DumpUnit, type TokenKind, type TokenSink } from '../plain-lexer.js'
+import {
+  PART_BYTES,
+  readingSetting,
+  unsafeEncoding,
+  type DumpStatement,
+  type DumpUnit,
+  type TokenKind,
+  type TokenSink
+} from '../plain-lexer.js'
 import { judgeMeta } from './meta.js'
 import { decodeDumpText } from '../dump-text.js'
 import { isTrustedLanguage, StatementReader, type DatabaseStatement, type StatementJudgement, type StatementToken } from './statement.js'
@@ -19,11 +27,6 @@ export type Verdict =
   | { action: 'refuse'; reason: string }
 
 export interface GateOptions {
-  /**
-   * validate: the whole dump is judged and reported (roles set are held against every owner the
-   * dump names, at its end). restore: each statement's verdict is what is sent.
-   */
-  mode: 'validate' | 'restore'
   /** Functions in languages whose code reaches the server's host: refused (an untrusted backup), or only reported. */
   untrustedCode: 'refuse' | 'report'
   /** restore: the temporary database, which stands in for the one a --create dump makes. */
@@ -106,6 +109,29 @@ const SAFE_ENCODINGS = new Set([
   'vscii'
 ])
 
+/** Settings of the database a --create dump makes that are applied to the temporary one. */
+const DATABASE_SETTINGS = new Set([
+  'search_path',
+  'timezone',
+  'datestyle',
+  'intervalstyle',
+  'lc_monetary',
+  'lc_numeric',
+  'lc_time',
+  'default_text_search_config',
+  'bytea_output',
+  'extra_float_digits',
+  'xmlbinary',
+  'xmloption',
+  'work_mem',
+  'maintenance_work_mem',
+  'random_page_cost',
+  'seq_page_cost',
+  'effective_cache_size',
+  'default_statistics_target',
+  'jit'
+])
+
 const MAX_LISTED = 20
 const HEAD_SHOWN = 14
 
@@ -137,9 +163,10 @@ export class DumpGate implements TokenSink {
   /** Before the dump's first object (or just after the \connect of a --create dump): where pg_dump sets what psql reads it by. */
   private preamble = true
   private readonly readingSettings = new WeakSet<DumpStatement>()
-  /** Foreign tables the dump makes, by name, and materialized views that read them. */
-  private readonly foreignTables = new Set<string>()
-  private readonly foreignReaders = new Set<string>()
+  /** Since the CREATE DATABASE of a --create dump, only statements on that database: its \connect opens the preamble again. */
+  private reopenable = false
+  /** A part of the unit being read was refused (counted once). */
+  private partRefused = false
 
   constructor(private readonly options: GateOptions) {
     this.reader = new StatementReader(options.atomicBodies ?? true)
@@ -171,15 +198,22 @@ export class DumpGate implements TokenSink {
       return []
     }
     if (unit.kind === 'meta') return [this.meta(unit)]
+    if (unit.kind === 'partial') return this.partial(unit)
+    const refusedInParts = this.partRefused
+    this.partRefused = false
     if (unit.kind !== 'statements') return []
     const verdicts = this.pending
     this.pending = []
-    // A setting psql reads the dump by, beside another statement on its line: the planner would not give it to every session.
-    const crowded = unit.statements.length > 1 && unit.statements.some((statement) => this.readingSettings.has(statement))
+    if (refusedInParts) return verdicts.map(() => ({ action: 'refuse', reason: 'refused in its first part' }))
+    // Validate reads a line whole; a restore hands one over 1 MiB on in parts: both judge it as too long.
+    const long = unit.continued || unit.end - unit.start > PART_BYTES
+    const crowded =
+      this.crowded(unit, long) ??
+      (long && verdicts.some((verdict) => verdict.action !== 'run' && verdict.action !== 'refuse')
+        ? 'a statement to leave out or rewrite, on a line too long to hold whole'
+        : undefined)
     if (unit.uncertain || crowded) {
-      const reason = crowded
-        ? 'a setting psql reads the dump by, on one line with another statement; pg_dump writes it on a line of its own'
-        : `psql's reading of the dump cannot be followed with certainty here (${unit.uncertain})`
+      const reason = crowded ?? `psql's reading of the dump cannot be followed with certainty here (${unit.uncertain})`
       this.refused({ text: unit.statements[0] ? this.shown(unit.statements[0]) : '', reason, offset: unit.start, entry: this.entry })
       return verdicts.map(() => ({ action: 'refuse', reason }))
     }
@@ -189,6 +223,38 @@ export class DumpGate implements TokenSink {
   /** The first statement refused so far. */
   firstRefusal(): Refusal | undefined {
     return this.report.refused[0]
+  }
+
+  /**
+   * What pg_dump writes on a line of its own: a setting psql reads the dump by (the planner gives
+   * it to every session only then), a COPY (psql reads its rows from the next line, and its guard
+   * lines go around it alone), none of them on a line too long to hold.
+   */
+  private crowded(unit: DumpUnit, long: boolean): string | undefined {
+    const { statements } = unit
+    if (statements.some((statement) => statement.copyIn) && (statements.length > 1 || long))
+      return 'a COPY with another statement on its line, or on a line too long to hold; pg_dump writes it on a line of its own'
+    if (statements.length > 1 && statements.some((statement) => this.readingSettings.has(statement)))
+      return 'a setting psql reads the dump by, on one line with another statement; pg_dump writes it on a line of its own'
+    return undefined
+  }
+
+  /**
+   * The first part of a unit too long to hold goes on before the unit has ended: only when every
+   * statement that ended in it runs as it is, and the one still open holds nothing psql acts on at
+   * once (a meta-command, a variable).
+   */
+  private partial(unit: DumpUnit): Verdict[] {
+    const blocked = this.pending.find((verdict) => verdict.action !== 'run')
+    if (blocked?.action === 'refuse') return [blocked]
+    const reason = blocked
+      ? 'a statement to leave out or rewrite, on a line too long to hold whole'
+      : (this.reader.hazard() ??
+        (unit.uncertain && `psql's reading of the dump cannot be followed with certainty here (${unit.uncertain})`))
+    if (!reason) return []
+    if (!this.partRefused) this.refused({ text: '', reason, offset: unit.start, entry: this.entry })
+    this.partRefused = true
+    return [{ action: 'refuse', reason }]
   }
 
   /** The dump has ended: what could only be decided at its end, and the report. */
@@ -208,7 +274,8 @@ export class DumpGate implements TokenSink {
     const reader = this.reader
     const judged = reader.judge(statement.text, statement.truncated)
     if (judged.refuse) return { action: 'refuse', reason: judged.refuse }
-    const reading = this.reading(statement)
+    if (judged.leaveOut) return { action: 'leave-out', reason: judged.leaveOut }
+    const reading = this.reading(statement, judged)
     if (reading) return reading
     if (judged.database) return this.database(statement, judged.database)
     if (judged.sessionRole) return sessionRole(judged.sessionRole.role)
@@ -231,45 +298,23 @@ export class DumpGate implements TokenSink {
         }
       }
     }
-    const foreign = this.foreign(judged.relation)
-    if (foreign) return foreign
     if (judged.subscription === 'create') this.subscriptionsCreated++
     if (judged.subscription === 'drop' && this.subscriptionsCreated > 0)
       return { action: 'refuse', reason: 'DROP SUBSCRIPTION of a subscription the dump created connects to its publisher to drop a slot' }
     return RUN
   }
 
-  /**
-   * A foreign table reaches the server it names when it is written (INSERT, COPY; pg_dump
-   * --include-foreign-data) or read (a materialized view's refresh). Names are held by their last part.
-   */
-  private foreign(relation: StatementJudgement['relation']): Verdict | undefined {
-    if (!relation) return undefined
-    const { action, name } = relation
-    if (action === 'foreign-table') {
-      this.foreignTables.add(name)
-      return undefined
-    }
-    if ((action === 'insert' || action === 'copy') && this.foreignTables.has(name))
-      return { action: 'refuse', reason: `writes into foreign table ${name}, which reaches the server it names` }
-    if (action === 'materialized-view') {
-      if (!this.reader.names().some((word) => this.foreignTables.has(word))) return undefined
-      if (!relation.withoutData)
-        return { action: 'refuse', reason: `materialized view ${name} reads a foreign table, which reaches the server it names` }
-      this.foreignReaders.add(name)
-    }
-    if (action === 'refresh' && this.foreignReaders.has(name))
-      return { action: 'refuse', reason: `refreshing materialized view ${name} reads a foreign table, which reaches the server it names` }
-    return undefined
-  }
-
   /** Transactions, and the settings psql reads the rest of the dump by. */
-  private reading(statement: DumpStatement): Verdict | undefined {
+  private reading(statement: DumpStatement, judged: StatementJudgement): Verdict | undefined {
     this.followTransaction()
     const setting = this.reader.readingSetting()
     const first = this.reader.head[0]?.text
     if (!setting) {
-      if (!['set', 'begin', 'start', 'commit', 'end'].includes(first ?? '') && !this.reader.isSearchPathCall()) this.preamble = false
+      if (!['set', 'begin', 'start', 'commit', 'end'].includes(first ?? '') && !this.reader.isSearchPathCall()) {
+        this.preamble = false
+        if (judged.database?.action === 'create') this.reopenable = true
+        else if (!judged.database) this.reopenable = false
+      }
       return undefined
     }
     this.readingSettings.add(statement)
@@ -345,9 +390,12 @@ export class DumpGate implements TokenSink {
       case 'role-setting':
         if (this.standIn !== name)
           return { action: 'refuse', reason: `changes a setting of database ${name}, another database of the server` }
-        // Sessions opened later would start with it, and psql read the dump otherwise than the gate.
-        if (/\b(client_encoding|standard_conforming_strings)\b/i.test(statement.text))
-          return { action: 'leave-out', reason: `a setting psql reads the dump by, on database ${name}` }
+        // Every later session of the temporary database starts with it: only settings that change how values read and plan.
+        if (!DATABASE_SETTINGS.has(db.setting ?? ''))
+          return {
+            action: 'leave-out',
+            reason: `setting ${db.setting ?? '?'} of database ${name}, which would change how the restore itself runs`
+          }
         return {
           action: 'replace',
           text: `${statement.text.slice(0, db.nameAt)}"${(this.options.temporaryDatabase ?? 'backup_verify').replace(/"/g, '""')}"${statement.text.slice(db.nameEnd)}`,
@@ -377,7 +425,7 @@ export class DumpGate implements TokenSink {
         verdict = { action: 'leave-out', reason: "psql's client encoding for a \\connect the temporary database makes needless" }
         break
       case 'connect':
-        if (this.standIn !== undefined && judged.database === this.standIn) this.preamble = true
+        if (this.standIn !== undefined && judged.database === this.standIn && this.reopenable) this.preamble = true
         verdict =
           this.standIn !== undefined && judged.database === this.standIn
             ? { action: 'leave-out', reason: `\\connect: the temporary database stands in for database ${judged.database}` }
@@ -446,7 +494,7 @@ function sessionRole(role: string | undefined): Verdict {
 }
 
 /** Keywords and names of a statement's first tokens, its literals as '…' (a literal can hold a password). */
-export function describeStatement(head: StatementToken[], text: string, decode: (text: string) => string): string {
+function describeStatement(head: StatementToken[], text: string, decode: (text: string) => string): string {
   const parts: string[] = []
   for (const token of head.slice(0, HEAD_SHOWN)) {
     let shown: string

@@ -13,7 +13,7 @@ export const UNTRUSTED_CODE_HINT =
   'Vouch for the backup with expected-checksum (its SHA-256 from where it was made) or the receipt written when it was made, or verify it on a server where its code can harm nothing.'
 
 /** Where: "line 12", "TOC entry 215 (TABLE public.t)", or the offset when nothing better is known. */
-export function placeOf(item: { offset: number; entry?: string; line?: number }): string {
+function placeOf(item: { offset: number; entry?: string; line?: number }): string {
   if (item.line !== undefined) return `line ${item.line}`
   if (item.entry) return item.entry
   return `byte ${item.offset}`

@@ -13,6 +13,8 @@ export type { StatementToken } from './vocabulary.js'
 export interface StatementJudgement {
   /** Why it may not run at all. */
   refuse?: string
+  /** Why it is not sent, though harmless to read (privileges on a function that reaches the server's host). */
+  leaveOut?: string
   /** A statement on a database by name: the one a --create dump makes, or another. */
   database?: DatabaseStatement
   /** SET SESSION AUTHORIZATION or SET ROLE: to this role, or back (undefined). */
@@ -20,8 +22,6 @@ export interface StatementJudgement {
   /** CREATE FUNCTION or PROCEDURE: its name and language (or another way to run code of the server's host: why). */
   routine?: { name: string; language: string; why?: string }
   subscription?: 'create' | 'drop'
-  /** A relation the statement writes into, makes or refreshes (by its name's last part): foreign tables reach other servers. */
-  relation?: { action: 'insert' | 'copy' | 'foreign-table' | 'materialized-view' | 'refresh'; name: string; withoutData?: boolean }
 }
 
 export interface DatabaseStatement {
@@ -30,10 +30,12 @@ export interface DatabaseStatement {
   /** Where the name is in the statement's text, for a rewrite that puts another there. */
   nameAt: number
   nameEnd: number
+  /** SET and RESET: the setting's name. */
+  setting?: string
 }
 
 /** Tokens kept whole; a statement longer than this is judged from them and what was followed after. */
-export const HEAD_TOKENS = 4096
+const HEAD_TOKENS = 4096
 
 /**
  * The variables psql sets itself (and ON_ERROR_STOP, which the restore sets): ":NAME" outside quotes is
@@ -141,6 +143,29 @@ const STATISTICS_CALLS = new Set([
  * settings: refused wherever a statement calls them (a view, a default, a check, an index; pg_dump's
  * own SELECT statements are held to a list of their own).
  */
+/** Words after which a name is made, written into or named, not called. */
+const NAMING_WORDS = [
+  'table',
+  'function',
+  'procedure',
+  'routine',
+  'aggregate',
+  'into',
+  'copy',
+  'references',
+  'on',
+  'only',
+  'exists',
+  'view',
+  'index',
+  'type',
+  'sequence',
+  'of',
+  'trigger',
+  'domain',
+  'statistics'
+]
+
 const HOST_FUNCTIONS = new Set([
   'pg_read_file',
   'pg_read_binary_file',
@@ -197,6 +222,8 @@ const HOST_FUNCTIONS = new Set([
   'dblink_send_query',
   'dblink_open',
   'query_to_xml',
+  'ts_stat',
+  'ts_rewrite',
   'query_to_xmlschema',
   'query_to_xml_and_xmlschema',
   'cursor_to_xml',
@@ -234,6 +261,8 @@ export class StatementReader {
   private hostCall: string | undefined
   /** A host function named where no call is written (CREATE OPERATOR ... FUNCTION = lo_export). */
   private hostName: string | undefined
+  /** The last tokens, to tell a call from a name being made or written into (CREATE TABLE dblink (...)). */
+  private recent: StatementToken[] = []
   private junk: string | undefined
   private unicodeName = false
 
@@ -259,6 +288,7 @@ export class StatementReader {
     this.atomic = 'none'
     this.hostCall = undefined
     this.hostName = undefined
+    this.recent = []
     this.junk = undefined
     this.unicodeName = false
   }
@@ -276,23 +306,42 @@ export class StatementReader {
     // U&"..." and U&'...': names and strings with escapes of their own, which pg_dump never writes.
     if ((kind === 'quoted' || kind === 'string') && isSymbol(this.previous, '&') && isWord(this.beforePrevious, 'u'))
       this.unicodeName = true
-    if ((kind === 'word' || kind === 'quoted') && HOST_FUNCTIONS.has(text)) this.hostName ??= text
+    if (
+      (kind === 'word' || kind === 'quoted') &&
+      HOST_FUNCTIONS.has(text) &&
+      (isSymbol(this.previous, '=') || isWord(this.previous, 'function'))
+    )
+      this.hostName ??= text
     this.followVariables(token)
     this.followBody(token)
     if (kind === 'symbol') {
       if (text === '(') {
         const called = this.previous
-        if ((called?.kind === 'word' || called?.kind === 'quoted') && HOST_FUNCTIONS.has(called.text)) this.hostCall ??= called.text
+        if ((called?.kind === 'word' || called?.kind === 'quoted') && HOST_FUNCTIONS.has(called.text) && this.isCall())
+          this.hostCall ??= called.text
         this.depth++
       } else if (text === ')') {
         this.depth = Math.max(0, this.depth - 1)
         if (this.depth === 0) this.signatureClosed = true
-      } else if (text === ';') this.semicolons++
+      } else if (text === ';' && this.depth === 0) this.semicolons++
     } else if (this.depth === 0) {
       this.followWords(token)
     }
     this.beforePrevious = this.previous
     this.previous = token
+    this.recent.push(token)
+    if (this.recent.length > 8) this.recent.shift()
+  }
+
+  /**
+   * The name before this "(" is called, unless it is being made, written into or named: after
+   * TABLE, FUNCTION, INTO, COPY, REFERENCES, ON and the like (CREATE TABLE public.dblink (...)).
+   */
+  private isCall(): boolean {
+    let at = this.recent.length - 1
+    while (at >= 2 && isSymbol(this.recent[at - 1], '.') && (this.recent[at - 2].kind === 'word' || this.recent[at - 2].kind === 'quoted'))
+      at -= 2
+    return !isWord(this.recent[at - 1], ...NAMING_WORDS)
   }
 
   /**
@@ -364,9 +413,7 @@ export class StatementReader {
   judge(text: string, truncated: boolean): StatementJudgement {
     const shape = this.judgeShape(text, truncated)
     if (shape) return { refuse: shape }
-    const judged = this.judgeVerb()
-    const relation = judged.refuse ? undefined : this.relation()
-    return relation ? { ...judged, relation } : judged
+    return this.judgeVerb()
   }
 
   private judgeVerb(): StatementJudgement {
@@ -425,6 +472,14 @@ export class StatementReader {
     return refuseVerb(first.text.toUpperCase())
   }
 
+  /** In a statement not yet ended: what psql acts on at once (a meta-command, a variable), before the statement's end. */
+  hazard(): string | undefined {
+    if (this.backslash) return 'a backslash outside quotes, which psql acts on at once'
+    if (this.variables.length > 0) return 'a psql variable outside quotes, which psql puts in at once'
+    if (this.continued) return 'a string taken up again on another line'
+    return undefined
+  }
+
   /** What makes psql, the server and the gate read a statement differently; undefined when nothing does. */
   private judgeShape(text: string, truncated: boolean): string | undefined {
     if (this.backslash)
@@ -462,38 +517,10 @@ export class StatementReader {
     return isWord(this.head[i], 'operator', 'aggregate', 'cast', 'type', 'transform', 'conversion')
   }
 
-  /** Every name the statement's first tokens hold (their last parts are enough to know a relation). */
-  names(): string[] {
-    return this.head.filter((token) => token.kind === 'word' || token.kind === 'quoted').map((token) => token.text)
-  }
-
   /** SELECT pg_catalog.set_config('search_path', ...): part of pg_dump's preamble. */
   isSearchPathCall(): boolean {
     const [select, schema, dot, name] = this.head
     return isWord(select, 'select') && isWord(schema, 'pg_catalog') && isSymbol(dot, '.') && isWord(name, 'set_config')
-  }
-
-  /** The relation an INSERT or COPY writes into, a CREATE FOREIGN TABLE or MATERIALIZED VIEW makes, a REFRESH reads. */
-  private relation(): StatementJudgement['relation'] {
-    const tokens = this.head
-    const verb = tokens[0]?.text
-    const last = (at: number) =>
-      qualifiedName(tokens, isWord(tokens[at], 'if') ? at + 3 : at)
-        ?.parts.at(-1)
-        ?.replace(/^"|"$/g, '')
-        .replace(/""/g, '"')
-    if (verb === 'insert' && isWord(tokens[1], 'into')) return named('insert', last(2))
-    if (verb === 'copy') return named('copy', last(1))
-    if (verb === 'refresh' && isWord(tokens[1], 'materialized')) return named('refresh', last(isWord(tokens[3], 'concurrently') ? 4 : 3))
-    if (verb !== 'create') return undefined
-    if (isWord(tokens[1], 'foreign') && isWord(tokens[2], 'table')) return named('foreign-table', last(3))
-    if (isWord(tokens[1], 'materialized') && isWord(tokens[2], 'view')) {
-      const end = tokens.length - (isSymbol(tokens[tokens.length - 1], ';') ? 1 : 0)
-      const withoutData = isWord(tokens[end - 3], 'with') && isWord(tokens[end - 2], 'no') && isWord(tokens[end - 1], 'data')
-      const made = named('materialized-view', last(3))
-      return made && { ...made, withoutData }
-    }
-    return undefined
   }
 
   /** CREATE [OR REPLACE] FUNCTION or PROCEDURE. */
@@ -631,15 +658,13 @@ export class StatementReader {
     const { kind, next } = objectKind(this.head, i)
     if (SHARED_KINDS[kind]) return { refuse: `CREATE ${kind.toUpperCase()} acts on ${SHARED_KINDS[kind]}` }
     if (kind === 'database') return this.databaseStatement('create', next)
-    if (!OBJECT_KINDS.has(kind) && kind !== 'constraint trigger' && kind !== 'default conversion')
-      return { refuse: `CREATE ${kind.toUpperCase()}: not an object pg_dump creates` }
+    if (!OBJECT_KINDS.has(kind)) return { refuse: `CREATE ${kind.toUpperCase()}: not an object pg_dump creates` }
     if (kind === 'table' && this.depth0As) return { refuse: 'CREATE TABLE ... AS runs a query; pg_dump never writes one' }
     if (kind === 'subscription') {
       if (!this.subscriptionStaysUnconnected()) return { refuse: 'CREATE SUBSCRIPTION without connect = false connects to its publisher' }
       return { subscription: 'create' }
     }
-    const hostFile = kind === 'foreign table' || kind === 'server' ? this.hostFileOption(kind, next) : undefined
-    if (hostFile) return { routine: hostFile }
+    if (kind === 'server' || kind === 'foreign data wrapper') return { routine: this.foreignAccess(kind, next) }
     if (kind === 'language') {
       // A language with a handler of the dump's choosing: its functions run whatever that C function runs.
       const handler = this.head.findIndex((token) => isWord(token, 'handler'))
@@ -657,37 +682,17 @@ export class StatementReader {
   }
 
   /**
-   * file_fdw's "program" and "filename" options: reading the table runs a program or reads a file of
-   * the server's host (a materialized view's refresh reads it during the restore).
+   * A foreign server (and the wrapper it uses) reaches another server, or files and programs of the
+   * database server's host (file_fdw), whenever one of its tables is read or written during the
+   * restore (an INSERT, a materialized view's refresh): code of another kind for the host.
    */
-  private hostFileOption(kind: string, at: number): StatementJudgement['routine'] {
-    const what = this.optionNames().find((option) => option === 'program' || option === 'filename')
-    if (!what) return undefined
-    const name = qualifiedName(this.head, at)?.parts.join('.') ?? '?'
+  private foreignAccess(kind: string, at: number): NonNullable<StatementJudgement['routine']> {
+    const name = qualifiedName(this.head, isWord(this.head[at], 'if') ? at + 3 : at)?.parts.join('.') ?? '?'
     return {
       name: `${kind} ${name}`,
-      language: `its ${what} option`,
-      why: `${kind} ${name} ${what === 'program' ? 'runs a program' : 'reads a file'} of the database server's host whenever it is read (its ${what} option)`
+      language: 'connections to other servers',
+      why: `${kind} ${name} reaches another server, or files and programs of the database server's host, whenever one of its tables is read or written`
     }
-  }
-
-  /** The names in OPTIONS (...) lists: after "(" or ",", and after ADD, SET or DROP. */
-  private optionNames(): string[] {
-    const names: string[] = []
-    for (let i = 0; i + 1 < this.head.length; i++) {
-      if (!isWord(this.head[i], 'options') || !isSymbol(this.head[i + 1], '(')) continue
-      let expectName = true
-      for (let j = i + 2; j < this.head.length && !isSymbol(this.head[j], ')'); j++) {
-        const token = this.head[j]
-        if (isSymbol(token, ',')) expectName = true
-        else if (expectName && isWord(token, 'add', 'set', 'drop')) continue
-        else if (expectName && (token.kind === 'word' || token.kind === 'quoted')) {
-          names.push(token.text)
-          expectName = false
-        } else expectName = false
-      }
-    }
-    return names
   }
 
   /** The argument list's text as written, for a name in a message (short). */
@@ -730,16 +735,14 @@ export class StatementReader {
         isWord(this.head[next + 2], 'database') &&
         isWord(this.head[next + 4], 'set', 'reset')
       )
-        return this.databaseStatement('role-setting', next + 3)
+        return this.databaseStatement('role-setting', next + 3, this.head[next + 5])
     }
     if (SHARED_KINDS[kind]) return { refuse: `ALTER ${kind.toUpperCase()} acts on ${SHARED_KINDS[kind]}` }
     if (kind === 'database') {
       const action = isWord(this.head[next + 1], 'set', 'reset') ? 'set' : 'alter'
-      return this.databaseStatement(action, next)
+      return this.databaseStatement(action, next, this.head[next + 2])
     }
     if (!OBJECT_KINDS.has(kind)) return { refuse: `ALTER ${kind.toUpperCase()}: not an object pg_dump alters` }
-    const hostFile = kind === 'foreign table' || kind === 'server' ? this.hostFileOption(kind, next) : undefined
-    if (hostFile) return { routine: hostFile }
     if (kind === 'subscription' && !owner)
       return { refuse: 'ALTER SUBSCRIPTION other than OWNER TO can connect to its publisher; pg_dump writes only OWNER TO' }
     return {}
@@ -785,20 +788,20 @@ export class StatementReader {
       if (on < 0) return { refuse: `${verb.toUpperCase()} ON DATABASE too long to read whole` }
       return this.databaseStatement('grant', on + 2)
     }
-    return kind === '' ? { refuse: `a ${verb.toUpperCase()} statement pg_dump never writes` } : {}
+    if (kind === '') return { refuse: `a ${verb.toUpperCase()} statement pg_dump never writes` }
+    // A role given a function that reaches the host could call it in the temporary database while the run lasts.
+    const host = single === 'function' && verb === 'grant' ? this.head.find((token) => HOST_FUNCTIONS.has(token.text)) : undefined
+    return host ? { leaveOut: `privileges on ${host.text}, a function that reaches the server's host` } : {}
   }
 
-  private databaseStatement(action: DatabaseStatement['action'], at: number): StatementJudgement {
+  private databaseStatement(action: DatabaseStatement['action'], at: number, setting?: StatementToken): StatementJudgement {
     const name = this.head[at]
     if (!name || (name.kind !== 'word' && name.kind !== 'quoted'))
       return { refuse: `a statement on a database pg_dump never writes (${action.toUpperCase()})` }
     const end = name.kind === 'quoted' ? closingQuote(name) : name.at + name.text.length
-    return { database: { action, name: name.text, nameAt: name.at, nameEnd: end } }
+    const set = setting && (setting.kind === 'word' || setting.kind === 'quoted') ? setting.text.toLowerCase() : undefined
+    return { database: { action, name: name.text, nameAt: name.at, nameEnd: end, setting: set } }
   }
-}
-
-function named(action: NonNullable<StatementJudgement['relation']>['action'], name: string | undefined): StatementJudgement['relation'] {
-  return name === undefined ? undefined : { action, name }
 }
 
 function refuseVerb(verb: string): StatementJudgement {

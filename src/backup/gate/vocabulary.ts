@@ -90,6 +90,8 @@ export function objectKind(tokens: StatementToken[], at: number): { kind: string
     return { kind: `text search ${tokens[at + 2].text}`, next: at + 3 }
   if (first.text === 'foreign' && isWord(tokens[at + 1], 'data') && isWord(tokens[at + 2], 'wrapper'))
     return { kind: 'foreign data wrapper', next: at + 3 }
+  // USER MAPPING is followed by FOR (or IF NOT EXISTS FOR): "CREATE USER mapping SUPERUSER" makes a role named mapping.
+  if (two === 'user mapping' && !isWord(tokens[at + 2], 'for', 'if')) return { kind: 'user', next: at + 1 }
   if (TWO_WORD_KINDS.has(two))
     return { kind: two === 'constraint trigger' ? 'trigger' : two === 'default conversion' ? 'conversion' : two, next: at + 2 }
   if (first.text === 'procedural' && isWord(tokens[at + 1], 'language')) return { kind: 'language', next: at + 2 }

@@ -84,6 +84,8 @@ export interface PlannerOptions {
   restrictLine?: string
   /** The session that runs in order goes on after errors: it stops at one from a COPY to its rows' end. */
   copyGuards?: CopyGuards
+  /** psql 13 knows no BEGIN ATOMIC body: a semicolon inside one ends its statement there. */
+  noAtomicBodies?: boolean
 }
 
 /** Post-data entries that touch one table only: safe to run beside other tables' entries. */
@@ -106,7 +108,7 @@ interface Entry {
 
 export class PlainDumpPlanner {
   readonly jobs: ReplayJob[] = []
-  /** The dump's \restrict line, which every session runs before anything else. */
+  /** The run's own \restrict line, else the dump's: every session runs it before anything else. */
   restrictLine: string | undefined
   /** SET statements left out because the server does not know them. */
   readonly removedSettings: string[] = []
@@ -142,7 +144,11 @@ export class PlainDumpPlanner {
     this.phase = options.parallel ? 'schema' : 'serial'
     this.restrictLine = options.restrictLine
     this.gate = new DumpGate(options.gate)
-    this.lexer = new PlainDumpLexer((unit) => this.onUnit(unit), { keepBytes: true, tokens: this.gate })
+    this.lexer = new PlainDumpLexer((unit) => this.onUnit(unit), {
+      keepBytes: true,
+      tokens: this.gate,
+      noAtomicBodies: options.noAtomicBodies
+    })
   }
 
   /** The SHA-256 of every byte read, in order (unless told not to hash). */

@@ -43,7 +43,8 @@ export async function replayInSessions(replay: RestoreContext, file: GrowingFile
       gate: restoreGate(replay),
       restrictLine: replay.restrictLine,
       // Session 0 goes on after errors unless strict; the others stop at their first.
-      copyGuards: request.strict ? undefined : copyGuards(replay.restrictLine)
+      copyGuards: request.strict ? undefined : copyGuards(replay.restrictLine),
+      noAtomicBodies: request.tools.version.major < 14
     })
   } catch (error) {
     const runs = await sessions.stop()

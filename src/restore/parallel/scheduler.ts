@@ -400,6 +400,8 @@ export interface ReplayOptions {
   restrictLine?: string
   /** The session that runs in order goes on after errors: it stops at one from a COPY to its rows' end. */
   copyGuards?: CopyGuards
+  /** psql 13 knows no BEGIN ATOMIC body. */
+  noAtomicBodies?: boolean
 }
 
 /** Plans the dump while it is read and runs the jobs as they become ready. */
@@ -416,7 +418,8 @@ export async function replayPlainDump(options: ReplayOptions): Promise<ReplayRes
         hash: options.chunks === undefined,
         gate: options.gate,
         restrictLine: options.restrictLine,
-        copyGuards: options.copyGuards
+        copyGuards: options.copyGuards,
+        noAtomicBodies: options.noAtomicBodies
       }
     )
     const scheduler = (joined.scheduler = new ReplayScheduler(
