@@ -63,7 +63,9 @@ describe('buildSummary', () => {
     expect(facts['Backup size']).toBe('45678 bytes (44.6 KiB)')
     expect(facts['SHA-256']).toBe(`<code>${'ab'.repeat(32)}</code>`)
     expect(facts['Tables (source / restored)']).toBe('2 / 2')
-    expect(facts['Rows (dumped / restored)']).toBe('15 / 15')
+    // The rows were counted in the source (in the dumped snapshot), not in the dump.
+    expect(facts['Rows (source / restored)']).toBe('15 / 15')
+    expect(model.tables[2].header).toEqual(['Table', 'Rows in the source', 'Rows restored', 'Match'])
     expect(facts['Server version']).toBe('16.4')
     expect(facts['Client tools']).toBe('16.4, found (server major 16): <code>/usr/lib/postgresql/16/bin</code>')
     expect(facts['Temporary database']).toBe('backup_verify_20261124t000000_abcdef (dropped)')

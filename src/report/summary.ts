@@ -64,7 +64,8 @@ const STATUS_ICON: Record<string, string> = { passed: '✅ passed', failed: '❌
 
 /** How the summary names what the restore was compared with. */
 const REFERENCE_WORDS: Record<TableComparison['reference'], { short: string; rows: string; column: string }> = {
-  snapshot: { short: 'source', rows: 'dumped', column: 'Rows in the dump' },
+  // The rows are counted in the source, in the snapshot pg_dump read: the dump holds them, but was not counted.
+  snapshot: { short: 'source', rows: 'source', column: 'Rows in the source' },
   receipt: { short: 'receipt', rows: 'receipt', column: 'Rows in the receipt' },
   backup: { short: 'backup', rows: 'backup', column: 'Rows in the backup' },
   none: { short: 'backup', rows: 'backup', column: 'Rows' }
