@@ -95,3 +95,16 @@ export function backupExtension(format: BackupFormat, compression: Compression |
       return '.dir'
   }
 }
+
+/** The endings pg_dump gives a directory backup's data files: none, or its compression's. */
+export const DATA_FILE_SUFFIXES = ['', '.gz', '.lz4', '.zst']
+
+/**
+ * Whether a file in a directory-format backup is one pg_dump writes, which pg_restore may read:
+ * toc.dat, a table's data (`<id>.dat`), a large objects' table of contents (`blobs.toc`,
+ * `blobs_<id>.toc` since 17) or one large object (`blob_<oid>.dat`), the data compressed or not.
+ * Any other file (a notes file, a SHA256SUMS) is not part of the backup.
+ */
+export function isArchiveFile(name: string): boolean {
+  return name === 'toc.dat' || /^(?:\d+|blob_\d+)\.dat(?:\.gz|\.lz4|\.zst)?$/.test(name) || /^blobs(?:_\d+)?\.toc$/.test(name)
+}

@@ -1,9 +1,10 @@
 // A directory-format backup is many files: a manifest lists each with its size and SHA-256, and the
-// backup's checksum is the SHA-256 of that manifest.
+// backup's checksum is the SHA-256 of that manifest. Only the files pg_dump writes are the backup's.
 
 import { createHash } from 'node:crypto'
 import { readdir, stat } from 'node:fs/promises'
 import path from 'node:path'
+import { isArchiveFile } from './formats.js'
 import { hashFile } from './inspect.js'
 
 export interface ManifestEntry {
@@ -18,6 +19,8 @@ export interface Manifest {
   text: string
   sha256: string
   sizeBytes: number
+  /** What else is in the folder (a notes file, a SHA256SUMS): pg_restore never reads it. */
+  ignored: string[]
 }
 
 export function manifestText(entries: ManifestEntry[]): string {
@@ -25,10 +28,15 @@ export function manifestText(entries: ManifestEntry[]): string {
 }
 
 export async function buildManifest(directory: string, signal?: AbortSignal): Promise<Manifest> {
-  const names = (await readdir(directory, { withFileTypes: true }))
-    .filter((e) => e.isFile())
-    .map((e) => e.name)
-    .sort()
+  const found = await readdir(directory, { withFileTypes: true })
+  // A link to a file is read through, as pg_restore reads it.
+  const isFile = async (entry: (typeof found)[number]) =>
+    entry.isFile() || (entry.isSymbolicLink() && (await stat(path.join(directory, entry.name)).catch(() => undefined))?.isFile() === true)
+  const names: string[] = []
+  const ignored: string[] = []
+  for (const entry of found) (isArchiveFile(entry.name) && (await isFile(entry)) ? names : ignored).push(entry.name)
+  names.sort()
+  ignored.sort()
   const entries: ManifestEntry[] = []
   for (const name of names) {
     const file = path.join(directory, name)
@@ -39,7 +47,8 @@ export async function buildManifest(directory: string, signal?: AbortSignal): Pr
     entries,
     text,
     sha256: createHash('sha256').update(text).digest('hex'),
-    sizeBytes: entries.reduce((sum, entry) => sum + entry.sizeBytes, 0)
+    sizeBytes: entries.reduce((sum, entry) => sum + entry.sizeBytes, 0),
+    ignored
   }
 }
 

@@ -6,7 +6,7 @@ import { restoreJobs } from '../backup/formats.js'
 import { describeBackupOnDisk, type CreatedBackup } from '../backup/on-disk.js'
 import type { ValidationCheck } from '../validate/plain-checks.js'
 import { GATE_CHECK } from '../validate/plain-checks.js'
-import { requirePassed, UNTRUSTED_CODE_CHECK, validateBackup } from '../validate/validate.js'
+import { minSizeCheck, requirePassed, UNTRUSTED_CODE_CHECK, validateBackup } from '../validate/validate.js'
 import { describeUntrustedCode } from '../backup/gate/refusal.js'
 import type { SafetyFacts } from '../report/result.js'
 import { Connected } from './connected.js'
@@ -67,6 +67,8 @@ export async function validateExistingPhase(v: Verification, held: Held, file: s
       existing: true
     }
     const checks = await validateBackup(run, backup, { tools: connected.tools, env: connected.env, content })
+    // As for a backup this run makes; with alert-mode warn, min-size warns when the run ends instead.
+    if (settings.alerts.mode === 'fail' && settings.minSizeBytes > 0) checks.push(minSizeCheck(backup.sizeBytes, settings.minSizeBytes))
     const receipt = v.references.receipt
     // Another backup's receipt, at the data level: which tables' content changed between the two.
     const changed =

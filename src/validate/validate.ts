@@ -3,16 +3,18 @@
 // a script that must come out complete. Every child process has a time limit.
 
 import { existsSync } from 'node:fs'
-import { stat } from 'node:fs/promises'
+import { open, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import type { ArchiveHeader } from '../backup/archive-header.js'
-import { plainIsGzipped } from '../backup/formats.js'
+import { isClusterDump } from '../backup/detect.js'
+import { DATA_FILE_SUFFIXES, plainIsGzipped } from '../backup/formats.js'
 import { discard, hashFile, InspectingStream, plainObserver, type PlainObservation } from '../backup/inspect.js'
 import { GATE_CHECK, gateCheck, plainDumpChecks, type ValidationCheck } from './plain-checks.js'
 import { REFUSED_HINT, UNTRUSTED_CODE_HINT } from '../backup/gate/refusal.js'
 import { linesAt } from '../backup/line-numbers.js'
 import { VerificationError } from '../run/errors.js'
+import { describeBytes } from '../run/bytes.js'
 import { startHeartbeat } from '../run/heartbeat.js'
 import { errorLines, runTool } from '../tools/process.js'
 import type { RunContext } from '../run/context.js'
@@ -50,7 +52,7 @@ export async function validateBackup(run: RunContext, backup: CreatedBackup, req
   const listing = await listArchive(run, backup.path, request)
   checks.push(listing.check)
   if (!listing.check.passed) return checks
-  if (backup.format === 'directory') checks.push(dataFilesCheck(backup, listing.dataIds, listing.blobIds))
+  if (backup.format === 'directory') checks.push(await dataFilesCheck(backup, listing.dataIds, listing.blobIds))
   checks.push(await fullReadCheck(run, backup, request))
   if (backup.gate) checks.push(gateCheck(backup.gate))
   checks.push(await sizeOnDiskCheck(backup))
@@ -63,6 +65,16 @@ async function validatePlain(
   signal?: AbortSignal
 ): Promise<ValidationCheck[]> {
   const scan = backup.plain as PlainObservation
+  // Roles and \connect to other databases are what a cluster dump is made of: its kind is the story.
+  if (!scan.hasHeader && (await isClusterDump(backup.path, plainIsGzipped(backup.compression)))) {
+    return [
+      {
+        name: ONE_DATABASE_CHECK,
+        passed: false,
+        detail: 'a pg_dumpall file: the dump of a whole cluster (its roles and every database), not of one database'
+      }
+    ]
+  }
   const checks: ValidationCheck[] = []
   // What the gate names is named by its line: counted only then, by reading the file again.
   const offsets = [...scan.gate.refused, ...scan.gate.untrustedCode].map((item) => item.offset)
@@ -147,32 +159,102 @@ async function listArchive(run: RunContext, archive: string, request: ValidateRe
   const idsOf = (pattern: RegExp) => entries.filter((line) => pattern.test(line)).map((line) => Number(line.split(';')[0]))
   const dataIds = idsOf(/^\d+;\s*\d+\s+\d+\s+TABLE DATA\b/)
   const blobIds = idsOf(/^\d+;\s*\d+\s+\d+\s+BLOBS\b/)
+  // pg_restore reads as many entries as the header announces and fails on fewer: an archive that
+  // lists none is the dump of an empty database (its settings are in the header), not a cut one.
   return {
     check: {
       name: 'Table of contents',
-      passed: entries.length > 0,
-      detail: `${entries.length} entries, ${dataIds.length + blobIds.length} with data`
+      passed: true,
+      detail:
+        entries.length === 0
+          ? 'no entries: the dump of an empty database'
+          : `${entries.length} entries, ${dataIds.length + blobIds.length} with data`
     },
     dataIds,
     blobIds
   }
 }
 
-/** Directory format: every data entry of the table of contents has its file. */
-function dataFilesCheck(backup: CreatedBackup, dataIds: number[], blobIds: number[]): ValidationCheck {
-  const names = new Set(backup.manifest?.entries.map((entry) => entry.name))
+/**
+ * Directory format: every data entry of the table of contents has its file, and every data file is
+ * named by an entry. pg_dump writes into an empty folder only, so a data file nothing names was not
+ * written with this toc.dat: the folder mixes two dumps (or its toc.dat was replaced), and the rows
+ * in that file would never be restored. Files of another kind (notes, a SHA256SUMS) are named as
+ * ignored: pg_restore never reads them.
+ */
+async function dataFilesCheck(backup: CreatedBackup, dataIds: number[], blobIds: number[]): Promise<ValidationCheck> {
+  const names = backup.manifest?.entries.map((entry) => entry.name) ?? []
+  const present = new Set(names)
+  const withSuffixes = (base: string) => DATA_FILE_SUFFIXES.map((suffix) => `${base}${suffix}`)
   const missing = [
-    ...dataIds
-      .filter((id) => ![`${id}.dat`, `${id}.dat.gz`, `${id}.dat.lz4`, `${id}.dat.zst`].some((name) => names.has(name)))
-      .map((id) => `${id}.dat`),
-    ...blobIds.filter((id) => !names.has('blobs.toc') && !names.has(`blobs_${id}.toc`)).map(() => 'blobs.toc')
+    ...dataIds.filter((id) => !withSuffixes(`${id}.dat`).some((name) => present.has(name))).map((id) => `${id}.dat`),
+    ...blobIds.filter((id) => !present.has('blobs.toc') && !present.has(`blobs_${id}.toc`)).map(() => 'blobs.toc')
   ]
-  const total = dataIds.length + blobIds.length
-  return {
-    name: 'Data files',
-    passed: missing.length === 0,
-    detail: missing.length === 0 ? `${total} data files, all present` : `missing data file(s): ${missing.slice(0, 10).join(', ')}`
+  const named = new Set(dataIds.flatMap((id) => withSuffixes(`${id}.dat`)))
+  for (const id of blobIds) named.add(`blobs_${id}.toc`)
+  if (blobIds.length > 0) named.add('blobs.toc')
+  // Each large objects' table of contents names its files ("<oid> blob_<oid>.dat"), uncompressed.
+  for (const toc of names.filter((name) => /^blobs(?:_\d+)?\.toc$/.test(name) && named.has(name))) {
+    const text = await readFile(path.join(backup.path, toc), 'latin1').catch(() => '')
+    for (const line of text.split('\n')) {
+      const file = /^\d+ (blob_\d+\.dat)$/.exec(line)?.[1]
+      if (file) for (const name of withSuffixes(file)) named.add(name)
+    }
   }
+  const unnamed = names.filter((name) => name !== 'toc.dat' && !named.has(name))
+  const cut: string[] = []
+  for (const name of names.filter((name) => /^\d+\.dat$/.test(name) && named.has(name))) {
+    if (!(await endsAsWritten(path.join(backup.path, name)))) cut.push(name)
+  }
+  const ignored = backup.manifest?.ignored ?? []
+  const aside = ignored.length > 0 ? `; ignored, not part of the backup (pg_restore never reads them): ${listed(ignored)}` : ''
+  const total = dataIds.length + blobIds.length
+  if (missing.length > 0) return { name: 'Data files', passed: false, detail: `missing data file(s): ${listed(missing)}${aside}` }
+  if (cut.length > 0) {
+    return {
+      name: 'Data files',
+      passed: false,
+      detail:
+        `data file(s) cut short: ${listed(cut)} end without the "\\." line pg_dump ends a table's rows with; ` +
+        `the rows after the cut are lost, and the restore would read the next statements as rows${aside}`
+    }
+  }
+  if (unnamed.length > 0) {
+    return {
+      name: 'Data files',
+      passed: false,
+      detail:
+        `data file(s) no entry of toc.dat names: ${listed(unnamed)}; pg_dump writes into an empty folder, so these come from ` +
+        `another dump (the folder mixes two, or its toc.dat was replaced) and their rows would not be restored${aside}`
+    }
+  }
+  return { name: 'Data files', passed: true, detail: `${total} data files, all present${aside}` }
+}
+
+/**
+ * An uncompressed table data file as pg_dump ends it: COPY rows end with a "\\." line (a compressed
+ * file's own end is checked as pg_restore decompresses it). A file of INSERT statements (pg_dump
+ * --inserts) has no such line; it starts with INSERT, or is empty for an empty table.
+ */
+async function endsAsWritten(file: string): Promise<boolean> {
+  const handle = await open(file, 'r').catch(() => undefined)
+  if (!handle) return false
+  try {
+    const { size } = await handle.stat()
+    if (size === 0) return true
+    const head = Buffer.alloc(Math.min(size, 12))
+    await handle.read(head, 0, head.length, 0)
+    if (head.toString('latin1').startsWith('INSERT INTO ')) return true
+    const tail = Buffer.alloc(Math.min(size, 16))
+    await handle.read(tail, 0, tail.length, size - tail.length)
+    return /(?:^|\n)\\\.\n+$/.test(tail.toString('latin1'))
+  } finally {
+    await handle.close()
+  }
+}
+
+function listed(names: string[]): string {
+  return `${names.slice(0, 10).join(', ')}${names.length > 10 ? `, and ${names.length - 10} more` : ''}`
 }
 
 /**
@@ -251,6 +333,27 @@ async function sizeOnDiskCheck(backup: CreatedBackup): Promise<ValidationCheck> 
   }
 }
 
+/** The check a pg_dumpall file fails: this verifies the backup of one database. */
+export const ONE_DATABASE_CHECK = 'One database'
+
+/** The check a backup made elsewhere fails when it is smaller than min-size. */
+export const MIN_SIZE_CHECK = 'Minimum size'
+
+/**
+ * min-size held against a backup made elsewhere: the dump of an empty database, or of one whose
+ * migrations never ran, is a few hundred bytes in every format but tar.
+ */
+export function minSizeCheck(sizeBytes: number, minSizeBytes: number): ValidationCheck {
+  const passed = sizeBytes >= minSizeBytes
+  return {
+    name: MIN_SIZE_CHECK,
+    passed,
+    detail: passed
+      ? `${describeBytes(sizeBytes)}, at least min-size (${describeBytes(minSizeBytes)})`
+      : `${describeBytes(sizeBytes)}, under min-size (${describeBytes(minSizeBytes)}) by ${describeBytes(minSizeBytes - sizeBytes)}`
+  }
+}
+
 /** The check an untrusted backup fails when it holds code for the server's host. */
 export const UNTRUSTED_CODE_CHECK = "Code for the server's host"
 
@@ -261,6 +364,25 @@ export function requirePassed(checks: ValidationCheck[], format: string = 'plain
   // A damaged dump's debris reads as statements the gate refuses: the damage is the story then.
   const gateOnly = failed.every((check) => check.name === GATE_CHECK || check.name === UNTRUSTED_CODE_CHECK)
   const refused = failed.find((check) => check.name === GATE_CHECK || check.name === UNTRUSTED_CODE_CHECK)
+  if (failed.some((check) => check.name === ONE_DATABASE_CHECK)) {
+    throw new VerificationError(
+      'backup-invalid',
+      `Backup (${format} format) is a pg_dumpall (cluster) dump, which is not supported: it holds the roles and every ` +
+        'database of a server, and a verification restores one database into a temporary one.',
+      'Verify each database on its own: dump it with pg_dump (pg_dump --format=custom --file=app.dump app) and give that ' +
+        'file as backup-file, or give the database as database-url and let the run make the dump. The roles and ' +
+        'tablespaces alone come from pg_dumpall --globals-only.'
+    )
+  }
+  // A sound backup that is only small: the size is the story, and the way out is min-size.
+  if (failed.every((check) => check.name === MIN_SIZE_CHECK)) {
+    throw new VerificationError(
+      'backup-too-small',
+      `Backup (${format} format) is suspiciously small: ${failed[0].detail}; set min-size: 0 if a backup this small is expected`,
+      'Is this the backup of the database you meant? The dump of an empty database, or of one whose migrations never ran, is this ' +
+        'small. If it is expected (a new or empty database), set min-size: 0, or lower min-size to what the backup should at least be.'
+    )
+  }
   if (refused && gateOnly) {
     throw new VerificationError(
       'backup-refused',
