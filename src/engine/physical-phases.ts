@@ -166,7 +166,7 @@ async function validatePhysical(v: Verification, file: string, room: string, cre
     }
   }
   const receipt = v.references.receipt
-  const binding = bindReceipt(receipt, settings.maxShrinkPercent, sha256)
+  const binding = bindReceipt(receipt, settings.maxShrinkPercent, sha256, undefined, 'physical')
   if (binding) checks.push(binding.check)
   if (binding?.error) throw binding.error
   const recorded = binding?.describesThisBackup && receipt ? receiptInventory(receipt) : undefined

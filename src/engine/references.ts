@@ -8,7 +8,7 @@ import { backupPathProblem } from '../backup/backup-path.js'
 import type { Settings } from '../inputs/inputs.js'
 import { levelCovers, type VerifyLevel } from '../compare/inventory.js'
 import { readReceipt, type Receipt } from '../report/receipt.js'
-import { readHistory, type HistoryRecord } from '../report/history.js'
+import { checkHistoryWritable, readHistory, type HistoryRecord } from '../report/history.js'
 import { InputError, VerificationError } from '../run/errors.js'
 import { Input } from '../run/names.js'
 import { parseChecksumFile } from '../tools/source.js'
@@ -28,7 +28,9 @@ export interface References {
 }
 
 export async function readReferences(settings: Settings): Promise<References> {
-  // First: a history that cannot be read is left alone (and not appended to) whatever else fails.
+  // First: a history that cannot be read is left alone (and not appended to) whatever else fails;
+  // one that could not be written is refused now, not after the whole verification.
+  if (settings.history) await checkHistoryWritable(settings.history)
   const history = settings.history ? await readHistory(settings.history) : undefined
   // A physical backup is a folder of folders: recognised, or refused, by the physical path itself.
   if (settings.backupFile && settings.method === 'physical') {
@@ -92,7 +94,7 @@ function readUsableReceipt(settings: Settings): { receipt?: Receipt; verifyLevel
       Input.Receipt,
       settings.receipt.given,
       'a receipt used with backup-file (an existing backup is compared with the receipt written when it was ' +
-        'made), or with max-shrink (a new backup is compared with an older one by thresholds only)'
+        'made), or with max-shrink (a newer backup is compared with the older one the receipt describes, table by table)'
     )
   }
   return { receipt, verifyLevel }
@@ -107,14 +109,16 @@ export interface ReceiptBinding {
 
 /**
  * A receipt is tied to the backup it describes: only that backup is compared with it exactly. Another
- * backup is compared with it by max-shrink's thresholds only, and only when the user asks so.
+ * backup is compared with it as a newer backup of the same database, and only when the user asks so
+ * (max-shrink): table by table once restored. A physical backup is compared with its own receipt only.
  */
 export function bindReceipt(
   receipt: Receipt | undefined,
   maxShrinkPercent: number | undefined,
   sha256: string,
   /** Verify level data: the tables whose content differs between the receipt's backup and this one. */
-  changed?: string[]
+  changed?: string[],
+  method: 'logical' | 'physical' = 'logical'
 ): ReceiptBinding | undefined {
   if (!receipt) return undefined
   const described = receipt.backup?.sha256
@@ -132,10 +136,27 @@ export function bindReceipt(
   }
   const other = `the receipt describes another backup (SHA-256 ${described ? `${described.slice(0, 12)}…` : 'unknown'}, verified ${receipt.startedAt}), not this one (SHA-256 ${sha256.slice(0, 12)}…)`
   const content = changed === undefined ? '' : ` ${describeChanges(changed, 'Content differs from it')}`
-  if (maxShrinkPercent !== undefined) {
+  if (maxShrinkPercent !== undefined && method === 'logical') {
     return {
       describesThisBackup: false,
-      check: { name: 'Receipt', passed: true, detail: `${other}: compared by max-shrink (${maxShrinkPercent}%) only` }
+      check: {
+        name: 'Receipt',
+        passed: true,
+        detail:
+          `${other}: compared as an older backup once restored: every table's rows (within max-shrink, ${maxShrinkPercent}%), ` +
+          `content where the receipt holds fingerprints, every definition`
+      }
+    }
+  }
+  if (method === 'physical') {
+    return {
+      describesThisBackup: false,
+      check: { name: 'Receipt', passed: false, detail: other },
+      error: new VerificationError(
+        'receipt-mismatch',
+        `The receipt does not describe this backup: ${other}. A physical backup is compared only with the receipt written for it.`,
+        'Give the receipt written when this base backup was made (its run wrote it; see report-path), or verify it without a receipt.'
+      )
     }
   }
   return {
@@ -145,7 +166,7 @@ export function bindReceipt(
       'receipt-mismatch',
       `The receipt does not describe this backup: ${other}.${content} A receipt is compared exactly only with the backup it was written for.`,
       'Give the receipt written when this backup was made (its run wrote it; see report-path), or add ' +
-        'max-shrink to compare another backup with this receipt by thresholds only.'
+        'max-shrink to compare this backup with the receipt as with an older backup of the same database.'
     )
   }
 }

@@ -7,7 +7,7 @@ import { dumpInventory, withDumpContent } from '../compare/dump-reference.js'
 import type { Inventory } from '../compare/inventory.js'
 import { inspectRestored, type ReadBackPlan, type RestoredInspection } from '../compare/restored.js'
 import { majorOf } from '../connection/session.js'
-import { shrinkageProblems } from '../report/receipt.js'
+import { compareSinceReceipt, describeSinceReceipt, shrinkageProblems } from '../report/since-receipt.js'
 import { describeHarmless } from '../restore/errors.js'
 import { changedAfterValidation, restoreBackup, type Restored } from '../restore/restore.js'
 import type { RestoreRequest } from '../restore/context.js'
@@ -89,6 +89,11 @@ function chooseReference(
   return { kind: 'receipt' }
 }
 
+const SINCE_RECEIPT_HINT =
+  'A newer backup may hold more rows, changed values and new tables or objects; it may not lose a table or an object, ' +
+  'change a definition, or lose more rows than max-shrink allows. If the change is intended (a migration, a purge), ' +
+  'use the receipt this run wrote (report-path) as the reference from now on.'
+
 /**
  * The restore's result against its reference: the dumped snapshot's inventory, the receipt's, or
  * none (an existing backup without a receipt of its own, which is described, not compared).
@@ -122,17 +127,34 @@ export async function restorePhase(
     // The receipt records what a later run compares with: an existing backup's restored inventory, not its bare rows.
     result.inventory = referenceKind === 'backup' ? inspected : (reference ?? inspected)
     if (ignoredErrors.total > 0) result.ignoredRestoreErrors = { total: ignoredErrors.total, detail: describeHarmless(ignoredErrors) }
+    // Another backup's receipt (a new backup's is always another's): held to it table by table, once the restore is proved.
     const receipt = v.references.receipt
-    if (receipt && settings.maxShrinkPercent !== undefined) {
-      const rows = inspected.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0)
-      const shrunk = shrinkageProblems(receipt, validated.sizeBytes, rows, settings.maxShrinkPercent)
-      if (shrunk.length > 0)
-        throw new VerificationError(
-          'restore-mismatch',
-          `More than max-shrink (${settings.maxShrinkPercent}%) since the receipt: ${shrunk.join('; ')}`
-        )
+    const maxShrink = settings.maxShrinkPercent
+    const thisBackup = {
+      sizeBytes: validated.sizeBytes,
+      sha256: validated.sha256,
+      format: result.backup?.format ?? validated.format,
+      compression: result.backup?.compression ?? '',
+      restored: inspected,
+      dump: settings.verifyLevel === 'data' ? known.dump : undefined
     }
+    const other = receipt !== undefined && (mode === 'new' || receipt.backup?.sha256 !== validated.sha256)
+    const since = receipt && maxShrink !== undefined && other ? compareSinceReceipt(receipt, thisBackup, maxShrink) : undefined
+    if (since) {
+      result.sinceReceipt = since
+      for (const [label, text] of describeSinceReceipt(since)) run.log(`${label}: ${text}`)
+    }
+    // The receipt of this very backup: compared exactly below; its totals held to max-shrink all the same.
+    const shrunk = receipt && maxShrink !== undefined && !other ? shrinkageProblems(receipt, thisBackup, maxShrink) : []
+    if (shrunk.length > 0)
+      throw new VerificationError('restore-mismatch', `More than max-shrink (${maxShrink}%) since the receipt: ${shrunk.join('; ')}`)
     requireSameInventory(comparison)
+    if (since && since.problems.length > 0)
+      throw new VerificationError(
+        'receipt-mismatch',
+        `Since the receipt of another backup: ${since.problems.join('. ')}.`,
+        SINCE_RECEIPT_HINT
+      )
     const streamed = result.backup?.streamed === true
     done(
       `restored into ${result.restoreDatabase?.name}${streamed ? ' while pg_dump wrote' : ''}; ` +

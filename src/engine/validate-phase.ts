@@ -11,7 +11,7 @@ import { describeUntrustedCode } from '../backup/gate/refusal.js'
 import type { SafetyFacts } from '../report/result.js'
 import { Connected } from './connected.js'
 import type { Held } from './create-phase.js'
-import { bindReceipt, describeChanges } from './references.js'
+import { bindReceipt } from './references.js'
 import { changedSinceReceipt } from '../compare/dump-reference.js'
 import type { Inventory } from '../compare/inventory.js'
 import { receiptInventory } from '../report/receipt.js'
@@ -70,16 +70,12 @@ export async function validateExistingPhase(v: Verification, held: Held, file: s
     // As for a backup this run makes; with alert-mode warn, min-size warns when the run ends instead.
     if (settings.alerts.mode === 'fail' && settings.minSizeBytes > 0) checks.push(minSizeCheck(backup.sizeBytes, settings.minSizeBytes))
     const receipt = v.references.receipt
-    // Another backup's receipt, at the data level: which tables' content changed between the two.
+    // Another backup's receipt refused, at the data level: which tables' content changed between the two.
     const changed =
-      receipt && receipt.backup?.sha256 !== backup.sha256 && backup.content
+      receipt && receipt.backup?.sha256 !== backup.sha256 && settings.maxShrinkPercent === undefined && backup.content
         ? changedSinceReceipt(receiptInventory(receipt) as Inventory, backup.content)
         : undefined
     const binding = bindReceipt(receipt, settings.maxShrinkPercent, backup.sha256, changed)
-    if (changed && !binding?.error) {
-      result.changedSinceReceipt = changed
-      run.log(describeChanges(changed, 'Content changed since the receipt'))
-    }
     const expected = v.references.expectedChecksum
     held.trustedBy = expected && expected === backup.sha256 ? 'expected-checksum' : binding?.describesThisBackup ? 'receipt' : undefined
     judge(v, backup, checks, binding?.check, held.trustedBy)

@@ -6,7 +6,7 @@ import { Input } from '../run/names.js'
 import { formatDuration } from '../run/duration.js'
 import type { HistoryRecord } from './history.js'
 import type { VerificationResult } from './result.js'
-import { change, consecutiveFailures, lastPassing, type Change } from './trend.js'
+import { change, consecutiveFailures, lastPassing, sizesNotComparable, type Change } from './trend.js'
 
 export type AlertMode = 'fail' | 'warn'
 
@@ -50,8 +50,10 @@ export function evaluateAlerts(thresholds: AlertThresholds, result: Verification
   if (before && result.status === 'passed') {
     const since = `since the last passing run (${before.time})`
     const rows = result.tables && result.tables.level !== 'schema' ? restoredRows(result) : undefined
+    // Another format or compression changes the size and not the data: sizes compare between backups written alike; rows always.
+    const sized = result.backup && !sizesNotComparable(before, result.backup) ? change(before.sizeBytes, size) : undefined
     const measured: Array<[string, Change | undefined, (value: number) => string]> = [
-      ['backup', change(before.sizeBytes, size), describeBytes],
+      ['backup', sized, describeBytes],
       ['rows', change(before.rows, rows), (value) => value.toLocaleString('en-US')]
     ]
     for (const [what, moved, show] of measured) {

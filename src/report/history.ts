@@ -5,7 +5,7 @@
 
 import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises'
+import { lstat, mkdir, open, readFile, readlink, realpath, rename, rm, stat, statfs } from 'node:fs/promises'
 import path from 'node:path'
 import { InputError } from '../run/errors.js'
 import { Input } from '../run/names.js'
@@ -30,6 +30,8 @@ export interface HistoryRecord {
   phases: Partial<Record<PhaseName, number>>
   sizeBytes?: number
   format?: string
+  /** The backup's compression as the summary names it: a size compares with another of the same format and compression only. */
+  compression?: string
   tables?: number
   rows?: number
   serverVersion?: string
@@ -51,6 +53,9 @@ const ACCEPTED =
 export async function readHistory(file: HistoryFile): Promise<HistoryRecord[]> {
   let text: string
   try {
+    // A kernel's file (/proc/kmsg) may be a "regular file" whose read never returns.
+    const refused = pseudoPathProblem(await historyTarget(file.path))
+    if (refused) throw new InputError(Input.History, file.given, `${ACCEPTED}; ${refused}`)
     const info = await stat(file.path)
     if (!info.isFile()) throw new InputError(Input.History, file.given, `${ACCEPTED}; that path is not a regular file`)
     text = await readFile(file.path, 'utf8')
@@ -123,6 +128,7 @@ export function historyRecord(result: VerificationResult, alerts: string[]): His
     phases,
     sizeBytes: result.backup?.sizeBytes,
     format: result.backup?.format,
+    compression: result.backup?.compression,
     tables: tables ? tables.source.length : physical?.reduce((sum, entry) => sum + entry.tables, 0),
     rows:
       tables && tables.level !== 'schema'
@@ -137,6 +143,160 @@ export function historyRecord(result: VerificationResult, alerts: string[]): His
   }
 }
 
+/** How long the check of a history's path may take before the path is refused (a hung network mount). */
+const PATH_CHECK_MS = 10_000
+/** Symbolic links followed to the history's target before it is refused as a loop. */
+const MAX_LINKS = 40
+
+/**
+ * Refuses, before anything connects, a history this run could not add its record to: a path of the
+ * kernel's pseudo file systems, a folder that cannot be created, one where no file can be created.
+ * Missing folders are created one at a time (a recursive mkdir never returns under /proc). Bounded in time.
+ */
+export async function checkHistoryWritable(file: HistoryFile): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(`its folder did not answer within ${PATH_CHECK_MS / 1000} s`), PATH_CHECK_MS)
+  })
+  try {
+    const problem = await Promise.race([writableProblem(file.path), late])
+    if (problem) throw new InputError(Input.History, file.given, `${ACCEPTED}, in a folder this run can write to; ${problem}`)
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+async function writableProblem(given: string): Promise<string | undefined> {
+  let target: string
+  try {
+    target = await historyTarget(given)
+  } catch (error) {
+    return `its symbolic link cannot be followed (${(error as NodeJS.ErrnoException).code ?? String(error)})`
+  }
+  const refused = pseudoPathProblem(target) ?? (await pseudoFileSystemProblem(target))
+  if (refused) return refused
+  const folder = path.dirname(target)
+  const created = await createFolders(folder)
+  if (created) return created
+  const existing = await stat(target).catch(() => undefined)
+  if (existing && !existing.isFile()) return 'that path is not a regular file'
+  // The record lands by rename of a file made beside the history: that is what must be possible.
+  const probe = path.join(folder, `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.probe`)
+  try {
+    const handle = await open(probe, 'wx', 0o644)
+    await handle.close()
+  } catch (error) {
+    return `no file can be created in its folder ${folder} (${(error as NodeJS.ErrnoException).code ?? 'unwritable'})`
+  } finally {
+    await rm(probe, { force: true }).catch(() => undefined)
+  }
+  return undefined
+}
+
+/** The file the history's records go to: the path itself, or where its symbolic links lead, a dangling one included. */
+export async function historyTarget(given: string): Promise<string> {
+  let current = path.resolve(given)
+  for (let hops = 0; hops <= MAX_LINKS; hops++) {
+    const info = await lstat(current).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return undefined
+      throw error
+    })
+    if (!info?.isSymbolicLink()) return await realFolders(current)
+    current = path.resolve(path.dirname(current), await readlink(current))
+  }
+  throw Object.assign(new Error(`more than ${MAX_LINKS} symbolic links`), { code: 'ELOOP' })
+}
+
+/** The folders on the way may be links too: the path as the kernel sees it, from its nearest existing folder. */
+async function realFolders(file: string): Promise<string> {
+  const rest: string[] = [path.basename(file)]
+  let folder = path.dirname(file)
+  for (;;) {
+    const real = await realpath(folder).catch(() => undefined)
+    if (real !== undefined) return path.join(real, ...rest)
+    const parent = path.dirname(folder)
+    if (parent === folder) return file
+    rest.unshift(path.basename(folder))
+    folder = parent
+  }
+}
+
+/** The kernel's pseudo file systems by where they are mounted: nothing there is a file a history could be. */
+const PSEUDO_ROOTS = ['/proc', '/sys', '/dev']
+
+function pseudoPathProblem(target: string): string | undefined {
+  if (process.platform === 'win32') return undefined
+  const root = PSEUDO_ROOTS.find((prefix) => target === prefix || target.startsWith(`${prefix}/`))
+  return root ? `${target} is under ${root}, the kernel's, where no history can be kept` : undefined
+}
+
+/** Linux's magic numbers (statfs f_type) of pseudo file systems mounted elsewhere than their usual place. */
+const PSEUDO_FILE_SYSTEMS = new Map<number, string>([
+  [0x9fa0, 'proc'],
+  [0x62656572, 'sysfs'],
+  [0x1cd1, 'devpts'],
+  [0x64626720, 'debugfs'],
+  [0x74726163, 'tracefs'],
+  [0x27e0eb, 'cgroup'],
+  [0x63677270, 'cgroup2'],
+  [0x73636673, 'securityfs'],
+  [0x62656570, 'configfs'],
+  [0xcafe4a11, 'bpf'],
+  [0x6165676c, 'pstore'],
+  [0xde5e81e4, 'efivarfs'],
+  [0x42494e4d, 'binfmt_misc']
+])
+
+/** The file system of the history's nearest existing folder, when it is one of the kernel's. */
+async function pseudoFileSystemProblem(target: string): Promise<string | undefined> {
+  if (process.platform !== 'linux') return undefined
+  let folder = path.dirname(target)
+  while (!(await stat(folder).catch(() => undefined))) {
+    const parent = path.dirname(folder)
+    if (parent === folder) return undefined
+    folder = parent
+  }
+  const type = await statfs(folder).then(
+    (info) => PSEUDO_FILE_SYSTEMS.get(Number(info.type)),
+    () => undefined
+  )
+  return type ? `${folder} is on the kernel's ${type} file system, where no history can be kept` : undefined
+}
+
+/**
+ * The folder and the ones above it that are missing, created from the top one level at a time: an
+ * error names the folder that could not be made, and nothing loops (as a recursive mkdir does under /proc).
+ */
+async function createFolders(folder: string): Promise<string | undefined> {
+  const missing: string[] = []
+  let current = folder
+  for (;;) {
+    let code: string | undefined
+    const info = await stat(current).catch((error: NodeJS.ErrnoException) => {
+      code = error.code ?? 'error'
+      return undefined
+    })
+    if (info) {
+      if (!info.isDirectory()) return `${current} is not a folder`
+      break
+    }
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') return `its folder ${current} cannot be reached (${code})`
+    missing.unshift(current)
+    const parent = path.dirname(current)
+    if (parent === current) break
+    current = parent
+  }
+  for (const each of missing) {
+    try {
+      await mkdir(each)
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code !== 'EEXIST') return `its folder ${each} cannot be created (${code ?? 'error'})`
+    }
+  }
+  return undefined
+}
+
 const LOCK_WAIT_MS = 60_000
 /** A lock older than this was left by a run that died: it is taken over. */
 const STALE_LOCK_MS = 120_000
@@ -146,11 +306,14 @@ const STALE_LOCK_MS = 120_000
  * read again (and refused, untouched, if it is no longer a history), then replaced by rename.
  */
 export async function appendHistory(file: HistoryFile, record: HistoryRecord, limit: number): Promise<HistoryRecord[]> {
-  await mkdir(path.dirname(file.path), { recursive: true })
-  const release = await lock(`${file.path}.lock`)
+  // A history that is a symbolic link is written through to its target: the link stays a link.
+  const target = await historyTarget(file.path)
+  const problem = pseudoPathProblem(target) ?? (await createFolders(path.dirname(target)))
+  if (problem) throw new Error(problem)
+  const release = await lock(`${target}.lock`)
   try {
     const records = [...(await readHistory(file)), record].slice(-limit)
-    const temporary = `${file.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+    const temporary = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
     try {
       const handle = await open(temporary, 'wx', 0o644)
       try {
@@ -159,7 +322,7 @@ export async function appendHistory(file: HistoryFile, record: HistoryRecord, li
       } finally {
         await handle.close()
       }
-      await rename(temporary, file.path)
+      await rename(temporary, target)
     } finally {
       await rm(temporary, { force: true })
     }

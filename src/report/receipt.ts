@@ -150,20 +150,3 @@ export function readReceipt(input: string, file: string): Receipt {
   }
   return receipt
 }
-
-/** Fails when the backup, or its total rows, shrank by more than the allowed percentage since the receipt. */
-export function shrinkageProblems(receipt: Receipt, sizeBytes: number, rows: number | undefined, maxPercent: number): string[] {
-  const problems: string[] = []
-  const shrank = (before: number, now: number) => (before > 0 ? ((before - now) / before) * 100 : 0)
-  if (receipt.backup && shrank(receipt.backup.sizeBytes, sizeBytes) > maxPercent) {
-    problems.push(
-      `the backup shrank from ${receipt.backup.sizeBytes} to ${sizeBytes} bytes ` +
-        `(${shrank(receipt.backup.sizeBytes, sizeBytes).toFixed(1)}%)`
-    )
-  }
-  const rowsBefore = receipt.inventory?.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0)
-  if (rows !== undefined && rowsBefore !== undefined && shrank(rowsBefore, rows) > maxPercent) {
-    problems.push(`the rows shrank from ${rowsBefore} to ${rows} (${shrank(rowsBefore, rows).toFixed(1)}%)`)
-  }
-  return problems
-}

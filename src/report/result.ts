@@ -1,5 +1,6 @@
 // What one verification found: the single value the outputs, the summary and the exit code are made from.
 
+import type { SinceReceipt } from './since-receipt.js'
 import type { Problem } from '../run/errors.js'
 import type { BackupFormat } from '../backup/formats.js'
 import type { ValidationCheck } from '../validate/plain-checks.js'
@@ -56,8 +57,8 @@ export interface VerificationResult {
   restoreDatabase?: { name: string; dropped: boolean }
   /** The inventory the receipt records: the source's at dump time, else the restored database's. */
   inventory?: Inventory
-  /** An existing backup against another backup's receipt (verify level data): the tables whose content changed since. */
-  changedSinceReceipt?: string[]
+  /** This backup against another backup's receipt (max-shrink): every table and definition, compared or named as not. */
+  sinceReceipt?: SinceReceipt
   /** Where the receipt was written. */
   receiptPath?: string
   /** What the gate made of the backup's statements, and whether anything vouched for the backup. */

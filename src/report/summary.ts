@@ -1,5 +1,6 @@
 // The job summary and the outputs, as pure functions of a VerificationResult.
 
+import { describeSinceReceipt } from './since-receipt.js'
 import { humanBytes } from '../run/bytes.js'
 import type { BackupFacts, SafetyFacts, VerificationResult } from './result.js'
 import type { ValidationCheck } from '../validate/plain-checks.js'
@@ -263,10 +264,8 @@ function facts(result: VerificationResult): string[][] {
   if (result.backup) facts.push(...backupFacts(result.backup))
   if (result.safety && worthSaying(result.safety)) facts.push(...safetyFacts(result.safety, result))
   if (result.tables) facts.push(...comparisonFacts(result.tables))
-  if (result.changedSinceReceipt) {
-    const changed = result.changedSinceReceipt
-    facts.push(['Content changed since the receipt', changed.length === 0 ? 'in no table' : escapeHtml(listed(changed))])
-  }
+  if (result.sinceReceipt)
+    facts.push(...describeSinceReceipt(result.sinceReceipt).map(([label, text]) => [escapeHtml(label), escapeHtml(text)]))
   if (result.ignoredRestoreErrors) {
     facts.push(['Restore errors ignored', `${result.ignoredRestoreErrors.total}: ${escapeHtml(result.ignoredRestoreErrors.detail)}`])
   }

@@ -70,6 +70,7 @@ export function trendSection(trend: Trend): TrendSection {
   let change: TrendTable | undefined
   if (since) {
     figures.push(`Compared with the last passing run (${since.time}):`)
+    if (since.sizeNotCompared) figures.push(`Backup size not compared: ${since.sizeNotCompared}.`)
     change = {
       heading: 'Change since the last passing run',
       header: ['Figure', 'Last passing run', 'This run', 'Change', 'Percent'],

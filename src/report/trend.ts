@@ -9,6 +9,9 @@ export interface RunFigures {
   sizeBytes?: number
   rows?: number
   tables?: number
+  /** How the backup was written: a size compares with another written alike only. */
+  format?: string
+  compression?: string
 }
 
 export interface Change {
@@ -27,6 +30,8 @@ export interface Trend {
   sinceLastPass?: {
     time: string
     size?: Change
+    /** Why the size was not compared: the backups were written in another format or compression. */
+    sizeNotCompared?: string
     rows?: Change
     tables?: Change
     duration: Change
@@ -43,6 +48,20 @@ export interface Trend {
 export function change(before: number | undefined, now: number | undefined): Change | undefined {
   if (before === undefined || now === undefined) return undefined
   return { before, now, delta: now - before, percent: before === 0 ? undefined : ((now - before) / before) * 100 }
+}
+
+/**
+ * Why two backups' sizes say nothing of their data, when they do not: another format or compression
+ * makes the same rows a smaller or larger file. Undefined when they were written alike.
+ */
+export function sizesNotComparable(
+  before: Pick<RunFigures, 'format' | 'compression'>,
+  now: Pick<RunFigures, 'format' | 'compression'>
+): string | undefined {
+  if (before.format === now.format && before.compression === now.compression) return undefined
+  const written = (run: Pick<RunFigures, 'format' | 'compression'>) =>
+    `${run.format ?? 'an unrecorded format'}, compression ${run.compression ?? 'unrecorded'}`
+  return `the backup was written otherwise (${written(before)} then, ${written(now)} now)`
 }
 
 /** The last passing record among those given, newest first. */
@@ -69,13 +88,15 @@ export function trendOf(records: RunFigures[]): Trend {
   const previous = lastPassing(records.slice(0, -1))
   const counted = records.filter((record) => record.result !== 'skipped')
   const failed = counted.filter((record) => record.result === 'failed').length
+  const notComparable = previous && current && current.sizeBytes !== undefined ? sizesNotComparable(previous, current) : undefined
   return {
     points: records.map(({ time, result, durationMs, sizeBytes, rows, tables }) => ({ time, result, durationMs, sizeBytes, rows, tables })),
     sinceLastPass:
       previous && current
         ? {
             time: previous.time,
-            size: change(previous.sizeBytes, current.sizeBytes),
+            size: notComparable ? undefined : change(previous.sizeBytes, current.sizeBytes),
+            ...(notComparable ? { sizeNotCompared: notComparable } : {}),
             rows: change(previous.rows, current.rows),
             tables: change(previous.tables, current.tables),
             duration: change(previous.durationMs, current.durationMs) as Change
