@@ -132,37 +132,41 @@ describe('unlogged tables are empty in a base backup by design: there, not compa
 })
 
 describe('a tar backup of a cluster with a tablespace verifies against its manifest and starts', () => {
-  maybe('existing (base.tar plus <oid>.tar) and new: every file as the manifest says, the table in the tablespace counted', async () => {
-    const location = path.join(work, 'tablespace')
-    await mkdir(location)
-    // The tablespace's folder belongs to the account the server runs as.
-    const owner = await stat(server.socketDirectory)
-    await chown(location, owner.uid, owner.gid)
-    await server.query(`CREATE TABLESPACE elsewhere LOCATION '${location}'`)
-    await server.query('CREATE TABLE far (n int) TABLESPACE elsewhere; INSERT INTO far SELECT generate_series(1, 300)', 'shop')
-    try {
-      const backup = basebackup('tablespace-tar', ['-F', 't', '-X', 'stream'])
-      expect(readdirSync(backup).filter((name) => /^\d+\.tar$/.test(name))).toHaveLength(1)
-      const existing = await verify({ 'backup-file': backup })
-      expect(existing.result.error).toBeUndefined()
-      expect(existing.result.physical?.manifest.verified).toBe(true)
-      const [{ rows }] = await server.query<{ rows: string }>(
-        'SELECT (SELECT count(*) FROM far) + (SELECT count(*) FROM customers) + (SELECT count(*) FROM sales.orders) + (SELECT count(*) FROM sales."Order Items") + (SELECT count(*) FROM "Reporting Data"."Daily Totals") AS rows',
-        'shop'
-      )
-      expect(existing.result.physical?.databases?.find((entry) => entry.name === 'shop')).toEqual({
-        name: 'shop',
-        tables: 5,
-        rows: Number(rows)
-      })
-      const made = await verify({ 'database-url': server.url('shop') })
-      expect(made.result.error).toBeUndefined()
-      expect(made.result.physical?.comparison).toEqual(expect.objectContaining({ compared: 5, mismatches: [] }))
-    } finally {
-      await server.query('DROP TABLE far', 'shop')
-      await server.query('DROP TABLESPACE elsewhere')
+  maybe(
+    'existing (base.tar plus <oid>.tar) and new, compressed: every file as the manifest says, the table in the tablespace counted',
+    async () => {
+      const location = path.join(work, 'tablespace')
+      await mkdir(location)
+      // The tablespace's folder belongs to the account the server runs as.
+      const owner = await stat(server.socketDirectory)
+      await chown(location, owner.uid, owner.gid)
+      await server.query(`CREATE TABLESPACE elsewhere LOCATION '${location}'`)
+      await server.query('CREATE TABLE far (n int) TABLESPACE elsewhere; INSERT INTO far SELECT generate_series(1, 300)', 'shop')
+      try {
+        const backup = basebackup('tablespace-tar', ['-F', 't', '-X', 'stream'])
+        expect(readdirSync(backup).filter((name) => /^\d+\.tar$/.test(name))).toHaveLength(1)
+        const existing = await verify({ 'backup-file': backup })
+        expect(existing.result.error).toBeUndefined()
+        expect(existing.result.physical?.manifest.verified).toBe(true)
+        const [{ rows }] = await server.query<{ rows: string }>(
+          'SELECT (SELECT count(*) FROM far) + (SELECT count(*) FROM customers) + (SELECT count(*) FROM sales.orders) + (SELECT count(*) FROM sales."Order Items") + (SELECT count(*) FROM "Reporting Data"."Daily Totals") AS rows',
+          'shop'
+        )
+        expect(existing.result.physical?.databases?.find((entry) => entry.name === 'shop')).toEqual({
+          name: 'shop',
+          tables: 5,
+          rows: Number(rows)
+        })
+        // A new backup, compressed: the tablespace's archive is <oid>.tar.gz.
+        const made = await verify({ 'database-url': server.url('shop'), compression: 'gzip:1' })
+        expect(made.result.error).toBeUndefined()
+        expect(made.result.physical?.comparison).toEqual(expect.objectContaining({ compared: 5, mismatches: [] }))
+      } finally {
+        await server.query('DROP TABLE far', 'shop')
+        await server.query('DROP TABLESPACE elsewhere')
+      }
     }
-  })
+  )
 })
 
 describe("settings in the backup's configuration that the runner cannot honour", () => {
