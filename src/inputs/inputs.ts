@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os'
 import { parseCompression, parseFormat, type BackupFormat, type Compression } from '../backup/formats.js'
 import { DEFAULT_MIN_SIZE, DEFAULT_PHYSICAL_VERIFY_LEVEL, DEFAULT_VERIFY_LEVEL, Input } from '../run/names.js'
 import { VERIFY_LEVELS, type VerifyLevel } from '../compare/inventory.js'
-import { InputError } from '../run/errors.js'
+import { InputError, VerificationError } from '../run/errors.js'
 import type { ConnectionChoice } from './connection.js'
 import { djangoInputs, readConnectionInputs, type RawInputs } from './connection-inputs.js'
 
@@ -234,6 +234,15 @@ function parsePhysical(raw: RawInputs, existing: boolean): Pick<Settings, 'metho
   }
   if (time !== '' && lsn !== '') {
     throw new InputError(Input.RecoveryTargetLsn, lsn, 'empty when recovery-target-time is given: recovery stops at one target')
+  }
+  if ((time !== '' || lsn !== '') && walText === '') {
+    // A target lies past the backup's end, in WAL only an archive holds: without one the copy cannot start.
+    throw new VerificationError(
+      'bad-input',
+      `Input "${time !== '' ? Input.RecoveryTargetTime : Input.RecoveryTargetLsn}" needs input "${Input.WalArchive}": ` +
+        'recovery to a target replays the WAL archived after the backup, and wal-archive names the folder that holds it.',
+      `Give ${Input.WalArchive} (the folder archive_command copies segments to), or leave the recovery target empty to recover to the backup's end.`
+    )
   }
   return {
     method: 'physical',

@@ -3,7 +3,7 @@
 // data directory (PG_VERSION, backup_label, backup_manifest). Then made into a data directory the
 // run owns (extracted, or copied: recovery writes into it, and the user's backup is never touched).
 
-import { cp, mkdir, readdir, readFile, stat } from 'node:fs/promises'
+import { cp, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { VerificationError } from '../run/errors.js'
 import { scrubbedEnvironment } from '../connection/environment.js'
@@ -114,7 +114,9 @@ async function extractTar(tar: TarFile, into: string, signal: AbortSignal): Prom
 
 /**
  * The data directory the throwaway server runs on: the tars extracted (pg_wal.tar into pg_wal, each
- * tablespace beside it, tablespace_map pointed there), or the plain directory copied.
+ * tablespace beside it and linked from pg_tblspc, as the manifest names its files), or the plain
+ * directory copied. tablespace_map stays as the backup has it, for pg_verifybackup: pointTablespaces
+ * turns it to the copy's tablespaces before the server starts.
  */
 export async function materialise(backup: PhysicalBackup, dataDirectory: string, signal: AbortSignal): Promise<void> {
   if (backup.layout === 'plain') {
@@ -131,16 +133,30 @@ export async function materialise(backup: PhysicalBackup, dataDirectory: string,
   }
   await extractTar(backup.base!, dataDirectory, signal)
   if (backup.wal) await extractTar(backup.wal, path.join(dataDirectory, 'pg_wal'), signal)
-  if (backup.tablespaces.length > 0) {
-    const lines: string[] = []
-    for (const tablespace of backup.tablespaces) {
-      const into = path.join(path.dirname(dataDirectory), 'tablespaces', tablespace.oid)
-      await extractTar(tablespace, into, signal)
-      lines.push(`${tablespace.oid} ${into.replace(/\\/g, '\\\\').replace(/ /g, '\\ ')}`)
-    }
-    const { writeFile } = await import('node:fs/promises')
-    await writeFile(path.join(dataDirectory, 'tablespace_map'), `${lines.join('\n')}\n`)
+  for (const tablespace of backup.tablespaces) {
+    const into = tablespaceFolder(dataDirectory, tablespace.oid)
+    // Passable (not listable) for the account the server may run as, like the run's folder above it.
+    await mkdir(path.dirname(into), { recursive: true, mode: 0o711 })
+    await extractTar(tablespace, into, signal)
+    // The manifest names a tablespace's files pg_tblspc/<oid>/…: pg_verifybackup reads them through this link.
+    await mkdir(path.join(dataDirectory, 'pg_tblspc'), { recursive: true, mode: 0o700 })
+    await symlink(into, path.join(dataDirectory, 'pg_tblspc', tablespace.oid))
   }
+}
+
+/** Where the copy's tablespace goes: beside the data directory, never where the source had it. */
+const tablespaceFolder = (dataDirectory: string, oid: string) => path.join(path.dirname(dataDirectory), 'tablespaces', oid)
+
+/**
+ * tablespace_map pointed at the copy's tablespaces: at its start the server links pg_tblspc as the
+ * map says, and the backup's map names the source's own folders, which the copy must never write to.
+ */
+export async function pointTablespaces(backup: PhysicalBackup, dataDirectory: string): Promise<void> {
+  if (backup.layout !== 'tar' || backup.tablespaces.length === 0) return
+  const lines = backup.tablespaces.map(
+    ({ oid }) => `${oid} ${tablespaceFolder(dataDirectory, oid).replace(/\\/g, '\\\\').replace(/ /g, '\\ ')}`
+  )
+  await writeFile(path.join(dataDirectory, 'tablespace_map'), `${lines.join('\n')}\n`)
 }
 
 export interface BackupLabel {

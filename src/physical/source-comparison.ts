@@ -2,7 +2,8 @@
 // runs: the copy recovers to one moment near the backup's end, which no query can name. So the
 // source database's inventory and write counters are read just before and just after it: a table
 // unchanged in both was quiet throughout, and the copy must match it exactly; a table that moved
-// was written to during the backup, cannot be held to one figure, and is named instead.
+// was written to during the backup, cannot be held to one figure, and is named instead. An unlogged
+// table is empty in a base backup by design (its WAL is never written): it must be there, no more.
 
 import type pg from 'pg'
 import { takeInventory, type Inventory, type TableContent, type VerifyLevel } from '../compare/inventory.js'
@@ -14,12 +15,27 @@ export interface SourceAround {
   after: Inventory
   /** Tables whose rows or write counters changed while the backup ran. */
   written: string[]
+  /** Unlogged tables: a base backup holds them empty. */
+  unlogged: string[]
 }
 
 /** The source database at one moment: its inventory and its write counters. */
 export interface SourceState {
   inventory: Inventory
   counters: Map<string, string>
+  unlogged: string[]
+}
+
+/** Unlogged tables, named as the inventory names tables. */
+async function unloggedTables(client: pg.Client): Promise<string[]> {
+  const { rows } = await client.query<{ name: string }>(
+    `SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name
+       FROM pg_catalog.pg_class c
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p') AND c.relpersistence = 'u'
+      ORDER BY n.nspname, c.relname`
+  )
+  return rows.map((row) => row.name)
 }
 
 /** Write counters per table (inserts, updates, deletes), as the statistics have them. */
@@ -38,7 +54,7 @@ const sameContent = (a: TableContent | undefined, b: TableContent | undefined) =
 /** The counters first: a write between the two readings then shows as moved, never as quiet. */
 export async function readSourceState(client: pg.Client, level: VerifyLevel): Promise<SourceState> {
   const counters = await writeCounters(client)
-  return { inventory: await takeInventory(client, level), counters }
+  return { inventory: await takeInventory(client, level), counters, unlogged: await unloggedTables(client) }
 }
 
 /** The tables that moved between two states: other content, there in one only, or other write counters. */
@@ -60,6 +76,8 @@ export interface SourceComparison {
   /** Tables compared exactly (quiet during the backup). */
   compared: number
   written: string[]
+  /** Unlogged tables: checked to be there, their rows left out ("unlogged: empty in a base backup by design"). */
+  unlogged: string[]
   /** Quiet tables the copy does not match: named with both figures. */
   mismatches: string[]
 }
@@ -71,6 +89,7 @@ export function compareWithSource(source: SourceAround, copy: Inventory | undefi
       database: source.database,
       compared: 0,
       written: source.written,
+      unlogged: source.unlogged,
       mismatches: [`database ${source.database} is not in the copy`]
     }
   }
@@ -79,6 +98,10 @@ export function compareWithSource(source: SourceAround, copy: Inventory | undefi
   let compared = 0
   for (const table of source.before.tables) {
     if (source.written.includes(table)) continue
+    if (source.unlogged.includes(table)) {
+      if (!copy.tables.includes(table)) mismatches.push(`${table} (unlogged) is missing`)
+      continue
+    }
     compared++
     if (!copy.tables.includes(table)) {
       mismatches.push(`${table} is missing`)
@@ -91,8 +114,8 @@ export function compareWithSource(source: SourceAround, copy: Inventory | undefi
     else if (expected?.fingerprint !== found?.fingerprint) mismatches.push(`${table}: same ${found?.rows} rows, other content`)
   }
   for (const table of copy.tables) {
-    if (!source.before.tables.includes(table) && !source.written.includes(table))
+    if (!source.before.tables.includes(table) && !source.written.includes(table) && !source.unlogged.includes(table))
       mismatches.push(`${table} is in the copy, not in the source`)
   }
-  return { database: source.database, compared, written: source.written, mismatches }
+  return { database: source.database, compared, written: source.written, unlogged: source.unlogged, mismatches }
 }

@@ -4,7 +4,7 @@
 // promoted. Run as an unprivileged account when the runner is root (PostgreSQL refuses root).
 
 import { spawn, type ChildProcess } from 'node:child_process'
-import { chmod, chown, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { chmod, chown, mkdir, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises'
 import { userInfo } from 'node:os'
 import { createServer } from 'node:net'
 import path from 'node:path'
@@ -29,6 +29,8 @@ export interface StartOptions {
   timeoutMs: number
   /** Each line the server logs. */
   onLine?: (line: string) => void
+  /** What the run says about the copy's settings. */
+  log?: (message: string) => void
   /** Called with the pid as soon as the server runs (for the cleanup ledger). */
   onStarted?: (pid: number) => void
   /** The WAL segment backup_label says the backup starts in: named when recovery cannot find its checkpoint. */
@@ -94,6 +96,66 @@ async function chownTree(root: string, uid: number, gid: number): Promise<void> 
 
 const quote = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`
 
+/**
+ * Settings a backup's configuration may hold that this runner cannot honour, or that would act
+ * outside the copy: each safe to override on a throwaway copy, and why.
+ */
+const RUNNER_OVERRIDES: Record<string, string> = {
+  huge_pages: 'off',
+  shared_preload_libraries: '',
+  session_preload_libraries: '',
+  local_preload_libraries: '',
+  lc_messages: 'C',
+  unix_socket_group: '',
+  external_pid_file: '',
+  recovery_end_command: '',
+  archive_cleanup_command: '',
+  default_transaction_read_only: 'off'
+}
+
+const OVERRIDE_REASONS: Record<string, string> = {
+  huge_pages: 'the runner may have no huge pages',
+  shared_preload_libraries: 'the runner may lack the libraries; none is needed to check the copy',
+  session_preload_libraries: 'the runner may lack the libraries',
+  local_preload_libraries: 'the runner may lack the libraries',
+  unix_socket_group: 'the group may not exist on the runner',
+  external_pid_file: 'the path is outside the copy',
+  recovery_end_command: "a command for the backup's own host",
+  archive_cleanup_command: "a command for the backup's own host",
+  default_transaction_read_only: 'amcheck installs its extension in the copy'
+}
+
+/** One `name = value` line of a configuration file, comments and quotes as PostgreSQL reads them. */
+function readAssignment(line: string): { name: string; value: string } | undefined {
+  const match = /^\s*([A-Za-z_][\w.]*)\s*=?\s*('(?:[^'\\]|''|\\.)*'|[^\s#]*)/.exec(line)
+  if (!match || match[1] === 'include' || match[1] === 'include_dir' || match[1] === 'include_if_exists') return undefined
+  return { name: match[1].toLowerCase(), value: match[2] }
+}
+
+const unquoted = (value: string) => (value.startsWith("'") ? value.slice(1, -1).replace(/''/g, "'").replace(/\\(.)/g, '$1') : value)
+
+/**
+ * What the backup's own configuration files set that the copy runs otherwise (see RUNNER_OVERRIDES),
+ * the last assignment of each file winning, as in PostgreSQL: one sentence each.
+ */
+export function overriddenSettings(files: Array<{ name: string; text: string }>): string[] {
+  const said: string[] = []
+  for (const { name: file, text } of files) {
+    const last = new Map<string, string>()
+    for (const line of text.split('\n')) {
+      const assignment = readAssignment(line)
+      if (assignment && assignment.name in RUNNER_OVERRIDES) last.set(assignment.name, assignment.value)
+    }
+    for (const [name, value] of last) {
+      const forced = RUNNER_OVERRIDES[name]
+      // lc_messages only changes the language of the log, which the run reads: not worth a line.
+      if (!OVERRIDE_REASONS[name] || unquoted(value).toLowerCase() === forced.toLowerCase()) continue
+      said.push(`The backup's ${file} sets ${name} = ${value}: the copy runs with ${name} = '${forced}' (${OVERRIDE_REASONS[name]}).`)
+    }
+  }
+  return said
+}
+
 /** The settings that make the copy harmless, given on the command line so that nothing in the backup overrides them. */
 function serverSettings(options: StartOptions, socketDirectory: string, port: number, hba: string, ident: string, config: string) {
   const settings: Record<string, string> = {
@@ -121,7 +183,8 @@ function serverSettings(options: StartOptions, socketDirectory: string, port: nu
     cluster_name: 'backup-verify',
     recovery_target_action: 'promote',
     // A delayed standby's setting would hold the replay back for hours.
-    recovery_min_apply_delay: '0'
+    recovery_min_apply_delay: '0',
+    ...RUNNER_OVERRIDES
   }
   settings.restore_command = options.walArchive ? restoreCommand(options.walArchive) : ''
   if (options.target?.time) settings.recovery_target_time = options.target.time
@@ -138,6 +201,9 @@ export function restoreCommand(archive: string): string {
   return `cp '${source.replace(/'/g, `'\\''`)}' "%p"`
 }
 
+/** The run's configuration file for the server: it includes the backup's postgresql.conf, nothing more. */
+const ownConfigFile = (folder: string) => path.join(folder, 'conf', 'postgresql.conf')
+
 export async function startThrowawayServer(options: StartOptions): Promise<ThrowawayServer> {
   const socketDirectory = path.join(options.folder, 'socket')
   const configuration = path.join(options.folder, 'conf')
@@ -145,7 +211,7 @@ export async function startThrowawayServer(options: StartOptions): Promise<Throw
   await mkdir(configuration, { recursive: true, mode: 0o700 })
   const hba = path.join(configuration, 'pg_hba.conf')
   const ident = path.join(configuration, 'pg_ident.conf')
-  const config = path.join(configuration, 'postgresql.conf')
+  const config = ownConfigFile(options.folder)
   // Only this private socket, and only local connections: trust is safe there, and no password is needed.
   await writeFile(hba, 'local all all trust\n')
   await writeFile(ident, '')
@@ -156,6 +222,13 @@ export async function startThrowawayServer(options: StartOptions): Promise<Throw
   if (archiveRecovery) await writeFile(path.join(options.dataDirectory, 'recovery.signal'), '')
   // A copy of a running primary's pid file, or a standby's signal, would stop or change the start.
   for (const stale of ['postmaster.pid', 'standby.signal']) await rm(path.join(options.dataDirectory, stale), { force: true })
+  const files = await Promise.all(
+    ['postgresql.conf', 'postgresql.auto.conf'].map(async (name) => ({
+      name,
+      text: await readFile(path.join(options.dataDirectory, name), 'utf8').catch(() => '')
+    }))
+  )
+  for (const sentence of overriddenSettings(files)) options.log?.(sentence)
   const account = await unprivilegedAccount()
   if (account) {
     // The account must pass through the run's folder (0700, root's) to reach its own; 0711 lets it
@@ -163,6 +236,11 @@ export async function startThrowawayServer(options: StartOptions): Promise<Throw
     await chmod(path.dirname(options.folder), 0o711)
     await chownTree(options.folder, account.uid, account.gid)
     await chownTree(options.dataDirectory, account.uid, account.gid)
+    // A tablespace lives beside the data directory, behind its link in pg_tblspc.
+    for (const link of await readdir(path.join(options.dataDirectory, 'pg_tblspc')).catch(() => [])) {
+      const target = await realpath(path.join(options.dataDirectory, 'pg_tblspc', link)).catch(() => undefined)
+      if (target) await chownTree(target, account.uid, account.gid)
+    }
   }
   await chmod(options.dataDirectory, 0o700)
   const port = await freePort()
@@ -246,7 +324,7 @@ async function waitUntilPromoted(
   void exited.then((code) => (gone = code))
   while (true) {
     if (options.signal.aborted) throw options.signal.reason
-    if (gone !== undefined) throw recoveryFailure(log, facts, gone, options.startSegment)
+    if (gone !== undefined) throw recoveryFailure(log, facts, gone, options)
     if (Date.now() > deadline) {
       throw new VerificationError(
         'restore-failed',
@@ -270,7 +348,10 @@ async function waitUntilPromoted(
 }
 
 /** Why the copy did not come up, from its log: a missing WAL segment named, or the server's own words. */
-function recoveryFailure(log: string[], facts: RecoveryFacts, code: number | null, startSegment?: string): VerificationError {
+function recoveryFailure(log: string[], facts: RecoveryFacts, code: number | null, options: StartOptions): VerificationError {
+  const startSegment = options.startSegment
+  const refused = refusedSetting(log, options.dataDirectory, ownConfigFile(options.folder))
+  if (refused) return refused
   const fatal = log.filter((line) => /\b(FATAL|PANIC)\b/.test(line))
   const said = (fatal.length > 0 ? fatal : log.slice(-3)).slice(-3).map((line) => line.replace(/^.*?(FATAL|PANIC|LOG|ERROR):\s*/, '$1: '))
   const missing = log
@@ -311,4 +392,50 @@ async function stopServer(child: ChildProcess, exited: Promise<number | null>): 
     child.kill('SIGKILL')
     await exited
   }
+}
+
+/** A path in the copy as the user knows it: the file of the backup. */
+function inBackup(file: string, dataDirectory: string): string {
+  const relative = path.relative(dataDirectory, file)
+  return relative.startsWith('..') || path.isAbsolute(relative) ? file : `the backup's ${relative.split(path.sep).join('/')}`
+}
+
+/**
+ * A setting of the backup's configuration files the server refused. The server checks every value
+ * in its files even where the command line overrides it, so such a setting cannot be forced.
+ */
+function refusedSetting(log: string[], dataDirectory: string, ownConfig: string): VerificationError | undefined {
+  const strip = (line: string) => line.replace(/^.*?(LOG|FATAL|ERROR|DETAIL|HINT):\s*/, '')
+  const first = (pattern: RegExp) => log.map((line) => pattern.exec(line)?.[1]).find((found): found is string => Boolean(found))
+  const containing = first(/configuration file "([^"]+)" contains errors/)
+  const missingInclude = first(/could not open configuration (?:file|directory) "([^"]+)"/)
+  if (!containing && !missingInclude) return undefined
+  // The run's own configuration file only includes the backup's: an error the server puts there is in that one.
+  const file = inBackup(
+    containing === ownConfig ? path.join(dataDirectory, 'postgresql.conf') : (containing ?? missingInclude!),
+    dataDirectory
+  )
+  const said = log
+    .filter((line) =>
+      /invalid value for parameter|unrecognized configuration parameter|syntax error in file|could not open configuration|is outside the valid range|parameter ".*" requires/.test(
+        line
+      )
+    )
+    .map(strip)
+    .map((line) => line.replaceAll(`${dataDirectory}${path.sep}`, "the backup's "))
+  const names = [...new Set(said.map((line) => /parameter "([^"]+)"/.exec(line)?.[1]).filter((name): name is string => Boolean(name)))]
+  const what =
+    names.length > 0
+      ? names.join(', ')
+      : missingInclude
+        ? `the include of ${inBackup(missingInclude, dataDirectory)} (not on this runner)`
+        : 'a line'
+  return new VerificationError(
+    'restore-failed',
+    `The restored copy did not start: the server refuses ${what} in ${file} on this runner` +
+      `${said.length > 0 ? ` (${said.slice(0, 5).join('; ')})` : ''}. It cannot be overridden: the server checks every line of its ` +
+      'configuration files, even a setting the command line replaces.',
+    `Install what ${names.length > 0 ? 'the setting needs' : 'it names'} on the runner (a locale: locale-gen; a time zone; the file), or change ` +
+      `${names[0] ?? 'the line'} in ${file.replace(/^the backup's /, '')} on the source (ALTER SYSTEM, for postgresql.auto.conf) before the next backup.`
+  )
 }
