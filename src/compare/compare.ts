@@ -44,8 +44,11 @@ export function compareInventories(
   }))
   const both = (entry: TableRowCount) => entry.source !== undefined && entry.restored !== undefined
   const objects = OBJECT_KINDS.map((kind) => ({ kind, source: source.objects[kind], restored: restored.objects[kind] }))
-  // The values the dump sets, against the restored sequences: the only race-free comparison.
+  // The values the dump sets, against the restored sequences: the only race-free comparison; and
+  // those a receipt recorded (the values its backup set), for any sequence this dump sets no value for.
   const sequencesBefore = new Map(dumpedSequences.map((entry) => [entry.sequence, sequenceValue(entry.value)]))
+  for (const entry of reference?.sequences ?? [])
+    if (!sequencesBefore.has(entry.sequence)) sequencesBefore.set(entry.sequence, sequenceValue(entry.value))
   const sequencesAfter = new Map(restored.sequences.map((entry) => [entry.sequence, sequenceValue(entry.value)]))
   // A server of another major words definitions its own way: then only which objects exist is compared.
   const byName = reference !== undefined && majorOf(source.serverVersionNumber) !== majorOf(restored.serverVersionNumber)
@@ -62,6 +65,7 @@ export function compareInventories(
   return {
     level,
     reference: reference ? referenceKind : 'none',
+    leftOut: leftOutOfComparison(reference),
     source: source.tables,
     restored: restored.tables,
     missing: source.tables.filter((table) => !restoredSet.has(table)),
@@ -89,6 +93,13 @@ export function compareInventories(
       .map((sequence) => ({ sequence, source: sequencesBefore.get(sequence), restored: sequencesAfter.get(sequence) }))
       .filter((entry) => entry.source !== entry.restored)
   }
+}
+
+/** What the reference holds that no restore of its dump can: named, so that the user knows it was not compared. */
+function leftOutOfComparison(reference: Inventory | undefined): string[] {
+  return (reference?.invalidIndexes ?? []).map(
+    (index) => `index ${index}: invalid in the source (a CREATE INDEX CONCURRENTLY that failed), which pg_dump never dumps`
+  )
 }
 
 /** What the comparison proved, in one line that names the level. */
@@ -223,6 +234,8 @@ export interface TableComparison {
    * inventory, an existing backup's own rows (backup), or nothing (an existing backup below the data level).
    */
   reference: 'snapshot' | 'receipt' | 'backup' | 'none'
+  /** What was left out of the comparison, and why, in words. */
+  leftOut: string[]
   source: string[]
   restored: string[]
   missing: string[]

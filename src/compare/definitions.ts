@@ -1,7 +1,7 @@
 // What each object of a database is, by definition rather than by count: every table's columns
-// (type, default, nullability, generated expression, collation), indexes, constraints, views,
-// materialized views, routines, triggers, policies, rules, sequences, types, schemas, extensions
-// and large objects (size; content at the data level). Each definition is the server's own text
+// (type, default, nullability, generated expression, collation), indexes, constraints, views and
+// materialized views (with their options), routines, triggers, policies, rules, sequences, types,
+// schemas, extensions, comments and large objects (size; content at the data level). Each definition is the server's own text
 // (pg_get_indexdef and the like), read with search_path = pg_catalog so that every name in it is
 // qualified. Owners and privileges are left out: a restore elsewhere may rightly change them.
 
@@ -23,6 +23,8 @@ export type DefinitionKind =
   | 'policy'
   | 'rule'
   | 'sequence'
+  /** COMMENT ON an object: named "on table sales.orders", "on column sales.orders.total". */
+  | 'comment'
   | 'large object'
   /** A large object's bytes (the data level only). */
   | 'large object data'
@@ -42,6 +44,11 @@ const USER_SCHEMA = (column: string) =>
 const NOT_IN_EXTENSION = (catalog: string, oid: string) =>
   `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = '${catalog}'::pg_catalog.regclass ` +
   `AND e.objid = ${oid} AND e.deptype = 'e')`
+/**
+ * An index pg_dump dumps: a valid one, or a partitioned table's (valid only once every partition
+ * has its own). An index left invalid by a failed CREATE INDEX CONCURRENTLY is never dumped.
+ */
+export const DUMPED_INDEX = (index: string, table: string) => `((${index}.indisvalid OR ${table}.relkind = 'p') AND ${index}.indisready)`
 const QUALIFIED = (schema: string, name: string) => `pg_catalog.quote_ident(${schema}) || '.' || pg_catalog.quote_ident(${name})`
 
 interface Row {
@@ -55,7 +62,7 @@ interface Row {
 function queries(serverMajor: number): string[] {
   const relation = QUALIFIED('n.nspname', 'c.relname')
   const named = (sql: string) => `SELECT * FROM (${sql}) AS d(kind, name, "table", text)`
-  return [...namespaceQueries(), ...relationQueries(relation), ...codeQueries(relation, serverMajor)].map(named)
+  return [...namespaceQueries(), ...relationQueries(relation), ...codeQueries(relation, serverMajor), commentQuery()].map(named)
 }
 
 /** Schemas, extensions and types. */
@@ -124,7 +131,7 @@ function relationQueries(relation: string): string[] {
        JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
        JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
        JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace
-      WHERE ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_class', 'c.oid')}`,
+      WHERE ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_class', 'c.oid')} AND ${DUMPED_INDEX('i', 'c')}`,
     // A constraint a partition took from its partitioned table is named by that table's constraint:
     // its own name was chosen when it was made, and another order of making gives another.
     `SELECT 'constraint',
@@ -142,7 +149,9 @@ function relationQueries(relation: string): string[] {
         AND ${USER_SCHEMA('coalesce(n.nspname, tn.nspname)')}
         AND (c.oid IS NULL OR ${NOT_IN_EXTENSION('pg_class', 'c.oid')})
         AND (ty.oid IS NULL OR ${NOT_IN_EXTENSION('pg_type', 'ty.oid')})`,
+    // Options (security_barrier, check_option, security_invoker, storage parameters) change what a view lets through.
     `SELECT CASE c.relkind WHEN 'v' THEN 'view' ELSE 'materialized view' END, ${relation}, NULL, pg_catalog.pg_get_viewdef(c.oid)
+            || coalesce(' with (' || (SELECT pg_catalog.string_agg(o, ', ' ORDER BY o) FROM pg_catalog.unnest(c.reloptions) o) || ')', '')
        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind IN ('v', 'm') AND ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_class', 'c.oid')}`
   ]
@@ -194,6 +203,29 @@ function codeQueries(relation: string, serverMajor: number): string[] {
          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
       WHERE ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_class', 'c.oid')}`
   ]
+}
+
+/**
+ * Every comment pg_dump dumps: on the objects the user made (built-in ones have OIDs below 16384, and
+ * an extension's come with the extension, as do an extension's own), outside the system schemas, and
+ * not on an index pg_dump leaves out. Shared objects' comments (roles, databases) are not the database's.
+ */
+function commentQuery(): string {
+  return `SELECT 'comment', 'on ' || o.type || ' ' || o.identity,
+            CASE WHEN c.relkind IN ('r', 'p', 'f') THEN ${QUALIFIED('cn.nspname', 'c.relname')} END,
+            d.description
+       FROM pg_catalog.pg_description d
+       CROSS JOIN LATERAL pg_catalog.pg_identify_object(d.classoid, d.objoid, d.objsubid) o
+       LEFT JOIN pg_catalog.pg_class c ON d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND c.oid = d.objoid
+       LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = c.relnamespace
+       LEFT JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid
+       LEFT JOIN pg_catalog.pg_class it ON it.oid = i.indrelid
+      WHERE d.objoid >= 16384
+        AND d.classoid <> 'pg_catalog.pg_extension'::pg_catalog.regclass
+        AND (o.schema IS NULL OR ${USER_SCHEMA('o.schema')})
+        AND (d.classoid <> 'pg_catalog.pg_namespace'::pg_catalog.regclass OR ${USER_SCHEMA('o.identity')})
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = d.classoid AND e.objid = d.objoid AND e.deptype = 'e')
+        AND (i.indexrelid IS NULL OR ${DUMPED_INDEX('i', 'it')})`
 }
 
 /**

@@ -3,7 +3,7 @@
 // the snapshot that pg_dump dumps, so that writes during the dump never cause a mismatch.
 
 import type pg from 'pg'
-import { readDefinitions, type Definition } from './definitions.js'
+import { DUMPED_INDEX, readDefinitions, type Definition } from './definitions.js'
 import { majorOf } from '../connection/session.js'
 import type { OutputSettings } from './read-back.js'
 import { VerificationError } from '../run/errors.js'
@@ -68,6 +68,8 @@ export interface Inventory {
   definitionsHashed?: boolean
   /** The output settings the dump was written in (a new backup's source, and receipts of it). */
   outputSettings?: OutputSettings
+  /** Indexes left out: invalid (a failed CREATE INDEX CONCURRENTLY), which pg_dump never dumps. */
+  invalidIndexes?: string[]
 }
 
 /**
@@ -93,7 +95,7 @@ SELECT
   (SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND a.attnum > 0 AND NOT a.attisdropped AND ${USER_SCHEMA('n.nspname')}) AS "columns",
   (SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE ${USER_SCHEMA('n.nspname')}) AS "indexes",
+    JOIN pg_class t ON t.oid = i.indrelid WHERE ${USER_SCHEMA('n.nspname')} AND ${DUMPED_INDEX('i', 't')}) AS "indexes",
   (SELECT count(*) FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace WHERE ${USER_SCHEMA('n.nspname')}) AS "constraints",
   (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'v'
     AND ${USER_SCHEMA('n.nspname')}) AS "views",
@@ -271,6 +273,7 @@ export async function takeInventory(
   const serverVersionNumber = Number(rows[0].version)
   const tables = await listTables(client)
   const objects = await countObjects(client)
+  const invalidIndexes = await listInvalidIndexes(client)
   const definitions = await readDefinitions(client, majorOf(serverVersionNumber), plan.largeObjectContent ?? level === 'data')
   const readOf = plan.readOf ?? (level === 'data' ? SQL_EVERYWHERE : COUNT_EVERYWHERE)
   const content =
@@ -284,7 +287,30 @@ export async function takeInventory(
           plan.inTransaction
         )
   const sequences = withSequences && level !== 'schema' ? await readSequences(client) : []
-  return { level, serverVersionNumber, tables, objects, content, sequences, definitions }
+  return {
+    level,
+    serverVersionNumber,
+    tables,
+    objects,
+    content,
+    sequences,
+    definitions,
+    ...(invalidIndexes.length > 0 ? { invalidIndexes } : {})
+  }
+}
+
+/** Indexes pg_dump leaves out (see DUMPED_INDEX), quoted and qualified, sorted. */
+export async function listInvalidIndexes(client: pg.Client): Promise<string[]> {
+  const { rows } = await client.query<{ name: string }>(
+    `SELECT quote_ident(n.nspname) || '.' || quote_ident(ic.relname) AS name
+       FROM pg_catalog.pg_index i
+       JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+       JOIN pg_catalog.pg_class t ON t.oid = i.indrelid
+       JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace
+      WHERE ${USER_SCHEMA('n.nspname')} AND NOT ${DUMPED_INDEX('i', 't')}
+      ORDER BY n.nspname, ic.relname`
+  )
+  return rows.map((row) => row.name)
 }
 
 /** The extensions the source uses that the restore server cannot create. */
