@@ -42,6 +42,13 @@ COMMENT ON INDEX accounts_pkey IS 'One row an account';
 COMMENT ON SEQUENCE invoices IS 'Invoice numbers';
 `
 
+/** A stored generated column computed by a function of the user's. */
+const TAXED = `
+CREATE FUNCTION with_tax(numeric) RETURNS numeric LANGUAGE sql IMMUTABLE AS 'SELECT $1 * 1.20';
+CREATE TABLE prices (id int PRIMARY KEY, net numeric NOT NULL, gross numeric GENERATED ALWAYS AS (with_tax(net)) STORED);
+INSERT INTO prices (id, net) SELECT g, g * 10 FROM generate_series(1, 30) g;
+`
+
 async function verify(inputs: Record<string, string>, hooks?: EngineOptions['hooks']) {
   const all: Record<string, string> = { 'min-size': '0', verify: 'data', ...inputs }
   const settings = { ...loadSettings({ get: (name) => all[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
@@ -55,6 +62,12 @@ beforeAll(async () => {
   work = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-compare-round-'))
   await server.query('CREATE DATABASE described')
   await server.query(DESCRIBED, 'described')
+  for (const database of ['taxed', 'retaxed']) {
+    await server.query(`CREATE DATABASE ${database}`)
+    await server.query(TAXED, database)
+  }
+  // Declared immutable, changed all the same once the rows were stored: they keep the old results.
+  await server.query("CREATE OR REPLACE FUNCTION with_tax(numeric) RETURNS numeric LANGUAGE sql IMMUTABLE AS 'SELECT $1 * 1.25'", 'retaxed')
   await server.query('CREATE DATABASE indexed')
   await server.query(
     "CREATE TABLE people (id int, email text); INSERT INTO people SELECT g, 'p' || (g % 40) || '@example.com' FROM generate_series(1, 80) g; " +
@@ -145,6 +158,38 @@ describe('sequence values are part of what a receipt records and holds a restore
     expect(() => requireSameInventory(same)).not.toThrow()
     const reset = compareInventories(recorded, inventory([{ sequence: 'public.invoices', value: 'next 100' }]), [], 'receipt')
     expect(() => requireSameInventory(reset)).toThrow('Sequence values differ: public.invoices 106 in the receipt, next 100 restored')
+  })
+})
+
+describe("a stored generated column's values are compared with the source's", () => {
+  test.each(FORMATS)('%s: recomputed the same, the restore passes', async (_name, format) => {
+    const { result } = await verify({ 'database-url': server.url('taxed'), ...format })
+    expect(result.error).toBeUndefined()
+    expect(result.inventory!.generatedValues).toEqual([
+      { table: 'public.prices', column: 'gross', fingerprint: expect.stringMatching(/^sql:\d+$/) }
+    ])
+    expect(result.tables!.generatedMismatches).toEqual([])
+    expect(result.tables!.leftOut).toEqual([])
+  })
+
+  test.each(FORMATS)('%s: a function changed since the rows were stored fails, naming the table and column', async (_name, format) => {
+    const { result } = await verify({ 'database-url': server.url('retaxed'), ...format })
+    expect(result.status).toBe('failed')
+    expect(result.error?.problem).toBe('restore-mismatch')
+    expect(result.tables!.generatedMismatches.map((entry) => `${entry.table}.${entry.column}`)).toEqual(['public.prices.gross'])
+    expect(result.error?.message).toContain("Stored generated column values differ from the source's in 1 column(s): public.prices.gross")
+    // The columns the dump holds came back as they were.
+    expect(result.tables!.contentMismatches).toEqual([])
+  })
+
+  test.each(FORMATS)('%s: an existing backup says its generated columns were computed again, not compared', async (_name, format) => {
+    const made = await verify({ 'database-url': server.url('retaxed'), ...format, 'keep-backup': 'true', verify: 'rows' })
+    const { result, reporter } = await verify({ 'backup-file': made.result.backup!.path, 'database-url': server.url('postgres') })
+    expect(result.error).toBeUndefined()
+    const words =
+      'stored generated column(s) public.prices.gross: computed again by the restore, not compared (no values of the source to compare them with: a dump holds none)'
+    expect(result.tables!.leftOut).toEqual([words])
+    expect(reporter.lines).toContain(`Left out of the comparison: ${words}`)
   })
 })
 

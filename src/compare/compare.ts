@@ -62,24 +62,38 @@ export function compareInventories(
         byName: byName && referenceKind !== 'backup'
       })
     : []
+  const rowMismatches = rows.filter((entry) => both(entry) && entry.source !== entry.restored)
+  const contentMismatches = rows.filter(
+    (entry) =>
+      both(entry) &&
+      entry.source === entry.restored &&
+      entry.sourceFingerprint !== undefined &&
+      entry.restoredFingerprint !== undefined &&
+      entry.sourceFingerprint !== entry.restoredFingerprint
+  )
+  const generated = content
+    ? compareGenerated(reference, restored, new Set([...rowMismatches, ...contentMismatches].map((entry) => entry.table)))
+    : { mismatches: [], notCompared: [] }
   return {
     level,
     reference: reference ? referenceKind : 'none',
-    leftOut: leftOutOfComparison(reference),
+    leftOut: [
+      ...leftOutOfComparison(reference),
+      ...(generated.notCompared.length > 0
+        ? [
+            `stored generated column(s) ${generated.notCompared.join(', ')}: computed again by the restore, not compared ` +
+              '(no values of the source to compare them with: a dump holds none)'
+          ]
+        : [])
+    ],
     source: source.tables,
     restored: restored.tables,
     missing: source.tables.filter((table) => !restoredSet.has(table)),
     extra: restored.tables.filter((table) => !sourceSet.has(table)),
     rows,
-    rowMismatches: rows.filter((entry) => both(entry) && entry.source !== entry.restored),
-    contentMismatches: rows.filter(
-      (entry) =>
-        both(entry) &&
-        entry.source === entry.restored &&
-        entry.sourceFingerprint !== undefined &&
-        entry.restoredFingerprint !== undefined &&
-        entry.sourceFingerprint !== entry.restoredFingerprint
-    ),
+    rowMismatches,
+    contentMismatches,
+    generatedMismatches: generated.mismatches,
     unread: rows.filter((entry) => entry.readError !== undefined && entry.sourceFingerprint !== undefined),
     objects,
     objectMismatches: objects.filter((entry) => entry.source !== entry.restored),
@@ -93,6 +107,42 @@ export function compareInventories(
       .map((sequence) => ({ sequence, source: sequencesBefore.get(sequence), restored: sequencesAfter.get(sequence) }))
       .filter((entry) => entry.source !== entry.restored)
   }
+}
+
+/**
+ * Stored generated columns' values against the source's, where the reference holds them (the
+ * restore computed them again: a function they call may have changed since the rows were stored);
+ * tables already named for their rows or content are left to that. Where it holds none, the restored
+ * columns are named as not compared.
+ */
+function compareGenerated(
+  reference: Inventory | undefined,
+  restored: Inventory,
+  namedAlready: Set<string>
+): { mismatches: GeneratedMismatch[]; notCompared: string[] } {
+  const key = (entry: { table: string; column: string }) => `${entry.table}.${entry.column}`
+  if (reference?.generatedValues === undefined) {
+    const partitioned = new Set(
+      restored.definitions
+        .filter((definition) => definition.kind === 'table' && definition.text.startsWith('partitioned table'))
+        .map((definition) => definition.name)
+    )
+    const notCompared = restored.definitions
+      .filter(
+        (definition) =>
+          definition.kind === 'column' &&
+          / generated always as \(.*\) stored$/s.test(definition.text) &&
+          !partitioned.has(definition.table ?? '')
+      )
+      .map((definition) => definition.name)
+    return { mismatches: [], notCompared }
+  }
+  const after = new Map((restored.generatedValues ?? []).map((entry) => [key(entry), entry.fingerprint]))
+  const restoredTables = new Set(restored.tables)
+  const mismatches = reference.generatedValues
+    .filter((entry) => restoredTables.has(entry.table) && !namedAlready.has(entry.table) && after.get(key(entry)) !== entry.fingerprint)
+    .map((entry) => ({ table: entry.table, column: entry.column, source: entry.fingerprint, restored: after.get(key(entry)) }))
+  return { mismatches, notCompared: [] }
 }
 
 /** What the reference holds that no restore of its dump can: named, so that the user knows it was not compared. */
@@ -204,6 +254,13 @@ export function requireSameInventory(comparison: TableComparison): void {
         `${listed(definitions, (difference) => describeDefinitionDifference(difference, where, hashed))}`
     )
   }
+  if (comparison.generatedMismatches.length > 0) {
+    problems.push(
+      `Stored generated column values differ from the source's in ${comparison.generatedMismatches.length} column(s): ` +
+        `${listed(comparison.generatedMismatches, (e) => `${e.table}.${e.column} (fingerprint ${e.source} in the source, ${e.restored ?? 'none'} restored)`)}` +
+        ' (the restore computed them again from their expression: a function it calls may have changed since the rows were stored)'
+    )
+  }
   if (comparison.sequenceMismatches.length > 0) {
     problems.push(
       `Sequence values differ: ${listed(comparison.sequenceMismatches, (e) => `${e.sequence} ${e.source ?? 'absent'} ${where}, ${e.restored ?? 'absent'} restored`)}`
@@ -227,6 +284,14 @@ export interface TableRowCount {
   contentNote?: string
 }
 
+export interface GeneratedMismatch {
+  table: string
+  column: string
+  /** Fingerprints of the column's values with their rows. */
+  source: string
+  restored?: string
+}
+
 export interface TableComparison {
   level: VerifyLevel
   /**
@@ -248,6 +313,8 @@ export interface TableComparison {
   contentMismatches: TableRowCount[]
   /** Tables whose rows could not be read back to be fingerprinted. */
   unread: TableRowCount[]
+  /** Stored generated columns whose values differ from the source's (verify level data). */
+  generatedMismatches: GeneratedMismatch[]
   objects: Array<{ kind: ObjectKind; source: number; restored: number }>
   objectMismatches: Array<{ kind: ObjectKind; source: number; restored: number }>
   /** Every object's definition against the reference's: how many were compared, how, and which differ. */

@@ -70,6 +70,20 @@ export interface Inventory {
   outputSettings?: OutputSettings
   /** Indexes left out: invalid (a failed CREATE INDEX CONCURRENTLY), which pg_dump never dumps. */
   invalidIndexes?: string[]
+  /**
+   * Each stored generated column's values, tied to their rows: the sum of an MD5 of each row's
+   * other columns and this one ("sql:", as a SQL fingerprint). A dump holds no generated values
+   * (the restore computes them again), so the source's are read where they are known (the data level).
+   */
+  generatedValues?: GeneratedValues[]
+}
+
+export interface GeneratedValues {
+  /** Quoted, qualified. */
+  table: string
+  /** Quoted. */
+  column: string
+  fingerprint: string
 }
 
 /**
@@ -191,6 +205,52 @@ async function queryTable<R extends pg.QueryResultRow>(
   }
 }
 
+/** 60 bits of the md5 of each row's columns (of r), summed as numeric: duplicates count, order does not. */
+function rowsFingerprint(columns: string[]): string {
+  const row = `ROW(${columns.map((column) => `r.${column}`).join(', ')})::text`
+  return `coalesce(pg_catalog.sum(('x' OPERATOR(pg_catalog.||) pg_catalog.substr(pg_catalog.md5(${row}), 1, 15))::bit(60)::bigint::numeric), 0)::text`
+}
+
+/** Each table's stored generated columns and its other columns, quoted, in the order of their names. */
+export async function readGeneratedColumns(client: pg.Client): Promise<Map<string, { generated: string[]; others: string[] }>> {
+  const { rows } = await client.query<{ table: string; generated: string[]; others: string[] | null }>(
+    `SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS "table",
+            (SELECT array_agg(quote_ident(g.attname) ORDER BY g.attname) FROM pg_catalog.pg_attribute g
+              WHERE g.attrelid = c.oid AND g.attnum > 0 AND NOT g.attisdropped AND g.attgenerated = 's') AS generated,
+            (SELECT array_agg(quote_ident(o.attname) ORDER BY o.attname) FROM pg_catalog.pg_attribute o
+              WHERE o.attrelid = c.oid AND o.attnum > 0 AND NOT o.attisdropped AND o.attgenerated = '') AS others
+       FROM pg_catalog.pg_class c
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind = 'r' AND ${USER_SCHEMA('n.nspname')}
+        AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                      AND a.attgenerated = 's')`
+  )
+  const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+  return new Map(
+    rows.map((row) => [row.table, { generated: [...row.generated].sort(compare), others: [...(row.others ?? [])].sort(compare) }])
+  )
+}
+
+/**
+ * Each stored generated column's values with the rest of their rows (see Inventory.generatedValues),
+ * one scan a table, by the given sessions side by side.
+ */
+export async function readGeneratedValues(clients: pg.Client[], inTransaction: boolean): Promise<GeneratedValues[]> {
+  const tables = [...(await readGeneratedColumns(clients[0]))]
+  const values: GeneratedValues[][] = new Array(tables.length)
+  let next = 0
+  const read = async (client: pg.Client, guarded: boolean) => {
+    for (let index = next++; index < tables.length; index = next++) {
+      const [table, { generated, others }] = tables[index]
+      const sums = generated.map((column, at) => `${rowsFingerprint([...others, column])} AS g${at}`)
+      const [row] = await queryTable<Record<string, string>>(client, table, `SELECT ${sums.join(', ')} FROM ONLY ${table} AS r`, guarded)
+      values[index] = generated.map((column, at) => ({ table, column, fingerprint: `sql:${row[`g${at}`]}` }))
+    }
+  }
+  await Promise.all(clients.map((client, index) => read(client, inTransaction && index === 0)))
+  return values.flat()
+}
+
 /**
  * Each table's exact row count, or its count and a fingerprint of its content that ignores row
  * order and column positions, read by the given sessions side by side. inTransaction: the first
@@ -213,13 +273,10 @@ export async function readContent(
         const rows = await queryTable<{ n: string }>(client, table, `SELECT pg_catalog.count(*) AS n FROM ONLY ${table}`, guarded)
         content[index] = { table, rows: Number(rows[0].n) }
       } else {
-        // 60 bits of each row's md5, summed as numeric: duplicates count, order does not.
-        const row = `ROW(${(columns.get(table) ?? []).map((column) => `r.${column}`).join(', ')})::text`
         const rows = await queryTable<{ n: string; fp: string }>(
           client,
           table,
-          `SELECT pg_catalog.count(*) AS n, coalesce(pg_catalog.sum(('x' OPERATOR(pg_catalog.||) ` +
-            `pg_catalog.substr(pg_catalog.md5(${row}), 1, 15))::bit(60)::bigint::numeric), 0)::text AS fp FROM ONLY ${table} AS r`,
+          `SELECT pg_catalog.count(*) AS n, ${rowsFingerprint(columns.get(table) ?? [])} AS fp FROM ONLY ${table} AS r`,
           guarded
         )
         content[index] = { table, rows: Number(rows[0].n), fingerprint: `sql:${rows[0].fp}` }
@@ -255,6 +312,8 @@ export interface InventoryPlan {
   largeObjectContent?: boolean
   /** The session holds a snapshot's transaction (pg_dump's): a failed read must not end it. */
   inTransaction?: boolean
+  /** Stored generated columns' values read (at the data level): see Inventory.generatedValues. */
+  generatedValues?: boolean
 }
 
 /**
@@ -287,6 +346,8 @@ export async function takeInventory(
           plan.inTransaction
         )
   const sequences = withSequences && level !== 'schema' ? await readSequences(client) : []
+  const generatedValues =
+    level === 'data' && plan.generatedValues ? await readGeneratedValues([client, ...helpers], plan.inTransaction === true) : undefined
   return {
     level,
     serverVersionNumber,
@@ -295,7 +356,8 @@ export async function takeInventory(
     content,
     sequences,
     definitions,
-    ...(invalidIndexes.length > 0 ? { invalidIndexes } : {})
+    ...(invalidIndexes.length > 0 ? { invalidIndexes } : {}),
+    ...(generatedValues ? { generatedValues } : {})
   }
 }
 

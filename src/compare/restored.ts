@@ -20,6 +20,8 @@ export interface ReadBackPlan {
   sqlTables: Set<string>
   /** The major of the server the dump was taken from, when known. */
   sourceMajor?: number
+  /** The reference holds stored generated columns' values: the restored ones are read to compare with them. */
+  generatedValues?: boolean
 }
 
 /** A table to read back: its name in the inventory, the statement that reads it, and its size in the dump. */
@@ -146,7 +148,7 @@ async function inspectWithReadBack(
   const pool = new ReadBackPool({ ...restored, clientEncoding: plan.dump.clientEncoding, settings }, sessions)
   try {
     const [inventory, results] = await Promise.all([
-      takeInventory(client, 'data', true, [], { readOf, largeObjectContent: true }),
+      takeInventory(client, 'data', true, [], { readOf, largeObjectContent: true, generatedValues: plan.generatedValues }),
       Promise.all(readBack.map(({ key, statement, weight }) => pool.read({ key, statement, weight })))
     ])
     const copyTargets = new Map(

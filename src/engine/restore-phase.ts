@@ -54,7 +54,8 @@ export function startRestore(
       dump,
       settings: reference?.outputSettings,
       sqlTables: new Set(reference?.content.filter((entry) => entry.fingerprint?.startsWith('sql:')).map((entry) => entry.table)),
-      sourceMajor: reference ? majorOf(reference.serverVersionNumber) : dumpedFromMajor(dump.sourceVersion)
+      sourceMajor: reference ? majorOf(reference.serverVersionNumber) : dumpedFromMajor(dump.sourceVersion),
+      generatedValues: (reference?.generatedValues?.length ?? 0) > 0
     }
     return inspectRestored(target, database, settings.verifyLevel, settings.jobs, plan)
   })
