@@ -42,6 +42,8 @@ COMMENT ON INDEX accounts_pkey IS 'One row an account';
 COMMENT ON SEQUENCE invoices IS 'Invoice numbers';
 `
 
+const RESTORER_PASSWORD = 'restorer-pw'
+
 /** A stored generated column computed by a function of the user's. */
 const TAXED = `
 CREATE FUNCTION with_tax(numeric) RETURNS numeric LANGUAGE sql IMMUTABLE AS 'SELECT $1 * 1.20';
@@ -68,6 +70,14 @@ beforeAll(async () => {
   }
   // Declared immutable, changed all the same once the rows were stored: they keep the old results.
   await server.query("CREATE OR REPLACE FUNCTION with_tax(numeric) RETURNS numeric LANGUAGE sql IMMUTABLE AS 'SELECT $1 * 1.25'", 'retaxed')
+  await server.query(`CREATE ROLE restorer LOGIN CREATEDB PASSWORD '${RESTORER_PASSWORD}'`)
+  await server.query('CREATE DATABASE tenanted')
+  await server.query(
+    "CREATE TABLE tenants (id int PRIMARY KEY, name text); INSERT INTO tenants SELECT g, 'tenant ' || g FROM generate_series(1, 410) g; " +
+      'ALTER TABLE tenants OWNER TO restorer; ALTER TABLE tenants ENABLE ROW LEVEL SECURITY; ALTER TABLE tenants FORCE ROW LEVEL SECURITY; ' +
+      'CREATE POLICY first_ten ON tenants USING (id <= 10)',
+    'tenanted'
+  )
   await server.query('CREATE DATABASE indexed')
   await server.query(
     "CREATE TABLE people (id int, email text); INSERT INTO people SELECT g, 'p' || (g % 40) || '@example.com' FROM generate_series(1, 80) g; " +
@@ -190,6 +200,46 @@ describe("a stored generated column's values are compared with the source's", ()
       'stored generated column(s) public.prices.gross: computed again by the restore, not compared (no values of the source to compare them with: a dump holds none)'
     expect(result.tables!.leftOut).toEqual([words])
     expect(reporter.lines).toContain(`Left out of the comparison: ${words}`)
+  })
+})
+
+describe('a table with forced row security that the restore role owns is read back whole', () => {
+  const restorerUrl = () => `postgresql://restorer:${RESTORER_PASSWORD}@127.0.0.1:${server.port}/postgres`
+
+  test.each(FORMATS)(
+    '%s: a restore role with CREATEDB only sees all 410 rows, and the forced row security is still compared',
+    async (_name, format) => {
+      const { result } = await verify({ 'database-url': server.url('tenanted'), 'restore-database-url': restorerUrl(), ...format })
+      expect(result.error).toBeUndefined()
+      expect(result.tables!.rows.map((entry) => [entry.table, entry.source, entry.restored])).toEqual([['public.tenants', 410, 410]])
+      expect(result.tables!.rows[0].restoredFingerprint).toBe(result.tables!.rows[0].sourceFingerprint)
+      expect(
+        result.inventory!.definitions.find((definition) => definition.name === 'public.tenants' && definition.kind === 'table')?.text
+      ).toBe('table, row security enabled, row security forced')
+      expect(await temporaryDatabases(server)).toEqual([])
+    }
+  )
+
+  test.each(FORMATS)('%s: at verify: rows, every row is counted', async (_name, format) => {
+    const { result } = await verify({
+      'database-url': server.url('tenanted'),
+      'restore-database-url': restorerUrl(),
+      ...format,
+      verify: 'rows'
+    })
+    expect(result.error).toBeUndefined()
+    expect(result.tables!.rows.map((entry) => [entry.table, entry.source, entry.restored])).toEqual([['public.tenants', 410, 410]])
+  })
+
+  test('a restore that lost the forced row security still fails', async () => {
+    const { result } = await verify(
+      { 'database-url': server.url('tenanted'), 'restore-database-url': restorerUrl() },
+      { afterRestore: (database) => server.query('ALTER TABLE tenants NO FORCE ROW LEVEL SECURITY', database).then(() => {}) }
+    )
+    expect(result.status).toBe('failed')
+    expect(result.error?.message).toContain(
+      'table public.tenants is table, row security enabled, row security forced in the dump, but table, row security enabled restored'
+    )
   })
 })
 

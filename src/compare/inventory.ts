@@ -314,6 +314,8 @@ export interface InventoryPlan {
   inTransaction?: boolean
   /** Stored generated columns' values read (at the data level): see Inventory.generatedValues. */
   generatedValues?: boolean
+  /** The definitions, read already (before anything changed what they say). */
+  definitions?: Definition[]
 }
 
 /**
@@ -333,7 +335,8 @@ export async function takeInventory(
   const tables = await listTables(client)
   const objects = await countObjects(client)
   const invalidIndexes = await listInvalidIndexes(client)
-  const definitions = await readDefinitions(client, majorOf(serverVersionNumber), plan.largeObjectContent ?? level === 'data')
+  const definitions =
+    plan.definitions ?? (await readDefinitions(client, majorOf(serverVersionNumber), plan.largeObjectContent ?? level === 'data'))
   const readOf = plan.readOf ?? (level === 'data' ? SQL_EVERYWHERE : COUNT_EVERYWHERE)
   const content =
     level === 'schema'

@@ -9,7 +9,8 @@ import { decodeDumpText } from '../backup/dump-text.js'
 import { majorOf, openSession } from '../connection/session.js'
 import type { ConnectionTarget } from '../connection/target.js'
 import { profileTables, type TypeProfile } from './column-types.js'
-import { takeInventory, type ContentRead, type Inventory, type VerifyLevel } from './inventory.js'
+import { readDefinitions, type Definition } from './definitions.js'
+import { takeInventory, useCanonicalSettings, type ContentRead, type Inventory, type VerifyLevel } from './inventory.js'
 import { ReadBackPool, serverOutputSettings, type OutputSettings } from './read-back.js'
 
 export interface ReadBackPlan {
@@ -100,18 +101,45 @@ export async function inspectRestored(
   try {
     if (opened[0].status === 'rejected') throw opened[0].reason
     const client = sessions[0]
-    if (!plan || level !== 'data') return { inventory: await takeInventory(client, level, true, sessions.slice(1)), names: new Map() }
-    return await inspectWithReadBack(client, plan, sessionCount, { target, database })
+    const definitions = await liftForcedRowSecurity(client, level === 'data')
+    if (!plan || level !== 'data')
+      return { inventory: await takeInventory(client, level, true, sessions.slice(1), { definitions }), names: new Map() }
+    return await inspectWithReadBack(client, plan, sessionCount, { target, database }, definitions)
   } finally {
     await Promise.all(sessions.map((session) => session.end().catch(() => {})))
   }
+}
+
+/**
+ * Forced row security that applies to the restore role itself, lifted once every definition has been
+ * read (FORCE among them); the definitions read, or undefined when there was none to lift. A role
+ * that is neither a superuser nor BYPASSRLS owns what it restored where the dump's owners could not
+ * be restored, and FORCE shows an owner only the rows its policies let through (a read with
+ * row_security off is refused). A role that bypasses row security would read every row too, but
+ * only a superuser can grant BYPASSRLS; the temporary database is the run's own, read, then dropped.
+ */
+async function liftForcedRowSecurity(client: pg.Client, withContent: boolean): Promise<Definition[] | undefined> {
+  const { rows } = await client.query<{ name: string }>(
+    `SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS name
+       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p') AND c.relrowsecurity AND c.relforcerowsecurity
+        AND pg_catalog.pg_has_role(c.relowner, 'USAGE')
+        AND NOT (SELECT r.rolsuper OR r.rolbypassrls FROM pg_catalog.pg_roles r WHERE r.rolname = current_user)`
+  )
+  if (rows.length === 0) return undefined
+  await useCanonicalSettings(client)
+  const { rows: version } = await client.query<{ number: string }>("SELECT current_setting('server_version_num') AS number")
+  const definitions = await readDefinitions(client, majorOf(Number(version[0].number)), withContent)
+  await client.query(rows.map(({ name }) => `ALTER TABLE ${name} NO FORCE ROW LEVEL SECURITY`).join('; '))
+  return definitions
 }
 
 async function inspectWithReadBack(
   client: pg.Client,
   plan: ReadBackPlan,
   sessions: number,
-  restored: { target: ConnectionTarget; database: string }
+  restored: { target: ConnectionTarget; database: string },
+  definitions: Definition[] | undefined
 ): Promise<RestoredInspection> {
   const { rows } = await client.query<{ version: string }>("SELECT current_setting('server_version_num') AS version")
   const restoreMajor = majorOf(Number(rows[0].version))
@@ -148,7 +176,7 @@ async function inspectWithReadBack(
   const pool = new ReadBackPool({ ...restored, clientEncoding: plan.dump.clientEncoding, settings }, sessions)
   try {
     const [inventory, results] = await Promise.all([
-      takeInventory(client, 'data', true, [], { readOf, largeObjectContent: true, generatedValues: plan.generatedValues }),
+      takeInventory(client, 'data', true, [], { readOf, largeObjectContent: true, generatedValues: plan.generatedValues, definitions }),
       Promise.all(readBack.map(({ key, statement, weight }) => pool.read({ key, statement, weight })))
     ])
     const copyTargets = new Map(
