@@ -5,7 +5,7 @@
 // security that the restore role ends up owning is read back whole.
 
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { loadSettings } from '../src/inputs/inputs.js'
@@ -51,6 +51,26 @@ CREATE TABLE prices (id int PRIMARY KEY, net numeric NOT NULL, gross numeric GEN
 INSERT INTO prices (id, net) SELECT g, g * 10 FROM generate_series(1, 30) g;
 `
 
+/** An extension of the test's own whose configuration table it fills itself, and dumps only the user's rows of. */
+const EXTENSION = `backup_verify_settings_${process.pid}`
+const extensionFiles: string[] = []
+
+/** Written into the server's own extension folder (the one its binaries read), removed after. */
+async function installExtension(): Promise<void> {
+  const [{ setting }] = await server.query<{ setting: string }>("SELECT setting FROM pg_config WHERE name = 'SHAREDIR'")
+  const folder = path.join(setting, 'extension')
+  const control = path.join(folder, `${EXTENSION}.control`)
+  const script = path.join(folder, `${EXTENSION}--1.0.sql`)
+  extensionFiles.push(control, script)
+  await writeFile(control, "comment = 'settings with defaults of its own'\ndefault_version = '1.0'\nrelocatable = true\n")
+  await writeFile(
+    script,
+    'CREATE TABLE extension_settings (name text PRIMARY KEY, value text NOT NULL, standard boolean NOT NULL DEFAULT false);\n' +
+      "INSERT INTO extension_settings VALUES ('theme', 'light', true), ('timeout', '30', true);\n" +
+      "SELECT pg_catalog.pg_extension_config_dump('extension_settings', 'WHERE NOT standard');\n"
+  )
+}
+
 async function verify(inputs: Record<string, string>, hooks?: EngineOptions['hooks']) {
   const all: Record<string, string> = { 'min-size': '0', verify: 'data', ...inputs }
   const settings = { ...loadSettings({ get: (name) => all[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
@@ -78,6 +98,12 @@ beforeAll(async () => {
       'CREATE POLICY first_ten ON tenants USING (id <= 10)',
     'tenanted'
   )
+  await installExtension()
+  await server.query('CREATE DATABASE extended')
+  await server.query(
+    `CREATE EXTENSION ${EXTENSION}; INSERT INTO extension_settings (name, value) VALUES ('colour', 'dark'), ('page size', '50'), ('locale', 'fr')`,
+    'extended'
+  )
   await server.query('CREATE DATABASE indexed')
   await server.query(
     "CREATE TABLE people (id int, email text); INSERT INTO people SELECT g, 'p' || (g % 40) || '@example.com' FROM generate_series(1, 80) g; " +
@@ -92,6 +118,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.stop()
+  await Promise.all(extensionFiles.map((file) => rm(file, { force: true })))
   if (work) await rm(work, { recursive: true, force: true })
 })
 
@@ -240,6 +267,30 @@ describe('a table with forced row security that the restore role owns is read ba
     expect(result.error?.message).toContain(
       'table public.tenants is table, row security enabled, row security forced in the dump, but table, row security enabled restored'
     )
+  })
+})
+
+describe("an extension's configuration table holds what the dump holds plus what CREATE EXTENSION makes", () => {
+  test.each(FORMATS)('%s: the restore passes, the dumped rows compared row by row', async (_name, format) => {
+    const { result } = await verify({ 'database-url': server.url('extended'), ...format, 'keep-backup': 'true' })
+    expect(result.error).toBeUndefined()
+    const [entry] = result.tables!.rows
+    expect([entry.table, entry.source, entry.restored]).toEqual(['public.extension_settings', 5, 5])
+    expect(entry.restoredFingerprint).toBe(entry.sourceFingerprint)
+    // The same backup verified on its own: its three rows, and the two the extension makes.
+    const existing = await verify({ 'backup-file': result.backup!.path, 'database-url': server.url('postgres') })
+    expect(existing.result.error).toBeUndefined()
+    const [again] = existing.result.tables!.rows
+    expect([again.table, again.source, again.restored]).toEqual(['public.extension_settings', 5, 5])
+    expect(again.restoredFingerprint).toBe(entry.sourceFingerprint)
+  })
+
+  test.each(FORMATS)('%s: a restore that lost a row of the dump fails', async (_name, format) => {
+    const lose = (database: string) =>
+      server.query("UPDATE extension_settings SET value = 'light' WHERE name = 'colour'", database).then(() => {})
+    const { result } = await verify({ 'database-url': server.url('extended'), ...format }, { afterRestore: lose })
+    expect(result.status).toBe('failed')
+    expect(result.tables!.contentMismatches.map((entry) => entry.table)).toEqual(['public.extension_settings'])
   })
 })
 

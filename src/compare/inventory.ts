@@ -52,6 +52,11 @@ export interface TableContent {
   contentNote?: string
   /** The restored side only: reading the rows back failed (the table is missing, a permission lacks). */
   readError?: string
+  /**
+   * The restored side of an extension's configuration table whose rows pg_dump dumps through a filter:
+   * the rows outside it, which CREATE EXTENSION made (counted in rows; the fingerprint is the dump's rows').
+   */
+  extensionRows?: number
 }
 
 export interface Inventory {

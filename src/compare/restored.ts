@@ -111,6 +111,37 @@ export async function inspectRestored(
 }
 
 /**
+ * An extension's configuration tables that pg_dump dumps through a filter (pg_extension_config_dump's
+ * second argument, "WHERE NOT standard"): the filter, and how many rows it leaves out, which
+ * CREATE EXTENSION made in the restore as the extension's own script makes them.
+ */
+async function filteredConfigurationTables(client: pg.Client): Promise<Map<string, { condition: string; extensionRows: number }>> {
+  const { rows } = await client.query<{ name: string; condition: string }>(
+    `SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS name, u.condition
+       FROM pg_catalog.pg_extension x
+       CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(x.extconfig), pg_catalog.unnest(x.extcondition)) AS u(relid, condition)
+       JOIN pg_catalog.pg_class c ON c.oid = u.relid
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind = 'r' AND u.condition <> ''`
+  )
+  const tables = new Map<string, { condition: string; extensionRows: number }>()
+  for (const { name, condition } of rows) {
+    const { rows: counted } = await client.query<{ made: string }>(
+      `SELECT (SELECT pg_catalog.count(*) FROM ONLY ${name}) - (SELECT pg_catalog.count(*) FROM ONLY ${name} ${condition}) AS made`
+    )
+    tables.set(name, { condition, extensionRows: Number(counted[0].made) })
+  }
+  return tables
+}
+
+/** Text as the dump's statements are held (latin1, a character a byte), in the dump's encoding; undefined where that cannot be known here. */
+function asDumpText(text: string, clientEncoding: string): string | undefined {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\x7f]*$/.test(text)) return text
+  return /^utf-?8$/i.test(clientEncoding) ? Buffer.from(text, 'utf8').toString('latin1') : undefined
+}
+
+/**
  * Forced row security that applies to the restore role itself, lifted once every definition has been
  * read (FORCE among them); the definitions read, or undefined when there was none to lift. A role
  * that is neither a superuser nor BYPASSRLS owns what it restored where the dump's owners could not
@@ -150,6 +181,7 @@ async function inspectWithReadBack(
     restoreMajor
   )
   const settings = plan.settings ?? (await serverOutputSettings(client))
+  const configuration = await filteredConfigurationTables(client)
   const names = new Map<string, string>()
   const readBack: RestoredRead[] = []
   const notes = new Map<string, string>()
@@ -167,8 +199,19 @@ async function inspectWithReadBack(
       continue
     }
     const { copy } = dumped
-    // A partitioned table cannot be copied out directly: the dump loaded its partitions through it.
-    const statement = table.partitioned ? `COPY (SELECT ${copy.columns?.join(', ') ?? '*'} FROM ${copy.table}) TO STDOUT;` : copy.readBack
+    const columns = copy.columns?.join(', ') ?? '*'
+    const filtered = configuration.get(table.name)
+    let statement = copy.readBack
+    if (filtered) {
+      // The rows pg_dump dumped are those its filter lets through; CREATE EXTENSION made the others.
+      const filter = asDumpText(filtered.condition, plan.dump.clientEncoding)
+      if (filter === undefined) {
+        notes.set(table.name, "not compared by content: its extension's dump filter cannot be written in the dump's encoding")
+        continue
+      }
+      statement = `COPY (SELECT ${columns} FROM ONLY ${copy.table} ${filter}) TO STDOUT;`
+      // A partitioned table cannot be copied out directly: the dump loaded its partitions through it.
+    } else if (table.partitioned) statement = `COPY (SELECT ${columns} FROM ${copy.table}) TO STDOUT;`
     readBack.push({ key: table.name, statement, weight: dumped.bytes + 1 })
   }
   const readSet = new Set(readBack.map((table) => table.key))
@@ -185,12 +228,21 @@ async function inspectWithReadBack(
     for (const entry of inventory.content) {
       const note = notes.get(entry.table)
       if (note) entry.contentNote = note
+      const extensionRows = configuration.get(entry.table)?.extensionRows
+      if (extensionRows !== undefined) entry.extensionRows = extensionRows
     }
     readBack.forEach(({ key }, index) => {
       const result = results[index]
+      const extensionRows = configuration.get(key)?.extensionRows
       inventory.content.push(
         'rows' in result
-          ? { table: key, rows: result.rows, fingerprint: result.fingerprint, copyTarget: copyTargets.get(key) }
+          ? {
+              table: key,
+              rows: result.rows + (extensionRows ?? 0),
+              fingerprint: result.fingerprint,
+              copyTarget: copyTargets.get(key),
+              ...(extensionRows !== undefined ? { extensionRows } : {})
+            }
           : { table: key, readError: result.error }
       )
     })
