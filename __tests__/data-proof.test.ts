@@ -258,7 +258,7 @@ describe('an existing backup', () => {
   test('a receipt of the backup itself: its fingerprints are held against the restore, in the settings it records', async () => {
     const made = await verify({ 'database-url': server.url('proof'), format: 'directory', 'keep-backup': 'true' })
     const receipt = JSON.parse(await readFile(made.result.receiptPath as string, 'utf8'))
-    expect(receipt.schemaVersion).toBe(3)
+    expect(receipt.schemaVersion).toBe(4)
     // The database's own time zone, as pg_dump's session had it; the server's monetary locale.
     expect(receipt.inventory.outputSettings).toEqual({ TimeZone: 'America/New_York', bytea_output: 'hex', lc_monetary: expect.any(String) })
     const items = receipt.inventory.content.find((entry: { table: string }) => entry.table === 'public.items')

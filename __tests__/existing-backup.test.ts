@@ -200,7 +200,7 @@ describe('the verification receipt', () => {
     const receipt = JSON.parse(await readFile(made.receiptPath!, 'utf8'))
     expect(validate(receipt)).toBe(true)
     expect(receipt).toMatchObject({
-      schemaVersion: 3,
+      schemaVersion: 4,
       verdict: 'passed',
       backup: { format: 'custom', sha256: made.backup?.sha256 },
       comparison: { reference: 'snapshot' }

@@ -44,8 +44,11 @@ export function compareInventories(
   }))
   const both = (entry: TableRowCount) => entry.source !== undefined && entry.restored !== undefined
   const objects = OBJECT_KINDS.map((kind) => ({ kind, source: source.objects[kind], restored: restored.objects[kind] }))
-  // The values the dump sets, against the restored sequences: the only race-free comparison.
+  // The values the dump sets, against the restored sequences: the only race-free comparison; and
+  // those a receipt recorded (the values its backup set), for any sequence this dump sets no value for.
   const sequencesBefore = new Map(dumpedSequences.map((entry) => [entry.sequence, sequenceValue(entry.value)]))
+  for (const entry of reference?.sequences ?? [])
+    if (!sequencesBefore.has(entry.sequence)) sequencesBefore.set(entry.sequence, sequenceValue(entry.value))
   const sequencesAfter = new Map(restored.sequences.map((entry) => [entry.sequence, sequenceValue(entry.value)]))
   // A server of another major words definitions its own way: then only which objects exist is compared.
   const byName = reference !== undefined && majorOf(source.serverVersionNumber) !== majorOf(restored.serverVersionNumber)
@@ -59,23 +62,38 @@ export function compareInventories(
         byName: byName && referenceKind !== 'backup'
       })
     : []
+  const rowMismatches = rows.filter((entry) => both(entry) && entry.source !== entry.restored)
+  const contentMismatches = rows.filter(
+    (entry) =>
+      both(entry) &&
+      entry.source === entry.restored &&
+      entry.sourceFingerprint !== undefined &&
+      entry.restoredFingerprint !== undefined &&
+      entry.sourceFingerprint !== entry.restoredFingerprint
+  )
+  const generated = content
+    ? compareGenerated(reference, restored, new Set([...rowMismatches, ...contentMismatches].map((entry) => entry.table)))
+    : { mismatches: [], notCompared: [] }
   return {
     level,
     reference: reference ? referenceKind : 'none',
+    leftOut: [
+      ...leftOutOfComparison(reference),
+      ...(generated.notCompared.length > 0
+        ? [
+            `stored generated column(s) ${generated.notCompared.join(', ')}: computed again by the restore, not compared ` +
+              '(no values of the source to compare them with: a dump holds none)'
+          ]
+        : [])
+    ],
     source: source.tables,
     restored: restored.tables,
     missing: source.tables.filter((table) => !restoredSet.has(table)),
     extra: restored.tables.filter((table) => !sourceSet.has(table)),
     rows,
-    rowMismatches: rows.filter((entry) => both(entry) && entry.source !== entry.restored),
-    contentMismatches: rows.filter(
-      (entry) =>
-        both(entry) &&
-        entry.source === entry.restored &&
-        entry.sourceFingerprint !== undefined &&
-        entry.restoredFingerprint !== undefined &&
-        entry.sourceFingerprint !== entry.restoredFingerprint
-    ),
+    rowMismatches,
+    contentMismatches,
+    generatedMismatches: generated.mismatches,
     unread: rows.filter((entry) => entry.readError !== undefined && entry.sourceFingerprint !== undefined),
     objects,
     objectMismatches: objects.filter((entry) => entry.source !== entry.restored),
@@ -89,6 +107,49 @@ export function compareInventories(
       .map((sequence) => ({ sequence, source: sequencesBefore.get(sequence), restored: sequencesAfter.get(sequence) }))
       .filter((entry) => entry.source !== entry.restored)
   }
+}
+
+/**
+ * Stored generated columns' values against the source's, where the reference holds them (the
+ * restore computed them again: a function they call may have changed since the rows were stored);
+ * tables already named for their rows or content are left to that. Where it holds none, the restored
+ * columns are named as not compared.
+ */
+function compareGenerated(
+  reference: Inventory | undefined,
+  restored: Inventory,
+  namedAlready: Set<string>
+): { mismatches: GeneratedMismatch[]; notCompared: string[] } {
+  const key = (entry: { table: string; column: string }) => `${entry.table}.${entry.column}`
+  if (reference?.generatedValues === undefined) {
+    const partitioned = new Set(
+      restored.definitions
+        .filter((definition) => definition.kind === 'table' && definition.text.startsWith('partitioned table'))
+        .map((definition) => definition.name)
+    )
+    const notCompared = restored.definitions
+      .filter(
+        (definition) =>
+          definition.kind === 'column' &&
+          / generated always as \(.*\) stored$/s.test(definition.text) &&
+          !partitioned.has(definition.table ?? '')
+      )
+      .map((definition) => definition.name)
+    return { mismatches: [], notCompared }
+  }
+  const after = new Map((restored.generatedValues ?? []).map((entry) => [key(entry), entry.fingerprint]))
+  const restoredTables = new Set(restored.tables)
+  const mismatches = reference.generatedValues
+    .filter((entry) => restoredTables.has(entry.table) && !namedAlready.has(entry.table) && after.get(key(entry)) !== entry.fingerprint)
+    .map((entry) => ({ table: entry.table, column: entry.column, source: entry.fingerprint, restored: after.get(key(entry)) }))
+  return { mismatches, notCompared: [] }
+}
+
+/** What the reference holds that no restore of its dump can: named, so that the user knows it was not compared. */
+function leftOutOfComparison(reference: Inventory | undefined): string[] {
+  return (reference?.invalidIndexes ?? []).map(
+    (index) => `index ${index}: invalid in the source (a CREATE INDEX CONCURRENTLY that failed), which pg_dump never dumps`
+  )
 }
 
 /** What the comparison proved, in one line that names the level. */
@@ -193,6 +254,13 @@ export function requireSameInventory(comparison: TableComparison): void {
         `${listed(definitions, (difference) => describeDefinitionDifference(difference, where, hashed))}`
     )
   }
+  if (comparison.generatedMismatches.length > 0) {
+    problems.push(
+      `Stored generated column values differ from the source's in ${comparison.generatedMismatches.length} column(s): ` +
+        `${listed(comparison.generatedMismatches, (e) => `${e.table}.${e.column} (fingerprint ${e.source} in the source, ${e.restored ?? 'none'} restored)`)}` +
+        ' (the restore computed them again from their expression: a function it calls may have changed since the rows were stored)'
+    )
+  }
   if (comparison.sequenceMismatches.length > 0) {
     problems.push(
       `Sequence values differ: ${listed(comparison.sequenceMismatches, (e) => `${e.sequence} ${e.source ?? 'absent'} ${where}, ${e.restored ?? 'absent'} restored`)}`
@@ -216,6 +284,14 @@ export interface TableRowCount {
   contentNote?: string
 }
 
+export interface GeneratedMismatch {
+  table: string
+  column: string
+  /** Fingerprints of the column's values with their rows. */
+  source: string
+  restored?: string
+}
+
 export interface TableComparison {
   level: VerifyLevel
   /**
@@ -223,6 +299,8 @@ export interface TableComparison {
    * inventory, an existing backup's own rows (backup), or nothing (an existing backup below the data level).
    */
   reference: 'snapshot' | 'receipt' | 'backup' | 'none'
+  /** What was left out of the comparison, and why, in words. */
+  leftOut: string[]
   source: string[]
   restored: string[]
   missing: string[]
@@ -235,6 +313,8 @@ export interface TableComparison {
   contentMismatches: TableRowCount[]
   /** Tables whose rows could not be read back to be fingerprinted. */
   unread: TableRowCount[]
+  /** Stored generated columns whose values differ from the source's (verify level data). */
+  generatedMismatches: GeneratedMismatch[]
   objects: Array<{ kind: ObjectKind; source: number; restored: number }>
   objectMismatches: Array<{ kind: ObjectKind; source: number; restored: number }>
   /** Every object's definition against the reference's: how many were compared, how, and which differ. */

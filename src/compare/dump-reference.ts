@@ -31,19 +31,22 @@ export function withDumpContent(source: Inventory, dump: DumpContent, names: Map
 }
 
 /**
- * An existing backup's content as the reference: every table it holds rows for, with its rows and
- * fingerprint, named as the restore names it; a table it holds rows for that the restore lacks is
+ * An existing backup's content as the reference: every table it holds rows for, with its rows (and
+ * those CREATE EXTENSION made, in an extension's configuration table) and fingerprint, named as the restore names it; a table it holds rows for that the restore lacks is
  * listed under the name the dump gives it, so that it shows as missing. Tables it holds no COPY
  * data for make no claim. Definitions are not compared: there is no source to compare them with.
  */
 export function dumpInventory(dump: DumpContent, names: Map<string, string>, restored: Inventory): Inventory {
   const content: TableContent[] = []
   const unmapped: string[] = []
+  // An extension's configuration table holds the rows the dump holds and those CREATE EXTENSION made.
+  const madeByExtension = new Map(restored.content.map((entry) => [entry.table, entry.extensionRows ?? 0]))
   for (const table of dump.tables) {
     const decoded = decodeDumpText(table.copy.table, dump.clientEncoding)
     const name = names.get(table.copy.readBack)
     if (name === undefined) unmapped.push(decoded)
-    content.push({ table: name ?? decoded, rows: table.rows, fingerprint: table.fingerprint, copyTarget: decoded })
+    const rows = table.rows + (name === undefined ? 0 : (madeByExtension.get(name) ?? 0))
+    content.push({ table: name ?? decoded, rows, fingerprint: table.fingerprint, copyTarget: decoded })
   }
   return {
     level: 'data',

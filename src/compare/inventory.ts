@@ -3,7 +3,7 @@
 // the snapshot that pg_dump dumps, so that writes during the dump never cause a mismatch.
 
 import type pg from 'pg'
-import { readDefinitions, type Definition } from './definitions.js'
+import { DUMPED_INDEX, readDefinitions, type Definition } from './definitions.js'
 import { majorOf } from '../connection/session.js'
 import type { OutputSettings } from './read-back.js'
 import { VerificationError } from '../run/errors.js'
@@ -52,6 +52,11 @@ export interface TableContent {
   contentNote?: string
   /** The restored side only: reading the rows back failed (the table is missing, a permission lacks). */
   readError?: string
+  /**
+   * The restored side of an extension's configuration table whose rows pg_dump dumps through a filter:
+   * the rows outside it, which CREATE EXTENSION made (counted in rows; the fingerprint is the dump's rows').
+   */
+  extensionRows?: number
 }
 
 export interface Inventory {
@@ -68,6 +73,22 @@ export interface Inventory {
   definitionsHashed?: boolean
   /** The output settings the dump was written in (a new backup's source, and receipts of it). */
   outputSettings?: OutputSettings
+  /** Indexes left out: invalid (a failed CREATE INDEX CONCURRENTLY), which pg_dump never dumps. */
+  invalidIndexes?: string[]
+  /**
+   * Each stored generated column's values, tied to their rows: the sum of an MD5 of each row's
+   * other columns and this one ("sql:", as a SQL fingerprint). A dump holds no generated values
+   * (the restore computes them again), so the source's are read where they are known (the data level).
+   */
+  generatedValues?: GeneratedValues[]
+}
+
+export interface GeneratedValues {
+  /** Quoted, qualified. */
+  table: string
+  /** Quoted. */
+  column: string
+  fingerprint: string
 }
 
 /**
@@ -93,7 +114,7 @@ SELECT
   (SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND a.attnum > 0 AND NOT a.attisdropped AND ${USER_SCHEMA('n.nspname')}) AS "columns",
   (SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE ${USER_SCHEMA('n.nspname')}) AS "indexes",
+    JOIN pg_class t ON t.oid = i.indrelid WHERE ${USER_SCHEMA('n.nspname')} AND ${DUMPED_INDEX('i', 't')}) AS "indexes",
   (SELECT count(*) FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace WHERE ${USER_SCHEMA('n.nspname')}) AS "constraints",
   (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'v'
     AND ${USER_SCHEMA('n.nspname')}) AS "views",
@@ -189,6 +210,52 @@ async function queryTable<R extends pg.QueryResultRow>(
   }
 }
 
+/** 60 bits of the md5 of each row's columns (of r), summed as numeric: duplicates count, order does not. */
+function rowsFingerprint(columns: string[]): string {
+  const row = `ROW(${columns.map((column) => `r.${column}`).join(', ')})::text`
+  return `coalesce(pg_catalog.sum(('x' OPERATOR(pg_catalog.||) pg_catalog.substr(pg_catalog.md5(${row}), 1, 15))::bit(60)::bigint::numeric), 0)::text`
+}
+
+/** Each table's stored generated columns and its other columns, quoted, in the order of their names. */
+export async function readGeneratedColumns(client: pg.Client): Promise<Map<string, { generated: string[]; others: string[] }>> {
+  const { rows } = await client.query<{ table: string; generated: string[]; others: string[] | null }>(
+    `SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS "table",
+            (SELECT array_agg(quote_ident(g.attname) ORDER BY g.attname) FROM pg_catalog.pg_attribute g
+              WHERE g.attrelid = c.oid AND g.attnum > 0 AND NOT g.attisdropped AND g.attgenerated = 's') AS generated,
+            (SELECT array_agg(quote_ident(o.attname) ORDER BY o.attname) FROM pg_catalog.pg_attribute o
+              WHERE o.attrelid = c.oid AND o.attnum > 0 AND NOT o.attisdropped AND o.attgenerated = '') AS others
+       FROM pg_catalog.pg_class c
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind = 'r' AND ${USER_SCHEMA('n.nspname')}
+        AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                      AND a.attgenerated = 's')`
+  )
+  const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+  return new Map(
+    rows.map((row) => [row.table, { generated: [...row.generated].sort(compare), others: [...(row.others ?? [])].sort(compare) }])
+  )
+}
+
+/**
+ * Each stored generated column's values with the rest of their rows (see Inventory.generatedValues),
+ * one scan a table, by the given sessions side by side.
+ */
+export async function readGeneratedValues(clients: pg.Client[], inTransaction: boolean): Promise<GeneratedValues[]> {
+  const tables = [...(await readGeneratedColumns(clients[0]))]
+  const values: GeneratedValues[][] = new Array(tables.length)
+  let next = 0
+  const read = async (client: pg.Client, guarded: boolean) => {
+    for (let index = next++; index < tables.length; index = next++) {
+      const [table, { generated, others }] = tables[index]
+      const sums = generated.map((column, at) => `${rowsFingerprint([...others, column])} AS g${at}`)
+      const [row] = await queryTable<Record<string, string>>(client, table, `SELECT ${sums.join(', ')} FROM ONLY ${table} AS r`, guarded)
+      values[index] = generated.map((column, at) => ({ table, column, fingerprint: `sql:${row[`g${at}`]}` }))
+    }
+  }
+  await Promise.all(clients.map((client, index) => read(client, inTransaction && index === 0)))
+  return values.flat()
+}
+
 /**
  * Each table's exact row count, or its count and a fingerprint of its content that ignores row
  * order and column positions, read by the given sessions side by side. inTransaction: the first
@@ -211,13 +278,10 @@ export async function readContent(
         const rows = await queryTable<{ n: string }>(client, table, `SELECT pg_catalog.count(*) AS n FROM ONLY ${table}`, guarded)
         content[index] = { table, rows: Number(rows[0].n) }
       } else {
-        // 60 bits of each row's md5, summed as numeric: duplicates count, order does not.
-        const row = `ROW(${(columns.get(table) ?? []).map((column) => `r.${column}`).join(', ')})::text`
         const rows = await queryTable<{ n: string; fp: string }>(
           client,
           table,
-          `SELECT pg_catalog.count(*) AS n, coalesce(pg_catalog.sum(('x' OPERATOR(pg_catalog.||) ` +
-            `pg_catalog.substr(pg_catalog.md5(${row}), 1, 15))::bit(60)::bigint::numeric), 0)::text AS fp FROM ONLY ${table} AS r`,
+          `SELECT pg_catalog.count(*) AS n, ${rowsFingerprint(columns.get(table) ?? [])} AS fp FROM ONLY ${table} AS r`,
           guarded
         )
         content[index] = { table, rows: Number(rows[0].n), fingerprint: `sql:${rows[0].fp}` }
@@ -253,6 +317,10 @@ export interface InventoryPlan {
   largeObjectContent?: boolean
   /** The session holds a snapshot's transaction (pg_dump's): a failed read must not end it. */
   inTransaction?: boolean
+  /** Stored generated columns' values read (at the data level): see Inventory.generatedValues. */
+  generatedValues?: boolean
+  /** The definitions, read already (before anything changed what they say). */
+  definitions?: Definition[]
 }
 
 /**
@@ -271,7 +339,9 @@ export async function takeInventory(
   const serverVersionNumber = Number(rows[0].version)
   const tables = await listTables(client)
   const objects = await countObjects(client)
-  const definitions = await readDefinitions(client, majorOf(serverVersionNumber), plan.largeObjectContent ?? level === 'data')
+  const invalidIndexes = await listInvalidIndexes(client)
+  const definitions =
+    plan.definitions ?? (await readDefinitions(client, majorOf(serverVersionNumber), plan.largeObjectContent ?? level === 'data'))
   const readOf = plan.readOf ?? (level === 'data' ? SQL_EVERYWHERE : COUNT_EVERYWHERE)
   const content =
     level === 'schema'
@@ -284,7 +354,33 @@ export async function takeInventory(
           plan.inTransaction
         )
   const sequences = withSequences && level !== 'schema' ? await readSequences(client) : []
-  return { level, serverVersionNumber, tables, objects, content, sequences, definitions }
+  const generatedValues =
+    level === 'data' && plan.generatedValues ? await readGeneratedValues([client, ...helpers], plan.inTransaction === true) : undefined
+  return {
+    level,
+    serverVersionNumber,
+    tables,
+    objects,
+    content,
+    sequences,
+    definitions,
+    ...(invalidIndexes.length > 0 ? { invalidIndexes } : {}),
+    ...(generatedValues ? { generatedValues } : {})
+  }
+}
+
+/** Indexes pg_dump leaves out (see DUMPED_INDEX), quoted and qualified, sorted. */
+export async function listInvalidIndexes(client: pg.Client): Promise<string[]> {
+  const { rows } = await client.query<{ name: string }>(
+    `SELECT quote_ident(n.nspname) || '.' || quote_ident(ic.relname) AS name
+       FROM pg_catalog.pg_index i
+       JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+       JOIN pg_catalog.pg_class t ON t.oid = i.indrelid
+       JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace
+      WHERE ${USER_SCHEMA('n.nspname')} AND NOT ${DUMPED_INDEX('i', 't')}
+      ORDER BY n.nspname, ic.relname`
+  )
+  return rows.map((row) => row.name)
 }
 
 /** The extensions the source uses that the restore server cannot create. */

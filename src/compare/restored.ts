@@ -9,7 +9,8 @@ import { decodeDumpText } from '../backup/dump-text.js'
 import { majorOf, openSession } from '../connection/session.js'
 import type { ConnectionTarget } from '../connection/target.js'
 import { profileTables, type TypeProfile } from './column-types.js'
-import { takeInventory, type ContentRead, type Inventory, type VerifyLevel } from './inventory.js'
+import { readDefinitions, type Definition } from './definitions.js'
+import { takeInventory, useCanonicalSettings, type ContentRead, type Inventory, type VerifyLevel } from './inventory.js'
 import { ReadBackPool, serverOutputSettings, type OutputSettings } from './read-back.js'
 
 export interface ReadBackPlan {
@@ -20,6 +21,8 @@ export interface ReadBackPlan {
   sqlTables: Set<string>
   /** The major of the server the dump was taken from, when known. */
   sourceMajor?: number
+  /** The reference holds stored generated columns' values: the restored ones are read to compare with them. */
+  generatedValues?: boolean
 }
 
 /** A table to read back: its name in the inventory, the statement that reads it, and its size in the dump. */
@@ -98,18 +101,76 @@ export async function inspectRestored(
   try {
     if (opened[0].status === 'rejected') throw opened[0].reason
     const client = sessions[0]
-    if (!plan || level !== 'data') return { inventory: await takeInventory(client, level, true, sessions.slice(1)), names: new Map() }
-    return await inspectWithReadBack(client, plan, sessionCount, { target, database })
+    const definitions = await liftForcedRowSecurity(client, level === 'data')
+    if (!plan || level !== 'data')
+      return { inventory: await takeInventory(client, level, true, sessions.slice(1), { definitions }), names: new Map() }
+    return await inspectWithReadBack(client, plan, sessionCount, { target, database }, definitions)
   } finally {
     await Promise.all(sessions.map((session) => session.end().catch(() => {})))
   }
+}
+
+/**
+ * An extension's configuration tables that pg_dump dumps through a filter (pg_extension_config_dump's
+ * second argument, "WHERE NOT standard"): the filter, and how many rows it leaves out, which
+ * CREATE EXTENSION made in the restore as the extension's own script makes them.
+ */
+async function filteredConfigurationTables(client: pg.Client): Promise<Map<string, { condition: string; extensionRows: number }>> {
+  const { rows } = await client.query<{ name: string; condition: string }>(
+    `SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS name, u.condition
+       FROM pg_catalog.pg_extension x
+       CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(x.extconfig), pg_catalog.unnest(x.extcondition)) AS u(relid, condition)
+       JOIN pg_catalog.pg_class c ON c.oid = u.relid
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind = 'r' AND u.condition <> ''`
+  )
+  const tables = new Map<string, { condition: string; extensionRows: number }>()
+  for (const { name, condition } of rows) {
+    const { rows: counted } = await client.query<{ made: string }>(
+      `SELECT (SELECT pg_catalog.count(*) FROM ONLY ${name}) - (SELECT pg_catalog.count(*) FROM ONLY ${name} ${condition}) AS made`
+    )
+    tables.set(name, { condition, extensionRows: Number(counted[0].made) })
+  }
+  return tables
+}
+
+/** Text as the dump's statements are held (latin1, a character a byte), in the dump's encoding; undefined where that cannot be known here. */
+function asDumpText(text: string, clientEncoding: string): string | undefined {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\x7f]*$/.test(text)) return text
+  return /^utf-?8$/i.test(clientEncoding) ? Buffer.from(text, 'utf8').toString('latin1') : undefined
+}
+
+/**
+ * Forced row security that applies to the restore role itself, lifted once every definition has been
+ * read (FORCE among them); the definitions read, or undefined when there was none to lift. A role
+ * that is neither a superuser nor BYPASSRLS owns what it restored where the dump's owners could not
+ * be restored, and FORCE shows an owner only the rows its policies let through (a read with
+ * row_security off is refused). A role that bypasses row security would read every row too, but
+ * only a superuser can grant BYPASSRLS; the temporary database is the run's own, read, then dropped.
+ */
+async function liftForcedRowSecurity(client: pg.Client, withContent: boolean): Promise<Definition[] | undefined> {
+  const { rows } = await client.query<{ name: string }>(
+    `SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS name
+       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p') AND c.relrowsecurity AND c.relforcerowsecurity
+        AND pg_catalog.pg_has_role(c.relowner, 'USAGE')
+        AND NOT (SELECT r.rolsuper OR r.rolbypassrls FROM pg_catalog.pg_roles r WHERE r.rolname = current_user)`
+  )
+  if (rows.length === 0) return undefined
+  await useCanonicalSettings(client)
+  const { rows: version } = await client.query<{ number: string }>("SELECT current_setting('server_version_num') AS number")
+  const definitions = await readDefinitions(client, majorOf(Number(version[0].number)), withContent)
+  await client.query(rows.map(({ name }) => `ALTER TABLE ${name} NO FORCE ROW LEVEL SECURITY`).join('; '))
+  return definitions
 }
 
 async function inspectWithReadBack(
   client: pg.Client,
   plan: ReadBackPlan,
   sessions: number,
-  restored: { target: ConnectionTarget; database: string }
+  restored: { target: ConnectionTarget; database: string },
+  definitions: Definition[] | undefined
 ): Promise<RestoredInspection> {
   const { rows } = await client.query<{ version: string }>("SELECT current_setting('server_version_num') AS version")
   const restoreMajor = majorOf(Number(rows[0].version))
@@ -120,6 +181,7 @@ async function inspectWithReadBack(
     restoreMajor
   )
   const settings = plan.settings ?? (await serverOutputSettings(client))
+  const configuration = await filteredConfigurationTables(client)
   const names = new Map<string, string>()
   const readBack: RestoredRead[] = []
   const notes = new Map<string, string>()
@@ -137,8 +199,19 @@ async function inspectWithReadBack(
       continue
     }
     const { copy } = dumped
-    // A partitioned table cannot be copied out directly: the dump loaded its partitions through it.
-    const statement = table.partitioned ? `COPY (SELECT ${copy.columns?.join(', ') ?? '*'} FROM ${copy.table}) TO STDOUT;` : copy.readBack
+    const columns = copy.columns?.join(', ') ?? '*'
+    const filtered = configuration.get(table.name)
+    let statement = copy.readBack
+    if (filtered) {
+      // The rows pg_dump dumped are those its filter lets through; CREATE EXTENSION made the others.
+      const filter = asDumpText(filtered.condition, plan.dump.clientEncoding)
+      if (filter === undefined) {
+        notes.set(table.name, "not compared by content: its extension's dump filter cannot be written in the dump's encoding")
+        continue
+      }
+      statement = `COPY (SELECT ${columns} FROM ONLY ${copy.table} ${filter}) TO STDOUT;`
+      // A partitioned table cannot be copied out directly: the dump loaded its partitions through it.
+    } else if (table.partitioned) statement = `COPY (SELECT ${columns} FROM ${copy.table}) TO STDOUT;`
     readBack.push({ key: table.name, statement, weight: dumped.bytes + 1 })
   }
   const readSet = new Set(readBack.map((table) => table.key))
@@ -146,7 +219,7 @@ async function inspectWithReadBack(
   const pool = new ReadBackPool({ ...restored, clientEncoding: plan.dump.clientEncoding, settings }, sessions)
   try {
     const [inventory, results] = await Promise.all([
-      takeInventory(client, 'data', true, [], { readOf, largeObjectContent: true }),
+      takeInventory(client, 'data', true, [], { readOf, largeObjectContent: true, generatedValues: plan.generatedValues, definitions }),
       Promise.all(readBack.map(({ key, statement, weight }) => pool.read({ key, statement, weight })))
     ])
     const copyTargets = new Map(
@@ -155,12 +228,21 @@ async function inspectWithReadBack(
     for (const entry of inventory.content) {
       const note = notes.get(entry.table)
       if (note) entry.contentNote = note
+      const extensionRows = configuration.get(entry.table)?.extensionRows
+      if (extensionRows !== undefined) entry.extensionRows = extensionRows
     }
     readBack.forEach(({ key }, index) => {
       const result = results[index]
+      const extensionRows = configuration.get(key)?.extensionRows
       inventory.content.push(
         'rows' in result
-          ? { table: key, rows: result.rows, fingerprint: result.fingerprint, copyTarget: copyTargets.get(key) }
+          ? {
+              table: key,
+              rows: result.rows + (extensionRows ?? 0),
+              fingerprint: result.fingerprint,
+              copyTarget: copyTargets.get(key),
+              ...(extensionRows !== undefined ? { extensionRows } : {})
+            }
           : { table: key, readError: result.error }
       )
     })

@@ -39,7 +39,9 @@ export class SourceSnapshot {
     return takeInventory(this.client, level, false, [], {
       readOf: (table) => (sqlTables.has(table) ? 'sql' : 'count'),
       largeObjectContent: false,
-      inTransaction: true
+      inTransaction: true,
+      // A dump holds no generated values: the source's are the only ones to hold the restore's to.
+      generatedValues: true
     })
   }
 

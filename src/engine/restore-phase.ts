@@ -54,7 +54,8 @@ export function startRestore(
       dump,
       settings: reference?.outputSettings,
       sqlTables: new Set(reference?.content.filter((entry) => entry.fingerprint?.startsWith('sql:')).map((entry) => entry.table)),
-      sourceMajor: reference ? majorOf(reference.serverVersionNumber) : dumpedFromMajor(dump.sourceVersion)
+      sourceMajor: reference ? majorOf(reference.serverVersionNumber) : dumpedFromMajor(dump.sourceVersion),
+      generatedValues: (reference?.generatedValues?.length ?? 0) > 0
     }
     return inspectRestored(target, database, settings.verifyLevel, settings.jobs, plan)
   })
@@ -77,11 +78,13 @@ function chooseReference(
   v: Verification,
   mode: 'new' | 'existing',
   inspection: RestoredInspection,
-  known: ContentReference
+  known: ContentReference,
+  dumpedSequences: Array<{ sequence: string; value: string }>
 ): { reference?: Inventory; kind: Exclude<TableComparison['reference'], 'none'> } {
   const content = v.settings.verifyLevel === 'data' ? known.dump : undefined
   if (mode === 'new') {
-    const source = known.reference as Inventory
+    // Sequences are not transactional: the values the dump sets are the source's, recorded for a receipt.
+    const source = { ...(known.reference as Inventory), sequences: dumpedSequences }
     return { reference: content ? withDumpContent(source, content, inspection.names) : source, kind: 'snapshot' }
   }
   if (known.reference) return { reference: known.reference, kind: 'receipt' }
@@ -109,7 +112,7 @@ export async function restorePhase(
     const { inspected: inspection, restoredChecksum, ignoredErrors } = await restore()
     const inspected = inspection.inventory
     const known = await v.contentReference.promise
-    const { reference, kind: referenceKind } = chooseReference(v, mode, inspection, known)
+    const { reference, kind: referenceKind } = chooseReference(v, mode, inspection, known, validated.sequences ?? [])
     const unread = settings.verifyLevel === 'data' ? (known.dump?.unreadCopies ?? []) : []
     if (unread.length > 0) {
       run.warn(
@@ -123,6 +126,7 @@ export async function restorePhase(
       throw changedAfterValidation(restoredChecksum, validated.sha256)
     const comparison = compareInventories(reference, inspected, validated.sequences ?? [], referenceKind, settings.verifyLevel)
     run.log(describeComparison(comparison, reference, inspected))
+    for (const words of comparison.leftOut) run.log(`Left out of the comparison: ${words}`)
     result.tables = comparison
     // The receipt records what a later run compares with: an existing backup's restored inventory, not its bare rows.
     result.inventory = referenceKind === 'backup' ? inspected : (reference ?? inspected)

@@ -11,11 +11,13 @@ import type { Inventory } from '../compare/inventory.js'
 import type { SafetyFacts, VerificationResult } from './result.js'
 
 /**
- * 3: content fingerprints of each table's COPY text as the dump holds it ("copy:"), or in SQL where
+ * 4: comments and view options among the definitions, the sequence values the dump sets, invalid
+ * indexes left out, stored generated columns' values, an extension's configuration rows.
+ * (3: content fingerprints of each table's COPY text as the dump holds it ("copy:"), or in SQL where
  * another major may print values otherwise ("sql:"), and the output settings the dump was written in.
  * (2: definitions as hashes, the server version; fingerprints over columns by name in canonical settings.)
  */
-export const RECEIPT_SCHEMA_VERSION = 3
+export const RECEIPT_SCHEMA_VERSION = 4
 
 /** An inventory as a receipt keeps it: every definition as a hash, no text of its own. */
 export interface RecordedInventory extends Omit<Inventory, 'definitions' | 'definitionsHashed'> {

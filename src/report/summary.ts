@@ -331,6 +331,11 @@ function comparisonFacts(comparison: TableComparison): string[][] {
     ['Verify level', escapeHtml(describeProof(comparison))],
     [`Tables (${reference.short} / restored)`, `${comparison.source.length} / ${comparison.restored.length}`]
   ]
+  if (comparison.leftOut.length > 0) {
+    const more = comparison.leftOut.length - MAX_LISTED
+    const shown = comparison.leftOut.slice(0, MAX_LISTED).join('; ') + (more > 0 ? `; and ${more} more` : '')
+    facts.push(['Left out of the comparison', escapeHtml(shown)])
+  }
   if (comparison.level !== 'schema') {
     facts.push([`Rows (${reference.rows} / restored)`, `${sum((entry) => entry.source)} / ${sum((entry) => entry.restored)}`])
   }
