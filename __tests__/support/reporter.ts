@@ -28,7 +28,12 @@ export function recordingReporter(): RecordingReporter {
 }
 
 export class MemoryLedger implements ResourceLedger {
-  readonly live: Record<ResourceKind, Set<string>> = { database: new Set(), folder: new Set(), server: new Set() }
+  readonly live: Record<ResourceKind, Set<string>> = {
+    database: new Set(),
+    folder: new Set(),
+    server: new Set(),
+    process: new Set()
+  }
   readonly everCreated: Array<[ResourceKind, string]> = []
   created(kind: ResourceKind, id: string): void {
     this.live[kind].add(id)

@@ -1,5 +1,5 @@
-// The post step: removes temporary databases and folders that the main step recorded but did not
-// remove. It reads only the inputs that say where the servers are (a backup file or receipt that is
+// The post step: ends the client tools, and removes the temporary databases and folders, that the
+// main step recorded but did not end or remove (it was killed). It reads only the inputs that say where the servers are (a backup file or receipt that is
 // gone by now does not matter), and imports only what cleanup needs, so that its bundle stays small.
 
 import * as commands from './commands.js'
@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises'
 import { rawSecrets, readConnectionInputs, withDjangoSettings } from '../inputs/connection-inputs.js'
 import { openSession, readServerVersion } from '../connection/session.js'
 import { dropDatabase } from '../restore/temporary-database.js'
+import { endProcessGroup } from '../tools/process-group.js'
 import { Redactor } from '../run/secrets.js'
 import { recordedResources } from './state.js'
 import { runnerInputs } from './inputs.js'
@@ -16,14 +17,20 @@ export async function runCleanup(): Promise<void> {
   const databases = recordedResources('database')
   const folders = recordedResources('folder')
   const servers = recordedResources('server')
-  if (databases.length === 0 && folders.length === 0 && servers.length === 0) {
+  const processes = recordedResources('process')
+  if (databases.length === 0 && folders.length === 0 && servers.length === 0 && processes.length === 0) {
     commands.info('Nothing left to clean up.')
     return
   }
   const raw = runnerInputs()
   const redactor = new Redactor(rawSecrets(raw))
   for (const secret of redactor.known) commands.setSecret(secret)
-  // Throwaway servers first: their files are in the folders.
+  // The tools first: pg_dump, psql or pg_restore still running would go on writing, or hold a database.
+  for (const group of processes) {
+    const pid = endProcessGroup(group)
+    if (pid !== undefined) commands.info(`Ended leftover client tool ${pid} and its process group`)
+  }
+  // Throwaway servers next: their files are in the folders.
   for (const server of servers) await stopThrowawayServer(server)
   for (const folder of folders) {
     await rmRF(folder)
@@ -45,7 +52,13 @@ export async function runCleanup(): Promise<void> {
       const { major } = await readServerVersion(session)
       for (const database of databases) {
         await dropDatabase(session, database, major)
-          .then(() => commands.info(`Dropped leftover temporary database ${database}`))
+          .then((existed) =>
+            commands.info(
+              existed
+                ? `Dropped leftover temporary database ${database}`
+                : `Temporary database ${database} was recorded, but never came to be (or is gone): nothing to drop`
+            )
+          )
           .catch((error: unknown) => commands.warning(`Could not drop ${database}: ${redactor.redactError(error)}`))
       }
     } finally {

@@ -13,7 +13,12 @@ export const actionReporter: Reporter = {
 
 /** Saves the live set of temporary resources after every change, for the post step. */
 export class StateLedger implements ResourceLedger {
-  private readonly live: Record<ResourceKind, Set<string>> = { database: new Set(), folder: new Set(), server: new Set() }
+  private readonly live: Record<ResourceKind, Set<string>> = {
+    database: new Set(),
+    folder: new Set(),
+    server: new Set(),
+    process: new Set()
+  }
 
   created(kind: ResourceKind, id: string): void {
     this.live[kind].add(id)

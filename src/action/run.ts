@@ -13,6 +13,7 @@ import { writeJobSummary } from './job-summary.js'
 import { actionReporter, StateLedger } from './reporter.js'
 import { runnerToolCache } from './tool-cache.js'
 import { forgetSecretVariables } from '../connection/environment.js'
+import { recordProcessGroups } from '../tools/process.js'
 
 export async function runAction(): Promise<void> {
   const given = runnerInputs()
@@ -30,10 +31,13 @@ export async function runAction(): Promise<void> {
     forgetSecretVariables()
     // The runner always names its tool cache; elsewhere (a local runner emulation) the engine's own folder serves.
     const toolCache = process.env.RUNNER_TOOL_CACHE ? runnerToolCache : undefined
+    const ledger = new StateLedger()
+    // The post step ends the tools a killed main step leaves running.
+    recordProcessGroups(ledger)
     const result = await verifyBackup({
       settings,
       reporter: actionReporter,
-      ledger: new StateLedger(),
+      ledger,
       toolCache,
       signal: interruptionSignal()
     })

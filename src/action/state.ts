@@ -1,5 +1,5 @@
-// What the main step records in the step's state for the post step: the temporary databases and
-// folders it created and has not removed yet.
+// What the main step records in the step's state for the post step: the temporary databases,
+// folders, throwaway servers and client tools' process groups it started and has not removed yet.
 
 import { State } from '../run/names.js'
 import type { ResourceKind } from '../run/context.js'
@@ -8,7 +8,8 @@ import { getState } from './commands.js'
 export const STATE_KEY: Record<ResourceKind, string> = {
   database: State.TemporaryDatabases,
   folder: State.TemporaryFolders,
-  server: State.ThrowawayServers
+  server: State.ThrowawayServers,
+  process: State.ChildProcesses
 }
 
 export function recordedResources(kind: ResourceKind): string[] {

@@ -79,7 +79,8 @@ export async function restoreArchive(replay: RestoreContext): Promise<string> {
         'pg_restore',
         `Restore failed: pg_restore stopped at the first error (exit code ${ran.exitCode}): ${lines.join(' | ') || 'no error message'}`,
         lines,
-        ran.stderr
+        ran.stderr,
+        request.strict && replay.sorter.onlyHarmless()
       )
     }
   }

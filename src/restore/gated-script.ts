@@ -10,6 +10,7 @@ import { refusedStatement } from '../backup/gate/refusal.js'
 import type { VerificationError } from '../run/errors.js'
 import { readerStopped } from '../tools/process.js'
 import type { CopyGuards } from './psql.js'
+import { StatementLines } from './statement-lines.js'
 
 export class GatedScript extends Transform {
   private readonly gate: DumpGate
@@ -20,6 +21,8 @@ export class GatedScript extends Transform {
   private offset = 0
   private refusal: VerificationError | undefined
   private started = false
+  /** Which statement ends on each line psql reads, for the errors psql reports by line. */
+  readonly lines = new StatementLines()
 
   /**
    * onRefused stops psql before this stream fails: psql runs an unfinished statement it holds once
@@ -37,6 +40,7 @@ export class GatedScript extends Transform {
     super()
     this.gate = new DumpGate(options)
     this.lexer = new PlainDumpLexer((unit) => this.onUnit(unit), { keepBytes: true, tokens: this.gate, ...reading })
+    if (restrictLine) this.lines.passed(restrictLine)
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -96,9 +100,16 @@ export class GatedScript extends Transform {
     // The lexer's bytes are views of the chunk being read, which is the stream's own: passed on as they are.
     // The gate lets a COPY through only on a line of its own (neither shared nor cut in parts).
     const copies = this.guards && unit.kind === 'statements' && unit.statements.length === 1 && unit.statements[0].copyIn
-    if (copies) this.admitted.push(this.guards!.stopAtError)
+    if (copies) this.ownLine(this.guards!.stopAtError)
     for (const bytes of admission.bytes) this.admitted.push(bytes)
-    if (this.guards && unit.kind === 'end-of-rows') this.admitted.push(this.guards.goOn)
+    this.lines.unit(unit, admission.bytes)
+    if (this.guards && unit.kind === 'end-of-rows') this.ownLine(this.guards.goOn)
+  }
+
+  /** A line of the run's own. */
+  private ownLine(bytes: Buffer): void {
+    this.admitted.push(bytes)
+    this.lines.passed(bytes)
   }
 
   private refuse(reason: string, unit?: DumpUnit, offset = unit?.start ?? 0): void {

@@ -53,6 +53,7 @@ export async function runGated(replay: RestoreContext, script: Readable, what: s
   const gated = new GatedScript(restoreGate(replay), replay.restrictLine, (error) => stop.abort(error), guards, {
     noAtomicBodies: replay.request.tools.version.major < 14
   })
+  replay.sorter.readsLines(gated.lines)
   pipeline(script, gated).catch(() => {})
   const stopped: RestoreContext = { ...replay, signal: AbortSignal.any([replay.signal, stop.signal]) }
   try {

@@ -66,7 +66,8 @@ export function psqlFailure(replay: RestoreContext, ran: ToolRun, what: string):
     what,
     `Restore failed: ${what} stopped at the first error (exit code ${ran.exitCode}): ${lines.join(' | ') || 'no error message'}`,
     lines,
-    ran.stderr
+    ran.stderr,
+    replay.request.strict && replay.sorter.onlyHarmless()
   )
 }
 

@@ -47,8 +47,16 @@ export async function restoreBackup<T>(
   const { server, databaseName } = request
   assertNotSource(server.target, { ...server.target, database: databaseName })
   const tablespaces = await tablespacesOf(server.session)
-  await createDatabaseLike(server.session, databaseName)
+  // Recorded before it is asked for: a run killed while CREATE DATABASE runs leaves it to the post
+  // step, which drops it if it came to be (and ends the session still creating it).
   run.ledger.created('database', databaseName)
+  try {
+    await createDatabaseLike(server.session, databaseName)
+  } catch (error) {
+    // The server refused it (it answered): there is nothing to drop. Otherwise it may exist.
+    if (error instanceof VerificationError || (error as { code?: string }).code !== undefined) run.ledger.removed('database', databaseName)
+    throw error
+  }
   run.log(`Created temporary database ${databaseName}`)
   try {
     const restore: RestoreContext = {

@@ -84,21 +84,29 @@ const DROP_ATTEMPTS = 3
  * first; an error ending one (a superuser's) never stops the drop. A plain DROP DATABASE then ends
  * autovacuum workers itself, which WITH (FORCE) would refuse to a role that is not a superuser;
  * WITH (FORCE) is the second try, for sessions that did not end. "IF EXISTS" makes a repeated
- * cleanup harmless. Whatever still holds the database is named in the error.
+ * cleanup harmless. A session of a run that was killed may still be creating the database (its
+ * name was recorded first): it is ended too, so that the database does not come to be after the
+ * drop. Whatever still holds the database is named in the error. Returns whether it existed.
  */
-export async function dropDatabase(client: pg.Client, name: string, serverMajor: number): Promise<void> {
+export async function dropDatabase(client: pg.Client, name: string, serverMajor: number): Promise<boolean> {
+  const creating = `CREATE DATABASE ${client.escapeIdentifier(name)} `
   const { rows } = await client.query<{ pid: number }>(
-    "SELECT pid FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid() AND backend_type = 'client backend'",
-    [name]
+    `SELECT pid FROM pg_catalog.pg_stat_activity
+      WHERE pid <> pg_catalog.pg_backend_pid() AND backend_type = 'client backend'
+        AND (datname = $1 OR (state = 'active' AND left(query, length($2)) = $2))`,
+    [name, creating]
   )
-  for (const { pid } of rows) await client.query('SELECT pg_catalog.pg_terminate_backend($1)', [pid]).catch(() => {})
+  // From PostgreSQL 14, waited for (up to 5 s each): a CREATE DATABASE ended has then rolled back.
+  const terminate = serverMajor >= 14 ? 'SELECT pg_catalog.pg_terminate_backend($1, 5000)' : 'SELECT pg_catalog.pg_terminate_backend($1)'
+  for (const { pid } of rows) await client.query(terminate, [pid]).catch(() => {})
   const drop = `DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)}`
   await allowWrites(client)
+  const existed = (await client.query('SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1', [name])).rows.length > 0
   let last: unknown
   for (let attempt = 0; attempt < DROP_ATTEMPTS; attempt++) {
     try {
       await client.query(drop)
-      return
+      return existed
     } catch (error) {
       // 55006: still in use. Anything else (no permission, a lost server) is the answer.
       if ((error as { code?: string }).code !== '55006') throw error
@@ -107,7 +115,7 @@ export async function dropDatabase(client: pg.Client, name: string, serverMajor:
     if (serverMajor >= 13) {
       try {
         await client.query(`${drop} WITH (FORCE)`)
-        return
+        return existed
       } catch (error) {
         last = error
       }

@@ -12,9 +12,13 @@ export interface Reporter {
   mask(secret: string): void
 }
 
-/** Temporary things the engine creates, recorded so that a later cleanup can remove what is left. */
-/** server: a throwaway server's "pid:data directory", stopped by a later cleanup when it still runs. */
-export type ResourceKind = 'database' | 'folder' | 'server'
+/**
+ * Temporary things the engine creates, recorded so that a later cleanup can remove what is left.
+ * server: a throwaway server's "pid:data directory", stopped by a later cleanup when it still runs;
+ * process: a client tool's process group, "pid:start" (see tools/process-group.ts), ended by a
+ * later cleanup when that pid is still that process.
+ */
+export type ResourceKind = 'database' | 'folder' | 'server' | 'process'
 
 export interface ResourceLedger {
   created(kind: ResourceKind, id: string): void

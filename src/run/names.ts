@@ -61,7 +61,8 @@ export const Output = {
 export const State = {
   TemporaryDatabases: 'temporary-databases',
   TemporaryFolders: 'temporary-folders',
-  ThrowawayServers: 'throwaway-servers'
+  ThrowawayServers: 'throwaway-servers',
+  ChildProcesses: 'child-processes'
 } as const
 
 export const DEFAULT_MIN_SIZE = '1KiB'

@@ -4,6 +4,8 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process'
 import type { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
+import type { ResourceLedger } from '../run/context.js'
+import { groupName, processGroups } from './process-group.js'
 
 export interface ToolRun {
   exitCode: number | null
@@ -40,6 +42,19 @@ const STDOUT_LIMIT = 1024 * 1024
 /** Never needed by a tool, whoever calls it: the action's inputs and the URLs and passwords they came from. */
 const NEVER_INHERITED = /^(INPUT_.*|DATABASE_URL|DB_PASSWORD)$/i
 
+/** Where the tools' process groups are recorded while they run; none: they run in this process's group. */
+let groups: ResourceLedger | undefined
+
+/**
+ * From now on every tool runs in a process group of its own, recorded in the ledger while it runs:
+ * should this process be killed outright (SIGKILL), a later cleanup (the action's post step) ends
+ * the tools it left running, and their children. Without it (the CLI), the tools stay in the
+ * terminal's group, which a Ctrl-C reaches whole.
+ */
+export function recordProcessGroups(ledger: ResourceLedger | undefined): void {
+  groups = processGroups ? ledger : undefined
+}
+
 /** The error of a write to a tool that stopped reading (psql at its first error): its exit code tells why. */
 export function readerStopped(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | null)?.code
@@ -48,11 +63,15 @@ export function readerStopped(error: unknown): boolean {
 
 export async function runTool(file: string, args: string[], options: ToolOptions): Promise<ToolRun> {
   const env = Object.fromEntries(Object.entries(options.env).filter(([name]) => !NEVER_INHERITED.test(name)))
+  const ledger = groups
   const child = spawn(file, args, {
     env,
     stdio: [options.stdin || options.input ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-    windowsHide: true
+    windowsHide: true,
+    detached: ledger !== undefined
   }) as ChildProcessByStdio<Writable | null, Readable, Readable>
+  const group = ledger && child.pid !== undefined ? groupName(child.pid) : undefined
+  if (group) ledger?.created('process', group)
   let fed: Promise<void> = Promise.resolve()
   if (options.stdin && child.stdin) {
     // A tool that stops reading early (psql at its first error) closes the pipe: that is its
@@ -109,6 +128,7 @@ export async function runTool(file: string, args: string[], options: ToolOptions
   } finally {
     if (timer) clearTimeout(timer)
     options.signal?.removeEventListener('abort', abort)
+    if (group) ledger?.removed('process', group)
   }
 }
 

@@ -7,8 +7,9 @@ import { startHeartbeat } from '../../run/heartbeat.js'
 import { restoreGate, type RestoreContext } from '../context.js'
 import { incompleteRestore, MISSING_TABLESPACE } from '../errors.js'
 import { copyGuards, psqlArguments, psqlFailure, reportFiltered } from '../psql.js'
+import { LexedStatementLines } from '../statement-lines.js'
 import { PsqlSessions, SessionEndedError } from './psql-sessions.js'
-import { replayPlainDump, type ReplayResult } from './scheduler.js'
+import { replayPlainDump, type ReplayResult, type ReplaySessions } from './scheduler.js'
 
 export async function replayInSessions(replay: RestoreContext, file: GrowingFile): Promise<string | undefined> {
   const { run, request } = replay
@@ -22,13 +23,15 @@ export async function replayInSessions(replay: RestoreContext, file: GrowingFile
     onLine: run.verbose ? (line) => run.log(run.redactor.redact(line)) : undefined,
     onErrorLine: (line, session) => replay.sorter.line(run.redactor.redact(line), session)
   })
+  const followed = new FollowedSchemaSession(sessions, { noAtomicBodies: request.tools.version.major < 14 })
+  replay.sorter.readsLines(followed.schema.lines, 0)
   let sent = () => 0
   const stopHeartbeat = startHeartbeat('psql restoring', run.log, () => sent(), run.heartbeatMs)
   let replayed: ReplayResult
   try {
     replayed = await replayPlainDump({
       file,
-      sessions,
+      sessions: followed,
       unknownSettings: replay.unknownSettings,
       signal: replay.signal,
       onStart: (scheduler) => {
@@ -97,5 +100,43 @@ function missingTablespaceSetting(replay: RestoreContext): (line: string) => str
       replay.sorter.noteHarmless(MISSING_TABLESPACE)
     }
     return "SET default_tablespace = '';\n"
+  }
+}
+
+/**
+ * The sessions, with what session 0 is sent read again as psql reads it: session 0 goes on after
+ * errors, and psql names only the line of each; a missing role is harmless only on a line where a
+ * change of owner or privileges ends. (The other sessions stop at their first error, which fails
+ * the restore whatever it is.)
+ */
+class FollowedSchemaSession implements ReplaySessions {
+  readonly schema: LexedStatementLines
+
+  constructor(
+    private readonly sessions: PsqlSessions,
+    reading: { noAtomicBodies?: boolean }
+  ) {
+    this.schema = new LexedStatementLines(reading)
+  }
+
+  get count(): number {
+    return this.sessions.count
+  }
+
+  write(session: number, data: Buffer | string): Promise<void> {
+    if (session === 0) this.schema.sent(data)
+    return this.sessions.write(session, data)
+  }
+
+  sync(session: number): Promise<void> {
+    // The sync's SELECT of a token of its own: one statement on one line.
+    if (session === 0) this.schema.sent("SELECT 'sync';\n")
+    return this.sessions.sync(session)
+  }
+
+  async restart(session: number): Promise<void> {
+    await this.sessions.restart(session)
+    // The new psql reads from line 1 (the old one's errors were all read as it ended).
+    if (session === 0) this.schema.reset()
   }
 }
