@@ -1,0 +1,283 @@
+// connection: the ways a user's server is reached that are not the default. Every sslmode as libpq
+// documents it, for the run's own sessions and the tools alike, against servers with and without
+// TLS; sessions read-only by default (a role's setting, the URL's options) that must still restore;
+// a password only in PGPASSFILE; the server's HINT in the failure; settings that cannot be used,
+// said before any connection.
+
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { execFileSync, spawnSync } from 'node:child_process'
+import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { clientEnvironment } from '../src/connection/environment.js'
+import { openSession } from '../src/connection/session.js'
+import type { ConnectionTarget } from '../src/connection/target.js'
+import { chooseConnection } from '../src/inputs/connection.js'
+import { loadSettings } from '../src/inputs/inputs.js'
+import { verifyBackup } from '../src/engine/verify.js'
+import { InputError } from '../src/run/errors.js'
+import { findClientTools, type ClientTools } from '../src/tools/locate.js'
+import { MemoryLedger, recordingReporter } from './support/reporter.js'
+import { startServer, temporaryDatabases, type TestServer } from './support/server.js'
+
+let plainServer: TestServer
+let tlsServer: TestServer
+let work: string
+let tools: ClientTools
+const PASSWORD = 'pw-of-the-roles'
+
+/** A CA, and a certificate it signs for 127.0.0.1, readable by the account the server runs as. */
+async function certificates(folder: string): Promise<{ ca: string; cert: string; key: string }> {
+  const file = (name: string) => path.join(folder, name)
+  const openssl = (args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' })
+  openssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=backup-verify test CA',
+    '-keyout',
+    file('ca.key'),
+    '-out',
+    file('ca.crt')
+  ])
+  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', file('server.key'), '-out', file('server.csr')])
+  await writeFile(file('san.ext'), 'subjectAltName=IP:127.0.0.1\n')
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    file('server.csr'),
+    '-CA',
+    file('ca.crt'),
+    '-CAkey',
+    file('ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '1',
+    '-extfile',
+    file('san.ext'),
+    '-out',
+    file('server.crt')
+  ])
+  await chmod(file('server.key'), 0o600)
+  if (process.getuid?.() === 0) await chown(file('server.key'), Number(execFileSync('id', ['-u', 'postgres']).toString().trim()), 0)
+  return { ca: file('ca.crt'), cert: file('server.crt'), key: file('server.key') }
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-connection-'))
+  await chmod(work, 0o755)
+  tools = (await findClientTools())[0]
+  const { cert, key } = await certificates(work)
+  // "secure" may only connect over TLS, "cleartext" only without; postgres either way.
+  const hba = path.join(work, 'pg_hba.conf')
+  await writeFile(
+    hba,
+    [
+      'local all all trust',
+      ...['127.0.0.1/32', '::1/128'].flatMap((address) => [
+        `hostssl all secure ${address} scram-sha-256`,
+        `hostnossl all cleartext ${address} scram-sha-256`,
+        `host all postgres ${address} scram-sha-256`
+      ])
+    ].join('\n') + '\n',
+    { mode: 0o644 }
+  )
+  ;[plainServer, tlsServer] = await Promise.all([
+    startServer(),
+    startServer(undefined, undefined, false, { settings: ['ssl=on', `ssl_cert_file=${cert}`, `ssl_key_file=${key}`, `hba_file=${hba}`] })
+  ])
+  for (const server of [plainServer, tlsServer]) {
+    await server.query(
+      `CREATE ROLE secure LOGIN CREATEDB PASSWORD '${PASSWORD}'; CREATE ROLE cleartext LOGIN CREATEDB PASSWORD '${PASSWORD}'`
+    )
+    await server.query('CREATE DATABASE shop OWNER secure')
+    await server.query(
+      `SET ROLE secure; CREATE TABLE items (id int PRIMARY KEY, name text);
+       INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 500) g`,
+      'shop'
+    )
+  }
+})
+
+afterAll(async () => {
+  await Promise.all([plainServer?.stop(), tlsServer?.stop()])
+  if (work) await rm(work, { recursive: true, force: true })
+})
+
+function target(url: string): ConnectionTarget {
+  const choice = chooseConnection(url, {}, undefined)
+  if (choice?.kind !== 'postgres') throw new Error('expected a PostgreSQL target')
+  return choice.target
+}
+
+function urlOf(server: TestServer, user: string, query: string, host = '127.0.0.1'): string {
+  const password = user === server.user ? encodeURIComponent(server.password) : PASSWORD
+  return `postgresql://${user}:${password}@${host}:${server.port}/shop${query ? `?${query}` : ''}`
+}
+
+const ENCRYPTED = 'SELECT ssl::text AS ssl FROM pg_catalog.pg_stat_ssl WHERE pid = pg_catalog.pg_backend_pid()'
+
+/** How the run's own session connects: "tls", "plain", or the error. */
+async function driverSession(url: string): Promise<string> {
+  try {
+    const session = await openSession(target(url))
+    try {
+      const { rows } = await session.query<{ ssl: string }>(ENCRYPTED)
+      return rows[0].ssl === 'true' ? 'tls' : 'plain'
+    } finally {
+      await session.end()
+    }
+  } catch (error) {
+    return `refused: ${(error as Error).message}`
+  }
+}
+
+/** How psql connects with the environment the tools are given: "tls", "plain", or "refused". */
+function toolSession(url: string): string {
+  const t = target(url)
+  const ran = spawnSync(tools.psql, ['-XAtc', ENCRYPTED], { env: clientEnvironment(t, t.database, undefined), encoding: 'utf8' })
+  if (ran.status !== 0) return `refused: ${ran.stderr}`
+  return ran.stdout.trim() === 'true' ? 'tls' : 'plain'
+}
+
+describe('sslmode', () => {
+  const auth = 'sslrootcert=' // completed with the CA's path in each test
+  const cases: Array<[string, 'plain' | 'tls', string, string, 'tls' | 'plain' | 'refused']> = [
+    // mode, server, user, extra parameters, what libpq does
+    ['(none)', 'plain', 'secure', '', 'plain'],
+    ['disable', 'plain', 'secure', '', 'plain'],
+    ['allow', 'plain', 'secure', '', 'plain'],
+    ['prefer', 'plain', 'secure', '', 'plain'],
+    ['require', 'plain', 'secure', '', 'refused'],
+    ['verify-ca', 'plain', 'secure', auth, 'refused'],
+    ['verify-full', 'plain', 'secure', auth, 'refused'],
+    ['(none)', 'tls', 'postgres', '', 'tls'],
+    ['disable', 'tls', 'postgres', '', 'plain'],
+    ['allow', 'tls', 'postgres', '', 'plain'],
+    ['prefer', 'tls', 'postgres', '', 'tls'],
+    ['require', 'tls', 'postgres', '', 'tls'],
+    ['verify-ca', 'tls', 'postgres', auth, 'tls'],
+    ['verify-full', 'tls', 'postgres', auth, 'tls'],
+    // A server that refuses a plain session: allow tries TLS next; disable cannot.
+    ['disable', 'tls', 'secure', '', 'refused'],
+    ['allow', 'tls', 'secure', '', 'tls'],
+    ['prefer', 'tls', 'secure', '', 'tls'],
+    // A server that refuses a TLS session: prefer tries plain next; require cannot.
+    ['allow', 'tls', 'cleartext', '', 'plain'],
+    ['prefer', 'tls', 'cleartext', '', 'plain'],
+    ['(none)', 'tls', 'cleartext', '', 'plain'],
+    ['require', 'tls', 'cleartext', '', 'refused']
+  ]
+
+  test.each(cases)('sslmode=%s, server with %s, user %s: the driver connects as libpq does', async (mode, kind, user, extra, expected) => {
+    const server = kind === 'tls' ? tlsServer : plainServer
+    const query = [mode === '(none)' ? '' : `sslmode=${mode}`, extra ? `${extra}${path.join(work, 'ca.crt')}` : '']
+      .filter(Boolean)
+      .join('&')
+    const url = urlOf(server, user, query)
+    const tool = toolSession(url)
+    const driver = await driverSession(url)
+    expect(tool.replace(/:[\s\S]*/, '')).toBe(expected)
+    expect(driver.replace(/:[\s\S]*/, '')).toBe(expected)
+  })
+
+  test('verify-full checks the host name, verify-ca only the chain: as libpq does', async () => {
+    const ca = path.join(work, 'ca.crt')
+    // The certificate names 127.0.0.1, not localhost.
+    const full = urlOf(tlsServer, 'postgres', `sslmode=verify-full&sslrootcert=${ca}`, 'localhost')
+    const chain = urlOf(tlsServer, 'postgres', `sslmode=verify-ca&sslrootcert=${ca}`, 'localhost')
+    expect(toolSession(full)).toMatch(/^refused/)
+    expect(await driverSession(full)).toMatch(/^refused/)
+    expect(toolSession(chain)).toBe('tls')
+    expect(await driverSession(chain)).toBe('tls')
+    // A root certificate that did not sign the server's: refused in require mode too (libpq verifies any root given).
+    const other = path.join(work, 'other-ca.crt')
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=other',
+        '-keyout',
+        path.join(work, 'other.key'),
+        '-out',
+        other
+      ],
+      { stdio: 'ignore' }
+    )
+    const wrongRoot = urlOf(tlsServer, 'postgres', `sslmode=require&sslrootcert=${other}`)
+    expect(toolSession(wrongRoot)).toMatch(/^refused/)
+    expect(await driverSession(wrongRoot)).toMatch(/^refused/)
+  })
+
+  test.each([['prefer'], ['allow']])('sslmode=%s against a server without TLS: the backup is verified, plain and custom', async (mode) => {
+    for (const format of ['plain', 'custom']) {
+      const inputs: Record<string, string> = { 'database-url': urlOf(plainServer, 'secure', `sslmode=${mode}`), 'min-size': '0', format }
+      const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+      const result = await verifyBackup({
+        settings,
+        reporter: recordingReporter(),
+        ledger: new MemoryLedger(),
+        env: { PATH: process.env.PATH }
+      })
+      expect(result.error).toBeUndefined()
+      expect(result.status).toBe('passed')
+    }
+    expect(await temporaryDatabases(plainServer)).toEqual([])
+  })
+})
+
+describe('settings that cannot be used are said before any connection', () => {
+  const refused = (url: string) => {
+    try {
+      chooseConnection(url, {}, undefined)
+    } catch (error) {
+      expect(error).toBeInstanceOf(InputError)
+      return (error as Error).message
+    }
+    throw new Error('accepted')
+  }
+
+  test('two hosts', () => {
+    const message = refused('postgresql://app:secret@db1.example.test:5432,db2.example.test:5433/shop')
+    expect(message).toContain('Input "database-url"')
+    expect(message).toContain('several hosts (db1.example.test:5432,db2.example.test:5433) are not supported')
+    expect(message).not.toContain('secret')
+    expect(refused('postgresql://app@/shop?host=db1.example.test,db2.example.test')).toContain('several hosts')
+  })
+
+  test('service=', () => {
+    const message = refused('postgresql:///shop?service=nightly')
+    expect(message).toContain('service=nightly names an entry of a pg_service.conf file, which is not read')
+    expect(message).toContain('write its host, port, dbname, user and sslmode in the URL')
+  })
+
+  test('a missing sslrootcert, sslcert or sslkey file names the parameter and the file', () => {
+    expect(refused('postgresql://app@db.example.test/shop?sslmode=verify-full&sslrootcert=/no/such/root.crt')).toContain(
+      'the file sslrootcert names cannot be read (no such file): /no/such/root.crt'
+    )
+    expect(refused('postgresql://app@db.example.test/shop?sslmode=require&sslcert=/no/such/client.crt')).toContain(
+      'the file sslcert names cannot be read (no such file): /no/such/client.crt'
+    )
+  })
+
+  test('verify-full with no root certificate at all, and sslmode values libpq does not know', () => {
+    expect(refused('postgresql://app@db.example.test/shop?sslmode=verify-full')).toContain('sslrootcert=system')
+    expect(refused('postgresql://app@db.example.test/shop?sslmode=no-verify')).toContain(
+      'sslmode is one of disable, allow, prefer, require, verify-ca, verify-full'
+    )
+    expect(refused('postgresql://app@db.example.test/shop?sslmode=require&sslrootcert=system')).toContain('sslmode=verify-full')
+  })
+})
