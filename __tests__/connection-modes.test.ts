@@ -6,7 +6,7 @@
 
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { execFileSync, spawnSync } from 'node:child_process'
-import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { clientEnvironment } from '../src/connection/environment.js'
@@ -236,6 +236,98 @@ describe('sslmode', () => {
       expect(result.status).toBe('passed')
     }
     expect(await temporaryDatabases(plainServer)).toEqual([])
+  })
+})
+
+async function verify(inputs: Record<string, string>) {
+  const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+  return verifyBackup({ settings, reporter: recordingReporter(), ledger: new MemoryLedger(), env: { PATH: process.env.PATH } })
+}
+
+describe('sessions read-only by default', () => {
+  const ROLE_READ_ONLY = 'reader'
+  const URL_READ_ONLY = `options=${encodeURIComponent('-c default_transaction_read_only=on')}`
+  const backups: Record<string, string> = {}
+
+  beforeAll(async () => {
+    // A role whose sessions are read-only wherever it connects, owning the database it verifies.
+    await plainServer.query(
+      `CREATE ROLE ${ROLE_READ_ONLY} LOGIN CREATEDB PASSWORD '${PASSWORD}'; ALTER ROLE ${ROLE_READ_ONLY} SET default_transaction_read_only = on`
+    )
+    await plainServer.query(`CREATE DATABASE ro OWNER ${ROLE_READ_ONLY}`)
+    await plainServer.query(
+      `SET ROLE ${ROLE_READ_ONLY}; CREATE TABLE notes (id int PRIMARY KEY, body text);
+       INSERT INTO notes SELECT g, md5(g::text) FROM generate_series(1, 300) g`,
+      'ro'
+    )
+    const env = {
+      ...process.env,
+      PGHOST: '127.0.0.1',
+      PGPORT: String(plainServer.port),
+      PGUSER: 'postgres',
+      PGPASSWORD: plainServer.password
+    }
+    for (const database of ['ro', 'shop']) {
+      for (const format of ['plain', 'custom']) {
+        backups[`${database}.${format}`] = path.join(work, `${database}.${format === 'plain' ? 'sql' : 'dump'}`)
+        execFileSync(tools.pgDump, [`--format=${format}`, `--file=${backups[`${database}.${format}`]}`, database], { env })
+      }
+    }
+  })
+
+  const modes: Array<[string, string, string, string]> = [
+    // how, the role, its database, the URL's parameters
+    ['a role setting', ROLE_READ_ONLY, 'ro', ''],
+    ["the URL's options", 'secure', 'shop', URL_READ_ONLY]
+  ]
+
+  test.each(modes)('read-only by %s: a new backup is verified, plain and custom', async (_how, user, database, query) => {
+    for (const format of ['plain', 'custom']) {
+      const url = urlOf(plainServer, user, query).replace('/shop', `/${database}`)
+      const result = await verify({ 'database-url': url, 'min-size': '0', format })
+      expect(result.error).toBeUndefined()
+      expect(result.status).toBe('passed')
+    }
+    expect(await temporaryDatabases(plainServer)).toEqual([])
+  })
+
+  test.each(modes)('read-only by %s: an existing backup is verified, plain and custom', async (_how, user, database, query) => {
+    for (const format of ['plain', 'custom']) {
+      const url = urlOf(plainServer, user, query).replace('/shop', '/postgres')
+      const result = await verify({ 'backup-file': backups[`${database}.${format}`], 'restore-database-url': url, 'min-size': '0' })
+      expect(result.error).toBeUndefined()
+      expect(result.status).toBe('passed')
+    }
+    expect(await temporaryDatabases(plainServer)).toEqual([])
+  })
+
+  test("only the temporary database's sessions are let write: pg_dump's keep the options the user gave", async () => {
+    // The tools, each wrapped to note the database and the server options it was given.
+    const wrapped = path.join(work, 'wrapped-tools')
+    const noted = path.join(work, 'tool-sessions.log')
+    await mkdir(wrapped, { recursive: true })
+    for (const tool of ['pg_dump', 'pg_restore', 'psql']) {
+      const note = `[ -z "$PGDATABASE" ] || echo "${tool} $PGDATABASE $PGOPTIONS" >> '${noted}'`
+      const script = `#!/bin/sh\n${note}\nexec '${path.join(tools.directory, tool)}' "$@"\n`
+      await writeFile(path.join(wrapped, tool), script, { mode: 0o755 })
+    }
+    const url = urlOf(plainServer, 'secure', URL_READ_ONLY)
+    const inputs: Record<string, string> = { 'database-url': url, 'min-size': '0', format: 'custom' }
+    const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+    const result = await verifyBackup({
+      settings,
+      reporter: recordingReporter(),
+      ledger: new MemoryLedger(),
+      env: { PATH: process.env.PATH, PGBIN: wrapped }
+    })
+    expect(result.status).toBe('passed')
+    const sessions = (await readFile(noted, 'utf8')).trim().split('\n')
+    const dumps = sessions.filter((line) => line.startsWith('pg_dump '))
+    const restores = sessions.filter((line) => line.startsWith('pg_restore ') && line.includes(' backup_verify_'))
+    expect(dumps.length).toBeGreaterThan(0)
+    expect(restores.length).toBeGreaterThan(0)
+    for (const line of dumps) expect(line).toBe('pg_dump shop -c default_transaction_read_only=on')
+    for (const line of restores) expect(line).toMatch(/-c default_transaction_read_only=on -c default_transaction_read_only=off$/)
   })
 })
 

@@ -186,6 +186,26 @@ export async function idleSessionTimeoutSet(client: pg.Client): Promise<boolean>
   return rows[0]?.set === true
 }
 
+/**
+ * Whether this user's sessions in a new database would be read-only by default
+ * (default_transaction_read_only): the server's setting or the connection's options (both in the
+ * session's reset value), or a role's setting for every database. The temporary database's
+ * sessions are then told to write (see WRITABLE), and only they: the source's stay as they are.
+ */
+export async function readOnlyByDefault(client: pg.Client): Promise<boolean> {
+  const { rows } = await client.query<{ set: boolean }>(
+    `SELECT s.reset_val <> 'off' OR EXISTS (
+              SELECT 1 FROM pg_catalog.pg_db_role_setting r, pg_catalog.unnest(r.setconfig) c
+               WHERE r.setdatabase = 0 AND r.setrole IN (0, (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = session_user))
+                 AND c LIKE 'default\\_transaction\\_read\\_only=%') AS set
+       FROM pg_catalog.pg_settings s WHERE s.name = 'default_transaction_read_only'`
+  )
+  return rows[0]?.set === true
+}
+
+/** The server option that lets a session write, after any that made it read-only (the last one given wins). */
+export const WRITABLE = '-c default_transaction_read_only=off'
+
 export function majorOf(versionNumber: number): number {
   return versionNumber >= 100000
     ? Math.floor(versionNumber / 10000)

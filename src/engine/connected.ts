@@ -5,7 +5,14 @@
 import path from 'node:path'
 import type pg from 'pg'
 import { clientEnvironment } from '../connection/environment.js'
-import { idleSessionTimeoutSet, openSession, readServerVersion, type ServerVersion } from '../connection/session.js'
+import {
+  idleSessionTimeoutSet,
+  openSession,
+  readOnlyByDefault,
+  readServerVersion,
+  WRITABLE,
+  type ServerVersion
+} from '../connection/session.js'
 import { describeTarget, withServerOption, type ConnectionTarget } from '../connection/target.js'
 import { missingExtensions } from '../compare/inventory.js'
 import { serverOutputSettings, type OutputSettings } from '../compare/read-back.js'
@@ -88,8 +95,12 @@ export class Connected {
         : passwordFile
       const sourceIdles = await idleSessionTimeoutSet(source)
       const restoreIdles = restoreSession === source ? sourceIdles : await idleSessionTimeoutSet(restoreSession)
+      // The temporary database is written by the restore's sessions (the tools' and the driver's),
+      // whatever a role's or the URL's default_transaction_read_only says.
+      let temporaryTarget = restoreIdles ? withServerOption(restoreTarget, NO_IDLE_TIMEOUT) : restoreTarget
+      if (await readOnlyByDefault(restoreSession)) temporaryTarget = withServerOption(temporaryTarget, WRITABLE)
       const restoreServer: RestoreServer = {
-        target: restoreIdles ? withServerOption(restoreTarget, NO_IDLE_TIMEOUT) : restoreTarget,
+        target: temporaryTarget,
         session: restoreSession,
         major: restoreVersion.major,
         passwordFile: restorePasswordFile
