@@ -10,6 +10,7 @@ import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/p
 import os from 'node:os'
 import path from 'node:path'
 import { clientEnvironment } from '../src/connection/environment.js'
+import { passwordFileEntry } from '../src/connection/password-file.js'
 import { openSession } from '../src/connection/session.js'
 import type { ConnectionTarget } from '../src/connection/target.js'
 import { chooseConnection } from '../src/inputs/connection.js'
@@ -328,6 +329,56 @@ describe('sessions read-only by default', () => {
     expect(restores.length).toBeGreaterThan(0)
     for (const line of dumps) expect(line).toBe('pg_dump shop -c default_transaction_read_only=on')
     for (const line of restores) expect(line).toMatch(/-c default_transaction_read_only=on -c default_transaction_read_only=off$/)
+  })
+})
+
+describe('a password only in the password file', () => {
+  test('libpq lines: wildcards, escapes, the first match, a socket as localhost', () => {
+    const text = ['# comment', 'db.example.test:5432:shop:app:first', '*:*:shop:app:second', String.raw`*:*:*:*:c\:o\\lon:tail`].join('\n')
+    const at = { host: 'db.example.test', port: 5432, database: 'shop', user: 'app' }
+    expect(passwordFileEntry(text, at)).toBe('first')
+    expect(passwordFileEntry(text, { ...at, port: 6432 })).toBe('second')
+    expect(passwordFileEntry(text, { ...at, user: 'other' })).toBe('c:o\\lon:tail')
+    expect(passwordFileEntry('localhost:5432:*:app:socket', { ...at, host: '/var/run/postgresql' })).toBe('socket')
+    expect(passwordFileEntry('localhost:5432:*:app:socket', { ...at, host: '/srv/sockets' })).toBeUndefined()
+  })
+
+  test("PGPASSFILE's password reaches pg_dump and the restore too, not only the driver", async () => {
+    const file = path.join(work, 'user.pgpass')
+    await writeFile(file, `127.0.0.1:${plainServer.port}:*:secure:${PASSWORD}\n`, { mode: 0o600 })
+    const before = process.env.PGPASSFILE
+    // The driver reads the runner's PGPASSFILE by itself (pgpass): set where it looks, as on a runner.
+    process.env.PGPASSFILE = file
+    try {
+      for (const format of ['plain', 'custom']) {
+        const inputs: Record<string, string> = {
+          'database-url': `postgresql://secure@127.0.0.1:${plainServer.port}/shop`,
+          'min-size': '0',
+          format
+        }
+        const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+        const reporter = recordingReporter()
+        const result = await verifyBackup({
+          settings,
+          reporter,
+          ledger: new MemoryLedger(),
+          env: { PATH: process.env.PATH, PGPASSFILE: file }
+        })
+        expect(result.error).toBeUndefined()
+        expect(result.status).toBe('passed')
+        expect(reporter.masked).toContain(PASSWORD)
+      }
+      // A file others may read is ignored, as libpq ignores it, and the run says why.
+      await chmod(file, 0o644)
+      const inputs: Record<string, string> = { 'database-url': `postgresql://secure@127.0.0.1:${plainServer.port}/shop`, 'min-size': '0' }
+      const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+      const reporter = recordingReporter()
+      await verifyBackup({ settings, reporter, ledger: new MemoryLedger(), env: { PATH: process.env.PATH, PGPASSFILE: file } })
+      expect(reporter.warnings.join('\n')).toContain(`The password file ${file} is ignored, as libpq ignores it: others may read it`)
+    } finally {
+      if (before === undefined) delete process.env.PGPASSFILE
+      else process.env.PGPASSFILE = before
+    }
   })
 })
 

@@ -5,6 +5,7 @@
 import path from 'node:path'
 import type pg from 'pg'
 import { clientEnvironment } from '../connection/environment.js'
+import { passwordFromUserFile } from '../connection/password-file.js'
 import {
   idleSessionTimeoutSet,
   openSession,
@@ -64,6 +65,15 @@ export class Connected {
     if (settings.connection.kind !== 'postgres') throw new Error('only a PostgreSQL connection can be opened')
     const { target, origin } = settings.connection
     run.log(`Connecting to ${describeTarget(target)} (from ${origin})`)
+    // A password only in the user's password file: the driver would find it, the tools must get it too.
+    for (const server of [target, settings.restoreTarget]) {
+      if (!server || server.password !== undefined) continue
+      server.password = await passwordFromUserFile(server, options.env, run.warn)
+      if (server.password) {
+        run.redactor.add(server.password)
+        run.reporter.mask(server.password)
+      }
+    }
     const source = await openSession(target, target.database, { signal: run.signal, report: run.warn })
     let restoreSession: pg.Client | undefined
     try {

@@ -157,7 +157,15 @@ export function classifyToolError(stderr: string): { problem: Problem; hint?: st
   if (/server version mismatch/i.test(stderr)) {
     return { problem: 'client-too-old', hint: "Install a PostgreSQL client whose major version is at least the server's." }
   }
-  if (/password authentication failed|no password supplied/i.test(stderr)) {
+  if (/no password supplied/i.test(stderr)) {
+    return {
+      problem: 'authentication-failed',
+      hint:
+        'The server asks for a password and none was given: put it in the URL (percent-encoded), in PGPASSWORD, ' +
+        'or in a line of the password file (PGPASSFILE, else ~/.pgpass, private: chmod 600) for this host, port, database and user.'
+    }
+  }
+  if (/password authentication failed/i.test(stderr)) {
     return { problem: 'authentication-failed', hint: 'Check the password given to the action.' }
   }
   if (/connection refused/i.test(stderr)) {
