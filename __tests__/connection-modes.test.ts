@@ -16,7 +16,10 @@ import type { ConnectionTarget } from '../src/connection/target.js'
 import { chooseConnection } from '../src/inputs/connection.js'
 import { loadSettings } from '../src/inputs/inputs.js'
 import { verifyBackup } from '../src/engine/verify.js'
-import { InputError } from '../src/run/errors.js'
+import { InputError, type VerificationError } from '../src/run/errors.js'
+import { Redactor } from '../src/run/secrets.js'
+import { describeFailure } from '../src/engine/failure.js'
+import pg from 'pg'
 import { findClientTools, type ClientTools } from '../src/tools/locate.js'
 import { MemoryLedger, recordingReporter } from './support/reporter.js'
 import { startServer, temporaryDatabases, type TestServer } from './support/server.js'
@@ -379,6 +382,58 @@ describe('a password only in the password file', () => {
       if (before === undefined) delete process.env.PGPASSFILE
       else process.env.PGPASSFILE = before
     }
+  })
+})
+
+describe("the server's hint", () => {
+  let small: TestServer
+
+  beforeAll(async () => {
+    // A lock table far smaller than the tables pg_dump must lock in one transaction.
+    small = await startServer(undefined, undefined, false, { settings: ['max_locks_per_transaction=10', 'max_connections=20'] })
+    await small.query('CREATE DATABASE many')
+    // In batches: one transaction creating them all would run out of locks itself.
+    for (let batch = 0; batch < 20; batch++) {
+      const names = Array.from({ length: 100 }, (_, i) => `t${batch * 100 + i}`)
+      await small.query(names.map((name) => `CREATE TABLE ${name} (id int);`).join(' '), 'many')
+    }
+  })
+
+  afterAll(async () => {
+    await small?.stop()
+  })
+
+  test('"out of shared memory" comes with the hint to raise max_locks_per_transaction, plain and custom', async () => {
+    for (const format of ['plain', 'custom']) {
+      const result = await verify({ 'database-url': small.url('many'), 'min-size': '0', format })
+      expect(result.status).toBe('failed')
+      expect(result.error?.message).toContain('out of shared memory')
+      expect(`${result.error?.message} ${result.error?.hint}`).toContain('max_locks_per_transaction')
+    }
+  })
+
+  test("a session's error keeps the server's hint: in the run's failure, and when connecting", async () => {
+    const client = new pg.Client({ connectionString: small.url('many') })
+    await client.connect()
+    let error: unknown
+    try {
+      await client.query('BEGIN')
+      for (let i = 0; i < 2000; i++) await client.query(`LOCK TABLE t${i} IN ACCESS SHARE MODE`)
+    } catch (caught) {
+      error = caught
+    } finally {
+      await client.end()
+    }
+    const failure = describeFailure(error, 'Create', new Redactor())
+    expect(failure.message).toBe('out of shared memory')
+    expect(failure.hint).toBe('You might need to increase max_locks_per_transaction.')
+    // A setting the server refuses at connection time: its hint says which values it takes.
+    const refused = await openSession(target(`${small.url('many')}?options=${encodeURIComponent('-c work_mem=1XB')}`)).then(
+      () => undefined,
+      (caught: unknown) => caught as VerificationError
+    )
+    expect(refused?.message).toContain('invalid value for parameter "work_mem": "1XB"')
+    expect(refused?.hint).toMatch(/^Valid units for this parameter are/)
   })
 })
 

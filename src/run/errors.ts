@@ -63,6 +63,23 @@ function where(address: ServerAddress): string {
   return address.host.startsWith('/') ? `socket ${address.host} (port ${address.port})` : `${address.host}:${address.port}`
 }
 
+/**
+ * What the server said besides its message (pg's DatabaseError carries them): DETAIL, which says
+ * what exactly, and HINT, what to change (max_locks_per_transaction for "out of shared memory").
+ */
+export function serverNotes(error: unknown): { detail?: string; hint?: string } {
+  const err = error as { detail?: unknown; hint?: unknown } | undefined
+  const text = (value: unknown) => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined)
+  return { detail: text(err?.detail), hint: text(err?.hint) }
+}
+
+/** A server error's message with its DETAIL, as one line. */
+export function serverMessage(error: unknown): string {
+  const message = (error as { message?: string } | undefined)?.message ?? String(error)
+  const { detail } = serverNotes(error)
+  return detail ? `${message.replace(/\.$/, '')} (${detail.replace(/\.$/, '')})` : message
+}
+
 /** Turns an error from the pg driver (or a socket) into a VerificationError a user can act on. */
 export function describeConnectionError(error: unknown, address: ServerAddress): VerificationError {
   if (error instanceof VerificationError) return error
@@ -111,8 +128,8 @@ export function describeConnectionError(error: unknown, address: ServerAddress):
     case '28000':
       return new VerificationError(
         'authentication-failed',
-        `The server refused user "${address.user}" for database "${address.database}": ${message}.`,
-        'Check that the role exists and that pg_hba.conf allows it from this host.'
+        `The server refused user "${address.user}" for database "${address.database}": ${serverMessage(error)}.`,
+        serverNotes(error).hint ?? 'Check that the role exists and that pg_hba.conf allows it from this host.'
       )
     case '3D000':
       return new VerificationError(
@@ -128,7 +145,7 @@ export function describeConnectionError(error: unknown, address: ServerAddress):
       'The server accepted no session in time: check the host, port and that the server is ready.'
     )
   }
-  return new VerificationError('connection-failed', `Could not connect to ${at}: ${message}`)
+  return new VerificationError('connection-failed', `Could not connect to ${at}: ${serverMessage(error)}`, serverNotes(error).hint)
 }
 
 /** Hints for errors that PostgreSQL tools print on stderr, recognised by their text. */
@@ -202,8 +219,8 @@ export function describeReadError(error: unknown): unknown {
   if (err.code === '42501') {
     return new VerificationError(
       'permission-denied',
-      `Cannot read the source: ${err.message}.`,
-      'The user needs read access to every table it dumps; a superuser or the owner of the database is simplest.'
+      `Cannot read the source: ${serverMessage(error)}.`,
+      serverNotes(error).hint ?? 'The user needs read access to every table it dumps; a superuser or the owner of the database is simplest.'
     )
   }
   return error
