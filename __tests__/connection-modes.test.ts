@@ -224,6 +224,15 @@ describe('sslmode', () => {
     const wrongRoot = urlOf(tlsServer, 'postgres', `sslmode=require&sslrootcert=${other}`)
     expect(toolSession(wrongRoot)).toMatch(/^refused/)
     expect(await driverSession(wrongRoot)).toMatch(/^refused/)
+    // Each refusal says what to change.
+    const hintOf = (url: string) =>
+      openSession(target(url)).then(
+        () => '',
+        (error: VerificationError) => `${error.message} ${error.hint}`
+      )
+    expect(await hintOf(full)).toContain('does not name "localhost"')
+    expect(await hintOf(wrongRoot)).toContain("the server's certificate was not accepted")
+    expect(await hintOf(urlOf(plainServer, 'secure', 'sslmode=require'))).toContain('the server does not accept TLS')
   })
 
   test.each([['prefer'], ['allow']])('sslmode=%s against a server without TLS: the backup is verified, plain and custom', async (mode) => {

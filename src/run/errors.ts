@@ -138,6 +138,28 @@ export function describeConnectionError(error: unknown, address: ServerAddress):
         'Check the database name; with a postgres service container, POSTGRES_DB creates it.'
       )
   }
+  if (/does not support SSL/i.test(message)) {
+    return new VerificationError(
+      'connection-failed',
+      `Could not connect to ${at}: the server does not accept TLS, and the URL's sslmode requires it.`,
+      "Turn TLS on on the server (ssl = on), or use sslmode=prefer (libpq's default), which uses TLS where the server has it."
+    )
+  }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return new VerificationError(
+      'connection-failed',
+      `Could not connect to ${at}: the server's certificate does not name "${address.host}": ${message}`,
+      'sslmode=verify-full checks that the certificate names the host: connect by a name it holds, or use sslmode=verify-ca, which checks the chain only.'
+    )
+  }
+  if (/certificate|SSL|TLS/.test(message) && !code.match(/^[0-9A-Z]{5}$/)) {
+    return new VerificationError(
+      'connection-failed',
+      `Could not connect to ${at}: the server's certificate was not accepted: ${message}`,
+      "With a root certificate (sslrootcert, or ~/.postgresql/root.crt) the server's certificate must chain to it: " +
+        'give the root certificate that signed it (your provider publishes it), or sslmode=require to encrypt without verifying.'
+    )
+  }
   if (/timeout/i.test(message)) {
     return new VerificationError(
       'connection-timeout',
