@@ -93,7 +93,7 @@ describe('database-url', () => {
   test('sslmode and other libpq parameters are kept for the client tools', () => {
     const t = target('postgres://app:pw@localhost/shop?sslmode=require&application_name=nightly')
     expect(t.parameters).toEqual({ sslmode: 'require', application_name: 'nightly' })
-    expect(t.ssl).toBeTruthy()
+    expect(t.tls).toEqual({ mode: 'require' })
   })
 
   test('a Unix-socket host, given encoded or as a parameter', () => {

@@ -1,7 +1,9 @@
 // Conversations with the server over the pg driver: its version, its tables, and the temporary database.
 
 import pg from 'pg'
+import type { ConnectionOptions } from 'node:tls'
 import type { ConnectionTarget } from './target.js'
+import { fromServer, sessionTries, unreachable } from './tls.js'
 import { describeConnectionError } from '../run/errors.js'
 
 export interface ServerVersion {
@@ -13,19 +15,46 @@ export interface ServerVersion {
   major: number
 }
 
-function clientConfig(target: ConnectionTarget, database: string): pg.ClientConfig {
+function clientConfig(target: ConnectionTarget, database: string, ssl: false | ConnectionOptions): pg.ClientConfig {
   return {
     host: target.host,
     port: target.port,
     user: target.user,
     password: target.password,
     database,
-    ssl: target.ssl,
+    // Always given: the driver would otherwise read PGSSLMODE its own way.
+    ssl,
     connectionTimeoutMillis: target.connectTimeoutSeconds * 1000,
     application_name: 'backup-verify',
     // The tools get the same server options (PGOPTIONS): the sessions see what pg_dump sees.
     ...(target.parameters.options ? { options: target.parameters.options } : {})
   }
+}
+
+/**
+ * A connected client, TLS or plain as sslmode says (see sessionTries). When every try fails, the
+ * error that says most: one the server sent over TLS, else one the server sent, else the last.
+ */
+async function connectClient(target: ConnectionTarget, database: string): Promise<pg.Client> {
+  const failures: Array<{ error: unknown; tls: boolean }> = []
+  for (const ssl of sessionTries(target.tls, target.host)) {
+    const client = new pg.Client(clientConfig(target, database, ssl))
+    // An error after connecting (server shut down, say) must not crash the process; the next query reports it.
+    client.on('error', () => {})
+    try {
+      await client.connect()
+      return client
+    } catch (error) {
+      await client.end().catch(() => {})
+      failures.push({ error, tls: ssl !== false })
+      if (unreachable(error)) break
+    }
+  }
+  const told =
+    failures.findLast((failure) => failure.tls && fromServer(failure.error)) ??
+    failures.findLast((failure) => fromServer(failure.error)) ??
+    failures[failures.length - 1]
+  throw told.error
 }
 
 /** The run's stop, for a session that must not outlast it. */
@@ -41,13 +70,10 @@ export interface SessionStop {
  * holds does not hold the run until that session lets go; that session is named.
  */
 export async function openSession(target: ConnectionTarget, database = target.database, stop?: SessionStop): Promise<pg.Client> {
-  const client = new pg.Client(clientConfig(target, database))
-  // An error after connecting (server shut down, say) must not crash the process; the next query reports it.
-  client.on('error', () => {})
+  let client: pg.Client
   try {
-    await client.connect()
+    client = await connectClient(target, database)
   } catch (error) {
-    await client.end().catch(() => {})
     throw describeConnectionError(error, { ...target, database })
   }
   let pid: number
@@ -73,10 +99,13 @@ export async function openSession(target: ConnectionTarget, database = target.da
  * itself, and one the run began since it stopped (dropping its temporary database) must go on.
  */
 async function cancelLockWait(target: ConnectionTarget, database: string, pid: number, report: (line: string) => void): Promise<void> {
-  const canceller = new pg.Client(clientConfig(target, database))
-  canceller.on('error', () => {})
+  let canceller: pg.Client
   try {
-    await canceller.connect()
+    canceller = await connectClient(target, database)
+  } catch {
+    return // The server may be gone: then nothing waits on it either.
+  }
+  try {
     // Not the other session's statement, which may hold anything (a password, say): who, and for how long.
     const { rows } = await canceller.query<{
       pid: number
@@ -156,6 +185,26 @@ export async function idleSessionTimeoutSet(client: pg.Client): Promise<boolean>
   )
   return rows[0]?.set === true
 }
+
+/**
+ * Whether this user's sessions in a new database would be read-only by default
+ * (default_transaction_read_only): the server's setting or the connection's options (both in the
+ * session's reset value), or a role's setting for every database. The temporary database's
+ * sessions are then told to write (see WRITABLE), and only they: the source's stay as they are.
+ */
+export async function readOnlyByDefault(client: pg.Client): Promise<boolean> {
+  const { rows } = await client.query<{ set: boolean }>(
+    `SELECT s.reset_val <> 'off' OR EXISTS (
+              SELECT 1 FROM pg_catalog.pg_db_role_setting r, pg_catalog.unnest(r.setconfig) c
+               WHERE r.setdatabase = 0 AND r.setrole IN (0, (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = session_user))
+                 AND c LIKE 'default\\_transaction\\_read\\_only=%') AS set
+       FROM pg_catalog.pg_settings s WHERE s.name = 'default_transaction_read_only'`
+  )
+  return rows[0]?.set === true
+}
+
+/** The server option that lets a session write, after any that made it read-only (the last one given wins). */
+export const WRITABLE = '-c default_transaction_read_only=off'
 
 export function majorOf(versionNumber: number): number {
   return versionNumber >= 100000

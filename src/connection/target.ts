@@ -1,6 +1,6 @@
 // Where a server is, as every stage connects to it: host, port, user, database, libpq settings.
 
-import type { ClientConfig } from 'pg'
+import type { TlsSettings } from './tls.js'
 
 export interface ConnectionTarget {
   host: string
@@ -10,8 +10,8 @@ export interface ConnectionTarget {
   database: string
   /** libpq settings passed on as they were given (sslmode, sslrootcert, application_name, ...). */
   parameters: Record<string, string>
-  /** TLS settings for the pg driver, from sslmode and the certificate parameters (libpq semantics). */
-  ssl?: ClientConfig['ssl']
+  /** TLS for the driver's sessions, from sslmode and the certificate parameters (libpq's semantics); none: libpq's default, prefer. */
+  tls?: TlsSettings
   /** How long to wait for the server to accept a session, for the driver and the tools alike. */
   connectTimeoutSeconds: number
 }

@@ -5,7 +5,15 @@
 import path from 'node:path'
 import type pg from 'pg'
 import { clientEnvironment } from '../connection/environment.js'
-import { idleSessionTimeoutSet, openSession, readServerVersion, type ServerVersion } from '../connection/session.js'
+import { passwordFromUserFile } from '../connection/password-file.js'
+import {
+  idleSessionTimeoutSet,
+  openSession,
+  readOnlyByDefault,
+  readServerVersion,
+  WRITABLE,
+  type ServerVersion
+} from '../connection/session.js'
 import { describeTarget, withServerOption, type ConnectionTarget } from '../connection/target.js'
 import { missingExtensions } from '../compare/inventory.js'
 import { serverOutputSettings, type OutputSettings } from '../compare/read-back.js'
@@ -57,6 +65,15 @@ export class Connected {
     if (settings.connection.kind !== 'postgres') throw new Error('only a PostgreSQL connection can be opened')
     const { target, origin } = settings.connection
     run.log(`Connecting to ${describeTarget(target)} (from ${origin})`)
+    // A password only in the user's password file: the driver would find it, the tools must get it too.
+    for (const server of [target, settings.restoreTarget]) {
+      if (!server || server.password !== undefined) continue
+      server.password = await passwordFromUserFile(server, options.env, run.warn)
+      if (server.password) {
+        run.redactor.add(server.password)
+        run.reporter.mask(server.password)
+      }
+    }
     const source = await openSession(target, target.database, { signal: run.signal, report: run.warn })
     let restoreSession: pg.Client | undefined
     try {
@@ -88,8 +105,12 @@ export class Connected {
         : passwordFile
       const sourceIdles = await idleSessionTimeoutSet(source)
       const restoreIdles = restoreSession === source ? sourceIdles : await idleSessionTimeoutSet(restoreSession)
+      // The temporary database is written by the restore's sessions (the tools' and the driver's),
+      // whatever a role's or the URL's default_transaction_read_only says.
+      let temporaryTarget = restoreIdles ? withServerOption(restoreTarget, NO_IDLE_TIMEOUT) : restoreTarget
+      if (await readOnlyByDefault(restoreSession)) temporaryTarget = withServerOption(temporaryTarget, WRITABLE)
       const restoreServer: RestoreServer = {
-        target: restoreIdles ? withServerOption(restoreTarget, NO_IDLE_TIMEOUT) : restoreTarget,
+        target: temporaryTarget,
         session: restoreSession,
         major: restoreVersion.major,
         passwordFile: restorePasswordFile

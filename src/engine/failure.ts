@@ -2,7 +2,7 @@
 // interruption or a time-out with the phase it stopped, anything else as unexpected.
 
 import type { PhaseName, VerificationResult } from '../report/result.js'
-import { describeLostConnection, VerificationError } from '../run/errors.js'
+import { describeLostConnection, serverMessage, serverNotes, VerificationError } from '../run/errors.js'
 import type { Redactor } from '../run/secrets.js'
 
 export type RunFailure = NonNullable<VerificationResult['error']>
@@ -20,7 +20,9 @@ export function describeMinutes(minutes: number): string {
 export function describeFailure(error: unknown, phase: PhaseName | undefined, redactor: Redactor): RunFailure {
   const known = error instanceof VerificationError ? error : describeLostConnection(error, phase)
   if (known) return { problem: known.problem, message: redactor.redact(known.message), hint: known.hint && redactor.redact(known.hint) }
-  return { problem: 'unexpected', message: redactor.redactError(error) }
+  // A server's error (pg's DatabaseError) with what it added: DETAIL in the message, HINT as the hint.
+  const { hint } = serverNotes(error)
+  return { problem: 'unexpected', message: redactor.redact(serverMessage(error)), ...(hint ? { hint: redactor.redact(hint) } : {}) }
 }
 
 /** A run stopped from outside: by a signal (its name is the reason), or by the timeout input. */

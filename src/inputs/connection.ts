@@ -1,11 +1,11 @@
 // Where the database is: the database-url input, else DATABASE_URL, else Django-style DB_* variables, else a .env file.
 
-import type { ClientConfig } from 'pg'
 import { parse } from 'pg-connection-string'
 import { InputError } from '../run/errors.js'
 import { parseKeywordValue, writtenUrlPassword } from '../run/secrets.js'
 import { Input } from '../run/names.js'
 import { DEFAULT_CONNECT_TIMEOUT_SECONDS, LIBPQ_PARAMETERS, type ConnectionTarget } from '../connection/target.js'
+import { readTlsSettings, TlsSettingError } from '../connection/tls.js'
 
 export type ConnectionChoice =
   | { kind: 'postgres'; target: ConnectionTarget; origin: string; rawUrl?: string }
@@ -19,6 +19,28 @@ export type Variables = Record<string, string | undefined>
 const DB_NAMES = ['DB_ENGINE', 'DB_NAME', 'DB_USER', 'DB_PASSWORD', 'DB_HOST', 'DB_PORT'] as const
 const POSTGRES_SCHEMES = new Set(['postgres', 'postgresql', 'postgis', 'pgsql'])
 const URL_FORMS = 'a URL such as postgresql://user:password@host:5432/dbname (percent-encode special characters in the password)'
+
+/**
+ * TLS parameters: taken out before pg-connection-string parses the URL, which would read the files
+ * and give sslmode meanings of its own (readTlsSettings gives libpq's).
+ */
+const TLS_PARAMETERS = new Set(['sslmode', 'sslrootcert', 'sslcert', 'sslkey'])
+
+/** The URL without the query parameters `names`, and their values as URLSearchParams decodes them. */
+function takeParameters(url: string, names: Set<string>): { rest: string; taken: Record<string, string> } {
+  const query = url.indexOf('?')
+  if (query < 0) return { rest: url, taken: {} }
+  const hash = url.indexOf('#', query)
+  const end = hash < 0 ? url.length : hash
+  const taken: Record<string, string> = {}
+  const kept: string[] = []
+  for (const pair of url.slice(query + 1, end).split('&')) {
+    const [name, value] = [...new URLSearchParams(pair)][0] ?? ['', '']
+    if (names.has(name)) taken[name] = value
+    else if (pair !== '') kept.push(pair)
+  }
+  return { rest: `${url.slice(0, query)}${kept.length > 0 ? `?${kept.join('&')}` : ''}${url.slice(end)}`, taken }
+}
 
 function present(value: string | undefined): value is string {
   return value !== undefined && value.trim() !== ''
@@ -71,20 +93,35 @@ export function fromUrl(url: string, origin: string, inputName: string): Connect
     if (/^(mysql|mysql2|mariadb|mssql|oracle|redshift|cockroach)/.test(scheme)) return { kind: 'unsupported', engine: scheme, origin }
     throw new InputError(inputName, shown, URL_FORMS)
   }
+  const hosts = authority.replace(/^.*@/s, '')
+  if (hosts.includes(',')) throw severalHosts(inputName, shown, hosts)
+  const { rest, taken } = takeParameters(url, TLS_PARAMETERS)
   let parsed: ReturnType<typeof parse>
   try {
-    parsed = parse(url, { useLibpqCompat: true })
+    parsed = parse(rest)
   } catch {
     throw new InputError(inputName, shown, URL_FORMS)
+  }
+  if (typeof parsed.host === 'string' && parsed.host.includes(',')) throw severalHosts(inputName, shown, parsed.host)
+  if (typeof parsed.service === 'string') {
+    throw new InputError(
+      inputName,
+      shown,
+      `${URL_FORMS}; service=${parsed.service} names an entry of a pg_service.conf file, which is not read: ` +
+        'write its host, port, dbname, user and sslmode in the URL instead'
+    )
   }
   if (!present(parsed.database ?? undefined)) {
     throw new InputError(inputName, shown, `${URL_FORMS}; the URL names no database (add /dbname after the host)`)
   }
   const parameters: Record<string, string> = {}
   for (const key of Object.keys(LIBPQ_PARAMETERS)) {
-    const value = parsed[key]
+    const value = TLS_PARAMETERS.has(key) ? taken[key] : parsed[key]
     if (typeof value === 'string' && value !== '') parameters[key] = value
   }
+  const tls = tlsOf(parameters, inputName, shown, URL_FORMS)
+  // The tools get sslmode as the driver reads it (libpq knows only the lower-case spelling).
+  if (parameters.sslmode !== undefined && tls) parameters.sslmode = tls.mode
   return {
     kind: 'postgres',
     origin,
@@ -96,7 +133,7 @@ export function fromUrl(url: string, origin: string, inputName: string): Connect
       password: present(parsed.password) ? parsed.password : undefined,
       database: parsed.database as string,
       parameters,
-      ssl: parsed.ssl as ClientConfig['ssl'],
+      tls,
       connectTimeoutSeconds:
         /^\d+$/.test(parameters.connect_timeout ?? '') && Number(parameters.connect_timeout) > 0
           ? Number(parameters.connect_timeout)
@@ -121,9 +158,29 @@ function fromDjangoVariables(variables: Variables, origin: string): ConnectionCh
       password: present(variables.DB_PASSWORD) ? variables.DB_PASSWORD : undefined,
       database: variables.DB_NAME.trim(),
       parameters: {},
+      tls: tlsOf({}, 'DB_HOST', variables.DB_HOST ?? ''),
       connectTimeoutSeconds: DEFAULT_CONNECT_TIMEOUT_SECONDS
     }
   }
+}
+
+/** The sessions' TLS settings, or what is wrong with them, naming the input, before any connection. */
+function tlsOf(parameters: Record<string, string>, inputName: string, shown: string, accepted?: string): ConnectionTarget['tls'] {
+  try {
+    return readTlsSettings(parameters)
+  } catch (error) {
+    if (!(error instanceof TlsSettingError)) throw error
+    throw new InputError(inputName, shown, accepted ? `${accepted}; ${error.message}` : error.message)
+  }
+}
+
+function severalHosts(inputName: string, shown: string, hosts: string): InputError {
+  return new InputError(
+    inputName,
+    shown,
+    `${URL_FORMS}; several hosts (${hosts}) are not supported: the backup is made from one server and restored ` +
+      'into one, so name one host and port (the primary, where a restore may create its temporary database)'
+  )
 }
 
 function parsePort(text: string, inputName: string, shown: string): number {

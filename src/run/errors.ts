@@ -63,6 +63,23 @@ function where(address: ServerAddress): string {
   return address.host.startsWith('/') ? `socket ${address.host} (port ${address.port})` : `${address.host}:${address.port}`
 }
 
+/**
+ * What the server said besides its message (pg's DatabaseError carries them): DETAIL, which says
+ * what exactly, and HINT, what to change (max_locks_per_transaction for "out of shared memory").
+ */
+export function serverNotes(error: unknown): { detail?: string; hint?: string } {
+  const err = error as { detail?: unknown; hint?: unknown } | undefined
+  const text = (value: unknown) => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined)
+  return { detail: text(err?.detail), hint: text(err?.hint) }
+}
+
+/** A server error's message with its DETAIL, as one line. */
+export function serverMessage(error: unknown): string {
+  const message = (error as { message?: string } | undefined)?.message ?? String(error)
+  const { detail } = serverNotes(error)
+  return detail ? `${message.replace(/\.$/, '')} (${detail.replace(/\.$/, '')})` : message
+}
+
 /** Turns an error from the pg driver (or a socket) into a VerificationError a user can act on. */
 export function describeConnectionError(error: unknown, address: ServerAddress): VerificationError {
   if (error instanceof VerificationError) return error
@@ -111,8 +128,8 @@ export function describeConnectionError(error: unknown, address: ServerAddress):
     case '28000':
       return new VerificationError(
         'authentication-failed',
-        `The server refused user "${address.user}" for database "${address.database}": ${message}.`,
-        'Check that the role exists and that pg_hba.conf allows it from this host.'
+        `The server refused user "${address.user}" for database "${address.database}": ${serverMessage(error)}.`,
+        serverNotes(error).hint ?? 'Check that the role exists and that pg_hba.conf allows it from this host.'
       )
     case '3D000':
       return new VerificationError(
@@ -121,6 +138,28 @@ export function describeConnectionError(error: unknown, address: ServerAddress):
         'Check the database name; with a postgres service container, POSTGRES_DB creates it.'
       )
   }
+  if (/does not support SSL/i.test(message)) {
+    return new VerificationError(
+      'connection-failed',
+      `Could not connect to ${at}: the server does not accept TLS, and the URL's sslmode requires it.`,
+      "Turn TLS on on the server (ssl = on), or use sslmode=prefer (libpq's default), which uses TLS where the server has it."
+    )
+  }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return new VerificationError(
+      'connection-failed',
+      `Could not connect to ${at}: the server's certificate does not name "${address.host}": ${message}`,
+      'sslmode=verify-full checks that the certificate names the host: connect by a name it holds, or use sslmode=verify-ca, which checks the chain only.'
+    )
+  }
+  if (/certificate|SSL|TLS/.test(message) && !code.match(/^[0-9A-Z]{5}$/)) {
+    return new VerificationError(
+      'connection-failed',
+      `Could not connect to ${at}: the server's certificate was not accepted: ${message}`,
+      "With a root certificate (sslrootcert, or ~/.postgresql/root.crt) the server's certificate must chain to it: " +
+        'give the root certificate that signed it (your provider publishes it), or sslmode=require to encrypt without verifying.'
+    )
+  }
   if (/timeout/i.test(message)) {
     return new VerificationError(
       'connection-timeout',
@@ -128,7 +167,7 @@ export function describeConnectionError(error: unknown, address: ServerAddress):
       'The server accepted no session in time: check the host, port and that the server is ready.'
     )
   }
-  return new VerificationError('connection-failed', `Could not connect to ${at}: ${message}`)
+  return new VerificationError('connection-failed', `Could not connect to ${at}: ${serverMessage(error)}`, serverNotes(error).hint)
 }
 
 /** Hints for errors that PostgreSQL tools print on stderr, recognised by their text. */
@@ -157,7 +196,15 @@ export function classifyToolError(stderr: string): { problem: Problem; hint?: st
   if (/server version mismatch/i.test(stderr)) {
     return { problem: 'client-too-old', hint: "Install a PostgreSQL client whose major version is at least the server's." }
   }
-  if (/password authentication failed|no password supplied/i.test(stderr)) {
+  if (/no password supplied/i.test(stderr)) {
+    return {
+      problem: 'authentication-failed',
+      hint:
+        'The server asks for a password and none was given: put it in the URL (percent-encoded), in PGPASSWORD, ' +
+        'or in a line of the password file (PGPASSFILE, else ~/.pgpass, private: chmod 600) for this host, port, database and user.'
+    }
+  }
+  if (/password authentication failed/i.test(stderr)) {
     return { problem: 'authentication-failed', hint: 'Check the password given to the action.' }
   }
   if (/connection refused/i.test(stderr)) {
@@ -194,8 +241,8 @@ export function describeReadError(error: unknown): unknown {
   if (err.code === '42501') {
     return new VerificationError(
       'permission-denied',
-      `Cannot read the source: ${err.message}.`,
-      'The user needs read access to every table it dumps; a superuser or the owner of the database is simplest.'
+      `Cannot read the source: ${serverMessage(error)}.`,
+      serverNotes(error).hint ?? 'The user needs read access to every table it dumps; a superuser or the owner of the database is simplest.'
     )
   }
   return error

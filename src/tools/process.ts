@@ -150,9 +150,14 @@ export function lineSplitter(onLine?: (line: string) => void): { push(text: stri
   }
 }
 
-/** The lines of a tool's stderr that say what went wrong, for an error message. */
+/**
+ * The lines of a tool's stderr that say what went wrong, for an error message: the errors, each
+ * with the server's HINT after it (what to change, e.g. max_locks_per_transaction for "out of
+ * shared memory").
+ */
 export function errorLines(stderr: string, max = 5): string[] {
   const lines = stderr.split(/\r?\n/).filter((line) => line.trim() !== '')
-  const errors = lines.filter((line) => /\b(ERROR|FATAL|error|fatal|PANIC)\b/.test(line))
-  return (errors.length > 0 ? errors : lines).slice(0, max)
+  const error = (line: string) => /\b(ERROR|FATAL|error|fatal|PANIC)\b/.test(line)
+  if (!lines.some(error)) return lines.slice(0, max)
+  return lines.filter((line) => error(line) || /^HINT:\s/.test(line)).slice(0, max)
 }
