@@ -1,7 +1,8 @@
 // npm run bench: the cost of verifying a backup with this engine, against the raw tools doing the
 // original script's procedure, measured in one run on one throwaway server.
-//   node scripts/bench.mjs [--scale N] [--repeats 3] [--modes a,c1,vd,p] [--small]
+//   node scripts/bench.mjs [--scale N] [--repeats 3] [--modes a,c1,vd,p] [--small] [--tables 2000,5000,20000]
 // --scale N: the reference dataset N times over (pgbench scale 16 and 150000 wide rows at N = 1).
+// --tables: the many-tables dataset instead (that many small tables, three rows each), each size in turn.
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
@@ -12,7 +13,13 @@ import { findClientTools } from '../build/src/tools/locate.js'
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const { values } = parseArgs({
-  options: { scale: { type: 'string' }, repeats: { type: 'string' }, modes: { type: 'string' }, small: { type: 'boolean' } }
+  options: {
+    scale: { type: 'string' },
+    repeats: { type: 'string' },
+    modes: { type: 'string' },
+    small: { type: 'boolean' },
+    tables: { type: 'string' }
+  }
 })
 const multiple = Number(values.scale ?? 1)
 if (!(multiple > 0)) throw new Error(`--scale must be a positive number, not ${values.scale}`)
@@ -20,13 +27,21 @@ const scale = values.small ? 1 : Math.round(16 * multiple)
 const wideRows = values.small ? 5000 : Math.round(150000 * multiple)
 const repeats = Number(values.repeats ?? (values.small ? 1 : 3))
 const only = values.modes?.split(',').map((mode) => mode.trim())
+const tableCounts = values.tables?.split(',').map((count) => Number(count.trim()))
+if (tableCounts?.some((count) => !(Number.isInteger(count) && count > 0)))
+  throw new Error(`--tables must list positive whole numbers, not ${values.tables}`)
 
 const work = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-bench-'))
-const { port, password, server, stop } = await startThrowawayServer('bench', ['max_wal_size=4GB', 'checkpoint_timeout=30min'])
+// pg_dump locks every table in one transaction: tens of thousands of tables need room for their locks.
+const { port, password, server, stop } = await startThrowawayServer('bench', [
+  'max_wal_size=4GB',
+  'checkpoint_timeout=30min',
+  ...(tableCounts ? ['max_locks_per_transaction=1024'] : [])
+])
 
 const tools = (await findClientTools()).sort((a, b) => b.version.major - a.version.major)[0]
 const env = { ...process.env, PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: 'postgres', PGPASSWORD: password, PGDATABASE: 'bench' }
-const url = `postgresql://postgres:${password}@127.0.0.1:${port}/bench`
+let url = `postgresql://postgres:${password}@127.0.0.1:${port}/bench`
 const median = (list) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]
 const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`
 
@@ -70,29 +85,7 @@ function engine(inputs) {
   })
 }
 
-try {
-  console.log(
-    `Client tools ${tools.version.text} (${tools.directory}); ${os.cpus().length} CPUs, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB, Node ${process.version}`
-  )
-  await server.createDatabase('bench')
-  const load = Date.now()
-  run(tools.psql, [
-    '-X',
-    '-q',
-    '-v',
-    'ON_ERROR_STOP=1',
-    '-v',
-    `scale=${scale}`,
-    '-v',
-    `wide_rows=${wideRows}`,
-    '-f',
-    path.join(root, 'scripts', 'bench', 'dataset.sql')
-  ])
-  const size = run(tools.psql, ['-X', '-A', '-t', '-c', 'SELECT pg_size_pretty(pg_database_size(current_database()))']).trim()
-  console.log(
-    `Dataset: scale ${scale}, ${wideRows} wide rows, ${size} on disk (loaded in ${seconds(Date.now() - load)}); ${repeats} run(s) each`
-  )
-
+async function measureModes() {
   const allModes = [
     ['a', 'raw tools: pg_dump plain, sha256sum, createdb, psql, dropdb', (i) => rawProcedure(i)],
     ['b', 'engine: plain, pipeline false, verify rows', () => engine({ format: 'plain', pipeline: 'false', verify: 'rows' })],
@@ -153,6 +146,54 @@ try {
         `verify ${level}: +${((median(times[key]) - base) / 1000).toFixed(1)} s over schema, ${(((median(times[key]) - base) / base) * 100).toFixed(0)}% of the verification at level schema`
       )
     }
+  }
+}
+
+try {
+  console.log(
+    `Client tools ${tools.version.text} (${tools.directory}); ${os.cpus().length} CPUs, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB, Node ${process.version}`
+  )
+  if (!tableCounts) {
+    await server.createDatabase('bench')
+    const load = Date.now()
+    run(tools.psql, [
+      '-X',
+      '-q',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-v',
+      `scale=${scale}`,
+      '-v',
+      `wide_rows=${wideRows}`,
+      '-f',
+      path.join(root, 'scripts', 'bench', 'dataset.sql')
+    ])
+    const size = run(tools.psql, ['-X', '-A', '-t', '-c', 'SELECT pg_size_pretty(pg_database_size(current_database()))']).trim()
+    console.log(
+      `Dataset: scale ${scale}, ${wideRows} wide rows, ${size} on disk (loaded in ${seconds(Date.now() - load)}); ${repeats} run(s) each`
+    )
+    await measureModes()
+  }
+  for (const count of tableCounts ?? []) {
+    const database = `bench_${count}_tables`
+    await server.createDatabase(database)
+    env.PGDATABASE = database
+    url = `postgresql://postgres:${password}@127.0.0.1:${port}/${database}`
+    const load = Date.now()
+    run(tools.psql, [
+      '-X',
+      '-q',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-v',
+      `tables=${count}`,
+      '-f',
+      path.join(root, 'scripts', 'bench', 'many-tables.sql')
+    ])
+    console.log(
+      `\nDataset: ${count} tables of three rows, each with a primary key and an index (loaded in ${seconds(Date.now() - load)}); ${repeats} run(s) each`
+    )
+    await measureModes()
   }
 } finally {
   await stop()

@@ -147,7 +147,11 @@ export async function readColumns(client: pg.Client): Promise<Map<string, string
       WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND ${USER_SCHEMA('n.nspname')}`
   )
   const columns = new Map<string, string[]>()
-  for (const row of rows) columns.set(row.table, [...(columns.get(row.table) ?? []), row.column])
+  for (const row of rows) {
+    const list = columns.get(row.table)
+    if (list) list.push(row.column)
+    else columns.set(row.table, [row.column])
+  }
   for (const list of columns.values()) list.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
   return columns
 }
@@ -256,6 +260,30 @@ export async function readGeneratedValues(clients: pg.Client[], inTransaction: b
   return values.flat()
 }
 
+/** Tables counted in one query, at most. */
+const COUNT_BATCH = 100
+
+const countQuery = (table: string) => `SELECT pg_catalog.count(*) AS n FROM ONLY ${table}`
+
+/**
+ * The row counts of several tables in one round trip; undefined when one of them fails to plan,
+ * so that each is counted again on its own and a failure is named (in a snapshot's transaction, a
+ * savepoint keeps the transaction alive across it).
+ */
+async function countTogether(client: pg.Client, tables: string[], guarded: boolean): Promise<number[] | undefined> {
+  const counts = tables.map(countQuery).join('; ')
+  try {
+    const sql = guarded ? `SAVEPOINT backup_verify_read; ${counts}; RELEASE SAVEPOINT backup_verify_read` : counts
+    const results = (await client.query(sql)) as unknown as Array<pg.QueryResult<{ n: string }>>
+    return results.filter((result) => result.command === 'SELECT').map((result) => Number(result.rows[0].n))
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? ''
+    if (!code.startsWith('42') || code === '42501') throw error
+    if (guarded) await client.query('ROLLBACK TO SAVEPOINT backup_verify_read; RELEASE SAVEPOINT backup_verify_read')
+    return undefined
+  }
+}
+
 /**
  * Each table's exact row count, or its count and a fingerprint of its content that ignores row
  * order and column positions, read by the given sessions side by side. inTransaction: the first
@@ -270,21 +298,40 @@ export async function readContent(
 ): Promise<TableContent[]> {
   const planned = tables.filter((table) => readOf(table) !== 'elsewhere')
   const content: TableContent[] = new Array(planned.length)
+  // Tables only counted go up to COUNT_BATCH to a query, so that thousands of them do not cost a round trip each.
+  const work: number[][] = []
+  for (let index = 0; index < planned.length; index++) {
+    const last = work[work.length - 1]
+    if (readOf(planned[index]) === 'count' && last && last.length < COUNT_BATCH && readOf(planned[last[0]]) === 'count') last.push(index)
+    else work.push([index])
+  }
   let next = 0
   const read = async (client: pg.Client, guarded: boolean) => {
-    for (let index = next++; index < planned.length; index = next++) {
-      const table = planned[index]
-      if (readOf(table) === 'count') {
-        const rows = await queryTable<{ n: string }>(client, table, `SELECT pg_catalog.count(*) AS n FROM ONLY ${table}`, guarded)
-        content[index] = { table, rows: Number(rows[0].n) }
-      } else {
-        const rows = await queryTable<{ n: string; fp: string }>(
-          client,
-          table,
-          `SELECT pg_catalog.count(*) AS n, ${rowsFingerprint(columns.get(table) ?? [])} AS fp FROM ONLY ${table} AS r`,
-          guarded
-        )
-        content[index] = { table, rows: Number(rows[0].n), fingerprint: `sql:${rows[0].fp}` }
+    for (let item = next++; item < work.length; item = next++) {
+      const indexes = work[item]
+      const counts =
+        indexes.length > 1
+          ? await countTogether(
+              client,
+              indexes.map((index) => planned[index]),
+              guarded
+            )
+          : undefined
+      for (const [position, index] of indexes.entries()) {
+        const table = planned[index]
+        if (counts) content[index] = { table, rows: counts[position] }
+        else if (readOf(table) === 'count') {
+          const rows = await queryTable<{ n: string }>(client, table, countQuery(table), guarded)
+          content[index] = { table, rows: Number(rows[0].n) }
+        } else {
+          const rows = await queryTable<{ n: string; fp: string }>(
+            client,
+            table,
+            `SELECT pg_catalog.count(*) AS n, ${rowsFingerprint(columns.get(table) ?? [])} AS fp FROM ONLY ${table} AS r`,
+            guarded
+          )
+          content[index] = { table, rows: Number(rows[0].n), fingerprint: `sql:${rows[0].fp}` }
+        }
       }
     }
   }

@@ -151,16 +151,18 @@ export class CopyRowReader {
 
 /**
  * One simple query sent as the bytes it was written in (latin1 text, a character a byte), as psql
- * sends the dump's statements: a name in any encoding reaches the server unchanged. The rows a COPY
- * sends are added to print; the outcome is the first error, or none.
+ * sends the dump's statements: a name in any encoding reaches the server unchanged. It may hold
+ * several COPY statements: the rows of each go to its own print, the next once the server says the
+ * one before is complete. The outcome: how many completed, and the first error.
  */
 class RawQuery implements pg.Submittable {
   private failure?: Error
+  private completed = 0
 
   constructor(
     private readonly text: string,
-    private readonly print: RowFingerprint,
-    private readonly settle: (failure?: Error) => void
+    private readonly prints: RowFingerprint[],
+    private readonly settle: (outcome: { completed: number; failure?: Error }) => void
   ) {}
 
   submit(connection: pg.Connection): void {
@@ -169,12 +171,12 @@ class RawQuery implements pg.Submittable {
     header[0] = 0x51 // 'Q': a simple query
     header.writeInt32BE(body.length + 4, 1)
     // The driver has read everything the server sent before this query (it was ready for it).
-    new CopyRowReader(connection.stream, this.print)
+    new CopyRowReader(connection.stream, this.prints[0])
     connection.stream.write(Buffer.concat([header, body]))
   }
 
   handleCopyData(message: { chunk: Buffer }): void {
-    this.print.addLine(message.chunk)
+    this.prints[this.completed]?.addLine(message.chunk)
   }
 
   /** A COPY that reads from the client would wait for rows that never come: refused at once. */
@@ -185,26 +187,28 @@ class RawQuery implements pg.Submittable {
 
   handleRowDescription(): void {}
   handleDataRow(): void {}
-  handleCommandComplete(): void {}
+  handleCommandComplete(): void {
+    this.completed++
+  }
   handleEmptyQuery(): void {}
   handlePortalSuspended(): void {}
 
   /** The server refused the query, or the session was lost: the client drops the query here. */
   handleError(error: Error): void {
-    this.settle(this.failure ?? error)
+    this.settle({ completed: this.completed, failure: this.failure ?? error })
   }
 
   handleReadyForQuery(): void {
-    this.settle(this.failure)
+    this.settle({ completed: this.completed, failure: this.failure })
   }
 }
 
-/** Sends text as a raw query, its rows into print; resolves with its first error (never rejects). */
-function rawQuery(client: pg.Client, text: string, print: RowFingerprint): Promise<Error | undefined> {
-  return new Promise((resolve) => client.query(new RawQuery(text, print, resolve)))
+/** Sends text as a raw query, the rows of its statements into prints; never rejects. */
+function rawQuery(client: pg.Client, text: string, prints: RowFingerprint[]): Promise<{ completed: number; failure?: Error }> {
+  return new Promise((resolve) => client.query(new RawQuery(text, prints, resolve)))
 }
 
-/** One session, reading one table at a time, for as long as it is given tables. */
+/** One session, reading a table, or a few small ones in one round trip, for as long as it is given tables. */
 class ReadBackSession {
   private readonly ready: Promise<pg.Client | string>
   busy = false
@@ -222,16 +226,25 @@ class ReadBackSession {
     )
   }
 
-  /** Reads one table; never rejects (a failure is the result). */
-  async read(table: ReadBackTable): Promise<ReadBackResult> {
+  /**
+   * Reads the tables with one query; never rejects (a failure is the result). After a statement
+   * fails the server runs none of the rest: those have no result, to be read again on their own.
+   */
+  async read(tables: ReadBackTable[]): Promise<Array<ReadBackResult | undefined>> {
     this.busy = true
     try {
       const client = await this.ready
-      if (typeof client === 'string') return { error: client }
-      const print = new RowFingerprint()
+      if (typeof client === 'string') return tables.map(() => ({ error: client }))
+      const prints = tables.map(() => new RowFingerprint())
       // The protocol sends each row of a COPY as a message of its own, with its line end.
-      const failure = await rawQuery(client, table.statement, print)
-      return failure ? { error: failure.message } : { rows: print.rows, fingerprint: print.toString() }
+      const { completed, failure } = await rawQuery(client, tables.map((table) => table.statement).join('\n'), prints)
+      return tables.map((_, index) =>
+        index < completed
+          ? { rows: prints[index].rows, fingerprint: prints[index].toString() }
+          : index === completed && failure
+            ? { error: failure.message }
+            : undefined
+      )
     } finally {
       this.busy = false
     }
@@ -243,10 +256,30 @@ class ReadBackSession {
   }
 }
 
-/** Sessions that read tables back as they are given them, biggest first among those waiting, up to `limit` at once. */
+/** A table whose rows in the dump are at most this size is read with others in one round trip... */
+const SMALL_TABLE_BYTES = 64 * 1024
+/** ...up to this many tables, and this many bytes, in one query. */
+const BATCH_TABLES = 100
+const BATCH_BYTES = 1024 * 1024
+
+interface Waiting {
+  table: ReadBackTable
+  resolve: (result: ReadBackResult) => void
+  /** Read again on its own: a query it shared stopped at another table's error. */
+  alone?: boolean
+}
+
+/**
+ * Sessions that read tables back as they are given them, biggest first among those waiting, up to
+ * `limit` at once; small tables go several to a query, so that thousands of them do not cost a round
+ * trip each.
+ */
 export class ReadBackPool {
   private readonly sessions: ReadBackSession[] = []
-  private readonly waiting: Array<{ table: ReadBackTable; resolve: (result: ReadBackResult) => void }> = []
+  /** Smallest first: the biggest is taken off the end. */
+  private readonly waiting: Waiting[] = []
+  private sorted = true
+  private planned = false
   private closed = false
 
   constructor(
@@ -255,10 +288,7 @@ export class ReadBackPool {
   ) {}
 
   read(table: ReadBackTable): Promise<ReadBackResult> {
-    const result = new Promise<ReadBackResult>((resolve) => this.waiting.push({ table, resolve }))
-    this.waiting.sort((a, b) => b.table.weight - a.table.weight)
-    this.dispatch()
-    return result
+    return new Promise<ReadBackResult>((resolve) => this.wait({ table, resolve }))
   }
 
   async close(): Promise<void> {
@@ -267,7 +297,23 @@ export class ReadBackPool {
     await Promise.all(this.sessions.map((session) => session.close()))
   }
 
+  /** Tables asked for together are sorted once, when the caller has asked for them all. */
+  private wait(entry: Waiting): void {
+    this.waiting.push(entry)
+    this.sorted = false
+    if (this.planned) return
+    this.planned = true
+    queueMicrotask(() => {
+      this.planned = false
+      this.dispatch()
+    })
+  }
+
   private dispatch(): void {
+    if (!this.sorted) {
+      this.waiting.sort((a, b) => a.table.weight - b.table.weight)
+      this.sorted = true
+    }
     while (!this.closed && this.waiting.length > 0) {
       let session = this.sessions.find((candidate) => !candidate.busy)
       if (!session && this.sessions.length < this.limit) {
@@ -275,11 +321,28 @@ export class ReadBackPool {
         this.sessions.push(session)
       }
       if (!session) return
-      const next = this.waiting.shift() as { table: ReadBackTable; resolve: (result: ReadBackResult) => void }
-      void session.read(next.table).then((result) => {
-        next.resolve(result)
+      const batch = this.nextBatch()
+      void session.read(batch.map((entry) => entry.table)).then((results) => {
+        batch.forEach((entry, index) => {
+          const result = results[index]
+          if (result) entry.resolve(result)
+          else this.wait({ ...entry, alone: true })
+        })
         this.dispatch()
       })
     }
+  }
+
+  /** The biggest table waiting, and with a small one the next small ones. */
+  private nextBatch(): Waiting[] {
+    const batch = [this.waiting.pop() as Waiting]
+    let bytes = batch[0].table.weight
+    if (batch[0].alone || bytes > SMALL_TABLE_BYTES) return batch
+    for (let next = this.waiting.at(-1); next && !next.alone; next = this.waiting.at(-1)) {
+      if (batch.length >= BATCH_TABLES || bytes + next.table.weight > BATCH_BYTES) break
+      batch.push(this.waiting.pop() as Waiting)
+      bytes += next.table.weight
+    }
+    return batch
   }
 }

@@ -127,6 +127,8 @@ export class PlainDumpPlanner {
   /** The job that took the first part of a unit handed over in parts. */
   private continuing: ReplayJob | undefined
   private readonly settings = new Map<string, string>()
+  /** The settings as jobs record them, one map shared by every job until a SET changes them (never changed itself). */
+  private settingsSnapshot?: Map<string, string>
   private entry: Entry | undefined
   private seenEntry = false
   private inTransaction = false
@@ -279,6 +281,7 @@ export class PlainDumpPlanner {
     }
     const key = settingKey(text)
     const line = `${text}\n`
+    if (this.settings.get(key) !== line) this.settingsSnapshot = undefined
     this.settings.set(key, line)
     // In a serial job the statement runs in order; otherwise (pg_dump writes it before the entry
     // that needs it) it is state for the next job.
@@ -287,6 +290,10 @@ export class PlainDumpPlanner {
       open.settingsAfter.set(key, line)
       this.appendUnit(open, unit)
     }
+  }
+
+  private currentSettings(): Map<string, string> {
+    return (this.settingsSnapshot ??= new Map(this.settings))
   }
 
   private goSerial(reason: string): void {
@@ -317,7 +324,7 @@ export class PlainDumpPlanner {
         index: -1,
         ranges: [],
         closed: false,
-        settings: new Map(this.settings)
+        settings: this.currentSettings()
       }
       this.definitionStatements = []
       this.definitionDoubtful = false
@@ -367,7 +374,7 @@ export class PlainDumpPlanner {
       index: -1,
       ranges: [],
       closed: false,
-      settings: new Map(this.settings),
+      settings: this.currentSettings(),
       independent: independent && this.phase !== 'serial',
       restricts: false,
       copies: false,
@@ -423,7 +430,7 @@ export class PlainDumpPlanner {
       index: -1,
       ranges: [],
       closed: false,
-      settings: new Map(this.settings),
+      settings: this.currentSettings(),
       table,
       copyStatement: Buffer.concat(unit.chunks),
       bytes: 0

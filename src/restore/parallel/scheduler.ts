@@ -6,6 +6,7 @@
 
 import type { FileHandle } from 'node:fs/promises'
 import { crc32 } from 'node:zlib'
+import { DefinitionQueue } from './definition-queue.js'
 import { PlainDumpPlanner, type ByteRange, type DefinitionJob, type ReplayJob, type RowsJob, type SerialJob } from './planner.js'
 import type { GateOptions } from '../../backup/gate/dump-gate.js'
 import type { CopyGuards } from '../psql.js'
@@ -73,7 +74,12 @@ export class ReplayScheduler {
   /** Per table: rows jobs not finished, the bytes of its rows, and its definitions not started. */
   private readonly pendingRows = new Map<string, number>()
   private readonly rowBytes = new Map<string, number>()
-  private readonly lanes = new Map<string, DefinitionJob[]>()
+  private readonly definitions = new DefinitionQueue({
+    rowsPending: (table) => (this.pendingRows.get(table) ?? 0) > 0,
+    rowBytes: (table) => this.rowBytes.get(table) ?? 0,
+    building: (table) => this.building.get(table),
+    serialBefore: (index) => this.serialBefore(index)
+  })
   /** Per table: index builds running (they share the table), or a key being added (it has it alone). */
   private readonly building = new Map<string, { indexes: number; exclusive: boolean }>()
   private readonly known = new Set<number>()
@@ -114,9 +120,7 @@ export class ReplayScheduler {
         this.pendingRows.set(job.table, (this.pendingRows.get(job.table) ?? 0) + 1)
         this.statistics.tables++
       } else if (job.kind === 'definition') {
-        const lane = this.lanes.get(job.table) ?? []
-        lane.push(job)
-        this.lanes.set(job.table, lane)
+        this.definitions.add(job)
       }
     }
     if (job.kind === 'rows') {
@@ -188,7 +192,7 @@ export class ReplayScheduler {
         `statements in the dump's order (job ${serial.index + 1} of ${this.planned ? this.jobs.length : 'those planned so far'})`
       return () => this.runWhole(session, serial)
     }
-    const definition = this.readyDefinition()
+    const definition = this.definitions.next()
     if (definition) {
       this.started.add(definition.index)
       const building = this.building.get(definition.table) ?? { indexes: 0, exclusive: false }
@@ -199,29 +203,6 @@ export class ReplayScheduler {
       return () => this.runWhole(session, definition)
     }
     return this.rowsPart(session)
-  }
-
-  /**
-   * Of the tables whose rows are all in, the next definition of the one with the most work left. A
-   * table's definitions start in the dump's order; index builds of one table run side by side (they
-   * share its lock), a key is added with nothing else running on its table.
-   */
-  private readyDefinition(): DefinitionJob | undefined {
-    let best: { job: DefinitionJob; weight: number } | undefined
-    for (const [table, lane] of this.lanes) {
-      const head = lane[0]
-      const building = this.building.get(table)
-      const blocked = building !== undefined && (building.exclusive || (!head?.shared && building.indexes > 0))
-      if (blocked || !head || (this.pendingRows.get(table) ?? 0) > 0 || this.serialBefore(head.index)) continue
-      const weight = ((this.rowBytes.get(table) ?? 0) + 1) * lane.length
-      if (!best || weight > best.weight) best = { job: head, weight }
-    }
-    if (best) {
-      const lane = this.lanes.get(best.job.table) as DefinitionJob[]
-      lane.shift()
-      if (lane.length === 0) this.lanes.delete(best.job.table)
-    }
-    return best?.job
   }
 
   /** A serial job before this index has not finished (rows and definitions wait for the schema). */
@@ -262,6 +243,7 @@ export class ReplayScheduler {
     if (!job.closed || progress.next < job.ranges.length || progress.running > 0 || this.finished.has(job.index)) return
     this.rows.delete(job.index)
     this.pendingRows.set(job.table, (this.pendingRows.get(job.table) ?? 1) - 1)
+    this.definitions.changed(job.table)
     this.finish(job)
   }
 
@@ -272,12 +254,14 @@ export class ReplayScheduler {
 
   private advance(): void {
     while (this.finished.has(this.firstUnfinished)) this.firstUnfinished++
+    const serial = this.firstUnfinishedSerial
     while (
       this.firstUnfinishedSerial < this.jobs.length &&
       (this.jobs[this.firstUnfinishedSerial].kind !== 'serial' || this.finished.has(this.firstUnfinishedSerial))
     ) {
       this.firstUnfinishedSerial++
     }
+    if (this.firstUnfinishedSerial !== serial) this.definitions.serialAdvanced()
   }
 
   /** A serial job or a definition: all its ranges, in order, in one session. */
@@ -307,6 +291,7 @@ export class ReplayScheduler {
       const building = this.building.get(job.table) as { indexes: number; exclusive: boolean }
       if (job.shared) building.indexes--
       else building.exclusive = false
+      this.definitions.changed(job.table)
       this.statistics.definitions++
     }
     this.finish(job)
