@@ -232,7 +232,7 @@ describe('the restore target', () => {
     expect(comparison).toMatchObject({ missing: ['b'], extra: ['d'], rowMismatches: [{ table: 'c', source: 7, restored: 6 }] })
     expect(comparison.rows).toHaveLength(4)
     expect(() => requireSameInventory(comparison)).toThrow(
-      'Restored database has 3 tables, the source has 3: missing b; unexpected d. Row counts differ in 1 table(s): c 7 in the dump, 6 restored'
+      'Restored database has 3 tables, the source has 3: missing b; unexpected d. Row counts differ in 1 table(s): c 7 in the source, 6 restored'
     )
   })
 

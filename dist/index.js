@@ -38221,7 +38221,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 1220:
+/***/ 1297:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38293,7 +38293,8 @@ const Output = {
 const State = {
     TemporaryDatabases: 'temporary-databases',
     TemporaryFolders: 'temporary-folders',
-    ThrowawayServers: 'throwaway-servers'
+    ThrowawayServers: 'throwaway-servers',
+    ChildProcesses: 'child-processes'
 };
 const DEFAULT_MIN_SIZE = '1KiB';
 /**
@@ -38327,6 +38328,21 @@ class InputError extends VerificationError {
 function where(address) {
     return address.host.startsWith('/') ? `socket ${address.host} (port ${address.port})` : `${address.host}:${address.port}`;
 }
+/**
+ * What the server said besides its message (pg's DatabaseError carries them): DETAIL, which says
+ * what exactly, and HINT, what to change (max_locks_per_transaction for "out of shared memory").
+ */
+function serverNotes(error) {
+    const err = error;
+    const text = (value) => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined);
+    return { detail: text(err?.detail), hint: text(err?.hint) };
+}
+/** A server error's message with its DETAIL, as one line. */
+function serverMessage(error) {
+    const message = error?.message ?? String(error);
+    const { detail } = serverNotes(error);
+    return detail ? `${message.replace(/\.$/, '')} (${detail.replace(/\.$/, '')})` : message;
+}
 /** Turns an error from the pg driver (or a socket) into a VerificationError a user can act on. */
 function describeConnectionError(error, address) {
     if (error instanceof VerificationError)
@@ -38354,14 +38370,24 @@ function describeConnectionError(error, address) {
         case '28P01':
             return new VerificationError('authentication-failed', `Authentication failed for user "${address.user}" at ${at}.`, 'Check the password (a URL needs special characters percent-encoded, e.g. @ as %40) and the user name.');
         case '28000':
-            return new VerificationError('authentication-failed', `The server refused user "${address.user}" for database "${address.database}": ${message}.`, 'Check that the role exists and that pg_hba.conf allows it from this host.');
+            return new VerificationError('authentication-failed', `The server refused user "${address.user}" for database "${address.database}": ${serverMessage(error)}.`, serverNotes(error).hint ?? 'Check that the role exists and that pg_hba.conf allows it from this host.');
         case '3D000':
             return new VerificationError('database-missing', `Database "${address.database}" does not exist at ${at}.`, 'Check the database name; with a postgres service container, POSTGRES_DB creates it.');
+    }
+    if (/does not support SSL/i.test(message)) {
+        return new VerificationError('connection-failed', `Could not connect to ${at}: the server does not accept TLS, and the URL's sslmode requires it.`, "Turn TLS on on the server (ssl = on), or use sslmode=prefer (libpq's default), which uses TLS where the server has it.");
+    }
+    if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+        return new VerificationError('connection-failed', `Could not connect to ${at}: the server's certificate does not name "${address.host}": ${message}`, 'sslmode=verify-full checks that the certificate names the host: connect by a name it holds, or use sslmode=verify-ca, which checks the chain only.');
+    }
+    if (/certificate|SSL|TLS/.test(message) && !code.match(/^[0-9A-Z]{5}$/)) {
+        return new VerificationError('connection-failed', `Could not connect to ${at}: the server's certificate was not accepted: ${message}`, "With a root certificate (sslrootcert, or ~/.postgresql/root.crt) the server's certificate must chain to it: " +
+            'give the root certificate that signed it (your provider publishes it), or sslmode=require to encrypt without verifying.');
     }
     if (/timeout/i.test(message)) {
         return new VerificationError('connection-timeout', `Timed out connecting to ${at}.`, 'The server accepted no session in time: check the host, port and that the server is ready.');
     }
-    return new VerificationError('connection-failed', `Could not connect to ${at}: ${message}`);
+    return new VerificationError('connection-failed', `Could not connect to ${at}: ${serverMessage(error)}`, serverNotes(error).hint);
 }
 /** Hints for errors that PostgreSQL tools print on stderr, recognised by their text. */
 function classifyToolError(stderr) {
@@ -38383,7 +38409,14 @@ function classifyToolError(stderr) {
     if (/server version mismatch/i.test(stderr)) {
         return { problem: 'client-too-old', hint: "Install a PostgreSQL client whose major version is at least the server's." };
     }
-    if (/password authentication failed|no password supplied/i.test(stderr)) {
+    if (/no password supplied/i.test(stderr)) {
+        return {
+            problem: 'authentication-failed',
+            hint: 'The server asks for a password and none was given: put it in the URL (percent-encoded), in PGPASSWORD, ' +
+                'or in a line of the password file (PGPASSFILE, else ~/.pgpass, private: chmod 600) for this host, port, database and user.'
+        };
+    }
+    if (/password authentication failed/i.test(stderr)) {
         return { problem: 'authentication-failed', hint: 'Check the password given to the action.' };
     }
     if (/connection refused/i.test(stderr)) {
@@ -38411,7 +38444,7 @@ function describeLostConnection(error, during) {
 function describeReadError(error) {
     const err = error;
     if (err.code === '42501') {
-        return new VerificationError('permission-denied', `Cannot read the source: ${err.message}.`, 'The user needs read access to every table it dumps; a superuser or the owner of the database is simplest.');
+        return new VerificationError('permission-denied', `Cannot read the source: ${serverMessage(error)}.`, serverNotes(error).hint ?? 'The user needs read access to every table it dumps; a superuser or the owner of the database is simplest.');
     }
     return error;
 }
@@ -38555,8 +38588,135 @@ function withServerOption(target, option) {
     return { ...target, parameters: { ...target.parameters, options } };
 }
 
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
+;// CONCATENATED MODULE: ./src/connection/tls.ts
+// TLS as libpq does it, for the driver's sessions: sslmode's six values, the certificates the URL
+// names, and the order in which a session tries TLS and plain (the tools get sslmode as it is).
+
+
+
+const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
+/** A setting the URL gives that cannot be used: which parameter, its value, and why. */
+class TlsSettingError extends Error {
+    parameter;
+    value;
+    constructor(parameter, value, reason) {
+        super(reason);
+        this.parameter = parameter;
+        this.value = value;
+        this.name = 'TlsSettingError';
+    }
+}
+function readCertificate(parameter, file) {
+    try {
+        return (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
+    }
+    catch (error) {
+        const code = error.code;
+        const why = code === 'ENOENT'
+            ? 'no such file'
+            : code === 'EACCES'
+                ? 'not readable by the runner'
+                : code === 'EISDIR'
+                    ? 'a folder, not a file'
+                    : (error.message ?? String(error));
+        throw new TlsSettingError(parameter, file, `the file ${parameter} names cannot be read (${why}): ${file}; give the path of a readable file ` +
+            '(a relative path is read from the working directory), written before this step runs');
+    }
+}
+/**
+ * The TLS settings of libpq's parameters (sslmode, sslrootcert, sslcert, sslkey), their files read
+ * now, so that a missing one is said before any connection. libpq's defaults: sslmode prefer, and
+ * ~/.postgresql/root.crt as the root certificate when it exists (the tools read it too).
+ */
+function readTlsSettings(parameters, home = external_node_os_default().homedir()) {
+    const given = parameters.sslmode?.trim().toLowerCase();
+    if (given !== undefined && !SSL_MODES.includes(given)) {
+        throw new TlsSettingError('sslmode', parameters.sslmode, `sslmode is one of ${SSL_MODES.join(', ')} (libpq's values)`);
+    }
+    const rootcert = parameters.sslrootcert;
+    const systemRoots = rootcert === 'system';
+    if (systemRoots && given !== undefined && given !== 'verify-full') {
+        throw new TlsSettingError('sslmode', given, 'sslrootcert=system trusts any certificate a public authority signed, so it needs sslmode=verify-full (or no sslmode) as in libpq');
+    }
+    const mode = given ?? (systemRoots ? 'verify-full' : 'prefer');
+    const settings = { mode };
+    if (mode === 'disable')
+        return settings;
+    if (systemRoots)
+        settings.systemRoots = true;
+    else if (rootcert)
+        settings.ca = readCertificate('sslrootcert', rootcert);
+    else {
+        const fallback = external_node_path_default().join(home, '.postgresql', 'root.crt');
+        if ((0,external_node_fs_namespaceObject.existsSync)(fallback))
+            settings.ca = readCertificate('sslrootcert', fallback);
+        else if (mode === 'verify-ca' || mode === 'verify-full') {
+            throw new TlsSettingError('sslrootcert', '', `sslmode=${mode} verifies the server's certificate, and needs the root certificate it chains to: ` +
+                'give sslrootcert=/path/to/root.crt (your provider publishes it), or sslrootcert=system for the ' +
+                `system's trusted roots (PostgreSQL 16 clients); libpq would look for ${fallback}, which does not exist`);
+        }
+    }
+    if (parameters.sslcert)
+        settings.cert = readCertificate('sslcert', parameters.sslcert);
+    if (parameters.sslkey)
+        settings.key = readCertificate('sslkey', parameters.sslkey);
+    return settings;
+}
+/**
+ * How each try of a session connects, in libpq's order: false for a plain session, else the TLS
+ * options. disable: plain; allow: plain, then TLS when the server refuses it; prefer: TLS, then
+ * plain when the server has no TLS or refuses the TLS session; require and the verify modes: TLS
+ * only. A root certificate, when there is one, is verified in every mode but verify-full's host
+ * name check, which only verify-full makes (libpq's rule). TLS never runs over a Unix socket.
+ */
+function sessionTries(tls, host) {
+    const mode = tls?.mode ?? 'prefer';
+    if (mode === 'disable' || host.startsWith('/'))
+        return [false];
+    const options = {};
+    if (tls?.cert)
+        options.cert = tls.cert;
+    if (tls?.key)
+        options.key = tls.key;
+    if (mode === 'verify-full') {
+        if (tls?.ca)
+            options.ca = tls.ca;
+    }
+    else if (tls?.ca) {
+        options.ca = tls.ca;
+        options.checkServerIdentity = () => undefined;
+    }
+    else {
+        options.rejectUnauthorized = false;
+    }
+    if (mode === 'allow')
+        return [false, options];
+    if (mode === 'prefer')
+        return [options, false];
+    return [options];
+}
+/** A failure that happened before any server answered: another try cannot fare better. */
+function unreachable(error) {
+    const err = error;
+    return (/^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOENT)$/.test(err?.code ?? '') ||
+        /timeout/i.test(err?.message ?? ''));
+}
+/** An error the server itself sent (a SQLSTATE), rather than the network's or the TLS layer's. */
+function fromServer(error) {
+    return /^[0-9A-Z]{5}$/.test(error?.code ?? '');
+}
+
 ;// CONCATENATED MODULE: ./src/inputs/connection.ts
 // Where the database is: the database-url input, else DATABASE_URL, else Django-style DB_* variables, else a .env file.
+
 
 
 
@@ -38565,6 +38725,29 @@ function withServerOption(target, option) {
 const DB_NAMES = ['DB_ENGINE', 'DB_NAME', 'DB_USER', 'DB_PASSWORD', 'DB_HOST', 'DB_PORT'];
 const POSTGRES_SCHEMES = new Set(['postgres', 'postgresql', 'postgis', 'pgsql']);
 const URL_FORMS = 'a URL such as postgresql://user:password@host:5432/dbname (percent-encode special characters in the password)';
+/**
+ * TLS parameters: taken out before pg-connection-string parses the URL, which would read the files
+ * and give sslmode meanings of its own (readTlsSettings gives libpq's).
+ */
+const TLS_PARAMETERS = new Set(['sslmode', 'sslrootcert', 'sslcert', 'sslkey']);
+/** The URL without the query parameters `names`, and their values as URLSearchParams decodes them. */
+function takeParameters(url, names) {
+    const query = url.indexOf('?');
+    if (query < 0)
+        return { rest: url, taken: {} };
+    const hash = url.indexOf('#', query);
+    const end = hash < 0 ? url.length : hash;
+    const taken = {};
+    const kept = [];
+    for (const pair of url.slice(query + 1, end).split('&')) {
+        const [name, value] = [...new URLSearchParams(pair)][0] ?? ['', ''];
+        if (names.has(name))
+            taken[name] = value;
+        else if (pair !== '')
+            kept.push(pair);
+    }
+    return { rest: `${url.slice(0, query)}${kept.length > 0 ? `?${kept.join('&')}` : ''}${url.slice(end)}`, taken };
+}
 function present(value) {
     return value !== undefined && value.trim() !== '';
 }
@@ -38618,22 +38801,36 @@ function fromUrl(url, origin, inputName) {
             return { kind: 'unsupported', engine: scheme, origin };
         throw new InputError(inputName, shown, URL_FORMS);
     }
+    const hosts = authority.replace(/^.*@/s, '');
+    if (hosts.includes(','))
+        throw severalHosts(inputName, shown, hosts);
+    const { rest, taken } = takeParameters(url, TLS_PARAMETERS);
     let parsed;
     try {
-        parsed = parse(url, { useLibpqCompat: true });
+        parsed = parse(rest);
     }
     catch {
         throw new InputError(inputName, shown, URL_FORMS);
+    }
+    if (typeof parsed.host === 'string' && parsed.host.includes(','))
+        throw severalHosts(inputName, shown, parsed.host);
+    if (typeof parsed.service === 'string') {
+        throw new InputError(inputName, shown, `${URL_FORMS}; service=${parsed.service} names an entry of a pg_service.conf file, which is not read: ` +
+            'write its host, port, dbname, user and sslmode in the URL instead');
     }
     if (!present(parsed.database ?? undefined)) {
         throw new InputError(inputName, shown, `${URL_FORMS}; the URL names no database (add /dbname after the host)`);
     }
     const parameters = {};
     for (const key of Object.keys(LIBPQ_PARAMETERS)) {
-        const value = parsed[key];
+        const value = TLS_PARAMETERS.has(key) ? taken[key] : parsed[key];
         if (typeof value === 'string' && value !== '')
             parameters[key] = value;
     }
+    const tls = tlsOf(parameters, inputName, shown, URL_FORMS);
+    // The tools get sslmode as the driver reads it (libpq knows only the lower-case spelling).
+    if (parameters.sslmode !== undefined && tls)
+        parameters.sslmode = tls.mode;
     return {
         kind: 'postgres',
         origin,
@@ -38645,7 +38842,7 @@ function fromUrl(url, origin, inputName) {
             password: present(parsed.password) ? parsed.password : undefined,
             database: parsed.database,
             parameters,
-            ssl: parsed.ssl,
+            tls,
             connectTimeoutSeconds: /^\d+$/.test(parameters.connect_timeout ?? '') && Number(parameters.connect_timeout) > 0
                 ? Number(parameters.connect_timeout)
                 : DEFAULT_CONNECT_TIMEOUT_SECONDS
@@ -38669,9 +38866,25 @@ function fromDjangoVariables(variables, origin) {
             password: present(variables.DB_PASSWORD) ? variables.DB_PASSWORD : undefined,
             database: variables.DB_NAME.trim(),
             parameters: {},
+            tls: tlsOf({}, 'DB_HOST', variables.DB_HOST ?? ''),
             connectTimeoutSeconds: DEFAULT_CONNECT_TIMEOUT_SECONDS
         }
     };
+}
+/** The sessions' TLS settings, or what is wrong with them, naming the input, before any connection. */
+function tlsOf(parameters, inputName, shown, accepted) {
+    try {
+        return readTlsSettings(parameters);
+    }
+    catch (error) {
+        if (!(error instanceof TlsSettingError))
+            throw error;
+        throw new InputError(inputName, shown, accepted ? `${accepted}; ${error.message}` : error.message);
+    }
+}
+function severalHosts(inputName, shown, hosts) {
+    return new InputError(inputName, shown, `${URL_FORMS}; several hosts (${hosts}) are not supported: the backup is made from one server and restored ` +
+        'into one, so name one host and port (the primary, where a restore may create its temporary database)');
 }
 function parsePort(text, inputName, shown) {
     if (text.trim() === '')
@@ -38962,12 +39175,6 @@ function readConnectionInputs(raw) {
     return { connection: choice, restoreTarget, secrets };
 }
 
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
 ;// CONCATENATED MODULE: ./src/backup/formats.ts
 // The backup formats pg_dump writes, their compression, and how each is named on disk.
 
@@ -39049,14 +39256,25 @@ function backupExtension(format, compression) {
             return '.dir';
     }
 }
+/** The endings pg_dump gives a directory backup's data files: none, or its compression's. */
+const DATA_FILE_SUFFIXES = ['', '.gz', '.lz4', '.zst'];
+/**
+ * Whether a file in a directory-format backup is one pg_dump writes, which pg_restore may read:
+ * toc.dat, a table's data (`<id>.dat`), a large objects' table of contents (`blobs.toc`,
+ * `blobs_<id>.toc` since 17) or one large object (`blob_<oid>.dat`), the data compressed or not.
+ * Any other file (a notes file, a SHA256SUMS) is not part of the backup.
+ */
+function isArchiveFile(name) {
+    return name === 'toc.dat' || /^(?:\d+|blob_\d+)\.dat(?:\.gz|\.lz4|\.zst)?$/.test(name) || /^blobs(?:_\d+)?\.toc$/.test(name);
+}
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/compare/definitions.ts
 // What each object of a database is, by definition rather than by count: every table's columns
-// (type, default, nullability, generated expression, collation), indexes, constraints, views,
-// materialized views, routines, triggers, policies, rules, sequences, types, schemas, extensions
-// and large objects (size; content at the data level). Each definition is the server's own text
+// (type, default, nullability, generated expression, collation), indexes, constraints, views and
+// materialized views (with their options), routines, triggers, policies, rules, sequences, types,
+// schemas, extensions, comments and large objects (size; content at the data level). Each definition is the server's own text
 // (pg_get_indexdef and the like), read with search_path = pg_catalog so that every name in it is
 // qualified. Owners and privileges are left out: a restore elsewhere may rightly change them.
 
@@ -39064,12 +39282,17 @@ const USER_SCHEMA = (column) => `${column} NOT IN ('pg_catalog', 'information_sc
 /** Objects an extension created come back with the extension, as the restore server has it. */
 const NOT_IN_EXTENSION = (catalog, oid) => `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = '${catalog}'::pg_catalog.regclass ` +
     `AND e.objid = ${oid} AND e.deptype = 'e')`;
+/**
+ * An index pg_dump dumps: a valid one, or a partitioned table's (valid only once every partition
+ * has its own). An index left invalid by a failed CREATE INDEX CONCURRENTLY is never dumped.
+ */
+const DUMPED_INDEX = (index, table) => `((${index}.indisvalid OR ${table}.relkind = 'p') AND ${index}.indisready)`;
 const QUALIFIED = (schema, name) => `pg_catalog.quote_ident(${schema}) || '.' || pg_catalog.quote_ident(${name})`;
 /** Each query yields (kind, name, table, text): the definition of every object of a kind. */
 function queries(serverMajor) {
     const relation = QUALIFIED('n.nspname', 'c.relname');
     const named = (sql) => `SELECT * FROM (${sql}) AS d(kind, name, "table", text)`;
-    return [...namespaceQueries(), ...relationQueries(relation), ...codeQueries(relation, serverMajor)].map(named);
+    return [...namespaceQueries(), ...relationQueries(relation), ...codeQueries(relation, serverMajor), commentQuery()].map(named);
 }
 /** Schemas, extensions and types. */
 function namespaceQueries() {
@@ -39120,7 +39343,8 @@ function relationQueries(relation) {
             || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
             || CASE a.attidentity WHEN 'a' THEN ' generated always as identity' WHEN 'd' THEN ' generated by default as identity'
               ELSE '' END
-            || CASE WHEN a.attgenerated <> '' THEN ' generated always as (' || pg_catalog.pg_get_expr(d.adbin, d.adrelid) || ') stored'
+            || CASE WHEN a.attgenerated <> '' THEN ' generated always as (' || pg_catalog.pg_get_expr(d.adbin, d.adrelid) || ')'
+                                                    || CASE a.attgenerated WHEN 'v' THEN ' virtual' ELSE ' stored' END
                     WHEN d.adbin IS NOT NULL THEN ' default ' || pg_catalog.pg_get_expr(d.adbin, d.adrelid)
                     ELSE '' END
        FROM pg_catalog.pg_attribute a
@@ -39136,7 +39360,7 @@ function relationQueries(relation) {
        JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
        JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
        JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace
-      WHERE ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_class', 'c.oid')}`,
+      WHERE ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_class', 'c.oid')} AND ${DUMPED_INDEX('i', 'c')}`,
         // A constraint a partition took from its partitioned table is named by that table's constraint:
         // its own name was chosen when it was made, and another order of making gives another.
         `SELECT 'constraint',
@@ -39154,7 +39378,9 @@ function relationQueries(relation) {
         AND ${USER_SCHEMA('coalesce(n.nspname, tn.nspname)')}
         AND (c.oid IS NULL OR ${NOT_IN_EXTENSION('pg_class', 'c.oid')})
         AND (ty.oid IS NULL OR ${NOT_IN_EXTENSION('pg_type', 'ty.oid')})`,
+        // Options (security_barrier, check_option, security_invoker, storage parameters) change what a view lets through.
         `SELECT CASE c.relkind WHEN 'v' THEN 'view' ELSE 'materialized view' END, ${relation}, NULL, pg_catalog.pg_get_viewdef(c.oid)
+            || coalesce(' with (' || (SELECT pg_catalog.string_agg(o, ', ' ORDER BY o) FROM pg_catalog.unnest(c.reloptions) o) || ')', '')
        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind IN ('v', 'm') AND ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_class', 'c.oid')}`
     ];
@@ -39205,6 +39431,28 @@ function codeQueries(relation, serverMajor) {
          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
       WHERE ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_class', 'c.oid')}`
     ];
+}
+/**
+ * Every comment pg_dump dumps: on the objects the user made (built-in ones have OIDs below 16384, and
+ * an extension's come with the extension, as do an extension's own), outside the system schemas, and
+ * not on an index pg_dump leaves out. Shared objects' comments (roles, databases) are not the database's.
+ */
+function commentQuery() {
+    return `SELECT 'comment', 'on ' || o.type || ' ' || o.identity,
+            CASE WHEN c.relkind IN ('r', 'p', 'f') THEN ${QUALIFIED('cn.nspname', 'c.relname')} END,
+            d.description
+       FROM pg_catalog.pg_description d
+       CROSS JOIN LATERAL pg_catalog.pg_identify_object(d.classoid, d.objoid, d.objsubid) o
+       LEFT JOIN pg_catalog.pg_class c ON d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND c.oid = d.objoid
+       LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = c.relnamespace
+       LEFT JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid
+       LEFT JOIN pg_catalog.pg_class it ON it.oid = i.indrelid
+      WHERE d.objoid >= 16384
+        AND d.classoid <> 'pg_catalog.pg_extension'::pg_catalog.regclass
+        AND (o.schema IS NULL OR ${USER_SCHEMA('o.schema')})
+        AND (d.classoid <> 'pg_catalog.pg_namespace'::pg_catalog.regclass OR ${USER_SCHEMA('o.identity')})
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = d.classoid AND e.objid = d.objoid AND e.deptype = 'e')
+        AND (i.indexrelid IS NULL OR ${DUMPED_INDEX('i', 'it')})`;
 }
 /**
  * The definitions of a database's objects. Large objects: their size, and at the data level the
@@ -39309,14 +39557,16 @@ const defaults = lib.defaults
 // Conversations with the server over the pg driver: its version, its tables, and the temporary database.
 
 
-function clientConfig(target, database) {
+
+function clientConfig(target, database, ssl) {
     return {
         host: target.host,
         port: target.port,
         user: target.user,
         password: target.password,
         database,
-        ssl: target.ssl,
+        // Always given: the driver would otherwise read PGSSLMODE its own way.
+        ssl,
         connectionTimeoutMillis: target.connectTimeoutSeconds * 1000,
         application_name: 'backup-verify',
         // The tools get the same server options (PGOPTIONS): the sessions see what pg_dump sees.
@@ -39324,19 +39574,42 @@ function clientConfig(target, database) {
     };
 }
 /**
+ * A connected client, TLS or plain as sslmode says (see sessionTries). When every try fails, the
+ * error that says most: one the server sent over TLS, else one the server sent, else the last.
+ */
+async function connectClient(target, database) {
+    const failures = [];
+    for (const ssl of sessionTries(target.tls, target.host)) {
+        const client = new pg_esm.Client(clientConfig(target, database, ssl));
+        // An error after connecting (server shut down, say) must not crash the process; the next query reports it.
+        client.on('error', () => { });
+        try {
+            await client.connect();
+            return client;
+        }
+        catch (error) {
+            await client.end().catch(() => { });
+            failures.push({ error, tls: ssl !== false });
+            if (unreachable(error))
+                break;
+        }
+    }
+    const told = failures.findLast((failure) => failure.tls && fromServer(failure.error)) ??
+        failures.findLast((failure) => fromServer(failure.error)) ??
+        failures[failures.length - 1];
+    throw told.error;
+}
+/**
  * A session on the server. stop: when the run's signal aborts (timeout, a signal), a statement the
  * session is running is cancelled on the server, so that one waiting for a lock another session
  * holds does not hold the run until that session lets go; that session is named.
  */
 async function openSession(target, database = target.database, stop) {
-    const client = new pg_esm.Client(clientConfig(target, database));
-    // An error after connecting (server shut down, say) must not crash the process; the next query reports it.
-    client.on('error', () => { });
+    let client;
     try {
-        await client.connect();
+        client = await connectClient(target, database);
     }
     catch (error) {
-        await client.end().catch(() => { });
         throw describeConnectionError(error, { ...target, database });
     }
     let pid;
@@ -39362,10 +39635,14 @@ async function openSession(target, database = target.database, stop) {
  * itself, and one the run began since it stopped (dropping its temporary database) must go on.
  */
 async function cancelLockWait(target, database, pid, report) {
-    const canceller = new pg_esm.Client(clientConfig(target, database));
-    canceller.on('error', () => { });
+    let canceller;
     try {
-        await canceller.connect();
+        canceller = await connectClient(target, database);
+    }
+    catch {
+        return; // The server may be gone: then nothing waits on it either.
+    }
+    try {
         // Not the other session's statement, which may hold anything (a password, say): who, and for how long.
         const { rows } = await canceller.query(`SELECT b.pid, b.application_name AS application, b.state,
               pg_catalog.date_trunc('second', pg_catalog.now() - b.xact_start)::text AS held,
@@ -39430,6 +39707,22 @@ async function idleSessionTimeoutSet(client) {
        FROM pg_catalog.pg_settings s WHERE s.name = 'idle_session_timeout'`);
     return rows[0]?.set === true;
 }
+/**
+ * Whether this user's sessions in a new database would be read-only by default
+ * (default_transaction_read_only): the server's setting or the connection's options (both in the
+ * session's reset value), or a role's setting for every database. The temporary database's
+ * sessions are then told to write (see WRITABLE), and only they: the source's stay as they are.
+ */
+async function readOnlyByDefault(client) {
+    const { rows } = await client.query(`SELECT s.reset_val <> 'off' OR EXISTS (
+              SELECT 1 FROM pg_catalog.pg_db_role_setting r, pg_catalog.unnest(r.setconfig) c
+               WHERE r.setdatabase = 0 AND r.setrole IN (0, (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = session_user))
+                 AND c LIKE 'default\\_transaction\\_read\\_only=%') AS set
+       FROM pg_catalog.pg_settings s WHERE s.name = 'default_transaction_read_only'`);
+    return rows[0]?.set === true;
+}
+/** The server option that lets a session write, after any that made it read-only (the last one given wins). */
+const WRITABLE = '-c default_transaction_read_only=off';
 function majorOf(versionNumber) {
     return versionNumber >= 100000
         ? Math.floor(versionNumber / 10000)
@@ -39487,7 +39780,7 @@ SELECT
   (SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND a.attnum > 0 AND NOT a.attisdropped AND ${inventory_USER_SCHEMA('n.nspname')}) AS "columns",
   (SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE ${inventory_USER_SCHEMA('n.nspname')}) AS "indexes",
+    JOIN pg_class t ON t.oid = i.indrelid WHERE ${inventory_USER_SCHEMA('n.nspname')} AND ${DUMPED_INDEX('i', 't')}) AS "indexes",
   (SELECT count(*) FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace WHERE ${inventory_USER_SCHEMA('n.nspname')}) AS "constraints",
   (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'v'
     AND ${inventory_USER_SCHEMA('n.nspname')}) AS "views",
@@ -39516,8 +39809,13 @@ async function readColumns(client) {
        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND ${inventory_USER_SCHEMA('n.nspname')}`);
     const columns = new Map();
-    for (const row of rows)
-        columns.set(row.table, [...(columns.get(row.table) ?? []), row.column]);
+    for (const row of rows) {
+        const list = columns.get(row.table);
+        if (list)
+            list.push(row.column);
+        else
+            columns.set(row.table, [row.column]);
+    }
     for (const list of columns.values())
         list.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     return columns;
@@ -39568,6 +39866,69 @@ async function queryTable(client, table, sql, inTransaction) {
         return rows;
     }
 }
+/** 60 bits of the md5 of each row's columns (of r), summed as numeric: duplicates count, order does not. */
+function rowsFingerprint(columns) {
+    const row = `ROW(${columns.map((column) => `r.${column}`).join(', ')})::text`;
+    return `coalesce(pg_catalog.sum(('x' OPERATOR(pg_catalog.||) pg_catalog.substr(pg_catalog.md5(${row}), 1, 15))::bit(60)::bigint::numeric), 0)::text`;
+}
+/** Each table's stored generated columns and its other columns, quoted, in the order of their names. */
+async function readGeneratedColumns(client) {
+    const { rows } = await client.query(`SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS "table",
+            (SELECT array_agg(quote_ident(g.attname) ORDER BY g.attname) FROM pg_catalog.pg_attribute g
+              WHERE g.attrelid = c.oid AND g.attnum > 0 AND NOT g.attisdropped AND g.attgenerated = 's') AS generated,
+            (SELECT array_agg(quote_ident(o.attname) ORDER BY o.attname) FROM pg_catalog.pg_attribute o
+              WHERE o.attrelid = c.oid AND o.attnum > 0 AND NOT o.attisdropped AND o.attgenerated = '') AS others
+       FROM pg_catalog.pg_class c
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind = 'r' AND ${inventory_USER_SCHEMA('n.nspname')}
+        AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                      AND a.attgenerated = 's')`);
+    const compare = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+    return new Map(rows.map((row) => [row.table, { generated: [...row.generated].sort(compare), others: [...(row.others ?? [])].sort(compare) }]));
+}
+/**
+ * Each stored generated column's values with the rest of their rows (see Inventory.generatedValues),
+ * one scan a table, by the given sessions side by side.
+ */
+async function readGeneratedValues(clients, inTransaction) {
+    const tables = [...(await readGeneratedColumns(clients[0]))];
+    const values = new Array(tables.length);
+    let next = 0;
+    const read = async (client, guarded) => {
+        for (let index = next++; index < tables.length; index = next++) {
+            const [table, { generated, others }] = tables[index];
+            const sums = generated.map((column, at) => `${rowsFingerprint([...others, column])} AS g${at}`);
+            const [row] = await queryTable(client, table, `SELECT ${sums.join(', ')} FROM ONLY ${table} AS r`, guarded);
+            values[index] = generated.map((column, at) => ({ table, column, fingerprint: `sql:${row[`g${at}`]}` }));
+        }
+    };
+    await Promise.all(clients.map((client, index) => read(client, inTransaction && index === 0)));
+    return values.flat();
+}
+/** Tables counted in one query, at most. */
+const COUNT_BATCH = 100;
+const countQuery = (table) => `SELECT pg_catalog.count(*) AS n FROM ONLY ${table}`;
+/**
+ * The row counts of several tables in one round trip; undefined when one of them fails to plan,
+ * so that each is counted again on its own and a failure is named (in a snapshot's transaction, a
+ * savepoint keeps the transaction alive across it).
+ */
+async function countTogether(client, tables, guarded) {
+    const counts = tables.map(countQuery).join('; ');
+    try {
+        const sql = guarded ? `SAVEPOINT backup_verify_read; ${counts}; RELEASE SAVEPOINT backup_verify_read` : counts;
+        const results = (await client.query(sql));
+        return results.filter((result) => result.command === 'SELECT').map((result) => Number(result.rows[0].n));
+    }
+    catch (error) {
+        const code = error.code ?? '';
+        if (!code.startsWith('42') || code === '42501')
+            throw error;
+        if (guarded)
+            await client.query('ROLLBACK TO SAVEPOINT backup_verify_read; RELEASE SAVEPOINT backup_verify_read');
+        return undefined;
+    }
+}
 /**
  * Each table's exact row count, or its count and a fingerprint of its content that ignores row
  * order and column positions, read by the given sessions side by side. inTransaction: the first
@@ -39576,20 +39937,34 @@ async function queryTable(client, table, sql, inTransaction) {
 async function readContent(clients, tables, readOf, columns, inTransaction = false) {
     const planned = tables.filter((table) => readOf(table) !== 'elsewhere');
     const content = new Array(planned.length);
+    // Tables only counted go up to COUNT_BATCH to a query, so that thousands of them do not cost a round trip each.
+    const work = [];
+    for (let index = 0; index < planned.length; index++) {
+        const last = work[work.length - 1];
+        if (readOf(planned[index]) === 'count' && last && last.length < COUNT_BATCH && readOf(planned[last[0]]) === 'count')
+            last.push(index);
+        else
+            work.push([index]);
+    }
     let next = 0;
     const read = async (client, guarded) => {
-        for (let index = next++; index < planned.length; index = next++) {
-            const table = planned[index];
-            if (readOf(table) === 'count') {
-                const rows = await queryTable(client, table, `SELECT pg_catalog.count(*) AS n FROM ONLY ${table}`, guarded);
-                content[index] = { table, rows: Number(rows[0].n) };
-            }
-            else {
-                // 60 bits of each row's md5, summed as numeric: duplicates count, order does not.
-                const row = `ROW(${(columns.get(table) ?? []).map((column) => `r.${column}`).join(', ')})::text`;
-                const rows = await queryTable(client, table, `SELECT pg_catalog.count(*) AS n, coalesce(pg_catalog.sum(('x' OPERATOR(pg_catalog.||) ` +
-                    `pg_catalog.substr(pg_catalog.md5(${row}), 1, 15))::bit(60)::bigint::numeric), 0)::text AS fp FROM ONLY ${table} AS r`, guarded);
-                content[index] = { table, rows: Number(rows[0].n), fingerprint: `sql:${rows[0].fp}` };
+        for (let item = next++; item < work.length; item = next++) {
+            const indexes = work[item];
+            const counts = indexes.length > 1
+                ? await countTogether(client, indexes.map((index) => planned[index]), guarded)
+                : undefined;
+            for (const [position, index] of indexes.entries()) {
+                const table = planned[index];
+                if (counts)
+                    content[index] = { table, rows: counts[position] };
+                else if (readOf(table) === 'count') {
+                    const rows = await queryTable(client, table, countQuery(table), guarded);
+                    content[index] = { table, rows: Number(rows[0].n) };
+                }
+                else {
+                    const rows = await queryTable(client, table, `SELECT pg_catalog.count(*) AS n, ${rowsFingerprint(columns.get(table) ?? [])} AS fp FROM ONLY ${table} AS r`, guarded);
+                    content[index] = { table, rows: Number(rows[0].n), fingerprint: `sql:${rows[0].fp}` };
+                }
             }
         }
     };
@@ -39621,13 +39996,36 @@ async function takeInventory(client, level, withSequences = false, helpers = [],
     const serverVersionNumber = Number(rows[0].version);
     const tables = await listTables(client);
     const objects = await countObjects(client);
-    const definitions = await readDefinitions(client, majorOf(serverVersionNumber), plan.largeObjectContent ?? level === 'data');
+    const invalidIndexes = await listInvalidIndexes(client);
+    const definitions = plan.definitions ?? (await readDefinitions(client, majorOf(serverVersionNumber), plan.largeObjectContent ?? level === 'data'));
     const readOf = plan.readOf ?? (level === 'data' ? SQL_EVERYWHERE : COUNT_EVERYWHERE);
     const content = level === 'schema'
         ? []
         : await readContent([client, ...helpers], tables, readOf, tables.some((table) => readOf(table) === 'sql') ? await readColumns(client) : new Map(), plan.inTransaction);
     const sequences = withSequences && level !== 'schema' ? await readSequences(client) : [];
-    return { level, serverVersionNumber, tables, objects, content, sequences, definitions };
+    const generatedValues = level === 'data' && plan.generatedValues ? await readGeneratedValues([client, ...helpers], plan.inTransaction === true) : undefined;
+    return {
+        level,
+        serverVersionNumber,
+        tables,
+        objects,
+        content,
+        sequences,
+        definitions,
+        ...(invalidIndexes.length > 0 ? { invalidIndexes } : {}),
+        ...(generatedValues ? { generatedValues } : {})
+    };
+}
+/** Indexes pg_dump leaves out (see DUMPED_INDEX), quoted and qualified, sorted. */
+async function listInvalidIndexes(client) {
+    const { rows } = await client.query(`SELECT quote_ident(n.nspname) || '.' || quote_ident(ic.relname) AS name
+       FROM pg_catalog.pg_index i
+       JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+       JOIN pg_catalog.pg_class t ON t.oid = i.indrelid
+       JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace
+      WHERE ${inventory_USER_SCHEMA('n.nspname')} AND NOT ${DUMPED_INDEX('i', 't')}
+      ORDER BY n.nspname, ic.relname`);
+    return rows.map((row) => row.name);
 }
 /** The extensions the source uses that the restore server cannot create. */
 async function missingExtensions(source, restoreServer) {
@@ -39765,10 +40163,8 @@ function newestOfMajor(tags, major) {
         .sort((a, b) => b.minor - a.minor || b.release - a.release)[0];
 }
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: ./src/report/history.ts
 // The history across runs: a JSON Lines file, one record per verification, that a run reads before
 // it connects and appends to when it ends. A record holds figures only: never a password, a URL, a
@@ -39787,10 +40183,14 @@ const ACCEPTED = 'the path of a history file that backup-verify writes (JSON Lin
 async function readHistory(file) {
     let text;
     try {
-        const info = await (0,promises_.stat)(file.path);
+        // A kernel's file (/proc/kmsg) may be a "regular file" whose read never returns.
+        const refused = pseudoPathProblem(await historyTarget(file.path));
+        if (refused)
+            throw new InputError(Input.History, file.given, `${ACCEPTED}; ${refused}`);
+        const info = await (0,promises_namespaceObject.stat)(file.path);
         if (!info.isFile())
             throw new InputError(Input.History, file.given, `${ACCEPTED}; that path is not a regular file`);
-        text = await (0,promises_.readFile)(file.path, 'utf8');
+        text = await (0,promises_namespaceObject.readFile)(file.path, 'utf8');
     }
     catch (error) {
         if (error.code === 'ENOENT')
@@ -39868,6 +40268,7 @@ function historyRecord(result, alerts) {
         phases,
         sizeBytes: result.backup?.sizeBytes,
         format: result.backup?.format,
+        compression: result.backup?.compression,
         tables: tables ? tables.source.length : physical?.reduce((sum, entry) => sum + entry.tables, 0),
         rows: tables && tables.level !== 'schema'
             ? tables.rows.reduce((sum, entry) => sum + (entry.restored ?? 0), 0)
@@ -39880,6 +40281,167 @@ function historyRecord(result, alerts) {
         verifyLevel: tables?.level
     };
 }
+/** How long the check of a history's path may take before the path is refused (a hung network mount). */
+const PATH_CHECK_MS = 10_000;
+/** Symbolic links followed to the history's target before it is refused as a loop. */
+const MAX_LINKS = 40;
+/**
+ * Refuses, before anything connects, a history this run could not add its record to: a path of the
+ * kernel's pseudo file systems, a folder that cannot be created, one where no file can be created.
+ * Missing folders are created one at a time (a recursive mkdir never returns under /proc). Bounded in time.
+ */
+async function checkHistoryWritable(file) {
+    let timer;
+    const late = new Promise((resolve) => {
+        timer = setTimeout(() => resolve(`its folder did not answer within ${PATH_CHECK_MS / 1000} s`), PATH_CHECK_MS);
+    });
+    try {
+        const problem = await Promise.race([writableProblem(file.path), late]);
+        if (problem)
+            throw new InputError(Input.History, file.given, `${ACCEPTED}, in a folder this run can write to; ${problem}`);
+    }
+    finally {
+        clearTimeout(timer);
+    }
+}
+async function writableProblem(given) {
+    let target;
+    try {
+        target = await historyTarget(given);
+    }
+    catch (error) {
+        return `its symbolic link cannot be followed (${error.code ?? String(error)})`;
+    }
+    const refused = pseudoPathProblem(target) ?? (await pseudoFileSystemProblem(target));
+    if (refused)
+        return refused;
+    const folder = external_node_path_default().dirname(target);
+    const created = await createFolders(folder);
+    if (created)
+        return created;
+    const existing = await (0,promises_namespaceObject.stat)(target).catch(() => undefined);
+    if (existing && !existing.isFile())
+        return 'that path is not a regular file';
+    // The record lands by rename of a file made beside the history: that is what must be possible.
+    const probe = external_node_path_default().join(folder, `.${external_node_path_default().basename(target)}.${process.pid}.${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.probe`);
+    try {
+        const handle = await (0,promises_namespaceObject.open)(probe, 'wx', 0o644);
+        await handle.close();
+    }
+    catch (error) {
+        return `no file can be created in its folder ${folder} (${error.code ?? 'unwritable'})`;
+    }
+    finally {
+        await (0,promises_namespaceObject.rm)(probe, { force: true }).catch(() => undefined);
+    }
+    return undefined;
+}
+/** The file the history's records go to: the path itself, or where its symbolic links lead, a dangling one included. */
+async function historyTarget(given) {
+    let current = external_node_path_default().resolve(given);
+    for (let hops = 0; hops <= MAX_LINKS; hops++) {
+        const info = await (0,promises_namespaceObject.lstat)(current).catch((error) => {
+            if (error.code === 'ENOENT' || error.code === 'ENOTDIR')
+                return undefined;
+            throw error;
+        });
+        if (!info?.isSymbolicLink())
+            return await realFolders(current);
+        current = external_node_path_default().resolve(external_node_path_default().dirname(current), await (0,promises_namespaceObject.readlink)(current));
+    }
+    throw Object.assign(new Error(`more than ${MAX_LINKS} symbolic links`), { code: 'ELOOP' });
+}
+/** The folders on the way may be links too: the path as the kernel sees it, from its nearest existing folder. */
+async function realFolders(file) {
+    const rest = [external_node_path_default().basename(file)];
+    let folder = external_node_path_default().dirname(file);
+    for (;;) {
+        const real = await (0,promises_namespaceObject.realpath)(folder).catch(() => undefined);
+        if (real !== undefined)
+            return external_node_path_default().join(real, ...rest);
+        const parent = external_node_path_default().dirname(folder);
+        if (parent === folder)
+            return file;
+        rest.unshift(external_node_path_default().basename(folder));
+        folder = parent;
+    }
+}
+/** The kernel's pseudo file systems by where they are mounted: nothing there is a file a history could be. */
+const PSEUDO_ROOTS = ['/proc', '/sys', '/dev'];
+function pseudoPathProblem(target) {
+    if (process.platform === 'win32')
+        return undefined;
+    const root = PSEUDO_ROOTS.find((prefix) => target === prefix || target.startsWith(`${prefix}/`));
+    return root ? `${target} is under ${root}, the kernel's, where no history can be kept` : undefined;
+}
+/** Linux's magic numbers (statfs f_type) of pseudo file systems mounted elsewhere than their usual place. */
+const PSEUDO_FILE_SYSTEMS = new Map([
+    [0x9fa0, 'proc'],
+    [0x62656572, 'sysfs'],
+    [0x1cd1, 'devpts'],
+    [0x64626720, 'debugfs'],
+    [0x74726163, 'tracefs'],
+    [0x27e0eb, 'cgroup'],
+    [0x63677270, 'cgroup2'],
+    [0x73636673, 'securityfs'],
+    [0x62656570, 'configfs'],
+    [0xcafe4a11, 'bpf'],
+    [0x6165676c, 'pstore'],
+    [0xde5e81e4, 'efivarfs'],
+    [0x42494e4d, 'binfmt_misc']
+]);
+/** The file system of the history's nearest existing folder, when it is one of the kernel's. */
+async function pseudoFileSystemProblem(target) {
+    if (process.platform !== 'linux')
+        return undefined;
+    let folder = external_node_path_default().dirname(target);
+    while (!(await (0,promises_namespaceObject.stat)(folder).catch(() => undefined))) {
+        const parent = external_node_path_default().dirname(folder);
+        if (parent === folder)
+            return undefined;
+        folder = parent;
+    }
+    const type = await (0,promises_namespaceObject.statfs)(folder).then((info) => PSEUDO_FILE_SYSTEMS.get(Number(info.type)), () => undefined);
+    return type ? `${folder} is on the kernel's ${type} file system, where no history can be kept` : undefined;
+}
+/**
+ * The folder and the ones above it that are missing, created from the top one level at a time: an
+ * error names the folder that could not be made, and nothing loops (as a recursive mkdir does under /proc).
+ */
+async function createFolders(folder) {
+    const missing = [];
+    let current = folder;
+    for (;;) {
+        let code;
+        const info = await (0,promises_namespaceObject.stat)(current).catch((error) => {
+            code = error.code ?? 'error';
+            return undefined;
+        });
+        if (info) {
+            if (!info.isDirectory())
+                return `${current} is not a folder`;
+            break;
+        }
+        if (code !== 'ENOENT' && code !== 'ENOTDIR')
+            return `its folder ${current} cannot be reached (${code})`;
+        missing.unshift(current);
+        const parent = external_node_path_default().dirname(current);
+        if (parent === current)
+            break;
+        current = parent;
+    }
+    for (const each of missing) {
+        try {
+            await (0,promises_namespaceObject.mkdir)(each);
+        }
+        catch (error) {
+            const code = error.code;
+            if (code !== 'EEXIST')
+                return `its folder ${each} cannot be created (${code ?? 'error'})`;
+        }
+    }
+    return undefined;
+}
 const LOCK_WAIT_MS = 60_000;
 /** A lock older than this was left by a run that died: it is taken over. */
 const STALE_LOCK_MS = 120_000;
@@ -39888,13 +40450,17 @@ const STALE_LOCK_MS = 120_000;
  * read again (and refused, untouched, if it is no longer a history), then replaced by rename.
  */
 async function appendHistory(file, record, limit) {
-    await (0,promises_.mkdir)(external_node_path_default().dirname(file.path), { recursive: true });
-    const release = await lock(`${file.path}.lock`);
+    // A history that is a symbolic link is written through to its target: the link stays a link.
+    const target = await historyTarget(file.path);
+    const problem = pseudoPathProblem(target) ?? (await createFolders(external_node_path_default().dirname(target)));
+    if (problem)
+        throw new Error(problem);
+    const release = await lock(`${target}.lock`);
     try {
         const records = [...(await readHistory(file)), record].slice(-limit);
-        const temporary = `${file.path}.${process.pid}.${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.tmp`;
+        const temporary = `${target}.${process.pid}.${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.tmp`;
         try {
-            const handle = await (0,promises_.open)(temporary, 'wx', 0o644);
+            const handle = await (0,promises_namespaceObject.open)(temporary, 'wx', 0o644);
             try {
                 await handle.writeFile(records.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
                 await handle.sync();
@@ -39902,10 +40468,10 @@ async function appendHistory(file, record, limit) {
             finally {
                 await handle.close();
             }
-            await (0,promises_.rename)(temporary, file.path);
+            await (0,promises_namespaceObject.rename)(temporary, target);
         }
         finally {
-            await (0,promises_.rm)(temporary, { force: true });
+            await (0,promises_namespaceObject.rm)(temporary, { force: true });
         }
         return records;
     }
@@ -39917,18 +40483,18 @@ async function lock(lockPath) {
     const deadline = Date.now() + LOCK_WAIT_MS;
     for (let attempt = 0;; attempt++) {
         try {
-            const handle = await (0,promises_.open)(lockPath, external_node_fs_namespaceObject.constants.O_CREAT | external_node_fs_namespaceObject.constants.O_EXCL | external_node_fs_namespaceObject.constants.O_WRONLY, 0o644);
+            const handle = await (0,promises_namespaceObject.open)(lockPath, external_node_fs_namespaceObject.constants.O_CREAT | external_node_fs_namespaceObject.constants.O_EXCL | external_node_fs_namespaceObject.constants.O_WRONLY, 0o644);
             await handle.writeFile(`${process.pid}\n`);
             await handle.close();
-            return () => (0,promises_.rm)(lockPath, { force: true });
+            return () => (0,promises_namespaceObject.rm)(lockPath, { force: true });
         }
         catch (error) {
             if (error.code !== 'EEXIST')
                 throw error;
         }
-        const age = await (0,promises_.stat)(lockPath).then((info) => Date.now() - info.mtimeMs, () => 0);
+        const age = await (0,promises_namespaceObject.stat)(lockPath).then((info) => Date.now() - info.mtimeMs, () => 0);
         if (age > STALE_LOCK_MS) {
-            await (0,promises_.rm)(lockPath, { force: true });
+            await (0,promises_namespaceObject.rm)(lockPath, { force: true });
             continue;
         }
         if (Date.now() > deadline) {
@@ -40133,6 +40699,11 @@ function parsePhysical(raw, existing) {
     if (time !== '' && lsn !== '') {
         throw new InputError(Input.RecoveryTargetLsn, lsn, 'empty when recovery-target-time is given: recovery stops at one target');
     }
+    if ((time !== '' || lsn !== '') && walText === '') {
+        // A target lies past the backup's end, in WAL only an archive holds: without one the copy cannot start.
+        throw new VerificationError('bad-input', `Input "${time !== '' ? Input.RecoveryTargetTime : Input.RecoveryTargetLsn}" needs input "${Input.WalArchive}": ` +
+            'recovery to a target replays the WAL archived after the backup, and wal-archive names the folder that holds it.', `Give ${Input.WalArchive} (the folder archive_command copies segments to), or leave the recovery target empty to recover to the backup's end.`);
+    }
     return {
         method: 'physical',
         walArchive: walText === '' ? undefined : { path: external_node_path_default().resolve(raw.workingDirectory, walText), given: walText },
@@ -40246,6 +40817,420 @@ function runnerInputs() {
     return { get: getInput, environment: process.env, workingDirectory: process.cwd(), dotenv: readDotenv(process.cwd()) };
 }
 
+;// CONCATENATED MODULE: ./src/backup/dump-text.ts
+// A dump's text as the lexer keeps it (one char a byte) turned into what a person reads: decoded
+// from the dump's client encoding.
+/** WHATWG names of the client encodings a dump's names are decoded from (any other: UTF-8). */
+const DECODERS = {
+    latin1: 'iso-8859-1',
+    latin2: 'iso-8859-2',
+    latin3: 'iso-8859-3',
+    latin4: 'iso-8859-4',
+    latin5: 'iso-8859-9',
+    latin6: 'iso-8859-10',
+    latin7: 'iso-8859-13',
+    latin8: 'iso-8859-14',
+    latin9: 'iso-8859-15',
+    latin10: 'iso-8859-16',
+    iso88595: 'iso-8859-5',
+    iso88596: 'iso-8859-6',
+    iso88597: 'iso-8859-7',
+    iso88598: 'iso-8859-8',
+    win1250: 'windows-1250',
+    win1251: 'windows-1251',
+    win1252: 'windows-1252',
+    win1253: 'windows-1253',
+    win1254: 'windows-1254',
+    win1255: 'windows-1255',
+    win1256: 'windows-1256',
+    win1257: 'windows-1257',
+    win1258: 'windows-1258',
+    win866: 'ibm866',
+    koi8r: 'koi8-r',
+    koi8u: 'koi8-u',
+    eucjp: 'euc-jp',
+    euckr: 'euc-kr',
+    euccn: 'gbk',
+    sjis: 'shift_jis',
+    big5: 'big5',
+    gbk: 'gbk',
+    gb18030: 'gb18030'
+};
+/** Text the lexer kept (a char a byte), decoded from the dump's client encoding. */
+function decodeDumpText(text, clientEncoding) {
+    const label = DECODERS[clientEncoding.toLowerCase().replace(/[^a-z0-9]/g, '')];
+    const bytes = Buffer.from(text, 'latin1');
+    if (!label)
+        return bytes.toString('utf8');
+    try {
+        return new TextDecoder(label).decode(bytes);
+    }
+    catch {
+        return bytes.toString('utf8');
+    }
+}
+
+;// CONCATENATED MODULE: ./src/report/receipt.ts
+// The verification receipt: a JSON record of what was verified, when, and with which result, for
+// auditors and for a later verification of the same backup (receipt.schema.json describes it).
+
+
+
+
+
+
+/**
+ * 4: comments and view options among the definitions, the sequence values the dump sets, invalid
+ * indexes left out, stored generated columns' values, an extension's configuration rows.
+ * (3: content fingerprints of each table's COPY text as the dump holds it ("copy:"), or in SQL where
+ * another major may print values otherwise ("sql:"), and the output settings the dump was written in.
+ * (2: definitions as hashes, the server version; fingerprints over columns by name in canonical settings.)
+ */
+const RECEIPT_SCHEMA_VERSION = 4;
+function buildReceipt(result) {
+    const tables = result.tables;
+    return {
+        schemaVersion: RECEIPT_SCHEMA_VERSION,
+        tool: 'backup-verify',
+        verdict: result.status,
+        startedAt: result.startedAt,
+        durationMs: result.durationMs,
+        database: result.target,
+        restoredOn: result.restoreTarget,
+        serverVersion: result.serverVersion,
+        client: result.client && { version: result.client.version, source: result.client.origin },
+        backup: result.backup && {
+            path: result.backup.path,
+            format: result.backup.format,
+            compression: result.backup.compression,
+            sizeBytes: result.backup.sizeBytes,
+            sha256: result.backup.sha256
+        },
+        phases: result.phases.map(({ name, status, durationMs, detail }) => ({ name, status, durationMs, detail })),
+        inventory: result.inventory && recordInventory(result.inventory),
+        comparison: tables && {
+            reference: tables.reference,
+            missingTables: tables.missing,
+            extraTables: tables.extra,
+            rowMismatches: tables.rowMismatches,
+            contentMismatches: tables.contentMismatches,
+            objectMismatches: tables.objectMismatches,
+            definitionMismatches: tables.definitions.differences.map(({ kind, name }) => ({ kind, name })),
+            sequenceMismatches: tables.sequenceMismatches
+        },
+        safety: result.safety && { ...result.safety },
+        error: result.error && { ...result.error }
+    };
+}
+/**
+ * Writes the receipt under a name of its own: the start time to the millisecond and a random part,
+ * created exclusively, so that two runs in one second (two steps of a job) never write over each other.
+ */
+async function writeReceipt(folder, receipt) {
+    const stamp = receipt.startedAt.replace(/[-:]/g, '').replace(/\.(\d+)Z$/, '$1Z');
+    const file = external_node_path_default().join(folder, `backup-verify-receipt-${stamp}-${(0,external_node_crypto_.randomBytes)(3).toString('hex')}.json`);
+    await (0,promises_namespaceObject.writeFile)(file, `${JSON.stringify(receipt, null, 2)}\n`, { flag: 'wx' });
+    return file;
+}
+/** The inventory as a receipt keeps it: definitions hashed (they are hashes already when it came from a receipt). */
+function recordInventory(inventory) {
+    const { definitions, definitionsHashed, ...rest } = inventory;
+    return {
+        ...rest,
+        definitions: definitions.map(({ kind, name, table, text }) => ({
+            kind,
+            name,
+            ...(table ? { table } : {}),
+            hash: definitionsHashed ? text : definitionHash(text)
+        }))
+    };
+}
+/** A receipt's inventory, ready to compare a restore with: definitions as hashes. */
+function receiptInventory(receipt) {
+    if (!receipt.inventory)
+        return undefined;
+    const { definitions, ...rest } = receipt.inventory;
+    return {
+        ...rest,
+        definitions: definitions.map(({ kind, name, table, hash }) => ({ kind, name, ...(table ? { table } : {}), text: hash })),
+        definitionsHashed: true
+    };
+}
+/** A receipt given as input: made when the backup was created, it holds the inventory to compare with. */
+function readReceipt(input, file) {
+    let receipt;
+    try {
+        receipt = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
+    }
+    catch {
+        throw new InputError(input, file, 'the path of a receipt written by backup-verify (JSON)');
+    }
+    if (receipt?.tool === 'backup-verify' && typeof receipt.schemaVersion === 'number' && receipt.schemaVersion < RECEIPT_SCHEMA_VERSION) {
+        throw new InputError(input, file, `a receipt of schemaVersion ${RECEIPT_SCHEMA_VERSION}; this one (${receipt.schemaVersion}) was ` +
+            `written by an older backup-verify, whose inventories this one cannot compare with: verify the backup ` +
+            `without it once, and use the receipt that run writes`);
+    }
+    if (receipt?.schemaVersion !== RECEIPT_SCHEMA_VERSION ||
+        receipt.tool !== 'backup-verify' ||
+        !receipt.inventory ||
+        !Array.isArray(receipt.inventory.definitions)) {
+        throw new InputError(input, file, `a backup-verify receipt of schemaVersion ${RECEIPT_SCHEMA_VERSION} with an inventory`);
+    }
+    return receipt;
+}
+
+;// CONCATENATED MODULE: ./src/report/trend.ts
+// The trend across runs, from the history's records (this run's last): the figures over the window,
+// the change since the last passing run, the failure rate and the current run of failures.
+function change(before, now) {
+    if (before === undefined || now === undefined)
+        return undefined;
+    return { before, now, delta: now - before, percent: before === 0 ? undefined : ((now - before) / before) * 100 };
+}
+/**
+ * Why two backups' sizes say nothing of their data, when they do not: another format or compression
+ * makes the same rows a smaller or larger file. Undefined when they were written alike.
+ */
+function sizesNotComparable(before, now) {
+    if (before.format === now.format && before.compression === now.compression)
+        return undefined;
+    const written = (run) => `${run.format ?? 'an unrecorded format'}, compression ${run.compression ?? 'unrecorded'}`;
+    return `the backup was written otherwise (${written(before)} then, ${written(now)} now)`;
+}
+/** The last passing record among those given, newest first. */
+function lastPassing(records) {
+    for (let index = records.length - 1; index >= 0; index--)
+        if (records[index].result === 'passed')
+            return records[index];
+    return undefined;
+}
+/** Failed runs in a row at the end; a skipped run neither counts nor breaks the streak. */
+function consecutiveFailures(records) {
+    let streak = 0;
+    for (let index = records.length - 1; index >= 0; index--) {
+        const result = records[index].result;
+        if (result === 'skipped')
+            continue;
+        if (result !== 'failed')
+            break;
+        streak++;
+    }
+    return streak;
+}
+/** The trend over `records`, whose last is this run's own. */
+function trendOf(records) {
+    const current = records[records.length - 1];
+    const previous = lastPassing(records.slice(0, -1));
+    const counted = records.filter((record) => record.result !== 'skipped');
+    const failed = counted.filter((record) => record.result === 'failed').length;
+    const notComparable = previous && current && current.sizeBytes !== undefined ? sizesNotComparable(previous, current) : undefined;
+    return {
+        points: records.map(({ time, result, durationMs, sizeBytes, rows, tables }) => ({ time, result, durationMs, sizeBytes, rows, tables })),
+        sinceLastPass: previous && current
+            ? {
+                time: previous.time,
+                size: notComparable ? undefined : change(previous.sizeBytes, current.sizeBytes),
+                ...(notComparable ? { sizeNotCompared: notComparable } : {}),
+                rows: change(previous.rows, current.rows),
+                tables: change(previous.tables, current.tables),
+                duration: change(previous.durationMs, current.durationMs)
+            }
+            : undefined,
+        counted: counted.length,
+        failed,
+        failureRate: counted.length === 0 ? 0 : failed / counted.length,
+        consecutiveFailures: consecutiveFailures(records)
+    };
+}
+/** "+12.5%", "-3.0%", "±0%", or "" when there is no percentage. */
+function formatPercent(percent) {
+    if (percent === undefined)
+        return '';
+    if (percent === 0)
+        return '±0%';
+    // A small change keeps two significant digits: one row more in ten thousand is +0.0096%, not ±0%.
+    const digits = Math.abs(percent) >= 1 ? percent.toFixed(1) : percent.toPrecision(2);
+    return `${percent > 0 ? '+' : ''}${digits}%`;
+}
+
+;// CONCATENATED MODULE: ./src/report/since-receipt.ts
+// This backup against the receipt of another, older backup of the same database (max-shrink): what
+// may differ between the two (rows added, rows removed within max-shrink, values changed, tables and
+// objects added) and what fails (a table or object gone, a definition changed, more rows lost).
+
+
+
+
+
+/** Objects that are data rather than schema: they may come and go between two backups like rows. */
+const DATA_KINDS = new Set(['large object', 'large object data']);
+const MAX_NAMED = 20;
+const shrinkPercent = (before, now) => (before > 0 ? ((before - now) / before) * 100 : 0);
+/** This backup against another backup's receipt, table by table and object by object. */
+function compareSinceReceipt(receipt, backup, maxShrinkPercent) {
+    const reference = receiptInventory(receipt);
+    const { restored } = backup;
+    const restoredTables = new Set(restored.tables);
+    const receiptTables = new Set(reference.tables);
+    const missing = reference.tables.filter((table) => !restoredTables.has(table));
+    const added = restored.tables.filter((table) => !receiptTables.has(table));
+    const rowsNow = new Map(restored.content.map((entry) => [entry.table, entry.rows]));
+    const shrank = [];
+    for (const entry of reference.content) {
+        const now = rowsNow.get(entry.table);
+        if (entry.rows === undefined || now === undefined || !restoredTables.has(entry.table))
+            continue;
+        if (shrinkPercent(entry.rows, now) > maxShrinkPercent)
+            shrank.push({ table: entry.table, rowsThen: entry.rows, rowsNow: now });
+    }
+    const { identical, changed, notCompared } = compareContent(reference, backup.dump, restoredTables);
+    const byName = majorOf(reference.serverVersionNumber) !== majorOf(restored.serverVersionNumber);
+    const schema = (definitions) => definitions.filter((definition) => !DATA_KINDS.has(definition.kind));
+    const referenceDefinitions = schema(reference.definitions);
+    const differences = compareDefinitions(referenceDefinitions, schema(restored.definitions), { hashed: true, byName });
+    const gone = new Set(missing);
+    const name = (difference) => `${difference.kind} ${difference.name}`;
+    const definitions = {
+        compared: referenceDefinitions.length,
+        by: byName ? 'name' : 'hash',
+        differ: differences.filter((entry) => entry.source !== undefined && entry.restored !== undefined).map(name),
+        // The objects of a table that is gone are named by the table.
+        gone: differences
+            .filter((entry) => entry.restored === undefined && !(entry.table !== undefined && gone.has(entry.table)) && !gone.has(entry.name))
+            .map(name),
+        added: differences.filter((entry) => entry.source === undefined).length
+    };
+    const totals = shrinkageProblems(receipt, backup, maxShrinkPercent);
+    const problems = [...totals];
+    if (missing.length > 0)
+        problems.push(`${missing.length} table(s) of the receipt's backup are not in this one: ${named(missing)}`);
+    if (shrank.length > 0)
+        problems.push(`${shrank.length} table(s) lost more than max-shrink (${maxShrinkPercent}%) of their rows: ` + named(shrank.map(describeShrink)));
+    if (definitions.differ.length > 0)
+        problems.push(`${definitions.differ.length} definition(s) differ from the receipt's: ${named(definitions.differ)}`);
+    if (definitions.gone.length > 0)
+        problems.push(`${definitions.gone.length} object(s) of the receipt's backup are not in this one: ${named(definitions.gone)}`);
+    return {
+        receipt: { startedAt: receipt.startedAt, sha256: receipt.backup?.sha256 },
+        maxShrinkPercent,
+        identical,
+        changed,
+        notCompared,
+        added,
+        missing,
+        shrank,
+        definitions,
+        totals,
+        problems
+    };
+}
+/**
+ * Each table the receipt fingerprinted from its dump's rows, against this backup's rows: the same
+ * fingerprint, or another (values changed, rows added or removed). The others are named with why not.
+ */
+function compareContent(reference, dump, restoredTables) {
+    const identical = [];
+    const changed = [];
+    const notCompared = [];
+    const now = dump && new Map(dump.tables.map((table) => [decodeDumpText(table.copy.table, dump.clientEncoding), table]));
+    for (const entry of reference.content) {
+        if (!restoredTables.has(entry.table))
+            continue;
+        const why = (reason) => notCompared.push({ table: entry.table, reason });
+        if (reference.level !== 'data')
+            why(`the receipt holds no fingerprints (made at verify: ${reference.level})`);
+        else if (!now)
+            why('this run reads no content (verify level below data)');
+        else if (entry.fingerprint?.startsWith('sql:'))
+            why("the receipt's fingerprint was taken in SQL (a restore server of another major), not from its dump's rows");
+        else if (!entry.fingerprint || !entry.copyTarget)
+            why(entry.contentNote ?? 'the receipt holds no fingerprint of it');
+        else {
+            const table = now.get(entry.copyTarget);
+            if (!table)
+                why('this backup holds no rows for it');
+            else if (table.fingerprint === entry.fingerprint && table.rows === entry.rows)
+                identical.push(entry.table);
+            else
+                changed.push({ table: entry.table, rowsThen: entry.rows, rowsNow: table.rows });
+        }
+    }
+    return { identical, changed, notCompared };
+}
+/** The backup's size (between backups written alike) and its total rows against the receipt's, beyond max-shrink. */
+function shrinkageProblems(receipt, backup, maxShrinkPercent) {
+    const problems = [];
+    const before = receipt.backup;
+    // The same SHA-256 is the same bytes, however each run named their compression.
+    const alike = before && (before.sha256 === backup.sha256 || !sizesNotComparable(before, backup));
+    if (before && alike && shrinkPercent(before.sizeBytes, backup.sizeBytes) > maxShrinkPercent) {
+        problems.push(`the backup shrank from ${before.sizeBytes} to ${backup.sizeBytes} bytes ` +
+            `(${shrinkPercent(before.sizeBytes, backup.sizeBytes).toFixed(1)}%)`);
+    }
+    if (receipt.inventory && receipt.inventory.level !== 'schema' && backup.restored.level !== 'schema') {
+        const rowsBefore = receipt.inventory.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
+        const rows = backup.restored.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
+        if (shrinkPercent(rowsBefore, rows) > maxShrinkPercent)
+            problems.push(`the rows shrank from ${rowsBefore} to ${rows} (${shrinkPercent(rowsBefore, rows).toFixed(1)}%)`);
+    }
+    return problems;
+}
+function describeShrink(entry) {
+    const then = entry.rowsThen ?? 0;
+    const now = entry.rowsNow ?? 0;
+    return `${entry.table} ${then} rows then, ${now} now (-${shrinkPercent(then, now).toFixed(1)}%)`;
+}
+function named(names) {
+    const shown = names.slice(0, MAX_NAMED).join('; ');
+    return names.length > MAX_NAMED ? `${shown}; and ${names.length - MAX_NAMED} more` : shown;
+}
+function rowsMoved(entry) {
+    return entry.rowsThen === entry.rowsNow
+        ? `${entry.table} (same ${entry.rowsNow} rows)`
+        : `${entry.table} (${entry.rowsThen} rows then, ${entry.rowsNow} now)`;
+}
+/** The comparison as label and text pairs, for the summary and the log: every table named, compared or not. */
+function describeSinceReceipt(since) {
+    const { receipt, definitions } = since;
+    const of = `another backup's receipt (SHA-256 ${receipt.sha256 ? `${receipt.sha256.slice(0, 12)}…` : 'unknown'}, verified ${receipt.startedAt})`;
+    const lines = [];
+    const content = [
+        since.identical.length > 0 ? `the same in ${since.identical.length}: ${named(since.identical)}` : 'the same in none',
+        since.changed.length > 0 ? `changed in ${since.changed.length}: ${named(since.changed.map(rowsMoved))}` : 'changed in none'
+    ];
+    lines.push([
+        `Content since ${of}`,
+        `${since.identical.length + since.changed.length} table(s) compared by fingerprint; ${content.join('; ')}`
+    ]);
+    if (since.notCompared.length > 0)
+        lines.push([
+            'Not compared by content',
+            `${since.notCompared.length} table(s), by row count only: ${named(since.notCompared.map((entry) => `${entry.table} (${entry.reason})`))}`
+        ]);
+    if (since.added.length > 0)
+        lines.push(['Tables added since', `${since.added.length}: ${named(since.added)}`]);
+    lines.push([
+        'Rows since the receipt',
+        since.missing.length + since.shrank.length === 0
+            ? `no table lost more than max-shrink (${since.maxShrinkPercent}%) of its rows, none is gone`
+            : [
+                since.missing.length > 0 ? `gone: ${named(since.missing)}` : '',
+                since.shrank.length > 0
+                    ? `lost more than max-shrink (${since.maxShrinkPercent}%): ${named(since.shrank.map(describeShrink))}`
+                    : ''
+            ]
+                .filter(Boolean)
+                .join('; ')
+    ]);
+    lines.push([
+        'Definitions since the receipt',
+        `${definitions.compared} compared by ${definitions.by === 'hash' ? 'hash' : 'name only (the receipt was read on a server of another major)'}; ` +
+            `${definitions.differ.length > 0 ? `differ: ${named(definitions.differ)}` : 'none differs'}; ` +
+            `${definitions.gone.length > 0 ? `gone: ${named(definitions.gone)}` : 'none is gone'}; ${definitions.added} added`
+    ]);
+    return lines;
+}
+
 ;// CONCATENATED MODULE: ./src/run/bytes.ts
 // Byte counts as the log and the summary print them.
 /** "45,678 bytes (44.6 KiB)" */
@@ -40303,8 +41288,12 @@ function compareInventories(reference, restored, dumpedSequences = [], reference
     }));
     const both = (entry) => entry.source !== undefined && entry.restored !== undefined;
     const objects = OBJECT_KINDS.map((kind) => ({ kind, source: source.objects[kind], restored: restored.objects[kind] }));
-    // The values the dump sets, against the restored sequences: the only race-free comparison.
+    // The values the dump sets, against the restored sequences: the only race-free comparison; and
+    // those a receipt recorded (the values its backup set), for any sequence this dump sets no value for.
     const sequencesBefore = new Map(dumpedSequences.map((entry) => [entry.sequence, sequenceValue(entry.value)]));
+    for (const entry of reference?.sequences ?? [])
+        if (!sequencesBefore.has(entry.sequence))
+            sequencesBefore.set(entry.sequence, sequenceValue(entry.value));
     const sequencesAfter = new Map(restored.sequences.map((entry) => [entry.sequence, sequenceValue(entry.value)]));
     // A server of another major words definitions its own way: then only which objects exist is compared.
     const byName = reference !== undefined && majorOf(source.serverVersionNumber) !== majorOf(restored.serverVersionNumber);
@@ -40317,20 +41306,35 @@ function compareInventories(reference, restored, dumpedSequences = [], reference
             byName: byName && referenceKind !== 'backup'
         })
         : [];
+    const rowMismatches = rows.filter((entry) => both(entry) && entry.source !== entry.restored);
+    const contentMismatches = rows.filter((entry) => both(entry) &&
+        entry.source === entry.restored &&
+        entry.sourceFingerprint !== undefined &&
+        entry.restoredFingerprint !== undefined &&
+        entry.sourceFingerprint !== entry.restoredFingerprint);
+    const generated = content
+        ? compareGenerated(reference, restored, new Set([...rowMismatches, ...contentMismatches].map((entry) => entry.table)))
+        : { mismatches: [], notCompared: [] };
     return {
         level,
         reference: reference ? referenceKind : 'none',
+        leftOut: [
+            ...leftOutOfComparison(reference),
+            ...(generated.notCompared.length > 0
+                ? [
+                    `stored generated column(s) ${generated.notCompared.join(', ')}: computed again by the restore, not compared ` +
+                        '(no values of the source to compare them with: a dump holds none)'
+                ]
+                : [])
+        ],
         source: source.tables,
         restored: restored.tables,
         missing: source.tables.filter((table) => !restoredSet.has(table)),
         extra: restored.tables.filter((table) => !sourceSet.has(table)),
         rows,
-        rowMismatches: rows.filter((entry) => both(entry) && entry.source !== entry.restored),
-        contentMismatches: rows.filter((entry) => both(entry) &&
-            entry.source === entry.restored &&
-            entry.sourceFingerprint !== undefined &&
-            entry.restoredFingerprint !== undefined &&
-            entry.sourceFingerprint !== entry.restoredFingerprint),
+        rowMismatches,
+        contentMismatches,
+        generatedMismatches: generated.mismatches,
         unread: rows.filter((entry) => entry.readError !== undefined && entry.sourceFingerprint !== undefined),
         objects,
         objectMismatches: objects.filter((entry) => entry.source !== entry.restored),
@@ -40344,6 +41348,36 @@ function compareInventories(reference, restored, dumpedSequences = [], reference
             .map((sequence) => ({ sequence, source: sequencesBefore.get(sequence), restored: sequencesAfter.get(sequence) }))
             .filter((entry) => entry.source !== entry.restored)
     };
+}
+/**
+ * Stored generated columns' values against the source's, where the reference holds them (the
+ * restore computed them again: a function they call may have changed since the rows were stored);
+ * tables already named for their rows or content are left to that. Where it holds none, the restored
+ * columns are named as not compared.
+ */
+function compareGenerated(reference, restored, namedAlready) {
+    const key = (entry) => `${entry.table}.${entry.column}`;
+    if (reference?.generatedValues === undefined) {
+        const partitioned = new Set(restored.definitions
+            .filter((definition) => definition.kind === 'table' && definition.text.startsWith('partitioned table'))
+            .map((definition) => definition.name));
+        const notCompared = restored.definitions
+            .filter((definition) => definition.kind === 'column' &&
+            / generated always as \(.*\) stored$/s.test(definition.text) &&
+            !partitioned.has(definition.table ?? ''))
+            .map((definition) => definition.name);
+        return { mismatches: [], notCompared };
+    }
+    const after = new Map((restored.generatedValues ?? []).map((entry) => [key(entry), entry.fingerprint]));
+    const restoredTables = new Set(restored.tables);
+    const mismatches = reference.generatedValues
+        .filter((entry) => restoredTables.has(entry.table) && !namedAlready.has(entry.table) && after.get(key(entry)) !== entry.fingerprint)
+        .map((entry) => ({ table: entry.table, column: entry.column, source: entry.fingerprint, restored: after.get(key(entry)) }));
+    return { mismatches, notCompared: [] };
+}
+/** What the reference holds that no restore of its dump can: named, so that the user knows it was not compared. */
+function leftOutOfComparison(reference) {
+    return (reference?.invalidIndexes ?? []).map((index) => `index ${index}: invalid in the source (a CREATE INDEX CONCURRENTLY that failed), which pg_dump never dumps`);
 }
 /** What the comparison proved, in one line that names the level. */
 function describeProof(comparison) {
@@ -40374,12 +41408,16 @@ function describeComparison(comparison, reference, restored) {
     if (comparison.reference === 'backup')
         return `Restored: ${comparison.restored.length} tables, ${total(restored)} rows; verify level ${describeProof(comparison)}`;
     return (`Tables: ${comparison.source.length} in the source, ${comparison.restored.length} restored` +
-        (comparison.level === 'schema' ? '' : `; rows: ${total(reference)} ${referenceName(comparison)}, ${total(restored)} restored`) +
+        (comparison.level === 'schema' ? '' : `; rows: ${total(reference)} ${rowsReferenceName(comparison)}, ${total(restored)} restored`) +
         `; ${comparison.definitions.compared} definitions compared (verify level ${comparison.level === 'data' ? describeProof(comparison) : comparison.level})`);
 }
 /** How the reference is named in messages: what the dump holds, or what the receipt records. */
 function referenceName(comparison) {
     return comparison.reference === 'receipt' ? 'in the receipt' : comparison.reference === 'backup' ? 'in the backup' : 'in the dump';
+}
+/** Where a row count came from: a new backup's are the source's, counted in the snapshot pg_dump read. */
+function rowsReferenceName(comparison) {
+    return comparison.reference === 'snapshot' ? 'in the source' : referenceName(comparison);
 }
 const MAX_SHOWN_DEFINITION = 160;
 function shortDefinition(text) {
@@ -40410,7 +41448,7 @@ function requireSameInventory(comparison) {
     }
     const listed = (entries, show) => `${entries.slice(0, 10).map(show).join('; ')}${entries.length > 10 ? '; …' : ''}`;
     if (comparison.rowMismatches.length > 0) {
-        problems.push(`Row counts differ in ${comparison.rowMismatches.length} table(s): ${listed(comparison.rowMismatches, (e) => `${e.table} ${e.source} ${where}, ${e.restored} restored`)}`);
+        problems.push(`Row counts differ in ${comparison.rowMismatches.length} table(s): ${listed(comparison.rowMismatches, (e) => `${e.table} ${e.source} ${rowsReferenceName(comparison)}, ${e.restored} restored`)}`);
     }
     if (comparison.contentMismatches.length > 0) {
         problems.push(`Content differs in ${comparison.contentMismatches.length} table(s) with the same row count: ${listed(comparison.contentMismatches, (e) => `${e.table} (fingerprint ${e.sourceFingerprint} ${where}, ${e.restoredFingerprint} restored)`)}`);
@@ -40425,73 +41463,16 @@ function requireSameInventory(comparison) {
         problems.push(`Definitions differ for ${definitions.length} object(s): ` +
             `${listed(definitions, (difference) => describeDefinitionDifference(difference, where, hashed))}`);
     }
+    if (comparison.generatedMismatches.length > 0) {
+        problems.push(`Stored generated column values differ from the source's in ${comparison.generatedMismatches.length} column(s): ` +
+            `${listed(comparison.generatedMismatches, (e) => `${e.table}.${e.column} (fingerprint ${e.source} in the source, ${e.restored ?? 'none'} restored)`)}` +
+            ' (the restore computed them again from their expression: a function it calls may have changed since the rows were stored)');
+    }
     if (comparison.sequenceMismatches.length > 0) {
         problems.push(`Sequence values differ: ${listed(comparison.sequenceMismatches, (e) => `${e.sequence} ${e.source ?? 'absent'} ${where}, ${e.restored ?? 'absent'} restored`)}`);
     }
     if (problems.length > 0)
         throw new VerificationError('restore-mismatch', problems.join('. '));
-}
-
-;// CONCATENATED MODULE: ./src/report/trend.ts
-// The trend across runs, from the history's records (this run's last): the figures over the window,
-// the change since the last passing run, the failure rate and the current run of failures.
-function change(before, now) {
-    if (before === undefined || now === undefined)
-        return undefined;
-    return { before, now, delta: now - before, percent: before === 0 ? undefined : ((now - before) / before) * 100 };
-}
-/** The last passing record among those given, newest first. */
-function lastPassing(records) {
-    for (let index = records.length - 1; index >= 0; index--)
-        if (records[index].result === 'passed')
-            return records[index];
-    return undefined;
-}
-/** Failed runs in a row at the end; a skipped run neither counts nor breaks the streak. */
-function consecutiveFailures(records) {
-    let streak = 0;
-    for (let index = records.length - 1; index >= 0; index--) {
-        const result = records[index].result;
-        if (result === 'skipped')
-            continue;
-        if (result !== 'failed')
-            break;
-        streak++;
-    }
-    return streak;
-}
-/** The trend over `records`, whose last is this run's own. */
-function trendOf(records) {
-    const current = records[records.length - 1];
-    const previous = lastPassing(records.slice(0, -1));
-    const counted = records.filter((record) => record.result !== 'skipped');
-    const failed = counted.filter((record) => record.result === 'failed').length;
-    return {
-        points: records.map(({ time, result, durationMs, sizeBytes, rows, tables }) => ({ time, result, durationMs, sizeBytes, rows, tables })),
-        sinceLastPass: previous && current
-            ? {
-                time: previous.time,
-                size: change(previous.sizeBytes, current.sizeBytes),
-                rows: change(previous.rows, current.rows),
-                tables: change(previous.tables, current.tables),
-                duration: change(previous.durationMs, current.durationMs)
-            }
-            : undefined,
-        counted: counted.length,
-        failed,
-        failureRate: counted.length === 0 ? 0 : failed / counted.length,
-        consecutiveFailures: consecutiveFailures(records)
-    };
-}
-/** "+12.5%", "-3.0%", "±0%", or "" when there is no percentage. */
-function formatPercent(percent) {
-    if (percent === undefined)
-        return '';
-    if (percent === 0)
-        return '±0%';
-    // A small change keeps two significant digits: one row more in ten thousand is +0.0096%, not ±0%.
-    const digits = Math.abs(percent) >= 1 ? percent.toFixed(1) : percent.toPrecision(2);
-    return `${percent > 0 ? '+' : ''}${digits}%`;
 }
 
 ;// CONCATENATED MODULE: ./src/report/trend-summary.ts
@@ -40543,6 +41524,8 @@ function trendSection(trend) {
     let change;
     if (since) {
         figures.push(`Compared with the last passing run (${since.time}):`);
+        if (since.sizeNotCompared)
+            figures.push(`Backup size not compared: ${since.sizeNotCompared}.`);
         change = {
             heading: 'Change since the last passing run',
             header: ['Figure', 'Last passing run', 'This run', 'Change', 'Percent'],
@@ -40595,6 +41578,7 @@ function trend_summary_trendLines(trend) {
 
 
 
+
 /** Lists from the database are capped so the summary stays far below the runner's 1 MiB limit. */
 const MAX_LISTED = 50;
 function escapeHtml(text) {
@@ -40629,7 +41613,8 @@ function rowsMatch(entry) {
 const STATUS_ICON = { passed: '✅ passed', failed: '❌ failed', 'not run': '⏭️ not run' };
 /** How the summary names what the restore was compared with. */
 const REFERENCE_WORDS = {
-    snapshot: { short: 'source', rows: 'dumped', column: 'Rows in the dump' },
+    // The rows are counted in the source, in the snapshot pg_dump read: the dump holds them, but was not counted.
+    snapshot: { short: 'source', rows: 'source', column: 'Rows in the source' },
     receipt: { short: 'receipt', rows: 'receipt', column: 'Rows in the receipt' },
     backup: { short: 'backup', rows: 'backup', column: 'Rows in the backup' },
     none: { short: 'backup', rows: 'backup', column: 'Rows' }
@@ -40774,7 +41759,8 @@ function verdictOf(result) {
         const rows = databases.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
         return (`✅ The base backup starts: ${databases.length} database(s), ${tables} tables and ${rows} rows came back in a throwaway ` +
             `PostgreSQL ${physical.major}, consistent${physical.recovery?.consistentAt ? ` at ${physical.recovery.consistentAt}` : ''}; ` +
-            `${physical.amcheck?.ran ? 'amcheck found no corruption' : 'amcheck did not run'}.`);
+            `${physical.amcheck?.ran ? 'amcheck found no corruption' : 'amcheck did not run'}` +
+            `${physical.amcheck?.notChecked?.length ? `; not checked: ${physical.amcheck.notChecked.map(escapeHtml).join(', ')}` : ''}.`);
     }
     if (result.status === 'passed') {
         return (`✅ The backup restores: ${result.tables?.restored.length ?? 0} of ` +
@@ -40814,10 +41800,8 @@ function facts(result) {
         facts.push(...safetyFacts(result.safety, result));
     if (result.tables)
         facts.push(...comparisonFacts(result.tables));
-    if (result.changedSinceReceipt) {
-        const changed = result.changedSinceReceipt;
-        facts.push(['Content changed since the receipt', changed.length === 0 ? 'in no table' : escapeHtml(listed(changed))]);
-    }
+    if (result.sinceReceipt)
+        facts.push(...describeSinceReceipt(result.sinceReceipt).map(([label, text]) => [escapeHtml(label), escapeHtml(text)]));
     if (result.ignoredRestoreErrors) {
         facts.push(['Restore errors ignored', `${result.ignoredRestoreErrors.total}: ${escapeHtml(result.ignoredRestoreErrors.detail)}`]);
     }
@@ -40880,6 +41864,11 @@ function comparisonFacts(comparison) {
         ['Verify level', escapeHtml(describeProof(comparison))],
         [`Tables (${reference.short} / restored)`, `${comparison.source.length} / ${comparison.restored.length}`]
     ];
+    if (comparison.leftOut.length > 0) {
+        const more = comparison.leftOut.length - MAX_LISTED;
+        const shown = comparison.leftOut.slice(0, MAX_LISTED).join('; ') + (more > 0 ? `; and ${more} more` : '');
+        facts.push(['Left out of the comparison', escapeHtml(shown)]);
+    }
     if (comparison.level !== 'schema') {
         facts.push([`Rows (${reference.rows} / restored)`, `${sum((entry) => entry.source)} / ${sum((entry) => entry.restored)}`]);
     }
@@ -41031,14 +42020,18 @@ function outputsOf(result) {
     };
 }
 
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
 ;// CONCATENATED MODULE: ./src/backup/detect.ts
-// Recognises an existing backup's format from its content, not its name.
+// Recognises an existing backup's format from its content, not its name; and a pg_dumpall file,
+// which is not a backup of one database.
+
 
 /** A folder with toc.dat is a directory archive; a file is told by its first bytes; anything else is taken as plain SQL, which validation then judges. */
 async function detectBackupFormat(backupPath) {
-    if ((await (0,promises_.stat)(backupPath)).isDirectory())
+    if ((await (0,promises_namespaceObject.stat)(backupPath)).isDirectory())
         return { format: 'directory' };
-    const handle = await (0,promises_.open)(backupPath, 'r');
+    const handle = await (0,promises_namespaceObject.open)(backupPath, 'r');
     try {
         const head = Buffer.alloc(512);
         const { bytesRead } = await handle.read(head, 0, 512, 0);
@@ -41055,126 +42048,36 @@ async function detectBackupFormat(backupPath) {
         await handle.close();
     }
 }
-
-;// CONCATENATED MODULE: ./src/report/receipt.ts
-// The verification receipt: a JSON record of what was verified, when, and with which result, for
-// auditors and for a later verification of the same backup (receipt.schema.json describes it).
-
-
-
-
-
-
+/** The first line of a pg_dumpall file, after "--": the dump of a whole cluster. */
+const CLUSTER_HEADER = '-- PostgreSQL database cluster dump';
+const CLUSTER_HEAD_BYTES = 4096;
 /**
- * 3: content fingerprints of each table's COPY text as the dump holds it ("copy:"), or in SQL where
- * another major may print values otherwise ("sql:"), and the output settings the dump was written in.
- * (2: definitions as hashes, the server version; fingerprints over columns by name in canonical settings.)
+ * Whether a plain file (gzip-compressed or not) begins as pg_dumpall's output does: the roles,
+ * tablespaces and every database of a server, each database reached by \connect.
  */
-const RECEIPT_SCHEMA_VERSION = 3;
-function buildReceipt(result) {
-    const tables = result.tables;
-    return {
-        schemaVersion: RECEIPT_SCHEMA_VERSION,
-        tool: 'backup-verify',
-        verdict: result.status,
-        startedAt: result.startedAt,
-        durationMs: result.durationMs,
-        database: result.target,
-        restoredOn: result.restoreTarget,
-        serverVersion: result.serverVersion,
-        client: result.client && { version: result.client.version, source: result.client.origin },
-        backup: result.backup && {
-            path: result.backup.path,
-            format: result.backup.format,
-            compression: result.backup.compression,
-            sizeBytes: result.backup.sizeBytes,
-            sha256: result.backup.sha256
-        },
-        phases: result.phases.map(({ name, status, durationMs, detail }) => ({ name, status, durationMs, detail })),
-        inventory: result.inventory && recordInventory(result.inventory),
-        comparison: tables && {
-            reference: tables.reference,
-            missingTables: tables.missing,
-            extraTables: tables.extra,
-            rowMismatches: tables.rowMismatches,
-            contentMismatches: tables.contentMismatches,
-            objectMismatches: tables.objectMismatches,
-            definitionMismatches: tables.definitions.differences.map(({ kind, name }) => ({ kind, name })),
-            sequenceMismatches: tables.sequenceMismatches
-        },
-        safety: result.safety && { ...result.safety },
-        error: result.error && { ...result.error }
-    };
-}
-/**
- * Writes the receipt under a name of its own: the start time to the millisecond and a random part,
- * created exclusively, so that two runs in one second (two steps of a job) never write over each other.
- */
-async function writeReceipt(folder, receipt) {
-    const stamp = receipt.startedAt.replace(/[-:]/g, '').replace(/\.(\d+)Z$/, '$1Z');
-    const file = external_node_path_default().join(folder, `backup-verify-receipt-${stamp}-${(0,external_node_crypto_.randomBytes)(3).toString('hex')}.json`);
-    await (0,promises_.writeFile)(file, `${JSON.stringify(receipt, null, 2)}\n`, { flag: 'wx' });
-    return file;
-}
-/** The inventory as a receipt keeps it: definitions hashed (they are hashes already when it came from a receipt). */
-function recordInventory(inventory) {
-    const { definitions, definitionsHashed, ...rest } = inventory;
-    return {
-        ...rest,
-        definitions: definitions.map(({ kind, name, table, text }) => ({
-            kind,
-            name,
-            ...(table ? { table } : {}),
-            hash: definitionsHashed ? text : definitionHash(text)
-        }))
-    };
-}
-/** A receipt's inventory, ready to compare a restore with: definitions as hashes. */
-function receiptInventory(receipt) {
-    if (!receipt.inventory)
-        return undefined;
-    const { definitions, ...rest } = receipt.inventory;
-    return {
-        ...rest,
-        definitions: definitions.map(({ kind, name, table, hash }) => ({ kind, name, ...(table ? { table } : {}), text: hash })),
-        definitionsHashed: true
-    };
-}
-/** A receipt given as input: made when the backup was created, it holds the inventory to compare with. */
-function readReceipt(input, file) {
-    let receipt;
+async function isClusterDump(file, gzipped) {
+    const handle = await (0,promises_namespaceObject.open)(file, 'r').catch(() => undefined);
+    if (!handle)
+        return false;
     try {
-        receipt = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
+        const head = Buffer.alloc(CLUSTER_HEAD_BYTES);
+        const { bytesRead } = await handle.read(head, 0, CLUSTER_HEAD_BYTES, 0);
+        let bytes = head.subarray(0, bytesRead);
+        if (gzipped) {
+            try {
+                // The start of the stream alone: a sync flush yields what these bytes decompress to.
+                bytes = (0,external_node_zlib_.gunzipSync)(bytes, { finishFlush: external_node_zlib_.constants.Z_SYNC_FLUSH });
+            }
+            catch {
+                return false;
+            }
+        }
+        const lines = bytes.toString('utf8', 0, Math.min(bytes.length, CLUSTER_HEAD_BYTES)).split(/\r?\n/, 5);
+        return lines.some((line) => line.trimEnd() === CLUSTER_HEADER);
     }
-    catch {
-        throw new InputError(input, file, 'the path of a receipt written by backup-verify (JSON)');
+    finally {
+        await handle.close();
     }
-    if (receipt?.tool === 'backup-verify' && typeof receipt.schemaVersion === 'number' && receipt.schemaVersion < RECEIPT_SCHEMA_VERSION) {
-        throw new InputError(input, file, `a receipt of schemaVersion ${RECEIPT_SCHEMA_VERSION}; this one (${receipt.schemaVersion}) was ` +
-            `written by an older backup-verify, whose inventories this one cannot compare with: verify the backup ` +
-            `without it once, and use the receipt that run writes`);
-    }
-    if (receipt?.schemaVersion !== RECEIPT_SCHEMA_VERSION ||
-        receipt.tool !== 'backup-verify' ||
-        !receipt.inventory ||
-        !Array.isArray(receipt.inventory.definitions)) {
-        throw new InputError(input, file, `a backup-verify receipt of schemaVersion ${RECEIPT_SCHEMA_VERSION} with an inventory`);
-    }
-    return receipt;
-}
-/** Fails when the backup, or its total rows, shrank by more than the allowed percentage since the receipt. */
-function shrinkageProblems(receipt, sizeBytes, rows, maxPercent) {
-    const problems = [];
-    const shrank = (before, now) => (before > 0 ? ((before - now) / before) * 100 : 0);
-    if (receipt.backup && shrank(receipt.backup.sizeBytes, sizeBytes) > maxPercent) {
-        problems.push(`the backup shrank from ${receipt.backup.sizeBytes} to ${sizeBytes} bytes ` +
-            `(${shrank(receipt.backup.sizeBytes, sizeBytes).toFixed(1)}%)`);
-    }
-    const rowsBefore = receipt.inventory?.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
-    if (rows !== undefined && rowsBefore !== undefined && shrank(rowsBefore, rows) > maxPercent) {
-        problems.push(`the rows shrank from ${rowsBefore} to ${rows} (${shrank(rowsBefore, rows).toFixed(1)}%)`);
-    }
-    return problems;
 }
 
 ;// CONCATENATED MODULE: ./src/run/context.ts
@@ -41359,7 +42262,9 @@ class SourceSnapshot {
         return takeInventory(this.client, level, false, [], {
             readOf: (table) => (sqlTables.has(table) ? 'sql' : 'count'),
             largeObjectContent: false,
-            inTransaction: true
+            inTransaction: true,
+            // A dump holds no generated values: the source's are the only ones to hold the restore's to.
+            generatedValues: true
         });
     }
     /** Ends the transaction; pg_dump must have imported the snapshot by then (it has, once it has finished). */
@@ -41389,8 +42294,6 @@ function startHeartbeat(what, log, bytes, intervalMs = HEARTBEAT_MS) {
 
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-// EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __nccwpck_require__(8522);
 ;// CONCATENATED MODULE: ./src/backup/archive-header.ts
 // Reads the "PGDMP" header that custom archives, and the toc.dat of directory and tar archives,
 // begin with: archive version, integer and offset sizes, format, compression, and who wrote it.
@@ -43049,59 +43952,6 @@ function connectionPairs(text) {
         pairs.push([key.toLowerCase(), value]);
     }
     return pairs;
-}
-
-;// CONCATENATED MODULE: ./src/backup/dump-text.ts
-// A dump's text as the lexer keeps it (one char a byte) turned into what a person reads: decoded
-// from the dump's client encoding.
-/** WHATWG names of the client encodings a dump's names are decoded from (any other: UTF-8). */
-const DECODERS = {
-    latin1: 'iso-8859-1',
-    latin2: 'iso-8859-2',
-    latin3: 'iso-8859-3',
-    latin4: 'iso-8859-4',
-    latin5: 'iso-8859-9',
-    latin6: 'iso-8859-10',
-    latin7: 'iso-8859-13',
-    latin8: 'iso-8859-14',
-    latin9: 'iso-8859-15',
-    latin10: 'iso-8859-16',
-    iso88595: 'iso-8859-5',
-    iso88596: 'iso-8859-6',
-    iso88597: 'iso-8859-7',
-    iso88598: 'iso-8859-8',
-    win1250: 'windows-1250',
-    win1251: 'windows-1251',
-    win1252: 'windows-1252',
-    win1253: 'windows-1253',
-    win1254: 'windows-1254',
-    win1255: 'windows-1255',
-    win1256: 'windows-1256',
-    win1257: 'windows-1257',
-    win1258: 'windows-1258',
-    win866: 'ibm866',
-    koi8r: 'koi8-r',
-    koi8u: 'koi8-u',
-    eucjp: 'euc-jp',
-    euckr: 'euc-kr',
-    euccn: 'gbk',
-    sjis: 'shift_jis',
-    big5: 'big5',
-    gbk: 'gbk',
-    gb18030: 'gb18030'
-};
-/** Text the lexer kept (a char a byte), decoded from the dump's client encoding. */
-function decodeDumpText(text, clientEncoding) {
-    const label = DECODERS[clientEncoding.toLowerCase().replace(/[^a-z0-9]/g, '')];
-    const bytes = Buffer.from(text, 'latin1');
-    if (!label)
-        return bytes.toString('utf8');
-    try {
-        return new TextDecoder(label).decode(bytes);
-    }
-    catch {
-        return bytes.toString('utf8');
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/backup/gate/vocabulary.ts
@@ -45030,7 +45880,7 @@ async function inspectFile(file, observer, signal) {
 async function hashFile(file, signal) {
     const hash = (0,external_node_crypto_.createHash)('sha256');
     const buffer = Buffer.allocUnsafe(READ_BYTES);
-    const handle = await (0,promises_.open)(file, 'r');
+    const handle = await (0,promises_namespaceObject.open)(file, 'r');
     try {
         for (;;) {
             signal?.throwIfAborted();
@@ -45112,7 +45962,8 @@ class HashingStream extends external_node_stream_.Transform {
 
 ;// CONCATENATED MODULE: ./src/backup/manifest.ts
 // A directory-format backup is many files: a manifest lists each with its size and SHA-256, and the
-// backup's checksum is the SHA-256 of that manifest.
+// backup's checksum is the SHA-256 of that manifest. Only the files pg_dump writes are the backup's.
+
 
 
 
@@ -45121,21 +45972,27 @@ function manifestText(entries) {
     return entries.map((entry) => `${entry.sha256}  ${entry.name}\n`).join('');
 }
 async function buildManifest(directory, signal) {
-    const names = (await (0,promises_.readdir)(directory, { withFileTypes: true }))
-        .filter((e) => e.isFile())
-        .map((e) => e.name)
-        .sort();
+    const found = await (0,promises_namespaceObject.readdir)(directory, { withFileTypes: true });
+    // A link to a file is read through, as pg_restore reads it.
+    const isFile = async (entry) => entry.isFile() || (entry.isSymbolicLink() && (await (0,promises_namespaceObject.stat)(external_node_path_default().join(directory, entry.name)).catch(() => undefined))?.isFile() === true);
+    const names = [];
+    const ignored = [];
+    for (const entry of found)
+        (isArchiveFile(entry.name) && (await isFile(entry)) ? names : ignored).push(entry.name);
+    names.sort();
+    ignored.sort();
     const entries = [];
     for (const name of names) {
         const file = external_node_path_default().join(directory, name);
-        entries.push({ name, sizeBytes: (await (0,promises_.stat)(file)).size, sha256: await hashFile(file, signal) });
+        entries.push({ name, sizeBytes: (await (0,promises_namespaceObject.stat)(file)).size, sha256: await hashFile(file, signal) });
     }
     const text = manifestText(entries);
     return {
         entries,
         text,
         sha256: (0,external_node_crypto_.createHash)('sha256').update(text).digest('hex'),
-        sizeBytes: entries.reduce((sum, entry) => sum + entry.sizeBytes, 0)
+        sizeBytes: entries.reduce((sum, entry) => sum + entry.sizeBytes, 0),
+        ignored
     };
 }
 /** The checksum of a backup as it is on disk: of the file, or of the manifest of a directory-format folder. */
@@ -45199,7 +46056,7 @@ async function openGrowingFile(file, signal) {
     file.size.then((size) => (settled = { size }), (error) => (settled = { error }));
     for (;;) {
         try {
-            return await (0,promises_.open)(file.path, 'r');
+            return await (0,promises_namespaceObject.open)(file.path, 'r');
         }
         catch (error) {
             if (error.code !== 'ENOENT')
@@ -45389,15 +46246,84 @@ class ChunkRelay {
     }
 }
 
+;// CONCATENATED MODULE: ./src/tools/process-group.ts
+// A client tool in a process group of its own, so that a later cleanup can end it and whatever it
+// started (pg_dump's workers), should the process that ran it be killed outright. A group is named
+// "pid:start": its leader's pid, and when that process started, so that a pid used again by
+// another process is never mistaken for it.
+
+
+/** Process groups exist (and a child can lead one) where this runs. */
+const processGroups = process.platform !== 'win32';
+/** When a process started, as the system says it (Linux: clock ticks after boot); undefined when there is none. */
+function processStart(pid) {
+    if (!Number.isInteger(pid) || pid <= 0)
+        return undefined;
+    try {
+        const stat = (0,external_node_fs_namespaceObject.readFileSync)(`/proc/${pid}/stat`, 'latin1');
+        // After the command's name in parentheses (which may hold anything): state, ppid, pgrp, ... starttime (field 22).
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        // Only while it leads its own group: a leader that gave it up is not the group recorded.
+        return fields[2] === String(pid) ? fields[19] : undefined;
+    }
+    catch {
+        if (process.platform === 'linux')
+            return undefined;
+    }
+    try {
+        const [group, ...start] = (0,external_node_child_process_namespaceObject.execFileSync)('ps', ['-o', 'pgid=', '-o', 'lstart=', '-p', String(pid)], { encoding: 'utf8' })
+            .trim()
+            .split(/\s+/);
+        return group === String(pid) && start.length > 0 ? start.join(' ') : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** The name a group is recorded by, for a child that leads one. */
+function groupName(pid) {
+    const start = processStart(pid);
+    return start === undefined ? undefined : `${pid}:${start}`;
+}
+/**
+ * Ends a recorded group with SIGKILL, only when its leader is still the process recorded. Returns
+ * the pid when it did, undefined when the group is gone (or the pid is another process's now).
+ */
+function endProcessGroup(recorded) {
+    const at = recorded.indexOf(':');
+    const pid = Number(recorded.slice(0, at));
+    if (at < 1 || !Number.isInteger(pid) || pid <= 1 || processStart(pid) !== recorded.slice(at + 1))
+        return undefined;
+    try {
+        process.kill(-pid, 'SIGKILL');
+        return pid;
+    }
+    catch {
+        return undefined;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/tools/process.ts
 // Runs a PostgreSQL client tool: arguments never carry a secret, stderr is kept (bounded) for error
 // messages, and in verbose mode every output line is passed on as it arrives.
+
 
 
 const STDERR_LIMIT = 64 * 1024;
 const STDOUT_LIMIT = 1024 * 1024;
 /** Never needed by a tool, whoever calls it: the action's inputs and the URLs and passwords they came from. */
 const NEVER_INHERITED = /^(INPUT_.*|DATABASE_URL|DB_PASSWORD)$/i;
+/** Where the tools' process groups are recorded while they run; none: they run in this process's group. */
+let groups;
+/**
+ * From now on every tool runs in a process group of its own, recorded in the ledger while it runs:
+ * should this process be killed outright (SIGKILL), a later cleanup (the action's post step) ends
+ * the tools it left running, and their children. Without it (the CLI), the tools stay in the
+ * terminal's group, which a Ctrl-C reaches whole.
+ */
+function recordProcessGroups(ledger) {
+    groups = processGroups ? ledger : undefined;
+}
 /** The error of a write to a tool that stopped reading (psql at its first error): its exit code tells why. */
 function readerStopped(error) {
     const code = error?.code;
@@ -45405,11 +46331,16 @@ function readerStopped(error) {
 }
 async function runTool(file, args, options) {
     const env = Object.fromEntries(Object.entries(options.env).filter(([name]) => !NEVER_INHERITED.test(name)));
+    const ledger = groups;
     const child = (0,external_node_child_process_namespaceObject.spawn)(file, args, {
         env,
         stdio: [options.stdin || options.input ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-        windowsHide: true
+        windowsHide: true,
+        detached: ledger !== undefined
     });
+    const group = ledger && child.pid !== undefined ? groupName(child.pid) : undefined;
+    if (group)
+        ledger?.created('process', group);
     let fed = Promise.resolve();
     if (options.stdin && child.stdin) {
         // A tool that stops reading early (psql at its first error) closes the pipe: that is its
@@ -45474,6 +46405,8 @@ async function runTool(file, args, options) {
         if (timer)
             clearTimeout(timer);
         options.signal?.removeEventListener('abort', abort);
+        if (group)
+            ledger?.removed('process', group);
     }
 }
 /** Splits text that arrives in pieces into lines; flush() hands over an unterminated last line. */
@@ -45496,11 +46429,17 @@ function lineSplitter(onLine) {
         }
     };
 }
-/** The lines of a tool's stderr that say what went wrong, for an error message. */
+/**
+ * The lines of a tool's stderr that say what went wrong, for an error message: the errors, each
+ * with the server's HINT after it (what to change, e.g. max_locks_per_transaction for "out of
+ * shared memory").
+ */
 function errorLines(stderr, max = 5) {
     const lines = stderr.split(/\r?\n/).filter((line) => line.trim() !== '');
-    const errors = lines.filter((line) => /\b(ERROR|FATAL|error|fatal|PANIC)\b/.test(line));
-    return (errors.length > 0 ? errors : lines).slice(0, max);
+    const error = (line) => /\b(ERROR|FATAL|error|fatal|PANIC)\b/.test(line);
+    if (!lines.some(error))
+        return lines.slice(0, max);
+    return lines.filter((line) => error(line) || /^HINT:\s/.test(line)).slice(0, max);
 }
 
 ;// CONCATENATED MODULE: ./src/create/dump.ts
@@ -45560,9 +46499,9 @@ async function createBackup(run, options) {
     // Created private before pg_dump opens it: the backup holds every row of the database. (pg_dump
     // keeps a file's mode; a directory-format folder it fills, its files it makes itself.)
     if (format === 'directory')
-        await (0,promises_.mkdir)(options.backupPath, { mode: 0o700 });
+        await (0,promises_namespaceObject.mkdir)(options.backupPath, { mode: 0o700 });
     else
-        await (0,promises_.writeFile)(options.backupPath, '', { mode: 0o600 });
+        await (0,promises_namespaceObject.writeFile)(options.backupPath, '', { mode: 0o600 });
     if (streamed) {
         const end = options.relay?.writable() ?? discard();
         inspected = (0,external_node_stream_promises_namespaceObject.pipeline)(external_node_stream_.Readable.from(followFile({ path: options.backupPath, size: written }, run.signal, options.relay?.pool)), streamed, end);
@@ -45575,7 +46514,7 @@ async function createBackup(run, options) {
         onLine: run.verbose ? (line) => run.log(run.redactor.redact(line)) : undefined
     }).finally(stopHeartbeat);
     if (dumped.exitCode === 0)
-        exited.resolve((await (0,promises_.stat)(options.backupPath)).size);
+        exited.resolve((await (0,promises_namespaceObject.stat)(options.backupPath)).size);
     else
         exited.reject(new Error(`pg_dump exited with code ${dumped.exitCode}`));
     if (dumped.exitCode !== 0) {
@@ -45602,9 +46541,9 @@ function backupTooSmall(what, sizeBytes, minSizeBytes) {
 }
 /** A directory-format backup's files, private as a single file is. */
 async function makePrivate(folder) {
-    await (0,promises_.chmod)(folder, 0o700);
-    for (const name of await (0,promises_.readdir)(folder))
-        await (0,promises_.chmod)(external_node_path_default().join(folder, name), 0o600);
+    await (0,promises_namespaceObject.chmod)(folder, 0o700);
+    for (const name of await (0,promises_namespaceObject.readdir)(folder))
+        await (0,promises_namespaceObject.chmod)(external_node_path_default().join(folder, name), 0o600);
 }
 /** Bytes of a file, or of the files in a folder, so far; 0 when there is nothing yet. */
 function sizeOnDisk(backupPath) {
@@ -45654,7 +46593,7 @@ function checkFreeSpace(tableBytes, freeBytes, compressed, folder) {
 /** Reads the database's size and the free space where the backup goes, logs both, and fails early when it clearly cannot fit. */
 async function checkRoomForBackup(session, folder, format, compression, log) {
     const size = await readDatabaseSize(session);
-    const free = await (0,promises_.statfs)(folder).then((info) => info.bavail * info.bsize);
+    const free = await (0,promises_namespaceObject.statfs)(folder).then((info) => info.bavail * info.bsize);
     const compressed = format === 'custom' || format === 'directory' ? compression?.method !== 'none' : compression?.method === 'gzip';
     log(`Database: ${describeBytes(size.totalBytes)} (table data ${describeBytes(size.tableBytes)}); free ` +
         `where the backup goes: ${describeBytes(free)}`);
@@ -45716,7 +46655,7 @@ async function writePasswordFile(folder, password, name = '.pgpass') {
     if (!password || /[\r\n]/.test(password))
         return undefined;
     const file = external_node_path_default().join(folder, name);
-    await (0,promises_.writeFile)(file, passwordFileLine(password), { mode: 0o600 });
+    await (0,promises_namespaceObject.writeFile)(file, passwordFileLine(password), { mode: 0o600 });
     return file;
 }
 function clientEnvironment(target, database, passwordFile, base = process.env) {
@@ -45734,6 +46673,78 @@ function clientEnvironment(target, database, passwordFile, base = process.env) {
     else if (target.password)
         env.PGPASSWORD = target.password;
     return env;
+}
+
+;// CONCATENATED MODULE: ./src/connection/password-file.ts
+// The user's own password file (PGPASSFILE, else ~/.pgpass), read as libpq reads it, for a server
+// whose URL names no password: the driver finds it there by itself, and the tools, which never see
+// the user's PGPASSFILE (environment.ts), must get the same password through the run's own file.
+
+
+
+/** Socket folders libpq's builds use by default: a connection there matches a "localhost" line. */
+const DEFAULT_SOCKET_DIRECTORIES = new Set(['/tmp', '/var/run/postgresql', '/run/postgresql']);
+/** A line's fields: ":" separates them, a backslash escapes the next character; the last takes the rest. */
+function fields(line) {
+    const found = [];
+    let current = '';
+    for (let i = 0; i < line.length; i++) {
+        const character = line[i];
+        if (character === '\\' && i + 1 < line.length)
+            current += line[++i];
+        else if (character === ':' && found.length < 4) {
+            found.push(current);
+            current = '';
+        }
+        else
+            current += character;
+    }
+    found.push(current);
+    return found;
+}
+/** The password of the first line that matches host, port, database and user ("*" matches anything), as libpq chooses. */
+function passwordFileEntry(text, target) {
+    const socket = target.host.startsWith('/');
+    for (const line of text.split(/\r?\n/)) {
+        if (line.trim() === '' || line.startsWith('#'))
+            continue;
+        const [host, port, database, user, password] = fields(line);
+        if (password === undefined)
+            continue;
+        const hostMatches = host === '*' ||
+            host === target.host ||
+            (host === 'localhost' && socket && DEFAULT_SOCKET_DIRECTORIES.has(target.host.replace(/\/+$/, '')));
+        if (hostMatches && (port === '*' || port === String(target.port))) {
+            if ((database === '*' || database === target.database) && (user === '*' || user === target.user))
+                return password;
+        }
+    }
+    return undefined;
+}
+/**
+ * The password the user's password file holds for the target, when its URL names none. As libpq:
+ * a file others may read or write is ignored (warn says so), and a missing one is no error.
+ */
+async function passwordFromUserFile(target, env, warn) {
+    const home = env.HOME || external_node_os_default().homedir();
+    const file = env.PGPASSFILE || (home ? external_node_path_default().join(home, '.pgpass') : '');
+    if (!file)
+        return undefined;
+    let mode;
+    try {
+        const info = await (0,promises_namespaceObject.stat)(file);
+        if (!info.isFile())
+            return undefined;
+        mode = info.mode;
+    }
+    catch {
+        return undefined;
+    }
+    if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
+        warn(`The password file ${file} is ignored, as libpq ignores it: others may read it. Make it private: chmod 600 ${file}`);
+        return undefined;
+    }
+    return passwordFileEntry(await (0,promises_namespaceObject.readFile)(file, 'utf8'), target);
 }
 
 ;// CONCATENATED MODULE: ./src/compare/read-back.ts
@@ -45855,17 +46866,19 @@ class CopyRowReader {
 }
 /**
  * One simple query sent as the bytes it was written in (latin1 text, a character a byte), as psql
- * sends the dump's statements: a name in any encoding reaches the server unchanged. The rows a COPY
- * sends are added to print; the outcome is the first error, or none.
+ * sends the dump's statements: a name in any encoding reaches the server unchanged. It may hold
+ * several COPY statements: the rows of each go to its own print, the next once the server says the
+ * one before is complete. The outcome: how many completed, and the first error.
  */
 class RawQuery {
     text;
-    print;
+    prints;
     settle;
     failure;
-    constructor(text, print, settle) {
+    completed = 0;
+    constructor(text, prints, settle) {
         this.text = text;
-        this.print = print;
+        this.prints = prints;
         this.settle = settle;
     }
     submit(connection) {
@@ -45874,11 +46887,11 @@ class RawQuery {
         header[0] = 0x51; // 'Q': a simple query
         header.writeInt32BE(body.length + 4, 1);
         // The driver has read everything the server sent before this query (it was ready for it).
-        new CopyRowReader(connection.stream, this.print);
+        new CopyRowReader(connection.stream, this.prints[0]);
         connection.stream.write(Buffer.concat([header, body]));
     }
     handleCopyData(message) {
-        this.print.addLine(message.chunk);
+        this.prints[this.completed]?.addLine(message.chunk);
     }
     /** A COPY that reads from the client would wait for rows that never come: refused at once. */
     handleCopyInResponse(connection) {
@@ -45887,22 +46900,24 @@ class RawQuery {
     }
     handleRowDescription() { }
     handleDataRow() { }
-    handleCommandComplete() { }
+    handleCommandComplete() {
+        this.completed++;
+    }
     handleEmptyQuery() { }
     handlePortalSuspended() { }
     /** The server refused the query, or the session was lost: the client drops the query here. */
     handleError(error) {
-        this.settle(this.failure ?? error);
+        this.settle({ completed: this.completed, failure: this.failure ?? error });
     }
     handleReadyForQuery() {
-        this.settle(this.failure);
+        this.settle({ completed: this.completed, failure: this.failure });
     }
 }
-/** Sends text as a raw query, its rows into print; resolves with its first error (never rejects). */
-function rawQuery(client, text, print) {
-    return new Promise((resolve) => client.query(new RawQuery(text, print, resolve)));
+/** Sends text as a raw query, the rows of its statements into prints; never rejects. */
+function rawQuery(client, text, prints) {
+    return new Promise((resolve) => client.query(new RawQuery(text, prints, resolve)));
 }
-/** One session, reading one table at a time, for as long as it is given tables. */
+/** One session, reading a table, or a few small ones in one round trip, for as long as it is given tables. */
 class ReadBackSession {
     ready;
     busy = false;
@@ -45912,17 +46927,24 @@ class ReadBackSession {
             return failure ? `the session settings were refused: ${failure.message}` : client;
         }, (error) => `no session: ${error.message}`);
     }
-    /** Reads one table; never rejects (a failure is the result). */
-    async read(table) {
+    /**
+     * Reads the tables with one query; never rejects (a failure is the result). After a statement
+     * fails the server runs none of the rest: those have no result, to be read again on their own.
+     */
+    async read(tables) {
         this.busy = true;
         try {
             const client = await this.ready;
             if (typeof client === 'string')
-                return { error: client };
-            const print = new RowFingerprint();
+                return tables.map(() => ({ error: client }));
+            const prints = tables.map(() => new RowFingerprint());
             // The protocol sends each row of a COPY as a message of its own, with its line end.
-            const failure = await rawQuery(client, table.statement, print);
-            return failure ? { error: failure.message } : { rows: print.rows, fingerprint: print.toString() };
+            const { completed, failure } = await rawQuery(client, tables.map((table) => table.statement).join('\n'), prints);
+            return tables.map((_, index) => index < completed
+                ? { rows: prints[index].rows, fingerprint: prints[index].toString() }
+                : index === completed && failure
+                    ? { error: failure.message }
+                    : undefined);
         }
         finally {
             this.busy = false;
@@ -45934,22 +46956,31 @@ class ReadBackSession {
             await client.end().catch(() => { });
     }
 }
-/** Sessions that read tables back as they are given them, biggest first among those waiting, up to `limit` at once. */
+/** A table whose rows in the dump are at most this size is read with others in one round trip... */
+const SMALL_TABLE_BYTES = 64 * 1024;
+/** ...up to this many tables, and this many bytes, in one query. */
+const BATCH_TABLES = 100;
+const BATCH_BYTES = 1024 * 1024;
+/**
+ * Sessions that read tables back as they are given them, biggest first among those waiting, up to
+ * `limit` at once; small tables go several to a query, so that thousands of them do not cost a round
+ * trip each.
+ */
 class ReadBackPool {
     options;
     limit;
     sessions = [];
+    /** Smallest first: the biggest is taken off the end. */
     waiting = [];
+    sorted = true;
+    planned = false;
     closed = false;
     constructor(options, limit) {
         this.options = options;
         this.limit = limit;
     }
     read(table) {
-        const result = new Promise((resolve) => this.waiting.push({ table, resolve }));
-        this.waiting.sort((a, b) => b.table.weight - a.table.weight);
-        this.dispatch();
-        return result;
+        return new Promise((resolve) => this.wait({ table, resolve }));
     }
     async close() {
         this.closed = true;
@@ -45957,7 +46988,23 @@ class ReadBackPool {
             waiting.resolve({ error: 'the read-back was stopped' });
         await Promise.all(this.sessions.map((session) => session.close()));
     }
+    /** Tables asked for together are sorted once, when the caller has asked for them all. */
+    wait(entry) {
+        this.waiting.push(entry);
+        this.sorted = false;
+        if (this.planned)
+            return;
+        this.planned = true;
+        queueMicrotask(() => {
+            this.planned = false;
+            this.dispatch();
+        });
+    }
     dispatch() {
+        if (!this.sorted) {
+            this.waiting.sort((a, b) => a.table.weight - b.table.weight);
+            this.sorted = true;
+        }
         while (!this.closed && this.waiting.length > 0) {
             let session = this.sessions.find((candidate) => !candidate.busy);
             if (!session && this.sessions.length < this.limit) {
@@ -45966,12 +47013,32 @@ class ReadBackPool {
             }
             if (!session)
                 return;
-            const next = this.waiting.shift();
-            void session.read(next.table).then((result) => {
-                next.resolve(result);
+            const batch = this.nextBatch();
+            void session.read(batch.map((entry) => entry.table)).then((results) => {
+                batch.forEach((entry, index) => {
+                    const result = results[index];
+                    if (result)
+                        entry.resolve(result);
+                    else
+                        this.wait({ ...entry, alone: true });
+                });
                 this.dispatch();
             });
         }
+    }
+    /** The biggest table waiting, and with a small one the next small ones. */
+    nextBatch() {
+        const batch = [this.waiting.pop()];
+        let bytes = batch[0].table.weight;
+        if (batch[0].alone || bytes > SMALL_TABLE_BYTES)
+            return batch;
+        for (let next = this.waiting.at(-1); next && !next.alone; next = this.waiting.at(-1)) {
+            if (batch.length >= BATCH_TABLES || bytes + next.table.weight > BATCH_BYTES)
+                break;
+            batch.push(this.waiting.pop());
+            bytes += next.table.weight;
+        }
+        return batch;
     }
 }
 
@@ -46021,11 +47088,11 @@ class FolderToolCache {
     async add(sourceDirectory, version, arch) {
         const folder = this.folder(version, arch);
         await (0,lib_io/* rmRF */.Yz)(folder);
-        await (0,promises_.rm)(`${folder}.complete`, { force: true });
-        await (0,promises_.mkdir)(folder, { recursive: true });
-        await (0,promises_.cp)(sourceDirectory, folder, { recursive: true, verbatimSymlinks: true });
+        await (0,promises_namespaceObject.rm)(`${folder}.complete`, { force: true });
+        await (0,promises_namespaceObject.mkdir)(folder, { recursive: true });
+        await (0,promises_namespaceObject.cp)(sourceDirectory, folder, { recursive: true, verbatimSymlinks: true });
         // The marker last: a half-copied folder is never found.
-        await (0,promises_.writeFile)(`${folder}.complete`, '');
+        await (0,promises_namespaceObject.writeFile)(`${folder}.complete`, '');
         return folder;
     }
 }
@@ -46108,7 +47175,7 @@ async function fetchText(url, policy, log) {
 }
 async function readLocal(url) {
     try {
-        return await (0,promises_.readFile)((0,external_node_url_.fileURLToPath)(url), 'utf8');
+        return await (0,promises_namespaceObject.readFile)((0,external_node_url_.fileURLToPath)(url), 'utf8');
     }
     catch (error) {
         if (error.code === 'ENOENT')
@@ -46131,7 +47198,7 @@ async function downloadFile(url, file, policy, log) {
     };
     if (url.startsWith('file:')) {
         const local = (0,external_node_url_.fileURLToPath)(url);
-        await (0,promises_.stat)(local).catch((error) => {
+        await (0,promises_namespaceObject.stat)(local).catch((error) => {
             throw error.code === 'ENOENT' ? new NotFoundError(url) : error;
         });
         return transfer((0,external_node_fs_namespaceObject.createReadStream)(local));
@@ -46324,7 +47391,7 @@ async function installClientTools(version, options) {
     if (!expected) {
         throw new VerificationError('tools-checksum-mismatch', `The checksum file ${sumUrl} holds no SHA-256; refusing to install an archive that cannot be verified.`);
     }
-    await (0,promises_.mkdir)(options.workFolder, { recursive: true });
+    await (0,promises_namespaceObject.mkdir)(options.workFolder, { recursive: true });
     const archive = external_node_path_default().join(options.workFolder, external_node_path_default().basename(new URL(url).pathname) || 'postgresql.tar.gz');
     options.log(`Downloading ${url}`);
     const actual = await downloadFile(url, archive, options.retry, options.log).catch((error) => {
@@ -46335,7 +47402,7 @@ async function installClientTools(version, options) {
     }
     options.log(`SHA-256 verified: ${actual}`);
     const extracted = external_node_path_default().join(options.workFolder, 'extracted');
-    await (0,promises_.mkdir)(extracted, { recursive: true });
+    await (0,promises_namespaceObject.mkdir)(extracted, { recursive: true });
     const untar = await runTool(tarCommand(platform, env), ['-xzf', archive, '-C', extracted], {
         env: scrubbedEnvironment(env),
         timeoutMs: 5 * 60_000
@@ -46352,7 +47419,7 @@ async function installClientTools(version, options) {
     }
     const cachedFolder = await cache.add(root, versionText, arch);
     await (0,lib_io/* rmRF */.Yz)(extracted);
-    await (0,promises_.rm)(archive, { force: true });
+    await (0,promises_namespaceObject.rm)(archive, { force: true });
     const tools = await inspectDirectory(external_node_path_default().join(cachedFolder, 'bin'), 'downloaded', env, platform);
     if (!tools)
         throw new VerificationError('tools-download-failed', `The client tools copied into the tool cache at ${cachedFolder} do not run.`);
@@ -46370,7 +47437,7 @@ async function installRoot(extracted, platform) {
     const pgDump = platform === 'win32' ? 'pg_dump.exe' : 'pg_dump';
     if ((0,external_node_fs_namespaceObject.existsSync)(external_node_path_default().join(extracted, 'bin', pgDump)))
         return extracted;
-    for (const entry of await (0,promises_.readdir)(extracted, { withFileTypes: true })) {
+    for (const entry of await (0,promises_namespaceObject.readdir)(extracted, { withFileTypes: true })) {
         if (entry.isDirectory() && (0,external_node_fs_namespaceObject.existsSync)(external_node_path_default().join(extracted, entry.name, 'bin', pgDump)))
             return external_node_path_default().join(extracted, entry.name);
     }
@@ -46540,6 +47607,7 @@ async function installWithFallback(version, request, options, target) {
 
 
 
+
 /**
  * For the tools where the server, the role or a database sets idle_session_timeout: a restore's
  * sessions and pg_dump's workers wait idle for their turn, and must not be ended for it.
@@ -46572,6 +47640,16 @@ class Connected {
             throw new Error('only a PostgreSQL connection can be opened');
         const { target, origin } = settings.connection;
         run.log(`Connecting to ${describeTarget(target)} (from ${origin})`);
+        // A password only in the user's password file: the driver would find it, the tools must get it too.
+        for (const server of [target, settings.restoreTarget]) {
+            if (!server || server.password !== undefined)
+                continue;
+            server.password = await passwordFromUserFile(server, options.env, run.warn);
+            if (server.password) {
+                run.redactor.add(server.password);
+                run.reporter.mask(server.password);
+            }
+        }
         const source = await openSession(target, target.database, { signal: run.signal, report: run.warn });
         let restoreSession;
         try {
@@ -46601,8 +47679,13 @@ class Connected {
                 : passwordFile;
             const sourceIdles = await idleSessionTimeoutSet(source);
             const restoreIdles = restoreSession === source ? sourceIdles : await idleSessionTimeoutSet(restoreSession);
+            // The temporary database is written by the restore's sessions (the tools' and the driver's),
+            // whatever a role's or the URL's default_transaction_read_only says.
+            let temporaryTarget = restoreIdles ? withServerOption(restoreTarget, NO_IDLE_TIMEOUT) : restoreTarget;
+            if (await readOnlyByDefault(restoreSession))
+                temporaryTarget = withServerOption(temporaryTarget, WRITABLE);
             const restoreServer = {
-                target: restoreIdles ? withServerOption(restoreTarget, NO_IDLE_TIMEOUT) : restoreTarget,
+                target: temporaryTarget,
                 session: restoreSession,
                 major: restoreVersion.major,
                 passwordFile: restorePasswordFile
@@ -46673,20 +47756,23 @@ function withDumpContent(source, dump, names) {
     };
 }
 /**
- * An existing backup's content as the reference: every table it holds rows for, with its rows and
- * fingerprint, named as the restore names it; a table it holds rows for that the restore lacks is
+ * An existing backup's content as the reference: every table it holds rows for, with its rows (and
+ * those CREATE EXTENSION made, in an extension's configuration table) and fingerprint, named as the restore names it; a table it holds rows for that the restore lacks is
  * listed under the name the dump gives it, so that it shows as missing. Tables it holds no COPY
  * data for make no claim. Definitions are not compared: there is no source to compare them with.
  */
 function dumpInventory(dump, names, restored) {
     const content = [];
     const unmapped = [];
+    // An extension's configuration table holds the rows the dump holds and those CREATE EXTENSION made.
+    const madeByExtension = new Map(restored.content.map((entry) => [entry.table, entry.extensionRows ?? 0]));
     for (const table of dump.tables) {
         const decoded = decodeDumpText(table.copy.table, dump.clientEncoding);
         const name = names.get(table.copy.readBack);
         if (name === undefined)
             unmapped.push(decoded);
-        content.push({ table: name ?? decoded, rows: table.rows, fingerprint: table.fingerprint, copyTarget: decoded });
+        const rows = table.rows + (name === undefined ? 0 : (madeByExtension.get(name) ?? 0));
+        content.push({ table: name ?? decoded, rows, fingerprint: table.fingerprint, copyTarget: decoded });
     }
     return {
         level: 'data',
@@ -46728,6 +47814,7 @@ function changedSinceReceipt(receipt, dump) {
 // table the dump holds rows for read back and fingerprinted as the dump's rows were. Which way each
 // table is compared is decided here, and said: by its COPY text, by a fingerprint in SQL (where the
 // reference took one), or by its row count only (where its text cannot be known to match).
+
 
 
 
@@ -46779,20 +47866,70 @@ async function inspectRestored(target, database, level, jobs, plan) {
         if (opened[0].status === 'rejected')
             throw opened[0].reason;
         const client = sessions[0];
+        const definitions = await liftForcedRowSecurity(client, level === 'data');
         if (!plan || level !== 'data')
-            return { inventory: await takeInventory(client, level, true, sessions.slice(1)), names: new Map() };
-        return await inspectWithReadBack(client, plan, sessionCount, { target, database });
+            return { inventory: await takeInventory(client, level, true, sessions.slice(1), { definitions }), names: new Map() };
+        return await inspectWithReadBack(client, plan, sessionCount, { target, database }, definitions);
     }
     finally {
         await Promise.all(sessions.map((session) => session.end().catch(() => { })));
     }
 }
-async function inspectWithReadBack(client, plan, sessions, restored) {
+/**
+ * An extension's configuration tables that pg_dump dumps through a filter (pg_extension_config_dump's
+ * second argument, "WHERE NOT standard"): the filter, and how many rows it leaves out, which
+ * CREATE EXTENSION made in the restore as the extension's own script makes them.
+ */
+async function filteredConfigurationTables(client) {
+    const { rows } = await client.query(`SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS name, u.condition
+       FROM pg_catalog.pg_extension x
+       CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(x.extconfig), pg_catalog.unnest(x.extcondition)) AS u(relid, condition)
+       JOIN pg_catalog.pg_class c ON c.oid = u.relid
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind = 'r' AND u.condition <> ''`);
+    const tables = new Map();
+    for (const { name, condition } of rows) {
+        const { rows: counted } = await client.query(`SELECT (SELECT pg_catalog.count(*) FROM ONLY ${name}) - (SELECT pg_catalog.count(*) FROM ONLY ${name} ${condition}) AS made`);
+        tables.set(name, { condition, extensionRows: Number(counted[0].made) });
+    }
+    return tables;
+}
+/** Text as the dump's statements are held (latin1, a character a byte), in the dump's encoding; undefined where that cannot be known here. */
+function asDumpText(text, clientEncoding) {
+    // eslint-disable-next-line no-control-regex
+    if (/^[\x00-\x7f]*$/.test(text))
+        return text;
+    return /^utf-?8$/i.test(clientEncoding) ? Buffer.from(text, 'utf8').toString('latin1') : undefined;
+}
+/**
+ * Forced row security that applies to the restore role itself, lifted once every definition has been
+ * read (FORCE among them); the definitions read, or undefined when there was none to lift. A role
+ * that is neither a superuser nor BYPASSRLS owns what it restored where the dump's owners could not
+ * be restored, and FORCE shows an owner only the rows its policies let through (a read with
+ * row_security off is refused). A role that bypasses row security would read every row too, but
+ * only a superuser can grant BYPASSRLS; the temporary database is the run's own, read, then dropped.
+ */
+async function liftForcedRowSecurity(client, withContent) {
+    const { rows } = await client.query(`SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS name
+       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p') AND c.relrowsecurity AND c.relforcerowsecurity
+        AND pg_catalog.pg_has_role(c.relowner, 'USAGE')
+        AND NOT (SELECT r.rolsuper OR r.rolbypassrls FROM pg_catalog.pg_roles r WHERE r.rolname = current_user)`);
+    if (rows.length === 0)
+        return undefined;
+    await useCanonicalSettings(client);
+    const { rows: version } = await client.query("SELECT current_setting('server_version_num') AS number");
+    const definitions = await readDefinitions(client, majorOf(Number(version[0].number)), withContent);
+    await client.query(rows.map(({ name }) => `ALTER TABLE ${name} NO FORCE ROW LEVEL SECURITY`).join('; '));
+    return definitions;
+}
+async function inspectWithReadBack(client, plan, sessions, restored, definitions) {
     const { rows } = await client.query("SELECT current_setting('server_version_num') AS version");
     const restoreMajor = majorOf(Number(rows[0].version));
     const named = await nameDumpTables(client, plan.dump);
     const profiles = await profileTables(client, named.flatMap((table) => (table.name ? [table.name] : [])), restoreMajor);
     const settings = plan.settings ?? (await serverOutputSettings(client));
+    const configuration = await filteredConfigurationTables(client);
     const names = new Map();
     const readBack = [];
     const notes = new Map();
@@ -46812,8 +47949,21 @@ async function inspectWithReadBack(client, plan, sessions, restored) {
             continue;
         }
         const { copy } = dumped;
-        // A partitioned table cannot be copied out directly: the dump loaded its partitions through it.
-        const statement = table.partitioned ? `COPY (SELECT ${copy.columns?.join(', ') ?? '*'} FROM ${copy.table}) TO STDOUT;` : copy.readBack;
+        const columns = copy.columns?.join(', ') ?? '*';
+        const filtered = configuration.get(table.name);
+        let statement = copy.readBack;
+        if (filtered) {
+            // The rows pg_dump dumped are those its filter lets through; CREATE EXTENSION made the others.
+            const filter = asDumpText(filtered.condition, plan.dump.clientEncoding);
+            if (filter === undefined) {
+                notes.set(table.name, "not compared by content: its extension's dump filter cannot be written in the dump's encoding");
+                continue;
+            }
+            statement = `COPY (SELECT ${columns} FROM ONLY ${copy.table} ${filter}) TO STDOUT;`;
+            // A partitioned table cannot be copied out directly: the dump loaded its partitions through it.
+        }
+        else if (table.partitioned)
+            statement = `COPY (SELECT ${columns} FROM ${copy.table}) TO STDOUT;`;
         readBack.push({ key: table.name, statement, weight: dumped.bytes + 1 });
     }
     const readSet = new Set(readBack.map((table) => table.key));
@@ -46821,7 +47971,7 @@ async function inspectWithReadBack(client, plan, sessions, restored) {
     const pool = new ReadBackPool({ ...restored, clientEncoding: plan.dump.clientEncoding, settings }, sessions);
     try {
         const [inventory, results] = await Promise.all([
-            takeInventory(client, 'data', true, [], { readOf, largeObjectContent: true }),
+            takeInventory(client, 'data', true, [], { readOf, largeObjectContent: true, generatedValues: plan.generatedValues, definitions }),
             Promise.all(readBack.map(({ key, statement, weight }) => pool.read({ key, statement, weight })))
         ]);
         const copyTargets = new Map(named.map((table, index) => [table.name, decodeDumpText(plan.dump.tables[index].copy.table, plan.dump.clientEncoding)]));
@@ -46829,11 +47979,21 @@ async function inspectWithReadBack(client, plan, sessions, restored) {
             const note = notes.get(entry.table);
             if (note)
                 entry.contentNote = note;
+            const extensionRows = configuration.get(entry.table)?.extensionRows;
+            if (extensionRows !== undefined)
+                entry.extensionRows = extensionRows;
         }
         readBack.forEach(({ key }, index) => {
             const result = results[index];
+            const extensionRows = configuration.get(key)?.extensionRows;
             inventory.content.push('rows' in result
-                ? { table: key, rows: result.rows, fingerprint: result.fingerprint, copyTarget: copyTargets.get(key) }
+                ? {
+                    table: key,
+                    rows: result.rows + (extensionRows ?? 0),
+                    fingerprint: result.fingerprint,
+                    copyTarget: copyTargets.get(key),
+                    ...(extensionRows !== undefined ? { extensionRows } : {})
+                }
                 : { table: key, readError: result.error });
         });
         return { inventory, names };
@@ -46843,24 +48003,238 @@ async function inspectWithReadBack(client, plan, sessions, restored) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/restore/statement-lines.ts
+// Which statement of psql's input sits on a line psql names in an error: a missing role is harmless
+// only where it fails a change of owner or of privileges, and psql says no more than the line
+// (its messages name no statement, and the server's say the same for a policy or a GRANT).
+
+const statement_lines_isWord = (token, ...words) => token?.kind === 'word' && words.includes(token.value);
+/** The kind of one statement, by its tokens; undefined for any other statement. */
+function kindOf(tokens) {
+    const last = tokens[tokens.length - 1];
+    if (last?.kind === 'symbol' && last.value === ';')
+        tokens = tokens.slice(0, -1);
+    const [first, second, third] = tokens;
+    if (statement_lines_isWord(first, 'grant', 'revoke'))
+        return 'privileges';
+    if (statement_lines_isWord(first, 'alter') && statement_lines_isWord(second, 'default') && statement_lines_isWord(third, 'privileges'))
+        return 'privileges';
+    if (statement_lines_isWord(first, 'set', 'reset') && statement_lines_isWord(second, 'session') && statement_lines_isWord(third, 'authorization'))
+        return 'ownership';
+    if (!statement_lines_isWord(first, 'alter'))
+        return undefined;
+    // ALTER <object> <name> OWNER TO <role>, one action only: a top-level comma would add another.
+    let depth = 0;
+    for (const token of tokens) {
+        if (token.kind !== 'symbol')
+            continue;
+        if (token.value === '(')
+            depth++;
+        else if (token.value === ')')
+            depth--;
+        else if (token.value === ',' && depth === 0)
+            return undefined;
+    }
+    const n = tokens.length;
+    const owner = tokens[n - 3];
+    const to = tokens[n - 2];
+    const role = tokens[n - 1];
+    return statement_lines_isWord(owner, 'owner') && statement_lines_isWord(to, 'to') && (role?.kind === 'word' || role?.kind === 'quoted') ? 'ownership' : undefined;
+}
+/**
+ * The kind of a command (pg_restore runs an entry's statements as one): every statement in it must
+ * be of one of the kinds; privileges when any grants or revokes. Undefined for anything else.
+ */
+function commandKind(text) {
+    const statements = [[]];
+    for (const token of tokenize(text)) {
+        if (token.kind === 'symbol' && token.value === ';')
+            statements.push([]);
+        else
+            statements[statements.length - 1].push(token);
+    }
+    let kind;
+    for (const tokens of statements) {
+        if (tokens.length === 0)
+            continue;
+        const one = kindOf(tokens);
+        if (!one)
+            return undefined;
+        kind = kind === 'privileges' ? kind : one;
+    }
+    return kind;
+}
+function newlines(bytes, from = 0, to = bytes.length) {
+    let count = 0;
+    if (typeof bytes === 'string') {
+        for (let at = bytes.indexOf('\n', from); at !== -1 && at < to; at = bytes.indexOf('\n', at + 1))
+            count++;
+    }
+    else {
+        for (let at = bytes.indexOf(10, from); at !== -1 && at < to; at = bytes.indexOf(10, at + 1))
+            count++;
+    }
+    return count;
+}
+/**
+ * The lines of one psql session's input on which a change of owner or privileges ends, alone (psql
+ * names the line where a statement's semicolon is). Fed with everything the session is sent, in
+ * order: units of the dump as the lexer cut them, and lines of the run's own (\restrict, guards).
+ */
+class StatementLines {
+    /** psql's number of the line the next byte sent is on. */
+    next = 1;
+    kinds = new Map();
+    /** The line the last statement ended on, and its kind there (undefined: another statement ends there too). */
+    lastLine = 0;
+    lastKind;
+    /** The kind of the statement psql names by this line, when it is one and alone there. */
+    kindAt(line) {
+        return this.kinds.get(line);
+    }
+    /** Bytes of the run's own, holding no statement of the dump. */
+    passed(bytes) {
+        this.next += newlines(bytes);
+    }
+    /** A unit of the dump, sent as the lexer read it (sent: its bytes), or in the gate's own words (then nothing ends on a known line). */
+    unit(unit, sent) {
+        if (sent !== unit.chunks) {
+            for (const bytes of sent)
+                this.passed(bytes);
+            this.lastLine = this.next;
+            this.lastKind = undefined;
+            this.kinds.delete(this.next);
+            return;
+        }
+        const first = this.next;
+        let chunk = 0;
+        let chunkStart = unit.start;
+        let line = first;
+        let counted = unit.start;
+        const truncated = unit.statements.some((statement) => statement.truncated);
+        for (const statement of unit.statements) {
+            const semicolon = statement.start + statement.text.length - 1;
+            // Counted on from the last statement's end, through the chunks.
+            while (counted < semicolon && chunk < unit.chunks.length) {
+                const bytes = unit.chunks[chunk];
+                const end = Math.min(semicolon, chunkStart + bytes.length);
+                line += newlines(bytes, counted - chunkStart, end - chunkStart);
+                counted = end;
+                if (counted === chunkStart + bytes.length) {
+                    chunkStart += bytes.length;
+                    chunk++;
+                }
+            }
+            this.ended(line, truncated ? undefined : kindOf(tokenize(statement.text)));
+        }
+        for (const bytes of unit.chunks)
+            this.next += newlines(bytes);
+        if (truncated) {
+            // Where its statements end is not known: no line of the unit counts.
+            for (let at = first; at <= this.next; at++)
+                this.kinds.delete(at);
+            this.lastLine = this.next;
+            this.lastKind = undefined;
+        }
+    }
+    /** Everything sent so far is forgotten: a new psql reads from line 1. */
+    reset() {
+        this.next = 1;
+        this.kinds.clear();
+        this.lastLine = 0;
+        this.lastKind = undefined;
+    }
+    ended(line, kind) {
+        if (line !== this.lastLine) {
+            this.lastLine = line;
+            this.lastKind = kind;
+            if (kind)
+                this.kinds.set(line, kind);
+            return;
+        }
+        // Two statements end on one line: psql would name the same line for either.
+        if (kind !== this.lastKind)
+            this.kinds.delete(line);
+        this.lastKind = undefined;
+    }
+}
+/**
+ * StatementLines for a session whose input is not cut by a lexer already (the parallel replay's
+ * sessions): what the session is sent is read again, as psql reads it.
+ */
+class LexedStatementLines {
+    reading;
+    lines = new StatementLines();
+    lexer;
+    constructor(reading) {
+        this.reading = reading;
+        this.lexer = this.newLexer();
+    }
+    sent(data) {
+        if (!this.lexer)
+            return;
+        try {
+            this.lexer.push(typeof data === 'string' ? Buffer.from(data, 'latin1') : data);
+        }
+        catch {
+            // What psql reads can no longer be followed: no line counts from here on.
+            this.lexer = undefined;
+            this.lines.reset();
+        }
+    }
+    reset() {
+        this.lines.reset();
+        this.lexer = this.newLexer();
+    }
+    newLexer() {
+        return new PlainDumpLexer((unit) => this.lines.unit(unit, unit.chunks), { keepBytes: true, ...this.reading });
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/restore/errors.ts
 // The errors a restore reports, sorted and named: some are expected when a backup is restored
-// elsewhere or by another user (a role that does not exist there, an object the template already
-// has), and are counted and shown; any other error fails the restore, with a hint that fits what it
-// says. With strict, every error does. A server that went away is named as such.
+// elsewhere or by another user (a change of owner or privileges naming a role that does not exist
+// there or that the restoring role may not act as, an object the template already has), and are
+// counted and shown; any other error fails the restore, with a hint that fits what it says. With
+// strict, every error does. A server that went away is named as such.
 
+
+/** A restoring role that is not a superuser gives an object to a role only when it may act as that role. */
+const OWNERSHIP_NOT_RESTORED = 'ownership not restored: the restoring role may not act as the role that owns the object, so it owns it itself (restore as a superuser, or as a member of the owners, to keep owners)';
+/** Nor does it change another role's default privileges (or grant as another role). */
+const PRIVILEGES_NOT_RESTORED = "another role's default privileges or grants not restored: the restoring role may not act as that role (they concern objects that role makes later, or who granted)";
 /** A restore elsewhere (restore-database-url) lacks the source's tablespaces; pg_dump's SET default_tablespace then fails. */
 const MISSING_TABLESPACE = 'a tablespace the dump names does not exist (its objects restored into the default tablespace)';
 /** Patterns of errors that leave the restored data and schema whole. */
 const HARMLESS = [
-    [/role "[^"]+" does not exist/, 'a role the dump names does not exist (ownership or privileges not restored)'],
     [/schema "public" already exists/, 'schema "public" already exists'],
     [/must be owner of extension/, 'comment on an extension owned by another role'],
     [/must be owner of schema public/, 'ownership of schema public'],
     [/extension "plpgsql" already exists/, 'extension plpgsql already exists'],
     [/invalid value for parameter "default_tablespace": "[^"]*"/, MISSING_TABLESPACE]
 ];
+/**
+ * Errors harmless only in a statement of a kind: a missing role fails a policy, a user mapping or a
+ * row of a regrole column just as it fails a change of owner, in the same words, and only the
+ * latter leaves every object and row in place.
+ */
+const HARMLESS_IN = [
+    [
+        /role "[^"]+" does not exist/,
+        {
+            ownership: 'a role the dump names does not exist (ownership or privileges not restored)',
+            privileges: 'a role the dump names does not exist (ownership or privileges not restored)'
+        }
+    ],
+    // PostgreSQL 16 and later: "must be able to SET ROLE"; before: "must be member of role".
+    [
+        /must be member of role "[^"]+"|must be able to SET ROLE "[^"]+"/,
+        { ownership: OWNERSHIP_NOT_RESTORED, privileges: PRIVILEGES_NOT_RESTORED }
+    ]
+];
 const MAX_KEPT = 50;
+/** A pg_restore command is read up to this many characters to tell its kind (an entry's GRANTs). */
+const COMMAND_KEPT = 64 * 1024;
 /**
  * A line that starts a tool's message: psql's (with -f) carries its input's line number, pg_restore
  * names itself. Any other line goes on with the last message: the query's text, the context, the
@@ -46890,30 +48264,44 @@ function statementHead(statement) {
     }
     return shortened(statement.slice(0, end).trim());
 }
+/** psql's prefix with -f: "psql:<file>:<line>: ". */
+const PSQL_LINE = /^psql:[^\n]*?:(\d+): /;
 class RestoreErrorSorter {
     errors = { harmless: new Map(), fatal: [], total: 0 };
     /** Per session: psql sessions print side by side. */
     sources = new Map();
+    /** Per session: which statement ends on each line of psql's input. */
+    statementLines = new Map();
+    /** psql's errors from this session name a line of this input: what ends there tells a harmless error. */
+    readsLines(lines, source = 0) {
+        this.statementLines.set(source, lines);
+    }
     /** Feed every line of psql's or pg_restore's stderr; source: the session that printed it. */
     line(text, source = 0) {
         let state = this.sources.get(source);
         if (!state)
             this.sources.set(source, (state = {}));
         const prefixed = TOOL_PREFIX.test(text);
-        if (!prefixed && state.inStatement)
+        if (!prefixed && state.inStatement) {
+            if (state.pending?.command !== undefined && state.pending.command.length < COMMAND_KEPT)
+                state.pending.command += `\n${text}`;
             return;
+        }
         const command = COMMAND_WAS.exec(text);
         if (command)
             return this.statement(state, command[1]);
         if (!prefixed) {
             const context = CONTEXT.exec(text);
             // The first line of the context says where (a function inlined, a COPY's line): it goes with the error.
-            if (context && state.fatal !== undefined && !state.contextShown) {
+            if (context && state.pending && state.pending.context === undefined)
+                state.pending.context = context[1];
+            else if (context && state.fatal !== undefined && !state.contextShown) {
                 this.errors.fatal[state.fatal] += ` (${shortened(context[1])})`;
                 state.contextShown = true;
             }
             return;
         }
+        this.decide(state);
         state.inStatement = false;
         state.fatal = undefined;
         state.contextShown = false;
@@ -46924,27 +48312,79 @@ class RestoreErrorSorter {
         this.errors.total++;
         const known = HARMLESS.find(([pattern]) => pattern.test(message));
         if (known)
-            this.errors.harmless.set(known[1], (this.errors.harmless.get(known[1]) ?? 0) + 1);
-        else if (this.errors.fatal.length < MAX_KEPT) {
-            this.errors.fatal.push(message);
-            state.fatal = this.errors.fatal.length - 1;
+            return this.countHarmless(known[1]);
+        const conditional = HARMLESS_IN.find(([pattern]) => pattern.test(message));
+        if (conditional) {
+            const [, labels] = conditional;
+            const psqlLine = PSQL_LINE.exec(text);
+            if (!psqlLine) {
+                // pg_restore: its "Command was:" follows.
+                state.pending = { message, labels };
+                return;
+            }
+            const kind = this.statementLines.get(source)?.kindAt(Number(psqlLine[1]));
+            const label = kind && labels[kind];
+            if (label)
+                return this.countHarmless(label);
         }
+        this.keepFatal(state, message);
     }
     /** A harmless case the restore met and steered around, without an error of the tools' (see HARMLESS). */
     noteHarmless(what) {
         this.errors.total++;
-        this.errors.harmless.set(what, (this.errors.harmless.get(what) ?? 0) + 1);
+        this.countHarmless(what);
     }
     /** The statement that failed, as far as it names things, goes with its error. */
     statement(state, text) {
         state.inStatement = true;
+        if (state.pending) {
+            state.pending.command = text;
+            return;
+        }
         const head = statementHead(text);
         if (state.fatal !== undefined && head)
             this.errors.fatal[state.fatal] += `; in ${head}`;
         state.fatal = undefined;
     }
+    /** A pending error, once its command is read whole: harmless in a statement of its kinds, fatal in any other. */
+    decide(state) {
+        const pending = state.pending;
+        if (!pending)
+            return;
+        state.pending = undefined;
+        const kind = pending.command === undefined ? undefined : commandKind(pending.command);
+        const label = kind && pending.labels[kind];
+        if (label)
+            return this.countHarmless(label);
+        this.keepFatal(state, pending.message);
+        if (state.fatal !== undefined) {
+            if (pending.context !== undefined)
+                this.errors.fatal[state.fatal] += ` (${shortened(pending.context)})`;
+            const head = pending.command === undefined ? '' : statementHead(pending.command.split('\n')[0]);
+            if (head)
+                this.errors.fatal[state.fatal] += `; in ${head}`;
+        }
+        state.fatal = undefined;
+    }
+    countHarmless(what) {
+        this.errors.harmless.set(what, (this.errors.harmless.get(what) ?? 0) + 1);
+    }
+    keepFatal(state, message) {
+        if (this.errors.fatal.length >= MAX_KEPT)
+            return;
+        this.errors.fatal.push(message);
+        state.fatal = this.errors.fatal.length - 1;
+    }
+    /** Every error so far, those whose command was still being read decided. */
     result() {
+        for (const state of this.sources.values())
+            this.decide(state);
         return this.errors;
+    }
+    /** Errors were met, and every one is of a kind only strict fails on. */
+    onlyHarmless() {
+        const { fatal, harmless } = this.result();
+        return fatal.length === 0 && harmless.size > 0;
     }
 }
 function describeHarmless(errors) {
@@ -46970,7 +48410,9 @@ const RESTORE_HINTS = [
     ],
     [
         /role "[^"]*" does not exist/i,
-        'Roles the dump names must exist on the restore server: create them there, or run without strict: true to count this as harmless.'
+        'A statement that changes neither an owner nor privileges (a row-level security policy, a user mapping, ' +
+            'a row of a regrole column) names a role the restore server lacks, so what it makes is missing from the ' +
+            'restore: create the role there (CREATE ROLE name NOLOGIN is enough), then verify again.'
     ],
     [
         /already exists/i,
@@ -46982,7 +48424,7 @@ const RESTORE_HINTS = [
         'The restore server lacks an extension the dump uses: install its package there.'
     ],
     [
-        /permission denied|must be owner|must be superuser|must be a member/i,
+        /permission denied|must be owner|must be superuser|must be a member|must be member|must be able to SET ROLE/i,
         'The restoring user lacks a privilege the dump needs: restore as the owner of its objects, or as a superuser.'
     ],
     [
@@ -47001,13 +48443,20 @@ const SERVER_GONE = /could not connect to server|connection refused|no connectio
 function serverGone(stderr) {
     return SERVER_GONE.test(stderr) || classifyToolError(stderr)?.problem === 'connection-lost';
 }
-/** A failed restore in the user's terms: a server that went away, or what the backup's errors say, with a hint that fits them. */
-function restoreFailure(what, message, lines, stderr) {
+/** strict stopped the restore at an error that changes no object and no row. */
+const STRICT_HINT = 'strict: true fails on every error, these too, though they leave every object and row in place (a change of ' +
+    'owner or privileges naming a role the restore server lacks or the restoring role may not act as, an object ' +
+    'the template already has): create the roles there, or run without strict to count such errors as harmless.';
+/**
+ * A failed restore in the user's terms: a server that went away, or what the backup's errors say,
+ * with a hint that fits them. onlyStrict: strict failed it, and every error met is harmless otherwise.
+ */
+function restoreFailure(what, message, lines, stderr, onlyStrict = false) {
     if (serverGone(stderr)) {
         const known = classifyToolError(stderr);
         return new VerificationError('connection-lost', `Restore failed: the connection to the server was lost while ${what} restored: ${lines.join(' | ') || 'no error message'}`, known?.problem === 'connection-lost' ? known.hint : classifyToolError('server closed the connection unexpectedly')?.hint);
     }
-    return new VerificationError('restore-failed', message, restoreHint(lines));
+    return new VerificationError('restore-failed', message, onlyStrict ? STRICT_HINT : restoreHint(lines));
 }
 /** Errors that leave the restore incomplete (the tools' stderr tells whether the server went away). */
 function incompleteRestore(fatal, stderr) {
@@ -47128,7 +48577,7 @@ function psqlFailure(replay, ran, what) {
     if (ran.exitCode === 0)
         return undefined;
     const lines = errorLines(replay.run.redactor.redact(ran.stderr));
-    return restoreFailure(what, `Restore failed: ${what} stopped at the first error (exit code ${ran.exitCode}): ${lines.join(' | ') || 'no error message'}`, lines, ran.stderr);
+    return restoreFailure(what, `Restore failed: ${what} stopped at the first error (exit code ${ran.exitCode}): ${lines.join(' | ') || 'no error message'}`, lines, ran.stderr, replay.request.strict && replay.sorter.onlyHarmless());
 }
 function reportFiltered(replay, removed) {
     if (removed.length > 0) {
@@ -47190,6 +48639,7 @@ function refusedStatement(refusal) {
 
 
 
+
 class GatedScript extends external_node_stream_.Transform {
     restrictLine;
     onRefused;
@@ -47202,6 +48652,8 @@ class GatedScript extends external_node_stream_.Transform {
     offset = 0;
     refusal;
     started = false;
+    /** Which statement ends on each line psql reads, for the errors psql reports by line. */
+    lines = new StatementLines();
     /**
      * onRefused stops psql before this stream fails: psql runs an unfinished statement it holds once
      * its input ends, so its input must not end while it holds part of a refused one.
@@ -47217,6 +48669,8 @@ class GatedScript extends external_node_stream_.Transform {
         this.guards = guards;
         this.gate = new DumpGate(options);
         this.lexer = new PlainDumpLexer((unit) => this.onUnit(unit), { keepBytes: true, tokens: this.gate, ...reading });
+        if (restrictLine)
+            this.lines.passed(restrictLine);
     }
     _transform(chunk, _encoding, callback) {
         if (!this.started) {
@@ -47279,11 +48733,17 @@ class GatedScript extends external_node_stream_.Transform {
         // The gate lets a COPY through only on a line of its own (neither shared nor cut in parts).
         const copies = this.guards && unit.kind === 'statements' && unit.statements.length === 1 && unit.statements[0].copyIn;
         if (copies)
-            this.admitted.push(this.guards.stopAtError);
+            this.ownLine(this.guards.stopAtError);
         for (const bytes of admission.bytes)
             this.admitted.push(bytes);
+        this.lines.unit(unit, admission.bytes);
         if (this.guards && unit.kind === 'end-of-rows')
-            this.admitted.push(this.guards.goOn);
+            this.ownLine(this.guards.goOn);
+    }
+    /** A line of the run's own. */
+    ownLine(bytes) {
+        this.admitted.push(bytes);
+        this.lines.passed(bytes);
     }
     refuse(reason, unit, offset = unit?.start ?? 0) {
         this.refusal = refusedStatement((unit && this.gate.firstRefusal()) || { text: unit?.line ?? '', reason, offset });
@@ -47407,6 +48867,120 @@ function readLines(stream, onLine) {
     return (0,external_node_stream_promises_namespaceObject.finished)(stream).then(() => lines.flush());
 }
 
+;// CONCATENATED MODULE: ./src/restore/parallel/definition-queue.ts
+// The index and key definitions waiting to be built, taken the way the scheduler wants them: of the
+// tables whose rows are all in, the one with the most work left first. Kept in heaps, so that a dump
+// of tens of thousands of tables costs a logarithm per definition, not a pass over every table.
+class DefinitionQueue {
+    readiness;
+    lanes = new Map();
+    /** Lanes that may be ready, the most work first (entries are checked again when taken). */
+    candidates = new Heap((a, b) => a.weight > b.weight || (a.weight === b.weight && a.lane.opened < b.lane.opened));
+    /** Lanes whose next definition waits for a job in the dump's order, the earliest first. */
+    afterSerial = new Heap((a, b) => a.head < b.head);
+    opened = 0;
+    constructor(readiness) {
+        this.readiness = readiness;
+    }
+    add(job) {
+        let lane = this.lanes.get(job.table);
+        if (!lane)
+            this.lanes.set(job.table, (lane = { table: job.table, jobs: [], opened: this.opened++, version: 0 }));
+        lane.jobs.push(job);
+        this.offer(lane);
+    }
+    /** Something that decides whether the table's next definition may start changed: its rows are in, a build on it ended. */
+    changed(table) {
+        const lane = this.lanes.get(table);
+        if (lane)
+            this.offer(lane);
+    }
+    /** Jobs in the dump's order finished: definitions that waited for them may start. */
+    serialAdvanced() {
+        for (let entry = this.afterSerial.peek(); entry; entry = this.afterSerial.peek()) {
+            if (entry.version === entry.lane.version && this.readiness.serialBefore(entry.head))
+                break;
+            this.afterSerial.pop();
+            if (entry.version === entry.lane.version)
+                this.candidates.push(entry);
+        }
+    }
+    /** The next definition that may start now, taken off its lane; none when every one waits. */
+    next() {
+        for (let entry = this.candidates.pop(); entry; entry = this.candidates.pop()) {
+            const { lane } = entry;
+            // Stale, or waiting: a lane is offered again when its rows are in or a build on it ends.
+            if (entry.version !== lane.version || this.readiness.rowsPending(lane.table))
+                continue;
+            const head = lane.jobs[0];
+            const building = this.readiness.building(lane.table);
+            if (building && (building.exclusive || (!head.shared && building.indexes > 0)))
+                continue;
+            if (this.readiness.serialBefore(head.index)) {
+                this.afterSerial.push(entry);
+                continue;
+            }
+            lane.jobs.shift();
+            if (lane.jobs.length === 0)
+                this.lanes.delete(lane.table);
+            // Another index of the same table may be built beside this one.
+            else
+                this.offer(lane);
+            return head;
+        }
+        return undefined;
+    }
+    offer(lane) {
+        lane.version++;
+        const weight = (this.readiness.rowBytes(lane.table) + 1) * lane.jobs.length;
+        this.candidates.push({ lane, version: lane.version, weight, head: lane.jobs[0].index });
+    }
+}
+/** A binary heap: pop() gives the entry that goes before every other. */
+class Heap {
+    before;
+    items = [];
+    constructor(before) {
+        this.before = before;
+    }
+    peek() {
+        return this.items[0];
+    }
+    push(item) {
+        const items = this.items;
+        let at = items.push(item) - 1;
+        while (at > 0) {
+            const parent = (at - 1) >> 1;
+            if (!this.before(items[at], items[parent]))
+                break;
+            [items[at], items[parent]] = [items[parent], items[at]];
+            at = parent;
+        }
+    }
+    pop() {
+        const items = this.items;
+        const top = items[0];
+        const last = items.pop();
+        if (items.length > 0 && last !== undefined) {
+            items[0] = last;
+            for (let at = 0;;) {
+                const left = 2 * at + 1;
+                const right = left + 1;
+                let first = at;
+                if (left < items.length && this.before(items[left], items[first]))
+                    first = left;
+                if (right < items.length && this.before(items[right], items[first]))
+                    first = right;
+                if (first === at)
+                    break;
+                [items[at], items[first]] = [items[first], items[at]];
+                at = first;
+            }
+        }
+        return top;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/restore/parallel/planner.ts
 // Reads a plain dump once, in order, and divides it into jobs over byte ranges of the file, as
 // pg_restore -j divides an archive: the schema, each table's rows (which several sessions can share),
@@ -47455,6 +49029,8 @@ class PlainDumpPlanner {
     /** The job that took the first part of a unit handed over in parts. */
     continuing;
     settings = new Map();
+    /** The settings as jobs record them, one map shared by every job until a SET changes them (never changed itself). */
+    settingsSnapshot;
     entry;
     seenEntry = false;
     inTransaction = false;
@@ -47614,6 +49190,8 @@ class PlainDumpPlanner {
         }
         const key = settingKey(text);
         const line = `${text}\n`;
+        if (this.settings.get(key) !== line)
+            this.settingsSnapshot = undefined;
         this.settings.set(key, line);
         // In a serial job the statement runs in order; otherwise (pg_dump writes it before the entry
         // that needs it) it is state for the next job.
@@ -47622,6 +49200,9 @@ class PlainDumpPlanner {
             open.settingsAfter.set(key, line);
             this.appendUnit(open, unit);
         }
+    }
+    currentSettings() {
+        return (this.settingsSnapshot ??= new Map(this.settings));
     }
     goSerial(reason) {
         if (this.phase === 'serial')
@@ -47649,7 +49230,7 @@ class PlainDumpPlanner {
                 index: -1,
                 ranges: [],
                 closed: false,
-                settings: new Map(this.settings)
+                settings: this.currentSettings()
             };
             this.definitionStatements = [];
             this.definitionDoubtful = false;
@@ -47701,7 +49282,7 @@ class PlainDumpPlanner {
             index: -1,
             ranges: [],
             closed: false,
-            settings: new Map(this.settings),
+            settings: this.currentSettings(),
             independent: independent && this.phase !== 'serial',
             restricts: false,
             copies: false,
@@ -47756,7 +49337,7 @@ class PlainDumpPlanner {
             index: -1,
             ranges: [],
             closed: false,
-            settings: new Map(this.settings),
+            settings: this.currentSettings(),
             table,
             copyStatement: Buffer.concat(unit.chunks),
             bytes: 0
@@ -47907,6 +49488,7 @@ function alteredTable(tokens, requireOnly) {
 
 
 
+
 /** A session takes up to this much of a table's rows in one COPY. */
 const scheduler_PART_BYTES = 8 * 1024 * 1024;
 /** While the table is still being read, a session waits until at least this much is there. */
@@ -47924,7 +49506,12 @@ class ReplayScheduler {
     /** Per table: rows jobs not finished, the bytes of its rows, and its definitions not started. */
     pendingRows = new Map();
     rowBytes = new Map();
-    lanes = new Map();
+    definitions = new DefinitionQueue({
+        rowsPending: (table) => (this.pendingRows.get(table) ?? 0) > 0,
+        rowBytes: (table) => this.rowBytes.get(table) ?? 0,
+        building: (table) => this.building.get(table),
+        serialBefore: (index) => this.serialBefore(index)
+    });
     /** Per table: index builds running (they share the table), or a key being added (it has it alone). */
     building = new Map();
     known = new Set();
@@ -47963,9 +49550,7 @@ class ReplayScheduler {
                 this.statistics.tables++;
             }
             else if (job.kind === 'definition') {
-                const lane = this.lanes.get(job.table) ?? [];
-                lane.push(job);
-                this.lanes.set(job.table, lane);
+                this.definitions.add(job);
             }
         }
         if (job.kind === 'rows') {
@@ -48037,7 +49622,7 @@ class ReplayScheduler {
                 `statements in the dump's order (job ${serial.index + 1} of ${this.planned ? this.jobs.length : 'those planned so far'})`;
             return () => this.runWhole(session, serial);
         }
-        const definition = this.readyDefinition();
+        const definition = this.definitions.next();
         if (definition) {
             this.started.add(definition.index);
             const building = this.building.get(definition.table) ?? { indexes: 0, exclusive: false };
@@ -48050,31 +49635,6 @@ class ReplayScheduler {
             return () => this.runWhole(session, definition);
         }
         return this.rowsPart(session);
-    }
-    /**
-     * Of the tables whose rows are all in, the next definition of the one with the most work left. A
-     * table's definitions start in the dump's order; index builds of one table run side by side (they
-     * share its lock), a key is added with nothing else running on its table.
-     */
-    readyDefinition() {
-        let best;
-        for (const [table, lane] of this.lanes) {
-            const head = lane[0];
-            const building = this.building.get(table);
-            const blocked = building !== undefined && (building.exclusive || (!head?.shared && building.indexes > 0));
-            if (blocked || !head || (this.pendingRows.get(table) ?? 0) > 0 || this.serialBefore(head.index))
-                continue;
-            const weight = ((this.rowBytes.get(table) ?? 0) + 1) * lane.length;
-            if (!best || weight > best.weight)
-                best = { job: head, weight };
-        }
-        if (best) {
-            const lane = this.lanes.get(best.job.table);
-            lane.shift();
-            if (lane.length === 0)
-                this.lanes.delete(best.job.table);
-        }
-        return best?.job;
     }
     /** A serial job before this index has not finished (rows and definitions wait for the schema). */
     serialBefore(index) {
@@ -48117,6 +49677,7 @@ class ReplayScheduler {
             return;
         this.rows.delete(job.index);
         this.pendingRows.set(job.table, (this.pendingRows.get(job.table) ?? 1) - 1);
+        this.definitions.changed(job.table);
         this.finish(job);
     }
     finish(job) {
@@ -48126,10 +49687,13 @@ class ReplayScheduler {
     advance() {
         while (this.finished.has(this.firstUnfinished))
             this.firstUnfinished++;
+        const serial = this.firstUnfinishedSerial;
         while (this.firstUnfinishedSerial < this.jobs.length &&
             (this.jobs[this.firstUnfinishedSerial].kind !== 'serial' || this.finished.has(this.firstUnfinishedSerial))) {
             this.firstUnfinishedSerial++;
         }
+        if (this.firstUnfinishedSerial !== serial)
+            this.definitions.serialAdvanced();
     }
     /** A serial job or a definition: all its ranges, in order, in one session. */
     async runWhole(session, job) {
@@ -48165,6 +49729,7 @@ class ReplayScheduler {
                 building.indexes--;
             else
                 building.exclusive = false;
+            this.definitions.changed(job.table);
             this.statistics.definitions++;
         }
         this.finish(job);
@@ -48286,6 +49851,7 @@ async function replayPlainDump(options) {
 
 
 
+
 async function replayInSessions(replay, file) {
     const { run, request } = replay;
     // Session 0 runs the schema and goes on after an error unless strict; the others stop at their first
@@ -48298,13 +49864,15 @@ async function replayInSessions(replay, file) {
         onLine: run.verbose ? (line) => run.log(run.redactor.redact(line)) : undefined,
         onErrorLine: (line, session) => replay.sorter.line(run.redactor.redact(line), session)
     });
+    const followed = new FollowedSchemaSession(sessions, { noAtomicBodies: request.tools.version.major < 14 });
+    replay.sorter.readsLines(followed.schema.lines, 0);
     let sent = () => 0;
     const stopHeartbeat = startHeartbeat('psql restoring', run.log, () => sent(), run.heartbeatMs);
     let replayed;
     try {
         replayed = await replayPlainDump({
             file,
-            sessions,
+            sessions: followed,
             unknownSettings: replay.unknownSettings,
             signal: replay.signal,
             onStart: (scheduler) => {
@@ -48376,6 +49944,40 @@ function missingTablespaceSetting(replay) {
         return "SET default_tablespace = '';\n";
     };
 }
+/**
+ * The sessions, with what session 0 is sent read again as psql reads it: session 0 goes on after
+ * errors, and psql names only the line of each; a missing role is harmless only on a line where a
+ * change of owner or privileges ends. (The other sessions stop at their first error, which fails
+ * the restore whatever it is.)
+ */
+class FollowedSchemaSession {
+    sessions;
+    schema;
+    constructor(sessions, reading) {
+        this.sessions = sessions;
+        this.schema = new LexedStatementLines(reading);
+    }
+    get count() {
+        return this.sessions.count;
+    }
+    write(session, data) {
+        if (session === 0)
+            this.schema.sent(data);
+        return this.sessions.write(session, data);
+    }
+    sync(session) {
+        // The sync's SELECT of a token of its own: one statement on one line.
+        if (session === 0)
+            this.schema.sent("SELECT 'sync';\n");
+        return this.sessions.sync(session);
+    }
+    async restart(session) {
+        await this.sessions.restart(session);
+        // The new psql reads from line 1 (the old one's errors were all read as it ended).
+        if (session === 0)
+            this.schema.reset();
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/restore/plain.ts
 // A plain dump replayed by psql: through a hash (what was restored is proven to be the file that was
@@ -48397,7 +49999,7 @@ function missingTablespaceSetting(replay) {
 
 async function replayPlain(replay) {
     const { request, run } = replay;
-    const file = { path: request.backup.path, size: request.written ?? (0,promises_.stat)(request.backup.path).then((info) => info.size) };
+    const file = { path: request.backup.path, size: request.written ?? (0,promises_namespaceObject.stat)(request.backup.path).then((info) => info.size) };
     if (restoreJobs('plain', request.backup.compression, request.jobs) > 1)
         return replayInSessions(replay, file);
     const fed = new HashingStream();
@@ -48431,6 +50033,7 @@ async function runGated(replay, script, what) {
     const gated = new GatedScript(restoreGate(replay), replay.restrictLine, (error) => stop.abort(error), guards, {
         noAtomicBodies: replay.request.tools.version.major < 14
     });
+    replay.sorter.readsLines(gated.lines);
     (0,external_node_stream_promises_namespaceObject.pipeline)(script, gated).catch(() => { });
     const stopped = { ...replay, signal: AbortSignal.any([replay.signal, stop.signal]) };
     try {
@@ -48507,7 +50110,7 @@ async function restoreArchive(replay) {
         const onlySortedErrors = !request.strict && ran.exitCode === 1 && replay.sorter.result().total > before;
         if (ran.exitCode !== 0 && (!onlySortedErrors || serverGone(ran.stderr))) {
             const lines = errorLines(run.redactor.redact(ran.stderr));
-            throw restoreFailure('pg_restore', `Restore failed: pg_restore stopped at the first error (exit code ${ran.exitCode}): ${lines.join(' | ') || 'no error message'}`, lines, ran.stderr);
+            throw restoreFailure('pg_restore', `Restore failed: pg_restore stopped at the first error (exit code ${ran.exitCode}): ${lines.join(' | ') || 'no error message'}`, lines, ran.stderr, request.strict && replay.sorter.onlyHarmless());
         }
     }
     return backupChecksum(backup.path, backup.format, replay.signal);
@@ -48578,19 +50181,27 @@ const DROP_ATTEMPTS = 3;
  * first; an error ending one (a superuser's) never stops the drop. A plain DROP DATABASE then ends
  * autovacuum workers itself, which WITH (FORCE) would refuse to a role that is not a superuser;
  * WITH (FORCE) is the second try, for sessions that did not end. "IF EXISTS" makes a repeated
- * cleanup harmless. Whatever still holds the database is named in the error.
+ * cleanup harmless. A session of a run that was killed may still be creating the database (its
+ * name was recorded first): it is ended too, so that the database does not come to be after the
+ * drop. Whatever still holds the database is named in the error. Returns whether it existed.
  */
 async function dropDatabase(client, name, serverMajor) {
-    const { rows } = await client.query("SELECT pid FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid() AND backend_type = 'client backend'", [name]);
+    const creating = `CREATE DATABASE ${client.escapeIdentifier(name)} `;
+    const { rows } = await client.query(`SELECT pid FROM pg_catalog.pg_stat_activity
+      WHERE pid <> pg_catalog.pg_backend_pid() AND backend_type = 'client backend'
+        AND (datname = $1 OR (state = 'active' AND left(query, length($2)) = $2))`, [name, creating]);
+    // From PostgreSQL 14, waited for (up to 5 s each): a CREATE DATABASE ended has then rolled back.
+    const terminate = serverMajor >= 14 ? 'SELECT pg_catalog.pg_terminate_backend($1, 5000)' : 'SELECT pg_catalog.pg_terminate_backend($1)';
     for (const { pid } of rows)
-        await client.query('SELECT pg_catalog.pg_terminate_backend($1)', [pid]).catch(() => { });
+        await client.query(terminate, [pid]).catch(() => { });
     const drop = `DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)}`;
     await allowWrites(client);
+    const existed = (await client.query('SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1', [name])).rows.length > 0;
     let last;
     for (let attempt = 0; attempt < DROP_ATTEMPTS; attempt++) {
         try {
             await client.query(drop);
-            return;
+            return existed;
         }
         catch (error) {
             // 55006: still in use. Anything else (no permission, a lost server) is the answer.
@@ -48601,7 +50212,7 @@ async function dropDatabase(client, name, serverMajor) {
         if (serverMajor >= 13) {
             try {
                 await client.query(`${drop} WITH (FORCE)`);
-                return;
+                return existed;
             }
             catch (error) {
                 last = error;
@@ -48765,8 +50376,18 @@ async function restoreBackup(run, request, inspect) {
     const { server, databaseName } = request;
     assertNotSource(server.target, { ...server.target, database: databaseName });
     const tablespaces = await tablespacesOf(server.session);
-    await createDatabaseLike(server.session, databaseName);
+    // Recorded before it is asked for: a run killed while CREATE DATABASE runs leaves it to the post
+    // step, which drops it if it came to be (and ends the session still creating it).
     run.ledger.created('database', databaseName);
+    try {
+        await createDatabaseLike(server.session, databaseName);
+    }
+    catch (error) {
+        // The server refused it (it answered): there is nothing to drop. Otherwise it may exist.
+        if (error instanceof VerificationError || error.code !== undefined)
+            run.ledger.removed('database', databaseName);
+        throw error;
+    }
     run.log(`Created temporary database ${databaseName}`);
     try {
         const restore = {
@@ -48891,7 +50512,8 @@ safety, streamed) {
             dump,
             settings: reference?.outputSettings,
             sqlTables: new Set(reference?.content.filter((entry) => entry.fingerprint?.startsWith('sql:')).map((entry) => entry.table)),
-            sourceMajor: reference ? majorOf(reference.serverVersionNumber) : dumpedFromMajor(dump.sourceVersion)
+            sourceMajor: reference ? majorOf(reference.serverVersionNumber) : dumpedFromMajor(dump.sourceVersion),
+            generatedValues: (reference?.generatedValues?.length ?? 0) > 0
         };
         return inspectRestored(target, database, settings.verifyLevel, settings.jobs, plan);
     });
@@ -48909,10 +50531,11 @@ function dumpedFromMajor(version) {
  * its content the dump's own rows. An existing backup: its receipt, when written for it; else, at
  * the data level, the rows the backup itself holds; else nothing (it is described, not compared).
  */
-function chooseReference(v, mode, inspection, known) {
+function chooseReference(v, mode, inspection, known, dumpedSequences) {
     const content = v.settings.verifyLevel === 'data' ? known.dump : undefined;
     if (mode === 'new') {
-        const source = known.reference;
+        // Sequences are not transactional: the values the dump sets are the source's, recorded for a receipt.
+        const source = { ...known.reference, sequences: dumpedSequences };
         return { reference: content ? withDumpContent(source, content, inspection.names) : source, kind: 'snapshot' };
     }
     if (known.reference)
@@ -48921,6 +50544,9 @@ function chooseReference(v, mode, inspection, known) {
         return { reference: dumpInventory(content, inspection.names, inspection.inventory), kind: 'backup' };
     return { kind: 'receipt' };
 }
+const SINCE_RECEIPT_HINT = 'A newer backup may hold more rows, changed values and new tables or objects; it may not lose a table or an object, ' +
+    'change a definition, or lose more rows than max-shrink allows. If the change is intended (a migration, a purge), ' +
+    'use the receipt this run wrote (report-path) as the reference from now on.';
 /**
  * The restore's result against its reference: the dumped snapshot's inventory, the receipt's, or
  * none (an existing backup without a receipt of its own, which is described, not compared).
@@ -48931,7 +50557,7 @@ async function restorePhase(v, restore, validated, mode) {
         const { inspected: inspection, restoredChecksum, ignoredErrors } = await restore();
         const inspected = inspection.inventory;
         const known = await v.contentReference.promise;
-        const { reference, kind: referenceKind } = chooseReference(v, mode, inspection, known);
+        const { reference, kind: referenceKind } = chooseReference(v, mode, inspection, known, validated.sequences ?? []);
         const unread = settings.verifyLevel === 'data' ? (known.dump?.unreadCopies ?? []) : [];
         if (unread.length > 0) {
             run.warn(`${unread.length} COPY statement(s) of the backup are not as pg_dump writes them, so their rows were not ` +
@@ -48943,19 +50569,38 @@ async function restorePhase(v, restore, validated, mode) {
             throw changedAfterValidation(restoredChecksum, validated.sha256);
         const comparison = compareInventories(reference, inspected, validated.sequences ?? [], referenceKind, settings.verifyLevel);
         run.log(describeComparison(comparison, reference, inspected));
+        for (const words of comparison.leftOut)
+            run.log(`Left out of the comparison: ${words}`);
         result.tables = comparison;
         // The receipt records what a later run compares with: an existing backup's restored inventory, not its bare rows.
         result.inventory = referenceKind === 'backup' ? inspected : (reference ?? inspected);
         if (ignoredErrors.total > 0)
             result.ignoredRestoreErrors = { total: ignoredErrors.total, detail: describeHarmless(ignoredErrors) };
+        // Another backup's receipt (a new backup's is always another's): held to it table by table, once the restore is proved.
         const receipt = v.references.receipt;
-        if (receipt && settings.maxShrinkPercent !== undefined) {
-            const rows = inspected.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
-            const shrunk = shrinkageProblems(receipt, validated.sizeBytes, rows, settings.maxShrinkPercent);
-            if (shrunk.length > 0)
-                throw new VerificationError('restore-mismatch', `More than max-shrink (${settings.maxShrinkPercent}%) since the receipt: ${shrunk.join('; ')}`);
+        const maxShrink = settings.maxShrinkPercent;
+        const thisBackup = {
+            sizeBytes: validated.sizeBytes,
+            sha256: validated.sha256,
+            format: result.backup?.format ?? validated.format,
+            compression: result.backup?.compression ?? '',
+            restored: inspected,
+            dump: settings.verifyLevel === 'data' ? known.dump : undefined
+        };
+        const other = receipt !== undefined && (mode === 'new' || receipt.backup?.sha256 !== validated.sha256);
+        const since = receipt && maxShrink !== undefined && other ? compareSinceReceipt(receipt, thisBackup, maxShrink) : undefined;
+        if (since) {
+            result.sinceReceipt = since;
+            for (const [label, text] of describeSinceReceipt(since))
+                run.log(`${label}: ${text}`);
         }
+        // The receipt of this very backup: compared exactly below; its totals held to max-shrink all the same.
+        const shrunk = receipt && maxShrink !== undefined && !other ? shrinkageProblems(receipt, thisBackup, maxShrink) : [];
+        if (shrunk.length > 0)
+            throw new VerificationError('restore-mismatch', `More than max-shrink (${maxShrink}%) since the receipt: ${shrunk.join('; ')}`);
         requireSameInventory(comparison);
+        if (since && since.problems.length > 0)
+            throw new VerificationError('receipt-mismatch', `Since the receipt of another backup: ${since.problems.join('. ')}.`, SINCE_RECEIPT_HINT);
         const streamed = result.backup?.streamed === true;
         done(`restored into ${result.restoreDatabase?.name}${streamed ? ' while pg_dump wrote' : ''}; ` +
             `${comparison.restored.length} of ${comparison.source.length} tables`);
@@ -49111,7 +50756,9 @@ function describeFailure(error, phase, redactor) {
     const known = error instanceof VerificationError ? error : describeLostConnection(error, phase);
     if (known)
         return { problem: known.problem, message: redactor.redact(known.message), hint: known.hint && redactor.redact(known.hint) };
-    return { problem: 'unexpected', message: redactor.redactError(error) };
+    // A server's error (pg's DatabaseError) with what it added: DETAIL in the message, HINT as the hint.
+    const { hint } = serverNotes(error);
+    return { problem: 'unexpected', message: redactor.redact(serverMessage(error)), ...(hint ? { hint: redactor.redact(hint) } : {}) };
 }
 /** A run stopped from outside: by a signal (its name is the reason), or by the timeout input. */
 function describeInterruption(reason, timeoutMinutes, phase) {
@@ -49238,11 +50885,14 @@ function backupPathProblem(file) {
 
 
 async function readReferences(settings) {
-    // First: a history that cannot be read is left alone (and not appended to) whatever else fails.
+    // First: a history that cannot be read is left alone (and not appended to) whatever else fails;
+    // one that could not be written is refused now, not after the whole verification.
+    if (settings.history)
+        await checkHistoryWritable(settings.history);
     const history = settings.history ? await readHistory(settings.history) : undefined;
     // A physical backup is a folder of folders: recognised, or refused, by the physical path itself.
     if (settings.backupFile && settings.method === 'physical') {
-        const info = await (0,promises_.stat)(settings.backupFile).catch(() => undefined);
+        const info = await (0,promises_namespaceObject.stat)(settings.backupFile).catch(() => undefined);
         if (!info?.isDirectory()) {
             throw new InputError(Input.BackupFile, settings.given.backupFile ?? settings.backupFile, 'with method: physical, the folder pg_basebackup wrote (tar or plain format)');
         }
@@ -49261,7 +50911,7 @@ async function readExpectedChecksum(settings) {
     if (!expected || 'sha256' in expected)
         return expected?.sha256;
     const accepted = 'a SHA-256 of 64 hex digits, or the path of a sha256sum-style file';
-    const content = await (0,promises_.readFile)(expected.path, 'utf8').catch(() => {
+    const content = await (0,promises_namespaceObject.readFile)(expected.path, 'utf8').catch(() => {
         throw new InputError(Input.ExpectedChecksum, expected.given, accepted);
     });
     const lines = content.split(/\r?\n/).filter((line) => line.trim() !== '');
@@ -49289,17 +50939,18 @@ function readUsableReceipt(settings) {
     }
     if (!settings.backupFile && settings.maxShrinkPercent === undefined) {
         throw new InputError(Input.Receipt, settings.receipt.given, 'a receipt used with backup-file (an existing backup is compared with the receipt written when it was ' +
-            'made), or with max-shrink (a new backup is compared with an older one by thresholds only)');
+            'made), or with max-shrink (a newer backup is compared with the older one the receipt describes, table by table)');
     }
     return { receipt, verifyLevel };
 }
 /**
  * A receipt is tied to the backup it describes: only that backup is compared with it exactly. Another
- * backup is compared with it by max-shrink's thresholds only, and only when the user asks so.
+ * backup is compared with it as a newer backup of the same database, and only when the user asks so
+ * (max-shrink): table by table once restored. A physical backup is compared with its own receipt only.
  */
 function bindReceipt(receipt, maxShrinkPercent, sha256, 
 /** Verify level data: the tables whose content differs between the receipt's backup and this one. */
-changed) {
+changed, method = 'logical') {
     if (!receipt)
         return undefined;
     const described = receipt.backup?.sha256;
@@ -49316,17 +50967,29 @@ changed) {
     }
     const other = `the receipt describes another backup (SHA-256 ${described ? `${described.slice(0, 12)}…` : 'unknown'}, verified ${receipt.startedAt}), not this one (SHA-256 ${sha256.slice(0, 12)}…)`;
     const content = changed === undefined ? '' : ` ${describeChanges(changed, 'Content differs from it')}`;
-    if (maxShrinkPercent !== undefined) {
+    if (maxShrinkPercent !== undefined && method === 'logical') {
         return {
             describesThisBackup: false,
-            check: { name: 'Receipt', passed: true, detail: `${other}: compared by max-shrink (${maxShrinkPercent}%) only` }
+            check: {
+                name: 'Receipt',
+                passed: true,
+                detail: `${other}: compared as an older backup once restored: every table's rows (within max-shrink, ${maxShrinkPercent}%), ` +
+                    `content where the receipt holds fingerprints, every definition`
+            }
+        };
+    }
+    if (method === 'physical') {
+        return {
+            describesThisBackup: false,
+            check: { name: 'Receipt', passed: false, detail: other },
+            error: new VerificationError('receipt-mismatch', `The receipt does not describe this backup: ${other}. A physical backup is compared only with the receipt written for it.`, 'Give the receipt written when this base backup was made (its run wrote it; see report-path), or verify it without a receipt.')
         };
     }
     return {
         describesThisBackup: false,
         check: { name: 'Receipt', passed: false, detail: other },
         error: new VerificationError('receipt-mismatch', `The receipt does not describe this backup: ${other}.${content} A receipt is compared exactly only with the backup it was written for.`, 'Give the receipt written when this backup was made (its run wrote it; see report-path), or add ' +
-            'max-shrink to compare another backup with this receipt by thresholds only.')
+            'max-shrink to compare this backup with the receipt as with an older backup of the same database.')
     };
 }
 /** "Content differs from it in 2 tables: a, b." or "... in no table." */
@@ -49468,13 +51131,13 @@ async function linesAt(file, gzipped, offsets, signal) {
             let from = 0;
             while (next < wanted.length && wanted[next] < position + chunk.length) {
                 const at = wanted[next] - position;
-                line += newlines(chunk, from, at);
+                line += line_numbers_newlines(chunk, from, at);
                 from = at;
                 lines.set(wanted[next++], line);
             }
             if (next >= wanted.length)
                 break;
-            line += newlines(chunk, from, chunk.length);
+            line += line_numbers_newlines(chunk, from, chunk.length);
             position += chunk.length;
         }
     }
@@ -49483,7 +51146,7 @@ async function linesAt(file, gzipped, offsets, signal) {
     }
     return lines;
 }
-function newlines(chunk, from, to) {
+function line_numbers_newlines(chunk, from, to) {
     let count = 0;
     for (let at = chunk.indexOf(10, from); at !== -1 && at < to; at = chunk.indexOf(10, at + 1))
         count++;
@@ -49494,6 +51157,8 @@ function newlines(chunk, from, to) {
 // Phase 2: judges the backup without restoring it. Plain dumps were scanned as they were written;
 // archives are checked for their header and structure, then pg_restore reads every data block into
 // a script that must come out complete. Every child process has a time limit.
+
+
 
 
 
@@ -49530,7 +51195,7 @@ async function validateBackup(run, backup, request) {
     if (!listing.check.passed)
         return checks;
     if (backup.format === 'directory')
-        checks.push(dataFilesCheck(backup, listing.dataIds, listing.blobIds));
+        checks.push(await dataFilesCheck(backup, listing.dataIds, listing.blobIds));
     checks.push(await fullReadCheck(run, backup, request));
     if (backup.gate)
         checks.push(gateCheck(backup.gate));
@@ -49539,6 +51204,16 @@ async function validateBackup(run, backup, request) {
 }
 async function validatePlain(backup, rehashAfter, signal) {
     const scan = backup.plain;
+    // Roles and \connect to other databases are what a cluster dump is made of: its kind is the story.
+    if (!scan.hasHeader && (await isClusterDump(backup.path, plainIsGzipped(backup.compression)))) {
+        return [
+            {
+                name: ONE_DATABASE_CHECK,
+                passed: false,
+                detail: 'a pg_dumpall file: the dump of a whole cluster (its roles and every database), not of one database'
+            }
+        ];
+    }
     const checks = [];
     // What the gate names is named by its line: counted only then, by reading the file again.
     const offsets = [...scan.gate.refused, ...scan.gate.untrustedCode].map((item) => item.offset);
@@ -49612,31 +51287,106 @@ async function listArchive(run, archive, request) {
     const idsOf = (pattern) => entries.filter((line) => pattern.test(line)).map((line) => Number(line.split(';')[0]));
     const dataIds = idsOf(/^\d+;\s*\d+\s+\d+\s+TABLE DATA\b/);
     const blobIds = idsOf(/^\d+;\s*\d+\s+\d+\s+BLOBS\b/);
+    // pg_restore reads as many entries as the header announces and fails on fewer: an archive that
+    // lists none is the dump of an empty database (its settings are in the header), not a cut one.
     return {
         check: {
             name: 'Table of contents',
-            passed: entries.length > 0,
-            detail: `${entries.length} entries, ${dataIds.length + blobIds.length} with data`
+            passed: true,
+            detail: entries.length === 0
+                ? 'no entries: the dump of an empty database'
+                : `${entries.length} entries, ${dataIds.length + blobIds.length} with data`
         },
         dataIds,
         blobIds
     };
 }
-/** Directory format: every data entry of the table of contents has its file. */
-function dataFilesCheck(backup, dataIds, blobIds) {
-    const names = new Set(backup.manifest?.entries.map((entry) => entry.name));
+/**
+ * Directory format: every data entry of the table of contents has its file, and every data file is
+ * named by an entry. pg_dump writes into an empty folder only, so a data file nothing names was not
+ * written with this toc.dat: the folder mixes two dumps (or its toc.dat was replaced), and the rows
+ * in that file would never be restored. Files of another kind (notes, a SHA256SUMS) are named as
+ * ignored: pg_restore never reads them.
+ */
+async function dataFilesCheck(backup, dataIds, blobIds) {
+    const names = backup.manifest?.entries.map((entry) => entry.name) ?? [];
+    const present = new Set(names);
+    const withSuffixes = (base) => DATA_FILE_SUFFIXES.map((suffix) => `${base}${suffix}`);
     const missing = [
-        ...dataIds
-            .filter((id) => ![`${id}.dat`, `${id}.dat.gz`, `${id}.dat.lz4`, `${id}.dat.zst`].some((name) => names.has(name)))
-            .map((id) => `${id}.dat`),
-        ...blobIds.filter((id) => !names.has('blobs.toc') && !names.has(`blobs_${id}.toc`)).map(() => 'blobs.toc')
+        ...dataIds.filter((id) => !withSuffixes(`${id}.dat`).some((name) => present.has(name))).map((id) => `${id}.dat`),
+        ...blobIds.filter((id) => !present.has('blobs.toc') && !present.has(`blobs_${id}.toc`)).map(() => 'blobs.toc')
     ];
+    const named = new Set(dataIds.flatMap((id) => withSuffixes(`${id}.dat`)));
+    for (const id of blobIds)
+        named.add(`blobs_${id}.toc`);
+    if (blobIds.length > 0)
+        named.add('blobs.toc');
+    // Each large objects' table of contents names its files ("<oid> blob_<oid>.dat"), uncompressed.
+    for (const toc of names.filter((name) => /^blobs(?:_\d+)?\.toc$/.test(name) && named.has(name))) {
+        const text = await (0,promises_namespaceObject.readFile)(external_node_path_default().join(backup.path, toc), 'latin1').catch(() => '');
+        for (const line of text.split('\n')) {
+            const file = /^\d+ (blob_\d+\.dat)$/.exec(line)?.[1];
+            if (file)
+                for (const name of withSuffixes(file))
+                    named.add(name);
+        }
+    }
+    const unnamed = names.filter((name) => name !== 'toc.dat' && !named.has(name));
+    const cut = [];
+    for (const name of names.filter((name) => /^\d+\.dat$/.test(name) && named.has(name))) {
+        if (!(await endsAsWritten(external_node_path_default().join(backup.path, name))))
+            cut.push(name);
+    }
+    const ignored = backup.manifest?.ignored ?? [];
+    const aside = ignored.length > 0 ? `; ignored, not part of the backup (pg_restore never reads them): ${validate_listed(ignored)}` : '';
     const total = dataIds.length + blobIds.length;
-    return {
-        name: 'Data files',
-        passed: missing.length === 0,
-        detail: missing.length === 0 ? `${total} data files, all present` : `missing data file(s): ${missing.slice(0, 10).join(', ')}`
-    };
+    if (missing.length > 0)
+        return { name: 'Data files', passed: false, detail: `missing data file(s): ${validate_listed(missing)}${aside}` };
+    if (cut.length > 0) {
+        return {
+            name: 'Data files',
+            passed: false,
+            detail: `data file(s) cut short: ${validate_listed(cut)} end without the "\\." line pg_dump ends a table's rows with; ` +
+                `the rows after the cut are lost, and the restore would read the next statements as rows${aside}`
+        };
+    }
+    if (unnamed.length > 0) {
+        return {
+            name: 'Data files',
+            passed: false,
+            detail: `data file(s) no entry of toc.dat names: ${validate_listed(unnamed)}; pg_dump writes into an empty folder, so these come from ` +
+                `another dump (the folder mixes two, or its toc.dat was replaced) and their rows would not be restored${aside}`
+        };
+    }
+    return { name: 'Data files', passed: true, detail: `${total} data files, all present${aside}` };
+}
+/**
+ * An uncompressed table data file as pg_dump ends it: COPY rows end with a "\\." line (a compressed
+ * file's own end is checked as pg_restore decompresses it). A file of INSERT statements (pg_dump
+ * --inserts) has no such line; it starts with INSERT, or is empty for an empty table.
+ */
+async function endsAsWritten(file) {
+    const handle = await (0,promises_namespaceObject.open)(file, 'r').catch(() => undefined);
+    if (!handle)
+        return false;
+    try {
+        const { size } = await handle.stat();
+        if (size === 0)
+            return true;
+        const head = Buffer.alloc(Math.min(size, 12));
+        await handle.read(head, 0, head.length, 0);
+        if (head.toString('latin1').startsWith('INSERT INTO '))
+            return true;
+        const tail = Buffer.alloc(Math.min(size, 16));
+        await handle.read(tail, 0, tail.length, size - tail.length);
+        return /(?:^|\n)\\\.\n+$/.test(tail.toString('latin1'));
+    }
+    finally {
+        await handle.close();
+    }
+}
+function validate_listed(names) {
+    return `${names.slice(0, 10).join(', ')}${names.length > 10 ? `, and ${names.length - 10} more` : ''}`;
 }
 /**
  * pg_restore turns the whole archive into a script: it must read (and decompress) every block, so
@@ -49686,8 +51436,8 @@ async function fileOnDiskCheck(backup, signal) {
 }
 async function sizeOnDiskCheck(backup) {
     const onDisk = backup.format === 'directory'
-        ? (await Promise.all((backup.manifest?.entries ?? []).map((entry) => (0,promises_.stat)(external_node_path_default().join(backup.path, entry.name)).then((s) => s.size, () => -1)))).reduce((a, b) => a + b, 0)
-        : await (0,promises_.stat)(backup.path).then((s) => s.size, () => -1);
+        ? (await Promise.all((backup.manifest?.entries ?? []).map((entry) => (0,promises_namespaceObject.stat)(external_node_path_default().join(backup.path, entry.name)).then((s) => s.size, () => -1)))).reduce((a, b) => a + b, 0)
+        : await (0,promises_namespaceObject.stat)(backup.path).then((s) => s.size, () => -1);
     const ok = onDisk === backup.sizeBytes && (backup.format !== 'directory' || (0,external_node_fs_namespaceObject.existsSync)(external_node_path_default().join(backup.path, 'toc.dat')));
     return {
         name: 'Size on disk',
@@ -49695,6 +51445,24 @@ async function sizeOnDiskCheck(backup) {
         detail: ok
             ? `${onDisk} bytes, as written`
             : `${onDisk} bytes on disk, but ${backup.sizeBytes} were written: the backup changed after the dump`
+    };
+}
+/** The check a pg_dumpall file fails: this verifies the backup of one database. */
+const ONE_DATABASE_CHECK = 'One database';
+/** The check a backup made elsewhere fails when it is smaller than min-size. */
+const MIN_SIZE_CHECK = 'Minimum size';
+/**
+ * min-size held against a backup made elsewhere: the dump of an empty database, or of one whose
+ * migrations never ran, is a few hundred bytes in every format but tar.
+ */
+function minSizeCheck(sizeBytes, minSizeBytes) {
+    const passed = sizeBytes >= minSizeBytes;
+    return {
+        name: MIN_SIZE_CHECK,
+        passed,
+        detail: passed
+            ? `${describeBytes(sizeBytes)}, at least min-size (${describeBytes(minSizeBytes)})`
+            : `${describeBytes(sizeBytes)}, under min-size (${describeBytes(minSizeBytes)}) by ${describeBytes(minSizeBytes - sizeBytes)}`
     };
 }
 /** The check an untrusted backup fails when it holds code for the server's host. */
@@ -49707,6 +51475,17 @@ function requirePassed(checks, format = 'plain') {
     // A damaged dump's debris reads as statements the gate refuses: the damage is the story then.
     const gateOnly = failed.every((check) => check.name === GATE_CHECK || check.name === UNTRUSTED_CODE_CHECK);
     const refused = failed.find((check) => check.name === GATE_CHECK || check.name === UNTRUSTED_CODE_CHECK);
+    if (failed.some((check) => check.name === ONE_DATABASE_CHECK)) {
+        throw new VerificationError('backup-invalid', `Backup (${format} format) is a pg_dumpall (cluster) dump, which is not supported: it holds the roles and every ` +
+            'database of a server, and a verification restores one database into a temporary one.', 'Verify each database on its own: dump it with pg_dump (pg_dump --format=custom --file=app.dump app) and give that ' +
+            'file as backup-file, or give the database as database-url and let the run make the dump. The roles and ' +
+            'tablespaces alone come from pg_dumpall --globals-only.');
+    }
+    // A sound backup that is only small: the size is the story, and the way out is min-size.
+    if (failed.every((check) => check.name === MIN_SIZE_CHECK)) {
+        throw new VerificationError('backup-too-small', `Backup (${format} format) is suspiciously small: ${failed[0].detail}; set min-size: 0 if a backup this small is expected`, 'Is this the backup of the database you meant? The dump of an empty database, or of one whose migrations never ran, is this ' +
+            'small. If it is expected (a new or empty database), set min-size: 0, or lower min-size to what the backup should at least be.');
+    }
     if (refused && gateOnly) {
         throw new VerificationError('backup-refused', `Backup (${format} format) refused: ${failed.map((check) => `${check.name}: ${check.detail}`).join('; ')}`, refused.name === GATE_CHECK ? REFUSED_HINT : UNTRUSTED_CODE_HINT);
     }
@@ -49769,16 +51548,15 @@ async function validateExistingPhase(v, held, file, detected) {
             existing: true
         };
         const checks = await validateBackup(run, backup, { tools: connected.tools, env: connected.env, content });
+        // As for a backup this run makes; with alert-mode warn, min-size warns when the run ends instead.
+        if (settings.alerts.mode === 'fail' && settings.minSizeBytes > 0)
+            checks.push(minSizeCheck(backup.sizeBytes, settings.minSizeBytes));
         const receipt = v.references.receipt;
-        // Another backup's receipt, at the data level: which tables' content changed between the two.
-        const changed = receipt && receipt.backup?.sha256 !== backup.sha256 && backup.content
+        // Another backup's receipt refused, at the data level: which tables' content changed between the two.
+        const changed = receipt && receipt.backup?.sha256 !== backup.sha256 && settings.maxShrinkPercent === undefined && backup.content
             ? changedSinceReceipt(receiptInventory(receipt), backup.content)
             : undefined;
         const binding = bindReceipt(receipt, settings.maxShrinkPercent, backup.sha256, changed);
-        if (changed && !binding?.error) {
-            result.changedSinceReceipt = changed;
-            run.log(describeChanges(changed, 'Content changed since the receipt'));
-        }
         const expected = v.references.expectedChecksum;
         held.trustedBy = expected && expected === backup.sha256 ? 'expected-checksum' : binding?.describesThisBackup ? 'receipt' : undefined;
         judge(v, backup, checks, binding?.check, held.trustedBy);
@@ -49883,7 +51661,7 @@ class Workspace {
         this.folder = folder;
     }
     static async create(run, tempRoot) {
-        const folder = await (0,promises_.mkdtemp)(external_node_path_default().join(tempRoot ?? external_node_os_default().tmpdir(), 'backup-verify-'));
+        const folder = await (0,promises_namespaceObject.mkdtemp)(external_node_path_default().join(tempRoot ?? external_node_os_default().tmpdir(), 'backup-verify-'));
         run.ledger.created('folder', folder);
         return new Workspace(folder);
     }
@@ -49902,7 +51680,7 @@ class Workspace {
         try {
             if (keptBackup) {
                 for (const file of this.passwordFiles)
-                    await (0,promises_.rm)(file, { force: true });
+                    await (0,promises_namespaceObject.rm)(file, { force: true });
                 run.log(`Kept the backup at ${keptBackup}`);
             }
             else {
@@ -49947,8 +51725,10 @@ function evaluateAlerts(thresholds, result, previous) {
     if (before && result.status === 'passed') {
         const since = `since the last passing run (${before.time})`;
         const rows = result.tables && result.tables.level !== 'schema' ? alerts_restoredRows(result) : undefined;
+        // Another format or compression changes the size and not the data: sizes compare between backups written alike; rows always.
+        const sized = result.backup && !sizesNotComparable(before, result.backup) ? change(before.sizeBytes, size) : undefined;
         const measured = [
-            ['backup', change(before.sizeBytes, size), describeBytes],
+            ['backup', sized, describeBytes],
             ['rows', change(before.rows, rows), (value) => value.toLocaleString('en-US')]
         ];
         for (const [what, moved, show] of measured) {
@@ -50060,10 +51840,10 @@ const TAR = /^(base|pg_wal|\d+)\.tar(?:\.(gz|lz4|zst))?$/;
 const COMPRESSION = { '': 'none', gz: 'gzip', lz4: 'lz4', zst: 'zstd' };
 /** The backup at `where`, or undefined when it is not a physical backup (a logical one, say). */
 async function recognisePhysical(where) {
-    const info = await (0,promises_.stat)(where).catch(() => undefined);
+    const info = await (0,promises_namespaceObject.stat)(where).catch(() => undefined);
     if (!info?.isDirectory())
         return undefined;
-    const names = await (0,promises_.readdir)(where);
+    const names = await (0,promises_namespaceObject.readdir)(where);
     const manifest = names.includes('backup_manifest') ? external_node_path_default().join(where, 'backup_manifest') : undefined;
     const tars = names.map((name) => ({ name, match: TAR.exec(name) })).filter((entry) => entry.match);
     const base = tars.find((entry) => entry.match?.[1] === 'base');
@@ -50094,14 +51874,14 @@ async function recognisePhysical(where) {
     return undefined;
 }
 async function listFiles(root) {
-    const entries = await (0,promises_.readdir)(root, { recursive: true, withFileTypes: true });
+    const entries = await (0,promises_namespaceObject.readdir)(root, { recursive: true, withFileTypes: true });
     return entries
         .filter((entry) => entry.isFile())
         .map((entry) => external_node_path_default().join(entry.parentPath, entry.name))
         .sort();
 }
 async function totalSize(files) {
-    const sizes = await Promise.all(files.map((file) => (0,promises_.stat)(file).then((info) => info.size)));
+    const sizes = await Promise.all(files.map((file) => (0,promises_namespaceObject.stat)(file).then((info) => info.size)));
     return sizes.reduce((sum, size) => sum + size, 0);
 }
 function decompressFlag(compression) {
@@ -50118,7 +51898,7 @@ function decompressFlag(compression) {
 }
 /** Extracts one tar of the backup into `into`; a truncated or damaged archive fails with tar's own words. */
 async function extractTar(tar, into, signal) {
-    await (0,promises_.mkdir)(into, { recursive: true, mode: 0o700 });
+    await (0,promises_namespaceObject.mkdir)(into, { recursive: true, mode: 0o700 });
     const run = await runTool('tar', ['-x', ...decompressFlag(tar.compression), '-f', tar.file, '-C', into], {
         env: scrubbedEnvironment(process.env),
         signal
@@ -50130,12 +51910,14 @@ async function extractTar(tar, into, signal) {
 }
 /**
  * The data directory the throwaway server runs on: the tars extracted (pg_wal.tar into pg_wal, each
- * tablespace beside it, tablespace_map pointed there), or the plain directory copied.
+ * tablespace beside it and linked from pg_tblspc, as the manifest names its files), or the plain
+ * directory copied. tablespace_map stays as the backup has it, for pg_verifybackup: pointTablespaces
+ * turns it to the copy's tablespaces before the server starts.
  */
 async function materialise(backup, dataDirectory, signal) {
     if (backup.layout === 'plain') {
-        await (0,promises_.cp)(backup.path, dataDirectory, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
-        const links = await (0,promises_.readdir)(external_node_path_default().join(dataDirectory, 'pg_tblspc')).catch(() => []);
+        await (0,promises_namespaceObject.cp)(backup.path, dataDirectory, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+        const links = await (0,promises_namespaceObject.readdir)(external_node_path_default().join(dataDirectory, 'pg_tblspc')).catch(() => []);
         if (links.length > 0) {
             throw new VerificationError('backup-invalid', `The plain-format backup has ${links.length} tablespace(s) (pg_tblspc): their files live outside the data directory and cannot be verified here.`, 'Take the backup in tar format (pg_basebackup -F t), which carries each tablespace as its own archive.');
         }
@@ -50144,20 +51926,31 @@ async function materialise(backup, dataDirectory, signal) {
     await extractTar(backup.base, dataDirectory, signal);
     if (backup.wal)
         await extractTar(backup.wal, external_node_path_default().join(dataDirectory, 'pg_wal'), signal);
-    if (backup.tablespaces.length > 0) {
-        const lines = [];
-        for (const tablespace of backup.tablespaces) {
-            const into = external_node_path_default().join(external_node_path_default().dirname(dataDirectory), 'tablespaces', tablespace.oid);
-            await extractTar(tablespace, into, signal);
-            lines.push(`${tablespace.oid} ${into.replace(/\\/g, '\\\\').replace(/ /g, '\\ ')}`);
-        }
-        const { writeFile } = await Promise.resolve(/* import() */).then(__nccwpck_require__.t.bind(__nccwpck_require__, 1455, 23));
-        await writeFile(external_node_path_default().join(dataDirectory, 'tablespace_map'), `${lines.join('\n')}\n`);
+    for (const tablespace of backup.tablespaces) {
+        const into = tablespaceFolder(dataDirectory, tablespace.oid);
+        // Passable (not listable) for the account the server may run as, like the run's folder above it.
+        await (0,promises_namespaceObject.mkdir)(external_node_path_default().dirname(into), { recursive: true, mode: 0o711 });
+        await extractTar(tablespace, into, signal);
+        // The manifest names a tablespace's files pg_tblspc/<oid>/…: pg_verifybackup reads them through this link.
+        await (0,promises_namespaceObject.mkdir)(external_node_path_default().join(dataDirectory, 'pg_tblspc'), { recursive: true, mode: 0o700 });
+        await (0,promises_namespaceObject.symlink)(into, external_node_path_default().join(dataDirectory, 'pg_tblspc', tablespace.oid));
     }
+}
+/** Where the copy's tablespace goes: beside the data directory, never where the source had it. */
+const tablespaceFolder = (dataDirectory, oid) => external_node_path_default().join(external_node_path_default().dirname(dataDirectory), 'tablespaces', oid);
+/**
+ * tablespace_map pointed at the copy's tablespaces: at its start the server links pg_tblspc as the
+ * map says, and the backup's map names the source's own folders, which the copy must never write to.
+ */
+async function pointTablespaces(backup, dataDirectory) {
+    if (backup.layout !== 'tar' || backup.tablespaces.length === 0)
+        return;
+    const lines = backup.tablespaces.map(({ oid }) => `${oid} ${tablespaceFolder(dataDirectory, oid).replace(/\\/g, '\\\\').replace(/ /g, '\\ ')}`);
+    await (0,promises_namespaceObject.writeFile)(external_node_path_default().join(dataDirectory, 'tablespace_map'), `${lines.join('\n')}\n`);
 }
 /** backup_label: without it the copy would start as a primary and come up silently inconsistent. */
 async function readBackupLabel(dataDirectory) {
-    const text = await (0,promises_.readFile)(external_node_path_default().join(dataDirectory, 'backup_label'), 'utf8').catch(() => undefined);
+    const text = await (0,promises_namespaceObject.readFile)(external_node_path_default().join(dataDirectory, 'backup_label'), 'utf8').catch(() => undefined);
     if (text === undefined) {
         throw new VerificationError('backup-invalid', 'The backup has no backup_label: started as it is, the copy would run crash recovery from its last checkpoint and come up ' +
             'silently inconsistent (the files were copied while the server wrote them).', 'Use the backup exactly as pg_basebackup wrote it; backup_label must be in the data directory (or in base.tar).');
@@ -50175,7 +51968,7 @@ async function readBackupLabel(dataDirectory) {
 }
 /** PG_VERSION: the major of the server that must run the copy. */
 async function readMajor(dataDirectory) {
-    const text = await (0,promises_.readFile)(external_node_path_default().join(dataDirectory, 'PG_VERSION'), 'utf8').catch(() => '');
+    const text = await (0,promises_namespaceObject.readFile)(external_node_path_default().join(dataDirectory, 'PG_VERSION'), 'utf8').catch(() => '');
     const major = Number.parseInt(text.trim(), 10);
     if (!Number.isInteger(major) || major < 9) {
         throw new VerificationError('backup-invalid', `The backup's PG_VERSION is missing or unreadable (${JSON.stringify(text.trim())}).`);
@@ -50295,7 +52088,7 @@ async function freePort() {
 async function unprivilegedAccount() {
     if (typeof process.getuid !== 'function' || process.getuid() !== 0)
         return undefined;
-    const passwd = await (0,promises_.readFile)('/etc/passwd', 'utf8').catch(() => '');
+    const passwd = await (0,promises_namespaceObject.readFile)('/etc/passwd', 'utf8').catch(() => '');
     const accounts = passwd.split('\n').map((line) => line.split(':'));
     for (const name of ['postgres', 'nobody']) {
         const entry = accounts.find((fields) => fields[0] === name);
@@ -50305,12 +52098,70 @@ async function unprivilegedAccount() {
     throw new VerificationError('permission-denied', 'The runner runs as root, which PostgreSQL refuses, and there is no postgres or nobody account to run the restored copy as.', 'Add an unprivileged account (useradd postgres) in the job, or run the job as a non-root user.');
 }
 async function chownTree(root, uid, gid) {
-    await (0,promises_.chown)(root, uid, gid);
-    for (const entry of await (0,promises_.readdir)(root, { recursive: true, withFileTypes: true })) {
-        await (0,promises_.chown)(external_node_path_default().join(entry.parentPath, entry.name), uid, gid).catch(() => { });
+    await (0,promises_namespaceObject.chown)(root, uid, gid);
+    for (const entry of await (0,promises_namespaceObject.readdir)(root, { recursive: true, withFileTypes: true })) {
+        await (0,promises_namespaceObject.chown)(external_node_path_default().join(entry.parentPath, entry.name), uid, gid).catch(() => { });
     }
 }
 const quote = (value) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+/**
+ * Settings a backup's configuration may hold that this runner cannot honour, or that would act
+ * outside the copy: each safe to override on a throwaway copy, and why.
+ */
+const RUNNER_OVERRIDES = {
+    huge_pages: 'off',
+    shared_preload_libraries: '',
+    session_preload_libraries: '',
+    local_preload_libraries: '',
+    lc_messages: 'C',
+    unix_socket_group: '',
+    external_pid_file: '',
+    recovery_end_command: '',
+    archive_cleanup_command: '',
+    default_transaction_read_only: 'off'
+};
+const OVERRIDE_REASONS = {
+    huge_pages: 'the runner may have no huge pages',
+    shared_preload_libraries: 'the runner may lack the libraries; none is needed to check the copy',
+    session_preload_libraries: 'the runner may lack the libraries',
+    local_preload_libraries: 'the runner may lack the libraries',
+    unix_socket_group: 'the group may not exist on the runner',
+    external_pid_file: 'the path is outside the copy',
+    recovery_end_command: "a command for the backup's own host",
+    archive_cleanup_command: "a command for the backup's own host",
+    default_transaction_read_only: 'amcheck installs its extension in the copy'
+};
+/** One `name = value` line of a configuration file, comments and quotes as PostgreSQL reads them. */
+function readAssignment(line) {
+    const match = /^\s*([A-Za-z_][\w.]*)\s*=?\s*('(?:[^'\\]|''|\\.)*'|[^\s#]*)/.exec(line);
+    if (!match || match[1] === 'include' || match[1] === 'include_dir' || match[1] === 'include_if_exists')
+        return undefined;
+    return { name: match[1].toLowerCase(), value: match[2] };
+}
+const unquoted = (value) => (value.startsWith("'") ? value.slice(1, -1).replace(/''/g, "'").replace(/\\(.)/g, '$1') : value);
+/**
+ * What the backup's own configuration files set that the copy runs otherwise (see RUNNER_OVERRIDES),
+ * the last assignment of each file winning, as in PostgreSQL: one sentence each.
+ */
+function overriddenSettings(files) {
+    const said = [];
+    for (const { name: file, text } of files) {
+        const last = new Map();
+        for (const line of text.split('\n')) {
+            const assignment = readAssignment(line);
+            if (assignment && assignment.name in RUNNER_OVERRIDES)
+                last.set(assignment.name, assignment.value);
+        }
+        for (const [name, value] of last) {
+            const forced = RUNNER_OVERRIDES[name];
+            // lc_messages only changes the language of the log, which the run reads: not worth a line.
+            if (!OVERRIDE_REASONS[name] || unquoted(value).toLowerCase() === forced.toLowerCase())
+                continue;
+            said.push(`The backup's ${file} sets ${name} = ${value}: the copy runs with ${name} = '${forced}' (${OVERRIDE_REASONS[name]}).`);
+        }
+    }
+    return said;
+}
 /** The settings that make the copy harmless, given on the command line so that nothing in the backup overrides them. */
 function serverSettings(options, socketDirectory, port, hba, ident, config) {
     const settings = {
@@ -50338,7 +52189,8 @@ function serverSettings(options, socketDirectory, port, hba, ident, config) {
         cluster_name: 'backup-verify',
         recovery_target_action: 'promote',
         // A delayed standby's setting would hold the replay back for hours.
-        recovery_min_apply_delay: '0'
+        recovery_min_apply_delay: '0',
+        ...RUNNER_OVERRIDES
     };
     settings.restore_command = options.walArchive ? restoreCommand(options.walArchive) : '';
     if (options.target?.time)
@@ -50355,35 +52207,49 @@ function restoreCommand(archive) {
     const source = `${archive.replace(/%/g, '%%')}/%f`;
     return `cp '${source.replace(/'/g, `'\\''`)}' "%p"`;
 }
+/** The run's configuration file for the server: it includes the backup's postgresql.conf, nothing more. */
+const ownConfigFile = (folder) => external_node_path_default().join(folder, 'conf', 'postgresql.conf');
 async function startThrowawayServer(options) {
     const socketDirectory = external_node_path_default().join(options.folder, 'socket');
     const configuration = external_node_path_default().join(options.folder, 'conf');
-    await (0,promises_.mkdir)(socketDirectory, { recursive: true, mode: 0o700 });
-    await (0,promises_.mkdir)(configuration, { recursive: true, mode: 0o700 });
+    await (0,promises_namespaceObject.mkdir)(socketDirectory, { recursive: true, mode: 0o700 });
+    await (0,promises_namespaceObject.mkdir)(configuration, { recursive: true, mode: 0o700 });
     const hba = external_node_path_default().join(configuration, 'pg_hba.conf');
     const ident = external_node_path_default().join(configuration, 'pg_ident.conf');
-    const config = external_node_path_default().join(configuration, 'postgresql.conf');
+    const config = ownConfigFile(options.folder);
     // Only this private socket, and only local connections: trust is safe there, and no password is needed.
-    await (0,promises_.writeFile)(hba, 'local all all trust\n');
-    await (0,promises_.writeFile)(ident, '');
-    await (0,promises_.writeFile)(config, `include_if_exists ${quote(external_node_path_default().join(options.dataDirectory, 'postgresql.conf'))}\n`);
+    await (0,promises_namespaceObject.writeFile)(hba, 'local all all trust\n');
+    await (0,promises_namespaceObject.writeFile)(ident, '');
+    await (0,promises_namespaceObject.writeFile)(config, `include_if_exists ${quote(external_node_path_default().join(options.dataDirectory, 'postgresql.conf'))}\n`);
     // Archive recovery (a WAL archive or a target) needs recovery.signal; otherwise crash recovery
     // from backup_label replays the WAL the backup holds, to the end.
     const archiveRecovery = Boolean(options.walArchive || options.target?.time || options.target?.lsn);
     if (archiveRecovery)
-        await (0,promises_.writeFile)(external_node_path_default().join(options.dataDirectory, 'recovery.signal'), '');
+        await (0,promises_namespaceObject.writeFile)(external_node_path_default().join(options.dataDirectory, 'recovery.signal'), '');
     // A copy of a running primary's pid file, or a standby's signal, would stop or change the start.
     for (const stale of ['postmaster.pid', 'standby.signal'])
-        await (0,promises_.rm)(external_node_path_default().join(options.dataDirectory, stale), { force: true });
+        await (0,promises_namespaceObject.rm)(external_node_path_default().join(options.dataDirectory, stale), { force: true });
+    const files = await Promise.all(['postgresql.conf', 'postgresql.auto.conf'].map(async (name) => ({
+        name,
+        text: await (0,promises_namespaceObject.readFile)(external_node_path_default().join(options.dataDirectory, name), 'utf8').catch(() => '')
+    })));
+    for (const sentence of overriddenSettings(files))
+        options.log?.(sentence);
     const account = await unprivilegedAccount();
     if (account) {
         // The account must pass through the run's folder (0700, root's) to reach its own; 0711 lets it
         // through without listing it (password files stay 0600, root's).
-        await (0,promises_.chmod)(external_node_path_default().dirname(options.folder), 0o711);
+        await (0,promises_namespaceObject.chmod)(external_node_path_default().dirname(options.folder), 0o711);
         await chownTree(options.folder, account.uid, account.gid);
         await chownTree(options.dataDirectory, account.uid, account.gid);
+        // A tablespace lives beside the data directory, behind its link in pg_tblspc.
+        for (const link of await (0,promises_namespaceObject.readdir)(external_node_path_default().join(options.dataDirectory, 'pg_tblspc')).catch(() => [])) {
+            const target = await (0,promises_namespaceObject.realpath)(external_node_path_default().join(options.dataDirectory, 'pg_tblspc', link)).catch(() => undefined);
+            if (target)
+                await chownTree(target, account.uid, account.gid);
+        }
     }
-    await (0,promises_.chmod)(options.dataDirectory, 0o700);
+    await (0,promises_namespaceObject.chmod)(options.dataDirectory, 0o700);
     const port = await freePort();
     const started = Date.now();
     const log = [];
@@ -50460,7 +52326,7 @@ async function waitUntilPromoted(options, socketDirectory, port, users, exited, 
         if (options.signal.aborted)
             throw options.signal.reason;
         if (gone !== undefined)
-            throw recoveryFailure(log, facts, gone, options.startSegment);
+            throw recoveryFailure(log, facts, gone, options);
         if (Date.now() > deadline) {
             throw new VerificationError('restore-failed', `The restored copy did not reach a consistent state within ${Math.round(options.timeoutMs / 1000)} s (last log line: ${log.at(-1) ?? 'none'}).`, 'A large backup or a long WAL replay needs more time: raise timeout.');
         }
@@ -50481,7 +52347,11 @@ async function waitUntilPromoted(options, socketDirectory, port, users, exited, 
     }
 }
 /** Why the copy did not come up, from its log: a missing WAL segment named, or the server's own words. */
-function recoveryFailure(log, facts, code, startSegment) {
+function recoveryFailure(log, facts, code, options) {
+    const startSegment = options.startSegment;
+    const refused = refusedSetting(log, options.dataDirectory, ownConfigFile(options.folder));
+    if (refused)
+        return refused;
     const fatal = log.filter((line) => /\b(FATAL|PANIC)\b/.test(line));
     const said = (fatal.length > 0 ? fatal : log.slice(-3)).slice(-3).map((line) => line.replace(/^.*?(FATAL|PANIC|LOG|ERROR):\s*/, '$1: '));
     const missing = log
@@ -50511,11 +52381,45 @@ async function stopServer(child, exited) {
         await exited;
     }
 }
+/** A path in the copy as the user knows it: the file of the backup. */
+function inBackup(file, dataDirectory) {
+    const relative = external_node_path_default().relative(dataDirectory, file);
+    return relative.startsWith('..') || external_node_path_default().isAbsolute(relative) ? file : `the backup's ${relative.split((external_node_path_default()).sep).join('/')}`;
+}
+/**
+ * A setting of the backup's configuration files the server refused. The server checks every value
+ * in its files even where the command line overrides it, so such a setting cannot be forced.
+ */
+function refusedSetting(log, dataDirectory, ownConfig) {
+    const strip = (line) => line.replace(/^.*?(LOG|FATAL|ERROR|DETAIL|HINT):\s*/, '');
+    const first = (pattern) => log.map((line) => pattern.exec(line)?.[1]).find((found) => Boolean(found));
+    const containing = first(/configuration file "([^"]+)" contains errors/);
+    const missingInclude = first(/could not open configuration (?:file|directory) "([^"]+)"/);
+    if (!containing && !missingInclude)
+        return undefined;
+    // The run's own configuration file only includes the backup's: an error the server puts there is in that one.
+    const file = inBackup(containing === ownConfig ? external_node_path_default().join(dataDirectory, 'postgresql.conf') : (containing ?? missingInclude), dataDirectory);
+    const said = log
+        .filter((line) => /invalid value for parameter|unrecognized configuration parameter|syntax error in file|could not open configuration|is outside the valid range|parameter ".*" requires/.test(line))
+        .map(strip)
+        .map((line) => line.replaceAll(`${dataDirectory}${(external_node_path_default()).sep}`, "the backup's "));
+    const names = [...new Set(said.map((line) => /parameter "([^"]+)"/.exec(line)?.[1]).filter((name) => Boolean(name)))];
+    const what = names.length > 0
+        ? names.join(', ')
+        : missingInclude
+            ? `the include of ${inBackup(missingInclude, dataDirectory)} (not on this runner)`
+            : 'a line';
+    return new VerificationError('restore-failed', `The restored copy did not start: the server refuses ${what} in ${file} on this runner` +
+        `${said.length > 0 ? ` (${said.slice(0, 5).join('; ')})` : ''}. It cannot be overridden: the server checks every line of its ` +
+        'configuration files, even a setting the command line replaces.', `Install what ${names.length > 0 ? 'the setting needs' : 'it names'} on the runner (a locale: locale-gen; a time zone; the file), or change ` +
+        `${names[0] ?? 'the line'} in ${file.replace(/^the backup's /, '')} on the source (ALTER SYSTEM, for postgresql.auto.conf) before the next backup.`);
+}
 
 ;// CONCATENATED MODULE: ./src/physical/prove.ts
 // What the running copy proves: pages and indexes intact (pg_amcheck over every database, heap and
-// B-tree, amcheck installed in the copy when missing), page checksum failures when checksums are on,
-// and the inventory of every database (objects, tables, exact rows, content at verify level data).
+// B-tree, amcheck installed in the copy when missing, a database closed to connections opened on the
+// copy first), page checksum failures when checksums are on, and the inventory of every database
+// (objects, tables, exact rows, content at verify level data).
 
 
 
@@ -50554,6 +52458,50 @@ async function runAmcheck(pgAmcheck, server, jobs, signal) {
         detail: `${reported.slice(0, prove_MAX_REPORTED).join(' | ')}${reported.length > prove_MAX_REPORTED ? ` (and ${reported.length - prove_MAX_REPORTED} more lines)` : ''}`
     };
 }
+const quoteIdent = (name) => `"${name.replace(/"/g, '""')}"`;
+/**
+ * pg_amcheck --all and a connection per database reach only databases that take connections: every
+ * other one is opened on the copy (never the source), so that none is skipped in silence. One the
+ * server cannot open (left invalid by an interrupted DROP DATABASE) is named instead.
+ */
+async function openEveryDatabase(server) {
+    const client = await server.connect('template1', server.superuser);
+    const coverage = { opened: [], notChecked: [] };
+    try {
+        const { rows } = await client.query('SELECT datname AS name, datallowconn AS open, datconnlimit = -2 AS invalid FROM pg_database ORDER BY datname');
+        for (const { name, open, invalid } of rows) {
+            if (invalid) {
+                coverage.notChecked.push(`${name} (invalid: an interrupted DROP DATABASE left it half dropped, and the server opens it no more)`);
+                continue;
+            }
+            if (open)
+                continue;
+            try {
+                await client.query(`ALTER DATABASE ${quoteIdent(name)} ALLOW_CONNECTIONS true`);
+                coverage.opened.push(name);
+            }
+            catch (error) {
+                coverage.notChecked.push(`${name} (takes no connections, and could not be opened on the copy: ${error.message})`);
+            }
+        }
+    }
+    finally {
+        await client.end().catch(() => { });
+    }
+    return coverage;
+}
+/** The amcheck verdict, with the databases opened for it and those it could not read. */
+function withCoverage(amcheck, coverage) {
+    const opened = coverage.opened.length
+        ? ` (${coverage.opened.join(', ')}: no connections allowed in the backup, opened on the copy for the checks)`
+        : '';
+    const missed = coverage.notChecked.length ? `; not checked: ${coverage.notChecked.join('; ')}` : '';
+    return {
+        ...amcheck,
+        detail: `${amcheck.detail}${opened}${missed}`,
+        ...(coverage.notChecked.length ? { notChecked: coverage.notChecked } : {})
+    };
+}
 async function readChecksums(client) {
     const enabled = await client.query("SELECT current_setting('data_checksums') AS on").then((r) => r.rows[0].on === 'on');
     const failures = await client
@@ -50561,13 +52509,13 @@ async function readChecksums(client) {
         .then((r) => Number(r.rows[0].failures));
     return { enabled, failures };
 }
-/** Every database that takes connections, with its inventory at the level asked for. */
+/** Every database that takes connections (all of them, once opened), with its inventory at the level asked for. */
 async function inventoryOfEveryDatabase(server, level) {
     const main = await server.connect('template1', server.superuser);
     let names;
     try {
         names = await main
-            .query('SELECT datname AS name FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname')
+            .query('SELECT datname AS name FROM pg_database WHERE datallowconn AND datconnlimit <> -2 AND NOT datistemplate ORDER BY datname')
             .then((r) => r.rows.map((row) => row.name));
     }
     finally {
@@ -50586,8 +52534,9 @@ async function inventoryOfEveryDatabase(server, level) {
     return databases;
 }
 async function proveCopy(server, pgAmcheck, level, jobs, signal) {
+    const coverage = await openEveryDatabase(server);
     const databases = await inventoryOfEveryDatabase(server, level);
-    const amcheck = await runAmcheck(pgAmcheck, server, jobs, signal);
+    const amcheck = withCoverage(await runAmcheck(pgAmcheck, server, jobs, signal), coverage);
     // After amcheck has read every page: a checksum failure anywhere has been counted by now.
     const client = await server.connect('template1', server.superuser);
     try {
@@ -50603,8 +52552,18 @@ async function proveCopy(server, pgAmcheck, level, jobs, signal) {
 // runs: the copy recovers to one moment near the backup's end, which no query can name. So the
 // source database's inventory and write counters are read just before and just after it: a table
 // unchanged in both was quiet throughout, and the copy must match it exactly; a table that moved
-// was written to during the backup, cannot be held to one figure, and is named instead.
+// was written to during the backup, cannot be held to one figure, and is named instead. An unlogged
+// table is empty in a base backup by design (its WAL is never written): it must be there, no more.
 
+/** Unlogged tables, named as the inventory names tables. */
+async function unloggedTables(client) {
+    const { rows } = await client.query(`SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name
+       FROM pg_catalog.pg_class c
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p') AND c.relpersistence = 'u'
+      ORDER BY n.nspname, c.relname`);
+    return rows.map((row) => row.name);
+}
 /** Write counters per table (inserts, updates, deletes), as the statistics have them. */
 async function writeCounters(client) {
     const { rows } = await client.query(`SELECT quote_ident(schemaname) || '.' || quote_ident(relname) AS name,
@@ -50616,7 +52575,7 @@ const sameContent = (a, b) => a !== undefined && b !== undefined && a.rows === b
 /** The counters first: a write between the two readings then shows as moved, never as quiet. */
 async function readSourceState(client, level) {
     const counters = await writeCounters(client);
-    return { inventory: await takeInventory(client, level), counters };
+    return { inventory: await takeInventory(client, level), counters, unlogged: await unloggedTables(client) };
 }
 /** The tables that moved between two states: other content, there in one only, or other write counters. */
 function writtenBetween(before, after) {
@@ -50635,6 +52594,7 @@ function compareWithSource(source, copy) {
             database: source.database,
             compared: 0,
             written: source.written,
+            unlogged: source.unlogged,
             mismatches: [`database ${source.database} is not in the copy`]
         };
     }
@@ -50644,6 +52604,11 @@ function compareWithSource(source, copy) {
     for (const table of source.before.tables) {
         if (source.written.includes(table))
             continue;
+        if (source.unlogged.includes(table)) {
+            if (!copy.tables.includes(table))
+                mismatches.push(`${table} (unlogged) is missing`);
+            continue;
+        }
         compared++;
         if (!copy.tables.includes(table)) {
             mismatches.push(`${table} is missing`);
@@ -50659,10 +52624,10 @@ function compareWithSource(source, copy) {
             mismatches.push(`${table}: same ${found?.rows} rows, other content`);
     }
     for (const table of copy.tables) {
-        if (!source.before.tables.includes(table) && !source.written.includes(table))
+        if (!source.before.tables.includes(table) && !source.written.includes(table) && !source.unlogged.includes(table))
             mismatches.push(`${table} is in the copy, not in the source`);
     }
-    return { database: source.database, compared, written: source.written, mismatches };
+    return { database: source.database, compared, written: source.written, unlogged: source.unlogged, mismatches };
 }
 
 ;// CONCATENATED MODULE: ./src/engine/physical-phases.ts
@@ -50719,7 +52684,7 @@ async function serverRoom(v) {
         return v.workspace.folder;
     let reachable = true;
     for (let folder = external_node_path_default().dirname(v.workspace.folder);; folder = external_node_path_default().dirname(folder)) {
-        const info = await (0,promises_.stat)(folder);
+        const info = await (0,promises_namespaceObject.stat)(folder);
         const passes = info.uid === account.uid ? info.mode & 0o100 : info.gid === account.gid ? info.mode & 0o010 : info.mode & 0o001;
         if (!passes)
             reachable = false;
@@ -50728,7 +52693,7 @@ async function serverRoom(v) {
     }
     if (reachable)
         return v.workspace.folder;
-    const room = await (0,promises_.mkdtemp)(external_node_path_default().join(external_node_os_default().tmpdir(), 'backup-verify-physical-'));
+    const room = await (0,promises_namespaceObject.mkdtemp)(external_node_path_default().join(external_node_os_default().tmpdir(), 'backup-verify-physical-'));
     v.run.ledger.created('folder', room);
     v.run.log(`The server's account (${account.name}) cannot reach ${v.workspace.folder}: the copy goes to ${room}`);
     return room;
@@ -50768,6 +52733,7 @@ async function validatePhysical(v, file, room, created) {
     });
     run.log(`Server binaries: PostgreSQL ${binaries.version.text} in ${binaries.directory} (${binaries.origin})`);
     const manifest = await verifyManifest(v, backup, dataDirectory, binaries);
+    await pointTablespaces(backup, dataDirectory);
     const facts = {
         layout: backup.layout,
         major,
@@ -50806,7 +52772,7 @@ async function validatePhysical(v, file, room, created) {
         }
     }
     const receipt = v.references.receipt;
-    const binding = bindReceipt(receipt, settings.maxShrinkPercent, sha256);
+    const binding = bindReceipt(receipt, settings.maxShrinkPercent, sha256, undefined, 'physical');
     if (binding)
         checks.push(binding.check);
     if (binding?.error)
@@ -50835,7 +52801,7 @@ async function verifyManifest(v, backup, dataDirectory, binaries) {
         return { verified: false, detail: 'pg_verifybackup missing: not verified' };
     }
     const walDirectory = external_node_path_default().join(dataDirectory, 'pg_wal');
-    const hasWal = (await (0,promises_.readdir)(walDirectory).catch(() => [])).some((name) => /^[0-9A-F]{24}$/.test(name));
+    const hasWal = (await (0,promises_namespaceObject.readdir)(walDirectory).catch(() => [])).some((name) => /^[0-9A-F]{24}$/.test(name));
     // A newer pg_verifybackup than the backup checks its files, but reads no WAL of an older major.
     const olderWal = binaries.pgVerifyBackupMajor !== undefined && binaries.pgVerifyBackupMajor !== binaries.version.major;
     const wal = olderWal
@@ -50889,6 +52855,7 @@ async function restorePhysical(v, prepared, room, created) {
     const { run, settings, result } = v;
     let server;
     let recorded;
+    let unloggedNote = '';
     try {
         server = await startThrowawayServer({
             postgres: prepared.binaries.postgres,
@@ -50900,6 +52867,7 @@ async function restorePhysical(v, prepared, room, created) {
             // The run's own timeout (timeout) stops it sooner through the signal.
             timeoutMs: 6 * 60 * 60 * 1000,
             onLine: settings.verbose ? (line) => run.log(`postgres: ${line}`) : undefined,
+            log: run.log,
             startSegment: prepared.facts.label?.startSegment,
             onStarted: (pid) => {
                 recorded = `${pid}:${prepared.dataDirectory}`;
@@ -50916,6 +52884,9 @@ async function restorePhysical(v, prepared, room, created) {
         prepared.facts.amcheck = proof.amcheck;
         if (!proof.amcheck.ran)
             run.warn(`amcheck ${proof.amcheck.detail}: pages and indexes were not checked.`);
+        const notChecked = proof.amcheck.notChecked ?? [];
+        if (notChecked.length > 0)
+            run.warn(`Not every database of the copy was read by amcheck and the checksum count; not checked: ${notChecked.join('; ')}`);
         prepared.facts.checksums = proof.checksums;
         prepared.facts.level = settings.verifyLevel;
         prepared.facts.databases = proof.databases.map(({ name, inventory }) => ({
@@ -50936,10 +52907,12 @@ async function restorePhysical(v, prepared, room, created) {
             const copy = proof.databases.find((entry) => entry.name === created.database)?.inventory;
             // What a later run of this backup compares with: the copy's own inventory of the source database.
             result.inventory = copy;
-            const comparison = compareWithSource(created, copy);
+            const { unlogged, ...comparison } = compareWithSource(created, copy);
             prepared.facts.comparison = comparison;
+            unloggedNote = unlogged.length ? `unlogged: empty in a base backup by design: ${unlogged.join(', ')}` : '';
             run.log(`Compared with ${created.database} around the backup: ${comparison.compared} quiet table(s) exactly` +
-                `${comparison.written.length ? `; written during the backup, not held to one figure: ${comparison.written.join(', ')}` : ''}`);
+                `${comparison.written.length ? `; written during the backup, not held to one figure: ${comparison.written.join(', ')}` : ''}` +
+                `${unloggedNote ? `; there, their rows not compared (${unloggedNote})` : ''}`);
             if (comparison.mismatches.length > 0) {
                 throw new VerificationError('restore-mismatch', `The copy differs from the source on tables that were quiet during the backup: ${comparison.mismatches.slice(0, 20).join('; ')}`);
             }
@@ -50948,8 +52921,9 @@ async function restorePhysical(v, prepared, room, created) {
         const tables = databases.reduce((sum, entry) => sum + entry.tables, 0);
         const rows = databases.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
         return (`started on PostgreSQL ${prepared.binaries.version.text}, consistent after ${(facts.millisecondsToConsistent / 1000).toFixed(1)} s; ` +
-            `amcheck: ${proof.amcheck.ran ? 'no corruption' : 'not run'}; ${databases.length} database(s), ${tables} tables` +
-            `${settings.verifyLevel === 'schema' ? '' : `, ${rows} rows`}`);
+            `amcheck: ${proof.amcheck.ran ? 'no corruption' : 'not run'}${notChecked.length ? `; not checked: ${notChecked.join('; ')}` : ''}; ` +
+            `${databases.length} database(s), ${tables} tables` +
+            `${settings.verifyLevel === 'schema' ? '' : `, ${rows} rows`}${unloggedNote ? `; ${unloggedNote}` : ''}`);
     }
     finally {
         await server?.stop();
@@ -51031,7 +53005,7 @@ async function createPhysical(v) {
             const database = (await connected.source.query('SELECT current_database() AS name')).rows[0].name;
             const before = await readSourceState(connected.source, settings.verifyLevel);
             const folder = v.workspace.path('base-backup');
-            await (0,promises_.mkdir)(folder, { recursive: true, mode: 0o700 });
+            await (0,promises_namespaceObject.mkdir)(folder, { recursive: true, mode: 0o700 });
             await runBasebackup(run, {
                 tools: connected.tools,
                 env: connected.env,
@@ -51048,13 +53022,15 @@ async function createPhysical(v) {
             // Statistics reach the shared counters when a session goes idle: a write just before now has been counted.
             await new Promise((resolve) => setTimeout(resolve, 1100));
             const after = await readSourceState(connected.source, settings.verifyLevel);
-            const written = writtenBetween(before, after);
+            // An unlogged table is named as such, whether it was written to or not.
+            const unlogged = [...new Set([...before.unlogged, ...after.unlogged])];
+            const written = writtenBetween(before, after).filter((table) => !unlogged.includes(table));
             if (written.length > 0) {
                 run.warn(`The source was written to while the backup ran: ${written.length} table(s) changed (${written.slice(0, 10).join(', ')}` +
                     `${written.length > 10 ? ', …' : ''}); the copy is compared exactly only on the tables that stayed quiet.`);
             }
             done(`pg_basebackup ${connected.tools.version.text}, tar format, WAL streamed; ${describeBytes(made.sizeBytes)}`);
-            return { folder, source: { database, before: before.inventory, after: after.inventory, written } };
+            return { folder, source: { database, before: before.inventory, after: after.inventory, written, unlogged } };
         }
         finally {
             await connected.close();
@@ -51244,14 +53220,15 @@ async function writeJobSummary(model) {
 }
 
 ;// CONCATENATED MODULE: ./src/action/state.ts
-// What the main step records in the step's state for the post step: the temporary databases and
-// folders it created and has not removed yet.
+// What the main step records in the step's state for the post step: the temporary databases,
+// folders, throwaway servers and client tools' process groups it started and has not removed yet.
 
 
 const STATE_KEY = {
     database: State.TemporaryDatabases,
     folder: State.TemporaryFolders,
-    server: State.ThrowawayServers
+    server: State.ThrowawayServers,
+    process: State.ChildProcesses
 };
 function recordedResources(kind) {
     const saved = getState(STATE_KEY[kind]);
@@ -51278,7 +53255,12 @@ const actionReporter = {
 };
 /** Saves the live set of temporary resources after every change, for the post step. */
 class StateLedger {
-    live = { database: new Set(), folder: new Set(), server: new Set() };
+    live = {
+        database: new Set(),
+        folder: new Set(),
+        server: new Set(),
+        process: new Set()
+    };
     created(kind, id) {
         this.live[kind].add(id);
         lib_core/* saveState */.LZ(STATE_KEY[kind], JSON.stringify([...this.live[kind]]));
@@ -52129,6 +54111,7 @@ const runnerToolCache = {
 
 
 
+
 async function runAction() {
     const given = runnerInputs();
     const redactor = new Redactor(rawSecrets(given));
@@ -52147,10 +54130,13 @@ async function runAction() {
         forgetSecretVariables();
         // The runner always names its tool cache; elsewhere (a local runner emulation) the engine's own folder serves.
         const toolCache = process.env.RUNNER_TOOL_CACHE ? runnerToolCache : undefined;
+        const ledger = new StateLedger();
+        // The post step ends the tools a killed main step leaves running.
+        recordProcessGroups(ledger);
         const result = await verifyBackup({
             settings,
             reporter: actionReporter,
-            ledger: new StateLedger(),
+            ledger,
             toolCache,
             signal: interruptionSignal()
         });
@@ -52180,7 +54166,7 @@ async function runAction() {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
-/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1220);
+/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1297);
 // Entry point of the action's main step.
 
 
@@ -52316,13 +54302,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events");
-
-/***/ }),
-
-/***/ 1455:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 
 /***/ }),
 

@@ -6613,7 +6613,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 2152:
+/***/ 6803:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -6622,8 +6622,8 @@ __nccwpck_require__.d(__webpack_exports__, {
   K: () => (/* binding */ runCleanup)
 });
 
-// EXTERNAL MODULE: ./src/action/commands.ts + 1 modules
-var commands = __nccwpck_require__(4675);
+// EXTERNAL MODULE: ./src/action/commands.ts
+var commands = __nccwpck_require__(530);
 ;// CONCATENATED MODULE: external "assert"
 const external_assert_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
 // EXTERNAL MODULE: external "path"
@@ -7145,7 +7145,8 @@ const Output = {
 const State = {
     TemporaryDatabases: 'temporary-databases',
     TemporaryFolders: 'temporary-folders',
-    ThrowawayServers: 'throwaway-servers'
+    ThrowawayServers: 'throwaway-servers',
+    ChildProcesses: 'child-processes'
 };
 const DEFAULT_MIN_SIZE = '1KiB';
 /**
@@ -7179,6 +7180,21 @@ class InputError extends errors_VerificationError {
 function where(address) {
     return address.host.startsWith('/') ? `socket ${address.host} (port ${address.port})` : `${address.host}:${address.port}`;
 }
+/**
+ * What the server said besides its message (pg's DatabaseError carries them): DETAIL, which says
+ * what exactly, and HINT, what to change (max_locks_per_transaction for "out of shared memory").
+ */
+function serverNotes(error) {
+    const err = error;
+    const text = (value) => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined);
+    return { detail: text(err?.detail), hint: text(err?.hint) };
+}
+/** A server error's message with its DETAIL, as one line. */
+function serverMessage(error) {
+    const message = error?.message ?? String(error);
+    const { detail } = serverNotes(error);
+    return detail ? `${message.replace(/\.$/, '')} (${detail.replace(/\.$/, '')})` : message;
+}
 /** Turns an error from the pg driver (or a socket) into a VerificationError a user can act on. */
 function describeConnectionError(error, address) {
     if (error instanceof errors_VerificationError)
@@ -7206,14 +7222,24 @@ function describeConnectionError(error, address) {
         case '28P01':
             return new errors_VerificationError('authentication-failed', `Authentication failed for user "${address.user}" at ${at}.`, 'Check the password (a URL needs special characters percent-encoded, e.g. @ as %40) and the user name.');
         case '28000':
-            return new errors_VerificationError('authentication-failed', `The server refused user "${address.user}" for database "${address.database}": ${message}.`, 'Check that the role exists and that pg_hba.conf allows it from this host.');
+            return new errors_VerificationError('authentication-failed', `The server refused user "${address.user}" for database "${address.database}": ${serverMessage(error)}.`, serverNotes(error).hint ?? 'Check that the role exists and that pg_hba.conf allows it from this host.');
         case '3D000':
             return new errors_VerificationError('database-missing', `Database "${address.database}" does not exist at ${at}.`, 'Check the database name; with a postgres service container, POSTGRES_DB creates it.');
+    }
+    if (/does not support SSL/i.test(message)) {
+        return new errors_VerificationError('connection-failed', `Could not connect to ${at}: the server does not accept TLS, and the URL's sslmode requires it.`, "Turn TLS on on the server (ssl = on), or use sslmode=prefer (libpq's default), which uses TLS where the server has it.");
+    }
+    if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+        return new errors_VerificationError('connection-failed', `Could not connect to ${at}: the server's certificate does not name "${address.host}": ${message}`, 'sslmode=verify-full checks that the certificate names the host: connect by a name it holds, or use sslmode=verify-ca, which checks the chain only.');
+    }
+    if (/certificate|SSL|TLS/.test(message) && !code.match(/^[0-9A-Z]{5}$/)) {
+        return new errors_VerificationError('connection-failed', `Could not connect to ${at}: the server's certificate was not accepted: ${message}`, "With a root certificate (sslrootcert, or ~/.postgresql/root.crt) the server's certificate must chain to it: " +
+            'give the root certificate that signed it (your provider publishes it), or sslmode=require to encrypt without verifying.');
     }
     if (/timeout/i.test(message)) {
         return new errors_VerificationError('connection-timeout', `Timed out connecting to ${at}.`, 'The server accepted no session in time: check the host, port and that the server is ready.');
     }
-    return new errors_VerificationError('connection-failed', `Could not connect to ${at}: ${message}`);
+    return new errors_VerificationError('connection-failed', `Could not connect to ${at}: ${serverMessage(error)}`, serverNotes(error).hint);
 }
 /** Hints for errors that PostgreSQL tools print on stderr, recognised by their text. */
 function classifyToolError(stderr) {
@@ -7235,7 +7261,14 @@ function classifyToolError(stderr) {
     if (/server version mismatch/i.test(stderr)) {
         return { problem: 'client-too-old', hint: "Install a PostgreSQL client whose major version is at least the server's." };
     }
-    if (/password authentication failed|no password supplied/i.test(stderr)) {
+    if (/no password supplied/i.test(stderr)) {
+        return {
+            problem: 'authentication-failed',
+            hint: 'The server asks for a password and none was given: put it in the URL (percent-encoded), in PGPASSWORD, ' +
+                'or in a line of the password file (PGPASSFILE, else ~/.pgpass, private: chmod 600) for this host, port, database and user.'
+        };
+    }
+    if (/password authentication failed/i.test(stderr)) {
         return { problem: 'authentication-failed', hint: 'Check the password given to the action.' };
     }
     if (/connection refused/i.test(stderr)) {
@@ -7263,7 +7296,7 @@ function describeLostConnection(error, during) {
 function describeReadError(error) {
     const err = error;
     if (err.code === '42501') {
-        return new errors_VerificationError('permission-denied', `Cannot read the source: ${err.message}.`, 'The user needs read access to every table it dumps; a superuser or the owner of the database is simplest.');
+        return new errors_VerificationError('permission-denied', `Cannot read the source: ${serverMessage(error)}.`, serverNotes(error).hint ?? 'The user needs read access to every table it dumps; a superuser or the owner of the database is simplest.');
     }
     return error;
 }
@@ -7407,8 +7440,135 @@ function withServerOption(target, option) {
     return { ...target, parameters: { ...target.parameters, options } };
 }
 
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
+;// CONCATENATED MODULE: ./src/connection/tls.ts
+// TLS as libpq does it, for the driver's sessions: sslmode's six values, the certificates the URL
+// names, and the order in which a session tries TLS and plain (the tools get sslmode as it is).
+
+
+
+const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
+/** A setting the URL gives that cannot be used: which parameter, its value, and why. */
+class TlsSettingError extends Error {
+    parameter;
+    value;
+    constructor(parameter, value, reason) {
+        super(reason);
+        this.parameter = parameter;
+        this.value = value;
+        this.name = 'TlsSettingError';
+    }
+}
+function readCertificate(parameter, file) {
+    try {
+        return (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
+    }
+    catch (error) {
+        const code = error.code;
+        const why = code === 'ENOENT'
+            ? 'no such file'
+            : code === 'EACCES'
+                ? 'not readable by the runner'
+                : code === 'EISDIR'
+                    ? 'a folder, not a file'
+                    : (error.message ?? String(error));
+        throw new TlsSettingError(parameter, file, `the file ${parameter} names cannot be read (${why}): ${file}; give the path of a readable file ` +
+            '(a relative path is read from the working directory), written before this step runs');
+    }
+}
+/**
+ * The TLS settings of libpq's parameters (sslmode, sslrootcert, sslcert, sslkey), their files read
+ * now, so that a missing one is said before any connection. libpq's defaults: sslmode prefer, and
+ * ~/.postgresql/root.crt as the root certificate when it exists (the tools read it too).
+ */
+function readTlsSettings(parameters, home = external_node_os_default().homedir()) {
+    const given = parameters.sslmode?.trim().toLowerCase();
+    if (given !== undefined && !SSL_MODES.includes(given)) {
+        throw new TlsSettingError('sslmode', parameters.sslmode, `sslmode is one of ${SSL_MODES.join(', ')} (libpq's values)`);
+    }
+    const rootcert = parameters.sslrootcert;
+    const systemRoots = rootcert === 'system';
+    if (systemRoots && given !== undefined && given !== 'verify-full') {
+        throw new TlsSettingError('sslmode', given, 'sslrootcert=system trusts any certificate a public authority signed, so it needs sslmode=verify-full (or no sslmode) as in libpq');
+    }
+    const mode = given ?? (systemRoots ? 'verify-full' : 'prefer');
+    const settings = { mode };
+    if (mode === 'disable')
+        return settings;
+    if (systemRoots)
+        settings.systemRoots = true;
+    else if (rootcert)
+        settings.ca = readCertificate('sslrootcert', rootcert);
+    else {
+        const fallback = external_node_path_default().join(home, '.postgresql', 'root.crt');
+        if ((0,external_node_fs_namespaceObject.existsSync)(fallback))
+            settings.ca = readCertificate('sslrootcert', fallback);
+        else if (mode === 'verify-ca' || mode === 'verify-full') {
+            throw new TlsSettingError('sslrootcert', '', `sslmode=${mode} verifies the server's certificate, and needs the root certificate it chains to: ` +
+                'give sslrootcert=/path/to/root.crt (your provider publishes it), or sslrootcert=system for the ' +
+                `system's trusted roots (PostgreSQL 16 clients); libpq would look for ${fallback}, which does not exist`);
+        }
+    }
+    if (parameters.sslcert)
+        settings.cert = readCertificate('sslcert', parameters.sslcert);
+    if (parameters.sslkey)
+        settings.key = readCertificate('sslkey', parameters.sslkey);
+    return settings;
+}
+/**
+ * How each try of a session connects, in libpq's order: false for a plain session, else the TLS
+ * options. disable: plain; allow: plain, then TLS when the server refuses it; prefer: TLS, then
+ * plain when the server has no TLS or refuses the TLS session; require and the verify modes: TLS
+ * only. A root certificate, when there is one, is verified in every mode but verify-full's host
+ * name check, which only verify-full makes (libpq's rule). TLS never runs over a Unix socket.
+ */
+function sessionTries(tls, host) {
+    const mode = tls?.mode ?? 'prefer';
+    if (mode === 'disable' || host.startsWith('/'))
+        return [false];
+    const options = {};
+    if (tls?.cert)
+        options.cert = tls.cert;
+    if (tls?.key)
+        options.key = tls.key;
+    if (mode === 'verify-full') {
+        if (tls?.ca)
+            options.ca = tls.ca;
+    }
+    else if (tls?.ca) {
+        options.ca = tls.ca;
+        options.checkServerIdentity = () => undefined;
+    }
+    else {
+        options.rejectUnauthorized = false;
+    }
+    if (mode === 'allow')
+        return [false, options];
+    if (mode === 'prefer')
+        return [options, false];
+    return [options];
+}
+/** A failure that happened before any server answered: another try cannot fare better. */
+function unreachable(error) {
+    const err = error;
+    return (/^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOENT)$/.test(err?.code ?? '') ||
+        /timeout/i.test(err?.message ?? ''));
+}
+/** An error the server itself sent (a SQLSTATE), rather than the network's or the TLS layer's. */
+function fromServer(error) {
+    return /^[0-9A-Z]{5}$/.test(error?.code ?? '');
+}
+
 ;// CONCATENATED MODULE: ./src/inputs/connection.ts
 // Where the database is: the database-url input, else DATABASE_URL, else Django-style DB_* variables, else a .env file.
+
 
 
 
@@ -7417,6 +7577,29 @@ function withServerOption(target, option) {
 const DB_NAMES = ['DB_ENGINE', 'DB_NAME', 'DB_USER', 'DB_PASSWORD', 'DB_HOST', 'DB_PORT'];
 const POSTGRES_SCHEMES = new Set(['postgres', 'postgresql', 'postgis', 'pgsql']);
 const URL_FORMS = 'a URL such as postgresql://user:password@host:5432/dbname (percent-encode special characters in the password)';
+/**
+ * TLS parameters: taken out before pg-connection-string parses the URL, which would read the files
+ * and give sslmode meanings of its own (readTlsSettings gives libpq's).
+ */
+const TLS_PARAMETERS = new Set(['sslmode', 'sslrootcert', 'sslcert', 'sslkey']);
+/** The URL without the query parameters `names`, and their values as URLSearchParams decodes them. */
+function takeParameters(url, names) {
+    const query = url.indexOf('?');
+    if (query < 0)
+        return { rest: url, taken: {} };
+    const hash = url.indexOf('#', query);
+    const end = hash < 0 ? url.length : hash;
+    const taken = {};
+    const kept = [];
+    for (const pair of url.slice(query + 1, end).split('&')) {
+        const [name, value] = [...new URLSearchParams(pair)][0] ?? ['', ''];
+        if (names.has(name))
+            taken[name] = value;
+        else if (pair !== '')
+            kept.push(pair);
+    }
+    return { rest: `${url.slice(0, query)}${kept.length > 0 ? `?${kept.join('&')}` : ''}${url.slice(end)}`, taken };
+}
 function present(value) {
     return value !== undefined && value.trim() !== '';
 }
@@ -7470,22 +7653,36 @@ function fromUrl(url, origin, inputName) {
             return { kind: 'unsupported', engine: scheme, origin };
         throw new InputError(inputName, shown, URL_FORMS);
     }
+    const hosts = authority.replace(/^.*@/s, '');
+    if (hosts.includes(','))
+        throw severalHosts(inputName, shown, hosts);
+    const { rest, taken } = takeParameters(url, TLS_PARAMETERS);
     let parsed;
     try {
-        parsed = parse(url, { useLibpqCompat: true });
+        parsed = parse(rest);
     }
     catch {
         throw new InputError(inputName, shown, URL_FORMS);
+    }
+    if (typeof parsed.host === 'string' && parsed.host.includes(','))
+        throw severalHosts(inputName, shown, parsed.host);
+    if (typeof parsed.service === 'string') {
+        throw new InputError(inputName, shown, `${URL_FORMS}; service=${parsed.service} names an entry of a pg_service.conf file, which is not read: ` +
+            'write its host, port, dbname, user and sslmode in the URL instead');
     }
     if (!present(parsed.database ?? undefined)) {
         throw new InputError(inputName, shown, `${URL_FORMS}; the URL names no database (add /dbname after the host)`);
     }
     const parameters = {};
     for (const key of Object.keys(LIBPQ_PARAMETERS)) {
-        const value = parsed[key];
+        const value = TLS_PARAMETERS.has(key) ? taken[key] : parsed[key];
         if (typeof value === 'string' && value !== '')
             parameters[key] = value;
     }
+    const tls = tlsOf(parameters, inputName, shown, URL_FORMS);
+    // The tools get sslmode as the driver reads it (libpq knows only the lower-case spelling).
+    if (parameters.sslmode !== undefined && tls)
+        parameters.sslmode = tls.mode;
     return {
         kind: 'postgres',
         origin,
@@ -7497,7 +7694,7 @@ function fromUrl(url, origin, inputName) {
             password: present(parsed.password) ? parsed.password : undefined,
             database: parsed.database,
             parameters,
-            ssl: parsed.ssl,
+            tls,
             connectTimeoutSeconds: /^\d+$/.test(parameters.connect_timeout ?? '') && Number(parameters.connect_timeout) > 0
                 ? Number(parameters.connect_timeout)
                 : DEFAULT_CONNECT_TIMEOUT_SECONDS
@@ -7521,9 +7718,25 @@ function fromDjangoVariables(variables, origin) {
             password: present(variables.DB_PASSWORD) ? variables.DB_PASSWORD : undefined,
             database: variables.DB_NAME.trim(),
             parameters: {},
+            tls: tlsOf({}, 'DB_HOST', variables.DB_HOST ?? ''),
             connectTimeoutSeconds: DEFAULT_CONNECT_TIMEOUT_SECONDS
         }
     };
+}
+/** The sessions' TLS settings, or what is wrong with them, naming the input, before any connection. */
+function tlsOf(parameters, inputName, shown, accepted) {
+    try {
+        return readTlsSettings(parameters);
+    }
+    catch (error) {
+        if (!(error instanceof TlsSettingError))
+            throw error;
+        throw new InputError(inputName, shown, accepted ? `${accepted}; ${error.message}` : error.message);
+    }
+}
+function severalHosts(inputName, shown, hosts) {
+    return new InputError(inputName, shown, `${URL_FORMS}; several hosts (${hosts}) are not supported: the backup is made from one server and restored ` +
+        'into one, so name one host and port (the primary, where a restore may create its temporary database)');
 }
 function parsePort(text, inputName, shown) {
     if (text.trim() === '')
@@ -7842,14 +8055,16 @@ const defaults = lib.defaults
 // Conversations with the server over the pg driver: its version, its tables, and the temporary database.
 
 
-function clientConfig(target, database) {
+
+function clientConfig(target, database, ssl) {
     return {
         host: target.host,
         port: target.port,
         user: target.user,
         password: target.password,
         database,
-        ssl: target.ssl,
+        // Always given: the driver would otherwise read PGSSLMODE its own way.
+        ssl,
         connectionTimeoutMillis: target.connectTimeoutSeconds * 1000,
         application_name: 'backup-verify',
         // The tools get the same server options (PGOPTIONS): the sessions see what pg_dump sees.
@@ -7857,19 +8072,42 @@ function clientConfig(target, database) {
     };
 }
 /**
+ * A connected client, TLS or plain as sslmode says (see sessionTries). When every try fails, the
+ * error that says most: one the server sent over TLS, else one the server sent, else the last.
+ */
+async function connectClient(target, database) {
+    const failures = [];
+    for (const ssl of sessionTries(target.tls, target.host)) {
+        const client = new pg_esm.Client(clientConfig(target, database, ssl));
+        // An error after connecting (server shut down, say) must not crash the process; the next query reports it.
+        client.on('error', () => { });
+        try {
+            await client.connect();
+            return client;
+        }
+        catch (error) {
+            await client.end().catch(() => { });
+            failures.push({ error, tls: ssl !== false });
+            if (unreachable(error))
+                break;
+        }
+    }
+    const told = failures.findLast((failure) => failure.tls && fromServer(failure.error)) ??
+        failures.findLast((failure) => fromServer(failure.error)) ??
+        failures[failures.length - 1];
+    throw told.error;
+}
+/**
  * A session on the server. stop: when the run's signal aborts (timeout, a signal), a statement the
  * session is running is cancelled on the server, so that one waiting for a lock another session
  * holds does not hold the run until that session lets go; that session is named.
  */
 async function openSession(target, database = target.database, stop) {
-    const client = new pg_esm.Client(clientConfig(target, database));
-    // An error after connecting (server shut down, say) must not crash the process; the next query reports it.
-    client.on('error', () => { });
+    let client;
     try {
-        await client.connect();
+        client = await connectClient(target, database);
     }
     catch (error) {
-        await client.end().catch(() => { });
         throw describeConnectionError(error, { ...target, database });
     }
     let pid;
@@ -7895,10 +8133,14 @@ async function openSession(target, database = target.database, stop) {
  * itself, and one the run began since it stopped (dropping its temporary database) must go on.
  */
 async function cancelLockWait(target, database, pid, report) {
-    const canceller = new pg_esm.Client(clientConfig(target, database));
-    canceller.on('error', () => { });
+    let canceller;
     try {
-        await canceller.connect();
+        canceller = await connectClient(target, database);
+    }
+    catch {
+        return; // The server may be gone: then nothing waits on it either.
+    }
+    try {
         // Not the other session's statement, which may hold anything (a password, say): who, and for how long.
         const { rows } = await canceller.query(`SELECT b.pid, b.application_name AS application, b.state,
               pg_catalog.date_trunc('second', pg_catalog.now() - b.xact_start)::text AS held,
@@ -7963,6 +8205,22 @@ async function idleSessionTimeoutSet(client) {
        FROM pg_catalog.pg_settings s WHERE s.name = 'idle_session_timeout'`);
     return rows[0]?.set === true;
 }
+/**
+ * Whether this user's sessions in a new database would be read-only by default
+ * (default_transaction_read_only): the server's setting or the connection's options (both in the
+ * session's reset value), or a role's setting for every database. The temporary database's
+ * sessions are then told to write (see WRITABLE), and only they: the source's stay as they are.
+ */
+async function readOnlyByDefault(client) {
+    const { rows } = await client.query(`SELECT s.reset_val <> 'off' OR EXISTS (
+              SELECT 1 FROM pg_catalog.pg_db_role_setting r, pg_catalog.unnest(r.setconfig) c
+               WHERE r.setdatabase = 0 AND r.setrole IN (0, (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = session_user))
+                 AND c LIKE 'default\\_transaction\\_read\\_only=%') AS set
+       FROM pg_catalog.pg_settings s WHERE s.name = 'default_transaction_read_only'`);
+    return rows[0]?.set === true;
+}
+/** The server option that lets a session write, after any that made it read-only (the last one given wins). */
+const WRITABLE = '-c default_transaction_read_only=off';
 function majorOf(versionNumber) {
     return versionNumber >= 100000
         ? Math.floor(versionNumber / 10000)
@@ -8041,19 +8299,27 @@ const DROP_ATTEMPTS = 3;
  * first; an error ending one (a superuser's) never stops the drop. A plain DROP DATABASE then ends
  * autovacuum workers itself, which WITH (FORCE) would refuse to a role that is not a superuser;
  * WITH (FORCE) is the second try, for sessions that did not end. "IF EXISTS" makes a repeated
- * cleanup harmless. Whatever still holds the database is named in the error.
+ * cleanup harmless. A session of a run that was killed may still be creating the database (its
+ * name was recorded first): it is ended too, so that the database does not come to be after the
+ * drop. Whatever still holds the database is named in the error. Returns whether it existed.
  */
 async function dropDatabase(client, name, serverMajor) {
-    const { rows } = await client.query("SELECT pid FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid() AND backend_type = 'client backend'", [name]);
+    const creating = `CREATE DATABASE ${client.escapeIdentifier(name)} `;
+    const { rows } = await client.query(`SELECT pid FROM pg_catalog.pg_stat_activity
+      WHERE pid <> pg_catalog.pg_backend_pid() AND backend_type = 'client backend'
+        AND (datname = $1 OR (state = 'active' AND left(query, length($2)) = $2))`, [name, creating]);
+    // From PostgreSQL 14, waited for (up to 5 s each): a CREATE DATABASE ended has then rolled back.
+    const terminate = serverMajor >= 14 ? 'SELECT pg_catalog.pg_terminate_backend($1, 5000)' : 'SELECT pg_catalog.pg_terminate_backend($1)';
     for (const { pid } of rows)
-        await client.query('SELECT pg_catalog.pg_terminate_backend($1)', [pid]).catch(() => { });
+        await client.query(terminate, [pid]).catch(() => { });
     const drop = `DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)}`;
     await allowWrites(client);
+    const existed = (await client.query('SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1', [name])).rows.length > 0;
     let last;
     for (let attempt = 0; attempt < DROP_ATTEMPTS; attempt++) {
         try {
             await client.query(drop);
-            return;
+            return existed;
         }
         catch (error) {
             // 55006: still in use. Anything else (no permission, a lost server) is the answer.
@@ -8064,7 +8330,7 @@ async function dropDatabase(client, name, serverMajor) {
         if (serverMajor >= 13) {
             try {
                 await client.query(`${drop} WITH (FORCE)`);
-                return;
+                return existed;
             }
             catch (error) {
                 last = error;
@@ -8078,15 +8344,73 @@ async function dropDatabase(client, name, serverMajor) {
     throw new Error(`${detail}${holders.length > 0 ? `; still connected: ${holders.map((holder) => `pid ${holder.pid} (${holder.who})`).join(', ')}` : ''}`);
 }
 
+;// CONCATENATED MODULE: ./src/tools/process-group.ts
+// A client tool in a process group of its own, so that a later cleanup can end it and whatever it
+// started (pg_dump's workers), should the process that ran it be killed outright. A group is named
+// "pid:start": its leader's pid, and when that process started, so that a pid used again by
+// another process is never mistaken for it.
+
+
+/** Process groups exist (and a child can lead one) where this runs. */
+const processGroups = process.platform !== 'win32';
+/** When a process started, as the system says it (Linux: clock ticks after boot); undefined when there is none. */
+function processStart(pid) {
+    if (!Number.isInteger(pid) || pid <= 0)
+        return undefined;
+    try {
+        const stat = (0,external_node_fs_namespaceObject.readFileSync)(`/proc/${pid}/stat`, 'latin1');
+        // After the command's name in parentheses (which may hold anything): state, ppid, pgrp, ... starttime (field 22).
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        // Only while it leads its own group: a leader that gave it up is not the group recorded.
+        return fields[2] === String(pid) ? fields[19] : undefined;
+    }
+    catch {
+        if (process.platform === 'linux')
+            return undefined;
+    }
+    try {
+        const [group, ...start] = (0,external_node_child_process_namespaceObject.execFileSync)('ps', ['-o', 'pgid=', '-o', 'lstart=', '-p', String(pid)], { encoding: 'utf8' })
+            .trim()
+            .split(/\s+/);
+        return group === String(pid) && start.length > 0 ? start.join(' ') : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** The name a group is recorded by, for a child that leads one. */
+function groupName(pid) {
+    const start = processStart(pid);
+    return start === undefined ? undefined : `${pid}:${start}`;
+}
+/**
+ * Ends a recorded group with SIGKILL, only when its leader is still the process recorded. Returns
+ * the pid when it did, undefined when the group is gone (or the pid is another process's now).
+ */
+function endProcessGroup(recorded) {
+    const at = recorded.indexOf(':');
+    const pid = Number(recorded.slice(0, at));
+    if (at < 1 || !Number.isInteger(pid) || pid <= 1 || processStart(pid) !== recorded.slice(at + 1))
+        return undefined;
+    try {
+        process.kill(-pid, 'SIGKILL');
+        return pid;
+    }
+    catch {
+        return undefined;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/action/state.ts
-// What the main step records in the step's state for the post step: the temporary databases and
-// folders it created and has not removed yet.
+// What the main step records in the step's state for the post step: the temporary databases,
+// folders, throwaway servers and client tools' process groups it started and has not removed yet.
 
 
 const STATE_KEY = {
     database: State.TemporaryDatabases,
     folder: State.TemporaryFolders,
-    server: State.ThrowawayServers
+    server: State.ThrowawayServers,
+    process: State.ChildProcesses
 };
 function recordedResources(kind) {
     const saved = (0,commands/* getState */.Gu)(STATE_KEY[kind]);
@@ -8101,11 +8425,6 @@ function recordedResources(kind) {
     }
 }
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
 ;// CONCATENATED MODULE: external "node:util"
 const external_node_util_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
 ;// CONCATENATED MODULE: ./src/inputs/dotenv.ts
@@ -8131,9 +8450,10 @@ function runnerInputs() {
 }
 
 ;// CONCATENATED MODULE: ./src/action/cleanup.ts
-// The post step: removes temporary databases and folders that the main step recorded but did not
-// remove. It reads only the inputs that say where the servers are (a backup file or receipt that is
+// The post step: ends the client tools, and removes the temporary databases and folders, that the
+// main step recorded but did not end or remove (it was killed). It reads only the inputs that say where the servers are (a backup file or receipt that is
 // gone by now does not matter), and imports only what cleanup needs, so that its bundle stays small.
+
 
 
 
@@ -8147,7 +8467,8 @@ async function runCleanup() {
     const databases = recordedResources('database');
     const folders = recordedResources('folder');
     const servers = recordedResources('server');
-    if (databases.length === 0 && folders.length === 0 && servers.length === 0) {
+    const processes = recordedResources('process');
+    if (databases.length === 0 && folders.length === 0 && servers.length === 0 && processes.length === 0) {
         commands/* info */.pq('Nothing left to clean up.');
         return;
     }
@@ -8155,7 +8476,13 @@ async function runCleanup() {
     const redactor = new Redactor(rawSecrets(raw));
     for (const secret of redactor.known)
         commands/* setSecret */.Pq(secret);
-    // Throwaway servers first: their files are in the folders.
+    // The tools first: pg_dump, psql or pg_restore still running would go on writing, or hold a database.
+    for (const group of processes) {
+        const pid = endProcessGroup(group);
+        if (pid !== undefined)
+            commands/* info */.pq(`Ended leftover client tool ${pid} and its process group`);
+    }
+    // Throwaway servers next: their files are in the folders.
     for (const server of servers)
         await stopThrowawayServer(server);
     for (const folder of folders) {
@@ -8180,7 +8507,9 @@ async function runCleanup() {
             const { major } = await readServerVersion(session);
             for (const database of databases) {
                 await dropDatabase(session, database, major)
-                    .then(() => commands/* info */.pq(`Dropped leftover temporary database ${database}`))
+                    .then((existed) => commands/* info */.pq(existed
+                    ? `Dropped leftover temporary database ${database}`
+                    : `Temporary database ${database} was recorded, but never came to be (or is gone): nothing to drop`))
                     .catch((error) => commands/* warning */.$e(`Could not drop ${database}: ${redactor.redactError(error)}`));
             }
         }
@@ -8222,23 +8551,18 @@ async function stopThrowawayServer(recorded) {
 
 /***/ }),
 
-/***/ 4675:
+/***/ 530:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  V4: () => (/* binding */ getInput),
-  Gu: () => (/* binding */ getState),
-  pq: () => (/* binding */ info),
-  Pq: () => (/* binding */ setSecret),
-  $e: () => (/* binding */ warning)
-});
-
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
-;// CONCATENATED MODULE: ./src/action/commands.ts
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $e: () => (/* binding */ warning),
+/* harmony export */   Gu: () => (/* binding */ getState),
+/* harmony export */   Pq: () => (/* binding */ setSecret),
+/* harmony export */   V4: () => (/* binding */ getInput),
+/* harmony export */   pq: () => (/* binding */ info)
+/* harmony export */ });
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_0__);
 // The workflow commands the post step gives (a line to the log, a warning, a mask) and the state it
 // reads, written as the runner reads them. The post step does not load @actions/core: its HTTP
 // client (for OIDC tokens, which cleanup never asks for) would make the post bundle ten times larger.
@@ -8249,10 +8573,10 @@ function escapeData(text) {
     return text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
 }
 function command(name, data) {
-    process.stdout.write(`::${name}::${escapeData(data)}${(external_node_os_default()).EOL}`);
+    process.stdout.write(`::${name}::${escapeData(data)}${(node_os__WEBPACK_IMPORTED_MODULE_0___default().EOL)}`);
 }
 function info(message) {
-    process.stdout.write(`${message}${(external_node_os_default()).EOL}`);
+    process.stdout.write(`${message}${(node_os__WEBPACK_IMPORTED_MODULE_0___default().EOL)}`);
 }
 function warning(message) {
     command('warning', message);
@@ -8276,8 +8600,8 @@ function getInput(name) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_commands_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4675);
-/* harmony import */ var _action_cleanup_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2152);
+/* harmony import */ var _action_commands_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(530);
+/* harmony import */ var _action_cleanup_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6803);
 // Entry point of the action's post step: it only cleans up, and only warns.
 
 
@@ -8328,6 +8652,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("net");
+
+/***/ }),
+
+/***/ 8161:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 
 /***/ }),
 

@@ -185,7 +185,7 @@ export function describeComparison(comparison: TableComparison, reference: Inven
     return `Restored: ${comparison.restored.length} tables, ${total(restored)} rows; verify level ${describeProof(comparison)}`
   return (
     `Tables: ${comparison.source.length} in the source, ${comparison.restored.length} restored` +
-    (comparison.level === 'schema' ? '' : `; rows: ${total(reference)} ${referenceName(comparison)}, ${total(restored)} restored`) +
+    (comparison.level === 'schema' ? '' : `; rows: ${total(reference)} ${rowsReferenceName(comparison)}, ${total(restored)} restored`) +
     `; ${comparison.definitions.compared} definitions compared (verify level ${comparison.level === 'data' ? describeProof(comparison) : comparison.level})`
   )
 }
@@ -193,6 +193,11 @@ export function describeComparison(comparison: TableComparison, reference: Inven
 /** How the reference is named in messages: what the dump holds, or what the receipt records. */
 export function referenceName(comparison: Pick<TableComparison, 'reference'>): string {
   return comparison.reference === 'receipt' ? 'in the receipt' : comparison.reference === 'backup' ? 'in the backup' : 'in the dump'
+}
+
+/** Where a row count came from: a new backup's are the source's, counted in the snapshot pg_dump read. */
+function rowsReferenceName(comparison: Pick<TableComparison, 'reference'>): string {
+  return comparison.reference === 'snapshot' ? 'in the source' : referenceName(comparison)
 }
 
 const MAX_SHOWN_DEFINITION = 160
@@ -230,7 +235,7 @@ export function requireSameInventory(comparison: TableComparison): void {
     `${entries.slice(0, 10).map(show).join('; ')}${entries.length > 10 ? '; …' : ''}`
   if (comparison.rowMismatches.length > 0) {
     problems.push(
-      `Row counts differ in ${comparison.rowMismatches.length} table(s): ${listed(comparison.rowMismatches, (e) => `${e.table} ${e.source} ${where}, ${e.restored} restored`)}`
+      `Row counts differ in ${comparison.rowMismatches.length} table(s): ${listed(comparison.rowMismatches, (e) => `${e.table} ${e.source} ${rowsReferenceName(comparison)}, ${e.restored} restored`)}`
     )
   }
   if (comparison.contentMismatches.length > 0) {

@@ -225,7 +225,8 @@ function verdictOf(result: VerificationResult): string {
     return (
       `✅ The base backup starts: ${databases.length} database(s), ${tables} tables and ${rows} rows came back in a throwaway ` +
       `PostgreSQL ${physical.major}, consistent${physical.recovery?.consistentAt ? ` at ${physical.recovery.consistentAt}` : ''}; ` +
-      `${physical.amcheck?.ran ? 'amcheck found no corruption' : 'amcheck did not run'}.`
+      `${physical.amcheck?.ran ? 'amcheck found no corruption' : 'amcheck did not run'}` +
+      `${physical.amcheck?.notChecked?.length ? `; not checked: ${physical.amcheck.notChecked.map(escapeHtml).join(', ')}` : ''}.`
     )
   }
   if (result.status === 'passed') {
