@@ -245,6 +245,12 @@ describe('no false pass', () => {
         verify: 'data',
         'min-size': '0'
       })
+      if (damage === 'toc') {
+        // Emptied, blobs.toc names no large object file: the files left are another dump's, refused in Validate.
+        expect(result.phases.map((phase) => phase.status)).toEqual(['not run', 'failed', 'not run'])
+        expect(result.error?.message).toMatch(/Data files: data file\(s\) no entry of toc\.dat names: blob_\d+\.dat/)
+        continue
+      }
       expect({ damage, phases: result.phases.map((phase) => phase.status) }).toEqual({ damage, phases: ['not run', 'passed', 'failed'] })
       expect(result.error?.message).toMatch(
         /^Definitions differ for 2 object\(s\): large object \d+ differs from the receipt's \(restored: 0 bytes\); large object data \d+ differs/

@@ -235,7 +235,7 @@ export function engineSuite(major: number): void {
       const settings = { ...settingsFor({ 'database-url': server.url('shop') }, env, tempRoot), tempRoot }
       const result = await verifyBackup({ settings, reporter: recordingReporter(), env, hooks })
       expect(result.status).toBe('failed')
-      expect(result.error?.message).toBe('Row counts differ in 1 table(s): sales."Order Items" 6000 in the dump, 5999 restored')
+      expect(result.error?.message).toBe('Row counts differ in 1 table(s): sales."Order Items" 6000 in the source, 5999 restored')
       expect(await temporaryDatabases(server)).toEqual([])
     })
 
