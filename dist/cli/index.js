@@ -35514,12 +35514,27 @@ function commentQuery() {
  */
 async function readDefinitions(client, serverMajor, withContent) {
     const definitions = [];
+    // Kinds, table names and common texts ("integer not null") repeat for every object: each kept once,
+    // so that a database of tens of thousands of tables does not hold a copy per object.
+    const seen = new Map();
+    const once = (text) => {
+        const kept = seen.get(text);
+        if (kept !== undefined)
+            return kept;
+        if (text.length <= 64)
+            seen.set(text, text);
+        return text;
+    };
     for (const sql of queries(serverMajor)) {
         const { rows } = await client.query(sql);
-        for (const row of rows)
-            definitions.push({ kind: row.kind, name: row.name, ...(row.table ? { table: row.table } : {}), text: row.text ?? '' });
+        for (const row of rows) {
+            const kind = once(row.kind);
+            const text = once(row.text ?? '');
+            definitions.push(row.table ? { kind, name: row.name, table: once(row.table), text } : { kind, name: row.name, text });
+        }
     }
-    definitions.push(...(await readLargeObjects(client, withContent)));
+    for (const definition of await readLargeObjects(client, withContent))
+        definitions.push(definition);
     return definitions.sort((a, b) => (a.kind === b.kind ? compareText(a.name, b.name) : compareText(a.kind, b.kind)));
 }
 function compareText(a, b) {

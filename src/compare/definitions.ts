@@ -235,12 +235,24 @@ function commentQuery(): string {
  */
 export async function readDefinitions(client: pg.Client, serverMajor: number, withContent: boolean): Promise<Definition[]> {
   const definitions: Definition[] = []
+  // Kinds, table names and common texts ("integer not null") repeat for every object: each kept once,
+  // so that a database of tens of thousands of tables does not hold a copy per object.
+  const seen = new Map<string, string>()
+  const once = (text: string): string => {
+    const kept = seen.get(text)
+    if (kept !== undefined) return kept
+    if (text.length <= 64) seen.set(text, text)
+    return text
+  }
   for (const sql of queries(serverMajor)) {
     const { rows } = await client.query<Row>(sql)
-    for (const row of rows)
-      definitions.push({ kind: row.kind, name: row.name, ...(row.table ? { table: row.table } : {}), text: row.text ?? '' })
+    for (const row of rows) {
+      const kind = once(row.kind) as DefinitionKind
+      const text = once(row.text ?? '')
+      definitions.push(row.table ? { kind, name: row.name, table: once(row.table), text } : { kind, name: row.name, text })
+    }
   }
-  definitions.push(...(await readLargeObjects(client, withContent)))
+  for (const definition of await readLargeObjects(client, withContent)) definitions.push(definition)
   return definitions.sort((a, b) => (a.kind === b.kind ? compareText(a.name, b.name) : compareText(a.kind, b.kind)))
 }
 
