@@ -14,6 +14,7 @@ import { passwordFileEntry } from '../src/connection/password-file.js'
 import { openSession } from '../src/connection/session.js'
 import type { ConnectionTarget } from '../src/connection/target.js'
 import { chooseConnection } from '../src/inputs/connection.js'
+import { readTlsSettings } from '../src/connection/tls.js'
 import { loadSettings } from '../src/inputs/inputs.js'
 import { verifyBackup } from '../src/engine/verify.js'
 import { InputError, type VerificationError } from '../src/run/errors.js'
@@ -350,7 +351,10 @@ describe('a password only in the password file', () => {
     const at = { host: 'db.example.test', port: 5432, database: 'shop', user: 'app' }
     expect(passwordFileEntry(text, at)).toBe('first')
     expect(passwordFileEntry(text, { ...at, port: 6432 })).toBe('second')
-    expect(passwordFileEntry(text, { ...at, user: 'other' })).toBe('c:o\\lon:tail')
+    // The password ends at its first unescaped ":", and an escaped "*" is a star, not the wildcard: as libpq.
+    expect(passwordFileEntry(text, { ...at, user: 'other' })).toBe('c:o\\lon')
+    expect(passwordFileEntry(String.raw`\*:*:*:*:star`, at)).toBeUndefined()
+    expect(passwordFileEntry(String.raw`\*:*:*:*:star`, { ...at, host: '*' })).toBe('star')
     expect(passwordFileEntry('localhost:5432:*:app:socket', { ...at, host: '/var/run/postgresql' })).toBe('socket')
     expect(passwordFileEntry('localhost:5432:*:app:socket', { ...at, host: '/srv/sockets' })).toBeUndefined()
   })
@@ -475,9 +479,27 @@ describe('settings that cannot be used are said before any connection', () => {
     expect(refused('postgresql://app@db.example.test/shop?sslmode=verify-full&sslrootcert=/no/such/root.crt')).toContain(
       'the file sslrootcert names cannot be read (no such file): /no/such/root.crt'
     )
-    expect(refused('postgresql://app@db.example.test/shop?sslmode=require&sslcert=/no/such/client.crt')).toContain(
-      'the file sslcert names cannot be read (no such file): /no/such/client.crt'
-    )
+    // As libpq: a client certificate that is not there is not sent, a root certificate not there is needed only to verify.
+    expect(() =>
+      chooseConnection('postgresql://app@db.example.test/shop?sslmode=require&sslcert=/no/such/client.crt', {}, undefined)
+    ).not.toThrow()
+    expect(() =>
+      chooseConnection('postgresql://app@db.example.test/shop?sslmode=require&sslrootcert=/no/such/root.crt', {}, undefined)
+    ).not.toThrow()
+  })
+
+  test("libpq's default client certificate, ~/.postgresql/postgresql.crt, is sent by the driver too; without its key it is refused", async () => {
+    const home = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-home-'))
+    try {
+      await mkdir(path.join(home, '.postgresql'))
+      expect(readTlsSettings({ sslmode: 'require' }, home)).toEqual({ mode: 'require' })
+      await writeFile(path.join(home, '.postgresql', 'postgresql.crt'), 'CERT')
+      expect(() => readTlsSettings({ sslmode: 'require' }, home)).toThrow('the file sslkey names cannot be read (no such file)')
+      await writeFile(path.join(home, '.postgresql', 'postgresql.key'), 'KEY')
+      expect(readTlsSettings({ sslmode: 'require' }, home)).toEqual({ mode: 'require', cert: 'CERT', key: 'KEY' })
+    } finally {
+      await rm(home, { recursive: true, force: true })
+    }
   })
 
   test('verify-full with no root certificate at all, and sslmode values libpq does not know', () => {

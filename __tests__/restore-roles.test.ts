@@ -208,10 +208,12 @@ describe('sorting errors by the statement they failed', () => {
         "COMMENT ON TABLE public.t IS 'x",
         "GRANT SELECT ON TABLE public.t TO gone;';",
         'ALTER FUNCTION public.f(integer, text) OWNER TO "Gone";',
+        'GRANT SELECT ON TABLE public.t TO gone; GRANT SELECT ON TABLE public.u TO gone;',
+        'GRANT SELECT ON TABLE public.t TO gone; GRANT SELECT ON TABLE public.u TO gone; CREATE POLICY r ON public.t TO gone USING (true);',
         ''
       ].join('\n')
     )
-    expect([1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((line) => lines.kindAt(line) ?? null)).toEqual([
+    expect([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12].map((line) => lines.kindAt(line) ?? null)).toEqual([
       null,
       'ownership',
       null,
@@ -221,7 +223,9 @@ describe('sorting errors by the statement they failed', () => {
       null,
       null,
       null,
-      'ownership'
+      'ownership',
+      'privileges',
+      null
     ])
     const sorter = new RestoreErrorSorter()
     sorter.readsLines(lines)

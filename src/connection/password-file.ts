@@ -10,36 +10,51 @@ import type { ConnectionTarget } from './target.js'
 /** Socket folders libpq's builds use by default: a connection there matches a "localhost" line. */
 const DEFAULT_SOCKET_DIRECTORIES = new Set(['/tmp', '/var/run/postgresql', '/run/postgresql'])
 
-/** A line's fields: ":" separates them, a backslash escapes the next character; the last takes the rest. */
-function fields(line: string): string[] {
-  const found: string[] = []
-  let current = ''
+/** A field of a line: its text with escapes taken out, and whether it is the wildcard (a bare "*"; an escaped one is a star). */
+interface Field {
+  text: string
+  any: boolean
+}
+
+/**
+ * A line's fields as libpq reads them: ":" separates them and a backslash escapes the next character;
+ * the password is the fifth, up to its first unescaped ":".
+ */
+function fields(line: string): Field[] {
+  const found: Field[] = []
+  let text = ''
+  let raw = ''
   for (let i = 0; i < line.length; i++) {
     const character = line[i]
-    if (character === '\\' && i + 1 < line.length) current += line[++i]
-    else if (character === ':' && found.length < 4) {
-      found.push(current)
-      current = ''
-    } else current += character
+    if (character === '\\' && i + 1 < line.length) {
+      text += line[++i]
+      raw += `\\${line[i]}`
+    } else if (character === ':') {
+      found.push({ text, any: raw === '*' })
+      if (found.length === 5) return found
+      text = ''
+      raw = ''
+    } else {
+      text += character
+      raw += character
+    }
   }
-  found.push(current)
+  found.push({ text, any: raw === '*' })
   return found
 }
 
 /** The password of the first line that matches host, port, database and user ("*" matches anything), as libpq chooses. */
 export function passwordFileEntry(text: string, target: Pick<ConnectionTarget, 'host' | 'port' | 'database' | 'user'>): string | undefined {
   const socket = target.host.startsWith('/')
+  const matches = (field: Field, value: string) => field.any || field.text === value
   for (const line of text.split(/\r?\n/)) {
     if (line.trim() === '' || line.startsWith('#')) continue
     const [host, port, database, user, password] = fields(line)
     if (password === undefined) continue
     const hostMatches =
-      host === '*' ||
-      host === target.host ||
-      (host === 'localhost' && socket && DEFAULT_SOCKET_DIRECTORIES.has(target.host.replace(/\/+$/, '')))
-    if (hostMatches && (port === '*' || port === String(target.port))) {
-      if ((database === '*' || database === target.database) && (user === '*' || user === target.user)) return password
-    }
+      matches(host, target.host) || (host.text === 'localhost' && socket && DEFAULT_SOCKET_DIRECTORIES.has(target.host.replace(/\/+$/, '')))
+    if (hostMatches && matches(port, String(target.port)) && matches(database, target.database) && matches(user, target.user))
+      return password.text
   }
   return undefined
 }
@@ -68,5 +83,13 @@ export async function passwordFromUserFile(
     warn(`The password file ${file} is ignored, as libpq ignores it: others may read it. Make it private: chmod 600 ${file}`)
     return undefined
   }
-  return passwordFileEntry(await readFile(file, 'utf8'), target)
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (error) {
+    // libpq goes on without a file it cannot read: so does the run, saying why.
+    warn(`The password file ${file} cannot be read, and is ignored: ${(error as Error).message}`)
+    return undefined
+  }
+  return passwordFileEntry(text, target)
 }

@@ -76,12 +76,15 @@ export function readTlsSettings(parameters: Record<string, string>, home: string
   const mode: SslMode = (given as SslMode | undefined) ?? (systemRoots ? 'verify-full' : 'prefer')
   const settings: TlsSettings = { mode }
   if (mode === 'disable') return settings
+  const verifying = mode === 'verify-ca' || mode === 'verify-full'
   if (systemRoots) settings.systemRoots = true
-  else if (rootcert) settings.ca = readCertificate('sslrootcert', rootcert)
-  else {
+  else if (rootcert) {
+    // libpq reads a root certificate that is not there only in the modes that verify; the others go on without it.
+    if (verifying || existsSync(rootcert)) settings.ca = readCertificate('sslrootcert', rootcert)
+  } else {
     const fallback = path.join(home, '.postgresql', 'root.crt')
     if (existsSync(fallback)) settings.ca = readCertificate('sslrootcert', fallback)
-    else if (mode === 'verify-ca' || mode === 'verify-full') {
+    else if (verifying) {
       throw new TlsSettingError(
         'sslrootcert',
         '',
@@ -91,8 +94,13 @@ export function readTlsSettings(parameters: Record<string, string>, home: string
       )
     }
   }
-  if (parameters.sslcert) settings.cert = readCertificate('sslcert', parameters.sslcert)
-  if (parameters.sslkey) settings.key = readCertificate('sslkey', parameters.sslkey)
+  // A client certificate: sslcert, else libpq's ~/.postgresql/postgresql.crt; none sent when the file is not
+  // there (as libpq). Once there is one, its key must be readable: libpq stops on "certificate present, but not private key".
+  const certificate = parameters.sslcert || path.join(home, '.postgresql', 'postgresql.crt')
+  if (existsSync(certificate)) {
+    settings.cert = readCertificate('sslcert', certificate)
+    settings.key = readCertificate('sslkey', parameters.sslkey || path.join(home, '.postgresql', 'postgresql.key'))
+  }
   return settings
 }
 

@@ -35,6 +35,8 @@ export interface SinceReceipt {
   missing: string[]
   /** Tables that lost more rows than max-shrink allows. */
   shrank: TableSinceReceipt[]
+  /** Whether this backup's rows were counted (not at verify level schema): else no table was held to max-shrink. */
+  rowsCounted: boolean
   /** Definitions of the receipt's objects against the restored ones: by hash, or by name only (another major). */
   definitions: { compared: number; by: 'hash' | 'name'; differ: string[]; gone: string[]; added: number }
   /** The backup's size and total rows against the receipt's (the size only between backups written alike). */
@@ -112,6 +114,7 @@ export function compareSinceReceipt(receipt: Receipt, backup: ThisBackup, maxShr
     added,
     missing,
     shrank,
+    rowsCounted: restored.content.length > 0 || restored.tables.length === 0,
     definitions,
     totals,
     problems
@@ -209,7 +212,9 @@ export function describeSinceReceipt(since: SinceReceipt): Array<[string, string
   lines.push([
     'Rows since the receipt',
     since.missing.length + since.shrank.length === 0
-      ? `no table lost more than max-shrink (${since.maxShrinkPercent}%) of its rows, none is gone`
+      ? since.rowsCounted
+        ? `no table lost more than max-shrink (${since.maxShrinkPercent}%) of its rows, none is gone`
+        : 'none is gone; rows not counted (verify: schema), so no table was held to max-shrink'
       : [
           since.missing.length > 0 ? `gone: ${named(since.missing)}` : '',
           since.shrank.length > 0

@@ -143,9 +143,12 @@ export class StatementLines {
       if (kind) this.kinds.set(line, kind)
       return
     }
-    // Two statements end on one line: psql would name the same line for either.
-    if (kind !== this.lastKind) this.kinds.delete(line)
-    this.lastKind = undefined
+    // Two statements end on one line: psql would name the same line for either, so it counts only
+    // while every statement ending there is of one kind.
+    if (kind !== this.lastKind) {
+      this.kinds.delete(line)
+      this.lastKind = undefined
+    }
   }
 }
 

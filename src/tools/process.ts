@@ -109,18 +109,23 @@ export async function runTool(file: string, args: string[], options: ToolOptions
   const abort = () => child.kill('SIGTERM')
   if (options.signal?.aborted) abort()
   else options.signal?.addEventListener('abort', abort, { once: true })
+  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.once('error', reject)
+    child.once('close', (code, signal) => resolve({ code, signal }))
+  })
   try {
     const [exit] = await Promise.all([
-      new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-        child.once('error', reject)
-        child.once('close', (code, signal) => resolve({ code, signal }))
-      }),
+      closed,
       consumed.catch((error: unknown) => {
         // A consumer that fails (disk full, say) must not leave the tool blocked on a full pipe.
         child.kill('SIGTERM')
         throw error
       }),
-      fed
+      fed.catch((error: unknown) => {
+        // Its input failed (the backup could not be read): the tool must not go on with what it got.
+        child.kill('SIGTERM')
+        throw error
+      })
     ])
     forward.flush()
     errors.flush()
@@ -128,7 +133,19 @@ export async function runTool(file: string, args: string[], options: ToolOptions
   } finally {
     if (timer) clearTimeout(timer)
     options.signal?.removeEventListener('abort', abort)
-    if (group) ledger?.removed('process', group)
+    if (group) {
+      // Returning early (its input or output failed), the tool may still run: the post step's record of
+      // it goes only once it, and whatever it started in its group, is gone.
+      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, 'SIGKILL')
+        } catch {
+          child.kill('SIGKILL')
+        }
+        await closed.catch(() => {})
+      }
+      ledger?.removed('process', group)
+    }
   }
 }
 
