@@ -29,3 +29,37 @@ test('receipts of runs that started in the same second are two files, each with 
     await rm(folder, { recursive: true, force: true })
   }
 })
+
+test('a receipt of thousands of definitions, written a part at a time, reads back as the receipt built: none, one, and parts over', async () => {
+  const folder = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-receipts-'))
+  try {
+    for (const count of [0, 1, 2000, 4501]) {
+      const receipt = buildReceipt({
+        status: 'passed',
+        phases: [],
+        startedAt: '2026-12-02T01:02:03.004Z',
+        durationMs: 1,
+        inventory: {
+          serverVersionNumber: 150018,
+          tables: ['public.t'],
+          content: [{ table: 'public.t', rows: 3 }],
+          objects: {},
+          sequences: [],
+          definitions: Array.from({ length: count }, (_, i) => ({
+            kind: 'column' as const,
+            name: `public."t ${i}".c`,
+            table: 'public.t',
+            text: `integer "quoted" \\ ${i}`
+          }))
+        }
+      } as unknown as VerificationResult)
+      const file = await writeReceipt(folder, receipt)
+      const text = await readFile(file, 'utf8')
+      expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(receipt)))
+      expect(JSON.parse(text).inventory.definitions).toHaveLength(count)
+      expect(text).not.toContain('written apart')
+    }
+  } finally {
+    await rm(folder, { recursive: true, force: true })
+  }
+})

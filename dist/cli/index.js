@@ -35678,24 +35678,31 @@ function readTlsSettings(parameters, home = external_node_os_default().homedir()
     const settings = { mode };
     if (mode === 'disable')
         return settings;
+    const verifying = mode === 'verify-ca' || mode === 'verify-full';
     if (systemRoots)
         settings.systemRoots = true;
-    else if (rootcert)
-        settings.ca = readCertificate('sslrootcert', rootcert);
+    else if (rootcert) {
+        // libpq reads a root certificate that is not there only in the modes that verify; the others go on without it.
+        if (verifying || (0,external_node_fs_namespaceObject.existsSync)(rootcert))
+            settings.ca = readCertificate('sslrootcert', rootcert);
+    }
     else {
         const fallback = external_node_path_default().join(home, '.postgresql', 'root.crt');
         if ((0,external_node_fs_namespaceObject.existsSync)(fallback))
             settings.ca = readCertificate('sslrootcert', fallback);
-        else if (mode === 'verify-ca' || mode === 'verify-full') {
+        else if (verifying) {
             throw new TlsSettingError('sslrootcert', '', `sslmode=${mode} verifies the server's certificate, and needs the root certificate it chains to: ` +
                 'give sslrootcert=/path/to/root.crt (your provider publishes it), or sslrootcert=system for the ' +
                 `system's trusted roots (PostgreSQL 16 clients); libpq would look for ${fallback}, which does not exist`);
         }
     }
-    if (parameters.sslcert)
-        settings.cert = readCertificate('sslcert', parameters.sslcert);
-    if (parameters.sslkey)
-        settings.key = readCertificate('sslkey', parameters.sslkey);
+    // A client certificate: sslcert, else libpq's ~/.postgresql/postgresql.crt; none sent when the file is not
+    // there (as libpq). Once there is one, its key must be readable: libpq stops on "certificate present, but not private key".
+    const certificate = parameters.sslcert || external_node_path_default().join(home, '.postgresql', 'postgresql.crt');
+    if ((0,external_node_fs_namespaceObject.existsSync)(certificate)) {
+        settings.cert = readCertificate('sslcert', certificate);
+        settings.key = readCertificate('sslkey', parameters.sslkey || external_node_path_default().join(home, '.postgresql', 'postgresql.key'));
+    }
     return settings;
 }
 /**
@@ -37663,9 +37670,32 @@ function buildReceipt(result) {
 async function writeReceipt(folder, receipt) {
     const stamp = receipt.startedAt.replace(/[-:]/g, '').replace(/\.(\d+)Z$/, '$1Z');
     const file = external_node_path_default().join(folder, `backup-verify-receipt-${stamp}-${(0,external_node_crypto_.randomBytes)(3).toString('hex')}.json`);
-    await (0,promises_namespaceObject.writeFile)(file, `${JSON.stringify(receipt, null, 2)}\n`, { flag: 'wx' });
+    const handle = await (0,promises_namespaceObject.open)(file, 'wx');
+    try {
+        // The definitions (one per object: tens of thousands in a large schema) are written a part at a
+        // time, so that the receipt is never one string in memory beside them.
+        const definitions = receipt.inventory?.definitions ?? [];
+        const text = JSON.stringify(receipt.inventory ? { ...receipt, inventory: { ...receipt.inventory, definitions: DEFINITIONS_HERE } } : receipt, null, 2);
+        const [before, after = ''] = text.split(JSON.stringify(DEFINITIONS_HERE));
+        await handle.write(before);
+        if (receipt.inventory) {
+            await handle.write(definitions.length === 0 ? '[]' : '[\n');
+            for (let start = 0; start < definitions.length; start += DEFINITIONS_A_WRITE) {
+                const part = definitions.slice(start, start + DEFINITIONS_A_WRITE).map((definition) => `      ${JSON.stringify(definition)}`);
+                const last = start + DEFINITIONS_A_WRITE >= definitions.length;
+                await handle.write(`${part.join(',\n')}${last ? '\n    ]' : ',\n'}`);
+            }
+        }
+        await handle.write(`${after}\n`);
+    }
+    finally {
+        await handle.close();
+    }
     return file;
 }
+/** Stands in the receipt's text for its definitions, written apart (a value no inventory holds). */
+const DEFINITIONS_HERE = '\u0000definitions written apart\u0000';
+const DEFINITIONS_A_WRITE = 2000;
 /** The inventory as a receipt keeps it: definitions hashed (they are hashes already when it came from a receipt). */
 function recordInventory(inventory) {
     const { definitions, definitionsHashed, ...rest } = inventory;
@@ -37853,6 +37883,7 @@ function compareSinceReceipt(receipt, backup, maxShrinkPercent) {
         added,
         missing,
         shrank,
+        rowsCounted: restored.content.length > 0 || restored.tables.length === 0,
         definitions,
         totals,
         problems
@@ -37946,7 +37977,9 @@ function since_receipt_describeSinceReceipt(since) {
     lines.push([
         'Rows since the receipt',
         since.missing.length + since.shrank.length === 0
-            ? `no table lost more than max-shrink (${since.maxShrinkPercent}%) of its rows, none is gone`
+            ? since.rowsCounted
+                ? `no table lost more than max-shrink (${since.maxShrinkPercent}%) of its rows, none is gone`
+                : 'none is gone; rows not counted (verify: schema), so no table was held to max-shrink'
             : [
                 since.missing.length > 0 ? `gone: ${named(since.missing)}` : '',
                 since.shrank.length > 0
@@ -43076,18 +43109,23 @@ async function runTool(file, args, options) {
         abort();
     else
         options.signal?.addEventListener('abort', abort, { once: true });
+    const closed = new Promise((resolve, reject) => {
+        child.once('error', reject);
+        child.once('close', (code, signal) => resolve({ code, signal }));
+    });
     try {
         const [exit] = await Promise.all([
-            new Promise((resolve, reject) => {
-                child.once('error', reject);
-                child.once('close', (code, signal) => resolve({ code, signal }));
-            }),
+            closed,
             consumed.catch((error) => {
                 // A consumer that fails (disk full, say) must not leave the tool blocked on a full pipe.
                 child.kill('SIGTERM');
                 throw error;
             }),
-            fed
+            fed.catch((error) => {
+                // Its input failed (the backup could not be read): the tool must not go on with what it got.
+                child.kill('SIGTERM');
+                throw error;
+            })
         ]);
         forward.flush();
         errors.flush();
@@ -43097,8 +43135,20 @@ async function runTool(file, args, options) {
         if (timer)
             clearTimeout(timer);
         options.signal?.removeEventListener('abort', abort);
-        if (group)
+        if (group) {
+            // Returning early (its input or output failed), the tool may still run: the post step's record of
+            // it goes only once it, and whatever it started in its group, is gone.
+            if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+                try {
+                    process.kill(-child.pid, 'SIGKILL');
+                }
+                catch {
+                    child.kill('SIGKILL');
+                }
+                await closed.catch(() => { });
+            }
             ledger?.removed('process', group);
+        }
     }
 }
 /** Splits text that arrives in pieces into lines; flush() hands over an unterminated last line. */
@@ -43376,40 +43426,48 @@ function clientEnvironment(target, database, passwordFile, base = process.env) {
 
 /** Socket folders libpq's builds use by default: a connection there matches a "localhost" line. */
 const DEFAULT_SOCKET_DIRECTORIES = new Set(['/tmp', '/var/run/postgresql', '/run/postgresql']);
-/** A line's fields: ":" separates them, a backslash escapes the next character; the last takes the rest. */
+/**
+ * A line's fields as libpq reads them: ":" separates them and a backslash escapes the next character;
+ * the password is the fifth, up to its first unescaped ":".
+ */
 function fields(line) {
     const found = [];
-    let current = '';
+    let text = '';
+    let raw = '';
     for (let i = 0; i < line.length; i++) {
         const character = line[i];
-        if (character === '\\' && i + 1 < line.length)
-            current += line[++i];
-        else if (character === ':' && found.length < 4) {
-            found.push(current);
-            current = '';
+        if (character === '\\' && i + 1 < line.length) {
+            text += line[++i];
+            raw += `\\${line[i]}`;
         }
-        else
-            current += character;
+        else if (character === ':') {
+            found.push({ text, any: raw === '*' });
+            if (found.length === 5)
+                return found;
+            text = '';
+            raw = '';
+        }
+        else {
+            text += character;
+            raw += character;
+        }
     }
-    found.push(current);
+    found.push({ text, any: raw === '*' });
     return found;
 }
 /** The password of the first line that matches host, port, database and user ("*" matches anything), as libpq chooses. */
 function passwordFileEntry(text, target) {
     const socket = target.host.startsWith('/');
+    const matches = (field, value) => field.any || field.text === value;
     for (const line of text.split(/\r?\n/)) {
         if (line.trim() === '' || line.startsWith('#'))
             continue;
         const [host, port, database, user, password] = fields(line);
         if (password === undefined)
             continue;
-        const hostMatches = host === '*' ||
-            host === target.host ||
-            (host === 'localhost' && socket && DEFAULT_SOCKET_DIRECTORIES.has(target.host.replace(/\/+$/, '')));
-        if (hostMatches && (port === '*' || port === String(target.port))) {
-            if ((database === '*' || database === target.database) && (user === '*' || user === target.user))
-                return password;
-        }
+        const hostMatches = matches(host, target.host) || (host.text === 'localhost' && socket && DEFAULT_SOCKET_DIRECTORIES.has(target.host.replace(/\/+$/, '')));
+        if (hostMatches && matches(port, String(target.port)) && matches(database, target.database) && matches(user, target.user))
+            return password.text;
     }
     return undefined;
 }
@@ -43436,7 +43494,16 @@ async function passwordFromUserFile(target, env, warn) {
         warn(`The password file ${file} is ignored, as libpq ignores it: others may read it. Make it private: chmod 600 ${file}`);
         return undefined;
     }
-    return passwordFileEntry(await (0,promises_namespaceObject.readFile)(file, 'utf8'), target);
+    let text;
+    try {
+        text = await (0,promises_namespaceObject.readFile)(file, 'utf8');
+    }
+    catch (error) {
+        // libpq goes on without a file it cannot read: so does the run, saying why.
+        warn(`The password file ${file} cannot be read, and is ignored: ${error.message}`);
+        return undefined;
+    }
+    return passwordFileEntry(text, target);
 }
 
 ;// CONCATENATED MODULE: ./src/compare/read-back.ts
@@ -46096,10 +46163,12 @@ class StatementLines {
                 this.kinds.set(line, kind);
             return;
         }
-        // Two statements end on one line: psql would name the same line for either.
-        if (kind !== this.lastKind)
+        // Two statements end on one line: psql would name the same line for either, so it counts only
+        // while every statement ending there is of one kind.
+        if (kind !== this.lastKind) {
             this.kinds.delete(line);
-        this.lastKind = undefined;
+            this.lastKind = undefined;
+        }
     }
 }
 /**

@@ -7502,24 +7502,31 @@ function readTlsSettings(parameters, home = external_node_os_default().homedir()
     const settings = { mode };
     if (mode === 'disable')
         return settings;
+    const verifying = mode === 'verify-ca' || mode === 'verify-full';
     if (systemRoots)
         settings.systemRoots = true;
-    else if (rootcert)
-        settings.ca = readCertificate('sslrootcert', rootcert);
+    else if (rootcert) {
+        // libpq reads a root certificate that is not there only in the modes that verify; the others go on without it.
+        if (verifying || (0,external_node_fs_namespaceObject.existsSync)(rootcert))
+            settings.ca = readCertificate('sslrootcert', rootcert);
+    }
     else {
         const fallback = external_node_path_default().join(home, '.postgresql', 'root.crt');
         if ((0,external_node_fs_namespaceObject.existsSync)(fallback))
             settings.ca = readCertificate('sslrootcert', fallback);
-        else if (mode === 'verify-ca' || mode === 'verify-full') {
+        else if (verifying) {
             throw new TlsSettingError('sslrootcert', '', `sslmode=${mode} verifies the server's certificate, and needs the root certificate it chains to: ` +
                 'give sslrootcert=/path/to/root.crt (your provider publishes it), or sslrootcert=system for the ' +
                 `system's trusted roots (PostgreSQL 16 clients); libpq would look for ${fallback}, which does not exist`);
         }
     }
-    if (parameters.sslcert)
-        settings.cert = readCertificate('sslcert', parameters.sslcert);
-    if (parameters.sslkey)
-        settings.key = readCertificate('sslkey', parameters.sslkey);
+    // A client certificate: sslcert, else libpq's ~/.postgresql/postgresql.crt; none sent when the file is not
+    // there (as libpq). Once there is one, its key must be readable: libpq stops on "certificate present, but not private key".
+    const certificate = parameters.sslcert || external_node_path_default().join(home, '.postgresql', 'postgresql.crt');
+    if ((0,external_node_fs_namespaceObject.existsSync)(certificate)) {
+        settings.cert = readCertificate('sslcert', certificate);
+        settings.key = readCertificate('sslkey', parameters.sslkey || external_node_path_default().join(home, '.postgresql', 'postgresql.key'));
+    }
     return settings;
 }
 /**

@@ -2,7 +2,7 @@
 // auditors and for a later verification of the same backup (receipt.schema.json describes it).
 
 import { readFileSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import { open } from 'node:fs/promises'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { InputError } from '../run/errors.js'
@@ -96,9 +96,36 @@ export function buildReceipt(result: VerificationResult): Receipt {
 export async function writeReceipt(folder: string, receipt: Receipt): Promise<string> {
   const stamp = receipt.startedAt.replace(/[-:]/g, '').replace(/\.(\d+)Z$/, '$1Z')
   const file = path.join(folder, `backup-verify-receipt-${stamp}-${randomBytes(3).toString('hex')}.json`)
-  await writeFile(file, `${JSON.stringify(receipt, null, 2)}\n`, { flag: 'wx' })
+  const handle = await open(file, 'wx')
+  try {
+    // The definitions (one per object: tens of thousands in a large schema) are written a part at a
+    // time, so that the receipt is never one string in memory beside them.
+    const definitions = receipt.inventory?.definitions ?? []
+    const text = JSON.stringify(
+      receipt.inventory ? { ...receipt, inventory: { ...receipt.inventory, definitions: DEFINITIONS_HERE } } : receipt,
+      null,
+      2
+    )
+    const [before, after = ''] = text.split(JSON.stringify(DEFINITIONS_HERE))
+    await handle.write(before)
+    if (receipt.inventory) {
+      await handle.write(definitions.length === 0 ? '[]' : '[\n')
+      for (let start = 0; start < definitions.length; start += DEFINITIONS_A_WRITE) {
+        const part = definitions.slice(start, start + DEFINITIONS_A_WRITE).map((definition) => `      ${JSON.stringify(definition)}`)
+        const last = start + DEFINITIONS_A_WRITE >= definitions.length
+        await handle.write(`${part.join(',\n')}${last ? '\n    ]' : ',\n'}`)
+      }
+    }
+    await handle.write(`${after}\n`)
+  } finally {
+    await handle.close()
+  }
   return file
 }
+
+/** Stands in the receipt's text for its definitions, written apart (a value no inventory holds). */
+const DEFINITIONS_HERE = '\u0000definitions written apart\u0000'
+const DEFINITIONS_A_WRITE = 2000
 
 /** The inventory as a receipt keeps it: definitions hashed (they are hashes already when it came from a receipt). */
 export function recordInventory(inventory: Inventory): RecordedInventory {
