@@ -1,6 +1,5 @@
 // What one verification found: the single value the outputs, the summary and the exit code are made from.
 
-import type { SinceReceipt } from './since-receipt.js'
 import type { Problem } from '../run/errors.js'
 import type { BackupFormat } from '../backup/formats.js'
 import type { ValidationCheck } from '../validate/plain-checks.js'
@@ -106,4 +105,37 @@ export interface PhysicalFacts {
   databases?: Array<{ name: string; tables: number; rows?: number }>
   /** A new backup: its database against the source around the backup. */
   comparison?: { database: string; compared: number; written: string[]; mismatches: string[] }
+}
+
+/** A table of this backup against the receipt of another, older one (see since-receipt.ts). */
+export interface TableSinceReceipt {
+  table: string
+  rowsThen?: number
+  rowsNow?: number
+}
+
+/** This backup held to the receipt of another, older backup (max-shrink): what compareSinceReceipt found. */
+export interface SinceReceipt {
+  /** The receipt's backup: when it was verified, its SHA-256. */
+  receipt: { startedAt: string; sha256?: string }
+  maxShrinkPercent: number
+  /** Tables whose content was compared with the receipt's fingerprint: the same, or not. */
+  identical: string[]
+  changed: TableSinceReceipt[]
+  /** Tables of the receipt whose content could not be compared, and why. */
+  notCompared: Array<{ table: string; reason: string }>
+  /** Tables this backup holds that the receipt's did not. */
+  added: string[]
+  /** Tables of the receipt's backup this one lacks. */
+  missing: string[]
+  /** Tables that lost more rows than max-shrink allows. */
+  shrank: TableSinceReceipt[]
+  /** Whether this backup's rows were counted (not at verify level schema): else no table was held to max-shrink. */
+  rowsCounted: boolean
+  /** Definitions of the receipt's objects against the restored ones: by hash, or by name only (another major). */
+  definitions: { compared: number; by: 'hash' | 'name'; differ: string[]; gone: string[]; added: number }
+  /** The backup's size and total rows against the receipt's (the size only between backups written alike). */
+  totals: string[]
+  /** Everything above that fails the run, in words. */
+  problems: string[]
 }

@@ -8,42 +8,12 @@ import { majorOf } from '../connection/session.js'
 import { compareDefinitions } from '../compare/definitions.js'
 import type { Inventory } from '../compare/inventory.js'
 import { receiptInventory, type Receipt } from './receipt.js'
+import type { SinceReceipt, TableSinceReceipt } from './result.js'
 import { sizesNotComparable } from './trend.js'
 
 /** Objects that are data rather than schema: they may come and go between two backups like rows. */
 const DATA_KINDS = new Set<string>(['large object', 'large object data'])
 const MAX_NAMED = 20
-
-export interface TableSinceReceipt {
-  table: string
-  rowsThen?: number
-  rowsNow?: number
-}
-
-export interface SinceReceipt {
-  /** The receipt's backup: when it was verified, its SHA-256. */
-  receipt: { startedAt: string; sha256?: string }
-  maxShrinkPercent: number
-  /** Tables whose content was compared with the receipt's fingerprint: the same, or not. */
-  identical: string[]
-  changed: TableSinceReceipt[]
-  /** Tables of the receipt whose content could not be compared, and why. */
-  notCompared: Array<{ table: string; reason: string }>
-  /** Tables this backup holds that the receipt's did not. */
-  added: string[]
-  /** Tables of the receipt's backup this one lacks. */
-  missing: string[]
-  /** Tables that lost more rows than max-shrink allows. */
-  shrank: TableSinceReceipt[]
-  /** Whether this backup's rows were counted (not at verify level schema): else no table was held to max-shrink. */
-  rowsCounted: boolean
-  /** Definitions of the receipt's objects against the restored ones: by hash, or by name only (another major). */
-  definitions: { compared: number; by: 'hash' | 'name'; differ: string[]; gone: string[]; added: number }
-  /** The backup's size and total rows against the receipt's (the size only between backups written alike). */
-  totals: string[]
-  /** Everything above that fails the run, in words. */
-  problems: string[]
-}
 
 export interface ThisBackup {
   sizeBytes: number
