@@ -85,6 +85,17 @@ function engine(inputs) {
   })
 }
 
+/** Creates the database, makes it the one every later step uses, and loads a dataset script into it; returns how long that took. */
+async function loadDataset(database, script, variables) {
+  await server.createDatabase(database)
+  env.PGDATABASE = database
+  url = `postgresql://postgres:${password}@127.0.0.1:${port}/${database}`
+  const started = Date.now()
+  const settings = Object.entries(variables).flatMap(([name, value]) => ['-v', `${name}=${value}`])
+  run(tools.psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', ...settings, '-f', path.join(root, 'scripts', 'bench', script)])
+  return seconds(Date.now() - started)
+}
+
 async function measureModes() {
   const allModes = [
     ['a', 'raw tools: pg_dump plain, sha256sum, createdb, psql, dropdb', (i) => rawProcedure(i)],
@@ -154,44 +165,15 @@ try {
     `Client tools ${tools.version.text} (${tools.directory}); ${os.cpus().length} CPUs, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB, Node ${process.version}`
   )
   if (!tableCounts) {
-    await server.createDatabase('bench')
-    const load = Date.now()
-    run(tools.psql, [
-      '-X',
-      '-q',
-      '-v',
-      'ON_ERROR_STOP=1',
-      '-v',
-      `scale=${scale}`,
-      '-v',
-      `wide_rows=${wideRows}`,
-      '-f',
-      path.join(root, 'scripts', 'bench', 'dataset.sql')
-    ])
+    const load = await loadDataset('bench', 'dataset.sql', { scale, wide_rows: wideRows })
     const size = run(tools.psql, ['-X', '-A', '-t', '-c', 'SELECT pg_size_pretty(pg_database_size(current_database()))']).trim()
-    console.log(
-      `Dataset: scale ${scale}, ${wideRows} wide rows, ${size} on disk (loaded in ${seconds(Date.now() - load)}); ${repeats} run(s) each`
-    )
+    console.log(`Dataset: scale ${scale}, ${wideRows} wide rows, ${size} on disk (loaded in ${load}); ${repeats} run(s) each`)
     await measureModes()
   }
   for (const count of tableCounts ?? []) {
-    const database = `bench_${count}_tables`
-    await server.createDatabase(database)
-    env.PGDATABASE = database
-    url = `postgresql://postgres:${password}@127.0.0.1:${port}/${database}`
-    const load = Date.now()
-    run(tools.psql, [
-      '-X',
-      '-q',
-      '-v',
-      'ON_ERROR_STOP=1',
-      '-v',
-      `tables=${count}`,
-      '-f',
-      path.join(root, 'scripts', 'bench', 'many-tables.sql')
-    ])
+    const load = await loadDataset(`bench_${count}_tables`, 'many-tables.sql', { tables: count })
     console.log(
-      `\nDataset: ${count} tables of three rows, each with a primary key and an index (loaded in ${seconds(Date.now() - load)}); ${repeats} run(s) each`
+      `\nDataset: ${count} tables of three rows, each with a primary key and an index (loaded in ${load}); ${repeats} run(s) each`
     )
     await measureModes()
   }
