@@ -14,6 +14,8 @@ import { checkHistoryWritable, parseHistory } from '../src/report/history.js'
 import { buildSummary, renderSummary } from '../src/report/summary.js'
 import { bindReceipt } from '../src/engine/references.js'
 import type { Receipt } from '../src/report/receipt.js'
+import type { SinceReceipt } from '../src/report/result.js'
+import { describeSinceReceipt } from '../src/report/since-receipt.js'
 import { findClientTools } from '../src/tools/locate.js'
 import { MemoryLedger, recordingReporter } from './support/reporter.js'
 import { startServer, temporaryDatabases, type TestServer } from './support/server.js'
@@ -251,4 +253,24 @@ describe('a history path', () => {
     const target = await readFile(path.join(work, 'kept', 'history.jsonl'), 'utf8')
     expect(parseHistory(target, { path: 'kept/history.jsonl', given: 'kept/history.jsonl' })).toHaveLength(2)
   })
+})
+
+test("at verify: schema, the summary against another backup's receipt says no table was held to max-shrink", () => {
+  const since: SinceReceipt = {
+    receipt: { startedAt: '2026-12-01T00:00:00.000Z', sha256: 'a'.repeat(64) },
+    maxShrinkPercent: 10,
+    identical: [],
+    changed: [],
+    notCompared: [],
+    added: [],
+    missing: [],
+    shrank: [],
+    rowsCounted: false,
+    definitions: { compared: 3, by: 'hash', differ: [], gone: [], added: 0 },
+    totals: [],
+    problems: []
+  }
+  const rows = (counted: boolean) => new Map(describeSinceReceipt({ ...since, rowsCounted: counted })).get('Rows since the receipt')
+  expect(rows(false)).toBe('none is gone; rows not counted (verify: schema), so no table was held to max-shrink')
+  expect(rows(true)).toBe('no table lost more than max-shrink (10%) of its rows, none is gone')
 })
