@@ -33,8 +33,13 @@ export async function linesAt(file: string, gzipped: boolean, offsets: number[],
   return lines
 }
 
-function newlines(chunk: Buffer, from: number, to: number): number {
+/** The line ends in bytes (or text) from one offset to another. */
+export function newlines(bytes: Buffer | string, from = 0, to = bytes.length): number {
   let count = 0
-  for (let at = chunk.indexOf(10, from); at !== -1 && at < to; at = chunk.indexOf(10, at + 1)) count++
+  if (typeof bytes === 'string') {
+    for (let at = bytes.indexOf('\n', from); at !== -1 && at < to; at = bytes.indexOf('\n', at + 1)) count++
+  } else {
+    for (let at = bytes.indexOf(10, from); at !== -1 && at < to; at = bytes.indexOf(10, at + 1)) count++
+  }
   return count
 }

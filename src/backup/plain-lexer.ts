@@ -1083,6 +1083,11 @@ export interface Token {
   value: string
 }
 
+/** Whether the token is one of these keywords (lower case, as tokenize gives them). */
+export function isWord(token: Token | undefined, ...words: string[]): boolean {
+  return token?.kind === 'word' && words.includes(token.value)
+}
+
 /**
  * The tokens of a statement's text (latin1, as the lexer keeps it): enough to recognise the
  * statements pg_dump writes. Comments are skipped; at most `max` tokens are read.

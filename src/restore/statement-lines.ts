@@ -2,15 +2,14 @@
 // only where it fails a change of owner or of privileges, and psql says no more than the line
 // (its messages name no statement, and the server's say the same for a policy or a GRANT).
 
-import { PlainDumpLexer, tokenize, type DumpUnit, type Token } from '../backup/plain-lexer.js'
+import { newlines } from '../backup/line-numbers.js'
+import { isWord, PlainDumpLexer, tokenize, type DumpUnit, type Token } from '../backup/plain-lexer.js'
 
 /**
  * ownership: ALTER ... OWNER TO, or pg_dump's SET/RESET SESSION AUTHORIZATION; privileges: GRANT,
  * REVOKE, ALTER DEFAULT PRIVILEGES. A failure of either leaves every row and object in place.
  */
 export type StatementKind = 'ownership' | 'privileges'
-
-const isWord = (token: Token | undefined, ...words: string[]) => token?.kind === 'word' && words.includes(token.value)
 
 /** The kind of one statement, by its tokens; undefined for any other statement. */
 function kindOf(tokens: Token[]): StatementKind | undefined {
@@ -54,16 +53,6 @@ export function commandKind(text: string): StatementKind | undefined {
     kind = kind === 'privileges' ? kind : one
   }
   return kind
-}
-
-function newlines(bytes: Buffer | string, from = 0, to = bytes.length): number {
-  let count = 0
-  if (typeof bytes === 'string') {
-    for (let at = bytes.indexOf('\n', from); at !== -1 && at < to; at = bytes.indexOf('\n', at + 1)) count++
-  } else {
-    for (let at = bytes.indexOf(10, from); at !== -1 && at < to; at = bytes.indexOf(10, at + 1)) count++
-  }
-  return count
 }
 
 /**

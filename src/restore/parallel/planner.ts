@@ -9,7 +9,15 @@
 
 import { createHash } from 'node:crypto'
 import { crc32 } from 'node:zlib'
-import { PlainDumpLexer, readQualifiedName, tokenize, type DumpStatement, type DumpUnit, type Token } from '../../backup/plain-lexer.js'
+import {
+  isWord,
+  PlainDumpLexer,
+  readQualifiedName,
+  tokenize,
+  type DumpStatement,
+  type DumpUnit,
+  type Token
+} from '../../backup/plain-lexer.js'
 import { parseCopyStatement } from '../../backup/copy-statement.js'
 import { admit, DumpGate, type GateOptions } from '../../backup/gate/dump-gate.js'
 import { refusedStatement } from '../../backup/gate/refusal.js'
@@ -496,10 +504,6 @@ function settingKey(text: string): string {
   if (SEARCH_PATH.test(text)) return 'search_path'
   if (SESSION_AUTHORIZATION.test(text)) return 'session authorization'
   return (SETTING.exec(text) as RegExpExecArray)[1]
-}
-
-function isWord(token: Token | undefined, ...words: string[]): boolean {
-  return token?.kind === 'word' && words.includes(token.value)
 }
 
 /** The table of pg_dump's COPY statement: COPY name [(column, ...)] FROM stdin; anything else is undefined. */
