@@ -221,7 +221,7 @@ function rowsFingerprint(columns: string[]): string {
 }
 
 /** Each table's stored generated columns and its other columns, quoted, in the order of their names. */
-export async function readGeneratedColumns(client: pg.Client): Promise<Map<string, { generated: string[]; others: string[] }>> {
+async function readGeneratedColumns(client: pg.Client): Promise<Map<string, { generated: string[]; others: string[] }>> {
   const { rows } = await client.query<{ table: string; generated: string[]; others: string[] | null }>(
     `SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS "table",
             (SELECT array_agg(quote_ident(g.attname) ORDER BY g.attname) FROM pg_catalog.pg_attribute g
@@ -244,7 +244,7 @@ export async function readGeneratedColumns(client: pg.Client): Promise<Map<strin
  * Each stored generated column's values with the rest of their rows (see Inventory.generatedValues),
  * one scan a table, by the given sessions side by side.
  */
-export async function readGeneratedValues(clients: pg.Client[], inTransaction: boolean): Promise<GeneratedValues[]> {
+async function readGeneratedValues(clients: pg.Client[], inTransaction: boolean): Promise<GeneratedValues[]> {
   const tables = [...(await readGeneratedColumns(clients[0]))]
   const values: GeneratedValues[][] = new Array(tables.length)
   let next = 0
@@ -417,7 +417,7 @@ export async function takeInventory(
 }
 
 /** Indexes pg_dump leaves out (see DUMPED_INDEX), quoted and qualified, sorted. */
-export async function listInvalidIndexes(client: pg.Client): Promise<string[]> {
+async function listInvalidIndexes(client: pg.Client): Promise<string[]> {
   const { rows } = await client.query<{ name: string }>(
     `SELECT quote_ident(n.nspname) || '.' || quote_ident(ic.relname) AS name
        FROM pg_catalog.pg_index i

@@ -89,7 +89,7 @@ const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`
  * other one is opened on the copy (never the source), so that none is skipped in silence. One the
  * server cannot open (left invalid by an interrupted DROP DATABASE) is named instead.
  */
-export async function openEveryDatabase(server: ThrowawayServer): Promise<DatabaseCoverage> {
+async function openEveryDatabase(server: ThrowawayServer): Promise<DatabaseCoverage> {
   const client = await server.connect('template1', server.superuser)
   const coverage: DatabaseCoverage = { opened: [], notChecked: [] }
   try {

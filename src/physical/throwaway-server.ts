@@ -138,7 +138,7 @@ const unquoted = (value: string) => (value.startsWith("'") ? value.slice(1, -1).
  * What the backup's own configuration files set that the copy runs otherwise (see RUNNER_OVERRIDES),
  * the last assignment of each file winning, as in PostgreSQL: one sentence each.
  */
-export function overriddenSettings(files: Array<{ name: string; text: string }>): string[] {
+function overriddenSettings(files: Array<{ name: string; text: string }>): string[] {
   const said: string[] = []
   for (const { name: file, text } of files) {
     const last = new Map<string, string>()

@@ -194,7 +194,7 @@ async function writableProblem(given: string): Promise<string | undefined> {
 }
 
 /** The file the history's records go to: the path itself, or where its symbolic links lead, a dangling one included. */
-export async function historyTarget(given: string): Promise<string> {
+async function historyTarget(given: string): Promise<string> {
   let current = path.resolve(given)
   for (let hops = 0; hops <= MAX_LINKS; hops++) {
     const info = await lstat(current).catch((error: NodeJS.ErrnoException) => {

@@ -14,11 +14,11 @@ export interface RestoreErrors {
 }
 
 /** A restoring role that is not a superuser gives an object to a role only when it may act as that role. */
-export const OWNERSHIP_NOT_RESTORED =
+const OWNERSHIP_NOT_RESTORED =
   'ownership not restored: the restoring role may not act as the role that owns the object, so it owns it itself (restore as a superuser, or as a member of the owners, to keep owners)'
 
 /** Nor does it change another role's default privileges (or grant as another role). */
-export const PRIVILEGES_NOT_RESTORED =
+const PRIVILEGES_NOT_RESTORED =
   "another role's default privileges or grants not restored: the restoring role may not act as that role (they concern objects that role makes later, or who granted)"
 
 /** A restore elsewhere (restore-database-url) lacks the source's tablespaces; pg_dump's SET default_tablespace then fails. */

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs'
 export const processGroups = process.platform !== 'win32'
 
 /** When a process started, as the system says it (Linux: clock ticks after boot); undefined when there is none. */
-export function processStart(pid: number): string | undefined {
+function processStart(pid: number): string | undefined {
   if (!Number.isInteger(pid) || pid <= 0) return undefined
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')

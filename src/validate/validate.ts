@@ -334,10 +334,10 @@ async function sizeOnDiskCheck(backup: CreatedBackup): Promise<ValidationCheck> 
 }
 
 /** The check a pg_dumpall file fails: this verifies the backup of one database. */
-export const ONE_DATABASE_CHECK = 'One database'
+const ONE_DATABASE_CHECK = 'One database'
 
 /** The check a backup made elsewhere fails when it is smaller than min-size. */
-export const MIN_SIZE_CHECK = 'Minimum size'
+const MIN_SIZE_CHECK = 'Minimum size'
 
 /**
  * min-size held against a backup made elsewhere: the dump of an empty database, or of one whose
