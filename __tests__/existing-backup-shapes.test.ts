@@ -11,8 +11,9 @@ import { gzipSync } from 'node:zlib'
 import { loadSettings } from '../src/inputs/inputs.js'
 import { findClientTools } from '../src/tools/locate.js'
 import { verifyBackup } from '../src/engine/verify.js'
-import { MemoryLedger, recordingReporter } from './support/reporter.js'
+import { recordingReporter } from './support/reporter.js'
 import { createSampleDatabase, startServer, temporaryDatabases, type TestServer } from './support/server.js'
+import { verifyInputs } from './support/verify.js'
 
 let server: TestServer
 let work: string
@@ -62,13 +63,8 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true })
 })
 
-async function verifyExisting(file: string, extra: Record<string, string> = {}) {
-  const inputs: Record<string, string> = { 'backup-file': file, 'restore-database-url': server.url('postgres'), ...extra }
-  const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
-  const ledger = new MemoryLedger()
-  const reporter = recordingReporter()
-  const result = await verifyBackup({ settings, reporter, ledger })
-  return { result, ledger, reporter }
+function verifyExisting(file: string, extra: Record<string, string> = {}) {
+  return verifyInputs({ 'backup-file': file, 'restore-database-url': server.url('postgres'), ...extra }, work)
 }
 
 /** A copy of one of the backups, to change. */

@@ -15,8 +15,9 @@ import { loadSettings } from '../src/inputs/inputs.js'
 import { readReferences } from '../src/engine/references.js'
 import { findClientTools } from '../src/tools/locate.js'
 import { verifyBackup } from '../src/engine/verify.js'
-import { MemoryLedger, recordingReporter } from './support/reporter.js'
+import { recordingReporter } from './support/reporter.js'
 import { createSampleDatabase, startServer, temporaryDatabases, type TestServer } from './support/server.js'
+import { verifyInputs } from './support/verify.js'
 
 let server: TestServer
 let work: string
@@ -52,12 +53,8 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true })
 })
 
-async function verifyExisting(file: string, extra: Record<string, string> = {}) {
-  const inputs: Record<string, string> = { 'backup-file': file, 'restore-database-url': server.url('postgres'), ...extra }
-  const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
-  const ledger = new MemoryLedger()
-  const result = await verifyBackup({ settings, reporter: recordingReporter(), ledger })
-  return { result, ledger }
+function verifyExisting(file: string, extra: Record<string, string> = {}) {
+  return verifyInputs({ 'backup-file': file, 'restore-database-url': server.url('postgres'), ...extra }, work)
 }
 
 describe('existing backups', () => {

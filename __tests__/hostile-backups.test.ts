@@ -11,14 +11,12 @@ import { existsSync } from 'node:fs'
 import { chmod, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { loadSettings } from '../src/inputs/inputs.js'
 import { chooseConnection } from '../src/inputs/connection.js'
 import { openSession } from '../src/connection/session.js'
 import { restoreBackup } from '../src/restore/restore.js'
-import { verifyBackup } from '../src/engine/verify.js'
 import { findClientTools, type ClientTools } from '../src/tools/locate.js'
 import { VerificationError } from '../src/run/errors.js'
-import { MemoryLedger, recordingReporter, testRun } from './support/reporter.js'
+import { testRun } from './support/reporter.js'
 import { buildSummary, renderSummary, summaryLines } from '../src/report/summary.js'
 import { Readable } from 'node:stream'
 import { readFileSync } from 'node:fs'
@@ -28,6 +26,7 @@ import { runTool } from '../src/tools/process.js'
 import { clientEnvironment } from '../src/connection/environment.js'
 import { ROOT } from './support/runner.js'
 import { createSampleDatabase, startServer, temporaryDatabases, type TestServer } from './support/server.js'
+import { verifyInputs } from './support/verify.js'
 
 let server: TestServer
 let work: string
@@ -83,12 +82,8 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true })
 })
 
-async function verify(file: string, inputs: Record<string, string> = {}) {
-  const all: Record<string, string> = { 'backup-file': file, 'restore-database-url': server.url('postgres'), ...inputs }
-  const settings = { ...loadSettings({ get: (name) => all[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
-  const ledger = new MemoryLedger()
-  const result = await verifyBackup({ settings, reporter: recordingReporter(), ledger })
-  return { result, ledger }
+function verify(file: string, inputs: Record<string, string> = {}) {
+  return verifyInputs({ 'backup-file': file, 'restore-database-url': server.url('postgres'), ...inputs }, work)
 }
 
 /** The dump with a line slipped in after its preamble's SET lines; its line number. */

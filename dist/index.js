@@ -43435,6 +43435,10 @@ function isCopyFromStdin(text) {
     }
     return false;
 }
+/** Whether the token is one of these keywords (lower case, as tokenize gives them). */
+function isWord(token, ...words) {
+    return token?.kind === 'word' && words.includes(token.value);
+}
 /**
  * The tokens of a statement's text (latin1, as the lexer keeps it): enough to recognise the
  * statements pg_dump writes. Comments are skipped; at most `max` tokens are read.
@@ -43538,7 +43542,7 @@ function readQualifiedName(tokens, at) {
 ;// CONCATENATED MODULE: ./src/backup/copy-statement.ts
 // pg_dump's COPY statement, read by its tokens: the table and the column list, as written.
 
-function isWord(token, word) {
+function copy_statement_isWord(token, word) {
     return token?.kind === 'word' && token.value === word;
 }
 function isSymbol(token, symbol) {
@@ -43550,7 +43554,7 @@ function written(token) {
 /** COPY name [(column, ...)] FROM stdin; as pg_dump writes it; anything else is undefined. */
 function parseCopyStatement(text) {
     const tokens = tokenize(text);
-    if (!isWord(tokens[0], 'copy'))
+    if (!copy_statement_isWord(tokens[0], 'copy'))
         return undefined;
     const name = readQualifiedName(tokens, 1);
     if (!name || name.parts.length > 2)
@@ -43573,7 +43577,7 @@ function parseCopyStatement(text) {
         }
         i++;
     }
-    if (!isWord(tokens[i], 'from') || !isWord(tokens[i + 1], 'stdin') || !isSymbol(tokens[i + 2], ';') || i + 3 !== tokens.length)
+    if (!copy_statement_isWord(tokens[i], 'from') || !copy_statement_isWord(tokens[i + 1], 'stdin') || !isSymbol(tokens[i + 2], ';') || i + 3 !== tokens.length)
         return undefined;
     const table = name.parts.join('.');
     return { table, columns, readBack: `COPY ${table}${columns ? ` (${columns.join(', ')})` : ''} TO STDOUT;` };
@@ -48085,25 +48089,74 @@ async function inspectWithReadBack(client, plan, sessions, restored, definitions
     }
 }
 
+;// CONCATENATED MODULE: ./src/backup/line-numbers.ts
+// Line numbers of a plain dump, counted only when something must be named by its line (a refused
+// statement): the file is read again, decompressed if it is gzip, up to the last offset asked for.
+
+
+/** The line (from 1) each offset of the dump's text falls on. */
+async function linesAt(file, gzipped, offsets, signal) {
+    const wanted = [...new Set(offsets)].sort((a, b) => a - b);
+    const lines = new Map();
+    let read = (0,external_node_fs_namespaceObject.createReadStream)(file, { signal });
+    if (gzipped)
+        read = read.pipe((0,external_node_zlib_.createGunzip)());
+    let position = 0;
+    let line = 1;
+    let next = 0;
+    try {
+        for await (const chunk of read) {
+            let from = 0;
+            while (next < wanted.length && wanted[next] < position + chunk.length) {
+                const at = wanted[next] - position;
+                line += newlines(chunk, from, at);
+                from = at;
+                lines.set(wanted[next++], line);
+            }
+            if (next >= wanted.length)
+                break;
+            line += newlines(chunk, from, chunk.length);
+            position += chunk.length;
+        }
+    }
+    finally {
+        read.destroy();
+    }
+    return lines;
+}
+/** The line ends in bytes (or text) from one offset to another. */
+function newlines(bytes, from = 0, to = bytes.length) {
+    let count = 0;
+    if (typeof bytes === 'string') {
+        for (let at = bytes.indexOf('\n', from); at !== -1 && at < to; at = bytes.indexOf('\n', at + 1))
+            count++;
+    }
+    else {
+        for (let at = bytes.indexOf(10, from); at !== -1 && at < to; at = bytes.indexOf(10, at + 1))
+            count++;
+    }
+    return count;
+}
+
 ;// CONCATENATED MODULE: ./src/restore/statement-lines.ts
 // Which statement of psql's input sits on a line psql names in an error: a missing role is harmless
 // only where it fails a change of owner or of privileges, and psql says no more than the line
 // (its messages name no statement, and the server's say the same for a policy or a GRANT).
 
-const statement_lines_isWord = (token, ...words) => token?.kind === 'word' && words.includes(token.value);
+
 /** The kind of one statement, by its tokens; undefined for any other statement. */
 function kindOf(tokens) {
     const last = tokens[tokens.length - 1];
     if (last?.kind === 'symbol' && last.value === ';')
         tokens = tokens.slice(0, -1);
     const [first, second, third] = tokens;
-    if (statement_lines_isWord(first, 'grant', 'revoke'))
+    if (isWord(first, 'grant', 'revoke'))
         return 'privileges';
-    if (statement_lines_isWord(first, 'alter') && statement_lines_isWord(second, 'default') && statement_lines_isWord(third, 'privileges'))
+    if (isWord(first, 'alter') && isWord(second, 'default') && isWord(third, 'privileges'))
         return 'privileges';
-    if (statement_lines_isWord(first, 'set', 'reset') && statement_lines_isWord(second, 'session') && statement_lines_isWord(third, 'authorization'))
+    if (isWord(first, 'set', 'reset') && isWord(second, 'session') && isWord(third, 'authorization'))
         return 'ownership';
-    if (!statement_lines_isWord(first, 'alter'))
+    if (!isWord(first, 'alter'))
         return undefined;
     // ALTER <object> <name> OWNER TO <role>, one action only: a top-level comma would add another.
     let depth = 0;
@@ -48121,7 +48174,7 @@ function kindOf(tokens) {
     const owner = tokens[n - 3];
     const to = tokens[n - 2];
     const role = tokens[n - 1];
-    return statement_lines_isWord(owner, 'owner') && statement_lines_isWord(to, 'to') && (role?.kind === 'word' || role?.kind === 'quoted') ? 'ownership' : undefined;
+    return isWord(owner, 'owner') && isWord(to, 'to') && (role?.kind === 'word' || role?.kind === 'quoted') ? 'ownership' : undefined;
 }
 /**
  * The kind of a command (pg_restore runs an entry's statements as one): every statement in it must
@@ -48145,18 +48198,6 @@ function commandKind(text) {
         kind = kind === 'privileges' ? kind : one;
     }
     return kind;
-}
-function newlines(bytes, from = 0, to = bytes.length) {
-    let count = 0;
-    if (typeof bytes === 'string') {
-        for (let at = bytes.indexOf('\n', from); at !== -1 && at < to; at = bytes.indexOf('\n', at + 1))
-            count++;
-    }
-    else {
-        for (let at = bytes.indexOf(10, from); at !== -1 && at < to; at = bytes.indexOf(10, at + 1))
-            count++;
-    }
-    return count;
 }
 /**
  * The lines of one psql session's input on which a change of owner or privileges ends, alone (psql
@@ -49489,9 +49530,6 @@ function settingKey(text) {
         return 'session authorization';
     return SETTING.exec(text)[1];
 }
-function planner_isWord(token, ...words) {
-    return token?.kind === 'word' && words.includes(token.value);
-}
 /** The table of pg_dump's COPY statement: COPY name [(column, ...)] FROM stdin; anything else is undefined. */
 function copyTable(text) {
     return parseCopyStatement(text)?.table;
@@ -49508,23 +49546,23 @@ function definitionTable(statements) {
     const [first, ...rest] = statements.map((statement) => tokenize(statement.text, 64));
     let table;
     let index = false;
-    if (planner_isWord(first[0], 'create')) {
+    if (isWord(first[0], 'create')) {
         let i = 1;
-        if (planner_isWord(first[i], 'unique'))
+        if (isWord(first[i], 'unique'))
             i++;
-        if (!planner_isWord(first[i++], 'index'))
+        if (!isWord(first[i++], 'index'))
             return undefined;
-        if (planner_isWord(first[i], 'concurrently') || planner_isWord(first[i], 'if'))
+        if (isWord(first[i], 'concurrently') || isWord(first[i], 'if'))
             return undefined;
         if (first[i]?.kind !== 'word' && first[i]?.kind !== 'quoted')
             return undefined;
         i++;
-        if (!planner_isWord(first[i++], 'on'))
+        if (!isWord(first[i++], 'on'))
             return undefined;
-        if (planner_isWord(first[i], 'only'))
+        if (isWord(first[i], 'only'))
             i++;
         const name = readQualifiedName(first, i);
-        if (!name || name.parts.length > 2 || !planner_isWord(first[name.next], 'using'))
+        if (!name || name.parts.length > 2 || !isWord(first[name.next], 'using'))
             return undefined;
         table = name.parts.join('.');
         index = true;
@@ -49533,18 +49571,18 @@ function definitionTable(statements) {
         table = alteredTable(first, true);
         if (!table)
             return undefined;
-        const at = first.findIndex((token, i) => i > 0 && planner_isWord(token, 'add') && planner_isWord(first[i + 1], 'constraint'));
+        const at = first.findIndex((token, i) => i > 0 && isWord(token, 'add') && isWord(first[i + 1], 'constraint'));
         if (at < 0 ||
             (first[at + 2]?.kind !== 'word' && first[at + 2]?.kind !== 'quoted') ||
-            !planner_isWord(first[at + 3], 'primary', 'unique', 'exclude'))
+            !isWord(first[at + 3], 'primary', 'unique', 'exclude'))
             return undefined;
         // Nothing between the table's name and ADD: one action only.
-        const name = readQualifiedName(first, planner_isWord(first[2], 'only') ? 3 : 2);
+        const name = readQualifiedName(first, isWord(first[2], 'only') ? 3 : 2);
         if (!name || name.next !== at)
             return undefined;
     }
     for (const tokens of rest) {
-        if (planner_isWord(tokens[0], 'alter') && planner_isWord(tokens[1], 'index'))
+        if (isWord(tokens[0], 'alter') && isWord(tokens[1], 'index'))
             continue;
         if (alteredTable(tokens, false) !== table)
             return undefined;
@@ -49553,9 +49591,9 @@ function definitionTable(statements) {
 }
 /** ALTER TABLE [ONLY] name ...: the name (ONLY required when asked). */
 function alteredTable(tokens, requireOnly) {
-    if (!planner_isWord(tokens[0], 'alter') || !planner_isWord(tokens[1], 'table'))
+    if (!isWord(tokens[0], 'alter') || !isWord(tokens[1], 'table'))
         return undefined;
-    const only = planner_isWord(tokens[2], 'only');
+    const only = isWord(tokens[2], 'only');
     if (requireOnly && !only)
         return undefined;
     const name = readQualifiedName(tokens, only ? 3 : 2);
@@ -51193,48 +51231,6 @@ function describeRestrictPairs(restrictKeys, unrestrictKeys) {
     if (stray.length > 0)
         return `\\unrestrict ${short(stray[0])} has no \\restrict line before it: the start of the dump is missing or changed`;
     return `${restrictKeys.length} \\restrict line(s) but ${unrestrictKeys.length} \\unrestrict line(s)`;
-}
-
-;// CONCATENATED MODULE: ./src/backup/line-numbers.ts
-// Line numbers of a plain dump, counted only when something must be named by its line (a refused
-// statement): the file is read again, decompressed if it is gzip, up to the last offset asked for.
-
-
-/** The line (from 1) each offset of the dump's text falls on. */
-async function linesAt(file, gzipped, offsets, signal) {
-    const wanted = [...new Set(offsets)].sort((a, b) => a - b);
-    const lines = new Map();
-    let read = (0,external_node_fs_namespaceObject.createReadStream)(file, { signal });
-    if (gzipped)
-        read = read.pipe((0,external_node_zlib_.createGunzip)());
-    let position = 0;
-    let line = 1;
-    let next = 0;
-    try {
-        for await (const chunk of read) {
-            let from = 0;
-            while (next < wanted.length && wanted[next] < position + chunk.length) {
-                const at = wanted[next] - position;
-                line += line_numbers_newlines(chunk, from, at);
-                from = at;
-                lines.set(wanted[next++], line);
-            }
-            if (next >= wanted.length)
-                break;
-            line += line_numbers_newlines(chunk, from, chunk.length);
-            position += chunk.length;
-        }
-    }
-    finally {
-        read.destroy();
-    }
-    return lines;
-}
-function line_numbers_newlines(chunk, from, to) {
-    let count = 0;
-    for (let at = chunk.indexOf(10, from); at !== -1 && at < to; at = chunk.indexOf(10, at + 1))
-        count++;
-    return count;
 }
 
 ;// CONCATENATED MODULE: ./src/validate/validate.ts
