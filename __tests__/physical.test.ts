@@ -72,14 +72,14 @@ function basebackup(name: string, args: string[]): string {
   return into
 }
 
-/** Postgres processes running on a data directory inside a run's folder. */
+/** Postgres processes running on a data directory inside a run's folder of this file (other files run beside it). */
 function throwawayProcesses(): number[] {
   return readdirSync('/proc')
     .filter((name) => /^\d+$/.test(name))
     .filter((pid) => {
       try {
         const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
-        return command.some((part) => /\/backup-verify-[^/]+\/data$/.test(part))
+        return command.some((part) => part.startsWith(work + path.sep) && /\/backup-verify-[^/]+\/data$/.test(part))
       } catch {
         return false
       }
