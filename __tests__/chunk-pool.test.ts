@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ChunkRelay, followFile, rangeBuffers, readRange } from '../src/backup/followed-file.js'
 import { InspectingStream, plainObserver, type PlainObservation } from '../src/backup/inspect.js'
-import { PlainDumpPlanner } from '../src/restore/parallel/planner.js'
+import { recordingPlanner, type RecordedPlanner } from './support/planner.js'
 import type { GateOptions } from '../src/backup/gate/dump-gate.js'
 
 /** The gate as a restore runs it, vouching for nothing. */
@@ -43,7 +43,7 @@ function syntheticDump(): Buffer {
 }
 
 /** What a planner made of the dump: each job, its ranges with their checksums, and its COPY statement. */
-function planOf(planner: PlainDumpPlanner) {
+function planOf(planner: RecordedPlanner) {
   return planner.jobs.map((job) => ({
     kind: job.kind,
     ranges: job.ranges.map(({ start, end, crc }) => [start, end, crc]),
@@ -65,7 +65,7 @@ describe('one read of a growing dump, into buffers used again', () => {
 
   test('the scan and the planner behind the relay see every byte as on disk, long statements and rows included', async () => {
     // The reference: the whole file in memory, in chunks of its own.
-    const expectedPlanner = new PlainDumpPlanner({ changed: () => {} }, { parallel: true, unknownSettings: [], gate: GATE })
+    const expectedPlanner = recordingPlanner({ parallel: true, unknownSettings: [], gate: GATE })
     const expectedScan = new InspectingStream<PlainObservation>(plainObserver(false, { content: true }))
     const whole = await readFile(file)
     for (let at = 0; at < whole.length; at += MiB) expectedPlanner.push(whole.subarray(at, at + MiB))
@@ -90,7 +90,7 @@ describe('one read of a growing dump, into buffers used again', () => {
       relay.writable()
     )
     read.catch((error: unknown) => relay.fail(error))
-    const planner = new PlainDumpPlanner({ changed: () => {} }, { parallel: true, unknownSettings: [], gate: GATE })
+    const planner = recordingPlanner({ parallel: true, unknownSettings: [], gate: GATE })
     const buffers = new Set<ArrayBufferLike>()
     let chunks = 0
     for await (const chunk of relay) {

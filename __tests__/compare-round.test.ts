@@ -11,6 +11,7 @@ import path from 'node:path'
 import { loadSettings } from '../src/inputs/inputs.js'
 import { compareInventories, requireSameInventory } from '../src/compare/compare.js'
 import type { Inventory } from '../src/compare/inventory.js'
+import { DefinitionList } from '../src/compare/definition-list.js'
 import { verifyBackup, type EngineOptions } from '../src/engine/verify.js'
 import { MemoryLedger, recordingReporter } from './support/reporter.js'
 import { startServer, temporaryDatabases, type TestServer } from './support/server.js'
@@ -188,7 +189,7 @@ describe('sequence values are part of what a receipt records and holds a restore
       objects: {} as Inventory['objects'],
       content: [],
       sequences,
-      definitions: []
+      definitions: new DefinitionList()
     })
     const recorded = { ...inventory([{ sequence: 'public.invoices', value: '106' }]), definitionsHashed: true }
     const same = compareInventories(recorded, inventory([{ sequence: 'public.invoices', value: '106' }]), [], 'receipt')

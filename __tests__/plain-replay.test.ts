@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto'
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { PlainDumpPlanner, type ReplayJob } from '../src/restore/parallel/planner.js'
+import type { ReplayJob } from '../src/restore/parallel/planner.js'
+import { recordingPlanner, type RecordedPlanner } from './support/planner.js'
 import { replayPlainDump, type ReplaySessions } from '../src/restore/parallel/scheduler.js'
 import type { GateOptions } from '../src/backup/gate/dump-gate.js'
 
@@ -104,7 +105,7 @@ const bytes = Buffer.from(DUMP)
 const textOf = (job: ReplayJob, input = bytes) => job.ranges.map((range) => input.subarray(range.start, range.end).toString()).join('')
 
 function plan(chunkSize: number, options = { parallel: true, unknownSettings: ['transaction_timeout'], gate: GATE }, input = bytes) {
-  const planner = new PlainDumpPlanner({ changed: () => {} }, options)
+  const planner = recordingPlanner(options)
   for (let i = 0; i < input.length; i += chunkSize) planner.push(input.subarray(i, i + chunkSize))
   planner.end()
   return planner
@@ -145,7 +146,7 @@ describe('the plain-dump planner', () => {
   })
 
   test('the plan does not depend on how the bytes arrive', () => {
-    const describe = (planner: PlainDumpPlanner) => planner.jobs.map((job) => `${job.kind}:${textOf(job)}`)
+    const describe = (planner: RecordedPlanner) => planner.jobs.map((job) => `${job.kind}:${textOf(job)}`)
     const whole = describe(plan(1 << 16))
     for (const size of [1, 2, 3, 7, 64, 333]) expect(describe(plan(size))).toEqual(whole)
   })

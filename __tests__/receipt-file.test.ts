@@ -6,6 +6,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { buildReceipt, writeReceipt } from '../src/report/receipt.js'
+import { DefinitionList } from '../src/compare/definition-list.js'
 import type { VerificationResult } from '../src/report/result.js'
 
 test('receipts of runs that started in the same second are two files, each with its own content', async () => {
@@ -45,12 +46,14 @@ test('a receipt of thousands of definitions, written a part at a time, reads bac
           content: [{ table: 'public.t', rows: 3 }],
           objects: {},
           sequences: [],
-          definitions: Array.from({ length: count }, (_, i) => ({
-            kind: 'column' as const,
-            name: `public."t ${i}".c`,
-            table: 'public.t',
-            text: `integer "quoted" \\ ${i}`
-          }))
+          definitions: DefinitionList.from(
+            Array.from({ length: count }, (_, i) => ({
+              kind: 'column' as const,
+              name: `public."t ${String(i).padStart(4, '0')}".c`,
+              table: 'public.t',
+              text: `integer "quoted" \\ ${i}`
+            }))
+          )
         }
       } as unknown as VerificationResult)
       const file = await writeReceipt(folder, receipt)

@@ -8,13 +8,14 @@ import type { VerificationResult } from '../src/report/result.js'
 import { assertNotSource, temporaryDatabaseName } from '../src/restore/temporary-database.js'
 import { compareInventories, requireSameInventory } from '../src/compare/compare.js'
 import { OBJECT_KINDS, type Inventory } from '../src/compare/inventory.js'
+import { DefinitionList } from '../src/compare/definition-list.js'
 
 /** An inventory with the given row counts (and fingerprints, at the data level). */
 function inventory(rows: Record<string, number>, fingerprints?: Record<string, string>): Inventory {
   return {
     level: fingerprints ? 'data' : 'rows',
     serverVersionNumber: 150018,
-    definitions: [],
+    definitions: new DefinitionList(),
     tables: Object.keys(rows),
     objects: Object.fromEntries(OBJECT_KINDS.map((kind) => [kind, 2])) as Inventory['objects'],
     content: Object.entries(rows).map(([table, count]) => ({ table, rows: count, fingerprint: fingerprints?.[table] })),
@@ -239,8 +240,12 @@ describe('the restore target', () => {
   test('content, definitions and sequences are compared too, each named', () => {
     const source = inventory({ t: 2 }, { t: '111' })
     const restored = inventory({ t: 2 }, { t: '112' })
-    source.definitions = [{ kind: 'index', name: 'public.i', table: 'public.t', text: 'CREATE INDEX i ON public.t USING btree (a)' }]
-    restored.definitions = [{ kind: 'index', name: 'public.i', table: 'public.t', text: 'CREATE INDEX i ON public.t USING btree (b)' }]
+    source.definitions = DefinitionList.from([
+      { kind: 'index', name: 'public.i', table: 'public.t', text: 'CREATE INDEX i ON public.t USING btree (a)' }
+    ])
+    restored.definitions = DefinitionList.from([
+      { kind: 'index', name: 'public.i', table: 'public.t', text: 'CREATE INDEX i ON public.t USING btree (b)' }
+    ])
     restored.sequences = [{ sequence: 'public.s', value: '41' }]
     expect(() => requireSameInventory(compareInventories(source, restored, [{ sequence: 'public.s', value: '42' }]))).toThrow(
       'Content differs in 1 table(s) with the same row count: t (fingerprint 111 in the dump, 112 restored). ' +

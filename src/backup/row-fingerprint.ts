@@ -101,6 +101,8 @@ function hashRange(view: DataView, bytes: Uint8Array, start: number, end: number
 }
 
 const TWO_32 = 4294967296
+/** One line's hash, read as soon as it is made: one for every fingerprint (a dump may have tens of thousands of tables). */
+const LINE_HASH = new Uint32Array(4)
 const NL = 10
 const CR = 13
 
@@ -109,7 +111,6 @@ export class RowFingerprint {
   rows = 0
   private low = 0
   private high = 0
-  private readonly hash = new Uint32Array(4)
 
   /**
    * Whole lines, each ending in a line feed (a carriage return before it is not part of the row:
@@ -144,13 +145,13 @@ export class RowFingerprint {
   }
 
   private add(view: DataView, bytes: Uint8Array, start: number, end: number): void {
-    hashRange(view, bytes, start, end, 0, this.hash)
-    this.low += this.hash[0]
+    hashRange(view, bytes, start, end, 0, LINE_HASH)
+    this.low += LINE_HASH[0]
     if (this.low >= TWO_32) {
       this.low -= TWO_32
       this.high++
     }
-    this.high = (this.high + this.hash[1]) >>> 0
+    this.high = (this.high + LINE_HASH[1]) >>> 0
     this.rows++
   }
 

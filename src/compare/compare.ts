@@ -52,10 +52,10 @@ export function compareInventories(
   const sequencesAfter = new Map(restored.sequences.map((entry) => [entry.sequence, sequenceValue(entry.value)]))
   // A server of another major words definitions its own way: then only which objects exist is compared.
   const byName = reference !== undefined && majorOf(source.serverVersionNumber) !== majorOf(restored.serverVersionNumber)
-  const referenceDefinitions = source.definitions.filter((definition) => content || definition.kind !== 'large object data')
+  const referenceDefinitions = content ? source.definitions : source.definitions.where((kind) => kind !== 'large object data')
   // An existing backup's own content holds no definitions, only its large objects' bytes.
   const restoredDefinitions =
-    referenceKind === 'backup' ? restored.definitions.filter((definition) => definition.kind === 'large object data') : restored.definitions
+    referenceKind === 'backup' ? restored.definitions.where((kind) => kind === 'large object data') : restored.definitions
   const definitionDifferences: DefinitionDifference[] = reference
     ? compareDefinitions(referenceDefinitions, restoredDefinitions, {
         hashed: source.definitionsHashed === true,

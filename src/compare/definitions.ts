@@ -7,6 +7,7 @@
 
 import { createHash } from 'node:crypto'
 import type pg from 'pg'
+import { DefinitionList } from './definition-list.js'
 
 export type DefinitionKind =
   | 'schema'
@@ -232,33 +233,41 @@ function commentQuery(): string {
 /**
  * The definitions of a database's objects. Large objects: their size, and at the data level the
  * MD5 of their bytes, read a part at a time so that a large one does not have to fit in memory.
+ * inTransaction: the session holds a transaction already (the source's snapshot), which the read
+ * goes on in; otherwise it takes one of its own for its cursor.
  */
-export async function readDefinitions(client: pg.Client, serverMajor: number, withContent: boolean): Promise<Definition[]> {
-  const definitions: Definition[] = []
-  // Kinds, table names and common texts ("integer not null") repeat for every object: each kept once,
-  // so that a database of tens of thousands of tables does not hold a copy per object.
-  const seen = new Map<string, string>()
-  const once = (text: string): string => {
-    const kept = seen.get(text)
-    if (kept !== undefined) return kept
-    if (text.length <= 64) seen.set(text, text)
-    return text
-  }
-  for (const sql of queries(serverMajor)) {
-    const { rows } = await client.query<Row>(sql)
-    for (const row of rows) {
-      const kind = once(row.kind) as DefinitionKind
-      const text = once(row.text ?? '')
-      definitions.push(row.table ? { kind, name: row.name, table: once(row.table), text } : { kind, name: row.name, text })
+export async function readDefinitions(
+  client: pg.Client,
+  serverMajor: number,
+  withContent: boolean,
+  inTransaction = false
+): Promise<DefinitionList> {
+  const definitions = new DefinitionList()
+  if (!inTransaction) await client.query('BEGIN READ ONLY')
+  try {
+    for (const sql of queries(serverMajor)) {
+      // A part at a time: a schema of tens of thousands of tables has hundreds of thousands of columns.
+      await client.query(`DECLARE backup_verify_definitions NO SCROLL CURSOR FOR ${sql}`)
+      for (;;) {
+        const { rows } = await client.query<Row>(`FETCH ${ROWS_A_FETCH} FROM backup_verify_definitions`)
+        for (const row of rows) {
+          const text = row.text ?? ''
+          definitions.add(row.table ? { kind: row.kind, name: row.name, table: row.table, text } : { kind: row.kind, name: row.name, text })
+        }
+        if (rows.length < ROWS_A_FETCH) break
+      }
+      await client.query('CLOSE backup_verify_definitions')
     }
+    for (const definition of await readLargeObjects(client, withContent)) definitions.add(definition)
+  } finally {
+    if (!inTransaction) await client.query('COMMIT').catch(() => {})
   }
-  for (const definition of await readLargeObjects(client, withContent)) definitions.push(definition)
-  return definitions.sort((a, b) => (a.kind === b.kind ? compareText(a.name, b.name) : compareText(a.kind, b.kind)))
+  definitions.sort()
+  return definitions
 }
 
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0
-}
+/** Definitions are fetched this many rows at a time. */
+const ROWS_A_FETCH = 2000
 
 /** A large object's content is read in parts of this size. */
 const LARGE_OBJECT_PART = 16 * 1024 * 1024
@@ -288,7 +297,7 @@ async function readLargeObjects(client: pg.Client, withContent: boolean): Promis
 }
 
 /** A definition as a receipt records it: a hash, so that no function body or expression leaves the run. */
-export function definitionHash(text: string): string {
+export function definitionHash(text: string | Buffer): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 32)
 }
 
@@ -304,33 +313,41 @@ export interface DefinitionDifference {
 /**
  * The objects whose definitions differ, and those on one side only. The reference's definitions
  * are texts (the source) or hashes (a receipt); `byName` compares which objects exist only, for a
- * restore server of another major whose texts may be worded otherwise.
+ * restore server of another major whose texts may be worded otherwise. Both lists are in order of
+ * kind and name: they are walked side by side, with nothing built per object.
  */
 export function compareDefinitions(
-  reference: Array<Pick<Definition, 'kind' | 'name' | 'text'> & { table?: string }>,
-  restored: Definition[],
+  reference: DefinitionList,
+  restored: DefinitionList,
   options: { hashed: boolean; byName: boolean }
 ): DefinitionDifference[] {
-  const key = (definition: { kind: string; name: string }) => `${definition.kind}\u0000${definition.name}`
-  const after = new Map(restored.map((definition) => [key(definition), definition]))
   const differences: DefinitionDifference[] = []
-  const seen = new Set<string>()
-  for (const before of reference) {
-    const id = key(before)
-    seen.add(id)
-    const now = after.get(id)
-    const same =
-      now !== undefined && (options.byName || (options.hashed ? definitionHash(now.text) === before.text : now.text === before.text))
-    if (!same)
-      differences.push({
-        kind: before.kind,
-        name: before.name,
-        table: before.table ?? now?.table,
-        source: before.text,
-        restored: now?.text
-      })
+  let before = 0
+  let after = 0
+  while (before < reference.length || after < restored.length) {
+    const order = before === reference.length ? 1 : after === restored.length ? -1 : reference.compareKeyAt(before, restored, after)
+    if (order < 0) {
+      const gone = reference.at(before++)
+      differences.push({ kind: gone.kind, name: gone.name, table: gone.table, source: gone.text })
+    } else if (order > 0) {
+      const added = restored.at(after++)
+      differences.push({ kind: added.kind, name: added.name, table: added.table, restored: added.text })
+    } else {
+      // Compared as kept: only a difference is read out as text.
+      const same =
+        options.byName ||
+        (options.hashed
+          ? definitionHash(restored.textBytesAt(after)) === reference.textBytesAt(before).toString()
+          : reference.sameTextAt(before, restored, after))
+      if (!same) {
+        const then = reference.at(before)
+        const now = restored.at(after)
+        differences.push({ kind: then.kind, name: then.name, table: then.table ?? now.table, source: then.text, restored: now.text })
+      }
+      before++
+      after++
+    }
   }
-  for (const now of restored)
-    if (!seen.has(key(now))) differences.push({ kind: now.kind, name: now.name, table: now.table, restored: now.text })
-  return differences
+  // As before: the reference's objects first (differing or gone), then those only restored.
+  return [...differences.filter((difference) => difference.source !== undefined), ...differences.filter((d) => d.source === undefined)]
 }

@@ -4,6 +4,7 @@
 
 import type { DumpContent } from '../backup/dump-content.js'
 import { decodeDumpText } from '../backup/dump-text.js'
+import { DefinitionList } from './definition-list.js'
 import type { Inventory, TableContent } from './inventory.js'
 
 /**
@@ -26,7 +27,7 @@ export function withDumpContent(source: Inventory, dump: DumpContent, names: Map
   return {
     ...source,
     content,
-    definitions: [...source.definitions.filter((definition) => definition.kind !== 'large object data'), ...largeObjects]
+    definitions: DefinitionList.from([...source.definitions.where((kind) => kind !== 'large object data'), ...largeObjects])
   }
 }
 
@@ -55,7 +56,9 @@ export function dumpInventory(dump: DumpContent, names: Map<string, string>, res
     objects: restored.objects,
     content,
     sequences: [],
-    definitions: dump.largeObjects.map((object) => ({ kind: 'large object data' as const, name: object.oid, text: object.md5 }))
+    definitions: DefinitionList.from(
+      dump.largeObjects.map((object) => ({ kind: 'large object data' as const, name: object.oid, text: object.md5 }))
+    )
   }
 }
 

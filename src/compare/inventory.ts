@@ -3,7 +3,8 @@
 // the snapshot that pg_dump dumps, so that writes during the dump never cause a mismatch.
 
 import type pg from 'pg'
-import { DUMPED_INDEX, readDefinitions, type Definition } from './definitions.js'
+import { DUMPED_INDEX, readDefinitions } from './definitions.js'
+import type { DefinitionList } from './definition-list.js'
 import { majorOf } from '../connection/session.js'
 import type { OutputSettings } from './read-back.js'
 import { VerificationError } from '../run/errors.js'
@@ -68,7 +69,7 @@ export interface Inventory {
   content: TableContent[]
   sequences: Array<{ sequence: string; value: string }>
   /** Every object's definition (see readDefinitions). */
-  definitions: Definition[]
+  definitions: DefinitionList
   /** The definitions' texts are hashes (a receipt keeps no definition itself). */
   definitionsHashed?: boolean
   /** The output settings the dump was written in (a new backup's source, and receipts of it). */
@@ -367,7 +368,7 @@ export interface InventoryPlan {
   /** Stored generated columns' values read (at the data level): see Inventory.generatedValues. */
   generatedValues?: boolean
   /** The definitions, read already (before anything changed what they say). */
-  definitions?: Definition[]
+  definitions?: DefinitionList
 }
 
 /**
@@ -388,7 +389,8 @@ export async function takeInventory(
   const objects = await countObjects(client)
   const invalidIndexes = await listInvalidIndexes(client)
   const definitions =
-    plan.definitions ?? (await readDefinitions(client, majorOf(serverVersionNumber), plan.largeObjectContent ?? level === 'data'))
+    plan.definitions ??
+    (await readDefinitions(client, majorOf(serverVersionNumber), plan.largeObjectContent ?? level === 'data', plan.inTransaction))
   const readOf = plan.readOf ?? (level === 'data' ? SQL_EVERYWHERE : COUNT_EVERYWHERE)
   const content =
     level === 'schema'

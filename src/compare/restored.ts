@@ -9,7 +9,8 @@ import { decodeDumpText } from '../backup/dump-text.js'
 import { majorOf, openSession } from '../connection/session.js'
 import type { ConnectionTarget } from '../connection/target.js'
 import { profileTables, type TypeProfile } from './column-types.js'
-import { readDefinitions, type Definition } from './definitions.js'
+import { readDefinitions } from './definitions.js'
+import type { DefinitionList } from './definition-list.js'
 import { takeInventory, useCanonicalSettings, type ContentRead, type Inventory, type VerifyLevel } from './inventory.js'
 import { ReadBackPool, serverOutputSettings, type OutputSettings } from './read-back.js'
 
@@ -149,7 +150,7 @@ function asDumpText(text: string, clientEncoding: string): string | undefined {
  * row_security off is refused). A role that bypasses row security would read every row too, but
  * only a superuser can grant BYPASSRLS; the temporary database is the run's own, read, then dropped.
  */
-async function liftForcedRowSecurity(client: pg.Client, withContent: boolean): Promise<Definition[] | undefined> {
+async function liftForcedRowSecurity(client: pg.Client, withContent: boolean): Promise<DefinitionList | undefined> {
   const { rows } = await client.query<{ name: string }>(
     `SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS name
        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -170,7 +171,7 @@ async function inspectWithReadBack(
   plan: ReadBackPlan,
   sessions: number,
   restored: { target: ConnectionTarget; database: string },
-  definitions: Definition[] | undefined
+  definitions: DefinitionList | undefined
 ): Promise<RestoredInspection> {
   const { rows } = await client.query<{ version: string }>("SELECT current_setting('server_version_num') AS version")
   const restoreMajor = majorOf(Number(rows[0].version))

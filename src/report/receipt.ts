@@ -7,6 +7,7 @@ import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { InputError } from '../run/errors.js'
 import { definitionHash, type DefinitionKind } from '../compare/definitions.js'
+import { DefinitionList } from '../compare/definition-list.js'
 import type { Inventory } from '../compare/inventory.js'
 import type { SafetyFacts, VerificationResult } from './result.js'
 
@@ -19,10 +20,20 @@ import type { SafetyFacts, VerificationResult } from './result.js'
  */
 export const RECEIPT_SCHEMA_VERSION = 4
 
+export interface RecordedDefinition {
+  kind: DefinitionKind
+  name: string
+  table?: string
+  hash: string
+}
+
 /** An inventory as a receipt keeps it: every definition as a hash, no text of its own. */
 export interface RecordedInventory extends Omit<Inventory, 'definitions' | 'definitionsHashed'> {
-  definitions: Array<{ kind: DefinitionKind; name: string; table?: string; hash: string }>
+  /** An array once read from a file; hashed one at a time as it is written, when made by this run. */
+  definitions: RecordedDefinitions
 }
+
+export type RecordedDefinitions = Iterable<RecordedDefinition> & { readonly length: number; toJSON?(): RecordedDefinition[] }
 
 export interface Receipt {
   schemaVersion: typeof RECEIPT_SCHEMA_VERSION
@@ -110,10 +121,15 @@ export async function writeReceipt(folder: string, receipt: Receipt): Promise<st
     await handle.write(before)
     if (receipt.inventory) {
       await handle.write(definitions.length === 0 ? '[]' : '[\n')
-      for (let start = 0; start < definitions.length; start += DEFINITIONS_A_WRITE) {
-        const part = definitions.slice(start, start + DEFINITIONS_A_WRITE).map((definition) => `      ${JSON.stringify(definition)}`)
-        const last = start + DEFINITIONS_A_WRITE >= definitions.length
-        await handle.write(`${part.join(',\n')}${last ? '\n    ]' : ',\n'}`)
+      let part: string[] = []
+      let written = 0
+      for (const definition of definitions) {
+        part.push(`      ${JSON.stringify(definition)}`)
+        written++
+        if (part.length === DEFINITIONS_A_WRITE || written === definitions.length) {
+          await handle.write(`${part.join(',\n')}${written === definitions.length ? '\n    ]' : ',\n'}`)
+          part = []
+        }
       }
     }
     await handle.write(`${after}\n`)
@@ -132,12 +148,20 @@ export function recordInventory(inventory: Inventory): RecordedInventory {
   const { definitions, definitionsHashed, ...rest } = inventory
   return {
     ...rest,
-    definitions: definitions.map(({ kind, name, table, text }) => ({
-      kind,
-      name,
-      ...(table ? { table } : {}),
-      hash: definitionsHashed ? text : definitionHash(text)
-    }))
+    definitions: {
+      length: definitions.length,
+      toJSON() {
+        return [...this]
+      },
+      *[Symbol.iterator]() {
+        // Hashed from the bytes kept: no text is made of a definition only to be hashed.
+        for (let index = 0; index < definitions.length; index++) {
+          const { kind, name, table } = definitions.objectAt(index)
+          const text = definitions.textBytesAt(index)
+          yield { kind, name, ...(table ? { table } : {}), hash: definitionsHashed ? text.toString() : definitionHash(text) }
+        }
+      }
+    }
   }
 }
 
@@ -147,7 +171,11 @@ export function receiptInventory(receipt: Receipt): Inventory | undefined {
   const { definitions, ...rest } = receipt.inventory
   return {
     ...rest,
-    definitions: definitions.map(({ kind, name, table, hash }) => ({ kind, name, ...(table ? { table } : {}), text: hash })),
+    definitions: DefinitionList.from(
+      (function* () {
+        for (const { kind, name, table, hash } of definitions) yield { kind, name, ...(table ? { table } : {}), text: hash }
+      })()
+    ),
     definitionsHashed: true
   }
 }

@@ -6,6 +6,7 @@ import type { DumpContent } from '../backup/dump-content.js'
 import { decodeDumpText } from '../backup/dump-text.js'
 import { majorOf } from '../connection/session.js'
 import { compareDefinitions } from '../compare/definitions.js'
+import type { DefinitionList } from '../compare/definition-list.js'
 import type { Inventory } from '../compare/inventory.js'
 import { receiptInventory, type Receipt } from './receipt.js'
 import type { SinceReceipt, TableSinceReceipt } from './result.js'
@@ -48,7 +49,7 @@ export function compareSinceReceipt(receipt: Receipt, backup: ThisBackup, maxShr
   const { identical, changed, notCompared } = compareContent(reference, backup.dump, restoredTables)
 
   const byName = majorOf(reference.serverVersionNumber) !== majorOf(restored.serverVersionNumber)
-  const schema = <T extends { kind: string }>(definitions: T[]) => definitions.filter((definition) => !DATA_KINDS.has(definition.kind))
+  const schema = (definitions: DefinitionList) => definitions.where((kind) => !DATA_KINDS.has(kind))
   const referenceDefinitions = schema(reference.definitions)
   const differences = compareDefinitions(referenceDefinitions, schema(restored.definitions), { hashed: true, byName })
   const gone = new Set(missing)

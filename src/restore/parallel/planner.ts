@@ -115,7 +115,9 @@ interface Entry {
 }
 
 export class PlainDumpPlanner {
-  readonly jobs: ReplayJob[] = []
+  /** Jobs announced so far; each is the listener's to keep (the planner holds only those still open). */
+  private jobCount = 0
+  private readonly unclosed = new Set<ReplayJob>()
   /** The run's own \restrict line, else the dump's: every session runs it before anything else. */
   restrictLine: string | undefined
   /** SET statements left out because the server does not know them. */
@@ -135,6 +137,7 @@ export class PlainDumpPlanner {
   /** The job that took the first part of a unit handed over in parts. */
   private continuing: ReplayJob | undefined
   private readonly settings = new Map<string, string>()
+  private readonly tableNames = new Map<string, string>()
   /** The settings as jobs record them, one map shared by every job until a SET changes them (never changed itself). */
   private settingsSnapshot?: Map<string, string>
   private entry: Entry | undefined
@@ -194,7 +197,7 @@ export class PlainDumpPlanner {
     if (refused) throw refusedStatement(refused)
     this.finishEntry()
     this.closeCurrent()
-    for (const job of this.jobs) if (!job.closed) this.close(job)
+    for (const job of [...this.unclosed]) this.close(job)
   }
 
   private onUnit(unit: DumpUnit): void {
@@ -352,7 +355,7 @@ export class PlainDumpPlanner {
     this.current = undefined
     const on = this.definitionDoubtful ? undefined : definitionTable(this.definitionStatements)
     if (on) {
-      job.table = on.table
+      job.table = this.tableName(on.table)
       // A lone CREATE INDEX; statements after it (CLUSTER ON, ...) need more of the table.
       job.shared = on.shared
       this.announce(job)
@@ -394,8 +397,8 @@ export class PlainDumpPlanner {
   }
 
   private announce(job: ReplayJob): void {
-    job.index = this.jobs.length
-    this.jobs.push(job)
+    job.index = this.jobCount++
+    this.unclosed.add(job)
     this.touched.add(job)
   }
 
@@ -439,7 +442,7 @@ export class PlainDumpPlanner {
       ranges: [],
       closed: false,
       settings: this.currentSettings(),
-      table,
+      table: this.tableName(table),
       copyStatement: Buffer.concat(unit.chunks),
       bytes: 0
     }
@@ -490,9 +493,20 @@ export class PlainDumpPlanner {
 
   private close(job: ReplayJob): void {
     job.closed = true
+    this.unclosed.delete(job)
     const last = job.ranges[job.ranges.length - 1]
     if (last) last.sealed = true
+    // Exactly as long as it is: an array that grew by push keeps room for more, per job.
+    job.ranges = job.ranges.slice()
     this.listener.changed(job)
+  }
+
+  /** One string per table, however many jobs name it (tens of thousands of tables). */
+  private tableName(table: string): string {
+    const kept = this.tableNames.get(table)
+    if (kept !== undefined) return kept
+    this.tableNames.set(table, table)
+    return table
   }
 }
 

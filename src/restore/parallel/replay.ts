@@ -26,6 +26,10 @@ export async function replayInSessions(replay: RestoreContext, file: GrowingFile
   const followed = new FollowedSchemaSession(sessions, { noAtomicBodies: request.tools.version.major < 14 })
   replay.sorter.readsLines(followed.schema.lines, 0)
   let sent = () => 0
+  let describe = (): string[] => []
+  // Set here, not where the scheduler is known: a closure made there would hold it (every job) after the replay.
+  replay.progress.bytes = () => sent()
+  replay.progress.describe = () => describe()
   const stopHeartbeat = startHeartbeat('psql restoring', run.log, () => sent(), run.heartbeatMs)
   let replayed: ReplayResult
   try {
@@ -36,8 +40,7 @@ export async function replayInSessions(replay: RestoreContext, file: GrowingFile
       signal: replay.signal,
       onStart: (scheduler) => {
         sent = () => scheduler.bytesSent
-        replay.progress.bytes = sent
-        replay.progress.describe = () => scheduler.describeSessions()
+        describe = () => scheduler.describeSessions()
       },
       chunks: request.relay,
       onRead: request.onBackupRead,
@@ -63,6 +66,10 @@ export async function replayInSessions(replay: RestoreContext, file: GrowingFile
     throw error
   } finally {
     stopHeartbeat()
+    // The scheduler is let go once the replay ends: only its count of bytes stays.
+    const total = sent()
+    sent = () => total
+    describe = () => []
   }
   const runs = await sessions.finish()
   const failed = runs.map((ran) => psqlFailure(replay, ran, 'psql')).find(Boolean)

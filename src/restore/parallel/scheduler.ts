@@ -61,15 +61,26 @@ interface SessionState {
 }
 
 interface RowsProgress {
+  job: RowsJob
   /** Ranges handed out so far. */
   next: number
   running: number
 }
 
+/** What the scheduler knows of a job, by its index (flags). */
+const KNOWN = 1
+const STARTED = 2
+const FINISHED = 4
+
 export class ReplayScheduler {
   private readonly states: SessionState[]
-  private readonly finished = new Set<number>()
-  private readonly started = new Set<number>()
+  /** The jobs announced and not finished: a finished one is dropped (a dump may have hundreds of thousands). */
+  private readonly jobs = new Map<number, ReplayJob>()
+  /** KNOWN, STARTED and FINISHED of each job by index. */
+  private flags = new Uint8Array(1024)
+  /** One more than the highest index announced. */
+  private jobCount = 0
+  private finishedCount = 0
   private readonly rows = new Map<number, RowsProgress>()
   /** Per table: rows jobs not finished, the bytes of its rows, and its definitions not started. */
   private readonly pendingRows = new Map<string, number>()
@@ -82,7 +93,6 @@ export class ReplayScheduler {
   })
   /** Per table: index builds running (they share the table), or a key being added (it has it alone). */
   private readonly building = new Map<string, { indexes: number; exclusive: boolean }>()
-  private readonly known = new Set<number>()
   /** Each session's two buffers for the ranges it sends, made once. */
   private readonly buffers = new Map<number, [Buffer, Buffer]>()
   private rowsRunning = 0
@@ -97,7 +107,6 @@ export class ReplayScheduler {
 
   constructor(
     private readonly sessions: ReplaySessions,
-    private readonly jobs: ReplayJob[],
     private readonly file: FileHandle,
     private readonly restrictLine: () => string | undefined,
     /** A SET line as a session gets it, given the line the dump holds. */
@@ -113,10 +122,12 @@ export class ReplayScheduler {
 
   /** The planner announced a job or more of one. */
   changed(job: ReplayJob): void {
-    if (!this.known.has(job.index)) {
-      this.known.add(job.index)
+    if (!this.has(job.index, KNOWN)) {
+      this.mark(job.index, KNOWN)
+      this.jobs.set(job.index, job)
+      this.jobCount = Math.max(this.jobCount, job.index + 1)
       if (job.kind === 'rows') {
-        this.rows.set(job.index, { next: 0, running: 0 })
+        this.rows.set(job.index, { job, next: 0, running: 0 })
         this.pendingRows.set(job.table, (this.pendingRows.get(job.table) ?? 0) + 1)
         this.statistics.tables++
       } else if (job.kind === 'definition') {
@@ -178,23 +189,23 @@ export class ReplayScheduler {
           this.fail(error)
         })
     }
-    if (this.planned && this.finished.size === this.jobs.length && this.states.every((state) => !state.busy)) this.settle?.resolve()
+    if (this.planned && this.finishedCount === this.jobCount && this.states.every((state) => !state.busy)) this.settle?.resolve()
   }
 
   private pick(session: number): (() => Promise<void>) | undefined {
     if (session === 0) {
-      const serial = this.jobs[this.firstUnfinishedSerial]
-      if (serial?.kind !== 'serial' || this.started.has(serial.index)) return undefined
+      const serial = this.jobs.get(this.firstUnfinishedSerial)
+      if (serial?.kind !== 'serial' || this.has(serial.index, STARTED)) return undefined
       const ready = serial.independent || this.firstUnfinished === serial.index
       if (!ready || (serial.ranges.length === 0 && !serial.closed)) return undefined
-      this.started.add(serial.index)
+      this.mark(serial.index, STARTED)
       this.states[session].doing =
-        `statements in the dump's order (job ${serial.index + 1} of ${this.planned ? this.jobs.length : 'those planned so far'})`
+        `statements in the dump's order (job ${serial.index + 1} of ${this.planned ? this.jobCount : 'those planned so far'})`
       return () => this.runWhole(session, serial)
     }
     const definition = this.definitions.next()
     if (definition) {
-      this.started.add(definition.index)
+      this.mark(definition.index, STARTED)
       const building = this.building.get(definition.table) ?? { indexes: 0, exclusive: false }
       if (definition.shared) building.indexes++
       else building.exclusive = true
@@ -216,7 +227,7 @@ export class ReplayScheduler {
     // the definitions at its end, the long index builds, can start sooner.
     if (!this.planned && this.rowsRunning >= Math.max(1, Math.floor((this.states.length - 1) / 2))) return undefined
     for (const [index, progress] of this.rows) {
-      const job = this.jobs[index] as RowsJob
+      const { job } = progress
       if (this.serialBefore(index)) break
       if (progress.next >= job.ranges.length) continue
       let bytes = 0
@@ -240,28 +251,45 @@ export class ReplayScheduler {
   }
 
   private finishRowsIfComplete(job: RowsJob, progress: RowsProgress): void {
-    if (!job.closed || progress.next < job.ranges.length || progress.running > 0 || this.finished.has(job.index)) return
+    if (!job.closed || progress.next < job.ranges.length || progress.running > 0 || this.has(job.index, FINISHED)) return
     this.rows.delete(job.index)
-    this.pendingRows.set(job.table, (this.pendingRows.get(job.table) ?? 1) - 1)
+    const pending = (this.pendingRows.get(job.table) ?? 1) - 1
+    if (pending > 0) this.pendingRows.set(job.table, pending)
+    else this.pendingRows.delete(job.table)
     this.definitions.changed(job.table)
     this.finish(job)
   }
 
   private finish(job: ReplayJob): void {
-    this.finished.add(job.index)
+    this.mark(job.index, FINISHED)
+    this.finishedCount++
+    // Closed and never read again: it goes, with its ranges.
+    this.jobs.delete(job.index)
     this.advance()
   }
 
   private advance(): void {
-    while (this.finished.has(this.firstUnfinished)) this.firstUnfinished++
+    while (this.has(this.firstUnfinished, FINISHED)) this.firstUnfinished++
     const serial = this.firstUnfinishedSerial
-    while (
-      this.firstUnfinishedSerial < this.jobs.length &&
-      (this.jobs[this.firstUnfinishedSerial].kind !== 'serial' || this.finished.has(this.firstUnfinishedSerial))
-    ) {
+    for (;;) {
+      const index = this.firstUnfinishedSerial
+      if (!this.has(index, FINISHED) && (!this.has(index, KNOWN) || this.jobs.get(index)?.kind === 'serial')) break
       this.firstUnfinishedSerial++
     }
     if (this.firstUnfinishedSerial !== serial) this.definitions.serialAdvanced()
+  }
+
+  private has(index: number, flag: number): boolean {
+    return index < this.flags.length && (this.flags[index] & flag) !== 0
+  }
+
+  private mark(index: number, flag: number): void {
+    if (index >= this.flags.length) {
+      const grown = new Uint8Array(Math.max(this.flags.length * 2, index + 1))
+      grown.set(this.flags)
+      this.flags = grown
+    }
+    this.flags[index] |= flag
   }
 
   /** A serial job or a definition: all its ranges, in order, in one session. */
@@ -291,6 +319,7 @@ export class ReplayScheduler {
       const building = this.building.get(job.table) as { indexes: number; exclusive: boolean }
       if (job.shared) building.indexes--
       else building.exclusive = false
+      if (building.indexes === 0 && !building.exclusive) this.building.delete(job.table)
       this.definitions.changed(job.table)
       this.statistics.definitions++
     }
@@ -407,13 +436,7 @@ export async function replayPlainDump(options: ReplayOptions): Promise<ReplayRes
         noAtomicBodies: options.noAtomicBodies
       }
     )
-    const scheduler = (joined.scheduler = new ReplayScheduler(
-      options.sessions,
-      planner.jobs,
-      handle,
-      () => planner.restrictLine,
-      options.adjustSetting
-    ))
+    const scheduler = (joined.scheduler = new ReplayScheduler(options.sessions, handle, () => planner.restrictLine, options.adjustSetting))
     options.onStart?.(scheduler)
     const running = scheduler.done()
     // It may fail while the file is still being read: the failure is awaited below.
