@@ -34987,7 +34987,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _terminal_run_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7429);
+/* harmony import */ var _terminal_run_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9985);
 // Entry point for the terminal: backup-verify --database-url URL [--verbose].
 
 process.exitCode = await (0,_terminal_run_js__WEBPACK_IMPORTED_MODULE_0__/* .runCommandLine */ .r)(process.argv.slice(2));
@@ -34997,7 +34997,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7429:
+/***/ 9985:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35324,6 +35324,210 @@ const TEMPORARY_DATABASE_PREFIX = 'backup_verify';
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/compare/definition-list.ts
+// A database's definitions, kept packed: each object's kind, name, table and text as bytes in large
+// buffers instead of an object and four strings, so that a schema of tens of thousands of tables
+// costs a few megabytes, not hundreds. Read back one at a time, in order of kind and name.
+/** Definitions are packed into buffers of this size (a larger one gets a buffer of its own). */
+const CHUNK_BYTES = 1024 * 1024;
+/** A record's table index when it belongs to none. */
+const NO_TABLE = 0xffffffff;
+class DefinitionList {
+    // Private to the language, not only to TypeScript: a test's diff or a log of an inventory shows
+    // the definitions (the list is iterable), never megabytes of buffers.
+    /** Shared by lists that select from one another (see where). */
+    #store;
+    /** Where each record starts: chunk * CHUNK_BYTES + offset (a chunk of its own is one record). */
+    #positions;
+    #count = 0;
+    constructor(store, positions) {
+        this.#store = store ?? new PackedStore();
+        this.#positions = positions ?? new Float64Array(1024);
+        this.#count = positions?.length ?? 0;
+    }
+    /** The definitions given, in order of kind and name. */
+    static from(definitions) {
+        const list = new DefinitionList();
+        for (const definition of definitions)
+            list.add(definition);
+        list.sort();
+        return list;
+    }
+    get length() {
+        return this.#count;
+    }
+    /** Adds one; call sort() once all are added. */
+    add(definition) {
+        if (this.#count === this.#positions.length) {
+            const grown = new Float64Array(this.#positions.length * 2);
+            grown.set(this.#positions);
+            this.#positions = grown;
+        }
+        this.#positions[this.#count++] = this.#store.append(definition);
+    }
+    /** In order of kind, then name (by code point, as the bytes compare). */
+    sort() {
+        const used = this.#positions.subarray(0, this.#count).slice();
+        used.sort((a, b) => this.#store.compareKeys(a, this.#store, b));
+        this.#positions = used;
+    }
+    at(index) {
+        return this.#store.read(this.#positions[index]);
+    }
+    /** The index-th definition without its text (see textBytesAt). */
+    objectAt(index) {
+        return this.#store.read(this.#positions[index], false);
+    }
+    kindAt(index) {
+        return this.#store.kindOf(this.#positions[index]);
+    }
+    /** Negative, zero or positive as this list's index-th key (kind, name) sorts before, with or after the other's. */
+    compareKeyAt(index, other, otherIndex) {
+        return this.#store.compareKeys(this.#positions[index], other.#store, other.#positions[otherIndex]);
+    }
+    /** The index-th text as the bytes it is kept in (UTF-8): a view, not a copy. */
+    textBytesAt(index) {
+        return this.#store.textBytes(this.#positions[index]);
+    }
+    /** The index-th text is the other's otherIndex-th, byte for byte (nothing decoded). */
+    sameTextAt(index, other, otherIndex) {
+        return this.textBytesAt(index).equals(other.textBytesAt(otherIndex));
+    }
+    /** The definitions of the kinds `keep` accepts, in the same order (the bytes are shared, not copied). */
+    where(keep) {
+        const selected = new Float64Array(this.#count);
+        let kept = 0;
+        for (let index = 0; index < this.#count; index++)
+            if (keep(this.kindAt(index)))
+                selected[kept++] = this.#positions[index];
+        return new DefinitionList(this.#store, selected.slice(0, kept));
+    }
+    *[Symbol.iterator]() {
+        for (let index = 0; index < this.#count; index++)
+            yield this.at(index);
+    }
+    filter(accept) {
+        const accepted = [];
+        for (const definition of this)
+            if (accept(definition))
+                accepted.push(definition);
+        return accepted;
+    }
+    find(accept) {
+        for (const definition of this)
+            if (accept(definition))
+                return definition;
+        return undefined;
+    }
+    map(through) {
+        return Array.from(this, through);
+    }
+    toJSON() {
+        return [...this];
+    }
+}
+/**
+ * The bytes: per record, the kind's number (1 byte), the table's number (4 bytes, tables being
+ * few and repeated by every column and index), then the name and the text, each a 4-byte length
+ * and UTF-8.
+ */
+class PackedStore {
+    chunks = [];
+    used = CHUNK_BYTES;
+    kinds = [];
+    kindNumbers = new Map();
+    tables = [];
+    tableNumbers = new Map();
+    append(definition) {
+        const name = Buffer.byteLength(definition.name);
+        const text = Buffer.byteLength(definition.text);
+        const size = 1 + 4 + 4 + name + 4 + text;
+        if (size > CHUNK_BYTES) {
+            // A long function body: a buffer of its own, numbered like the others.
+            this.chunks.push(Buffer.allocUnsafe(size));
+            this.used = CHUNK_BYTES;
+            return this.write(this.chunks.length - 1, 0, definition, name);
+        }
+        if (this.used + size > CHUNK_BYTES) {
+            this.chunks.push(Buffer.allocUnsafe(CHUNK_BYTES));
+            this.used = 0;
+        }
+        const position = this.write(this.chunks.length - 1, this.used, definition, name);
+        this.used += size;
+        return position;
+    }
+    write(chunkIndex, offset, definition, nameBytes) {
+        const chunk = this.chunks[chunkIndex];
+        let at = offset;
+        at = chunk.writeUInt8(this.kindNumber(definition.kind), at);
+        at = chunk.writeUInt32LE(definition.table === undefined ? NO_TABLE : this.tableNumber(definition.table), at);
+        at = chunk.writeUInt32LE(nameBytes, at);
+        at += chunk.write(definition.name, at, 'utf8');
+        const textBytes = Buffer.byteLength(definition.text);
+        at = chunk.writeUInt32LE(textBytes, at);
+        chunk.write(definition.text, at, 'utf8');
+        return chunkIndex * CHUNK_BYTES + offset;
+    }
+    kindNumber(kind) {
+        let number = this.kindNumbers.get(kind);
+        if (number === undefined) {
+            number = this.kinds.push(kind) - 1;
+            this.kindNumbers.set(kind, number);
+        }
+        return number;
+    }
+    tableNumber(table) {
+        let number = this.tableNumbers.get(table);
+        if (number === undefined) {
+            number = this.tables.push(table) - 1;
+            this.tableNumbers.set(table, number);
+        }
+        return number;
+    }
+    kindOf(position) {
+        const { chunk, offset } = this.locate(position);
+        return this.kinds[chunk[offset]];
+    }
+    read(position, withText = true) {
+        const { chunk, offset } = this.locate(position);
+        const kind = this.kinds[chunk[offset]];
+        const table = chunk.readUInt32LE(offset + 1);
+        const nameBytes = chunk.readUInt32LE(offset + 5);
+        const nameStart = offset + 9;
+        const name = chunk.toString('utf8', nameStart, nameStart + nameBytes);
+        const textBytes = chunk.readUInt32LE(nameStart + nameBytes);
+        const textStart = nameStart + nameBytes + 4;
+        const text = withText ? chunk.toString('utf8', textStart, textStart + textBytes) : '';
+        return table === NO_TABLE ? { kind, name, text } : { kind, name, table: this.tables[table], text };
+    }
+    textBytes(position) {
+        const { chunk, offset } = this.locate(position);
+        const textLength = offset + 9 + chunk.readUInt32LE(offset + 5);
+        const start = textLength + 4;
+        return chunk.subarray(start, start + chunk.readUInt32LE(textLength));
+    }
+    /** Kind by its name, then name, by their bytes: the same order whichever store each key is in. */
+    compareKeys(position, other, otherPosition) {
+        const chunkA = Math.floor(position / CHUNK_BYTES);
+        const chunkB = Math.floor(otherPosition / CHUNK_BYTES);
+        const a = this.chunks[chunkA];
+        const b = other.chunks[chunkB];
+        const offsetA = position - chunkA * CHUNK_BYTES;
+        const offsetB = otherPosition - chunkB * CHUNK_BYTES;
+        const kindA = this.kinds[a[offsetA]];
+        const kindB = other.kinds[b[offsetB]];
+        if (kindA !== kindB)
+            return kindA < kindB ? -1 : 1;
+        const nameA = offsetA + 9;
+        const nameB = offsetB + 9;
+        return a.compare(b, nameB, nameB + b.readUInt32LE(offsetB + 5), nameA, nameA + a.readUInt32LE(offsetA + 5));
+    }
+    locate(position) {
+        const chunk = Math.floor(position / CHUNK_BYTES);
+        return { chunk: this.chunks[chunk], offset: position - chunk * CHUNK_BYTES };
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/compare/definitions.ts
 // What each object of a database is, by definition rather than by count: every table's columns
 // (type, default, nullability, generated expression, collation), indexes, constraints, views and
@@ -35331,6 +35535,7 @@ var external_node_crypto_ = __nccwpck_require__(7598);
 // schemas, extensions, comments and large objects (size; content at the data level). Each definition is the server's own text
 // (pg_get_indexdef and the like), read with search_path = pg_catalog so that every name in it is
 // qualified. Owners and privileges are left out: a restore elsewhere may rightly change them.
+
 
 const USER_SCHEMA = (column) => `${column} NOT IN ('pg_catalog', 'information_schema') AND ${column} !~ '^pg_(toast|temp_|toast_temp_)'`;
 /** Objects an extension created come back with the extension, as the restore server has it. */
@@ -35511,35 +35716,40 @@ function commentQuery() {
 /**
  * The definitions of a database's objects. Large objects: their size, and at the data level the
  * MD5 of their bytes, read a part at a time so that a large one does not have to fit in memory.
+ * inTransaction: the session holds a transaction already (the source's snapshot), which the read
+ * goes on in; otherwise it takes one of its own for its cursor.
  */
-async function readDefinitions(client, serverMajor, withContent) {
-    const definitions = [];
-    // Kinds, table names and common texts ("integer not null") repeat for every object: each kept once,
-    // so that a database of tens of thousands of tables does not hold a copy per object.
-    const seen = new Map();
-    const once = (text) => {
-        const kept = seen.get(text);
-        if (kept !== undefined)
-            return kept;
-        if (text.length <= 64)
-            seen.set(text, text);
-        return text;
-    };
-    for (const sql of queries(serverMajor)) {
-        const { rows } = await client.query(sql);
-        for (const row of rows) {
-            const kind = once(row.kind);
-            const text = once(row.text ?? '');
-            definitions.push(row.table ? { kind, name: row.name, table: once(row.table), text } : { kind, name: row.name, text });
+async function readDefinitions(client, serverMajor, withContent, inTransaction = false) {
+    const definitions = new DefinitionList();
+    if (!inTransaction)
+        await client.query('BEGIN READ ONLY');
+    try {
+        for (const sql of queries(serverMajor)) {
+            // A part at a time: a schema of tens of thousands of tables has hundreds of thousands of columns.
+            await client.query(`DECLARE backup_verify_definitions NO SCROLL CURSOR FOR ${sql}`);
+            for (;;) {
+                const { rows } = await client.query(`FETCH ${ROWS_A_FETCH} FROM backup_verify_definitions`);
+                for (const row of rows) {
+                    const text = row.text ?? '';
+                    definitions.add(row.table ? { kind: row.kind, name: row.name, table: row.table, text } : { kind: row.kind, name: row.name, text });
+                }
+                if (rows.length < ROWS_A_FETCH)
+                    break;
+            }
+            await client.query('CLOSE backup_verify_definitions');
         }
+        for (const definition of await readLargeObjects(client, withContent))
+            definitions.add(definition);
     }
-    for (const definition of await readLargeObjects(client, withContent))
-        definitions.push(definition);
-    return definitions.sort((a, b) => (a.kind === b.kind ? compareText(a.name, b.name) : compareText(a.kind, b.kind)));
+    finally {
+        if (!inTransaction)
+            await client.query('COMMIT').catch(() => { });
+    }
+    definitions.sort();
+    return definitions;
 }
-function compareText(a, b) {
-    return a < b ? -1 : a > b ? 1 : 0;
-}
+/** Definitions are fetched this many rows at a time. */
+const ROWS_A_FETCH = 2000;
 /** A large object's content is read in parts of this size. */
 const LARGE_OBJECT_PART = 16 * 1024 * 1024;
 async function readLargeObjects(client, withContent) {
@@ -35571,31 +35781,40 @@ function definitionHash(text) {
 /**
  * The objects whose definitions differ, and those on one side only. The reference's definitions
  * are texts (the source) or hashes (a receipt); `byName` compares which objects exist only, for a
- * restore server of another major whose texts may be worded otherwise.
+ * restore server of another major whose texts may be worded otherwise. Both lists are in order of
+ * kind and name: they are walked side by side, with nothing built per object.
  */
 function compareDefinitions(reference, restored, options) {
-    const key = (definition) => `${definition.kind}\u0000${definition.name}`;
-    const after = new Map(restored.map((definition) => [key(definition), definition]));
     const differences = [];
-    const seen = new Set();
-    for (const before of reference) {
-        const id = key(before);
-        seen.add(id);
-        const now = after.get(id);
-        const same = now !== undefined && (options.byName || (options.hashed ? definitionHash(now.text) === before.text : now.text === before.text));
-        if (!same)
-            differences.push({
-                kind: before.kind,
-                name: before.name,
-                table: before.table ?? now?.table,
-                source: before.text,
-                restored: now?.text
-            });
+    let before = 0;
+    let after = 0;
+    while (before < reference.length || after < restored.length) {
+        const order = before === reference.length ? 1 : after === restored.length ? -1 : reference.compareKeyAt(before, restored, after);
+        if (order < 0) {
+            const gone = reference.at(before++);
+            differences.push({ kind: gone.kind, name: gone.name, table: gone.table, source: gone.text });
+        }
+        else if (order > 0) {
+            const added = restored.at(after++);
+            differences.push({ kind: added.kind, name: added.name, table: added.table, restored: added.text });
+        }
+        else {
+            // Compared as kept: only a difference is read out as text.
+            const same = options.byName ||
+                (options.hashed
+                    ? definitionHash(restored.textBytesAt(after)) === reference.textBytesAt(before).toString()
+                    : reference.sameTextAt(before, restored, after));
+            if (!same) {
+                const then = reference.at(before);
+                const now = restored.at(after);
+                differences.push({ kind: then.kind, name: then.name, table: then.table ?? now.table, source: then.text, restored: now.text });
+            }
+            before++;
+            after++;
+        }
     }
-    for (const now of restored)
-        if (!seen.has(key(now)))
-            differences.push({ kind: now.kind, name: now.name, table: now.table, restored: now.text });
-    return differences;
+    // As before: the reference's objects first (differing or gone), then those only restored.
+    return [...differences.filter((difference) => difference.source !== undefined), ...differences.filter((d) => d.source === undefined)];
 }
 
 // EXTERNAL MODULE: ./node_modules/pg/lib/index.js
@@ -36193,7 +36412,8 @@ async function takeInventory(client, level, withSequences = false, helpers = [],
     const tables = await listTables(client);
     const objects = await countObjects(client);
     const invalidIndexes = await listInvalidIndexes(client);
-    const definitions = plan.definitions ?? (await readDefinitions(client, majorOf(serverVersionNumber), plan.largeObjectContent ?? level === 'data'));
+    const definitions = plan.definitions ??
+        (await readDefinitions(client, majorOf(serverVersionNumber), plan.largeObjectContent ?? level === 'data', plan.inTransaction));
     const readOf = plan.readOf ?? (level === 'data' ? SQL_EVERYWHERE : COUNT_EVERYWHERE);
     const content = level === 'schema'
         ? []
@@ -37620,6 +37840,7 @@ function decodeDumpText(text, clientEncoding) {
 
 
 
+
 /**
  * 4: comments and view options among the definitions, the sequence values the dump sets, invalid
  * indexes left out, stored generated columns' values, an extension's configuration rows.
@@ -37680,10 +37901,15 @@ async function writeReceipt(folder, receipt) {
         await handle.write(before);
         if (receipt.inventory) {
             await handle.write(definitions.length === 0 ? '[]' : '[\n');
-            for (let start = 0; start < definitions.length; start += DEFINITIONS_A_WRITE) {
-                const part = definitions.slice(start, start + DEFINITIONS_A_WRITE).map((definition) => `      ${JSON.stringify(definition)}`);
-                const last = start + DEFINITIONS_A_WRITE >= definitions.length;
-                await handle.write(`${part.join(',\n')}${last ? '\n    ]' : ',\n'}`);
+            let part = [];
+            let written = 0;
+            for (const definition of definitions) {
+                part.push(`      ${JSON.stringify(definition)}`);
+                written++;
+                if (part.length === DEFINITIONS_A_WRITE || written === definitions.length) {
+                    await handle.write(`${part.join(',\n')}${written === definitions.length ? '\n    ]' : ',\n'}`);
+                    part = [];
+                }
             }
         }
         await handle.write(`${after}\n`);
@@ -37701,12 +37927,20 @@ function recordInventory(inventory) {
     const { definitions, definitionsHashed, ...rest } = inventory;
     return {
         ...rest,
-        definitions: definitions.map(({ kind, name, table, text }) => ({
-            kind,
-            name,
-            ...(table ? { table } : {}),
-            hash: definitionsHashed ? text : definitionHash(text)
-        }))
+        definitions: {
+            length: definitions.length,
+            toJSON() {
+                return [...this];
+            },
+            *[Symbol.iterator]() {
+                // Hashed from the bytes kept: no text is made of a definition only to be hashed.
+                for (let index = 0; index < definitions.length; index++) {
+                    const { kind, name, table } = definitions.objectAt(index);
+                    const text = definitions.textBytesAt(index);
+                    yield { kind, name, ...(table ? { table } : {}), hash: definitionsHashed ? text.toString() : definitionHash(text) };
+                }
+            }
+        }
     };
 }
 /** A receipt's inventory, ready to compare a restore with: definitions as hashes. */
@@ -37716,7 +37950,10 @@ function receiptInventory(receipt) {
     const { definitions, ...rest } = receipt.inventory;
     return {
         ...rest,
-        definitions: definitions.map(({ kind, name, table, hash }) => ({ kind, name, ...(table ? { table } : {}), text: hash })),
+        definitions: DefinitionList.from((function* () {
+            for (const { kind, name, table, hash } of definitions)
+                yield { kind, name, ...(table ? { table } : {}), text: hash };
+        })()),
         definitionsHashed: true
     };
 }
@@ -37849,7 +38086,7 @@ function compareSinceReceipt(receipt, backup, maxShrinkPercent) {
     }
     const { identical, changed, notCompared } = compareContent(reference, backup.dump, restoredTables);
     const byName = majorOf(reference.serverVersionNumber) !== majorOf(restored.serverVersionNumber);
-    const schema = (definitions) => definitions.filter((definition) => !DATA_KINDS.has(definition.kind));
+    const schema = (definitions) => definitions.where((kind) => !DATA_KINDS.has(kind));
     const referenceDefinitions = schema(reference.definitions);
     const differences = compareDefinitions(referenceDefinitions, schema(restored.definitions), { hashed: true, byName });
     const gone = new Set(missing);
@@ -38064,9 +38301,9 @@ function compareInventories(reference, restored, dumpedSequences = [], reference
     const sequencesAfter = new Map(restored.sequences.map((entry) => [entry.sequence, sequenceValue(entry.value)]));
     // A server of another major words definitions its own way: then only which objects exist is compared.
     const byName = reference !== undefined && majorOf(source.serverVersionNumber) !== majorOf(restored.serverVersionNumber);
-    const referenceDefinitions = source.definitions.filter((definition) => content || definition.kind !== 'large object data');
+    const referenceDefinitions = content ? source.definitions : source.definitions.where((kind) => kind !== 'large object data');
     // An existing backup's own content holds no definitions, only its large objects' bytes.
-    const restoredDefinitions = referenceKind === 'backup' ? restored.definitions.filter((definition) => definition.kind === 'large object data') : restored.definitions;
+    const restoredDefinitions = referenceKind === 'backup' ? restored.definitions.where((kind) => kind === 'large object data') : restored.definitions;
     const definitionDifferences = reference
         ? compareDefinitions(referenceDefinitions, restoredDefinitions, {
             hashed: source.definitionsHashed === true,
@@ -40365,6 +40602,8 @@ function hashRange(view, bytes, start, end, seed, out) {
     out[3] = h4;
 }
 const TWO_32 = 4294967296;
+/** One line's hash, read as soon as it is made: one for every fingerprint (a dump may have tens of thousands of tables). */
+const LINE_HASH = new Uint32Array(4);
 const row_fingerprint_NL = 10;
 const row_fingerprint_CR = 13;
 /** The fingerprint of a multiset of rows, added a line at a time or a buffer of whole lines at a time. */
@@ -40372,7 +40611,6 @@ class RowFingerprint {
     rows = 0;
     low = 0;
     high = 0;
-    hash = new Uint32Array(4);
     /**
      * Whole lines, each ending in a line feed (a carriage return before it is not part of the row:
      * COPY text never ends a row with one, and psql on Windows may add it).
@@ -40406,13 +40644,13 @@ class RowFingerprint {
         this.add(view, bytes, start, last);
     }
     add(view, bytes, start, end) {
-        hashRange(view, bytes, start, end, 0, this.hash);
-        this.low += this.hash[0];
+        hashRange(view, bytes, start, end, 0, LINE_HASH);
+        this.low += LINE_HASH[0];
         if (this.low >= TWO_32) {
             this.low -= TWO_32;
             this.high++;
         }
-        this.high = (this.high + this.hash[1]) >>> 0;
+        this.high = (this.high + LINE_HASH[1]) >>> 0;
         this.rows++;
     }
     /** Another fingerprint's rows added to these (the parts of one table, dumped in several blocks). */
@@ -42777,7 +43015,7 @@ const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createR
 
 
 
-const CHUNK_BYTES = 1024 * 1024;
+const followed_file_CHUNK_BYTES = 1024 * 1024;
 /** How long a reader that caught up with the writer waits before it looks again. */
 const POLL_MS = 5;
 async function openGrowingFile(file, signal) {
@@ -42813,7 +43051,7 @@ class ChunkPool {
     take() {
         const free = this.free.values().next();
         if (free.done) {
-            const buffer = Buffer.allocUnsafeSlow(CHUNK_BYTES);
+            const buffer = Buffer.allocUnsafeSlow(followed_file_CHUNK_BYTES);
             this.issued.add(buffer.buffer);
             return buffer;
         }
@@ -42848,15 +43086,15 @@ async function* followFile(file, signal, pool) {
             if (failure)
                 throw failure.error;
             // A new buffer each time (or one its readers gave back): a reader may keep a chunk a while.
-            const buffer = pool?.take() ?? Buffer.allocUnsafe(CHUNK_BYTES);
-            const { bytesRead } = await handle.read(buffer, 0, CHUNK_BYTES, position);
+            const buffer = pool?.take() ?? Buffer.allocUnsafe(followed_file_CHUNK_BYTES);
+            const { bytesRead } = await handle.read(buffer, 0, followed_file_CHUNK_BYTES, position);
             if (bytesRead === 0)
                 pool?.give(buffer);
             if (bytesRead > 0) {
                 position += bytesRead;
                 yield buffer.subarray(0, bytesRead);
                 // Caught up with the writer: let it write a good chunk before reading again.
-                if (bytesRead < CHUNK_BYTES && final === undefined)
+                if (bytesRead < followed_file_CHUNK_BYTES && final === undefined)
                     await (0,external_node_timers_promises_namespaceObject.setTimeout)(POLL_MS);
                 continue;
             }
@@ -42871,7 +43109,7 @@ async function* followFile(file, signal, pool) {
 }
 /** Two buffers for readRange, each the size of a chunk. */
 function rangeBuffers() {
-    return [Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES)];
+    return [Buffer.allocUnsafe(followed_file_CHUNK_BYTES), Buffer.allocUnsafe(followed_file_CHUNK_BYTES)];
 }
 /**
  * Reads one range of a file that is already written, into two buffers in turn: a chunk is read
@@ -45746,6 +45984,7 @@ async function chooseTools(run, settings, workspace, options, result, server) {
 // with the dump's fingerprints (a new backup), or the backup's content alone (an existing backup
 // without a receipt of its own); and what changed between a receipt's backup and this one.
 
+
 /**
  * The source's inventory, read in the dumped snapshot (its row counts), with each dumped table's
  * fingerprint taken from the dump's rows and each large object's bytes from the dump's lowrite
@@ -45767,7 +46006,7 @@ function withDumpContent(source, dump, names) {
     return {
         ...source,
         content,
-        definitions: [...source.definitions.filter((definition) => definition.kind !== 'large object data'), ...largeObjects]
+        definitions: DefinitionList.from([...source.definitions.where((kind) => kind !== 'large object data'), ...largeObjects])
     };
 }
 /**
@@ -45796,7 +46035,7 @@ function dumpInventory(dump, names, restored) {
         objects: restored.objects,
         content,
         sequences: [],
-        definitions: dump.largeObjects.map((object) => ({ kind: 'large object data', name: object.oid, text: object.md5 }))
+        definitions: DefinitionList.from(dump.largeObjects.map((object) => ({ kind: 'large object data', name: object.oid, text: object.md5 })))
     };
 }
 /**
@@ -47063,7 +47302,9 @@ const SEARCH_PATH = /^SELECT pg_catalog\.set_config\('search_path', '(?:[^'\n]|'
 class PlainDumpPlanner {
     listener;
     options;
-    jobs = [];
+    /** Jobs announced so far; each is the listener's to keep (the planner holds only those still open). */
+    jobCount = 0;
+    unclosed = new Set();
     /** The run's own \restrict line, else the dump's: every session runs it before anything else. */
     restrictLine;
     /** SET statements left out because the server does not know them. */
@@ -47083,6 +47324,7 @@ class PlainDumpPlanner {
     /** The job that took the first part of a unit handed over in parts. */
     continuing;
     settings = new Map();
+    tableNames = new Map();
     /** The settings as jobs record them, one map shared by every job until a SET changes them (never changed itself). */
     settingsSnapshot;
     entry;
@@ -47141,9 +47383,8 @@ class PlainDumpPlanner {
             throw refusedStatement(refused);
         this.finishEntry();
         this.closeCurrent();
-        for (const job of this.jobs)
-            if (!job.closed)
-                this.close(job);
+        for (const job of [...this.unclosed])
+            this.close(job);
     }
     onUnit(unit) {
         const admission = admit(unit, this.gate.judge(unit));
@@ -47306,7 +47547,7 @@ class PlainDumpPlanner {
         this.current = undefined;
         const on = this.definitionDoubtful ? undefined : definitionTable(this.definitionStatements);
         if (on) {
-            job.table = on.table;
+            job.table = this.tableName(on.table);
             // A lone CREATE INDEX; statements after it (CLUSTER ON, ...) need more of the table.
             job.shared = on.shared;
             this.announce(job);
@@ -47347,8 +47588,8 @@ class PlainDumpPlanner {
         return job;
     }
     announce(job) {
-        job.index = this.jobs.length;
-        this.jobs.push(job);
+        job.index = this.jobCount++;
+        this.unclosed.add(job);
         this.touched.add(job);
     }
     closeCurrent() {
@@ -47392,7 +47633,7 @@ class PlainDumpPlanner {
             ranges: [],
             closed: false,
             settings: this.currentSettings(),
-            table,
+            table: this.tableName(table),
             copyStatement: Buffer.concat(unit.chunks),
             bytes: 0
         };
@@ -47443,10 +47684,21 @@ class PlainDumpPlanner {
     }
     close(job) {
         job.closed = true;
+        this.unclosed.delete(job);
         const last = job.ranges[job.ranges.length - 1];
         if (last)
             last.sealed = true;
+        // Exactly as long as it is: an array that grew by push keeps room for more, per job.
+        job.ranges = job.ranges.slice();
         this.listener.changed(job);
+    }
+    /** One string per table, however many jobs name it (tens of thousands of tables). */
+    tableName(table) {
+        const kept = this.tableNames.get(table);
+        if (kept !== undefined)
+            return kept;
+        this.tableNames.set(table, table);
+        return table;
     }
 }
 function isSessionSetting(text) {
@@ -47544,15 +47796,23 @@ function alteredTable(tokens, requireOnly) {
 const scheduler_PART_BYTES = 8 * 1024 * 1024;
 /** While the table is still being read, a session waits until at least this much is there. */
 const MIN_PART_BYTES = 1024 * 1024;
+/** What the scheduler knows of a job, by its index (flags). */
+const KNOWN = 1;
+const STARTED = 2;
+const FINISHED = 4;
 class ReplayScheduler {
     sessions;
-    jobs;
     file;
     restrictLine;
     adjustSetting;
     states;
-    finished = new Set();
-    started = new Set();
+    /** The jobs announced and not finished: a finished one is dropped (a dump may have hundreds of thousands). */
+    jobs = new Map();
+    /** KNOWN, STARTED and FINISHED of each job by index. */
+    flags = new Uint8Array(1024);
+    /** One more than the highest index announced. */
+    jobCount = 0;
+    finishedCount = 0;
     rows = new Map();
     /** Per table: rows jobs not finished, the bytes of its rows, and its definitions not started. */
     pendingRows = new Map();
@@ -47565,7 +47825,6 @@ class ReplayScheduler {
     });
     /** Per table: index builds running (they share the table), or a key being added (it has it alone). */
     building = new Map();
-    known = new Set();
     /** Each session's two buffers for the ranges it sends, made once. */
     buffers = new Map();
     rowsRunning = 0;
@@ -47577,11 +47836,10 @@ class ReplayScheduler {
     statistics = { tables: 0, copies: 0, definitions: 0 };
     /** Bytes sent to the sessions, for the heartbeat. */
     bytesSent = 0;
-    constructor(sessions, jobs, file, restrictLine, 
+    constructor(sessions, file, restrictLine, 
     /** A SET line as a session gets it, given the line the dump holds. */
     adjustSetting = (line) => line) {
         this.sessions = sessions;
-        this.jobs = jobs;
         this.file = file;
         this.restrictLine = restrictLine;
         this.adjustSetting = adjustSetting;
@@ -47593,10 +47851,12 @@ class ReplayScheduler {
     }
     /** The planner announced a job or more of one. */
     changed(job) {
-        if (!this.known.has(job.index)) {
-            this.known.add(job.index);
+        if (!this.has(job.index, KNOWN)) {
+            this.mark(job.index, KNOWN);
+            this.jobs.set(job.index, job);
+            this.jobCount = Math.max(this.jobCount, job.index + 1);
             if (job.kind === 'rows') {
-                this.rows.set(job.index, { next: 0, running: 0 });
+                this.rows.set(job.index, { job, next: 0, running: 0 });
                 this.pendingRows.set(job.table, (this.pendingRows.get(job.table) ?? 0) + 1);
                 this.statistics.tables++;
             }
@@ -47657,25 +47917,25 @@ class ReplayScheduler {
                 this.fail(error);
             });
         }
-        if (this.planned && this.finished.size === this.jobs.length && this.states.every((state) => !state.busy))
+        if (this.planned && this.finishedCount === this.jobCount && this.states.every((state) => !state.busy))
             this.settle?.resolve();
     }
     pick(session) {
         if (session === 0) {
-            const serial = this.jobs[this.firstUnfinishedSerial];
-            if (serial?.kind !== 'serial' || this.started.has(serial.index))
+            const serial = this.jobs.get(this.firstUnfinishedSerial);
+            if (serial?.kind !== 'serial' || this.has(serial.index, STARTED))
                 return undefined;
             const ready = serial.independent || this.firstUnfinished === serial.index;
             if (!ready || (serial.ranges.length === 0 && !serial.closed))
                 return undefined;
-            this.started.add(serial.index);
+            this.mark(serial.index, STARTED);
             this.states[session].doing =
-                `statements in the dump's order (job ${serial.index + 1} of ${this.planned ? this.jobs.length : 'those planned so far'})`;
+                `statements in the dump's order (job ${serial.index + 1} of ${this.planned ? this.jobCount : 'those planned so far'})`;
             return () => this.runWhole(session, serial);
         }
         const definition = this.definitions.next();
         if (definition) {
-            this.started.add(definition.index);
+            this.mark(definition.index, STARTED);
             const building = this.building.get(definition.table) ?? { indexes: 0, exclusive: false };
             if (definition.shared)
                 building.indexes++;
@@ -47698,7 +47958,7 @@ class ReplayScheduler {
         if (!this.planned && this.rowsRunning >= Math.max(1, Math.floor((this.states.length - 1) / 2)))
             return undefined;
         for (const [index, progress] of this.rows) {
-            const job = this.jobs[index];
+            const { job } = progress;
             if (this.serialBefore(index))
                 break;
             if (progress.next >= job.ranges.length)
@@ -47724,27 +47984,47 @@ class ReplayScheduler {
         return undefined;
     }
     finishRowsIfComplete(job, progress) {
-        if (!job.closed || progress.next < job.ranges.length || progress.running > 0 || this.finished.has(job.index))
+        if (!job.closed || progress.next < job.ranges.length || progress.running > 0 || this.has(job.index, FINISHED))
             return;
         this.rows.delete(job.index);
-        this.pendingRows.set(job.table, (this.pendingRows.get(job.table) ?? 1) - 1);
+        const pending = (this.pendingRows.get(job.table) ?? 1) - 1;
+        if (pending > 0)
+            this.pendingRows.set(job.table, pending);
+        else
+            this.pendingRows.delete(job.table);
         this.definitions.changed(job.table);
         this.finish(job);
     }
     finish(job) {
-        this.finished.add(job.index);
+        this.mark(job.index, FINISHED);
+        this.finishedCount++;
+        // Closed and never read again: it goes, with its ranges.
+        this.jobs.delete(job.index);
         this.advance();
     }
     advance() {
-        while (this.finished.has(this.firstUnfinished))
+        while (this.has(this.firstUnfinished, FINISHED))
             this.firstUnfinished++;
         const serial = this.firstUnfinishedSerial;
-        while (this.firstUnfinishedSerial < this.jobs.length &&
-            (this.jobs[this.firstUnfinishedSerial].kind !== 'serial' || this.finished.has(this.firstUnfinishedSerial))) {
+        for (;;) {
+            const index = this.firstUnfinishedSerial;
+            if (!this.has(index, FINISHED) && (!this.has(index, KNOWN) || this.jobs.get(index)?.kind === 'serial'))
+                break;
             this.firstUnfinishedSerial++;
         }
         if (this.firstUnfinishedSerial !== serial)
             this.definitions.serialAdvanced();
+    }
+    has(index, flag) {
+        return index < this.flags.length && (this.flags[index] & flag) !== 0;
+    }
+    mark(index, flag) {
+        if (index >= this.flags.length) {
+            const grown = new Uint8Array(Math.max(this.flags.length * 2, index + 1));
+            grown.set(this.flags);
+            this.flags = grown;
+        }
+        this.flags[index] |= flag;
     }
     /** A serial job or a definition: all its ranges, in order, in one session. */
     async runWhole(session, job) {
@@ -47780,6 +48060,8 @@ class ReplayScheduler {
                 building.indexes--;
             else
                 building.exclusive = false;
+            if (building.indexes === 0 && !building.exclusive)
+                this.building.delete(job.table);
             this.definitions.changed(job.table);
             this.statistics.definitions++;
         }
@@ -47865,7 +48147,7 @@ async function replayPlainDump(options) {
             copyGuards: options.copyGuards,
             noAtomicBodies: options.noAtomicBodies
         });
-        const scheduler = (joined.scheduler = new ReplayScheduler(options.sessions, planner.jobs, handle, () => planner.restrictLine, options.adjustSetting));
+        const scheduler = (joined.scheduler = new ReplayScheduler(options.sessions, handle, () => planner.restrictLine, options.adjustSetting));
         options.onStart?.(scheduler);
         const running = scheduler.done();
         // It may fail while the file is still being read: the failure is awaited below.
@@ -47918,6 +48200,10 @@ async function replayInSessions(replay, file) {
     const followed = new FollowedSchemaSession(sessions, { noAtomicBodies: request.tools.version.major < 14 });
     replay.sorter.readsLines(followed.schema.lines, 0);
     let sent = () => 0;
+    let describe = () => [];
+    // Set here, not where the scheduler is known: a closure made there would hold it (every job) after the replay.
+    replay.progress.bytes = () => sent();
+    replay.progress.describe = () => describe();
     const stopHeartbeat = startHeartbeat('psql restoring', run.log, () => sent(), run.heartbeatMs);
     let replayed;
     try {
@@ -47928,8 +48214,7 @@ async function replayInSessions(replay, file) {
             signal: replay.signal,
             onStart: (scheduler) => {
                 sent = () => scheduler.bytesSent;
-                replay.progress.bytes = sent;
-                replay.progress.describe = () => scheduler.describeSessions();
+                describe = () => scheduler.describeSessions();
             },
             chunks: request.relay,
             onRead: request.onBackupRead,
@@ -47959,6 +48244,10 @@ async function replayInSessions(replay, file) {
     }
     finally {
         stopHeartbeat();
+        // The scheduler is let go once the replay ends: only its count of bytes stays.
+        const total = sent();
+        sent = () => total;
+        describe = () => [];
     }
     const runs = await sessions.finish();
     const failed = runs.map((ran) => psqlFailure(replay, ran, 'psql')).find(Boolean);
