@@ -5,11 +5,11 @@
 import * as commands from './commands.js'
 import { rmRF } from '@actions/io'
 import { readFile } from 'node:fs/promises'
-import { rawSecrets, readConnectionInputs, withDjangoSettings } from '../inputs/connection-inputs.js'
+import { readConnectionInputs } from '../inputs/connection-inputs.js'
+import { startUp } from '../inputs/start-up.js'
 import { openSession, readServerVersion } from '../connection/session.js'
 import { dropDatabase } from '../restore/temporary-database.js'
 import { endProcessGroup } from '../tools/process-group.js'
-import { Redactor } from '../run/secrets.js'
 import { recordedResources } from './state.js'
 import { runnerInputs } from './inputs.js'
 
@@ -22,9 +22,9 @@ export async function runCleanup(): Promise<void> {
     commands.info('Nothing left to clean up.')
     return
   }
-  const raw = runnerInputs()
-  const redactor = new Redactor(rawSecrets(raw))
-  for (const secret of redactor.known) commands.setSecret(secret)
+  // The Django settings are read, and the inputs parsed, only when a database is left to drop.
+  const start = startUp(runnerInputs(), commands.setSecret)
+  const { redactor } = start
   // The tools first: pg_dump, psql or pg_restore still running would go on writing, or hold a database.
   for (const group of processes) {
     const pid = endProcessGroup(group)
@@ -39,12 +39,7 @@ export async function runCleanup(): Promise<void> {
   }
   if (databases.length === 0) return
   try {
-    const withDjango = await withDjangoSettings(raw)
-    for (const secret of rawSecrets(withDjango)) {
-      redactor.add(secret)
-      commands.setSecret(secret)
-    }
-    const { connection, restoreTarget } = readConnectionInputs(withDjango)
+    const { connection, restoreTarget } = await start.settings(readConnectionInputs)
     if (connection.kind !== 'postgres') return
     // Temporary databases live where the restore happened.
     const session = await openSession(restoreTarget ?? connection.target)

@@ -1,10 +1,10 @@
 // The action's main step: inputs from INPUT_*, secrets masked first, then the engine, outputs and summary.
 
 import * as core from '@actions/core'
-import { rawSecrets, withDjangoSettings } from '../inputs/connection-inputs.js'
 import { loadSettings } from '../inputs/inputs.js'
+import { startUp } from '../inputs/start-up.js'
 import { runnerInputs } from './inputs.js'
-import { Redactor } from '../run/secrets.js'
+import { describeFatal } from '../run/errors.js'
 import { buildSummary } from '../report/summary.js'
 import { outputsOf } from '../report/outputs.js'
 import { verifyBackup } from '../engine/verify.js'
@@ -16,18 +16,9 @@ import { forgetSecretVariables } from '../connection/environment.js'
 import { recordProcessGroups } from '../tools/process.js'
 
 export async function runAction(): Promise<void> {
-  const given = runnerInputs()
-  const redactor = new Redactor(rawSecrets(given))
-  for (const secret of redactor.known) core.setSecret(secret)
+  const start = startUp(runnerInputs(), core.setSecret)
   try {
-    // The Django settings' password is masked before anything else is printed.
-    const raw = await withDjangoSettings(given)
-    for (const secret of rawSecrets(raw)) {
-      redactor.add(secret)
-      core.setSecret(secret)
-    }
-    const settings = loadSettings(raw)
-    for (const secret of settings.secrets) core.setSecret(secret)
+    const settings = await start.settings(loadSettings)
     forgetSecretVariables()
     // The runner always names its tool cache; elsewhere (a local runner emulation) the engine's own folder serves.
     const toolCache = process.env.RUNNER_TOOL_CACHE ? runnerToolCache : undefined
@@ -50,8 +41,6 @@ export async function runAction(): Promise<void> {
       core.info(`Backup verified: ${result.backup?.sizeBytes} bytes, SHA-256 ${result.backup?.sha256}`)
     }
   } catch (error) {
-    const hint = (error as { hint?: string }).hint
-    const message = redactor.redactError(error)
-    core.setFailed(hint ? `${message}\nHint: ${redactor.redact(hint)}` : message)
+    core.setFailed(describeFatal(error, start.redactor))
   }
 }

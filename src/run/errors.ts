@@ -1,5 +1,7 @@
 // Failures in the user's terms: what went wrong, and a hint on what to do about it.
 
+import type { Redactor } from './secrets.js'
+
 export type Problem =
   | 'bad-input'
   | 'connection-refused'
@@ -50,6 +52,16 @@ export class InputError extends VerificationError {
     super('bad-input', `Input "${input}" has an invalid value ${JSON.stringify(value)}: expected ${accepted}.`)
     this.name = 'InputError'
   }
+}
+
+/**
+ * The text an entry prints for the error that ended its run: the message, then "Hint: ..." on a
+ * line of its own when the error has one, both through the redactor (a hint may quote an input).
+ */
+export function describeFatal(error: unknown, redactor: Redactor): string {
+  const hint = (error as { hint?: unknown } | null | undefined)?.hint
+  const message = redactor.redactError(error)
+  return typeof hint === 'string' && hint !== '' ? `${message}\nHint: ${redactor.redact(hint)}` : message
 }
 
 export interface ServerAddress {

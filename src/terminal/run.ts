@@ -1,8 +1,9 @@
 // The terminal's main: parses flags, runs the engine, prints the verdict, returns the exit code.
 
-import { loadSettings, rawSecrets } from '../inputs/inputs.js'
-import { withDjangoSettings } from '../inputs/connection-inputs.js'
+import { loadSettings } from '../inputs/inputs.js'
+import { startUp } from '../inputs/start-up.js'
 import { Redactor } from '../run/secrets.js'
+import { describeFatal } from '../run/errors.js'
 import { summaryLines } from '../report/summary.js'
 import { verifyBackup } from '../engine/verify.js'
 import { interruptionSignal } from '../run/interruption.js'
@@ -19,11 +20,7 @@ export async function runCommandLine(argv: string[], env: NodeJS.ProcessEnv = pr
       process.stdout.write(`${USAGE}\n`)
       return 0
     }
-    for (const secret of rawSecrets(commandLine.raw)) reporter.mask(secret)
-    const raw = await withDjangoSettings(commandLine.raw)
-    for (const secret of rawSecrets(raw)) reporter.mask(secret)
-    const settings = loadSettings(raw)
-    for (const secret of settings.secrets) reporter.mask(secret)
+    const settings = await startUp(commandLine.raw, reporter.mask, redactor).settings(loadSettings)
     if (env === process.env) forgetSecretVariables(env)
     const result = await verifyBackup({ settings, reporter, signal: interruptionSignal() })
     process.stdout.write('\n')
@@ -31,8 +28,7 @@ export async function runCommandLine(argv: string[], env: NodeJS.ProcessEnv = pr
     for (const line of summaryLines(result)) stream.write(`${redactor.redact(line)}\n`)
     return result.status === 'failed' ? 1 : 0
   } catch (error) {
-    const hint = (error as { hint?: string }).hint
-    process.stderr.write(`error: ${redactor.redactError(error)}\n${hint ? `Hint: ${redactor.redact(hint)}\n` : ''}`)
+    process.stderr.write(`error: ${describeFatal(error, redactor)}\n`)
     if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) process.stderr.write(`\n${USAGE}\n`)
     return 1
   }
