@@ -3,7 +3,7 @@
 
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { spawn } from 'node:child_process'
-import { PlainDumpLexer, type DumpUnit } from '../src/backup/plain-lexer.js'
+import { PlainDumpLexer, type DumpUnit } from '../src/backup/plain/lexer.js'
 import { copyTable, definitionTable } from '../src/restore/parallel/planner.js'
 import { findClientTools } from '../src/tools/locate.js'
 import { startServer, type TestServer } from './support/server.js'

@@ -7,9 +7,9 @@ import { open } from 'node:fs/promises'
 import { Transform, Writable, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGunzip } from 'node:zlib'
-import { parseArchiveHeader, type ArchiveHeader } from './archive-header.js'
+import { parseArchiveHeader, type ArchiveHeader } from './archive/archive-header.js'
 import { PlainDumpScanner, type PlainScanReport, type ScanOptions } from './plain-scanner.js'
-import { TarChecker, type TarReport } from './tar-check.js'
+import { TarChecker, type TarReport } from './archive/tar-check.js'
 
 /** Watches bytes go by and reports on them once they have all passed. */
 export interface ByteObserver<R> {

@@ -2,8 +2,8 @@
 // only where it fails a change of owner or of privileges, and psql says no more than the line
 // (its messages name no statement, and the server's say the same for a policy or a GRANT).
 
-import { newlines } from '../backup/line-numbers.js'
-import { isWord, PlainDumpLexer, tokenize, type DumpUnit, type Token } from '../backup/plain-lexer.js'
+import { newlines } from '../backup/plain/line-numbers.js'
+import { isWord, PlainDumpLexer, tokenize, type DumpUnit, type Token } from '../backup/plain/lexer.js'
 
 /**
  * ownership: ALTER ... OWNER TO, or pg_dump's SET/RESET SESSION AUTHORIZATION; privileges: GRANT,

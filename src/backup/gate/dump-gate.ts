@@ -13,7 +13,7 @@ import {
   type DumpUnit,
   type TokenKind,
   type TokenSink
-} from '../plain-lexer.js'
+} from '../plain/lexer.js'
 import { judgeMeta } from './meta.js'
 import { decodeDumpText } from '../dump-text.js'
 import { isTrustedLanguage, StatementReader, type DatabaseStatement, type StatementJudgement, type StatementToken } from './statement.js'

@@ -3,7 +3,7 @@
 // language), and what it would do once run: act inside the database it is restored into, act on the
 // database itself (a --create dump's preamble), or reach beyond it. Pure: no file, no server.
 
-import type { TokenKind } from '../plain-lexer.js'
+import type { TokenKind } from '../plain/lexer.js'
 import { InsertReader, literalArguments } from './literals.js'
 import { isSymbol, isWord, objectKind, OBJECT_KINDS, qualifiedName, SHARED_KINDS, type StatementToken } from './vocabulary.js'
 

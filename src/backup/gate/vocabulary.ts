@@ -2,7 +2,7 @@
 // qualified names, and the kinds of object a statement names (those of one database, and those the
 // server shares, which a restore never touches).
 
-import type { TokenKind } from '../plain-lexer.js'
+import type { TokenKind } from '../plain/lexer.js'
 
 export interface StatementToken {
   kind: TokenKind

@@ -17,8 +17,8 @@ import {
   type DumpStatement,
   type DumpUnit,
   type Token
-} from '../../backup/plain-lexer.js'
-import { parseCopyStatement } from '../../backup/copy-statement.js'
+} from '../../backup/plain/lexer.js'
+import { parseCopyStatement } from '../../backup/plain/statements.js'
 import { admit, DumpGate, type GateOptions } from '../../backup/gate/dump-gate.js'
 import { refusedStatement } from '../../backup/gate/refusal.js'
 import type { CopyGuards } from '../psql.js'

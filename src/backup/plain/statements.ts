@@ -1,6 +1,6 @@
 // pg_dump's COPY statement, read by its tokens: the table and the column list, as written.
 
-import { readQualifiedName, tokenize, type Token } from './plain-lexer.js'
+import { readQualifiedName, tokenize, type Token } from './lexer.js'
 
 export interface CopyStatement {
   /** As the dump wrote it, quotes kept: public."Order Items". */
