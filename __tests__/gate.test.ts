@@ -8,8 +8,8 @@ import path from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { admit, DumpGate, type GateOptions, type GateReport, type Verdict } from '../src/backup/gate/dump-gate.js'
 import { connectTarget, judgeMeta } from '../src/backup/gate/meta.js'
-import { linesAt } from '../src/backup/line-numbers.js'
-import { PlainDumpLexer } from '../src/backup/plain-lexer.js'
+import { linesAt } from '../src/backup/plain/line-numbers.js'
+import { PlainDumpLexer } from '../src/backup/plain/lexer.js'
 import { restrictLine } from '../src/restore/psql.js'
 
 const PREAMBLE = `--

@@ -3,8 +3,9 @@
 
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { spawn } from 'node:child_process'
-import { PlainDumpLexer, type DumpUnit } from '../src/backup/plain-lexer.js'
-import { copyTable, definitionTable } from '../src/restore/parallel/planner.js'
+import { PlainDumpLexer } from '../src/backup/plain/lexer.js'
+import { copyTable, definitionTable } from '../src/backup/plain/statements.js'
+import type { DumpUnit } from '../src/backup/plain/units.js'
 import { findClientTools } from '../src/tools/locate.js'
 import { startServer, type TestServer } from './support/server.js'
 import { generator } from './support/random.js'

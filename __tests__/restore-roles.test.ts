@@ -12,7 +12,7 @@ import { verifyBackup } from '../src/engine/verify.js'
 import { findClientTools } from '../src/tools/locate.js'
 import { incompleteRestore, restoreFailure, RestoreErrorSorter } from '../src/restore/errors.js'
 import { commandKind, StatementLines } from '../src/restore/statement-lines.js'
-import { PlainDumpLexer } from '../src/backup/plain-lexer.js'
+import { PlainDumpLexer } from '../src/backup/plain/lexer.js'
 import { MemoryLedger, recordingReporter } from './support/reporter.js'
 import { startServer, temporaryDatabases, type TestServer } from './support/server.js'
 

@@ -4,7 +4,7 @@
 // compared with it row by row without reading the source a second time.
 
 import { createHash, type Hash } from 'node:crypto'
-import { parseCopyStatement, type CopyStatement } from './copy-statement.js'
+import { parseCopyStatement, type CopyStatement } from './plain/statements.js'
 import { RowFingerprint } from './row-fingerprint.js'
 
 export interface DumpedTable {

@@ -3,13 +3,13 @@
 
 import { createHash, type Hash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { open } from 'node:fs/promises'
 import { Transform, Writable, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGunzip } from 'node:zlib'
-import { parseArchiveHeader, type ArchiveHeader } from './archive-header.js'
+import { parseArchiveHeader, type ArchiveHeader } from './archive/archive-header.js'
+import { READ_BYTES } from './file-hash.js'
 import { PlainDumpScanner, type PlainScanReport, type ScanOptions } from './plain-scanner.js'
-import { TarChecker, type TarReport } from './tar-check.js'
+import { TarChecker, type TarReport } from './archive/tar-check.js'
 
 /** Watches bytes go by and reports on them once they have all passed. */
 export interface ByteObserver<R> {
@@ -68,34 +68,11 @@ export function discard(): Writable {
   return new Writable({ write: (_chunk, _encoding, done) => done() })
 }
 
-/** Large reads: a backup is read whole, and each read costs a round trip to the thread pool. */
-const READ_BYTES = 1024 * 1024
-
 /** Reads a file once, hashing and observing it; the signal stops the read (the run's time limit). */
 export async function inspectFile<R>(file: string, observer: ByteObserver<R>, signal?: AbortSignal): Promise<Hashed<R>> {
   const inspector = new InspectingStream(observer)
   await pipeline(createReadStream(file, { highWaterMark: READ_BYTES }), inspector, discard(), { signal })
   return inspector.result()
-}
-
-/**
- * The SHA-256 of a file, read once through one buffer: nothing keeps its chunks, so none is
- * allocated per read (a backup's worth of buffers would keep the garbage collector busy).
- */
-export async function hashFile(file: string, signal?: AbortSignal): Promise<string> {
-  const hash = createHash('sha256')
-  const buffer = Buffer.allocUnsafe(READ_BYTES)
-  const handle = await open(file, 'r')
-  try {
-    for (;;) {
-      signal?.throwIfAborted()
-      const { bytesRead } = await handle.read(buffer, 0, READ_BYTES, null)
-      if (bytesRead === 0) return hash.digest('hex')
-      hash.update(buffer.subarray(0, bytesRead))
-    }
-  } finally {
-    await handle.close()
-  }
 }
 
 export type PlainObservation = PlainScanReport & { decompressError?: string }

@@ -2,11 +2,11 @@
 // and what its format's observer saw. The Validate phase judges the result.
 
 import path from 'node:path'
-import type { ArchiveHeader } from './archive-header.js'
+import type { ArchiveHeader } from './archive/archive-header.js'
 import { plainIsGzipped, type BackupFormat, type Compression } from './formats.js'
 import { headerObserver, inspectFile, plainObserver, tarObserver, type PlainObservation } from './inspect.js'
-import { buildManifest, type Manifest } from './manifest.js'
-import type { TarReport } from './tar-check.js'
+import { buildManifest, type Manifest } from './archive/manifest.js'
+import type { TarReport } from './archive/tar-check.js'
 import type { DumpContent } from './dump-content.js'
 import type { ScanOptions } from './plain-scanner.js'
 import type { GateReport } from './gate/dump-gate.js'

@@ -3,7 +3,8 @@
 // The dump is read as psql reads it (PlainDumpLexer): a COPY is a statement, not a line that
 // looks like one.
 
-import { PlainDumpLexer, type DumpUnit } from './plain-lexer.js'
+import { PlainDumpLexer } from './plain/lexer.js'
+import type { DumpUnit } from './plain/units.js'
 import { DumpContentCollector, type DumpContent } from './dump-content.js'
 import { DumpGate, type GateReport } from './gate/dump-gate.js'
 import { decodeDumpText } from './dump-text.js'

@@ -12,7 +12,7 @@ import { compressionArgument, plainIsGzipped, type BackupFormat, type Compressio
 import { discard, InspectingStream, plainObserver, tarObserver, type PlainObservation } from '../backup/inspect.js'
 import { describeBackupOnDisk, type CreatedBackup } from '../backup/on-disk.js'
 import { followFile, type ChunkRelay } from '../backup/followed-file.js'
-import type { TarReport } from '../backup/tar-check.js'
+import type { TarReport } from '../backup/archive/tar-check.js'
 import type { ScanOptions } from '../backup/plain-scanner.js'
 import { describeBytes } from '../run/bytes.js'
 import { classifyToolError, VerificationError } from '../run/errors.js'

@@ -5,7 +5,7 @@
 
 import { pipeline } from 'node:stream/promises'
 import type { BackupFormat } from '../backup/formats.js'
-import { backupChecksum } from '../backup/manifest.js'
+import { backupChecksum } from '../backup/archive/manifest.js'
 import { startHeartbeat } from '../run/heartbeat.js'
 import { errorLines, readerStopped, runTool } from '../tools/process.js'
 import { SettingsFilter } from './compat.js'

@@ -5,7 +5,8 @@
 
 import { Transform, type TransformCallback } from 'node:stream'
 import { admit, DumpGate, type GateOptions } from '../backup/gate/dump-gate.js'
-import { PlainDumpLexer, type DumpUnit } from '../backup/plain-lexer.js'
+import { PlainDumpLexer } from '../backup/plain/lexer.js'
+import type { DumpUnit } from '../backup/plain/units.js'
 import { refusedStatement } from '../backup/gate/refusal.js'
 import type { VerificationError } from '../run/errors.js'
 import { readerStopped } from '../tools/process.js'

@@ -2,8 +2,10 @@
 // only where it fails a change of owner or of privileges, and psql says no more than the line
 // (its messages name no statement, and the server's say the same for a policy or a GRANT).
 
-import { newlines } from '../backup/line-numbers.js'
-import { isWord, PlainDumpLexer, tokenize, type DumpUnit, type Token } from '../backup/plain-lexer.js'
+import { PlainDumpLexer } from '../backup/plain/lexer.js'
+import { newlines } from '../backup/plain/line-numbers.js'
+import { isSymbol, isWord, tokenize, type Token } from '../backup/plain/tokens.js'
+import type { DumpUnit } from '../backup/plain/units.js'
 
 /**
  * ownership: ALTER ... OWNER TO, or pg_dump's SET/RESET SESSION AUTHORIZATION; privileges: GRANT,
@@ -14,7 +16,7 @@ export type StatementKind = 'ownership' | 'privileges'
 /** The kind of one statement, by its tokens; undefined for any other statement. */
 function kindOf(tokens: Token[]): StatementKind | undefined {
   const last = tokens[tokens.length - 1]
-  if (last?.kind === 'symbol' && last.value === ';') tokens = tokens.slice(0, -1)
+  if (isSymbol(last, ';')) tokens = tokens.slice(0, -1)
   const [first, second, third] = tokens
   if (isWord(first, 'grant', 'revoke')) return 'privileges'
   if (isWord(first, 'alter') && isWord(second, 'default') && isWord(third, 'privileges')) return 'privileges'
@@ -24,9 +26,9 @@ function kindOf(tokens: Token[]): StatementKind | undefined {
   let depth = 0
   for (const token of tokens) {
     if (token.kind !== 'symbol') continue
-    if (token.value === '(') depth++
-    else if (token.value === ')') depth--
-    else if (token.value === ',' && depth === 0) return undefined
+    if (token.text === '(') depth++
+    else if (token.text === ')') depth--
+    else if (token.text === ',' && depth === 0) return undefined
   }
   const n = tokens.length
   const owner = tokens[n - 3]
@@ -42,7 +44,7 @@ function kindOf(tokens: Token[]): StatementKind | undefined {
 export function commandKind(text: string): StatementKind | undefined {
   const statements: Token[][] = [[]]
   for (const token of tokenize(text)) {
-    if (token.kind === 'symbol' && token.value === ';') statements.push([])
+    if (isSymbol(token, ';')) statements.push([])
     else statements[statements.length - 1].push(token)
   }
   let kind: StatementKind | undefined

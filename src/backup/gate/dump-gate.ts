@@ -5,15 +5,9 @@
 // that database (a role, another database, the server's configuration or files, the runner through
 // a psql meta-command) is refused, and named. Pure: it sees the dump's text, never a server.
 
-import {
-  PART_BYTES,
-  readingSetting,
-  unsafeEncoding,
-  type DumpStatement,
-  type DumpUnit,
-  type TokenKind,
-  type TokenSink
-} from '../plain-lexer.js'
+import { readingSetting, unsafeEncoding } from '../plain/reading-settings.js'
+import { isWord, type TokenKind } from '../plain/tokens.js'
+import { PART_BYTES, type DumpStatement, type DumpUnit, type TokenSink } from '../plain/units.js'
 import { judgeMeta } from './meta.js'
 import { decodeDumpText } from '../dump-text.js'
 import { isTrustedLanguage, StatementReader, type DatabaseStatement, type StatementJudgement, type StatementToken } from './statement.js'
@@ -355,7 +349,7 @@ export class DumpGate implements TokenSink {
     } else if (word === 'commit' || word === 'end' || word === 'rollback' || word === 'abort') {
       const words = this.reader.head.map((token) => token.text)
       const chained = words.includes('chain') && !words.includes('no')
-      const toSavepoint = second?.kind === 'word' && second.text === 'to'
+      const toSavepoint = isWord(second, 'to')
       if (chained) this.stringsBeforeTransaction = this.standardStrings
       this.inTransaction = chained || toSavepoint
     }

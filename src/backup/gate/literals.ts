@@ -1,7 +1,8 @@
 // What pg_dump writes as data inside statements: an INSERT's values (--inserts) and the arguments of
 // the pg_catalog calls it writes are literals, never a call, a column or a subquery that would run.
 
-import { isSymbol, isWord, type StatementToken } from './vocabulary.js'
+import { isSymbol, isWord } from '../plain/tokens.js'
+import type { StatementToken } from './vocabulary.js'
 
 /** An INSERT as pg_dump writes it (--inserts, --column-inserts): INSERT INTO name [(columns)] VALUES (literals), ...; */
 export class InsertReader {

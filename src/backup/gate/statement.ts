@@ -3,9 +3,9 @@
 // language), and what it would do once run: act inside the database it is restored into, act on the
 // database itself (a --create dump's preamble), or reach beyond it. Pure: no file, no server.
 
-import type { TokenKind } from '../plain-lexer.js'
+import { isSymbol, isWord, readQualifiedName, type TokenKind } from '../plain/tokens.js'
 import { InsertReader, literalArguments } from './literals.js'
-import { isSymbol, isWord, objectKind, OBJECT_KINDS, qualifiedName, SHARED_KINDS, type StatementToken } from './vocabulary.js'
+import { objectKind, OBJECT_KINDS, SHARED_KINDS, type StatementToken } from './vocabulary.js'
 
 export type { StatementToken } from './vocabulary.js'
 
@@ -629,7 +629,7 @@ export class StatementReader {
   private judgeCopy(): StatementJudgement {
     const tokens = this.head
     if (this.count > HEAD_TOKENS) return { refuse: 'a COPY statement too long to read whole' }
-    const name = qualifiedName(tokens, 1)
+    const name = readQualifiedName(tokens, 1)
     if (!name) return { refuse: 'COPY of a query, or in a form pg_dump never writes' }
     let i = name.next
     if (isSymbol(tokens[i], '(')) {
@@ -670,11 +670,11 @@ export class StatementReader {
       const handler = this.head.findIndex((token) => isWord(token, 'handler'))
       if (handler < 0) return {}
       const name = this.head[next]?.text ?? '?'
-      const by = qualifiedName(this.head, handler + 1)?.parts.join('.') ?? '?'
+      const by = readQualifiedName(this.head, handler + 1)?.parts.join('.') ?? '?'
       return { routine: { name: `language ${name} (handler ${by})`, language: 'c' } }
     }
     if (kind === 'function' || kind === 'procedure') {
-      const name = qualifiedName(this.head, next)
+      const name = readQualifiedName(this.head, next)
       const signature = name ? this.signature(name.next) : ''
       return { routine: { name: `${name?.parts.join('.') ?? '?'}${signature}`, language: this.languages[0] ?? 'sql' } }
     }
@@ -687,7 +687,7 @@ export class StatementReader {
    * restore (an INSERT, a materialized view's refresh): code of another kind for the host.
    */
   private foreignAccess(kind: string, at: number): NonNullable<StatementJudgement['routine']> {
-    const name = qualifiedName(this.head, isWord(this.head[at], 'if') ? at + 3 : at)?.parts.join('.') ?? '?'
+    const name = readQualifiedName(this.head, isWord(this.head[at], 'if') ? at + 3 : at)?.parts.join('.') ?? '?'
     return {
       name: `${kind} ${name}`,
       language: 'connections to other servers',

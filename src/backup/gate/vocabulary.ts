@@ -1,8 +1,8 @@
-// What pg_dump's statements are made of, as the gate reads them: tokens and how to test them,
-// qualified names, and the kinds of object a statement names (those of one database, and those the
-// server shares, which a restore never touches).
+// What pg_dump's statements are made of, as the gate reads them: a token and where it starts (tested
+// with plain/tokens.ts), and the kinds of object a statement names (those of one database, and those
+// the server shares, which a restore never touches).
 
-import type { TokenKind } from '../plain-lexer.js'
+import { isWord, type TokenKind } from '../plain/tokens.js'
 
 export interface StatementToken {
   kind: TokenKind
@@ -96,25 +96,4 @@ export function objectKind(tokens: StatementToken[], at: number): { kind: string
     return { kind: two === 'constraint trigger' ? 'trigger' : two === 'default conversion' ? 'conversion' : two, next: at + 2 }
   if (first.text === 'procedural' && isWord(tokens[at + 1], 'language')) return { kind: 'language', next: at + 2 }
   return { kind: first.text, next: at + 1 }
-}
-
-export function qualifiedName(tokens: StatementToken[], at: number): { parts: string[]; next: number } | undefined {
-  const parts: string[] = []
-  let i = at
-  for (;;) {
-    const token = tokens[i]
-    if (!token || (token.kind !== 'word' && token.kind !== 'quoted')) return undefined
-    parts.push(token.kind === 'quoted' ? `"${token.text.replace(/"/g, '""')}"` : token.text)
-    i++
-    if (!isSymbol(tokens[i], '.')) return { parts, next: i }
-    i++
-  }
-}
-
-export function isWord(token: StatementToken | undefined, ...words: string[]): boolean {
-  return token?.kind === 'word' && (words.length === 0 || words.includes(token.text))
-}
-
-export function isSymbol(token: StatementToken | undefined, ...symbols: string[]): boolean {
-  return token?.kind === 'symbol' && symbols.includes(token.text)
 }

@@ -9,16 +9,10 @@
 
 import { createHash } from 'node:crypto'
 import { crc32 } from 'node:zlib'
-import {
-  isWord,
-  PlainDumpLexer,
-  readQualifiedName,
-  tokenize,
-  type DumpStatement,
-  type DumpUnit,
-  type Token
-} from '../../backup/plain-lexer.js'
-import { parseCopyStatement } from '../../backup/copy-statement.js'
+import { PlainDumpLexer } from '../../backup/plain/lexer.js'
+import { copyTable, definitionTable } from '../../backup/plain/statements.js'
+import { tokenize } from '../../backup/plain/tokens.js'
+import type { DumpStatement, DumpUnit } from '../../backup/plain/units.js'
 import { admit, DumpGate, type GateOptions } from '../../backup/gate/dump-gate.js'
 import { refusedStatement } from '../../backup/gate/refusal.js'
 import type { CopyGuards } from '../psql.js'
@@ -269,7 +263,7 @@ export class PlainDumpPlanner {
   private onStatements(unit: DumpUnit): void {
     const { statements } = unit
     for (const statement of statements) {
-      const first = tokenize(statement.text, 1)[0]?.value
+      const first = tokenize(statement.text, 1)[0]?.text
       if (first === 'begin' || first === 'start') this.inTransaction = true
       else if (first === 'commit' || first === 'end' || first === 'rollback' || first === 'abort') this.inTransaction = false
     }
@@ -518,63 +512,4 @@ function settingKey(text: string): string {
   if (SEARCH_PATH.test(text)) return 'search_path'
   if (SESSION_AUTHORIZATION.test(text)) return 'session authorization'
   return (SETTING.exec(text) as RegExpExecArray)[1]
-}
-
-/** The table of pg_dump's COPY statement: COPY name [(column, ...)] FROM stdin; anything else is undefined. */
-export function copyTable(text: string): string | undefined {
-  return parseCopyStatement(text)?.table
-}
-
-/**
- * The table an index or key entry works on, when every statement in it is one of those pg_dump
- * writes for one table: CREATE [UNIQUE] INDEX name ON [ONLY] table USING ..., or ALTER TABLE ONLY
- * table ADD CONSTRAINT name PRIMARY KEY | UNIQUE | EXCLUDE ..., then only ALTER TABLE on that same
- * table or ALTER INDEX. A foreign key needs another table's rows too: never here.
- */
-export function definitionTable(statements: DumpStatement[]): { table: string; shared: boolean } | undefined {
-  if (statements.length === 0 || statements.some((statement) => statement.truncated || statement.copyIn)) return undefined
-  const [first, ...rest] = statements.map((statement) => tokenize(statement.text, 64))
-  let table: string | undefined
-  let index = false
-  if (isWord(first[0], 'create')) {
-    let i = 1
-    if (isWord(first[i], 'unique')) i++
-    if (!isWord(first[i++], 'index')) return undefined
-    if (isWord(first[i], 'concurrently') || isWord(first[i], 'if')) return undefined
-    if (first[i]?.kind !== 'word' && first[i]?.kind !== 'quoted') return undefined
-    i++
-    if (!isWord(first[i++], 'on')) return undefined
-    if (isWord(first[i], 'only')) i++
-    const name = readQualifiedName(first, i)
-    if (!name || name.parts.length > 2 || !isWord(first[name.next], 'using')) return undefined
-    table = name.parts.join('.')
-    index = true
-  } else {
-    table = alteredTable(first, true)
-    if (!table) return undefined
-    const at = first.findIndex((token, i) => i > 0 && isWord(token, 'add') && isWord(first[i + 1], 'constraint'))
-    if (
-      at < 0 ||
-      (first[at + 2]?.kind !== 'word' && first[at + 2]?.kind !== 'quoted') ||
-      !isWord(first[at + 3], 'primary', 'unique', 'exclude')
-    )
-      return undefined
-    // Nothing between the table's name and ADD: one action only.
-    const name = readQualifiedName(first, isWord(first[2], 'only') ? 3 : 2)
-    if (!name || name.next !== at) return undefined
-  }
-  for (const tokens of rest) {
-    if (isWord(tokens[0], 'alter') && isWord(tokens[1], 'index')) continue
-    if (alteredTable(tokens, false) !== table) return undefined
-  }
-  return { table, shared: index && rest.length === 0 }
-}
-
-/** ALTER TABLE [ONLY] name ...: the name (ONLY required when asked). */
-function alteredTable(tokens: Token[], requireOnly: boolean): string | undefined {
-  if (!isWord(tokens[0], 'alter') || !isWord(tokens[1], 'table')) return undefined
-  const only = isWord(tokens[2], 'only')
-  if (requireOnly && !only) return undefined
-  const name = readQualifiedName(tokens, only ? 3 : 2)
-  return name && name.parts.length <= 2 ? name.parts.join('.') : undefined
 }

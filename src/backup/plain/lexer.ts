@@ -5,47 +5,11 @@
 // inside a quoted token. The bytes are cut into units of whole lines, at the line ends where psql
 // holds no unfinished statement, so that a unit run elsewhere runs exactly as psql would run it.
 
-export interface DumpStatement {
-  /** The statement from its first token through its semicolon, latin1-decoded (one char a byte). */
-  text: string
-  /** File offset of its first byte. */
-  start: number
-  /** Longer than MAX_STATEMENT_BYTES: only its start was kept. */
-  truncated: boolean
-  /** A COPY ... FROM stdin: rows follow, from the next line on. */
-  copyIn: boolean
-}
-
-export type DumpUnitKind =
-  /** A blank line, or a line holding only a "--" comment, between statements. */
-  | 'comment'
-  /** Whole lines holding one or more complete statements. */
-  | 'statements'
-  /** The first part of a unit too long to hold; the rest follows as the next unit (marked continued). */
-  | 'partial'
-  /** A psql meta-command line (\restrict, \connect, ...) between statements. */
-  | 'meta'
-  /** Whole lines of COPY data. */
-  | 'rows'
-  /** The "\." line that ends COPY data. */
-  | 'end-of-rows'
-
-export interface DumpUnit {
-  kind: DumpUnitKind
-  /** File offsets [start, end). */
-  start: number
-  end: number
-  /** statements: those that end in this unit, in order. */
-  statements: DumpStatement[]
-  /** comment and meta: the line without its line end, latin1-decoded, up to MAX_LINE_TEXT bytes. */
-  line: string
-  /** The rest of a unit handed over in parts ('partial' units before it). */
-  continued: boolean
-  /** Set where psql's reading of the dump cannot be followed with certainty from here on. */
-  uncertain?: string
-  /** The unit's bytes, when the lexer keeps them (LexerOptions.keepBytes). */
-  chunks: Buffer[]
-}
+import { CopyRowFraming } from './row-framing.js'
+import { characterLength, readingSetting } from './reading-settings.js'
+import { isCopyFromStdin } from './statements.js'
+import { isDigit, isIdentCont, isIdentStart, isSpace } from './tokens.js'
+import { PART_BYTES, type DumpStatement, type DumpUnit, type DumpUnitKind, type TokenSink } from './units.js'
 
 export interface LexerOptions {
   /** Hand each unit's bytes over with it (a planner needs them; a scanner does not). */
@@ -58,34 +22,13 @@ export interface LexerOptions {
   noAtomicBodies?: boolean
 }
 
-/**
- * word: an identifier or keyword, lowercased as the server folds it (ASCII only); quoted: a "name"
- * with "" undone; string: a literal's content ('...', E'...' with its escapes undone, $tag$...$tag$);
- * number; symbol: one character of punctuation or an operator; backslash: a backslash outside any
- * quote (psql's \; or \: or a meta-command inside a statement); continuation: a string taken up
- * again on a later line ('a'<line break>'b'), which psql, reading line by line, starts anew.
- */
-export type TokenKind = 'word' | 'quoted' | 'string' | 'number' | 'symbol' | 'backslash' | 'continuation'
-
 /** Words and names are given up to this many characters, literals' contents up to LITERAL_TEXT. */
 const WORD_TEXT = 64
 const LITERAL_TEXT = 256
 
-/** A reader of statements token by token, whatever their length (it keeps what it needs). */
-export interface TokenSink {
-  /** A statement begins at this file offset; its tokens follow. */
-  begin(offset: number): void
-  /** One token, and where it starts in the statement's text (the text the statement is given with). */
-  token(kind: TokenKind, text: string, at: number): void
-  /** The statement ends; it is handed over in its unit next. */
-  end(statement: DumpStatement): void
-}
-
 /** A statement is classified by its text; of a longer one only the start is kept. */
 export const MAX_STATEMENT_BYTES = 1024 * 1024
 const MAX_LINE_TEXT = 4096
-/** A unit still open beyond this many kept bytes is handed over in parts. */
-export const PART_BYTES = 1024 * 1024
 
 const enum State {
   Normal,
@@ -124,78 +67,9 @@ const enum State {
 const NL = 10
 const CR = 13
 
-function isIdentStart(b: number): boolean {
-  return (b >= 97 && b <= 122) || (b >= 65 && b <= 90) || b === 95 || b >= 128
-}
-function isIdentCont(b: number): boolean {
-  return isIdentStart(b) || (b >= 48 && b <= 57) || b === 36
-}
-function isDigit(b: number): boolean {
-  return b >= 48 && b <= 57
-}
-function isSpace(b: number): boolean {
-  return b === 32 || b === 9 || b === NL || b === CR || b === 12
-}
 function lower(b: number): number {
   return b >= 65 && b <= 90 ? b + 32 : b
 }
-
-/** Client encodings whose multibyte characters can hold ASCII bytes (a backslash, say). */
-const UNSAFE_ENCODINGS: Record<string, string> = {
-  sjis: 'sjis',
-  shiftjis: 'sjis',
-  mskanji: 'sjis',
-  shiftjis2004: 'sjis',
-  big5: 'big5',
-  gbk: 'big5',
-  uhc: 'big5',
-  gb18030: 'gb18030',
-  johab: 'johab',
-  // PostgreSQL's other names for the same encodings.
-  win932: 'sjis',
-  windows932: 'sjis',
-  win936: 'big5',
-  windows936: 'big5',
-  win949: 'big5',
-  windows949: 'big5',
-  win950: 'big5',
-  windows950: 'big5'
-}
-
-/** How many bytes the character that starts with `lead` takes in an unsafe encoding. */
-function characterLength(encoding: string, lead: number, next: number): number {
-  switch (encoding) {
-    case 'sjis':
-      return (lead >= 0x81 && lead <= 0x9f) || (lead >= 0xe0 && lead <= 0xfc) ? 2 : 1
-    case 'gb18030':
-      return lead >= 0x81 && lead <= 0xfe ? (next >= 0x30 && next <= 0x39 ? 4 : 2) : 1
-    case 'johab':
-      return (lead >= 0x84 && lead <= 0xd3) || (lead >= 0xd8 && lead <= 0xde) || (lead >= 0xe0 && lead <= 0xf9) ? 2 : 1
-    default:
-      return lead >= 0x81 && lead <= 0xfe ? 2 : 1
-  }
-}
-
-/**
- * How a statement changes psql's reading of what follows, in the forms followed here: the client
- * encoding (its class: '' for one whose bytes of a character are never ASCII) or
- * standard_conforming_strings. Undefined for any other statement.
- */
-export function readingSetting(text: string): { encoding?: string; standardStrings?: boolean } | undefined {
-  if (text.length > 200 || !/^set\s/i.test(text)) return undefined
-  const encoding = /^SET\s+client_encoding\s*(?:=|TO)\s*'([^']*)'\s*;$/i.exec(text)
-  if (encoding) return { encoding: unsafeEncoding(encoding[1]) }
-  const strings = /^SET\s+standard_conforming_strings\s*(?:=|TO)\s*'?(on|off|true|false)'?\s*;$/i.exec(text)
-  if (strings) return { standardStrings: /^(on|true)$/i.test(strings[1]) }
-  return undefined
-}
-
-/** The class of a client encoding whose multibyte characters can hold ASCII bytes, or '' for any other. */
-export function unsafeEncoding(name: string): string {
-  return UNSAFE_ENCODINGS[name.toLowerCase().replace(/[^a-z0-9]/g, '')] ?? ''
-}
-
-const TERMINATOR = Buffer.from('\\.')
 
 /** Turns the bytes of a plain dump into units; see DumpUnit. */
 export class PlainDumpLexer {
@@ -261,10 +135,11 @@ export class PlainDumpLexer {
   private metaLine = false
   /** COPY ... FROM stdin statements whose rows psql reads next. */
   private copiesPending = 0
-  /** Rows: the start of an incomplete last line, carried over to the next chunk. */
-  private carry: Buffer[] = []
-  private carryLength = 0
-  private carryStart = 0
+  /** Rows: cut into whole lines up to their "\." line. */
+  private readonly framing = new CopyRowFraming({
+    rows: (bytes, start) => this.emitRows(bytes, start),
+    endOfRows: (bytes, start) => this.endRows(bytes, start)
+  })
   private stateAfterRows = State.Normal
   /** The COPY statement whose rows are being read (up to 200 characters). */
   openCopy: string | undefined
@@ -297,7 +172,8 @@ export class PlainDumpLexer {
     this.segment = 0
     this.offset += chunk.length
     let position = 0
-    while (position < chunk.length) position = this.state === State.Rows ? this.rows(position) : this.lex(position)
+    while (position < chunk.length)
+      position = this.state === State.Rows ? this.framing.frame(chunk, this.chunkBase, position) : this.lex(position)
     if (this.options.keepBytes && this.segment < chunk.length && this.state !== State.Rows) {
       // A copy: the chunk's reader may fill its buffer again once this returns.
       this.kept.push(Buffer.from(chunk.subarray(this.segment)))
@@ -311,17 +187,7 @@ export class PlainDumpLexer {
     this.chunk = Buffer.alloc(0)
     this.chunkBase = this.offset
     this.segment = 0
-    if (this.state === State.Rows) {
-      if (this.carryLength > 0) {
-        const rest = Buffer.concat(this.carry)
-        this.carry = []
-        this.carryLength = 0
-        // "\." as the very last line, without a line end, ends the rows too.
-        if (rest.equals(TERMINATOR) || rest.equals(Buffer.from('\\.\r'))) this.endRows(rest, this.carryStart)
-        else this.emitRows(rest, this.carryStart)
-      }
-      return
-    }
+    if (this.state === State.Rows) return this.framing.end()
     this.unfinished = this.describeUnfinished()
     if (this.offset > this.unitStart) {
       // psql sends what is left at the end of its input as a statement of its own.
@@ -961,46 +827,6 @@ export class PlainDumpLexer {
     this.unitContinued = true
   }
 
-  /** Rows, from a line start: whole lines up to the "\." line; an incomplete last line waits for the next chunk. */
-  private rows(from: number): number {
-    const chunk = this.chunk
-    const base = this.chunkBase
-    if (this.carryLength >= 4) {
-      // A long row split across chunks (it cannot be the "\." line): wait for its end without copying it again and again.
-      const newline = chunk.indexOf(NL, from)
-      if (newline === -1) {
-        this.carry.push(Buffer.from(chunk.subarray(from)))
-        this.carryLength += chunk.length - from
-        return chunk.length
-      }
-      const row = Buffer.concat([...this.carry, chunk.subarray(from, newline + 1)])
-      const start = this.carryStart
-      this.carry = []
-      this.carryLength = 0
-      this.emitRows(row, start)
-      return newline + 1
-    }
-    let data = chunk.subarray(from)
-    let dataStart = base + from
-    if (this.carryLength > 0) {
-      data = Buffer.concat([...this.carry, data])
-      dataStart = this.carryStart
-      this.carry = []
-      this.carryLength = 0
-    }
-    const terminator = findTerminator(data)
-    const rowsEnd = terminator ? terminator.start : data.lastIndexOf(NL) + 1
-    if (rowsEnd > 0) this.emitRows(data.subarray(0, rowsEnd), dataStart)
-    if (terminator) {
-      this.endRows(data.subarray(terminator.start, terminator.end), dataStart + terminator.start)
-      return dataStart + terminator.end - base
-    }
-    this.carry = [Buffer.from(data.subarray(rowsEnd))]
-    this.carryLength = data.length - rowsEnd
-    this.carryStart = dataStart + rowsEnd
-    return chunk.length
-  }
-
   private emitRows(bytes: Buffer, start: number): void {
     this.emit({
       kind: 'rows',
@@ -1037,135 +863,4 @@ export class PlainDumpLexer {
 
 function trimLineEnd(text: string): string {
   return text.endsWith('\r') ? text.slice(0, -1) : text
-}
-
-/** The complete "\." line among data that starts at a line start: where it starts and ends. */
-function findTerminator(data: Buffer): { start: number; end: number } | undefined {
-  for (let at = terminatorAt(data, 0); at !== -1; at = terminatorAt(data, at + 1)) {
-    if (data[at + 2] === NL) return { start: at, end: at + 3 }
-    if (data[at + 2] === CR && data[at + 3] === NL) return { start: at, end: at + 4 }
-  }
-  return undefined
-}
-
-/** Inside COPY data, from a line start: the next "\." at the start of a line, or -1. Rows escape every backslash. */
-export function terminatorAt(data: Buffer, from: number): number {
-  for (let at = data.indexOf(TERMINATOR, from); at !== -1; at = data.indexOf(TERMINATOR, at + 1)) {
-    if (at === from || data[at - 1] === NL) return at
-  }
-  return -1
-}
-
-/** Whether a statement is COPY ... FROM STDIN, after which psql sends the lines that follow as data. */
-export function isCopyFromStdin(text: string): boolean {
-  const first = tokenize(text, 1)[0]
-  if (first?.kind !== 'word' || first.value !== 'copy') return false
-  const tokens = tokenize(text)
-  let depth = 0
-  for (let i = 1; i + 1 < tokens.length; i++) {
-    const token = tokens[i]
-    if (token.kind === 'symbol') depth += token.value === '(' ? 1 : token.value === ')' ? -1 : 0
-    else if (
-      depth === 0 &&
-      token.kind === 'word' &&
-      token.value === 'from' &&
-      tokens[i + 1].kind === 'word' &&
-      tokens[i + 1].value === 'stdin'
-    )
-      return true
-  }
-  return false
-}
-
-export interface Token {
-  kind: 'word' | 'quoted' | 'string' | 'number' | 'symbol'
-  /** word: lowercased; quoted: the identifier with "" undone; string and number: as written; symbol: the character. */
-  value: string
-}
-
-/** Whether the token is one of these keywords (lower case, as tokenize gives them). */
-export function isWord(token: Token | undefined, ...words: string[]): boolean {
-  return token?.kind === 'word' && words.includes(token.value)
-}
-
-/**
- * The tokens of a statement's text (latin1, as the lexer keeps it): enough to recognise the
- * statements pg_dump writes. Comments are skipped; at most `max` tokens are read.
- */
-export function tokenize(text: string, max = Number.POSITIVE_INFINITY): Token[] {
-  const tokens: Token[] = []
-  const n = text.length
-  let i = 0
-  while (i < n && tokens.length < max) {
-    const c = text.charCodeAt(i)
-    if (isSpace(c)) {
-      i++
-    } else if (c === 45 && text.charCodeAt(i + 1) === 45) {
-      while (i < n && text.charCodeAt(i) !== NL) i++
-    } else if (c === 47 && text.charCodeAt(i + 1) === 42) {
-      let depth = 0
-      for (i += 2; i < n;) {
-        if (text.charCodeAt(i) === 47 && text.charCodeAt(i + 1) === 42) {
-          depth++
-          i += 2
-        } else if (text.charCodeAt(i) === 42 && text.charCodeAt(i + 1) === 47) {
-          i += 2
-          if (depth-- === 0) break
-        } else i++
-      }
-    } else if (c === 34) {
-      let value = ''
-      for (i++; i < n;) {
-        if (text.charCodeAt(i) === 34) {
-          if (text.charCodeAt(i + 1) !== 34) {
-            i++
-            break
-          }
-          value += '"'
-          i += 2
-        } else value += text[i++]
-      }
-      tokens.push({ kind: 'quoted', value })
-    } else if (c === 39) {
-      const start = i
-      for (i++; i < n;) {
-        if (text.charCodeAt(i) === 39) {
-          if (text.charCodeAt(i + 1) !== 39) {
-            i++
-            break
-          }
-          i += 2
-        } else i++
-      }
-      tokens.push({ kind: 'string', value: text.slice(start, i) })
-    } else if (isIdentStart(c)) {
-      const start = i
-      while (i < n && isIdentCont(text.charCodeAt(i))) i++
-      tokens.push({ kind: 'word', value: text.slice(start, i).replace(/[A-Z]/g, (upper) => upper.toLowerCase()) })
-    } else if (isDigit(c)) {
-      const start = i
-      while (i < n && (isIdentCont(text.charCodeAt(i)) || text.charCodeAt(i) === 46) && text.charCodeAt(i) !== 36) i++
-      tokens.push({ kind: 'number', value: text.slice(start, i) })
-    } else {
-      tokens.push({ kind: 'symbol', value: text[i++] })
-    }
-  }
-  return tokens
-}
-
-/** A qualified name as tokens read it: its parts, or undefined where the tokens hold none. */
-export function readQualifiedName(tokens: Token[], at: number): { parts: string[]; next: number } | undefined {
-  const parts: string[] = []
-  let i = at
-  for (;;) {
-    const token = tokens[i]
-    if (!token || (token.kind !== 'word' && token.kind !== 'quoted')) return undefined
-    parts.push(token.kind === 'quoted' ? `"${token.value.replace(/"/g, '""')}"` : token.value)
-    i++
-    if (tokens[i]?.kind === 'symbol' && tokens[i].value === '.') {
-      i++
-      continue
-    }
-    return { parts, next: i }
-  }
 }

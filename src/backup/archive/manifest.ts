@@ -4,8 +4,8 @@
 import { createHash } from 'node:crypto'
 import { readdir, stat } from 'node:fs/promises'
 import path from 'node:path'
-import { isArchiveFile } from './formats.js'
-import { hashFile } from './inspect.js'
+import { isArchiveFile } from '../formats.js'
+import { hashFile } from '../file-hash.js'
 
 export interface ManifestEntry {
   name: string
