@@ -1,8 +1,36 @@
-// A database's definitions, kept packed: each object's kind, name, table and text as bytes in large
-// buffers instead of an object and four strings, so that a schema of tens of thousands of tables
+// What one object's definition is, and a database's definitions kept packed: each object's kind,
+// name, table and text as bytes in large buffers instead of an object and four strings, so that a schema of tens of thousands of tables
 // costs a few megabytes, not hundreds. Read back one at a time, in order of kind and name.
 
-import type { Definition, DefinitionKind } from './definitions.js'
+export type DefinitionKind =
+  | 'schema'
+  | 'extension'
+  | 'type'
+  | 'table'
+  | 'column'
+  | 'index'
+  | 'constraint'
+  | 'view'
+  | 'materialized view'
+  | 'function'
+  | 'trigger'
+  | 'policy'
+  | 'rule'
+  | 'sequence'
+  /** COMMENT ON an object: named "on table sales.orders", "on column sales.orders.total". */
+  | 'comment'
+  | 'large object'
+  /** A large object's bytes (the data level only). */
+  | 'large object data'
+
+export interface Definition {
+  kind: DefinitionKind
+  /** Qualified and quoted as the server quotes it: sales.orders, sales.orders.total. */
+  name: string
+  /** The table the object belongs to, when it belongs to one. */
+  table?: string
+  text: string
+}
 
 /** Definitions are packed into buffers of this size (a larger one gets a buffer of its own). */
 const CHUNK_BYTES = 1024 * 1024

@@ -7,37 +7,9 @@
 
 import { createHash } from 'node:crypto'
 import type pg from 'pg'
-import { DefinitionList } from './definition-list.js'
+import { DefinitionList, type Definition, type DefinitionKind } from './definition-list.js'
 
-export type DefinitionKind =
-  | 'schema'
-  | 'extension'
-  | 'type'
-  | 'table'
-  | 'column'
-  | 'index'
-  | 'constraint'
-  | 'view'
-  | 'materialized view'
-  | 'function'
-  | 'trigger'
-  | 'policy'
-  | 'rule'
-  | 'sequence'
-  /** COMMENT ON an object: named "on table sales.orders", "on column sales.orders.total". */
-  | 'comment'
-  | 'large object'
-  /** A large object's bytes (the data level only). */
-  | 'large object data'
-
-export interface Definition {
-  kind: DefinitionKind
-  /** Qualified and quoted as the server quotes it: sales.orders, sales.orders.total. */
-  name: string
-  /** The table the object belongs to, when it belongs to one. */
-  table?: string
-  text: string
-}
+export type { Definition, DefinitionKind }
 
 const USER_SCHEMA = (column: string) =>
   `${column} NOT IN ('pg_catalog', 'information_schema') AND ${column} !~ '^pg_(toast|temp_|toast_temp_)'`
