@@ -17,5 +17,30 @@ export default tseslint.config(
       'no-console': 'off'
     }
   },
+  {
+    // The engine only wires phases: the stages read files and run tools, taking narrow requests.
+    files: ['src/engine/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['node:fs', 'fs', 'node:fs/promises', 'fs/promises'].map((name) => ({
+            name,
+            message:
+              'The engine reads and writes no file: that work belongs to the stage it serves (backup/, physical/, validate/, ' +
+              'connection/, run/...), called with a narrow request.'
+          })),
+          patterns: [
+            {
+              group: ['**/tools/process*'],
+              message:
+                'The engine runs no child process: a tool run belongs to its stage (create/, validate/, restore/, physical/), ' +
+                'which calls tools/process.'
+            }
+          ]
+        }
+      ]
+    }
+  },
   prettier
 )

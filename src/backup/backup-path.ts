@@ -1,6 +1,7 @@
 // Whether a path can be a backup at all: a regular file, or a folder of regular files.
 
 import { readdirSync, realpathSync, statSync, type Stats } from 'node:fs'
+import { stat } from 'node:fs/promises'
 import path from 'node:path'
 
 const FILE_KINDS: Array<[keyof Stats, string]> = [
@@ -40,4 +41,10 @@ export function backupPathProblem(file: string): string | undefined {
     return undefined
   }
   return info.isFile() ? undefined : `${file} is not a regular file`
+}
+
+/** Whether `where` is a folder (a physical backup is one: the folder pg_basebackup wrote). */
+export async function isFolder(where: string): Promise<boolean> {
+  const info = await stat(where).catch(() => undefined)
+  return info?.isDirectory() === true
 }

@@ -1,6 +1,6 @@
 // How client tools are told where to connect: PG* variables and a private password file, never argv.
 
-import { writeFile } from 'node:fs/promises'
+import { rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { LIBPQ_PARAMETERS, type ConnectionTarget } from './target.js'
 
@@ -45,6 +45,11 @@ export async function writePasswordFile(folder: string, password: string | undef
   const file = path.join(folder, name)
   await writeFile(file, passwordFileLine(password), { mode: 0o600 })
   return file
+}
+
+/** Removes a password file writePasswordFile wrote; one already gone is no error. */
+export async function removePasswordFile(file: string): Promise<void> {
+  await rm(file, { force: true })
 }
 
 export function clientEnvironment(

@@ -2,7 +2,6 @@
 // the run's folder between two readings of the source database, which the Restore phase holds the
 // copy to (see physical/source-comparison.ts).
 
-import { mkdir } from 'node:fs/promises'
 import { describeBytes } from '../run/bytes.js'
 import { VerificationError } from '../run/errors.js'
 import { backupTooSmall } from '../create/dump.js'
@@ -29,7 +28,6 @@ export async function createPhysical(v: Verification): Promise<{ folder: string;
         const database = (await connected.source.query<{ name: string }>('SELECT current_database() AS name')).rows[0].name
         const before = await readSourceState(connected.source, settings.verifyLevel)
         const folder = v.workspace.path('base-backup')
-        await mkdir(folder, { recursive: true, mode: 0o700 })
         await runBasebackup(run, {
           tools: connected.tools,
           env: connected.env,

@@ -4,21 +4,15 @@
 // consistent state (to the end of its WAL, or to a target) and be promoted, then proves it: amcheck
 // over every database, page checksum failures, the inventory of every database.
 
-import { createHash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
-import { mkdtemp, readdir, stat } from 'node:fs/promises'
-import os from 'node:os'
-import { rmRF } from '@actions/io'
-import path from 'node:path'
 import { describeBytes } from '../run/bytes.js'
 import { VerificationError } from '../run/errors.js'
 import { defaultCacheRoot, FolderToolCache } from '../tools/cache.js'
 import { DEFAULT_RETRY } from '../tools/download.js'
-import { runTool } from '../tools/process.js'
-import { scrubbedEnvironment } from '../connection/environment.js'
 import { materialise, pointTablespaces, readBackupLabel, readMajor, recognisePhysical, type PhysicalBackup } from '../physical/layout.js'
+import { baseBackupChecksum, verifyManifest } from '../physical/backup-manifest.js'
 import { provideServerBinaries, type ServerBinaries } from '../physical/server-binaries.js'
-import { startThrowawayServer, unprivilegedAccount, type ThrowawayServer } from '../physical/throwaway-server.js'
+import { chooseServerRoom, clearServerRoom, type ServerRoom } from '../physical/server-room.js'
+import { startThrowawayServer, type ThrowawayServer } from '../physical/throwaway-server.js'
 import { proveCopy, type PhysicalDatabase } from '../physical/prove.js'
 import { bindReceipt } from './references.js'
 import { receiptInventory } from '../report/receipt.js'
@@ -41,41 +35,23 @@ interface Prepared {
 /** An existing base backup, or (with `created`) the one the Create phase just made, held to the source around it. */
 export async function verifyPhysical(v: Verification, file: string, created?: SourceAround): Promise<void> {
   if (!created) v.phases.skip('Create', `skipped: verifying the existing base backup ${file}`)
-  const room = await serverRoom(v)
+  const room = await chooseServerRoom(v.workspace.folder)
+  if (room.ownFolderFor !== undefined) {
+    v.run.ledger.created('folder', room.folder)
+    v.run.log(`The server's account (${room.ownFolderFor}) cannot reach ${v.workspace.folder}: the copy goes to ${room.folder}`)
+  }
   try {
     await verifyIn(v, file, room, created)
   } finally {
     // The copy goes whatever happens; a kept backup (keep-backup) stays, alone.
-    for (const part of ['data', 'server', 'tablespaces']) await rmRF(path.join(room, part)).catch(() => {})
-    if (room !== v.workspace.folder) {
-      await rmRF(room).catch((error: unknown) => v.run.warn(`Could not remove ${room}: ${v.run.redactor.redactError(error)}`))
-      v.run.ledger.removed('folder', room)
-    }
+    await clearServerRoom(room).catch((error: unknown) =>
+      v.run.warn(`Could not remove ${room.folder}: ${v.run.redactor.redactError(error)}`)
+    )
+    if (room.ownFolderFor !== undefined) v.run.ledger.removed('folder', room.folder)
   }
 }
 
-/**
- * Where the copy's files go: the run's folder, unless the account the server runs as (a root runner)
- * cannot pass through the folders above it; then a folder of its own in the system's temporary folder.
- */
-async function serverRoom(v: Verification): Promise<string> {
-  const account = await unprivilegedAccount()
-  if (!account) return v.workspace.folder
-  let reachable = true
-  for (let folder = path.dirname(v.workspace.folder); ; folder = path.dirname(folder)) {
-    const info = await stat(folder)
-    const passes = info.uid === account.uid ? info.mode & 0o100 : info.gid === account.gid ? info.mode & 0o010 : info.mode & 0o001
-    if (!passes) reachable = false
-    if (path.dirname(folder) === folder) break
-  }
-  if (reachable) return v.workspace.folder
-  const room = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-physical-'))
-  v.run.ledger.created('folder', room)
-  v.run.log(`The server's account (${account.name}) cannot reach ${v.workspace.folder}: the copy goes to ${room}`)
-  return room
-}
-
-async function verifyIn(v: Verification, file: string, room: string, created?: SourceAround): Promise<void> {
+async function verifyIn(v: Verification, file: string, room: ServerRoom, created?: SourceAround): Promise<void> {
   const prepared = await v.phases.run(
     'Validate',
     async (done) => {
@@ -95,7 +71,7 @@ async function verifyIn(v: Verification, file: string, room: string, created?: S
   )
 }
 
-async function validatePhysical(v: Verification, file: string, room: string, created: boolean): Promise<Prepared> {
+async function validatePhysical(v: Verification, file: string, room: ServerRoom, created: boolean): Promise<Prepared> {
   const { run, result, settings } = v
   const backup = await recognisePhysical(file)
   if (!backup) {
@@ -105,7 +81,7 @@ async function validatePhysical(v: Verification, file: string, room: string, cre
       'For a pg_dump backup, leave method at logical.'
     )
   }
-  const dataDirectory = path.join(room, 'data')
+  const dataDirectory = room.dataDirectory
   run.log(`Base backup, ${backup.layout} format: ${backup.files.length} file(s), ${describeBytes(backup.sizeBytes)}`)
   await materialise(backup, dataDirectory, run.signal)
   const label = await readBackupLabel(dataDirectory)
@@ -124,7 +100,16 @@ async function validatePhysical(v: Verification, file: string, room: string, cre
     log: run.log
   })
   run.log(`Server binaries: PostgreSQL ${binaries.version.text} in ${binaries.directory} (${binaries.origin})`)
-  const manifest = await verifyManifest(v, backup, dataDirectory, binaries)
+  const manifest = await verifyManifest({
+    backup,
+    dataDirectory,
+    binaries,
+    walArchive: settings.walArchive?.path,
+    env: v.env,
+    signal: run.signal,
+    onLine: settings.verbose ? run.log : undefined,
+    warn: run.warn
+  })
   await pointTablespaces(backup, dataDirectory)
   const facts: PhysicalFacts = {
     layout: backup.layout,
@@ -137,7 +122,7 @@ async function validatePhysical(v: Verification, file: string, room: string, cre
   result.backup = {
     path: file,
     sizeBytes: backup.sizeBytes,
-    sha256: await backupChecksum(backup),
+    sha256: await baseBackupChecksum(backup),
     format: 'physical',
     compression: backup.base?.compression ?? 'none',
     jobs: 1,
@@ -175,72 +160,6 @@ async function validatePhysical(v: Verification, file: string, room: string, cre
   return { backup, dataDirectory, binaries, facts, receipt: recorded && database ? { database, inventory: recorded } : undefined }
 }
 
-/** SHA-256 of the manifest (which holds every file's checksum), else of every file in order. */
-async function backupChecksum(backup: PhysicalBackup): Promise<string> {
-  const hash = createHash('sha256')
-  for (const file of backup.manifest ? [backup.manifest] : backup.files) {
-    for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer)
-  }
-  return hash.digest('hex')
-}
-
-async function verifyManifest(v: Verification, backup: PhysicalBackup, dataDirectory: string, binaries: ServerBinaries) {
-  const { run, settings } = v
-  if (!backup.manifest) {
-    run.warn(
-      'The base backup has no backup_manifest: file sizes and checksums cannot be verified; amcheck and page checksums on the started copy are the checks.'
-    )
-    return { verified: false, detail: 'no backup_manifest: not verified (taken with --no-manifest, or by an older pg_basebackup)' }
-  }
-  if (!binaries.pgVerifyBackup) {
-    run.warn('pg_verifybackup is not among the server binaries (PostgreSQL 13 and later have it): the manifest was not checked.')
-    return { verified: false, detail: 'pg_verifybackup missing: not verified' }
-  }
-  const walDirectory = path.join(dataDirectory, 'pg_wal')
-  const hasWal = (await readdir(walDirectory).catch(() => [])).some((name) => /^[0-9A-F]{24}$/.test(name))
-  // A newer pg_verifybackup than the backup checks its files, but reads no WAL of an older major.
-  const olderWal = binaries.pgVerifyBackupMajor !== undefined && binaries.pgVerifyBackupMajor !== binaries.version.major
-  const wal = olderWal
-    ? ['--no-parse-wal']
-    : settings.walArchive
-      ? ['--wal-directory', settings.walArchive.path]
-      : hasWal
-        ? []
-        : ['--no-parse-wal']
-  const verified = await runTool(binaries.pgVerifyBackup, ['--manifest-path', backup.manifest, ...wal, dataDirectory], {
-    env: scrubbedEnvironment(v.env),
-    signal: run.signal,
-    onLine: settings.verbose ? run.log : undefined
-  })
-  if (verified.exitCode !== 0) {
-    const lines = verified.stderr
-      .split('\n')
-      .map((line) => line.replace(/^pg_verifybackup: (error: )?/, '').trim())
-      .filter(Boolean)
-      .map((line) => line.replaceAll(dataDirectory, '<backup>'))
-    throw new VerificationError(
-      'backup-invalid',
-      `pg_verifybackup found the backup differs from its manifest: ${lines.slice(0, 10).join(' | ')}${lines.length > 10 ? ` (and ${lines.length - 10} more)` : ''}`,
-      'The files changed after pg_basebackup wrote them (a damaged copy, or a manifest of another backup): take the backup again, or copy it again.'
-    )
-  }
-  if (olderWal) {
-    return {
-      verified: true,
-      detail:
-        `every file's size and checksum match backup_manifest (pg_verifybackup ${binaries.pgVerifyBackupMajor}; the WAL of ` +
-        `PostgreSQL ${binaries.version.major} is not its to parse: recovery replays it)`
-    }
-  }
-  if (wal.includes('--no-parse-wal')) {
-    run.warn('The backup holds no WAL (taken with -X none) and no wal-archive was given: recovery cannot reach consistency without one.')
-  }
-  return {
-    verified: true,
-    detail: `every file's size and SHA-256 match backup_manifest${wal.length === 0 || settings.walArchive ? ', and the WAL from start to end parses' : ''}`
-  }
-}
-
 /** The receipt's database in the copy, compared with the receipt exactly: definitions, tables, rows (and content). */
 function holdToReceipt(v: Verification, receipt: NonNullable<Prepared['receipt']>, databases: PhysicalDatabase[]): void {
   const copy = databases.find((entry) => entry.name === receipt.database)?.inventory
@@ -254,7 +173,7 @@ function holdToReceipt(v: Verification, receipt: NonNullable<Prepared['receipt']
   requireSameInventory(comparison)
 }
 
-async function restorePhysical(v: Verification, prepared: Prepared, room: string, created?: SourceAround): Promise<string> {
+async function restorePhysical(v: Verification, prepared: Prepared, room: ServerRoom, created?: SourceAround): Promise<string> {
   const { run, settings, result } = v
   let server: ThrowawayServer | undefined
   let recorded: string | undefined
@@ -263,7 +182,7 @@ async function restorePhysical(v: Verification, prepared: Prepared, room: string
     server = await startThrowawayServer({
       postgres: prepared.binaries.postgres,
       dataDirectory: prepared.dataDirectory,
-      folder: path.join(room, 'server'),
+      folder: room.serverFolder,
       walArchive: settings.walArchive?.path,
       target: settings.recoveryTarget,
       signal: run.signal,

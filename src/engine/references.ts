@@ -2,16 +2,14 @@
 // the checksum file must hold a SHA-256, the receipt must be one this run can compare with. Then,
 // once the backup's checksum is known, whether the receipt describes this very backup.
 
-import { readFile, stat } from 'node:fs/promises'
-import path from 'node:path'
-import { backupPathProblem } from '../backup/backup-path.js'
+import { backupPathProblem, isFolder } from '../backup/backup-path.js'
 import type { Settings } from '../inputs/inputs.js'
 import { levelCovers, type VerifyLevel } from '../compare/inventory.js'
 import { readReceipt, type Receipt } from '../report/receipt.js'
 import { checkHistoryWritable, readHistory, type HistoryRecord } from '../report/history.js'
 import { InputError, VerificationError } from '../run/errors.js'
 import { Input } from '../run/names.js'
-import { parseChecksumFile } from '../tools/source.js'
+import { readChecksumFile } from '../validate/expected-checksum.js'
 import type { ValidationCheck } from '../validate/plain-checks.js'
 
 export interface References {
@@ -34,8 +32,7 @@ export async function readReferences(settings: Settings): Promise<References> {
   const history = settings.history ? await readHistory(settings.history) : undefined
   // A physical backup is a folder of folders: recognised, or refused, by the physical path itself.
   if (settings.backupFile && settings.method === 'physical') {
-    const info = await stat(settings.backupFile).catch(() => undefined)
-    if (!info?.isDirectory()) {
+    if (!(await isFolder(settings.backupFile))) {
       throw new InputError(
         Input.BackupFile,
         settings.given.backupFile ?? settings.backupFile,
@@ -60,13 +57,9 @@ async function readExpectedChecksum(settings: Settings): Promise<string | undefi
   const expected = settings.expectedChecksum
   if (!expected || 'sha256' in expected) return expected?.sha256
   const accepted = 'a SHA-256 of 64 hex digits, or the path of a sha256sum-style file'
-  const content = await readFile(expected.path, 'utf8').catch(() => {
+  const checksum = await readChecksumFile(expected.path, settings.backupFile).catch(() => {
     throw new InputError(Input.ExpectedChecksum, expected.given, accepted)
   })
-  const lines = content.split(/\r?\n/).filter((line) => line.trim() !== '')
-  const backup = settings.backupFile
-  const named = backup ? lines.find((line) => line.trim().endsWith(path.basename(backup))) : undefined
-  const checksum = parseChecksumFile(named ?? lines[0] ?? '')
   if (!checksum) throw new InputError(Input.ExpectedChecksum, expected.given, `${accepted}; that file holds no SHA-256`)
   return checksum
 }

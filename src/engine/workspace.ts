@@ -2,12 +2,11 @@
 // downloaded tools on their way to the cache. Removed at the end, whole, or (keep-backup) all of it
 // but the backup, the password files first of all.
 
-import { mkdtemp, rm } from 'node:fs/promises'
-import os from 'node:os'
 import path from 'node:path'
 import { rmRF } from '@actions/io'
-import { writePasswordFile } from '../connection/environment.js'
+import { removePasswordFile, writePasswordFile } from '../connection/environment.js'
 import type { RunContext } from '../run/context.js'
+import { makeTemporaryFolder } from '../run/temporary-folder.js'
 
 export class Workspace {
   private readonly passwordFiles: string[] = []
@@ -15,7 +14,7 @@ export class Workspace {
   private constructor(readonly folder: string) {}
 
   static async create(run: RunContext, tempRoot: string | undefined): Promise<Workspace> {
-    const folder = await mkdtemp(path.join(tempRoot ?? os.tmpdir(), 'backup-verify-'))
+    const folder = await makeTemporaryFolder('backup-verify-', tempRoot)
     run.ledger.created('folder', folder)
     return new Workspace(folder)
   }
@@ -35,7 +34,7 @@ export class Workspace {
   async cleanUp(run: RunContext, keptBackup: string | undefined): Promise<void> {
     try {
       if (keptBackup) {
-        for (const file of this.passwordFiles) await rm(file, { force: true })
+        for (const file of this.passwordFiles) await removePasswordFile(file)
         run.log(`Kept the backup at ${keptBackup}`)
       } else {
         await rmRF(this.folder)

@@ -1,6 +1,7 @@
 // pg_basebackup as the Create phase of a physical verification runs it: tar format, the WAL streamed,
 // a fast checkpoint, a SHA-256 manifest, client-side compression; its failures in the user's terms.
 
+import { mkdir } from 'node:fs/promises'
 import { VerificationError } from '../run/errors.js'
 import type { RunContext } from '../run/context.js'
 import { runTool } from '../tools/process.js'
@@ -19,12 +20,13 @@ function basebackupCompression(compression: Compression | undefined, major: numb
   )
 }
 
-/** Writes a base backup of the server the environment names (PGHOST, PGPASSFILE, ...) into `folder`. */
+/** Writes a base backup of the server the environment names (PGHOST, PGPASSFILE, ...) into `folder`, made here (0700). */
 export async function runBasebackup(
   run: RunContext,
   options: { tools: ClientTools; env: NodeJS.ProcessEnv; folder: string; compression?: Compression; verbose: boolean }
 ): Promise<void> {
   const { tools, folder } = options
+  await mkdir(folder, { recursive: true, mode: 0o700 })
   const args = [
     ...['-D', folder, '-F', 't', '-X', 'stream', '-c', 'fast', '--manifest-checksums=SHA256', '--no-password'],
     ...basebackupCompression(options.compression, tools.version.major)
