@@ -7,7 +7,7 @@ import { createHash, type Hash } from 'node:crypto'
 import { parseCopyStatement, type CopyStatement } from './plain/statements.js'
 import { RowFingerprint } from './row-fingerprint.js'
 
-export interface DumpedTable {
+interface DumpedTable {
   /** The COPY statement's table and columns as written (latin1 text, one char a byte), and the statement that reads them back. */
   copy: CopyStatement
   rows: number

@@ -3,9 +3,9 @@
 import { InputError } from '../run/errors.js'
 
 export type BackupFormat = 'plain' | 'custom' | 'directory' | 'tar'
-export const FORMATS: BackupFormat[] = ['plain', 'custom', 'directory', 'tar']
+const FORMATS: BackupFormat[] = ['plain', 'custom', 'directory', 'tar']
 
-export type CompressionMethod = 'none' | 'gzip' | 'lz4' | 'zstd'
+type CompressionMethod = 'none' | 'gzip' | 'lz4' | 'zstd'
 
 export interface Compression {
   method: CompressionMethod

@@ -59,7 +59,7 @@ const PRINTABLE_PAIRS = new Uint8Array(65536)
 for (let pair = 0; pair < 65536; pair++) PRINTABLE_PAIRS[pair] = PRINTABLE[pair & 0xff] + PRINTABLE[pair >>> 8]
 
 /** The printable bytes of a chunk, read four at a time where the chunk is aligned for it. */
-export function countPrintable(chunk: Uint8Array): number {
+function countPrintable(chunk: Uint8Array): number {
   let printable = 0
   let i = 0
   const head = Math.min(chunk.length, (4 - (chunk.byteOffset & 3)) & 3)

@@ -8,7 +8,7 @@ import { OBJECT_KINDS, type Inventory, type ObjectKind, type VerifyLevel } from 
 import { majorOf } from '../connection/session.js'
 
 /** "42" and "00042" are one value; "next 7" (never called) stays apart from "7". */
-export function sequenceValue(text: string | undefined): string | undefined {
+function sequenceValue(text: string | undefined): string | undefined {
   if (text === undefined) return undefined
   const match = /^(next )?(-?\d+)$/.exec(text.trim())
   return match ? `${match[1] ?? ''}${BigInt(match[2])}` : text
@@ -191,7 +191,7 @@ export function describeComparison(comparison: TableComparison, reference: Inven
 }
 
 /** How the reference is named in messages: what the dump holds, or what the receipt records. */
-export function referenceName(comparison: Pick<TableComparison, 'reference'>): string {
+function referenceName(comparison: Pick<TableComparison, 'reference'>): string {
   return comparison.reference === 'receipt' ? 'in the receipt' : comparison.reference === 'backup' ? 'in the backup' : 'in the dump'
 }
 
@@ -208,7 +208,7 @@ function shortDefinition(text: string): string {
 }
 
 /** One definition difference in words; the objects of a table that is missing altogether are left to the table's message. */
-export function describeDefinitionDifference(difference: DefinitionDifference, where: string, hashed: boolean): string {
+function describeDefinitionDifference(difference: DefinitionDifference, where: string, hashed: boolean): string {
   const object = `${difference.kind} ${difference.name}`
   if (difference.restored === undefined)
     return `${object} is missing after the restore${hashed ? '' : ` (${where}: ${shortDefinition(difference.source ?? '')})`}`
@@ -289,7 +289,7 @@ export interface TableRowCount {
   contentNote?: string
 }
 
-export interface GeneratedMismatch {
+interface GeneratedMismatch {
   table: string
   column: string
   /** Fingerprints of the column's values with their rows. */

@@ -84,7 +84,7 @@ export interface Inventory {
   generatedValues?: GeneratedValues[]
 }
 
-export interface GeneratedValues {
+interface GeneratedValues {
   /** Quoted, qualified. */
   table: string
   /** Quoted. */
@@ -96,7 +96,7 @@ export interface GeneratedValues {
  * The same output on every side: values are read as text, and text depends on session settings
  * (a database's own timezone or datestyle, a role's extra_float_digits). Names come qualified.
  */
-export const CANONICAL_SETTINGS =
+const CANONICAL_SETTINGS =
   "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 3; " +
   "SET bytea_output = 'hex'; SET lc_monetary = 'C'; SET search_path = pg_catalog"
 
@@ -133,13 +133,13 @@ SELECT
   (SELECT count(*) FROM pg_policy) AS "policies",
   (SELECT count(*) FROM pg_largeobject_metadata) AS "large objects"`
 
-export async function countObjects(client: pg.Client): Promise<Record<ObjectKind, number>> {
+async function countObjects(client: pg.Client): Promise<Record<ObjectKind, number>> {
   const { rows } = await client.query<Record<string, string>>(OBJECT_COUNTS)
   return Object.fromEntries(OBJECT_KINDS.map((kind) => [kind, Number(rows[0][kind])])) as Record<ObjectKind, number>
 }
 
 /** Each table's columns, quoted, in the order of their names: the same on both sides whatever their positions. */
-export async function readColumns(client: pg.Client): Promise<Map<string, string[]>> {
+async function readColumns(client: pg.Client): Promise<Map<string, string[]>> {
   const { rows } = await client.query<{ table: string; column: string }>(
     `SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS "table", quote_ident(a.attname) AS "column"
        FROM pg_catalog.pg_attribute a
@@ -345,7 +345,7 @@ export async function readContent(
  * never called. Sequences are not transactional, so the source's are not read: the restore is
  * compared with the values the dump itself sets.
  */
-export async function readSequences(client: pg.Client): Promise<Array<{ sequence: string; value: string }>> {
+async function readSequences(client: pg.Client): Promise<Array<{ sequence: string; value: string }>> {
   const { rows: names } = await client.query<{ sequence: string }>(
     `SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) AS sequence FROM ` +
       `pg_catalog.pg_sequences WHERE ${USER_SCHEMA('schemaname')} ORDER BY 1`

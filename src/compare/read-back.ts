@@ -15,7 +15,7 @@ export interface OutputSettings {
   lc_monetary: string
 }
 
-export const OUTPUT_SETTING_NAMES = ['TimeZone', 'bytea_output', 'lc_monetary'] as const
+const OUTPUT_SETTING_NAMES = ['TimeZone', 'bytea_output', 'lc_monetary'] as const
 
 /** The output settings a new session of this database and role starts with. */
 export async function serverOutputSettings(client: pg.Client): Promise<OutputSettings> {

@@ -7,7 +7,7 @@ import path from 'node:path'
 import type { ConnectionOptions } from 'node:tls'
 
 const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const
-export type SslMode = (typeof SSL_MODES)[number]
+type SslMode = (typeof SSL_MODES)[number]
 
 /** What the sessions do about TLS: the mode, and the certificates' contents, read before any connection. */
 export interface TlsSettings {

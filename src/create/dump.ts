@@ -47,7 +47,7 @@ export function backupFileName(database: string, when: Date, extension = '.sql')
 }
 
 /** The pg_dump command line: never a secret in it, only the format, its options and where to write. */
-export function dumpArguments(
+function dumpArguments(
   options: Pick<DumpRequest, 'format' | 'compression' | 'jobs' | 'backupPath' | 'snapshot'> & { verbose: boolean },
   clientMajor: number
 ): string[] {

@@ -10,7 +10,7 @@ import { VerificationError } from '../run/errors.js'
  * The smallest the backup can plausibly be: text dumps are rarely under half the table data, and
  * compression rarely does better than a tenth. Below that much free space it clearly cannot fit.
  */
-export function minimumBackupBytes(tableBytes: number, compressed: boolean): number {
+function minimumBackupBytes(tableBytes: number, compressed: boolean): number {
   return Math.floor(tableBytes * (compressed ? 0.1 : 0.5))
 }
 
@@ -45,14 +45,14 @@ export async function checkRoomForBackup(
   if (tooLittle) throw tooLittle
 }
 
-export interface DatabaseSize {
+interface DatabaseSize {
   /** pg_database_size: everything, indexes included. */
   totalBytes: number
   /** Table data with TOAST, no indexes: what a dump carries. */
   tableBytes: number
 }
 
-export async function readDatabaseSize(client: pg.Client): Promise<DatabaseSize> {
+async function readDatabaseSize(client: pg.Client): Promise<DatabaseSize> {
   const { rows } = await client.query<{ total: string; tables: string }>(
     `SELECT pg_database_size(current_database()) AS total,
             coalesce(sum(pg_table_size(c.oid)), 0) AS tables

@@ -165,7 +165,7 @@ export function bindReceipt(
 }
 
 /** "Content differs from it in 2 tables: a, b." or "... in no table." */
-export function describeChanges(changed: string[], lead: string): string {
+function describeChanges(changed: string[], lead: string): string {
   if (changed.length === 0) return `${lead} in no table.`
   const shown = changed.slice(0, 20).join(', ')
   return `${lead} in ${changed.length} table${changed.length === 1 ? '' : 's'}: ${shown}${changed.length > 20 ? ', …' : ''}.`

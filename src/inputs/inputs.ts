@@ -71,7 +71,7 @@ export interface Settings {
 }
 
 /** A path an input names: resolved, and as the user wrote it (for messages). */
-export interface GivenPath {
+interface GivenPath {
   path: string
   given: string
 }
@@ -79,7 +79,7 @@ export interface GivenPath {
 const BOOLEAN_TRUE = ['true', 'True', 'TRUE', 'yes', '1']
 const BOOLEAN_FALSE = ['false', 'False', 'FALSE', 'no', '0', '']
 
-export function parseBooleanInput(name: string, value: string): boolean {
+function parseBooleanInput(name: string, value: string): boolean {
   const text = value.trim()
   if (BOOLEAN_TRUE.includes(text)) return true
   if (BOOLEAN_FALSE.includes(text)) return false
@@ -88,16 +88,16 @@ export function parseBooleanInput(name: string, value: string): boolean {
 
 const TOOLS_SOURCES: ToolsSource[] = ['any', 'tool-cache']
 
-export function parseToolsSource(text: string): ToolsSource {
+function parseToolsSource(text: string): ToolsSource {
   const value = text.trim() || 'any'
   if ((TOOLS_SOURCES as string[]).includes(value)) return value as ToolsSource
   throw new InputError(Input.ToolsSource, text, `${TOOLS_SOURCES.join(' or ')}`)
 }
 
-export const MAX_JOBS = 64
+const MAX_JOBS = 64
 
 /** Parallel jobs: a whole number from 1 to 64; empty means one per CPU. */
-export function parseJobs(text: string): number {
+function parseJobs(text: string): number {
   const value = text.trim()
   if (value === '') return Math.min(MAX_JOBS, Math.max(1, availableParallelism()))
   if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > MAX_JOBS) {

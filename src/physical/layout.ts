@@ -9,9 +9,9 @@ import { VerificationError } from '../run/errors.js'
 import { scrubbedEnvironment } from '../connection/environment.js'
 import { runTool } from '../tools/process.js'
 
-export type TarCompression = 'none' | 'gzip' | 'lz4' | 'zstd'
+type TarCompression = 'none' | 'gzip' | 'lz4' | 'zstd'
 
-export interface TarFile {
+interface TarFile {
   file: string
   compression: TarCompression
 }

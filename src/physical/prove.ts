@@ -19,7 +19,7 @@ export interface AmcheckResult {
 }
 
 /** Which databases of the copy had to be opened for the checks, and which could not be. */
-export interface DatabaseCoverage {
+interface DatabaseCoverage {
   /** Taking no connections in the backup (ALLOW_CONNECTIONS false): opened on the copy alone. */
   opened: string[]
   /** "name (why)". */

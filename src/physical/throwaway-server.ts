@@ -13,7 +13,7 @@ import { VerificationError } from '../run/errors.js'
 import { lineSplitter } from '../tools/process.js'
 import { scrubbedEnvironment } from '../connection/environment.js'
 
-export interface RecoveryTarget {
+interface RecoveryTarget {
   time?: string
   lsn?: string
 }

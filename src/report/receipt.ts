@@ -18,9 +18,9 @@ import type { SafetyFacts, VerificationResult } from './result.js'
  * another major may print values otherwise ("sql:"), and the output settings the dump was written in.
  * (2: definitions as hashes, the server version; fingerprints over columns by name in canonical settings.)
  */
-export const RECEIPT_SCHEMA_VERSION = 4
+const RECEIPT_SCHEMA_VERSION = 4
 
-export interface RecordedDefinition {
+interface RecordedDefinition {
   kind: DefinitionKind
   name: string
   table?: string
@@ -28,12 +28,12 @@ export interface RecordedDefinition {
 }
 
 /** An inventory as a receipt keeps it: every definition as a hash, no text of its own. */
-export interface RecordedInventory extends Omit<Inventory, 'definitions' | 'definitionsHashed'> {
+interface RecordedInventory extends Omit<Inventory, 'definitions' | 'definitionsHashed'> {
   /** An array once read from a file; hashed one at a time as it is written, when made by this run. */
   definitions: RecordedDefinitions
 }
 
-export type RecordedDefinitions = Iterable<RecordedDefinition> & { readonly length: number; toJSON?(): RecordedDefinition[] }
+type RecordedDefinitions = Iterable<RecordedDefinition> & { readonly length: number; toJSON?(): RecordedDefinition[] }
 
 export interface Receipt {
   schemaVersion: typeof RECEIPT_SCHEMA_VERSION
@@ -144,7 +144,7 @@ const DEFINITIONS_HERE = '\u0000definitions written apart\u0000'
 const DEFINITIONS_A_WRITE = 2000
 
 /** The inventory as a receipt keeps it: definitions hashed (they are hashes already when it came from a receipt). */
-export function recordInventory(inventory: Inventory): RecordedInventory {
+function recordInventory(inventory: Inventory): RecordedInventory {
   const { definitions, definitionsHashed, ...rest } = inventory
   return {
     ...rest,

@@ -11,7 +11,7 @@ import type { RecoveryFacts } from '../physical/throwaway-server.js'
 import type { AmcheckResult } from '../physical/prove.js'
 
 export type PhaseName = 'Create' | 'Validate' | 'Restore'
-export type PhaseStatus = 'passed' | 'failed' | 'not run'
+type PhaseStatus = 'passed' | 'failed' | 'not run'
 
 export interface PhaseResult {
   name: PhaseName

@@ -7,7 +7,7 @@ import type { ValidationCheck } from '../validate/plain-checks.js'
 import { describeProof, type TableComparison, type TableRowCount } from '../compare/compare.js'
 import { trendLines, trendSection, type TrendSection } from './trend-summary.js'
 
-export interface SummaryTable {
+interface SummaryTable {
   heading: string
   header: string[]
   rows: string[][]
@@ -26,7 +26,7 @@ export interface SummaryModel {
 /** Lists from the database are capped so the summary stays far below the runner's 1 MiB limit. */
 const MAX_LISTED = 50
 
-export function escapeHtml(text: string): string {
+function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string)
 }
 

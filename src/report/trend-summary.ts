@@ -5,7 +5,7 @@ import { humanBytes } from '../run/bytes.js'
 import { formatDuration } from '../run/duration.js'
 import { formatPercent, type Change, type Trend } from './trend.js'
 
-export interface TrendTable {
+interface TrendTable {
   heading: string
   header: string[]
   rows: string[][]

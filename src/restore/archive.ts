@@ -15,7 +15,7 @@ import { reportFiltered } from './psql.js'
 import { runGated } from './plain.js'
 
 /** pg_restore -j works for custom and directory archives; plain and tar restore in one session. */
-export function restoreArguments(
+function restoreArguments(
   format: BackupFormat,
   jobs: number,
   databaseName: string,

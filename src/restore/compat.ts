@@ -4,7 +4,7 @@
 import { Transform, type TransformCallback } from 'node:stream'
 
 /** Settings pg_dump writes, with the first server major that knows them. */
-export const SETTINGS_SINCE: Record<string, number> = { transaction_timeout: 17 }
+const SETTINGS_SINCE: Record<string, number> = { transaction_timeout: 17 }
 
 const PREAMBLE = /^(--[^\n]*|\s*|SET [^\n]*;\s*|SELECT pg_catalog\.set_config\([^\n]*;\s*|\\restrict [^\n]*)\n$/
 

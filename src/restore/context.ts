@@ -11,7 +11,7 @@ import type { RestoreErrorSorter } from './errors.js'
 import type { GateOptions } from '../backup/gate/dump-gate.js'
 
 /** How far the restore has got, for the watchdog: bytes sent to the sessions, and what each runs. */
-export interface RestoreProgress {
+interface RestoreProgress {
   bytes?: () => number
   describe?: () => string[]
 }

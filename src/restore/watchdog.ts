@@ -40,7 +40,7 @@ export interface WatchdogOptions {
 export const DEFAULT_STALL_MS = 120_000
 
 /** Whether a session waits on the restore itself: for input from it, or for a lock one of its sessions holds. */
-export function waitsOnRestore(activity: SessionActivity, ours: Set<number>, inputVisible: boolean): boolean {
+function waitsOnRestore(activity: SessionActivity, ours: Set<number>, inputVisible: boolean): boolean {
   if (activity.backendType !== 'client backend') return false
   if (activity.state.startsWith('idle')) return true
   if (activity.state !== 'active') return false
@@ -51,7 +51,7 @@ export function waitsOnRestore(activity: SessionActivity, ours: Set<number>, inp
 }
 
 /** One line per session, in the user's terms: which session, what it runs, what it waits for. */
-export function describeActivity(activity: SessionActivity): string {
+function describeActivity(activity: SessionActivity): string {
   const what = activity.application ? `${activity.application} (pid ${activity.pid})` : `pid ${activity.pid}`
   const wait =
     activity.state === 'active' && activity.waitEventType

@@ -2,38 +2,46 @@
 
 import type { Redactor } from './secrets.js'
 
-export type Problem =
-  | 'bad-input'
-  | 'connection-refused'
-  | 'host-not-found'
-  | 'connection-timeout'
-  | 'authentication-failed'
-  | 'database-missing'
-  | 'connection-failed'
-  | 'permission-denied'
-  | 'table-unreadable'
-  | 'create-database-denied'
-  | 'tools-missing'
-  | 'client-too-old'
-  | 'tools-download-failed'
-  | 'tools-not-published'
-  | 'tools-checksum-mismatch'
-  | 'dump-failed'
-  | 'backup-too-small'
-  | 'no-space'
-  | 'backup-invalid'
-  | 'backup-refused'
-  | 'restore-failed'
-  | 'restore-mismatch'
-  | 'extensions-missing'
-  | 'same-database'
-  | 'interrupted'
-  | 'connection-lost'
-  | 'restore-stalled'
-  | 'receipt-mismatch'
-  | 'alert'
-  | 'history-unwritable'
-  | 'django-settings'
+/**
+ * Every kind of failure a VerificationError names, as the receipt's and the history's `problem` say it
+ * (a failure that is none of them is `unexpected`: engine/failure.ts). The one list: docs/troubleshooting.md
+ * and receipt.schema.json publish it, and __tests__/problem-codes.test.ts keeps them equal to it.
+ */
+export const PROBLEM_CODES = [
+  'bad-input',
+  'connection-refused',
+  'host-not-found',
+  'connection-timeout',
+  'authentication-failed',
+  'database-missing',
+  'connection-failed',
+  'permission-denied',
+  'table-unreadable',
+  'create-database-denied',
+  'tools-missing',
+  'client-too-old',
+  'tools-download-failed',
+  'tools-not-published',
+  'tools-checksum-mismatch',
+  'dump-failed',
+  'backup-too-small',
+  'no-space',
+  'backup-invalid',
+  'backup-refused',
+  'restore-failed',
+  'restore-mismatch',
+  'extensions-missing',
+  'same-database',
+  'interrupted',
+  'connection-lost',
+  'restore-stalled',
+  'receipt-mismatch',
+  'alert',
+  'history-unwritable',
+  'django-settings'
+] as const
+
+export type Problem = (typeof PROBLEM_CODES)[number]
 
 export class VerificationError extends Error {
   constructor(

@@ -2,7 +2,7 @@
 
 import { humanBytes } from './bytes.js'
 
-export const HEARTBEAT_MS = 30_000
+const HEARTBEAT_MS = 30_000
 
 /** Starts the heartbeat; call the returned function to stop it. `bytes` says how far the phase is. */
 export function startHeartbeat(what: string, log: (line: string) => void, bytes?: () => number, intervalMs = HEARTBEAT_MS): () => void {

@@ -16,7 +16,7 @@ export const DEFAULT_TOOLS_URL =
   'https://github.com/theseus-rs/postgresql-binaries/releases/download/{version}/postgresql-{version}-{target}.tar.gz'
 /** Where the default source lists its releases, to find the newest build of a major. */
 export const DEFAULT_RELEASES_URL = 'https://api.github.com/repos/theseus-rs/postgresql-binaries/releases?per_page=100'
-export const PLACEHOLDERS = ['version', 'major', 'minor', 'target', 'platform', 'arch'] as const
+const PLACEHOLDERS = ['version', 'major', 'minor', 'target', 'platform', 'arch'] as const
 type Placeholder = (typeof PLACEHOLDERS)[number]
 
 const VERSION_FORMS = 'auto, a major version such as 17, or an exact version such as 17.2 (or 17.2.0)'

@@ -103,7 +103,7 @@ export function plainDumpChecks(report: PlainScanReport): ValidationCheck[] {
 }
 
 /** What is wrong with the dump's \restrict and \unrestrict lines; undefined when each key is closed by the same key. */
-export function describeRestrictPairs(restrictKeys: string[], unrestrictKeys: string[]): string | undefined {
+function describeRestrictPairs(restrictKeys: string[], unrestrictKeys: string[]): string | undefined {
   const unmatched = restrictKeys.filter((key) => !unrestrictKeys.includes(key))
   const stray = unrestrictKeys.filter((key) => !restrictKeys.includes(key))
   if (unmatched.length === 0 && stray.length === 0 && restrictKeys.length === unrestrictKeys.length) return undefined

@@ -33,7 +33,7 @@ export interface ValidateRequest {
 }
 
 /** Enough for any sane disk: two minutes, plus a second for every 2 MB. */
-export function readTimeoutMs(sizeBytes: number): number {
+function readTimeoutMs(sizeBytes: number): number {
   return 120_000 + Math.ceil(sizeBytes / 2_000_000) * 1000
 }
 
@@ -130,7 +130,7 @@ function headerCheck(backup: CreatedBackup): ValidationCheck {
   }
 }
 
-export function describeHeader(header: ArchiveHeader, format: string): string {
+function describeHeader(header: ArchiveHeader, format: string): string {
   const by = header.dumpVersion ? `, pg_dump ${header.dumpVersion}` : ''
   const from = header.serverVersion ? ` of server ${header.serverVersion}` : ''
   return `PGDMP archive ${header.archiveVersion} (${format}, compression ${header.compression}${by}${from})`

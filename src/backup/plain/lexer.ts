@@ -27,7 +27,7 @@ const WORD_TEXT = 64
 const LITERAL_TEXT = 256
 
 /** A statement is classified by its text; of a longer one only the start is kept. */
-export const MAX_STATEMENT_BYTES = 1024 * 1024
+const MAX_STATEMENT_BYTES = 1024 * 1024
 const MAX_LINE_TEXT = 4096
 
 const enum State {

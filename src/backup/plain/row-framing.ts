@@ -86,7 +86,7 @@ function findTerminator(data: Buffer): { start: number; end: number } | undefine
 }
 
 /** Inside COPY data, from a line start: the next "\." at the start of a line, or -1. Rows escape every backslash. */
-export function terminatorAt(data: Buffer, from: number): number {
+function terminatorAt(data: Buffer, from: number): number {
   for (let at = data.indexOf(TERMINATOR, from); at !== -1; at = data.indexOf(TERMINATOR, at + 1)) {
     if (at === from || data[at - 1] === NL) return at
   }

@@ -28,7 +28,7 @@ export interface ReplaySessions {
   restart(session: number): Promise<void>
 }
 
-export interface ReplayStatistics {
+interface ReplayStatistics {
   /** Tables whose rows were shared out, and the COPY statements they took. */
   tables: number
   copies: number
@@ -72,7 +72,7 @@ const KNOWN = 1
 const STARTED = 2
 const FINISHED = 4
 
-export class ReplayScheduler {
+class ReplayScheduler {
   private readonly states: SessionState[]
   /** The jobs announced and not finished: a finished one is dropped (a dump may have hundreds of thousands). */
   private readonly jobs = new Map<number, ReplayJob>()
