@@ -38221,7 +38221,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 501:
+/***/ 3287:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38232,82 +38232,52 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 8 modules
 var lib_core = __nccwpck_require__(6058);
-;// CONCATENATED MODULE: ./src/run/names.ts
-// Names of the action's inputs, outputs and saved state, defined once and used by these names everywhere.
-const Input = {
-    DatabaseUrl: 'database-url',
-    Verbose: 'verbose',
-    MinSize: 'min-size',
-    KeepBackup: 'keep-backup',
-    PostgresVersion: 'postgres-version',
-    ToolsUrl: 'tools-url',
-    ToolsSource: 'tools-source',
-    Format: 'format',
-    Compression: 'compression',
-    Jobs: 'jobs',
-    Pipeline: 'pipeline',
-    ConnectTimeout: 'connect-timeout',
-    Verify: 'verify',
-    Strict: 'strict',
-    Timeout: 'timeout',
-    RestoreDatabaseUrl: 'restore-database-url',
-    BackupFile: 'backup-file',
-    ExpectedChecksum: 'expected-checksum',
-    Receipt: 'receipt',
-    MaxShrink: 'max-shrink',
-    History: 'history',
-    HistoryLimit: 'history-limit',
-    AlertMode: 'alert-mode',
-    MaxDuration: 'max-duration',
-    MaxGrowth: 'max-growth',
-    MaxConsecutiveFailures: 'max-consecutive-failures',
-    DjangoDatabase: 'django-database',
-    PythonPath: 'python-path',
-    Method: 'method',
-    WalArchive: 'wal-archive',
-    RecoveryTargetTime: 'recovery-target-time',
-    RecoveryTargetLsn: 'recovery-target-lsn'
-};
-const Output = {
-    Result: 'result',
-    Checksum: 'checksum',
-    Size: 'size',
-    Skipped: 'skipped',
-    BackupPath: 'backup-path',
-    Tables: 'tables',
-    RestoredTables: 'restored-tables',
-    Rows: 'rows',
-    VerifyLevel: 'verify-level',
-    ReportPath: 'report-path',
-    ServerVersion: 'server-version',
-    ClientVersion: 'client-version',
-    ClientSource: 'client-source',
-    Format: 'format',
-    DurationMs: 'duration-ms',
-    Duration: 'duration',
-    ConsecutiveFailures: 'consecutive-failures',
-    SizeChange: 'size-change',
-    HistoryPath: 'history-path'
-};
-/** Keys under which the main step records what it created, so the post step can remove leftovers. */
-const State = {
-    TemporaryDatabases: 'temporary-databases',
-    TemporaryFolders: 'temporary-folders',
-    ThrowawayServers: 'throwaway-servers',
-    ChildProcesses: 'child-processes'
-};
-const DEFAULT_MIN_SIZE = '1KiB';
-/**
- * Chosen by measurement (docs/performance.md): a dump's restored rows are matched to the dump's own
- * bytes for well under the raw procedure's time.
- */
-const DEFAULT_VERIFY_LEVEL = 'data';
-/** A base backup holds no rows to match: its content is fingerprinted in SQL, the source twice, so it is counted by default. */
-const DEFAULT_PHYSICAL_VERIFY_LEVEL = 'rows';
-const TEMPORARY_DATABASE_PREFIX = 'backup_verify';
-
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
 ;// CONCATENATED MODULE: ./src/run/errors.ts
 // Failures in the user's terms: what went wrong, and a hint on what to do about it.
+/**
+ * Every kind of failure a VerificationError names, as the receipt's and the history's `problem` say it
+ * (a failure that is none of them is `unexpected`: engine/failure.ts). The one list: docs/troubleshooting.md
+ * and receipt.schema.json publish it, and __tests__/problem-codes.test.ts keeps them equal to it.
+ */
+const PROBLEM_CODES = (/* unused pure expression or super */ null && ([
+    'bad-input',
+    'connection-refused',
+    'host-not-found',
+    'connection-timeout',
+    'authentication-failed',
+    'database-missing',
+    'connection-failed',
+    'permission-denied',
+    'table-unreadable',
+    'create-database-denied',
+    'tools-missing',
+    'client-too-old',
+    'tools-download-failed',
+    'tools-not-published',
+    'tools-checksum-mismatch',
+    'dump-failed',
+    'backup-too-small',
+    'no-space',
+    'backup-invalid',
+    'backup-refused',
+    'restore-failed',
+    'restore-mismatch',
+    'extensions-missing',
+    'same-database',
+    'interrupted',
+    'connection-lost',
+    'restore-stalled',
+    'receipt-mismatch',
+    'alert',
+    'history-unwritable',
+    'django-settings'
+]));
 class VerificationError extends Error {
     problem;
     hint;
@@ -38324,6 +38294,15 @@ class InputError extends VerificationError {
         super('bad-input', `Input "${input}" has an invalid value ${JSON.stringify(value)}: expected ${accepted}.`);
         this.name = 'InputError';
     }
+}
+/**
+ * The text an entry prints for the error that ended its run: the message, then "Hint: ..." on a
+ * line of its own when the error has one, both through the redactor (a hint may quote an input).
+ */
+function describeFatal(error, redactor) {
+    const hint = error?.hint;
+    const message = redactor.redactError(error);
+    return typeof hint === 'string' && hint !== '' ? `${message}\nHint: ${redactor.redact(hint)}` : message;
 }
 function where(address) {
     return address.host.startsWith('/') ? `socket ${address.host} (port ${address.port})` : `${address.host}:${address.port}`;
@@ -38449,739 +38428,6 @@ function describeReadError(error) {
     return error;
 }
 
-;// CONCATENATED MODULE: ./src/run/secrets.ts
-// Every text that leaves the engine (errors, tool output, log lines) passes through one Redactor.
-const MASK = '***';
-/**
- * The pairs of a libpq key=value connection string ("host=db password='it\\'s'"), values unquoted;
- * undefined when the text is not one.
- */
-function parseKeywordValue(text) {
-    const pairs = [];
-    const pattern = /\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*('(?:[^'\\]|\\.)*'?|(?:[^\s'\\]|\\.)*)/y;
-    let at = 0;
-    while (at < text.length) {
-        if (/^\s*$/.test(text.slice(at)))
-            break;
-        pattern.lastIndex = at;
-        const match = pattern.exec(text);
-        if (!match)
-            return undefined;
-        const raw = match[2];
-        const quoted = raw.startsWith("'");
-        const body = quoted ? raw.slice(1, raw.endsWith("'") && raw.length > 1 ? -1 : undefined) : raw;
-        pairs.push({ key: match[1].toLowerCase(), value: body.replace(/\\(.)/g, '$1'), raw });
-        at = pattern.lastIndex;
-    }
-    return pairs.length > 0 ? pairs : undefined;
-}
-/** The password as written in a URL: everything between the user's ":" and the last "@" (an unencoded "@" included). */
-function writtenUrlPassword(rawUrl) {
-    const start = /^[a-z][a-z0-9+.-]*:\/\/[^:/?#@]*:/i.exec(rawUrl);
-    const at = rawUrl.lastIndexOf('@');
-    if (!start || at < start[0].length)
-        return undefined;
-    return rawUrl.slice(start[0].length, at);
-}
-/** The spellings under which a password may show up: raw, URL-encoded, and as written in the given URL. */
-function secretForms(password, rawUrl) {
-    const forms = new Set();
-    if (password) {
-        forms.add(password);
-        forms.add(encodeURIComponent(password));
-        forms.add(encodeURI(password));
-        forms.add(encodeURIComponent(password).replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase()));
-        forms.add(JSON.stringify(password).slice(1, -1));
-    }
-    if (rawUrl) {
-        forms.add(rawUrl);
-        const written = writtenUrlPassword(rawUrl);
-        if (written) {
-            forms.add(written);
-            try {
-                forms.add(decodeURIComponent(written));
-            }
-            catch {
-                // Not percent-encoded as a whole: the written form is the one to hide.
-            }
-        }
-        // A key=value string: its password value, as written and unquoted.
-        for (const pair of parseKeywordValue(rawUrl) ?? []) {
-            if (pair.key === 'password') {
-                forms.add(pair.value);
-                forms.add(pair.raw);
-            }
-        }
-    }
-    forms.delete('');
-    return [...forms];
-}
-class Redactor {
-    secrets = [];
-    constructor(secrets = []) {
-        this.add(...secrets);
-    }
-    add(...secrets) {
-        for (const secret of secrets) {
-            if (secret && !this.secrets.includes(secret))
-                this.secrets.push(secret);
-        }
-        // Longest first, so a secret that contains another is masked whole.
-        this.secrets.sort((a, b) => b.length - a.length);
-    }
-    get known() {
-        return this.secrets;
-    }
-    redact(text) {
-        let result = text;
-        for (const secret of this.secrets)
-            result = result.split(secret).join(MASK);
-        // Passwords we were never told about still hide in connection strings that tools echo back.
-        return (result
-            // (The placeholder of an example, user:password@, is no password: a real one is masked above.)
-            .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)(\S*)@/gi, (match, start, secret) => secret === 'password' ? match : `${start}${MASK}@`)
-            .replace(/\b(password\s*=\s*)('(?:[^'\\]|\\.)*'?|"[^"]*"|(?:[^\s\\]|\\.)+)/gi, `$1${MASK}`));
-    }
-    redactError(error) {
-        return this.redact(error instanceof Error ? error.message : String(error));
-    }
-}
-
-// EXTERNAL MODULE: ./node_modules/pg-connection-string/index.js
-var pg_connection_string = __nccwpck_require__(6122);
-;// CONCATENATED MODULE: ./node_modules/pg-connection-string/esm/index.mjs
-// ESM wrapper for pg-connection-string
-
-
-// Re-export the parse function
-/* harmony default export */ const esm = (pg_connection_string.parse);
-const parse = pg_connection_string.parse
-const toClientConfig = pg_connection_string.toClientConfig
-const parseIntoClientConfig = pg_connection_string.parseIntoClientConfig
-
-;// CONCATENATED MODULE: ./src/connection/target.ts
-// Where a server is, as every stage connects to it: host, port, user, database, libpq settings.
-const DEFAULT_CONNECT_TIMEOUT_SECONDS = 10;
-/** Query parameters libpq understands that the client tools should see too (as PG* variables). */
-const LIBPQ_PARAMETERS = {
-    sslmode: 'PGSSLMODE',
-    sslrootcert: 'PGSSLROOTCERT',
-    sslcert: 'PGSSLCERT',
-    sslkey: 'PGSSLKEY',
-    sslcrl: 'PGSSLCRL',
-    application_name: 'PGAPPNAME',
-    options: 'PGOPTIONS',
-    connect_timeout: 'PGCONNECT_TIMEOUT',
-    target_session_attrs: 'PGTARGETSESSIONATTRS'
-};
-/** "postgres@localhost:5432/app" — never includes the password. */
-function describeTarget(target) {
-    const host = target.host.includes(':') ? `[${target.host}]` : target.host;
-    return `${target.user}@${host}:${target.port}/${target.database}`;
-}
-/**
- * The target with one more server option for every session on it (libpq's options, PGOPTIONS for the
- * tools), after those it was given.
- */
-function withServerOption(target, option) {
-    const options = [target.parameters.options, option].filter(Boolean).join(' ');
-    return { ...target, parameters: { ...target.parameters, options } };
-}
-
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
-;// CONCATENATED MODULE: ./src/connection/tls.ts
-// TLS as libpq does it, for the driver's sessions: sslmode's six values, the certificates the URL
-// names, and the order in which a session tries TLS and plain (the tools get sslmode as it is).
-
-
-
-const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
-/** A setting the URL gives that cannot be used: which parameter, its value, and why. */
-class TlsSettingError extends Error {
-    parameter;
-    value;
-    constructor(parameter, value, reason) {
-        super(reason);
-        this.parameter = parameter;
-        this.value = value;
-        this.name = 'TlsSettingError';
-    }
-}
-function readCertificate(parameter, file) {
-    try {
-        return (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
-    }
-    catch (error) {
-        const code = error.code;
-        const why = code === 'ENOENT'
-            ? 'no such file'
-            : code === 'EACCES'
-                ? 'not readable by the runner'
-                : code === 'EISDIR'
-                    ? 'a folder, not a file'
-                    : (error.message ?? String(error));
-        throw new TlsSettingError(parameter, file, `the file ${parameter} names cannot be read (${why}): ${file}; give the path of a readable file ` +
-            '(a relative path is read from the working directory), written before this step runs');
-    }
-}
-/**
- * The TLS settings of libpq's parameters (sslmode, sslrootcert, sslcert, sslkey), their files read
- * now, so that a missing one is said before any connection. libpq's defaults: sslmode prefer, and
- * ~/.postgresql/root.crt as the root certificate when it exists (the tools read it too).
- */
-function readTlsSettings(parameters, home = external_node_os_default().homedir()) {
-    const given = parameters.sslmode?.trim().toLowerCase();
-    if (given !== undefined && !SSL_MODES.includes(given)) {
-        throw new TlsSettingError('sslmode', parameters.sslmode, `sslmode is one of ${SSL_MODES.join(', ')} (libpq's values)`);
-    }
-    const rootcert = parameters.sslrootcert;
-    const systemRoots = rootcert === 'system';
-    if (systemRoots && given !== undefined && given !== 'verify-full') {
-        throw new TlsSettingError('sslmode', given, 'sslrootcert=system trusts any certificate a public authority signed, so it needs sslmode=verify-full (or no sslmode) as in libpq');
-    }
-    const mode = given ?? (systemRoots ? 'verify-full' : 'prefer');
-    const settings = { mode };
-    if (mode === 'disable')
-        return settings;
-    const verifying = mode === 'verify-ca' || mode === 'verify-full';
-    if (systemRoots)
-        settings.systemRoots = true;
-    else if (rootcert) {
-        // libpq reads a root certificate that is not there only in the modes that verify; the others go on without it.
-        if (verifying || (0,external_node_fs_namespaceObject.existsSync)(rootcert))
-            settings.ca = readCertificate('sslrootcert', rootcert);
-    }
-    else {
-        const fallback = external_node_path_default().join(home, '.postgresql', 'root.crt');
-        if ((0,external_node_fs_namespaceObject.existsSync)(fallback))
-            settings.ca = readCertificate('sslrootcert', fallback);
-        else if (verifying) {
-            throw new TlsSettingError('sslrootcert', '', `sslmode=${mode} verifies the server's certificate, and needs the root certificate it chains to: ` +
-                'give sslrootcert=/path/to/root.crt (your provider publishes it), or sslrootcert=system for the ' +
-                `system's trusted roots (PostgreSQL 16 clients); libpq would look for ${fallback}, which does not exist`);
-        }
-    }
-    // A client certificate: sslcert, else libpq's ~/.postgresql/postgresql.crt; none sent when the file is not
-    // there (as libpq). Once there is one, its key must be readable: libpq stops on "certificate present, but not private key".
-    const certificate = parameters.sslcert || external_node_path_default().join(home, '.postgresql', 'postgresql.crt');
-    if ((0,external_node_fs_namespaceObject.existsSync)(certificate)) {
-        settings.cert = readCertificate('sslcert', certificate);
-        settings.key = readCertificate('sslkey', parameters.sslkey || external_node_path_default().join(home, '.postgresql', 'postgresql.key'));
-    }
-    return settings;
-}
-/**
- * How each try of a session connects, in libpq's order: false for a plain session, else the TLS
- * options. disable: plain; allow: plain, then TLS when the server refuses it; prefer: TLS, then
- * plain when the server has no TLS or refuses the TLS session; require and the verify modes: TLS
- * only. A root certificate, when there is one, is verified in every mode but verify-full's host
- * name check, which only verify-full makes (libpq's rule). TLS never runs over a Unix socket.
- */
-function sessionTries(tls, host) {
-    const mode = tls?.mode ?? 'prefer';
-    if (mode === 'disable' || host.startsWith('/'))
-        return [false];
-    const options = {};
-    if (tls?.cert)
-        options.cert = tls.cert;
-    if (tls?.key)
-        options.key = tls.key;
-    if (mode === 'verify-full') {
-        if (tls?.ca)
-            options.ca = tls.ca;
-    }
-    else if (tls?.ca) {
-        options.ca = tls.ca;
-        options.checkServerIdentity = () => undefined;
-    }
-    else {
-        options.rejectUnauthorized = false;
-    }
-    if (mode === 'allow')
-        return [false, options];
-    if (mode === 'prefer')
-        return [options, false];
-    return [options];
-}
-/** A failure that happened before any server answered: another try cannot fare better. */
-function unreachable(error) {
-    const err = error;
-    return (/^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOENT)$/.test(err?.code ?? '') ||
-        /timeout/i.test(err?.message ?? ''));
-}
-/** An error the server itself sent (a SQLSTATE), rather than the network's or the TLS layer's. */
-function fromServer(error) {
-    return /^[0-9A-Z]{5}$/.test(error?.code ?? '');
-}
-
-;// CONCATENATED MODULE: ./src/inputs/connection.ts
-// Where the database is: the database-url input, else DATABASE_URL, else Django-style DB_* variables, else a .env file.
-
-
-
-
-
-
-const DB_NAMES = ['DB_ENGINE', 'DB_NAME', 'DB_USER', 'DB_PASSWORD', 'DB_HOST', 'DB_PORT'];
-const POSTGRES_SCHEMES = new Set(['postgres', 'postgresql', 'postgis', 'pgsql']);
-const URL_FORMS = 'a URL such as postgresql://user:password@host:5432/dbname (percent-encode special characters in the password)';
-/**
- * TLS parameters: taken out before pg-connection-string parses the URL, which would read the files
- * and give sslmode meanings of its own (readTlsSettings gives libpq's).
- */
-const TLS_PARAMETERS = new Set(['sslmode', 'sslrootcert', 'sslcert', 'sslkey']);
-/** The URL without the query parameters `names`, and their values as URLSearchParams decodes them. */
-function takeParameters(url, names) {
-    const query = url.indexOf('?');
-    if (query < 0)
-        return { rest: url, taken: {} };
-    const hash = url.indexOf('#', query);
-    const end = hash < 0 ? url.length : hash;
-    const taken = {};
-    const kept = [];
-    for (const pair of url.slice(query + 1, end).split('&')) {
-        const [name, value] = [...new URLSearchParams(pair)][0] ?? ['', ''];
-        if (names.has(name))
-            taken[name] = value;
-        else if (pair !== '')
-            kept.push(pair);
-    }
-    return { rest: `${url.slice(0, query)}${kept.length > 0 ? `?${kept.join('&')}` : ''}${url.slice(end)}`, taken };
-}
-function present(value) {
-    return value !== undefined && value.trim() !== '';
-}
-/**
- * Picks the connection from the first place that names one.
- * `environment` wins over `dotenv` (the parsed .env file), as the README documents.
- */
-function chooseConnection(input, environment, dotenv) {
-    if (present(input))
-        return fromUrl(input.trim(), `input ${Input.DatabaseUrl}`, Input.DatabaseUrl);
-    if (present(environment.DATABASE_URL))
-        return fromUrl(environment.DATABASE_URL.trim(), 'DATABASE_URL variable', 'DATABASE_URL');
-    const envHasDb = present(environment.DB_NAME) || present(environment.DB_ENGINE);
-    if (envHasDb)
-        return fromDjangoVariables({ ...pickDb(dotenv), ...pickDb(environment) }, 'DB_* variables');
-    if (dotenv && present(dotenv.DATABASE_URL))
-        return fromUrl(dotenv.DATABASE_URL.trim(), '.env file (DATABASE_URL)', 'DATABASE_URL in .env');
-    if (dotenv && (present(dotenv.DB_NAME) || present(dotenv.DB_ENGINE))) {
-        return fromDjangoVariables({ ...pickDb(dotenv), ...pickDb(environment) }, '.env file (DB_* variables)');
-    }
-    return undefined;
-}
-function pickDb(variables) {
-    const picked = {};
-    for (const name of DB_NAMES)
-        if (variables && present(variables[name]))
-            picked[name] = variables[name];
-    return picked;
-}
-function fromUrl(url, origin, inputName) {
-    const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
-    const keywords = scheme ? undefined : parseKeywordValue(url);
-    if (keywords) {
-        // libpq's key=value form: shown with every password value hidden, and refused with the fix.
-        const shown = keywords.map((pair) => `${pair.key}=${pair.key === 'password' ? '***' : pair.raw}`).join(' ');
-        throw new InputError(inputName, shown, `${URL_FORMS}; a key=value connection string is not read: write the same settings as a URL`);
-    }
-    const shown = redactUrl(url);
-    if (!scheme)
-        throw new InputError(inputName, shown, URL_FORMS);
-    // Two "@" before the host: the password holds one unencoded, and no parser can tell where the host starts.
-    const authority = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(url)?.[1] ?? '';
-    if ((authority.match(/@/g) ?? []).length > 1 || (writtenUrlPassword(url.replace(/[?#].*$/s, '')) ?? '').includes('@')) {
-        throw new InputError(inputName, shown, `${URL_FORMS}; the password holds an "@" that is not percent-encoded: write it as %40 ` +
-            `(encodeURIComponent gives every character's form)`);
-    }
-    if (scheme.startsWith('sqlite') || scheme === 'spatialite')
-        return { kind: 'unsupported', engine: 'sqlite', origin };
-    if (!POSTGRES_SCHEMES.has(scheme)) {
-        if (/^(mysql|mysql2|mariadb|mssql|oracle|redshift|cockroach)/.test(scheme))
-            return { kind: 'unsupported', engine: scheme, origin };
-        throw new InputError(inputName, shown, URL_FORMS);
-    }
-    const hosts = authority.replace(/^.*@/s, '');
-    if (hosts.includes(','))
-        throw severalHosts(inputName, shown, hosts);
-    const { rest, taken } = takeParameters(url, TLS_PARAMETERS);
-    let parsed;
-    try {
-        parsed = parse(rest);
-    }
-    catch {
-        throw new InputError(inputName, shown, URL_FORMS);
-    }
-    if (typeof parsed.host === 'string' && parsed.host.includes(','))
-        throw severalHosts(inputName, shown, parsed.host);
-    if (typeof parsed.service === 'string') {
-        throw new InputError(inputName, shown, `${URL_FORMS}; service=${parsed.service} names an entry of a pg_service.conf file, which is not read: ` +
-            'write its host, port, dbname, user and sslmode in the URL instead');
-    }
-    if (!present(parsed.database ?? undefined)) {
-        throw new InputError(inputName, shown, `${URL_FORMS}; the URL names no database (add /dbname after the host)`);
-    }
-    const parameters = {};
-    for (const key of Object.keys(LIBPQ_PARAMETERS)) {
-        const value = TLS_PARAMETERS.has(key) ? taken[key] : parsed[key];
-        if (typeof value === 'string' && value !== '')
-            parameters[key] = value;
-    }
-    const tls = tlsOf(parameters, inputName, shown, URL_FORMS);
-    // The tools get sslmode as the driver reads it (libpq knows only the lower-case spelling).
-    if (parameters.sslmode !== undefined && tls)
-        parameters.sslmode = tls.mode;
-    return {
-        kind: 'postgres',
-        origin,
-        rawUrl: url,
-        target: {
-            host: present(parsed.host ?? undefined) ? parsed.host : 'localhost',
-            port: parsePort(parsed.port ?? '', inputName, shown),
-            user: present(parsed.user) ? parsed.user : 'postgres',
-            password: present(parsed.password) ? parsed.password : undefined,
-            database: parsed.database,
-            parameters,
-            tls,
-            connectTimeoutSeconds: /^\d+$/.test(parameters.connect_timeout ?? '') && Number(parameters.connect_timeout) > 0
-                ? Number(parameters.connect_timeout)
-                : DEFAULT_CONNECT_TIMEOUT_SECONDS
-        }
-    };
-}
-function fromDjangoVariables(variables, origin) {
-    const engine = variables.DB_ENGINE?.trim() ?? '';
-    if (engine && !/postg|postgis/i.test(engine))
-        return { kind: 'unsupported', engine, origin };
-    if (!present(variables.DB_NAME)) {
-        throw new InputError('DB_NAME', variables.DB_NAME ?? '', 'the name of the PostgreSQL database (DB_ENGINE is set but DB_NAME is empty)');
-    }
-    return {
-        kind: 'postgres',
-        origin,
-        target: {
-            host: present(variables.DB_HOST) ? variables.DB_HOST.trim() : 'localhost',
-            port: parsePort(variables.DB_PORT ?? '', 'DB_PORT', variables.DB_PORT ?? ''),
-            user: present(variables.DB_USER) ? variables.DB_USER.trim() : 'postgres',
-            password: present(variables.DB_PASSWORD) ? variables.DB_PASSWORD : undefined,
-            database: variables.DB_NAME.trim(),
-            parameters: {},
-            tls: tlsOf({}, 'DB_HOST', variables.DB_HOST ?? ''),
-            connectTimeoutSeconds: DEFAULT_CONNECT_TIMEOUT_SECONDS
-        }
-    };
-}
-/** The sessions' TLS settings, or what is wrong with them, naming the input, before any connection. */
-function tlsOf(parameters, inputName, shown, accepted) {
-    try {
-        return readTlsSettings(parameters);
-    }
-    catch (error) {
-        if (!(error instanceof TlsSettingError))
-            throw error;
-        throw new InputError(inputName, shown, accepted ? `${accepted}; ${error.message}` : error.message);
-    }
-}
-function severalHosts(inputName, shown, hosts) {
-    return new InputError(inputName, shown, `${URL_FORMS}; several hosts (${hosts}) are not supported: the backup is made from one server and restored ` +
-        'into one, so name one host and port (the primary, where a restore may create its temporary database)');
-}
-function parsePort(text, inputName, shown) {
-    if (text.trim() === '')
-        return 5432;
-    const port = Number(text);
-    if (!/^\d+$/.test(text.trim()) || port < 1 || port > 65535)
-        throw new InputError(inputName, shown, 'a port number from 1 to 65535');
-    return port;
-}
-/** The URL with its password replaced, for messages. */
-function redactUrl(url) {
-    // Greedy up to the last "@": an unencoded "@" in a password must not leave its tail visible.
-    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*:).*@/i, '$1***@').replace(/([?&]password=)[^&]*/i, '$1***');
-}
-
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./src/inputs/django.ts
-// A Django project's database, read from its settings module (DJANGO_SETTINGS_MODULE) with the
-// project's own Python, as manage.py would: the working directory first on sys.path. The settings
-// come back as JSON on the child's stdout (the module's own prints go to stderr), never through
-// argv, a file or the log. Read by whoever gathers the raw inputs, before they are parsed.
-
-
-
-
-
-const VARIABLE = 'DJANGO_SETTINGS_MODULE';
-const READ_TIMEOUT_MS = 60_000;
-// Runs in the project's Python. Prints from the settings module go to stderr; the answer alone to stdout.
-const SCRIPT = String.raw `
-import importlib, importlib.util, json, os, sys, traceback
-answer = sys.stdout
-sys.stdout = sys.stderr
-sys.path.insert(0, os.getcwd())
-module = os.environ["DJANGO_SETTINGS_MODULE"]
-alias = os.environ.get("BACKUP_VERIFY_DJANGO_ALIAS") or "default"
-def reply(value):
-    answer.write(json.dumps(value, default=str))
-    answer.flush()
-try:
-    if importlib.util.find_spec("django") is not None:
-        from django.conf import settings
-        databases = settings.DATABASES
-    else:
-        databases = getattr(importlib.import_module(module), "DATABASES", None)
-except BaseException as error:
-    reply({"error": "import", "exception": "".join(traceback.format_exception_only(type(error), error)).strip(),
-           "traceback": traceback.format_exc()[-4000:]})
-    sys.exit(0)
-if not isinstance(databases, dict):
-    reply({"error": "no-databases"})
-elif alias not in databases:
-    reply({"error": "alias", "aliases": [str(key) for key in databases]})
-else:
-    entry = databases[alias] or {}
-    options = entry.get("OPTIONS") or {}
-    reply({"database": {key.lower(): "" if entry.get(key) is None else str(entry.get(key))
-                        for key in ("ENGINE", "NAME", "USER", "PASSWORD", "HOST", "PORT")},
-           "options": {str(k): str(v) for k, v in options.items() if isinstance(v, (str, int, float))}})
-`;
-/** DJANGO_SETTINGS_MODULE applies when nothing else names the database. */
-function djangoModule(environment, dotenv) {
-    const value = environment[VARIABLE]?.trim() || dotenv?.[VARIABLE]?.trim();
-    return value || undefined;
-}
-function failure(module, message, hint) {
-    return new VerificationError('django-settings', `${VARIABLE} (${module}): ${message}`, hint);
-}
-/** Reads DATABASES[alias] from the settings module with the given Python. */
-async function readDjangoDatabase(options) {
-    const { module, alias, python } = options;
-    if (!/^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$/.test(module)) {
-        throw failure(module, 'is not a dotted Python module name', `Set ${VARIABLE} to the settings module, e.g. mysite.settings.`);
-    }
-    const output = await runPython(python, options.workingDirectory, {
-        ...options.environment,
-        [VARIABLE]: module,
-        BACKUP_VERIFY_DJANGO_ALIAS: alias
-    }).catch((error) => {
-        if (error.code === 'ENOENT' || error.code === 'EACCES') {
-            throw failure(module, `the Python to import it with, ${JSON.stringify(python)} (input ${Input.PythonPath}), was not found`, `Set ${Input.PythonPath} to the project's Python (its virtualenv's bin/python, say), or install Python 3.`);
-        }
-        throw error;
-    });
-    let answer;
-    try {
-        answer = JSON.parse(output.stdout);
-    }
-    catch {
-        const said = output.stderr.trim().split('\n').slice(-5).join(' | ');
-        throw failure(module, `${python} did not answer (exit code ${output.code}${said ? `: ${said}` : ''})`, `Is ${JSON.stringify(python)} Python 3? Set ${Input.PythonPath} to the project's Python.`);
-    }
-    if (answer.error === 'import') {
-        throw failure(module, `the settings module failed to import: ${hideUnknownSecrets(answer.exception ?? '', options.environment)}`, `Run "${python} -c 'import ${module}'" in ${options.workingDirectory} to see the whole error; the module ` +
-            `is imported from the working directory, as manage.py does, with the project's dependencies installed.`);
-    }
-    if (answer.error === 'no-databases') {
-        throw failure(module, 'defines no DATABASES dictionary', `Define DATABASES in ${module}, or give database-url.`);
-    }
-    if (answer.error === 'alias') {
-        throw failure(module, `DATABASES has no alias ${JSON.stringify(alias)} (it has: ${(answer.aliases ?? []).join(', ') || 'none'})`, `Set ${Input.DjangoDatabase} to one of its aliases.`);
-    }
-    const database = answer.database ?? {};
-    return {
-        module,
-        alias,
-        engine: database.engine ?? '',
-        name: database.name ?? '',
-        user: database.user ?? '',
-        password: database.password ?? '',
-        host: database.host ?? '',
-        port: database.port ?? '',
-        options: answer.options ?? {}
-    };
-}
-/**
- * The exception of a settings module that failed: its password is not known yet, so the values of
- * variables named like secrets are hidden, and in a connection URL everything from the password to
- * the line's last "@" (a password may hold an unencoded "@" or a space).
- */
-function hideUnknownSecrets(text, environment) {
-    let hidden = text;
-    const values = Object.entries(environment)
-        .filter(([name, value]) => /pass|secret|token|key|pwd/i.test(name) && value && value.length >= 4)
-        .map(([, value]) => value)
-        .sort((a, b) => b.length - a.length);
-    for (const value of values)
-        hidden = hidden.split(value).join('***');
-    return hidden
-        .split('\n')
-        .map((line) => line.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:).*@/i, '$1***@'))
-        .join('\n');
-}
-function runPython(python, cwd, env) {
-    return new Promise((resolve, reject) => {
-        const child = (0,external_node_child_process_namespaceObject.spawn)(python, ['-c', SCRIPT], { cwd, env: env, stdio: ['ignore', 'pipe', 'pipe'] });
-        const stdout = [];
-        const stderr = [];
-        const timer = setTimeout(() => child.kill('SIGKILL'), READ_TIMEOUT_MS);
-        child.stdout.on('data', (chunk) => stdout.push(chunk));
-        child.stderr.on('data', (chunk) => stderr.push(chunk));
-        child.on('error', (error) => {
-            clearTimeout(timer);
-            reject(error);
-        });
-        child.on('close', (code) => {
-            clearTimeout(timer);
-            resolve({ stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), code });
-        });
-    });
-}
-/** The connection DATABASES[alias] describes; sqlite and other engines are skipped, as DB_ENGINE is. */
-function djangoConnection(database) {
-    const origin = `${VARIABLE} (${database.module}, DATABASES[${JSON.stringify(database.alias)}])`;
-    const engine = database.engine.trim();
-    if (/sqlite|spatialite/i.test(engine))
-        return { kind: 'unsupported', engine: 'sqlite', origin };
-    if (!/postg/i.test(engine))
-        return { kind: 'unsupported', engine: engine || 'unknown', origin };
-    if (database.name.trim() === '') {
-        throw failure(database.module, `DATABASES[${JSON.stringify(database.alias)}] has no NAME`, 'Give the database a NAME in the settings.');
-    }
-    // Built as a URL, so that the settings are read exactly as database-url is (sslmode and the rest).
-    const query = new URLSearchParams();
-    const host = database.host.trim();
-    if (host.startsWith('/'))
-        query.set('host', host);
-    for (const [key, value] of Object.entries(database.options))
-        if (key in LIBPQ_PARAMETERS)
-            query.set(key, value);
-    if (!query.has('connect_timeout'))
-        query.set('connect_timeout', String(DEFAULT_CONNECT_TIMEOUT_SECONDS));
-    const user = encodeURIComponent(database.user.trim() || 'postgres');
-    const password = database.password === '' ? '' : `:${encodeURIComponent(database.password)}`;
-    // An empty HOST is localhost, as DB_HOST is.
-    const address = host.startsWith('/') ? '' : host === '' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
-    const port = database.port.trim() === '' ? '' : `:${database.port.trim()}`;
-    const url = `postgresql://${user}${password}@${address}${port}/${encodeURIComponent(database.name.trim())}?${query}`;
-    const choice = fromUrl(url, origin, VARIABLE);
-    return choice.kind === 'postgres' ? { ...choice, rawUrl: undefined } : choice;
-}
-
-;// CONCATENATED MODULE: ./src/inputs/connection-inputs.ts
-// The inputs that say where the servers are: the source (database-url, DATABASE_URL, DB_*, .env)
-// and the server that receives the restore (restore-database-url), with connect-timeout and every
-// spelling of their passwords. The post step reads these alone: it only needs to reach the server.
-
-
-
-
-
-/**
- * The raw inputs with the Django settings' database, when DJANGO_SETTINGS_MODULE is set and nothing
- * else (database-url, DATABASE_URL, DB_*, a .env file) names the database. Runs the project's Python.
- */
-async function withDjangoSettings(raw) {
-    const module = djangoModule(raw.environment, raw.dotenv);
-    if (!module)
-        return raw;
-    let named;
-    try {
-        named = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, raw.dotenv);
-    }
-    catch {
-        return raw; // The input that names the database is wrong: parsing says so.
-    }
-    if (named)
-        return raw;
-    const django = await readDjangoDatabase({
-        module,
-        ...djangoInputs(raw),
-        environment: raw.environment,
-        workingDirectory: raw.workingDirectory
-    });
-    return { ...raw, django };
-}
-/** A line break, a NUL or another control character: no alias or program name holds one. */
-function hasControlCharacter(text) {
-    return [...text].some((character) => character.charCodeAt(0) < 0x20 || character.charCodeAt(0) === 0x7f);
-}
-/** django-database and python-path, checked whether or not DJANGO_SETTINGS_MODULE is set. */
-function djangoInputs(raw) {
-    const alias = raw.get(Input.DjangoDatabase).trim() || 'default';
-    if (hasControlCharacter(alias) || alias.length > 200) {
-        throw new InputError(Input.DjangoDatabase, raw.get(Input.DjangoDatabase), 'the name of an alias in DATABASES, such as default or replica');
-    }
-    const python = raw.get(Input.PythonPath).trim() || 'python3';
-    if (hasControlCharacter(python) || python.length > 4096) {
-        throw new InputError(Input.PythonPath, raw.get(Input.PythonPath), 'a Python executable: a command on PATH such as python3, or a path such as .venv/bin/python');
-    }
-    return { alias, python };
-}
-/**
- * Secrets as the user wrote them, known before anything is parsed, so that they can be masked
- * even when parsing fails.
- */
-function rawSecrets(raw) {
-    const dotenv = raw.dotenv;
-    const values = [raw.get(Input.DatabaseUrl), raw.get(Input.RestoreDatabaseUrl), raw.environment.DATABASE_URL, dotenv?.DATABASE_URL];
-    const passwords = [raw.environment.DB_PASSWORD, raw.environment.PGPASSWORD, dotenv?.DB_PASSWORD, raw.django?.password];
-    return [
-        ...values.flatMap((url) => (url?.trim() ? secretForms(undefined, url.trim()) : [])),
-        ...passwords.flatMap((password) => secretForms(password))
-    ];
-}
-function readConnectionInputs(raw) {
-    const connectTimeout = raw.get(Input.ConnectTimeout).trim();
-    if (connectTimeout !== '' && (!/^\d+$/.test(connectTimeout) || Number(connectTimeout) < 1 || Number(connectTimeout) > 600)) {
-        throw new InputError(Input.ConnectTimeout, connectTimeout, 'a whole number of seconds from 1 to 600');
-    }
-    const restoreUrl = raw.get(Input.RestoreDatabaseUrl).trim();
-    let restoreTarget;
-    if (restoreUrl !== '') {
-        const restore = fromUrl(restoreUrl, `input ${Input.RestoreDatabaseUrl}`, Input.RestoreDatabaseUrl);
-        if (restore.kind !== 'postgres')
-            throw new InputError(Input.RestoreDatabaseUrl, redactUrl(restoreUrl), 'a PostgreSQL URL: the restore needs a PostgreSQL server');
-        restoreTarget = restore.target;
-        if (connectTimeout !== '')
-            restoreTarget.connectTimeoutSeconds = Number(connectTimeout);
-    }
-    const existingBackup = raw.get(Input.BackupFile).trim() !== '';
-    let choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, raw.dotenv) ?? (raw.django && djangoConnection(raw.django));
-    if (!choice && existingBackup && restoreTarget) {
-        // An existing backup needs no source: the restore server is the only one.
-        choice = { kind: 'postgres', target: restoreTarget, origin: `input ${Input.RestoreDatabaseUrl}`, rawUrl: restoreUrl };
-        restoreTarget = undefined;
-    }
-    if (!choice && existingBackup && raw.get(Input.Method).trim().toLowerCase() === 'physical') {
-        choice = { kind: 'none', origin: `input ${Input.BackupFile} (a physical backup, started on a throwaway server)` };
-    }
-    if (!choice) {
-        if (existingBackup) {
-            throw new InputError(Input.RestoreDatabaseUrl, '', 'a PostgreSQL URL of the server to restore into: with backup-file and no database-url the restore needs one');
-        }
-        throw new InputError(Input.DatabaseUrl, '', 'a PostgreSQL URL; none was given, and neither DATABASE_URL, DB_NAME nor DJANGO_SETTINGS_MODULE is set in the environment or in a .env file');
-    }
-    if (choice.kind === 'postgres') {
-        if (connectTimeout !== '')
-            choice.target.connectTimeoutSeconds = Number(connectTimeout);
-        if (choice.target.password === undefined && raw.environment.PGPASSWORD)
-            choice.target.password = raw.environment.PGPASSWORD;
-    }
-    const secrets = [
-        ...(choice.kind === 'postgres' ? secretForms(choice.target.password, choice.rawUrl) : []),
-        ...(restoreTarget ? secretForms(restoreTarget.password, restoreUrl) : [])
-    ];
-    return { connection: choice, restoreTarget, secrets };
-}
-
 ;// CONCATENATED MODULE: ./src/backup/formats.ts
 // The backup formats pg_dump writes, their compression, and how each is named on disk.
 
@@ -39275,11 +38521,85 @@ function isArchiveFile(name) {
     return name === 'toc.dat' || /^(?:\d+|blob_\d+)\.dat(?:\.gz|\.lz4|\.zst)?$/.test(name) || /^blobs(?:_\d+)?\.toc$/.test(name);
 }
 
+;// CONCATENATED MODULE: ./src/run/names.ts
+// Names of the action's inputs, outputs and saved state, defined once and used by these names everywhere.
+const Input = {
+    DatabaseUrl: 'database-url',
+    Verbose: 'verbose',
+    MinSize: 'min-size',
+    KeepBackup: 'keep-backup',
+    PostgresVersion: 'postgres-version',
+    ToolsUrl: 'tools-url',
+    ToolsSource: 'tools-source',
+    Format: 'format',
+    Compression: 'compression',
+    Jobs: 'jobs',
+    Pipeline: 'pipeline',
+    ConnectTimeout: 'connect-timeout',
+    Verify: 'verify',
+    Strict: 'strict',
+    Timeout: 'timeout',
+    RestoreDatabaseUrl: 'restore-database-url',
+    BackupFile: 'backup-file',
+    ExpectedChecksum: 'expected-checksum',
+    Receipt: 'receipt',
+    MaxShrink: 'max-shrink',
+    History: 'history',
+    HistoryLimit: 'history-limit',
+    AlertMode: 'alert-mode',
+    MaxDuration: 'max-duration',
+    MaxGrowth: 'max-growth',
+    MaxConsecutiveFailures: 'max-consecutive-failures',
+    DjangoDatabase: 'django-database',
+    PythonPath: 'python-path',
+    Method: 'method',
+    WalArchive: 'wal-archive',
+    RecoveryTargetTime: 'recovery-target-time',
+    RecoveryTargetLsn: 'recovery-target-lsn'
+};
+const Output = {
+    Result: 'result',
+    Checksum: 'checksum',
+    Size: 'size',
+    Skipped: 'skipped',
+    BackupPath: 'backup-path',
+    Tables: 'tables',
+    RestoredTables: 'restored-tables',
+    Rows: 'rows',
+    VerifyLevel: 'verify-level',
+    ReportPath: 'report-path',
+    ServerVersion: 'server-version',
+    ClientVersion: 'client-version',
+    ClientSource: 'client-source',
+    Format: 'format',
+    DurationMs: 'duration-ms',
+    Duration: 'duration',
+    ConsecutiveFailures: 'consecutive-failures',
+    SizeChange: 'size-change',
+    HistoryPath: 'history-path'
+};
+/** Keys under which the main step records what it created, so the post step can remove leftovers. */
+const State = {
+    TemporaryDatabases: 'temporary-databases',
+    TemporaryFolders: 'temporary-folders',
+    ThrowawayServers: 'throwaway-servers',
+    ChildProcesses: 'child-processes'
+};
+const DEFAULT_MIN_SIZE = '1KiB';
+/**
+ * Chosen by measurement (docs/performance.md): a dump's restored rows are matched to the dump's own
+ * bytes for well under the raw procedure's time.
+ */
+const DEFAULT_VERIFY_LEVEL = 'data';
+/** A base backup holds no rows to match: its content is fingerprinted in SQL, the source twice, so it is counted by default. */
+const DEFAULT_PHYSICAL_VERIFY_LEVEL = 'rows';
+const TEMPORARY_DATABASE_PREFIX = 'backup_verify';
+
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/compare/definition-list.ts
-// A database's definitions, kept packed: each object's kind, name, table and text as bytes in large
-// buffers instead of an object and four strings, so that a schema of tens of thousands of tables
+// What one object's definition is, and a database's definitions kept packed: each object's kind,
+// name, table and text as bytes in large buffers instead of an object and four strings, so that a schema of tens of thousands of tables
 // costs a few megabytes, not hundreds. Read back one at a time, in order of kind and name.
 /** Definitions are packed into buffers of this size (a larger one gets a buffer of its own). */
 const CHUNK_BYTES = 1024 * 1024;
@@ -39792,7 +39112,134 @@ const TypeOverrides = lib.TypeOverrides
 const defaults = lib.defaults
 
 // Re-export the default
-/* harmony default export */ const pg_esm = (lib);
+/* harmony default export */ const esm = (lib);
+
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: ./src/connection/tls.ts
+// TLS as libpq does it, for the driver's sessions: sslmode's six values, the certificates the URL
+// names, and the order in which a session tries TLS and plain (the tools get sslmode as it is).
+
+
+
+const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
+/** A setting the URL gives that cannot be used: which parameter, its value, and why. */
+class TlsSettingError extends Error {
+    parameter;
+    value;
+    constructor(parameter, value, reason) {
+        super(reason);
+        this.parameter = parameter;
+        this.value = value;
+        this.name = 'TlsSettingError';
+    }
+}
+function readCertificate(parameter, file) {
+    try {
+        return (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
+    }
+    catch (error) {
+        const code = error.code;
+        const why = code === 'ENOENT'
+            ? 'no such file'
+            : code === 'EACCES'
+                ? 'not readable by the runner'
+                : code === 'EISDIR'
+                    ? 'a folder, not a file'
+                    : (error.message ?? String(error));
+        throw new TlsSettingError(parameter, file, `the file ${parameter} names cannot be read (${why}): ${file}; give the path of a readable file ` +
+            '(a relative path is read from the working directory), written before this step runs');
+    }
+}
+/**
+ * The TLS settings of libpq's parameters (sslmode, sslrootcert, sslcert, sslkey), their files read
+ * now, so that a missing one is said before any connection. libpq's defaults: sslmode prefer, and
+ * ~/.postgresql/root.crt as the root certificate when it exists (the tools read it too).
+ */
+function readTlsSettings(parameters, home = external_node_os_default().homedir()) {
+    const given = parameters.sslmode?.trim().toLowerCase();
+    if (given !== undefined && !SSL_MODES.includes(given)) {
+        throw new TlsSettingError('sslmode', parameters.sslmode, `sslmode is one of ${SSL_MODES.join(', ')} (libpq's values)`);
+    }
+    const rootcert = parameters.sslrootcert;
+    const systemRoots = rootcert === 'system';
+    if (systemRoots && given !== undefined && given !== 'verify-full') {
+        throw new TlsSettingError('sslmode', given, 'sslrootcert=system trusts any certificate a public authority signed, so it needs sslmode=verify-full (or no sslmode) as in libpq');
+    }
+    const mode = given ?? (systemRoots ? 'verify-full' : 'prefer');
+    const settings = { mode };
+    if (mode === 'disable')
+        return settings;
+    const verifying = mode === 'verify-ca' || mode === 'verify-full';
+    if (systemRoots)
+        settings.systemRoots = true;
+    else if (rootcert) {
+        // libpq reads a root certificate that is not there only in the modes that verify; the others go on without it.
+        if (verifying || (0,external_node_fs_namespaceObject.existsSync)(rootcert))
+            settings.ca = readCertificate('sslrootcert', rootcert);
+    }
+    else {
+        const fallback = external_node_path_default().join(home, '.postgresql', 'root.crt');
+        if ((0,external_node_fs_namespaceObject.existsSync)(fallback))
+            settings.ca = readCertificate('sslrootcert', fallback);
+        else if (verifying) {
+            throw new TlsSettingError('sslrootcert', '', `sslmode=${mode} verifies the server's certificate, and needs the root certificate it chains to: ` +
+                'give sslrootcert=/path/to/root.crt (your provider publishes it), or sslrootcert=system for the ' +
+                `system's trusted roots (PostgreSQL 16 clients); libpq would look for ${fallback}, which does not exist`);
+        }
+    }
+    // A client certificate: sslcert, else libpq's ~/.postgresql/postgresql.crt; none sent when the file is not
+    // there (as libpq). Once there is one, its key must be readable: libpq stops on "certificate present, but not private key".
+    const certificate = parameters.sslcert || external_node_path_default().join(home, '.postgresql', 'postgresql.crt');
+    if ((0,external_node_fs_namespaceObject.existsSync)(certificate)) {
+        settings.cert = readCertificate('sslcert', certificate);
+        settings.key = readCertificate('sslkey', parameters.sslkey || external_node_path_default().join(home, '.postgresql', 'postgresql.key'));
+    }
+    return settings;
+}
+/**
+ * How each try of a session connects, in libpq's order: false for a plain session, else the TLS
+ * options. disable: plain; allow: plain, then TLS when the server refuses it; prefer: TLS, then
+ * plain when the server has no TLS or refuses the TLS session; require and the verify modes: TLS
+ * only. A root certificate, when there is one, is verified in every mode but verify-full's host
+ * name check, which only verify-full makes (libpq's rule). TLS never runs over a Unix socket.
+ */
+function sessionTries(tls, host) {
+    const mode = tls?.mode ?? 'prefer';
+    if (mode === 'disable' || host.startsWith('/'))
+        return [false];
+    const options = {};
+    if (tls?.cert)
+        options.cert = tls.cert;
+    if (tls?.key)
+        options.key = tls.key;
+    if (mode === 'verify-full') {
+        if (tls?.ca)
+            options.ca = tls.ca;
+    }
+    else if (tls?.ca) {
+        options.ca = tls.ca;
+        options.checkServerIdentity = () => undefined;
+    }
+    else {
+        options.rejectUnauthorized = false;
+    }
+    if (mode === 'allow')
+        return [false, options];
+    if (mode === 'prefer')
+        return [options, false];
+    return [options];
+}
+/** A failure that happened before any server answered: another try cannot fare better. */
+function unreachable(error) {
+    const err = error;
+    return (/^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOENT)$/.test(err?.code ?? '') ||
+        /timeout/i.test(err?.message ?? ''));
+}
+/** An error the server itself sent (a SQLSTATE), rather than the network's or the TLS layer's. */
+function fromServer(error) {
+    return /^[0-9A-Z]{5}$/.test(error?.code ?? '');
+}
 
 ;// CONCATENATED MODULE: ./src/connection/session.ts
 // Conversations with the server over the pg driver: its version, its tables, and the temporary database.
@@ -39821,7 +39268,7 @@ function clientConfig(target, database, ssl) {
 async function connectClient(target, database) {
     const failures = [];
     for (const ssl of sessionTries(target.tls, target.host)) {
-        const client = new pg_esm.Client(clientConfig(target, database, ssl));
+        const client = new esm.Client(clientConfig(target, database, ssl));
         // An error after connecting (server shut down, say) must not crash the process; the next query reports it.
         client.on('error', () => { });
         try {
@@ -40286,6 +39733,606 @@ async function listTables(client) {
         AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
       ORDER BY n.nspname, c.relname`);
     return rows.map((row) => row.name);
+}
+
+;// CONCATENATED MODULE: ./src/run/secrets.ts
+// Every text that leaves the engine (errors, tool output, log lines) passes through one Redactor.
+const MASK = '***';
+/**
+ * The pairs of a libpq key=value connection string ("host=db password='it\\'s'"), values unquoted;
+ * undefined when the text is not one.
+ */
+function parseKeywordValue(text) {
+    const pairs = [];
+    const pattern = /\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*('(?:[^'\\]|\\.)*'?|(?:[^\s'\\]|\\.)*)/y;
+    let at = 0;
+    while (at < text.length) {
+        if (/^\s*$/.test(text.slice(at)))
+            break;
+        pattern.lastIndex = at;
+        const match = pattern.exec(text);
+        if (!match)
+            return undefined;
+        const raw = match[2];
+        const quoted = raw.startsWith("'");
+        const body = quoted ? raw.slice(1, raw.endsWith("'") && raw.length > 1 ? -1 : undefined) : raw;
+        pairs.push({ key: match[1].toLowerCase(), value: body.replace(/\\(.)/g, '$1'), raw });
+        at = pattern.lastIndex;
+    }
+    return pairs.length > 0 ? pairs : undefined;
+}
+/** The password as written in a URL: everything between the user's ":" and the last "@" (an unencoded "@" included). */
+function writtenUrlPassword(rawUrl) {
+    const start = /^[a-z][a-z0-9+.-]*:\/\/[^:/?#@]*:/i.exec(rawUrl);
+    const at = rawUrl.lastIndexOf('@');
+    if (!start || at < start[0].length)
+        return undefined;
+    return rawUrl.slice(start[0].length, at);
+}
+/** The spellings under which a password may show up: raw, URL-encoded, and as written in the given URL. */
+function secretForms(password, rawUrl) {
+    const forms = new Set();
+    if (password) {
+        forms.add(password);
+        forms.add(encodeURIComponent(password));
+        forms.add(encodeURI(password));
+        forms.add(encodeURIComponent(password).replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase()));
+        forms.add(JSON.stringify(password).slice(1, -1));
+    }
+    if (rawUrl) {
+        forms.add(rawUrl);
+        const written = writtenUrlPassword(rawUrl);
+        if (written) {
+            forms.add(written);
+            try {
+                forms.add(decodeURIComponent(written));
+            }
+            catch {
+                // Not percent-encoded as a whole: the written form is the one to hide.
+            }
+        }
+        // A key=value string: its password value, as written and unquoted.
+        for (const pair of parseKeywordValue(rawUrl) ?? []) {
+            if (pair.key === 'password') {
+                forms.add(pair.value);
+                forms.add(pair.raw);
+            }
+        }
+    }
+    forms.delete('');
+    return [...forms];
+}
+class Redactor {
+    secrets = [];
+    constructor(secrets = []) {
+        this.add(...secrets);
+    }
+    add(...secrets) {
+        for (const secret of secrets) {
+            if (secret && !this.secrets.includes(secret))
+                this.secrets.push(secret);
+        }
+        // Longest first, so a secret that contains another is masked whole.
+        this.secrets.sort((a, b) => b.length - a.length);
+    }
+    get known() {
+        return this.secrets;
+    }
+    redact(text) {
+        let result = text;
+        for (const secret of this.secrets)
+            result = result.split(secret).join(MASK);
+        // Passwords we were never told about still hide in connection strings that tools echo back.
+        return (result
+            // (The placeholder of an example, user:password@, is no password: a real one is masked above.)
+            .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)(\S*)@/gi, (match, start, secret) => secret === 'password' ? match : `${start}${MASK}@`)
+            .replace(/\b(password\s*=\s*)('(?:[^'\\]|\\.)*'?|"[^"]*"|(?:[^\s\\]|\\.)+)/gi, `$1${MASK}`));
+    }
+    redactError(error) {
+        return this.redact(error instanceof Error ? error.message : String(error));
+    }
+}
+
+// EXTERNAL MODULE: ./node_modules/pg-connection-string/index.js
+var pg_connection_string = __nccwpck_require__(6122);
+;// CONCATENATED MODULE: ./node_modules/pg-connection-string/esm/index.mjs
+// ESM wrapper for pg-connection-string
+
+
+// Re-export the parse function
+/* harmony default export */ const pg_connection_string_esm = (pg_connection_string.parse);
+const parse = pg_connection_string.parse
+const toClientConfig = pg_connection_string.toClientConfig
+const parseIntoClientConfig = pg_connection_string.parseIntoClientConfig
+
+;// CONCATENATED MODULE: ./src/connection/target.ts
+// Where a server is, as every stage connects to it: host, port, user, database, libpq settings.
+const DEFAULT_CONNECT_TIMEOUT_SECONDS = 10;
+/** Query parameters libpq understands that the client tools should see too (as PG* variables). */
+const LIBPQ_PARAMETERS = {
+    sslmode: 'PGSSLMODE',
+    sslrootcert: 'PGSSLROOTCERT',
+    sslcert: 'PGSSLCERT',
+    sslkey: 'PGSSLKEY',
+    sslcrl: 'PGSSLCRL',
+    application_name: 'PGAPPNAME',
+    options: 'PGOPTIONS',
+    connect_timeout: 'PGCONNECT_TIMEOUT',
+    target_session_attrs: 'PGTARGETSESSIONATTRS'
+};
+/** "postgres@localhost:5432/app" — never includes the password. */
+function describeTarget(target) {
+    const host = target.host.includes(':') ? `[${target.host}]` : target.host;
+    return `${target.user}@${host}:${target.port}/${target.database}`;
+}
+/**
+ * The target with one more server option for every session on it (libpq's options, PGOPTIONS for the
+ * tools), after those it was given.
+ */
+function withServerOption(target, option) {
+    const options = [target.parameters.options, option].filter(Boolean).join(' ');
+    return { ...target, parameters: { ...target.parameters, options } };
+}
+
+;// CONCATENATED MODULE: ./src/inputs/connection.ts
+// Where the database is: the database-url input, else DATABASE_URL, else Django-style DB_* variables, else a .env file.
+
+
+
+
+
+
+const DB_NAMES = ['DB_ENGINE', 'DB_NAME', 'DB_USER', 'DB_PASSWORD', 'DB_HOST', 'DB_PORT'];
+const POSTGRES_SCHEMES = new Set(['postgres', 'postgresql', 'postgis', 'pgsql']);
+const URL_FORMS = 'a URL such as postgresql://user:password@host:5432/dbname (percent-encode special characters in the password)';
+/**
+ * TLS parameters: taken out before pg-connection-string parses the URL, which would read the files
+ * and give sslmode meanings of its own (readTlsSettings gives libpq's).
+ */
+const TLS_PARAMETERS = new Set(['sslmode', 'sslrootcert', 'sslcert', 'sslkey']);
+/** The URL without the query parameters `names`, and their values as URLSearchParams decodes them. */
+function takeParameters(url, names) {
+    const query = url.indexOf('?');
+    if (query < 0)
+        return { rest: url, taken: {} };
+    const hash = url.indexOf('#', query);
+    const end = hash < 0 ? url.length : hash;
+    const taken = {};
+    const kept = [];
+    for (const pair of url.slice(query + 1, end).split('&')) {
+        const [name, value] = [...new URLSearchParams(pair)][0] ?? ['', ''];
+        if (names.has(name))
+            taken[name] = value;
+        else if (pair !== '')
+            kept.push(pair);
+    }
+    return { rest: `${url.slice(0, query)}${kept.length > 0 ? `?${kept.join('&')}` : ''}${url.slice(end)}`, taken };
+}
+function present(value) {
+    return value !== undefined && value.trim() !== '';
+}
+/**
+ * Picks the connection from the first place that names one.
+ * `environment` wins over `dotenv` (the parsed .env file), as the README documents.
+ */
+function chooseConnection(input, environment, dotenv) {
+    if (present(input))
+        return fromUrl(input.trim(), `input ${Input.DatabaseUrl}`, Input.DatabaseUrl);
+    if (present(environment.DATABASE_URL))
+        return fromUrl(environment.DATABASE_URL.trim(), 'DATABASE_URL variable', 'DATABASE_URL');
+    const envHasDb = present(environment.DB_NAME) || present(environment.DB_ENGINE);
+    if (envHasDb)
+        return fromDjangoVariables({ ...pickDb(dotenv), ...pickDb(environment) }, 'DB_* variables');
+    if (dotenv && present(dotenv.DATABASE_URL))
+        return fromUrl(dotenv.DATABASE_URL.trim(), '.env file (DATABASE_URL)', 'DATABASE_URL in .env');
+    if (dotenv && (present(dotenv.DB_NAME) || present(dotenv.DB_ENGINE))) {
+        return fromDjangoVariables({ ...pickDb(dotenv), ...pickDb(environment) }, '.env file (DB_* variables)');
+    }
+    return undefined;
+}
+function pickDb(variables) {
+    const picked = {};
+    for (const name of DB_NAMES)
+        if (variables && present(variables[name]))
+            picked[name] = variables[name];
+    return picked;
+}
+function fromUrl(url, origin, inputName) {
+    const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+    const keywords = scheme ? undefined : parseKeywordValue(url);
+    if (keywords) {
+        // libpq's key=value form: shown with every password value hidden, and refused with the fix.
+        const shown = keywords.map((pair) => `${pair.key}=${pair.key === 'password' ? '***' : pair.raw}`).join(' ');
+        throw new InputError(inputName, shown, `${URL_FORMS}; a key=value connection string is not read: write the same settings as a URL`);
+    }
+    const shown = redactUrl(url);
+    if (!scheme)
+        throw new InputError(inputName, shown, URL_FORMS);
+    // Two "@" before the host: the password holds one unencoded, and no parser can tell where the host starts.
+    const authority = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(url)?.[1] ?? '';
+    if ((authority.match(/@/g) ?? []).length > 1 || (writtenUrlPassword(url.replace(/[?#].*$/s, '')) ?? '').includes('@')) {
+        throw new InputError(inputName, shown, `${URL_FORMS}; the password holds an "@" that is not percent-encoded: write it as %40 ` +
+            `(encodeURIComponent gives every character's form)`);
+    }
+    if (scheme.startsWith('sqlite') || scheme === 'spatialite')
+        return { kind: 'unsupported', engine: 'sqlite', origin };
+    if (!POSTGRES_SCHEMES.has(scheme)) {
+        if (/^(mysql|mysql2|mariadb|mssql|oracle|redshift|cockroach)/.test(scheme))
+            return { kind: 'unsupported', engine: scheme, origin };
+        throw new InputError(inputName, shown, URL_FORMS);
+    }
+    const hosts = authority.replace(/^.*@/s, '');
+    if (hosts.includes(','))
+        throw severalHosts(inputName, shown, hosts);
+    const { rest, taken } = takeParameters(url, TLS_PARAMETERS);
+    let parsed;
+    try {
+        parsed = parse(rest);
+    }
+    catch {
+        throw new InputError(inputName, shown, URL_FORMS);
+    }
+    if (typeof parsed.host === 'string' && parsed.host.includes(','))
+        throw severalHosts(inputName, shown, parsed.host);
+    if (typeof parsed.service === 'string') {
+        throw new InputError(inputName, shown, `${URL_FORMS}; service=${parsed.service} names an entry of a pg_service.conf file, which is not read: ` +
+            'write its host, port, dbname, user and sslmode in the URL instead');
+    }
+    if (!present(parsed.database ?? undefined)) {
+        throw new InputError(inputName, shown, `${URL_FORMS}; the URL names no database (add /dbname after the host)`);
+    }
+    const parameters = {};
+    for (const key of Object.keys(LIBPQ_PARAMETERS)) {
+        const value = TLS_PARAMETERS.has(key) ? taken[key] : parsed[key];
+        if (typeof value === 'string' && value !== '')
+            parameters[key] = value;
+    }
+    const tls = tlsOf(parameters, inputName, shown, URL_FORMS);
+    // The tools get sslmode as the driver reads it (libpq knows only the lower-case spelling).
+    if (parameters.sslmode !== undefined && tls)
+        parameters.sslmode = tls.mode;
+    return {
+        kind: 'postgres',
+        origin,
+        rawUrl: url,
+        target: {
+            host: present(parsed.host ?? undefined) ? parsed.host : 'localhost',
+            port: parsePort(parsed.port ?? '', inputName, shown),
+            user: present(parsed.user) ? parsed.user : 'postgres',
+            password: present(parsed.password) ? parsed.password : undefined,
+            database: parsed.database,
+            parameters,
+            tls,
+            connectTimeoutSeconds: /^\d+$/.test(parameters.connect_timeout ?? '') && Number(parameters.connect_timeout) > 0
+                ? Number(parameters.connect_timeout)
+                : DEFAULT_CONNECT_TIMEOUT_SECONDS
+        }
+    };
+}
+function fromDjangoVariables(variables, origin) {
+    const engine = variables.DB_ENGINE?.trim() ?? '';
+    if (engine && !/postg|postgis/i.test(engine))
+        return { kind: 'unsupported', engine, origin };
+    if (!present(variables.DB_NAME)) {
+        throw new InputError('DB_NAME', variables.DB_NAME ?? '', 'the name of the PostgreSQL database (DB_ENGINE is set but DB_NAME is empty)');
+    }
+    return {
+        kind: 'postgres',
+        origin,
+        target: {
+            host: present(variables.DB_HOST) ? variables.DB_HOST.trim() : 'localhost',
+            port: parsePort(variables.DB_PORT ?? '', 'DB_PORT', variables.DB_PORT ?? ''),
+            user: present(variables.DB_USER) ? variables.DB_USER.trim() : 'postgres',
+            password: present(variables.DB_PASSWORD) ? variables.DB_PASSWORD : undefined,
+            database: variables.DB_NAME.trim(),
+            parameters: {},
+            tls: tlsOf({}, 'DB_HOST', variables.DB_HOST ?? ''),
+            connectTimeoutSeconds: DEFAULT_CONNECT_TIMEOUT_SECONDS
+        }
+    };
+}
+/** The sessions' TLS settings, or what is wrong with them, naming the input, before any connection. */
+function tlsOf(parameters, inputName, shown, accepted) {
+    try {
+        return readTlsSettings(parameters);
+    }
+    catch (error) {
+        if (!(error instanceof TlsSettingError))
+            throw error;
+        throw new InputError(inputName, shown, accepted ? `${accepted}; ${error.message}` : error.message);
+    }
+}
+function severalHosts(inputName, shown, hosts) {
+    return new InputError(inputName, shown, `${URL_FORMS}; several hosts (${hosts}) are not supported: the backup is made from one server and restored ` +
+        'into one, so name one host and port (the primary, where a restore may create its temporary database)');
+}
+function parsePort(text, inputName, shown) {
+    if (text.trim() === '')
+        return 5432;
+    const port = Number(text);
+    if (!/^\d+$/.test(text.trim()) || port < 1 || port > 65535)
+        throw new InputError(inputName, shown, 'a port number from 1 to 65535');
+    return port;
+}
+/** The URL with its password replaced, for messages. */
+function redactUrl(url) {
+    // Greedy up to the last "@": an unencoded "@" in a password must not leave its tail visible.
+    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*:).*@/i, '$1***@').replace(/([?&]password=)[^&]*/i, '$1***');
+}
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/inputs/django.ts
+// A Django project's database, read from its settings module (DJANGO_SETTINGS_MODULE) with the
+// project's own Python, as manage.py would: the working directory first on sys.path. The settings
+// come back as JSON on the child's stdout (the module's own prints go to stderr), never through
+// argv, a file or the log. Read by whoever gathers the raw inputs, before they are parsed.
+
+
+
+
+
+const VARIABLE = 'DJANGO_SETTINGS_MODULE';
+const READ_TIMEOUT_MS = 60_000;
+// Runs in the project's Python. Prints from the settings module go to stderr; the answer alone to stdout.
+const SCRIPT = String.raw `
+import importlib, importlib.util, json, os, sys, traceback
+answer = sys.stdout
+sys.stdout = sys.stderr
+sys.path.insert(0, os.getcwd())
+module = os.environ["DJANGO_SETTINGS_MODULE"]
+alias = os.environ.get("BACKUP_VERIFY_DJANGO_ALIAS") or "default"
+def reply(value):
+    answer.write(json.dumps(value, default=str))
+    answer.flush()
+try:
+    if importlib.util.find_spec("django") is not None:
+        from django.conf import settings
+        databases = settings.DATABASES
+    else:
+        databases = getattr(importlib.import_module(module), "DATABASES", None)
+except BaseException as error:
+    reply({"error": "import", "exception": "".join(traceback.format_exception_only(type(error), error)).strip(),
+           "traceback": traceback.format_exc()[-4000:]})
+    sys.exit(0)
+if not isinstance(databases, dict):
+    reply({"error": "no-databases"})
+elif alias not in databases:
+    reply({"error": "alias", "aliases": [str(key) for key in databases]})
+else:
+    entry = databases[alias] or {}
+    options = entry.get("OPTIONS") or {}
+    reply({"database": {key.lower(): "" if entry.get(key) is None else str(entry.get(key))
+                        for key in ("ENGINE", "NAME", "USER", "PASSWORD", "HOST", "PORT")},
+           "options": {str(k): str(v) for k, v in options.items() if isinstance(v, (str, int, float))}})
+`;
+/** DJANGO_SETTINGS_MODULE applies when nothing else names the database. */
+function djangoModule(environment, dotenv) {
+    const value = environment[VARIABLE]?.trim() || dotenv?.[VARIABLE]?.trim();
+    return value || undefined;
+}
+function failure(module, message, hint) {
+    return new VerificationError('django-settings', `${VARIABLE} (${module}): ${message}`, hint);
+}
+/** Reads DATABASES[alias] from the settings module with the given Python. */
+async function readDjangoDatabase(options) {
+    const { module, alias, python } = options;
+    if (!/^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$/.test(module)) {
+        throw failure(module, 'is not a dotted Python module name', `Set ${VARIABLE} to the settings module, e.g. mysite.settings.`);
+    }
+    const output = await runPython(python, options.workingDirectory, {
+        ...options.environment,
+        [VARIABLE]: module,
+        BACKUP_VERIFY_DJANGO_ALIAS: alias
+    }).catch((error) => {
+        if (error.code === 'ENOENT' || error.code === 'EACCES') {
+            throw failure(module, `the Python to import it with, ${JSON.stringify(python)} (input ${Input.PythonPath}), was not found`, `Set ${Input.PythonPath} to the project's Python (its virtualenv's bin/python, say), or install Python 3.`);
+        }
+        throw error;
+    });
+    let answer;
+    try {
+        answer = JSON.parse(output.stdout);
+    }
+    catch {
+        const said = output.stderr.trim().split('\n').slice(-5).join(' | ');
+        throw failure(module, `${python} did not answer (exit code ${output.code}${said ? `: ${said}` : ''})`, `Is ${JSON.stringify(python)} Python 3? Set ${Input.PythonPath} to the project's Python.`);
+    }
+    if (answer.error === 'import') {
+        throw failure(module, `the settings module failed to import: ${hideUnknownSecrets(answer.exception ?? '', options.environment)}`, `Run "${python} -c 'import ${module}'" in ${options.workingDirectory} to see the whole error; the module ` +
+            `is imported from the working directory, as manage.py does, with the project's dependencies installed.`);
+    }
+    if (answer.error === 'no-databases') {
+        throw failure(module, 'defines no DATABASES dictionary', `Define DATABASES in ${module}, or give database-url.`);
+    }
+    if (answer.error === 'alias') {
+        throw failure(module, `DATABASES has no alias ${JSON.stringify(alias)} (it has: ${(answer.aliases ?? []).join(', ') || 'none'})`, `Set ${Input.DjangoDatabase} to one of its aliases.`);
+    }
+    const database = answer.database ?? {};
+    return {
+        module,
+        alias,
+        engine: database.engine ?? '',
+        name: database.name ?? '',
+        user: database.user ?? '',
+        password: database.password ?? '',
+        host: database.host ?? '',
+        port: database.port ?? '',
+        options: answer.options ?? {}
+    };
+}
+/**
+ * The exception of a settings module that failed: its password is not known yet, so the values of
+ * variables named like secrets are hidden, and in a connection URL everything from the password to
+ * the line's last "@" (a password may hold an unencoded "@" or a space).
+ */
+function hideUnknownSecrets(text, environment) {
+    let hidden = text;
+    const values = Object.entries(environment)
+        .filter(([name, value]) => /pass|secret|token|key|pwd/i.test(name) && value && value.length >= 4)
+        .map(([, value]) => value)
+        .sort((a, b) => b.length - a.length);
+    for (const value of values)
+        hidden = hidden.split(value).join('***');
+    return hidden
+        .split('\n')
+        .map((line) => line.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:).*@/i, '$1***@'))
+        .join('\n');
+}
+function runPython(python, cwd, env) {
+    return new Promise((resolve, reject) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(python, ['-c', SCRIPT], { cwd, env: env, stdio: ['ignore', 'pipe', 'pipe'] });
+        const stdout = [];
+        const stderr = [];
+        const timer = setTimeout(() => child.kill('SIGKILL'), READ_TIMEOUT_MS);
+        child.stdout.on('data', (chunk) => stdout.push(chunk));
+        child.stderr.on('data', (chunk) => stderr.push(chunk));
+        child.on('error', (error) => {
+            clearTimeout(timer);
+            reject(error);
+        });
+        child.on('close', (code) => {
+            clearTimeout(timer);
+            resolve({ stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), code });
+        });
+    });
+}
+/** The connection DATABASES[alias] describes; sqlite and other engines are skipped, as DB_ENGINE is. */
+function djangoConnection(database) {
+    const origin = `${VARIABLE} (${database.module}, DATABASES[${JSON.stringify(database.alias)}])`;
+    const engine = database.engine.trim();
+    if (/sqlite|spatialite/i.test(engine))
+        return { kind: 'unsupported', engine: 'sqlite', origin };
+    if (!/postg/i.test(engine))
+        return { kind: 'unsupported', engine: engine || 'unknown', origin };
+    if (database.name.trim() === '') {
+        throw failure(database.module, `DATABASES[${JSON.stringify(database.alias)}] has no NAME`, 'Give the database a NAME in the settings.');
+    }
+    // Built as a URL, so that the settings are read exactly as database-url is (sslmode and the rest).
+    const query = new URLSearchParams();
+    const host = database.host.trim();
+    if (host.startsWith('/'))
+        query.set('host', host);
+    for (const [key, value] of Object.entries(database.options))
+        if (key in LIBPQ_PARAMETERS)
+            query.set(key, value);
+    if (!query.has('connect_timeout'))
+        query.set('connect_timeout', String(DEFAULT_CONNECT_TIMEOUT_SECONDS));
+    const user = encodeURIComponent(database.user.trim() || 'postgres');
+    const password = database.password === '' ? '' : `:${encodeURIComponent(database.password)}`;
+    // An empty HOST is localhost, as DB_HOST is.
+    const address = host.startsWith('/') ? '' : host === '' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+    const port = database.port.trim() === '' ? '' : `:${database.port.trim()}`;
+    const url = `postgresql://${user}${password}@${address}${port}/${encodeURIComponent(database.name.trim())}?${query}`;
+    const choice = fromUrl(url, origin, VARIABLE);
+    return choice.kind === 'postgres' ? { ...choice, rawUrl: undefined } : choice;
+}
+
+;// CONCATENATED MODULE: ./src/inputs/connection-inputs.ts
+// The inputs that say where the servers are: the source (database-url, DATABASE_URL, DB_*, .env)
+// and the server that receives the restore (restore-database-url), with connect-timeout and every
+// spelling of their passwords. The post step reads these alone: it only needs to reach the server.
+
+
+
+
+
+/**
+ * The raw inputs with the Django settings' database, when DJANGO_SETTINGS_MODULE is set and nothing
+ * else (database-url, DATABASE_URL, DB_*, a .env file) names the database. Runs the project's Python.
+ */
+async function withDjangoSettings(raw) {
+    const module = djangoModule(raw.environment, raw.dotenv);
+    if (!module)
+        return raw;
+    let named;
+    try {
+        named = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, raw.dotenv);
+    }
+    catch {
+        return raw; // The input that names the database is wrong: parsing says so.
+    }
+    if (named)
+        return raw;
+    const django = await readDjangoDatabase({
+        module,
+        ...djangoInputs(raw),
+        environment: raw.environment,
+        workingDirectory: raw.workingDirectory
+    });
+    return { ...raw, django };
+}
+/** A line break, a NUL or another control character: no alias or program name holds one. */
+function hasControlCharacter(text) {
+    return [...text].some((character) => character.charCodeAt(0) < 0x20 || character.charCodeAt(0) === 0x7f);
+}
+/** django-database and python-path, checked whether or not DJANGO_SETTINGS_MODULE is set. */
+function djangoInputs(raw) {
+    const alias = raw.get(Input.DjangoDatabase).trim() || 'default';
+    if (hasControlCharacter(alias) || alias.length > 200) {
+        throw new InputError(Input.DjangoDatabase, raw.get(Input.DjangoDatabase), 'the name of an alias in DATABASES, such as default or replica');
+    }
+    const python = raw.get(Input.PythonPath).trim() || 'python3';
+    if (hasControlCharacter(python) || python.length > 4096) {
+        throw new InputError(Input.PythonPath, raw.get(Input.PythonPath), 'a Python executable: a command on PATH such as python3, or a path such as .venv/bin/python');
+    }
+    return { alias, python };
+}
+/**
+ * Secrets as the user wrote them, known before anything is parsed, so that they can be masked
+ * even when parsing fails.
+ */
+function rawSecrets(raw) {
+    const dotenv = raw.dotenv;
+    const values = [raw.get(Input.DatabaseUrl), raw.get(Input.RestoreDatabaseUrl), raw.environment.DATABASE_URL, dotenv?.DATABASE_URL];
+    const passwords = [raw.environment.DB_PASSWORD, raw.environment.PGPASSWORD, dotenv?.DB_PASSWORD, raw.django?.password];
+    return [
+        ...values.flatMap((url) => (url?.trim() ? secretForms(undefined, url.trim()) : [])),
+        ...passwords.flatMap((password) => secretForms(password))
+    ];
+}
+function readConnectionInputs(raw) {
+    const connectTimeout = raw.get(Input.ConnectTimeout).trim();
+    if (connectTimeout !== '' && (!/^\d+$/.test(connectTimeout) || Number(connectTimeout) < 1 || Number(connectTimeout) > 600)) {
+        throw new InputError(Input.ConnectTimeout, connectTimeout, 'a whole number of seconds from 1 to 600');
+    }
+    const restoreUrl = raw.get(Input.RestoreDatabaseUrl).trim();
+    let restoreTarget;
+    if (restoreUrl !== '') {
+        const restore = fromUrl(restoreUrl, `input ${Input.RestoreDatabaseUrl}`, Input.RestoreDatabaseUrl);
+        if (restore.kind !== 'postgres')
+            throw new InputError(Input.RestoreDatabaseUrl, redactUrl(restoreUrl), 'a PostgreSQL URL: the restore needs a PostgreSQL server');
+        restoreTarget = restore.target;
+        if (connectTimeout !== '')
+            restoreTarget.connectTimeoutSeconds = Number(connectTimeout);
+    }
+    const existingBackup = raw.get(Input.BackupFile).trim() !== '';
+    let choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, raw.dotenv) ?? (raw.django && djangoConnection(raw.django));
+    if (!choice && existingBackup && restoreTarget) {
+        // An existing backup needs no source: the restore server is the only one.
+        choice = { kind: 'postgres', target: restoreTarget, origin: `input ${Input.RestoreDatabaseUrl}`, rawUrl: restoreUrl };
+        restoreTarget = undefined;
+    }
+    if (!choice && existingBackup && raw.get(Input.Method).trim().toLowerCase() === 'physical') {
+        choice = { kind: 'none', origin: `input ${Input.BackupFile} (a physical backup, started on a throwaway server)` };
+    }
+    if (!choice) {
+        if (existingBackup) {
+            throw new InputError(Input.RestoreDatabaseUrl, '', 'a PostgreSQL URL of the server to restore into: with backup-file and no database-url the restore needs one');
+        }
+        throw new InputError(Input.DatabaseUrl, '', 'a PostgreSQL URL; none was given, and neither DATABASE_URL, DB_NAME nor DJANGO_SETTINGS_MODULE is set in the environment or in a .env file');
+    }
+    if (choice.kind === 'postgres') {
+        if (connectTimeout !== '')
+            choice.target.connectTimeoutSeconds = Number(connectTimeout);
+        if (choice.target.password === undefined && raw.environment.PGPASSWORD)
+            choice.target.password = raw.environment.PGPASSWORD;
+    }
+    const secrets = [
+        ...(choice.kind === 'postgres' ? secretForms(choice.target.password, choice.rawUrl) : []),
+        ...(restoreTarget ? secretForms(restoreTarget.password, restoreUrl) : [])
+    ];
+    return { connection: choice, restoreTarget, secrets };
 }
 
 ;// CONCATENATED MODULE: ./src/inputs/size.ts
@@ -41002,6 +41049,39 @@ function parseExpectedChecksum(raw) {
     if (/^[0-9a-f]{64}$/i.test(text))
         return { sha256: text.toLowerCase() };
     return { path: external_node_path_default().resolve(raw.workingDirectory, text), given: text };
+}
+
+;// CONCATENATED MODULE: ./src/inputs/start-up.ts
+// Start-up, written once for the action, its post step and the terminal, in the one order that keeps
+// secrets out of every line: the secrets as written, the Django settings' password, then the parsed inputs'.
+
+
+/**
+ * Masks the secrets as the user wrote them at once, before the caller prints a line or runs the
+ * project's Python, so that they are hidden even when parsing fails; the rest waits for settings().
+ * mask hides a secret from the log (core.setSecret, a Reporter's mask); the redactor learns it too.
+ */
+function startUp(raw, mask, redactor = new Redactor()) {
+    const hide = (secrets) => {
+        for (const secret of secrets) {
+            redactor.add(secret);
+            mask(secret);
+        }
+    };
+    // Each once, longest first, as the redactor holds them (a copy: mask may be the redactor's own add).
+    redactor.add(...rawSecrets(raw));
+    for (const secret of [...redactor.known])
+        mask(secret);
+    return {
+        redactor,
+        async settings(read) {
+            const resolved = await withDjangoSettings(raw);
+            hide(rawSecrets(resolved));
+            const parsed = read(resolved);
+            hide(parsed.secrets);
+            return parsed;
+        }
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/action/commands.ts
@@ -42579,7 +42659,7 @@ function startHeartbeat(what, log, bytes, intervalMs = HEARTBEAT_MS) {
 
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-;// CONCATENATED MODULE: ./src/backup/archive-header.ts
+;// CONCATENATED MODULE: ./src/backup/archive/archive-header.ts
 // Reads the "PGDMP" header that custom archives, and the toc.dat of directory and tar archives,
 // begin with: archive version, integer and offset sizes, format, compression, and who wrote it.
 const FORMAT_CODES = { 1: 'custom', 3: 'tar', 5: 'directory' };
@@ -42653,72 +42733,128 @@ function parseArchiveHeader(bytes) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/backup/plain-lexer.ts
-// Follows a plain-format dump the way psql reads it: where each statement ends (quotes, dollar
-// quotes, comments, parentheses and BEGIN ATOMIC bodies, tracked as psql's own lexer tracks them),
-// which lines are meta-commands, and which are COPY data up to their "\." line. An identifier may
-// hold anything pg_dump can write (line breaks, quotes, "FROM stdin;", "\."): it is only ever text
-// inside a quoted token. The bytes are cut into units of whole lines, at the line ends where psql
-// holds no unfinished statement, so that a unit run elsewhere runs exactly as psql would run it.
-/** Words and names are given up to this many characters, literals' contents up to LITERAL_TEXT. */
-const WORD_TEXT = 64;
-const LITERAL_TEXT = 256;
-/** A statement is classified by its text; of a longer one only the start is kept. */
-const MAX_STATEMENT_BYTES = 1024 * 1024;
-const MAX_LINE_TEXT = 4096;
-/** A unit still open beyond this many kept bytes is handed over in parts. */
-const PART_BYTES = 1024 * 1024;
-var plain_lexer_State;
-(function (State) {
-    State[State["Normal"] = 0] = "Normal";
-    /** After "-": a second one starts a comment. */
-    State[State["Dash"] = 1] = "Dash";
-    /** After "/": a "*" starts a block comment. */
-    State[State["Slash"] = 2] = "Slash";
-    State[State["LineComment"] = 3] = "LineComment";
-    State[State["Block"] = 4] = "Block";
-    State[State["BlockStar"] = 5] = "BlockStar";
-    State[State["BlockSlash"] = 6] = "BlockSlash";
-    /** '...' (and B'', X'', N'', U&''). */
-    State[State["Quote"] = 7] = "Quote";
-    /** E'...', and '...' while standard_conforming_strings is off: backslash escapes. */
-    State[State["EQuote"] = 8] = "EQuote";
-    State[State["EQuoteEscape"] = 9] = "EQuoteEscape";
-    /** Just after a string's closing quote: '' continues it, and so may a quote on a later line. */
-    State[State["QuoteEnd"] = 10] = "QuoteEnd";
-    State[State["QuoteStop"] = 11] = "QuoteStop";
-    State[State["QuoteStopDash"] = 12] = "QuoteStopDash";
-    State[State["QuoteStopComment"] = 13] = "QuoteStopComment";
-    State[State["DoubleQuote"] = 14] = "DoubleQuote";
-    State[State["DoubleQuoteEnd"] = 15] = "DoubleQuoteEnd";
-    /** "$" at a token start: a dollar-quote delimiter may follow. */
-    State[State["DollarOpen"] = 16] = "DollarOpen";
-    State[State["Dollar"] = 17] = "Dollar";
-    State[State["DollarClose"] = 18] = "DollarClose";
-    /** After a backslash: ";" and ":" are literal, anything else is a meta-command. */
-    State[State["Backslash"] = 19] = "Backslash";
-    /** A meta-command: to the end of its line. */
-    State[State["Meta"] = 20] = "Meta";
-    /** COPY data lines, up to "\.". */
-    State[State["Rows"] = 21] = "Rows";
-})(plain_lexer_State || (plain_lexer_State = {}));
+;// CONCATENATED MODULE: ./src/backup/file-hash.ts
+// The SHA-256 of a backup file as it is on disk, read again in large reads through one buffer.
+
+
+/** Large reads: a backup is read whole, and each read costs a round trip to the thread pool. */
+const READ_BYTES = 1024 * 1024;
+/**
+ * The SHA-256 of a file, read once through one buffer: nothing keeps its chunks, so none is
+ * allocated per read (a backup's worth of buffers would keep the garbage collector busy).
+ */
+async function hashFile(file, signal) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    const buffer = Buffer.allocUnsafe(READ_BYTES);
+    const handle = await (0,promises_namespaceObject.open)(file, 'r');
+    try {
+        for (;;) {
+            signal?.throwIfAborted();
+            const { bytesRead } = await handle.read(buffer, 0, READ_BYTES, null);
+            if (bytesRead === 0)
+                return hash.digest('hex');
+            hash.update(buffer.subarray(0, bytesRead));
+        }
+    }
+    finally {
+        await handle.close();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/backup/plain/row-framing.ts
+// COPY data as psql reads it after COPY ... FROM stdin: whole lines of rows up to the "\." line that
+// ends them, whatever the chunks they come in; a line cut by a chunk's end waits for the next chunk.
 const NL = 10;
 const CR = 13;
-function isIdentStart(b) {
-    return (b >= 97 && b <= 122) || (b >= 65 && b <= 90) || b === 95 || b >= 128;
+const TERMINATOR = Buffer.from('\\.');
+/** Cuts COPY data into whole lines, from a line start to its "\." line; see RowsListener. */
+class CopyRowFraming {
+    listener;
+    /** The start of an incomplete last line, carried over to the next chunk. */
+    carry = [];
+    carryLength = 0;
+    carryStart = 0;
+    constructor(listener) {
+        this.listener = listener;
+    }
+    /**
+     * Rows of `chunk` (whose first byte is at file offset `base`) from `from`, a line start: whole
+     * lines up to the "\." line; an incomplete last line waits for the next chunk. Returns where it
+     * stopped: just after the "\." line, or the chunk's end.
+     */
+    frame(chunk, base, from) {
+        if (this.carryLength >= 4) {
+            // A long row split across chunks (it cannot be the "\." line): wait for its end without copying it again and again.
+            const newline = chunk.indexOf(NL, from);
+            if (newline === -1) {
+                this.carry.push(Buffer.from(chunk.subarray(from)));
+                this.carryLength += chunk.length - from;
+                return chunk.length;
+            }
+            const row = Buffer.concat([...this.carry, chunk.subarray(from, newline + 1)]);
+            const start = this.carryStart;
+            this.carry = [];
+            this.carryLength = 0;
+            this.listener.rows(row, start);
+            return newline + 1;
+        }
+        let data = chunk.subarray(from);
+        let dataStart = base + from;
+        if (this.carryLength > 0) {
+            data = Buffer.concat([...this.carry, data]);
+            dataStart = this.carryStart;
+            this.carry = [];
+            this.carryLength = 0;
+        }
+        const terminator = findTerminator(data);
+        const rowsEnd = terminator ? terminator.start : data.lastIndexOf(NL) + 1;
+        if (rowsEnd > 0)
+            this.listener.rows(data.subarray(0, rowsEnd), dataStart);
+        if (terminator) {
+            this.listener.endOfRows(data.subarray(terminator.start, terminator.end), dataStart + terminator.start);
+            return dataStart + terminator.end - base;
+        }
+        this.carry = [Buffer.from(data.subarray(rowsEnd))];
+        this.carryLength = data.length - rowsEnd;
+        this.carryStart = dataStart + rowsEnd;
+        return chunk.length;
+    }
+    /** The input ended inside rows: what is left of the last line goes too. */
+    end() {
+        if (this.carryLength === 0)
+            return;
+        const rest = Buffer.concat(this.carry);
+        this.carry = [];
+        this.carryLength = 0;
+        // "\." as the very last line, without a line end, ends the rows too.
+        if (rest.equals(TERMINATOR) || rest.equals(Buffer.from('\\.\r')))
+            this.listener.endOfRows(rest, this.carryStart);
+        else
+            this.listener.rows(rest, this.carryStart);
+    }
 }
-function isIdentCont(b) {
-    return isIdentStart(b) || (b >= 48 && b <= 57) || b === 36;
+/** The complete "\." line among data that starts at a line start: where it starts and ends. */
+function findTerminator(data) {
+    for (let at = terminatorAt(data, 0); at !== -1; at = terminatorAt(data, at + 1)) {
+        if (data[at + 2] === NL)
+            return { start: at, end: at + 3 };
+        if (data[at + 2] === CR && data[at + 3] === NL)
+            return { start: at, end: at + 4 };
+    }
+    return undefined;
 }
-function isDigit(b) {
-    return b >= 48 && b <= 57;
+/** Inside COPY data, from a line start: the next "\." at the start of a line, or -1. Rows escape every backslash. */
+function terminatorAt(data, from) {
+    for (let at = data.indexOf(TERMINATOR, from); at !== -1; at = data.indexOf(TERMINATOR, at + 1)) {
+        if (at === from || data[at - 1] === NL)
+            return at;
+    }
+    return -1;
 }
-function isSpace(b) {
-    return b === 32 || b === 9 || b === NL || b === CR || b === 12;
-}
-function lower(b) {
-    return b >= 65 && b <= 90 ? b + 32 : b;
-}
+
+;// CONCATENATED MODULE: ./src/backup/plain/reading-settings.ts
+// Session settings that change how psql reads the bytes after them: a client encoding whose
+// multibyte characters can hold ASCII bytes (a backslash, a quote), and standard_conforming_strings.
 /** Client encodings whose multibyte characters can hold ASCII bytes (a backslash, say). */
 const UNSAFE_ENCODINGS = {
     sjis: 'sjis',
@@ -42773,15 +42909,325 @@ function readingSetting(text) {
 function unsafeEncoding(name) {
     return UNSAFE_ENCODINGS[name.toLowerCase().replace(/[^a-z0-9]/g, '')] ?? '';
 }
-const TERMINATOR = Buffer.from('\\.');
+
+;// CONCATENATED MODULE: ./src/backup/plain/tokens.ts
+// Tokens of SQL as psql reads them: their kinds, the bytes that start and continue them, a statement's
+// text cut into tokens again, and the tests on a token that every reader of statements shares.
+const tokens_NL = 10;
+const tokens_CR = 13;
+function isIdentStart(b) {
+    return (b >= 97 && b <= 122) || (b >= 65 && b <= 90) || b === 95 || b >= 128;
+}
+function isIdentCont(b) {
+    return isIdentStart(b) || (b >= 48 && b <= 57) || b === 36;
+}
+function isDigit(b) {
+    return b >= 48 && b <= 57;
+}
+function isSpace(b) {
+    return b === 32 || b === 9 || b === tokens_NL || b === tokens_CR || b === 12;
+}
+/** Whether the token is a word: any word, or one of these keywords (lower case, as tokens give them). */
+function isWord(token, ...words) {
+    return token?.kind === 'word' && (words.length === 0 || words.includes(token.text));
+}
+/** Whether the token is one of these symbols. */
+function isSymbol(token, ...symbols) {
+    return token?.kind === 'symbol' && symbols.includes(token.text);
+}
+/** A word as it reads, a quoted name as written (quotes and doubled quotes put back). */
+function writtenName(token) {
+    return token.kind === 'quoted' ? `"${token.text.replace(/"/g, '""')}"` : token.text;
+}
+/**
+ * The tokens of a statement's text (latin1, as the lexer keeps it): enough to recognise the
+ * statements pg_dump writes. Comments are skipped; at most `max` tokens are read.
+ */
+function tokenize(text, max = Number.POSITIVE_INFINITY) {
+    const tokens = [];
+    const n = text.length;
+    let i = 0;
+    while (i < n && tokens.length < max) {
+        const c = text.charCodeAt(i);
+        if (isSpace(c)) {
+            i++;
+        }
+        else if (c === 45 && text.charCodeAt(i + 1) === 45) {
+            while (i < n && text.charCodeAt(i) !== tokens_NL)
+                i++;
+        }
+        else if (c === 47 && text.charCodeAt(i + 1) === 42) {
+            let depth = 0;
+            for (i += 2; i < n;) {
+                if (text.charCodeAt(i) === 47 && text.charCodeAt(i + 1) === 42) {
+                    depth++;
+                    i += 2;
+                }
+                else if (text.charCodeAt(i) === 42 && text.charCodeAt(i + 1) === 47) {
+                    i += 2;
+                    if (depth-- === 0)
+                        break;
+                }
+                else
+                    i++;
+            }
+        }
+        else if (c === 34) {
+            let value = '';
+            for (i++; i < n;) {
+                if (text.charCodeAt(i) === 34) {
+                    if (text.charCodeAt(i + 1) !== 34) {
+                        i++;
+                        break;
+                    }
+                    value += '"';
+                    i += 2;
+                }
+                else
+                    value += text[i++];
+            }
+            tokens.push({ kind: 'quoted', text: value });
+        }
+        else if (c === 39) {
+            const start = i;
+            for (i++; i < n;) {
+                if (text.charCodeAt(i) === 39) {
+                    if (text.charCodeAt(i + 1) !== 39) {
+                        i++;
+                        break;
+                    }
+                    i += 2;
+                }
+                else
+                    i++;
+            }
+            tokens.push({ kind: 'string', text: text.slice(start, i) });
+        }
+        else if (isIdentStart(c)) {
+            const start = i;
+            while (i < n && isIdentCont(text.charCodeAt(i)))
+                i++;
+            tokens.push({ kind: 'word', text: text.slice(start, i).replace(/[A-Z]/g, (upper) => upper.toLowerCase()) });
+        }
+        else if (isDigit(c)) {
+            const start = i;
+            while (i < n && (isIdentCont(text.charCodeAt(i)) || text.charCodeAt(i) === 46) && text.charCodeAt(i) !== 36)
+                i++;
+            tokens.push({ kind: 'number', text: text.slice(start, i) });
+        }
+        else {
+            tokens.push({ kind: 'symbol', text: text[i++] });
+        }
+    }
+    return tokens;
+}
+/** A qualified name as tokens read it: its parts, or undefined where the tokens hold none. */
+function readQualifiedName(tokens, at) {
+    const parts = [];
+    let i = at;
+    for (;;) {
+        const token = tokens[i];
+        if (!token || (token.kind !== 'word' && token.kind !== 'quoted'))
+            return undefined;
+        parts.push(writtenName(token));
+        i++;
+        if (!isSymbol(tokens[i], '.'))
+            return { parts, next: i };
+        i++;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/backup/plain/statements.ts
+// Statements pg_dump writes, recognised by their tokens: COPY ... FROM stdin (its table and column
+// list, as written), and the index and key definitions that touch one table only.
+
+/** Whether a statement is COPY ... FROM STDIN, after which psql sends the lines that follow as data. */
+function isCopyFromStdin(text) {
+    if (!isWord(tokenize(text, 1)[0], 'copy'))
+        return false;
+    const tokens = tokenize(text);
+    let depth = 0;
+    for (let i = 1; i + 1 < tokens.length; i++) {
+        const token = tokens[i];
+        if (token.kind === 'symbol')
+            depth += token.text === '(' ? 1 : token.text === ')' ? -1 : 0;
+        else if (depth === 0 && isWord(token, 'from') && isWord(tokens[i + 1], 'stdin'))
+            return true;
+    }
+    return false;
+}
+/** COPY name [(column, ...)] FROM stdin; as pg_dump writes it; anything else is undefined. */
+function parseCopyStatement(text) {
+    const tokens = tokenize(text);
+    if (!isWord(tokens[0], 'copy'))
+        return undefined;
+    const name = readQualifiedName(tokens, 1);
+    if (!name || name.parts.length > 2)
+        return undefined;
+    let i = name.next;
+    let columns;
+    if (isSymbol(tokens[i], '(')) {
+        columns = [];
+        for (i++;;) {
+            const token = tokens[i];
+            if (token?.kind !== 'word' && token?.kind !== 'quoted')
+                return undefined;
+            columns.push(writtenName(token));
+            i++;
+            if (isSymbol(tokens[i], ')'))
+                break;
+            if (!isSymbol(tokens[i], ','))
+                return undefined;
+            i++;
+        }
+        i++;
+    }
+    if (!isWord(tokens[i], 'from') || !isWord(tokens[i + 1], 'stdin') || !isSymbol(tokens[i + 2], ';') || i + 3 !== tokens.length)
+        return undefined;
+    const table = name.parts.join('.');
+    return { table, columns, readBack: `COPY ${table}${columns ? ` (${columns.join(', ')})` : ''} TO STDOUT;` };
+}
+/** The table of pg_dump's COPY statement: COPY name [(column, ...)] FROM stdin; anything else is undefined. */
+function copyTable(text) {
+    return parseCopyStatement(text)?.table;
+}
+/**
+ * The table an index or key entry works on, when every statement in it is one of those pg_dump
+ * writes for one table: CREATE [UNIQUE] INDEX name ON [ONLY] table USING ..., or ALTER TABLE ONLY
+ * table ADD CONSTRAINT name PRIMARY KEY | UNIQUE | EXCLUDE ..., then only ALTER TABLE on that same
+ * table or ALTER INDEX. A foreign key needs another table's rows too: never here.
+ */
+function definitionTable(statements) {
+    if (statements.length === 0 || statements.some((statement) => statement.truncated || statement.copyIn))
+        return undefined;
+    const [first, ...rest] = statements.map((statement) => tokenize(statement.text, 64));
+    let table;
+    let index = false;
+    if (isWord(first[0], 'create')) {
+        let i = 1;
+        if (isWord(first[i], 'unique'))
+            i++;
+        if (!isWord(first[i++], 'index'))
+            return undefined;
+        if (isWord(first[i], 'concurrently') || isWord(first[i], 'if'))
+            return undefined;
+        if (first[i]?.kind !== 'word' && first[i]?.kind !== 'quoted')
+            return undefined;
+        i++;
+        if (!isWord(first[i++], 'on'))
+            return undefined;
+        if (isWord(first[i], 'only'))
+            i++;
+        const name = readQualifiedName(first, i);
+        if (!name || name.parts.length > 2 || !isWord(first[name.next], 'using'))
+            return undefined;
+        table = name.parts.join('.');
+        index = true;
+    }
+    else {
+        table = alteredTable(first, true);
+        if (!table)
+            return undefined;
+        const at = first.findIndex((token, i) => i > 0 && isWord(token, 'add') && isWord(first[i + 1], 'constraint'));
+        if (at < 0 ||
+            (first[at + 2]?.kind !== 'word' && first[at + 2]?.kind !== 'quoted') ||
+            !isWord(first[at + 3], 'primary', 'unique', 'exclude'))
+            return undefined;
+        // Nothing between the table's name and ADD: one action only.
+        const name = readQualifiedName(first, isWord(first[2], 'only') ? 3 : 2);
+        if (!name || name.next !== at)
+            return undefined;
+    }
+    for (const tokens of rest) {
+        if (isWord(tokens[0], 'alter') && isWord(tokens[1], 'index'))
+            continue;
+        if (alteredTable(tokens, false) !== table)
+            return undefined;
+    }
+    return { table, shared: index && rest.length === 0 };
+}
+/** ALTER TABLE [ONLY] name ...: the name (ONLY required when asked). */
+function alteredTable(tokens, requireOnly) {
+    if (!isWord(tokens[0], 'alter') || !isWord(tokens[1], 'table'))
+        return undefined;
+    const only = isWord(tokens[2], 'only');
+    if (requireOnly && !only)
+        return undefined;
+    const name = readQualifiedName(tokens, only ? 3 : 2);
+    return name && name.parts.length <= 2 ? name.parts.join('.') : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/backup/plain/units.ts
+// What the plain-dump lexer hands over: units of whole lines, the statements that end in them, and
+// each statement token by token to a sink (the gate), as psql reads them.
+/** A unit still open beyond this many kept bytes is handed over in parts. */
+const PART_BYTES = 1024 * 1024;
+
+;// CONCATENATED MODULE: ./src/backup/plain/lexer.ts
+// Follows a plain-format dump the way psql reads it: where each statement ends (quotes, dollar
+// quotes, comments, parentheses and BEGIN ATOMIC bodies, tracked as psql's own lexer tracks them),
+// which lines are meta-commands, and which are COPY data up to their "\." line. An identifier may
+// hold anything pg_dump can write (line breaks, quotes, "FROM stdin;", "\."): it is only ever text
+// inside a quoted token. The bytes are cut into units of whole lines, at the line ends where psql
+// holds no unfinished statement, so that a unit run elsewhere runs exactly as psql would run it.
+
+
+
+
+
+/** Words and names are given up to this many characters, literals' contents up to LITERAL_TEXT. */
+const WORD_TEXT = 64;
+const LITERAL_TEXT = 256;
+/** A statement is classified by its text; of a longer one only the start is kept. */
+const MAX_STATEMENT_BYTES = 1024 * 1024;
+const MAX_LINE_TEXT = 4096;
+var lexer_State;
+(function (State) {
+    State[State["Normal"] = 0] = "Normal";
+    /** After "-": a second one starts a comment. */
+    State[State["Dash"] = 1] = "Dash";
+    /** After "/": a "*" starts a block comment. */
+    State[State["Slash"] = 2] = "Slash";
+    State[State["LineComment"] = 3] = "LineComment";
+    State[State["Block"] = 4] = "Block";
+    State[State["BlockStar"] = 5] = "BlockStar";
+    State[State["BlockSlash"] = 6] = "BlockSlash";
+    /** '...' (and B'', X'', N'', U&''). */
+    State[State["Quote"] = 7] = "Quote";
+    /** E'...', and '...' while standard_conforming_strings is off: backslash escapes. */
+    State[State["EQuote"] = 8] = "EQuote";
+    State[State["EQuoteEscape"] = 9] = "EQuoteEscape";
+    /** Just after a string's closing quote: '' continues it, and so may a quote on a later line. */
+    State[State["QuoteEnd"] = 10] = "QuoteEnd";
+    State[State["QuoteStop"] = 11] = "QuoteStop";
+    State[State["QuoteStopDash"] = 12] = "QuoteStopDash";
+    State[State["QuoteStopComment"] = 13] = "QuoteStopComment";
+    State[State["DoubleQuote"] = 14] = "DoubleQuote";
+    State[State["DoubleQuoteEnd"] = 15] = "DoubleQuoteEnd";
+    /** "$" at a token start: a dollar-quote delimiter may follow. */
+    State[State["DollarOpen"] = 16] = "DollarOpen";
+    State[State["Dollar"] = 17] = "Dollar";
+    State[State["DollarClose"] = 18] = "DollarClose";
+    /** After a backslash: ";" and ":" are literal, anything else is a meta-command. */
+    State[State["Backslash"] = 19] = "Backslash";
+    /** A meta-command: to the end of its line. */
+    State[State["Meta"] = 20] = "Meta";
+    /** COPY data lines, up to "\.". */
+    State[State["Rows"] = 21] = "Rows";
+})(lexer_State || (lexer_State = {}));
+const lexer_NL = 10;
+const lexer_CR = 13;
+function lower(b) {
+    return b >= 65 && b <= 90 ? b + 32 : b;
+}
 /** Turns the bytes of a plain dump into units; see DumpUnit. */
 class PlainDumpLexer {
     emit;
     options;
     offset = 0;
-    state = plain_lexer_State.Normal;
+    state = lexer_State.Normal;
     /** The kind of string a quote-stop returns to when the string continues. */
-    stringState = plain_lexer_State.Quote;
+    stringState = lexer_State.Quote;
     quoteStopNewline = false;
     blockDepth = 0;
     parenDepth = 0;
@@ -42839,11 +43285,12 @@ class PlainDumpLexer {
     metaLine = false;
     /** COPY ... FROM stdin statements whose rows psql reads next. */
     copiesPending = 0;
-    /** Rows: the start of an incomplete last line, carried over to the next chunk. */
-    carry = [];
-    carryLength = 0;
-    carryStart = 0;
-    stateAfterRows = plain_lexer_State.Normal;
+    /** Rows: cut into whole lines up to their "\." line. */
+    framing = new CopyRowFraming({
+        rows: (bytes, start) => this.emitRows(bytes, start),
+        endOfRows: (bytes, start) => this.endRows(bytes, start)
+    });
+    stateAfterRows = lexer_State.Normal;
     /** The COPY statement whose rows are being read (up to 200 characters). */
     openCopy;
     /** Statements read in all, and COPY statements among them. */
@@ -42858,11 +43305,11 @@ class PlainDumpLexer {
     }
     /** Between statements, outside rows: where a complete dump ends. */
     get betweenStatements() {
-        return this.state === plain_lexer_State.Normal && !this.statementStarted && this.copiesPending === 0;
+        return this.state === lexer_State.Normal && !this.statementStarted && this.copiesPending === 0;
     }
     /** Inside rows that have not reached their "\." line. */
     get inRows() {
-        return this.state === plain_lexer_State.Rows;
+        return this.state === lexer_State.Rows;
     }
     push(chunk) {
         this.chunk = chunk;
@@ -42871,33 +43318,22 @@ class PlainDumpLexer {
         this.offset += chunk.length;
         let position = 0;
         while (position < chunk.length)
-            position = this.state === plain_lexer_State.Rows ? this.rows(position) : this.lex(position);
-        if (this.options.keepBytes && this.segment < chunk.length && this.state !== plain_lexer_State.Rows) {
+            position = this.state === lexer_State.Rows ? this.framing.frame(chunk, this.chunkBase, position) : this.lex(position);
+        if (this.options.keepBytes && this.segment < chunk.length && this.state !== lexer_State.Rows) {
             // A copy: the chunk's reader may fill its buffer again once this returns.
             this.kept.push(Buffer.from(chunk.subarray(this.segment)));
             this.keptBytes += chunk.length - this.segment;
         }
         this.segment = chunk.length;
-        if (this.options.keepBytes && this.keptBytes > PART_BYTES && this.state !== plain_lexer_State.Rows)
+        if (this.options.keepBytes && this.keptBytes > PART_BYTES && this.state !== lexer_State.Rows)
             this.handOverPart();
     }
     end() {
         this.chunk = Buffer.alloc(0);
         this.chunkBase = this.offset;
         this.segment = 0;
-        if (this.state === plain_lexer_State.Rows) {
-            if (this.carryLength > 0) {
-                const rest = Buffer.concat(this.carry);
-                this.carry = [];
-                this.carryLength = 0;
-                // "\." as the very last line, without a line end, ends the rows too.
-                if (rest.equals(TERMINATOR) || rest.equals(Buffer.from('\\.\r')))
-                    this.endRows(rest, this.carryStart);
-                else
-                    this.emitRows(rest, this.carryStart);
-            }
-            return;
-        }
+        if (this.state === lexer_State.Rows)
+            return this.framing.end();
         this.unfinished = this.describeUnfinished();
         if (this.offset > this.unitStart) {
             // psql sends what is left at the end of its input as a statement of its own.
@@ -42908,18 +43344,18 @@ class PlainDumpLexer {
     }
     describeUnfinished() {
         switch (this.state) {
-            case plain_lexer_State.Quote:
-            case plain_lexer_State.EQuote:
-            case plain_lexer_State.EQuoteEscape:
+            case lexer_State.Quote:
+            case lexer_State.EQuote:
+            case lexer_State.EQuoteEscape:
                 return 'inside a quoted string';
-            case plain_lexer_State.DoubleQuote:
+            case lexer_State.DoubleQuote:
                 return 'inside a quoted identifier';
-            case plain_lexer_State.Dollar:
-            case plain_lexer_State.DollarClose:
+            case lexer_State.Dollar:
+            case lexer_State.DollarClose:
                 return 'inside a dollar-quoted body';
-            case plain_lexer_State.Block:
-            case plain_lexer_State.BlockStar:
-            case plain_lexer_State.BlockSlash:
+            case lexer_State.Block:
+            case lexer_State.BlockStar:
+            case lexer_State.BlockSlash:
                 return 'inside a /* comment */';
         }
         return this.statementStarted ? 'in the middle of a statement (no semicolon)' : undefined;
@@ -42941,9 +43377,9 @@ class PlainDumpLexer {
             if (this.encoding !== '' && b >= 0x80)
                 this.skip = characterLength(this.encoding, b, i + 1 < length ? chunk[i + 1] : 0x40) - 1;
             this.step(b);
-            if (b === NL) {
+            if (b === lexer_NL) {
                 this.endOfLine(this.chunkBase + i + 1);
-                if (this.state === plain_lexer_State.Rows)
+                if (this.state === lexer_State.Rows)
                     return i + 1;
             }
             else if (this.lineHead.length < MAX_LINE_TEXT && (this.metaLine || !this.lineHasStatement)) {
@@ -42955,51 +43391,51 @@ class PlainDumpLexer {
     /** One byte, by the state it is read in. */
     step(b) {
         switch (this.state) {
-            case plain_lexer_State.Normal:
+            case lexer_State.Normal:
                 return this.normal(b);
-            case plain_lexer_State.Dash:
-            case plain_lexer_State.Slash:
-            case plain_lexer_State.LineComment:
+            case lexer_State.Dash:
+            case lexer_State.Slash:
+            case lexer_State.LineComment:
                 return this.comment(b);
-            case plain_lexer_State.Block:
-            case plain_lexer_State.BlockStar:
-            case plain_lexer_State.BlockSlash:
+            case lexer_State.Block:
+            case lexer_State.BlockStar:
+            case lexer_State.BlockSlash:
                 return this.block(b);
-            case plain_lexer_State.Quote:
-            case plain_lexer_State.EQuote:
-            case plain_lexer_State.EQuoteEscape:
-            case plain_lexer_State.QuoteEnd:
+            case lexer_State.Quote:
+            case lexer_State.EQuote:
+            case lexer_State.EQuoteEscape:
+            case lexer_State.QuoteEnd:
                 return this.string(b);
-            case plain_lexer_State.QuoteStop:
-            case plain_lexer_State.QuoteStopDash:
-            case plain_lexer_State.QuoteStopComment:
+            case lexer_State.QuoteStop:
+            case lexer_State.QuoteStopDash:
+            case lexer_State.QuoteStopComment:
                 return this.afterString(b);
-            case plain_lexer_State.DoubleQuote:
-            case plain_lexer_State.DoubleQuoteEnd:
+            case lexer_State.DoubleQuote:
+            case lexer_State.DoubleQuoteEnd:
                 return this.quotedIdentifier(b);
-            case plain_lexer_State.DollarOpen:
+            case lexer_State.DollarOpen:
                 return this.dollarOpen(b);
-            case plain_lexer_State.Dollar:
-            case plain_lexer_State.DollarClose:
+            case lexer_State.Dollar:
+            case lexer_State.DollarClose:
                 return this.dollarBody(b);
-            case plain_lexer_State.Backslash:
+            case lexer_State.Backslash:
                 return this.backslash(b);
-            case plain_lexer_State.Meta:
-            case plain_lexer_State.Rows:
+            case lexer_State.Meta:
+            case lexer_State.Rows:
                 return;
         }
     }
     /** After "-" or "/": a comment may start; inside a "--" comment, its line end ends it. */
     comment(b) {
-        if (this.state === plain_lexer_State.LineComment) {
-            if (b === NL || b === CR)
-                this.state = plain_lexer_State.Normal;
+        if (this.state === lexer_State.LineComment) {
+            if (b === lexer_NL || b === lexer_CR)
+                this.state = lexer_State.Normal;
             return;
         }
-        if (this.state === plain_lexer_State.Dash) {
-            this.state = plain_lexer_State.Normal;
+        if (this.state === lexer_State.Dash) {
+            this.state = lexer_State.Normal;
             if (b === 45) {
-                this.state = plain_lexer_State.LineComment;
+                this.state = lexer_State.LineComment;
                 return;
             }
             this.begin(this.at - 1);
@@ -43009,44 +43445,44 @@ class PlainDumpLexer {
         }
         if (b === 42) {
             this.keep(b);
-            this.state = plain_lexer_State.Block;
+            this.state = lexer_State.Block;
             this.blockDepth = 0;
             return;
         }
         this.sink?.token('symbol', '/', this.pendingAt);
-        this.state = plain_lexer_State.Normal;
+        this.state = lexer_State.Normal;
         this.normal(b);
     }
     /** Inside '...' or E'...': a quote ends it, unless another follows ('' is a quote). */
     string(b) {
         switch (this.state) {
-            case plain_lexer_State.Quote:
+            case lexer_State.Quote:
                 this.keep(b);
                 if (b === 39)
-                    this.state = plain_lexer_State.QuoteEnd;
+                    this.state = lexer_State.QuoteEnd;
                 else
                     this.literalByte(b);
                 return;
-            case plain_lexer_State.EQuote:
+            case lexer_State.EQuote:
                 this.keep(b);
                 if (b === 92)
-                    this.state = plain_lexer_State.EQuoteEscape;
+                    this.state = lexer_State.EQuoteEscape;
                 else if (b === 39)
-                    this.state = plain_lexer_State.QuoteEnd;
+                    this.state = lexer_State.QuoteEnd;
                 else
                     this.literalByte(b);
                 return;
-            case plain_lexer_State.EQuoteEscape:
+            case lexer_State.EQuoteEscape:
                 this.keep(b);
                 this.literalByte(b);
-                this.state = plain_lexer_State.EQuote;
+                this.state = lexer_State.EQuote;
                 return;
         }
         if (b === 39) {
             if (this.bitString) {
                 // B'' and X'' know no doubled quote: psql ends the string, and this quote opens another.
                 this.literalEnds('string');
-                return this.openString(this.statementLength, this.standardStrings ? plain_lexer_State.Quote : plain_lexer_State.EQuote);
+                return this.openString(this.statementLength, this.standardStrings ? lexer_State.Quote : lexer_State.EQuote);
             }
             // '' inside a string is a quote.
             this.keep(b);
@@ -43054,27 +43490,27 @@ class PlainDumpLexer {
             this.state = this.stringState;
             return;
         }
-        this.state = plain_lexer_State.QuoteStop;
+        this.state = lexer_State.QuoteStop;
         this.quoteStopNewline = false;
         this.quoteStop(b);
     }
     /** After a string: blanks and "--" comments until it is clear whether the string goes on. */
     afterString(b) {
-        if (this.state === plain_lexer_State.QuoteStop)
+        if (this.state === lexer_State.QuoteStop)
             return this.quoteStop(b);
-        if (this.state === plain_lexer_State.QuoteStopComment) {
-            if (b === NL || b === CR) {
+        if (this.state === lexer_State.QuoteStopComment) {
+            if (b === lexer_NL || b === lexer_CR) {
                 this.quoteStopNewline = true;
-                this.state = plain_lexer_State.QuoteStop;
+                this.state = lexer_State.QuoteStop;
             }
             return;
         }
         if (b === 45) {
-            this.state = plain_lexer_State.QuoteStopComment;
+            this.state = lexer_State.QuoteStopComment;
             return;
         }
         // Not a comment: the string has ended, and the "-" is ordinary text.
-        this.state = plain_lexer_State.Normal;
+        this.state = lexer_State.Normal;
         this.literalEnds('string');
         this.sink?.token('symbol', '-', this.statementLength);
         this.keep(45);
@@ -43082,10 +43518,10 @@ class PlainDumpLexer {
     }
     /** Inside "...": a double quote ends it, unless another follows. */
     quotedIdentifier(b) {
-        if (this.state === plain_lexer_State.DoubleQuote) {
+        if (this.state === lexer_State.DoubleQuote) {
             this.keep(b);
             if (b === 34)
-                this.state = plain_lexer_State.DoubleQuoteEnd;
+                this.state = lexer_State.DoubleQuoteEnd;
             else
                 this.literalByte(b);
             return;
@@ -43093,10 +43529,10 @@ class PlainDumpLexer {
         if (b === 34) {
             this.keep(b);
             this.literalByte(b);
-            this.state = plain_lexer_State.DoubleQuote;
+            this.state = lexer_State.DoubleQuote;
             return;
         }
-        this.state = plain_lexer_State.Normal;
+        this.state = lexer_State.Normal;
         this.literalEnds('quoted');
         this.normal(b);
     }
@@ -43106,7 +43542,7 @@ class PlainDumpLexer {
             this.keep(b);
             this.dollarTag = this.dollarCandidate;
             this.dollarCandidate = '';
-            this.state = plain_lexer_State.Dollar;
+            this.state = lexer_State.Dollar;
             this.literal = '';
             this.literalAt = this.pendingAt;
             return;
@@ -43117,7 +43553,7 @@ class PlainDumpLexer {
             return;
         }
         // Not a quote: psql then reads "name" as an identifier.
-        this.state = plain_lexer_State.Normal;
+        this.state = lexer_State.Normal;
         this.sink?.token('symbol', '$', this.pendingAt);
         if (this.dollarCandidate !== '') {
             this.token = 'ident';
@@ -43130,16 +43566,16 @@ class PlainDumpLexer {
     dollarBody(b) {
         this.keep(b);
         this.literalByte(b);
-        if (this.state === plain_lexer_State.Dollar) {
+        if (this.state === lexer_State.Dollar) {
             if (b === 36) {
-                this.state = plain_lexer_State.DollarClose;
+                this.state = lexer_State.DollarClose;
                 this.dollarCandidate = '';
             }
             return;
         }
         if (b === 36) {
             if (this.dollarCandidate === this.dollarTag) {
-                this.state = plain_lexer_State.Normal;
+                this.state = lexer_State.Normal;
                 // The content without its closing delimiter (when it was kept whole).
                 const closing = this.dollarTag.length + 2;
                 if (this.literal.length < LITERAL_TEXT)
@@ -43153,20 +43589,20 @@ class PlainDumpLexer {
         if (this.dollarCandidate === '' ? isIdentStart(b) : isIdentCont(b))
             this.dollarCandidate += String.fromCharCode(b);
         else
-            this.state = plain_lexer_State.Dollar;
+            this.state = lexer_State.Dollar;
     }
     /** After a backslash inside a statement: "\;" and "\:" are characters; anything else is a meta-command. */
     backslash(b) {
         if (b === 59 || b === 58) {
             this.keep(b);
-            this.state = plain_lexer_State.Normal;
+            this.state = lexer_State.Normal;
             if (b === 59)
                 this.identifierCount = 0;
             return;
         }
         // psql runs a meta-command in the middle of a statement: what follows cannot be divided with certainty.
         this.unitUncertain ??= 'a psql meta-command inside a statement';
-        this.state = plain_lexer_State.Meta;
+        this.state = lexer_State.Meta;
     }
     /** A word or number being read: true when this byte goes on with it (or opens its string). */
     wordOrNumber(b) {
@@ -43181,11 +43617,11 @@ class PlainDumpLexer {
             const word = this.tokenText;
             this.identifier(word);
             if (word === 'e' && b === 39) {
-                this.openString(this.tokenAt, plain_lexer_State.EQuote);
+                this.openString(this.tokenAt, lexer_State.EQuote);
                 return true;
             }
             if ((word === 'b' || word === 'x') && b === 39) {
-                this.openString(this.tokenAt, plain_lexer_State.Quote);
+                this.openString(this.tokenAt, lexer_State.Quote);
                 this.bitString = true;
                 return true;
             }
@@ -43217,19 +43653,19 @@ class PlainDumpLexer {
         }
         switch (b) {
             case 45: // -
-                this.state = plain_lexer_State.Dash;
+                this.state = lexer_State.Dash;
                 return;
             case 92: // backslash
                 if (!this.statementStarted && !this.lineHasStatement) {
                     // A meta-command line between statements: the whole line is the command.
                     this.metaLine = true;
-                    this.state = plain_lexer_State.Meta;
+                    this.state = lexer_State.Meta;
                     return;
                 }
                 this.begin(this.at);
                 this.sink?.token('backslash', '\\', this.statementLength);
                 this.keep(b);
-                this.state = plain_lexer_State.Backslash;
+                this.state = lexer_State.Backslash;
                 return;
         }
         this.begin(this.at);
@@ -43238,23 +43674,23 @@ class PlainDumpLexer {
         switch (b) {
             case 47: // /
                 this.pendingAt = at;
-                this.state = plain_lexer_State.Slash;
+                this.state = lexer_State.Slash;
                 return;
             case 39: // '
-                this.stringState = this.standardStrings || this.unicodeQuoteAt === at ? plain_lexer_State.Quote : plain_lexer_State.EQuote;
+                this.stringState = this.standardStrings || this.unicodeQuoteAt === at ? lexer_State.Quote : lexer_State.EQuote;
                 this.state = this.stringState;
                 this.literal = '';
                 this.literalAt = at;
                 return;
             case 34: // "
-                this.state = plain_lexer_State.DoubleQuote;
+                this.state = lexer_State.DoubleQuote;
                 this.literal = '';
                 this.literalAt = at;
                 return;
             case 36: // $
                 this.pendingAt = at;
                 this.dollarCandidate = '';
-                this.state = plain_lexer_State.DollarOpen;
+                this.state = lexer_State.DollarOpen;
                 return;
             case 40: // (
                 this.parenDepth++;
@@ -43308,12 +43744,12 @@ class PlainDumpLexer {
     }
     inLiteral() {
         switch (this.state) {
-            case plain_lexer_State.Quote:
-            case plain_lexer_State.EQuote:
-            case plain_lexer_State.EQuoteEscape:
-            case plain_lexer_State.DoubleQuote:
-            case plain_lexer_State.Dollar:
-            case plain_lexer_State.DollarClose:
+            case lexer_State.Quote:
+            case lexer_State.EQuote:
+            case lexer_State.EQuoteEscape:
+            case lexer_State.DoubleQuote:
+            case lexer_State.Dollar:
+            case lexer_State.DollarClose:
                 return true;
         }
         return false;
@@ -43346,12 +43782,12 @@ class PlainDumpLexer {
     quoteStop(b) {
         if (b === 32 || b === 9 || b === 12)
             return;
-        if (b === NL || b === CR) {
+        if (b === lexer_NL || b === lexer_CR) {
             this.quoteStopNewline = true;
             return;
         }
         if (b === 45) {
-            this.state = plain_lexer_State.QuoteStopDash;
+            this.state = lexer_State.QuoteStopDash;
             return;
         }
         if (b === 39 && this.quoteStopNewline) {
@@ -43360,35 +43796,35 @@ class PlainDumpLexer {
             this.sink?.token('continuation', '', this.statementLength);
             this.keep(b);
             this.bitString = false;
-            this.stringState = this.standardStrings ? plain_lexer_State.Quote : plain_lexer_State.EQuote;
+            this.stringState = this.standardStrings ? lexer_State.Quote : lexer_State.EQuote;
             this.state = this.stringState;
             return;
         }
-        this.state = plain_lexer_State.Normal;
+        this.state = lexer_State.Normal;
         this.literalEnds('string');
         this.normal(b);
     }
     block(b) {
         this.keep(b);
-        if (this.state === plain_lexer_State.BlockStar) {
+        if (this.state === lexer_State.BlockStar) {
             if (b === 47) {
                 if (this.blockDepth === 0)
-                    this.state = plain_lexer_State.Normal;
+                    this.state = lexer_State.Normal;
                 else {
                     this.blockDepth--;
-                    this.state = plain_lexer_State.Block;
+                    this.state = lexer_State.Block;
                 }
                 return;
             }
             if (b === 42)
                 return;
         }
-        else if (this.state === plain_lexer_State.BlockSlash && b === 42) {
+        else if (this.state === lexer_State.BlockSlash && b === 42) {
             this.blockDepth++;
-            this.state = plain_lexer_State.Block;
+            this.state = lexer_State.Block;
             return;
         }
-        this.state = b === 42 ? plain_lexer_State.BlockStar : b === 47 ? plain_lexer_State.BlockSlash : plain_lexer_State.Block;
+        this.state = b === 42 ? lexer_State.BlockStar : b === 47 ? lexer_State.BlockSlash : lexer_State.Block;
     }
     /** The statement has begun: its first byte that is neither blank nor part of a "--" comment. */
     begin(offset) {
@@ -43454,9 +43890,9 @@ class PlainDumpLexer {
             this.sink?.token('word', this.tokenText, this.tokenAt);
         else if (this.token === 'number')
             this.sink?.token('number', this.tokenText, this.tokenAt);
-        else if (this.inLiteral() || this.state === plain_lexer_State.QuoteEnd || this.state === plain_lexer_State.QuoteStop)
-            this.literalEnds(this.state === plain_lexer_State.DoubleQuote ? 'quoted' : 'string');
-        else if (this.state === plain_lexer_State.DoubleQuoteEnd)
+        else if (this.inLiteral() || this.state === lexer_State.QuoteEnd || this.state === lexer_State.QuoteStop)
+            this.literalEnds(this.state === lexer_State.DoubleQuote ? 'quoted' : 'string');
+        else if (this.state === lexer_State.DoubleQuoteEnd)
             this.literalEnds('quoted');
     }
     tail() {
@@ -43475,13 +43911,13 @@ class PlainDumpLexer {
             this.standardStrings = setting.standardStrings;
     }
     endOfLine(lineEnd) {
-        if (this.state === plain_lexer_State.Backslash) {
+        if (this.state === lexer_State.Backslash) {
             this.unitUncertain ??= 'a psql meta-command inside a statement';
-            this.state = plain_lexer_State.Meta;
+            this.state = lexer_State.Meta;
         }
-        if (this.state === plain_lexer_State.Meta) {
+        if (this.state === lexer_State.Meta) {
             // A meta-command takes the rest of its line; a statement it interrupted goes on.
-            this.state = plain_lexer_State.Normal;
+            this.state = lexer_State.Normal;
             if (this.metaLine) {
                 this.closeUnit(lineEnd, 'meta');
                 return this.startLine();
@@ -43489,17 +43925,17 @@ class PlainDumpLexer {
         }
         if (this.copiesPending > 0) {
             // psql reads the rows from the next line on; what is left of this line waits until after them.
-            if (!(this.state === plain_lexer_State.Normal && !this.statementStarted))
+            if (!(this.state === lexer_State.Normal && !this.statementStarted))
                 this.unitUncertain ??= 'text after COPY ... FROM stdin on the same line';
             if (this.copiesPending > 1)
                 this.unitUncertain ??= 'two COPY statements on one line';
             this.stateAfterRows = this.state;
             this.closeUnit(lineEnd, 'statements');
             this.startLine();
-            this.state = plain_lexer_State.Rows;
+            this.state = lexer_State.Rows;
             return;
         }
-        if (this.state === plain_lexer_State.Normal && !this.statementStarted)
+        if (this.state === lexer_State.Normal && !this.statementStarted)
             this.closeUnit(lineEnd, this.unitStatements.length > 0 ? 'statements' : 'comment');
         this.startLine();
     }
@@ -43558,46 +43994,6 @@ class PlainDumpLexer {
         this.unitUncertain = undefined;
         this.unitContinued = true;
     }
-    /** Rows, from a line start: whole lines up to the "\." line; an incomplete last line waits for the next chunk. */
-    rows(from) {
-        const chunk = this.chunk;
-        const base = this.chunkBase;
-        if (this.carryLength >= 4) {
-            // A long row split across chunks (it cannot be the "\." line): wait for its end without copying it again and again.
-            const newline = chunk.indexOf(NL, from);
-            if (newline === -1) {
-                this.carry.push(Buffer.from(chunk.subarray(from)));
-                this.carryLength += chunk.length - from;
-                return chunk.length;
-            }
-            const row = Buffer.concat([...this.carry, chunk.subarray(from, newline + 1)]);
-            const start = this.carryStart;
-            this.carry = [];
-            this.carryLength = 0;
-            this.emitRows(row, start);
-            return newline + 1;
-        }
-        let data = chunk.subarray(from);
-        let dataStart = base + from;
-        if (this.carryLength > 0) {
-            data = Buffer.concat([...this.carry, data]);
-            dataStart = this.carryStart;
-            this.carry = [];
-            this.carryLength = 0;
-        }
-        const terminator = findTerminator(data);
-        const rowsEnd = terminator ? terminator.start : data.lastIndexOf(NL) + 1;
-        if (rowsEnd > 0)
-            this.emitRows(data.subarray(0, rowsEnd), dataStart);
-        if (terminator) {
-            this.endRows(data.subarray(terminator.start, terminator.end), dataStart + terminator.start);
-            return dataStart + terminator.end - base;
-        }
-        this.carry = [Buffer.from(data.subarray(rowsEnd))];
-        this.carryLength = data.length - rowsEnd;
-        this.carryStart = dataStart + rowsEnd;
-        return chunk.length;
-    }
     emitRows(bytes, start) {
         this.emit({
             kind: 'rows',
@@ -43633,191 +44029,6 @@ class PlainDumpLexer {
 }
 function trimLineEnd(text) {
     return text.endsWith('\r') ? text.slice(0, -1) : text;
-}
-/** The complete "\." line among data that starts at a line start: where it starts and ends. */
-function findTerminator(data) {
-    for (let at = terminatorAt(data, 0); at !== -1; at = terminatorAt(data, at + 1)) {
-        if (data[at + 2] === NL)
-            return { start: at, end: at + 3 };
-        if (data[at + 2] === CR && data[at + 3] === NL)
-            return { start: at, end: at + 4 };
-    }
-    return undefined;
-}
-/** Inside COPY data, from a line start: the next "\." at the start of a line, or -1. Rows escape every backslash. */
-function terminatorAt(data, from) {
-    for (let at = data.indexOf(TERMINATOR, from); at !== -1; at = data.indexOf(TERMINATOR, at + 1)) {
-        if (at === from || data[at - 1] === NL)
-            return at;
-    }
-    return -1;
-}
-/** Whether a statement is COPY ... FROM STDIN, after which psql sends the lines that follow as data. */
-function isCopyFromStdin(text) {
-    const first = tokenize(text, 1)[0];
-    if (first?.kind !== 'word' || first.value !== 'copy')
-        return false;
-    const tokens = tokenize(text);
-    let depth = 0;
-    for (let i = 1; i + 1 < tokens.length; i++) {
-        const token = tokens[i];
-        if (token.kind === 'symbol')
-            depth += token.value === '(' ? 1 : token.value === ')' ? -1 : 0;
-        else if (depth === 0 &&
-            token.kind === 'word' &&
-            token.value === 'from' &&
-            tokens[i + 1].kind === 'word' &&
-            tokens[i + 1].value === 'stdin')
-            return true;
-    }
-    return false;
-}
-/** Whether the token is one of these keywords (lower case, as tokenize gives them). */
-function isWord(token, ...words) {
-    return token?.kind === 'word' && words.includes(token.value);
-}
-/**
- * The tokens of a statement's text (latin1, as the lexer keeps it): enough to recognise the
- * statements pg_dump writes. Comments are skipped; at most `max` tokens are read.
- */
-function tokenize(text, max = Number.POSITIVE_INFINITY) {
-    const tokens = [];
-    const n = text.length;
-    let i = 0;
-    while (i < n && tokens.length < max) {
-        const c = text.charCodeAt(i);
-        if (isSpace(c)) {
-            i++;
-        }
-        else if (c === 45 && text.charCodeAt(i + 1) === 45) {
-            while (i < n && text.charCodeAt(i) !== NL)
-                i++;
-        }
-        else if (c === 47 && text.charCodeAt(i + 1) === 42) {
-            let depth = 0;
-            for (i += 2; i < n;) {
-                if (text.charCodeAt(i) === 47 && text.charCodeAt(i + 1) === 42) {
-                    depth++;
-                    i += 2;
-                }
-                else if (text.charCodeAt(i) === 42 && text.charCodeAt(i + 1) === 47) {
-                    i += 2;
-                    if (depth-- === 0)
-                        break;
-                }
-                else
-                    i++;
-            }
-        }
-        else if (c === 34) {
-            let value = '';
-            for (i++; i < n;) {
-                if (text.charCodeAt(i) === 34) {
-                    if (text.charCodeAt(i + 1) !== 34) {
-                        i++;
-                        break;
-                    }
-                    value += '"';
-                    i += 2;
-                }
-                else
-                    value += text[i++];
-            }
-            tokens.push({ kind: 'quoted', value });
-        }
-        else if (c === 39) {
-            const start = i;
-            for (i++; i < n;) {
-                if (text.charCodeAt(i) === 39) {
-                    if (text.charCodeAt(i + 1) !== 39) {
-                        i++;
-                        break;
-                    }
-                    i += 2;
-                }
-                else
-                    i++;
-            }
-            tokens.push({ kind: 'string', value: text.slice(start, i) });
-        }
-        else if (isIdentStart(c)) {
-            const start = i;
-            while (i < n && isIdentCont(text.charCodeAt(i)))
-                i++;
-            tokens.push({ kind: 'word', value: text.slice(start, i).replace(/[A-Z]/g, (upper) => upper.toLowerCase()) });
-        }
-        else if (isDigit(c)) {
-            const start = i;
-            while (i < n && (isIdentCont(text.charCodeAt(i)) || text.charCodeAt(i) === 46) && text.charCodeAt(i) !== 36)
-                i++;
-            tokens.push({ kind: 'number', value: text.slice(start, i) });
-        }
-        else {
-            tokens.push({ kind: 'symbol', value: text[i++] });
-        }
-    }
-    return tokens;
-}
-/** A qualified name as tokens read it: its parts, or undefined where the tokens hold none. */
-function readQualifiedName(tokens, at) {
-    const parts = [];
-    let i = at;
-    for (;;) {
-        const token = tokens[i];
-        if (!token || (token.kind !== 'word' && token.kind !== 'quoted'))
-            return undefined;
-        parts.push(token.kind === 'quoted' ? `"${token.value.replace(/"/g, '""')}"` : token.value);
-        i++;
-        if (tokens[i]?.kind === 'symbol' && tokens[i].value === '.') {
-            i++;
-            continue;
-        }
-        return { parts, next: i };
-    }
-}
-
-;// CONCATENATED MODULE: ./src/backup/copy-statement.ts
-// pg_dump's COPY statement, read by its tokens: the table and the column list, as written.
-
-function copy_statement_isWord(token, word) {
-    return token?.kind === 'word' && token.value === word;
-}
-function isSymbol(token, symbol) {
-    return token?.kind === 'symbol' && token.value === symbol;
-}
-function written(token) {
-    return token.kind === 'quoted' ? `"${token.value.replace(/"/g, '""')}"` : token.value;
-}
-/** COPY name [(column, ...)] FROM stdin; as pg_dump writes it; anything else is undefined. */
-function parseCopyStatement(text) {
-    const tokens = tokenize(text);
-    if (!copy_statement_isWord(tokens[0], 'copy'))
-        return undefined;
-    const name = readQualifiedName(tokens, 1);
-    if (!name || name.parts.length > 2)
-        return undefined;
-    let i = name.next;
-    let columns;
-    if (isSymbol(tokens[i], '(')) {
-        columns = [];
-        for (i++;;) {
-            const token = tokens[i];
-            if (token?.kind !== 'word' && token?.kind !== 'quoted')
-                return undefined;
-            columns.push(written(token));
-            i++;
-            if (isSymbol(tokens[i], ')'))
-                break;
-            if (!isSymbol(tokens[i], ','))
-                return undefined;
-            i++;
-        }
-        i++;
-    }
-    if (!copy_statement_isWord(tokens[i], 'from') || !copy_statement_isWord(tokens[i + 1], 'stdin') || !isSymbol(tokens[i + 2], ';') || i + 3 !== tokens.length)
-        return undefined;
-    const table = name.parts.join('.');
-    return { table, columns, readBack: `COPY ${table}${columns ? ` (${columns.join(', ')})` : ''} TO STDOUT;` };
 }
 
 ;// CONCATENATED MODULE: ./src/backup/row-fingerprint.ts
@@ -44244,10 +44455,155 @@ function connectionPairs(text) {
     return pairs;
 }
 
+;// CONCATENATED MODULE: ./src/backup/gate/literals.ts
+// What pg_dump writes as data inside statements: an INSERT's values (--inserts) and the arguments of
+// the pg_catalog calls it writes are literals, never a call, a column or a subquery that would run.
+
+/** An INSERT as pg_dump writes it (--inserts, --column-inserts): INSERT INTO name [(columns)] VALUES (literals), ...; */
+class InsertReader {
+    phase = 'into';
+    expect = [];
+    depth = 0;
+    previous;
+    bad;
+    problem() {
+        if (this.bad)
+            return this.bad;
+        return this.phase === 'done' ? undefined : 'an INSERT statement in a form pg_dump never writes';
+    }
+    /** Each token after INSERT. */
+    token(token) {
+        if (this.bad)
+            return;
+        const previous = this.previous;
+        this.previous = token;
+        switch (this.phase) {
+            case 'into':
+                return isWord(token, 'into') ? void (this.phase = 'name') : this.fail();
+            case 'name':
+                return token.kind === 'word' || token.kind === 'quoted' ? void (this.phase = 'after-name') : this.fail();
+            case 'after-name':
+                if (isSymbol(token, '.'))
+                    return void (this.phase = 'name');
+                if (isSymbol(token, '('))
+                    return void (this.phase = 'columns');
+                return this.beforeValues(token);
+            case 'columns':
+                if (isSymbol(token, ')'))
+                    return void (this.phase = 'before-values');
+                return token.kind === 'word' || token.kind === 'quoted' || isSymbol(token, ',') ? undefined : this.fail();
+            case 'before-values':
+                return this.beforeValues(token);
+            case 'overriding':
+                return isWord(token, 'system', 'user') ? void (this.phase = 'overriding-value') : this.fail();
+            case 'overriding-value':
+                return isWord(token, 'value') ? void (this.phase = 'before-values') : this.fail();
+            case 'default-values':
+                return isWord(token, 'values') ? void (this.phase = 'end') : this.fail();
+            case 'rows':
+                return this.row(token, previous);
+            case 'conflict':
+                if (this.expect.length > 0)
+                    return isWord(token, this.expect.shift()) ? undefined : this.fail();
+                return this.end(token);
+            case 'end':
+                return this.end(token);
+            case 'done':
+                return this.fail();
+        }
+    }
+    beforeValues(token) {
+        if (isWord(token, 'overriding'))
+            return void (this.phase = 'overriding');
+        if (isWord(token, 'values'))
+            return void (this.phase = 'rows');
+        // A table without columns: INSERT INTO t DEFAULT VALUES;
+        if (isWord(token, 'default'))
+            return void (this.phase = 'default-values');
+        this.fail();
+    }
+    end(token) {
+        if (isSymbol(token, ';'))
+            this.phase = 'done';
+        else if (isWord(token, 'on') && this.phase === 'end') {
+            // DEFAULT VALUES ON CONFLICT DO NOTHING (--on-conflict-do-nothing, a table without columns).
+            this.phase = 'conflict';
+            this.expect = ['conflict', 'do', 'nothing'];
+        }
+        else
+            this.fail();
+    }
+    /** VALUES (literal, ...), (...) [ON CONFLICT DO NOTHING];: nothing but literals, no call, no subquery. */
+    row(token, previous) {
+        if (isSymbol(token, '('))
+            return this.depth++ === 0 ? undefined : this.fail('a parenthesis inside a row: a call or a subquery');
+        if (isSymbol(token, ')'))
+            return this.depth-- === 1 ? undefined : this.fail();
+        if (this.depth === 0) {
+            if (isSymbol(token, ','))
+                return;
+            if (isWord(token, 'on')) {
+                this.phase = 'conflict';
+                this.expect = ['conflict', 'do', 'nothing'];
+                return;
+            }
+            return this.end(token);
+        }
+        // B'0101' and X'ff': a letter right before a string; no other word may name a type there.
+        if (token.kind === 'string')
+            return !isWord(previous) || isWord(previous, 'b', 'x', 'n') ? undefined : this.fail();
+        if (token.kind === 'number' || isSymbol(token, ',', '-', '+', '.'))
+            return;
+        if (isWord(token, 'null', 'true', 'false', 'default', 'b', 'x', 'n'))
+            return;
+        this.fail(`${token.kind === 'word' ? `"${token.text}"` : token.text} among the values: not a literal`);
+    }
+    fail(why) {
+        this.bad ??= why ? `an INSERT whose values are not all literals (${why})` : 'an INSERT statement in a form pg_dump never writes';
+    }
+}
+/**
+ * The arguments of a call from just after its "(": each a literal (a string, a number, true, false,
+ * null, a sign), optionally cast to a type by name; no call, no column, no subquery.
+ */
+function literalArguments(tokens, at) {
+    const args = [[]];
+    let castType = false;
+    for (let i = at; i < tokens.length; i++) {
+        const token = tokens[i];
+        if (isSymbol(token, ')'))
+            return { arguments: args[0].length === 0 && args.length === 1 ? [] : args, next: i + 1 };
+        if (isSymbol(token, ',')) {
+            args.push([]);
+            castType = false;
+            continue;
+        }
+        if (isSymbol(token, ':') && isSymbol(tokens[i + 1], ':')) {
+            castType = true;
+            i++;
+            continue;
+        }
+        const current = args[args.length - 1];
+        if (castType) {
+            // A type's name: words, quoted names, a schema's dot, array brackets.
+            if (token.kind === 'word' || token.kind === 'quoted' || isSymbol(token, '.', '[', ']'))
+                continue;
+            return undefined;
+        }
+        if (token.kind === 'string' || token.kind === 'number' || isSymbol(token, '-', '+', '.') || isWord(token, 'true', 'false', 'null')) {
+            current.push(token);
+            continue;
+        }
+        return undefined;
+    }
+    return undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/backup/gate/vocabulary.ts
-// What pg_dump's statements are made of, as the gate reads them: tokens and how to test them,
-// qualified names, and the kinds of object a statement names (those of one database, and those the
-// server shares, which a restore never touches).
+// What pg_dump's statements are made of, as the gate reads them: a token and where it starts (tested
+// with plain/tokens.ts), and the kinds of object a statement names (those of one database, and those
+// the server shares, which a restore never touches).
+
 /** Object kinds pg_dump creates, alters, comments on and drops inside one database. */
 const vocabulary_OBJECT_KINDS = new Set([
     'schema',
@@ -44321,182 +44677,18 @@ function objectKind(tokens, at) {
     if (first?.kind !== 'word')
         return { kind: first ? first.text : '', next: at + 1 };
     const two = `${first.text} ${tokens[at + 1]?.kind === 'word' ? tokens[at + 1].text : ''}`;
-    if (first.text === 'text' && vocabulary_isWord(tokens[at + 1], 'search') && tokens[at + 2]?.kind === 'word')
+    if (first.text === 'text' && isWord(tokens[at + 1], 'search') && tokens[at + 2]?.kind === 'word')
         return { kind: `text search ${tokens[at + 2].text}`, next: at + 3 };
-    if (first.text === 'foreign' && vocabulary_isWord(tokens[at + 1], 'data') && vocabulary_isWord(tokens[at + 2], 'wrapper'))
+    if (first.text === 'foreign' && isWord(tokens[at + 1], 'data') && isWord(tokens[at + 2], 'wrapper'))
         return { kind: 'foreign data wrapper', next: at + 3 };
     // USER MAPPING is followed by FOR (or IF NOT EXISTS FOR): "CREATE USER mapping SUPERUSER" makes a role named mapping.
-    if (two === 'user mapping' && !vocabulary_isWord(tokens[at + 2], 'for', 'if'))
+    if (two === 'user mapping' && !isWord(tokens[at + 2], 'for', 'if'))
         return { kind: 'user', next: at + 1 };
     if (TWO_WORD_KINDS.has(two))
         return { kind: two === 'constraint trigger' ? 'trigger' : two === 'default conversion' ? 'conversion' : two, next: at + 2 };
-    if (first.text === 'procedural' && vocabulary_isWord(tokens[at + 1], 'language'))
+    if (first.text === 'procedural' && isWord(tokens[at + 1], 'language'))
         return { kind: 'language', next: at + 2 };
     return { kind: first.text, next: at + 1 };
-}
-function qualifiedName(tokens, at) {
-    const parts = [];
-    let i = at;
-    for (;;) {
-        const token = tokens[i];
-        if (!token || (token.kind !== 'word' && token.kind !== 'quoted'))
-            return undefined;
-        parts.push(token.kind === 'quoted' ? `"${token.text.replace(/"/g, '""')}"` : token.text);
-        i++;
-        if (!vocabulary_isSymbol(tokens[i], '.'))
-            return { parts, next: i };
-        i++;
-    }
-}
-function vocabulary_isWord(token, ...words) {
-    return token?.kind === 'word' && (words.length === 0 || words.includes(token.text));
-}
-function vocabulary_isSymbol(token, ...symbols) {
-    return token?.kind === 'symbol' && symbols.includes(token.text);
-}
-
-;// CONCATENATED MODULE: ./src/backup/gate/literals.ts
-// What pg_dump writes as data inside statements: an INSERT's values (--inserts) and the arguments of
-// the pg_catalog calls it writes are literals, never a call, a column or a subquery that would run.
-
-/** An INSERT as pg_dump writes it (--inserts, --column-inserts): INSERT INTO name [(columns)] VALUES (literals), ...; */
-class InsertReader {
-    phase = 'into';
-    expect = [];
-    depth = 0;
-    previous;
-    bad;
-    problem() {
-        if (this.bad)
-            return this.bad;
-        return this.phase === 'done' ? undefined : 'an INSERT statement in a form pg_dump never writes';
-    }
-    /** Each token after INSERT. */
-    token(token) {
-        if (this.bad)
-            return;
-        const previous = this.previous;
-        this.previous = token;
-        switch (this.phase) {
-            case 'into':
-                return vocabulary_isWord(token, 'into') ? void (this.phase = 'name') : this.fail();
-            case 'name':
-                return token.kind === 'word' || token.kind === 'quoted' ? void (this.phase = 'after-name') : this.fail();
-            case 'after-name':
-                if (vocabulary_isSymbol(token, '.'))
-                    return void (this.phase = 'name');
-                if (vocabulary_isSymbol(token, '('))
-                    return void (this.phase = 'columns');
-                return this.beforeValues(token);
-            case 'columns':
-                if (vocabulary_isSymbol(token, ')'))
-                    return void (this.phase = 'before-values');
-                return token.kind === 'word' || token.kind === 'quoted' || vocabulary_isSymbol(token, ',') ? undefined : this.fail();
-            case 'before-values':
-                return this.beforeValues(token);
-            case 'overriding':
-                return vocabulary_isWord(token, 'system', 'user') ? void (this.phase = 'overriding-value') : this.fail();
-            case 'overriding-value':
-                return vocabulary_isWord(token, 'value') ? void (this.phase = 'before-values') : this.fail();
-            case 'default-values':
-                return vocabulary_isWord(token, 'values') ? void (this.phase = 'end') : this.fail();
-            case 'rows':
-                return this.row(token, previous);
-            case 'conflict':
-                if (this.expect.length > 0)
-                    return vocabulary_isWord(token, this.expect.shift()) ? undefined : this.fail();
-                return this.end(token);
-            case 'end':
-                return this.end(token);
-            case 'done':
-                return this.fail();
-        }
-    }
-    beforeValues(token) {
-        if (vocabulary_isWord(token, 'overriding'))
-            return void (this.phase = 'overriding');
-        if (vocabulary_isWord(token, 'values'))
-            return void (this.phase = 'rows');
-        // A table without columns: INSERT INTO t DEFAULT VALUES;
-        if (vocabulary_isWord(token, 'default'))
-            return void (this.phase = 'default-values');
-        this.fail();
-    }
-    end(token) {
-        if (vocabulary_isSymbol(token, ';'))
-            this.phase = 'done';
-        else if (vocabulary_isWord(token, 'on') && this.phase === 'end') {
-            // DEFAULT VALUES ON CONFLICT DO NOTHING (--on-conflict-do-nothing, a table without columns).
-            this.phase = 'conflict';
-            this.expect = ['conflict', 'do', 'nothing'];
-        }
-        else
-            this.fail();
-    }
-    /** VALUES (literal, ...), (...) [ON CONFLICT DO NOTHING];: nothing but literals, no call, no subquery. */
-    row(token, previous) {
-        if (vocabulary_isSymbol(token, '('))
-            return this.depth++ === 0 ? undefined : this.fail('a parenthesis inside a row: a call or a subquery');
-        if (vocabulary_isSymbol(token, ')'))
-            return this.depth-- === 1 ? undefined : this.fail();
-        if (this.depth === 0) {
-            if (vocabulary_isSymbol(token, ','))
-                return;
-            if (vocabulary_isWord(token, 'on')) {
-                this.phase = 'conflict';
-                this.expect = ['conflict', 'do', 'nothing'];
-                return;
-            }
-            return this.end(token);
-        }
-        // B'0101' and X'ff': a letter right before a string; no other word may name a type there.
-        if (token.kind === 'string')
-            return !vocabulary_isWord(previous) || vocabulary_isWord(previous, 'b', 'x', 'n') ? undefined : this.fail();
-        if (token.kind === 'number' || vocabulary_isSymbol(token, ',', '-', '+', '.'))
-            return;
-        if (vocabulary_isWord(token, 'null', 'true', 'false', 'default', 'b', 'x', 'n'))
-            return;
-        this.fail(`${token.kind === 'word' ? `"${token.text}"` : token.text} among the values: not a literal`);
-    }
-    fail(why) {
-        this.bad ??= why ? `an INSERT whose values are not all literals (${why})` : 'an INSERT statement in a form pg_dump never writes';
-    }
-}
-/**
- * The arguments of a call from just after its "(": each a literal (a string, a number, true, false,
- * null, a sign), optionally cast to a type by name; no call, no column, no subquery.
- */
-function literalArguments(tokens, at) {
-    const args = [[]];
-    let castType = false;
-    for (let i = at; i < tokens.length; i++) {
-        const token = tokens[i];
-        if (vocabulary_isSymbol(token, ')'))
-            return { arguments: args[0].length === 0 && args.length === 1 ? [] : args, next: i + 1 };
-        if (vocabulary_isSymbol(token, ',')) {
-            args.push([]);
-            castType = false;
-            continue;
-        }
-        if (vocabulary_isSymbol(token, ':') && vocabulary_isSymbol(tokens[i + 1], ':')) {
-            castType = true;
-            i++;
-            continue;
-        }
-        const current = args[args.length - 1];
-        if (castType) {
-            // A type's name: words, quoted names, a schema's dot, array brackets.
-            if (token.kind === 'word' || token.kind === 'quoted' || vocabulary_isSymbol(token, '.', '[', ']'))
-                continue;
-            return undefined;
-        }
-        if (token.kind === 'string' || token.kind === 'number' || vocabulary_isSymbol(token, '-', '+', '.') || vocabulary_isWord(token, 'true', 'false', 'null')) {
-            current.push(token);
-            continue;
-        }
-        return undefined;
-    }
-    return undefined;
 }
 
 ;// CONCATENATED MODULE: ./src/backup/gate/statement.ts
@@ -44504,6 +44696,7 @@ function literalArguments(tokens, at) {
 // the first of them kept, the rest followed as they pass (an INSERT's values, a function's
 // language), and what it would do once run: act inside the database it is restored into, act on the
 // database itself (a --create dump's preamble), or reach beyond it. Pure: no file, no server.
+
 
 
 /** Tokens kept whole; a statement longer than this is judged from them and what was followed after. */
@@ -44772,11 +44965,11 @@ class StatementReader {
         if (kind === 'number' && !/^\d+(?:[eE]\d*)?$/.test(text))
             this.junk ??= text;
         // U&"..." and U&'...': names and strings with escapes of their own, which pg_dump never writes.
-        if ((kind === 'quoted' || kind === 'string') && vocabulary_isSymbol(this.previous, '&') && vocabulary_isWord(this.beforePrevious, 'u'))
+        if ((kind === 'quoted' || kind === 'string') && isSymbol(this.previous, '&') && isWord(this.beforePrevious, 'u'))
             this.unicodeName = true;
         if ((kind === 'word' || kind === 'quoted') &&
             HOST_FUNCTIONS.has(text) &&
-            (vocabulary_isSymbol(this.previous, '=') || vocabulary_isWord(this.previous, 'function')))
+            (isSymbol(this.previous, '=') || isWord(this.previous, 'function')))
             this.hostName ??= text;
         this.followVariables(token);
         this.followBody(token);
@@ -44810,9 +45003,9 @@ class StatementReader {
      */
     isCall() {
         let at = this.recent.length - 1;
-        while (at >= 2 && vocabulary_isSymbol(this.recent[at - 1], '.') && (this.recent[at - 2].kind === 'word' || this.recent[at - 2].kind === 'quoted'))
+        while (at >= 2 && isSymbol(this.recent[at - 1], '.') && (this.recent[at - 2].kind === 'word' || this.recent[at - 2].kind === 'quoted'))
             at -= 2;
-        return !vocabulary_isWord(this.recent[at - 1], ...NAMING_WORDS);
+        return !isWord(this.recent[at - 1], ...NAMING_WORDS);
     }
     /**
      * A SQL-standard body (BEGIN ATOMIC ... END) is the one place a statement holds semicolons: it
@@ -44823,7 +45016,7 @@ class StatementReader {
         const { kind, text } = token;
         switch (this.atomic) {
             case 'none':
-                if (kind === 'word' && text === 'atomic' && vocabulary_isWord(this.previous, 'begin') && this.signatureClosed && this.depth === 0)
+                if (kind === 'word' && text === 'atomic' && isWord(this.previous, 'begin') && this.signatureClosed && this.depth === 0)
                     this.atomic = 'body';
                 return;
             case 'body':
@@ -44872,7 +45065,7 @@ class StatementReader {
             this.languageNext = true;
         }
         // A SQL-standard body (BEGIN ATOMIC ... END, RETURN ...) comes last, after the arguments: its words are not clauses.
-        if (this.signatureClosed && (word === 'atomic' ? vocabulary_isWord(this.previous, 'begin') : word === 'return'))
+        if (this.signatureClosed && (word === 'atomic' ? isWord(this.previous, 'begin') : word === 'return'))
             this.bodyStarted = true;
         if (word === 'as')
             this.depth0As = true;
@@ -44918,7 +45111,7 @@ class StatementReader {
             case 'comment':
                 return this.judgeOn(2, 'COMMENT');
             case 'security':
-                return vocabulary_isWord(this.head[1], 'label') ? this.judgeOn(vocabulary_isWord(this.head[2], 'for') ? 5 : 3, 'SECURITY LABEL') : refuseVerb('SECURITY');
+                return isWord(this.head[1], 'label') ? this.judgeOn(isWord(this.head[2], 'for') ? 5 : 3, 'SECURITY LABEL') : refuseVerb('SECURITY');
             case 'grant':
             case 'revoke':
                 return this.judgeGrant(first.text);
@@ -44974,7 +45167,7 @@ class StatementReader {
             if (name === undefined || isPsqlVariable(name))
                 return `":${name ?? variable.text}" outside quotes: psql would put its own variable's value there, unseen`;
         }
-        const inner = this.semicolons - (vocabulary_isSymbol(this.previous, ';') ? 1 : 0);
+        const inner = this.semicolons - (isSymbol(this.previous, ';') ? 1 : 0);
         if (inner > 0 && !(this.atomicBodies && this.isRoutine() && this.atomic === 'terminated'))
             return 'more than one statement in one: psql would send them together, and the server run each';
         if (this.junk)
@@ -44993,31 +45186,31 @@ class StatementReader {
     /** CREATE OPERATOR, AGGREGATE, CAST, TYPE, TRANSFORM, CONVERSION: a function named in them is called where they are used. */
     makesCallable() {
         let i = 1;
-        if (vocabulary_isWord(this.head[i], 'or') && vocabulary_isWord(this.head[i + 1], 'replace'))
+        if (isWord(this.head[i], 'or') && isWord(this.head[i + 1], 'replace'))
             i += 2;
-        if (vocabulary_isWord(this.head[i], 'default'))
+        if (isWord(this.head[i], 'default'))
             i++;
-        return vocabulary_isWord(this.head[i], 'operator', 'aggregate', 'cast', 'type', 'transform', 'conversion');
+        return isWord(this.head[i], 'operator', 'aggregate', 'cast', 'type', 'transform', 'conversion');
     }
     /** SELECT pg_catalog.set_config('search_path', ...): part of pg_dump's preamble. */
     isSearchPathCall() {
         const [select, schema, dot, name] = this.head;
-        return vocabulary_isWord(select, 'select') && vocabulary_isWord(schema, 'pg_catalog') && vocabulary_isSymbol(dot, '.') && vocabulary_isWord(name, 'set_config');
+        return isWord(select, 'select') && isWord(schema, 'pg_catalog') && isSymbol(dot, '.') && isWord(name, 'set_config');
     }
     /** CREATE [OR REPLACE] FUNCTION or PROCEDURE. */
     isRoutine() {
         const [first, second, third, fourth] = this.head;
-        if (!vocabulary_isWord(first, 'create'))
+        if (!isWord(first, 'create'))
             return false;
-        return (vocabulary_isWord(second, 'function', 'procedure') ||
-            (vocabulary_isWord(second, 'or') && vocabulary_isWord(third, 'replace') && vocabulary_isWord(fourth, 'function', 'procedure')));
+        return (isWord(second, 'function', 'procedure') ||
+            (isWord(second, 'or') && isWord(third, 'replace') && isWord(fourth, 'function', 'procedure')));
     }
     /** The setting psql reads the rest of the dump by that this statement sets, if it sets one. */
     readingSetting() {
         const [first, second, third] = this.head;
-        if (!vocabulary_isWord(first, 'set'))
+        if (!isWord(first, 'set'))
             return undefined;
-        const name = vocabulary_isWord(second, 'session', 'local') ? third : second;
+        const name = isWord(second, 'session', 'local') ? third : second;
         const setting = name?.kind === 'word' || name?.kind === 'quoted' ? name.text.toLowerCase() : '';
         return LEXER_SETTINGS.has(setting) ? setting : undefined;
     }
@@ -45031,28 +45224,28 @@ class StatementReader {
         const name = tokens[expected.length];
         if (expected.every((word, i) => tokens[i]?.text === word) &&
             name?.kind === 'string' &&
-            vocabulary_isSymbol(tokens[expected.length + 1], ';') &&
+            isSymbol(tokens[expected.length + 1], ';') &&
             this.count === expected.length + 2)
             return { database: { action: 'template', name: name.text, nameAt: name.at, nameEnd: name.at } };
         return refuseVerb('UPDATE');
     }
     judgeSet() {
         let i = 1;
-        if (vocabulary_isWord(this.head[i], 'session') && vocabulary_isWord(this.head[i + 1], 'authorization'))
+        if (isWord(this.head[i], 'session') && isWord(this.head[i + 1], 'authorization'))
             return this.sessionRole(i + 2);
-        if (vocabulary_isWord(this.head[i], 'session', 'local'))
+        if (isWord(this.head[i], 'session', 'local'))
             i++;
         const name = this.head[i];
-        if (vocabulary_isWord(name, 'role'))
+        if (isWord(name, 'role'))
             return this.sessionRole(i + 1);
-        if (vocabulary_isWord(name, 'session_authorization'))
+        if (isWord(name, 'session_authorization'))
             return this.sessionRole(i + 1);
         if (!name || (name.kind !== 'word' && name.kind !== 'quoted'))
             return { refuse: 'a SET statement pg_dump never writes' };
         const setting = name.text.toLowerCase();
         if (!SETTINGS.has(setting))
             return { refuse: `SET ${setting}: not a setting pg_dump writes` };
-        if (!vocabulary_isSymbol(this.head[i + 1], '=') && !vocabulary_isWord(this.head[i + 1], 'to'))
+        if (!isSymbol(this.head[i + 1], '=') && !isWord(this.head[i + 1], 'to'))
             return { refuse: 'a SET statement pg_dump never writes' };
         if (this.count > 64)
             return { refuse: 'a SET statement too long to be one of pg_dump' };
@@ -45060,9 +45253,9 @@ class StatementReader {
     }
     judgeReset() {
         const name = this.head[1];
-        if (vocabulary_isWord(name, 'session') && vocabulary_isWord(this.head[2], 'authorization'))
+        if (isWord(name, 'session') && isWord(this.head[2], 'authorization'))
             return { sessionRole: { role: undefined } };
-        if (vocabulary_isWord(name, 'role'))
+        if (isWord(name, 'role'))
             return { sessionRole: { role: undefined } };
         if (name?.kind === 'word' && SETTINGS.has(name.text) && !LEXER_SETTINGS.has(name.text) && this.count === 3)
             return {};
@@ -45071,10 +45264,10 @@ class StatementReader {
     /** SET SESSION AUTHORIZATION x / SET ROLE x / SET role = x: the role, or none (DEFAULT, NONE). */
     sessionRole(at) {
         let i = at;
-        if (vocabulary_isSymbol(this.head[i], '=') || vocabulary_isWord(this.head[i], 'to'))
+        if (isSymbol(this.head[i], '=') || isWord(this.head[i], 'to'))
             i++;
         const role = this.head[i];
-        if (!role || !vocabulary_isSymbol(this.head[i + 1], ';') || this.count !== i + 2)
+        if (!role || !isSymbol(this.head[i + 1], ';') || this.count !== i + 2)
             return { refuse: 'a SET ROLE or SESSION AUTHORIZATION pg_dump never writes' };
         if (role.kind === 'word' && (role.text === 'default' || role.text === 'none'))
             return { sessionRole: { role: undefined } };
@@ -45087,10 +45280,10 @@ class StatementReader {
             return { refuse: 'a query too long to read whole' };
         const tokens = this.head;
         let i = 1;
-        const star = vocabulary_isSymbol(tokens[i], '*') && vocabulary_isWord(tokens[i + 1], 'from');
+        const star = isSymbol(tokens[i], '*') && isWord(tokens[i + 1], 'from');
         if (star)
             i += 2;
-        if (!vocabulary_isWord(tokens[i], 'pg_catalog') || !vocabulary_isSymbol(tokens[i + 1], '.') || tokens[i + 2]?.kind !== 'word')
+        if (!isWord(tokens[i], 'pg_catalog') || !isSymbol(tokens[i + 1], '.') || tokens[i + 2]?.kind !== 'word')
             return refuseQuery(tokens);
         const name = tokens[i + 2].text;
         if (name.startsWith('binary_upgrade_'))
@@ -45099,19 +45292,19 @@ class StatementReader {
             };
         if (star ? !STATISTICS_CALLS.has(name) : !CALLS.has(name))
             return refuseQuery(tokens);
-        if (!vocabulary_isSymbol(tokens[i + 3], '('))
+        if (!isSymbol(tokens[i + 3], '('))
             return refuseQuery(tokens);
-        if (name === 'lo_unlink' && vocabulary_isWord(tokens[i + 4], 'oid'))
+        if (name === 'lo_unlink' && isWord(tokens[i + 4], 'oid'))
             return largeObjectUnlink(tokens, i + 4);
         const call = literalArguments(tokens, i + 4);
-        if (!call || !vocabulary_isSymbol(tokens[call.next], ';') || call.next + 1 !== tokens.length)
+        if (!call || !isSymbol(tokens[call.next], ';') || call.next + 1 !== tokens.length)
             return refuseQuery(tokens);
         if (name === 'set_config') {
             const [setting, , local] = call.arguments;
             if (setting?.length !== 1 ||
                 setting[0].kind !== 'string' ||
                 setting[0].text !== 'search_path' ||
-                !(local?.length === 1 && vocabulary_isWord(local[0], 'false')))
+                !(local?.length === 1 && isWord(local[0], 'false')))
                 return { refuse: "pg_catalog.set_config of anything but the session's search_path: pg_dump sets no other" };
         }
         return {};
@@ -45120,39 +45313,39 @@ class StatementReader {
         const tokens = this.head;
         if (this.count > HEAD_TOKENS)
             return { refuse: 'a COPY statement too long to read whole' };
-        const name = qualifiedName(tokens, 1);
+        const name = readQualifiedName(tokens, 1);
         if (!name)
             return { refuse: 'COPY of a query, or in a form pg_dump never writes' };
         let i = name.next;
-        if (vocabulary_isSymbol(tokens[i], '(')) {
+        if (isSymbol(tokens[i], '(')) {
             for (i++; tokens[i]?.kind === 'word' || tokens[i]?.kind === 'quoted';) {
                 i++;
-                if (vocabulary_isSymbol(tokens[i], ','))
+                if (isSymbol(tokens[i], ','))
                     i++;
                 else
                     break;
             }
-            if (!vocabulary_isSymbol(tokens[i], ')'))
+            if (!isSymbol(tokens[i], ')'))
                 return { refuse: 'a COPY statement in a form pg_dump never writes' };
             i++;
         }
         const direction = tokens[i];
         const source = tokens[i + 1];
-        if (vocabulary_isWord(source, 'program'))
+        if (isWord(source, 'program'))
             return { refuse: "COPY ... PROGRAM runs a program on the database server's host" };
         if (source?.kind === 'string')
             return { refuse: "COPY to or from a file on the database server's host" };
-        if (vocabulary_isWord(direction, 'to'))
+        if (isWord(direction, 'to'))
             return { refuse: 'COPY ... TO: pg_dump only writes COPY ... FROM stdin' };
-        if (!vocabulary_isWord(direction, 'from') || !vocabulary_isWord(source, 'stdin') || !vocabulary_isSymbol(tokens[i + 2], ';') || tokens.length !== i + 3)
+        if (!isWord(direction, 'from') || !isWord(source, 'stdin') || !isSymbol(tokens[i + 2], ';') || tokens.length !== i + 3)
             return { refuse: 'a COPY statement in a form pg_dump never writes (only COPY table (columns) FROM stdin;)' };
         return {};
     }
     judgeCreate() {
         let i = 1;
-        if (vocabulary_isWord(this.head[i], 'or') && vocabulary_isWord(this.head[i + 1], 'replace'))
+        if (isWord(this.head[i], 'or') && isWord(this.head[i + 1], 'replace'))
             i += 2;
-        while (vocabulary_isWord(this.head[i], 'unique', 'temp', 'temporary', 'unlogged', 'global', 'local', 'recursive', 'trusted', 'procedural'))
+        while (isWord(this.head[i], 'unique', 'temp', 'temporary', 'unlogged', 'global', 'local', 'recursive', 'trusted', 'procedural'))
             i++;
         const { kind, next } = objectKind(this.head, i);
         if (SHARED_KINDS[kind])
@@ -45172,15 +45365,15 @@ class StatementReader {
             return { routine: this.foreignAccess(kind, next) };
         if (kind === 'language') {
             // A language with a handler of the dump's choosing: its functions run whatever that C function runs.
-            const handler = this.head.findIndex((token) => vocabulary_isWord(token, 'handler'));
+            const handler = this.head.findIndex((token) => isWord(token, 'handler'));
             if (handler < 0)
                 return {};
             const name = this.head[next]?.text ?? '?';
-            const by = qualifiedName(this.head, handler + 1)?.parts.join('.') ?? '?';
+            const by = readQualifiedName(this.head, handler + 1)?.parts.join('.') ?? '?';
             return { routine: { name: `language ${name} (handler ${by})`, language: 'c' } };
         }
         if (kind === 'function' || kind === 'procedure') {
-            const name = qualifiedName(this.head, next);
+            const name = readQualifiedName(this.head, next);
             const signature = name ? this.signature(name.next) : '';
             return { routine: { name: `${name?.parts.join('.') ?? '?'}${signature}`, language: this.languages[0] ?? 'sql' } };
         }
@@ -45192,7 +45385,7 @@ class StatementReader {
      * restore (an INSERT, a materialized view's refresh): code of another kind for the host.
      */
     foreignAccess(kind, at) {
-        const name = qualifiedName(this.head, vocabulary_isWord(this.head[at], 'if') ? at + 3 : at)?.parts.join('.') ?? '?';
+        const name = readQualifiedName(this.head, isWord(this.head[at], 'if') ? at + 3 : at)?.parts.join('.') ?? '?';
         return {
             name: `${kind} ${name}`,
             language: 'connections to other servers',
@@ -45201,15 +45394,15 @@ class StatementReader {
     }
     /** The argument list's text as written, for a name in a message (short). */
     signature(at) {
-        if (!vocabulary_isSymbol(this.head[at], '('))
+        if (!isSymbol(this.head[at], '('))
             return '';
         const parts = [];
         let depth = 0;
         for (let i = at; i < this.head.length && parts.join('').length < 120; i++) {
             const token = this.head[i];
-            if (vocabulary_isSymbol(token, '('))
+            if (isSymbol(token, '('))
                 depth++;
-            else if (vocabulary_isSymbol(token, ')') && --depth === 0)
+            else if (isSymbol(token, ')') && --depth === 0)
                 break;
             else if (depth === 1)
                 parts.push(token.kind === 'symbol' ? token.text : ` ${token.kind === 'quoted' ? `"${token.text}"` : token.text}`);
@@ -45219,9 +45412,9 @@ class StatementReader {
     subscriptionStaysUnconnected() {
         const tokens = this.head;
         for (let i = 0; i + 2 < tokens.length; i++) {
-            if (vocabulary_isWord(tokens[i], 'connect') &&
-                vocabulary_isSymbol(tokens[i + 1], '=') &&
-                (vocabulary_isWord(tokens[i + 2], 'false') || tokens[i + 2].text === 'false'))
+            if (isWord(tokens[i], 'connect') &&
+                isSymbol(tokens[i + 1], '=') &&
+                (isWord(tokens[i + 2], 'false') || tokens[i + 2].text === 'false'))
                 return true;
         }
         return false;
@@ -45233,15 +45426,15 @@ class StatementReader {
             // ALTER ROLE r IN DATABASE d SET ...: a setting of the role's in that database alone.
             const role = this.head[next];
             if ((role?.kind === 'word' || role?.kind === 'quoted') &&
-                vocabulary_isWord(this.head[next + 1], 'in') &&
-                vocabulary_isWord(this.head[next + 2], 'database') &&
-                vocabulary_isWord(this.head[next + 4], 'set', 'reset'))
+                isWord(this.head[next + 1], 'in') &&
+                isWord(this.head[next + 2], 'database') &&
+                isWord(this.head[next + 4], 'set', 'reset'))
                 return this.databaseStatement('role-setting', next + 3, this.head[next + 5]);
         }
         if (SHARED_KINDS[kind])
             return { refuse: `ALTER ${kind.toUpperCase()} acts on ${SHARED_KINDS[kind]}` };
         if (kind === 'database') {
-            const action = vocabulary_isWord(this.head[next + 1], 'set', 'reset') ? 'set' : 'alter';
+            const action = isWord(this.head[next + 1], 'set', 'reset') ? 'set' : 'alter';
             return this.databaseStatement(action, next, this.head[next + 2]);
         }
         if (!vocabulary_OBJECT_KINDS.has(kind))
@@ -45253,7 +45446,7 @@ class StatementReader {
     /** The role after a top-level OWNER TO, when the statement has one. */
     ownerTo() {
         for (let i = 1; i + 2 < this.head.length; i++) {
-            if (vocabulary_isWord(this.head[i], 'owner') && vocabulary_isWord(this.head[i + 1], 'to')) {
+            if (isWord(this.head[i], 'owner') && isWord(this.head[i + 1], 'to')) {
                 const role = this.head[i + 2];
                 if (role.kind === 'word' || role.kind === 'quoted')
                     return role.text;
@@ -45266,14 +45459,14 @@ class StatementReader {
         if (SHARED_KINDS[kind])
             return { refuse: `DROP ${kind.toUpperCase()} acts on ${SHARED_KINDS[kind]}` };
         if (kind === 'database')
-            return this.databaseStatement('drop', vocabulary_isWord(this.head[next], 'if') ? next + 2 : next);
+            return this.databaseStatement('drop', isWord(this.head[next], 'if') ? next + 2 : next);
         if (!vocabulary_OBJECT_KINDS.has(kind))
             return { refuse: `DROP ${kind.toUpperCase()}: not an object pg_dump drops` };
         return kind === 'subscription' ? { subscription: 'drop' } : {};
     }
     /** COMMENT ON / SECURITY LABEL ON: the object's kind decides. */
     judgeOn(at, verb) {
-        if (!vocabulary_isWord(this.head[at - 1], 'on'))
+        if (!isWord(this.head[at - 1], 'on'))
             return { refuse: `a ${verb} statement pg_dump never writes` };
         const { kind, next } = objectKind(this.head, at);
         if (SHARED_KINDS[kind])
@@ -45292,7 +45485,7 @@ class StatementReader {
             return { refuse: `${verb.toUpperCase()} ON ${single.toUpperCase()} acts on ${SHARED_KINDS[single]}` };
         if (single === 'database') {
             // The name follows ON DATABASE; find it in the head.
-            const on = this.head.findIndex((token, i) => vocabulary_isWord(token, 'on') && vocabulary_isWord(this.head[i + 1], 'database'));
+            const on = this.head.findIndex((token, i) => isWord(token, 'on') && isWord(this.head[i + 1], 'database'));
             if (on < 0)
                 return { refuse: `${verb.toUpperCase()} ON DATABASE too long to read whole` };
             return this.databaseStatement('grant', on + 2);
@@ -45316,7 +45509,7 @@ function refuseVerb(verb) {
     return { refuse: `pg_dump writes no ${verb} statement` };
 }
 function refuseQuery(tokens) {
-    const called = tokens.findIndex((token, i) => i > 0 && vocabulary_isSymbol(tokens[i + 1], '('));
+    const called = tokens.findIndex((token, i) => i > 0 && isSymbol(tokens[i + 1], '('));
     const name = called > 0 ? tokens[called].text : undefined;
     const files = name && /^(lo_import|lo_export|pg_read_file|pg_read_binary_file|pg_ls_dir|pg_stat_file|pg_file_write)$/.test(name);
     return {
@@ -45335,7 +45528,7 @@ function largeObjectUnlink(tokens, at) {
     }
     const oid = tokens[at + 1 + expected.length];
     const end = tokens[at + 2 + expected.length];
-    if ((oid?.kind === 'string' || oid?.kind === 'number') && vocabulary_isSymbol(end, ';') && tokens.length === at + 3 + expected.length)
+    if ((oid?.kind === 'string' || oid?.kind === 'number') && isSymbol(end, ';') && tokens.length === at + 3 + expected.length)
         return {};
     return refuseQuery(tokens);
 }
@@ -45357,6 +45550,8 @@ function closingQuote(token) {
 // temporary database stands in for the database it names. Everything else that would act beyond
 // that database (a role, another database, the server's configuration or files, the runner through
 // a psql meta-command) is refused, and named. Pure: it sees the dump's text, never a server.
+
+
 
 
 
@@ -45643,7 +45838,7 @@ class DumpGate {
         else if (word === 'commit' || word === 'end' || word === 'rollback' || word === 'abort') {
             const words = this.reader.head.map((token) => token.text);
             const chained = words.includes('chain') && !words.includes('no');
-            const toSavepoint = second?.kind === 'word' && second.text === 'to';
+            const toSavepoint = isWord(second, 'to');
             if (chained)
                 this.stringsBeforeTransaction = this.standardStrings;
             this.inTransaction = chained || toSavepoint;
@@ -46009,7 +46204,7 @@ class PlainDumpScanner {
     }
 }
 
-;// CONCATENATED MODULE: ./src/backup/tar-check.ts
+;// CONCATENATED MODULE: ./src/backup/archive/tar-check.ts
 // Checks the structure of a tar archive as it streams, in constant memory: every header's checksum,
 // every member's size, and the two zero blocks that end an archive. pg_restore can spin forever on
 // a truncated tar archive, so this runs before pg_restore ever sees it.
@@ -46155,34 +46350,11 @@ class InspectingStream extends external_node_stream_.Transform {
 function discard() {
     return new external_node_stream_.Writable({ write: (_chunk, _encoding, done) => done() });
 }
-/** Large reads: a backup is read whole, and each read costs a round trip to the thread pool. */
-const READ_BYTES = 1024 * 1024;
 /** Reads a file once, hashing and observing it; the signal stops the read (the run's time limit). */
 async function inspectFile(file, observer, signal) {
     const inspector = new InspectingStream(observer);
     await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(file, { highWaterMark: READ_BYTES }), inspector, discard(), { signal });
     return inspector.result();
-}
-/**
- * The SHA-256 of a file, read once through one buffer: nothing keeps its chunks, so none is
- * allocated per read (a backup's worth of buffers would keep the garbage collector busy).
- */
-async function hashFile(file, signal) {
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    const buffer = Buffer.allocUnsafe(READ_BYTES);
-    const handle = await (0,promises_namespaceObject.open)(file, 'r');
-    try {
-        for (;;) {
-            signal?.throwIfAborted();
-            const { bytesRead } = await handle.read(buffer, 0, READ_BYTES, null);
-            if (bytesRead === 0)
-                return hash.digest('hex');
-            hash.update(buffer.subarray(0, bytesRead));
-        }
-    }
-    finally {
-        await handle.close();
-    }
 }
 /** The plain-dump scan; for a gzip-compressed plain dump, of the decompressed text, still as a stream. */
 function plainObserver(gzipped, options) {
@@ -46250,7 +46422,7 @@ class HashingStream extends external_node_stream_.Transform {
     }
 }
 
-;// CONCATENATED MODULE: ./src/backup/manifest.ts
+;// CONCATENATED MODULE: ./src/backup/archive/manifest.ts
 // A directory-format backup is many files: a manifest lists each with its size and SHA-256, and the
 // backup's checksum is the SHA-256 of that manifest. Only the files pg_dump writes are the backup's.
 
@@ -46964,6 +47136,10 @@ async function writePasswordFile(folder, password, name = '.pgpass') {
     const file = external_node_path_default().join(folder, name);
     await (0,promises_namespaceObject.writeFile)(file, passwordFileLine(password), { mode: 0o600 });
     return file;
+}
+/** Removes a password file writePasswordFile wrote; one already gone is no error. */
+async function removePasswordFile(file) {
+    await (0,promises_namespaceObject.rm)(file, { force: true });
 }
 function clientEnvironment(target, database, passwordFile, base = process.env) {
     const env = scrubbedEnvironment(base);
@@ -48328,7 +48504,7 @@ async function inspectWithReadBack(client, plan, sessions, restored, definitions
     }
 }
 
-;// CONCATENATED MODULE: ./src/backup/line-numbers.ts
+;// CONCATENATED MODULE: ./src/backup/plain/line-numbers.ts
 // Line numbers of a plain dump, counted only when something must be named by its line (a refused
 // statement): the file is read again, decompressed if it is gzip, up to the last offset asked for.
 
@@ -48383,10 +48559,11 @@ function newlines(bytes, from = 0, to = bytes.length) {
 // (its messages name no statement, and the server's say the same for a policy or a GRANT).
 
 
+
 /** The kind of one statement, by its tokens; undefined for any other statement. */
 function kindOf(tokens) {
     const last = tokens[tokens.length - 1];
-    if (last?.kind === 'symbol' && last.value === ';')
+    if (isSymbol(last, ';'))
         tokens = tokens.slice(0, -1);
     const [first, second, third] = tokens;
     if (isWord(first, 'grant', 'revoke'))
@@ -48402,11 +48579,11 @@ function kindOf(tokens) {
     for (const token of tokens) {
         if (token.kind !== 'symbol')
             continue;
-        if (token.value === '(')
+        if (token.text === '(')
             depth++;
-        else if (token.value === ')')
+        else if (token.text === ')')
             depth--;
-        else if (token.value === ',' && depth === 0)
+        else if (token.text === ',' && depth === 0)
             return undefined;
     }
     const n = tokens.length;
@@ -48422,7 +48599,7 @@ function kindOf(tokens) {
 function commandKind(text) {
     const statements = [[]];
     for (const token of tokenize(text)) {
-        if (token.kind === 'symbol' && token.value === ';')
+        if (isSymbol(token, ';'))
             statements.push([]);
         else
             statements[statements.length - 1].push(token);
@@ -49360,6 +49537,7 @@ class Heap {
 
 
 
+
 /** Post-data entries that touch one table only: safe to run beside other tables' entries. */
 const PER_TABLE_TYPES = new Set(['INDEX', 'CONSTRAINT']);
 /** Data-section entries that touch no table: they need not wait for rows. */
@@ -49530,7 +49708,7 @@ class PlainDumpPlanner {
     onStatements(unit) {
         const { statements } = unit;
         for (const statement of statements) {
-            const first = tokenize(statement.text, 1)[0]?.value;
+            const first = tokenize(statement.text, 1)[0]?.text;
             if (first === 'begin' || first === 'start')
                 this.inTransaction = true;
             else if (first === 'commit' || first === 'end' || first === 'rollback' || first === 'abort')
@@ -49781,75 +49959,6 @@ function settingKey(text) {
     if (SESSION_AUTHORIZATION.test(text))
         return 'session authorization';
     return SETTING.exec(text)[1];
-}
-/** The table of pg_dump's COPY statement: COPY name [(column, ...)] FROM stdin; anything else is undefined. */
-function copyTable(text) {
-    return parseCopyStatement(text)?.table;
-}
-/**
- * The table an index or key entry works on, when every statement in it is one of those pg_dump
- * writes for one table: CREATE [UNIQUE] INDEX name ON [ONLY] table USING ..., or ALTER TABLE ONLY
- * table ADD CONSTRAINT name PRIMARY KEY | UNIQUE | EXCLUDE ..., then only ALTER TABLE on that same
- * table or ALTER INDEX. A foreign key needs another table's rows too: never here.
- */
-function definitionTable(statements) {
-    if (statements.length === 0 || statements.some((statement) => statement.truncated || statement.copyIn))
-        return undefined;
-    const [first, ...rest] = statements.map((statement) => tokenize(statement.text, 64));
-    let table;
-    let index = false;
-    if (isWord(first[0], 'create')) {
-        let i = 1;
-        if (isWord(first[i], 'unique'))
-            i++;
-        if (!isWord(first[i++], 'index'))
-            return undefined;
-        if (isWord(first[i], 'concurrently') || isWord(first[i], 'if'))
-            return undefined;
-        if (first[i]?.kind !== 'word' && first[i]?.kind !== 'quoted')
-            return undefined;
-        i++;
-        if (!isWord(first[i++], 'on'))
-            return undefined;
-        if (isWord(first[i], 'only'))
-            i++;
-        const name = readQualifiedName(first, i);
-        if (!name || name.parts.length > 2 || !isWord(first[name.next], 'using'))
-            return undefined;
-        table = name.parts.join('.');
-        index = true;
-    }
-    else {
-        table = alteredTable(first, true);
-        if (!table)
-            return undefined;
-        const at = first.findIndex((token, i) => i > 0 && isWord(token, 'add') && isWord(first[i + 1], 'constraint'));
-        if (at < 0 ||
-            (first[at + 2]?.kind !== 'word' && first[at + 2]?.kind !== 'quoted') ||
-            !isWord(first[at + 3], 'primary', 'unique', 'exclude'))
-            return undefined;
-        // Nothing between the table's name and ADD: one action only.
-        const name = readQualifiedName(first, isWord(first[2], 'only') ? 3 : 2);
-        if (!name || name.next !== at)
-            return undefined;
-    }
-    for (const tokens of rest) {
-        if (isWord(tokens[0], 'alter') && isWord(tokens[1], 'index'))
-            continue;
-        if (alteredTable(tokens, false) !== table)
-            return undefined;
-    }
-    return { table, shared: index && rest.length === 0 };
-}
-/** ALTER TABLE [ONLY] name ...: the name (ONLY required when asked). */
-function alteredTable(tokens, requireOnly) {
-    if (!isWord(tokens[0], 'alter') || !isWord(tokens[1], 'table'))
-        return undefined;
-    const only = isWord(tokens[2], 'only');
-    if (requireOnly && !only)
-        return undefined;
-    const name = readQualifiedName(tokens, only ? 3 : 2);
-    return name && name.parts.length <= 2 ? name.parts.join('.') : undefined;
 }
 
 ;// CONCATENATED MODULE: ./src/restore/parallel/scheduler.ts
@@ -51242,6 +51351,7 @@ class Phases {
 // Whether a path can be a backup at all: a regular file, or a folder of regular files.
 
 
+
 const FILE_KINDS = [
     ['isFIFO', 'a FIFO (named pipe)'],
     ['isSocket', 'a socket'],
@@ -51281,13 +51391,30 @@ function backupPathProblem(file) {
     }
     return info.isFile() ? undefined : `${file} is not a regular file`;
 }
+/** Whether `where` is a folder (a physical backup is one: the folder pg_basebackup wrote). */
+async function isFolder(where) {
+    const info = await (0,promises_namespaceObject.stat)(where).catch(() => undefined);
+    return info?.isDirectory() === true;
+}
+
+;// CONCATENATED MODULE: ./src/validate/expected-checksum.ts
+// expected-checksum given as a file: the SHA-256 on the line of a sha256sum-style file that names
+// the backup, else on its first line.
+
+
+
+/** The SHA-256 `file` holds for `backupFile`; undefined when it holds none. A file that cannot be read throws. */
+async function readChecksumFile(file, backupFile) {
+    const content = await (0,promises_namespaceObject.readFile)(file, 'utf8');
+    const lines = content.split(/\r?\n/).filter((line) => line.trim() !== '');
+    const named = backupFile ? lines.find((line) => line.trim().endsWith(external_node_path_default().basename(backupFile))) : undefined;
+    return parseChecksumFile(named ?? lines[0] ?? '');
+}
 
 ;// CONCATENATED MODULE: ./src/engine/references.ts
 // The files the inputs name, read first of all, before anything connects: the backup must be one,
 // the checksum file must hold a SHA-256, the receipt must be one this run can compare with. Then,
 // once the backup's checksum is known, whether the receipt describes this very backup.
-
-
 
 
 
@@ -51303,8 +51430,7 @@ async function readReferences(settings) {
     const history = settings.history ? await readHistory(settings.history) : undefined;
     // A physical backup is a folder of folders: recognised, or refused, by the physical path itself.
     if (settings.backupFile && settings.method === 'physical') {
-        const info = await (0,promises_namespaceObject.stat)(settings.backupFile).catch(() => undefined);
-        if (!info?.isDirectory()) {
+        if (!(await isFolder(settings.backupFile))) {
             throw new InputError(Input.BackupFile, settings.given.backupFile ?? settings.backupFile, 'with method: physical, the folder pg_basebackup wrote (tar or plain format)');
         }
     }
@@ -51322,13 +51448,9 @@ async function readExpectedChecksum(settings) {
     if (!expected || 'sha256' in expected)
         return expected?.sha256;
     const accepted = 'a SHA-256 of 64 hex digits, or the path of a sha256sum-style file';
-    const content = await (0,promises_namespaceObject.readFile)(expected.path, 'utf8').catch(() => {
+    const checksum = await readChecksumFile(expected.path, settings.backupFile).catch(() => {
         throw new InputError(Input.ExpectedChecksum, expected.given, accepted);
     });
-    const lines = content.split(/\r?\n/).filter((line) => line.trim() !== '');
-    const backup = settings.backupFile;
-    const named = backup ? lines.find((line) => line.trim().endsWith(external_node_path_default().basename(backup))) : undefined;
-    const checksum = parseChecksumFile(named ?? lines[0] ?? '');
     if (!checksum)
         throw new InputError(Input.ExpectedChecksum, expected.given, `${accepted}; that file holds no SHA-256`);
     return checksum;
@@ -51526,6 +51648,7 @@ function describeRestrictPairs(restrictKeys, unrestrictKeys) {
 // Phase 2: judges the backup without restoring it. Plain dumps were scanned as they were written;
 // archives are checked for their header and structure, then pg_restore reads every data block into
 // a script that must come out complete. Every child process has a time limit.
+
 
 
 
@@ -52014,11 +52137,21 @@ class Deferred {
     }
 }
 
+;// CONCATENATED MODULE: ./src/run/temporary-folder.ts
+// A temporary folder of the run's own, with a name that says whose it is: the run's workspace, and
+// the copy of a physical backup when the server's account cannot reach the workspace.
+
+
+
+/** A new empty folder `<prefix>XXXXXX` in `root` (the system's temporary folder by default). */
+async function makeTemporaryFolder(prefix, root = external_node_os_default().tmpdir()) {
+    return (0,promises_namespaceObject.mkdtemp)(external_node_path_default().join(root, prefix));
+}
+
 ;// CONCATENATED MODULE: ./src/engine/workspace.ts
 // The run's temporary folder: the backup a new run makes, the password files the tools read, and
 // downloaded tools on their way to the cache. Removed at the end, whole, or (keep-backup) all of it
 // but the backup, the password files first of all.
-
 
 
 
@@ -52030,7 +52163,7 @@ class Workspace {
         this.folder = folder;
     }
     static async create(run, tempRoot) {
-        const folder = await (0,promises_namespaceObject.mkdtemp)(external_node_path_default().join(tempRoot ?? external_node_os_default().tmpdir(), 'backup-verify-'));
+        const folder = await makeTemporaryFolder('backup-verify-', tempRoot);
         run.ledger.created('folder', folder);
         return new Workspace(folder);
     }
@@ -52049,7 +52182,7 @@ class Workspace {
         try {
             if (keptBackup) {
                 for (const file of this.passwordFiles)
-                    await (0,promises_namespaceObject.rm)(file, { force: true });
+                    await removePasswordFile(file);
                 run.log(`Kept the backup at ${keptBackup}`);
             }
             else {
@@ -52343,6 +52476,70 @@ async function readMajor(dataDirectory) {
         throw new VerificationError('backup-invalid', `The backup's PG_VERSION is missing or unreadable (${JSON.stringify(text.trim())}).`);
     }
     return major;
+}
+
+;// CONCATENATED MODULE: ./src/physical/backup-manifest.ts
+// A base backup against its backup_manifest: pg_verifybackup checks every file's size and checksum on
+// the copy (and the WAL from start to end, where it can); and the backup's SHA-256, of that manifest.
+
+
+
+
+
+
+
+/** pg_verifybackup over the copy; a backup that differs from its manifest fails with its first lines. */
+async function verifyManifest(request) {
+    const { backup, dataDirectory, binaries, walArchive, warn } = request;
+    if (!backup.manifest) {
+        warn('The base backup has no backup_manifest: file sizes and checksums cannot be verified; amcheck and page checksums on the started copy are the checks.');
+        return { verified: false, detail: 'no backup_manifest: not verified (taken with --no-manifest, or by an older pg_basebackup)' };
+    }
+    if (!binaries.pgVerifyBackup) {
+        warn('pg_verifybackup is not among the server binaries (PostgreSQL 13 and later have it): the manifest was not checked.');
+        return { verified: false, detail: 'pg_verifybackup missing: not verified' };
+    }
+    const walDirectory = external_node_path_default().join(dataDirectory, 'pg_wal');
+    const hasWal = (await (0,promises_namespaceObject.readdir)(walDirectory).catch(() => [])).some((name) => /^[0-9A-F]{24}$/.test(name));
+    // A newer pg_verifybackup than the backup checks its files, but reads no WAL of an older major.
+    const olderWal = binaries.pgVerifyBackupMajor !== undefined && binaries.pgVerifyBackupMajor !== binaries.version.major;
+    const wal = olderWal ? ['--no-parse-wal'] : walArchive ? ['--wal-directory', walArchive] : hasWal ? [] : ['--no-parse-wal'];
+    const verified = await runTool(binaries.pgVerifyBackup, ['--manifest-path', backup.manifest, ...wal, dataDirectory], {
+        env: scrubbedEnvironment(request.env),
+        signal: request.signal,
+        onLine: request.onLine
+    });
+    if (verified.exitCode !== 0) {
+        const lines = verified.stderr
+            .split('\n')
+            .map((line) => line.replace(/^pg_verifybackup: (error: )?/, '').trim())
+            .filter(Boolean)
+            .map((line) => line.replaceAll(dataDirectory, '<backup>'));
+        throw new VerificationError('backup-invalid', `pg_verifybackup found the backup differs from its manifest: ${lines.slice(0, 10).join(' | ')}${lines.length > 10 ? ` (and ${lines.length - 10} more)` : ''}`, 'The files changed after pg_basebackup wrote them (a damaged copy, or a manifest of another backup): take the backup again, or copy it again.');
+    }
+    if (olderWal) {
+        return {
+            verified: true,
+            detail: `every file's size and checksum match backup_manifest (pg_verifybackup ${binaries.pgVerifyBackupMajor}; the WAL of ` +
+                `PostgreSQL ${binaries.version.major} is not its to parse: recovery replays it)`
+        };
+    }
+    if (wal.includes('--no-parse-wal')) {
+        warn('The backup holds no WAL (taken with -X none) and no wal-archive was given: recovery cannot reach consistency without one.');
+    }
+    return {
+        verified: true,
+        detail: `every file's size and SHA-256 match backup_manifest${wal.length === 0 || walArchive ? ', and the WAL from start to end parses' : ''}`
+    };
+}
+/** SHA-256 of the manifest (which holds every file's checksum), else of every file in order. */
+async function baseBackupChecksum(backup) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    for (const file of backup.manifest ? [backup.manifest] : backup.files) {
+        for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(file))
+            hash.update(chunk);
+    }
+    return hash.digest('hex');
 }
 
 ;// CONCATENATED MODULE: ./src/physical/server-binaries.ts
@@ -52681,7 +52878,7 @@ function readFact(line, facts) {
         facts.targetReached = match[1];
 }
 async function connectSocket(socketDirectory, port, database, user) {
-    const client = new pg_esm.Client({ host: socketDirectory, port, database, user, application_name: 'backup-verify' });
+    const client = new esm.Client({ host: socketDirectory, port, database, user, application_name: 'backup-verify' });
     client.on('error', () => { });
     await client.connect();
     return client;
@@ -52782,6 +52979,50 @@ function refusedSetting(log, dataDirectory, ownConfig) {
         `${said.length > 0 ? ` (${said.slice(0, 5).join('; ')})` : ''}. It cannot be overridden: the server checks every line of its ` +
         'configuration files, even a setting the command line replaces.', `Install what ${names.length > 0 ? 'the setting needs' : 'it names'} on the runner (a locale: locale-gen; a time zone; the file), or change ` +
         `${names[0] ?? 'the line'} in ${file.replace(/^the backup's /, '')} on the source (ALTER SYSTEM, for postgresql.auto.conf) before the next backup.`);
+}
+
+;// CONCATENATED MODULE: ./src/physical/server-room.ts
+// Where the copy of a physical backup goes and its throwaway server runs: the run's folder, unless the
+// account the server runs as (a root runner) cannot pass through the folders above it.
+
+
+
+
+
+const DATA = 'data';
+const SERVER = 'server';
+/** Beside the data directory (see tablespaceFolder in layout.ts). */
+const TABLESPACES = 'tablespaces';
+function room(folder, ownFolderFor) {
+    return { folder, dataDirectory: external_node_path_default().join(folder, DATA), serverFolder: external_node_path_default().join(folder, SERVER), ownFolderFor };
+}
+/** The run's folder; or a folder of its own in the system's temporary folder, when the server's account cannot reach it. */
+async function chooseServerRoom(runFolder) {
+    const account = await unprivilegedAccount();
+    if (!account)
+        return room(runFolder);
+    let reachable = true;
+    for (let folder = external_node_path_default().dirname(runFolder);; folder = external_node_path_default().dirname(folder)) {
+        const info = await (0,promises_namespaceObject.stat)(folder);
+        const passes = info.uid === account.uid ? info.mode & 0o100 : info.gid === account.gid ? info.mode & 0o010 : info.mode & 0o001;
+        if (!passes)
+            reachable = false;
+        if (external_node_path_default().dirname(folder) === folder)
+            break;
+    }
+    if (reachable)
+        return room(runFolder);
+    return room(await makeTemporaryFolder('backup-verify-physical-'), account.name);
+}
+/**
+ * Removes the copy (a kept backup elsewhere in the run's folder stays, alone), and a room of its own
+ * whole; only a room that cannot be removed is an error.
+ */
+async function clearServerRoom(room) {
+    for (const part of [DATA, SERVER, TABLESPACES])
+        await (0,lib_io/* rmRF */.Yz)(external_node_path_default().join(room.folder, part)).catch(() => { });
+    if (room.ownFolderFor !== undefined)
+        await (0,lib_io/* rmRF */.Yz)(room.folder);
 }
 
 ;// CONCATENATED MODULE: ./src/physical/prove.ts
@@ -53019,53 +53260,24 @@ function compareWithSource(source, copy) {
 
 
 
-
-
-
-
-
-
 /** An existing base backup, or (with `created`) the one the Create phase just made, held to the source around it. */
 async function verifyPhysical(v, file, created) {
     if (!created)
         v.phases.skip('Create', `skipped: verifying the existing base backup ${file}`);
-    const room = await serverRoom(v);
+    const room = await chooseServerRoom(v.workspace.folder);
+    if (room.ownFolderFor !== undefined) {
+        v.run.ledger.created('folder', room.folder);
+        v.run.log(`The server's account (${room.ownFolderFor}) cannot reach ${v.workspace.folder}: the copy goes to ${room.folder}`);
+    }
     try {
         await verifyIn(v, file, room, created);
     }
     finally {
         // The copy goes whatever happens; a kept backup (keep-backup) stays, alone.
-        for (const part of ['data', 'server', 'tablespaces'])
-            await (0,lib_io/* rmRF */.Yz)(external_node_path_default().join(room, part)).catch(() => { });
-        if (room !== v.workspace.folder) {
-            await (0,lib_io/* rmRF */.Yz)(room).catch((error) => v.run.warn(`Could not remove ${room}: ${v.run.redactor.redactError(error)}`));
-            v.run.ledger.removed('folder', room);
-        }
+        await clearServerRoom(room).catch((error) => v.run.warn(`Could not remove ${room.folder}: ${v.run.redactor.redactError(error)}`));
+        if (room.ownFolderFor !== undefined)
+            v.run.ledger.removed('folder', room.folder);
     }
-}
-/**
- * Where the copy's files go: the run's folder, unless the account the server runs as (a root runner)
- * cannot pass through the folders above it; then a folder of its own in the system's temporary folder.
- */
-async function serverRoom(v) {
-    const account = await unprivilegedAccount();
-    if (!account)
-        return v.workspace.folder;
-    let reachable = true;
-    for (let folder = external_node_path_default().dirname(v.workspace.folder);; folder = external_node_path_default().dirname(folder)) {
-        const info = await (0,promises_namespaceObject.stat)(folder);
-        const passes = info.uid === account.uid ? info.mode & 0o100 : info.gid === account.gid ? info.mode & 0o010 : info.mode & 0o001;
-        if (!passes)
-            reachable = false;
-        if (external_node_path_default().dirname(folder) === folder)
-            break;
-    }
-    if (reachable)
-        return v.workspace.folder;
-    const room = await (0,promises_namespaceObject.mkdtemp)(external_node_path_default().join(external_node_os_default().tmpdir(), 'backup-verify-physical-'));
-    v.run.ledger.created('folder', room);
-    v.run.log(`The server's account (${account.name}) cannot reach ${v.workspace.folder}: the copy goes to ${room}`);
-    return room;
 }
 async function verifyIn(v, file, room, created) {
     const prepared = await v.phases.run('Validate', async (done) => {
@@ -53082,7 +53294,7 @@ async function validatePhysical(v, file, room, created) {
     if (!backup) {
         throw new VerificationError('backup-invalid', `${file} is not a base backup: a physical backup is the folder pg_basebackup wrote, with base.tar (tar format) or PG_VERSION and global/ (plain format).`, 'For a pg_dump backup, leave method at logical.');
     }
-    const dataDirectory = external_node_path_default().join(room, 'data');
+    const dataDirectory = room.dataDirectory;
     run.log(`Base backup, ${backup.layout} format: ${backup.files.length} file(s), ${describeBytes(backup.sizeBytes)}`);
     await materialise(backup, dataDirectory, run.signal);
     const label = await readBackupLabel(dataDirectory);
@@ -53101,7 +53313,16 @@ async function validatePhysical(v, file, room, created) {
         log: run.log
     });
     run.log(`Server binaries: PostgreSQL ${binaries.version.text} in ${binaries.directory} (${binaries.origin})`);
-    const manifest = await verifyManifest(v, backup, dataDirectory, binaries);
+    const manifest = await verifyManifest({
+        backup,
+        dataDirectory,
+        binaries,
+        walArchive: settings.walArchive?.path,
+        env: v.env,
+        signal: run.signal,
+        onLine: settings.verbose ? run.log : undefined,
+        warn: run.warn
+    });
     await pointTablespaces(backup, dataDirectory);
     const facts = {
         layout: backup.layout,
@@ -53114,7 +53335,7 @@ async function validatePhysical(v, file, room, created) {
     result.backup = {
         path: file,
         sizeBytes: backup.sizeBytes,
-        sha256: await physical_phases_backupChecksum(backup),
+        sha256: await baseBackupChecksum(backup),
         format: 'physical',
         compression: backup.base?.compression ?? 'none',
         jobs: 1,
@@ -53150,64 +53371,6 @@ async function validatePhysical(v, file, room, created) {
     const database = receipt?.database?.slice(receipt.database.lastIndexOf('/') + 1);
     return { backup, dataDirectory, binaries, facts, receipt: recorded && database ? { database, inventory: recorded } : undefined };
 }
-/** SHA-256 of the manifest (which holds every file's checksum), else of every file in order. */
-async function physical_phases_backupChecksum(backup) {
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    for (const file of backup.manifest ? [backup.manifest] : backup.files) {
-        for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(file))
-            hash.update(chunk);
-    }
-    return hash.digest('hex');
-}
-async function verifyManifest(v, backup, dataDirectory, binaries) {
-    const { run, settings } = v;
-    if (!backup.manifest) {
-        run.warn('The base backup has no backup_manifest: file sizes and checksums cannot be verified; amcheck and page checksums on the started copy are the checks.');
-        return { verified: false, detail: 'no backup_manifest: not verified (taken with --no-manifest, or by an older pg_basebackup)' };
-    }
-    if (!binaries.pgVerifyBackup) {
-        run.warn('pg_verifybackup is not among the server binaries (PostgreSQL 13 and later have it): the manifest was not checked.');
-        return { verified: false, detail: 'pg_verifybackup missing: not verified' };
-    }
-    const walDirectory = external_node_path_default().join(dataDirectory, 'pg_wal');
-    const hasWal = (await (0,promises_namespaceObject.readdir)(walDirectory).catch(() => [])).some((name) => /^[0-9A-F]{24}$/.test(name));
-    // A newer pg_verifybackup than the backup checks its files, but reads no WAL of an older major.
-    const olderWal = binaries.pgVerifyBackupMajor !== undefined && binaries.pgVerifyBackupMajor !== binaries.version.major;
-    const wal = olderWal
-        ? ['--no-parse-wal']
-        : settings.walArchive
-            ? ['--wal-directory', settings.walArchive.path]
-            : hasWal
-                ? []
-                : ['--no-parse-wal'];
-    const verified = await runTool(binaries.pgVerifyBackup, ['--manifest-path', backup.manifest, ...wal, dataDirectory], {
-        env: scrubbedEnvironment(v.env),
-        signal: run.signal,
-        onLine: settings.verbose ? run.log : undefined
-    });
-    if (verified.exitCode !== 0) {
-        const lines = verified.stderr
-            .split('\n')
-            .map((line) => line.replace(/^pg_verifybackup: (error: )?/, '').trim())
-            .filter(Boolean)
-            .map((line) => line.replaceAll(dataDirectory, '<backup>'));
-        throw new VerificationError('backup-invalid', `pg_verifybackup found the backup differs from its manifest: ${lines.slice(0, 10).join(' | ')}${lines.length > 10 ? ` (and ${lines.length - 10} more)` : ''}`, 'The files changed after pg_basebackup wrote them (a damaged copy, or a manifest of another backup): take the backup again, or copy it again.');
-    }
-    if (olderWal) {
-        return {
-            verified: true,
-            detail: `every file's size and checksum match backup_manifest (pg_verifybackup ${binaries.pgVerifyBackupMajor}; the WAL of ` +
-                `PostgreSQL ${binaries.version.major} is not its to parse: recovery replays it)`
-        };
-    }
-    if (wal.includes('--no-parse-wal')) {
-        run.warn('The backup holds no WAL (taken with -X none) and no wal-archive was given: recovery cannot reach consistency without one.');
-    }
-    return {
-        verified: true,
-        detail: `every file's size and SHA-256 match backup_manifest${wal.length === 0 || settings.walArchive ? ', and the WAL from start to end parses' : ''}`
-    };
-}
 /** The receipt's database in the copy, compared with the receipt exactly: definitions, tables, rows (and content). */
 function holdToReceipt(v, receipt, databases) {
     const copy = databases.find((entry) => entry.name === receipt.database)?.inventory;
@@ -53229,7 +53392,7 @@ async function restorePhysical(v, prepared, room, created) {
         server = await startThrowawayServer({
             postgres: prepared.binaries.postgres,
             dataDirectory: prepared.dataDirectory,
-            folder: external_node_path_default().join(room, 'server'),
+            folder: room.serverFolder,
             walArchive: settings.walArchive?.path,
             target: settings.recoveryTarget,
             signal: run.signal,
@@ -53307,6 +53470,7 @@ async function restorePhysical(v, prepared, room, created) {
 
 
 
+
 /** pg_basebackup's compression argument for its major (15 and later name a method; older ones gzip levels only). */
 function basebackupCompression(compression, major) {
     if (!compression || compression.method === 'none')
@@ -53317,9 +53481,10 @@ function basebackupCompression(compression, major) {
         return ['-z', ...(compression.level === undefined ? [] : [`--compress=${compression.level}`])];
     throw new VerificationError('bad-input', `compression ${compression.method} needs pg_basebackup 15 or newer; the client here is ${major}.`, 'Use gzip (or a level 0-9), or a newer client (postgres-version).');
 }
-/** Writes a base backup of the server the environment names (PGHOST, PGPASSFILE, ...) into `folder`. */
+/** Writes a base backup of the server the environment names (PGHOST, PGPASSFILE, ...) into `folder`, made here (0700). */
 async function runBasebackup(run, options) {
     const { tools, folder } = options;
+    await (0,promises_namespaceObject.mkdir)(folder, { recursive: true, mode: 0o700 });
     const args = [
         ...['-D', folder, '-F', 't', '-X', 'stream', '-c', 'fast', '--manifest-checksums=SHA256', '--no-password'],
         ...basebackupCompression(options.compression, tools.version.major)
@@ -53364,7 +53529,6 @@ function basebackupFailure(stderr, code) {
 
 
 
-
 /** Runs the Create phase; returns the backup's folder and the source around it. */
 async function createPhysical(v) {
     const { settings, run, result } = v;
@@ -53374,7 +53538,6 @@ async function createPhysical(v) {
             const database = (await connected.source.query('SELECT current_database() AS name')).rows[0].name;
             const before = await readSourceState(connected.source, settings.verifyLevel);
             const folder = v.workspace.path('base-backup');
-            await (0,promises_namespaceObject.mkdir)(folder, { recursive: true, mode: 0o700 });
             await runBasebackup(run, {
                 tools: connected.tools,
                 env: connected.env,
@@ -54482,20 +54645,9 @@ const runnerToolCache = {
 
 
 async function runAction() {
-    const given = runnerInputs();
-    const redactor = new Redactor(rawSecrets(given));
-    for (const secret of redactor.known)
-        lib_core/* setSecret */.Pq(secret);
+    const start = startUp(runnerInputs(), lib_core/* setSecret */.Pq);
     try {
-        // The Django settings' password is masked before anything else is printed.
-        const raw = await withDjangoSettings(given);
-        for (const secret of rawSecrets(raw)) {
-            redactor.add(secret);
-            lib_core/* setSecret */.Pq(secret);
-        }
-        const settings = loadSettings(raw);
-        for (const secret of settings.secrets)
-            lib_core/* setSecret */.Pq(secret);
+        const settings = await start.settings(loadSettings);
         forgetSecretVariables();
         // The runner always names its tool cache; elsewhere (a local runner emulation) the engine's own folder serves.
         const toolCache = process.env.RUNNER_TOOL_CACHE ? runnerToolCache : undefined;
@@ -54521,9 +54673,7 @@ async function runAction() {
         }
     }
     catch (error) {
-        const hint = error.hint;
-        const message = redactor.redactError(error);
-        lib_core/* setFailed */.C1(hint ? `${message}\nHint: ${redactor.redact(hint)}` : message);
+        lib_core/* setFailed */.C1(describeFatal(error, start.redactor));
     }
 }
 
@@ -54535,7 +54685,7 @@ async function runAction() {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
-/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(501);
+/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3287);
 // Entry point of the action's main step.
 
 

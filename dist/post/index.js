@@ -6613,7 +6613,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 6803:
+/***/ 8816:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -7160,6 +7160,44 @@ const names_TEMPORARY_DATABASE_PREFIX = 'backup_verify';
 
 ;// CONCATENATED MODULE: ./src/run/errors.ts
 // Failures in the user's terms: what went wrong, and a hint on what to do about it.
+/**
+ * Every kind of failure a VerificationError names, as the receipt's and the history's `problem` say it
+ * (a failure that is none of them is `unexpected`: engine/failure.ts). The one list: docs/troubleshooting.md
+ * and receipt.schema.json publish it, and __tests__/problem-codes.test.ts keeps them equal to it.
+ */
+const PROBLEM_CODES = (/* unused pure expression or super */ null && ([
+    'bad-input',
+    'connection-refused',
+    'host-not-found',
+    'connection-timeout',
+    'authentication-failed',
+    'database-missing',
+    'connection-failed',
+    'permission-denied',
+    'table-unreadable',
+    'create-database-denied',
+    'tools-missing',
+    'client-too-old',
+    'tools-download-failed',
+    'tools-not-published',
+    'tools-checksum-mismatch',
+    'dump-failed',
+    'backup-too-small',
+    'no-space',
+    'backup-invalid',
+    'backup-refused',
+    'restore-failed',
+    'restore-mismatch',
+    'extensions-missing',
+    'same-database',
+    'interrupted',
+    'connection-lost',
+    'restore-stalled',
+    'receipt-mismatch',
+    'alert',
+    'history-unwritable',
+    'django-settings'
+]));
 class errors_VerificationError extends Error {
     problem;
     hint;
@@ -7176,6 +7214,15 @@ class InputError extends errors_VerificationError {
         super('bad-input', `Input "${input}" has an invalid value ${JSON.stringify(value)}: expected ${accepted}.`);
         this.name = 'InputError';
     }
+}
+/**
+ * The text an entry prints for the error that ended its run: the message, then "Hint: ..." on a
+ * line of its own when the error has one, both through the redactor (a hint may quote an input).
+ */
+function describeFatal(error, redactor) {
+    const hint = error?.hint;
+    const message = redactor.redactError(error);
+    return typeof hint === 'string' && hint !== '' ? `${message}\nHint: ${redactor.redact(hint)}` : message;
 }
 function where(address) {
     return address.host.startsWith('/') ? `socket ${address.host} (port ${address.port})` : `${address.host}:${address.port}`;
@@ -8034,6 +8081,39 @@ function readConnectionInputs(raw) {
     return { connection: choice, restoreTarget, secrets };
 }
 
+;// CONCATENATED MODULE: ./src/inputs/start-up.ts
+// Start-up, written once for the action, its post step and the terminal, in the one order that keeps
+// secrets out of every line: the secrets as written, the Django settings' password, then the parsed inputs'.
+
+
+/**
+ * Masks the secrets as the user wrote them at once, before the caller prints a line or runs the
+ * project's Python, so that they are hidden even when parsing fails; the rest waits for settings().
+ * mask hides a secret from the log (core.setSecret, a Reporter's mask); the redactor learns it too.
+ */
+function startUp(raw, mask, redactor = new Redactor()) {
+    const hide = (secrets) => {
+        for (const secret of secrets) {
+            redactor.add(secret);
+            mask(secret);
+        }
+    };
+    // Each once, longest first, as the redactor holds them (a copy: mask may be the redactor's own add).
+    redactor.add(...rawSecrets(raw));
+    for (const secret of [...redactor.known])
+        mask(secret);
+    return {
+        redactor,
+        async settings(read) {
+            const resolved = await withDjangoSettings(raw);
+            hide(rawSecrets(resolved));
+            const parsed = read(resolved);
+            hide(parsed.secrets);
+            return parsed;
+        }
+    };
+}
+
 // EXTERNAL MODULE: ./node_modules/pg/lib/index.js
 var lib = __nccwpck_require__(3273);
 ;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
@@ -8479,10 +8559,9 @@ async function runCleanup() {
         commands/* info */.pq('Nothing left to clean up.');
         return;
     }
-    const raw = runnerInputs();
-    const redactor = new Redactor(rawSecrets(raw));
-    for (const secret of redactor.known)
-        commands/* setSecret */.Pq(secret);
+    // The Django settings are read, and the inputs parsed, only when a database is left to drop.
+    const start = startUp(runnerInputs(), commands/* setSecret */.Pq);
+    const { redactor } = start;
     // The tools first: pg_dump, psql or pg_restore still running would go on writing, or hold a database.
     for (const group of processes) {
         const pid = endProcessGroup(group);
@@ -8500,12 +8579,7 @@ async function runCleanup() {
     if (databases.length === 0)
         return;
     try {
-        const withDjango = await withDjangoSettings(raw);
-        for (const secret of rawSecrets(withDjango)) {
-            redactor.add(secret);
-            commands/* setSecret */.Pq(secret);
-        }
-        const { connection, restoreTarget } = readConnectionInputs(withDjango);
+        const { connection, restoreTarget } = await start.settings(readConnectionInputs);
         if (connection.kind !== 'postgres')
             return;
         // Temporary databases live where the restore happened.
@@ -8608,7 +8682,7 @@ function getInput(name) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _action_commands_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(530);
-/* harmony import */ var _action_cleanup_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6803);
+/* harmony import */ var _action_cleanup_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8816);
 // Entry point of the action's post step: it only cleans up, and only warns.
 
 
