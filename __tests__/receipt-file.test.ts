@@ -5,7 +5,7 @@ import { expect, test } from '@jest/globals'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { buildReceipt, writeReceipt } from '../src/report/receipt.js'
+import { buildReceipt, writeReceipt } from '../src/records/receipt.js'
 import { DefinitionList } from '../src/compare/definition-list.js'
 import type { VerificationResult } from '../src/report/result.js'
 

@@ -1,7 +1,9 @@
 // The job summary and outputs, built from a result value; and the other pure pieces of a run.
 
 import { describe, expect, test } from '@jest/globals'
-import { buildSummary, renderSummary, summaryLines } from '../src/report/summary.js'
+import { buildSummary } from '../src/report/summary.js'
+import { renderSummary } from '../src/report/summary-html.js'
+import { summaryLines } from '../src/report/summary-text.js'
 import { htmlProblems } from './support/html.js'
 import { outputsOf } from '../src/report/outputs.js'
 import type { VerificationResult } from '../src/report/result.js'

@@ -6,7 +6,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { appendHistory, readHistory } from '../build/src/report/history.js'
+import { appendHistory, readHistory } from '../build/src/records/history.js'
 
 const { values } = parseArgs({ options: { records: { type: 'string', default: '100' }, repeats: { type: 'string', default: '200' } } })
 const records = Number(values.records)

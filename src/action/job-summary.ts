@@ -1,7 +1,8 @@
 // Writes the summary with core.summary; a runner without GITHUB_STEP_SUMMARY only gets a warning.
 
 import * as core from '@actions/core'
-import { renderSummary, type SummaryModel } from '../report/summary.js'
+import type { SummaryModel } from '../report/summary.js'
+import { renderSummary } from '../report/summary-html.js'
 
 export async function writeJobSummary(model: SummaryModel): Promise<void> {
   try {

@@ -1,6 +1,6 @@
 // The dump's own bytes as the reference the restore is held to: the source's inventory completed
 // with the dump's fingerprints (a new backup), or the backup's content alone (an existing backup
-// without a receipt of its own); and what changed between a receipt's backup and this one.
+// without a receipt of its own).
 
 import type { DumpContent } from '../backup/dump-content.js'
 import { decodeDumpText } from '../backup/dump-text.js'
@@ -60,24 +60,4 @@ export function dumpInventory(dump: DumpContent, names: Map<string, string>, res
       dump.largeObjects.map((object) => ({ kind: 'large object data' as const, name: object.oid, text: object.md5 }))
     )
   }
-}
-
-/**
- * The tables whose content differs between a receipt (of another backup of the same database) and
- * this backup's dump, compared by their COPY text: changed, gone, or new.
- */
-export function changedSinceReceipt(receipt: Inventory, dump: DumpContent): string[] {
-  const now = new Map(dump.tables.map((table) => [decodeDumpText(table.copy.table, dump.clientEncoding), table]))
-  const changes: string[] = []
-  const seen = new Set<string>()
-  for (const entry of receipt.content) {
-    if (!entry.copyTarget || !entry.fingerprint?.startsWith('copy:')) continue
-    seen.add(entry.copyTarget)
-    const table = now.get(entry.copyTarget)
-    if (!table) changes.push(`${entry.table} (not in this backup)`)
-    else if (table.fingerprint !== entry.fingerprint || table.rows !== entry.rows)
-      changes.push(table.rows === entry.rows ? entry.table : `${entry.table} (${entry.rows} rows then, ${table.rows} now)`)
-  }
-  if (seen.size > 0) for (const target of now.keys()) if (!seen.has(target)) changes.push(`${target} (new)`)
-  return changes
 }

@@ -1,10 +1,10 @@
 // What a run adds to the runs before it: the alerts it raises (on its own figures and against the
 // history), its record appended to the history, and the trend that the summary and outputs show.
 
-import { evaluateAlerts } from '../report/alerts.js'
-import { appendHistory, historyRecord, type HistoryRecord } from '../report/history.js'
+import { evaluateAlerts } from '../records/alerts.js'
+import { appendHistory, historyRecord, type HistoryRecord } from '../records/history.js'
 import type { VerificationResult } from '../report/result.js'
-import { trendOf } from '../report/trend.js'
+import { trendOf } from '../records/trend.js'
 import type { Settings } from '../inputs/inputs.js'
 import type { RunContext } from '../run/context.js'
 

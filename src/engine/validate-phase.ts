@@ -11,10 +11,10 @@ import { describeUntrustedCode } from '../backup/gate/refusal.js'
 import type { SafetyFacts } from '../report/result.js'
 import { Connected } from './connected.js'
 import type { Held } from './create-phase.js'
-import { bindReceipt } from './references.js'
-import { changedSinceReceipt } from '../compare/dump-reference.js'
+import { bindReceipt } from '../records/receipt-binding.js'
+import { changedSinceReceipt } from '../records/since-receipt.js'
 import type { Inventory } from '../compare/inventory.js'
-import { receiptInventory } from '../report/receipt.js'
+import { receiptInventory } from '../records/receipt.js'
 import type { Verification } from './verification.js'
 
 /** A backup this run made: validated as it was written (plain, tar) or read once (custom, directory). */

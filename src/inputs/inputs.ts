@@ -16,9 +16,23 @@ import { type ConnectionTarget } from '../connection/target.js'
 import { parseSize, SIZE_FORMS } from './size.js'
 import { DEFAULT_TOOLS_URL, parseVersionRequest, validateToolsUrl, type VersionRequest } from '../tools/source.js'
 import type { ToolsSource } from '../tools/provision.js'
-import type { AlertMode, AlertThresholds } from '../report/alerts.js'
-import { DEFAULT_HISTORY_LIMIT } from '../report/history.js'
 import { DURATION_FORMS, parseDuration } from '../run/duration.js'
+
+/** What an alert does: fail the run, or only warn. */
+type AlertMode = 'fail' | 'warn'
+
+export interface AlertThresholds {
+  mode: AlertMode
+  maxDurationMs?: number
+  /** Checked here only when alerts warn: otherwise the Create phase fails on it. */
+  minSizeBytes: number
+  maxShrinkPercent?: number
+  maxGrowthPercent?: number
+  maxConsecutiveFailures?: number
+}
+
+/** How many records the history keeps when history-limit is not given. */
+const DEFAULT_HISTORY_LIMIT = 100
 
 export interface Settings {
   connection: ConnectionChoice

@@ -6,7 +6,6 @@ import type { ValidationCheck } from '../validate/plain-checks.js'
 import type { ToolsOrigin } from '../tools/provision.js'
 import type { Inventory, VerifyLevel } from '../compare/inventory.js'
 import type { TableComparison } from '../compare/compare.js'
-import type { Trend } from './trend.js'
 import type { RecoveryFacts } from '../physical/throwaway-server.js'
 import type { AmcheckResult } from '../physical/prove.js'
 
@@ -138,4 +137,48 @@ export interface SinceReceipt {
   totals: string[]
   /** Everything above that fails the run, in words. */
   problems: string[]
+}
+
+/** What the trend reads of a run: the history's records have these fields, and more. */
+export interface RunFigures {
+  time: string
+  result: 'passed' | 'failed' | 'skipped'
+  durationMs: number
+  sizeBytes?: number
+  rows?: number
+  tables?: number
+  /** How the backup was written: a size compares with another written alike only. */
+  format?: string
+  compression?: string
+}
+
+export interface Change {
+  before: number
+  now: number
+  /** now - before */
+  delta: number
+  /** Percent of before; undefined when before is 0. */
+  percent?: number
+}
+
+export interface Trend {
+  /** The records the figures come from, oldest first, this run's last. */
+  points: RunFigures[]
+  /** This run against the last passing run before it, when there was one. */
+  sinceLastPass?: {
+    time: string
+    size?: Change
+    /** Why the size was not compared: the backups were written in another format or compression. */
+    sizeNotCompared?: string
+    rows?: Change
+    tables?: Change
+    duration: Change
+  }
+  /** Runs that passed or failed (skipped runs are not counted). */
+  counted: number
+  failed: number
+  /** Failed over counted, as a fraction. */
+  failureRate: number
+  /** Failed runs in a row at the end of the history, this one included. */
+  consecutiveFailures: number
 }

@@ -1,11 +1,13 @@
-// The job summary and the outputs, as pure functions of a VerificationResult.
+// The job summary's model, a pure function of a VerificationResult: its HTML is summary-html.ts's,
+// the terminal's lines summary-text.ts's.
 
 import { describeSinceReceipt } from './since-receipt.js'
 import { humanBytes } from '../run/bytes.js'
 import type { BackupFacts, SafetyFacts, VerificationResult } from './result.js'
 import type { ValidationCheck } from '../validate/plain-checks.js'
 import { describeProof, type TableComparison, type TableRowCount } from '../compare/compare.js'
-import { trendLines, trendSection, type TrendSection } from './trend-summary.js'
+import { trendSection, type TrendSection } from './trend-summary.js'
+import { escapeHtml } from './html.js'
 
 interface SummaryTable {
   heading: string
@@ -26,11 +28,7 @@ export interface SummaryModel {
 /** Lists from the database are capped so the summary stays far below the runner's 1 MiB limit. */
 const MAX_LISTED = 50
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string)
-}
-
-function seconds(ms: number): string {
+export function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`
 }
 
@@ -53,7 +51,7 @@ function cameBack(result: VerificationResult): string {
   }
 }
 
-function restoredRows(result: VerificationResult): number {
+export function restoredRows(result: VerificationResult): number {
   return (result.tables?.rows ?? []).reduce((total, entry) => total + (entry.restored ?? 0), 0)
 }
 
@@ -119,41 +117,6 @@ function alertsTable(alerts: NonNullable<VerificationResult['alerts']>): Summary
       escapeHtml(alert.message)
     ])
   }
-}
-
-/**
- * The model as HTML, every element closed. (core.summary.addTable writes an empty cell as an
- * opening tag alone, which breaks the table of a failed run.)
- */
-export function renderSummary(model: SummaryModel): string {
-  const element = (tag: string, content: string) => `<${tag}>${content}</${tag}>`
-  const row = (tag: 'th' | 'td', cells: string[]) => element('tr', cells.map((cell) => element(tag, cell)).join(''))
-  const parts = [element('h2', escapeHtml(model.title)), element('p', model.verdict)]
-  if (model.hint) parts.push(element('p', `<b>Hint:</b> ${model.hint}`))
-  const table = (heading: string, header: string[], rows: string[][]) =>
-    [element('h3', escapeHtml(heading)), element('table', [row('th', header), ...rows.map((cells) => row('td', cells))].join(''))].join(
-      '\n'
-    )
-  for (const entry of model.tables) parts.push(table(entry.heading, entry.header, entry.rows))
-  if (model.trend) parts.push(renderTrend(model.trend, element, table))
-  return `${parts.join('\n')}\n`
-}
-
-/**
- * The trend: figures, the change table, then the charts as fenced mermaid blocks between blank lines
- * (markdown, which GitHub draws as charts), then the charts' figures in a closed details element.
- */
-function renderTrend(
-  trend: TrendSection,
-  element: (tag: string, content: string) => string,
-  table: (heading: string, header: string[], rows: string[][]) => string
-): string {
-  const escaped = (rows: string[][]) => rows.map((cells) => cells.map(escapeHtml))
-  const parts = [element('h3', 'Trend'), ...trend.figures.map((line) => element('p', escapeHtml(line)))]
-  if (trend.change) parts.push(table(trend.change.heading, trend.change.header, escaped(trend.change.rows)))
-  const charts = trend.charts.map((chart) => `\`\`\`mermaid\n${chart}\n\`\`\``).join('\n\n')
-  const runs = `<details><summary>${escapeHtml(trend.runs.heading)}: the figures the charts draw</summary>\n${table(trend.runs.heading, trend.runs.header, escaped(trend.runs.rows))}\n</details>`
-  return `${parts.join('\n')}\n\n${charts}\n\n${runs}`
 }
 
 /** The recovery, the checks on the started copy, and what each database holds. */
@@ -293,7 +256,7 @@ function backupFacts(backup: BackupFacts): string[][] {
 }
 
 /** "backup from an untrusted source: restored into <where>, N statement(s) refused", or what vouched for it. */
-function trustWords(safety: SafetyFacts, result: VerificationResult): string {
+export function trustWords(safety: SafetyFacts, result: VerificationResult): string {
   const server = result.restoreTarget ?? result.target
   const where = `${result.restoreDatabase?.name ?? 'a temporary database'}${server ? ` on ${server}` : ''}`
   const refused = `${safety.refused} statement(s) refused`
@@ -305,7 +268,7 @@ function trustWords(safety: SafetyFacts, result: VerificationResult): string {
 }
 
 /** A backup this run made, that the gate let through whole, needs no word on trust. */
-function worthSaying(safety: SafetyFacts): boolean {
+export function worthSaying(safety: SafetyFacts): boolean {
   return safety.trustedBy !== 'this run' || safety.refused > 0 || safety.standIn !== undefined || safety.untrustedCode.length > 0
 }
 
@@ -425,33 +388,4 @@ function checksTable(checks: ValidationCheck[]): SummaryTable {
     header: ['Check', 'Result', 'Detail'],
     rows: checks.map((check) => [escapeHtml(check.name), check.passed ? '✅' : '❌', escapeHtml(check.detail)])
   }
-}
-
-/** The verdict and phases as plain lines, for the terminal. */
-export function summaryLines(result: VerificationResult): string[] {
-  if (result.status === 'skipped') return [`SKIPPED: Backup tests require PostgreSQL, found: ${result.skippedEngine}`]
-  const lines = result.phases.map(
-    (phase) =>
-      `  ${phase.name.padEnd(9)} ${phase.status.padEnd(8)} ` +
-      `${phase.status === 'not run' ? '' : seconds(phase.durationMs).padStart(8)}  ${phase.detail}`
-  )
-  if (result.backup)
-    lines.push(
-      `  checksum  ${result.backup.sha256}`,
-      `  size      ${result.backup.sizeBytes} bytes (${humanBytes(result.backup.sizeBytes)})`
-    )
-  if (result.backup?.kept) lines.push(`  kept at   ${result.backup.path}`)
-  if (result.safety && worthSaying(result.safety)) lines.push(`  trust     ${trustWords(result.safety, result)}`)
-  if (result.receiptPath) lines.push(`  receipt   ${result.receiptPath}`)
-  const physical = result.physical?.databases
-  const head =
-    result.status === 'passed' && physical
-      ? `PASSED: the base backup ${result.backup?.existing ? result.backup.path : `of ${result.target}`} starts, consistent, amcheck clean: ${physical.map((entry) => `${entry.name} (${entry.tables} tables${entry.rows === undefined ? '' : `, ${entry.rows} rows`})`).join(', ')} in ${seconds(result.durationMs)}`
-      : result.status === 'passed'
-        ? `PASSED: the backup ${result.backup?.existing ? result.backup.path : `of ${result.target}`} restores (${result.tables?.restored.length} of ${result.tables?.source.length} tables${result.tables?.level === 'schema' ? '' : `, ${restoredRows(result)} rows`}) in ${seconds(result.durationMs)}`
-        : `FAILED: ${result.error?.message}`
-  const tail = result.status === 'failed' && result.error?.hint ? [`Hint: ${result.error.hint}`] : []
-  const alerts = (result.alerts ?? []).map((alert) => `  ${alert.failed ? 'ALERT' : 'warning'} (${alert.input}): ${alert.message}`)
-  const trend = result.history && result.history.trend.points.length >= 2 ? trendLines(result.history.trend) : []
-  return [head, ...lines, ...alerts, ...tail, ...trend]
 }

@@ -3,7 +3,7 @@
 
 import { humanBytes } from '../run/bytes.js'
 import { formatDuration } from '../run/duration.js'
-import { formatPercent, type Change, type Trend } from './trend.js'
+import type { Change, Trend } from './result.js'
 
 interface TrendTable {
   heading: string
@@ -130,4 +130,13 @@ export function trendLines(trend: Trend): string[] {
     lines.push(`  ${table.heading}:`, line(table.header), ...table.rows.map(line))
   }
   return lines
+}
+
+/** "+12.5%", "-3.0%", "±0%", or "" when there is no percentage. */
+function formatPercent(percent: number | undefined): string {
+  if (percent === undefined) return ''
+  if (percent === 0) return '±0%'
+  // A small change keeps two significant digits: one row more in ten thousand is +0.0096%, not ±0%.
+  const digits = Math.abs(percent) >= 1 ? percent.toFixed(1) : percent.toPrecision(2)
+  return `${percent > 0 ? '+' : ''}${digits}%`
 }

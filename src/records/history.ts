@@ -9,10 +9,9 @@ import { lstat, mkdir, open, readFile, readlink, realpath, rename, rm, stat, sta
 import path from 'node:path'
 import { InputError } from '../run/errors.js'
 import { Input } from '../run/names.js'
-import type { PhaseName, VerificationResult } from './result.js'
+import type { PhaseName, VerificationResult } from '../report/result.js'
 
 const HISTORY_SCHEMA_VERSION = 1
-export const DEFAULT_HISTORY_LIMIT = 100
 
 export interface HistoryRecord {
   tool: 'backup-verify'

@@ -5,20 +5,9 @@ import { describeBytes } from '../run/bytes.js'
 import { Input } from '../run/names.js'
 import { formatDuration } from '../run/duration.js'
 import type { HistoryRecord } from './history.js'
-import type { VerificationResult } from './result.js'
+import type { VerificationResult } from '../report/result.js'
+import type { AlertThresholds } from '../inputs/inputs.js'
 import { change, consecutiveFailures, lastPassing, sizesNotComparable, type Change } from './trend.js'
-
-export type AlertMode = 'fail' | 'warn'
-
-export interface AlertThresholds {
-  mode: AlertMode
-  maxDurationMs?: number
-  /** Checked here only when alerts warn: otherwise the Create phase fails on it. */
-  minSizeBytes: number
-  maxShrinkPercent?: number
-  maxGrowthPercent?: number
-  maxConsecutiveFailures?: number
-}
 
 export interface Alert {
   /** The input whose threshold was crossed. */

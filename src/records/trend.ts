@@ -1,49 +1,9 @@
 // The trend across runs, from the history's records (this run's last): the figures over the window,
 // the change since the last passing run, the failure rate and the current run of failures.
 
-/** What the trend reads of a run: the history's records have these fields, and more. */
-export interface RunFigures {
-  time: string
-  result: 'passed' | 'failed' | 'skipped'
-  durationMs: number
-  sizeBytes?: number
-  rows?: number
-  tables?: number
-  /** How the backup was written: a size compares with another written alike only. */
-  format?: string
-  compression?: string
-}
+import type { Change, RunFigures, Trend } from '../report/result.js'
 
-export interface Change {
-  before: number
-  now: number
-  /** now - before */
-  delta: number
-  /** Percent of before; undefined when before is 0. */
-  percent?: number
-}
-
-export interface Trend {
-  /** The records the figures come from, oldest first, this run's last. */
-  points: RunFigures[]
-  /** This run against the last passing run before it, when there was one. */
-  sinceLastPass?: {
-    time: string
-    size?: Change
-    /** Why the size was not compared: the backups were written in another format or compression. */
-    sizeNotCompared?: string
-    rows?: Change
-    tables?: Change
-    duration: Change
-  }
-  /** Runs that passed or failed (skipped runs are not counted). */
-  counted: number
-  failed: number
-  /** Failed over counted, as a fraction. */
-  failureRate: number
-  /** Failed runs in a row at the end of the history, this one included. */
-  consecutiveFailures: number
-}
+export type { Change, RunFigures, Trend }
 
 export function change(before: number | undefined, now: number | undefined): Change | undefined {
   if (before === undefined || now === undefined) return undefined
@@ -107,13 +67,4 @@ export function trendOf(records: RunFigures[]): Trend {
     failureRate: counted.length === 0 ? 0 : failed / counted.length,
     consecutiveFailures: consecutiveFailures(records)
   }
-}
-
-/** "+12.5%", "-3.0%", "±0%", or "" when there is no percentage. */
-export function formatPercent(percent: number | undefined): string {
-  if (percent === undefined) return ''
-  if (percent === 0) return '±0%'
-  // A small change keeps two significant digits: one row more in ten thousand is +0.0096%, not ±0%.
-  const digits = Math.abs(percent) >= 1 ? percent.toFixed(1) : percent.toPrecision(2)
-  return `${percent > 0 ? '+' : ''}${digits}%`
 }
