@@ -38221,7 +38221,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 3287:
+/***/ 6858:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -40452,347 +40452,6 @@ function newestOfMajor(tags, major) {
         .sort((a, b) => b.minor - a.minor || b.release - a.release)[0];
 }
 
-;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-;// CONCATENATED MODULE: ./src/report/history.ts
-// The history across runs: a JSON Lines file, one record per verification, that a run reads before
-// it connects and appends to when it ends. A record holds figures only: never a password, a URL, a
-// host or a message. Appends from concurrent runs are serialised by a lock file and land by rename,
-// so a reader never sees half a record; a file that is not a history is never written over.
-
-
-
-
-
-
-const HISTORY_SCHEMA_VERSION = 1;
-const DEFAULT_HISTORY_LIMIT = 100;
-const ACCEPTED = 'the path of a history file that backup-verify writes (JSON Lines, one record per run), or of a file that does not exist yet';
-/** The history's records, oldest first; none when the file does not exist yet. */
-async function readHistory(file) {
-    let text;
-    try {
-        // A kernel's file (/proc/kmsg) may be a "regular file" whose read never returns.
-        const refused = pseudoPathProblem(await historyTarget(file.path));
-        if (refused)
-            throw new InputError(Input.History, file.given, `${ACCEPTED}; ${refused}`);
-        const info = await (0,promises_namespaceObject.stat)(file.path);
-        if (!info.isFile())
-            throw new InputError(Input.History, file.given, `${ACCEPTED}; that path is not a regular file`);
-        text = await (0,promises_namespaceObject.readFile)(file.path, 'utf8');
-    }
-    catch (error) {
-        if (error.code === 'ENOENT')
-            return [];
-        if (error instanceof InputError)
-            throw error;
-        const code = error.code ?? 'unreadable';
-        throw new InputError(Input.History, file.given, `${ACCEPTED}; it cannot be read (${code})`);
-    }
-    return parseHistory(text, file);
-}
-/** Parses a whole history, refusing anything that is not one (with the line that is not). */
-function parseHistory(text, file) {
-    const records = [];
-    const lines = text.split('\n');
-    for (const [index, line] of lines.entries()) {
-        if (line.trim() === '')
-            continue;
-        const problem = recordProblem(line);
-        if (problem) {
-            throw new InputError(Input.History, file.given, `${ACCEPTED}; line ${index + 1} ${problem}. The file was left as it is: move it away or name another file`);
-        }
-        records.push(JSON.parse(line));
-    }
-    return records;
-}
-function recordProblem(line) {
-    let value;
-    try {
-        value = JSON.parse(line);
-    }
-    catch {
-        return 'is not JSON';
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value))
-        return 'is not a JSON object';
-    const record = value;
-    if (record.tool !== 'backup-verify')
-        return 'is not a backup-verify record (no "tool": "backup-verify")';
-    if (typeof record.schema !== 'number')
-        return 'has no schema version';
-    if (record.schema > HISTORY_SCHEMA_VERSION)
-        return `was written by a newer backup-verify (schema ${record.schema})`;
-    if (typeof record.time !== 'string' || Number.isNaN(Date.parse(record.time)))
-        return 'has no valid time';
-    if (!['passed', 'failed', 'skipped'].includes(record.result))
-        return 'has no valid result';
-    if (typeof record.durationMs !== 'number' || !(record.durationMs >= 0))
-        return 'has no valid duration';
-    for (const key of ['sizeBytes', 'tables', 'rows']) {
-        if (record[key] !== undefined && (typeof record[key] !== 'number' || !(record[key] >= 0)))
-            return `has an invalid ${key}`;
-    }
-    return undefined;
-}
-/** This run's record: figures only. */
-function historyRecord(result, alerts) {
-    const phases = {};
-    for (const phase of result.phases)
-        if (phase.status !== 'not run')
-            phases[phase.name] = phase.durationMs;
-    const failed = result.phases.find((phase) => phase.status === 'failed');
-    const tables = result.tables;
-    // A physical backup's databases, counted on the started copy.
-    const physical = result.physical?.databases;
-    return {
-        tool: 'backup-verify',
-        schema: HISTORY_SCHEMA_VERSION,
-        time: result.startedAt,
-        result: result.status,
-        ...(failed ? { failedPhase: failed.name } : {}),
-        ...(result.error ? { problem: result.error.problem } : {}),
-        ...(alerts.length > 0 ? { alerts } : {}),
-        durationMs: result.durationMs,
-        phases,
-        sizeBytes: result.backup?.sizeBytes,
-        format: result.backup?.format,
-        compression: result.backup?.compression,
-        tables: tables ? tables.source.length : physical?.reduce((sum, entry) => sum + entry.tables, 0),
-        rows: tables && tables.level !== 'schema'
-            ? tables.rows.reduce((sum, entry) => sum + (entry.restored ?? 0), 0)
-            : physical?.some((entry) => entry.rows !== undefined)
-                ? physical.reduce((sum, entry) => sum + (entry.rows ?? 0), 0)
-                : undefined,
-        serverVersion: result.serverVersion,
-        clientVersion: result.client?.version,
-        checksum: result.backup?.sha256,
-        verifyLevel: tables?.level
-    };
-}
-/** How long the check of a history's path may take before the path is refused (a hung network mount). */
-const PATH_CHECK_MS = 10_000;
-/** Symbolic links followed to the history's target before it is refused as a loop. */
-const MAX_LINKS = 40;
-/**
- * Refuses, before anything connects, a history this run could not add its record to: a path of the
- * kernel's pseudo file systems, a folder that cannot be created, one where no file can be created.
- * Missing folders are created one at a time (a recursive mkdir never returns under /proc). Bounded in time.
- */
-async function checkHistoryWritable(file) {
-    let timer;
-    const late = new Promise((resolve) => {
-        timer = setTimeout(() => resolve(`its folder did not answer within ${PATH_CHECK_MS / 1000} s`), PATH_CHECK_MS);
-    });
-    try {
-        const problem = await Promise.race([writableProblem(file.path), late]);
-        if (problem)
-            throw new InputError(Input.History, file.given, `${ACCEPTED}, in a folder this run can write to; ${problem}`);
-    }
-    finally {
-        clearTimeout(timer);
-    }
-}
-async function writableProblem(given) {
-    let target;
-    try {
-        target = await historyTarget(given);
-    }
-    catch (error) {
-        return `its symbolic link cannot be followed (${error.code ?? String(error)})`;
-    }
-    const refused = pseudoPathProblem(target) ?? (await pseudoFileSystemProblem(target));
-    if (refused)
-        return refused;
-    const folder = external_node_path_default().dirname(target);
-    const created = await createFolders(folder);
-    if (created)
-        return created;
-    const existing = await (0,promises_namespaceObject.stat)(target).catch(() => undefined);
-    if (existing && !existing.isFile())
-        return 'that path is not a regular file';
-    // The record lands by rename of a file made beside the history: that is what must be possible.
-    const probe = external_node_path_default().join(folder, `.${external_node_path_default().basename(target)}.${process.pid}.${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.probe`);
-    try {
-        const handle = await (0,promises_namespaceObject.open)(probe, 'wx', 0o644);
-        await handle.close();
-    }
-    catch (error) {
-        return `no file can be created in its folder ${folder} (${error.code ?? 'unwritable'})`;
-    }
-    finally {
-        await (0,promises_namespaceObject.rm)(probe, { force: true }).catch(() => undefined);
-    }
-    return undefined;
-}
-/** The file the history's records go to: the path itself, or where its symbolic links lead, a dangling one included. */
-async function historyTarget(given) {
-    let current = external_node_path_default().resolve(given);
-    for (let hops = 0; hops <= MAX_LINKS; hops++) {
-        const info = await (0,promises_namespaceObject.lstat)(current).catch((error) => {
-            if (error.code === 'ENOENT' || error.code === 'ENOTDIR')
-                return undefined;
-            throw error;
-        });
-        if (!info?.isSymbolicLink())
-            return await realFolders(current);
-        current = external_node_path_default().resolve(external_node_path_default().dirname(current), await (0,promises_namespaceObject.readlink)(current));
-    }
-    throw Object.assign(new Error(`more than ${MAX_LINKS} symbolic links`), { code: 'ELOOP' });
-}
-/** The folders on the way may be links too: the path as the kernel sees it, from its nearest existing folder. */
-async function realFolders(file) {
-    const rest = [external_node_path_default().basename(file)];
-    let folder = external_node_path_default().dirname(file);
-    for (;;) {
-        const real = await (0,promises_namespaceObject.realpath)(folder).catch(() => undefined);
-        if (real !== undefined)
-            return external_node_path_default().join(real, ...rest);
-        const parent = external_node_path_default().dirname(folder);
-        if (parent === folder)
-            return file;
-        rest.unshift(external_node_path_default().basename(folder));
-        folder = parent;
-    }
-}
-/** The kernel's pseudo file systems by where they are mounted: nothing there is a file a history could be. */
-const PSEUDO_ROOTS = ['/proc', '/sys', '/dev'];
-function pseudoPathProblem(target) {
-    if (process.platform === 'win32')
-        return undefined;
-    const root = PSEUDO_ROOTS.find((prefix) => target === prefix || target.startsWith(`${prefix}/`));
-    return root ? `${target} is under ${root}, the kernel's, where no history can be kept` : undefined;
-}
-/** Linux's magic numbers (statfs f_type) of pseudo file systems mounted elsewhere than their usual place. */
-const PSEUDO_FILE_SYSTEMS = new Map([
-    [0x9fa0, 'proc'],
-    [0x62656572, 'sysfs'],
-    [0x1cd1, 'devpts'],
-    [0x64626720, 'debugfs'],
-    [0x74726163, 'tracefs'],
-    [0x27e0eb, 'cgroup'],
-    [0x63677270, 'cgroup2'],
-    [0x73636673, 'securityfs'],
-    [0x62656570, 'configfs'],
-    [0xcafe4a11, 'bpf'],
-    [0x6165676c, 'pstore'],
-    [0xde5e81e4, 'efivarfs'],
-    [0x42494e4d, 'binfmt_misc']
-]);
-/** The file system of the history's nearest existing folder, when it is one of the kernel's. */
-async function pseudoFileSystemProblem(target) {
-    if (process.platform !== 'linux')
-        return undefined;
-    let folder = external_node_path_default().dirname(target);
-    while (!(await (0,promises_namespaceObject.stat)(folder).catch(() => undefined))) {
-        const parent = external_node_path_default().dirname(folder);
-        if (parent === folder)
-            return undefined;
-        folder = parent;
-    }
-    const type = await (0,promises_namespaceObject.statfs)(folder).then((info) => PSEUDO_FILE_SYSTEMS.get(Number(info.type)), () => undefined);
-    return type ? `${folder} is on the kernel's ${type} file system, where no history can be kept` : undefined;
-}
-/**
- * The folder and the ones above it that are missing, created from the top one level at a time: an
- * error names the folder that could not be made, and nothing loops (as a recursive mkdir does under /proc).
- */
-async function createFolders(folder) {
-    const missing = [];
-    let current = folder;
-    for (;;) {
-        let code;
-        const info = await (0,promises_namespaceObject.stat)(current).catch((error) => {
-            code = error.code ?? 'error';
-            return undefined;
-        });
-        if (info) {
-            if (!info.isDirectory())
-                return `${current} is not a folder`;
-            break;
-        }
-        if (code !== 'ENOENT' && code !== 'ENOTDIR')
-            return `its folder ${current} cannot be reached (${code})`;
-        missing.unshift(current);
-        const parent = external_node_path_default().dirname(current);
-        if (parent === current)
-            break;
-        current = parent;
-    }
-    for (const each of missing) {
-        try {
-            await (0,promises_namespaceObject.mkdir)(each);
-        }
-        catch (error) {
-            const code = error.code;
-            if (code !== 'EEXIST')
-                return `its folder ${each} cannot be created (${code ?? 'error'})`;
-        }
-    }
-    return undefined;
-}
-const LOCK_WAIT_MS = 60_000;
-/** A lock older than this was left by a run that died: it is taken over. */
-const STALE_LOCK_MS = 120_000;
-/**
- * Appends one record and keeps the last `limit`. Under a lock file beside the history: the file is
- * read again (and refused, untouched, if it is no longer a history), then replaced by rename.
- */
-async function appendHistory(file, record, limit) {
-    // A history that is a symbolic link is written through to its target: the link stays a link.
-    const target = await historyTarget(file.path);
-    const problem = pseudoPathProblem(target) ?? (await createFolders(external_node_path_default().dirname(target)));
-    if (problem)
-        throw new Error(problem);
-    const release = await lock(`${target}.lock`);
-    try {
-        const records = [...(await readHistory(file)), record].slice(-limit);
-        const temporary = `${target}.${process.pid}.${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.tmp`;
-        try {
-            const handle = await (0,promises_namespaceObject.open)(temporary, 'wx', 0o644);
-            try {
-                await handle.writeFile(records.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
-                await handle.sync();
-            }
-            finally {
-                await handle.close();
-            }
-            await (0,promises_namespaceObject.rename)(temporary, target);
-        }
-        finally {
-            await (0,promises_namespaceObject.rm)(temporary, { force: true });
-        }
-        return records;
-    }
-    finally {
-        await release();
-    }
-}
-async function lock(lockPath) {
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    for (let attempt = 0;; attempt++) {
-        try {
-            const handle = await (0,promises_namespaceObject.open)(lockPath, external_node_fs_namespaceObject.constants.O_CREAT | external_node_fs_namespaceObject.constants.O_EXCL | external_node_fs_namespaceObject.constants.O_WRONLY, 0o644);
-            await handle.writeFile(`${process.pid}\n`);
-            await handle.close();
-            return () => (0,promises_namespaceObject.rm)(lockPath, { force: true });
-        }
-        catch (error) {
-            if (error.code !== 'EEXIST')
-                throw error;
-        }
-        const age = await (0,promises_namespaceObject.stat)(lockPath).then((info) => Date.now() - info.mtimeMs, () => 0);
-        if (age > STALE_LOCK_MS) {
-            await (0,promises_namespaceObject.rm)(lockPath, { force: true });
-            continue;
-        }
-        if (Date.now() > deadline) {
-            throw new Error(`another run has held the lock ${lockPath} for over ${LOCK_WAIT_MS / 1000} s; remove it if no run is writing`);
-        }
-        await new Promise((resolve) => setTimeout(resolve, Math.min(200, 10 + attempt * 10) + Math.random() * 20));
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/run/duration.ts
 // Durations as users write them ("5m", "300s", "1h30m", "1.5m", "250ms"; a bare number is seconds).
 const UNIT_MS = {
@@ -40844,7 +40503,8 @@ function formatDuration(ms) {
 
 
 
-
+/** How many records the history keeps when history-limit is not given. */
+const DEFAULT_HISTORY_LIMIT = 100;
 const BOOLEAN_TRUE = ['true', 'True', 'TRUE', 'yes', '1'];
 const BOOLEAN_FALSE = ['false', 'False', 'FALSE', 'no', '0', ''];
 function parseBooleanInput(name, value) {
@@ -41139,410 +40799,18 @@ function runnerInputs() {
     return { get: getInput, environment: process.env, workingDirectory: process.cwd(), dotenv: readDotenv(process.cwd()) };
 }
 
-;// CONCATENATED MODULE: ./src/backup/dump-text.ts
-// A dump's text as the lexer keeps it (one char a byte) turned into what a person reads: decoded
-// from the dump's client encoding.
-/** WHATWG names of the client encodings a dump's names are decoded from (any other: UTF-8). */
-const DECODERS = {
-    latin1: 'iso-8859-1',
-    latin2: 'iso-8859-2',
-    latin3: 'iso-8859-3',
-    latin4: 'iso-8859-4',
-    latin5: 'iso-8859-9',
-    latin6: 'iso-8859-10',
-    latin7: 'iso-8859-13',
-    latin8: 'iso-8859-14',
-    latin9: 'iso-8859-15',
-    latin10: 'iso-8859-16',
-    iso88595: 'iso-8859-5',
-    iso88596: 'iso-8859-6',
-    iso88597: 'iso-8859-7',
-    iso88598: 'iso-8859-8',
-    win1250: 'windows-1250',
-    win1251: 'windows-1251',
-    win1252: 'windows-1252',
-    win1253: 'windows-1253',
-    win1254: 'windows-1254',
-    win1255: 'windows-1255',
-    win1256: 'windows-1256',
-    win1257: 'windows-1257',
-    win1258: 'windows-1258',
-    win866: 'ibm866',
-    koi8r: 'koi8-r',
-    koi8u: 'koi8-u',
-    eucjp: 'euc-jp',
-    euckr: 'euc-kr',
-    euccn: 'gbk',
-    sjis: 'shift_jis',
-    big5: 'big5',
-    gbk: 'gbk',
-    gb18030: 'gb18030'
-};
-/** Text the lexer kept (a char a byte), decoded from the dump's client encoding. */
-function decodeDumpText(text, clientEncoding) {
-    const label = DECODERS[clientEncoding.toLowerCase().replace(/[^a-z0-9]/g, '')];
-    const bytes = Buffer.from(text, 'latin1');
-    if (!label)
-        return bytes.toString('utf8');
-    try {
-        return new TextDecoder(label).decode(bytes);
-    }
-    catch {
-        return bytes.toString('utf8');
-    }
-}
-
-;// CONCATENATED MODULE: ./src/report/receipt.ts
-// The verification receipt: a JSON record of what was verified, when, and with which result, for
-// auditors and for a later verification of the same backup (receipt.schema.json describes it).
-
-
-
-
-
-
-
-/**
- * 4: comments and view options among the definitions, the sequence values the dump sets, invalid
- * indexes left out, stored generated columns' values, an extension's configuration rows.
- * (3: content fingerprints of each table's COPY text as the dump holds it ("copy:"), or in SQL where
- * another major may print values otherwise ("sql:"), and the output settings the dump was written in.
- * (2: definitions as hashes, the server version; fingerprints over columns by name in canonical settings.)
- */
-const RECEIPT_SCHEMA_VERSION = 4;
-function buildReceipt(result) {
-    const tables = result.tables;
-    return {
-        schemaVersion: RECEIPT_SCHEMA_VERSION,
-        tool: 'backup-verify',
-        verdict: result.status,
-        startedAt: result.startedAt,
-        durationMs: result.durationMs,
-        database: result.target,
-        restoredOn: result.restoreTarget,
-        serverVersion: result.serverVersion,
-        client: result.client && { version: result.client.version, source: result.client.origin },
-        backup: result.backup && {
-            path: result.backup.path,
-            format: result.backup.format,
-            compression: result.backup.compression,
-            sizeBytes: result.backup.sizeBytes,
-            sha256: result.backup.sha256
-        },
-        phases: result.phases.map(({ name, status, durationMs, detail }) => ({ name, status, durationMs, detail })),
-        inventory: result.inventory && recordInventory(result.inventory),
-        comparison: tables && {
-            reference: tables.reference,
-            missingTables: tables.missing,
-            extraTables: tables.extra,
-            rowMismatches: tables.rowMismatches,
-            contentMismatches: tables.contentMismatches,
-            objectMismatches: tables.objectMismatches,
-            definitionMismatches: tables.definitions.differences.map(({ kind, name }) => ({ kind, name })),
-            sequenceMismatches: tables.sequenceMismatches
-        },
-        safety: result.safety && { ...result.safety },
-        error: result.error && { ...result.error }
-    };
-}
-/**
- * Writes the receipt under a name of its own: the start time to the millisecond and a random part,
- * created exclusively, so that two runs in one second (two steps of a job) never write over each other.
- */
-async function writeReceipt(folder, receipt) {
-    const stamp = receipt.startedAt.replace(/[-:]/g, '').replace(/\.(\d+)Z$/, '$1Z');
-    const file = external_node_path_default().join(folder, `backup-verify-receipt-${stamp}-${(0,external_node_crypto_.randomBytes)(3).toString('hex')}.json`);
-    const handle = await (0,promises_namespaceObject.open)(file, 'wx');
-    try {
-        // The definitions (one per object: tens of thousands in a large schema) are written a part at a
-        // time, so that the receipt is never one string in memory beside them.
-        const definitions = receipt.inventory?.definitions ?? [];
-        const text = JSON.stringify(receipt.inventory ? { ...receipt, inventory: { ...receipt.inventory, definitions: DEFINITIONS_HERE } } : receipt, null, 2);
-        const [before, after = ''] = text.split(JSON.stringify(DEFINITIONS_HERE));
-        await handle.write(before);
-        if (receipt.inventory) {
-            await handle.write(definitions.length === 0 ? '[]' : '[\n');
-            let part = [];
-            let written = 0;
-            for (const definition of definitions) {
-                part.push(`      ${JSON.stringify(definition)}`);
-                written++;
-                if (part.length === DEFINITIONS_A_WRITE || written === definitions.length) {
-                    await handle.write(`${part.join(',\n')}${written === definitions.length ? '\n    ]' : ',\n'}`);
-                    part = [];
-                }
-            }
-        }
-        await handle.write(`${after}\n`);
-    }
-    finally {
-        await handle.close();
-    }
-    return file;
-}
-/** Stands in the receipt's text for its definitions, written apart (a value no inventory holds). */
-const DEFINITIONS_HERE = '\u0000definitions written apart\u0000';
-const DEFINITIONS_A_WRITE = 2000;
-/** The inventory as a receipt keeps it: definitions hashed (they are hashes already when it came from a receipt). */
-function recordInventory(inventory) {
-    const { definitions, definitionsHashed, ...rest } = inventory;
-    return {
-        ...rest,
-        definitions: {
-            length: definitions.length,
-            toJSON() {
-                return [...this];
-            },
-            *[Symbol.iterator]() {
-                // Hashed from the bytes kept: no text is made of a definition only to be hashed.
-                for (let index = 0; index < definitions.length; index++) {
-                    const { kind, name, table } = definitions.objectAt(index);
-                    const text = definitions.textBytesAt(index);
-                    yield { kind, name, ...(table ? { table } : {}), hash: definitionsHashed ? text.toString() : definitionHash(text) };
-                }
-            }
-        }
-    };
-}
-/** A receipt's inventory, ready to compare a restore with: definitions as hashes. */
-function receiptInventory(receipt) {
-    if (!receipt.inventory)
-        return undefined;
-    const { definitions, ...rest } = receipt.inventory;
-    return {
-        ...rest,
-        definitions: DefinitionList.from((function* () {
-            for (const { kind, name, table, hash } of definitions)
-                yield { kind, name, ...(table ? { table } : {}), text: hash };
-        })()),
-        definitionsHashed: true
-    };
-}
-/** A receipt given as input: made when the backup was created, it holds the inventory to compare with. */
-function readReceipt(input, file) {
-    let receipt;
-    try {
-        receipt = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
-    }
-    catch {
-        throw new InputError(input, file, 'the path of a receipt written by backup-verify (JSON)');
-    }
-    if (receipt?.tool === 'backup-verify' && typeof receipt.schemaVersion === 'number' && receipt.schemaVersion < RECEIPT_SCHEMA_VERSION) {
-        throw new InputError(input, file, `a receipt of schemaVersion ${RECEIPT_SCHEMA_VERSION}; this one (${receipt.schemaVersion}) was ` +
-            `written by an older backup-verify, whose inventories this one cannot compare with: verify the backup ` +
-            `without it once, and use the receipt that run writes`);
-    }
-    if (receipt?.schemaVersion !== RECEIPT_SCHEMA_VERSION ||
-        receipt.tool !== 'backup-verify' ||
-        !receipt.inventory ||
-        !Array.isArray(receipt.inventory.definitions)) {
-        throw new InputError(input, file, `a backup-verify receipt of schemaVersion ${RECEIPT_SCHEMA_VERSION} with an inventory`);
-    }
-    return receipt;
-}
-
-;// CONCATENATED MODULE: ./src/report/trend.ts
-// The trend across runs, from the history's records (this run's last): the figures over the window,
-// the change since the last passing run, the failure rate and the current run of failures.
-function change(before, now) {
-    if (before === undefined || now === undefined)
-        return undefined;
-    return { before, now, delta: now - before, percent: before === 0 ? undefined : ((now - before) / before) * 100 };
-}
-/**
- * Why two backups' sizes say nothing of their data, when they do not: another format or compression
- * makes the same rows a smaller or larger file. Undefined when they were written alike.
- */
-function sizesNotComparable(before, now) {
-    if (before.format === now.format && before.compression === now.compression)
-        return undefined;
-    const written = (run) => `${run.format ?? 'an unrecorded format'}, compression ${run.compression ?? 'unrecorded'}`;
-    return `the backup was written otherwise (${written(before)} then, ${written(now)} now)`;
-}
-/** The last passing record among those given, newest first. */
-function lastPassing(records) {
-    for (let index = records.length - 1; index >= 0; index--)
-        if (records[index].result === 'passed')
-            return records[index];
-    return undefined;
-}
-/** Failed runs in a row at the end; a skipped run neither counts nor breaks the streak. */
-function consecutiveFailures(records) {
-    let streak = 0;
-    for (let index = records.length - 1; index >= 0; index--) {
-        const result = records[index].result;
-        if (result === 'skipped')
-            continue;
-        if (result !== 'failed')
-            break;
-        streak++;
-    }
-    return streak;
-}
-/** The trend over `records`, whose last is this run's own. */
-function trendOf(records) {
-    const current = records[records.length - 1];
-    const previous = lastPassing(records.slice(0, -1));
-    const counted = records.filter((record) => record.result !== 'skipped');
-    const failed = counted.filter((record) => record.result === 'failed').length;
-    const notComparable = previous && current && current.sizeBytes !== undefined ? sizesNotComparable(previous, current) : undefined;
-    return {
-        points: records.map(({ time, result, durationMs, sizeBytes, rows, tables }) => ({ time, result, durationMs, sizeBytes, rows, tables })),
-        sinceLastPass: previous && current
-            ? {
-                time: previous.time,
-                size: notComparable ? undefined : change(previous.sizeBytes, current.sizeBytes),
-                ...(notComparable ? { sizeNotCompared: notComparable } : {}),
-                rows: change(previous.rows, current.rows),
-                tables: change(previous.tables, current.tables),
-                duration: change(previous.durationMs, current.durationMs)
-            }
-            : undefined,
-        counted: counted.length,
-        failed,
-        failureRate: counted.length === 0 ? 0 : failed / counted.length,
-        consecutiveFailures: consecutiveFailures(records)
-    };
-}
-/** "+12.5%", "-3.0%", "±0%", or "" when there is no percentage. */
-function formatPercent(percent) {
-    if (percent === undefined)
-        return '';
-    if (percent === 0)
-        return '±0%';
-    // A small change keeps two significant digits: one row more in ten thousand is +0.0096%, not ±0%.
-    const digits = Math.abs(percent) >= 1 ? percent.toFixed(1) : percent.toPrecision(2);
-    return `${percent > 0 ? '+' : ''}${digits}%`;
-}
-
 ;// CONCATENATED MODULE: ./src/report/since-receipt.ts
-// This backup against the receipt of another, older backup of the same database (max-shrink): what
-// may differ between the two (rows added, rows removed within max-shrink, values changed, tables and
-// objects added) and what fails (a table or object gone, a definition changed, more rows lost).
-
-
-
-
-
-/** Objects that are data rather than schema: they may come and go between two backups like rows. */
-const DATA_KINDS = new Set(['large object', 'large object data']);
+// What changed since another backup's receipt, in the user's words: label and text pairs for the
+// summary and the log (see records/since-receipt.ts for the comparison itself).
 const MAX_NAMED = 20;
+/** How much of `before` is gone in `now`, in percent (0 when nothing was there). */
 const shrinkPercent = (before, now) => (before > 0 ? ((before - now) / before) * 100 : 0);
-/** This backup against another backup's receipt, table by table and object by object. */
-function compareSinceReceipt(receipt, backup, maxShrinkPercent) {
-    const reference = receiptInventory(receipt);
-    const { restored } = backup;
-    const restoredTables = new Set(restored.tables);
-    const receiptTables = new Set(reference.tables);
-    const missing = reference.tables.filter((table) => !restoredTables.has(table));
-    const added = restored.tables.filter((table) => !receiptTables.has(table));
-    const rowsNow = new Map(restored.content.map((entry) => [entry.table, entry.rows]));
-    const shrank = [];
-    for (const entry of reference.content) {
-        const now = rowsNow.get(entry.table);
-        if (entry.rows === undefined || now === undefined || !restoredTables.has(entry.table))
-            continue;
-        if (shrinkPercent(entry.rows, now) > maxShrinkPercent)
-            shrank.push({ table: entry.table, rowsThen: entry.rows, rowsNow: now });
-    }
-    const { identical, changed, notCompared } = compareContent(reference, backup.dump, restoredTables);
-    const byName = majorOf(reference.serverVersionNumber) !== majorOf(restored.serverVersionNumber);
-    const schema = (definitions) => definitions.where((kind) => !DATA_KINDS.has(kind));
-    const referenceDefinitions = schema(reference.definitions);
-    const differences = compareDefinitions(referenceDefinitions, schema(restored.definitions), { hashed: true, byName });
-    const gone = new Set(missing);
-    const name = (difference) => `${difference.kind} ${difference.name}`;
-    const definitions = {
-        compared: referenceDefinitions.length,
-        by: byName ? 'name' : 'hash',
-        differ: differences.filter((entry) => entry.source !== undefined && entry.restored !== undefined).map(name),
-        // The objects of a table that is gone are named by the table.
-        gone: differences
-            .filter((entry) => entry.restored === undefined && !(entry.table !== undefined && gone.has(entry.table)) && !gone.has(entry.name))
-            .map(name),
-        added: differences.filter((entry) => entry.source === undefined).length
-    };
-    const totals = shrinkageProblems(receipt, backup, maxShrinkPercent);
-    const problems = [...totals];
-    if (missing.length > 0)
-        problems.push(`${missing.length} table(s) of the receipt's backup are not in this one: ${named(missing)}`);
-    if (shrank.length > 0)
-        problems.push(`${shrank.length} table(s) lost more than max-shrink (${maxShrinkPercent}%) of their rows: ` + named(shrank.map(describeShrink)));
-    if (definitions.differ.length > 0)
-        problems.push(`${definitions.differ.length} definition(s) differ from the receipt's: ${named(definitions.differ)}`);
-    if (definitions.gone.length > 0)
-        problems.push(`${definitions.gone.length} object(s) of the receipt's backup are not in this one: ${named(definitions.gone)}`);
-    return {
-        receipt: { startedAt: receipt.startedAt, sha256: receipt.backup?.sha256 },
-        maxShrinkPercent,
-        identical,
-        changed,
-        notCompared,
-        added,
-        missing,
-        shrank,
-        rowsCounted: restored.content.length > 0 || restored.tables.length === 0,
-        definitions,
-        totals,
-        problems
-    };
-}
-/**
- * Each table the receipt fingerprinted from its dump's rows, against this backup's rows: the same
- * fingerprint, or another (values changed, rows added or removed). The others are named with why not.
- */
-function compareContent(reference, dump, restoredTables) {
-    const identical = [];
-    const changed = [];
-    const notCompared = [];
-    const now = dump && new Map(dump.tables.map((table) => [decodeDumpText(table.copy.table, dump.clientEncoding), table]));
-    for (const entry of reference.content) {
-        if (!restoredTables.has(entry.table))
-            continue;
-        const why = (reason) => notCompared.push({ table: entry.table, reason });
-        if (reference.level !== 'data')
-            why(`the receipt holds no fingerprints (made at verify: ${reference.level})`);
-        else if (!now)
-            why('this run reads no content (verify level below data)');
-        else if (entry.fingerprint?.startsWith('sql:'))
-            why("the receipt's fingerprint was taken in SQL (a restore server of another major), not from its dump's rows");
-        else if (!entry.fingerprint || !entry.copyTarget)
-            why(entry.contentNote ?? 'the receipt holds no fingerprint of it');
-        else {
-            const table = now.get(entry.copyTarget);
-            if (!table)
-                why('this backup holds no rows for it');
-            else if (table.fingerprint === entry.fingerprint && table.rows === entry.rows)
-                identical.push(entry.table);
-            else
-                changed.push({ table: entry.table, rowsThen: entry.rows, rowsNow: table.rows });
-        }
-    }
-    return { identical, changed, notCompared };
-}
-/** The backup's size (between backups written alike) and its total rows against the receipt's, beyond max-shrink. */
-function shrinkageProblems(receipt, backup, maxShrinkPercent) {
-    const problems = [];
-    const before = receipt.backup;
-    // The same SHA-256 is the same bytes, however each run named their compression.
-    const alike = before && (before.sha256 === backup.sha256 || !sizesNotComparable(before, backup));
-    if (before && alike && shrinkPercent(before.sizeBytes, backup.sizeBytes) > maxShrinkPercent) {
-        problems.push(`the backup shrank from ${before.sizeBytes} to ${backup.sizeBytes} bytes ` +
-            `(${shrinkPercent(before.sizeBytes, backup.sizeBytes).toFixed(1)}%)`);
-    }
-    if (receipt.inventory && receipt.inventory.level !== 'schema' && backup.restored.level !== 'schema') {
-        const rowsBefore = receipt.inventory.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
-        const rows = backup.restored.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
-        if (shrinkPercent(rowsBefore, rows) > maxShrinkPercent)
-            problems.push(`the rows shrank from ${rowsBefore} to ${rows} (${shrinkPercent(rowsBefore, rows).toFixed(1)}%)`);
-    }
-    return problems;
-}
 function describeShrink(entry) {
     const then = entry.rowsThen ?? 0;
     const now = entry.rowsNow ?? 0;
     return `${entry.table} ${then} rows then, ${now} now (-${shrinkPercent(then, now).toFixed(1)}%)`;
 }
+/** Up to MAX_NAMED names, then how many more. */
 function named(names) {
     const shown = names.slice(0, MAX_NAMED).join('; ');
     return names.length > MAX_NAMED ? `${shown}; and ${names.length - MAX_NAMED} more` : shown;
@@ -41601,9 +40869,9 @@ function describeSinceReceipt(since) {
 /** "45,678 bytes (44.6 KiB)" */
 function describeBytes(bytes) {
     const exact = `${bytes.toLocaleString('en-US')} ${bytes === 1 ? 'byte' : 'bytes'}`;
-    return bytes < 1024 ? exact : `${exact} (${bytes_humanBytes(bytes)})`;
+    return bytes < 1024 ? exact : `${exact} (${humanBytes(bytes)})`;
 }
-function bytes_humanBytes(bytes) {
+function humanBytes(bytes) {
     const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
     let value = bytes;
     let unit = 0;
@@ -41845,7 +41113,6 @@ function requireSameInventory(comparison) {
 // figures) and as the terminal prints it: pure functions of a Trend.
 
 
-
 const SIZE_UNITS = [
     ['GiB', 1024 ** 3],
     ['MiB', 1024 ** 2],
@@ -41895,7 +41162,7 @@ function trendSection(trend) {
             heading: 'Change since the last passing run',
             header: ['Figure', 'Last passing run', 'This run', 'Change', 'Percent'],
             rows: [
-                describeChange('Backup size', since.size, bytes_humanBytes),
+                describeChange('Backup size', since.size, humanBytes),
                 describeChange('Rows', since.rows, count),
                 describeChange('Tables', since.tables, count),
                 describeChange('Duration', since.duration, formatDuration)
@@ -41919,7 +41186,7 @@ function trendSection(trend) {
             run.label,
             run.time,
             run.result,
-            run.sizeBytes === undefined ? '—' : bytes_humanBytes(run.sizeBytes),
+            run.sizeBytes === undefined ? '—' : humanBytes(run.sizeBytes),
             run.rows === undefined ? '—' : count(run.rows),
             formatDuration(run.durationMs)
         ])
@@ -41927,7 +41194,7 @@ function trendSection(trend) {
     return { figures, charts, change, runs: table };
 }
 /** The same figures as lines of text, for the terminal. */
-function trend_summary_trendLines(trend) {
+function trendLines(trend) {
     const section = trendSection(trend);
     const lines = ['Trend:', ...section.figures.map((line) => `  ${line}`)];
     for (const table of [section.change, section.runs].filter((entry) => entry !== undefined)) {
@@ -41937,18 +41204,33 @@ function trend_summary_trendLines(trend) {
     }
     return lines;
 }
+/** "+12.5%", "-3.0%", "±0%", or "" when there is no percentage. */
+function formatPercent(percent) {
+    if (percent === undefined)
+        return '';
+    if (percent === 0)
+        return '±0%';
+    // A small change keeps two significant digits: one row more in ten thousand is +0.0096%, not ±0%.
+    const digits = Math.abs(percent) >= 1 ? percent.toFixed(1) : percent.toPrecision(2);
+    return `${percent > 0 ? '+' : ''}${digits}%`;
+}
+
+;// CONCATENATED MODULE: ./src/report/html.ts
+// Text from the database, made safe to place in the job summary's HTML.
+function escapeHtml(text) {
+    return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+}
 
 ;// CONCATENATED MODULE: ./src/report/summary.ts
-// The job summary and the outputs, as pure functions of a VerificationResult.
+// The job summary's model, a pure function of a VerificationResult: its HTML is summary-html.ts's,
+// the terminal's lines summary-text.ts's.
+
 
 
 
 
 /** Lists from the database are capped so the summary stays far below the runner's 1 MiB limit. */
 const MAX_LISTED = 50;
-function escapeHtml(text) {
-    return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
-}
 function seconds(ms) {
     return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 }
@@ -42030,36 +41312,6 @@ function alertsTable(alerts) {
             escapeHtml(alert.message)
         ])
     };
-}
-/**
- * The model as HTML, every element closed. (core.summary.addTable writes an empty cell as an
- * opening tag alone, which breaks the table of a failed run.)
- */
-function renderSummary(model) {
-    const element = (tag, content) => `<${tag}>${content}</${tag}>`;
-    const row = (tag, cells) => element('tr', cells.map((cell) => element(tag, cell)).join(''));
-    const parts = [element('h2', escapeHtml(model.title)), element('p', model.verdict)];
-    if (model.hint)
-        parts.push(element('p', `<b>Hint:</b> ${model.hint}`));
-    const table = (heading, header, rows) => [element('h3', escapeHtml(heading)), element('table', [row('th', header), ...rows.map((cells) => row('td', cells))].join(''))].join('\n');
-    for (const entry of model.tables)
-        parts.push(table(entry.heading, entry.header, entry.rows));
-    if (model.trend)
-        parts.push(renderTrend(model.trend, element, table));
-    return `${parts.join('\n')}\n`;
-}
-/**
- * The trend: figures, the change table, then the charts as fenced mermaid blocks between blank lines
- * (markdown, which GitHub draws as charts), then the charts' figures in a closed details element.
- */
-function renderTrend(trend, element, table) {
-    const escaped = (rows) => rows.map((cells) => cells.map(escapeHtml));
-    const parts = [element('h3', 'Trend'), ...trend.figures.map((line) => element('p', escapeHtml(line)))];
-    if (trend.change)
-        parts.push(table(trend.change.heading, trend.change.header, escaped(trend.change.rows)));
-    const charts = trend.charts.map((chart) => `\`\`\`mermaid\n${chart}\n\`\`\``).join('\n\n');
-    const runs = `<details><summary>${escapeHtml(trend.runs.heading)}: the figures the charts draw</summary>\n${table(trend.runs.heading, trend.runs.header, escaped(trend.runs.rows))}\n</details>`;
-    return `${parts.join('\n')}\n\n${charts}\n\n${runs}`;
 }
 /** The recovery, the checks on the started copy, and what each database holds. */
 function physicalTables(physical) {
@@ -42181,7 +41433,7 @@ function facts(result) {
 }
 function backupFacts(backup) {
     const facts = [
-        ['Backup size', `${backup.sizeBytes} bytes (${bytes_humanBytes(backup.sizeBytes)})`],
+        ['Backup size', `${backup.sizeBytes} bytes (${humanBytes(backup.sizeBytes)})`],
         ['SHA-256', `<code>${backup.sha256}</code>`],
         ['Format', `${backup.format}${backup.files ? ` (${backup.files} files)` : ''}`],
         ['Compression', escapeHtml(backup.compression)],
@@ -42317,31 +41569,6 @@ function checksTable(checks) {
         rows: checks.map((check) => [escapeHtml(check.name), check.passed ? '✅' : '❌', escapeHtml(check.detail)])
     };
 }
-/** The verdict and phases as plain lines, for the terminal. */
-function summaryLines(result) {
-    if (result.status === 'skipped')
-        return [`SKIPPED: Backup tests require PostgreSQL, found: ${result.skippedEngine}`];
-    const lines = result.phases.map((phase) => `  ${phase.name.padEnd(9)} ${phase.status.padEnd(8)} ` +
-        `${phase.status === 'not run' ? '' : seconds(phase.durationMs).padStart(8)}  ${phase.detail}`);
-    if (result.backup)
-        lines.push(`  checksum  ${result.backup.sha256}`, `  size      ${result.backup.sizeBytes} bytes (${humanBytes(result.backup.sizeBytes)})`);
-    if (result.backup?.kept)
-        lines.push(`  kept at   ${result.backup.path}`);
-    if (result.safety && worthSaying(result.safety))
-        lines.push(`  trust     ${trustWords(result.safety, result)}`);
-    if (result.receiptPath)
-        lines.push(`  receipt   ${result.receiptPath}`);
-    const physical = result.physical?.databases;
-    const head = result.status === 'passed' && physical
-        ? `PASSED: the base backup ${result.backup?.existing ? result.backup.path : `of ${result.target}`} starts, consistent, amcheck clean: ${physical.map((entry) => `${entry.name} (${entry.tables} tables${entry.rows === undefined ? '' : `, ${entry.rows} rows`})`).join(', ')} in ${seconds(result.durationMs)}`
-        : result.status === 'passed'
-            ? `PASSED: the backup ${result.backup?.existing ? result.backup.path : `of ${result.target}`} restores (${result.tables?.restored.length} of ${result.tables?.source.length} tables${result.tables?.level === 'schema' ? '' : `, ${restoredRows(result)} rows`}) in ${seconds(result.durationMs)}`
-            : `FAILED: ${result.error?.message}`;
-    const tail = result.status === 'failed' && result.error?.hint ? [`Hint: ${result.error.hint}`] : [];
-    const alerts = (result.alerts ?? []).map((alert) => `  ${alert.failed ? 'ALERT' : 'warning'} (${alert.input}): ${alert.message}`);
-    const trend = result.history && result.history.trend.points.length >= 2 ? trendLines(result.history.trend) : [];
-    return [head, ...lines, ...alerts, ...tail, ...trend];
-}
 
 ;// CONCATENATED MODULE: ./src/report/outputs.ts
 // The action's outputs, as the strings GITHUB_OUTPUT receives, from one VerificationResult.
@@ -42385,6 +41612,8 @@ function outputsOf(result) {
     };
 }
 
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 // EXTERNAL MODULE: external "node:zlib"
 var external_node_zlib_ = __nccwpck_require__(8522);
 ;// CONCATENATED MODULE: ./src/backup/detect.ts
@@ -42443,6 +41672,155 @@ async function isClusterDump(file, gzipped) {
     finally {
         await handle.close();
     }
+}
+
+;// CONCATENATED MODULE: ./src/records/receipt.ts
+// The verification receipt: a JSON record of what was verified, when, and with which result, for
+// auditors and for a later verification of the same backup (receipt.schema.json describes it).
+
+
+
+
+
+
+
+/**
+ * 4: comments and view options among the definitions, the sequence values the dump sets, invalid
+ * indexes left out, stored generated columns' values, an extension's configuration rows.
+ * (3: content fingerprints of each table's COPY text as the dump holds it ("copy:"), or in SQL where
+ * another major may print values otherwise ("sql:"), and the output settings the dump was written in.
+ * (2: definitions as hashes, the server version; fingerprints over columns by name in canonical settings.)
+ */
+const RECEIPT_SCHEMA_VERSION = 4;
+function buildReceipt(result) {
+    const tables = result.tables;
+    return {
+        schemaVersion: RECEIPT_SCHEMA_VERSION,
+        tool: 'backup-verify',
+        verdict: result.status,
+        startedAt: result.startedAt,
+        durationMs: result.durationMs,
+        database: result.target,
+        restoredOn: result.restoreTarget,
+        serverVersion: result.serverVersion,
+        client: result.client && { version: result.client.version, source: result.client.origin },
+        backup: result.backup && {
+            path: result.backup.path,
+            format: result.backup.format,
+            compression: result.backup.compression,
+            sizeBytes: result.backup.sizeBytes,
+            sha256: result.backup.sha256
+        },
+        phases: result.phases.map(({ name, status, durationMs, detail }) => ({ name, status, durationMs, detail })),
+        inventory: result.inventory && recordInventory(result.inventory),
+        comparison: tables && {
+            reference: tables.reference,
+            missingTables: tables.missing,
+            extraTables: tables.extra,
+            rowMismatches: tables.rowMismatches,
+            contentMismatches: tables.contentMismatches,
+            objectMismatches: tables.objectMismatches,
+            definitionMismatches: tables.definitions.differences.map(({ kind, name }) => ({ kind, name })),
+            sequenceMismatches: tables.sequenceMismatches
+        },
+        safety: result.safety && { ...result.safety },
+        error: result.error && { ...result.error }
+    };
+}
+/**
+ * Writes the receipt under a name of its own: the start time to the millisecond and a random part,
+ * created exclusively, so that two runs in one second (two steps of a job) never write over each other.
+ */
+async function writeReceipt(folder, receipt) {
+    const stamp = receipt.startedAt.replace(/[-:]/g, '').replace(/\.(\d+)Z$/, '$1Z');
+    const file = external_node_path_default().join(folder, `backup-verify-receipt-${stamp}-${(0,external_node_crypto_.randomBytes)(3).toString('hex')}.json`);
+    const handle = await (0,promises_namespaceObject.open)(file, 'wx');
+    try {
+        // The definitions (one per object: tens of thousands in a large schema) are written a part at a
+        // time, so that the receipt is never one string in memory beside them.
+        const definitions = receipt.inventory?.definitions ?? [];
+        const text = JSON.stringify(receipt.inventory ? { ...receipt, inventory: { ...receipt.inventory, definitions: DEFINITIONS_HERE } } : receipt, null, 2);
+        const [before, after = ''] = text.split(JSON.stringify(DEFINITIONS_HERE));
+        await handle.write(before);
+        if (receipt.inventory) {
+            await handle.write(definitions.length === 0 ? '[]' : '[\n');
+            let part = [];
+            let written = 0;
+            for (const definition of definitions) {
+                part.push(`      ${JSON.stringify(definition)}`);
+                written++;
+                if (part.length === DEFINITIONS_A_WRITE || written === definitions.length) {
+                    await handle.write(`${part.join(',\n')}${written === definitions.length ? '\n    ]' : ',\n'}`);
+                    part = [];
+                }
+            }
+        }
+        await handle.write(`${after}\n`);
+    }
+    finally {
+        await handle.close();
+    }
+    return file;
+}
+/** Stands in the receipt's text for its definitions, written apart (a value no inventory holds). */
+const DEFINITIONS_HERE = '\u0000definitions written apart\u0000';
+const DEFINITIONS_A_WRITE = 2000;
+/** The inventory as a receipt keeps it: definitions hashed (they are hashes already when it came from a receipt). */
+function recordInventory(inventory) {
+    const { definitions, definitionsHashed, ...rest } = inventory;
+    return {
+        ...rest,
+        definitions: {
+            length: definitions.length,
+            toJSON() {
+                return [...this];
+            },
+            *[Symbol.iterator]() {
+                // Hashed from the bytes kept: no text is made of a definition only to be hashed.
+                for (let index = 0; index < definitions.length; index++) {
+                    const { kind, name, table } = definitions.objectAt(index);
+                    const text = definitions.textBytesAt(index);
+                    yield { kind, name, ...(table ? { table } : {}), hash: definitionsHashed ? text.toString() : definitionHash(text) };
+                }
+            }
+        }
+    };
+}
+/** A receipt's inventory, ready to compare a restore with: definitions as hashes. */
+function receiptInventory(receipt) {
+    if (!receipt.inventory)
+        return undefined;
+    const { definitions, ...rest } = receipt.inventory;
+    return {
+        ...rest,
+        definitions: DefinitionList.from((function* () {
+            for (const { kind, name, table, hash } of definitions)
+                yield { kind, name, ...(table ? { table } : {}), text: hash };
+        })()),
+        definitionsHashed: true
+    };
+}
+/** A receipt given as input: made when the backup was created, it holds the inventory to compare with. */
+function readReceipt(input, file) {
+    let receipt;
+    try {
+        receipt = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
+    }
+    catch {
+        throw new InputError(input, file, 'the path of a receipt written by backup-verify (JSON)');
+    }
+    if (receipt?.tool === 'backup-verify' && typeof receipt.schemaVersion === 'number' && receipt.schemaVersion < RECEIPT_SCHEMA_VERSION) {
+        throw new InputError(input, file, `a receipt of schemaVersion ${RECEIPT_SCHEMA_VERSION}; this one (${receipt.schemaVersion}) was ` +
+            `written by an older backup-verify, whose inventories this one cannot compare with: verify the backup ` +
+            `without it once, and use the receipt that run writes`);
+    }
+    if (receipt?.schemaVersion !== RECEIPT_SCHEMA_VERSION ||
+        receipt.tool !== 'backup-verify' ||
+        !receipt.inventory ||
+        !Array.isArray(receipt.inventory.definitions)) {
+        throw new InputError(input, file, `a backup-verify receipt of schemaVersion ${RECEIPT_SCHEMA_VERSION} with an inventory`);
+    }
+    return receipt;
 }
 
 ;// CONCATENATED MODULE: ./src/run/context.ts
@@ -42650,7 +42028,7 @@ function startHeartbeat(what, log, bytes, intervalMs = HEARTBEAT_MS) {
     const started = Date.now();
     const timer = setInterval(() => {
         const seconds = Math.round((Date.now() - started) / 1000);
-        const done = bytes ? `${bytes_humanBytes(bytes())} so far, ` : '';
+        const done = bytes ? `${humanBytes(bytes())} so far, ` : '';
         log(`${what}: still running, ${done}${seconds} s elapsed`);
     }, intervalMs);
     timer.unref();
@@ -44453,6 +43831,59 @@ function connectionPairs(text) {
         pairs.push([key.toLowerCase(), value]);
     }
     return pairs;
+}
+
+;// CONCATENATED MODULE: ./src/backup/dump-text.ts
+// A dump's text as the lexer keeps it (one char a byte) turned into what a person reads: decoded
+// from the dump's client encoding.
+/** WHATWG names of the client encodings a dump's names are decoded from (any other: UTF-8). */
+const DECODERS = {
+    latin1: 'iso-8859-1',
+    latin2: 'iso-8859-2',
+    latin3: 'iso-8859-3',
+    latin4: 'iso-8859-4',
+    latin5: 'iso-8859-9',
+    latin6: 'iso-8859-10',
+    latin7: 'iso-8859-13',
+    latin8: 'iso-8859-14',
+    latin9: 'iso-8859-15',
+    latin10: 'iso-8859-16',
+    iso88595: 'iso-8859-5',
+    iso88596: 'iso-8859-6',
+    iso88597: 'iso-8859-7',
+    iso88598: 'iso-8859-8',
+    win1250: 'windows-1250',
+    win1251: 'windows-1251',
+    win1252: 'windows-1252',
+    win1253: 'windows-1253',
+    win1254: 'windows-1254',
+    win1255: 'windows-1255',
+    win1256: 'windows-1256',
+    win1257: 'windows-1257',
+    win1258: 'windows-1258',
+    win866: 'ibm866',
+    koi8r: 'koi8-r',
+    koi8u: 'koi8-u',
+    eucjp: 'euc-jp',
+    euckr: 'euc-kr',
+    euccn: 'gbk',
+    sjis: 'shift_jis',
+    big5: 'big5',
+    gbk: 'gbk',
+    gb18030: 'gb18030'
+};
+/** Text the lexer kept (a char a byte), decoded from the dump's client encoding. */
+function decodeDumpText(text, clientEncoding) {
+    const label = DECODERS[clientEncoding.toLowerCase().replace(/[^a-z0-9]/g, '')];
+    const bytes = Buffer.from(text, 'latin1');
+    if (!label)
+        return bytes.toString('utf8');
+    try {
+        return new TextDecoder(label).decode(bytes);
+    }
+    catch {
+        return bytes.toString('utf8');
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/backup/gate/literals.ts
@@ -48229,7 +47660,7 @@ async function chooseTools(run, settings, workspace, options, result, server) {
 ;// CONCATENATED MODULE: ./src/compare/dump-reference.ts
 // The dump's own bytes as the reference the restore is held to: the source's inventory completed
 // with the dump's fingerprints (a new backup), or the backup's content alone (an existing backup
-// without a receipt of its own); and what changed between a receipt's backup and this one.
+// without a receipt of its own).
 
 
 /**
@@ -48284,30 +47715,6 @@ function dumpInventory(dump, names, restored) {
         sequences: [],
         definitions: DefinitionList.from(dump.largeObjects.map((object) => ({ kind: 'large object data', name: object.oid, text: object.md5 })))
     };
-}
-/**
- * The tables whose content differs between a receipt (of another backup of the same database) and
- * this backup's dump, compared by their COPY text: changed, gone, or new.
- */
-function changedSinceReceipt(receipt, dump) {
-    const now = new Map(dump.tables.map((table) => [decodeDumpText(table.copy.table, dump.clientEncoding), table]));
-    const changes = [];
-    const seen = new Set();
-    for (const entry of receipt.content) {
-        if (!entry.copyTarget || !entry.fingerprint?.startsWith('copy:'))
-            continue;
-        seen.add(entry.copyTarget);
-        const table = now.get(entry.copyTarget);
-        if (!table)
-            changes.push(`${entry.table} (not in this backup)`);
-        else if (table.fingerprint !== entry.fingerprint || table.rows !== entry.rows)
-            changes.push(table.rows === entry.rows ? entry.table : `${entry.table} (${entry.rows} rows then, ${table.rows} now)`);
-    }
-    if (seen.size > 0)
-        for (const target of now.keys())
-            if (!seen.has(target))
-                changes.push(`${target} (new)`);
-    return changes;
 }
 
 ;// CONCATENATED MODULE: ./src/compare/restored.ts
@@ -48502,6 +47909,217 @@ async function inspectWithReadBack(client, plan, sessions, restored, definitions
     finally {
         await pool.close();
     }
+}
+
+;// CONCATENATED MODULE: ./src/records/trend.ts
+// The trend across runs, from the history's records (this run's last): the figures over the window,
+// the change since the last passing run, the failure rate and the current run of failures.
+function change(before, now) {
+    if (before === undefined || now === undefined)
+        return undefined;
+    return { before, now, delta: now - before, percent: before === 0 ? undefined : ((now - before) / before) * 100 };
+}
+/**
+ * Why two backups' sizes say nothing of their data, when they do not: another format or compression
+ * makes the same rows a smaller or larger file. Undefined when they were written alike.
+ */
+function sizesNotComparable(before, now) {
+    if (before.format === now.format && before.compression === now.compression)
+        return undefined;
+    const written = (run) => `${run.format ?? 'an unrecorded format'}, compression ${run.compression ?? 'unrecorded'}`;
+    return `the backup was written otherwise (${written(before)} then, ${written(now)} now)`;
+}
+/** The last passing record among those given, newest first. */
+function lastPassing(records) {
+    for (let index = records.length - 1; index >= 0; index--)
+        if (records[index].result === 'passed')
+            return records[index];
+    return undefined;
+}
+/** Failed runs in a row at the end; a skipped run neither counts nor breaks the streak. */
+function consecutiveFailures(records) {
+    let streak = 0;
+    for (let index = records.length - 1; index >= 0; index--) {
+        const result = records[index].result;
+        if (result === 'skipped')
+            continue;
+        if (result !== 'failed')
+            break;
+        streak++;
+    }
+    return streak;
+}
+/** The trend over `records`, whose last is this run's own. */
+function trendOf(records) {
+    const current = records[records.length - 1];
+    const previous = lastPassing(records.slice(0, -1));
+    const counted = records.filter((record) => record.result !== 'skipped');
+    const failed = counted.filter((record) => record.result === 'failed').length;
+    const notComparable = previous && current && current.sizeBytes !== undefined ? sizesNotComparable(previous, current) : undefined;
+    return {
+        points: records.map(({ time, result, durationMs, sizeBytes, rows, tables }) => ({ time, result, durationMs, sizeBytes, rows, tables })),
+        sinceLastPass: previous && current
+            ? {
+                time: previous.time,
+                size: notComparable ? undefined : change(previous.sizeBytes, current.sizeBytes),
+                ...(notComparable ? { sizeNotCompared: notComparable } : {}),
+                rows: change(previous.rows, current.rows),
+                tables: change(previous.tables, current.tables),
+                duration: change(previous.durationMs, current.durationMs)
+            }
+            : undefined,
+        counted: counted.length,
+        failed,
+        failureRate: counted.length === 0 ? 0 : failed / counted.length,
+        consecutiveFailures: consecutiveFailures(records)
+    };
+}
+
+;// CONCATENATED MODULE: ./src/records/since-receipt.ts
+// This backup against the receipt of another, older backup of the same database (max-shrink): what
+// may differ between the two (rows added, rows removed within max-shrink, values changed, tables and
+// objects added) and what fails (a table or object gone, a definition changed, more rows lost).
+
+
+
+
+
+
+/** Objects that are data rather than schema: they may come and go between two backups like rows. */
+const DATA_KINDS = new Set(['large object', 'large object data']);
+/** This backup against another backup's receipt, table by table and object by object. */
+function compareSinceReceipt(receipt, backup, maxShrinkPercent) {
+    const reference = receiptInventory(receipt);
+    const { restored } = backup;
+    const restoredTables = new Set(restored.tables);
+    const receiptTables = new Set(reference.tables);
+    const missing = reference.tables.filter((table) => !restoredTables.has(table));
+    const added = restored.tables.filter((table) => !receiptTables.has(table));
+    const rowsNow = new Map(restored.content.map((entry) => [entry.table, entry.rows]));
+    const shrank = [];
+    for (const entry of reference.content) {
+        const now = rowsNow.get(entry.table);
+        if (entry.rows === undefined || now === undefined || !restoredTables.has(entry.table))
+            continue;
+        if (shrinkPercent(entry.rows, now) > maxShrinkPercent)
+            shrank.push({ table: entry.table, rowsThen: entry.rows, rowsNow: now });
+    }
+    const { identical, changed, notCompared } = compareContent(reference, backup.dump, restoredTables);
+    const byName = majorOf(reference.serverVersionNumber) !== majorOf(restored.serverVersionNumber);
+    const schema = (definitions) => definitions.where((kind) => !DATA_KINDS.has(kind));
+    const referenceDefinitions = schema(reference.definitions);
+    const differences = compareDefinitions(referenceDefinitions, schema(restored.definitions), { hashed: true, byName });
+    const gone = new Set(missing);
+    const name = (difference) => `${difference.kind} ${difference.name}`;
+    const definitions = {
+        compared: referenceDefinitions.length,
+        by: byName ? 'name' : 'hash',
+        differ: differences.filter((entry) => entry.source !== undefined && entry.restored !== undefined).map(name),
+        // The objects of a table that is gone are named by the table.
+        gone: differences
+            .filter((entry) => entry.restored === undefined && !(entry.table !== undefined && gone.has(entry.table)) && !gone.has(entry.name))
+            .map(name),
+        added: differences.filter((entry) => entry.source === undefined).length
+    };
+    const totals = shrinkageProblems(receipt, backup, maxShrinkPercent);
+    const problems = [...totals];
+    if (missing.length > 0)
+        problems.push(`${missing.length} table(s) of the receipt's backup are not in this one: ${named(missing)}`);
+    if (shrank.length > 0)
+        problems.push(`${shrank.length} table(s) lost more than max-shrink (${maxShrinkPercent}%) of their rows: ` + named(shrank.map(describeShrink)));
+    if (definitions.differ.length > 0)
+        problems.push(`${definitions.differ.length} definition(s) differ from the receipt's: ${named(definitions.differ)}`);
+    if (definitions.gone.length > 0)
+        problems.push(`${definitions.gone.length} object(s) of the receipt's backup are not in this one: ${named(definitions.gone)}`);
+    return {
+        receipt: { startedAt: receipt.startedAt, sha256: receipt.backup?.sha256 },
+        maxShrinkPercent,
+        identical,
+        changed,
+        notCompared,
+        added,
+        missing,
+        shrank,
+        rowsCounted: restored.content.length > 0 || restored.tables.length === 0,
+        definitions,
+        totals,
+        problems
+    };
+}
+/**
+ * Each table the receipt fingerprinted from its dump's rows, against this backup's rows: the same
+ * fingerprint, or another (values changed, rows added or removed). The others are named with why not.
+ */
+function compareContent(reference, dump, restoredTables) {
+    const identical = [];
+    const changed = [];
+    const notCompared = [];
+    const now = dump && new Map(dump.tables.map((table) => [decodeDumpText(table.copy.table, dump.clientEncoding), table]));
+    for (const entry of reference.content) {
+        if (!restoredTables.has(entry.table))
+            continue;
+        const why = (reason) => notCompared.push({ table: entry.table, reason });
+        if (reference.level !== 'data')
+            why(`the receipt holds no fingerprints (made at verify: ${reference.level})`);
+        else if (!now)
+            why('this run reads no content (verify level below data)');
+        else if (entry.fingerprint?.startsWith('sql:'))
+            why("the receipt's fingerprint was taken in SQL (a restore server of another major), not from its dump's rows");
+        else if (!entry.fingerprint || !entry.copyTarget)
+            why(entry.contentNote ?? 'the receipt holds no fingerprint of it');
+        else {
+            const table = now.get(entry.copyTarget);
+            if (!table)
+                why('this backup holds no rows for it');
+            else if (table.fingerprint === entry.fingerprint && table.rows === entry.rows)
+                identical.push(entry.table);
+            else
+                changed.push({ table: entry.table, rowsThen: entry.rows, rowsNow: table.rows });
+        }
+    }
+    return { identical, changed, notCompared };
+}
+/** The backup's size (between backups written alike) and its total rows against the receipt's, beyond max-shrink. */
+function shrinkageProblems(receipt, backup, maxShrinkPercent) {
+    const problems = [];
+    const before = receipt.backup;
+    // The same SHA-256 is the same bytes, however each run named their compression.
+    const alike = before && (before.sha256 === backup.sha256 || !sizesNotComparable(before, backup));
+    if (before && alike && shrinkPercent(before.sizeBytes, backup.sizeBytes) > maxShrinkPercent) {
+        problems.push(`the backup shrank from ${before.sizeBytes} to ${backup.sizeBytes} bytes ` +
+            `(${shrinkPercent(before.sizeBytes, backup.sizeBytes).toFixed(1)}%)`);
+    }
+    if (receipt.inventory && receipt.inventory.level !== 'schema' && backup.restored.level !== 'schema') {
+        const rowsBefore = receipt.inventory.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
+        const rows = backup.restored.content.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
+        if (shrinkPercent(rowsBefore, rows) > maxShrinkPercent)
+            problems.push(`the rows shrank from ${rowsBefore} to ${rows} (${shrinkPercent(rowsBefore, rows).toFixed(1)}%)`);
+    }
+    return problems;
+}
+/**
+ * The tables whose content differs between a receipt (of another backup of the same database) and
+ * this backup's dump, compared by their COPY text: changed, gone, or new.
+ */
+function changedSinceReceipt(receipt, dump) {
+    const now = new Map(dump.tables.map((table) => [decodeDumpText(table.copy.table, dump.clientEncoding), table]));
+    const changes = [];
+    const seen = new Set();
+    for (const entry of receipt.content) {
+        if (!entry.copyTarget || !entry.fingerprint?.startsWith('copy:'))
+            continue;
+        seen.add(entry.copyTarget);
+        const table = now.get(entry.copyTarget);
+        if (!table)
+            changes.push(`${entry.table} (not in this backup)`);
+        else if (table.fingerprint !== entry.fingerprint || table.rows !== entry.rows)
+            changes.push(table.rows === entry.rows ? entry.table : `${entry.table} (${entry.rows} rows then, ${table.rows} now)`);
+    }
+    if (seen.size > 0)
+        for (const target of now.keys())
+            if (!seen.has(target))
+                changes.push(`${target} (new)`);
+    return changes;
 }
 
 ;// CONCATENATED MODULE: ./src/backup/plain/line-numbers.ts
@@ -50999,6 +50617,7 @@ async function tablespacesOf(session) {
 
 
 
+
 /** A restore into a new temporary database; its inventory is read before it is dropped. */
 function startRestore(v, connected, backup, 
 /** Whether anything vouches for the backup: this run made it, or a checksum or receipt. */
@@ -51397,64 +51016,14 @@ async function isFolder(where) {
     return info?.isDirectory() === true;
 }
 
-;// CONCATENATED MODULE: ./src/validate/expected-checksum.ts
-// expected-checksum given as a file: the SHA-256 on the line of a sha256sum-style file that names
-// the backup, else on its first line.
-
-
-
-/** The SHA-256 `file` holds for `backupFile`; undefined when it holds none. A file that cannot be read throws. */
-async function readChecksumFile(file, backupFile) {
-    const content = await (0,promises_namespaceObject.readFile)(file, 'utf8');
-    const lines = content.split(/\r?\n/).filter((line) => line.trim() !== '');
-    const named = backupFile ? lines.find((line) => line.trim().endsWith(external_node_path_default().basename(backupFile))) : undefined;
-    return parseChecksumFile(named ?? lines[0] ?? '');
-}
-
-;// CONCATENATED MODULE: ./src/engine/references.ts
-// The files the inputs name, read first of all, before anything connects: the backup must be one,
-// the checksum file must hold a SHA-256, the receipt must be one this run can compare with. Then,
-// once the backup's checksum is known, whether the receipt describes this very backup.
+;// CONCATENATED MODULE: ./src/records/receipt-binding.ts
+// A receipt given as input, held to the run it is given to: refused when it cannot support the
+// level or the mode asked for; then, once the backup's checksum is known, bound to this very backup
+// (compared exactly) or to an older backup of the same database (max-shrink), or refused.
 
 
 
 
-
-
-
-async function readReferences(settings) {
-    // First: a history that cannot be read is left alone (and not appended to) whatever else fails;
-    // one that could not be written is refused now, not after the whole verification.
-    if (settings.history)
-        await checkHistoryWritable(settings.history);
-    const history = settings.history ? await readHistory(settings.history) : undefined;
-    // A physical backup is a folder of folders: recognised, or refused, by the physical path itself.
-    if (settings.backupFile && settings.method === 'physical') {
-        if (!(await isFolder(settings.backupFile))) {
-            throw new InputError(Input.BackupFile, settings.given.backupFile ?? settings.backupFile, 'with method: physical, the folder pg_basebackup wrote (tar or plain format)');
-        }
-    }
-    else if (settings.backupFile) {
-        const problem = backupPathProblem(settings.backupFile);
-        if (problem)
-            throw new InputError(Input.BackupFile, settings.given.backupFile ?? settings.backupFile, `the path of a backup file, or of a directory-format folder of files; ${problem}`);
-    }
-    const expectedChecksum = await readExpectedChecksum(settings);
-    return { history, expectedChecksum, ...readUsableReceipt(settings) };
-}
-/** expected-checksum: a SHA-256 as given, or the line of a sha256sum-style file that names the backup (else its first). */
-async function readExpectedChecksum(settings) {
-    const expected = settings.expectedChecksum;
-    if (!expected || 'sha256' in expected)
-        return expected?.sha256;
-    const accepted = 'a SHA-256 of 64 hex digits, or the path of a sha256sum-style file';
-    const checksum = await readChecksumFile(expected.path, settings.backupFile).catch(() => {
-        throw new InputError(Input.ExpectedChecksum, expected.given, accepted);
-    });
-    if (!checksum)
-        throw new InputError(Input.ExpectedChecksum, expected.given, `${accepted}; that file holds no SHA-256`);
-    return checksum;
-}
 /**
  * The receipt, refused when it cannot support this run: a level asked for that it was not made at,
  * or no backup-file and no threshold. Without a level asked for, the run verifies at the receipt's.
@@ -51531,6 +51100,402 @@ function describeChanges(changed, lead) {
         return `${lead} in no table.`;
     const shown = changed.slice(0, 20).join(', ');
     return `${lead} in ${changed.length} table${changed.length === 1 ? '' : 's'}: ${shown}${changed.length > 20 ? ', …' : ''}.`;
+}
+
+;// CONCATENATED MODULE: ./src/records/history.ts
+// The history across runs: a JSON Lines file, one record per verification, that a run reads before
+// it connects and appends to when it ends. A record holds figures only: never a password, a URL, a
+// host or a message. Appends from concurrent runs are serialised by a lock file and land by rename,
+// so a reader never sees half a record; a file that is not a history is never written over.
+
+
+
+
+
+
+const HISTORY_SCHEMA_VERSION = 1;
+const ACCEPTED = 'the path of a history file that backup-verify writes (JSON Lines, one record per run), or of a file that does not exist yet';
+/** The history's records, oldest first; none when the file does not exist yet. */
+async function readHistory(file) {
+    let text;
+    try {
+        // A kernel's file (/proc/kmsg) may be a "regular file" whose read never returns.
+        const refused = pseudoPathProblem(await historyTarget(file.path));
+        if (refused)
+            throw new InputError(Input.History, file.given, `${ACCEPTED}; ${refused}`);
+        const info = await (0,promises_namespaceObject.stat)(file.path);
+        if (!info.isFile())
+            throw new InputError(Input.History, file.given, `${ACCEPTED}; that path is not a regular file`);
+        text = await (0,promises_namespaceObject.readFile)(file.path, 'utf8');
+    }
+    catch (error) {
+        if (error.code === 'ENOENT')
+            return [];
+        if (error instanceof InputError)
+            throw error;
+        const code = error.code ?? 'unreadable';
+        throw new InputError(Input.History, file.given, `${ACCEPTED}; it cannot be read (${code})`);
+    }
+    return parseHistory(text, file);
+}
+/** Parses a whole history, refusing anything that is not one (with the line that is not). */
+function parseHistory(text, file) {
+    const records = [];
+    const lines = text.split('\n');
+    for (const [index, line] of lines.entries()) {
+        if (line.trim() === '')
+            continue;
+        const problem = recordProblem(line);
+        if (problem) {
+            throw new InputError(Input.History, file.given, `${ACCEPTED}; line ${index + 1} ${problem}. The file was left as it is: move it away or name another file`);
+        }
+        records.push(JSON.parse(line));
+    }
+    return records;
+}
+function recordProblem(line) {
+    let value;
+    try {
+        value = JSON.parse(line);
+    }
+    catch {
+        return 'is not JSON';
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+        return 'is not a JSON object';
+    const record = value;
+    if (record.tool !== 'backup-verify')
+        return 'is not a backup-verify record (no "tool": "backup-verify")';
+    if (typeof record.schema !== 'number')
+        return 'has no schema version';
+    if (record.schema > HISTORY_SCHEMA_VERSION)
+        return `was written by a newer backup-verify (schema ${record.schema})`;
+    if (typeof record.time !== 'string' || Number.isNaN(Date.parse(record.time)))
+        return 'has no valid time';
+    if (!['passed', 'failed', 'skipped'].includes(record.result))
+        return 'has no valid result';
+    if (typeof record.durationMs !== 'number' || !(record.durationMs >= 0))
+        return 'has no valid duration';
+    for (const key of ['sizeBytes', 'tables', 'rows']) {
+        if (record[key] !== undefined && (typeof record[key] !== 'number' || !(record[key] >= 0)))
+            return `has an invalid ${key}`;
+    }
+    return undefined;
+}
+/** This run's record: figures only. */
+function historyRecord(result, alerts) {
+    const phases = {};
+    for (const phase of result.phases)
+        if (phase.status !== 'not run')
+            phases[phase.name] = phase.durationMs;
+    const failed = result.phases.find((phase) => phase.status === 'failed');
+    const tables = result.tables;
+    // A physical backup's databases, counted on the started copy.
+    const physical = result.physical?.databases;
+    return {
+        tool: 'backup-verify',
+        schema: HISTORY_SCHEMA_VERSION,
+        time: result.startedAt,
+        result: result.status,
+        ...(failed ? { failedPhase: failed.name } : {}),
+        ...(result.error ? { problem: result.error.problem } : {}),
+        ...(alerts.length > 0 ? { alerts } : {}),
+        durationMs: result.durationMs,
+        phases,
+        sizeBytes: result.backup?.sizeBytes,
+        format: result.backup?.format,
+        compression: result.backup?.compression,
+        tables: tables ? tables.source.length : physical?.reduce((sum, entry) => sum + entry.tables, 0),
+        rows: tables && tables.level !== 'schema'
+            ? tables.rows.reduce((sum, entry) => sum + (entry.restored ?? 0), 0)
+            : physical?.some((entry) => entry.rows !== undefined)
+                ? physical.reduce((sum, entry) => sum + (entry.rows ?? 0), 0)
+                : undefined,
+        serverVersion: result.serverVersion,
+        clientVersion: result.client?.version,
+        checksum: result.backup?.sha256,
+        verifyLevel: tables?.level
+    };
+}
+/** How long the check of a history's path may take before the path is refused (a hung network mount). */
+const PATH_CHECK_MS = 10_000;
+/** Symbolic links followed to the history's target before it is refused as a loop. */
+const MAX_LINKS = 40;
+/**
+ * Refuses, before anything connects, a history this run could not add its record to: a path of the
+ * kernel's pseudo file systems, a folder that cannot be created, one where no file can be created.
+ * Missing folders are created one at a time (a recursive mkdir never returns under /proc). Bounded in time.
+ */
+async function checkHistoryWritable(file) {
+    let timer;
+    const late = new Promise((resolve) => {
+        timer = setTimeout(() => resolve(`its folder did not answer within ${PATH_CHECK_MS / 1000} s`), PATH_CHECK_MS);
+    });
+    try {
+        const problem = await Promise.race([writableProblem(file.path), late]);
+        if (problem)
+            throw new InputError(Input.History, file.given, `${ACCEPTED}, in a folder this run can write to; ${problem}`);
+    }
+    finally {
+        clearTimeout(timer);
+    }
+}
+async function writableProblem(given) {
+    let target;
+    try {
+        target = await historyTarget(given);
+    }
+    catch (error) {
+        return `its symbolic link cannot be followed (${error.code ?? String(error)})`;
+    }
+    const refused = pseudoPathProblem(target) ?? (await pseudoFileSystemProblem(target));
+    if (refused)
+        return refused;
+    const folder = external_node_path_default().dirname(target);
+    const created = await createFolders(folder);
+    if (created)
+        return created;
+    const existing = await (0,promises_namespaceObject.stat)(target).catch(() => undefined);
+    if (existing && !existing.isFile())
+        return 'that path is not a regular file';
+    // The record lands by rename of a file made beside the history: that is what must be possible.
+    const probe = external_node_path_default().join(folder, `.${external_node_path_default().basename(target)}.${process.pid}.${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.probe`);
+    try {
+        const handle = await (0,promises_namespaceObject.open)(probe, 'wx', 0o644);
+        await handle.close();
+    }
+    catch (error) {
+        return `no file can be created in its folder ${folder} (${error.code ?? 'unwritable'})`;
+    }
+    finally {
+        await (0,promises_namespaceObject.rm)(probe, { force: true }).catch(() => undefined);
+    }
+    return undefined;
+}
+/** The file the history's records go to: the path itself, or where its symbolic links lead, a dangling one included. */
+async function historyTarget(given) {
+    let current = external_node_path_default().resolve(given);
+    for (let hops = 0; hops <= MAX_LINKS; hops++) {
+        const info = await (0,promises_namespaceObject.lstat)(current).catch((error) => {
+            if (error.code === 'ENOENT' || error.code === 'ENOTDIR')
+                return undefined;
+            throw error;
+        });
+        if (!info?.isSymbolicLink())
+            return await realFolders(current);
+        current = external_node_path_default().resolve(external_node_path_default().dirname(current), await (0,promises_namespaceObject.readlink)(current));
+    }
+    throw Object.assign(new Error(`more than ${MAX_LINKS} symbolic links`), { code: 'ELOOP' });
+}
+/** The folders on the way may be links too: the path as the kernel sees it, from its nearest existing folder. */
+async function realFolders(file) {
+    const rest = [external_node_path_default().basename(file)];
+    let folder = external_node_path_default().dirname(file);
+    for (;;) {
+        const real = await (0,promises_namespaceObject.realpath)(folder).catch(() => undefined);
+        if (real !== undefined)
+            return external_node_path_default().join(real, ...rest);
+        const parent = external_node_path_default().dirname(folder);
+        if (parent === folder)
+            return file;
+        rest.unshift(external_node_path_default().basename(folder));
+        folder = parent;
+    }
+}
+/** The kernel's pseudo file systems by where they are mounted: nothing there is a file a history could be. */
+const PSEUDO_ROOTS = ['/proc', '/sys', '/dev'];
+function pseudoPathProblem(target) {
+    if (process.platform === 'win32')
+        return undefined;
+    const root = PSEUDO_ROOTS.find((prefix) => target === prefix || target.startsWith(`${prefix}/`));
+    return root ? `${target} is under ${root}, the kernel's, where no history can be kept` : undefined;
+}
+/** Linux's magic numbers (statfs f_type) of pseudo file systems mounted elsewhere than their usual place. */
+const PSEUDO_FILE_SYSTEMS = new Map([
+    [0x9fa0, 'proc'],
+    [0x62656572, 'sysfs'],
+    [0x1cd1, 'devpts'],
+    [0x64626720, 'debugfs'],
+    [0x74726163, 'tracefs'],
+    [0x27e0eb, 'cgroup'],
+    [0x63677270, 'cgroup2'],
+    [0x73636673, 'securityfs'],
+    [0x62656570, 'configfs'],
+    [0xcafe4a11, 'bpf'],
+    [0x6165676c, 'pstore'],
+    [0xde5e81e4, 'efivarfs'],
+    [0x42494e4d, 'binfmt_misc']
+]);
+/** The file system of the history's nearest existing folder, when it is one of the kernel's. */
+async function pseudoFileSystemProblem(target) {
+    if (process.platform !== 'linux')
+        return undefined;
+    let folder = external_node_path_default().dirname(target);
+    while (!(await (0,promises_namespaceObject.stat)(folder).catch(() => undefined))) {
+        const parent = external_node_path_default().dirname(folder);
+        if (parent === folder)
+            return undefined;
+        folder = parent;
+    }
+    const type = await (0,promises_namespaceObject.statfs)(folder).then((info) => PSEUDO_FILE_SYSTEMS.get(Number(info.type)), () => undefined);
+    return type ? `${folder} is on the kernel's ${type} file system, where no history can be kept` : undefined;
+}
+/**
+ * The folder and the ones above it that are missing, created from the top one level at a time: an
+ * error names the folder that could not be made, and nothing loops (as a recursive mkdir does under /proc).
+ */
+async function createFolders(folder) {
+    const missing = [];
+    let current = folder;
+    for (;;) {
+        let code;
+        const info = await (0,promises_namespaceObject.stat)(current).catch((error) => {
+            code = error.code ?? 'error';
+            return undefined;
+        });
+        if (info) {
+            if (!info.isDirectory())
+                return `${current} is not a folder`;
+            break;
+        }
+        if (code !== 'ENOENT' && code !== 'ENOTDIR')
+            return `its folder ${current} cannot be reached (${code})`;
+        missing.unshift(current);
+        const parent = external_node_path_default().dirname(current);
+        if (parent === current)
+            break;
+        current = parent;
+    }
+    for (const each of missing) {
+        try {
+            await (0,promises_namespaceObject.mkdir)(each);
+        }
+        catch (error) {
+            const code = error.code;
+            if (code !== 'EEXIST')
+                return `its folder ${each} cannot be created (${code ?? 'error'})`;
+        }
+    }
+    return undefined;
+}
+const LOCK_WAIT_MS = 60_000;
+/** A lock older than this was left by a run that died: it is taken over. */
+const STALE_LOCK_MS = 120_000;
+/**
+ * Appends one record and keeps the last `limit`. Under a lock file beside the history: the file is
+ * read again (and refused, untouched, if it is no longer a history), then replaced by rename.
+ */
+async function appendHistory(file, record, limit) {
+    // A history that is a symbolic link is written through to its target: the link stays a link.
+    const target = await historyTarget(file.path);
+    const problem = pseudoPathProblem(target) ?? (await createFolders(external_node_path_default().dirname(target)));
+    if (problem)
+        throw new Error(problem);
+    const release = await lock(`${target}.lock`);
+    try {
+        const records = [...(await readHistory(file)), record].slice(-limit);
+        const temporary = `${target}.${process.pid}.${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.tmp`;
+        try {
+            const handle = await (0,promises_namespaceObject.open)(temporary, 'wx', 0o644);
+            try {
+                await handle.writeFile(records.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
+                await handle.sync();
+            }
+            finally {
+                await handle.close();
+            }
+            await (0,promises_namespaceObject.rename)(temporary, target);
+        }
+        finally {
+            await (0,promises_namespaceObject.rm)(temporary, { force: true });
+        }
+        return records;
+    }
+    finally {
+        await release();
+    }
+}
+async function lock(lockPath) {
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    for (let attempt = 0;; attempt++) {
+        try {
+            const handle = await (0,promises_namespaceObject.open)(lockPath, external_node_fs_namespaceObject.constants.O_CREAT | external_node_fs_namespaceObject.constants.O_EXCL | external_node_fs_namespaceObject.constants.O_WRONLY, 0o644);
+            await handle.writeFile(`${process.pid}\n`);
+            await handle.close();
+            return () => (0,promises_namespaceObject.rm)(lockPath, { force: true });
+        }
+        catch (error) {
+            if (error.code !== 'EEXIST')
+                throw error;
+        }
+        const age = await (0,promises_namespaceObject.stat)(lockPath).then((info) => Date.now() - info.mtimeMs, () => 0);
+        if (age > STALE_LOCK_MS) {
+            await (0,promises_namespaceObject.rm)(lockPath, { force: true });
+            continue;
+        }
+        if (Date.now() > deadline) {
+            throw new Error(`another run has held the lock ${lockPath} for over ${LOCK_WAIT_MS / 1000} s; remove it if no run is writing`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(200, 10 + attempt * 10) + Math.random() * 20));
+    }
+}
+
+;// CONCATENATED MODULE: ./src/validate/expected-checksum.ts
+// expected-checksum given as a file: the SHA-256 on the line of a sha256sum-style file that names
+// the backup, else on its first line.
+
+
+
+/** The SHA-256 `file` holds for `backupFile`; undefined when it holds none. A file that cannot be read throws. */
+async function readChecksumFile(file, backupFile) {
+    const content = await (0,promises_namespaceObject.readFile)(file, 'utf8');
+    const lines = content.split(/\r?\n/).filter((line) => line.trim() !== '');
+    const named = backupFile ? lines.find((line) => line.trim().endsWith(external_node_path_default().basename(backupFile))) : undefined;
+    return parseChecksumFile(named ?? lines[0] ?? '');
+}
+
+;// CONCATENATED MODULE: ./src/engine/references.ts
+// The files the inputs name, read first of all, before anything connects: the backup must be one,
+// the checksum file must hold a SHA-256, the receipt must be one this run can compare with
+// (records/receipt-binding.ts, which also says whether it describes this very backup).
+
+
+
+
+
+
+async function readReferences(settings) {
+    // First: a history that cannot be read is left alone (and not appended to) whatever else fails;
+    // one that could not be written is refused now, not after the whole verification.
+    if (settings.history)
+        await checkHistoryWritable(settings.history);
+    const history = settings.history ? await readHistory(settings.history) : undefined;
+    // A physical backup is a folder of folders: recognised, or refused, by the physical path itself.
+    if (settings.backupFile && settings.method === 'physical') {
+        if (!(await isFolder(settings.backupFile))) {
+            throw new InputError(Input.BackupFile, settings.given.backupFile ?? settings.backupFile, 'with method: physical, the folder pg_basebackup wrote (tar or plain format)');
+        }
+    }
+    else if (settings.backupFile) {
+        const problem = backupPathProblem(settings.backupFile);
+        if (problem)
+            throw new InputError(Input.BackupFile, settings.given.backupFile ?? settings.backupFile, `the path of a backup file, or of a directory-format folder of files; ${problem}`);
+    }
+    const expectedChecksum = await readExpectedChecksum(settings);
+    return { history, expectedChecksum, ...readUsableReceipt(settings) };
+}
+/** expected-checksum: a SHA-256 as given, or the line of a sha256sum-style file that names the backup (else its first). */
+async function readExpectedChecksum(settings) {
+    const expected = settings.expectedChecksum;
+    if (!expected || 'sha256' in expected)
+        return expected?.sha256;
+    const accepted = 'a SHA-256 of 64 hex digits, or the path of a sha256sum-style file';
+    const checksum = await readChecksumFile(expected.path, settings.backupFile).catch(() => {
+        throw new InputError(Input.ExpectedChecksum, expected.given, accepted);
+    });
+    if (!checksum)
+        throw new InputError(Input.ExpectedChecksum, expected.given, `${accepted}; that file holds no SHA-256`);
+    return checksum;
 }
 
 ;// CONCATENATED MODULE: ./src/validate/plain-checks.ts
@@ -52196,7 +52161,7 @@ class Workspace {
     }
 }
 
-;// CONCATENATED MODULE: ./src/report/alerts.ts
+;// CONCATENATED MODULE: ./src/records/alerts.ts
 // The alerts of the original script's monitoring, as thresholds on one run and on its history: each
 // says which threshold and by how much. Whether an alert fails the run or only warns is alert-mode's.
 
@@ -53735,6 +53700,40 @@ async function finish(run, result, settings, started, previous) {
     return result;
 }
 
+;// CONCATENATED MODULE: ./src/report/summary-html.ts
+// The job summary's model as HTML: every element closed, the trend's charts as mermaid blocks.
+
+/**
+ * The model as HTML, every element closed. (core.summary.addTable writes an empty cell as an
+ * opening tag alone, which breaks the table of a failed run.)
+ */
+function renderSummary(model) {
+    const element = (tag, content) => `<${tag}>${content}</${tag}>`;
+    const row = (tag, cells) => element('tr', cells.map((cell) => element(tag, cell)).join(''));
+    const parts = [element('h2', escapeHtml(model.title)), element('p', model.verdict)];
+    if (model.hint)
+        parts.push(element('p', `<b>Hint:</b> ${model.hint}`));
+    const table = (heading, header, rows) => [element('h3', escapeHtml(heading)), element('table', [row('th', header), ...rows.map((cells) => row('td', cells))].join(''))].join('\n');
+    for (const entry of model.tables)
+        parts.push(table(entry.heading, entry.header, entry.rows));
+    if (model.trend)
+        parts.push(renderTrend(model.trend, element, table));
+    return `${parts.join('\n')}\n`;
+}
+/**
+ * The trend: figures, the change table, then the charts as fenced mermaid blocks between blank lines
+ * (markdown, which GitHub draws as charts), then the charts' figures in a closed details element.
+ */
+function renderTrend(trend, element, table) {
+    const escaped = (rows) => rows.map((cells) => cells.map(escapeHtml));
+    const parts = [element('h3', 'Trend'), ...trend.figures.map((line) => element('p', escapeHtml(line)))];
+    if (trend.change)
+        parts.push(table(trend.change.heading, trend.change.header, escaped(trend.change.rows)));
+    const charts = trend.charts.map((chart) => `\`\`\`mermaid\n${chart}\n\`\`\``).join('\n\n');
+    const runs = `<details><summary>${escapeHtml(trend.runs.heading)}: the figures the charts draw</summary>\n${table(trend.runs.heading, trend.runs.header, escaped(trend.runs.rows))}\n</details>`;
+    return `${parts.join('\n')}\n\n${charts}\n\n${runs}`;
+}
+
 ;// CONCATENATED MODULE: ./src/action/job-summary.ts
 // Writes the summary with core.summary; a runner without GITHUB_STEP_SUMMARY only gets a warning.
 
@@ -54685,7 +54684,7 @@ async function runAction() {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
-/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3287);
+/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6858);
 // Entry point of the action's main step.
 
 
