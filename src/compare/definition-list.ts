@@ -149,10 +149,8 @@ export class DefinitionList implements Iterable<Definition> {
 class PackedStore {
   private readonly chunks: Buffer[] = []
   private used = CHUNK_BYTES
-  private readonly kinds: DefinitionKind[] = []
-  private readonly kindNumbers = new Map<DefinitionKind, number>()
-  private readonly tables: string[] = []
-  private readonly tableNumbers = new Map<string, number>()
+  private readonly kinds = new Numbered<DefinitionKind>()
+  private readonly tables = new Numbered<string>()
 
   append(definition: Definition): number {
     const name = Buffer.byteLength(definition.name)
@@ -162,56 +160,37 @@ class PackedStore {
       // A long function body: a buffer of its own, numbered like the others.
       this.chunks.push(Buffer.allocUnsafe(size))
       this.used = CHUNK_BYTES
-      return this.write(this.chunks.length - 1, 0, definition, name)
+      return this.write(this.chunks.length - 1, 0, definition, name, text)
     }
     if (this.used + size > CHUNK_BYTES) {
       this.chunks.push(Buffer.allocUnsafe(CHUNK_BYTES))
       this.used = 0
     }
-    const position = this.write(this.chunks.length - 1, this.used, definition, name)
+    const position = this.write(this.chunks.length - 1, this.used, definition, name, text)
     this.used += size
     return position
   }
 
-  private write(chunkIndex: number, offset: number, definition: Definition, nameBytes: number): number {
+  private write(chunkIndex: number, offset: number, definition: Definition, nameBytes: number, textBytes: number): number {
     const chunk = this.chunks[chunkIndex]
     let at = offset
-    at = chunk.writeUInt8(this.kindNumber(definition.kind), at)
-    at = chunk.writeUInt32LE(definition.table === undefined ? NO_TABLE : this.tableNumber(definition.table), at)
+    at = chunk.writeUInt8(this.kinds.numberOf(definition.kind), at)
+    at = chunk.writeUInt32LE(definition.table === undefined ? NO_TABLE : this.tables.numberOf(definition.table), at)
     at = chunk.writeUInt32LE(nameBytes, at)
     at += chunk.write(definition.name, at, 'utf8')
-    const textBytes = Buffer.byteLength(definition.text)
     at = chunk.writeUInt32LE(textBytes, at)
     chunk.write(definition.text, at, 'utf8')
     return chunkIndex * CHUNK_BYTES + offset
   }
 
-  private kindNumber(kind: DefinitionKind): number {
-    let number = this.kindNumbers.get(kind)
-    if (number === undefined) {
-      number = this.kinds.push(kind) - 1
-      this.kindNumbers.set(kind, number)
-    }
-    return number
-  }
-
-  private tableNumber(table: string): number {
-    let number = this.tableNumbers.get(table)
-    if (number === undefined) {
-      number = this.tables.push(table) - 1
-      this.tableNumbers.set(table, number)
-    }
-    return number
-  }
-
   kindOf(position: number): DefinitionKind {
     const { chunk, offset } = this.locate(position)
-    return this.kinds[chunk[offset]]
+    return this.kinds.at(chunk[offset])
   }
 
   read(position: number, withText = true): Definition {
     const { chunk, offset } = this.locate(position)
-    const kind = this.kinds[chunk[offset]]
+    const kind = this.kinds.at(chunk[offset])
     const table = chunk.readUInt32LE(offset + 1)
     const nameBytes = chunk.readUInt32LE(offset + 5)
     const nameStart = offset + 9
@@ -219,7 +198,7 @@ class PackedStore {
     const textBytes = chunk.readUInt32LE(nameStart + nameBytes)
     const textStart = nameStart + nameBytes + 4
     const text = withText ? chunk.toString('utf8', textStart, textStart + textBytes) : ''
-    return table === NO_TABLE ? { kind, name, text } : { kind, name, table: this.tables[table], text }
+    return table === NO_TABLE ? { kind, name, text } : { kind, name, table: this.tables.at(table), text }
   }
 
   textBytes(position: number): Buffer {
@@ -237,8 +216,8 @@ class PackedStore {
     const b = other.chunks[chunkB]
     const offsetA = position - chunkA * CHUNK_BYTES
     const offsetB = otherPosition - chunkB * CHUNK_BYTES
-    const kindA = this.kinds[a[offsetA]]
-    const kindB = other.kinds[b[offsetB]]
+    const kindA = this.kinds.at(a[offsetA])
+    const kindB = other.kinds.at(b[offsetB])
     if (kindA !== kindB) return kindA < kindB ? -1 : 1
     const nameA = offsetA + 9
     const nameB = offsetB + 9
@@ -248,5 +227,24 @@ class PackedStore {
   private locate(position: number): { chunk: Buffer; offset: number } {
     const chunk = Math.floor(position / CHUNK_BYTES)
     return { chunk: this.chunks[chunk], offset: position - chunk * CHUNK_BYTES }
+  }
+}
+
+/** Values that repeat (kinds, table names), each kept once and written as its number. */
+class Numbered<T> {
+  private readonly values: T[] = []
+  private readonly numbers = new Map<T, number>()
+
+  numberOf(value: T): number {
+    let number = this.numbers.get(value)
+    if (number === undefined) {
+      number = this.values.push(value) - 1
+      this.numbers.set(value, number)
+    }
+    return number
+  }
+
+  at(number: number): T {
+    return this.values[number]
   }
 }
