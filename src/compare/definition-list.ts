@@ -52,10 +52,10 @@ export class DefinitionList implements Iterable<Definition> {
     this.#count = positions?.length ?? 0
   }
 
-  /** The definitions given, in order of kind and name. */
-  static from(definitions: Iterable<Definition>): DefinitionList {
+  /** The definitions given (read one at a time, never gathered in an array), in order of kind and name. */
+  static from(...parts: Array<Iterable<Definition>>): DefinitionList {
     const list = new DefinitionList()
-    for (const definition of definitions) list.add(definition)
+    for (const definitions of parts) for (const definition of definitions) list.add(definition)
     list.sort()
     return list
   }

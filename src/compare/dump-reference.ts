@@ -27,7 +27,10 @@ export function withDumpContent(source: Inventory, dump: DumpContent, names: Map
   return {
     ...source,
     content,
-    definitions: DefinitionList.from([...source.definitions.where((kind) => kind !== 'large object data'), ...largeObjects])
+    definitions: DefinitionList.from(
+      source.definitions.where((kind) => kind !== 'large object data'),
+      largeObjects
+    )
   }
 }
 
