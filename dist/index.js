@@ -38618,11 +38618,12 @@ class DefinitionList {
         this.#positions = positions ?? new Float64Array(1024);
         this.#count = positions?.length ?? 0;
     }
-    /** The definitions given, in order of kind and name. */
-    static from(definitions) {
+    /** The definitions given (read one at a time, never gathered in an array), in order of kind and name. */
+    static from(...parts) {
         const list = new DefinitionList();
-        for (const definition of definitions)
-            list.add(definition);
+        for (const definitions of parts)
+            for (const definition of definitions)
+                list.add(definition);
         list.sort();
         return list;
     }
@@ -38707,10 +38708,8 @@ class DefinitionList {
 class PackedStore {
     chunks = [];
     used = CHUNK_BYTES;
-    kinds = [];
-    kindNumbers = new Map();
-    tables = [];
-    tableNumbers = new Map();
+    kinds = new Numbered();
+    tables = new Numbered();
     append(definition) {
         const name = Buffer.byteLength(definition.name);
         const text = Buffer.byteLength(definition.text);
@@ -38719,51 +38718,34 @@ class PackedStore {
             // A long function body: a buffer of its own, numbered like the others.
             this.chunks.push(Buffer.allocUnsafe(size));
             this.used = CHUNK_BYTES;
-            return this.write(this.chunks.length - 1, 0, definition, name);
+            return this.write(this.chunks.length - 1, 0, definition, name, text);
         }
         if (this.used + size > CHUNK_BYTES) {
             this.chunks.push(Buffer.allocUnsafe(CHUNK_BYTES));
             this.used = 0;
         }
-        const position = this.write(this.chunks.length - 1, this.used, definition, name);
+        const position = this.write(this.chunks.length - 1, this.used, definition, name, text);
         this.used += size;
         return position;
     }
-    write(chunkIndex, offset, definition, nameBytes) {
+    write(chunkIndex, offset, definition, nameBytes, textBytes) {
         const chunk = this.chunks[chunkIndex];
         let at = offset;
-        at = chunk.writeUInt8(this.kindNumber(definition.kind), at);
-        at = chunk.writeUInt32LE(definition.table === undefined ? NO_TABLE : this.tableNumber(definition.table), at);
+        at = chunk.writeUInt8(this.kinds.numberOf(definition.kind), at);
+        at = chunk.writeUInt32LE(definition.table === undefined ? NO_TABLE : this.tables.numberOf(definition.table), at);
         at = chunk.writeUInt32LE(nameBytes, at);
         at += chunk.write(definition.name, at, 'utf8');
-        const textBytes = Buffer.byteLength(definition.text);
         at = chunk.writeUInt32LE(textBytes, at);
         chunk.write(definition.text, at, 'utf8');
         return chunkIndex * CHUNK_BYTES + offset;
     }
-    kindNumber(kind) {
-        let number = this.kindNumbers.get(kind);
-        if (number === undefined) {
-            number = this.kinds.push(kind) - 1;
-            this.kindNumbers.set(kind, number);
-        }
-        return number;
-    }
-    tableNumber(table) {
-        let number = this.tableNumbers.get(table);
-        if (number === undefined) {
-            number = this.tables.push(table) - 1;
-            this.tableNumbers.set(table, number);
-        }
-        return number;
-    }
     kindOf(position) {
         const { chunk, offset } = this.locate(position);
-        return this.kinds[chunk[offset]];
+        return this.kinds.at(chunk[offset]);
     }
     read(position, withText = true) {
         const { chunk, offset } = this.locate(position);
-        const kind = this.kinds[chunk[offset]];
+        const kind = this.kinds.at(chunk[offset]);
         const table = chunk.readUInt32LE(offset + 1);
         const nameBytes = chunk.readUInt32LE(offset + 5);
         const nameStart = offset + 9;
@@ -38771,7 +38753,7 @@ class PackedStore {
         const textBytes = chunk.readUInt32LE(nameStart + nameBytes);
         const textStart = nameStart + nameBytes + 4;
         const text = withText ? chunk.toString('utf8', textStart, textStart + textBytes) : '';
-        return table === NO_TABLE ? { kind, name, text } : { kind, name, table: this.tables[table], text };
+        return table === NO_TABLE ? { kind, name, text } : { kind, name, table: this.tables.at(table), text };
     }
     textBytes(position) {
         const { chunk, offset } = this.locate(position);
@@ -38787,8 +38769,8 @@ class PackedStore {
         const b = other.chunks[chunkB];
         const offsetA = position - chunkA * CHUNK_BYTES;
         const offsetB = otherPosition - chunkB * CHUNK_BYTES;
-        const kindA = this.kinds[a[offsetA]];
-        const kindB = other.kinds[b[offsetB]];
+        const kindA = this.kinds.at(a[offsetA]);
+        const kindB = other.kinds.at(b[offsetB]);
         if (kindA !== kindB)
             return kindA < kindB ? -1 : 1;
         const nameA = offsetA + 9;
@@ -38798,6 +38780,22 @@ class PackedStore {
     locate(position) {
         const chunk = Math.floor(position / CHUNK_BYTES);
         return { chunk: this.chunks[chunk], offset: position - chunk * CHUNK_BYTES };
+    }
+}
+/** Values that repeat (kinds, table names), each kept once and written as its number. */
+class Numbered {
+    values = [];
+    numbers = new Map();
+    numberOf(value) {
+        let number = this.numbers.get(value);
+        if (number === undefined) {
+            number = this.values.push(value) - 1;
+            this.numbers.set(value, number);
+        }
+        return number;
+    }
+    at(number) {
+        return this.values[number];
     }
 }
 
@@ -47684,7 +47682,7 @@ function withDumpContent(source, dump, names) {
     return {
         ...source,
         content,
-        definitions: DefinitionList.from([...source.definitions.where((kind) => kind !== 'large object data'), ...largeObjects])
+        definitions: DefinitionList.from(source.definitions.where((kind) => kind !== 'large object data'), largeObjects)
     };
 }
 /**
