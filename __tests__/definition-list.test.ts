@@ -46,6 +46,20 @@ describe('a packed list of definitions', () => {
     ])
     expect(list.where((kind) => kind !== 'large object data').map((definition) => definition.kind)).toEqual(['column', 'large object'])
   })
+
+  test('with() adds definitions in order and leaves the list it shares its bytes with as it was', () => {
+    const list = DefinitionList.from([column('b', 'text'), { kind: 'large object data', name: '16401', text: 'md5 0' }])
+    const source = list.where((kind) => kind !== 'large object data')
+    const added = source.with([{ kind: 'large object data', name: '16402', text: 'md5 1' }, column('a', 'integer')])
+    expect(added.map((definition) => `${definition.kind} ${definition.name} ${definition.text}`)).toEqual([
+      'column public.t.a integer',
+      'column public.t.b text',
+      'large object data 16402 md5 1'
+    ])
+    expect(source.map((definition) => definition.name)).toEqual(['public.t.b'])
+    expect(list.map((definition) => definition.name)).toEqual(['public.t.b', '16401'])
+    expect(source.with([]).map((definition) => definition.name)).toEqual(['public.t.b'])
+  })
 })
 
 describe('definitions compared side by side', () => {

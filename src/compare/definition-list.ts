@@ -117,6 +117,14 @@ export class DefinitionList implements Iterable<Definition> {
     return new DefinitionList(this.#store, selected.slice(0, kept))
   }
 
+  /** These definitions and the given ones, in order: this list's bytes are shared, the given ones added to the same store. */
+  with(added: Iterable<Definition>): DefinitionList {
+    const list = new DefinitionList(this.#store, this.#positions.slice(0, this.#count))
+    for (const definition of added) list.add(definition)
+    if (list.length > this.#count) list.sort()
+    return list
+  }
+
   *[Symbol.iterator](): Iterator<Definition> {
     for (let index = 0; index < this.#count; index++) yield this.at(index)
   }

@@ -27,10 +27,8 @@ export function withDumpContent(source: Inventory, dump: DumpContent, names: Map
   return {
     ...source,
     content,
-    definitions: DefinitionList.from(
-      source.definitions.where((kind) => kind !== 'large object data'),
-      largeObjects
-    )
+    // The source's definitions are not copied: a list of tens of thousands is megabytes.
+    definitions: source.definitions.where((kind) => kind !== 'large object data').with(largeObjects)
   }
 }
 
