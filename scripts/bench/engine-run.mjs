@@ -2,7 +2,10 @@
 // that its peak memory can be read. Prints one JSON line.
 import { loadSettings } from '../../build/src/inputs/inputs.js'
 import { verifyBackup } from '../../build/src/engine/verify.js'
+import { favourSmallHeap } from '../../build/src/run/heap.js'
 
+// As the action and the command line run it.
+favourSmallHeap()
 const inputs = JSON.parse(process.argv[2])
 const settings = loadSettings({ get: (name) => inputs[name] ?? '', environment: process.env, workingDirectory: process.cwd() })
 const quiet = { info() {}, warning: (m) => process.stderr.write(`warning: ${m}\n`), group: (_n, fn) => fn(), mask() {} }
