@@ -15,7 +15,7 @@ let temp: string
 
 beforeAll(async () => {
   // Autovacuum made aggressive and slow: a worker comes into a freshly loaded database at once, and stays.
-  server = await startServer(undefined, undefined, false, {
+  server = await startServer({
     settings: [
       'autovacuum_naptime=1',
       'autovacuum_vacuum_insert_threshold=1000',

@@ -95,7 +95,7 @@ beforeAll(async () => {
   )
   ;[plainServer, tlsServer] = await Promise.all([
     startServer(),
-    startServer(undefined, undefined, false, { settings: ['ssl=on', `ssl_cert_file=${cert}`, `ssl_key_file=${key}`, `hba_file=${hba}`] })
+    startServer({ settings: ['ssl=on', `ssl_cert_file=${cert}`, `ssl_key_file=${key}`, `hba_file=${hba}`] })
   ])
   for (const server of [plainServer, tlsServer]) {
     await server.query(
@@ -403,7 +403,7 @@ describe("the server's hint", () => {
 
   beforeAll(async () => {
     // A lock table far smaller than the tables pg_dump must lock in one transaction.
-    small = await startServer(undefined, undefined, false, { settings: ['max_locks_per_transaction=10', 'max_connections=20'] })
+    small = await startServer({ settings: ['max_locks_per_transaction=10', 'max_connections=20'] })
     await small.query('CREATE DATABASE many')
     // In batches: one transaction creating them all would run out of locks itself.
     for (let batch = 0; batch < 20; batch++) {

@@ -28,7 +28,7 @@ maybe(`a PostgreSQL ${OTHER} source restored on PostgreSQL 15`, () => {
     restore = await startServer()
     // The server helper loads one major's binaries per module registry: a fresh one for the other.
     jest.resetModules()
-    source = await startServer(OTHER)
+    source = await startServer({ major: OTHER })
     await source.query('CREATE DATABASE proof')
     await source.query(PROOF_SCHEMA, 'proof')
     work = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-data-majors-'))

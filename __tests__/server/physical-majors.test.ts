@@ -30,7 +30,7 @@ beforeAll(async () => {
   if (reason) return
   work = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-physical-14-'))
   await chmod(work, 0o755)
-  server = await startServer(MAJOR)
+  server = await startServer({ major: MAJOR })
   await createSampleDatabase(server, 'shop')
   backup = path.join(work, 'base')
   const run = spawnSync(

@@ -27,7 +27,7 @@ beforeAll(async () => {
   work = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-physical-round-'))
   // The servers run as another account (postgres, when the tests run as root): they must reach it.
   await chmod(work, 0o755)
-  server = await startServer(undefined, TEST_PASSWORD, false, { settings: ['wal_level=replica'] })
+  server = await startServer({ settings: ['wal_level=replica'] })
   await createSampleDatabase(server, 'shop')
 }, 60_000)
 

@@ -41,7 +41,7 @@ beforeAll(async () => {
   // The server runs as another account (postgres, when the tests run as root): it must write there.
   await chmod(work, 0o755)
   await chmod(archive, 0o777)
-  server = await startServer(undefined, TEST_PASSWORD, false, {
+  server = await startServer({
     settings: ['archive_mode=on', `archive_command=cp %p ${archive}/%f`, 'wal_level=replica']
   })
   await createSampleDatabase(server, 'shop')

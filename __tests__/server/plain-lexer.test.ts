@@ -204,7 +204,7 @@ describe('against psql', () => {
   let server: TestServer
   let log = ''
   beforeAll(async () => {
-    server = await startServer(undefined, undefined, false, {
+    server = await startServer({
       settings: ['log_line_prefix=@@LOG@@ ', 'log_min_error_statement=error', 'log_statement=all'],
       onLog: (text) => (log += text)
     })

@@ -12,7 +12,7 @@ const statements: string[] = []
 const TABLES = 400
 
 beforeAll(async () => {
-  server = await startServer(undefined, undefined, false, {
+  server = await startServer({
     settings: ['log_statement=all'],
     onLog: (text) => statements.push(...text.split('\n').filter((line) => /statement: .*(COPY|count)/.test(line)))
   })

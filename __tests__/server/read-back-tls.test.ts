@@ -34,7 +34,7 @@ beforeAll(async () => {
     const account = execFileSync('id', ['-u', 'postgres']).toString().trim()
     await chown(key, Number(account), 0)
   }
-  server = await startServer(undefined, undefined, false, {
+  server = await startServer({
     settings: ['ssl=on', `ssl_cert_file=${cert}`, `ssl_key_file=${key}`, 'log_connections=on'],
     onLog: (text) => connections.push(...text.split('\n').filter((line) => line.includes('connection authorized')))
   })

@@ -61,7 +61,7 @@ maybe("restoring a newer client's plain dump into PostgreSQL 14", () => {
   let checksum: string
 
   beforeAll(async () => {
-    server = await startServer(14)
+    server = await startServer({ major: 14 })
     await createSampleDatabase(server, 'shop')
     work = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-compat-'))
     local = (await findClientTools())[0]

@@ -19,7 +19,7 @@ let tablespace: string | undefined
 
 beforeAll(async () => {
   source = await startServer()
-  restore = await startServer(undefined, 'a different password: for the restore server')
+  restore = await startServer({ password: 'a different password: for the restore server' })
   await createSampleDatabase(source, 'shop')
   work = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-restore-target-'))
 })

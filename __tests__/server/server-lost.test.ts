@@ -13,13 +13,13 @@ import { loadSettings } from '../../src/inputs/inputs.js'
 import { findClientTools } from '../../src/tools/locate.js'
 import { verifyBackup } from '../../src/engine/verify.js'
 import { recordingReporter } from '../support/reporter.js'
-import { startServer, temporaryDatabases, TEST_PASSWORD, type TestServer } from '../support/server.js'
+import { startServer, temporaryDatabases, type TestServer } from '../support/server.js'
 
 let server: TestServer
 let temp: string
 
 beforeAll(async () => {
-  server = await startServer(undefined, TEST_PASSWORD, true)
+  server = await startServer({ persistent: true })
   await server.query('CREATE DATABASE large')
   await server.query('CREATE TABLE filler AS SELECT g AS id, repeat(md5(g::text), 4) AS padding FROM generate_series(1, 800000) g', 'large')
   temp = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-lost-'))

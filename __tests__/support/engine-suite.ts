@@ -38,7 +38,7 @@ export function engineSuite(major: number): void {
     const env = { PATH: process.env.PATH } as NodeJS.ProcessEnv
 
     beforeAll(async () => {
-      server = await startServer(major)
+      server = await startServer({ major })
       await createSampleDatabase(server, 'shop')
       tempRoot = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-engine-'))
     })

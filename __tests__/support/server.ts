@@ -69,23 +69,25 @@ export function unavailableReason(major: number): string | undefined {
   return undefined
 }
 
-/**
- * Starts a server of the given major. Only one major per test file: the binaries of another major
- * are swapped in through jest's module registry, which each test file has to itself.
- */
 export interface ServerOptions {
+  /** The server's major; only one major per test file (see startServer). */
+  major?: number
+  /** The password of the postgres role. */
+  password?: string
+  /** Keep the data folder across stop() and restart(). */
+  persistent?: boolean
   /** More server settings, as name=value. */
   settings?: string[]
   /** Receives what the server logs. */
   onLog?: (text: string) => void
 }
 
-export async function startServer(
-  major = DEFAULT_MAJOR,
-  password = TEST_PASSWORD,
-  persistent = false,
-  options: ServerOptions = {}
-): Promise<TestServer> {
+/**
+ * Starts a server, of major 15 unless told. Only one major per test file: the binaries of another
+ * major are swapped in through jest's module registry, which each test file has to itself.
+ */
+export async function startServer(options: ServerOptions = {}): Promise<TestServer> {
+  const { major = DEFAULT_MAJOR, password = TEST_PASSWORD, persistent = false } = options
   const reason = unavailableReason(major)
   if (reason) throw new Error(reason)
   if (major !== DEFAULT_MAJOR) {

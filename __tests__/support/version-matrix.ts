@@ -27,7 +27,7 @@ export function versionMatrixCase(major: number): void {
   let newestClient: number
 
   beforeAll(async () => {
-    server = await startServer(major)
+    server = await startServer({ major })
     await createSampleDatabase(server, 'matrix')
     // A download source that has nothing: the only clients are the ones installed here.
     downloads = await startArchiveServer({})
