@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, test } from '@jest/globals'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { loadSettings } from '../../src/inputs/inputs.js'
+import { settingsFrom } from '../support/verify.js'
 import { verifyBackup } from '../../src/engine/verify.js'
 import { MemoryLedger, recordingReporter } from '../support/reporter.js'
 import { startServer, temporaryDatabases, type TestServer } from '../support/server.js'
@@ -57,7 +57,7 @@ test('a role that is not a superuser drops its temporary database while an autov
     }
   }
   const inputs: Record<string, string> = { 'database-url': url, 'min-size': '0' }
-  const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: temp }), tempRoot: temp }
+  const settings = settingsFrom(inputs, temp)
   const reporter = recordingReporter()
   const ledger = new MemoryLedger()
   const result = await verifyBackup({ settings, reporter, ledger, hooks, env: { PATH: process.env.PATH } })

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { loadSettings } from '../../src/inputs/inputs.js'
+import { settingsFrom } from '../support/verify.js'
 import { compareInventories, requireSameInventory } from '../../src/compare/compare.js'
 import type { Inventory } from '../../src/compare/inventory.js'
 import { DefinitionList } from '../../src/compare/definition-list.js'
@@ -74,7 +74,7 @@ async function installExtension(): Promise<void> {
 
 async function verify(inputs: Record<string, string>, hooks?: EngineOptions['hooks']) {
   const all: Record<string, string> = { 'min-size': '0', verify: 'data', ...inputs }
-  const settings = { ...loadSettings({ get: (name) => all[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+  const settings = settingsFrom(all, work)
   const reporter = recordingReporter()
   const result = await verifyBackup({ settings, reporter, ledger: new MemoryLedger(), hooks, env: { PATH: process.env.PATH } })
   return { result, reporter }

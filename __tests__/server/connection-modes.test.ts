@@ -15,7 +15,7 @@ import { openSession } from '../../src/connection/session.js'
 import type { ConnectionTarget } from '../../src/connection/target.js'
 import { chooseConnection } from '../../src/inputs/connection.js'
 import { readTlsSettings } from '../../src/connection/tls.js'
-import { loadSettings } from '../../src/inputs/inputs.js'
+import { settingsFrom } from '../support/verify.js'
 import { verifyBackup } from '../../src/engine/verify.js'
 import { InputError, type VerificationError } from '../../src/run/errors.js'
 import { Redactor } from '../../src/run/secrets.js'
@@ -239,7 +239,7 @@ describe('sslmode', () => {
   test.each([['prefer'], ['allow']])('sslmode=%s against a server without TLS: the backup is verified, plain and custom', async (mode) => {
     for (const format of ['plain', 'custom']) {
       const inputs: Record<string, string> = { 'database-url': urlOf(plainServer, 'secure', `sslmode=${mode}`), 'min-size': '0', format }
-      const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+      const settings = settingsFrom(inputs, work)
       const result = await verifyBackup({
         settings,
         reporter: recordingReporter(),
@@ -254,7 +254,7 @@ describe('sslmode', () => {
 })
 
 async function verify(inputs: Record<string, string>) {
-  const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+  const settings = settingsFrom(inputs, work)
   return verifyBackup({ settings, reporter: recordingReporter(), ledger: new MemoryLedger(), env: { PATH: process.env.PATH } })
 }
 
@@ -327,7 +327,7 @@ describe('sessions read-only by default', () => {
     }
     const url = urlOf(plainServer, 'secure', URL_READ_ONLY)
     const inputs: Record<string, string> = { 'database-url': url, 'min-size': '0', format: 'custom' }
-    const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+    const settings = settingsFrom(inputs, work)
     const result = await verifyBackup({
       settings,
       reporter: recordingReporter(),
@@ -372,7 +372,7 @@ describe('a password only in the password file', () => {
           'min-size': '0',
           format
         }
-        const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+        const settings = settingsFrom(inputs, work)
         const reporter = recordingReporter()
         const result = await verifyBackup({
           settings,
@@ -387,7 +387,7 @@ describe('a password only in the password file', () => {
       // A file others may read is ignored, as libpq ignores it, and the run says why.
       await chmod(file, 0o644)
       const inputs: Record<string, string> = { 'database-url': `postgresql://secure@127.0.0.1:${plainServer.port}/shop`, 'min-size': '0' }
-      const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+      const settings = settingsFrom(inputs, work)
       const reporter = recordingReporter()
       await verifyBackup({ settings, reporter, ledger: new MemoryLedger(), env: { PATH: process.env.PATH, PGPASSFILE: file } })
       expect(reporter.warnings.join('\n')).toContain(`The password file ${file} is ignored, as libpq ignores it: others may read it`)

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { loadSettings } from '../../src/inputs/inputs.js'
+import { settingsFrom } from '../support/verify.js'
 import { verifyBackup, type EngineOptions } from '../../src/engine/verify.js'
 import { buildSummary } from '../../src/report/summary.js'
 import { MemoryLedger, recordingReporter } from '../support/reporter.js'
@@ -47,7 +47,7 @@ maybe(`a PostgreSQL ${OTHER} source restored on PostgreSQL 15`, () => {
       verify: 'data',
       'min-size': '0'
     }
-    const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+    const settings = settingsFrom(inputs, work)
     return verifyBackup({ settings, reporter: recordingReporter(), ledger: new MemoryLedger(), hooks, env: { PATH: process.env.PATH } })
   }
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { loadSettings } from '../../src/inputs/inputs.js'
+import { settingsFrom } from '../support/verify.js'
 import { verifyBackup, type EngineOptions } from '../../src/engine/verify.js'
 import { SourceSnapshot } from '../../src/compare/snapshot.js'
 import { ReadBackPool } from '../../src/compare/read-back.js'
@@ -34,7 +34,7 @@ afterAll(async () => {
 
 async function verify(inputs: Record<string, string>, hooks?: EngineOptions['hooks']) {
   const all: Record<string, string> = { 'min-size': '0', verify: 'data', ...inputs }
-  const settings = { ...loadSettings({ get: (name) => all[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+  const settings = settingsFrom(all, work)
   const reporter = recordingReporter()
   const result = await verifyBackup({ settings, reporter, ledger: new MemoryLedger(), hooks, env: { PATH: process.env.PATH } })
   return { result, reporter }

@@ -8,12 +8,11 @@ import { cp, mkdtemp, readdir, readFile, rm, stat, truncate, unlink, writeFile }
 import os from 'node:os'
 import path from 'node:path'
 import { gzipSync } from 'node:zlib'
-import { loadSettings } from '../../src/inputs/inputs.js'
 import { findClientTools } from '../../src/tools/locate.js'
 import { verifyBackup } from '../../src/engine/verify.js'
 import { recordingReporter } from '../support/reporter.js'
 import { createSampleDatabase, startServer, temporaryDatabases, type TestServer } from '../support/server.js'
-import { verifyInputs } from '../support/verify.js'
+import { settingsFrom, verifyInputs } from '../support/verify.js'
 
 let server: TestServer
 let work: string
@@ -165,7 +164,7 @@ describe("a directory backup with files of its own beside pg_dump's", () => {
       'keep-backup': 'true',
       verify: 'data'
     }
-    const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+    const settings = settingsFrom(inputs, work)
     return verifyBackup({ settings, reporter: recordingReporter() })
   }
 

@@ -17,7 +17,7 @@ import { findClientTools } from '../../src/tools/locate.js'
 import { verifyBackup } from '../../src/engine/verify.js'
 import { recordingReporter } from '../support/reporter.js'
 import { createSampleDatabase, startServer, temporaryDatabases, type TestServer } from '../support/server.js'
-import { verifyInputs } from '../support/verify.js'
+import { settingsFrom, verifyInputs } from '../support/verify.js'
 
 let server: TestServer
 let work: string
@@ -188,7 +188,7 @@ describe('the verification receipt', () => {
 
   async function dumpWithReceipt() {
     const inputs: Record<string, string> = { 'database-url': server.url('shop'), format: 'custom', 'keep-backup': 'true', verify: 'data' }
-    const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+    const settings = settingsFrom(inputs, work)
     return verifyBackup({ settings, reporter: recordingReporter() })
   }
 

@@ -11,6 +11,7 @@ import path from 'node:path'
 import type { BackupFormat } from '../../src/backup/formats.js'
 import { manifestText } from '../../src/backup/archive/manifest.js'
 import { loadSettings } from '../../src/inputs/inputs.js'
+import { settingsFrom } from '../support/verify.js'
 import { VerificationError } from '../../src/run/errors.js'
 import { describeBackupOnDisk } from '../../src/backup/on-disk.js'
 import { requirePassed, validateBackup } from '../../src/validate/validate.js'
@@ -52,10 +53,7 @@ afterAll(async () => {
 async function verify(inputs: Record<string, string>): Promise<VerificationResult> {
   await writeFile(argvLog, '')
   const all = { 'database-url': server.url('shop'), 'keep-backup': 'true', ...inputs }
-  const settings = {
-    ...loadSettings({ get: (name) => (all as Record<string, string>)[name] ?? '', environment: {}, workingDirectory: work }),
-    tempRoot: work
-  }
+  const settings = settingsFrom(all, work)
   return verifyBackup({
     settings,
     reporter: recordingReporter(),
@@ -113,7 +111,7 @@ describe('every format, compressed or not, passes all three phases', () => {
 
   test('a damaged archive fails Validate, and no restore is tried', async () => {
     const all: Record<string, string> = { 'database-url': server.url('shop'), format: 'custom' }
-    const settings = { ...loadSettings({ get: (name) => all[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+    const settings = settingsFrom(all, work)
     const ledger = new MemoryLedger()
     const hooks = { afterCreate: async (file: string) => truncate(file, Math.floor((await readFile(file)).length / 2)) }
     const result = await verifyBackup({ settings, reporter: recordingReporter(), ledger, hooks })
@@ -126,7 +124,7 @@ describe('every format, compressed or not, passes all three phases', () => {
     const lines: string[] = []
     for (const format of ['plain', 'directory']) {
       const all: Record<string, string> = { 'database-url': server.url('shop'), format }
-      const settings = { ...loadSettings({ get: (name) => all[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+      const settings = settingsFrom(all, work)
       const reporter = recordingReporter()
       const result = await verifyBackup({ settings, reporter, heartbeatMs: 2 })
       expect(result.status).toBe('passed')
@@ -183,7 +181,7 @@ describe('a database rich in what dumps get wrong', () => {
         await server.query(readFileSync(path.join(ROOT, '__tests__', 'fixtures', 'rich-database.sql'), 'utf8'), 'rich')
       }
       const all: Record<string, string> = { 'database-url': server.url('rich'), format, verify: level, 'min-size': '0', ...extra }
-      const settings = { ...loadSettings({ get: (name) => all[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+      const settings = settingsFrom(all, work)
       const reporter = recordingReporter()
       const result = await verifyBackup({ settings, reporter })
       expect(result.error).toBeUndefined()
@@ -219,7 +217,7 @@ describe('a database rich in what dumps get wrong', () => {
 describe('the streamed restore of a plain backup', () => {
   const run = async (inputs: Record<string, string>, hooks?: Parameters<typeof verifyBackup>[0]['hooks']) => {
     const all: Record<string, string> = { 'database-url': server.url('shop'), ...inputs }
-    const settings = { ...loadSettings({ get: (name) => all[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+    const settings = settingsFrom(all, work)
     const reporter = recordingReporter()
     const ledger = new MemoryLedger()
     const result = await verifyBackup({ settings, reporter, ledger, hooks })

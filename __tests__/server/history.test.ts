@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { loadSettings } from '../../src/inputs/inputs.js'
+import { settingsFrom } from '../support/verify.js'
 import { verifyBackup } from '../../src/engine/verify.js'
 import { buildSummary } from '../../src/report/summary.js'
 import { renderSummary } from '../../src/report/summary-html.js'
@@ -32,7 +32,7 @@ afterAll(async () => {
 
 async function verify(inputs: Record<string, string>) {
   const all: Record<string, string> = { 'database-url': server.url('shop'), 'min-size': '0', verify: 'rows', ...inputs }
-  const settings = { ...loadSettings({ get: (name) => all[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+  const settings = settingsFrom(all, work)
   const reporter = recordingReporter()
   const result = await verifyBackup({ settings, reporter, ledger: new MemoryLedger(), env: { PATH: process.env.PATH } })
   return { result, reporter }

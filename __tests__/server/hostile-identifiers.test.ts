@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { loadSettings } from '../../src/inputs/inputs.js'
+import { settingsFrom } from '../support/verify.js'
 import { verifyBackup } from '../../src/engine/verify.js'
 import { recordingReporter } from '../support/reporter.js'
 import { startServer, temporaryDatabases, type TestServer } from '../support/server.js'
@@ -173,6 +173,6 @@ describe('hostile identifiers', () => {
 
 function verify(database: string, reporter = recordingReporter()) {
   const inputs: Record<string, string> = { 'database-url': server.url(database), jobs: '3', verify: 'data', 'min-size': '0', timeout: '3' }
-  const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: temp }), tempRoot: temp }
+  const settings = settingsFrom(inputs, temp)
   return verifyBackup({ settings, reporter, env: { PATH: process.env.PATH } })
 }

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
-import { loadSettings } from '../../src/inputs/inputs.js'
+import { settingsFrom } from '../support/verify.js'
 import { verifyBackup } from '../../src/engine/verify.js'
 import { recordingReporter } from '../support/reporter.js'
 import { startServer, temporaryDatabases, type TestServer } from '../support/server.js'
@@ -45,7 +45,7 @@ test.each(['plain', 'custom'])(
     const [{ pid }] = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows
     try {
       const inputs: Record<string, string> = { 'database-url': server.url('locked'), format, timeout: '0.05', 'min-size': '0' }
-      const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+      const settings = settingsFrom(inputs, work)
       const reporter = recordingReporter()
       const result = await verifyBackup({ settings, reporter, env: { PATH: process.env.PATH } })
       // The lock is still held: the run did not wait for it to go.

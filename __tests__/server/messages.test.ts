@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process'
 import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { loadSettings } from '../../src/inputs/inputs.js'
+import { settingsFrom } from '../support/verify.js'
 import { findClientTools } from '../../src/tools/locate.js'
 import { describeMinutes, verifyBackup } from '../../src/engine/verify.js'
 import { recordingReporter } from '../support/reporter.js'
@@ -104,7 +104,7 @@ describe('messages', () => {
     const text = await readFile(file, 'utf8')
     await writeFile(file, text.replace(/(COPY public\.child \(id, parent_id\) FROM stdin;\n)/, '$11000\t999\n'))
     const inputs: Record<string, string> = { 'backup-file': file, 'restore-database-url': server.url('postgres'), 'min-size': '0' }
-    const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+    const settings = settingsFrom(inputs, work)
     const result = await verifyBackup({ settings, reporter: recordingReporter() })
     expect(result.status).toBe('failed')
     expect(result.error?.message).toMatch(/violates foreign key constraint/)
@@ -120,7 +120,7 @@ describe('messages', () => {
     const key = /^\\unrestrict (\S+)$/m.exec(text)?.[1] as string
     await writeFile(file, text.replace(`\\unrestrict ${key}`, `\\unrestrict ${key.slice(0, 20)}`))
     const inputs: Record<string, string> = { 'backup-file': file, 'restore-database-url': server.url('postgres'), 'min-size': '0' }
-    const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+    const settings = settingsFrom(inputs, work)
     const result = await verifyBackup({ settings, reporter: recordingReporter() })
     expect(result.status).toBe('failed')
     expect(result.error?.message).toContain(
@@ -163,7 +163,7 @@ describe('messages', () => {
     for (const format of ['custom', 'directory', 'plain', 'tar']) {
       const root = await mkdtemp(path.join(work, `kept-${format}-`))
       const inputs: Record<string, string> = { 'database-url': server.url('shop'), format, 'keep-backup': 'true', 'min-size': '0' }
-      const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: root }
+      const settings = settingsFrom(inputs, work, { tempRoot: root })
       const result = await verifyBackup({ settings, reporter: recordingReporter() })
       expect(result.error).toBeUndefined()
       const kept = result.backup!.path

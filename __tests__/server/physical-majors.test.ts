@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs'
 import { chmod, mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { loadSettings } from '../../src/inputs/inputs.js'
+import { settingsFrom } from '../support/verify.js'
 import { verifyBackup } from '../../src/engine/verify.js'
 import { FolderToolCache } from '../../src/tools/cache.js'
 import { MemoryLedger, recordingReporter } from '../support/reporter.js'
@@ -48,7 +48,7 @@ afterAll(async () => {
 
 async function verify(inputs: Record<string, string>, env: NodeJS.ProcessEnv) {
   const all: Record<string, string> = { method: 'physical', 'backup-file': backup, ...inputs }
-  const settings = { ...loadSettings({ get: (name) => all[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+  const settings = settingsFrom(all, work)
   const cache = await mkdtemp(path.join(work, 'cache-'))
   return verifyBackup({
     settings,

@@ -9,6 +9,7 @@ import { appendFile, chmod, chown, mkdir, mkdtemp, open, readFile, rm, stat, wri
 import os from 'node:os'
 import path from 'node:path'
 import { loadSettings } from '../../src/inputs/inputs.js'
+import { settingsFrom } from '../support/verify.js'
 import { verifyBackup } from '../../src/engine/verify.js'
 import { buildSummary } from '../../src/report/summary.js'
 import { renderSummary } from '../../src/report/summary-html.js'
@@ -53,7 +54,7 @@ function basebackup(name: string, args: string[]): string {
 
 async function verify(inputs: Record<string, string>) {
   const all: Record<string, string> = { method: 'physical', 'min-size': '0', ...inputs }
-  const settings = { ...loadSettings({ get: (name) => all[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+  const settings = settingsFrom(all, work)
   const reporter = recordingReporter()
   const ledger = new MemoryLedger()
   const result = await verifyBackup({ settings, reporter, ledger, env: { PATH: process.env.PATH } })

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { chmod, copyFile, mkdir, mkdtemp, open, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { loadSettings } from '../../src/inputs/inputs.js'
+import { settingsFrom } from '../support/verify.js'
 import { verifyBackup, type EngineOptions } from '../../src/engine/verify.js'
 import { FolderToolCache } from '../../src/tools/cache.js'
 import { materialise, recognisePhysical } from '../../src/physical/layout.js'
@@ -90,7 +90,7 @@ function throwawayProcesses(): number[] {
 
 async function verify(inputs: Record<string, string>, options: Partial<EngineOptions> = {}) {
   const all: Record<string, string> = { method: 'physical', 'min-size': '0', ...inputs }
-  const settings = { ...loadSettings({ get: (name) => all[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+  const settings = settingsFrom(all, work)
   const reporter = recordingReporter()
   const ledger = new MemoryLedger()
   const result = await verifyBackup({ settings, reporter, ledger, env: { PATH: process.env.PATH }, ...options })

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process'
 import { chmod, chown, mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { loadSettings } from '../../src/inputs/inputs.js'
+import { settingsFrom } from '../support/verify.js'
 import { verifyBackup, type EngineOptions } from '../../src/engine/verify.js'
 import { MemoryLedger, recordingReporter } from '../support/reporter.js'
 import { startServer, temporaryDatabases, type TestServer } from '../support/server.js'
@@ -55,7 +55,7 @@ async function verify(format: string, hooks?: EngineOptions['hooks']) {
     verify: 'data',
     format
   }
-  const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: keys }), tempRoot: keys }
+  const settings = settingsFrom(inputs, keys)
   return verifyBackup({ settings, reporter: recordingReporter(), ledger: new MemoryLedger(), hooks, env: { PATH: process.env.PATH } })
 }
 

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process'
 import { lstat, mkdir, mkdtemp, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { loadSettings } from '../../src/inputs/inputs.js'
+import { settingsFrom } from '../support/verify.js'
 import { verifyBackup } from '../../src/engine/verify.js'
 import { checkHistoryWritable, parseHistory } from '../../src/records/history.js'
 import { buildSummary } from '../../src/report/summary.js'
@@ -49,7 +49,7 @@ afterAll(async () => {
 
 async function verify(inputs: Record<string, string>) {
   const all: Record<string, string> = { 'min-size': '0', ...inputs }
-  const settings = { ...loadSettings({ get: (name) => all[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+  const settings = settingsFrom(all, work)
   const reporter = recordingReporter()
   const result = await verifyBackup({ settings, reporter, ledger: new MemoryLedger(), env: { PATH: process.env.PATH } })
   return { result, reporter }

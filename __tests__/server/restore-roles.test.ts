@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { loadSettings } from '../../src/inputs/inputs.js'
+import { settingsFrom } from '../support/verify.js'
 import { verifyBackup } from '../../src/engine/verify.js'
 import { findClientTools } from '../../src/tools/locate.js'
 import { incompleteRestore, restoreFailure, RestoreErrorSorter } from '../../src/restore/errors.js'
@@ -100,7 +100,7 @@ afterAll(async () => {
 
 async function verifyExisting(file: string, extra: Record<string, string> = {}, restoreUrl = server.url('postgres')) {
   const inputs: Record<string, string> = { 'backup-file': file, 'restore-database-url': restoreUrl, 'min-size': '0', ...extra }
-  const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+  const settings = settingsFrom(inputs, work)
   const ledger = new MemoryLedger()
   const reporter = recordingReporter()
   const result = await verifyBackup({ settings, reporter, ledger })

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process'
 import { chown, mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { loadSettings } from '../../src/inputs/inputs.js'
+import { settingsFrom } from '../support/verify.js'
 import { verifyBackup } from '../../src/engine/verify.js'
 import { MemoryLedger, recordingReporter } from '../support/reporter.js'
 import { createSampleDatabase, startServer, temporaryDatabases, type TestServer } from '../support/server.js'
@@ -35,7 +35,7 @@ test.each(['plain', 'custom'])(
   '%s: the restore happens on the other server; the source never holds a temporary database',
   async (format) => {
     const inputs: Record<string, string> = { 'database-url': source.url('shop'), 'restore-database-url': restore.url('postgres'), format }
-    const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+    const settings = settingsFrom(inputs, work)
     const seen: Array<{ onSource: string[]; onRestore: string[] }> = []
     const hooks = {
       afterRestore: async () => {
@@ -69,7 +69,7 @@ test.each([
       jobs,
       'min-size': '0'
     }
-    const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+    const settings = settingsFrom(inputs, work)
     const reporter = recordingReporter()
     const result = await verifyBackup({ settings, reporter })
     expect(result.error).toBeUndefined()
@@ -80,10 +80,7 @@ test.each([
     expect(reporter.warnings.join('\n')).toContain(
       'a tablespace the dump names does not exist (its objects restored into the default tablespace)'
     )
-    const strict = {
-      ...loadSettings({ get: (name) => ({ ...inputs, strict: 'true' })[name] ?? '', environment: {}, workingDirectory: work }),
-      tempRoot: work
-    }
+    const strict = settingsFrom({ ...inputs, strict: 'true' }, work)
     const failed = await verifyBackup({ settings: strict, reporter: recordingReporter() })
     expect(failed.error?.message).toMatch(/invalid value for parameter "default_tablespace": "far"/)
     expect(await temporaryDatabases(restore)).toEqual([])

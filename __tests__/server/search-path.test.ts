@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { loadSettings } from '../../src/inputs/inputs.js'
+import { settingsFrom } from '../support/verify.js'
 import { verifyBackup } from '../../src/engine/verify.js'
 import { recordingReporter } from '../support/reporter.js'
 import { startServer, temporaryDatabases, type TestServer } from '../support/server.js'
@@ -59,7 +59,7 @@ afterAll(async () => {
 
 function verify(database: string, inputs: Record<string, string>) {
   const all: Record<string, string> = { 'database-url': server.url(database), 'min-size': '0', timeout: '3', ...inputs }
-  const settings = { ...loadSettings({ get: (name) => all[name] ?? '', environment: {}, workingDirectory: temp }), tempRoot: temp }
+  const settings = settingsFrom(all, temp)
   return verifyBackup({ settings, reporter: recordingReporter(), env: { PATH: process.env.PATH } })
 }
 

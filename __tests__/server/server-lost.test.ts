@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { parseFileCommand, ROOT, runBundle } from '../support/runner.js'
-import { loadSettings } from '../../src/inputs/inputs.js'
+import { settingsFrom } from '../support/verify.js'
 import { findClientTools } from '../../src/tools/locate.js'
 import { verifyBackup } from '../../src/engine/verify.js'
 import { recordingReporter } from '../support/reporter.js'
@@ -78,7 +78,7 @@ describe('an existing backup', () => {
   /** Verifies the dump, stopping the server as soon as a log line matches. */
   async function stopWhen(pattern: RegExp, format = 'plain', more: Record<string, string> = {}) {
     const inputs: Record<string, string> = { 'backup-file': dumps[format], 'restore-database-url': server.url('postgres'), ...more }
-    const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: temp }), tempRoot: temp }
+    const settings = settingsFrom(inputs, temp)
     let stopping: Promise<void> | undefined
     const reporter = recordingReporter()
     const info = reporter.info

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
-import { loadSettings } from '../../src/inputs/inputs.js'
+import { settingsFrom } from '../support/verify.js'
 import { RestoreWatchdog } from '../../src/restore/watchdog.js'
 import { findClientTools } from '../../src/tools/locate.js'
 import { verifyBackup } from '../../src/engine/verify.js'
@@ -158,7 +158,7 @@ test('a dump whose index build waits for a lock the in-order session holds stops
   expect(data).toBeGreaterThan(0)
   await writeFile(dump, `${text.slice(0, data)}${refresh}${text.slice(data)}`)
   const inputs: Record<string, string> = { 'backup-file': dump, 'restore-database-url': server.url('postgres'), jobs: '2', 'min-size': '0' }
-  const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+  const settings = settingsFrom(inputs, work)
   const ledger = new MemoryLedger()
   const started = Date.now()
   const result = await verifyBackup({ settings, reporter: recordingReporter(), ledger, stallMs: 2000 })

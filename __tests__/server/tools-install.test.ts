@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { loadSettings } from '../../src/inputs/inputs.js'
+import { settingsFrom } from '../support/verify.js'
 import { FolderToolCache } from '../../src/tools/cache.js'
 import { findClientTools, type ClientTools } from '../../src/tools/locate.js'
 import { detectLibc, targetTriple } from '../../src/tools/target.js'
@@ -41,7 +41,7 @@ async function verifyWith(downloads: ArchiveServer, cacheRoot: string, version =
     'tools-url': downloads.template,
     'tools-source': 'tool-cache'
   }
-  const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+  const settings = settingsFrom(inputs, work)
   const reporter = recordingReporter()
   const result = await verifyBackup({ settings, reporter, toolCache: new FolderToolCache(cacheRoot), retry: FAST_RETRY })
   return { result, reporter }

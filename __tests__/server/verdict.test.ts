@@ -8,6 +8,7 @@ import { readdir, readFile, rm, mkdtemp, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { loadSettings } from '../../src/inputs/inputs.js'
+import { settingsFrom } from '../support/verify.js'
 import { readReferences } from '../../src/engine/references.js'
 import { backupChecksum } from '../../src/backup/archive/manifest.js'
 import { findClientTools } from '../../src/tools/locate.js'
@@ -29,7 +30,7 @@ afterAll(async () => {
 })
 
 async function verify(inputs: Record<string, string>, hooks?: EngineOptions['hooks']) {
-  const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+  const settings = settingsFrom(inputs, work)
   const reporter = recordingReporter()
   const ledger = new MemoryLedger()
   const result = await verifyBackup({ settings, reporter, ledger, hooks, env: { PATH: process.env.PATH } })
