@@ -1,13 +1,13 @@
 // The bundle in dist/ run as the runner runs it, against a real PostgreSQL: outputs, summary, exit code.
 
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { beforeAll, describe, expect, test } from '@jest/globals'
 import { createHash } from 'node:crypto'
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { spawn } from 'node:child_process'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { freePort, createSampleDatabase, startServer, temporaryDatabases, type TestServer } from '../support/server.js'
+import { createSampleDatabase, freePort, temporaryDatabases, useServer } from '../support/server.js'
 import { parseFileCommand, ROOT, runBundle } from '../support/runner.js'
 import { htmlProblems } from '../support/html.js'
 import { findClientTools } from '../../src/tools/locate.js'
@@ -15,21 +15,13 @@ import { detectLibc, targetTriple } from '../../src/tools/target.js'
 import { archiveFiles, buildClientArchive, startArchiveServer } from '../support/archive-server.js'
 import { existsSync } from 'node:fs'
 
-let server: TestServer
-let keepRoot: string
+const { server, work: keepRoot } = useServer('kept')
 
 beforeAll(async () => {
-  server = await startServer()
   await createSampleDatabase(server, 'shop')
   // Large enough that a restore takes a moment: the interruption tests stop runs in the middle of it.
   await server.query('CREATE DATABASE large')
   await server.query('CREATE TABLE filler AS SELECT g AS id, repeat(md5(g::text), 4) AS padding FROM generate_series(1, 800000) g', 'large')
-  keepRoot = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-kept-'))
-})
-
-afterAll(async () => {
-  await server?.stop()
-  if (keepRoot) await rm(keepRoot, { recursive: true, force: true })
 })
 
 describe('dist/index.js as the runner runs it', () => {

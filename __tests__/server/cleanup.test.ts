@@ -1,38 +1,27 @@
 // Cleanup drops what the run created whatever else is in its temporary database: here an autovacuum
 // worker, which a role that is not a superuser may not end itself, right after a large restore.
 
-import { afterAll, beforeAll, expect, test } from '@jest/globals'
-import { mkdtemp, rm } from 'node:fs/promises'
-import os from 'node:os'
-import path from 'node:path'
+import { beforeAll, expect, test } from '@jest/globals'
 import { settingsFrom } from '../support/verify.js'
 import { verifyBackup } from '../../src/engine/verify.js'
 import { MemoryLedger, recordingReporter } from '../support/reporter.js'
-import { startServer, temporaryDatabases, type TestServer } from '../support/server.js'
+import { temporaryDatabases, useServer } from '../support/server.js'
 
-let server: TestServer
-let temp: string
+// Autovacuum made aggressive and slow: a worker comes into a freshly loaded database at once, and stays.
+const { server, work: temp } = useServer('cleanup', {
+  settings: [
+    'autovacuum_naptime=1',
+    'autovacuum_vacuum_insert_threshold=1000',
+    'autovacuum_analyze_threshold=1000',
+    'autovacuum_vacuum_cost_delay=100',
+    'autovacuum_vacuum_cost_limit=1'
+  ]
+})
 
 beforeAll(async () => {
-  // Autovacuum made aggressive and slow: a worker comes into a freshly loaded database at once, and stays.
-  server = await startServer({
-    settings: [
-      'autovacuum_naptime=1',
-      'autovacuum_vacuum_insert_threshold=1000',
-      'autovacuum_analyze_threshold=1000',
-      'autovacuum_vacuum_cost_delay=100',
-      'autovacuum_vacuum_cost_limit=1'
-    ]
-  })
   await server.query("CREATE ROLE app LOGIN PASSWORD 'app-pw' CREATEDB")
   await server.query('CREATE DATABASE appdb OWNER app')
   await server.query('GRANT ALL ON SCHEMA public TO app', 'appdb')
-  temp = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-cleanup-'))
-})
-
-afterAll(async () => {
-  await server?.stop()
-  if (temp) await rm(temp, { recursive: true, force: true })
 })
 
 test('a role that is not a superuser drops its temporary database while an autovacuum worker is in it: nothing is left behind', async () => {

@@ -5,8 +5,7 @@
 // security that the restore role ends up owning is read back whole.
 
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import os from 'node:os'
+import { readFile, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { settingsFrom } from '../support/verify.js'
 import { compareInventories, requireSameInventory } from '../../src/compare/compare.js'
@@ -14,10 +13,9 @@ import type { Inventory } from '../../src/compare/inventory.js'
 import { DefinitionList } from '../../src/compare/definition-list.js'
 import { verifyBackup, type EngineOptions } from '../../src/engine/verify.js'
 import { MemoryLedger, recordingReporter } from '../support/reporter.js'
-import { startServer, temporaryDatabases, type TestServer } from '../support/server.js'
+import { temporaryDatabases, useServer } from '../support/server.js'
 
-let server: TestServer
-let work: string
+const { server, work } = useServer('compare-round')
 
 const FORMATS: Array<[string, Record<string, string>]> = [
   ['plain', { format: 'plain' }],
@@ -81,8 +79,6 @@ async function verify(inputs: Record<string, string>, hooks?: EngineOptions['hoo
 }
 
 beforeAll(async () => {
-  server = await startServer()
-  work = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-compare-round-'))
   await server.query('CREATE DATABASE described')
   await server.query(DESCRIBED, 'described')
   for (const database of ['taxed', 'retaxed']) {
@@ -118,9 +114,7 @@ beforeAll(async () => {
 }, 120_000)
 
 afterAll(async () => {
-  await server?.stop()
   await Promise.all(extensionFiles.map((file) => rm(file, { force: true })))
-  if (work) await rm(work, { recursive: true, force: true })
 })
 
 describe('view options, comments and sequence values are compared', () => {

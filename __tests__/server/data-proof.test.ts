@@ -2,9 +2,8 @@
 // pass in every format, and a row changed, swapped or duplicated in the restored copy fails,
 // naming that table and no other.
 
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import os from 'node:os'
+import { beforeAll, describe, expect, test } from '@jest/globals'
+import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { settingsFrom } from '../support/verify.js'
 import { verifyBackup, type EngineOptions } from '../../src/engine/verify.js'
@@ -13,23 +12,15 @@ import { ReadBackPool } from '../../src/compare/read-back.js'
 import { openSession } from '../../src/connection/session.js'
 import { chooseConnection } from '../../src/inputs/connection.js'
 import { MemoryLedger, recordingReporter } from '../support/reporter.js'
-import { startServer, temporaryDatabases, type TestServer } from '../support/server.js'
+import { temporaryDatabases, useServer } from '../support/server.js'
 import { DAMAGE, PROOF_SCHEMA } from '../support/proof-database.js'
 
-let server: TestServer
-let work: string
+const { server, work } = useServer('data-proof')
 
 beforeAll(async () => {
-  server = await startServer()
-  work = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-data-proof-'))
   await server.query('CREATE DATABASE proof')
   await server.query("ALTER DATABASE proof SET timezone = 'America/New_York'")
   await server.query(PROOF_SCHEMA, 'proof')
-})
-
-afterAll(async () => {
-  await server?.stop()
-  if (work) await rm(work, { recursive: true, force: true })
 })
 
 async function verify(inputs: Record<string, string>, hooks?: EngineOptions['hooks']) {

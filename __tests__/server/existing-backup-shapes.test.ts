@@ -2,20 +2,18 @@
 // backup with files of its own beside pg_dump's, min-size applied to a backup made elsewhere, and a
 // pg_dumpall file named as what it is.
 
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { beforeAll, describe, expect, test } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
-import { cp, mkdtemp, readdir, readFile, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises'
-import os from 'node:os'
+import { cp, mkdtemp, readdir, readFile, stat, truncate, unlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { findClientTools } from '../../src/tools/locate.js'
 import { verifyBackup } from '../../src/engine/verify.js'
 import { recordingReporter } from '../support/reporter.js'
-import { createSampleDatabase, startServer, temporaryDatabases, type TestServer } from '../support/server.js'
+import { createSampleDatabase, temporaryDatabases, useServer } from '../support/server.js'
 import { settingsFrom, verifyInputs } from '../support/verify.js'
 
-let server: TestServer
-let work: string
+const { server, work } = useServer('shapes')
 let pgDump: string
 const backups: Record<string, string> = {}
 
@@ -31,7 +29,6 @@ function clientEnv(database: string): NodeJS.ProcessEnv {
 }
 
 beforeAll(async () => {
-  server = await startServer()
   await server.query('CREATE DATABASE empty')
   await createSampleDatabase(server, 'shop')
   await server.query('CREATE DATABASE pictures')
@@ -39,7 +36,6 @@ beforeAll(async () => {
     "CREATE TABLE picture (id int PRIMARY KEY, image oid); INSERT INTO picture VALUES (1, lo_from_bytea(0, 'a picture')), (2, lo_from_bytea(0, 'another'))",
     'pictures'
   )
-  work = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-shapes-'))
   pgDump = (await findClientTools())[0].pgDump
   const dump = (name: string, database: string, args: string[]) => {
     backups[name] = path.join(work, name)
@@ -55,11 +51,6 @@ beforeAll(async () => {
   execFileSync(path.join(path.dirname(pgDump), 'pg_dumpall'), [`--file=${backups['cluster.sql']}`], { env: clientEnv('postgres') })
   backups['cluster.sql.gz'] = path.join(work, 'cluster.sql.gz')
   await writeFile(backups['cluster.sql.gz'], gzipSync(await readFile(backups['cluster.sql'])))
-})
-
-afterAll(async () => {
-  await server?.stop()
-  if (work) await rm(work, { recursive: true, force: true })
 })
 
 function verifyExisting(file: string, extra: Record<string, string> = {}) {

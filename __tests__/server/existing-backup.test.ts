@@ -1,11 +1,10 @@
 // backup-file: a backup made elsewhere (last night's, downloaded by an earlier step) is recognised
 // from its content, validated and restored into a server of the user's choosing.
 
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { beforeAll, describe, expect, test } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { cp, mkdtemp, readFile, rm, truncate, unlink, writeFile } from 'node:fs/promises'
-import os from 'node:os'
+import { cp, mkdtemp, readFile, truncate, unlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { readFileSync } from 'node:fs'
@@ -16,17 +15,14 @@ import { readReferences } from '../../src/engine/references.js'
 import { findClientTools } from '../../src/tools/locate.js'
 import { verifyBackup } from '../../src/engine/verify.js'
 import { recordingReporter } from '../support/reporter.js'
-import { createSampleDatabase, startServer, temporaryDatabases, type TestServer } from '../support/server.js'
+import { createSampleDatabase, temporaryDatabases, useServer } from '../support/server.js'
 import { settingsFrom, verifyInputs } from '../support/verify.js'
 
-let server: TestServer
-let work: string
+const { server, work } = useServer('existing')
 const backups: Record<string, string> = {}
 
 beforeAll(async () => {
-  server = await startServer()
   await createSampleDatabase(server, 'shop')
-  work = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-existing-'))
   const tools = (await findClientTools())[0]
   const env = {
     ...process.env,
@@ -46,11 +42,6 @@ beforeAll(async () => {
   dump('nightly.dir', ['--format=directory', '--jobs=2'])
   backups['nightly.sql.gz'] = path.join(work, 'nightly.sql.gz')
   await writeFile(backups['nightly.sql.gz'], gzipSync(await readFile(backups['nightly.sql'])))
-})
-
-afterAll(async () => {
-  await server?.stop()
-  if (work) await rm(work, { recursive: true, force: true })
 })
 
 function verifyExisting(file: string, extra: Record<string, string> = {}) {

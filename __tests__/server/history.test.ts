@@ -2,9 +2,8 @@
 // summary, the alerts failing (or warning), a corrupt history refused untouched before anything
 // connects, and concurrent runs that each add one intact record.
 
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import os from 'node:os'
+import { beforeAll, describe, expect, test } from '@jest/globals'
+import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { settingsFrom } from '../support/verify.js'
 import { verifyBackup } from '../../src/engine/verify.js'
@@ -13,21 +12,13 @@ import { renderSummary } from '../../src/report/summary-html.js'
 import { outputsOf } from '../../src/report/outputs.js'
 import { parseHistory } from '../../src/records/history.js'
 import { MemoryLedger, recordingReporter } from '../support/reporter.js'
-import { createSampleDatabase, freePort, startServer, TEST_PASSWORD, temporaryDatabases, type TestServer } from '../support/server.js'
+import { createSampleDatabase, freePort, temporaryDatabases, TEST_PASSWORD, useServer } from '../support/server.js'
 import { runBundle } from '../support/runner.js'
 
-let server: TestServer
-let work: string
+const { server, work } = useServer('history')
 
 beforeAll(async () => {
-  server = await startServer()
   await createSampleDatabase(server, 'shop')
-  work = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-history-'))
-})
-
-afterAll(async () => {
-  await server?.stop()
-  if (work) await rm(work, { recursive: true, force: true })
 })
 
 async function verify(inputs: Record<string, string>) {

@@ -4,12 +4,11 @@
 // process on the runner or the server's host. A --create dump restores without touching the database
 // it names, and code for the server's host needs the backup vouched for.
 
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { beforeAll, describe, expect, test } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { chmod, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import os from 'node:os'
+import { chmod, cp, mkdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { chooseConnection } from '../../src/inputs/connection.js'
 import { openSession } from '../../src/connection/session.js'
@@ -27,11 +26,10 @@ import { restrictLine } from '../../src/restore/psql.js'
 import { runTool } from '../../src/tools/process.js'
 import { clientEnvironment } from '../../src/connection/environment.js'
 import { ROOT } from '../support/runner.js'
-import { createSampleDatabase, startServer, temporaryDatabases, type TestServer } from '../support/server.js'
+import { createSampleDatabase, temporaryDatabases, useServer } from '../support/server.js'
 import { verifyInputs } from '../support/verify.js'
 
-let server: TestServer
-let work: string
+const { server, work } = useServer('hostile')
 /** Where a statement that ran would leave its mark: writable by the server's account too. */
 let marks: string
 let tools: ClientTools
@@ -53,8 +51,6 @@ function dump(name: string, database: string, args: string[]): string {
 }
 
 beforeAll(async () => {
-  server = await startServer()
-  work = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-hostile-'))
   marks = path.join(work, 'marks')
   await mkdir(marks)
   await chmod(work, 0o755)
@@ -77,11 +73,6 @@ beforeAll(async () => {
   dump('app.dump', 'app', ['--format=custom'])
   dump('app.dir', 'app', ['--format=directory'])
   dump('tiny.sql', 'tiny', ['--format=plain'])
-})
-
-afterAll(async () => {
-  await server?.stop()
-  if (work) await rm(work, { recursive: true, force: true })
 })
 
 function verify(file: string, inputs: Record<string, string> = {}) {

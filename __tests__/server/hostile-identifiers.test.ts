@@ -3,14 +3,11 @@
 // "\.", dollar signs, comment starts, Unicode, 63-byte names) dump and restore over parallel psql
 // sessions with every row and value, never hang, and never fall back to one session for them.
 
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
-import { mkdtemp, rm } from 'node:fs/promises'
-import os from 'node:os'
-import path from 'node:path'
+import { describe, expect, test } from '@jest/globals'
 import { settingsFrom } from '../support/verify.js'
 import { verifyBackup } from '../../src/engine/verify.js'
 import { recordingReporter } from '../support/reporter.js'
-import { startServer, temporaryDatabases, type TestServer } from '../support/server.js'
+import { temporaryDatabases, useServer } from '../support/server.js'
 import { generator } from '../support/random.js'
 
 /** Pieces that confuse anything reading a dump line by line or token by token. */
@@ -118,18 +115,7 @@ function hostileDatabase(seed: number, sets: number): string {
 const DATABASES = 10
 const SETS = 25
 
-let server: TestServer
-let temp: string
-
-beforeAll(async () => {
-  server = await startServer()
-  temp = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-hostile-'))
-})
-
-afterAll(async () => {
-  await server?.stop()
-  if (temp) await rm(temp, { recursive: true, force: true })
-})
+const { server, work: temp } = useServer('hostile')
 
 describe('hostile identifiers', () => {
   test('the two names from the field report: a column name with a line break, a table named "x FROM stdin;\\n\\."', async () => {

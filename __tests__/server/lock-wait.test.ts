@@ -2,29 +2,18 @@
 // run's own reads wait for it. The timeout still stops the run when it says, while that session
 // still holds the lock, naming it; nothing of the run's is left waiting on the server.
 
-import { afterAll, beforeAll, expect, test } from '@jest/globals'
-import { mkdtemp, rm } from 'node:fs/promises'
-import os from 'node:os'
-import path from 'node:path'
+import { beforeAll, expect, test } from '@jest/globals'
 import pg from 'pg'
 import { settingsFrom } from '../support/verify.js'
 import { verifyBackup } from '../../src/engine/verify.js'
 import { recordingReporter } from '../support/reporter.js'
-import { startServer, temporaryDatabases, type TestServer } from '../support/server.js'
+import { temporaryDatabases, useServer } from '../support/server.js'
 
-let server: TestServer
-let work: string
+const { server, work } = useServer('lock-wait')
 
 beforeAll(async () => {
-  server = await startServer()
-  work = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-lock-wait-'))
   await server.query('CREATE DATABASE locked')
   await server.query('CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 1000)', 'locked')
-})
-
-afterAll(async () => {
-  await server?.stop()
-  if (work) await rm(work, { recursive: true, force: true })
 })
 
 /** The sessions of the run's (every one is named backup-verify) still on the database. */

@@ -1,35 +1,26 @@
 // Secrets and messages: a connection string in any form is refused without showing its password;
 // children never inherit the inputs; each failure is named in the user's terms, with a hint that fits.
 
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { beforeAll, describe, expect, test } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
-import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
-import os from 'node:os'
+import { chmod, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { settingsFrom } from '../support/verify.js'
 import { findClientTools } from '../../src/tools/locate.js'
 import { describeMinutes, verifyBackup } from '../../src/engine/verify.js'
 import { recordingReporter } from '../support/reporter.js'
 import { runBundle } from '../support/runner.js'
-import { startServer, type TestServer } from '../support/server.js'
+import { useServer } from '../support/server.js'
 
-let server: TestServer
-let work: string
+const { server, work } = useServer('messages')
 
 beforeAll(async () => {
-  server = await startServer()
-  work = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-messages-'))
   await server.query('CREATE DATABASE shop')
   await server.query(
     `CREATE TABLE parent (id int PRIMARY KEY); CREATE TABLE child (id int, parent_id int REFERENCES parent (id));
      INSERT INTO parent SELECT generate_series(1, 100); INSERT INTO child SELECT g, g FROM generate_series(1, 100) g;`,
     'shop'
   )
-})
-
-afterAll(async () => {
-  await server?.stop()
-  if (work) await rm(work, { recursive: true, force: true })
 })
 
 async function pgDump(file: string, format = 'plain'): Promise<void> {

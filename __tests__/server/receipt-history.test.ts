@@ -3,10 +3,9 @@
 // sizes compared between backups written alike only; and a history whose path could not be
 // written refused before anything connects, never hanging the run, written through its symlink.
 
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { beforeAll, describe, expect, test } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
-import { lstat, mkdir, mkdtemp, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises'
-import os from 'node:os'
+import { lstat, mkdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { settingsFrom } from '../support/verify.js'
 import { verifyBackup } from '../../src/engine/verify.js'
@@ -19,10 +18,9 @@ import type { SinceReceipt } from '../../src/report/result.js'
 import { describeSinceReceipt } from '../../src/report/since-receipt.js'
 import { findClientTools } from '../../src/tools/locate.js'
 import { MemoryLedger, recordingReporter } from '../support/reporter.js'
-import { startServer, temporaryDatabases, type TestServer } from '../support/server.js'
+import { temporaryDatabases, useServer } from '../support/server.js'
 
-let server: TestServer
-let work: string
+const { server, work } = useServer('receipt-history')
 
 /** A small shop: orders that grow, a lookup that should not change, a function and a constraint. */
 const SCHEMA = `
@@ -36,15 +34,8 @@ const SCHEMA = `
 `
 
 beforeAll(async () => {
-  server = await startServer()
-  work = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-receipt-history-'))
   await server.query('CREATE DATABASE yesterday')
   await server.query(SCHEMA, 'yesterday')
-})
-
-afterAll(async () => {
-  await server?.stop()
-  if (work) await rm(work, { recursive: true, force: true })
 })
 
 async function verify(inputs: Record<string, string>) {

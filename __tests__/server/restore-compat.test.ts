@@ -1,10 +1,9 @@
 // A plain dump from a newer pg_dump restores into an older server: pg_dump 17+ writes
 // "SET transaction_timeout = 0;", which servers before 17 reject.
 
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { beforeAll, describe, expect, test } from '@jest/globals'
 import { createHash } from 'node:crypto'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import os from 'node:os'
+import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -19,7 +18,7 @@ import { compareInventories } from '../../src/compare/compare.js'
 import { restoreBackup } from '../../src/restore/restore.js'
 import { findClientTools, type ClientTools } from '../../src/tools/locate.js'
 import { testRun } from '../support/reporter.js'
-import { createSampleDatabase, startServer, temporaryDatabases, unavailableReason, type TestServer } from '../support/server.js'
+import { createSampleDatabase, temporaryDatabases, unavailableReason, useServer } from '../support/server.js'
 
 async function filtered(text: string, settings: string[], chunk = 0): Promise<{ output: string; removed: string[] }> {
   const filter = new SettingsFilter(settings)
@@ -54,16 +53,13 @@ const maybe = reason ? describe.skip : describe
 if (reason) console.warn(`Skipping the restore-into-an-older-server test: ${reason}`)
 
 maybe("restoring a newer client's plain dump into PostgreSQL 14", () => {
-  let server: TestServer
-  let work: string
+  const { server, work } = useServer('compat', { major: 14 })
   let local: ClientTools
   let dumpFile: string
   let checksum: string
 
   beforeAll(async () => {
-    server = await startServer({ major: 14 })
     await createSampleDatabase(server, 'shop')
-    work = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-compat-'))
     local = (await findClientTools())[0]
     const choice = chooseConnection(server.url('shop'), {}, undefined)
     if (choice?.kind !== 'postgres') throw new Error('expected a PostgreSQL URL')
@@ -78,11 +74,6 @@ maybe("restoring a newer client's plain dump into PostgreSQL 14", () => {
     checksum = createHash('sha256')
       .update(await readFile(dumpFile))
       .digest('hex')
-  })
-
-  afterAll(async () => {
-    await server?.stop()
-    if (work) await rm(work, { recursive: true, force: true })
   })
 
   const restoreAs = async (clientMajor: number, name: string) => {

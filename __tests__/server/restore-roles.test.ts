@@ -2,10 +2,8 @@
 // change of owner or privileges that fails on one is harmless; a policy (or anything else) that
 // fails on one leaves the restore incomplete, in every format and with one or several sessions.
 
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { beforeAll, describe, expect, test } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
-import os from 'node:os'
 import path from 'node:path'
 import { settingsFrom } from '../support/verify.js'
 import { verifyBackup } from '../../src/engine/verify.js'
@@ -14,10 +12,9 @@ import { incompleteRestore, restoreFailure, RestoreErrorSorter } from '../../src
 import { commandKind, StatementLines } from '../../src/restore/statement-lines.js'
 import { PlainDumpLexer } from '../../src/backup/plain/lexer.js'
 import { MemoryLedger, recordingReporter } from '../support/reporter.js'
-import { startServer, temporaryDatabases, type TestServer } from '../support/server.js'
+import { temporaryDatabases, useServer } from '../support/server.js'
 
-let server: TestServer
-let work: string
+const { server, work } = useServer('roles')
 const backups: Record<string, string> = {}
 const FORMATS = ['plain', 'custom', 'directory', 'tar'] as const
 
@@ -42,8 +39,6 @@ async function dumpAll(database: string, prefix: string, tools: { pgDump: string
 }
 
 beforeAll(async () => {
-  server = await startServer()
-  work = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-roles-'))
   const tools = (await findClientTools())[0]
   for (const role of ['gone_owner', 'gone_reader', 'gone_tenant', 'kept_owner', 'kept_reader'])
     await server.query(`CREATE ROLE ${role} NOLOGIN`)
@@ -92,11 +87,6 @@ beforeAll(async () => {
   // What docs/troubleshooting.md asks of a restore role: CREATEDB, and reading everything.
   await server.query("CREATE ROLE restorer LOGIN PASSWORD 'restorer-pw' CREATEDB IN ROLE pg_read_all_data")
 }, 120_000)
-
-afterAll(async () => {
-  await server?.stop()
-  if (work) await rm(work, { recursive: true, force: true })
-})
 
 async function verifyExisting(file: string, extra: Record<string, string> = {}, restoreUrl = server.url('postgres')) {
   const inputs: Record<string, string> = { 'backup-file': file, 'restore-database-url': restoreUrl, 'min-size': '0', ...extra }

@@ -4,17 +4,14 @@
 // empty search_path). The verdict must be the restore's, in the user's terms, in every format; a
 // table that no search_path can count fails the Create phase naming it. Nothing is left behind.
 
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
-import { mkdtemp, readdir, rm } from 'node:fs/promises'
-import os from 'node:os'
-import path from 'node:path'
+import { beforeAll, describe, expect, test } from '@jest/globals'
+import { readdir } from 'node:fs/promises'
 import { settingsFrom } from '../support/verify.js'
 import { verifyBackup } from '../../src/engine/verify.js'
 import { recordingReporter } from '../support/reporter.js'
-import { startServer, temporaryDatabases, type TestServer } from '../support/server.js'
+import { temporaryDatabases, useServer } from '../support/server.js'
 
-let server: TestServer
-let temp: string
+const { server, work: temp } = useServer('search-path')
 
 const LOOKUP = `
   CREATE TABLE lookup (k int, v int);
@@ -23,8 +20,6 @@ const LOOKUP = `
   INSERT INTO data SELECT 1 + g % 2 FROM generate_series(1, 200) g;`
 
 beforeAll(async () => {
-  server = await startServer()
-  temp = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-search-path-'))
   // An inlinable SQL function in an index: planning a count of "data" expands it.
   await server.query('CREATE DATABASE inlined')
   await server.query(
@@ -50,11 +45,6 @@ beforeAll(async () => {
      ALTER TABLE lookup RENAME TO lookup_old;`,
     'renamed'
   )
-})
-
-afterAll(async () => {
-  await server?.stop()
-  if (temp) await rm(temp, { recursive: true, force: true })
 })
 
 function verify(database: string, inputs: Record<string, string>) {

@@ -1,34 +1,24 @@
 // The server stops in the middle of the restore: a clear failure, and the temporary database it
 // leaves is dropped by the post step once the server is back.
 
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { beforeAll, describe, expect, test } from '@jest/globals'
 import { execFileSync, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import os from 'node:os'
+import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { parseFileCommand, ROOT, runBundle } from '../support/runner.js'
 import { settingsFrom } from '../support/verify.js'
 import { findClientTools } from '../../src/tools/locate.js'
 import { verifyBackup } from '../../src/engine/verify.js'
 import { recordingReporter } from '../support/reporter.js'
-import { startServer, temporaryDatabases, type TestServer } from '../support/server.js'
+import { temporaryDatabases, useServer } from '../support/server.js'
 
-let server: TestServer
-let temp: string
+const { server, work: temp } = useServer('lost', { persistent: true })
 
 beforeAll(async () => {
-  server = await startServer({ persistent: true })
   await server.query('CREATE DATABASE large')
   await server.query('CREATE TABLE filler AS SELECT g AS id, repeat(md5(g::text), 4) AS padding FROM generate_series(1, 800000) g', 'large')
-  temp = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-lost-'))
-})
-
-afterAll(async () => {
-  await server?.stop().catch(() => {})
-  if (server) await rm(server.socketDirectory, { recursive: true, force: true })
-  if (temp) await rm(temp, { recursive: true, force: true })
 })
 
 test('a server that stops mid-restore fails the run clearly; the post step drops what it left once the server is back', async () => {

@@ -1,11 +1,10 @@
 // The stall watchdog against real sessions: it names sessions that wait on each other or on the
 // restore, leaves working ones alone, and stops an engine run whose restore deadlocks in seconds.
 
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { beforeAll, describe, expect, test } from '@jest/globals'
 import { spawn } from 'node:child_process'
 import { execFileSync } from 'node:child_process'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import os from 'node:os'
+import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import pg from 'pg'
 import { settingsFrom } from '../support/verify.js'
@@ -13,21 +12,13 @@ import { RestoreWatchdog } from '../../src/restore/watchdog.js'
 import { findClientTools } from '../../src/tools/locate.js'
 import { verifyBackup } from '../../src/engine/verify.js'
 import { MemoryLedger, recordingReporter } from '../support/reporter.js'
-import { startServer, temporaryDatabases, type TestServer } from '../support/server.js'
+import { temporaryDatabases, useServer } from '../support/server.js'
 
-let server: TestServer
-let work: string
+const { server, work } = useServer('stall')
 
 beforeAll(async () => {
-  server = await startServer()
-  work = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-stall-'))
   await server.query('CREATE DATABASE watched')
   await server.query('CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 10)', 'watched')
-})
-
-afterAll(async () => {
-  await server?.stop()
-  if (work) await rm(work, { recursive: true, force: true })
 })
 
 async function client(application: string): Promise<pg.Client> {

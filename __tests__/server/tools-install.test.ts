@@ -1,9 +1,8 @@
 // Client tools downloaded for real: an HTTP server on 127.0.0.1 serves an archive built from this
 // machine's client; the engine downloads, verifies, caches and then verifies a real database with it.
 
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
-import { mkdtemp, rm } from 'node:fs/promises'
-import os from 'node:os'
+import { beforeAll, describe, expect, test } from '@jest/globals'
+import { mkdtemp } from 'node:fs/promises'
 import path from 'node:path'
 import { settingsFrom } from '../support/verify.js'
 import { FolderToolCache } from '../../src/tools/cache.js'
@@ -13,25 +12,17 @@ import { provideClientTools } from '../../src/tools/provision.js'
 import { verifyBackup } from '../../src/engine/verify.js'
 import { archiveFiles, buildClientArchive, startArchiveServer, type ArchiveServer, type ClientArchive } from '../support/archive-server.js'
 import { recordingReporter } from '../support/reporter.js'
-import { createSampleDatabase, startServer, temporaryDatabases, type TestServer } from '../support/server.js'
+import { createSampleDatabase, temporaryDatabases, useServer } from '../support/server.js'
 
 const FAST_RETRY = { attempts: 3, baseDelayMs: 10 }
-let server: TestServer
+const { server, work } = useServer('install')
 let local: ClientTools
 let archive: ClientArchive
-let work: string
 
 beforeAll(async () => {
-  server = await startServer()
   await createSampleDatabase(server, 'shop')
   local = (await findClientTools()).sort((a, b) => b.version.major - a.version.major)[0]
   archive = await buildClientArchive(local, targetTriple(process.platform, process.arch, detectLibc()))
-  work = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-install-'))
-})
-
-afterAll(async () => {
-  await server?.stop()
-  if (work) await rm(work, { recursive: true, force: true })
 })
 
 async function verifyWith(downloads: ArchiveServer, cacheRoot: string, version = `${local.version.major}.${local.version.minor}`) {

@@ -2,10 +2,9 @@
 // pass (no false alarm); a changed index, default, view, large object or receipt fails, naming
 // the object (no false pass).
 
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { beforeAll, describe, expect, test } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
-import { readdir, readFile, rm, mkdtemp, writeFile } from 'node:fs/promises'
-import os from 'node:os'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { loadSettings } from '../../src/inputs/inputs.js'
 import { settingsFrom } from '../support/verify.js'
@@ -14,20 +13,9 @@ import { backupChecksum } from '../../src/backup/archive/manifest.js'
 import { findClientTools } from '../../src/tools/locate.js'
 import { verifyBackup, type EngineOptions } from '../../src/engine/verify.js'
 import { MemoryLedger, recordingReporter } from '../support/reporter.js'
-import { startServer, temporaryDatabases, type TestServer } from '../support/server.js'
+import { temporaryDatabases, useServer } from '../support/server.js'
 
-let server: TestServer
-let work: string
-
-beforeAll(async () => {
-  server = await startServer()
-  work = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-verdict-'))
-})
-
-afterAll(async () => {
-  await server?.stop()
-  if (work) await rm(work, { recursive: true, force: true })
-})
+const { server, work } = useServer('verdict')
 
 async function verify(inputs: Record<string, string>, hooks?: EngineOptions['hooks']) {
   const settings = settingsFrom(inputs, work)
