@@ -1,12 +1,18 @@
-// ESM TypeScript through ts-jest; integration suites start real PostgreSQL servers, so they get time.
-export default {
+// ESM TypeScript through ts-jest, as two projects: `unit` needs no server and answers in seconds;
+// `server` starts real PostgreSQL servers (and holds the slow server-free tests), so it gets time.
+const common = {
   preset: 'ts-jest/presets/default-esm',
   testEnvironment: 'node',
-  roots: ['<rootDir>/__tests__'],
-  testMatch: ['**/*.test.ts'],
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
-  transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
+  transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] }
+}
+
+export default {
+  projects: [
+    { ...common, displayName: 'unit', roots: ['<rootDir>/__tests__/unit'], testMatch: ['**/*.test.ts'] },
+    { ...common, displayName: 'server', roots: ['<rootDir>/__tests__/server'], testMatch: ['**/*.test.ts'] }
+  ],
   testTimeout: 120000,
   maxWorkers: 2,
   verbose: true

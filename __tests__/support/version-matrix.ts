@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, test } from '@jest/globals'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { loadSettings } from '../../src/inputs/inputs.js'
+import { settingsFrom } from './verify.js'
 import { FolderToolCache } from '../../src/tools/cache.js'
 import { findClientTools } from '../../src/tools/locate.js'
 import { verifyBackup } from '../../src/engine/verify.js'
@@ -27,7 +27,7 @@ export function versionMatrixCase(major: number): void {
   let newestClient: number
 
   beforeAll(async () => {
-    server = await startServer(major)
+    server = await startServer({ major })
     await createSampleDatabase(server, 'matrix')
     // A download source that has nothing: the only clients are the ones installed here.
     downloads = await startArchiveServer({})
@@ -43,7 +43,7 @@ export function versionMatrixCase(major: number): void {
 
   const run = async () => {
     const inputs: Record<string, string> = { 'database-url': server.url('matrix'), 'tools-url': downloads.template }
-    const settings = { ...loadSettings({ get: (name) => inputs[name] ?? '', environment: {}, workingDirectory: work }), tempRoot: work }
+    const settings = settingsFrom(inputs, work)
     const ledger = new MemoryLedger()
     const result = await verifyBackup({
       settings,

@@ -1,6 +1,0 @@
-// The engine end to end against a real PostgreSQL 14 server, and its case of the server-version matrix.
-import { engineSuite } from './support/engine-suite.js'
-import { versionMatrixCase } from './support/version-matrix.js'
-
-engineSuite(14)
-versionMatrixCase(14)

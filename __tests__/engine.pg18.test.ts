@@ -1,4 +1,0 @@
-// The server-version matrix against a real PostgreSQL 18 server.
-import { versionMatrixCase } from './support/version-matrix.js'
-
-versionMatrixCase(18)

@@ -1,0 +1,154 @@
+// The user's pages: the README stays one screen of what matters, its tables say what action.yml
+// declares, every link lands, and the files a published action carries are there.
+
+import { describe, expect, test } from '@jest/globals'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import path from 'node:path'
+import { parse } from 'yaml'
+import { ROOT } from '../../support/runner.js'
+
+const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8')
+const readme = read('README.md')
+const action = parse(read('action.yml')) as {
+  inputs: Record<string, { default?: string }>
+  outputs: Record<string, unknown>
+}
+
+/** The rows of the first table after a "## heading": first cell (a `name`) and the cells after it. */
+function tableAfter(markdown: string, heading: string): Map<string, string[]> {
+  const start = markdown.indexOf(`\n## ${heading}\n`)
+  expect(start).toBeGreaterThan(-1)
+  const lines = markdown.slice(start).split('\n')
+  const first = lines.findIndex((line) => line.startsWith('|'))
+  const rows = new Map<string, string[]>()
+  for (const line of lines.slice(first + 2)) {
+    if (!line.startsWith('|')) break
+    const cells = line
+      .split(/(?<!\\)\|/)
+      .slice(1, -1)
+      .map((cell) => cell.trim())
+    rows.set(cells[0].replace(/^`|`$/g, ''), cells.slice(1))
+  }
+  return rows
+}
+
+describe('README.md', () => {
+  test('is a page a user reads: at most 15 KB, no table cell over 200 characters', () => {
+    expect(statSync(path.join(ROOT, 'README.md')).size).toBeLessThanOrEqual(15 * 1024)
+    for (const line of readme.split('\n').filter((line) => line.startsWith('|'))) {
+      for (const cell of line.split('|')) expect(cell.trim().length).toBeLessThanOrEqual(200)
+    }
+  })
+
+  test('the inputs table names every input of action.yml, with the same defaults', () => {
+    const rows = tableAfter(readme, 'Inputs')
+    expect([...rows.keys()].sort()).toEqual(Object.keys(action.inputs).sort())
+    for (const [name, declared] of Object.entries(action.inputs)) {
+      const shown = rows.get(name)![0]
+      // A declared default is shown as it is; an empty one says in words what happens instead.
+      if (declared.default) expect({ name, shown }).toEqual({ name, shown: `\`${declared.default}\`` })
+      else expect({ name, shown }).toEqual({ name, shown: expect.stringMatching(/^\*\(.+\)\*$/) })
+      expect(rows.get(name)![1].length).toBeGreaterThan(10)
+    }
+  })
+
+  test('the outputs table names every output of action.yml', () => {
+    expect([...tableAfter(readme, 'Outputs').keys()].sort()).toEqual(Object.keys(action.outputs).sort())
+  })
+
+  test('every workflow snippet is YAML; the history is kept by run, found by prefix, saved when the run failed too', () => {
+    const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => match[1])
+    expect(blocks.length).toBeGreaterThanOrEqual(4)
+    for (const block of blocks) expect(() => parse(block)).not.toThrow()
+    const scheduled = blocks
+      .map((block) => parse(block))
+      .find((doc) => doc?.on?.schedule && JSON.stringify(doc).includes('actions/cache/restore@'))
+    const steps = scheduled.jobs['verify-backup'].steps as Array<{ uses?: string; if?: string; with?: Record<string, string> }>
+    const restore = steps.find((step) => step.uses?.startsWith('actions/cache/restore@'))
+    const verify = steps.find((step) => step.uses?.startsWith('org/backup-verify@'))
+    const save = steps.find((step) => step.uses?.startsWith('actions/cache/save@'))
+    expect(restore?.with?.key).toContain('${{ github.run_id }}')
+    expect(restore?.with?.key.startsWith(restore?.with?.['restore-keys'] ?? '-')).toBe(true)
+    expect(save?.if).toBe('always()')
+    expect(save?.with?.key).toBe(restore?.with?.key)
+    expect([restore?.with?.path, save?.with?.path]).toEqual([verify?.with?.history, verify?.with?.history])
+    for (const input of Object.keys(verify?.with ?? {})) expect(Object.keys(action.inputs)).toContain(input)
+    const artifact = blocks.find((block) => block.includes('actions/download-artifact@'))
+    expect(artifact).toMatch(/if: always\(\)\n\s+with: \{ name: backup-verify-history, path: \.backup-verify\/history\.jsonl/)
+  })
+
+  test('shows the job summary picture', () => {
+    const picture = /!\[[^\]]+\]\((docs\/images\/[\w-]+\.png)\)/.exec(readme)
+    expect(picture).not.toBeNull()
+    expect(existsSync(path.join(ROOT, picture![1]))).toBe(true)
+  })
+})
+
+/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces as hyphens. */
+function anchor(heading: string): string {
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-')
+}
+
+describe('links', () => {
+  const pages = [
+    'README.md',
+    'CONTRIBUTING.md',
+    'SECURITY.md',
+    'CHANGELOG.md',
+    ...readdirSync(path.join(ROOT, 'docs'))
+      .filter((name) => name.endsWith('.md'))
+      .map((name) => `docs/${name}`)
+  ]
+
+  test.each(pages)('every relative link in %s lands on a file, and on a heading where it names one', (page) => {
+    const text = read(page)
+    const links = [...text.matchAll(/\]\(([^)\s]+)\)/g)].map((match) => match[1]).filter((link) => !/^[a-z]+:/.test(link))
+    for (const link of links) {
+      const [file, fragment] = link.split('#')
+      const target = file ? path.join(path.dirname(page), file) : page
+      expect({ page, link, exists: existsSync(path.join(ROOT, target)) }).toEqual({ page, link, exists: true })
+      if (fragment && target.endsWith('.md')) {
+        const headings = read(target)
+          .split('\n')
+          .filter((line) => /^#{1,6} /.test(line))
+          .map((line) => anchor(line.replace(/^#+ /, '')))
+        expect({ page, link, found: headings.includes(fragment) }).toEqual({ page, link, found: true })
+      }
+    }
+  })
+})
+
+describe('what a published action carries', () => {
+  test('LICENSE is the MIT license package.json declares', () => {
+    expect(JSON.parse(read('package.json')).license).toBe('MIT')
+    expect(read('LICENSE')).toMatch(/^MIT License\n\nCopyright \(c\) \d{4} /)
+  })
+
+  test('CHANGELOG.md keeps a changelog, SECURITY.md says how to report and what happens to credentials', () => {
+    expect(read('CHANGELOG.md')).toMatch(/Keep a Changelog[\s\S]*## \[Unreleased\]/)
+    const security = read('SECURITY.md')
+    expect(security).toContain('## Reporting a vulnerability')
+    expect(security).toContain('## What the action does with your credentials')
+  })
+
+  test('docs/ holds the depth the README links to, CONTRIBUTING.md the development', () => {
+    for (const page of [
+      'verification',
+      'inputs',
+      'existing-backups',
+      'formats',
+      'client-tools',
+      'performance',
+      'safety',
+      'troubleshooting'
+    ])
+      expect(existsSync(path.join(ROOT, 'docs', `${page}.md`))).toBe(true)
+    const contributing = read('CONTRIBUTING.md')
+    for (const heading of ['## Layout', '## Style and dependencies', '## Releases', '## The job summary picture'])
+      expect(contributing).toContain(heading)
+  })
+})
