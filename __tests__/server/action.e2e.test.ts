@@ -57,8 +57,12 @@ describe('dist/index.js as the runner runs it', () => {
     expect(run.summary).toContain('<td>Tables (source / restored)</td><td>4 / 4</td>')
     expect(run.summary).toContain('<td>Completion trailer</td><td>✅</td>')
     expect(htmlProblems(run.summary)).toEqual([])
-    // The state holds no temporary database any more: the post step has nothing to do.
-    expect(JSON.parse(run.state['temporary-databases'])).toEqual([])
+    // Restored on a throwaway server of its own (the default), stopped at the end: the state holds
+    // no server and no temporary database, the post step has nothing to do, and the source's server
+    // never had a temporary database.
+    expect(run.summary).toMatch(/<td>Restore server<\/td><td>a throwaway PostgreSQL 15\.\d+ of the run&#39;s own /)
+    expect(JSON.parse(run.state['throwaway-servers'])).toEqual([])
+    expect(run.state['temporary-databases']).toBeUndefined()
     expect(await temporaryDatabases(server)).toEqual([])
     expect(run.everything).not.toContain(server.password)
     expect(run.everything).not.toContain(encodeURIComponent(server.password))
@@ -334,7 +338,14 @@ describe('time limits and a killed main step', () => {
     const stateFile = path.join(temp, 'state')
     await writeFile(stateFile, '')
     const child = spawn(process.execPath, [path.join(ROOT, 'dist/index.js')], {
-      env: { PATH: process.env.PATH, RUNNER_TEMP: temp, 'INPUT_DATABASE-URL': server.url('large'), GITHUB_STATE: stateFile }
+      env: {
+        PATH: process.env.PATH,
+        RUNNER_TEMP: temp,
+        'INPUT_DATABASE-URL': server.url('large'),
+        // A temporary database on the source's server, for the post step to drop (the throwaway server's case: throwaway-restore.test.ts).
+        'INPUT_RESTORE-SERVER': 'source',
+        GITHUB_STATE: stateFile
+      }
     })
     let stdout = ''
     child.stdout.on('data', (chunk) => {

@@ -67,6 +67,8 @@ async function killMainThenPost(ready: () => Promise<boolean>, afterPost: () => 
       RUNNER_TEMP: temp,
       'INPUT_DATABASE-URL': server.url('appdb'),
       'INPUT_MIN-SIZE': '0',
+      // The temporary database on this server, where the post step must drop it (the throwaway server's case: throwaway-restore.test.ts).
+      'INPUT_RESTORE-SERVER': 'source',
       GITHUB_STATE: stateFile
     },
     stdio: 'ignore'

@@ -25,7 +25,14 @@ test('a server that stops mid-restore fails the run clearly; the post step drops
   const stateFile = path.join(temp, 'state')
   await writeFile(stateFile, '')
   const child = spawn(process.execPath, [path.join(ROOT, 'dist/index.js')], {
-    env: { PATH: process.env.PATH, RUNNER_TEMP: temp, 'INPUT_DATABASE-URL': server.url('large'), GITHUB_STATE: stateFile }
+    env: {
+      PATH: process.env.PATH,
+      RUNNER_TEMP: temp,
+      'INPUT_DATABASE-URL': server.url('large'),
+      // The restore on the server that stops (a throwaway server's own loss is its own case).
+      'INPUT_RESTORE-SERVER': 'source',
+      GITHUB_STATE: stateFile
+    }
   })
   let stdout = ''
   let stopping: Promise<void> | undefined

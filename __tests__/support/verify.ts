@@ -13,9 +13,14 @@ interface SettingsOptions {
   environment?: RawInputs['environment']
 }
 
-/** The settings the inputs give, read in `work`, the run's temporary files there too. */
+/**
+ * The settings the inputs give, read in `work`, the run's temporary files there too. The restore
+ * goes to the test's own server (restore-server: source), where a test can look at and change the
+ * restored database, unless the inputs say otherwise (the throwaway server's tests).
+ */
 export function settingsFrom(inputs: Record<string, string>, work: string, options: SettingsOptions = {}): Settings {
-  const raw = { get: (name: string) => inputs[name] ?? '', environment: options.environment ?? {}, workingDirectory: work }
+  const given: Record<string, string> = { 'restore-server': 'source', ...inputs }
+  const raw = { get: (name: string) => given[name] ?? '', environment: options.environment ?? {}, workingDirectory: work }
   return { ...loadSettings(raw), tempRoot: options.tempRoot ?? work }
 }
 

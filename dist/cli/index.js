@@ -34987,9 +34987,12 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _terminal_run_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9558);
+/* harmony import */ var _terminal_run_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3375);
+/* harmony import */ var _run_heap_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2659);
 // Entry point for the terminal: backup-verify --database-url URL [--verbose].
 
+
+(0,_run_heap_js__WEBPACK_IMPORTED_MODULE_1__/* .favourSmallHeap */ .T)();
 process.exitCode = await (0,_terminal_run_js__WEBPACK_IMPORTED_MODULE_0__/* .runCommandLine */ .r)(process.argv.slice(2));
 
 __webpack_async_result__();
@@ -34997,7 +35000,32 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9558:
+/***/ 2659:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  T: () => (/* binding */ favourSmallHeap)
+});
+
+;// CONCATENATED MODULE: external "node:v8"
+const external_node_v8_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:v8");
+;// CONCATENATED MODULE: ./src/run/heap.ts
+// The engine streams, so little is alive at a time; but V8 sizes its heap for speed, and on a
+// database of tens of thousands of tables (definitions, jobs and fingerprints read in bursts) the
+// heap grew to two or three times what was alive: 295 MiB at 20,000 tables, against 175 MiB once
+// V8 is asked to favour size (docs/performance.md, "Many tables"). An action cannot choose the
+// Node flags it runs with, so each entry point sets this one first, before the run allocates.
+
+function favourSmallHeap() {
+    (0,external_node_v8_namespaceObject.setFlagsFromString)('--optimize-for-size');
+}
+
+
+/***/ }),
+
+/***/ 3375:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35017,7 +35045,7 @@ var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_
 /**
  * Every kind of failure a VerificationError names, as the receipt's and the history's `problem` say it
  * (a failure that is none of them is `unexpected`: engine/failure.ts). The one list: docs/troubleshooting.md
- * and receipt.schema.json publish it, and __tests__/problem-codes.test.ts keeps them equal to it.
+ * and receipt.schema.json publish it, and __tests__/unit/project/problem-codes.test.ts keeps them equal to it.
  */
 const PROBLEM_CODES = (/* unused pure expression or super */ null && ([
     'bad-input',
@@ -35314,6 +35342,7 @@ const Input = {
     Strict: 'strict',
     Timeout: 'timeout',
     RestoreDatabaseUrl: 'restore-database-url',
+    RestoreServer: 'restore-server',
     BackupFile: 'backup-file',
     ExpectedChecksum: 'expected-checksum',
     Receipt: 'receipt',
@@ -35449,6 +35478,15 @@ class DefinitionList {
             if (keep(this.kindAt(index)))
                 selected[kept++] = this.#positions[index];
         return new DefinitionList(this.#store, selected.slice(0, kept));
+    }
+    /** These definitions and the given ones, in order: this list's bytes are shared, the given ones added to the same store. */
+    with(added) {
+        const list = new DefinitionList(this.#store, this.#positions.slice(0, this.#count));
+        for (const definition of added)
+            list.add(definition);
+        if (list.length > this.#count)
+            list.sort();
+        return list;
     }
     *[Symbol.iterator]() {
         for (let index = 0; index < this.#count; index++)
@@ -37294,6 +37332,12 @@ function parseToolsSource(text) {
         return value;
     throw new InputError(Input.ToolsSource, text, `${TOOLS_SOURCES.join(' or ')}`);
 }
+function parseRestoreServer(text) {
+    const value = text.trim().toLowerCase() || 'auto';
+    if (value === 'auto' || value === 'throwaway' || value === 'source')
+        return value;
+    throw new InputError(Input.RestoreServer, text, "auto (a throwaway server of the run's own when it can be had, else the source's), throwaway, or source");
+}
 const MAX_JOBS = 64;
 /** Parallel jobs: a whole number from 1 to 64; empty means one per CPU. */
 function parseJobs(text) {
@@ -37351,6 +37395,7 @@ function loadSettings(raw) {
     const alerts = parseAlerts(raw, minSizeBytes, maxShrinkPercent, history !== undefined);
     djangoInputs(raw);
     const { connection, restoreTarget, secrets } = readConnectionInputs(raw);
+    const restoreServer = parseRestoreServer(raw.get(Input.RestoreServer));
     return {
         connection,
         verbose,
@@ -37369,6 +37414,7 @@ function loadSettings(raw) {
         strict,
         timeoutMinutes,
         restoreTarget,
+        restoreServer,
         backupFile,
         expectedChecksum,
         receipt,
@@ -38051,6 +38097,8 @@ function facts(result) {
         facts.push(['Database', escapeHtml(result.target)]);
     if (result.restoreTarget)
         facts.push(['Restored on', escapeHtml(result.restoreTarget)]);
+    if (result.restoreServer && result.restoreServer.kind !== 'apart')
+        facts.push(['Restore server', escapeHtml(restoreServerWords(result.restoreServer))]);
     if (result.serverVersion)
         facts.push(['Server version', escapeHtml(result.serverVersion)]);
     if (result.client) {
@@ -38091,9 +38139,18 @@ function backupFacts(backup) {
         facts.push(['Backup kept at', `<code>${escapeHtml(backup.path)}</code>`]);
     return facts;
 }
+/** Where the restore ran: the throwaway server (its version, binaries, start, what it does not keep, roles made), or the source's and why. */
+function restoreServerWords(server) {
+    if (server.kind !== 'throwaway')
+        return `the source's server (${server.reason})`;
+    const started = ((server.startupMs.initdb + server.startupMs.start) / 1000).toFixed(1);
+    return (`a throwaway PostgreSQL ${server.version} of the run's own (binaries ${server.binaries.origin}: ${server.binaries.directory}), ` +
+        `ready in ${started} s, socket only, removed at the end; not durable: ${server.notDurable.join(', ')}; ` +
+        `roles made there: ${server.rolesCreated.length > 0 ? server.rolesCreated.join(', ') : 'none needed'}`);
+}
 /** "backup from an untrusted source: restored into <where>, N statement(s) refused", or what vouched for it. */
 function trustWords(safety, result) {
-    const server = result.restoreTarget ?? result.target;
+    const server = result.restoreServer?.kind === 'throwaway' ? "the run's throwaway server" : (result.restoreTarget ?? result.target);
     const where = `${result.restoreDatabase?.name ?? 'a temporary database'}${server ? ` on ${server}` : ''}`;
     const refused = `${safety.refused} statement(s) refused`;
     // The temporary database exists once the restore has started: before that, nothing was restored.
@@ -38231,6 +38288,8 @@ function summaryLines(result) {
         lines.push(`  checksum  ${result.backup.sha256}`, `  size      ${result.backup.sizeBytes} bytes (${bytes_humanBytes(result.backup.sizeBytes)})`);
     if (result.backup?.kept)
         lines.push(`  kept at   ${result.backup.path}`);
+    if (result.restoreServer && result.restoreServer.kind !== 'apart')
+        lines.push(`  restored  on ${restoreServerWords(result.restoreServer)}`);
     if (result.safety && worthSaying(result.safety))
         lines.push(`  trust     ${trustWords(result.safety, result)}`);
     if (result.receiptPath)
@@ -38337,6 +38396,7 @@ function buildReceipt(result) {
         durationMs: result.durationMs,
         database: result.target,
         restoredOn: result.restoreTarget,
+        restoreServer: result.restoreServer && { ...result.restoreServer },
         serverVersion: result.serverVersion,
         client: result.client && { version: result.client.version, source: result.client.origin },
         backup: result.backup && {
@@ -43313,298 +43373,145 @@ async function passwordFromUserFile(target, env, warn) {
     return passwordFileEntry(text, target);
 }
 
-;// CONCATENATED MODULE: ./src/compare/read-back.ts
-// The restored tables read back as pg_dump wrote them: the dump's own COPY statements turned into
-// COPY ... TO STDOUT, in the session settings pg_dump uses, by a few sessions side by side, and
-// every row fingerprinted as the dump's lines were. The server sends each row as one message of the
-// protocol; the row is hashed where it arrives, so memory stays flat whatever the size of a table.
+;// CONCATENATED MODULE: ./src/tools/version.ts
+// Reads the version a PostgreSQL client tool reports about itself.
+/**
+ * Understands every form seen in the wild: "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)",
+ * "pg_dump (PostgreSQL) 17.2 (Homebrew)", "pg_dump.exe (PostgreSQL) 16.4", "pg_dump (PostgreSQL) 18beta1",
+ * "psql (PostgreSQL) 9.6.24".
+ */
+function parseToolVersion(output) {
+    const match = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?(?:\.(\d+))?((?:alpha|beta|rc|devel)\d*)?/i.exec(output);
+    if (!match)
+        return undefined;
+    const [, first, second, third, pre] = match;
+    const text = match[0].replace(/^\(PostgreSQL\)\s+/i, '');
+    const one = Number(first);
+    if (one >= 10)
+        return { major: one, minor: pre ? 0 : Number(second ?? 0), text };
+    return { major: one + Number(second ?? 0) / 10, minor: Number(third ?? 0), text };
+}
+function compareVersions(a, b) {
+    return a.major - b.major || a.minor - b.minor;
+}
+
+;// CONCATENATED MODULE: ./src/tools/locate.ts
+// Finds installed PostgreSQL client tools and picks the ones that can handle the server.
 
 
-const OUTPUT_SETTING_NAMES = ['TimeZone', 'bytea_output', 'lc_monetary'];
-/** The output settings a new session of this database and role starts with. */
-async function serverOutputSettings(client) {
-    const { rows } = await client.query('SELECT name, reset_val AS value FROM pg_catalog.pg_settings WHERE name = ANY($1::text[])', [OUTPUT_SETTING_NAMES]);
-    const values = new Map(rows.map((row) => [row.name, row.value]));
-    return {
-        TimeZone: values.get('TimeZone') ?? 'UTC',
-        bytea_output: values.get('bytea_output') ?? 'hex',
-        lc_monetary: values.get('lc_monetary') ?? 'C'
-    };
-}
-function literal(text) {
-    return `'${text.replace(/'/g, "''")}'`;
-}
-/** What pg_dump sets in its own session, and the output settings its session had; sent as UTF-8. */
-function prelude(options) {
-    const { settings } = options;
-    return [
-        'SET standard_conforming_strings = on;',
-        'SET DateStyle = ISO;',
-        'SET IntervalStyle = postgres;',
-        'SET extra_float_digits = 3;',
-        `SET TimeZone = ${literal(settings.TimeZone)};`,
-        `SET bytea_output = ${literal(settings.bytea_output)};`,
-        `SET lc_monetary = ${literal(settings.lc_monetary)};`,
-        "SET search_path = '';",
-        'SET row_security = off;',
-        'SET statement_timeout = 0;',
-        // Last: the whole query is read in the encoding the session had when it arrived (UTF8).
-        `SET client_encoding = ${literal(options.clientEncoding)};`
-    ].join('\n');
-}
-const COPY_DATA = 0x64; // 'd'
-const COPY_OUT_RESPONSE = 0x48; // 'H'
-const COPY_DONE = 0x63; // 'c'
-const read_back_HEADER_BYTES = 5;
-/**
- * The rows of one COPY read off the session's socket here: each CopyData message's row hashed where
- * it lies in the bytes received, without the driver making an object of every message. The first
- * message that is not part of the rows (the command's completion, an error, a notice) and all that
- * follows go back to the driver, which reads them as it always does; rows it is handed after that
- * reach handleCopyData and are hashed the same way.
- */
-class CopyRowReader {
-    stream;
-    print;
-    driver;
-    /**
-     * A message that goes on in the next chunks: its parts so far, their length, and the message's
-     * length once its header is in (the parts are joined once, when it is whole).
-     */
-    pending;
-    constructor(stream, print) {
-        this.stream = stream;
-        this.print = print;
-        this.driver = stream.listeners('data');
-        stream.removeAllListeners('data');
-        stream.on('data', this.onData);
+
+
+
+function listing(directory) {
+    try {
+        return (0,external_node_fs_namespaceObject.readdirSync)(directory);
     }
-    onData = (chunk) => {
-        let at = 0;
-        const pending = this.pending;
-        if (pending) {
-            pending.parts.push(chunk);
-            pending.length += chunk.length;
-            if (pending.length < read_back_HEADER_BYTES)
-                return;
-            const whole = (pending.whole ??= 1 + Buffer.concat(pending.parts, read_back_HEADER_BYTES).readUInt32BE(1));
-            if (pending.length < whole)
-                return;
-            this.pending = undefined;
-            const message = Buffer.concat(pending.parts, whole);
-            at = chunk.length - (pending.length - whole);
-            if (!this.message(message))
-                return this.giveBack(message, chunk.subarray(at));
-        }
-        const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-        while (at + read_back_HEADER_BYTES <= chunk.length) {
-            const end = at + 1 + chunk.readUInt32BE(at + 1);
-            if (end > chunk.length)
-                break;
-            const code = chunk[at];
-            if (code === COPY_DATA)
-                this.print.addLineAt(view, chunk, at + read_back_HEADER_BYTES, end);
-            else if (code !== COPY_OUT_RESPONSE && code !== COPY_DONE)
-                return this.giveBack(chunk.subarray(at));
-            at = end;
-        }
-        if (at < chunk.length)
-            this.pending = { parts: [chunk.subarray(at)], length: chunk.length - at };
-    };
-    /** One whole message on its own: false when it is not part of the rows. */
-    message(bytes) {
-        const code = bytes[0];
-        if (code === COPY_DATA) {
-            this.print.addLineAt(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), bytes, read_back_HEADER_BYTES, bytes.length);
-            return true;
-        }
-        return code === COPY_OUT_RESPONSE || code === COPY_DONE;
+    catch {
+        return [];
     }
-    /** The driver reads the session again, from these bytes on. */
-    giveBack(...rest) {
-        this.stream.removeListener('data', this.onData);
-        for (const listener of this.driver)
-            this.stream.on('data', listener);
-        for (const bytes of rest)
-            for (const listener of this.driver)
-                listener.call(this.stream, bytes);
+}
+const versionedChildren = (list, parent, pattern) => list(parent)
+    .filter((name) => pattern.test(name))
+    .sort((a, b) => Number(pattern.exec(b)?.[1] ?? 0) - Number(pattern.exec(a)?.[1] ?? 0));
+/** Every folder worth looking in, most specific first; pure, given a way to list a folder. */
+function candidateDirectories(env, platform, list = listing) {
+    const found = [];
+    const add = (directory, origin) => found.push({ directory, origin });
+    const join = platform === 'win32' ? (external_node_path_default()).win32.join : (external_node_path_default()).posix.join;
+    if (env.PGBIN)
+        add(env.PGBIN, 'PGBIN');
+    for (const directory of (env.PATH ?? env.Path ?? '').split(platform === 'win32' ? ';' : ':')) {
+        if (directory)
+            add(directory, 'PATH');
     }
+    if (platform === 'win32') {
+        for (const root of [env.ProgramFiles ?? 'C:\\Program Files', env['ProgramFiles(x86)']]) {
+            if (!root)
+                continue;
+            const base = join(root, 'PostgreSQL');
+            for (const version of versionedChildren(list, base, /^(\d+(?:\.\d+)?)$/))
+                add(join(base, version, 'bin'), 'standard location');
+        }
+        return found;
+    }
+    for (const version of versionedChildren(list, '/usr/lib/postgresql', /^(\d+(?:\.\d+)?)$/)) {
+        add(`/usr/lib/postgresql/${version}/bin`, 'standard location');
+    }
+    for (const name of versionedChildren(list, '/usr', /^pgsql-(\d+(?:\.\d+)?)$/))
+        add(`/usr/${name}/bin`, 'standard location');
+    const brewRoots = ['/opt/homebrew/opt', '/usr/local/opt', '/home/linuxbrew/.linuxbrew/opt'];
+    for (const root of brewRoots) {
+        for (const name of versionedChildren(list, root, /^postgresql@(\d+(?:\.\d+)?)$/))
+            add(`${root}/${name}/bin`, 'standard location');
+        add(`${root}/libpq/bin`, 'standard location');
+        add(`${root}/postgresql/bin`, 'standard location');
+    }
+    if (platform === 'darwin') {
+        const app = '/Applications/Postgres.app/Contents/Versions';
+        for (const version of versionedChildren(list, app, /^(\d+(?:\.\d+)?)$/))
+            add(`${app}/${version}/bin`, 'standard location');
+    }
+    add('/usr/local/pgsql/bin', 'standard location');
+    return found;
+}
+/** A tool's file in a folder, as the platform names and joins it (pg_dump.exe on Windows). */
+function toolPath(directory, tool, platform) {
+    return platform === 'win32' ? external_node_path_default().win32.join(directory, `${tool}.exe`) : external_node_path_default().posix.join(directory, tool);
 }
 /**
- * One simple query sent as the bytes it was written in (latin1 text, a character a byte), as psql
- * sends the dump's statements: a name in any encoding reaches the server unchanged. It may hold
- * several COPY statements: the rows of each go to its own print, the next once the server says the
- * one before is complete. The outcome: how many completed, and the first error.
+ * The client tools in one folder, when pg_dump, pg_restore and psql are all there and all report
+ * the same version: a folder mixing installs would dump with one major and restore with another.
  */
-class RawQuery {
-    text;
-    prints;
-    settle;
-    failure;
-    completed = 0;
-    constructor(text, prints, settle) {
-        this.text = text;
-        this.prints = prints;
-        this.settle = settle;
-    }
-    submit(connection) {
-        const body = Buffer.from(`${this.text}\0`, 'latin1');
-        const header = Buffer.alloc(5);
-        header[0] = 0x51; // 'Q': a simple query
-        header.writeInt32BE(body.length + 4, 1);
-        // The driver has read everything the server sent before this query (it was ready for it).
-        new CopyRowReader(connection.stream, this.prints[0]);
-        connection.stream.write(Buffer.concat([header, body]));
-    }
-    handleCopyData(message) {
-        this.prints[this.completed]?.addLine(message.chunk);
-    }
-    /** A COPY that reads from the client would wait for rows that never come: refused at once. */
-    handleCopyInResponse(connection) {
-        this.failure ??= new Error('the statement asked to read rows from the client');
-        connection.sendCopyFail('backup-verify reads tables back, it sends no rows');
-    }
-    handleRowDescription() { }
-    handleDataRow() { }
-    handleCommandComplete() {
-        this.completed++;
-    }
-    handleEmptyQuery() { }
-    handlePortalSuspended() { }
-    /** The server refused the query, or the session was lost: the client drops the query here. */
-    handleError(error) {
-        this.settle({ completed: this.completed, failure: this.failure ?? error });
-    }
-    handleReadyForQuery() {
-        this.settle({ completed: this.completed, failure: this.failure });
-    }
+async function inspectDirectory(directory, origin, env = process.env, platform = process.platform) {
+    const [pgDump, pgRestore, psql] = ['pg_dump', 'pg_restore', 'psql'].map((tool) => toolPath(directory, tool, platform));
+    if (![pgDump, pgRestore, psql].every((tool) => (0,external_node_fs_namespaceObject.existsSync)(tool)))
+        return undefined;
+    const versions = await Promise.all([pgDump, pgRestore, psql].map((tool) => readToolVersion(tool, env)));
+    const [version] = versions;
+    if (!version || !versions.every((other) => other && compareVersions(other, version) === 0))
+        return undefined;
+    return { directory, version, pgDump, pgRestore, psql, origin };
 }
-/** Sends text as a raw query, the rows of its statements into prints; never rejects. */
-function rawQuery(client, text, prints) {
-    return new Promise((resolve) => client.query(new RawQuery(text, prints, resolve)));
-}
-/** One session, reading a table, or a few small ones in one round trip, for as long as it is given tables. */
-class ReadBackSession {
-    ready;
-    busy = false;
-    constructor(options) {
-        this.ready = openSession(options.target, options.database).then(async (client) => {
-            const failure = await client.query(prelude(options)).then(() => undefined, (error) => error);
-            return failure ? `the session settings were refused: ${failure.message}` : client;
-        }, (error) => `no session: ${error.message}`);
-    }
-    /**
-     * Reads the tables with one query; never rejects (a failure is the result). After a statement
-     * fails the server runs none of the rest: those have no result, to be read again on their own.
-     */
-    async read(tables) {
-        this.busy = true;
+/** Looks in every candidate folder and returns one entry per real folder with a complete set of tools. */
+async function findClientTools(env = process.env, platform = process.platform) {
+    const seen = new Set();
+    const found = [];
+    for (const { directory, origin } of candidateDirectories(env, platform)) {
+        const pgDump = toolPath(directory, 'pg_dump', platform);
+        if (!(0,external_node_fs_namespaceObject.existsSync)(pgDump))
+            continue;
+        let real;
         try {
-            const client = await this.ready;
-            if (typeof client === 'string')
-                return tables.map(() => ({ error: client }));
-            const prints = tables.map(() => new RowFingerprint());
-            // The protocol sends each row of a COPY as a message of its own, with its line end.
-            const { completed, failure } = await rawQuery(client, tables.map((table) => table.statement).join('\n'), prints);
-            return tables.map((_, index) => index < completed
-                ? { rows: prints[index].rows, fingerprint: prints[index].toString() }
-                : index === completed && failure
-                    ? { error: failure.message }
-                    : undefined);
+            real = (0,external_node_fs_namespaceObject.realpathSync)(pgDump);
         }
-        finally {
-            this.busy = false;
+        catch {
+            continue;
         }
+        // Debian's /usr/bin/pg_dump is pg_wrapper, which picks a major by itself; the real folders are listed anyway.
+        if (external_node_path_default().basename(real).startsWith('pg_wrapper') || seen.has(real))
+            continue;
+        seen.add(real);
+        const tools = await inspectDirectory(directory, origin, env, platform);
+        if (tools)
+            found.push(tools);
     }
-    async close() {
-        const client = await this.ready;
-        if (typeof client !== 'string')
-            await client.end().catch(() => { });
-    }
+    return found;
 }
-/** A table whose rows in the dump are at most this size is read with others in one round trip... */
-const SMALL_TABLE_BYTES = 64 * 1024;
-/** ...up to this many tables, and this many bytes, in one query. */
-const BATCH_TABLES = 100;
-const BATCH_BYTES = 1024 * 1024;
-/**
- * Sessions that read tables back as they are given them, biggest first among those waiting, up to
- * `limit` at once; small tables go several to a query, so that thousands of them do not cost a round
- * trip each.
- */
-class ReadBackPool {
-    options;
-    limit;
-    sessions = [];
-    /** Smallest first: the biggest is taken off the end. */
-    waiting = [];
-    sorted = true;
-    planned = false;
-    closed = false;
-    constructor(options, limit) {
-        this.options = options;
-        this.limit = limit;
-    }
-    read(table) {
-        return new Promise((resolve) => this.wait({ table, resolve }));
-    }
-    async close() {
-        this.closed = true;
-        for (const waiting of this.waiting.splice(0))
-            waiting.resolve({ error: 'the read-back was stopped' });
-        await Promise.all(this.sessions.map((session) => session.close()));
-    }
-    /** Tables asked for together are sorted once, when the caller has asked for them all. */
-    wait(entry) {
-        this.waiting.push(entry);
-        this.sorted = false;
-        if (this.planned)
-            return;
-        this.planned = true;
-        queueMicrotask(() => {
-            this.planned = false;
-            this.dispatch();
-        });
-    }
-    dispatch() {
-        if (!this.sorted) {
-            this.waiting.sort((a, b) => a.table.weight - b.table.weight);
-            this.sorted = true;
-        }
-        while (!this.closed && this.waiting.length > 0) {
-            let session = this.sessions.find((candidate) => !candidate.busy);
-            if (!session && this.sessions.length < this.limit) {
-                session = new ReadBackSession(this.options);
-                this.sessions.push(session);
-            }
-            if (!session)
-                return;
-            const batch = this.nextBatch();
-            void session.read(batch.map((entry) => entry.table)).then((results) => {
-                batch.forEach((entry, index) => {
-                    const result = results[index];
-                    if (result)
-                        entry.resolve(result);
-                    else
-                        this.wait({ ...entry, alone: true });
-                });
-                this.dispatch();
-            });
-        }
-    }
-    /** The biggest table waiting, and with a small one the next small ones. */
-    nextBatch() {
-        const batch = [this.waiting.pop()];
-        let bytes = batch[0].table.weight;
-        if (batch[0].alone || bytes > SMALL_TABLE_BYTES)
-            return batch;
-        for (let next = this.waiting.at(-1); next && !next.alone; next = this.waiting.at(-1)) {
-            if (batch.length >= BATCH_TABLES || bytes + next.table.weight > BATCH_BYTES)
-                break;
-            batch.push(this.waiting.pop());
-            bytes += next.table.weight;
-        }
-        return batch;
+/** A tool's version from its --version, or undefined when it does not run or say one. */
+async function readToolVersion(tool, env) {
+    const run = await runTool(tool, ['--version'], { env: scrubbedEnvironment(env), timeoutMs: 10_000 }).catch(() => undefined);
+    return run?.exitCode === 0 ? parseToolVersion(run.stdout) : undefined;
+}
+function installHint(serverMajor, platform = process.platform) {
+    switch (platform) {
+        case 'darwin':
+            return `Install them with "brew install postgresql@${serverMajor}" (or libpq), or set PGBIN to their folder.`;
+        case 'win32':
+            return (`Install PostgreSQL ${serverMajor} (the EDB installer or "choco install postgresql${serverMajor}"), ` +
+                `or set PGBIN to its bin folder.`);
+        default:
+            return (`Install them with "sudo apt-get install postgresql-client-${serverMajor}" (from apt.postgresql.org ` +
+                `when your distribution lacks that major), or set PGBIN to their folder.`);
     }
 }
 
@@ -44066,59 +43973,6 @@ function io_copyFile(srcFile, destFile, force) {
     });
 }
 //# sourceMappingURL=io.js.map
-;// CONCATENATED MODULE: ./src/tools/cache.ts
-// Where downloaded client tools are kept between runs: the runner's tool cache, or a folder in the
-// user's cache directory for the terminal. Both use the same layout:
-// <root>/postgresql-client/<version>/<arch>/ with an "<arch>.complete" marker beside it.
-
-
-
-
-
-const TOOL_NAME = 'postgresql-client';
-/**
- * Where downloaded clients are kept: the runner's tool cache; else the user's cache folder
- * (XDG_CACHE_HOME, %LOCALAPPDATA% on Windows, ~/.cache), in a backup-verify folder of its own.
- */
-function defaultCacheRoot(env, platform = process.platform, home = external_node_os_default().homedir()) {
-    if (env.RUNNER_TOOL_CACHE)
-        return env.RUNNER_TOOL_CACHE;
-    const join = platform === 'win32' ? (external_node_path_default()).win32.join : (external_node_path_default()).posix.join;
-    const base = env.XDG_CACHE_HOME || (platform === 'win32' ? env.LOCALAPPDATA : undefined) || join(home, '.cache');
-    return join(base, 'backup-verify');
-}
-class FolderToolCache {
-    root;
-    constructor(root) {
-        this.root = root;
-    }
-    folder(version, arch) {
-        return external_node_path_default().join(this.root, TOOL_NAME, version, arch);
-    }
-    find(version, arch) {
-        const folder = this.folder(version, arch);
-        return (0,external_node_fs_namespaceObject.existsSync)(`${folder}.complete`) ? folder : undefined;
-    }
-    versions(arch) {
-        try {
-            return (0,external_node_fs_namespaceObject.readdirSync)(external_node_path_default().join(this.root, TOOL_NAME)).filter((version) => this.find(version, arch) !== undefined);
-        }
-        catch {
-            return [];
-        }
-    }
-    async add(sourceDirectory, version, arch) {
-        const folder = this.folder(version, arch);
-        await rmRF(folder);
-        await (0,promises_namespaceObject.rm)(`${folder}.complete`, { force: true });
-        await (0,promises_namespaceObject.mkdir)(folder, { recursive: true });
-        await (0,promises_namespaceObject.cp)(sourceDirectory, folder, { recursive: true, verbatimSymlinks: true });
-        // The marker last: a half-copied folder is never found.
-        await (0,promises_namespaceObject.writeFile)(`${folder}.complete`, '');
-        return folder;
-    }
-}
-
 // EXTERNAL MODULE: external "http"
 var external_http_ = __nccwpck_require__(8611);
 var external_http_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_http_, 2);
@@ -45024,148 +44878,6 @@ async function downloadFile(url, file, policy, log) {
     return withRetries(url, policy, log, async () => transfer((await download_open(url)).message));
 }
 
-;// CONCATENATED MODULE: ./src/tools/version.ts
-// Reads the version a PostgreSQL client tool reports about itself.
-/**
- * Understands every form seen in the wild: "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)",
- * "pg_dump (PostgreSQL) 17.2 (Homebrew)", "pg_dump.exe (PostgreSQL) 16.4", "pg_dump (PostgreSQL) 18beta1",
- * "psql (PostgreSQL) 9.6.24".
- */
-function parseToolVersion(output) {
-    const match = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?(?:\.(\d+))?((?:alpha|beta|rc|devel)\d*)?/i.exec(output);
-    if (!match)
-        return undefined;
-    const [, first, second, third, pre] = match;
-    const text = match[0].replace(/^\(PostgreSQL\)\s+/i, '');
-    const one = Number(first);
-    if (one >= 10)
-        return { major: one, minor: pre ? 0 : Number(second ?? 0), text };
-    return { major: one + Number(second ?? 0) / 10, minor: Number(third ?? 0), text };
-}
-function compareVersions(a, b) {
-    return a.major - b.major || a.minor - b.minor;
-}
-
-;// CONCATENATED MODULE: ./src/tools/locate.ts
-// Finds installed PostgreSQL client tools and picks the ones that can handle the server.
-
-
-
-
-
-function listing(directory) {
-    try {
-        return (0,external_node_fs_namespaceObject.readdirSync)(directory);
-    }
-    catch {
-        return [];
-    }
-}
-const versionedChildren = (list, parent, pattern) => list(parent)
-    .filter((name) => pattern.test(name))
-    .sort((a, b) => Number(pattern.exec(b)?.[1] ?? 0) - Number(pattern.exec(a)?.[1] ?? 0));
-/** Every folder worth looking in, most specific first; pure, given a way to list a folder. */
-function candidateDirectories(env, platform, list = listing) {
-    const found = [];
-    const add = (directory, origin) => found.push({ directory, origin });
-    const join = platform === 'win32' ? (external_node_path_default()).win32.join : (external_node_path_default()).posix.join;
-    if (env.PGBIN)
-        add(env.PGBIN, 'PGBIN');
-    for (const directory of (env.PATH ?? env.Path ?? '').split(platform === 'win32' ? ';' : ':')) {
-        if (directory)
-            add(directory, 'PATH');
-    }
-    if (platform === 'win32') {
-        for (const root of [env.ProgramFiles ?? 'C:\\Program Files', env['ProgramFiles(x86)']]) {
-            if (!root)
-                continue;
-            const base = join(root, 'PostgreSQL');
-            for (const version of versionedChildren(list, base, /^(\d+(?:\.\d+)?)$/))
-                add(join(base, version, 'bin'), 'standard location');
-        }
-        return found;
-    }
-    for (const version of versionedChildren(list, '/usr/lib/postgresql', /^(\d+(?:\.\d+)?)$/)) {
-        add(`/usr/lib/postgresql/${version}/bin`, 'standard location');
-    }
-    for (const name of versionedChildren(list, '/usr', /^pgsql-(\d+(?:\.\d+)?)$/))
-        add(`/usr/${name}/bin`, 'standard location');
-    const brewRoots = ['/opt/homebrew/opt', '/usr/local/opt', '/home/linuxbrew/.linuxbrew/opt'];
-    for (const root of brewRoots) {
-        for (const name of versionedChildren(list, root, /^postgresql@(\d+(?:\.\d+)?)$/))
-            add(`${root}/${name}/bin`, 'standard location');
-        add(`${root}/libpq/bin`, 'standard location');
-        add(`${root}/postgresql/bin`, 'standard location');
-    }
-    if (platform === 'darwin') {
-        const app = '/Applications/Postgres.app/Contents/Versions';
-        for (const version of versionedChildren(list, app, /^(\d+(?:\.\d+)?)$/))
-            add(`${app}/${version}/bin`, 'standard location');
-    }
-    add('/usr/local/pgsql/bin', 'standard location');
-    return found;
-}
-/** A tool's file in a folder, as the platform names and joins it (pg_dump.exe on Windows). */
-function toolPath(directory, tool, platform) {
-    return platform === 'win32' ? external_node_path_default().win32.join(directory, `${tool}.exe`) : external_node_path_default().posix.join(directory, tool);
-}
-/**
- * The client tools in one folder, when pg_dump, pg_restore and psql are all there and all report
- * the same version: a folder mixing installs would dump with one major and restore with another.
- */
-async function inspectDirectory(directory, origin, env = process.env, platform = process.platform) {
-    const [pgDump, pgRestore, psql] = ['pg_dump', 'pg_restore', 'psql'].map((tool) => toolPath(directory, tool, platform));
-    if (![pgDump, pgRestore, psql].every((tool) => (0,external_node_fs_namespaceObject.existsSync)(tool)))
-        return undefined;
-    const versions = await Promise.all([pgDump, pgRestore, psql].map((tool) => readToolVersion(tool, env)));
-    const [version] = versions;
-    if (!version || !versions.every((other) => other && compareVersions(other, version) === 0))
-        return undefined;
-    return { directory, version, pgDump, pgRestore, psql, origin };
-}
-/** Looks in every candidate folder and returns one entry per real folder with a complete set of tools. */
-async function findClientTools(env = process.env, platform = process.platform) {
-    const seen = new Set();
-    const found = [];
-    for (const { directory, origin } of candidateDirectories(env, platform)) {
-        const pgDump = toolPath(directory, 'pg_dump', platform);
-        if (!(0,external_node_fs_namespaceObject.existsSync)(pgDump))
-            continue;
-        let real;
-        try {
-            real = (0,external_node_fs_namespaceObject.realpathSync)(pgDump);
-        }
-        catch {
-            continue;
-        }
-        // Debian's /usr/bin/pg_dump is pg_wrapper, which picks a major by itself; the real folders are listed anyway.
-        if (external_node_path_default().basename(real).startsWith('pg_wrapper') || seen.has(real))
-            continue;
-        seen.add(real);
-        const tools = await inspectDirectory(directory, origin, env, platform);
-        if (tools)
-            found.push(tools);
-    }
-    return found;
-}
-/** A tool's version from its --version, or undefined when it does not run or say one. */
-async function readToolVersion(tool, env) {
-    const run = await runTool(tool, ['--version'], { env: scrubbedEnvironment(env), timeoutMs: 10_000 }).catch(() => undefined);
-    return run?.exitCode === 0 ? parseToolVersion(run.stdout) : undefined;
-}
-function installHint(serverMajor, platform = process.platform) {
-    switch (platform) {
-        case 'darwin':
-            return `Install them with "brew install postgresql@${serverMajor}" (or libpq), or set PGBIN to their folder.`;
-        case 'win32':
-            return (`Install PostgreSQL ${serverMajor} (the EDB installer or "choco install postgresql${serverMajor}"), ` +
-                `or set PGBIN to its bin folder.`);
-        default:
-            return (`Install them with "sudo apt-get install postgresql-client-${serverMajor}" (from apt.postgresql.org ` +
-                `when your distribution lacks that major), or set PGBIN to their folder.`);
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/tools/install.ts
 // Installs a client from an archive of relocatable PostgreSQL builds into the tool cache:
 // checksum first, then download (verified against it), extract, cache, and check what came out.
@@ -45411,10 +45123,1011 @@ async function installWithFallback(version, request, options, target) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/physical/server-binaries.ts
+// The server binaries of the backup's major (postgres, pg_verifybackup, pg_amcheck): installed ones,
+// the tool cache, or a download (the default source's archives carry the server with the client).
+
+
+
+
+
+
+/**
+ * A folder of the backup's major may lack pg_verifybackup or pg_amcheck (a server-only package):
+ * a newer one serves (pg_amcheck works with servers from 14 on; a newer pg_verifybackup checks the
+ * files against the manifest but cannot read older WAL).
+ */
+async function withCheckers(found, options) {
+    const major = found.version.major;
+    const completed = { ...found, pgVerifyBackupMajor: found.pgVerifyBackup ? major : undefined };
+    if (completed.pgVerifyBackup && completed.pgAmcheck)
+        return completed;
+    for (const { directory } of candidateDirectories(options.env, options.platform)) {
+        for (const [tool, least] of [
+            ['pg_verifybackup', major],
+            ['pg_amcheck', Math.max(14, major)]
+        ]) {
+            const file = toolPath(directory, tool, options.platform);
+            const missing = tool === 'pg_verifybackup' ? !completed.pgVerifyBackup : !completed.pgAmcheck;
+            if (!missing || major < (tool === 'pg_amcheck' ? 14 : 13) || !(0,external_node_fs_namespaceObject.existsSync)(file))
+                continue;
+            const other = (await readToolVersion(file, options.env))?.major;
+            if (other === undefined || other < least)
+                continue;
+            if (tool === 'pg_verifybackup')
+                Object.assign(completed, { pgVerifyBackup: file, pgVerifyBackupMajor: other });
+            else
+                completed.pgAmcheck = file;
+        }
+    }
+    return completed;
+}
+async function inspect(found, major, env, platform) {
+    if (!(0,external_node_fs_namespaceObject.existsSync)(toolPath(found, 'postgres', platform)))
+        return undefined;
+    // /usr/local/bin/postgres may be a link into the real folder, which has the other binaries too.
+    const directory = external_node_path_default().dirname((0,external_node_fs_namespaceObject.realpathSync)(toolPath(found, 'postgres', platform)));
+    const postgres = toolPath(directory, 'postgres', platform);
+    const version = await readToolVersion(postgres, env);
+    if (!version || version.major !== major)
+        return undefined;
+    const optional = (tool) => ((0,external_node_fs_namespaceObject.existsSync)(toolPath(directory, tool, platform)) ? toolPath(directory, tool, platform) : undefined);
+    return {
+        directory,
+        version,
+        postgres,
+        initdb: optional('initdb'),
+        pgVerifyBackup: optional('pg_verifybackup'),
+        pgAmcheck: optional('pg_amcheck')
+    };
+}
+/** Server binaries of `major`, or a clear error that says where they were looked for and how to get them. */
+async function provideServerBinaries(major, options) {
+    const { env, platform } = options;
+    const folders = options.source === 'any' ? candidateDirectories(env, platform).map((candidate) => candidate.directory) : [];
+    for (const directory of folders) {
+        const found = await inspect(directory, major, env, platform);
+        if (found)
+            return withCheckers({ ...found, origin: 'found' }, options);
+    }
+    for (const tools of await cachedClientTools(options.cache, options.arch, env, platform)) {
+        const found = await inspect(tools.directory, major, env, platform);
+        if (found)
+            return withCheckers({ ...found, origin: 'cache' }, options);
+    }
+    try {
+        const provided = await provideClientTools({ major, number: major * 10000, text: String(major) }, { ...options, source: 'tool-cache', request: { kind: 'major', major } });
+        const found = await inspect(provided.tools.directory, major, env, platform);
+        if (found)
+            return withCheckers({ ...found, origin: provided.origin === 'found' ? 'found' : provided.origin }, options);
+        throw new VerificationError('tools-missing', `the tools in ${provided.tools.directory} carry no server (postgres)`);
+    }
+    catch (error) {
+        const why = error instanceof Error ? error.message : String(error);
+        throw new VerificationError('tools-missing', `The backup is of PostgreSQL ${major}, and no server binaries of major ${major} are installed or could be installed: ${why}`, platform === 'linux'
+            ? `Install them (apt-get install postgresql-${major}, from apt.postgresql.org where the distribution has no such major), ` +
+                `or let the action download them (tools-url: the default source, which carries the server).`
+            : `Install PostgreSQL ${major} on the runner, or let the action download it (tools-url: the default source).`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/server/roles.ts
+// The roles a restore on a fresh server needs: every role that owns an object of the source
+// database or holds a privilege on one (pg_shdepend records both, and policies' roles), and the
+// bootstrap superuser, who owns what pg_shdepend leaves out; made there without login and without a
+// password, so that ownership and privileges restore and compare as on the source. The restore
+// itself runs as the user the source is read as, with that user's powers there and its memberships:
+// a backup can do on the throwaway server what it could do on the source's, and no more.
+async function readSourceRoles(source) {
+    const { rows } = await source.query(`SELECT DISTINCT r.rolname AS name
+       FROM pg_catalog.pg_roles r
+      WHERE (r.oid = 10
+             OR r.oid IN (SELECT d.refobjid FROM pg_catalog.pg_shdepend d
+                           WHERE d.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass
+                             AND d.dbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())))
+        AND r.rolname !~ '^pg_'
+      ORDER BY 1`);
+    const me = await source.query(`SELECT r.rolname AS name, r.rolsuper AS superuser,
+            coalesce(array_agg(g.rolname ORDER BY g.rolname) FILTER (WHERE g.rolname IS NOT NULL AND g.rolname !~ '^pg_'), '{}') AS member_of
+       FROM pg_catalog.pg_roles r
+       LEFT JOIN pg_catalog.pg_auth_members m ON m.member = r.oid
+       LEFT JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
+      WHERE r.rolname = current_user
+      GROUP BY r.rolname, r.rolsuper`);
+    const restorer = me.rows[0];
+    return {
+        named: rows.map((row) => row.name),
+        restorer: { name: restorer.name, superuser: restorer.superuser, memberOf: restorer.member_of }
+    };
+}
+/**
+ * On the fresh server, as its bootstrap superuser: each named role it lacks (NOLOGIN), and the
+ * restorer with its powers (superuser or not; CREATEDB, for the temporary database) and memberships.
+ * Returns the roles made, the restorer last.
+ */
+async function makeRoles(admin, roles) {
+    const { rows } = await admin.query('SELECT rolname AS name FROM pg_catalog.pg_roles');
+    const present = new Set(rows.map((row) => row.name));
+    const made = [];
+    const id = (name) => admin.escapeIdentifier(name);
+    const { restorer } = roles;
+    for (const role of new Set([...roles.named, ...restorer.memberOf])) {
+        if (present.has(role) || role === restorer.name)
+            continue;
+        await admin.query(`CREATE ROLE ${id(role)} NOLOGIN`);
+        made.push(role);
+    }
+    if (!present.has(restorer.name)) {
+        await admin.query(`CREATE ROLE ${id(restorer.name)} LOGIN CREATEDB ${restorer.superuser ? 'SUPERUSER' : 'NOSUPERUSER'}`);
+        made.push(restorer.name);
+    }
+    for (const group of restorer.memberOf)
+        await admin.query(`GRANT ${id(group)} TO ${id(restorer.name)}`);
+    return made;
+}
+
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ./src/server/process.ts
+// What every PostgreSQL server of the run's own shares, whatever it holds (a copy of a base backup,
+// or a fresh cluster that receives a logical restore): the account it runs as when the runner is
+// root, a socket in a private folder, its connection, and its stop.
+
+
+
+
+
+/** A free TCP port number: the socket's name carries it, though nothing listens on TCP. */
+async function freePort() {
+    return new Promise((resolve, reject) => {
+        const server = (0,external_node_net_.createServer)();
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => {
+            const { port } = server.address();
+            server.close(() => resolve(port));
+        });
+    });
+}
+/** The unprivileged account a root runner starts the server as: postgres when it exists, else nobody. */
+async function unprivilegedAccount() {
+    if (typeof process.getuid !== 'function' || process.getuid() !== 0)
+        return undefined;
+    const passwd = await (0,promises_namespaceObject.readFile)('/etc/passwd', 'utf8').catch(() => '');
+    const accounts = passwd.split('\n').map((line) => line.split(':'));
+    for (const name of ['postgres', 'nobody']) {
+        const entry = accounts.find((fields) => fields[0] === name);
+        if (entry && Number(entry[2]) !== 0)
+            return { name, uid: Number(entry[2]), gid: Number(entry[3]) };
+    }
+    throw new VerificationError('permission-denied', 'The runner runs as root, which PostgreSQL refuses, and there is no postgres or nobody account to run the restored copy as.', 'Add an unprivileged account (useradd postgres) in the job, or run the job as a non-root user.');
+}
+async function chownTree(root, uid, gid) {
+    await (0,promises_namespaceObject.chown)(root, uid, gid);
+    for (const entry of await (0,promises_namespaceObject.readdir)(root, { recursive: true, withFileTypes: true })) {
+        await (0,promises_namespaceObject.chown)(external_node_path_default().join(entry.parentPath, entry.name), uid, gid).catch(() => { });
+    }
+}
+async function connectSocket(socketDirectory, port, database, user) {
+    const client = new esm.Client({ host: socketDirectory, port, database, user, application_name: 'backup-verify' });
+    client.on('error', () => { });
+    await client.connect();
+    return client;
+}
+async function stopServer(child, exited) {
+    if (child.exitCode !== null || child.signalCode !== null)
+        return;
+    // Immediate shutdown: the copy is thrown away, nothing needs to be written.
+    child.kill('SIGQUIT');
+    let timer;
+    const done = await Promise.race([exited.then(() => true), new Promise((resolve) => (timer = setTimeout(() => resolve(false), 10_000)))]);
+    clearTimeout(timer);
+    if (!done) {
+        child.kill('SIGKILL');
+        await exited;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/server/tuning.ts
+// The settings of a throwaway server that receives a restore: a load nobody keeps, so nothing is
+// made durable, nothing runs in the background, and index builds get the machine's memory and cores.
+// Every setting goes on the server's command line, where no file can override it.
+const MiB = 1024 * 1024;
+/** Settings that make the server a private, socket-only one, whatever it is tuned for. */
+function privateSettings(socketDirectory, port, connections) {
+    return {
+        port: String(port),
+        listen_addresses: '',
+        unix_socket_directories: socketDirectory,
+        unix_socket_permissions: '0700',
+        max_connections: String(connections),
+        ssl: 'off',
+        logging_collector: 'off',
+        log_destination: 'stderr',
+        lc_messages: 'C',
+        cluster_name: 'backup-verify',
+        // Nothing the runner's shared libraries or huge pages could change.
+        shared_preload_libraries: '',
+        huge_pages: 'off'
+    };
+}
+/**
+ * A restore's server: no WAL kept beyond what a crash of this very server would need (and with
+ * wal_level minimal, none for a table created and loaded in one transaction), no fsync, checkpoints
+ * far apart, no autovacuum (the comparison reads every row once, right after), memory for index
+ * builds sized to the machine.
+ */
+function restoreSettings(machine) {
+    const memory = Math.max(machine.memoryBytes, 512 * MiB);
+    const megabytes = (bytes) => `${Math.floor(bytes / MiB)}MB`;
+    const workers = Math.max(0, Math.min(machine.cores - 1, 8));
+    return {
+        fsync: 'off',
+        synchronous_commit: 'off',
+        full_page_writes: 'off',
+        wal_level: 'minimal',
+        max_wal_senders: '0',
+        archive_mode: 'off',
+        wal_buffers: '16MB',
+        checkpoint_timeout: '1h',
+        // WAL recycled at each checkpoint: far apart, but not more than the runner's disk can hold.
+        max_wal_size: '4GB',
+        autovacuum: 'off',
+        shared_buffers: megabytes(Math.min(memory / 8, 1024 * MiB)),
+        maintenance_work_mem: megabytes(Math.min(memory / 8, 1024 * MiB)),
+        work_mem: '32MB',
+        max_parallel_maintenance_workers: String(workers),
+        max_parallel_workers: String(Math.max(workers, 2)),
+        max_worker_processes: String(Math.max(workers, 2) + 2),
+        jit: 'off'
+    };
+}
+/** The settings of restoreSettings that a durable server would never run with, in the summary's words. */
+const NOT_DURABLE = ['fsync = off', 'synchronous_commit = off', 'full_page_writes = off', 'wal_level = minimal', 'autovacuum = off'];
+/** -c name=value for each setting. */
+function commandLine(settings) {
+    return Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
+}
+
+;// CONCATENATED MODULE: ./src/server/fresh-server.ts
+// A fresh PostgreSQL cluster of the run's own, made with initdb and started to receive a restore:
+// listening only on a socket in a private folder, run as an unprivileged account when the runner is
+// root, tuned for a load nobody keeps (see tuning.ts), and stopped and removed at the end.
+
+
+
+
+
+
+
+
+
+/** How long a fresh cluster may take to start: no recovery, nothing to replay. */
+const START_TIMEOUT_MS = 60_000;
+function machine() {
+    return { memoryBytes: external_node_os_default().totalmem(), cores: external_node_os_default().availableParallelism() };
+}
+async function startFreshServer(options) {
+    const dataDirectory = external_node_path_default().join(options.folder, 'data');
+    const socketDirectory = external_node_path_default().join(options.folder, 'socket');
+    await (0,promises_namespaceObject.mkdir)(dataDirectory, { recursive: true, mode: 0o700 });
+    await (0,promises_namespaceObject.mkdir)(socketDirectory, { recursive: true, mode: 0o700 });
+    const account = await unprivilegedAccount();
+    if (account) {
+        // The account passes through the run's folder (0700, root's) to reach its own, without listing it.
+        await (0,promises_namespaceObject.chmod)(external_node_path_default().dirname(options.folder), 0o711);
+        await chownTree(options.folder, account.uid, account.gid);
+    }
+    const env = { ...scrubbedEnvironment(process.env), LC_ALL: 'C', LC_MESSAGES: 'C' };
+    const asAccount = account ? { uid: account.uid, gid: account.gid } : {};
+    const initdbStarted = Date.now();
+    // Trust over the private socket only (no TCP listener at all): no password exists to leak. The
+    // cluster is C and UTF-8; the temporary database gets the source's encoding and locale itself.
+    const initdb = await runOnce(options.initdb, ['-D', dataDirectory, '-U', options.superuser, '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync'], { env, ...asAccount }, options.signal);
+    if (initdb.code !== 0) {
+        throw new VerificationError('restore-failed', `initdb could not create the throwaway restore server (exit code ${initdb.code}): ${lastLines(initdb.output)}`, 'restore-server: source restores on the source’s server instead; or install the server binaries (postgresql-<major>).');
+    }
+    const initdbMs = Date.now() - initdbStarted;
+    const port = await freePort();
+    const settings = { ...restoreSettings(options.machine ?? machine()), ...privateSettings(socketDirectory, port, options.connections + 5) };
+    const started = Date.now();
+    const log = [];
+    const child = (0,external_node_child_process_namespaceObject.spawn)(options.postgres, ['-D', dataDirectory, ...commandLine(settings)], {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        ...asAccount,
+        windowsHide: true
+    });
+    const lines = lineSplitter((line) => {
+        log.push(line);
+        if (log.length > 200)
+            log.shift();
+        options.onLine?.(line);
+    });
+    child.stdout.setEncoding('utf8').on('data', (text) => lines.push(text));
+    child.stderr.setEncoding('utf8').on('data', (text) => lines.push(text));
+    const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+    child.on('error', (error) => log.push(error.message));
+    if (child.pid)
+        options.onStarted?.(child.pid, dataDirectory);
+    const stop = () => stopServer(child, exited);
+    try {
+        await waitUntilAccepting(socketDirectory, port, options.superuser, exited, log, options.signal);
+    }
+    catch (error) {
+        await stop();
+        throw error;
+    }
+    return {
+        socketDirectory,
+        dataDirectory,
+        port,
+        pid: child.pid ?? 0,
+        superuser: options.superuser,
+        startupMs: { initdb: initdbMs, start: Date.now() - started },
+        settings,
+        connect: (database, user = options.superuser) => connectSocket(socketDirectory, port, database, user),
+        stop
+    };
+}
+async function waitUntilAccepting(socketDirectory, port, user, exited, log, signal) {
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    let gone;
+    void exited.then((code) => (gone = code));
+    for (;;) {
+        if (signal.aborted)
+            throw signal.reason;
+        if (gone !== undefined) {
+            throw new VerificationError('restore-failed', `The throwaway restore server did not start (exit code ${gone}): ${lastLines(log.join('\n'))}`, 'restore-server: source restores on the source’s server instead.');
+        }
+        if (Date.now() > deadline) {
+            throw new VerificationError('restore-failed', `The throwaway restore server did not accept connections within ${START_TIMEOUT_MS / 1000} s: ${lastLines(log.join('\n'))}`);
+        }
+        const client = await connectSocket(socketDirectory, port, 'postgres', user).catch(() => undefined);
+        if (client)
+            return void (await client.end().catch(() => { }));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+}
+/** A tool that runs once to its end: its exit code and what it printed. */
+function runOnce(file, args, options, signal) {
+    return new Promise((resolve, reject) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(file, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'], signal, windowsHide: true });
+        let output = '';
+        const keep = (text) => (output = (output + text).slice(-8192));
+        child.stdout.setEncoding('utf8').on('data', keep);
+        child.stderr.setEncoding('utf8').on('data', keep);
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code, output }));
+    });
+}
+function lastLines(text) {
+    const lines = text
+        .split('\n')
+        .map((line) => line.trim())
+        .filter(Boolean);
+    return lines.slice(-3).join(' | ') || 'nothing said';
+}
+
+;// CONCATENATED MODULE: ./src/run/temporary-folder.ts
+// A temporary folder of the run's own, with a name that says whose it is: the run's workspace, and
+// the copy of a physical backup when the server's account cannot reach the workspace.
+
+
+
+/** A new empty folder `<prefix>XXXXXX` in `root` (the system's temporary folder by default). */
+async function makeTemporaryFolder(prefix, root = external_node_os_default().tmpdir()) {
+    return (0,promises_namespaceObject.mkdtemp)(external_node_path_default().join(root, prefix));
+}
+
+;// CONCATENATED MODULE: ./src/server/room.ts
+// Where a server of the run's own keeps its data and its socket: the run's folder, unless the
+// account the server runs as (a root runner) cannot pass through the folders above it.
+
+
+
+
+
+const DATA = 'data';
+const SERVER = 'server';
+/** Beside the data directory (see tablespaceFolder in layout.ts). */
+const TABLESPACES = 'tablespaces';
+function room(folder, ownFolderFor) {
+    return { folder, dataDirectory: external_node_path_default().join(folder, DATA), serverFolder: external_node_path_default().join(folder, SERVER), ownFolderFor };
+}
+/** The run's folder; or a folder of its own in the system's temporary folder, when the server's account cannot reach it. */
+async function chooseServerRoom(runFolder) {
+    const account = await unprivilegedAccount();
+    if (!account)
+        return room(runFolder);
+    let reachable = true;
+    for (let folder = external_node_path_default().dirname(runFolder);; folder = external_node_path_default().dirname(folder)) {
+        const info = await (0,promises_namespaceObject.stat)(folder);
+        const passes = info.uid === account.uid ? info.mode & 0o100 : info.gid === account.gid ? info.mode & 0o010 : info.mode & 0o001;
+        if (!passes)
+            reachable = false;
+        if (external_node_path_default().dirname(folder) === folder)
+            break;
+    }
+    if (reachable)
+        return room(runFolder);
+    return room(await makeTemporaryFolder('backup-verify-physical-'), account.name);
+}
+/**
+ * Removes the copy (a kept backup elsewhere in the run's folder stays, alone), and a room of its own
+ * whole; only a room that cannot be removed is an error.
+ */
+async function clearServerRoom(room) {
+    for (const part of [DATA, SERVER, TABLESPACES])
+        await rmRF(external_node_path_default().join(room.folder, part)).catch(() => { });
+    if (room.ownFolderFor !== undefined)
+        await rmRF(room.folder);
+}
+
+;// CONCATENATED MODULE: ./src/server/throwaway-restore.ts
+// The restore's own server: a fresh cluster in the run's folder (see fresh-server.ts), its session,
+// the roles the dump's objects name, and the facts the summary and the receipt give. Recorded in the
+// cleanup ledger from its first second, so that an interrupted run and the post step stop it.
+
+
+
+
+
+
+/** initdb's superuser: it only makes the roles; the restore runs as the source's user (see roles.ts). */
+const BOOTSTRAP_SUPERUSER = 'backup_verify';
+async function startThrowawayRestore(run, options) {
+    const { binaries } = options;
+    if (!binaries.initdb) {
+        throw new VerificationError('tools-missing', `The server binaries in ${binaries.directory} have no initdb: no throwaway server can be made from them.`, 'Install the whole server package (postgresql-<major>), or set restore-server: source.');
+    }
+    const room = await chooseServerRoom(options.runFolder);
+    const folder = room.serverFolder;
+    if (room.ownFolderFor !== undefined)
+        run.ledger.created('folder', room.folder);
+    let recorded;
+    let server;
+    let session;
+    const close = async () => {
+        await session?.end().catch(() => { });
+        await server?.stop().catch(() => { });
+        if (recorded)
+            run.ledger.removed('server', recorded);
+        await clearServerRoom(room).catch((error) => run.warn(`Could not remove the throwaway server's folder ${folder}: ${run.redactor.redactError(error)}`));
+        if (room.ownFolderFor !== undefined)
+            run.ledger.removed('folder', room.folder);
+    };
+    try {
+        server = await startFreshServer({
+            initdb: binaries.initdb,
+            postgres: binaries.postgres,
+            folder,
+            superuser: BOOTSTRAP_SUPERUSER,
+            connections: options.connections,
+            signal: run.signal,
+            onStarted: (pid, dataDirectory) => {
+                recorded = `${pid}:${dataDirectory}`;
+                run.ledger.created('server', recorded);
+            },
+            onLine: run.verbose ? (line) => run.log(`restore server: ${line}`) : undefined
+        });
+        const admin = await server.connect('postgres');
+        let rolesCreated;
+        try {
+            rolesCreated = await makeRoles(admin, options.roles);
+        }
+        finally {
+            await admin.end().catch(() => { });
+        }
+        const restorer = options.roles.restorer.name;
+        session = await server.connect('postgres', restorer);
+        const facts = {
+            version: binaries.version,
+            binaries: { directory: binaries.directory, origin: binaries.origin },
+            startupMs: server.startupMs,
+            notDurable: NOT_DURABLE,
+            rolesCreated
+        };
+        const target = {
+            host: server.socketDirectory,
+            port: server.port,
+            user: restorer,
+            database: 'postgres',
+            parameters: {},
+            connectTimeoutSeconds: DEFAULT_CONNECT_TIMEOUT_SECONDS
+        };
+        const opened = session;
+        return {
+            target,
+            session: opened,
+            major: binaries.major,
+            facts,
+            close
+        };
+    }
+    catch (error) {
+        await close();
+        throw error;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/restore/temporary-database.ts
+// The temporary database a restore goes into: its name, the guard that it is never the source,
+// its creation like the source's, and its drop whatever is still connected to it.
+
+
+
+/** "backup_verify_20261124T020316_9f3a1c": sortable, unique across parallel runs, a plain identifier. */
+function temporaryDatabaseName(now, random = (0,external_node_crypto_.randomBytes)(3).toString('hex')) {
+    const stamp = now
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, '');
+    return `${TEMPORARY_DATABASE_PREFIX}_${stamp}_${random}`.toLowerCase();
+}
+/** A plan whose restore target is the source database is refused: the restore would write into it. */
+function assertNotSource(source, restore) {
+    if (source.host === restore.host && source.port === restore.port && source.database === restore.database) {
+        throw new VerificationError('same-database', `Refusing to restore into the source database "${source.database}" at ${source.host}:${source.port}.`, 'The restore always goes into a new temporary database; this is a bug if you see it.');
+    }
+}
+/**
+ * A database whose transactions are read-only by default (ALTER DATABASE … SET
+ * default_transaction_read_only) refuses CREATE and DROP DATABASE to a session on it: the session
+ * that creates and drops the temporary database writes nothing else, and is let write.
+ */
+async function allowWrites(client) {
+    await client.query('SET default_transaction_read_only = off');
+}
+/** The encoding and locale of the database a session is on. */
+async function readDatabaseLocale(client) {
+    const { rows } = await client.query(`SELECT to_jsonb(d) || jsonb_build_object('encoding_name', pg_encoding_to_char(d.encoding)) AS db
+       FROM pg_catalog.pg_database d WHERE d.datname = current_database()`);
+    const db = rows[0].db;
+    return {
+        encoding: String(db.encoding_name),
+        collate: String(db.datcollate),
+        ctype: String(db.datctype),
+        provider: db.datlocprovider ?? 'c',
+        locale: db.datlocale ?? db.daticulocale ?? undefined
+    };
+}
+/**
+ * Creates an empty database with the source's encoding and locale (`like`, read from the source;
+ * else those of the database the session is on), from template0 so that nothing added to template1
+ * collides with the restore.
+ */
+async function createDatabaseLike(client, name, like) {
+    const db = like ?? (await readDatabaseLocale(client));
+    const literal = (value) => client.escapeLiteral(String(value));
+    const clauses = [`TEMPLATE template0`, `ENCODING ${literal(db.encoding)}`];
+    clauses.push(`LC_COLLATE ${literal(db.collate)}`, `LC_CTYPE ${literal(db.ctype)}`);
+    if (db.provider === 'i') {
+        clauses.push(`LOCALE_PROVIDER icu`, `ICU_LOCALE ${literal(db.locale)}`);
+    }
+    else if (db.provider === 'b') {
+        clauses.push(`LOCALE_PROVIDER builtin`, `BUILTIN_LOCALE ${literal(db.locale)}`);
+    }
+    try {
+        await allowWrites(client);
+        await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)} ${clauses.join(' ')}`);
+    }
+    catch (error) {
+        const err = error;
+        if (err.code === '42501') {
+            const user = client.user;
+            throw new VerificationError('create-database-denied', `Permission denied to create database: user "${user}" cannot create the temporary restore database.`, `Grant it with: ALTER USER ${client.escapeIdentifier(user)} CREATEDB; (or run the verification as a superuser)`);
+        }
+        throw error;
+    }
+}
+/** How long a drop waits for sessions that are ending (the server itself waits up to 5 s each try). */
+const DROP_ATTEMPTS = 3;
+/**
+ * Drops a temporary database, whatever is still in it. The sessions this user may end are ended
+ * first; an error ending one (a superuser's) never stops the drop. A plain DROP DATABASE then ends
+ * autovacuum workers itself, which WITH (FORCE) would refuse to a role that is not a superuser;
+ * WITH (FORCE) is the second try, for sessions that did not end. "IF EXISTS" makes a repeated
+ * cleanup harmless. A session of a run that was killed may still be creating the database (its
+ * name was recorded first): it is ended too, so that the database does not come to be after the
+ * drop. Whatever still holds the database is named in the error. Returns whether it existed.
+ */
+async function dropDatabase(client, name, serverMajor) {
+    const creating = `CREATE DATABASE ${client.escapeIdentifier(name)} `;
+    const { rows } = await client.query(`SELECT pid FROM pg_catalog.pg_stat_activity
+      WHERE pid <> pg_catalog.pg_backend_pid() AND backend_type = 'client backend'
+        AND (datname = $1 OR (state = 'active' AND left(query, length($2)) = $2))`, [name, creating]);
+    // From PostgreSQL 14, waited for (up to 5 s each): a CREATE DATABASE ended has then rolled back.
+    const terminate = serverMajor >= 14 ? 'SELECT pg_catalog.pg_terminate_backend($1, 5000)' : 'SELECT pg_catalog.pg_terminate_backend($1)';
+    for (const { pid } of rows)
+        await client.query(terminate, [pid]).catch(() => { });
+    const drop = `DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)}`;
+    await allowWrites(client);
+    const existed = (await client.query('SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1', [name])).rows.length > 0;
+    let last;
+    for (let attempt = 0; attempt < DROP_ATTEMPTS; attempt++) {
+        try {
+            await client.query(drop);
+            return existed;
+        }
+        catch (error) {
+            // 55006: still in use. Anything else (no permission, a lost server) is the answer.
+            if (error.code !== '55006')
+                throw error;
+            last = error;
+        }
+        if (serverMajor >= 13) {
+            try {
+                await client.query(`${drop} WITH (FORCE)`);
+                return existed;
+            }
+            catch (error) {
+                last = error;
+            }
+        }
+    }
+    const { rows: holders } = await client.query(`SELECT pid, coalesce(backend_type, 'session') || coalesce(' of ' || usename, '') || coalesce(' (' || nullif(application_name, '') || ')', '')
+            || coalesce(', ' || state, '') AS who
+       FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()`, [name]);
+    const detail = last?.message ?? 'it is in use';
+    throw new Error(`${detail}${holders.length > 0 ? `; still connected: ${holders.map((holder) => `pid ${holder.pid} (${holder.who})`).join(', ')}` : ''}`);
+}
+
+;// CONCATENATED MODULE: ./src/compare/read-back.ts
+// The restored tables read back as pg_dump wrote them: the dump's own COPY statements turned into
+// COPY ... TO STDOUT, in the session settings pg_dump uses, by a few sessions side by side, and
+// every row fingerprinted as the dump's lines were. The server sends each row as one message of the
+// protocol; the row is hashed where it arrives, so memory stays flat whatever the size of a table.
+
+
+const OUTPUT_SETTING_NAMES = ['TimeZone', 'bytea_output', 'lc_monetary'];
+/** The output settings a new session of this database and role starts with. */
+async function serverOutputSettings(client) {
+    const { rows } = await client.query('SELECT name, reset_val AS value FROM pg_catalog.pg_settings WHERE name = ANY($1::text[])', [OUTPUT_SETTING_NAMES]);
+    const values = new Map(rows.map((row) => [row.name, row.value]));
+    return {
+        TimeZone: values.get('TimeZone') ?? 'UTC',
+        bytea_output: values.get('bytea_output') ?? 'hex',
+        lc_monetary: values.get('lc_monetary') ?? 'C'
+    };
+}
+function literal(text) {
+    return `'${text.replace(/'/g, "''")}'`;
+}
+/** What pg_dump sets in its own session, and the output settings its session had; sent as UTF-8. */
+function prelude(options) {
+    const { settings } = options;
+    return [
+        'SET standard_conforming_strings = on;',
+        'SET DateStyle = ISO;',
+        'SET IntervalStyle = postgres;',
+        'SET extra_float_digits = 3;',
+        `SET TimeZone = ${literal(settings.TimeZone)};`,
+        `SET bytea_output = ${literal(settings.bytea_output)};`,
+        `SET lc_monetary = ${literal(settings.lc_monetary)};`,
+        "SET search_path = '';",
+        'SET row_security = off;',
+        'SET statement_timeout = 0;',
+        // Last: the whole query is read in the encoding the session had when it arrived (UTF8).
+        `SET client_encoding = ${literal(options.clientEncoding)};`
+    ].join('\n');
+}
+const COPY_DATA = 0x64; // 'd'
+const COPY_OUT_RESPONSE = 0x48; // 'H'
+const COPY_DONE = 0x63; // 'c'
+const read_back_HEADER_BYTES = 5;
+/**
+ * The rows of one COPY read off the session's socket here: each CopyData message's row hashed where
+ * it lies in the bytes received, without the driver making an object of every message. The first
+ * message that is not part of the rows (the command's completion, an error, a notice) and all that
+ * follows go back to the driver, which reads them as it always does; rows it is handed after that
+ * reach handleCopyData and are hashed the same way.
+ */
+class CopyRowReader {
+    stream;
+    print;
+    driver;
+    /**
+     * A message that goes on in the next chunks: its parts so far, their length, and the message's
+     * length once its header is in (the parts are joined once, when it is whole).
+     */
+    pending;
+    constructor(stream, print) {
+        this.stream = stream;
+        this.print = print;
+        this.driver = stream.listeners('data');
+        stream.removeAllListeners('data');
+        stream.on('data', this.onData);
+    }
+    onData = (chunk) => {
+        let at = 0;
+        const pending = this.pending;
+        if (pending) {
+            pending.parts.push(chunk);
+            pending.length += chunk.length;
+            if (pending.length < read_back_HEADER_BYTES)
+                return;
+            const whole = (pending.whole ??= 1 + Buffer.concat(pending.parts, read_back_HEADER_BYTES).readUInt32BE(1));
+            if (pending.length < whole)
+                return;
+            this.pending = undefined;
+            const message = Buffer.concat(pending.parts, whole);
+            at = chunk.length - (pending.length - whole);
+            if (!this.message(message))
+                return this.giveBack(message, chunk.subarray(at));
+        }
+        const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+        while (at + read_back_HEADER_BYTES <= chunk.length) {
+            const end = at + 1 + chunk.readUInt32BE(at + 1);
+            if (end > chunk.length)
+                break;
+            const code = chunk[at];
+            if (code === COPY_DATA)
+                this.print.addLineAt(view, chunk, at + read_back_HEADER_BYTES, end);
+            else if (code !== COPY_OUT_RESPONSE && code !== COPY_DONE)
+                return this.giveBack(chunk.subarray(at));
+            at = end;
+        }
+        if (at < chunk.length)
+            this.pending = { parts: [chunk.subarray(at)], length: chunk.length - at };
+    };
+    /** One whole message on its own: false when it is not part of the rows. */
+    message(bytes) {
+        const code = bytes[0];
+        if (code === COPY_DATA) {
+            this.print.addLineAt(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), bytes, read_back_HEADER_BYTES, bytes.length);
+            return true;
+        }
+        return code === COPY_OUT_RESPONSE || code === COPY_DONE;
+    }
+    /** The driver reads the session again, from these bytes on. */
+    giveBack(...rest) {
+        this.stream.removeListener('data', this.onData);
+        for (const listener of this.driver)
+            this.stream.on('data', listener);
+        for (const bytes of rest)
+            for (const listener of this.driver)
+                listener.call(this.stream, bytes);
+    }
+}
+/**
+ * One simple query sent as the bytes it was written in (latin1 text, a character a byte), as psql
+ * sends the dump's statements: a name in any encoding reaches the server unchanged. It may hold
+ * several COPY statements: the rows of each go to its own print, the next once the server says the
+ * one before is complete. The outcome: how many completed, and the first error.
+ */
+class RawQuery {
+    text;
+    prints;
+    settle;
+    failure;
+    completed = 0;
+    constructor(text, prints, settle) {
+        this.text = text;
+        this.prints = prints;
+        this.settle = settle;
+    }
+    submit(connection) {
+        const body = Buffer.from(`${this.text}\0`, 'latin1');
+        const header = Buffer.alloc(5);
+        header[0] = 0x51; // 'Q': a simple query
+        header.writeInt32BE(body.length + 4, 1);
+        // The driver has read everything the server sent before this query (it was ready for it).
+        new CopyRowReader(connection.stream, this.prints[0]);
+        connection.stream.write(Buffer.concat([header, body]));
+    }
+    handleCopyData(message) {
+        this.prints[this.completed]?.addLine(message.chunk);
+    }
+    /** A COPY that reads from the client would wait for rows that never come: refused at once. */
+    handleCopyInResponse(connection) {
+        this.failure ??= new Error('the statement asked to read rows from the client');
+        connection.sendCopyFail('backup-verify reads tables back, it sends no rows');
+    }
+    handleRowDescription() { }
+    handleDataRow() { }
+    handleCommandComplete() {
+        this.completed++;
+    }
+    handleEmptyQuery() { }
+    handlePortalSuspended() { }
+    /** The server refused the query, or the session was lost: the client drops the query here. */
+    handleError(error) {
+        this.settle({ completed: this.completed, failure: this.failure ?? error });
+    }
+    handleReadyForQuery() {
+        this.settle({ completed: this.completed, failure: this.failure });
+    }
+}
+/** Sends text as a raw query, the rows of its statements into prints; never rejects. */
+function rawQuery(client, text, prints) {
+    return new Promise((resolve) => client.query(new RawQuery(text, prints, resolve)));
+}
+/** One session, reading a table, or a few small ones in one round trip, for as long as it is given tables. */
+class ReadBackSession {
+    ready;
+    busy = false;
+    constructor(options) {
+        this.ready = openSession(options.target, options.database).then(async (client) => {
+            const failure = await client.query(prelude(options)).then(() => undefined, (error) => error);
+            return failure ? `the session settings were refused: ${failure.message}` : client;
+        }, (error) => `no session: ${error.message}`);
+    }
+    /**
+     * Reads the tables with one query; never rejects (a failure is the result). After a statement
+     * fails the server runs none of the rest: those have no result, to be read again on their own.
+     */
+    async read(tables) {
+        this.busy = true;
+        try {
+            const client = await this.ready;
+            if (typeof client === 'string')
+                return tables.map(() => ({ error: client }));
+            const prints = tables.map(() => new RowFingerprint());
+            // The protocol sends each row of a COPY as a message of its own, with its line end.
+            const { completed, failure } = await rawQuery(client, tables.map((table) => table.statement).join('\n'), prints);
+            return tables.map((_, index) => index < completed
+                ? { rows: prints[index].rows, fingerprint: prints[index].toString() }
+                : index === completed && failure
+                    ? { error: failure.message }
+                    : undefined);
+        }
+        finally {
+            this.busy = false;
+        }
+    }
+    async close() {
+        const client = await this.ready;
+        if (typeof client !== 'string')
+            await client.end().catch(() => { });
+    }
+}
+/** A table whose rows in the dump are at most this size is read with others in one round trip... */
+const SMALL_TABLE_BYTES = 64 * 1024;
+/** ...up to this many tables, and this many bytes, in one query. */
+const BATCH_TABLES = 100;
+const BATCH_BYTES = 1024 * 1024;
+/**
+ * Sessions that read tables back as they are given them, biggest first among those waiting, up to
+ * `limit` at once; small tables go several to a query, so that thousands of them do not cost a round
+ * trip each.
+ */
+class ReadBackPool {
+    options;
+    limit;
+    sessions = [];
+    /** Smallest first: the biggest is taken off the end. */
+    waiting = [];
+    sorted = true;
+    planned = false;
+    closed = false;
+    constructor(options, limit) {
+        this.options = options;
+        this.limit = limit;
+    }
+    read(table) {
+        return new Promise((resolve) => this.wait({ table, resolve }));
+    }
+    async close() {
+        this.closed = true;
+        for (const waiting of this.waiting.splice(0))
+            waiting.resolve({ error: 'the read-back was stopped' });
+        await Promise.all(this.sessions.map((session) => session.close()));
+    }
+    /** Tables asked for together are sorted once, when the caller has asked for them all. */
+    wait(entry) {
+        this.waiting.push(entry);
+        this.sorted = false;
+        if (this.planned)
+            return;
+        this.planned = true;
+        queueMicrotask(() => {
+            this.planned = false;
+            this.dispatch();
+        });
+    }
+    dispatch() {
+        if (!this.sorted) {
+            this.waiting.sort((a, b) => a.table.weight - b.table.weight);
+            this.sorted = true;
+        }
+        while (!this.closed && this.waiting.length > 0) {
+            let session = this.sessions.find((candidate) => !candidate.busy);
+            if (!session && this.sessions.length < this.limit) {
+                session = new ReadBackSession(this.options);
+                this.sessions.push(session);
+            }
+            if (!session)
+                return;
+            const batch = this.nextBatch();
+            void session.read(batch.map((entry) => entry.table)).then((results) => {
+                batch.forEach((entry, index) => {
+                    const result = results[index];
+                    if (result)
+                        entry.resolve(result);
+                    else
+                        this.wait({ ...entry, alone: true });
+                });
+                this.dispatch();
+            });
+        }
+    }
+    /** The biggest table waiting, and with a small one the next small ones. */
+    nextBatch() {
+        const batch = [this.waiting.pop()];
+        let bytes = batch[0].table.weight;
+        if (batch[0].alone || bytes > SMALL_TABLE_BYTES)
+            return batch;
+        for (let next = this.waiting.at(-1); next && !next.alone; next = this.waiting.at(-1)) {
+            if (batch.length >= BATCH_TABLES || bytes + next.table.weight > BATCH_BYTES)
+                break;
+            batch.push(this.waiting.pop());
+            bytes += next.table.weight;
+        }
+        return batch;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/tools/cache.ts
+// Where downloaded client tools are kept between runs: the runner's tool cache, or a folder in the
+// user's cache directory for the terminal. Both use the same layout:
+// <root>/postgresql-client/<version>/<arch>/ with an "<arch>.complete" marker beside it.
+
+
+
+
+
+const TOOL_NAME = 'postgresql-client';
+/**
+ * Where downloaded clients are kept: the runner's tool cache; else the user's cache folder
+ * (XDG_CACHE_HOME, %LOCALAPPDATA% on Windows, ~/.cache), in a backup-verify folder of its own.
+ */
+function defaultCacheRoot(env, platform = process.platform, home = external_node_os_default().homedir()) {
+    if (env.RUNNER_TOOL_CACHE)
+        return env.RUNNER_TOOL_CACHE;
+    const join = platform === 'win32' ? (external_node_path_default()).win32.join : (external_node_path_default()).posix.join;
+    const base = env.XDG_CACHE_HOME || (platform === 'win32' ? env.LOCALAPPDATA : undefined) || join(home, '.cache');
+    return join(base, 'backup-verify');
+}
+class FolderToolCache {
+    root;
+    constructor(root) {
+        this.root = root;
+    }
+    folder(version, arch) {
+        return external_node_path_default().join(this.root, TOOL_NAME, version, arch);
+    }
+    find(version, arch) {
+        const folder = this.folder(version, arch);
+        return (0,external_node_fs_namespaceObject.existsSync)(`${folder}.complete`) ? folder : undefined;
+    }
+    versions(arch) {
+        try {
+            return (0,external_node_fs_namespaceObject.readdirSync)(external_node_path_default().join(this.root, TOOL_NAME)).filter((version) => this.find(version, arch) !== undefined);
+        }
+        catch {
+            return [];
+        }
+    }
+    async add(sourceDirectory, version, arch) {
+        const folder = this.folder(version, arch);
+        await rmRF(folder);
+        await (0,promises_namespaceObject.rm)(`${folder}.complete`, { force: true });
+        await (0,promises_namespaceObject.mkdir)(folder, { recursive: true });
+        await (0,promises_namespaceObject.cp)(sourceDirectory, folder, { recursive: true, verbatimSymlinks: true });
+        // The marker last: a half-copied folder is never found.
+        await (0,promises_namespaceObject.writeFile)(`${folder}.complete`, '');
+        return folder;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/engine/connected.ts
 // A run, connected: the server it reads (for an existing backup, only the one that receives the
 // restore), their versions, the client tools chosen for them, and the environments the tools get.
 // Opened by the first phase that needs a server; closed at the end, whatever happened.
+
+
+
+
 
 
 
@@ -45438,19 +46151,23 @@ class Connected {
     tools;
     env;
     outputSettings;
+    throwaway;
     constructor(
     /** A session on the source (for an existing backup: on the restore server). */
     source, server, restoreServer, tools, 
     /** The client tools' environment for the source database. */
     env, 
     /** How the source's sessions print values, pg_dump's among them (the settings it leaves as they are). */
-    outputSettings) {
+    outputSettings, 
+    /** The restore's own server, when it has one: stopped and removed by close(). */
+    throwaway) {
         this.source = source;
         this.server = server;
         this.restoreServer = restoreServer;
         this.tools = tools;
         this.env = env;
         this.outputSettings = outputSettings;
+        this.throwaway = throwaway;
     }
     /** Connects, reads the versions, checks the restore server's extensions, and chooses the client tools. */
     static async open(run, settings, workspace, options, result) {
@@ -45470,31 +46187,41 @@ class Connected {
         }
         const source = await openSession(target, target.database, { signal: run.signal, report: run.warn });
         let restoreSession;
+        let throwaway;
         try {
             const server = await readServerVersion(source);
             result.serverVersion = server.text;
             run.log(`Server: PostgreSQL ${server.text}`);
-            // The server that receives the temporary database: the source's, or one apart (restore-database-url).
-            const restoreTarget = settings.restoreTarget ?? target;
-            if (settings.restoreTarget)
-                run.log(`Restoring into ${describeTarget(restoreTarget)}, a server apart from the source`);
-            restoreSession = settings.restoreTarget
-                ? await openSession(restoreTarget, restoreTarget.database, { signal: run.signal, report: run.warn })
-                : source;
-            const restoreVersion = settings.restoreTarget ? await readServerVersion(restoreSession) : server;
-            if (settings.restoreTarget || settings.backupFile)
-                result.restoreTarget = describeTarget(restoreTarget);
+            // The server that receives the temporary database: one apart (restore-database-url), a
+            // throwaway one of the run's own, or the source's.
+            const apart = settings.restoreTarget;
+            if (apart)
+                run.log(`Restoring into ${describeTarget(apart)}, a server apart from the source`);
+            restoreSession = apart ? await openSession(apart, apart.database, { signal: run.signal, report: run.warn }) : source;
+            const restoreVersion = apart ? await readServerVersion(restoreSession) : server;
+            if (apart || settings.backupFile)
+                result.restoreTarget = describeTarget(apart ?? target);
+            const tools = await chooseTools(run, settings, workspace, options, result, settings.backupFile ? restoreVersion : server);
+            if (apart)
+                result.restoreServer = { kind: 'apart', reason: `restore-database-url names ${describeTarget(apart)}` };
+            else if (!settings.backupFile && settings.method === 'logical') {
+                throwaway = await openThrowaway(run, settings, workspace, options, tools, source, result);
+                if (throwaway)
+                    restoreSession = throwaway.session;
+            }
             // Every extension the source uses must be available where the restore happens (an existing
             // backup's restore reports its own).
-            const missing = settings.backupFile ? [] : await missingExtensions(source, restoreSession);
+            const missing = settings.backupFile || throwaway ? [] : await missingExtensions(source, restoreSession);
             if (missing.length > 0) {
                 throw new VerificationError('extensions-missing', `The restore server lacks extension(s) the source uses: ${missing.join(', ')}.`, 'Install them on the server that receives the restore (its packages, or a postgres image that has them).');
             }
-            const tools = await chooseTools(run, settings, workspace, options, result, settings.backupFile ? restoreVersion : server);
+            const restoreTarget = throwaway?.target ?? apart ?? target;
             const passwordFile = await workspace.passwordFile(target.password);
-            const restorePasswordFile = settings.restoreTarget
-                ? await workspace.passwordFile(restoreTarget.password, '.pgpass-restore')
-                : passwordFile;
+            const restorePasswordFile = throwaway
+                ? undefined
+                : apart
+                    ? await workspace.passwordFile(apart.password, '.pgpass-restore')
+                    : passwordFile;
             const sourceIdles = await idleSessionTimeoutSet(source);
             const restoreIdles = restoreSession === source ? sourceIdles : await idleSessionTimeoutSet(restoreSession);
             // The temporary database is written by the restore's sessions (the tools' and the driver's),
@@ -45505,21 +46232,28 @@ class Connected {
             const restoreServer = {
                 target: temporaryTarget,
                 session: restoreSession,
-                major: restoreVersion.major,
-                passwordFile: restorePasswordFile
+                major: throwaway?.major ?? restoreVersion.major,
+                passwordFile: restorePasswordFile,
+                // A server apart or a throwaway one: the temporary database is made like the source's, not like the database connected to there.
+                like: restoreSession === source ? undefined : await readDatabaseLocale(source),
+                own: throwaway !== undefined
             };
             const env = clientEnvironment(sourceIdles ? withServerOption(target, NO_IDLE_TIMEOUT) : target, target.database, passwordFile, options.env);
-            return new Connected(source, server, restoreServer, tools, env, await serverOutputSettings(source));
+            return new Connected(source, server, restoreServer, tools, env, await serverOutputSettings(source), throwaway);
         }
         catch (error) {
-            if (restoreSession && restoreSession !== source)
+            if (throwaway)
+                await throwaway.close();
+            else if (restoreSession && restoreSession !== source)
                 await restoreSession.end().catch(() => { });
             await source.end().catch(() => { });
             throw error;
         }
     }
     async close() {
-        if (this.restoreServer.session !== this.source)
+        if (this.throwaway)
+            await this.throwaway.close();
+        else if (this.restoreServer.session !== this.source)
             await this.restoreServer.session.end().catch(() => { });
         await this.source.end().catch(() => { });
     }
@@ -45542,6 +46276,84 @@ async function chooseTools(run, settings, workspace, options, result, server) {
     result.client = { version: tools.version.text, directory: tools.directory, origin: provided.origin, reason: provided.reason };
     run.log(`Client tools: ${tools.version.text} in ${tools.directory} (${provided.origin === 'found' ? `found: ${tools.origin}` : provided.origin}; ${provided.reason})`);
     return tools;
+}
+/**
+ * The restore's own server (restore-server: throwaway, or auto): server binaries of the client
+ * tools' major, with every extension the source uses, and the roles its objects name. auto falls
+ * back to the source's server and says why; throwaway fails with that reason instead.
+ */
+async function openThrowaway(run, settings, workspace, options, tools, source, result) {
+    if (settings.restoreServer === 'source') {
+        result.restoreServer = { kind: 'source', reason: 'restore-server: source' };
+        return undefined;
+    }
+    const fallBack = (problem, reason, hint) => {
+        if (settings.restoreServer === 'throwaway')
+            throw new VerificationError(problem, `No throwaway restore server: ${reason}.`, hint);
+        run.warn(`The restore runs on the source's server (restore-server: auto): ${reason}.`);
+        result.restoreServer = { kind: 'source', reason };
+        return undefined;
+    };
+    const major = tools.version.major;
+    let binaries;
+    try {
+        binaries = await provideServerBinaries(major, {
+            request: { kind: 'major', major },
+            source: settings.toolsSource,
+            toolsUrl: settings.toolsUrl,
+            cache: options.toolCache ?? new FolderToolCache(defaultCacheRoot(options.env)),
+            workFolder: workspace.path('tools'),
+            retry: options.retry ?? DEFAULT_RETRY,
+            env: options.env,
+            platform: process.platform,
+            arch: process.arch,
+            log: run.log
+        });
+    }
+    catch (error) {
+        if (run.signal.aborted)
+            throw error;
+        return fallBack('tools-missing', `no server binaries of PostgreSQL ${major} (the client tools' major): ${error instanceof Error ? error.message : String(error)}`, `Install postgresql-${major} (the server package) on the runner, or set restore-server: source.`);
+    }
+    if (!binaries.initdb) {
+        return fallBack('tools-missing', `the server binaries in ${binaries.directory} have no initdb`, `Install the whole server package (postgresql-${major}), or set restore-server: source.`);
+    }
+    // Read before the server starts: the roles its objects name, and the powers of the user who restores.
+    const roles = await readSourceRoles(source);
+    let throwaway;
+    try {
+        throwaway = await startThrowawayRestore(run, {
+            binaries: { ...binaries, version: binaries.version.text, major },
+            runFolder: workspace.folder,
+            roles,
+            // The restore's sessions, the schema's, and the comparison's readers.
+            connections: settings.jobs * 2 + 4
+        });
+    }
+    catch (error) {
+        if (run.signal.aborted || !(error instanceof VerificationError))
+            throw error;
+        return fallBack('restore-failed', error.message.replace(/\.$/, ''), error.hint ?? 'Set restore-server: source.');
+    }
+    try {
+        const missing = await missingExtensions(source, throwaway.session);
+        if (missing.length > 0) {
+            await throwaway.close();
+            return fallBack('extensions-missing', `the server binaries in ${binaries.directory} lack extension(s) the source uses: ${missing.join(', ')}`, `Install the extensions' packages for PostgreSQL ${major} on the runner, or set restore-server: source.`);
+        }
+        const created = throwaway.facts.rolesCreated;
+        const { initdb, start } = throwaway.facts.startupMs;
+        run.log(`Restore server: a throwaway PostgreSQL ${binaries.version.text} of the run's own (${binaries.directory}, ${binaries.origin}), ` +
+            `initdb ${(initdb / 1000).toFixed(1)} s, started in ${(start / 1000).toFixed(1)} s; ` +
+            `roles made there: ${created.length > 0 ? created.join(', ') : 'none needed'} (the restore runs as ` +
+            `${roles.restorer.name}, ${roles.restorer.superuser ? 'a superuser' : 'not a superuser'}, as on the source)`);
+        result.restoreServer = { kind: 'throwaway', ...throwaway.facts };
+        return throwaway;
+    }
+    catch (error) {
+        await throwaway.close();
+        throw error;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/compare/dump-reference.ts
@@ -45571,7 +46383,8 @@ function withDumpContent(source, dump, names) {
     return {
         ...source,
         content,
-        definitions: DefinitionList.from(source.definitions.where((kind) => kind !== 'large object data'), largeObjects)
+        // The source's definitions are not copied: a list of tens of thousands is megabytes.
+        definitions: source.definitions.where((kind) => kind !== 'large object data').with(largeObjects)
     };
 }
 /**
@@ -48206,116 +49019,6 @@ async function restoreArchive(replay) {
     return backupChecksum(backup.path, backup.format, replay.signal);
 }
 
-;// CONCATENATED MODULE: ./src/restore/temporary-database.ts
-// The temporary database a restore goes into: its name, the guard that it is never the source,
-// its creation like the source's, and its drop whatever is still connected to it.
-
-
-
-/** "backup_verify_20261124T020316_9f3a1c": sortable, unique across parallel runs, a plain identifier. */
-function temporaryDatabaseName(now, random = (0,external_node_crypto_.randomBytes)(3).toString('hex')) {
-    const stamp = now
-        .toISOString()
-        .replace(/[-:]/g, '')
-        .replace(/\.\d+Z$/, '');
-    return `${TEMPORARY_DATABASE_PREFIX}_${stamp}_${random}`.toLowerCase();
-}
-/** A plan whose restore target is the source database is refused: the restore would write into it. */
-function assertNotSource(source, restore) {
-    if (source.host === restore.host && source.port === restore.port && source.database === restore.database) {
-        throw new VerificationError('same-database', `Refusing to restore into the source database "${source.database}" at ${source.host}:${source.port}.`, 'The restore always goes into a new temporary database; this is a bug if you see it.');
-    }
-}
-/**
- * A database whose transactions are read-only by default (ALTER DATABASE … SET
- * default_transaction_read_only) refuses CREATE and DROP DATABASE to a session on it: the session
- * that creates and drops the temporary database writes nothing else, and is let write.
- */
-async function allowWrites(client) {
-    await client.query('SET default_transaction_read_only = off');
-}
-/**
- * Creates an empty database with the source's encoding and locale, from template0 so that nothing
- * added to template1 collides with the restore.
- */
-async function createDatabaseLike(client, name) {
-    const { rows } = await client.query(`SELECT to_jsonb(d) || jsonb_build_object('encoding_name', pg_encoding_to_char(d.encoding)) AS db
-       FROM pg_catalog.pg_database d WHERE d.datname = current_database()`);
-    const db = rows[0].db;
-    const literal = (value) => client.escapeLiteral(String(value));
-    const clauses = [`TEMPLATE template0`, `ENCODING ${literal(db.encoding_name)}`];
-    clauses.push(`LC_COLLATE ${literal(db.datcollate)}`, `LC_CTYPE ${literal(db.datctype)}`);
-    if (db.datlocprovider === 'i') {
-        clauses.push(`LOCALE_PROVIDER icu`, `ICU_LOCALE ${literal(db.datlocale ?? db.daticulocale)}`);
-    }
-    else if (db.datlocprovider === 'b') {
-        clauses.push(`LOCALE_PROVIDER builtin`, `BUILTIN_LOCALE ${literal(db.datlocale)}`);
-    }
-    try {
-        await allowWrites(client);
-        await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)} ${clauses.join(' ')}`);
-    }
-    catch (error) {
-        const err = error;
-        if (err.code === '42501') {
-            const user = client.user;
-            throw new VerificationError('create-database-denied', `Permission denied to create database: user "${user}" cannot create the temporary restore database.`, `Grant it with: ALTER USER ${client.escapeIdentifier(user)} CREATEDB; (or run the verification as a superuser)`);
-        }
-        throw error;
-    }
-}
-/** How long a drop waits for sessions that are ending (the server itself waits up to 5 s each try). */
-const DROP_ATTEMPTS = 3;
-/**
- * Drops a temporary database, whatever is still in it. The sessions this user may end are ended
- * first; an error ending one (a superuser's) never stops the drop. A plain DROP DATABASE then ends
- * autovacuum workers itself, which WITH (FORCE) would refuse to a role that is not a superuser;
- * WITH (FORCE) is the second try, for sessions that did not end. "IF EXISTS" makes a repeated
- * cleanup harmless. A session of a run that was killed may still be creating the database (its
- * name was recorded first): it is ended too, so that the database does not come to be after the
- * drop. Whatever still holds the database is named in the error. Returns whether it existed.
- */
-async function dropDatabase(client, name, serverMajor) {
-    const creating = `CREATE DATABASE ${client.escapeIdentifier(name)} `;
-    const { rows } = await client.query(`SELECT pid FROM pg_catalog.pg_stat_activity
-      WHERE pid <> pg_catalog.pg_backend_pid() AND backend_type = 'client backend'
-        AND (datname = $1 OR (state = 'active' AND left(query, length($2)) = $2))`, [name, creating]);
-    // From PostgreSQL 14, waited for (up to 5 s each): a CREATE DATABASE ended has then rolled back.
-    const terminate = serverMajor >= 14 ? 'SELECT pg_catalog.pg_terminate_backend($1, 5000)' : 'SELECT pg_catalog.pg_terminate_backend($1)';
-    for (const { pid } of rows)
-        await client.query(terminate, [pid]).catch(() => { });
-    const drop = `DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)}`;
-    await allowWrites(client);
-    const existed = (await client.query('SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1', [name])).rows.length > 0;
-    let last;
-    for (let attempt = 0; attempt < DROP_ATTEMPTS; attempt++) {
-        try {
-            await client.query(drop);
-            return existed;
-        }
-        catch (error) {
-            // 55006: still in use. Anything else (no permission, a lost server) is the answer.
-            if (error.code !== '55006')
-                throw error;
-            last = error;
-        }
-        if (serverMajor >= 13) {
-            try {
-                await client.query(`${drop} WITH (FORCE)`);
-                return existed;
-            }
-            catch (error) {
-                last = error;
-            }
-        }
-    }
-    const { rows: holders } = await client.query(`SELECT pid, coalesce(backend_type, 'session') || coalesce(' of ' || usename, '') || coalesce(' (' || nullif(application_name, '') || ')', '')
-            || coalesce(', ' || state, '') AS who
-       FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()`, [name]);
-    const detail = last?.message ?? 'it is in use';
-    throw new Error(`${detail}${holders.length > 0 ? `; still connected: ${holders.map((holder) => `pid ${holder.pid} (${holder.who})`).join(', ')}` : ''}`);
-}
-
 ;// CONCATENATED MODULE: ./src/restore/watchdog.ts
 // Watches the restore's own sessions on the server. When nothing has moved for a while (no bytes
 // sent to them, no rows copied, no index build progressing, no statement begun) and every session
@@ -48468,14 +49171,16 @@ async function restoreBackup(run, request, inspect) {
     const tablespaces = await tablespacesOf(server.session);
     // Recorded before it is asked for: a run killed while CREATE DATABASE runs leaves it to the post
     // step, which drops it if it came to be (and ends the session still creating it).
-    run.ledger.created('database', databaseName);
+    // A database on the run's own server goes with that server: the post step has nothing to drop.
+    const ledger = server.own ? undefined : run.ledger;
+    ledger?.created('database', databaseName);
     try {
-        await createDatabaseLike(server.session, databaseName);
+        await createDatabaseLike(server.session, databaseName, server.like);
     }
     catch (error) {
         // The server refused it (it answered): there is nothing to drop. Otherwise it may exist.
         if (error instanceof VerificationError || error.code !== undefined)
-            run.ledger.removed('database', databaseName);
+            ledger?.removed('database', databaseName);
         throw error;
     }
     run.log(`Created temporary database ${databaseName}`);
@@ -48500,7 +49205,7 @@ async function restoreBackup(run, request, inspect) {
         request.onBackupRead?.();
         try {
             await dropDatabase(server.session, databaseName, server.major);
-            run.ledger.removed('database', databaseName);
+            ledger?.removed('database', databaseName);
             request.onDropped?.();
             run.log(`Dropped temporary database ${databaseName}`);
         }
@@ -50054,17 +50759,6 @@ class Deferred {
     }
 }
 
-;// CONCATENATED MODULE: ./src/run/temporary-folder.ts
-// A temporary folder of the run's own, with a name that says whose it is: the run's workspace, and
-// the copy of a physical backup when the server's account cannot reach the workspace.
-
-
-
-/** A new empty folder `<prefix>XXXXXX` in `root` (the system's temporary folder by default). */
-async function makeTemporaryFolder(prefix, root = external_node_os_default().tmpdir()) {
-    return (0,promises_namespaceObject.mkdtemp)(external_node_path_default().join(root, prefix));
-}
-
 ;// CONCATENATED MODULE: ./src/engine/workspace.ts
 // The run's temporary folder: the backup a new run makes, the password files the tools read, and
 // downloaded tools on their way to the cache. Removed at the end, whole, or (keep-backup) all of it
@@ -50459,89 +51153,6 @@ async function baseBackupChecksum(backup) {
     return hash.digest('hex');
 }
 
-;// CONCATENATED MODULE: ./src/physical/server-binaries.ts
-// The server binaries of the backup's major (postgres, pg_verifybackup, pg_amcheck): installed ones,
-// the tool cache, or a download (the default source's archives carry the server with the client).
-
-
-
-
-
-
-/**
- * A folder of the backup's major may lack pg_verifybackup or pg_amcheck (a server-only package):
- * a newer one serves (pg_amcheck works with servers from 14 on; a newer pg_verifybackup checks the
- * files against the manifest but cannot read older WAL).
- */
-async function withCheckers(found, options) {
-    const major = found.version.major;
-    const completed = { ...found, pgVerifyBackupMajor: found.pgVerifyBackup ? major : undefined };
-    if (completed.pgVerifyBackup && completed.pgAmcheck)
-        return completed;
-    for (const { directory } of candidateDirectories(options.env, options.platform)) {
-        for (const [tool, least] of [
-            ['pg_verifybackup', major],
-            ['pg_amcheck', Math.max(14, major)]
-        ]) {
-            const file = toolPath(directory, tool, options.platform);
-            const missing = tool === 'pg_verifybackup' ? !completed.pgVerifyBackup : !completed.pgAmcheck;
-            if (!missing || major < (tool === 'pg_amcheck' ? 14 : 13) || !(0,external_node_fs_namespaceObject.existsSync)(file))
-                continue;
-            const other = (await readToolVersion(file, options.env))?.major;
-            if (other === undefined || other < least)
-                continue;
-            if (tool === 'pg_verifybackup')
-                Object.assign(completed, { pgVerifyBackup: file, pgVerifyBackupMajor: other });
-            else
-                completed.pgAmcheck = file;
-        }
-    }
-    return completed;
-}
-async function inspect(found, major, env, platform) {
-    if (!(0,external_node_fs_namespaceObject.existsSync)(toolPath(found, 'postgres', platform)))
-        return undefined;
-    // /usr/local/bin/postgres may be a link into the real folder, which has the other binaries too.
-    const directory = external_node_path_default().dirname((0,external_node_fs_namespaceObject.realpathSync)(toolPath(found, 'postgres', platform)));
-    const postgres = toolPath(directory, 'postgres', platform);
-    const version = await readToolVersion(postgres, env);
-    if (!version || version.major !== major)
-        return undefined;
-    const optional = (tool) => ((0,external_node_fs_namespaceObject.existsSync)(toolPath(directory, tool, platform)) ? toolPath(directory, tool, platform) : undefined);
-    return { directory, version, postgres, pgVerifyBackup: optional('pg_verifybackup'), pgAmcheck: optional('pg_amcheck') };
-}
-/** Server binaries of `major`, or a clear error that says where they were looked for and how to get them. */
-async function provideServerBinaries(major, options) {
-    const { env, platform } = options;
-    const folders = options.source === 'any' ? candidateDirectories(env, platform).map((candidate) => candidate.directory) : [];
-    for (const directory of folders) {
-        const found = await inspect(directory, major, env, platform);
-        if (found)
-            return withCheckers({ ...found, origin: 'found' }, options);
-    }
-    for (const tools of await cachedClientTools(options.cache, options.arch, env, platform)) {
-        const found = await inspect(tools.directory, major, env, platform);
-        if (found)
-            return withCheckers({ ...found, origin: 'cache' }, options);
-    }
-    try {
-        const provided = await provideClientTools({ major, number: major * 10000, text: String(major) }, { ...options, source: 'tool-cache', request: { kind: 'major', major } });
-        const found = await inspect(provided.tools.directory, major, env, platform);
-        if (found)
-            return withCheckers({ ...found, origin: provided.origin === 'found' ? 'found' : provided.origin }, options);
-        throw new VerificationError('tools-missing', `the tools in ${provided.tools.directory} carry no server (postgres)`);
-    }
-    catch (error) {
-        const why = error instanceof Error ? error.message : String(error);
-        throw new VerificationError('tools-missing', `The backup is of PostgreSQL ${major}, and no server binaries of major ${major} are installed or could be installed: ${why}`, platform === 'linux'
-            ? `Install them (apt-get install postgresql-${major}, from apt.postgresql.org where the distribution has no such major), ` +
-                `or let the action download them (tools-url: the default source, which carries the server).`
-            : `Install PostgreSQL ${major} on the runner, or let the action download it (tools-url: the default source).`);
-    }
-}
-
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
 ;// CONCATENATED MODULE: ./src/physical/throwaway-server.ts
 // A throwaway PostgreSQL server on a copy of a physical backup: a free loopback port and a socket in
 // the run's folder, no TCP listener at all, no archiving, no replication connections, small memory,
@@ -50555,37 +51166,6 @@ var external_node_net_ = __nccwpck_require__(7030);
 
 
 
-
-/** A free TCP port number: the socket's name carries it, though nothing listens on TCP. */
-async function freePort() {
-    return new Promise((resolve, reject) => {
-        const server = (0,external_node_net_.createServer)();
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => {
-            const { port } = server.address();
-            server.close(() => resolve(port));
-        });
-    });
-}
-/** The unprivileged account a root runner starts the server as: postgres when it exists, else nobody. */
-async function unprivilegedAccount() {
-    if (typeof process.getuid !== 'function' || process.getuid() !== 0)
-        return undefined;
-    const passwd = await (0,promises_namespaceObject.readFile)('/etc/passwd', 'utf8').catch(() => '');
-    const accounts = passwd.split('\n').map((line) => line.split(':'));
-    for (const name of ['postgres', 'nobody']) {
-        const entry = accounts.find((fields) => fields[0] === name);
-        if (entry && Number(entry[2]) !== 0)
-            return { name, uid: Number(entry[2]), gid: Number(entry[3]) };
-    }
-    throw new VerificationError('permission-denied', 'The runner runs as root, which PostgreSQL refuses, and there is no postgres or nobody account to run the restored copy as.', 'Add an unprivileged account (useradd postgres) in the job, or run the job as a non-root user.');
-}
-async function chownTree(root, uid, gid) {
-    await (0,promises_namespaceObject.chown)(root, uid, gid);
-    for (const entry of await (0,promises_namespaceObject.readdir)(root, { recursive: true, withFileTypes: true })) {
-        await (0,promises_namespaceObject.chown)(external_node_path_default().join(entry.parentPath, entry.name), uid, gid).catch(() => { });
-    }
-}
 const quote = (value) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 /**
  * Settings a backup's configuration may hold that this runner cannot honour, or that would act
@@ -50794,12 +51374,6 @@ function readFact(line, facts) {
     else if ((match = /recovery stopping (.+)$/.exec(line)))
         facts.targetReached = match[1];
 }
-async function connectSocket(socketDirectory, port, database, user) {
-    const client = new esm.Client({ host: socketDirectory, port, database, user, application_name: 'backup-verify' });
-    client.on('error', () => { });
-    await client.connect();
-    return client;
-}
 /** Waits for the copy to accept connections as a primary; a server that exits says why in its log. */
 async function waitUntilPromoted(options, socketDirectory, port, users, exited, log, facts) {
     const deadline = Date.now() + options.timeoutMs;
@@ -50851,19 +51425,6 @@ function recoveryFailure(log, facts, code, options) {
     }
     return new VerificationError('restore-failed', `The restored copy did not start (the server exited with code ${code}): ${said.join(' | ') || 'no log'}`, "The log above has the server's own account (verbose: true shows every line).");
 }
-async function stopServer(child, exited) {
-    if (child.exitCode !== null || child.signalCode !== null)
-        return;
-    // Immediate shutdown: the copy is thrown away, nothing needs to be written.
-    child.kill('SIGQUIT');
-    let timer;
-    const done = await Promise.race([exited.then(() => true), new Promise((resolve) => (timer = setTimeout(() => resolve(false), 10_000)))]);
-    clearTimeout(timer);
-    if (!done) {
-        child.kill('SIGKILL');
-        await exited;
-    }
-}
 /** A path in the copy as the user knows it: the file of the backup. */
 function inBackup(file, dataDirectory) {
     const relative = external_node_path_default().relative(dataDirectory, file);
@@ -50896,50 +51457,6 @@ function refusedSetting(log, dataDirectory, ownConfig) {
         `${said.length > 0 ? ` (${said.slice(0, 5).join('; ')})` : ''}. It cannot be overridden: the server checks every line of its ` +
         'configuration files, even a setting the command line replaces.', `Install what ${names.length > 0 ? 'the setting needs' : 'it names'} on the runner (a locale: locale-gen; a time zone; the file), or change ` +
         `${names[0] ?? 'the line'} in ${file.replace(/^the backup's /, '')} on the source (ALTER SYSTEM, for postgresql.auto.conf) before the next backup.`);
-}
-
-;// CONCATENATED MODULE: ./src/physical/server-room.ts
-// Where the copy of a physical backup goes and its throwaway server runs: the run's folder, unless the
-// account the server runs as (a root runner) cannot pass through the folders above it.
-
-
-
-
-
-const DATA = 'data';
-const SERVER = 'server';
-/** Beside the data directory (see tablespaceFolder in layout.ts). */
-const TABLESPACES = 'tablespaces';
-function room(folder, ownFolderFor) {
-    return { folder, dataDirectory: external_node_path_default().join(folder, DATA), serverFolder: external_node_path_default().join(folder, SERVER), ownFolderFor };
-}
-/** The run's folder; or a folder of its own in the system's temporary folder, when the server's account cannot reach it. */
-async function chooseServerRoom(runFolder) {
-    const account = await unprivilegedAccount();
-    if (!account)
-        return room(runFolder);
-    let reachable = true;
-    for (let folder = external_node_path_default().dirname(runFolder);; folder = external_node_path_default().dirname(folder)) {
-        const info = await (0,promises_namespaceObject.stat)(folder);
-        const passes = info.uid === account.uid ? info.mode & 0o100 : info.gid === account.gid ? info.mode & 0o010 : info.mode & 0o001;
-        if (!passes)
-            reachable = false;
-        if (external_node_path_default().dirname(folder) === folder)
-            break;
-    }
-    if (reachable)
-        return room(runFolder);
-    return room(await makeTemporaryFolder('backup-verify-physical-'), account.name);
-}
-/**
- * Removes the copy (a kept backup elsewhere in the run's folder stays, alone), and a room of its own
- * whole; only a room that cannot be removed is an error.
- */
-async function clearServerRoom(room) {
-    for (const part of [DATA, SERVER, TABLESPACES])
-        await rmRF(external_node_path_default().join(room.folder, part)).catch(() => { });
-    if (room.ownFolderFor !== undefined)
-        await rmRF(room.folder);
 }
 
 ;// CONCATENATED MODULE: ./src/physical/prove.ts
@@ -51707,6 +52224,8 @@ Options:
                        physical: recover to this point, then verify
   --restore-database-url URL
                        a server apart from the source that receives the temporary database
+  --restore-server S   throwaway (a private server of the run's own), source (the source's
+                       server) or auto (default: throwaway when it can be had, else source)
   --min-size SIZE      smallest acceptable backup (default ${DEFAULT_MIN_SIZE}); 10240, 10KB, 10KiB, 5MB
   --format F           plain (default), custom, directory or tar
   --compression C      pg_dump -Z: 0-9, gzip[:N], lz4[:N], zstd[:N] (lz4, zstd: pg_dump 16+)
@@ -51736,6 +52255,7 @@ function parseCommandLine(argv, environment, workingDirectory) {
             [Input.MinSize]: { type: 'string' },
             [Input.ConnectTimeout]: { type: 'string' },
             [Input.RestoreDatabaseUrl]: { type: 'string' },
+            [Input.RestoreServer]: { type: 'string' },
             [Input.BackupFile]: { type: 'string' },
             [Input.ExpectedChecksum]: { type: 'string' },
             [Input.Receipt]: { type: 'string' },

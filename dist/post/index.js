@@ -7103,6 +7103,7 @@ const Input = {
     Strict: 'strict',
     Timeout: 'timeout',
     RestoreDatabaseUrl: 'restore-database-url',
+    RestoreServer: 'restore-server',
     BackupFile: 'backup-file',
     ExpectedChecksum: 'expected-checksum',
     Receipt: 'receipt',
@@ -7163,7 +7164,7 @@ const names_TEMPORARY_DATABASE_PREFIX = 'backup_verify';
 /**
  * Every kind of failure a VerificationError names, as the receipt's and the history's `problem` say it
  * (a failure that is none of them is `unexpected`: engine/failure.ts). The one list: docs/troubleshooting.md
- * and receipt.schema.json publish it, and __tests__/problem-codes.test.ts keeps them equal to it.
+ * and receipt.schema.json publish it, and __tests__/unit/project/problem-codes.test.ts keeps them equal to it.
  */
 const PROBLEM_CODES = (/* unused pure expression or super */ null && ([
     'bad-input',
@@ -8349,22 +8350,34 @@ function assertNotSource(source, restore) {
 async function allowWrites(client) {
     await client.query('SET default_transaction_read_only = off');
 }
-/**
- * Creates an empty database with the source's encoding and locale, from template0 so that nothing
- * added to template1 collides with the restore.
- */
-async function createDatabaseLike(client, name) {
+/** The encoding and locale of the database a session is on. */
+async function readDatabaseLocale(client) {
     const { rows } = await client.query(`SELECT to_jsonb(d) || jsonb_build_object('encoding_name', pg_encoding_to_char(d.encoding)) AS db
        FROM pg_catalog.pg_database d WHERE d.datname = current_database()`);
     const db = rows[0].db;
+    return {
+        encoding: String(db.encoding_name),
+        collate: String(db.datcollate),
+        ctype: String(db.datctype),
+        provider: db.datlocprovider ?? 'c',
+        locale: db.datlocale ?? db.daticulocale ?? undefined
+    };
+}
+/**
+ * Creates an empty database with the source's encoding and locale (`like`, read from the source;
+ * else those of the database the session is on), from template0 so that nothing added to template1
+ * collides with the restore.
+ */
+async function createDatabaseLike(client, name, like) {
+    const db = like ?? (await readDatabaseLocale(client));
     const literal = (value) => client.escapeLiteral(String(value));
-    const clauses = [`TEMPLATE template0`, `ENCODING ${literal(db.encoding_name)}`];
-    clauses.push(`LC_COLLATE ${literal(db.datcollate)}`, `LC_CTYPE ${literal(db.datctype)}`);
-    if (db.datlocprovider === 'i') {
-        clauses.push(`LOCALE_PROVIDER icu`, `ICU_LOCALE ${literal(db.datlocale ?? db.daticulocale)}`);
+    const clauses = [`TEMPLATE template0`, `ENCODING ${literal(db.encoding)}`];
+    clauses.push(`LC_COLLATE ${literal(db.collate)}`, `LC_CTYPE ${literal(db.ctype)}`);
+    if (db.provider === 'i') {
+        clauses.push(`LOCALE_PROVIDER icu`, `ICU_LOCALE ${literal(db.locale)}`);
     }
-    else if (db.datlocprovider === 'b') {
-        clauses.push(`LOCALE_PROVIDER builtin`, `BUILTIN_LOCALE ${literal(db.datlocale)}`);
+    else if (db.provider === 'b') {
+        clauses.push(`LOCALE_PROVIDER builtin`, `BUILTIN_LOCALE ${literal(db.locale)}`);
     }
     try {
         await allowWrites(client);

@@ -16,6 +16,10 @@ import {
 } from '../connection/session.js'
 import { describeTarget, withServerOption, type ConnectionTarget } from '../connection/target.js'
 import { missingExtensions } from '../compare/inventory.js'
+import { provideServerBinaries, type ServerBinaries } from '../physical/server-binaries.js'
+import { readSourceRoles } from '../server/roles.js'
+import { startThrowawayRestore, type ThrowawayRestore } from '../server/throwaway-restore.js'
+import { readDatabaseLocale } from '../restore/temporary-database.js'
 import { serverOutputSettings, type OutputSettings } from '../compare/read-back.js'
 import type { Settings } from '../inputs/inputs.js'
 import type { VerificationResult } from '../report/result.js'
@@ -51,7 +55,9 @@ export class Connected {
     /** The client tools' environment for the source database. */
     readonly env: NodeJS.ProcessEnv,
     /** How the source's sessions print values, pg_dump's among them (the settings it leaves as they are). */
-    readonly outputSettings: OutputSettings
+    readonly outputSettings: OutputSettings,
+    /** The restore's own server, when it has one: stopped and removed by close(). */
+    private readonly throwaway?: ThrowawayRestore
   ) {}
 
   /** Connects, reads the versions, checks the restore server's extensions, and chooses the client tools. */
@@ -76,21 +82,27 @@ export class Connected {
     }
     const source = await openSession(target, target.database, { signal: run.signal, report: run.warn })
     let restoreSession: pg.Client | undefined
+    let throwaway: ThrowawayRestore | undefined
     try {
       const server = await readServerVersion(source)
       result.serverVersion = server.text
       run.log(`Server: PostgreSQL ${server.text}`)
-      // The server that receives the temporary database: the source's, or one apart (restore-database-url).
-      const restoreTarget: ConnectionTarget = settings.restoreTarget ?? target
-      if (settings.restoreTarget) run.log(`Restoring into ${describeTarget(restoreTarget)}, a server apart from the source`)
-      restoreSession = settings.restoreTarget
-        ? await openSession(restoreTarget, restoreTarget.database, { signal: run.signal, report: run.warn })
-        : source
-      const restoreVersion = settings.restoreTarget ? await readServerVersion(restoreSession) : server
-      if (settings.restoreTarget || settings.backupFile) result.restoreTarget = describeTarget(restoreTarget)
+      // The server that receives the temporary database: one apart (restore-database-url), a
+      // throwaway one of the run's own, or the source's.
+      const apart = settings.restoreTarget
+      if (apart) run.log(`Restoring into ${describeTarget(apart)}, a server apart from the source`)
+      restoreSession = apart ? await openSession(apart, apart.database, { signal: run.signal, report: run.warn }) : source
+      const restoreVersion = apart ? await readServerVersion(restoreSession) : server
+      if (apart || settings.backupFile) result.restoreTarget = describeTarget(apart ?? target)
+      const tools = await chooseTools(run, settings, workspace, options, result, settings.backupFile ? restoreVersion : server)
+      if (apart) result.restoreServer = { kind: 'apart', reason: `restore-database-url names ${describeTarget(apart)}` }
+      else if (!settings.backupFile && settings.method === 'logical') {
+        throwaway = await openThrowaway(run, settings, workspace, options, tools, source, result)
+        if (throwaway) restoreSession = throwaway.session
+      }
       // Every extension the source uses must be available where the restore happens (an existing
       // backup's restore reports its own).
-      const missing = settings.backupFile ? [] : await missingExtensions(source, restoreSession)
+      const missing = settings.backupFile || throwaway ? [] : await missingExtensions(source, restoreSession)
       if (missing.length > 0) {
         throw new VerificationError(
           'extensions-missing',
@@ -98,11 +110,13 @@ export class Connected {
           'Install them on the server that receives the restore (its packages, or a postgres image that has them).'
         )
       }
-      const tools = await chooseTools(run, settings, workspace, options, result, settings.backupFile ? restoreVersion : server)
+      const restoreTarget: ConnectionTarget = throwaway?.target ?? apart ?? target
       const passwordFile = await workspace.passwordFile(target.password)
-      const restorePasswordFile = settings.restoreTarget
-        ? await workspace.passwordFile(restoreTarget.password, '.pgpass-restore')
-        : passwordFile
+      const restorePasswordFile = throwaway
+        ? undefined
+        : apart
+          ? await workspace.passwordFile(apart.password, '.pgpass-restore')
+          : passwordFile
       const sourceIdles = await idleSessionTimeoutSet(source)
       const restoreIdles = restoreSession === source ? sourceIdles : await idleSessionTimeoutSet(restoreSession)
       // The temporary database is written by the restore's sessions (the tools' and the driver's),
@@ -112,8 +126,11 @@ export class Connected {
       const restoreServer: RestoreServer = {
         target: temporaryTarget,
         session: restoreSession,
-        major: restoreVersion.major,
-        passwordFile: restorePasswordFile
+        major: throwaway?.major ?? restoreVersion.major,
+        passwordFile: restorePasswordFile,
+        // A server apart or a throwaway one: the temporary database is made like the source's, not like the database connected to there.
+        like: restoreSession === source ? undefined : await readDatabaseLocale(source),
+        own: throwaway !== undefined
       }
       const env = clientEnvironment(
         sourceIdles ? withServerOption(target, NO_IDLE_TIMEOUT) : target,
@@ -121,16 +138,18 @@ export class Connected {
         passwordFile,
         options.env
       )
-      return new Connected(source, server, restoreServer, tools, env, await serverOutputSettings(source))
+      return new Connected(source, server, restoreServer, tools, env, await serverOutputSettings(source), throwaway)
     } catch (error) {
-      if (restoreSession && restoreSession !== source) await restoreSession.end().catch(() => {})
+      if (throwaway) await throwaway.close()
+      else if (restoreSession && restoreSession !== source) await restoreSession.end().catch(() => {})
       await source.end().catch(() => {})
       throw error
     }
   }
 
   async close(): Promise<void> {
-    if (this.restoreServer.session !== this.source) await this.restoreServer.session.end().catch(() => {})
+    if (this.throwaway) await this.throwaway.close()
+    else if (this.restoreServer.session !== this.source) await this.restoreServer.session.end().catch(() => {})
     await this.source.end().catch(() => {})
   }
 }
@@ -162,4 +181,99 @@ async function chooseTools(
     `Client tools: ${tools.version.text} in ${tools.directory} (${provided.origin === 'found' ? `found: ${tools.origin}` : provided.origin}; ${provided.reason})`
   )
   return tools
+}
+
+/**
+ * The restore's own server (restore-server: throwaway, or auto): server binaries of the client
+ * tools' major, with every extension the source uses, and the roles its objects name. auto falls
+ * back to the source's server and says why; throwaway fails with that reason instead.
+ */
+async function openThrowaway(
+  run: RunContext,
+  settings: Settings,
+  workspace: Workspace,
+  options: ConnectOptions,
+  tools: ClientTools,
+  source: pg.Client,
+  result: VerificationResult
+): Promise<ThrowawayRestore | undefined> {
+  if (settings.restoreServer === 'source') {
+    result.restoreServer = { kind: 'source', reason: 'restore-server: source' }
+    return undefined
+  }
+  const fallBack = (problem: 'tools-missing' | 'extensions-missing' | 'restore-failed', reason: string, hint: string): undefined => {
+    if (settings.restoreServer === 'throwaway') throw new VerificationError(problem, `No throwaway restore server: ${reason}.`, hint)
+    run.warn(`The restore runs on the source's server (restore-server: auto): ${reason}.`)
+    result.restoreServer = { kind: 'source', reason }
+    return undefined
+  }
+  const major = tools.version.major
+  let binaries: ServerBinaries
+  try {
+    binaries = await provideServerBinaries(major, {
+      request: { kind: 'major', major },
+      source: settings.toolsSource,
+      toolsUrl: settings.toolsUrl,
+      cache: options.toolCache ?? new FolderToolCache(defaultCacheRoot(options.env)),
+      workFolder: workspace.path('tools'),
+      retry: options.retry ?? DEFAULT_RETRY,
+      env: options.env,
+      platform: process.platform,
+      arch: process.arch,
+      log: run.log
+    })
+  } catch (error) {
+    if (run.signal.aborted) throw error
+    return fallBack(
+      'tools-missing',
+      `no server binaries of PostgreSQL ${major} (the client tools' major): ${error instanceof Error ? error.message : String(error)}`,
+      `Install postgresql-${major} (the server package) on the runner, or set restore-server: source.`
+    )
+  }
+  if (!binaries.initdb) {
+    return fallBack(
+      'tools-missing',
+      `the server binaries in ${binaries.directory} have no initdb`,
+      `Install the whole server package (postgresql-${major}), or set restore-server: source.`
+    )
+  }
+  // Read before the server starts: the roles its objects name, and the powers of the user who restores.
+  const roles = await readSourceRoles(source)
+  let throwaway: ThrowawayRestore
+  try {
+    throwaway = await startThrowawayRestore(run, {
+      binaries: { ...binaries, version: binaries.version.text, major },
+      runFolder: workspace.folder,
+      roles,
+      // The restore's sessions, the schema's, and the comparison's readers.
+      connections: settings.jobs * 2 + 4
+    })
+  } catch (error) {
+    if (run.signal.aborted || !(error instanceof VerificationError)) throw error
+    return fallBack('restore-failed', error.message.replace(/\.$/, ''), error.hint ?? 'Set restore-server: source.')
+  }
+  try {
+    const missing = await missingExtensions(source, throwaway.session)
+    if (missing.length > 0) {
+      await throwaway.close()
+      return fallBack(
+        'extensions-missing',
+        `the server binaries in ${binaries.directory} lack extension(s) the source uses: ${missing.join(', ')}`,
+        `Install the extensions' packages for PostgreSQL ${major} on the runner, or set restore-server: source.`
+      )
+    }
+    const created = throwaway.facts.rolesCreated
+    const { initdb, start } = throwaway.facts.startupMs
+    run.log(
+      `Restore server: a throwaway PostgreSQL ${binaries.version.text} of the run's own (${binaries.directory}, ${binaries.origin}), ` +
+        `initdb ${(initdb / 1000).toFixed(1)} s, started in ${(start / 1000).toFixed(1)} s; ` +
+        `roles made there: ${created.length > 0 ? created.join(', ') : 'none needed'} (the restore runs as ` +
+        `${roles.restorer.name}, ${roles.restorer.superuser ? 'a superuser' : 'not a superuser'}, as on the source)`
+    )
+    result.restoreServer = { kind: 'throwaway', ...throwaway.facts }
+    return throwaway
+  } catch (error) {
+    await throwaway.close()
+    throw error
+  }
 }

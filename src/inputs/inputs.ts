@@ -60,6 +60,11 @@ export interface Settings {
   timeoutMinutes?: number
   /** A server apart from the source that receives the temporary database. */
   restoreTarget?: ConnectionTarget
+  /**
+   * Where the restore runs when no restoreTarget names a server: a throwaway server of the run's own,
+   * the source's server, or (auto) the throwaway one when it can have the binaries and extensions.
+   */
+  restoreServer: RestoreServerChoice
   /** An existing backup to verify: the Create phase is skipped. Checked by the engine before it connects. */
   backupFile?: string
   /** The SHA-256 the backup must have (a mismatch fails Validate), or the sha256sum file that holds it. */
@@ -106,6 +111,18 @@ function parseToolsSource(text: string): ToolsSource {
   const value = text.trim() || 'any'
   if ((TOOLS_SOURCES as string[]).includes(value)) return value as ToolsSource
   throw new InputError(Input.ToolsSource, text, `${TOOLS_SOURCES.join(' or ')}`)
+}
+
+type RestoreServerChoice = 'auto' | 'throwaway' | 'source'
+
+function parseRestoreServer(text: string): RestoreServerChoice {
+  const value = text.trim().toLowerCase() || 'auto'
+  if (value === 'auto' || value === 'throwaway' || value === 'source') return value
+  throw new InputError(
+    Input.RestoreServer,
+    text,
+    "auto (a throwaway server of the run's own when it can be had, else the source's), throwaway, or source"
+  )
 }
 
 const MAX_JOBS = 64
@@ -175,6 +192,7 @@ export function loadSettings(raw: RawInputs): Settings {
   const alerts = parseAlerts(raw, minSizeBytes, maxShrinkPercent, history !== undefined)
   djangoInputs(raw)
   const { connection, restoreTarget, secrets } = readConnectionInputs(raw)
+  const restoreServer = parseRestoreServer(raw.get(Input.RestoreServer))
   return {
     connection,
     verbose,
@@ -193,6 +211,7 @@ export function loadSettings(raw: RawInputs): Settings {
     strict,
     timeoutMinutes,
     restoreTarget,
+    restoreServer,
     backupFile,
     expectedChecksum,
     receipt,

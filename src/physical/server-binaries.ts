@@ -13,6 +13,8 @@ export interface ServerBinaries {
   directory: string
   version: ToolVersion
   postgres: string
+  /** Makes a fresh cluster (a throwaway restore server); a server-only folder may lack it. */
+  initdb?: string
   pgVerifyBackup?: string
   /** The major of that pg_verifybackup: a newer one checks the files, but reads no older WAL. */
   pgVerifyBackupMajor?: number
@@ -54,7 +56,14 @@ async function inspect(found: string, major: number, env: NodeJS.ProcessEnv, pla
   const version = await readToolVersion(postgres, env)
   if (!version || version.major !== major) return undefined
   const optional = (tool: string) => (existsSync(toolPath(directory, tool, platform)) ? toolPath(directory, tool, platform) : undefined)
-  return { directory, version, postgres, pgVerifyBackup: optional('pg_verifybackup'), pgAmcheck: optional('pg_amcheck') }
+  return {
+    directory,
+    version,
+    postgres,
+    initdb: optional('initdb'),
+    pgVerifyBackup: optional('pg_verifybackup'),
+    pgAmcheck: optional('pg_amcheck')
+  }
 }
 
 /** Server binaries of `major`, or a clear error that says where they were looked for and how to get them. */

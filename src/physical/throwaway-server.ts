@@ -3,15 +3,15 @@
 // trust only over its own private socket. Recovery to the end of the WAL (or to a target), then
 // promoted. Run as an unprivileged account when the runner is root (PostgreSQL refuses root).
 
-import { spawn, type ChildProcess } from 'node:child_process'
-import { chmod, chown, mkdir, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises'
+import { spawn } from 'node:child_process'
+import { chmod, mkdir, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises'
 import { userInfo } from 'node:os'
-import { createServer } from 'node:net'
 import path from 'node:path'
-import pg from 'pg'
+import type pg from 'pg'
 import { VerificationError } from '../run/errors.js'
 import { lineSplitter } from '../tools/process.js'
 import { scrubbedEnvironment } from '../connection/environment.js'
+import { chownTree, connectSocket, freePort, stopServer, unprivilegedAccount } from '../server/process.js'
 
 interface RecoveryTarget {
   time?: string
@@ -57,41 +57,6 @@ export interface ThrowawayServer {
   connect(database: string, user: string): Promise<pg.Client>
   superuser: string
   stop(): Promise<void>
-}
-
-/** A free TCP port number: the socket's name carries it, though nothing listens on TCP. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
-
-/** The unprivileged account a root runner starts the server as: postgres when it exists, else nobody. */
-export async function unprivilegedAccount(): Promise<{ name: string; uid: number; gid: number } | undefined> {
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return undefined
-  const passwd = await readFile('/etc/passwd', 'utf8').catch(() => '')
-  const accounts = passwd.split('\n').map((line) => line.split(':'))
-  for (const name of ['postgres', 'nobody']) {
-    const entry = accounts.find((fields) => fields[0] === name)
-    if (entry && Number(entry[2]) !== 0) return { name, uid: Number(entry[2]), gid: Number(entry[3]) }
-  }
-  throw new VerificationError(
-    'permission-denied',
-    'The runner runs as root, which PostgreSQL refuses, and there is no postgres or nobody account to run the restored copy as.',
-    'Add an unprivileged account (useradd postgres) in the job, or run the job as a non-root user.'
-  )
-}
-
-async function chownTree(root: string, uid: number, gid: number): Promise<void> {
-  await chown(root, uid, gid)
-  for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
-    await chown(path.join(entry.parentPath, entry.name), uid, gid).catch(() => {})
-  }
 }
 
 const quote = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`
@@ -302,13 +267,6 @@ function readFact(line: string, facts: RecoveryFacts): void {
   else if ((match = /recovery stopping (.+)$/.exec(line))) facts.targetReached = match[1]
 }
 
-async function connectSocket(socketDirectory: string, port: number, database: string, user: string): Promise<pg.Client> {
-  const client = new pg.Client({ host: socketDirectory, port, database, user, application_name: 'backup-verify' })
-  client.on('error', () => {})
-  await client.connect()
-  return client
-}
-
 /** Waits for the copy to accept connections as a primary; a server that exits says why in its log. */
 async function waitUntilPromoted(
   options: StartOptions,
@@ -379,19 +337,6 @@ function recoveryFailure(log: string[], facts: RecoveryFacts, code: number | nul
     `The restored copy did not start (the server exited with code ${code}): ${said.join(' | ') || 'no log'}`,
     "The log above has the server's own account (verbose: true shows every line)."
   )
-}
-
-async function stopServer(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  // Immediate shutdown: the copy is thrown away, nothing needs to be written.
-  child.kill('SIGQUIT')
-  let timer: NodeJS.Timeout | undefined
-  const done = await Promise.race([exited.then(() => true), new Promise((resolve) => (timer = setTimeout(() => resolve(false), 10_000)))])
-  clearTimeout(timer)
-  if (!done) {
-    child.kill('SIGKILL')
-    await exited
-  }
 }
 
 /** A path in the copy as the user knows it: the file of the backup. */

@@ -9,7 +9,7 @@ import { InputError } from '../run/errors.js'
 import { definitionHash, type DefinitionKind } from '../compare/definitions.js'
 import { DefinitionList } from '../compare/definition-list.js'
 import type { Inventory } from '../compare/inventory.js'
-import type { SafetyFacts, VerificationResult } from '../report/result.js'
+import type { RestoreServerFacts, SafetyFacts, VerificationResult } from '../report/result.js'
 
 /**
  * 4: comments and view options among the definitions, the sequence values the dump sets, invalid
@@ -43,6 +43,8 @@ export interface Receipt {
   durationMs: number
   database?: string
   restoredOn?: string
+  /** Where the restore ran: a throwaway server of the run's own, or the source's (or one apart) and why. */
+  restoreServer?: RestoreServerFacts
   serverVersion?: string
   client?: { version: string; source: string }
   backup?: { path: string; format: string; compression: string; sizeBytes: number; sha256: string }
@@ -74,6 +76,7 @@ export function buildReceipt(result: VerificationResult): Receipt {
     durationMs: result.durationMs,
     database: result.target,
     restoredOn: result.restoreTarget,
+    restoreServer: result.restoreServer && { ...result.restoreServer },
     serverVersion: result.serverVersion,
     client: result.client && { version: result.client.version, source: result.client.origin },
     backup: result.backup && {

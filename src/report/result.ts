@@ -6,6 +6,7 @@ import type { ValidationCheck } from '../validate/plain-checks.js'
 import type { ToolsOrigin } from '../tools/provision.js'
 import type { Inventory, VerifyLevel } from '../compare/inventory.js'
 import type { TableComparison } from '../compare/compare.js'
+import type { ThrowawayFacts } from '../server/throwaway-restore.js'
 import type { RecoveryFacts } from '../physical/throwaway-server.js'
 import type { AmcheckResult } from '../physical/prove.js'
 
@@ -39,6 +40,11 @@ export interface BackupFacts {
   existing?: boolean
 }
 
+export type RestoreServerFacts =
+  | ({ kind: 'throwaway' } & ThrowawayFacts)
+  /** reason: why not a throwaway server (restore-server: source, or what auto could not have). */
+  | { kind: 'source' | 'apart'; reason: string }
+
 export interface VerificationResult {
   status: 'passed' | 'failed' | 'skipped'
   /** Set when status is skipped: the database engine that is not PostgreSQL. */
@@ -46,6 +52,8 @@ export interface VerificationResult {
   target?: string
   /** Where the temporary database went, when apart from the source (restore-database-url). */
   restoreTarget?: string
+  /** Where the restore ran: a throwaway server of the run's own, or the source's server and why. */
+  restoreServer?: RestoreServerFacts
   serverVersion?: string
   client?: { version: string; directory: string; origin: ToolsOrigin; reason: string }
   phases: PhaseResult[]

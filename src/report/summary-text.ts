@@ -2,7 +2,7 @@
 
 import { humanBytes } from '../run/bytes.js'
 import type { VerificationResult } from './result.js'
-import { restoredRows, seconds, trustWords, worthSaying } from './summary.js'
+import { restoreServerWords, restoredRows, seconds, trustWords, worthSaying } from './summary.js'
 import { trendLines } from './trend-summary.js'
 
 /** The verdict and phases as plain lines, for the terminal. */
@@ -19,6 +19,8 @@ export function summaryLines(result: VerificationResult): string[] {
       `  size      ${result.backup.sizeBytes} bytes (${humanBytes(result.backup.sizeBytes)})`
     )
   if (result.backup?.kept) lines.push(`  kept at   ${result.backup.path}`)
+  if (result.restoreServer && result.restoreServer.kind !== 'apart')
+    lines.push(`  restored  on ${restoreServerWords(result.restoreServer)}`)
   if (result.safety && worthSaying(result.safety)) lines.push(`  trust     ${trustWords(result.safety, result)}`)
   if (result.receiptPath) lines.push(`  receipt   ${result.receiptPath}`)
   const physical = result.physical?.databases

@@ -3,7 +3,7 @@
 
 import { describeSinceReceipt } from './since-receipt.js'
 import { humanBytes } from '../run/bytes.js'
-import type { BackupFacts, SafetyFacts, VerificationResult } from './result.js'
+import type { BackupFacts, RestoreServerFacts, SafetyFacts, VerificationResult } from './result.js'
 import type { ValidationCheck } from '../validate/plain-checks.js'
 import { describeProof, type TableComparison, type TableRowCount } from '../compare/compare.js'
 import { trendSection, type TrendSection } from './trend-summary.js'
@@ -220,6 +220,8 @@ function facts(result: VerificationResult): string[][] {
   const facts: string[][] = []
   if (result.target) facts.push(['Database', escapeHtml(result.target)])
   if (result.restoreTarget) facts.push(['Restored on', escapeHtml(result.restoreTarget)])
+  if (result.restoreServer && result.restoreServer.kind !== 'apart')
+    facts.push(['Restore server', escapeHtml(restoreServerWords(result.restoreServer))])
   if (result.serverVersion) facts.push(['Server version', escapeHtml(result.serverVersion)])
   if (result.client) {
     const { version, directory, origin, reason } = result.client
@@ -255,9 +257,20 @@ function backupFacts(backup: BackupFacts): string[][] {
   return facts
 }
 
+/** Where the restore ran: the throwaway server (its version, binaries, start, what it does not keep, roles made), or the source's and why. */
+export function restoreServerWords(server: RestoreServerFacts): string {
+  if (server.kind !== 'throwaway') return `the source's server (${server.reason})`
+  const started = ((server.startupMs.initdb + server.startupMs.start) / 1000).toFixed(1)
+  return (
+    `a throwaway PostgreSQL ${server.version} of the run's own (binaries ${server.binaries.origin}: ${server.binaries.directory}), ` +
+    `ready in ${started} s, socket only, removed at the end; not durable: ${server.notDurable.join(', ')}; ` +
+    `roles made there: ${server.rolesCreated.length > 0 ? server.rolesCreated.join(', ') : 'none needed'}`
+  )
+}
+
 /** "backup from an untrusted source: restored into <where>, N statement(s) refused", or what vouched for it. */
 export function trustWords(safety: SafetyFacts, result: VerificationResult): string {
-  const server = result.restoreTarget ?? result.target
+  const server = result.restoreServer?.kind === 'throwaway' ? "the run's throwaway server" : (result.restoreTarget ?? result.target)
   const where = `${result.restoreDatabase?.name ?? 'a temporary database'}${server ? ` on ${server}` : ''}`
   const refused = `${safety.refused} statement(s) refused`
   // The temporary database exists once the restore has started: before that, nothing was restored.

@@ -3,6 +3,7 @@
 // watchdog).
 
 import type pg from 'pg'
+import type { DatabaseLocale } from './temporary-database.js'
 import type { BackupFormat, Compression } from '../backup/formats.js'
 import type { ConnectionTarget } from '../connection/target.js'
 import type { RunContext } from '../run/context.js'
@@ -52,6 +53,10 @@ export interface RestoreServer {
   session: pg.Client
   major: number
   passwordFile?: string
+  /** The source database's encoding and locale, when the restore server is not the source's. */
+  like?: DatabaseLocale
+  /** The run's own server: its databases go with it (its folder and process are in the cleanup ledger). */
+  own?: boolean
 }
 
 export interface RestoreRequest {

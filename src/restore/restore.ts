@@ -49,12 +49,14 @@ export async function restoreBackup<T>(
   const tablespaces = await tablespacesOf(server.session)
   // Recorded before it is asked for: a run killed while CREATE DATABASE runs leaves it to the post
   // step, which drops it if it came to be (and ends the session still creating it).
-  run.ledger.created('database', databaseName)
+  // A database on the run's own server goes with that server: the post step has nothing to drop.
+  const ledger = server.own ? undefined : run.ledger
+  ledger?.created('database', databaseName)
   try {
-    await createDatabaseLike(server.session, databaseName)
+    await createDatabaseLike(server.session, databaseName, server.like)
   } catch (error) {
     // The server refused it (it answered): there is nothing to drop. Otherwise it may exist.
-    if (error instanceof VerificationError || (error as { code?: string }).code !== undefined) run.ledger.removed('database', databaseName)
+    if (error instanceof VerificationError || (error as { code?: string }).code !== undefined) ledger?.removed('database', databaseName)
     throw error
   }
   run.log(`Created temporary database ${databaseName}`)
@@ -78,7 +80,7 @@ export async function restoreBackup<T>(
     request.onBackupRead?.()
     try {
       await dropDatabase(server.session, databaseName, server.major)
-      run.ledger.removed('database', databaseName)
+      ledger?.removed('database', databaseName)
       request.onDropped?.()
       run.log(`Dropped temporary database ${databaseName}`)
     } catch (error) {

@@ -41,23 +41,47 @@ async function allowWrites(client: pg.Client): Promise<void> {
   await client.query('SET default_transaction_read_only = off')
 }
 
-/**
- * Creates an empty database with the source's encoding and locale, from template0 so that nothing
- * added to template1 collides with the restore.
- */
-export async function createDatabaseLike(client: pg.Client, name: string): Promise<void> {
-  const { rows } = await client.query<{ db: Record<string, unknown> }>(
+/** A database's encoding and locale, as CREATE DATABASE takes them. */
+export interface DatabaseLocale {
+  encoding: string
+  collate: string
+  ctype: string
+  /** c (libc), i (ICU) or b (builtin, PostgreSQL 17+). */
+  provider: string
+  /** The ICU or builtin locale. */
+  locale?: string
+}
+
+/** The encoding and locale of the database a session is on. */
+export async function readDatabaseLocale(client: pg.Client): Promise<DatabaseLocale> {
+  const { rows } = await client.query<{ db: Record<string, string | null | undefined> }>(
     `SELECT to_jsonb(d) || jsonb_build_object('encoding_name', pg_encoding_to_char(d.encoding)) AS db
        FROM pg_catalog.pg_database d WHERE d.datname = current_database()`
   )
   const db = rows[0].db
+  return {
+    encoding: String(db.encoding_name),
+    collate: String(db.datcollate),
+    ctype: String(db.datctype),
+    provider: db.datlocprovider ?? 'c',
+    locale: db.datlocale ?? db.daticulocale ?? undefined
+  }
+}
+
+/**
+ * Creates an empty database with the source's encoding and locale (`like`, read from the source;
+ * else those of the database the session is on), from template0 so that nothing added to template1
+ * collides with the restore.
+ */
+export async function createDatabaseLike(client: pg.Client, name: string, like?: DatabaseLocale): Promise<void> {
+  const db = like ?? (await readDatabaseLocale(client))
   const literal = (value: unknown) => client.escapeLiteral(String(value))
-  const clauses = [`TEMPLATE template0`, `ENCODING ${literal(db.encoding_name)}`]
-  clauses.push(`LC_COLLATE ${literal(db.datcollate)}`, `LC_CTYPE ${literal(db.datctype)}`)
-  if (db.datlocprovider === 'i') {
-    clauses.push(`LOCALE_PROVIDER icu`, `ICU_LOCALE ${literal(db.datlocale ?? db.daticulocale)}`)
-  } else if (db.datlocprovider === 'b') {
-    clauses.push(`LOCALE_PROVIDER builtin`, `BUILTIN_LOCALE ${literal(db.datlocale)}`)
+  const clauses = [`TEMPLATE template0`, `ENCODING ${literal(db.encoding)}`]
+  clauses.push(`LC_COLLATE ${literal(db.collate)}`, `LC_CTYPE ${literal(db.ctype)}`)
+  if (db.provider === 'i') {
+    clauses.push(`LOCALE_PROVIDER icu`, `ICU_LOCALE ${literal(db.locale)}`)
+  } else if (db.provider === 'b') {
+    clauses.push(`LOCALE_PROVIDER builtin`, `BUILTIN_LOCALE ${literal(db.locale)}`)
   }
   try {
     await allowWrites(client)

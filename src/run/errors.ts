@@ -5,7 +5,7 @@ import type { Redactor } from './secrets.js'
 /**
  * Every kind of failure a VerificationError names, as the receipt's and the history's `problem` say it
  * (a failure that is none of them is `unexpected`: engine/failure.ts). The one list: docs/troubleshooting.md
- * and receipt.schema.json publish it, and __tests__/problem-codes.test.ts keeps them equal to it.
+ * and receipt.schema.json publish it, and __tests__/unit/project/problem-codes.test.ts keeps them equal to it.
  */
 export const PROBLEM_CODES = [
   'bad-input',

@@ -17,6 +17,7 @@ export const Input = {
   Strict: 'strict',
   Timeout: 'timeout',
   RestoreDatabaseUrl: 'restore-database-url',
+  RestoreServer: 'restore-server',
   BackupFile: 'backup-file',
   ExpectedChecksum: 'expected-checksum',
   Receipt: 'receipt',

@@ -39,6 +39,8 @@ Options:
                        physical: recover to this point, then verify
   --restore-database-url URL
                        a server apart from the source that receives the temporary database
+  --restore-server S   throwaway (a private server of the run's own), source (the source's
+                       server) or auto (default: throwaway when it can be had, else source)
   --min-size SIZE      smallest acceptable backup (default ${DEFAULT_MIN_SIZE}); 10240, 10KB, 10KiB, 5MB
   --format F           plain (default), custom, directory or tar
   --compression C      pg_dump -Z: 0-9, gzip[:N], lz4[:N], zstd[:N] (lz4, zstd: pg_dump 16+)
@@ -74,6 +76,7 @@ export function parseCommandLine(argv: string[], environment: NodeJS.ProcessEnv,
       [Input.MinSize]: { type: 'string' },
       [Input.ConnectTimeout]: { type: 'string' },
       [Input.RestoreDatabaseUrl]: { type: 'string' },
+      [Input.RestoreServer]: { type: 'string' },
       [Input.BackupFile]: { type: 'string' },
       [Input.ExpectedChecksum]: { type: 'string' },
       [Input.Receipt]: { type: 'string' },

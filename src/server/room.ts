@@ -1,11 +1,11 @@
-// Where the copy of a physical backup goes and its throwaway server runs: the run's folder, unless the
+// Where a server of the run's own keeps its data and its socket: the run's folder, unless the
 // account the server runs as (a root runner) cannot pass through the folders above it.
 
 import { stat } from 'node:fs/promises'
 import path from 'node:path'
 import { rmRF } from '@actions/io'
 import { makeTemporaryFolder } from '../run/temporary-folder.js'
-import { unprivilegedAccount } from './throwaway-server.js'
+import { unprivilegedAccount } from './process.js'
 
 export interface ServerRoom {
   folder: string
