@@ -1,7 +1,8 @@
 // npm run bench: the cost of verifying a backup with this engine, against the raw tools doing the
 // original script's procedure, measured in one run on one throwaway server.
-//   node scripts/bench.mjs [--scale N] [--repeats 3] [--modes a,c1,vd,p] [--small] [--tables 2000,5000,20000]
+//   node scripts/bench.mjs [--scale N] [--repeats 3] [--modes a,c1,vd,p] [--small] [--tables 2000,5000,20000] [--few-indexes]
 // --scale N: the reference dataset N times over (pgbench scale 16 and 150000 wide rows at N = 1).
+// --few-indexes: after the reference dataset, the few-indexes dataset (narrow pgbench rows, a 300,000-row jsonb table with only its key).
 // --tables: the many-tables dataset instead (that many small tables, three rows each), each size in turn.
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -18,7 +19,8 @@ const { values } = parseArgs({
     repeats: { type: 'string' },
     modes: { type: 'string' },
     small: { type: 'boolean' },
-    tables: { type: 'string' }
+    tables: { type: 'string' },
+    'few-indexes': { type: 'boolean' }
   }
 })
 const multiple = Number(values.scale ?? 1)
@@ -112,12 +114,23 @@ async function measureModes() {
       () => engine({ format: 'directory', compression: '0', jobs: '2', verify: 'rows' })
     ],
     ['vs', 'engine: plain, streamed, verify schema', () => engine({ format: 'plain', verify: 'schema' })],
-    ['vd', 'engine: plain, streamed, verify data (the default)', () => engine({ format: 'plain', verify: 'data' })],
+    [
+      'vd',
+      'engine: default inputs (plain, streamed, verify data, a throwaway restore server)',
+      () => engine({ format: 'plain', verify: 'data' })
+    ],
+    [
+      'vds',
+      "engine: default inputs on the source's server (restore-server: source)",
+      () => engine({ format: 'plain', verify: 'data', 'restore-server': 'source' })
+    ],
     ['p', 'engine: physical (pg_basebackup, started, amcheck, counted), verify rows', () => engine({ method: 'physical' })]
   ]
   const modes = allModes.filter(([key]) => key === 'a' || !only || only.includes(key))
   const times = {}
   const memory = {}
+  /** initdb to accepting connections, of the throwaway restore server. */
+  const startups = {}
   for (let i = 0; i < repeats; i++) {
     for (const [key, label, measure] of modes) {
       // Each run starts from the same state: the WAL of the one before written out, not timed.
@@ -125,8 +138,9 @@ async function measureModes() {
       const result = await measure(i)
       ;(times[key] ??= []).push(result.ms)
       if (result.maxRssMiB) (memory[key] ??= []).push(result.maxRssMiB)
+      if (result.startupMs) (startups[key] ??= []).push(result.startupMs.initdb + result.startupMs.start)
       console.log(
-        `  run ${i + 1} ${key.padEnd(2)} ${seconds(result.ms).padStart(8)}${result.maxRssMiB ? `  peak ${result.maxRssMiB.toFixed(0)} MiB` : ''}${result.sizeBytes ? `  backup ${(result.sizeBytes / 1024 ** 2).toFixed(0)} MiB` : ''}  ${label}`
+        `  run ${i + 1} ${key.padEnd(3)} ${seconds(result.ms).padStart(8)}${result.maxRssMiB ? `  peak ${result.maxRssMiB.toFixed(0)} MiB` : ''}${result.sizeBytes ? `  backup ${(result.sizeBytes / 1024 ** 2).toFixed(0)} MiB` : ''}${result.startupMs ? `  restore server ready in ${seconds(result.startupMs.initdb + result.startupMs.start)}` : ''}  ${label}`
       )
     }
   }
@@ -135,8 +149,9 @@ async function measureModes() {
   console.log('\nMedians:')
   for (const [key, label] of modes) {
     const peak = memory[key] ? `, engine peak ${Math.max(...memory[key]).toFixed(0)} MiB` : ''
+    const startup = startups[key] ? `, restore server ready in ${seconds(median(startups[key]))}` : ''
     console.log(
-      `  ${key.padEnd(2)} ${seconds(median(times[key])).padStart(8)}  ${(median(times[key]) / a).toFixed(2)}x of (a)${peak}  ${label}`
+      `  ${key.padEnd(3)} ${seconds(median(times[key])).padStart(8)}  ${(median(times[key]) / a).toFixed(2)}x of (a)${peak}${startup}  ${label}`
     )
   }
   const fastest = ['c1', 'c2', 'c3'].filter(has).sort((x, y) => median(times[x]) - median(times[y]))[0]
@@ -168,6 +183,12 @@ try {
     const load = await loadDataset('bench', 'dataset.sql', { scale, wide_rows: wideRows })
     const size = run(tools.psql, ['-X', '-A', '-t', '-c', 'SELECT pg_size_pretty(pg_database_size(current_database()))']).trim()
     console.log(`Dataset: scale ${scale}, ${wideRows} wide rows, ${size} on disk (loaded in ${load}); ${repeats} run(s) each`)
+    await measureModes()
+  }
+  if (values['few-indexes']) {
+    const load = await loadDataset('bench_few_indexes', 'few-indexes.sql', { scale, json_rows: values.small ? 20000 : 300000 })
+    const size = run(tools.psql, ['-X', '-A', '-t', '-c', 'SELECT pg_size_pretty(pg_database_size(current_database()))']).trim()
+    console.log(`\nDataset: few indexes, scale ${scale}, ${size} on disk (loaded in ${load}); ${repeats} run(s) each`)
     await measureModes()
   }
   for (const count of tableCounts ?? []) {

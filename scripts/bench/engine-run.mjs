@@ -18,6 +18,7 @@ process.stdout.write(
     status: result.status,
     error: result.error?.message,
     sizeBytes: result.backup?.sizeBytes,
-    maxRssMiB: process.resourceUsage().maxRSS / 1024
+    maxRssMiB: process.resourceUsage().maxRSS / 1024,
+    startupMs: result.restoreServer?.kind === 'throwaway' ? result.restoreServer.startupMs : undefined
   })}\n`
 )
