@@ -38221,7 +38221,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 6081:
+/***/ 8863:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39727,9 +39727,13 @@ async function listInvalidIndexes(client) {
 /** The extensions the source uses that the restore server cannot create. */
 async function missingExtensions(source, restoreServer) {
     const used = await source.query("SELECT extname AS name FROM pg_extension WHERE extname <> 'plpgsql'");
-    const available = await restoreServer.query('SELECT name FROM pg_available_extensions');
+    return unavailableExtensions(restoreServer, used.rows.map((row) => row.name));
+}
+/** The extensions named that a server's binaries do not have. */
+async function unavailableExtensions(server, names) {
+    const available = await server.query('SELECT name FROM pg_available_extensions');
     const there = new Set(available.rows.map((row) => row.name));
-    return used.rows.map((row) => row.name).filter((name) => !there.has(name));
+    return names.filter((name) => !there.has(name));
 }
 /** Ordinary and partitioned tables outside the system schemas, as quoted qualified names, sorted. */
 async function listTables(client) {
@@ -40324,9 +40328,12 @@ function readConnectionInputs(raw) {
     if (!choice && existingBackup && raw.get(Input.Method).trim().toLowerCase() === 'physical') {
         choice = { kind: 'none', origin: `input ${Input.BackupFile} (a physical backup, started on a throwaway server)` };
     }
+    if (!choice && existingBackup && raw.get(Input.RestoreServer).trim().toLowerCase() !== 'source') {
+        choice = { kind: 'none', origin: `input ${Input.BackupFile} (restored on a throwaway server of the run's own)` };
+    }
     if (!choice) {
         if (existingBackup) {
-            throw new InputError(Input.RestoreDatabaseUrl, '', 'a PostgreSQL URL of the server to restore into: with backup-file and no database-url the restore needs one');
+            throw new InputError(Input.RestoreDatabaseUrl, '', 'a PostgreSQL URL of the server to restore into: with backup-file, restore-server: source and no database-url the restore needs one');
         }
         throw new InputError(Input.DatabaseUrl, '', 'a PostgreSQL URL; none was given, and neither DATABASE_URL, DB_NAME nor DJANGO_SETTINGS_MODULE is set in the environment or in a .env file');
     }
@@ -43914,6 +43921,82 @@ function decodeDumpText(text, clientEncoding) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/backup/gate/needs.ts
+// What a dump needs of the server it is restored on, read from a statement's first tokens as the
+// gate has them: the roles it names as owners, grantees, grantors and policies' roles (a server of
+// the run's own makes them first, without login, so that ownership and privileges restore as on the
+// server the dump came from), and the extensions it creates (which that server must have).
+
+/** Words where a role name may stand that name no role of the dump's. */
+const NOT_ROLES = new Set(['public', 'current_user', 'session_user', 'current_role', 'group', 'role', 'user']);
+/** Where role names follow, by the statement's first word: the keywords before them. */
+const AFTER = {
+    alter: [['owner', 'to'], ['for', 'role'], ['for', 'user'], ['to'], ['from']],
+    grant: [['to'], ['granted', 'by']],
+    revoke: [['from'], ['granted', 'by']],
+    set: [['session', 'authorization']],
+    create: [['authorization'], ['to'], ['mapping', 'for']]
+};
+/** The role names (as the dump's bytes read, latin1) a statement names; none for most statements. */
+function rolesNamed(head) {
+    const first = head[0];
+    const patterns = first?.kind === 'word' ? AFTER[first.text] : undefined;
+    if (!patterns)
+        return [];
+    // ALTER ... TO and FROM: only in ALTER DEFAULT PRIVILEGES ... GRANT/REVOKE and ALTER POLICY ... TO.
+    const alterPrivileges = first.text === 'alter' && (isWord(head[1], 'default') || isWord(head[1], 'policy'));
+    // CREATE ... TO: a policy's roles; AUTHORIZATION: a schema's owner; MAPPING FOR: a user mapping's user.
+    const roles = [];
+    let depth = 0;
+    for (let i = 1; i < head.length; i++) {
+        const token = head[i];
+        if (isSymbol(token, '('))
+            depth++;
+        else if (isSymbol(token, ')'))
+            depth = Math.max(0, depth - 1);
+        if (depth > 0 || token.kind !== 'word')
+            continue;
+        for (const keywords of patterns) {
+            if (first.text === 'alter' && (keywords[0] === 'to' || keywords[0] === 'from') && !alterPrivileges)
+                continue;
+            if (first.text === 'create' && keywords[0] === 'to' && !isWord(head[1], 'policy'))
+                continue;
+            if (!keywords.every((word, k) => isWord(head[i + k], word)))
+                continue;
+            i = readList(head, i + keywords.length, roles);
+            break;
+        }
+    }
+    return roles;
+}
+/** Role names separated by commas from `at` on (GROUP before one skipped); the index of the last one read. */
+function readList(head, at, into) {
+    let i = at;
+    for (;;) {
+        if (isWord(head[i], 'group'))
+            i++;
+        const token = head[i];
+        // SET SESSION AUTHORIZATION takes the name as a string literal, as pg_dump writes it (the gate has its content).
+        if (token?.kind === 'string')
+            into.push(token.text);
+        else if (!token || (token.kind !== 'word' && token.kind !== 'quoted'))
+            return i - 1;
+        else if (token.kind === 'quoted' || !NOT_ROLES.has(token.text))
+            into.push(token.text);
+        if (!isSymbol(head[i + 1], ','))
+            return i;
+        i += 2;
+    }
+}
+/** CREATE EXTENSION [IF NOT EXISTS] name: the extension's name (as the dump's bytes read). */
+function extensionCreated(head) {
+    if (!isWord(head[0], 'create') || !isWord(head[1], 'extension'))
+        return undefined;
+    const at = isWord(head[2], 'if') && isWord(head[3], 'not') && isWord(head[4], 'exists') ? 5 : 2;
+    const name = head[at];
+    return name && (name.kind === 'word' || name.kind === 'quoted') ? name.text : undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/backup/gate/literals.ts
 // What pg_dump writes as data inside statements: an INSERT's values (--inserts) and the arguments of
 // the pg_catalog calls it writes are literals, never a call, a column or a subquery that would run.
@@ -45015,6 +45098,7 @@ function closingQuote(token) {
 
 
 
+
 /**
  * Client encodings (PostgreSQL's names for them, lowercased without punctuation) whose characters
  * never hold an ASCII byte: psql and the gate read a dump in them alike. Any other is refused.
@@ -45072,6 +45156,8 @@ const DATABASE_SETTINGS = new Set([
 const dump_gate_MAX_LISTED = 20;
 const HEAD_SHOWN = 14;
 const RUN = { action: 'run' };
+/** Roles (and extensions) a dump may name that a server of the run's own makes or checks: more are left to the restore's errors. */
+const MAX_ROLES = 10_000;
 class DumpGate {
     options;
     reader;
@@ -45083,8 +45169,12 @@ class DumpGate {
         leftOut: [],
         leftOutTotal: 0,
         rewritten: 0,
-        untrustedCode: []
+        untrustedCode: [],
+        roles: [],
+        extensions: []
     };
+    roles = new Set();
+    extensions = new Set();
     standIn;
     /** DROP DATABASE statements read before any CREATE DATABASE: the --clean preamble, once the name matches. */
     earlyDrops = [];
@@ -45203,6 +45293,8 @@ class DumpGate {
                     this.refused({ ...drop.refusal, reason: `drops database ${drop.name}, which the dump does not create` });
             }
             this.report.standIn = this.standIn === undefined ? undefined : this.decode(this.standIn);
+            this.report.roles = [...this.roles].sort();
+            this.report.extensions = [...this.extensions].sort();
         }
         return this.report;
     }
@@ -45211,6 +45303,13 @@ class DumpGate {
         const judged = reader.judge(statement.text, statement.truncated);
         if (judged.refuse)
             return { action: 'refuse', reason: judged.refuse };
+        for (const role of rolesNamed(reader.head)) {
+            if (this.roles.size < MAX_ROLES && !role.startsWith('pg_'))
+                this.roles.add(this.decode(role));
+        }
+        const extension = extensionCreated(reader.head);
+        if (extension !== undefined && this.extensions.size < MAX_ROLES)
+            this.extensions.add(this.decode(extension));
         if (judged.leaveOut)
             return { action: 'leave-out', reason: judged.leaveOut };
         const reading = this.reading(statement, judged);
@@ -46706,6 +46805,71 @@ async function passwordFromUserFile(target, env, warn) {
     return passwordFileEntry(text, target);
 }
 
+;// CONCATENATED MODULE: ./src/backup/made-by.ts
+// Which PostgreSQL an existing backup came from and which pg_dump wrote it, from its own first bytes:
+// the header lines of a plain dump, the header of an archive's table of contents. A restore with no
+// server of the user's chooses its client tools and its throwaway server by them.
+
+
+
+
+
+const HEAD_BYTES = 64 * 1024;
+async function readMadeBy(file, detected) {
+    if (detected.format === 'plain') {
+        const head = await readHead(file, detected.compression !== undefined);
+        const text = head.toString('latin1');
+        return {
+            dumpedFrom: /^-- Dumped from database version (.+)$/m.exec(text)?.[1]?.trim(),
+            dumpedBy: /^-- Dumped by pg_dump version (.+)$/m.exec(text)?.[1]?.trim()
+        };
+    }
+    // A tar archive's first member is its table of contents, after a 512-byte header.
+    const toc = detected.format === 'directory' ? external_node_path_default().join(file, 'toc.dat') : file;
+    const head = await readHead(toc, false);
+    const header = parseArchiveHeader(detected.format === 'tar' ? head.subarray(512) : head);
+    return 'problem' in header ? {} : { dumpedFrom: header.serverVersion, dumpedBy: header.dumpVersion };
+}
+/** The major of a version as PostgreSQL prints it: "16.4 (Debian ...)" is 16, "9.6.24" is 9.6. */
+function majorOfVersion(version) {
+    const match = /^(\d+)(?:\.(\d+))?/.exec(version ?? '');
+    if (!match)
+        return undefined;
+    const major = Number(match[1]);
+    return major >= 10 ? major : Number(`${major}.${match[2] ?? 0}`);
+}
+async function readHead(file, gzipped) {
+    if (!gzipped) {
+        const handle = await (0,promises_namespaceObject.open)(file, 'r');
+        try {
+            const buffer = Buffer.alloc(HEAD_BYTES);
+            const { bytesRead } = await handle.read(buffer, 0, HEAD_BYTES, 0);
+            return buffer.subarray(0, bytesRead);
+        }
+        finally {
+            await handle.close();
+        }
+    }
+    const chunks = [];
+    let length = 0;
+    const stream = (0,external_node_fs_namespaceObject.createReadStream)(file).pipe((0,external_node_zlib_.createGunzip)());
+    try {
+        for await (const chunk of stream) {
+            chunks.push(chunk);
+            length += chunk.length;
+            if (length >= HEAD_BYTES)
+                break;
+        }
+    }
+    catch {
+        // A damaged gzip stream: what came before the damage is read; Validate names the damage.
+    }
+    finally {
+        stream.destroy();
+    }
+    return Buffer.concat(chunks).subarray(0, HEAD_BYTES);
+}
+
 ;// CONCATENATED MODULE: ./src/tools/version.ts
 // Reads the version a PostgreSQL client tool reports about itself.
 /**
@@ -47344,6 +47508,14 @@ async function makeRoles(admin, roles) {
     }
     for (const group of restorer.memberOf)
         await admin.query(`GRANT ${id(group)} TO ${id(restorer.name)}`);
+    if (roles.databaseOwner !== undefined) {
+        if (!present.has(roles.databaseOwner))
+            await admin.query(`CREATE ROLE ${id(roles.databaseOwner)} NOLOGIN`);
+        for (const member of new Set([...roles.named, restorer.name])) {
+            if (member !== roles.databaseOwner)
+                await admin.query(`GRANT ${id(roles.databaseOwner)} TO ${id(member)}`);
+        }
+    }
     return made;
 }
 
@@ -47459,7 +47631,9 @@ function restoreSettings(machine) {
         max_parallel_maintenance_workers: String(workers),
         max_parallel_workers: String(Math.max(workers, 2)),
         max_worker_processes: String(Math.max(workers, 2) + 2),
-        jit: 'off'
+        jit: 'off',
+        // Parallel index builds share memory in files of the data folder: a container's /dev/shm is often 64 MB.
+        ...(process.platform === 'win32' ? {} : { dynamic_shared_memory_type: 'mmap' })
     };
 }
 /** The settings of restoreSettings that a durable server would never run with, in the summary's words. */
@@ -47777,10 +47951,12 @@ async function readDatabaseLocale(client) {
  * else those of the database the session is on), from template0 so that nothing added to template1
  * collides with the restore.
  */
-async function createDatabaseLike(client, name, like) {
+async function createDatabaseLike(client, name, like, owner) {
     const db = like ?? (await readDatabaseLocale(client));
     const literal = (value) => client.escapeLiteral(String(value));
     const clauses = [`TEMPLATE template0`, `ENCODING ${literal(db.encoding)}`];
+    if (owner !== undefined)
+        clauses.push(`OWNER ${client.escapeIdentifier(owner)}`);
     clauses.push(`LC_COLLATE ${literal(db.collate)}`, `LC_CTYPE ${literal(db.ctype)}`);
     if (db.provider === 'i') {
         clauses.push(`LOCALE_PROVIDER icu`, `ICU_LOCALE ${literal(db.locale)}`);
@@ -48220,35 +48396,62 @@ class FolderToolCache {
 
 
 
+
 /**
  * For the tools where the server, the role or a database sets idle_session_timeout: a restore's
  * sessions and pg_dump's workers wait idle for their turn, and must not be ended for it.
  */
 const NO_IDLE_TIMEOUT = '-c idle_session_timeout=0';
+/** The role an existing backup is restored as on a throwaway server: a member of every role the backup names. */
+const EXISTING_BACKUP_RESTORER = 'backup_verify_restore';
+/** The temporary database's owner there: every role the backup names is a member (see roles.ts). */
+const EXISTING_BACKUP_DATABASE_OWNER = 'backup_verify_database_owner';
 class Connected {
-    source;
-    server;
-    restoreServer;
     tools;
     env;
     outputSettings;
-    throwaway;
-    constructor(
-    /** A session on the source (for an existing backup: on the restore server). */
-    source, server, restoreServer, tools, 
+    /** A session on the source (for an existing backup: on the server named to restore it); none for a backup alone. */
+    #source;
+    #restore;
+    /** The restore's own server, when it has one: stopped and removed by close(). */
+    #throwaway;
+    constructor(source, restoreServer, tools, 
     /** The client tools' environment for the source database. */
     env, 
-    /** How the source's sessions print values, pg_dump's among them (the settings it leaves as they are). */
-    outputSettings, 
-    /** The restore's own server, when it has one: stopped and removed by close(). */
-    throwaway) {
-        this.source = source;
-        this.server = server;
-        this.restoreServer = restoreServer;
+    /** How the source's sessions print values, pg_dump's among them (the settings it leaves as they are); none without a source. */
+    outputSettings, throwaway) {
         this.tools = tools;
         this.env = env;
         this.outputSettings = outputSettings;
-        this.throwaway = throwaway;
+        this.#source = source;
+        this.#restore = restoreServer;
+        this.#throwaway = throwaway;
+    }
+    get source() {
+        if (!this.#source)
+            throw new Error('an existing backup verified with no server of its own has no source session');
+        return this.#source;
+    }
+    /** Where the temporary database is made: for a backup alone, once restoreOnThrowaway has started that server. */
+    get restoreServer() {
+        if (!this.#restore)
+            throw new Error('no restore server yet: restoreOnThrowaway starts it');
+        return this.#restore;
+    }
+    /**
+     * An existing backup with no server of the user's: the client tools its own header asks for (the
+     * pg_dump that wrote it, and the server it came from), found, cached or downloaded.
+     */
+    static async forBackup(run, settings, workspace, options, result, madeBy) {
+        const major = Math.max(majorOfVersion(madeBy.dumpedBy) ?? 0, majorOfVersion(madeBy.dumpedFrom) ?? 0);
+        if (major === 0 && settings.postgresVersion.kind === 'auto') {
+            throw new VerificationError('tools-missing', 'The backup does not say which PostgreSQL made it (no "Dumped by pg_dump version" line, no archive header), and no server was named to restore it.', 'Set postgres-version to the major it was made with, or name a server to restore into (database-url or restore-database-url).');
+        }
+        const version = { major, number: Math.floor(major) * 10000, text: madeBy.dumpedBy ?? String(major) };
+        run.log(`No server named: the backup says it was made by pg_dump ${madeBy.dumpedBy ?? 'of an unknown version'}` +
+            `${madeBy.dumpedFrom ? ` from PostgreSQL ${madeBy.dumpedFrom}` : ''}; it is restored on a throwaway server of the run's own`);
+        const tools = await chooseTools(run, settings, workspace, options, result, version);
+        return new Connected(undefined, undefined, tools, scrubbedEnvironment(options.env), undefined);
     }
     /** Connects, reads the versions, checks the restore server's extensions, and chooses the client tools. */
     static async open(run, settings, workspace, options, result) {
@@ -48286,7 +48489,7 @@ class Connected {
             if (apart)
                 result.restoreServer = { kind: 'apart', reason: `restore-database-url names ${describeTarget(apart)}` };
             else if (!settings.backupFile && settings.method === 'logical') {
-                throwaway = await openThrowaway(run, settings, workspace, options, tools, source, result);
+                throwaway = await openThrowaway(run, settings, workspace, options, tools, result, { source });
                 if (throwaway)
                     restoreSession = throwaway.session;
             }
@@ -48320,7 +48523,7 @@ class Connected {
                 own: throwaway !== undefined
             };
             const env = clientEnvironment(sourceIdles ? withServerOption(target, NO_IDLE_TIMEOUT) : target, target.database, passwordFile, options.env);
-            return new Connected(source, server, restoreServer, tools, env, await serverOutputSettings(source), throwaway);
+            return new Connected(source, restoreServer, tools, env, await serverOutputSettings(source), throwaway);
         }
         catch (error) {
             if (throwaway)
@@ -48331,12 +48534,46 @@ class Connected {
             throw error;
         }
     }
+    /**
+     * An existing backup's restore moves to a throwaway server of the run's own: a backup alone (no
+     * server named), or one nothing vouches for (restore-server: auto or throwaway), once Validate
+     * has read it. The roles its statements name are made there; it is restored by a role of the
+     * run's, a member of each, a superuser only when something vouches for the backup. Returns
+     * whether it moved (auto keeps the server named, with a warning, when no throwaway server can be had).
+     */
+    async restoreOnThrowaway(run, settings, workspace, options, result, backup) {
+        const roles = {
+            named: backup.roles,
+            restorer: { name: EXISTING_BACKUP_RESTORER, superuser: backup.trusted, memberOf: backup.roles },
+            databaseOwner: EXISTING_BACKUP_DATABASE_OWNER
+        };
+        const fallback = this.#restore ? `the server named for it (${result.restoreTarget})` : undefined;
+        const throwaway = await openThrowaway(run, settings, workspace, options, this.tools, result, {
+            backup: roles,
+            extensions: backup.extensions,
+            fallback
+        });
+        if (!throwaway)
+            return false;
+        if (this.#restore && this.#restore.session !== this.#source)
+            await this.#restore.session.end().catch(() => { });
+        this.#throwaway = throwaway;
+        this.#restore = {
+            target: throwaway.target,
+            session: throwaway.session,
+            major: throwaway.major,
+            own: true,
+            owner: EXISTING_BACKUP_DATABASE_OWNER
+        };
+        result.restoreTarget = undefined;
+        return true;
+    }
     async close() {
-        if (this.throwaway)
-            await this.throwaway.close();
-        else if (this.restoreServer.session !== this.source)
-            await this.restoreServer.session.end().catch(() => { });
-        await this.source.end().catch(() => { });
+        if (this.#throwaway)
+            await this.#throwaway.close();
+        if (this.#restore && this.#restore.session !== this.#source && this.#restore.session !== this.#throwaway?.session)
+            await this.#restore.session.end().catch(() => { });
+        await this.#source?.end().catch(() => { });
     }
 }
 /** Dumping needs a client at least as new as the source; an existing backup only needs restoring. */
@@ -48363,15 +48600,19 @@ async function chooseTools(run, settings, workspace, options, result, server) {
  * tools' major, with every extension the source uses, and the roles its objects name. auto falls
  * back to the source's server and says why; throwaway fails with that reason instead.
  */
-async function openThrowaway(run, settings, workspace, options, tools, source, result) {
+async function openThrowaway(run, settings, workspace, options, tools, result, 
+/** The source, whose roles and extensions the server gets; or, for an existing backup, the roles it names and who restores it. */
+from) {
     if (settings.restoreServer === 'source') {
         result.restoreServer = { kind: 'source', reason: 'restore-server: source' };
         return undefined;
     }
+    // A new backup falls back to the source's server, an existing one to the server named for it; a backup alone has none.
+    const fallbackName = 'source' in from ? "the source's server" : from.fallback;
     const fallBack = (problem, reason, hint) => {
-        if (settings.restoreServer === 'throwaway')
+        if (settings.restoreServer === 'throwaway' || fallbackName === undefined)
             throw new VerificationError(problem, `No throwaway restore server: ${reason}.`, hint);
-        run.warn(`The restore runs on the source's server (restore-server: auto): ${reason}.`);
+        run.warn(`The restore runs on ${fallbackName} (restore-server: auto): ${reason}.`);
         result.restoreServer = { kind: 'source', reason };
         return undefined;
     };
@@ -48400,7 +48641,7 @@ async function openThrowaway(run, settings, workspace, options, tools, source, r
         return fallBack('tools-missing', `the server binaries in ${binaries.directory} have no initdb`, `Install the whole server package (postgresql-${major}), or set restore-server: source.`);
     }
     // Read before the server starts: the roles its objects name, and the powers of the user who restores.
-    const roles = await readSourceRoles(source);
+    const roles = 'source' in from ? await readSourceRoles(from.source) : from.backup;
     let throwaway;
     try {
         throwaway = await startThrowawayRestore(run, {
@@ -48417,17 +48658,20 @@ async function openThrowaway(run, settings, workspace, options, tools, source, r
         return fallBack('restore-failed', error.message.replace(/\.$/, ''), error.hint ?? 'Set restore-server: source.');
     }
     try {
-        const missing = await missingExtensions(source, throwaway.session);
+        const missing = 'source' in from
+            ? await missingExtensions(from.source, throwaway.session)
+            : await unavailableExtensions(throwaway.session, from.extensions);
         if (missing.length > 0) {
             await throwaway.close();
-            return fallBack('extensions-missing', `the server binaries in ${binaries.directory} lack extension(s) the source uses: ${missing.join(', ')}`, `Install the extensions' packages for PostgreSQL ${major} on the runner, or set restore-server: source.`);
+            return fallBack('extensions-missing', `the server binaries in ${binaries.directory} lack extension(s) the ${'source' in from ? 'source uses' : 'backup creates'}: ${missing.join(', ')}`, `Install the extensions' packages for PostgreSQL ${major} on the runner, or set restore-server: source.`);
         }
         const created = throwaway.facts.rolesCreated;
         const { initdb, start } = throwaway.facts.startupMs;
         run.log(`Restore server: a throwaway PostgreSQL ${binaries.version.text} of the run's own (${binaries.directory}, ${binaries.origin}), ` +
             `initdb ${(initdb / 1000).toFixed(1)} s, started in ${(start / 1000).toFixed(1)} s; ` +
             `roles made there: ${created.length > 0 ? created.join(', ') : 'none needed'} (the restore runs as ` +
-            `${roles.restorer.name}, ${roles.restorer.superuser ? 'a superuser' : 'not a superuser'}, as on the source)`);
+            `${roles.restorer.name}, ${roles.restorer.superuser ? 'a superuser' : 'not a superuser'}` +
+            `${'source' in from ? ', as on the source' : ''})`);
         result.restoreServer = { kind: 'throwaway', ...throwaway.facts };
         return throwaway;
     }
@@ -49412,7 +49656,7 @@ function incompleteRestore(fatal, stderr) {
 const SETTINGS_SINCE = { transaction_timeout: 17 };
 const PREAMBLE = /^(--[^\n]*|\s*|SET [^\n]*;\s*|SELECT pg_catalog\.set_config\([^\n]*;\s*|\\restrict [^\n]*)\n$/;
 /** pg_dump writes its SET lines in the first lines of a plain dump; only that much is examined. */
-const HEAD_BYTES = 64 * 1024;
+const compat_HEAD_BYTES = 64 * 1024;
 function unknownSettings(serverMajor) {
     return Object.entries(SETTINGS_SINCE)
         .filter(([, since]) => serverMajor < since)
@@ -49434,7 +49678,7 @@ class SettingsFilter extends external_node_stream_.Transform {
             return callback(null, chunk);
         this.head.push(chunk);
         this.headLength += chunk.length;
-        if (this.headLength < HEAD_BYTES)
+        if (this.headLength < compat_HEAD_BYTES)
             return callback();
         callback(null, this.releaseHead());
     }
@@ -51191,7 +51435,7 @@ async function restoreBackup(run, request, inspect) {
     const ledger = server.own ? undefined : run.ledger;
     ledger?.created('database', databaseName);
     try {
-        await createDatabaseLike(server.session, databaseName, server.like);
+        await createDatabaseLike(server.session, databaseName, server.like, server.owner);
     }
     catch (error) {
         // The server refused it (it answered): there is nothing to drop. Otherwise it may exist.
@@ -51291,6 +51535,7 @@ async function tablespacesOf(session) {
 
 
 
+
 /** A restore into a new temporary database; its inventory is read before it is dropped. */
 function startRestore(v, connected, backup, 
 /** Whether anything vouches for the backup: this run made it, or a checksum or receipt. */
@@ -51324,19 +51569,11 @@ safety, streamed) {
             dump,
             settings: reference?.outputSettings,
             sqlTables: new Set(reference?.content.filter((entry) => entry.fingerprint?.startsWith('sql:')).map((entry) => entry.table)),
-            sourceMajor: reference ? majorOf(reference.serverVersionNumber) : dumpedFromMajor(dump.sourceVersion),
+            sourceMajor: reference ? majorOf(reference.serverVersionNumber) : majorOfVersion(dump.sourceVersion),
             generatedValues: (reference?.generatedValues?.length ?? 0) > 0
         };
         return inspectRestored(target, database, settings.verifyLevel, settings.jobs, plan);
     });
-}
-/** "15.18 (Debian ...)" as the dump's header says it: 15; undefined when the header does not say. */
-function dumpedFromMajor(version) {
-    const match = /^(\d+)(?:\.(\d+))?/.exec(version ?? '');
-    if (!match)
-        return undefined;
-    const major = Number(match[1]);
-    return major >= 10 ? major : Number(`${major}.${match[2] ?? 0}`);
 }
 /**
  * What the restore is compared with. A new backup: the source's inventory from the dumped snapshot,
@@ -52634,6 +52871,7 @@ function requirePassed(checks, format = 'plain') {
 
 
 
+
 /** A backup this run made: validated as it was written (plain, tar) or read once (custom, directory). */
 async function validatePhase(v, held, backup) {
     try {
@@ -52661,7 +52899,12 @@ async function validatePhase(v, held, backup) {
 async function validateExistingPhase(v, held, file, detected) {
     const { run, settings, result } = v;
     return v.phases.run('Validate', async (done) => {
-        const connected = (held.connected = await Connected.open(run, settings, v.workspace, { env: v.env, toolCache: v.options.toolCache, retry: v.options.retry }, result));
+        const connectOptions = { env: v.env, toolCache: v.options.toolCache, retry: v.options.retry };
+        // No server named: the backup's own header chooses the client tools; its server comes after Validate.
+        const connected = (held.connected =
+            settings.connection.kind === 'none'
+                ? await Connected.forBackup(run, settings, v.workspace, connectOptions, result, await readMadeBy(file, detected))
+                : await Connected.open(run, settings, v.workspace, connectOptions, result));
         run.log(`Existing backup: ${file} (${detected.format} format${detected.compression ? ', gzip' : ''}, recognised from its content)`);
         const content = settings.verifyLevel === 'data';
         const backup = await describeBackupOnDisk(file, detected.format, detected.compression, run.signal, { content });
@@ -54043,6 +54286,7 @@ async function createPhysical(v) {
 
 
 
+
 async function verifyBackup(options) {
     let { settings } = options;
     const started = new Date();
@@ -54152,6 +54396,13 @@ async function verifyExisting(v, file) {
         const detected = await detectBackupFormat(file);
         v.phases.skip('Create', `skipped: verifying the existing backup ${file}`);
         const backup = await validateExistingPhase(v, held, file, detected);
+        // A backup alone, or one nothing vouches for: restored on a throwaway server of the run's own.
+        if (restoresOnThrowaway(v.settings, held.trustedBy === undefined)) {
+            const options = { env: v.env, toolCache: v.options.toolCache, retry: v.options.retry };
+            const { roles = [], extensions = [] } = backup.gate ?? {};
+            const trusted = held.trustedBy !== undefined;
+            await held.connected.restoreOnThrowaway(v.run, v.settings, v.workspace, options, v.result, { roles, extensions, trusted });
+        }
         const reference = held.describedByReceipt && v.references.receipt ? receiptInventory(v.references.receipt) : undefined;
         v.contentReference.resolve({ dump: backup.content, reference });
         await v.options.hooks?.beforeRestore?.(file);
@@ -54169,6 +54420,20 @@ async function verifyExisting(v, file) {
     finally {
         await held.connected?.close();
     }
+}
+/**
+ * Whether an existing backup is restored on a throwaway server: always when no server is named;
+ * with restore-server: throwaway; with auto, when nothing vouches for it, unless restore-database-url
+ * names the server (which wins over restore-server).
+ */
+function restoresOnThrowaway(settings, untrusted) {
+    if (settings.connection.kind === 'none')
+        return true;
+    if (settings.connection.kind !== 'postgres' || settings.restoreServer === 'source')
+        return false;
+    if (settings.connection.origin === `input ${Input.RestoreDatabaseUrl}`)
+        return false;
+    return settings.restoreServer === 'throwaway' || untrusted;
 }
 /** The result, timed, judged against the alerts and the history, with its receipt written beside the run's other files. */
 async function finish(run, result, settings, started, previous) {
@@ -55169,7 +55434,7 @@ async function runAction() {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
-/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6081);
+/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8863);
 /* harmony import */ var _run_heap_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2659);
 // Entry point of the action's main step.
 
@@ -55198,7 +55463,7 @@ const external_node_v8_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
 ;// CONCATENATED MODULE: ./src/run/heap.ts
 // The engine streams, so little is alive at a time; but V8 sizes its heap for speed, and on a
 // database of tens of thousands of tables (definitions, jobs and fingerprints read in bursts) the
-// heap grew to two or three times what was alive: 295 MiB at 20,000 tables, against 175 MiB once
+// heap grew to two or three times what was alive: 295 MiB at 20,000 tables, against 174 MiB once
 // V8 is asked to favour size (docs/performance.md, "Many tables"). An action cannot choose the
 // Node flags it runs with, so each entry point sets this one first, before the run allocates.
 

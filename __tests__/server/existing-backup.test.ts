@@ -166,7 +166,10 @@ describe('expected-checksum', () => {
     await expect(load({ 'backup-file': 'missing.dump', 'restore-database-url': 'postgresql://u@h/d' })).rejects.toThrow(
       'Input "backup-file" has an invalid value "missing.dump"'
     )
-    await expect(load({ 'backup-file': backups['nightly.sql'] })).rejects.toThrow('Input "restore-database-url" has an invalid value ""')
+    // With no server named, a backup restores on a throwaway server; restore-server: source then needs one.
+    await expect(load({ 'backup-file': backups['nightly.sql'], 'restore-server': 'source' })).rejects.toThrow(
+      'Input "restore-database-url" has an invalid value ""'
+    )
     await expect(
       load({ 'backup-file': backups['nightly.sql'], 'restore-database-url': 'postgresql://u@h/d', 'expected-checksum': 'xyz' })
     ).rejects.toThrow('Input "expected-checksum" has an invalid value "xyz"')

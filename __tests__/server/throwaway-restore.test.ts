@@ -5,6 +5,7 @@
 
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -17,7 +18,8 @@ import { parseFileCommand, ROOT, runBundle } from '../support/runner.js'
 import { createSampleDatabase, temporaryDatabases, useServer } from '../support/server.js'
 import { settingsFrom } from '../support/verify.js'
 
-const { server, work } = useServer('throwaway-restore')
+// No autovacuum: its ANALYZE writes catalog rows, which would blur what the runs write on this server.
+const { server, work } = useServer('throwaway-restore', { settings: ['autovacuum=off'] })
 
 /** Roles with names a careless quote would break, owning and granted objects in both databases. */
 const OWNER = 'Owner "O\'Brien" ✓'
@@ -244,6 +246,19 @@ describe('an extension the throwaway binaries lack', () => {
     expect(await serversUnder(work)).toEqual([])
   }, 120_000)
 
+  test('an existing backup that creates it, with no server named, fails naming it before anything is restored', async () => {
+    const made = await verify({ 'database-url': server.url('probed'), 'restore-server': 'source', 'keep-backup': 'true' })
+    expect(made.result.error).toBeUndefined()
+    const { result } = await verify({ 'backup-file': made.result.backup!.path, 'restore-server': 'auto' })
+    expect(result.status).toBe('failed')
+    expect(result.error?.problem).toBe('extensions-missing')
+    expect(result.error?.message).toMatch(
+      /^No throwaway restore server: the server binaries in .* lack extension\(s\) the backup creates: bv_probe\.$/
+    )
+    expect(result.restoreDatabase).toBeUndefined()
+    expect(await serversUnder(work)).toEqual([])
+  }, 120_000)
+
   test('throwaway fails, naming the extension', async () => {
     const { result } = await verify({ 'database-url': server.url('probed'), 'restore-server': 'throwaway' })
     expect(result.status).toBe('failed')
@@ -253,6 +268,80 @@ describe('an extension the throwaway binaries lack', () => {
     )
     expect(await temporaryDatabases(server)).toEqual([])
     expect(await serversUnder(work)).toEqual([])
+  }, 120_000)
+})
+
+describe('an existing backup', () => {
+  const backups: Record<string, string> = {}
+
+  beforeAll(async () => {
+    // Backups of the shop database, kept by a run of the engine: a plain dump and a custom archive.
+    for (const format of ['plain', 'custom']) {
+      const { result } = await verify({ 'database-url': server.url('shop'), format, 'keep-backup': 'true' })
+      backups[format] = result.backup!.path
+    }
+  }, 120_000)
+
+  test.each(['plain', 'custom'])(
+    '%s, with no server named: restored on a throwaway server, its owners and grantees made there, and passes',
+    async (format) => {
+      const { result, reporter } = await verify({ 'backup-file': backups[format], 'restore-server': 'auto' })
+      expect(result.error).toBeUndefined()
+      expect(result.status).toBe('passed')
+      expect(result.restoreServer).toMatchObject({ kind: 'throwaway' })
+      const facts = result.restoreServer as { rolesCreated: string[] }
+      expect(facts.rolesCreated).toEqual(expect.arrayContaining([OWNER, READER, 'backup_verify_restore']))
+      expect(result.tables?.restored).toContain('"Grüße ""quoted"" ✓"."Tab;le --x"')
+      expect(reporter.lines.join('\n')).toMatch(/No server named: the backup says it was made by pg_dump \d+/)
+      expect(await serversUnder(work)).toEqual([])
+    },
+    120_000
+  )
+
+  test('with database-url and nothing to vouch for it: auto restores it on a throwaway server, not on the server named', async () => {
+    const { result } = await verify({ 'backup-file': backups.plain, 'database-url': server.url('postgres'), 'restore-server': 'auto' })
+    expect(result.error).toBeUndefined()
+    expect(result.restoreServer?.kind).toBe('throwaway')
+    expect(result.restoreTarget).toBeUndefined()
+    expect(await temporaryDatabases(server)).toEqual([])
+  }, 120_000)
+
+  test('with database-url and its expected checksum: restored on the server named, as before', async () => {
+    const checksum = createHash('sha256')
+      .update(await readFile(backups.plain))
+      .digest('hex')
+    let onServer: string[] = []
+    const settings = settingsFrom(
+      {
+        'backup-file': backups.plain,
+        'database-url': server.url('postgres'),
+        'restore-server': 'auto',
+        'expected-checksum': checksum,
+        'min-size': '0'
+      },
+      work
+    )
+    const result = await verifyBackup({
+      settings,
+      reporter: recordingReporter(),
+      hooks: { afterRestore: async () => void (onServer = await temporaryDatabases(server)) }
+    })
+    expect(result.error).toBeUndefined()
+    expect(result.restoreServer).toBeUndefined()
+    expect(onServer).toHaveLength(1)
+  }, 120_000)
+
+  test('restore-server: source with no server named is refused before anything runs, naming what to give', () => {
+    expect(() => settingsFrom({ 'backup-file': backups.plain, 'restore-server': 'source' }, work)).toThrow(
+      /restore-database-url.*with backup-file, restore-server: source and no database-url the restore needs one/
+    )
+  })
+
+  test("the command line verifies a dump file with no PostgreSQL server of the user's at all", async () => {
+    const run = await runBundle('dist/cli/index.js', { args: ['--backup-file', backups.custom, '--min-size', '0'] })
+    expect(run.stderr + run.stdout).toMatch(/PASSED: the backup .* restores/)
+    expect(run.stdout + run.stderr).toMatch(/restored {2}on a throwaway PostgreSQL \d+/)
+    expect(run.code).toBe(0)
   }, 120_000)
 })
 
@@ -342,12 +431,46 @@ describe('interrupted', () => {
     }
   }, 120_000)
 
+  test('stopped (SIGTERM) while the throwaway server restores: the run stops it and removes its folder itself', async () => {
+    const temp = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-throwaway-term-'))
+    await chmod(temp, 0o711)
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist/index.js')], {
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        RUNNER_TEMP: temp,
+        'INPUT_DATABASE-URL': server.url('shop'),
+        'INPUT_MIN-SIZE': '0',
+        'INPUT_RESTORE-SERVER': 'throwaway'
+      },
+      stdio: ['ignore', 'pipe', 'ignore']
+    })
+    let stdout = ''
+    child.stdout.on('data', (chunk) => (stdout += chunk))
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve))
+    try {
+      for (const started = Date.now(); (await serversUnder(temp)).length === 0;) {
+        if (Date.now() - started > 60_000) throw new Error('the throwaway server never started')
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      child.kill('SIGTERM')
+      expect(await closed).not.toBe(0)
+      expect(stdout).toContain('Interrupted by SIGTERM: the verification was stopped before it finished.')
+      expect(await serversUnder(temp)).toEqual([])
+      expect(await runFoldersIn(temp)).toEqual([])
+    } finally {
+      child.kill('SIGKILL')
+      await rm(temp, { recursive: true, force: true })
+    }
+  }, 120_000)
+
   test('ten runs in a row leave no server process and no folder behind', async () => {
+    const before = await runFoldersIn(work)
     for (let run = 0; run < 10; run++) {
       const { result } = await verify({ 'database-url': server.url('shop'), verify: 'schema', 'restore-server': 'throwaway' })
       expect(result.error).toBeUndefined()
     }
     expect(await serversUnder(work)).toEqual([])
-    expect(await runFoldersIn(work)).toEqual([])
+    expect(await runFoldersIn(work)).toEqual(before)
   }, 300_000)
 })

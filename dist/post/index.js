@@ -8063,9 +8063,12 @@ function readConnectionInputs(raw) {
     if (!choice && existingBackup && raw.get(Input.Method).trim().toLowerCase() === 'physical') {
         choice = { kind: 'none', origin: `input ${Input.BackupFile} (a physical backup, started on a throwaway server)` };
     }
+    if (!choice && existingBackup && raw.get(Input.RestoreServer).trim().toLowerCase() !== 'source') {
+        choice = { kind: 'none', origin: `input ${Input.BackupFile} (restored on a throwaway server of the run's own)` };
+    }
     if (!choice) {
         if (existingBackup) {
-            throw new InputError(Input.RestoreDatabaseUrl, '', 'a PostgreSQL URL of the server to restore into: with backup-file and no database-url the restore needs one');
+            throw new InputError(Input.RestoreDatabaseUrl, '', 'a PostgreSQL URL of the server to restore into: with backup-file, restore-server: source and no database-url the restore needs one');
         }
         throw new InputError(Input.DatabaseUrl, '', 'a PostgreSQL URL; none was given, and neither DATABASE_URL, DB_NAME nor DJANGO_SETTINGS_MODULE is set in the environment or in a .env file');
     }
@@ -8368,10 +8371,12 @@ async function readDatabaseLocale(client) {
  * else those of the database the session is on), from template0 so that nothing added to template1
  * collides with the restore.
  */
-async function createDatabaseLike(client, name, like) {
+async function createDatabaseLike(client, name, like, owner) {
     const db = like ?? (await readDatabaseLocale(client));
     const literal = (value) => client.escapeLiteral(String(value));
     const clauses = [`TEMPLATE template0`, `ENCODING ${literal(db.encoding)}`];
+    if (owner !== undefined)
+        clauses.push(`OWNER ${client.escapeIdentifier(owner)}`);
     clauses.push(`LC_COLLATE ${literal(db.collate)}`, `LC_CTYPE ${literal(db.ctype)}`);
     if (db.provider === 'i') {
         clauses.push(`LOCALE_PROVIDER icu`, `ICU_LOCALE ${literal(db.locale)}`);

@@ -435,9 +435,17 @@ async function listInvalidIndexes(client: pg.Client): Promise<string[]> {
 /** The extensions the source uses that the restore server cannot create. */
 export async function missingExtensions(source: pg.Client, restoreServer: pg.Client): Promise<string[]> {
   const used = await source.query<{ name: string }>("SELECT extname AS name FROM pg_extension WHERE extname <> 'plpgsql'")
-  const available = await restoreServer.query<{ name: string }>('SELECT name FROM pg_available_extensions')
+  return unavailableExtensions(
+    restoreServer,
+    used.rows.map((row) => row.name)
+  )
+}
+
+/** The extensions named that a server's binaries do not have. */
+export async function unavailableExtensions(server: pg.Client, names: string[]): Promise<string[]> {
+  const available = await server.query<{ name: string }>('SELECT name FROM pg_available_extensions')
   const there = new Set(available.rows.map((row) => row.name))
-  return used.rows.map((row) => row.name).filter((name) => !there.has(name))
+  return names.filter((name) => !there.has(name))
 }
 
 /** Ordinary and partitioned tables outside the system schemas, as quoted qualified names, sorted. */

@@ -4,7 +4,7 @@
 
 import path from 'node:path'
 import type pg from 'pg'
-import { clientEnvironment } from '../connection/environment.js'
+import { clientEnvironment, scrubbedEnvironment } from '../connection/environment.js'
 import { passwordFromUserFile } from '../connection/password-file.js'
 import {
   idleSessionTimeoutSet,
@@ -15,9 +15,10 @@ import {
   type ServerVersion
 } from '../connection/session.js'
 import { describeTarget, withServerOption, type ConnectionTarget } from '../connection/target.js'
-import { missingExtensions } from '../compare/inventory.js'
+import { missingExtensions, unavailableExtensions } from '../compare/inventory.js'
+import { majorOfVersion, type MadeBy } from '../backup/made-by.js'
 import { provideServerBinaries, type ServerBinaries } from '../physical/server-binaries.js'
-import { readSourceRoles } from '../server/roles.js'
+import { readSourceRoles, type SourceRoles } from '../server/roles.js'
 import { startThrowawayRestore, type ThrowawayRestore } from '../server/throwaway-restore.js'
 import { readDatabaseLocale } from '../restore/temporary-database.js'
 import { serverOutputSettings, type OutputSettings } from '../compare/read-back.js'
@@ -45,20 +46,72 @@ export interface ConnectOptions {
  */
 const NO_IDLE_TIMEOUT = '-c idle_session_timeout=0'
 
+/** The role an existing backup is restored as on a throwaway server: a member of every role the backup names. */
+const EXISTING_BACKUP_RESTORER = 'backup_verify_restore'
+/** The temporary database's owner there: every role the backup names is a member (see roles.ts). */
+const EXISTING_BACKUP_DATABASE_OWNER = 'backup_verify_database_owner'
+
 export class Connected {
+  /** A session on the source (for an existing backup: on the server named to restore it); none for a backup alone. */
+  readonly #source: pg.Client | undefined
+  #restore: RestoreServer | undefined
+  /** The restore's own server, when it has one: stopped and removed by close(). */
+  #throwaway: ThrowawayRestore | undefined
+
   private constructor(
-    /** A session on the source (for an existing backup: on the restore server). */
-    readonly source: pg.Client,
-    readonly server: ServerVersion,
-    readonly restoreServer: RestoreServer,
+    source: pg.Client | undefined,
+    restoreServer: RestoreServer | undefined,
     readonly tools: ClientTools,
     /** The client tools' environment for the source database. */
     readonly env: NodeJS.ProcessEnv,
-    /** How the source's sessions print values, pg_dump's among them (the settings it leaves as they are). */
-    readonly outputSettings: OutputSettings,
-    /** The restore's own server, when it has one: stopped and removed by close(). */
-    private readonly throwaway?: ThrowawayRestore
-  ) {}
+    /** How the source's sessions print values, pg_dump's among them (the settings it leaves as they are); none without a source. */
+    readonly outputSettings: OutputSettings | undefined,
+    throwaway?: ThrowawayRestore
+  ) {
+    this.#source = source
+    this.#restore = restoreServer
+    this.#throwaway = throwaway
+  }
+
+  get source(): pg.Client {
+    if (!this.#source) throw new Error('an existing backup verified with no server of its own has no source session')
+    return this.#source
+  }
+
+  /** Where the temporary database is made: for a backup alone, once restoreOnThrowaway has started that server. */
+  get restoreServer(): RestoreServer {
+    if (!this.#restore) throw new Error('no restore server yet: restoreOnThrowaway starts it')
+    return this.#restore
+  }
+
+  /**
+   * An existing backup with no server of the user's: the client tools its own header asks for (the
+   * pg_dump that wrote it, and the server it came from), found, cached or downloaded.
+   */
+  static async forBackup(
+    run: RunContext,
+    settings: Settings,
+    workspace: Workspace,
+    options: ConnectOptions,
+    result: VerificationResult,
+    madeBy: MadeBy
+  ): Promise<Connected> {
+    const major = Math.max(majorOfVersion(madeBy.dumpedBy) ?? 0, majorOfVersion(madeBy.dumpedFrom) ?? 0)
+    if (major === 0 && settings.postgresVersion.kind === 'auto') {
+      throw new VerificationError(
+        'tools-missing',
+        'The backup does not say which PostgreSQL made it (no "Dumped by pg_dump version" line, no archive header), and no server was named to restore it.',
+        'Set postgres-version to the major it was made with, or name a server to restore into (database-url or restore-database-url).'
+      )
+    }
+    const version: ServerVersion = { major, number: Math.floor(major) * 10000, text: madeBy.dumpedBy ?? String(major) }
+    run.log(
+      `No server named: the backup says it was made by pg_dump ${madeBy.dumpedBy ?? 'of an unknown version'}` +
+        `${madeBy.dumpedFrom ? ` from PostgreSQL ${madeBy.dumpedFrom}` : ''}; it is restored on a throwaway server of the run's own`
+    )
+    const tools = await chooseTools(run, settings, workspace, options, result, version)
+    return new Connected(undefined, undefined, tools, scrubbedEnvironment(options.env), undefined)
+  }
 
   /** Connects, reads the versions, checks the restore server's extensions, and chooses the client tools. */
   static async open(
@@ -97,7 +150,7 @@ export class Connected {
       const tools = await chooseTools(run, settings, workspace, options, result, settings.backupFile ? restoreVersion : server)
       if (apart) result.restoreServer = { kind: 'apart', reason: `restore-database-url names ${describeTarget(apart)}` }
       else if (!settings.backupFile && settings.method === 'logical') {
-        throwaway = await openThrowaway(run, settings, workspace, options, tools, source, result)
+        throwaway = await openThrowaway(run, settings, workspace, options, tools, result, { source })
         if (throwaway) restoreSession = throwaway.session
       }
       // Every extension the source uses must be available where the restore happens (an existing
@@ -138,7 +191,7 @@ export class Connected {
         passwordFile,
         options.env
       )
-      return new Connected(source, server, restoreServer, tools, env, await serverOutputSettings(source), throwaway)
+      return new Connected(source, restoreServer, tools, env, await serverOutputSettings(source), throwaway)
     } catch (error) {
       if (throwaway) await throwaway.close()
       else if (restoreSession && restoreSession !== source) await restoreSession.end().catch(() => {})
@@ -147,10 +200,51 @@ export class Connected {
     }
   }
 
+  /**
+   * An existing backup's restore moves to a throwaway server of the run's own: a backup alone (no
+   * server named), or one nothing vouches for (restore-server: auto or throwaway), once Validate
+   * has read it. The roles its statements name are made there; it is restored by a role of the
+   * run's, a member of each, a superuser only when something vouches for the backup. Returns
+   * whether it moved (auto keeps the server named, with a warning, when no throwaway server can be had).
+   */
+  async restoreOnThrowaway(
+    run: RunContext,
+    settings: Settings,
+    workspace: Workspace,
+    options: ConnectOptions,
+    result: VerificationResult,
+    backup: { roles: string[]; extensions: string[]; trusted: boolean }
+  ): Promise<boolean> {
+    const roles: SourceRoles = {
+      named: backup.roles,
+      restorer: { name: EXISTING_BACKUP_RESTORER, superuser: backup.trusted, memberOf: backup.roles },
+      databaseOwner: EXISTING_BACKUP_DATABASE_OWNER
+    }
+    const fallback = this.#restore ? `the server named for it (${result.restoreTarget})` : undefined
+    const throwaway = await openThrowaway(run, settings, workspace, options, this.tools, result, {
+      backup: roles,
+      extensions: backup.extensions,
+      fallback
+    })
+    if (!throwaway) return false
+    if (this.#restore && this.#restore.session !== this.#source) await this.#restore.session.end().catch(() => {})
+    this.#throwaway = throwaway
+    this.#restore = {
+      target: throwaway.target,
+      session: throwaway.session,
+      major: throwaway.major,
+      own: true,
+      owner: EXISTING_BACKUP_DATABASE_OWNER
+    }
+    result.restoreTarget = undefined
+    return true
+  }
+
   async close(): Promise<void> {
-    if (this.throwaway) await this.throwaway.close()
-    else if (this.restoreServer.session !== this.source) await this.restoreServer.session.end().catch(() => {})
-    await this.source.end().catch(() => {})
+    if (this.#throwaway) await this.#throwaway.close()
+    if (this.#restore && this.#restore.session !== this.#source && this.#restore.session !== this.#throwaway?.session)
+      await this.#restore.session.end().catch(() => {})
+    await this.#source?.end().catch(() => {})
   }
 }
 
@@ -194,16 +288,20 @@ async function openThrowaway(
   workspace: Workspace,
   options: ConnectOptions,
   tools: ClientTools,
-  source: pg.Client,
-  result: VerificationResult
+  result: VerificationResult,
+  /** The source, whose roles and extensions the server gets; or, for an existing backup, the roles it names and who restores it. */
+  from: { source: pg.Client } | { backup: SourceRoles; extensions: string[]; fallback?: string }
 ): Promise<ThrowawayRestore | undefined> {
   if (settings.restoreServer === 'source') {
     result.restoreServer = { kind: 'source', reason: 'restore-server: source' }
     return undefined
   }
+  // A new backup falls back to the source's server, an existing one to the server named for it; a backup alone has none.
+  const fallbackName = 'source' in from ? "the source's server" : from.fallback
   const fallBack = (problem: 'tools-missing' | 'extensions-missing' | 'restore-failed', reason: string, hint: string): undefined => {
-    if (settings.restoreServer === 'throwaway') throw new VerificationError(problem, `No throwaway restore server: ${reason}.`, hint)
-    run.warn(`The restore runs on the source's server (restore-server: auto): ${reason}.`)
+    if (settings.restoreServer === 'throwaway' || fallbackName === undefined)
+      throw new VerificationError(problem, `No throwaway restore server: ${reason}.`, hint)
+    run.warn(`The restore runs on ${fallbackName} (restore-server: auto): ${reason}.`)
     result.restoreServer = { kind: 'source', reason }
     return undefined
   }
@@ -238,7 +336,7 @@ async function openThrowaway(
     )
   }
   // Read before the server starts: the roles its objects name, and the powers of the user who restores.
-  const roles = await readSourceRoles(source)
+  const roles = 'source' in from ? await readSourceRoles(from.source) : from.backup
   let throwaway: ThrowawayRestore
   try {
     throwaway = await startThrowawayRestore(run, {
@@ -253,12 +351,15 @@ async function openThrowaway(
     return fallBack('restore-failed', error.message.replace(/\.$/, ''), error.hint ?? 'Set restore-server: source.')
   }
   try {
-    const missing = await missingExtensions(source, throwaway.session)
+    const missing =
+      'source' in from
+        ? await missingExtensions(from.source, throwaway.session)
+        : await unavailableExtensions(throwaway.session, from.extensions)
     if (missing.length > 0) {
       await throwaway.close()
       return fallBack(
         'extensions-missing',
-        `the server binaries in ${binaries.directory} lack extension(s) the source uses: ${missing.join(', ')}`,
+        `the server binaries in ${binaries.directory} lack extension(s) the ${'source' in from ? 'source uses' : 'backup creates'}: ${missing.join(', ')}`,
         `Install the extensions' packages for PostgreSQL ${major} on the runner, or set restore-server: source.`
       )
     }
@@ -268,7 +369,8 @@ async function openThrowaway(
       `Restore server: a throwaway PostgreSQL ${binaries.version.text} of the run's own (${binaries.directory}, ${binaries.origin}), ` +
         `initdb ${(initdb / 1000).toFixed(1)} s, started in ${(start / 1000).toFixed(1)} s; ` +
         `roles made there: ${created.length > 0 ? created.join(', ') : 'none needed'} (the restore runs as ` +
-        `${roles.restorer.name}, ${roles.restorer.superuser ? 'a superuser' : 'not a superuser'}, as on the source)`
+        `${roles.restorer.name}, ${roles.restorer.superuser ? 'a superuser' : 'not a superuser'}` +
+        `${'source' in from ? ', as on the source' : ''})`
     )
     result.restoreServer = { kind: 'throwaway', ...throwaway.facts }
     return throwaway

@@ -3,6 +3,7 @@
 
 import type { CreatedBackup } from '../backup/on-disk.js'
 import { compareInventories, describeComparison, requireSameInventory, type TableComparison } from '../compare/compare.js'
+import { majorOfVersion } from '../backup/made-by.js'
 import { dumpInventory, withDumpContent } from '../compare/dump-reference.js'
 import type { Inventory } from '../compare/inventory.js'
 import { inspectRestored, type ReadBackPlan, type RestoredInspection } from '../compare/restored.js'
@@ -55,19 +56,11 @@ export function startRestore(
       dump,
       settings: reference?.outputSettings,
       sqlTables: new Set(reference?.content.filter((entry) => entry.fingerprint?.startsWith('sql:')).map((entry) => entry.table)),
-      sourceMajor: reference ? majorOf(reference.serverVersionNumber) : dumpedFromMajor(dump.sourceVersion),
+      sourceMajor: reference ? majorOf(reference.serverVersionNumber) : majorOfVersion(dump.sourceVersion),
       generatedValues: (reference?.generatedValues?.length ?? 0) > 0
     }
     return inspectRestored(target, database, settings.verifyLevel, settings.jobs, plan)
   })
-}
-
-/** "15.18 (Debian ...)" as the dump's header says it: 15; undefined when the header does not say. */
-function dumpedFromMajor(version: string | undefined): number | undefined {
-  const match = /^(\d+)(?:\.(\d+))?/.exec(version ?? '')
-  if (!match) return undefined
-  const major = Number(match[1])
-  return major >= 10 ? major : Number(`${major}.${match[2] ?? 0}`)
 }
 
 /**

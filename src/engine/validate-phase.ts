@@ -1,6 +1,7 @@
 // Phase 2 as the engine runs it: the backup judged without restoring it, the expected checksum and
 // the receipt held against it. A backup that is not valid stops a streamed restore at once.
 
+import { readMadeBy } from '../backup/made-by.js'
 import type { DetectedFormat } from '../backup/detect.js'
 import { restoreJobs } from '../backup/formats.js'
 import { describeBackupOnDisk, type CreatedBackup } from '../backup/on-disk.js'
@@ -44,13 +45,12 @@ export async function validatePhase(v: Verification, held: Held, backup: Created
 export async function validateExistingPhase(v: Verification, held: Held, file: string, detected: DetectedFormat): Promise<CreatedBackup> {
   const { run, settings, result } = v
   return v.phases.run('Validate', async (done) => {
-    const connected = (held.connected = await Connected.open(
-      run,
-      settings,
-      v.workspace,
-      { env: v.env, toolCache: v.options.toolCache, retry: v.options.retry },
-      result
-    ))
+    const connectOptions = { env: v.env, toolCache: v.options.toolCache, retry: v.options.retry }
+    // No server named: the backup's own header chooses the client tools; its server comes after Validate.
+    const connected = (held.connected =
+      settings.connection.kind === 'none'
+        ? await Connected.forBackup(run, settings, v.workspace, connectOptions, result, await readMadeBy(file, detected))
+        : await Connected.open(run, settings, v.workspace, connectOptions, result))
     run.log(`Existing backup: ${file} (${detected.format} format${detected.compression ? ', gzip' : ''}, recognised from its content)`)
     const content = settings.verifyLevel === 'data'
     const backup = await describeBackupOnDisk(file, detected.format, detected.compression, run.signal, { content })

@@ -9,6 +9,7 @@ import { buildReceipt, receiptInventory, writeReceipt } from '../records/receipt
 import type { PhaseName, VerificationResult } from '../report/result.js'
 import { noLedger, runContext, type RunContext } from '../run/context.js'
 import { Redactor } from '../run/secrets.js'
+import { Input } from '../run/names.js'
 import { runSignal } from '../run/interruption.js'
 import { createPhase, type Held } from './create-phase.js'
 import { describeFailure, describeInterruption } from './failure.js'
@@ -138,6 +139,13 @@ async function verifyExisting(v: Verification, file: string): Promise<void> {
     const detected = await detectBackupFormat(file)
     v.phases.skip('Create', `skipped: verifying the existing backup ${file}`)
     const backup = await validateExistingPhase(v, held, file, detected)
+    // A backup alone, or one nothing vouches for: restored on a throwaway server of the run's own.
+    if (restoresOnThrowaway(v.settings, held.trustedBy === undefined)) {
+      const options = { env: v.env, toolCache: v.options.toolCache, retry: v.options.retry }
+      const { roles = [], extensions = [] } = backup.gate ?? {}
+      const trusted = held.trustedBy !== undefined
+      await held.connected!.restoreOnThrowaway(v.run, v.settings, v.workspace, options, v.result, { roles, extensions, trusted })
+    }
     const reference = held.describedByReceipt && v.references.receipt ? receiptInventory(v.references.receipt) : undefined
     v.contentReference.resolve({ dump: backup.content, reference })
     await v.options.hooks?.beforeRestore?.(file)
@@ -153,6 +161,18 @@ async function verifyExisting(v: Verification, file: string): Promise<void> {
   } finally {
     await held.connected?.close()
   }
+}
+
+/**
+ * Whether an existing backup is restored on a throwaway server: always when no server is named;
+ * with restore-server: throwaway; with auto, when nothing vouches for it, unless restore-database-url
+ * names the server (which wins over restore-server).
+ */
+function restoresOnThrowaway(settings: Settings, untrusted: boolean): boolean {
+  if (settings.connection.kind === 'none') return true
+  if (settings.connection.kind !== 'postgres' || settings.restoreServer === 'source') return false
+  if (settings.connection.origin === `input ${Input.RestoreDatabaseUrl}`) return false
+  return settings.restoreServer === 'throwaway' || untrusted
 }
 
 /** The result, timed, judged against the alerts and the history, with its receipt written beside the run's other files. */

@@ -115,12 +115,15 @@ export function readConnectionInputs(raw: RawInputs): ConnectionInputs {
   if (!choice && existingBackup && raw.get(Input.Method).trim().toLowerCase() === 'physical') {
     choice = { kind: 'none', origin: `input ${Input.BackupFile} (a physical backup, started on a throwaway server)` }
   }
+  if (!choice && existingBackup && raw.get(Input.RestoreServer).trim().toLowerCase() !== 'source') {
+    choice = { kind: 'none', origin: `input ${Input.BackupFile} (restored on a throwaway server of the run's own)` }
+  }
   if (!choice) {
     if (existingBackup) {
       throw new InputError(
         Input.RestoreDatabaseUrl,
         '',
-        'a PostgreSQL URL of the server to restore into: with backup-file and no database-url the restore needs one'
+        'a PostgreSQL URL of the server to restore into: with backup-file, restore-server: source and no database-url the restore needs one'
       )
     }
     throw new InputError(

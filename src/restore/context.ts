@@ -57,6 +57,8 @@ export interface RestoreServer {
   like?: DatabaseLocale
   /** The run's own server: its databases go with it (its folder and process are in the cleanup ledger). */
   own?: boolean
+  /** The role that owns the temporary database, when not the user who creates it. */
+  owner?: string
 }
 
 export interface RestoreRequest {

@@ -53,7 +53,7 @@ export async function restoreBackup<T>(
   const ledger = server.own ? undefined : run.ledger
   ledger?.created('database', databaseName)
   try {
-    await createDatabaseLike(server.session, databaseName, server.like)
+    await createDatabaseLike(server.session, databaseName, server.like, server.owner)
   } catch (error) {
     // The server refused it (it answered): there is nothing to drop. Otherwise it may exist.
     if (error instanceof VerificationError || (error as { code?: string }).code !== undefined) ledger?.removed('database', databaseName)

@@ -73,10 +73,11 @@ export async function readDatabaseLocale(client: pg.Client): Promise<DatabaseLoc
  * else those of the database the session is on), from template0 so that nothing added to template1
  * collides with the restore.
  */
-export async function createDatabaseLike(client: pg.Client, name: string, like?: DatabaseLocale): Promise<void> {
+export async function createDatabaseLike(client: pg.Client, name: string, like?: DatabaseLocale, owner?: string): Promise<void> {
   const db = like ?? (await readDatabaseLocale(client))
   const literal = (value: unknown) => client.escapeLiteral(String(value))
   const clauses = [`TEMPLATE template0`, `ENCODING ${literal(db.encoding)}`]
+  if (owner !== undefined) clauses.push(`OWNER ${client.escapeIdentifier(owner)}`)
   clauses.push(`LC_COLLATE ${literal(db.collate)}`, `LC_CTYPE ${literal(db.ctype)}`)
   if (db.provider === 'i') {
     clauses.push(`LOCALE_PROVIDER icu`, `ICU_LOCALE ${literal(db.locale)}`)

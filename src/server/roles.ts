@@ -12,6 +12,12 @@ export interface SourceRoles {
   named: string[]
   /** The user the source is read as, who restores. */
   restorer: { name: string; superuser: boolean; memberOf: string[] }
+  /**
+   * A role of the run's to own the temporary database, that every named role and the restorer are
+   * members of: through it each has the database owner's rights (CREATE on schema public, which an
+   * ALTER ... OWNER TO needs of the new owner), as a superuser's roles would on the backup's server.
+   */
+  databaseOwner?: string
 }
 
 export async function readSourceRoles(source: pg.Client): Promise<SourceRoles> {
@@ -62,5 +68,11 @@ export async function makeRoles(admin: pg.Client, roles: SourceRoles): Promise<s
     made.push(restorer.name)
   }
   for (const group of restorer.memberOf) await admin.query(`GRANT ${id(group)} TO ${id(restorer.name)}`)
+  if (roles.databaseOwner !== undefined) {
+    if (!present.has(roles.databaseOwner)) await admin.query(`CREATE ROLE ${id(roles.databaseOwner)} NOLOGIN`)
+    for (const member of new Set([...roles.named, restorer.name])) {
+      if (member !== roles.databaseOwner) await admin.query(`GRANT ${id(roles.databaseOwner)} TO ${id(member)}`)
+    }
+  }
   return made
 }

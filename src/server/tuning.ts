@@ -57,7 +57,9 @@ export function restoreSettings(machine: Machine): Record<string, string> {
     max_parallel_maintenance_workers: String(workers),
     max_parallel_workers: String(Math.max(workers, 2)),
     max_worker_processes: String(Math.max(workers, 2) + 2),
-    jit: 'off'
+    jit: 'off',
+    // Parallel index builds share memory in files of the data folder: a container's /dev/shm is often 64 MB.
+    ...(process.platform === 'win32' ? {} : { dynamic_shared_memory_type: 'mmap' })
   }
 }
 

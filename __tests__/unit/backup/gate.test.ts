@@ -655,3 +655,49 @@ describe('round three: what a third reading of the gate found, refused', () => {
     expect(quiet).toEqual([])
   })
 })
+
+describe('the roles a dump names, for a server of the run’s own to make first', () => {
+  test('owners, grantees, grantors, a schema’s authorization, default privileges, policies and SET SESSION AUTHORIZATION', () => {
+    const { report } = gate(
+      [
+        'CREATE SCHEMA "Gruesse" AUTHORIZATION "Owner ""O\'Brien""";',
+        'ALTER TABLE public.t OWNER TO app_owner;',
+        'ALTER TABLE public.t RENAME TO not_a_role;',
+        'GRANT SELECT ON TABLE public.t TO reader, "Mixed Case" WITH GRANT OPTION;',
+        'GRANT ALL ON SCHEMA public TO PUBLIC;',
+        'REVOKE ALL ON TABLE public.t FROM auditor GRANTED BY grantor_role;',
+        'ALTER DEFAULT PRIVILEGES FOR ROLE definer IN SCHEMA public GRANT SELECT ON TABLES TO default_reader;',
+        'CREATE POLICY p ON public.t AS PERMISSIVE FOR SELECT TO policy_role, CURRENT_USER USING ((a > 0));',
+        "SET SESSION AUTHORIZATION 'session_role';",
+        'ALTER TABLE public.t OWNER TO pg_database_owner;',
+        ''
+      ].join('\n')
+    )
+    expect(report.refused).toEqual([])
+    expect(report.roles).toEqual(
+      [
+        'Mixed Case',
+        'Owner "O\'Brien"',
+        'app_owner',
+        'auditor',
+        'default_reader',
+        'definer',
+        'grantor_role',
+        'policy_role',
+        'reader',
+        'session_role'
+      ].sort()
+    )
+  })
+
+  test('the extensions it creates, with IF NOT EXISTS or without', () => {
+    const { report } = gate('CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;\nCREATE EXTENSION "uuid-ossp";\n')
+    expect(report.extensions).toEqual(['pg_trgm', 'uuid-ossp'])
+  })
+
+  test('a refused statement names no role to make', () => {
+    const { report } = gate('ALTER ROLE intruder SUPERUSER;\nGRANT intruder TO app;\n')
+    expect(report.refusedTotal).toBe(2)
+    expect(report.roles).toEqual([])
+  })
+})

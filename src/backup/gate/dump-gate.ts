@@ -10,6 +10,7 @@ import { isWord, type TokenKind } from '../plain/tokens.js'
 import { PART_BYTES, type DumpStatement, type DumpUnit, type TokenSink } from '../plain/units.js'
 import { judgeMeta } from './meta.js'
 import { decodeDumpText } from '../dump-text.js'
+import { extensionCreated, rolesNamed } from './needs.js'
 import { isTrustedLanguage, StatementReader, type DatabaseStatement, type StatementJudgement, type StatementToken } from './statement.js'
 
 export type Verdict =
@@ -68,6 +69,10 @@ export interface GateReport {
   untrustedCode: UntrustedRoutine[]
   /** The database a --create dump makes, for which the temporary database stood in. */
   standIn?: string
+  /** The roles its statements name (owners, grantees, grantors, policies' roles), predefined ones (pg_*) left out. */
+  roles: string[]
+  /** The extensions it creates. */
+  extensions: string[]
 }
 
 /**
@@ -130,6 +135,8 @@ const MAX_LISTED = 20
 const HEAD_SHOWN = 14
 
 const RUN: Verdict = { action: 'run' }
+/** Roles (and extensions) a dump may name that a server of the run's own makes or checks: more are left to the restore's errors. */
+const MAX_ROLES = 10_000
 
 export class DumpGate implements TokenSink {
   private readonly reader: StatementReader
@@ -141,8 +148,12 @@ export class DumpGate implements TokenSink {
     leftOut: [],
     leftOutTotal: 0,
     rewritten: 0,
-    untrustedCode: []
+    untrustedCode: [],
+    roles: [],
+    extensions: []
   }
+  private readonly roles = new Set<string>()
+  private readonly extensions = new Set<string>()
   private standIn: string | undefined
   /** DROP DATABASE statements read before any CREATE DATABASE: the --clean preamble, once the name matches. */
   private readonly earlyDrops: Array<{ name: string; refusal: Refusal }> = []
@@ -260,6 +271,8 @@ export class DumpGate implements TokenSink {
           this.refused({ ...drop.refusal, reason: `drops database ${drop.name}, which the dump does not create` })
       }
       this.report.standIn = this.standIn === undefined ? undefined : this.decode(this.standIn)
+      this.report.roles = [...this.roles].sort()
+      this.report.extensions = [...this.extensions].sort()
     }
     return this.report
   }
@@ -268,6 +281,11 @@ export class DumpGate implements TokenSink {
     const reader = this.reader
     const judged = reader.judge(statement.text, statement.truncated)
     if (judged.refuse) return { action: 'refuse', reason: judged.refuse }
+    for (const role of rolesNamed(reader.head)) {
+      if (this.roles.size < MAX_ROLES && !role.startsWith('pg_')) this.roles.add(this.decode(role))
+    }
+    const extension = extensionCreated(reader.head)
+    if (extension !== undefined && this.extensions.size < MAX_ROLES) this.extensions.add(this.decode(extension))
     if (judged.leaveOut) return { action: 'leave-out', reason: judged.leaveOut }
     const reading = this.reading(statement, judged)
     if (reading) return reading
