@@ -6,6 +6,7 @@
 import { describe, expect, test } from '@jest/globals'
 import { settingsFrom } from '../support/verify.js'
 import { verifyBackup } from '../../src/engine/verify.js'
+import type { VerificationResult } from '../../src/report/result.js'
 import { recordingReporter } from '../support/reporter.js'
 import { temporaryDatabases, useServer } from '../support/server.js'
 import { generator } from '../support/random.js'
@@ -157,8 +158,41 @@ describe('hostile identifiers', () => {
   }, 300_000)
 })
 
-function verify(database: string, reporter = recordingReporter()) {
-  const inputs: Record<string, string> = { 'database-url': server.url(database), jobs: '3', verify: 'data', 'min-size': '0', timeout: '3' }
+describe('hostile identifiers through the throwaway server', () => {
+  test.each(['plain', 'custom', 'directory', 'tar'])(
+    '%s: passes, with the definitions compared and the restored rows and fingerprints of a restore on the source server',
+    async (format) => {
+      const seed = Number(process.env.HOSTILE_SEED ?? Date.now() % 100_000)
+      const name = `hostile_throwaway_${format}`
+      await server.query(`CREATE DATABASE ${name}`)
+      await server.query(hostileDatabase(seed * 100 + 99, SETS), name)
+      const context = `seed ${seed}, ${format}`
+      const through = await verify(name, recordingReporter(), { format, 'restore-server': 'throwaway' })
+      expect({ context, error: through.error }).toEqual({ context, error: undefined })
+      expect(through.restoreServer?.kind).toBe('throwaway')
+      const onSource = await verify(name, recordingReporter(), { format, 'restore-server': 'source' })
+      expect({ context, error: onSource.error }).toEqual({ context, error: undefined })
+      // Each passed: every restored definition and row matched the source's. The same restored figures on both servers.
+      const restored = (result: VerificationResult) => ({
+        definitions: result.tables?.definitions.compared,
+        rows: result.tables?.rows.map((row) => [row.table, row.restored, row.restoredFingerprint])
+      })
+      expect({ context, restored: restored(through) }).toEqual({ context, restored: restored(onSource) })
+      expect(restored(through).definitions).toBeGreaterThan(SETS)
+    },
+    120_000
+  )
+})
+
+function verify(database: string, reporter = recordingReporter(), more: Record<string, string> = {}) {
+  const inputs: Record<string, string> = {
+    'database-url': server.url(database),
+    jobs: '3',
+    verify: 'data',
+    'min-size': '0',
+    timeout: '3',
+    ...more
+  }
   const settings = settingsFrom(inputs, temp)
   return verifyBackup({ settings, reporter, env: { PATH: process.env.PATH } })
 }
