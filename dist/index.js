@@ -43615,6 +43615,13 @@ class RowFingerprint {
         return `copy:${this.high.toString(16).padStart(8, '0')}${this.low.toString(16).padStart(8, '0')}`;
     }
 }
+/** The fingerprint of the rows of several parts of one table ("copy:" fingerprints): the 64-bit sum of theirs. */
+function sumFingerprints(fingerprints) {
+    let sum = 0n;
+    for (const fingerprint of fingerprints)
+        sum = (sum + BigInt(`0x${fingerprint.slice('copy:'.length)}`)) & 0xffffffffffffffffn;
+    return `copy:${sum.toString(16).padStart(16, '0')}`;
+}
 
 ;// CONCATENATED MODULE: ./src/backup/dump-content.ts
 // What a dump holds, from its own bytes as they stream past: each table's rows (the COPY data
@@ -48753,6 +48760,13 @@ function dumpInventory(dump, names, restored) {
 
 
 
+
+/**
+ * A table with more rows than this in the dump is read back in parts, a range of its blocks each
+ * (a TID range scan: PostgreSQL 14 on), by as many sessions side by side: the rows of one large table
+ * are otherwise one session's work while the other cores wait. Its fingerprint is the sum of the parts'.
+ */
+const SPLIT_BYTES = 64 * 1024 * 1024;
 /** Sessions that read the restored tables side by side, at most. */
 const MAX_READING_SESSIONS = 4;
 const SETTING_WORDS = {
@@ -48865,6 +48879,8 @@ async function inspectWithReadBack(client, plan, sessions, restored, definitions
     const configuration = await filteredConfigurationTables(client);
     const names = new Map();
     const readBack = [];
+    const splitBytes = plan.splitBytes ?? SPLIT_BYTES;
+    const split = [];
     const notes = new Map();
     const used = new Set();
     for (const [index, table] of named.entries()) {
@@ -48897,7 +48913,22 @@ async function inspectWithReadBack(client, plan, sessions, restored, definitions
         }
         else if (table.partitioned)
             statement = `COPY (SELECT ${columns} FROM ${copy.table}) TO STDOUT;`;
-        readBack.push({ key: table.name, statement, weight: dumped.bytes + 1 });
+        const parts = filtered || table.partitioned || restoreMajor < 14 ? 1 : Math.min(sessions, Math.ceil(dumped.bytes / splitBytes));
+        if (parts > 1)
+            split.push({ name: table.name, table: copy.table, columns, parts, at: readBack.length });
+        readBack.push({ key: table.name, statements: [statement], weight: dumped.bytes + 1 });
+    }
+    for (const { blocks, ...large } of await withBlockCounts(client, split)) {
+        const read = readBack[large.at];
+        if (blocks < large.parts)
+            continue;
+        // Whole blocks to each part; the last takes whatever lies beyond (nothing writes to the restored database now).
+        read.statements = Array.from({ length: large.parts }, (_, part) => {
+            const from = Math.floor((blocks * part) / large.parts);
+            const to = Math.floor((blocks * (part + 1)) / large.parts);
+            const range = `ctid >= '(${from},0)'::tid${part === large.parts - 1 ? '' : ` AND ctid < '(${to},0)'::tid`}`;
+            return `COPY (SELECT ${large.columns} FROM ONLY ${large.table} WHERE ${range}) TO STDOUT;`;
+        });
     }
     const readSet = new Set(readBack.map((table) => table.key));
     const readOf = (name) => (readSet.has(name) ? 'elsewhere' : plan.sqlTables.has(name) ? 'sql' : 'count');
@@ -48905,7 +48936,7 @@ async function inspectWithReadBack(client, plan, sessions, restored, definitions
     try {
         const [inventory, results] = await Promise.all([
             takeInventory(client, 'data', true, [], { readOf, largeObjectContent: true, generatedValues: plan.generatedValues, definitions }),
-            Promise.all(readBack.map(({ key, statement, weight }) => pool.read({ key, statement, weight })))
+            Promise.all(readBack.map((read) => readInParts(pool, read)))
         ]);
         const copyTargets = new Map(named.map((table, index) => [table.name, decodeDumpText(plan.dump.tables[index].copy.table, plan.dump.clientEncoding)]));
         for (const entry of inventory.content) {
@@ -48934,6 +48965,24 @@ async function inspectWithReadBack(client, plan, sessions, restored, definitions
     finally {
         await pool.close();
     }
+}
+/** Each large table's size in blocks, as the restore left it. */
+async function withBlockCounts(client, tables) {
+    if (tables.length === 0)
+        return [];
+    const { rows } = await client.query(`SELECT pg_catalog.pg_relation_size(name::pg_catalog.regclass) / pg_catalog.current_setting('block_size')::bigint AS blocks
+       FROM unnest($1::text[]) WITH ORDINALITY AS t(name, n) ORDER BY n`, [tables.map((table) => table.name)]);
+    return tables.map((table, index) => ({ ...table, blocks: Number(rows[index].blocks) }));
+}
+/** A table's rows, read in one statement or in parts side by side: the rows counted and the fingerprints summed. */
+async function readInParts(pool, read) {
+    const weight = Math.ceil(read.weight / read.statements.length);
+    const results = await Promise.all(read.statements.map((statement) => pool.read({ key: read.key, statement, weight })));
+    const failed = results.find((result) => 'error' in result);
+    if (failed)
+        return failed;
+    const parts = results;
+    return { rows: parts.reduce((sum, part) => sum + part.rows, 0), fingerprint: sumFingerprints(parts.map((part) => part.fingerprint)) };
 }
 
 ;// CONCATENATED MODULE: ./src/records/trend.ts
@@ -51570,7 +51619,8 @@ safety, streamed) {
             settings: reference?.outputSettings,
             sqlTables: new Set(reference?.content.filter((entry) => entry.fingerprint?.startsWith('sql:')).map((entry) => entry.table)),
             sourceMajor: reference ? majorOf(reference.serverVersionNumber) : majorOfVersion(dump.sourceVersion),
-            generatedValues: (reference?.generatedValues?.length ?? 0) > 0
+            generatedValues: (reference?.generatedValues?.length ?? 0) > 0,
+            splitBytes: v.options.readBackSplitBytes
         };
         return inspectRestored(target, database, settings.verifyLevel, settings.jobs, plan);
     });

@@ -171,3 +171,10 @@ export class RowFingerprint {
     return `copy:${this.high.toString(16).padStart(8, '0')}${this.low.toString(16).padStart(8, '0')}`
   }
 }
+
+/** The fingerprint of the rows of several parts of one table ("copy:" fingerprints): the 64-bit sum of theirs. */
+export function sumFingerprints(fingerprints: string[]): string {
+  let sum = 0n
+  for (const fingerprint of fingerprints) sum = (sum + BigInt(`0x${fingerprint.slice('copy:'.length)}`)) & 0xffffffffffffffffn
+  return `copy:${sum.toString(16).padStart(16, '0')}`
+}

@@ -12,7 +12,8 @@ import { profileTables, type TypeProfile } from './column-types.js'
 import { readDefinitions } from './definitions.js'
 import type { DefinitionList } from './definition-list.js'
 import { takeInventory, useCanonicalSettings, type ContentRead, type Inventory, type VerifyLevel } from './inventory.js'
-import { ReadBackPool, serverOutputSettings, type OutputSettings } from './read-back.js'
+import { ReadBackPool, serverOutputSettings, type OutputSettings, type ReadBackResult } from './read-back.js'
+import { sumFingerprints } from '../backup/row-fingerprint.js'
 
 export interface ReadBackPlan {
   dump: DumpContent
@@ -24,14 +25,23 @@ export interface ReadBackPlan {
   sourceMajor?: number
   /** The reference holds stored generated columns' values: the restored ones are read to compare with them. */
   generatedValues?: boolean
+  /** A table whose rows take more of the dump than this is read back in parts (SPLIT_BYTES unless told). */
+  splitBytes?: number
 }
 
-/** A table to read back: its name in the inventory, the statement that reads it, and its size in the dump. */
+/** A table to read back: its name in the inventory, the statements that read it (its parts), and its size in the dump. */
 interface RestoredRead {
   key: string
-  statement: string
+  statements: string[]
   weight: number
 }
+
+/**
+ * A table with more rows than this in the dump is read back in parts, a range of its blocks each
+ * (a TID range scan: PostgreSQL 14 on), by as many sessions side by side: the rows of one large table
+ * are otherwise one session's work while the other cores wait. Its fingerprint is the sum of the parts'.
+ */
+const SPLIT_BYTES = 64 * 1024 * 1024
 
 export interface RestoredInspection {
   inventory: Inventory
@@ -185,6 +195,8 @@ async function inspectWithReadBack(
   const configuration = await filteredConfigurationTables(client)
   const names = new Map<string, string>()
   const readBack: RestoredRead[] = []
+  const splitBytes = plan.splitBytes ?? SPLIT_BYTES
+  const split: LargeTable[] = []
   const notes = new Map<string, string>()
   const used = new Set<string>()
   for (const [index, table] of named.entries()) {
@@ -213,7 +225,20 @@ async function inspectWithReadBack(
       statement = `COPY (SELECT ${columns} FROM ONLY ${copy.table} ${filter}) TO STDOUT;`
       // A partitioned table cannot be copied out directly: the dump loaded its partitions through it.
     } else if (table.partitioned) statement = `COPY (SELECT ${columns} FROM ${copy.table}) TO STDOUT;`
-    readBack.push({ key: table.name, statement, weight: dumped.bytes + 1 })
+    const parts = filtered || table.partitioned || restoreMajor < 14 ? 1 : Math.min(sessions, Math.ceil(dumped.bytes / splitBytes))
+    if (parts > 1) split.push({ name: table.name, table: copy.table, columns, parts, at: readBack.length })
+    readBack.push({ key: table.name, statements: [statement], weight: dumped.bytes + 1 })
+  }
+  for (const { blocks, ...large } of await withBlockCounts(client, split)) {
+    const read = readBack[large.at]
+    if (blocks < large.parts) continue
+    // Whole blocks to each part; the last takes whatever lies beyond (nothing writes to the restored database now).
+    read.statements = Array.from({ length: large.parts }, (_, part) => {
+      const from = Math.floor((blocks * part) / large.parts)
+      const to = Math.floor((blocks * (part + 1)) / large.parts)
+      const range = `ctid >= '(${from},0)'::tid${part === large.parts - 1 ? '' : ` AND ctid < '(${to},0)'::tid`}`
+      return `COPY (SELECT ${large.columns} FROM ONLY ${large.table} WHERE ${range}) TO STDOUT;`
+    })
   }
   const readSet = new Set(readBack.map((table) => table.key))
   const readOf = (name: string): ContentRead => (readSet.has(name) ? 'elsewhere' : plan.sqlTables.has(name) ? 'sql' : 'count')
@@ -221,7 +246,7 @@ async function inspectWithReadBack(
   try {
     const [inventory, results] = await Promise.all([
       takeInventory(client, 'data', true, [], { readOf, largeObjectContent: true, generatedValues: plan.generatedValues, definitions }),
-      Promise.all(readBack.map(({ key, statement, weight }) => pool.read({ key, statement, weight })))
+      Promise.all(readBack.map((read) => readInParts(pool, read)))
     ])
     const copyTargets = new Map(
       named.map((table, index) => [table.name, decodeDumpText(plan.dump.tables[index].copy.table, plan.dump.clientEncoding)])
@@ -251,4 +276,36 @@ async function inspectWithReadBack(
   } finally {
     await pool.close()
   }
+}
+
+interface LargeTable {
+  /** As the inventory names it (UTF-8). */
+  name: string
+  /** As the dump's COPY names it (latin1 text of the dump's bytes). */
+  table: string
+  columns: string
+  parts: number
+  /** Its place in the list read back. */
+  at: number
+}
+
+/** Each large table's size in blocks, as the restore left it. */
+async function withBlockCounts(client: pg.Client, tables: LargeTable[]): Promise<Array<LargeTable & { blocks: number }>> {
+  if (tables.length === 0) return []
+  const { rows } = await client.query<{ blocks: string }>(
+    `SELECT pg_catalog.pg_relation_size(name::pg_catalog.regclass) / pg_catalog.current_setting('block_size')::bigint AS blocks
+       FROM unnest($1::text[]) WITH ORDINALITY AS t(name, n) ORDER BY n`,
+    [tables.map((table) => table.name)]
+  )
+  return tables.map((table, index) => ({ ...table, blocks: Number(rows[index].blocks) }))
+}
+
+/** A table's rows, read in one statement or in parts side by side: the rows counted and the fingerprints summed. */
+async function readInParts(pool: ReadBackPool, read: RestoredRead): Promise<ReadBackResult> {
+  const weight = Math.ceil(read.weight / read.statements.length)
+  const results = await Promise.all(read.statements.map((statement) => pool.read({ key: read.key, statement, weight })))
+  const failed = results.find((result) => 'error' in result)
+  if (failed) return failed
+  const parts = results as Array<{ rows: number; fingerprint: string }>
+  return { rows: parts.reduce((sum, part) => sum + part.rows, 0), fingerprint: sumFingerprints(parts.map((part) => part.fingerprint)) }
 }

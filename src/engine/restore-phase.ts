@@ -57,7 +57,8 @@ export function startRestore(
       settings: reference?.outputSettings,
       sqlTables: new Set(reference?.content.filter((entry) => entry.fingerprint?.startsWith('sql:')).map((entry) => entry.table)),
       sourceMajor: reference ? majorOf(reference.serverVersionNumber) : majorOfVersion(dump.sourceVersion),
-      generatedValues: (reference?.generatedValues?.length ?? 0) > 0
+      generatedValues: (reference?.generatedValues?.length ?? 0) > 0,
+      splitBytes: v.options.readBackSplitBytes
     }
     return inspectRestored(target, database, settings.verifyLevel, settings.jobs, plan)
   })

@@ -35,6 +35,8 @@ export interface EngineOptions {
   heartbeatMs?: number
   /** How long nothing may move before a restore whose sessions wait on one another is stopped; 2 minutes by default. */
   stallMs?: number
+  /** A table with more bytes of rows than this in the dump is read back in parts; 64 MiB by default. */
+  readBackSplitBytes?: number
   /** Aborted when the run is interrupted (SIGINT, SIGTERM): the tools stop, everything is cleaned up. */
   signal?: AbortSignal
   /** Test seams: run between phases, to change the world the way a real fault would. */

@@ -3,7 +3,7 @@
 
 import { describe, expect, test } from '@jest/globals'
 import { createHash } from 'node:crypto'
-import { murmur3x86_128, RowFingerprint } from '../../../src/backup/row-fingerprint.js'
+import { murmur3x86_128, RowFingerprint, sumFingerprints } from '../../../src/backup/row-fingerprint.js'
 import { PlainDumpScanner } from '../../../src/backup/plain-scanner.js'
 
 describe('MurmurHash3_x86_128', () => {
@@ -130,5 +130,21 @@ describe("a dump's content, from its own bytes", () => {
     const scanner = new PlainDumpScanner()
     scanner.update(Buffer.from(dump, 'latin1'))
     expect(scanner.finish().content).toBeUndefined()
+  })
+})
+
+describe('the parts of one table', () => {
+  test('the sum of the parts’ fingerprints is the fingerprint of all their rows', () => {
+    const lines = Array.from({ length: 1000 }, (_, i) => `${i}\tvalue ${i}\n`)
+    const whole = new RowFingerprint()
+    whole.addLines(Buffer.from(lines.join('')))
+    const parts = [lines.slice(0, 10), lines.slice(10, 600), lines.slice(600)].map((part) => {
+      const print = new RowFingerprint()
+      print.addLines(Buffer.from(part.join('')))
+      return print.toString()
+    })
+    expect(sumFingerprints(parts)).toBe(whole.toString())
+    expect(sumFingerprints([whole.toString()])).toBe(whole.toString())
+    expect(sumFingerprints(['copy:ffffffffffffffff', 'copy:0000000000000002'])).toBe('copy:0000000000000001')
   })
 })
