@@ -47812,7 +47812,7 @@ async function chooseServerRoom(runFolder) {
     }
     if (reachable)
         return room(runFolder);
-    return room(await makeTemporaryFolder('backup-verify-physical-'), account.name);
+    return room(await makeTemporaryFolder('backup-verify-server-'), account.name);
 }
 /**
  * Removes the copy (a kept backup elsewhere in the run's folder stays, alone), and a room of its own

@@ -38,7 +38,7 @@ export async function chooseServerRoom(runFolder: string): Promise<ServerRoom> {
     if (path.dirname(folder) === folder) break
   }
   if (reachable) return room(runFolder)
-  return room(await makeTemporaryFolder('backup-verify-physical-'), account.name)
+  return room(await makeTemporaryFolder('backup-verify-server-'), account.name)
 }
 
 /**
