@@ -161,26 +161,32 @@ describe('through the throwaway server', () => {
 })
 
 describe("the source database's encoding and collation", () => {
-  test('a LATIN1 database restores into a LATIN1 database, its text compared without a false alarm', async () => {
-    await server.query("CREATE DATABASE latin TEMPLATE template0 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C'")
-    await server.query("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'café'), (2, 'Øre £')", 'latin')
-    let restored: { encoding: string; collate: string } | undefined
+  /** A verification through the throwaway server, and what `sql` reads of its temporary database there after the restore. */
+  async function restoredDatabase(database: string, sql: string) {
+    let restored: Record<string, string> | undefined
     const ledger = new MemoryLedger()
     const result = await verifyBackup({
-      settings: settingsFrom({ 'database-url': server.url('latin'), 'min-size': '0', 'restore-server': 'throwaway' }, work),
+      settings: settingsFrom({ 'database-url': server.url(database), 'min-size': '0', 'restore-server': 'throwaway' }, work),
       reporter: recordingReporter(),
       ledger,
       hooks: {
-        afterRestore: async (database) => {
-          const client = await throwawayOf(ledger, database)
-          const { rows } = await client.query(
-            'SELECT pg_encoding_to_char(encoding) AS encoding, datcollate AS collate FROM pg_database WHERE datname = current_database()'
-          )
-          restored = rows[0]
+        afterRestore: async (name) => {
+          const client = await throwawayOf(ledger, name)
+          restored = (await client.query(sql)).rows[0]
           await client.end()
         }
       }
     })
+    return { result, restored }
+  }
+
+  test('a LATIN1 database restores into a LATIN1 database, its text compared without a false alarm', async () => {
+    await server.query("CREATE DATABASE latin TEMPLATE template0 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C'")
+    await server.query("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'café'), (2, 'Øre £')", 'latin')
+    const { result, restored } = await restoredDatabase(
+      'latin',
+      'SELECT pg_encoding_to_char(encoding) AS encoding, datcollate AS collate FROM pg_database WHERE datname = current_database()'
+    )
     expect(result.error).toBeUndefined()
     expect(restored).toEqual({ encoding: 'LATIN1', collate: 'C' })
   }, 120_000)
@@ -195,23 +201,10 @@ describe("the source database's encoding and collation", () => {
        INSERT INTO words VALUES (1, 'Straße'), (2, 'STRASSE'), (3, 'äpfel')`,
       'icu_db'
     )
-    let restored: Record<string, string> | undefined
-    const ledger = new MemoryLedger()
-    const result = await verifyBackup({
-      settings: settingsFrom({ 'database-url': server.url('icu_db'), 'min-size': '0', 'restore-server': 'throwaway' }, work),
-      reporter: recordingReporter(),
-      ledger,
-      hooks: {
-        afterRestore: async (database) => {
-          const client = await throwawayOf(ledger, database)
-          const { rows } = await client.query(
-            'SELECT datlocprovider AS provider, daticulocale AS locale FROM pg_database WHERE datname = current_database()'
-          )
-          restored = rows[0]
-          await client.end()
-        }
-      }
-    })
+    const { result, restored } = await restoredDatabase(
+      'icu_db',
+      'SELECT datlocprovider AS provider, daticulocale AS locale FROM pg_database WHERE datname = current_database()'
+    )
     expect(result.error).toBeUndefined()
     expect(restored).toEqual({ provider: 'i', locale: 'de-DE' })
   }, 120_000)
