@@ -46539,7 +46539,8 @@ from) {
         if (settings.restoreServer === 'throwaway' || fallbackName === undefined)
             throw new VerificationError(problem, `No throwaway restore server: ${reason}.`, hint);
         run.warn(`The restore runs on ${fallbackName} (restore-server: auto): ${reason}.`);
-        result.restoreServer = { kind: 'source', reason };
+        // An existing backup stays on the server named for it (shown as "Restored on"), not a source's.
+        result.restoreServer = { kind: 'source' in from ? 'source' : 'apart', reason };
         return undefined;
     };
     const major = tools.version.major;
