@@ -44,6 +44,16 @@ const { port, password, server, stop } = await startThrowawayServer('bench', [
 const tools = (await findClientTools()).sort((a, b) => b.version.major - a.version.major)[0]
 const env = { ...process.env, PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: 'postgres', PGPASSWORD: password, PGDATABASE: 'bench' }
 let url = `postgresql://postgres:${password}@127.0.0.1:${port}/bench`
+/** Per core, the busy and total ticks so far (os.cpus()); two readings give how busy each core was between them. */
+const coreTimes = () =>
+  os
+    .cpus()
+    .map(({ times }) => ({
+      busy: times.user + times.nice + times.sys + times.irq,
+      total: times.user + times.nice + times.sys + times.irq + times.idle
+    }))
+const busyPercents = (before, after) =>
+  after.map((core, i) => Math.round((100 * (core.busy - before[i].busy)) / Math.max(1, core.total - before[i].total)))
 const median = (list) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]
 const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`
 
@@ -131,16 +141,21 @@ async function measureModes() {
   const memory = {}
   /** initdb to accepting connections, of the throwaway restore server. */
   const startups = {}
+  /** How busy each core was during each run, in percent. */
+  const busyness = {}
   for (let i = 0; i < repeats; i++) {
     for (const [key, label, measure] of modes) {
       // Each run starts from the same state: the WAL of the one before written out, not timed.
       run(tools.psql, ['-X', '-q', '-c', 'CHECKPOINT'])
+      const before = coreTimes()
       const result = await measure(i)
+      const busy = busyPercents(before, coreTimes())
+      ;(busyness[key] ??= []).push(busy)
       ;(times[key] ??= []).push(result.ms)
       if (result.maxRssMiB) (memory[key] ??= []).push(result.maxRssMiB)
       if (result.startupMs) (startups[key] ??= []).push(result.startupMs.initdb + result.startupMs.start)
       console.log(
-        `  run ${i + 1} ${key.padEnd(3)} ${seconds(result.ms).padStart(8)}${result.maxRssMiB ? `  peak ${result.maxRssMiB.toFixed(0)} MiB` : ''}${result.sizeBytes ? `  backup ${(result.sizeBytes / 1024 ** 2).toFixed(0)} MiB` : ''}${result.startupMs ? `  restore server ready in ${seconds(result.startupMs.initdb + result.startupMs.start)}` : ''}  ${label}`
+        `  run ${i + 1} ${key.padEnd(3)} ${seconds(result.ms).padStart(8)}${result.maxRssMiB ? `  peak ${result.maxRssMiB.toFixed(0)} MiB` : ''}${result.sizeBytes ? `  backup ${(result.sizeBytes / 1024 ** 2).toFixed(0)} MiB` : ''}${result.startupMs ? `  restore server ready in ${seconds(result.startupMs.initdb + result.startupMs.start)}` : ''}  cores busy ${busy.join('/')}%${result.cpuMs ? `, engine CPU ${seconds(result.cpuMs)}` : ''}  ${label}`
       )
     }
   }
@@ -150,8 +165,9 @@ async function measureModes() {
   for (const [key, label] of modes) {
     const peak = memory[key] ? `, engine peak ${Math.max(...memory[key]).toFixed(0)} MiB` : ''
     const startup = startups[key] ? `, restore server ready in ${seconds(median(startups[key]))}` : ''
+    const cores = busyness[key][0].map((_, core) => median(busyness[key].map((run) => run[core])))
     console.log(
-      `  ${key.padEnd(3)} ${seconds(median(times[key])).padStart(8)}  ${(median(times[key]) / a).toFixed(2)}x of (a)${peak}${startup}  ${label}`
+      `  ${key.padEnd(3)} ${seconds(median(times[key])).padStart(8)}  ${(median(times[key]) / a).toFixed(2)}x of (a)${peak}${startup}, cores busy ${cores.join('/')}%  ${label}`
     )
   }
   const fastest = ['c1', 'c2', 'c3'].filter(has).sort((x, y) => median(times[x]) - median(times[y]))[0]

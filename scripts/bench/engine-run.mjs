@@ -19,6 +19,8 @@ process.stdout.write(
     error: result.error?.message,
     sizeBytes: result.backup?.sizeBytes,
     maxRssMiB: process.resourceUsage().maxRSS / 1024,
+    // The engine's own CPU time (the servers and client tools it runs are apart).
+    cpuMs: (process.resourceUsage().userCPUTime + process.resourceUsage().systemCPUTime) / 1000,
     startupMs: result.restoreServer?.kind === 'throwaway' ? result.restoreServer.startupMs : undefined
   })}\n`
 )
