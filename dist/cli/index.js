@@ -34987,7 +34987,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _terminal_run_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6159);
+/* harmony import */ var _terminal_run_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2473);
 /* harmony import */ var _run_heap_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2659);
 // Entry point for the terminal: backup-verify --database-url URL [--verbose].
 
@@ -35025,7 +35025,7 @@ function favourSmallHeap() {
 
 /***/ }),
 
-/***/ 6159:
+/***/ 2473:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35078,7 +35078,9 @@ const PROBLEM_CODES = (/* unused pure expression or super */ null && ([
     'receipt-mismatch',
     'alert',
     'history-unwritable',
-    'django-settings'
+    'django-settings',
+    'repository-unreadable',
+    'backup-missing'
 ]));
 class VerificationError extends Error {
     problem;
@@ -35358,7 +35360,15 @@ const Input = {
     Method: 'method',
     WalArchive: 'wal-archive',
     RecoveryTargetTime: 'recovery-target-time',
-    RecoveryTargetLsn: 'recovery-target-lsn'
+    RecoveryTargetLsn: 'recovery-target-lsn',
+    BackupSet: 'backup-set',
+    PgBackRestStanza: 'pgbackrest-stanza',
+    PgBackRestConfig: 'pgbackrest-config',
+    PgBackRestVerify: 'pgbackrest-verify',
+    PgBackRestPath: 'pgbackrest-path',
+    BarmanServer: 'barman-server',
+    BarmanConfig: 'barman-config',
+    BarmanPath: 'barman-path'
 };
 const Output = {
     Result: 'result',
@@ -35379,7 +35389,10 @@ const Output = {
     Duration: 'duration',
     ConsecutiveFailures: 'consecutive-failures',
     SizeChange: 'size-change',
-    HistoryPath: 'history-path'
+    HistoryPath: 'history-path',
+    BackupSet: 'backup-set',
+    BackupAge: 'backup-age',
+    RestoreDuration: 'restore-duration'
 };
 /** Keys under which the main step records what it created, so the post step can remove leftovers. */
 const State = {
@@ -36549,6 +36562,75 @@ async function listTables(client) {
     return rows.map((row) => row.name);
 }
 
+;// CONCATENATED MODULE: ./src/inputs/repository-inputs.ts
+// The inputs of the repository methods (pgbackrest, barman): which repository, which backup in it,
+// and where the tool is. Refused with the other methods, where they would mean nothing.
+
+
+
+const OWN_INPUTS = {
+    pgbackrest: [Input.PgBackRestStanza, Input.PgBackRestConfig, Input.PgBackRestVerify, Input.PgBackRestPath],
+    barman: [Input.BarmanServer, Input.BarmanConfig, Input.BarmanPath]
+};
+/** A stanza, a Barman server or a backup label: what both tools accept, and nothing a shell or a path could read otherwise. */
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+function isRepositoryMethod(method) {
+    return method === 'pgbackrest' || method === 'barman';
+}
+/** The repository inputs with method pgbackrest or barman; with any other method each must be empty. */
+function parseRepository(raw, method) {
+    for (const [tool, names] of Object.entries(OWN_INPUTS)) {
+        if (tool === method)
+            continue;
+        for (const name of names) {
+            if (raw.get(name).trim() !== '')
+                throw new InputError(name, raw.get(name), `empty unless method is ${tool}`);
+        }
+    }
+    const setText = raw.get(Input.BackupSet).trim();
+    if (!isRepositoryMethod(method)) {
+        if (setText !== '')
+            throw new InputError(Input.BackupSet, setText, 'empty unless method is pgbackrest or barman');
+        return undefined;
+    }
+    if (raw.get(Input.BackupFile).trim() !== '') {
+        throw new InputError(Input.BackupFile, raw.get(Input.BackupFile), `empty with method: ${method} (the backup is read from the repository: name it with backup-set)`);
+    }
+    if (raw.get(Input.WalArchive).trim() !== '') {
+        throw new InputError(Input.WalArchive, raw.get(Input.WalArchive), `empty with method: ${method} (the repository's own WAL archive is used)`);
+    }
+    if (setText !== '' && !NAME.test(setText)) {
+        throw new InputError(Input.BackupSet, setText, `a backup label as ${method === 'pgbackrest' ? 'pgbackrest info' : 'barman list-backups'} shows it, e.g. ${method === 'pgbackrest' ? '20261201-101500F' : '20261201T101500'}`);
+    }
+    const set = setText === '' ? undefined : setText;
+    const given = (name) => {
+        const text = raw.get(name).trim();
+        return text === '' ? undefined : { path: external_node_path_default().resolve(raw.workingDirectory, text), given: text };
+    };
+    if (method === 'pgbackrest') {
+        const stanza = raw.get(Input.PgBackRestStanza).trim();
+        if (!NAME.test(stanza)) {
+            throw new InputError(Input.PgBackRestStanza, stanza, 'the stanza the repository keeps the backups under (letters, digits, ".", "_", "-"), e.g. main');
+        }
+        const verifyText = raw.get(Input.PgBackRestVerify).trim().toLowerCase() || 'true';
+        if (verifyText !== 'true' && verifyText !== 'false')
+            throw new InputError(Input.PgBackRestVerify, raw.get(Input.PgBackRestVerify), 'true or false');
+        return {
+            tool: 'pgbackrest',
+            stanza,
+            config: given(Input.PgBackRestConfig),
+            set,
+            verify: verifyText === 'true',
+            toolPath: given(Input.PgBackRestPath)
+        };
+    }
+    const server = raw.get(Input.BarmanServer).trim();
+    if (!NAME.test(server)) {
+        throw new InputError(Input.BarmanServer, server, 'the server name of the Barman configuration that holds the backups (its [section]), e.g. pg');
+    }
+    return { tool: 'barman', server, config: given(Input.BarmanConfig), set, toolPath: given(Input.BarmanPath) };
+}
+
 ;// CONCATENATED MODULE: ./src/run/secrets.ts
 // Every text that leaves the engine (errors, tool output, log lines) passes through one Redactor.
 const MASK = '***';
@@ -37105,6 +37187,27 @@ function rawSecrets(raw) {
         ...passwords.flatMap((password) => secretForms(password))
     ];
 }
+/** A repository's backup needs no server of the user's: the source is never connected, the restore runs on a server of the run's own. */
+function repositoryConnection(raw, method) {
+    for (const name of [Input.DatabaseUrl, Input.RestoreDatabaseUrl]) {
+        if (raw.get(name).trim() !== '') {
+            throw new InputError(name, redactUrl(raw.get(name).trim()), `empty with method: ${method} (the backup is read from its repository and started on a throwaway server; no server of yours is connected)`);
+        }
+    }
+    return {
+        connection: { kind: 'none', origin: `input ${Input.Method} (${method}: a backup of its repository, started on a throwaway server)` },
+        secrets: repositorySecrets(raw.environment)
+    };
+}
+/**
+ * The repository's secrets the tools read from the environment (pgBackRest's PGBACKREST_REPO1_CIPHER_PASS,
+ * its object stores' keys and tokens): masked before anything is printed.
+ */
+function repositorySecrets(environment) {
+    return Object.entries(environment)
+        .filter(([name, value]) => /^PGBACKREST_.*(PASS|KEY|SECRET|TOKEN)/i.test(name) && value && value.length >= 4)
+        .flatMap(([, value]) => secretForms(value));
+}
 function readConnectionInputs(raw) {
     const connectTimeout = raw.get(Input.ConnectTimeout).trim();
     if (connectTimeout !== '' && (!/^\d+$/.test(connectTimeout) || Number(connectTimeout) < 1 || Number(connectTimeout) > 600)) {
@@ -37121,6 +37224,9 @@ function readConnectionInputs(raw) {
             restoreTarget.connectTimeoutSeconds = Number(connectTimeout);
     }
     const existingBackup = raw.get(Input.BackupFile).trim() !== '';
+    const method = raw.get(Input.Method).trim().toLowerCase();
+    if (method === 'pgbackrest' || method === 'barman')
+        return repositoryConnection(raw, method);
     let choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, raw.dotenv) ?? (raw.django && djangoConnection(raw.django));
     if (!choice && existingBackup && restoreTarget) {
         // An existing backup needs no source: the restore server is the only one.
@@ -37320,6 +37426,7 @@ function formatDuration(ms) {
 
 
 
+
 /** How many records the history keeps when history-limit is not given. */
 const DEFAULT_HISTORY_LIMIT = 100;
 const BOOLEAN_TRUE = ['true', 'True', 'TRUE', 'yes', '1'];
@@ -37369,10 +37476,10 @@ function loadSettings(raw) {
     const format = parseFormat(Input.Format, raw.get(Input.Format));
     const physical = parsePhysical(raw, raw.get(Input.BackupFile).trim() !== '');
     // pg_basebackup compresses its tars with any method: checked as for a format that allows them all.
-    const compression = parseCompression(Input.Compression, raw.get(Input.Compression), physical.method === 'physical' ? 'custom' : format);
+    const compression = parseCompression(Input.Compression, raw.get(Input.Compression), physical.method === 'logical' ? format : 'custom');
     const jobs = parseJobs(raw.get(Input.Jobs));
     const pipeline = parseBooleanInput(Input.Pipeline, raw.get(Input.Pipeline) || 'true');
-    const verifyText = raw.get(Input.Verify).trim().toLowerCase() || (physical.method === 'physical' ? DEFAULT_PHYSICAL_VERIFY_LEVEL : DEFAULT_VERIFY_LEVEL);
+    const verifyText = raw.get(Input.Verify).trim().toLowerCase() || (physical.method === 'logical' ? DEFAULT_VERIFY_LEVEL : DEFAULT_PHYSICAL_VERIFY_LEVEL);
     if (!VERIFY_LEVELS.includes(verifyText)) {
         throw new InputError(Input.Verify, raw.get(Input.Verify), 'schema (object counts), rows (and exact row counts) or data (and content fingerprints)');
     }
@@ -37436,9 +37543,10 @@ function loadSettings(raw) {
 /** method, and the physical path's own inputs (refused with method: logical, where they mean nothing). */
 function parsePhysical(raw, existing) {
     const methodText = raw.get(Input.Method).trim().toLowerCase() || 'logical';
-    if (methodText !== 'logical' && methodText !== 'physical') {
-        throw new InputError(Input.Method, raw.get(Input.Method), 'logical (pg_dump, the default) or physical (a pg_basebackup base backup)');
+    if (methodText !== 'logical' && methodText !== 'physical' && !isRepositoryMethod(methodText)) {
+        throw new InputError(Input.Method, raw.get(Input.Method), 'logical (pg_dump, the default), physical (a pg_basebackup base backup), pgbackrest or barman (a backup in their repository)');
     }
+    const repository = parseRepository(raw, methodText);
     const walText = raw.get(Input.WalArchive).trim();
     const time = raw.get(Input.RecoveryTargetTime).trim();
     const lsn = raw.get(Input.RecoveryTargetLsn).trim();
@@ -37453,7 +37561,7 @@ function parsePhysical(raw, existing) {
         }
         return { method: 'logical' };
     }
-    if (!existing) {
+    if (!existing && !repository) {
         for (const [name, value] of [
             [Input.WalArchive, walText],
             [Input.RecoveryTargetTime, time],
@@ -37473,11 +37581,17 @@ function parsePhysical(raw, existing) {
     if (time !== '' && lsn !== '') {
         throw new InputError(Input.RecoveryTargetLsn, lsn, 'empty when recovery-target-time is given: recovery stops at one target');
     }
-    if ((time !== '' || lsn !== '') && walText === '') {
+    if ((time !== '' || lsn !== '') && walText === '' && !repository) {
         // A target lies past the backup's end, in WAL only an archive holds: without one the copy cannot start.
         throw new VerificationError('bad-input', `Input "${time !== '' ? Input.RecoveryTargetTime : Input.RecoveryTargetLsn}" needs input "${Input.WalArchive}": ` +
             'recovery to a target replays the WAL archived after the backup, and wal-archive names the folder that holds it.', `Give ${Input.WalArchive} (the folder archive_command copies segments to), or leave the recovery target empty to recover to the backup's end.`);
     }
+    if (repository)
+        return {
+            method: repository.tool,
+            repository,
+            recoveryTarget: time || lsn ? { ...(time ? { time } : {}), ...(lsn ? { lsn } : {}) } : undefined
+        };
     return {
         method: 'physical',
         walArchive: walText === '' ? undefined : { path: external_node_path_default().resolve(raw.workingDirectory, walText), given: walText },
@@ -38012,12 +38126,45 @@ function alertsTable(alerts) {
         ])
     };
 }
+/** A repository's backup: which, when, the tool's own check, and the recovery point and time a DR review asks for. */
+function repositoryRows(repository, major) {
+    const tool = repository.tool === 'pgbackrest' ? 'pgBackRest' : 'Barman';
+    const rows = [
+        [
+            'Backup',
+            `${tool} ${escapeHtml(repository.toolVersion)}, ${repository.tool === 'pgbackrest' ? 'stanza' : 'server'} <code>${escapeHtml(repository.name)}</code>: ` +
+                `${escapeHtml(repository.type)} backup <code>${escapeHtml(repository.label)}</code>${repository.prior ? ` (on top of <code>${escapeHtml(repository.prior)}</code>)` : ''}, PostgreSQL ${major}`
+        ],
+        ['Taken', `${escapeHtml(repository.startedAt)} to ${escapeHtml(repository.stoppedAt)}`]
+    ];
+    if (repository.sizeBytes !== undefined)
+        rows.push([
+            'Size',
+            `${humanBytes(repository.sizeBytes)}${repository.repositoryBytes !== undefined ? `, ${humanBytes(repository.repositoryBytes)} in the repository` : ''}`
+        ]);
+    if (repository.toolCheck)
+        rows.push([`${tool}'s own check`, `${repository.toolCheck.passed ? '✅' : '❌'} ${escapeHtml(repository.toolCheck.detail)}`]);
+    rows.push(['Recovered to', escapeHtml(repository.recoveryTarget)]);
+    if (repository.restoredPoint)
+        rows.push(['Recovery point (newest data in the copy)', escapeHtml(repository.restoredPoint)]);
+    if (repository.backupAgeSeconds !== undefined)
+        rows.push(['Backup age when verified', `${repository.backupAgeSeconds} s`]);
+    if (repository.restoreMs)
+        rows.push([
+            'Time to restore',
+            `${seconds(repository.restoreMs.total)} (${repository.tool} restore ${seconds(repository.restoreMs.files)}, recovery ${seconds(repository.restoreMs.recovery)})`
+        ]);
+    return rows;
+}
 /** The recovery, the checks on the started copy, and what each database holds. */
 function physicalTables(physical) {
-    const rows = [
-        ['Layout', `pg_basebackup, ${physical.layout} format, PostgreSQL ${physical.major}`],
-        ['Manifest', `${physical.manifest.verified ? '✅' : '⚠️'} ${escapeHtml(physical.manifest.detail)}`]
-    ];
+    const repository = physical.repository;
+    const rows = repository
+        ? repositoryRows(repository, physical.major)
+        : [
+            ['Layout', `pg_basebackup, ${physical.layout} format, PostgreSQL ${physical.major}`],
+            ['Manifest', `${physical.manifest.verified ? '✅' : '⚠️'} ${escapeHtml(physical.manifest.detail)}`]
+        ];
     if (physical.server)
         rows.push([
             'Server binaries',
@@ -38073,7 +38220,7 @@ function verdictOf(result) {
         const databases = physical.databases ?? [];
         const tables = databases.reduce((sum, entry) => sum + entry.tables, 0);
         const rows = databases.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
-        return (`✅ The base backup starts: ${databases.length} database(s), ${tables} tables and ${rows} rows came back in a throwaway ` +
+        return (`✅ ${physical.repository ? `The ${physical.repository.tool} backup ${escapeHtml(physical.repository.label)} restores and starts` : 'The base backup starts'}: ${databases.length} database(s), ${tables} tables and ${rows} rows came back in a throwaway ` +
             `PostgreSQL ${physical.major}, consistent${physical.recovery?.consistentAt ? ` at ${physical.recovery.consistentAt}` : ''}; ` +
             `${physical.amcheck?.ran ? 'amcheck found no corruption' : 'amcheck did not run'}` +
             `${physical.amcheck?.notChecked?.length ? `; not checked: ${physical.amcheck.notChecked.map(escapeHtml).join(', ')}` : ''}.`);
@@ -38299,11 +38446,16 @@ function summaryLines(result) {
         lines.push(`  restored  on ${restoreServerWords(result.restoreServer)}`);
     if (result.safety && worthSaying(result.safety))
         lines.push(`  trust     ${trustWords(result.safety, result)}`);
+    const repository = result.physical?.repository;
+    if (repository?.restoredPoint)
+        lines.push(`  recovery point  ${repository.restoredPoint} (backup age ${repository.backupAgeSeconds ?? '?'} s)`);
+    if (repository?.restoreMs)
+        lines.push(`  time to restore ${seconds(repository.restoreMs.total)}`);
     if (result.receiptPath)
         lines.push(`  receipt   ${result.receiptPath}`);
     const physical = result.physical?.databases;
     const head = result.status === 'passed' && physical
-        ? `PASSED: the base backup ${result.backup?.existing ? result.backup.path : `of ${result.target}`} starts, consistent, amcheck clean: ${physical.map((entry) => `${entry.name} (${entry.tables} tables${entry.rows === undefined ? '' : `, ${entry.rows} rows`})`).join(', ')} in ${seconds(result.durationMs)}`
+        ? `PASSED: ${result.physical?.repository ? `the ${result.physical.repository.tool} backup ${result.backup?.path} restores and starts` : `the base backup ${result.backup?.existing ? result.backup.path : `of ${result.target}`} starts`}, consistent, amcheck clean: ${physical.map((entry) => `${entry.name} (${entry.tables} tables${entry.rows === undefined ? '' : `, ${entry.rows} rows`})`).join(', ')} in ${seconds(result.durationMs)}`
         : result.status === 'passed'
             ? `PASSED: the backup ${result.backup?.existing ? result.backup.path : `of ${result.target}`} restores (${result.tables?.restored.length} of ${result.tables?.source.length} tables${result.tables?.level === 'schema' ? '' : `, ${restoredRows(result)} rows`}) in ${seconds(result.durationMs)}`
             : `FAILED: ${result.error?.message}`;
@@ -38426,6 +38578,7 @@ function buildReceipt(result) {
             sequenceMismatches: tables.sequenceMismatches
         },
         safety: result.safety && { ...result.safety },
+        repository: result.physical?.repository && { ...result.physical.repository },
         error: result.error && { ...result.error }
     };
 }
@@ -43333,11 +43486,13 @@ async function readDatabaseSize(client) {
  * need, or change how its session prints values (PGTZ, PGDATESTYLE) from what the engine's own sessions see.
  */
 const INHERITED_CONNECTION = /^(PG(HOST|HOSTADDR|PORT|DATABASE|USER|PASSWORD|PASSFILE|SERVICE|SERVICEFILE|SSL\w*|OPTIONS|APPNAME|CONNECT_TIMEOUT|TARGETSESSIONATTRS|REQUIRESSL|GSSENCMODE|CHANNELBINDING|TZ|DATESTYLE)|DATABASE_URL|DB_PASSWORD|INPUT_.*)$/i;
-/** The environment every child process starts from: the runner's, without a connection, a password or an input. */
+/** pgBackRest's options from the environment, its repository passphrase and object-store keys among them: for pgbackrest alone. */
+const PGBACKREST_VARIABLE = /^PGBACKREST_/i;
+/** The environment every child process starts from: the runner's, without a connection, a password, an input or a repository's secret. */
 function scrubbedEnvironment(base = process.env) {
     const env = {};
     for (const [name, value] of Object.entries(base))
-        if (!INHERITED_CONNECTION.test(name))
+        if (!INHERITED_CONNECTION.test(name) && !PGBACKREST_VARIABLE.test(name))
             env[name] = value;
     return env;
 }
@@ -43789,7 +43944,7 @@ function tryGetExecutablePath(filePath, extensions) {
         if (stats && stats.isFile()) {
             if (IS_WINDOWS) {
                 // on Windows, test for valid extension
-                const upperExt = path.extname(filePath).toUpperCase();
+                const upperExt = external_path_.extname(filePath).toUpperCase();
                 if (extensions.some(validExt => validExt.toUpperCase() === upperExt)) {
                     return filePath;
                 }
@@ -43818,11 +43973,11 @@ function tryGetExecutablePath(filePath, extensions) {
                 if (IS_WINDOWS) {
                     // preserve the case of the actual file (since an extension was appended)
                     try {
-                        const directory = path.dirname(filePath);
-                        const upperName = path.basename(filePath).toUpperCase();
+                        const directory = external_path_.dirname(filePath);
+                        const upperName = external_path_.basename(filePath).toUpperCase();
                         for (const actualName of yield readdir(directory)) {
                             if (upperName === actualName.toUpperCase()) {
-                                filePath = path.join(directory, actualName);
+                                filePath = external_path_.join(directory, actualName);
                                 break;
                             }
                         }
@@ -44013,7 +44168,7 @@ function which(tool, check) {
         if (check) {
             const result = yield which(tool, false);
             if (!result) {
-                if (ioUtil.IS_WINDOWS) {
+                if (IS_WINDOWS) {
                     throw new Error(`Unable to locate executable file: ${tool}. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable. Also verify the file has a valid extension for an executable file.`);
                 }
                 else {
@@ -44041,23 +44196,23 @@ function findInPath(tool) {
         }
         // build the list of extensions to try
         const extensions = [];
-        if (ioUtil.IS_WINDOWS && process.env['PATHEXT']) {
-            for (const extension of process.env['PATHEXT'].split(path.delimiter)) {
+        if (IS_WINDOWS && process.env['PATHEXT']) {
+            for (const extension of process.env['PATHEXT'].split(external_path_.delimiter)) {
                 if (extension) {
                     extensions.push(extension);
                 }
             }
         }
         // if it's rooted, return it if exists. otherwise return empty.
-        if (ioUtil.isRooted(tool)) {
-            const filePath = yield ioUtil.tryGetExecutablePath(tool, extensions);
+        if (isRooted(tool)) {
+            const filePath = yield tryGetExecutablePath(tool, extensions);
             if (filePath) {
                 return [filePath];
             }
             return [];
         }
         // if any path separators, return empty
-        if (tool.includes(path.sep)) {
+        if (tool.includes(external_path_.sep)) {
             return [];
         }
         // build the list of directories
@@ -44068,7 +44223,7 @@ function findInPath(tool) {
         // across platforms.
         const directories = [];
         if (process.env.PATH) {
-            for (const p of process.env.PATH.split(path.delimiter)) {
+            for (const p of process.env.PATH.split(external_path_.delimiter)) {
                 if (p) {
                     directories.push(p);
                 }
@@ -44077,7 +44232,7 @@ function findInPath(tool) {
         // find all matches
         const matches = [];
         for (const directory of directories) {
-            const filePath = yield ioUtil.tryGetExecutablePath(path.join(directory, tool), extensions);
+            const filePath = yield tryGetExecutablePath(external_path_.join(directory, tool), extensions);
             if (filePath) {
                 matches.push(filePath);
             }
@@ -51549,7 +51704,7 @@ function serverSettings(options, socketDirectory, port, hba, ident, config) {
         recovery_min_apply_delay: '0',
         ...RUNNER_OVERRIDES
     };
-    settings.restore_command = options.walArchive ? restoreCommand(options.walArchive) : '';
+    settings.restore_command = options.restoreCommand ?? (options.walArchive ? restoreCommand(options.walArchive) : '');
     if (options.target?.time)
         settings.recovery_target_time = options.target.time;
     if (options.target?.lsn)
@@ -51580,7 +51735,7 @@ async function startThrowawayServer(options) {
     await (0,promises_namespaceObject.writeFile)(config, `include_if_exists ${quote(external_node_path_default().join(options.dataDirectory, 'postgresql.conf'))}\n`);
     // Archive recovery (a WAL archive or a target) needs recovery.signal; otherwise crash recovery
     // from backup_label replays the WAL the backup holds, to the end.
-    const archiveRecovery = Boolean(options.walArchive || options.target?.time || options.target?.lsn);
+    const archiveRecovery = Boolean(options.walArchive || options.restoreCommand || options.target?.time || options.target?.lsn);
     if (archiveRecovery)
         await (0,promises_namespaceObject.writeFile)(external_node_path_default().join(options.dataDirectory, 'recovery.signal'), '');
     // A copy of a running primary's pid file, or a standby's signal, would stop or change the start.
@@ -51639,6 +51794,9 @@ async function startThrowawayServer(options) {
         const user = await client.query('SELECT rolname AS name FROM pg_roles WHERE oid = 10').then((r) => r.rows[0].name);
         const timeline = await client.query('SELECT timeline_id AS timeline FROM pg_control_checkpoint()');
         facts.timeline = Number(timeline.rows[0].timeline);
+        const replayed = await client.query('SELECT pg_last_xact_replay_timestamp() AS at');
+        if (replayed.rows[0].at)
+            facts.lastReplayedCommit = new Date(replayed.rows[0].at).toISOString();
         await client.end().catch(() => { });
         return {
             socketDirectory,
@@ -51708,6 +51866,13 @@ function recoveryFailure(log, facts, code, options) {
     const missing = log
         .map((line) => /could not open file "(?:[^"]*\/)?([0-9A-F]{24})"|WAL file "?([0-9A-F]{24})"? (?:not found|is missing)/.exec(line))
         .find(Boolean);
+    // What the command that fetches WAL said (pgbackrest archive-get prints "ERROR: [037]: ..."), apart from the server's lines.
+    const fetching = log.filter((line) => /^(ERROR|WARN): \[\d+\]/.test(line.trim())).slice(-2);
+    if (log.some((line) => /recovery ended before configured recovery target was reached/.test(line))) {
+        const target = options.target?.time ? `time ${options.target.time}` : `WAL location ${options.target?.lsn}`;
+        return new VerificationError('restore-failed', `Recovery replayed every WAL segment it could fetch${facts.segmentsRestored ? ` (${facts.segmentsRestored} from the archive)` : ''} and ended before the recovery target (${target}): ` +
+            `the archive holds nothing written after it${fetching.length ? `. Fetching WAL said: ${fetching.join(' | ')}` : ''}.`, 'Choose a target the archive has passed (a commit after it must be archived), or leave the recovery target empty to recover to the end of the archive.');
+    }
     if (log.some((line) => /WAL ends before (consistent recovery point|end of online backup)/.test(line))) {
         const segment = missing?.[1] ?? missing?.[2];
         return new VerificationError('restore-failed', `Recovery could not reach a consistent state: the WAL ends before the end of the backup${segment ? `; segment ${segment} is missing` : ''}` +
@@ -51717,7 +51882,7 @@ function recoveryFailure(log, facts, code, options) {
         return new VerificationError('restore-failed', `Recovery could not start: the checkpoint the backup begins at is not in its WAL` +
             `${startSegment ? `; segment ${startSegment} (backup_label's START WAL LOCATION) is missing` : ''}. The server said: ${said.join(' | ')}`, 'The backup needs all WAL from its start to its end: take it with -X stream (the default), or give wal-archive the folder of archived segments.');
     }
-    return new VerificationError('restore-failed', `The restored copy did not start (the server exited with code ${code}): ${said.join(' | ') || 'no log'}`, "The log above has the server's own account (verbose: true shows every line).");
+    return new VerificationError('restore-failed', `The restored copy did not start (the server exited with code ${code}): ${[...said, ...fetching].join(' | ') || 'no log'}`, "The log above has the server's own account (verbose: true shows every line).");
 }
 /** A path in the copy as the user knows it: the file of the backup. */
 function inBackup(file, dataDirectory) {
@@ -51992,13 +52157,17 @@ function compareWithSource(source, copy) {
 async function verifyPhysical(v, file, created) {
     if (!created)
         v.phases.skip('Create', `skipped: verifying the existing base backup ${file}`);
+    await inServerRoom(v, (room) => verifyIn(v, file, room, created));
+}
+/** A folder the copy's server can reach (the run's, or one of its own when the server's account cannot), removed whatever happens. */
+async function inServerRoom(v, work) {
     const room = await chooseServerRoom(v.workspace.folder);
     if (room.ownFolderFor !== undefined) {
         v.run.ledger.created('folder', room.folder);
         v.run.log(`The server's account (${room.ownFolderFor}) cannot reach ${v.workspace.folder}: the copy goes to ${room.folder}`);
     }
     try {
-        await verifyIn(v, file, room, created);
+        await work(room);
     }
     finally {
         // The copy goes whatever happens; a kept backup (keep-backup) stays, alone.
@@ -52028,19 +52197,7 @@ async function validatePhysical(v, file, room, created) {
     const label = await readBackupLabel(dataDirectory);
     const major = await readMajor(dataDirectory);
     run.log(`backup_label: WAL from ${label.startLsn} (segment ${label.startSegment}, timeline ${label.timeline}); PostgreSQL ${major}`);
-    const binaries = await provideServerBinaries(major, {
-        request: { kind: 'major', major },
-        source: settings.toolsSource,
-        toolsUrl: settings.toolsUrl,
-        cache: v.options.toolCache ?? new FolderToolCache(defaultCacheRoot(v.env)),
-        workFolder: v.workspace.path('tools'),
-        retry: v.options.retry ?? DEFAULT_RETRY,
-        env: v.env,
-        platform: process.platform,
-        arch: process.arch,
-        log: run.log
-    });
-    run.log(`Server binaries: PostgreSQL ${binaries.version.text} in ${binaries.directory} (${binaries.origin})`);
+    const binaries = await serverBinariesFor(v, major);
     const manifest = await verifyManifest({
         backup,
         dataDirectory,
@@ -52099,6 +52256,24 @@ async function validatePhysical(v, file, room, created) {
     const database = receipt?.database?.slice(receipt.database.lastIndexOf('/') + 1);
     return { backup, dataDirectory, binaries, facts, receipt: recorded && database ? { database, inventory: recorded } : undefined };
 }
+/** Server binaries of the copy's major: installed, cached, or downloaded as the client tools are. */
+async function serverBinariesFor(v, major) {
+    const { settings, run } = v;
+    const binaries = await provideServerBinaries(major, {
+        request: { kind: 'major', major },
+        source: settings.toolsSource,
+        toolsUrl: settings.toolsUrl,
+        cache: v.options.toolCache ?? new FolderToolCache(defaultCacheRoot(v.env)),
+        workFolder: v.workspace.path('tools'),
+        retry: v.options.retry ?? DEFAULT_RETRY,
+        env: v.env,
+        platform: process.platform,
+        arch: process.arch,
+        log: run.log
+    });
+    run.log(`Server binaries: PostgreSQL ${binaries.version.text} in ${binaries.directory} (${binaries.origin})`);
+    return binaries;
+}
 /** The receipt's database in the copy, compared with the receipt exactly: definitions, tables, rows (and content). */
 function holdToReceipt(v, receipt, databases) {
     const copy = databases.find((entry) => entry.name === receipt.database)?.inventory;
@@ -52111,6 +52286,7 @@ function holdToReceipt(v, receipt, databases) {
     v.result.inventory = copy;
     requireSameInventory(comparison);
 }
+/** Starts the copy on a throwaway server, lets it recover and be promoted, proves it (amcheck, checksums, every database counted) and compares it. */
 async function restorePhysical(v, prepared, room, created) {
     const { run, settings, result } = v;
     let server;
@@ -52121,7 +52297,8 @@ async function restorePhysical(v, prepared, room, created) {
             postgres: prepared.binaries.postgres,
             dataDirectory: prepared.dataDirectory,
             folder: room.serverFolder,
-            walArchive: settings.walArchive?.path,
+            walArchive: prepared.recovery ? prepared.recovery.walArchive : settings.walArchive?.path,
+            restoreCommand: prepared.recovery?.restoreCommand,
             target: settings.recoveryTarget,
             signal: run.signal,
             // The run's own timeout (timeout) stops it sooner through the signal.
@@ -52163,6 +52340,7 @@ async function restorePhysical(v, prepared, room, created) {
         }
         if (prepared.receipt)
             holdToReceipt(v, prepared.receipt, proof.databases);
+        const compared = prepared.compare?.(proof.databases);
         if (created) {
             const copy = proof.databases.find((entry) => entry.name === created.database)?.inventory;
             // What a later run of this backup compares with: the copy's own inventory of the source database.
@@ -52183,7 +52361,7 @@ async function restorePhysical(v, prepared, room, created) {
         return (`started on PostgreSQL ${prepared.binaries.version.text}, consistent after ${(facts.millisecondsToConsistent / 1000).toFixed(1)} s; ` +
             `amcheck: ${proof.amcheck.ran ? 'no corruption' : 'not run'}${notChecked.length ? `; not checked: ${notChecked.join('; ')}` : ''}; ` +
             `${databases.length} database(s), ${tables} tables` +
-            `${settings.verifyLevel === 'schema' ? '' : `, ${rows} rows`}${unloggedNote ? `; ${unloggedNote}` : ''}`);
+            `${settings.verifyLevel === 'schema' ? '' : `, ${rows} rows`}${unloggedNote ? `; ${unloggedNote}` : ''}${compared ? `; ${compared}` : ''}`);
     }
     finally {
         await server?.stop();
@@ -52298,10 +52476,781 @@ async function createPhysical(v) {
     }, 'Create: pg_basebackup writes a base backup');
 }
 
+;// CONCATENATED MODULE: ./src/repository/repository-backup.ts
+// A backup as a repository lists it (pgBackRest's info, Barman's list-backups), in one shape for
+// both: which one a run verifies, and the facts a DR review asks of it (its type, its time, its WAL).
+
+/**
+ * The backup a run verifies: the one named (backup-set); else the newest, or with a recovery target
+ * time the newest that ended before it (recovery only rolls forward). A name the repository lacks
+ * fails, listing what it has.
+ */
+function chooseBackup(backups, wanted, where, before) {
+    if (backups.length === 0) {
+        throw new VerificationError('backup-missing', `${where} holds no backup.`, 'Take one first (pgbackrest backup, barman backup), or check that the runner reads the repository the backups go to.');
+    }
+    const byEnd = [...backups].sort((a, b) => a.stoppedAt.getTime() - b.stoppedAt.getTime());
+    const newest = byEnd.at(-1);
+    if (wanted === undefined && before !== undefined) {
+        const usable = byEnd.filter((backup) => backup.stoppedAt.getTime() <= before.getTime()).at(-1);
+        if (usable)
+            return usable;
+        throw new VerificationError('backup-missing', `${where} has no backup that ended before the recovery target time ${before.toISOString()}: the oldest ended at ${byEnd[0].stoppedAt.toISOString()}.`, 'Set a later recovery-target-time, or name a backup in backup-set.');
+    }
+    if (wanted === undefined)
+        return newest;
+    const found = backups.find((backup) => backup.label === wanted);
+    if (found)
+        return found;
+    const labels = backups.map((backup) => backup.label);
+    throw new VerificationError('backup-missing', `${where} has no backup ${wanted}; it has ${labels.length} backup(s): ${labels.slice(-10).join(', ')}${labels.length > 10 ? ', ...' : ''}.`, `Set backup-set to one of them, or leave it empty for the newest (${newest.label}).`);
+}
+
+;// CONCATENATED MODULE: ./src/repository/repository-tool.ts
+// pgbackrest and barman as a run finds and runs them: on PATH or where an input says, their
+// version, and a failure told in the user's terms with how to install the tool.
+
+
+
+
+const INSTALL = {
+    pgbackrest: 'Install it (Debian and Ubuntu: sudo apt-get install pgbackrest), or name the executable in pgbackrest-path.',
+    barman: 'Install it (Debian and Ubuntu: sudo apt-get install barman), or name the executable in barman-path.'
+};
+/** The tool named by its input, else the first on PATH; missing or not runnable fails with how to install it. */
+async function findRepositoryTool(name, given, env) {
+    const input = name === 'pgbackrest' ? 'pgbackrest-path' : 'barman-path';
+    let executable;
+    if (given) {
+        const runnable = await (0,promises_namespaceObject.access)(given.path, promises_namespaceObject.constants.X_OK).then(() => true, () => false);
+        if (!runnable)
+            throw new VerificationError('tools-missing', `${input} names ${given.given}, which is not an executable file.`, INSTALL[name]);
+        executable = given.path;
+    }
+    else {
+        const found = await which(name, false);
+        if (!found)
+            throw new VerificationError('tools-missing', `${name} is not installed on the runner (not on PATH).`, INSTALL[name]);
+        executable = found;
+    }
+    const asked = await runTool(executable, name === 'pgbackrest' ? ['version'] : ['--version'], { env, timeoutMs: 60_000 });
+    const version = /(\d+\.\d+(?:\.\d+)?)/.exec(`${asked.stdout} ${asked.stderr}`)?.[1];
+    if (asked.exitCode !== 0 || !version) {
+        throw new VerificationError('tools-missing', `${executable} did not run as ${name} (exit ${asked.exitCode}): ${(asked.stderr || asked.stdout).trim().slice(0, 300)}`, INSTALL[name]);
+    }
+    return { name, executable, version, env };
+}
+/** Runs the tool; stops with the run; what it printed is passed on in verbose mode. */
+async function runRepositoryTool(run, tool, args, timeoutMs) {
+    return runTool(tool.executable, args, { env: tool.env, signal: run.signal, timeoutMs, onLine: run.verbose ? run.log : undefined });
+}
+/** The lines a tool printed that say what went wrong (pgBackRest's ERROR/WARN, Barman's ERROR), redacted, for a message. */
+function toolComplaint(run, done) {
+    const lines = `${done.stderr}\n${done.stdout}`
+        .split('\n')
+        .map((line) => line.trim())
+        .filter(Boolean);
+    const said = lines.filter((line) => /\b(ERROR|WARN|FATAL|error|failed)\b/.test(line));
+    return run.redactor.redact((said.length > 0 ? said : lines).slice(-5).join(' | ').slice(0, 1200));
+}
+
+;// CONCATENATED MODULE: ./src/repository/pgbackrest-info.ts
+// What `pgbackrest info --output=json` says of one stanza: whether the repository could be read,
+// its backups in the shape both repositories share, and the WAL its archive holds.
+
+/** pgBackRest's stanza status codes that mean the stanza cannot be used, in the user's terms. */
+const UNUSABLE = {
+    1: 'the stanza is not in the repository (missing stanza path)',
+    3: "the stanza's info files are missing from the repository (missing stanza data)",
+    4: 'the repositories disagree about the stanza',
+    5: "the stanza's database does not match its archive (database mismatch)",
+    99: "pgBackRest could not read the stanza's info (other error): a wrong passphrase (PGBACKREST_REPO1_CIPHER_PASS) reads as garbage"
+};
+function parseStanzaInfo(text, stanza, where) {
+    let parsed;
+    try {
+        parsed = JSON.parse(text);
+    }
+    catch {
+        throw new VerificationError('repository-unreadable', `pgbackrest info did not print JSON for stanza ${stanza} in ${where}: ${text.slice(0, 200)}`);
+    }
+    const entry = (Array.isArray(parsed) ? parsed : []).find((item) => item.name === stanza);
+    const code = entry?.status?.code;
+    if (!entry || (code !== undefined && code in UNUSABLE)) {
+        throw new VerificationError('repository-unreadable', `pgBackRest stanza ${stanza} cannot be verified: ${entry ? UNUSABLE[code] : 'pgbackrest info does not list it'} (${where}).`, 'Check pgbackrest-stanza against the [stanza] sections of the configuration (pgbackrest-config), and that the runner reads the repository the backups go to.');
+    }
+    const versions = new Map((entry.db ?? []).map((db) => [db.id, Number.parseInt(db.version ?? '', 10)]));
+    const archiveOf = new Map((entry.archive ?? []).map((archive) => [archive.database?.id, archive.id]));
+    const backups = (entry.backup ?? [])
+        .filter((backup) => backup.label && backup.timestamp?.start !== undefined && backup.timestamp?.stop !== undefined)
+        .map((backup) => ({
+        label: backup.label,
+        type: backup.type ?? 'full',
+        startedAt: new Date(backup.timestamp.start * 1000),
+        stoppedAt: new Date(backup.timestamp.stop * 1000),
+        sizeBytes: backup.info?.size,
+        repositoryBytes: backup.info?.repository?.delta ?? backup.info?.repository?.size,
+        wal: { start: backup.archive?.start ?? undefined, stop: backup.archive?.stop ?? undefined },
+        lsn: { start: backup.lsn?.start, stop: backup.lsn?.stop },
+        major: versions.get(backup.database?.id) ?? Number.NaN,
+        prior: backup.prior ?? undefined,
+        archiveId: archiveOf.get(backup.database?.id),
+        error: backup.error ? 'pgBackRest found page checksum errors while copying it (info: error)' : undefined
+    }));
+    const archives = (entry.archive ?? [])
+        .filter((archive) => archive.id)
+        .map((archive) => ({ id: archive.id, min: archive.min ?? undefined, max: archive.max ?? undefined }));
+    return { stanza, backups, archives };
+}
+
+;// CONCATENATED MODULE: ./src/repository/wal-continuity.ts
+// Whether an archive holds every WAL segment from a backup's start on, without a hole: recovery
+// stops quietly at the first segment it cannot fetch, as if the archive ended there, and a copy
+// then comes up older than the archive promised. Segments are named by timeline, log and segment.
+const SEGMENT = /^([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8})$/;
+function parseSegment(name) {
+    const match = SEGMENT.exec(name);
+    if (!match)
+        return undefined;
+    return { name, timeline: parseInt(match[1], 16), log: parseInt(match[2], 16), segment: parseInt(match[3], 16) };
+}
+const hex = (value) => value.toString(16).toUpperCase().padStart(8, '0');
+const segmentName = (timeline, log, segment) => `${hex(timeline)}${hex(log)}${hex(segment)}`;
+/**
+ * The segments missing between a backup's first one and the newest of each timeline from it on:
+ * on the backup's timeline from its start, on a later one from its first segment. How many
+ * segments a log holds is read off a log the archive has moved past (256 for the default 16 MB).
+ */
+function walGaps(names, from) {
+    const start = parseSegment(from);
+    if (!start)
+        return [];
+    const segments = [...names].map(parseSegment).filter((segment) => segment !== undefined);
+    const byTimeline = new Map();
+    for (const segment of segments) {
+        if (segment.timeline < start.timeline)
+            continue;
+        if (segment.timeline === start.timeline && (segment.log < start.log || (segment.log === start.log && segment.segment < start.segment)))
+            continue;
+        byTimeline.set(segment.timeline, [...(byTimeline.get(segment.timeline) ?? []), segment]);
+    }
+    const logs = new Map();
+    for (const segment of segments)
+        logs.set(segment.log, Math.max(logs.get(segment.log) ?? 0, segment.segment));
+    const passed = [...logs.entries()].filter(([log]) => logs.has(log + 1)).map(([, last]) => last + 1);
+    const perLog = passed.length > 0 ? Math.max(...passed) : 256;
+    const missing = [];
+    if (!(byTimeline.get(start.timeline) ?? []).some((segment) => segment.name === from))
+        missing.push(from);
+    for (const [timeline, list] of byTimeline) {
+        const sorted = [...new Map(list.map((segment) => [segment.name, segment])).values()].sort((a, b) => a.log - b.log || a.segment - b.segment);
+        let expected = timeline === start.timeline ? { log: start.log, segment: start.segment } : { log: sorted[0].log, segment: sorted[0].segment };
+        for (const segment of sorted) {
+            // Every name from the one expected up to this one is a hole (bounded: a report, not an enumeration).
+            while ((expected.log < segment.log || (expected.log === segment.log && expected.segment < segment.segment)) &&
+                missing.length < 1000) {
+                missing.push(segmentName(timeline, expected.log, expected.segment));
+                expected =
+                    expected.segment + 1 >= perLog ? { log: expected.log + 1, segment: 0 } : { log: expected.log, segment: expected.segment + 1 };
+            }
+            expected = segment.segment + 1 >= perLog ? { log: segment.log + 1, segment: 0 } : { log: segment.log, segment: segment.segment + 1 };
+        }
+    }
+    return [...new Set(missing)];
+}
+
+;// CONCATENATED MODULE: ./src/repository/pgbackrest.ts
+// pgBackRest as a run uses it: the stanza's info, its own verify, the chosen backup's manifest, and
+// the restore into the run's private folder with archiving off, so the copy never writes to the
+// repository. Options go on the command line; the repository's secrets stay in the environment.
+
+
+
+
+
+
+
+
+/** The options every command takes: the stanza, the configuration, no log file. */
+function common(options) {
+    return [
+        `--stanza=${options.stanza}`,
+        ...(options.config ? [`--config=${options.config}`] : []),
+        '--log-level-file=off',
+        '--log-level-stderr=off',
+        '--log-level-console=warn'
+    ];
+}
+/** Where the messages say the stanza is. */
+function describeStanza(options) {
+    return `stanza ${options.stanza}${options.config ? ` of ${options.config}` : ''}`;
+}
+function repositoryFailure(run, command, done, options) {
+    const said = toolComplaint(run, { ...done, signal: null });
+    const config = options.config ? `the configuration ${options.config}` : "pgBackRest's configuration";
+    let hint = `Check ${config}: the repository it names, and that the runner may read it (object-store credentials and the passphrase go in PGBACKREST_* environment variables).`;
+    if (/requires option: repo\d+-cipher-pass/.test(said))
+        hint = 'The repository is encrypted: give its passphrase in the PGBACKREST_REPO1_CIPHER_PASS environment variable (from a secret).';
+    else if (/\.conf'? for read|missing file '[^']*\.conf'/i.test(said))
+        hint = `Check that ${config} exists and that the runner may read it.`;
+    else if (/\[055\]|unable to load info file/i.test(said))
+        hint = `Check pgbackrest-stanza (${options.stanza}): ${config} names no repository that holds it, or the runner cannot read that repository.`;
+    return new VerificationError('repository-unreadable', `pgbackrest ${command} failed for ${describeStanza(options)} (exit ${done.exitCode}): ${said}`, hint);
+}
+async function readStanzaInfo(run, tool, options) {
+    const done = await runRepositoryTool(run, tool, [...common(options), '--output=json', 'info'], 10 * 60_000);
+    if (done.exitCode !== 0)
+        throw repositoryFailure(run, 'info', done, options);
+    return parseStanzaInfo(done.stdout, options.stanza, describeStanza(options));
+}
+/**
+ * pgbackrest verify: every file of every backup and every archived segment against its checksum.
+ * It exits 0 whatever it finds and says it only in its text report ("status: error", a backup's
+ * "status: invalid" with its counts); it does not notice a segment missing from the archive (see
+ * walGaps).
+ */
+async function verifyStanza(run, tool, options) {
+    const done = await runRepositoryTool(run, tool, [...common(options), '--output=text', '--verbose', 'verify']);
+    const lines = `${done.stdout}\n${done.stderr}`
+        .split('\n')
+        .map((line) => line.trim())
+        .filter(Boolean);
+    const status = lines.map((line) => /^status: (\w+)/.exec(line)?.[1]).find(Boolean);
+    const said = (text) => run.redactor.redact(text);
+    if (done.exitCode !== 0 || status === undefined) {
+        return { passed: false, detail: said(`pgbackrest verify did not report (exit ${done.exitCode}): ${toolComplaint(run, done)}`) };
+    }
+    // A backup or archive line, with the counts on the line after it that are not zero.
+    const findings = [];
+    lines.forEach((line, index) => {
+        if (!/^(backup|archiveId):/.test(line))
+            return;
+        const counts = (lines[index + 1] ?? '')
+            .split(',')
+            .map((part) => part.trim())
+            .filter((part) => /^[a-z ]+: [1-9]\d*$/.test(part));
+        if (/status: invalid/.test(line) || counts.length > 0)
+            findings.push(`${line}${counts.length ? ` (${counts.join(', ')})` : ''}`);
+    });
+    const problems = lines.filter((line) => /^(No usable|ERROR|WARN)/.test(line));
+    if (status !== 'ok' || findings.length > 0) {
+        return {
+            passed: false,
+            detail: said(`pgbackrest verify: status ${status}; ${[...findings, ...problems].slice(0, 8).join('; ') || lines.join(' | ').slice(0, 600)}`)
+        };
+    }
+    const backups = lines.filter((line) => /^backup:/.test(line)).length;
+    const wal = lines
+        .map((line) => /total valid WAL: (\d+)/.exec(line)?.[1])
+        .filter(Boolean)
+        .map(Number)
+        .reduce((sum, count) => sum + count, 0);
+    return { passed: true, detail: `pgbackrest verify: ${backups} backup(s) and ${wal} WAL segment(s) match their checksums` };
+}
+/** The segments an archive of the stanza holds (repo-ls: the names, whatever compression or cipher the repository uses). */
+async function archivedSegments(run, tool, options, archiveId) {
+    const done = await runRepositoryTool(run, tool, [...common(options), '--recurse', '--output=json', 'repo-ls', `archive/${options.stanza}/${archiveId}`], 10 * 60_000);
+    if (done.exitCode !== 0)
+        throw repositoryFailure(run, 'repo-ls', done, options);
+    let listed;
+    try {
+        listed = JSON.parse(done.stdout);
+    }
+    catch {
+        throw repositoryFailure(run, 'repo-ls', { ...done, stderr: `not JSON: ${done.stdout.slice(0, 200)}` }, options);
+    }
+    return Object.entries(listed)
+        .filter(([, entry]) => entry.type === 'file')
+        .map(([name]) => /^([0-9A-F]{24})(-[0-9a-f]{40})?(\.[a-z0-9]+)?$/.exec(external_node_path_default().basename(name))?.[1])
+        .filter((name) => name !== undefined);
+}
+/**
+ * The stanza's own verify (when asked for), then what it does not check: that the archive holds
+ * every segment from the backup's start on. A hole fails, named.
+ */
+async function checkStanza(run, tool, options, verify, backup) {
+    const verified = verify ? await verifyStanza(run, tool, options) : undefined;
+    if (verified && !verified.passed)
+        return verified;
+    const continuity = backup.archiveId && backup.wal.start ? walGaps(await archivedSegments(run, tool, options, backup.archiveId), backup.wal.start) : [];
+    const said = verified ? `${verified.detail}; ` : 'pgbackrest verify not run (pgbackrest-verify: false); ';
+    if (continuity.length > 0) {
+        return {
+            passed: false,
+            detail: `${said}the WAL archive ${backup.archiveId} lacks ${continuity.length} segment(s) after the backup's start ${backup.wal.start}: ` +
+                `${continuity.slice(0, 10).join(', ')}${continuity.length > 10 ? ', ...' : ''} (recovery would stop at the first, as if the archive ended there)`
+        };
+    }
+    return { passed: true, detail: `${said}the WAL archive holds every segment from ${backup.wal.start ?? "the backup's start"} on` };
+}
+/** The SHA-256 of the backup's manifest (each file's size and checksum): the backup's identity in the receipt and the checksum output. */
+async function manifestChecksum(run, tool, options, backup) {
+    const file = `backup/${options.stanza}/${backup.label}/backup.manifest`;
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    const done = await runRepositoryTool(run, tool, [...common(options), 'repo-get', file], 10 * 60_000);
+    if (done.exitCode !== 0 || done.stdout === '')
+        throw repositoryFailure(run, `repo-get ${file}`, done, options);
+    hash.update(done.stdout);
+    return hash.digest('hex');
+}
+/**
+ * pgbackrest restore of the backup into an empty folder of the run's, archiving off in what it
+ * writes, the recovery left to the run's server (its target, its restore_command).
+ */
+async function pgbackrest_restoreBackup(run, tool, options, backup, dataDirectory) {
+    // type none: no recovery settings of pgBackRest's; the run's server recovers with its own (restore_command, target).
+    const args = [
+        ...common(options),
+        `--lock-path=${options.lockFolder}`,
+        `--pg1-path=${dataDirectory}`,
+        `--set=${backup.label}`,
+        '--archive-mode=off',
+        '--type=none',
+        'restore'
+    ];
+    await (0,promises_namespaceObject.mkdir)(options.lockFolder, { recursive: true, mode: 0o700 });
+    await (0,promises_namespaceObject.mkdir)(dataDirectory, { recursive: true, mode: 0o700 });
+    run.log(`Running pgbackrest restore --set=${backup.label} --archive-mode=off into ${external_node_path_default().basename(dataDirectory)}`);
+    const done = await runRepositoryTool(run, tool, args);
+    if (done.exitCode !== 0)
+        throw repositoryFailure(run, 'restore', done, options);
+}
+/** Options only a command line (or the environment) can give: never written into a configuration file. */
+const COMMAND_LINE_ONLY = /^(config|config-path|config-include-path|stanza)$/;
+/**
+ * The options the environment gives pgBackRest (PGBACKREST_REPO1_CIPHER_PASS → repo1-cipher-pass),
+ * as the lines of a configuration file's [global] section.
+ */
+function environmentOptions(env) {
+    const lines = [];
+    for (const [name, value] of Object.entries(env)) {
+        if (!PGBACKREST_VARIABLE.test(name) || !value)
+            continue;
+        const option = name.replace(PGBACKREST_VARIABLE, '').toLowerCase().replace(/_/g, '-');
+        // A value on several lines would write lines of its own into the file: left to the environment's readers.
+        if (COMMAND_LINE_ONLY.test(option) || !/^[a-z0-9-]+$/.test(option) || /[\r\n]/.test(value))
+            continue;
+        lines.push(`${option}=${value}`);
+    }
+    return lines;
+}
+/** One word for the shell, in single quotes, its % doubled for PostgreSQL (which replaces %f and %p first). */
+const shellWord = (word) => `'${word.replace(/%/g, '%%').replace(/'/g, `'\\''`)}'`;
+/**
+ * The copy's restore_command: pgbackrest archive-get as the server's account runs it. What the
+ * environment gives pgBackRest (the passphrase, object-store keys) goes into a file of the run's
+ * own, readable by that account alone, and never into the server's environment or an argv.
+ */
+async function archiveGetCommand(tool, options, dataDirectory, privateFolder) {
+    const includes = external_node_path_default().join(privateFolder, 'conf.d');
+    const locks = external_node_path_default().join(privateFolder, 'lock');
+    await (0,promises_namespaceObject.mkdir)(includes, { recursive: true, mode: 0o700 });
+    await (0,promises_namespaceObject.mkdir)(locks, { recursive: true, mode: 0o700 });
+    const lines = environmentOptions(tool.env);
+    if (lines.length > 0)
+        await (0,promises_namespaceObject.writeFile)(external_node_path_default().join(includes, 'environment.conf'), `[global]\n${lines.join('\n')}\n`, { mode: 0o600 });
+    return [
+        shellWord(tool.executable),
+        `--stanza=${options.stanza}`,
+        ...(options.config ? [`--config=${shellWord(options.config)}`] : []),
+        ...(lines.length > 0 ? [`--config-include-path=${shellWord(includes)}`] : []),
+        `--pg1-path=${shellWord(dataDirectory)}`,
+        `--lock-path=${shellWord(locks)}`,
+        '--no-archive-async',
+        '--log-level-file=off',
+        '--log-level-console=off',
+        '--log-level-stderr=warn',
+        'archive-get',
+        '%f',
+        '"%p"'
+    ].join(' ');
+}
+/** A pgBackRest stanza as a run reads it (see access.ts). */
+function pgBackRestAccess(run, tool, options, verify) {
+    return {
+        tool,
+        name: options.stanza,
+        where: `pgBackRest ${describeStanza(options)}`,
+        backups: async () => (await readStanzaInfo(run, tool, options)).backups,
+        check: (backup) => checkStanza(run, tool, options, verify, backup),
+        identity: (backup) => manifestChecksum(run, tool, options, backup),
+        async restore(backup, dataDirectory, privateFolder) {
+            await pgbackrest_restoreBackup(run, tool, options, backup, dataDirectory);
+            return { restoreCommand: await archiveGetCommand(tool, options, dataDirectory, privateFolder) };
+        }
+    };
+}
+
+;// CONCATENATED MODULE: ./src/repository/barman.ts
+// Barman as a run uses it: the server's backups (list-backups, show-backup), its own checks of one
+// (check-backup: the WAL it needs; verify-backup: every file against the backup's manifest), and
+// barman recover into the run's private folder. Recovery settings are the run's server's own: with
+// a target, Barman copies the WAL into barman_wal and the server reads it from there.
+
+
+
+
+
+
+const barman_where = (options) => `Barman server ${options.server}${options.config ? ` of ${options.config}` : ''}`;
+function barman_common(options) {
+    return options.config ? ['-c', options.config] : [];
+}
+function barmanFailure(run, command, done, options) {
+    const said = toolComplaint(run, { ...done, signal: null }).replace(/\{"_ERROR": \[(.*)\]\}/, '$1');
+    const config = options.config ? `the configuration ${options.config}` : "Barman's configuration";
+    if (/Unknown backup/i.test(said)) {
+        return new VerificationError('backup-missing', `${barman_where(options)} has no such backup: ${said}`, 'Set backup-set to an id barman list-backups shows, or leave it empty for the newest.');
+    }
+    let hint = `Check ${config} and that the runner runs as its barman_user and may read barman_home.`;
+    if (/Unknown server/i.test(said))
+        hint = `Check barman-server (${options.server}) against the [sections] of ${config}.`;
+    else if (/Configuration file .* does not exist|No section: 'barman'/i.test(said))
+        hint = `Check that ${config} exists, is readable by the runner and has a [barman] section.`;
+    return new VerificationError('repository-unreadable', `barman ${command} failed for ${barman_where(options)} (exit ${done.exitCode}): ${said}`, hint);
+}
+/** Barman's JSON for this server, or its own error. */
+async function barmanJson(run, tool, options, args) {
+    const done = await runRepositoryTool(run, tool, [...barman_common(options), '-f', 'json', ...args], 10 * 60_000);
+    let parsed;
+    try {
+        parsed = JSON.parse(done.stdout);
+    }
+    catch {
+        parsed = undefined;
+    }
+    if (done.exitCode !== 0 || !parsed || '_ERROR' in parsed || !(options.server in parsed))
+        throw barmanFailure(run, args[0], done, options);
+    return parsed[options.server];
+}
+const fromSeconds = (text) => new Date(Number(text ?? Number.NaN) * 1000);
+async function listBackups(run, tool, options) {
+    const listed = await barmanJson(run, tool, options, ['list-backups', options.server]);
+    // Only finished backups restore: a running or failed one is not a candidate.
+    const done = listed.filter((backup) => backup.backup_id && backup.status === 'DONE');
+    return Promise.all(done.map((backup) => showBackup(run, tool, options, backup.backup_id)));
+}
+async function showBackup(run, tool, options, id) {
+    const shown = await barmanJson(run, tool, options, ['show-backup', options.server, id]);
+    const base = shown.base_backup_information ?? {};
+    return {
+        label: shown.backup_id ?? id,
+        type: 'full',
+        startedAt: fromSeconds(base.begin_time_timestamp),
+        stoppedAt: fromSeconds(base.end_time_timestamp),
+        sizeBytes: base.disk_usage_bytes,
+        repositoryBytes: base.disk_usage_with_wals_bytes,
+        wal: { start: base.begin_wal, stop: base.end_wal },
+        lsn: { start: base.begin_lsn, stop: base.end_lsn },
+        major: shown.postgresql_version ? Math.floor(shown.postgresql_version / 10000) : Number.NaN
+    };
+}
+/** Where Barman keeps the server's base backups (show-server's basebackups_directory). */
+async function backupsDirectory(run, tool, options) {
+    const shown = await barmanJson(run, tool, options, ['show-server', options.server]).catch(() => undefined);
+    return shown?.basebackups_directory;
+}
+/**
+ * check-backup (the WAL from the backup's start to its end is in the archive) and verify-backup
+ * (pg_verifybackup: every file against the backup's manifest, when it has one).
+ */
+async function checkBackup(run, tool, options, backup, 
+/** pg_verifybackup of the backup's major, when Barman's path_prefix lacks it. */
+binaries) {
+    const wal = await runRepositoryTool(run, tool, [...barman_common(options), 'check-backup', options.server, backup.label], 10 * 60_000);
+    if (wal.exitCode !== 0)
+        return { passed: false, detail: `barman check-backup: ${toolComplaint(run, wal)}` };
+    const env = { ...tool.env, PATH: `${tool.env.PATH ?? ''}${(external_node_path_default()).delimiter}${binaries}` };
+    const files = await runRepositoryTool(run, { ...tool, env }, [...barman_common(options), 'verify-backup', options.server, backup.label]);
+    const said = toolComplaint(run, files);
+    if (files.exitCode !== 0) {
+        // A backup without a manifest (taken with rsync, or from PostgreSQL 12 and older) cannot be verified file by file.
+        if (/backup_manifest|manifest.*not found|No such file/i.test(said) &&
+            !/present in the manifest|checksum mismatch|not on disk/i.test(said)) {
+            return { passed: true, detail: `barman check-backup: the WAL it needs is in the archive; verify-backup did not run (${said})` };
+        }
+        return { passed: false, detail: `barman verify-backup: ${said}` };
+    }
+    return { passed: true, detail: 'barman check-backup: the WAL it needs is in the archive; verify-backup: every file as its manifest says' };
+}
+/** The SHA-256 of the backup's manifest (backup_manifest), else of its backup.info. */
+async function identity(run, tool, options, backup) {
+    const directory = await backupsDirectory(run, tool, options);
+    const candidates = directory
+        ? [external_node_path_default().join(directory, backup.label, 'data', 'backup_manifest'), external_node_path_default().join(directory, backup.label, 'backup.info')]
+        : [];
+    for (const file of candidates) {
+        if (!(0,external_node_fs_namespaceObject.existsSync)(file))
+            continue;
+        return (0,external_node_crypto_.createHash)('sha256')
+            .update(await (0,promises_namespaceObject.readFile)(file))
+            .digest('hex');
+    }
+    // No file to read (a remote barman_home): the backup's own coordinates name it.
+    return (0,external_node_crypto_.createHash)('sha256').update(`barman:${options.server}:${backup.label}:${backup.lsn.start}:${backup.lsn.stop}`).digest('hex');
+}
+/** barman recover into an empty folder: with a target, the WAL it needs goes to barman_wal beside the files. */
+async function recover(run, tool, options, backup, dataDirectory) {
+    const target = options.target?.time
+        ? [`--target-time=${options.target.time}`]
+        : options.target?.lsn
+            ? [`--target-lsn=${options.target.lsn}`]
+            : [];
+    run.log(`Running barman recover ${options.server} ${backup.label}${target.length ? ` ${target.join(' ')}` : ''}`);
+    const done = await runRepositoryTool(run, tool, [...barman_common(options), 'recover', ...target, options.server, backup.label, dataDirectory]);
+    if (done.exitCode !== 0)
+        throw barmanFailure(run, 'recover', done, options);
+    const walFolder = external_node_path_default().join(dataDirectory, 'barman_wal');
+    return (0,external_node_fs_namespaceObject.existsSync)(walFolder) ? walFolder : undefined;
+}
+function barmanAccess(run, tool, options) {
+    return {
+        tool,
+        name: options.server,
+        where: barman_where(options),
+        backups: () => listBackups(run, tool, options),
+        check: (backup, binaries) => checkBackup(run, tool, options, backup, binaries),
+        identity: (backup) => identity(run, tool, options, backup),
+        async restore(backup, dataDirectory) {
+            const walArchive = await recover(run, tool, options, backup, dataDirectory);
+            // Without a target, the WAL is in pg_wal and the copy recovers to its end as after a crash.
+            return { walArchive };
+        }
+    };
+}
+
+;// CONCATENATED MODULE: ./src/engine/repository-phases.ts
+// A backup of a pgBackRest or Barman repository (method: pgbackrest, barman): Validate lists the
+// repository's backups with the tool, chooses one, runs the tool's own check and reads the backup's
+// identity; Restore has the tool restore it into the run's private folder (archiving off: the copy
+// never writes to the repository), then starts, recovers, proves and counts it as a base backup.
+
+
+
+
+
+
+
+
+
+
+
+async function verifyRepository(v) {
+    const repository = v.settings.repository;
+    await inServerRoom(v, async (room) => {
+        const access = await openRepository(v, repository, room);
+        v.phases.skip('Create', `skipped: verifying a backup of ${access.where}`);
+        const chosen = await v.phases.run('Validate', async (done) => {
+            const ready = await validateRepositoryBackup(v, access, repository);
+            done(`${ready.facts.repository.type} backup ${ready.backup.label} of ${access.where}, PostgreSQL ${ready.backup.major}` +
+                `${ready.backup.sizeBytes !== undefined ? `, ${describeBytes(ready.backup.sizeBytes)}` : ''}; ` +
+                `${ready.facts.repository.toolCheck?.ran ? ready.facts.repository.toolCheck.detail : 'the tool was not asked to check it'}`);
+            return ready;
+        }, `Validate: the repository's backups (${repository.tool}), the tool's own check, server binaries`);
+        await v.phases.run('Restore', async (done) => done(await restoreRepositoryBackup(v, access, chosen, room)), `Restore: ${repository.tool} restores the backup; a throwaway server recovers it; amcheck, checksums, every database counted`);
+    });
+}
+/** The repository through its tool; the tool's own environment keeps the repository's secrets (PGBACKREST_*). */
+async function openRepository(v, repository, room) {
+    const env = {
+        ...scrubbedEnvironment(v.env),
+        ...Object.fromEntries(Object.entries(v.env).filter(([name]) => repository.tool === 'pgbackrest' && PGBACKREST_VARIABLE.test(name)))
+    };
+    const tool = await findRepositoryTool(repository.tool, repository.toolPath, env);
+    v.run.log(`${repository.tool} ${tool.version} (${tool.executable})`);
+    if (repository.tool === 'pgbackrest') {
+        return pgBackRestAccess(v.run, tool, { stanza: repository.stanza, config: repository.config?.path, lockFolder: `${room.folder}/pgbackrest-lock` }, repository.verify);
+    }
+    return barmanAccess(v.run, tool, { server: repository.server, config: repository.config?.path, target: v.settings.recoveryTarget });
+}
+async function validateRepositoryBackup(v, access, repository) {
+    const { run, result, settings } = v;
+    const backups = await access.backups();
+    const targetTime = settings.recoveryTarget?.time ? new Date(settings.recoveryTarget.time) : undefined;
+    const backup = chooseBackup(backups, repository.set, access.where, targetTime);
+    run.log(`${access.where}: ${backups.length} backup(s); verifying ${backup.type} backup ${backup.label} ` +
+        `(${backup.startedAt.toISOString()} to ${backup.stoppedAt.toISOString()}${backup.prior ? `, on top of ${backup.prior}` : ''}` +
+        `${backup.wal.start ? `, WAL ${backup.wal.start} to ${backup.wal.stop ?? '?'}` : ''})`);
+    const checks = [];
+    result.checks = checks;
+    const facts = {
+        layout: 'repository',
+        major: backup.major,
+        manifest: { verified: false, detail: 'checked by the repository tool' },
+        repository: {
+            tool: repository.tool,
+            toolVersion: access.tool.version,
+            name: access.name,
+            label: backup.label,
+            type: backup.type,
+            startedAt: backup.startedAt.toISOString(),
+            stoppedAt: backup.stoppedAt.toISOString(),
+            sizeBytes: backup.sizeBytes,
+            repositoryBytes: backup.repositoryBytes,
+            prior: backup.prior,
+            recoveryTarget: settings.recoveryTarget?.time
+                ? `time ${settings.recoveryTarget.time}`
+                : settings.recoveryTarget?.lsn
+                    ? `LSN ${settings.recoveryTarget.lsn}`
+                    : 'the end of the WAL archive'
+        }
+    };
+    result.physical = facts;
+    result.target = `${repository.tool}:${access.name}`;
+    if (!Number.isFinite(backup.major)) {
+        throw new VerificationError('repository-unreadable', `${access.where} does not say which PostgreSQL backup ${backup.label} is of.`);
+    }
+    if (backup.error) {
+        checks.push({ name: `${repository.tool} backup`, passed: false, detail: backup.error });
+        throw new VerificationError('backup-invalid', `Backup ${backup.label} of ${access.where} is marked faulty: ${backup.error}.`);
+    }
+    const binaries = await serverBinariesFor(v, backup.major);
+    facts.server = { version: binaries.version.text, directory: binaries.directory, origin: binaries.origin };
+    if (access.check) {
+        const checked = await access.check(backup, binaries.directory);
+        facts.repository.toolCheck = { ran: true, ...checked };
+        facts.manifest = { verified: checked.passed, detail: checked.detail };
+        checks.push({
+            name: repository.tool === 'pgbackrest' ? 'pgbackrest verify' : 'barman check-backup',
+            passed: checked.passed,
+            detail: checked.detail
+        });
+        if (!checked.passed) {
+            throw new VerificationError('backup-invalid', `${access.where}: ${checked.detail}`, 'The repository holds damaged or missing files: take a new backup, and find what changed the repository.');
+        }
+    }
+    const sha256 = await access.identity(backup);
+    result.backup = {
+        path: `${repository.tool}:${access.name}/${backup.label}`,
+        sizeBytes: backup.sizeBytes ?? 0,
+        sha256,
+        format: 'physical',
+        compression: 'as the repository keeps it',
+        jobs: 1,
+        streamed: false,
+        kept: false,
+        existing: true
+    };
+    const receipt = v.references.receipt;
+    const chosen = { backup, facts, binaries, dataDirectory: '' };
+    if (receipt) {
+        const same = receipt.backup?.sha256 === sha256;
+        const recorded = same ? receiptInventory(receipt) : undefined;
+        const database = receipt.database?.slice(receipt.database.lastIndexOf('/') + 1);
+        if (recorded && database)
+            chosen.receipt = { database, inventory: recorded };
+        checks.push({
+            name: 'Receipt',
+            passed: true,
+            detail: same
+                ? `describes this backup (manifest SHA-256 ${sha256.slice(0, 12)}…): compared exactly once restored`
+                : `describes an earlier backup (verified ${receipt.startedAt}): compared as an older backup once restored (tables, definitions, rows within max-shrink)`
+        });
+    }
+    return chosen;
+}
+async function restoreRepositoryBackup(v, access, chosen, room) {
+    const { run, result, settings } = v;
+    const started = Date.now();
+    const wal = await access.restore(chosen.backup, room.dataDirectory, room.serverFolder);
+    const filesMs = Date.now() - started;
+    run.log(`${access.tool.name} restored backup ${chosen.backup.label} in ${(filesMs / 1000).toFixed(1)} s`);
+    const repository = chosen.facts.repository;
+    const prepared = {
+        ...chosen,
+        dataDirectory: room.dataDirectory,
+        recovery: wal,
+        compare: (databases) => compareWithReceipt(v, databases)
+    };
+    try {
+        return await restorePhysical(v, prepared, room);
+    }
+    finally {
+        const recovery = chosen.facts.recovery;
+        if (recovery?.millisecondsToConsistent) {
+            repository.restoreMs = {
+                files: filesMs,
+                recovery: recovery.millisecondsToConsistent,
+                total: filesMs + recovery.millisecondsToConsistent
+            };
+            repository.restoredPoint = recovery.lastReplayedCommit ?? repository.stoppedAt;
+            repository.backupAgeSeconds = Math.max(0, Math.round((Date.now() - Date.parse(repository.stoppedAt)) / 1000));
+            run.log(`Recovery point: ${repository.restoredPoint} (the backup ended ${describeAge(repository.backupAgeSeconds)} ago); ` +
+                `time to restore: ${(repository.restoreMs.total / 1000).toFixed(1)} s (${access.tool.name} ${(filesMs / 1000).toFixed(1)} s, recovery ${(recovery.millisecondsToConsistent / 1000).toFixed(1)} s)`);
+        }
+        result.physical = chosen.facts;
+        if (settings.verbose)
+            run.log(`Restored into ${room.dataDirectory}`);
+    }
+}
+/** "3 h 5 min", "2 d 4 h": an age as a review reads it. */
+function describeAge(seconds) {
+    const units = [
+        ['d', 86_400],
+        ['h', 3_600],
+        ['min', 60],
+        ['s', 1]
+    ];
+    const parts = [];
+    let left = seconds;
+    for (const [unit, size] of units) {
+        const count = Math.floor(left / size);
+        if (count > 0 || (unit === 's' && parts.length === 0))
+            parts.push(`${count} ${unit}`);
+        left -= count * size;
+        if (parts.length === 2)
+            break;
+    }
+    return parts.join(' ');
+}
+/**
+ * The copy's main database against the receipt: exactly, when the receipt was written for this
+ * very backup; as an older backup of the same database otherwise (tables and definitions kept,
+ * rows within max-shrink). Without a receipt, the database that holds the most tables is recorded
+ * in the receipt for the next run.
+ */
+function compareWithReceipt(v, databases) {
+    const { result, settings, run } = v;
+    const receipt = v.references.receipt;
+    const named = receipt?.database?.slice(receipt.database.lastIndexOf('/') + 1);
+    const main = databases.find((entry) => entry.name === named) ??
+        [...databases]
+            .filter((entry) => !['postgres', 'template0', 'template1'].includes(entry.name))
+            .sort((a, b) => b.inventory.tables.length - a.inventory.tables.length)[0] ??
+        databases[0];
+    if (!main)
+        return undefined;
+    result.inventory = main.inventory;
+    result.target = `${result.target}/${main.name}`;
+    if (!receipt)
+        return `recorded ${main.name} for the next run's receipt`;
+    if (named !== main.name)
+        throw new VerificationError('restore-mismatch', `The receipt describes database ${named}, which is not in the copy.`);
+    const backup = result.backup;
+    // The receipt of this very backup: held to it exactly (restorePhysical's holdToReceipt).
+    if (receipt.backup?.sha256 === backup.sha256)
+        return `${main.name} held to the receipt written for this backup`;
+    const since = compareSinceReceipt(receipt, {
+        sizeBytes: backup.sizeBytes,
+        sha256: backup.sha256,
+        format: backup.format,
+        compression: backup.compression,
+        restored: main.inventory
+    }, settings.maxShrinkPercent ?? 100);
+    result.sinceReceipt = since;
+    for (const [label, text] of since_receipt_describeSinceReceipt(since))
+        run.log(`${label}: ${text}`);
+    if (since.problems.length > 0) {
+        throw new VerificationError('receipt-mismatch', `Since the receipt's backup (${receipt.startedAt}): ${since.problems.join('; ')}`, 'A table or object gone, or rows lost beyond max-shrink: find what removed them on the source, or raise max-shrink if it was meant.');
+    }
+    return `${main.name} compared with the receipt of ${receipt.startedAt}`;
+}
+
 ;// CONCATENATED MODULE: ./src/engine/verify.ts
 // The engine: Create, Validate and Restore for one backup, returning what they found. One function
 // per mode: a new backup of the source, or an existing backup verified where it is. The engine never
 // touches @actions/core; whoever calls it supplies a Reporter.
+
 
 
 
@@ -52373,7 +53322,9 @@ async function verifyBackup(options) {
             started,
             contentReference: new Deferred()
         };
-        if (settings.method === 'physical')
+        if (settings.repository)
+            await verifyRepository(v);
+        else if (settings.method === 'physical')
             await (settings.backupFile ? verifyPhysical(v, settings.backupFile) : verifyPhysicalNew(v));
         else
             await (settings.backupFile ? verifyExisting(v, settings.backupFile) : verifyNew(v));
@@ -52533,11 +53484,19 @@ Options:
                        with --history: fail the run that makes N failures in a row
   --django-database A  with DJANGO_SETTINGS_MODULE: the DATABASES alias (default: default)
   --python-path PATH   the Python that imports DJANGO_SETTINGS_MODULE (default: python3)
-  --method M           logical (pg_dump, default) or physical (with --backup-file: a
-                       pg_basebackup folder, started on a throwaway server and checked)
+  --method M           logical (pg_dump, default), physical (with --backup-file: a
+                       pg_basebackup folder, started on a throwaway server and checked),
+                       pgbackrest or barman (a backup of their repository, restored by them)
   --wal-archive DIR    physical: a folder of archived WAL segments
   --recovery-target-time T, --recovery-target-lsn LSN
-                       physical: recover to this point, then verify
+                       physical, pgbackrest, barman: recover to this point, then verify
+  --pgbackrest-stanza S, --pgbackrest-config FILE, --pgbackrest-verify BOOL,
+  --pgbackrest-path FILE
+                       pgbackrest: the stanza, its pgbackrest.conf, whether pgbackrest verify
+                       runs first (default true), the executable (default: on PATH)
+  --barman-server S, --barman-config FILE, --barman-path FILE
+                       barman: the server, its barman.conf, the executable
+  --backup-set LABEL   pgbackrest, barman: the backup to verify (default: the newest)
   --restore-database-url URL
                        a server apart from the source that receives the temporary database
   --restore-server S   throwaway (a private server of the run's own), source (the source's
@@ -52600,6 +53559,14 @@ function parseCommandLine(argv, environment, workingDirectory) {
             [Input.WalArchive]: { type: 'string' },
             [Input.RecoveryTargetTime]: { type: 'string' },
             [Input.RecoveryTargetLsn]: { type: 'string' },
+            [Input.BackupSet]: { type: 'string' },
+            [Input.PgBackRestStanza]: { type: 'string' },
+            [Input.PgBackRestConfig]: { type: 'string' },
+            [Input.PgBackRestVerify]: { type: 'string' },
+            [Input.PgBackRestPath]: { type: 'string' },
+            [Input.BarmanServer]: { type: 'string' },
+            [Input.BarmanConfig]: { type: 'string' },
+            [Input.BarmanPath]: { type: 'string' },
             help: { type: 'boolean', short: 'h' }
         },
         strict: true,

@@ -7119,7 +7119,15 @@ const Input = {
     Method: 'method',
     WalArchive: 'wal-archive',
     RecoveryTargetTime: 'recovery-target-time',
-    RecoveryTargetLsn: 'recovery-target-lsn'
+    RecoveryTargetLsn: 'recovery-target-lsn',
+    BackupSet: 'backup-set',
+    PgBackRestStanza: 'pgbackrest-stanza',
+    PgBackRestConfig: 'pgbackrest-config',
+    PgBackRestVerify: 'pgbackrest-verify',
+    PgBackRestPath: 'pgbackrest-path',
+    BarmanServer: 'barman-server',
+    BarmanConfig: 'barman-config',
+    BarmanPath: 'barman-path'
 };
 const Output = {
     Result: 'result',
@@ -7140,7 +7148,10 @@ const Output = {
     Duration: 'duration',
     ConsecutiveFailures: 'consecutive-failures',
     SizeChange: 'size-change',
-    HistoryPath: 'history-path'
+    HistoryPath: 'history-path',
+    BackupSet: 'backup-set',
+    BackupAge: 'backup-age',
+    RestoreDuration: 'restore-duration'
 };
 /** Keys under which the main step records what it created, so the post step can remove leftovers. */
 const State = {
@@ -7197,7 +7208,9 @@ const PROBLEM_CODES = (/* unused pure expression or super */ null && ([
     'receipt-mismatch',
     'alert',
     'history-unwritable',
-    'django-settings'
+    'django-settings',
+    'repository-unreadable',
+    'backup-missing'
 ]));
 class errors_VerificationError extends Error {
     problem;
@@ -8038,6 +8051,27 @@ function rawSecrets(raw) {
         ...passwords.flatMap((password) => secretForms(password))
     ];
 }
+/** A repository's backup needs no server of the user's: the source is never connected, the restore runs on a server of the run's own. */
+function repositoryConnection(raw, method) {
+    for (const name of [Input.DatabaseUrl, Input.RestoreDatabaseUrl]) {
+        if (raw.get(name).trim() !== '') {
+            throw new InputError(name, redactUrl(raw.get(name).trim()), `empty with method: ${method} (the backup is read from its repository and started on a throwaway server; no server of yours is connected)`);
+        }
+    }
+    return {
+        connection: { kind: 'none', origin: `input ${Input.Method} (${method}: a backup of its repository, started on a throwaway server)` },
+        secrets: repositorySecrets(raw.environment)
+    };
+}
+/**
+ * The repository's secrets the tools read from the environment (pgBackRest's PGBACKREST_REPO1_CIPHER_PASS,
+ * its object stores' keys and tokens): masked before anything is printed.
+ */
+function repositorySecrets(environment) {
+    return Object.entries(environment)
+        .filter(([name, value]) => /^PGBACKREST_.*(PASS|KEY|SECRET|TOKEN)/i.test(name) && value && value.length >= 4)
+        .flatMap(([, value]) => secretForms(value));
+}
 function readConnectionInputs(raw) {
     const connectTimeout = raw.get(Input.ConnectTimeout).trim();
     if (connectTimeout !== '' && (!/^\d+$/.test(connectTimeout) || Number(connectTimeout) < 1 || Number(connectTimeout) > 600)) {
@@ -8054,6 +8088,9 @@ function readConnectionInputs(raw) {
             restoreTarget.connectTimeoutSeconds = Number(connectTimeout);
     }
     const existingBackup = raw.get(Input.BackupFile).trim() !== '';
+    const method = raw.get(Input.Method).trim().toLowerCase();
+    if (method === 'pgbackrest' || method === 'barman')
+        return repositoryConnection(raw, method);
     let choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, raw.dotenv) ?? (raw.django && djangoConnection(raw.django));
     if (!choice && existingBackup && restoreTarget) {
         // An existing backup needs no source: the restore server is the only one.

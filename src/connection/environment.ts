@@ -11,10 +11,14 @@ import { LIBPQ_PARAMETERS, type ConnectionTarget } from './target.js'
 const INHERITED_CONNECTION =
   /^(PG(HOST|HOSTADDR|PORT|DATABASE|USER|PASSWORD|PASSFILE|SERVICE|SERVICEFILE|SSL\w*|OPTIONS|APPNAME|CONNECT_TIMEOUT|TARGETSESSIONATTRS|REQUIRESSL|GSSENCMODE|CHANNELBINDING|TZ|DATESTYLE)|DATABASE_URL|DB_PASSWORD|INPUT_.*)$/i
 
-/** The environment every child process starts from: the runner's, without a connection, a password or an input. */
+/** pgBackRest's options from the environment, its repository passphrase and object-store keys among them: for pgbackrest alone. */
+export const PGBACKREST_VARIABLE = /^PGBACKREST_/i
+
+/** The environment every child process starts from: the runner's, without a connection, a password, an input or a repository's secret. */
 export function scrubbedEnvironment(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {}
-  for (const [name, value] of Object.entries(base)) if (!INHERITED_CONNECTION.test(name)) env[name] = value
+  for (const [name, value] of Object.entries(base))
+    if (!INHERITED_CONNECTION.test(name) && !PGBACKREST_VARIABLE.test(name)) env[name] = value
   return env
 }
 

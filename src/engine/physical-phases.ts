@@ -23,25 +23,38 @@ import type { ValidationCheck } from '../validate/plain-checks.js'
 import type { Verification } from './verification.js'
 import { compareWithSource, type SourceAround } from '../physical/source-comparison.js'
 
-interface Prepared {
-  backup: PhysicalBackup
+/** A copy ready to start: its data directory, the binaries of its major, and what is known of it so far. */
+export interface PreparedCopy {
   dataDirectory: string
   binaries: ServerBinaries
   facts: PhysicalFacts
   /** The receipt written for this very backup: the database it names is compared with it exactly. */
   receipt?: { database: string; inventory: Inventory }
+  /** Where recovery finds the WAL the copy does not hold; undefined: wal-archive, if given. */
+  recovery?: { walArchive?: string; restoreCommand?: string }
+  /** After the proof, before the server stops: a comparison of the copy's own (a repository's receipt), its sentence for the phase's detail. */
+  compare?: (databases: PhysicalDatabase[]) => string | undefined
+}
+
+interface Prepared extends PreparedCopy {
+  backup: PhysicalBackup
 }
 
 /** An existing base backup, or (with `created`) the one the Create phase just made, held to the source around it. */
 export async function verifyPhysical(v: Verification, file: string, created?: SourceAround): Promise<void> {
   if (!created) v.phases.skip('Create', `skipped: verifying the existing base backup ${file}`)
+  await inServerRoom(v, (room) => verifyIn(v, file, room, created))
+}
+
+/** A folder the copy's server can reach (the run's, or one of its own when the server's account cannot), removed whatever happens. */
+export async function inServerRoom(v: Verification, work: (room: ServerRoom) => Promise<void>): Promise<void> {
   const room = await chooseServerRoom(v.workspace.folder)
   if (room.ownFolderFor !== undefined) {
     v.run.ledger.created('folder', room.folder)
     v.run.log(`The server's account (${room.ownFolderFor}) cannot reach ${v.workspace.folder}: the copy goes to ${room.folder}`)
   }
   try {
-    await verifyIn(v, file, room, created)
+    await work(room)
   } finally {
     // The copy goes whatever happens; a kept backup (keep-backup) stays, alone.
     await clearServerRoom(room).catch((error: unknown) =>
@@ -87,19 +100,7 @@ async function validatePhysical(v: Verification, file: string, room: ServerRoom,
   const label = await readBackupLabel(dataDirectory)
   const major = await readMajor(dataDirectory)
   run.log(`backup_label: WAL from ${label.startLsn} (segment ${label.startSegment}, timeline ${label.timeline}); PostgreSQL ${major}`)
-  const binaries = await provideServerBinaries(major, {
-    request: { kind: 'major', major },
-    source: settings.toolsSource,
-    toolsUrl: settings.toolsUrl,
-    cache: v.options.toolCache ?? new FolderToolCache(defaultCacheRoot(v.env)),
-    workFolder: v.workspace.path('tools'),
-    retry: v.options.retry ?? DEFAULT_RETRY,
-    env: v.env,
-    platform: process.platform,
-    arch: process.arch,
-    log: run.log
-  })
-  run.log(`Server binaries: PostgreSQL ${binaries.version.text} in ${binaries.directory} (${binaries.origin})`)
+  const binaries = await serverBinariesFor(v, major)
   const manifest = await verifyManifest({
     backup,
     dataDirectory,
@@ -160,6 +161,25 @@ async function validatePhysical(v: Verification, file: string, room: ServerRoom,
   return { backup, dataDirectory, binaries, facts, receipt: recorded && database ? { database, inventory: recorded } : undefined }
 }
 
+/** Server binaries of the copy's major: installed, cached, or downloaded as the client tools are. */
+export async function serverBinariesFor(v: Verification, major: number): Promise<ServerBinaries> {
+  const { settings, run } = v
+  const binaries = await provideServerBinaries(major, {
+    request: { kind: 'major', major },
+    source: settings.toolsSource,
+    toolsUrl: settings.toolsUrl,
+    cache: v.options.toolCache ?? new FolderToolCache(defaultCacheRoot(v.env)),
+    workFolder: v.workspace.path('tools'),
+    retry: v.options.retry ?? DEFAULT_RETRY,
+    env: v.env,
+    platform: process.platform,
+    arch: process.arch,
+    log: run.log
+  })
+  run.log(`Server binaries: PostgreSQL ${binaries.version.text} in ${binaries.directory} (${binaries.origin})`)
+  return binaries
+}
+
 /** The receipt's database in the copy, compared with the receipt exactly: definitions, tables, rows (and content). */
 function holdToReceipt(v: Verification, receipt: NonNullable<Prepared['receipt']>, databases: PhysicalDatabase[]): void {
   const copy = databases.find((entry) => entry.name === receipt.database)?.inventory
@@ -173,7 +193,8 @@ function holdToReceipt(v: Verification, receipt: NonNullable<Prepared['receipt']
   requireSameInventory(comparison)
 }
 
-async function restorePhysical(v: Verification, prepared: Prepared, room: ServerRoom, created?: SourceAround): Promise<string> {
+/** Starts the copy on a throwaway server, lets it recover and be promoted, proves it (amcheck, checksums, every database counted) and compares it. */
+export async function restorePhysical(v: Verification, prepared: PreparedCopy, room: ServerRoom, created?: SourceAround): Promise<string> {
   const { run, settings, result } = v
   let server: ThrowawayServer | undefined
   let recorded: string | undefined
@@ -183,7 +204,8 @@ async function restorePhysical(v: Verification, prepared: Prepared, room: Server
       postgres: prepared.binaries.postgres,
       dataDirectory: prepared.dataDirectory,
       folder: room.serverFolder,
-      walArchive: settings.walArchive?.path,
+      walArchive: prepared.recovery ? prepared.recovery.walArchive : settings.walArchive?.path,
+      restoreCommand: prepared.recovery?.restoreCommand,
       target: settings.recoveryTarget,
       signal: run.signal,
       // The run's own timeout (timeout) stops it sooner through the signal.
@@ -225,6 +247,7 @@ async function restorePhysical(v: Verification, prepared: Prepared, room: Server
       throw new VerificationError('backup-invalid', `${proof.checksums.failures} page checksum failure(s) in the restored copy.`)
     }
     if (prepared.receipt) holdToReceipt(v, prepared.receipt, proof.databases)
+    const compared = prepared.compare?.(proof.databases)
     if (created) {
       const copy = proof.databases.find((entry) => entry.name === created.database)?.inventory
       // What a later run of this backup compares with: the copy's own inventory of the source database.
@@ -251,7 +274,7 @@ async function restorePhysical(v: Verification, prepared: Prepared, room: Server
       `started on PostgreSQL ${prepared.binaries.version.text}, consistent after ${(facts.millisecondsToConsistent / 1000).toFixed(1)} s; ` +
       `amcheck: ${proof.amcheck.ran ? 'no corruption' : 'not run'}${notChecked.length ? `; not checked: ${notChecked.join('; ')}` : ''}; ` +
       `${databases.length} database(s), ${tables} tables` +
-      `${settings.verifyLevel === 'schema' ? '' : `, ${rows} rows`}${unloggedNote ? `; ${unloggedNote}` : ''}`
+      `${settings.verifyLevel === 'schema' ? '' : `, ${rows} rows`}${unloggedNote ? `; ${unloggedNote}` : ''}${compared ? `; ${compared}` : ''}`
     )
   } finally {
     await server?.stop()

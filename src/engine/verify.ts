@@ -24,6 +24,7 @@ import type { HistoryRecord } from '../records/history.js'
 import { concludeAcrossRuns } from './across-runs.js'
 import { verifyPhysical } from './physical-phases.js'
 import { createPhysical } from './physical-create.js'
+import { verifyRepository } from './repository-phases.js'
 import type { Settings } from '../inputs/inputs.js'
 
 export type { EngineOptions } from './verification.js'
@@ -81,7 +82,8 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
       started,
       contentReference: new Deferred<ContentReference>()
     }
-    if (settings.method === 'physical') await (settings.backupFile ? verifyPhysical(v, settings.backupFile) : verifyPhysicalNew(v))
+    if (settings.repository) await verifyRepository(v)
+    else if (settings.method === 'physical') await (settings.backupFile ? verifyPhysical(v, settings.backupFile) : verifyPhysicalNew(v))
     else await (settings.backupFile ? verifyExisting(v, settings.backupFile) : verifyNew(v))
   } catch (error) {
     result.status = 'failed'

@@ -91,6 +91,33 @@ export function rawSecrets(raw: RawInputs): string[] {
   ]
 }
 
+/** A repository's backup needs no server of the user's: the source is never connected, the restore runs on a server of the run's own. */
+function repositoryConnection(raw: RawInputs, method: string): ConnectionInputs {
+  for (const name of [Input.DatabaseUrl, Input.RestoreDatabaseUrl]) {
+    if (raw.get(name).trim() !== '') {
+      throw new InputError(
+        name,
+        redactUrl(raw.get(name).trim()),
+        `empty with method: ${method} (the backup is read from its repository and started on a throwaway server; no server of yours is connected)`
+      )
+    }
+  }
+  return {
+    connection: { kind: 'none', origin: `input ${Input.Method} (${method}: a backup of its repository, started on a throwaway server)` },
+    secrets: repositorySecrets(raw.environment)
+  }
+}
+
+/**
+ * The repository's secrets the tools read from the environment (pgBackRest's PGBACKREST_REPO1_CIPHER_PASS,
+ * its object stores' keys and tokens): masked before anything is printed.
+ */
+function repositorySecrets(environment: NodeJS.ProcessEnv): string[] {
+  return Object.entries(environment)
+    .filter(([name, value]) => /^PGBACKREST_.*(PASS|KEY|SECRET|TOKEN)/i.test(name) && value && value.length >= 4)
+    .flatMap(([, value]) => secretForms(value))
+}
+
 export function readConnectionInputs(raw: RawInputs): ConnectionInputs {
   const connectTimeout = raw.get(Input.ConnectTimeout).trim()
   if (connectTimeout !== '' && (!/^\d+$/.test(connectTimeout) || Number(connectTimeout) < 1 || Number(connectTimeout) > 600)) {
@@ -106,6 +133,8 @@ export function readConnectionInputs(raw: RawInputs): ConnectionInputs {
     if (connectTimeout !== '') restoreTarget.connectTimeoutSeconds = Number(connectTimeout)
   }
   const existingBackup = raw.get(Input.BackupFile).trim() !== ''
+  const method = raw.get(Input.Method).trim().toLowerCase()
+  if (method === 'pgbackrest' || method === 'barman') return repositoryConnection(raw, method)
   let choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, raw.dotenv) ?? (raw.django && djangoConnection(raw.django))
   if (!choice && existingBackup && restoreTarget) {
     // An existing backup needs no source: the restore server is the only one.

@@ -8,6 +8,7 @@ import { parseCompression, parseFormat, type BackupFormat, type Compression } fr
 import { DEFAULT_MIN_SIZE, DEFAULT_PHYSICAL_VERIFY_LEVEL, DEFAULT_VERIFY_LEVEL, Input } from '../run/names.js'
 import { VERIFY_LEVELS, type VerifyLevel } from '../compare/inventory.js'
 import { InputError, VerificationError } from '../run/errors.js'
+import { isRepositoryMethod, parseRepository, type GivenPath, type RepositoryMethod, type RepositorySettings } from './repository-inputs.js'
 import type { ConnectionChoice } from './connection.js'
 import { djangoInputs, readConnectionInputs, type RawInputs } from './connection-inputs.js'
 
@@ -81,18 +82,17 @@ export interface Settings {
   historyLimit: number
   /** The monitoring's thresholds, and whether crossing one fails the run or warns. */
   alerts: AlertThresholds
-  /** logical: pg_dump and a temporary database; physical: a base backup started on a throwaway server. */
-  method: 'logical' | 'physical'
+  /**
+   * logical: pg_dump and a temporary database; physical: a base backup started on a throwaway
+   * server; pgbackrest, barman: a backup in the tool's repository, restored by it, then as physical.
+   */
+  method: 'logical' | 'physical' | RepositoryMethod
   /** Physical: a folder of archived WAL segments, to reach consistency or roll forward. */
   walArchive?: GivenPath
-  /** Physical: point-in-time recovery to this target, then verify. */
+  /** Physical and the repositories: point-in-time recovery to this target, then verify. */
   recoveryTarget?: { time?: string; lsn?: string }
-}
-
-/** A path an input names: resolved, and as the user wrote it (for messages). */
-interface GivenPath {
-  path: string
-  given: string
+  /** pgbackrest, barman: the repository and the backup in it. */
+  repository?: RepositorySettings
 }
 
 const BOOLEAN_TRUE = ['true', 'True', 'TRUE', 'yes', '1']
@@ -149,11 +149,11 @@ export function loadSettings(raw: RawInputs): Settings {
   const format = parseFormat(Input.Format, raw.get(Input.Format))
   const physical = parsePhysical(raw, raw.get(Input.BackupFile).trim() !== '')
   // pg_basebackup compresses its tars with any method: checked as for a format that allows them all.
-  const compression = parseCompression(Input.Compression, raw.get(Input.Compression), physical.method === 'physical' ? 'custom' : format)
+  const compression = parseCompression(Input.Compression, raw.get(Input.Compression), physical.method === 'logical' ? format : 'custom')
   const jobs = parseJobs(raw.get(Input.Jobs))
   const pipeline = parseBooleanInput(Input.Pipeline, raw.get(Input.Pipeline) || 'true')
   const verifyText =
-    raw.get(Input.Verify).trim().toLowerCase() || (physical.method === 'physical' ? DEFAULT_PHYSICAL_VERIFY_LEVEL : DEFAULT_VERIFY_LEVEL)
+    raw.get(Input.Verify).trim().toLowerCase() || (physical.method === 'logical' ? DEFAULT_VERIFY_LEVEL : DEFAULT_PHYSICAL_VERIFY_LEVEL)
   if (!(VERIFY_LEVELS as string[]).includes(verifyText)) {
     throw new InputError(
       Input.Verify,
@@ -225,11 +225,16 @@ export function loadSettings(raw: RawInputs): Settings {
 }
 
 /** method, and the physical path's own inputs (refused with method: logical, where they mean nothing). */
-function parsePhysical(raw: RawInputs, existing: boolean): Pick<Settings, 'method' | 'walArchive' | 'recoveryTarget'> {
+function parsePhysical(raw: RawInputs, existing: boolean): Pick<Settings, 'method' | 'walArchive' | 'recoveryTarget' | 'repository'> {
   const methodText = raw.get(Input.Method).trim().toLowerCase() || 'logical'
-  if (methodText !== 'logical' && methodText !== 'physical') {
-    throw new InputError(Input.Method, raw.get(Input.Method), 'logical (pg_dump, the default) or physical (a pg_basebackup base backup)')
+  if (methodText !== 'logical' && methodText !== 'physical' && !isRepositoryMethod(methodText)) {
+    throw new InputError(
+      Input.Method,
+      raw.get(Input.Method),
+      'logical (pg_dump, the default), physical (a pg_basebackup base backup), pgbackrest or barman (a backup in their repository)'
+    )
   }
+  const repository = parseRepository(raw, methodText)
   const walText = raw.get(Input.WalArchive).trim()
   const time = raw.get(Input.RecoveryTargetTime).trim()
   const lsn = raw.get(Input.RecoveryTargetLsn).trim()
@@ -244,7 +249,7 @@ function parsePhysical(raw: RawInputs, existing: boolean): Pick<Settings, 'metho
     }
     return { method: 'logical' }
   }
-  if (!existing) {
+  if (!existing && !repository) {
     for (const [name, value] of [
       [Input.WalArchive, walText],
       [Input.RecoveryTargetTime, time],
@@ -268,7 +273,7 @@ function parsePhysical(raw: RawInputs, existing: boolean): Pick<Settings, 'metho
   if (time !== '' && lsn !== '') {
     throw new InputError(Input.RecoveryTargetLsn, lsn, 'empty when recovery-target-time is given: recovery stops at one target')
   }
-  if ((time !== '' || lsn !== '') && walText === '') {
+  if ((time !== '' || lsn !== '') && walText === '' && !repository) {
     // A target lies past the backup's end, in WAL only an archive holds: without one the copy cannot start.
     throw new VerificationError(
       'bad-input',
@@ -277,6 +282,12 @@ function parsePhysical(raw: RawInputs, existing: boolean): Pick<Settings, 'metho
       `Give ${Input.WalArchive} (the folder archive_command copies segments to), or leave the recovery target empty to recover to the backup's end.`
     )
   }
+  if (repository)
+    return {
+      method: repository.tool,
+      repository,
+      recoveryTarget: time || lsn ? { ...(time ? { time } : {}), ...(lsn ? { lsn } : {}) } : undefined
+    }
   return {
     method: 'physical',
     walArchive: walText === '' ? undefined : { path: path.resolve(raw.workingDirectory, walText), given: walText },

@@ -24,6 +24,8 @@ export interface StartOptions {
   /** The run's folder for this server: its configuration and socket go here. */
   folder: string
   walArchive?: string
+  /** The copy's restore_command, when a tool fetches its WAL (pgbackrest archive-get); wins over walArchive. */
+  restoreCommand?: string
   target?: RecoveryTarget
   signal: AbortSignal
   timeoutMs: number
@@ -47,6 +49,8 @@ export interface RecoveryFacts {
   /** From the server's start to accepting connections. */
   millisecondsToConsistent: number
   targetReached?: string
+  /** The time of the last transaction recovery replayed (pg_last_xact_replay_timestamp): how new the copy's newest data is. */
+  lastReplayedCommit?: string
 }
 
 export interface ThrowawayServer {
@@ -151,7 +155,7 @@ function serverSettings(options: StartOptions, socketDirectory: string, port: nu
     recovery_min_apply_delay: '0',
     ...RUNNER_OVERRIDES
   }
-  settings.restore_command = options.walArchive ? restoreCommand(options.walArchive) : ''
+  settings.restore_command = options.restoreCommand ?? (options.walArchive ? restoreCommand(options.walArchive) : '')
   if (options.target?.time) settings.recovery_target_time = options.target.time
   if (options.target?.lsn) settings.recovery_target_lsn = options.target.lsn
   return Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`])
@@ -183,7 +187,7 @@ export async function startThrowawayServer(options: StartOptions): Promise<Throw
   await writeFile(config, `include_if_exists ${quote(path.join(options.dataDirectory, 'postgresql.conf'))}\n`)
   // Archive recovery (a WAL archive or a target) needs recovery.signal; otherwise crash recovery
   // from backup_label replays the WAL the backup holds, to the end.
-  const archiveRecovery = Boolean(options.walArchive || options.target?.time || options.target?.lsn)
+  const archiveRecovery = Boolean(options.walArchive || options.restoreCommand || options.target?.time || options.target?.lsn)
   if (archiveRecovery) await writeFile(path.join(options.dataDirectory, 'recovery.signal'), '')
   // A copy of a running primary's pid file, or a standby's signal, would stop or change the start.
   for (const stale of ['postmaster.pid', 'standby.signal']) await rm(path.join(options.dataDirectory, stale), { force: true })
@@ -242,6 +246,8 @@ export async function startThrowawayServer(options: StartOptions): Promise<Throw
     const user = await client.query<{ name: string }>('SELECT rolname AS name FROM pg_roles WHERE oid = 10').then((r) => r.rows[0].name)
     const timeline = await client.query<{ timeline: number }>('SELECT timeline_id AS timeline FROM pg_control_checkpoint()')
     facts.timeline = Number(timeline.rows[0].timeline)
+    const replayed = await client.query<{ at: Date | null }>('SELECT pg_last_xact_replay_timestamp() AS at')
+    if (replayed.rows[0].at) facts.lastReplayedCommit = new Date(replayed.rows[0].at).toISOString()
     await client.end().catch(() => {})
     return {
       socketDirectory,
@@ -315,6 +321,17 @@ function recoveryFailure(log: string[], facts: RecoveryFacts, code: number | nul
   const missing = log
     .map((line) => /could not open file "(?:[^"]*\/)?([0-9A-F]{24})"|WAL file "?([0-9A-F]{24})"? (?:not found|is missing)/.exec(line))
     .find(Boolean)
+  // What the command that fetches WAL said (pgbackrest archive-get prints "ERROR: [037]: ..."), apart from the server's lines.
+  const fetching = log.filter((line) => /^(ERROR|WARN): \[\d+\]/.test(line.trim())).slice(-2)
+  if (log.some((line) => /recovery ended before configured recovery target was reached/.test(line))) {
+    const target = options.target?.time ? `time ${options.target.time}` : `WAL location ${options.target?.lsn}`
+    return new VerificationError(
+      'restore-failed',
+      `Recovery replayed every WAL segment it could fetch${facts.segmentsRestored ? ` (${facts.segmentsRestored} from the archive)` : ''} and ended before the recovery target (${target}): ` +
+        `the archive holds nothing written after it${fetching.length ? `. Fetching WAL said: ${fetching.join(' | ')}` : ''}.`,
+      'Choose a target the archive has passed (a commit after it must be archived), or leave the recovery target empty to recover to the end of the archive.'
+    )
+  }
   if (log.some((line) => /WAL ends before (consistent recovery point|end of online backup)/.test(line))) {
     const segment = missing?.[1] ?? missing?.[2]
     return new VerificationError(
@@ -334,7 +351,7 @@ function recoveryFailure(log: string[], facts: RecoveryFacts, code: number | nul
   }
   return new VerificationError(
     'restore-failed',
-    `The restored copy did not start (the server exited with code ${code}): ${said.join(' | ') || 'no log'}`,
+    `The restored copy did not start (the server exited with code ${code}): ${[...said, ...fetching].join(' | ') || 'no log'}`,
     "The log above has the server's own account (verbose: true shows every line)."
   )
 }

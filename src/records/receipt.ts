@@ -9,7 +9,7 @@ import { InputError } from '../run/errors.js'
 import { definitionHash, type DefinitionKind } from '../compare/definitions.js'
 import { DefinitionList } from '../compare/definition-list.js'
 import type { Inventory } from '../compare/inventory.js'
-import type { RestoreServerFacts, SafetyFacts, VerificationResult } from '../report/result.js'
+import type { RepositoryFacts, RestoreServerFacts, SafetyFacts, VerificationResult } from '../report/result.js'
 
 /**
  * 4: comments and view options among the definitions, the sequence values the dump sets, invalid
@@ -63,6 +63,8 @@ export interface Receipt {
   }
   /** What the gate made of the backup's statements, and what vouched for it. */
   safety?: SafetyFacts
+  /** A pgBackRest or Barman backup: which one, its tool's check, the recovery point and the time to restore. */
+  repository?: RepositoryFacts
   error?: { problem: string; message: string; hint?: string }
 }
 
@@ -99,6 +101,7 @@ export function buildReceipt(result: VerificationResult): Receipt {
       sequenceMismatches: tables.sequenceMismatches
     },
     safety: result.safety && { ...result.safety },
+    repository: result.physical?.repository && { ...result.physical.repository },
     error: result.error && { ...result.error }
   }
 }

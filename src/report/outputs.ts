@@ -40,6 +40,11 @@ export function outputsOf(result: VerificationResult): Record<string, string> {
     [Output.Duration]: String(Math.round(result.durationMs) / 1000),
     [Output.ConsecutiveFailures]: String(result.history?.trend.consecutiveFailures ?? (result.status === 'failed' ? 1 : 0)),
     [Output.SizeChange]: sizeChange(result),
-    [Output.HistoryPath]: result.history?.path ?? ''
+    [Output.HistoryPath]: result.history?.path ?? '',
+    [Output.BackupSet]: result.physical?.repository?.label ?? '',
+    [Output.BackupAge]:
+      result.physical?.repository?.backupAgeSeconds === undefined ? '' : String(result.physical.repository.backupAgeSeconds),
+    [Output.RestoreDuration]:
+      result.physical?.repository?.restoreMs === undefined ? '' : String(Math.round(result.physical.repository.restoreMs.total) / 1000)
   }
 }

@@ -97,8 +97,37 @@ export interface SafetyFacts {
   untrustedCode: string[]
 }
 
+/** A backup of a pgBackRest or Barman repository: which one, when, and what its restore took. */
+export interface RepositoryFacts {
+  tool: 'pgbackrest' | 'barman'
+  toolVersion: string
+  /** pgBackRest's stanza, Barman's server. */
+  name: string
+  label: string
+  /** full, diff, incr (pgBackRest); Barman's backup type. */
+  type: string
+  startedAt: string
+  stoppedAt: string
+  sizeBytes?: number
+  repositoryBytes?: number
+  /** The backup a diff or incr one builds on. */
+  prior?: string
+  /** The tool's own check of the repository (pgbackrest verify), or why it did not run. */
+  toolCheck?: { ran: boolean; passed: boolean; detail: string }
+  /** What recovery was asked to reach: the end of the archive, or the target. */
+  recoveryTarget: string
+  /** The newest data in the copy: the last replayed commit, else the backup's end. */
+  restoredPoint?: string
+  /** How old the backup (its end) was when the copy was ready, in seconds: the recovery point a DR review asks for. */
+  backupAgeSeconds?: number
+  /** The tool's restore and the copy's recovery to a usable primary, in milliseconds: the recovery time. */
+  restoreMs?: { files: number; recovery: number; total: number }
+}
+
 export interface PhysicalFacts {
-  layout: 'tar' | 'plain'
+  /** tar, plain: pg_basebackup's; a repository's backup is restored by its tool (repository says which). */
+  layout: 'tar' | 'plain' | 'repository'
+  repository?: RepositoryFacts
   major: number
   /** What every database of the copy was inventoried at (verify). */
   level?: VerifyLevel

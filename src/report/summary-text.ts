@@ -22,11 +22,15 @@ export function summaryLines(result: VerificationResult): string[] {
   if (result.restoreServer && result.restoreServer.kind !== 'apart')
     lines.push(`  restored  on ${restoreServerWords(result.restoreServer)}`)
   if (result.safety && worthSaying(result.safety)) lines.push(`  trust     ${trustWords(result.safety, result)}`)
+  const repository = result.physical?.repository
+  if (repository?.restoredPoint)
+    lines.push(`  recovery point  ${repository.restoredPoint} (backup age ${repository.backupAgeSeconds ?? '?'} s)`)
+  if (repository?.restoreMs) lines.push(`  time to restore ${seconds(repository.restoreMs.total)}`)
   if (result.receiptPath) lines.push(`  receipt   ${result.receiptPath}`)
   const physical = result.physical?.databases
   const head =
     result.status === 'passed' && physical
-      ? `PASSED: the base backup ${result.backup?.existing ? result.backup.path : `of ${result.target}`} starts, consistent, amcheck clean: ${physical.map((entry) => `${entry.name} (${entry.tables} tables${entry.rows === undefined ? '' : `, ${entry.rows} rows`})`).join(', ')} in ${seconds(result.durationMs)}`
+      ? `PASSED: ${result.physical?.repository ? `the ${result.physical.repository.tool} backup ${result.backup?.path} restores and starts` : `the base backup ${result.backup?.existing ? result.backup.path : `of ${result.target}`} starts`}, consistent, amcheck clean: ${physical.map((entry) => `${entry.name} (${entry.tables} tables${entry.rows === undefined ? '' : `, ${entry.rows} rows`})`).join(', ')} in ${seconds(result.durationMs)}`
       : result.status === 'passed'
         ? `PASSED: the backup ${result.backup?.existing ? result.backup.path : `of ${result.target}`} restores (${result.tables?.restored.length} of ${result.tables?.source.length} tables${result.tables?.level === 'schema' ? '' : `, ${restoredRows(result)} rows`}) in ${seconds(result.durationMs)}`
         : `FAILED: ${result.error?.message}`

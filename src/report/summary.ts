@@ -3,7 +3,7 @@
 
 import { describeSinceReceipt } from './since-receipt.js'
 import { humanBytes } from '../run/bytes.js'
-import type { BackupFacts, RestoreServerFacts, SafetyFacts, VerificationResult } from './result.js'
+import type { BackupFacts, RepositoryFacts, RestoreServerFacts, SafetyFacts, VerificationResult } from './result.js'
 import type { ValidationCheck } from '../validate/plain-checks.js'
 import { describeProof, type TableComparison, type TableRowCount } from '../compare/compare.js'
 import { trendSection, type TrendSection } from './trend-summary.js'
@@ -119,12 +119,44 @@ function alertsTable(alerts: NonNullable<VerificationResult['alerts']>): Summary
   }
 }
 
+/** A repository's backup: which, when, the tool's own check, and the recovery point and time a DR review asks for. */
+function repositoryRows(repository: RepositoryFacts, major: number): string[][] {
+  const tool = repository.tool === 'pgbackrest' ? 'pgBackRest' : 'Barman'
+  const rows: string[][] = [
+    [
+      'Backup',
+      `${tool} ${escapeHtml(repository.toolVersion)}, ${repository.tool === 'pgbackrest' ? 'stanza' : 'server'} <code>${escapeHtml(repository.name)}</code>: ` +
+        `${escapeHtml(repository.type)} backup <code>${escapeHtml(repository.label)}</code>${repository.prior ? ` (on top of <code>${escapeHtml(repository.prior)}</code>)` : ''}, PostgreSQL ${major}`
+    ],
+    ['Taken', `${escapeHtml(repository.startedAt)} to ${escapeHtml(repository.stoppedAt)}`]
+  ]
+  if (repository.sizeBytes !== undefined)
+    rows.push([
+      'Size',
+      `${humanBytes(repository.sizeBytes)}${repository.repositoryBytes !== undefined ? `, ${humanBytes(repository.repositoryBytes)} in the repository` : ''}`
+    ])
+  if (repository.toolCheck)
+    rows.push([`${tool}'s own check`, `${repository.toolCheck.passed ? '✅' : '❌'} ${escapeHtml(repository.toolCheck.detail)}`])
+  rows.push(['Recovered to', escapeHtml(repository.recoveryTarget)])
+  if (repository.restoredPoint) rows.push(['Recovery point (newest data in the copy)', escapeHtml(repository.restoredPoint)])
+  if (repository.backupAgeSeconds !== undefined) rows.push(['Backup age when verified', `${repository.backupAgeSeconds} s`])
+  if (repository.restoreMs)
+    rows.push([
+      'Time to restore',
+      `${seconds(repository.restoreMs.total)} (${repository.tool} restore ${seconds(repository.restoreMs.files)}, recovery ${seconds(repository.restoreMs.recovery)})`
+    ])
+  return rows
+}
+
 /** The recovery, the checks on the started copy, and what each database holds. */
 function physicalTables(physical: NonNullable<VerificationResult['physical']>): SummaryTable[] {
-  const rows: string[][] = [
-    ['Layout', `pg_basebackup, ${physical.layout} format, PostgreSQL ${physical.major}`],
-    ['Manifest', `${physical.manifest.verified ? '✅' : '⚠️'} ${escapeHtml(physical.manifest.detail)}`]
-  ]
+  const repository = physical.repository
+  const rows: string[][] = repository
+    ? repositoryRows(repository, physical.major)
+    : [
+        ['Layout', `pg_basebackup, ${physical.layout} format, PostgreSQL ${physical.major}`],
+        ['Manifest', `${physical.manifest.verified ? '✅' : '⚠️'} ${escapeHtml(physical.manifest.detail)}`]
+      ]
   if (physical.server)
     rows.push([
       'Server binaries',
@@ -186,7 +218,7 @@ function verdictOf(result: VerificationResult): string {
     const tables = databases.reduce((sum, entry) => sum + entry.tables, 0)
     const rows = databases.reduce((sum, entry) => sum + (entry.rows ?? 0), 0)
     return (
-      `✅ The base backup starts: ${databases.length} database(s), ${tables} tables and ${rows} rows came back in a throwaway ` +
+      `✅ ${physical.repository ? `The ${physical.repository.tool} backup ${escapeHtml(physical.repository.label)} restores and starts` : 'The base backup starts'}: ${databases.length} database(s), ${tables} tables and ${rows} rows came back in a throwaway ` +
       `PostgreSQL ${physical.major}, consistent${physical.recovery?.consistentAt ? ` at ${physical.recovery.consistentAt}` : ''}; ` +
       `${physical.amcheck?.ran ? 'amcheck found no corruption' : 'amcheck did not run'}` +
       `${physical.amcheck?.notChecked?.length ? `; not checked: ${physical.amcheck.notChecked.map(escapeHtml).join(', ')}` : ''}.`

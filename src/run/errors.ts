@@ -38,7 +38,9 @@ export const PROBLEM_CODES = [
   'receipt-mismatch',
   'alert',
   'history-unwritable',
-  'django-settings'
+  'django-settings',
+  'repository-unreadable',
+  'backup-missing'
 ] as const
 
 export type Problem = (typeof PROBLEM_CODES)[number]

@@ -33,7 +33,15 @@ export const Input = {
   Method: 'method',
   WalArchive: 'wal-archive',
   RecoveryTargetTime: 'recovery-target-time',
-  RecoveryTargetLsn: 'recovery-target-lsn'
+  RecoveryTargetLsn: 'recovery-target-lsn',
+  BackupSet: 'backup-set',
+  PgBackRestStanza: 'pgbackrest-stanza',
+  PgBackRestConfig: 'pgbackrest-config',
+  PgBackRestVerify: 'pgbackrest-verify',
+  PgBackRestPath: 'pgbackrest-path',
+  BarmanServer: 'barman-server',
+  BarmanConfig: 'barman-config',
+  BarmanPath: 'barman-path'
 } as const
 
 export const Output = {
@@ -55,7 +63,10 @@ export const Output = {
   Duration: 'duration',
   ConsecutiveFailures: 'consecutive-failures',
   SizeChange: 'size-change',
-  HistoryPath: 'history-path'
+  HistoryPath: 'history-path',
+  BackupSet: 'backup-set',
+  BackupAge: 'backup-age',
+  RestoreDuration: 'restore-duration'
 } as const
 
 /** Keys under which the main step records what it created, so the post step can remove leftovers. */

@@ -32,11 +32,19 @@ Options:
                        with --history: fail the run that makes N failures in a row
   --django-database A  with DJANGO_SETTINGS_MODULE: the DATABASES alias (default: default)
   --python-path PATH   the Python that imports DJANGO_SETTINGS_MODULE (default: python3)
-  --method M           logical (pg_dump, default) or physical (with --backup-file: a
-                       pg_basebackup folder, started on a throwaway server and checked)
+  --method M           logical (pg_dump, default), physical (with --backup-file: a
+                       pg_basebackup folder, started on a throwaway server and checked),
+                       pgbackrest or barman (a backup of their repository, restored by them)
   --wal-archive DIR    physical: a folder of archived WAL segments
   --recovery-target-time T, --recovery-target-lsn LSN
-                       physical: recover to this point, then verify
+                       physical, pgbackrest, barman: recover to this point, then verify
+  --pgbackrest-stanza S, --pgbackrest-config FILE, --pgbackrest-verify BOOL,
+  --pgbackrest-path FILE
+                       pgbackrest: the stanza, its pgbackrest.conf, whether pgbackrest verify
+                       runs first (default true), the executable (default: on PATH)
+  --barman-server S, --barman-config FILE, --barman-path FILE
+                       barman: the server, its barman.conf, the executable
+  --backup-set LABEL   pgbackrest, barman: the backup to verify (default: the newest)
   --restore-database-url URL
                        a server apart from the source that receives the temporary database
   --restore-server S   throwaway (a private server of the run's own), source (the source's
@@ -105,6 +113,14 @@ export function parseCommandLine(argv: string[], environment: NodeJS.ProcessEnv,
       [Input.WalArchive]: { type: 'string' },
       [Input.RecoveryTargetTime]: { type: 'string' },
       [Input.RecoveryTargetLsn]: { type: 'string' },
+      [Input.BackupSet]: { type: 'string' },
+      [Input.PgBackRestStanza]: { type: 'string' },
+      [Input.PgBackRestConfig]: { type: 'string' },
+      [Input.PgBackRestVerify]: { type: 'string' },
+      [Input.PgBackRestPath]: { type: 'string' },
+      [Input.BarmanServer]: { type: 'string' },
+      [Input.BarmanConfig]: { type: 'string' },
+      [Input.BarmanPath]: { type: 'string' },
       help: { type: 'boolean', short: 'h' }
     },
     strict: true,

@@ -204,7 +204,10 @@ describe('outputsOf', () => {
       duration: '3.8',
       'consecutive-failures': '0',
       'size-change': '',
-      'history-path': ''
+      'history-path': '',
+      'backup-set': '',
+      'backup-age': '',
+      'restore-duration': ''
     })
   })
 })
