@@ -46,12 +46,10 @@ const env = { ...process.env, PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER:
 let url = `postgresql://postgres:${password}@127.0.0.1:${port}/bench`
 /** Per core, the busy and total ticks so far (os.cpus()); two readings give how busy each core was between them. */
 const coreTimes = () =>
-  os
-    .cpus()
-    .map(({ times }) => ({
-      busy: times.user + times.nice + times.sys + times.irq,
-      total: times.user + times.nice + times.sys + times.irq + times.idle
-    }))
+  os.cpus().map(({ times }) => ({
+    busy: times.user + times.nice + times.sys + times.irq,
+    total: times.user + times.nice + times.sys + times.irq + times.idle
+  }))
 const busyPercents = (before, after) =>
   after.map((core, i) => Math.round((100 * (core.busy - before[i].busy)) / Math.max(1, core.total - before[i].total)))
 const median = (list) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]

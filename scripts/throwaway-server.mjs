@@ -44,5 +44,5 @@ export async function startThrowawayServer(name, settings = []) {
     await stop()
     throw error
   }
-  return { port, password, server, stop }
+  return { port, password, server, stop, dataDirectory: databaseDir }
 }

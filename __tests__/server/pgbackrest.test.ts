@@ -174,6 +174,29 @@ describe('the newest backup, to the end of the archive', () => {
   })
 })
 
+describe("an earlier run's receipt", () => {
+  maybe('the same backup is held to it exactly; a newer one passes with rows added; a table gone since fails, named', async () => {
+    const first = await lab.backup('incr')
+    const earlier = await verify({ 'backup-set': first })
+    expect(earlier.result.error).toBeUndefined()
+    expect(earlier.result.target).toBe('pgbackrest:main/shop')
+    const receipt = earlier.result.receiptPath!
+    const again = await verify({ 'backup-set': first, receipt })
+    expect(again.result.error).toBeUndefined()
+    expect(again.result.checks?.find((check) => check.name === 'Receipt')?.detail).toContain('describes this backup')
+    await lab.server.query('INSERT INTO orders SELECT g, md5(g::text) FROM generate_series(5001, 5100) g', 'shop')
+    const newer = await verify({ 'backup-set': await lab.backup('incr'), receipt })
+    expect(newer.result.error).toBeUndefined()
+    expect(newer.result.sinceReceipt?.problems).toEqual([])
+    await lab.server.query('CREATE TABLE doomed AS SELECT 1 AS n', 'shop')
+    const withDoomed = await verify({ 'backup-set': await lab.backup('incr') })
+    await lab.server.query('DROP TABLE doomed', 'shop')
+    const gone = await verify({ 'backup-set': await lab.backup('incr'), receipt: withDoomed.result.receiptPath! })
+    expect(gone.result.error?.problem).toBe('receipt-mismatch')
+    expect(gone.result.error?.message).toContain('public.doomed')
+  })
+})
+
 describe('what the repository does not hold', () => {
   maybe.each([
     [{ 'pgbackrest-stanza': 'nosuch' }, 'repository-unreadable', /stanza nosuch cannot be verified: the stanza is not in the repository/],

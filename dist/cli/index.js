@@ -50139,9 +50139,10 @@ function readUsableReceipt(settings) {
             `${level === 'schema' ? 'no row counts' : 'no content fingerprints'}. ` +
             `Use verify: ${level}, or make the receipt with verify: ${settings.verifyLevel}`);
     }
-    if (!settings.backupFile && settings.maxShrinkPercent === undefined) {
+    // A repository's backup is compared with an earlier run's receipt of its stanza, the same backup or an older one.
+    if (!settings.backupFile && !settings.repository && settings.maxShrinkPercent === undefined) {
         throw new InputError(Input.Receipt, settings.receipt.given, 'a receipt used with backup-file (an existing backup is compared with the receipt written when it was ' +
-            'made), or with max-shrink (a newer backup is compared with the older one the receipt describes, table by table)');
+            'made), with method pgbackrest or barman (an earlier run of the same stanza or server), or with max-shrink (a newer backup is compared with the older one the receipt describes, table by table)');
     }
     return { receipt, verifyLevel };
 }
@@ -52518,7 +52519,9 @@ const INSTALL = {
     barman: 'Install it (Debian and Ubuntu: sudo apt-get install barman), or name the executable in barman-path.'
 };
 /** The tool named by its input, else the first on PATH; missing or not runnable fails with how to install it. */
-async function findRepositoryTool(name, given, env) {
+async function findRepositoryTool(name, 
+/** The path an input named, resolved, and as the user wrote it. */
+given, env) {
     const input = name === 'pgbackrest' ? 'pgbackrest-path' : 'barman-path';
     let executable;
     if (given) {

@@ -21,6 +21,7 @@ process.stdout.write(
     maxRssMiB: process.resourceUsage().maxRSS / 1024,
     // The engine's own CPU time (the servers and client tools it runs are apart).
     cpuMs: (process.resourceUsage().userCPUTime + process.resourceUsage().systemCPUTime) / 1000,
-    startupMs: result.restoreServer?.kind === 'throwaway' ? result.restoreServer.startupMs : undefined
+    startupMs: result.restoreServer?.kind === 'throwaway' ? result.restoreServer.startupMs : undefined,
+    restoreMs: result.physical?.repository?.restoreMs
   })}\n`
 )

@@ -27,12 +27,13 @@ export function readUsableReceipt(settings: Settings): { receipt?: Receipt; veri
         `Use verify: ${level}, or make the receipt with verify: ${settings.verifyLevel}`
     )
   }
-  if (!settings.backupFile && settings.maxShrinkPercent === undefined) {
+  // A repository's backup is compared with an earlier run's receipt of its stanza, the same backup or an older one.
+  if (!settings.backupFile && !settings.repository && settings.maxShrinkPercent === undefined) {
     throw new InputError(
       Input.Receipt,
       settings.receipt.given,
       'a receipt used with backup-file (an existing backup is compared with the receipt written when it was ' +
-        'made), or with max-shrink (a newer backup is compared with the older one the receipt describes, table by table)'
+        'made), with method pgbackrest or barman (an earlier run of the same stanza or server), or with max-shrink (a newer backup is compared with the older one the receipt describes, table by table)'
     )
   }
   return { receipt, verifyLevel }

@@ -6,7 +6,6 @@ import { which } from '@actions/io'
 import type { RunContext } from '../run/context.js'
 import { VerificationError } from '../run/errors.js'
 import { runTool, type ToolRun } from '../tools/process.js'
-import type { GivenPath } from '../inputs/repository-inputs.js'
 
 export interface RepositoryTool {
   name: 'pgbackrest' | 'barman'
@@ -25,7 +24,8 @@ const INSTALL: Record<RepositoryTool['name'], string> = {
 /** The tool named by its input, else the first on PATH; missing or not runnable fails with how to install it. */
 export async function findRepositoryTool(
   name: RepositoryTool['name'],
-  given: GivenPath | undefined,
+  /** The path an input named, resolved, and as the user wrote it. */
+  given: { path: string; given: string } | undefined,
   env: NodeJS.ProcessEnv
 ): Promise<RepositoryTool> {
   const input = name === 'pgbackrest' ? 'pgbackrest-path' : 'barman-path'
