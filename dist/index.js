@@ -38221,7 +38221,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 7834:
+/***/ 4058:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38278,7 +38278,8 @@ const PROBLEM_CODES = (/* unused pure expression or super */ null && ([
     'history-unwritable',
     'django-settings',
     'repository-unreadable',
-    'backup-missing'
+    'backup-missing',
+    'check-failed'
 ]));
 class VerificationError extends Error {
     problem;
@@ -38566,7 +38567,11 @@ const Input = {
     PgBackRestPath: 'pgbackrest-path',
     BarmanServer: 'barman-server',
     BarmanConfig: 'barman-config',
-    BarmanPath: 'barman-path'
+    BarmanPath: 'barman-path',
+    Checks: 'checks',
+    MaxAge: 'max-age',
+    MaxRestoreTime: 'max-restore-time',
+    ChecksTimeout: 'checks-timeout'
 };
 const Output = {
     Result: 'result',
@@ -40581,18 +40586,22 @@ const UNIT_MS = {
     sec: 1000,
     m: 60_000,
     min: 60_000,
-    h: 3_600_000
+    h: 3_600_000,
+    d: 86_400_000
 };
-const DURATION_FORMS = 'a duration such as 5m, 300s, 1h30m, 1.5m or 250ms (a bare number is seconds)';
-/** Milliseconds, or undefined when the text is not a duration (the caller names the input in its error). */
-function parseDuration(text) {
+const DURATION_FORMS = 'a duration such as 90s, 5m, 1h30m, 7d or 250ms (a bare number is seconds)';
+/**
+ * Milliseconds, or undefined when the text is not a duration (the caller names the input in its
+ * error). One form for every input; a bare number keeps the input's own unit (seconds unless told).
+ */
+function parseDuration(text, bareUnitMs = 1000) {
     const value = text.trim().toLowerCase();
     if (/^\d+(\.\d+)?$/.test(value))
-        return Math.round(Number(value) * 1000);
-    if (!/^(\d+(\.\d+)?\s*(ms|sec|s|min|m|h)\s*)+$/.test(value))
+        return Math.round(Number(value) * bareUnitMs);
+    if (!/^(\d+(\.\d+)?\s*(ms|sec|s|min|m|h|d)\s*)+$/.test(value))
         return undefined;
     let total = 0;
-    for (const match of value.matchAll(/(\d+(?:\.\d+)?)\s*(ms|sec|s|min|m|h)/g))
+    for (const match of value.matchAll(/(\d+(?:\.\d+)?)\s*(ms|sec|s|min|m|h|d)/g))
         total += Number(match[1]) * UNIT_MS[match[2]];
     return Math.round(total);
 }
@@ -40708,7 +40717,20 @@ function loadSettings(raw) {
     djangoInputs(raw);
     const { connection, restoreTarget, secrets } = readConnectionInputs(raw);
     const restoreServer = parseRestoreServer(raw.get(Input.RestoreServer));
+    const checksText = raw.get(Input.Checks).trim();
+    // One line naming a .sql file is a file of checks; anything else is the checks themselves.
+    const checks = checksText === ''
+        ? undefined
+        : /^[^\n]+\.sql$/i.test(checksText)
+            ? { path: external_node_path_default().resolve(raw.workingDirectory, checksText), given: checksText }
+            : { text: checksText };
+    const checksTimeoutText = raw.get(Input.ChecksTimeout).trim() || '30s';
+    const checksTimeoutMs = parseDuration(checksTimeoutText);
+    if (checksTimeoutMs === undefined || checksTimeoutMs <= 0)
+        throw new InputError(Input.ChecksTimeout, checksTimeoutText, DURATION_FORMS);
     return {
+        checks,
+        checksTimeoutMs,
         connection,
         verbose,
         minSizeBytes,
@@ -40836,7 +40858,25 @@ function parseAlerts(raw, minSizeBytes, maxShrinkPercent, hasHistory) {
             throw new InputError(name, raw.get(name), `a threshold used together with history (it compares with earlier runs)`);
         }
     }
-    return { mode: modeText, maxDurationMs, minSizeBytes, maxShrinkPercent, maxGrowthPercent, maxConsecutiveFailures };
+    const objective = (name) => {
+        const text = raw.get(name).trim();
+        if (text === '')
+            return undefined;
+        const ms = parseDuration(text);
+        if (ms === undefined || ms <= 0)
+            throw new InputError(name, text, DURATION_FORMS);
+        return ms;
+    };
+    return {
+        mode: modeText,
+        maxDurationMs,
+        minSizeBytes,
+        maxShrinkPercent,
+        maxGrowthPercent,
+        maxConsecutiveFailures,
+        maxAgeMs: objective(Input.MaxAge),
+        maxRestoreMs: objective(Input.MaxRestoreTime)
+    };
 }
 /** expected-checksum: a SHA-256 in hex, or the path of a sha256sum-style file (read by the engine). */
 function parseExpectedChecksum(raw) {
@@ -41366,6 +41406,7 @@ function escapeHtml(text) {
 
 
 
+
 /** Lists from the database are capped so the summary stays far below the runner's 1 MiB limit. */
 const MAX_LISTED = 50;
 function seconds(ms) {
@@ -41427,6 +41468,7 @@ function buildSummary(result) {
         ...(result.alerts ? [alertsTable(result.alerts)] : []),
         phasesTable(result),
         ...(result.physical ? physicalTables(result.physical) : []),
+        ...(result.teamChecks ? [teamChecksTable(result.teamChecks)] : []),
         { heading: 'Facts', header: ['Fact', 'Value'], rows: facts(result) },
         ...(comparison ? [tablesTable(comparison), definitionsTable(comparison), objectsTable(comparison)] : []),
         ...(result.checks ? [checksTable(result.checks)] : [])
@@ -41598,6 +41640,14 @@ function facts(result) {
         const { name, dropped } = result.restoreDatabase;
         facts.push(['Temporary database', `${escapeHtml(name)} (${dropped ? 'dropped' : 'could not be dropped; the post step tries again'})`]);
     }
+    const evidence = result.evidence;
+    if (evidence?.newestData)
+        facts.push([
+            'Newest data in the copy (recovery point)',
+            `${escapeHtml(evidence.newestData.at)}, from ${escapeHtml(evidence.newestData.from)}${evidence.ageSeconds === undefined ? '' : `: ${formatDuration(evidence.ageSeconds * 1000)} old once the copy was ready`}`
+        ]);
+    if (evidence?.restoreMs !== undefined)
+        facts.push(['Time to restore (recovery time)', `${seconds(evidence.restoreMs)}, from the restore's start to a usable copy`]);
     facts.push(['Duration', seconds(result.durationMs)]);
     if (result.receiptPath)
         facts.push(['Receipt', `<code>${escapeHtml(result.receiptPath)}</code>`]);
@@ -41743,6 +41793,19 @@ function objectsTable(comparison) {
         ])
     };
 }
+/** The team's own checks on the restored copy: each named, its query, what it found (a failing one's first rows). */
+function teamChecksTable(checks) {
+    const mark = { passed: '✅ passed', failed: '❌ failed', error: '❌ error' };
+    return {
+        heading: `Checks on the restored copy (${escapeHtml(checks.database)})`,
+        header: ['Check', 'Result', 'Found'],
+        rows: checks.outcomes.map((outcome) => [
+            `${escapeHtml(outcome.name)}<br><code>${escapeHtml(outcome.query.length > 200 ? `${outcome.query.slice(0, 200)}…` : outcome.query)}</code>`,
+            mark[outcome.status],
+            `${escapeHtml(outcome.detail)}${outcome.rows?.length ? `<br>${outcome.rows.map((row) => `<code>${escapeHtml(row)}</code>`).join('<br>')}` : ''}`
+        ])
+    };
+}
 function checksTable(checks) {
     return {
         heading: 'Validation checks',
@@ -41791,8 +41854,8 @@ function outputsOf(result) {
         [Output.SizeChange]: sizeChange(result),
         [Output.HistoryPath]: result.history?.path ?? '',
         [Output.BackupSet]: result.physical?.repository?.label ?? '',
-        [Output.BackupAge]: result.physical?.repository?.backupAgeSeconds === undefined ? '' : String(result.physical.repository.backupAgeSeconds),
-        [Output.RestoreDuration]: result.physical?.repository?.restoreMs === undefined ? '' : String(Math.round(result.physical.repository.restoreMs.total) / 1000)
+        [Output.BackupAge]: result.evidence?.ageSeconds === undefined ? '' : String(result.evidence.ageSeconds),
+        [Output.RestoreDuration]: result.evidence?.restoreMs === undefined ? '' : String(Math.round(result.evidence.restoreMs) / 1000)
     };
 }
 
@@ -41910,6 +41973,11 @@ function buildReceipt(result) {
         },
         safety: result.safety && { ...result.safety },
         repository: result.physical?.repository && { ...result.physical.repository },
+        evidence: result.evidence && { ...result.evidence },
+        checks: result.teamChecks && {
+            database: result.teamChecks.database,
+            outcomes: result.teamChecks.outcomes.map((outcome) => ({ ...outcome }))
+        },
         error: result.error && { ...result.error }
     };
 }
@@ -46981,14 +47049,15 @@ async function readMadeBy(file, detected) {
         const text = head.toString('latin1');
         return {
             dumpedFrom: /^-- Dumped from database version (.+)$/m.exec(text)?.[1]?.trim(),
-            dumpedBy: /^-- Dumped by pg_dump version (.+)$/m.exec(text)?.[1]?.trim()
+            dumpedBy: /^-- Dumped by pg_dump version (.+)$/m.exec(text)?.[1]?.trim(),
+            startedOn: /^-- Started on (.+)$/m.exec(text)?.[1]?.trim()
         };
     }
     // A tar archive's first member is its table of contents, after a 512-byte header.
     const toc = detected.format === 'directory' ? external_node_path_default().join(file, 'toc.dat') : file;
     const head = await readHead(toc, false);
     const header = parseArchiveHeader(detected.format === 'tar' ? head.subarray(512) : head);
-    return 'problem' in header ? {} : { dumpedFrom: header.serverVersion, dumpedBy: header.dumpVersion };
+    return 'problem' in header ? {} : { dumpedFrom: header.serverVersion, dumpedBy: header.dumpVersion, startedOn: header.created };
 }
 /** The major of a version as PostgreSQL prints it: "16.4 (Debian ...)" is 16, "9.6.24" is 9.6. */
 function majorOfVersion(version) {
@@ -49137,6 +49206,198 @@ async function readInParts(pool, read) {
         return failed;
     const parts = results;
     return { rows: parts.reduce((sum, part) => sum + part.rows, 0), fingerprint: sumFingerprints(parts.map((part) => part.fingerprint)) };
+}
+
+;// CONCATENATED MODULE: ./src/compare/checks.ts
+// The team's own checks on the restored copy (input checks): SQL assertions, each run alone in a
+// read-only transaction with a statement timeout. One passes when it returns one row of one column
+// that is true, or, written with "-- expect: empty", no row at all.
+
+
+
+/** How many of a failing check's rows the summary shows. */
+const ROWS_SHOWN = 5;
+/**
+ * Checks from the input's text or a .sql file's. A check ends at a line ending in ";" (and, in the
+ * input's own text, at the end of every line); "-- name: ..." names the next one, "-- expect: empty"
+ * says it must return no row; other comments and blank lines are left out.
+ */
+function parseChecks(text, oneLineEach) {
+    const checks = [];
+    let lines = [];
+    let name;
+    let expect = 'true';
+    const flush = () => {
+        const query = lines.join('\n').trim().replace(/;\s*$/, '').trim();
+        if (query !== '') {
+            checks.push({ name: name ?? `check ${checks.length + 1}`, query, expect });
+            name = undefined;
+            expect = 'true';
+        }
+        lines = [];
+    };
+    for (const line of text.split(/\r?\n/)) {
+        const trimmed = line.trim();
+        const named = /^--\s*name:\s*(.+)$/i.exec(trimmed);
+        const expected = /^--\s*expect:\s*(\S+)/i.exec(trimmed);
+        if (named) {
+            flush();
+            name = named[1].trim();
+        }
+        else if (expected) {
+            expect = expected[1].toLowerCase() === 'empty' ? 'empty' : 'true';
+        }
+        else if (trimmed === '' || trimmed.startsWith('--')) {
+            if (trimmed === '')
+                flush();
+        }
+        else {
+            lines.push(line);
+            if (oneLineEach || trimmed.endsWith(';'))
+                flush();
+        }
+    }
+    flush();
+    return checks;
+}
+/** A value as the summary shows it: text, at most 200 characters. */
+function shown(value) {
+    const text = value === null
+        ? 'NULL'
+        : value instanceof Date
+            ? value.toISOString()
+            : typeof value === 'object'
+                ? JSON.stringify(value)
+                : String(value);
+    return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+/** Runs every check, one after the other, each in a transaction of its own that is rolled back. */
+async function runChecks(client, checks, timeoutMs, redact) {
+    const outcomes = [];
+    for (const check of checks) {
+        const started = Date.now();
+        const outcome = {
+            name: redact(check.name),
+            query: redact(check.query),
+            expect: check.expect,
+            status: 'passed',
+            detail: '',
+            ms: 0
+        };
+        try {
+            await client.query('BEGIN TRANSACTION READ ONLY');
+            await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.round(timeoutMs))}`);
+            const answered = await client.query({ text: check.query, rowMode: 'array' });
+            const result = Array.isArray(answered) ? answered.at(-1) : answered;
+            const rows = result.rows;
+            const sample = rows.slice(0, ROWS_SHOWN).map((row) => redact(row.map(shown).join(' | ')));
+            if (check.expect === 'empty') {
+                if (rows.length > 0)
+                    Object.assign(outcome, { status: 'failed', detail: `${rows.length} row(s), none expected`, rows: sample });
+                else
+                    outcome.detail = 'no row, as expected';
+            }
+            else if (rows.length === 1 && rows[0].length === 1 && rows[0][0] === true) {
+                outcome.detail = 'true';
+            }
+            else {
+                const said = rows.length !== 1 || rows[0].length !== 1
+                    ? `${rows.length} row(s) of ${result.fields.length} column(s), not one row of one true value`
+                    : `${shown(rows[0][0])}, not true`;
+                Object.assign(outcome, { status: 'failed', detail: said, rows: sample });
+            }
+        }
+        catch (error) {
+            const message = error.message;
+            const timedOut = /canceling statement due to statement timeout/.test(message);
+            outcome.status = 'error';
+            outcome.detail = redact(timedOut ? `stopped after ${timeoutMs / 1000} s (checks-timeout): ${message}` : `the server said: ${message}`);
+        }
+        finally {
+            await client.query('ROLLBACK').catch(() => { });
+        }
+        outcome.ms = Date.now() - started;
+        outcomes.push(outcome);
+    }
+    return outcomes;
+}
+/** The checks an input gives: its own lines, or the .sql file it names; none, or a file that cannot be read, is refused before connecting. */
+async function readChecks(given) {
+    const input = 'text' in given ? given.text : given.given;
+    let text;
+    if ('text' in given)
+        text = given.text;
+    else {
+        try {
+            text = await (0,promises_namespaceObject.readFile)(given.path, 'utf8');
+        }
+        catch (error) {
+            throw new InputError(Input.Checks, input, `a .sql file of checks that can be read (${error.code ?? 'unreadable'}), or the checks themselves, one per line`);
+        }
+    }
+    const checks = parseChecks(text, 'text' in given);
+    if (checks.length === 0)
+        throw new InputError(Input.Checks, input, 'at least one SQL query: one per line, or a .sql file of them, each ending with ";"');
+    return checks;
+}
+
+;// CONCATENATED MODULE: ./src/engine/team-checks.ts
+// The team's own checks (input checks) as the engine runs them: on the restored copy while it is
+// there, recorded in the result; judged once the comparison has passed, so that a restore that
+// does not match its reference is named first.
+
+
+/** Runs every check on the copy's database, in sessions of its own; nothing to do without checks. */
+async function runTeamChecks(v, database, connect) {
+    const checks = v.references.checks;
+    if (checks.length === 0)
+        return;
+    const client = await connect();
+    try {
+        const outcomes = await runChecks(client, checks, v.settings.checksTimeoutMs, (text) => v.run.redactor.redact(text));
+        v.result.teamChecks = { database, outcomes };
+        for (const outcome of outcomes)
+            v.run.log(`Check "${outcome.name}": ${outcome.status}, ${outcome.detail}`);
+    }
+    finally {
+        await client.end().catch(() => { });
+    }
+}
+/** A check that failed or could not run fails the run; with alert-mode: warn it only warns. */
+function judgeTeamChecks(v) {
+    const outcomes = v.result.teamChecks?.outcomes ?? [];
+    const failed = outcomes.filter((outcome) => outcome.status !== 'passed');
+    if (failed.length === 0)
+        return;
+    const said = failed
+        .map((outcome) => `"${outcome.name}" ${outcome.status === 'error' ? 'could not run' : 'failed'}: ${outcome.detail}` +
+        `${outcome.rows?.length ? ` (first rows: ${outcome.rows.slice(0, 3).join('; ')})` : ''}`)
+        .join('; ');
+    const message = `${failed.length} of ${outcomes.length} check(s) on the restored copy did not pass: ${said}`;
+    if (v.settings.alerts.mode === 'warn') {
+        v.run.warn(`${message} (alert-mode: warn)`);
+        return;
+    }
+    throw new VerificationError('check-failed', message, "Each check is the team's own assertion about the data: find out why the backup's data breaks it, or correct the check (checks).");
+}
+
+;// CONCATENATED MODULE: ./src/engine/evidence.ts
+// The recovery point and the recovery time of a run, whatever its method: when the newest data in
+// the copy was written (and how that is known), how old it was once the copy was ready, and how
+// long the restore took from its start to a usable copy.
+/** When the copy's newest data was written: a time as PostgreSQL or a backup prints it, or undefined when it cannot be read. */
+function noteNewestData(v, at, from) {
+    const time = at instanceof Date ? at : at ? new Date(at.replace(/ UTC$/, 'Z').replace(/^(\d{4}-\d\d-\d\d) /, '$1T')) : undefined;
+    if (!time || Number.isNaN(time.getTime()))
+        return;
+    v.result.evidence = { ...v.result.evidence, newestData: { at: time.toISOString(), from } };
+}
+/** The copy is ready: the restore took this long, and its newest data is this old now. */
+function noteCopyReady(v, restoreMs) {
+    const evidence = { ...v.result.evidence, restoreMs: Math.round(restoreMs) };
+    if (evidence.newestData)
+        evidence.ageSeconds = Math.max(0, Math.round((Date.now() - Date.parse(evidence.newestData.at)) / 1000));
+    v.result.evidence = evidence;
 }
 
 ;// CONCATENATED MODULE: ./src/records/trend.ts
@@ -51739,6 +52000,8 @@ async function tablespacesOf(session) {
 
 
 
+
+
 /** A restore into a new temporary database; its inventory is read before it is dropped. */
 function startRestore(v, connected, backup, 
 /** Whether anything vouches for the backup: this run made it, or a checksum or receipt. */
@@ -51764,9 +52027,15 @@ safety, streamed) {
         afterRestore: v.options.hooks?.afterRestore
     };
     const { target } = connected.restoreServer;
+    const restoreStarted = Date.now();
     return restoreBackup(v.run, request, async (database) => {
+        noteCopyReady(v, Date.now() - restoreStarted);
+        const checked = (inspection) => inspection.then(async (inspected) => {
+            await runTeamChecks(v, database, () => openSession(target, database, { signal: v.run.signal, report: v.run.warn }));
+            return inspected;
+        });
         if (settings.verifyLevel !== 'data')
-            return inspectRestored(target, database, settings.verifyLevel, settings.jobs);
+            return checked(inspectRestored(target, database, settings.verifyLevel, settings.jobs));
         const { dump, reference } = await v.contentReference.promise;
         const plan = dump && {
             dump,
@@ -51776,7 +52045,7 @@ safety, streamed) {
             generatedValues: (reference?.generatedValues?.length ?? 0) > 0,
             splitBytes: v.options.readBackSplitBytes
         };
-        return inspectRestored(target, database, settings.verifyLevel, settings.jobs, plan);
+        return checked(inspectRestored(target, database, settings.verifyLevel, settings.jobs, plan));
     });
 }
 /**
@@ -51854,6 +52123,7 @@ async function restorePhase(v, restore, validated, mode) {
         requireSameInventory(comparison);
         if (since && since.problems.length > 0)
             throw new VerificationError('receipt-mismatch', `Since the receipt of another backup: ${since.problems.join('. ')}.`, SINCE_RECEIPT_HINT);
+        judgeTeamChecks(v);
         const streamed = result.backup?.streamed === true;
         done(`restored into ${result.restoreDatabase?.name}${streamed ? ' while pg_dump wrote' : ''}; ` +
             `${comparison.restored.length} of ${comparison.source.length} tables`);
@@ -51917,6 +52187,7 @@ class StreamedRestore {
 
 
 
+
 async function createPhase(v, held) {
     const { settings, run, result } = v;
     if (settings.connection.kind !== 'postgres')
@@ -51932,6 +52203,7 @@ async function createPhase(v, held) {
         // The inventory is read in the snapshot pg_dump dumps, so writes during the dump change neither;
         // the snapshot is opened only now, to hold the source's horizon back no longer than needed.
         const snapshot = await SourceSnapshot.open(await openSession(target, target.database, { signal: run.signal, report: run.warn }));
+        noteNewestData(v, new Date(), 'the snapshot pg_dump dumped');
         try {
             const inventory = snapshot.inventory(settings.verifyLevel, connected.restoreServer.major);
             inventory.catch(() => { });
@@ -52291,7 +52563,7 @@ function recordProblem(line) {
         return 'has no valid result';
     if (typeof record.durationMs !== 'number' || !(record.durationMs >= 0))
         return 'has no valid duration';
-    for (const key of ['sizeBytes', 'tables', 'rows']) {
+    for (const key of ['sizeBytes', 'tables', 'rows', 'restoreMs', 'backupAgeSeconds']) {
         if (record[key] !== undefined && (typeof record[key] !== 'number' || !(record[key] >= 0)))
             return `has an invalid ${key}`;
     }
@@ -52329,7 +52601,9 @@ function historyRecord(result, alerts) {
         serverVersion: result.serverVersion,
         clientVersion: result.client?.version,
         checksum: result.backup?.sha256,
-        verifyLevel: tables?.level
+        verifyLevel: tables?.level,
+        restoreMs: result.evidence?.restoreMs,
+        backupAgeSeconds: result.evidence?.ageSeconds
     };
 }
 /** How long the check of a history's path may take before the path is refused (a hung network mount). */
@@ -52579,6 +52853,7 @@ async function readChecksumFile(file, backupFile) {
 
 
 
+
 async function readReferences(settings) {
     // First: a history that cannot be read is left alone (and not appended to) whatever else fails;
     // one that could not be written is refused now, not after the whole verification.
@@ -52597,7 +52872,8 @@ async function readReferences(settings) {
             throw new InputError(Input.BackupFile, settings.given.backupFile ?? settings.backupFile, `the path of a backup file, or of a directory-format folder of files; ${problem}`);
     }
     const expectedChecksum = await readExpectedChecksum(settings);
-    return { history, expectedChecksum, ...readUsableReceipt(settings) };
+    const checks = settings.checks ? await readChecks(settings.checks) : [];
+    return { history, expectedChecksum, checks, ...readUsableReceipt(settings) };
 }
 /** expected-checksum: a SHA-256 as given, or the line of a sha256sum-style file that names the backup (else its first). */
 async function readExpectedChecksum(settings) {
@@ -53328,6 +53604,21 @@ function evaluateAlerts(thresholds, result, previous) {
                 });
             }
         }
+    }
+    const evidence = result.evidence;
+    if (thresholds.maxAgeMs !== undefined && evidence?.ageSeconds !== undefined && evidence.ageSeconds * 1000 > thresholds.maxAgeMs) {
+        alerts.push({
+            input: Input.MaxAge,
+            message: `The copy's newest data (${evidence.newestData?.at}, from ${evidence.newestData?.from}) was ${formatDuration(evidence.ageSeconds * 1000)} old ` +
+                `when the copy was ready, over max-age, the recovery point objective (${formatDuration(thresholds.maxAgeMs)}).`
+        });
+    }
+    if (thresholds.maxRestoreMs !== undefined && evidence?.restoreMs !== undefined && evidence.restoreMs > thresholds.maxRestoreMs) {
+        alerts.push({
+            input: Input.MaxRestoreTime,
+            message: `The restore took ${formatDuration(evidence.restoreMs)} to a usable copy, over max-restore-time, the recovery time objective ` +
+                `(${formatDuration(thresholds.maxRestoreMs)}), by ${formatDuration(evidence.restoreMs - thresholds.maxRestoreMs)}.`
+        });
     }
     if (maxConsecutiveFailures !== undefined && result.status === 'failed') {
         const streak = consecutiveFailures(previous ?? []) + 1;
@@ -54168,6 +54459,8 @@ function compareWithSource(source, copy) {
 
 
 
+
+
 /** An existing base backup, or (with `created`) the one the Create phase just made, held to the source around it. */
 async function verifyPhysical(v, file, created) {
     if (!created)
@@ -54208,7 +54501,9 @@ async function validatePhysical(v, file, room, created) {
     }
     const dataDirectory = room.dataDirectory;
     run.log(`Base backup, ${backup.layout} format: ${backup.files.length} file(s), ${describeBytes(backup.sizeBytes)}`);
+    const unpacking = Date.now();
     await materialise(backup, dataDirectory, run.signal);
+    const filesMs = Date.now() - unpacking;
     const label = await readBackupLabel(dataDirectory);
     const major = await readMajor(dataDirectory);
     run.log(`backup_label: WAL from ${label.startLsn} (segment ${label.startSegment}, timeline ${label.timeline}); PostgreSQL ${major}`);
@@ -54269,7 +54564,15 @@ async function validatePhysical(v, file, room, created) {
         throw binding.error;
     const recorded = binding?.describesThisBackup && receipt ? receiptInventory(receipt) : undefined;
     const database = receipt?.database?.slice(receipt.database.lastIndexOf('/') + 1);
-    return { backup, dataDirectory, binaries, facts, receipt: recorded && database ? { database, inventory: recorded } : undefined };
+    return { backup, dataDirectory, binaries, facts, filesMs, receipt: recorded && database ? { database, inventory: recorded } : undefined };
+}
+/** The database a copy is known by: the one named, else the one with the most tables (the application's, as a rule). */
+function mainDatabase(databases, named) {
+    return (databases.find((entry) => entry.name === named) ??
+        [...databases]
+            .filter((entry) => !['postgres', 'template0', 'template1'].includes(entry.name))
+            .sort((a, b) => b.inventory.tables.length - a.inventory.tables.length)[0] ??
+        databases.find((entry) => entry.name === 'postgres'));
 }
 /** Server binaries of the copy's major: installed, cached, or downloaded as the client tools are. */
 async function serverBinariesFor(v, major) {
@@ -54329,6 +54632,8 @@ async function restorePhysical(v, prepared, room, created) {
         });
         const facts = server.facts;
         prepared.facts.recovery = facts;
+        noteNewestData(v, facts.lastReplayedCommit ?? prepared.facts.label?.startTime, facts.lastReplayedCommit ? 'the last commit recovery replayed' : "the backup's start (backup_label)");
+        noteCopyReady(v, (prepared.filesMs ?? 0) + facts.millisecondsToConsistent);
         run.log(`The copy is consistent${facts.consistentAt ? ` at ${facts.consistentAt}` : ''} and promoted on timeline ${facts.timeline} ` +
             `after ${(facts.millisecondsToConsistent / 1000).toFixed(1)} s (redo ${facts.redoStart ?? '?'} to ${facts.redoDone ?? '?'}` +
             `${facts.segmentsRestored ? `, ${facts.segmentsRestored} segment(s) from the WAL archive` : ''})`);
@@ -54370,6 +54675,11 @@ async function restorePhysical(v, prepared, room, created) {
                 throw new VerificationError('restore-mismatch', `The copy differs from the source on tables that were quiet during the backup: ${comparison.mismatches.slice(0, 20).join('; ')}`);
             }
         }
+        // The team's checks run on the source's database, the receipt's, or the one with the most tables.
+        const checked = mainDatabase(proof.databases, created?.database ?? prepared.receipt?.database);
+        if (checked)
+            await runTeamChecks(v, checked.name, () => server.connect(checked.name, server.superuser));
+        judgeTeamChecks(v);
         const databases = prepared.facts.databases;
         const tables = databases.reduce((sum, entry) => sum + entry.tables, 0);
         const rows = databases.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
@@ -55052,6 +55362,7 @@ function barmanAccess(run, tool, options) {
 
 
 
+
 async function verifyRepository(v) {
     const repository = v.settings.repository;
     await inServerRoom(v, async (room) => {
@@ -55177,6 +55488,7 @@ async function restoreRepositoryBackup(v, access, chosen, room) {
         ...chosen,
         dataDirectory: room.dataDirectory,
         recovery: wal,
+        filesMs,
         compare: (databases) => compareWithReceipt(v, databases)
     };
     try {
@@ -55191,8 +55503,11 @@ async function restoreRepositoryBackup(v, access, chosen, room) {
                 total: filesMs + recovery.millisecondsToConsistent
             };
             repository.restoredPoint = recovery.lastReplayedCommit ?? repository.stoppedAt;
-            repository.backupAgeSeconds = Math.max(0, Math.round((Date.now() - Date.parse(repository.stoppedAt)) / 1000));
-            run.log(`Recovery point: ${repository.restoredPoint} (the backup ended ${describeAge(repository.backupAgeSeconds)} ago); ` +
+            if (!recovery.lastReplayedCommit)
+                noteNewestData(v, repository.stoppedAt, "the backup's end");
+            noteCopyReady(v, repository.restoreMs.total);
+            repository.backupAgeSeconds = v.result.evidence?.ageSeconds;
+            run.log(`Recovery point: ${repository.restoredPoint} (the backup ended ${describeAge(repository.backupAgeSeconds ?? 0)} ago); ` +
                 `time to restore: ${(repository.restoreMs.total / 1000).toFixed(1)} s (${access.tool.name} ${(filesMs / 1000).toFixed(1)} s, recovery ${(recovery.millisecondsToConsistent / 1000).toFixed(1)} s)`);
         }
         result.physical = chosen.facts;
@@ -55230,11 +55545,7 @@ function compareWithReceipt(v, databases) {
     const { result, settings, run } = v;
     const receipt = v.references.receipt;
     const named = receipt?.database?.slice(receipt.database.lastIndexOf('/') + 1);
-    const main = databases.find((entry) => entry.name === named) ??
-        [...databases]
-            .filter((entry) => !['postgres', 'template0', 'template1'].includes(entry.name))
-            .sort((a, b) => b.inventory.tables.length - a.inventory.tables.length)[0] ??
-        databases[0];
+    const main = mainDatabase(databases, named);
     if (!main)
         return undefined;
     result.inventory = main.inventory;
@@ -55267,6 +55578,8 @@ function compareWithReceipt(v, databases) {
 // The engine: Create, Validate and Restore for one backup, returning what they found. One function
 // per mode: a new backup of the source, or an existing backup verified where it is. The engine never
 // touches @actions/core; whoever calls it supplies a Reporter.
+
+
 
 
 
@@ -55398,6 +55711,10 @@ async function verifyExisting(v, file) {
     try {
         const detected = await detectBackupFormat(file);
         v.phases.skip('Create', `skipped: verifying the existing backup ${file}`);
+        const madeBy = await readMadeBy(file, detected).catch(() => undefined);
+        noteNewestData(v, madeBy?.startedOn, detected.format === 'plain'
+            ? 'the dump\'s "-- Started on" line'
+            : "the archive header's time (the dumping host's clock, read in the runner's time zone)");
         const backup = await validateExistingPhase(v, held, file, detected);
         // A backup alone, or one nothing vouches for: restored on a throwaway server of the run's own.
         if (restoresOnThrowaway(v.settings, held.trustedBy === undefined)) {
@@ -56437,7 +56754,7 @@ async function runAction() {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
-/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7834);
+/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4058);
 /* harmony import */ var _run_heap_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2659);
 // Entry point of the action's main step.
 

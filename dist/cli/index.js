@@ -34987,7 +34987,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _terminal_run_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2473);
+/* harmony import */ var _terminal_run_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7119);
 /* harmony import */ var _run_heap_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2659);
 // Entry point for the terminal: backup-verify --database-url URL [--verbose].
 
@@ -35025,7 +35025,7 @@ function favourSmallHeap() {
 
 /***/ }),
 
-/***/ 2473:
+/***/ 7119:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35080,7 +35080,8 @@ const PROBLEM_CODES = (/* unused pure expression or super */ null && ([
     'history-unwritable',
     'django-settings',
     'repository-unreadable',
-    'backup-missing'
+    'backup-missing',
+    'check-failed'
 ]));
 class VerificationError extends Error {
     problem;
@@ -35368,7 +35369,11 @@ const Input = {
     PgBackRestPath: 'pgbackrest-path',
     BarmanServer: 'barman-server',
     BarmanConfig: 'barman-config',
-    BarmanPath: 'barman-path'
+    BarmanPath: 'barman-path',
+    Checks: 'checks',
+    MaxAge: 'max-age',
+    MaxRestoreTime: 'max-restore-time',
+    ChecksTimeout: 'checks-timeout'
 };
 const Output = {
     Result: 'result',
@@ -37383,23 +37388,27 @@ const UNIT_MS = {
     sec: 1000,
     m: 60_000,
     min: 60_000,
-    h: 3_600_000
+    h: 3_600_000,
+    d: 86_400_000
 };
-const DURATION_FORMS = 'a duration such as 5m, 300s, 1h30m, 1.5m or 250ms (a bare number is seconds)';
-/** Milliseconds, or undefined when the text is not a duration (the caller names the input in its error). */
-function parseDuration(text) {
+const DURATION_FORMS = 'a duration such as 90s, 5m, 1h30m, 7d or 250ms (a bare number is seconds)';
+/**
+ * Milliseconds, or undefined when the text is not a duration (the caller names the input in its
+ * error). One form for every input; a bare number keeps the input's own unit (seconds unless told).
+ */
+function parseDuration(text, bareUnitMs = 1000) {
     const value = text.trim().toLowerCase();
     if (/^\d+(\.\d+)?$/.test(value))
-        return Math.round(Number(value) * 1000);
-    if (!/^(\d+(\.\d+)?\s*(ms|sec|s|min|m|h)\s*)+$/.test(value))
+        return Math.round(Number(value) * bareUnitMs);
+    if (!/^(\d+(\.\d+)?\s*(ms|sec|s|min|m|h|d)\s*)+$/.test(value))
         return undefined;
     let total = 0;
-    for (const match of value.matchAll(/(\d+(?:\.\d+)?)\s*(ms|sec|s|min|m|h)/g))
+    for (const match of value.matchAll(/(\d+(?:\.\d+)?)\s*(ms|sec|s|min|m|h|d)/g))
         total += Number(match[1]) * UNIT_MS[match[2]];
     return Math.round(total);
 }
 /** "6m 12s", "1.20 s", "350 ms": how long, as the alerts and the trend say it. */
-function formatDuration(ms) {
+function duration_formatDuration(ms) {
     if (ms < 1000)
         return `${Math.round(ms)} ms`;
     if (ms < 60_000)
@@ -37510,7 +37519,20 @@ function loadSettings(raw) {
     djangoInputs(raw);
     const { connection, restoreTarget, secrets } = readConnectionInputs(raw);
     const restoreServer = parseRestoreServer(raw.get(Input.RestoreServer));
+    const checksText = raw.get(Input.Checks).trim();
+    // One line naming a .sql file is a file of checks; anything else is the checks themselves.
+    const checks = checksText === ''
+        ? undefined
+        : /^[^\n]+\.sql$/i.test(checksText)
+            ? { path: external_node_path_default().resolve(raw.workingDirectory, checksText), given: checksText }
+            : { text: checksText };
+    const checksTimeoutText = raw.get(Input.ChecksTimeout).trim() || '30s';
+    const checksTimeoutMs = parseDuration(checksTimeoutText);
+    if (checksTimeoutMs === undefined || checksTimeoutMs <= 0)
+        throw new InputError(Input.ChecksTimeout, checksTimeoutText, DURATION_FORMS);
     return {
+        checks,
+        checksTimeoutMs,
         connection,
         verbose,
         minSizeBytes,
@@ -37638,7 +37660,25 @@ function parseAlerts(raw, minSizeBytes, maxShrinkPercent, hasHistory) {
             throw new InputError(name, raw.get(name), `a threshold used together with history (it compares with earlier runs)`);
         }
     }
-    return { mode: modeText, maxDurationMs, minSizeBytes, maxShrinkPercent, maxGrowthPercent, maxConsecutiveFailures };
+    const objective = (name) => {
+        const text = raw.get(name).trim();
+        if (text === '')
+            return undefined;
+        const ms = parseDuration(text);
+        if (ms === undefined || ms <= 0)
+            throw new InputError(name, text, DURATION_FORMS);
+        return ms;
+    };
+    return {
+        mode: modeText,
+        maxDurationMs,
+        minSizeBytes,
+        maxShrinkPercent,
+        maxGrowthPercent,
+        maxConsecutiveFailures,
+        maxAgeMs: objective(Input.MaxAge),
+        maxRestoreMs: objective(Input.MaxRestoreTime)
+    };
 }
 /** expected-checksum: a SHA-256 in hex, or the path of a sha256sum-style file (read by the engine). */
 function parseExpectedChecksum(raw) {
@@ -37984,7 +38024,7 @@ function trend_summary_trendSection(trend) {
                 describeChange('Backup size', since.size, bytes_humanBytes),
                 describeChange('Rows', since.rows, count),
                 describeChange('Tables', since.tables, count),
-                describeChange('Duration', since.duration, formatDuration)
+                describeChange('Duration', since.duration, duration_formatDuration)
             ].filter((row) => row !== undefined)
         };
     }
@@ -38007,7 +38047,7 @@ function trend_summary_trendSection(trend) {
             run.result,
             run.sizeBytes === undefined ? '—' : bytes_humanBytes(run.sizeBytes),
             run.rows === undefined ? '—' : count(run.rows),
-            formatDuration(run.durationMs)
+            duration_formatDuration(run.durationMs)
         ])
     };
     return { figures, charts, change, runs: table };
@@ -38037,6 +38077,7 @@ function formatPercent(percent) {
 ;// CONCATENATED MODULE: ./src/report/summary.ts
 // The job summary's model, a pure function of a VerificationResult: its HTML is summary-html.ts's,
 // the terminal's lines summary-text.ts's.
+
 
 
 
@@ -38103,6 +38144,7 @@ function buildSummary(result) {
         ...(result.alerts ? [alertsTable(result.alerts)] : []),
         phasesTable(result),
         ...(result.physical ? physicalTables(result.physical) : []),
+        ...(result.teamChecks ? [teamChecksTable(result.teamChecks)] : []),
         { heading: 'Facts', header: ['Fact', 'Value'], rows: facts(result) },
         ...(comparison ? [tablesTable(comparison), definitionsTable(comparison), objectsTable(comparison)] : []),
         ...(result.checks ? [checksTable(result.checks)] : [])
@@ -38274,6 +38316,14 @@ function facts(result) {
         const { name, dropped } = result.restoreDatabase;
         facts.push(['Temporary database', `${escapeHtml(name)} (${dropped ? 'dropped' : 'could not be dropped; the post step tries again'})`]);
     }
+    const evidence = result.evidence;
+    if (evidence?.newestData)
+        facts.push([
+            'Newest data in the copy (recovery point)',
+            `${escapeHtml(evidence.newestData.at)}, from ${escapeHtml(evidence.newestData.from)}${evidence.ageSeconds === undefined ? '' : `: ${formatDuration(evidence.ageSeconds * 1000)} old once the copy was ready`}`
+        ]);
+    if (evidence?.restoreMs !== undefined)
+        facts.push(['Time to restore (recovery time)', `${seconds(evidence.restoreMs)}, from the restore's start to a usable copy`]);
     facts.push(['Duration', seconds(result.durationMs)]);
     if (result.receiptPath)
         facts.push(['Receipt', `<code>${escapeHtml(result.receiptPath)}</code>`]);
@@ -38416,6 +38466,19 @@ function objectsTable(comparison) {
             String(entry.source),
             String(entry.restored),
             entry.source === entry.restored ? '✅' : '❌'
+        ])
+    };
+}
+/** The team's own checks on the restored copy: each named, its query, what it found (a failing one's first rows). */
+function teamChecksTable(checks) {
+    const mark = { passed: '✅ passed', failed: '❌ failed', error: '❌ error' };
+    return {
+        heading: `Checks on the restored copy (${escapeHtml(checks.database)})`,
+        header: ['Check', 'Result', 'Found'],
+        rows: checks.outcomes.map((outcome) => [
+            `${escapeHtml(outcome.name)}<br><code>${escapeHtml(outcome.query.length > 200 ? `${outcome.query.slice(0, 200)}…` : outcome.query)}</code>`,
+            mark[outcome.status],
+            `${escapeHtml(outcome.detail)}${outcome.rows?.length ? `<br>${outcome.rows.map((row) => `<code>${escapeHtml(row)}</code>`).join('<br>')}` : ''}`
         ])
     };
 }
@@ -38579,6 +38642,11 @@ function buildReceipt(result) {
         },
         safety: result.safety && { ...result.safety },
         repository: result.physical?.repository && { ...result.physical.repository },
+        evidence: result.evidence && { ...result.evidence },
+        checks: result.teamChecks && {
+            database: result.teamChecks.database,
+            outcomes: result.teamChecks.outcomes.map((outcome) => ({ ...outcome }))
+        },
         error: result.error && { ...result.error }
     };
 }
@@ -43650,14 +43718,15 @@ async function readMadeBy(file, detected) {
         const text = head.toString('latin1');
         return {
             dumpedFrom: /^-- Dumped from database version (.+)$/m.exec(text)?.[1]?.trim(),
-            dumpedBy: /^-- Dumped by pg_dump version (.+)$/m.exec(text)?.[1]?.trim()
+            dumpedBy: /^-- Dumped by pg_dump version (.+)$/m.exec(text)?.[1]?.trim(),
+            startedOn: /^-- Started on (.+)$/m.exec(text)?.[1]?.trim()
         };
     }
     // A tar archive's first member is its table of contents, after a 512-byte header.
     const toc = detected.format === 'directory' ? external_node_path_default().join(file, 'toc.dat') : file;
     const head = await readHead(toc, false);
     const header = parseArchiveHeader(detected.format === 'tar' ? head.subarray(512) : head);
-    return 'problem' in header ? {} : { dumpedFrom: header.serverVersion, dumpedBy: header.dumpVersion };
+    return 'problem' in header ? {} : { dumpedFrom: header.serverVersion, dumpedBy: header.dumpVersion, startedOn: header.created };
 }
 /** The major of a version as PostgreSQL prints it: "16.4 (Debian ...)" is 16, "9.6.24" is 9.6. */
 function majorOfVersion(version) {
@@ -47060,6 +47129,198 @@ async function readInParts(pool, read) {
     return { rows: parts.reduce((sum, part) => sum + part.rows, 0), fingerprint: sumFingerprints(parts.map((part) => part.fingerprint)) };
 }
 
+;// CONCATENATED MODULE: ./src/compare/checks.ts
+// The team's own checks on the restored copy (input checks): SQL assertions, each run alone in a
+// read-only transaction with a statement timeout. One passes when it returns one row of one column
+// that is true, or, written with "-- expect: empty", no row at all.
+
+
+
+/** How many of a failing check's rows the summary shows. */
+const ROWS_SHOWN = 5;
+/**
+ * Checks from the input's text or a .sql file's. A check ends at a line ending in ";" (and, in the
+ * input's own text, at the end of every line); "-- name: ..." names the next one, "-- expect: empty"
+ * says it must return no row; other comments and blank lines are left out.
+ */
+function parseChecks(text, oneLineEach) {
+    const checks = [];
+    let lines = [];
+    let name;
+    let expect = 'true';
+    const flush = () => {
+        const query = lines.join('\n').trim().replace(/;\s*$/, '').trim();
+        if (query !== '') {
+            checks.push({ name: name ?? `check ${checks.length + 1}`, query, expect });
+            name = undefined;
+            expect = 'true';
+        }
+        lines = [];
+    };
+    for (const line of text.split(/\r?\n/)) {
+        const trimmed = line.trim();
+        const named = /^--\s*name:\s*(.+)$/i.exec(trimmed);
+        const expected = /^--\s*expect:\s*(\S+)/i.exec(trimmed);
+        if (named) {
+            flush();
+            name = named[1].trim();
+        }
+        else if (expected) {
+            expect = expected[1].toLowerCase() === 'empty' ? 'empty' : 'true';
+        }
+        else if (trimmed === '' || trimmed.startsWith('--')) {
+            if (trimmed === '')
+                flush();
+        }
+        else {
+            lines.push(line);
+            if (oneLineEach || trimmed.endsWith(';'))
+                flush();
+        }
+    }
+    flush();
+    return checks;
+}
+/** A value as the summary shows it: text, at most 200 characters. */
+function shown(value) {
+    const text = value === null
+        ? 'NULL'
+        : value instanceof Date
+            ? value.toISOString()
+            : typeof value === 'object'
+                ? JSON.stringify(value)
+                : String(value);
+    return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+/** Runs every check, one after the other, each in a transaction of its own that is rolled back. */
+async function runChecks(client, checks, timeoutMs, redact) {
+    const outcomes = [];
+    for (const check of checks) {
+        const started = Date.now();
+        const outcome = {
+            name: redact(check.name),
+            query: redact(check.query),
+            expect: check.expect,
+            status: 'passed',
+            detail: '',
+            ms: 0
+        };
+        try {
+            await client.query('BEGIN TRANSACTION READ ONLY');
+            await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.round(timeoutMs))}`);
+            const answered = await client.query({ text: check.query, rowMode: 'array' });
+            const result = Array.isArray(answered) ? answered.at(-1) : answered;
+            const rows = result.rows;
+            const sample = rows.slice(0, ROWS_SHOWN).map((row) => redact(row.map(shown).join(' | ')));
+            if (check.expect === 'empty') {
+                if (rows.length > 0)
+                    Object.assign(outcome, { status: 'failed', detail: `${rows.length} row(s), none expected`, rows: sample });
+                else
+                    outcome.detail = 'no row, as expected';
+            }
+            else if (rows.length === 1 && rows[0].length === 1 && rows[0][0] === true) {
+                outcome.detail = 'true';
+            }
+            else {
+                const said = rows.length !== 1 || rows[0].length !== 1
+                    ? `${rows.length} row(s) of ${result.fields.length} column(s), not one row of one true value`
+                    : `${shown(rows[0][0])}, not true`;
+                Object.assign(outcome, { status: 'failed', detail: said, rows: sample });
+            }
+        }
+        catch (error) {
+            const message = error.message;
+            const timedOut = /canceling statement due to statement timeout/.test(message);
+            outcome.status = 'error';
+            outcome.detail = redact(timedOut ? `stopped after ${timeoutMs / 1000} s (checks-timeout): ${message}` : `the server said: ${message}`);
+        }
+        finally {
+            await client.query('ROLLBACK').catch(() => { });
+        }
+        outcome.ms = Date.now() - started;
+        outcomes.push(outcome);
+    }
+    return outcomes;
+}
+/** The checks an input gives: its own lines, or the .sql file it names; none, or a file that cannot be read, is refused before connecting. */
+async function readChecks(given) {
+    const input = 'text' in given ? given.text : given.given;
+    let text;
+    if ('text' in given)
+        text = given.text;
+    else {
+        try {
+            text = await (0,promises_namespaceObject.readFile)(given.path, 'utf8');
+        }
+        catch (error) {
+            throw new InputError(Input.Checks, input, `a .sql file of checks that can be read (${error.code ?? 'unreadable'}), or the checks themselves, one per line`);
+        }
+    }
+    const checks = parseChecks(text, 'text' in given);
+    if (checks.length === 0)
+        throw new InputError(Input.Checks, input, 'at least one SQL query: one per line, or a .sql file of them, each ending with ";"');
+    return checks;
+}
+
+;// CONCATENATED MODULE: ./src/engine/team-checks.ts
+// The team's own checks (input checks) as the engine runs them: on the restored copy while it is
+// there, recorded in the result; judged once the comparison has passed, so that a restore that
+// does not match its reference is named first.
+
+
+/** Runs every check on the copy's database, in sessions of its own; nothing to do without checks. */
+async function runTeamChecks(v, database, connect) {
+    const checks = v.references.checks;
+    if (checks.length === 0)
+        return;
+    const client = await connect();
+    try {
+        const outcomes = await runChecks(client, checks, v.settings.checksTimeoutMs, (text) => v.run.redactor.redact(text));
+        v.result.teamChecks = { database, outcomes };
+        for (const outcome of outcomes)
+            v.run.log(`Check "${outcome.name}": ${outcome.status}, ${outcome.detail}`);
+    }
+    finally {
+        await client.end().catch(() => { });
+    }
+}
+/** A check that failed or could not run fails the run; with alert-mode: warn it only warns. */
+function judgeTeamChecks(v) {
+    const outcomes = v.result.teamChecks?.outcomes ?? [];
+    const failed = outcomes.filter((outcome) => outcome.status !== 'passed');
+    if (failed.length === 0)
+        return;
+    const said = failed
+        .map((outcome) => `"${outcome.name}" ${outcome.status === 'error' ? 'could not run' : 'failed'}: ${outcome.detail}` +
+        `${outcome.rows?.length ? ` (first rows: ${outcome.rows.slice(0, 3).join('; ')})` : ''}`)
+        .join('; ');
+    const message = `${failed.length} of ${outcomes.length} check(s) on the restored copy did not pass: ${said}`;
+    if (v.settings.alerts.mode === 'warn') {
+        v.run.warn(`${message} (alert-mode: warn)`);
+        return;
+    }
+    throw new VerificationError('check-failed', message, "Each check is the team's own assertion about the data: find out why the backup's data breaks it, or correct the check (checks).");
+}
+
+;// CONCATENATED MODULE: ./src/engine/evidence.ts
+// The recovery point and the recovery time of a run, whatever its method: when the newest data in
+// the copy was written (and how that is known), how old it was once the copy was ready, and how
+// long the restore took from its start to a usable copy.
+/** When the copy's newest data was written: a time as PostgreSQL or a backup prints it, or undefined when it cannot be read. */
+function noteNewestData(v, at, from) {
+    const time = at instanceof Date ? at : at ? new Date(at.replace(/ UTC$/, 'Z').replace(/^(\d{4}-\d\d-\d\d) /, '$1T')) : undefined;
+    if (!time || Number.isNaN(time.getTime()))
+        return;
+    v.result.evidence = { ...v.result.evidence, newestData: { at: time.toISOString(), from } };
+}
+/** The copy is ready: the restore took this long, and its newest data is this old now. */
+function noteCopyReady(v, restoreMs) {
+    const evidence = { ...v.result.evidence, restoreMs: Math.round(restoreMs) };
+    if (evidence.newestData)
+        evidence.ageSeconds = Math.max(0, Math.round((Date.now() - Date.parse(evidence.newestData.at)) / 1000));
+    v.result.evidence = evidence;
+}
+
 ;// CONCATENATED MODULE: ./src/report/since-receipt.ts
 // What changed since another backup's receipt, in the user's words: label and text pairs for the
 // summary and the log (see records/since-receipt.ts for the comparison itself).
@@ -49725,6 +49986,8 @@ async function tablespacesOf(session) {
 
 
 
+
+
 /** A restore into a new temporary database; its inventory is read before it is dropped. */
 function startRestore(v, connected, backup, 
 /** Whether anything vouches for the backup: this run made it, or a checksum or receipt. */
@@ -49750,9 +50013,15 @@ safety, streamed) {
         afterRestore: v.options.hooks?.afterRestore
     };
     const { target } = connected.restoreServer;
+    const restoreStarted = Date.now();
     return restoreBackup(v.run, request, async (database) => {
+        noteCopyReady(v, Date.now() - restoreStarted);
+        const checked = (inspection) => inspection.then(async (inspected) => {
+            await runTeamChecks(v, database, () => openSession(target, database, { signal: v.run.signal, report: v.run.warn }));
+            return inspected;
+        });
         if (settings.verifyLevel !== 'data')
-            return inspectRestored(target, database, settings.verifyLevel, settings.jobs);
+            return checked(inspectRestored(target, database, settings.verifyLevel, settings.jobs));
         const { dump, reference } = await v.contentReference.promise;
         const plan = dump && {
             dump,
@@ -49762,7 +50031,7 @@ safety, streamed) {
             generatedValues: (reference?.generatedValues?.length ?? 0) > 0,
             splitBytes: v.options.readBackSplitBytes
         };
-        return inspectRestored(target, database, settings.verifyLevel, settings.jobs, plan);
+        return checked(inspectRestored(target, database, settings.verifyLevel, settings.jobs, plan));
     });
 }
 /**
@@ -49840,6 +50109,7 @@ async function restorePhase(v, restore, validated, mode) {
         requireSameInventory(comparison);
         if (since && since.problems.length > 0)
             throw new VerificationError('receipt-mismatch', `Since the receipt of another backup: ${since.problems.join('. ')}.`, SINCE_RECEIPT_HINT);
+        judgeTeamChecks(v);
         const streamed = result.backup?.streamed === true;
         done(`restored into ${result.restoreDatabase?.name}${streamed ? ' while pg_dump wrote' : ''}; ` +
             `${comparison.restored.length} of ${comparison.source.length} tables`);
@@ -49903,6 +50173,7 @@ class StreamedRestore {
 
 
 
+
 async function createPhase(v, held) {
     const { settings, run, result } = v;
     if (settings.connection.kind !== 'postgres')
@@ -49918,6 +50189,7 @@ async function createPhase(v, held) {
         // The inventory is read in the snapshot pg_dump dumps, so writes during the dump change neither;
         // the snapshot is opened only now, to hold the source's horizon back no longer than needed.
         const snapshot = await SourceSnapshot.open(await openSession(target, target.database, { signal: run.signal, report: run.warn }));
+        noteNewestData(v, new Date(), 'the snapshot pg_dump dumped');
         try {
             const inventory = snapshot.inventory(settings.verifyLevel, connected.restoreServer.major);
             inventory.catch(() => { });
@@ -50277,7 +50549,7 @@ function recordProblem(line) {
         return 'has no valid result';
     if (typeof record.durationMs !== 'number' || !(record.durationMs >= 0))
         return 'has no valid duration';
-    for (const key of ['sizeBytes', 'tables', 'rows']) {
+    for (const key of ['sizeBytes', 'tables', 'rows', 'restoreMs', 'backupAgeSeconds']) {
         if (record[key] !== undefined && (typeof record[key] !== 'number' || !(record[key] >= 0)))
             return `has an invalid ${key}`;
     }
@@ -50315,7 +50587,9 @@ function historyRecord(result, alerts) {
         serverVersion: result.serverVersion,
         clientVersion: result.client?.version,
         checksum: result.backup?.sha256,
-        verifyLevel: tables?.level
+        verifyLevel: tables?.level,
+        restoreMs: result.evidence?.restoreMs,
+        backupAgeSeconds: result.evidence?.ageSeconds
     };
 }
 /** How long the check of a history's path may take before the path is refused (a hung network mount). */
@@ -50565,6 +50839,7 @@ async function readChecksumFile(file, backupFile) {
 
 
 
+
 async function readReferences(settings) {
     // First: a history that cannot be read is left alone (and not appended to) whatever else fails;
     // one that could not be written is refused now, not after the whole verification.
@@ -50583,7 +50858,8 @@ async function readReferences(settings) {
             throw new InputError(Input.BackupFile, settings.given.backupFile ?? settings.backupFile, `the path of a backup file, or of a directory-format folder of files; ${problem}`);
     }
     const expectedChecksum = await readExpectedChecksum(settings);
-    return { history, expectedChecksum, ...readUsableReceipt(settings) };
+    const checks = settings.checks ? await readChecks(settings.checks) : [];
+    return { history, expectedChecksum, checks, ...readUsableReceipt(settings) };
 }
 /** expected-checksum: a SHA-256 as given, or the line of a sha256sum-style file that names the backup (else its first). */
 async function readExpectedChecksum(settings) {
@@ -51273,8 +51549,8 @@ function evaluateAlerts(thresholds, result, previous) {
     if (maxDurationMs !== undefined && result.durationMs > maxDurationMs) {
         alerts.push({
             input: Input.MaxDuration,
-            message: `The run took ${formatDuration(result.durationMs)}, over max-duration (${formatDuration(maxDurationMs)}) ` +
-                `by ${formatDuration(result.durationMs - maxDurationMs)}.`
+            message: `The run took ${duration_formatDuration(result.durationMs)}, over max-duration (${duration_formatDuration(maxDurationMs)}) ` +
+                `by ${duration_formatDuration(result.durationMs - maxDurationMs)}.`
         });
     }
     const size = result.backup?.sizeBytes;
@@ -51314,6 +51590,21 @@ function evaluateAlerts(thresholds, result, previous) {
                 });
             }
         }
+    }
+    const evidence = result.evidence;
+    if (thresholds.maxAgeMs !== undefined && evidence?.ageSeconds !== undefined && evidence.ageSeconds * 1000 > thresholds.maxAgeMs) {
+        alerts.push({
+            input: Input.MaxAge,
+            message: `The copy's newest data (${evidence.newestData?.at}, from ${evidence.newestData?.from}) was ${duration_formatDuration(evidence.ageSeconds * 1000)} old ` +
+                `when the copy was ready, over max-age, the recovery point objective (${duration_formatDuration(thresholds.maxAgeMs)}).`
+        });
+    }
+    if (thresholds.maxRestoreMs !== undefined && evidence?.restoreMs !== undefined && evidence.restoreMs > thresholds.maxRestoreMs) {
+        alerts.push({
+            input: Input.MaxRestoreTime,
+            message: `The restore took ${duration_formatDuration(evidence.restoreMs)} to a usable copy, over max-restore-time, the recovery time objective ` +
+                `(${duration_formatDuration(thresholds.maxRestoreMs)}), by ${duration_formatDuration(evidence.restoreMs - thresholds.maxRestoreMs)}.`
+        });
     }
     if (maxConsecutiveFailures !== undefined && result.status === 'failed') {
         const streak = consecutiveFailures(previous ?? []) + 1;
@@ -52154,6 +52445,8 @@ function compareWithSource(source, copy) {
 
 
 
+
+
 /** An existing base backup, or (with `created`) the one the Create phase just made, held to the source around it. */
 async function verifyPhysical(v, file, created) {
     if (!created)
@@ -52194,7 +52487,9 @@ async function validatePhysical(v, file, room, created) {
     }
     const dataDirectory = room.dataDirectory;
     run.log(`Base backup, ${backup.layout} format: ${backup.files.length} file(s), ${describeBytes(backup.sizeBytes)}`);
+    const unpacking = Date.now();
     await materialise(backup, dataDirectory, run.signal);
+    const filesMs = Date.now() - unpacking;
     const label = await readBackupLabel(dataDirectory);
     const major = await readMajor(dataDirectory);
     run.log(`backup_label: WAL from ${label.startLsn} (segment ${label.startSegment}, timeline ${label.timeline}); PostgreSQL ${major}`);
@@ -52255,7 +52550,15 @@ async function validatePhysical(v, file, room, created) {
         throw binding.error;
     const recorded = binding?.describesThisBackup && receipt ? receiptInventory(receipt) : undefined;
     const database = receipt?.database?.slice(receipt.database.lastIndexOf('/') + 1);
-    return { backup, dataDirectory, binaries, facts, receipt: recorded && database ? { database, inventory: recorded } : undefined };
+    return { backup, dataDirectory, binaries, facts, filesMs, receipt: recorded && database ? { database, inventory: recorded } : undefined };
+}
+/** The database a copy is known by: the one named, else the one with the most tables (the application's, as a rule). */
+function mainDatabase(databases, named) {
+    return (databases.find((entry) => entry.name === named) ??
+        [...databases]
+            .filter((entry) => !['postgres', 'template0', 'template1'].includes(entry.name))
+            .sort((a, b) => b.inventory.tables.length - a.inventory.tables.length)[0] ??
+        databases.find((entry) => entry.name === 'postgres'));
 }
 /** Server binaries of the copy's major: installed, cached, or downloaded as the client tools are. */
 async function serverBinariesFor(v, major) {
@@ -52315,6 +52618,8 @@ async function restorePhysical(v, prepared, room, created) {
         });
         const facts = server.facts;
         prepared.facts.recovery = facts;
+        noteNewestData(v, facts.lastReplayedCommit ?? prepared.facts.label?.startTime, facts.lastReplayedCommit ? 'the last commit recovery replayed' : "the backup's start (backup_label)");
+        noteCopyReady(v, (prepared.filesMs ?? 0) + facts.millisecondsToConsistent);
         run.log(`The copy is consistent${facts.consistentAt ? ` at ${facts.consistentAt}` : ''} and promoted on timeline ${facts.timeline} ` +
             `after ${(facts.millisecondsToConsistent / 1000).toFixed(1)} s (redo ${facts.redoStart ?? '?'} to ${facts.redoDone ?? '?'}` +
             `${facts.segmentsRestored ? `, ${facts.segmentsRestored} segment(s) from the WAL archive` : ''})`);
@@ -52356,6 +52661,11 @@ async function restorePhysical(v, prepared, room, created) {
                 throw new VerificationError('restore-mismatch', `The copy differs from the source on tables that were quiet during the backup: ${comparison.mismatches.slice(0, 20).join('; ')}`);
             }
         }
+        // The team's checks run on the source's database, the receipt's, or the one with the most tables.
+        const checked = mainDatabase(proof.databases, created?.database ?? prepared.receipt?.database);
+        if (checked)
+            await runTeamChecks(v, checked.name, () => server.connect(checked.name, server.superuser));
+        judgeTeamChecks(v);
         const databases = prepared.facts.databases;
         const tables = databases.reduce((sum, entry) => sum + entry.tables, 0);
         const rows = databases.reduce((sum, entry) => sum + (entry.rows ?? 0), 0);
@@ -53038,6 +53348,7 @@ function barmanAccess(run, tool, options) {
 
 
 
+
 async function verifyRepository(v) {
     const repository = v.settings.repository;
     await inServerRoom(v, async (room) => {
@@ -53163,6 +53474,7 @@ async function restoreRepositoryBackup(v, access, chosen, room) {
         ...chosen,
         dataDirectory: room.dataDirectory,
         recovery: wal,
+        filesMs,
         compare: (databases) => compareWithReceipt(v, databases)
     };
     try {
@@ -53177,8 +53489,11 @@ async function restoreRepositoryBackup(v, access, chosen, room) {
                 total: filesMs + recovery.millisecondsToConsistent
             };
             repository.restoredPoint = recovery.lastReplayedCommit ?? repository.stoppedAt;
-            repository.backupAgeSeconds = Math.max(0, Math.round((Date.now() - Date.parse(repository.stoppedAt)) / 1000));
-            run.log(`Recovery point: ${repository.restoredPoint} (the backup ended ${describeAge(repository.backupAgeSeconds)} ago); ` +
+            if (!recovery.lastReplayedCommit)
+                noteNewestData(v, repository.stoppedAt, "the backup's end");
+            noteCopyReady(v, repository.restoreMs.total);
+            repository.backupAgeSeconds = v.result.evidence?.ageSeconds;
+            run.log(`Recovery point: ${repository.restoredPoint} (the backup ended ${describeAge(repository.backupAgeSeconds ?? 0)} ago); ` +
                 `time to restore: ${(repository.restoreMs.total / 1000).toFixed(1)} s (${access.tool.name} ${(filesMs / 1000).toFixed(1)} s, recovery ${(recovery.millisecondsToConsistent / 1000).toFixed(1)} s)`);
         }
         result.physical = chosen.facts;
@@ -53216,11 +53531,7 @@ function compareWithReceipt(v, databases) {
     const { result, settings, run } = v;
     const receipt = v.references.receipt;
     const named = receipt?.database?.slice(receipt.database.lastIndexOf('/') + 1);
-    const main = databases.find((entry) => entry.name === named) ??
-        [...databases]
-            .filter((entry) => !['postgres', 'template0', 'template1'].includes(entry.name))
-            .sort((a, b) => b.inventory.tables.length - a.inventory.tables.length)[0] ??
-        databases[0];
+    const main = mainDatabase(databases, named);
     if (!main)
         return undefined;
     result.inventory = main.inventory;
@@ -53253,6 +53564,8 @@ function compareWithReceipt(v, databases) {
 // The engine: Create, Validate and Restore for one backup, returning what they found. One function
 // per mode: a new backup of the source, or an existing backup verified where it is. The engine never
 // touches @actions/core; whoever calls it supplies a Reporter.
+
+
 
 
 
@@ -53384,6 +53697,10 @@ async function verifyExisting(v, file) {
     try {
         const detected = await detectBackupFormat(file);
         v.phases.skip('Create', `skipped: verifying the existing backup ${file}`);
+        const madeBy = await readMadeBy(file, detected).catch(() => undefined);
+        noteNewestData(v, madeBy?.startedOn, detected.format === 'plain'
+            ? 'the dump\'s "-- Started on" line'
+            : "the archive header's time (the dumping host's clock, read in the runner's time zone)");
         const backup = await validateExistingPhase(v, held, file, detected);
         // A backup alone, or one nothing vouches for: restored on a throwaway server of the run's own.
         if (restoresOnThrowaway(v.settings, held.trustedBy === undefined)) {
@@ -53500,6 +53817,10 @@ Options:
   --barman-server S, --barman-config FILE, --barman-path FILE
                        barman: the server, its barman.conf, the executable
   --backup-set LABEL   pgbackrest, barman: the backup to verify (default: the newest)
+  --checks SQL|FILE    the team's SQL assertions on the restored copy, one per line, or a .sql file
+  --checks-timeout D   how long each check may run (default 30s)
+  --max-age D          alert when the copy's newest data is older (recovery point objective)
+  --max-restore-time D alert when the restore takes longer (recovery time objective)
   --restore-database-url URL
                        a server apart from the source that receives the temporary database
   --restore-server S   throwaway (a private server of the run's own), source (the source's
@@ -53570,6 +53891,10 @@ function parseCommandLine(argv, environment, workingDirectory) {
             [Input.BarmanServer]: { type: 'string' },
             [Input.BarmanConfig]: { type: 'string' },
             [Input.BarmanPath]: { type: 'string' },
+            [Input.Checks]: { type: 'string' },
+            [Input.MaxAge]: { type: 'string' },
+            [Input.MaxRestoreTime]: { type: 'string' },
+            [Input.ChecksTimeout]: { type: 'string' },
             help: { type: 'boolean', short: 'h' }
         },
         strict: true,

@@ -7127,7 +7127,11 @@ const Input = {
     PgBackRestPath: 'pgbackrest-path',
     BarmanServer: 'barman-server',
     BarmanConfig: 'barman-config',
-    BarmanPath: 'barman-path'
+    BarmanPath: 'barman-path',
+    Checks: 'checks',
+    MaxAge: 'max-age',
+    MaxRestoreTime: 'max-restore-time',
+    ChecksTimeout: 'checks-timeout'
 };
 const Output = {
     Result: 'result',
@@ -7210,7 +7214,8 @@ const PROBLEM_CODES = (/* unused pure expression or super */ null && ([
     'history-unwritable',
     'django-settings',
     'repository-unreadable',
-    'backup-missing'
+    'backup-missing',
+    'check-failed'
 ]));
 class errors_VerificationError extends Error {
     problem;

@@ -14,6 +14,8 @@ export interface MadeBy {
   dumpedFrom?: string
   /** The pg_dump that wrote it. */
   dumpedBy?: string
+  /** When the dump started: a verbose plain dump's "-- Started on" line (with its zone), an archive header's time (the dumping host's clock, no zone). */
+  startedOn?: string
 }
 
 const HEAD_BYTES = 64 * 1024
@@ -24,14 +26,15 @@ export async function readMadeBy(file: string, detected: DetectedFormat): Promis
     const text = head.toString('latin1')
     return {
       dumpedFrom: /^-- Dumped from database version (.+)$/m.exec(text)?.[1]?.trim(),
-      dumpedBy: /^-- Dumped by pg_dump version (.+)$/m.exec(text)?.[1]?.trim()
+      dumpedBy: /^-- Dumped by pg_dump version (.+)$/m.exec(text)?.[1]?.trim(),
+      startedOn: /^-- Started on (.+)$/m.exec(text)?.[1]?.trim()
     }
   }
   // A tar archive's first member is its table of contents, after a 512-byte header.
   const toc = detected.format === 'directory' ? path.join(file, 'toc.dat') : file
   const head = await readHead(toc, false)
   const header = parseArchiveHeader(detected.format === 'tar' ? head.subarray(512) : head)
-  return 'problem' in header ? {} : { dumpedFrom: header.serverVersion, dumpedBy: header.dumpVersion }
+  return 'problem' in header ? {} : { dumpedFrom: header.serverVersion, dumpedBy: header.dumpVersion, startedOn: header.created }
 }
 
 /** The major of a version as PostgreSQL prints it: "16.4 (Debian ...)" is 16, "9.6.24" is 9.6. */

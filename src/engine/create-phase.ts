@@ -15,6 +15,7 @@ import { startRestore } from './restore-phase.js'
 import type { SafetyFacts } from '../report/result.js'
 import { StreamedRestore } from './streamed-restore.js'
 import type { Verification } from './verification.js'
+import { noteNewestData } from './evidence.js'
 
 /** What a run holds that must be let go of at its end, whatever happened. */
 export interface Held {
@@ -52,6 +53,7 @@ export async function createPhase(v: Verification, held: Held): Promise<Created>
     // The inventory is read in the snapshot pg_dump dumps, so writes during the dump change neither;
     // the snapshot is opened only now, to hold the source's horizon back no longer than needed.
     const snapshot = await SourceSnapshot.open(await openSession(target, target.database, { signal: run.signal, report: run.warn }))
+    noteNewestData(v, new Date(), 'the snapshot pg_dump dumped')
     try {
       const inventory = snapshot.inventory(settings.verifyLevel, connected.restoreServer.major)
       inventory.catch(() => {})

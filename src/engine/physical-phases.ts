@@ -21,6 +21,8 @@ import { compareInventories, describeComparison, requireSameInventory } from '..
 import type { PhysicalFacts } from '../report/result.js'
 import type { ValidationCheck } from '../validate/plain-checks.js'
 import type { Verification } from './verification.js'
+import { judgeTeamChecks, runTeamChecks } from './team-checks.js'
+import { noteCopyReady, noteNewestData } from './evidence.js'
 import { compareWithSource, type SourceAround } from '../physical/source-comparison.js'
 
 /** A copy ready to start: its data directory, the binaries of its major, and what is known of it so far. */
@@ -32,6 +34,8 @@ export interface PreparedCopy {
   receipt?: { database: string; inventory: Inventory }
   /** Where recovery finds the WAL the copy does not hold; undefined: wal-archive, if given. */
   recovery?: { walArchive?: string; restoreCommand?: string }
+  /** How long putting the copy's files in place took (unpacking, or the tool's restore): part of the time to restore. */
+  filesMs?: number
   /** After the proof, before the server stops: a comparison of the copy's own (a repository's receipt), its sentence for the phase's detail. */
   compare?: (databases: PhysicalDatabase[]) => string | undefined
 }
@@ -96,7 +100,9 @@ async function validatePhysical(v: Verification, file: string, room: ServerRoom,
   }
   const dataDirectory = room.dataDirectory
   run.log(`Base backup, ${backup.layout} format: ${backup.files.length} file(s), ${describeBytes(backup.sizeBytes)}`)
+  const unpacking = Date.now()
   await materialise(backup, dataDirectory, run.signal)
+  const filesMs = Date.now() - unpacking
   const label = await readBackupLabel(dataDirectory)
   const major = await readMajor(dataDirectory)
   run.log(`backup_label: WAL from ${label.startLsn} (segment ${label.startSegment}, timeline ${label.timeline}); PostgreSQL ${major}`)
@@ -158,7 +164,18 @@ async function validatePhysical(v: Verification, file: string, room: ServerRoom,
   if (binding?.error) throw binding.error
   const recorded = binding?.describesThisBackup && receipt ? receiptInventory(receipt) : undefined
   const database = receipt?.database?.slice(receipt.database.lastIndexOf('/') + 1)
-  return { backup, dataDirectory, binaries, facts, receipt: recorded && database ? { database, inventory: recorded } : undefined }
+  return { backup, dataDirectory, binaries, facts, filesMs, receipt: recorded && database ? { database, inventory: recorded } : undefined }
+}
+
+/** The database a copy is known by: the one named, else the one with the most tables (the application's, as a rule). */
+export function mainDatabase(databases: PhysicalDatabase[], named?: string): PhysicalDatabase | undefined {
+  return (
+    databases.find((entry) => entry.name === named) ??
+    [...databases]
+      .filter((entry) => !['postgres', 'template0', 'template1'].includes(entry.name))
+      .sort((a, b) => b.inventory.tables.length - a.inventory.tables.length)[0] ??
+    databases.find((entry) => entry.name === 'postgres')
+  )
 }
 
 /** Server binaries of the copy's major: installed, cached, or downloaded as the client tools are. */
@@ -221,6 +238,12 @@ export async function restorePhysical(v: Verification, prepared: PreparedCopy, r
     })
     const facts = server.facts
     prepared.facts.recovery = facts
+    noteNewestData(
+      v,
+      facts.lastReplayedCommit ?? prepared.facts.label?.startTime,
+      facts.lastReplayedCommit ? 'the last commit recovery replayed' : "the backup's start (backup_label)"
+    )
+    noteCopyReady(v, (prepared.filesMs ?? 0) + facts.millisecondsToConsistent)
     run.log(
       `The copy is consistent${facts.consistentAt ? ` at ${facts.consistentAt}` : ''} and promoted on timeline ${facts.timeline} ` +
         `after ${(facts.millisecondsToConsistent / 1000).toFixed(1)} s (redo ${facts.redoStart ?? '?'} to ${facts.redoDone ?? '?'}` +
@@ -267,6 +290,10 @@ export async function restorePhysical(v: Verification, prepared: PreparedCopy, r
         )
       }
     }
+    // The team's checks run on the source's database, the receipt's, or the one with the most tables.
+    const checked = mainDatabase(proof.databases, created?.database ?? prepared.receipt?.database)
+    if (checked) await runTeamChecks(v, checked.name, () => server!.connect(checked.name, server!.superuser))
+    judgeTeamChecks(v)
     const databases = prepared.facts.databases
     const tables = databases.reduce((sum, entry) => sum + entry.tables, 0)
     const rows = databases.reduce((sum, entry) => sum + (entry.rows ?? 0), 0)

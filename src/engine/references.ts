@@ -7,6 +7,7 @@ import type { Settings } from '../inputs/inputs.js'
 import type { VerifyLevel } from '../compare/inventory.js'
 import type { Receipt } from '../records/receipt.js'
 import { readUsableReceipt } from '../records/receipt-binding.js'
+import { readChecks, type Check } from '../compare/checks.js'
 import { checkHistoryWritable, readHistory, type HistoryRecord } from '../records/history.js'
 import { InputError } from '../run/errors.js'
 import { Input } from '../run/names.js'
@@ -23,6 +24,8 @@ export interface References {
   verifyLevel: VerifyLevel
   /** The history's records before this run (with the history input; none when the file is new). */
   history?: HistoryRecord[]
+  /** The team's own checks on the restored copy (input checks). */
+  checks: Check[]
 }
 
 export async function readReferences(settings: Settings): Promise<References> {
@@ -49,7 +52,8 @@ export async function readReferences(settings: Settings): Promise<References> {
       )
   }
   const expectedChecksum = await readExpectedChecksum(settings)
-  return { history, expectedChecksum, ...readUsableReceipt(settings) }
+  const checks = settings.checks ? await readChecks(settings.checks) : []
+  return { history, expectedChecksum, checks, ...readUsableReceipt(settings) }
 }
 
 /** expected-checksum: a SHA-256 as given, or the line of a sha256sum-style file that names the backup (else its first). */

@@ -18,8 +18,9 @@ import type { PhysicalDatabase } from '../physical/prove.js'
 import { describeBytes } from '../run/bytes.js'
 import { VerificationError } from '../run/errors.js'
 import type { ValidationCheck } from '../validate/plain-checks.js'
-import { inServerRoom, restorePhysical, serverBinariesFor, type PreparedCopy } from './physical-phases.js'
+import { inServerRoom, mainDatabase, restorePhysical, serverBinariesFor, type PreparedCopy } from './physical-phases.js'
 import type { Verification } from './verification.js'
+import { noteCopyReady, noteNewestData } from './evidence.js'
 import type { ServerRoom } from '../server/room.js'
 
 export async function verifyRepository(v: Verification): Promise<void> {
@@ -175,6 +176,7 @@ async function restoreRepositoryBackup(v: Verification, access: RepositoryAccess
     ...chosen,
     dataDirectory: room.dataDirectory,
     recovery: wal,
+    filesMs,
     compare: (databases) => compareWithReceipt(v, databases)
   }
   try {
@@ -188,9 +190,11 @@ async function restoreRepositoryBackup(v: Verification, access: RepositoryAccess
         total: filesMs + recovery.millisecondsToConsistent
       }
       repository.restoredPoint = recovery.lastReplayedCommit ?? repository.stoppedAt
-      repository.backupAgeSeconds = Math.max(0, Math.round((Date.now() - Date.parse(repository.stoppedAt)) / 1000))
+      if (!recovery.lastReplayedCommit) noteNewestData(v, repository.stoppedAt, "the backup's end")
+      noteCopyReady(v, repository.restoreMs.total)
+      repository.backupAgeSeconds = v.result.evidence?.ageSeconds
       run.log(
-        `Recovery point: ${repository.restoredPoint} (the backup ended ${describeAge(repository.backupAgeSeconds)} ago); ` +
+        `Recovery point: ${repository.restoredPoint} (the backup ended ${describeAge(repository.backupAgeSeconds ?? 0)} ago); ` +
           `time to restore: ${(repository.restoreMs.total / 1000).toFixed(1)} s (${access.tool.name} ${(filesMs / 1000).toFixed(1)} s, recovery ${(recovery.millisecondsToConsistent / 1000).toFixed(1)} s)`
       )
     }
@@ -228,12 +232,7 @@ function compareWithReceipt(v: Verification, databases: PhysicalDatabase[]): str
   const { result, settings, run } = v
   const receipt = v.references.receipt
   const named = receipt?.database?.slice(receipt.database.lastIndexOf('/') + 1)
-  const main =
-    databases.find((entry) => entry.name === named) ??
-    [...databases]
-      .filter((entry) => !['postgres', 'template0', 'template1'].includes(entry.name))
-      .sort((a, b) => b.inventory.tables.length - a.inventory.tables.length)[0] ??
-    databases[0]
+  const main = mainDatabase(databases, named)
   if (!main) return undefined
   result.inventory = main.inventory
   result.target = `${result.target}/${main.name}`

@@ -7,7 +7,9 @@ import { majorOfVersion } from '../backup/made-by.js'
 import { dumpInventory, withDumpContent } from '../compare/dump-reference.js'
 import type { Inventory } from '../compare/inventory.js'
 import { inspectRestored, type ReadBackPlan, type RestoredInspection } from '../compare/restored.js'
-import { majorOf } from '../connection/session.js'
+import { majorOf, openSession } from '../connection/session.js'
+import { judgeTeamChecks, runTeamChecks } from './team-checks.js'
+import { noteCopyReady } from './evidence.js'
 import { compareSinceReceipt, shrinkageProblems } from '../records/since-receipt.js'
 import { describeSinceReceipt } from '../report/since-receipt.js'
 import { describeHarmless } from '../restore/errors.js'
@@ -49,8 +51,15 @@ export function startRestore(
     afterRestore: v.options.hooks?.afterRestore
   }
   const { target } = connected.restoreServer
+  const restoreStarted = Date.now()
   return restoreBackup(v.run, request, async (database) => {
-    if (settings.verifyLevel !== 'data') return inspectRestored(target, database, settings.verifyLevel, settings.jobs)
+    noteCopyReady(v, Date.now() - restoreStarted)
+    const checked = (inspection: Promise<RestoredInspection>) =>
+      inspection.then(async (inspected) => {
+        await runTeamChecks(v, database, () => openSession(target, database, { signal: v.run.signal, report: v.run.warn }))
+        return inspected
+      })
+    if (settings.verifyLevel !== 'data') return checked(inspectRestored(target, database, settings.verifyLevel, settings.jobs))
     const { dump, reference } = await v.contentReference.promise
     const plan: ReadBackPlan | undefined = dump && {
       dump,
@@ -60,7 +69,7 @@ export function startRestore(
       generatedValues: (reference?.generatedValues?.length ?? 0) > 0,
       splitBytes: v.options.readBackSplitBytes
     }
-    return inspectRestored(target, database, settings.verifyLevel, settings.jobs, plan)
+    return checked(inspectRestored(target, database, settings.verifyLevel, settings.jobs, plan))
   })
 }
 
@@ -154,6 +163,7 @@ export async function restorePhase(
         `Since the receipt of another backup: ${since.problems.join('. ')}.`,
         SINCE_RECEIPT_HINT
       )
+    judgeTeamChecks(v)
     const streamed = result.backup?.streamed === true
     done(
       `restored into ${result.restoreDatabase?.name}${streamed ? ' while pg_dump wrote' : ''}; ` +

@@ -25,6 +25,8 @@ import { concludeAcrossRuns } from './across-runs.js'
 import { verifyPhysical } from './physical-phases.js'
 import { createPhysical } from './physical-create.js'
 import { verifyRepository } from './repository-phases.js'
+import { noteNewestData } from './evidence.js'
+import { readMadeBy } from '../backup/made-by.js'
 import type { Settings } from '../inputs/inputs.js'
 
 export type { EngineOptions } from './verification.js'
@@ -140,6 +142,14 @@ async function verifyExisting(v: Verification, file: string): Promise<void> {
   try {
     const detected = await detectBackupFormat(file)
     v.phases.skip('Create', `skipped: verifying the existing backup ${file}`)
+    const madeBy = await readMadeBy(file, detected).catch(() => undefined)
+    noteNewestData(
+      v,
+      madeBy?.startedOn,
+      detected.format === 'plain'
+        ? 'the dump\'s "-- Started on" line'
+        : "the archive header's time (the dumping host's clock, read in the runner's time zone)"
+    )
     const backup = await validateExistingPhase(v, held, file, detected)
     // A backup alone, or one nothing vouches for: restored on a throwaway server of the run's own.
     if (restoresOnThrowaway(v.settings, held.trustedBy === undefined)) {

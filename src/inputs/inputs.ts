@@ -30,6 +30,10 @@ export interface AlertThresholds {
   maxShrinkPercent?: number
   maxGrowthPercent?: number
   maxConsecutiveFailures?: number
+  /** The recovery point objective: the copy's newest data may be at most this old. */
+  maxAgeMs?: number
+  /** The recovery time objective: the restore may take at most this long. */
+  maxRestoreMs?: number
 }
 
 /** How many records the history keeps when history-limit is not given. */
@@ -93,6 +97,10 @@ export interface Settings {
   recoveryTarget?: { time?: string; lsn?: string }
   /** pgbackrest, barman: the repository and the backup in it. */
   repository?: RepositorySettings
+  /** The team's own SQL assertions on the restored copy: the input's text, or a .sql file (read before connecting). */
+  checks?: { text: string } | GivenPath
+  /** How long each check may run. */
+  checksTimeoutMs: number
 }
 
 const BOOLEAN_TRUE = ['true', 'True', 'TRUE', 'yes', '1']
@@ -193,7 +201,20 @@ export function loadSettings(raw: RawInputs): Settings {
   djangoInputs(raw)
   const { connection, restoreTarget, secrets } = readConnectionInputs(raw)
   const restoreServer = parseRestoreServer(raw.get(Input.RestoreServer))
+  const checksText = raw.get(Input.Checks).trim()
+  // One line naming a .sql file is a file of checks; anything else is the checks themselves.
+  const checks =
+    checksText === ''
+      ? undefined
+      : /^[^\n]+\.sql$/i.test(checksText)
+        ? { path: path.resolve(raw.workingDirectory, checksText), given: checksText }
+        : { text: checksText }
+  const checksTimeoutText = raw.get(Input.ChecksTimeout).trim() || '30s'
+  const checksTimeoutMs = parseDuration(checksTimeoutText)
+  if (checksTimeoutMs === undefined || checksTimeoutMs <= 0) throw new InputError(Input.ChecksTimeout, checksTimeoutText, DURATION_FORMS)
   return {
+    checks,
+    checksTimeoutMs,
     connection,
     verbose,
     minSizeBytes,
@@ -335,7 +356,23 @@ function parseAlerts(raw: RawInputs, minSizeBytes: number, maxShrinkPercent: num
       throw new InputError(name, raw.get(name), `a threshold used together with history (it compares with earlier runs)`)
     }
   }
-  return { mode: modeText as AlertMode, maxDurationMs, minSizeBytes, maxShrinkPercent, maxGrowthPercent, maxConsecutiveFailures }
+  const objective = (name: string): number | undefined => {
+    const text = raw.get(name).trim()
+    if (text === '') return undefined
+    const ms = parseDuration(text)
+    if (ms === undefined || ms <= 0) throw new InputError(name, text, DURATION_FORMS)
+    return ms
+  }
+  return {
+    mode: modeText as AlertMode,
+    maxDurationMs,
+    minSizeBytes,
+    maxShrinkPercent,
+    maxGrowthPercent,
+    maxConsecutiveFailures,
+    maxAgeMs: objective(Input.MaxAge),
+    maxRestoreMs: objective(Input.MaxRestoreTime)
+  }
 }
 
 /** expected-checksum: a SHA-256 in hex, or the path of a sha256sum-style file (read by the engine). */

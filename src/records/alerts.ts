@@ -67,6 +67,23 @@ export function evaluateAlerts(thresholds: AlertThresholds, result: Verification
       }
     }
   }
+  const evidence = result.evidence
+  if (thresholds.maxAgeMs !== undefined && evidence?.ageSeconds !== undefined && evidence.ageSeconds * 1000 > thresholds.maxAgeMs) {
+    alerts.push({
+      input: Input.MaxAge,
+      message:
+        `The copy's newest data (${evidence.newestData?.at}, from ${evidence.newestData?.from}) was ${formatDuration(evidence.ageSeconds * 1000)} old ` +
+        `when the copy was ready, over max-age, the recovery point objective (${formatDuration(thresholds.maxAgeMs)}).`
+    })
+  }
+  if (thresholds.maxRestoreMs !== undefined && evidence?.restoreMs !== undefined && evidence.restoreMs > thresholds.maxRestoreMs) {
+    alerts.push({
+      input: Input.MaxRestoreTime,
+      message:
+        `The restore took ${formatDuration(evidence.restoreMs)} to a usable copy, over max-restore-time, the recovery time objective ` +
+        `(${formatDuration(thresholds.maxRestoreMs)}), by ${formatDuration(evidence.restoreMs - thresholds.maxRestoreMs)}.`
+    })
+  }
   if (maxConsecutiveFailures !== undefined && result.status === 'failed') {
     const streak = consecutiveFailures(previous ?? []) + 1
     if (streak >= maxConsecutiveFailures) {

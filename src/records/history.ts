@@ -37,6 +37,10 @@ export interface HistoryRecord {
   clientVersion?: string
   checksum?: string
   verifyLevel?: string
+  /** The restore's time to a usable copy (the recovery time). */
+  restoreMs?: number
+  /** How old the copy's newest data was once it was ready (the recovery point). */
+  backupAgeSeconds?: number
 }
 
 /** A history file the run was told about: where it is and how the user named it. */
@@ -101,7 +105,7 @@ function recordProblem(line: string): string | undefined {
   if (typeof record.time !== 'string' || Number.isNaN(Date.parse(record.time))) return 'has no valid time'
   if (!['passed', 'failed', 'skipped'].includes(record.result as string)) return 'has no valid result'
   if (typeof record.durationMs !== 'number' || !(record.durationMs >= 0)) return 'has no valid duration'
-  for (const key of ['sizeBytes', 'tables', 'rows'] as const) {
+  for (const key of ['sizeBytes', 'tables', 'rows', 'restoreMs', 'backupAgeSeconds'] as const) {
     if (record[key] !== undefined && (typeof record[key] !== 'number' || !((record[key] as number) >= 0))) return `has an invalid ${key}`
   }
   return undefined
@@ -138,7 +142,9 @@ export function historyRecord(result: VerificationResult, alerts: string[]): His
     serverVersion: result.serverVersion,
     clientVersion: result.client?.version,
     checksum: result.backup?.sha256,
-    verifyLevel: tables?.level
+    verifyLevel: tables?.level,
+    restoreMs: result.evidence?.restoreMs,
+    backupAgeSeconds: result.evidence?.ageSeconds
   }
 }
 

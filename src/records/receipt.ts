@@ -9,7 +9,14 @@ import { InputError } from '../run/errors.js'
 import { definitionHash, type DefinitionKind } from '../compare/definitions.js'
 import { DefinitionList } from '../compare/definition-list.js'
 import type { Inventory } from '../compare/inventory.js'
-import type { RepositoryFacts, RestoreServerFacts, SafetyFacts, VerificationResult } from '../report/result.js'
+import type {
+  CheckOutcome,
+  RecoveryEvidence,
+  RepositoryFacts,
+  RestoreServerFacts,
+  SafetyFacts,
+  VerificationResult
+} from '../report/result.js'
 
 /**
  * 4: comments and view options among the definitions, the sequence values the dump sets, invalid
@@ -65,6 +72,10 @@ export interface Receipt {
   safety?: SafetyFacts
   /** A pgBackRest or Barman backup: which one, its tool's check, the recovery point and the time to restore. */
   repository?: RepositoryFacts
+  /** The team's own checks on the restored copy (input checks): where they ran and what each found. */
+  checks?: { database: string; outcomes: CheckOutcome[] }
+  /** The recovery point and time: the copy's newest data, its age once ready, the restore's time to a usable copy. */
+  evidence?: RecoveryEvidence
   error?: { problem: string; message: string; hint?: string }
 }
 
@@ -102,6 +113,11 @@ export function buildReceipt(result: VerificationResult): Receipt {
     },
     safety: result.safety && { ...result.safety },
     repository: result.physical?.repository && { ...result.physical.repository },
+    evidence: result.evidence && { ...result.evidence },
+    checks: result.teamChecks && {
+      database: result.teamChecks.database,
+      outcomes: result.teamChecks.outcomes.map((outcome) => ({ ...outcome }))
+    },
     error: result.error && { ...result.error }
   }
 }

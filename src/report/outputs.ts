@@ -42,9 +42,7 @@ export function outputsOf(result: VerificationResult): Record<string, string> {
     [Output.SizeChange]: sizeChange(result),
     [Output.HistoryPath]: result.history?.path ?? '',
     [Output.BackupSet]: result.physical?.repository?.label ?? '',
-    [Output.BackupAge]:
-      result.physical?.repository?.backupAgeSeconds === undefined ? '' : String(result.physical.repository.backupAgeSeconds),
-    [Output.RestoreDuration]:
-      result.physical?.repository?.restoreMs === undefined ? '' : String(Math.round(result.physical.repository.restoreMs.total) / 1000)
+    [Output.BackupAge]: result.evidence?.ageSeconds === undefined ? '' : String(result.evidence.ageSeconds),
+    [Output.RestoreDuration]: result.evidence?.restoreMs === undefined ? '' : String(Math.round(result.evidence.restoreMs) / 1000)
   }
 }

@@ -78,6 +78,10 @@ export interface VerificationResult {
   history?: { path: string; trend: Trend }
   /** A physical backup: how it was checked, how the copy recovered, what it holds. */
   physical?: PhysicalFacts
+  /** The recovery point and time a DR review asks for, whatever the method. */
+  evidence?: RecoveryEvidence
+  /** The team's own checks (input checks): where they ran and what each found. */
+  teamChecks?: { database: string; outcomes: CheckOutcome[] }
   startedAt: string
   durationMs: number
 }
@@ -95,6 +99,29 @@ export interface SafetyFacts {
   rewritten: number
   /** Functions and procedures in languages whose code runs on the server's host ("public.f(text) in c"). */
   untrustedCode: string[]
+}
+
+/** How old the newest data in the copy was when it was ready, and how long bringing it back took. */
+export interface RecoveryEvidence {
+  /** When the newest data in the copy was written, and how that is known. */
+  newestData?: { at: string; from: string }
+  /** Seconds between the newest data and the copy being ready. */
+  ageSeconds?: number
+  /** From the start of the restore to a usable copy (restore and recovery, apart from checks and comparison). */
+  restoreMs?: number
+}
+
+/** One of the team's own checks (input checks), run on the restored copy. */
+export interface CheckOutcome {
+  name: string
+  query: string
+  expect: 'true' | 'empty'
+  status: 'passed' | 'failed' | 'error'
+  /** What it returned, or the server's words. */
+  detail: string
+  /** A failing check's first rows, each as "a | b | c". */
+  rows?: string[]
+  ms: number
 }
 
 /** A backup of a pgBackRest or Barman repository: which one, when, and what its restore took. */

@@ -3,6 +3,7 @@
 
 import { describeSinceReceipt } from './since-receipt.js'
 import { humanBytes } from '../run/bytes.js'
+import { formatDuration } from '../run/duration.js'
 import type { BackupFacts, RepositoryFacts, RestoreServerFacts, SafetyFacts, VerificationResult } from './result.js'
 import type { ValidationCheck } from '../validate/plain-checks.js'
 import { describeProof, type TableComparison, type TableRowCount } from '../compare/compare.js'
@@ -94,6 +95,7 @@ export function buildSummary(result: VerificationResult): SummaryModel {
     ...(result.alerts ? [alertsTable(result.alerts)] : []),
     phasesTable(result),
     ...(result.physical ? physicalTables(result.physical) : []),
+    ...(result.teamChecks ? [teamChecksTable(result.teamChecks)] : []),
     { heading: 'Facts', header: ['Fact', 'Value'], rows: facts(result) },
     ...(comparison ? [tablesTable(comparison), definitionsTable(comparison), objectsTable(comparison)] : []),
     ...(result.checks ? [checksTable(result.checks)] : [])
@@ -271,6 +273,14 @@ function facts(result: VerificationResult): string[][] {
     const { name, dropped } = result.restoreDatabase
     facts.push(['Temporary database', `${escapeHtml(name)} (${dropped ? 'dropped' : 'could not be dropped; the post step tries again'})`])
   }
+  const evidence = result.evidence
+  if (evidence?.newestData)
+    facts.push([
+      'Newest data in the copy (recovery point)',
+      `${escapeHtml(evidence.newestData.at)}, from ${escapeHtml(evidence.newestData.from)}${evidence.ageSeconds === undefined ? '' : `: ${formatDuration(evidence.ageSeconds * 1000)} old once the copy was ready`}`
+    ])
+  if (evidence?.restoreMs !== undefined)
+    facts.push(['Time to restore (recovery time)', `${seconds(evidence.restoreMs)}, from the restore's start to a usable copy`])
   facts.push(['Duration', seconds(result.durationMs)])
   if (result.receiptPath) facts.push(['Receipt', `<code>${escapeHtml(result.receiptPath)}</code>`])
   return facts
@@ -423,6 +433,20 @@ function objectsTable(comparison: TableComparison): SummaryTable {
       String(entry.source),
       String(entry.restored),
       entry.source === entry.restored ? '✅' : '❌'
+    ])
+  }
+}
+
+/** The team's own checks on the restored copy: each named, its query, what it found (a failing one's first rows). */
+function teamChecksTable(checks: NonNullable<VerificationResult['teamChecks']>): SummaryTable {
+  const mark = { passed: '✅ passed', failed: '❌ failed', error: '❌ error' }
+  return {
+    heading: `Checks on the restored copy (${escapeHtml(checks.database)})`,
+    header: ['Check', 'Result', 'Found'],
+    rows: checks.outcomes.map((outcome) => [
+      `${escapeHtml(outcome.name)}<br><code>${escapeHtml(outcome.query.length > 200 ? `${outcome.query.slice(0, 200)}…` : outcome.query)}</code>`,
+      mark[outcome.status],
+      `${escapeHtml(outcome.detail)}${outcome.rows?.length ? `<br>${outcome.rows.map((row) => `<code>${escapeHtml(row)}</code>`).join('<br>')}` : ''}`
     ])
   }
 }

@@ -6,18 +6,22 @@ const UNIT_MS: Record<string, number> = {
   sec: 1000,
   m: 60_000,
   min: 60_000,
-  h: 3_600_000
+  h: 3_600_000,
+  d: 86_400_000
 }
 
-export const DURATION_FORMS = 'a duration such as 5m, 300s, 1h30m, 1.5m or 250ms (a bare number is seconds)'
+export const DURATION_FORMS = 'a duration such as 90s, 5m, 1h30m, 7d or 250ms (a bare number is seconds)'
 
-/** Milliseconds, or undefined when the text is not a duration (the caller names the input in its error). */
-export function parseDuration(text: string): number | undefined {
+/**
+ * Milliseconds, or undefined when the text is not a duration (the caller names the input in its
+ * error). One form for every input; a bare number keeps the input's own unit (seconds unless told).
+ */
+export function parseDuration(text: string, bareUnitMs = 1000): number | undefined {
   const value = text.trim().toLowerCase()
-  if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000)
-  if (!/^(\d+(\.\d+)?\s*(ms|sec|s|min|m|h)\s*)+$/.test(value)) return undefined
+  if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * bareUnitMs)
+  if (!/^(\d+(\.\d+)?\s*(ms|sec|s|min|m|h|d)\s*)+$/.test(value)) return undefined
   let total = 0
-  for (const match of value.matchAll(/(\d+(?:\.\d+)?)\s*(ms|sec|s|min|m|h)/g)) total += Number(match[1]) * UNIT_MS[match[2]]
+  for (const match of value.matchAll(/(\d+(?:\.\d+)?)\s*(ms|sec|s|min|m|h|d)/g)) total += Number(match[1]) * UNIT_MS[match[2]]
   return Math.round(total)
 }
 

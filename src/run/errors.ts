@@ -40,7 +40,8 @@ export const PROBLEM_CODES = [
   'history-unwritable',
   'django-settings',
   'repository-unreadable',
-  'backup-missing'
+  'backup-missing',
+  'check-failed'
 ] as const
 
 export type Problem = (typeof PROBLEM_CODES)[number]

@@ -41,7 +41,11 @@ export const Input = {
   PgBackRestPath: 'pgbackrest-path',
   BarmanServer: 'barman-server',
   BarmanConfig: 'barman-config',
-  BarmanPath: 'barman-path'
+  BarmanPath: 'barman-path',
+  Checks: 'checks',
+  MaxAge: 'max-age',
+  MaxRestoreTime: 'max-restore-time',
+  ChecksTimeout: 'checks-timeout'
 } as const
 
 export const Output = {

@@ -45,6 +45,10 @@ Options:
   --barman-server S, --barman-config FILE, --barman-path FILE
                        barman: the server, its barman.conf, the executable
   --backup-set LABEL   pgbackrest, barman: the backup to verify (default: the newest)
+  --checks SQL|FILE    the team's SQL assertions on the restored copy, one per line, or a .sql file
+  --checks-timeout D   how long each check may run (default 30s)
+  --max-age D          alert when the copy's newest data is older (recovery point objective)
+  --max-restore-time D alert when the restore takes longer (recovery time objective)
   --restore-database-url URL
                        a server apart from the source that receives the temporary database
   --restore-server S   throwaway (a private server of the run's own), source (the source's
@@ -121,6 +125,10 @@ export function parseCommandLine(argv: string[], environment: NodeJS.ProcessEnv,
       [Input.BarmanServer]: { type: 'string' },
       [Input.BarmanConfig]: { type: 'string' },
       [Input.BarmanPath]: { type: 'string' },
+      [Input.Checks]: { type: 'string' },
+      [Input.MaxAge]: { type: 'string' },
+      [Input.MaxRestoreTime]: { type: 'string' },
+      [Input.ChecksTimeout]: { type: 'string' },
       help: { type: 'boolean', short: 'h' }
     },
     strict: true,
