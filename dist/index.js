@@ -49335,6 +49335,12 @@ async function readChecks(given) {
             throw new InputError(Input.Checks, input, `a .sql file of checks that can be read (${error.code ?? 'unreadable'}), or the checks themselves, one per line`);
         }
     }
+    // No SQL holds a control character outside a string; one here is a paste or a file that is not SQL.
+    const control = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.exec(text);
+    if (control) {
+        const line = text.slice(0, control.index).split('\n').length;
+        throw new InputError(Input.Checks, input, `SQL text: line ${line} holds the control character U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
+    }
     const checks = parseChecks(text, 'text' in given);
     if (checks.length === 0)
         throw new InputError(Input.Checks, input, 'at least one SQL query: one per line, or a .sql file of them, each ending with ";"');

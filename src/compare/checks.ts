@@ -136,6 +136,16 @@ export async function readChecks(given: { text: string } | { path: string; given
       )
     }
   }
+  // No SQL holds a control character outside a string; one here is a paste or a file that is not SQL.
+  const control = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.exec(text)
+  if (control) {
+    const line = text.slice(0, control.index).split('\n').length
+    throw new InputError(
+      Input.Checks,
+      input,
+      `SQL text: line ${line} holds the control character U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`
+    )
+  }
   const checks = parseChecks(text, 'text' in given)
   if (checks.length === 0)
     throw new InputError(Input.Checks, input, 'at least one SQL query: one per line, or a .sql file of them, each ending with ";"')
