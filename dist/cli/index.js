@@ -47257,10 +47257,14 @@ async function readChecks(given) {
         }
     }
     // No SQL holds a control character outside a string; one here is a paste or a file that is not SQL.
-    const control = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.exec(text);
-    if (control) {
-        const line = text.slice(0, control.index).split('\n').length;
-        throw new InputError(Input.Checks, input, `SQL text: line ${line} holds the control character U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
+    const at = [...text].findIndex((character) => {
+        const code = character.charCodeAt(0);
+        return (code < 0x20 && character !== '\t' && character !== '\n' && character !== '\r') || code === 0x7f;
+    });
+    if (at >= 0) {
+        const line = [...text].slice(0, at).filter((character) => character === '\n').length + 1;
+        const code = [...text][at].charCodeAt(0);
+        throw new InputError(Input.Checks, input, `SQL text: line ${line} holds the control character U+${code.toString(16).toUpperCase().padStart(4, '0')}`);
     }
     const checks = parseChecks(text, 'text' in given);
     if (checks.length === 0)
