@@ -45680,6 +45680,13 @@ var external_node_net_ = __nccwpck_require__(7030);
 
 
 
+/**
+ * One word of a command a server runs through the shell (restore_command): single-quoted, any quote
+ * in it closed and escaped, its % doubled, since PostgreSQL replaces %f, %p and %% before the shell runs.
+ */
+function commandWord(word) {
+    return `'${word.replace(/%/g, '%%').replace(/'/g, "'\\''")}'`;
+}
 /** A free TCP port number: the socket's name carries it, though nothing listens on TCP. */
 async function freePort() {
     return new Promise((resolve, reject) => {
@@ -52013,13 +52020,9 @@ function serverSettings(options, socketDirectory, port, hba, ident, config) {
         settings.recovery_target_lsn = options.target.lsn;
     return Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
 }
-/**
- * cp from the archive, the folder in single quotes for the shell (any quote in it closed and
- * escaped) and its % doubled for PostgreSQL, which replaces %f and %p before the shell runs.
- */
+/** cp from the archive: the folder one word for the shell (commandWord), the segment's name after it. */
 function restoreCommand(archive) {
-    const source = `${archive.replace(/%/g, '%%')}/%f`;
-    return `cp '${source.replace(/'/g, `'\\''`)}' "%p"`;
+    return `cp ${commandWord(archive)}/%f "%p"`;
 }
 /** The run's configuration file for the server: it includes the backup's postgresql.conf, nothing more. */
 const ownConfigFile = (folder) => external_node_path_default().join(folder, 'conf', 'postgresql.conf');
@@ -52994,6 +52997,7 @@ function walGaps(names, from) {
 
 
 
+
 /** The options every command takes: the stanza, the configuration, no log file. */
 function common(options) {
     return [
@@ -53157,8 +53161,6 @@ function environmentOptions(env) {
     }
     return lines;
 }
-/** One word for the shell, in single quotes, its % doubled for PostgreSQL (which replaces %f and %p first). */
-const shellWord = (word) => `'${word.replace(/%/g, '%%').replace(/'/g, `'\\''`)}'`;
 /**
  * The copy's restore_command: pgbackrest archive-get as the server's account runs it. What the
  * environment gives pgBackRest (the passphrase, object-store keys) goes into a file of the run's
@@ -53173,12 +53175,12 @@ async function archiveGetCommand(tool, options, dataDirectory, privateFolder) {
     if (lines.length > 0)
         await (0,promises_namespaceObject.writeFile)(external_node_path_default().join(includes, 'environment.conf'), `[global]\n${lines.join('\n')}\n`, { mode: 0o600 });
     return [
-        shellWord(tool.executable),
+        commandWord(tool.executable),
         `--stanza=${options.stanza}`,
-        ...(options.config ? [`--config=${shellWord(options.config)}`] : []),
-        ...(lines.length > 0 ? [`--config-include-path=${shellWord(includes)}`] : []),
-        `--pg1-path=${shellWord(dataDirectory)}`,
-        `--lock-path=${shellWord(locks)}`,
+        ...(options.config ? [`--config=${commandWord(options.config)}`] : []),
+        ...(lines.length > 0 ? [`--config-include-path=${commandWord(includes)}`] : []),
+        `--pg1-path=${commandWord(dataDirectory)}`,
+        `--lock-path=${commandWord(locks)}`,
         '--no-archive-async',
         '--log-level-file=off',
         '--log-level-console=off',
@@ -53359,6 +53361,7 @@ function barmanAccess(run, tool, options) {
 
 
 
+
 async function verifyRepository(v) {
     const repository = v.settings.repository;
     await inServerRoom(v, async (room) => {
@@ -53503,33 +53506,13 @@ async function restoreRepositoryBackup(v, access, chosen, room) {
                 noteNewestData(v, repository.stoppedAt, "the backup's end");
             noteCopyReady(v, repository.restoreMs.total);
             repository.backupAgeSeconds = v.result.evidence?.ageSeconds;
-            run.log(`Recovery point: ${repository.restoredPoint} (the backup ended ${describeAge(repository.backupAgeSeconds ?? 0)} ago); ` +
+            run.log(`Recovery point: ${repository.restoredPoint} (the backup ended ${duration_formatDuration((repository.backupAgeSeconds ?? 0) * 1000)} ago); ` +
                 `time to restore: ${(repository.restoreMs.total / 1000).toFixed(1)} s (${access.tool.name} ${(filesMs / 1000).toFixed(1)} s, recovery ${(recovery.millisecondsToConsistent / 1000).toFixed(1)} s)`);
         }
         result.physical = chosen.facts;
         if (settings.verbose)
             run.log(`Restored into ${room.dataDirectory}`);
     }
-}
-/** "3 h 5 min", "2 d 4 h": an age as a review reads it. */
-function describeAge(seconds) {
-    const units = [
-        ['d', 86_400],
-        ['h', 3_600],
-        ['min', 60],
-        ['s', 1]
-    ];
-    const parts = [];
-    let left = seconds;
-    for (const [unit, size] of units) {
-        const count = Math.floor(left / size);
-        if (count > 0 || (unit === 's' && parts.length === 0))
-            parts.push(`${count} ${unit}`);
-        left -= count * size;
-        if (parts.length === 2)
-            break;
-    }
-    return parts.join(' ');
 }
 /**
  * The copy's main database against the receipt: exactly, when the receipt was written for this

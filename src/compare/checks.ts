@@ -4,7 +4,6 @@
 
 import { readFile } from 'node:fs/promises'
 import type pg from 'pg'
-import type { CheckOutcome } from '../report/result.js'
 import { InputError } from '../run/errors.js'
 import { Input } from '../run/names.js'
 
@@ -12,6 +11,19 @@ export interface Check {
   name: string
   query: string
   expect: 'true' | 'empty'
+}
+
+/** One of the team's own checks (input checks), run on the restored copy. */
+export interface CheckOutcome {
+  name: string
+  query: string
+  expect: 'true' | 'empty'
+  status: 'passed' | 'failed' | 'error'
+  /** What it returned, or the server's words. */
+  detail: string
+  /** A failing check's first rows, each as "a | b | c". */
+  rows?: string[]
+  ms: number
 }
 
 /** How many of a failing check's rows the summary shows. */

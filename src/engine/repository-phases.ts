@@ -16,6 +16,7 @@ import { describeSinceReceipt } from '../report/since-receipt.js'
 import type { PhysicalFacts, RepositoryFacts } from '../report/result.js'
 import type { PhysicalDatabase } from '../physical/prove.js'
 import { describeBytes } from '../run/bytes.js'
+import { formatDuration } from '../run/duration.js'
 import { VerificationError } from '../run/errors.js'
 import type { ValidationCheck } from '../validate/plain-checks.js'
 import { inServerRoom, mainDatabase, restorePhysical, serverBinariesFor, type PreparedCopy } from './physical-phases.js'
@@ -194,32 +195,13 @@ async function restoreRepositoryBackup(v: Verification, access: RepositoryAccess
       noteCopyReady(v, repository.restoreMs.total)
       repository.backupAgeSeconds = v.result.evidence?.ageSeconds
       run.log(
-        `Recovery point: ${repository.restoredPoint} (the backup ended ${describeAge(repository.backupAgeSeconds ?? 0)} ago); ` +
+        `Recovery point: ${repository.restoredPoint} (the backup ended ${formatDuration((repository.backupAgeSeconds ?? 0) * 1000)} ago); ` +
           `time to restore: ${(repository.restoreMs.total / 1000).toFixed(1)} s (${access.tool.name} ${(filesMs / 1000).toFixed(1)} s, recovery ${(recovery.millisecondsToConsistent / 1000).toFixed(1)} s)`
       )
     }
     result.physical = chosen.facts
     if (settings.verbose) run.log(`Restored into ${room.dataDirectory}`)
   }
-}
-
-/** "3 h 5 min", "2 d 4 h": an age as a review reads it. */
-function describeAge(seconds: number): string {
-  const units: Array<[string, number]> = [
-    ['d', 86_400],
-    ['h', 3_600],
-    ['min', 60],
-    ['s', 1]
-  ]
-  const parts: string[] = []
-  let left = seconds
-  for (const [unit, size] of units) {
-    const count = Math.floor(left / size)
-    if (count > 0 || (unit === 's' && parts.length === 0)) parts.push(`${count} ${unit}`)
-    left -= count * size
-    if (parts.length === 2) break
-  }
-  return parts.join(' ')
 }
 
 /**

@@ -4,7 +4,7 @@
 import path from 'node:path'
 import { InputError } from '../run/errors.js'
 import { Input } from '../run/names.js'
-import type { RawInputs } from './inputs.js'
+import type { RawInputs } from './connection-inputs.js'
 
 /** A path an input names: resolved, and as the user wrote it (for messages). */
 export interface GivenPath {

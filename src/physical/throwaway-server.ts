@@ -11,7 +11,7 @@ import type pg from 'pg'
 import { VerificationError } from '../run/errors.js'
 import { lineSplitter } from '../tools/process.js'
 import { scrubbedEnvironment } from '../connection/environment.js'
-import { chownTree, connectSocket, freePort, stopServer, unprivilegedAccount } from '../server/process.js'
+import { chownTree, commandWord, connectSocket, freePort, stopServer, unprivilegedAccount } from '../server/process.js'
 
 interface RecoveryTarget {
   time?: string
@@ -161,13 +161,9 @@ function serverSettings(options: StartOptions, socketDirectory: string, port: nu
   return Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`])
 }
 
-/**
- * cp from the archive, the folder in single quotes for the shell (any quote in it closed and
- * escaped) and its % doubled for PostgreSQL, which replaces %f and %p before the shell runs.
- */
+/** cp from the archive: the folder one word for the shell (commandWord), the segment's name after it. */
 export function restoreCommand(archive: string): string {
-  const source = `${archive.replace(/%/g, '%%')}/%f`
-  return `cp '${source.replace(/'/g, `'\\''`)}' "%p"`
+  return `cp ${commandWord(archive)}/%f "%p"`
 }
 
 /** The run's configuration file for the server: it includes the backup's postgresql.conf, nothing more. */

@@ -9,14 +9,8 @@ import { InputError } from '../run/errors.js'
 import { definitionHash, type DefinitionKind } from '../compare/definitions.js'
 import { DefinitionList } from '../compare/definition-list.js'
 import type { Inventory } from '../compare/inventory.js'
-import type {
-  CheckOutcome,
-  RecoveryEvidence,
-  RepositoryFacts,
-  RestoreServerFacts,
-  SafetyFacts,
-  VerificationResult
-} from '../report/result.js'
+import type { CheckOutcome } from '../compare/checks.js'
+import type { RecoveryEvidence, RepositoryFacts, RestoreServerFacts, SafetyFacts, VerificationResult } from '../report/result.js'
 
 /**
  * 4: comments and view options among the definitions, the sequence values the dump sets, invalid

@@ -6,6 +6,7 @@ import type { ValidationCheck } from '../validate/plain-checks.js'
 import type { ToolsOrigin } from '../tools/provision.js'
 import type { Inventory, VerifyLevel } from '../compare/inventory.js'
 import type { TableComparison } from '../compare/compare.js'
+import type { CheckOutcome } from '../compare/checks.js'
 import type { ThrowawayFacts } from '../server/throwaway-restore.js'
 import type { RecoveryFacts } from '../physical/throwaway-server.js'
 import type { AmcheckResult } from '../physical/prove.js'
@@ -109,19 +110,6 @@ export interface RecoveryEvidence {
   ageSeconds?: number
   /** From the start of the restore to a usable copy (restore and recovery, apart from checks and comparison). */
   restoreMs?: number
-}
-
-/** One of the team's own checks (input checks), run on the restored copy. */
-export interface CheckOutcome {
-  name: string
-  query: string
-  expect: 'true' | 'empty'
-  status: 'passed' | 'failed' | 'error'
-  /** What it returned, or the server's words. */
-  detail: string
-  /** A failing check's first rows, each as "a | b | c". */
-  rows?: string[]
-  ms: number
 }
 
 /** A backup of a pgBackRest or Barman repository: which one, when, and what its restore took. */

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto'
 import { mkdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { PGBACKREST_VARIABLE } from '../connection/environment.js'
+import { commandWord } from '../server/process.js'
 import type { RunContext } from '../run/context.js'
 import { VerificationError } from '../run/errors.js'
 import { parseStanzaInfo, type StanzaInfo } from './pgbackrest-info.js'
@@ -215,9 +216,6 @@ export function environmentOptions(env: NodeJS.ProcessEnv): string[] {
   return lines
 }
 
-/** One word for the shell, in single quotes, its % doubled for PostgreSQL (which replaces %f and %p first). */
-const shellWord = (word: string) => `'${word.replace(/%/g, '%%').replace(/'/g, `'\\''`)}'`
-
 /**
  * The copy's restore_command: pgbackrest archive-get as the server's account runs it. What the
  * environment gives pgBackRest (the passphrase, object-store keys) goes into a file of the run's
@@ -236,12 +234,12 @@ async function archiveGetCommand(
   const lines = environmentOptions(tool.env)
   if (lines.length > 0) await writeFile(path.join(includes, 'environment.conf'), `[global]\n${lines.join('\n')}\n`, { mode: 0o600 })
   return [
-    shellWord(tool.executable),
+    commandWord(tool.executable),
     `--stanza=${options.stanza}`,
-    ...(options.config ? [`--config=${shellWord(options.config)}`] : []),
-    ...(lines.length > 0 ? [`--config-include-path=${shellWord(includes)}`] : []),
-    `--pg1-path=${shellWord(dataDirectory)}`,
-    `--lock-path=${shellWord(locks)}`,
+    ...(options.config ? [`--config=${commandWord(options.config)}`] : []),
+    ...(lines.length > 0 ? [`--config-include-path=${commandWord(includes)}`] : []),
+    `--pg1-path=${commandWord(dataDirectory)}`,
+    `--lock-path=${commandWord(locks)}`,
     '--no-archive-async',
     '--log-level-file=off',
     '--log-level-console=off',

@@ -9,6 +9,14 @@ import path from 'node:path'
 import pg from 'pg'
 import { VerificationError } from '../run/errors.js'
 
+/**
+ * One word of a command a server runs through the shell (restore_command): single-quoted, any quote
+ * in it closed and escaped, its % doubled, since PostgreSQL replaces %f, %p and %% before the shell runs.
+ */
+export function commandWord(word: string): string {
+  return `'${word.replace(/%/g, '%%').replace(/'/g, "'\\''")}'`
+}
+
 /** A free TCP port number: the socket's name carries it, though nothing listens on TCP. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
