@@ -2,13 +2,14 @@
 // a pg_basebackup of the same data verified with method: physical, in one run on one server.
 //   node scripts/bench-repository.mjs [--repeats 1] [--small]
 // Needs pgbackrest and the postgresql-15 server package (scripts/setup.sh installs both).
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { startThrowawayServer } from './throwaway-server.mjs'
+import { runEngine } from './bench/run-engine.mjs'
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const { values } = parseArgs({ options: { repeats: { type: 'string' }, small: { type: 'boolean' } } })
@@ -61,25 +62,7 @@ function run(command, args, options = {}) {
 }
 const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`
 
-function engine(inputs) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [path.join(root, 'scripts', 'bench', 'engine-run.mjs'), JSON.stringify({ 'min-size': '0', ...inputs })],
-      {
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, RUNNER_TEMP: work },
-        stdio: ['ignore', 'pipe', 'inherit']
-      }
-    )
-    let out = ''
-    child.stdout.on('data', (chunk) => (out += chunk))
-    child.on('close', (code) => {
-      const result = JSON.parse(out.trim().split('\n').pop() || '{}')
-      if (code !== 0 || result.status !== 'passed') reject(new Error(`engine ${JSON.stringify(inputs)}: ${result.error ?? `exit ${code}`}`))
-      else resolve(result)
-    })
-  })
-}
+const engine = (inputs) => runEngine(inputs, { PATH: process.env.PATH, HOME: process.env.HOME, RUNNER_TEMP: work })
 
 try {
   await server.createDatabase('bench')

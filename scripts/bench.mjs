@@ -4,12 +4,13 @@
 // --scale N: the reference dataset N times over (pgbench scale 16 and 150000 wide rows at N = 1).
 // --few-indexes: after the reference dataset, the few-indexes dataset (narrow pgbench rows, a 300,000-row jsonb table with only its key).
 // --tables: the many-tables dataset instead (that many small tables, three rows each), each size in turn.
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { startThrowawayServer } from './throwaway-server.mjs'
+import { runEngine } from './bench/run-engine.mjs'
 import { findClientTools } from '../build/src/tools/locate.js'
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
@@ -75,25 +76,8 @@ function rawProcedure(i) {
   return { ms }
 }
 
-function engine(inputs) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [path.join(root, 'scripts', 'bench', 'engine-run.mjs'), JSON.stringify({ 'database-url': url, 'min-size': '0', ...inputs })],
-      {
-        env: { ...process.env, RUNNER_TEMP: work },
-        stdio: ['ignore', 'pipe', 'inherit']
-      }
-    )
-    let out = ''
-    child.stdout.on('data', (chunk) => (out += chunk))
-    child.on('close', (code) => {
-      const result = JSON.parse(out.trim().split('\n').pop() || '{}')
-      if (code !== 0 || result.status !== 'passed') reject(new Error(`engine ${JSON.stringify(inputs)}: ${result.error ?? `exit ${code}`}`))
-      else resolve(result)
-    })
-  })
-}
+/** The engine on the current dataset, with the bench's temporary folder. */
+const engine = (inputs) => runEngine({ 'database-url': url, ...inputs }, { ...process.env, RUNNER_TEMP: work })
 
 /** Creates the database, makes it the one every later step uses, and loads a dataset script into it; returns how long that took. */
 async function loadDataset(database, script, variables) {

@@ -3,8 +3,6 @@
 // runs forever), "-- expect: empty", a checks file, a password in a check's text; a base backup too.
 
 import { beforeAll, describe, expect, test } from '@jest/globals'
-import { spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { settingsFrom } from '../support/verify.js'
@@ -13,7 +11,7 @@ import { MemoryLedger, recordingReporter } from '../support/reporter.js'
 import { buildSummary } from '../../src/report/summary.js'
 import { renderSummary } from '../../src/report/summary-html.js'
 import { htmlProblems } from '../support/html.js'
-import { createSampleDatabase, TEST_PASSWORD, useServer } from '../support/server.js'
+import { createSampleDatabase, SERVER_BIN, takeBaseBackup, TEST_PASSWORD, useServer } from '../support/server.js'
 
 const { server, work } = useServer('checks')
 
@@ -122,17 +120,12 @@ describe('checks on the restored copy', () => {
   })
 })
 
-const BIN = [process.env.PGBIN, '/usr/lib/postgresql/15/bin'].find((dir) => dir && existsSync(path.join(dir, 'pg_basebackup')))
-const maybe = BIN ? test : test.skip
+const maybe = SERVER_BIN ? test : test.skip
 
 describe('checks on a base backup', () => {
   maybe('run on the copy, in the database with the most tables', async () => {
     const backup = path.join(work, 'base')
-    const made = spawnSync(
-      path.join(BIN!, 'pg_basebackup'),
-      ['-h', '127.0.0.1', '-p', String(server.port), '-U', 'postgres', '-D', backup, '-F', 't', '-X', 'stream', '-c', 'fast'],
-      { encoding: 'utf8', env: { ...process.env, PGPASSWORD: TEST_PASSWORD } }
-    )
+    const made = takeBaseBackup(server, backup)
     expect(made.status).toBe(0)
     const settings = settingsFrom({ method: 'physical', 'backup-file': backup, checks: PASSING }, work)
     const result = await verifyBackup({

@@ -4,7 +4,6 @@
 
 import { describe, expect, test } from '@jest/globals'
 import { spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { settingsFrom } from '../support/verify.js'
@@ -12,7 +11,7 @@ import { verifyBackup } from '../../src/engine/verify.js'
 import { MemoryLedger, recordingReporter } from '../support/reporter.js'
 import { outputsOf } from '../../src/report/outputs.js'
 import { findClientTools } from '../../src/tools/locate.js'
-import { createSampleDatabase, TEST_PASSWORD, useServer } from '../support/server.js'
+import { createSampleDatabase, SERVER_BIN, takeBaseBackup, useServer } from '../support/server.js'
 
 const { server, work } = useServer('evidence')
 
@@ -83,19 +82,17 @@ describe('the recovery point and time', () => {
     expect(result.phases.every((phase) => phase.status === 'passed')).toBe(true)
   })
 
-  const BIN = [process.env.PGBIN, '/usr/lib/postgresql/15/bin'].find((dir) => dir && existsSync(path.join(dir, 'pg_basebackup')))
-  ;(BIN ? test : test.skip)('a base backup: the newest data from its recovery, the time to restore its files and recovery', async () => {
-    const backup = path.join(work, 'base')
-    const made = spawnSync(
-      path.join(BIN!, 'pg_basebackup'),
-      ['-h', '127.0.0.1', '-p', String(server.port), '-U', 'postgres', '-D', backup, '-F', 't', '-X', 'stream', '-c', 'fast'],
-      { encoding: 'utf8', env: { ...process.env, PGPASSWORD: TEST_PASSWORD } }
-    )
-    expect(made.status).toBe(0)
-    const result = await verify({ method: 'physical', 'backup-file': backup })
-    expect(result.error).toBeUndefined()
-    expect(result.evidence?.newestData?.from).toMatch(/the last commit recovery replayed|the backup's start/)
-    expect(result.evidence?.ageSeconds).toBeLessThan(120)
-    expect(result.evidence?.restoreMs).toBeGreaterThanOrEqual(result.physical!.recovery!.millisecondsToConsistent)
-  })
+  ;(SERVER_BIN ? test : test.skip)(
+    'a base backup: the newest data from its recovery, the time to restore its files and recovery',
+    async () => {
+      const backup = path.join(work, 'base')
+      const made = takeBaseBackup(server, backup)
+      expect(made.status).toBe(0)
+      const result = await verify({ method: 'physical', 'backup-file': backup })
+      expect(result.error).toBeUndefined()
+      expect(result.evidence?.newestData?.from).toMatch(/the last commit recovery replayed|the backup's start/)
+      expect(result.evidence?.ageSeconds).toBeLessThan(120)
+      expect(result.evidence?.restoreMs).toBeGreaterThanOrEqual(result.physical!.recovery!.millisecondsToConsistent)
+    }
+  )
 })

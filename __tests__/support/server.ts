@@ -2,6 +2,7 @@
 // scram password, and a data folder that is removed on stop.
 
 import { afterAll, beforeAll, jest } from '@jest/globals'
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
@@ -218,4 +219,18 @@ export async function createSampleDatabase(server: TestServer, name: string): Pr
 export async function temporaryDatabases(server: TestServer): Promise<string[]> {
   const rows = await server.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'backup_verify_%'")
   return rows.map((row) => row.datname)
+}
+
+/** The server package's tools (pg_basebackup, postgres): PGBIN, or Debian's major 15; undefined when neither is installed. */
+export const SERVER_BIN = [process.env.PGBIN, '/usr/lib/postgresql/15/bin'].find(
+  (dir) => dir && existsSync(path.join(dir, 'pg_basebackup'))
+)
+
+/** A tar base backup of the server, its WAL streamed, into `into` (pg_basebackup -F t -X stream -c fast). */
+export function takeBaseBackup(server: TestServer, into: string): SpawnSyncReturns<string> {
+  return spawnSync(
+    path.join(SERVER_BIN!, 'pg_basebackup'),
+    ['-h', '127.0.0.1', '-p', String(server.port), '-U', server.user, '-D', into, '-F', 't', '-X', 'stream', '-c', 'fast'],
+    { encoding: 'utf8', env: { ...process.env, PGPASSWORD: server.password } }
+  )
 }
