@@ -38187,13 +38187,10 @@ function repositoryRows(repository, major) {
     if (repository.toolCheck)
         rows.push([`${tool}'s own check`, `${repository.toolCheck.passed ? '✅' : '❌'} ${escapeHtml(repository.toolCheck.detail)}`]);
     rows.push(['Recovered to', escapeHtml(repository.recoveryTarget)]);
-    if (repository.restoredPoint)
-        rows.push(['Recovery point (newest data in the copy)', escapeHtml(repository.restoredPoint)]);
-    if (repository.backupAgeSeconds !== undefined)
-        rows.push(['Backup age when verified', `${repository.backupAgeSeconds} s`]);
+    // The recovery point and the whole time to restore are among the facts, for every method; here, the time's parts.
     if (repository.restoreMs)
         rows.push([
-            'Time to restore',
+            'Restore and recovery',
             `${seconds(repository.restoreMs.total)} (${repository.tool} restore ${seconds(repository.restoreMs.files)}, recovery ${seconds(repository.restoreMs.recovery)})`
         ]);
     return rows;
@@ -38509,11 +38506,11 @@ function summaryLines(result) {
         lines.push(`  restored  on ${restoreServerWords(result.restoreServer)}`);
     if (result.safety && worthSaying(result.safety))
         lines.push(`  trust     ${trustWords(result.safety, result)}`);
-    const repository = result.physical?.repository;
-    if (repository?.restoredPoint)
-        lines.push(`  recovery point  ${repository.restoredPoint} (backup age ${repository.backupAgeSeconds ?? '?'} s)`);
-    if (repository?.restoreMs)
-        lines.push(`  time to restore ${seconds(repository.restoreMs.total)}`);
+    const evidence = result.evidence;
+    if (evidence?.newestData)
+        lines.push(`  newest    ${evidence.newestData.at} (${evidence.newestData.from}${evidence.ageSeconds === undefined ? '' : `, ${evidence.ageSeconds} s old`})`);
+    if (evidence?.restoreMs !== undefined)
+        lines.push(`  restore   ${seconds(evidence.restoreMs)} to a usable copy`);
     if (result.receiptPath)
         lines.push(`  receipt   ${result.receiptPath}`);
     const physical = result.physical?.databases;

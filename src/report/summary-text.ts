@@ -22,10 +22,12 @@ export function summaryLines(result: VerificationResult): string[] {
   if (result.restoreServer && result.restoreServer.kind !== 'apart')
     lines.push(`  restored  on ${restoreServerWords(result.restoreServer)}`)
   if (result.safety && worthSaying(result.safety)) lines.push(`  trust     ${trustWords(result.safety, result)}`)
-  const repository = result.physical?.repository
-  if (repository?.restoredPoint)
-    lines.push(`  recovery point  ${repository.restoredPoint} (backup age ${repository.backupAgeSeconds ?? '?'} s)`)
-  if (repository?.restoreMs) lines.push(`  time to restore ${seconds(repository.restoreMs.total)}`)
+  const evidence = result.evidence
+  if (evidence?.newestData)
+    lines.push(
+      `  newest    ${evidence.newestData.at} (${evidence.newestData.from}${evidence.ageSeconds === undefined ? '' : `, ${evidence.ageSeconds} s old`})`
+    )
+  if (evidence?.restoreMs !== undefined) lines.push(`  restore   ${seconds(evidence.restoreMs)} to a usable copy`)
   if (result.receiptPath) lines.push(`  receipt   ${result.receiptPath}`)
   const physical = result.physical?.databases
   const head =

@@ -140,11 +140,10 @@ function repositoryRows(repository: RepositoryFacts, major: number): string[][] 
   if (repository.toolCheck)
     rows.push([`${tool}'s own check`, `${repository.toolCheck.passed ? '✅' : '❌'} ${escapeHtml(repository.toolCheck.detail)}`])
   rows.push(['Recovered to', escapeHtml(repository.recoveryTarget)])
-  if (repository.restoredPoint) rows.push(['Recovery point (newest data in the copy)', escapeHtml(repository.restoredPoint)])
-  if (repository.backupAgeSeconds !== undefined) rows.push(['Backup age when verified', `${repository.backupAgeSeconds} s`])
+  // The recovery point and the whole time to restore are among the facts, for every method; here, the time's parts.
   if (repository.restoreMs)
     rows.push([
-      'Time to restore',
+      'Restore and recovery',
       `${seconds(repository.restoreMs.total)} (${repository.tool} restore ${seconds(repository.restoreMs.files)}, recovery ${seconds(repository.restoreMs.recovery)})`
     ])
   return rows
