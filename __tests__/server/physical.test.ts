@@ -181,6 +181,19 @@ async function flip(file: string, offset: number, length = 1): Promise<void> {
   }
 }
 
+describe('a recovery target the archive never reaches', () => {
+  maybe('a time after every archived commit: the run says the archive holds nothing written after it', async () => {
+    const backup = basebackup('past-the-end', ['-F', 't', '-X', 'stream'])
+    const { result } = await verify({ 'backup-file': backup, 'wal-archive': archive, 'recovery-target-time': '2099-01-01 00:00:00+00' })
+    expect(result.error?.problem).toBe('restore-failed')
+    expect(result.error?.message).toMatch(
+      /ended before the recovery target \(time 2099-01-01 00:00:00\+00\): the archive holds nothing written after it/
+    )
+    expect(result.error?.hint).toContain('a commit after it must be archived')
+    expect(throwawayProcesses()).toEqual([])
+  })
+})
+
 describe('a recovery target as a WAL location', () => {
   maybe('recovery-target-lsn between two batches restores exactly the first, from a tar.lz4 backup', async () => {
     await server.query('CREATE TABLE IF NOT EXISTS pitr_lsn (n int)', 'shop')
