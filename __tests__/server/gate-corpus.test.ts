@@ -78,10 +78,13 @@ const TEXTS = [
   '\tTabbed\t;\t\\.\n\\.'
 ]
 
-/** A name of 1 to 5 pieces, at most 63 bytes, not taken yet. */
-function hostileName(random: Random, taken: Set<string>, pieces = NAME_PIECES): string {
+/**
+ * A name of 1 to 5 pieces after `prefix`, not taken yet, clipped to 63 bytes as the server clips it (a longer
+ * name would be stored shorter than the corpus remembers it).
+ */
+function hostileName(random: Random, taken: Set<string>, pieces = NAME_PIECES, prefix = ''): string {
   for (;;) {
-    let name = ''
+    let name = prefix
     const parts = 1 + Math.floor(random() * 5)
     for (let i = 0; i < parts; i++) name += oneOf(random, pieces)
     while (Buffer.byteLength(name) > 63) name = [...name].slice(0, -1).join('')
@@ -151,11 +154,12 @@ function corpusDatabase(random: Random, index: number): CorpusDatabase {
   const name =
     index === 0
       ? 'gate_corpus_0'
-      : `gc${index} ${hostileName(
+      : hostileName(
           random,
           dbNames,
-          NAME_PIECES.filter((piece) => !/[\n\r]/.test(piece))
-        )}`
+          NAME_PIECES.filter((piece) => !/[\n\r]/.test(piece)),
+          `gc${index} `
+        )
   const has = (feature: Feature) => features.has(feature)
   const text = () => literal(oneOf(random, TEXTS))
   const owner = () => ident(oneOf(random, OWNERS))
@@ -442,7 +446,7 @@ END`
     )
   }
   if (has('fdw')) {
-    const server = ident(`remote; ${hostileName(random, taken)}`)
+    const server = ident(hostileName(random, taken, NAME_PIECES, 'remote; '))
     q.push(
       'CREATE EXTENSION postgres_fdw;',
       `CREATE SERVER ${server} FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '127.0.0.1', port '1', dbname 'nowhere; \\! id');`,
@@ -481,7 +485,7 @@ END`
       .filter(Boolean)
       .map((option) => `, ${option}`)
       .join('')
-    const sub = ident(`sub; ${hostileName(random, taken)}`)
+    const sub = ident(hostileName(random, taken, NAME_PIECES, 'sub; '))
     q.push(
       `CREATE SUBSCRIPTION ${sub} CONNECTION 'host=127.0.0.1 port=1 dbname=nowhere user=x password=''se cret; \\! id''' PUBLICATION "pub; CREATE ROLE", other WITH (connect = false, slot_name = ${slot}${extra});`,
       `ALTER SUBSCRIPTION ${sub} OWNER TO ${ident(ROLES.super)};`
