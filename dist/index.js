@@ -38571,7 +38571,8 @@ const Input = {
     Checks: 'checks',
     MaxAge: 'max-age',
     MaxRestoreTime: 'max-restore-time',
-    ChecksTimeout: 'checks-timeout'
+    ChecksTimeout: 'checks-timeout',
+    FreshnessQuery: 'freshness-query'
 };
 const Output = {
     Result: 'result',
@@ -39765,6 +39766,181 @@ async function listTables(client) {
     return rows.map((row) => row.name);
 }
 
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+;// CONCATENATED MODULE: ./src/compare/checks.ts
+// The team's own checks on the restored copy (input checks): SQL assertions, each run alone in a
+// read-only transaction with a statement timeout. One passes when it returns one row of one column
+// that is true, or, written with "-- expect: empty", no row at all. The application's own time of
+// its newest data (input freshness-query) is asked the same way, and must answer one time.
+
+
+
+/** freshness-query, asked as a check whose answer is the time of the copy's newest data. */
+function freshnessCheck(query) {
+    return { name: Input.FreshnessQuery, query: query.trim().replace(/;\s*$/, '').trim(), expect: 'time' };
+}
+/** How many of a failing check's rows the summary shows. */
+const ROWS_SHOWN = 5;
+/**
+ * Checks from the input's text or a .sql file's. A check ends at a line ending in ";" (and, in the
+ * input's own text, at the end of every line); "-- name: ..." names the next one, "-- expect: empty"
+ * says it must return no row; other comments and blank lines are left out.
+ */
+function parseChecks(text, oneLineEach) {
+    const checks = [];
+    let lines = [];
+    let name;
+    let expect = 'true';
+    const flush = () => {
+        const query = lines.join('\n').trim().replace(/;\s*$/, '').trim();
+        if (query !== '') {
+            checks.push({ name: name ?? `check ${checks.length + 1}`, query, expect });
+            name = undefined;
+            expect = 'true';
+        }
+        lines = [];
+    };
+    for (const line of text.split(/\r?\n/)) {
+        const trimmed = line.trim();
+        const named = /^--\s*name:\s*(.+)$/i.exec(trimmed);
+        const expected = /^--\s*expect:\s*(\S+)/i.exec(trimmed);
+        if (named) {
+            flush();
+            name = named[1].trim();
+        }
+        else if (expected) {
+            expect = expected[1].toLowerCase() === 'empty' ? 'empty' : 'true';
+        }
+        else if (trimmed === '' || trimmed.startsWith('--')) {
+            if (trimmed === '')
+                flush();
+        }
+        else {
+            lines.push(line);
+            if (oneLineEach || trimmed.endsWith(';'))
+                flush();
+        }
+    }
+    flush();
+    return checks;
+}
+/** A value as the summary shows it: text, at most 200 characters. */
+function shown(value) {
+    const text = value === null
+        ? 'NULL'
+        : value instanceof Date
+            ? value.toISOString()
+            : typeof value === 'object'
+                ? JSON.stringify(value)
+                : String(value);
+    return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+/** The one time one row of one column holds: a timestamp or a date, or text in a form Date reads (ISO 8601). */
+function timeOf(rows) {
+    if (rows.length !== 1 || rows[0].length !== 1)
+        return undefined;
+    const value = rows[0][0];
+    const time = value instanceof Date ? value : typeof value === 'string' && /^\d{4}-\d\d-\d\d/.test(value) ? new Date(value) : undefined;
+    return time && !Number.isNaN(time.getTime()) ? time : undefined;
+}
+/** Runs every check, one after the other, each in a transaction of its own that is rolled back. */
+async function runChecks(client, checks, timeoutMs, redact) {
+    const outcomes = [];
+    for (const check of checks) {
+        const started = Date.now();
+        const outcome = {
+            name: redact(check.name),
+            query: redact(check.query),
+            expect: check.expect,
+            status: 'passed',
+            detail: '',
+            ms: 0
+        };
+        try {
+            await client.query('BEGIN TRANSACTION READ ONLY');
+            await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.round(timeoutMs))}`);
+            const answered = await client.query({ text: check.query, rowMode: 'array' });
+            const result = Array.isArray(answered) ? answered.at(-1) : answered;
+            const rows = result.rows;
+            const sample = rows.slice(0, ROWS_SHOWN).map((row) => redact(row.map(shown).join(' | ')));
+            if (check.expect === 'empty') {
+                if (rows.length > 0)
+                    Object.assign(outcome, { status: 'failed', detail: `${rows.length} row(s), none expected`, rows: sample });
+                else
+                    outcome.detail = 'no row, as expected';
+            }
+            else if (check.expect === 'time') {
+                const at = timeOf(rows);
+                if (at)
+                    outcome.detail = at.toISOString();
+                else {
+                    const said = rows.length !== 1 || rows[0].length !== 1
+                        ? `${rows.length} row(s) of ${result.fields.length} column(s), not one time`
+                        : rows[0][0] === null
+                            ? 'NULL, not a time: no row holds one in the copy'
+                            : `${shown(rows[0][0])}, not a time`;
+                    Object.assign(outcome, { status: 'failed', detail: said, rows: sample });
+                }
+            }
+            else if (rows.length === 1 && rows[0].length === 1 && rows[0][0] === true) {
+                outcome.detail = 'true';
+            }
+            else {
+                const said = rows.length !== 1 || rows[0].length !== 1
+                    ? `${rows.length} row(s) of ${result.fields.length} column(s), not one row of one true value`
+                    : `${shown(rows[0][0])}, not true`;
+                Object.assign(outcome, { status: 'failed', detail: said, rows: sample });
+            }
+        }
+        catch (error) {
+            const message = error.message;
+            const timedOut = /canceling statement due to statement timeout/.test(message);
+            outcome.status = 'error';
+            outcome.detail = redact(timedOut ? `stopped after ${timeoutMs / 1000} s (checks-timeout): ${message}` : `the server said: ${message}`);
+        }
+        finally {
+            await client.query('ROLLBACK').catch(() => { });
+        }
+        outcome.ms = Date.now() - started;
+        outcomes.push(outcome);
+    }
+    return outcomes;
+}
+/** The checks an input gives: its own lines, or the .sql file it names; none, or a file that cannot be read, is refused before connecting. */
+async function readChecks(given) {
+    const input = 'text' in given ? given.text : given.given;
+    let text;
+    if ('text' in given)
+        text = given.text;
+    else {
+        try {
+            text = await (0,promises_namespaceObject.readFile)(given.path, 'utf8');
+        }
+        catch (error) {
+            throw new InputError(Input.Checks, input, `a .sql file of checks that can be read (${error.code ?? 'unreadable'}), or the checks themselves, one per line`);
+        }
+    }
+    refuseControlCharacters(Input.Checks, input, text);
+    const checks = parseChecks(text, 'text' in given);
+    if (checks.length === 0)
+        throw new InputError(Input.Checks, input, 'at least one SQL query: one per line, or a .sql file of them, each ending with ";"');
+    return checks;
+}
+/** No SQL holds a control character outside a string; one in a query input is a paste or a file that is not SQL. */
+function refuseControlCharacters(input, given, text) {
+    const characters = [...text];
+    const at = characters.findIndex((character) => {
+        const code = character.charCodeAt(0);
+        return (code < 0x20 && character !== '\t' && character !== '\n' && character !== '\r') || code === 0x7f;
+    });
+    if (at < 0)
+        return;
+    const line = characters.slice(0, at).filter((character) => character === '\n').length + 1;
+    const code = characters[at].charCodeAt(0);
+    throw new InputError(input, given, `SQL text: line ${line} holds the control character U+${code.toString(16).toUpperCase().padStart(4, '0')}`);
+}
+
 ;// CONCATENATED MODULE: ./src/inputs/repository-inputs.ts
 // The inputs of the repository methods (pgbackrest, barman): which repository, which backup in it,
 // and where the tool is. Refused with the other methods, where they would mean nothing.
@@ -39930,6 +40106,66 @@ class Redactor {
     redactError(error) {
         return this.redact(error instanceof Error ? error.message : String(error));
     }
+}
+
+;// CONCATENATED MODULE: ./src/run/duration.ts
+// Durations as users write them ("5m", "300s", "1h30m", "1.5m", "7d", "250ms"), one form for every
+// input; a bare number keeps the unit the input has always had (minutes for timeout, else seconds).
+const UNIT_MS = {
+    ms: 1,
+    s: 1000,
+    sec: 1000,
+    m: 60_000,
+    min: 60_000,
+    h: 3_600_000,
+    d: 86_400_000
+};
+/** What a duration input expects, for its error: the forms, and the unit a bare number is in. */
+function durationForms(bareUnit = 'seconds') {
+    return `a duration such as 90s, 5m, 1h30m, 7d or 250ms (a bare number is ${bareUnit})`;
+}
+/**
+ * Milliseconds, or undefined when the text is not a duration (the caller names the input in its
+ * error). One form for every input; a bare number keeps the input's own unit (seconds unless told).
+ */
+function parseDuration(text, bareUnitMs = 1000) {
+    const value = text.trim().toLowerCase();
+    if (/^\d+(\.\d+)?$/.test(value))
+        return Math.round(Number(value) * bareUnitMs);
+    if (!/^(\d+(\.\d+)?\s*(ms|sec|s|min|m|h|d)\s*)+$/.test(value))
+        return undefined;
+    let total = 0;
+    for (const match of value.matchAll(/(\d+(?:\.\d+)?)\s*(ms|sec|s|min|m|h|d)/g))
+        total += Number(match[1]) * UNIT_MS[match[2]];
+    return Math.round(total);
+}
+/** "6m 12s", "1.20 s", "350 ms": how long, as the alerts and the trend say it. */
+function formatDuration(ms) {
+    if (ms < 1000)
+        return `${Math.round(ms)} ms`;
+    if (ms < 60_000)
+        return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+    const totalSeconds = Math.round(ms / 1000);
+    const hours = Math.floor(totalSeconds / 3600);
+    const minutes = Math.floor((totalSeconds % 3600) / 60);
+    const seconds = totalSeconds % 60;
+    return [hours ? `${hours}h` : '', minutes ? `${minutes}m` : '', seconds ? `${seconds}s` : ''].filter(Boolean).join(' ');
+}
+/** "1 minute", "30 seconds", "1 hour 30 minutes", "600 ms": a limit in words, as a time-out is told. */
+function durationInWords(ms) {
+    if (ms < 1000)
+        return `${Math.round(ms)} ms`;
+    const totalSeconds = Math.round(ms / 1000);
+    const parts = [
+        [Math.floor(totalSeconds / 86_400), 'day'],
+        [Math.floor((totalSeconds % 86_400) / 3600), 'hour'],
+        [Math.floor((totalSeconds % 3600) / 60), 'minute'],
+        [totalSeconds % 60, 'second']
+    ];
+    return parts
+        .filter(([count]) => count > 0)
+        .map(([count, unit]) => `${count} ${unit}${count === 1 ? '' : 's'}`)
+        .join(' ');
 }
 
 // EXTERNAL MODULE: ./node_modules/pg-connection-string/index.js
@@ -40336,6 +40572,7 @@ function djangoConnection(database) {
 
 
 
+
 /**
  * The raw inputs with the Django settings' database, when DJANGO_SETTINGS_MODULE is set and nothing
  * else (database-url, DATABASE_URL, DB_*, a .env file) names the database. Runs the project's Python.
@@ -40412,10 +40649,13 @@ function repositorySecrets(environment) {
         .flatMap(([, value]) => secretForms(value));
 }
 function readConnectionInputs(raw) {
-    const connectTimeout = raw.get(Input.ConnectTimeout).trim();
-    if (connectTimeout !== '' && (!/^\d+$/.test(connectTimeout) || Number(connectTimeout) < 1 || Number(connectTimeout) > 600)) {
-        throw new InputError(Input.ConnectTimeout, connectTimeout, 'a whole number of seconds from 1 to 600');
+    const connectTimeoutText = raw.get(Input.ConnectTimeout).trim();
+    const connectTimeoutMs = connectTimeoutText === '' ? undefined : parseDuration(connectTimeoutText);
+    if (connectTimeoutText !== '' && (connectTimeoutMs === undefined || connectTimeoutMs < 1000 || connectTimeoutMs > 600_000)) {
+        throw new InputError(Input.ConnectTimeout, connectTimeoutText, `${durationForms()}, from 1s to 10m`);
     }
+    // libpq and the driver wait whole seconds.
+    const connectTimeout = connectTimeoutMs === undefined ? '' : String(Math.ceil(connectTimeoutMs / 1000));
     const restoreUrl = raw.get(Input.RestoreDatabaseUrl).trim();
     let restoreTarget;
     if (restoreUrl !== '') {
@@ -40578,50 +40818,11 @@ function newestOfMajor(tags, major) {
         .sort((a, b) => b.minor - a.minor || b.release - a.release)[0];
 }
 
-;// CONCATENATED MODULE: ./src/run/duration.ts
-// Durations as users write them ("5m", "300s", "1h30m", "1.5m", "250ms"; a bare number is seconds).
-const UNIT_MS = {
-    ms: 1,
-    s: 1000,
-    sec: 1000,
-    m: 60_000,
-    min: 60_000,
-    h: 3_600_000,
-    d: 86_400_000
-};
-const DURATION_FORMS = 'a duration such as 90s, 5m, 1h30m, 7d or 250ms (a bare number is seconds)';
-/**
- * Milliseconds, or undefined when the text is not a duration (the caller names the input in its
- * error). One form for every input; a bare number keeps the input's own unit (seconds unless told).
- */
-function parseDuration(text, bareUnitMs = 1000) {
-    const value = text.trim().toLowerCase();
-    if (/^\d+(\.\d+)?$/.test(value))
-        return Math.round(Number(value) * bareUnitMs);
-    if (!/^(\d+(\.\d+)?\s*(ms|sec|s|min|m|h|d)\s*)+$/.test(value))
-        return undefined;
-    let total = 0;
-    for (const match of value.matchAll(/(\d+(?:\.\d+)?)\s*(ms|sec|s|min|m|h|d)/g))
-        total += Number(match[1]) * UNIT_MS[match[2]];
-    return Math.round(total);
-}
-/** "6m 12s", "1.20 s", "350 ms": how long, as the alerts and the trend say it. */
-function formatDuration(ms) {
-    if (ms < 1000)
-        return `${Math.round(ms)} ms`;
-    if (ms < 60_000)
-        return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
-    const totalSeconds = Math.round(ms / 1000);
-    const hours = Math.floor(totalSeconds / 3600);
-    const minutes = Math.floor((totalSeconds % 3600) / 60);
-    const seconds = totalSeconds % 60;
-    return [hours ? `${hours}h` : '', minutes ? `${minutes}m` : '', seconds ? `${seconds}s` : ''].filter(Boolean).join(' ');
-}
-
 ;// CONCATENATED MODULE: ./src/inputs/inputs.ts
 // Reads every input once into a typed, validated Settings object, before any connection is made.
 // Parsing reads no file: the files inputs name (the backup, its checksum file, a receipt) are read
 // by the engine, first of all.
+
 
 
 
@@ -40693,9 +40894,9 @@ function loadSettings(raw) {
     const verifyLevel = verifyText;
     const strict = parseBooleanInput(Input.Strict, raw.get(Input.Strict));
     const timeoutText = raw.get(Input.Timeout).trim();
-    const timeoutMinutes = timeoutText === '' || timeoutText === '0' ? undefined : Number(timeoutText);
-    if (timeoutMinutes !== undefined && (!/^\d+(\.\d+)?$/.test(timeoutText) || timeoutMinutes > 24 * 60)) {
-        throw new InputError(Input.Timeout, timeoutText, 'a number of minutes up to 1440 (0 or empty: no limit), e.g. 30 or 0.5');
+    const timeoutMs = timeoutText === '' ? undefined : parseDuration(timeoutText, 60_000);
+    if (timeoutText !== '' && (timeoutMs === undefined || timeoutMs > 86_400_000)) {
+        throw new InputError(Input.Timeout, timeoutText, `${durationForms('minutes')}, up to 24h; 0 or empty: no limit`);
     }
     const backupText = raw.get(Input.BackupFile).trim();
     const backupFile = backupText === '' ? undefined : external_node_path_default().resolve(raw.workingDirectory, backupText);
@@ -40727,10 +40928,14 @@ function loadSettings(raw) {
     const checksTimeoutText = raw.get(Input.ChecksTimeout).trim() || '30s';
     const checksTimeoutMs = parseDuration(checksTimeoutText);
     if (checksTimeoutMs === undefined || checksTimeoutMs <= 0)
-        throw new InputError(Input.ChecksTimeout, checksTimeoutText, DURATION_FORMS);
+        throw new InputError(Input.ChecksTimeout, checksTimeoutText, durationForms());
+    const freshnessQuery = raw.get(Input.FreshnessQuery).trim() || undefined;
+    if (freshnessQuery)
+        refuseControlCharacters(Input.FreshnessQuery, freshnessQuery, freshnessQuery);
     return {
         checks,
         checksTimeoutMs,
+        freshnessQuery,
         connection,
         verbose,
         minSizeBytes,
@@ -40746,7 +40951,7 @@ function loadSettings(raw) {
         pipeline,
         verifyLevel,
         strict,
-        timeoutMinutes,
+        timeoutMs: timeoutMs || undefined,
         restoreTarget,
         restoreServer,
         backupFile,
@@ -40845,7 +41050,7 @@ function parseAlerts(raw, minSizeBytes, maxShrinkPercent, hasHistory) {
     const durationText = raw.get(Input.MaxDuration).trim();
     const maxDurationMs = durationText === '' ? undefined : parseDuration(durationText);
     if (durationText !== '' && (maxDurationMs === undefined || maxDurationMs <= 0)) {
-        throw new InputError(Input.MaxDuration, durationText, DURATION_FORMS);
+        throw new InputError(Input.MaxDuration, durationText, durationForms());
     }
     const maxGrowthPercent = parsePercent(raw, Input.MaxGrowth);
     const failuresText = raw.get(Input.MaxConsecutiveFailures).trim();
@@ -40864,7 +41069,7 @@ function parseAlerts(raw, minSizeBytes, maxShrinkPercent, hasHistory) {
             return undefined;
         const ms = parseDuration(text);
         if (ms === undefined || ms <= 0)
-            throw new InputError(name, text, DURATION_FORMS);
+            throw new InputError(name, text, durationForms());
         return ms;
     };
     return {
@@ -41286,8 +41491,9 @@ function requireSameInventory(comparison) {
 }
 
 ;// CONCATENATED MODULE: ./src/report/trend-summary.ts
-// The trend as the job summary shows it (figures, two Mermaid line charts, a table of the same
-// figures) and as the terminal prints it: pure functions of a Trend.
+// The trend as the job summary shows it (figures, Mermaid line charts of the size, the duration, the
+// restore time and the backup's age, a table of the same figures) and as the terminal prints it:
+// pure functions of a Trend.
 
 
 const SIZE_UNITS = [
@@ -41296,9 +41502,15 @@ const SIZE_UNITS = [
     ['KiB', 1024],
     ['bytes', 1]
 ];
+const AGE_UNITS = [
+    ['days', 86_400],
+    ['hours', 3600],
+    ['minutes', 60],
+    ['seconds', 1]
+];
 /** The largest unit in which the largest value is at least 1. */
-function sizeUnit(largest) {
-    return SIZE_UNITS.find(([, factor]) => largest >= factor) ?? ['bytes', 1];
+function unitOf(units, largest) {
+    return units.find(([, factor]) => largest >= factor) ?? units[units.length - 1];
 }
 function rounded(value) {
     return String(Math.round(value * 1000) / 1000);
@@ -41323,6 +41535,8 @@ function describeChange(name, moved, show) {
     return [name, show(moved.before), show(moved.now), `${sign}${show(Math.abs(moved.delta))}`, formatPercent(moved.percent) || '—'];
 }
 const count = (value) => value.toLocaleString('en-US');
+/** An age in whole seconds: "0 s", "42 s", "1h 2m 5s". */
+const formatAge = (seconds) => (seconds < 60 ? `${seconds} s` : formatDuration(seconds * 1000));
 function trendSection(trend) {
     const runs = trend.points.map((point, index) => ({ ...point, label: String(index + 1) }));
     const figures = [
@@ -41342,7 +41556,9 @@ function trendSection(trend) {
                 describeChange('Backup size', since.size, humanBytes),
                 describeChange('Rows', since.rows, count),
                 describeChange('Tables', since.tables, count),
-                describeChange('Duration', since.duration, formatDuration)
+                describeChange('Duration', since.duration, formatDuration),
+                describeChange('Restore time', since.restore, formatDuration),
+                describeChange('Backup age', since.age, formatAge)
             ].filter((row) => row !== undefined)
         };
     }
@@ -41352,20 +41568,37 @@ function trendSection(trend) {
     const sized = runs.filter((run) => run.sizeBytes !== undefined);
     const charts = [];
     if (sized.length >= 2) {
-        const [unit, factor] = sizeUnit(Math.max(...sized.map((run) => run.sizeBytes)));
+        const [unit, factor] = unitOf(SIZE_UNITS, Math.max(...sized.map((run) => run.sizeBytes)));
         charts.push(lineChart(`Backup size (${unit})`, unit, sized.map((run) => run.label), sized.map((run) => run.sizeBytes / factor)));
     }
     charts.push(lineChart('Total duration (s)', 'seconds', runs.map((run) => run.label), runs.map((run) => run.durationMs / 1000)));
+    // The recovery time and point, from the runs that measured them (a failed run may not have).
+    const restored = runs.filter((run) => run.restoreMs !== undefined);
+    if (restored.length >= 2) {
+        charts.push(lineChart('Time to restore (s)', 'seconds', restored.map((run) => run.label), restored.map((run) => run.restoreMs / 1000)));
+    }
+    const aged = runs.filter((run) => run.backupAgeSeconds !== undefined);
+    if (aged.length >= 2) {
+        const [unit, factor] = unitOf(AGE_UNITS, Math.max(...aged.map((run) => run.backupAgeSeconds)));
+        charts.push(lineChart(`Backup age when restored (${unit})`, unit, aged.map((run) => run.label), aged.map((run) => run.backupAgeSeconds / factor)));
+    }
+    const measured = restored.length > 0 || aged.length > 0;
     const table = {
         heading: 'Runs',
-        header: ['Run', 'Time', 'Result', 'Backup size', 'Rows', 'Duration'],
+        header: ['Run', 'Time', 'Result', 'Backup size', 'Rows', 'Duration', ...(measured ? ['Restore time', 'Backup age'] : [])],
         rows: runs.map((run) => [
             run.label,
             run.time,
             run.result,
             run.sizeBytes === undefined ? '—' : humanBytes(run.sizeBytes),
             run.rows === undefined ? '—' : count(run.rows),
-            formatDuration(run.durationMs)
+            formatDuration(run.durationMs),
+            ...(measured
+                ? [
+                    run.restoreMs === undefined ? '—' : formatDuration(run.restoreMs),
+                    run.backupAgeSeconds === undefined ? '—' : formatAge(run.backupAgeSeconds)
+                ]
+                : [])
         ])
     };
     return { figures, charts, change, runs: table };
@@ -41856,8 +42089,6 @@ function outputsOf(result) {
     };
 }
 
-;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 // EXTERNAL MODULE: external "node:zlib"
 var external_node_zlib_ = __nccwpck_require__(8522);
 ;// CONCATENATED MODULE: ./src/backup/detect.ts
@@ -42100,14 +42331,14 @@ function interruptionSignal() {
  * aborts. Not AbortSignal.any over AbortSignal.timeout: Node holds a timeout signal inside a
  * composite only weakly, and after a garbage collection its timer is cleared and it never fires.
  */
-function runSignal(signal, timeoutMinutes) {
+function runSignal(signal, timeoutMs) {
     const controller = new AbortController();
     if (signal?.aborted)
         controller.abort(signal.reason);
     else
         signal?.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
-    if (timeoutMinutes) {
-        const timer = setTimeout(() => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), timeoutMinutes * 60_000);
+    if (timeoutMs) {
+        const timer = setTimeout(() => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), timeoutMs);
         // The deadline alone does not keep the process alive once the run is over.
         timer.unref();
         controller.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
@@ -49212,153 +49443,41 @@ async function readInParts(pool, read) {
     return { rows: parts.reduce((sum, part) => sum + part.rows, 0), fingerprint: sumFingerprints(parts.map((part) => part.fingerprint)) };
 }
 
-;// CONCATENATED MODULE: ./src/compare/checks.ts
-// The team's own checks on the restored copy (input checks): SQL assertions, each run alone in a
-// read-only transaction with a statement timeout. One passes when it returns one row of one column
-// that is true, or, written with "-- expect: empty", no row at all.
-
-
-
-/** How many of a failing check's rows the summary shows. */
-const ROWS_SHOWN = 5;
-/**
- * Checks from the input's text or a .sql file's. A check ends at a line ending in ";" (and, in the
- * input's own text, at the end of every line); "-- name: ..." names the next one, "-- expect: empty"
- * says it must return no row; other comments and blank lines are left out.
- */
-function parseChecks(text, oneLineEach) {
-    const checks = [];
-    let lines = [];
-    let name;
-    let expect = 'true';
-    const flush = () => {
-        const query = lines.join('\n').trim().replace(/;\s*$/, '').trim();
-        if (query !== '') {
-            checks.push({ name: name ?? `check ${checks.length + 1}`, query, expect });
-            name = undefined;
-            expect = 'true';
-        }
-        lines = [];
+;// CONCATENATED MODULE: ./src/engine/evidence.ts
+// The recovery point and the recovery time of a run, whatever its method: when the newest data in
+// the copy was written (and how that is known), how old it was once the copy was ready, and how
+// long the restore took from its start to a usable copy.
+/** When the copy's newest data was written: a time as PostgreSQL or a backup prints it, or undefined when it cannot be read. */
+function noteNewestData(v, at, from) {
+    const time = at instanceof Date ? at : at ? new Date(at.replace(/ UTC$/, 'Z').replace(/^(\d{4}-\d\d-\d\d) /, '$1T')) : undefined;
+    if (!time || Number.isNaN(time.getTime()))
+        return;
+    v.result.evidence = { ...v.result.evidence, newestData: { at: time.toISOString(), from } };
+}
+/** The copy is ready: the restore took this long, and its newest data is this old now. */
+function noteCopyReady(v, restoreMs) {
+    const evidence = { ...v.result.evidence, restoreMs: Math.round(restoreMs) };
+    if (evidence.newestData)
+        evidence.ageSeconds = Math.max(0, Math.round((Date.now() - Date.parse(evidence.newestData.at)) / 1000));
+    v.result.evidence = evidence;
+}
+/** freshness-query answered: the application's own time of the copy's newest data, and its age now. */
+function noteFreshness(v, at) {
+    const time = new Date(at);
+    v.result.evidence = {
+        ...v.result.evidence,
+        newestData: { at: time.toISOString(), from: 'freshness-query' },
+        ageSeconds: Math.max(0, Math.round((Date.now() - time.getTime()) / 1000))
     };
-    for (const line of text.split(/\r?\n/)) {
-        const trimmed = line.trim();
-        const named = /^--\s*name:\s*(.+)$/i.exec(trimmed);
-        const expected = /^--\s*expect:\s*(\S+)/i.exec(trimmed);
-        if (named) {
-            flush();
-            name = named[1].trim();
-        }
-        else if (expected) {
-            expect = expected[1].toLowerCase() === 'empty' ? 'empty' : 'true';
-        }
-        else if (trimmed === '' || trimmed.startsWith('--')) {
-            if (trimmed === '')
-                flush();
-        }
-        else {
-            lines.push(line);
-            if (oneLineEach || trimmed.endsWith(';'))
-                flush();
-        }
-    }
-    flush();
-    return checks;
-}
-/** A value as the summary shows it: text, at most 200 characters. */
-function shown(value) {
-    const text = value === null
-        ? 'NULL'
-        : value instanceof Date
-            ? value.toISOString()
-            : typeof value === 'object'
-                ? JSON.stringify(value)
-                : String(value);
-    return text.length > 200 ? `${text.slice(0, 200)}…` : text;
-}
-/** Runs every check, one after the other, each in a transaction of its own that is rolled back. */
-async function runChecks(client, checks, timeoutMs, redact) {
-    const outcomes = [];
-    for (const check of checks) {
-        const started = Date.now();
-        const outcome = {
-            name: redact(check.name),
-            query: redact(check.query),
-            expect: check.expect,
-            status: 'passed',
-            detail: '',
-            ms: 0
-        };
-        try {
-            await client.query('BEGIN TRANSACTION READ ONLY');
-            await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.round(timeoutMs))}`);
-            const answered = await client.query({ text: check.query, rowMode: 'array' });
-            const result = Array.isArray(answered) ? answered.at(-1) : answered;
-            const rows = result.rows;
-            const sample = rows.slice(0, ROWS_SHOWN).map((row) => redact(row.map(shown).join(' | ')));
-            if (check.expect === 'empty') {
-                if (rows.length > 0)
-                    Object.assign(outcome, { status: 'failed', detail: `${rows.length} row(s), none expected`, rows: sample });
-                else
-                    outcome.detail = 'no row, as expected';
-            }
-            else if (rows.length === 1 && rows[0].length === 1 && rows[0][0] === true) {
-                outcome.detail = 'true';
-            }
-            else {
-                const said = rows.length !== 1 || rows[0].length !== 1
-                    ? `${rows.length} row(s) of ${result.fields.length} column(s), not one row of one true value`
-                    : `${shown(rows[0][0])}, not true`;
-                Object.assign(outcome, { status: 'failed', detail: said, rows: sample });
-            }
-        }
-        catch (error) {
-            const message = error.message;
-            const timedOut = /canceling statement due to statement timeout/.test(message);
-            outcome.status = 'error';
-            outcome.detail = redact(timedOut ? `stopped after ${timeoutMs / 1000} s (checks-timeout): ${message}` : `the server said: ${message}`);
-        }
-        finally {
-            await client.query('ROLLBACK').catch(() => { });
-        }
-        outcome.ms = Date.now() - started;
-        outcomes.push(outcome);
-    }
-    return outcomes;
-}
-/** The checks an input gives: its own lines, or the .sql file it names; none, or a file that cannot be read, is refused before connecting. */
-async function readChecks(given) {
-    const input = 'text' in given ? given.text : given.given;
-    let text;
-    if ('text' in given)
-        text = given.text;
-    else {
-        try {
-            text = await (0,promises_namespaceObject.readFile)(given.path, 'utf8');
-        }
-        catch (error) {
-            throw new InputError(Input.Checks, input, `a .sql file of checks that can be read (${error.code ?? 'unreadable'}), or the checks themselves, one per line`);
-        }
-    }
-    // No SQL holds a control character outside a string; one here is a paste or a file that is not SQL.
-    const at = [...text].findIndex((character) => {
-        const code = character.charCodeAt(0);
-        return (code < 0x20 && character !== '\t' && character !== '\n' && character !== '\r') || code === 0x7f;
-    });
-    if (at >= 0) {
-        const line = [...text].slice(0, at).filter((character) => character === '\n').length + 1;
-        const code = [...text][at].charCodeAt(0);
-        throw new InputError(Input.Checks, input, `SQL text: line ${line} holds the control character U+${code.toString(16).toUpperCase().padStart(4, '0')}`);
-    }
-    const checks = parseChecks(text, 'text' in given);
-    if (checks.length === 0)
-        throw new InputError(Input.Checks, input, 'at least one SQL query: one per line, or a .sql file of them, each ending with ";"');
-    return checks;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/team-checks.ts
 // The team's own checks (input checks) as the engine runs them: on the restored copy while it is
 // there, recorded in the result; judged once the comparison has passed, so that a restore that
-// does not match its reference is named first.
+// does not match its reference is named first. freshness-query is asked with them: its answer
+// becomes the recovery point.
+
+
 
 
 /** Runs every check on the copy's database, in sessions of its own; nothing to do without checks. */
@@ -49372,6 +49491,9 @@ async function runTeamChecks(v, database, connect) {
         v.result.teamChecks = { database, outcomes };
         for (const outcome of outcomes)
             v.run.log(`Check "${outcome.name}": ${outcome.status}, ${outcome.detail}`);
+        const freshness = outcomes.find((outcome) => outcome.expect === 'time' && outcome.status === 'passed');
+        if (freshness)
+            noteFreshness(v, freshness.detail);
     }
     finally {
         await client.end().catch(() => { });
@@ -49392,26 +49514,9 @@ function judgeTeamChecks(v) {
         v.run.warn(`${message} (alert-mode: warn)`);
         return;
     }
-    throw new VerificationError('check-failed', message, "Each check is the team's own assertion about the data: find out why the backup's data breaks it, or correct the check (checks).");
-}
-
-;// CONCATENATED MODULE: ./src/engine/evidence.ts
-// The recovery point and the recovery time of a run, whatever its method: when the newest data in
-// the copy was written (and how that is known), how old it was once the copy was ready, and how
-// long the restore took from its start to a usable copy.
-/** When the copy's newest data was written: a time as PostgreSQL or a backup prints it, or undefined when it cannot be read. */
-function noteNewestData(v, at, from) {
-    const time = at instanceof Date ? at : at ? new Date(at.replace(/ UTC$/, 'Z').replace(/^(\d{4}-\d\d-\d\d) /, '$1T')) : undefined;
-    if (!time || Number.isNaN(time.getTime()))
-        return;
-    v.result.evidence = { ...v.result.evidence, newestData: { at: time.toISOString(), from } };
-}
-/** The copy is ready: the restore took this long, and its newest data is this old now. */
-function noteCopyReady(v, restoreMs) {
-    const evidence = { ...v.result.evidence, restoreMs: Math.round(restoreMs) };
-    if (evidence.newestData)
-        evidence.ageSeconds = Math.max(0, Math.round((Date.now() - Date.parse(evidence.newestData.at)) / 1000));
-    v.result.evidence = evidence;
+    const inputs = [...new Set(failed.map((outcome) => (outcome.expect === 'time' ? Input.FreshnessQuery : Input.Checks)))].join(', ');
+    throw new VerificationError('check-failed', message, `Each check is the team's own assertion about the data (freshness-query, its own time of the newest data): ` +
+        `find out why the backup's data breaks it, or correct the query (${inputs}).`);
 }
 
 ;// CONCATENATED MODULE: ./src/records/trend.ts
@@ -49460,7 +49565,16 @@ function trendOf(records) {
     const failed = counted.filter((record) => record.result === 'failed').length;
     const notComparable = previous && current && current.sizeBytes !== undefined ? sizesNotComparable(previous, current) : undefined;
     return {
-        points: records.map(({ time, result, durationMs, sizeBytes, rows, tables }) => ({ time, result, durationMs, sizeBytes, rows, tables })),
+        points: records.map(({ time, result, durationMs, sizeBytes, rows, tables, restoreMs, backupAgeSeconds }) => ({
+            time,
+            result,
+            durationMs,
+            sizeBytes,
+            rows,
+            tables,
+            restoreMs,
+            backupAgeSeconds
+        })),
         sinceLastPass: previous && current
             ? {
                 time: previous.time,
@@ -49468,7 +49582,9 @@ function trendOf(records) {
                 ...(notComparable ? { sizeNotCompared: notComparable } : {}),
                 rows: change(previous.rows, current.rows),
                 tables: change(previous.tables, current.tables),
-                duration: change(previous.durationMs, current.durationMs)
+                duration: change(previous.durationMs, current.durationMs),
+                restore: change(previous.restoreMs, current.restoreMs),
+                age: change(previous.backupAgeSeconds, current.backupAgeSeconds)
             }
             : undefined,
         counted: counted.length,
@@ -52282,14 +52398,7 @@ async function createPhase(v, held) {
 // How a run's failure is told: a VerificationError as it is, a server that went away by name, an
 // interruption or a time-out with the phase it stopped, anything else as unexpected.
 
-/** "1 minute", "30 minutes", "30 seconds" for 0.5. */
-function describeMinutes(minutes) {
-    if (minutes < 1) {
-        const seconds = Math.round(minutes * 60);
-        return `${seconds} second${seconds === 1 ? '' : 's'}`;
-    }
-    return `${minutes} minute${minutes === 1 ? '' : 's'}`;
-}
+
 /** Any error a phase threw, in the user's terms, its secrets removed. */
 function describeFailure(error, phase, redactor) {
     const known = error instanceof VerificationError ? error : describeLostConnection(error, phase);
@@ -52300,13 +52409,13 @@ function describeFailure(error, phase, redactor) {
     return { problem: 'unexpected', message: redactor.redact(serverMessage(error)), ...(hint ? { hint: redactor.redact(hint) } : {}) };
 }
 /** A run stopped from outside: by a signal (its name is the reason), or by the timeout input. */
-function describeInterruption(reason, timeoutMinutes, phase) {
+function describeInterruption(reason, timeoutMs, phase) {
     if (typeof reason === 'string') {
         return { problem: 'interrupted', message: `Interrupted by ${reason}: the verification was stopped before it finished.` };
     }
     return {
         problem: 'interrupted',
-        message: `Timed out: the verification did not finish within timeout (${describeMinutes(timeoutMinutes ?? 0)}) and was stopped${phase ? ` during ${phase}` : ''}.`,
+        message: `Timed out: the verification did not finish within timeout (${durationInWords(timeoutMs ?? 0)}) and was stopped${phase ? ` during ${phase}` : ''}.`,
         hint: `If the log shows ${phase ?? 'the run'} still making progress (its "still running" lines), raise ` +
             `timeout, or verify a smaller database or a faster format. A warning that names another session ` +
             'whose lock the run waited for (an open transaction, a migration) says what held it up. ' +
@@ -52886,7 +52995,10 @@ async function readReferences(settings) {
             throw new InputError(Input.BackupFile, settings.given.backupFile ?? settings.backupFile, `the path of a backup file, or of a directory-format folder of files; ${problem}`);
     }
     const expectedChecksum = await readExpectedChecksum(settings);
-    const checks = settings.checks ? await readChecks(settings.checks) : [];
+    const checks = [
+        ...(settings.checks ? await readChecks(settings.checks) : []),
+        ...(settings.freshnessQuery ? [freshnessCheck(settings.freshnessQuery)] : [])
+    ];
     return { history, expectedChecksum, checks, ...readUsableReceipt(settings) };
 }
 /** expected-checksum: a SHA-256 as given, or the line of a sha256sum-style file that names the backup (else its first). */
@@ -53625,6 +53737,13 @@ function evaluateAlerts(thresholds, result, previous) {
             input: Input.MaxAge,
             message: `The copy's newest data (${evidence.newestData?.at}, from ${evidence.newestData?.from}) was ${formatDuration(evidence.ageSeconds * 1000)} old ` +
                 `when the copy was ready, over max-age, the recovery point objective (${formatDuration(thresholds.maxAgeMs)}).`
+        });
+    }
+    if (thresholds.maxAgeMs !== undefined && result.status === 'passed' && evidence?.ageSeconds === undefined) {
+        alerts.push({
+            input: Input.MaxAge,
+            message: "max-age is set, and the copy's newest data has no time this run can read (a plain dump made without --verbose " +
+                'has no "Started on" line): give freshness-query, the application\'s own time of its newest data.'
         });
     }
     if (thresholds.maxRestoreMs !== undefined && evidence?.restoreMs !== undefined && evidence.restoreMs > thresholds.maxRestoreMs) {
@@ -55590,7 +55709,6 @@ function compareWithReceipt(v, databases) {
 
 
 
-
 async function verifyBackup(options) {
     let { settings } = options;
     const started = new Date();
@@ -55604,7 +55722,7 @@ async function verifyBackup(options) {
         reporter: options.reporter,
         redactor: new Redactor(settings.secrets),
         ledger: options.ledger ?? noLedger,
-        signal: runSignal(options.signal, settings.timeoutMinutes),
+        signal: runSignal(options.signal, settings.timeoutMs),
         verbose: settings.verbose,
         heartbeatMs: options.heartbeatMs
     });
@@ -55652,7 +55770,7 @@ async function verifyBackup(options) {
     catch (error) {
         result.status = 'failed';
         result.error = run.signal.aborted
-            ? describeInterruption(run.signal.reason, settings.timeoutMinutes, phases.running)
+            ? describeInterruption(run.signal.reason, settings.timeoutMs, phases.running)
             : describeFailure(error, phases.running, run.redactor);
     }
     finally {

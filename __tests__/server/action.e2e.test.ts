@@ -319,12 +319,12 @@ describe('time limits and a killed main step', () => {
     const temp = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-timeout-'))
     try {
       const run = await runBundle('dist/cli/index.js', {
-        args: ['--timeout', '0.01'],
+        args: ['--timeout', '600ms'],
         env: { DATABASE_URL: server.url('large'), RUNNER_TEMP: temp }
       })
       expect(run.code).toBe(1)
       expect(run.stderr).toMatch(
-        /FAILED: Timed out: the verification did not finish within timeout \(1 second\) and was stopped during (Create|Validate|Restore)\./
+        /FAILED: Timed out: the verification did not finish within timeout \(600 ms\) and was stopped during (Create|Validate|Restore)\./
       )
       expect(await temporaryDatabases(server)).toEqual([])
       expect((await readdir(temp)).filter((name) => !name.startsWith('backup-verify-receipt-'))).toEqual([])

@@ -7,7 +7,8 @@ import { chmod, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/prom
 import path from 'node:path'
 import { settingsFrom } from '../support/verify.js'
 import { findClientTools } from '../../src/tools/locate.js'
-import { describeMinutes, verifyBackup } from '../../src/engine/verify.js'
+import { verifyBackup } from '../../src/engine/verify.js'
+import { durationInWords } from '../../src/run/duration.js'
 import { recordingReporter } from '../support/reporter.js'
 import { runBundle } from '../support/runner.js'
 import { useServer } from '../support/server.js'
@@ -167,7 +168,13 @@ describe('messages', () => {
     }
   })
 
-  test('durations read as words: 1 minute, 30 seconds, 5 minutes', () => {
-    expect([1, 0.5, 5, 0.01].map(describeMinutes)).toEqual(['1 minute', '30 seconds', '5 minutes', '1 second'])
+  test('durations read as words: 1 minute, 30 seconds, 1 hour 30 minutes', () => {
+    expect([60_000, 30_000, 5_400_000, 600, 90_061_000].map(durationInWords)).toEqual([
+      '1 minute',
+      '30 seconds',
+      '1 hour 30 minutes',
+      '600 ms',
+      '1 day 1 hour 1 minute 1 second'
+    ])
   })
 })

@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process'
 import { chmod, copyFile, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
+import pg from 'pg'
 import { settingsFrom } from '../support/verify.js'
 import { verifyBackup, type EngineOptions } from '../../src/engine/verify.js'
 import { MemoryLedger, recordingReporter } from '../support/reporter.js'
@@ -150,18 +151,27 @@ describe('the newest backup, to the end of the archive', () => {
       'SELECT ((SELECT count(*) FROM orders) + (SELECT count(*) FROM later))::text AS rows',
       'shop'
     )
+    // One session of its own watches the source for any other client's: a session per look would see the
+    // backends of its own earlier looks still closing. Clients that name themselves only: the run's
+    // driver (backup-verify), its client tools (pg_dump, psql) or pgBackRest; the test's unnamed ones are not the run.
+    const watcher = new pg.Client({ connectionString: lab.server.url('postgres') })
+    await watcher.connect()
     const sessions: number[] = []
-    const polling = setInterval(() => {
-      lab.server
-        .query<{ n: string }>(
-          "SELECT count(*)::text AS n FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+    let watching = true
+    const watched = (async () => {
+      while (watching) {
+        const { rows } = await watcher.query<{ n: string }>(
+          "SELECT count(*)::text AS n FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND application_name <> ''"
         )
-        .then(
-          ([row]) => sessions.push(Number(row.n)),
-          () => {}
-        )
-    }, 100)
-    const { result } = await verify({}).finally(() => clearInterval(polling))
+        sessions.push(Number(rows[0].n))
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+    })()
+    const { result } = await verify({}).finally(async () => {
+      watching = false
+      await watched
+      await watcher.end()
+    })
     expect(result.error).toBeUndefined()
     expect(result.physical?.repository?.label).toBe(newest)
     expect(result.physical?.repository?.recoveryTarget).toBe('the end of the WAL archive')

@@ -1,6 +1,7 @@
 // The recovery point and time, whatever the method: how old the copy's newest data is once it is
-// ready (a dump made now, an existing dump's header, a base backup's last replayed commit) and how
-// long the restore took; the objectives max-age and max-restore-time; the receipt and the history.
+// ready (a dump made now, an existing dump's header, a base backup's last replayed commit, or the
+// application's own freshness-query) and how long the restore took; the objectives max-age and
+// max-restore-time; the receipt and the history.
 
 import { describe, expect, test } from '@jest/globals'
 import { spawnSync } from 'node:child_process'
@@ -82,6 +83,63 @@ describe('the recovery point and time', () => {
     expect(result.phases.every((phase) => phase.status === 'passed')).toBe(true)
   })
 
+  test("freshness-query: the application's own newest time, three hours old, is the recovery point; max-age 2h fails on it", async () => {
+    await server.query('CREATE DATABASE events')
+    await server.query(
+      "CREATE TABLE events (id int PRIMARY KEY, created_at timestamptz NOT NULL); INSERT INTO events SELECT i, now() - interval '3 hours' - i * interval '1 minute' FROM generate_series(1, 50) i",
+      'events'
+    )
+    const query = 'select max(created_at) from events'
+    const result = await verify({ 'database-url': server.url('events'), 'freshness-query': query })
+    expect(result.error).toBeUndefined()
+    expect(result.evidence?.newestData?.from).toBe('freshness-query')
+    expect(result.evidence!.ageSeconds!).toBeGreaterThanOrEqual(3 * 3600 + 60)
+    expect(result.evidence!.ageSeconds!).toBeLessThan(3 * 3600 + 180)
+    expect(outputsOf(result)['backup-age']).toBe(String(result.evidence?.ageSeconds))
+    // Asked like a check, and listed with them.
+    expect(result.teamChecks?.outcomes).toEqual([
+      expect.objectContaining({ name: 'freshness-query', query, expect: 'time', status: 'passed', detail: result.evidence?.newestData?.at })
+    ])
+    const old = await verify({ 'database-url': server.url('events'), 'freshness-query': query, 'max-age': '2h' })
+    expect(old.error?.problem).toBe('alert')
+    expect(old.error?.message).toMatch(/Alert \(max-age\): The copy's newest data \(.*, from freshness-query\) was 3h 1m( \d+s)? old/)
+  })
+
+  test('freshness-query without an answer (an empty table, a write) fails the run, naming the query', async () => {
+    await server.query('CREATE DATABASE quiet')
+    await server.query('CREATE TABLE events (id int PRIMARY KEY, created_at timestamptz)', 'quiet')
+    const empty = await verify({ 'database-url': server.url('quiet'), 'freshness-query': 'select max(created_at) from events;' })
+    expect(empty.error?.problem).toBe('check-failed')
+    expect(empty.error?.message).toContain('"freshness-query" failed: NULL, not a time: no row holds one in the copy')
+    expect(empty.error?.hint).toContain('(freshness-query)')
+    expect(empty.evidence?.newestData?.from).toBe('the snapshot pg_dump dumped')
+    const writing = await verify({
+      'database-url': server.url('quiet'),
+      'freshness-query': 'insert into events values (1, now()) returning created_at'
+    })
+    expect(writing.error?.problem).toBe('check-failed')
+    expect(writing.error?.message).toContain('cannot execute INSERT in a read-only transaction')
+  })
+
+  test('max-age and a dump that carries no time: fails naming freshness-query, which then gives it', async () => {
+    const tools = (await findClientTools()).sort((a, b) => b.version.major - a.version.major)[0]
+    const file = path.join(work, 'untimed.sql')
+    expect(spawnSync(path.join(tools.directory, 'pg_dump'), [`--file=${file}`, server.url('shop')]).status).toBe(0)
+    expect(await readFile(file, 'utf8')).not.toContain('-- Started on')
+    const untimed = await verify({ 'backup-file': file, 'database-url': server.url('postgres'), 'max-age': '1d' })
+    expect(untimed.error?.problem).toBe('alert')
+    expect(untimed.error?.message).toContain("max-age is set, and the copy's newest data has no time this run can read")
+    expect(untimed.evidence?.ageSeconds).toBeUndefined()
+    const told = await verify({
+      'backup-file': file,
+      'database-url': server.url('postgres'),
+      'max-age': '1d',
+      'freshness-query': "select now() - interval '2 hours'"
+    })
+    expect(told.error).toBeUndefined()
+    expect(Math.round(told.evidence!.ageSeconds! / 60)).toBe(120)
+  })
+
   ;(SERVER_BIN ? test : test.skip)(
     'a base backup: the newest data from its recovery, the time to restore its files and recovery',
     async () => {
@@ -93,6 +151,11 @@ describe('the recovery point and time', () => {
       expect(result.evidence?.newestData?.from).toMatch(/the last commit recovery replayed|the backup's start/)
       expect(result.evidence?.ageSeconds).toBeLessThan(120)
       expect(result.evidence?.restoreMs).toBeGreaterThanOrEqual(result.physical!.recovery!.millisecondsToConsistent)
+      // The application's own time, asked of the started copy.
+      const told = await verify({ method: 'physical', 'backup-file': backup, 'freshness-query': "select now() - interval '5 days'" })
+      expect(told.error).toBeUndefined()
+      expect(told.evidence?.newestData?.from).toBe('freshness-query')
+      expect(Math.round(told.evidence!.ageSeconds! / 3600)).toBe(120)
     }
   )
 })

@@ -6613,7 +6613,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 8816:
+/***/ 5892:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -7131,7 +7131,8 @@ const Input = {
     Checks: 'checks',
     MaxAge: 'max-age',
     MaxRestoreTime: 'max-restore-time',
-    ChecksTimeout: 'checks-timeout'
+    ChecksTimeout: 'checks-timeout',
+    FreshnessQuery: 'freshness-query'
 };
 const Output = {
     Result: 'result',
@@ -7463,6 +7464,66 @@ class Redactor {
     redactError(error) {
         return this.redact(error instanceof Error ? error.message : String(error));
     }
+}
+
+;// CONCATENATED MODULE: ./src/run/duration.ts
+// Durations as users write them ("5m", "300s", "1h30m", "1.5m", "7d", "250ms"), one form for every
+// input; a bare number keeps the unit the input has always had (minutes for timeout, else seconds).
+const UNIT_MS = {
+    ms: 1,
+    s: 1000,
+    sec: 1000,
+    m: 60_000,
+    min: 60_000,
+    h: 3_600_000,
+    d: 86_400_000
+};
+/** What a duration input expects, for its error: the forms, and the unit a bare number is in. */
+function durationForms(bareUnit = 'seconds') {
+    return `a duration such as 90s, 5m, 1h30m, 7d or 250ms (a bare number is ${bareUnit})`;
+}
+/**
+ * Milliseconds, or undefined when the text is not a duration (the caller names the input in its
+ * error). One form for every input; a bare number keeps the input's own unit (seconds unless told).
+ */
+function parseDuration(text, bareUnitMs = 1000) {
+    const value = text.trim().toLowerCase();
+    if (/^\d+(\.\d+)?$/.test(value))
+        return Math.round(Number(value) * bareUnitMs);
+    if (!/^(\d+(\.\d+)?\s*(ms|sec|s|min|m|h|d)\s*)+$/.test(value))
+        return undefined;
+    let total = 0;
+    for (const match of value.matchAll(/(\d+(?:\.\d+)?)\s*(ms|sec|s|min|m|h|d)/g))
+        total += Number(match[1]) * UNIT_MS[match[2]];
+    return Math.round(total);
+}
+/** "6m 12s", "1.20 s", "350 ms": how long, as the alerts and the trend say it. */
+function formatDuration(ms) {
+    if (ms < 1000)
+        return `${Math.round(ms)} ms`;
+    if (ms < 60_000)
+        return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+    const totalSeconds = Math.round(ms / 1000);
+    const hours = Math.floor(totalSeconds / 3600);
+    const minutes = Math.floor((totalSeconds % 3600) / 60);
+    const seconds = totalSeconds % 60;
+    return [hours ? `${hours}h` : '', minutes ? `${minutes}m` : '', seconds ? `${seconds}s` : ''].filter(Boolean).join(' ');
+}
+/** "1 minute", "30 seconds", "1 hour 30 minutes", "600 ms": a limit in words, as a time-out is told. */
+function durationInWords(ms) {
+    if (ms < 1000)
+        return `${Math.round(ms)} ms`;
+    const totalSeconds = Math.round(ms / 1000);
+    const parts = [
+        [Math.floor(totalSeconds / 86_400), 'day'],
+        [Math.floor((totalSeconds % 86_400) / 3600), 'hour'],
+        [Math.floor((totalSeconds % 3600) / 60), 'minute'],
+        [totalSeconds % 60, 'second']
+    ];
+    return parts
+        .filter(([count]) => count > 0)
+        .map(([count, unit]) => `${count} ${unit}${count === 1 ? '' : 's'}`)
+        .join(' ');
 }
 
 // EXTERNAL MODULE: ./node_modules/pg-connection-string/index.js
@@ -8002,6 +8063,7 @@ function djangoConnection(database) {
 
 
 
+
 /**
  * The raw inputs with the Django settings' database, when DJANGO_SETTINGS_MODULE is set and nothing
  * else (database-url, DATABASE_URL, DB_*, a .env file) names the database. Runs the project's Python.
@@ -8078,10 +8140,13 @@ function repositorySecrets(environment) {
         .flatMap(([, value]) => secretForms(value));
 }
 function readConnectionInputs(raw) {
-    const connectTimeout = raw.get(Input.ConnectTimeout).trim();
-    if (connectTimeout !== '' && (!/^\d+$/.test(connectTimeout) || Number(connectTimeout) < 1 || Number(connectTimeout) > 600)) {
-        throw new InputError(Input.ConnectTimeout, connectTimeout, 'a whole number of seconds from 1 to 600');
+    const connectTimeoutText = raw.get(Input.ConnectTimeout).trim();
+    const connectTimeoutMs = connectTimeoutText === '' ? undefined : parseDuration(connectTimeoutText);
+    if (connectTimeoutText !== '' && (connectTimeoutMs === undefined || connectTimeoutMs < 1000 || connectTimeoutMs > 600_000)) {
+        throw new InputError(Input.ConnectTimeout, connectTimeoutText, `${durationForms()}, from 1s to 10m`);
     }
+    // libpq and the driver wait whole seconds.
+    const connectTimeout = connectTimeoutMs === undefined ? '' : String(Math.ceil(connectTimeoutMs / 1000));
     const restoreUrl = raw.get(Input.RestoreDatabaseUrl).trim();
     let restoreTarget;
     if (restoreUrl !== '') {
@@ -8742,7 +8807,7 @@ function getInput(name) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _action_commands_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(530);
-/* harmony import */ var _action_cleanup_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8816);
+/* harmony import */ var _action_cleanup_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5892);
 // Entry point of the action's post step: it only cleans up, and only warns.
 
 

@@ -1,23 +1,32 @@
 // The team's own checks on the restored copy (input checks): SQL assertions, each run alone in a
 // read-only transaction with a statement timeout. One passes when it returns one row of one column
-// that is true, or, written with "-- expect: empty", no row at all.
+// that is true, or, written with "-- expect: empty", no row at all. The application's own time of
+// its newest data (input freshness-query) is asked the same way, and must answer one time.
 
 import { readFile } from 'node:fs/promises'
 import type pg from 'pg'
 import { InputError } from '../run/errors.js'
 import { Input } from '../run/names.js'
 
+/** What a check must return: one true value, no row, or (freshness-query) one time. */
+type Expectation = 'true' | 'empty' | 'time'
+
 export interface Check {
   name: string
   query: string
-  expect: 'true' | 'empty'
+  expect: Expectation
+}
+
+/** freshness-query, asked as a check whose answer is the time of the copy's newest data. */
+export function freshnessCheck(query: string): Check {
+  return { name: Input.FreshnessQuery, query: query.trim().replace(/;\s*$/, '').trim(), expect: 'time' }
 }
 
 /** One of the team's own checks (input checks), run on the restored copy. */
 export interface CheckOutcome {
   name: string
   query: string
-  expect: 'true' | 'empty'
+  expect: Expectation
   status: 'passed' | 'failed' | 'error'
   /** What it returned, or the server's words. */
   detail: string
@@ -38,7 +47,7 @@ export function parseChecks(text: string, oneLineEach: boolean): Check[] {
   const checks: Check[] = []
   let lines: string[] = []
   let name: string | undefined
-  let expect: Check['expect'] = 'true'
+  let expect: Expectation = 'true'
   const flush = () => {
     const query = lines.join('\n').trim().replace(/;\s*$/, '').trim()
     if (query !== '') {
@@ -81,6 +90,14 @@ function shown(value: unknown): string {
   return text.length > 200 ? `${text.slice(0, 200)}…` : text
 }
 
+/** The one time one row of one column holds: a timestamp or a date, or text in a form Date reads (ISO 8601). */
+function timeOf(rows: unknown[][]): Date | undefined {
+  if (rows.length !== 1 || rows[0].length !== 1) return undefined
+  const value = rows[0][0]
+  const time = value instanceof Date ? value : typeof value === 'string' && /^\d{4}-\d\d-\d\d/.test(value) ? new Date(value) : undefined
+  return time && !Number.isNaN(time.getTime()) ? time : undefined
+}
+
 /** Runs every check, one after the other, each in a transaction of its own that is rolled back. */
 export async function runChecks(
   client: pg.Client,
@@ -109,6 +126,18 @@ export async function runChecks(
       if (check.expect === 'empty') {
         if (rows.length > 0) Object.assign(outcome, { status: 'failed', detail: `${rows.length} row(s), none expected`, rows: sample })
         else outcome.detail = 'no row, as expected'
+      } else if (check.expect === 'time') {
+        const at = timeOf(rows)
+        if (at) outcome.detail = at.toISOString()
+        else {
+          const said =
+            rows.length !== 1 || rows[0].length !== 1
+              ? `${rows.length} row(s) of ${result.fields.length} column(s), not one time`
+              : rows[0][0] === null
+                ? 'NULL, not a time: no row holds one in the copy'
+                : `${shown(rows[0][0])}, not a time`
+          Object.assign(outcome, { status: 'failed', detail: said, rows: sample })
+        }
       } else if (rows.length === 1 && rows[0].length === 1 && rows[0][0] === true) {
         outcome.detail = 'true'
       } else {
@@ -148,22 +177,26 @@ export async function readChecks(given: { text: string } | { path: string; given
       )
     }
   }
-  // No SQL holds a control character outside a string; one here is a paste or a file that is not SQL.
-  const at = [...text].findIndex((character) => {
-    const code = character.charCodeAt(0)
-    return (code < 0x20 && character !== '\t' && character !== '\n' && character !== '\r') || code === 0x7f
-  })
-  if (at >= 0) {
-    const line = [...text].slice(0, at).filter((character) => character === '\n').length + 1
-    const code = [...text][at].charCodeAt(0)
-    throw new InputError(
-      Input.Checks,
-      input,
-      `SQL text: line ${line} holds the control character U+${code.toString(16).toUpperCase().padStart(4, '0')}`
-    )
-  }
+  refuseControlCharacters(Input.Checks, input, text)
   const checks = parseChecks(text, 'text' in given)
   if (checks.length === 0)
     throw new InputError(Input.Checks, input, 'at least one SQL query: one per line, or a .sql file of them, each ending with ";"')
   return checks
+}
+
+/** No SQL holds a control character outside a string; one in a query input is a paste or a file that is not SQL. */
+export function refuseControlCharacters(input: string, given: string, text: string): void {
+  const characters = [...text]
+  const at = characters.findIndex((character) => {
+    const code = character.charCodeAt(0)
+    return (code < 0x20 && character !== '\t' && character !== '\n' && character !== '\r') || code === 0x7f
+  })
+  if (at < 0) return
+  const line = characters.slice(0, at).filter((character) => character === '\n').length + 1
+  const code = characters[at].charCodeAt(0)
+  throw new InputError(
+    input,
+    given,
+    `SQL text: line ${line} holds the control character U+${code.toString(16).toUpperCase().padStart(4, '0')}`
+  )
 }

@@ -17,3 +17,13 @@ export function noteCopyReady(v: Verification, restoreMs: number): void {
   if (evidence.newestData) evidence.ageSeconds = Math.max(0, Math.round((Date.now() - Date.parse(evidence.newestData.at)) / 1000))
   v.result.evidence = evidence
 }
+
+/** freshness-query answered: the application's own time of the copy's newest data, and its age now. */
+export function noteFreshness(v: Verification, at: string): void {
+  const time = new Date(at)
+  v.result.evidence = {
+    ...v.result.evidence,
+    newestData: { at: time.toISOString(), from: 'freshness-query' },
+    ageSeconds: Math.max(0, Math.round((Date.now() - time.getTime()) / 1000))
+  }
+}

@@ -3,18 +3,10 @@
 
 import type { PhaseName, VerificationResult } from '../report/result.js'
 import { describeLostConnection, serverMessage, serverNotes, VerificationError } from '../run/errors.js'
+import { durationInWords } from '../run/duration.js'
 import type { Redactor } from '../run/secrets.js'
 
 export type RunFailure = NonNullable<VerificationResult['error']>
-
-/** "1 minute", "30 minutes", "30 seconds" for 0.5. */
-export function describeMinutes(minutes: number): string {
-  if (minutes < 1) {
-    const seconds = Math.round(minutes * 60)
-    return `${seconds} second${seconds === 1 ? '' : 's'}`
-  }
-  return `${minutes} minute${minutes === 1 ? '' : 's'}`
-}
 
 /** Any error a phase threw, in the user's terms, its secrets removed. */
 export function describeFailure(error: unknown, phase: PhaseName | undefined, redactor: Redactor): RunFailure {
@@ -26,13 +18,13 @@ export function describeFailure(error: unknown, phase: PhaseName | undefined, re
 }
 
 /** A run stopped from outside: by a signal (its name is the reason), or by the timeout input. */
-export function describeInterruption(reason: unknown, timeoutMinutes: number | undefined, phase: PhaseName | undefined): RunFailure {
+export function describeInterruption(reason: unknown, timeoutMs: number | undefined, phase: PhaseName | undefined): RunFailure {
   if (typeof reason === 'string') {
     return { problem: 'interrupted', message: `Interrupted by ${reason}: the verification was stopped before it finished.` }
   }
   return {
     problem: 'interrupted',
-    message: `Timed out: the verification did not finish within timeout (${describeMinutes(timeoutMinutes ?? 0)}) and was stopped${phase ? ` during ${phase}` : ''}.`,
+    message: `Timed out: the verification did not finish within timeout (${durationInWords(timeoutMs ?? 0)}) and was stopped${phase ? ` during ${phase}` : ''}.`,
     hint:
       `If the log shows ${phase ?? 'the run'} still making progress (its "still running" lines), raise ` +
       `timeout, or verify a smaller database or a faster format. A warning that names another session ` +

@@ -7,7 +7,7 @@ import type { Settings } from '../inputs/inputs.js'
 import type { VerifyLevel } from '../compare/inventory.js'
 import type { Receipt } from '../records/receipt.js'
 import { readUsableReceipt } from '../records/receipt-binding.js'
-import { readChecks, type Check } from '../compare/checks.js'
+import { freshnessCheck, readChecks, type Check } from '../compare/checks.js'
 import { checkHistoryWritable, readHistory, type HistoryRecord } from '../records/history.js'
 import { InputError } from '../run/errors.js'
 import { Input } from '../run/names.js'
@@ -24,7 +24,7 @@ export interface References {
   verifyLevel: VerifyLevel
   /** The history's records before this run (with the history input; none when the file is new). */
   history?: HistoryRecord[]
-  /** The team's own checks on the restored copy (input checks). */
+  /** The team's own checks on the restored copy (input checks), and freshness-query last, asked the same way. */
   checks: Check[]
 }
 
@@ -52,7 +52,10 @@ export async function readReferences(settings: Settings): Promise<References> {
       )
   }
   const expectedChecksum = await readExpectedChecksum(settings)
-  const checks = settings.checks ? await readChecks(settings.checks) : []
+  const checks = [
+    ...(settings.checks ? await readChecks(settings.checks) : []),
+    ...(settings.freshnessQuery ? [freshnessCheck(settings.freshnessQuery)] : [])
+  ]
   return { history, expectedChecksum, checks, ...readUsableReceipt(settings) }
 }
 

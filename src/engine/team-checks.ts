@@ -1,10 +1,13 @@
 // The team's own checks (input checks) as the engine runs them: on the restored copy while it is
 // there, recorded in the result; judged once the comparison has passed, so that a restore that
-// does not match its reference is named first.
+// does not match its reference is named first. freshness-query is asked with them: its answer
+// becomes the recovery point.
 
 import type pg from 'pg'
 import { runChecks } from '../compare/checks.js'
 import { VerificationError } from '../run/errors.js'
+import { Input } from '../run/names.js'
+import { noteFreshness } from './evidence.js'
 import type { Verification } from './verification.js'
 
 /** Runs every check on the copy's database, in sessions of its own; nothing to do without checks. */
@@ -16,6 +19,8 @@ export async function runTeamChecks(v: Verification, database: string, connect: 
     const outcomes = await runChecks(client, checks, v.settings.checksTimeoutMs, (text) => v.run.redactor.redact(text))
     v.result.teamChecks = { database, outcomes }
     for (const outcome of outcomes) v.run.log(`Check "${outcome.name}": ${outcome.status}, ${outcome.detail}`)
+    const freshness = outcomes.find((outcome) => outcome.expect === 'time' && outcome.status === 'passed')
+    if (freshness) noteFreshness(v, freshness.detail)
   } finally {
     await client.end().catch(() => {})
   }
@@ -38,9 +43,11 @@ export function judgeTeamChecks(v: Verification): void {
     v.run.warn(`${message} (alert-mode: warn)`)
     return
   }
+  const inputs = [...new Set(failed.map((outcome) => (outcome.expect === 'time' ? Input.FreshnessQuery : Input.Checks)))].join(', ')
   throw new VerificationError(
     'check-failed',
     message,
-    "Each check is the team's own assertion about the data: find out why the backup's data breaks it, or correct the check (checks)."
+    `Each check is the team's own assertion about the data (freshness-query, its own time of the newest data): ` +
+      `find out why the backup's data breaks it, or correct the query (${inputs}).`
   )
 }

@@ -30,7 +30,6 @@ import { readMadeBy } from '../backup/made-by.js'
 import type { Settings } from '../inputs/inputs.js'
 
 export type { EngineOptions } from './verification.js'
-export { describeMinutes } from './failure.js'
 
 export async function verifyBackup(options: EngineOptions): Promise<VerificationResult> {
   let { settings } = options
@@ -45,7 +44,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
     reporter: options.reporter,
     redactor: new Redactor(settings.secrets),
     ledger: options.ledger ?? noLedger,
-    signal: runSignal(options.signal, settings.timeoutMinutes),
+    signal: runSignal(options.signal, settings.timeoutMs),
     verbose: settings.verbose,
     heartbeatMs: options.heartbeatMs
   })
@@ -90,7 +89,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
   } catch (error) {
     result.status = 'failed'
     result.error = run.signal.aborted
-      ? describeInterruption(run.signal.reason, settings.timeoutMinutes, phases.running)
+      ? describeInterruption(run.signal.reason, settings.timeoutMs, phases.running)
       : describeFailure(error, phases.running, run.redactor)
   } finally {
     const keep = settings.keepBackup && result.backup !== undefined && !settings.backupFile

@@ -5,6 +5,7 @@
 import { Input } from '../run/names.js'
 import { InputError } from '../run/errors.js'
 import { secretForms } from '../run/secrets.js'
+import { durationForms, parseDuration } from '../run/duration.js'
 import type { ConnectionTarget } from '../connection/target.js'
 import { chooseConnection, fromUrl, redactUrl, type ConnectionChoice, type Variables } from './connection.js'
 import { djangoConnection, djangoModule, readDjangoDatabase, type DjangoDatabase } from './django.js'
@@ -119,10 +120,13 @@ function repositorySecrets(environment: NodeJS.ProcessEnv): string[] {
 }
 
 export function readConnectionInputs(raw: RawInputs): ConnectionInputs {
-  const connectTimeout = raw.get(Input.ConnectTimeout).trim()
-  if (connectTimeout !== '' && (!/^\d+$/.test(connectTimeout) || Number(connectTimeout) < 1 || Number(connectTimeout) > 600)) {
-    throw new InputError(Input.ConnectTimeout, connectTimeout, 'a whole number of seconds from 1 to 600')
+  const connectTimeoutText = raw.get(Input.ConnectTimeout).trim()
+  const connectTimeoutMs = connectTimeoutText === '' ? undefined : parseDuration(connectTimeoutText)
+  if (connectTimeoutText !== '' && (connectTimeoutMs === undefined || connectTimeoutMs < 1000 || connectTimeoutMs > 600_000)) {
+    throw new InputError(Input.ConnectTimeout, connectTimeoutText, `${durationForms()}, from 1s to 10m`)
   }
+  // libpq and the driver wait whole seconds.
+  const connectTimeout = connectTimeoutMs === undefined ? '' : String(Math.ceil(connectTimeoutMs / 1000))
   const restoreUrl = raw.get(Input.RestoreDatabaseUrl).trim()
   let restoreTarget: ConnectionTarget | undefined
   if (restoreUrl !== '') {

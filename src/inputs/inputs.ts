@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os'
 import { parseCompression, parseFormat, type BackupFormat, type Compression } from '../backup/formats.js'
 import { DEFAULT_MIN_SIZE, DEFAULT_PHYSICAL_VERIFY_LEVEL, DEFAULT_VERIFY_LEVEL, Input } from '../run/names.js'
 import { VERIFY_LEVELS, type VerifyLevel } from '../compare/inventory.js'
+import { refuseControlCharacters } from '../compare/checks.js'
 import { InputError, VerificationError } from '../run/errors.js'
 import { isRepositoryMethod, parseRepository, type GivenPath, type RepositoryMethod, type RepositorySettings } from './repository-inputs.js'
 import type { ConnectionChoice } from './connection.js'
@@ -17,7 +18,7 @@ import { type ConnectionTarget } from '../connection/target.js'
 import { parseSize, SIZE_FORMS } from './size.js'
 import { DEFAULT_TOOLS_URL, parseVersionRequest, validateToolsUrl, type VersionRequest } from '../tools/source.js'
 import type { ToolsSource } from '../tools/provision.js'
-import { DURATION_FORMS, parseDuration } from '../run/duration.js'
+import { durationForms, parseDuration } from '../run/duration.js'
 
 /** What an alert does: fail the run, or only warn. */
 type AlertMode = 'fail' | 'warn'
@@ -62,7 +63,7 @@ export interface Settings {
   /** Every restore error fails, the known harmless ones too. */
   strict: boolean
   /** The whole run stops (and cleans up) after this long; undefined: no limit. */
-  timeoutMinutes?: number
+  timeoutMs?: number
   /** A server apart from the source that receives the temporary database. */
   restoreTarget?: ConnectionTarget
   /**
@@ -101,6 +102,8 @@ export interface Settings {
   checks?: { text: string } | GivenPath
   /** How long each check may run. */
   checksTimeoutMs: number
+  /** The application's own query for the time of the copy's newest data (freshness-query). */
+  freshnessQuery?: string
 }
 
 const BOOLEAN_TRUE = ['true', 'True', 'TRUE', 'yes', '1']
@@ -172,9 +175,9 @@ export function loadSettings(raw: RawInputs): Settings {
   const verifyLevel = verifyText as VerifyLevel
   const strict = parseBooleanInput(Input.Strict, raw.get(Input.Strict))
   const timeoutText = raw.get(Input.Timeout).trim()
-  const timeoutMinutes = timeoutText === '' || timeoutText === '0' ? undefined : Number(timeoutText)
-  if (timeoutMinutes !== undefined && (!/^\d+(\.\d+)?$/.test(timeoutText) || timeoutMinutes > 24 * 60)) {
-    throw new InputError(Input.Timeout, timeoutText, 'a number of minutes up to 1440 (0 or empty: no limit), e.g. 30 or 0.5')
+  const timeoutMs = timeoutText === '' ? undefined : parseDuration(timeoutText, 60_000)
+  if (timeoutText !== '' && (timeoutMs === undefined || timeoutMs > 86_400_000)) {
+    throw new InputError(Input.Timeout, timeoutText, `${durationForms('minutes')}, up to 24h; 0 or empty: no limit`)
   }
 
   const backupText = raw.get(Input.BackupFile).trim()
@@ -211,10 +214,13 @@ export function loadSettings(raw: RawInputs): Settings {
         : { text: checksText }
   const checksTimeoutText = raw.get(Input.ChecksTimeout).trim() || '30s'
   const checksTimeoutMs = parseDuration(checksTimeoutText)
-  if (checksTimeoutMs === undefined || checksTimeoutMs <= 0) throw new InputError(Input.ChecksTimeout, checksTimeoutText, DURATION_FORMS)
+  if (checksTimeoutMs === undefined || checksTimeoutMs <= 0) throw new InputError(Input.ChecksTimeout, checksTimeoutText, durationForms())
+  const freshnessQuery = raw.get(Input.FreshnessQuery).trim() || undefined
+  if (freshnessQuery) refuseControlCharacters(Input.FreshnessQuery, freshnessQuery, freshnessQuery)
   return {
     checks,
     checksTimeoutMs,
+    freshnessQuery,
     connection,
     verbose,
     minSizeBytes,
@@ -230,7 +236,7 @@ export function loadSettings(raw: RawInputs): Settings {
     pipeline,
     verifyLevel,
     strict,
-    timeoutMinutes,
+    timeoutMs: timeoutMs || undefined,
     restoreTarget,
     restoreServer,
     backupFile,
@@ -343,7 +349,7 @@ function parseAlerts(raw: RawInputs, minSizeBytes: number, maxShrinkPercent: num
   const durationText = raw.get(Input.MaxDuration).trim()
   const maxDurationMs = durationText === '' ? undefined : parseDuration(durationText)
   if (durationText !== '' && (maxDurationMs === undefined || maxDurationMs <= 0)) {
-    throw new InputError(Input.MaxDuration, durationText, DURATION_FORMS)
+    throw new InputError(Input.MaxDuration, durationText, durationForms())
   }
   const maxGrowthPercent = parsePercent(raw, Input.MaxGrowth)
   const failuresText = raw.get(Input.MaxConsecutiveFailures).trim()
@@ -360,7 +366,7 @@ function parseAlerts(raw: RawInputs, minSizeBytes: number, maxShrinkPercent: num
     const text = raw.get(name).trim()
     if (text === '') return undefined
     const ms = parseDuration(text)
-    if (ms === undefined || ms <= 0) throw new InputError(name, text, DURATION_FORMS)
+    if (ms === undefined || ms <= 0) throw new InputError(name, text, durationForms())
     return ms
   }
   return {

@@ -76,6 +76,14 @@ export function evaluateAlerts(thresholds: AlertThresholds, result: Verification
         `when the copy was ready, over max-age, the recovery point objective (${formatDuration(thresholds.maxAgeMs)}).`
     })
   }
+  if (thresholds.maxAgeMs !== undefined && result.status === 'passed' && evidence?.ageSeconds === undefined) {
+    alerts.push({
+      input: Input.MaxAge,
+      message:
+        "max-age is set, and the copy's newest data has no time this run can read (a plain dump made without --verbose " +
+        'has no "Started on" line): give freshness-query, the application\'s own time of its newest data.'
+    })
+  }
   if (thresholds.maxRestoreMs !== undefined && evidence?.restoreMs !== undefined && evidence.restoreMs > thresholds.maxRestoreMs) {
     alerts.push({
       input: Input.MaxRestoreTime,

@@ -50,7 +50,16 @@ export function trendOf(records: RunFigures[]): Trend {
   const failed = counted.filter((record) => record.result === 'failed').length
   const notComparable = previous && current && current.sizeBytes !== undefined ? sizesNotComparable(previous, current) : undefined
   return {
-    points: records.map(({ time, result, durationMs, sizeBytes, rows, tables }) => ({ time, result, durationMs, sizeBytes, rows, tables })),
+    points: records.map(({ time, result, durationMs, sizeBytes, rows, tables, restoreMs, backupAgeSeconds }) => ({
+      time,
+      result,
+      durationMs,
+      sizeBytes,
+      rows,
+      tables,
+      restoreMs,
+      backupAgeSeconds
+    })),
     sinceLastPass:
       previous && current
         ? {
@@ -59,7 +68,9 @@ export function trendOf(records: RunFigures[]): Trend {
             ...(notComparable ? { sizeNotCompared: notComparable } : {}),
             rows: change(previous.rows, current.rows),
             tables: change(previous.tables, current.tables),
-            duration: change(previous.durationMs, current.durationMs) as Change
+            duration: change(previous.durationMs, current.durationMs) as Change,
+            restore: change(previous.restoreMs, current.restoreMs),
+            age: change(previous.backupAgeSeconds, current.backupAgeSeconds)
           }
         : undefined,
     counted: counted.length,

@@ -202,6 +202,10 @@ export interface RunFigures {
   /** How the backup was written: a size compares with another written alike only. */
   format?: string
   compression?: string
+  /** The recovery time: from the restore's start to a usable copy. */
+  restoreMs?: number
+  /** The recovery point: how old the copy's newest data was once the copy was ready. */
+  backupAgeSeconds?: number
 }
 
 export interface Change {
@@ -225,6 +229,8 @@ export interface Trend {
     rows?: Change
     tables?: Change
     duration: Change
+    restore?: Change
+    age?: Change
   }
   /** Runs that passed or failed (skipped runs are not counted). */
   counted: number

@@ -1,5 +1,6 @@
-// The trend as the job summary shows it (figures, two Mermaid line charts, a table of the same
-// figures) and as the terminal prints it: pure functions of a Trend.
+// The trend as the job summary shows it (figures, Mermaid line charts of the size, the duration, the
+// restore time and the backup's age, a table of the same figures) and as the terminal prints it:
+// pure functions of a Trend.
 
 import { humanBytes } from '../run/bytes.js'
 import { formatDuration } from '../run/duration.js'
@@ -29,9 +30,16 @@ const SIZE_UNITS: Array<[string, number]> = [
   ['bytes', 1]
 ]
 
+const AGE_UNITS: Array<[string, number]> = [
+  ['days', 86_400],
+  ['hours', 3600],
+  ['minutes', 60],
+  ['seconds', 1]
+]
+
 /** The largest unit in which the largest value is at least 1. */
-function sizeUnit(largest: number): [string, number] {
-  return SIZE_UNITS.find(([, factor]) => largest >= factor) ?? ['bytes', 1]
+function unitOf(units: Array<[string, number]>, largest: number): [string, number] {
+  return units.find(([, factor]) => largest >= factor) ?? units[units.length - 1]
 }
 
 function rounded(value: number): string {
@@ -60,6 +68,9 @@ function describeChange(name: string, moved: Change | undefined, show: (value: n
 
 const count = (value: number) => value.toLocaleString('en-US')
 
+/** An age in whole seconds: "0 s", "42 s", "1h 2m 5s". */
+const formatAge = (seconds: number) => (seconds < 60 ? `${seconds} s` : formatDuration(seconds * 1000))
+
 export function trendSection(trend: Trend): TrendSection {
   const runs = trend.points.map((point, index) => ({ ...point, label: String(index + 1) }))
   const figures = [
@@ -78,7 +89,9 @@ export function trendSection(trend: Trend): TrendSection {
         describeChange('Backup size', since.size, humanBytes),
         describeChange('Rows', since.rows, count),
         describeChange('Tables', since.tables, count),
-        describeChange('Duration', since.duration, formatDuration)
+        describeChange('Duration', since.duration, formatDuration),
+        describeChange('Restore time', since.restore, formatDuration),
+        describeChange('Backup age', since.age, formatAge)
       ].filter((row): row is string[] => row !== undefined)
     }
   } else {
@@ -87,7 +100,7 @@ export function trendSection(trend: Trend): TrendSection {
   const sized = runs.filter((run) => run.sizeBytes !== undefined)
   const charts: string[] = []
   if (sized.length >= 2) {
-    const [unit, factor] = sizeUnit(Math.max(...sized.map((run) => run.sizeBytes as number)))
+    const [unit, factor] = unitOf(SIZE_UNITS, Math.max(...sized.map((run) => run.sizeBytes as number)))
     charts.push(
       lineChart(
         `Backup size (${unit})`,
@@ -105,16 +118,47 @@ export function trendSection(trend: Trend): TrendSection {
       runs.map((run) => run.durationMs / 1000)
     )
   )
+  // The recovery time and point, from the runs that measured them (a failed run may not have).
+  const restored = runs.filter((run) => run.restoreMs !== undefined)
+  if (restored.length >= 2) {
+    charts.push(
+      lineChart(
+        'Time to restore (s)',
+        'seconds',
+        restored.map((run) => run.label),
+        restored.map((run) => (run.restoreMs as number) / 1000)
+      )
+    )
+  }
+  const aged = runs.filter((run) => run.backupAgeSeconds !== undefined)
+  if (aged.length >= 2) {
+    const [unit, factor] = unitOf(AGE_UNITS, Math.max(...aged.map((run) => run.backupAgeSeconds as number)))
+    charts.push(
+      lineChart(
+        `Backup age when restored (${unit})`,
+        unit,
+        aged.map((run) => run.label),
+        aged.map((run) => (run.backupAgeSeconds as number) / factor)
+      )
+    )
+  }
+  const measured = restored.length > 0 || aged.length > 0
   const table: TrendTable = {
     heading: 'Runs',
-    header: ['Run', 'Time', 'Result', 'Backup size', 'Rows', 'Duration'],
+    header: ['Run', 'Time', 'Result', 'Backup size', 'Rows', 'Duration', ...(measured ? ['Restore time', 'Backup age'] : [])],
     rows: runs.map((run) => [
       run.label,
       run.time,
       run.result,
       run.sizeBytes === undefined ? '—' : humanBytes(run.sizeBytes),
       run.rows === undefined ? '—' : count(run.rows),
-      formatDuration(run.durationMs)
+      formatDuration(run.durationMs),
+      ...(measured
+        ? [
+            run.restoreMs === undefined ? '—' : formatDuration(run.restoreMs),
+            run.backupAgeSeconds === undefined ? '—' : formatAge(run.backupAgeSeconds)
+          ]
+        : [])
     ])
   }
   return { figures, charts, change, runs: table }

@@ -1,4 +1,5 @@
-// Durations as users write them ("5m", "300s", "1h30m", "1.5m", "250ms"; a bare number is seconds).
+// Durations as users write them ("5m", "300s", "1h30m", "1.5m", "7d", "250ms"), one form for every
+// input; a bare number keeps the unit the input has always had (minutes for timeout, else seconds).
 
 const UNIT_MS: Record<string, number> = {
   ms: 1,
@@ -10,7 +11,10 @@ const UNIT_MS: Record<string, number> = {
   d: 86_400_000
 }
 
-export const DURATION_FORMS = 'a duration such as 90s, 5m, 1h30m, 7d or 250ms (a bare number is seconds)'
+/** What a duration input expects, for its error: the forms, and the unit a bare number is in. */
+export function durationForms(bareUnit: 'seconds' | 'minutes' = 'seconds'): string {
+  return `a duration such as 90s, 5m, 1h30m, 7d or 250ms (a bare number is ${bareUnit})`
+}
 
 /**
  * Milliseconds, or undefined when the text is not a duration (the caller names the input in its
@@ -34,4 +38,20 @@ export function formatDuration(ms: number): string {
   const minutes = Math.floor((totalSeconds % 3600) / 60)
   const seconds = totalSeconds % 60
   return [hours ? `${hours}h` : '', minutes ? `${minutes}m` : '', seconds ? `${seconds}s` : ''].filter(Boolean).join(' ')
+}
+
+/** "1 minute", "30 seconds", "1 hour 30 minutes", "600 ms": a limit in words, as a time-out is told. */
+export function durationInWords(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`
+  const totalSeconds = Math.round(ms / 1000)
+  const parts: [number, string][] = [
+    [Math.floor(totalSeconds / 86_400), 'day'],
+    [Math.floor((totalSeconds % 86_400) / 3600), 'hour'],
+    [Math.floor((totalSeconds % 3600) / 60), 'minute'],
+    [totalSeconds % 60, 'second']
+  ]
+  return parts
+    .filter(([count]) => count > 0)
+    .map(([count, unit]) => `${count} ${unit}${count === 1 ? '' : 's'}`)
+    .join(' ')
 }

@@ -16,14 +16,14 @@ export function interruptionSignal(): AbortSignal {
  * aborts. Not AbortSignal.any over AbortSignal.timeout: Node holds a timeout signal inside a
  * composite only weakly, and after a garbage collection its timer is cleared and it never fires.
  */
-export function runSignal(signal: AbortSignal | undefined, timeoutMinutes: number | undefined): AbortSignal {
+export function runSignal(signal: AbortSignal | undefined, timeoutMs: number | undefined): AbortSignal {
   const controller = new AbortController()
   if (signal?.aborted) controller.abort(signal.reason)
   else signal?.addEventListener('abort', () => controller.abort(signal.reason), { once: true })
-  if (timeoutMinutes) {
+  if (timeoutMs) {
     const timer = setTimeout(
       () => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
-      timeoutMinutes * 60_000
+      timeoutMs
     )
     // The deadline alone does not keep the process alive once the run is over.
     timer.unref()

@@ -45,7 +45,8 @@ export const Input = {
   Checks: 'checks',
   MaxAge: 'max-age',
   MaxRestoreTime: 'max-restore-time',
-  ChecksTimeout: 'checks-timeout'
+  ChecksTimeout: 'checks-timeout',
+  FreshnessQuery: 'freshness-query'
 } as const
 
 export const Output = {

@@ -47,6 +47,8 @@ Options:
   --backup-set LABEL   pgbackrest, barman: the backup to verify (default: the newest)
   --checks SQL|FILE    the team's SQL assertions on the restored copy, one per line, or a .sql file
   --checks-timeout D   how long each check may run (default 30s)
+  --freshness-query SQL
+                       the application's own time of its newest data (the recovery point)
   --max-age D          alert when the copy's newest data is older (recovery point objective)
   --max-restore-time D alert when the restore takes longer (recovery time objective)
   --restore-database-url URL
@@ -129,6 +131,7 @@ export function parseCommandLine(argv: string[], environment: NodeJS.ProcessEnv,
       [Input.MaxAge]: { type: 'string' },
       [Input.MaxRestoreTime]: { type: 'string' },
       [Input.ChecksTimeout]: { type: 'string' },
+      [Input.FreshnessQuery]: { type: 'string' },
       help: { type: 'boolean', short: 'h' }
     },
     strict: true,

@@ -217,8 +217,31 @@ describe('where the connection comes from', () => {
     expect(target({ 'database-url': 'postgresql://u@h/d?connect_timeout=4' })?.connectTimeoutSeconds).toBe(4)
     expect(target({ 'database-url': 'postgresql://u@h/d?connect_timeout=4', 'connect-timeout': '30' })?.connectTimeoutSeconds).toBe(30)
     expect(() => settings({ 'database-url': 'postgresql://u@h/d', 'connect-timeout': '0' })).toThrow(
-      'Input "connect-timeout" has an invalid value "0": expected a whole number of seconds from 1 to 600.'
+      'Input "connect-timeout" has an invalid value "0": expected a duration such as 90s, 5m, 1h30m, 7d or 250ms (a bare number is seconds), from 1s to 10m.'
     )
+  })
+
+  test('every duration input takes one form; a bare number keeps its unit (minutes for timeout, seconds elsewhere)', () => {
+    const connectSeconds = (value: string) => {
+      const loaded = settings({ 'database-url': 'postgresql://u@h/d', 'connect-timeout': value })
+      return loaded.connection.kind === 'postgres' ? loaded.connection.target.connectTimeoutSeconds : undefined
+    }
+    expect(['30', '30s', '2m', '1m30s', '1.5s'].map(connectSeconds)).toEqual([30, 30, 120, 90, 2])
+    const timeout = (value: string) => settings({ 'database-url': 'postgresql://u@h/d', timeout: value }).timeoutMs
+    expect(['30', '0.5', '90s', '1h30m', '0', ''].map(timeout)).toEqual([1_800_000, 30_000, 90_000, 5_400_000, undefined, undefined])
+    const withHistory = { 'database-url': 'postgresql://u@h/d', history: 'h.json' }
+    const alerts = (inputs: Record<string, string>) => settings({ ...withHistory, ...inputs }).alerts
+    expect(alerts({ 'max-duration': '90', 'max-age': '26h', 'max-restore-time': '1h30m' })).toMatchObject({
+      maxDurationMs: 90_000,
+      maxAgeMs: 93_600_000,
+      maxRestoreMs: 5_400_000
+    })
+    expect(settings({ 'database-url': 'postgresql://u@h/d', 'checks-timeout': '2' }).checksTimeoutMs).toBe(2000)
+    expect(() => settings({ 'database-url': 'postgresql://u@h/d', timeout: '2 days' })).toThrow(
+      'Input "timeout" has an invalid value "2 days": expected a duration such as 90s, 5m, 1h30m, 7d or 250ms (a bare number is minutes), up to 24h; 0 or empty: no limit.'
+    )
+    expect(() => settings({ 'database-url': 'postgresql://u@h/d', timeout: '25h' })).toThrow('up to 24h')
+    expect(() => settings({ 'database-url': 'postgresql://u@h/d', 'connect-timeout': '11m' })).toThrow('from 1s to 10m')
   })
 
   test('PGPASSWORD supplies a password the URL lacks, and is a secret', () => {

@@ -5,6 +5,7 @@ import { describe, expect, test } from '@jest/globals'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { parse } from 'yaml'
+import { parseChecks } from '../../../src/compare/checks.js'
 import { ROOT } from '../../support/runner.js'
 
 const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8')
@@ -58,7 +59,7 @@ describe('README.md', () => {
 
   test('every workflow snippet is YAML; the history is kept by run, found by prefix, saved when the run failed too', () => {
     const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => match[1])
-    expect(blocks.length).toBeGreaterThanOrEqual(4)
+    expect(blocks.length).toBeGreaterThanOrEqual(3)
     for (const block of blocks) expect(() => parse(block)).not.toThrow()
     const scheduled = blocks
       .map((block) => parse(block))
@@ -73,7 +74,14 @@ describe('README.md', () => {
     expect(save?.with?.key).toBe(restore?.with?.key)
     expect([restore?.with?.path, save?.with?.path]).toEqual([verify?.with?.history, verify?.with?.history])
     for (const input of Object.keys(verify?.with ?? {})) expect(Object.keys(action.inputs)).toContain(input)
-    const artifact = blocks.find((block) => block.includes('actions/download-artifact@'))
+    // The DR-evidence example: the team's checks, both objectives, the history.
+    expect(Object.keys(verify?.with ?? {})).toEqual(expect.arrayContaining(['checks', 'max-age', 'max-restore-time', 'freshness-query']))
+    expect(parseChecks(verify!.with!.checks, true).map((check) => check.expect)).toEqual(['true', 'empty'])
+    const history = read('docs/history.md')
+    const artifact = [...history.matchAll(/```yaml\n([\s\S]*?)```/g)]
+      .map((match) => match[1])
+      .find((block) => block.includes('actions/download-artifact@'))
+    expect(() => parse(artifact ?? '')).not.toThrow()
     expect(artifact).toMatch(/if: always\(\)\n\s+with: \{ name: backup-verify-history, path: \.backup-verify\/history\.jsonl/)
   })
 

@@ -113,6 +113,31 @@ describe('the trend', () => {
     const text = trendLines(trendOf(records)).join('\n')
     expect(text).toContain('failure rate 50% (2 of 4 failed); consecutive failures now: 0.')
     expect(text).toMatch(/Rows\s+100\s+110\s+\+10\s+\+10\.0%/)
+    // No run measured a restore time or an age: no chart and no column for them.
+    expect(section.runs.header).not.toContain('Restore time')
+  })
+
+  test('the recovery time and point get their own charts, from the runs that measured them', () => {
+    const measured = [
+      record({ time: 't1', restoreMs: 4000, backupAgeSeconds: 3600 }),
+      record({ time: 't2', result: 'failed', restoreMs: undefined, backupAgeSeconds: undefined }),
+      record({ time: 't3', restoreMs: 6000, backupAgeSeconds: 2 * 86_400 })
+    ]
+    const section = trendSection(trendOf(measured))
+    const restore = section.charts.find((chart) => chart.includes('title "Time to restore (s)"'))
+    expect(restore).toContain('x-axis "Run" ["1", "3"]')
+    expect(restore).toContain('line [4, 6]')
+    const age = section.charts.find((chart) => chart.includes('title "Backup age when restored (days)"'))
+    expect(age).toContain('line [0.042, 2]')
+    expect(section.runs.rows.map((row) => row.slice(6))).toEqual([
+      ['4.00 s', '1h'],
+      ['—', '—'],
+      ['6.00 s', '48h']
+    ])
+    expect(section.change?.rows.filter((row) => ['Restore time', 'Backup age'].includes(row[0]))).toEqual([
+      ['Restore time', '4.00 s', '6.00 s', '+2.00 s', '+50.0%'],
+      ['Backup age', '1h', '48h', '+47h', '+4700.0%']
+    ])
   })
 })
 
@@ -148,6 +173,19 @@ describe('alerts', () => {
       'This is failed verification 2 in a row, reaching max-consecutive-failures (2): the backup procedure has been broken for 2 runs.'
     )
     expect(evaluateAlerts(thresholds({ maxConsecutiveFailures: 1 }), result({}), history)).toEqual([])
+  })
+
+  test('max-age with a copy whose newest data has no time fails, naming freshness-query; a failed run is not told so again', () => {
+    const untimed = result({ evidence: { restoreMs: 1000 } })
+    expect(evaluateAlerts(thresholds({ maxAgeMs: 3_600_000 }), untimed, undefined)).toEqual([
+      { input: 'max-age', message: expect.stringContaining('give freshness-query') }
+    ])
+    expect(evaluateAlerts(thresholds({ maxAgeMs: 3_600_000 }), { ...untimed, status: 'failed' }, undefined)).toEqual([])
+    const timed = result({
+      evidence: { restoreMs: 1000, ageSeconds: 60, newestData: { at: '2026-12-02T09:59:00.000Z', from: 'freshness-query' } }
+    })
+    expect(evaluateAlerts(thresholds({ maxAgeMs: 3_600_000 }), timed, undefined)).toEqual([])
+    expect(evaluateAlerts(thresholds({ maxAgeMs: 30_000 }), timed, undefined)[0].message).toContain('from freshness-query')
   })
 
   test('min-size is an alert only when alerts warn (otherwise the Create phase fails on it)', () => {

@@ -70,7 +70,7 @@ describe('flags', () => {
       strict: true,
       keepBackup: true,
       minSizeBytes: 10_000,
-      timeoutMinutes: 5,
+      timeoutMs: 300_000,
       pipeline: false,
       verbose: false
     })
@@ -87,7 +87,7 @@ describe('flags', () => {
       strict: false,
       keepBackup: false
     })
-    expect(settings.timeoutMinutes).toBeUndefined()
+    expect(settings.timeoutMs).toBeUndefined()
   })
 
   test('a .env file in the working folder is read when nothing else names the database', async () => {
