@@ -13,6 +13,8 @@ export default {
     { ...common, displayName: 'unit', roots: ['<rootDir>/__tests__/unit'], testMatch: ['**/*.test.ts'] },
     { ...common, displayName: 'server', roots: ['<rootDir>/__tests__/server'], testMatch: ['**/*.test.ts'] }
   ],
+  // Every skipped test is listed at the end with why (__tests__/support/skips.ts).
+  reporters: ['default', '<rootDir>/__tests__/support/skip-reporter.cjs'],
   testTimeout: 120000,
   maxWorkers: 2,
   verbose: true

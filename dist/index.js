@@ -38221,7 +38221,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 4058:
+/***/ 3229:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38293,8 +38293,10 @@ class VerificationError extends Error {
 }
 /** A bad input value: names the input, the value as given (secrets already removed) and what is accepted. */
 class InputError extends VerificationError {
+    input;
     constructor(input, value, accepted) {
         super('bad-input', `Input "${input}" has an invalid value ${JSON.stringify(value)}: expected ${accepted}.`);
+        this.input = input;
         this.name = 'InputError';
     }
 }
@@ -41181,6 +41183,56 @@ function runnerInputs() {
     return { get: getInput, environment: process.env, workingDirectory: process.cwd(), dotenv: readDotenv(process.cwd()) };
 }
 
+;// CONCATENATED MODULE: ./src/action/annotations.ts
+// What the runner's annotations carry besides their text: a title, and the file of the repository a
+// failure is about (the backup, the history, the checks) when the input naming it lies in the
+// workspace, so that the annotation sits on that file in the pull request's view.
+
+
+/** The inputs that name a file of the repository, and the failures each is the place of. */
+const FILE_INPUTS = [
+    {
+        input: Input.BackupFile,
+        problems: ['backup-invalid', 'backup-refused', 'backup-too-small', 'restore-failed', 'restore-mismatch', 'extensions-missing']
+    },
+    { input: Input.History, problems: ['history-unwritable'] },
+    { input: Input.Checks, problems: ['check-failed'] },
+    { input: Input.Receipt, problems: ['receipt-mismatch'] }
+];
+/**
+ * The file an input names, as a path from the workspace's root; none when the input names no file
+ * (checks written inline) or one outside the workspace, which no annotation can point at.
+ */
+function workspaceFile(input, given, workspace) {
+    const text = given.trim();
+    if (text === '' || /[\r\n]/.test(text))
+        return undefined;
+    if (input === Input.Checks && !/\.sql$/i.test(text))
+        return undefined;
+    const root = workspace || process.cwd();
+    const relative = external_node_path_default().relative(root, external_node_path_default().resolve(root, text));
+    if (relative === '' || relative.startsWith('..') || external_node_path_default().isAbsolute(relative))
+        return undefined;
+    return relative.split((external_node_path_default()).sep).join('/');
+}
+/** What the inputs that name files say, read at the start: the run drops every INPUT_* variable once it has its settings. */
+function fileInputs(get) {
+    const given = new Map(FILE_INPUTS.map(({ input }) => [input, get(input)]));
+    return (name) => given.get(name) ?? '';
+}
+/** A failed run's annotation: titled by its problem (or the input at fault), on the file it concerns. */
+function failureAnnotation(error, inputOf, workspace = process.env.GITHUB_WORKSPACE) {
+    const title = error?.input ? `backup-verify: input ${error.input}` : `backup-verify: ${error?.problem ?? 'failed'}`;
+    const at = FILE_INPUTS.find(({ input, problems }) => input === error?.input || problems.includes(error?.problem ?? ''));
+    const file = at && workspaceFile(at.input, inputOf(at.input), workspace);
+    return file ? { title, file } : { title };
+}
+/** A warning's title: the threshold of an alert, else the action's name. */
+function warningTitle(message) {
+    const alert = /^Alert \(([a-z-]+)\):/.exec(message);
+    return alert ? `backup-verify: alert ${alert[1]}` : 'backup-verify';
+}
+
 ;// CONCATENATED MODULE: ./src/report/since-receipt.ts
 // What changed since another backup's receipt, in the user's words: label and text pairs for the
 // summary and the log (see records/since-receipt.ts for the comparison itself).
@@ -42310,7 +42362,12 @@ function readReceipt(input, file) {
 // Reporter), and the context every phase of one run is given.
 const noLedger = { created() { }, removed() { } };
 function runContext(parts) {
-    return { ...parts, log: (line) => parts.reporter.info(line), warn: (line) => parts.reporter.warning(line) };
+    return {
+        ...parts,
+        log: (line) => parts.reporter.info(line),
+        warn: (line) => parts.reporter.warning(line),
+        notice: (line) => parts.reporter.notice(line)
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/run/interruption.ts
@@ -52403,7 +52460,12 @@ async function createPhase(v, held) {
 function describeFailure(error, phase, redactor) {
     const known = error instanceof VerificationError ? error : describeLostConnection(error, phase);
     if (known)
-        return { problem: known.problem, message: redactor.redact(known.message), hint: known.hint && redactor.redact(known.hint) };
+        return {
+            problem: known.problem,
+            message: redactor.redact(known.message),
+            hint: known.hint && redactor.redact(known.hint),
+            ...(known instanceof InputError ? { input: known.input } : {})
+        };
     // A server's error (pg's DatabaseError) with what it added: DETAIL in the message, HINT as the hint.
     const { hint } = serverNotes(error);
     return { problem: 'unexpected', message: redactor.redact(serverMessage(error)), ...(hint ? { hint: redactor.redact(hint) } : {}) };
@@ -55727,7 +55789,7 @@ async function verifyBackup(options) {
         heartbeatMs: options.heartbeatMs
     });
     if (settings.connection.kind === 'unsupported') {
-        run.log(`Backup tests require PostgreSQL, found: ${settings.connection.engine} (from ${settings.connection.origin}); skipping.`);
+        run.notice(`Backup tests require PostgreSQL, found: ${settings.connection.engine} (from ${settings.connection.origin}); skipping.`);
         result.status = 'skipped';
         result.skippedEngine = settings.connection.engine;
         return finish(run, result, settings, started, undefined);
@@ -55956,9 +56018,11 @@ function recordedResources(kind) {
 // The engine's Reporter and ResourceLedger on a GitHub runner: log commands, masks and saved state.
 
 
+
 const actionReporter = {
     info: (message) => lib_core/* info */.pq(message),
-    warning: (message) => lib_core/* warning */.$e(message),
+    warning: (message) => lib_core/* warning */.$e(message, { title: warningTitle(message) }),
+    notice: (message) => lib_core/* notice */.lm(message, { title: 'backup-verify: skipped' }),
     group: (name, fn) => lib_core/* group */.Os(name, fn),
     mask: (secret) => lib_core/* setSecret */.Pq(secret)
 };
@@ -56821,10 +56885,20 @@ const runnerToolCache = {
 
 
 
+
 async function runAction() {
-    const start = startUp(runnerInputs(), lib_core/* setSecret */.Pq);
+    const raw = runnerInputs();
+    const filesGiven = fileInputs(raw.get);
+    /** Fails the step with an error annotation that has a title, and a file where the failure has one. */
+    const fail = (message, error) => {
+        process.exitCode = lib_core/* ExitCode */.yU.Failure;
+        lib_core/* error */.z3(message, failureAnnotation(error, filesGiven));
+    };
+    const start = startUp(raw, lib_core/* setSecret */.Pq);
     try {
-        const settings = await start.settings(loadSettings);
+        const given = await start.settings(loadSettings);
+        // Re-running a job with debug logging (ACTIONS_STEP_DEBUG) shows what verbose shows.
+        const settings = lib_core/* isDebug */._o() ? { ...given, verbose: true } : given;
         forgetSecretVariables();
         // The runner always names its tool cache; elsewhere (a local runner emulation) the engine's own folder serves.
         const toolCache = process.env.RUNNER_TOOL_CACHE ? runnerToolCache : undefined;
@@ -56843,14 +56917,17 @@ async function runAction() {
         await writeJobSummary(buildSummary(result));
         if (result.status === 'failed') {
             const { message, hint } = result.error ?? { message: 'verification failed' };
-            lib_core/* setFailed */.C1(hint ? `${message}\nHint: ${hint}` : message);
+            fail(hint ? `${message}\nHint: ${hint}` : message, result.error);
         }
         else if (result.status === 'passed') {
             lib_core/* info */.pq(`Backup verified: ${result.backup?.sizeBytes} bytes, SHA-256 ${result.backup?.sha256}`);
         }
     }
     catch (error) {
-        lib_core/* setFailed */.C1(describeFatal(error, start.redactor));
+        fail(describeFatal(error, start.redactor), {
+            problem: error instanceof VerificationError ? error.problem : 'unexpected',
+            input: error instanceof InputError ? error.input : undefined
+        });
     }
 }
 
@@ -56862,7 +56939,7 @@ async function runAction() {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
-/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4058);
+/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3229);
 /* harmony import */ var _run_heap_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2659);
 // Entry point of the action's main step.
 
@@ -57168,9 +57245,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util/types")
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
+  yU: () => (/* binding */ ExitCode),
   Yz: () => (/* binding */ core_debug),
+  z3: () => (/* binding */ error),
   Os: () => (/* binding */ group),
   pq: () => (/* binding */ info),
+  _o: () => (/* binding */ isDebug),
+  lm: () => (/* binding */ notice),
   LZ: () => (/* binding */ saveState),
   C1: () => (/* binding */ setFailed),
   uH: () => (/* binding */ setOutput),
@@ -57179,7 +57260,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   $e: () => (/* binding */ warning)
 });
 
-// UNUSED EXPORTS: ExitCode, addPath, endGroup, error, exportVariable, getBooleanInput, getIDToken, getInput, getMultilineInput, getState, isDebug, markdownSummary, notice, platform, setCommandEcho, startGroup, toPlatformPath, toPosixPath, toWin32Path
+// UNUSED EXPORTS: addPath, endGroup, exportVariable, getBooleanInput, getIDToken, getInput, getMultilineInput, getState, markdownSummary, platform, setCommandEcho, startGroup, toPlatformPath, toPosixPath, toWin32Path
 
 // EXTERNAL MODULE: external "os"
 var external_os_ = __nccwpck_require__(857);
@@ -57205,7 +57286,7 @@ function utils_toCommandValue(input) {
  * @returns The command properties to send with the actual annotation command
  * See IssueCommandProperties: https://github.com/actions/runner/blob/main/src/Runner.Worker/ActionCommandManager.cs#L646
  */
-function utils_toCommandProperties(annotationProperties) {
+function toCommandProperties(annotationProperties) {
     if (!Object.keys(annotationProperties).length) {
         return {};
     }
@@ -58094,7 +58175,7 @@ function core_debug(message) {
  * @param properties optional properties to add to the annotation.
  */
 function error(message, properties = {}) {
-    command_issueCommand('error', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('error', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a warning issue
@@ -58102,7 +58183,7 @@ function error(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function warning(message, properties = {}) {
-    command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a notice issue
@@ -58110,7 +58191,7 @@ function warning(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function notice(message, properties = {}) {
-    issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Writes info to log with console.log.

@@ -9,6 +9,9 @@
 //     "Release v1.2.0", and tags v1.2.0. Nothing is pushed: it prints the push command.
 //   node scripts/release.mjs notes 1.2.0
 //     Prints that release's section of the CHANGELOG (the release workflow's notes).
+//   node scripts/release.mjs newest v1.2.0
+//     Fails unless v1.2.0 is higher than every other vX.Y.Z tag of its major (the release workflow
+//     moves the major tag to it: an older patch pushed late must not move v1 backwards).
 
 import { execFileSync } from 'node:child_process'
 import { readFileSync, writeFileSync, existsSync } from 'node:fs'
@@ -90,6 +93,20 @@ function bump(file, version) {
   writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`)
 }
 
+/** Refuses a version that is not higher than every existing release tag of its major (itself aside). */
+function refuseUnlessNewest(version) {
+  const major = VERSION.exec(version)[1]
+  const tags = git(['tag', '--list', `v${major}.*`])
+    .split('\n')
+    .map((tag) => tag.trim().replace(/^v/, ''))
+    .filter((tag) => VERSION.test(tag) && tag !== version)
+  const higher = tags.filter((tag) => compareVersions(tag, version) > 0)
+  if (higher.length > 0)
+    fail(
+      `v${version} is not the newest release of v${major}: ${higher.map((tag) => `v${tag}`).join(', ')} exist already; v${major} would move backwards`
+    )
+}
+
 function prepare(version, options) {
   if (!VERSION.test(version)) fail(`"${version}" is not a version of the form 1.2.3`)
   const pkg = JSON.parse(readFileSync('package.json', 'utf8'))
@@ -97,6 +114,7 @@ function prepare(version, options) {
   if (git(['status', '--porcelain'])) fail('the working tree has changes: commit or stash them first')
   const tag = `v${version}`
   if (git(['tag', '--list', tag])) fail(`the tag ${tag} exists already`)
+  refuseUnlessNewest(version)
   const changelog = released(readFileSync('CHANGELOG.md', 'utf8'), version, options.date)
   if (!options['skip-checks']) {
     execFileSync('npm', ['run', 'all'], { stdio: 'inherit' })
@@ -125,4 +143,7 @@ const { positionals, values } = parseArgs({
 const [command, version] = positionals
 if (command === 'prepare' && version) prepare(version, { ...values, date: values.date ?? new Date().toISOString().slice(0, 10) })
 else if (command === 'notes' && version) notes(version.replace(/^v/, ''))
-else fail('usage: node scripts/release.mjs prepare <x.y.z> [--date YYYY-MM-DD] [--skip-checks] | notes <x.y.z>')
+else if (command === 'newest' && version && VERSION.test(version.replace(/^v/, ''))) {
+  refuseUnlessNewest(version.replace(/^v/, ''))
+  process.stdout.write(`${version} is the newest release of its major\n`)
+} else fail('usage: node scripts/release.mjs prepare <x.y.z> [--date YYYY-MM-DD] [--skip-checks] | notes <x.y.z> | newest <vx.y.z>')

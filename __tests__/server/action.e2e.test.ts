@@ -2,13 +2,13 @@
 
 import { beforeAll, describe, expect, test } from '@jest/globals'
 import { createHash } from 'node:crypto'
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { spawn } from 'node:child_process'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { createSampleDatabase, freePort, temporaryDatabases, useServer } from '../support/server.js'
-import { parseFileCommand, ROOT, runBundle } from '../support/runner.js'
+import { annotations, parseFileCommand, ROOT, runBundle, withoutProperties } from '../support/runner.js'
 import { htmlProblems } from '../support/html.js'
 import { findClientTools } from '../../src/tools/locate.js'
 import { detectLibc, targetTriple } from '../../src/tools/target.js'
@@ -73,7 +73,7 @@ describe('dist/index.js as the runner runs it', () => {
     const url = `postgresql://postgres:${encodeURIComponent(wrong)}@127.0.0.1:${server.port}/shop`
     const run = await runBundle('dist/index.js', { inputs: { 'database-url': url } })
     expect(run.code).toBe(1)
-    expect(run.stdout).toContain('::error::Authentication failed for user "postgres" at 127.0.0.1:')
+    expect(withoutProperties(run.stdout)).toContain('::error::Authentication failed for user "postgres" at 127.0.0.1:')
     expect(run.outputs.result).toBe('failed')
     expect(run.summary).toContain('❌ Verification failed in Create: Authentication failed')
     expect(htmlProblems(run.summary)).toEqual([])
@@ -88,7 +88,7 @@ describe('dist/index.js as the runner runs it', () => {
     const run = await runBundle('dist/index.js', { inputs: { 'database-url': `postgresql://postgres:x@127.0.0.1:${port}/shop` } })
     expect(run.code).toBe(1)
     expect(run.elapsedMs).toBeLessThan(15_000)
-    expect(run.stdout).toContain(`::error::Connection refused: nothing accepts connections at 127.0.0.1:${port}.`)
+    expect(withoutProperties(run.stdout)).toContain(`::error::Connection refused: nothing accepts connections at 127.0.0.1:${port}.`)
     expect(run.stdout).toContain('Hint: Is PostgreSQL running?')
   })
 
@@ -102,7 +102,7 @@ describe('dist/index.js as the runner runs it', () => {
       })
       expect(run.code).toBe(1)
       expect(run.elapsedMs).toBeLessThan(6_000)
-      expect(run.stdout).toContain(`::error::Timed out connecting to 127.0.0.1:${port}.`)
+      expect(withoutProperties(run.stdout)).toContain(`::error::Timed out connecting to 127.0.0.1:${port}.`)
     } finally {
       silent.close()
     }
@@ -111,7 +111,7 @@ describe('dist/index.js as the runner runs it', () => {
   test('min-size above the size of the dump fails the Create phase', async () => {
     const run = await runBundle('dist/index.js', { inputs: { 'database-url': server.url('shop'), 'min-size': '5MB' } })
     expect(run.code).toBe(1)
-    expect(run.stdout).toMatch(
+    expect(withoutProperties(run.stdout)).toMatch(
       /::error::Backup file is suspiciously small: [\d,]+ bytes \([\d.]+ KiB\), under min-size \(5,000,000 bytes \(4\.77 MiB\)\) by [\d,]+ bytes/
     )
     expect(run.outputs.checksum).toBe('')
@@ -122,14 +122,68 @@ describe('dist/index.js as the runner runs it', () => {
   test('a bad input fails before any connection, naming the input and the value', async () => {
     const run = await runBundle('dist/index.js', { inputs: { 'database-url': server.url('shop'), 'min-size': 'abc' } })
     expect(run.code).toBe(1)
-    expect(run.stdout).toContain('::error::Input "min-size" has an invalid value "abc": expected a whole number of bytes')
+    expect(withoutProperties(run.stdout)).toContain(
+      '::error::Input "min-size" has an invalid value "abc": expected a whole number of bytes'
+    )
     expect(run.stdout).not.toContain('::group::')
+    expect(annotations(run.stdout).map((annotation) => annotation.properties)).toEqual([{ title: 'backup-verify: input min-size' }])
+  })
+
+  test('a failure about a file of the workspace is annotated on that file, with a title; a file outside it is not', async () => {
+    const workspace = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-workspace-'))
+    try {
+      await mkdir(path.join(workspace, 'backups'))
+      await writeFile(path.join(workspace, 'backups', 'nightly.sql'), 'this is not a dump\n'.repeat(100))
+      const inside = await runBundle('dist/index.js', {
+        cwd: workspace,
+        env: { GITHUB_WORKSPACE: workspace },
+        inputs: { 'backup-file': 'backups/nightly.sql', 'database-url': server.url('postgres'), 'min-size': '0' }
+      })
+      expect(inside.code).toBe(1)
+      expect(annotations(inside.stdout)).toEqual([
+        expect.objectContaining({ properties: { title: 'backup-verify: backup-invalid', file: 'backups/nightly.sql' } })
+      ])
+      const missing = await runBundle('dist/index.js', {
+        cwd: workspace,
+        env: { GITHUB_WORKSPACE: workspace },
+        inputs: { checks: 'checks/none.sql', 'database-url': server.url('shop') }
+      })
+      expect(annotations(missing.stdout).map((annotation) => annotation.properties)).toEqual([
+        { title: 'backup-verify: input checks', file: 'checks/none.sql' }
+      ])
+      const outside = await runBundle('dist/index.js', {
+        cwd: workspace,
+        env: { GITHUB_WORKSPACE: workspace },
+        inputs: { checks: '/nowhere/checks.sql', 'database-url': server.url('shop') }
+      })
+      expect(annotations(outside.stdout).map((annotation) => annotation.properties)).toEqual([{ title: 'backup-verify: input checks' }])
+    } finally {
+      await rm(workspace, { recursive: true, force: true })
+    }
+  })
+
+  test('a run re-run with debug logging (ACTIONS_STEP_DEBUG) shows what verbose shows', async () => {
+    const quiet = await runBundle('dist/index.js', { inputs: { 'database-url': server.url('shop'), verify: 'schema' } })
+    const debug = await runBundle('dist/index.js', {
+      env: { RUNNER_DEBUG: '1' },
+      inputs: { 'database-url': server.url('shop'), verify: 'schema' }
+    })
+    expect([quiet.code, debug.code]).toEqual([0, 0])
+    // pg_dump's own lines, which only verbose passes on.
+    expect(quiet.stdout).not.toMatch(/pg_dump: (dumping contents|reading)/)
+    expect(debug.stdout).toMatch(/pg_dump: (dumping contents|reading)/)
   })
 
   test('SQLite is skipped with a notice: output skipped=true, exit code 0', async () => {
     const run = await runBundle('dist/index.js', { env: { DB_ENGINE: 'django.db.backends.sqlite3', DB_NAME: 'db.sqlite3' } })
     expect(run.code).toBe(0)
-    expect(run.stdout).toContain('Backup tests require PostgreSQL, found: django.db.backends.sqlite3')
+    expect(annotations(run.stdout, 'notice')).toEqual([
+      {
+        kind: 'notice',
+        properties: { title: 'backup-verify: skipped' },
+        message: expect.stringContaining('Backup tests require PostgreSQL, found: django.db.backends.sqlite3')
+      }
+    ])
     expect(run.outputs.skipped).toBe('true')
     expect(run.outputs.result).toBe('skipped')
     expect(run.summary).toContain('Skipped: Backup tests require PostgreSQL, found: django.db.backends.sqlite3')

@@ -2,7 +2,7 @@
 // (backup_method = postgres), one backup recovered by barman recover into the run's folder, started,
 // proved and counted; a removed data file failing Validate; what Barman does not know, named.
 
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { copyFile, mkdtemp, rm } from 'node:fs/promises'
@@ -16,6 +16,7 @@ import { buildSummary } from '../../src/report/summary.js'
 import { renderSummary } from '../../src/report/summary-html.js'
 import { htmlProblems } from '../support/html.js'
 import { startBarmanLab, type BarmanLab } from '../support/barman-lab.js'
+import { testNeeding } from '../support/skips.js'
 
 const installed = (() => {
   try {
@@ -26,7 +27,7 @@ const installed = (() => {
   }
 })()
 if (!installed) console.warn('Skipping Barman: no barman or no postgresql-15 server binaries (apt-get install barman postgresql-15)')
-const maybe = installed ? test : test.skip
+const maybe = testNeeding('barman with the PostgreSQL 15 server (barman, postgresql-15)', installed)
 
 let lab: BarmanLab
 let work: string

@@ -12,6 +12,7 @@ import { buildSummary } from '../../src/report/summary.js'
 import { renderSummary } from '../../src/report/summary-html.js'
 import { htmlProblems } from '../support/html.js'
 import { createSampleDatabase, SERVER_BIN, takeBaseBackup, TEST_PASSWORD, useServer } from '../support/server.js'
+import { testNeeding } from '../support/skips.js'
 
 const { server, work } = useServer('checks')
 
@@ -120,7 +121,7 @@ describe('checks on the restored copy', () => {
   })
 })
 
-const maybe = SERVER_BIN ? test : test.skip
+const maybe = testNeeding('PostgreSQL 15 server binaries (postgresql-15)', SERVER_BIN)
 
 describe('checks on a base backup', () => {
   maybe('run on the copy, in the database with the most tables', async () => {

@@ -3,7 +3,7 @@
 // print otherwise are fingerprinted in SQL on both sides, and the summary says so. No false alarm,
 // and a changed value is still caught either way.
 
-import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals'
+import { afterAll, beforeAll, expect, jest, test } from '@jest/globals'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -13,11 +13,12 @@ import { buildSummary } from '../../src/report/summary.js'
 import { MemoryLedger, recordingReporter } from '../support/reporter.js'
 import { startServer, temporaryDatabases, unavailableReason, type TestServer } from '../support/server.js'
 import { DAMAGE, PROOF_SCHEMA } from '../support/proof-database.js'
+import { describeIf } from '../support/skips.js'
 
 const OTHER = 14
 const reason = unavailableReason(OTHER)
 if (reason) console.warn(`Skipping the restore on another major: ${reason}`)
-const maybe = reason ? describe.skip : describe
+const maybe = describeIf(reason)
 
 maybe(`a PostgreSQL ${OTHER} source restored on PostgreSQL 15`, () => {
   let restore: TestServer

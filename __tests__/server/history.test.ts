@@ -65,7 +65,10 @@ describe('one history over several runs', () => {
     expect(html).toContain('<h3>Trend</h3>')
     expect(html).toContain('failure rate 33% (1 of 3 failed); consecutive failures now: 0.')
     expect(html).toMatch(/<tr><td>Rows<\/td><td>[\d,]+<\/td><td>[\d,]+<\/td><td>\+1<\/td><td>\+[\d.]+%<\/td><\/tr>/)
-    expect(html.match(/\n\n```mermaid\n%%\{init: .*\}%%\nxychart-beta\n/g)).toHaveLength(2)
+    // Size, duration, and the recovery time and point of the two runs that restored a copy.
+    expect(html.match(/\n\n```mermaid\n%%\{init: .*\}%%\nxychart-beta\n/g)).toHaveLength(4)
+    expect(html).toContain('title "Time to restore (s)"')
+    expect(html).toMatch(/title "Backup age when restored \((seconds|minutes)\)"/)
     const outputs = outputsOf(third.result)
     expect(outputs['consecutive-failures']).toBe('0')
     expect(outputs['history-path']).toBe(path.join(work, 'three.jsonl'))

@@ -10,7 +10,7 @@ import { findClientTools } from '../../src/tools/locate.js'
 import { verifyBackup } from '../../src/engine/verify.js'
 import { durationInWords } from '../../src/run/duration.js'
 import { recordingReporter } from '../support/reporter.js'
-import { runBundle } from '../support/runner.js'
+import { runBundle, withoutProperties } from '../support/runner.js'
 import { useServer } from '../support/server.js'
 
 const { server, work } = useServer('messages')
@@ -36,7 +36,10 @@ describe('connection strings', () => {
     const value = `host=127.0.0.1 port=${server.port} user=postgres password='it\\'s s3cr3t pa55' dbname=shop`
     const run = await runBundle('dist/index.js', { inputs: { 'database-url': value } })
     expect(run.code).toBe(1)
-    const error = run.stdout.split('\n').find((line) => line.startsWith('::error::')) ?? ''
+    const error =
+      withoutProperties(run.stdout)
+        .split('\n')
+        .find((line) => line.startsWith('::error::')) ?? ''
     expect(error).toContain(
       `Input "database-url" has an invalid value "host=127.0.0.1 port=${server.port} user=postgres password=*** dbname=shop"`
     )
@@ -49,7 +52,11 @@ describe('connection strings', () => {
     const run = await runBundle('dist/index.js', { inputs: { 'database-url': url } })
     expect(run.code).toBe(1)
     // Command data is escaped (% as %25); the runner shows it unescaped.
-    const error = (run.stdout.split('\n').find((line) => line.startsWith('::error::')) ?? '').replace(/%25/g, '%')
+    const error = (
+      withoutProperties(run.stdout)
+        .split('\n')
+        .find((line) => line.startsWith('::error::')) ?? ''
+    ).replace(/%25/g, '%')
     expect(error).toContain(
       `Input "database-url" has an invalid value "postgresql://postgres:***@127.0.0.1:${server.port}/shop": expected a URL such as postgresql://user:password@host:5432/dbname`
     )

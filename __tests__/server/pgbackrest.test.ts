@@ -4,7 +4,7 @@
 // passphrase goes nowhere; damage of every kind failing with its reason; the repository and the
 // source left exactly as they were; an interrupted run leaving nothing behind.
 
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect } from '@jest/globals'
 import { createHash } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { spawn } from 'node:child_process'
@@ -21,11 +21,12 @@ import { renderSummary } from '../../src/report/summary-html.js'
 import { htmlProblems } from '../support/html.js'
 import { pgbackrestUnavailable, startPgBackRestLab, type PgBackRestLab } from '../support/pgbackrest-lab.js'
 import { ROOT } from '../support/runner.js'
+import { testNeeding } from '../support/skips.js'
 
 const unavailable =
   pgbackrestUnavailable() ?? (existsSync('/usr/lib/postgresql/15/bin/postgres') ? undefined : 'no postgresql-15 server binaries')
 if (unavailable) console.warn(`Skipping pgBackRest: ${unavailable}`)
-const maybe = unavailable ? test.skip : test
+const maybe = testNeeding(`pgbackrest with the PostgreSQL 15 server (${unavailable})`, !unavailable)
 
 let lab: PgBackRestLab
 let work: string

@@ -2,7 +2,7 @@
 // action looked and how to get the binaries when none of that major are to be had; started on that
 // major's own server binaries when they are (PGBIN), whatever major the client tools are.
 
-import { afterAll, beforeAll, expect, test } from '@jest/globals'
+import { afterAll, beforeAll, expect } from '@jest/globals'
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { chmod, mkdtemp, rm } from 'node:fs/promises'
@@ -14,13 +14,14 @@ import { FolderToolCache } from '../../src/tools/cache.js'
 import { MemoryLedger, recordingReporter } from '../support/reporter.js'
 import { createSampleDatabase, startServer, TEST_PASSWORD, unavailableReason, type TestServer } from '../support/server.js'
 import { ROOT } from '../support/runner.js'
+import { testIf, testNeeding } from '../support/skips.js'
 
 const MAJOR = 14
 const BIN = [process.env.PGBIN, '/usr/lib/postgresql/15/bin'].find((dir) => dir && existsSync(path.join(dir, 'pg_basebackup'))) as string
 const SERVER_BIN = path.join(ROOT, 'node_modules', 'postgres-server-14', 'native', 'bin')
 const reason = !BIN ? 'no pg_basebackup (apt-get install postgresql-15)' : unavailableReason(MAJOR)
 if (reason) console.warn(`Skipping base backups of PostgreSQL ${MAJOR}: ${reason}`)
-const maybe = reason ? test.skip : test
+const maybe = BIN ? testIf(reason) : testNeeding('pg_basebackup of PostgreSQL 15 (postgresql-15)', BIN)
 
 let server: TestServer
 let work: string

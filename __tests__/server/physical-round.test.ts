@@ -15,10 +15,11 @@ import { buildSummary } from '../../src/report/summary.js'
 import { renderSummary } from '../../src/report/summary-html.js'
 import { MemoryLedger, recordingReporter } from '../support/reporter.js'
 import { createSampleDatabase, startServer, TEST_PASSWORD, type TestServer } from '../support/server.js'
+import { testNeeding } from '../support/skips.js'
 
 const BIN = [process.env.PGBIN, '/usr/lib/postgresql/15/bin'].find((dir) => dir && existsSync(path.join(dir, 'pg_basebackup'))) as string
 if (!BIN) console.warn('Skipping physical backups: no pg_basebackup (apt-get install postgresql-15)')
-const maybe = BIN ? test : test.skip
+const maybe = testNeeding('pg_basebackup of PostgreSQL 15 (postgresql-15)', BIN)
 
 let server: TestServer
 let work: string

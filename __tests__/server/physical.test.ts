@@ -3,7 +3,7 @@
 // damage of every kind failing with its reason; interruption, the post step, and ten runs in a row
 // leaving no process and no folder behind; as root, the server runs under another account.
 
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect } from '@jest/globals'
 import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { chmod, copyFile, mkdir, mkdtemp, open, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises'
@@ -22,10 +22,11 @@ import { outputsOf } from '../../src/report/outputs.js'
 import { PROOF_SCHEMA } from '../support/proof-database.js'
 import { createSampleDatabase, startServer, TEST_PASSWORD, type TestServer } from '../support/server.js'
 import { runBundle } from '../support/runner.js'
+import { testNeeding } from '../support/skips.js'
 
 const BIN = [process.env.PGBIN, '/usr/lib/postgresql/15/bin'].find((dir) => dir && existsSync(path.join(dir, 'pg_basebackup'))) as string
 if (!BIN) console.warn('Skipping physical backups: no pg_basebackup (apt-get install postgresql-15)')
-const maybe = BIN ? test : test.skip
+const maybe = testNeeding('pg_basebackup of PostgreSQL 15 (postgresql-15)', BIN)
 
 let server: TestServer
 let work: string

@@ -13,6 +13,7 @@ import { MemoryLedger, recordingReporter } from '../support/reporter.js'
 import { outputsOf } from '../../src/report/outputs.js'
 import { findClientTools } from '../../src/tools/locate.js'
 import { createSampleDatabase, SERVER_BIN, takeBaseBackup, useServer } from '../support/server.js'
+import { testNeeding } from '../support/skips.js'
 
 const { server, work } = useServer('evidence')
 
@@ -140,7 +141,7 @@ describe('the recovery point and time', () => {
     expect(Math.round(told.evidence!.ageSeconds! / 60)).toBe(120)
   })
 
-  ;(SERVER_BIN ? test : test.skip)(
+  testNeeding('PostgreSQL 15 server binaries (postgresql-15)', SERVER_BIN)(
     'a base backup: the newest data from its recovery, the time to restore its files and recovery',
     async () => {
       const backup = path.join(work, 'base')

@@ -19,6 +19,7 @@ import { restoreBackup } from '../../src/restore/restore.js'
 import { findClientTools, type ClientTools } from '../../src/tools/locate.js'
 import { testRun } from '../support/reporter.js'
 import { createSampleDatabase, temporaryDatabases, unavailableReason, useServer } from '../support/server.js'
+import { describeIf } from '../support/skips.js'
 
 async function filtered(text: string, settings: string[], chunk = 0): Promise<{ output: string; removed: string[] }> {
   const filter = new SettingsFilter(settings)
@@ -49,7 +50,7 @@ describe('SettingsFilter', () => {
 })
 
 const reason = unavailableReason(14)
-const maybe = reason ? describe.skip : describe
+const maybe = describeIf(reason)
 if (reason) console.warn(`Skipping the restore-into-an-older-server test: ${reason}`)
 
 maybe("restoring a newer client's plain dump into PostgreSQL 14", () => {

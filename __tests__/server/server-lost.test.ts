@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { parseFileCommand, ROOT, runBundle } from '../support/runner.js'
+import { parseFileCommand, ROOT, runBundle, withoutProperties } from '../support/runner.js'
 import { settingsFrom } from '../support/verify.js'
 import { findClientTools } from '../../src/tools/locate.js'
 import { verifyBackup } from '../../src/engine/verify.js'
@@ -43,7 +43,10 @@ test('a server that stops mid-restore fails the run clearly; the post step drops
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
   await stopping
   expect(code).toBe(1)
-  const error = stdout.split('\n').find((line) => line.startsWith('::error::')) ?? ''
+  const error =
+    withoutProperties(stdout)
+      .split('\n')
+      .find((line) => line.startsWith('::error::')) ?? ''
   expect(error).toMatch(/lost its connection to the server|connection to the server was lost/)
   expect(error).toContain('post step')
 

@@ -2,7 +2,7 @@
 // scripts/summary-picture.mjs (the README's picture is made this way). Skipped, with the reason
 // printed, where Chromium is not installed.
 
-import { afterAll, beforeAll, expect, test } from '@jest/globals'
+import { afterAll, beforeAll, expect } from '@jest/globals'
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
@@ -10,12 +10,13 @@ import os from 'node:os'
 import path from 'node:path'
 import { createSampleDatabase, startServer, type TestServer } from '../support/server.js'
 import { ROOT, runBundle } from '../support/runner.js'
+import { testNeeding } from '../support/skips.js'
 
 const chromium = [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find(
   (candidate) => candidate && existsSync(candidate)
 )
 if (!chromium) console.warn('Skipping the job summary picture: Chromium is not installed (apt-get install chromium)')
-const maybe = chromium ? test : test.skip
+const maybe = testNeeding('Chromium (chromium)', chromium)
 
 let server: TestServer
 let work: string
@@ -67,7 +68,7 @@ maybe("a passing run's summary renders with its verdict, its phases and every ta
   expect(size.height).toBeGreaterThan(1000)
 })
 
-maybe("a summary's trend draws as two charts, every run plotted, no Mermaid syntax error", async () => {
+maybe("a summary's trend draws its four charts, every run plotted, no Mermaid syntax error", async () => {
   const history = path.join(work, 'history.jsonl')
   const inputs = { 'database-url': server.url('shop'), history, 'min-size': '0' }
   const runs = []
@@ -76,10 +77,12 @@ maybe("a summary's trend draws as two charts, every run plotted, no Mermaid synt
   expect(runs.map((run) => run.code)).toEqual([0, 1, 0, 0])
   const { page } = await picture(runs[3].summary, 'trend')
   expect(page.headings).toEqual(expect.arrayContaining(['Trend', 'Change since the last passing run', 'Runs']))
-  // Size: the three runs that made a backup; duration: all four.
+  // Size, restore time and age: the three runs that made a backup and restored it; duration: all four.
   expect(page.charts).toEqual([
     { drawn: true, title: 'Backup size (KiB)', points: [3], error: '' },
-    { drawn: true, title: 'Total duration (s)', points: [4], error: '' }
+    { drawn: true, title: 'Total duration (s)', points: [4], error: '' },
+    { drawn: true, title: 'Time to restore (s)', points: [3], error: '' },
+    { drawn: true, title: 'Backup age when restored (seconds)', points: [3], error: '' }
   ])
   expect(runs[3].outputs['consecutive-failures']).toBe('0')
   expect(runs[3].outputs['history-path']).toBe(history)

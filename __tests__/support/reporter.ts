@@ -6,6 +6,7 @@ import { Redactor } from '../../src/run/secrets.js'
 export interface RecordingReporter extends Reporter {
   lines: string[]
   warnings: string[]
+  notices: string[]
   groups: string[]
   masked: string[]
 }
@@ -14,10 +15,12 @@ export function recordingReporter(): RecordingReporter {
   const reporter: RecordingReporter = {
     lines: [],
     warnings: [],
+    notices: [],
     groups: [],
     masked: [],
     info: (message) => void reporter.lines.push(message),
     warning: (message) => void reporter.warnings.push(message),
+    notice: (message) => void reporter.notices.push(message),
     async group(name, fn) {
       reporter.groups.push(name)
       return fn()

@@ -99,3 +99,35 @@ export async function runBundle(entry: string, options: RunOptions = {}): Promis
     elapsedMs
   }
 }
+
+/** An annotation the runner reads from a log line: ::error title=...,file=...::message (properties unescaped). */
+export interface Annotation {
+  kind: string
+  properties: Record<string, string>
+  message: string
+}
+
+const unescapeProperty = (text: string) =>
+  text.replace(/%3A/g, ':').replace(/%2C/g, ',').replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%')
+
+export function annotations(stdout: string, kind = 'error'): Annotation[] {
+  return stdout
+    .split('\n')
+    .map((line) => new RegExp(`^::(${kind})(?: ([^\\n]*?))?::(.*)$`).exec(line.replace(/\r$/, '')))
+    .filter((match): match is RegExpExecArray => match !== null)
+    .map((match) => ({
+      kind: match[1],
+      properties: Object.fromEntries(
+        (match[2] ?? '')
+          .split(',')
+          .filter(Boolean)
+          .map((pair) => [pair.slice(0, pair.indexOf('=')), unescapeProperty(pair.slice(pair.indexOf('=') + 1))])
+      ),
+      message: match[3]
+    }))
+}
+
+/** The log with each annotation's properties left out ("::error::message"), for assertions on the message alone. */
+export function withoutProperties(stdout: string): string {
+  return stdout.replace(/^::(error|warning|notice) [^\n]*?::/gm, '::$1::')
+}

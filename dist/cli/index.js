@@ -35095,8 +35095,10 @@ class VerificationError extends Error {
 }
 /** A bad input value: names the input, the value as given (secrets already removed) and what is accepted. */
 class InputError extends VerificationError {
+    input;
     constructor(input, value, accepted) {
         super('bad-input', `Input "${input}" has an invalid value ${JSON.stringify(value)}: expected ${accepted}.`);
+        this.input = input;
         this.name = 'InputError';
     }
 }
@@ -38979,7 +38981,12 @@ function readReceipt(input, file) {
 // Reporter), and the context every phase of one run is given.
 const noLedger = { created() { }, removed() { } };
 function runContext(parts) {
-    return { ...parts, log: (line) => parts.reporter.info(line), warn: (line) => parts.reporter.warning(line) };
+    return {
+        ...parts,
+        log: (line) => parts.reporter.info(line),
+        warn: (line) => parts.reporter.warning(line),
+        notice: (line) => parts.reporter.notice(line)
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/run/interruption.ts
@@ -50389,7 +50396,12 @@ async function createPhase(v, held) {
 function describeFailure(error, phase, redactor) {
     const known = error instanceof VerificationError ? error : describeLostConnection(error, phase);
     if (known)
-        return { problem: known.problem, message: redactor.redact(known.message), hint: known.hint && redactor.redact(known.hint) };
+        return {
+            problem: known.problem,
+            message: redactor.redact(known.message),
+            hint: known.hint && redactor.redact(known.hint),
+            ...(known instanceof InputError ? { input: known.input } : {})
+        };
     // A server's error (pg's DatabaseError) with what it added: DETAIL in the message, HINT as the hint.
     const { hint } = serverNotes(error);
     return { problem: 'unexpected', message: redactor.redact(serverMessage(error)), ...(hint ? { hint: redactor.redact(hint) } : {}) };
@@ -53713,7 +53725,7 @@ async function verifyBackup(options) {
         heartbeatMs: options.heartbeatMs
     });
     if (settings.connection.kind === 'unsupported') {
-        run.log(`Backup tests require PostgreSQL, found: ${settings.connection.engine} (from ${settings.connection.origin}); skipping.`);
+        run.notice(`Backup tests require PostgreSQL, found: ${settings.connection.engine} (from ${settings.connection.origin}); skipping.`);
         result.status = 'skipped';
         result.skippedEngine = settings.connection.engine;
         return finish(run, result, settings, started, undefined);
@@ -54032,6 +54044,7 @@ function consoleReporter(redactor, out = process.stdout, err = process.stderr) {
     return {
         info: (message) => void out.write(`${redactor.redact(message)}\n`),
         warning: (message) => void err.write(`warning: ${redactor.redact(message)}\n`),
+        notice: (message) => void out.write(`${redactor.redact(message)}\n`),
         async group(name, fn) {
             out.write(`\n== ${name}\n`);
             return fn();

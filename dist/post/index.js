@@ -7230,8 +7230,10 @@ class errors_VerificationError extends Error {
 }
 /** A bad input value: names the input, the value as given (secrets already removed) and what is accepted. */
 class InputError extends errors_VerificationError {
+    input;
     constructor(input, value, accepted) {
         super('bad-input', `Input "${input}" has an invalid value ${JSON.stringify(value)}: expected ${accepted}.`);
+        this.input = input;
         this.name = 'InputError';
     }
 }

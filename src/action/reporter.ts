@@ -2,11 +2,13 @@
 
 import * as core from '@actions/core'
 import { STATE_KEY } from './state.js'
+import { warningTitle } from './annotations.js'
 import type { Reporter, ResourceKind, ResourceLedger } from '../run/context.js'
 
 export const actionReporter: Reporter = {
   info: (message) => core.info(message),
-  warning: (message) => core.warning(message),
+  warning: (message) => core.warning(message, { title: warningTitle(message) }),
+  notice: (message) => core.notice(message, { title: 'backup-verify: skipped' }),
   group: (name, fn) => core.group(name, fn),
   mask: (secret) => core.setSecret(secret)
 }

@@ -4,7 +4,8 @@ import * as core from '@actions/core'
 import { loadSettings } from '../inputs/inputs.js'
 import { startUp } from '../inputs/start-up.js'
 import { runnerInputs } from './inputs.js'
-import { describeFatal } from '../run/errors.js'
+import { describeFatal, InputError, VerificationError } from '../run/errors.js'
+import { failureAnnotation, fileInputs } from './annotations.js'
 import { buildSummary } from '../report/summary.js'
 import { outputsOf } from '../report/outputs.js'
 import { verifyBackup } from '../engine/verify.js'
@@ -16,9 +17,18 @@ import { forgetSecretVariables } from '../connection/environment.js'
 import { recordProcessGroups } from '../tools/process.js'
 
 export async function runAction(): Promise<void> {
-  const start = startUp(runnerInputs(), core.setSecret)
+  const raw = runnerInputs()
+  const filesGiven = fileInputs(raw.get)
+  /** Fails the step with an error annotation that has a title, and a file where the failure has one. */
+  const fail = (message: string, error: Parameters<typeof failureAnnotation>[0]): void => {
+    process.exitCode = core.ExitCode.Failure
+    core.error(message, failureAnnotation(error, filesGiven))
+  }
+  const start = startUp(raw, core.setSecret)
   try {
-    const settings = await start.settings(loadSettings)
+    const given = await start.settings(loadSettings)
+    // Re-running a job with debug logging (ACTIONS_STEP_DEBUG) shows what verbose shows.
+    const settings = core.isDebug() ? { ...given, verbose: true } : given
     forgetSecretVariables()
     // The runner always names its tool cache; elsewhere (a local runner emulation) the engine's own folder serves.
     const toolCache = process.env.RUNNER_TOOL_CACHE ? runnerToolCache : undefined
@@ -36,11 +46,14 @@ export async function runAction(): Promise<void> {
     await writeJobSummary(buildSummary(result))
     if (result.status === 'failed') {
       const { message, hint } = result.error ?? { message: 'verification failed' }
-      core.setFailed(hint ? `${message}\nHint: ${hint}` : message)
+      fail(hint ? `${message}\nHint: ${hint}` : message, result.error)
     } else if (result.status === 'passed') {
       core.info(`Backup verified: ${result.backup?.sizeBytes} bytes, SHA-256 ${result.backup?.sha256}`)
     }
   } catch (error) {
-    core.setFailed(describeFatal(error, start.redactor))
+    fail(describeFatal(error, start.redactor), {
+      problem: error instanceof VerificationError ? error.problem : 'unexpected',
+      input: error instanceof InputError ? error.input : undefined
+    })
   }
 }

@@ -2,7 +2,7 @@
 // interruption or a time-out with the phase it stopped, anything else as unexpected.
 
 import type { PhaseName, VerificationResult } from '../report/result.js'
-import { describeLostConnection, serverMessage, serverNotes, VerificationError } from '../run/errors.js'
+import { describeLostConnection, InputError, serverMessage, serverNotes, VerificationError } from '../run/errors.js'
 import { durationInWords } from '../run/duration.js'
 import type { Redactor } from '../run/secrets.js'
 
@@ -11,7 +11,13 @@ export type RunFailure = NonNullable<VerificationResult['error']>
 /** Any error a phase threw, in the user's terms, its secrets removed. */
 export function describeFailure(error: unknown, phase: PhaseName | undefined, redactor: Redactor): RunFailure {
   const known = error instanceof VerificationError ? error : describeLostConnection(error, phase)
-  if (known) return { problem: known.problem, message: redactor.redact(known.message), hint: known.hint && redactor.redact(known.hint) }
+  if (known)
+    return {
+      problem: known.problem,
+      message: redactor.redact(known.message),
+      hint: known.hint && redactor.redact(known.hint),
+      ...(known instanceof InputError ? { input: known.input } : {})
+    }
   // A server's error (pg's DatabaseError) with what it added: DETAIL in the message, HINT as the hint.
   const { hint } = serverNotes(error)
   return { problem: 'unexpected', message: redactor.redact(serverMessage(error)), ...(hint ? { hint: redactor.redact(hint) } : {}) }

@@ -49,7 +49,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
     heartbeatMs: options.heartbeatMs
   })
   if (settings.connection.kind === 'unsupported') {
-    run.log(`Backup tests require PostgreSQL, found: ${settings.connection.engine} (from ${settings.connection.origin}); skipping.`)
+    run.notice(`Backup tests require PostgreSQL, found: ${settings.connection.engine} (from ${settings.connection.origin}); skipping.`)
     result.status = 'skipped'
     result.skippedEngine = settings.connection.engine
     return finish(run, result, settings, started, undefined)

@@ -70,7 +70,7 @@ export interface Receipt {
   checks?: { database: string; outcomes: CheckOutcome[] }
   /** The recovery point and time: the copy's newest data, its age once ready, the restore's time to a usable copy. */
   evidence?: RecoveryEvidence
-  error?: { problem: string; message: string; hint?: string }
+  error?: { problem: string; message: string; hint?: string; input?: string }
 }
 
 export function buildReceipt(result: VerificationResult): Receipt {

@@ -72,7 +72,8 @@ export interface VerificationResult {
   safety?: SafetyFacts
   /** Errors the restore reported that were known to be harmless, and so not fatal (strict: false). */
   ignoredRestoreErrors?: { total: number; detail: string }
-  error?: { problem: Problem | 'unexpected'; message: string; hint?: string }
+  /** Why the run failed; input: the input at fault, when one is (a bad-input problem). */
+  error?: { problem: Problem | 'unexpected'; message: string; hint?: string; input?: string }
   /** Thresholds this run crossed (alert-mode fail: failed is true, and the run failed). */
   alerts?: Array<{ input: string; message: string; failed: boolean }>
   /** The history this run was added to, and the trend over it (this run included). */

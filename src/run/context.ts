@@ -6,6 +6,8 @@ import type { Redactor } from './secrets.js'
 export interface Reporter {
   info(message: string): void
   warning(message: string): void
+  /** Something the user should see without it being wrong: a run skipped, say. */
+  notice(message: string): void
   /** Runs fn inside a collapsible log section; the section closes even when fn throws. */
   group<T>(name: string, fn: () => Promise<T>): Promise<T>
   /** Hides a secret from everything printed from now on. */
@@ -43,8 +45,14 @@ export interface RunContext {
   readonly heartbeatMs?: number
   log(line: string): void
   warn(line: string): void
+  notice(line: string): void
 }
 
-export function runContext(parts: Omit<RunContext, 'log' | 'warn'>): RunContext {
-  return { ...parts, log: (line) => parts.reporter.info(line), warn: (line) => parts.reporter.warning(line) }
+export function runContext(parts: Omit<RunContext, 'log' | 'warn' | 'notice'>): RunContext {
+  return {
+    ...parts,
+    log: (line) => parts.reporter.info(line),
+    warn: (line) => parts.reporter.warning(line),
+    notice: (line) => parts.reporter.notice(line)
+  }
 }

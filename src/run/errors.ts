@@ -59,7 +59,11 @@ export class VerificationError extends Error {
 
 /** A bad input value: names the input, the value as given (secrets already removed) and what is accepted. */
 export class InputError extends VerificationError {
-  constructor(input: string, value: string, accepted: string) {
+  constructor(
+    readonly input: string,
+    value: string,
+    accepted: string
+  ) {
     super('bad-input', `Input "${input}" has an invalid value ${JSON.stringify(value)}: expected ${accepted}.`)
     this.name = 'InputError'
   }

@@ -7,6 +7,7 @@ export function consoleReporter(redactor: Redactor, out = process.stdout, err = 
   return {
     info: (message) => void out.write(`${redactor.redact(message)}\n`),
     warning: (message) => void err.write(`warning: ${redactor.redact(message)}\n`),
+    notice: (message) => void out.write(`${redactor.redact(message)}\n`),
     async group(name, fn) {
       out.write(`\n== ${name}\n`)
       return fn()

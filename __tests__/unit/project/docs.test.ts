@@ -85,6 +85,16 @@ describe('README.md', () => {
     expect(artifact).toMatch(/if: always\(\)\n\s+with: \{ name: backup-verify-history, path: \.backup-verify\/history\.jsonl/)
   })
 
+  test('the nightly backup is fetched from another run: its run-id, a token, and actions: read', () => {
+    const blocks = [...read('docs/existing-backups.md').matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => parse(match[1]))
+    const job = blocks.map((doc) => doc?.jobs?.['verify-nightly-backup']).find(Boolean)
+    expect(job.permissions).toEqual({ actions: 'read', contents: 'read' })
+    const download = (job.steps as Array<{ uses?: string; with?: Record<string, string> }>).find((step) =>
+      step.uses?.startsWith('actions/download-artifact@')
+    )
+    expect(download?.with).toMatchObject({ 'run-id': expect.stringContaining('steps.'), 'github-token': '${{ github.token }}' })
+  })
+
   test('shows the job summary picture', () => {
     const picture = /!\[[^\]]+\]\((docs\/images\/[\w-]+\.png)\)/.exec(readme)
     expect(picture).not.toBeNull()

@@ -98,6 +98,20 @@ describe('prepare', () => {
     expect(git('tag', '--list')).toBe('')
   })
 
+  test('a tag not higher than every release of its major is refused: the major tag never moves backwards', () => {
+    git('tag', 'v1.3.0')
+    git('tag', 'v2.0.0')
+    const late = release('newest', 'v1.2.9')
+    expect(late.code).toBe(1)
+    expect(late.stderr).toContain('v1.2.9 is not the newest release of v1: v1.3.0 exist already; v1 would move backwards')
+    expect(release('newest', 'v1.3.0').code).toBe(0)
+    expect(release('newest', 'v1.3.1').code).toBe(0)
+    const prepared = release('prepare', '1.1.0', '--date', '2026-12-02', '--skip-checks')
+    expect(prepared.code).toBe(1)
+    expect(prepared.stderr).toContain('v1.1.0 is not the newest release of v1')
+    expect(git('tag', '--list', 'v1.1.0')).toBe('')
+  })
+
   test('notes of a version the CHANGELOG does not have: an error', () => {
     const run = release('notes', '9.9.9')
     expect(run.code).toBe(1)

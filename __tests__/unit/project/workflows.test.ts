@@ -1,7 +1,7 @@
 // The workflows cannot run here (no Docker); they are parsed and checked against what the action declares.
 
 import { describe, expect, test } from '@jest/globals'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { parse } from 'yaml'
 import { Input, Output } from '../../../src/run/names.js'
@@ -135,9 +135,10 @@ describe('every runner OS', () => {
 })
 
 describe('.github/workflows/release.yml', () => {
-  test('runs on a pushed vX.Y.Z tag only', () => {
+  test('runs on a pushed vX.Y.Z tag only, one release at a time, none cancelled', () => {
     expect(release.on).toEqual({ push: { tags: ['v[0-9]+.[0-9]+.[0-9]+'] } })
     expect(release.permissions).toEqual({ contents: 'read' })
+    expect(release.concurrency).toEqual({ group: 'release', 'cancel-in-progress': false })
   })
 
   test('checks the tagged commit (.ci/run: dist/ against a fresh build) and that the tag, version and CHANGELOG agree', () => {
@@ -156,5 +157,59 @@ describe('.github/workflows/release.yml', () => {
     expect(runs).toContain('gh release create "$GITHUB_REF_NAME" --verify-tag')
     expect(runs).toContain('major="${GITHUB_REF_NAME%%.*}"')
     expect(runs).toContain('git push --force origin "refs/tags/$major"')
+    // The tag is held to every release of its major before the major tag moves to it.
+    expect(runs.indexOf('node scripts/release.mjs newest "$GITHUB_REF_NAME"')).toBeGreaterThan(-1)
+    expect(runs.indexOf('node scripts/release.mjs newest')).toBeLessThan(runs.indexOf('git tag --force'))
+  })
+})
+
+/**
+ * The majors of GitHub's own actions, and the runtime each one's action.yml names (runs.using), read
+ * from the actions' repositories on 2026-12-04. Node 20 left GitHub's runners in September 2026: an
+ * example or a workflow on a major that runs on it does not run. A major not listed fails until it is
+ * looked up and added here.
+ */
+const ACTION_MAJORS: Record<string, Record<number, 'node24' | 'node20' | 'node16' | 'node12'>> = {
+  'actions/checkout': { 2: 'node12', 3: 'node16', 4: 'node20', 5: 'node24', 6: 'node24', 7: 'node24' },
+  'actions/setup-node': { 2: 'node12', 3: 'node16', 4: 'node20', 5: 'node24', 6: 'node24', 7: 'node24' },
+  'actions/cache': { 2: 'node12', 3: 'node16', 4: 'node20', 5: 'node24' },
+  'actions/cache/restore': { 3: 'node16', 4: 'node20', 5: 'node24' },
+  'actions/cache/save': { 3: 'node16', 4: 'node20', 5: 'node24' },
+  'actions/upload-artifact': { 2: 'node12', 3: 'node16', 4: 'node20', 5: 'node20', 6: 'node24', 7: 'node24' },
+  'actions/download-artifact': { 2: 'node12', 3: 'node16', 4: 'node20', 5: 'node20', 6: 'node20', 7: 'node24', 8: 'node24' },
+  'actions/github-script': { 6: 'node16', 7: 'node20', 8: 'node24' },
+  'actions/setup-python': { 4: 'node16', 5: 'node20', 6: 'node24', 7: 'node24' }
+}
+
+describe("every uses: of GitHub's own actions", () => {
+  const files = [
+    ...readdirSync(path.join(ROOT, '.github', 'workflows')).map((name) => `.github/workflows/${name}`),
+    'README.md',
+    'CONTRIBUTING.md',
+    ...readdirSync(path.join(ROOT, 'docs'))
+      .filter((name) => name.endsWith('.md'))
+      .map((name) => `docs/${name}`)
+  ]
+  const uses = files.flatMap((file) =>
+    [...readFileSync(path.join(ROOT, file), 'utf8').matchAll(/uses:\s*['"]?(actions\/[\w./-]+?)@([^\s'"]+)/g)].map((match) => ({
+      file,
+      action: match[1],
+      ref: match[2]
+    }))
+  )
+
+  test('is on a major whose action.yml runs on node24', () => {
+    expect(uses.length).toBeGreaterThan(10)
+    for (const { file, action: name, ref } of uses) {
+      const major = /^v(\d+)$/.exec(ref)?.[1]
+      const runtime = major === undefined ? undefined : ACTION_MAJORS[name]?.[Number(major)]
+      expect({ file, uses: `${name}@${ref}`, runtime }).toEqual({ file, uses: `${name}@${ref}`, runtime: 'node24' })
+    }
+  })
+
+  test('every job of every workflow has a time limit', () => {
+    for (const workflow of [ci, release])
+      for (const [name, job] of Object.entries(workflow.jobs as Record<string, { 'timeout-minutes'?: number }>))
+        expect({ name, limit: job['timeout-minutes'] }).toEqual({ name, limit: expect.any(Number) })
   })
 })
