@@ -55932,7 +55932,7 @@ async function finish(run, result, settings, started, previous) {
     if (result.status !== 'skipped')
         await concludeAcrossRuns(run, settings, result, previous);
     try {
-        result.receiptPath = await writeReceipt(settings.tempRoot ?? external_node_os_default().tmpdir(), buildReceipt(result));
+        result.receiptPath = await writeReceipt(settings.receiptFolder ?? settings.tempRoot ?? external_node_os_default().tmpdir(), buildReceipt(result));
     }
     catch (error) {
         run.warn(`Could not write the receipt: ${run.redactor.redactError(error)}`);

@@ -498,4 +498,32 @@ describe('dist/cli/index.js', () => {
       await rm(pgbin, { recursive: true, force: true })
     }
   })
+
+  test('the receipt goes to the working folder, or to --receipt-dir (made when missing), and the run says where', async () => {
+    const cwd = await mkdtemp(path.join(os.tmpdir(), 'backup-verify-cli-cwd-'))
+    try {
+      const here = await runBundle('dist/cli/index.js', { args: ['--verify', 'schema'], cwd, env: { DATABASE_URL: server.url('shop') } })
+      expect(here.code).toBe(0)
+      const [receipt] = (await readdir(cwd)).filter((name) => name.startsWith('backup-verify-receipt-'))
+      expect(here.stdout).toContain(`receipt   ${path.join(cwd, receipt)}`)
+      expect(JSON.parse(await readFile(path.join(cwd, receipt), 'utf8')).verdict).toBe('passed')
+      const there = path.join(cwd, 'receipts', 'nightly')
+      const told = await runBundle('dist/cli/index.js', {
+        args: ['--verify', 'schema', '--receipt-dir', 'receipts/nightly'],
+        cwd,
+        env: { DATABASE_URL: server.url('shop') }
+      })
+      expect(told.code).toBe(0)
+      expect(await readdir(there)).toEqual([expect.stringMatching(/^backup-verify-receipt-.*\.json$/)])
+      const refused = await runBundle('dist/cli/index.js', {
+        args: ['--receipt-dir', path.join(cwd, receipt, 'inside-a-file')],
+        env: { DATABASE_URL: server.url('shop') }
+      })
+      expect(refused.code).toBe(1)
+      expect(refused.stderr).toContain('cannot hold the receipt (ENOTDIR): name a folder this user may write to')
+      expect(refused.stdout).not.toContain('Create')
+    } finally {
+      await rm(cwd, { recursive: true, force: true })
+    }
+  })
 })

@@ -53868,7 +53868,7 @@ async function finish(run, result, settings, started, previous) {
     if (result.status !== 'skipped')
         await concludeAcrossRuns(run, settings, result, previous);
     try {
-        result.receiptPath = await writeReceipt(settings.tempRoot ?? external_node_os_default().tmpdir(), buildReceipt(result));
+        result.receiptPath = await writeReceipt(settings.receiptFolder ?? settings.tempRoot ?? external_node_os_default().tmpdir(), buildReceipt(result));
     }
     catch (error) {
         run.warn(`Could not write the receipt: ${run.redactor.redactError(error)}`);
@@ -53897,6 +53897,7 @@ function readDotenv(workingDirectory) {
 
 
 
+
 const USAGE = `Usage: backup-verify [options]
 
 Proves that a PostgreSQL backup restores: pg_dump creates it, it is validated,
@@ -53908,7 +53909,8 @@ Options:
   --database-url URL   PostgreSQL URL, e.g. postgresql://user:pass@localhost:5432/app
                        (default: DATABASE_URL, then DB_ENGINE/DB_NAME/DB_USER/DB_PASSWORD/
                        DB_HOST/DB_PORT, from the environment or a .env file here)
-  --connect-timeout S  seconds to wait for the server to accept a session (default 10)
+  --connect-timeout D  how long to wait for the server to accept a session: 10s, 1m
+                       (default 10s; a bare number is seconds)
   --backup-file PATH   verify this existing backup instead of dumping
   --expected-checksum SHA256|FILE
                        the SHA-256 the backup must have
@@ -53956,13 +53958,15 @@ Options:
   --verify LEVEL       schema, rows or data: how closely the restore is compared
                        (default: data; rows with --method physical)
   --strict             fail on every restore error, the harmless ones too
-  --timeout MINUTES    stop (and clean up) after this long
+  --timeout D          stop (and clean up) after this long: 30m, 1h30m (a bare number
+                       is minutes)
   --keep-backup        keep the backup file and print its path
   --postgres-version V client tools to use: auto (the server's major), 17, or 17.2
   --tools-url URL      where to download client tools from ({version}, {target}, ...)
   --tools-source S     any (installed, cached or downloaded) or tool-cache (cached or
                        downloaded only; cache in RUNNER_TOOL_CACHE or ~/.cache/backup-verify)
   --verbose            show the output of pg_dump and psql
+  --receipt-dir DIR    where the run's JSON receipt is written (default: this folder)
   -h, --help           show this help
 
 Exit code: 0 when the backup verified (or was skipped: not PostgreSQL), 1 otherwise.
@@ -54018,6 +54022,7 @@ function parseCommandLine(argv, environment, workingDirectory) {
             [Input.MaxRestoreTime]: { type: 'string' },
             [Input.ChecksTimeout]: { type: 'string' },
             [Input.FreshnessQuery]: { type: 'string' },
+            'receipt-dir': { type: 'string' },
             help: { type: 'boolean', short: 'h' }
         },
         strict: true,
@@ -54026,6 +54031,7 @@ function parseCommandLine(argv, environment, workingDirectory) {
     const given = values;
     return {
         help: Boolean(given.help),
+        receiptFolder: external_node_path_default().resolve(workingDirectory, typeof given['receipt-dir'] === 'string' ? given['receipt-dir'] : '.'),
         raw: {
             get: (name) => {
                 const value = given[name];
@@ -54065,6 +54071,18 @@ function consoleReporter(redactor, out = process.stdout, err = process.stderr) {
 
 
 
+
+/** The receipt's folder, made when it is missing; one that cannot be is refused before anything connects. */
+async function receiptFolder(folder) {
+    try {
+        await (0,promises_namespaceObject.mkdir)(folder, { recursive: true });
+        await (0,promises_namespaceObject.access)(folder, promises_namespaceObject.constants.W_OK);
+        return folder;
+    }
+    catch (error) {
+        throw new VerificationError('bad-input', `--receipt-dir ${JSON.stringify(folder)} cannot hold the receipt (${error.code ?? 'unwritable'}): name a folder this user may write to`);
+    }
+}
 async function runCommandLine(argv, env = process.env, cwd = process.cwd()) {
     const redactor = new Redactor();
     const reporter = consoleReporter(redactor);
@@ -54074,7 +54092,10 @@ async function runCommandLine(argv, env = process.env, cwd = process.cwd()) {
             process.stdout.write(`${USAGE}\n`);
             return 0;
         }
-        const settings = await startUp(commandLine.raw, reporter.mask, redactor).settings(loadSettings);
+        const settings = {
+            ...(await startUp(commandLine.raw, reporter.mask, redactor).settings(loadSettings)),
+            receiptFolder: await receiptFolder(commandLine.receiptFolder)
+        };
         if (env === process.env)
             forgetSecretVariables(env);
         const result = await verifyBackup({ settings, reporter, signal: interruptionSignal() });

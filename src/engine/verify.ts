@@ -198,7 +198,7 @@ async function finish(
   // A skipped run (not PostgreSQL) verified nothing: it raises no alert and adds no record.
   if (result.status !== 'skipped') await concludeAcrossRuns(run, settings, result, previous)
   try {
-    result.receiptPath = await writeReceipt(settings.tempRoot ?? os.tmpdir(), buildReceipt(result))
+    result.receiptPath = await writeReceipt(settings.receiptFolder ?? settings.tempRoot ?? os.tmpdir(), buildReceipt(result))
   } catch (error) {
     run.warn(`Could not write the receipt: ${run.redactor.redactError(error)}`)
   }

@@ -102,6 +102,8 @@ export interface Settings {
   checks?: { text: string } | GivenPath
   /** How long each check may run. */
   checksTimeoutMs: number
+  /** Where the receipt is written: the terminal's --receipt-dir or working folder; else tempRoot. */
+  receiptFolder?: string
   /** The application's own query for the time of the copy's newest data (freshness-query). */
   freshnessQuery?: string
 }

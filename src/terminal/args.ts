@@ -1,5 +1,6 @@
 // The command line: the action's inputs as --flags, with the same names and defaults.
 
+import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { DEFAULT_MIN_SIZE, Input } from '../run/names.js'
 import { readDotenv } from '../inputs/dotenv.js'
@@ -16,7 +17,8 @@ Options:
   --database-url URL   PostgreSQL URL, e.g. postgresql://user:pass@localhost:5432/app
                        (default: DATABASE_URL, then DB_ENGINE/DB_NAME/DB_USER/DB_PASSWORD/
                        DB_HOST/DB_PORT, from the environment or a .env file here)
-  --connect-timeout S  seconds to wait for the server to accept a session (default 10)
+  --connect-timeout D  how long to wait for the server to accept a session: 10s, 1m
+                       (default 10s; a bare number is seconds)
   --backup-file PATH   verify this existing backup instead of dumping
   --expected-checksum SHA256|FILE
                        the SHA-256 the backup must have
@@ -64,13 +66,15 @@ Options:
   --verify LEVEL       schema, rows or data: how closely the restore is compared
                        (default: data; rows with --method physical)
   --strict             fail on every restore error, the harmless ones too
-  --timeout MINUTES    stop (and clean up) after this long
+  --timeout D          stop (and clean up) after this long: 30m, 1h30m (a bare number
+                       is minutes)
   --keep-backup        keep the backup file and print its path
   --postgres-version V client tools to use: auto (the server's major), 17, or 17.2
   --tools-url URL      where to download client tools from ({version}, {target}, ...)
   --tools-source S     any (installed, cached or downloaded) or tool-cache (cached or
                        downloaded only; cache in RUNNER_TOOL_CACHE or ~/.cache/backup-verify)
   --verbose            show the output of pg_dump and psql
+  --receipt-dir DIR    where the run's JSON receipt is written (default: this folder)
   -h, --help           show this help
 
 Exit code: 0 when the backup verified (or was skipped: not PostgreSQL), 1 otherwise.
@@ -80,6 +84,8 @@ so that it does not show in the process list.`
 export interface CommandLine {
   help: boolean
   raw: RawInputs
+  /** Where the receipt goes: --receipt-dir, else the working folder. */
+  receiptFolder: string
 }
 
 export function parseCommandLine(argv: string[], environment: NodeJS.ProcessEnv, workingDirectory: string): CommandLine {
@@ -132,6 +138,7 @@ export function parseCommandLine(argv: string[], environment: NodeJS.ProcessEnv,
       [Input.MaxRestoreTime]: { type: 'string' },
       [Input.ChecksTimeout]: { type: 'string' },
       [Input.FreshnessQuery]: { type: 'string' },
+      'receipt-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' }
     },
     strict: true,
@@ -140,6 +147,7 @@ export function parseCommandLine(argv: string[], environment: NodeJS.ProcessEnv,
   const given = values as Record<string, string | boolean | undefined>
   return {
     help: Boolean(given.help),
+    receiptFolder: path.resolve(workingDirectory, typeof given['receipt-dir'] === 'string' ? given['receipt-dir'] : '.'),
     raw: {
       get: (name) => {
         const value = given[name]

@@ -3,13 +3,28 @@
 import { loadSettings } from '../inputs/inputs.js'
 import { startUp } from '../inputs/start-up.js'
 import { Redactor } from '../run/secrets.js'
-import { describeFatal } from '../run/errors.js'
+import { access, constants, mkdir } from 'node:fs/promises'
+import { describeFatal, VerificationError } from '../run/errors.js'
 import { summaryLines } from '../report/summary-text.js'
 import { verifyBackup } from '../engine/verify.js'
 import { interruptionSignal } from '../run/interruption.js'
 import { parseCommandLine, USAGE } from './args.js'
 import { consoleReporter } from './console-reporter.js'
 import { forgetSecretVariables } from '../connection/environment.js'
+
+/** The receipt's folder, made when it is missing; one that cannot be is refused before anything connects. */
+async function receiptFolder(folder: string): Promise<string> {
+  try {
+    await mkdir(folder, { recursive: true })
+    await access(folder, constants.W_OK)
+    return folder
+  } catch (error) {
+    throw new VerificationError(
+      'bad-input',
+      `--receipt-dir ${JSON.stringify(folder)} cannot hold the receipt (${(error as NodeJS.ErrnoException).code ?? 'unwritable'}): name a folder this user may write to`
+    )
+  }
+}
 
 export async function runCommandLine(argv: string[], env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Promise<number> {
   const redactor = new Redactor()
@@ -20,7 +35,10 @@ export async function runCommandLine(argv: string[], env: NodeJS.ProcessEnv = pr
       process.stdout.write(`${USAGE}\n`)
       return 0
     }
-    const settings = await startUp(commandLine.raw, reporter.mask, redactor).settings(loadSettings)
+    const settings = {
+      ...(await startUp(commandLine.raw, reporter.mask, redactor).settings(loadSettings)),
+      receiptFolder: await receiptFolder(commandLine.receiptFolder)
+    }
     if (env === process.env) forgetSecretVariables(env)
     const result = await verifyBackup({ settings, reporter, signal: interruptionSignal() })
     process.stdout.write('\n')
