@@ -42559,19 +42559,61 @@ class SourceSnapshot {
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(7075);
 ;// CONCATENATED MODULE: ./src/run/heartbeat.ts
-// A line at a steady interval while a long phase runs, so that a long job shows it is alive.
+// How far a long phase is, while it runs: in a log (the runner's, or a terminal that is not one) a
+// line at each tenth of the way or every 30 s, whichever comes first; in a terminal, one live line
+// redrawn every second. With a total (the backup's size, the rows counted), a percentage and an
+// estimate of the time left; without one, how much so far.
 
 const HEARTBEAT_MS = 30_000;
-/** Starts the heartbeat; call the returned function to stop it. `bytes` says how far the phase is. */
-function startHeartbeat(what, log, bytes, intervalMs = HEARTBEAT_MS) {
+/** How often the phase is looked at: a live line redraws this often, a log line waits for a tenth or the interval. */
+const LOOK_MS = 1000;
+const BAR_WIDTH = 24;
+/** "45% (205 MB of 455 MB), about 12 s left, 10 s elapsed"; without a total, "205 MB so far, 10 s elapsed". */
+function describeProgress(done, total, elapsedMs, unit = 'bytes') {
+    const amount = (value) => (unit === 'bytes' ? humanBytes(value) : `${Math.round(value).toLocaleString('en-US')} rows`);
+    const elapsed = `${Math.round(elapsedMs / 1000)} s elapsed`;
+    if (!total || total <= 0)
+        return `${amount(done)} so far, ${elapsed}`;
+    // An estimate (a database's size against its dump) may be passed: never more than 99% until the phase ends.
+    const percent = Math.min(99, Math.floor((done / total) * 100));
+    const left = done > 0 && percent >= 1 ? `, about ${Math.max(1, Math.round((((total - done) / done) * elapsedMs) / 1000))} s left` : '';
+    return `${percent}% (${amount(Math.min(done, total))} of ${amount(total)})${left}, ${elapsed}`;
+}
+/** The live line: a bar, then the same words. */
+function bar(done, total) {
+    if (!total)
+        return '';
+    const filled = Math.min(BAR_WIDTH, Math.floor((Math.min(done, total) / total) * BAR_WIDTH));
+    return `[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] `;
+}
+/** Starts telling how far `what` is; call the returned function when the phase ends. */
+function startHeartbeat(run, what, measure) {
     const started = Date.now();
+    const intervalMs = run.heartbeatMs ?? HEARTBEAT_MS;
+    const live = run.reporter.progress;
+    let lastLine = started;
+    let lastTenth = 0;
     const timer = setInterval(() => {
-        const seconds = Math.round((Date.now() - started) / 1000);
-        const done = bytes ? `${humanBytes(bytes())} so far, ` : '';
-        log(`${what}: still running, ${done}${seconds} s elapsed`);
-    }, intervalMs);
+        const now = Date.now();
+        const done = measure?.done() ?? 0;
+        const total = measure?.total?.();
+        const words = measure ? describeProgress(done, total, now - started, measure.unit) : `${Math.round((now - started) / 1000)} s elapsed`;
+        if (live) {
+            live(`${bar(done, total)}${what}: ${words}`);
+            return;
+        }
+        const tenth = total ? Math.min(9, Math.floor((done / total) * 10)) : 0;
+        if (tenth > lastTenth || now - lastLine >= intervalMs) {
+            run.log(`${what}: ${total ? '' : 'still running, '}${words}`);
+            lastLine = now;
+            lastTenth = Math.max(lastTenth, tenth);
+        }
+    }, Math.min(LOOK_MS, intervalMs));
     timer.unref();
-    return () => clearInterval(timer);
+    return () => {
+        clearInterval(timer);
+        live?.('');
+    };
 }
 
 ;// CONCATENATED MODULE: external "node:stream/promises"
@@ -47037,7 +47079,10 @@ async function createBackup(run, options) {
         : format === 'tar'
             ? new InspectingStream(tarObserver())
             : undefined;
-    const stopHeartbeat = startHeartbeat('pg_dump', run.log, () => (streamed ? streamed.bytesSoFar : sizeOnDisk(options.backupPath)), run.heartbeatMs);
+    const stopHeartbeat = startHeartbeat(run, 'pg_dump', {
+        done: () => (streamed ? streamed.bytesSoFar : sizeOnDisk(options.backupPath)),
+        total: () => options.expectedBytes
+    });
     // pg_dump writes the file itself (its own buffered writes cost far less than a pipe through this
     // process); a single file is read as it grows, hashed and inspected in the same pass.
     let exited = { resolve: () => { }, reject: () => { } };
@@ -47138,7 +47183,11 @@ function checkFreeSpace(tableBytes, freeBytes, compressed, folder) {
         `so the backup needs at least ${describeBytes(needed)}, but ${folder} has ${describeBytes(freeBytes)} ` +
         `free.`, 'Free some space, point RUNNER_TEMP at a larger disk, or compress the backup (compression: 6, or the custom format).');
 }
-/** Reads the database's size and the free space where the backup goes, logs both, and fails early when it clearly cannot fit. */
+/**
+ * Reads the database's size and the free space where the backup goes, logs both, and fails early
+ * when it clearly cannot fit. Returns what an uncompressed dump will be about the size of (its table
+ * data), for the dump's progress; undefined for a compressed one, whose size nothing tells in advance.
+ */
 async function checkRoomForBackup(session, folder, format, compression, log) {
     const size = await readDatabaseSize(session);
     const free = await (0,promises_namespaceObject.statfs)(folder).then((info) => info.bavail * info.bsize);
@@ -47148,6 +47197,7 @@ async function checkRoomForBackup(session, folder, format, compression, log) {
     const tooLittle = checkFreeSpace(size.tableBytes, free, compressed, folder);
     if (tooLittle)
         throw tooLittle;
+    return compressed ? undefined : size.tableBytes;
 }
 async function readDatabaseSize(client) {
     const { rows } = await client.query(`SELECT pg_database_size(current_database()) AS total,
@@ -47987,7 +48037,7 @@ async function readSourceRoles(source) {
         AND r.rolname !~ '^pg_'
       ORDER BY 1`);
     const me = await source.query(`SELECT r.rolname AS name, r.rolsuper AS superuser,
-            coalesce(array_agg(g.rolname ORDER BY g.rolname) FILTER (WHERE g.rolname IS NOT NULL AND g.rolname !~ '^pg_'), '{}') AS member_of
+            coalesce(array_agg(g.rolname::text ORDER BY g.rolname) FILTER (WHERE g.rolname IS NOT NULL AND g.rolname !~ '^pg_'), '{}'::text[]) AS member_of
        FROM pg_catalog.pg_roles r
        LEFT JOIN pg_catalog.pg_auth_members m ON m.member = r.oid
        LEFT JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
@@ -51659,6 +51709,7 @@ async function replayPlainDump(options) {
 
 
 
+
 async function replayInSessions(replay, file) {
     const { run, request } = replay;
     // Session 0 runs the schema and goes on after an error unless strict; the others stop at their first
@@ -51678,7 +51729,11 @@ async function replayInSessions(replay, file) {
     // Set here, not where the scheduler is known: a closure made there would hold it (every job) after the replay.
     replay.progress.bytes = () => sent();
     replay.progress.describe = () => describe();
-    const stopHeartbeat = startHeartbeat('psql restoring', run.log, () => sent(), run.heartbeatMs);
+    // The script's bytes sent, against the file's size when the file is the script (not gzip), once known.
+    let size;
+    if (!plainIsGzipped(replay.request.backup.compression))
+        void Promise.resolve(file.size).then((known) => (size = known), () => { });
+    const stopHeartbeat = startHeartbeat(run, 'psql restoring', { done: () => sent(), total: () => size });
     let replayed;
     try {
         replayed = await replayPlainDump({
@@ -51832,7 +51887,10 @@ async function replayPlain(replay) {
         (0,external_node_stream_promises_namespaceObject.pipeline)(feed, filter).catch(() => { });
         feed = filter;
     }
-    const stopHeartbeat = startHeartbeat('psql restoring', run.log, () => fed.bytes, run.heartbeatMs);
+    // The file's bytes read, against its size (a growing dump's once pg_dump is done).
+    let size;
+    void Promise.resolve(file.size).then((known) => (size = known), () => { });
+    const stopHeartbeat = startHeartbeat(run, 'psql restoring', { done: () => fed.bytes, total: () => size });
     await runGated(replay, feed, 'psql').finally(stopHeartbeat);
     reportFiltered(replay, filter?.removed ?? []);
     return fed.digest();
@@ -51912,7 +51970,7 @@ async function restoreArchive(replay) {
     }
     else {
         const args = restoreArguments(backup.format, request.jobs, request.databaseName, backup.path, run.verbose, request.strict);
-        const stopHeartbeat = startHeartbeat('pg_restore restoring', run.log, undefined, run.heartbeatMs);
+        const stopHeartbeat = startHeartbeat(run, 'pg_restore restoring');
         const before = replay.sorter.result().total;
         const ran = await runTool(request.tools.pgRestore, args, {
             env: replay.env,
@@ -52382,7 +52440,7 @@ async function createPhase(v, held) {
     const target = settings.connection.target;
     return v.phases.run('Create', async (done) => {
         const connected = (held.connected = await Connected.open(run, settings, v.workspace, { env: v.env, toolCache: v.options.toolCache, retry: v.options.retry }, result));
-        await checkRoomForBackup(connected.source, v.workspace.folder, settings.format, settings.compression, run.log);
+        const expectedBytes = await checkRoomForBackup(connected.source, v.workspace.folder, settings.format, settings.compression, run.log);
         const backupPath = v.workspace.path(backupFileName(target.database, v.started, backupExtension(settings.format, settings.compression)));
         const compression = describeCompression(settings.compression, settings.format);
         const jobs = settings.format === 'directory' ? settings.jobs : 1;
@@ -52415,6 +52473,7 @@ async function createPhase(v, held) {
                     // With alert-mode warn, min-size warns when the run ends instead of failing here.
                     minSizeBytes: settings.alerts.mode === 'warn' ? 0 : settings.minSizeBytes,
                     snapshot: snapshot.id,
+                    expectedBytes,
                     relay: held.streamed?.relay,
                     scan: { content: settings.verifyLevel === 'data' }
                 });
@@ -52478,7 +52537,7 @@ function describeInterruption(reason, timeoutMs, phase) {
     return {
         problem: 'interrupted',
         message: `Timed out: the verification did not finish within timeout (${durationInWords(timeoutMs ?? 0)}) and was stopped${phase ? ` during ${phase}` : ''}.`,
-        hint: `If the log shows ${phase ?? 'the run'} still making progress (its "still running" lines), raise ` +
+        hint: `If the log shows ${phase ?? 'the run'} still making progress (its progress lines), raise ` +
             `timeout, or verify a smaller database or a faster format. A warning that names another session ` +
             'whose lock the run waited for (an open transaction, a migration) says what held it up. ' +
             'A restore whose sessions wait on each other is reported as a stall, not as a time-out.'
@@ -53430,7 +53489,8 @@ function validate_listed(names) {
  */
 async function fullReadCheck(run, backup, request) {
     const reader = new InspectingStream(plainObserver(false, { content: request.content === true, archive: true }));
-    const stopHeartbeat = startHeartbeat('pg_restore reading the archive', run.log, () => reader.bytesSoFar, run.heartbeatMs);
+    // The script pg_restore writes has no size known in advance: how much so far.
+    const stopHeartbeat = startHeartbeat(run, 'pg_restore reading the archive', { done: () => reader.bytesSoFar });
     // --verbose numbers each entry in the script ("-- TOC entry 215"): the gate names what it refuses by it.
     const read = await runTool(request.tools.pgRestore, ['--verbose', '--file=-', backup.path], {
         env: request.env,

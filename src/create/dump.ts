@@ -31,6 +31,8 @@ export interface DumpRequest {
   minSizeBytes: number
   /** An exported snapshot: pg_dump dumps exactly the data the inventory counted. */
   snapshot?: string
+  /** About how large the dump will be (the table data, for an uncompressed one): its progress's whole. */
+  expectedBytes?: number
   /** Plain and tar: a second reader of the chunks as they are hashed (a restore planning while pg_dump writes). */
   relay?: ChunkRelay
   /** Plain: fingerprint the rows as they pass (verify level data). */
@@ -69,12 +71,10 @@ export async function createBackup(run: RunContext, options: DumpRequest): Promi
       : format === 'tar'
         ? new InspectingStream<unknown>(tarObserver())
         : undefined
-  const stopHeartbeat = startHeartbeat(
-    'pg_dump',
-    run.log,
-    () => (streamed ? streamed.bytesSoFar : sizeOnDisk(options.backupPath)),
-    run.heartbeatMs
-  )
+  const stopHeartbeat = startHeartbeat(run, 'pg_dump', {
+    done: () => (streamed ? streamed.bytesSoFar : sizeOnDisk(options.backupPath)),
+    total: () => options.expectedBytes
+  })
   // pg_dump writes the file itself (its own buffered writes cost far less than a pipe through this
   // process); a single file is read as it grows, hashed and inspected in the same pass.
   let exited: { resolve: (size: number) => void; reject: (error: unknown) => void } = { resolve: () => {}, reject: () => {} }

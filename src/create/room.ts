@@ -26,14 +26,18 @@ export function checkFreeSpace(tableBytes: number, freeBytes: number, compressed
   )
 }
 
-/** Reads the database's size and the free space where the backup goes, logs both, and fails early when it clearly cannot fit. */
+/**
+ * Reads the database's size and the free space where the backup goes, logs both, and fails early
+ * when it clearly cannot fit. Returns what an uncompressed dump will be about the size of (its table
+ * data), for the dump's progress; undefined for a compressed one, whose size nothing tells in advance.
+ */
 export async function checkRoomForBackup(
   session: pg.Client,
   folder: string,
   format: BackupFormat,
   compression: Compression | undefined,
   log: (line: string) => void
-): Promise<void> {
+): Promise<number | undefined> {
   const size = await readDatabaseSize(session)
   const free = await statfs(folder).then((info) => info.bavail * info.bsize)
   const compressed = format === 'custom' || format === 'directory' ? compression?.method !== 'none' : compression?.method === 'gzip'
@@ -43,6 +47,7 @@ export async function checkRoomForBackup(
   )
   const tooLittle = checkFreeSpace(size.tableBytes, free, compressed, folder)
   if (tooLittle) throw tooLittle
+  return compressed ? undefined : size.tableBytes
 }
 
 interface DatabaseSize {

@@ -45,7 +45,7 @@ export async function createPhase(v: Verification, held: Held): Promise<Created>
       { env: v.env, toolCache: v.options.toolCache, retry: v.options.retry },
       result
     ))
-    await checkRoomForBackup(connected.source, v.workspace.folder, settings.format, settings.compression, run.log)
+    const expectedBytes = await checkRoomForBackup(connected.source, v.workspace.folder, settings.format, settings.compression, run.log)
     const backupPath = v.workspace.path(backupFileName(target.database, v.started, backupExtension(settings.format, settings.compression)))
     const compression = describeCompression(settings.compression, settings.format)
     const jobs = settings.format === 'directory' ? settings.jobs : 1
@@ -78,6 +78,7 @@ export async function createPhase(v: Verification, held: Held): Promise<Created>
           // With alert-mode warn, min-size warns when the run ends instead of failing here.
           minSizeBytes: settings.alerts.mode === 'warn' ? 0 : settings.minSizeBytes,
           snapshot: snapshot.id,
+          expectedBytes,
           relay: held.streamed?.relay,
           scan: { content: settings.verifyLevel === 'data' }
         })

@@ -32,7 +32,7 @@ export function describeInterruption(reason: unknown, timeoutMs: number | undefi
     problem: 'interrupted',
     message: `Timed out: the verification did not finish within timeout (${durationInWords(timeoutMs ?? 0)}) and was stopped${phase ? ` during ${phase}` : ''}.`,
     hint:
-      `If the log shows ${phase ?? 'the run'} still making progress (its "still running" lines), raise ` +
+      `If the log shows ${phase ?? 'the run'} still making progress (its progress lines), raise ` +
       `timeout, or verify a smaller database or a faster format. A warning that names another session ` +
       'whose lock the run waited for (an open transaction, a migration) says what held it up. ' +
       'A restore whose sessions wait on each other is reported as a stall, not as a time-out.'

@@ -63,7 +63,7 @@ export async function restoreArchive(replay: RestoreContext): Promise<string> {
     reportFiltered(replay, filter.removed)
   } else {
     const args = restoreArguments(backup.format, request.jobs, request.databaseName, backup.path, run.verbose, request.strict)
-    const stopHeartbeat = startHeartbeat('pg_restore restoring', run.log, undefined, run.heartbeatMs)
+    const stopHeartbeat = startHeartbeat(run, 'pg_restore restoring')
     const before = replay.sorter.result().total
     const ran = await runTool(request.tools.pgRestore, args, {
       env: replay.env,

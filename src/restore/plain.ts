@@ -37,7 +37,13 @@ export async function replayPlain(replay: RestoreContext): Promise<string | unde
     pipeline(feed, filter).catch(() => {})
     feed = filter
   }
-  const stopHeartbeat = startHeartbeat('psql restoring', run.log, () => fed.bytes, run.heartbeatMs)
+  // The file's bytes read, against its size (a growing dump's once pg_dump is done).
+  let size: number | undefined
+  void Promise.resolve(file.size).then(
+    (known) => (size = known),
+    () => {}
+  )
+  const stopHeartbeat = startHeartbeat(run, 'psql restoring', { done: () => fed.bytes, total: () => size })
   await runGated(replay, feed, 'psql').finally(stopHeartbeat)
   reportFiltered(replay, filter?.removed ?? [])
   return fed.digest()

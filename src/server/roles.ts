@@ -33,7 +33,7 @@ export async function readSourceRoles(source: pg.Client): Promise<SourceRoles> {
   )
   const me = await source.query<{ name: string; superuser: boolean; member_of: string[] }>(
     `SELECT r.rolname AS name, r.rolsuper AS superuser,
-            coalesce(array_agg(g.rolname ORDER BY g.rolname) FILTER (WHERE g.rolname IS NOT NULL AND g.rolname !~ '^pg_'), '{}') AS member_of
+            coalesce(array_agg(g.rolname::text ORDER BY g.rolname) FILTER (WHERE g.rolname IS NOT NULL AND g.rolname !~ '^pg_'), '{}'::text[]) AS member_of
        FROM pg_catalog.pg_roles r
        LEFT JOIN pg_catalog.pg_auth_members m ON m.member = r.oid
        LEFT JOIN pg_catalog.pg_roles g ON g.oid = m.roleid

@@ -264,7 +264,8 @@ function listed(names: string[]): string {
  */
 async function fullReadCheck(run: RunContext, backup: CreatedBackup, request: ValidateRequest): Promise<ValidationCheck> {
   const reader = new InspectingStream(plainObserver(false, { content: request.content === true, archive: true }))
-  const stopHeartbeat = startHeartbeat('pg_restore reading the archive', run.log, () => reader.bytesSoFar, run.heartbeatMs)
+  // The script pg_restore writes has no size known in advance: how much so far.
+  const stopHeartbeat = startHeartbeat(run, 'pg_restore reading the archive', { done: () => reader.bytesSoFar })
   // --verbose numbers each entry in the script ("-- TOC entry 215"): the gate names what it refuses by it.
   const read = await runTool(request.tools.pgRestore, ['--verbose', '--file=-', backup.path], {
     env: request.env,

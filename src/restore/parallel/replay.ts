@@ -3,6 +3,7 @@
 // every range the sessions get is read again and checked against it.
 
 import type { GrowingFile } from '../../backup/followed-file.js'
+import { plainIsGzipped } from '../../backup/formats.js'
 import { startHeartbeat } from '../../run/heartbeat.js'
 import { restoreGate, type RestoreContext } from '../context.js'
 import { incompleteRestore, MISSING_TABLESPACE } from '../errors.js'
@@ -30,7 +31,14 @@ export async function replayInSessions(replay: RestoreContext, file: GrowingFile
   // Set here, not where the scheduler is known: a closure made there would hold it (every job) after the replay.
   replay.progress.bytes = () => sent()
   replay.progress.describe = () => describe()
-  const stopHeartbeat = startHeartbeat('psql restoring', run.log, () => sent(), run.heartbeatMs)
+  // The script's bytes sent, against the file's size when the file is the script (not gzip), once known.
+  let size: number | undefined
+  if (!plainIsGzipped(replay.request.backup.compression))
+    void Promise.resolve(file.size).then(
+      (known) => (size = known),
+      () => {}
+    )
+  const stopHeartbeat = startHeartbeat(run, 'psql restoring', { done: () => sent(), total: () => size })
   let replayed: ReplayResult
   try {
     replayed = await replayPlainDump({
