@@ -38221,13 +38221,33 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 3229:
+/***/ 9407:
+/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+
+__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4895);
+/* harmony import */ var _run_heap_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2659);
+// Entry point of the action's main step (bundled to dist/index.js): the process's own settings, then run().
+
+
+
+process.on('unhandledRejection', (reason) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(`Unexpected error: ${reason instanceof Error ? reason.message : String(reason)}`));
+(0,_run_heap_js__WEBPACK_IMPORTED_MODULE_2__/* .favourSmallHeap */ .T)();
+await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)();
+
+__webpack_async_result__();
+} catch(e) { __webpack_async_result__(e); } }, 1);
+
+/***/ }),
+
+/***/ 4895:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  C: () => (/* binding */ runAction)
+  e: () => (/* binding */ run)
 });
 
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 8 modules
@@ -56951,7 +56971,7 @@ async function runAction() {
     const filesGiven = fileInputs(raw.get);
     /** Fails the step with an error annotation that has a title, and a file where the failure has one. */
     const fail = (message, error) => {
-        process.exitCode = lib_core/* ExitCode */.yU.Failure;
+        process.exitCode = 1;
         lib_core/* error */.z3(message, failureAnnotation(error, filesGiven));
     };
     const start = startUp(raw, lib_core/* setSecret */.Pq);
@@ -56991,26 +57011,14 @@ async function runAction() {
     }
 }
 
+;// CONCATENATED MODULE: ./src/main.ts
+// The action's main step, as run(): src/index.ts calls it in the bundle (dist/index.js); GitHub's
+// local runner (@github/local-action) imports this module and calls run() itself.
 
-/***/ }),
+async function run() {
+    await runAction();
+}
 
-/***/ 1730:
-/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
-
-__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
-/* harmony import */ var _action_run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3229);
-/* harmony import */ var _run_heap_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2659);
-// Entry point of the action's main step.
-
-
-
-process.on('unhandledRejection', (reason) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(`Unexpected error: ${reason instanceof Error ? reason.message : String(reason)}`));
-(0,_run_heap_js__WEBPACK_IMPORTED_MODULE_2__/* .favourSmallHeap */ .T)();
-await (0,_action_run_js__WEBPACK_IMPORTED_MODULE_1__/* .runAction */ .C)();
-
-__webpack_async_result__();
-} catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
@@ -57305,7 +57313,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util/types")
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  yU: () => (/* binding */ ExitCode),
   Yz: () => (/* binding */ core_debug),
   z3: () => (/* binding */ error),
   Os: () => (/* binding */ group),
@@ -57320,7 +57327,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   $e: () => (/* binding */ warning)
 });
 
-// UNUSED EXPORTS: addPath, endGroup, exportVariable, getBooleanInput, getIDToken, getInput, getMultilineInput, getState, markdownSummary, platform, setCommandEcho, startGroup, toPlatformPath, toPosixPath, toWin32Path
+// UNUSED EXPORTS: ExitCode, addPath, endGroup, exportVariable, getBooleanInput, getIDToken, getInput, getMultilineInput, getState, markdownSummary, platform, setCommandEcho, startGroup, toPlatformPath, toPosixPath, toWin32Path
 
 // EXTERNAL MODULE: external "os"
 var external_os_ = __nccwpck_require__(857);
@@ -60524,6 +60531,6 @@ function copyFile(srcFile, destFile, force) {
 /******/ // startup
 /******/ // Load entry module and return exports
 /******/ // This entry module used 'module' so it can't be inlined
-/******/ var __webpack_exports__ = __nccwpck_require__(1730);
+/******/ var __webpack_exports__ = __nccwpck_require__(9407);
 /******/ __webpack_exports__ = await __webpack_exports__;
 /******/ 

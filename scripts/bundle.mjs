@@ -3,8 +3,8 @@ import { execFileSync } from 'node:child_process'
 import { rmSync } from 'node:fs'
 
 const entries = [
-  ['src/main.ts', 'dist'],
-  ['src/post.ts', 'dist/post'],
+  ['src/index.ts', 'dist'],
+  ['src/post-index.ts', 'dist/post'],
   ['src/cli.ts', 'dist/cli']
 ]
 rmSync('dist', { recursive: true, force: true })

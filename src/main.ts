@@ -1,11 +1,8 @@
-// Entry point of the action's main step.
+// The action's main step, as run(): src/index.ts calls it in the bundle (dist/index.js); GitHub's
+// local runner (@github/local-action) imports this module and calls run() itself.
 
-import * as core from '@actions/core'
 import { runAction } from './action/run.js'
-import { favourSmallHeap } from './run/heap.js'
 
-process.on('unhandledRejection', (reason) =>
-  core.setFailed(`Unexpected error: ${reason instanceof Error ? reason.message : String(reason)}`)
-)
-favourSmallHeap()
-await runAction()
+export async function run(): Promise<void> {
+  await runAction()
+}

@@ -6613,17 +6613,63 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 5892:
+/***/ 4344:
+/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+
+__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
+/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4649);
+// Entry point of the action's post step (bundled to dist/post/index.js).
+
+await (0,_post_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
+
+__webpack_async_result__();
+} catch(e) { __webpack_async_result__(e); } }, 1);
+
+/***/ }),
+
+/***/ 4649:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  K: () => (/* binding */ runCleanup)
+  e: () => (/* binding */ run)
 });
 
-// EXTERNAL MODULE: ./src/action/commands.ts
-var commands = __nccwpck_require__(530);
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
+;// CONCATENATED MODULE: ./src/action/commands.ts
+// The workflow commands the post step gives (a line to the log, a warning, a mask) and the state it
+// reads, written as the runner reads them. The post step does not load @actions/core: its HTTP
+// client (for OIDC tokens, which cleanup never asks for) would make the post bundle ten times larger.
+// A test holds these to what @actions/core writes.
+
+/** Command data: "%", CR and LF escaped, as the runner unescapes them. */
+function escapeData(text) {
+    return text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+function command(name, data) {
+    process.stdout.write(`::${name}::${escapeData(data)}${(external_node_os_default()).EOL}`);
+}
+function info(message) {
+    process.stdout.write(`${message}${(external_node_os_default()).EOL}`);
+}
+function warning(message) {
+    command('warning', message);
+}
+function setSecret(secret) {
+    command('add-mask', secret);
+}
+/** What the main step saved under this name (core.saveState), or '' when nothing was. */
+function getState(name) {
+    return process.env[`STATE_${name}`] || '';
+}
+/** An input of the action (INPUT_<NAME>), trimmed, or '' when it was not given. */
+function getInput(name) {
+    return (process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] || '').trim();
+}
+
 ;// CONCATENATED MODULE: external "assert"
 const external_assert_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
 // EXTERNAL MODULE: external "path"
@@ -7571,9 +7617,6 @@ function withServerOption(target, option) {
 
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
@@ -8627,7 +8670,7 @@ const STATE_KEY = {
     process: State.ChildProcesses
 };
 function recordedResources(kind) {
-    const saved = (0,commands/* getState */.Gu)(STATE_KEY[kind]);
+    const saved = getState(STATE_KEY[kind]);
     if (!saved)
         return [];
     try {
@@ -8660,7 +8703,7 @@ function readDotenv(workingDirectory) {
 
 
 function runnerInputs() {
-    return { get: commands/* getInput */.V4, environment: process.env, workingDirectory: process.cwd(), dotenv: readDotenv(process.cwd()) };
+    return { get: getInput, environment: process.env, workingDirectory: process.cwd(), dotenv: readDotenv(process.cwd()) };
 }
 
 ;// CONCATENATED MODULE: ./src/action/cleanup.ts
@@ -8683,25 +8726,25 @@ async function runCleanup() {
     const servers = recordedResources('server');
     const processes = recordedResources('process');
     if (databases.length === 0 && folders.length === 0 && servers.length === 0 && processes.length === 0) {
-        commands/* info */.pq('Nothing left to clean up.');
+        info('Nothing left to clean up.');
         return;
     }
     // The Django settings are read, and the inputs parsed, only when a database is left to drop.
-    const start = startUp(runnerInputs(), commands/* setSecret */.Pq);
+    const start = startUp(runnerInputs(), setSecret);
     const { redactor } = start;
     // The tools first: pg_dump, psql or pg_restore still running would go on writing, or hold a database.
     for (const group of processes) {
         const pid = endProcessGroup(group);
         if (pid !== undefined)
-            commands/* info */.pq(`Ended leftover client tool ${pid} and its process group`);
+            info(`Ended leftover client tool ${pid} and its process group`);
     }
     // Throwaway servers next: their files are in the folders.
     for (const server of servers)
         await stopThrowawayServer(server);
     for (const folder of folders) {
         await rmRF(folder)
-            .then(() => commands/* info */.pq(`Removed leftover folder ${folder}`))
-            .catch((error) => commands/* warning */.$e(`Could not remove ${folder}: ${redactor.redactError(error)}`));
+            .then(() => info(`Removed leftover folder ${folder}`))
+            .catch((error) => warning(`Could not remove ${folder}: ${redactor.redactError(error)}`));
     }
     if (databases.length === 0)
         return;
@@ -8715,10 +8758,10 @@ async function runCleanup() {
             const { major } = await readServerVersion(session);
             for (const database of databases) {
                 await dropDatabase(session, database, major)
-                    .then((existed) => commands/* info */.pq(existed
+                    .then((existed) => info(existed
                     ? `Dropped leftover temporary database ${database}`
                     : `Temporary database ${database} was recorded, but never came to be (or is gone): nothing to drop`))
-                    .catch((error) => commands/* warning */.$e(`Could not drop ${database}: ${redactor.redactError(error)}`));
+                    .catch((error) => warning(`Could not drop ${database}: ${redactor.redactError(error)}`));
             }
         }
         finally {
@@ -8726,7 +8769,7 @@ async function runCleanup() {
         }
     }
     catch (error) {
-        commands/* warning */.$e(`Could not clean up temporary databases ${databases.join(', ')}: ${redactor.redactError(error)}`);
+        warning(`Could not clean up temporary databases ${databases.join(', ')}: ${redactor.redactError(error)}`);
     }
 }
 /** "pid:data directory": stopped only when that pid is still a postgres on that directory (a pid may be reused). */
@@ -8753,70 +8796,18 @@ async function stopThrowawayServer(recorded) {
         await new Promise((resolve) => setTimeout(resolve, 100));
     if (alive())
         process.kill(pid, 'SIGKILL');
-    commands/* info */.pq(`Stopped leftover throwaway server ${pid} (${dataDirectory})`);
+    info(`Stopped leftover throwaway server ${pid} (${dataDirectory})`);
 }
 
+;// CONCATENATED MODULE: ./src/post.ts
+// The action's post step, as run(): it only cleans up, and only warns. src/post-index.ts calls it in
+// the bundle (dist/post/index.js); GitHub's local runner (@github/local-action) calls run() itself.
 
-/***/ }),
 
-/***/ 530:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   $e: () => (/* binding */ warning),
-/* harmony export */   Gu: () => (/* binding */ getState),
-/* harmony export */   Pq: () => (/* binding */ setSecret),
-/* harmony export */   V4: () => (/* binding */ getInput),
-/* harmony export */   pq: () => (/* binding */ info)
-/* harmony export */ });
-/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8161);
-/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_0__);
-// The workflow commands the post step gives (a line to the log, a warning, a mask) and the state it
-// reads, written as the runner reads them. The post step does not load @actions/core: its HTTP
-// client (for OIDC tokens, which cleanup never asks for) would make the post bundle ten times larger.
-// A test holds these to what @actions/core writes.
-
-/** Command data: "%", CR and LF escaped, as the runner unescapes them. */
-function escapeData(text) {
-    return text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
-}
-function command(name, data) {
-    process.stdout.write(`::${name}::${escapeData(data)}${(node_os__WEBPACK_IMPORTED_MODULE_0___default().EOL)}`);
-}
-function info(message) {
-    process.stdout.write(`${message}${(node_os__WEBPACK_IMPORTED_MODULE_0___default().EOL)}`);
-}
-function warning(message) {
-    command('warning', message);
-}
-function setSecret(secret) {
-    command('add-mask', secret);
-}
-/** What the main step saved under this name (core.saveState), or '' when nothing was. */
-function getState(name) {
-    return process.env[`STATE_${name}`] || '';
-}
-/** An input of the action (INPUT_<NAME>), trimmed, or '' when it was not given. */
-function getInput(name) {
-    return (process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] || '').trim();
+async function run() {
+    await runCleanup().catch((error) => warning(`Cleanup failed: ${error instanceof Error ? error.message : String(error)}`));
 }
 
-
-/***/ }),
-
-/***/ 6661:
-/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
-
-__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_commands_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(530);
-/* harmony import */ var _action_cleanup_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5892);
-// Entry point of the action's post step: it only cleans up, and only warns.
-
-
-await (0,_action_cleanup_js__WEBPACK_IMPORTED_MODULE_1__/* .runCleanup */ .K)().catch((error) => (0,_action_commands_js__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e)(`Cleanup failed: ${error instanceof Error ? error.message : String(error)}`));
-
-__webpack_async_result__();
-} catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
@@ -8860,13 +8851,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("net");
-
-/***/ }),
-
-/***/ 8161:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 
 /***/ }),
 
@@ -9051,6 +9035,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util/types")
 /******/ // startup
 /******/ // Load entry module and return exports
 /******/ // This entry module used 'module' so it can't be inlined
-/******/ var __webpack_exports__ = __nccwpck_require__(6661);
+/******/ var __webpack_exports__ = __nccwpck_require__(4344);
 /******/ __webpack_exports__ = await __webpack_exports__;
 /******/ 

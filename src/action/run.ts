@@ -21,7 +21,7 @@ export async function runAction(): Promise<void> {
   const filesGiven = fileInputs(raw.get)
   /** Fails the step with an error annotation that has a title, and a file where the failure has one. */
   const fail = (message: string, error: Parameters<typeof failureAnnotation>[0]): void => {
-    process.exitCode = core.ExitCode.Failure
+    process.exitCode = 1
     core.error(message, failureAnnotation(error, filesGiven))
   }
   const start = startUp(raw, core.setSecret)
