@@ -129,6 +129,10 @@ describe('every format, compressed or not, passes all three phases', () => {
     expect(
       lines.some((line) => /^psql restoring: (\d+% \(.+ of .+\)(, about \d+ s left)?|still running, .+ so far), \d+ s elapsed$/.test(line))
     ).toBe(true)
+    // The rows read back, against the rows the dump holds of the tables read.
+    expect(
+      lines.some((line) => /^reading the rows back: \d+% \([\d,]+ rows of [\d,]+ rows\)(, about \d+ s left)?, \d+ s elapsed$/.test(line))
+    ).toBe(true)
     // pg_restore says nothing of how far it is: only that it is alive.
     expect(lines.some((line) => /^pg_restore restoring: still running, \d+ s elapsed$/.test(line))).toBe(true)
   })

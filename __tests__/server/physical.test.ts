@@ -298,9 +298,11 @@ describe('a new base backup (no backup-file)', () => {
     ['tar', {}, ['backup_manifest', 'base.tar', 'pg_wal.tar']],
     ['tar, gzip', { compression: 'gzip:5' }, ['backup_manifest', 'base.tar.gz', 'pg_wal.tar.gz']]
   ])('%s: pg_basebackup, then started, proved, and held exactly to the quiet source', async (_name, extra, files) => {
-    const { result } = await verify({ 'database-url': server.url('shop'), 'keep-backup': 'true', ...extra })
+    const { result, reporter } = await verify({ 'database-url': server.url('shop'), 'keep-backup': 'true', ...extra }, { heartbeatMs: 1 })
     expect(result.error).toBeUndefined()
     expect(result.phases.map((phase) => phase.status)).toEqual(['passed', 'passed', 'passed'])
+    // pg_basebackup's own count, against the server's estimate of the whole.
+    expect(reporter.lines.some((line) => /^pg_basebackup: \d+% \(.+ of .+\)(, about \d+ s left)?, \d+ s elapsed$/.test(line))).toBe(true)
     expect(result.physical?.comparison).toEqual({ database: 'shop', compared: 4, written: [], mismatches: [] })
     expect(shop(result)?.rows).toBe(await sourceRows())
     // keep-backup keeps the base backup alone: the copy and its server's folder are gone.

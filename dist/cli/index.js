@@ -47353,6 +47353,8 @@ async function inspectWithReadBack(client, plan, sessions, restored, definitions
         if (parts > 1)
             split.push({ name: table.name, table: copy.table, columns, parts, at: readBack.length });
         readBack.push({ key: table.name, statements: [statement], weight: dumped.bytes + 1 });
+        if (plan.progress)
+            plan.progress.total += dumped.rows;
     }
     for (const { blocks, ...large } of await withBlockCounts(client, split)) {
         const read = readBack[large.at];
@@ -47372,7 +47374,7 @@ async function inspectWithReadBack(client, plan, sessions, restored, definitions
     try {
         const [inventory, results] = await Promise.all([
             takeInventory(client, 'data', true, [], { readOf, largeObjectContent: true, generatedValues: plan.generatedValues, definitions }),
-            Promise.all(readBack.map((read) => readInParts(pool, read)))
+            Promise.all(readBack.map((read) => readInParts(pool, read, plan.progress)))
         ]);
         const copyTargets = new Map(named.map((table, index) => [table.name, decodeDumpText(plan.dump.tables[index].copy.table, plan.dump.clientEncoding)]));
         for (const entry of inventory.content) {
@@ -47411,9 +47413,13 @@ async function withBlockCounts(client, tables) {
     return tables.map((table, index) => ({ ...table, blocks: Number(rows[index].blocks) }));
 }
 /** A table's rows, read in one statement or in parts side by side: the rows counted and the fingerprints summed. */
-async function readInParts(pool, read) {
+async function readInParts(pool, read, progress) {
     const weight = Math.ceil(read.weight / read.statements.length);
-    const results = await Promise.all(read.statements.map((statement) => pool.read({ key: read.key, statement, weight })));
+    const results = await Promise.all(read.statements.map((statement) => pool.read({ key: read.key, statement, weight }).then((result) => {
+        if (progress && 'rows' in result)
+            progress.done += result.rows;
+        return result;
+    })));
     const failed = results.find((result) => 'error' in result);
     if (failed)
         return failed;
@@ -50183,6 +50189,7 @@ async function tablespacesOf(session) {
 
 
 
+
 /** A restore into a new temporary database; its inventory is read before it is dropped. */
 function startRestore(v, connected, backup, 
 /** Whether anything vouches for the backup: this run made it, or a checksum or receipt. */
@@ -50224,9 +50231,16 @@ safety, streamed) {
             sqlTables: new Set(reference?.content.filter((entry) => entry.fingerprint?.startsWith('sql:')).map((entry) => entry.table)),
             sourceMajor: reference ? majorOf(reference.serverVersionNumber) : majorOfVersion(dump.sourceVersion),
             generatedValues: (reference?.generatedValues?.length ?? 0) > 0,
-            splitBytes: v.options.readBackSplitBytes
+            splitBytes: v.options.readBackSplitBytes,
+            progress: { done: 0, total: 0 }
         };
-        return checked(inspectRestored(target, database, settings.verifyLevel, settings.jobs, plan));
+        const counted = plan?.progress;
+        const stopHeartbeat = startHeartbeat(v.run, 'reading the rows back', {
+            done: () => counted?.done ?? 0,
+            total: () => counted?.total || undefined,
+            unit: 'rows'
+        });
+        return checked(inspectRestored(target, database, settings.verifyLevel, settings.jobs, plan).finally(stopHeartbeat));
     });
 }
 /**
@@ -52889,6 +52903,7 @@ async function restorePhysical(v, prepared, room, created) {
 
 
 
+
 /** pg_basebackup's compression argument for its major (15 and later name a method; older ones gzip levels only). */
 function basebackupCompression(compression, major) {
     if (!compression || compression.method === 'none')
@@ -52899,27 +52914,38 @@ function basebackupCompression(compression, major) {
         return ['-z', ...(compression.level === undefined ? [] : [`--compress=${compression.level}`])];
     throw new VerificationError('bad-input', `compression ${compression.method} needs pg_basebackup 15 or newer; the client here is ${major}.`, 'Use gzip (or a level 0-9), or a newer client (postgres-version).');
 }
+/** A line of pg_basebackup --progress: "2048/40960 kB (5%), 0/1 tablespace". */
+const PROGRESS = /^\s*(\d+)\/(\d+) kB \(\d+%\)/;
 /** Writes a base backup of the server the environment names (PGHOST, PGPASSFILE, ...) into `folder`, made here (0700). */
 async function runBasebackup(run, options) {
     const { tools, folder } = options;
     await (0,promises_namespaceObject.mkdir)(folder, { recursive: true, mode: 0o700 });
     const args = [
-        ...['-D', folder, '-F', 't', '-X', 'stream', '-c', 'fast', '--manifest-checksums=SHA256', '--no-password'],
+        ...['-D', folder, '-F', 't', '-X', 'stream', '-c', 'fast', '--manifest-checksums=SHA256', '--no-password', '--progress'],
         ...basebackupCompression(options.compression, tools.version.major)
     ];
     run.log(`Running pg_basebackup ${args.filter((arg) => arg !== folder).join(' ')}`);
+    // pg_basebackup's own count (--progress): kB sent of the server's estimate of the whole.
+    const sent = { done: 0, total: 0 };
+    const stopHeartbeat = startHeartbeat(run, 'pg_basebackup', { done: () => sent.done, total: () => sent.total || undefined });
     const done = await runTool(toolPath(tools.directory, 'pg_basebackup', process.platform), args, {
         env: options.env,
         signal: run.signal,
-        onLine: options.verbose ? run.log : undefined
-    });
+        onLine: options.verbose ? (line) => PROGRESS.test(line) || run.log(line) : undefined,
+        onErrorLine: (line) => {
+            const counted = PROGRESS.exec(line);
+            if (counted)
+                Object.assign(sent, { done: Number(counted[1]) * 1024, total: Number(counted[2]) * 1024 });
+        }
+    }).finally(stopHeartbeat);
     if (done.exitCode !== 0)
         throw basebackupFailure(run.redactor.redact(done.stderr), done.exitCode);
 }
 /** pg_basebackup's failure in the user's terms: a role that may not replicate, pg_hba.conf refusing replication. */
 function basebackupFailure(stderr, code) {
     const said = stderr
-        .split('\n')
+        .split(/\r?\n|\r/)
+        .filter((line) => !PROGRESS.test(line))
         .map((line) => line.replace(/^pg_basebackup: (error: )?/, '').trim())
         .filter(Boolean)
         .slice(-4)

@@ -27,6 +27,8 @@ export interface ReadBackPlan {
   generatedValues?: boolean
   /** A table whose rows take more of the dump than this is read back in parts (SPLIT_BYTES unless told). */
   splitBytes?: number
+  /** Counted as the rows come back, for the run's progress: the rows the dump holds of the tables read, and those read so far. */
+  progress?: { done: number; total: number }
 }
 
 /** A table to read back: its name in the inventory, the statements that read it (its parts), and its size in the dump. */
@@ -228,6 +230,7 @@ async function inspectWithReadBack(
     const parts = filtered || table.partitioned || restoreMajor < 14 ? 1 : Math.min(sessions, Math.ceil(dumped.bytes / splitBytes))
     if (parts > 1) split.push({ name: table.name, table: copy.table, columns, parts, at: readBack.length })
     readBack.push({ key: table.name, statements: [statement], weight: dumped.bytes + 1 })
+    if (plan.progress) plan.progress.total += dumped.rows
   }
   for (const { blocks, ...large } of await withBlockCounts(client, split)) {
     const read = readBack[large.at]
@@ -246,7 +249,7 @@ async function inspectWithReadBack(
   try {
     const [inventory, results] = await Promise.all([
       takeInventory(client, 'data', true, [], { readOf, largeObjectContent: true, generatedValues: plan.generatedValues, definitions }),
-      Promise.all(readBack.map((read) => readInParts(pool, read)))
+      Promise.all(readBack.map((read) => readInParts(pool, read, plan.progress)))
     ])
     const copyTargets = new Map(
       named.map((table, index) => [table.name, decodeDumpText(plan.dump.tables[index].copy.table, plan.dump.clientEncoding)])
@@ -301,9 +304,16 @@ async function withBlockCounts(client: pg.Client, tables: LargeTable[]): Promise
 }
 
 /** A table's rows, read in one statement or in parts side by side: the rows counted and the fingerprints summed. */
-async function readInParts(pool: ReadBackPool, read: RestoredRead): Promise<ReadBackResult> {
+async function readInParts(pool: ReadBackPool, read: RestoredRead, progress?: ReadBackPlan['progress']): Promise<ReadBackResult> {
   const weight = Math.ceil(read.weight / read.statements.length)
-  const results = await Promise.all(read.statements.map((statement) => pool.read({ key: read.key, statement, weight })))
+  const results = await Promise.all(
+    read.statements.map((statement) =>
+      pool.read({ key: read.key, statement, weight }).then((result) => {
+        if (progress && 'rows' in result) progress.done += result.rows
+        return result
+      })
+    )
+  )
   const failed = results.find((result) => 'error' in result)
   if (failed) return failed
   const parts = results as Array<{ rows: number; fingerprint: string }>

@@ -10,6 +10,7 @@ import { inspectRestored, type ReadBackPlan, type RestoredInspection } from '../
 import { majorOf, openSession } from '../connection/session.js'
 import { judgeTeamChecks, runTeamChecks } from './team-checks.js'
 import { noteCopyReady } from './evidence.js'
+import { startHeartbeat } from '../run/heartbeat.js'
 import { compareSinceReceipt, shrinkageProblems } from '../records/since-receipt.js'
 import { describeSinceReceipt } from '../report/since-receipt.js'
 import { describeHarmless } from '../restore/errors.js'
@@ -67,9 +68,16 @@ export function startRestore(
       sqlTables: new Set(reference?.content.filter((entry) => entry.fingerprint?.startsWith('sql:')).map((entry) => entry.table)),
       sourceMajor: reference ? majorOf(reference.serverVersionNumber) : majorOfVersion(dump.sourceVersion),
       generatedValues: (reference?.generatedValues?.length ?? 0) > 0,
-      splitBytes: v.options.readBackSplitBytes
+      splitBytes: v.options.readBackSplitBytes,
+      progress: { done: 0, total: 0 }
     }
-    return checked(inspectRestored(target, database, settings.verifyLevel, settings.jobs, plan))
+    const counted = plan?.progress
+    const stopHeartbeat = startHeartbeat(v.run, 'reading the rows back', {
+      done: () => counted?.done ?? 0,
+      total: () => counted?.total || undefined,
+      unit: 'rows'
+    })
+    return checked(inspectRestored(target, database, settings.verifyLevel, settings.jobs, plan).finally(stopHeartbeat))
   })
 }
 

@@ -5,6 +5,7 @@ import { mkdir } from 'node:fs/promises'
 import { VerificationError } from '../run/errors.js'
 import type { RunContext } from '../run/context.js'
 import { runTool } from '../tools/process.js'
+import { startHeartbeat } from '../run/heartbeat.js'
 import { toolPath, type ClientTools } from '../tools/locate.js'
 import type { Compression } from '../backup/formats.js'
 
@@ -20,6 +21,9 @@ function basebackupCompression(compression: Compression | undefined, major: numb
   )
 }
 
+/** A line of pg_basebackup --progress: "2048/40960 kB (5%), 0/1 tablespace". */
+const PROGRESS = /^\s*(\d+)\/(\d+) kB \(\d+%\)/
+
 /** Writes a base backup of the server the environment names (PGHOST, PGPASSFILE, ...) into `folder`, made here (0700). */
 export async function runBasebackup(
   run: RunContext,
@@ -28,22 +32,30 @@ export async function runBasebackup(
   const { tools, folder } = options
   await mkdir(folder, { recursive: true, mode: 0o700 })
   const args = [
-    ...['-D', folder, '-F', 't', '-X', 'stream', '-c', 'fast', '--manifest-checksums=SHA256', '--no-password'],
+    ...['-D', folder, '-F', 't', '-X', 'stream', '-c', 'fast', '--manifest-checksums=SHA256', '--no-password', '--progress'],
     ...basebackupCompression(options.compression, tools.version.major)
   ]
   run.log(`Running pg_basebackup ${args.filter((arg) => arg !== folder).join(' ')}`)
+  // pg_basebackup's own count (--progress): kB sent of the server's estimate of the whole.
+  const sent = { done: 0, total: 0 }
+  const stopHeartbeat = startHeartbeat(run, 'pg_basebackup', { done: () => sent.done, total: () => sent.total || undefined })
   const done = await runTool(toolPath(tools.directory, 'pg_basebackup', process.platform), args, {
     env: options.env,
     signal: run.signal,
-    onLine: options.verbose ? run.log : undefined
-  })
+    onLine: options.verbose ? (line) => PROGRESS.test(line) || run.log(line) : undefined,
+    onErrorLine: (line) => {
+      const counted = PROGRESS.exec(line)
+      if (counted) Object.assign(sent, { done: Number(counted[1]) * 1024, total: Number(counted[2]) * 1024 })
+    }
+  }).finally(stopHeartbeat)
   if (done.exitCode !== 0) throw basebackupFailure(run.redactor.redact(done.stderr), done.exitCode)
 }
 
 /** pg_basebackup's failure in the user's terms: a role that may not replicate, pg_hba.conf refusing replication. */
 function basebackupFailure(stderr: string, code: number | null): VerificationError {
   const said = stderr
-    .split('\n')
+    .split(/\r?\n|\r/)
+    .filter((line) => !PROGRESS.test(line))
     .map((line) => line.replace(/^pg_basebackup: (error: )?/, '').trim())
     .filter(Boolean)
     .slice(-4)
