@@ -269,15 +269,18 @@ describe('the verification receipt', () => {
 
   test('from a terminal: a run names its kept backup and its receipt; a later run verifies that backup with them', async () => {
     const temp = await mkdtemp(path.join(work, 'terminal-'))
+    const here = await mkdtemp(path.join(work, 'working-folder-'))
     const made = await runBundle('dist/cli/index.js', {
       args: ['--keep-backup', '--format', 'custom'],
+      cwd: here,
       env: { DATABASE_URL: server.url('shop'), RUNNER_TEMP: temp }
     })
     expect(made.code).toBe(0)
     const kept = made.stdout.match(/^ {2}kept at {3}(.+)$/m)?.[1]
     const receipt = made.stdout.match(/^ {2}receipt {3}(.+)$/m)?.[1]
     expect(kept && path.dirname(kept).startsWith(temp)).toBe(true)
-    expect(receipt && path.dirname(receipt)).toBe(temp)
+    // The receipt goes to the working folder (--receipt-dir chooses another), not the temporary one.
+    expect(receipt && path.dirname(receipt)).toBe(here)
     expect(JSON.parse(await readFile(receipt!, 'utf8')).verdict).toBe('passed')
     const later = await runBundle('dist/cli/index.js', {
       args: ['--backup-file', kept!, '--receipt', receipt!],
