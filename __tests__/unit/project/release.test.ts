@@ -119,11 +119,19 @@ describe('prepare', () => {
   })
 })
 
-test("the repository's own CHANGELOG has an Unreleased section that says something, and the script can release it", async () => {
+test("the repository's own CHANGELOG: 1.0.0 says what the first release holds; what is Unreleased can be released", async () => {
   const changelog = await readFile(path.join(ROOT, 'CHANGELOG.md'), 'utf8')
+  const version = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')).version as string
   await writeFile(path.join(repo, 'CHANGELOG.md'), changelog)
   git('commit', '-q', '-am', 'the real changelog')
-  const run = release('prepare', '1.1.0', '--date', '2026-12-02', '--skip-checks')
+  if (version !== '0.1.0') {
+    // Released: the first release's notes are the whole of it, from Create, Validate and Restore on.
+    expect(release('notes', '1.0.0').stdout).toMatch(/^### Added\n\n- Create, Validate and Restore/)
+    expect(changelog).toMatch(new RegExp(`^## \\[${version.replace(/\./g, '\\.')}\\] - \\d{4}-\\d\\d-\\d\\d$`, 'm'))
+  }
+  const unreleased = /## \[Unreleased\]\n([\s\S]*?)\n## \[/.exec(changelog)?.[1] ?? ''
+  if (!/^\s*- /m.test(unreleased)) return
+  const run = release('prepare', '9.0.0', '--date', '2026-12-02', '--skip-checks')
   expect(run.stderr).toBe('')
-  expect(release('notes', '1.1.0').stdout).toMatch(/^### Added\n\n- Create, Validate and Restore/)
+  expect(release('notes', '9.0.0').stdout).toMatch(/^### \w+\n\n- /)
 })
