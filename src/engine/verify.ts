@@ -3,6 +3,7 @@
 // touches @actions/core; whoever calls it supplies a Reporter.
 
 import os from 'node:os'
+import path from 'node:path'
 import { detectBackupFormat } from '../backup/detect.js'
 import { describeTarget } from '../connection/target.js'
 import { buildReceipt, receiptInventory, writeReceipt } from '../records/receipt.js'
@@ -56,6 +57,7 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
   }
   // An existing backup has no source database: the server named is only where it is restored.
   if (!settings.backupFile && settings.connection.kind === 'postgres') result.target = describeTarget(settings.connection.target)
+  result.name = labelOf(settings)
   const phases = new Phases(run, result)
   let workspace: Workspace | undefined
   // The history as it was before this run; undefined when there is none, or it could not be read (then it is left alone).
@@ -203,4 +205,13 @@ async function finish(
     run.warn(`Could not write the receipt: ${run.redactor.redactError(error)}`)
   }
   return result
+}
+
+/** What reports call this database: the name input, else the database's own name, the backup file's, the repository's. */
+function labelOf(settings: Settings): string | undefined {
+  if (settings.name) return settings.name
+  const repository = settings.repository
+  if (repository) return 'stanza' in repository ? repository.stanza : repository.server
+  if (settings.backupFile) return path.basename(settings.backupFile)
+  return settings.connection.kind === 'postgres' ? settings.connection.target.database : undefined
 }

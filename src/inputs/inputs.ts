@@ -106,6 +106,8 @@ export interface Settings {
   receiptFolder?: string
   /** The application's own query for the time of the copy's newest data (freshness-query). */
   freshnessQuery?: string
+  /** This database's label in receipts, histories and fleet reports (input name); undefined: its own name. */
+  name?: string
 }
 
 const BOOLEAN_TRUE = ['true', 'True', 'TRUE', 'yes', '1']
@@ -219,10 +221,15 @@ export function loadSettings(raw: RawInputs): Settings {
   if (checksTimeoutMs === undefined || checksTimeoutMs <= 0) throw new InputError(Input.ChecksTimeout, checksTimeoutText, durationForms())
   const freshnessQuery = raw.get(Input.FreshnessQuery).trim() || undefined
   if (freshnessQuery) refuseControlCharacters(Input.FreshnessQuery, freshnessQuery, freshnessQuery)
+  const name = raw.get(Input.Name).trim() || undefined
+  if (name !== undefined && ([...name].length > 100 || /[\p{Cc}\p{Cf}]/u.test(name))) {
+    throw new InputError(Input.Name, name, 'a label of at most 100 characters, on one line, without control characters, e.g. orders-eu')
+  }
   return {
     checks,
     checksTimeoutMs,
     freshnessQuery,
+    name,
     connection,
     verbose,
     minSizeBytes,

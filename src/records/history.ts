@@ -16,6 +16,8 @@ const HISTORY_SCHEMA_VERSION = 1
 export interface HistoryRecord {
   tool: 'backup-verify'
   schema: typeof HISTORY_SCHEMA_VERSION
+  /** The database's label (the name input, else its own name). */
+  name?: string
   /** When the run started (ISO 8601). */
   time: string
   result: VerificationResult['status']
@@ -122,6 +124,7 @@ export function historyRecord(result: VerificationResult, alerts: string[]): His
   return {
     tool: 'backup-verify',
     schema: HISTORY_SCHEMA_VERSION,
+    ...(result.name ? { name: result.name } : {}),
     time: result.startedAt,
     result: result.status,
     ...(failed ? { failedPhase: failed.name } : {}),

@@ -42,6 +42,8 @@ export interface Receipt {
   verdict: VerificationResult['status']
   startedAt: string
   durationMs: number
+  /** This database's label (the name input, else its own name): what a fleet report lists it by. */
+  name?: string
   database?: string
   restoredOn?: string
   /** Where the restore ran: a throwaway server of the run's own, or the source's (or one apart) and why. */
@@ -81,6 +83,7 @@ export function buildReceipt(result: VerificationResult): Receipt {
     verdict: result.status,
     startedAt: result.startedAt,
     durationMs: result.durationMs,
+    name: result.name,
     database: result.target,
     restoredOn: result.restoreTarget,
     restoreServer: result.restoreServer && { ...result.restoreServer },

@@ -51,6 +51,8 @@ export interface VerificationResult {
   /** Set when status is skipped: the database engine that is not PostgreSQL. */
   skippedEngine?: string
   target?: string
+  /** This database's label in reports: the name input, else the database's, the backup file's or the repository's. */
+  name?: string
   /** Where the temporary database went, when apart from the source (restore-database-url). */
   restoreTarget?: string
   /** Where the restore ran: a throwaway server of the run's own, or the source's server and why. */

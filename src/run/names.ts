@@ -46,7 +46,8 @@ export const Input = {
   MaxAge: 'max-age',
   MaxRestoreTime: 'max-restore-time',
   ChecksTimeout: 'checks-timeout',
-  FreshnessQuery: 'freshness-query'
+  FreshnessQuery: 'freshness-query',
+  Name: 'name'
 } as const
 
 export const Output = {

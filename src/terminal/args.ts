@@ -51,6 +51,7 @@ Options:
   --checks-timeout D   how long each check may run (default 30s)
   --freshness-query SQL
                        the application's own time of its newest data (the recovery point)
+  --name LABEL         this database's label in the receipt, the history and fleet reports
   --max-age D          alert when the copy's newest data is older (recovery point objective)
   --max-restore-time D alert when the restore takes longer (recovery time objective)
   --restore-database-url URL
@@ -138,6 +139,7 @@ export function parseCommandLine(argv: string[], environment: NodeJS.ProcessEnv,
       [Input.MaxRestoreTime]: { type: 'string' },
       [Input.ChecksTimeout]: { type: 'string' },
       [Input.FreshnessQuery]: { type: 'string' },
+      [Input.Name]: { type: 'string' },
       'receipt-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' }
     },
