@@ -21,13 +21,22 @@ if command -v apt-get >/dev/null 2>&1; then
   command -v pgbackrest >/dev/null 2>&1 || wanted+=(pgbackrest)
   command -v barman >/dev/null 2>&1 || wanted+=(barman)
   if [ -x /usr/bin/python3 ] && ! /usr/bin/python3 -c 'import django' >/dev/null 2>&1; then wanted+=(python3-django); fi
-  command -v chromium >/dev/null 2>&1 || wanted+=(chromium)
+  # Any Chromium or Chrome will do (GitHub's Ubuntu runners have Chrome; Ubuntu's chromium package is a snap).
+  command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1 ||
+    wanted+=(chromium)
   if [ ${#wanted[@]} -gt 0 ]; then
     echo "Installing ${wanted[*]}..."
     # The server package would create and start a cluster: none is wanted, the tests start their own.
     $SUDO mkdir -p /etc/postgresql-common
     echo 'create_main_cluster = false' | $SUDO tee /etc/postgresql-common/createcluster.conf >/dev/null
     $SUDO apt-get update -qq
+    # PostgreSQL 15's server package is in Debian 12's archive, not in every release's (Ubuntu 24.04
+    # has 16): then PostgreSQL's own apt repository, which has every major, is added first.
+    if [[ " ${wanted[*]} " == *" postgresql-15 "* ]] && ! apt-cache show postgresql-15 >/dev/null 2>&1; then
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql-common >/dev/null &&
+        $SUDO /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y >/dev/null ||
+        echo "PostgreSQL's apt repository could not be added: postgresql-15 may not be found." >&2
+    fi
     # One at a time: a package that cannot be had skips its tests, not the others.
     for package in "${wanted[@]}"; do
       DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$package" >/dev/null ||
