@@ -142,6 +142,18 @@ describe('full, diff and incr backups', () => {
   )
 })
 
+describe("the application's own recovery point on a repository's backup", () => {
+  maybe('freshness-query: its answer is the newest data, measured when the copy was ready; the backup keeps its own point', async () => {
+    const { result, reporter } = await verify({ 'freshness-query': "select now() - interval '5 days'" })
+    expect(result.error).toBeUndefined()
+    expect(result.evidence?.newestData?.from).toBe('freshness-query')
+    expect(Math.round(result.evidence!.ageSeconds! / 3600)).toBe(120)
+    // The repository's own facts are its backup's, not the application's answer.
+    expect(result.physical!.repository!.backupAgeSeconds!).toBeLessThan(3600)
+    expect(reporter.lines.join('\n')).toMatch(/Recovery point: .* \(the backup ended (\d+(\.\d+)? (ms|s)|\d+m( \d+s)?) ago\)/)
+  })
+})
+
 describe('the newest backup, to the end of the archive', () => {
   maybe('without backup-set or a target: the newest backup, every archived commit replayed; the source never connected', async () => {
     // An incr on top of what there is (pgBackRest makes it a full when there is none).

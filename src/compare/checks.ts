@@ -136,7 +136,7 @@ export async function runChecks(
               : rows[0][0] === null
                 ? 'NULL, not a time: no row holds one in the copy'
                 : `${shown(rows[0][0])}, not a time`
-          Object.assign(outcome, { status: 'failed', detail: said, rows: sample })
+          Object.assign(outcome, { status: 'failed', detail: redact(said), rows: sample })
         }
       } else if (rows.length === 1 && rows[0].length === 1 && rows[0][0] === true) {
         outcome.detail = 'true'
@@ -145,7 +145,7 @@ export async function runChecks(
           rows.length !== 1 || rows[0].length !== 1
             ? `${rows.length} row(s) of ${result.fields.length} column(s), not one row of one true value`
             : `${shown(rows[0][0])}, not true`
-        Object.assign(outcome, { status: 'failed', detail: said, rows: sample })
+        Object.assign(outcome, { status: 'failed', detail: redact(said), rows: sample })
       }
     } catch (error) {
       const message = (error as Error).message

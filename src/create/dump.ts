@@ -71,10 +71,6 @@ export async function createBackup(run: RunContext, options: DumpRequest): Promi
       : format === 'tar'
         ? new InspectingStream<unknown>(tarObserver())
         : undefined
-  const stopHeartbeat = startHeartbeat(run, 'pg_dump', {
-    done: () => (streamed ? streamed.bytesSoFar : sizeOnDisk(options.backupPath)),
-    total: () => options.expectedBytes
-  })
   // pg_dump writes the file itself (its own buffered writes cost far less than a pipe through this
   // process); a single file is read as it grows, hashed and inspected in the same pass.
   let exited: { resolve: (size: number) => void; reject: (error: unknown) => void } = { resolve: () => {}, reject: () => {} }
@@ -85,6 +81,11 @@ export async function createBackup(run: RunContext, options: DumpRequest): Promi
   // keeps a file's mode; a directory-format folder it fills, its files it makes itself.)
   if (format === 'directory') await mkdir(options.backupPath, { mode: 0o700 })
   else await writeFile(options.backupPath, '', { mode: 0o600 })
+  // Started once the file exists: a folder or file that cannot be made leaves no heartbeat behind.
+  const stopHeartbeat = startHeartbeat(run, 'pg_dump', {
+    done: () => (streamed ? streamed.bytesSoFar : sizeOnDisk(options.backupPath)),
+    total: () => options.expectedBytes
+  })
   if (streamed) {
     const end = options.relay?.writable() ?? discard()
     inspected = pipeline(

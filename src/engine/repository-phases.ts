@@ -21,7 +21,7 @@ import { VerificationError } from '../run/errors.js'
 import type { ValidationCheck } from '../validate/plain-checks.js'
 import { inServerRoom, mainDatabase, restorePhysical, serverBinariesFor, type PreparedCopy } from './physical-phases.js'
 import type { Verification } from './verification.js'
-import { noteCopyReady, noteNewestData } from './evidence.js'
+import { ageAtReady, noteCopyReady, noteNewestData } from './evidence.js'
 import type { ServerRoom } from '../server/room.js'
 
 export async function verifyRepository(v: Verification): Promise<void> {
@@ -193,7 +193,8 @@ async function restoreRepositoryBackup(v: Verification, access: RepositoryAccess
       repository.restoredPoint = recovery.lastReplayedCommit ?? repository.stoppedAt
       if (!recovery.lastReplayedCommit) noteNewestData(v, repository.stoppedAt, "the backup's end")
       noteCopyReady(v, repository.restoreMs.total)
-      repository.backupAgeSeconds = v.result.evidence?.ageSeconds
+      // The repository's own point (freshness-query may have given the copy's newest data otherwise).
+      repository.backupAgeSeconds = ageAtReady(v, repository.restoredPoint)
       run.log(
         `Recovery point: ${repository.restoredPoint} (the backup ended ${formatDuration((repository.backupAgeSeconds ?? 0) * 1000)} ago); ` +
           `time to restore: ${(repository.restoreMs.total / 1000).toFixed(1)} s (${access.tool.name} ${(filesMs / 1000).toFixed(1)} s, recovery ${(recovery.millisecondsToConsistent / 1000).toFixed(1)} s)`

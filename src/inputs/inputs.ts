@@ -218,7 +218,9 @@ export function loadSettings(raw: RawInputs): Settings {
         : { text: checksText }
   const checksTimeoutText = raw.get(Input.ChecksTimeout).trim() || '30s'
   const checksTimeoutMs = parseDuration(checksTimeoutText)
-  if (checksTimeoutMs === undefined || checksTimeoutMs <= 0) throw new InputError(Input.ChecksTimeout, checksTimeoutText, durationForms())
+  // statement_timeout holds at most 2^31-1 ms; a check is not meant to run for a day.
+  if (checksTimeoutMs === undefined || checksTimeoutMs <= 0 || checksTimeoutMs > 86_400_000)
+    throw new InputError(Input.ChecksTimeout, checksTimeoutText, `${durationForms()}, up to 24h`)
   const freshnessQuery = raw.get(Input.FreshnessQuery).trim() || undefined
   if (freshnessQuery) refuseControlCharacters(Input.FreshnessQuery, freshnessQuery, freshnessQuery)
   const name = raw.get(Input.Name).trim() || undefined

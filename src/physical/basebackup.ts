@@ -23,6 +23,8 @@ function basebackupCompression(compression: Compression | undefined, major: numb
 
 /** A line of pg_basebackup --progress: "2048/40960 kB (5%), 0/1 tablespace". */
 const PROGRESS = /^\s*(\d+)\/(\d+) kB \(\d+%\)/
+/** How many of pg_basebackup's other stderr lines a failure is told from. */
+const SAID_LINES = 40
 
 /** Writes a base backup of the server the environment names (PGHOST, PGPASSFILE, ...) into `folder`, made here (0700). */
 export async function runBasebackup(
@@ -38,6 +40,7 @@ export async function runBasebackup(
   run.log(`Running pg_basebackup ${args.filter((arg) => arg !== folder).join(' ')}`)
   // pg_basebackup's own count (--progress): kB sent of the server's estimate of the whole.
   const sent = { done: 0, total: 0 }
+  const said: string[] = []
   const stopHeartbeat = startHeartbeat(run, 'pg_basebackup', { done: () => sent.done, total: () => sent.total || undefined })
   const done = await runTool(toolPath(tools.directory, 'pg_basebackup', process.platform), args, {
     env: options.env,
@@ -46,9 +49,12 @@ export async function runBasebackup(
     onErrorLine: (line) => {
       const counted = PROGRESS.exec(line)
       if (counted) Object.assign(sent, { done: Number(counted[1]) * 1024, total: Number(counted[2]) * 1024 })
+      // What pg_basebackup said besides its count, the last lines kept: a long backup's progress
+      // lines would fill the head of stderr that runTool keeps, and hide an error at its end.
+      else if (line.trim() !== '') said.splice(0, Math.max(0, said.push(line) - SAID_LINES))
     }
   }).finally(stopHeartbeat)
-  if (done.exitCode !== 0) throw basebackupFailure(run.redactor.redact(done.stderr), done.exitCode)
+  if (done.exitCode !== 0) throw basebackupFailure(run.redactor.redact(said.join('\n')), done.exitCode)
 }
 
 /** pg_basebackup's failure in the user's terms: a role that may not replicate, pg_hba.conf refusing replication. */

@@ -7,10 +7,11 @@ export interface Reporter {
   info(message: string): void
   warning(message: string): void
   /**
-   * A terminal's live line (the progress of a long phase), redrawn in place; '' clears it. Absent where
-   * lines cannot be redrawn (the runner's log, a file): progress is then told in plain lines.
+   * A terminal's live line: how far each long phase running now is (`what`, its words; '' when it
+   * ends), redrawn in place. Absent where lines cannot be redrawn (the runner's log, a file): progress
+   * is then told in plain lines.
    */
-  progress?(line: string): void
+  progress?(what: string, line: string): void
   /** Something the user should see without it being wrong: a run skipped, say. */
   notice(message: string): void
   /** Runs fn inside a collapsible log section; the section closes even when fn throws. */

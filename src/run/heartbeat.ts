@@ -24,7 +24,8 @@ export function describeProgress(done: number, total: number | undefined, elapse
   const amount = (value: number) => (unit === 'bytes' ? humanBytes(value) : `${Math.round(value).toLocaleString('en-US')} rows`)
   const elapsed = `${Math.round(elapsedMs / 1000)} s elapsed`
   if (!total || total <= 0) return `${amount(done)} so far, ${elapsed}`
-  // An estimate (a database's size against its dump) may be passed: never more than 99% until the phase ends.
+  // An estimate (a database's table data against its dump) may be passed: then no percentage and no time left.
+  if (done > total) return `${amount(done)} so far, past the estimate of ${amount(total)}, ${elapsed}`
   const percent = Math.min(99, Math.floor((done / total) * 100))
   const left = done > 0 && percent >= 1 ? `, about ${Math.max(1, Math.round((((total - done) / done) * elapsedMs) / 1000))} s left` : ''
   return `${percent}% (${amount(Math.min(done, total))} of ${amount(total)})${left}, ${elapsed}`
@@ -32,7 +33,7 @@ export function describeProgress(done: number, total: number | undefined, elapse
 
 /** The live line: a bar, then the same words. */
 function bar(done: number, total: number | undefined): string {
-  if (!total) return ''
+  if (!total || done > total) return ''
   const filled = Math.min(BAR_WIDTH, Math.floor((Math.min(done, total) / total) * BAR_WIDTH))
   return `[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] `
 }
@@ -55,7 +56,7 @@ export function startHeartbeat(
       const total = measure?.total?.()
       const words = measure ? describeProgress(done, total, now - started, measure.unit) : `${Math.round((now - started) / 1000)} s elapsed`
       if (live) {
-        live(`${bar(done, total)}${what}: ${words}`)
+        live(what, `${bar(done, total)}${what}: ${words}`)
         return
       }
       const tenth = total ? Math.min(9, Math.floor((done / total) * 10)) : 0
@@ -70,6 +71,6 @@ export function startHeartbeat(
   timer.unref()
   return () => {
     clearInterval(timer)
-    live?.('')
+    live?.(what, '')
   }
 }

@@ -12,6 +12,8 @@ export function consoleReporter(
 ): Reporter {
   const terminal = out as { isTTY?: boolean; columns?: number }
   let live = false
+  /** The line of each phase running now, in the order they started. */
+  const phases = new Map<string, string>()
   /** Clears the live line before anything else is written. */
   const clear = () => {
     if (!live) return
@@ -39,10 +41,13 @@ export function consoleReporter(
     mask: (secret) => redactor.add(secret),
     ...(terminal.isTTY
       ? {
-          progress: (line: string) => {
+          // A dump restored while pg_dump writes it has two phases at once: both on the one line.
+          progress: (what: string, line: string) => {
+            if (line === '') phases.delete(what)
+            else phases.set(what, redactor.redact(line))
             clear()
-            if (line === '') return
-            out.write(redactor.redact(line).slice(0, Math.max(20, (terminal.columns ?? 80) - 1)))
+            if (phases.size === 0) return
+            out.write([...phases.values()].join('  |  ').slice(0, Math.max(20, (terminal.columns ?? 80) - 1)))
             live = true
           }
         }

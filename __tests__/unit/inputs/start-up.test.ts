@@ -2,7 +2,7 @@
 // is masked before the step that could print it, Django settings are read, and a bad input is named.
 // No server: the Django settings are read with this machine's python3, where there is one.
 
-import { testNeeding } from '../../support/skips.js'
+import { testIf } from '../../support/skips.js'
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -20,7 +20,7 @@ const python = ['python3', '/usr/bin/python3'].find(
   (candidate) => spawnSync(candidate, ['-c', 'import sys'], { stdio: 'ignore' }).status === 0
 )
 if (!python) console.warn('Skipping the Django settings cases of start-up: no python3 on this machine')
-const maybe = testNeeding('python3', python)
+const maybe = testIf(python ? undefined : 'no python3 on this machine')
 
 // A password whose lower-case URL encoding only the parsed settings know: it is masked after parsing.
 const PASSWORD = 'pä ss'

@@ -8,7 +8,7 @@ import { consoleReporter } from '../../../src/terminal/console-reporter.js'
 import { Redactor } from '../../../src/run/secrets.js'
 import { PassThrough } from 'node:stream'
 
-const reporter = (progress?: (line: string) => void): Reporter => ({
+const reporter = (progress?: (what: string, line: string) => void): Reporter => ({
   info: () => {},
   warning: () => {},
   notice: () => {},
@@ -62,8 +62,10 @@ describe('progress in a log', () => {
     ])
   })
 
-  test('an estimate passed before the end stays at 99%; rows are counted as rows', () => {
-    expect(describeProgress(1500, 1000, 10_000)).toBe('99% (1000 bytes of 1000 bytes), about 1 s left, 10 s elapsed')
+  test('at most 99% before the end; an estimate passed says so, with no time left; rows are counted as rows', () => {
+    expect(describeProgress(999, 1000, 10_000)).toBe('99% (999 bytes of 1000 bytes), about 1 s left, 10 s elapsed')
+    expect(describeProgress(1000, 1000, 10_000)).toBe('99% (1000 bytes of 1000 bytes), about 1 s left, 10 s elapsed')
+    expect(describeProgress(1500, 1000, 10_000)).toBe('1.46 KiB so far, past the estimate of 1000 bytes, 10 s elapsed')
     expect(describeProgress(2500, 10_000, 5000, 'rows')).toBe('25% (2,500 rows of 10,000 rows), about 15 s left, 5 s elapsed')
     expect(describeProgress(0, 10_000, 5000)).toBe('0% (0 bytes of 9.77 KiB), 5 s elapsed')
   })
@@ -75,7 +77,7 @@ describe('progress in a terminal', () => {
     const lines: string[] = []
     let done = 0
     const stop = startHeartbeat(
-      { log: (line) => lines.push(line), reporter: reporter((line) => live.push(line)), heartbeatMs: 30_000 },
+      { log: (line) => lines.push(line), reporter: reporter((_what, line) => live.push(line)), heartbeatMs: 30_000 },
       'pg_dump',
       { done: () => done, total: () => 400 }
     )
@@ -103,10 +105,15 @@ describe('the terminal reporter', () => {
   test('on a terminal: the live line is redrawn in place and replaced by the next log line; secrets are hidden', () => {
     const { out, written } = stream(true)
     const reporter = consoleReporter(new Redactor(['s3cret']), out, new PassThrough())
-    reporter.progress?.('pg_dump: 10% of s3cret')
-    reporter.progress?.('pg_dump: 20%')
+    reporter.progress?.('pg_dump', 'pg_dump: 10% of s3cret')
+    reporter.progress?.('pg_dump', 'pg_dump: 20%')
+    reporter.progress?.('psql restoring', 'psql restoring: 5%')
+    reporter.progress?.('pg_dump', '')
     reporter.info('Dumped')
-    expect(written.join('')).toBe('pg_dump: 10% of ***\r\u001b[Kpg_dump: 20%\r\u001b[KDumped\n')
+    // Two phases at once share the line; one that ends leaves the other's.
+    expect(written.join('')).toBe(
+      'pg_dump: 10% of ***\r\u001b[Kpg_dump: 20%\r\u001b[Kpg_dump: 20%  |  psql restoring: 5%\r\u001b[Kpsql restoring: 5%\r\u001b[KDumped\n'
+    )
   })
 
   test('on a pipe or a file: no live line (progress comes as log lines)', () => {
