@@ -37,15 +37,19 @@ if command -v apt-get >/dev/null 2>&1; then
         $SUDO /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y >/dev/null ||
         echo "PostgreSQL's apt repository could not be added: postgresql-15 may not be found." >&2
     fi
+    # The clusters this machine already has are its owner's: only one a package makes now is dropped.
+    clusters_before="$(pg_lsclusters -h 2>/dev/null || true)"
     # One at a time: a package that cannot be had skips its tests, not the others.
     for package in "${wanted[@]}"; do
       DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$package" >/dev/null ||
         echo "$package could not be installed: the tests that need it are skipped." >&2
     done
-    # Whatever a package did, no cluster is left running.
+    # Whatever a package did, no cluster of its making is left running; the machine's own are kept.
     if command -v pg_lsclusters >/dev/null 2>&1; then
       pg_lsclusters -h 2>/dev/null | while read -r version name _; do
-        $SUDO pg_dropcluster --stop "$version" "$name" || true
+        if ! printf '%s\n' "$clusters_before" | awk -v v="$version" -v n="$name" '$1 == v && $2 == n { found = 1 } END { exit !found }'; then
+          $SUDO pg_dropcluster --stop "$version" "$name" || true
+        fi
       done
     fi
   fi
