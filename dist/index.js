@@ -52803,7 +52803,7 @@ function describeChanges(changed, lead) {
 ;// CONCATENATED MODULE: ./src/records/history.ts
 // The history across runs: a JSON Lines file, one record per verification, that a run reads before
 // it connects and appends to when it ends. A record holds figures only: never a password, a URL, a
-// host or a message. Appends from concurrent runs are serialised by a lock file and land by rename,
+// host, a database's name or a message; only the label the user gave (input name). Appends from concurrent runs are serialised by a lock file and land by rename,
 // so a reader never sees half a record; a file that is not a history is never written over.
 
 
@@ -52881,7 +52881,7 @@ function recordProblem(line) {
     return undefined;
 }
 /** This run's record: figures only. */
-function historyRecord(result, alerts) {
+function historyRecord(result, alerts, label) {
     const phases = {};
     for (const phase of result.phases)
         if (phase.status !== 'not run')
@@ -52893,7 +52893,7 @@ function historyRecord(result, alerts) {
     return {
         tool: 'backup-verify',
         schema: HISTORY_SCHEMA_VERSION,
-        ...(result.name ? { name: result.name } : {}),
+        ...(label ? { name: label } : {}),
         time: result.startedAt,
         result: result.status,
         ...(failed ? { failedPhase: failed.name } : {}),
@@ -53978,7 +53978,7 @@ async function concludeAcrossRuns(run, settings, result, previous) {
     }
     if (!settings.history || !previous)
         return;
-    const record = historyRecord(result, alerts.map((alert) => alert.input));
+    const record = historyRecord(result, alerts.map((alert) => alert.input), settings.name);
     try {
         const records = await appendHistory(settings.history, record, settings.historyLimit);
         result.history = { path: settings.history.path, trend: trendOf(records) };

@@ -27,7 +27,8 @@ export async function concludeAcrossRuns(
   if (!settings.history || !previous) return
   const record = historyRecord(
     result,
-    alerts.map((alert) => alert.input)
+    alerts.map((alert) => alert.input),
+    settings.name
   )
   try {
     const records = await appendHistory(settings.history, record, settings.historyLimit)

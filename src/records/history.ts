@@ -1,6 +1,6 @@
 // The history across runs: a JSON Lines file, one record per verification, that a run reads before
 // it connects and appends to when it ends. A record holds figures only: never a password, a URL, a
-// host or a message. Appends from concurrent runs are serialised by a lock file and land by rename,
+// host, a database's name or a message; only the label the user gave (input name). Appends from concurrent runs are serialised by a lock file and land by rename,
 // so a reader never sees half a record; a file that is not a history is never written over.
 
 import { randomBytes } from 'node:crypto'
@@ -16,7 +16,7 @@ const HISTORY_SCHEMA_VERSION = 1
 export interface HistoryRecord {
   tool: 'backup-verify'
   schema: typeof HISTORY_SCHEMA_VERSION
-  /** The database's label (the name input, else its own name). */
+  /** The label the user gave this database (input name); never the database's own name. */
   name?: string
   /** When the run started (ISO 8601). */
   time: string
@@ -114,7 +114,7 @@ function recordProblem(line: string): string | undefined {
 }
 
 /** This run's record: figures only. */
-export function historyRecord(result: VerificationResult, alerts: string[]): HistoryRecord {
+export function historyRecord(result: VerificationResult, alerts: string[], label?: string): HistoryRecord {
   const phases: HistoryRecord['phases'] = {}
   for (const phase of result.phases) if (phase.status !== 'not run') phases[phase.name] = phase.durationMs
   const failed = result.phases.find((phase) => phase.status === 'failed')
@@ -124,7 +124,7 @@ export function historyRecord(result: VerificationResult, alerts: string[]): His
   return {
     tool: 'backup-verify',
     schema: HISTORY_SCHEMA_VERSION,
-    ...(result.name ? { name: result.name } : {}),
+    ...(label ? { name: label } : {}),
     time: result.startedAt,
     result: result.status,
     ...(failed ? { failedPhase: failed.name } : {}),
