@@ -38621,6 +38621,20 @@ const Output = {
     BackupAge: 'backup-age',
     RestoreDuration: 'restore-duration'
 };
+/** The report action's (report/action.yml): one summary over the receipts of many verifications. */
+const ReportInput = {
+    Receipts: 'receipts',
+    History: 'history',
+    FailOn: 'fail-on',
+    MaxAge: 'max-age',
+    Expected: 'expected'
+};
+const ReportOutput = {
+    Passed: 'passed',
+    Failed: 'failed',
+    Missing: 'missing',
+    ReportPath: 'report-path'
+};
 /** Keys under which the main step records what it created, so the post step can remove leftovers. */
 const State = {
     TemporaryDatabases: 'temporary-databases',
@@ -40174,6 +40188,10 @@ function formatDuration(ms) {
     const seconds = totalSeconds % 60;
     return [hours ? `${hours}h` : '', minutes ? `${minutes}m` : '', seconds ? `${seconds}s` : ''].filter(Boolean).join(' ');
 }
+/** An age in whole seconds: "0 s", "42 s", "1h 2m 5s". */
+function formatAge(seconds) {
+    return seconds < 60 ? `${seconds} s` : formatDuration(seconds * 1000);
+}
 /** "1 minute", "30 seconds", "1 hour 30 minutes", "600 ms": a limit in words, as a time-out is told. */
 function durationInWords(ms) {
     if (ms < 1000)
@@ -41614,8 +41632,6 @@ function describeChange(name, moved, show) {
     return [name, show(moved.before), show(moved.now), `${sign}${show(Math.abs(moved.delta))}`, formatPercent(moved.percent) || '—'];
 }
 const count = (value) => value.toLocaleString('en-US');
-/** An age in whole seconds: "0 s", "42 s", "1h 2m 5s". */
-const formatAge = (seconds) => (seconds < 60 ? `${seconds} s` : formatDuration(seconds * 1000));
 function trendSection(trend) {
     const runs = trend.points.map((point, index) => ({ ...point, label: String(index + 1) }));
     const figures = [
@@ -42123,6 +42139,40 @@ function checksTable(checks) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/report/summary-html.ts
+// The job summary's model as HTML: every element closed, the trend's charts as mermaid blocks.
+
+/**
+ * The model as HTML, every element closed. (core.summary.addTable writes an empty cell as an
+ * opening tag alone, which breaks the table of a failed run.)
+ */
+function renderSummary(model) {
+    const element = (tag, content) => `<${tag}>${content}</${tag}>`;
+    const row = (tag, cells) => element('tr', cells.map((cell) => element(tag, cell)).join(''));
+    const parts = [element('h2', escapeHtml(model.title)), element('p', model.verdict)];
+    if (model.hint)
+        parts.push(element('p', `<b>Hint:</b> ${model.hint}`));
+    const table = (heading, header, rows) => [element('h3', escapeHtml(heading)), element('table', [row('th', header), ...rows.map((cells) => row('td', cells))].join(''))].join('\n');
+    for (const entry of model.tables)
+        parts.push(table(entry.heading, entry.header, entry.rows));
+    if (model.trend)
+        parts.push(renderTrend(model.trend, element, table));
+    return `${parts.join('\n')}\n`;
+}
+/**
+ * The trend: figures, the change table, then the charts as fenced mermaid blocks between blank lines
+ * (markdown, which GitHub draws as charts), then the charts' figures in a closed details element.
+ */
+function renderTrend(trend, element, table) {
+    const escaped = (rows) => rows.map((cells) => cells.map(escapeHtml));
+    const parts = [element('h3', 'Trend'), ...trend.figures.map((line) => element('p', escapeHtml(line)))];
+    if (trend.change)
+        parts.push(table(trend.change.heading, trend.change.header, escaped(trend.change.rows)));
+    const charts = trend.charts.map((chart) => `\`\`\`mermaid\n${chart}\n\`\`\``).join('\n\n');
+    const runs = `<details><summary>${escapeHtml(trend.runs.heading)}: the figures the charts draw</summary>\n${table(trend.runs.heading, trend.runs.header, escaped(trend.runs.rows))}\n</details>`;
+    return `${parts.join('\n')}\n\n${charts}\n\n${runs}`;
+}
+
 ;// CONCATENATED MODULE: ./src/report/outputs.ts
 // The action's outputs, as the strings GITHUB_OUTPUT receives, from one VerificationResult.
 
@@ -42228,9 +42278,356 @@ async function isClusterDump(file, gzipped) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/records/history.ts
+// The history across runs: a JSON Lines file, one record per verification, that a run reads before
+// it connects and appends to when it ends. A record holds figures only: never a password, a URL, a
+// host, a database's name or a message; only the label the user gave (input name). Appends from concurrent runs are serialised by a lock file and land by rename,
+// so a reader never sees half a record; a file that is not a history is never written over.
+
+
+
+
+
+
+const HISTORY_SCHEMA_VERSION = 1;
+const ACCEPTED = 'the path of a history file that backup-verify writes (JSON Lines, one record per run), or of a file that does not exist yet';
+/** The history's records, oldest first; none when the file does not exist yet. */
+async function readHistory(file) {
+    let text;
+    try {
+        // A kernel's file (/proc/kmsg) may be a "regular file" whose read never returns.
+        const refused = pseudoPathProblem(await historyTarget(file.path));
+        if (refused)
+            throw new InputError(Input.History, file.given, `${ACCEPTED}; ${refused}`);
+        const info = await (0,promises_namespaceObject.stat)(file.path);
+        if (!info.isFile())
+            throw new InputError(Input.History, file.given, `${ACCEPTED}; that path is not a regular file`);
+        text = await (0,promises_namespaceObject.readFile)(file.path, 'utf8');
+    }
+    catch (error) {
+        if (error.code === 'ENOENT')
+            return [];
+        if (error instanceof InputError)
+            throw error;
+        const code = error.code ?? 'unreadable';
+        throw new InputError(Input.History, file.given, `${ACCEPTED}; it cannot be read (${code})`);
+    }
+    return parseHistory(text, file);
+}
+/** Parses a whole history, refusing anything that is not one (with the line that is not). */
+function parseHistory(text, file) {
+    const records = [];
+    const lines = text.split('\n');
+    for (const [index, line] of lines.entries()) {
+        if (line.trim() === '')
+            continue;
+        const problem = recordProblem(line);
+        if (problem) {
+            throw new InputError(Input.History, file.given, `${ACCEPTED}; line ${index + 1} ${problem}. The file was left as it is: move it away or name another file`);
+        }
+        records.push(JSON.parse(line));
+    }
+    return records;
+}
+function recordProblem(line) {
+    let value;
+    try {
+        value = JSON.parse(line);
+    }
+    catch {
+        return 'is not JSON';
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+        return 'is not a JSON object';
+    const record = value;
+    if (record.tool !== 'backup-verify')
+        return 'is not a backup-verify record (no "tool": "backup-verify")';
+    if (typeof record.schema !== 'number')
+        return 'has no schema version';
+    if (record.schema > HISTORY_SCHEMA_VERSION)
+        return `was written by a newer backup-verify (schema ${record.schema})`;
+    if (typeof record.time !== 'string' || Number.isNaN(Date.parse(record.time)))
+        return 'has no valid time';
+    if (!['passed', 'failed', 'skipped'].includes(record.result))
+        return 'has no valid result';
+    if (typeof record.durationMs !== 'number' || !(record.durationMs >= 0))
+        return 'has no valid duration';
+    for (const key of ['sizeBytes', 'tables', 'rows', 'restoreMs', 'backupAgeSeconds']) {
+        if (record[key] !== undefined && (typeof record[key] !== 'number' || !(record[key] >= 0)))
+            return `has an invalid ${key}`;
+    }
+    return undefined;
+}
+/** This run's record: figures only. */
+function historyRecord(result, alerts, label) {
+    const phases = {};
+    for (const phase of result.phases)
+        if (phase.status !== 'not run')
+            phases[phase.name] = phase.durationMs;
+    const failed = result.phases.find((phase) => phase.status === 'failed');
+    return {
+        tool: 'backup-verify',
+        schema: HISTORY_SCHEMA_VERSION,
+        ...(label ? { name: label } : {}),
+        time: result.startedAt,
+        result: result.status,
+        ...(failed ? { failedPhase: failed.name } : {}),
+        ...(result.error ? { problem: result.error.problem } : {}),
+        ...(alerts.length > 0 ? { alerts } : {}),
+        durationMs: result.durationMs,
+        phases,
+        sizeBytes: result.backup?.sizeBytes,
+        format: result.backup?.format,
+        compression: result.backup?.compression,
+        ...countsOf(result),
+        serverVersion: result.serverVersion,
+        clientVersion: result.client?.version,
+        checksum: result.backup?.sha256,
+        verifyLevel: result.tables?.level,
+        restoreMs: result.evidence?.restoreMs,
+        backupAgeSeconds: result.evidence?.ageSeconds
+    };
+}
+/** The tables and rows the restored copy holds: the comparison's, else a base backup's databases counted on the started copy. */
+function countsOf(result) {
+    const tables = result.tables;
+    const physical = result.physical?.databases;
+    return {
+        tables: tables ? tables.source.length : physical?.reduce((sum, entry) => sum + entry.tables, 0),
+        rows: tables && tables.level !== 'schema'
+            ? tables.rows.reduce((sum, entry) => sum + (entry.restored ?? 0), 0)
+            : physical?.some((entry) => entry.rows !== undefined)
+                ? physical.reduce((sum, entry) => sum + (entry.rows ?? 0), 0)
+                : undefined
+    };
+}
+/** How long the check of a history's path may take before the path is refused (a hung network mount). */
+const PATH_CHECK_MS = 10_000;
+/** Symbolic links followed to the history's target before it is refused as a loop. */
+const MAX_LINKS = 40;
+/**
+ * Refuses, before anything connects, a history this run could not add its record to: a path of the
+ * kernel's pseudo file systems, a folder that cannot be created, one where no file can be created.
+ * Missing folders are created one at a time (a recursive mkdir never returns under /proc). Bounded in time.
+ */
+async function checkHistoryWritable(file) {
+    let timer;
+    const late = new Promise((resolve) => {
+        timer = setTimeout(() => resolve(`its folder did not answer within ${PATH_CHECK_MS / 1000} s`), PATH_CHECK_MS);
+    });
+    try {
+        const problem = await Promise.race([writableProblem(file.path), late]);
+        if (problem)
+            throw new InputError(Input.History, file.given, `${ACCEPTED}, in a folder this run can write to; ${problem}`);
+    }
+    finally {
+        clearTimeout(timer);
+    }
+}
+async function writableProblem(given) {
+    let target;
+    try {
+        target = await historyTarget(given);
+    }
+    catch (error) {
+        return `its symbolic link cannot be followed (${error.code ?? String(error)})`;
+    }
+    const refused = pseudoPathProblem(target) ?? (await pseudoFileSystemProblem(target));
+    if (refused)
+        return refused;
+    const folder = external_node_path_default().dirname(target);
+    const created = await createFolders(folder);
+    if (created)
+        return created;
+    const existing = await (0,promises_namespaceObject.stat)(target).catch(() => undefined);
+    if (existing && !existing.isFile())
+        return 'that path is not a regular file';
+    // The record lands by rename of a file made beside the history: that is what must be possible.
+    const probe = external_node_path_default().join(folder, `.${external_node_path_default().basename(target)}.${process.pid}.${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.probe`);
+    try {
+        const handle = await (0,promises_namespaceObject.open)(probe, 'wx', 0o644);
+        await handle.close();
+    }
+    catch (error) {
+        return `no file can be created in its folder ${folder} (${error.code ?? 'unwritable'})`;
+    }
+    finally {
+        await (0,promises_namespaceObject.rm)(probe, { force: true }).catch(() => undefined);
+    }
+    return undefined;
+}
+/** The file the history's records go to: the path itself, or where its symbolic links lead, a dangling one included. */
+async function historyTarget(given) {
+    let current = external_node_path_default().resolve(given);
+    for (let hops = 0; hops <= MAX_LINKS; hops++) {
+        const info = await (0,promises_namespaceObject.lstat)(current).catch((error) => {
+            if (error.code === 'ENOENT' || error.code === 'ENOTDIR')
+                return undefined;
+            throw error;
+        });
+        if (!info?.isSymbolicLink())
+            return await realFolders(current);
+        current = external_node_path_default().resolve(external_node_path_default().dirname(current), await (0,promises_namespaceObject.readlink)(current));
+    }
+    throw Object.assign(new Error(`more than ${MAX_LINKS} symbolic links`), { code: 'ELOOP' });
+}
+/** The folders on the way may be links too: the path as the kernel sees it, from its nearest existing folder. */
+async function realFolders(file) {
+    const rest = [external_node_path_default().basename(file)];
+    let folder = external_node_path_default().dirname(file);
+    for (;;) {
+        const real = await (0,promises_namespaceObject.realpath)(folder).catch(() => undefined);
+        if (real !== undefined)
+            return external_node_path_default().join(real, ...rest);
+        const parent = external_node_path_default().dirname(folder);
+        if (parent === folder)
+            return file;
+        rest.unshift(external_node_path_default().basename(folder));
+        folder = parent;
+    }
+}
+/** The kernel's pseudo file systems by where they are mounted: nothing there is a file a history could be. */
+const PSEUDO_ROOTS = ['/proc', '/sys', '/dev'];
+function pseudoPathProblem(target) {
+    if (process.platform === 'win32')
+        return undefined;
+    const root = PSEUDO_ROOTS.find((prefix) => target === prefix || target.startsWith(`${prefix}/`));
+    return root ? `${target} is under ${root}, the kernel's, where no history can be kept` : undefined;
+}
+/** Linux's magic numbers (statfs f_type) of pseudo file systems mounted elsewhere than their usual place. */
+const PSEUDO_FILE_SYSTEMS = new Map([
+    [0x9fa0, 'proc'],
+    [0x62656572, 'sysfs'],
+    [0x1cd1, 'devpts'],
+    [0x64626720, 'debugfs'],
+    [0x74726163, 'tracefs'],
+    [0x27e0eb, 'cgroup'],
+    [0x63677270, 'cgroup2'],
+    [0x73636673, 'securityfs'],
+    [0x62656570, 'configfs'],
+    [0xcafe4a11, 'bpf'],
+    [0x6165676c, 'pstore'],
+    [0xde5e81e4, 'efivarfs'],
+    [0x42494e4d, 'binfmt_misc']
+]);
+/** The file system of the history's nearest existing folder, when it is one of the kernel's. */
+async function pseudoFileSystemProblem(target) {
+    if (process.platform !== 'linux')
+        return undefined;
+    let folder = external_node_path_default().dirname(target);
+    while (!(await (0,promises_namespaceObject.stat)(folder).catch(() => undefined))) {
+        const parent = external_node_path_default().dirname(folder);
+        if (parent === folder)
+            return undefined;
+        folder = parent;
+    }
+    const type = await (0,promises_namespaceObject.statfs)(folder).then((info) => PSEUDO_FILE_SYSTEMS.get(Number(info.type)), () => undefined);
+    return type ? `${folder} is on the kernel's ${type} file system, where no history can be kept` : undefined;
+}
+/**
+ * The folder and the ones above it that are missing, created from the top one level at a time: an
+ * error names the folder that could not be made, and nothing loops (as a recursive mkdir does under /proc).
+ */
+async function createFolders(folder) {
+    const missing = [];
+    let current = folder;
+    for (;;) {
+        let code;
+        const info = await (0,promises_namespaceObject.stat)(current).catch((error) => {
+            code = error.code ?? 'error';
+            return undefined;
+        });
+        if (info) {
+            if (!info.isDirectory())
+                return `${current} is not a folder`;
+            break;
+        }
+        if (code !== 'ENOENT' && code !== 'ENOTDIR')
+            return `its folder ${current} cannot be reached (${code})`;
+        missing.unshift(current);
+        const parent = external_node_path_default().dirname(current);
+        if (parent === current)
+            break;
+        current = parent;
+    }
+    for (const each of missing) {
+        try {
+            await (0,promises_namespaceObject.mkdir)(each);
+        }
+        catch (error) {
+            const code = error.code;
+            if (code !== 'EEXIST')
+                return `its folder ${each} cannot be created (${code ?? 'error'})`;
+        }
+    }
+    return undefined;
+}
+const LOCK_WAIT_MS = 60_000;
+/** A lock older than this was left by a run that died: it is taken over. */
+const STALE_LOCK_MS = 120_000;
+/**
+ * Appends one record and keeps the last `limit`. Under a lock file beside the history: the file is
+ * read again (and refused, untouched, if it is no longer a history), then replaced by rename.
+ */
+async function appendHistory(file, record, limit) {
+    // A history that is a symbolic link is written through to its target: the link stays a link.
+    const target = await historyTarget(file.path);
+    const problem = pseudoPathProblem(target) ?? (await createFolders(external_node_path_default().dirname(target)));
+    if (problem)
+        throw new Error(problem);
+    const release = await lock(`${target}.lock`);
+    try {
+        const records = [...(await readHistory(file)), record].slice(-limit);
+        const temporary = `${target}.${process.pid}.${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.tmp`;
+        try {
+            const handle = await (0,promises_namespaceObject.open)(temporary, 'wx', 0o644);
+            try {
+                await handle.writeFile(records.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
+                await handle.sync();
+            }
+            finally {
+                await handle.close();
+            }
+            await (0,promises_namespaceObject.rename)(temporary, target);
+        }
+        finally {
+            await (0,promises_namespaceObject.rm)(temporary, { force: true });
+        }
+        return records;
+    }
+    finally {
+        await release();
+    }
+}
+async function lock(lockPath) {
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    for (let attempt = 0;; attempt++) {
+        try {
+            const handle = await (0,promises_namespaceObject.open)(lockPath, external_node_fs_namespaceObject.constants.O_CREAT | external_node_fs_namespaceObject.constants.O_EXCL | external_node_fs_namespaceObject.constants.O_WRONLY, 0o644);
+            await handle.writeFile(`${process.pid}\n`);
+            await handle.close();
+            return () => (0,promises_namespaceObject.rm)(lockPath, { force: true });
+        }
+        catch (error) {
+            if (error.code !== 'EEXIST')
+                throw error;
+        }
+        const age = await (0,promises_namespaceObject.stat)(lockPath).then((info) => Date.now() - info.mtimeMs, () => 0);
+        if (age > STALE_LOCK_MS) {
+            await (0,promises_namespaceObject.rm)(lockPath, { force: true });
+            continue;
+        }
+        if (Date.now() > deadline) {
+            throw new Error(`another run has held the lock ${lockPath} for over ${LOCK_WAIT_MS / 1000} s; remove it if no run is writing`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(200, 10 + attempt * 10) + Math.random() * 20));
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/records/receipt.ts
 // The verification receipt: a JSON record of what was verified, when, and with which result, for
 // auditors and for a later verification of the same backup (receipt.schema.json describes it).
+
 
 
 
@@ -42255,6 +42652,7 @@ function buildReceipt(result) {
         startedAt: result.startedAt,
         durationMs: result.durationMs,
         name: result.name,
+        method: result.method,
         database: result.target,
         restoredOn: result.restoreTarget,
         restoreServer: result.restoreServer && { ...result.restoreServer },
@@ -42267,6 +42665,7 @@ function buildReceipt(result) {
             sizeBytes: result.backup.sizeBytes,
             sha256: result.backup.sha256
         },
+        counts: countsOf(result),
         phases: result.phases.map(({ name, status, durationMs, detail }) => ({ name, status, durationMs, detail })),
         inventory: result.inventory && recordInventory(result.inventory),
         comparison: tables && {
@@ -52800,347 +53199,6 @@ function describeChanges(changed, lead) {
     return `${lead} in ${changed.length} table${changed.length === 1 ? '' : 's'}: ${shown}${changed.length > 20 ? ', …' : ''}.`;
 }
 
-;// CONCATENATED MODULE: ./src/records/history.ts
-// The history across runs: a JSON Lines file, one record per verification, that a run reads before
-// it connects and appends to when it ends. A record holds figures only: never a password, a URL, a
-// host, a database's name or a message; only the label the user gave (input name). Appends from concurrent runs are serialised by a lock file and land by rename,
-// so a reader never sees half a record; a file that is not a history is never written over.
-
-
-
-
-
-
-const HISTORY_SCHEMA_VERSION = 1;
-const ACCEPTED = 'the path of a history file that backup-verify writes (JSON Lines, one record per run), or of a file that does not exist yet';
-/** The history's records, oldest first; none when the file does not exist yet. */
-async function readHistory(file) {
-    let text;
-    try {
-        // A kernel's file (/proc/kmsg) may be a "regular file" whose read never returns.
-        const refused = pseudoPathProblem(await historyTarget(file.path));
-        if (refused)
-            throw new InputError(Input.History, file.given, `${ACCEPTED}; ${refused}`);
-        const info = await (0,promises_namespaceObject.stat)(file.path);
-        if (!info.isFile())
-            throw new InputError(Input.History, file.given, `${ACCEPTED}; that path is not a regular file`);
-        text = await (0,promises_namespaceObject.readFile)(file.path, 'utf8');
-    }
-    catch (error) {
-        if (error.code === 'ENOENT')
-            return [];
-        if (error instanceof InputError)
-            throw error;
-        const code = error.code ?? 'unreadable';
-        throw new InputError(Input.History, file.given, `${ACCEPTED}; it cannot be read (${code})`);
-    }
-    return parseHistory(text, file);
-}
-/** Parses a whole history, refusing anything that is not one (with the line that is not). */
-function parseHistory(text, file) {
-    const records = [];
-    const lines = text.split('\n');
-    for (const [index, line] of lines.entries()) {
-        if (line.trim() === '')
-            continue;
-        const problem = recordProblem(line);
-        if (problem) {
-            throw new InputError(Input.History, file.given, `${ACCEPTED}; line ${index + 1} ${problem}. The file was left as it is: move it away or name another file`);
-        }
-        records.push(JSON.parse(line));
-    }
-    return records;
-}
-function recordProblem(line) {
-    let value;
-    try {
-        value = JSON.parse(line);
-    }
-    catch {
-        return 'is not JSON';
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value))
-        return 'is not a JSON object';
-    const record = value;
-    if (record.tool !== 'backup-verify')
-        return 'is not a backup-verify record (no "tool": "backup-verify")';
-    if (typeof record.schema !== 'number')
-        return 'has no schema version';
-    if (record.schema > HISTORY_SCHEMA_VERSION)
-        return `was written by a newer backup-verify (schema ${record.schema})`;
-    if (typeof record.time !== 'string' || Number.isNaN(Date.parse(record.time)))
-        return 'has no valid time';
-    if (!['passed', 'failed', 'skipped'].includes(record.result))
-        return 'has no valid result';
-    if (typeof record.durationMs !== 'number' || !(record.durationMs >= 0))
-        return 'has no valid duration';
-    for (const key of ['sizeBytes', 'tables', 'rows', 'restoreMs', 'backupAgeSeconds']) {
-        if (record[key] !== undefined && (typeof record[key] !== 'number' || !(record[key] >= 0)))
-            return `has an invalid ${key}`;
-    }
-    return undefined;
-}
-/** This run's record: figures only. */
-function historyRecord(result, alerts, label) {
-    const phases = {};
-    for (const phase of result.phases)
-        if (phase.status !== 'not run')
-            phases[phase.name] = phase.durationMs;
-    const failed = result.phases.find((phase) => phase.status === 'failed');
-    const tables = result.tables;
-    // A physical backup's databases, counted on the started copy.
-    const physical = result.physical?.databases;
-    return {
-        tool: 'backup-verify',
-        schema: HISTORY_SCHEMA_VERSION,
-        ...(label ? { name: label } : {}),
-        time: result.startedAt,
-        result: result.status,
-        ...(failed ? { failedPhase: failed.name } : {}),
-        ...(result.error ? { problem: result.error.problem } : {}),
-        ...(alerts.length > 0 ? { alerts } : {}),
-        durationMs: result.durationMs,
-        phases,
-        sizeBytes: result.backup?.sizeBytes,
-        format: result.backup?.format,
-        compression: result.backup?.compression,
-        tables: tables ? tables.source.length : physical?.reduce((sum, entry) => sum + entry.tables, 0),
-        rows: tables && tables.level !== 'schema'
-            ? tables.rows.reduce((sum, entry) => sum + (entry.restored ?? 0), 0)
-            : physical?.some((entry) => entry.rows !== undefined)
-                ? physical.reduce((sum, entry) => sum + (entry.rows ?? 0), 0)
-                : undefined,
-        serverVersion: result.serverVersion,
-        clientVersion: result.client?.version,
-        checksum: result.backup?.sha256,
-        verifyLevel: tables?.level,
-        restoreMs: result.evidence?.restoreMs,
-        backupAgeSeconds: result.evidence?.ageSeconds
-    };
-}
-/** How long the check of a history's path may take before the path is refused (a hung network mount). */
-const PATH_CHECK_MS = 10_000;
-/** Symbolic links followed to the history's target before it is refused as a loop. */
-const MAX_LINKS = 40;
-/**
- * Refuses, before anything connects, a history this run could not add its record to: a path of the
- * kernel's pseudo file systems, a folder that cannot be created, one where no file can be created.
- * Missing folders are created one at a time (a recursive mkdir never returns under /proc). Bounded in time.
- */
-async function checkHistoryWritable(file) {
-    let timer;
-    const late = new Promise((resolve) => {
-        timer = setTimeout(() => resolve(`its folder did not answer within ${PATH_CHECK_MS / 1000} s`), PATH_CHECK_MS);
-    });
-    try {
-        const problem = await Promise.race([writableProblem(file.path), late]);
-        if (problem)
-            throw new InputError(Input.History, file.given, `${ACCEPTED}, in a folder this run can write to; ${problem}`);
-    }
-    finally {
-        clearTimeout(timer);
-    }
-}
-async function writableProblem(given) {
-    let target;
-    try {
-        target = await historyTarget(given);
-    }
-    catch (error) {
-        return `its symbolic link cannot be followed (${error.code ?? String(error)})`;
-    }
-    const refused = pseudoPathProblem(target) ?? (await pseudoFileSystemProblem(target));
-    if (refused)
-        return refused;
-    const folder = external_node_path_default().dirname(target);
-    const created = await createFolders(folder);
-    if (created)
-        return created;
-    const existing = await (0,promises_namespaceObject.stat)(target).catch(() => undefined);
-    if (existing && !existing.isFile())
-        return 'that path is not a regular file';
-    // The record lands by rename of a file made beside the history: that is what must be possible.
-    const probe = external_node_path_default().join(folder, `.${external_node_path_default().basename(target)}.${process.pid}.${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.probe`);
-    try {
-        const handle = await (0,promises_namespaceObject.open)(probe, 'wx', 0o644);
-        await handle.close();
-    }
-    catch (error) {
-        return `no file can be created in its folder ${folder} (${error.code ?? 'unwritable'})`;
-    }
-    finally {
-        await (0,promises_namespaceObject.rm)(probe, { force: true }).catch(() => undefined);
-    }
-    return undefined;
-}
-/** The file the history's records go to: the path itself, or where its symbolic links lead, a dangling one included. */
-async function historyTarget(given) {
-    let current = external_node_path_default().resolve(given);
-    for (let hops = 0; hops <= MAX_LINKS; hops++) {
-        const info = await (0,promises_namespaceObject.lstat)(current).catch((error) => {
-            if (error.code === 'ENOENT' || error.code === 'ENOTDIR')
-                return undefined;
-            throw error;
-        });
-        if (!info?.isSymbolicLink())
-            return await realFolders(current);
-        current = external_node_path_default().resolve(external_node_path_default().dirname(current), await (0,promises_namespaceObject.readlink)(current));
-    }
-    throw Object.assign(new Error(`more than ${MAX_LINKS} symbolic links`), { code: 'ELOOP' });
-}
-/** The folders on the way may be links too: the path as the kernel sees it, from its nearest existing folder. */
-async function realFolders(file) {
-    const rest = [external_node_path_default().basename(file)];
-    let folder = external_node_path_default().dirname(file);
-    for (;;) {
-        const real = await (0,promises_namespaceObject.realpath)(folder).catch(() => undefined);
-        if (real !== undefined)
-            return external_node_path_default().join(real, ...rest);
-        const parent = external_node_path_default().dirname(folder);
-        if (parent === folder)
-            return file;
-        rest.unshift(external_node_path_default().basename(folder));
-        folder = parent;
-    }
-}
-/** The kernel's pseudo file systems by where they are mounted: nothing there is a file a history could be. */
-const PSEUDO_ROOTS = ['/proc', '/sys', '/dev'];
-function pseudoPathProblem(target) {
-    if (process.platform === 'win32')
-        return undefined;
-    const root = PSEUDO_ROOTS.find((prefix) => target === prefix || target.startsWith(`${prefix}/`));
-    return root ? `${target} is under ${root}, the kernel's, where no history can be kept` : undefined;
-}
-/** Linux's magic numbers (statfs f_type) of pseudo file systems mounted elsewhere than their usual place. */
-const PSEUDO_FILE_SYSTEMS = new Map([
-    [0x9fa0, 'proc'],
-    [0x62656572, 'sysfs'],
-    [0x1cd1, 'devpts'],
-    [0x64626720, 'debugfs'],
-    [0x74726163, 'tracefs'],
-    [0x27e0eb, 'cgroup'],
-    [0x63677270, 'cgroup2'],
-    [0x73636673, 'securityfs'],
-    [0x62656570, 'configfs'],
-    [0xcafe4a11, 'bpf'],
-    [0x6165676c, 'pstore'],
-    [0xde5e81e4, 'efivarfs'],
-    [0x42494e4d, 'binfmt_misc']
-]);
-/** The file system of the history's nearest existing folder, when it is one of the kernel's. */
-async function pseudoFileSystemProblem(target) {
-    if (process.platform !== 'linux')
-        return undefined;
-    let folder = external_node_path_default().dirname(target);
-    while (!(await (0,promises_namespaceObject.stat)(folder).catch(() => undefined))) {
-        const parent = external_node_path_default().dirname(folder);
-        if (parent === folder)
-            return undefined;
-        folder = parent;
-    }
-    const type = await (0,promises_namespaceObject.statfs)(folder).then((info) => PSEUDO_FILE_SYSTEMS.get(Number(info.type)), () => undefined);
-    return type ? `${folder} is on the kernel's ${type} file system, where no history can be kept` : undefined;
-}
-/**
- * The folder and the ones above it that are missing, created from the top one level at a time: an
- * error names the folder that could not be made, and nothing loops (as a recursive mkdir does under /proc).
- */
-async function createFolders(folder) {
-    const missing = [];
-    let current = folder;
-    for (;;) {
-        let code;
-        const info = await (0,promises_namespaceObject.stat)(current).catch((error) => {
-            code = error.code ?? 'error';
-            return undefined;
-        });
-        if (info) {
-            if (!info.isDirectory())
-                return `${current} is not a folder`;
-            break;
-        }
-        if (code !== 'ENOENT' && code !== 'ENOTDIR')
-            return `its folder ${current} cannot be reached (${code})`;
-        missing.unshift(current);
-        const parent = external_node_path_default().dirname(current);
-        if (parent === current)
-            break;
-        current = parent;
-    }
-    for (const each of missing) {
-        try {
-            await (0,promises_namespaceObject.mkdir)(each);
-        }
-        catch (error) {
-            const code = error.code;
-            if (code !== 'EEXIST')
-                return `its folder ${each} cannot be created (${code ?? 'error'})`;
-        }
-    }
-    return undefined;
-}
-const LOCK_WAIT_MS = 60_000;
-/** A lock older than this was left by a run that died: it is taken over. */
-const STALE_LOCK_MS = 120_000;
-/**
- * Appends one record and keeps the last `limit`. Under a lock file beside the history: the file is
- * read again (and refused, untouched, if it is no longer a history), then replaced by rename.
- */
-async function appendHistory(file, record, limit) {
-    // A history that is a symbolic link is written through to its target: the link stays a link.
-    const target = await historyTarget(file.path);
-    const problem = pseudoPathProblem(target) ?? (await createFolders(external_node_path_default().dirname(target)));
-    if (problem)
-        throw new Error(problem);
-    const release = await lock(`${target}.lock`);
-    try {
-        const records = [...(await readHistory(file)), record].slice(-limit);
-        const temporary = `${target}.${process.pid}.${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.tmp`;
-        try {
-            const handle = await (0,promises_namespaceObject.open)(temporary, 'wx', 0o644);
-            try {
-                await handle.writeFile(records.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
-                await handle.sync();
-            }
-            finally {
-                await handle.close();
-            }
-            await (0,promises_namespaceObject.rename)(temporary, target);
-        }
-        finally {
-            await (0,promises_namespaceObject.rm)(temporary, { force: true });
-        }
-        return records;
-    }
-    finally {
-        await release();
-    }
-}
-async function lock(lockPath) {
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    for (let attempt = 0;; attempt++) {
-        try {
-            const handle = await (0,promises_namespaceObject.open)(lockPath, external_node_fs_namespaceObject.constants.O_CREAT | external_node_fs_namespaceObject.constants.O_EXCL | external_node_fs_namespaceObject.constants.O_WRONLY, 0o644);
-            await handle.writeFile(`${process.pid}\n`);
-            await handle.close();
-            return () => (0,promises_namespaceObject.rm)(lockPath, { force: true });
-        }
-        catch (error) {
-            if (error.code !== 'EEXIST')
-                throw error;
-        }
-        const age = await (0,promises_namespaceObject.stat)(lockPath).then((info) => Date.now() - info.mtimeMs, () => 0);
-        if (age > STALE_LOCK_MS) {
-            await (0,promises_namespaceObject.rm)(lockPath, { force: true });
-            continue;
-        }
-        if (Date.now() > deadline) {
-            throw new Error(`another run has held the lock ${lockPath} for over ${LOCK_WAIT_MS / 1000} s; remove it if no run is writing`);
-        }
-        await new Promise((resolve) => setTimeout(resolve, Math.min(200, 10 + attempt * 10) + Math.random() * 20));
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/validate/expected-checksum.ts
 // expected-checksum given as a file: the SHA-256 on the line of a sha256sum-style file that names
 // the backup, else on its first line.
@@ -55937,6 +55995,8 @@ async function verifyBackup(options) {
         verbose: settings.verbose,
         heartbeatMs: options.heartbeatMs
     });
+    result.name = labelOf(settings);
+    result.method = settings.method;
     if (settings.connection.kind === 'unsupported') {
         run.notice(`Backup tests require PostgreSQL, found: ${settings.connection.engine} (from ${settings.connection.origin}); skipping.`);
         result.status = 'skipped';
@@ -55946,7 +56006,6 @@ async function verifyBackup(options) {
     // An existing backup has no source database: the server named is only where it is restored.
     if (!settings.backupFile && settings.connection.kind === 'postgres')
         result.target = describeTarget(settings.connection.target);
-    result.name = labelOf(settings);
     const phases = new Phases(run, result);
     let workspace;
     // The history as it was before this run; undefined when there is none, or it could not be read (then it is left alone).
@@ -56101,47 +56160,13 @@ function labelOf(settings) {
     return settings.connection.kind === 'postgres' ? settings.connection.target.database : undefined;
 }
 
-;// CONCATENATED MODULE: ./src/report/summary-html.ts
-// The job summary's model as HTML: every element closed, the trend's charts as mermaid blocks.
-
-/**
- * The model as HTML, every element closed. (core.summary.addTable writes an empty cell as an
- * opening tag alone, which breaks the table of a failed run.)
- */
-function renderSummary(model) {
-    const element = (tag, content) => `<${tag}>${content}</${tag}>`;
-    const row = (tag, cells) => element('tr', cells.map((cell) => element(tag, cell)).join(''));
-    const parts = [element('h2', escapeHtml(model.title)), element('p', model.verdict)];
-    if (model.hint)
-        parts.push(element('p', `<b>Hint:</b> ${model.hint}`));
-    const table = (heading, header, rows) => [element('h3', escapeHtml(heading)), element('table', [row('th', header), ...rows.map((cells) => row('td', cells))].join(''))].join('\n');
-    for (const entry of model.tables)
-        parts.push(table(entry.heading, entry.header, entry.rows));
-    if (model.trend)
-        parts.push(renderTrend(model.trend, element, table));
-    return `${parts.join('\n')}\n`;
-}
-/**
- * The trend: figures, the change table, then the charts as fenced mermaid blocks between blank lines
- * (markdown, which GitHub draws as charts), then the charts' figures in a closed details element.
- */
-function renderTrend(trend, element, table) {
-    const escaped = (rows) => rows.map((cells) => cells.map(escapeHtml));
-    const parts = [element('h3', 'Trend'), ...trend.figures.map((line) => element('p', escapeHtml(line)))];
-    if (trend.change)
-        parts.push(table(trend.change.heading, trend.change.header, escaped(trend.change.rows)));
-    const charts = trend.charts.map((chart) => `\`\`\`mermaid\n${chart}\n\`\`\``).join('\n\n');
-    const runs = `<details><summary>${escapeHtml(trend.runs.heading)}: the figures the charts draw</summary>\n${table(trend.runs.heading, trend.runs.header, escaped(trend.runs.rows))}\n</details>`;
-    return `${parts.join('\n')}\n\n${charts}\n\n${runs}`;
-}
-
 ;// CONCATENATED MODULE: ./src/action/job-summary.ts
-// Writes the summary with core.summary; a runner without GITHUB_STEP_SUMMARY only gets a warning.
+// Writes a job summary with core.summary; a runner without GITHUB_STEP_SUMMARY only gets a warning.
 
-
-async function writeJobSummary(model) {
+/** Writes HTML already escaped (report/summary-html.ts, fleet/summary.ts) as the step's summary. */
+async function writeJobSummary(html) {
     try {
-        await lib_core/* summary */.z.addRaw(renderSummary(model)).write();
+        await lib_core/* summary */.z.addRaw(html).write();
     }
     catch (error) {
         lib_core/* warning */.$e(`Could not write the job summary: ${error instanceof Error ? error.message : String(error)}`);
@@ -57047,6 +57072,7 @@ const runnerToolCache = {
 
 
 
+
 async function runAction() {
     const raw = runnerInputs();
     const filesGiven = fileInputs(raw.get);
@@ -57075,7 +57101,7 @@ async function runAction() {
         });
         for (const [name, value] of Object.entries(outputsOf(result)))
             lib_core/* setOutput */.uH(name, value);
-        await writeJobSummary(buildSummary(result));
+        await writeJobSummary(renderSummary(buildSummary(result)));
         if (result.status === 'failed') {
             const { message, hint } = result.error ?? { message: 'verification failed' };
             fail(hint ? `${message}\nHint: ${hint}` : message, result.error);

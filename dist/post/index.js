@@ -7205,6 +7205,20 @@ const Output = {
     BackupAge: 'backup-age',
     RestoreDuration: 'restore-duration'
 };
+/** The report action's (report/action.yml): one summary over the receipts of many verifications. */
+const ReportInput = {
+    Receipts: 'receipts',
+    History: 'history',
+    FailOn: 'fail-on',
+    MaxAge: 'max-age',
+    Expected: 'expected'
+};
+const ReportOutput = {
+    Passed: 'passed',
+    Failed: 'failed',
+    Missing: 'missing',
+    ReportPath: 'report-path'
+};
 /** Keys under which the main step records what it created, so the post step can remove leftovers. */
 const State = {
     TemporaryDatabases: 'temporary-databases',
@@ -7557,6 +7571,10 @@ function formatDuration(ms) {
     const minutes = Math.floor((totalSeconds % 3600) / 60);
     const seconds = totalSeconds % 60;
     return [hours ? `${hours}h` : '', minutes ? `${minutes}m` : '', seconds ? `${seconds}s` : ''].filter(Boolean).join(' ');
+}
+/** An age in whole seconds: "0 s", "42 s", "1h 2m 5s". */
+function formatAge(seconds) {
+    return seconds < 60 ? `${seconds} s` : formatDuration(seconds * 1000);
 }
 /** "1 minute", "30 seconds", "1 hour 30 minutes", "600 ms": a limit in words, as a time-out is told. */
 function durationInWords(ms) {

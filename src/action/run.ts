@@ -7,6 +7,7 @@ import { runnerInputs } from './inputs.js'
 import { describeFatal, InputError, VerificationError } from '../run/errors.js'
 import { failureAnnotation, fileInputs } from './annotations.js'
 import { buildSummary } from '../report/summary.js'
+import { renderSummary } from '../report/summary-html.js'
 import { outputsOf } from '../report/outputs.js'
 import { verifyBackup } from '../engine/verify.js'
 import { interruptionSignal } from '../run/interruption.js'
@@ -43,7 +44,7 @@ export async function runAction(): Promise<void> {
       signal: interruptionSignal()
     })
     for (const [name, value] of Object.entries(outputsOf(result))) core.setOutput(name, value)
-    await writeJobSummary(buildSummary(result))
+    await writeJobSummary(renderSummary(buildSummary(result)))
     if (result.status === 'failed') {
       const { message, hint } = result.error ?? { message: 'verification failed' }
       fail(hint ? `${message}\nHint: ${hint}` : message, result.error)

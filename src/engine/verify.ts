@@ -49,6 +49,8 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
     verbose: settings.verbose,
     heartbeatMs: options.heartbeatMs
   })
+  result.name = labelOf(settings)
+  result.method = settings.method
   if (settings.connection.kind === 'unsupported') {
     run.notice(`Backup tests require PostgreSQL, found: ${settings.connection.engine} (from ${settings.connection.origin}); skipping.`)
     result.status = 'skipped'
@@ -57,7 +59,6 @@ export async function verifyBackup(options: EngineOptions): Promise<Verification
   }
   // An existing backup has no source database: the server named is only where it is restored.
   if (!settings.backupFile && settings.connection.kind === 'postgres') result.target = describeTarget(settings.connection.target)
-  result.name = labelOf(settings)
   const phases = new Phases(run, result)
   let workspace: Workspace | undefined
   // The history as it was before this run; undefined when there is none, or it could not be read (then it is left alone).

@@ -118,9 +118,6 @@ export function historyRecord(result: VerificationResult, alerts: string[], labe
   const phases: HistoryRecord['phases'] = {}
   for (const phase of result.phases) if (phase.status !== 'not run') phases[phase.name] = phase.durationMs
   const failed = result.phases.find((phase) => phase.status === 'failed')
-  const tables = result.tables
-  // A physical backup's databases, counted on the started copy.
-  const physical = result.physical?.databases
   return {
     tool: 'backup-verify',
     schema: HISTORY_SCHEMA_VERSION,
@@ -135,19 +132,28 @@ export function historyRecord(result: VerificationResult, alerts: string[], labe
     sizeBytes: result.backup?.sizeBytes,
     format: result.backup?.format,
     compression: result.backup?.compression,
+    ...countsOf(result),
+    serverVersion: result.serverVersion,
+    clientVersion: result.client?.version,
+    checksum: result.backup?.sha256,
+    verifyLevel: result.tables?.level,
+    restoreMs: result.evidence?.restoreMs,
+    backupAgeSeconds: result.evidence?.ageSeconds
+  }
+}
+
+/** The tables and rows the restored copy holds: the comparison's, else a base backup's databases counted on the started copy. */
+export function countsOf(result: VerificationResult): { tables?: number; rows?: number } {
+  const tables = result.tables
+  const physical = result.physical?.databases
+  return {
     tables: tables ? tables.source.length : physical?.reduce((sum, entry) => sum + entry.tables, 0),
     rows:
       tables && tables.level !== 'schema'
         ? tables.rows.reduce((sum, entry) => sum + (entry.restored ?? 0), 0)
         : physical?.some((entry) => entry.rows !== undefined)
           ? physical.reduce((sum, entry) => sum + (entry.rows ?? 0), 0)
-          : undefined,
-    serverVersion: result.serverVersion,
-    clientVersion: result.client?.version,
-    checksum: result.backup?.sha256,
-    verifyLevel: tables?.level,
-    restoreMs: result.evidence?.restoreMs,
-    backupAgeSeconds: result.evidence?.ageSeconds
+          : undefined
   }
 }
 

@@ -10,7 +10,15 @@ import { definitionHash, type DefinitionKind } from '../compare/definitions.js'
 import { DefinitionList } from '../compare/definition-list.js'
 import type { Inventory } from '../compare/inventory.js'
 import type { CheckOutcome } from '../compare/checks.js'
-import type { RecoveryEvidence, RepositoryFacts, RestoreServerFacts, SafetyFacts, VerificationResult } from '../report/result.js'
+import type {
+  RecoveryEvidence,
+  RepositoryFacts,
+  RestoreServerFacts,
+  SafetyFacts,
+  VerificationMethod,
+  VerificationResult
+} from '../report/result.js'
+import { countsOf } from './history.js'
 
 /**
  * 4: comments and view options among the definitions, the sequence values the dump sets, invalid
@@ -44,6 +52,8 @@ export interface Receipt {
   durationMs: number
   /** This database's label (the name input, else its own name): what a fleet report lists it by. */
   name?: string
+  /** logical (pg_dump's), physical (a base backup), pgbackrest or barman (a repository's backup). */
+  method?: VerificationMethod
   database?: string
   restoredOn?: string
   /** Where the restore ran: a throwaway server of the run's own, or the source's (or one apart) and why. */
@@ -51,6 +61,8 @@ export interface Receipt {
   serverVersion?: string
   client?: { version: string; source: string }
   backup?: { path: string; format: string; compression: string; sizeBytes: number; sha256: string }
+  /** The tables and rows the restored copy held, as the history counts them. */
+  counts?: { tables?: number; rows?: number }
   phases: Array<{ name: string; status: string; durationMs: number; detail: string }>
   inventory?: RecordedInventory
   comparison?: {
@@ -84,6 +96,7 @@ export function buildReceipt(result: VerificationResult): Receipt {
     startedAt: result.startedAt,
     durationMs: result.durationMs,
     name: result.name,
+    method: result.method,
     database: result.target,
     restoredOn: result.restoreTarget,
     restoreServer: result.restoreServer && { ...result.restoreServer },
@@ -96,6 +109,7 @@ export function buildReceipt(result: VerificationResult): Receipt {
       sizeBytes: result.backup.sizeBytes,
       sha256: result.backup.sha256
     },
+    counts: countsOf(result),
     phases: result.phases.map(({ name, status, durationMs, detail }) => ({ name, status, durationMs, detail })),
     inventory: result.inventory && recordInventory(result.inventory),
     comparison: tables && {

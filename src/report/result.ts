@@ -46,6 +46,8 @@ export type RestoreServerFacts =
   /** reason: why not a throwaway server (restore-server: source, or what auto could not have). */
   | { kind: 'source' | 'apart'; reason: string }
 
+export type VerificationMethod = 'logical' | 'physical' | 'pgbackrest' | 'barman'
+
 export interface VerificationResult {
   status: 'passed' | 'failed' | 'skipped'
   /** Set when status is skipped: the database engine that is not PostgreSQL. */
@@ -53,6 +55,8 @@ export interface VerificationResult {
   target?: string
   /** This database's label in reports: the name input, else the database's, the backup file's or the repository's. */
   name?: string
+  /** How the backup was made or found: pg_dump's, a base backup, a pgBackRest or Barman repository's. */
+  method?: VerificationMethod
   /** Where the temporary database went, when apart from the source (restore-database-url). */
   restoreTarget?: string
   /** Where the restore ran: a throwaway server of the run's own, or the source's server and why. */

@@ -3,7 +3,7 @@
 // pure functions of a Trend.
 
 import { humanBytes } from '../run/bytes.js'
-import { formatDuration } from '../run/duration.js'
+import { formatAge, formatDuration } from '../run/duration.js'
 import type { Change, Trend } from './result.js'
 
 interface TrendTable {
@@ -67,9 +67,6 @@ function describeChange(name: string, moved: Change | undefined, show: (value: n
 }
 
 const count = (value: number) => value.toLocaleString('en-US')
-
-/** An age in whole seconds: "0 s", "42 s", "1h 2m 5s". */
-const formatAge = (seconds: number) => (seconds < 60 ? `${seconds} s` : formatDuration(seconds * 1000))
 
 export function trendSection(trend: Trend): TrendSection {
   const runs = trend.points.map((point, index) => ({ ...point, label: String(index + 1) }))

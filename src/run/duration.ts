@@ -40,6 +40,11 @@ export function formatDuration(ms: number): string {
   return [hours ? `${hours}h` : '', minutes ? `${minutes}m` : '', seconds ? `${seconds}s` : ''].filter(Boolean).join(' ')
 }
 
+/** An age in whole seconds: "0 s", "42 s", "1h 2m 5s". */
+export function formatAge(seconds: number): string {
+  return seconds < 60 ? `${seconds} s` : formatDuration(seconds * 1000)
+}
+
 /** "1 minute", "30 seconds", "1 hour 30 minutes", "600 ms": a limit in words, as a time-out is told. */
 export function durationInWords(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`

@@ -75,6 +75,22 @@ export const Output = {
   RestoreDuration: 'restore-duration'
 } as const
 
+/** The report action's (report/action.yml): one summary over the receipts of many verifications. */
+export const ReportInput = {
+  Receipts: 'receipts',
+  History: 'history',
+  FailOn: 'fail-on',
+  MaxAge: 'max-age',
+  Expected: 'expected'
+} as const
+
+export const ReportOutput = {
+  Passed: 'passed',
+  Failed: 'failed',
+  Missing: 'missing',
+  ReportPath: 'report-path'
+} as const
+
 /** Keys under which the main step records what it created, so the post step can remove leftovers. */
 export const State = {
   TemporaryDatabases: 'temporary-databases',

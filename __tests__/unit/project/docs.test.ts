@@ -111,6 +111,75 @@ function anchor(heading: string): string {
     .replace(/\s/g, '-')
 }
 
+/** The rows of the n-th table after a heading of any level: first cell (a `name`), the cells after it. */
+function tableUnder(markdown: string, heading: string, index = 0): Map<string, string[]> {
+  const start = markdown.search(new RegExp(`\\n#{2,4} ${heading}\\n`))
+  expect({ heading, found: start > -1 }).toEqual({ heading, found: true })
+  const tables = markdown
+    .slice(start + 1)
+    .split(/\n(?=#{2,4} )/)[0]
+    .split(/\n\n/)
+    .filter((block) => block.startsWith('|'))
+  const rows = new Map<string, string[]>()
+  for (const line of tables[index].split('\n').slice(2)) {
+    const cells = line
+      .split(/(?<!\\)\|/)
+      .slice(1, -1)
+      .map((cell) => cell.trim())
+    rows.set(cells[0].replace(/^`|`$/g, ''), cells.slice(1))
+  }
+  return rows
+}
+
+describe('a fleet of databases', () => {
+  const fleetPage = read('docs/fleet.md')
+  const workflow = parse(read('.github/workflows/verify-fleet.yml')).on.workflow_call.inputs as Record<string, { default?: unknown }>
+  const report = parse(read('report/action.yml')) as typeof action
+
+  test("the README's fleet section: a workflow of ten-odd lines that calls the reusable workflow, the same as docs/fleet.md's", () => {
+    const section = readme.slice(readme.indexOf('## A fleet of databases'), readme.indexOf('## More'))
+    const block = /```yaml\n([\s\S]*?)```/.exec(section)![1]
+    expect(block.trim().split('\n').length).toBeLessThanOrEqual(12)
+    const job = parse(block).jobs.fleet
+    expect(job).toMatchObject({ uses: 'org/backup-verify/.github/workflows/verify-fleet.yml@v1', secrets: 'inherit' })
+    for (const key of Object.keys(job.with)) expect(Object.keys(workflow)).toContain(key)
+    expect(JSON.parse(job.with.databases).map((entry: { secret: string }) => entry.secret)).toEqual([
+      'ORDERS_DATABASE_URL',
+      'BILLING_DATABASE_URL'
+    ])
+    expect(fleetPage).toContain(block.trim().split('\n').slice(2).join('\n'))
+    for (const words of ['256 jobs', 'secrets: inherit', 'history']) expect(section).toContain(words)
+  })
+
+  test("docs/fleet.md's tables name every input of the workflow and of the report action, with their defaults, and every output", () => {
+    const inputs = tableUnder(fleetPage, 'Its inputs')
+    expect([...inputs.keys()].sort()).toEqual(Object.keys(workflow).sort())
+    for (const [name, declared] of Object.entries(workflow)) {
+      const shown = inputs.get(name)![0]
+      if (declared.default !== undefined && declared.default !== '')
+        expect({ name, shown }).toEqual({ name, shown: `\`${declared.default}\`` })
+      else expect({ name, shown }).toEqual({ name, shown: expect.stringMatching(/^\*\(.+\)\*$/) })
+    }
+    const reportInputs = tableUnder(fleetPage, 'The report action', 0)
+    expect([...reportInputs.keys()].sort()).toEqual(Object.keys(report.inputs).sort())
+    for (const [name, declared] of Object.entries(report.inputs)) {
+      const shown = reportInputs.get(name)![0]
+      if (declared.default) expect({ name, shown }).toEqual({ name, shown: `\`${declared.default}\`` })
+      else expect({ name, shown }).toEqual({ name, shown: expect.stringMatching(/^\*\(.+\)\*$/) })
+    }
+    expect([...tableUnder(fleetPage, 'The report action', 1).keys()].sort()).toEqual(Object.keys(report.outputs).sort())
+  })
+
+  test('the keys an entry of the list may have are the ones the plan takes', () => {
+    const keys = [...tableUnder(fleetPage, 'An entry of the list').keys()]
+    const plan = read('scripts/fleet-plan.mjs')
+    const declared = [
+      ...(/const KEYS = \[([^\]]*)\]/.exec(plan)![1] + /const PASSED_ON = \[([^\]]*)\]/.exec(plan)![1]).matchAll(/'([\w-]+)'/g)
+    ].map((match) => match[1])
+    expect(keys.sort()).toEqual(declared.sort())
+  })
+})
+
 describe('links', () => {
   const pages = [
     'README.md',
