@@ -1,7 +1,8 @@
 // The fleet workflow's first job (.github/workflows/verify-fleet.yml): reads its databases input (a
 // JSON list), refuses a list the matrix could not run with a message that names the entry and the
 // fix, and writes the matrix and the names the report expects to GITHUB_OUTPUT. The fleet's own name
-// (FLEET) is held to the same rule as a database's: it goes into artifact names and cache keys.
+// (FLEET) is held to the same rule as a database's: it goes into artifact names and cache keys. From
+// the jobs' time limit (TIMEOUT_MINUTES) it sets the action's own, a few minutes shorter.
 // Usage: DATABASES='[{"name": "orders", "secret": "ORDERS_DATABASE_URL"}]' FLEET=fleet node scripts/fleet-plan.mjs
 import { appendFileSync } from 'node:fs'
 
@@ -34,10 +35,16 @@ function planFleet(text) {
   const databases = []
   for (const [index, entry] of list.entries()) {
     const problem = entryProblem(entry)
-    if (problem) return { problem: `databases entry ${index + 1} (${JSON.stringify(entry).slice(0, 100)}): ${problem}` }
-    if (seen.has(entry.name))
-      return { problem: `two databases are named ${entry.name}: each needs a name of its own (its receipt, history and artifact go by it)` }
-    seen.add(entry.name)
+    // An entry is named by its place and its name alone: a value may be a URL with its password, put where a secret's name goes.
+    const named = typeof entry?.name === 'string' && NAME.test(entry.name) ? ` (${entry.name})` : ''
+    if (problem) return { problem: `databases entry ${index + 1}${named}: ${problem}` }
+    // Artifact names are told apart without regard to case.
+    if (seen.has(entry.name.toLowerCase())) {
+      return {
+        problem: `two databases are named ${entry.name} (letter case aside): each needs a name of its own (its receipt, history and artifact go by it)`
+      }
+    }
+    seen.add(entry.name.toLowerCase())
     databases.push(Object.fromEntries(Object.entries(entry).map(([key, value]) => [key, String(value)])))
   }
   return { databases, names: databases.map((database) => database.name) }
@@ -49,6 +56,7 @@ function entryProblem(entry) {
   if (unknown.length > 0) return `${unknown.join(', ')} is not a key it may have (${KEYS.join(', ')})`
   for (const [key, value] of Object.entries(entry)) {
     if (typeof value !== 'string' && typeof value !== 'number') return `${key} is not a string`
+    if (String(value).trim() === '') return `${key} is empty: give a value, or leave the key out`
   }
   if (typeof entry.name !== 'string' || !NAME.test(entry.name)) {
     return 'name must be letters, digits, ".", "_" and "-", at most 100, starting with a letter or digit (it names an artifact and a cache key)'
@@ -85,5 +93,11 @@ if (problem) {
   console.log(`::error title=Input databases::${problem.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A')}`)
   process.exit(1)
 }
-appendFileSync(process.env.GITHUB_OUTPUT, `databases=${JSON.stringify(databases)}\nnames=${JSON.stringify(names)}\n`)
+// The action stops, cleans up and writes its receipt before the job's own limit would kill it unrecorded.
+const jobMinutes = Number(process.env.TIMEOUT_MINUTES || 60)
+const actionTimeout = Math.max(1, jobMinutes >= 10 ? jobMinutes - 5 : Math.floor(jobMinutes * 0.8))
+appendFileSync(
+  process.env.GITHUB_OUTPUT,
+  `databases=${JSON.stringify(databases)}\nnames=${JSON.stringify(names)}\naction-timeout=${actionTimeout}\n`
+)
 console.log(`${databases.length} database${databases.length === 1 ? '' : 's'} to verify: ${names.join(', ')}`)

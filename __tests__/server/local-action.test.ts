@@ -1,6 +1,6 @@
 // GitHub's local runner, @github/local-action, against a real PostgreSQL: it imports src/main.ts
-// (and src/post.ts) under tsx with @actions/core stubbed, calls their run(), and prints the outputs
-// the step set as a table, which is what this reads back.
+// (and src/post.ts, and the report action's src/fleet-report.ts) under tsx with @actions/core
+// stubbed, calls their run(), and prints the outputs the step set as a table, which is what this reads back.
 //
 // What the emulation does not do, and these tests do not count on: its setFailed sets no exit code
 // (the step sets process.exitCode itself, so a failed run exits 1 here too), it keeps saveState in
@@ -10,10 +10,11 @@
 
 import { beforeAll, describe, expect, test } from '@jest/globals'
 import { spawn } from 'node:child_process'
-import { writeFile } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { createSampleDatabase, temporaryDatabases, useServer } from '../support/server.js'
 import { ROOT } from '../support/runner.js'
+import { buildReceipt, writeReceipt } from '../../src/records/receipt.js'
 
 const { server, work } = useServer('local-action')
 
@@ -37,7 +38,7 @@ function parseOutputsTable(stdout: string): Record<string, string> {
   return outputs
 }
 
-async function runLocalAction(entry: string, dotenv: Record<string, string>, extra: string[] = []): Promise<LocalRun> {
+async function runLocalAction(entry: string, dotenv: Record<string, string>, extra: string[] = [], action = '.'): Promise<LocalRun> {
   const envFile = path.join(work, `${path.basename(entry, '.ts')}-${Date.now()}.env`)
   // local-action sets no RUNNER_TEMP (the runner always does): without it the receipt goes to os.tmpdir().
   dotenv = { RUNNER_TEMP: work, ...dotenv }
@@ -51,7 +52,7 @@ async function runLocalAction(entry: string, dotenv: Record<string, string>, ext
   // local-action runs `npm ls @actions/core ...` in its working directory: it must be the action's.
   // Only PATH and HOME pass: a test run inside a GitHub job must not write to that job's summary or outputs.
   // The devDependency (package-lock.json pins it): nothing is fetched while the tests run.
-  const child = spawn('npx', ['--no-install', 'local-action', 'run', '.', entry, envFile, ...extra], {
+  const child = spawn('npx', ['--no-install', 'local-action', 'run', action, entry, envFile, ...extra], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, FORCE_COLOR: '0' }
   })
@@ -111,5 +112,33 @@ describe('npx @github/local-action run . src/post.ts .env', () => {
     expect(run.stdout).toContain('No outputs were set!')
     expect(await temporaryDatabases(server)).toEqual([])
     expect(run.shown).not.toContain(server.password)
+  })
+})
+
+describe('npx @github/local-action run report ../src/fleet-report.ts .env', () => {
+  test('the report action (report/action.yml): its run() over a folder of receipts, its outputs, its exit code', async () => {
+    const receipts = path.join(work, 'receipts')
+    await mkdir(receipts)
+    const startedAt = new Date().toISOString()
+    for (const [name, status] of [
+      ['orders', 'passed'],
+      ['billing', 'failed']
+    ] as const) {
+      await writeReceipt(receipts, buildReceipt({ status, name, method: 'logical', phases: [], startedAt, durationMs: 1000 }))
+    }
+    const run = await runLocalAction(
+      '../src/fleet-report.ts',
+      { INPUT_RECEIPTS: receipts, INPUT_EXPECTED: JSON.stringify(['orders', 'billing', 'audit']) },
+      [],
+      'report'
+    )
+    expect(run.code).toBe(1)
+    expect(run.outputs).toEqual({
+      passed: '1',
+      failed: '1',
+      missing: '1',
+      'report-path': expect.stringMatching(/backup-verify-fleet-report-/)
+    })
+    expect(run.stdout).toContain('❌ 1 failed, 1 missing; 1 passed, 0 skipped.')
   })
 })

@@ -28375,7 +28375,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8179);
-/* harmony import */ var _fleet_report_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5827);
+/* harmony import */ var _fleet_report_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5686);
 // Entry point of the report action (bundled to dist/report/index.js): run() on load.
 
 
@@ -28387,7 +28387,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5827:
+/***/ 5686:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28398,32 +28398,11 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 16 modules
 var lib_core = __nccwpck_require__(8179);
-;// CONCATENATED MODULE: ./src/action/job-summary.ts
-// Writes a job summary with core.summary; a runner without GITHUB_STEP_SUMMARY only gets a warning.
-
-/** Writes HTML already escaped (report/summary-html.ts, fleet/summary.ts) as the step's summary. */
-async function writeJobSummary(html) {
-    try {
-        await lib_core/* summary */.z.addRaw(html).write();
-    }
-    catch (error) {
-        lib_core/* warning */.$e(`Could not write the job summary: ${error instanceof Error ? error.message : String(error)}`);
-    }
-    finally {
-        lib_core/* summary */.z.emptyBuffer();
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/run/names.ts
 // Names of the action's inputs, outputs and saved state, defined once and used by these names everywhere.
 const names_Input = {
@@ -28725,6 +28704,11 @@ function describeReadError(error) {
     return error;
 }
 
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: ./src/records/history.ts
@@ -29119,141 +29103,6 @@ function codeOf(error) {
     return error.code ?? 'unreadable';
 }
 
-;// CONCATENATED MODULE: ./src/run/duration.ts
-// Durations as users write them ("5m", "300s", "1h30m", "1.5m", "7d", "250ms"), one form for every
-// input; a bare number keeps the unit the input has always had (minutes for timeout, else seconds).
-const UNIT_MS = {
-    ms: 1,
-    s: 1000,
-    sec: 1000,
-    m: 60_000,
-    min: 60_000,
-    h: 3_600_000,
-    d: 86_400_000
-};
-/** What a duration input expects, for its error: the forms, and the unit a bare number is in. */
-function durationForms(bareUnit = 'seconds') {
-    return `a duration such as 90s, 5m, 1h30m, 7d or 250ms (a bare number is ${bareUnit})`;
-}
-/**
- * Milliseconds, or undefined when the text is not a duration (the caller names the input in its
- * error). One form for every input; a bare number keeps the input's own unit (seconds unless told).
- */
-function parseDuration(text, bareUnitMs = 1000) {
-    const value = text.trim().toLowerCase();
-    if (/^\d+(\.\d+)?$/.test(value))
-        return Math.round(Number(value) * bareUnitMs);
-    if (!/^(\d+(\.\d+)?\s*(ms|sec|s|min|m|h|d)\s*)+$/.test(value))
-        return undefined;
-    let total = 0;
-    for (const match of value.matchAll(/(\d+(?:\.\d+)?)\s*(ms|sec|s|min|m|h|d)/g))
-        total += Number(match[1]) * UNIT_MS[match[2]];
-    return Math.round(total);
-}
-/** "6m 12s", "1.20 s", "350 ms": how long, as the alerts and the trend say it. */
-function formatDuration(ms) {
-    if (ms < 1000)
-        return `${Math.round(ms)} ms`;
-    if (ms < 60_000)
-        return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
-    const totalSeconds = Math.round(ms / 1000);
-    const hours = Math.floor(totalSeconds / 3600);
-    const minutes = Math.floor((totalSeconds % 3600) / 60);
-    const seconds = totalSeconds % 60;
-    return [hours ? `${hours}h` : '', minutes ? `${minutes}m` : '', seconds ? `${seconds}s` : ''].filter(Boolean).join(' ');
-}
-/** An age in whole seconds: "0 s", "42 s", "1h 2m 5s". */
-function formatAge(seconds) {
-    return seconds < 60 ? `${seconds} s` : formatDuration(seconds * 1000);
-}
-/** "1 minute", "30 seconds", "1 hour 30 minutes", "600 ms": a limit in words, as a time-out is told. */
-function durationInWords(ms) {
-    if (ms < 1000)
-        return `${Math.round(ms)} ms`;
-    const totalSeconds = Math.round(ms / 1000);
-    const parts = [
-        [Math.floor(totalSeconds / 86_400), 'day'],
-        [Math.floor((totalSeconds % 86_400) / 3600), 'hour'],
-        [Math.floor((totalSeconds % 3600) / 60), 'minute'],
-        [totalSeconds % 60, 'second']
-    ];
-    return parts
-        .filter(([count]) => count > 0)
-        .map(([count, unit]) => `${count} ${unit}${count === 1 ? '' : 's'}`)
-        .join(' ');
-}
-
-;// CONCATENATED MODULE: ./src/fleet/inputs.ts
-// The report action's inputs to typed settings, each refused with the input, the value and what is
-// accepted before any file is read. Pure: the caller hands the inputs and the working folder.
-
-
-
-
-/** A name as the main action's name input takes it: one line, at most this long. */
-const NAME_MAX = 100;
-function loadReportSettings(get, workingDirectory) {
-    const receipts = get(ReportInput.Receipts).trim();
-    if (receipts === '' || /[\0\r\n]/.test(receipts)) {
-        throw new errors_InputError(ReportInput.Receipts, receipts, 'a folder of receipts (every *.json below it is read), a receipt file, or a glob such as receipts/**/*.json, on one line');
-    }
-    const history = get(ReportInput.History).trim();
-    if (/[\0\r\n]/.test(history))
-        throw new errors_InputError(ReportInput.History, history, 'a folder of history files (*.jsonl), on one line');
-    const failOn = get(ReportInput.FailOn).trim().toLowerCase() || 'any';
-    if (failOn !== 'any' && failOn !== 'none') {
-        throw new errors_InputError(ReportInput.FailOn, failOn, 'any (a failed or missing verification fails the step) or none (the step only reports)');
-    }
-    const maxAgeText = get(ReportInput.MaxAge).trim();
-    const maxAgeMs = maxAgeText === '' ? undefined : parseDuration(maxAgeText);
-    if (maxAgeText !== '' && !(maxAgeMs !== undefined && maxAgeMs > 0))
-        throw new errors_InputError(ReportInput.MaxAge, maxAgeText, durationForms());
-    return {
-        receipts: { pattern: external_node_path_default().resolve(workingDirectory, receipts), given: receipts },
-        history: history === '' ? undefined : { folder: external_node_path_default().resolve(workingDirectory, history), given: history },
-        failOn,
-        maxAgeMs,
-        expected: parseExpected(get(ReportInput.Expected))
-    };
-}
-/**
- * Names, one a line (blank lines and surrounding spaces ignored), or a JSON list of names: what
- * toJSON(fromJSON(list).*.name) gives in a workflow, where an expression cannot write a newline.
- */
-function parseExpected(text) {
-    const trimmed = text.trim();
-    if (trimmed === '')
-        return [];
-    let names;
-    if (trimmed.startsWith('[')) {
-        try {
-            names = JSON.parse(trimmed);
-        }
-        catch {
-            throw new errors_InputError(ReportInput.Expected, clip(trimmed), 'names, one a line, or a JSON list of names ("[\\"orders\\", \\"billing\\"]")');
-        }
-        if (!Array.isArray(names))
-            throw new errors_InputError(ReportInput.Expected, clip(trimmed), 'a JSON list of names');
-    }
-    else {
-        names = trimmed
-            .split(/\r?\n/)
-            .map((line) => line.trim())
-            .filter(Boolean);
-    }
-    const unique = new Set();
-    for (const name of names) {
-        if (typeof name !== 'string' || name.trim() === '' || name.length > NAME_MAX || /\p{Cc}/u.test(name)) {
-            throw new errors_InputError(ReportInput.Expected, clip(typeof name === 'string' ? name : JSON.stringify(name)), `names of at most ${NAME_MAX} characters without control characters, as each verification's name input gave them`);
-        }
-        unique.add(name.trim());
-    }
-    return [...unique];
-}
-function clip(text) {
-    return text.length > 120 ? `${text.slice(0, 117)}...` : text;
-}
-
 ;// CONCATENATED MODULE: ./src/records/trend.ts
 // The trend across runs, from the history's records (this run's last): the figures over the window,
 // the change since the last passing run, the failure rate and the current run of failures.
@@ -29327,6 +29176,70 @@ function trendOf(records) {
         failureRate: counted.length === 0 ? 0 : failed / counted.length,
         consecutiveFailures: consecutiveFailures(records)
     };
+}
+
+;// CONCATENATED MODULE: ./src/run/duration.ts
+// Durations as users write them ("5m", "300s", "1h30m", "1.5m", "7d", "250ms"), one form for every
+// input; a bare number keeps the unit the input has always had (minutes for timeout, else seconds).
+const UNIT_MS = {
+    ms: 1,
+    s: 1000,
+    sec: 1000,
+    m: 60_000,
+    min: 60_000,
+    h: 3_600_000,
+    d: 86_400_000
+};
+/** What a duration input expects, for its error: the forms, and the unit a bare number is in. */
+function durationForms(bareUnit = 'seconds') {
+    return `a duration such as 90s, 5m, 1h30m, 7d or 250ms (a bare number is ${bareUnit})`;
+}
+/**
+ * Milliseconds, or undefined when the text is not a duration (the caller names the input in its
+ * error). One form for every input; a bare number keeps the input's own unit (seconds unless told).
+ */
+function parseDuration(text, bareUnitMs = 1000) {
+    const value = text.trim().toLowerCase();
+    if (/^\d+(\.\d+)?$/.test(value))
+        return Math.round(Number(value) * bareUnitMs);
+    if (!/^(\d+(\.\d+)?\s*(ms|sec|s|min|m|h|d)\s*)+$/.test(value))
+        return undefined;
+    let total = 0;
+    for (const match of value.matchAll(/(\d+(?:\.\d+)?)\s*(ms|sec|s|min|m|h|d)/g))
+        total += Number(match[1]) * UNIT_MS[match[2]];
+    return Math.round(total);
+}
+/** "6m 12s", "1.20 s", "350 ms": how long, as the alerts and the trend say it. */
+function formatDuration(ms) {
+    if (ms < 1000)
+        return `${Math.round(ms)} ms`;
+    if (ms < 60_000)
+        return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+    const totalSeconds = Math.round(ms / 1000);
+    const hours = Math.floor(totalSeconds / 3600);
+    const minutes = Math.floor((totalSeconds % 3600) / 60);
+    const seconds = totalSeconds % 60;
+    return [hours ? `${hours}h` : '', minutes ? `${minutes}m` : '', seconds ? `${seconds}s` : ''].filter(Boolean).join(' ');
+}
+/** An age in whole seconds: "0 s", "42 s", "1h 2m 5s". */
+function formatAge(seconds) {
+    return seconds < 60 ? `${seconds} s` : formatDuration(seconds * 1000);
+}
+/** "1 minute", "30 seconds", "1 hour 30 minutes", "600 ms": a limit in words, as a time-out is told. */
+function durationInWords(ms) {
+    if (ms < 1000)
+        return `${Math.round(ms)} ms`;
+    const totalSeconds = Math.round(ms / 1000);
+    const parts = [
+        [Math.floor(totalSeconds / 86_400), 'day'],
+        [Math.floor((totalSeconds % 86_400) / 3600), 'hour'],
+        [Math.floor((totalSeconds % 3600) / 60), 'minute'],
+        [totalSeconds % 60, 'second']
+    ];
+    return parts
+        .filter(([count]) => count > 0)
+        .map(([count, unit]) => `${count} ${unit}${count === 1 ? '' : 's'}`)
+        .join(' ');
 }
 
 // EXTERNAL MODULE: external "fs"
@@ -33080,20 +32993,27 @@ async function readFleetReceipts(files) {
     const receipts = [];
     const unreadable = [];
     for (const file of files) {
-        let value;
+        let content;
         try {
-            value = JSON.parse(await (0,promises_namespaceObject.readFile)(file, 'utf8'));
+            content = await (0,promises_namespaceObject.readFile)(file, 'utf8');
         }
         catch (error) {
-            const code = error.code;
-            unreadable.push({ file, reason: code ? `it cannot be read (${code})` : 'it is not JSON (cut short or damaged)' });
+            unreadable.push({ file, reason: `it cannot be read (${error.code ?? 'unreadable'})` });
+            continue;
+        }
+        let value;
+        try {
+            value = JSON.parse(content);
+        }
+        catch {
+            unreadable.push({ file, reason: 'it is not JSON (cut short or damaged)', ...nameIn(content) });
             continue;
         }
         if (value?.tool === FLEET_REPORT_TOOL)
             continue;
         const entry = fleetEntryOf(value, file);
         if (typeof entry === 'string')
-            unreadable.push({ file, reason: entry });
+            unreadable.push({ file, reason: entry, ...nameIn(content) });
         else
             receipts.push(entry);
     }
@@ -33172,8 +33092,31 @@ function rowsOf(inventory) {
 function object(value) {
     return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : undefined;
 }
+/**
+ * A receipt's text as the report shows it: control characters (a line break that would start a
+ * workflow command in the log, or end the summary's HTML block) as spaces, at most 1,000 characters.
+ */
 function receipts_text(value) {
-    return typeof value === 'string' && value !== '' ? value : undefined;
+    if (typeof value !== 'string')
+        return undefined;
+    const shown = value
+        .replace(/\p{Cc}+/gu, ' ')
+        .trim()
+        .slice(0, 1000);
+    return shown === '' ? undefined : shown;
+}
+/** The receipt's name as its text holds it, read without parsing (a receipt cut short keeps its top lines). */
+function nameIn(content) {
+    const match = /^ {2}"name": ("(?:[^"\\\n]|\\.)*")/m.exec(content);
+    if (!match)
+        return {};
+    try {
+        const name = receipts_text(JSON.parse(match[1]));
+        return name ? { name } : {};
+    }
+    catch {
+        return {};
+    }
 }
 function count(value) {
     return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
@@ -33218,13 +33161,26 @@ function buildFleetReport(input) {
             trend: trendBefore(receipt, input.histories.get(receipt.name))
         });
     }
+    const withoutReceipt = new Map();
     for (const name of input.expected) {
-        if (!newest.has(name)) {
-            missing.push({ name, reason: 'no receipt: its verification did not run, or ended before it wrote one (see its job)' });
-        }
+        if (newest.has(name))
+            continue;
+        const entry = { name, reason: 'no receipt: its verification did not run, or ended before it wrote one (see its job)' };
+        withoutReceipt.set(name, entry);
+        missing.push(entry);
     }
-    for (const { file, reason } of input.unreadable)
-        missing.push({ file, reason: `not a receipt this report can read: ${reason}` });
+    // A damaged receipt whose name is still legible is its database's: one missing verification, not two.
+    const filesLeftOut = [];
+    for (const { file, reason, name } of input.unreadable) {
+        const told = `its receipt file ${file} is not one this report can read: ${reason}`;
+        const expected = name === undefined ? undefined : withoutReceipt.get(name);
+        if (name !== undefined && newest.has(name))
+            filesLeftOut.push({ file, name, reason });
+        else if (expected)
+            Object.assign(expected, { file, reason: told });
+        else
+            missing.push(name === undefined ? { file, reason: `not a receipt this report can read: ${reason}` } : { name, file, reason: told });
+    }
     databases.sort((a, b) => ORDER[a.status] - ORDER[b.status] || a.name.localeCompare(b.name));
     const counted = (status) => databases.filter((database) => database.status === status).length;
     const totals = {
@@ -33246,6 +33202,7 @@ function buildFleetReport(input) {
         totals,
         databases,
         missing,
+        filesLeftOut,
         unreadableHistories: input.unreadableHistories
     };
 }
@@ -33285,6 +33242,110 @@ function trendBefore(receipt, history) {
     };
     const { sinceLastPass, counted, failed, consecutiveFailures } = trendOf([...before, own]);
     return { sinceLastPass, counted, failed, consecutiveFailures };
+}
+
+;// CONCATENATED MODULE: ./src/fleet/gather.ts
+// The fleet report from what the inputs name: the receipts found and read, the histories beside
+// them, judged as of now; and the report's JSON written under a name of its own. Both faces (the
+// report action and `backup-verify report`) call these.
+
+
+
+
+
+
+async function gatherFleetReport(settings, now = new Date()) {
+    const files = await findReceiptFiles(settings.receipts.pattern);
+    const { receipts, unreadable } = await readFleetReceipts(files);
+    const histories = settings.history ? await readFleetHistories(settings.history.folder) : { byName: new Map(), unreadable: [] };
+    const report = buildFleetReport({
+        receipts,
+        unreadable,
+        histories: histories.byName,
+        unreadableHistories: histories.unreadable,
+        expected: settings.expected,
+        maxAgeMs: settings.maxAgeMs,
+        failOn: settings.failOn,
+        now
+    });
+    return { report, found: files.length };
+}
+/** The report's JSON in this folder, under a name no other report takes. */
+async function writeFleetReport(folder, report) {
+    const file = external_node_path_default().join(folder, `backup-verify-fleet-report-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.json`);
+    await (0,promises_namespaceObject.writeFile)(file, `${JSON.stringify(report, null, 2)}\n`, { flag: 'wx' });
+    return file;
+}
+
+;// CONCATENATED MODULE: ./src/fleet/inputs.ts
+// The report action's inputs to typed settings, each refused with the input, the value and what is
+// accepted before any file is read. Pure: the caller hands the inputs and the working folder.
+
+
+
+
+/** A name as the main action's name input takes it: one line, at most this long. */
+const NAME_MAX = 100;
+function loadReportSettings(get, workingDirectory) {
+    const receipts = get(ReportInput.Receipts).trim();
+    if (receipts === '' || /[\0\r\n]/.test(receipts)) {
+        throw new errors_InputError(ReportInput.Receipts, receipts, 'a folder of receipts (every *.json below it is read), a receipt file, or a glob such as receipts/**/*.json, on one line');
+    }
+    const history = get(ReportInput.History).trim();
+    if (/[\0\r\n]/.test(history))
+        throw new errors_InputError(ReportInput.History, history, 'a folder of history files (*.jsonl), on one line');
+    const failOn = get(ReportInput.FailOn).trim().toLowerCase() || 'any';
+    if (failOn !== 'any' && failOn !== 'none') {
+        throw new errors_InputError(ReportInput.FailOn, failOn, 'any (a failed or missing verification fails the step) or none (the step only reports)');
+    }
+    const maxAgeText = get(ReportInput.MaxAge).trim();
+    const maxAgeMs = maxAgeText === '' ? undefined : parseDuration(maxAgeText);
+    if (maxAgeText !== '' && !(maxAgeMs !== undefined && maxAgeMs > 0))
+        throw new errors_InputError(ReportInput.MaxAge, maxAgeText, durationForms());
+    return {
+        receipts: { pattern: external_node_path_default().resolve(workingDirectory, receipts), given: receipts },
+        history: history === '' ? undefined : { folder: external_node_path_default().resolve(workingDirectory, history), given: history },
+        failOn,
+        maxAgeMs,
+        expected: parseExpected(get(ReportInput.Expected))
+    };
+}
+/**
+ * Names, one a line (blank lines and surrounding spaces ignored), or a JSON list of names: what
+ * toJSON(fromJSON(list).*.name) gives in a workflow, where an expression cannot write a newline.
+ */
+function parseExpected(text) {
+    const trimmed = text.trim();
+    if (trimmed === '')
+        return [];
+    let names;
+    if (trimmed.startsWith('[')) {
+        try {
+            names = JSON.parse(trimmed);
+        }
+        catch {
+            throw new errors_InputError(ReportInput.Expected, clip(trimmed), 'names, one a line, or a JSON list of names ("[\\"orders\\", \\"billing\\"]")');
+        }
+        if (!Array.isArray(names))
+            throw new errors_InputError(ReportInput.Expected, clip(trimmed), 'a JSON list of names');
+    }
+    else {
+        names = trimmed
+            .split(/\r?\n/)
+            .map((line) => line.trim())
+            .filter(Boolean);
+    }
+    const unique = new Set();
+    for (const name of names) {
+        if (typeof name !== 'string' || name.trim() === '' || name.length > NAME_MAX || /\p{Cc}/u.test(name)) {
+            throw new errors_InputError(ReportInput.Expected, clip(typeof name === 'string' ? name : JSON.stringify(name)), `names of at most ${NAME_MAX} characters without control characters, as each verification's name input gave them`);
+        }
+        unique.add(name.trim());
+    }
+    return [...unique];
+}
+function clip(text) {
+    return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
 
 ;// CONCATENATED MODULE: ./src/run/bytes.ts
@@ -33342,30 +33403,36 @@ function fleetSummaryHtml(report) {
     const parts = [element('h2', 'Backup verification: the fleet'), element('p', escapeHtml(fleetHeadline(report)))];
     if (report.failOn === 'none' && report.verdict === 'failed')
         parts.push(element('p', 'fail-on is none: the step passes all the same.'));
-    let size = parts.join('\n').length;
-    const rows = [row('th', HEADER)];
+    // Every part is measured in bytes as it is added; what the budget cannot hold is counted, and left to the JSON.
+    let size = Buffer.byteLength(parts.join('\n'));
     let left = 0;
-    for (const database of report.databases) {
-        const line = row('td', cellsOf(database).map(escapeHtml));
-        if (size + line.length > HTML_BUDGET) {
-            left++;
-            continue;
+    const within = (items) => {
+        const kept = [];
+        for (const item of items) {
+            const bytes = Buffer.byteLength(item);
+            if (size + bytes > HTML_BUDGET)
+                left++;
+            else {
+                size += bytes;
+                kept.push(item);
+            }
         }
-        size += line.length;
-        rows.push(line);
-    }
-    if (report.databases.length > 0)
-        parts.push(element('h3', 'Databases'), element('table', rows.join('')));
+        return kept;
+    };
+    const rows = within(report.databases.map((database) => row('td', cellsOf(database).map(escapeHtml))));
+    if (rows.length > 0)
+        parts.push(element('h3', 'Databases'), element('table', [row('th', HEADER), ...rows].join('')));
+    const missing = within(report.missing.map((entry) => element('li', `<b>${escapeHtml(entry.name ?? entry.file ?? '')}</b>: ${escapeHtml(entry.reason)}`)));
+    if (missing.length > 0)
+        parts.push(element('h3', `Missing (${report.missing.length})`), element('ul', missing.join('')));
+    const leftOut = within(report.filesLeftOut.map((entry) => element('li', `${escapeHtml(entry.file)} (${escapeHtml(entry.name)}, which has a readable receipt): ${escapeHtml(entry.reason)}`)));
+    if (leftOut.length > 0)
+        parts.push(element('h3', 'Files that are not receipts'), element('ul', leftOut.join('')));
+    const histories = within(report.unreadableHistories.map((entry) => element('li', `${escapeHtml(entry.file)}: ${escapeHtml(entry.reason)}`)));
+    if (histories.length > 0)
+        parts.push(element('h3', 'Histories left out of the trend'), element('ul', histories.join('')));
     if (left > 0)
-        parts.push(element('p', `${left} more databases are in the report's JSON (output report-path): the summary is kept under 1 MiB.`));
-    if (report.missing.length > 0) {
-        const items = report.missing.map((entry) => element('li', `<b>${escapeHtml(entry.name ?? entry.file ?? '')}</b>: ${escapeHtml(entry.reason)}`));
-        parts.push(element('h3', `Missing (${report.missing.length})`), element('ul', items.join('')));
-    }
-    if (report.unreadableHistories.length > 0) {
-        const items = report.unreadableHistories.map((entry) => element('li', `${escapeHtml(entry.file)}: ${escapeHtml(entry.reason)}`));
-        parts.push(element('h3', 'Histories left out of the trend'), element('ul', items.join('')));
-    }
+        parts.push(element('p', `${left} more lines are in the report's JSON (output report-path): the summary is kept under 1 MiB.`));
     parts.push(element('p', 'Arrows: the change since the last passing run in the database’s history (→ within 5%).'));
     return `${parts.join('\n')}\n`;
 }
@@ -33383,6 +33450,8 @@ function fleetSummaryText(report) {
     if (report.missing.length > 0) {
         lines.push('', `Missing (${report.missing.length}):`, ...report.missing.map((entry) => `  ${entry.name ?? entry.file}: ${entry.reason}`));
     }
+    for (const entry of report.filesLeftOut)
+        lines.push(`Not a receipt: ${entry.file} (${entry.name} has a readable one): ${entry.reason}`);
     for (const entry of report.unreadableHistories)
         lines.push(`History left out of the trend: ${entry.file}: ${entry.reason}`);
     return lines;
@@ -33431,14 +33500,26 @@ function summary_clip(text, length) {
     return characters.length > length ? `${characters.slice(0, length - 1).join('')}…` : text;
 }
 
-;// CONCATENATED MODULE: ./src/fleet/action.ts
-// The report action's step (report/action.yml): reads the receipts of many verifications and their
-// histories, writes one job summary, the report's JSON and the counts, and fails under fail-on: any
-// when a verification failed or is missing.
+;// CONCATENATED MODULE: ./src/action/job-summary.ts
+// Writes a job summary with core.summary; a runner without GITHUB_STEP_SUMMARY only gets a warning.
 
+/** Writes HTML already escaped (report/summary-html.ts, fleet/summary.ts) as the step's summary. */
+async function writeJobSummary(html) {
+    try {
+        await lib_core/* summary */.z.addRaw(html).write();
+    }
+    catch (error) {
+        lib_core/* warning */.$e(`Could not write the job summary: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    finally {
+        lib_core/* summary */.z.emptyBuffer();
+    }
+}
 
-
-
+;// CONCATENATED MODULE: ./src/action/fleet-report.ts
+// The report action's step (report/action.yml): the receipts of many verifications and their
+// histories gathered into one report; one job summary, the report's JSON and the counts; the step
+// fails under fail-on: any when a verification failed or is missing.
 
 
 
@@ -33451,33 +33532,26 @@ function summary_clip(text, length) {
 async function runReportAction() {
     try {
         const settings = loadReportSettings(lib_core/* getInput */.V4, process.env.GITHUB_WORKSPACE || process.cwd());
-        const files = await findReceiptFiles(settings.receipts.pattern);
-        if (files.length === 0)
+        const { report, found } = await gatherFleetReport(settings);
+        if (found === 0)
             lib_core/* warning */.$e(`No receipt found at ${settings.receipts.given} (input ${ReportInput.Receipts}).`);
-        const { receipts, unreadable } = await readFleetReceipts(files);
-        const histories = settings.history
-            ? await readFleetHistories(settings.history.folder)
-            : { byName: new Map(), unreadable: [] };
-        const report = buildFleetReport({
-            receipts,
-            unreadable,
-            histories: histories.byName,
-            unreadableHistories: histories.unreadable,
-            expected: settings.expected,
-            maxAgeMs: settings.maxAgeMs,
-            failOn: settings.failOn,
-            now: new Date()
-        });
-        const reportPath = await writeReport(report);
+        const reportPath = await writeFleetReport(process.env.RUNNER_TEMP || external_node_os_default().tmpdir(), report);
+        // The table holds names and reasons from receipts: none of it may be read as a workflow command.
+        const token = (0,external_node_crypto_.randomBytes)(12).toString('hex');
+        lib_core/* info */.pq(`::stop-commands::${token}`);
         for (const line of fleetSummaryText(report))
             lib_core/* info */.pq(line);
+        lib_core/* info */.pq(`::${token}::`);
         lib_core/* setOutput */.uH(ReportOutput.Passed, String(report.totals.passed));
         lib_core/* setOutput */.uH(ReportOutput.Failed, String(report.totals.failed));
         lib_core/* setOutput */.uH(ReportOutput.Missing, String(report.totals.missing));
         lib_core/* setOutput */.uH(ReportOutput.ReportPath, reportPath);
         await writeJobSummary(fleetSummaryHtml(report));
-        for (const entry of report.missing.filter((missing) => missing.file)) {
-            lib_core/* warning */.$e(`${entry.file}: ${entry.reason}`, { title: 'A receipt could not be read' });
+        const title = { title: 'A receipt could not be read' };
+        for (const entry of report.missing.filter((missing) => missing.file))
+            lib_core/* warning */.$e(`${entry.name ?? entry.file}: ${entry.reason}`, title);
+        for (const entry of report.filesLeftOut) {
+            lib_core/* warning */.$e(`${entry.file} is not a receipt this report can read (${entry.reason}); ${entry.name} has a readable one`, title);
         }
         if (report.verdict === 'failed' && settings.failOn === 'any') {
             process.exitCode = 1;
@@ -33489,13 +33563,6 @@ async function runReportAction() {
         const message = error instanceof Error ? error.message : String(error);
         lib_core/* error */.z3(message, { title: error instanceof errors_InputError ? `Input ${error.input}` : 'Fleet report' });
     }
-}
-/** The report's JSON in the runner's temporary folder, under a name no other report takes. */
-async function writeReport(report) {
-    const folder = process.env.RUNNER_TEMP || external_node_os_default().tmpdir();
-    const file = external_node_path_default().join(folder, `backup-verify-fleet-report-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.json`);
-    await (0,promises_namespaceObject.writeFile)(file, `${JSON.stringify(report, null, 2)}\n`, { flag: 'wx' });
-    return file;
 }
 
 ;// CONCATENATED MODULE: ./src/fleet-report.ts

@@ -34,6 +34,8 @@ export interface FleetReceipt {
 export interface UnreadableReceipt {
   file: string
   reason: string
+  /** The name its text still holds, when it holds one (a receipt cut short keeps its first lines). */
+  name?: string
 }
 
 /** The receipt schema this report was written with; a newer one is read for the fields it kept. */
@@ -62,17 +64,23 @@ export async function readFleetReceipts(files: string[]): Promise<{ receipts: Fl
   const receipts: FleetReceipt[] = []
   const unreadable: UnreadableReceipt[] = []
   for (const file of files) {
+    let content: string
+    try {
+      content = await readFile(file, 'utf8')
+    } catch (error) {
+      unreadable.push({ file, reason: `it cannot be read (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})` })
+      continue
+    }
     let value: unknown
     try {
-      value = JSON.parse(await readFile(file, 'utf8'))
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code
-      unreadable.push({ file, reason: code ? `it cannot be read (${code})` : 'it is not JSON (cut short or damaged)' })
+      value = JSON.parse(content)
+    } catch {
+      unreadable.push({ file, reason: 'it is not JSON (cut short or damaged)', ...nameIn(content) })
       continue
     }
     if ((value as { tool?: unknown } | null)?.tool === FLEET_REPORT_TOOL) continue
     const entry = fleetEntryOf(value, file)
-    if (typeof entry === 'string') unreadable.push({ file, reason: entry })
+    if (typeof entry === 'string') unreadable.push({ file, reason: entry, ...nameIn(content) })
     else receipts.push(entry)
   }
   return { receipts, unreadable }
@@ -145,8 +153,29 @@ function object(value: unknown): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined
 }
 
+/**
+ * A receipt's text as the report shows it: control characters (a line break that would start a
+ * workflow command in the log, or end the summary's HTML block) as spaces, at most 1,000 characters.
+ */
 function text(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : undefined
+  if (typeof value !== 'string') return undefined
+  const shown = value
+    .replace(/\p{Cc}+/gu, ' ')
+    .trim()
+    .slice(0, 1000)
+  return shown === '' ? undefined : shown
+}
+
+/** The receipt's name as its text holds it, read without parsing (a receipt cut short keeps its top lines). */
+function nameIn(content: string): { name?: string } {
+  const match = /^ {2}"name": ("(?:[^"\\\n]|\\.)*")/m.exec(content)
+  if (!match) return {}
+  try {
+    const name = text(JSON.parse(match[1]))
+    return name ? { name } : {}
+  } catch {
+    return {}
+  }
 }
 
 function count(value: unknown): number | undefined {

@@ -39,6 +39,8 @@ export interface FleetReport {
   /** Failed first, then stale, skipped and passed; by name within each. */
   databases: FleetDatabase[]
   missing: MissingVerification[]
+  /** Files that are not receipts, of databases that have a readable one: named, not counted. */
+  filesLeftOut: Array<{ file: string; name: string; reason: string }>
   /** History files left out of the trend, with the reason. */
   unreadableHistories: Array<{ file: string; reason: string }>
 }
@@ -87,12 +89,22 @@ export function buildFleetReport(input: FleetInput): FleetReport {
       trend: trendBefore(receipt, input.histories.get(receipt.name))
     })
   }
+  const withoutReceipt = new Map<string, MissingVerification>()
   for (const name of input.expected) {
-    if (!newest.has(name)) {
-      missing.push({ name, reason: 'no receipt: its verification did not run, or ended before it wrote one (see its job)' })
-    }
+    if (newest.has(name)) continue
+    const entry = { name, reason: 'no receipt: its verification did not run, or ended before it wrote one (see its job)' }
+    withoutReceipt.set(name, entry)
+    missing.push(entry)
   }
-  for (const { file, reason } of input.unreadable) missing.push({ file, reason: `not a receipt this report can read: ${reason}` })
+  // A damaged receipt whose name is still legible is its database's: one missing verification, not two.
+  const filesLeftOut: FleetReport['filesLeftOut'] = []
+  for (const { file, reason, name } of input.unreadable) {
+    const told = `its receipt file ${file} is not one this report can read: ${reason}`
+    const expected = name === undefined ? undefined : withoutReceipt.get(name)
+    if (name !== undefined && newest.has(name)) filesLeftOut.push({ file, name, reason })
+    else if (expected) Object.assign(expected, { file, reason: told })
+    else missing.push(name === undefined ? { file, reason: `not a receipt this report can read: ${reason}` } : { name, file, reason: told })
+  }
   databases.sort((a, b) => ORDER[a.status] - ORDER[b.status] || a.name.localeCompare(b.name))
   const counted = (status: FleetDatabase['status']) => databases.filter((database) => database.status === status).length
   const totals = {
@@ -114,6 +126,7 @@ export function buildFleetReport(input: FleetInput): FleetReport {
     totals,
     databases,
     missing,
+    filesLeftOut,
     unreadableHistories: input.unreadableHistories
   }
 }

@@ -34,31 +34,39 @@ export function fleetSummaryHtml(report: FleetReport): string {
   const row = (tag: 'th' | 'td', cells: string[]) => element('tr', cells.map((cell) => element(tag, cell)).join(''))
   const parts = [element('h2', 'Backup verification: the fleet'), element('p', escapeHtml(fleetHeadline(report)))]
   if (report.failOn === 'none' && report.verdict === 'failed') parts.push(element('p', 'fail-on is none: the step passes all the same.'))
-  let size = parts.join('\n').length
-  const rows: string[] = [row('th', HEADER)]
+  // Every part is measured in bytes as it is added; what the budget cannot hold is counted, and left to the JSON.
+  let size = Buffer.byteLength(parts.join('\n'))
   let left = 0
-  for (const database of report.databases) {
-    const line = row('td', cellsOf(database).map(escapeHtml))
-    if (size + line.length > HTML_BUDGET) {
-      left++
-      continue
+  const within = (items: string[]): string[] => {
+    const kept: string[] = []
+    for (const item of items) {
+      const bytes = Buffer.byteLength(item)
+      if (size + bytes > HTML_BUDGET) left++
+      else {
+        size += bytes
+        kept.push(item)
+      }
     }
-    size += line.length
-    rows.push(line)
+    return kept
   }
-  if (report.databases.length > 0) parts.push(element('h3', 'Databases'), element('table', rows.join('')))
-  if (left > 0)
-    parts.push(element('p', `${left} more databases are in the report's JSON (output report-path): the summary is kept under 1 MiB.`))
-  if (report.missing.length > 0) {
-    const items = report.missing.map((entry) =>
-      element('li', `<b>${escapeHtml(entry.name ?? entry.file ?? '')}</b>: ${escapeHtml(entry.reason)}`)
+  const rows = within(report.databases.map((database) => row('td', cellsOf(database).map(escapeHtml))))
+  if (rows.length > 0) parts.push(element('h3', 'Databases'), element('table', [row('th', HEADER), ...rows].join('')))
+  const missing = within(
+    report.missing.map((entry) => element('li', `<b>${escapeHtml(entry.name ?? entry.file ?? '')}</b>: ${escapeHtml(entry.reason)}`))
+  )
+  if (missing.length > 0) parts.push(element('h3', `Missing (${report.missing.length})`), element('ul', missing.join('')))
+  const leftOut = within(
+    report.filesLeftOut.map((entry) =>
+      element('li', `${escapeHtml(entry.file)} (${escapeHtml(entry.name)}, which has a readable receipt): ${escapeHtml(entry.reason)}`)
     )
-    parts.push(element('h3', `Missing (${report.missing.length})`), element('ul', items.join('')))
-  }
-  if (report.unreadableHistories.length > 0) {
-    const items = report.unreadableHistories.map((entry) => element('li', `${escapeHtml(entry.file)}: ${escapeHtml(entry.reason)}`))
-    parts.push(element('h3', 'Histories left out of the trend'), element('ul', items.join('')))
-  }
+  )
+  if (leftOut.length > 0) parts.push(element('h3', 'Files that are not receipts'), element('ul', leftOut.join('')))
+  const histories = within(
+    report.unreadableHistories.map((entry) => element('li', `${escapeHtml(entry.file)}: ${escapeHtml(entry.reason)}`))
+  )
+  if (histories.length > 0) parts.push(element('h3', 'Histories left out of the trend'), element('ul', histories.join('')))
+  if (left > 0)
+    parts.push(element('p', `${left} more lines are in the report's JSON (output report-path): the summary is kept under 1 MiB.`))
   parts.push(element('p', 'Arrows: the change since the last passing run in the database’s history (→ within 5%).'))
   return `${parts.join('\n')}\n`
 }
@@ -86,6 +94,7 @@ export function fleetSummaryText(report: FleetReport): string[] {
       ...report.missing.map((entry) => `  ${entry.name ?? entry.file}: ${entry.reason}`)
     )
   }
+  for (const entry of report.filesLeftOut) lines.push(`Not a receipt: ${entry.file} (${entry.name} has a readable one): ${entry.reason}`)
   for (const entry of report.unreadableHistories) lines.push(`History left out of the trend: ${entry.file}: ${entry.reason}`)
   return lines
 }

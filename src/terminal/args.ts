@@ -78,6 +78,8 @@ Options:
   --receipt-dir DIR    where the run's JSON receipt is written (default: this folder)
   -h, --help           show this help
 
+One report over many runs' receipts: backup-verify report --help.
+
 Exit code: 0 when the backup verified (or was skipped: not PostgreSQL), 1 otherwise.
 A password is best given through the URL in DATABASE_URL or through PGPASSWORD,
 so that it does not show in the process list.`

@@ -11,6 +11,7 @@ import { interruptionSignal } from '../run/interruption.js'
 import { parseCommandLine, USAGE } from './args.js'
 import { consoleReporter } from './console-reporter.js'
 import { forgetSecretVariables } from '../connection/environment.js'
+import { runReportCommand } from './report.js'
 
 /** The receipt's folder, made when it is missing; one that cannot be is refused before anything connects. */
 async function receiptFolder(folder: string): Promise<string> {
@@ -27,6 +28,7 @@ async function receiptFolder(folder: string): Promise<string> {
 }
 
 export async function runCommandLine(argv: string[], env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Promise<number> {
+  if (argv[0] === 'report') return runReportCommand(argv.slice(1), cwd)
   const redactor = new Redactor()
   const reporter = consoleReporter(redactor)
   try {

@@ -86,7 +86,7 @@ describe('over 300 receipts of every kind', () => {
     const newer = { ...buildReceipt(resultOf(298, startedAt)), schemaVersion: 5, attestation: { signed: true } }
     await writeFile(path.join(folder, 'newer.json'), JSON.stringify(newer))
     // One cut short, as an interrupted upload leaves it.
-    const whole = JSON.stringify(buildReceipt(resultOf(299, startedAt)))
+    const whole = JSON.stringify(buildReceipt(resultOf(299, startedAt)), null, 2)
     await writeFile(path.join(folder, 'damaged.json'), whole.slice(0, whole.length / 2))
   })
 
@@ -120,7 +120,10 @@ describe('over 300 receipts of every kind', () => {
     })
     for (let index = 0; index < 299; index++) expect(run.summary).toContain(`<td>db-${String(index).padStart(3, '0')}</td>`)
     expect(run.summary.match(/<tr><td>/g)).toHaveLength(299)
-    expect(run.summary).toContain(`${path.join(folder, 'damaged.json')}</b>: not a receipt this report can read: it is not JSON`)
+    // Its name is still legible in what is left of it: the missing verification is named after its database.
+    expect(run.summary).toContain(
+      `<li><b>db-299</b>: its receipt file ${path.join(folder, 'damaged.json')} is not one this report can read: it is not JSON (cut short or damaged)</li>`
+    )
     expect(run.summary).toContain('receipt schema 5, read for the fields this report knows')
     // A failure names its phase and its reason; a physical and a repository backup say so.
     expect(run.summary).toContain('<td>Validate</td><td>backup-too-small: The backup is 2.1 KiB, under min-size (1 GiB)</td>')
@@ -133,7 +136,7 @@ describe('over 300 receipts of every kind', () => {
     expect(run.code).toBe(1)
     const [error] = annotations(run.stdout)
     expect(error.properties.title).toBe('Fleet report')
-    expect(error.message).toContain(`${failed} failed (db-000, db-001, db-002, db-010, db-011 and ${failed - 5} more), 1 missing`)
+    expect(error.message).toContain(`${failed} failed (db-000, db-001, db-002, db-010, db-011 and ${failed - 5} more), 1 missing (db-299)`)
     const warning = annotations(run.stdout, 'warning').find((entry) => entry.properties.title === 'A receipt could not be read')
     expect(warning?.message).toContain('damaged.json')
     const report = JSON.parse(await readFile(run.outputs['report-path'], 'utf8')) as FleetReport
@@ -199,6 +202,50 @@ describe('expected names, max-age and fail-on', () => {
     expect(run.code).toBe(1)
     expect(annotations(run.stdout, 'warning')[0].message).toBe(`No receipt found at ${empty} (input receipts).`)
     expect(annotations(run.stdout)[0].message).toContain('no receipt was found, and no database was expected: nothing was verified')
+  })
+})
+
+describe('damaged receipts and hostile text', () => {
+  test('an expected database whose receipt is damaged is one missing verification; a damaged copy beside a readable receipt is named, not counted', async () => {
+    const folder = path.join(work, 'damaged')
+    await mkdir(folder)
+    const startedAt = new Date(Date.now() - 60_000).toISOString()
+    for (const index of [3, 4]) {
+      const whole = JSON.stringify(buildReceipt(resultOf(index, startedAt)), null, 2)
+      await writeFile(path.join(folder, `cut-${index}.json`), whole.slice(0, 400))
+    }
+    await writeReceipt(folder, buildReceipt(resultOf(4, startedAt)))
+    await writeFile(path.join(folder, 'package.json'), '{"name": "not-a-receipt", "version": "1.0.0"}')
+    const run = await runBundle(BUNDLE, { inputs: { receipts: folder, expected: 'db-003\ndb-004' } })
+    expect(run.outputs).toMatchObject({ passed: '1', failed: '0', missing: '2' })
+    expect(run.summary).toContain(`<li><b>db-003</b>: its receipt file ${path.join(folder, 'cut-3.json')} is not one this report can read`)
+    expect(run.summary).toContain(
+      `<li><b>${path.join(folder, 'package.json')}</b>: not a receipt this report can read: it is not a backup-verify receipt`
+    )
+    expect(run.summary).toContain(
+      `<h3>Files that are not receipts</h3>\n<ul><li>${path.join(folder, 'cut-4.json')} (db-004, which has a readable receipt)`
+    )
+  })
+
+  test('a name or reason with line breaks and workflow commands is shown as text: no command runs, the HTML stays one block', async () => {
+    const folder = path.join(work, 'hostile')
+    await mkdir(folder)
+    const hostile = resultOf(1, new Date(Date.now() - 60_000).toISOString())
+    hostile.name = '::warning::forged\n\n[link](https://example.test)'
+    hostile.error = { problem: 'backup-too-small', message: 'too small\n::error title=forged::x\r\n<script>alert(1)</script>' }
+    await writeReceipt(folder, buildReceipt(hostile))
+    const run = await runBundle(BUNDLE, { inputs: { receipts: folder } })
+    // The runner reads no command between ::stop-commands::TOKEN and ::TOKEN::: the table is there, and only there.
+    const token = /^::stop-commands::(\w+)$/m.exec(run.stdout)![1]
+    const start = run.stdout.indexOf(`::stop-commands::${token}`)
+    const end = run.stdout.indexOf(`::${token}::`)
+    expect(run.stdout.slice(start, end)).toContain('::warning::forged [link](https://example.test)')
+    const read = run.stdout.slice(0, start) + run.stdout.slice(end)
+    expect(annotations(read, 'warning')).toEqual([])
+    expect(annotations(read).map((error) => error.properties.title)).toEqual(['Fleet report'])
+    expect(run.summary).toContain('<td>::warning::forged [link](https://example.test)</td>')
+    expect(run.summary).toContain('too small ::error title=forged::x &lt;script&gt;alert(1)&lt;/script&gt;')
+    expect(run.summary).not.toMatch(/\n\n(?!<)/)
   })
 })
 

@@ -44,13 +44,13 @@ const jobs = fleet.jobs as Record<string, Job>
 const ACTION = './.backup-verify-action'
 
 /** Runs the plan script as the workflow's first job does; its outputs as the runner reads them. */
-function plan(databases: string, fleet = 'fleet'): { code: number | null; stdout: string; outputs: Record<string, string> } {
+function plan(databases: string, fleet = 'fleet', minutes = ''): { code: number | null; stdout: string; outputs: Record<string, string> } {
   const folder = mkdtempSync(path.join(os.tmpdir(), 'backup-verify-plan-'))
   try {
     const output = path.join(folder, 'output')
     writeFileSync(output, '')
     const child = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'fleet-plan.mjs')], {
-      env: { PATH: process.env.PATH, DATABASES: databases, FLEET: fleet, GITHUB_OUTPUT: output },
+      env: { PATH: process.env.PATH, DATABASES: databases, FLEET: fleet, TIMEOUT_MINUTES: minutes, GITHUB_OUTPUT: output },
       encoding: 'utf8'
     })
     return { code: child.status, stdout: child.stdout, outputs: parseFileCommand(readFileSync(output, 'utf8')) }
@@ -213,6 +213,15 @@ describe('.github/workflows/verify-fleet.yml', () => {
       matrix: { database: '${{ fromJSON(needs.plan.outputs.databases) }}' }
     })
     expect(jobs.plan.steps?.at(-1)?.run).toBe('node .backup-verify-action/scripts/fleet-plan.mjs')
+    expect(jobs.plan.steps?.at(-1)?.env?.TIMEOUT_MINUTES).toBe('${{ inputs.timeout-minutes }}')
+    const verify = jobs.verify.steps!.find((step) => step.uses === ACTION)!
+    expect(verify.with?.timeout).toBe('${{ needs.plan.outputs.action-timeout }}')
+    // Each attempt uploads a file of its own, so a re-run's artifact never keeps an earlier attempt's receipt.
+    const gather = jobs.verify.steps!.find((step) => step.run?.includes('$OUT/receipts'))!
+    expect(gather.run).toContain('echo "$GITHUB_RUN_ATTEMPT" > "$OUT/attempts/$DATABASE"')
+    expect(jobs.verify.steps!.find((step) => step.uses?.startsWith('actions/upload-artifact@'))?.with).not.toHaveProperty(
+      'if-no-files-found'
+    )
     expect(jobs.report.needs).toEqual(['plan', 'verify'])
     expect(jobs.report.if).toBe("${{ !cancelled() && needs.plan.result == 'success' }}")
   })
@@ -264,6 +273,9 @@ describe("the fleet workflow's plan", () => {
     ])
     expect(JSON.parse(run.outputs.names)).toEqual(['orders', 'billing'])
     expect(run.stdout).toContain('2 databases to verify: orders, billing')
+    // The action's own time limit, inside the job's (60 minutes unless told): it ends, cleans up and writes its receipt first.
+    expect(run.outputs['action-timeout']).toBe('55')
+    expect(plan('[{"name": "a", "secret": "X"}]', 'fleet', '8').outputs['action-timeout']).toBe('6')
   })
 
   test.each([
@@ -276,6 +288,12 @@ describe("the fleet workflow's plan", () => {
     ],
     ['a URL where the secret name goes', '[{"name": "orders", "secret": "postgresql://u:p@h/db"}]', 'secret is the name of a secret'],
     ['a name twice', '[{"name": "a", "secret": "X"}, {"name": "a", "secret": "Y"}]', 'two databases are named a'],
+    [
+      'a name twice but for its case',
+      '[{"name": "Orders", "secret": "X"}, {"name": "orders", "secret": "Y"}]',
+      'named orders (letter case aside)'
+    ],
+    ['an empty artifact', '[{"name": "a", "artifact": "", "file": "a.dump"}]', 'artifact is empty'],
     ['neither secret nor artifact', '[{"name": "a"}]', 'it needs "secret"'],
     ['an artifact without its file', '[{"name": "a", "artifact": "b"}]', '"artifact" needs "file"'],
     ['a file outside the artifact', '[{"name": "a", "artifact": "b", "file": "../../etc/passwd"}]', 'relative, without ".."'],
@@ -286,6 +304,8 @@ describe("the fleet workflow's plan", () => {
     expect(run.stdout).toMatch(/^::error title=Input databases::/)
     expect(run.stdout).toContain(message)
     expect(run.outputs).toEqual({})
+    // The entry is named by its place and name, never shown: a password never reaches the log.
+    expect(run.stdout).not.toContain('u:p@h')
   })
 })
 
@@ -334,6 +354,6 @@ describe('the fleet in CI', () => {
 function outputsOf(step: Step): Record<string, string> {
   if (step.uses === ACTION) return Output
   if (step.uses === `${ACTION}/report`) return ReportOutput
-  if (step.run?.endsWith('scripts/fleet-plan.mjs')) return { databases: 'databases', names: 'names' }
+  if (step.run?.endsWith('scripts/fleet-plan.mjs')) return { databases: 'databases', names: 'names', actionTimeout: 'action-timeout' }
   throw new Error(`the outputs of step ${step.id} are not known here`)
 }
