@@ -96,6 +96,8 @@ test('three real verifications, one failing min-size, reported as one: every dat
   ])
   expect(report.summary).toMatch(/<td>Create<\/td><td>backup-too-small: [^<]*min-size[^<]*<\/td>/)
   expect(report.summary).toContain('<td>2 of 2 passed</td>')
+  // audit's history holds its one run, this one: no arrows, and the count of its runs.
+  expect(report.summary).toMatch(/<td>audit<\/td>.*<td>0 of 1 passed<\/td><\/tr>/)
   expect(report.stdout).toContain('❌ 1 failed, 0 missing; 2 passed, 0 skipped.')
   // Nothing of a connection reaches the report: no password, no URL.
   for (const secret of [TEST_PASSWORD, encodeURIComponent(TEST_PASSWORD), 'postgresql://']) {

@@ -33222,12 +33222,12 @@ function listed(names) {
     const shown = names.slice(0, 5).join(', ');
     return names.length > 5 ? `${shown} and ${names.length - 5} more` : shown;
 }
-/** The trend of this receipt's run over the history's runs before it; none without earlier runs. */
+/** The trend of this receipt's run over the history's runs before it; none without a history. */
 function trendBefore(receipt, history) {
-    const started = Date.parse(receipt.startedAt);
-    const before = (history ?? []).filter((record) => Date.parse(record.time) < started);
-    if (before.length === 0)
+    if (!history)
         return undefined;
+    const started = Date.parse(receipt.startedAt);
+    const before = history.filter((record) => Date.parse(record.time) < started);
     const own = {
         time: receipt.startedAt,
         result: receipt.verdict,

@@ -146,11 +146,11 @@ function listed(names: string[]): string {
   return names.length > 5 ? `${shown} and ${names.length - 5} more` : shown
 }
 
-/** The trend of this receipt's run over the history's runs before it; none without earlier runs. */
+/** The trend of this receipt's run over the history's runs before it; none without a history. */
 function trendBefore(receipt: FleetReceipt, history: HistoryRecord[] | undefined): FleetDatabase['trend'] {
+  if (!history) return undefined
   const started = Date.parse(receipt.startedAt)
-  const before = (history ?? []).filter((record) => Date.parse(record.time) < started)
-  if (before.length === 0) return undefined
+  const before = history.filter((record) => Date.parse(record.time) < started)
   const own: RunFigures = {
     time: receipt.startedAt,
     result: receipt.verdict,
