@@ -3,7 +3,7 @@
 // fix, and writes the matrix and the names the report expects to GITHUB_OUTPUT. The fleet's own name
 // (FLEET) is held to the same rule as a database's: it goes into artifact names and cache keys. From
 // the jobs' time limit (TIMEOUT_MINUTES) it sets the action's own, a few minutes shorter.
-// Usage: DATABASES='[{"name": "orders", "secret": "ORDERS_DATABASE_URL"}]' FLEET=fleet node scripts/fleet-plan.mjs
+// Usage: DATABASES='[{"name": "orders"}]' DATABASE_URLS='{"orders": "postgresql://..."}' node scripts/fleet-plan.mjs
 import { appendFileSync } from 'node:fs'
 
 /** GitHub's limit on the jobs one matrix makes. */
@@ -13,11 +13,22 @@ const SECRET = /^[A-Za-z_][A-Za-z0-9_]*$/
 /** What an entry may hold besides name, secret, artifact, file and receipt: inputs of the action, passed as they are. */
 const PASSED_ON = ['min-size', 'verify', 'method', 'max-age', 'max-restore-time']
 const KEYS = ['name', 'secret', 'artifact', 'file', 'receipt', ...PASSED_ON]
-const EXAMPLE =
-  '[{"name": "orders", "secret": "ORDERS_DATABASE_URL"}, {"name": "billing", "artifact": "billing-backup", "file": "billing.dump"}]'
+const EXAMPLE = '[{"name": "orders"}, {"name": "billing", "artifact": "billing-backup", "file": "billing.dump"}]'
 
 /** The databases as the matrix takes them, or the first problem of the list. */
-function planFleet(text) {
+function planFleet(text, urlsText) {
+  // The URLs' secret is read for its names alone: no value of it is ever printed.
+  let urls
+  if (urlsText.trim() !== '') {
+    try {
+      urls = JSON.parse(urlsText)
+    } catch {
+      return { problem: 'the database-urls secret is not JSON: it is {"<name>": "<URL>", ...}, on one line' }
+    }
+    if (typeof urls !== 'object' || urls === null || Array.isArray(urls)) {
+      return { problem: 'the database-urls secret is not a JSON object of URLs by name' }
+    }
+  }
   let list
   try {
     list = JSON.parse(text)
@@ -34,7 +45,7 @@ function planFleet(text) {
   const seen = new Set()
   const databases = []
   for (const [index, entry] of list.entries()) {
-    const problem = entryProblem(entry)
+    const problem = entryProblem(entry, urls)
     // An entry is named by its place and its name alone: a value may be a URL with its password, put where a secret's name goes.
     const named = typeof entry?.name === 'string' && NAME.test(entry.name) ? ` (${entry.name})` : ''
     if (problem) return { problem: `databases entry ${index + 1}${named}: ${problem}` }
@@ -50,7 +61,7 @@ function planFleet(text) {
   return { databases, names: databases.map((database) => database.name) }
 }
 
-function entryProblem(entry) {
+function entryProblem(entry, urls) {
   if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return 'not an object'
   const unknown = Object.keys(entry).filter((key) => !KEYS.includes(key))
   if (unknown.length > 0) return `${unknown.join(', ')} is not a key it may have (${KEYS.join(', ')})`
@@ -61,8 +72,11 @@ function entryProblem(entry) {
   if (typeof entry.name !== 'string' || !NAME.test(entry.name)) {
     return 'name must be letters, digits, ".", "_" and "-", at most 100, starting with a letter or digit (it names an artifact and a cache key)'
   }
-  if (entry.secret === undefined && entry.artifact === undefined) {
-    return 'it needs "secret" (the name of the secret that holds its URL) or "artifact" (an artifact of this run that holds its backup)'
+  if (entry.secret === undefined && entry.artifact === undefined && !(typeof urls?.[entry.name] === 'string' && urls[entry.name].trim())) {
+    return (
+      'its URL is nowhere: give it under its name in the database-urls secret, or name the secret that holds it ("secret", with ' +
+      'secrets: inherit), or the artifact that holds its backup ("artifact")'
+    )
   }
   if (entry.secret !== undefined && entry.artifact !== undefined) return 'give "secret" or "artifact", not both'
   if (entry.secret !== undefined && !SECRET.test(String(entry.secret))) {
@@ -85,7 +99,7 @@ function entryProblem(entry) {
 
 const fleet = process.env.FLEET ?? 'fleet'
 const { databases, names, problem } = NAME.test(fleet)
-  ? planFleet(process.env.DATABASES ?? '')
+  ? planFleet(process.env.DATABASES ?? '', process.env.DATABASE_URLS ?? '')
   : {
       problem: `fleet ${JSON.stringify(fleet)} is not a name: letters, digits, ".", "_" and "-", at most 100, starting with a letter or digit`
     }

@@ -133,7 +133,9 @@ function tableUnder(markdown: string, heading: string, index = 0): Map<string, s
 
 describe('a fleet of databases', () => {
   const fleetPage = read('docs/fleet.md')
-  const workflow = parse(read('.github/workflows/verify-fleet.yml')).on.workflow_call.inputs as Record<string, { default?: unknown }>
+  const call = parse(read('.github/workflows/verify-fleet.yml')).on.workflow_call
+  const workflow = call.inputs as Record<string, { default?: unknown }>
+  const declaredSecrets = call.secrets as Record<string, unknown>
   const report = parse(read('report/action.yml')) as typeof action
 
   test("the README's fleet section: a workflow of ten-odd lines that calls the reusable workflow, the same as docs/fleet.md's", () => {
@@ -141,14 +143,16 @@ describe('a fleet of databases', () => {
     const block = /```yaml\n([\s\S]*?)```/.exec(section)![1]
     expect(block.trim().split('\n').length).toBeLessThanOrEqual(12)
     const job = parse(block).jobs.fleet
-    expect(job).toMatchObject({ uses: 'org/backup-verify/.github/workflows/verify-fleet.yml@v1', secrets: 'inherit' })
+    expect(job.uses).toBe('org/backup-verify/.github/workflows/verify-fleet.yml@v1')
     for (const key of Object.keys(job.with)) expect(Object.keys(workflow)).toContain(key)
-    expect(JSON.parse(job.with.databases).map((entry: { secret: string }) => entry.secret)).toEqual([
-      'ORDERS_DATABASE_URL',
-      'BILLING_DATABASE_URL'
-    ])
+    expect(Object.keys(job.secrets)).toEqual(Object.keys(declaredSecrets))
+    // One URL a database, each from a secret of its own, by the names the list gives: one JSON object once the expressions are filled.
+    const names = JSON.parse(job.with.databases).map((entry: { name: string }) => entry.name)
+    const urls = JSON.parse(job.secrets['database-urls'].replace(/\$\{\{ secrets\.(\w+) \}\}/g, 'postgresql://$1'))
+    expect(Object.keys(urls)).toEqual(names)
+    expect(Object.values(urls)).toEqual(['postgresql://ORDERS_DATABASE_URL', 'postgresql://BILLING_DATABASE_URL'])
     expect(fleetPage).toContain(block.trim().split('\n').slice(2).join('\n'))
-    for (const words of ['256 jobs', 'secrets: inherit', 'history']) expect(section).toContain(words)
+    for (const words of ['256 jobs', 'database-urls', 'history']) expect(section).toContain(words)
   })
 
   test("docs/fleet.md's tables name every input of the workflow and of the report action, with their defaults, and every output", () => {

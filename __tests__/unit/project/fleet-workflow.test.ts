@@ -43,20 +43,25 @@ const call = fleet.on.workflow_call as {
 const jobs = fleet.jobs as Record<string, Job>
 const ACTION = './.backup-verify-action'
 
-/** Runs the plan script as the workflow's first job does; its outputs as the runner reads them. */
-function plan(databases: string, fleet = 'fleet', minutes = ''): { code: number | null; stdout: string; outputs: Record<string, string> } {
-  const folder = mkdtempSync(path.join(os.tmpdir(), 'backup-verify-plan-'))
+/** Runs one of the workflow's scripts as its step does, with that step's environment; its outputs as the runner reads them. */
+function script(name: string, env: Record<string, string>): { code: number | null; stdout: string; outputs: Record<string, string> } {
+  const folder = mkdtempSync(path.join(os.tmpdir(), 'backup-verify-fleet-script-'))
   try {
     const output = path.join(folder, 'output')
     writeFileSync(output, '')
-    const child = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'fleet-plan.mjs')], {
-      env: { PATH: process.env.PATH, DATABASES: databases, FLEET: fleet, TIMEOUT_MINUTES: minutes, GITHUB_OUTPUT: output },
+    const child = spawnSync(process.execPath, [path.join(ROOT, 'scripts', name)], {
+      env: { PATH: process.env.PATH, ...env, GITHUB_OUTPUT: output },
       encoding: 'utf8'
     })
     return { code: child.status, stdout: child.stdout, outputs: parseFileCommand(readFileSync(output, 'utf8')) }
   } finally {
     rmSync(folder, { recursive: true, force: true })
   }
+}
+
+/** The plan script, as the workflow's first job runs it. */
+function plan(databases: string, fleet = 'fleet', minutes = '', urls = '') {
+  return script('fleet-plan.mjs', { DATABASES: databases, FLEET: fleet, TIMEOUT_MINUTES: minutes, DATABASE_URLS: urls })
 }
 
 /** Every expression of a value: the insides of ${{ }}, and a step's or job's if, which is one without them. */
@@ -294,7 +299,7 @@ describe("the fleet workflow's plan", () => {
       'named orders (letter case aside)'
     ],
     ['an empty artifact', '[{"name": "a", "artifact": "", "file": "a.dump"}]', 'artifact is empty'],
-    ['neither secret nor artifact', '[{"name": "a"}]', 'it needs "secret"'],
+    ['a database without its URL', '[{"name": "a"}]', 'its URL is nowhere: give it under its name in the database-urls secret'],
     ['an artifact without its file', '[{"name": "a", "artifact": "b"}]', '"artifact" needs "file"'],
     ['a file outside the artifact', '[{"name": "a", "artifact": "b", "file": "../../etc/passwd"}]', 'relative, without ".."'],
     ['a name with a slash', '[{"name": "a/b", "secret": "X"}]', 'name must be letters, digits']
@@ -306,6 +311,79 @@ describe("the fleet workflow's plan", () => {
     expect(run.outputs).toEqual({})
     // The entry is named by its place and name, never shown: a password never reaches the log.
     expect(run.stdout).not.toContain('u:p@h')
+  })
+})
+
+describe('the URLs: one secret of URLs by name, or a secret an entry names', () => {
+  const URL = 'postgresql://app:p%40ss w0rd@db.example.test:5432/orders'
+
+  test('the plan reads database-urls for its names alone: a database without a URL is refused by name, no value is printed', () => {
+    const urls = JSON.stringify({ orders: URL })
+    expect(plan('[{"name": "orders"}]', 'fleet', '', urls).code).toBe(0)
+    const missing = plan('[{"name": "orders"}, {"name": "billing"}]', 'fleet', '', urls)
+    expect(missing.code).toBe(1)
+    expect(missing.stdout).toContain('databases entry 2 (billing): its URL is nowhere')
+    const broken = plan('[{"name": "orders"}]', 'fleet', '', `{"orders": "${URL}"`)
+    expect(broken.stdout).toContain('the database-urls secret is not JSON')
+    for (const run of [missing, broken]) expect(run.stdout).not.toContain('p%40ss')
+  })
+
+  test("a database's job takes its URL and masks it, and its password as written, decoded and encoded, before the action gets it", () => {
+    const run = script('fleet-url.mjs', { DATABASE: 'orders', DATABASE_URLS: JSON.stringify({ billing: 'postgresql://b', orders: URL }) })
+    expect(run.code).toBe(0)
+    expect(run.outputs['database-url']).toBe(URL)
+    const masks = [...run.stdout.matchAll(/^::add-mask::(.*)$/gm)].map((match) => match[1])
+    expect(masks).toEqual([URL, 'p%40ss w0rd', 'p@ss w0rd', 'p%40ss%20w0rd'])
+    // Nothing else it prints holds the URL or the password.
+    expect(run.stdout.replace(/^::add-mask::.*$/gm, '')).not.toMatch(/p%40ss|p@ss|db\.example/)
+    const named = script('fleet-url.mjs', { DATABASE: 'orders', SECRET: 'ORDERS_URL', FROM_SECRET: URL, DATABASE_URLS: '' })
+    expect(named.outputs['database-url']).toBe(URL)
+  })
+
+  test('a URL that is not there fails the job naming the key or the secret, never a value', () => {
+    const cases: Array<[Record<string, string>, string]> = [
+      [{ DATABASE_URLS: JSON.stringify({ billing: URL }) }, 'the database-urls secret has no URL under "orders"'],
+      [{ DATABASE_URLS: '' }, 'its entry names no secret and no artifact, and the database-urls secret was not passed'],
+      [{ DATABASE_URLS: URL }, 'the database-urls secret is not JSON'],
+      [{ SECRET: 'ORDERS_URL', FROM_SECRET: '' }, 'the secret ORDERS_URL is empty or was not passed']
+    ]
+    for (const [env, message] of cases) {
+      const run = script('fleet-url.mjs', { DATABASE: 'orders', ...env })
+      expect({ env, code: run.code, error: run.stdout.startsWith('::error title=Database URL of orders::') }).toEqual({
+        env,
+        code: 1,
+        error: true
+      })
+      expect(run.stdout).toContain(message)
+      expect(run.stdout).not.toContain('p%40ss')
+      expect(run.outputs).toEqual({})
+    }
+  })
+
+  test('the workflow hands the action its URL only through that masked step, and names no secret it does not declare', () => {
+    const declared = Object.keys((fleet.on.workflow_call as { secrets: Record<string, unknown> }).secrets)
+    for (const [, name] of expressionsOf(fleet)
+      .join('\n')
+      .matchAll(/\bsecrets\.([\w-]+)/g))
+      expect(declared).toContain(name)
+    const verify = jobs.verify.steps!.find((step) => step.uses === ACTION)!
+    expect(verify.with?.['database-url']).toBe('${{ steps.url.outputs.database-url }}')
+    const steps = Object.values(jobs).flatMap((job) => job.steps ?? [])
+    for (const step of steps) {
+      // A secret reaches a step through its environment alone, which the runner shows masked: never a with: or a script.
+      expect({
+        step: step.name ?? step.uses,
+        with: JSON.stringify(step.with ?? {}).includes('secrets'),
+        run: (step.run ?? '').includes('secrets')
+      }).toEqual({
+        step: step.name ?? step.uses,
+        with: false,
+        run: false
+      })
+    }
+    const url = jobs.verify.steps!.find((step) => step.id === 'url')!
+    expect(url.run).toBe('node .backup-verify-action/scripts/fleet-url.mjs')
+    expect(url.if).toBe('${{ !matrix.database.artifact }}')
   })
 })
 
@@ -355,5 +433,6 @@ function outputsOf(step: Step): Record<string, string> {
   if (step.uses === ACTION) return Output
   if (step.uses === `${ACTION}/report`) return ReportOutput
   if (step.run?.endsWith('scripts/fleet-plan.mjs')) return { databases: 'databases', names: 'names', actionTimeout: 'action-timeout' }
+  if (step.run?.endsWith('scripts/fleet-url.mjs')) return { databaseUrl: 'database-url' }
   throw new Error(`the outputs of step ${step.id} are not known here`)
 }
