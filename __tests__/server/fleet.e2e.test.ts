@@ -47,7 +47,7 @@ test('three real verifications, one failing min-size, reported as one: every dat
   await server.query("INSERT INTO customers (name, email) VALUES ('Late Comer', 'late@example.com')", 'orders_db')
   const jobs = [await verifyJob('orders'), await verifyJob('billing'), await verifyJob('audit', { 'min-size': '1GB' })]
   expect(jobs.map((job) => job.outputs.result)).toEqual(['passed', 'passed', 'failed'])
-  const schema = new Ajv({ allErrors: true, strict: false }).compile(
+  const schema = new Ajv({ allErrors: true, strict: false, logger: false }).compile(
     JSON.parse(readFileSync(path.join(ROOT, 'receipt.schema.json'), 'utf8'))
   )
   for (const job of jobs) {

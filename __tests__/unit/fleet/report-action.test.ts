@@ -91,7 +91,7 @@ describe('over 300 receipts of every kind', () => {
   })
 
   test('the receipts, physical and repository ones among them, are what receipt.schema.json describes', async () => {
-    const validate = new Ajv({ allErrors: true, strict: false }).compile(
+    const validate = new Ajv({ allErrors: true, strict: false, logger: false }).compile(
       JSON.parse(readFileSync(path.join(ROOT, 'receipt.schema.json'), 'utf8'))
     )
     const files = (await readdir(folder, { recursive: true })).filter((name) => /receipt-\d+\/.*\.json$/.test(name))
