@@ -23,7 +23,7 @@ function planFleet(text, urlsText) {
     try {
       urls = JSON.parse(urlsText)
     } catch {
-      return { problem: 'the database-urls secret is not JSON: it is {"<name>": "<URL>", ...}, on one line' }
+      return { problem: 'the database-urls secret is not JSON: it is {"<name>": "<URL>", ...}' }
     }
     if (typeof urls !== 'object' || urls === null || Array.isArray(urls)) {
       return { problem: 'the database-urls secret is not a JSON object of URLs by name' }

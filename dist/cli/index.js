@@ -36885,6 +36885,17 @@ function secretForms(password, rawUrl) {
                 // Not percent-encoded as a whole: the written form is the one to hide.
             }
         }
+        // A password in the query (?password=...), as written and decoded.
+        const queried = /[?&]password=([^&#]*)/i.exec(rawUrl)?.[1];
+        if (queried) {
+            forms.add(queried);
+            try {
+                forms.add(decodeURIComponent(queried));
+            }
+            catch {
+                // Not percent-encoded as a whole: the written form is the one to hide.
+            }
+        }
         // A key=value string: its password value, as written and unquoted.
         for (const pair of parseKeywordValue(rawUrl) ?? []) {
             if (pair.key === 'password') {

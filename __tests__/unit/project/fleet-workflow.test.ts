@@ -49,7 +49,7 @@ function script(name: string, env: Record<string, string>): { code: number | nul
   try {
     const output = path.join(folder, 'output')
     writeFileSync(output, '')
-    const child = spawnSync(process.execPath, [path.join(ROOT, 'scripts', name)], {
+    const child = spawnSync(process.execPath, [path.join(ROOT, name)], {
       env: { PATH: process.env.PATH, ...env, GITHUB_OUTPUT: output },
       encoding: 'utf8'
     })
@@ -59,9 +59,21 @@ function script(name: string, env: Record<string, string>): { code: number | nul
   }
 }
 
+/** The URL step of a database's job, its bundle run with the step's environment. */
+function urlStep(env: Record<string, string>) {
+  return script('dist/fleet-url/index.js', env)
+}
+
+/** The masks a step registered, as the runner reads them: "%25", "%0D" and "%0A" unescaped. */
+function masksOf(stdout: string): string[] {
+  return [...stdout.matchAll(/^::add-mask::(.*)$/gm)].map((match) =>
+    match[1].replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%')
+  )
+}
+
 /** The plan script, as the workflow's first job runs it. */
 function plan(databases: string, fleet = 'fleet', minutes = '', urls = '') {
-  return script('fleet-plan.mjs', { DATABASES: databases, FLEET: fleet, TIMEOUT_MINUTES: minutes, DATABASE_URLS: urls })
+  return script('scripts/fleet-plan.mjs', { DATABASES: databases, FLEET: fleet, TIMEOUT_MINUTES: minutes, DATABASE_URLS: urls })
 }
 
 /** Every expression of a value: the insides of ${{ }}, and a step's or job's if, which is one without them. */
@@ -328,16 +340,30 @@ describe('the URLs: one secret of URLs by name, or a secret an entry names', () 
     for (const run of [missing, broken]) expect(run.stdout).not.toContain('p%40ss')
   })
 
-  test("a database's job takes its URL and masks it, and its password as written, decoded and encoded, before the action gets it", () => {
-    const run = script('fleet-url.mjs', { DATABASE: 'orders', DATABASE_URLS: JSON.stringify({ billing: 'postgresql://b', orders: URL }) })
+  test("a database's job takes its URL and masks it, and its password in every spelling, before the action gets it", () => {
+    const run = urlStep({ DATABASE: 'orders', DATABASE_URLS: JSON.stringify({ billing: 'postgresql://b', orders: URL }) })
     expect(run.code).toBe(0)
     expect(run.outputs['database-url']).toBe(URL)
-    const masks = [...run.stdout.matchAll(/^::add-mask::(.*)$/gm)].map((match) => match[1])
-    expect(masks).toEqual([URL, 'p%40ss w0rd', 'p@ss w0rd', 'p%40ss%20w0rd'])
+    expect(masksOf(run.stdout)).toEqual(expect.arrayContaining([URL, 'p%40ss w0rd', 'p@ss w0rd', 'p%40ss%20w0rd']))
     // Nothing else it prints holds the URL or the password.
     expect(run.stdout.replace(/^::add-mask::.*$/gm, '')).not.toMatch(/p%40ss|p@ss|db\.example/)
-    const named = script('fleet-url.mjs', { DATABASE: 'orders', SECRET: 'ORDERS_URL', FROM_SECRET: URL, DATABASE_URLS: '' })
+    const named = urlStep({ DATABASE: 'orders', SECRET: 'ORDERS_URL', FROM_SECRET: URL, DATABASE_URLS: '' })
     expect(named.outputs['database-url']).toBe(URL)
+  })
+
+  test('a mask is the text itself once the runner reads it: "%25", an unencoded "@", a password in the query or in key=value', () => {
+    const cases: Array<[string, string[]]> = [
+      ['postgresql://u:a%25b@h/db', ['postgresql://u:a%25b@h/db', 'a%25b', 'a%b']],
+      ['postgresql://u:p@ss@h/db', ['p@ss']],
+      ['postgresql://h/db?user=u&password=s3cr%21t', ['s3cr!t', 's3cr%21t']],
+      ["host=h dbname=db password='it\\'s'", ["it's"]]
+    ]
+    for (const [url, forms] of cases) {
+      const run = urlStep({ DATABASE: 'orders', DATABASE_URLS: JSON.stringify({ orders: url }) })
+      expect({ url, masks: masksOf(run.stdout) }).toEqual({ url, masks: expect.arrayContaining([url, ...forms]) })
+      // The password never masks less than itself: no mask is a part of it cut at an "@".
+      expect(masksOf(run.stdout)).not.toContain('p')
+    }
   })
 
   test('a URL that is not there fails the job naming the key or the secret, never a value', () => {
@@ -348,7 +374,7 @@ describe('the URLs: one secret of URLs by name, or a secret an entry names', () 
       [{ SECRET: 'ORDERS_URL', FROM_SECRET: '' }, 'the secret ORDERS_URL is empty or was not passed']
     ]
     for (const [env, message] of cases) {
-      const run = script('fleet-url.mjs', { DATABASE: 'orders', ...env })
+      const run = urlStep({ DATABASE: 'orders', ...env })
       expect({ env, code: run.code, error: run.stdout.startsWith('::error title=Database URL of orders::') }).toEqual({
         env,
         code: 1,
@@ -382,7 +408,7 @@ describe('the URLs: one secret of URLs by name, or a secret an entry names', () 
       })
     }
     const url = jobs.verify.steps!.find((step) => step.id === 'url')!
-    expect(url.run).toBe('node .backup-verify-action/scripts/fleet-url.mjs')
+    expect(url.run).toBe('node .backup-verify-action/dist/fleet-url/index.js')
     expect(url.if).toBe('${{ !matrix.database.artifact }}')
   })
 })
@@ -394,6 +420,7 @@ describe('the fleet in CI', () => {
     expect(calling.uses).toBe('./.github/workflows/verify-fleet.yml')
     for (const key of Object.keys(calling.with ?? {})) expect(Object.keys(call.inputs)).toContain(key)
     expect(calling.with).toMatchObject({ 'action-repository': '${{ github.repository }}', 'action-ref': '${{ github.sha }}' })
+    expect(String(calling.with?.databases)).not.toContain('\n')
     const databases = JSON.parse(String(calling.with?.databases)) as Array<{ name: string; artifact: string; file: string }>
     const run = plan(String(calling.with?.databases))
     expect(run.code).toBe(0)
@@ -433,6 +460,6 @@ function outputsOf(step: Step): Record<string, string> {
   if (step.uses === ACTION) return Output
   if (step.uses === `${ACTION}/report`) return ReportOutput
   if (step.run?.endsWith('scripts/fleet-plan.mjs')) return { databases: 'databases', names: 'names', actionTimeout: 'action-timeout' }
-  if (step.run?.endsWith('scripts/fleet-url.mjs')) return { databaseUrl: 'database-url' }
+  if (step.run?.endsWith('dist/fleet-url/index.js')) return { databaseUrl: 'database-url' }
   throw new Error(`the outputs of step ${step.id} are not known here`)
 }

@@ -27,6 +27,12 @@ describe('Redactor', () => {
     expect(redactor.redact("host=db password='hunter 2' dbname=x")).toBe('host=db password=*** dbname=x')
   })
 
+  test('a password in the query is hidden as written and decoded, apart from its URL', () => {
+    const url = 'postgresql://app@db:5432/shop?sslmode=require&password=s3cr%21t'
+    const redacted = new Redactor(secretForms(undefined, url)).redact('tried s3cr%21t, then s3cr!t')
+    expect(redacted).toBe('tried ***, then ***')
+  })
+
   test('a secret that contains another is masked whole', () => {
     const redactor = new Redactor(['abc', 'abcdef'])
     expect(redactor.redact('xabcdefx')).toBe('x***x')
