@@ -1,4 +1,4 @@
-// Bundles the entry points (the action's main and post steps, the command line, the report action, the fleet workflow's URL step) with ncc into dist/, which is committed: the runner runs dist/, not src/.
+// Bundles the entry points (the action's main and post steps, the command line, the report action, the fleet workflow's steps) with ncc into dist/, which is committed: the runner runs dist/, not src/.
 import { execFileSync } from 'node:child_process'
 import { rmSync } from 'node:fs'
 
@@ -7,7 +7,7 @@ const entries = [
   ['src/post-index.ts', 'dist/post'],
   ['src/cli.ts', 'dist/cli'],
   ['src/fleet-report-index.ts', 'dist/report'],
-  ['src/fleet-url-index.ts', 'dist/fleet-url']
+  ['src/fleet-workflow-index.ts', 'dist/fleet-workflow']
 ]
 rmSync('dist', { recursive: true, force: true })
 for (const [entry, out] of entries) {

@@ -44,12 +44,15 @@ const jobs = fleet.jobs as Record<string, Job>
 const ACTION = './.backup-verify-action'
 
 /** Runs one of the workflow's scripts as its step does, with that step's environment; its outputs as the runner reads them. */
-function script(name: string, env: Record<string, string>): { code: number | null; stdout: string; outputs: Record<string, string> } {
+function script(
+  step: 'plan' | 'url',
+  env: Record<string, string>
+): { code: number | null; stdout: string; outputs: Record<string, string> } {
   const folder = mkdtempSync(path.join(os.tmpdir(), 'backup-verify-fleet-script-'))
   try {
     const output = path.join(folder, 'output')
     writeFileSync(output, '')
-    const child = spawnSync(process.execPath, [path.join(ROOT, name)], {
+    const child = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'fleet-workflow', 'index.js'), step], {
       env: { PATH: process.env.PATH, ...env, GITHUB_OUTPUT: output },
       encoding: 'utf8'
     })
@@ -61,7 +64,7 @@ function script(name: string, env: Record<string, string>): { code: number | nul
 
 /** The URL step of a database's job, its bundle run with the step's environment. */
 function urlStep(env: Record<string, string>) {
-  return script('dist/fleet-url/index.js', env)
+  return script('url', env)
 }
 
 /** The masks a step registered, as the runner reads them: "%25", "%0D" and "%0A" unescaped. */
@@ -73,7 +76,7 @@ function masksOf(stdout: string): string[] {
 
 /** The plan script, as the workflow's first job runs it. */
 function plan(databases: string, fleet = 'fleet', minutes = '', urls = '') {
-  return script('scripts/fleet-plan.mjs', { DATABASES: databases, FLEET: fleet, TIMEOUT_MINUTES: minutes, DATABASE_URLS: urls })
+  return script('plan', { DATABASES: databases, FLEET: fleet, TIMEOUT_MINUTES: minutes, DATABASE_URLS: urls })
 }
 
 /** Every expression of a value: the insides of ${{ }}, and a step's or job's if, which is one without them. */
@@ -229,7 +232,7 @@ describe('.github/workflows/verify-fleet.yml', () => {
       'max-parallel': '${{ inputs.max-parallel }}',
       matrix: { database: '${{ fromJSON(needs.plan.outputs.databases) }}' }
     })
-    expect(jobs.plan.steps?.at(-1)?.run).toBe('node .backup-verify-action/scripts/fleet-plan.mjs')
+    expect(jobs.plan.steps?.at(-1)?.run).toBe('node .backup-verify-action/dist/fleet-workflow/index.js plan')
     expect(jobs.plan.steps?.at(-1)?.env?.TIMEOUT_MINUTES).toBe('${{ inputs.timeout-minutes }}')
     const verify = jobs.verify.steps!.find((step) => step.uses === ACTION)!
     expect(verify.with?.timeout).toBe('${{ needs.plan.outputs.action-timeout }}')
@@ -408,7 +411,7 @@ describe('the URLs: one secret of URLs by name, or a secret an entry names', () 
       })
     }
     const url = jobs.verify.steps!.find((step) => step.id === 'url')!
-    expect(url.run).toBe('node .backup-verify-action/dist/fleet-url/index.js')
+    expect(url.run).toBe('node .backup-verify-action/dist/fleet-workflow/index.js url')
     expect(url.if).toBe('${{ !matrix.database.artifact }}')
   })
 })
@@ -459,7 +462,8 @@ describe('the fleet in CI', () => {
 function outputsOf(step: Step): Record<string, string> {
   if (step.uses === ACTION) return Output
   if (step.uses === `${ACTION}/report`) return ReportOutput
-  if (step.run?.endsWith('scripts/fleet-plan.mjs')) return { databases: 'databases', names: 'names', actionTimeout: 'action-timeout' }
-  if (step.run?.endsWith('dist/fleet-url/index.js')) return { databaseUrl: 'database-url' }
+  if (step.run?.endsWith('dist/fleet-workflow/index.js plan'))
+    return { databases: 'databases', names: 'names', actionTimeout: 'action-timeout' }
+  if (step.run?.endsWith('dist/fleet-workflow/index.js url')) return { databaseUrl: 'database-url' }
   throw new Error(`the outputs of step ${step.id} are not known here`)
 }

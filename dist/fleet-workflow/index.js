@@ -31550,6 +31550,157 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
+;// CONCATENATED MODULE: ./src/fleet/workflow.ts
+// The fleet workflow's own steps (.github/workflows/verify-fleet.yml), as values in and values out:
+// the plan (the databases input read into the matrix, or refused naming the entry and the fix, never
+// a value) and each database's URL (from the database-urls secret, or the secret its entry names).
+// The database-urls secret is read by both, for its names in the plan and for one URL in a job.
+/** GitHub's limit on the jobs one matrix makes. */
+const MATRIX_LIMIT = 256;
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+const SECRET = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** What an entry may hold besides where its URL or backup is: inputs of the action, passed as they are. */
+const PASSED_ON = ['min-size', 'verify', 'method', 'max-age', 'max-restore-time'];
+/** Every key an entry of the databases list may have. */
+const ENTRY_KEYS = ['name', 'secret', 'artifact', 'file', 'receipt', ...PASSED_ON];
+const EXAMPLE = '[{"name": "orders"}, {"name": "billing", "artifact": "billing-backup", "file": "billing.dump"}]';
+const NAME_RULE = 'letters, digits, ".", "_" and "-", at most 100, starting with a letter or digit';
+function planFleet(request) {
+    if (!NAME.test(request.fleet))
+        return { problem: `fleet ${JSON.stringify(request.fleet)} is not a name: ${NAME_RULE}` };
+    const urls = request.urls.trim() === '' ? undefined : parseUrls(request.urls);
+    if (urls && 'problem' in urls)
+        return urls;
+    let list;
+    try {
+        list = JSON.parse(request.databases);
+    }
+    catch {
+        return { problem: `databases is not JSON: give a list such as ${EXAMPLE}` };
+    }
+    if (!Array.isArray(list))
+        return { problem: `databases is not a JSON list: give one such as ${EXAMPLE}` };
+    if (list.length === 0)
+        return { problem: 'databases is an empty list: name at least one database' };
+    if (list.length > MATRIX_LIMIT) {
+        return {
+            problem: `databases lists ${list.length} databases; one matrix runs at most ${MATRIX_LIMIT} jobs: ` +
+                'split the list over several calls, each with a fleet name of its own'
+        };
+    }
+    const seen = new Set();
+    const databases = [];
+    for (const [index, entry] of list.entries()) {
+        const problem = entryProblem(entry, urls?.byName);
+        // An entry is named by its place and its name alone: a value may be a URL with its password, put where a secret's name goes.
+        const name = entry?.name;
+        const named = typeof name === 'string' && NAME.test(name) ? ` (${name})` : '';
+        if (problem)
+            return { problem: `databases entry ${index + 1}${named}: ${problem}` };
+        const fields = Object.fromEntries(Object.entries(entry).map(([key, value]) => [key, String(value)]));
+        // Artifact names are told apart without regard to case.
+        if (seen.has(fields.name.toLowerCase())) {
+            return {
+                problem: `two databases are named ${fields.name} (letter case aside): each needs a name of its own (its receipt, history and artifact go by it)`
+            };
+        }
+        seen.add(fields.name.toLowerCase());
+        databases.push(fields);
+    }
+    const minutes = request.timeoutMinutes;
+    return {
+        databases,
+        names: databases.map((database) => database.name),
+        actionTimeout: Math.max(1, minutes >= 10 ? minutes - 5 : Math.floor(minutes * 0.8))
+    };
+}
+function entryProblem(entry, urls) {
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
+        return 'not an object';
+    const fields = entry;
+    const unknown = Object.keys(fields).filter((key) => !ENTRY_KEYS.includes(key));
+    if (unknown.length > 0)
+        return `${unknown.join(', ')} is not a key it may have (${ENTRY_KEYS.join(', ')})`;
+    for (const [key, value] of Object.entries(fields)) {
+        if (typeof value !== 'string' && typeof value !== 'number')
+            return `${key} is not a string`;
+        if (String(value).trim() === '')
+            return `${key} is empty: give a value, or leave the key out`;
+    }
+    const { name, secret, artifact, file, receipt } = fields;
+    if (typeof name !== 'string' || !NAME.test(name))
+        return `name must be ${NAME_RULE} (it names an artifact and a cache key)`;
+    if (secret === undefined && artifact === undefined && urlIn(urls, name) === undefined) {
+        return ('its URL is nowhere: give it under its name in the database-urls secret, or name the secret that holds it ("secret", with ' +
+            'secrets: inherit), or the artifact that holds its backup ("artifact")');
+    }
+    if (secret !== undefined && artifact !== undefined)
+        return 'give "secret" or "artifact", not both';
+    if (secret !== undefined && !SECRET.test(String(secret)))
+        return 'secret is the name of a secret (letters, digits and "_"), never its value';
+    if (artifact !== undefined && file === undefined)
+        return '"artifact" needs "file", the path of the backup inside the artifact';
+    if (artifact === undefined && (file !== undefined || receipt !== undefined))
+        return '"file" and "receipt" go with "artifact"';
+    for (const [key, value] of [
+        ['file', file],
+        ['receipt', receipt]
+    ]) {
+        const path = value === undefined ? undefined : String(value);
+        if (path !== undefined && (path.startsWith('/') || path.split(/[\\/]/).includes('..') || /[\r\n]/.test(path))) {
+            return `${key} is a path inside the artifact: relative, without ".."`;
+        }
+    }
+    return undefined;
+}
+/** The database's URL, or why it cannot be had, naming the secret or the key, never a value. */
+function databaseUrl(request) {
+    if (request.secret !== '') {
+        if (request.fromSecret.trim() !== '')
+            return oneLine(request.fromSecret);
+        return {
+            problem: `the secret ${request.secret} is empty or was not passed: set it, and call the workflow with secrets: inherit ` +
+                '(within your organization or enterprise); or leave "secret" out and give the URL in database-urls'
+        };
+    }
+    if (request.urls.trim() === '') {
+        return {
+            problem: 'its entry names no secret and no artifact, and the database-urls secret was not passed: pass {"<name>": "<URL>", ...} as database-urls'
+        };
+    }
+    const urls = parseUrls(request.urls);
+    if ('problem' in urls)
+        return urls;
+    const url = urlIn(urls.byName, request.database);
+    if (url === undefined) {
+        const others = Object.keys(urls.byName).filter((name) => name !== request.database).length;
+        return {
+            problem: `the database-urls secret has no URL under "${request.database}" (it has ${others} other name${others === 1 ? '' : 's'})`
+        };
+    }
+    return oneLine(url);
+}
+function parseUrls(text) {
+    let urls;
+    try {
+        urls = JSON.parse(text);
+    }
+    catch {
+        return { problem: 'the database-urls secret is not JSON: it is {"<name>": "<URL>", ...}' };
+    }
+    if (typeof urls !== 'object' || urls === null || Array.isArray(urls)) {
+        return { problem: 'the database-urls secret is not a JSON object of URLs by name' };
+    }
+    return { byName: urls };
+}
+function urlIn(urls, name) {
+    const url = urls && Object.hasOwn(urls, name) ? urls[name] : undefined;
+    return typeof url === 'string' && url.trim() !== '' ? url : undefined;
+}
+function oneLine(url) {
+    return /[\r\n]/.test(url) ? { problem: 'its URL holds a line break: give it on one line' } : { url };
+}
+
 ;// CONCATENATED MODULE: ./src/run/secrets.ts
 // Every text that leaves the engine (errors, tool output, log lines) passes through one Redactor.
 const MASK = '***';
@@ -31659,18 +31810,43 @@ class Redactor {
     }
 }
 
-;// CONCATENATED MODULE: ./src/action/fleet-url.ts
-// A database's job in the fleet workflow (.github/workflows/verify-fleet.yml): picks its URL, from
-// the secret its entry names (FROM_SECRET, passed with secrets: inherit) or from the JSON object of
-// URLs by name (DATABASE_URLS, the workflow's database-urls secret, which a caller in any
-// organization can pass). Masks the URL and every form of its password the action itself masks,
-// before anything could print them, then hands the URL to the action as a step output. A URL that is
-// missing fails the job naming the secret or the key, never a value.
+;// CONCATENATED MODULE: ./src/action/fleet-workflow.ts
+// The fleet workflow's own steps, as the runner runs them (dist/fleet-workflow/index.js plan|url):
+// the plan's outputs (the matrix, the names, the action's timeout), and a database's URL, masked in
+// every spelling the action itself masks before the action gets it as a step output.
 
 
-function runFleetUrl(env = process.env) {
+
+function runFleetStep(step, env = process.env) {
+    if (step === 'plan')
+        plan(env);
+    else if (step === 'url')
+        url(env);
+    else {
+        process.exitCode = 1;
+        error(`unknown step ${JSON.stringify(step)}: plan or url`, { title: 'Fleet workflow' });
+    }
+}
+function plan(env) {
+    const planned = planFleet({
+        databases: env.DATABASES ?? '',
+        urls: env.DATABASE_URLS ?? '',
+        fleet: env.FLEET || 'fleet',
+        timeoutMinutes: Number(env.TIMEOUT_MINUTES || 60)
+    });
+    if ('problem' in planned) {
+        process.exitCode = 1;
+        error(planned.problem, { title: 'Input databases' });
+        return;
+    }
+    setOutput('databases', JSON.stringify(planned.databases));
+    setOutput('names', JSON.stringify(planned.names));
+    setOutput('action-timeout', String(planned.actionTimeout));
+    info(`${planned.names.length} database${planned.names.length === 1 ? '' : 's'} to verify: ${planned.names.join(', ')}`);
+}
+function url(env) {
     const database = env.DATABASE ?? '';
-    const found = urlOf(database, env.SECRET ?? '', env.FROM_SECRET ?? '', env.DATABASE_URLS ?? '');
+    const found = databaseUrl({ database, secret: env.SECRET ?? '', fromSecret: env.FROM_SECRET ?? '', urls: env.DATABASE_URLS ?? '' });
     if ('problem' in found) {
         process.exitCode = 1;
         error(found.problem, { title: `Database URL of ${database}` });
@@ -31682,44 +31858,9 @@ function runFleetUrl(env = process.env) {
     setOutput('database-url', found.url);
     info(`The URL of ${database} is masked and handed to the action.`);
 }
-function urlOf(database, secret, fromSecret, urlsText) {
-    if (secret !== '') {
-        if (fromSecret.trim() !== '')
-            return checked(fromSecret);
-        return {
-            problem: `the secret ${secret} is empty or was not passed: set it, and call the workflow with secrets: inherit ` +
-                `(within your organization or enterprise); or leave "secret" out and give the URL in database-urls`
-        };
-    }
-    if (urlsText.trim() === '') {
-        return {
-            problem: 'its entry names no secret and no artifact, and the database-urls secret was not passed: pass {"<name>": "<URL>", ...} as database-urls'
-        };
-    }
-    let urls;
-    try {
-        urls = JSON.parse(urlsText);
-    }
-    catch {
-        return { problem: 'the database-urls secret is not JSON: it is {"<name>": "<URL>", ...}' };
-    }
-    if (typeof urls !== 'object' || urls === null || Array.isArray(urls)) {
-        return { problem: 'the database-urls secret is not a JSON object of URLs by name' };
-    }
-    const byName = urls;
-    const url = Object.hasOwn(byName, database) ? byName[database] : undefined;
-    if (typeof url !== 'string' || url.trim() === '') {
-        const others = Object.keys(byName).filter((name) => name !== database).length;
-        return { problem: `the database-urls secret has no URL under "${database}" (it has ${others} other name${others === 1 ? '' : 's'})` };
-    }
-    return checked(url);
-}
-function checked(url) {
-    return /[\r\n]/.test(url) ? { problem: 'its URL holds a line break: give it on one line' } : { url };
-}
-/** The password a URL or key=value string holds, decoded: secretForms adds its other spellings. */
+/** The password a URL (in its user part or its query) or a key=value string holds, decoded: secretForms adds its other spellings. */
 function passwordOf(url) {
-    const written = writtenUrlPassword(url);
+    const written = writtenUrlPassword(url) ?? /[?&]password=([^&#]*)/i.exec(url)?.[1];
     if (written !== undefined) {
         try {
             return decodeURIComponent(written);
@@ -31728,20 +31869,12 @@ function passwordOf(url) {
             return written;
         }
     }
-    const queried = /[?&]password=([^&#]*)/i.exec(url)?.[1];
-    if (queried !== undefined) {
-        try {
-            return decodeURIComponent(queried);
-        }
-        catch {
-            return queried;
-        }
-    }
     return parseKeywordValue(url)?.find((pair) => pair.key === 'password')?.value;
 }
 
-;// CONCATENATED MODULE: ./src/fleet-url-index.ts
-// Entry point of the fleet workflow's URL step (bundled to dist/fleet-url/index.js): run on load.
+;// CONCATENATED MODULE: ./src/fleet-workflow-index.ts
+// Entry point of the fleet workflow's own steps (bundled to dist/fleet-workflow/index.js): the step
+// named by the first argument, plan or url.
 
-runFleetUrl();
+runFleetStep(process.argv[2]);
 
