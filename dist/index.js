@@ -41276,11 +41276,15 @@ function fileInputs(get) {
     const given = new Map(FILE_INPUTS.map(({ input }) => [input, get(input)]));
     return (name) => given.get(name) ?? '';
 }
-/** A failed run's annotation: titled by its problem (or the input at fault), on the file it concerns. */
-function failureAnnotation(error, inputOf, workspace = process.env.GITHUB_WORKSPACE) {
+/**
+ * A failed run's annotation: titled by its problem (or the input at fault), on the file it concerns.
+ * failedChecks: the checks that did not pass; freshness-query's alone (expect: time) are not the checks file's.
+ */
+function failureAnnotation(error, inputOf, workspace = process.env.GITHUB_WORKSPACE, failedChecks = []) {
     const title = error?.input ? `backup-verify: input ${error.input}` : `backup-verify: ${error?.problem ?? 'failed'}`;
     const at = FILE_INPUTS.find(({ input, problems }) => input === error?.input || problems.includes(error?.problem ?? ''));
-    const file = at && workspaceFile(at.input, inputOf(at.input), workspace);
+    const freshnessAlone = at?.input === Input.Checks && failedChecks.length > 0 && failedChecks.every((check) => check.expect === 'time');
+    const file = at && !freshnessAlone && workspaceFile(at.input, inputOf(at.input), workspace);
     return file ? { title, file } : { title };
 }
 /** A warning's title: the threshold of an alert, else the action's name. */
@@ -57088,9 +57092,9 @@ async function runAction() {
     const raw = runnerInputs();
     const filesGiven = fileInputs(raw.get);
     /** Fails the step with an error annotation that has a title, and a file where the failure has one. */
-    const fail = (message, error) => {
+    const fail = (message, error, failedChecks) => {
         process.exitCode = 1;
-        lib_core/* error */.z3(message, failureAnnotation(error, filesGiven));
+        lib_core/* error */.z3(message, failureAnnotation(error, filesGiven, undefined, failedChecks));
     };
     const start = startUp(raw, lib_core/* setSecret */.Pq);
     try {
@@ -57115,7 +57119,8 @@ async function runAction() {
         await writeJobSummary(renderSummary(buildSummary(result)));
         if (result.status === 'failed') {
             const { message, hint } = result.error ?? { message: 'verification failed' };
-            fail(hint ? `${message}\nHint: ${hint}` : message, result.error);
+            const failedChecks = result.teamChecks?.outcomes.filter((outcome) => outcome.status !== 'passed');
+            fail(hint ? `${message}\nHint: ${hint}` : message, result.error, failedChecks);
         }
         else if (result.status === 'passed') {
             lib_core/* info */.pq(`Backup verified: ${result.backup?.sizeBytes} bytes, SHA-256 ${result.backup?.sha256}`);

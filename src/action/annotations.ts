@@ -38,15 +38,20 @@ export function fileInputs(get: (name: string) => string): (name: string) => str
   return (name) => given.get(name) ?? ''
 }
 
-/** A failed run's annotation: titled by its problem (or the input at fault), on the file it concerns. */
+/**
+ * A failed run's annotation: titled by its problem (or the input at fault), on the file it concerns.
+ * failedChecks: the checks that did not pass; freshness-query's alone (expect: time) are not the checks file's.
+ */
 export function failureAnnotation(
   error: Pick<NonNullable<VerificationResult['error']>, 'problem' | 'input'> | undefined,
   inputOf: (name: string) => string,
-  workspace = process.env.GITHUB_WORKSPACE
+  workspace = process.env.GITHUB_WORKSPACE,
+  failedChecks: Array<{ expect: string }> = []
 ): AnnotationProperties {
   const title = error?.input ? `backup-verify: input ${error.input}` : `backup-verify: ${error?.problem ?? 'failed'}`
   const at = FILE_INPUTS.find(({ input, problems }) => input === error?.input || problems.includes(error?.problem ?? ''))
-  const file = at && workspaceFile(at.input, inputOf(at.input), workspace)
+  const freshnessAlone = at?.input === Input.Checks && failedChecks.length > 0 && failedChecks.every((check) => check.expect === 'time')
+  const file = at && !freshnessAlone && workspaceFile(at.input, inputOf(at.input), workspace)
   return file ? { title, file } : { title }
 }
 

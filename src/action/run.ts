@@ -21,9 +21,9 @@ export async function runAction(): Promise<void> {
   const raw = runnerInputs()
   const filesGiven = fileInputs(raw.get)
   /** Fails the step with an error annotation that has a title, and a file where the failure has one. */
-  const fail = (message: string, error: Parameters<typeof failureAnnotation>[0]): void => {
+  const fail = (message: string, error: Parameters<typeof failureAnnotation>[0], failedChecks?: Array<{ expect: string }>): void => {
     process.exitCode = 1
-    core.error(message, failureAnnotation(error, filesGiven))
+    core.error(message, failureAnnotation(error, filesGiven, undefined, failedChecks))
   }
   const start = startUp(raw, core.setSecret)
   try {
@@ -47,7 +47,8 @@ export async function runAction(): Promise<void> {
     await writeJobSummary(renderSummary(buildSummary(result)))
     if (result.status === 'failed') {
       const { message, hint } = result.error ?? { message: 'verification failed' }
-      fail(hint ? `${message}\nHint: ${hint}` : message, result.error)
+      const failedChecks = result.teamChecks?.outcomes.filter((outcome) => outcome.status !== 'passed')
+      fail(hint ? `${message}\nHint: ${hint}` : message, result.error, failedChecks)
     } else if (result.status === 'passed') {
       core.info(`Backup verified: ${result.backup?.sizeBytes} bytes, SHA-256 ${result.backup?.sha256}`)
     }
