@@ -40923,6 +40923,10 @@ function parseJobs(text) {
     }
     return Number(value);
 }
+/** A database's label (input name; the names a fleet report expects by): at most 100 characters, one line, no control or format character. */
+function isLabel(text) {
+    return [...text].length <= 100 && !/[\p{Cc}\p{Cf}]/u.test(text);
+}
 function loadSettings(raw) {
     const minSizeText = raw.get(Input.MinSize).trim() || DEFAULT_MIN_SIZE;
     const minSizeBytes = parseSize(minSizeText);
@@ -40986,7 +40990,7 @@ function loadSettings(raw) {
     if (freshnessQuery)
         refuseControlCharacters(Input.FreshnessQuery, freshnessQuery, freshnessQuery);
     const name = raw.get(Input.Name).trim() || undefined;
-    if (name !== undefined && ([...name].length > 100 || /[\p{Cc}\p{Cf}]/u.test(name))) {
+    if (name !== undefined && !isLabel(name)) {
         throw new InputError(Input.Name, name, 'a label of at most 100 characters, on one line, without control characters, e.g. orders-eu');
     }
     return {

@@ -37705,6 +37705,10 @@ function parseJobs(text) {
     }
     return Number(value);
 }
+/** A database's label (input name; the names a fleet report expects by): at most 100 characters, one line, no control or format character. */
+function isLabel(text) {
+    return [...text].length <= 100 && !/[\p{Cc}\p{Cf}]/u.test(text);
+}
 function loadSettings(raw) {
     const minSizeText = raw.get(Input.MinSize).trim() || DEFAULT_MIN_SIZE;
     const minSizeBytes = parseSize(minSizeText);
@@ -37768,7 +37772,7 @@ function loadSettings(raw) {
     if (freshnessQuery)
         refuseControlCharacters(Input.FreshnessQuery, freshnessQuery, freshnessQuery);
     const name = raw.get(Input.Name).trim() || undefined;
-    if (name !== undefined && ([...name].length > 100 || /[\p{Cc}\p{Cf}]/u.test(name))) {
+    if (name !== undefined && !isLabel(name)) {
         throw new InputError(Input.Name, name, 'a label of at most 100 characters, on one line, without control characters, e.g. orders-eu');
     }
     return {
@@ -59731,8 +59735,7 @@ function glob_hashFiles(patterns_1) {
 
 
 
-/** The receipt schema this report was written with; a newer one is read for the fields it kept. */
-const KNOWN_SCHEMA = 4;
+
 /** The fleet report's own JSON (report-path), which may sit beside the receipts: not a receipt, and not counted. */
 const FLEET_REPORT_TOOL = 'backup-verify-report';
 /** The files the receipts input names, sorted; none when nothing is there. */
@@ -59793,7 +59796,7 @@ function fleetEntryOf(value, file) {
     const schemaVersion = receipt.schemaVersion;
     if (typeof schemaVersion !== 'number' || !Number.isInteger(schemaVersion))
         return 'it has no schemaVersion';
-    const newer = schemaVersion > KNOWN_SCHEMA ? ` (schemaVersion ${schemaVersion}, newer than this report's ${KNOWN_SCHEMA})` : '';
+    const newer = schemaVersion > RECEIPT_SCHEMA_VERSION ? ` (schemaVersion ${schemaVersion}, newer than this report's ${RECEIPT_SCHEMA_VERSION})` : '';
     const verdict = receipt.verdict;
     if (verdict !== 'passed' && verdict !== 'failed' && verdict !== 'skipped')
         return `it has no verdict this report knows${newer}`;
@@ -60048,8 +60051,7 @@ async function writeFleetReport(folder, report) {
 
 
 
-/** A name as the main action's name input takes it: one line, at most this long. */
-const NAME_MAX = 100;
+
 function loadReportSettings(get, workingDirectory) {
     const receipts = get(ReportInput.Receipts).trim();
     if (receipts === '' || /[\0\r\n]/.test(receipts)) {
@@ -60101,8 +60103,8 @@ function parseExpected(text) {
     }
     const unique = new Set();
     for (const name of names) {
-        if (typeof name !== 'string' || name.trim() === '' || name.length > NAME_MAX || /\p{Cc}/u.test(name)) {
-            throw new InputError(ReportInput.Expected, clip(typeof name === 'string' ? name : JSON.stringify(name)), `names of at most ${NAME_MAX} characters without control characters, as each verification's name input gave them`);
+        if (typeof name !== 'string' || name.trim() === '' || !isLabel(name)) {
+            throw new InputError(ReportInput.Expected, clip(typeof name === 'string' ? name : JSON.stringify(name)), "names of at most 100 characters without control characters, as each verification's name input gave them");
         }
         unique.add(name.trim());
     }
@@ -60115,6 +60117,7 @@ function clip(text) {
 ;// CONCATENATED MODULE: ./src/fleet/summary.ts
 // The fleet report as the job summary shows it (HTML, every value from a receipt escaped, under the
 // summary's 1 MiB) and as the log prints it (aligned plain text): pure functions of the report.
+
 
 
 
@@ -60204,7 +60207,7 @@ function cellsOf(database) {
     ];
     if (database.unexpected)
         note.push('not among the names expected');
-    if (database.schemaVersion > 4)
+    if (database.schemaVersion > RECEIPT_SCHEMA_VERSION)
         note.push(`receipt schema ${database.schemaVersion}, read for the fields this report knows`);
     const reason = [database.problem && database.reason ? `${database.problem}: ${database.reason}` : (database.reason ?? ''), ...note]
         .filter(Boolean)

@@ -1,6 +1,6594 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
+/***/ 785:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+// This is an empty module that is served up when outside of a workerd environment
+// See the `exports` field in package.json
+exports["default"] = {};
+//# sourceMappingURL=empty.js.map
+
+/***/ }),
+
+/***/ 6122:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+//Parse method copied from https://github.com/brianc/node-postgres
+//Copyright (c) 2010-2014 Brian Carlson (brian.m.carlson@gmail.com)
+//MIT License
+
+//parses a connection string
+function parse(str, options = {}) {
+  //unix socket
+  if (str.charAt(0) === '/') {
+    const config = str.split(' ')
+    return { host: config[0], database: config[1] }
+  }
+
+  // Check for empty host in URL
+
+  const config = Object.create(null)
+  let result
+  let dummyHost = false
+  if (/ |%[^a-f0-9]|%[a-f0-9][^a-f0-9]/i.test(str)) {
+    // Ensure spaces are encoded as %20
+    str = encodeURI(str).replace(/%25(\d\d)/g, '%$1')
+  }
+
+  try {
+    try {
+      result = new URL(str, 'postgres://base')
+    } catch (e) {
+      // The URL is invalid so try again with a dummy host
+      result = new URL(str.replace('@/', '@___DUMMY___/'), 'postgres://base')
+      dummyHost = true
+    }
+  } catch (err) {
+    // Remove the input from the error message to avoid leaking sensitive information
+    err.input && (err.input = '*****REDACTED*****')
+    throw err
+  }
+
+  // We'd like to use Object.fromEntries() here but Node.js 10 does not support it
+  for (const entry of result.searchParams.entries()) {
+    config[entry[0]] = entry[1]
+  }
+
+  config.user = config.user || decodeURIComponent(result.username)
+  config.password = config.password || decodeURIComponent(result.password)
+
+  if (result.protocol == 'socket:') {
+    config.host = decodeURI(result.pathname)
+    config.database = result.searchParams.get('db')
+    config.client_encoding = result.searchParams.get('encoding')
+    return config
+  }
+  const hostname = (dummyHost ? '' : result.hostname).replace(/^\[(.+)\]$/, '$1')
+  if (!config.host) {
+    // Only set the host if there is no equivalent query param.
+    config.host = decodeURIComponent(hostname)
+  } else if (hostname && /^%2f/i.test(hostname)) {
+    // Only prepend the hostname to the pathname if it is not a URL encoded Unix socket host.
+    result.pathname = hostname + result.pathname
+  }
+  if (!config.port) {
+    // Only set the port if there is no equivalent query param.
+    config.port = result.port
+  }
+
+  const pathname = result.pathname.slice(1) || null
+  config.database = pathname ? decodeURI(pathname) : null
+
+  if (config.ssl === 'true' || config.ssl === '1') {
+    config.ssl = true
+  }
+
+  if (config.ssl === '0') {
+    config.ssl = false
+  }
+
+  if (config.sslcert || config.sslkey || config.sslrootcert || config.sslmode) {
+    config.ssl = {}
+  }
+
+  // sslnegotiation=direct implies SSL is in use (libpq requires sslmode>=require),
+  // so enable SSL if the connection string did not otherwise configure it.
+  if (config.sslnegotiation === 'direct' && config.ssl === undefined) {
+    config.ssl = true
+  }
+
+  // Only try to load fs if we expect to read from the disk
+  const fs = config.sslcert || config.sslkey || config.sslrootcert ? __nccwpck_require__(9896) : null
+
+  if (config.sslcert) {
+    config.ssl.cert = fs.readFileSync(config.sslcert).toString()
+  }
+
+  if (config.sslkey) {
+    config.ssl.key = fs.readFileSync(config.sslkey).toString()
+  }
+
+  if (config.sslrootcert) {
+    config.ssl.ca = fs.readFileSync(config.sslrootcert).toString()
+  }
+
+  if (options.useLibpqCompat && config.uselibpqcompat) {
+    throw new Error('Both useLibpqCompat and uselibpqcompat are set. Please use only one of them.')
+  }
+
+  if (config.uselibpqcompat === 'true' || options.useLibpqCompat) {
+    switch (config.sslmode) {
+      case 'disable': {
+        config.ssl = false
+        break
+      }
+      case 'prefer': {
+        config.ssl.rejectUnauthorized = false
+        break
+      }
+      case 'require': {
+        if (config.sslrootcert) {
+          // If a root CA is specified, behavior of `sslmode=require` will be the same as that of `verify-ca`
+          config.ssl.checkServerIdentity = function () {}
+        } else {
+          config.ssl.rejectUnauthorized = false
+        }
+        break
+      }
+      case 'verify-ca': {
+        if (!config.ssl.ca) {
+          throw new Error(
+            'SECURITY WARNING: Using sslmode=verify-ca requires specifying a CA with sslrootcert. If a public CA is used, verify-ca allows connections to a server that somebody else may have registered with the CA, making you vulnerable to Man-in-the-Middle attacks. Either specify a custom CA certificate with sslrootcert parameter or use sslmode=verify-full for proper security.'
+          )
+        }
+        config.ssl.checkServerIdentity = function () {}
+        break
+      }
+      case 'verify-full': {
+        break
+      }
+    }
+  } else {
+    switch (config.sslmode) {
+      case 'disable': {
+        config.ssl = false
+        break
+      }
+      case 'prefer':
+      case 'require':
+      case 'verify-ca':
+      case 'verify-full': {
+        if (config.sslmode !== 'verify-full') {
+          deprecatedSslModeWarning(config.sslmode)
+        }
+        break
+      }
+      case 'no-verify': {
+        config.ssl.rejectUnauthorized = false
+        break
+      }
+    }
+  }
+
+  return config
+}
+
+// convert pg-connection-string ssl config to a ClientConfig.ConnectionOptions
+function toConnectionOptions(sslConfig) {
+  const connectionOptions = Object.entries(sslConfig).reduce((c, [key, value]) => {
+    // we explicitly check for undefined and null instead of `if (value)` because some
+    // options accept falsy values. Example: `ssl.rejectUnauthorized = false`
+    if (value !== undefined && value !== null) {
+      c[key] = value
+    }
+
+    return c
+  }, Object.create(null))
+
+  return connectionOptions
+}
+
+// convert pg-connection-string config to a ClientConfig
+function toClientConfig(config) {
+  const poolConfig = Object.entries(config).reduce((c, [key, value]) => {
+    if (key === 'ssl') {
+      const sslConfig = value
+
+      if (typeof sslConfig === 'boolean') {
+        c[key] = sslConfig
+      }
+
+      if (typeof sslConfig === 'object') {
+        c[key] = toConnectionOptions(sslConfig)
+      }
+    } else if (value !== undefined && value !== null) {
+      if (key === 'port') {
+        // when port is not specified, it is converted into an empty string
+        // we want to avoid NaN or empty string as a values in ClientConfig
+        if (value !== '') {
+          const v = parseInt(value, 10)
+          if (isNaN(v)) {
+            throw new Error(`Invalid ${key}: ${value}`)
+          }
+
+          c[key] = v
+        }
+      } else {
+        c[key] = value
+      }
+    }
+
+    return c
+  }, Object.create(null))
+
+  return poolConfig
+}
+
+// parses a connection string into ClientConfig
+function parseIntoClientConfig(str) {
+  return toClientConfig(parse(str))
+}
+
+function deprecatedSslModeWarning(sslmode) {
+  if (!deprecatedSslModeWarning.warned && typeof process !== 'undefined' && process.emitWarning) {
+    deprecatedSslModeWarning.warned = true
+    process.emitWarning(`SECURITY WARNING: The SSL modes 'prefer', 'require', and 'verify-ca' are treated as aliases for 'verify-full'.
+In the next major version (pg-connection-string v3.0.0 and pg v9.0.0), these modes will adopt standard libpq semantics, which have weaker security guarantees.
+
+To prepare for this change:
+- If you want the current behavior, explicitly use 'sslmode=verify-full'
+- If you want libpq compatibility now, use 'uselibpqcompat=true&sslmode=${sslmode}'
+
+See https://www.postgresql.org/docs/current/libpq-ssl.html for libpq SSL mode definitions.`)
+  }
+}
+
+module.exports = parse
+
+parse.parse = parse
+parse.toClientConfig = toClientConfig
+parse.parseIntoClientConfig = parseIntoClientConfig
+
+
+/***/ }),
+
+/***/ 2299:
+/***/ ((module) => {
+
+
+
+// selected so (BASE - 1) * 0x100000000 + 0xffffffff is a safe integer
+var BASE = 1000000;
+
+function readInt8(buffer) {
+	var high = buffer.readInt32BE(0);
+	var low = buffer.readUInt32BE(4);
+	var sign = '';
+
+	if (high < 0) {
+		high = ~high + (low === 0);
+		low = (~low + 1) >>> 0;
+		sign = '-';
+	}
+
+	var result = '';
+	var carry;
+	var t;
+	var digits;
+	var pad;
+	var l;
+	var i;
+
+	{
+		carry = high % BASE;
+		high = high / BASE >>> 0;
+
+		t = 0x100000000 * carry + low;
+		low = t / BASE >>> 0;
+		digits = '' + (t - BASE * low);
+
+		if (low === 0 && high === 0) {
+			return sign + digits + result;
+		}
+
+		pad = '';
+		l = 6 - digits.length;
+
+		for (i = 0; i < l; i++) {
+			pad += '0';
+		}
+
+		result = pad + digits + result;
+	}
+
+	{
+		carry = high % BASE;
+		high = high / BASE >>> 0;
+
+		t = 0x100000000 * carry + low;
+		low = t / BASE >>> 0;
+		digits = '' + (t - BASE * low);
+
+		if (low === 0 && high === 0) {
+			return sign + digits + result;
+		}
+
+		pad = '';
+		l = 6 - digits.length;
+
+		for (i = 0; i < l; i++) {
+			pad += '0';
+		}
+
+		result = pad + digits + result;
+	}
+
+	{
+		carry = high % BASE;
+		high = high / BASE >>> 0;
+
+		t = 0x100000000 * carry + low;
+		low = t / BASE >>> 0;
+		digits = '' + (t - BASE * low);
+
+		if (low === 0 && high === 0) {
+			return sign + digits + result;
+		}
+
+		pad = '';
+		l = 6 - digits.length;
+
+		for (i = 0; i < l; i++) {
+			pad += '0';
+		}
+
+		result = pad + digits + result;
+	}
+
+	{
+		carry = high % BASE;
+		t = 0x100000000 * carry + low;
+		digits = '' + t % BASE;
+
+		return sign + digits + result;
+	}
+}
+
+module.exports = readInt8;
+
+
+/***/ }),
+
+/***/ 7558:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
+
+const NOOP = function () {}
+
+const removeWhere = (list, predicate) => {
+  const i = list.findIndex(predicate)
+
+  return i === -1 ? undefined : list.splice(i, 1)[0]
+}
+
+class IdleItem {
+  constructor(client, idleListener, timeoutId) {
+    this.client = client
+    this.idleListener = idleListener
+    this.timeoutId = timeoutId
+  }
+}
+
+class PendingItem {
+  constructor(callback) {
+    this.callback = callback
+  }
+}
+
+function throwOnDoubleRelease() {
+  throw new Error('Release called on client which has already been released to the pool.')
+}
+
+function promisify(Promise, callback) {
+  if (callback) {
+    return { callback: callback, result: undefined }
+  }
+  let rej
+  let res
+  const cb = function (err, client) {
+    err ? rej(err) : res(client)
+  }
+  const result = new Promise(function (resolve, reject) {
+    res = resolve
+    rej = reject
+  }).catch((err) => {
+    // replace the stack trace that leads to `TCP.onStreamRead` with one that leads back to the
+    // application that created the query
+    Error.captureStackTrace(err)
+    throw err
+  })
+  return { callback: cb, result: result }
+}
+
+function makeIdleListener(pool, client) {
+  return function idleListener(err) {
+    err.client = client
+
+    client.removeListener('error', idleListener)
+    client.on('error', () => {
+      pool.log('additional client error after disconnection due to error', err)
+    })
+    pool._remove(client)
+    // TODO - document that once the pool emits an error
+    // the client has already been closed & purged and is unusable
+    pool.emit('error', err, client)
+  }
+}
+
+class Pool extends EventEmitter {
+  constructor(options, Client) {
+    super()
+    this.options = Object.assign({}, options)
+
+    if (options != null && 'password' in options) {
+      // "hiding" the password so it doesn't show up in stack traces
+      // or if the client is console.logged
+      Object.defineProperty(this.options, 'password', {
+        configurable: true,
+        enumerable: false,
+        writable: true,
+        value: options.password,
+      })
+    }
+    if (options != null && options.ssl && options.ssl.key) {
+      // "hiding" the ssl->key so it doesn't show up in stack traces
+      // or if the client is console.logged
+      Object.defineProperty(this.options.ssl, 'key', {
+        enumerable: false,
+      })
+    }
+
+    this.options.max = this.options.max || this.options.poolSize || 10
+    this.options.min = this.options.min || 0
+    this.options.maxUses = this.options.maxUses || Infinity
+    this.options.allowExitOnIdle = this.options.allowExitOnIdle || false
+    this.options.maxLifetimeSeconds = this.options.maxLifetimeSeconds || 0
+    this.log = this.options.log || function () {}
+    this.Client = this.options.Client || Client || (__nccwpck_require__(3273).Client)
+    this.Promise = this.options.Promise || global.Promise
+
+    if (typeof this.options.idleTimeoutMillis === 'undefined') {
+      this.options.idleTimeoutMillis = 10000
+    }
+
+    this._clients = []
+    this._idle = []
+    this._expired = new WeakSet()
+    this._pendingQueue = []
+    this._endCallback = undefined
+    this.ending = false
+    this.ended = false
+  }
+
+  _promiseTry(f) {
+    const Promise = this.Promise
+    if (typeof Promise.try === 'function') {
+      return Promise.try(f)
+    }
+    return new Promise((resolve) => resolve(f()))
+  }
+
+  _isFull() {
+    return this._clients.length >= this.options.max
+  }
+
+  _isAboveMin() {
+    return this._clients.length > this.options.min
+  }
+
+  _pulseQueue() {
+    this.log('pulse queue')
+    if (this.ended) {
+      this.log('pulse queue ended')
+      return
+    }
+    if (this.ending) {
+      this.log('pulse queue on ending')
+      if (this._idle.length) {
+        this._idle.slice().map((item) => {
+          this._remove(item.client)
+        })
+      }
+      if (!this._clients.length) {
+        this.ended = true
+        this._endCallback()
+      }
+      return
+    }
+
+    // if we don't have any waiting, do nothing
+    if (!this._pendingQueue.length) {
+      this.log('no queued requests')
+      return
+    }
+    // if we don't have any idle clients and we have no more room do nothing
+    if (!this._idle.length && this._isFull()) {
+      return
+    }
+    const pendingItem = this._pendingQueue.shift()
+    if (this._idle.length) {
+      const idleItem = this._idle.pop()
+      clearTimeout(idleItem.timeoutId)
+      const client = idleItem.client
+      client.ref && client.ref()
+      const idleListener = idleItem.idleListener
+
+      return this._acquireClient(client, pendingItem, idleListener, false)
+    }
+    if (!this._isFull()) {
+      return this.newClient(pendingItem)
+    }
+    throw new Error('unexpected condition')
+  }
+
+  _remove(client, callback) {
+    const removed = removeWhere(this._idle, (item) => item.client === client)
+
+    if (removed !== undefined) {
+      clearTimeout(removed.timeoutId)
+    }
+
+    this._clients = this._clients.filter((c) => c !== client)
+    const context = this
+    client.end(() => {
+      context.emit('remove', client)
+
+      if (typeof callback === 'function') {
+        callback()
+      }
+    })
+  }
+
+  connect(cb) {
+    if (this.ending) {
+      const err = new Error('Cannot use a pool after calling end on the pool')
+      return cb ? cb(err) : this.Promise.reject(err)
+    }
+
+    const response = promisify(this.Promise, cb)
+    const result = response.result
+
+    // if we don't have to connect a new client, don't do so
+    if (this._isFull() || this._idle.length) {
+      // if we have idle clients schedule a pulse immediately
+      if (this._idle.length) {
+        process.nextTick(() => this._pulseQueue())
+      }
+
+      if (!this.options.connectionTimeoutMillis) {
+        this._pendingQueue.push(new PendingItem(response.callback))
+        return result
+      }
+
+      const queueCallback = (err, res, done) => {
+        clearTimeout(tid)
+        response.callback(err, res, done)
+      }
+
+      const pendingItem = new PendingItem(queueCallback)
+
+      // set connection timeout on checking out an existing client
+      const tid = setTimeout(() => {
+        // remove the callback from pending waiters because
+        // we're going to call it with a timeout error
+        removeWhere(this._pendingQueue, (i) => i.callback === queueCallback)
+        pendingItem.timedOut = true
+        response.callback(new Error('timeout exceeded when trying to connect'))
+      }, this.options.connectionTimeoutMillis)
+
+      if (tid.unref) {
+        tid.unref()
+      }
+
+      this._pendingQueue.push(pendingItem)
+      return result
+    }
+
+    this.newClient(new PendingItem(response.callback))
+
+    return result
+  }
+
+  newClient(pendingItem) {
+    const client = new this.Client(this.options)
+    this._clients.push(client)
+    const idleListener = makeIdleListener(this, client)
+
+    this.log('checking client timeout')
+
+    // connection timeout logic
+    let tid
+    let timeoutHit = false
+    if (this.options.connectionTimeoutMillis) {
+      tid = setTimeout(() => {
+        if (client.connection) {
+          this.log('ending client due to timeout')
+          timeoutHit = true
+          client.connection.stream.destroy()
+        } else if (!client.isConnected()) {
+          this.log('ending client due to timeout')
+          timeoutHit = true
+          // force kill the node driver, and let libpq do its teardown
+          client.end()
+        }
+      }, this.options.connectionTimeoutMillis)
+    }
+
+    this.log('connecting new client')
+    client.connect((err) => {
+      if (tid) {
+        clearTimeout(tid)
+      }
+      client.on('error', idleListener)
+      if (err) {
+        this.log('client failed to connect', err)
+        // remove the dead client from our list of clients
+        this._clients = this._clients.filter((c) => c !== client)
+        if (timeoutHit) {
+          err = new Error('Connection terminated due to connection timeout', { cause: err })
+        }
+
+        // this client won’t be released, so move on immediately
+        this._pulseQueue()
+
+        if (!pendingItem.timedOut) {
+          pendingItem.callback(err, undefined, NOOP)
+        }
+      } else {
+        this.log('new client connected')
+
+        if (this.options.onConnect) {
+          this._promiseTry(() => this.options.onConnect(client)).then(
+            () => {
+              this._afterConnect(client, pendingItem, idleListener)
+            },
+            (hookErr) => {
+              this._clients = this._clients.filter((c) => c !== client)
+              client.end(() => {
+                this._pulseQueue()
+                if (!pendingItem.timedOut) {
+                  pendingItem.callback(hookErr, undefined, NOOP)
+                }
+              })
+            }
+          )
+          return
+        }
+
+        return this._afterConnect(client, pendingItem, idleListener)
+      }
+    })
+  }
+
+  _afterConnect(client, pendingItem, idleListener) {
+    if (this.options.maxLifetimeSeconds !== 0) {
+      const maxLifetimeTimeout = setTimeout(() => {
+        this.log('ending client due to expired lifetime')
+        this._expired.add(client)
+        const idleIndex = this._idle.findIndex((idleItem) => idleItem.client === client)
+        if (idleIndex !== -1) {
+          this._acquireClient(
+            client,
+            new PendingItem((err, client, clientRelease) => clientRelease()),
+            idleListener,
+            false
+          )
+        }
+      }, this.options.maxLifetimeSeconds * 1000)
+
+      maxLifetimeTimeout.unref()
+      client.once('end', () => clearTimeout(maxLifetimeTimeout))
+    }
+
+    return this._acquireClient(client, pendingItem, idleListener, true)
+  }
+
+  // acquire a client for a pending work item
+  _acquireClient(client, pendingItem, idleListener, isNew) {
+    if (isNew) {
+      this.emit('connect', client)
+    }
+
+    this.emit('acquire', client)
+
+    client.release = this._releaseOnce(client, idleListener)
+
+    client.removeListener('error', idleListener)
+
+    if (!pendingItem.timedOut) {
+      if (isNew && this.options.verify) {
+        this.options.verify(client, (err) => {
+          if (err) {
+            client.release(err)
+            return pendingItem.callback(err, undefined, NOOP)
+          }
+
+          pendingItem.callback(undefined, client, client.release)
+        })
+      } else {
+        pendingItem.callback(undefined, client, client.release)
+      }
+    } else {
+      if (isNew && this.options.verify) {
+        this.options.verify(client, client.release)
+      } else {
+        client.release()
+      }
+    }
+  }
+
+  // returns a function that wraps _release and throws if called more than once
+  _releaseOnce(client, idleListener) {
+    let released = false
+
+    return (err) => {
+      if (released) {
+        throwOnDoubleRelease()
+      }
+
+      released = true
+      this._release(client, idleListener, err)
+    }
+  }
+
+  // release a client back to the poll, include an error
+  // to remove it from the pool
+  _release(client, idleListener, err) {
+    client.on('error', idleListener)
+
+    client._poolUseCount = (client._poolUseCount || 0) + 1
+
+    this.emit('release', err, client)
+
+    // TODO(bmc): expose a proper, public interface _queryable and _ending
+    if (err || this.ending || !client._queryable || client._ending || client._poolUseCount >= this.options.maxUses) {
+      if (client._poolUseCount >= this.options.maxUses) {
+        this.log('remove expended client')
+      }
+
+      return this._remove(client, this._pulseQueue.bind(this))
+    }
+
+    const isExpired = this._expired.has(client)
+    if (isExpired) {
+      this.log('remove expired client')
+      this._expired.delete(client)
+      return this._remove(client, this._pulseQueue.bind(this))
+    }
+
+    // idle timeout
+    let tid
+    if (this.options.idleTimeoutMillis && this._isAboveMin()) {
+      tid = setTimeout(() => {
+        if (this._isAboveMin()) {
+          this.log('remove idle client')
+          this._remove(client, this._pulseQueue.bind(this))
+        }
+      }, this.options.idleTimeoutMillis)
+
+      if (this.options.allowExitOnIdle) {
+        // allow Node to exit if this is all that's left
+        tid.unref()
+      }
+    }
+
+    if (this.options.allowExitOnIdle) {
+      client.unref()
+    }
+
+    this._idle.push(new IdleItem(client, idleListener, tid))
+    this._pulseQueue()
+  }
+
+  query(text, values, cb) {
+    // guard clause against passing a function as the first parameter
+    if (typeof text === 'function') {
+      const response = promisify(this.Promise, text)
+      setImmediate(function () {
+        return response.callback(new Error('Passing a function as the first parameter to pool.query is not supported'))
+      })
+      return response.result
+    }
+
+    // allow plain text query without values, but callback
+    if (typeof values === 'function') {
+      cb = values
+      values = undefined
+    }
+    const response = promisify(this.Promise, cb)
+    cb = response.callback
+
+    this.connect((err, client) => {
+      if (err) {
+        return cb(err)
+      }
+
+      let clientReleased = false
+      const onError = (err) => {
+        if (clientReleased) {
+          return
+        }
+        clientReleased = true
+        client.release(err)
+        cb(err)
+      }
+
+      client.once('error', onError)
+      this.log('dispatching query')
+      try {
+        client.query(text, values, (err, res) => {
+          this.log('query dispatched')
+          client.removeListener('error', onError)
+          if (clientReleased) {
+            return
+          }
+          clientReleased = true
+          client.release(err)
+          if (err) {
+            return cb(err)
+          }
+          return cb(undefined, res)
+        })
+      } catch (err) {
+        client.release(err)
+        return cb(err)
+      }
+    })
+    return response.result
+  }
+
+  end(cb) {
+    this.log('ending')
+    if (this.ending) {
+      const err = new Error('Called end on pool more than once')
+      return cb ? cb(err) : this.Promise.reject(err)
+    }
+    this.ending = true
+    const promised = promisify(this.Promise, cb)
+    this._endCallback = promised.callback
+    this._pulseQueue()
+    return promised.result
+  }
+
+  get waitingCount() {
+    return this._pendingQueue.length
+  }
+
+  get idleCount() {
+    return this._idle.length
+  }
+
+  get expiredCount() {
+    return this._clients.reduce((acc, client) => acc + (this._expired.has(client) ? 1 : 0), 0)
+  }
+
+  get totalCount() {
+    return this._clients.length
+  }
+}
+module.exports = Pool
+
+
+/***/ }),
+
+/***/ 9971:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.BufferReader = void 0;
+class BufferReader {
+    constructor(offset = 0) {
+        this.offset = offset;
+        this.buffer = Buffer.allocUnsafe(0);
+        // TODO(bmc): support non-utf8 encoding?
+        this.encoding = 'utf-8';
+    }
+    setBuffer(offset, buffer) {
+        this.offset = offset;
+        this.buffer = buffer;
+    }
+    int16() {
+        const result = this.buffer.readInt16BE(this.offset);
+        this.offset += 2;
+        return result;
+    }
+    byte() {
+        const result = this.buffer[this.offset];
+        this.offset++;
+        return result;
+    }
+    int32() {
+        const result = this.buffer.readInt32BE(this.offset);
+        this.offset += 4;
+        return result;
+    }
+    uint32() {
+        const result = this.buffer.readUInt32BE(this.offset);
+        this.offset += 4;
+        return result;
+    }
+    string(length) {
+        const result = this.buffer.toString(this.encoding, this.offset, this.offset + length);
+        this.offset += length;
+        return result;
+    }
+    cstring() {
+        const start = this.offset;
+        let end = start;
+        // eslint-disable-next-line no-empty
+        while (this.buffer[end++]) { }
+        this.offset = end;
+        return this.buffer.toString(this.encoding, start, end - 1);
+    }
+    bytes(length) {
+        const result = this.buffer.slice(this.offset, this.offset + length);
+        this.offset += length;
+        return result;
+    }
+}
+exports.BufferReader = BufferReader;
+//# sourceMappingURL=buffer-reader.js.map
+
+/***/ }),
+
+/***/ 9315:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+//binary data writer tuned for encoding binary specific to the postgres binary protocol
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Writer = void 0;
+class Writer {
+    constructor(size = 256) {
+        this.size = size;
+        this.offset = 5;
+        this.headerPosition = 0;
+        this.buffer = Buffer.allocUnsafe(size);
+    }
+    ensure(size) {
+        const remaining = this.buffer.length - this.offset;
+        if (remaining < size) {
+            const oldBuffer = this.buffer;
+            // exponential growth factor of around ~ 1.5
+            // https://stackoverflow.com/questions/2269063/buffer-growth-strategy
+            const newSize = oldBuffer.length + (oldBuffer.length >> 1) + size;
+            this.buffer = Buffer.allocUnsafe(newSize);
+            oldBuffer.copy(this.buffer, 0, 0, this.offset);
+        }
+    }
+    addInt32(num) {
+        this.ensure(4);
+        this.buffer[this.offset++] = (num >>> 24) & 0xff;
+        this.buffer[this.offset++] = (num >>> 16) & 0xff;
+        this.buffer[this.offset++] = (num >>> 8) & 0xff;
+        this.buffer[this.offset++] = (num >>> 0) & 0xff;
+        return this;
+    }
+    addInt16(num) {
+        this.ensure(2);
+        this.buffer[this.offset++] = (num >>> 8) & 0xff;
+        this.buffer[this.offset++] = (num >>> 0) & 0xff;
+        return this;
+    }
+    addCString(string) {
+        if (!string) {
+            this.ensure(1);
+        }
+        else {
+            const len = Buffer.byteLength(string);
+            this.ensure(len + 1); // +1 for null terminator
+            this.buffer.write(string, this.offset, 'utf-8');
+            this.offset += len;
+        }
+        this.buffer[this.offset++] = 0; // null terminator
+        return this;
+    }
+    addString(string = '') {
+        const len = Buffer.byteLength(string);
+        this.ensure(len);
+        this.buffer.write(string, this.offset);
+        this.offset += len;
+        return this;
+    }
+    // Write an Int32 byte-length prefix immediately followed by the string's UTF-8
+    // bytes. Postgres' Bind wire format prefixes every parameter with its length,
+    // and doing it in one method computes Buffer.byteLength ONCE — the previous
+    // `addInt32(Buffer.byteLength(s)).addString(s)` pairing scanned the string
+    // three times (byteLength for the prefix, byteLength again inside addString,
+    // then the encode), which is costly for large text parameters.
+    addInt32PrefixedString(string) {
+        const len = Buffer.byteLength(string);
+        this.ensure(4 + len);
+        const buffer = this.buffer;
+        let offset = this.offset;
+        buffer[offset++] = (len >>> 24) & 0xff;
+        buffer[offset++] = (len >>> 16) & 0xff;
+        buffer[offset++] = (len >>> 8) & 0xff;
+        buffer[offset++] = (len >>> 0) & 0xff;
+        buffer.write(string, offset, 'utf-8');
+        this.offset = offset + len;
+        return this;
+    }
+    add(otherBuffer) {
+        this.ensure(otherBuffer.length);
+        otherBuffer.copy(this.buffer, this.offset);
+        this.offset += otherBuffer.length;
+        return this;
+    }
+    /**
+     * Appends an uninitialized block of {@link size} bytes to the buffer and returns its offset.
+     */
+    reserveUnsafe(size) {
+        const offset = this.offset;
+        this.ensure(size);
+        this.offset += size;
+        return offset;
+    }
+    join(code) {
+        if (code) {
+            this.buffer[this.headerPosition] = code;
+            //length is everything in this packet minus the code
+            const length = this.offset - (this.headerPosition + 1);
+            this.buffer.writeInt32BE(length, this.headerPosition + 1);
+        }
+        return this.buffer.slice(code ? 0 : 5, this.offset);
+    }
+    flush(code) {
+        const result = this.join(code);
+        this.offset = 5;
+        this.headerPosition = 0;
+        this.buffer = Buffer.allocUnsafe(this.size);
+        return result;
+    }
+    clear() {
+        this.offset = 5;
+        this.headerPosition = 0;
+    }
+}
+exports.Writer = Writer;
+//# sourceMappingURL=buffer-writer.js.map
+
+/***/ }),
+
+/***/ 4233:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.DatabaseError = exports.serialize = void 0;
+exports.parse = parse;
+const messages_1 = __nccwpck_require__(5809);
+Object.defineProperty(exports, "DatabaseError", ({ enumerable: true, get: function () { return messages_1.DatabaseError; } }));
+const serializer_1 = __nccwpck_require__(6513);
+Object.defineProperty(exports, "serialize", ({ enumerable: true, get: function () { return serializer_1.serialize; } }));
+const parser_1 = __nccwpck_require__(3318);
+function parse(stream, callback) {
+    const parser = new parser_1.Parser();
+    stream.on('data', (buffer) => parser.parse(buffer, callback));
+    return new Promise((resolve) => stream.on('end', () => resolve()));
+}
+//# sourceMappingURL=index.js.map
+
+/***/ }),
+
+/***/ 5809:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.NoticeMessage = exports.DataRowMessage = exports.CommandCompleteMessage = exports.ReadyForQueryMessage = exports.NotificationResponseMessage = exports.BackendKeyDataMessage = exports.AuthenticationMD5Password = exports.ParameterStatusMessage = exports.ParameterDescriptionMessage = exports.RowDescriptionMessage = exports.Field = exports.CopyResponse = exports.CopyDataMessage = exports.DatabaseError = exports.copyDone = exports.emptyQuery = exports.replicationStart = exports.portalSuspended = exports.noData = exports.closeComplete = exports.bindComplete = exports.parseComplete = void 0;
+exports.parseComplete = {
+    name: 'parseComplete',
+    length: 5,
+};
+exports.bindComplete = {
+    name: 'bindComplete',
+    length: 5,
+};
+exports.closeComplete = {
+    name: 'closeComplete',
+    length: 5,
+};
+exports.noData = {
+    name: 'noData',
+    length: 5,
+};
+exports.portalSuspended = {
+    name: 'portalSuspended',
+    length: 5,
+};
+exports.replicationStart = {
+    name: 'replicationStart',
+    length: 4,
+};
+exports.emptyQuery = {
+    name: 'emptyQuery',
+    length: 4,
+};
+exports.copyDone = {
+    name: 'copyDone',
+    length: 4,
+};
+class DatabaseError extends Error {
+    constructor(message, length, name) {
+        super(message);
+        this.length = length;
+        this.name = name;
+    }
+}
+exports.DatabaseError = DatabaseError;
+class CopyDataMessage {
+    constructor(length, chunk) {
+        this.length = length;
+        this.chunk = chunk;
+        this.name = 'copyData';
+    }
+}
+exports.CopyDataMessage = CopyDataMessage;
+class CopyResponse {
+    constructor(length, name, binary, columnCount) {
+        this.length = length;
+        this.name = name;
+        this.binary = binary;
+        this.columnTypes = new Array(columnCount);
+    }
+}
+exports.CopyResponse = CopyResponse;
+class Field {
+    constructor(name, tableID, columnID, dataTypeID, dataTypeSize, dataTypeModifier, format) {
+        this.name = name;
+        this.tableID = tableID;
+        this.columnID = columnID;
+        this.dataTypeID = dataTypeID;
+        this.dataTypeSize = dataTypeSize;
+        this.dataTypeModifier = dataTypeModifier;
+        this.format = format;
+    }
+}
+exports.Field = Field;
+class RowDescriptionMessage {
+    constructor(length, fieldCount) {
+        this.length = length;
+        this.fieldCount = fieldCount;
+        this.name = 'rowDescription';
+        this.fields = new Array(this.fieldCount);
+    }
+}
+exports.RowDescriptionMessage = RowDescriptionMessage;
+class ParameterDescriptionMessage {
+    constructor(length, parameterCount) {
+        this.length = length;
+        this.parameterCount = parameterCount;
+        this.name = 'parameterDescription';
+        this.dataTypeIDs = new Array(this.parameterCount);
+    }
+}
+exports.ParameterDescriptionMessage = ParameterDescriptionMessage;
+class ParameterStatusMessage {
+    constructor(length, parameterName, parameterValue) {
+        this.length = length;
+        this.parameterName = parameterName;
+        this.parameterValue = parameterValue;
+        this.name = 'parameterStatus';
+    }
+}
+exports.ParameterStatusMessage = ParameterStatusMessage;
+class AuthenticationMD5Password {
+    constructor(length, salt) {
+        this.length = length;
+        this.salt = salt;
+        this.name = 'authenticationMD5Password';
+    }
+}
+exports.AuthenticationMD5Password = AuthenticationMD5Password;
+class BackendKeyDataMessage {
+    constructor(length, processID, secretKey) {
+        this.length = length;
+        this.processID = processID;
+        this.secretKey = secretKey;
+        this.name = 'backendKeyData';
+    }
+}
+exports.BackendKeyDataMessage = BackendKeyDataMessage;
+class NotificationResponseMessage {
+    constructor(length, processId, channel, payload) {
+        this.length = length;
+        this.processId = processId;
+        this.channel = channel;
+        this.payload = payload;
+        this.name = 'notification';
+    }
+}
+exports.NotificationResponseMessage = NotificationResponseMessage;
+class ReadyForQueryMessage {
+    constructor(length, status) {
+        this.length = length;
+        this.status = status;
+        this.name = 'readyForQuery';
+    }
+}
+exports.ReadyForQueryMessage = ReadyForQueryMessage;
+class CommandCompleteMessage {
+    constructor(length, text) {
+        this.length = length;
+        this.text = text;
+        this.name = 'commandComplete';
+    }
+}
+exports.CommandCompleteMessage = CommandCompleteMessage;
+class DataRowMessage {
+    constructor(length, fields) {
+        this.length = length;
+        this.fields = fields;
+        this.name = 'dataRow';
+        this.fieldCount = fields.length;
+    }
+}
+exports.DataRowMessage = DataRowMessage;
+class NoticeMessage {
+    constructor(length, message) {
+        this.length = length;
+        this.message = message;
+        this.name = 'notice';
+    }
+}
+exports.NoticeMessage = NoticeMessage;
+//# sourceMappingURL=messages.js.map
+
+/***/ }),
+
+/***/ 3318:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Parser = void 0;
+const messages_1 = __nccwpck_require__(5809);
+const buffer_reader_1 = __nccwpck_require__(9971);
+// every message is prefixed with a single byte
+const CODE_LENGTH = 1;
+// every message has an int32 length which includes itself but does
+// NOT include the code in the length
+const LEN_LENGTH = 4;
+const HEADER_LENGTH = CODE_LENGTH + LEN_LENGTH;
+// A placeholder for a `BackendMessage`’s length value that will be set after construction.
+const LATEINIT_LENGTH = -1;
+const emptyBuffer = Buffer.allocUnsafe(0);
+class Parser {
+    constructor(opts) {
+        this.buffer = emptyBuffer;
+        this.bufferLength = 0;
+        this.bufferOffset = 0;
+        this.reader = new buffer_reader_1.BufferReader();
+        if ((opts === null || opts === void 0 ? void 0 : opts.mode) === 'binary') {
+            throw new Error('Binary mode not supported yet');
+        }
+        this.mode = (opts === null || opts === void 0 ? void 0 : opts.mode) || 'text';
+    }
+    parse(buffer, callback) {
+        this.mergeBuffer(buffer);
+        const bufferFullLength = this.bufferOffset + this.bufferLength;
+        let offset = this.bufferOffset;
+        while (offset + HEADER_LENGTH <= bufferFullLength) {
+            // code is 1 byte long - it identifies the message type
+            const code = this.buffer[offset];
+            // length is 1 Uint32BE - it is the length of the message EXCLUDING the code
+            const length = this.buffer.readUInt32BE(offset + CODE_LENGTH);
+            const fullMessageLength = CODE_LENGTH + length;
+            if (fullMessageLength + offset <= bufferFullLength) {
+                const message = this.handlePacket(offset + HEADER_LENGTH, code, length, this.buffer);
+                callback(message);
+                offset += fullMessageLength;
+            }
+            else {
+                break;
+            }
+        }
+        if (offset === bufferFullLength) {
+            // No more use for the buffer
+            this.buffer = emptyBuffer;
+            this.bufferLength = 0;
+            this.bufferOffset = 0;
+        }
+        else {
+            // Adjust the cursors of remainingBuffer
+            this.bufferLength = bufferFullLength - offset;
+            this.bufferOffset = offset;
+        }
+    }
+    mergeBuffer(buffer) {
+        if (this.bufferLength > 0) {
+            const newLength = this.bufferLength + buffer.byteLength;
+            const newFullLength = newLength + this.bufferOffset;
+            if (newFullLength > this.buffer.byteLength) {
+                // We can't concat the new buffer with the remaining one
+                let newBuffer;
+                if (newLength <= this.buffer.byteLength && this.bufferOffset >= this.bufferLength) {
+                    // We can move the relevant part to the beginning of the buffer instead of allocating a new buffer
+                    newBuffer = this.buffer;
+                }
+                else {
+                    // Allocate a new larger buffer
+                    let newBufferLength = this.buffer.byteLength * 2;
+                    while (newLength >= newBufferLength) {
+                        newBufferLength *= 2;
+                    }
+                    newBuffer = Buffer.allocUnsafe(newBufferLength);
+                }
+                // Move the remaining buffer to the new one
+                this.buffer.copy(newBuffer, 0, this.bufferOffset, this.bufferOffset + this.bufferLength);
+                this.buffer = newBuffer;
+                this.bufferOffset = 0;
+            }
+            // Concat the new buffer with the remaining one
+            buffer.copy(this.buffer, this.bufferOffset + this.bufferLength);
+            this.bufferLength = newLength;
+        }
+        else {
+            this.buffer = buffer;
+            this.bufferOffset = 0;
+            this.bufferLength = buffer.byteLength;
+        }
+    }
+    handlePacket(offset, code, length, bytes) {
+        const { reader } = this;
+        // NOTE: This undesirably retains the buffer in `this.reader` if the `parse*Message` calls below throw. However, those should only throw in the case of a protocol error, which normally results in the reader being discarded.
+        reader.setBuffer(offset, bytes);
+        let message;
+        switch (code) {
+            case 50 /* MessageCodes.BindComplete */:
+                message = messages_1.bindComplete;
+                break;
+            case 49 /* MessageCodes.ParseComplete */:
+                message = messages_1.parseComplete;
+                break;
+            case 51 /* MessageCodes.CloseComplete */:
+                message = messages_1.closeComplete;
+                break;
+            case 110 /* MessageCodes.NoData */:
+                message = messages_1.noData;
+                break;
+            case 115 /* MessageCodes.PortalSuspended */:
+                message = messages_1.portalSuspended;
+                break;
+            case 99 /* MessageCodes.CopyDone */:
+                message = messages_1.copyDone;
+                break;
+            case 87 /* MessageCodes.ReplicationStart */:
+                message = messages_1.replicationStart;
+                break;
+            case 73 /* MessageCodes.EmptyQuery */:
+                message = messages_1.emptyQuery;
+                break;
+            case 68 /* MessageCodes.DataRow */:
+                message = parseDataRowMessage(reader);
+                break;
+            case 67 /* MessageCodes.CommandComplete */:
+                message = parseCommandCompleteMessage(reader);
+                break;
+            case 90 /* MessageCodes.ReadyForQuery */:
+                message = parseReadyForQueryMessage(reader);
+                break;
+            case 65 /* MessageCodes.NotificationResponse */:
+                message = parseNotificationMessage(reader);
+                break;
+            case 82 /* MessageCodes.AuthenticationResponse */:
+                message = parseAuthenticationResponse(reader, length);
+                break;
+            case 83 /* MessageCodes.ParameterStatus */:
+                message = parseParameterStatusMessage(reader);
+                break;
+            case 75 /* MessageCodes.BackendKeyData */:
+                message = parseBackendKeyData(reader);
+                break;
+            case 69 /* MessageCodes.ErrorMessage */:
+                message = parseErrorMessage(reader, 'error');
+                break;
+            case 78 /* MessageCodes.NoticeMessage */:
+                message = parseErrorMessage(reader, 'notice');
+                break;
+            case 84 /* MessageCodes.RowDescriptionMessage */:
+                message = parseRowDescriptionMessage(reader);
+                break;
+            case 116 /* MessageCodes.ParameterDescriptionMessage */:
+                message = parseParameterDescriptionMessage(reader);
+                break;
+            case 71 /* MessageCodes.CopyIn */:
+                message = parseCopyInMessage(reader);
+                break;
+            case 72 /* MessageCodes.CopyOut */:
+                message = parseCopyOutMessage(reader);
+                break;
+            case 100 /* MessageCodes.CopyData */:
+                message = parseCopyData(reader, length);
+                break;
+            default:
+                return new messages_1.DatabaseError('received invalid response: ' + code.toString(16), length, 'error');
+        }
+        reader.setBuffer(0, emptyBuffer);
+        message.length = length;
+        return message;
+    }
+}
+exports.Parser = Parser;
+const parseReadyForQueryMessage = (reader) => {
+    const status = reader.string(1);
+    return new messages_1.ReadyForQueryMessage(LATEINIT_LENGTH, status);
+};
+const parseCommandCompleteMessage = (reader) => {
+    const text = reader.cstring();
+    return new messages_1.CommandCompleteMessage(LATEINIT_LENGTH, text);
+};
+const parseCopyData = (reader, length) => {
+    const chunk = reader.bytes(length - 4);
+    return new messages_1.CopyDataMessage(LATEINIT_LENGTH, chunk);
+};
+const parseCopyInMessage = (reader) => parseCopyMessage(reader, 'copyInResponse');
+const parseCopyOutMessage = (reader) => parseCopyMessage(reader, 'copyOutResponse');
+const parseCopyMessage = (reader, messageName) => {
+    const isBinary = reader.byte() !== 0;
+    const columnCount = reader.int16();
+    const message = new messages_1.CopyResponse(LATEINIT_LENGTH, messageName, isBinary, columnCount);
+    for (let i = 0; i < columnCount; i++) {
+        message.columnTypes[i] = reader.int16();
+    }
+    return message;
+};
+const parseNotificationMessage = (reader) => {
+    const processId = reader.int32();
+    const channel = reader.cstring();
+    const payload = reader.cstring();
+    return new messages_1.NotificationResponseMessage(LATEINIT_LENGTH, processId, channel, payload);
+};
+const parseRowDescriptionMessage = (reader) => {
+    const fieldCount = reader.int16();
+    const message = new messages_1.RowDescriptionMessage(LATEINIT_LENGTH, fieldCount);
+    for (let i = 0; i < fieldCount; i++) {
+        message.fields[i] = parseField(reader);
+    }
+    return message;
+};
+const parseField = (reader) => {
+    const name = reader.cstring();
+    const tableID = reader.uint32();
+    const columnID = reader.int16();
+    const dataTypeID = reader.uint32();
+    const dataTypeSize = reader.int16();
+    const dataTypeModifier = reader.int32();
+    const mode = reader.int16() === 0 ? 'text' : 'binary';
+    return new messages_1.Field(name, tableID, columnID, dataTypeID, dataTypeSize, dataTypeModifier, mode);
+};
+const parseParameterDescriptionMessage = (reader) => {
+    const parameterCount = reader.int16();
+    const message = new messages_1.ParameterDescriptionMessage(LATEINIT_LENGTH, parameterCount);
+    for (let i = 0; i < parameterCount; i++) {
+        // OIDs are unsigned, same as dataTypeID in parseField above
+        message.dataTypeIDs[i] = reader.uint32();
+    }
+    return message;
+};
+const parseDataRowMessage = (reader) => {
+    const fieldCount = reader.int16();
+    const fields = new Array(fieldCount);
+    for (let i = 0; i < fieldCount; i++) {
+        const len = reader.int32();
+        // a -1 for length means the value of the field is null
+        fields[i] = len === -1 ? null : reader.string(len);
+    }
+    return new messages_1.DataRowMessage(LATEINIT_LENGTH, fields);
+};
+const parseParameterStatusMessage = (reader) => {
+    const name = reader.cstring();
+    const value = reader.cstring();
+    return new messages_1.ParameterStatusMessage(LATEINIT_LENGTH, name, value);
+};
+const parseBackendKeyData = (reader) => {
+    const processID = reader.int32();
+    const secretKey = reader.int32();
+    return new messages_1.BackendKeyDataMessage(LATEINIT_LENGTH, processID, secretKey);
+};
+const parseAuthenticationResponse = (reader, length) => {
+    const code = reader.int32();
+    // TODO(bmc): maybe better types here
+    const message = {
+        name: 'authenticationOk',
+        length,
+    };
+    switch (code) {
+        case 0: // AuthenticationOk
+            break;
+        case 3: // AuthenticationCleartextPassword
+            if (message.length === 8) {
+                message.name = 'authenticationCleartextPassword';
+            }
+            break;
+        case 5: // AuthenticationMD5Password
+            if (message.length === 12) {
+                message.name = 'authenticationMD5Password';
+                const salt = reader.bytes(4);
+                return new messages_1.AuthenticationMD5Password(LATEINIT_LENGTH, salt);
+            }
+            break;
+        case 10: // AuthenticationSASL
+            {
+                message.name = 'authenticationSASL';
+                message.mechanisms = [];
+                let mechanism;
+                do {
+                    mechanism = reader.cstring();
+                    if (mechanism) {
+                        message.mechanisms.push(mechanism);
+                    }
+                } while (mechanism);
+            }
+            break;
+        case 11: // AuthenticationSASLContinue
+            message.name = 'authenticationSASLContinue';
+            message.data = reader.string(length - 8);
+            break;
+        case 12: // AuthenticationSASLFinal
+            message.name = 'authenticationSASLFinal';
+            message.data = reader.string(length - 8);
+            break;
+        default:
+            throw new Error('Unknown authenticationOk message type ' + code);
+    }
+    return message;
+};
+const parseErrorMessage = (reader, name) => {
+    const fields = {};
+    let fieldType = reader.string(1);
+    while (fieldType !== '\0') {
+        fields[fieldType] = reader.cstring();
+        fieldType = reader.string(1);
+    }
+    const messageValue = fields.M;
+    const message = name === 'notice'
+        ? new messages_1.NoticeMessage(LATEINIT_LENGTH, messageValue)
+        : new messages_1.DatabaseError(messageValue, LATEINIT_LENGTH, name);
+    message.severity = fields.S;
+    message.code = fields.C;
+    message.detail = fields.D;
+    message.hint = fields.H;
+    message.position = fields.P;
+    message.internalPosition = fields.p;
+    message.internalQuery = fields.q;
+    message.where = fields.W;
+    message.schema = fields.s;
+    message.table = fields.t;
+    message.column = fields.c;
+    message.dataType = fields.d;
+    message.constraint = fields.n;
+    message.file = fields.F;
+    message.line = fields.L;
+    message.routine = fields.R;
+    return message;
+};
+//# sourceMappingURL=parser.js.map
+
+/***/ }),
+
+/***/ 6513:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.serialize = void 0;
+const buffer_writer_1 = __nccwpck_require__(9315);
+const writer = new buffer_writer_1.Writer();
+const startup = (opts) => {
+    // protocol version
+    writer.addInt16(3).addInt16(0);
+    for (const key of Object.keys(opts)) {
+        writer.addCString(key).addCString(opts[key]);
+    }
+    writer.addCString('client_encoding').addCString('UTF8');
+    const bodyBuffer = writer.addCString('').flush();
+    // this message is sent without a code
+    const length = bodyBuffer.length + 4;
+    return new buffer_writer_1.Writer().addInt32(length).add(bodyBuffer).flush();
+};
+const requestSsl = () => {
+    const response = Buffer.allocUnsafe(8);
+    response.writeInt32BE(8, 0);
+    response.writeInt32BE(80877103, 4);
+    return response;
+};
+const password = (password) => {
+    return writer.addCString(password).flush(112 /* code.startup */);
+};
+const sendSASLInitialResponseMessage = function (mechanism, initialResponse) {
+    // 0x70 = 'p'
+    writer.addCString(mechanism).addInt32PrefixedString(initialResponse);
+    return writer.flush(112 /* code.startup */);
+};
+const sendSCRAMClientFinalMessage = function (additionalData) {
+    return writer.addString(additionalData).flush(112 /* code.startup */);
+};
+const query = (text) => {
+    return writer.addCString(text).flush(81 /* code.query */);
+};
+const emptyArray = [];
+const parse = (query) => {
+    // expect something like this:
+    // { name: 'queryName',
+    //   text: 'select * from blah',
+    //   types: ['int8', 'bool'] }
+    // normalize missing query names to allow for null
+    const name = query.name || '';
+    if (name.length > 63) {
+        console.error('Warning! Postgres only supports 63 characters for query names.');
+        console.error('You supplied %s (%s)', name, name.length);
+        console.error('This can cause conflicts and silent errors executing queries');
+    }
+    const types = query.types || emptyArray;
+    const len = types.length;
+    const buffer = writer
+        .addCString(name) // name of query
+        .addCString(query.text) // actual query text
+        .addInt16(len);
+    for (let i = 0; i < len; i++) {
+        buffer.addInt32(types[i]);
+    }
+    return writer.flush(80 /* code.parse */);
+};
+const writeValues = function (values, valueMapper, formatsOffset) {
+    const len = values.length;
+    for (let i = 0; i < len; i++) {
+        const mappedVal = valueMapper ? valueMapper(values[i], i) : values[i];
+        let formatByte = 0 /* ParamType.STRING */;
+        if (mappedVal == null) {
+            // write -1 to indicate null
+            writer.addInt32(-1);
+        }
+        else if (mappedVal instanceof Buffer) {
+            formatByte = 1 /* ParamType.BINARY */;
+            // add the buffer to the param writer
+            writer.addInt32(mappedVal.length);
+            writer.add(mappedVal);
+        }
+        else {
+            // length prefix + UTF-8 bytes in one pass (Buffer.byteLength computed once)
+            writer.addInt32PrefixedString(mappedVal);
+        }
+        // beware: `writer` operations can replace `writer.buffer` with a new buffer
+        const buf = writer.buffer;
+        buf[formatsOffset++] = 0;
+        buf[formatsOffset++] = formatByte;
+    }
+};
+const bind = (config = {}) => {
+    // normalize config
+    const portal = config.portal || '';
+    const statement = config.statement || '';
+    const binary = config.binary || false;
+    const values = config.values || emptyArray;
+    const len = values.length;
+    writer.addCString(portal).addCString(statement);
+    // number of parameter format codes
+    writer.addInt16(len);
+    // space for those codes, filled by `writeValues`
+    const formatsOffset = writer.reserveUnsafe(len * 2);
+    // number of parameter values
+    writer.addInt16(len);
+    try {
+        writeValues(values, config.valueMapper, formatsOffset);
+    }
+    catch (err) {
+        writer.clear();
+        throw err;
+    }
+    // all results use the same format code
+    writer.addInt16(1);
+    // format code
+    writer.addInt16(binary ? 1 /* ParamType.BINARY */ : 0 /* ParamType.STRING */);
+    return writer.flush(66 /* code.bind */);
+};
+const emptyExecute = Buffer.from([69 /* code.execute */, 0x00, 0x00, 0x00, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00]);
+const execute = (config) => {
+    // this is the happy path for most queries
+    if (!config || (!config.portal && !config.rows)) {
+        return emptyExecute;
+    }
+    const portal = config.portal || '';
+    const rows = config.rows || 0;
+    const portalLength = Buffer.byteLength(portal);
+    const len = 4 + portalLength + 1 + 4;
+    // one extra bit for code
+    const buff = Buffer.allocUnsafe(1 + len);
+    buff[0] = 69 /* code.execute */;
+    buff.writeInt32BE(len, 1);
+    buff.write(portal, 5, 'utf-8');
+    buff[portalLength + 5] = 0; // null terminate portal cString
+    buff.writeUInt32BE(rows, buff.length - 4);
+    return buff;
+};
+const cancel = (processID, secretKey) => {
+    const buffer = Buffer.allocUnsafe(16);
+    buffer.writeInt32BE(16, 0);
+    buffer.writeInt16BE(1234, 4);
+    buffer.writeInt16BE(5678, 6);
+    buffer.writeInt32BE(processID, 8);
+    buffer.writeInt32BE(secretKey, 12);
+    return buffer;
+};
+const cstringMessage = (code, string) => {
+    const stringLen = Buffer.byteLength(string);
+    const len = 4 + stringLen + 1;
+    // one extra bit for code
+    const buffer = Buffer.allocUnsafe(1 + len);
+    buffer[0] = code;
+    buffer.writeInt32BE(len, 1);
+    buffer.write(string, 5, 'utf-8');
+    buffer[len] = 0; // null terminate cString
+    return buffer;
+};
+const emptyDescribePortal = writer.addCString('P').flush(68 /* code.describe */);
+const emptyDescribeStatement = writer.addCString('S').flush(68 /* code.describe */);
+const describe = (msg) => {
+    return msg.name
+        ? cstringMessage(68 /* code.describe */, `${msg.type}${msg.name || ''}`)
+        : msg.type === 'P'
+            ? emptyDescribePortal
+            : emptyDescribeStatement;
+};
+const close = (msg) => {
+    const text = `${msg.type}${msg.name || ''}`;
+    return cstringMessage(67 /* code.close */, text);
+};
+const copyData = (chunk) => {
+    return writer.add(chunk).flush(100 /* code.copyFromChunk */);
+};
+const copyFail = (message) => {
+    return cstringMessage(102 /* code.copyFail */, message);
+};
+const codeOnlyBuffer = (code) => Buffer.from([code, 0x00, 0x00, 0x00, 0x04]);
+const flushBuffer = codeOnlyBuffer(72 /* code.flush */);
+const syncBuffer = codeOnlyBuffer(83 /* code.sync */);
+const endBuffer = codeOnlyBuffer(88 /* code.end */);
+const copyDoneBuffer = codeOnlyBuffer(99 /* code.copyDone */);
+const serialize = {
+    startup,
+    password,
+    requestSsl,
+    sendSASLInitialResponseMessage,
+    sendSCRAMClientFinalMessage,
+    query,
+    parse,
+    bind,
+    execute,
+    describe,
+    close,
+    flush: () => flushBuffer,
+    sync: () => syncBuffer,
+    end: () => endBuffer,
+    copyData,
+    copyDone: () => copyDoneBuffer,
+    copyFail,
+    cancel,
+};
+exports.serialize = serialize;
+//# sourceMappingURL=serializer.js.map
+
+/***/ }),
+
+/***/ 1549:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+var textParsers = __nccwpck_require__(4784);
+var binaryParsers = __nccwpck_require__(7522);
+var arrayParser = __nccwpck_require__(6471);
+var builtinTypes = __nccwpck_require__(6345);
+
+exports.getTypeParser = getTypeParser;
+exports.setTypeParser = setTypeParser;
+exports.arrayParser = arrayParser;
+exports.builtins = builtinTypes;
+
+var typeParsers = {
+  text: {},
+  binary: {}
+};
+
+//the empty parse function
+function noParse (val) {
+  return String(val);
+};
+
+//returns a function used to convert a specific type (specified by
+//oid) into a result javascript type
+//note: the oid can be obtained via the following sql query:
+//SELECT oid FROM pg_type WHERE typname = 'TYPE_NAME_HERE';
+function getTypeParser (oid, format) {
+  format = format || 'text';
+  if (!typeParsers[format]) {
+    return noParse;
+  }
+  return typeParsers[format][oid] || noParse;
+};
+
+function setTypeParser (oid, format, parseFn) {
+  if(typeof format == 'function') {
+    parseFn = format;
+    format = 'text';
+  }
+  typeParsers[format][oid] = parseFn;
+};
+
+textParsers.init(function(oid, converter) {
+  typeParsers.text[oid] = converter;
+});
+
+binaryParsers.init(function(oid, converter) {
+  typeParsers.binary[oid] = converter;
+});
+
+
+/***/ }),
+
+/***/ 6471:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+var array = __nccwpck_require__(3879);
+
+module.exports = {
+  create: function (source, transform) {
+    return {
+      parse: function() {
+        return array.parse(source, transform);
+      }
+    };
+  }
+};
+
+
+/***/ }),
+
+/***/ 7522:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+var parseInt64 = __nccwpck_require__(2299);
+
+var parseBits = function(data, bits, offset, invert, callback) {
+  offset = offset || 0;
+  invert = invert || false;
+  callback = callback || function(lastValue, newValue, bits) { return (lastValue * Math.pow(2, bits)) + newValue; };
+  var offsetBytes = offset >> 3;
+
+  var inv = function(value) {
+    if (invert) {
+      return ~value & 0xff;
+    }
+
+    return value;
+  };
+
+  // read first (maybe partial) byte
+  var mask = 0xff;
+  var firstBits = 8 - (offset % 8);
+  if (bits < firstBits) {
+    mask = (0xff << (8 - bits)) & 0xff;
+    firstBits = bits;
+  }
+
+  if (offset) {
+    mask = mask >> (offset % 8);
+  }
+
+  var result = 0;
+  if ((offset % 8) + bits >= 8) {
+    result = callback(0, inv(data[offsetBytes]) & mask, firstBits);
+  }
+
+  // read bytes
+  var bytes = (bits + offset) >> 3;
+  for (var i = offsetBytes + 1; i < bytes; i++) {
+    result = callback(result, inv(data[i]), 8);
+  }
+
+  // bits to read, that are not a complete byte
+  var lastBits = (bits + offset) % 8;
+  if (lastBits > 0) {
+    result = callback(result, inv(data[bytes]) >> (8 - lastBits), lastBits);
+  }
+
+  return result;
+};
+
+var parseFloatFromBits = function(data, precisionBits, exponentBits) {
+  var bias = Math.pow(2, exponentBits - 1) - 1;
+  var sign = parseBits(data, 1);
+  var exponent = parseBits(data, exponentBits, 1);
+
+  if (exponent === 0) {
+    return 0;
+  }
+
+  // parse mantissa
+  var precisionBitsCounter = 1;
+  var parsePrecisionBits = function(lastValue, newValue, bits) {
+    if (lastValue === 0) {
+      lastValue = 1;
+    }
+
+    for (var i = 1; i <= bits; i++) {
+      precisionBitsCounter /= 2;
+      if ((newValue & (0x1 << (bits - i))) > 0) {
+        lastValue += precisionBitsCounter;
+      }
+    }
+
+    return lastValue;
+  };
+
+  var mantissa = parseBits(data, precisionBits, exponentBits + 1, false, parsePrecisionBits);
+
+  // special cases
+  if (exponent == (Math.pow(2, exponentBits + 1) - 1)) {
+    if (mantissa === 0) {
+      return (sign === 0) ? Infinity : -Infinity;
+    }
+
+    return NaN;
+  }
+
+  // normale number
+  return ((sign === 0) ? 1 : -1) * Math.pow(2, exponent - bias) * mantissa;
+};
+
+var parseInt16 = function(value) {
+  if (parseBits(value, 1) == 1) {
+    return -1 * (parseBits(value, 15, 1, true) + 1);
+  }
+
+  return parseBits(value, 15, 1);
+};
+
+var parseInt32 = function(value) {
+  if (parseBits(value, 1) == 1) {
+    return -1 * (parseBits(value, 31, 1, true) + 1);
+  }
+
+  return parseBits(value, 31, 1);
+};
+
+var parseFloat32 = function(value) {
+  return parseFloatFromBits(value, 23, 8);
+};
+
+var parseFloat64 = function(value) {
+  return parseFloatFromBits(value, 52, 11);
+};
+
+var parseNumeric = function(value) {
+  var sign = parseBits(value, 16, 32);
+  if (sign == 0xc000) {
+    return NaN;
+  }
+
+  var weight = Math.pow(10000, parseBits(value, 16, 16));
+  var result = 0;
+
+  var digits = [];
+  var ndigits = parseBits(value, 16);
+  for (var i = 0; i < ndigits; i++) {
+    result += parseBits(value, 16, 64 + (16 * i)) * weight;
+    weight /= 10000;
+  }
+
+  var scale = Math.pow(10, parseBits(value, 16, 48));
+  return ((sign === 0) ? 1 : -1) * Math.round(result * scale) / scale;
+};
+
+var parseDate = function(isUTC, value) {
+  var sign = parseBits(value, 1);
+  var rawValue = parseBits(value, 63, 1);
+
+  // discard usecs and shift from 2000 to 1970
+  var result = new Date((((sign === 0) ? 1 : -1) * rawValue / 1000) + 946684800000);
+
+  if (!isUTC) {
+    result.setTime(result.getTime() + result.getTimezoneOffset() * 60000);
+  }
+
+  // add microseconds to the date
+  result.usec = rawValue % 1000;
+  result.getMicroSeconds = function() {
+    return this.usec;
+  };
+  result.setMicroSeconds = function(value) {
+    this.usec = value;
+  };
+  result.getUTCMicroSeconds = function() {
+    return this.usec;
+  };
+
+  return result;
+};
+
+var parseArray = function(value) {
+  var dim = parseBits(value, 32);
+
+  var flags = parseBits(value, 32, 32);
+  var elementType = parseBits(value, 32, 64);
+
+  var offset = 96;
+  var dims = [];
+  for (var i = 0; i < dim; i++) {
+    // parse dimension
+    dims[i] = parseBits(value, 32, offset);
+    offset += 32;
+
+    // ignore lower bounds
+    offset += 32;
+  }
+
+  var parseElement = function(elementType) {
+    // parse content length
+    var length = parseBits(value, 32, offset);
+    offset += 32;
+
+    // parse null values
+    if (length == 0xffffffff) {
+      return null;
+    }
+
+    var result;
+    if ((elementType == 0x17) || (elementType == 0x14)) {
+      // int/bigint
+      result = parseBits(value, length * 8, offset);
+      offset += length * 8;
+      return result;
+    }
+    else if (elementType == 0x19) {
+      // string
+      result = value.toString(this.encoding, offset >> 3, (offset += (length << 3)) >> 3);
+      return result;
+    }
+    else {
+      console.log("ERROR: ElementType not implemented: " + elementType);
+    }
+  };
+
+  var parse = function(dimension, elementType) {
+    var array = [];
+    var i;
+
+    if (dimension.length > 1) {
+      var count = dimension.shift();
+      for (i = 0; i < count; i++) {
+        array[i] = parse(dimension, elementType);
+      }
+      dimension.unshift(count);
+    }
+    else {
+      for (i = 0; i < dimension[0]; i++) {
+        array[i] = parseElement(elementType);
+      }
+    }
+
+    return array;
+  };
+
+  return parse(dims, elementType);
+};
+
+var parseText = function(value) {
+  return value.toString('utf8');
+};
+
+var parseBool = function(value) {
+  if(value === null) return null;
+  return (parseBits(value, 8) > 0);
+};
+
+var init = function(register) {
+  register(20, parseInt64);
+  register(21, parseInt16);
+  register(23, parseInt32);
+  register(26, parseInt32);
+  register(1700, parseNumeric);
+  register(700, parseFloat32);
+  register(701, parseFloat64);
+  register(16, parseBool);
+  register(1114, parseDate.bind(null, false));
+  register(1184, parseDate.bind(null, true));
+  register(1000, parseArray);
+  register(1007, parseArray);
+  register(1016, parseArray);
+  register(1008, parseArray);
+  register(1009, parseArray);
+  register(25, parseText);
+};
+
+module.exports = {
+  init: init
+};
+
+
+/***/ }),
+
+/***/ 6345:
+/***/ ((module) => {
+
+/**
+ * Following query was used to generate this file:
+
+ SELECT json_object_agg(UPPER(PT.typname), PT.oid::int4 ORDER BY pt.oid)
+ FROM pg_type PT
+ WHERE typnamespace = (SELECT pgn.oid FROM pg_namespace pgn WHERE nspname = 'pg_catalog') -- Take only builting Postgres types with stable OID (extension types are not guaranted to be stable)
+ AND typtype = 'b' -- Only basic types
+ AND typelem = 0 -- Ignore aliases
+ AND typisdefined -- Ignore undefined types
+ */
+
+module.exports = {
+    BOOL: 16,
+    BYTEA: 17,
+    CHAR: 18,
+    INT8: 20,
+    INT2: 21,
+    INT4: 23,
+    REGPROC: 24,
+    TEXT: 25,
+    OID: 26,
+    TID: 27,
+    XID: 28,
+    CID: 29,
+    JSON: 114,
+    XML: 142,
+    PG_NODE_TREE: 194,
+    SMGR: 210,
+    PATH: 602,
+    POLYGON: 604,
+    CIDR: 650,
+    FLOAT4: 700,
+    FLOAT8: 701,
+    ABSTIME: 702,
+    RELTIME: 703,
+    TINTERVAL: 704,
+    CIRCLE: 718,
+    MACADDR8: 774,
+    MONEY: 790,
+    MACADDR: 829,
+    INET: 869,
+    ACLITEM: 1033,
+    BPCHAR: 1042,
+    VARCHAR: 1043,
+    DATE: 1082,
+    TIME: 1083,
+    TIMESTAMP: 1114,
+    TIMESTAMPTZ: 1184,
+    INTERVAL: 1186,
+    TIMETZ: 1266,
+    BIT: 1560,
+    VARBIT: 1562,
+    NUMERIC: 1700,
+    REFCURSOR: 1790,
+    REGPROCEDURE: 2202,
+    REGOPER: 2203,
+    REGOPERATOR: 2204,
+    REGCLASS: 2205,
+    REGTYPE: 2206,
+    UUID: 2950,
+    TXID_SNAPSHOT: 2970,
+    PG_LSN: 3220,
+    PG_NDISTINCT: 3361,
+    PG_DEPENDENCIES: 3402,
+    TSVECTOR: 3614,
+    TSQUERY: 3615,
+    GTSVECTOR: 3642,
+    REGCONFIG: 3734,
+    REGDICTIONARY: 3769,
+    JSONB: 3802,
+    REGNAMESPACE: 4089,
+    REGROLE: 4096
+};
+
+
+/***/ }),
+
+/***/ 4784:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+var array = __nccwpck_require__(3879)
+var arrayParser = __nccwpck_require__(6471);
+var parseDate = __nccwpck_require__(2690);
+var parseInterval = __nccwpck_require__(8755);
+var parseByteA = __nccwpck_require__(463);
+
+function allowNull (fn) {
+  return function nullAllowed (value) {
+    if (value === null) return value
+    return fn(value)
+  }
+}
+
+function parseBool (value) {
+  if (value === null) return value
+  return value === 'TRUE' ||
+    value === 't' ||
+    value === 'true' ||
+    value === 'y' ||
+    value === 'yes' ||
+    value === 'on' ||
+    value === '1';
+}
+
+function parseBoolArray (value) {
+  if (!value) return null
+  return array.parse(value, parseBool)
+}
+
+function parseBaseTenInt (string) {
+  return parseInt(string, 10)
+}
+
+function parseIntegerArray (value) {
+  if (!value) return null
+  return array.parse(value, allowNull(parseBaseTenInt))
+}
+
+function parseBigIntegerArray (value) {
+  if (!value) return null
+  return array.parse(value, allowNull(function (entry) {
+    return parseBigInteger(entry).trim()
+  }))
+}
+
+var parsePointArray = function(value) {
+  if(!value) { return null; }
+  var p = arrayParser.create(value, function(entry) {
+    if(entry !== null) {
+      entry = parsePoint(entry);
+    }
+    return entry;
+  });
+
+  return p.parse();
+};
+
+var parseFloatArray = function(value) {
+  if(!value) { return null; }
+  var p = arrayParser.create(value, function(entry) {
+    if(entry !== null) {
+      entry = parseFloat(entry);
+    }
+    return entry;
+  });
+
+  return p.parse();
+};
+
+var parseStringArray = function(value) {
+  if(!value) { return null; }
+
+  var p = arrayParser.create(value);
+  return p.parse();
+};
+
+var parseDateArray = function(value) {
+  if (!value) { return null; }
+
+  var p = arrayParser.create(value, function(entry) {
+    if (entry !== null) {
+      entry = parseDate(entry);
+    }
+    return entry;
+  });
+
+  return p.parse();
+};
+
+var parseIntervalArray = function(value) {
+  if (!value) { return null; }
+
+  var p = arrayParser.create(value, function(entry) {
+    if (entry !== null) {
+      entry = parseInterval(entry);
+    }
+    return entry;
+  });
+
+  return p.parse();
+};
+
+var parseByteAArray = function(value) {
+  if (!value) { return null; }
+
+  return array.parse(value, allowNull(parseByteA));
+};
+
+var parseInteger = function(value) {
+  return parseInt(value, 10);
+};
+
+var parseBigInteger = function(value) {
+  var valStr = String(value);
+  if (/^\d+$/.test(valStr)) { return valStr; }
+  return value;
+};
+
+var parseJsonArray = function(value) {
+  if (!value) { return null; }
+
+  return array.parse(value, allowNull(JSON.parse));
+};
+
+var parsePoint = function(value) {
+  if (value[0] !== '(') { return null; }
+
+  value = value.substring( 1, value.length - 1 ).split(',');
+
+  return {
+    x: parseFloat(value[0])
+  , y: parseFloat(value[1])
+  };
+};
+
+var parseCircle = function(value) {
+  if (value[0] !== '<' && value[1] !== '(') { return null; }
+
+  var point = '(';
+  var radius = '';
+  var pointParsed = false;
+  for (var i = 2; i < value.length - 1; i++){
+    if (!pointParsed) {
+      point += value[i];
+    }
+
+    if (value[i] === ')') {
+      pointParsed = true;
+      continue;
+    } else if (!pointParsed) {
+      continue;
+    }
+
+    if (value[i] === ','){
+      continue;
+    }
+
+    radius += value[i];
+  }
+  var result = parsePoint(point);
+  result.radius = parseFloat(radius);
+
+  return result;
+};
+
+var init = function(register) {
+  register(20, parseBigInteger); // int8
+  register(21, parseInteger); // int2
+  register(23, parseInteger); // int4
+  register(26, parseInteger); // oid
+  register(700, parseFloat); // float4/real
+  register(701, parseFloat); // float8/double
+  register(16, parseBool);
+  register(1082, parseDate); // date
+  register(1114, parseDate); // timestamp without timezone
+  register(1184, parseDate); // timestamp
+  register(600, parsePoint); // point
+  register(651, parseStringArray); // cidr[]
+  register(718, parseCircle); // circle
+  register(1000, parseBoolArray);
+  register(1001, parseByteAArray);
+  register(1005, parseIntegerArray); // _int2
+  register(1007, parseIntegerArray); // _int4
+  register(1028, parseIntegerArray); // oid[]
+  register(1016, parseBigIntegerArray); // _int8
+  register(1017, parsePointArray); // point[]
+  register(1021, parseFloatArray); // _float4
+  register(1022, parseFloatArray); // _float8
+  register(1231, parseFloatArray); // _numeric
+  register(1014, parseStringArray); //char
+  register(1015, parseStringArray); //varchar
+  register(1008, parseStringArray);
+  register(1009, parseStringArray);
+  register(1040, parseStringArray); // macaddr[]
+  register(1041, parseStringArray); // inet[]
+  register(1115, parseDateArray); // timestamp without time zone[]
+  register(1182, parseDateArray); // _date
+  register(1185, parseDateArray); // timestamp with time zone[]
+  register(1186, parseInterval);
+  register(1187, parseIntervalArray);
+  register(17, parseByteA);
+  register(114, JSON.parse.bind(JSON)); // json
+  register(3802, JSON.parse.bind(JSON)); // jsonb
+  register(199, parseJsonArray); // json[]
+  register(3807, parseJsonArray); // jsonb[]
+  register(3907, parseStringArray); // numrange[]
+  register(2951, parseStringArray); // uuid[]
+  register(791, parseStringArray); // money[]
+  register(1183, parseStringArray); // time[]
+  register(1270, parseStringArray); // timetz[]
+};
+
+module.exports = {
+  init: init
+};
+
+
+/***/ }),
+
+/***/ 5042:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
+const utils = __nccwpck_require__(9652)
+const nodeUtils = __nccwpck_require__(9023)
+const sasl = __nccwpck_require__(948)
+const TypeOverrides = __nccwpck_require__(365)
+
+const ConnectionParameters = __nccwpck_require__(646)
+const Query = __nccwpck_require__(4473)
+const defaults = __nccwpck_require__(8995)
+const Connection = __nccwpck_require__(9809)
+const crypto = __nccwpck_require__(4150)
+
+const activeQueryDeprecationNotice = nodeUtils.deprecate(
+  () => {},
+  'Client.activeQuery is deprecated and will be removed in pg@9.0'
+)
+
+const queryQueueDeprecationNotice = nodeUtils.deprecate(
+  () => {},
+  'Client.queryQueue is deprecated and will be removed in pg@9.0.'
+)
+
+const pgPassDeprecationNotice = nodeUtils.deprecate(
+  () => {},
+  'pgpass support is deprecated and will be removed in pg@9.0. ' +
+    'You can provide an async function as the password property to the Client/Pool constructor that returns a password instead. Within this function you can call the pgpass module in your own code.'
+)
+
+const byoPromiseDeprecationNotice = nodeUtils.deprecate(
+  () => {},
+  'Passing a custom Promise implementation to the Client/Pool constructor is deprecated and will be removed in pg@9.0.'
+)
+
+const queryQueueLengthDeprecationNotice = nodeUtils.deprecate(
+  () => {},
+  'Calling client.query() when the client is already executing a query is deprecated and will be removed in pg@9.0. Use async/await or an external async flow control mechanism instead.'
+)
+
+function coerceNumberOrDefault(value, defaultValue) {
+  if (typeof value === 'number') {
+    return Number.isFinite(value) ? value : defaultValue
+  }
+  if (typeof value === 'string' && value.trim() !== '') {
+    const n = Number(value)
+    return Number.isFinite(n) ? n : defaultValue
+  }
+  return defaultValue
+}
+
+class Client extends EventEmitter {
+  constructor(config) {
+    super()
+
+    this.connectionParameters = new ConnectionParameters(config)
+    this.user = this.connectionParameters.user
+    this.database = this.connectionParameters.database
+    this.port = this.connectionParameters.port
+    this.host = this.connectionParameters.host
+
+    // "hiding" the password so it doesn't show up in stack traces
+    // or if the client is console.logged
+    Object.defineProperty(this, 'password', {
+      configurable: true,
+      enumerable: false,
+      writable: true,
+      value: this.connectionParameters.password,
+    })
+
+    this.replication = this.connectionParameters.replication
+
+    const c = config || {}
+
+    if (c.Promise) {
+      byoPromiseDeprecationNotice()
+    }
+    this._Promise = c.Promise || global.Promise
+    this._types = new TypeOverrides(c.types)
+    this._ending = false
+    this._ended = false
+    this._connecting = false
+    this._connected = false
+    this._connectionError = false
+    this._queryable = true
+    this._activeQuery = null
+    this._txStatus = null
+
+    this.enableChannelBinding = Boolean(c.enableChannelBinding) // set true to use SCRAM-SHA-256-PLUS when offered
+    this.scramMaxIterations = coerceNumberOrDefault(c.scramMaxIterations, sasl.DEFAULT_MAX_SCRAM_ITERATIONS)
+    this.connection =
+      c.connection ||
+      new Connection({
+        stream: c.stream,
+        ssl: this.connectionParameters.ssl,
+        sslNegotiation: this.connectionParameters.sslnegotiation,
+        keepAlive: c.keepAlive || false,
+        keepAliveInitialDelayMillis: c.keepAliveInitialDelayMillis || 0,
+        encoding: this.connectionParameters.client_encoding || 'utf8',
+      })
+    this._queryQueue = []
+    this._sentQueryQueue = []
+    this.pipeline = Boolean(c.pipeline)
+    this.binary = c.binary || defaults.binary
+    this.processID = null
+    this.secretKey = null
+    this.ssl = this.connectionParameters.ssl || false
+    this.sslNegotiation = this.connectionParameters.sslnegotiation || 'postgres'
+    // As with Password, make SSL->Key (the private key) non-enumerable.
+    // It won't show up in stack traces
+    // or if the client is console.logged
+    if (this.ssl && this.ssl.key) {
+      Object.defineProperty(this.ssl, 'key', {
+        enumerable: false,
+      })
+    }
+
+    this._connectionTimeoutMillis = c.connectionTimeoutMillis || 0
+  }
+
+  get activeQuery() {
+    activeQueryDeprecationNotice()
+    return this._activeQuery
+  }
+
+  set activeQuery(val) {
+    activeQueryDeprecationNotice()
+    this._activeQuery = val
+  }
+
+  _getActiveQuery() {
+    return this._activeQuery
+  }
+
+  _errorAllQueries(err) {
+    const enqueueError = (query) => {
+      process.nextTick(() => {
+        query.handleError(err, this.connection)
+      })
+    }
+
+    const activeQuery = this._getActiveQuery()
+    if (activeQuery) {
+      enqueueError(activeQuery)
+      this._activeQuery = null
+    }
+
+    this._sentQueryQueue.forEach(enqueueError)
+    this._sentQueryQueue.length = 0
+
+    this._queryQueue.forEach(enqueueError)
+    this._queryQueue.length = 0
+  }
+
+  _connect(callback) {
+    const self = this
+    const con = this.connection
+    this._connectionCallback = callback
+
+    if (this._connecting || this._connected) {
+      const err = new Error('Client has already been connected. You cannot reuse a client.')
+      process.nextTick(() => {
+        callback(err)
+      })
+      return
+    }
+    this._connecting = true
+
+    if (this._connectionTimeoutMillis > 0) {
+      this.connectionTimeoutHandle = setTimeout(() => {
+        con._ending = true
+        con.stream.destroy(new Error('timeout expired'))
+      }, this._connectionTimeoutMillis)
+
+      if (this.connectionTimeoutHandle.unref) {
+        this.connectionTimeoutHandle.unref()
+      }
+    }
+
+    if (this.host && this.host.indexOf('/') === 0) {
+      con.connect(this.host + '/.s.PGSQL.' + this.port)
+    } else {
+      con.connect(this.port, this.host)
+    }
+
+    // once connection is established send startup message
+    con.on('connect', function () {
+      if (self.ssl) {
+        // With direct SSL negotiation the connection upgrades to TLS without an
+        // SSLRequest packet, so the startup message is sent after 'sslconnect'.
+        if (self.sslNegotiation !== 'direct') {
+          con.requestSsl()
+        }
+      } else {
+        con.startup(self.getStartupConf())
+      }
+    })
+
+    con.on('sslconnect', function () {
+      con.startup(self.getStartupConf())
+    })
+
+    this._attachListeners(con)
+
+    con.once('end', () => {
+      const error = this._ending ? new Error('Connection terminated') : new Error('Connection terminated unexpectedly')
+
+      clearTimeout(this.connectionTimeoutHandle)
+      this._errorAllQueries(error)
+      this._ended = true
+
+      if (!this._ending) {
+        // if the connection is ended without us calling .end()
+        // on this client then we have an unexpected disconnection
+        // treat this as an error unless we've already emitted an error
+        // during connection.
+        if (this._connecting && !this._connectionError) {
+          if (this._connectionCallback) {
+            this._connectionCallback(error)
+          } else {
+            this._handleErrorEvent(error)
+          }
+        } else if (!this._connectionError) {
+          this._handleErrorEvent(error)
+        }
+      }
+
+      process.nextTick(() => {
+        this.emit('end')
+      })
+    })
+  }
+
+  connect(callback) {
+    if (callback) {
+      this._connect(callback)
+      return
+    }
+
+    return new this._Promise((resolve, reject) => {
+      this._connect((error) => {
+        if (error) {
+          reject(error)
+        } else {
+          resolve(this)
+        }
+      })
+    })
+  }
+
+  _attachListeners(con) {
+    // password request handling
+    con.on('authenticationCleartextPassword', this._handleAuthCleartextPassword.bind(this))
+    // password request handling
+    con.on('authenticationMD5Password', this._handleAuthMD5Password.bind(this))
+    // password request handling (SASL)
+    con.on('authenticationSASL', this._handleAuthSASL.bind(this))
+    con.on('authenticationSASLContinue', this._handleAuthSASLContinue.bind(this))
+    con.on('authenticationSASLFinal', this._handleAuthSASLFinal.bind(this))
+    con.on('backendKeyData', this._handleBackendKeyData.bind(this))
+    con.on('error', this._handleErrorEvent.bind(this))
+    con.on('errorMessage', this._handleErrorMessage.bind(this))
+    con.on('readyForQuery', this._handleReadyForQuery.bind(this))
+    con.on('notice', this._handleNotice.bind(this))
+    con.on('rowDescription', this._handleRowDescription.bind(this))
+    con.on('dataRow', this._handleDataRow.bind(this))
+    con.on('portalSuspended', this._handlePortalSuspended.bind(this))
+    con.on('emptyQuery', this._handleEmptyQuery.bind(this))
+    con.on('commandComplete', this._handleCommandComplete.bind(this))
+    con.on('parseComplete', this._handleParseComplete.bind(this))
+    con.on('copyInResponse', this._handleCopyInResponse.bind(this))
+    con.on('copyData', this._handleCopyData.bind(this))
+    con.on('notification', this._handleNotification.bind(this))
+  }
+
+  _getPassword(cb) {
+    const con = this.connection
+    if (typeof this.password === 'function') {
+      this._Promise
+        .resolve()
+        .then(() => this.password(this.connectionParameters))
+        .then((pass) => {
+          if (pass !== undefined) {
+            if (typeof pass !== 'string') {
+              con.emit('error', new TypeError('Password must be a string'))
+              return
+            }
+            this.connectionParameters.password = this.password = pass
+          } else {
+            this.connectionParameters.password = this.password = null
+          }
+          cb()
+        })
+        .catch((err) => {
+          con.emit('error', err)
+        })
+    } else if (this.password !== null) {
+      cb()
+    } else {
+      try {
+        const pgPass = __nccwpck_require__(3272)
+        pgPass(this.connectionParameters, (pass) => {
+          if (undefined !== pass) {
+            pgPassDeprecationNotice()
+            this.connectionParameters.password = this.password = pass
+          }
+          cb()
+        })
+      } catch (e) {
+        this.emit('error', e)
+      }
+    }
+  }
+
+  _handleAuthCleartextPassword(msg) {
+    this._getPassword(() => {
+      this.connection.password(this.password)
+    })
+  }
+
+  _handleAuthMD5Password(msg) {
+    this._getPassword(async () => {
+      try {
+        const hashedPassword = await crypto.postgresMd5PasswordHash(this.user, this.password, msg.salt)
+        this.connection.password(hashedPassword)
+      } catch (e) {
+        this.emit('error', e)
+      }
+    })
+  }
+
+  _handleAuthSASL(msg) {
+    this._getPassword(() => {
+      try {
+        this.saslSession = sasl.startSession(
+          msg.mechanisms,
+          this.enableChannelBinding && this.connection.stream,
+          this.scramMaxIterations
+        )
+        this.connection.sendSASLInitialResponseMessage(this.saslSession.mechanism, this.saslSession.response)
+      } catch (err) {
+        this.connection.emit('error', err)
+      }
+    })
+  }
+
+  async _handleAuthSASLContinue(msg) {
+    try {
+      await sasl.continueSession(
+        this.saslSession,
+        this.password,
+        msg.data,
+        this.enableChannelBinding && this.connection.stream
+      )
+      this.connection.sendSCRAMClientFinalMessage(this.saslSession.response)
+    } catch (err) {
+      this.connection.emit('error', err)
+    }
+  }
+
+  _handleAuthSASLFinal(msg) {
+    try {
+      sasl.finalizeSession(this.saslSession, msg.data)
+      this.saslSession = null
+    } catch (err) {
+      this.connection.emit('error', err)
+    }
+  }
+
+  _handleBackendKeyData(msg) {
+    this.processID = msg.processID
+    this.secretKey = msg.secretKey
+  }
+
+  _handleReadyForQuery(msg) {
+    if (this._connecting) {
+      this._connecting = false
+      this._connected = true
+      clearTimeout(this.connectionTimeoutHandle)
+
+      // process possible callback argument to Client#connect
+      if (this._connectionCallback) {
+        this._connectionCallback(null, this)
+        // remove callback for proper error handling
+        // after the connect event
+        this._connectionCallback = null
+      }
+      this.emit('connect')
+    }
+    const activeQuery = this._getActiveQuery()
+    this._activeQuery = null
+    this._txStatus = msg?.status ?? null
+    this.readyForQuery = true
+    if (activeQuery) {
+      activeQuery.handleReadyForQuery(this.connection)
+    }
+    this._pulseQueryQueue()
+  }
+
+  // if we receive an error event or error message
+  // during the connection process we handle it here
+  _handleErrorWhileConnecting(err) {
+    if (this._connectionError) {
+      // TODO(bmc): this is swallowing errors - we shouldn't do this
+      return
+    }
+    this._connectionError = true
+    clearTimeout(this.connectionTimeoutHandle)
+    if (this._connectionCallback) {
+      return this._connectionCallback(err)
+    }
+    this.emit('error', err)
+  }
+
+  // if we're connected and we receive an error event from the connection
+  // this means the socket is dead - do a hard abort of all queries and emit
+  // the socket error on the client as well
+  _handleErrorEvent(err) {
+    if (this._connecting) {
+      return this._handleErrorWhileConnecting(err)
+    }
+    this._queryable = false
+    this._errorAllQueries(err)
+    this.emit('error', err)
+  }
+
+  // handle error messages from the postgres backend
+  _handleErrorMessage(msg) {
+    if (this._connecting) {
+      return this._handleErrorWhileConnecting(msg)
+    }
+    const activeQuery = this._getActiveQuery()
+
+    if (!activeQuery) {
+      this._handleErrorEvent(msg)
+      return
+    }
+
+    this._activeQuery = null
+    if (activeQuery.name) {
+      delete this.connection.submittedNamedStatements[activeQuery.name]
+    }
+    activeQuery.handleError(msg, this.connection)
+  }
+
+  _handleRowDescription(msg) {
+    const activeQuery = this._getActiveQuery()
+    if (activeQuery == null) {
+      const error = new Error('Received unexpected rowDescription message from backend.')
+      this._handleErrorEvent(error)
+      return
+    }
+    // delegate rowDescription to active query
+    activeQuery.handleRowDescription(msg)
+  }
+
+  _handleDataRow(msg) {
+    const activeQuery = this._getActiveQuery()
+    if (activeQuery == null) {
+      const error = new Error('Received unexpected dataRow message from backend.')
+      this._handleErrorEvent(error)
+      return
+    }
+    // delegate dataRow to active query
+    activeQuery.handleDataRow(msg)
+  }
+
+  _handlePortalSuspended(msg) {
+    const activeQuery = this._getActiveQuery()
+    if (activeQuery == null) {
+      const error = new Error('Received unexpected portalSuspended message from backend.')
+      this._handleErrorEvent(error)
+      return
+    }
+    // delegate portalSuspended to active query
+    activeQuery.handlePortalSuspended(this.connection)
+  }
+
+  _handleEmptyQuery(msg) {
+    const activeQuery = this._getActiveQuery()
+    if (activeQuery == null) {
+      const error = new Error('Received unexpected emptyQuery message from backend.')
+      this._handleErrorEvent(error)
+      return
+    }
+    // delegate emptyQuery to active query
+    activeQuery.handleEmptyQuery(this.connection)
+  }
+
+  _handleCommandComplete(msg) {
+    const activeQuery = this._getActiveQuery()
+    if (activeQuery == null) {
+      const error = new Error('Received unexpected commandComplete message from backend.')
+      this._handleErrorEvent(error)
+      return
+    }
+    // delegate commandComplete to active query
+    activeQuery.handleCommandComplete(msg, this.connection)
+  }
+
+  _handleParseComplete() {
+    const activeQuery = this._getActiveQuery()
+    if (activeQuery == null) {
+      const error = new Error('Received unexpected parseComplete message from backend.')
+      this._handleErrorEvent(error)
+      return
+    }
+    // if a prepared statement has a name and properly parses
+    // we track that its already been executed so we don't parse
+    // it again on the same client
+    if (activeQuery.name) {
+      this.connection.parsedStatements[activeQuery.name] = activeQuery.text
+      delete this.connection.submittedNamedStatements[activeQuery.name]
+    }
+  }
+
+  _handleCopyInResponse(msg) {
+    const activeQuery = this._getActiveQuery()
+    if (activeQuery == null) {
+      const error = new Error('Received unexpected copyInResponse message from backend.')
+      this._handleErrorEvent(error)
+      return
+    }
+    activeQuery.handleCopyInResponse(this.connection)
+  }
+
+  _handleCopyData(msg) {
+    const activeQuery = this._getActiveQuery()
+    if (activeQuery == null) {
+      const error = new Error('Received unexpected copyData message from backend.')
+      this._handleErrorEvent(error)
+      return
+    }
+    activeQuery.handleCopyData(msg, this.connection)
+  }
+
+  _handleNotification(msg) {
+    this.emit('notification', msg)
+  }
+
+  _handleNotice(msg) {
+    this.emit('notice', msg)
+  }
+
+  getStartupConf() {
+    const params = this.connectionParameters
+
+    const data = {
+      user: params.user,
+      database: params.database,
+    }
+
+    const appName = params.application_name || params.fallback_application_name
+    if (appName) {
+      data.application_name = appName
+    }
+    if (params.replication) {
+      data.replication = '' + params.replication
+    }
+    if (params.statement_timeout) {
+      data.statement_timeout = String(parseInt(params.statement_timeout, 10))
+    }
+    if (params.lock_timeout) {
+      data.lock_timeout = String(parseInt(params.lock_timeout, 10))
+    }
+    if (params.idle_in_transaction_session_timeout) {
+      data.idle_in_transaction_session_timeout = String(parseInt(params.idle_in_transaction_session_timeout, 10))
+    }
+    if (params.options) {
+      data.options = params.options
+    }
+
+    return data
+  }
+
+  cancel(client, query) {
+    if (client.activeQuery === query) {
+      const con = this.connection
+
+      if (this.host && this.host.indexOf('/') === 0) {
+        con.connect(this.host + '/.s.PGSQL.' + this.port)
+      } else {
+        con.connect(this.port, this.host)
+      }
+
+      // once connection is established send cancel message
+      con.on('connect', function () {
+        con.cancel(client.processID, client.secretKey)
+      })
+    } else if (client._queryQueue.indexOf(query) !== -1) {
+      client._queryQueue.splice(client._queryQueue.indexOf(query), 1)
+    } else if (client._sentQueryQueue.indexOf(query) !== -1) {
+      // Query already sent on wire — can't remove it without corrupting the
+      // pipeline. No-op the callback so the result is silently discarded.
+      query.callback = () => {}
+    }
+  }
+
+  setTypeParser(oid, format, parseFn) {
+    return this._types.setTypeParser(oid, format, parseFn)
+  }
+
+  getTypeParser(oid, format) {
+    return this._types.getTypeParser(oid, format)
+  }
+
+  // escapeIdentifier and escapeLiteral moved to utility functions & exported
+  // on PG
+  // re-exported here for backwards compatibility
+  escapeIdentifier(str) {
+    return utils.escapeIdentifier(str)
+  }
+
+  escapeLiteral(str) {
+    return utils.escapeLiteral(str)
+  }
+
+  _pulseQueryQueue() {
+    if (this.pipeline) {
+      this._pulsePipelinedQueryQueue()
+      return
+    }
+    if (this.readyForQuery === true) {
+      this._activeQuery = this._queryQueue.shift()
+      const activeQuery = this._getActiveQuery()
+      if (activeQuery) {
+        this.readyForQuery = false
+        this.hasExecuted = true
+
+        const queryError = activeQuery.submit(this.connection)
+        if (queryError) {
+          process.nextTick(() => {
+            activeQuery.handleError(queryError, this.connection)
+            this.readyForQuery = true
+            this._pulseQueryQueue()
+          })
+        }
+      } else if (this.hasExecuted) {
+        this._activeQuery = null
+        this.emit('drain')
+      }
+    }
+  }
+
+  _pulsePipelinedQueryQueue() {
+    if (!this._connected || !this._queryable) {
+      return
+    }
+    while (this._queryQueue.length > 0) {
+      const query = this._queryQueue.shift()
+      this.hasExecuted = true
+      const queryError = query.submit(this.connection)
+      if (queryError) {
+        process.nextTick(() => {
+          query.handleError(queryError, this.connection)
+        })
+        continue
+      }
+      this._sentQueryQueue.push(query)
+    }
+    if (this.readyForQuery && !this._activeQuery && this._sentQueryQueue.length > 0) {
+      this._activeQuery = this._sentQueryQueue.shift()
+      this.readyForQuery = false
+    }
+    if (!this._activeQuery && this._sentQueryQueue.length === 0 && this._queryQueue.length === 0 && this.hasExecuted) {
+      this.emit('drain')
+    }
+  }
+
+  query(config, values, callback) {
+    // can take in strings, config object or query object
+    let query
+    let result
+
+    if (config == null) {
+      throw new TypeError('Client was passed a null or undefined query')
+    }
+
+    if (typeof config.submit === 'function') {
+      result = query = config
+      if (!query.callback) {
+        if (typeof values === 'function') {
+          query.callback = values
+        } else if (callback) {
+          query.callback = callback
+        }
+      }
+    } else {
+      query = new Query(config, values, callback)
+      if (!query.callback) {
+        result = new this._Promise((resolve, reject) => {
+          query.callback = (err, res) => (err ? reject(err) : resolve(res))
+        }).catch((err) => {
+          // replace the stack trace that leads to `TCP.onStreamRead` with one that leads back to the
+          // application that created the query
+          Error.captureStackTrace(err)
+          throw err
+        })
+      } else if (typeof query.callback !== 'function') {
+        throw new TypeError('callback is not a function')
+      }
+    }
+
+    const readTimeout = config.query_timeout || this.connectionParameters.query_timeout
+    if (readTimeout) {
+      const queryCallback = query.callback || (() => {})
+
+      const readTimeoutTimer = setTimeout(() => {
+        const error = new Error('Query read timeout')
+
+        process.nextTick(() => {
+          query.handleError(error, this.connection)
+        })
+
+        queryCallback(error)
+
+        // we already returned an error,
+        // just do nothing if query completes
+        query.callback = () => {}
+
+        // Remove from queue (only safe if not yet sent)
+        const index = this._queryQueue.indexOf(query)
+        if (index > -1) {
+          this._queryQueue.splice(index, 1)
+        } else if (this.pipeline) {
+          // Query already sent — the pipeline is blocked until it completes.
+          // Destroy the connection to unblock all remaining pipelined queries.
+          this.connection.stream.destroy()
+          return
+        }
+
+        this._pulseQueryQueue()
+      }, readTimeout)
+
+      query.callback = (err, res) => {
+        clearTimeout(readTimeoutTimer)
+        queryCallback(err, res)
+      }
+    }
+
+    if (this.binary && !query.binary) {
+      query.binary = true
+    }
+
+    if (query._result && !query._result._types) {
+      query._result._types = this._types
+    }
+
+    // A query that keeps a portal open across round trips cannot share a pipelined connection: the
+    // queries written behind it are answered out of its portal, so rows land on the wrong query and
+    // the reads that follow fail with 'portal does not exist'. Refuse it instead of corrupting.
+    if (this.pipeline) {
+      const portalQuery =
+        typeof config.submit === 'function' && !(query instanceof Query)
+          ? 'Custom query classes such as pg-cursor and pg-query-stream are'
+          : query.rows
+          ? 'The `rows` option is'
+          : null
+      if (portalQuery) {
+        process.nextTick(() => {
+          query.handleError(new Error(`${portalQuery} not supported in pipeline mode`), this.connection)
+        })
+        return result
+      }
+    }
+
+    if (!this._queryable) {
+      process.nextTick(() => {
+        query.handleError(new Error('Client has encountered a connection error and is not queryable'), this.connection)
+      })
+      return result
+    }
+
+    if (this._ending) {
+      process.nextTick(() => {
+        query.handleError(new Error('Client was closed and is not queryable'), this.connection)
+      })
+      return result
+    }
+
+    if (this._queryQueue.length > 0 && !this.pipeline) {
+      queryQueueLengthDeprecationNotice()
+    }
+    this._queryQueue.push(query)
+    this._pulseQueryQueue()
+    return result
+  }
+
+  ref() {
+    this.connection.ref()
+  }
+
+  unref() {
+    this.connection.unref()
+  }
+
+  getTransactionStatus() {
+    return this._txStatus
+  }
+
+  end(cb) {
+    this._ending = true
+
+    // if we have never connected, then end is a noop, callback immediately
+    if (!this.connection._connecting || this._ended) {
+      if (cb) {
+        cb()
+        return
+      } else {
+        return this._Promise.resolve()
+      }
+    }
+
+    if (!this._queryable) {
+      // socket is dead — force close
+      this.connection.stream.destroy()
+    } else if (
+      this.pipeline &&
+      (this._getActiveQuery() || this._sentQueryQueue.length > 0 || this._queryQueue.length > 0)
+    ) {
+      // pipelined queries are already on the wire (or queued to send) and will
+      // complete normally; wait for drain then do a graceful goodbye
+      this.once('drain', () => this.connection.end())
+    } else if (this._getActiveQuery()) {
+      // non-pipeline: a hung query could block end forever — force disconnect
+      this.connection.stream.destroy()
+    } else {
+      this.connection.end()
+    }
+
+    if (cb) {
+      this.connection.once('end', cb)
+    } else {
+      return new this._Promise((resolve) => {
+        this.connection.once('end', resolve)
+      })
+    }
+  }
+  get queryQueue() {
+    queryQueueDeprecationNotice()
+    return this._queryQueue
+  }
+}
+
+// expose a Query constructor
+Client.Query = Query
+
+module.exports = Client
+
+
+/***/ }),
+
+/***/ 646:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const dns = __nccwpck_require__(2250)
+
+const defaults = __nccwpck_require__(8995)
+
+const parse = (__nccwpck_require__(6122).parse) // parses a connection string
+
+const val = function (key, config, envVar) {
+  if (config[key]) {
+    return config[key]
+  }
+
+  if (envVar === undefined) {
+    envVar = process.env['PG' + key.toUpperCase()]
+  } else if (envVar === false) {
+    // do nothing ... use false
+  } else {
+    envVar = process.env[envVar]
+  }
+
+  return envVar || defaults[key]
+}
+
+const readSSLConfigFromEnvironment = function () {
+  switch (process.env.PGSSLMODE) {
+    case 'disable':
+      return false
+    case 'prefer':
+    case 'require':
+    case 'verify-ca':
+    case 'verify-full':
+      return true
+    case 'no-verify':
+      return { rejectUnauthorized: false }
+  }
+  return defaults.ssl
+}
+
+// Convert arg to a string, surround in single quotes, and escape single quotes and backslashes
+const quoteParamValue = function (value) {
+  return "'" + ('' + value).replace(/\\/g, '\\\\').replace(/'/g, "\\'") + "'"
+}
+
+const add = function (params, config, paramName) {
+  const value = config[paramName]
+  if (value !== undefined && value !== null) {
+    params.push(paramName + '=' + quoteParamValue(value))
+  }
+}
+
+class ConnectionParameters {
+  constructor(config) {
+    // if a string is passed, it is a raw connection string so we parse it into a config
+    config = typeof config === 'string' ? parse(config) : config || {}
+
+    // if the config has a connectionString defined, parse IT into the config we use
+    // this will override other default values with what is stored in connectionString
+    if (config.connectionString) {
+      config = Object.assign({}, config, parse(config.connectionString))
+    }
+
+    this.user = val('user', config)
+    this.database = val('database', config)
+
+    if (this.database === undefined) {
+      this.database = this.user
+    }
+
+    this.port = parseInt(val('port', config), 10)
+    this.host = val('host', config)
+
+    // "hiding" the password so it doesn't show up in stack traces
+    // or if the client is console.logged
+    Object.defineProperty(this, 'password', {
+      configurable: true,
+      enumerable: false,
+      writable: true,
+      value: val('password', config),
+    })
+
+    this.binary = val('binary', config)
+    this.options = val('options', config)
+
+    this.ssl = typeof config.ssl === 'undefined' ? readSSLConfigFromEnvironment() : config.ssl
+
+    if (typeof this.ssl === 'string') {
+      if (this.ssl === 'true') {
+        this.ssl = true
+      }
+    }
+    // support passing in ssl=no-verify via connection string
+    if (this.ssl === 'no-verify') {
+      this.ssl = { rejectUnauthorized: false }
+    }
+    if (this.ssl && this.ssl.key) {
+      Object.defineProperty(this.ssl, 'key', {
+        enumerable: false,
+      })
+    }
+
+    // How to negotiate SSL: 'postgres' (default, the traditional SSLRequest
+    // handshake) or 'direct' (start the TLS handshake immediately on connect).
+    this.sslnegotiation = val('sslnegotiation', config, 'PGSSLNEGOTIATION')
+    if (this.sslnegotiation !== undefined && this.sslnegotiation !== 'postgres' && this.sslnegotiation !== 'direct') {
+      throw new Error(
+        `Invalid sslnegotiation value: "${this.sslnegotiation}". Valid values are "postgres" and "direct".`
+      )
+    }
+    if (this.sslnegotiation === 'direct' && !this.ssl) {
+      throw new Error('sslnegotiation=direct requires SSL to be enabled')
+    }
+
+    this.client_encoding = val('client_encoding', config)
+    this.replication = val('replication', config)
+    // a domain socket begins with '/'
+    this.isDomainSocket = !(this.host || '').indexOf('/')
+
+    this.application_name = val('application_name', config, 'PGAPPNAME')
+    this.fallback_application_name = val('fallback_application_name', config, false)
+    this.statement_timeout = val('statement_timeout', config, false)
+    this.lock_timeout = val('lock_timeout', config, false)
+    this.idle_in_transaction_session_timeout = val('idle_in_transaction_session_timeout', config, false)
+    this.query_timeout = val('query_timeout', config, false)
+
+    if (config.connectionTimeoutMillis === undefined) {
+      this.connect_timeout = process.env.PGCONNECT_TIMEOUT || 0
+    } else {
+      this.connect_timeout = Math.floor(config.connectionTimeoutMillis / 1000)
+    }
+
+    if (config.keepAlive === false) {
+      this.keepalives = 0
+    } else if (config.keepAlive === true) {
+      this.keepalives = 1
+    }
+
+    if (typeof config.keepAliveInitialDelayMillis === 'number') {
+      this.keepalives_idle = Math.floor(config.keepAliveInitialDelayMillis / 1000)
+    }
+  }
+
+  getLibpqConnectionString(cb) {
+    const params = []
+    add(params, this, 'user')
+    add(params, this, 'password')
+    add(params, this, 'port')
+    add(params, this, 'application_name')
+    add(params, this, 'fallback_application_name')
+    add(params, this, 'connect_timeout')
+    add(params, this, 'options')
+
+    const ssl = typeof this.ssl === 'object' ? this.ssl : this.ssl ? { sslmode: this.ssl } : {}
+    add(params, ssl, 'sslmode')
+    add(params, ssl, 'sslca')
+    add(params, ssl, 'sslkey')
+    add(params, ssl, 'sslcert')
+    add(params, ssl, 'sslrootcert')
+    add(params, this, 'sslnegotiation')
+
+    if (this.database) {
+      params.push('dbname=' + quoteParamValue(this.database))
+    }
+    if (this.replication) {
+      params.push('replication=' + quoteParamValue(this.replication))
+    }
+    if (this.host) {
+      params.push('host=' + quoteParamValue(this.host))
+    }
+    if (this.isDomainSocket) {
+      return cb(null, params.join(' '))
+    }
+    if (this.client_encoding) {
+      params.push('client_encoding=' + quoteParamValue(this.client_encoding))
+    }
+    dns.lookup(this.host, function (err, address) {
+      if (err) return cb(err, null)
+      params.push('hostaddr=' + quoteParamValue(address))
+      return cb(null, params.join(' '))
+    })
+  }
+}
+
+module.exports = ConnectionParameters
+
+
+/***/ }),
+
+/***/ 9809:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
+
+const { parse, serialize } = __nccwpck_require__(4233)
+const stream = __nccwpck_require__(829)
+const { getStream } = stream
+
+const flushBuffer = serialize.flush()
+const syncBuffer = serialize.sync()
+const endBuffer = serialize.end()
+
+// TODO(bmc) support binary mode at some point
+class Connection extends EventEmitter {
+  constructor(config) {
+    super()
+    config = config || {}
+
+    this.stream = config.stream || getStream(config.ssl)
+    if (typeof this.stream === 'function') {
+      this.stream = this.stream(config)
+    }
+
+    this._keepAlive = config.keepAlive
+    this._keepAliveInitialDelayMillis = config.keepAliveInitialDelayMillis
+    this.parsedStatements = {}
+    this.submittedNamedStatements = {}
+    this.ssl = config.ssl || false
+    this.sslNegotiation = config.sslNegotiation || 'postgres'
+    this._ending = false
+    this._emitMessage = false
+    const self = this
+    this.on('newListener', function (eventName) {
+      if (eventName === 'message') {
+        self._emitMessage = true
+      }
+    })
+  }
+
+  connect(port, host) {
+    const self = this
+
+    this._connecting = true
+    this.stream.setNoDelay(true)
+    this.stream.connect(port, host)
+
+    this.stream.once('connect', function () {
+      if (self._keepAlive) {
+        self.stream.setKeepAlive(true, self._keepAliveInitialDelayMillis)
+      }
+      self.emit('connect')
+    })
+
+    const reportStreamError = function (error) {
+      // errors about disconnections should be ignored during disconnect
+      if (self._ending && (error.code === 'ECONNRESET' || error.code === 'EPIPE')) {
+        return
+      }
+      self.emit('error', error)
+    }
+    this.stream.on('error', reportStreamError)
+
+    this.stream.on('close', function () {
+      self.emit('end')
+    })
+
+    if (!this.ssl) {
+      return this.attachListeners(this.stream)
+    }
+
+    // With direct SSL negotiation the TLS handshake starts immediately on the
+    // raw socket, skipping the SSLRequest packet and the server's 'S'/'N' reply.
+    if (this.sslNegotiation === 'direct') {
+      return this.stream.once('connect', function () {
+        self.upgradeToSSL(host, reportStreamError)
+      })
+    }
+
+    this.stream.once('data', function (buffer) {
+      const responseCode = buffer.toString('utf8')
+      switch (responseCode) {
+        case 'S': // Server supports SSL connections, continue with a secure connection
+          break
+        case 'N': // Server does not support SSL connections
+          self.stream.end()
+          return self.emit('error', new Error('The server does not support SSL connections'))
+        default:
+          // Any other response byte, including 'E' (ErrorResponse) indicating a server error
+          self.stream.end()
+          return self.emit('error', new Error('There was an error establishing an SSL connection'))
+      }
+      self.upgradeToSSL(host, reportStreamError)
+    })
+  }
+
+  upgradeToSSL(host, reportStreamError) {
+    const self = this
+    const options = {
+      socket: self.stream,
+      // tls.connect checks the server identity against `servername`, falling
+      // back to `host` and then to 'localhost'. `servername` must stay unset
+      // for IP addresses (see below), so `host` is needed to keep certificate
+      // validation working when connecting to an IP address.
+      host,
+    }
+
+    if (self.ssl !== true) {
+      Object.assign(options, self.ssl)
+
+      if ('key' in self.ssl) {
+        options.key = self.ssl.key
+      }
+    }
+
+    // Direct SSL negotiation requires ALPN so the server can confirm it is
+    // speaking the PostgreSQL protocol over the TLS connection.
+    if (self.sslNegotiation === 'direct') {
+      options.ALPNProtocols = ['postgresql']
+    }
+
+    // SNI must not be set to an IP address (RFC 6066 section 3)
+    const net = __nccwpck_require__(9278)
+    if (net.isIP && net.isIP(host) === 0) {
+      options.servername = host
+    }
+    try {
+      self.stream = stream.getSecureStream(options)
+    } catch (err) {
+      return self.emit('error', err)
+    }
+    self.attachListeners(self.stream)
+    self.stream.on('error', reportStreamError)
+
+    self.emit('sslconnect')
+  }
+
+  attachListeners(stream) {
+    parse(stream, (msg) => {
+      const eventName = msg.name === 'error' ? 'errorMessage' : msg.name
+      if (this._emitMessage) {
+        this.emit('message', msg)
+      }
+      this.emit(eventName, msg)
+    })
+  }
+
+  requestSsl() {
+    this.stream.write(serialize.requestSsl())
+  }
+
+  startup(config) {
+    this.stream.write(serialize.startup(config))
+  }
+
+  cancel(processID, secretKey) {
+    this._send(serialize.cancel(processID, secretKey))
+  }
+
+  password(password) {
+    this._send(serialize.password(password))
+  }
+
+  sendSASLInitialResponseMessage(mechanism, initialResponse) {
+    this._send(serialize.sendSASLInitialResponseMessage(mechanism, initialResponse))
+  }
+
+  sendSCRAMClientFinalMessage(additionalData) {
+    this._send(serialize.sendSCRAMClientFinalMessage(additionalData))
+  }
+
+  _send(buffer) {
+    if (!this.stream.writable) {
+      return false
+    }
+    return this.stream.write(buffer)
+  }
+
+  query(text) {
+    this._send(serialize.query(text))
+  }
+
+  // send parse message
+  parse(query) {
+    this._send(serialize.parse(query))
+  }
+
+  // send bind message
+  bind(config) {
+    this._send(serialize.bind(config))
+  }
+
+  // send execute message
+  execute(config) {
+    this._send(serialize.execute(config))
+  }
+
+  flush() {
+    if (this.stream.writable) {
+      this.stream.write(flushBuffer)
+    }
+  }
+
+  sync() {
+    // Sync is the extended-query protocol barrier, not a disconnect.
+    // Only end()/Terminate (and connect-timeout teardown) should set _ending.
+    this._send(syncBuffer)
+  }
+
+  ref() {
+    this.stream.ref()
+  }
+
+  unref() {
+    this.stream.unref()
+  }
+
+  end() {
+    // 0x58 = 'X'
+    this._ending = true
+    if (!this._connecting || !this.stream.writable) {
+      this.stream.end()
+      return
+    }
+    return this.stream.write(endBuffer, () => {
+      this.stream.end()
+    })
+  }
+
+  close(msg) {
+    this._send(serialize.close(msg))
+  }
+
+  describe(msg) {
+    this._send(serialize.describe(msg))
+  }
+
+  sendCopyFromChunk(chunk) {
+    this._send(serialize.copyData(chunk))
+  }
+
+  endCopyFrom() {
+    this._send(serialize.copyDone())
+  }
+
+  sendCopyFail(msg) {
+    this._send(serialize.copyFail(msg))
+  }
+}
+
+module.exports = Connection
+
+
+/***/ }),
+
+/***/ 9765:
+/***/ ((module) => {
+
+function x509Error(msg, cert) {
+  return new Error('SASL channel binding: ' + msg + ' when parsing public certificate ' + cert.toString('base64'))
+}
+
+function readASN1Length(data, index) {
+  let length = data[index++]
+  if (length < 0x80) return { length, index }
+
+  const lengthBytes = length & 0x7f
+  if (lengthBytes > 4) throw x509Error('bad length', data)
+
+  length = 0
+  for (let i = 0; i < lengthBytes; i++) {
+    length = (length << 8) | data[index++]
+  }
+
+  return { length, index }
+}
+
+function readASN1OID(data, index) {
+  if (data[index++] !== 0x6) throw x509Error('non-OID data', data) // 6 = OID
+
+  const { length: OIDLength, index: indexAfterOIDLength } = readASN1Length(data, index)
+  index = indexAfterOIDLength
+  const lastIndex = index + OIDLength
+
+  const byte1 = data[index++]
+  let oid = ((byte1 / 40) >> 0) + '.' + (byte1 % 40)
+
+  while (index < lastIndex) {
+    // loop over numbers in OID
+    let value = 0
+    while (index < lastIndex) {
+      // loop over bytes in number
+      const nextByte = data[index++]
+      value = (value << 7) | (nextByte & 0x7f)
+      if (nextByte < 0x80) break
+    }
+    oid += '.' + value
+  }
+
+  return { oid, index }
+}
+
+function expectASN1Seq(data, index) {
+  if (data[index++] !== 0x30) throw x509Error('non-sequence data', data) // 30 = Sequence
+  return readASN1Length(data, index)
+}
+
+function signatureAlgorithmHashFromCertificate(data, index) {
+  // read this thread: https://www.postgresql.org/message-id/17760-b6c61e752ec07060%40postgresql.org
+  if (index === undefined) index = 0
+  index = expectASN1Seq(data, index).index
+  const { length: certInfoLength, index: indexAfterCertInfoLength } = expectASN1Seq(data, index)
+  index = indexAfterCertInfoLength + certInfoLength // skip over certificate info
+  index = expectASN1Seq(data, index).index // skip over signature length field
+  const { oid, index: indexAfterOID } = readASN1OID(data, index)
+  switch (oid) {
+    // RSA
+    case '1.2.840.113549.1.1.4':
+      return 'MD5'
+    case '1.2.840.113549.1.1.5':
+      return 'SHA-1'
+    case '1.2.840.113549.1.1.11':
+      return 'SHA-256'
+    case '1.2.840.113549.1.1.12':
+      return 'SHA-384'
+    case '1.2.840.113549.1.1.13':
+      return 'SHA-512'
+    case '1.2.840.113549.1.1.14':
+      return 'SHA-224'
+    case '1.2.840.113549.1.1.15':
+      return 'SHA512-224'
+    case '1.2.840.113549.1.1.16':
+      return 'SHA512-256'
+    // ECDSA
+    case '1.2.840.10045.4.1':
+      return 'SHA-1'
+    case '1.2.840.10045.4.3.1':
+      return 'SHA-224'
+    case '1.2.840.10045.4.3.2':
+      return 'SHA-256'
+    case '1.2.840.10045.4.3.3':
+      return 'SHA-384'
+    case '1.2.840.10045.4.3.4':
+      return 'SHA-512'
+    // RSASSA-PSS: hash is indicated separately
+    case '1.2.840.113549.1.1.10': {
+      index = indexAfterOID
+      index = expectASN1Seq(data, index).index
+      if (data[index++] !== 0xa0) throw x509Error('non-tag data', data) // a0 = constructed tag 0
+      index = readASN1Length(data, index).index // skip over tag length field
+      index = expectASN1Seq(data, index).index // skip over sequence length field
+      const { oid: hashOID } = readASN1OID(data, index)
+      switch (hashOID) {
+        // standalone hash OIDs
+        case '1.2.840.113549.2.5':
+          return 'MD5'
+        case '1.3.14.3.2.26':
+          return 'SHA-1'
+        case '2.16.840.1.101.3.4.2.1':
+          return 'SHA-256'
+        case '2.16.840.1.101.3.4.2.2':
+          return 'SHA-384'
+        case '2.16.840.1.101.3.4.2.3':
+          return 'SHA-512'
+      }
+      throw x509Error('unknown hash OID ' + hashOID, data)
+    }
+    // Ed25519 -- see https://github.com/openssl/openssl/issues/15477
+    case '1.3.101.110':
+    case '1.3.101.112': // ph
+      return 'SHA-512'
+    // Ed448 -- still not in pg 17.2 (if supported, digest would be SHAKE256 x 64 bytes)
+    case '1.3.101.111':
+    case '1.3.101.113': // ph
+      throw x509Error('Ed448 certificate channel binding is not currently supported by Postgres')
+  }
+  throw x509Error('unknown OID ' + oid, data)
+}
+
+module.exports = { signatureAlgorithmHashFromCertificate }
+
+
+/***/ }),
+
+/***/ 948:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+const crypto = __nccwpck_require__(4150)
+const { signatureAlgorithmHashFromCertificate } = __nccwpck_require__(9765)
+
+// SASLprep (RFC 4013) — minimal in-tree implementation.
+//
+// Per RFC 5802 §2.2, the SCRAM-SHA-256 client must normalize the password via
+// SASLprep before feeding it into PBKDF2. PostgreSQL's server applies the same
+// SASLprep when computing the stored verifier, and libpq does the same client
+// side, so passwords whose NFKC form differs from the raw form
+// would otherwise authenticate against psql/libpq but fail against pg with `28P01`.
+//
+// We deliberately implement only the three steps that change the byte content:
+//   1. RFC 3454 Table C.1.2 (non-ASCII space) → U+0020 SPACE.
+//   2. RFC 3454 Table B.1 (commonly mapped to nothing) → empty.
+//   3. NFKC normalization.
+// We skip the prohibition (RFC 4013 §2.3) and bidi (RFC 3454 §6) checks.
+// libpq is forgiving on those paths and Postgres's own SASLprep matches that
+// leniency for legacy roles, so omitting the rejection logic keeps existing
+// roles working without adding complexity.
+function saslprep(password) {
+  // RFC 3454 Table C.1.2 — non-ASCII space characters, mapped to U+0020.
+  const nonAsciiSpace = /[\u00A0\u1680\u2000-\u200B\u202F\u205F\u3000]/g
+  // RFC 3454 Table B.1 — "commonly mapped to nothing". The set intentionally
+  // contains zero-width joiners and variation selectors — the very characters
+  // ESLint's no-misleading-character-class warns about — because they combine
+  // with their neighbors and the RFC strips them for that reason.
+  // eslint-disable-next-line no-misleading-character-class
+  const mappedToNothing = /[\u00AD\u034F\u1806\u180B\u180C\u180D\u200C\u200D\u2060\uFE00-\uFE0F\uFEFF]/g
+  return password.replace(nonAsciiSpace, ' ').replace(mappedToNothing, '').normalize('NFKC')
+}
+
+const DEFAULT_MAX_SCRAM_ITERATIONS = 100000
+
+function startSession(mechanisms, stream, scramMaxIterations = DEFAULT_MAX_SCRAM_ITERATIONS) {
+  const candidates = ['SCRAM-SHA-256']
+  if (stream) candidates.unshift('SCRAM-SHA-256-PLUS') // higher-priority, so placed first
+
+  const mechanism = candidates.find((candidate) => mechanisms.includes(candidate))
+
+  if (!mechanism) {
+    throw new Error('SASL: Only mechanism(s) ' + candidates.join(' and ') + ' are supported')
+  }
+
+  if (mechanism === 'SCRAM-SHA-256-PLUS' && typeof stream.getPeerCertificate !== 'function') {
+    // this should never happen if we are really talking to a Postgres server
+    throw new Error('SASL: Mechanism SCRAM-SHA-256-PLUS requires a certificate')
+  }
+
+  const clientNonce = crypto.randomBytes(18).toString('base64')
+  const gs2Header = mechanism === 'SCRAM-SHA-256-PLUS' ? 'p=tls-server-end-point' : stream ? 'y' : 'n'
+
+  return {
+    mechanism,
+    clientNonce,
+    response: gs2Header + ',,n=*,r=' + clientNonce,
+    message: 'SASLInitialResponse',
+    scramMaxIterations,
+  }
+}
+
+async function continueSession(session, password, serverData, stream) {
+  if (session.message !== 'SASLInitialResponse') {
+    throw new Error('SASL: Last message was not SASLInitialResponse')
+  }
+  if (typeof password !== 'string') {
+    throw new Error('SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string')
+  }
+  if (password === '') {
+    throw new Error('SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a non-empty string')
+  }
+  if (typeof serverData !== 'string') {
+    throw new Error('SASL: SCRAM-SERVER-FIRST-MESSAGE: serverData must be a string')
+  }
+
+  const sv = parseServerFirstMessage(serverData)
+
+  if (!sv.nonce.startsWith(session.clientNonce)) {
+    throw new Error('SASL: SCRAM-SERVER-FIRST-MESSAGE: server nonce does not start with client nonce')
+  } else if (sv.nonce.length === session.clientNonce.length) {
+    throw new Error('SASL: SCRAM-SERVER-FIRST-MESSAGE: server nonce is too short')
+  }
+
+  const scramMaxIterations =
+    typeof session.scramMaxIterations === 'number' ? session.scramMaxIterations : DEFAULT_MAX_SCRAM_ITERATIONS
+  // a value of 0 disables the iteration count check
+  if (scramMaxIterations !== 0 && sv.iteration > scramMaxIterations) {
+    throw new Error(
+      'SASL: SCRAM-SERVER-FIRST-MESSAGE: iteration count ' +
+        sv.iteration +
+        ' exceeds scramMaxIterations of ' +
+        scramMaxIterations
+    )
+  }
+
+  const clientFirstMessageBare = 'n=*,r=' + session.clientNonce
+  const serverFirstMessage = 'r=' + sv.nonce + ',s=' + sv.salt + ',i=' + sv.iteration
+
+  // without channel binding:
+  let channelBinding = stream ? 'eSws' : 'biws' // 'y,,' or 'n,,', base64-encoded
+
+  // override if channel binding is in use:
+  if (session.mechanism === 'SCRAM-SHA-256-PLUS') {
+    const peerCert = stream.getPeerCertificate().raw
+    let hashName = signatureAlgorithmHashFromCertificate(peerCert)
+    if (hashName === 'MD5' || hashName === 'SHA-1') hashName = 'SHA-256'
+    const certHash = await crypto.hashByName(hashName, peerCert)
+    const bindingData = Buffer.concat([Buffer.from('p=tls-server-end-point,,'), Buffer.from(certHash)])
+    channelBinding = bindingData.toString('base64')
+  }
+
+  const clientFinalMessageWithoutProof = 'c=' + channelBinding + ',r=' + sv.nonce
+  const authMessage = clientFirstMessageBare + ',' + serverFirstMessage + ',' + clientFinalMessageWithoutProof
+
+  const saltBytes = Buffer.from(sv.salt, 'base64')
+  const saltedPassword = await crypto.deriveKey(saslprep(password), saltBytes, sv.iteration)
+  const clientKey = await crypto.hmacSha256(saltedPassword, 'Client Key')
+  const storedKey = await crypto.sha256(clientKey)
+  const clientSignature = await crypto.hmacSha256(storedKey, authMessage)
+  const clientProof = xorBuffers(Buffer.from(clientKey), Buffer.from(clientSignature)).toString('base64')
+  const serverKey = await crypto.hmacSha256(saltedPassword, 'Server Key')
+  const serverSignatureBytes = await crypto.hmacSha256(serverKey, authMessage)
+
+  session.message = 'SASLResponse'
+  session.serverSignature = Buffer.from(serverSignatureBytes).toString('base64')
+  session.response = clientFinalMessageWithoutProof + ',p=' + clientProof
+}
+
+function finalizeSession(session, serverData) {
+  if (session.message !== 'SASLResponse') {
+    throw new Error('SASL: Last message was not SASLResponse')
+  }
+  if (typeof serverData !== 'string') {
+    throw new Error('SASL: SCRAM-SERVER-FINAL-MESSAGE: serverData must be a string')
+  }
+
+  const { serverSignature } = parseServerFinalMessage(serverData)
+
+  if (serverSignature !== session.serverSignature) {
+    throw new Error('SASL: SCRAM-SERVER-FINAL-MESSAGE: server signature does not match')
+  }
+}
+
+/**
+ * printable       = %x21-2B / %x2D-7E
+ *                   ;; Printable ASCII except ",".
+ *                   ;; Note that any "printable" is also
+ *                   ;; a valid "value".
+ */
+function isPrintableChars(text) {
+  if (typeof text !== 'string') {
+    throw new TypeError('SASL: text must be a string')
+  }
+  return text
+    .split('')
+    .map((_, i) => text.charCodeAt(i))
+    .every((c) => (c >= 0x21 && c <= 0x2b) || (c >= 0x2d && c <= 0x7e))
+}
+
+/**
+ * base64-char     = ALPHA / DIGIT / "/" / "+"
+ *
+ * base64-4        = 4base64-char
+ *
+ * base64-3        = 3base64-char "="
+ *
+ * base64-2        = 2base64-char "=="
+ *
+ * base64          = *base64-4 [base64-3 / base64-2]
+ */
+function isBase64(text) {
+  return /^(?:[a-zA-Z0-9+/]{4})*(?:[a-zA-Z0-9+/]{2}==|[a-zA-Z0-9+/]{3}=)?$/.test(text)
+}
+
+function parseAttributePairs(text) {
+  if (typeof text !== 'string') {
+    throw new TypeError('SASL: attribute pairs text must be a string')
+  }
+
+  return new Map(
+    text.split(',').map((attrValue) => {
+      if (!/^.=/.test(attrValue)) {
+        throw new Error('SASL: Invalid attribute pair entry')
+      }
+      const name = attrValue[0]
+      const value = attrValue.substring(2)
+      return [name, value]
+    })
+  )
+}
+
+function parseServerFirstMessage(data) {
+  const attrPairs = parseAttributePairs(data)
+
+  const nonce = attrPairs.get('r')
+  if (!nonce) {
+    throw new Error('SASL: SCRAM-SERVER-FIRST-MESSAGE: nonce missing')
+  } else if (!isPrintableChars(nonce)) {
+    throw new Error('SASL: SCRAM-SERVER-FIRST-MESSAGE: nonce must only contain printable characters')
+  }
+  const salt = attrPairs.get('s')
+  if (!salt) {
+    throw new Error('SASL: SCRAM-SERVER-FIRST-MESSAGE: salt missing')
+  } else if (!isBase64(salt)) {
+    throw new Error('SASL: SCRAM-SERVER-FIRST-MESSAGE: salt must be base64')
+  }
+  const iterationText = attrPairs.get('i')
+  if (!iterationText) {
+    throw new Error('SASL: SCRAM-SERVER-FIRST-MESSAGE: iteration missing')
+  } else if (!/^[1-9][0-9]*$/.test(iterationText)) {
+    throw new Error('SASL: SCRAM-SERVER-FIRST-MESSAGE: invalid iteration count')
+  }
+  const iteration = parseInt(iterationText, 10)
+
+  return {
+    nonce,
+    salt,
+    iteration,
+  }
+}
+
+function parseServerFinalMessage(serverData) {
+  const attrPairs = parseAttributePairs(serverData)
+  const error = attrPairs.get('e')
+  const serverSignature = attrPairs.get('v')
+
+  if (error) {
+    throw new Error(`SASL: SCRAM-SERVER-FINAL-MESSAGE: server returned error: "${error}"`)
+  }
+
+  if (!serverSignature) {
+    throw new Error('SASL: SCRAM-SERVER-FINAL-MESSAGE: server signature is missing')
+  } else if (!isBase64(serverSignature)) {
+    throw new Error('SASL: SCRAM-SERVER-FINAL-MESSAGE: server signature must be base64')
+  }
+  return {
+    serverSignature,
+  }
+}
+
+function xorBuffers(a, b) {
+  if (!Buffer.isBuffer(a)) {
+    throw new TypeError('first argument must be a Buffer')
+  }
+  if (!Buffer.isBuffer(b)) {
+    throw new TypeError('second argument must be a Buffer')
+  }
+  if (a.length !== b.length) {
+    throw new Error('Buffer lengths must match')
+  }
+  if (a.length === 0) {
+    throw new Error('Buffers cannot be empty')
+  }
+  return Buffer.from(a.map((_, i) => a[i] ^ b[i]))
+}
+
+module.exports = {
+  startSession,
+  continueSession,
+  finalizeSession,
+  DEFAULT_MAX_SCRAM_ITERATIONS,
+}
+
+
+/***/ }),
+
+/***/ 4150:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+const nodeCrypto = __nccwpck_require__(6982)
+
+module.exports = {
+  postgresMd5PasswordHash,
+  randomBytes,
+  deriveKey,
+  sha256,
+  hashByName,
+  hmacSha256,
+  md5,
+}
+
+/**
+ * The Web Crypto API - grabbed from the Node.js library or the global
+ * @type Crypto
+ */
+// eslint-disable-next-line no-undef
+const webCrypto = nodeCrypto.webcrypto || globalThis.crypto
+/**
+ * The SubtleCrypto API for low level crypto operations.
+ * @type SubtleCrypto
+ */
+const subtleCrypto = webCrypto.subtle
+const textEncoder = new TextEncoder()
+
+/**
+ *
+ * @param {*} length
+ * @returns
+ */
+function randomBytes(length) {
+  return webCrypto.getRandomValues(Buffer.alloc(length))
+}
+
+async function md5(string) {
+  try {
+    return nodeCrypto.createHash('md5').update(string, 'utf-8').digest('hex')
+  } catch (e) {
+    // `createHash()` failed so we are probably not in Node.js, use the WebCrypto API instead.
+    // Note that the MD5 algorithm on WebCrypto is not available in Node.js.
+    // This is why we cannot just use WebCrypto in all environments.
+    const data = typeof string === 'string' ? textEncoder.encode(string) : string
+    const hash = await subtleCrypto.digest('MD5', data)
+    return Array.from(new Uint8Array(hash))
+      .map((b) => b.toString(16).padStart(2, '0'))
+      .join('')
+  }
+}
+
+// See AuthenticationMD5Password at https://www.postgresql.org/docs/current/static/protocol-flow.html
+async function postgresMd5PasswordHash(user, password, salt) {
+  const inner = await md5(password + user)
+  const outer = await md5(Buffer.concat([Buffer.from(inner), salt]))
+  return 'md5' + outer
+}
+
+/**
+ * Create a SHA-256 digest of the given data
+ * @param {Buffer} data
+ */
+async function sha256(text) {
+  return await subtleCrypto.digest('SHA-256', text)
+}
+
+async function hashByName(hashName, text) {
+  return await subtleCrypto.digest(hashName, text)
+}
+
+/**
+ * Sign the message with the given key
+ * @param {ArrayBuffer} keyBuffer
+ * @param {string} msg
+ */
+async function hmacSha256(keyBuffer, msg) {
+  const key = await subtleCrypto.importKey('raw', keyBuffer, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
+  return await subtleCrypto.sign('HMAC', key, textEncoder.encode(msg))
+}
+
+/**
+ * Derive a key from the password and salt
+ * @param {string} password
+ * @param {Uint8Array} salt
+ * @param {number} iterations
+ */
+async function deriveKey(password, salt, iterations) {
+  const key = await subtleCrypto.importKey('raw', textEncoder.encode(password), 'PBKDF2', false, ['deriveBits'])
+  const params = { name: 'PBKDF2', hash: 'SHA-256', salt: salt, iterations: iterations }
+  return await subtleCrypto.deriveBits(params, key, 32 * 8, ['deriveBits'])
+}
+
+
+/***/ }),
+
+/***/ 8995:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+let user
+try {
+  user = process.platform === 'win32' ? process.env.USERNAME : process.env.USER
+} catch {
+  // ignore, e.g., Deno without --allow-env
+}
+
+module.exports = {
+  // database host. defaults to localhost
+  host: 'localhost',
+
+  // database user's name
+  user,
+
+  // name of database to connect
+  database: undefined,
+
+  // database user's password
+  password: null,
+
+  // a Postgres connection string to be used instead of setting individual connection items
+  // NOTE:  Setting this value will cause it to override any other value (such as database or user) defined
+  // in the defaults object.
+  connectionString: undefined,
+
+  // database port
+  port: 5432,
+
+  // number of rows to return at a time from a prepared statement's
+  // portal. 0 will return all rows at once
+  rows: 0,
+
+  // binary result mode
+  binary: false,
+
+  // Connection pool options - see https://github.com/brianc/node-pg-pool
+
+  // number of connections to use in connection pool
+  // 0 will disable connection pooling
+  max: 10,
+
+  // max milliseconds a client can go unused before it is removed
+  // from the pool and destroyed
+  idleTimeoutMillis: 30000,
+
+  client_encoding: '',
+
+  ssl: false,
+
+  // SSL negotiation style: 'postgres' (traditional SSLRequest) or 'direct'
+  sslnegotiation: undefined,
+
+  application_name: undefined,
+
+  fallback_application_name: undefined,
+
+  options: undefined,
+
+  parseInputDatesAsUTC: false,
+
+  // max milliseconds any query using this connection will execute for before timing out in error.
+  // false=unlimited
+  statement_timeout: false,
+
+  // Abort any statement that waits longer than the specified duration in milliseconds while attempting to acquire a lock.
+  // false=unlimited
+  lock_timeout: false,
+
+  // Terminate any session with an open transaction that has been idle for longer than the specified duration in milliseconds
+  // false=unlimited
+  idle_in_transaction_session_timeout: false,
+
+  // max milliseconds to wait for query to complete (client side)
+  query_timeout: false,
+
+  connect_timeout: 0,
+
+  keepalives: 1,
+
+  keepalives_idle: 0,
+}
+
+const pgTypes = __nccwpck_require__(1549)
+// save default parsers
+const parseBigInteger = pgTypes.getTypeParser(20, 'text')
+const parseBigIntegerArray = pgTypes.getTypeParser(1016, 'text')
+
+// parse int8 so you can get your count values as actual numbers
+module.exports.__defineSetter__('parseInt8', function (val) {
+  pgTypes.setTypeParser(20, 'text', val ? pgTypes.getTypeParser(23, 'text') : parseBigInteger)
+  pgTypes.setTypeParser(1016, 'text', val ? pgTypes.getTypeParser(1007, 'text') : parseBigIntegerArray)
+})
+
+
+/***/ }),
+
+/***/ 3273:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const Client = __nccwpck_require__(5042)
+const defaults = __nccwpck_require__(8995)
+const Connection = __nccwpck_require__(9809)
+const Result = __nccwpck_require__(6424)
+const utils = __nccwpck_require__(9652)
+const Pool = __nccwpck_require__(7558)
+const TypeOverrides = __nccwpck_require__(365)
+const { DatabaseError } = __nccwpck_require__(4233)
+const { escapeIdentifier, escapeLiteral } = __nccwpck_require__(9652)
+
+const poolFactory = (Client) => {
+  return class BoundPool extends Pool {
+    constructor(options) {
+      super(options, Client)
+    }
+  }
+}
+
+const PG = function (clientConstructor) {
+  this.defaults = defaults
+  this.Client = clientConstructor
+  this.Query = this.Client.Query
+  this.Pool = poolFactory(this.Client)
+  this._pools = []
+  this.Connection = Connection
+  this.types = __nccwpck_require__(1549)
+  this.DatabaseError = DatabaseError
+  this.TypeOverrides = TypeOverrides
+  this.escapeIdentifier = escapeIdentifier
+  this.escapeLiteral = escapeLiteral
+  this.Result = Result
+  this.utils = utils
+}
+
+let clientConstructor = Client
+
+let forceNative = false
+try {
+  forceNative = !!process.env.NODE_PG_FORCE_NATIVE
+} catch {
+  // ignore, e.g., Deno without --allow-env
+}
+
+if (forceNative) {
+  clientConstructor = __nccwpck_require__(5301)
+}
+
+module.exports = new PG(clientConstructor)
+
+// lazy require native module...the native module may not have installed
+Object.defineProperty(module.exports, "native", ({
+  configurable: true,
+  enumerable: false,
+  get() {
+    let native = null
+    try {
+      native = new PG(__nccwpck_require__(5301))
+    } catch (err) {
+      if (err.code !== 'MODULE_NOT_FOUND') {
+        throw err
+      }
+    }
+
+    // overwrite module.exports.native so that getter is never called again
+    Object.defineProperty(module.exports, "native", ({
+      value: native,
+    }))
+
+    return native
+  },
+}))
+
+
+/***/ }),
+
+/***/ 8942:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+const nodeUtils = __nccwpck_require__(9023)
+// eslint-disable-next-line
+var Native
+// eslint-disable-next-line no-useless-catch
+try {
+  // Wrap this `require()` in a try-catch to avoid upstream bundlers from complaining that this might not be available since it is an optional import
+  Native = __nccwpck_require__(4390)
+} catch (e) {
+  throw e
+}
+const TypeOverrides = __nccwpck_require__(365)
+const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
+const util = __nccwpck_require__(9023)
+const ConnectionParameters = __nccwpck_require__(646)
+
+const NativeQuery = __nccwpck_require__(7581)
+
+const queryQueueLengthDeprecationNotice = nodeUtils.deprecate(
+  () => {},
+  'Calling client.query() when the client is already executing a query is deprecated and will be removed in pg@9.0. Use async/await or an external async flow control mechanism instead.'
+)
+
+const Client = (module.exports = function (config) {
+  EventEmitter.call(this)
+  config = config || {}
+
+  this._Promise = config.Promise || global.Promise
+  this._types = new TypeOverrides(config.types)
+
+  this.native = new Native({
+    types: this._types,
+  })
+
+  this._queryQueue = []
+  this._ending = false
+  this._connecting = false
+  this._connected = false
+  this._queryable = true
+  this.pipeline = Boolean(config.pipeline)
+  this._pipelineInFlight = false
+
+  // keep these on the object for legacy reasons
+  // for the time being. TODO: deprecate all this jazz
+  const cp = (this.connectionParameters = new ConnectionParameters(config))
+  if (config.nativeConnectionString) cp.nativeConnectionString = config.nativeConnectionString
+  this.user = cp.user
+
+  // "hiding" the password so it doesn't show up in stack traces
+  // or if the client is console.logged
+  Object.defineProperty(this, 'password', {
+    configurable: true,
+    enumerable: false,
+    writable: true,
+    value: cp.password,
+  })
+  this.database = cp.database
+  this.host = cp.host
+  this.port = cp.port
+
+  // a hash to hold named queries
+  this.namedQueries = {}
+})
+
+Client.Query = NativeQuery
+
+util.inherits(Client, EventEmitter)
+
+Client.prototype._errorAllQueries = function (err) {
+  const enqueueError = (query) => {
+    process.nextTick(() => {
+      query.native = this.native
+      query.handleError(err)
+    })
+  }
+
+  if (this._hasActiveQuery()) {
+    enqueueError(this._activeQuery)
+    this._activeQuery = null
+  }
+
+  this._queryQueue.forEach(enqueueError)
+  this._queryQueue.length = 0
+}
+
+// connect to the backend
+// pass an optional callback to be called once connected
+// or with an error if there was a connection error
+Client.prototype._connect = function (cb) {
+  const self = this
+
+  if (this._connecting) {
+    process.nextTick(() => cb(new Error('Client has already been connected. You cannot reuse a client.')))
+    return
+  }
+
+  this._connecting = true
+
+  this.connectionParameters.getLibpqConnectionString(function (err, conString) {
+    if (self.connectionParameters.nativeConnectionString) conString = self.connectionParameters.nativeConnectionString
+    if (err) return cb(err)
+    self.native.connect(conString, function (err) {
+      if (err) {
+        self.native.end()
+        return cb(err)
+      }
+
+      // set internal states to connected
+      self._connected = true
+
+      // handle connection errors from the native layer
+      self.native.on('error', function (err) {
+        self._queryable = false
+        self._errorAllQueries(err)
+        self.emit('error', err)
+      })
+
+      self.native.on('notification', function (msg) {
+        self.emit('notification', {
+          channel: msg.relname,
+          payload: msg.extra,
+        })
+      })
+
+      // signal we are connected now
+      self.emit('connect')
+      self._pulseQueryQueue(true)
+
+      cb(null, this)
+    })
+  })
+}
+
+Client.prototype.connect = function (callback) {
+  if (callback) {
+    this._connect(callback)
+    return
+  }
+
+  return new this._Promise((resolve, reject) => {
+    this._connect((error) => {
+      if (error) {
+        reject(error)
+      } else {
+        resolve(this)
+      }
+    })
+  })
+}
+
+// send a query to the server
+// this method is highly overloaded to take
+// 1) string query, optional array of parameters, optional function callback
+// 2) object query with {
+//    string query
+//    optional array values,
+//    optional function callback instead of as a separate parameter
+//    optional string name to name & cache the query plan
+//    optional string rowMode = 'array' for an array of results
+//  }
+Client.prototype.query = function (config, values, callback) {
+  let query
+  let result
+  let readTimeout
+  let readTimeoutTimer
+  let queryCallback
+
+  if (config === null || config === undefined) {
+    throw new TypeError('Client was passed a null or undefined query')
+  } else if (typeof config.submit === 'function') {
+    readTimeout = config.query_timeout || this.connectionParameters.query_timeout
+    result = query = config
+    // accept query(new Query(...), (err, res) => { }) style
+    if (typeof values === 'function') {
+      config.callback = values
+    }
+  } else {
+    readTimeout = config.query_timeout || this.connectionParameters.query_timeout
+    query = new NativeQuery(config, values, callback)
+    if (!query.callback) {
+      let resolveOut, rejectOut
+      result = new this._Promise((resolve, reject) => {
+        resolveOut = resolve
+        rejectOut = reject
+      }).catch((err) => {
+        Error.captureStackTrace(err)
+        throw err
+      })
+      query.callback = (err, res) => (err ? rejectOut(err) : resolveOut(res))
+    }
+  }
+
+  if (readTimeout) {
+    queryCallback = query.callback || (() => {})
+
+    readTimeoutTimer = setTimeout(() => {
+      const error = new Error('Query read timeout')
+
+      process.nextTick(() => {
+        query.handleError(error, this.connection)
+      })
+
+      queryCallback(error)
+
+      // we already returned an error,
+      // just do nothing if query completes
+      query.callback = () => {}
+
+      // Remove from queue
+      const index = this._queryQueue.indexOf(query)
+      if (index > -1) {
+        this._queryQueue.splice(index, 1)
+      }
+
+      this._pulseQueryQueue()
+    }, readTimeout)
+
+    query.callback = (err, res) => {
+      clearTimeout(readTimeoutTimer)
+      queryCallback(err, res)
+    }
+  }
+
+  if (!this._queryable) {
+    query.native = this.native
+    process.nextTick(() => {
+      query.handleError(new Error('Client has encountered a connection error and is not queryable'))
+    })
+    return result
+  }
+
+  if (this._ending) {
+    query.native = this.native
+    process.nextTick(() => {
+      query.handleError(new Error('Client was closed and is not queryable'))
+    })
+    return result
+  }
+
+  if (this._queryQueue.length > 0 && !this.pipeline) {
+    queryQueueLengthDeprecationNotice()
+  }
+
+  this._queryQueue.push(query)
+  this._pulseQueryQueue()
+  return result
+}
+
+// disconnect from the backend server
+Client.prototype.end = function (cb) {
+  const self = this
+
+  this._ending = true
+
+  if (this._connecting && !this._connected) {
+    this.once('connect', () => {
+      this.end(() => {})
+    })
+  }
+  let result
+  if (!cb) {
+    result = new this._Promise(function (resolve, reject) {
+      cb = (err) => (err ? reject(err) : resolve())
+    })
+  }
+
+  const doEnd = function () {
+    self.native.end(function () {
+      self._connected = false
+
+      self._errorAllQueries(new Error('Connection terminated'))
+
+      process.nextTick(() => {
+        self.emit('end')
+        if (cb) cb()
+      })
+    })
+  }
+
+  // If pipeline has in-flight or queued queries, wait for them to drain before closing
+  if (this.pipeline && (this._pipelineInFlight || this._queryQueue.length > 0)) {
+    this.once('drain', doEnd)
+  } else {
+    doEnd()
+  }
+  return result
+}
+
+Client.prototype._hasActiveQuery = function () {
+  return this._activeQuery && this._activeQuery.state !== 'error' && this._activeQuery.state !== 'end'
+}
+
+Client.prototype._pulseQueryQueue = function (initialConnection) {
+  if (!this._connected) {
+    return
+  }
+  if (this.pipeline && !initialConnection) {
+    return this._pulsePipelinedQueryQueue()
+  }
+  if (this._hasActiveQuery()) {
+    return
+  }
+  const query = this._queryQueue.shift()
+  if (!query) {
+    if (!initialConnection) {
+      this.emit('drain')
+    }
+    return
+  }
+  this._activeQuery = query
+  query.submit(this)
+  const self = this
+  query.once('_done', function () {
+    self._pulseQueryQueue()
+  })
+}
+
+Client.prototype._pulsePipelinedQueryQueue = function () {
+  if (!this._connected || this._pipelineInFlight) {
+    return
+  }
+  if (this._queryQueue.length === 0) {
+    if (this.hasExecuted) {
+      this.emit('drain')
+    }
+    return
+  }
+
+  this._pipelineInFlight = true
+  const self = this
+  const queries = []
+  const nativeQueries = []
+  const utils = __nccwpck_require__(9652)
+
+  while (this._queryQueue.length > 0) {
+    const query = this._queryQueue.shift()
+    this.hasExecuted = true
+    nativeQueries.push(query)
+
+    const values = query.values ? query.values.map(utils.prepareValue) : null
+    const pipelineEntry = { text: query.text, name: query.name, arrayMode: query._arrayMode }
+    if (values) {
+      pipelineEntry.values = values
+    }
+    if (query.name && this.namedQueries[query.name]) {
+      pipelineEntry._alreadyPrepared = true
+    }
+    queries.push(pipelineEntry)
+  }
+
+  this.native.pipeline(queries, function (err, results) {
+    self._pipelineInFlight = false
+
+    if (err) {
+      // Total pipeline failure. Per-query errors arrive on results[i].err, so reaching here means
+      // the connection itself is gone: mark it unusable and say so, the way the JS client and the
+      // non-pipelined native path both do. Without this the client looks healthy after losing its
+      // backend, a Pool never discards it, and everything routed to it fails one query at a time
+      // for the life of the process.
+      self._connected = false
+      self._queryable = false
+      for (let i = 0; i < nativeQueries.length; i++) {
+        const q = nativeQueries[i]
+        q.native = self.native
+        q.handleError(err)
+      }
+      self._errorAllQueries(err)
+      self.emit('error', err)
+      self.emit('end')
+      return
+    }
+
+    // Deliver results to each query
+    for (let i = 0; i < nativeQueries.length; i++) {
+      const q = nativeQueries[i]
+      const r = results[i]
+      q.native = self.native
+
+      if (r.err) {
+        q.handleError(r.err)
+      } else {
+        // Track named queries on success
+        if (q.name) {
+          self.namedQueries[q.name] = q.text
+        }
+        q.state = 'end'
+        q.emit('end', r.result)
+        if (q.callback) {
+          q.callback(null, r.result)
+        }
+      }
+
+      setImmediate(function () {
+        q.emit('_done')
+      })
+    }
+
+    // Process any queries that arrived while we were reading
+    self._pulsePipelinedQueryQueue()
+  })
+}
+
+// attempt to cancel an in-progress query
+Client.prototype.cancel = function (query) {
+  if (this._activeQuery === query) {
+    this.native.cancel(function () {})
+  } else if (this._queryQueue.indexOf(query) !== -1) {
+    this._queryQueue.splice(this._queryQueue.indexOf(query), 1)
+  }
+}
+
+Client.prototype.ref = function () {}
+Client.prototype.unref = function () {}
+
+Client.prototype.setTypeParser = function (oid, format, parseFn) {
+  return this._types.setTypeParser(oid, format, parseFn)
+}
+
+Client.prototype.getTypeParser = function (oid, format) {
+  return this._types.getTypeParser(oid, format)
+}
+
+Client.prototype.isConnected = function () {
+  return this._connected
+}
+
+Client.prototype.getTransactionStatus = function () {
+  return this.native.getTransactionStatus()
+}
+
+
+/***/ }),
+
+/***/ 5301:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+module.exports = __nccwpck_require__(8942)
+
+
+/***/ }),
+
+/***/ 7581:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
+const util = __nccwpck_require__(9023)
+const utils = __nccwpck_require__(9652)
+
+const NativeQuery = (module.exports = function (config, values, callback) {
+  EventEmitter.call(this)
+  config = utils.normalizeQueryConfig(config, values, callback)
+  this.text = config.text
+  this.values = config.values
+  this.name = config.name
+  this.queryMode = config.queryMode
+  this.callback = config.callback
+  this.state = 'new'
+  this._arrayMode = config.rowMode === 'array'
+
+  // if the 'row' event is listened for
+  // then emit them as they come in
+  // without setting singleRowMode to true
+  // this has almost no meaning because libpq
+  // reads all rows into memory before returning any
+  this._emitRowEvents = false
+  this.on(
+    'newListener',
+    function (event) {
+      if (event === 'row') this._emitRowEvents = true
+    }.bind(this)
+  )
+})
+
+util.inherits(NativeQuery, EventEmitter)
+
+const errorFieldMap = {
+  sqlState: 'code',
+  statementPosition: 'position',
+  messagePrimary: 'message',
+  messageDetail: 'detail',
+  messageHint: 'hint',
+  context: 'where',
+  schemaName: 'schema',
+  tableName: 'table',
+  columnName: 'column',
+  dataTypeName: 'dataType',
+  constraintName: 'constraint',
+  sourceFile: 'file',
+  sourceLine: 'line',
+  sourceFunction: 'routine',
+}
+
+NativeQuery.prototype.handleError = function (err) {
+  // copy pq error fields into the error object
+  const fields = this.native && this.native.pq.resultErrorFields()
+  if (fields) {
+    for (const key in fields) {
+      const normalizedFieldName = errorFieldMap[key] || key
+      err[normalizedFieldName] = fields[key]
+    }
+  }
+  if (this.callback) {
+    this.callback(err)
+  } else {
+    this.emit('error', err)
+  }
+  this.state = 'error'
+}
+
+NativeQuery.prototype.then = function (onSuccess, onFailure) {
+  return this._getPromise().then(onSuccess, onFailure)
+}
+
+NativeQuery.prototype.catch = function (callback) {
+  return this._getPromise().catch(callback)
+}
+
+NativeQuery.prototype._getPromise = function () {
+  if (this._promise) return this._promise
+  this._promise = new Promise(
+    function (resolve, reject) {
+      this._once('end', resolve)
+      this._once('error', reject)
+    }.bind(this)
+  )
+  return this._promise
+}
+
+NativeQuery.prototype.submit = function (client) {
+  this.state = 'running'
+  const self = this
+  this.native = client.native
+  client.native.arrayMode = this._arrayMode
+
+  let after = function (err, rows, results) {
+    client.native.arrayMode = false
+    setImmediate(function () {
+      self.emit('_done')
+    })
+
+    // handle possible query error
+    if (err) {
+      return self.handleError(err)
+    }
+
+    // emit row events for each row in the result
+    if (self._emitRowEvents) {
+      if (results.length > 1) {
+        rows.forEach((rowOfRows, i) => {
+          rowOfRows.forEach((row) => {
+            self.emit('row', row, results[i])
+          })
+        })
+      } else {
+        rows.forEach(function (row) {
+          self.emit('row', row, results)
+        })
+      }
+    }
+
+    // handle successful result
+    self.state = 'end'
+    self.emit('end', results)
+    if (self.callback) {
+      self.callback(null, results)
+    }
+  }
+
+  if (process.domain) {
+    after = process.domain.bind(after)
+  }
+
+  // named query
+  if (this.name) {
+    if (this.name.length > 63) {
+      console.error('Warning! Postgres only supports 63 characters for query names.')
+      console.error('You supplied %s (%s)', this.name, this.name.length)
+      console.error('This can cause conflicts and silent errors executing queries')
+    }
+    const values = (this.values || []).map(utils.prepareValue)
+
+    // check if the client has already executed this named query
+    // if so...just execute it again - skip the planning phase
+    if (client.namedQueries[this.name] !== undefined) {
+      if (this.text && client.namedQueries[this.name] !== this.text) {
+        const err = new Error(`Prepared statements must be unique - '${this.name}' was used for a different statement`)
+        return after(err)
+      }
+      return client.native.execute(this.name, values, after)
+    }
+    // plan the named query the first time, then execute it
+    return client.native.prepare(this.name, this.text, values.length, function (err) {
+      if (err) return after(err)
+      client.namedQueries[self.name] = self.text
+      return self.native.execute(self.name, values, after)
+    })
+  } else if (this.values) {
+    if (!Array.isArray(this.values)) {
+      const err = new Error('Query values must be an array')
+      return after(err)
+    }
+    const vals = this.values.map(utils.prepareValue)
+    client.native.query(this.text, vals, after)
+  } else if (this.queryMode === 'extended') {
+    client.native.query(this.text, [], after)
+  } else {
+    client.native.query(this.text, after)
+  }
+}
+
+
+/***/ }),
+
+/***/ 4473:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const { EventEmitter } = __nccwpck_require__(4434)
+
+const Result = __nccwpck_require__(6424)
+const utils = __nccwpck_require__(9652)
+
+class Query extends EventEmitter {
+  constructor(config, values, callback) {
+    super()
+
+    config = utils.normalizeQueryConfig(config, values, callback)
+
+    this.text = config.text
+    this.values = config.values
+    this.rows = config.rows
+    this.types = config.types
+    this.name = config.name
+    this.queryMode = config.queryMode
+    this.binary = config.binary
+    // use unique portal name each time
+    this.portal = config.portal || ''
+    this.callback = config.callback
+    this._rowMode = config.rowMode
+    if (process.domain && config.callback) {
+      this.callback = process.domain.bind(config.callback)
+    }
+    this._result = new Result(this._rowMode, this.types)
+
+    // potential for multiple results
+    this._results = this._result
+    this._canceledDueToError = false
+  }
+
+  requiresPreparation() {
+    if (this.queryMode === 'extended') {
+      return true
+    }
+
+    // named queries must always be prepared
+    if (this.name) {
+      return true
+    }
+    // always prepare if there are max number of rows expected per
+    // portal execution
+    if (this.rows) {
+      return true
+    }
+    // don't prepare empty text queries
+    if (!this.text) {
+      return false
+    }
+    // prepare if there are values
+    if (!this.values) {
+      return false
+    }
+    return this.values.length > 0
+  }
+
+  _checkForMultirow() {
+    // if we already have a result with a command property
+    // then we've already executed one query in a multi-statement simple query
+    // turn our results into an array of results
+    if (this._result.command) {
+      if (!Array.isArray(this._results)) {
+        this._results = [this._result]
+      }
+      this._result = new Result(this._rowMode, this._result._types)
+      this._results.push(this._result)
+    }
+  }
+
+  // associates row metadata from the supplied
+  // message with this query object
+  // metadata used when parsing row results
+  handleRowDescription(msg) {
+    this._checkForMultirow()
+    this._result.addFields(msg.fields)
+    this._accumulateRows = this.callback || !this.listeners('row').length
+  }
+
+  handleDataRow(msg) {
+    let row
+
+    if (this._canceledDueToError) {
+      return
+    }
+
+    try {
+      row = this._result.parseRow(msg.fields)
+    } catch (err) {
+      this._canceledDueToError = err
+      return
+    }
+
+    this.emit('row', row, this._result)
+    if (this._accumulateRows) {
+      this._result.addRow(row)
+    }
+  }
+
+  handleCommandComplete(msg, connection) {
+    this._checkForMultirow()
+    this._result.addCommandComplete(msg)
+    // need to sync after each command complete of a prepared statement
+    // if we were using a row count which results in multiple calls to _getRows
+    if (this.rows) {
+      connection.sync()
+    }
+  }
+
+  // if a named prepared statement is created with empty query text
+  // the backend will send an emptyQuery message but *not* a command complete message
+  // since we pipeline sync immediately after execute we don't need to do anything here
+  // unless we have rows specified, in which case we did not pipeline the initial sync call
+  handleEmptyQuery(connection) {
+    if (this.rows) {
+      connection.sync()
+    }
+  }
+
+  handleError(err, connection) {
+    // need to sync after error during a prepared statement
+    if (this._canceledDueToError) {
+      err = this._canceledDueToError
+      this._canceledDueToError = false
+    }
+    // if callback supplied do not emit error event as uncaught error
+    // events will bubble up to node process
+    if (this.callback) {
+      return this.callback(err)
+    }
+    this.emit('error', err)
+  }
+
+  handleReadyForQuery(con) {
+    if (this._canceledDueToError) {
+      return this.handleError(this._canceledDueToError, con)
+    }
+    if (this.callback) {
+      try {
+        this.callback(null, this._results)
+      } catch (err) {
+        process.nextTick(() => {
+          throw err
+        })
+      }
+    }
+    this.emit('end', this._results)
+  }
+
+  submit(connection) {
+    if (typeof this.text !== 'string' && typeof this.name !== 'string') {
+      return new Error('A query must have either text or a name. Supplying neither is unsupported.')
+    }
+    const previous = connection.parsedStatements[this.name] || connection.submittedNamedStatements[this.name]
+    if (this.text && previous && this.text !== previous) {
+      return new Error(`Prepared statements must be unique - '${this.name}' was used for a different statement`)
+    }
+    if (this.values && !Array.isArray(this.values)) {
+      return new Error('Query values must be an array')
+    }
+    if (this.requiresPreparation()) {
+      // If we're using the extended query protocol we fire off several separate commands
+      // to the backend. On some versions of node & some operating system versions
+      // the network stack writes each message separately instead of buffering them together
+      // causing the client & network to send more slowly. Corking & uncorking the stream
+      // allows node to buffer up the messages internally before sending them all off at once.
+      // note: we're checking for existence of cork/uncork because some versions of streams
+      // might not have this (cloudflare?)
+      connection.stream.cork && connection.stream.cork()
+      try {
+        this.prepare(connection)
+      } finally {
+        // while unlikely for this.prepare to throw, if it does & we don't uncork this stream
+        // this client becomes unresponsive, so put in finally block "just in case"
+        connection.stream.uncork && connection.stream.uncork()
+      }
+    } else {
+      connection.query(this.text)
+    }
+    return null
+  }
+
+  hasBeenParsed(connection) {
+    return (
+      this.name &&
+      (connection.parsedStatements[this.name] !== undefined ||
+        connection.submittedNamedStatements[this.name] !== undefined)
+    )
+  }
+
+  handlePortalSuspended(connection) {
+    this._getRows(connection, this.rows)
+  }
+
+  _getRows(connection, rows) {
+    connection.execute({
+      portal: this.portal,
+      rows: rows,
+    })
+    // if we're not reading pages of rows send the sync command
+    // to indicate the pipeline is finished
+    if (!rows) {
+      connection.sync()
+    } else {
+      // otherwise flush the call out to read more rows
+      connection.flush()
+    }
+  }
+
+  // http://developer.postgresql.org/pgdocs/postgres/protocol-flow.html#PROTOCOL-FLOW-EXT-QUERY
+  prepare(connection) {
+    // TODO refactor this poor encapsulation
+    if (!this.hasBeenParsed(connection)) {
+      connection.parse({
+        text: this.text,
+        name: this.name,
+        types: this.types,
+      })
+      if (this.name) {
+        connection.submittedNamedStatements[this.name] = this.text
+      }
+    }
+
+    // because we're mapping user supplied values to
+    // postgres wire protocol compatible values it could
+    // throw an exception, so try/catch this section
+    try {
+      connection.bind({
+        portal: this.portal,
+        statement: this.name,
+        values: this.values,
+        binary: this.binary,
+        valueMapper: utils.prepareValue,
+      })
+    } catch (err) {
+      // we should close parse to avoid leaking connections
+      connection.close({ type: 'S', name: this.name })
+      connection.sync()
+
+      this.handleError(err, connection)
+      return
+    }
+
+    connection.describe({
+      type: 'P',
+      name: this.portal || '',
+    })
+
+    this._getRows(connection, this.rows)
+  }
+
+  handleCopyInResponse(connection) {
+    connection.sendCopyFail('No source stream defined')
+  }
+
+  handleCopyData(msg, connection) {
+    // noop
+  }
+}
+
+module.exports = Query
+
+
+/***/ }),
+
+/***/ 6424:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const types = __nccwpck_require__(1549)
+
+const matchRegexp = /^([A-Za-z]+)(?: (\d+))?(?: (\d+))?/
+
+// result object returned from query
+// in the 'end' event and also
+// passed as second argument to provided callback
+class Result {
+  constructor(rowMode, types) {
+    this.command = null
+    this.rowCount = null
+    this.oid = null
+    this.rows = []
+    this.fields = []
+    this._parsers = undefined
+    this._types = types
+    this.RowCtor = null
+    this.rowAsArray = rowMode === 'array'
+    if (this.rowAsArray) {
+      this.parseRow = this._parseRowAsArray
+    }
+    this._prebuiltEmptyResultObject = null
+  }
+
+  // adds a command complete message
+  addCommandComplete(msg) {
+    let match
+    if (msg.text) {
+      // pure javascript
+      match = matchRegexp.exec(msg.text)
+    } else {
+      // native bindings
+      match = matchRegexp.exec(msg.command)
+    }
+    if (match) {
+      this.command = match[1]
+      if (match[3]) {
+        // COMMAND OID ROWS
+        this.oid = parseInt(match[2], 10)
+        this.rowCount = parseInt(match[3], 10)
+      } else if (match[2]) {
+        // COMMAND ROWS
+        this.rowCount = parseInt(match[2], 10)
+      }
+    }
+  }
+
+  _parseRowAsArray(rowData) {
+    const row = new Array(rowData.length)
+    for (let i = 0, len = rowData.length; i < len; i++) {
+      const rawValue = rowData[i]
+      if (rawValue !== null) {
+        row[i] = this._parsers[i](rawValue)
+      } else {
+        row[i] = null
+      }
+    }
+    return row
+  }
+
+  parseRow(rowData) {
+    const row = { ...this._prebuiltEmptyResultObject }
+    for (let i = 0, len = rowData.length; i < len; i++) {
+      const rawValue = rowData[i]
+      const field = this.fields[i].name
+      if (rawValue !== null) {
+        const v = this.fields[i].format === 'binary' ? Buffer.from(rawValue) : rawValue
+        row[field] = this._parsers[i](v)
+      } else {
+        row[field] = null
+      }
+    }
+    return row
+  }
+
+  addRow(row) {
+    this.rows.push(row)
+  }
+
+  addFields(fieldDescriptions) {
+    // clears field definitions
+    // multiple query statements in 1 action can result in multiple sets
+    // of rowDescriptions...eg: 'select NOW(); select 1::int;'
+    // you need to reset the fields
+    this.fields = fieldDescriptions
+    if (this.fields.length) {
+      this._parsers = new Array(fieldDescriptions.length)
+    }
+
+    const row = Object.create(null)
+
+    for (let i = 0; i < fieldDescriptions.length; i++) {
+      const desc = fieldDescriptions[i]
+      row[desc.name] = null
+
+      if (this._types) {
+        this._parsers[i] = this._types.getTypeParser(desc.dataTypeID, desc.format || 'text')
+      } else {
+        this._parsers[i] = types.getTypeParser(desc.dataTypeID, desc.format || 'text')
+      }
+    }
+
+    this._prebuiltEmptyResultObject = { ...row }
+  }
+}
+
+module.exports = Result
+
+
+/***/ }),
+
+/***/ 829:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+const { getStream, getSecureStream } = getStreamFuncs()
+
+module.exports = {
+  /**
+   * Get a socket stream compatible with the current runtime environment.
+   * @returns {Duplex}
+   */
+  getStream,
+  /**
+   * Get a TLS secured socket, compatible with the current environment,
+   * using the socket and other settings given in `options`.
+   * @returns {Duplex}
+   */
+  getSecureStream,
+}
+
+/**
+ * The stream functions that work in Node.js
+ */
+function getNodejsStreamFuncs() {
+  function getStream(ssl) {
+    const net = __nccwpck_require__(9278)
+    return new net.Socket()
+  }
+
+  function getSecureStream(options) {
+    const tls = __nccwpck_require__(4756)
+    return tls.connect(options)
+  }
+  return {
+    getStream,
+    getSecureStream,
+  }
+}
+
+/**
+ * The stream functions that work in Cloudflare Workers
+ */
+function getCloudflareStreamFuncs() {
+  function getStream(ssl) {
+    const { CloudflareSocket } = __nccwpck_require__(785)
+    return new CloudflareSocket(ssl)
+  }
+
+  function getSecureStream(options) {
+    options.socket.startTls(options)
+    return options.socket
+  }
+  return {
+    getStream,
+    getSecureStream,
+  }
+}
+
+/**
+ * Are we running in a Cloudflare Worker?
+ *
+ * @returns true if the code is currently running inside a Cloudflare Worker.
+ */
+function isCloudflareRuntime() {
+  // Since 2022-03-21 the `global_navigator` compatibility flag is on for Cloudflare Workers
+  // which means that `navigator.userAgent` will be defined.
+  // eslint-disable-next-line no-undef
+  if (typeof navigator === 'object' && navigator !== null && typeof navigator.userAgent === 'string') {
+    // eslint-disable-next-line no-undef
+    return navigator.userAgent === 'Cloudflare-Workers'
+  }
+  // In case `navigator` or `navigator.userAgent` is not defined then try a more sneaky approach
+  if (typeof Response === 'function') {
+    const resp = new Response(null, { cf: { thing: true } })
+    if (typeof resp.cf === 'object' && resp.cf !== null && resp.cf.thing) {
+      return true
+    }
+  }
+  return false
+}
+
+function getStreamFuncs() {
+  if (isCloudflareRuntime()) {
+    return getCloudflareStreamFuncs()
+  }
+  return getNodejsStreamFuncs()
+}
+
+
+/***/ }),
+
+/***/ 365:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const types = __nccwpck_require__(1549)
+
+function TypeOverrides(userTypes) {
+  this._types = userTypes || types
+  this.text = {}
+  this.binary = {}
+}
+
+TypeOverrides.prototype.getOverrides = function (format) {
+  switch (format) {
+    case 'text':
+      return this.text
+    case 'binary':
+      return this.binary
+    default:
+      return {}
+  }
+}
+
+TypeOverrides.prototype.setTypeParser = function (oid, format, parseFn) {
+  if (typeof format === 'function') {
+    parseFn = format
+    format = 'text'
+  }
+  this.getOverrides(format)[oid] = parseFn
+}
+
+TypeOverrides.prototype.getTypeParser = function (oid, format) {
+  format = format || 'text'
+  return this.getOverrides(format)[oid] || this._types.getTypeParser(oid, format)
+}
+
+module.exports = TypeOverrides
+
+
+/***/ }),
+
+/***/ 9652:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const defaults = __nccwpck_require__(8995)
+const nodeUtils = __nccwpck_require__(9023)
+
+const { isDate } = __nccwpck_require__(8253)
+
+const invalidDateDeprecationNotice = nodeUtils.deprecate(
+  () => {},
+  'Sending an invalid date to Postgres is deprecated and will throw an error in the next major version of pg. Ensure any Date object passed as a query parameter is valid.',
+  'PG_INVALID_DATE'
+)
+
+function escapeElement(elementRepresentation) {
+  const escaped = elementRepresentation.replace(/\\/g, '\\\\').replace(/"/g, '\\"')
+
+  return '"' + escaped + '"'
+}
+
+// convert a JS array to a postgres array literal
+// uses comma separator so won't work for types like box that use
+// a different array separator.
+function arrayString(val) {
+  let result = '{'
+  for (let i = 0; i < val.length; i++) {
+    if (i > 0) {
+      result += ','
+    }
+    let item = val[i]
+    if (item == null) {
+      result += 'NULL'
+    } else if (Array.isArray(item)) {
+      result += arrayString(item)
+    } else if (ArrayBuffer.isView(item)) {
+      if (!(item instanceof Buffer)) {
+        item = Buffer.from(item.buffer, item.byteOffset, item.byteLength)
+      }
+      result += '\\\\x' + item.toString('hex')
+    } else {
+      result += escapeElement(prepareValue(item))
+    }
+  }
+  result += '}'
+  return result
+}
+
+// converts values from javascript types
+// to their 'raw' counterparts for use as a postgres parameter
+// note: you can override this function to provide your own conversion mechanism
+// for complex types, etc...
+const prepareValue = function (val, seen) {
+  // null and undefined are both null for postgres
+  if (val == null) {
+    return null
+  }
+  if (typeof val === 'object') {
+    if (val instanceof Buffer) {
+      return val
+    }
+    if (ArrayBuffer.isView(val)) {
+      return Buffer.from(val.buffer, val.byteOffset, val.byteLength)
+    }
+    if (isDate(val)) {
+      if (isNaN(val.getTime())) {
+        invalidDateDeprecationNotice()
+      }
+      if (defaults.parseInputDatesAsUTC) {
+        return dateToStringUTC(val)
+      } else {
+        return dateToString(val)
+      }
+    }
+    if (Array.isArray(val)) {
+      return arrayString(val)
+    }
+
+    return prepareObject(val, seen)
+  }
+  return val.toString()
+}
+
+function prepareObject(val, seen) {
+  if (val && typeof val.toPostgres === 'function') {
+    seen = seen || []
+    if (seen.indexOf(val) !== -1) {
+      throw new Error('circular reference detected while preparing "' + val + '" for query')
+    }
+    seen.push(val)
+
+    return prepareValue(val.toPostgres(prepareValue), seen)
+  }
+  return JSON.stringify(val)
+}
+
+function dateToString(date) {
+  let offset = -date.getTimezoneOffset()
+
+  let year = date.getFullYear()
+  const isBCYear = year < 1
+  if (isBCYear) year = Math.abs(year) + 1 // negative years are 1 off their BC representation
+
+  let ret =
+    String(year).padStart(4, '0') +
+    '-' +
+    String(date.getMonth() + 1).padStart(2, '0') +
+    '-' +
+    String(date.getDate()).padStart(2, '0') +
+    'T' +
+    String(date.getHours()).padStart(2, '0') +
+    ':' +
+    String(date.getMinutes()).padStart(2, '0') +
+    ':' +
+    String(date.getSeconds()).padStart(2, '0') +
+    '.' +
+    String(date.getMilliseconds()).padStart(3, '0')
+
+  if (offset < 0) {
+    ret += '-'
+    offset *= -1
+  } else {
+    ret += '+'
+  }
+
+  ret += String(Math.floor(offset / 60)).padStart(2, '0') + ':' + String(offset % 60).padStart(2, '0')
+  if (isBCYear) ret += ' BC'
+  return ret
+}
+
+function dateToStringUTC(date) {
+  let year = date.getUTCFullYear()
+  const isBCYear = year < 1
+  if (isBCYear) year = Math.abs(year) + 1 // negative years are 1 off their BC representation
+
+  let ret =
+    String(year).padStart(4, '0') +
+    '-' +
+    String(date.getUTCMonth() + 1).padStart(2, '0') +
+    '-' +
+    String(date.getUTCDate()).padStart(2, '0') +
+    'T' +
+    String(date.getUTCHours()).padStart(2, '0') +
+    ':' +
+    String(date.getUTCMinutes()).padStart(2, '0') +
+    ':' +
+    String(date.getUTCSeconds()).padStart(2, '0') +
+    '.' +
+    String(date.getUTCMilliseconds()).padStart(3, '0')
+
+  ret += '+00:00'
+  if (isBCYear) ret += ' BC'
+  return ret
+}
+
+function normalizeQueryConfig(config, values, callback) {
+  // can take in strings or config objects
+  // Copy config so normalization does not mutate the caller's object.
+  config = typeof config === 'string' ? { text: config } : cloneQueryConfig(config)
+  if (values) {
+    if (typeof values === 'function') {
+      config.callback = values
+    } else {
+      config.values = values
+    }
+  }
+  if (callback) {
+    config.callback = callback
+  }
+  return config
+}
+
+function cloneQueryConfig(config) {
+  if (config == null) {
+    return config
+  }
+  return Object.defineProperties(Object.create(Object.getPrototypeOf(config)), Object.getOwnPropertyDescriptors(config))
+}
+
+// Ported from PostgreSQL 9.2.4 source code in src/interfaces/libpq/fe-exec.c
+const escapeIdentifier = function (str) {
+  return '"' + str.replace(/"/g, '""') + '"'
+}
+
+const escapeLiteral = function (str) {
+  let hasBackslash = false
+  let escaped = "'"
+
+  if (str == null) {
+    return "''"
+  }
+
+  if (typeof str !== 'string') {
+    return "''"
+  }
+
+  for (let i = 0; i < str.length; i++) {
+    const c = str[i]
+    if (c === "'") {
+      escaped += c + c
+    } else if (c === '\\') {
+      escaped += c + c
+      hasBackslash = true
+    } else {
+      escaped += c
+    }
+  }
+
+  escaped += "'"
+
+  if (hasBackslash === true) {
+    escaped = ' E' + escaped
+  }
+
+  return escaped
+}
+
+module.exports = {
+  prepareValue: function prepareValueWrapper(value) {
+    // this ensures that extra arguments do not get passed into prepareValue
+    // by accident, eg: from calling values.map(utils.prepareValue)
+    return prepareValue(value)
+  },
+  normalizeQueryConfig,
+  escapeIdentifier,
+  escapeLiteral,
+}
+
+
+/***/ }),
+
+/***/ 8702:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+var path = __nccwpck_require__(6928)
+  , Stream = (__nccwpck_require__(2203).Stream)
+  , split = __nccwpck_require__(5286)
+  , util = __nccwpck_require__(9023)
+  , defaultPort = 5432
+  , isWin = (process.platform === 'win32')
+  , warnStream = process.stderr
+;
+
+
+var S_IRWXG = 56     //    00070(8)
+  , S_IRWXO = 7      //    00007(8)
+  , S_IFMT  = 61440  // 00170000(8)
+  , S_IFREG = 32768  //  0100000(8)
+;
+function isRegFile(mode) {
+    return ((mode & S_IFMT) == S_IFREG);
+}
+
+var fieldNames = [ 'host', 'port', 'database', 'user', 'password' ];
+var nrOfFields = fieldNames.length;
+var passKey = fieldNames[ nrOfFields -1 ];
+
+
+function warn() {
+    var isWritable = (
+        warnStream instanceof Stream &&
+          true === warnStream.writable
+    );
+
+    if (isWritable) {
+        var args = Array.prototype.slice.call(arguments).concat("\n");
+        warnStream.write( util.format.apply(util, args) );
+    }
+}
+
+
+Object.defineProperty(module.exports, "isWin", ({
+    get : function() {
+        return isWin;
+    } ,
+    set : function(val) {
+        isWin = val;
+    }
+}));
+
+
+module.exports.warnTo = function(stream) {
+    var old = warnStream;
+    warnStream = stream;
+    return old;
+};
+
+module.exports.getFileName = function(rawEnv){
+    var env = rawEnv || process.env;
+    var file = env.PGPASSFILE || (
+        isWin ?
+          path.join( env.APPDATA || './' , 'postgresql', 'pgpass.conf' ) :
+          path.join( env.HOME || './', '.pgpass' )
+    );
+    return file;
+};
+
+module.exports.usePgPass = function(stats, fname) {
+    if (Object.prototype.hasOwnProperty.call(process.env, 'PGPASSWORD')) {
+        return false;
+    }
+
+    if (isWin) {
+        return true;
+    }
+
+    fname = fname || '<unkn>';
+
+    if (! isRegFile(stats.mode)) {
+        warn('WARNING: password file "%s" is not a plain file', fname);
+        return false;
+    }
+
+    if (stats.mode & (S_IRWXG | S_IRWXO)) {
+        /* If password file is insecure, alert the user and ignore it. */
+        warn('WARNING: password file "%s" has group or world access; permissions should be u=rw (0600) or less', fname);
+        return false;
+    }
+
+    return true;
+};
+
+
+var matcher = module.exports.match = function(connInfo, entry) {
+    return fieldNames.slice(0, -1).reduce(function(prev, field, idx){
+        if (idx == 1) {
+            // the port
+            if ( Number( connInfo[field] || defaultPort ) === Number( entry[field] ) ) {
+                return prev && true;
+            }
+        }
+        return prev && (
+            entry[field] === '*' ||
+              entry[field] === connInfo[field]
+        );
+    }, true);
+};
+
+
+module.exports.getPassword = function(connInfo, stream, cb) {
+    var pass;
+    var lineStream = stream.pipe(split());
+
+    function onLine(line) {
+        var entry = parseLine(line);
+        if (entry && isValidEntry(entry) && matcher(connInfo, entry)) {
+            pass = entry[passKey];
+            lineStream.end(); // -> calls onEnd(), but pass is set now
+        }
+    }
+
+    var onEnd = function() {
+        stream.destroy();
+        cb(pass);
+    };
+
+    var onErr = function(err) {
+        stream.destroy();
+        warn('WARNING: error on reading file: %s', err);
+        cb(undefined);
+    };
+
+    stream.on('error', onErr);
+    lineStream
+        .on('data', onLine)
+        .on('end', onEnd)
+        .on('error', onErr)
+    ;
+
+};
+
+
+var parseLine = module.exports.parseLine = function(line) {
+    if (line.length < 11 || line.match(/^\s+#/)) {
+        return null;
+    }
+
+    var curChar = '';
+    var prevChar = '';
+    var fieldIdx = 0;
+    var startIdx = 0;
+    var endIdx = 0;
+    var obj = {};
+    var isLastField = false;
+    var addToObj = function(idx, i0, i1) {
+        var field = line.substring(i0, i1);
+
+        if (! Object.hasOwnProperty.call(process.env, 'PGPASS_NO_DEESCAPE')) {
+            field = field.replace(/\\([:\\])/g, '$1');
+        }
+
+        obj[ fieldNames[idx] ] = field;
+    };
+
+    for (var i = 0 ; i < line.length-1 ; i += 1) {
+        curChar = line.charAt(i+1);
+        prevChar = line.charAt(i);
+
+        isLastField = (fieldIdx == nrOfFields-1);
+
+        if (isLastField) {
+            addToObj(fieldIdx, startIdx);
+            break;
+        }
+
+        if (i >= 0 && curChar == ':' && prevChar !== '\\') {
+            addToObj(fieldIdx, startIdx, i+1);
+
+            startIdx = i+2;
+            fieldIdx += 1;
+        }
+    }
+
+    obj = ( Object.keys(obj).length === nrOfFields ) ? obj : null;
+
+    return obj;
+};
+
+
+var isValidEntry = module.exports.isValidEntry = function(entry){
+    var rules = {
+        // host
+        0 : function(x){
+            return x.length > 0;
+        } ,
+        // port
+        1 : function(x){
+            if (x === '*') {
+                return true;
+            }
+            x = Number(x);
+            return (
+                isFinite(x) &&
+                  x > 0 &&
+                  x < 9007199254740992 &&
+                  Math.floor(x) === x
+            );
+        } ,
+        // database
+        2 : function(x){
+            return x.length > 0;
+        } ,
+        // username
+        3 : function(x){
+            return x.length > 0;
+        } ,
+        // password
+        4 : function(x){
+            return x.length > 0;
+        }
+    };
+
+    for (var idx = 0 ; idx < fieldNames.length ; idx += 1) {
+        var rule = rules[idx];
+        var value = entry[ fieldNames[idx] ] || '';
+
+        var res = rule(value);
+        if (!res) {
+            return false;
+        }
+    }
+
+    return true;
+};
+
+
+
+/***/ }),
+
+/***/ 3272:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+var path = __nccwpck_require__(6928)
+  , fs = __nccwpck_require__(9896)
+  , helper = __nccwpck_require__(8702)
+;
+
+
+module.exports = function(connInfo, cb) {
+    var file = helper.getFileName();
+    
+    fs.stat(file, function(err, stat){
+        if (err || !helper.usePgPass(stat, file)) {
+            return cb(undefined);
+        }
+
+        var st = fs.createReadStream(file);
+
+        helper.getPassword(connInfo, st, cb);
+    });
+};
+
+module.exports.warnTo = helper.warnTo;
+
+
+/***/ }),
+
+/***/ 3879:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+exports.parse = function (source, transform) {
+  return new ArrayParser(source, transform).parse()
+}
+
+class ArrayParser {
+  constructor (source, transform) {
+    this.source = source
+    this.transform = transform || identity
+    this.position = 0
+    this.entries = []
+    this.recorded = []
+    this.dimension = 0
+  }
+
+  isEof () {
+    return this.position >= this.source.length
+  }
+
+  nextCharacter () {
+    var character = this.source[this.position++]
+    if (character === '\\') {
+      return {
+        value: this.source[this.position++],
+        escaped: true
+      }
+    }
+    return {
+      value: character,
+      escaped: false
+    }
+  }
+
+  record (character) {
+    this.recorded.push(character)
+  }
+
+  newEntry (includeEmpty) {
+    var entry
+    if (this.recorded.length > 0 || includeEmpty) {
+      entry = this.recorded.join('')
+      if (entry === 'NULL' && !includeEmpty) {
+        entry = null
+      }
+      if (entry !== null) entry = this.transform(entry)
+      this.entries.push(entry)
+      this.recorded = []
+    }
+  }
+
+  consumeDimensions () {
+    if (this.source[0] === '[') {
+      while (!this.isEof()) {
+        var char = this.nextCharacter()
+        if (char.value === '=') break
+      }
+    }
+  }
+
+  parse (nested) {
+    var character, parser, quote
+    this.consumeDimensions()
+    while (!this.isEof()) {
+      character = this.nextCharacter()
+      if (character.value === '{' && !quote) {
+        this.dimension++
+        if (this.dimension > 1) {
+          parser = new ArrayParser(this.source.substr(this.position - 1), this.transform)
+          this.entries.push(parser.parse(true))
+          this.position += parser.position - 2
+        }
+      } else if (character.value === '}' && !quote) {
+        this.dimension--
+        if (!this.dimension) {
+          this.newEntry()
+          if (nested) return this.entries
+        }
+      } else if (character.value === '"' && !character.escaped) {
+        if (quote) this.newEntry(true)
+        quote = !quote
+      } else if (character.value === ',' && !quote) {
+        this.newEntry()
+      } else {
+        this.record(character.value)
+      }
+    }
+    if (this.dimension !== 0) {
+      throw new Error('array dimension not balanced')
+    }
+    return this.entries
+  }
+}
+
+function identity (value) {
+  return value
+}
+
+
+/***/ }),
+
+/***/ 463:
+/***/ ((module) => {
+
+
+
+var bufferFrom = Buffer.from || Buffer
+
+module.exports = function parseBytea (input) {
+  if (/^\\x/.test(input)) {
+    // new 'hex' style response (pg >9.0)
+    return bufferFrom(input.substr(2), 'hex')
+  }
+  var output = ''
+  var i = 0
+  while (i < input.length) {
+    if (input[i] !== '\\') {
+      output += input[i]
+      ++i
+    } else {
+      if (/[0-7]{3}/.test(input.substr(i + 1, 3))) {
+        output += String.fromCharCode(parseInt(input.substr(i + 1, 3), 8))
+        i += 4
+      } else {
+        var backslashes = 1
+        while (i + backslashes < input.length && input[i + backslashes] === '\\') {
+          backslashes++
+        }
+        for (var k = 0; k < Math.floor(backslashes / 2); ++k) {
+          output += '\\'
+        }
+        i += Math.floor(backslashes / 2) * 2
+      }
+    }
+  }
+  return bufferFrom(output, 'binary')
+}
+
+
+/***/ }),
+
+/***/ 2690:
+/***/ ((module) => {
+
+
+
+var DATE_TIME = /(\d{1,})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d{1,})?.*?( BC)?$/
+var DATE = /^(\d{1,})-(\d{2})-(\d{2})( BC)?$/
+var TIME_ZONE = /([Z+-])(\d{2})?:?(\d{2})?:?(\d{2})?/
+var INFINITY = /^-?infinity$/
+
+module.exports = function parseDate (isoDate) {
+  if (INFINITY.test(isoDate)) {
+    // Capitalize to Infinity before passing to Number
+    return Number(isoDate.replace('i', 'I'))
+  }
+  var matches = DATE_TIME.exec(isoDate)
+
+  if (!matches) {
+    // Force YYYY-MM-DD dates to be parsed as local time
+    return getDate(isoDate) || null
+  }
+
+  var isBC = !!matches[8]
+  var year = parseInt(matches[1], 10)
+  if (isBC) {
+    year = bcYearToNegativeYear(year)
+  }
+
+  var month = parseInt(matches[2], 10) - 1
+  var day = matches[3]
+  var hour = parseInt(matches[4], 10)
+  var minute = parseInt(matches[5], 10)
+  var second = parseInt(matches[6], 10)
+
+  var ms = matches[7]
+  ms = ms ? 1000 * parseFloat(ms) : 0
+
+  var date
+  var offset = timeZoneOffset(isoDate)
+  if (offset != null) {
+    date = new Date(Date.UTC(year, month, day, hour, minute, second, ms))
+
+    // Account for years from 0 to 99 being interpreted as 1900-1999
+    // by Date.UTC / the multi-argument form of the Date constructor
+    if (is0To99(year)) {
+      date.setUTCFullYear(year)
+    }
+
+    if (offset !== 0) {
+      date.setTime(date.getTime() - offset)
+    }
+  } else {
+    date = new Date(year, month, day, hour, minute, second, ms)
+
+    if (is0To99(year)) {
+      date.setFullYear(year)
+    }
+  }
+
+  return date
+}
+
+function getDate (isoDate) {
+  var matches = DATE.exec(isoDate)
+  if (!matches) {
+    return
+  }
+
+  var year = parseInt(matches[1], 10)
+  var isBC = !!matches[4]
+  if (isBC) {
+    year = bcYearToNegativeYear(year)
+  }
+
+  var month = parseInt(matches[2], 10) - 1
+  var day = matches[3]
+  // YYYY-MM-DD will be parsed as local time
+  var date = new Date(year, month, day)
+
+  if (is0To99(year)) {
+    date.setFullYear(year)
+  }
+
+  return date
+}
+
+// match timezones:
+// Z (UTC)
+// -05
+// +06:30
+function timeZoneOffset (isoDate) {
+  if (isoDate.endsWith('+00')) {
+    return 0
+  }
+
+  var zone = TIME_ZONE.exec(isoDate.split(' ')[1])
+  if (!zone) return
+  var type = zone[1]
+
+  if (type === 'Z') {
+    return 0
+  }
+  var sign = type === '-' ? -1 : 1
+  var offset = parseInt(zone[2], 10) * 3600 +
+    parseInt(zone[3] || 0, 10) * 60 +
+    parseInt(zone[4] || 0, 10)
+
+  return offset * sign * 1000
+}
+
+function bcYearToNegativeYear (year) {
+  // Account for numerical difference between representations of BC years
+  // See: https://github.com/bendrucker/postgres-date/issues/5
+  return -(year - 1)
+}
+
+function is0To99 (num) {
+  return num >= 0 && num < 100
+}
+
+
+/***/ }),
+
+/***/ 8755:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+var extend = __nccwpck_require__(223)
+
+module.exports = PostgresInterval
+
+function PostgresInterval (raw) {
+  if (!(this instanceof PostgresInterval)) {
+    return new PostgresInterval(raw)
+  }
+  extend(this, parse(raw))
+}
+var properties = ['seconds', 'minutes', 'hours', 'days', 'months', 'years']
+PostgresInterval.prototype.toPostgres = function () {
+  var filtered = properties.filter(this.hasOwnProperty, this)
+
+  // In addition to `properties`, we need to account for fractions of seconds.
+  if (this.milliseconds && filtered.indexOf('seconds') < 0) {
+    filtered.push('seconds')
+  }
+
+  if (filtered.length === 0) return '0'
+  return filtered
+    .map(function (property) {
+      var value = this[property] || 0
+
+      // Account for fractional part of seconds,
+      // remove trailing zeroes.
+      if (property === 'seconds' && this.milliseconds) {
+        value = (value + this.milliseconds / 1000).toFixed(6).replace(/\.?0+$/, '')
+      }
+
+      return value + ' ' + property
+    }, this)
+    .join(' ')
+}
+
+var propertiesISOEquivalent = {
+  years: 'Y',
+  months: 'M',
+  days: 'D',
+  hours: 'H',
+  minutes: 'M',
+  seconds: 'S'
+}
+var dateProperties = ['years', 'months', 'days']
+var timeProperties = ['hours', 'minutes', 'seconds']
+// according to ISO 8601
+PostgresInterval.prototype.toISOString = PostgresInterval.prototype.toISO = function () {
+  var datePart = dateProperties
+    .map(buildProperty, this)
+    .join('')
+
+  var timePart = timeProperties
+    .map(buildProperty, this)
+    .join('')
+
+  return 'P' + datePart + 'T' + timePart
+
+  function buildProperty (property) {
+    var value = this[property] || 0
+
+    // Account for fractional part of seconds,
+    // remove trailing zeroes.
+    if (property === 'seconds' && this.milliseconds) {
+      value = (value + this.milliseconds / 1000).toFixed(6).replace(/0+$/, '')
+    }
+
+    return value + propertiesISOEquivalent[property]
+  }
+}
+
+var NUMBER = '([+-]?\\d+)'
+var YEAR = NUMBER + '\\s+years?'
+var MONTH = NUMBER + '\\s+mons?'
+var DAY = NUMBER + '\\s+days?'
+var TIME = '([+-])?([\\d]*):(\\d\\d):(\\d\\d)\\.?(\\d{1,6})?'
+var INTERVAL = new RegExp([YEAR, MONTH, DAY, TIME].map(function (regexString) {
+  return '(' + regexString + ')?'
+})
+  .join('\\s*'))
+
+// Positions of values in regex match
+var positions = {
+  years: 2,
+  months: 4,
+  days: 6,
+  hours: 9,
+  minutes: 10,
+  seconds: 11,
+  milliseconds: 12
+}
+// We can use negative time
+var negatives = ['hours', 'minutes', 'seconds', 'milliseconds']
+
+function parseMilliseconds (fraction) {
+  // add omitted zeroes
+  var microseconds = fraction + '000000'.slice(fraction.length)
+  return parseInt(microseconds, 10) / 1000
+}
+
+function parse (interval) {
+  if (!interval) return {}
+  var matches = INTERVAL.exec(interval)
+  var isNegative = matches[8] === '-'
+  return Object.keys(positions)
+    .reduce(function (parsed, property) {
+      var position = positions[property]
+      var value = matches[position]
+      // no empty string
+      if (!value) return parsed
+      // milliseconds are actually microseconds (up to 6 digits)
+      // with omitted trailing zeroes.
+      value = property === 'milliseconds'
+        ? parseMilliseconds(value)
+        : parseInt(value, 10)
+      // no zeros
+      if (!value) return parsed
+      if (isNegative && ~negatives.indexOf(property)) {
+        value *= -1
+      }
+      parsed[property] = value
+      return parsed
+    }, {})
+}
+
+
+/***/ }),
+
+/***/ 5286:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+/*
+Copyright (c) 2014-2021, Matteo Collina <hello@matteocollina.com>
+
+Permission to use, copy, modify, and/or distribute this software for any
+purpose with or without fee is hereby granted, provided that the above
+copyright notice and this permission notice appear in all copies.
+
+THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF OR
+IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+*/
+
+
+
+const { Transform } = __nccwpck_require__(2203)
+const { StringDecoder } = __nccwpck_require__(3193)
+const kLast = Symbol('last')
+const kDecoder = Symbol('decoder')
+
+function transform (chunk, enc, cb) {
+  let list
+  if (this.overflow) { // Line buffer is full. Skip to start of next line.
+    const buf = this[kDecoder].write(chunk)
+    list = buf.split(this.matcher)
+
+    if (list.length === 1) return cb() // Line ending not found. Discard entire chunk.
+
+    // Line ending found. Discard trailing fragment of previous line and reset overflow state.
+    list.shift()
+    this.overflow = false
+  } else {
+    this[kLast] += this[kDecoder].write(chunk)
+    list = this[kLast].split(this.matcher)
+  }
+
+  this[kLast] = list.pop()
+
+  for (let i = 0; i < list.length; i++) {
+    try {
+      push(this, this.mapper(list[i]))
+    } catch (error) {
+      return cb(error)
+    }
+  }
+
+  this.overflow = this[kLast].length > this.maxLength
+  if (this.overflow && !this.skipOverflow) {
+    cb(new Error('maximum buffer reached'))
+    return
+  }
+
+  cb()
+}
+
+function flush (cb) {
+  // forward any gibberish left in there
+  this[kLast] += this[kDecoder].end()
+
+  if (this[kLast]) {
+    try {
+      push(this, this.mapper(this[kLast]))
+    } catch (error) {
+      return cb(error)
+    }
+  }
+
+  cb()
+}
+
+function push (self, val) {
+  if (val !== undefined) {
+    self.push(val)
+  }
+}
+
+function noop (incoming) {
+  return incoming
+}
+
+function split (matcher, mapper, options) {
+  // Set defaults for any arguments not supplied.
+  matcher = matcher || /\r?\n/
+  mapper = mapper || noop
+  options = options || {}
+
+  // Test arguments explicitly.
+  switch (arguments.length) {
+    case 1:
+      // If mapper is only argument.
+      if (typeof matcher === 'function') {
+        mapper = matcher
+        matcher = /\r?\n/
+      // If options is only argument.
+      } else if (typeof matcher === 'object' && !(matcher instanceof RegExp) && !matcher[Symbol.split]) {
+        options = matcher
+        matcher = /\r?\n/
+      }
+      break
+
+    case 2:
+      // If mapper and options are arguments.
+      if (typeof matcher === 'function') {
+        options = mapper
+        mapper = matcher
+        matcher = /\r?\n/
+      // If matcher and options are arguments.
+      } else if (typeof mapper === 'object') {
+        options = mapper
+        mapper = noop
+      }
+  }
+
+  options = Object.assign({}, options)
+  options.autoDestroy = true
+  options.transform = transform
+  options.flush = flush
+  options.readableObjectMode = true
+
+  const stream = new Transform(options)
+
+  stream[kLast] = ''
+  stream[kDecoder] = new StringDecoder('utf8')
+  stream.matcher = matcher
+  stream.mapper = mapper
+  stream.maxLength = options.maxLength
+  stream.skipOverflow = options.skipOverflow || false
+  stream.overflow = false
+  stream._destroy = function (err, cb) {
+    // Weird Node v12 bug that we need to work around
+    this._writableState.errorEmitted = false
+    cb(err)
+  }
+
+  return stream
+}
+
+module.exports = split
+
+
+/***/ }),
+
 /***/ 770:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
@@ -28370,12 +34958,36 @@ module.exports = {
 
 /***/ }),
 
+/***/ 223:
+/***/ ((module) => {
+
+module.exports = extend
+
+var hasOwnProperty = Object.prototype.hasOwnProperty;
+
+function extend(target) {
+    for (var i = 1; i < arguments.length; i++) {
+        var source = arguments[i]
+
+        for (var key in source) {
+            if (hasOwnProperty.call(source, key)) {
+                target[key] = source[key]
+            }
+        }
+    }
+
+    return target
+}
+
+
+/***/ }),
+
 /***/ 5291:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8179);
-/* harmony import */ var _fleet_report_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5686);
+/* harmony import */ var _fleet_report_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1802);
 // Entry point of the report action (bundled to dist/report/index.js): run() on load.
 
 
@@ -28387,7 +34999,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5686:
+/***/ 1802:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28499,14 +35111,14 @@ const State = {
     ThrowawayServers: 'throwaway-servers',
     ChildProcesses: 'child-processes'
 };
-const DEFAULT_MIN_SIZE = '1KiB';
+const names_DEFAULT_MIN_SIZE = '1KiB';
 /**
  * Chosen by measurement (docs/performance.md): a dump's restored rows are matched to the dump's own
  * bytes for well under the raw procedure's time.
  */
-const DEFAULT_VERIFY_LEVEL = 'data';
+const names_DEFAULT_VERIFY_LEVEL = 'data';
 /** A base backup holds no rows to match: its content is fingerprinted in SQL, the source twice, so it is counted by default. */
-const DEFAULT_PHYSICAL_VERIFY_LEVEL = 'rows';
+const names_DEFAULT_PHYSICAL_VERIFY_LEVEL = 'rows';
 const TEMPORARY_DATABASE_PREFIX = 'backup_verify';
 
 ;// CONCATENATED MODULE: ./src/run/errors.ts
@@ -28552,7 +35164,7 @@ const PROBLEM_CODES = (/* unused pure expression or super */ null && ([
     'backup-missing',
     'check-failed'
 ]));
-class VerificationError extends Error {
+class errors_VerificationError extends Error {
     problem;
     hint;
     constructor(problem, message, hint) {
@@ -28563,7 +35175,7 @@ class VerificationError extends Error {
     }
 }
 /** A bad input value: names the input, the value as given (secrets already removed) and what is accepted. */
-class errors_InputError extends VerificationError {
+class errors_InputError extends errors_VerificationError {
     input;
     constructor(input, value, accepted) {
         super('bad-input', `Input "${input}" has an invalid value ${JSON.stringify(value)}: expected ${accepted}.`);
@@ -28599,8 +35211,8 @@ function serverMessage(error) {
     return detail ? `${message.replace(/\.$/, '')} (${detail.replace(/\.$/, '')})` : message;
 }
 /** Turns an error from the pg driver (or a socket) into a VerificationError a user can act on. */
-function describeConnectionError(error, address) {
-    if (error instanceof VerificationError)
+function errors_describeConnectionError(error, address) {
+    if (error instanceof errors_VerificationError)
         return error;
     const err = error;
     const code = err?.code ?? '';
@@ -28608,41 +35220,41 @@ function describeConnectionError(error, address) {
     const at = where(address);
     switch (code) {
         case 'ECONNREFUSED':
-            return new VerificationError('connection-refused', `Connection refused: nothing accepts connections at ${at}.`, `Is PostgreSQL running? Check with "pg_isready -h ${address.host} -p ${address.port}"; in a workflow, ` +
+            return new errors_VerificationError('connection-refused', `Connection refused: nothing accepts connections at ${at}.`, `Is PostgreSQL running? Check with "pg_isready -h ${address.host} -p ${address.port}"; in a workflow, ` +
                 `give the postgres service a health check and map its port (ports: ["${address.port}:5432"]).`);
         case 'ENOENT':
             if (address.host.startsWith('/')) {
-                return new VerificationError('connection-refused', `No PostgreSQL socket in ${address.host} for port ${address.port}.`, 'Is the server running, and is that its socket directory (unix_socket_directories)?');
+                return new errors_VerificationError('connection-refused', `No PostgreSQL socket in ${address.host} for port ${address.port}.`, 'Is the server running, and is that its socket directory (unix_socket_directories)?');
             }
             break;
         case 'ENOTFOUND':
         case 'EAI_AGAIN':
-            return new VerificationError('host-not-found', `Host not found: "${address.host}" does not resolve.`, 'Check the host name in the connection settings; a service container is reached as localhost from a job that runs on the runner.');
+            return new errors_VerificationError('host-not-found', `Host not found: "${address.host}" does not resolve.`, 'Check the host name in the connection settings; a service container is reached as localhost from a job that runs on the runner.');
         case 'ETIMEDOUT':
         case 'EHOSTUNREACH':
         case 'ENETUNREACH':
-            return new VerificationError('connection-timeout', `Could not reach ${at}: ${message}.`, 'Check the address and any firewall between the runner and the server.');
+            return new errors_VerificationError('connection-timeout', `Could not reach ${at}: ${message}.`, 'Check the address and any firewall between the runner and the server.');
         case '28P01':
-            return new VerificationError('authentication-failed', `Authentication failed for user "${address.user}" at ${at}.`, 'Check the password (a URL needs special characters percent-encoded, e.g. @ as %40) and the user name.');
+            return new errors_VerificationError('authentication-failed', `Authentication failed for user "${address.user}" at ${at}.`, 'Check the password (a URL needs special characters percent-encoded, e.g. @ as %40) and the user name.');
         case '28000':
-            return new VerificationError('authentication-failed', `The server refused user "${address.user}" for database "${address.database}": ${serverMessage(error)}.`, serverNotes(error).hint ?? 'Check that the role exists and that pg_hba.conf allows it from this host.');
+            return new errors_VerificationError('authentication-failed', `The server refused user "${address.user}" for database "${address.database}": ${serverMessage(error)}.`, serverNotes(error).hint ?? 'Check that the role exists and that pg_hba.conf allows it from this host.');
         case '3D000':
-            return new VerificationError('database-missing', `Database "${address.database}" does not exist at ${at}.`, 'Check the database name; with a postgres service container, POSTGRES_DB creates it.');
+            return new errors_VerificationError('database-missing', `Database "${address.database}" does not exist at ${at}.`, 'Check the database name; with a postgres service container, POSTGRES_DB creates it.');
     }
     if (/does not support SSL/i.test(message)) {
-        return new VerificationError('connection-failed', `Could not connect to ${at}: the server does not accept TLS, and the URL's sslmode requires it.`, "Turn TLS on on the server (ssl = on), or use sslmode=prefer (libpq's default), which uses TLS where the server has it.");
+        return new errors_VerificationError('connection-failed', `Could not connect to ${at}: the server does not accept TLS, and the URL's sslmode requires it.`, "Turn TLS on on the server (ssl = on), or use sslmode=prefer (libpq's default), which uses TLS where the server has it.");
     }
     if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
-        return new VerificationError('connection-failed', `Could not connect to ${at}: the server's certificate does not name "${address.host}": ${message}`, 'sslmode=verify-full checks that the certificate names the host: connect by a name it holds, or use sslmode=verify-ca, which checks the chain only.');
+        return new errors_VerificationError('connection-failed', `Could not connect to ${at}: the server's certificate does not name "${address.host}": ${message}`, 'sslmode=verify-full checks that the certificate names the host: connect by a name it holds, or use sslmode=verify-ca, which checks the chain only.');
     }
     if (/certificate|SSL|TLS/.test(message) && !code.match(/^[0-9A-Z]{5}$/)) {
-        return new VerificationError('connection-failed', `Could not connect to ${at}: the server's certificate was not accepted: ${message}`, "With a root certificate (sslrootcert, or ~/.postgresql/root.crt) the server's certificate must chain to it: " +
+        return new errors_VerificationError('connection-failed', `Could not connect to ${at}: the server's certificate was not accepted: ${message}`, "With a root certificate (sslrootcert, or ~/.postgresql/root.crt) the server's certificate must chain to it: " +
             'give the root certificate that signed it (your provider publishes it), or sslmode=require to encrypt without verifying.');
     }
     if (/timeout/i.test(message)) {
-        return new VerificationError('connection-timeout', `Timed out connecting to ${at}.`, 'The server accepted no session in time: check the host, port and that the server is ready.');
+        return new errors_VerificationError('connection-timeout', `Timed out connecting to ${at}.`, 'The server accepted no session in time: check the host, port and that the server is ready.');
     }
-    return new VerificationError('connection-failed', `Could not connect to ${at}: ${serverMessage(error)}`, serverNotes(error).hint);
+    return new errors_VerificationError('connection-failed', `Could not connect to ${at}: ${serverMessage(error)}`, serverNotes(error).hint);
 }
 /** Hints for errors that PostgreSQL tools print on stderr, recognised by their text. */
 function classifyToolError(stderr) {
@@ -28693,13 +35305,13 @@ function describeLostConnection(error, during) {
     const err = error;
     if (!err || (!LOST_CODES.has(err.code ?? '') && !DRIVER_LOST.test(err.message ?? '')))
         return undefined;
-    return new VerificationError('connection-lost', `The connection to the server was lost${during ? ` during ${during}` : ''}: ${err.message ?? String(error)}.`, classifyToolError('server closed the connection unexpectedly')?.hint);
+    return new errors_VerificationError('connection-lost', `The connection to the server was lost${during ? ` during ${during}` : ''}: ${err.message ?? String(error)}.`, classifyToolError('server closed the connection unexpectedly')?.hint);
 }
 /** An error reading the source (counting rows, say) in the user's terms. */
 function describeReadError(error) {
     const err = error;
     if (err.code === '42501') {
-        return new VerificationError('permission-denied', `Cannot read the source: ${serverMessage(error)}.`, serverNotes(error).hint ?? 'The user needs read access to every table it dumps; a superuser or the owner of the database is simplest.');
+        return new errors_VerificationError('permission-denied', `Cannot read the source: ${serverMessage(error)}.`, serverNotes(error).hint ?? 'The user needs read access to every table it dumps; a superuser or the owner of the database is simplest.');
     }
     return error;
 }
@@ -28812,7 +35424,7 @@ function historyRecord(result, alerts, label) {
         sizeBytes: result.backup?.sizeBytes,
         format: result.backup?.format,
         compression: result.backup?.compression,
-        ...countsOf(result),
+        ...history_countsOf(result),
         serverVersion: result.serverVersion,
         clientVersion: result.client?.version,
         checksum: result.backup?.sha256,
@@ -28822,7 +35434,7 @@ function historyRecord(result, alerts, label) {
     };
 }
 /** The tables and rows the restored copy holds: the comparison's, else a base backup's databases counted on the started copy. */
-function countsOf(result) {
+function history_countsOf(result) {
     const tables = result.tables;
     const physical = result.physical?.databases;
     return {
@@ -29082,7 +35694,7 @@ async function readFleetHistories(folder) {
             records = parseHistory(await (0,promises_namespaceObject.readFile)(file, 'utf8'), { path: file, given: file });
         }
         catch (error) {
-            const reason = error instanceof VerificationError
+            const reason = error instanceof errors_VerificationError
                 ? `it is not a backup-verify history (${/; (line \d+ .*?)\. The file/.exec(error.message)?.[1] ?? 'unreadable'})`
                 : `it cannot be read (${codeOf(error)})`;
             unreadable.push({ file, reason });
@@ -29191,14 +35803,14 @@ const UNIT_MS = {
     d: 86_400_000
 };
 /** What a duration input expects, for its error: the forms, and the unit a bare number is in. */
-function durationForms(bareUnit = 'seconds') {
+function duration_durationForms(bareUnit = 'seconds') {
     return `a duration such as 90s, 5m, 1h30m, 7d or 250ms (a bare number is ${bareUnit})`;
 }
 /**
  * Milliseconds, or undefined when the text is not a duration (the caller names the input in its
  * error). One form for every input; a bare number keeps the input's own unit (seconds unless told).
  */
-function parseDuration(text, bareUnitMs = 1000) {
+function duration_parseDuration(text, bareUnitMs = 1000) {
     const value = text.trim().toLowerCase();
     if (/^\d+(\.\d+)?$/.test(value))
         return Math.round(Number(value) * bareUnitMs);
@@ -32837,8 +39449,8 @@ class DefaultGlobber {
 //# sourceMappingURL=internal-globber.js.map
 // EXTERNAL MODULE: external "crypto"
 var external_crypto_ = __nccwpck_require__(6982);
-;// CONCATENATED MODULE: external "stream"
-const external_stream_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("stream");
+// EXTERNAL MODULE: external "stream"
+var external_stream_ = __nccwpck_require__(2203);
 // EXTERNAL MODULE: external "util"
 var external_util_ = __nccwpck_require__(9023);
 ;// CONCATENATED MODULE: ./node_modules/@actions/glob/lib/internal-hash-files.js
@@ -32960,6 +39572,666 @@ function glob_hashFiles(patterns_1) {
     });
 }
 //# sourceMappingURL=glob.js.map
+;// CONCATENATED MODULE: ./src/compare/definition-list.ts
+// What one object's definition is, and a database's definitions kept packed: each object's kind,
+// name, table and text as bytes in large buffers instead of an object and four strings, so that a schema of tens of thousands of tables
+// costs a few megabytes, not hundreds. Read back one at a time, in order of kind and name.
+/** Definitions are packed into buffers of this size (a larger one gets a buffer of its own). */
+const CHUNK_BYTES = 1024 * 1024;
+/** A record's table index when it belongs to none. */
+const NO_TABLE = 0xffffffff;
+class definition_list_DefinitionList {
+    // Private to the language, not only to TypeScript: a test's diff or a log of an inventory shows
+    // the definitions (the list is iterable), never megabytes of buffers.
+    /** Shared by lists that select from one another (see where). */
+    #store;
+    /** Where each record starts: chunk * CHUNK_BYTES + offset (a chunk of its own is one record). */
+    #positions;
+    #count = 0;
+    constructor(store, positions) {
+        this.#store = store ?? new PackedStore();
+        this.#positions = positions ?? new Float64Array(1024);
+        this.#count = positions?.length ?? 0;
+    }
+    /** The definitions given (read one at a time, never gathered in an array), in order of kind and name. */
+    static from(...parts) {
+        const list = new definition_list_DefinitionList();
+        for (const definitions of parts)
+            for (const definition of definitions)
+                list.add(definition);
+        list.sort();
+        return list;
+    }
+    get length() {
+        return this.#count;
+    }
+    /** Adds one; call sort() once all are added. */
+    add(definition) {
+        if (this.#count === this.#positions.length) {
+            const grown = new Float64Array(this.#positions.length * 2);
+            grown.set(this.#positions);
+            this.#positions = grown;
+        }
+        this.#positions[this.#count++] = this.#store.append(definition);
+    }
+    /** In order of kind, then name (by code point, as the bytes compare). */
+    sort() {
+        const used = this.#positions.subarray(0, this.#count).slice();
+        used.sort((a, b) => this.#store.compareKeys(a, this.#store, b));
+        this.#positions = used;
+    }
+    at(index) {
+        return this.#store.read(this.#positions[index]);
+    }
+    /** The index-th definition without its text (see textBytesAt). */
+    objectAt(index) {
+        return this.#store.read(this.#positions[index], false);
+    }
+    kindAt(index) {
+        return this.#store.kindOf(this.#positions[index]);
+    }
+    /** Negative, zero or positive as this list's index-th key (kind, name) sorts before, with or after the other's. */
+    compareKeyAt(index, other, otherIndex) {
+        return this.#store.compareKeys(this.#positions[index], other.#store, other.#positions[otherIndex]);
+    }
+    /** The index-th text as the bytes it is kept in (UTF-8): a view, not a copy. */
+    textBytesAt(index) {
+        return this.#store.textBytes(this.#positions[index]);
+    }
+    /** The index-th text is the other's otherIndex-th, byte for byte (nothing decoded). */
+    sameTextAt(index, other, otherIndex) {
+        return this.textBytesAt(index).equals(other.textBytesAt(otherIndex));
+    }
+    /** The definitions of the kinds `keep` accepts, in the same order (the bytes are shared, not copied). */
+    where(keep) {
+        const selected = new Float64Array(this.#count);
+        let kept = 0;
+        for (let index = 0; index < this.#count; index++)
+            if (keep(this.kindAt(index)))
+                selected[kept++] = this.#positions[index];
+        return new definition_list_DefinitionList(this.#store, selected.slice(0, kept));
+    }
+    /** These definitions and the given ones, in order: this list's bytes are shared, the given ones added to the same store. */
+    with(added) {
+        const list = new definition_list_DefinitionList(this.#store, this.#positions.slice(0, this.#count));
+        for (const definition of added)
+            list.add(definition);
+        if (list.length > this.#count)
+            list.sort();
+        return list;
+    }
+    *[Symbol.iterator]() {
+        for (let index = 0; index < this.#count; index++)
+            yield this.at(index);
+    }
+    filter(accept) {
+        const accepted = [];
+        for (const definition of this)
+            if (accept(definition))
+                accepted.push(definition);
+        return accepted;
+    }
+    find(accept) {
+        for (const definition of this)
+            if (accept(definition))
+                return definition;
+        return undefined;
+    }
+    map(through) {
+        return Array.from(this, through);
+    }
+    toJSON() {
+        return [...this];
+    }
+}
+/**
+ * The bytes: per record, the kind's number (1 byte), the table's number (4 bytes, tables being
+ * few and repeated by every column and index), then the name and the text, each a 4-byte length
+ * and UTF-8.
+ */
+class PackedStore {
+    chunks = [];
+    used = CHUNK_BYTES;
+    kinds = new Numbered();
+    tables = new Numbered();
+    append(definition) {
+        const name = Buffer.byteLength(definition.name);
+        const text = Buffer.byteLength(definition.text);
+        const size = 1 + 4 + 4 + name + 4 + text;
+        if (size > CHUNK_BYTES) {
+            // A long function body: a buffer of its own, numbered like the others.
+            this.chunks.push(Buffer.allocUnsafe(size));
+            this.used = CHUNK_BYTES;
+            return this.write(this.chunks.length - 1, 0, definition, name, text);
+        }
+        if (this.used + size > CHUNK_BYTES) {
+            this.chunks.push(Buffer.allocUnsafe(CHUNK_BYTES));
+            this.used = 0;
+        }
+        const position = this.write(this.chunks.length - 1, this.used, definition, name, text);
+        this.used += size;
+        return position;
+    }
+    write(chunkIndex, offset, definition, nameBytes, textBytes) {
+        const chunk = this.chunks[chunkIndex];
+        let at = offset;
+        at = chunk.writeUInt8(this.kinds.numberOf(definition.kind), at);
+        at = chunk.writeUInt32LE(definition.table === undefined ? NO_TABLE : this.tables.numberOf(definition.table), at);
+        at = chunk.writeUInt32LE(nameBytes, at);
+        at += chunk.write(definition.name, at, 'utf8');
+        at = chunk.writeUInt32LE(textBytes, at);
+        chunk.write(definition.text, at, 'utf8');
+        return chunkIndex * CHUNK_BYTES + offset;
+    }
+    kindOf(position) {
+        const { chunk, offset } = this.locate(position);
+        return this.kinds.at(chunk[offset]);
+    }
+    read(position, withText = true) {
+        const { chunk, offset } = this.locate(position);
+        const kind = this.kinds.at(chunk[offset]);
+        const table = chunk.readUInt32LE(offset + 1);
+        const nameBytes = chunk.readUInt32LE(offset + 5);
+        const nameStart = offset + 9;
+        const name = chunk.toString('utf8', nameStart, nameStart + nameBytes);
+        const textBytes = chunk.readUInt32LE(nameStart + nameBytes);
+        const textStart = nameStart + nameBytes + 4;
+        const text = withText ? chunk.toString('utf8', textStart, textStart + textBytes) : '';
+        return table === NO_TABLE ? { kind, name, text } : { kind, name, table: this.tables.at(table), text };
+    }
+    textBytes(position) {
+        const { chunk, offset } = this.locate(position);
+        const textLength = offset + 9 + chunk.readUInt32LE(offset + 5);
+        const start = textLength + 4;
+        return chunk.subarray(start, start + chunk.readUInt32LE(textLength));
+    }
+    /** Kind by its name, then name, by their bytes: the same order whichever store each key is in. */
+    compareKeys(position, other, otherPosition) {
+        const chunkA = Math.floor(position / CHUNK_BYTES);
+        const chunkB = Math.floor(otherPosition / CHUNK_BYTES);
+        const a = this.chunks[chunkA];
+        const b = other.chunks[chunkB];
+        const offsetA = position - chunkA * CHUNK_BYTES;
+        const offsetB = otherPosition - chunkB * CHUNK_BYTES;
+        const kindA = this.kinds.at(a[offsetA]);
+        const kindB = other.kinds.at(b[offsetB]);
+        if (kindA !== kindB)
+            return kindA < kindB ? -1 : 1;
+        const nameA = offsetA + 9;
+        const nameB = offsetB + 9;
+        return a.compare(b, nameB, nameB + b.readUInt32LE(offsetB + 5), nameA, nameA + a.readUInt32LE(offsetA + 5));
+    }
+    locate(position) {
+        const chunk = Math.floor(position / CHUNK_BYTES);
+        return { chunk: this.chunks[chunk], offset: position - chunk * CHUNK_BYTES };
+    }
+}
+/** Values that repeat (kinds, table names), each kept once and written as its number. */
+class Numbered {
+    values = [];
+    numbers = new Map();
+    numberOf(value) {
+        let number = this.numbers.get(value);
+        if (number === undefined) {
+            number = this.values.push(value) - 1;
+            this.numbers.set(value, number);
+        }
+        return number;
+    }
+    at(number) {
+        return this.values[number];
+    }
+}
+
+;// CONCATENATED MODULE: ./src/compare/definitions.ts
+// What each object of a database is, by definition rather than by count: every table's columns
+// (type, default, nullability, generated expression, collation), indexes, constraints, views and
+// materialized views (with their options), routines, triggers, policies, rules, sequences, types,
+// schemas, extensions, comments and large objects (size; content at the data level). Each definition is the server's own text
+// (pg_get_indexdef and the like), read with search_path = pg_catalog so that every name in it is
+// qualified. Owners and privileges are left out: a restore elsewhere may rightly change them.
+
+
+const USER_SCHEMA = (column) => `${column} NOT IN ('pg_catalog', 'information_schema') AND ${column} !~ '^pg_(toast|temp_|toast_temp_)'`;
+/** Objects an extension created come back with the extension, as the restore server has it. */
+const NOT_IN_EXTENSION = (catalog, oid) => `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = '${catalog}'::pg_catalog.regclass ` +
+    `AND e.objid = ${oid} AND e.deptype = 'e')`;
+/**
+ * An index pg_dump dumps: a valid one, or a partitioned table's (valid only once every partition
+ * has its own). An index left invalid by a failed CREATE INDEX CONCURRENTLY is never dumped.
+ */
+const definitions_DUMPED_INDEX = (index, table) => `((${index}.indisvalid OR ${table}.relkind = 'p') AND ${index}.indisready)`;
+const QUALIFIED = (schema, name) => `pg_catalog.quote_ident(${schema}) || '.' || pg_catalog.quote_ident(${name})`;
+/** Each query yields (kind, name, table, text): the definition of every object of a kind. */
+function queries(serverMajor) {
+    const relation = QUALIFIED('n.nspname', 'c.relname');
+    const named = (sql) => `SELECT * FROM (${sql}) AS d(kind, name, "table", text)`;
+    return [...namespaceQueries(), ...relationQueries(relation), ...codeQueries(relation, serverMajor), commentQuery()].map(named);
+}
+/** Schemas, extensions and types. */
+function namespaceQueries() {
+    return [
+        `SELECT 'schema', pg_catalog.quote_ident(n.nspname), NULL, 'schema'
+       FROM pg_catalog.pg_namespace n WHERE ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_namespace', 'n.oid')}`,
+        `SELECT 'extension', pg_catalog.quote_ident(x.extname), NULL, 'in schema ' || pg_catalog.quote_ident(n.nspname)
+       FROM pg_catalog.pg_extension x JOIN pg_catalog.pg_namespace n ON n.oid = x.extnamespace`,
+        `SELECT 'type', ${QUALIFIED('n.nspname', 't.typname')}, NULL,
+            CASE t.typtype
+              WHEN 'e' THEN 'enum (' || (SELECT pg_catalog.string_agg(pg_catalog.quote_literal(e.enumlabel), ',
+                ' ORDER BY e.enumsortorder) FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid) || ')'
+              WHEN 'd' THEN 'domain over ' || pg_catalog.format_type(t.typbasetype, t.typtypmod)
+                            || CASE WHEN t.typnotnull THEN ' not null' ELSE '' END
+                            || CASE WHEN t.typdefault IS NOT NULL THEN ' default ' || t.typdefault ELSE '' END
+              WHEN 'r' THEN 'range of ' || (SELECT pg_catalog.format_type(r.rngsubtype, NULL) FROM pg_catalog.pg_range r
+                WHERE r.rngtypid = t.oid)
+              WHEN 'c' THEN 'composite type'
+              ELSE 'type ' || t.typtype::text
+            END
+       FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+      WHERE ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_type', 't.oid')}
+        AND (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_catalog.pg_class k WHERE k.oid = t.typrelid AND k.relkind = 'c')))`
+    ];
+}
+/** Tables, their columns, indexes and constraints, and views. */
+function relationQueries(relation) {
+    return [
+        `SELECT 'table', ${relation}, ${relation},
+            CASE c.relkind WHEN 'p' THEN 'partitioned table' WHEN 'f' THEN 'foreign table' ELSE 'table' END
+            || CASE c.relpersistence WHEN 'u' THEN ', unlogged' ELSE '' END
+            || CASE WHEN c.relrowsecurity THEN ', row security enabled' ELSE '' END
+            || CASE WHEN c.relforcerowsecurity THEN ', row security forced' ELSE '' END
+            || CASE WHEN c.relkind = 'p' THEN ', partitioned by ' || pg_catalog.pg_get_partkeydef(c.oid) ELSE '' END
+            || CASE WHEN c.relispartition THEN ', partition ' || pg_catalog.pg_get_expr(c.relpartbound, c.oid) ELSE '' END
+            || coalesce(', inherits ' || (SELECT pg_catalog.string_agg(i.inhparent::pg_catalog.regclass::text, ',
+              ' ORDER BY i.inhseqno) FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid AND NOT c.relispartition), '')
+            || coalesce(', with (' || pg_catalog.array_to_string(c.reloptions, ', ') || ')', '')
+       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p', 'f') AND ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_class', 'c.oid')}`,
+        // Columns by name: a column added to a parent after its child existed comes back in another position.
+        `SELECT 'column', ${relation} || '.' || pg_catalog.quote_ident(a.attname), ${relation},
+            pg_catalog.format_type(a.atttypid, a.atttypmod)
+            || CASE WHEN a.attcollation <> t.typcollation AND a.attcollation <> 0
+                    THEN ' collate ' || (SELECT ${QUALIFIED('cn.nspname', 'co.collname')} FROM pg_catalog.pg_collation co
+                      JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation)
+                    ELSE '' END
+            || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
+            || CASE a.attidentity WHEN 'a' THEN ' generated always as identity' WHEN 'd' THEN ' generated by default as identity'
+              ELSE '' END
+            || CASE WHEN a.attgenerated <> '' THEN ' generated always as (' || pg_catalog.pg_get_expr(d.adbin, d.adrelid) || ')'
+                                                    || CASE a.attgenerated WHEN 'v' THEN ' virtual' ELSE ' stored' END
+                    WHEN d.adbin IS NOT NULL THEN ' default ' || pg_catalog.pg_get_expr(d.adbin, d.adrelid)
+                    ELSE '' END
+       FROM pg_catalog.pg_attribute a
+       JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+       LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+      WHERE c.relkind IN ('r', 'p', 'f', 'c') AND a.attnum > 0 AND NOT a.attisdropped
+        AND ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_class', 'c.oid')}
+        AND (c.relkind <> 'c' OR ${NOT_IN_EXTENSION('pg_type', 'c.reltype')})`,
+        `SELECT 'index', ${QUALIFIED('n.nspname', 'ic.relname')}, ${relation}, pg_catalog.pg_get_indexdef(i.indexrelid)
+       FROM pg_catalog.pg_index i
+       JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+       JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
+       JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace
+      WHERE ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_class', 'c.oid')} AND ${definitions_DUMPED_INDEX('i', 'c')}`,
+        // A constraint a partition took from its partitioned table is named by that table's constraint:
+        // its own name was chosen when it was made, and another order of making gives another.
+        `SELECT 'constraint',
+            coalesce(${relation}, ${QUALIFIED('tn.nspname', 'ty.typname')})
+              || '.' || pg_catalog.quote_ident(coalesce(p.conname || ' (from the partitioned table)', k.conname)),
+            ${relation},
+            k.contype::text || ' ' || pg_catalog.pg_get_constraintdef(k.oid)
+       FROM pg_catalog.pg_constraint k
+       LEFT JOIN pg_catalog.pg_constraint p ON p.oid = k.conparentid
+       LEFT JOIN pg_catalog.pg_class c ON c.oid = k.conrelid
+       LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       LEFT JOIN pg_catalog.pg_type ty ON ty.oid = k.contypid
+       LEFT JOIN pg_catalog.pg_namespace tn ON tn.oid = ty.typnamespace
+      WHERE (c.oid IS NOT NULL OR ty.oid IS NOT NULL)
+        AND ${USER_SCHEMA('coalesce(n.nspname, tn.nspname)')}
+        AND (c.oid IS NULL OR ${NOT_IN_EXTENSION('pg_class', 'c.oid')})
+        AND (ty.oid IS NULL OR ${NOT_IN_EXTENSION('pg_type', 'ty.oid')})`,
+        // Options (security_barrier, check_option, security_invoker, storage parameters) change what a view lets through.
+        `SELECT CASE c.relkind WHEN 'v' THEN 'view' ELSE 'materialized view' END, ${relation}, NULL, pg_catalog.pg_get_viewdef(c.oid)
+            || coalesce(' with (' || (SELECT pg_catalog.string_agg(o, ', ' ORDER BY o) FROM pg_catalog.unnest(c.reloptions) o) || ')', '')
+       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('v', 'm') AND ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_class', 'c.oid')}`
+    ];
+}
+/** Routines, triggers, policies, rules and sequences. */
+function codeQueries(relation, serverMajor) {
+    return [
+        `SELECT 'function', p.oid::pg_catalog.regprocedure::text, NULL,
+            CASE WHEN p.${serverMajor >= 11 ? "prokind = 'a'" : 'proisagg'}
+                 THEN 'aggregate ' || (SELECT pg_catalog.row_to_json(x)::text
+                                         FROM (SELECT a.aggkind, a.aggtransfn::text AS transition, a.aggfinalfn::text AS final,
+                                           a.aggcombinefn::text AS combine,
+                                                      a.aggtranstype::pg_catalog.regtype::text AS state, a.agginitval,
+                                                        a.aggsortop::pg_catalog.regoperator::text AS sort
+                                                 FROM pg_catalog.pg_aggregate a WHERE a.aggfnoid = p.oid) x)
+                 ELSE pg_catalog.pg_get_functiondef(p.oid) END
+       FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+      WHERE ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_proc', 'p.oid')}`,
+        `SELECT 'trigger', ${relation} || '.' || pg_catalog.quote_ident(g.tgname), ${relation},
+            pg_catalog.pg_get_triggerdef(g.oid) || CASE g.tgenabled WHEN 'D' THEN ' (disabled)' WHEN 'R'
+              THEN ' (enabled on replica)' WHEN 'A' THEN ' (enabled always)' ELSE '' END
+       FROM pg_catalog.pg_trigger g JOIN pg_catalog.pg_class c ON c.oid = g.tgrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE NOT g.tgisinternal AND ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_class', 'c.oid')}`,
+        `SELECT 'policy', ${relation} || '.' || pg_catalog.quote_ident(o.polname), ${relation},
+            CASE o.polcmd WHEN 'r' THEN 'for select' WHEN 'a' THEN 'for insert' WHEN 'w' THEN 'for update' WHEN 'd' THEN 'for delete'
+              ELSE 'for all' END
+            || CASE WHEN o.polpermissive THEN ' permissive' ELSE ' restrictive' END
+            || ' to ' || coalesce((SELECT pg_catalog.string_agg(x, ', ' ORDER BY x) FROM (SELECT CASE WHEN r = 0 THEN 'public'
+              ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(r)) END AS x FROM pg_catalog.unnest(o.polroles) r) y), 'public')
+            || coalesce(' using (' || pg_catalog.pg_get_expr(o.polqual, o.polrelid) || ')', '')
+            || coalesce(' with check (' || pg_catalog.pg_get_expr(o.polwithcheck, o.polrelid) || ')', '')
+       FROM pg_catalog.pg_policy o JOIN pg_catalog.pg_class c ON c.oid = o.polrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE ${USER_SCHEMA('n.nspname')}`,
+        `SELECT 'rule', ${relation} || '.' || pg_catalog.quote_ident(w.rulename), ${relation}, pg_catalog.pg_get_ruledef(w.oid)
+       FROM pg_catalog.pg_rewrite w JOIN pg_catalog.pg_class c ON c.oid = w.ev_class
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE w.rulename <> '_RETURN' AND ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_class', 'c.oid')}`,
+        `SELECT 'sequence', ${relation}, NULL,
+            'as ' || s.seqtypid::pg_catalog.regtype::text || ' increment ' || s.seqincrement || ' minvalue ' || s.seqmin
+              || ' maxvalue ' || s.seqmax
+            || ' start ' || s.seqstart || ' cache ' || s.seqcache || CASE WHEN s.seqcycle THEN ' cycle' ELSE '' END
+            || coalesce(' owned by ' || (SELECT d.refobjid::pg_catalog.regclass::text || '.' || pg_catalog.quote_ident(a.attname)
+                                            FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid
+                                              AND a.attnum = d.refobjsubid
+                                           WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid
+                                             AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0 LIMIT 1), '')
+       FROM pg_catalog.pg_sequence s JOIN pg_catalog.pg_class c ON c.oid = s.seqrelid
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE ${USER_SCHEMA('n.nspname')} AND ${NOT_IN_EXTENSION('pg_class', 'c.oid')}`
+    ];
+}
+/**
+ * Every comment pg_dump dumps: on the objects the user made (built-in ones have OIDs below 16384, and
+ * an extension's come with the extension, as do an extension's own), outside the system schemas, and
+ * not on an index pg_dump leaves out. Shared objects' comments (roles, databases) are not the database's.
+ */
+function commentQuery() {
+    return `SELECT 'comment', 'on ' || o.type || ' ' || o.identity,
+            CASE WHEN c.relkind IN ('r', 'p', 'f') THEN ${QUALIFIED('cn.nspname', 'c.relname')} END,
+            d.description
+       FROM pg_catalog.pg_description d
+       CROSS JOIN LATERAL pg_catalog.pg_identify_object(d.classoid, d.objoid, d.objsubid) o
+       LEFT JOIN pg_catalog.pg_class c ON d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND c.oid = d.objoid
+       LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = c.relnamespace
+       LEFT JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid
+       LEFT JOIN pg_catalog.pg_class it ON it.oid = i.indrelid
+      WHERE d.objoid >= 16384
+        AND d.classoid <> 'pg_catalog.pg_extension'::pg_catalog.regclass
+        AND (o.schema IS NULL OR ${USER_SCHEMA('o.schema')})
+        AND (d.classoid <> 'pg_catalog.pg_namespace'::pg_catalog.regclass OR ${USER_SCHEMA('o.identity')})
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = d.classoid AND e.objid = d.objoid AND e.deptype = 'e')
+        AND (i.indexrelid IS NULL OR ${definitions_DUMPED_INDEX('i', 'it')})`;
+}
+/**
+ * The definitions of a database's objects. Large objects: their size, and at the data level the
+ * MD5 of their bytes, read a part at a time so that a large one does not have to fit in memory.
+ * inTransaction: the session holds a transaction already (the source's snapshot), which the read
+ * goes on in; otherwise it takes one of its own for its cursor.
+ */
+async function definitions_readDefinitions(client, serverMajor, withContent, inTransaction = false) {
+    const definitions = new DefinitionList();
+    if (!inTransaction)
+        await client.query('BEGIN READ ONLY');
+    try {
+        for (const sql of queries(serverMajor)) {
+            // A part at a time: a schema of tens of thousands of tables has hundreds of thousands of columns.
+            await client.query(`DECLARE backup_verify_definitions NO SCROLL CURSOR FOR ${sql}`);
+            for (;;) {
+                const { rows } = await client.query(`FETCH ${ROWS_A_FETCH} FROM backup_verify_definitions`);
+                for (const row of rows) {
+                    const text = row.text ?? '';
+                    definitions.add(row.table ? { kind: row.kind, name: row.name, table: row.table, text } : { kind: row.kind, name: row.name, text });
+                }
+                if (rows.length < ROWS_A_FETCH)
+                    break;
+            }
+            await client.query('CLOSE backup_verify_definitions');
+        }
+        for (const definition of await readLargeObjects(client, withContent))
+            definitions.add(definition);
+    }
+    finally {
+        if (!inTransaction)
+            await client.query('COMMIT').catch(() => { });
+    }
+    definitions.sort();
+    return definitions;
+}
+/** Definitions are fetched this many rows at a time. */
+const ROWS_A_FETCH = 2000;
+/** A large object's content is read in parts of this size. */
+const LARGE_OBJECT_PART = (/* unused pure expression or super */ null && (16 * 1024 * 1024));
+async function readLargeObjects(client, withContent) {
+    // Sizes without reading the data: a descriptor open for reading, sought to the end.
+    const { rows } = await client.query(`SELECT m.oid::text AS oid, (SELECT pg_catalog.lo_lseek64(d.fd, 0, 2) FROM (SELECT pg_catalog.lo_open(m.oid, 262144) AS fd) d)::text AS size
+       FROM pg_catalog.pg_largeobject_metadata m ORDER BY m.oid`);
+    const definitions = [];
+    for (const { oid, size } of rows) {
+        definitions.push({ kind: 'large object', name: oid, text: `${size} bytes` });
+        if (!withContent)
+            continue;
+        const hash = createHash('md5');
+        for (let offset = 0; offset < Number(size); offset += LARGE_OBJECT_PART) {
+            const part = await client.query('SELECT pg_catalog.lo_get($1::oid, $2, $3) AS data', [
+                oid,
+                offset,
+                LARGE_OBJECT_PART
+            ]);
+            hash.update(part.rows[0].data);
+        }
+        definitions.push({ kind: 'large object data', name: oid, text: `md5 ${hash.digest('hex')}` });
+    }
+    return definitions;
+}
+/** A definition as a receipt records it: a hash, so that no function body or expression leaves the run. */
+function definitions_definitionHash(text) {
+    return createHash('sha256').update(text).digest('hex').slice(0, 32);
+}
+/**
+ * The objects whose definitions differ, and those on one side only. The reference's definitions
+ * are texts (the source) or hashes (a receipt); `byName` compares which objects exist only, for a
+ * restore server of another major whose texts may be worded otherwise. Both lists are in order of
+ * kind and name: they are walked side by side, with nothing built per object.
+ */
+function compareDefinitions(reference, restored, options) {
+    const differences = [];
+    let before = 0;
+    let after = 0;
+    while (before < reference.length || after < restored.length) {
+        const order = before === reference.length ? 1 : after === restored.length ? -1 : reference.compareKeyAt(before, restored, after);
+        if (order < 0) {
+            const gone = reference.at(before++);
+            differences.push({ kind: gone.kind, name: gone.name, table: gone.table, source: gone.text });
+        }
+        else if (order > 0) {
+            const added = restored.at(after++);
+            differences.push({ kind: added.kind, name: added.name, table: added.table, restored: added.text });
+        }
+        else {
+            // Compared as kept: only a difference is read out as text.
+            const same = options.byName ||
+                (options.hashed
+                    ? definitions_definitionHash(restored.textBytesAt(after)) === reference.textBytesAt(before).toString()
+                    : reference.sameTextAt(before, restored, after));
+            if (!same) {
+                const then = reference.at(before);
+                const now = restored.at(after);
+                differences.push({ kind: then.kind, name: then.name, table: then.table ?? now.table, source: then.text, restored: now.text });
+            }
+            before++;
+            after++;
+        }
+    }
+    // As before: the reference's objects first (differing or gone), then those only restored.
+    return [...differences.filter((difference) => difference.source !== undefined), ...differences.filter((d) => d.source === undefined)];
+}
+
+;// CONCATENATED MODULE: ./src/records/receipt.ts
+// The verification receipt: a JSON record of what was verified, when, and with which result, for
+// auditors and for a later verification of the same backup (receipt.schema.json describes it).
+
+
+
+
+
+
+
+
+/**
+ * 4: comments and view options among the definitions, the sequence values the dump sets, invalid
+ * indexes left out, stored generated columns' values, an extension's configuration rows.
+ * (3: content fingerprints of each table's COPY text as the dump holds it ("copy:"), or in SQL where
+ * another major may print values otherwise ("sql:"), and the output settings the dump was written in.
+ * (2: definitions as hashes, the server version; fingerprints over columns by name in canonical settings.)
+ */
+const RECEIPT_SCHEMA_VERSION = 4;
+function buildReceipt(result) {
+    const tables = result.tables;
+    return {
+        schemaVersion: RECEIPT_SCHEMA_VERSION,
+        tool: 'backup-verify',
+        verdict: result.status,
+        startedAt: result.startedAt,
+        durationMs: result.durationMs,
+        name: result.name,
+        method: result.method,
+        database: result.target,
+        restoredOn: result.restoreTarget,
+        restoreServer: result.restoreServer && { ...result.restoreServer },
+        serverVersion: result.serverVersion,
+        client: result.client && { version: result.client.version, source: result.client.origin },
+        backup: result.backup && {
+            path: result.backup.path,
+            format: result.backup.format,
+            compression: result.backup.compression,
+            sizeBytes: result.backup.sizeBytes,
+            sha256: result.backup.sha256
+        },
+        counts: countsOf(result),
+        phases: result.phases.map(({ name, status, durationMs, detail }) => ({ name, status, durationMs, detail })),
+        inventory: result.inventory && recordInventory(result.inventory),
+        comparison: tables && {
+            reference: tables.reference,
+            missingTables: tables.missing,
+            extraTables: tables.extra,
+            rowMismatches: tables.rowMismatches,
+            contentMismatches: tables.contentMismatches,
+            objectMismatches: tables.objectMismatches,
+            definitionMismatches: tables.definitions.differences.map(({ kind, name }) => ({ kind, name })),
+            sequenceMismatches: tables.sequenceMismatches
+        },
+        safety: result.safety && { ...result.safety },
+        repository: result.physical?.repository && { ...result.physical.repository },
+        evidence: result.evidence && { ...result.evidence },
+        checks: result.teamChecks && {
+            database: result.teamChecks.database,
+            outcomes: result.teamChecks.outcomes.map((outcome) => ({ ...outcome }))
+        },
+        error: result.error && { ...result.error }
+    };
+}
+/**
+ * Writes the receipt under a name of its own: the start time to the millisecond and a random part,
+ * created exclusively, so that two runs in one second (two steps of a job) never write over each other.
+ */
+async function writeReceipt(folder, receipt) {
+    const stamp = receipt.startedAt.replace(/[-:]/g, '').replace(/\.(\d+)Z$/, '$1Z');
+    const file = path.join(folder, `backup-verify-receipt-${stamp}-${randomBytes(3).toString('hex')}.json`);
+    const handle = await open(file, 'wx');
+    try {
+        // The definitions (one per object: tens of thousands in a large schema) are written a part at a
+        // time, so that the receipt is never one string in memory beside them.
+        const definitions = receipt.inventory?.definitions ?? [];
+        const text = JSON.stringify(receipt.inventory ? { ...receipt, inventory: { ...receipt.inventory, definitions: DEFINITIONS_HERE } } : receipt, null, 2);
+        const [before, after = ''] = text.split(JSON.stringify(DEFINITIONS_HERE));
+        await handle.write(before);
+        if (receipt.inventory) {
+            await handle.write(definitions.length === 0 ? '[]' : '[\n');
+            let part = [];
+            let written = 0;
+            for (const definition of definitions) {
+                part.push(`      ${JSON.stringify(definition)}`);
+                written++;
+                if (part.length === DEFINITIONS_A_WRITE || written === definitions.length) {
+                    await handle.write(`${part.join(',\n')}${written === definitions.length ? '\n    ]' : ',\n'}`);
+                    part = [];
+                }
+            }
+        }
+        await handle.write(`${after}\n`);
+    }
+    finally {
+        await handle.close();
+    }
+    return file;
+}
+/** Stands in the receipt's text for its definitions, written apart (a value no inventory holds). */
+const DEFINITIONS_HERE = '\u0000definitions written apart\u0000';
+const DEFINITIONS_A_WRITE = 2000;
+/** The inventory as a receipt keeps it: definitions hashed (they are hashes already when it came from a receipt). */
+function recordInventory(inventory) {
+    const { definitions, definitionsHashed, ...rest } = inventory;
+    return {
+        ...rest,
+        definitions: {
+            length: definitions.length,
+            toJSON() {
+                return [...this];
+            },
+            *[Symbol.iterator]() {
+                // Hashed from the bytes kept: no text is made of a definition only to be hashed.
+                for (let index = 0; index < definitions.length; index++) {
+                    const { kind, name, table } = definitions.objectAt(index);
+                    const text = definitions.textBytesAt(index);
+                    yield { kind, name, ...(table ? { table } : {}), hash: definitionsHashed ? text.toString() : definitionHash(text) };
+                }
+            }
+        }
+    };
+}
+/** A receipt's inventory, ready to compare a restore with: definitions as hashes. */
+function receiptInventory(receipt) {
+    if (!receipt.inventory)
+        return undefined;
+    const { definitions, ...rest } = receipt.inventory;
+    return {
+        ...rest,
+        definitions: DefinitionList.from((function* () {
+            for (const { kind, name, table, hash } of definitions)
+                yield { kind, name, ...(table ? { table } : {}), text: hash };
+        })()),
+        definitionsHashed: true
+    };
+}
+/** A receipt given as input: made when the backup was created, it holds the inventory to compare with. */
+function readReceipt(input, file) {
+    let receipt;
+    try {
+        receipt = JSON.parse(readFileSync(file, 'utf8'));
+    }
+    catch {
+        throw new InputError(input, file, 'the path of a receipt written by backup-verify (JSON)');
+    }
+    if (receipt?.tool === 'backup-verify' && typeof receipt.schemaVersion === 'number' && receipt.schemaVersion < RECEIPT_SCHEMA_VERSION) {
+        throw new InputError(input, file, `a receipt of schemaVersion ${RECEIPT_SCHEMA_VERSION}; this one (${receipt.schemaVersion}) was ` +
+            `written by an older backup-verify, whose inventories this one cannot compare with: verify the backup ` +
+            `without it once, and use the receipt that run writes`);
+    }
+    if (receipt?.schemaVersion !== RECEIPT_SCHEMA_VERSION ||
+        receipt.tool !== 'backup-verify' ||
+        !receipt.inventory ||
+        !Array.isArray(receipt.inventory.definitions)) {
+        throw new InputError(input, file, `a backup-verify receipt of schemaVersion ${RECEIPT_SCHEMA_VERSION} with an inventory`);
+    }
+    return receipt;
+}
+
 ;// CONCATENATED MODULE: ./src/fleet/receipts.ts
 // The receipts a fleet report reads: found in a folder (every *.json below it), as one file or by a
 // glob, and read one at a time. A file that is not a receipt is named with the reason, never the end
@@ -32967,8 +40239,7 @@ function glob_hashFiles(patterns_1) {
 
 
 
-/** The receipt schema this report was written with; a newer one is read for the fields it kept. */
-const KNOWN_SCHEMA = 4;
+
 /** The fleet report's own JSON (report-path), which may sit beside the receipts: not a receipt, and not counted. */
 const FLEET_REPORT_TOOL = 'backup-verify-report';
 /** The files the receipts input names, sorted; none when nothing is there. */
@@ -33029,7 +40300,7 @@ function fleetEntryOf(value, file) {
     const schemaVersion = receipt.schemaVersion;
     if (typeof schemaVersion !== 'number' || !Number.isInteger(schemaVersion))
         return 'it has no schemaVersion';
-    const newer = schemaVersion > KNOWN_SCHEMA ? ` (schemaVersion ${schemaVersion}, newer than this report's ${KNOWN_SCHEMA})` : '';
+    const newer = schemaVersion > RECEIPT_SCHEMA_VERSION ? ` (schemaVersion ${schemaVersion}, newer than this report's ${RECEIPT_SCHEMA_VERSION})` : '';
     const verdict = receipt.verdict;
     if (verdict !== 'passed' && verdict !== 'failed' && verdict !== 'skipped')
         return `it has no verdict this report knows${newer}`;
@@ -33277,6 +40548,1923 @@ async function writeFleetReport(folder, report) {
     return file;
 }
 
+;// CONCATENATED MODULE: ./src/backup/formats.ts
+// The backup formats pg_dump writes, their compression, and how each is named on disk.
+
+const FORMATS = (/* unused pure expression or super */ null && (['plain', 'custom', 'directory', 'tar']));
+const COMPRESSION_FORMS = 'a level 0-9 (gzip), or gzip, lz4 or zstd with an optional level (gzip:9, zstd:3), or none; lz4 and zstd need pg_dump 16 or newer';
+function formats_parseFormat(input, text) {
+    const value = text.trim().toLowerCase() || 'plain';
+    const aliases = { p: 'plain', c: 'custom', d: 'directory', t: 'tar' };
+    const format = aliases[value] ?? value;
+    if (FORMATS.includes(format))
+        return format;
+    throw new InputError(input, text, FORMATS.join(', '));
+}
+/** Undefined when no compression was asked for: then each format keeps pg_dump's default. */
+function formats_parseCompression(input, text, format) {
+    const value = text.trim().toLowerCase();
+    if (value === '')
+        return undefined;
+    let compression;
+    if (/^\d$/.test(value))
+        compression = Number(value) === 0 ? { method: 'none' } : { method: 'gzip', level: Number(value) };
+    else {
+        const match = /^(none|gzip|lz4|zstd)(?::(\d{1,2}))?$/.exec(value);
+        if (match)
+            compression = { method: match[1], level: match[2] === undefined ? undefined : Number(match[2]) };
+    }
+    if (!compression)
+        throw new InputError(input, text, COMPRESSION_FORMS);
+    const max = { none: 0, gzip: 9, lz4: 12, zstd: 22 }[compression.method];
+    const min = compression.method === 'none' ? 0 : 1;
+    if (compression.level !== undefined && (compression.level < min || compression.level > max)) {
+        throw new InputError(input, text, COMPRESSION_FORMS);
+    }
+    if (format === 'tar' && compression.method !== 'none') {
+        throw new InputError(input, text, 'none: pg_dump cannot compress the tar format (use custom or directory)');
+    }
+    if (format === 'plain' && (compression.method === 'lz4' || compression.method === 'zstd')) {
+        throw new InputError(input, text, 'gzip or a level 0-9 for a plain backup, which is validated as it streams (use custom or directory for lz4 and zstd)');
+    }
+    return compression;
+}
+/** The -Z argument for a pg_dump of the given major, or an error naming what that client lacks. */
+function compressionArgument(compression, clientMajor) {
+    if (clientMajor >= 16) {
+        return compression.level === undefined ? compression.method : `${compression.method}:${compression.level}`;
+    }
+    if (compression.method === 'none')
+        return '0';
+    if (compression.method === 'gzip')
+        return String(compression.level ?? 6);
+    throw new InputError('compression', `${compression.method}${compression.level === undefined ? '' : `:${compression.level}`}`, `gzip or a level 0-9: pg_dump ${clientMajor} knows no ${compression.method} (it needs 16 or newer)`);
+}
+function describeCompression(compression, format) {
+    if (!compression)
+        return format === 'custom' || format === 'directory' ? 'gzip (pg_dump default)' : 'none';
+    if (compression.method === 'none')
+        return 'none';
+    return compression.level === undefined ? compression.method : `${compression.method} level ${compression.level}`;
+}
+/** Whether a plain backup's bytes are gzip: a plain dump with any level but 0. */
+function plainIsGzipped(compression) {
+    return compression !== undefined && compression.method === 'gzip';
+}
+/** What restores in parallel: pg_restore -j for custom and directory, psql sessions for an uncompressed plain dump. */
+function restoreJobs(format, compression, jobs) {
+    if (format === 'custom' || format === 'directory')
+        return jobs;
+    return format === 'plain' && !plainIsGzipped(compression) ? jobs : 1;
+}
+function backupExtension(format, compression) {
+    switch (format) {
+        case 'plain':
+            return plainIsGzipped(compression) ? '.sql.gz' : '.sql';
+        case 'custom':
+            return '.dump';
+        case 'tar':
+            return '.tar';
+        case 'directory':
+            return '.dir';
+    }
+}
+/** The endings pg_dump gives a directory backup's data files: none, or its compression's. */
+const DATA_FILE_SUFFIXES = (/* unused pure expression or super */ null && (['', '.gz', '.lz4', '.zst']));
+/**
+ * Whether a file in a directory-format backup is one pg_dump writes, which pg_restore may read:
+ * toc.dat, a table's data (`<id>.dat`), a large objects' table of contents (`blobs.toc`,
+ * `blobs_<id>.toc` since 17) or one large object (`blob_<oid>.dat`), the data compressed or not.
+ * Any other file (a notes file, a SHA256SUMS) is not part of the backup.
+ */
+function isArchiveFile(name) {
+    return name === 'toc.dat' || /^(?:\d+|blob_\d+)\.dat(?:\.gz|\.lz4|\.zst)?$/.test(name) || /^blobs(?:_\d+)?\.toc$/.test(name);
+}
+
+// EXTERNAL MODULE: ./node_modules/pg/lib/index.js
+var lib = __nccwpck_require__(3273);
+;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
+// ESM wrapper for pg
+
+
+// Re-export all the properties
+const Client = lib.Client
+const Pool = lib.Pool
+const Connection = lib.Connection
+const esm_types = lib.types
+const Query = lib.Query
+const DatabaseError = lib.DatabaseError
+const escapeIdentifier = lib.escapeIdentifier
+const escapeLiteral = lib.escapeLiteral
+const Result = lib.Result
+const TypeOverrides = lib.TypeOverrides
+
+// Also export the defaults
+const esm_defaults = lib.defaults
+
+// Re-export the default
+/* harmony default export */ const esm = ((/* unused pure expression or super */ null && (pg)));
+
+;// CONCATENATED MODULE: ./src/connection/tls.ts
+// TLS as libpq does it, for the driver's sessions: sslmode's six values, the certificates the URL
+// names, and the order in which a session tries TLS and plain (the tools get sslmode as it is).
+
+
+
+const SSL_MODES = (/* unused pure expression or super */ null && (['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']));
+/** A setting the URL gives that cannot be used: which parameter, its value, and why. */
+class tls_TlsSettingError extends Error {
+    parameter;
+    value;
+    constructor(parameter, value, reason) {
+        super(reason);
+        this.parameter = parameter;
+        this.value = value;
+        this.name = 'TlsSettingError';
+    }
+}
+function readCertificate(parameter, file) {
+    try {
+        return readFileSync(file, 'utf8');
+    }
+    catch (error) {
+        const code = error.code;
+        const why = code === 'ENOENT'
+            ? 'no such file'
+            : code === 'EACCES'
+                ? 'not readable by the runner'
+                : code === 'EISDIR'
+                    ? 'a folder, not a file'
+                    : (error.message ?? String(error));
+        throw new tls_TlsSettingError(parameter, file, `the file ${parameter} names cannot be read (${why}): ${file}; give the path of a readable file ` +
+            '(a relative path is read from the working directory), written before this step runs');
+    }
+}
+/**
+ * The TLS settings of libpq's parameters (sslmode, sslrootcert, sslcert, sslkey), their files read
+ * now, so that a missing one is said before any connection. libpq's defaults: sslmode prefer, and
+ * ~/.postgresql/root.crt as the root certificate when it exists (the tools read it too).
+ */
+function tls_readTlsSettings(parameters, home = os.homedir()) {
+    const given = parameters.sslmode?.trim().toLowerCase();
+    if (given !== undefined && !SSL_MODES.includes(given)) {
+        throw new tls_TlsSettingError('sslmode', parameters.sslmode, `sslmode is one of ${SSL_MODES.join(', ')} (libpq's values)`);
+    }
+    const rootcert = parameters.sslrootcert;
+    const systemRoots = rootcert === 'system';
+    if (systemRoots && given !== undefined && given !== 'verify-full') {
+        throw new tls_TlsSettingError('sslmode', given, 'sslrootcert=system trusts any certificate a public authority signed, so it needs sslmode=verify-full (or no sslmode) as in libpq');
+    }
+    const mode = given ?? (systemRoots ? 'verify-full' : 'prefer');
+    const settings = { mode };
+    if (mode === 'disable')
+        return settings;
+    const verifying = mode === 'verify-ca' || mode === 'verify-full';
+    if (systemRoots)
+        settings.systemRoots = true;
+    else if (rootcert) {
+        // libpq reads a root certificate that is not there only in the modes that verify; the others go on without it.
+        if (verifying || existsSync(rootcert))
+            settings.ca = readCertificate('sslrootcert', rootcert);
+    }
+    else {
+        const fallback = path.join(home, '.postgresql', 'root.crt');
+        if (existsSync(fallback))
+            settings.ca = readCertificate('sslrootcert', fallback);
+        else if (verifying) {
+            throw new tls_TlsSettingError('sslrootcert', '', `sslmode=${mode} verifies the server's certificate, and needs the root certificate it chains to: ` +
+                'give sslrootcert=/path/to/root.crt (your provider publishes it), or sslrootcert=system for the ' +
+                `system's trusted roots (PostgreSQL 16 clients); libpq would look for ${fallback}, which does not exist`);
+        }
+    }
+    // A client certificate: sslcert, else libpq's ~/.postgresql/postgresql.crt; none sent when the file is not
+    // there (as libpq). Once there is one, its key must be readable: libpq stops on "certificate present, but not private key".
+    const certificate = parameters.sslcert || path.join(home, '.postgresql', 'postgresql.crt');
+    if (existsSync(certificate)) {
+        settings.cert = readCertificate('sslcert', certificate);
+        settings.key = readCertificate('sslkey', parameters.sslkey || path.join(home, '.postgresql', 'postgresql.key'));
+    }
+    return settings;
+}
+/**
+ * How each try of a session connects, in libpq's order: false for a plain session, else the TLS
+ * options. disable: plain; allow: plain, then TLS when the server refuses it; prefer: TLS, then
+ * plain when the server has no TLS or refuses the TLS session; require and the verify modes: TLS
+ * only. A root certificate, when there is one, is verified in every mode but verify-full's host
+ * name check, which only verify-full makes (libpq's rule). TLS never runs over a Unix socket.
+ */
+function tls_sessionTries(tls, host) {
+    const mode = tls?.mode ?? 'prefer';
+    if (mode === 'disable' || host.startsWith('/'))
+        return [false];
+    const options = {};
+    if (tls?.cert)
+        options.cert = tls.cert;
+    if (tls?.key)
+        options.key = tls.key;
+    if (mode === 'verify-full') {
+        if (tls?.ca)
+            options.ca = tls.ca;
+    }
+    else if (tls?.ca) {
+        options.ca = tls.ca;
+        options.checkServerIdentity = () => undefined;
+    }
+    else {
+        options.rejectUnauthorized = false;
+    }
+    if (mode === 'allow')
+        return [false, options];
+    if (mode === 'prefer')
+        return [options, false];
+    return [options];
+}
+/** A failure that happened before any server answered: another try cannot fare better. */
+function tls_unreachable(error) {
+    const err = error;
+    return (/^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOENT)$/.test(err?.code ?? '') ||
+        /timeout/i.test(err?.message ?? ''));
+}
+/** An error the server itself sent (a SQLSTATE), rather than the network's or the TLS layer's. */
+function tls_fromServer(error) {
+    return /^[0-9A-Z]{5}$/.test(error?.code ?? '');
+}
+
+;// CONCATENATED MODULE: ./src/connection/session.ts
+// Conversations with the server over the pg driver: its version, its tables, and the temporary database.
+
+
+
+function clientConfig(target, database, ssl) {
+    return {
+        host: target.host,
+        port: target.port,
+        user: target.user,
+        password: target.password,
+        database,
+        // Always given: the driver would otherwise read PGSSLMODE its own way.
+        ssl,
+        connectionTimeoutMillis: target.connectTimeoutSeconds * 1000,
+        application_name: 'backup-verify',
+        // The tools get the same server options (PGOPTIONS): the sessions see what pg_dump sees.
+        ...(target.parameters.options ? { options: target.parameters.options } : {})
+    };
+}
+/**
+ * A connected client, TLS or plain as sslmode says (see sessionTries). When every try fails, the
+ * error that says most: one the server sent over TLS, else one the server sent, else the last.
+ */
+async function connectClient(target, database) {
+    const failures = [];
+    for (const ssl of sessionTries(target.tls, target.host)) {
+        const client = new pg.Client(clientConfig(target, database, ssl));
+        // An error after connecting (server shut down, say) must not crash the process; the next query reports it.
+        client.on('error', () => { });
+        try {
+            await client.connect();
+            return client;
+        }
+        catch (error) {
+            await client.end().catch(() => { });
+            failures.push({ error, tls: ssl !== false });
+            if (unreachable(error))
+                break;
+        }
+    }
+    const told = failures.findLast((failure) => failure.tls && fromServer(failure.error)) ??
+        failures.findLast((failure) => fromServer(failure.error)) ??
+        failures[failures.length - 1];
+    throw told.error;
+}
+/**
+ * A session on the server. stop: when the run's signal aborts (timeout, a signal), a statement the
+ * session is running is cancelled on the server, so that one waiting for a lock another session
+ * holds does not hold the run until that session lets go; that session is named.
+ */
+async function openSession(target, database = target.database, stop) {
+    let client;
+    try {
+        client = await connectClient(target, database);
+    }
+    catch (error) {
+        throw describeConnectionError(error, { ...target, database });
+    }
+    let pid;
+    try {
+        await withoutStatementTimeout(client);
+        const results = (await client.query(UNLIMITED));
+        pid = results[results.length - 1].rows[0].pid;
+    }
+    catch (error) {
+        await client.end().catch(() => { });
+        throw error;
+    }
+    if (stop) {
+        const cancel = () => void cancelLockWait(target, database, pid, stop.report);
+        stop.signal.addEventListener('abort', cancel, { once: true });
+        client.once('end', () => stop.signal.removeEventListener('abort', cancel));
+    }
+    return client;
+}
+/**
+ * Cancels a statement of the backend's that waits for a lock, from a session of its own (the
+ * backend's is busy), and names the sessions that hold it. Only such a statement: any other ends by
+ * itself, and one the run began since it stopped (dropping its temporary database) must go on.
+ */
+async function cancelLockWait(target, database, pid, report) {
+    let canceller;
+    try {
+        canceller = await connectClient(target, database);
+    }
+    catch {
+        return; // The server may be gone: then nothing waits on it either.
+    }
+    try {
+        // Not the other session's statement, which may hold anything (a password, say): who, and for how long.
+        const { rows } = await canceller.query(`SELECT b.pid, b.application_name AS application, b.state,
+              pg_catalog.date_trunc('second', pg_catalog.now() - b.xact_start)::text AS held,
+              (SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)
+                 FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_class c ON c.oid = l.relation
+                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                WHERE l.pid = $1 AND NOT l.granted LIMIT 1) AS relation
+         FROM pg_catalog.pg_stat_activity b WHERE b.pid = ANY (pg_catalog.pg_blocking_pids($1))`, [pid]);
+        if (rows.length === 0)
+            return;
+        await canceller.query("SELECT pg_catalog.pg_cancel_backend(pid) FROM pg_catalog.pg_stat_activity WHERE pid = $1 AND state = 'active' AND wait_event_type = 'Lock'", [pid]);
+        for (const row of rows) {
+            report(`A statement of the run's waited for a lock${row.relation ? ` on ${row.relation}` : ''} held by another session: ` +
+                `pid ${row.pid}${row.application ? ` (${row.application})` : ''}${row.state ? `, ${row.state}` : ''}` +
+                `${row.held ? `, its transaction open for ${row.held}` : ''}`);
+        }
+    }
+    catch {
+        // The server may be gone: then nothing waits on it either.
+    }
+    finally {
+        await canceller.end().catch(() => { });
+    }
+}
+/**
+ * A database's or role's timeouts are for its applications: counting a large table, or holding
+ * pg_dump's snapshot while it writes, must not be cut short by them (pg_dump sets them to 0 in its
+ * own sessions); the timeout input bounds a run. After the statement timeout (see below), one simple
+ * query: the others, the newer ones where the server has them (a SET of one it does not know would
+ * fail). Not as connection options, which a pooler may refuse.
+ */
+const UNLIMITED = (/* unused pure expression or super */ null && ('SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0; ' +
+    "SELECT pg_catalog.pg_backend_pid() AS pid, (SELECT pg_catalog.count(pg_catalog.set_config(name, '0', false)) " +
+    "FROM pg_catalog.pg_settings WHERE name IN ('idle_session_timeout', 'transaction_timeout')) AS unlimited"));
+/**
+ * The statement timeout first, alone: a SET as short as it gets. Even so a timeout of a millisecond
+ * can expire while it runs on a busy server, and the server then cancels it (and says "user
+ * request" once the SET has cleared the timer): it is sent again.
+ */
+async function withoutStatementTimeout(client) {
+    for (let attempt = 1;; attempt++) {
+        try {
+            await client.query('SET statement_timeout = 0');
+            return;
+        }
+        catch (error) {
+            if (error.code !== '57014' || attempt === 5)
+                throw error;
+        }
+    }
+}
+/**
+ * Whether a new session of this user on this server could be ended by idle_session_timeout
+ * (PostgreSQL 14+): the server's setting, or a role's or database's that applies to this user. The
+ * restore's sessions wait idle for their turn, so the tools are then told to set it to 0 themselves.
+ */
+async function idleSessionTimeoutSet(client) {
+    const { rows } = await client.query(`SELECT s.reset_val <> '0' OR EXISTS (
+              SELECT 1 FROM pg_catalog.pg_db_role_setting r, pg_catalog.unnest(r.setconfig) c
+               WHERE r.setrole IN (0, (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user))
+                 AND c LIKE 'idle\\_session\\_timeout=%' AND c <> 'idle_session_timeout=0') AS set
+       FROM pg_catalog.pg_settings s WHERE s.name = 'idle_session_timeout'`);
+    return rows[0]?.set === true;
+}
+/**
+ * Whether this user's sessions in a new database would be read-only by default
+ * (default_transaction_read_only): the server's setting or the connection's options (both in the
+ * session's reset value), or a role's setting for every database. The temporary database's
+ * sessions are then told to write (see WRITABLE), and only they: the source's stay as they are.
+ */
+async function readOnlyByDefault(client) {
+    const { rows } = await client.query(`SELECT s.reset_val <> 'off' OR EXISTS (
+              SELECT 1 FROM pg_catalog.pg_db_role_setting r, pg_catalog.unnest(r.setconfig) c
+               WHERE r.setdatabase = 0 AND r.setrole IN (0, (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = session_user))
+                 AND c LIKE 'default\\_transaction\\_read\\_only=%') AS set
+       FROM pg_catalog.pg_settings s WHERE s.name = 'default_transaction_read_only'`);
+    return rows[0]?.set === true;
+}
+/** The server option that lets a session write, after any that made it read-only (the last one given wins). */
+const WRITABLE = '-c default_transaction_read_only=off';
+function session_majorOf(versionNumber) {
+    return versionNumber >= 100000
+        ? Math.floor(versionNumber / 10000)
+        : Math.floor(versionNumber / 10000) + Math.floor((versionNumber % 10000) / 100) / 10;
+}
+async function readServerVersion(client) {
+    const { rows } = await client.query("SELECT current_setting('server_version') AS text, current_setting('server_version_num') AS number");
+    const number = Number(rows[0].number);
+    return { text: rows[0].text, number, major: session_majorOf(number) };
+}
+
+;// CONCATENATED MODULE: ./src/compare/inventory.ts
+// What the source held when it was dumped, and what the restore holds: object counts by kind,
+// tables with exact row counts and content fingerprints, sequence values. The source's is read in
+// the snapshot that pg_dump dumps, so that writes during the dump never cause a mismatch.
+
+
+
+const inventory_VERIFY_LEVELS = (/* unused pure expression or super */ null && (['schema', 'rows', 'data']));
+/** Whether an inventory taken at `have` holds what a comparison at `want` needs. */
+function levelCovers(have, want) {
+    return inventory_VERIFY_LEVELS.indexOf(have) >= inventory_VERIFY_LEVELS.indexOf(want);
+}
+const OBJECT_KINDS = (/* unused pure expression or super */ null && ([
+    'schemas',
+    'tables',
+    'columns',
+    'indexes',
+    'constraints',
+    'views',
+    'materialized views',
+    'sequences',
+    'functions',
+    'triggers',
+    'types',
+    'extensions',
+    'policies',
+    'large objects'
+]));
+/**
+ * The same output on every side: values are read as text, and text depends on session settings
+ * (a database's own timezone or datestyle, a role's extra_float_digits). Names come qualified.
+ */
+const CANONICAL_SETTINGS = (/* unused pure expression or super */ null && ("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 3; " +
+    "SET bytea_output = 'hex'; SET lc_monetary = 'C'; SET search_path = pg_catalog"));
+async function useCanonicalSettings(client) {
+    await client.query(CANONICAL_SETTINGS);
+}
+const inventory_USER_SCHEMA = (column) => `${column} NOT IN ('pg_catalog', 'information_schema') AND ${column} !~ '^pg_(toast|temp_|toast_temp_)'`;
+const OBJECT_COUNTS = (/* unused pure expression or super */ null && (`
+SELECT
+  (SELECT count(*) FROM pg_namespace n WHERE ${inventory_USER_SCHEMA('n.nspname')}) AS "schemas",
+  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p')
+    AND ${inventory_USER_SCHEMA('n.nspname')}) AS "tables",
+  (SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND a.attnum > 0 AND NOT a.attisdropped AND ${inventory_USER_SCHEMA('n.nspname')}) AS "columns",
+  (SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+    JOIN pg_class t ON t.oid = i.indrelid WHERE ${inventory_USER_SCHEMA('n.nspname')} AND ${DUMPED_INDEX('i', 't')}) AS "indexes",
+  (SELECT count(*) FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace WHERE ${inventory_USER_SCHEMA('n.nspname')}) AS "constraints",
+  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'v'
+    AND ${inventory_USER_SCHEMA('n.nspname')}) AS "views",
+  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'm'
+    AND ${inventory_USER_SCHEMA('n.nspname')}) AS "materialized views",
+  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S'
+    AND ${inventory_USER_SCHEMA('n.nspname')}) AS "sequences",
+  (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ${inventory_USER_SCHEMA('n.nspname')}) AS "functions",
+  (SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE NOT t.tgisinternal AND ${inventory_USER_SCHEMA('n.nspname')}) AS "triggers",
+  (SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+    WHERE (t.typtype IN ('e', 'd', 'r', 'm') OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid
+      AND c.relkind = 'c'))) AND ${inventory_USER_SCHEMA('n.nspname')}) AS "types",
+  (SELECT count(*) FROM pg_extension) AS "extensions",
+  (SELECT count(*) FROM pg_policy) AS "policies",
+  (SELECT count(*) FROM pg_largeobject_metadata) AS "large objects"`));
+async function countObjects(client) {
+    const { rows } = await client.query(OBJECT_COUNTS);
+    return Object.fromEntries(OBJECT_KINDS.map((kind) => [kind, Number(rows[0][kind])]));
+}
+/** Each table's columns, quoted, in the order of their names: the same on both sides whatever their positions. */
+async function readColumns(client) {
+    const { rows } = await client.query(`SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS "table", quote_ident(a.attname) AS "column"
+       FROM pg_catalog.pg_attribute a
+       JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND ${inventory_USER_SCHEMA('n.nspname')}`);
+    const columns = new Map();
+    for (const row of rows) {
+        const list = columns.get(row.table);
+        if (list)
+            list.push(row.column);
+        else
+            columns.set(row.table, [row.column]);
+    }
+    for (const list of columns.values())
+        list.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return columns;
+}
+/** At the data level without a plan: every table fingerprinted in SQL (how a database is compared with itself). */
+const SQL_EVERYWHERE = () => 'sql';
+const COUNT_EVERYWHERE = () => 'count';
+/** The rows of the SELECT among a simple query's statements (several statements answer with each one's result). */
+function selectRows(result) {
+    return (Array.isArray(result) ? result.find((each) => each.command === 'SELECT') : result).rows;
+}
+/**
+ * One query on a table. PostgreSQL plans it with the table's index expressions and predicates
+ * expanded, SQL functions inlined in the session's search_path: a function whose body names a table
+ * unqualified fails to plan in the canonical search_path (pg_catalog), though the table reads well
+ * in the path its owner uses, and a restore of the dump fails on that index (pg_dump restores in an
+ * empty search_path). Such a query is read again in the session's own search_path, from the role's
+ * and database's settings, so that the restore, not this read, says what is wrong. In a snapshot's
+ * transaction a savepoint keeps the transaction, and pg_dump's snapshot, alive across the failure.
+ */
+async function queryTable(client, table, sql, inTransaction) {
+    try {
+        if (!inTransaction)
+            return selectRows(await client.query(sql));
+        // One round trip: the savepoint, the query and the release.
+        return selectRows(await client.query(`SAVEPOINT backup_verify_read; ${sql}; RELEASE SAVEPOINT backup_verify_read`));
+    }
+    catch (error) {
+        const code = error.code ?? '';
+        // Only a name the query could not resolve; a permission, a lost connection or a cancel stands.
+        if (!code.startsWith('42') || code === '42501')
+            throw error;
+        if (inTransaction)
+            await client.query('ROLLBACK TO SAVEPOINT backup_verify_read; RELEASE SAVEPOINT backup_verify_read');
+        let rows;
+        try {
+            await client.query("SELECT pg_catalog.set_config('search_path', reset_val, false) FROM pg_catalog.pg_settings WHERE name = 'search_path'");
+            rows = (await client.query(sql)).rows;
+        }
+        catch (again) {
+            const { message, where } = again;
+            throw new VerificationError('table-unreadable', `Cannot count the rows of ${table}: ${message ?? String(again)}${where ? ` (${where.split('\n')[0]})` : ''}.`, "The query failed in the canonical search_path (pg_catalog) and in the session's own. A common " +
+                'cause is an index expression or partial index whose SQL function names a table or function ' +
+                "without its schema: write the schema in the function's body (public.lookup), or give the " +
+                'function SET search_path. A restore of the dump fails on that index too: it runs with an empty search_path.');
+        }
+        await client.query('SET search_path = pg_catalog');
+        return rows;
+    }
+}
+/** 60 bits of the md5 of each row's columns (of r), summed as numeric: duplicates count, order does not. */
+function rowsFingerprint(columns) {
+    const row = `ROW(${columns.map((column) => `r.${column}`).join(', ')})::text`;
+    return `coalesce(pg_catalog.sum(('x' OPERATOR(pg_catalog.||) pg_catalog.substr(pg_catalog.md5(${row}), 1, 15))::bit(60)::bigint::numeric), 0)::text`;
+}
+/** Each table's stored generated columns and its other columns, quoted, in the order of their names. */
+async function readGeneratedColumns(client) {
+    const { rows } = await client.query(`SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS "table",
+            (SELECT array_agg(quote_ident(g.attname) ORDER BY g.attname) FROM pg_catalog.pg_attribute g
+              WHERE g.attrelid = c.oid AND g.attnum > 0 AND NOT g.attisdropped AND g.attgenerated = 's') AS generated,
+            (SELECT array_agg(quote_ident(o.attname) ORDER BY o.attname) FROM pg_catalog.pg_attribute o
+              WHERE o.attrelid = c.oid AND o.attnum > 0 AND NOT o.attisdropped AND o.attgenerated = '') AS others
+       FROM pg_catalog.pg_class c
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind = 'r' AND ${inventory_USER_SCHEMA('n.nspname')}
+        AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                      AND a.attgenerated = 's')`);
+    const compare = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+    return new Map(rows.map((row) => [row.table, { generated: [...row.generated].sort(compare), others: [...(row.others ?? [])].sort(compare) }]));
+}
+/**
+ * Each stored generated column's values with the rest of their rows (see Inventory.generatedValues),
+ * one scan a table, by the given sessions side by side.
+ */
+async function readGeneratedValues(clients, inTransaction) {
+    const tables = [...(await readGeneratedColumns(clients[0]))];
+    const values = new Array(tables.length);
+    let next = 0;
+    const read = async (client, guarded) => {
+        for (let index = next++; index < tables.length; index = next++) {
+            const [table, { generated, others }] = tables[index];
+            const sums = generated.map((column, at) => `${rowsFingerprint([...others, column])} AS g${at}`);
+            const [row] = await queryTable(client, table, `SELECT ${sums.join(', ')} FROM ONLY ${table} AS r`, guarded);
+            values[index] = generated.map((column, at) => ({ table, column, fingerprint: `sql:${row[`g${at}`]}` }));
+        }
+    };
+    await Promise.all(clients.map((client, index) => read(client, inTransaction && index === 0)));
+    return values.flat();
+}
+/** Tables counted in one query, at most. */
+const COUNT_BATCH = 100;
+const countQuery = (table) => `SELECT pg_catalog.count(*) AS n FROM ONLY ${table}`;
+/**
+ * The row counts of several tables in one round trip; undefined when one of them fails to plan,
+ * so that each is counted again on its own and a failure is named (in a snapshot's transaction, a
+ * savepoint keeps the transaction alive across it).
+ */
+async function countTogether(client, tables, guarded) {
+    const counts = tables.map(countQuery).join('; ');
+    try {
+        const sql = guarded ? `SAVEPOINT backup_verify_read; ${counts}; RELEASE SAVEPOINT backup_verify_read` : counts;
+        const results = (await client.query(sql));
+        return results.filter((result) => result.command === 'SELECT').map((result) => Number(result.rows[0].n));
+    }
+    catch (error) {
+        const code = error.code ?? '';
+        if (!code.startsWith('42') || code === '42501')
+            throw error;
+        if (guarded)
+            await client.query('ROLLBACK TO SAVEPOINT backup_verify_read; RELEASE SAVEPOINT backup_verify_read');
+        return undefined;
+    }
+}
+/**
+ * Each table's exact row count, or its count and a fingerprint of its content that ignores row
+ * order and column positions, read by the given sessions side by side. inTransaction: the first
+ * session holds a snapshot's transaction, which a failed read must not end.
+ */
+async function readContent(clients, tables, readOf, columns, inTransaction = false) {
+    const planned = tables.filter((table) => readOf(table) !== 'elsewhere');
+    const content = new Array(planned.length);
+    // Tables only counted go up to COUNT_BATCH to a query, so that thousands of them do not cost a round trip each.
+    const work = [];
+    for (let index = 0; index < planned.length; index++) {
+        const last = work[work.length - 1];
+        if (readOf(planned[index]) === 'count' && last && last.length < COUNT_BATCH && readOf(planned[last[0]]) === 'count')
+            last.push(index);
+        else
+            work.push([index]);
+    }
+    let next = 0;
+    const read = async (client, guarded) => {
+        for (let item = next++; item < work.length; item = next++) {
+            const indexes = work[item];
+            const counts = indexes.length > 1
+                ? await countTogether(client, indexes.map((index) => planned[index]), guarded)
+                : undefined;
+            for (const [position, index] of indexes.entries()) {
+                const table = planned[index];
+                if (counts)
+                    content[index] = { table, rows: counts[position] };
+                else if (readOf(table) === 'count') {
+                    const rows = await queryTable(client, table, countQuery(table), guarded);
+                    content[index] = { table, rows: Number(rows[0].n) };
+                }
+                else {
+                    const rows = await queryTable(client, table, `SELECT pg_catalog.count(*) AS n, ${rowsFingerprint(columns.get(table) ?? [])} AS fp FROM ONLY ${table} AS r`, guarded);
+                    content[index] = { table, rows: Number(rows[0].n), fingerprint: `sql:${rows[0].fp}` };
+                }
+            }
+        }
+    };
+    await Promise.all(clients.map((client, index) => read(client, inTransaction && index === 0)));
+    return content;
+}
+/**
+ * Each sequence's state, written as the dump's setval lines are read: "42", or "next 1" when it was
+ * never called. Sequences are not transactional, so the source's are not read: the restore is
+ * compared with the values the dump itself sets.
+ */
+async function readSequences(client) {
+    const { rows: names } = await client.query(`SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) AS sequence FROM ` +
+        `pg_catalog.pg_sequences WHERE ${inventory_USER_SCHEMA('schemaname')} ORDER BY 1`);
+    const states = [];
+    for (const { sequence } of names) {
+        const { rows } = await client.query(`SELECT last_value, is_called FROM ${sequence}`);
+        states.push({ sequence, value: rows[0].is_called ? rows[0].last_value : `next ${rows[0].last_value}` });
+    }
+    return states;
+}
+/**
+ * The inventory of a database; sequences only where asked (the restored side, at the rows level
+ * and up). helpers: more sessions on the same database that read tables beside the first.
+ */
+async function takeInventory(client, level, withSequences = false, helpers = [], plan = {}) {
+    await Promise.all([client, ...helpers].map(useCanonicalSettings));
+    const { rows } = await client.query("SELECT current_setting('server_version_num') AS version");
+    const serverVersionNumber = Number(rows[0].version);
+    const tables = await listTables(client);
+    const objects = await countObjects(client);
+    const invalidIndexes = await listInvalidIndexes(client);
+    const definitions = plan.definitions ??
+        (await readDefinitions(client, majorOf(serverVersionNumber), plan.largeObjectContent ?? level === 'data', plan.inTransaction));
+    const readOf = plan.readOf ?? (level === 'data' ? SQL_EVERYWHERE : COUNT_EVERYWHERE);
+    const content = level === 'schema'
+        ? []
+        : await readContent([client, ...helpers], tables, readOf, tables.some((table) => readOf(table) === 'sql') ? await readColumns(client) : new Map(), plan.inTransaction);
+    const sequences = withSequences && level !== 'schema' ? await readSequences(client) : [];
+    const generatedValues = level === 'data' && plan.generatedValues ? await readGeneratedValues([client, ...helpers], plan.inTransaction === true) : undefined;
+    return {
+        level,
+        serverVersionNumber,
+        tables,
+        objects,
+        content,
+        sequences,
+        definitions,
+        ...(invalidIndexes.length > 0 ? { invalidIndexes } : {}),
+        ...(generatedValues ? { generatedValues } : {})
+    };
+}
+/** Indexes pg_dump leaves out (see DUMPED_INDEX), quoted and qualified, sorted. */
+async function listInvalidIndexes(client) {
+    const { rows } = await client.query(`SELECT quote_ident(n.nspname) || '.' || quote_ident(ic.relname) AS name
+       FROM pg_catalog.pg_index i
+       JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+       JOIN pg_catalog.pg_class t ON t.oid = i.indrelid
+       JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace
+      WHERE ${inventory_USER_SCHEMA('n.nspname')} AND NOT ${DUMPED_INDEX('i', 't')}
+      ORDER BY n.nspname, ic.relname`);
+    return rows.map((row) => row.name);
+}
+/** The extensions the source uses that the restore server cannot create. */
+async function missingExtensions(source, restoreServer) {
+    const used = await source.query("SELECT extname AS name FROM pg_extension WHERE extname <> 'plpgsql'");
+    return unavailableExtensions(restoreServer, used.rows.map((row) => row.name));
+}
+/** The extensions named that a server's binaries do not have. */
+async function unavailableExtensions(server, names) {
+    const available = await server.query('SELECT name FROM pg_available_extensions');
+    const there = new Set(available.rows.map((row) => row.name));
+    return names.filter((name) => !there.has(name));
+}
+/** Ordinary and partitioned tables outside the system schemas, as quoted qualified names, sorted. */
+async function listTables(client) {
+    const { rows } = await client.query(`SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name
+       FROM pg_catalog.pg_class c
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p')
+        AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+        AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+      ORDER BY n.nspname, c.relname`);
+    return rows.map((row) => row.name);
+}
+
+;// CONCATENATED MODULE: ./src/compare/checks.ts
+// The team's own checks on the restored copy (input checks): SQL assertions, each run alone in a
+// read-only transaction with a statement timeout. One passes when it returns one row of one column
+// that is true, or, written with "-- expect: empty", no row at all. The application's own time of
+// its newest data (input freshness-query) is asked the same way, and must answer one time.
+
+
+
+/** freshness-query, asked as a check whose answer is the time of the copy's newest data. */
+function freshnessCheck(query) {
+    return { name: Input.FreshnessQuery, query: query.trim().replace(/;\s*$/, '').trim(), expect: 'time' };
+}
+/** How many of a failing check's rows the summary shows. */
+const ROWS_SHOWN = 5;
+/**
+ * Checks from the input's text or a .sql file's. A check ends at a line ending in ";" (and, in the
+ * input's own text, at the end of every line); "-- name: ..." names the next one, "-- expect: empty"
+ * says it must return no row; other comments and blank lines are left out.
+ */
+function parseChecks(text, oneLineEach) {
+    const checks = [];
+    let lines = [];
+    let name;
+    let expect = 'true';
+    const flush = () => {
+        const query = lines.join('\n').trim().replace(/;\s*$/, '').trim();
+        if (query !== '') {
+            checks.push({ name: name ?? `check ${checks.length + 1}`, query, expect });
+            name = undefined;
+            expect = 'true';
+        }
+        lines = [];
+    };
+    for (const line of text.split(/\r?\n/)) {
+        const trimmed = line.trim();
+        const named = /^--\s*name:\s*(.+)$/i.exec(trimmed);
+        const expected = /^--\s*expect:\s*(\S+)/i.exec(trimmed);
+        if (named) {
+            flush();
+            name = named[1].trim();
+        }
+        else if (expected) {
+            expect = expected[1].toLowerCase() === 'empty' ? 'empty' : 'true';
+        }
+        else if (trimmed === '' || trimmed.startsWith('--')) {
+            if (trimmed === '')
+                flush();
+        }
+        else {
+            lines.push(line);
+            if (oneLineEach || trimmed.endsWith(';'))
+                flush();
+        }
+    }
+    flush();
+    return checks;
+}
+/** A value as the summary shows it: text, at most 200 characters. */
+function shown(value) {
+    const text = value === null
+        ? 'NULL'
+        : value instanceof Date
+            ? value.toISOString()
+            : typeof value === 'object'
+                ? JSON.stringify(value)
+                : String(value);
+    return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+/** The one time one row of one column holds: a timestamp or a date, or text in a form Date reads (ISO 8601). */
+function timeOf(rows) {
+    if (rows.length !== 1 || rows[0].length !== 1)
+        return undefined;
+    const value = rows[0][0];
+    const time = value instanceof Date ? value : typeof value === 'string' && /^\d{4}-\d\d-\d\d/.test(value) ? new Date(value) : undefined;
+    return time && !Number.isNaN(time.getTime()) ? time : undefined;
+}
+/** Runs every check, one after the other, each in a transaction of its own that is rolled back. */
+async function runChecks(client, checks, timeoutMs, redact) {
+    const outcomes = [];
+    for (const check of checks) {
+        const started = Date.now();
+        const outcome = {
+            name: redact(check.name),
+            query: redact(check.query),
+            expect: check.expect,
+            status: 'passed',
+            detail: '',
+            ms: 0
+        };
+        try {
+            await client.query('BEGIN TRANSACTION READ ONLY');
+            await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.round(timeoutMs))}`);
+            const answered = await client.query({ text: check.query, rowMode: 'array' });
+            const result = Array.isArray(answered) ? answered.at(-1) : answered;
+            const rows = result.rows;
+            const sample = rows.slice(0, ROWS_SHOWN).map((row) => redact(row.map(shown).join(' | ')));
+            if (check.expect === 'empty') {
+                if (rows.length > 0)
+                    Object.assign(outcome, { status: 'failed', detail: `${rows.length} row(s), none expected`, rows: sample });
+                else
+                    outcome.detail = 'no row, as expected';
+            }
+            else if (check.expect === 'time') {
+                const at = timeOf(rows);
+                if (at)
+                    outcome.detail = at.toISOString();
+                else {
+                    const said = rows.length !== 1 || rows[0].length !== 1
+                        ? `${rows.length} row(s) of ${result.fields.length} column(s), not one time`
+                        : rows[0][0] === null
+                            ? 'NULL, not a time: no row holds one in the copy'
+                            : `${shown(rows[0][0])}, not a time`;
+                    Object.assign(outcome, { status: 'failed', detail: redact(said), rows: sample });
+                }
+            }
+            else if (rows.length === 1 && rows[0].length === 1 && rows[0][0] === true) {
+                outcome.detail = 'true';
+            }
+            else {
+                const said = rows.length !== 1 || rows[0].length !== 1
+                    ? `${rows.length} row(s) of ${result.fields.length} column(s), not one row of one true value`
+                    : `${shown(rows[0][0])}, not true`;
+                Object.assign(outcome, { status: 'failed', detail: redact(said), rows: sample });
+            }
+        }
+        catch (error) {
+            const message = error.message;
+            const timedOut = /canceling statement due to statement timeout/.test(message);
+            outcome.status = 'error';
+            outcome.detail = redact(timedOut ? `stopped after ${timeoutMs / 1000} s (checks-timeout): ${message}` : `the server said: ${message}`);
+        }
+        finally {
+            await client.query('ROLLBACK').catch(() => { });
+        }
+        outcome.ms = Date.now() - started;
+        outcomes.push(outcome);
+    }
+    return outcomes;
+}
+/** The checks an input gives: its own lines, or the .sql file it names; none, or a file that cannot be read, is refused before connecting. */
+async function readChecks(given) {
+    const input = 'text' in given ? given.text : given.given;
+    let text;
+    if ('text' in given)
+        text = given.text;
+    else {
+        try {
+            text = await readFile(given.path, 'utf8');
+        }
+        catch (error) {
+            throw new InputError(Input.Checks, input, `a .sql file of checks that can be read (${error.code ?? 'unreadable'}), or the checks themselves, one per line`);
+        }
+    }
+    checks_refuseControlCharacters(Input.Checks, input, text);
+    const checks = parseChecks(text, 'text' in given);
+    if (checks.length === 0)
+        throw new InputError(Input.Checks, input, 'at least one SQL query: one per line, or a .sql file of them, each ending with ";"');
+    return checks;
+}
+/** No SQL holds a control character outside a string; one in a query input is a paste or a file that is not SQL. */
+function checks_refuseControlCharacters(input, given, text) {
+    const characters = [...text];
+    const at = characters.findIndex((character) => {
+        const code = character.charCodeAt(0);
+        return (code < 0x20 && character !== '\t' && character !== '\n' && character !== '\r') || code === 0x7f;
+    });
+    if (at < 0)
+        return;
+    const line = characters.slice(0, at).filter((character) => character === '\n').length + 1;
+    const code = characters[at].charCodeAt(0);
+    throw new InputError(input, given, `SQL text: line ${line} holds the control character U+${code.toString(16).toUpperCase().padStart(4, '0')}`);
+}
+
+;// CONCATENATED MODULE: ./src/inputs/repository-inputs.ts
+// The inputs of the repository methods (pgbackrest, barman): which repository, which backup in it,
+// and where the tool is. Refused with the other methods, where they would mean nothing.
+
+
+
+const OWN_INPUTS = {
+    pgbackrest: [names_Input.PgBackRestStanza, names_Input.PgBackRestConfig, names_Input.PgBackRestVerify, names_Input.PgBackRestPath],
+    barman: [names_Input.BarmanServer, names_Input.BarmanConfig, names_Input.BarmanPath]
+};
+/** A stanza, a Barman server or a backup label: what both tools accept, and nothing a shell or a path could read otherwise. */
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+function repository_inputs_isRepositoryMethod(method) {
+    return method === 'pgbackrest' || method === 'barman';
+}
+/** The repository inputs with method pgbackrest or barman; with any other method each must be empty. */
+function repository_inputs_parseRepository(raw, method) {
+    for (const [tool, names] of Object.entries(OWN_INPUTS)) {
+        if (tool === method)
+            continue;
+        for (const name of names) {
+            if (raw.get(name).trim() !== '')
+                throw new InputError(name, raw.get(name), `empty unless method is ${tool}`);
+        }
+    }
+    const setText = raw.get(Input.BackupSet).trim();
+    if (!repository_inputs_isRepositoryMethod(method)) {
+        if (setText !== '')
+            throw new InputError(Input.BackupSet, setText, 'empty unless method is pgbackrest or barman');
+        return undefined;
+    }
+    if (raw.get(Input.BackupFile).trim() !== '') {
+        throw new InputError(Input.BackupFile, raw.get(Input.BackupFile), `empty with method: ${method} (the backup is read from the repository: name it with backup-set)`);
+    }
+    if (raw.get(Input.WalArchive).trim() !== '') {
+        throw new InputError(Input.WalArchive, raw.get(Input.WalArchive), `empty with method: ${method} (the repository's own WAL archive is used)`);
+    }
+    if (setText !== '' && !NAME.test(setText)) {
+        throw new InputError(Input.BackupSet, setText, `a backup label as ${method === 'pgbackrest' ? 'pgbackrest info' : 'barman list-backups'} shows it, e.g. ${method === 'pgbackrest' ? '20261201-101500F' : '20261201T101500'}`);
+    }
+    const set = setText === '' ? undefined : setText;
+    const given = (name) => {
+        const text = raw.get(name).trim();
+        return text === '' ? undefined : { path: path.resolve(raw.workingDirectory, text), given: text };
+    };
+    if (method === 'pgbackrest') {
+        const stanza = raw.get(Input.PgBackRestStanza).trim();
+        if (!NAME.test(stanza)) {
+            throw new InputError(Input.PgBackRestStanza, stanza, 'the stanza the repository keeps the backups under (letters, digits, ".", "_", "-"), e.g. main');
+        }
+        const verifyText = raw.get(Input.PgBackRestVerify).trim().toLowerCase() || 'true';
+        if (verifyText !== 'true' && verifyText !== 'false')
+            throw new InputError(Input.PgBackRestVerify, raw.get(Input.PgBackRestVerify), 'true or false');
+        return {
+            tool: 'pgbackrest',
+            stanza,
+            config: given(Input.PgBackRestConfig),
+            set,
+            verify: verifyText === 'true',
+            toolPath: given(Input.PgBackRestPath)
+        };
+    }
+    const server = raw.get(Input.BarmanServer).trim();
+    if (!NAME.test(server)) {
+        throw new InputError(Input.BarmanServer, server, 'the server name of the Barman configuration that holds the backups (its [section]), e.g. pg');
+    }
+    return { tool: 'barman', server, config: given(Input.BarmanConfig), set, toolPath: given(Input.BarmanPath) };
+}
+
+// EXTERNAL MODULE: ./node_modules/pg-connection-string/index.js
+var pg_connection_string = __nccwpck_require__(6122);
+;// CONCATENATED MODULE: ./node_modules/pg-connection-string/esm/index.mjs
+// ESM wrapper for pg-connection-string
+
+
+// Re-export the parse function
+/* harmony default export */ const pg_connection_string_esm = (pg_connection_string.parse);
+const esm_parse = pg_connection_string.parse
+const toClientConfig = pg_connection_string.toClientConfig
+const parseIntoClientConfig = pg_connection_string.parseIntoClientConfig
+
+;// CONCATENATED MODULE: ./src/connection/target.ts
+// Where a server is, as every stage connects to it: host, port, user, database, libpq settings.
+const target_DEFAULT_CONNECT_TIMEOUT_SECONDS = 10;
+/** Query parameters libpq understands that the client tools should see too (as PG* variables). */
+const target_LIBPQ_PARAMETERS = {
+    sslmode: 'PGSSLMODE',
+    sslrootcert: 'PGSSLROOTCERT',
+    sslcert: 'PGSSLCERT',
+    sslkey: 'PGSSLKEY',
+    sslcrl: 'PGSSLCRL',
+    application_name: 'PGAPPNAME',
+    options: 'PGOPTIONS',
+    connect_timeout: 'PGCONNECT_TIMEOUT',
+    target_session_attrs: 'PGTARGETSESSIONATTRS'
+};
+/** "postgres@localhost:5432/app" — never includes the password. */
+function describeTarget(target) {
+    const host = target.host.includes(':') ? `[${target.host}]` : target.host;
+    return `${target.user}@${host}:${target.port}/${target.database}`;
+}
+/**
+ * The target with one more server option for every session on it (libpq's options, PGOPTIONS for the
+ * tools), after those it was given.
+ */
+function withServerOption(target, option) {
+    const options = [target.parameters.options, option].filter(Boolean).join(' ');
+    return { ...target, parameters: { ...target.parameters, options } };
+}
+
+;// CONCATENATED MODULE: ./src/inputs/connection.ts
+// Where the database is: the database-url input, else DATABASE_URL, else Django-style DB_* variables, else a .env file.
+
+
+
+
+
+
+const DB_NAMES = (/* unused pure expression or super */ null && (['DB_ENGINE', 'DB_NAME', 'DB_USER', 'DB_PASSWORD', 'DB_HOST', 'DB_PORT']));
+const POSTGRES_SCHEMES = new Set(['postgres', 'postgresql', 'postgis', 'pgsql']);
+const URL_FORMS = 'a URL such as postgresql://user:password@host:5432/dbname (percent-encode special characters in the password)';
+/**
+ * TLS parameters: taken out before pg-connection-string parses the URL, which would read the files
+ * and give sslmode meanings of its own (readTlsSettings gives libpq's).
+ */
+const TLS_PARAMETERS = new Set(['sslmode', 'sslrootcert', 'sslcert', 'sslkey']);
+/** The URL without the query parameters `names`, and their values as URLSearchParams decodes them. */
+function takeParameters(url, names) {
+    const query = url.indexOf('?');
+    if (query < 0)
+        return { rest: url, taken: {} };
+    const hash = url.indexOf('#', query);
+    const end = hash < 0 ? url.length : hash;
+    const taken = {};
+    const kept = [];
+    for (const pair of url.slice(query + 1, end).split('&')) {
+        const [name, value] = [...new URLSearchParams(pair)][0] ?? ['', ''];
+        if (names.has(name))
+            taken[name] = value;
+        else if (pair !== '')
+            kept.push(pair);
+    }
+    return { rest: `${url.slice(0, query)}${kept.length > 0 ? `?${kept.join('&')}` : ''}${url.slice(end)}`, taken };
+}
+function present(value) {
+    return value !== undefined && value.trim() !== '';
+}
+/**
+ * Picks the connection from the first place that names one.
+ * `environment` wins over `dotenv` (the parsed .env file), as the README documents.
+ */
+function connection_chooseConnection(input, environment, dotenv) {
+    if (present(input))
+        return connection_fromUrl(input.trim(), `input ${Input.DatabaseUrl}`, Input.DatabaseUrl);
+    if (present(environment.DATABASE_URL))
+        return connection_fromUrl(environment.DATABASE_URL.trim(), 'DATABASE_URL variable', 'DATABASE_URL');
+    const envHasDb = present(environment.DB_NAME) || present(environment.DB_ENGINE);
+    if (envHasDb)
+        return fromDjangoVariables({ ...pickDb(dotenv), ...pickDb(environment) }, 'DB_* variables');
+    if (dotenv && present(dotenv.DATABASE_URL))
+        return connection_fromUrl(dotenv.DATABASE_URL.trim(), '.env file (DATABASE_URL)', 'DATABASE_URL in .env');
+    if (dotenv && (present(dotenv.DB_NAME) || present(dotenv.DB_ENGINE))) {
+        return fromDjangoVariables({ ...pickDb(dotenv), ...pickDb(environment) }, '.env file (DB_* variables)');
+    }
+    return undefined;
+}
+function pickDb(variables) {
+    const picked = {};
+    for (const name of DB_NAMES)
+        if (variables && present(variables[name]))
+            picked[name] = variables[name];
+    return picked;
+}
+function connection_fromUrl(url, origin, inputName) {
+    const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+    const keywords = scheme ? undefined : parseKeywordValue(url);
+    if (keywords) {
+        // libpq's key=value form: shown with every password value hidden, and refused with the fix.
+        const shown = keywords.map((pair) => `${pair.key}=${pair.key === 'password' ? '***' : pair.raw}`).join(' ');
+        throw new InputError(inputName, shown, `${URL_FORMS}; a key=value connection string is not read: write the same settings as a URL`);
+    }
+    const shown = connection_redactUrl(url);
+    if (!scheme)
+        throw new InputError(inputName, shown, URL_FORMS);
+    // Two "@" before the host: the password holds one unencoded, and no parser can tell where the host starts.
+    const authority = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(url)?.[1] ?? '';
+    if ((authority.match(/@/g) ?? []).length > 1 || (writtenUrlPassword(url.replace(/[?#].*$/s, '')) ?? '').includes('@')) {
+        throw new InputError(inputName, shown, `${URL_FORMS}; the password holds an "@" that is not percent-encoded: write it as %40 ` +
+            `(encodeURIComponent gives every character's form)`);
+    }
+    if (scheme.startsWith('sqlite') || scheme === 'spatialite')
+        return { kind: 'unsupported', engine: 'sqlite', origin };
+    if (!POSTGRES_SCHEMES.has(scheme)) {
+        if (/^(mysql|mysql2|mariadb|mssql|oracle|redshift|cockroach)/.test(scheme))
+            return { kind: 'unsupported', engine: scheme, origin };
+        throw new InputError(inputName, shown, URL_FORMS);
+    }
+    const hosts = authority.replace(/^.*@/s, '');
+    if (hosts.includes(','))
+        throw severalHosts(inputName, shown, hosts);
+    const { rest, taken } = takeParameters(url, TLS_PARAMETERS);
+    let parsed;
+    try {
+        parsed = parse(rest);
+    }
+    catch {
+        throw new InputError(inputName, shown, URL_FORMS);
+    }
+    if (typeof parsed.host === 'string' && parsed.host.includes(','))
+        throw severalHosts(inputName, shown, parsed.host);
+    if (typeof parsed.service === 'string') {
+        throw new InputError(inputName, shown, `${URL_FORMS}; service=${parsed.service} names an entry of a pg_service.conf file, which is not read: ` +
+            'write its host, port, dbname, user and sslmode in the URL instead');
+    }
+    if (!present(parsed.database ?? undefined)) {
+        throw new InputError(inputName, shown, `${URL_FORMS}; the URL names no database (add /dbname after the host)`);
+    }
+    const parameters = {};
+    for (const key of Object.keys(LIBPQ_PARAMETERS)) {
+        const value = TLS_PARAMETERS.has(key) ? taken[key] : parsed[key];
+        if (typeof value === 'string' && value !== '')
+            parameters[key] = value;
+    }
+    const tls = tlsOf(parameters, inputName, shown, URL_FORMS);
+    // The tools get sslmode as the driver reads it (libpq knows only the lower-case spelling).
+    if (parameters.sslmode !== undefined && tls)
+        parameters.sslmode = tls.mode;
+    return {
+        kind: 'postgres',
+        origin,
+        rawUrl: url,
+        target: {
+            host: present(parsed.host ?? undefined) ? parsed.host : 'localhost',
+            port: parsePort(parsed.port ?? '', inputName, shown),
+            user: present(parsed.user) ? parsed.user : 'postgres',
+            password: present(parsed.password) ? parsed.password : undefined,
+            database: parsed.database,
+            parameters,
+            tls,
+            connectTimeoutSeconds: /^\d+$/.test(parameters.connect_timeout ?? '') && Number(parameters.connect_timeout) > 0
+                ? Number(parameters.connect_timeout)
+                : DEFAULT_CONNECT_TIMEOUT_SECONDS
+        }
+    };
+}
+function fromDjangoVariables(variables, origin) {
+    const engine = variables.DB_ENGINE?.trim() ?? '';
+    if (engine && !/postg|postgis/i.test(engine))
+        return { kind: 'unsupported', engine, origin };
+    if (!present(variables.DB_NAME)) {
+        throw new InputError('DB_NAME', variables.DB_NAME ?? '', 'the name of the PostgreSQL database (DB_ENGINE is set but DB_NAME is empty)');
+    }
+    return {
+        kind: 'postgres',
+        origin,
+        target: {
+            host: present(variables.DB_HOST) ? variables.DB_HOST.trim() : 'localhost',
+            port: parsePort(variables.DB_PORT ?? '', 'DB_PORT', variables.DB_PORT ?? ''),
+            user: present(variables.DB_USER) ? variables.DB_USER.trim() : 'postgres',
+            password: present(variables.DB_PASSWORD) ? variables.DB_PASSWORD : undefined,
+            database: variables.DB_NAME.trim(),
+            parameters: {},
+            tls: tlsOf({}, 'DB_HOST', variables.DB_HOST ?? ''),
+            connectTimeoutSeconds: DEFAULT_CONNECT_TIMEOUT_SECONDS
+        }
+    };
+}
+/** The sessions' TLS settings, or what is wrong with them, naming the input, before any connection. */
+function tlsOf(parameters, inputName, shown, accepted) {
+    try {
+        return readTlsSettings(parameters);
+    }
+    catch (error) {
+        if (!(error instanceof TlsSettingError))
+            throw error;
+        throw new InputError(inputName, shown, accepted ? `${accepted}; ${error.message}` : error.message);
+    }
+}
+function severalHosts(inputName, shown, hosts) {
+    return new InputError(inputName, shown, `${URL_FORMS}; several hosts (${hosts}) are not supported: the backup is made from one server and restored ` +
+        'into one, so name one host and port (the primary, where a restore may create its temporary database)');
+}
+function parsePort(text, inputName, shown) {
+    if (text.trim() === '')
+        return 5432;
+    const port = Number(text);
+    if (!/^\d+$/.test(text.trim()) || port < 1 || port > 65535)
+        throw new InputError(inputName, shown, 'a port number from 1 to 65535');
+    return port;
+}
+/** The URL with its password replaced, for messages. */
+function connection_redactUrl(url) {
+    // Greedy up to the last "@": an unencoded "@" in a password must not leave its tail visible.
+    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*:).*@/i, '$1***@').replace(/([?&]password=)[^&]*/i, '$1***');
+}
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/inputs/django.ts
+// A Django project's database, read from its settings module (DJANGO_SETTINGS_MODULE) with the
+// project's own Python, as manage.py would: the working directory first on sys.path. The settings
+// come back as JSON on the child's stdout (the module's own prints go to stderr), never through
+// argv, a file or the log. Read by whoever gathers the raw inputs, before they are parsed.
+
+
+
+
+
+const VARIABLE = 'DJANGO_SETTINGS_MODULE';
+const READ_TIMEOUT_MS = 60_000;
+// Runs in the project's Python. Prints from the settings module go to stderr; the answer alone to stdout.
+const SCRIPT = (/* unused pure expression or super */ null && (String.raw `
+import importlib, importlib.util, json, os, sys, traceback
+answer = sys.stdout
+sys.stdout = sys.stderr
+sys.path.insert(0, os.getcwd())
+module = os.environ["DJANGO_SETTINGS_MODULE"]
+alias = os.environ.get("BACKUP_VERIFY_DJANGO_ALIAS") or "default"
+def reply(value):
+    answer.write(json.dumps(value, default=str))
+    answer.flush()
+try:
+    if importlib.util.find_spec("django") is not None:
+        from django.conf import settings
+        databases = settings.DATABASES
+    else:
+        databases = getattr(importlib.import_module(module), "DATABASES", None)
+except BaseException as error:
+    reply({"error": "import", "exception": "".join(traceback.format_exception_only(type(error), error)).strip(),
+           "traceback": traceback.format_exc()[-4000:]})
+    sys.exit(0)
+if not isinstance(databases, dict):
+    reply({"error": "no-databases"})
+elif alias not in databases:
+    reply({"error": "alias", "aliases": [str(key) for key in databases]})
+else:
+    entry = databases[alias] or {}
+    options = entry.get("OPTIONS") or {}
+    reply({"database": {key.lower(): "" if entry.get(key) is None else str(entry.get(key))
+                        for key in ("ENGINE", "NAME", "USER", "PASSWORD", "HOST", "PORT")},
+           "options": {str(k): str(v) for k, v in options.items() if isinstance(v, (str, int, float))}})
+`));
+/** DJANGO_SETTINGS_MODULE applies when nothing else names the database. */
+function django_djangoModule(environment, dotenv) {
+    const value = environment[VARIABLE]?.trim() || dotenv?.[VARIABLE]?.trim();
+    return value || undefined;
+}
+function failure(module, message, hint) {
+    return new VerificationError('django-settings', `${VARIABLE} (${module}): ${message}`, hint);
+}
+/** Reads DATABASES[alias] from the settings module with the given Python. */
+async function django_readDjangoDatabase(options) {
+    const { module, alias, python } = options;
+    if (!/^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$/.test(module)) {
+        throw failure(module, 'is not a dotted Python module name', `Set ${VARIABLE} to the settings module, e.g. mysite.settings.`);
+    }
+    const output = await runPython(python, options.workingDirectory, {
+        ...options.environment,
+        [VARIABLE]: module,
+        BACKUP_VERIFY_DJANGO_ALIAS: alias
+    }).catch((error) => {
+        if (error.code === 'ENOENT' || error.code === 'EACCES') {
+            throw failure(module, `the Python to import it with, ${JSON.stringify(python)} (input ${Input.PythonPath}), was not found`, `Set ${Input.PythonPath} to the project's Python (its virtualenv's bin/python, say), or install Python 3.`);
+        }
+        throw error;
+    });
+    let answer;
+    try {
+        answer = JSON.parse(output.stdout);
+    }
+    catch {
+        const said = output.stderr.trim().split('\n').slice(-5).join(' | ');
+        throw failure(module, `${python} did not answer (exit code ${output.code}${said ? `: ${said}` : ''})`, `Is ${JSON.stringify(python)} Python 3? Set ${Input.PythonPath} to the project's Python.`);
+    }
+    if (answer.error === 'import') {
+        throw failure(module, `the settings module failed to import: ${hideUnknownSecrets(answer.exception ?? '', options.environment)}`, `Run "${python} -c 'import ${module}'" in ${options.workingDirectory} to see the whole error; the module ` +
+            `is imported from the working directory, as manage.py does, with the project's dependencies installed.`);
+    }
+    if (answer.error === 'no-databases') {
+        throw failure(module, 'defines no DATABASES dictionary', `Define DATABASES in ${module}, or give database-url.`);
+    }
+    if (answer.error === 'alias') {
+        throw failure(module, `DATABASES has no alias ${JSON.stringify(alias)} (it has: ${(answer.aliases ?? []).join(', ') || 'none'})`, `Set ${Input.DjangoDatabase} to one of its aliases.`);
+    }
+    const database = answer.database ?? {};
+    return {
+        module,
+        alias,
+        engine: database.engine ?? '',
+        name: database.name ?? '',
+        user: database.user ?? '',
+        password: database.password ?? '',
+        host: database.host ?? '',
+        port: database.port ?? '',
+        options: answer.options ?? {}
+    };
+}
+/**
+ * The exception of a settings module that failed: its password is not known yet, so the values of
+ * variables named like secrets are hidden, and in a connection URL everything from the password to
+ * the line's last "@" (a password may hold an unencoded "@" or a space).
+ */
+function hideUnknownSecrets(text, environment) {
+    let hidden = text;
+    const values = Object.entries(environment)
+        .filter(([name, value]) => /pass|secret|token|key|pwd/i.test(name) && value && value.length >= 4)
+        .map(([, value]) => value)
+        .sort((a, b) => b.length - a.length);
+    for (const value of values)
+        hidden = hidden.split(value).join('***');
+    return hidden
+        .split('\n')
+        .map((line) => line.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:).*@/i, '$1***@'))
+        .join('\n');
+}
+function runPython(python, cwd, env) {
+    return new Promise((resolve, reject) => {
+        const child = spawn(python, ['-c', SCRIPT], { cwd, env: env, stdio: ['ignore', 'pipe', 'pipe'] });
+        const stdout = [];
+        const stderr = [];
+        const timer = setTimeout(() => child.kill('SIGKILL'), READ_TIMEOUT_MS);
+        child.stdout.on('data', (chunk) => stdout.push(chunk));
+        child.stderr.on('data', (chunk) => stderr.push(chunk));
+        child.on('error', (error) => {
+            clearTimeout(timer);
+            reject(error);
+        });
+        child.on('close', (code) => {
+            clearTimeout(timer);
+            resolve({ stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), code });
+        });
+    });
+}
+/** The connection DATABASES[alias] describes; sqlite and other engines are skipped, as DB_ENGINE is. */
+function django_djangoConnection(database) {
+    const origin = `${VARIABLE} (${database.module}, DATABASES[${JSON.stringify(database.alias)}])`;
+    const engine = database.engine.trim();
+    if (/sqlite|spatialite/i.test(engine))
+        return { kind: 'unsupported', engine: 'sqlite', origin };
+    if (!/postg/i.test(engine))
+        return { kind: 'unsupported', engine: engine || 'unknown', origin };
+    if (database.name.trim() === '') {
+        throw failure(database.module, `DATABASES[${JSON.stringify(database.alias)}] has no NAME`, 'Give the database a NAME in the settings.');
+    }
+    // Built as a URL, so that the settings are read exactly as database-url is (sslmode and the rest).
+    const query = new URLSearchParams();
+    const host = database.host.trim();
+    if (host.startsWith('/'))
+        query.set('host', host);
+    for (const [key, value] of Object.entries(database.options))
+        if (key in LIBPQ_PARAMETERS)
+            query.set(key, value);
+    if (!query.has('connect_timeout'))
+        query.set('connect_timeout', String(DEFAULT_CONNECT_TIMEOUT_SECONDS));
+    const user = encodeURIComponent(database.user.trim() || 'postgres');
+    const password = database.password === '' ? '' : `:${encodeURIComponent(database.password)}`;
+    // An empty HOST is localhost, as DB_HOST is.
+    const address = host.startsWith('/') ? '' : host === '' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+    const port = database.port.trim() === '' ? '' : `:${database.port.trim()}`;
+    const url = `postgresql://${user}${password}@${address}${port}/${encodeURIComponent(database.name.trim())}?${query}`;
+    const choice = fromUrl(url, origin, VARIABLE);
+    return choice.kind === 'postgres' ? { ...choice, rawUrl: undefined } : choice;
+}
+
+;// CONCATENATED MODULE: ./src/inputs/connection-inputs.ts
+// The inputs that say where the servers are: the source (database-url, DATABASE_URL, DB_*, .env)
+// and the server that receives the restore (restore-database-url), with connect-timeout and every
+// spelling of their passwords. The post step reads these alone: it only needs to reach the server.
+
+
+
+
+
+
+/**
+ * The raw inputs with the Django settings' database, when DJANGO_SETTINGS_MODULE is set and nothing
+ * else (database-url, DATABASE_URL, DB_*, a .env file) names the database. Runs the project's Python.
+ */
+async function withDjangoSettings(raw) {
+    const module = djangoModule(raw.environment, raw.dotenv);
+    if (!module)
+        return raw;
+    let named;
+    try {
+        named = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, raw.dotenv);
+    }
+    catch {
+        return raw; // The input that names the database is wrong: parsing says so.
+    }
+    if (named)
+        return raw;
+    const django = await readDjangoDatabase({
+        module,
+        ...connection_inputs_djangoInputs(raw),
+        environment: raw.environment,
+        workingDirectory: raw.workingDirectory
+    });
+    return { ...raw, django };
+}
+/** A line break, a NUL or another control character: no alias or program name holds one. */
+function hasControlCharacter(text) {
+    return [...text].some((character) => character.charCodeAt(0) < 0x20 || character.charCodeAt(0) === 0x7f);
+}
+/** django-database and python-path, checked whether or not DJANGO_SETTINGS_MODULE is set. */
+function connection_inputs_djangoInputs(raw) {
+    const alias = raw.get(Input.DjangoDatabase).trim() || 'default';
+    if (hasControlCharacter(alias) || alias.length > 200) {
+        throw new InputError(Input.DjangoDatabase, raw.get(Input.DjangoDatabase), 'the name of an alias in DATABASES, such as default or replica');
+    }
+    const python = raw.get(Input.PythonPath).trim() || 'python3';
+    if (hasControlCharacter(python) || python.length > 4096) {
+        throw new InputError(Input.PythonPath, raw.get(Input.PythonPath), 'a Python executable: a command on PATH such as python3, or a path such as .venv/bin/python');
+    }
+    return { alias, python };
+}
+/**
+ * Secrets as the user wrote them, known before anything is parsed, so that they can be masked
+ * even when parsing fails.
+ */
+function rawSecrets(raw) {
+    const dotenv = raw.dotenv;
+    const values = [raw.get(Input.DatabaseUrl), raw.get(Input.RestoreDatabaseUrl), raw.environment.DATABASE_URL, dotenv?.DATABASE_URL];
+    const passwords = [raw.environment.DB_PASSWORD, raw.environment.PGPASSWORD, dotenv?.DB_PASSWORD, raw.django?.password];
+    return [
+        ...values.flatMap((url) => (url?.trim() ? secretForms(undefined, url.trim()) : [])),
+        ...passwords.flatMap((password) => secretForms(password))
+    ];
+}
+/** A repository's backup needs no server of the user's: the source is never connected, the restore runs on a server of the run's own. */
+function repositoryConnection(raw, method) {
+    for (const name of [Input.DatabaseUrl, Input.RestoreDatabaseUrl]) {
+        if (raw.get(name).trim() !== '') {
+            throw new InputError(name, redactUrl(raw.get(name).trim()), `empty with method: ${method} (the backup is read from its repository and started on a throwaway server; no server of yours is connected)`);
+        }
+    }
+    return {
+        connection: { kind: 'none', origin: `input ${Input.Method} (${method}: a backup of its repository, started on a throwaway server)` },
+        secrets: repositorySecrets(raw.environment)
+    };
+}
+/**
+ * The repository's secrets the tools read from the environment (pgBackRest's PGBACKREST_REPO1_CIPHER_PASS,
+ * its object stores' keys and tokens): masked before anything is printed.
+ */
+function repositorySecrets(environment) {
+    return Object.entries(environment)
+        .filter(([name, value]) => /^PGBACKREST_.*(PASS|KEY|SECRET|TOKEN)/i.test(name) && value && value.length >= 4)
+        .flatMap(([, value]) => secretForms(value));
+}
+function connection_inputs_readConnectionInputs(raw) {
+    const connectTimeoutText = raw.get(Input.ConnectTimeout).trim();
+    const connectTimeoutMs = connectTimeoutText === '' ? undefined : parseDuration(connectTimeoutText);
+    if (connectTimeoutText !== '' && (connectTimeoutMs === undefined || connectTimeoutMs < 1000 || connectTimeoutMs > 600_000)) {
+        throw new InputError(Input.ConnectTimeout, connectTimeoutText, `${durationForms()}, from 1s to 10m`);
+    }
+    // libpq and the driver wait whole seconds.
+    const connectTimeout = connectTimeoutMs === undefined ? '' : String(Math.ceil(connectTimeoutMs / 1000));
+    const restoreUrl = raw.get(Input.RestoreDatabaseUrl).trim();
+    let restoreTarget;
+    if (restoreUrl !== '') {
+        const restore = fromUrl(restoreUrl, `input ${Input.RestoreDatabaseUrl}`, Input.RestoreDatabaseUrl);
+        if (restore.kind !== 'postgres')
+            throw new InputError(Input.RestoreDatabaseUrl, redactUrl(restoreUrl), 'a PostgreSQL URL: the restore needs a PostgreSQL server');
+        restoreTarget = restore.target;
+        if (connectTimeout !== '')
+            restoreTarget.connectTimeoutSeconds = Number(connectTimeout);
+    }
+    const existingBackup = raw.get(Input.BackupFile).trim() !== '';
+    const method = raw.get(Input.Method).trim().toLowerCase();
+    if (method === 'pgbackrest' || method === 'barman')
+        return repositoryConnection(raw, method);
+    let choice = chooseConnection(raw.get(Input.DatabaseUrl), raw.environment, raw.dotenv) ?? (raw.django && djangoConnection(raw.django));
+    if (!choice && existingBackup && restoreTarget) {
+        // An existing backup needs no source: the restore server is the only one.
+        choice = { kind: 'postgres', target: restoreTarget, origin: `input ${Input.RestoreDatabaseUrl}`, rawUrl: restoreUrl };
+        restoreTarget = undefined;
+    }
+    if (!choice && existingBackup && raw.get(Input.Method).trim().toLowerCase() === 'physical') {
+        choice = { kind: 'none', origin: `input ${Input.BackupFile} (a physical backup, started on a throwaway server)` };
+    }
+    if (!choice && existingBackup && raw.get(Input.RestoreServer).trim().toLowerCase() !== 'source') {
+        choice = { kind: 'none', origin: `input ${Input.BackupFile} (restored on a throwaway server of the run's own)` };
+    }
+    if (!choice) {
+        if (existingBackup) {
+            throw new InputError(Input.RestoreDatabaseUrl, '', 'a PostgreSQL URL of the server to restore into: with backup-file, restore-server: source and no database-url the restore needs one');
+        }
+        throw new InputError(Input.DatabaseUrl, '', 'a PostgreSQL URL; none was given, and neither DATABASE_URL, DB_NAME nor DJANGO_SETTINGS_MODULE is set in the environment or in a .env file');
+    }
+    if (choice.kind === 'postgres') {
+        if (connectTimeout !== '')
+            choice.target.connectTimeoutSeconds = Number(connectTimeout);
+        if (choice.target.password === undefined && raw.environment.PGPASSWORD)
+            choice.target.password = raw.environment.PGPASSWORD;
+    }
+    const secrets = [
+        ...(choice.kind === 'postgres' ? secretForms(choice.target.password, choice.rawUrl) : []),
+        ...(restoreTarget ? secretForms(restoreTarget.password, restoreUrl) : [])
+    ];
+    return { connection: choice, restoreTarget, secrets };
+}
+
+;// CONCATENATED MODULE: ./src/inputs/size.ts
+// Byte sizes as users write them ("10240", "10KB", "10 KiB", "5MB").
+const UNITS = {
+    '': 1,
+    b: 1,
+    byte: 1,
+    bytes: 1,
+    kb: 1000,
+    mb: 1000 ** 2,
+    gb: 1000 ** 3,
+    tb: 1000 ** 4,
+    kib: 1024,
+    mib: 1024 ** 2,
+    gib: 1024 ** 3,
+    tib: 1024 ** 4,
+    k: 1024,
+    m: 1024 ** 2,
+    g: 1024 ** 3
+};
+const size_SIZE_FORMS = (/* unused pure expression or super */ null && ('a whole number of bytes or a number with a unit: B, KB/MB/GB/TB (powers of 1000) or KiB/MiB/GiB/TiB ' +
+    '(powers of 1024), e.g. 1024, 10KB, 10 KiB, 5MB'));
+/** Parses a size; returns undefined when the text is not one (the caller names the input in its error). */
+function size_parseSize(text) {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+    if (!match)
+        return undefined;
+    const factor = UNITS[match[2].toLowerCase()];
+    if (factor === undefined)
+        return undefined;
+    const bytes = Math.round(Number(match[1]) * factor);
+    return Number.isSafeInteger(bytes) ? bytes : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/tools/source.ts
+// Which client version to fetch, and from where: the postgres-version and tools-url inputs.
+
+const source_DEFAULT_TOOLS_URL = 'https://github.com/theseus-rs/postgresql-binaries/releases/download/{version}/postgresql-{version}-{target}.tar.gz';
+/** Where the default source lists its releases, to find the newest build of a major. */
+const DEFAULT_RELEASES_URL = 'https://api.github.com/repos/theseus-rs/postgresql-binaries/releases?per_page=100';
+const PLACEHOLDERS = (/* unused pure expression or super */ null && (['version', 'major', 'minor', 'target', 'platform', 'arch']));
+const VERSION_FORMS = 'auto, a major version such as 17, or an exact version such as 17.2 (or 17.2.0)';
+function source_parseVersionRequest(input, text) {
+    const value = text.trim().toLowerCase();
+    if (value === '' || value === 'auto')
+        return { kind: 'auto' };
+    const match = /^(\d{1,3})(?:\.(\d{1,3})(?:\.(\d{1,3}))?)?$/.exec(value);
+    if (!match || Number(match[1]) < 10)
+        throw new InputError(input, text, `${VERSION_FORMS} (10 or newer)`);
+    const major = Number(match[1]);
+    if (match[2] === undefined)
+        return { kind: 'major', major };
+    return { kind: 'exact', major, minor: Number(match[2]), release: Number(match[3] ?? 0) };
+}
+function formatArchiveVersion(version) {
+    return `${version.major}.${version.minor}.${version.release}`;
+}
+/** Checks a tools-url template: http(s) or file, known placeholders only, and one that names the version. */
+function source_validateToolsUrl(input, template) {
+    const accepted = `an http(s) URL template with {version} (or {major} and {minor}) and usually {target}; placeholders: ${PLACEHOLDERS.map((p) => `{${p}}`).join(' ')}`;
+    const value = template.trim();
+    let parsed;
+    try {
+        parsed = new URL(value.replace(/\{(\w+)\}/g, 'x'));
+    }
+    catch {
+        throw new InputError(input, template, accepted);
+    }
+    if (!['http:', 'https:', 'file:'].includes(parsed.protocol))
+        throw new InputError(input, template, accepted);
+    const used = [...value.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
+    if (used.some((name) => !PLACEHOLDERS.includes(name)))
+        throw new InputError(input, template, accepted);
+    if (!used.includes('version') && !(used.includes('major') && used.includes('minor')))
+        throw new InputError(input, template, accepted);
+    return value;
+}
+function expandToolsUrl(template, version, target, platform, arch) {
+    const values = {
+        version: formatArchiveVersion(version),
+        major: String(version.major),
+        minor: String(version.minor),
+        target,
+        platform,
+        arch
+    };
+    return template.replace(/\{(\w+)\}/g, (whole, name) => values[name] ?? whole);
+}
+/** The checksum is published beside the archive, as "<archive>.sha256". */
+function checksumUrlFor(archiveUrl) {
+    const url = new URL(archiveUrl);
+    url.pathname = `${url.pathname}.sha256`;
+    return url.toString();
+}
+/**
+ * Reads a SHA-256 from a checksum file: "hex  name" (sha256sum, shasum) or certutil's output
+ * (a header line, the hex possibly in space-separated pairs, a trailer line).
+ */
+function parseChecksumFile(text) {
+    for (const line of text.split(/\r?\n/)) {
+        const first = line.trim().split(/\s+/)[0] ?? '';
+        if (/^[0-9a-f]{64}$/i.test(first))
+            return first.toLowerCase();
+        const joined = line.replace(/\s+/g, '');
+        if (/^[0-9a-f]{64}$/i.test(joined))
+            return joined.toLowerCase();
+    }
+    return undefined;
+}
+/** The newest build of a major among release tags such as "17.2.0". */
+function newestOfMajor(tags, major) {
+    return tags
+        .map((tag) => /^v?(\d+)\.(\d+)\.(\d+)$/.exec(tag.trim()))
+        .filter((m) => m !== null && Number(m[1]) === major)
+        .map((m) => ({ major: Number(m[1]), minor: Number(m[2]), release: Number(m[3]) }))
+        .sort((a, b) => b.minor - a.minor || b.release - a.release)[0];
+}
+
+;// CONCATENATED MODULE: ./src/inputs/inputs.ts
+// Reads every input once into a typed, validated Settings object, before any connection is made.
+// Parsing reads no file: the files inputs name (the backup, its checksum file, a receipt) are read
+// by the engine, first of all.
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** How many records the history keeps when history-limit is not given. */
+const DEFAULT_HISTORY_LIMIT = 100;
+const BOOLEAN_TRUE = (/* unused pure expression or super */ null && (['true', 'True', 'TRUE', 'yes', '1']));
+const BOOLEAN_FALSE = (/* unused pure expression or super */ null && (['false', 'False', 'FALSE', 'no', '0', '']));
+function parseBooleanInput(name, value) {
+    const text = value.trim();
+    if (BOOLEAN_TRUE.includes(text))
+        return true;
+    if (BOOLEAN_FALSE.includes(text))
+        return false;
+    throw new InputError(name, value, 'true or false');
+}
+const TOOLS_SOURCES = (/* unused pure expression or super */ null && (['any', 'tool-cache']));
+function parseToolsSource(text) {
+    const value = text.trim() || 'any';
+    if (TOOLS_SOURCES.includes(value))
+        return value;
+    throw new InputError(Input.ToolsSource, text, `${TOOLS_SOURCES.join(' or ')}`);
+}
+function parseRestoreServer(text) {
+    const value = text.trim().toLowerCase() || 'auto';
+    if (value === 'auto' || value === 'throwaway' || value === 'source')
+        return value;
+    throw new InputError(Input.RestoreServer, text, "auto (a throwaway server of the run's own when it can be had, else the source's), throwaway, or source");
+}
+const MAX_JOBS = 64;
+/** Parallel jobs: a whole number from 1 to 64; empty means one per CPU. */
+function parseJobs(text) {
+    const value = text.trim();
+    if (value === '')
+        return Math.min(MAX_JOBS, Math.max(1, availableParallelism()));
+    if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > MAX_JOBS) {
+        throw new InputError(Input.Jobs, text, `a whole number from 1 to ${MAX_JOBS} (empty: one per CPU, here ${availableParallelism()})`);
+    }
+    return Number(value);
+}
+/** A database's label (input name; the names a fleet report expects by): at most 100 characters, one line, no control or format character. */
+function isLabel(text) {
+    return [...text].length <= 100 && !/[\p{Cc}\p{Cf}]/u.test(text);
+}
+function loadSettings(raw) {
+    const minSizeText = raw.get(Input.MinSize).trim() || DEFAULT_MIN_SIZE;
+    const minSizeBytes = parseSize(minSizeText);
+    if (minSizeBytes === undefined)
+        throw new InputError(Input.MinSize, minSizeText, SIZE_FORMS);
+    const verbose = parseBooleanInput(Input.Verbose, raw.get(Input.Verbose));
+    const keepBackup = parseBooleanInput(Input.KeepBackup, raw.get(Input.KeepBackup));
+    const postgresVersion = parseVersionRequest(Input.PostgresVersion, raw.get(Input.PostgresVersion));
+    const toolsUrl = validateToolsUrl(Input.ToolsUrl, raw.get(Input.ToolsUrl).trim() || DEFAULT_TOOLS_URL);
+    const toolsSource = parseToolsSource(raw.get(Input.ToolsSource));
+    const format = parseFormat(Input.Format, raw.get(Input.Format));
+    const physical = parsePhysical(raw, raw.get(Input.BackupFile).trim() !== '');
+    // pg_basebackup compresses its tars with any method: checked as for a format that allows them all.
+    const compression = parseCompression(Input.Compression, raw.get(Input.Compression), physical.method === 'logical' ? format : 'custom');
+    const jobs = parseJobs(raw.get(Input.Jobs));
+    const pipeline = parseBooleanInput(Input.Pipeline, raw.get(Input.Pipeline) || 'true');
+    const verifyText = raw.get(Input.Verify).trim().toLowerCase() || (physical.method === 'logical' ? DEFAULT_VERIFY_LEVEL : DEFAULT_PHYSICAL_VERIFY_LEVEL);
+    if (!VERIFY_LEVELS.includes(verifyText)) {
+        throw new InputError(Input.Verify, raw.get(Input.Verify), 'schema (object counts), rows (and exact row counts) or data (and content fingerprints)');
+    }
+    const verifyLevel = verifyText;
+    const strict = parseBooleanInput(Input.Strict, raw.get(Input.Strict));
+    const timeoutText = raw.get(Input.Timeout).trim();
+    const timeoutMs = timeoutText === '' ? undefined : parseDuration(timeoutText, 60_000);
+    if (timeoutText !== '' && (timeoutMs === undefined || timeoutMs > 86_400_000)) {
+        throw new InputError(Input.Timeout, timeoutText, `${durationForms('minutes')}, up to 24h; 0 or empty: no limit`);
+    }
+    const backupText = raw.get(Input.BackupFile).trim();
+    const backupFile = backupText === '' ? undefined : path.resolve(raw.workingDirectory, backupText);
+    const expectedChecksum = parseExpectedChecksum(raw);
+    const receiptText = raw.get(Input.Receipt).trim();
+    const receipt = receiptText === '' ? undefined : { path: path.resolve(raw.workingDirectory, receiptText), given: receiptText };
+    const shrinkText = raw.get(Input.MaxShrink).trim().replace(/%$/, '');
+    const maxShrinkPercent = shrinkText === '' ? undefined : Number(shrinkText);
+    if (maxShrinkPercent !== undefined && (!/^\d+(\.\d+)?$/.test(shrinkText) || maxShrinkPercent > 100)) {
+        throw new InputError(Input.MaxShrink, raw.get(Input.MaxShrink), 'a percentage from 0 to 100, e.g. 10 or 10%');
+    }
+    const historyText = raw.get(Input.History).trim();
+    const history = historyText === '' ? undefined : { path: path.resolve(raw.workingDirectory, historyText), given: historyText };
+    if (maxShrinkPercent !== undefined && !receipt && !history) {
+        throw new InputError(Input.MaxShrink, raw.get(Input.MaxShrink), "a percentage used together with receipt (it compares with the receipt's backup) or history (with the last passing run)");
+    }
+    const historyLimit = parseWholeNumber(raw, Input.HistoryLimit, DEFAULT_HISTORY_LIMIT, 1, 100_000);
+    const alerts = parseAlerts(raw, minSizeBytes, maxShrinkPercent, history !== undefined);
+    djangoInputs(raw);
+    const { connection, restoreTarget, secrets } = readConnectionInputs(raw);
+    const restoreServer = parseRestoreServer(raw.get(Input.RestoreServer));
+    const checksText = raw.get(Input.Checks).trim();
+    // One line naming a .sql file is a file of checks; anything else is the checks themselves.
+    const checks = checksText === ''
+        ? undefined
+        : /^[^\n]+\.sql$/i.test(checksText)
+            ? { path: path.resolve(raw.workingDirectory, checksText), given: checksText }
+            : { text: checksText };
+    const checksTimeoutText = raw.get(Input.ChecksTimeout).trim() || '30s';
+    const checksTimeoutMs = parseDuration(checksTimeoutText);
+    // statement_timeout holds at most 2^31-1 ms; a check is not meant to run for a day.
+    if (checksTimeoutMs === undefined || checksTimeoutMs <= 0 || checksTimeoutMs > 86_400_000)
+        throw new InputError(Input.ChecksTimeout, checksTimeoutText, `${durationForms()}, up to 24h`);
+    const freshnessQuery = raw.get(Input.FreshnessQuery).trim() || undefined;
+    if (freshnessQuery)
+        refuseControlCharacters(Input.FreshnessQuery, freshnessQuery, freshnessQuery);
+    const name = raw.get(Input.Name).trim() || undefined;
+    if (name !== undefined && !isLabel(name)) {
+        throw new InputError(Input.Name, name, 'a label of at most 100 characters, on one line, without control characters, e.g. orders-eu');
+    }
+    return {
+        checks,
+        checksTimeoutMs,
+        freshnessQuery,
+        name,
+        connection,
+        verbose,
+        minSizeBytes,
+        keepBackup,
+        secrets,
+        tempRoot: raw.environment.RUNNER_TEMP || undefined,
+        postgresVersion,
+        toolsUrl,
+        toolsSource,
+        format,
+        compression,
+        jobs,
+        pipeline,
+        verifyLevel,
+        strict,
+        timeoutMs: timeoutMs || undefined,
+        restoreTarget,
+        restoreServer,
+        backupFile,
+        expectedChecksum,
+        receipt,
+        given: { backupFile: backupText || undefined, verify: raw.get(Input.Verify).trim() === '' ? undefined : verifyLevel },
+        maxShrinkPercent,
+        history,
+        historyLimit,
+        alerts,
+        ...physical
+    };
+}
+/** method, and the physical path's own inputs (refused with method: logical, where they mean nothing). */
+function parsePhysical(raw, existing) {
+    const methodText = raw.get(Input.Method).trim().toLowerCase() || 'logical';
+    if (methodText !== 'logical' && methodText !== 'physical' && !isRepositoryMethod(methodText)) {
+        throw new InputError(Input.Method, raw.get(Input.Method), 'logical (pg_dump, the default), physical (a pg_basebackup base backup), pgbackrest or barman (a backup in their repository)');
+    }
+    const repository = parseRepository(raw, methodText);
+    const walText = raw.get(Input.WalArchive).trim();
+    const time = raw.get(Input.RecoveryTargetTime).trim();
+    const lsn = raw.get(Input.RecoveryTargetLsn).trim();
+    if (methodText === 'logical') {
+        for (const [name, value] of [
+            [Input.WalArchive, walText],
+            [Input.RecoveryTargetTime, time],
+            [Input.RecoveryTargetLsn, lsn]
+        ]) {
+            if (value !== '')
+                throw new InputError(name, raw.get(name), 'empty with method: logical (it applies to physical backups: set method: physical)');
+        }
+        return { method: 'logical' };
+    }
+    if (!existing && !repository) {
+        for (const [name, value] of [
+            [Input.WalArchive, walText],
+            [Input.RecoveryTargetTime, time],
+            [Input.RecoveryTargetLsn, lsn]
+        ]) {
+            if (value !== '') {
+                throw new InputError(name, raw.get(name), 'empty without backup-file: a new base backup carries its WAL (-X stream) and is recovered to its end');
+            }
+        }
+    }
+    if (time !== '' && (Number.isNaN(Date.parse(time)) || !/\d{4}-\d{2}-\d{2}/.test(time))) {
+        throw new InputError(Input.RecoveryTargetTime, time, 'a timestamp with its time zone, e.g. 2026-12-01 10:30:00+00');
+    }
+    if (lsn !== '' && !/^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/i.test(lsn)) {
+        throw new InputError(Input.RecoveryTargetLsn, lsn, 'a WAL location such as 0/3000060');
+    }
+    if (time !== '' && lsn !== '') {
+        throw new InputError(Input.RecoveryTargetLsn, lsn, 'empty when recovery-target-time is given: recovery stops at one target');
+    }
+    if ((time !== '' || lsn !== '') && walText === '' && !repository) {
+        // A target lies past the backup's end, in WAL only an archive holds: without one the copy cannot start.
+        throw new VerificationError('bad-input', `Input "${time !== '' ? Input.RecoveryTargetTime : Input.RecoveryTargetLsn}" needs input "${Input.WalArchive}": ` +
+            'recovery to a target replays the WAL archived after the backup, and wal-archive names the folder that holds it.', `Give ${Input.WalArchive} (the folder archive_command copies segments to), or leave the recovery target empty to recover to the backup's end.`);
+    }
+    if (repository)
+        return {
+            method: repository.tool,
+            repository,
+            recoveryTarget: time || lsn ? { ...(time ? { time } : {}), ...(lsn ? { lsn } : {}) } : undefined
+        };
+    return {
+        method: 'physical',
+        walArchive: walText === '' ? undefined : { path: path.resolve(raw.workingDirectory, walText), given: walText },
+        recoveryTarget: time || lsn ? { ...(time ? { time } : {}), ...(lsn ? { lsn } : {}) } : undefined
+    };
+}
+function parseWholeNumber(raw, name, empty, least, most) {
+    const text = raw.get(name).trim();
+    if (text === '')
+        return empty;
+    if (!/^\d+$/.test(text) || Number(text) < least || Number(text) > most) {
+        throw new InputError(name, raw.get(name), `a whole number from ${least} to ${most.toLocaleString('en-US')}`);
+    }
+    return Number(text);
+}
+function parsePercent(raw, name) {
+    const text = raw.get(name).trim().replace(/%$/, '');
+    if (text === '')
+        return undefined;
+    if (!/^\d+(\.\d+)?$/.test(text))
+        throw new InputError(name, raw.get(name), 'a percentage, e.g. 50 or 50%');
+    return Number(text);
+}
+const ALERT_MODES = (/* unused pure expression or super */ null && (['fail', 'warn']));
+/** The monitoring's thresholds. Those that compare with earlier runs need a history. */
+function parseAlerts(raw, minSizeBytes, maxShrinkPercent, hasHistory) {
+    const modeText = raw.get(Input.AlertMode).trim().toLowerCase() || 'fail';
+    if (!ALERT_MODES.includes(modeText)) {
+        throw new InputError(Input.AlertMode, raw.get(Input.AlertMode), 'fail (an alert fails the run) or warn (it only warns)');
+    }
+    const durationText = raw.get(Input.MaxDuration).trim();
+    const maxDurationMs = durationText === '' ? undefined : parseDuration(durationText);
+    if (durationText !== '' && (maxDurationMs === undefined || maxDurationMs <= 0)) {
+        throw new InputError(Input.MaxDuration, durationText, durationForms());
+    }
+    const maxGrowthPercent = parsePercent(raw, Input.MaxGrowth);
+    const failuresText = raw.get(Input.MaxConsecutiveFailures).trim();
+    const maxConsecutiveFailures = failuresText === '' ? undefined : parseWholeNumber(raw, Input.MaxConsecutiveFailures, 0, 1, 10_000);
+    for (const [name, value] of [
+        [Input.MaxGrowth, maxGrowthPercent],
+        [Input.MaxConsecutiveFailures, maxConsecutiveFailures]
+    ]) {
+        if (value !== undefined && !hasHistory) {
+            throw new InputError(name, raw.get(name), `a threshold used together with history (it compares with earlier runs)`);
+        }
+    }
+    const objective = (name) => {
+        const text = raw.get(name).trim();
+        if (text === '')
+            return undefined;
+        const ms = parseDuration(text);
+        if (ms === undefined || ms <= 0)
+            throw new InputError(name, text, durationForms());
+        return ms;
+    };
+    return {
+        mode: modeText,
+        maxDurationMs,
+        minSizeBytes,
+        maxShrinkPercent,
+        maxGrowthPercent,
+        maxConsecutiveFailures,
+        maxAgeMs: objective(Input.MaxAge),
+        maxRestoreMs: objective(Input.MaxRestoreTime)
+    };
+}
+/** expected-checksum: a SHA-256 in hex, or the path of a sha256sum-style file (read by the engine). */
+function parseExpectedChecksum(raw) {
+    const text = raw.get(Input.ExpectedChecksum).trim();
+    if (text === '')
+        return undefined;
+    if (/^[0-9a-f]{64}$/i.test(text))
+        return { sha256: text.toLowerCase() };
+    return { path: path.resolve(raw.workingDirectory, text), given: text };
+}
+
 ;// CONCATENATED MODULE: ./src/fleet/inputs.ts
 // The report action's inputs to typed settings, each refused with the input, the value and what is
 // accepted before any file is read. Pure: the caller hands the inputs and the working folder.
@@ -33284,8 +42472,7 @@ async function writeFleetReport(folder, report) {
 
 
 
-/** A name as the main action's name input takes it: one line, at most this long. */
-const NAME_MAX = 100;
+
 function loadReportSettings(get, workingDirectory) {
     const receipts = get(ReportInput.Receipts).trim();
     if (receipts === '' || /[\0\r\n]/.test(receipts)) {
@@ -33299,9 +42486,9 @@ function loadReportSettings(get, workingDirectory) {
         throw new errors_InputError(ReportInput.FailOn, failOn, 'any (a failed or missing verification fails the step) or none (the step only reports)');
     }
     const maxAgeText = get(ReportInput.MaxAge).trim();
-    const maxAgeMs = maxAgeText === '' ? undefined : parseDuration(maxAgeText);
+    const maxAgeMs = maxAgeText === '' ? undefined : duration_parseDuration(maxAgeText);
     if (maxAgeText !== '' && !(maxAgeMs !== undefined && maxAgeMs > 0))
-        throw new errors_InputError(ReportInput.MaxAge, maxAgeText, durationForms());
+        throw new errors_InputError(ReportInput.MaxAge, maxAgeText, duration_durationForms());
     return {
         receipts: { pattern: external_node_path_default().resolve(workingDirectory, receipts), given: receipts },
         history: history === '' ? undefined : { folder: external_node_path_default().resolve(workingDirectory, history), given: history },
@@ -33337,8 +42524,8 @@ function parseExpected(text) {
     }
     const unique = new Set();
     for (const name of names) {
-        if (typeof name !== 'string' || name.trim() === '' || name.length > NAME_MAX || /\p{Cc}/u.test(name)) {
-            throw new errors_InputError(ReportInput.Expected, clip(typeof name === 'string' ? name : JSON.stringify(name)), `names of at most ${NAME_MAX} characters without control characters, as each verification's name input gave them`);
+        if (typeof name !== 'string' || name.trim() === '' || !isLabel(name)) {
+            throw new errors_InputError(ReportInput.Expected, clip(typeof name === 'string' ? name : JSON.stringify(name)), "names of at most 100 characters without control characters, as each verification's name input gave them");
         }
         unique.add(name.trim());
     }
@@ -33375,6 +42562,7 @@ function escapeHtml(text) {
 ;// CONCATENATED MODULE: ./src/fleet/summary.ts
 // The fleet report as the job summary shows it (HTML, every value from a receipt escaped, under the
 // summary's 1 MiB) and as the log prints it (aligned plain text): pure functions of the report.
+
 
 
 
@@ -33464,7 +42652,7 @@ function cellsOf(database) {
     ];
     if (database.unexpected)
         note.push('not among the names expected');
-    if (database.schemaVersion > 4)
+    if (database.schemaVersion > RECEIPT_SCHEMA_VERSION)
         note.push(`receipt schema ${database.schemaVersion}, read for the fields this report knows`);
     const reason = [database.problem && database.reason ? `${database.problem}: ${database.reason}` : (database.reason ?? ''), ...note]
         .filter(Boolean)
@@ -33576,6 +42764,14 @@ async function run() {
 
 /***/ }),
 
+/***/ 4390:
+/***/ ((module) => {
+
+module.exports = eval("require")("pg-native");
+
+
+/***/ }),
+
 /***/ 2613:
 /***/ ((module) => {
 
@@ -33587,6 +42783,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
+
+/***/ }),
+
+/***/ 2250:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("dns");
 
 /***/ }),
 
@@ -33779,6 +42982,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
 
 /***/ }),
 
+/***/ 2203:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("stream");
+
+/***/ }),
+
 /***/ 3193:
 /***/ ((module) => {
 
@@ -33797,6 +43007,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tls");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
+
+/***/ }),
+
+/***/ 8253:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util/types");
 
 /***/ }),
 

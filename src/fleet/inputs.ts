@@ -5,6 +5,7 @@ import path from 'node:path'
 import { InputError } from '../run/errors.js'
 import { durationForms, parseDuration } from '../run/duration.js'
 import { ReportInput } from '../run/names.js'
+import { isLabel } from '../inputs/inputs.js'
 
 export interface ReportSettings {
   /** A folder (every *.json below it), a receipt file, or a glob of receipt files. */
@@ -18,9 +19,6 @@ export interface ReportSettings {
   /** The databases that should have a receipt, by the name their verification was given. */
   expected: string[]
 }
-
-/** A name as the main action's name input takes it: one line, at most this long. */
-const NAME_MAX = 100
 
 export function loadReportSettings(get: (name: string) => string, workingDirectory: string): ReportSettings {
   const receipts = get(ReportInput.Receipts).trim()
@@ -80,11 +78,11 @@ function parseExpected(text: string): string[] {
   }
   const unique = new Set<string>()
   for (const name of names) {
-    if (typeof name !== 'string' || name.trim() === '' || name.length > NAME_MAX || /\p{Cc}/u.test(name)) {
+    if (typeof name !== 'string' || name.trim() === '' || !isLabel(name)) {
       throw new InputError(
         ReportInput.Expected,
         clip(typeof name === 'string' ? name : JSON.stringify(name)),
-        `names of at most ${NAME_MAX} characters without control characters, as each verification's name input gave them`
+        "names of at most 100 characters without control characters, as each verification's name input gave them"
       )
     }
     unique.add(name.trim())

@@ -6,6 +6,7 @@ import { readdir, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import * as glob from '@actions/glob'
 import type { VerificationResult } from '../report/result.js'
+import { RECEIPT_SCHEMA_VERSION } from '../records/receipt.js'
 
 /** What the report shows of one verification, read from its receipt. */
 export interface FleetReceipt {
@@ -38,8 +39,6 @@ export interface UnreadableReceipt {
   name?: string
 }
 
-/** The receipt schema this report was written with; a newer one is read for the fields it kept. */
-const KNOWN_SCHEMA = 4
 /** The fleet report's own JSON (report-path), which may sit beside the receipts: not a receipt, and not counted. */
 export const FLEET_REPORT_TOOL = 'backup-verify-report'
 
@@ -93,7 +92,8 @@ function fleetEntryOf(value: unknown, file: string): FleetReceipt | string {
   if (receipt.tool !== 'backup-verify') return 'it is not a backup-verify receipt (no "tool": "backup-verify")'
   const schemaVersion = receipt.schemaVersion
   if (typeof schemaVersion !== 'number' || !Number.isInteger(schemaVersion)) return 'it has no schemaVersion'
-  const newer = schemaVersion > KNOWN_SCHEMA ? ` (schemaVersion ${schemaVersion}, newer than this report's ${KNOWN_SCHEMA})` : ''
+  const newer =
+    schemaVersion > RECEIPT_SCHEMA_VERSION ? ` (schemaVersion ${schemaVersion}, newer than this report's ${RECEIPT_SCHEMA_VERSION})` : ''
   const verdict = receipt.verdict
   if (verdict !== 'passed' && verdict !== 'failed' && verdict !== 'skipped') return `it has no verdict this report knows${newer}`
   const startedAt = text(receipt.startedAt)

@@ -5,6 +5,7 @@ import { humanBytes } from '../run/bytes.js'
 import { formatAge, formatDuration } from '../run/duration.js'
 import { escapeHtml } from '../report/html.js'
 import type { Change } from '../report/result.js'
+import { RECEIPT_SCHEMA_VERSION } from '../records/receipt.js'
 import type { FleetDatabase, FleetReport } from './report.js'
 
 const HEADER = ['Database', 'Verdict', 'Method', 'Size', 'Rows', 'Duration', 'Restore', 'Backup age', 'Failed in', 'Reason', 'Runs']
@@ -106,7 +107,8 @@ function cellsOf(database: FleetDatabase): string[] {
     database.olderReceipts > 0 ? `${database.olderReceipts} older receipt${database.olderReceipts === 1 ? '' : 's'} not counted` : ''
   ]
   if (database.unexpected) note.push('not among the names expected')
-  if (database.schemaVersion > 4) note.push(`receipt schema ${database.schemaVersion}, read for the fields this report knows`)
+  if (database.schemaVersion > RECEIPT_SCHEMA_VERSION)
+    note.push(`receipt schema ${database.schemaVersion}, read for the fields this report knows`)
   const reason = [database.problem && database.reason ? `${database.problem}: ${database.reason}` : (database.reason ?? ''), ...note]
     .filter(Boolean)
     .join('; ')

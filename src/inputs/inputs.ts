@@ -152,6 +152,11 @@ function parseJobs(text: string): number {
   return Number(value)
 }
 
+/** A database's label (input name; the names a fleet report expects by): at most 100 characters, one line, no control or format character. */
+export function isLabel(text: string): boolean {
+  return [...text].length <= 100 && !/[\p{Cc}\p{Cf}]/u.test(text)
+}
+
 export function loadSettings(raw: RawInputs): Settings {
   const minSizeText = raw.get(Input.MinSize).trim() || DEFAULT_MIN_SIZE
   const minSizeBytes = parseSize(minSizeText)
@@ -224,7 +229,7 @@ export function loadSettings(raw: RawInputs): Settings {
   const freshnessQuery = raw.get(Input.FreshnessQuery).trim() || undefined
   if (freshnessQuery) refuseControlCharacters(Input.FreshnessQuery, freshnessQuery, freshnessQuery)
   const name = raw.get(Input.Name).trim() || undefined
-  if (name !== undefined && ([...name].length > 100 || /[\p{Cc}\p{Cf}]/u.test(name))) {
+  if (name !== undefined && !isLabel(name)) {
     throw new InputError(Input.Name, name, 'a label of at most 100 characters, on one line, without control characters, e.g. orders-eu')
   }
   return {

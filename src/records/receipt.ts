@@ -27,7 +27,7 @@ import { countsOf } from './history.js'
  * another major may print values otherwise ("sql:"), and the output settings the dump was written in.
  * (2: definitions as hashes, the server version; fingerprints over columns by name in canonical settings.)
  */
-const RECEIPT_SCHEMA_VERSION = 4
+export const RECEIPT_SCHEMA_VERSION = 4
 
 interface RecordedDefinition {
   kind: DefinitionKind
